@@ -1,0 +1,95 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using SsbTomo.Contracts;
+using SsbTomo.Hosting;
+using SsbTomo.Imaging;
+using SsbTomo.Imaging.Alignment;
+using SsbTomo.Imaging.Intensity;
+using SsbTomo.Storage;
+
+namespace SsbTomo.Alignment;
+
+/// <summary>
+/// Two streaming passes over raw.zarr, one slab of slices in memory at a time. Pass 1 corrects each
+/// slice (charging gradient, curtaining) and registers it to find its drift and intensity range.
+/// Pass 2 corrects again, matches brightness, shifts into the slice-0 frame, crops to the common
+/// valid region and writes aligned.zarr as uint16.
+/// </summary>
+public sealed class AlignStackConsumer(IBlobStore store, ILogger<AlignStackConsumer> logger) : IConsumer<AlignStack>
+{
+    public Task Consume(ConsumeContext<AlignStack> context) =>
+        StageRunner.RunAsync(context, "alignment", () => AlignAsync(context));
+
+    private async Task AlignAsync(ConsumeContext<AlignStack> context)
+    {
+        var ct = context.CancellationToken;
+        var message = context.Message;
+        var layout = new JobLayout(message.JobPrefix);
+        var raw = await OmeZarr.OpenLevelAsync<ushort>(store, message.RawPath, 0, ct);
+        var voxelSize = await OmeZarr.ReadVoxelSizeAsync(store, message.RawPath, ct);
+        var (slices, height, width) = (raw.Shape[0], raw.Shape[1], raw.Shape[2]);
+        var slabSlices = raw.Chunks[0];
+
+        var estimator = new DriftEstimator();
+        var drifts = new Shift2D[slices];
+        var peaks = new double[slices];
+        var ranges = new IntensityRange[slices];
+        await foreach (var (z, slice) in ReadCorrectedSlices(raw, slabSlices, ct))
+        {
+            var registration = estimator.Add(slice);
+            drifts[z] = registration.Drift;
+            peaks[z] = registration.PeakCorrelation;
+            ranges[z] = SliceIntensityRanges.Measure(slice);
+        }
+
+        var crop = ValidRegion.Compute(drifts, height, width);
+        var matched = SliceIntensityRanges.SmoothAlongZ(ranges);
+        int[] alignedShape = [slices, crop.Y1 - crop.Y0, crop.X1 - crop.X0];
+        var aligned = await OmeZarr.CreateImageAsync<ushort>(store, layout.Aligned, "aligned", alignedShape,
+            [slabSlices, Math.Min(raw.Chunks[1], alignedShape[1]), Math.Min(raw.Chunks[2], alignedShape[2])], voxelSize, ct: ct);
+
+        Volume<ushort>? slab = null;
+        var shifted = new Image2D<float>(height, width);
+        await foreach (var (z, slice) in ReadCorrectedSlices(raw, slabSlices, ct))
+        {
+            var zInSlab = z % slabSlices;
+            if (zInSlab == 0)
+                slab = new Volume<ushort>(Math.Min(slabSlices, slices - z), alignedShape[1], alignedShape[2]);
+            SubpixelShift.Apply(slice, drifts[z], shifted);
+            SliceIntensityRanges.ToUInt16(shifted, matched[z], crop, slab!.Slice(zInSlab));
+            if (zInSlab == slab.Depth - 1)
+                await aligned.WriteRegionAsync(z - zInSlab, 0, 0, slab, ct);
+        }
+
+        var report = new AlignmentReport([crop.Y0, crop.Y1, crop.X0, crop.X1],
+            Enumerable.Range(0, slices).Select(z => new SliceAlignment(z, [Math.Round(drifts[z].Dy, 4), Math.Round(drifts[z].Dx, 4)],
+                Math.Round(peaks[z], 4), [ranges[z].Low, ranges[z].High])).ToArray());
+        await store.WriteAsync(layout.AlignmentReport, report.ToJsonBytes(), ct);
+
+        var maxDrift = drifts.Max(d => d.Length);
+        logger.LogInformation("Aligned {Slices} slices: max drift {MaxDrift:0.0} px, valid crop y {Y0}..{Y1} x {X0}..{X1}",
+            slices, maxDrift, crop.Y0, crop.Y1, crop.X0, crop.X1);
+        await context.Publish(new StackAligned(message.JobId, layout.Aligned, alignedShape[0], alignedShape[1], alignedShape[2],
+            [crop.Y0, crop.Y1, crop.X0, crop.X1], maxDrift));
+    }
+
+    /// <summary>Raw slices in order, each with the charging gradient flattened and curtaining removed.</summary>
+    private static async IAsyncEnumerable<(int Z, Image2D<float> Slice)> ReadCorrectedSlices(
+        ZarrArray<ushort> raw, int slabSlices, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var (slices, height, width) = (raw.Shape[0], raw.Shape[1], raw.Shape[2]);
+        for (var z0 = 0; z0 < slices; z0 += slabSlices)
+        {
+            var slab = await raw.ReadRegionAsync(z0, Math.Min(slices, z0 + slabSlices), 0, height, 0, width, ct);
+            for (var k = 0; k < slab.Depth; k++)
+            {
+                var source = slab.Slice(k);
+                var image = new Image2D<float>(height, width);
+                for (var i = 0; i < image.Pixels.Length; i++) image.Pixels[i] = source[i];
+                IntensityNormalization.FlattenBackground(image);
+                CurtainingFilter.Remove(image);
+                yield return (z0 + k, image);
+            }
+        }
+    }
+}

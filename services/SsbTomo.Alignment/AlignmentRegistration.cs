@@ -1,0 +1,8 @@
+using MassTransit;
+
+namespace SsbTomo.Alignment;
+
+public static class AlignmentRegistration
+{
+    public static void AddAlignment(this IBusRegistrationConfigurator bus) => bus.AddConsumer<AlignStackConsumer>();
+}

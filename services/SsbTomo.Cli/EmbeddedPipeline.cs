@@ -1,0 +1,47 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SsbTomo.Alignment;
+using SsbTomo.Hosting;
+using SsbTomo.Ingest;
+using SsbTomo.Metrics;
+using SsbTomo.Orchestrator;
+using SsbTomo.Reconstruction;
+using SsbTomo.Segmentation;
+
+namespace SsbTomo.Cli;
+
+/// <summary>
+/// Every service's consumers and the orchestrator in one process, over MassTransit's in-memory
+/// transport and the filesystem store: the same code path as the cluster, another configuration.
+/// </summary>
+public static class EmbeddedPipeline
+{
+    public static IHost Build(string blobRoot, int chunkSlices, bool verbose)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = false, Args = [] });
+        builder.Configuration["SsbTomo:Transport"] = nameof(TransportKind.InMemory);
+        builder.Configuration["SsbTomo:BlobStore"] = nameof(BlobStoreKind.FileSystem);
+        builder.Configuration["SsbTomo:BlobRoot"] = blobRoot;
+        builder.Configuration["SsbTomo:ChunkSlices"] = chunkSlices.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        builder.Logging.ClearProviders();
+        if (verbose) builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning);
+
+        builder.Services.AddSingleton<JobWatcher>();
+        builder.AddSsbTomoDefaults(bus =>
+        {
+            bus.AddIngest();
+            bus.AddAlignment();
+            bus.AddSegmentation();
+            bus.AddReconstruction();
+            bus.AddMetrics();
+            bus.AddOrchestrator();
+            bus.AddConsumer<JobCompletedConsumer>();
+            bus.AddConsumer<JobFailedConsumer>();
+            bus.AddConsumer<JobProgressWatchConsumer>();
+        }, "ssbtomo");
+        return builder.Build();
+    }
+}

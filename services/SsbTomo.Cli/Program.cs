@@ -1,0 +1,10 @@
+using System.CommandLine;
+using SsbTomo.Cli;
+
+var root = new RootCommand("SsbTomo: FIB-SEM stacks of solid-state-battery cathodes in, trustworthy 3D microstructure numbers out.")
+{
+    RunCommand.Create(),
+    PhantomCommand.Create(),
+    CompareCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,132 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Spectre.Console;
+using SsbTomo.Contracts;
+
+namespace SsbTomo.Cli;
+
+public static class RunCommand
+{
+    public static Command Create()
+    {
+        var stack = new Argument<string>("stack") { Description = "Folder of per-slice TIFFs (natural order) or one multi-page TIFF." };
+        var output = new Option<string>("--out") { Description = "Output folder: metrics.json, alignment.json, labels.zarr and the intermediates.", Required = true };
+        var voxelSize = new Option<double[]?>("--voxel-size-nm")
+        {
+            Description = "Voxel size X,Y,Z in nm; overrides the TIFF metadata.",
+            CustomParser = r => CliParsing.ParseDoubles(r, 3),
+        };
+        var chunkSlices = new Option<int>("--chunk-slices") { Description = "Slices per segmentation chunk (fan-out unit).", DefaultValueFactory = _ => 16 };
+        var verbose = new Option<bool>("--verbose") { Description = "Log every stage to the console." };
+
+        var command = new Command("run", "Run ingest, alignment, segmentation, reconstruction and metrics on one stack, embedded in this process.")
+        {
+            stack, output, voxelSize, chunkSlices, verbose,
+        };
+        command.SetAction((parse, ct) => RunAsync(
+            parse.GetValue(stack)!, parse.GetValue(output)!, parse.GetValue(voxelSize), parse.GetValue(chunkSlices), parse.GetValue(verbose), ct));
+        return command;
+    }
+
+    public static async Task<int> RunAsync(string stackPath, string outDir, double[]? voxelSize, int chunkSlices, bool verbose, CancellationToken ct)
+    {
+        if (!Directory.Exists(stackPath) && !File.Exists(stackPath))
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]{stackPath}: no such stack folder or TIFF file[/]");
+            return 2;
+        }
+        if (chunkSlices < 1)
+        {
+            AnsiConsole.MarkupLine("[red]--chunk-slices must be at least 1[/]");
+            return 2;
+        }
+        var started = Stopwatch.StartNew();
+        var result = await ExecuteAsync(stackPath, outDir, voxelSize, chunkSlices, verbose, ct);
+        if (!result.Succeeded)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]Job failed in {result.FailedStage}: {result.Reason}[/]");
+            return 1;
+        }
+        PrintSummary(Path.Combine(Path.GetFullPath(outDir), "metrics.json"), started.Elapsed);
+        return 0;
+    }
+
+    /// <summary>Runs one job embedded and returns its outcome; outputs land in <paramref name="outDir"/>.</summary>
+    public static async Task<JobOutcome> ExecuteAsync(string stackPath, string outDir, double[]? voxelSize, int chunkSlices, bool verbose, CancellationToken ct)
+    {
+        stackPath = Path.GetFullPath(stackPath);
+        outDir = Path.GetFullPath(outDir);
+        Directory.CreateDirectory(outDir);
+
+        using var host = EmbeddedPipeline.Build(outDir, chunkSlices, verbose);
+        await host.StartAsync(ct);
+        var watcher = host.Services.GetRequiredService<JobWatcher>();
+        var jobId = NewId.NextGuid();
+        var outcome = watcher.Watch(jobId);
+        var overrideSize = voxelSize is null ? null : new VoxelSizeNm(voxelSize[0], voxelSize[1], voxelSize[2]);
+        await host.Services.GetRequiredService<IBus>().Publish(new SubmitJob(jobId, stackPath, "", overrideSize, chunkSlices), ct);
+        try
+        {
+            return await FollowAsync(watcher, outcome, ct);
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None);
+        }
+    }
+
+    private static async Task<JobOutcome> FollowAsync(JobWatcher watcher, Task<JobOutcome> outcome, CancellationToken ct)
+    {
+        if (Console.IsOutputRedirected)
+        {
+            string? last = null;
+            watcher.Progressed += p =>
+            {
+                var line = p.ChunksTotal > 0 ? $"{p.State} ({p.ChunksDone}/{p.ChunksTotal} chunks)" : p.State;
+                if (line != last) Console.WriteLine(last = line);
+            };
+            return await outcome.WaitAsync(ct);
+        }
+
+        return await AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
+            .StartAsync(async progress =>
+            {
+                var stages = new[] { "Ingesting", "Aligning", "Denoising", "Segmenting", "Reconstructing", "Measuring" }
+                    .ToDictionary(s => s, s => progress.AddTask(s, autoStart: false, maxValue: 1));
+                watcher.Progressed += p =>
+                {
+                    foreach (var (name, task) in stages)
+                    {
+                        var order = Array.IndexOf(stages.Keys.ToArray(), name);
+                        var current = Array.IndexOf(stages.Keys.ToArray(), p.State);
+                        if (current < 0 && p.State != "Completed") continue;
+                        if (order < current || p.State == "Completed") { task.MaxValue = 1; task.Value = 1; task.StopTask(); }
+                        else if (order == current)
+                        {
+                            task.StartTask();
+                            if (p.ChunksTotal > 0 && name is "Denoising" or "Segmenting") { task.MaxValue = p.ChunksTotal; task.Value = p.ChunksDone; }
+                        }
+                    }
+                };
+                return await outcome.WaitAsync(ct);
+            });
+    }
+
+    private static void PrintSummary(string metricsPath, TimeSpan elapsed)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(metricsPath));
+        var root = doc.RootElement;
+        var table = new Table().AddColumn("metric").AddColumn("value");
+        foreach (var phase in root.GetProperty("phase_fractions").EnumerateObject())
+            table.AddRow($"{phase.Name} fraction", $"{phase.Value.GetDouble():P2}");
+        table.AddRow("contact loss", $"{root.GetProperty("contact_loss_fraction").GetDouble():P2}");
+        table.AddRow("void components", root.GetProperty("void").GetProperty("components").ToString());
+        table.AddRow("wall time", $"{elapsed.TotalSeconds:0.0} s");
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLineInterpolated($"Results in [bold]{Path.GetDirectoryName(metricsPath)}[/]");
+    }
+}

@@ -1,0 +1,36 @@
+using MassTransit;
+using SsbTomo.Contracts;
+
+namespace SsbTomo.Orchestrator;
+
+/// <summary>One job's durable state: enough to resume it after a restart.</summary>
+public class JobState : SagaStateMachineInstance
+{
+    public Guid CorrelationId { get; set; }
+    public string CurrentState { get; set; } = "";
+
+    public string SourcePath { get; set; } = "";
+    public string JobPrefix { get; set; } = "";
+    public VoxelSizeNm? VoxelSizeOverride { get; set; }
+    public int ChunkSlices { get; set; }
+
+    public int Slices { get; set; }
+    public int Height { get; set; }
+    public int Width { get; set; }
+
+    public int ChunksTotal { get; set; }
+
+    // Sets of chunk indices, not counters: a redelivered event must not count twice.
+    public HashSet<int> PreparedChunks { get; set; } = [];
+    public HashSet<int> SegmentedChunks { get; set; } = [];
+
+    public long[]? Histogram { get; set; }
+    public double HistogramMin { get; set; }
+    public double HistogramMax { get; set; }
+    public double[]? Thresholds { get; set; }
+
+    public string? FailedStage { get; set; }
+    public string? FailureReason { get; set; }
+    public DateTime SubmittedUtc { get; set; }
+    public DateTime UpdatedUtc { get; set; }
+}

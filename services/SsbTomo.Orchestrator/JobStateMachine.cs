@@ -1,0 +1,213 @@
+using MassTransit;
+using SsbTomo.Contracts;
+using SsbTomo.Imaging.Segmentation;
+
+namespace SsbTomo.Orchestrator;
+
+/// <summary>
+/// Ingesting → Aligning → Denoising (k of N chunks) → Segmenting (k of N) → Reconstructing → Measuring
+/// → Completed, or Failed from any stage. Fans segmentation out per slab of slices and back in.
+/// </summary>
+public sealed class JobStateMachine : MassTransitStateMachine<JobState>
+{
+    /// <summary>Void, carbon, LPS, NMC: four grey-level classes, three thresholds.</summary>
+    public const int PhaseClasses = 4;
+
+    public State Ingesting { get; private set; } = null!;
+    public State Aligning { get; private set; } = null!;
+    public State Denoising { get; private set; } = null!;
+    public State Segmenting { get; private set; } = null!;
+    public State Reconstructing { get; private set; } = null!;
+    public State Measuring { get; private set; } = null!;
+    public State Completed { get; private set; } = null!;
+    public State Failed { get; private set; } = null!;
+
+    public Event<SubmitJob> Submitted { get; private set; } = null!;
+    public Event<StackIngested> Ingested { get; private set; } = null!;
+    public Event<StackAligned> Aligned { get; private set; } = null!;
+    public Event<ChunkPrepared> ChunkPrepared { get; private set; } = null!;
+    public Event<ChunkSegmented> ChunkSegmented { get; private set; } = null!;
+    public Event<VolumeReconstructed> Reconstructed { get; private set; } = null!;
+    public Event<VolumeMeasured> Measured { get; private set; } = null!;
+    public Event<StageFailed> StageFailed { get; private set; } = null!;
+    public Event<Fault<IngestStack>> IngestFaulted { get; private set; } = null!;
+    public Event<Fault<AlignStack>> AlignFaulted { get; private set; } = null!;
+    public Event<Fault<PrepareChunk>> PrepareFaulted { get; private set; } = null!;
+    public Event<Fault<SegmentChunk>> SegmentFaulted { get; private set; } = null!;
+    public Event<Fault<ReconstructVolume>> ReconstructFaulted { get; private set; } = null!;
+    public Event<Fault<MeasureVolume>> MeasureFaulted { get; private set; } = null!;
+
+    public JobStateMachine()
+    {
+        InstanceState(x => x.CurrentState);
+
+        Event(() => Submitted, x => x.CorrelateById(m => m.Message.JobId));
+        Event(() => Ingested, x => x.CorrelateById(m => m.Message.JobId));
+        Event(() => Aligned, x => x.CorrelateById(m => m.Message.JobId));
+        Event(() => ChunkPrepared, x => x.CorrelateById(m => m.Message.JobId));
+        Event(() => ChunkSegmented, x => x.CorrelateById(m => m.Message.JobId));
+        Event(() => Reconstructed, x => x.CorrelateById(m => m.Message.JobId));
+        Event(() => Measured, x => x.CorrelateById(m => m.Message.JobId));
+        Event(() => StageFailed, x => x.CorrelateById(m => m.Message.JobId));
+        Event(() => IngestFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
+        Event(() => AlignFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
+        Event(() => PrepareFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
+        Event(() => SegmentFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
+        Event(() => ReconstructFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
+        Event(() => MeasureFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
+
+        Initially(
+            When(Submitted)
+                .Then(c =>
+                {
+                    var job = c.Saga;
+                    job.SourcePath = c.Message.SourcePath;
+                    job.JobPrefix = c.Message.JobPrefix;
+                    job.VoxelSizeOverride = c.Message.VoxelSizeOverride;
+                    job.ChunkSlices = Math.Max(1, c.Message.ChunkSlices);
+                    job.SubmittedUtc = job.UpdatedUtc = DateTime.UtcNow;
+                })
+                .Publish(c => new JobSubmitted(c.Saga.CorrelationId, c.Saga.SourcePath, c.Saga.JobPrefix, c.Saga.SubmittedUtc))
+                .Publish(c => new IngestStack(c.Saga.CorrelationId, c.Saga.SourcePath, c.Saga.JobPrefix, c.Saga.VoxelSizeOverride))
+                .TransitionTo(Ingesting)
+                .Publish(c => Progress(c.Saga)));
+
+        During(Ingesting,
+            When(Ingested)
+                .Then(c => c.Saga.UpdatedUtc = DateTime.UtcNow)
+                .Publish(c => new AlignStack(c.Saga.CorrelationId, c.Saga.JobPrefix, c.Message.RawPath, c.Saga.ChunkSlices))
+                .TransitionTo(Aligning)
+                .Publish(c => Progress(c.Saga)));
+
+        During(Aligning,
+            When(Aligned)
+                .Then(c =>
+                {
+                    var job = c.Saga;
+                    job.Slices = c.Message.Slices;
+                    job.Height = c.Message.Height;
+                    job.Width = c.Message.Width;
+                    job.ChunksTotal = ChunkPlan.Count(job.Slices, job.ChunkSlices);
+                    job.UpdatedUtc = DateTime.UtcNow;
+                })
+                .ThenAsync(PublishPrepareCommands)
+                .TransitionTo(Denoising)
+                .Publish(c => Progress(c.Saga)));
+
+        During(Denoising,
+            When(ChunkPrepared)
+                .Then(c => AddHistogram(c.Saga, c.Message))
+                .Publish(c => Progress(c.Saga))
+                .If(c => c.Saga.PreparedChunks.Count == c.Saga.ChunksTotal, all => all
+                    .Then(c => c.Saga.Thresholds = ComputeThresholds(c.Saga))
+                    .ThenAsync(c => PublishSegmentCommands(c))
+                    .TransitionTo(Segmenting)
+                    .Publish(c => Progress(c.Saga))));
+
+        During(Segmenting,
+            When(ChunkSegmented)
+                .Then(c => { c.Saga.SegmentedChunks.Add(c.Message.ChunkIndex); c.Saga.UpdatedUtc = DateTime.UtcNow; })
+                .Publish(c => Progress(c.Saga))
+                .If(c => c.Saga.SegmentedChunks.Count == c.Saga.ChunksTotal, all => all
+                    .Publish(c => new ReconstructVolume(c.Saga.CorrelationId, c.Saga.JobPrefix))
+                    .TransitionTo(Reconstructing)
+                    .Publish(c => Progress(c.Saga))));
+
+        // A late duplicate of a fan-out event must not disturb a job that has moved on.
+        During(Segmenting, Reconstructing, Measuring, Completed, Ignore(ChunkPrepared));
+        During(Reconstructing, Measuring, Completed, Ignore(ChunkSegmented));
+
+        During(Reconstructing,
+            When(Reconstructed)
+                .Publish(c => new MeasureVolume(c.Saga.CorrelationId, c.Saga.JobPrefix))
+                .TransitionTo(Measuring)
+                .Publish(c => Progress(c.Saga)));
+
+        During(Measuring,
+            When(Measured)
+                .Then(c => c.Saga.UpdatedUtc = DateTime.UtcNow)
+                .Publish(c => new JobCompleted(c.Saga.CorrelationId, c.Saga.JobPrefix, c.Message.MetricsPath, c.Saga.UpdatedUtc))
+                .TransitionTo(Completed)
+                .Publish(c => Progress(c.Saga)));
+
+        DuringAny(
+            When(StageFailed).Then(c => MarkFailed(c.Saga, c.Message.Stage, c.Message.Reason)).TransitionTo(Failed)
+                .Publish(c => Failure(c.Saga)).Publish(c => Progress(c.Saga)),
+            When(IngestFaulted).Then(c => MarkFailed(c.Saga, "ingest", Describe(c.Message))).TransitionTo(Failed)
+                .Publish(c => Failure(c.Saga)).Publish(c => Progress(c.Saga)),
+            When(AlignFaulted).Then(c => MarkFailed(c.Saga, "alignment", Describe(c.Message))).TransitionTo(Failed)
+                .Publish(c => Failure(c.Saga)).Publish(c => Progress(c.Saga)),
+            When(PrepareFaulted).Then(c => MarkFailed(c.Saga, "denoise", Describe(c.Message))).TransitionTo(Failed)
+                .Publish(c => Failure(c.Saga)).Publish(c => Progress(c.Saga)),
+            When(SegmentFaulted).Then(c => MarkFailed(c.Saga, "segmentation", Describe(c.Message))).TransitionTo(Failed)
+                .Publish(c => Failure(c.Saga)).Publish(c => Progress(c.Saga)),
+            When(ReconstructFaulted).Then(c => MarkFailed(c.Saga, "reconstruction", Describe(c.Message))).TransitionTo(Failed)
+                .Publish(c => Failure(c.Saga)).Publish(c => Progress(c.Saga)),
+            When(MeasureFaulted).Then(c => MarkFailed(c.Saga, "metrics", Describe(c.Message))).TransitionTo(Failed)
+                .Publish(c => Failure(c.Saga)).Publish(c => Progress(c.Saga)));
+    }
+
+    private static JobProgressed Progress(JobState job)
+    {
+        var done = job.CurrentState switch
+        {
+            nameof(Denoising) => job.PreparedChunks.Count,
+            nameof(Segmenting) => job.SegmentedChunks.Count,
+            _ => job.SegmentedChunks.Count,
+        };
+        return new JobProgressed(job.CorrelationId, job.CurrentState, done, job.ChunksTotal);
+    }
+
+    private static JobFailed Failure(JobState job) =>
+        new(job.CorrelationId, job.FailedStage ?? "unknown", job.FailureReason ?? "unknown", job.UpdatedUtc);
+
+    private static void MarkFailed(JobState job, string stage, string reason)
+    {
+        job.FailedStage = stage;
+        job.FailureReason = reason;
+        job.UpdatedUtc = DateTime.UtcNow;
+    }
+
+    private static string Describe<T>(Fault<T> fault)
+    {
+        var first = fault.Exceptions.FirstOrDefault();
+        return first is null ? "the stage failed after retries" : $"{first.ExceptionType}: {first.Message}";
+    }
+
+    private static void AddHistogram(JobState job, ChunkPrepared message)
+    {
+        if (!job.PreparedChunks.Add(message.ChunkIndex)) return;
+        if (job.Histogram is null)
+        {
+            job.Histogram = new long[message.Histogram.Length];
+            job.HistogramMin = message.HistogramMin;
+            job.HistogramMax = message.HistogramMax;
+        }
+        if (message.Histogram.Length != job.Histogram.Length || message.HistogramMin != job.HistogramMin || message.HistogramMax != job.HistogramMax)
+            throw new InvalidOperationException($"chunk {message.ChunkIndex} reported a histogram on a different binning");
+        for (var i = 0; i < job.Histogram.Length; i++) job.Histogram[i] += message.Histogram[i];
+        job.UpdatedUtc = DateTime.UtcNow;
+    }
+
+    private static double[] ComputeThresholds(JobState job)
+    {
+        var histogram = job.Histogram ?? throw new InvalidOperationException("no histogram collected");
+        return MultiOtsu.Thresholds(histogram, PhaseClasses)
+            .Select(bin => MultiOtsu.ToIntensity(bin, histogram.Length, job.HistogramMin, job.HistogramMax))
+            .ToArray();
+    }
+
+    private static async Task PublishPrepareCommands(BehaviorContext<JobState, StackAligned> context)
+    {
+        var job = context.Saga;
+        foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices))
+            await context.Publish(new PrepareChunk(job.CorrelationId, job.JobPrefix, index, z0, z1));
+    }
+
+    private static async Task PublishSegmentCommands(BehaviorContext<JobState, ChunkPrepared> context)
+    {
+        var job = context.Saga;
+        foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices))
+            await context.Publish(new SegmentChunk(job.CorrelationId, job.JobPrefix, index, z0, z1, job.Thresholds!));
+    }
+}

@@ -1,0 +1,10 @@
+using SsbTomo.Hosting;
+using SsbTomo.Orchestrator;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddSsbTomoDefaults(bus => bus.AddOrchestrator(), "ssbtomo-orchestrator");
+
+var app = builder.Build();
+app.MapHealthChecks("/health");
+app.MapJobsApi();
+app.Run();

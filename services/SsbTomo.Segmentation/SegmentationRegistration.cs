@@ -1,0 +1,12 @@
+using MassTransit;
+
+namespace SsbTomo.Segmentation;
+
+public static class SegmentationRegistration
+{
+    public static void AddSegmentation(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<PrepareChunkConsumer>();
+        bus.AddConsumer<SegmentChunkConsumer>();
+    }
+}

@@ -1,0 +1,15 @@
+namespace SsbTomo.Segmentation;
+
+/// <summary>Fixed choices of the segmentation stage, shared by its two consumers.</summary>
+public static class SegmentationSettings
+{
+    /// <summary>Light denoising: enough to tame shot noise, small against a 150 nm carbon fibre.</summary>
+    public const double DenoiseSigmaVoxels = 0.8;
+
+    /// <summary>Histogram bins over the whole uint16 range; chunk histograms add bin by bin.</summary>
+    public const int HistogramBins = 1024;
+    public const double HistogramMin = 0, HistogramMax = 65536;
+
+    /// <summary>BSE brightness rises with mean atomic number: void, carbon, LPS, NMC.</summary>
+    public static readonly byte[] LabelsDarkToBright = [Imaging.PhaseLabel.Void, Imaging.PhaseLabel.Carbon, Imaging.PhaseLabel.Lps, Imaging.PhaseLabel.Nmc];
+}

@@ -1,0 +1,89 @@
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using SsbTomo.Storage;
+
+namespace SsbTomo.Hosting;
+
+public static class HostingExtensions
+{
+    /// <summary>
+    /// Everything a SsbTomo service shares: options, blob store, MassTransit with the caller's consumers
+    /// over the configured transport, retries, telemetry and health checks.
+    /// </summary>
+    public static IHostApplicationBuilder AddSsbTomoDefaults(this IHostApplicationBuilder builder,
+        Action<IBusRegistrationConfigurator> addConsumers, string serviceName)
+    {
+        var section = builder.Configuration.GetSection(SsbTomoOptions.Section);
+        builder.Services.Configure<SsbTomoOptions>(section);
+        var options = section.Get<SsbTomoOptions>() ?? new SsbTomoOptions();
+
+        builder.Services.AddSingleton<IBlobStore>(sp => CreateBlobStore(sp.GetRequiredService<IOptions<SsbTomoOptions>>().Value));
+        builder.AddSsbTomoBus(options, addConsumers);
+        builder.AddSsbTomoTelemetry(serviceName);
+        builder.Services.AddHealthChecks();
+        return builder;
+    }
+
+    private static IBlobStore CreateBlobStore(SsbTomoOptions options) => options.BlobStore switch
+    {
+        BlobStoreKind.FileSystem => new FileSystemBlobStore(Path.GetFullPath(options.BlobRoot)),
+        _ => throw new InvalidOperationException($"unknown blob store {options.BlobStore}"),
+    };
+
+    private static void AddSsbTomoBus(this IHostApplicationBuilder builder, SsbTomoOptions options,
+        Action<IBusRegistrationConfigurator> addConsumers)
+    {
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.SetKebabCaseEndpointNameFormatter();
+            addConsumers(bus);
+            switch (options.Transport)
+            {
+                case TransportKind.InMemory:
+                    bus.UsingInMemory((context, cfg) => ConfigureEndpoints(context, cfg));
+                    break;
+                case TransportKind.RabbitMq:
+                    bus.UsingRabbitMq((context, cfg) =>
+                    {
+                        var rabbit = options.RabbitMq;
+                        cfg.Host(rabbit.Host, rabbit.Port, rabbit.VirtualHost, h =>
+                        {
+                            h.Username(rabbit.Username);
+                            h.Password(rabbit.Password);
+                        });
+                        ConfigureEndpoints(context, cfg);
+                    });
+                    break;
+            }
+        });
+    }
+
+    private static void ConfigureEndpoints<T>(IBusRegistrationContext context, T cfg)
+        where T : IBusFactoryConfigurator
+    {
+        cfg.UseMessageRetry(r =>
+        {
+            r.Exponential(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(400));
+            r.Ignore<InvalidInputException>();
+        });
+        // Publish a saga's or consumer's messages only once its state is saved, so a fast reply never races it.
+        cfg.UseInMemoryOutbox(context);
+        cfg.ConfigureEndpoints(context);
+    }
+
+    private static void AddSsbTomoTelemetry(this IHostApplicationBuilder builder, string serviceName)
+    {
+        var otel = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(serviceName))
+            .WithTracing(t => t.AddSource(SsbTomoTelemetry.Name, "MassTransit"))
+            .WithMetrics(m => m.AddMeter(SsbTomoTelemetry.Name, "MassTransit"));
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+            otel.UseOtlpExporter();
+    }
+}

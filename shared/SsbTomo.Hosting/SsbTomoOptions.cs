@@ -1,0 +1,31 @@
+namespace SsbTomo.Hosting;
+
+/// <summary>The "SsbTomo" configuration section: configuration alone selects transport and store.</summary>
+public sealed class SsbTomoOptions
+{
+    public const string Section = "SsbTomo";
+
+    public TransportKind Transport { get; set; } = TransportKind.InMemory;
+    public BlobStoreKind BlobStore { get; set; } = BlobStoreKind.FileSystem;
+
+    /// <summary>Root folder of the filesystem blob store.</summary>
+    public string BlobRoot { get; set; } = "ssbtomo-data";
+
+    public RabbitMqSettings RabbitMq { get; set; } = new();
+
+    /// <summary>Slices per segmentation chunk: the unit of fan-out and of memory.</summary>
+    public int ChunkSlices { get; set; } = 16;
+}
+
+public enum TransportKind { InMemory, RabbitMq }
+
+public enum BlobStoreKind { FileSystem }
+
+public sealed class RabbitMqSettings
+{
+    public string Host { get; set; } = "127.0.0.1";
+    public ushort Port { get; set; } = 5672;
+    public string VirtualHost { get; set; } = "/";
+    public string Username { get; set; } = "ssbtomo";
+    public string Password { get; set; } = "";
+}

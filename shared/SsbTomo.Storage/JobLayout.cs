@@ -1,0 +1,19 @@
+namespace SsbTomo.Storage;
+
+/// <summary>Where each artefact of one job lives in the blob store, relative to the job prefix.</summary>
+public sealed record JobLayout(string Prefix)
+{
+    public string Raw => Combine("raw.zarr");
+    public string Aligned => Combine("aligned.zarr");
+    public string Denoised => Combine("denoised.zarr");
+    public string Labels => Combine("labels.zarr");
+    public string AlignmentReport => Combine("alignment.json");
+    public string Metrics => Combine("metrics.json");
+    public string Provenance => Combine("provenance.json");
+    public string Previews => Combine("previews");
+
+    public string Combine(string name) => string.IsNullOrEmpty(Prefix) ? name : $"{Prefix.TrimEnd('/')}/{name}";
+
+    /// <summary>OME-Zarr images keep full resolution at dataset "0".</summary>
+    public static string Level0(string imagePath) => $"{imagePath}/0";
+}

@@ -1,0 +1,65 @@
+using System.Text.Json;
+using SsbTomo.TestSupport;
+
+namespace SsbTomo.EndToEnd.Tests;
+
+public class PhantomPipelineTests(PhantomRunFixture run) : IClassFixture<PhantomRunFixture>
+{
+    [Fact]
+    public void The_job_completes() => Assert.Equal(0, run.ExitCode);
+
+    [Fact]
+    public void Void_fraction_is_within_half_a_percentage_point_of_truth()
+    {
+        Assert.Equal(0, run.ExitCode);
+        Assert.InRange(run.Comparison.VoidErrorPercentPoints, -0.5, 0.5);
+    }
+
+    [Fact]
+    public void Contact_loss_is_within_two_percentage_points_of_truth()
+    {
+        Assert.Equal(0, run.ExitCode);
+        Assert.InRange(run.Comparison.ContactLossErrorPercentPoints, -2, 2);
+    }
+
+    [Fact]
+    public void Drift_is_recovered_to_half_a_pixel_rms()
+    {
+        Assert.Equal(0, run.ExitCode);
+        Assert.InRange(run.Comparison.DriftRmsErrorPx, 0, 0.5);
+    }
+
+    [Fact]
+    public void Every_phase_fraction_is_within_two_percentage_points()
+    {
+        Assert.Equal(0, run.ExitCode);
+        foreach (var (phase, (truth, measured)) in run.Comparison.PhaseFractions)
+            Assert.True(Math.Abs(measured - truth) <= 0.02, $"{phase}: truth {truth:P2}, measured {measured:P2}");
+    }
+
+    [Fact]
+    public void The_share_drive_originals_are_unchanged()
+    {
+        Assert.Equal(run.StackHashesBefore, StackFiles.Hashes(Path.Combine(run.PhantomDir, "stack")));
+    }
+
+    [Fact]
+    public void Labels_open_in_zarr_python_in_the_cropped_frame_with_phase_values()
+    {
+        Assert.Equal(0, run.ExitCode);
+        using var alignment = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(run.RunDir, "alignment.json")));
+        var crop = alignment.RootElement.GetProperty("crop_yx").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        var output = PythonOracle.Run("""
+            import sys, zarr, numpy as np
+            g = zarr.open_group(sys.argv[1], mode='r')
+            a = g['0'][:]
+            print(a.shape[0], a.shape[1], a.shape[2], int(a.min()), int(a.max()), g.attrs['multiscales'][0]['version'])
+            """, Path.Combine(run.RunDir, "labels.zarr")).Split();
+        Assert.Equal("64", output[0]);
+        Assert.Equal((crop[1] - crop[0]).ToString(), output[1]);
+        Assert.Equal((crop[3] - crop[2]).ToString(), output[2]);
+        Assert.Equal("1", output[3]);
+        Assert.Equal("4", output[4]);
+        Assert.Equal("0.4", output[5]);
+    }
+}
