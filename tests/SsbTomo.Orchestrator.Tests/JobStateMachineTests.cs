@@ -1,0 +1,96 @@
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using SsbTomo.Contracts;
+using SsbTomo.Orchestrator;
+
+namespace SsbTomo.Orchestrator.Tests;
+
+public class JobStateMachineTests
+{
+    private static async Task<(ServiceProvider Provider, ITestHarness Harness)> StartAsync()
+    {
+        var provider = new ServiceCollection()
+            .AddMassTransitTestHarness(bus => bus.AddOrchestrator())
+            .BuildServiceProvider(true);
+        var harness = provider.GetRequiredService<ITestHarness>();
+        await harness.Start();
+        return (provider, harness);
+    }
+
+    private static long[] ThreeLevelHistogram()
+    {
+        var histogram = new long[1024];
+        histogram[200] = 100; histogram[400] = 300; histogram[600] = 500; histogram[800] = 200;
+        return histogram;
+    }
+
+    private static async Task DriveToSegmentingAsync(ITestHarness harness, Guid jobId, int slices, int chunkSlices, bool duplicate)
+    {
+        await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/x", null, chunkSlices));
+        await harness.Bus.Publish(new StackIngested(jobId, "jobs/x/raw.zarr", slices, 64, 64, 8, new VoxelSizeNm(50, 50, 50)));
+        await harness.Bus.Publish(new StackAligned(jobId, "jobs/x/aligned.zarr", slices, 60, 60, [0, 60, 0, 60], 2.0));
+        var chunks = ChunkPlan.Count(slices, chunkSlices);
+        for (var i = 0; i < chunks; i++)
+        {
+            await harness.Bus.Publish(new ChunkPrepared(jobId, i, ThreeLevelHistogram(), 0, 65536));
+            if (duplicate) await harness.Bus.Publish(new ChunkPrepared(jobId, i, ThreeLevelHistogram(), 0, 65536));
+        }
+    }
+
+    [Fact]
+    public async Task Fan_out_sends_one_segment_command_per_slab_with_thresholds_from_the_merged_histogram()
+    {
+        var (provider, harness) = await StartAsync();
+        await using var _ = provider;
+        var jobId = NewId.NextGuid();
+        await DriveToSegmentingAsync(harness, jobId, slices: 40, chunkSlices: 16, duplicate: false);
+
+        Assert.True(await harness.Published.Any<SegmentChunk>(x => x.Context.Message.ChunkIndex == 2));
+        var commands = harness.Published.Select<SegmentChunk>().Select(m => m.Context.Message).OrderBy(m => m.ChunkIndex).ToArray();
+        Assert.Equal([(0, 0, 16), (1, 16, 32), (2, 32, 40)], commands.Select(c => (c.ChunkIndex, c.Z0, c.Z1)));
+        var thresholds = commands[0].Thresholds;
+        Assert.Equal(3, thresholds.Length);
+        // Each threshold falls between two of the histogram's four populated bins (bin width 64).
+        Assert.InRange(thresholds[0], 200 * 64, 400 * 64);
+        Assert.InRange(thresholds[1], 400 * 64, 600 * 64);
+        Assert.InRange(thresholds[2], 600 * 64, 800 * 64);
+    }
+
+    [Fact]
+    public async Task Redelivered_chunk_events_are_counted_once()
+    {
+        var (provider, harness) = await StartAsync();
+        await using var _ = provider;
+        var jobId = NewId.NextGuid();
+        await DriveToSegmentingAsync(harness, jobId, slices: 32, chunkSlices: 16, duplicate: true);
+        Assert.True(await harness.Published.Any<SegmentChunk>(x => x.Context.Message.ChunkIndex == 1));
+
+        await harness.Bus.Publish(new ChunkSegmented(jobId, 0));
+        await harness.Bus.Publish(new ChunkSegmented(jobId, 0));
+        await harness.Bus.Publish(new ChunkSegmented(jobId, 0));
+        Assert.True(await harness.Consumed.Any<ChunkSegmented>(x => x.Context.Message.ChunkIndex == 0));
+        await harness.InactivityTask;
+        Assert.False(await harness.Published.Any<ReconstructVolume>(), "three copies of chunk 0 must not complete a two-chunk job");
+
+        await harness.Bus.Publish(new ChunkSegmented(jobId, 1));
+        Assert.True(await harness.Published.Any<ReconstructVolume>());
+        Assert.Equal(2, harness.Published.Select<SegmentChunk>().Count());
+        Assert.Single(harness.Published.Select<ReconstructVolume>());
+    }
+
+    [Fact]
+    public async Task A_stage_failure_fails_the_job_with_its_reason()
+    {
+        var (provider, harness) = await StartAsync();
+        await using var _ = provider;
+        var jobId = NewId.NextGuid();
+        await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/y", null, 16));
+        await harness.Bus.Publish(new StageFailed(jobId, "ingest", "slice_0003.tif: truncated"));
+
+        Assert.True(await harness.Published.Any<JobFailed>(x => x.Context.Message.JobId == jobId));
+        var failed = harness.Published.Select<JobFailed>().Single().Context.Message;
+        Assert.Equal("ingest", failed.Stage);
+        Assert.Contains("slice_0003.tif", failed.Reason);
+    }
+}
