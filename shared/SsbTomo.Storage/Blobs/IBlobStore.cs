@@ -1,0 +1,21 @@
+namespace SsbTomo.Storage;
+
+/// <summary>
+/// A flat key → bytes store. Keys use '/' separators (e.g. "jobs/42/raw.zarr/0/0.0.0").
+/// One chunk is one blob; implementations must make a write all-or-nothing.
+/// </summary>
+public interface IBlobStore
+{
+    Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken ct = default);
+
+    /// <returns>The blob's bytes, or null if there is no blob with that key.</returns>
+    Task<byte[]?> ReadAsync(string key, CancellationToken ct = default);
+
+    Task<bool> ExistsAsync(string key, CancellationToken ct = default);
+
+    /// <summary>Keys that start with <paramref name="prefix"/>, in ordinal order.</summary>
+    IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken ct = default);
+
+    /// <summary>Deletes the blob; deleting an absent blob is not an error.</summary>
+    Task DeleteAsync(string key, CancellationToken ct = default);
+}

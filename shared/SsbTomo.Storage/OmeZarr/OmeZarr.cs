@@ -1,0 +1,200 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SsbTomo.Imaging;
+
+namespace SsbTomo.Storage;
+
+/// <summary>One label value's display colour (and optional name) for NGFF "image-label" metadata.</summary>
+public sealed record LabelColor(int Value, byte R, byte G, byte B, byte A = 255, string? Name = null);
+
+/// <summary>
+/// OME-Zarr (NGFF 0.4 on Zarr v2) image groups: a .zgroup, a .zattrs with "multiscales", and one array per
+/// resolution level named "0", "1", ... where level l has 2^l times the voxel size in each axis.
+/// </summary>
+public static class OmeZarr
+{
+    public const string NgffVersion = "0.4";
+    public const string GroupFileName = ".zgroup";
+    public const string AttributesFileName = ".zattrs";
+    private static readonly string[] AxisNames = ["z", "y", "x"];
+
+    public static async Task<ZarrArray<T>> CreateImageAsync<T>(
+        IBlobStore store, string groupPath, string name, int[] shapeZyx, int[] chunksZyx, VoxelSize voxelSize,
+        int levels = 1, ZarrCompressor compressor = ZarrCompressor.Zstd,
+        IReadOnlyDictionary<string, JsonNode?>? extraAttributes = null, CancellationToken ct = default)
+        where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(voxelSize);
+        ArgumentOutOfRangeException.ThrowIfLessThan(levels, 1);
+        if (shapeZyx is not { Length: 3 } || chunksZyx is not { Length: 3 })
+            throw new ArgumentException("shape and chunks must have 3 entries (z, y, x)");
+        if (extraAttributes?.ContainsKey("multiscales") == true)
+            throw new ArgumentException("extra attributes must not replace 'multiscales'", nameof(extraAttributes));
+
+        await store.WriteAsync(BlobKey.Combine(groupPath, GroupFileName), GroupJson(), ct).ConfigureAwait(false);
+
+        var attributes = new JsonObject { ["multiscales"] = new JsonArray(Multiscale(name, voxelSize, levels)) };
+        foreach (var (key, value) in extraAttributes ?? new Dictionary<string, JsonNode?>())
+            attributes[key] = value?.DeepClone();
+        await WriteAttributesAsync(store, groupPath, attributes, ct).ConfigureAwait(false);
+
+        ZarrArray<T>? fullResolution = null;
+        for (var level = 0; level < levels; level++)
+        {
+            var shape = LevelShape(shapeZyx, level);
+            var chunks = chunksZyx.Select((c, d) => Math.Max(1, Math.Min(c, shape[d]))).ToArray();
+            var array = await ZarrArray<T>.CreateAsync(store, BlobKey.Combine(groupPath, level.ToString()), shape, chunks, compressor, ct)
+                .ConfigureAwait(false);
+            fullResolution ??= array;
+        }
+        return fullResolution!;
+    }
+
+    /// <summary>Shape of resolution level <paramref name="level"/>: ceil(shape / 2^level).</summary>
+    public static int[] LevelShape(int[] shapeZyx, int level) =>
+        [.. shapeZyx.Select(s => (int)(((long)s + (1L << level) - 1) >> level))];
+
+    public static Task<ZarrArray<T>> OpenLevelAsync<T>(IBlobStore store, string groupPath, int level, CancellationToken ct = default)
+        where T : unmanaged
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(level);
+        return OpenDatasetAsync<T>(store, groupPath, level, ct);
+    }
+
+    /// <summary>Number of resolution levels listed in the group's multiscales metadata.</summary>
+    public static async Task<int> ReadLevelCountAsync(IBlobStore store, string groupPath, CancellationToken ct = default)
+    {
+        var multiscale = await ReadMultiscaleAsync(store, groupPath, ct).ConfigureAwait(false);
+        return multiscale["datasets"]!.AsArray().Count;
+    }
+
+    /// <summary>Voxel size of level 0, from its "scale" coordinate transformation (axes z, y, x in nanometres).</summary>
+    public static async Task<VoxelSize> ReadVoxelSizeAsync(IBlobStore store, string groupPath, CancellationToken ct = default)
+    {
+        var multiscale = await ReadMultiscaleAsync(store, groupPath, ct).ConfigureAwait(false);
+        try
+        {
+            var axes = multiscale["axes"]!.AsArray().Select(a => a!["name"]!.GetValue<string>()).ToArray();
+            if (!axes.SequenceEqual(AxisNames))
+                throw new InvalidDataException($"OME-Zarr group '{groupPath}' has axes [{string.Join(',', axes)}], expected [z,y,x]");
+            var units = multiscale["axes"]!.AsArray().Select(a => a!["unit"]?.GetValue<string>()).ToArray();
+            var toNm = units.Select(UnitToNanometres).ToArray();
+            var scale = multiscale["datasets"]![0]!["coordinateTransformations"]!.AsArray()
+                .First(t => t!["type"]!.GetValue<string>() == "scale")!["scale"]!.AsArray()
+                .Select(v => v!.GetValue<double>()).ToArray();
+            return new VoxelSize(XNm: scale[2] * toNm[2], YNm: scale[1] * toNm[1], ZNm: scale[0] * toNm[0]);
+        }
+        catch (Exception e) when (e is NullReferenceException or InvalidOperationException or IndexOutOfRangeException or FormatException)
+        {
+            throw new InvalidDataException($"OME-Zarr group '{groupPath}' has incomplete multiscales metadata: {e.Message}", e);
+        }
+    }
+
+    public static async Task<JsonObject> ReadAttributesAsync(IBlobStore store, string groupPath, CancellationToken ct = default)
+    {
+        var bytes = await store.ReadAsync(BlobKey.Combine(groupPath, AttributesFileName), ct).ConfigureAwait(false);
+        if (bytes is null)
+            return [];
+        return JsonNode.Parse(bytes) as JsonObject
+            ?? throw new InvalidDataException($"'{groupPath}/{AttributesFileName}' is not a JSON object");
+    }
+
+    /// <summary>Merges top-level attributes into the group's .zattrs (a key given here replaces the stored one).</summary>
+    public static async Task MergeAttributesAsync(IBlobStore store, string groupPath, IReadOnlyDictionary<string, JsonNode?> attributes,
+        CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(attributes);
+        var current = await ReadAttributesAsync(store, groupPath, ct).ConfigureAwait(false);
+        foreach (var (key, value) in attributes)
+            current[key] = value?.DeepClone();
+        await WriteAttributesAsync(store, groupPath, current, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The NGFF 0.4 "image-label" attribute value for a label image.</summary>
+    public static JsonObject ImageLabel(IEnumerable<LabelColor> colors, string? sourceImage = null)
+    {
+        ArgumentNullException.ThrowIfNull(colors);
+        var ordered = colors.OrderBy(c => c.Value).ToArray();
+        var imageLabel = new JsonObject
+        {
+            ["version"] = NgffVersion,
+            ["colors"] = new JsonArray([.. ordered.Select(c => (JsonNode)new JsonObject
+            {
+                ["label-value"] = c.Value,
+                ["rgba"] = new JsonArray(c.R, c.G, c.B, c.A),
+            })]),
+        };
+        if (ordered.Any(c => c.Name is not null))
+        {
+            imageLabel["properties"] = new JsonArray([.. ordered.Where(c => c.Name is not null).Select(c => (JsonNode)new JsonObject
+            {
+                ["label-value"] = c.Value,
+                ["name"] = c.Name,
+            })]);
+        }
+        if (sourceImage is not null)
+            imageLabel["source"] = new JsonObject { ["image"] = sourceImage };
+        return imageLabel;
+    }
+
+    private static async Task<ZarrArray<T>> OpenDatasetAsync<T>(IBlobStore store, string groupPath, int level, CancellationToken ct)
+        where T : unmanaged
+    {
+        var multiscale = await ReadMultiscaleAsync(store, groupPath, ct).ConfigureAwait(false);
+        var datasets = multiscale["datasets"]?.AsArray()
+            ?? throw new InvalidDataException($"OME-Zarr group '{groupPath}' multiscales has no datasets");
+        if (level >= datasets.Count)
+            throw new ArgumentOutOfRangeException(nameof(level), $"OME-Zarr group '{groupPath}' has {datasets.Count} levels, level {level} requested");
+        var datasetPath = datasets[level]!["path"]!.GetValue<string>();
+        return await ZarrArray<T>.OpenAsync(store, BlobKey.Combine(groupPath, datasetPath), ct).ConfigureAwait(false);
+    }
+
+    private static async Task<JsonObject> ReadMultiscaleAsync(IBlobStore store, string groupPath, CancellationToken ct)
+    {
+        var attributes = await ReadAttributesAsync(store, groupPath, ct).ConfigureAwait(false);
+        if (attributes["multiscales"] is not JsonArray { Count: > 0 } multiscales || multiscales[0] is not JsonObject first)
+            throw new InvalidDataException($"'{groupPath}' is not an OME-Zarr image: .zattrs has no multiscales");
+        return first;
+    }
+
+    private static JsonObject Multiscale(string name, VoxelSize voxelSize, int levels) => new()
+    {
+        ["version"] = NgffVersion,
+        ["name"] = name,
+        ["axes"] = new JsonArray([.. AxisNames.Select(axis => (JsonNode)new JsonObject
+        {
+            ["name"] = axis,
+            ["type"] = "space",
+            ["unit"] = "nanometer",
+        })]),
+        ["datasets"] = new JsonArray([.. Enumerable.Range(0, levels).Select(level => (JsonNode)new JsonObject
+        {
+            ["path"] = level.ToString(),
+            ["coordinateTransformations"] = new JsonArray(new JsonObject
+            {
+                ["type"] = "scale",
+                ["scale"] = new JsonArray(voxelSize.ZNm * (1 << level), voxelSize.YNm * (1 << level), voxelSize.XNm * (1 << level)),
+            }),
+        })]),
+    };
+
+    private static double UnitToNanometres(string? unit) => unit switch
+    {
+        null or "nanometer" => 1,
+        "micrometer" => 1e3,
+        "millimeter" => 1e6,
+        "angstrom" => 0.1,
+        "picometer" => 1e-3,
+        "meter" => 1e9,
+        _ => throw new InvalidDataException($"axis unit '{unit}' is not a length unit this reader knows"),
+    };
+
+    private static byte[] GroupJson() => "{\n    \"zarr_format\": 2\n}\n"u8.ToArray();
+
+    private static Task WriteAttributesAsync(IBlobStore store, string groupPath, JsonObject attributes, CancellationToken ct)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(attributes, new JsonSerializerOptions { WriteIndented = true });
+        return store.WriteAsync(BlobKey.Combine(groupPath, AttributesFileName), bytes, ct);
+    }
+}

@@ -1,0 +1,67 @@
+using SsbTomo.Imaging.Segmentation;
+using SsbTomo.TestSupport;
+
+namespace SsbTomo.Imaging.Tests.Segmentation;
+
+public class DenoiseTests
+{
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(0.7)]
+    [InlineData(2.0)]
+    public void Gaussian_matches_scipy_gaussian_filter_with_reflect_and_truncate_4(double sigma)
+    {
+        using var dir = new TempDirectory();
+        var input = OracleIo.RandomGrey(7, 19, 23, seed: 11);
+        OracleIo.Write(Path.Combine(dir.Path, "in.raw"), input.Data);
+
+        var ours = Denoise.Gaussian(input, sigma);
+
+        PythonOracle.Run(OracleIo.Python("""
+            from scipy import ndimage
+            d = sys.argv[1]
+            a = np.fromfile(d + '/in.raw', dtype='<u2').reshape(7, 19, 23).astype(np.float64)
+            ndimage.gaussian_filter(a, float(sys.argv[2]), mode='reflect', truncate=4.0).astype('<f8').tofile(d + '/out.raw')
+            """), dir.Path, sigma.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var expected = OracleIo.Read<double>(Path.Combine(dir.Path, "out.raw"));
+
+        Assert.Equal(expected.Length, ours.Data.Length);
+        var worst = 0.0;
+        for (var i = 0; i < expected.Length; i++) worst = Math.Max(worst, Math.Abs(expected[i] - ours.Data[i]));
+        Assert.True(worst < 0.02, $"largest difference to scipy {worst} grey levels");
+    }
+
+    [Fact]
+    public void Chunks_with_halo_give_the_same_bytes_as_the_whole_stack_including_stack_ends()
+    {
+        const double sigma = 1.3;
+        var stack = OracleIo.RandomGrey(37, 12, 17, seed: 5);
+        var whole = Denoise.Gaussian(stack, sigma);
+        var halo = Halo.RequiredSlices(sigma);
+        Assert.Equal(5, halo);
+
+        var pieces = new List<float>();
+        for (var z0 = 0; z0 < stack.Depth; z0 += 8)
+        {
+            var window = Halo.Expand(stack.Depth, z0, Math.Min(stack.Depth, z0 + 8), halo);
+            var slab = Halo.CropZ(stack, window.SlabZ0, window.SlabZ1);
+            pieces.AddRange(Halo.CropToOwned(Denoise.Gaussian(slab, sigma), window).Data);
+        }
+        Assert.Equal(whole.Data, pieces.ToArray());
+    }
+
+    [Fact]
+    public void Reflect_repeats_when_the_kernel_is_wider_than_the_axis()
+    {
+        // scipy 'reflect' on length 2 (a b), padded by 3 each side: b b a | a b | b a a
+        Assert.Equal([1, 1, 0, 0, 1, 1, 0, 0], Denoise.ReflectedIndices(2, 3));
+    }
+
+    [Fact]
+    public void A_constant_volume_stays_constant()
+    {
+        var v = new Volume<ushort>(4, 5, 6);
+        Array.Fill(v.Data, (ushort)1234);
+        Assert.All(Denoise.Gaussian(v, 1.5).Data, x => Assert.Equal(1234f, x, 0.01f));
+    }
+}
