@@ -16,7 +16,7 @@ public sealed class ReconstructVolumeConsumer(IBlobStore store) : IConsumer<Reco
     {
         var layout = new JobLayout(context.Message.JobPrefix);
         var ct = context.CancellationToken;
-        var levels = await OmeZarr.LevelCountAsync(store, layout.Labels, ct);
+        var levels = await OmeZarr.ReadLevelCountAsync(store, layout.Labels, ct);
         for (var level = 1; level < levels; level++)
         {
             var source = await OmeZarr.OpenLevelAsync<byte>(store, layout.Labels, level - 1, ct);

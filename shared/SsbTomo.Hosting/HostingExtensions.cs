@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -64,8 +65,8 @@ public static class HostingExtensions
         });
     }
 
-    private static void ConfigureEndpoints<T>(IBusRegistrationContext context, T cfg)
-        where T : IBusFactoryConfigurator
+    private static void ConfigureEndpoints<TEndpoint>(IBusRegistrationContext context, IBusFactoryConfigurator<TEndpoint> cfg)
+        where TEndpoint : IReceiveEndpointConfigurator
     {
         cfg.UseMessageRetry(r =>
         {

@@ -197,4 +197,19 @@ public static class OmeZarr
         var bytes = JsonSerializer.SerializeToUtf8Bytes(attributes, new JsonSerializerOptions { WriteIndented = true });
         return store.WriteAsync(BlobKey.Combine(groupPath, AttributesFileName), bytes, ct);
     }
+
+    /// <summary>
+    /// Opens level 0 of an image, creating the group first if it does not exist. Several workers may call this
+    /// at once for one job: creation writes identical metadata bytes and never touches chunks, so racing is safe.
+    /// </summary>
+    public static async Task<ZarrArray<T>> EnsureImageAsync<T>(
+        IBlobStore store, string groupPath, string name, IReadOnlyList<int> shapeZyx, IReadOnlyList<int> chunksZyx, VoxelSize voxelSize,
+        int levels = 1, ZarrCompressor compressor = ZarrCompressor.Zstd,
+        IReadOnlyDictionary<string, JsonNode?>? extraAttributes = null, CancellationToken ct = default)
+        where T : unmanaged
+    {
+        if (await store.ExistsAsync(BlobKey.Combine(groupPath, AttributesFileName), ct))
+            return await OpenLevelAsync<T>(store, groupPath, 0, ct);
+        return await CreateImageAsync<T>(store, groupPath, name, [.. shapeZyx], [.. chunksZyx], voxelSize, levels, compressor, extraAttributes, ct);
+    }
 }
