@@ -1,0 +1,65 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace SsbTomo.Storage;
+
+/// <summary>Pixel sizes from the text metadata that SEM vendors put into private TIFF tags.</summary>
+public static partial class MicroscopeMetadata
+{
+    /// <summary>
+    /// FEI/ThermoFisher tag 34682 holds INI text; [Scan] PixelWidth/PixelHeight are in metres.
+    /// Returns (x, y) in nanometres, or null if absent or implausible.
+    /// </summary>
+    public static (double XNm, double YNm)? ParseFeiPixelSize(string iniText)
+    {
+        ArgumentNullException.ThrowIfNull(iniText);
+        string? section = null;
+        double? width = null, height = null;
+        foreach (var rawLine in iniText.Split('\n'))
+        {
+            var line = rawLine.Trim().TrimEnd('\0');
+            if (line.StartsWith('[') && line.EndsWith(']'))
+            {
+                section = line[1..^1].Trim();
+                continue;
+            }
+            if (!string.Equals(section, "Scan", StringComparison.OrdinalIgnoreCase))
+                continue;
+            var equals = line.IndexOf('=');
+            if (equals <= 0)
+                continue;
+            var key = line[..equals].Trim();
+            if (!double.TryParse(line[(equals + 1)..].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var metres))
+                continue;
+            if (key.Equals("PixelWidth", StringComparison.OrdinalIgnoreCase)) width = metres * 1e9;
+            else if (key.Equals("PixelHeight", StringComparison.OrdinalIgnoreCase)) height = metres * 1e9;
+        }
+        if (width is not { } x || !IsPlausibleNm(x))
+            return null;
+        var y = height is { } h && IsPlausibleNm(h) ? h : x;
+        return (x, y);
+    }
+
+    /// <summary>Zeiss tag 34118 (CZ_SEM) text has a line like "Image Pixel Size = 4.961 nm". Returns nanometres or null.</summary>
+    public static double? ParseZeissPixelSize(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var match = ZeissPixelSize().Match(text);
+        if (!match.Success || !double.TryParse(match.Groups["value"].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+            return null;
+        var nm = match.Groups["unit"].Value switch
+        {
+            "pm" => value / 1000,
+            "nm" => value,
+            "µm" or "um" => value * 1000,
+            _ => double.NaN,
+        };
+        return IsPlausibleNm(nm) ? nm : null;
+    }
+
+    /// <summary>FIB-SEM pixels are between a tenth of a nanometre and ten micrometres; anything else is a default or an error.</summary>
+    public static bool IsPlausibleNm(double nm) => double.IsFinite(nm) && nm >= 0.1 && nm <= 10_000;
+
+    [GeneratedRegex(@"Image Pixel Size\s*=\s*(?<value>[0-9.eE+-]+)\s*(?<unit>pm|nm|µm|um)")]
+    private static partial Regex ZeissPixelSize();
+}

@@ -1,0 +1,28 @@
+using SsbTomo.Imaging;
+
+namespace SsbTomo.Storage;
+
+public enum VoxelSizeSource
+{
+    None,
+    /// <summary>FEI/ThermoFisher private tag 34682, [Scan] PixelWidth/PixelHeight.</summary>
+    FeiMetadata,
+    /// <summary>Zeiss private tag 34118 (CZ_SEM), "Image Pixel Size".</summary>
+    ZeissMetadata,
+    /// <summary>Standard XResolution/YResolution with an inch or centimetre ResolutionUnit.</summary>
+    TiffResolution,
+}
+
+/// <summary>
+/// What <see cref="TiffStackReader.Probe"/> learnt about a stack. <see cref="DetectedVoxelSize"/> has Z = X because a
+/// single TIFF does not record the milled slice thickness; the caller supplies the real Z.
+/// </summary>
+public sealed record TiffStackInfo(
+    IReadOnlyList<string> Files,
+    bool IsMultiPage,
+    int SliceCount,
+    int Height,
+    int Width,
+    int BitsPerSample,
+    VoxelSize? DetectedVoxelSize,
+    VoxelSizeSource VoxelSizeSource);
