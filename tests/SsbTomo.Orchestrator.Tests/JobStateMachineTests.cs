@@ -25,11 +25,16 @@ public class JobStateMachineTests
         return histogram;
     }
 
+    // Each event is published once the previous one has moved the job on, as the stages would.
     private static async Task DriveToSegmentingAsync(ITestHarness harness, Guid jobId, int slices, int chunkSlices, bool duplicate)
     {
+        var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
         await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/x", null, chunkSlices));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Ingesting));
         await harness.Bus.Publish(new StackIngested(jobId, "jobs/x/raw.zarr", slices, 64, 64, 8, new VoxelSizeNm(50, 50, 50)));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Aligning));
         await harness.Bus.Publish(new StackAligned(jobId, "jobs/x/aligned.zarr", slices, 60, 60, [0, 60, 0, 60], 2.0));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Denoising));
         var chunks = ChunkPlan.Count(slices, chunkSlices);
         for (var i = 0; i < chunks; i++)
         {
@@ -69,11 +74,15 @@ public class JobStateMachineTests
         await harness.Bus.Publish(new ChunkSegmented(jobId, 0));
         await harness.Bus.Publish(new ChunkSegmented(jobId, 0));
         await harness.Bus.Publish(new ChunkSegmented(jobId, 0));
-        Assert.True(await harness.Consumed.Any<ChunkSegmented>(x => x.Context.Message.ChunkIndex == 0));
-        await harness.InactivityTask;
-        Assert.False(await harness.Published.Any<ReconstructVolume>(), "three copies of chunk 0 must not complete a two-chunk job");
+        var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
+        Assert.True(await saga.Consumed.Any<ChunkSegmented>(x => x.Context.Message.ChunkIndex == 0));
+        await Task.Delay(300);
+        Assert.NotNull(await saga.Exists(jobId, m => m.Segmenting));
+        Assert.Equal(3, saga.Consumed.Select<ChunkSegmented>().Count());
+        Assert.False(harness.Published.Select<ReconstructVolume>().Any(), "three copies of chunk 0 must not complete a two-chunk job");
 
         await harness.Bus.Publish(new ChunkSegmented(jobId, 1));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Reconstructing));
         Assert.True(await harness.Published.Any<ReconstructVolume>());
         Assert.Equal(2, harness.Published.Select<SegmentChunk>().Count());
         Assert.Single(harness.Published.Select<ReconstructVolume>());
@@ -86,6 +95,7 @@ public class JobStateMachineTests
         await using var _ = provider;
         var jobId = NewId.NextGuid();
         await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/y", null, 16));
+        Assert.NotNull(await harness.GetSagaStateMachineHarness<JobStateMachine, JobState>().Exists(jobId, m => m.Ingesting));
         await harness.Bus.Publish(new StageFailed(jobId, "ingest", "slice_0003.tif: truncated"));
 
         Assert.True(await harness.Published.Any<JobFailed>(x => x.Context.Message.JobId == jobId));
