@@ -1,7 +1,9 @@
-using Microsoft.Extensions.Hosting;
-using SsbTomo.Alignment;
 using SsbTomo.Hosting;
+using SsbTomo.Alignment;
 
-var builder = Host.CreateApplicationBuilder(args);
+var builder = WebApplication.CreateBuilder(args);
 builder.AddSsbTomoDefaults(bus => bus.AddAlignment(), "ssbtomo-alignment");
-builder.Build().Run();
+
+var app = builder.Build();
+app.MapSsbTomoEndpoints();
+app.Run();

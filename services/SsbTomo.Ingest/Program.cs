@@ -1,7 +1,9 @@
-using Microsoft.Extensions.Hosting;
 using SsbTomo.Hosting;
 using SsbTomo.Ingest;
 
-var builder = Host.CreateApplicationBuilder(args);
+var builder = WebApplication.CreateBuilder(args);
 builder.AddSsbTomoDefaults(bus => bus.AddIngest(), "ssbtomo-ingest");
-builder.Build().Run();
+
+var app = builder.Build();
+app.MapSsbTomoEndpoints();
+app.Run();

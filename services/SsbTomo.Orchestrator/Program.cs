@@ -5,6 +5,6 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddSsbTomoDefaults(bus => bus.AddOrchestrator(), "ssbtomo-orchestrator");
 
 var app = builder.Build();
-app.MapHealthChecks("/health");
+app.MapSsbTomoEndpoints();
 app.MapJobsApi();
 app.Run();

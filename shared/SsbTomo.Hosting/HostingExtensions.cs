@@ -1,5 +1,8 @@
 using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -27,8 +30,18 @@ public static class HostingExtensions
         builder.Services.AddSingleton<IBlobStore>(sp => CreateBlobStore(sp.GetRequiredService<IOptions<SsbTomoOptions>>().Value));
         builder.AddSsbTomoBus(options, addConsumers);
         builder.AddSsbTomoTelemetry(serviceName);
-        builder.Services.AddHealthChecks();
+        builder.Services.AddHealthChecks()
+            .AddCheck("self", () => HealthCheckResult.Healthy(), tags: ["live"]);
         return builder;
+    }
+
+    /// <summary>Liveness, readiness (the bus is connected) and the Prometheus scrape endpoint.</summary>
+    public static WebApplication MapSsbTomoEndpoints(this WebApplication app)
+    {
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live") });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") || c.Tags.Contains("live") });
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        return app;
     }
 
     private static IBlobStore CreateBlobStore(SsbTomoOptions options) => options.BlobStore switch
@@ -82,8 +95,9 @@ public static class HostingExtensions
     {
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(serviceName))
-            .WithTracing(t => t.AddSource(SsbTomoTelemetry.Name, "MassTransit"))
-            .WithMetrics(m => m.AddMeter(SsbTomoTelemetry.Name, "MassTransit"));
+            .WithTracing(t => t.AddSource(SsbTomoTelemetry.Name, "MassTransit").AddAspNetCoreInstrumentation())
+            .WithMetrics(m => m.AddMeter(SsbTomoTelemetry.Name, "MassTransit").AddRuntimeInstrumentation().AddAspNetCoreInstrumentation()
+                .AddPrometheusExporter());
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
             otel.UseOtlpExporter();
     }
