@@ -1,0 +1,96 @@
+namespace SsbTomo.Imaging.Measurement;
+
+/// <summary>
+/// What the component merge needs from one chunk: its components' sizes and the component ids on its
+/// first and last slice. Small (two slices of ids), so chunks can be labelled on different machines.
+/// </summary>
+public sealed record ComponentChunk(int Height, int Width, long[] Sizes, int[] FirstSliceIds, int[] LastSliceIds)
+{
+    public static ComponentChunk Of(Volume<byte> slab, byte phase)
+    {
+        var labelled = ConnectedComponents.Label(slab, phase);
+        var slice = slab.SliceLength;
+        var first = slab.Depth == 0 ? new int[slice] : labelled.Ids.AsSpan(0, slice).ToArray();
+        var last = slab.Depth == 0 ? new int[slice] : labelled.Ids.AsSpan((slab.Depth - 1) * slice, slice).ToArray();
+        return new ComponentChunk(slab.Height, slab.Width, labelled.Sizes, first, last);
+    }
+}
+
+/// <summary>
+/// Streams consecutive z-chunks of one phase (in stack order, no halo) and merges components that touch
+/// across chunk boundaries (26-connectivity). Keeps the previous chunk's last-slice ids, a union-find over
+/// global ids and their sizes: memory grows with the number of components, never with the stack.
+/// </summary>
+public sealed class ComponentAccumulator(byte phase)
+{
+    private readonly List<long> _sizes = [];
+    private readonly List<int> _parent = [];
+    private int[]? _previousLastSlice;
+    private int _height = -1, _width = -1;
+
+    public byte Phase { get; } = phase;
+
+    public void Add(Volume<byte> slab) => Add(ComponentChunk.Of(slab, Phase));
+
+    public void Add(ComponentChunk chunk)
+    {
+        if (_height < 0) (_height, _width) = (chunk.Height, chunk.Width);
+        else if (chunk.Height != _height || chunk.Width != _width)
+            throw new ArgumentException($"chunk is {chunk.Height}x{chunk.Width}, earlier chunks were {_height}x{_width}", nameof(chunk));
+
+        var offset = _sizes.Count;
+        foreach (var size in chunk.Sizes)
+        {
+            _parent.Add(_sizes.Count);
+            _sizes.Add(size);
+        }
+        if (_previousLastSlice is { } above) JoinAcrossBoundary(above, chunk.FirstSliceIds, offset);
+        _previousLastSlice = Array.ConvertAll(chunk.LastSliceIds, id => id == 0 ? -1 : id - 1 + offset);
+    }
+
+    public ComponentSummary Result()
+    {
+        var sizeOfRoot = new Dictionary<int, long>();
+        for (var i = 0; i < _sizes.Count; i++)
+        {
+            var root = Find(i);
+            sizeOfRoot[root] = sizeOfRoot.GetValueOrDefault(root) + _sizes[i];
+        }
+        return ComponentSummary.FromSizes(sizeOfRoot.Values);
+    }
+
+    private void JoinAcrossBoundary(int[] aboveGlobal, int[] belowLocal, int belowOffset)
+    {
+        for (var y = 0; y < _height; y++)
+            for (var x = 0; x < _width; x++)
+            {
+                var below = belowLocal[y * _width + x];
+                if (below == 0) continue;
+                var belowGlobal = below - 1 + belowOffset;
+                for (var dy = Math.Max(0, y - 1); dy <= Math.Min(_height - 1, y + 1); dy++)
+                    for (var dx = Math.Max(0, x - 1); dx <= Math.Min(_width - 1, x + 1); dx++)
+                    {
+                        var above = aboveGlobal[dy * _width + dx];
+                        if (above >= 0) Union(above, belowGlobal);
+                    }
+            }
+    }
+
+    private int Find(int id)
+    {
+        while (_parent[id] != id)
+        {
+            _parent[id] = _parent[_parent[id]];
+            id = _parent[id];
+        }
+        return id;
+    }
+
+    private void Union(int a, int b)
+    {
+        a = Find(a);
+        b = Find(b);
+        if (a < b) _parent[b] = a;
+        else if (b < a) _parent[a] = b;
+    }
+}

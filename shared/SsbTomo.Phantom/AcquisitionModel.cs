@@ -1,0 +1,133 @@
+using SsbTomo.Imaging;
+
+namespace SsbTomo.Phantom;
+
+/// <summary>
+/// The simulated FIB-SEM: stage/beam drift, curtaining, charging and detector gain drift. All terms are seeded
+/// from (seed, purpose) and evolve slowly with the slice index; see <see cref="ArtefactDescription"/>.
+/// </summary>
+internal sealed class AcquisitionModel
+{
+    public const double DriftStepSigmaPx = 0.4;
+    public const int BlurRadius = 3;
+    public const double BlurSigmaPx = 0.9;
+    public const int ShineThroughDepth = 6;
+
+    private readonly double[] _dy, _dx;
+    private readonly Stripe[] _stripes;
+    private readonly double _planeY, _planeX, _bumpAmp, _pYPeriod, _pXPeriod, _bumpPeriod, _phY, _phX, _phB, _bumpCy, _bumpCx, _bumpSigma;
+    private readonly double _g1, _g2, _gp1, _gp2, _gph1, _gph2;
+    private readonly int _height, _width;
+
+    private readonly record struct Stripe(double X, double HalfWidth, double Amplitude, double Z0, double Z1, double Period, double Phase);
+
+    public AcquisitionModel(PhantomOptions o)
+    {
+        _height = o.Height;
+        _width = o.Width;
+
+        // Drift: a Gaussian random walk (σ 0.4 px per slice per axis) plus a slow linear trend, DriftPx(0) = 0.
+        var rng = Rng.For(o.Seed, Stream.Drift);
+        double trendY = rng.Uniform(0.04, 0.06) * (rng.NextDouble() < 0.5 ? -1 : 1);
+        double trendX = rng.Uniform(-0.02, 0.02);
+        _dy = new double[o.Depth];
+        _dx = new double[o.Depth];
+        for (int z = 1; z < o.Depth; z++)
+        {
+            _dy[z] = _dy[z - 1] + trendY + DriftStepSigmaPx * rng.Gaussian();
+            _dx[z] = _dx[z - 1] + trendX + DriftStepSigmaPx * rng.Gaussian();
+        }
+        MaxDrift = 0;
+        for (int z = 0; z < o.Depth; z++) MaxDrift = Math.Max(MaxDrift, Math.Max(Math.Abs(_dy[z]), Math.Abs(_dx[z])));
+        MarginPx = (int)Math.Ceiling(MaxDrift) + BlurRadius + 4;
+
+        // Curtaining: vertical stripes in the specimen frame (grooves milled into the face move with it),
+        // 3–40 px wide, ±6–10 grey levels, each living 150–600 slices with a smooth fade and a slow pulsation;
+        // successive stripes of one track stay near the same x so the pattern persists and evolves slowly.
+        var crng = Rng.For(o.Seed, Stream.Curtain);
+        var stripes = new List<Stripe>();
+        double x0 = -MarginPx - 20, x1 = o.Width + MarginPx + 20;
+        int tracks = Math.Max(2, (int)((x1 - x0) / 100 * 3));
+        for (int t = 0; t < tracks; t++)
+        {
+            double x = crng.Uniform(x0, x1);
+            double z = -crng.Uniform(0, 600);
+            while (z < o.Depth)
+            {
+                double life = crng.Uniform(150, 600);
+                double amp = crng.Uniform(6, 10) * (crng.NextDouble() < 0.5 ? -1 : 1);
+                stripes.Add(new Stripe(x + 3 * crng.Gaussian(), crng.Uniform(1.5, 20), amp, z, z + life, crng.Uniform(80, 300), crng.Uniform(0, 2 * Math.PI)));
+                z += life - 20;
+            }
+        }
+        _stripes = [.. stripes];
+
+        // Charging: a tilted plane plus a broad bump, each term ±4–7 grey levels, slowly varying with z.
+        var grng = Rng.For(o.Seed, Stream.Charging);
+        _planeY = grng.Uniform(3, 6);
+        _planeX = grng.Uniform(3, 6);
+        _bumpAmp = grng.Uniform(4, 7);
+        _pYPeriod = grng.Uniform(300, 900);
+        _pXPeriod = grng.Uniform(300, 900);
+        _bumpPeriod = grng.Uniform(200, 600);
+        _phY = grng.Uniform(0, 2 * Math.PI);
+        _phX = grng.Uniform(0, 2 * Math.PI);
+        _phB = grng.Uniform(0, 2 * Math.PI);
+        _bumpCy = grng.Uniform(0.2, 0.8) * o.Height;
+        _bumpCx = grng.Uniform(0.2, 0.8) * o.Width;
+        _bumpSigma = grng.Uniform(0.25, 0.45) * Math.Max(o.Height, o.Width);
+
+        // Gain: two slow sinusoids, together within ±6.5 %.
+        var arng = Rng.For(o.Seed, Stream.Gain);
+        _g1 = arng.Uniform(0.025, 0.04);
+        _g2 = arng.Uniform(0.015, 0.025);
+        _gp1 = arng.Uniform(250, 700);
+        _gp2 = arng.Uniform(60, 200);
+        _gph1 = arng.Uniform(0, 2 * Math.PI);
+        _gph2 = arng.Uniform(0, 2 * Math.PI);
+    }
+
+    public double MaxDrift { get; }
+    public int MarginPx { get; }
+
+    public Shift2D Drift(int z) => new(_dy[z], _dx[z]);
+
+    public double Gain(int z) => 1 + _g1 * Math.Sin(2 * Math.PI * z / _gp1 + _gph1) + _g2 * Math.Sin(2 * Math.PI * z / _gp2 + _gph2);
+
+    /// <summary>Curtain offset for each raw column of slice z (stripes are fixed to the specimen, which has moved by dx).</summary>
+    public void Curtain(int z, double dx, Span<double> column)
+    {
+        column.Clear();
+        foreach (var s in _stripes)
+        {
+            if (z < s.Z0 || z > s.Z1) continue;
+            double fade = Math.Min(1, Math.Min(z - s.Z0, s.Z1 - z) / 20.0);
+            double amp = s.Amplitude * fade * (0.8 + 0.2 * Math.Sin(2 * Math.PI * z / s.Period + s.Phase));
+            // raw column x sees specimen x − dx
+            int lo = Math.Max(0, (int)Math.Floor(s.X - s.HalfWidth - 2 + dx)), hi = Math.Min(column.Length - 1, (int)Math.Ceiling(s.X + s.HalfWidth + 2 + dx));
+            for (int x = lo; x <= hi; x++)
+            {
+                double u = Math.Abs(x + 0.5 - dx - s.X) - s.HalfWidth; // soft-edged box
+                double w = u <= -1 ? 1 : u >= 1 ? 0 : 0.5 - 0.5 * Math.Sin(u * Math.PI / 2);
+                column[x] += amp * w;
+            }
+        }
+    }
+
+    /// <summary>Charging offset for raw row y of slice z (image frame: it is a beam effect).</summary>
+    public void Charging(int z, int y, Span<double> row)
+    {
+        double ay = _planeY * Math.Cos(2 * Math.PI * z / _pYPeriod + _phY);
+        double ax = _planeX * Math.Cos(2 * Math.PI * z / _pXPeriod + _phX);
+        double ab = _bumpAmp * (0.6 + 0.4 * Math.Cos(2 * Math.PI * z / _bumpPeriod + _phB));
+        double fy = 2 * (y + 0.5) / _height - 1;
+        double dy = y + 0.5 - _bumpCy;
+        double inv = 1 / (2 * _bumpSigma * _bumpSigma);
+        for (int x = 0; x < row.Length; x++)
+        {
+            double fx = 2 * (x + 0.5) / _width - 1;
+            double dx = x + 0.5 - _bumpCx;
+            row[x] = ay * fy + ax * fx + ab * Math.Exp(-(dx * dx + dy * dy) * inv);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+namespace SsbTomo.Phantom;
+
+/// <summary>Which sample of the paper (Shi, Zhang et al. 2020) the phantom imitates.</summary>
+public enum PhantomPreset
+{
+    /// <summary>Before cycling: small isolated pores in the LPS (~2.8 % void), no cracks.</summary>
+    Pristine,
+
+    /// <summary>After 10 cycles: a few more pores and tiny one-sided cracks (+0.2..0.7 pp void, contact loss a few %).</summary>
+    Cycled10,
+
+    /// <summary>After 50 cycles: one-sided crescent cracks and flake-like cracks next to NMC (~9.5 % void, ~10 % contact loss).</summary>
+    Cycled50,
+}
+
+/// <summary>
+/// What to synthesise. <paramref name="Depth"/> is the number of milled slices, <paramref name="Height"/> and
+/// <paramref name="Width"/> the field of view in pixels; voxels are isotropic cubes of <paramref name="VoxelNm"/>
+/// (slice thickness = pixel size). All physical sizes of the microstructure are in micrometres and are converted
+/// with <paramref name="VoxelNm"/>, so the physics does not change with the voxel size.
+/// </summary>
+public sealed record PhantomOptions(PhantomPreset Preset, int Depth, int Height, int Width, double VoxelNm = 50, int Seed = 1)
+{
+    internal void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(Depth, 1, nameof(Depth));
+        ArgumentOutOfRangeException.ThrowIfLessThan(Height, 8, nameof(Height));
+        ArgumentOutOfRangeException.ThrowIfLessThan(Width, 8, nameof(Width));
+        if (!(VoxelNm >= 5 && VoxelNm <= 500))
+            throw new ArgumentOutOfRangeException(nameof(VoxelNm), VoxelNm, "voxel size must be within 5..500 nm");
+        if (!Enum.IsDefined(Preset))
+            throw new ArgumentOutOfRangeException(nameof(Preset), Preset, "unknown preset");
+    }
+}
