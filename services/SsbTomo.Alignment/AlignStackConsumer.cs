@@ -32,13 +32,10 @@ public sealed class AlignStackConsumer(IBlobStore store, ILogger<AlignStackConsu
 
         var estimator = new DriftEstimator();
         var drifts = new Shift2D[slices];
-        var peaks = new double[slices];
         var ranges = new IntensityRange[slices];
         await foreach (var (z, slice) in ReadCorrectedSlices(raw, slabSlices, ct))
         {
-            var registration = estimator.Add(slice);
-            drifts[z] = registration.Drift;
-            peaks[z] = registration.PeakCorrelation;
+            drifts[z] = estimator.Add(slice);
             ranges[z] = SliceIntensityRanges.Measure(slice);
         }
 
@@ -63,7 +60,7 @@ public sealed class AlignStackConsumer(IBlobStore store, ILogger<AlignStackConsu
 
         var report = new AlignmentReport([crop.Y0, crop.Y1, crop.X0, crop.X1],
             Enumerable.Range(0, slices).Select(z => new SliceAlignment(z, [Math.Round(drifts[z].Dy, 4), Math.Round(drifts[z].Dx, 4)],
-                Math.Round(peaks[z], 4), [ranges[z].Low, ranges[z].High])).ToArray());
+                [Math.Round(ranges[z].Low, 3), Math.Round(ranges[z].High, 3)])).ToArray());
         await store.WriteAsync(layout.AlignmentReport, report.ToJsonBytes(), ct);
 
         var maxDrift = drifts.Max(d => d.Length);

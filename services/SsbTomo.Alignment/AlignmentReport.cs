@@ -14,5 +14,4 @@ public sealed record AlignmentReport(
 public sealed record SliceAlignment(
     [property: JsonPropertyName("index")] int Index,
     [property: JsonPropertyName("drift_px")] double[] DriftPx,
-    [property: JsonPropertyName("peak_correlation")] double PeakCorrelation,
     [property: JsonPropertyName("intensity_range")] double[] IntensityRange);

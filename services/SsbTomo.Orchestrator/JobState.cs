@@ -28,6 +28,7 @@ public class JobState : SagaStateMachineInstance
     public double HistogramMin { get; set; }
     public double HistogramMax { get; set; }
     public double[]? Thresholds { get; set; }
+    public double[]? ClassMeans { get; set; }
 
     public string? FailedStage { get; set; }
     public string? FailureReason { get; set; }

@@ -99,7 +99,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                 .Then(c => AddHistogram(c.Saga, c.Message))
                 .Publish(c => Progress(c.Saga))
                 .If(c => c.Saga.PreparedChunks.Count == c.Saga.ChunksTotal, all => all
-                    .Then(c => c.Saga.Thresholds = ComputeThresholds(c.Saga))
+                    .Then(c => ComputeThresholds(c.Saga))
                     .ThenAsync(c => PublishSegmentCommands(c))
                     .TransitionTo(Segmenting)
                     .Publish(c => Progress(c.Saga))));
@@ -189,12 +189,12 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         job.UpdatedUtc = DateTime.UtcNow;
     }
 
-    private static double[] ComputeThresholds(JobState job)
+    private static void ComputeThresholds(JobState job)
     {
         var histogram = job.Histogram ?? throw new InvalidOperationException("no histogram collected");
-        return MultiOtsu.Thresholds(histogram, PhaseClasses)
-            .Select(bin => MultiOtsu.ToIntensity(bin, histogram.Length, job.HistogramMin, job.HistogramMax))
-            .ToArray();
+        var bins = MultiOtsu.Thresholds(histogram, PhaseClasses);
+        job.Thresholds = MultiOtsu.ToIntensities(bins, histogram.Length, job.HistogramMin, job.HistogramMax);
+        job.ClassMeans = MultiOtsu.ClassMeans(histogram, bins, job.HistogramMin, job.HistogramMax);
     }
 
     private static async Task PublishPrepareCommands(BehaviorContext<JobState, StackAligned> context)
@@ -208,6 +208,6 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
     {
         var job = context.Saga;
         foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices))
-            await context.Publish(new SegmentChunk(job.CorrelationId, job.JobPrefix, index, z0, z1, job.Thresholds!));
+            await context.Publish(new SegmentChunk(job.CorrelationId, job.JobPrefix, index, z0, z1, job.Thresholds!, job.ClassMeans!));
     }
 }

@@ -26,13 +26,13 @@ public sealed class SegmentChunkConsumer(IBlobStore store) : IConsumer<SegmentCh
         var voxelSize = await OmeZarr.ReadVoxelSizeAsync(store, layout.Denoised, ct);
         var (depth, height, width) = (denoised.Shape[0], denoised.Shape[1], denoised.Shape[2]);
 
-        var window = Halo.Expand(depth, message.Z0, message.Z1, PartialVolumeCleanup.HaloSlices);
+        var window = Halo.Expand(depth, message.Z0, message.Z1, PartialVolumeCleanup.RequiredHaloSlices());
         var slab = await denoised.ReadRegionAsync(window.SlabZ0, window.SlabZ1, 0, height, 0, width, ct);
         var intensity = new Volume<float>(slab.Depth, height, width);
         for (var i = 0; i < slab.Data.Length; i++) intensity.Data[i] = slab.Data[i];
 
         var labels = PhaseClassifier.Classify(intensity, message.Thresholds, SegmentationSettings.LabelsDarkToBright);
-        labels = PartialVolumeCleanup.Apply(labels, intensity, message.Thresholds, SegmentationSettings.LabelsDarkToBright);
+        labels = PartialVolumeCleanup.Apply(labels, intensity, SegmentationSettings.LabelsDarkToBright, message.ClassMeans);
         var owned = Halo.CropToOwned(labels, window);
 
         var levels = LabelPyramid.LevelCount(depth, height, width);

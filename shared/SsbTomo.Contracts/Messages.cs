@@ -26,7 +26,7 @@ public record PrepareChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0,
 public record ChunkPrepared(Guid JobId, int ChunkIndex, long[] Histogram, double HistogramMin, double HistogramMax);
 
 /// <summary>Classify one slab with the thresholds of the whole stack's histogram (fan-out, phase 2).</summary>
-public record SegmentChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1, double[] Thresholds) : IJobMessage;
+public record SegmentChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1, double[] Thresholds, double[] ClassMeans) : IJobMessage;
 
 public record ChunkSegmented(Guid JobId, int ChunkIndex);
 
