@@ -1,4 +1,3 @@
-using MathNet.Numerics.IntegralTransforms;
 using Complex = System.Numerics.Complex;
 
 namespace SsbTomo.Imaging.Alignment;
@@ -47,7 +46,7 @@ public static class PhaseCorrelation
     private static RegistrationResult EstimateSpectral(Spectrum reference, Spectrum moving, int upsampleFactor)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(upsampleFactor, 1);
-        if (reference.Height != moving.Height || reference.Width != moving.Width)
+        if (reference.Crop.Height != moving.Crop.Height || reference.Crop.Width != moving.Crop.Width)
             throw new ArgumentException("spectra differ in size", nameof(moving));
         int h = reference.Height, w = reference.Width;
         var product = CrossPowerSpectrum(reference.Data, moving.Data);
@@ -175,7 +174,8 @@ public static class PhaseCorrelation
     /// </summary>
     private static Shift2D Polish(Spectrum reference, Spectrum moving, Shift2D start)
     {
-        var r = reference.Crop;
+        var r = reference.PolishCrop;
+        var movingCrop = moving.PolishCrop;
         int h = r.Height, w = r.Width;
         var gy = new float[h * w];
         var gx = new float[h * w];
@@ -189,7 +189,7 @@ public static class PhaseCorrelation
         var resampled = new Image2D<float>(h, w);
         for (int iteration = 0; iteration < 6; iteration++)
         {
-            SubpixelShift.Apply(moving.Crop, shift, resampled);
+            SubpixelShift.Apply(movingCrop, shift, resampled);
             double sa = 0, sr = 0;
             long count = 0;
             for (int y = 1; y < h - 1; y++)
@@ -219,7 +219,7 @@ public static class PhaseCorrelation
             double stepX = -(hyy * bx - hyx * by) / det;
             shift += new Shift2D(stepY, stepX);
             if ((shift - start).Length > 1.0) return start;
-            if (Math.Abs(stepY) + Math.Abs(stepX) < 1e-4) break;
+            if (Math.Abs(stepY) + Math.Abs(stepX) < 1e-3) break;
         }
         return shift;
     }
@@ -255,12 +255,12 @@ public static class PhaseCorrelation
 /// <summary>The FFT of a centred, mean-free, Tukey-windowed crop of one image.</summary>
 internal sealed class Spectrum
 {
-    private Spectrum(Image2D<float> crop, Complex[] data)
+    private Spectrum(Image2D<float> crop, Complex[] data, int paddedHeight, int paddedWidth)
     {
         Crop = crop;
-        int height = crop.Height, width = crop.Width;
-        Height = height;
-        Width = width;
+        PolishCrop = CentredCrop(crop, PolishSizePx);
+        Height = paddedHeight;
+        Width = paddedWidth;
         Data = data;
     }
 
@@ -268,8 +268,13 @@ internal sealed class Spectrum
     public int Width { get; }
     public Complex[] Data { get; }
 
-    /// <summary>The unwindowed centred crop (for the spatial refinement).</summary>
+    /// <summary>The unwindowed centred crop, lightly smoothed ([1 2 1]/4 each way, symmetric so unbiased), for the spatial refinement.</summary>
     public Image2D<float> Crop { get; }
+
+    /// <summary>The centred part (at most <see cref="PolishSizePx"/> square) of <see cref="Crop"/> used by the spatial refinement.</summary>
+    public Image2D<float> PolishCrop { get; }
+
+    public const int PolishSizePx = 512;
 
     public static Spectrum Of(Image2D<float> image, int maxSizePx)
     {
@@ -291,26 +296,58 @@ internal sealed class Spectrum
         float mean = count > 0 ? (float)(sum / count) : 0f;
         var windowY = Tukey(h, TukeyAlpha);
         var windowX = Tukey(w, TukeyAlpha);
-
-        var data = new Complex[h * w];
+        // Zero-pad to powers of two: the windowed crop is zero at its edges, so padding changes nothing but speed.
+        int ph = Fft2D.NextPowerOfTwo(h), pw = Fft2D.NextPowerOfTwo(w);
+        var data = new Complex[ph * pw];
         var crop = new Image2D<float>(h, w);
         Parallel.For(0, h, y =>
         {
             var row = image.Row(y0 + y).Slice(x0, w);
             row.CopyTo(crop.Row(y));
             float wy = windowY[y];
-            int b = y * w;
+            int b = y * pw;
             for (int x = 0; x < w; x++)
             {
                 float v = row[x];
                 data[b + x] = new Complex(float.IsFinite(v) ? (v - mean) * wy * windowX[x] : 0.0, 0.0);
             }
         });
-        Fft2D.Forward(data, h, w);
-        return new Spectrum(crop, data);
+        Fft2D.Forward(data, ph, pw);
+        return new Spectrum(Smooth(crop), data, ph, pw);
     }
 
     private const double TukeyAlpha = 0.5;
+
+    private static Image2D<float> CentredCrop(Image2D<float> image, int maxSizePx)
+    {
+        if (image.Height <= maxSizePx && image.Width <= maxSizePx) return image;
+        int h = Math.Min(image.Height, maxSizePx), w = Math.Min(image.Width, maxSizePx);
+        int y0 = (image.Height - h) / 2, x0 = (image.Width - w) / 2;
+        var crop = new Image2D<float>(h, w);
+        for (int y = 0; y < h; y++) image.Row(y0 + y).Slice(x0, w).CopyTo(crop.Row(y));
+        return crop;
+    }
+
+    private static Image2D<float> Smooth(Image2D<float> image)
+    {
+        int h = image.Height, w = image.Width;
+        var tmp = new float[h * w];
+        var src = image.Pixels;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+            {
+                int l = Math.Max(x - 1, 0), r = Math.Min(x + 1, w - 1);
+                tmp[y * w + x] = 0.25f * src[y * w + l] + 0.5f * src[y * w + x] + 0.25f * src[y * w + r];
+            }
+        var result = new Image2D<float>(h, w);
+        for (int y = 0; y < h; y++)
+        {
+            int u = Math.Max(y - 1, 0), d = Math.Min(y + 1, h - 1);
+            for (int x = 0; x < w; x++)
+                result.Pixels[y * w + x] = 0.25f * tmp[u * w + x] + 0.5f * tmp[y * w + x] + 0.25f * tmp[d * w + x];
+        }
+        return result;
+    }
 
     /// <summary>Tukey (tapered cosine) window: flat in the middle, cosine tapers over alpha/2 of each end.</summary>
     private static float[] Tukey(int n, double alpha)

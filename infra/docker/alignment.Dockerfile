@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1
+# SsbTomo.Alignment — build context is the repository root:
+#   docker build -f infra/docker/alignment.Dockerfile -t ssbtomo/alignment .
+# The ignore file alignment.Dockerfile.dockerignore (next to this file) is used by BuildKit
+# instead of a repo-root .dockerignore.
+
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+# Restore layer: only the build props and the project files this service depends on,
+# so that a source change does not invalidate the NuGet restore.
+COPY Directory.Build.props Directory.Packages.props ./
+COPY shared/SsbTomo.Contracts/SsbTomo.Contracts.csproj shared/SsbTomo.Contracts/SsbTomo.Contracts.csproj
+COPY shared/SsbTomo.Imaging/SsbTomo.Imaging.csproj shared/SsbTomo.Imaging/SsbTomo.Imaging.csproj
+COPY shared/SsbTomo.Storage/SsbTomo.Storage.csproj shared/SsbTomo.Storage/SsbTomo.Storage.csproj
+COPY shared/SsbTomo.Hosting/SsbTomo.Hosting.csproj shared/SsbTomo.Hosting/SsbTomo.Hosting.csproj
+COPY services/SsbTomo.Alignment/SsbTomo.Alignment.csproj services/SsbTomo.Alignment/SsbTomo.Alignment.csproj
+RUN --mount=type=cache,id=nuget,target=/root/.nuget/packages \
+    dotnet restore services/SsbTomo.Alignment/SsbTomo.Alignment.csproj
+# Sources (the ignore file keeps bin/obj, tests and data out of the context).
+COPY shared/ shared/
+COPY services/SsbTomo.Alignment/ services/SsbTomo.Alignment/
+RUN --mount=type=cache,id=nuget,target=/root/.nuget/packages \
+    dotnet publish services/SsbTomo.Alignment/SsbTomo.Alignment.csproj -c Release -o /app --no-restore /p:UseAppHost=false
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+WORKDIR /app
+ENV ASPNETCORE_HTTP_PORTS=8080 \
+    DOTNET_NOLOGO=1
+COPY --from=build --chown=root:root /app ./
+# Non-root: the 'app' user (UID 1654) that the .NET runtime images ship; Kubernetes pins the same UID.
+USER $APP_UID
+EXPOSE 8080
+ENTRYPOINT ["dotnet", "SsbTomo.Alignment.dll"]
