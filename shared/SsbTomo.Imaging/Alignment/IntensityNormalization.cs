@@ -1,0 +1,191 @@
+using MathNet.Numerics.LinearAlgebra;
+
+namespace SsbTomo.Imaging.Alignment;
+
+/// <summary>A robust intensity range of a slice: its low and high percentiles.</summary>
+public readonly record struct IntensityRange(double Low, double High);
+
+/// <summary>How a smooth background (charging gradient) combines with the image.</summary>
+public enum BackgroundModel
+{
+    /// <summary>image = scene + background: the fit is subtracted (its mean added back).</summary>
+    Subtract,
+    /// <summary>image = scene * background: the image is divided by the fit (times its mean).</summary>
+    Divide,
+}
+
+/// <summary>Slice intensity corrections: charging gradients and slice-to-slice brightness drift.</summary>
+public static class IntensityNormalization
+{
+    /// <summary>
+    /// Removes a smooth background: the image is cut into gridCells x gridCells blocks, each block's median
+    /// (NaN ignored) is a background sample, a 2D polynomial of total degree polynomialDegree is fitted to them
+    /// by iteratively reweighted least squares (Tukey biweight, scale 1.4826 MAD), and the fit is removed per
+    /// <paramref name="model"/>, keeping the mean level (the mean of the fit over the block centres). Medians
+    /// ignore particles smaller than half a block; the reweighting drops blocks filled by a large bright particle.
+    /// </summary>
+    public static Image2D<float> FlattenBackground(Image2D<float> image, int gridCells = 16, int polynomialDegree = 2, BackgroundModel model = BackgroundModel.Subtract, Image2D<float>? output = null)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentOutOfRangeException.ThrowIfLessThan(gridCells, 2);
+        ArgumentOutOfRangeException.ThrowIfNegative(polynomialDegree);
+        int h = image.Height, w = image.Width;
+        output ??= new Image2D<float>(h, w);
+        if (output.Height != h || output.Width != w)
+            throw new ArgumentException($"output is {output.Height}x{output.Width}, image is {h}x{w}", nameof(output));
+        int cellsY = Math.Min(gridCells, h), cellsX = Math.Min(gridCells, w);
+        var (u, v, z) = BlockMedians(image, cellsY, cellsX);
+        int terms = (polynomialDegree + 1) * (polynomialDegree + 2) / 2;
+        if (u.Count < terms)
+            throw new ArgumentException($"only {u.Count} blocks have data; a degree-{polynomialDegree} fit needs {terms}", nameof(image));
+        var coefficients = RobustPolynomialFit(u, v, z, polynomialDegree);
+        double level = 0;
+        for (int i = 0; i < u.Count; i++) level += Evaluate(coefficients, polynomialDegree, u[i], v[i]);
+        level /= u.Count;
+        if (model == BackgroundModel.Divide && !(level > 0))
+            throw new ArgumentException("background level is not positive; use BackgroundModel.Subtract", nameof(model));
+        var src = image.Pixels;
+        var dst = output.Pixels;
+        Parallel.For(0, h, () => new double[polynomialDegree + 1], (y, _, inU) =>
+        {
+            // Collect the polynomial in u for this row: background = sum_p inU[p] u^p, evaluated by Horner.
+            double vy = Normalised(y, h);
+            Array.Clear(inU);
+            int index = 0;
+            for (int total = 0; total <= polynomialDegree; total++)
+                for (int q = 0; q <= total; q++, index++)
+                    inU[total - q] += coefficients[index] * Math.Pow(vy, q);
+            for (int x = 0; x < w; x++)
+            {
+                double ux = Normalised(x, w);
+                double background = 0;
+                for (int p = polynomialDegree; p >= 0; p--) background = background * ux + inU[p];
+                int i = y * w + x;
+                dst[i] = model == BackgroundModel.Subtract
+                    ? (float)(src[i] - background + level)
+                    : (float)(src[i] * level / background);
+            }
+            return inU;
+        }, _ => { });
+        return output;
+    }
+
+    /// <summary>
+    /// The lowPercent and highPercent percentiles of the finite pixels (numpy's linear interpolation). Exact when the
+    /// image has at most maxSamples finite pixels, otherwise computed on an even subsample of them.
+    /// </summary>
+    public static IntensityRange RobustRange(Image2D<float> image, double lowPercent = 1, double highPercent = 99, int maxSamples = 1 << 20)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        if (!(lowPercent >= 0 && lowPercent < highPercent && highPercent <= 100))
+            throw new ArgumentException($"need 0 <= lowPercent < highPercent <= 100, got {lowPercent}, {highPercent}");
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSamples, 1);
+        var pixels = image.Pixels;
+        int stride = Math.Max(1, (int)Math.Ceiling((double)pixels.Length / maxSamples));
+        var samples = new float[(pixels.Length + stride - 1) / stride];
+        int n = 0;
+        for (int i = 0; i < pixels.Length; i += stride)
+            if (float.IsFinite(pixels[i])) samples[n++] = pixels[i];
+        if (n == 0) throw new ArgumentException("image has no finite pixels", nameof(image));
+        var span = samples.AsSpan(0, n);
+        double low = Statistics.Percentile(span, lowPercent);
+        double high = Statistics.Percentile(span, highPercent);
+        return new IntensityRange(low, high);
+    }
+
+    /// <summary>Linear map sending from.Low to to.Low and from.High to to.High (no clipping; NaN stays NaN).</summary>
+    public static Image2D<float> PercentileStretch(Image2D<float> image, IntensityRange from, IntensityRange to, Image2D<float>? output = null)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        if (!(from.High > from.Low))
+            throw new ArgumentException($"source range {from} is empty (a flat slice?)", nameof(from));
+        output ??= new Image2D<float>(image.Height, image.Width);
+        if (output.Height != image.Height || output.Width != image.Width)
+            throw new ArgumentException("output differs in size from image", nameof(output));
+        float gain = (float)((to.High - to.Low) / (from.High - from.Low));
+        float offset = (float)(to.Low - from.Low * (to.High - to.Low) / (from.High - from.Low));
+        var src = image.Pixels;
+        var dst = output.Pixels;
+        for (int i = 0; i < src.Length; i++) dst[i] = src[i] * gain + offset;
+        return output;
+    }
+
+    private static double Normalised(int i, int n) => n == 1 ? 0 : 2.0 * i / (n - 1) - 1;
+
+    private static (List<double> U, List<double> V, List<double> Z) BlockMedians(Image2D<float> image, int cellsY, int cellsX)
+    {
+        int h = image.Height, w = image.Width;
+        List<double> u = [], v = [], z = [];
+        var buffer = new float[(h / cellsY + 1) * (w / cellsX + 1)];
+        for (int by = 0; by < cellsY; by++)
+        {
+            int y0 = by * h / cellsY, y1 = (by + 1) * h / cellsY;
+            for (int bx = 0; bx < cellsX; bx++)
+            {
+                int x0 = bx * w / cellsX, x1 = (bx + 1) * w / cellsX;
+                int n = 0;
+                for (int y = y0; y < y1; y++)
+                {
+                    var row = image.Row(y);
+                    for (int x = x0; x < x1; x++)
+                        if (float.IsFinite(row[x])) buffer[n++] = row[x];
+                }
+                if (n < (y1 - y0) * (x1 - x0) / 2) continue; // mostly outside the valid region
+                u.Add((Normalised(x0, w) + Normalised(x1 - 1, w)) / 2);
+                v.Add((Normalised(y0, h) + Normalised(y1 - 1, h)) / 2);
+                z.Add(Statistics.Median(buffer.AsSpan(0, n)));
+            }
+        }
+        return (u, v, z);
+    }
+
+    private static double[] RobustPolynomialFit(List<double> u, List<double> v, List<double> z, int degree)
+    {
+        int n = u.Count, terms = (degree + 1) * (degree + 2) / 2;
+        var design = Matrix<double>.Build.Dense(n, terms, (i, j) => Term(j, degree, u[i], v[i]));
+        var weights = Enumerable.Repeat(1.0, n).ToArray();
+        double[] coefficients = new double[terms];
+        for (int iteration = 0; iteration < 20; iteration++)
+        {
+            var a = Matrix<double>.Build.Dense(n, terms, (i, j) => design[i, j] * Math.Sqrt(weights[i]));
+            var b = Vector<double>.Build.Dense(n, i => z[i] * Math.Sqrt(weights[i]));
+            coefficients = a.QR().Solve(b).ToArray();
+            var residuals = new double[n];
+            for (int i = 0; i < n; i++) residuals[i] = z[i] - Evaluate(coefficients, degree, u[i], v[i]);
+            var absolute = residuals.Select(Math.Abs).Order().ToArray();
+            double scale = 1.4826 * absolute[n / 2];
+            if (scale < 1e-12) break; // (near) exact fit of the majority
+            double c = 4.685 * scale;
+            double change = 0;
+            for (int i = 0; i < n; i++)
+            {
+                double r = residuals[i] / c;
+                double updated = Math.Abs(r) < 1 ? (1 - r * r) * (1 - r * r) : 0;
+                change = Math.Max(change, Math.Abs(updated - weights[i]));
+                weights[i] = updated;
+            }
+            if (change < 1e-6) break;
+        }
+        return coefficients;
+    }
+
+    /// <summary>Term j of the monomials u^p v^q with p + q &lt;= degree, ordered by total degree then p descending.</summary>
+    private static double Term(int j, int degree, double u, double v)
+    {
+        int index = 0;
+        for (int total = 0; total <= degree; total++)
+            for (int q = 0; q <= total; q++, index++)
+                if (index == j) return Math.Pow(u, total - q) * Math.Pow(v, q);
+        throw new ArgumentOutOfRangeException(nameof(j));
+    }
+
+    private static double Evaluate(double[] coefficients, int degree, double u, double v)
+    {
+        double sum = 0;
+        int index = 0;
+        for (int total = 0; total <= degree; total++)
+            for (int q = 0; q <= total; q++, index++)
+                sum += coefficients[index] * Math.Pow(u, total - q) * Math.Pow(v, q);
+        return sum;
+    }
+}
