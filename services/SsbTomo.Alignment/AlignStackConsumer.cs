@@ -4,7 +4,6 @@ using SsbTomo.Contracts;
 using SsbTomo.Hosting;
 using SsbTomo.Imaging;
 using SsbTomo.Imaging.Alignment;
-using SsbTomo.Imaging.Intensity;
 using SsbTomo.Storage;
 
 namespace SsbTomo.Alignment;
@@ -83,9 +82,7 @@ public sealed class AlignStackConsumer(IBlobStore store, ILogger<AlignStackConsu
                 var source = slab.Slice(k);
                 var image = new Image2D<float>(height, width);
                 for (var i = 0; i < image.Pixels.Length; i++) image.Pixels[i] = source[i];
-                IntensityNormalization.FlattenBackground(image);
-                CurtainingFilter.Remove(image);
-                yield return (z0 + k, image);
+                yield return (z0 + k, CurtainingFilter.Remove(IntensityNormalization.FlattenBackground(image)));
             }
         }
     }

@@ -66,7 +66,7 @@ public static class RunCommand
         var watcher = host.Services.GetRequiredService<JobWatcher>();
         var jobId = NewId.NextGuid();
         var outcome = watcher.Watch(jobId);
-        var overrideSize = voxelSize is null ? null : new VoxelSizeNm(voxelSize[0], voxelSize[1], voxelSize[2]);
+        var overrideSize = voxelSize is not { Length: 3 } ? null : new VoxelSizeNm(voxelSize[0], voxelSize[1], voxelSize[2]);
         await host.Services.GetRequiredService<IBus>().Publish(new SubmitJob(jobId, stackPath, "", overrideSize, chunkSlices), ct);
         try
         {

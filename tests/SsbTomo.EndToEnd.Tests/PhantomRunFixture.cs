@@ -33,5 +33,5 @@ public sealed class PhantomRunFixture : IAsyncLifetime
 public static class StackFiles
 {
     public static Dictionary<string, string> Hashes(string folder) =>
-        Directory.GetFiles(folder).ToDictionary(Path.GetFileName, f => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f))))!;
+        Directory.GetFiles(folder).ToDictionary(f => Path.GetFileName(f), f => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f))));
 }

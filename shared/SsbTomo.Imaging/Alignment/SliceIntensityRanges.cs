@@ -1,7 +1,4 @@
-namespace SsbTomo.Imaging.Intensity;
-
-/// <summary>Robust grey-level range of one slice: two percentiles that sit inside the majority phases.</summary>
-public readonly record struct IntensityRange(double Low, double High);
+namespace SsbTomo.Imaging.Alignment;
 
 /// <summary>
 /// Brightness drift correction: every slice's robust range is matched to one common scale. Ranges are
@@ -15,31 +12,8 @@ public static class SliceIntensityRanges
     /// <summary>Where the matched low and high ends land in uint16, leaving headroom on both sides.</summary>
     public const double UInt16Low = 16384, UInt16High = 49152;
 
-    /// <summary>Percentiles of at most ~1 M evenly strided pixels: exact enough, and a 4k x 3k slice stays cheap.</summary>
-    public static IntensityRange Measure(Image2D<float> slice, double lowPercentile = LowPercentile, double highPercentile = HighPercentile)
-    {
-        var stride = Math.Max(1, slice.Pixels.Length / 1_000_000);
-        var values = new List<float>(slice.Pixels.Length / stride + 1);
-        for (var i = 0; i < slice.Pixels.Length; i += stride)
-            if (float.IsFinite(slice.Pixels[i])) values.Add(slice.Pixels[i]);
-        return FromSamples(values.ToArray(), lowPercentile, highPercentile);
-    }
-
-    private static IntensityRange FromSamples(float[] values, double lowPercentile, double highPercentile)
-    {
-        if (values.Length == 0) return new IntensityRange(0, 1);
-        Array.Sort(values);
-        return new IntensityRange(Percentile(values, lowPercentile), Percentile(values, highPercentile));
-    }
-
-    /// <summary>Linear-interpolated percentile of sorted values (numpy's default method).</summary>
-    public static double Percentile(float[] sorted, double percent)
-    {
-        var position = percent / 100 * (sorted.Length - 1);
-        var below = (int)Math.Floor(position);
-        var above = Math.Min(sorted.Length - 1, below + 1);
-        return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
-    }
+    /// <summary>The slice's robust range: percentiles that sit inside the majority phases of a composite.</summary>
+    public static IntensityRange Measure(Image2D<float> slice) => IntensityNormalization.RobustRange(slice, LowPercentile, HighPercentile);
 
     /// <summary>Running median of each end over a centred window of <paramref name="windowSlices"/> slices.</summary>
     public static IntensityRange[] SmoothAlongZ(IReadOnlyList<IntensityRange> ranges, int windowSlices = 15)

@@ -1,19 +1,9 @@
-using SsbTomo.Imaging.Intensity;
+using SsbTomo.Imaging.Alignment;
 
-namespace SsbTomo.Imaging.Tests.Intensity;
+namespace SsbTomo.Imaging.Tests.Alignment;
 
 public class SliceIntensityRangesTests
 {
-    [Fact]
-    public void Percentile_interpolates_like_numpy()
-    {
-        float[] sorted = [1, 2, 3, 4];
-        Assert.Equal(1.0, SliceIntensityRanges.Percentile(sorted, 0));
-        Assert.Equal(2.5, SliceIntensityRanges.Percentile(sorted, 50));
-        Assert.Equal(3.7, SliceIntensityRanges.Percentile(sorted, 90), 6);
-        Assert.Equal(4.0, SliceIntensityRanges.Percentile(sorted, 100));
-    }
-
     [Fact]
     public void Gain_and_offset_drift_is_undone_by_matching_ranges()
     {
