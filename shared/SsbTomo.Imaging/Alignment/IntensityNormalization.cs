@@ -18,11 +18,13 @@ public enum BackgroundModel
 public static class IntensityNormalization
 {
     /// <summary>
-    /// Removes a smooth background: the image is cut into gridCells x gridCells blocks, each block's median
-    /// (NaN ignored) is a background sample, a 2D polynomial of total degree polynomialDegree is fitted to them
-    /// by iteratively reweighted least squares (Tukey biweight, scale 1.4826 MAD), and the fit is removed per
-    /// <paramref name="model"/>, keeping the mean level (the mean of the fit over the block centres). Medians
-    /// ignore particles smaller than half a block; the reweighting drops blocks filled by a large bright particle.
+    /// Removes a smooth background (a charging gradient). The background is sampled on the matrix phase only: the
+    /// pixels of the histogram's dominant peak (between the valleys either side of it). A composite's matrix is
+    /// one material, so its slow variation is the background, whereas block medians of all pixels follow the
+    /// particles wherever a particle is larger than a block. The image is cut into gridCells x gridCells blocks;
+    /// each block with enough matrix pixels gives its matrix median as a sample, a 2D polynomial of total degree
+    /// polynomialDegree is fitted to them by iteratively reweighted least squares (Tukey biweight, scale 1.4826
+    /// MAD), and the fit is removed per <paramref name="model"/>, keeping the mean level.
     /// </summary>
     public static Image2D<float> FlattenBackground(Image2D<float> image, int gridCells = 16, int polynomialDegree = 2, BackgroundModel model = BackgroundModel.Subtract, Image2D<float>? output = null)
     {
@@ -34,7 +36,8 @@ public static class IntensityNormalization
         if (output.Height != h || output.Width != w)
             throw new ArgumentException($"output is {output.Height}x{output.Width}, image is {h}x{w}", nameof(output));
         int cellsY = Math.Min(gridCells, h), cellsX = Math.Min(gridCells, w);
-        var (u, v, z) = BlockMedians(image, cellsY, cellsX);
+        var band = DominantPhaseBand(image);
+        var (u, v, z) = BlockMedians(image, cellsY, cellsX, band);
         int terms = (polynomialDegree + 1) * (polynomialDegree + 2) / 2;
         if (u.Count < terms)
             throw new ArgumentException($"only {u.Count} blocks have data; a degree-{polynomialDegree} fit needs {terms}", nameof(image));
@@ -112,7 +115,38 @@ public static class IntensityNormalization
 
     private static double Normalised(int i, int n) => n == 1 ? 0 : 2.0 * i / (n - 1) - 1;
 
-    private static (List<double> U, List<double> V, List<double> Z) BlockMedians(Image2D<float> image, int cellsY, int cellsX)
+    /// <summary>
+    /// The grey-level extent of the histogram's highest peak: from the valley below it to the valley above it, on a
+    /// 128-bin histogram between the 0.5 and 99.5 percentiles, lightly smoothed so that noise makes no valleys (or
+    /// to where the peak's tail falls below 2 % of its height).
+    /// </summary>
+    public static IntensityRange DominantPhaseBand(Image2D<float> image)
+    {
+        const int bins = 128;
+        var range = RobustRange(image, 0.5, 99.5);
+        if (!(range.High > range.Low)) return new IntensityRange(double.NegativeInfinity, double.PositiveInfinity);
+        var counts = new double[bins];
+        var scale = bins / (range.High - range.Low);
+        foreach (var value in image.Pixels)
+        {
+            if (!float.IsFinite(value)) continue;
+            var bin = (int)((value - range.Low) * scale);
+            if (bin >= 0 && bin < bins) counts[bin]++;
+        }
+        var smooth = new double[bins];
+        for (var i = 0; i < bins; i++)
+            for (var k = -3; k <= 3; k++)
+                smooth[i] += counts[Math.Clamp(i + k, 0, bins - 1)] * Math.Exp(-k * k / 4.5);
+        var peak = Array.IndexOf(smooth, smooth.Max());
+        var floor = 0.02 * smooth[peak];
+        var lo = peak;
+        while (lo > 0 && smooth[lo - 1] <= smooth[lo] && smooth[lo - 1] > floor) lo--;
+        var hi = peak;
+        while (hi < bins - 1 && smooth[hi + 1] <= smooth[hi] && smooth[hi + 1] > floor) hi++;
+        return new IntensityRange(range.Low + lo / scale, range.Low + (hi + 1) / scale);
+    }
+
+    private static (List<double> U, List<double> V, List<double> Z) BlockMedians(Image2D<float> image, int cellsY, int cellsX, IntensityRange band)
     {
         int h = image.Height, w = image.Width;
         List<double> u = [], v = [], z = [];
@@ -128,9 +162,9 @@ public static class IntensityNormalization
                 {
                     var row = image.Row(y);
                     for (int x = x0; x < x1; x++)
-                        if (float.IsFinite(row[x])) buffer[n++] = row[x];
+                        if (row[x] >= band.Low && row[x] <= band.High) buffer[n++] = row[x];
                 }
-                if (n < (y1 - y0) * (x1 - x0) / 2) continue; // mostly outside the valid region
+                if (n < (y1 - y0) * (x1 - x0) / 4) continue; // too little matrix (or valid region) in this block
                 u.Add((Normalised(x0, w) + Normalised(x1 - 1, w)) / 2);
                 v.Add((Normalised(y0, h) + Normalised(y1 - 1, h)) / 2);
                 z.Add(Statistics.Median(buffer.AsSpan(0, n)));
