@@ -1,3 +1,4 @@
+using Azure.Identity;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -47,6 +48,12 @@ public static class HostingExtensions
     private static IBlobStore CreateBlobStore(SsbTomoOptions options) => options.BlobStore switch
     {
         BlobStoreKind.FileSystem => new FileSystemBlobStore(Path.GetFullPath(options.BlobRoot)),
+        BlobStoreKind.AzureBlob when !string.IsNullOrWhiteSpace(options.AzureBlob.ConnectionString) =>
+            AzureBlobStore.FromConnectionString(options.AzureBlob.ConnectionString, options.AzureBlob.Container),
+        BlobStoreKind.AzureBlob when options.AzureBlob.ServiceUri is { } uri =>
+            AzureBlobStore.FromServiceUri(uri, options.AzureBlob.Container, new DefaultAzureCredential()),
+        BlobStoreKind.AzureBlob => throw new InvalidOperationException(
+            "SsbTomo:AzureBlob needs a ConnectionString (from a secret) or a ServiceUri (DefaultAzureCredential)"),
         _ => throw new InvalidOperationException($"unknown blob store {options.BlobStore}"),
     };
 

@@ -13,13 +13,15 @@ public sealed class SsbTomoOptions
 
     public RabbitMqSettings RabbitMq { get; set; } = new();
 
+    public AzureBlobSettings AzureBlob { get; set; } = new();
+
     /// <summary>Slices per segmentation chunk: the unit of fan-out and of memory.</summary>
     public int ChunkSlices { get; set; } = 16;
 }
 
 public enum TransportKind { InMemory, RabbitMq }
 
-public enum BlobStoreKind { FileSystem }
+public enum BlobStoreKind { FileSystem, AzureBlob }
 
 public sealed class RabbitMqSettings
 {
@@ -28,4 +30,12 @@ public sealed class RabbitMqSettings
     public string VirtualHost { get; set; } = "/";
     public string Username { get; set; } = "ssbtomo";
     public string Password { get; set; } = "";
+}
+
+/// <summary>Either a connection string (from a secret; Azurite in development) or a service URI with DefaultAzureCredential.</summary>
+public sealed class AzureBlobSettings
+{
+    public string? ConnectionString { get; set; }
+    public Uri? ServiceUri { get; set; }
+    public string Container { get; set; } = "ssbtomo";
 }

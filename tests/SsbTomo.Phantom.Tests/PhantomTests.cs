@@ -193,15 +193,4 @@ public class PhantomTests(PresetFixture fx) : IClassFixture<PresetFixture>
         Assert.Equal(32 * 48, last.Pixels.Length);
         Assert.Equal(10, ph.RenderLabels(990, 1000).Depth);
     }
-
-    [Fact]
-    public void Slice_render_is_fast()
-    {
-        var ph = CathodePhantom.Create(new PhantomOptions(PhantomPreset.Cycled50, 32, 256, 320));
-        ph.RenderSlice(0);
-        var sw = Stopwatch.StartNew();
-        for (int z = 1; z < 6; z++) ph.RenderSlice(z);
-        // budget is ~100 ms on an idle 2-core machine; loose here because CI machines are shared
-        Assert.True(sw.Elapsed.TotalMilliseconds / 5 < 400, $"{sw.Elapsed.TotalMilliseconds / 5:0} ms per slice");
-    }
 }
