@@ -184,6 +184,9 @@ public static class PartialVolumeCleanup
             }
         }
 
+        /// <summary>Linear index step of each of the 13 line directions.</summary>
+        private readonly long[] _steps = Array.ConvertAll(LineDirections, d => ((long)d.Dz * labels.Height + d.Dy) * labels.Width + d.Dx);
+
         /// <summary>The rule of the class summary for one intermediate voxel, in the original order and arithmetic.</summary>
         private void Evaluate(long index, int z, int y, int x, int rank, int[] line)
         {
@@ -191,29 +194,31 @@ public static class PartialVolumeCleanup
             var reach = 2 * band;
             var centre = reach;
             var interior = z >= reach && z < _depth - reach && y >= reach && y < _height - reach && x >= reach && x < _width - reach;
-            var sliceLength = (long)_height * _width;
             var labelData = labels.Data;
             var values = intensity.Data;
 
             int bestLow = -1, bestHigh = -1, bestBand = int.MaxValue;
-            foreach (var (dz, dy, dx) in LineDirections)
+            for (var d = 0; d < _steps.Length; d++)
             {
-                var step = dz * sliceLength + dy * _width + dx;
+                var step = _steps[d];
+                var (dz, dy, dx) = LineDirections[d];
                 // Positions ±1 are an end or inside the band of every candidate line: both must be ranked voxels.
+                // Candidate ends lie within ±band; positions beyond are read only if an end's own band is checked.
+                int before, after;
+                if (interior) (before, after) = (rankOf[labelData[index - step]], rankOf[labelData[index + step]]);
+                else (before, after) = (RankAt(z - dz, y - dy, x - dx), RankAt(z + dz, y + dy, x + dx));
+                if (before < 0 || after < 0) continue;
+                // With bands of at most 2 voxels one end is a direct neighbour, and an end differs from the voxel's rank.
+                if (band <= 2 && before == rank && after == rank) continue;
                 if (interior)
-                {
-                    if (rankOf[labelData[index - step]] < 0 || rankOf[labelData[index + step]] < 0) continue;
-                    for (var p = 0; p < line.Length; p++) line[p] = rankOf[labelData[index + (p - centre) * step]];
-                }
+                    for (var p = centre - band; p <= centre + band; p++) line[p] = rankOf[labelData[index + (p - centre) * step]];
                 else
-                {
-                    if (RankAt(z - dz, y - dy, x - dx) < 0 || RankAt(z + dz, y + dy, x + dx) < 0) continue;
-                    for (var p = 0; p < line.Length; p++)
+                    for (var p = centre - band; p <= centre + band; p++)
                     {
                         var s = p - centre;
                         line[p] = RankAt(z + s * dz, y + s * dy, x + s * dx);
                     }
-                }
+                var outerRead = false;
 
                 for (var width = 1; width <= band; width++)
                     for (var a = 1; a <= width; a++)
@@ -224,14 +229,30 @@ public static class PartialVolumeCleanup
                         if (high - low < bestHigh - bestLow || (high - low == bestHigh - bestLow && width >= bestBand)) continue;
                         var contrast = Math.Abs(values[index + (upper - centre) * step] - values[index + (lower - centre) * step]);
                         if (contrast < minimumEdgeContrast * (classMeans[high] - classMeans[low])) continue;
+                        if (!outerRead && (IsIntermediate(line[upper]) || IsIntermediate(line[lower])))
+                        {
+                            for (var k = band + 1; k <= reach; k++)
+                            {
+                                if (interior)
+                                    (line[centre - k], line[centre + k]) = (rankOf[labelData[index - k * step]], rankOf[labelData[index + k * step]]);
+                                else
+                                    (line[centre - k], line[centre + k]) = (RankAt(z - k * dz, y - k * dy, x - k * dx), RankAt(z + k * dz, y + k * dy, x + k * dx));
+                            }
+                            outerRead = true;
+                        }
                         if (IsInsideThinBand(line, upper, band, _topRank) || IsInsideThinBand(line, lower, band, _topRank)) continue;
                         (bestLow, bestHigh, bestBand) = (low, high, width);
                     }
+                // Darkest to brightest class across a one-voxel band: no later line can replace it.
+                if (bestLow == 0 && bestHigh == _topRank && bestBand == 1) break;
             }
             if (bestLow < 0) return;
             var midpoint = 0.5 * (classMeans[bestLow] + classMeans[bestHigh]);
             result.Data[index] = labelsDarkToBright[values[index] >= midpoint ? bestHigh : bestLow];
         }
+
+        /// <summary>Only intermediate end voxels are examined by <see cref="IsInsideThinBand"/> (it returns false at once for the others).</summary>
+        private bool IsIntermediate(int rank) => rank > 0 && rank < _topRank;
 
         private int RankAt(int z, int y, int x) =>
             (uint)z >= (uint)_depth || (uint)y >= (uint)_height || (uint)x >= (uint)_width
