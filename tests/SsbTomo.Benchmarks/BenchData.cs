@@ -6,7 +6,7 @@ namespace SsbTomo.Benchmarks;
 
 /// <summary>
 /// Realistic inputs, generated once per run: phantom truth labels → BSE-like grey levels → blur σ=1 →
-/// Gaussian noise → uint16 "raw" image → denoise σ=1 → 4-class multi-Otsu → segmented labels.
+/// Gaussian noise → uint16 "raw" image → denoise σ=1 → 4-class multi-Otsu → segmented labels → partial-volume clean-up.
 /// </summary>
 internal sealed class BenchData
 {
@@ -15,6 +15,9 @@ internal sealed class BenchData
     public required Volume<float> Denoised { get; init; }
     public required Volume<byte> Labels { get; init; }
     public required double[] ClassMeans { get; init; }
+
+    /// <summary>Labels after the partial-volume clean-up: what contact faces and void components are measured on.</summary>
+    public required Volume<byte> Cleaned { get; init; }
 
     public static byte[] DarkToBright => PhaseClassifier.BseDarkToBright;
 
@@ -49,6 +52,7 @@ internal sealed class BenchData
         var thresholds = MultiOtsu.ToIntensities(bins, Histogram.DefaultBins, Histogram.DefaultMin, Histogram.DefaultMax);
         var means = MultiOtsu.ClassMeans(histogram, bins, Histogram.DefaultMin, Histogram.DefaultMax);
         var labels = PhaseClassifier.Classify(denoised, thresholds, DarkToBright);
-        return new BenchData { Truth = truth, Raw = raw, Denoised = denoised, Labels = labels, ClassMeans = means };
+        var cleaned = PartialVolumeCleanup.Apply(labels, denoised, DarkToBright, means);
+        return new BenchData { Truth = truth, Raw = raw, Denoised = denoised, Labels = labels, ClassMeans = means, Cleaned = cleaned };
     }
 }
