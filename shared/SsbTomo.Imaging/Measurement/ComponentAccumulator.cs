@@ -6,13 +6,22 @@ namespace SsbTomo.Imaging.Measurement;
 /// </summary>
 public sealed record ComponentChunk(int Height, int Width, long[] Sizes, int[] FirstSliceIds, int[] LastSliceIds)
 {
+    /// <summary>
+    /// The chunk summary of <paramref name="slab"/>: the same sizes and first/last-slice ids as
+    /// <see cref="ConnectedComponents.Label(Volume{byte}, byte)"/> gives, without materialising ids for the whole slab.
+    /// </summary>
     public static ComponentChunk Of(Volume<byte> slab, byte phase)
     {
-        var labelled = ConnectedComponents.Label(slab, phase);
+        var runs = RunLabelling.Of(slab, phase, slabs: 0);
         var slice = slab.SliceLength;
-        var first = slab.Depth == 0 ? new int[slice] : labelled.Ids.AsSpan(0, slice).ToArray();
-        var last = slab.Depth == 0 ? new int[slice] : labelled.Ids.AsSpan((slab.Depth - 1) * slice, slice).ToArray();
-        return new ComponentChunk(slab.Height, slab.Width, labelled.Sizes, first, last);
+        var first = new int[slice];
+        var last = new int[slice];
+        if (slab.Depth > 0)
+        {
+            runs.WriteIds(0, slab.Height, first);
+            runs.WriteIds((slab.Depth - 1) * slab.Height, slab.Depth * slab.Height, last);
+        }
+        return new ComponentChunk(slab.Height, slab.Width, runs.Sizes, first, last);
     }
 }
 

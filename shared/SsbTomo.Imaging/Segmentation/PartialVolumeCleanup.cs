@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace SsbTomo.Imaging.Segmentation;
 
 /// <summary>
@@ -16,6 +18,14 @@ namespace SsbTomo.Imaging.Segmentation;
 /// is on. Layers of maxBandVoxels + 1 voxels or more are never touched.
 /// Reads only the input labels (one pass), so each voxel's result depends only on voxels within
 /// 2·maxBandVoxels of it: pass slabs with <see cref="RequiredHaloSlices"/> halo and crop.
+/// <para>
+/// Speed: both ends of a qualifying line lie within maxBandVoxels (Chebyshev) of the voxel, one strictly darker
+/// and one strictly brighter. So each z-block first builds, slice by slice, the min and max rank over the
+/// (2·maxBandVoxels+1)³ box (separable, vectorised, ranked voxels only) and evaluates the 13 lines only for
+/// intermediate voxels whose box holds both a darker and a brighter class; the others cannot change. The line
+/// evaluation itself is the rule above in the same order with the same float arithmetic, so the output is
+/// byte-identical to the straightforward per-voxel implementation (kept as a reference in the tests).
+/// </para>
 /// </summary>
 public static class PartialVolumeCleanup
 {
@@ -26,64 +36,228 @@ public static class PartialVolumeCleanup
 
     private static readonly (int Dz, int Dy, int Dx)[] LineDirections = BuildLineDirections();
 
+    /// <summary>Rank marking a line position outside the volume (unranked labels are -1).</summary>
+    private const int BeyondVolume = -2;
+
+    /// <summary>Min-filter value of an unranked voxel: above every rank.</summary>
+    private const sbyte NoRankForMin = sbyte.MaxValue;
+
     public static Volume<byte> Apply(
         Volume<byte> labels,
         Volume<float> intensity,
         byte[] labelsDarkToBright,
         double[] classMeansDarkToBright,
         int maxBandVoxels = DefaultMaxBandVoxels,
-        double minimumEdgeContrast = DefaultMinimumEdgeContrast)
+        double minimumEdgeContrast = DefaultMinimumEdgeContrast) =>
+        Apply(labels, intensity, labelsDarkToBright, classMeansDarkToBright, maxBandVoxels, minimumEdgeContrast, zBlocks: 0);
+
+    /// <summary>As the public overload; <paramref name="zBlocks"/> &gt; 0 fixes the number of z-blocks (tests: the result must not depend on it).</summary>
+    internal static Volume<byte> Apply(
+        Volume<byte> labels,
+        Volume<float> intensity,
+        byte[] labelsDarkToBright,
+        double[] classMeansDarkToBright,
+        int maxBandVoxels,
+        double minimumEdgeContrast,
+        int zBlocks)
     {
         if (labels.Depth != intensity.Depth || labels.Height != intensity.Height || labels.Width != intensity.Width)
             throw new ArgumentException("labels and intensity must have the same shape", nameof(intensity));
         if (labelsDarkToBright.Length != classMeansDarkToBright.Length)
             throw new ArgumentException("one class mean per label is needed", nameof(classMeansDarkToBright));
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBandVoxels, 1);
+        if (labelsDarkToBright.Length > sbyte.MaxValue)
+            throw new ArgumentException($"at most {sbyte.MaxValue} classes are supported", nameof(labelsDarkToBright));
 
         var rankOf = new sbyte[256];
         Array.Fill(rankOf, (sbyte)-1);
         for (var r = 0; r < labelsDarkToBright.Length; r++) rankOf[labelsDarkToBright[r]] = (sbyte)r;
-        var topRank = labelsDarkToBright.Length - 1;
-        var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);
         var result = labels.Clone();
+        // Without a rank strictly between two others nothing can change.
+        if (labels.Length == 0 || labelsDarkToBright.Length < 3) return result;
 
-        Parallel.For(0, depth, z =>
-        {
-            // The line through the voxel: positions -2·band..2·band stored at offset 2·band.
-            var centre = 2 * maxBandVoxels;
-            var lineRanks = new int[2 * centre + 1];
-            var lineValues = new float[2 * centre + 1];
-            for (var y = 0; y < height; y++)
-                for (var x = 0; x < width; x++)
-                {
-                    var index = ((long)z * height + y) * width + x;
-                    int rank = rankOf[labels.Data[index]];
-                    if (rank <= 0 || rank >= topRank) continue;
-                    // With bands of at most 2 voxels, one end of any qualifying line is a direct neighbour.
-                    if (maxBandVoxels <= 2 && NeighbourhoodIsUniform(labels, rankOf, z, y, x, rank)) continue;
-
-                    int bestLow = -1, bestHigh = -1, bestBand = int.MaxValue;
-                    foreach (var (dz, dy, dx) in LineDirections)
-                    {
-                        GatherLine(labels, intensity, rankOf, z, y, x, dz, dy, dx, lineRanks, lineValues);
-                        for (var band = 1; band <= maxBandVoxels; band++)
-                            for (var a = 1; a <= band; a++)
-                            {
-                                int upper = centre + a, lower = centre - (band + 1 - a);
-                                if (!IsThinBandBetween(lineRanks, lower, upper, out var low, out var high) || !(low < rank && rank < high)) continue;
-                                if (IsInsideThinBand(lineRanks, upper, maxBandVoxels, topRank) || IsInsideThinBand(lineRanks, lower, maxBandVoxels, topRank)) continue;
-                                var contrast = Math.Abs(lineValues[upper] - lineValues[lower]);
-                                if (contrast < minimumEdgeContrast * (classMeansDarkToBright[high] - classMeansDarkToBright[low])) continue;
-                                if (high - low > bestHigh - bestLow || (high - low == bestHigh - bestLow && band < bestBand))
-                                    (bestLow, bestHigh, bestBand) = (low, high, band);
-                            }
-                    }
-                    if (bestLow < 0) continue;
-                    var midpoint = 0.5 * (classMeansDarkToBright[bestLow] + classMeansDarkToBright[bestHigh]);
-                    result.Data[index] = labelsDarkToBright[intensity.Data[index] >= midpoint ? bestHigh : bestLow];
-                }
-        });
+        var job = new Job(labels, intensity, result, rankOf, labelsDarkToBright, classMeansDarkToBright, maxBandVoxels, minimumEdgeContrast);
+        var depth = labels.Depth;
+        // Each block recomputes 2·band box planes of its neighbours, so keep blocks several slices deep.
+        var blocks = zBlocks > 0 ? Math.Min(zBlocks, depth) : Math.Clamp(depth / 4, 1, 4 * Environment.ProcessorCount);
+        Parallel.For(0, blocks, b => job.Run((int)((long)depth * b / blocks), (int)((long)depth * (b + 1) / blocks)));
         return result;
+    }
+
+    private sealed class Job(
+        Volume<byte> labels, Volume<float> intensity, Volume<byte> result, sbyte[] rankOf,
+        byte[] labelsDarkToBright, double[] classMeans, int maxBandVoxels, double minimumEdgeContrast)
+    {
+        private readonly int _depth = labels.Depth, _height = labels.Height, _width = labels.Width;
+        private readonly int _topRank = labelsDarkToBright.Length - 1;
+
+        /// <summary>Processes slices [z0, z1): box filter planes in a ring of 2·band+1 slices, then the candidates.</summary>
+        public void Run(int z0, int z1)
+        {
+            var radius = maxBandVoxels;
+            var sliceLength = _height * _width;
+            var ringLength = 2 * radius + 1;
+            var ringMin = new sbyte[ringLength][];
+            var ringMax = new sbyte[ringLength][];
+            for (var k = 0; k < ringLength; k++) (ringMin[k], ringMax[k]) = (new sbyte[sliceLength], new sbyte[sliceLength]);
+            var rankMin = new sbyte[sliceLength];
+            var rankMax = new sbyte[sliceLength];
+            var rowMin = new sbyte[sliceLength];
+            var rowMax = new sbyte[sliceLength];
+            var boxMin = new sbyte[sliceLength];
+            var boxMax = new sbyte[sliceLength];
+            var line = new int[4 * radius + 1];
+
+            var nextPlane = Math.Max(0, z0 - radius);
+            for (var z = z0; z < z1; z++)
+            {
+                int first = Math.Max(0, z - radius), last = Math.Min(_depth - 1, z + radius);
+                for (; nextPlane <= last; nextPlane++)
+                    BuildPlane(nextPlane, rankMin, rankMax, rowMin, rowMax, ringMin[nextPlane % ringLength], ringMax[nextPlane % ringLength]);
+                ringMin[first % ringLength].CopyTo(boxMin, 0);
+                ringMax[first % ringLength].CopyTo(boxMax, 0);
+                for (var s = first + 1; s <= last; s++)
+                {
+                    MinInPlace(boxMin, ringMin[s % ringLength]);
+                    MaxInPlace(boxMax, ringMax[s % ringLength]);
+                }
+                ScanSlice(z, boxMin, boxMax, line);
+            }
+        }
+
+        /// <summary>Min and max rank over the (2·band+1)² square around each voxel of slice <paramref name="z"/> (ranked voxels only).</summary>
+        private void BuildPlane(int z, sbyte[] rankMin, sbyte[] rankMax, sbyte[] rowMin, sbyte[] rowMax, sbyte[] planeMin, sbyte[] planeMax)
+        {
+            var sliceLength = _height * _width;
+            var source = labels.Data.AsSpan(z * sliceLength, sliceLength);
+            for (var i = 0; i < source.Length; i++)
+            {
+                var r = rankOf[source[i]];
+                rankMax[i] = r;
+                rankMin[i] = r < 0 ? NoRankForMin : r;
+            }
+            var radius = maxBandVoxels;
+            // Along x, row by row.
+            rankMin.CopyTo(rowMin, 0);
+            rankMax.CopyTo(rowMax, 0);
+            for (var y = 0; y < _height; y++)
+            {
+                var start = y * _width;
+                for (var k = 1; k <= radius && k < _width; k++)
+                {
+                    var n = _width - k;
+                    MinInPlace(rowMin.AsSpan(start, n), rankMin.AsSpan(start + k, n));
+                    MinInPlace(rowMin.AsSpan(start + k, n), rankMin.AsSpan(start, n));
+                    MaxInPlace(rowMax.AsSpan(start, n), rankMax.AsSpan(start + k, n));
+                    MaxInPlace(rowMax.AsSpan(start + k, n), rankMax.AsSpan(start, n));
+                }
+            }
+            // Along y, whole rows at a time.
+            for (var y = 0; y < _height; y++)
+            {
+                var target = y * _width;
+                rowMin.AsSpan(target, _width).CopyTo(planeMin.AsSpan(target, _width));
+                rowMax.AsSpan(target, _width).CopyTo(planeMax.AsSpan(target, _width));
+                for (var yy = Math.Max(0, y - radius); yy <= Math.Min(_height - 1, y + radius); yy++)
+                {
+                    if (yy == y) continue;
+                    MinInPlace(planeMin.AsSpan(target, _width), rowMin.AsSpan(yy * _width, _width));
+                    MaxInPlace(planeMax.AsSpan(target, _width), rowMax.AsSpan(yy * _width, _width));
+                }
+            }
+        }
+
+        private void ScanSlice(int z, sbyte[] boxMin, sbyte[] boxMax, int[] line)
+        {
+            var sliceLength = _height * _width;
+            var sliceStart = (long)z * sliceLength;
+            var source = labels.Data.AsSpan((int)sliceStart, sliceLength);
+            for (var i = 0; i < source.Length; i++)
+            {
+                int rank = rankOf[source[i]];
+                if (rank <= 0 || rank >= _topRank) continue;
+                // Both a strictly darker and a strictly brighter class within reach, or no line can qualify.
+                if (boxMin[i] >= rank || boxMax[i] <= rank) continue;
+                var y = i / _width;
+                var x = i - y * _width;
+                Evaluate(sliceStart + i, z, y, x, rank, line);
+            }
+        }
+
+        /// <summary>Linear index step of each of the 13 line directions.</summary>
+        private readonly long[] _steps = Array.ConvertAll(LineDirections, d => ((long)d.Dz * labels.Height + d.Dy) * labels.Width + d.Dx);
+
+        /// <summary>The rule of the class summary for one intermediate voxel, in the original order and arithmetic.</summary>
+        private void Evaluate(long index, int z, int y, int x, int rank, int[] line)
+        {
+            var band = maxBandVoxels;
+            var reach = 2 * band;
+            var centre = reach;
+            var interior = z >= reach && z < _depth - reach && y >= reach && y < _height - reach && x >= reach && x < _width - reach;
+            var labelData = labels.Data;
+            var values = intensity.Data;
+
+            int bestLow = -1, bestHigh = -1, bestBand = int.MaxValue;
+            for (var d = 0; d < _steps.Length; d++)
+            {
+                var step = _steps[d];
+                var (dz, dy, dx) = LineDirections[d];
+                // Positions ±1 are an end or inside the band of every candidate line: both must be ranked voxels.
+                // Candidate ends lie within ±band; positions beyond are read only if an end's own band is checked.
+                int before, after;
+                if (interior) (before, after) = (rankOf[labelData[index - step]], rankOf[labelData[index + step]]);
+                else (before, after) = (RankAt(z - dz, y - dy, x - dx), RankAt(z + dz, y + dy, x + dx));
+                if (before < 0 || after < 0) continue;
+                // With bands of at most 2 voxels one end is a direct neighbour, and an end differs from the voxel's rank.
+                if (band <= 2 && before == rank && after == rank) continue;
+                if (interior)
+                    for (var p = centre - band; p <= centre + band; p++) line[p] = rankOf[labelData[index + (p - centre) * step]];
+                else
+                    for (var p = centre - band; p <= centre + band; p++)
+                    {
+                        var s = p - centre;
+                        line[p] = RankAt(z + s * dz, y + s * dy, x + s * dx);
+                    }
+                var outerRead = false;
+
+                for (var width = 1; width <= band; width++)
+                    for (var a = 1; a <= width; a++)
+                    {
+                        int upper = centre + a, lower = centre - (width + 1 - a);
+                        if (!IsThinBandBetween(line, lower, upper, out var low, out var high) || !(low < rank && rank < high)) continue;
+                        // Cannot beat the best so far: skip the remaining (pure) checks.
+                        if (high - low < bestHigh - bestLow || (high - low == bestHigh - bestLow && width >= bestBand)) continue;
+                        var contrast = Math.Abs(values[index + (upper - centre) * step] - values[index + (lower - centre) * step]);
+                        if (contrast < minimumEdgeContrast * (classMeans[high] - classMeans[low])) continue;
+                        if (!outerRead && (IsIntermediate(line[upper]) || IsIntermediate(line[lower])))
+                        {
+                            for (var k = band + 1; k <= reach; k++)
+                            {
+                                if (interior)
+                                    (line[centre - k], line[centre + k]) = (rankOf[labelData[index - k * step]], rankOf[labelData[index + k * step]]);
+                                else
+                                    (line[centre - k], line[centre + k]) = (RankAt(z - k * dz, y - k * dy, x - k * dx), RankAt(z + k * dz, y + k * dy, x + k * dx));
+                            }
+                            outerRead = true;
+                        }
+                        if (IsInsideThinBand(line, upper, band, _topRank) || IsInsideThinBand(line, lower, band, _topRank)) continue;
+                        (bestLow, bestHigh, bestBand) = (low, high, width);
+                    }
+                // Darkest to brightest class across a one-voxel band: no later line can replace it.
+                if (bestLow == 0 && bestHigh == _topRank && bestBand == 1) break;
+            }
+            if (bestLow < 0) return;
+            var midpoint = 0.5 * (classMeans[bestLow] + classMeans[bestHigh]);
+            result.Data[index] = labelsDarkToBright[values[index] >= midpoint ? bestHigh : bestLow];
+        }
+
+        /// <summary>Only intermediate end voxels are examined by <see cref="IsInsideThinBand"/> (it returns false at once for the others).</summary>
+        private bool IsIntermediate(int rank) => rank > 0 && rank < _topRank;
+
+        private int RankAt(int z, int y, int x) =>
+            (uint)z >= (uint)_depth || (uint)y >= (uint)_height || (uint)x >= (uint)_width
+                ? BeyondVolume
+                : rankOf[labels.Data[((long)z * _height + y) * _width + x]];
     }
 
     /// <summary>
@@ -120,39 +294,24 @@ public static class PartialVolumeCleanup
         return false;
     }
 
-    /// <summary>Rank marking a line position outside the volume (unranked labels are -1).</summary>
-    private const int BeyondVolume = -2;
-
-    /// <summary>Ranks and intensities along (dz,dy,dx) through the voxel; -1 for unranked labels, <see cref="BeyondVolume"/> outside.</summary>
-    private static void GatherLine(Volume<byte> labels, Volume<float> intensity, sbyte[] rankOf, int z, int y, int x, int dz, int dy, int dx, int[] ranks, float[] values)
+    private static void MinInPlace(Span<sbyte> target, ReadOnlySpan<sbyte> other)
     {
-        var centre = ranks.Length / 2;
-        for (var p = 0; p < ranks.Length; p++)
-        {
-            var step = p - centre;
-            int zz = z + step * dz, yy = y + step * dy, xx = x + step * dx;
-            if ((uint)zz >= (uint)labels.Depth || (uint)yy >= (uint)labels.Height || (uint)xx >= (uint)labels.Width)
-            {
-                ranks[p] = BeyondVolume;
-                values[p] = float.NaN;
-                continue;
-            }
-            var index = ((long)zz * labels.Height + yy) * labels.Width + xx;
-            ranks[p] = rankOf[labels.Data[index]];
-            values[p] = intensity.Data[index];
-        }
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= target.Length - Vector<sbyte>.Count; i += Vector<sbyte>.Count)
+                Vector.Min(new Vector<sbyte>(target[i..]), new Vector<sbyte>(other[i..])).CopyTo(target[i..]);
+        for (; i < target.Length; i++)
+            if (other[i] < target[i]) target[i] = other[i];
     }
 
-    private static bool NeighbourhoodIsUniform(Volume<byte> labels, sbyte[] rankOf, int z, int y, int x, int rank)
+    private static void MaxInPlace(Span<sbyte> target, ReadOnlySpan<sbyte> other)
     {
-        for (var zz = Math.Max(0, z - 1); zz <= Math.Min(labels.Depth - 1, z + 1); zz++)
-            for (var yy = Math.Max(0, y - 1); yy <= Math.Min(labels.Height - 1, y + 1); yy++)
-            {
-                var row = labels.Data.AsSpan((int)(((long)zz * labels.Height + yy) * labels.Width), labels.Width);
-                for (var xx = Math.Max(0, x - 1); xx <= Math.Min(labels.Width - 1, x + 1); xx++)
-                    if (rankOf[row[xx]] != rank) return false;
-            }
-        return true;
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= target.Length - Vector<sbyte>.Count; i += Vector<sbyte>.Count)
+                Vector.Max(new Vector<sbyte>(target[i..]), new Vector<sbyte>(other[i..])).CopyTo(target[i..]);
+        for (; i < target.Length; i++)
+            if (other[i] > target[i]) target[i] = other[i];
     }
 
     private static (int, int, int)[] BuildLineDirections()

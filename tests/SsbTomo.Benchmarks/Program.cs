@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using SsbTomo.Benchmarks;
+using SsbTomo.Imaging;
+using SsbTomo.Imaging.Alignment;
+using SsbTomo.Imaging.Measurement;
+using SsbTomo.Imaging.Segmentation;
+using SsbTomo.Phantom;
+using SsbTomo.Storage;
+using SsbTomo.TestSupport;
+
+// SsbTomo vs the independent peer (scipy / scikit-image / zarr-python) on the same generated data, one run.
+// Usage: dotnet run -c Release --project tests/SsbTomo.Benchmarks -- [--size 64,512,512] [--repeats 3] [--pc-size 1024]
+var size = new[] { 64, 512, 512 };
+var repeats = 3;
+var pcSize = 1024;
+int[] zarrChunks = [16, 512, 512];
+for (var i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--size" when i + 1 < args.Length:
+            size = args[++i].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+            if (size.Length != 3) throw new ArgumentException("--size needs depth,height,width");
+            break;
+        case "--repeats" when i + 1 < args.Length:
+            repeats = Math.Max(1, int.Parse(args[++i], CultureInfo.InvariantCulture));
+            break;
+        case "--pc-size" when i + 1 < args.Length:
+            pcSize = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        default:
+            Console.Error.WriteLine("usage: SsbTomo.Benchmarks [--size D,H,W] [--repeats N] [--pc-size N]");
+            return 2;
+    }
+}
+var (depth, height, width) = (size[0], size[1], size[2]);
+zarrChunks = [Math.Min(zarrChunks[0], depth), Math.Min(zarrChunks[1], height), Math.Min(zarrChunks[2], width)];
+var total = Stopwatch.StartNew();
+Console.WriteLine($"SsbTomo benchmark: {depth}x{height}x{width} voxels, median of {repeats} after one warm-up, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+
+var watch = Stopwatch.StartNew();
+var data = BenchData.Generate(depth, height, width);
+var voxels = data.Raw.Length;
+Console.WriteLine($"data: Cycled50 phantom → blur σ=1 + noise → uint16 → denoise → 4-class multi-Otsu labels → cleanup (labelling and faces use these) ({watch.ElapsedMilliseconds} ms)");
+
+using var dir = new TempDirectory("ssbtomo-bench");
+File.WriteAllBytes(Path.Combine(dir.Path, "raw.u16"), MemoryMarshal.AsBytes(data.Raw.Data.AsSpan()).ToArray());
+File.WriteAllBytes(Path.Combine(dir.Path, "labels.u8"), data.Cleaned.Data);
+
+// Two 1024² images: a realistic phantom slice and the same slice moved by a known sub-pixel shift.
+const int margin = 16;
+var slice = CathodePhantom.Create(new PhantomOptions(PhantomPreset.Cycled50, 1, pcSize + 2 * margin, pcSize + 2 * margin, Seed: 3)).RenderSlice(0);
+var big = new Image2D<float>(slice.Height, slice.Width, Array.ConvertAll(slice.Pixels, p => (float)p));
+var applied = new Shift2D(3.37, -5.81); // moving(p) = reference(p + applied): our Shift is -applied
+var movedBig = SubpixelShift.Apply(big, applied);
+var pcReference = Crop(big, margin, pcSize);
+var pcMoving = Crop(movedBig, margin, pcSize);
+File.WriteAllBytes(Path.Combine(dir.Path, "pc_ref.f32"), MemoryMarshal.AsBytes(pcReference.Pixels.AsSpan()).ToArray());
+File.WriteAllBytes(Path.Combine(dir.Path, "pc_mov.f32"), MemoryMarshal.AsBytes(pcMoving.Pixels.AsSpan()).ToArray());
+
+// --- SsbTomo side ---
+Volume<float> ourGauss = null!;
+var tGauss = Measure.Run(() => ourGauss = Denoise.Gaussian(data.Raw, 1.0), repeats);
+long[] ourHist = [];
+var tHist = Measure.Run(() => ourHist = Histogram.Compute(data.Raw, 1024, 0, 65536), repeats);
+int[] ourThresholds = [];
+var tOtsu = Measure.Run(() => ourThresholds = MultiOtsu.Thresholds(Histogram.Compute(data.Raw, 1024, 0, 65536), 4), repeats);
+ComponentLabels ourIds = null!;
+var tLabel = Measure.Run(() => ourIds = ConnectedComponents.Label(data.Cleaned, PhaseLabel.Void), repeats);
+ComponentChunk ourChunk = null!;
+var tChunk = Measure.Run(() => ourChunk = ComponentChunk.Of(data.Cleaned, PhaseLabel.Void), repeats);
+ContactFaces ourFaces = default;
+var tFaces = Measure.Run(() => ourFaces = ContactLoss.Count(data.Cleaned), repeats);
+RegistrationResult ourShift = default;
+var tPc = Measure.Run(() => ourShift = PhaseCorrelation.Estimate(pcReference, pcMoving, 20, polish: false), repeats);
+var store = new FileSystemBlobStore(dir.Path);
+Volume<ushort> ourBack = null!;
+var tZarr = await Measure.RunAsync(async () =>
+{
+    var array = await ZarrArray<ushort>.CreateAsync(store, "ours.zarr", [depth, height, width], zarrChunks, ZarrCompressor.Zstd);
+    await array.WriteRegionAsync(0, 0, 0, data.Raw);
+    var reopened = await ZarrArray<ushort>.OpenAsync(store, "ours.zarr");
+    ourBack = await reopened.ReadRegionAsync(0, depth, 0, height, 0, width);
+}, repeats);
+Volume<byte> cleaned = null!;
+var tPvc = Measure.Run(() => cleaned = PartialVolumeCleanup.Apply(data.Labels, data.Denoised, BenchData.DarkToBright, data.ClassMeans), repeats);
+var changed = cleaned.Data.Where((label, i) => label != data.Labels.Data[i]).LongCount();
+var cleanupDeterministic = cleaned.Data.AsSpan().SequenceEqual(data.Cleaned.Data);
+
+// --- peer side: one python process over the same files ---
+watch.Restart();
+var json = PythonOracle.Run(Peer.Script, dir.Path, $"{depth},{height},{width}", repeats.ToString(CultureInfo.InvariantCulture),
+    string.Join(',', zarrChunks), pcSize.ToString(CultureInfo.InvariantCulture));
+var peer = JsonDocument.Parse(json.Trim().Split('\n')[^1]).RootElement;
+Console.WriteLine($"peer: /usr/bin/python3 finished in {watch.ElapsedMilliseconds} ms (including start-up, file loading and warm-ups; not in the table)");
+double PeerMs(string op) => peer.GetProperty(op).GetProperty("ms").GetDouble();
+
+// --- agreement ---
+var peerGauss = MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(Path.Combine(dir.Path, "peer_gauss.f32"))).ToArray();
+var gaussDiff = 0.0;
+for (var i = 0; i < peerGauss.Length; i++) gaussDiff = Math.Max(gaussDiff, Math.Abs(ourGauss.Data[i] - peerGauss[i]));
+var peerHist = MemoryMarshal.Cast<byte, long>(File.ReadAllBytes(Path.Combine(dir.Path, "peer_hist.i8"))).ToArray();
+var peerThresholds = peer.GetProperty("otsu").GetProperty("thresholds").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+var thresholdDiff = ourThresholds.Zip(peerThresholds, (a, b) => Math.Abs(a - b)).DefaultIfEmpty(int.MaxValue).Max();
+var peerIds = MemoryMarshal.Cast<byte, int>(File.ReadAllBytes(Path.Combine(dir.Path, "peer_ids.i4"))).ToArray();
+var peerCount = peer.GetProperty("label").GetProperty("count").GetInt32();
+var idsIdentical = peerIds.AsSpan().SequenceEqual(ourIds.Ids);
+var slice0 = data.Cleaned.SliceLength;
+var chunkMatches = ourChunk.Sizes.AsSpan().SequenceEqual(ourIds.Sizes) && ourChunk.FirstSliceIds.AsSpan().SequenceEqual(peerIds.AsSpan(0, slice0))
+    && ourChunk.LastSliceIds.AsSpan().SequenceEqual(peerIds.AsSpan((depth - 1) * slice0, slice0));
+var peerFaces = new ContactFaces(peer.GetProperty("faces").GetProperty("surface").GetInt64(), peer.GetProperty("faces").GetProperty("void").GetInt64());
+var peerShiftArray = peer.GetProperty("phasecorr").GetProperty("shift").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+var peerShift = new Shift2D(-peerShiftArray[0], -peerShiftArray[1]); // skimage returns the negative of our convention
+var truth = new Shift2D(-applied.Dy, -applied.Dx);
+double Distance(Shift2D a, Shift2D b) => Math.Sqrt((a.Dy - b.Dy) * (a.Dy - b.Dy) + (a.Dx - b.Dx) * (a.Dx - b.Dx));
+var peerZarr = await (await ZarrArray<ushort>.OpenAsync(store, "peer.zarr")).ReadRegionAsync(0, depth, 0, height, 0, width);
+var zarrOk = ourBack.Data.AsSpan().SequenceEqual(data.Raw.Data) && peer.GetProperty("zarr").GetProperty("equal").GetBoolean();
+var zarrCross = peer.GetProperty("zarr_reads_ours").GetBoolean() && peerZarr.Data.AsSpan().SequenceEqual(data.Raw.Data);
+
+// --- table ---
+var rows = new List<string[]>
+{
+    Row("3D Gaussian σ=1 (float32 out)", voxels, tGauss, PeerMs("gauss"), $"max |Δ| = {gaussDiff:G3} grey"),
+    Row("histogram 1024 bins (uint16)", voxels, tHist, PeerMs("hist"), ourHist.AsSpan().SequenceEqual(peerHist) ? "histograms identical" : "HISTOGRAMS DIFFER"),
+    Row("histogram + multi-Otsu 4 classes", voxels, tOtsu, PeerMs("otsu"),
+        $"bins [{string.Join(' ', ourThresholds)}] vs [{string.Join(' ', peerThresholds)}]{(thresholdDiff <= 1 ? "" : " DIFFER")}"),
+    Row("26-connected labelling (void, cleaned)", voxels, tLabel, PeerMs("label"),
+        $"{ourIds.Count} vs {peerCount} components, ids {(idsIdentical ? "identical" : "DIFFER")}"),
+    Row("  component chunk summary (ours)", voxels, tChunk, null, chunkMatches ? "sizes + end-slice ids = label's" : "CHUNK DIFFERS"),
+    Row("contact faces (NMC surf., NMC|void)", voxels, tFaces, PeerMs("faces"),
+        $"({ourFaces.NmcSurface}, {ourFaces.NmcVoid}) {(ourFaces == peerFaces ? "identical" : $"DIFFER from ({peerFaces.NmcSurface}, {peerFaces.NmcVoid})")}"),
+    Row($"phase correlation {pcSize}² up×20", (long)pcSize * pcSize, tPc, PeerMs("phasecorr"),
+        $"|ours-peer| {Distance(ourShift.Shift, peerShift):F3} px; vs truth {Distance(ourShift.Shift, truth):F3} / {Distance(peerShift, truth):F3} px"),
+    Row($"Zarr write+read zstd-3 {string.Join('x', zarrChunks)}", voxels, tZarr, PeerMs("zarr"),
+        $"{(zarrOk ? "round trips exact" : "ROUND TRIP DIFFERS")}, {(zarrCross ? "each reads the other's" : "CROSS-READ DIFFERS")}"),
+    Row("partial-volume cleanup (no peer)", voxels, tPvc, null, $"{voxels / tPvc.MedianMs / 1000:F1} Mvox/s, {changed} changed{(cleanupDeterministic ? ", same bytes every call" : ", NOT DETERMINISTIC: DIFFER")}"),
+};
+string[] header = ["operation", "voxels", "SsbTomo ms", "peer ms", "peer/ours", "alloc MB", "peak MB", "agreement"];
+var widths = header.Select((h, c) => Math.Max(h.Length, rows.Max(r => r[c].Length))).ToArray();
+Console.WriteLine();
+Console.WriteLine(string.Join(" | ", header.Select((h, c) => h.PadRight(widths[c]))));
+Console.WriteLine(string.Join("-|-", widths.Select(w => new string('-', w))));
+foreach (var r in rows) Console.WriteLine(string.Join(" | ", r.Select((cell, c) => c is >= 1 and <= 6 ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]))));
+Console.WriteLine();
+Console.WriteLine("peer/ours > 1: SsbTomo is faster. alloc MB: managed bytes our call allocates; peak MB: largest managed-heap growth during it (sampled each ms).");
+Console.WriteLine($"total {total.Elapsed.TotalSeconds:F0} s");
+var failed = rows.Any(r => r[^1].Contains("DIFFER", StringComparison.Ordinal)) || thresholdDiff > 1 || gaussDiff > 0.05 || Distance(ourShift.Shift, peerShift) > 0.25;
+return failed ? 1 : 0;
+
+static string[] Row(string operation, long voxels, Timing ours, double? peerMs, string agreement) =>
+[
+    operation,
+    voxels.ToString("N0", CultureInfo.InvariantCulture),
+    ours.MedianMs.ToString("F1", CultureInfo.InvariantCulture),
+    peerMs is { } p ? p.ToString("F1", CultureInfo.InvariantCulture) : "-",
+    peerMs is { } q ? (q / ours.MedianMs).ToString("F2", CultureInfo.InvariantCulture) : "-",
+    ours.AllocatedMb.ToString("F1", CultureInfo.InvariantCulture),
+    ours.PeakHeapMb.ToString("F1", CultureInfo.InvariantCulture),
+    agreement,
+];
+
+static Image2D<float> Crop(Image2D<float> image, int margin, int size)
+{
+    var crop = new Image2D<float>(size, size);
+    for (var y = 0; y < size; y++) image.Row(y + margin).Slice(margin, size).CopyTo(crop.Row(y));
+    return crop;
+}

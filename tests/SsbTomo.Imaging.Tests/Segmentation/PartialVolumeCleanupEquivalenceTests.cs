@@ -1,0 +1,162 @@
+using SsbTomo.Imaging.Segmentation;
+using SsbTomo.Imaging.Tests.Measurement;
+using SsbTomo.Imaging.Tests.Reference;
+
+namespace SsbTomo.Imaging.Tests.Segmentation;
+
+/// <summary>
+/// The optimised <see cref="PartialVolumeCleanup"/> must give exactly the bytes of the original straightforward
+/// implementation (<see cref="PartialVolumeCleanupReference"/>) on random worst cases, blurred noisy structures,
+/// degenerate shapes, other band widths, contrasts and class lists, and whatever the z-blocking.
+/// </summary>
+public class PartialVolumeCleanupEquivalenceTests
+{
+    private static readonly byte[] DarkToBright = PhaseClassifier.BseDarkToBright;
+    private static readonly double[] Means = [6000, 20000, 34000, 52000];
+
+    /// <summary>Independent random labels (with some Outside) and intensities near each label's class mean.</summary>
+    private static (Volume<byte> Labels, Volume<float> Intensity) RandomCase(int depth, int height, int width, int seed, double outsideShare = 0.03, double nanShare = 0)
+    {
+        var random = new Random(seed);
+        var labels = new Volume<byte>(depth, height, width);
+        var intensity = new Volume<float>(depth, height, width);
+        for (var i = 0; i < labels.Data.Length; i++)
+        {
+            if (random.NextDouble() < outsideShare) { labels.Data[i] = PhaseLabel.Outside; intensity.Data[i] = float.NaN; continue; }
+            var rank = random.Next(DarkToBright.Length);
+            labels.Data[i] = DarkToBright[rank];
+            intensity.Data[i] = random.NextDouble() < nanShare ? float.NaN : (float)(Means[rank] + random.Next(-14000, 14000));
+        }
+        return (labels, intensity);
+    }
+
+    /// <summary>Random spheres of each phase in LPS, rendered to grey, blurred, noised, denoised and classified.</summary>
+    private static (Volume<byte> Labels, Volume<float> Intensity) StructuredCase(int depth, int height, int width, int seed, double noise)
+    {
+        var random = new Random(seed);
+        var truth = new Volume<byte>(depth, height, width);
+        Array.Fill(truth.Data, PhaseLabel.Lps);
+        for (var s = 0; s < depth * height * width / 400; s++)
+        {
+            var label = new[] { PhaseLabel.Nmc, PhaseLabel.Nmc, PhaseLabel.Void, PhaseLabel.Carbon }[random.Next(4)];
+            double cz = random.Next(depth), cy = random.Next(height), cx = random.Next(width), r = 1 + random.NextDouble() * 5;
+            for (var z = 0; z < depth; z++)
+                for (var y = 0; y < height; y++)
+                    for (var x = 0; x < width; x++)
+                        if ((z - cz) * (z - cz) + (y - cy) * (y - cy) + (x - cx) * (x - cx) <= r * r) truth[z, y, x] = label;
+        }
+        return Render(truth, noise, seed);
+    }
+
+    private static (Volume<byte> Labels, Volume<float> Intensity) Render(Volume<byte> truth, double noise, int seed)
+    {
+        var random = new Random(seed + 1000);
+        var grey = new Volume<ushort>(truth.Depth, truth.Height, truth.Width, Array.ConvertAll(truth.Data, l => l switch
+        {
+            PhaseLabel.Void => (ushort)6000, PhaseLabel.Carbon => (ushort)20000, PhaseLabel.Lps => (ushort)34000, PhaseLabel.Nmc => (ushort)52000, _ => (ushort)0,
+        }));
+        var blurred = Denoise.Gaussian(grey, 1.0);
+        var noisy = new Volume<ushort>(truth.Depth, truth.Height, truth.Width);
+        for (var i = 0; i < noisy.Data.Length; i++)
+        {
+            var g = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+            noisy.Data[i] = (ushort)Math.Clamp(Math.Round(blurred.Data[i] + noise * g), 0, 65535);
+        }
+        var denoised = Denoise.Gaussian(noisy, 1.0);
+        return (PhaseClassifier.Classify(denoised, [13000, 27000, 43000], DarkToBright), denoised);
+    }
+
+    /// <returns>How many voxels the clean-up changed (so that a test can show it is not vacuous).</returns>
+    private static int AssertSame(Volume<byte> labels, Volume<float> intensity, byte[] darkToBright, double[] means, int band = PartialVolumeCleanup.DefaultMaxBandVoxels, double contrast = PartialVolumeCleanup.DefaultMinimumEdgeContrast)
+    {
+        var expected = PartialVolumeCleanupReference.Apply(labels, intensity, darkToBright, means, band, contrast);
+        var actual = PartialVolumeCleanup.Apply(labels, intensity, darkToBright, means, band, contrast);
+        Assert.Equal(expected.Data, actual.Data);
+        foreach (var blocks in new[] { 1, 2, 3, Math.Max(1, labels.Depth) })
+            Assert.Equal(expected.Data, PartialVolumeCleanup.Apply(labels, intensity, darkToBright, means, band, contrast, blocks).Data);
+        return expected.Data.Where((label, i) => label != labels.Data[i]).Count();
+    }
+
+    [Theory]
+    [InlineData(1, 2, 0.6)]
+    [InlineData(2, 2, 0.0)]
+    [InlineData(3, 2, 1.0)]
+    [InlineData(4, 1, 0.6)]
+    [InlineData(5, 3, 0.6)]
+    [InlineData(6, 4, 0.3)]
+    public void Random_labels_equal_the_reference(int seed, int band, double contrast)
+    {
+        var (labels, intensity) = RandomCase(11, 17, 19, seed, nanShare: seed == 2 ? 0.02 : 0);
+        Assert.True(AssertSame(labels, intensity, DarkToBright, Means, band, contrast) > 0);
+    }
+
+    [Theory]
+    [InlineData(1, 1500.0, 2)]
+    [InlineData(2, 3000.0, 2)]
+    [InlineData(3, 800.0, 1)]
+    [InlineData(4, 1500.0, 3)]
+    public void Blurred_noisy_structures_equal_the_reference(int seed, double noise, int band)
+    {
+        var (labels, intensity) = StructuredCase(20, 40, 44, seed, noise);
+        Assert.True(AssertSame(labels, intensity, DarkToBright, Means, band) > 100);
+    }
+
+    [Fact]
+    public void Cracked_sphere_equals_the_reference()
+    {
+        var (labels, intensity) = Render(ContactAndFractionTests.HalfCrackedSphere(40, 12, 3), 1500, 9);
+        Assert.True(AssertSame(labels, intensity, DarkToBright, Means) > 100);
+    }
+
+    [Theory]
+    [InlineData(1, 1, 40)]
+    [InlineData(1, 30, 1)]
+    [InlineData(2, 2, 2)]
+    [InlineData(3, 5, 4)]
+    [InlineData(4, 9, 3)]
+    [InlineData(40, 1, 1)]
+    [InlineData(5, 6, 7)]
+    public void Thin_and_tiny_volumes_equal_the_reference(int depth, int height, int width)
+    {
+        for (var seed = 0; seed < 6; seed++)
+        {
+            var (labels, intensity) = RandomCase(depth, height, width, 100 + seed);
+            AssertSame(labels, intensity, DarkToBright, Means);
+            AssertSame(labels, intensity, DarkToBright, Means, band: 1, contrast: 0);
+        }
+    }
+
+    [Fact]
+    public void Five_classes_and_unlisted_labels_equal_the_reference()
+    {
+        // Labels 0..6; only 5 of them ranked (6 and 0 unranked), dark to bright in a non-monotone label order.
+        byte[] order = [4, 3, 5, 2, 1];
+        double[] means = [5000, 15000, 25000, 38000, 52000];
+        var random = new Random(77);
+        var labels = new Volume<byte>(12, 21, 23);
+        var intensity = new Volume<float>(12, 21, 23);
+        for (var i = 0; i < labels.Data.Length; i++)
+        {
+            labels.Data[i] = (byte)random.Next(0, 7);
+            intensity.Data[i] = random.Next(0, 60000);
+        }
+        Assert.True(AssertSame(labels, intensity, order, means) > 0);
+        Assert.True(AssertSame(labels, intensity, order, means, band: 3, contrast: 0.2) > 0);
+    }
+
+    [Fact]
+    public void Two_or_three_classes_equal_the_reference()
+    {
+        var (labels, intensity) = RandomCase(9, 13, 15, 5);
+        AssertSame(labels, intensity, [PhaseLabel.Void, PhaseLabel.Lps, PhaseLabel.Nmc], [6000, 34000, 52000]);
+        AssertSame(labels, intensity, [PhaseLabel.Void, PhaseLabel.Nmc], [6000, 52000]);
+        AssertSame(labels, intensity, [PhaseLabel.Nmc], [52000]);
+    }
+
+    [Fact]
+    public void Empty_volume_gives_an_empty_volume()
+    {
+        var labels = new Volume<byte>(0, 5, 5);
+        Assert.Empty(PartialVolumeCleanup.Apply(labels, new Volume<float>(0, 5, 5), DarkToBright, Means).Data);
+    }
+}
