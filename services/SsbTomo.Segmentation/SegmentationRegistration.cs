@@ -6,7 +6,7 @@ public static class SegmentationRegistration
 {
     public static void AddSegmentation(this IBusRegistrationConfigurator bus)
     {
-        bus.AddConsumer<PrepareChunkConsumer>();
-        bus.AddConsumer<SegmentChunkConsumer>();
+        bus.AddConsumer<PrepareChunkConsumer, PrepareChunkConsumerDefinition>();
+        bus.AddConsumer<SegmentChunkConsumer, SegmentChunkConsumerDefinition>();
     }
 }
