@@ -133,19 +133,18 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         DuringAny(
             When(StageFailed).Then(c => MarkFailed(c.Saga, c.Message.Stage, c.Message.Reason)).TransitionTo(Failed)
                 .Publish(c => Failure(c.Saga)).Publish(c => Progress(c.Saga)),
-            When(IngestFaulted).Then(c => MarkFailed(c.Saga, "ingest", Describe(c.Message))).TransitionTo(Failed)
-                .Publish(c => Failure(c.Saga)).Publish(c => Progress(c.Saga)),
-            When(AlignFaulted).Then(c => MarkFailed(c.Saga, "alignment", Describe(c.Message))).TransitionTo(Failed)
-                .Publish(c => Failure(c.Saga)).Publish(c => Progress(c.Saga)),
-            When(PrepareFaulted).Then(c => MarkFailed(c.Saga, "denoise", Describe(c.Message))).TransitionTo(Failed)
-                .Publish(c => Failure(c.Saga)).Publish(c => Progress(c.Saga)),
-            When(SegmentFaulted).Then(c => MarkFailed(c.Saga, "segmentation", Describe(c.Message))).TransitionTo(Failed)
-                .Publish(c => Failure(c.Saga)).Publish(c => Progress(c.Saga)),
-            When(ReconstructFaulted).Then(c => MarkFailed(c.Saga, "reconstruction", Describe(c.Message))).TransitionTo(Failed)
-                .Publish(c => Failure(c.Saga)).Publish(c => Progress(c.Saga)),
-            When(MeasureFaulted).Then(c => MarkFailed(c.Saga, "metrics", Describe(c.Message))).TransitionTo(Failed)
-                .Publish(c => Failure(c.Saga)).Publish(c => Progress(c.Saga)));
+            FailWhen(IngestFaulted, "ingest"),
+            FailWhen(AlignFaulted, "alignment"),
+            FailWhen(PrepareFaulted, "denoise"),
+            FailWhen(SegmentFaulted, "segmentation"),
+            FailWhen(ReconstructFaulted, "reconstruction"),
+            FailWhen(MeasureFaulted, "metrics"));
     }
+
+    /// <summary>A command that still failed after its retries fails the job, naming the stage and the exception.</summary>
+    private EventActivityBinder<JobState, Fault<T>> FailWhen<T>(Event<Fault<T>> faulted, string stage) where T : class =>
+        When(faulted).Then(c => MarkFailed(c.Saga, stage, Describe(c.Message))).TransitionTo(Failed)
+            .Publish(c => Failure(c.Saga)).Publish(c => Progress(c.Saga));
 
     private static JobProgressed Progress(JobState job)
     {
