@@ -191,9 +191,9 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
     private static void ComputeThresholds(JobState job)
     {
         var histogram = job.Histogram ?? throw new InvalidOperationException("no histogram collected");
-        var bins = MultiOtsu.Thresholds(histogram, PhaseClasses);
-        job.Thresholds = MultiOtsu.ToIntensities(bins, histogram.Length, job.HistogramMin, job.HistogramMax);
-        job.ClassMeans = MultiOtsu.ClassMeans(histogram, bins, job.HistogramMin, job.HistogramMax);
+        var picked = PhaseThresholds.FromHistogram(histogram, PhaseClasses, job.HistogramMin, job.HistogramMax);
+        job.Thresholds = picked.Thresholds;
+        job.ClassMeans = picked.ClassMeans;
     }
 
     private static async Task PublishPrepareCommands(BehaviorContext<JobState, StackAligned> context)
