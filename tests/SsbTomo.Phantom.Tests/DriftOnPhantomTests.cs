@@ -26,8 +26,9 @@ public class DriftOnPhantomTests(ITestOutputHelper output)
     public static TheoryData<PhantomPreset, int> Cases()
     {
         var data = new TheoryData<PhantomPreset, int>();
+        // One stack per preset keeps the test at well under a minute; the e2e test and the demo measure larger stacks.
         foreach (var preset in Enum.GetValues<PhantomPreset>())
-            for (int seed = 1; seed <= 3; seed++) data.Add(preset, seed);
+            data.Add(preset, 1);
         return data;
     }
 
@@ -37,7 +38,7 @@ public class DriftOnPhantomTests(ITestOutputHelper output)
     {
         const int D = 48, H = 160, W = 192;
         var phantom = CathodePhantom.Create(new PhantomOptions(preset, D, H, W, 50, Seed: seed));
-        foreach (bool preprocess in new[] { false, true })
+        foreach (bool preprocess in new[] { true })
         {
             var estimator = new DriftEstimator();
             double sum = 0;
