@@ -43,5 +43,6 @@ public sealed class BrokerRestartTests(SmallStackReference reference, ITestOutpu
         Assert.Equal(done.ChunksTotal, done.ChunksDone);
         Same.Blobs(reference.Run.Files("labels.zarr"), await cluster.DownloadAsync(jobId, "labels.zarr"), "labels.zarr");
         Same.Json(reference.Run.ReadFile("metrics.json"), await cluster.ReadJobBlobAsync(jobId, "metrics.json"), "metrics.json");
+        await cluster.AssertNoFaultedMessagesAsync();
     }
 }

@@ -24,6 +24,7 @@ public sealed class DistributedPipelineTests(SmallStackReference reference, ITes
         Same.Blobs(reference.Run.Files("labels.zarr"), labels, "labels.zarr");
         Assert.True(Same.ChunkCount(labels) >= SmallStackReference.ExpectedChunks);
         Same.Json(reference.Run.ReadFile("metrics.json"), await cluster.ReadJobBlobAsync(jobId, "metrics.json"), "metrics.json");
+        await cluster.AssertNoFaultedMessagesAsync();
         Same.Json(reference.Run.ReadFile("alignment.json"), await cluster.ReadJobBlobAsync(jobId, "alignment.json"), "alignment.json");
     }
 }

@@ -32,5 +32,6 @@ public sealed class WorkerFailureTests(SmallStackReference reference, ITestOutpu
         Assert.All(seen, j => Assert.InRange(j.ChunksDone, 0, j.ChunksTotal));
         Same.Blobs(reference.Run.Files("labels.zarr"), await cluster.DownloadAsync(jobId, "labels.zarr"), "labels.zarr");
         Same.Json(reference.Run.ReadFile("metrics.json"), await cluster.ReadJobBlobAsync(jobId, "metrics.json"), "metrics.json");
+        await cluster.AssertNoFaultedMessagesAsync();
     }
 }

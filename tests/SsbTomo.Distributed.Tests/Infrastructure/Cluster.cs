@@ -170,6 +170,17 @@ public sealed class Cluster : IAsyncDisposable
     public async Task<byte[]> ReadJobBlobAsync(Guid jobId, string name) =>
         await Store.ReadAsync($"jobs/{jobId}/{name}") ?? throw new InvalidOperationException($"no blob jobs/{jobId}/{name} in container {Container}");
 
+    /// <summary>No message of this cluster went to an _error (faulted after retries) or _skipped (no consumer) queue.</summary>
+    public async Task AssertNoFaultedMessagesAsync()
+    {
+        using var http = Infra.ManagementClient();
+        var queues = await http.GetFromJsonAsync<JsonElement[]>($"api/queues/{Uri.EscapeDataString(VirtualHost)}?columns=name") ?? [];
+        var names = queues.Select(q => q.GetProperty("name").GetString() ?? "").ToList();
+        Assert.True(names.Count > 0, $"no queues in vhost {VirtualHost}");
+        var dead = names.Where(n => n.EndsWith("_error", StringComparison.Ordinal) || n.EndsWith("_skipped", StringComparison.Ordinal)).ToList();
+        Assert.True(dead.Count == 0, $"messages were dead-lettered to {string.Join(", ", dead)}{Environment.NewLine}{Diagnostics()}");
+    }
+
     public string Diagnostics() => string.Join(Environment.NewLine, _processes.Select(p => p.Tail()));
 
     private async Task CreateVirtualHostAsync()

@@ -53,6 +53,8 @@ public sealed class ServiceProcess : IAsyncDisposable
         info.Environment["ASPNETCORE_URLS"] = baseUri.ToString().TrimEnd('/');
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         info.Environment["Logging__Console__FormatterName"] = "simple";
+        // The tests poll the API every 50 ms: keep request logs out of the diagnostics.
+        info.Environment["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning";
 
         Directory.CreateDirectory(logDir);
         var stdoutPath = Path.Combine(logDir, $"{name}.stdout.log");
