@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using SsbTomo.Distributed.Tests.Infrastructure;
+
+namespace SsbTomo.Distributed.Tests;
+
+/// <summary>
+/// The broker goes away in the middle of a job (rabbitmqctl stop_app) and comes back (start_app) with its
+/// durable queues and persistent messages: every service reconnects on its own and the job completes,
+/// byte-identical to the embedded run.
+/// </summary>
+[Collection(DistributedCollection.Name)]
+public sealed class BrokerRestartTests(SmallStackReference reference, ITestOutputHelper output)
+{
+    private static readonly TimeSpan Outage = TimeSpan.FromSeconds(5);
+
+    [Fact]
+    public async Task A_job_completes_after_RabbitMQ_restarts_in_the_middle_of_it()
+    {
+        await using var cluster = await Cluster.StartAsync(nameof(BrokerRestartTests), segmentationWorkers: 2,
+            SmallStackReference.ChunkSlices, output);
+
+        var jobId = await cluster.SubmitAsync(reference.Run.StackDir);
+        await cluster.WaitForAsync(jobId, j => j.State is "Denoising" or "Segmenting", TimeSpan.FromMinutes(3));
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            await Broker.StopAppAsync();
+            var atStop = await cluster.GetJobAsync(jobId);
+            cluster.Log($"RabbitMQ stopped (stop_app, {clock.Elapsed.TotalSeconds:0.0} s) with the job at {atStop}");
+            Assert.NotEqual("Completed", atStop?.State);
+            await Task.Delay(Outage);
+        }
+        finally
+        {
+            await Broker.StartAppAsync();
+        }
+        cluster.Log($"RabbitMQ back (start_app) after {clock.Elapsed.TotalSeconds:0.0} s");
+
+        var done = await cluster.WaitCompletedAsync(jobId, TimeSpan.FromMinutes(3));
+        cluster.Log($"job completed {clock.Elapsed.TotalSeconds:0.0} s after the broker went down");
+
+        Assert.Equal(SmallStackReference.ExpectedChunks, done.ChunksTotal);
+        Assert.Equal(done.ChunksTotal, done.ChunksDone);
+        Same.Blobs(reference.Run.Files("labels.zarr"), await cluster.DownloadAsync(jobId, "labels.zarr"), "labels.zarr");
+        Same.Json(reference.Run.ReadFile("metrics.json"), await cluster.ReadJobBlobAsync(jobId, "metrics.json"), "metrics.json");
+        await cluster.AssertNoFaultedMessagesAsync();
+    }
+}
