@@ -1,3 +1,4 @@
+using Dapr.Client;
 using SsbTomo.Contracts;
 using SsbTomo.Orchestrator.Persistence;
 using SsbTomo.TestSupport;
@@ -216,5 +217,66 @@ public sealed class SqliteJobStateStoreTests : JobStateStoreContractTests
         Assert.Equal(Path.Combine(Temp.Path, "ssbtomo-jobs.db"), JobStoreFactory.SqlitePath(options));
         options.SqlitePath = Path.Combine(Temp.Path, "elsewhere.db");
         Assert.Equal(options.SqlitePath, JobStoreFactory.SqlitePath(options));
+    }
+}
+
+/// <summary>The Dapr store against <see cref="FakeDaprStateClient"/> (no sidecar here): same contract, plus its key index.</summary>
+public sealed class DaprJobStateStoreTests : JobStateStoreContractTests
+{
+    private readonly FakeDaprStateClient _dapr = new();
+
+    protected override IJobStateStore CreateStore() => new DaprJobStateStore(_dapr, "jobstore");
+
+    [Fact]
+    public async Task Jobs_live_one_key_each_plus_the_index_and_other_stores_are_separate()
+    {
+        var store = CreateStore();
+        var job = SampleJob();
+        await store.InsertAsync(job);
+        Assert.Equal(new[] { DaprJobStateStore.IndexKey, $"ssbtomo-job-{job.CorrelationId:D}" }.Order(StringComparer.Ordinal), _dapr.Keys("jobstore").Order(StringComparer.Ordinal));
+        Assert.Empty(await new DaprJobStateStore(_dapr, "other").ListAsync());
+    }
+
+    [Fact]
+    public async Task An_index_entry_without_its_job_is_skipped_and_the_id_can_still_be_inserted()
+    {
+        var store = CreateStore();
+        var job = SampleJob();
+        // As if a process died after adding the id to the index and before saving the job.
+        var (_, etag) = await _dapr.GetStateAndETagAsync<Guid[]?>("jobstore", DaprJobStateStore.IndexKey);
+        Assert.True(await _dapr.TrySaveStateAsync("jobstore", DaprJobStateStore.IndexKey, new[] { job.CorrelationId }, etag,
+            new StateOptions { Concurrency = ConcurrencyMode.FirstWrite }));
+        Assert.Empty(await store.ListAsync());
+
+        await store.InsertAsync(job);
+        Assert.Single(await store.ListAsync());
+    }
+
+    [Fact]
+    public async Task Concurrent_inserts_of_different_jobs_all_reach_the_index()
+    {
+        var store = CreateStore();
+        var jobs = Enumerable.Range(0, 24).Select(_ => SampleJob()).ToArray();
+        await Task.WhenAll(jobs.Select(j => Task.Run(() => store.InsertAsync(j))));
+        Assert.Equal(jobs.Select(j => j.CorrelationId).Order(), (await store.ListAsync()).Select(j => j.State.CorrelationId).Order());
+    }
+
+    [Fact]
+    public async Task The_fake_follows_Dapr_etag_rules()
+    {
+        var options = new StateOptions { Concurrency = ConcurrencyMode.FirstWrite };
+        Assert.Equal((null, ""), await _dapr.GetStateAndETagAsync<string?>("s", "k"));
+        Assert.False(await _dapr.TrySaveStateAsync("s", "k", "v0", "1", options)); // an ETag for a missing key
+        Assert.True(await _dapr.TrySaveStateAsync("s", "k", "v1", "", options)); // first write of a new key
+        Assert.False(await _dapr.TrySaveStateAsync("s", "k", "v2", "", options)); // first-write: key exists
+        var (value, etag) = await _dapr.GetStateAndETagAsync<string>("s", "k");
+        Assert.Equal("v1", value);
+        Assert.True(await _dapr.TrySaveStateAsync("s", "k", "v3", etag, options));
+        Assert.False(await _dapr.TrySaveStateAsync("s", "k", "v4", etag, options)); // stale ETag
+        Assert.False(await _dapr.TryDeleteStateAsync("s", "k", etag)); // stale ETag
+        Assert.True(await _dapr.TrySaveStateAsync("s", "k", "v5", "", new StateOptions { Concurrency = ConcurrencyMode.LastWrite }));
+        var (_, current) = await _dapr.GetStateAndETagAsync<string>("s", "k");
+        Assert.True(await _dapr.TryDeleteStateAsync("s", "k", current));
+        await Assert.ThrowsAsync<ArgumentNullException>(() => _dapr.TrySaveStateAsync("s", "k", "v", null!));
     }
 }
