@@ -15,6 +15,14 @@ public sealed class SsbTomoOptions
 
     public AzureBlobSettings AzureBlob { get; set; } = new();
 
+    /// <summary>Where the Orchestrator keeps job state: InMemory (embedded default), Sqlite or Dapr.</summary>
+    public JobStoreKind JobStore { get; set; } = JobStoreKind.InMemory;
+
+    /// <summary>SQLite file for <see cref="JobStoreKind.Sqlite"/>; default <c>ssbtomo-jobs.db</c> next to <see cref="BlobRoot"/>.</summary>
+    public string? SqlitePath { get; set; }
+
+    public DaprSettings Dapr { get; set; } = new();
+
     /// <summary>Slices per segmentation chunk: the unit of fan-out and of memory.</summary>
     public int ChunkSlices { get; set; } = 16;
 }
@@ -22,6 +30,14 @@ public sealed class SsbTomoOptions
 public enum TransportKind { InMemory, RabbitMq }
 
 public enum BlobStoreKind { FileSystem, AzureBlob }
+
+public enum JobStoreKind { InMemory, Sqlite, Dapr }
+
+public sealed class DaprSettings
+{
+    /// <summary>Name of the Dapr state store component (metadata.name) holding job state.</summary>
+    public string StateStore { get; set; } = "statestore";
+}
 
 public sealed class RabbitMqSettings
 {

@@ -51,7 +51,7 @@ public class JobStateMachineTests
         var jobId = NewId.NextGuid();
         await DriveToSegmentingAsync(harness, jobId, slices: 40, chunkSlices: 16, duplicate: false);
 
-        Assert.True(await harness.Published.Any<SegmentChunk>(x => x.Context.Message.ChunkIndex == 2));
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<SegmentChunk>(x => x.Context.Message.ChunkIndex == 2).Any()));
         var commands = harness.Published.Select<SegmentChunk>().Select(m => m.Context.Message).OrderBy(m => m.ChunkIndex).ToArray();
         Assert.Equal([(0, 0, 16), (1, 16, 32), (2, 32, 40)], commands.Select(c => (c.ChunkIndex, c.Z0, c.Z1)));
         var thresholds = commands[0].Thresholds;
@@ -69,7 +69,7 @@ public class JobStateMachineTests
         await using var _ = provider;
         var jobId = NewId.NextGuid();
         await DriveToSegmentingAsync(harness, jobId, slices: 32, chunkSlices: 16, duplicate: true);
-        Assert.True(await harness.Published.Any<SegmentChunk>(x => x.Context.Message.ChunkIndex == 1));
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<SegmentChunk>(x => x.Context.Message.ChunkIndex == 1).Any()));
 
         await harness.Bus.Publish(new ChunkSegmented(jobId, 0));
         await harness.Bus.Publish(new ChunkSegmented(jobId, 0));
@@ -83,7 +83,7 @@ public class JobStateMachineTests
 
         await harness.Bus.Publish(new ChunkSegmented(jobId, 1));
         Assert.NotNull(await saga.Exists(jobId, m => m.Reconstructing));
-        Assert.True(await harness.Published.Any<ReconstructVolume>());
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<ReconstructVolume>().Any()));
         Assert.Equal(2, harness.Published.Select<SegmentChunk>().Count());
         Assert.Single(harness.Published.Select<ReconstructVolume>());
     }
@@ -98,7 +98,7 @@ public class JobStateMachineTests
         Assert.NotNull(await harness.GetSagaStateMachineHarness<JobStateMachine, JobState>().Exists(jobId, m => m.Ingesting));
         await harness.Bus.Publish(new StageFailed(jobId, "ingest", "slice_0003.tif: truncated"));
 
-        Assert.True(await harness.Published.Any<JobFailed>(x => x.Context.Message.JobId == jobId));
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<JobFailed>(x => x.Context.Message.JobId == jobId).Any()));
         var failed = harness.Published.Select<JobFailed>().Single().Context.Message;
         Assert.Equal("ingest", failed.Stage);
         Assert.Contains("slice_0003.tif", failed.Reason);
