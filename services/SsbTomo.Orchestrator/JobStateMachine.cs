@@ -114,7 +114,17 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                     .Publish(c => Progress(c.Saga))));
 
         // A late duplicate of a fan-out event must not disturb a job that has moved on.
-        During(Segmenting, Reconstructing, Measuring, Completed, Ignore(ChunkPrepared));
+        // A redelivered last ChunkPrepared means the fan-out may not have gone out (the broker dropped while the
+        // saga had already moved on): send the commands of every chunk not yet segmented again. Duplicates are
+        // harmless: segmentation writes the same bytes and the fan-in counts chunk indices.
+        During(Segmenting,
+            When(ChunkPrepared).ThenAsync(PublishMissingSegmentCommands));
+        During(Denoising,
+            When(Aligned).ThenAsync(PublishMissingPrepareCommands));
+
+        // Any other late duplicate of an earlier stage's event changes nothing.
+        OnUnhandledEvent(context => context.Ignore());
+        During(Reconstructing, Measuring, Completed, Ignore(ChunkPrepared));
         During(Reconstructing, Measuring, Completed, Ignore(ChunkSegmented));
 
         During(Reconstructing,
@@ -201,6 +211,20 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         var job = context.Saga;
         foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices))
             await context.Publish(new PrepareChunk(job.CorrelationId, job.JobPrefix, index, z0, z1));
+    }
+
+    private static async Task PublishMissingPrepareCommands(BehaviorContext<JobState, StackAligned> context)
+    {
+        var job = context.Saga;
+        foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices).Where(s => !job.PreparedChunks.Contains(s.Index)))
+            await context.Publish(new PrepareChunk(job.CorrelationId, job.JobPrefix, index, z0, z1));
+    }
+
+    private static async Task PublishMissingSegmentCommands(BehaviorContext<JobState, ChunkPrepared> context)
+    {
+        var job = context.Saga;
+        foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices).Where(s => !job.SegmentedChunks.Contains(s.Index)))
+            await context.Publish(new SegmentChunk(job.CorrelationId, job.JobPrefix, index, z0, z1, job.Thresholds!, job.ClassMeans!));
     }
 
     private static async Task PublishSegmentCommands(BehaviorContext<JobState, ChunkPrepared> context)

@@ -84,7 +84,8 @@ public class JobStateMachineTests
         await harness.Bus.Publish(new ChunkSegmented(jobId, 1));
         Assert.NotNull(await saga.Exists(jobId, m => m.Reconstructing));
         Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<ReconstructVolume>().Any()));
-        Assert.Equal(2, harness.Published.Select<SegmentChunk>().Count());
+        // A duplicate ChunkPrepared may re-send the fan-out (see the next test); every chunk is still commanded.
+        Assert.Equal([0, 1], harness.Published.Select<SegmentChunk>().Select(m => m.Context.Message.ChunkIndex).Distinct().Order());
         Assert.Single(harness.Published.Select<ReconstructVolume>());
     }
 
@@ -102,5 +103,24 @@ public class JobStateMachineTests
         var failed = harness.Published.Select<JobFailed>().Single().Context.Message;
         Assert.Equal("ingest", failed.Stage);
         Assert.Contains("slice_0003.tif", failed.Reason);
+    }
+
+    [Fact]
+    public async Task A_redelivered_last_chunk_prepared_sends_the_fan_out_again_for_unsegmented_chunks_only()
+    {
+        var (provider, harness) = await StartAsync();
+        await using var _ = provider;
+        var jobId = NewId.NextGuid();
+        await DriveToSegmentingAsync(harness, jobId, slices: 32, chunkSlices: 16, duplicate: false);
+        var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
+        await harness.Bus.Publish(new ChunkSegmented(jobId, 0));
+        Assert.True(await saga.Consumed.Any<ChunkSegmented>(x => x.Context.Message.ChunkIndex == 0));
+
+        await harness.Bus.Publish(new ChunkPrepared(jobId, 1, ThreeLevelHistogram(), 0, 65536));
+
+        for (var i = 0; i < 50 && harness.Published.Select<SegmentChunk>().Count() < 3; i++) await Task.Delay(100);
+        var sent = harness.Published.Select<SegmentChunk>().Select(m => m.Context.Message.ChunkIndex).Order().ToArray();
+        Assert.Equal([0, 1, 1], sent);
+        Assert.NotNull(await saga.Exists(jobId, m => m.Segmenting));
     }
 }
