@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Options;
 using SsbTomo.Contracts;
 using SsbTomo.Hosting;
+using SsbTomo.Orchestrator.Persistence;
 
 namespace SsbTomo.Orchestrator;
 
@@ -12,9 +13,27 @@ public static class JobsApi
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
         var jobs = app.MapGroup("/api/jobs");
-        jobs.MapGet("/", (JobBoard board) => board.All);
-        jobs.MapGet("/{jobId:guid}", (Guid jobId, JobBoard board) =>
-            board.Find(jobId) is { } job ? Results.Ok(job) : Results.NotFound());
+        // The board has the freshest progress; the job store has every job, also those from before a restart.
+        jobs.MapGet("/", async (JobBoard board, IJobStateStore store, CancellationToken ct) =>
+        {
+            var stored = (await store.ListAsync(ct)).Select(s => ToProgress(s.State)).ToDictionary(p => p.JobId);
+            foreach (var live in board.All)
+                if (!stored.TryGetValue(live.JobId, out var known) || JobBoard.IsLater(live, known)) stored[live.JobId] = live;
+            return stored.Values;
+        });
+        jobs.MapGet("/{jobId:guid}", async (Guid jobId, JobBoard board, IJobStateStore store, CancellationToken ct) =>
+        {
+            var live = board.Find(jobId);
+            var stored = await store.LoadAsync(jobId, ct) is { } s ? ToProgress(s.State) : null;
+            var best = (live, stored) switch
+            {
+                (null, null) => null,
+                (null, _) => stored,
+                (_, null) => live,
+                _ => JobBoard.IsLater(stored!, live!) ? stored : live,
+            };
+            return best is null ? Results.NotFound() : Results.Ok(best);
+        });
         jobs.MapPost("/", async (SubmitJobRequest request, IPublishEndpoint publish, IOptions<SsbTomoOptions> options) =>
         {
             if (!Directory.Exists(request.SourcePath) && !File.Exists(request.SourcePath))
@@ -25,4 +44,7 @@ public static class JobsApi
         });
         return app;
     }
+
+    private static JobProgressed ToProgress(JobState job) => new(job.CorrelationId, job.CurrentState,
+        job.CurrentState == "Denoising" ? job.PreparedChunks.Count : job.SegmentedChunks.Count, job.ChunksTotal);
 }

@@ -47,6 +47,9 @@ public sealed class Cluster : IAsyncDisposable
             ["SsbTomo__AzureBlob__ConnectionString"] = Infra.AzuriteConnectionString,
             ["SsbTomo__AzureBlob__Container"] = Container,
             ["SsbTomo__ChunkSlices"] = chunkSlices.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // Durable job state, so that an Orchestrator restarted on the same file resumes its jobs.
+            ["SsbTomo__JobStore"] = "Sqlite",
+            ["SsbTomo__SqlitePath"] = Path.Combine(LogDir, "jobs.db"),
         };
     }
 
@@ -93,6 +96,20 @@ public sealed class Cluster : IAsyncDisposable
         var process = ServiceProcess.Start(name, service, _environment, LogDir);
         _processes.Add(process);
         return process;
+    }
+
+    /// <summary>SIGKILLs the Orchestrator, waits, and starts a new one on the same job store and broker.</summary>
+    public async Task RestartOrchestratorAsync(TimeSpan down)
+    {
+        Orchestrator.Kill();
+        Log($"SIGKILLed {Orchestrator.Name} (pid {Orchestrator.Pid})");
+        await Task.Delay(down);
+        Orchestrator = ServiceProcess.Start($"orchestrator-{_processes.Count}", "Orchestrator", _environment, LogDir);
+        _processes.Add(Orchestrator);
+        Api.Dispose();
+        Api = new HttpClient { BaseAddress = Orchestrator.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
+        await Orchestrator.WaitReadyAsync(ReadyTimeout);
+        Log($"{Orchestrator.Name} (pid {Orchestrator.Pid}) ready");
     }
 
     /// <summary>One more competing consumer on the segmentation queues.</summary>
