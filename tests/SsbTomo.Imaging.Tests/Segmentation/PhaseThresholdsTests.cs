@@ -1,0 +1,139 @@
+using System.Globalization;
+using SsbTomo.Imaging.Segmentation;
+using SsbTomo.TestSupport;
+
+namespace SsbTomo.Imaging.Tests.Segmentation;
+
+public class PhaseThresholdsTests
+{
+    private const int Bins = 1024;
+    private const double Min = 0, Max = 65536;
+
+    private static double Gauss(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+
+    /// <summary>Counts of intensity samples in 1024 bins over [0, 65536): Gaussian phases plus uniform-then-blurred mixels between two means.</summary>
+    private static long[] Sample(int seed, (double Mean, double Sd, int Count)[] phases, (double From, double To, double Sd, int Count)[] mixels)
+    {
+        var random = new Random(seed);
+        var h = new long[Bins];
+        void Add(double v) => h[Histogram.BinOf(v, Bins, Min, Max)]++;
+        foreach (var (mean, sd, count) in phases)
+            for (var i = 0; i < count; i++) Add(mean + sd * Gauss(random));
+        foreach (var (from, to, sd, count) in mixels)
+            for (var i = 0; i < count; i++) Add(from + (to - from) * random.NextDouble() + sd * Gauss(random));
+        return h;
+    }
+
+    /// <summary>
+    /// Cathode-like: small broad pore and carbon phases, a narrow electrolyte peak, a narrow active-material peak and
+    /// a large partial-volume plateau between the last two.
+    /// </summary>
+    private static readonly (double Mean, double Sd, int Count)[] CathodePhases =
+        [(9000, 3000, 20_000), (21000, 3500, 60_000), (27500, 1400, 350_000), (46000, 1200, 400_000)];
+
+    private static long[] Cathode(int seed) => Sample(seed, CathodePhases, [(27500, 46000, 1300, 80_000)]);
+
+    /// <summary>Bayes boundary of two weighted Gaussians between their means, by bisection on the generating parameters.</summary>
+    private static double TrueBoundary((double Mean, double Sd, int Count) a, (double Mean, double Sd, int Count) b)
+    {
+        double D(double x) => Math.Log(a.Count / a.Sd) - 0.5 * Math.Pow((x - a.Mean) / a.Sd, 2) - Math.Log(b.Count / b.Sd) + 0.5 * Math.Pow((x - b.Mean) / b.Sd, 2);
+        double lo = a.Mean, hi = b.Mean;
+        for (var i = 0; i < 100; i++)
+        {
+            var mid = 0.5 * (lo + hi);
+            if (D(mid) > 0) lo = mid; else hi = mid;
+        }
+        return lo;
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Mixture_recovers_the_phases_and_their_bayes_boundaries_where_multi_otsu_does_not(int seed)
+    {
+        var h = Cathode(seed);
+        var fit = PartialVolumeMixture.Fit(h, 4, Min, Max);
+        for (var k = 0; k < 4; k++)
+        {
+            Assert.InRange(fit.Means[k], CathodePhases[k].Mean - 0.15 * CathodePhases[k].Sd - 100, CathodePhases[k].Mean + 0.15 * CathodePhases[k].Sd + 100);
+            Assert.InRange(fit.StandardDeviations[k], 0.85 * CathodePhases[k].Sd - 64, 1.15 * CathodePhases[k].Sd + 64);
+        }
+        Assert.InRange(fit.PartialVolumeWeight, 0.07, 0.12);
+
+        var set = PhaseThresholds.FromHistogram(h, 4, Min, Max);
+        for (var k = 0; k < 3; k++)
+        {
+            var truth = TrueBoundary(CathodePhases[k], CathodePhases[k + 1]);
+            Assert.InRange(set.Thresholds[k], truth - 600, truth + 600);
+        }
+        // Multi-Otsu puts the pore|carbon boundary far into the carbon phase (or spends a class on the plateau).
+        var otsu = PhaseThresholds.FromMultiOtsu(h, 4, Min, Max);
+        Assert.True(Math.Abs(otsu.Thresholds[0] - TrueBoundary(CathodePhases[0], CathodePhases[1])) > 1500,
+            $"otsu {otsu.Thresholds[0]} vs Bayes {TrueBoundary(CathodePhases[0], CathodePhases[1])}");
+    }
+
+    [Fact]
+    public void Fit_is_deterministic_and_depends_only_on_the_histogram()
+    {
+        var h = Cathode(4);
+        var a = PhaseThresholds.FromHistogram(h, 4, Min, Max);
+        var b = PhaseThresholds.FromHistogram((long[])h.Clone(), 4, Min, Max);
+        Assert.Equal(a.Thresholds, b.Thresholds);
+        Assert.Equal(a.ClassMeans, b.ClassMeans);
+        // Merging chunk histograms is exact, so chunked and whole-stack runs get these same numbers.
+        var half = Array.ConvertAll(h, c => c / 2);
+        var rest = h.Select((c, i) => c - half[i]).ToArray();
+        Assert.Equal(a.Thresholds, PhaseThresholds.FromHistogram(Histogram.Merge(half, rest), 4, Min, Max).Thresholds);
+    }
+
+    [Fact]
+    public void Degenerate_histograms_fall_back_to_multi_otsu()
+    {
+        var spikes = new long[Bins];
+        spikes[100] = 500; spikes[400] = 1000; spikes[700] = 800; spikes[900] = 300;
+        var set = PhaseThresholds.FromHistogram(spikes, 4, Min, Max);
+        Assert.Equal(3, set.Thresholds.Length);
+        Assert.True(set.Thresholds[0] > Histogram.Centre(100, Bins, Min, Max) && set.Thresholds[0] < Histogram.Centre(400, Bins, Min, Max));
+        Assert.True(set.Thresholds[1] > Histogram.Centre(400, Bins, Min, Max) && set.Thresholds[1] < Histogram.Centre(700, Bins, Min, Max));
+        Assert.True(set.Thresholds[2] > Histogram.Centre(700, Bins, Min, Max) && set.Thresholds[2] < Histogram.Centre(900, Bins, Min, Max));
+        var tooFew = new long[Bins];
+        tooFew[10] = 5; tooFew[20] = 5;
+        Assert.Throws<ArgumentException>(() => PhaseThresholds.FromHistogram(tooFew, 4, Min, Max));
+    }
+
+    /// <summary>
+    /// Without a partial-volume plateau the model is a plain Gaussian mixture: it must agree with scikit-learn's
+    /// GaussianMixture fitted to samples drawn from the same histogram (uniform within each bin).
+    /// </summary>
+    [Fact]
+    public void Without_a_plateau_the_fit_matches_sklearn_gaussian_mixture()
+    {
+        (double Mean, double Sd, int Count)[] phases = [(10000, 2500, 40_000), (22000, 3000, 60_000), (34000, 2000, 150_000), (48000, 1800, 120_000)];
+        var h = Sample(7, phases, []);
+        var fit = PartialVolumeMixture.Fit(h, 4, Min, Max);
+        Assert.True(fit.PartialVolumeWeight < 0.01, $"pv weight {fit.PartialVolumeWeight}");
+
+        using var dir = new TempDirectory();
+        OracleIo.Write(Path.Combine(dir.Path, "h.raw"), h);
+        var output = PythonOracle.Run(OracleIo.Python("""
+            from sklearn.mixture import GaussianMixture
+            h = np.fromfile(sys.argv[1] + '/h.raw', dtype='<i8')
+            width = 65536 / len(h)
+            rng = np.random.default_rng(0)
+            x = np.repeat(np.arange(len(h)) * width, h) + rng.uniform(0, width, int(h.sum()))
+            g = GaussianMixture(4, means_init=np.array([[9000.], [20000.], [33000.], [47000.]]), tol=1e-6, max_iter=1000, random_state=0).fit(x[:, None])
+            o = np.argsort(g.means_[:, 0])
+            rows = zip(g.weights_[o], g.means_[o, 0], np.sqrt(g.covariances_[o, 0, 0]))
+            print(';'.join('%.6f %.3f %.3f' % r for r in rows))
+            """), dir.Path);
+        var rows = output.Trim().Split(';').Select(r => r.Split(' ').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray()).ToArray();
+        for (var k = 0; k < 4; k++)
+        {
+            Assert.InRange(fit.Weights[k], rows[k][0] - 0.01, rows[k][0] + 0.01);
+            Assert.InRange(fit.Means[k], rows[k][1] - 100, rows[k][1] + 100);
+            Assert.InRange(fit.StandardDeviations[k], rows[k][2] * 0.97 - 20, rows[k][2] * 1.03 + 20);
+        }
+    }
+}
