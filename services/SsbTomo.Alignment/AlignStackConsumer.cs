@@ -9,8 +9,8 @@ using SsbTomo.Storage;
 namespace SsbTomo.Alignment;
 
 /// <summary>
-/// Two streaming passes over raw.zarr, one slab of slices in memory at a time. Pass 1 corrects each
-/// slice (charging gradient, curtaining) and registers it to find its drift and intensity range.
+/// Two streaming passes over raw.zarr, one slab of slices in memory at a time. Pass 1 registers each
+/// slice to find its drift, and corrects it (charging gradient, curtaining) to measure its intensity range.
 /// Pass 2 corrects again, matches brightness, shifts into the slice-0 frame, crops to the common
 /// valid region and writes aligned.zarr as uint16.
 /// </summary>
@@ -32,10 +32,12 @@ public sealed class AlignStackConsumer(IBlobStore store, ILogger<AlignStackConsu
         var estimator = new DriftEstimator();
         var drifts = new Shift2D[slices];
         var ranges = new IntensityRange[slices];
-        await foreach (var (z, slice) in ReadCorrectedSlices(raw, slabSlices, ct))
+        await foreach (var (z, slice) in ReadSlices(raw, slabSlices, ct))
         {
+            // The estimator band-passes on its own; registering the uncorrected slice measured better on phantoms,
+            // and curtains are milled into the specimen face, so they move with it like any other feature.
             drifts[z] = estimator.Add(slice);
-            ranges[z] = SliceIntensityRanges.Measure(slice);
+            ranges[z] = SliceIntensityRanges.Measure(Correct(slice));
         }
 
         var crop = ValidRegion.Compute(drifts, height, width);
@@ -46,12 +48,12 @@ public sealed class AlignStackConsumer(IBlobStore store, ILogger<AlignStackConsu
 
         Volume<ushort>? slab = null;
         var shifted = new Image2D<float>(height, width);
-        await foreach (var (z, slice) in ReadCorrectedSlices(raw, slabSlices, ct))
+        await foreach (var (z, slice) in ReadSlices(raw, slabSlices, ct))
         {
             var zInSlab = z % slabSlices;
             if (zInSlab == 0)
                 slab = new Volume<ushort>(Math.Min(slabSlices, slices - z), alignedShape[1], alignedShape[2]);
-            SubpixelShift.Apply(slice, drifts[z], shifted);
+            SubpixelShift.Apply(Correct(slice), drifts[z], shifted);
             SliceIntensityRanges.ToUInt16(shifted, matched[z], crop, slab!.Slice(zInSlab));
             if (zInSlab == slab.Depth - 1)
                 await aligned.WriteRegionAsync(z - zInSlab, 0, 0, slab, ct);
@@ -69,8 +71,12 @@ public sealed class AlignStackConsumer(IBlobStore store, ILogger<AlignStackConsu
             [crop.Y0, crop.Y1, crop.X0, crop.X1], maxDrift));
     }
 
-    /// <summary>Raw slices in order, each with the charging gradient flattened and curtaining removed.</summary>
-    private static async IAsyncEnumerable<(int Z, Image2D<float> Slice)> ReadCorrectedSlices(
+    /// <summary>The charging gradient flattened and curtaining removed.</summary>
+    private static Image2D<float> Correct(Image2D<float> slice) =>
+        CurtainingFilter.Remove(IntensityNormalization.FlattenBackground(slice));
+
+    /// <summary>Raw slices in order as floats, one slab of slices read at a time.</summary>
+    private static async IAsyncEnumerable<(int Z, Image2D<float> Slice)> ReadSlices(
         ZarrArray<ushort> raw, int slabSlices, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         var (slices, height, width) = (raw.Shape[0], raw.Shape[1], raw.Shape[2]);
@@ -82,7 +88,7 @@ public sealed class AlignStackConsumer(IBlobStore store, ILogger<AlignStackConsu
                 var source = slab.Slice(k);
                 var image = new Image2D<float>(height, width);
                 for (var i = 0; i < image.Pixels.Length; i++) image.Pixels[i] = source[i];
-                yield return (z0 + k, CurtainingFilter.Remove(IntensityNormalization.FlattenBackground(image)));
+                yield return (z0 + k, image);
             }
         }
     }
