@@ -7,4 +7,5 @@ builder.AddSsbTomoDefaults(bus => bus.AddOrchestrator(), "ssbtomo-orchestrator")
 var app = builder.Build();
 app.MapSsbTomoEndpoints();
 app.MapJobsApi();
+app.MapDashboard();
 app.Run();

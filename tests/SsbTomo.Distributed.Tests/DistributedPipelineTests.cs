@@ -25,6 +25,10 @@ public sealed class DistributedPipelineTests(SmallStackReference reference, ITes
         Assert.True(Same.ChunkCount(labels) >= SmallStackReference.ExpectedChunks);
         Same.Json(reference.Run.ReadFile("metrics.json"), await cluster.ReadJobBlobAsync(jobId, "metrics.json"), "metrics.json");
         await cluster.AssertNoFaultedMessagesAsync();
+
+        var dashboard = await cluster.Api.GetStringAsync("/");
+        Assert.Contains(jobId.ToString(), dashboard);
+        Assert.Contains("Completed", dashboard);
         Same.Json(reference.Run.ReadFile("alignment.json"), await cluster.ReadJobBlobAsync(jobId, "alignment.json"), "alignment.json");
     }
 }

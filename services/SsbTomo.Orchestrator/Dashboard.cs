@@ -1,0 +1,48 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using SsbTomo.Contracts;
+using SsbTomo.Orchestrator.Persistence;
+
+namespace SsbTomo.Orchestrator;
+
+/// <summary>
+/// The operators' page: every job, its stage, chunk progress and failure reason, refreshed every few seconds.
+/// Server-rendered so that it needs nothing but a browser; every value is HTML-encoded (paths come from users).
+/// </summary>
+public static class Dashboard
+{
+    public static IEndpointRouteBuilder MapDashboard(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/", async (JobBoard board, IJobStateStore store, CancellationToken ct) =>
+            Results.Content(Render((await store.ListAsync(ct)).Select(s => s.State), board), "text/html; charset=utf-8"));
+        return app;
+    }
+
+    public static string Render(IEnumerable<JobState> jobs, JobBoard board)
+    {
+        var html = new StringBuilder("""
+            <!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="3">
+            <title>SsbTomo jobs</title><style>
+            body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}
+            .Failed{color:#b00}.Completed{color:#070}progress{width:10em}</style></head><body>
+            <h1>SsbTomo jobs</h1><table><tr><th>job</th><th>source</th><th>state</th><th>chunks</th><th>submitted (UTC)</th><th>updated (UTC)</th><th>failure</th></tr>
+            """);
+        foreach (var job in jobs.OrderByDescending(j => j.SubmittedUtc))
+        {
+            var stored = new JobProgressed(job.CorrelationId, job.CurrentState,
+                job.CurrentState == "Denoising" ? job.PreparedChunks.Count : job.SegmentedChunks.Count, job.ChunksTotal);
+            var live = board.Find(job.CorrelationId);
+            var progress = live is not null && JobBoard.IsLater(live, stored) ? live : stored;
+            html.Append(CultureInfo.InvariantCulture, $"""
+                <tr><td>{job.CorrelationId}</td><td>{E(job.SourcePath)}</td><td class="{E(progress.State)}">{E(progress.State)}</td>
+                <td><progress max="{Math.Max(1, progress.ChunksTotal)}" value="{progress.ChunksDone}"></progress> {progress.ChunksDone}/{progress.ChunksTotal}</td>
+                <td>{job.SubmittedUtc:yyyy-MM-dd HH:mm:ss}</td><td>{job.UpdatedUtc:yyyy-MM-dd HH:mm:ss}</td>
+                <td>{E(job.FailedStage is null ? "" : $"{job.FailedStage}: {job.FailureReason}")}</td></tr>
+                """);
+        }
+        return html.Append("</table></body></html>").ToString();
+    }
+
+    private static string E(string? text) => WebUtility.HtmlEncode(text ?? "");
+}

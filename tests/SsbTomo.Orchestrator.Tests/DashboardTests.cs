@@ -1,0 +1,31 @@
+using SsbTomo.Contracts;
+
+namespace SsbTomo.Orchestrator.Tests;
+
+public class DashboardTests
+{
+    [Fact]
+    public void Lists_every_job_with_its_stage_progress_and_an_encoded_failure_reason()
+    {
+        var running = new JobState
+        {
+            CorrelationId = Guid.NewGuid(), CurrentState = "Segmenting", SourcePath = "/share/sample-a",
+            ChunksTotal = 8, SegmentedChunks = [0, 1, 2], SubmittedUtc = DateTime.UtcNow,
+        };
+        var failed = new JobState
+        {
+            CorrelationId = Guid.NewGuid(), CurrentState = "Failed", SourcePath = "/share/<b>bad</b>",
+            FailedStage = "ingest", FailureReason = "slice_0002.tif: truncated <script>", SubmittedUtc = DateTime.UtcNow,
+        };
+        var board = new JobBoard();
+        board.Update(new JobProgressed(running.CorrelationId, "Segmenting", 5, 8));
+
+        var html = Dashboard.Render([running, failed], board);
+
+        Assert.Contains(running.CorrelationId.ToString(), html);
+        Assert.Contains("5/8", html);
+        Assert.Contains("ingest: slice_0002.tif: truncated &lt;script&gt;", html);
+        Assert.Contains("/share/&lt;b&gt;bad&lt;/b&gt;", html);
+        Assert.DoesNotContain("<script>", html);
+    }
+}
