@@ -25,7 +25,8 @@ public sealed record MixtureFit(double[] Weights, double[] Means, double[] Stand
 /// Two constraints keep the thin phases from collapsing into their edge terms: a thin phase's edge term weighs
 /// at most as much as the phase (pooled to equal weights when the EM update violates it), and a thin phase's SD
 /// is at most the matrix's (BSE noise grows with the signal; a wider dark Gaussian is one absorbing edge voxels).
-/// Class boundaries count each edge term's half nearer a class as that class (<see cref="BoundaryWithMixels"/>).
+/// The boundary between two neighbouring classes counts their shared edge term's half nearer a class as that
+/// class (<see cref="BoundaryWithMixels"/>).
 /// </para>
 /// <para>
 /// Fitted by expectation–maximisation on the histogram bins (bin centres weighted by counts), so the fit
@@ -222,10 +223,11 @@ public static class PartialVolumeMixture
     }
 
     /// <summary>
-    /// Boundary between classes k and k+1 counting the edge terms: each mixel term's voxels belong to the class
-    /// that fills more than half of them, i.e. the half of its noise-free range nearer that class's mean. The
-    /// boundary is where w_k·N_k plus k's mixel halves equals the same for k+1. Falls back to <see cref="Boundary"/>
-    /// when that difference does not change sign between the two means.
+    /// Boundary between classes k and k+1 counting their shared edge term: its voxels belong to the class that
+    /// fills more than half of them, i.e. the half of its noise-free range nearer that class's mean. The boundary
+    /// is where w_k·N_k plus k's half equals the same for k+1. Edge terms of other pairs (a pore's edge with the
+    /// matrix, when placing the pore|carbon boundary) are left out: their voxels are the business of their own
+    /// boundary. Falls back to <see cref="Boundary"/> when the difference does not change sign between the means.
     /// </summary>
     public static double? BoundaryWithMixels(MixtureFit fit, int k)
     {
@@ -237,7 +239,7 @@ public static class PartialVolumeMixture
             for (var p = 0; p < fit.PartialVolumePairs.Length; p++)
             {
                 var (a, b) = fit.PartialVolumePairs[p];
-                if (c != a && c != b) continue;
+                if (a != k || b != k + 1) continue;
                 var mid = 0.5 * (fit.Means[a] + fit.Means[b]);
                 v += fit.PartialVolumeWeights[p] * (c == a
                     ? Mixel(x, fit.Means, fit.StandardDeviations, a, b, fit.Means[a], mid)

@@ -8,8 +8,8 @@ public sealed record PhaseThresholdSet(double[] Thresholds, double[] ClassMeans)
 /// classified with the same numbers.
 /// <para>
 /// Thresholds are the boundaries between neighbouring phases of a <see cref="PartialVolumeMixture"/> fitted to
-/// the histogram (Bayes boundaries with each edge term's voxels given to the phase filling more than half of
-/// them, <see cref="PartialVolumeMixture.BoundaryWithMixels"/>), and the class means are the fitted phase means. Multi-Otsu maximises the
+/// the histogram (Bayes boundaries with the two phases' shared edge term's voxels given to the phase filling
+/// more than half of them, <see cref="PartialVolumeMixture.BoundaryWithMixels"/>), and the class means are the fitted phase means. Multi-Otsu maximises the
 /// between-class variance, which puts the boundaries of small dark phases (pores, carbon) far too high and,
 /// when the bright phases' partial-volume plateau is large, spends a whole class on it. When the mixture
 /// does not give an ordered set of boundaries (a phase that wins nowhere, a failed fit) the multi-Otsu
