@@ -1,23 +1,40 @@
 namespace SsbTomo.Imaging.Segmentation;
 
-/// <summary>A fitted <see cref="PartialVolumeMixture"/>: per class (dark to bright) weight, mean and SD, plus the partial-volume term's weight.</summary>
-public sealed record MixtureFit(double[] Weights, double[] Means, double[] StandardDeviations, double PartialVolumeWeight, double LogLikelihood, int Iterations);
+/// <summary>A fitted <see cref="PartialVolumeMixture"/>: per class (dark to bright) weight, mean and SD, plus the bulk (two brightest classes) partial-volume term's weight; all edge terms' weights in <see cref="PartialVolumeWeights"/>.</summary>
+public sealed record MixtureFit(double[] Weights, double[] Means, double[] StandardDeviations, double PartialVolumeWeight, double LogLikelihood, int Iterations)
+{
+    /// <summary>The partial-volume terms' class pairs (darker, brighter), as in <see cref="PartialVolumeMixture.Pairs"/>.</summary>
+    public (int Dark, int Bright)[] PartialVolumePairs { get; init; } = [];
+
+    /// <summary>Weight of each partial-volume term, in the order of <see cref="PartialVolumePairs"/>.</summary>
+    public double[] PartialVolumeWeights { get; init; } = [];
+}
 
 /// <summary>
-/// Intensity model of a phase-contrast volume for picking thresholds: one Gaussian per phase plus one
-/// partial-volume ("mixel") term for the blurred edge between the two brightest phases. In BSE images of
-/// composite cathodes those two (active material and electrolyte) fill most of the volume with the largest
-/// contrast between them, so their edge voxels form a plateau between the two peaks that a Gaussian
-/// mixture without it would cover with a spurious extra phase (multi-Otsu splits it off as a class, which
-/// is how it mislabels a whole electrolyte peak). The term is a uniform density between the two means
+/// Intensity model of a phase-contrast volume for picking thresholds: one Gaussian per phase plus
+/// partial-volume ("mixel") terms for blurred edges. The bulk edge is the one between the two brightest phases:
+/// in BSE images of composite cathodes those two (active material and electrolyte) fill most of the volume with
+/// the largest contrast between them, so their edge voxels form a plateau between the two peaks that a Gaussian
+/// mixture without it would cover with a spurious extra phase (multi-Otsu splits it off as a class, which is how
+/// it mislabels a whole electrolyte peak). Each darker phase also gets an edge term with the second-brightest
+/// phase (the matrix around thin carbon fibres and pores): without it, the electrolyte voxels darkened by blur
+/// next to fibres and pores are taken by the carbon Gaussian, which then sits far above the carbon grey level
+/// and overestimates carbon at the electrolyte's expense. A term a|b is a uniform density between the two means
 /// convolved with a Gaussian of their mean SD: (Φ((x−μ_a)/s) − Φ((x−μ_b)/s)) / (μ_b − μ_a).
 /// <para>
+/// Two constraints keep the thin phases from collapsing into their edge terms: a thin phase's edge term weighs
+/// at most as much as the phase (pooled to equal weights when the EM update violates it), and a thin phase's SD
+/// is at most the matrix's (BSE noise grows with the signal; a wider dark Gaussian is one absorbing edge voxels).
+/// The boundary between two neighbouring classes counts their shared edge term's half nearer a class as that
+/// class (<see cref="BoundaryWithMixels"/>).
+/// </para>
+/// <para>
 /// Fitted by expectation–maximisation on the histogram bins (bin centres weighted by counts), so the fit
-/// depends only on the merged histogram and is the same for every chunk. The PV term's shape follows the
-/// current means and SDs; only its weight is an EM parameter (the usual simplification). Start: class means
+/// depends only on the merged histogram and is the same for every chunk. The edge terms' shapes follow the
+/// current means and SDs; only their weights are EM parameters (the usual simplification). Start: class means
 /// at fixed points of the cumulative histogram (<see cref="StartQuantiles"/>: dark minority phases, then the
-/// two majority phases), equal SDs of 1/8 of the 0.5–99.5 % range, equal weights. Fixed iteration order and
-/// stopping rule: deterministic.
+/// two majority phases), equal SDs of 1/8 of the 0.5–99.5 % range, equal weights for the classes and the bulk
+/// edge, small ones for the thin phases' edges. Fixed iteration order and stopping rule: deterministic.
 /// </para>
 /// </summary>
 public static class PartialVolumeMixture
@@ -31,6 +48,9 @@ public static class PartialVolumeMixture
     /// Other class counts start at the centres of equal-count slices.
     /// </summary>
     public static readonly double[] StartQuantiles = [0.01, 0.05, 0.30, 0.80];
+
+    /// <summary>Start weight of each thin-phase edge term relative to a class's start weight.</summary>
+    public const double MinorEdgeStartWeight = 0.05;
 
     public static MixtureFit Fit(long[] histogram, int classes, double min, double max)
     {
@@ -55,8 +75,14 @@ public static class PartialVolumeMixture
         var low = Quantile(histogram, centres, total, 0.005);
         var high = Quantile(histogram, centres, total, 0.995);
         var sds = Enumerable.Repeat(Math.Max((high - low) / 8, minSd), classes).ToArray();
-        var components = classes + 1;
-        var weights = Enumerable.Repeat(1.0 / components, components).ToArray();
+        var pairs = Pairs(classes);
+        var components = classes + pairs.Length;
+        // Classes and the bulk edge term start equal; the thin phases' edge terms start small, so that they grow
+        // only where the data ask for them rather than starting as large as the phases they border.
+        var weights = new double[components];
+        for (var k = 0; k < components; k++) weights[k] = k <= classes ? 1.0 : MinorEdgeStartWeight;
+        var startSum = weights.Sum();
+        for (var k = 0; k < components; k++) weights[k] /= startSum;
 
         var density = new double[components];
         var sumR = new double[components];
@@ -77,7 +103,7 @@ public static class PartialVolumeMixture
                 var count = histogram[i];
                 if (count == 0) continue;
                 var x = centres[i];
-                var sum = Evaluate(x, weights, means, sds, density);
+                var sum = Evaluate(x, weights, means, sds, pairs, density);
                 if (!(sum > 0)) continue;
                 logLikelihood += count * Math.Log(sum);
                 for (var k = 0; k < components; k++)
@@ -96,15 +122,46 @@ public static class PartialVolumeMixture
                 means[k] = sumRx[k] / sumR[k];
                 sds[k] = Math.Max(Math.Sqrt(Math.Max(0, sumRxx[k] / sumR[k] - means[k] * means[k])), minSd);
             }
+            // A dark phase that borders the matrix is no noisier than the matrix (BSE noise grows with the signal):
+            // a wider Gaussian would only be the dark phase swallowing the matrix's blurred edge voxels, which
+            // the edge term describes.
+            for (var p = 1; p < pairs.Length; p++)
+                sds[pairs[p].Dark] = Math.Min(sds[pairs[p].Dark], sds[pairs[p].Bright]);
             for (var k = 0; k < components; k++) weights[k] = sumR[k] / total;
+            // A thin dark phase's edge term may not outweigh the phase itself: otherwise the edge term (whose shape
+            // spans the whole range up to the matrix) absorbs the phase and the phase's Gaussian collapses. Under
+            // w_edge <= w_dark the constrained maximum pools the two weights when the constraint is violated.
+            for (var p = 1; p < pairs.Length; p++)
+            {
+                var dark = pairs[p].Dark;
+                if (weights[classes + p] <= weights[dark]) continue;
+                var pooled = 0.5 * (weights[classes + p] + weights[dark]);
+                weights[classes + p] = weights[dark] = pooled;
+            }
             if (Math.Abs(logLikelihood - previous) <= RelativeTolerance * Math.Abs(logLikelihood)) break;
             previous = logLikelihood;
         }
-        return new MixtureFit(weights[..classes], means, sds, weights[classes], logLikelihood, iterations);
+        return new MixtureFit(weights[..classes], means, sds, weights[classes], logLikelihood, iterations)
+        {
+            PartialVolumePairs = pairs,
+            PartialVolumeWeights = weights[classes..],
+        };
     }
 
-    /// <summary>Weighted component densities at <paramref name="x"/> into <paramref name="density"/>; returns their sum.</summary>
-    public static double Evaluate(double x, double[] weights, double[] means, double[] sds, double[] density)
+    /// <summary>
+    /// Class pairs that get a partial-volume term, darker first: the two brightest classes (the bulk), then each
+    /// darker class with the second-brightest one (the matrix phase that surrounds the thin dark phases).
+    /// </summary>
+    public static (int Dark, int Bright)[] Pairs(int classes)
+    {
+        if (classes < 3) return [(0, 1)];
+        var list = new List<(int, int)> { (classes - 2, classes - 1) };
+        for (var k = 0; k < classes - 2; k++) list.Add((k, classes - 2));
+        return [.. list];
+    }
+
+    /// <summary>Weighted component densities at <paramref name="x"/> into <paramref name="density"/> (classes, then pairs); returns their sum.</summary>
+    public static double Evaluate(double x, double[] weights, double[] means, double[] sds, (int Dark, int Bright)[] pairs, double[] density)
     {
         var classes = means.Length;
         var sum = 0.0;
@@ -113,11 +170,25 @@ public static class PartialVolumeMixture
             density[k] = weights[k] * Gaussian(x, means[k], sds[k]);
             sum += density[k];
         }
-        int a = classes - 2, b = classes - 1;
-        var s = 0.5 * (sds[a] + sds[b]);
+        for (var p = 0; p < pairs.Length; p++)
+        {
+            var d = weights[classes + p] * Mixel(x, means, sds, pairs[p].Dark, pairs[p].Bright, means[pairs[p].Dark], means[pairs[p].Bright]);
+            density[classes + p] = d;
+            sum += d;
+        }
+        return sum;
+    }
+
+    /// <summary>
+    /// Density at x of the part of the a|b mixel term whose noise-free value lies in [from, to] (a sub-range of
+    /// [μ_a, μ_b]): (Φ((x−from)/s) − Φ((x−to)/s)) / (μ_b − μ_a), s the mean SD of the two classes.
+    /// </summary>
+    public static double Mixel(double x, double[] means, double[] sds, int a, int b, double from, double to)
+    {
         var span = means[b] - means[a];
-        density[classes] = span > 0 ? weights[classes] * Math.Max(0, NormalCdf((x - means[a]) / s) - NormalCdf((x - means[b]) / s)) / span : 0;
-        return sum + density[classes];
+        if (!(span > 0)) return 0;
+        var s = 0.5 * (sds[a] + sds[b]);
+        return Math.Max(0, NormalCdf((x - from) / s) - NormalCdf((x - to) / s)) / span;
     }
 
     public static double Gaussian(double x, double mean, double sd)
@@ -143,6 +214,42 @@ public static class PartialVolumeMixture
             - Math.Log(fit.Weights[k + 1]) - LogGaussian(x, m1, fit.StandardDeviations[k + 1]);
         double lo = m0, hi = m1;
         if (!(Difference(lo) > 0) || !(Difference(hi) < 0)) return null;
+        for (var i = 0; i < 200 && hi - lo > 1e-9 * Math.Max(1, Math.Abs(hi)); i++)
+        {
+            var mid = 0.5 * (lo + hi);
+            if (Difference(mid) > 0) lo = mid; else hi = mid;
+        }
+        return 0.5 * (lo + hi);
+    }
+
+    /// <summary>
+    /// Boundary between classes k and k+1 counting their shared edge term: its voxels belong to the class that
+    /// fills more than half of them, i.e. the half of its noise-free range nearer that class's mean. The boundary
+    /// is where w_k·N_k plus k's half equals the same for k+1. Edge terms of other pairs (a pore's edge with the
+    /// matrix, when placing the pore|carbon boundary) are left out: their voxels are the business of their own
+    /// boundary. Falls back to <see cref="Boundary"/> when the difference does not change sign between the means.
+    /// </summary>
+    public static double? BoundaryWithMixels(MixtureFit fit, int k)
+    {
+        double m0 = fit.Means[k], m1 = fit.Means[k + 1];
+        if (!(m1 > m0) || fit.PartialVolumePairs.Length == 0) return Boundary(fit, k);
+        double Score(int c, double x)
+        {
+            var v = fit.Weights[c] * Gaussian(x, fit.Means[c], fit.StandardDeviations[c]);
+            for (var p = 0; p < fit.PartialVolumePairs.Length; p++)
+            {
+                var (a, b) = fit.PartialVolumePairs[p];
+                if (a != k || b != k + 1) continue;
+                var mid = 0.5 * (fit.Means[a] + fit.Means[b]);
+                v += fit.PartialVolumeWeights[p] * (c == a
+                    ? Mixel(x, fit.Means, fit.StandardDeviations, a, b, fit.Means[a], mid)
+                    : Mixel(x, fit.Means, fit.StandardDeviations, a, b, mid, fit.Means[b]));
+            }
+            return v;
+        }
+        double Difference(double x) => Score(k, x) - Score(k + 1, x);
+        double lo = m0, hi = m1;
+        if (!(Difference(lo) > 0) || !(Difference(hi) < 0)) return Boundary(fit, k);
         for (var i = 0; i < 200 && hi - lo > 1e-9 * Math.Max(1, Math.Abs(hi)); i++)
         {
             var mid = 0.5 * (lo + hi);

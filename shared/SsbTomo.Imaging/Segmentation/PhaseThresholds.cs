@@ -7,8 +7,9 @@ public sealed record PhaseThresholdSet(double[] Thresholds, double[] ClassMeans)
 /// Picks the thresholds for a whole stack from its merged histogram, once, so that every chunk is
 /// classified with the same numbers.
 /// <para>
-/// Thresholds are the Bayes boundaries between neighbouring phases of a <see cref="PartialVolumeMixture"/>
-/// fitted to the histogram, and the class means are the fitted phase means. Multi-Otsu maximises the
+/// Thresholds are the boundaries between neighbouring phases of a <see cref="PartialVolumeMixture"/> fitted to
+/// the histogram (Bayes boundaries with the two phases' shared edge term's voxels given to the phase filling
+/// more than half of them, <see cref="PartialVolumeMixture.BoundaryWithMixels"/>), and the class means are the fitted phase means. Multi-Otsu maximises the
 /// between-class variance, which puts the boundaries of small dark phases (pores, carbon) far too high and,
 /// when the bright phases' partial-volume plateau is large, spends a whole class on it. When the mixture
 /// does not give an ordered set of boundaries (a phase that wins nowhere, a failed fit) the multi-Otsu
@@ -29,7 +30,7 @@ public static class PhaseThresholds
             MultiOtsu.ClassMeans(histogram, bins, min, max));
     }
 
-    /// <summary>Bayes boundaries of the fitted mixture, or null when they are not a valid ascending set inside (min, max).</summary>
+    /// <summary>Boundaries of the fitted mixture, or null when they are not a valid ascending set inside (min, max).</summary>
     public static PhaseThresholdSet? FromMixture(long[] histogram, int classes, double min, double max)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
@@ -38,7 +39,7 @@ public static class PhaseThresholds
         var thresholds = new double[classes - 1];
         for (var k = 0; k < classes - 1; k++)
         {
-            var boundary = PartialVolumeMixture.Boundary(fit, k);
+            var boundary = PartialVolumeMixture.BoundaryWithMixels(fit, k);
             if (boundary is not { } t || !double.IsFinite(t) || t <= min || t >= max || (k > 0 && t <= thresholds[k - 1])) return null;
             thresholds[k] = t;
         }
