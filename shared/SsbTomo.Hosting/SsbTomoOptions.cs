@@ -25,6 +25,18 @@ public sealed class SsbTomoOptions
 
     /// <summary>Slices per segmentation chunk: the unit of fan-out and of memory.</summary>
     public int ChunkSlices { get; set; } = 16;
+
+    public IngestSettings Ingest { get; set; } = new();
+}
+
+/// <summary>The share drive the microscope writes to; unset means jobs come only from the API or the CLI.</summary>
+public sealed class IngestSettings
+{
+    public string? WatchRoot { get; set; }
+    public int PollSeconds { get; set; } = 10;
+    /// <summary>A stack counts as complete once its folder has not changed for this long.</summary>
+    public int QuietSeconds { get; set; } = 120;
+    public int MinSlices { get; set; } = 8;
 }
 
 public enum TransportKind { InMemory, RabbitMq }
