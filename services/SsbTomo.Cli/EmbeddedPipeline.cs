@@ -1,4 +1,6 @@
 using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -32,16 +34,45 @@ public static class EmbeddedPipeline
         builder.Services.AddSingleton<JobWatcher>();
         builder.AddSsbTomoDefaults(bus =>
         {
-            bus.AddIngest();
-            bus.AddAlignment();
-            bus.AddSegmentation();
-            bus.AddReconstruction();
-            bus.AddMetrics();
-            bus.AddOrchestrator();
+            bus.AddAllStages();
             bus.AddConsumer<JobCompletedConsumer>();
             bus.AddConsumer<JobFailedConsumer>();
             bus.AddConsumer<JobProgressWatchConsumer>();
         }, "ssbtomo");
         return builder.Build();
+    }
+
+    /// <summary>
+    /// A long-running one-machine facility server: watches the share drive, runs every stage, serves the API and
+    /// the dashboard. Job state lives in memory like the in-memory transport's messages: a restart starts afresh.
+    /// </summary>
+    public static WebApplication BuildServer(string dataDir, string watchDir, int chunkSlices, string urls, int quietSeconds, int pollSeconds = 5)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        builder.Configuration["SsbTomo:Transport"] = nameof(TransportKind.InMemory);
+        builder.Configuration["SsbTomo:BlobStore"] = nameof(BlobStoreKind.FileSystem);
+        builder.Configuration["SsbTomo:BlobRoot"] = dataDir;
+        builder.Configuration["SsbTomo:ChunkSlices"] = chunkSlices.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        builder.Configuration["SsbTomo:Ingest:WatchRoot"] = watchDir;
+        builder.Configuration["SsbTomo:Ingest:QuietSeconds"] = quietSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        builder.Configuration["SsbTomo:Ingest:PollSeconds"] = pollSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        builder.WebHost.UseUrls(urls);
+        builder.AddSsbTomoDefaults(bus => bus.AddAllStages(), "ssbtomo");
+
+        var app = builder.Build();
+        app.MapSsbTomoEndpoints();
+        app.MapJobsApi();
+        app.MapDashboard();
+        return app;
+    }
+
+    private static void AddAllStages(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddIngest();
+        bus.AddAlignment();
+        bus.AddSegmentation();
+        bus.AddReconstruction();
+        bus.AddMetrics();
+        bus.AddOrchestrator();
     }
 }

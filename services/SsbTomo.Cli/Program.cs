@@ -6,5 +6,6 @@ var root = new RootCommand("SsbTomo: FIB-SEM stacks of solid-state-battery catho
     RunCommand.Create(),
     PhantomCommand.Create(),
     CompareCommand.Create(),
+    ServeCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();
