@@ -30,8 +30,7 @@ public static class Dashboard
             """);
         foreach (var job in jobs.OrderByDescending(j => j.SubmittedUtc))
         {
-            var stored = new JobProgressed(job.CorrelationId, job.CurrentState,
-                job.CurrentState == "Denoising" ? job.PreparedChunks.Count : job.SegmentedChunks.Count, job.ChunksTotal);
+            var stored = job.ToProgress();
             var live = board.Find(job.CorrelationId);
             var progress = live is not null && JobBoard.IsLater(live, stored) ? live : stored;
             html.Append(CultureInfo.InvariantCulture, $"""

@@ -34,4 +34,8 @@ public class JobState : SagaStateMachineInstance
     public string? FailureReason { get; set; }
     public DateTime SubmittedUtc { get; set; }
     public DateTime UpdatedUtc { get; set; }
+
+    /// <summary>Chunks count as done per phase: prepared while denoising, segmented from then on.</summary>
+    public JobProgressed ToProgress() => new(CorrelationId, CurrentState,
+        CurrentState == "Denoising" ? PreparedChunks.Count : SegmentedChunks.Count, ChunksTotal);
 }

@@ -156,16 +156,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         When(faulted).Then(c => MarkFailed(c.Saga, stage, Describe(c.Message))).TransitionTo(Failed)
             .Publish(c => Failure(c.Saga)).Publish(c => Progress(c.Saga));
 
-    private static JobProgressed Progress(JobState job)
-    {
-        var done = job.CurrentState switch
-        {
-            nameof(Denoising) => job.PreparedChunks.Count,
-            nameof(Segmenting) => job.SegmentedChunks.Count,
-            _ => job.SegmentedChunks.Count,
-        };
-        return new JobProgressed(job.CorrelationId, job.CurrentState, done, job.ChunksTotal);
-    }
+    private static JobProgressed Progress(JobState job) => job.ToProgress();
 
     private static JobFailed Failure(JobState job) =>
         new(job.CorrelationId, job.FailedStage ?? "unknown", job.FailureReason ?? "unknown", job.UpdatedUtc);

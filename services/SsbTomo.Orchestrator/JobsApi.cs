@@ -16,7 +16,7 @@ public static class JobsApi
         // The board has the freshest progress; the job store has every job, also those from before a restart.
         jobs.MapGet("/", async (JobBoard board, IJobStateStore store, CancellationToken ct) =>
         {
-            var stored = (await store.ListAsync(ct)).Select(s => ToProgress(s.State)).ToDictionary(p => p.JobId);
+            var stored = (await store.ListAsync(ct)).Select(s => s.State.ToProgress()).ToDictionary(p => p.JobId);
             foreach (var live in board.All)
                 if (!stored.TryGetValue(live.JobId, out var known) || JobBoard.IsLater(live, known)) stored[live.JobId] = live;
             return stored.Values;
@@ -24,7 +24,7 @@ public static class JobsApi
         jobs.MapGet("/{jobId:guid}", async (Guid jobId, JobBoard board, IJobStateStore store, CancellationToken ct) =>
         {
             var live = board.Find(jobId);
-            var stored = await store.LoadAsync(jobId, ct) is { } s ? ToProgress(s.State) : null;
+            var stored = await store.LoadAsync(jobId, ct) is { } s ? s.State.ToProgress() : null;
             var best = (live, stored) switch
             {
                 (null, null) => null,
@@ -44,7 +44,4 @@ public static class JobsApi
         });
         return app;
     }
-
-    private static JobProgressed ToProgress(JobState job) => new(job.CorrelationId, job.CurrentState,
-        job.CurrentState == "Denoising" ? job.PreparedChunks.Count : job.SegmentedChunks.Count, job.ChunksTotal);
 }
