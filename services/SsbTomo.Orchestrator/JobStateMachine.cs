@@ -70,14 +70,14 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                 .Publish(c => new JobSubmitted(c.Saga.CorrelationId, c.Saga.SourcePath, c.Saga.JobPrefix, c.Saga.SubmittedUtc))
                 .Publish(c => new IngestStack(c.Saga.CorrelationId, c.Saga.SourcePath, c.Saga.JobPrefix, c.Saga.VoxelSizeOverride))
                 .TransitionTo(Ingesting)
-                .Publish(c => Progress(c.Saga)));
+                .Publish(c => c.Saga.ToProgress()));
 
         During(Ingesting,
             When(Ingested)
                 .Then(c => c.Saga.UpdatedUtc = DateTime.UtcNow)
                 .Publish(c => new AlignStack(c.Saga.CorrelationId, c.Saga.JobPrefix, c.Message.RawPath, c.Saga.ChunkSlices))
                 .TransitionTo(Aligning)
-                .Publish(c => Progress(c.Saga)));
+                .Publish(c => c.Saga.ToProgress()));
 
         During(Aligning,
             When(Aligned)
@@ -92,26 +92,26 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                 })
                 .ThenAsync(PublishPrepareCommands)
                 .TransitionTo(Denoising)
-                .Publish(c => Progress(c.Saga)));
+                .Publish(c => c.Saga.ToProgress()));
 
         During(Denoising,
             When(ChunkPrepared)
                 .Then(c => AddHistogram(c.Saga, c.Message))
-                .Publish(c => Progress(c.Saga))
+                .Publish(c => c.Saga.ToProgress())
                 .If(c => c.Saga.PreparedChunks.Count == c.Saga.ChunksTotal, all => all
                     .Then(c => ComputeThresholds(c.Saga))
                     .ThenAsync(c => PublishSegmentCommands(c))
                     .TransitionTo(Segmenting)
-                    .Publish(c => Progress(c.Saga))));
+                    .Publish(c => c.Saga.ToProgress())));
 
         During(Segmenting,
             When(ChunkSegmented)
                 .Then(c => { c.Saga.SegmentedChunks.Add(c.Message.ChunkIndex); c.Saga.UpdatedUtc = DateTime.UtcNow; })
-                .Publish(c => Progress(c.Saga))
+                .Publish(c => c.Saga.ToProgress())
                 .If(c => c.Saga.SegmentedChunks.Count == c.Saga.ChunksTotal, all => all
                     .Publish(c => new ReconstructVolume(c.Saga.CorrelationId, c.Saga.JobPrefix))
                     .TransitionTo(Reconstructing)
-                    .Publish(c => Progress(c.Saga))));
+                    .Publish(c => c.Saga.ToProgress())));
 
         // A late duplicate of a fan-out event must not disturb a job that has moved on.
         // A redelivered last ChunkPrepared means the fan-out may not have gone out (the broker dropped while the
@@ -131,18 +131,18 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
             When(Reconstructed)
                 .Publish(c => new MeasureVolume(c.Saga.CorrelationId, c.Saga.JobPrefix))
                 .TransitionTo(Measuring)
-                .Publish(c => Progress(c.Saga)));
+                .Publish(c => c.Saga.ToProgress()));
 
         During(Measuring,
             When(Measured)
                 .Then(c => c.Saga.UpdatedUtc = DateTime.UtcNow)
                 .Publish(c => new JobCompleted(c.Saga.CorrelationId, c.Saga.JobPrefix, c.Message.MetricsPath, c.Saga.UpdatedUtc))
                 .TransitionTo(Completed)
-                .Publish(c => Progress(c.Saga)));
+                .Publish(c => c.Saga.ToProgress()));
 
         DuringAny(
             When(StageFailed).Then(c => MarkFailed(c.Saga, c.Message.Stage, c.Message.Reason)).TransitionTo(Failed)
-                .Publish(c => Failure(c.Saga)).Publish(c => Progress(c.Saga)),
+                .Publish(c => Failure(c.Saga)).Publish(c => c.Saga.ToProgress()),
             FailWhen(IngestFaulted, "ingest"),
             FailWhen(AlignFaulted, "alignment"),
             FailWhen(PrepareFaulted, "denoise"),
@@ -154,9 +154,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
     /// <summary>A command that still failed after its retries fails the job, naming the stage and the exception.</summary>
     private EventActivityBinder<JobState, Fault<T>> FailWhen<T>(Event<Fault<T>> faulted, string stage) where T : class =>
         When(faulted).Then(c => MarkFailed(c.Saga, stage, Describe(c.Message))).TransitionTo(Failed)
-            .Publish(c => Failure(c.Saga)).Publish(c => Progress(c.Saga));
-
-    private static JobProgressed Progress(JobState job) => job.ToProgress();
+            .Publish(c => Failure(c.Saga)).Publish(c => c.Saga.ToProgress());
 
     private static JobFailed Failure(JobState job) =>
         new(job.CorrelationId, job.FailedStage ?? "unknown", job.FailureReason ?? "unknown", job.UpdatedUtc);

@@ -31,8 +31,8 @@ public sealed class SegmentChunkConsumer(IBlobStore store) : IConsumer<SegmentCh
         var intensity = new Volume<float>(slab.Depth, height, width);
         for (var i = 0; i < slab.Data.Length; i++) intensity.Data[i] = slab.Data[i];
 
-        var labels = PhaseClassifier.Classify(intensity, message.Thresholds, SegmentationSettings.LabelsDarkToBright);
-        labels = PartialVolumeCleanup.Apply(labels, intensity, SegmentationSettings.LabelsDarkToBright, message.ClassMeans);
+        var labels = PhaseClassifier.Classify(intensity, message.Thresholds, PhaseClassifier.BseDarkToBright);
+        labels = PartialVolumeCleanup.Apply(labels, intensity, PhaseClassifier.BseDarkToBright, message.ClassMeans);
         var owned = Halo.CropToOwned(labels, window);
 
         var levels = LabelPyramid.LevelCount(depth, height, width);

@@ -9,7 +9,4 @@ public static class SegmentationSettings
     /// <summary>Histogram bins over the whole uint16 range; chunk histograms add bin by bin.</summary>
     public const int HistogramBins = 1024;
     public const double HistogramMin = 0, HistogramMax = 65536;
-
-    /// <summary>BSE brightness rises with mean atomic number: void, carbon, LPS, NMC.</summary>
-    public static readonly byte[] LabelsDarkToBright = [Imaging.PhaseLabel.Void, Imaging.PhaseLabel.Carbon, Imaging.PhaseLabel.Lps, Imaging.PhaseLabel.Nmc];
 }

@@ -32,7 +32,7 @@ public static class SliceIntensityRanges
         return smoothed;
     }
 
-    public static double Median(double[] values)
+    private static double Median(double[] values)
     {
         Array.Sort(values);
         var mid = values.Length / 2;
