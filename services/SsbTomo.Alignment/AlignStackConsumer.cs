@@ -29,16 +29,20 @@ public sealed class AlignStackConsumer(IBlobStore store, ILogger<AlignStackConsu
         var (slices, height, width) = (raw.Shape[0], raw.Shape[1], raw.Shape[2]);
         var slabSlices = raw.Chunks[0];
 
-        var estimator = new DriftEstimator();
-        var drifts = new Shift2D[slices];
+        var estimator = new AnchoredDriftEstimator();
         var ranges = new IntensityRange[slices];
         await foreach (var (z, slice) in ReadSlices(raw, slabSlices, ct))
         {
-            // The estimator band-passes on its own; registering the uncorrected slice measured better on phantoms,
-            // and curtains are milled into the specimen face, so they move with it like any other feature.
-            drifts[z] = estimator.Add(slice);
-            ranges[z] = SliceIntensityRanges.Measure(Correct(slice));
+            // Registering the uncorrected slice measured better on phantoms, and curtains are milled into the
+            // specimen face, so they move with it like any other feature.
+            var corrected = Correct(slice);
+            estimator.Add(slice, corrected);
+            ranges[z] = SliceIntensityRanges.Measure(corrected);
         }
+        var anchored = estimator.Finish();
+        var drifts = anchored.Drift;
+        logger.LogInformation("Drift anchored on {Tracks} particle tracks covering {Anchored} of {Slices} slices (centroid scatter {Centroid} px, step scatter {Step} px)",
+            anchored.Tracks, anchored.AnchoredSlices, slices, anchored.CentroidSigmaPx, anchored.StepSigmaPx);
 
         var crop = ValidRegion.Compute(drifts, height, width);
         var matched = SliceIntensityRanges.SmoothAlongZ(ranges);

@@ -1,0 +1,119 @@
+using SsbTomo.Imaging.Measurement;
+using SsbTomo.Imaging.Segmentation;
+
+namespace SsbTomo.Imaging.Alignment;
+
+/// <summary>The cross-section of one bright particle in one slice: centroid (pixels, y down, x right), equivalent radius and area.</summary>
+public readonly record struct ParticleSection(double Y, double X, double RadiusPx, int AreaPx);
+
+/// <summary>Which bright blobs of a slice count as whole, compact particle cross-sections.</summary>
+/// <param name="SmoothingSigmaPx">Gaussian smoothing before thresholding (pixel noise would roughen the outline).</param>
+/// <param name="Phases">Phases in the slice histogram; the threshold is the fitted boundary below the brightest one.</param>
+/// <param name="MinAreaPx">Smaller sections (a particle's cap, noise) have too few outline pixels for a precise centroid.</param>
+/// <param name="MaxElongation">Largest ratio of the principal second moments: touching particles merge into elongated blobs.</param>
+/// <param name="MinFill">Smallest area over the area of the moment-equivalent ellipse: merged or concave blobs fill it less.</param>
+/// <param name="BorderMarginPx">Blobs reaching this close to the image edge are cut by the field of view and move apparently.</param>
+public sealed record ParticleDetectionOptions(
+    double SmoothingSigmaPx = 1.0,
+    int Phases = 4,
+    int MinAreaPx = 40,
+    double MaxElongation = 1.5,
+    double MinFill = 0.9,
+    int BorderMarginPx = 2)
+{
+    public static ParticleDetectionOptions Default { get; } = new();
+}
+
+/// <summary>
+/// Finds the whole, compact cross-sections of the brightest phase (NMC in a BSE image) in one slice.
+/// <para>
+/// Why: the centroid of a convex, roughly round particle's cross-section stays where the particle is while the
+/// section grows and shrinks through it (exactly so for a sphere), so a tracked section measures the drift of each
+/// slice directly, against the particle, without the error that slice-to-slice registration accumulates from
+/// structure that evolves along the stack. Sections cut by the field edge, merged with a neighbour or irregular
+/// are left out, because their centroids move with the structure.
+/// </para>
+/// </summary>
+public static class ParticleSections
+{
+    private const int HistogramBins = 256;
+
+    public static ParticleSection[] Detect(Image2D<float> slice, ParticleDetectionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(slice);
+        options ??= ParticleDetectionOptions.Default;
+        var (h, w) = (slice.Height, slice.Width);
+        var valid = new float[h * w];
+        var values = new float[h * w];
+        for (var i = 0; i < values.Length; i++)
+        {
+            var v = slice.Pixels[i];
+            var ok = float.IsFinite(v);
+            values[i] = ok ? v : 0f;
+            valid[i] = ok ? 1f : 0f;
+        }
+        var smooth = GaussianBlur.Normalised(values, valid, h, w, options.SmoothingSigmaPx);
+        if (BrightPhaseThreshold(smooth, valid, options.Phases) is not { } threshold) return [];
+
+        var mask = new Volume<byte>(1, h, w);
+        for (var i = 0; i < smooth.Length; i++) mask.Data[i] = valid[i] > 0 && smooth[i] > threshold ? (byte)1 : (byte)0;
+        // One slice of 26-connected labelling is 8-connected labelling in the plane.
+        var components = ConnectedComponents.Label(mask, 1);
+        return Summarise(components, h, w, options);
+    }
+
+    private static double? BrightPhaseThreshold(float[] smooth, float[] valid, int phases)
+    {
+        double min = double.PositiveInfinity, max = double.NegativeInfinity;
+        for (var i = 0; i < smooth.Length; i++)
+        {
+            if (valid[i] == 0) continue;
+            min = Math.Min(min, smooth[i]);
+            max = Math.Max(max, smooth[i]);
+        }
+        if (!(max > min)) return null;
+        max += (max - min) * 1e-6;
+        var histogram = new long[HistogramBins];
+        for (var i = 0; i < smooth.Length; i++)
+            if (valid[i] > 0) histogram[Histogram.BinOf(smooth[i], HistogramBins, min, max)]++;
+        return PhaseThresholds.FromHistogram(histogram, phases, min, max).Thresholds[^1];
+    }
+
+    private static ParticleSection[] Summarise(ComponentLabels components, int h, int w, ParticleDetectionOptions options)
+    {
+        var n = components.Count;
+        var (sumY, sumX, sumYy, sumXx, sumXy) = (new double[n], new double[n], new double[n], new double[n], new double[n]);
+        var touchesBorder = new bool[n];
+        var m = options.BorderMarginPx;
+        for (var y = 0; y < h; y++)
+        {
+            var nearRow = y < m || y >= h - m;
+            for (var x = 0; x < w; x++)
+            {
+                var id = components.Ids[y * w + x];
+                if (id == 0) continue;
+                var c = id - 1;
+                sumY[c] += y; sumX[c] += x;
+                sumYy[c] += (double)y * y; sumXx[c] += (double)x * x; sumXy[c] += (double)x * y;
+                if (nearRow || x < m || x >= w - m) touchesBorder[c] = true;
+            }
+        }
+
+        var sections = new List<ParticleSection>();
+        for (var c = 0; c < n; c++)
+        {
+            var area = components.Sizes[c];
+            if (touchesBorder[c] || area < options.MinAreaPx) continue;
+            double cy = sumY[c] / area, cx = sumX[c] / area;
+            // Second central moments (+1/12: a pixel is a unit square, not a point).
+            double vyy = sumYy[c] / area - cy * cy + 1.0 / 12, vxx = sumXx[c] / area - cx * cx + 1.0 / 12, vxy = sumXy[c] / area - cx * cy;
+            double mean = 0.5 * (vyy + vxx), spread = Math.Sqrt(0.25 * (vyy - vxx) * (vyy - vxx) + vxy * vxy);
+            double major = mean + spread, minor = mean - spread;
+            if (minor <= 0 || major / minor > options.MaxElongation) continue;
+            var ellipseArea = 4 * Math.PI * Math.Sqrt(major * minor);
+            if (area / ellipseArea < options.MinFill) continue;
+            sections.Add(new ParticleSection(cy, cx, Math.Sqrt(area / Math.PI), (int)area));
+        }
+        return [.. sections];
+    }
+}
