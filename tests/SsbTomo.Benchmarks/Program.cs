@@ -13,6 +13,8 @@ using SsbTomo.TestSupport;
 
 // SsbTomo vs the independent peer (scipy / scikit-image / zarr-python) on the same generated data, one run.
 // Usage: dotnet run -c Release --project tests/SsbTomo.Benchmarks -- [--size 64,512,512] [--repeats 3] [--pc-size 1024]
+//        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- drift [options]   (see DriftStudy)
+if (args.FirstOrDefault() == "drift") return DriftStudy.Run(args[1..]);
 var size = new[] { 64, 512, 512 };
 var repeats = 3;
 var pcSize = 1024;

@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using System.Globalization;
+using SsbTomo.Imaging;
+using SsbTomo.Imaging.Alignment;
+using SsbTomo.Phantom;
+using SsbTomo.Storage;
+
+namespace SsbTomo.Benchmarks;
+
+/// <summary>
+/// Drift recovery, registration alone vs anchored on particle tracks, on phantoms and on segmented volumes of real
+/// cathodes rendered as drifting BSE stacks (the microstructure is real, so particles are not spheres).
+/// Usage: `-- drift [--shape D,H,W] [--presets pristine,cycled50] [--seeds 1,2,3] [--volume PATH --grey label:grey,...]...`
+/// A volume is sliced along its first axis; each run is reported with a random-walk drift and without any drift
+/// (what the structure alone makes the estimators see).
+/// </summary>
+internal static class DriftStudy
+{
+    public static int Run(string[] args)
+    {
+        int[] shape = [128, 256, 320];
+        var presets = new[] { PhantomPreset.Pristine, PhantomPreset.Cycled10, PhantomPreset.Cycled50 };
+        int[] seeds = [1, 2, 3];
+        var volumes = new List<(string Path, Dictionary<int, float> Grey)>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--shape" when i + 1 < args.Length: shape = Ints(args[++i]); break;
+                case "--presets" when i + 1 < args.Length: presets = args[++i].Split(',').Select(p => Enum.Parse<PhantomPreset>(p, ignoreCase: true)).ToArray(); break;
+                case "--seeds" when i + 1 < args.Length: seeds = Ints(args[++i]); break;
+                case "--volume" when i + 3 < args.Length && args[i + 2] == "--grey":
+                    volumes.Add((args[i + 1], args[i + 3].Split(',').Select(kv => kv.Split(':'))
+                        .ToDictionary(kv => int.Parse(kv[0], CultureInfo.InvariantCulture), kv => float.Parse(kv[1], CultureInfo.InvariantCulture))));
+                    i += 3;
+                    break;
+                default:
+                    Console.Error.WriteLine("usage: SsbTomo.Benchmarks drift [--shape D,H,W] [--presets a,b] [--seeds 1,2] [--volume PATH --grey label:grey,...]");
+                    return 2;
+            }
+        }
+
+        Console.WriteLine("stack | drift RMS error: registered alone | anchored | tracks | ms/slice");
+        foreach (var preset in presets)
+        foreach (var seed in seeds)
+        {
+            var phantom = CathodePhantom.Create(new PhantomOptions(preset, shape[0], shape[1], shape[2], 50, seed));
+            var truth = Enumerable.Range(0, shape[0]).Select(phantom.DriftPx).ToArray();
+            Report($"{preset} {shape[0]}x{shape[1]}x{shape[2]} seed {seed}", truth, z => ToFloat(phantom.RenderSlice(z)), corrected: true);
+        }
+        foreach (var (path, grey) in volumes)
+        foreach (var seed in seeds)
+        {
+            var info = TiffStackReader.Probe(path);
+            var depth = Math.Min(shape[0], info.SliceCount);
+            foreach (var drifting in new[] { true, false })
+            {
+                var truth = drifting ? RandomWalk(depth, seed) : new Shift2D[depth];
+                Report($"{Path.GetFileName(path)} {depth} slices seed {seed} {(drifting ? "with drift" : "no drift")}", truth,
+                    z => RenderLabels(TiffStackReader.ReadSlice(info, z), grey, truth[z], seed * 1000 + z), corrected: false);
+            }
+        }
+        return 0;
+    }
+
+    private static void Report(string name, Shift2D[] truth, Func<int, Image2D<float>> slice, bool corrected)
+    {
+        var estimator = new AnchoredDriftEstimator();
+        var watch = new Stopwatch();
+        for (var z = 0; z < truth.Length; z++)
+        {
+            var raw = slice(z);
+            var prepared = corrected ? CurtainingFilter.Remove(IntensityNormalization.FlattenBackground(raw)) : raw;
+            watch.Start();
+            estimator.Add(raw, prepared);
+            watch.Stop();
+        }
+        watch.Start();
+        var result = estimator.Finish();
+        watch.Stop();
+        Console.WriteLine($"{name} | {Rms(estimator.Registered, truth):F3} px | {Rms(result.Drift, truth):F3} px | {result.Tracks} | {watch.Elapsed.TotalMilliseconds / truth.Length:F1}");
+    }
+
+    /// <summary>Labels to grey, blurred (σ 0.9 px, as the phantom's beam), moved by the drift, with noise σ 8 grey levels; a 12 px border is cut off so that nothing wraps in.</summary>
+    private static Image2D<float> RenderLabels(Image2D<ushort> labels, Dictionary<int, float> grey, Shift2D drift, int seed)
+    {
+        var image = new Image2D<float>(labels.Height, labels.Width);
+        for (var i = 0; i < image.Pixels.Length; i++) image.Pixels[i] = grey[labels.Pixels[i]];
+        var kernel = Enumerable.Range(-3, 7).Select(i => Math.Exp(-0.5 * i * i / 0.81)).ToArray();
+        var blurred = Blur(Blur(image, kernel, horizontal: true), kernel, horizontal: false);
+        var moved = SubpixelShift.Apply(blurred, -drift); // Apply undoes a drift: moving content by +drift needs −drift
+        const int border = 12;
+        var rng = new Random(seed);
+        var cropped = new Image2D<float>(labels.Height - 2 * border, labels.Width - 2 * border);
+        for (var y = 0; y < cropped.Height; y++)
+        for (var x = 0; x < cropped.Width; x++)
+            cropped[y, x] = moved[y + border, x + border] + (float)(8 * Gaussian(rng));
+        return cropped;
+    }
+
+    private static Image2D<float> Blur(Image2D<float> image, double[] kernel, bool horizontal)
+    {
+        var output = new Image2D<float>(image.Height, image.Width);
+        var r = kernel.Length / 2;
+        var norm = kernel.Sum();
+        for (var y = 0; y < image.Height; y++)
+        for (var x = 0; x < image.Width; x++)
+        {
+            double sum = 0;
+            for (var i = -r; i <= r; i++)
+                sum += kernel[i + r] * (horizontal ? image[y, Math.Clamp(x + i, 0, image.Width - 1)] : image[Math.Clamp(y + i, 0, image.Height - 1), x]);
+            output[y, x] = (float)(sum / norm);
+        }
+        return output;
+    }
+
+    /// <summary>The phantom's drift model: σ 0.4 px steps per axis and a 0.05 px per slice trend in y.</summary>
+    private static Shift2D[] RandomWalk(int depth, int seed)
+    {
+        var rng = new Random(seed);
+        var drift = new Shift2D[depth];
+        for (var z = 1; z < depth; z++) drift[z] = drift[z - 1] + new Shift2D(0.05 + 0.4 * Gaussian(rng), 0.4 * Gaussian(rng));
+        return drift;
+    }
+
+    private static Image2D<float> ToFloat(Image2D<byte> slice) => new(slice.Height, slice.Width, Array.ConvertAll(slice.Pixels, p => (float)p));
+
+    private static double Rms(IReadOnlyList<Shift2D> estimate, IReadOnlyList<Shift2D> truth) =>
+        Math.Sqrt(estimate.Zip(truth, (e, t) => (e - t).Dy * (e - t).Dy + (e - t).Dx * (e - t).Dx).Average());
+
+    private static double Gaussian(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+
+    private static int[] Ints(string list) => list.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+}
