@@ -10,7 +10,8 @@ namespace SsbTomo.Alignment;
 
 /// <summary>
 /// Two streaming passes over raw.zarr, one slab of slices in memory at a time. Pass 1 registers each
-/// slice to find its drift, and corrects it (charging gradient, curtaining) to measure its intensity range.
+/// slice to the previous ones, corrects it (charging gradient, curtaining) to measure its intensity range and
+/// find its whole particle sections; the drift is then anchored on the particles tracked through the stack.
 /// Pass 2 corrects again, matches brightness, shifts into the slice-0 frame, crops to the common
 /// valid region and writes aligned.zarr as uint16.
 /// </summary>
@@ -63,8 +64,9 @@ public sealed class AlignStackConsumer(IBlobStore store, ILogger<AlignStackConsu
                 await aligned.WriteRegionAsync(z - zInSlab, 0, 0, slab, ct);
         }
 
-        var report = new AlignmentReport([crop.Y0, crop.Y1, crop.X0, crop.X1],
-            Enumerable.Range(0, slices).Select(z => new SliceAlignment(z, [Math.Round(drifts[z].Dy, 4), Math.Round(drifts[z].Dx, 4)],
+        var anchoring = new DriftAnchoring(anchored.Tracks, anchored.AnchoredSlices, Pair(anchored.StepSigmaPx), Pair(anchored.CentroidSigmaPx));
+        var report = new AlignmentReport([crop.Y0, crop.Y1, crop.X0, crop.X1], anchoring,
+            Enumerable.Range(0, slices).Select(z => new SliceAlignment(z, Pair(drifts[z]), Pair(estimator.Registered[z]),
                 [Math.Round(ranges[z].Low, 3), Math.Round(ranges[z].High, 3)])).ToArray());
         await store.WriteAsync(layout.AlignmentReport, report.ToJsonBytes(), ct);
 
@@ -74,6 +76,8 @@ public sealed class AlignStackConsumer(IBlobStore store, ILogger<AlignStackConsu
         await context.Publish(new StackAligned(message.JobId, layout.Aligned, alignedShape[0], alignedShape[1], alignedShape[2],
             [crop.Y0, crop.Y1, crop.X0, crop.X1], maxDrift));
     }
+
+    private static double[] Pair(Shift2D shift) => [Math.Round(shift.Dy, 4), Math.Round(shift.Dx, 4)];
 
     /// <summary>The charging gradient flattened and curtaining removed.</summary>
     private static Image2D<float> Correct(Image2D<float> slice) =>

@@ -3,15 +3,32 @@ using System.Text.Json.Serialization;
 
 namespace SsbTomo.Alignment;
 
-/// <summary>alignment.json: per-slice drift (raw slice k minus raw slice 0) and the common valid crop in slice-0 coordinates.</summary>
+/// <summary>
+/// alignment.json: per-slice drift (raw slice k minus raw slice 0), the common valid crop in slice-0 coordinates, and
+/// how the drift was anchored (so an operator can see when a stack had no whole particles to anchor on).
+/// </summary>
 public sealed record AlignmentReport(
     [property: JsonPropertyName("crop_yx")] int[] CropYx,
+    [property: JsonPropertyName("drift_anchoring")] DriftAnchoring Anchoring,
     [property: JsonPropertyName("slices")] IReadOnlyList<SliceAlignment> Slices)
 {
     public byte[] ToJsonBytes() => JsonSerializer.SerializeToUtf8Bytes(this, new JsonSerializerOptions { WriteIndented = true });
 }
 
+/// <param name="ParticleTracks">Whole particle sections followed through the stack and used as anchors (0: registration alone).</param>
+/// <param name="AnchoredSlices">Slices with at least one tracked section.</param>
+/// <param name="StepSigmaPx">Scatter (y, x) of the registered slice-to-slice steps about the anchored drift.</param>
+/// <param name="CentroidSigmaPx">Scatter (y, x) of the section centroids about their particles.</param>
+public sealed record DriftAnchoring(
+    [property: JsonPropertyName("particle_tracks")] int ParticleTracks,
+    [property: JsonPropertyName("anchored_slices")] int AnchoredSlices,
+    [property: JsonPropertyName("step_sigma_px")] double[] StepSigmaPx,
+    [property: JsonPropertyName("centroid_sigma_px")] double[] CentroidSigmaPx);
+
+/// <param name="DriftPx">The drift used, [dy, dx].</param>
+/// <param name="RegisteredDriftPx">Slice-to-slice registration alone, before anchoring, [dy, dx].</param>
 public sealed record SliceAlignment(
     [property: JsonPropertyName("index")] int Index,
     [property: JsonPropertyName("drift_px")] double[] DriftPx,
+    [property: JsonPropertyName("registered_drift_px")] double[] RegisteredDriftPx,
     [property: JsonPropertyName("intensity_range")] double[] IntensityRange);
