@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace SsbTomo.Imaging.Alignment;
 
@@ -96,7 +97,7 @@ public static class PhaseCorrelation
     {
         int h = reference.Height, halfWidth = reference.HalfWidth, last = halfWidth - 1;
         var rowSums = new double[h];
-        Parallel.For(0, h, y =>
+        Parallel.For(0, h, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
         {
             int start = y * halfWidth;
             var rRe = reference.Re.AsSpan(start, halfWidth);
@@ -120,7 +121,7 @@ public static class PhaseCorrelation
         });
         int fullLength = h * reference.Width;
         double eps = RegularisationFraction * SumInOrder(rowSums) / fullLength + double.Epsilon;
-        Parallel.For(0, h, y =>
+        Parallel.For(0, h, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
         {
             var pRe = productRe.AsSpan(y * halfWidth, halfWidth);
             var pIm = productIm.AsSpan(y * halfWidth, halfWidth);
@@ -153,7 +154,7 @@ public static class PhaseCorrelation
     private static (int Y, int X) ArgMax(double[] data, int height, int width)
     {
         var rowBest = new int[height];
-        Parallel.For(0, height, y =>
+        Parallel.For(0, height, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
         {
             var row = data.AsSpan(y * width, width);
             int best = 0;
@@ -191,7 +192,7 @@ public static class PhaseCorrelation
         var halfRe = new double[h * n];
         var halfIm = new double[h * n];
         int interior = nyquist - 1;
-        Parallel.For(0, h, ky =>
+        Parallel.For(0, h, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (ky) =>
         {
             var pRe = productRe.AsSpan(ky * halfWidth + 1, interior);
             var pIm = productIm.AsSpan(ky * halfWidth + 1, interior);
@@ -220,7 +221,7 @@ public static class PhaseCorrelation
         // out[r, c] = real( sum_ky kernelY[r, ky] * tmp[c, ky] ) * scale / (h*w)
         var output = new double[n * n];
         double factor = scale / ((double)h * w);
-        Parallel.For(0, n, r =>
+        Parallel.For(0, n, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (r) =>
         {
             var yRe = kyRe.AsSpan(r * h, h);
             var yIm = kyIm.AsSpan(r * h, h);
@@ -241,6 +242,7 @@ public static class PhaseCorrelation
     }
 
     /// <summary>sum_k a[k] * b[k] for complex vectors stored as separate real and imaginary parts, with SIMD.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (double Re, double Im) ComplexDot(ReadOnlySpan<double> aRe, ReadOnlySpan<double> aIm, ReadOnlySpan<double> bRe, ReadOnlySpan<double> bIm)
     {
         int length = aRe.Length, width = Vector<double>.Count, k = 0;
@@ -269,6 +271,7 @@ public static class PhaseCorrelation
     /// sum over the overlap of (moving(p + s) - mean - (reference(p) - mean))^2. Returns the start if it diverges
     /// (moves more than 1 px) or the overlap is too small.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Shift2D Polish(Spectrum reference, Spectrum moving, Shift2D start)
     {
         var r = reference.PolishCrop;
@@ -331,7 +334,7 @@ public static class PhaseCorrelation
         var re = new double[n * stored];
         var im = new double[n * stored];
         int positive = (length + 1) / 2;
-        Parallel.For(0, n, j =>
+        Parallel.For(0, n, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (j) =>
         {
             double position = centreShift + (double)(j - centre) / upsampleFactor;
             var rowRe = re.AsSpan(j * stored, stored);
@@ -416,7 +419,7 @@ internal sealed class Spectrum
         int y0 = (image.Height - h) / 2, x0 = (image.Width - w) / 2;
         var rowSums = new double[h];
         var rowCounts = new int[h];
-        Parallel.For(0, h, y =>
+        Parallel.For(0, h, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
         {
             double sum = 0;
             int count = 0;
@@ -439,7 +442,7 @@ internal sealed class Spectrum
         var re = new double[halfLength];
         var im = new double[halfLength];
         // The windowed crop is produced row by row inside the transform, never stored whole.
-        Fft2D.ForwardReal(ph, pw, h, (y, row) =>
+        Fft2D.ForwardReal(ph, pw, h, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y, row) =>
         {
             var source = image.Row(y0 + y).Slice(x0, w);
             float wy = windowY[y];
@@ -474,7 +477,7 @@ internal sealed class Spectrum
         var tmp = ArrayPool<float>.Shared.Rent(h * w);
         try
         {
-            Parallel.For(0, h, y =>
+            Parallel.For(0, h, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
             {
                 var src = image.Row(y0 + y).Slice(x0, w);
                 var dst = tmp.AsSpan(y * w, w);
@@ -485,7 +488,7 @@ internal sealed class Spectrum
                 }
             });
             var result = new Image2D<float>(h, w);
-            Parallel.For(0, h, y =>
+            Parallel.For(0, h, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
             {
                 int u = Math.Max(y - 1, 0), d = Math.Min(y + 1, h - 1);
                 var up = tmp.AsSpan(u * w, w);
