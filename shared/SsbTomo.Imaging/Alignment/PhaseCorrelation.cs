@@ -271,7 +271,6 @@ public static class PhaseCorrelation
     /// sum over the overlap of (moving(p + s) - mean - (reference(p) - mean))^2. Returns the start if it diverges
     /// (moves more than 1 px) or the overlap is too small.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Shift2D Polish(Spectrum reference, Spectrum moving, Shift2D start)
     {
         var r = reference.PolishCrop;
@@ -279,30 +278,47 @@ public static class PhaseCorrelation
         int h = r.Height, w = r.Width;
         var gy = new float[h * w];
         var gx = new float[h * w];
-        for (int y = 1; y < h - 1; y++)
+        Parallel.For(1, h - 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
+        {
             for (int x = 1; x < w - 1; x++)
             {
                 gy[y * w + x] = 0.5f * (r[y + 1, x] - r[y - 1, x]);
                 gx[y * w + x] = 0.5f * (r[y, x + 1] - r[y, x - 1]);
             }
+        });
         var shift = start;
         var resampled = new Image2D<float>(h, w);
+        // Per-row partial sums, added in row order afterwards: parallel, and the same result on every run.
+        var rowMeans = new double[h * 3];
+        var rowNormal = new double[h * 5];
         for (int iteration = 0; iteration < 6; iteration++)
         {
             SubpixelShift.Apply(movingCrop, shift, resampled);
-            double sa = 0, sr = 0;
-            long count = 0;
-            for (int y = 1; y < h - 1; y++)
+            Parallel.For(1, h - 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
+            {
+                double rowA = 0, rowR = 0;
+                int rowCount = 0;
                 for (int x = 1; x < w - 1; x++)
                 {
                     float a = resampled[y, x], b = r[y, x];
                     if (!float.IsFinite(a) || !float.IsFinite(b)) continue;
-                    sa += a; sr += b; count++;
+                    rowA += a; rowR += b; rowCount++;
                 }
+                rowMeans[3 * y] = rowA;
+                rowMeans[3 * y + 1] = rowR;
+                rowMeans[3 * y + 2] = rowCount;
+            });
+            double sa = 0, sr = 0;
+            long count = 0;
+            for (int y = 1; y < h - 1; y++)
+            {
+                sa += rowMeans[3 * y]; sr += rowMeans[3 * y + 1]; count += (long)rowMeans[3 * y + 2];
+            }
             if (count < 64) return start;
             float ma = (float)(sa / count), mr = (float)(sr / count);
-            double hyy = 0, hyx = 0, hxx = 0, by = 0, bx = 0;
-            for (int y = 1; y < h - 1; y++)
+            Parallel.For(1, h - 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
+            {
+                double syy = 0, syx = 0, sxx = 0, sy = 0, sx = 0;
                 for (int x = 1; x < w - 1; x++)
                 {
                     int i = y * w + x;
@@ -310,9 +326,18 @@ public static class PhaseCorrelation
                     if (!float.IsFinite(a) || !float.IsFinite(b)) continue;
                     double e = (a - ma) - (b - mr);
                     double dy = gy[i], dx = gx[i];
-                    hyy += dy * dy; hyx += dy * dx; hxx += dx * dx;
-                    by += dy * e; bx += dx * e;
+                    syy += dy * dy; syx += dy * dx; sxx += dx * dx;
+                    sy += dy * e; sx += dx * e;
                 }
+                rowNormal[5 * y] = syy; rowNormal[5 * y + 1] = syx; rowNormal[5 * y + 2] = sxx;
+                rowNormal[5 * y + 3] = sy; rowNormal[5 * y + 4] = sx;
+            });
+            double hyy = 0, hyx = 0, hxx = 0, by = 0, bx = 0;
+            for (int y = 1; y < h - 1; y++)
+            {
+                hyy += rowNormal[5 * y]; hyx += rowNormal[5 * y + 1]; hxx += rowNormal[5 * y + 2];
+                by += rowNormal[5 * y + 3]; bx += rowNormal[5 * y + 4];
+            }
             double det = hyy * hxx - hyx * hyx;
             if (!(det > 0)) return start;
             double stepY = -(hxx * by - hyx * bx) / det;
