@@ -5,7 +5,10 @@ using System.Runtime.InteropServices;
 
 namespace SsbTomo.Imaging.Alignment;
 
-/// <summary>Writes row <c>y</c> of a real image (all <c>row.Length</c> samples, zeros for padding) into <c>row</c>.</summary>
+/// <summary>
+/// Writes row <c>y</c> of a real image (all <c>row.Length</c> samples, zeros for padding) into <c>row</c>. Called from
+/// worker threads while they hold their per-thread scratch, so it must not start FFTs or wait on other work itself.
+/// </summary>
 internal delegate void RealRowSource(int y, Span<double> row);
 
 /// <summary>

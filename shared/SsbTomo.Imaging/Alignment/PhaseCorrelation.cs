@@ -31,9 +31,11 @@ public static class PhaseCorrelation
         ArgumentNullException.ThrowIfNull(moving);
         if (reference.Height != moving.Height || reference.Width != moving.Width)
             throw new ArgumentException($"images differ in size: reference {reference.Height}x{reference.Width}, moving {moving.Height}x{moving.Width}", nameof(moving));
-        Spectrum r = null!, m = null!;
         // The two transforms are independent; running them side by side also overlaps their serial parts.
-        Parallel.Invoke(() => r = Spectrum.Of(reference, maxSizePx), () => m = Spectrum.Of(moving, maxSizePx));
+        // GetResult (not Wait or Parallel.Invoke) so a size error surfaces as the ArgumentException itself.
+        var referenceSpectrum = Task.Run(() => Spectrum.Of(reference, maxSizePx));
+        var m = Spectrum.Of(moving, maxSizePx);
+        var r = referenceSpectrum.GetAwaiter().GetResult();
         return Estimate(r, m, upsampleFactor, polish);
     }
 
