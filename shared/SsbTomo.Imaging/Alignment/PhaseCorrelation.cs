@@ -65,7 +65,8 @@ public static class PhaseCorrelation
         var correlation = pool.Rent(h * w);
         try
         {
-            double scale = CrossPowerSpectrum(reference, moving, productRe, productIm);
+            // workRe holds the magnitudes between the two passes of the normalisation, before the inverse needs it.
+            double scale = CrossPowerSpectrum(reference, moving, productRe, productIm, workRe);
             Fft2D.InverseReal(h, w, productRe, productIm, workRe, workIm, correlation);
             var (peakY, peakX) = ArgMax(correlation, h, w);
             double dy = peakY > h / 2 ? peakY - h : peakY;
@@ -95,7 +96,7 @@ public static class PhaseCorrelation
     /// (noise) frequencies down-weighted, as plain cross-correlation would.
     /// Means and sums are over the full spectrum: columns 1..width/2-1 of the half spectrum stand for two frequencies each.
     /// </summary>
-    private static double CrossPowerSpectrum(Spectrum reference, Spectrum moving, double[] productRe, double[] productIm)
+    private static double CrossPowerSpectrum(Spectrum reference, Spectrum moving, double[] productRe, double[] productIm, double[] magnitudes)
     {
         int h = reference.Height, halfWidth = reference.HalfWidth, last = halfWidth - 1;
         var rowSums = new double[h];
@@ -108,6 +109,7 @@ public static class PhaseCorrelation
             var mIm = moving.Im.AsSpan(start, halfWidth);
             var pRe = productRe.AsSpan(start, halfWidth);
             var pIm = productIm.AsSpan(start, halfWidth);
+            var pAbs = magnitudes.AsSpan(start, halfWidth);
             double edges = 0, interior = 0;
             for (int k = 0; k < halfWidth; k++)
             {
@@ -116,6 +118,7 @@ public static class PhaseCorrelation
                 pRe[k] = re;
                 pIm[k] = im;
                 double magnitude = Math.Sqrt(re * re + im * im);
+                pAbs[k] = magnitude;
                 if (k == 0 || k == last) edges += magnitude;
                 else interior += magnitude;
             }
@@ -127,15 +130,15 @@ public static class PhaseCorrelation
         {
             var pRe = productRe.AsSpan(y * halfWidth, halfWidth);
             var pIm = productIm.AsSpan(y * halfWidth, halfWidth);
+            var pAbs = magnitudes.AsSpan(y * halfWidth, halfWidth);
             double edges = 0, interior = 0;
             for (int k = 0; k < halfWidth; k++)
             {
-                double magnitude = Math.Sqrt(pRe[k] * pRe[k] + pIm[k] * pIm[k]);
-                double divisor = magnitude + eps;
-                pRe[k] /= divisor;
-                pIm[k] /= divisor;
-                if (k == 0 || k == last) edges += magnitude / divisor;
-                else interior += magnitude / divisor;
+                double inverse = 1 / (pAbs[k] + eps);
+                pRe[k] *= inverse;
+                pIm[k] *= inverse;
+                if (k == 0 || k == last) edges += pAbs[k] * inverse;
+                else interior += pAbs[k] * inverse;
             }
             rowSums[y] = edges + 2 * interior;
         });
