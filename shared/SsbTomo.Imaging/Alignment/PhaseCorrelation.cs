@@ -31,10 +31,12 @@ public static class PhaseCorrelation
         ArgumentNullException.ThrowIfNull(moving);
         if (reference.Height != moving.Height || reference.Width != moving.Width)
             throw new ArgumentException($"images differ in size: reference {reference.Height}x{reference.Width}, moving {moving.Height}x{moving.Width}", nameof(moving));
-        // The two transforms are independent; running them side by side also overlaps their serial parts.
+        // The two transforms are independent and run side by side. With two cores that alone keeps both busy, so each
+        // runs on one thread: no per-loop barriers, which cost most when other processes compete for the cores.
         // GetResult (not Wait or Parallel.Invoke) so a size error surfaces as the ArgumentException itself.
-        var referenceSpectrum = Task.Run(() => Spectrum.Of(reference, maxSizePx));
-        var m = Spectrum.Of(moving, maxSizePx);
+        bool parallelInside = Environment.ProcessorCount > 2;
+        var referenceSpectrum = Task.Run(() => Spectrum.Of(reference, maxSizePx, parallelInside));
+        var m = Spectrum.Of(moving, maxSizePx, parallelInside);
         var r = referenceSpectrum.GetAwaiter().GetResult();
         return Estimate(r, m, upsampleFactor, polish);
     }
@@ -155,22 +157,18 @@ public static class PhaseCorrelation
 
     private const double RegularisationFraction = 10.0;
 
-    /// <summary>Position of the largest value (the first one in row-major order on ties), searched in parallel over rows.</summary>
+    /// <summary>
+    /// Position of the largest value (the first one in row-major order on ties). One thread: it is a single cheap
+    /// sweep, and every parallel loop ends in a barrier that stalls when another process holds a core.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (int Y, int X) ArgMax(double[] data, int height, int width)
     {
-        var rowBest = new int[height];
-        Parallel.For(0, height, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
-        {
-            var row = data.AsSpan(y * width, width);
-            int best = 0;
-            for (int x = 1; x < row.Length; x++)
-                if (row[x] > row[best]) best = x;
-            rowBest[y] = best;
-        });
-        int bestY = 0;
-        for (int y = 1; y < height; y++)
-            if (data[y * width + rowBest[y]] > data[bestY * width + rowBest[bestY]]) bestY = y;
-        return (bestY, rowBest[bestY]);
+        int best = 0;
+        var values = data.AsSpan(0, height * width);
+        for (int i = 1; i < values.Length; i++)
+            if (values[i] > values[best]) best = i;
+        return (best / width, best % width);
     }
 
     /// <summary>
@@ -182,6 +180,7 @@ public static class PhaseCorrelation
     /// A[ky, c] = sum over kx = 1..w/2-1 of P[ky, kx] K[c, kx], the full sum over kx is
     /// P[ky, 0] + A[ky, c] + conj(A[-ky, c]) + P[ky, w/2] K[c, w/2].
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static RegistrationResult Refine(double[] productRe, double[] productIm, double scale, int h, int w, double dy, double dx, int upsampleFactor)
     {
         int n = (int)Math.Ceiling(upsampleFactor * 1.5);
@@ -226,7 +225,8 @@ public static class PhaseCorrelation
         // out[r, c] = real( sum_ky kernelY[r, ky] * tmp[c, ky] ) * scale / (h*w)
         var output = new double[n * n];
         double factor = scale / ((double)h * w);
-        Parallel.For(0, n, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (r) =>
+        // n*n*h (~1M) multiply-adds: one thread, not worth a barrier.
+        for (int r = 0; r < n; r++)
         {
             var yRe = kyRe.AsSpan(r * h, h);
             var yIm = kyIm.AsSpan(r * h, h);
@@ -235,7 +235,7 @@ public static class PhaseCorrelation
                 var (sr, _) = ComplexDot(tmpRe.AsSpan(c * h, h), tmpIm.AsSpan(c * h, h), yRe, yIm);
                 output[r * n + c] = sr * factor;
             }
-        });
+        }
         int best = 0;
         for (int i = 1; i < output.Length; i++)
             if (output[i] > output[best]) best = i;
@@ -359,12 +359,14 @@ public static class PhaseCorrelation
     /// f = signed FFT frequency. Frequencies f and -f give conjugate values (the angle only changes sign), so each
     /// sine and cosine is computed once.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (double[] Re, double[] Im) Kernel(int length, int stored, int n, double centreShift, int centre, int upsampleFactor)
     {
         var re = new double[n * stored];
         var im = new double[n * stored];
         int positive = (length + 1) / 2;
-        Parallel.For(0, n, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (j) =>
+        // At most n * length / 2 sines and cosines (~15k): one thread, not worth a barrier.
+        for (int j = 0; j < n; j++)
         {
             double position = centreShift + (double)(j - centre) / upsampleFactor;
             var rowRe = re.AsSpan(j * stored, stored);
@@ -391,7 +393,7 @@ public static class PhaseCorrelation
                     rowIm[k] = sin;
                 }
             }
-        });
+        }
         return (re, im);
     }
 
@@ -440,7 +442,7 @@ internal sealed class Spectrum
 
     public const int PolishSizePx = 512;
 
-    public static Spectrum Of(Image2D<float> image, int maxSizePx)
+    public static Spectrum Of(Image2D<float> image, int maxSizePx, bool parallel = true)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSizePx, 8);
         int h = Math.Min(image.Height, maxSizePx), w = Math.Min(image.Width, maxSizePx);
@@ -449,7 +451,7 @@ internal sealed class Spectrum
         int y0 = (image.Height - h) / 2, x0 = (image.Width - w) / 2;
         var rowSums = new double[h];
         var rowCounts = new int[h];
-        Parallel.For(0, h, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
+        Fft2D.For(h, parallel, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
         {
             double sum = 0;
             int count = 0;
@@ -482,8 +484,8 @@ internal sealed class Spectrum
                 row[x] = float.IsFinite(v) ? (v - mean) * wy * windowX[x] : 0.0;
             }
             row[w..].Clear();
-        }, re, im);
-        return new Spectrum(SmoothedCrop(image, y0, x0, h, w), re, im, ph, pw);
+        }, re, im, parallel);
+        return new Spectrum(SmoothedCrop(image, y0, x0, h, w, parallel), re, im, ph, pw);
     }
 
     private const double TukeyAlpha = 0.5;
@@ -502,12 +504,12 @@ internal sealed class Spectrum
     /// The h x w crop at (y0, x0) smoothed by [1 2 1]/4 along x then y, edges clamped to the crop (not the image),
     /// computed from the image directly; the horizontal pass goes through a pooled buffer.
     /// </summary>
-    private static Image2D<float> SmoothedCrop(Image2D<float> image, int y0, int x0, int h, int w)
+    private static Image2D<float> SmoothedCrop(Image2D<float> image, int y0, int x0, int h, int w, bool parallel)
     {
         var tmp = ArrayPool<float>.Shared.Rent(h * w);
         try
         {
-            Parallel.For(0, h, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
+            Fft2D.For(h, parallel, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
             {
                 var src = image.Row(y0 + y).Slice(x0, w);
                 var dst = tmp.AsSpan(y * w, w);
@@ -518,7 +520,7 @@ internal sealed class Spectrum
                 }
             });
             var result = new Image2D<float>(h, w);
-            Parallel.For(0, h, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
+            Fft2D.For(h, parallel, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
             {
                 int u = Math.Max(y - 1, 0), d = Math.Min(y + 1, h - 1);
                 var up = tmp.AsSpan(u * w, w);
