@@ -1,4 +1,6 @@
-using Complex = System.Numerics.Complex;
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace SsbTomo.Imaging.Alignment;
 
@@ -29,8 +31,13 @@ public static class PhaseCorrelation
         ArgumentNullException.ThrowIfNull(moving);
         if (reference.Height != moving.Height || reference.Width != moving.Width)
             throw new ArgumentException($"images differ in size: reference {reference.Height}x{reference.Width}, moving {moving.Height}x{moving.Width}", nameof(moving));
-        var r = Spectrum.Of(reference, maxSizePx);
-        var m = Spectrum.Of(moving, maxSizePx);
+        // The two transforms are independent and run side by side. With two cores that alone keeps both busy, so each
+        // runs on one thread: no per-loop barriers, which cost most when other processes compete for the cores.
+        // GetResult (not Wait or Parallel.Invoke) so a size error surfaces as the ArgumentException itself.
+        bool parallelInside = Environment.ProcessorCount > 2;
+        var referenceSpectrum = Task.Run(() => Spectrum.Of(reference, maxSizePx, parallelInside));
+        var m = Spectrum.Of(moving, maxSizePx, parallelInside);
+        var r = referenceSpectrum.GetAwaiter().GetResult();
         return Estimate(r, m, upsampleFactor, polish);
     }
 
@@ -49,112 +56,184 @@ public static class PhaseCorrelation
         if (reference.Crop.Height != moving.Crop.Height || reference.Crop.Width != moving.Crop.Width)
             throw new ArgumentException("spectra differ in size", nameof(moving));
         int h = reference.Height, w = reference.Width;
-        var product = CrossPowerSpectrum(reference.Data, moving.Data);
-        var correlation = (Complex[])product.Clone();
-        Fft2D.Inverse(correlation, h, w);
-        var (peakY, peakX) = ArgMaxReal(correlation, w);
-        double dy = peakY > h / 2 ? peakY - h : peakY;
-        double dx = peakX > w / 2 ? peakX - w : peakX;
-        double peak = correlation[peakY * w + peakX].Real;
-        if (upsampleFactor == 1)
-            return new RegistrationResult(new Shift2D(dy, dx), peak);
-        return Refine(product, h, w, dy, dx, upsampleFactor);
+        int halfLength = h * reference.HalfWidth;
+        // Work arrays come from the shared pool: registering a stack reuses them instead of faulting in ~25 MB of
+        // fresh memory per pair.
+        var pool = ArrayPool<double>.Shared;
+        var productRe = pool.Rent(halfLength);
+        var productIm = pool.Rent(halfLength);
+        var workRe = pool.Rent(halfLength);
+        var workIm = pool.Rent(halfLength);
+        var correlation = pool.Rent(h * w);
+        try
+        {
+            // workRe holds the magnitudes between the two passes of the normalisation, before the inverse needs it.
+            double scale = CrossPowerSpectrum(reference, moving, productRe, productIm, workRe);
+            Fft2D.InverseReal(h, w, productRe, productIm, workRe, workIm, correlation);
+            var (peakY, peakX) = ArgMax(correlation, h, w);
+            double dy = peakY > h / 2 ? peakY - h : peakY;
+            double dx = peakX > w / 2 ? peakX - w : peakX;
+            // The inverse is unscaled (h*w times the inverse DFT) and the product not yet multiplied by scale.
+            double peak = correlation[peakY * w + peakX] * scale / ((double)h * w);
+            if (upsampleFactor == 1)
+                return new RegistrationResult(new Shift2D(dy, dx), peak);
+            return Refine(productRe, productIm, scale, h, w, dy, dx, upsampleFactor);
+        }
+        finally
+        {
+            pool.Return(productRe);
+            pool.Return(productIm);
+            pool.Return(workRe);
+            pool.Return(workIm);
+            pool.Return(correlation);
+        }
     }
 
-    /// <summary>conj(F_ref) * F_mov / |.|: its inverse FFT peaks at the shift in our convention.</summary>
     /// <summary>
-    /// conj(F_ref) F_mov / (|conj(F_ref) F_mov| + eps): its inverse FFT peaks at the shift in our convention.
+    /// conj(F_ref) F_mov / (|conj(F_ref) F_mov| + eps) into (<paramref name="productRe"/>, <paramref name="productIm"/>),
+    /// as a half spectrum: its inverse FFT peaks at the shift in our convention. Returns the factor (applied by the
+    /// callers to the few values they use, not to the whole array) that makes identical images peak at 1.
     /// Pure phase normalisation (eps = 0) gives noise-only frequencies the same weight as the signal and fails on
     /// noisy, blurred SEM images; eps = 10x the mean magnitude whitens strong (signal) frequencies and leaves weak
     /// (noise) frequencies down-weighted, as plain cross-correlation would.
+    /// Means and sums are over the full spectrum: columns 1..width/2-1 of the half spectrum stand for two frequencies each.
     /// </summary>
-    private static Complex[] CrossPowerSpectrum(Complex[] reference, Complex[] moving)
+    private static double CrossPowerSpectrum(Spectrum reference, Spectrum moving, double[] productRe, double[] productIm, double[] magnitudes)
     {
-        var product = new Complex[reference.Length];
+        int h = reference.Height, halfWidth = reference.HalfWidth, last = halfWidth - 1;
+        var rowSums = new double[h];
+        Parallel.For(0, h, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
+        {
+            int start = y * halfWidth;
+            var rRe = reference.Re.AsSpan(start, halfWidth);
+            var rIm = reference.Im.AsSpan(start, halfWidth);
+            var mRe = moving.Re.AsSpan(start, halfWidth);
+            var mIm = moving.Im.AsSpan(start, halfWidth);
+            var pRe = productRe.AsSpan(start, halfWidth);
+            var pIm = productIm.AsSpan(start, halfWidth);
+            var pAbs = magnitudes.AsSpan(start, halfWidth);
+            double edges = 0, interior = 0;
+            for (int k = 0; k < halfWidth; k++)
+            {
+                double re = rRe[k] * mRe[k] + rIm[k] * mIm[k];
+                double im = rRe[k] * mIm[k] - rIm[k] * mRe[k];
+                pRe[k] = re;
+                pIm[k] = im;
+                double magnitude = Math.Sqrt(re * re + im * im);
+                pAbs[k] = magnitude;
+                if (k == 0 || k == last) edges += magnitude;
+                else interior += magnitude;
+            }
+            rowSums[y] = edges + 2 * interior;
+        });
+        int fullLength = h * reference.Width;
+        double eps = RegularisationFraction * SumInOrder(rowSums) / fullLength + double.Epsilon;
+        Parallel.For(0, h, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
+        {
+            var pRe = productRe.AsSpan(y * halfWidth, halfWidth);
+            var pIm = productIm.AsSpan(y * halfWidth, halfWidth);
+            var pAbs = magnitudes.AsSpan(y * halfWidth, halfWidth);
+            double edges = 0, interior = 0;
+            for (int k = 0; k < halfWidth; k++)
+            {
+                double inverse = 1 / (pAbs[k] + eps);
+                pRe[k] *= inverse;
+                pIm[k] *= inverse;
+                if (k == 0 || k == last) edges += pAbs[k] * inverse;
+                else interior += pAbs[k] * inverse;
+            }
+            rowSums[y] = edges + 2 * interior;
+        });
+        return fullLength / SumInOrder(rowSums);
+    }
+
+    /// <summary>Sum in index order, so parallel per-row partial sums give the same total on every run.</summary>
+    private static double SumInOrder(double[] values)
+    {
         double sum = 0;
-        for (int i = 0; i < product.Length; i++)
-        {
-            product[i] = Complex.Conjugate(reference[i]) * moving[i];
-            sum += product[i].Magnitude;
-        }
-        double eps = RegularisationFraction * sum / product.Length + double.Epsilon;
-        double norm = 0;
-        for (int i = 0; i < product.Length; i++)
-        {
-            double m = product[i].Magnitude;
-            product[i] /= m + eps;
-            norm += m / (m + eps);
-        }
-        // Scale so that identical images give a peak of 1.
-        double scale = product.Length / norm;
-        for (int i = 0; i < product.Length; i++) product[i] *= scale;
-        return product;
+        foreach (double v in values) sum += v;
+        return sum;
     }
 
     private const double RegularisationFraction = 10.0;
 
-    private static (int Y, int X) ArgMaxReal(Complex[] data, int width)
+    /// <summary>
+    /// Position of the largest value (the first one in row-major order on ties). One thread: it is a single cheap
+    /// sweep, and every parallel loop ends in a barrier that stalls when another process holds a core.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (int Y, int X) ArgMax(double[] data, int height, int width)
     {
         int best = 0;
-        double bestValue = double.NegativeInfinity;
-        for (int i = 0; i < data.Length; i++)
-        {
-            if (data[i].Real > bestValue)
-            {
-                bestValue = data[i].Real;
-                best = i;
-            }
-        }
+        var values = data.AsSpan(0, height * width);
+        for (int i = 1; i < values.Length; i++)
+            if (values[i] > values[best]) best = i;
         return (best / width, best % width);
     }
 
     /// <summary>
-    /// Evaluates the inverse DFT of <paramref name="product"/> on an n x n grid of spacing 1/upsample centred on
+    /// Evaluates the inverse DFT of the cross-power spectrum on an n x n grid of spacing 1/upsample centred on
     /// (dy, dx), as two small matrix products (kernelY * product * kernelX^T), then fits a parabola through the
     /// best grid point and its neighbours along each axis.
+    /// The product is a half spectrum; the missing columns are conjugates of stored ones, and so are their kernel
+    /// values, so the first (large) product runs over half the frequencies: with
+    /// A[ky, c] = sum over kx = 1..w/2-1 of P[ky, kx] K[c, kx], the full sum over kx is
+    /// P[ky, 0] + A[ky, c] + conj(A[-ky, c]) + P[ky, w/2] K[c, w/2].
     /// </summary>
-    private static RegistrationResult Refine(Complex[] product, int h, int w, double dy, double dx, int upsampleFactor)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static RegistrationResult Refine(double[] productRe, double[] productIm, double scale, int h, int w, double dy, double dx, int upsampleFactor)
     {
         int n = (int)Math.Ceiling(upsampleFactor * 1.5);
         int centre = n / 2;
+        int halfWidth = Fft2D.HalfWidth(w), nyquist = halfWidth - 1;
         // Round the coarse estimate to the upsampled grid (it is integer already, kept general).
         dy = Math.Round(dy * upsampleFactor) / upsampleFactor;
         dx = Math.Round(dx * upsampleFactor) / upsampleFactor;
-        var (kxRe, kxIm) = Kernel(w, n, dx, centre, upsampleFactor);
-        var (kyRe, kyIm) = Kernel(h, n, dy, centre, upsampleFactor);
+        var (kxRe, kxIm) = Kernel(w, halfWidth, n, dx, centre, upsampleFactor);
+        var (kyRe, kyIm) = Kernel(h, h, n, dy, centre, upsampleFactor);
 
-        // tmp[ky, c] = sum_kx product[ky, kx] * kernelX[c, kx]
-        var tmpRe = new double[h * n];
-        var tmpIm = new double[h * n];
-        Parallel.For(0, h, ky =>
+        // half[ky, c] = sum over kx = 1..w/2-1 of product[ky, kx] * kernelX[c, kx]
+        var halfRe = new double[h * n];
+        var halfIm = new double[h * n];
+        int interior = nyquist - 1;
+        Parallel.For(0, h, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (ky) =>
         {
-            int rowBase = ky * w;
+            var pRe = productRe.AsSpan(ky * halfWidth + 1, interior);
+            var pIm = productIm.AsSpan(ky * halfWidth + 1, interior);
             for (int c = 0; c < n; c++)
             {
-                double sr = 0, si = 0;
-                int kBase = c * w;
-                for (int kx = 0; kx < w; kx++)
-                {
-                    var p = product[rowBase + kx];
-                    double er = kxRe[kBase + kx], ei = kxIm[kBase + kx];
-                    sr += p.Real * er - p.Imaginary * ei;
-                    si += p.Real * ei + p.Imaginary * er;
-                }
-                tmpRe[ky * n + c] = sr;
-                tmpIm[ky * n + c] = si;
+                var (sr, si) = ComplexDot(pRe, pIm, kxRe.AsSpan(c * halfWidth + 1, interior), kxIm.AsSpan(c * halfWidth + 1, interior));
+                halfRe[ky * n + c] = sr;
+                halfIm[ky * n + c] = si;
             }
         });
-        // out[r, c] = real( sum_ky kernelY[r, ky] * tmp[ky, c] ) / (h*w)
-        var output = new double[n * n];
-        for (int r = 0; r < n; r++)
+        // tmp[c, ky] = sum over all kx of product[ky, kx] * kernelX[c, kx], stored by c so the next sum runs along memory.
+        var tmpRe = new double[n * h];
+        var tmpIm = new double[n * h];
+        for (int ky = 0; ky < h; ky++)
         {
-            int kBase = r * h;
+            int mirror = (h - ky) & (h - 1);
+            double p0r = productRe[ky * halfWidth], p0i = productIm[ky * halfWidth];
+            double pnr = productRe[ky * halfWidth + nyquist], pni = productIm[ky * halfWidth + nyquist];
             for (int c = 0; c < n; c++)
             {
-                double sr = 0;
-                for (int ky = 0; ky < h; ky++)
-                    sr += kyRe[kBase + ky] * tmpRe[ky * n + c] - kyIm[kBase + ky] * tmpIm[ky * n + c];
-                output[r * n + c] = sr / ((double)h * w);
+                double knr = kxRe[c * halfWidth + nyquist], kni = kxIm[c * halfWidth + nyquist];
+                tmpRe[c * h + ky] = p0r + halfRe[ky * n + c] + halfRe[mirror * n + c] + (pnr * knr - pni * kni);
+                tmpIm[c * h + ky] = p0i + halfIm[ky * n + c] - halfIm[mirror * n + c] + (pnr * kni + pni * knr);
+            }
+        }
+        // out[r, c] = real( sum_ky kernelY[r, ky] * tmp[c, ky] ) * scale / (h*w)
+        var output = new double[n * n];
+        double factor = scale / ((double)h * w);
+        // n*n*h (~1M) multiply-adds: one thread, not worth a barrier.
+        for (int r = 0; r < n; r++)
+        {
+            var yRe = kyRe.AsSpan(r * h, h);
+            var yIm = kyIm.AsSpan(r * h, h);
+            for (int c = 0; c < n; c++)
+            {
+                var (sr, _) = ComplexDot(tmpRe.AsSpan(c * h, h), tmpIm.AsSpan(c * h, h), yRe, yIm);
+                output[r * n + c] = sr * factor;
             }
         }
         int best = 0;
@@ -165,6 +244,31 @@ public static class PhaseCorrelation
         double fx = bc > 0 && bc < n - 1 ? ParabolaVertex(output[best - 1], output[best], output[best + 1]) : 0;
         var shift = new Shift2D(dy + (br - centre + fy) / upsampleFactor, dx + (bc - centre + fx) / upsampleFactor);
         return new RegistrationResult(shift, output[best]);
+    }
+
+    /// <summary>sum_k a[k] * b[k] for complex vectors stored as separate real and imaginary parts, with SIMD.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (double Re, double Im) ComplexDot(ReadOnlySpan<double> aRe, ReadOnlySpan<double> aIm, ReadOnlySpan<double> bRe, ReadOnlySpan<double> bIm)
+    {
+        int length = aRe.Length, width = Vector<double>.Count, k = 0;
+        var sumRe = Vector<double>.Zero;
+        var sumIm = Vector<double>.Zero;
+        for (; k <= length - width; k += width)
+        {
+            var ar = new Vector<double>(aRe.Slice(k, width));
+            var ai = new Vector<double>(aIm.Slice(k, width));
+            var br = new Vector<double>(bRe.Slice(k, width));
+            var bi = new Vector<double>(bIm.Slice(k, width));
+            sumRe += ar * br - ai * bi;
+            sumIm += ar * bi + ai * br;
+        }
+        double re = Vector.Sum(sumRe), im = Vector.Sum(sumIm);
+        for (; k < length; k++)
+        {
+            re += aRe[k] * bRe[k] - aIm[k] * bIm[k];
+            im += aRe[k] * bIm[k] + aIm[k] * bRe[k];
+        }
+        return (re, im);
     }
 
     /// <summary>
@@ -179,30 +283,47 @@ public static class PhaseCorrelation
         int h = r.Height, w = r.Width;
         var gy = new float[h * w];
         var gx = new float[h * w];
-        for (int y = 1; y < h - 1; y++)
+        Parallel.For(1, h - 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
+        {
             for (int x = 1; x < w - 1; x++)
             {
                 gy[y * w + x] = 0.5f * (r[y + 1, x] - r[y - 1, x]);
                 gx[y * w + x] = 0.5f * (r[y, x + 1] - r[y, x - 1]);
             }
+        });
         var shift = start;
         var resampled = new Image2D<float>(h, w);
+        // Per-row partial sums, added in row order afterwards: parallel, and the same result on every run.
+        var rowMeans = new double[h * 3];
+        var rowNormal = new double[h * 5];
         for (int iteration = 0; iteration < 6; iteration++)
         {
             SubpixelShift.Apply(movingCrop, shift, resampled);
-            double sa = 0, sr = 0;
-            long count = 0;
-            for (int y = 1; y < h - 1; y++)
+            Parallel.For(1, h - 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
+            {
+                double rowA = 0, rowR = 0;
+                int rowCount = 0;
                 for (int x = 1; x < w - 1; x++)
                 {
                     float a = resampled[y, x], b = r[y, x];
                     if (!float.IsFinite(a) || !float.IsFinite(b)) continue;
-                    sa += a; sr += b; count++;
+                    rowA += a; rowR += b; rowCount++;
                 }
+                rowMeans[3 * y] = rowA;
+                rowMeans[3 * y + 1] = rowR;
+                rowMeans[3 * y + 2] = rowCount;
+            });
+            double sa = 0, sr = 0;
+            long count = 0;
+            for (int y = 1; y < h - 1; y++)
+            {
+                sa += rowMeans[3 * y]; sr += rowMeans[3 * y + 1]; count += (long)rowMeans[3 * y + 2];
+            }
             if (count < 64) return start;
             float ma = (float)(sa / count), mr = (float)(sr / count);
-            double hyy = 0, hyx = 0, hxx = 0, by = 0, bx = 0;
-            for (int y = 1; y < h - 1; y++)
+            Parallel.For(1, h - 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
+            {
+                double syy = 0, syx = 0, sxx = 0, sy = 0, sx = 0;
                 for (int x = 1; x < w - 1; x++)
                 {
                     int i = y * w + x;
@@ -210,9 +331,18 @@ public static class PhaseCorrelation
                     if (!float.IsFinite(a) || !float.IsFinite(b)) continue;
                     double e = (a - ma) - (b - mr);
                     double dy = gy[i], dx = gx[i];
-                    hyy += dy * dy; hyx += dy * dx; hxx += dx * dx;
-                    by += dy * e; bx += dx * e;
+                    syy += dy * dy; syx += dy * dx; sxx += dx * dx;
+                    sy += dy * e; sx += dx * e;
                 }
+                rowNormal[5 * y] = syy; rowNormal[5 * y + 1] = syx; rowNormal[5 * y + 2] = sxx;
+                rowNormal[5 * y + 3] = sy; rowNormal[5 * y + 4] = sx;
+            });
+            double hyy = 0, hyx = 0, hxx = 0, by = 0, bx = 0;
+            for (int y = 1; y < h - 1; y++)
+            {
+                hyy += rowNormal[5 * y]; hyx += rowNormal[5 * y + 1]; hxx += rowNormal[5 * y + 2];
+                by += rowNormal[5 * y + 3]; bx += rowNormal[5 * y + 4];
+            }
             double det = hyy * hxx - hyx * hyx;
             if (!(det > 0)) return start;
             double stepY = -(hxx * by - hyx * bx) / det;
@@ -224,20 +354,44 @@ public static class PhaseCorrelation
         return shift;
     }
 
-    /// <summary>kernel[j, k] = exp(+2 pi i f(k) (centreShift + (j - centre)/upsample) / length), f = signed FFT frequency.</summary>
-    private static (double[] Re, double[] Im) Kernel(int length, int n, double centreShift, int centre, int upsampleFactor)
+    /// <summary>
+    /// kernel[j, k] = exp(+2 pi i f(k) (centreShift + (j - centre)/upsample) / length) for k &lt; <paramref name="stored"/>,
+    /// f = signed FFT frequency. Frequencies f and -f give conjugate values (the angle only changes sign), so each
+    /// sine and cosine is computed once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (double[] Re, double[] Im) Kernel(int length, int stored, int n, double centreShift, int centre, int upsampleFactor)
     {
-        var re = new double[n * length];
-        var im = new double[n * length];
+        var re = new double[n * stored];
+        var im = new double[n * stored];
+        int positive = (length + 1) / 2;
+        // At most n * length / 2 sines and cosines (~15k): one thread, not worth a barrier.
         for (int j = 0; j < n; j++)
         {
             double position = centreShift + (double)(j - centre) / upsampleFactor;
-            for (int k = 0; k < length; k++)
+            var rowRe = re.AsSpan(j * stored, stored);
+            var rowIm = im.AsSpan(j * stored, stored);
+            for (int k = 0; k < Math.Min(positive, stored); k++)
             {
-                int f = k < (length + 1) / 2 ? k : k - length;
-                double angle = 2 * Math.PI * f * position / length;
-                re[j * length + k] = Math.Cos(angle);
-                im[j * length + k] = Math.Sin(angle);
+                var (sin, cos) = Math.SinCos(2 * Math.PI * k * position / length);
+                rowRe[k] = cos;
+                rowIm[k] = sin;
+            }
+            for (int k = positive; k < stored; k++)
+            {
+                int mirror = length - k;
+                if (mirror < positive)
+                {
+                    rowRe[k] = rowRe[mirror];
+                    rowIm[k] = -rowIm[mirror];
+                }
+                else
+                {
+                    // Nyquist (f = -length/2) has no stored positive partner.
+                    var (sin, cos) = Math.SinCos(2 * Math.PI * (k - length) * position / length);
+                    rowRe[k] = cos;
+                    rowIm[k] = sin;
+                }
             }
         }
         return (re, im);
@@ -252,21 +406,33 @@ public static class PhaseCorrelation
     }
 }
 
-/// <summary>The FFT of a centred, mean-free, Tukey-windowed crop of one image.</summary>
+/// <summary>
+/// The FFT of a centred, mean-free, Tukey-windowed crop of one image, zero-padded to powers of two, as the half
+/// spectrum of a real image (<see cref="Fft2D.HalfWidth"/> columns; the rest are conjugates).
+/// </summary>
 internal sealed class Spectrum
 {
-    private Spectrum(Image2D<float> crop, Complex[] data, int paddedHeight, int paddedWidth)
+    private Spectrum(Image2D<float> crop, double[] re, double[] im, int paddedHeight, int paddedWidth)
     {
         Crop = crop;
         PolishCrop = CentredCrop(crop, PolishSizePx);
         Height = paddedHeight;
         Width = paddedWidth;
-        Data = data;
+        HalfWidth = Fft2D.HalfWidth(paddedWidth);
+        Re = re;
+        Im = im;
     }
 
+    /// <summary>Padded size of the transformed image.</summary>
     public int Height { get; }
     public int Width { get; }
-    public Complex[] Data { get; }
+
+    /// <summary>Stored frequencies per row, 0..Width/2.</summary>
+    public int HalfWidth { get; }
+
+    /// <summary>Real and imaginary parts, Height x HalfWidth, row-major.</summary>
+    public double[] Re { get; }
+    public double[] Im { get; }
 
     /// <summary>The unwindowed centred crop, lightly smoothed ([1 2 1]/4 each way, symmetric so unbiased), for the spatial refinement.</summary>
     public Image2D<float> Crop { get; }
@@ -276,44 +442,50 @@ internal sealed class Spectrum
 
     public const int PolishSizePx = 512;
 
-    public static Spectrum Of(Image2D<float> image, int maxSizePx)
+    public static Spectrum Of(Image2D<float> image, int maxSizePx, bool parallel = true)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSizePx, 8);
         int h = Math.Min(image.Height, maxSizePx), w = Math.Min(image.Width, maxSizePx);
         if (h < 8 || w < 8)
             throw new ArgumentException($"image {image.Height}x{image.Width} is too small to register (needs at least 8x8)", nameof(image));
         int y0 = (image.Height - h) / 2, x0 = (image.Width - w) / 2;
-        double sum = 0;
-        long count = 0;
-        for (int y = 0; y < h; y++)
+        var rowSums = new double[h];
+        var rowCounts = new int[h];
+        Fft2D.For(h, parallel, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
         {
-            var row = image.Row(y0 + y).Slice(x0, w);
-            foreach (float v in row)
+            double sum = 0;
+            int count = 0;
+            foreach (float v in image.Row(y0 + y).Slice(x0, w))
             {
                 if (float.IsFinite(v)) { sum += v; count++; }
             }
-        }
-        float mean = count > 0 ? (float)(sum / count) : 0f;
+            rowSums[y] = sum;
+            rowCounts[y] = count;
+        });
+        double total = 0;
+        long finite = 0;
+        for (int y = 0; y < h; y++) { total += rowSums[y]; finite += rowCounts[y]; }
+        float mean = finite > 0 ? (float)(total / finite) : 0f;
         var windowY = Tukey(h, TukeyAlpha);
         var windowX = Tukey(w, TukeyAlpha);
         // Zero-pad to powers of two: the windowed crop is zero at its edges, so padding changes nothing but speed.
         int ph = Fft2D.NextPowerOfTwo(h), pw = Fft2D.NextPowerOfTwo(w);
-        var data = new Complex[ph * pw];
-        var crop = new Image2D<float>(h, w);
-        Parallel.For(0, h, y =>
+        int halfLength = ph * Fft2D.HalfWidth(pw);
+        var re = new double[halfLength];
+        var im = new double[halfLength];
+        // The windowed crop is produced row by row inside the transform, never stored whole.
+        Fft2D.ForwardReal(ph, pw, h, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y, row) =>
         {
-            var row = image.Row(y0 + y).Slice(x0, w);
-            row.CopyTo(crop.Row(y));
+            var source = image.Row(y0 + y).Slice(x0, w);
             float wy = windowY[y];
-            int b = y * pw;
             for (int x = 0; x < w; x++)
             {
-                float v = row[x];
-                data[b + x] = new Complex(float.IsFinite(v) ? (v - mean) * wy * windowX[x] : 0.0, 0.0);
+                float v = source[x];
+                row[x] = float.IsFinite(v) ? (v - mean) * wy * windowX[x] : 0.0;
             }
-        });
-        Fft2D.Forward(data, ph, pw);
-        return new Spectrum(Smooth(crop), data, ph, pw);
+            row[w..].Clear();
+        }, re, im, parallel);
+        return new Spectrum(SmoothedCrop(image, y0, x0, h, w, parallel), re, im, ph, pw);
     }
 
     private const double TukeyAlpha = 0.5;
@@ -328,25 +500,42 @@ internal sealed class Spectrum
         return crop;
     }
 
-    private static Image2D<float> Smooth(Image2D<float> image)
+    /// <summary>
+    /// The h x w crop at (y0, x0) smoothed by [1 2 1]/4 along x then y, edges clamped to the crop (not the image),
+    /// computed from the image directly; the horizontal pass goes through a pooled buffer.
+    /// </summary>
+    private static Image2D<float> SmoothedCrop(Image2D<float> image, int y0, int x0, int h, int w, bool parallel)
     {
-        int h = image.Height, w = image.Width;
-        var tmp = new float[h * w];
-        var src = image.Pixels;
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-            {
-                int l = Math.Max(x - 1, 0), r = Math.Min(x + 1, w - 1);
-                tmp[y * w + x] = 0.25f * src[y * w + l] + 0.5f * src[y * w + x] + 0.25f * src[y * w + r];
-            }
-        var result = new Image2D<float>(h, w);
-        for (int y = 0; y < h; y++)
+        var tmp = ArrayPool<float>.Shared.Rent(h * w);
+        try
         {
-            int u = Math.Max(y - 1, 0), d = Math.Min(y + 1, h - 1);
-            for (int x = 0; x < w; x++)
-                result.Pixels[y * w + x] = 0.25f * tmp[u * w + x] + 0.5f * tmp[y * w + x] + 0.25f * tmp[d * w + x];
+            Fft2D.For(h, parallel, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
+            {
+                var src = image.Row(y0 + y).Slice(x0, w);
+                var dst = tmp.AsSpan(y * w, w);
+                for (int x = 0; x < w; x++)
+                {
+                    int l = Math.Max(x - 1, 0), r = Math.Min(x + 1, w - 1);
+                    dst[x] = 0.25f * src[l] + 0.5f * src[x] + 0.25f * src[r];
+                }
+            });
+            var result = new Image2D<float>(h, w);
+            Fft2D.For(h, parallel, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
+            {
+                int u = Math.Max(y - 1, 0), d = Math.Min(y + 1, h - 1);
+                var up = tmp.AsSpan(u * w, w);
+                var mid = tmp.AsSpan(y * w, w);
+                var down = tmp.AsSpan(d * w, w);
+                var dst = result.Row(y);
+                for (int x = 0; x < w; x++)
+                    dst[x] = 0.25f * up[x] + 0.5f * mid[x] + 0.25f * down[x];
+            });
+            return result;
         }
-        return result;
+        finally
+        {
+            ArrayPool<float>.Shared.Return(tmp);
+        }
     }
 
     /// <summary>Tukey (tapered cosine) window: flat in the middle, cosine tapers over alpha/2 of each end.</summary>

@@ -103,6 +103,13 @@ public class PhaseCorrelationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Images_too_small_to_register_are_rejected_with_an_argument_exception()
+    {
+        // The two spectra are computed concurrently: the error must still be the plain ArgumentException.
+        Assert.Throws<ArgumentException>(() => PhaseCorrelation.Estimate(new Image2D<float>(7, 32), new Image2D<float>(7, 32)));
+    }
+
+    [Fact]
     public void Timing_of_a_1024_square_registration_is_reported()
     {
         var scene = new BlobScene(20000, 1024, 1024, seed: 5);
