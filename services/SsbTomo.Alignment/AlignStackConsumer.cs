@@ -42,8 +42,8 @@ public sealed class AlignStackConsumer(IBlobStore store, ILogger<AlignStackConsu
         }
         var anchored = estimator.Finish();
         var drifts = anchored.Drift;
-        logger.LogInformation("Drift anchored on {Tracks} particle tracks covering {Anchored} of {Slices} slices (centroid scatter {Centroid} px, step scatter {Step} px)",
-            anchored.Tracks, anchored.AnchoredSlices, slices, anchored.CentroidSigmaPx, anchored.StepSigmaPx);
+        logger.LogInformation("Drift anchored on {Tracks} particle tracks covering {Anchored} of {Slices} slices (centroid scatter {Centroid} px, step scatter {Step} px, slides {Slide} px/slice)",
+            anchored.Tracks, anchored.AnchoredSlices, slices, anchored.CentroidSigmaPx, anchored.StepSigmaPx, anchored.SlideSigmaPxPerSlice);
 
         var crop = ValidRegion.Compute(drifts, height, width);
         var matched = SliceIntensityRanges.SmoothAlongZ(ranges);
@@ -64,7 +64,7 @@ public sealed class AlignStackConsumer(IBlobStore store, ILogger<AlignStackConsu
                 await aligned.WriteRegionAsync(z - zInSlab, 0, 0, slab, ct);
         }
 
-        var anchoring = new DriftAnchoring(anchored.Tracks, anchored.AnchoredSlices, Pair(anchored.StepSigmaPx), Pair(anchored.CentroidSigmaPx));
+        var anchoring = new DriftAnchoring(anchored.Tracks, anchored.AnchoredSlices, Pair(anchored.StepSigmaPx), Pair(anchored.CentroidSigmaPx), Pair(anchored.SlideSigmaPxPerSlice));
         var report = new AlignmentReport([crop.Y0, crop.Y1, crop.X0, crop.X1], anchoring,
             Enumerable.Range(0, slices).Select(z => new SliceAlignment(z, Pair(drifts[z]), Pair(estimator.Registered[z]),
                 [Math.Round(ranges[z].Low, 3), Math.Round(ranges[z].High, 3)])).ToArray());

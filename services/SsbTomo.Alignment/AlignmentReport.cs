@@ -18,12 +18,14 @@ public sealed record AlignmentReport(
 /// <param name="ParticleTracks">Whole particle sections followed through the stack and used as anchors (0: registration alone).</param>
 /// <param name="AnchoredSlices">Slices with at least one tracked section.</param>
 /// <param name="StepSigmaPx">Scatter (y, x) of the registered slice-to-slice steps about the anchored drift.</param>
-/// <param name="CentroidSigmaPx">Scatter (y, x) of the section centroids about their particles.</param>
+/// <param name="CentroidSigmaPx">Scatter (y, x) of the section centroids about their particles' paths.</param>
+/// <param name="SlideSigmaPxPerSlice">Spread (y, x) of the particles' own centroid slides; ~0 when the particles are round enough to hold the drift still.</param>
 public sealed record DriftAnchoring(
     [property: JsonPropertyName("particle_tracks")] int ParticleTracks,
     [property: JsonPropertyName("anchored_slices")] int AnchoredSlices,
     [property: JsonPropertyName("step_sigma_px")] double[] StepSigmaPx,
-    [property: JsonPropertyName("centroid_sigma_px")] double[] CentroidSigmaPx);
+    [property: JsonPropertyName("centroid_sigma_px")] double[] CentroidSigmaPx,
+    [property: JsonPropertyName("slide_sigma_px_per_slice")] double[] SlideSigmaPxPerSlice);
 
 /// <param name="DriftPx">The drift used, [dy, dx].</param>
 /// <param name="RegisteredDriftPx">Slice-to-slice registration alone, before anchoring, [dy, dx].</param>

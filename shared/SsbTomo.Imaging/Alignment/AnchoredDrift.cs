@@ -4,24 +4,32 @@ namespace SsbTomo.Imaging.Alignment;
 /// <param name="Drift">Per slice, raw slice k minus raw slice 0 (slice 0 is zero).</param>
 /// <param name="Tracks">Particle tracks used as anchors.</param>
 /// <param name="AnchoredSlices">Slices with at least one tracked section.</param>
-/// <param name="StepSigmaPx">Robust scale (y, x) of the registered slice-to-slice steps about the refined ones.</param>
-/// <param name="CentroidSigmaPx">Robust scale (y, x) of the section centroids about their particles.</param>
-public sealed record AnchoredDriftResult(Shift2D[] Drift, int Tracks, int AnchoredSlices, Shift2D StepSigmaPx, Shift2D CentroidSigmaPx);
+/// <param name="StepSigmaPx">Scale (y, x) of the registered slice-to-slice steps about the refined ones.</param>
+/// <param name="CentroidSigmaPx">Scale (y, x) of the section centroids about their particles' paths.</param>
+/// <param name="SlideSigmaPxPerSlice">Spread (y, x) of the particles' own centroid slides: ~0 for spheres, large for irregular particles, whose tracks then anchor less.</param>
+public sealed record AnchoredDriftResult(Shift2D[] Drift, int Tracks, int AnchoredSlices, Shift2D StepSigmaPx, Shift2D CentroidSigmaPx, Shift2D SlideSigmaPxPerSlice);
 
 /// <summary>
 /// Combines slice-to-slice registration with particle tracks into one drift estimate per slice.
 /// <para>
 /// Model, per axis: the registered steps s_k measure d_k − d_{k−1}; a section of particle p in slice k lies at
-/// c_pk = C_p + d_k, C_p being where the particle is (unknown). The drift minimises
-/// Σ_k w_k (d_k − d_{k−1} − s_k)² + Σ_p Σ_k v_pk (c_pk − C_p − d_k)² with d_0 = 0, by iteratively reweighted least
-/// squares (Huber weights; the two noise scales estimated as variance components). Why: registration is precise from one slice
-/// to the next but its small errors are correlated along the stack (structure that evolves moves apparently) and add
-/// up; a particle's section centroid is absolute, so wherever whole particles are in view the drift cannot wander,
-/// and between them the registered steps carry it. Without tracks the registered drift is returned unchanged.
+/// c_pk = C_p + V_p (k − k̄_p) + d_k, C_p being where the particle is and V_p how its section centroid slides while it
+/// is sectioned (0 for a sphere, not for a tilted or irregular particle), a random effect of spread σ_V. The drift
+/// minimises Σ_k w_k (d_k − d_{k−1} − s_k)² + Σ_p [Σ_k v_pk (c_pk − C_p − V_p (k − k̄_p) − d_k)² + V_p²/σ_V²] with
+/// d_0 = 0, by iteratively reweighted least squares (Huber weights). The step and centroid scales are Helmert
+/// variance components (each group's weighted square sum over its redundancy); σ_V is the robust spread of the
+/// tracks' slides about the drift fitted with the particles held still.
 /// </para>
 /// <para>
-/// The particles C_p are eliminated (Schur complement), which leaves a band matrix in d whose half-width is the
-/// longest track: the solve costs slices × longest-track², a few milliseconds for a few thousand slices.
+/// Why: registration is precise from one slice to the next, but its small errors are correlated along the stack
+/// (structure that evolves moves apparently) and add up. A round particle's section centroid is absolute, so wherever
+/// whole particles are in view the drift cannot wander, and between them the registered steps carry it. Where the
+/// particles' centroids slide (irregular shapes), σ_V grows, each track says little about the drift's trend over its
+/// span, and the registered steps keep it. Without tracks the registered drift is returned unchanged.
+/// </para>
+/// <para>
+/// Each track's C_p and V_p are eliminated (Schur complement of a 2×2 block), which leaves a band matrix in d whose
+/// half-width is the longest track: the solve costs slices × longest-track², milliseconds for thousands of slices.
 /// </para>
 /// </summary>
 public static class AnchoredDrift
@@ -31,77 +39,243 @@ public static class AnchoredDrift
     private const double TrackRejectionSigmas = 4;
     private const double MinWeightFactor = 1e-4;
     private const double ScaleFloorPx = 0.01;
+    private const double SlideFloorPxPerSlice = 1e-4;
     private const double StartSigmaPx = 0.1;
     private const double ConvergedPx = 1e-4;
+    private const int MinSlideTrackLength = 4;
+    private const int MinSlideTracks = 3;
 
-    public static AnchoredDriftResult Refine(IReadOnlyList<Shift2D> registeredDrift, IReadOnlyList<ParticleTrack> tracks, int maxIterations = 20)
+    public static AnchoredDriftResult Refine(IReadOnlyList<Shift2D> registeredDrift, IReadOnlyList<ParticleTrack> tracks, int maxIterations = 60)
     {
         ArgumentNullException.ThrowIfNull(registeredDrift);
         ArgumentNullException.ThrowIfNull(tracks);
         var n = registeredDrift.Count;
         var usable = tracks.Where(t => t.Length >= 2 && t.FirstSlice >= 0 && t.LastSlice < n).ToArray();
         if (n < 2 || usable.Length == 0)
-            return new AnchoredDriftResult([.. registeredDrift], 0, 0, default, default);
+            return new AnchoredDriftResult([.. registeredDrift], 0, 0, default, default, default);
 
-        var (dy, stepY, centroidY) = SolveAxis(registeredDrift.Select(d => d.Dy).ToArray(), usable, t => t.Y, maxIterations);
-        var (dx, stepX, centroidX) = SolveAxis(registeredDrift.Select(d => d.Dx).ToArray(), usable, t => t.X, maxIterations);
+        var y = SolveAxis(registeredDrift.Select(d => d.Dy).ToArray(), usable.Select(t => t.Y).ToArray(), usable, maxIterations);
+        var x = SolveAxis(registeredDrift.Select(d => d.Dx).ToArray(), usable.Select(t => t.X).ToArray(), usable, maxIterations);
         var anchored = new bool[n];
         foreach (var t in usable)
             for (var k = t.FirstSlice; k <= t.LastSlice; k++) anchored[k] = true;
         var drift = new Shift2D[n];
-        for (var k = 0; k < n; k++) drift[k] = new Shift2D(dy[k], dx[k]);
-        return new AnchoredDriftResult(drift, usable.Length, anchored.Count(a => a), new Shift2D(stepY, stepX), new Shift2D(centroidY, centroidX));
+        for (var k = 0; k < n; k++) drift[k] = new Shift2D(y.Drift[k], x.Drift[k]);
+        return new AnchoredDriftResult(drift, usable.Length, anchored.Count(a => a),
+            new Shift2D(y.StepSigma, x.StepSigma), new Shift2D(y.CentroidSigma, x.CentroidSigma), new Shift2D(y.SlideSigma, x.SlideSigma));
     }
 
-    private static (double[] Drift, double StepSigma, double CentroidSigma) SolveAxis(
-        double[] registered, ParticleTrack[] tracks, Func<ParticleTrack, double[]> coordinate, int maxIterations)
+    private sealed record AxisFit(double[] Drift, double StepSigma, double CentroidSigma, double SlideSigma);
+
+    private static AxisFit SolveAxis(double[] registered, double[][] centroids, ParticleTrack[] tracks, int maxIterations)
     {
         var n = registered.Length;
         var steps = new double[n];
         for (var k = 1; k < n; k++) steps[k] = registered[k] - registered[k - 1];
-        var stepWeights = Enumerable.Repeat(1 / (StartSigmaPx * StartSigmaPx), n).ToArray();
-        var centroidWeights = tracks.Select(t => Enumerable.Repeat(1 / (StartSigmaPx * StartSigmaPx), t.Length).ToArray()).ToArray();
         var bandwidth = Math.Max(1, tracks.Max(t => t.Length) - 1);
+        var centroidCount = tracks.Sum(t => t.Length);
 
         var drift = (double[])registered.Clone();
-        double stepSigma = StartSigmaPx, centroidSigma = StartSigmaPx;
-        var stepHuber = Enumerable.Repeat(1.0, n).ToArray();
-        var centroidHuber = tracks.Select(t => Enumerable.Repeat(1.0, t.Length).ToArray()).ToArray();
-        var centroidCount = tracks.Sum(t => t.Length);
+        double stepSigma = StartSigmaPx, centroidSigma = StartSigmaPx, slideSigma = SlideFloorPxPerSlice;
+        // First the particles are held still (V = 0) until the fit settles; only then are their slides measured
+        // against that drift and let free. Measured against the registered drift instead, the registration's own
+        // slow bias would look like every particle sliding, and the tracks would never get the weight to remove it.
+        var slidesFree = false;
+        var freedAt = 0;
+        var stepRobust = Enumerable.Repeat(1.0, n).ToArray();
+        var centroidRobust = tracks.Select(t => Enumerable.Repeat(1.0, t.Length).ToArray()).ToArray();
         var rejected = new bool[tracks.Length];
+        var stepWeights = new double[n];
+        var centroidWeights = tracks.Select(t => new double[t.Length]).ToArray();
         for (var iteration = 0; iteration < maxIterations; iteration++)
         {
-            for (var k = 1; k < n; k++) stepWeights[k] = stepHuber[k] / (stepSigma * stepSigma);
+            for (var k = 1; k < n; k++) stepWeights[k] = stepRobust[k] / (stepSigma * stepSigma);
             for (var p = 0; p < tracks.Length; p++)
-                for (var a = 0; a < tracks[p].Length; a++) centroidWeights[p][a] = centroidHuber[p][a] / (centroidSigma * centroidSigma);
-            var (next, normal) = Solve(steps, tracks, coordinate, stepWeights, centroidWeights, bandwidth);
+                for (var a = 0; a < tracks[p].Length; a++) centroidWeights[p][a] = centroidRobust[p][a] / (centroidSigma * centroidSigma);
+            var fits = tracks.Select((t, p) => TrackFit.Of(t, centroidWeights[p], slideSigma)).ToArray();
+            var (next, normal) = Solve(steps, centroids, fits, stepWeights, bandwidth);
             var change = next.Zip(drift, (a, b) => Math.Abs(a - b)).Max();
             drift = next;
 
             var stepResiduals = new double[n];
             for (var k = 1; k < n; k++) stepResiduals[k] = drift[k] - drift[k - 1] - steps[k];
-            var centroidResiduals = tracks.Select((t, p) => CentroidResiduals(t, coordinate(t), drift, centroidWeights[p])).ToArray();
+            var centroidResiduals = new double[tracks.Length][];
+            var slides = new (double Slide, double Variance)[tracks.Length];
+            for (var p = 0; p < tracks.Length; p++)
+            {
+                centroidResiduals[p] = fits[p].Residuals(centroids[p], drift);
+                slides[p] = fits[p].UnshrunkSlide(centroids[p], drift);
+            }
 
             // Variance components (Helmert): each group's weighted square sum over its redundancy, the part of its
             // observations not absorbed by the unknowns. A plain residual scale would let the steps, which each
-            // have their own unknown, fit ever more exactly and take over.
+            // have their own unknown, fit ever more exactly and take over. The slides' effective parameters
+            // (ridge degrees of freedom) come out of the centroids' redundancy.
             var stepRedundancy = StepRedundancy(normal.InverseWithinBand(), stepWeights);
-            var centroidRedundancy = centroidCount - (n - 1 + tracks.Length - (n - 1 - stepRedundancy));
-            stepSigma = Math.Max(ScaleFloorPx, Math.Sqrt(WeightedSquares(stepResiduals, stepHuber) / Math.Max(1, stepRedundancy)));
-            centroidSigma = Math.Max(ScaleFloorPx, Math.Sqrt(centroidResiduals.Select((r, p) => WeightedSquares(r, centroidHuber[p])).Sum() / Math.Max(1, centroidRedundancy)));
-            for (var k = 1; k < n; k++) stepHuber[k] = Huber(stepResiduals[k], stepSigma);
+            var centroidRedundancy = centroidCount - tracks.Length - fits.Sum(f => f.SlideDegreesOfFreedom) - stepRedundancy;
+            stepSigma = Math.Max(ScaleFloorPx, Math.Sqrt(WeightedSquares(stepResiduals, stepRobust) / Math.Max(1, stepRedundancy)));
+            centroidSigma = Math.Max(ScaleFloorPx, Math.Sqrt(centroidResiduals.Select((r, p) => WeightedSquares(r, centroidRobust[p])).Sum() / Math.Max(1, centroidRedundancy)));
+
+            for (var k = 1; k < n; k++) stepRobust[k] = Huber(stepResiduals[k], stepSigma);
             for (var p = 0; p < tracks.Length; p++)
             {
-                // A track whose typical residual is far beyond the scatter of the others follows no particle (a section
-                // that slides, a mislink): it is dropped. Single wild sections are left to the Huber weights.
-                if (iteration >= HuberIterations && Median(centroidResiduals[p].Select(Math.Abs)) > TrackRejectionSigmas * centroidSigma)
+                // A track whose typical residual is far beyond the scatter of the others follows no particle (a
+                // mislinked section, a blob that changes shape): it is dropped. Single wild sections are left to Huber.
+                // So is a track that slides far more than the others.
+                if (iteration >= HuberIterations && (Median(centroidResiduals[p].Select(Math.Abs)) > TrackRejectionSigmas * centroidSigma
+                    || slidesFree && Math.Abs(slides[p].Slide) > TrackRejectionSigmas * Math.Sqrt(slideSigma * slideSigma + slides[p].Variance)))
                     rejected[p] = true;
                 for (var a = 0; a < tracks[p].Length; a++)
-                    centroidHuber[p][a] = rejected[p] ? MinWeightFactor : Huber(centroidResiduals[p][a], centroidSigma);
+                    centroidRobust[p][a] = rejected[p] ? MinWeightFactor : Huber(centroidResiduals[p][a], centroidSigma);
             }
-            if (change < ConvergedPx && iteration > HuberIterations) break;
+            if (slidesFree && slideSigma > SlideFloorPxPerSlice)
+            {
+                // Once slides are known to matter they are re-measured as the drift lets go of them: against the
+                // still-particle drift, which followed them, they look smaller than they are.
+                var measurable = Enumerable.Range(0, tracks.Length).Where(p => !rejected[p] && tracks[p].Length >= MinSlideTrackLength);
+                slideSigma = Math.Max(slideSigma, SlideSpread(measurable.Select(p => slides[p]).ToArray(), slideSigma));
+            }
+            if (change < ConvergedPx && iteration > HuberIterations)
+            {
+                if (slidesFree && iteration > freedAt + 1) break;
+                if (!slidesFree)
+                {
+                    // Measured first against the drift of the still particles: measured against the registered drift,
+                    // the registration's own slow bias would look like every particle sliding.
+                    var measurable = Enumerable.Range(0, tracks.Length).Where(p => !rejected[p] && tracks[p].Length >= MinSlideTrackLength).ToArray();
+                    var spread = SlideSpread(measurable.Select(p => slides[p]).ToArray(), slideSigma);
+                    // Slides matter only when they move a particle over its track by more than the registration
+                    // would drift in the same slices (σ_V·L against σ_step·√L); smaller ones are noise better
+                    // averaged out by holding the particles still.
+                    var typicalLength = measurable.Length == 0 ? 0 : Median(measurable.Select(p => (double)tracks[p].Length));
+                    if (spread * typicalLength > stepSigma * Math.Sqrt(typicalLength)) slideSigma = spread;
+                    (slidesFree, freedAt) = (true, iteration);
+                }
+            }
         }
-        return (drift, stepSigma, centroidSigma);
+        return new AxisFit(drift, stepSigma, centroidSigma, slideSigma);
+    }
+
+    /// <summary>
+    /// σ_V from the tracks' own slides (least squares, not shrunk), robustly and with each slide's own precision:
+    /// V̂_p ~ N(0, σ_V² + var_p), so σ_V is where the median of V̂_p² / (σ_V² + var_p) equals that of χ²₁ (0.455).
+    /// A short track's slide is mostly noise and counts as such; one sliding track does not free every other.
+    /// </summary>
+    private static double SlideSpread((double Slide, double Variance)[] slides, double current)
+    {
+        if (slides.Length < MinSlideTracks) return current;
+        double MedianRatio(double sigma) => Median(slides.Select(s => s.Slide * s.Slide / (sigma * sigma + s.Variance)));
+        const double chiSquareMedian = 0.4549;
+        double low = SlideFloorPxPerSlice, high = 10;
+        if (MedianRatio(low) <= chiSquareMedian) return low;
+        for (var i = 0; i < 60; i++)
+        {
+            var middle = Math.Sqrt(low * high);
+            if (MedianRatio(middle) > chiSquareMedian) low = middle; else high = middle;
+        }
+        return Math.Sqrt(low * high);
+    }
+
+    /// <summary>
+    /// One track's nuisance parameters θ = (C, V) given the drift: with G = [1, k − k̄] and weights W, the information
+    /// S = GᵀWG + diag(0, 1/σ_V²); θ = S⁻¹GᵀW(c − d), and the track adds M = W − WG S⁻¹ GᵀW to the normal matrix in d.
+    /// </summary>
+    private sealed class TrackFit
+    {
+        private TrackFit(ParticleTrack track, double[] weights, double centre, double i00, double i01, double i11, double slidePrecision)
+        {
+            (Track, Weights, _centre, _i00, _i01, _i11) = (track, weights, centre, i00, i01, i11);
+            SlideDegreesOfFreedom = Math.Clamp(1 - slidePrecision * i11, 0, 1);
+        }
+
+        private readonly double _centre, _i00, _i01, _i11; // S⁻¹ = [[i00, i01], [i01, i11]]
+
+        public ParticleTrack Track { get; }
+        public double[] Weights { get; }
+        public double SlideDegreesOfFreedom { get; }
+
+        public static TrackFit Of(ParticleTrack track, double[] weights, double slideSigma)
+        {
+            double sw = 0, swt = 0;
+            for (var a = 0; a < weights.Length; a++) { sw += weights[a]; swt += weights[a] * a; }
+            var centre = swt / sw; // the weighted centre decouples C and V
+            double swtt = 0;
+            for (var a = 0; a < weights.Length; a++) swtt += weights[a] * (a - centre) * (a - centre);
+            var slidePrecision = 1 / (slideSigma * slideSigma);
+            return new TrackFit(track, weights, centre, 1 / sw, 0, 1 / (swtt + slidePrecision), slidePrecision);
+        }
+
+        public double T(int a) => a - _centre;
+
+        /// <summary>g_aᵀ S⁻¹ g_b with g = (1, t).</summary>
+        public double Coupling(int a, int b) => _i00 + _i01 * (T(a) + T(b)) + _i11 * T(a) * T(b);
+
+        /// <summary>The track's slide fitted without the prior, and its sampling variance.</summary>
+        public (double Slide, double Variance) UnshrunkSlide(double[] c, double[] drift)
+        {
+            double num = 0, den = 0;
+            for (var a = 0; a < c.Length; a++)
+            {
+                num += Weights[a] * T(a) * (c[a] - drift[Track.FirstSlice + a]);
+                den += Weights[a] * T(a) * T(a);
+            }
+            return den > 0 ? (num / den, 1 / den) : (0, double.PositiveInfinity);
+        }
+
+        public double[] Residuals(double[] c, double[] drift)
+        {
+            double g0 = 0, g1 = 0;
+            for (var a = 0; a < c.Length; a++)
+            {
+                var e = Weights[a] * (c[a] - drift[Track.FirstSlice + a]);
+                g0 += e; g1 += e * T(a);
+            }
+            double position = _i00 * g0 + _i01 * g1, slide = _i01 * g0 + _i11 * g1;
+            var residuals = new double[c.Length];
+            for (var a = 0; a < c.Length; a++) residuals[a] = c[a] - drift[Track.FirstSlice + a] - position - slide * T(a);
+            return residuals;
+        }
+    }
+
+    /// <summary>Normal equations in d_1..d_{n−1} with each track's position and slide eliminated, solved by band Cholesky.</summary>
+    private static (double[] Drift, BandMatrix Normal) Solve(double[] steps, double[][] centroids, TrackFit[] fits, double[] stepWeights, int bandwidth)
+    {
+        var n = steps.Length;
+        var matrix = new BandMatrix(n - 1, bandwidth);
+        var rhs = new double[n - 1];
+        for (var k = 1; k < n; k++) // w (d_k − d_{k−1} − s_k)², unknown d_k is row k − 1
+        {
+            var w = stepWeights[k];
+            matrix.Add(k - 1, k - 1, w);
+            rhs[k - 1] += w * steps[k];
+            if (k < 2) continue;
+            matrix.Add(k - 2, k - 2, w);
+            matrix.Add(k - 1, k - 2, -w);
+            rhs[k - 2] -= w * steps[k];
+        }
+        for (var p = 0; p < fits.Length; p++) // (c − d)ᵀ M (c − d): M on the track's slices, M c on the right
+        {
+            var (fit, c) = (fits[p], centroids[p]);
+            var (first, v) = (fit.Track.FirstSlice, fit.Weights);
+            for (var a = 0; a < c.Length; a++)
+            {
+                var row = first + a - 1;
+                if (row < 0) continue; // d_0 = 0 is fixed
+                double mc = v[a] * c[a];
+                for (var b = 0; b < c.Length; b++)
+                {
+                    var m = -v[a] * v[b] * fit.Coupling(a, b);
+                    mc += m * c[b];
+                    if (b < a && first + b >= 1) matrix.Add(row, first + b - 1, m);
+                    if (b == a) matrix.Add(row, row, v[a] + m);
+                }
+                rhs[row] += mc;
+            }
+        }
+        var solution = matrix.Solve(rhs);
+        var drift = new double[n];
+        solution.CopyTo(drift, 1);
+        return (drift, matrix);
     }
 
     /// <summary>Σ over the steps of (1 − leverage): step k's design row is e_k − e_{k−1} in the unknowns d_1..d_{n−1}.</summary>
@@ -122,55 +296,6 @@ public static class AnchoredDrift
         double sum = 0;
         for (var i = 0; i < residuals.Length; i++) sum += weights[i] * residuals[i] * residuals[i];
         return sum;
-    }
-
-    /// <summary>Normal equations in d_1..d_{n−1} with each particle position eliminated, solved by band Cholesky.</summary>
-    private static (double[] Drift, BandMatrix Normal) Solve(double[] steps, ParticleTrack[] tracks, Func<ParticleTrack, double[]> coordinate,
-        double[] stepWeights, double[][] centroidWeights, int bandwidth)
-    {
-        var n = steps.Length;
-        var matrix = new BandMatrix(n - 1, bandwidth);
-        var rhs = new double[n - 1];
-        for (var k = 1; k < n; k++) // w (d_k − d_{k−1} − s_k)², unknown d_k is row k − 1
-        {
-            var w = stepWeights[k];
-            matrix.Add(k - 1, k - 1, w);
-            rhs[k - 1] += w * steps[k];
-            if (k < 2) continue;
-            matrix.Add(k - 2, k - 2, w);
-            matrix.Add(k - 1, k - 2, -w);
-            rhs[k - 2] -= w * steps[k];
-        }
-        for (var p = 0; p < tracks.Length; p++) // Σ v (c − C − d)² minimised over C: (diag v − v vᵀ/V) on the track's slices
-        {
-            var (track, c, v) = (tracks[p], coordinate(tracks[p]), centroidWeights[p]);
-            double total = v.Sum(), mean = 0;
-            for (var a = 0; a < c.Length; a++) mean += v[a] * c[a];
-            mean /= total;
-            for (var a = 0; a < c.Length; a++)
-            {
-                var row = track.FirstSlice + a - 1;
-                if (row < 0) continue; // d_0 = 0 is fixed
-                rhs[row] += v[a] * (c[a] - mean);
-                matrix.Add(row, row, v[a] - v[a] * v[a] / total);
-                for (var b = 0; b < a; b++)
-                    if (track.FirstSlice + b >= 1) matrix.Add(row, track.FirstSlice + b - 1, -v[a] * v[b] / total);
-            }
-        }
-        var solution = matrix.Solve(rhs);
-        var drift = new double[n];
-        solution.CopyTo(drift, 1);
-        return (drift, matrix);
-    }
-
-    private static double[] CentroidResiduals(ParticleTrack track, double[] c, double[] drift, double[] weights)
-    {
-        double total = weights.Sum(), position = 0;
-        for (var a = 0; a < c.Length; a++) position += weights[a] * (c[a] - drift[track.FirstSlice + a]);
-        position /= total;
-        var residuals = new double[c.Length];
-        for (var a = 0; a < c.Length; a++) residuals[a] = c[a] - position - drift[track.FirstSlice + a];
-        return residuals;
     }
 
     /// <summary>Huber's weight factor: 1 inside k·σ, falling as 1/|r| beyond.</summary>
