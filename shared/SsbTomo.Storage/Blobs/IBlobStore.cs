@@ -6,6 +6,10 @@ namespace SsbTomo.Storage;
 /// </summary>
 public interface IBlobStore
 {
+    /// <remarks>
+    /// <paramref name="content"/> is only valid until the returned task completes (callers pass pooled buffers and reuse
+    /// them afterwards): an implementation that keeps the bytes must copy them.
+    /// </remarks>
     Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken ct = default);
 
     /// <returns>The blob's bytes, or null if there is no blob with that key.</returns>
