@@ -15,6 +15,14 @@ public interface IBlobStore
     /// <returns>The blob's bytes, or null if there is no blob with that key.</returns>
     Task<byte[]?> ReadAsync(string key, CancellationToken ct = default);
 
+    /// <summary>
+    /// Like <see cref="ReadAsync"/>, for bulk reads such as Zarr chunks: a store may hand back a pooled buffer instead of a
+    /// fresh array, so dispose the result as soon as its bytes are consumed.
+    /// </summary>
+    /// <returns>The blob's bytes, or null if there is no blob with that key.</returns>
+    async Task<BlobContent?> ReadContentAsync(string key, CancellationToken ct = default) =>
+        await ReadAsync(key, ct).ConfigureAwait(false) is { } bytes ? BlobContent.Owned(bytes) : null;
+
     Task<bool> ExistsAsync(string key, CancellationToken ct = default);
 
     /// <summary>Keys that start with <paramref name="prefix"/>, in ordinal order.</summary>

@@ -168,7 +168,7 @@ public sealed class ZarrArray<T> where T : unmanaged
         (int Z, int Y, int X) targetOrigin, CancellationToken ct)
     {
         var key = ChunkKey(cz, cy, cx);
-        var encoded = await _store.ReadAsync(key, ct).ConfigureAwait(false);
+        using var encoded = await _store.ReadContentAsync(key, ct).ConfigureAwait(false);
         var size = (overlap.Depth, overlap.Height, overlap.Width);
         if (encoded is null)
         {
@@ -211,11 +211,13 @@ public sealed class ZarrArray<T> where T : unmanaged
         var buffer = ArrayPool<T>.Shared.Rent(ChunkElements);
         try
         {
-            var stored = overlap == box ? null : await _store.ReadAsync(ChunkKey(cz, cy, cx), ct).ConfigureAwait(false);
-            if (stored is not null)
-                Decode(ChunkKey(cz, cy, cx), stored, buffer.AsSpan(0, ChunkElements));
-            else if (overlap != box || !IsWholeChunk(box))
-                FillChunk(buffer.AsSpan(0, ChunkElements));
+            using (var stored = overlap == box ? null : await _store.ReadContentAsync(ChunkKey(cz, cy, cx), ct).ConfigureAwait(false))
+            {
+                if (stored is not null)
+                    Decode(ChunkKey(cz, cy, cx), stored, buffer.AsSpan(0, ChunkElements));
+                else if (overlap != box || !IsWholeChunk(box))
+                    FillChunk(buffer.AsSpan(0, ChunkElements));
+            }
             CopyBox(source, sourceDims, sourceOrigin, buffer, ChunkDims, (overlap.Z - box.Z, overlap.Y - box.Y, overlap.X - box.X), size);
             await EncodeAndStoreAsync(cz, cy, cx, buffer.AsSpan(0, ChunkElements), ct).ConfigureAwait(false);
         }
@@ -235,11 +237,11 @@ public sealed class ZarrArray<T> where T : unmanaged
             await _store.WriteAsync(key, encoded.Bytes, ct).ConfigureAwait(false);
     }
 
-    private void Decode(string key, byte[] encoded, Span<T> chunk)
+    private void Decode(string key, BlobContent encoded, Span<T> chunk)
     {
         try
         {
-            ZarrCodec.Decode(_metadata.Compressor, encoded, MemoryMarshal.AsBytes(chunk));
+            ZarrCodec.Decode(_metadata.Compressor, encoded.Bytes, MemoryMarshal.AsBytes(chunk));
         }
         catch (Exception e) when (e is InvalidDataException or ZstdSharp.ZstdException or IOException or ArgumentException)
         {
