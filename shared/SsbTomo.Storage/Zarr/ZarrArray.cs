@@ -6,9 +6,11 @@ namespace SsbTomo.Storage;
 
 /// <summary>
 /// A 3D Zarr v2 array (z, y, x; C order) in a blob store; one chunk is one blob.
-/// Encoding is deterministic: the same values always give the same chunk bytes, so a redelivered
-/// message rewrites identical blobs. Concurrent writers must touch disjoint chunks: partially covered
-/// chunks are read-modify-written without locking.
+/// Encoding is deterministic: with one zstd implementation (the system libzstd, or the managed port where it is
+/// missing) the same values always give the same chunk bytes, so a redelivered message rewrites identical blobs; chunks
+/// from either implementation read back the same values. Chunks of a region are encoded and decoded in parallel (at most
+/// <see cref="MaxConcurrency"/> at once, each holding at most three chunk-sized pooled buffers). Concurrent writers must touch
+/// disjoint chunks: partially covered chunks are read-modify-written without locking.
 /// </summary>
 public sealed class ZarrArray<T> where T : unmanaged
 {
