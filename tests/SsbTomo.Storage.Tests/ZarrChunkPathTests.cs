@@ -180,6 +180,29 @@ public sealed class ZarrChunkPathTests : IDisposable
     }
 
     [Fact]
+    public async Task NeverWrittenChunks_ReadAsTheFillValue_AndPartlyWrittenOnesKeepIt()
+    {
+        // zarr-python arrays may have a non-zero fill_value; reads allocate their result without zeroing it, so every
+        // value must come from a chunk or from the fill value.
+        var created = await ZarrArray<ushort>.CreateAsync(_store, "filled", [40, 40, 40], [16, 16, 16]);
+        await _store.WriteAsync("filled/.zarray", (created.Metadata with { FillValue = 7 }).ToJson());
+        var array = await ZarrArray<ushort>.OpenAsync(_store, "filled");
+        var patch = Generators.Pattern<ushort>(3, 4, 5, seed: 1);
+        await array.WriteRegionAsync(20, 30, 35, patch);
+
+        var all = await array.ReadRegionAsync(0, 40, 0, 40, 0, 40);
+        for (var z = 0; z < 40; z++)
+            for (var y = 0; y < 40; y++)
+                for (var x = 0; x < 40; x++)
+                {
+                    var inPatch = z is >= 20 and < 23 && y is >= 30 and < 34 && x >= 35;
+                    Assert.Equal(inPatch ? patch[z - 20, y - 30, x - 35] : (ushort)7, all[z, y, x]);
+                }
+        Assert.All((await array.ReadChunkAsync(0, 0, 0)).Data, v => Assert.Equal(7, v));
+        Assert.Equal(7, (await array.ReadChunkAsync(1, 1, 2))[0, 0, 0]);
+    }
+
+    [Fact]
     public async Task CorruptChunk_IsReportedWithItsKey_AndTheNextReadOnTheSameThreadStillWorks()
     {
         var array = await ZarrArray<ushort>.CreateAsync(_store, "c", [4, 4, 4], [4, 4, 4]);

@@ -94,7 +94,7 @@ public sealed class ZarrArray<T> where T : unmanaged
     public async Task<Volume<T>> ReadChunkAsync(int cz, int cy, int cx, CancellationToken ct = default)
     {
         var box = ChunkBox(cz, cy, cx);
-        var result = new Volume<T>(box.Depth, box.Height, box.Width);
+        var result = UninitializedVolume(box.Depth, box.Height, box.Width);
         var size = (box.Depth, box.Height, box.Width);
         await ReadChunkIntoAsync(cz, cy, cx, box, result.Data, size, (0, 0, 0), ct).ConfigureAwait(false);
         return result;
@@ -124,7 +124,7 @@ public sealed class ZarrArray<T> where T : unmanaged
     {
         var region = new Box(z0, y0, x0, z1 - z0, y1 - y0, x1 - x0);
         ValidateRegion(region);
-        var result = new Volume<T>(region.Depth, region.Height, region.Width);
+        var result = UninitializedVolume(region.Depth, region.Height, region.Width);
         if (result.Length == 0)
             return result;
         var resultDims = (result.Depth, result.Height, result.Width);
@@ -155,6 +155,13 @@ public sealed class ZarrArray<T> where T : unmanaged
             await WriteChunkFromAsync(chunk.Z, chunk.Y, chunk.X, box, data.Data, region, box.Intersect(region), token).ConfigureAwait(false);
         }).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Every value of a read result comes from exactly one chunk (decoded or filled), so zeroing it first would only touch
+    /// the memory twice.
+    /// </summary>
+    private static Volume<T> UninitializedVolume(int depth, int height, int width) =>
+        new(depth, height, width, GC.AllocateUninitializedArray<T>(checked(depth * height * width)));
 
     private (int, int, int) ChunkDims => (_metadata.Chunks[0], _metadata.Chunks[1], _metadata.Chunks[2]);
 
