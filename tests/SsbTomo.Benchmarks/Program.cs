@@ -121,6 +121,17 @@ double Distance(Shift2D a, Shift2D b) => Math.Sqrt((a.Dy - b.Dy) * (a.Dy - b.Dy)
 var peerZarr = await (await ZarrArray<ushort>.OpenAsync(store, "peer.zarr")).ReadRegionAsync(0, depth, 0, height, 0, width);
 var zarrOk = ourBack.Data.AsSpan().SequenceEqual(data.Raw.Data) && peer.GetProperty("zarr").GetProperty("equal").GetBoolean();
 var zarrCross = peer.GetProperty("zarr_reads_ours").GetBoolean() && peerZarr.Data.AsSpan().SequenceEqual(data.Raw.Data);
+var ourZstdLevel = (await ZarrArray<ushort>.OpenAsync(store, "ours.zarr")).Metadata.CompressionLevel;
+var peerZstdLevel = peer.GetProperty("zarr").GetProperty("level").GetInt32();
+async Task<double> ChunkMegabytes(string arrayPath)
+{
+    long bytes = 0;
+    await foreach (var key in store.ListAsync(arrayPath + "/"))
+        if (!key.EndsWith(ZarrArrayMetadata.FileName, StringComparison.Ordinal))
+            bytes += new FileInfo(store.PathOf(key)).Length;
+    return bytes / 1e6;
+}
+var (ourZarrMb, peerZarrMb) = (await ChunkMegabytes("ours.zarr"), await ChunkMegabytes("peer.zarr"));
 
 // --- table ---
 var rows = new List<string[]>
@@ -136,8 +147,8 @@ var rows = new List<string[]>
         $"({ourFaces.NmcSurface}, {ourFaces.NmcVoid}) {(ourFaces == peerFaces ? "identical" : $"DIFFER from ({peerFaces.NmcSurface}, {peerFaces.NmcVoid})")}"),
     Row($"phase correlation {pcSize}² up×20", (long)pcSize * pcSize, tPc, PeerMs("phasecorr"),
         $"|ours-peer| {Distance(ourShift.Shift, peerShift):F3} px; vs truth {Distance(ourShift.Shift, truth):F3} / {Distance(peerShift, truth):F3} px"),
-    Row($"Zarr write+read zstd-3 {string.Join('x', zarrChunks)}", voxels, tZarr, PeerMs("zarr"),
-        $"{(zarrOk ? "round trips exact" : "ROUND TRIP DIFFERS")}, {(zarrCross ? "each reads the other's" : "CROSS-READ DIFFERS")}"),
+    Row($"Zarr write+read zstd-{ourZstdLevel} (peer zstd-{peerZstdLevel}) {string.Join('x', zarrChunks)}", voxels, tZarr, PeerMs("zarr"),
+        $"{(zarrOk ? "round trips exact" : "ROUND TRIP DIFFERS")}, {(zarrCross ? "each reads the other's" : "CROSS-READ DIFFERS")}, chunks {ourZarrMb:F2} vs {peerZarrMb:F2} MB"),
     Row("partial-volume cleanup (no peer)", voxels, tPvc, null, $"{voxels / tPvc.MedianMs / 1000:F1} Mvox/s, {changed} changed{(cleanupDeterministic ? ", same bytes every call" : ", NOT DETERMINISTIC: DIFFER")}"),
 };
 string[] header = ["operation", "voxels", "SsbTomo ms", "peer ms", "peer/ours", "alloc MB", "peak MB", "agreement"];

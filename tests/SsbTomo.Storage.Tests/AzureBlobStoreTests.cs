@@ -141,6 +141,24 @@ public abstract class BlobStoreBehaviour : IAsyncLifetime
         await Assert.ThrowsAsync<ArgumentException>(() => ListAsync(prefix));
 
     [Fact]
+    public async Task ReadContent_GivesTheSameBytesAsRead_AndNullForAbsentKeys()
+    {
+        var chunk = Enumerable.Range(0, 70_000).Select(i => (byte)(i * 7)).ToArray();
+        await Store.WriteAsync("jobs/j/raw.zarr/0/0.0.0", chunk);
+        await Store.WriteAsync("empty", ReadOnlyMemory<byte>.Empty);
+        for (var i = 0; i < 3; i++)
+        {
+            using var content = await Store.ReadContentAsync("jobs/j/raw.zarr/0/0.0.0");
+            Assert.True(content!.Bytes.Span.SequenceEqual(chunk));
+        }
+        using (var empty = await Store.ReadContentAsync("empty"))
+            Assert.Equal(0, empty!.Bytes.Length);
+        Assert.Null(await Store.ReadContentAsync("never/written"));
+        Assert.Null(await Store.ReadContentAsync("jobs/j/raw.zarr/0/0.0.0/below-a-blob"));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.ReadContentAsync("../x"));
+    }
+
+    [Fact]
     public async Task ConcurrentWritesToDistinctKeys_AllLand()
     {
         var keys = Enumerable.Range(0, 64).Select(i => $"jobs/j/labels.zarr/0/{i / 8}.{i % 8}.0").ToArray();

@@ -166,7 +166,7 @@ public sealed class ZarrArrayTests : IDisposable
         Assert.Equal(2, json.GetProperty("zarr_format").GetInt32());
         Assert.Equal("<f4", json.GetProperty("dtype").GetString());
         Assert.Equal("zstd", json.GetProperty("compressor").GetProperty("id").GetString());
-        Assert.Equal(3, json.GetProperty("compressor").GetProperty("level").GetInt32());
+        Assert.Equal(1, json.GetProperty("compressor").GetProperty("level").GetInt32());
         Assert.Equal(".", json.GetProperty("dimension_separator").GetString());
         Assert.Equal("C", json.GetProperty("order").GetString());
         Assert.Equal(System.Text.Json.JsonValueKind.Null, json.GetProperty("filters").ValueKind);

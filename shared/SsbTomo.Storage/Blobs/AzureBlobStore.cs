@@ -87,6 +87,21 @@ public sealed class AzureBlobStore : IBlobStore
         }
     }
 
+    /// <summary>The downloaded content itself, without <see cref="ReadAsync"/>'s copy into a new array.</summary>
+    public async Task<BlobContent?> ReadContentAsync(string key, CancellationToken ct = default)
+    {
+        var blob = Container.GetBlobClient(BlobKey.Validate(key));
+        try
+        {
+            var result = await blob.DownloadContentAsync(ct).ConfigureAwait(false);
+            return BlobContent.Owned(result.Value.Content.ToMemory());
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
     public async Task<bool> ExistsAsync(string key, CancellationToken ct = default)
     {
         var blob = Container.GetBlobClient(BlobKey.Validate(key));

@@ -6,10 +6,22 @@ namespace SsbTomo.Storage;
 /// </summary>
 public interface IBlobStore
 {
+    /// <remarks>
+    /// <paramref name="content"/> is only valid until the returned task completes (callers pass pooled buffers and reuse
+    /// them afterwards): an implementation that keeps the bytes must copy them.
+    /// </remarks>
     Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken ct = default);
 
     /// <returns>The blob's bytes, or null if there is no blob with that key.</returns>
     Task<byte[]?> ReadAsync(string key, CancellationToken ct = default);
+
+    /// <summary>
+    /// Like <see cref="ReadAsync"/>, for bulk reads such as Zarr chunks: a store may hand back a pooled buffer instead of a
+    /// fresh array, so dispose the result as soon as its bytes are consumed.
+    /// </summary>
+    /// <returns>The blob's bytes, or null if there is no blob with that key.</returns>
+    async Task<BlobContent?> ReadContentAsync(string key, CancellationToken ct = default) =>
+        await ReadAsync(key, ct).ConfigureAwait(false) is { } bytes ? BlobContent.Owned(bytes) : null;
 
     Task<bool> ExistsAsync(string key, CancellationToken ct = default);
 

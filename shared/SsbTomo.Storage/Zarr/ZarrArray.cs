@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using SsbTomo.Imaging;
 
@@ -5,9 +6,11 @@ namespace SsbTomo.Storage;
 
 /// <summary>
 /// A 3D Zarr v2 array (z, y, x; C order) in a blob store; one chunk is one blob.
-/// Encoding is deterministic: the same values always give the same chunk bytes, so a redelivered
-/// message rewrites identical blobs. Concurrent writers must touch disjoint chunks: partially covered
-/// chunks are read-modify-written without locking.
+/// Encoding is deterministic: with one zstd implementation (the system libzstd, or the managed port where it is
+/// missing) the same values always give the same chunk bytes, so a redelivered message rewrites identical blobs; chunks
+/// from either implementation read back the same values. Chunks of a region are encoded and decoded in parallel (at most
+/// <see cref="MaxConcurrency"/> at once, each holding at most three chunk-sized pooled buffers). Concurrent writers must touch
+/// disjoint chunks: partially covered chunks are read-modify-written without locking.
 /// </summary>
 public sealed class ZarrArray<T> where T : unmanaged
 {
@@ -91,12 +94,9 @@ public sealed class ZarrArray<T> where T : unmanaged
     public async Task<Volume<T>> ReadChunkAsync(int cz, int cy, int cx, CancellationToken ct = default)
     {
         var box = ChunkBox(cz, cy, cx);
-        var full = await ReadFullChunkAsync(cz, cy, cx, ct).ConfigureAwait(false);
-        var result = new Volume<T>(box.Depth, box.Height, box.Width);
-        if (full is null)
-            result.Data.AsSpan().Fill(_fill);
-        else
-            CopyBox(full, ChunkDims, (0, 0, 0), result.Data, (box.Depth, box.Height, box.Width), (0, 0, 0), (box.Depth, box.Height, box.Width));
+        var result = UninitializedVolume(box.Depth, box.Height, box.Width);
+        var size = (box.Depth, box.Height, box.Width);
+        await ReadChunkIntoAsync(cz, cy, cx, box, result.Data, size, (0, 0, 0), ct).ConfigureAwait(false);
         return result;
     }
 
@@ -115,9 +115,8 @@ public sealed class ZarrArray<T> where T : unmanaged
             throw new ArgumentException(
                 $"chunk ({cz},{cy},{cx}) needs {box.Depth}x{box.Height}x{box.Width} (or the full chunk {string.Join('x', chunks)}) values, got {data.Depth}x{data.Height}x{data.Width}",
                 nameof(data));
-        var buffer = NewFilledChunk();
-        CopyBox(data.Data, (data.Depth, data.Height, data.Width), (0, 0, 0), buffer, ChunkDims, (0, 0, 0), (box.Depth, box.Height, box.Width));
-        await WriteFullChunkAsync(cz, cy, cx, buffer, ct).ConfigureAwait(false);
+        var dataBox = new Box(box.Z, box.Y, box.X, data.Depth, data.Height, data.Width);
+        await WriteChunkFromAsync(cz, cy, cx, box, data.Data, dataBox, box, ct).ConfigureAwait(false);
     }
 
     /// <summary>Reads the half-open region [z0,z1) x [y0,y1) x [x0,x1); never-written chunks read as the fill value.</summary>
@@ -125,7 +124,7 @@ public sealed class ZarrArray<T> where T : unmanaged
     {
         var region = new Box(z0, y0, x0, z1 - z0, y1 - y0, x1 - x0);
         ValidateRegion(region);
-        var result = new Volume<T>(region.Depth, region.Height, region.Width);
+        var result = UninitializedVolume(region.Depth, region.Height, region.Width);
         if (result.Length == 0)
             return result;
         var resultDims = (result.Depth, result.Height, result.Width);
@@ -133,13 +132,8 @@ public sealed class ZarrArray<T> where T : unmanaged
         {
             var box = ChunkBox(chunk.Z, chunk.Y, chunk.X);
             var overlap = box.Intersect(region);
-            var full = await ReadFullChunkAsync(chunk.Z, chunk.Y, chunk.X, token).ConfigureAwait(false);
             var target = (overlap.Z - region.Z, overlap.Y - region.Y, overlap.X - region.X);
-            var size = (overlap.Depth, overlap.Height, overlap.Width);
-            if (full is null)
-                FillBox(result.Data, resultDims, target, size, _fill);
-            else
-                CopyBox(full, ChunkDims, (overlap.Z - box.Z, overlap.Y - box.Y, overlap.X - box.X), result.Data, resultDims, target, size);
+            await ReadChunkIntoAsync(chunk.Z, chunk.Y, chunk.X, overlap, result.Data, resultDims, target, token).ConfigureAwait(false);
         }).ConfigureAwait(false);
         return result;
     }
@@ -155,59 +149,133 @@ public sealed class ZarrArray<T> where T : unmanaged
         ValidateRegion(region);
         if (data.Length == 0)
             return;
-        var dataDims = (data.Depth, data.Height, data.Width);
         await Parallel.ForEachAsync(ChunksOverlapping(region), Options(ct), async (chunk, token) =>
         {
             var box = ChunkBox(chunk.Z, chunk.Y, chunk.X);
-            var overlap = box.Intersect(region);
-            var buffer = overlap == box
-                ? NewFilledChunk()
-                : await ReadFullChunkAsync(chunk.Z, chunk.Y, chunk.X, token).ConfigureAwait(false) ?? NewFilledChunk();
-            CopyBox(data.Data, dataDims, (overlap.Z - region.Z, overlap.Y - region.Y, overlap.X - region.X),
-                buffer, ChunkDims, (overlap.Z - box.Z, overlap.Y - box.Y, overlap.X - box.X),
-                (overlap.Depth, overlap.Height, overlap.Width));
-            await WriteFullChunkAsync(chunk.Z, chunk.Y, chunk.X, buffer, token).ConfigureAwait(false);
+            await WriteChunkFromAsync(chunk.Z, chunk.Y, chunk.X, box, data.Data, region, box.Intersect(region), token).ConfigureAwait(false);
         }).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Every value of a read result comes from exactly one chunk (decoded or filled), so zeroing it first would only touch
+    /// the memory twice.
+    /// </summary>
+    private static Volume<T> UninitializedVolume(int depth, int height, int width) =>
+        new(depth, height, width, GC.AllocateUninitializedArray<T>(checked(depth * height * width)));
 
     private (int, int, int) ChunkDims => (_metadata.Chunks[0], _metadata.Chunks[1], _metadata.Chunks[2]);
 
     private ParallelOptions Options(CancellationToken ct) =>
         new() { MaxDegreeOfParallelism = Math.Max(1, MaxConcurrency), CancellationToken = ct };
 
-    private T[] NewFilledChunk()
-    {
-        var buffer = new T[ChunkElements];
-        if (!_fill.Equals(default(T)))
-            buffer.AsSpan().Fill(_fill);
-        return buffer;
-    }
-
-    private async Task<T[]?> ReadFullChunkAsync(int cz, int cy, int cx, CancellationToken ct)
+    /// <summary>
+    /// Copies the part <paramref name="overlap"/> (array coordinates) of chunk (cz,cy,cx) into <paramref name="target"/> at
+    /// <paramref name="targetOrigin"/>. When that part is the whole chunk and lies contiguously in the target, the chunk is
+    /// decoded straight into it; otherwise through a pooled chunk buffer.
+    /// </summary>
+    private async Task ReadChunkIntoAsync(int cz, int cy, int cx, Box overlap, T[] target, (int D, int H, int W) targetDims,
+        (int Z, int Y, int X) targetOrigin, CancellationToken ct)
     {
         var key = ChunkKey(cz, cy, cx);
-        var encoded = await _store.ReadAsync(key, ct).ConfigureAwait(false);
+        using var encoded = await _store.ReadContentAsync(key, ct).ConfigureAwait(false);
+        var size = (overlap.Depth, overlap.Height, overlap.Width);
         if (encoded is null)
-            return null;
-        var expectedBytes = ChunkElements * Marshal.SizeOf<T>();
-        byte[] raw;
+        {
+            FillBox(target, targetDims, targetOrigin, size, _fill);
+            return;
+        }
+        if (IsWholeChunk(overlap) && ContiguousStart(targetDims, targetOrigin, size) is { } start)
+        {
+            Decode(key, encoded, target.AsSpan(start, ChunkElements));
+            return;
+        }
+        var buffer = ArrayPool<T>.Shared.Rent(ChunkElements);
         try
         {
-            raw = ZarrCodec.Decode(_metadata.Compressor, encoded, expectedBytes);
+            Decode(key, encoded, buffer.AsSpan(0, ChunkElements));
+            var box = ChunkBox(cz, cy, cx);
+            CopyBox(buffer, ChunkDims, (overlap.Z - box.Z, overlap.Y - box.Y, overlap.X - box.X), target, targetDims, targetOrigin, size);
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Stores the part <paramref name="overlap"/> (array coordinates) of chunk (cz,cy,cx) from <paramref name="source"/>, whose
+    /// first value sits at <paramref name="sourceBox"/>'s origin. A whole chunk that lies contiguously in the source is encoded
+    /// straight from it; otherwise a pooled chunk buffer is filled (or, for a partly covered chunk, read back), patched and encoded.
+    /// </summary>
+    private async Task WriteChunkFromAsync(int cz, int cy, int cx, Box box, T[] source, Box sourceBox, Box overlap, CancellationToken ct)
+    {
+        var sourceDims = (sourceBox.Depth, sourceBox.Height, sourceBox.Width);
+        var sourceOrigin = (overlap.Z - sourceBox.Z, overlap.Y - sourceBox.Y, overlap.X - sourceBox.X);
+        var size = (overlap.Depth, overlap.Height, overlap.Width);
+        if (IsWholeChunk(overlap) && ContiguousStart(sourceDims, sourceOrigin, size) is { } start)
+        {
+            await EncodeAndStoreAsync(cz, cy, cx, source.AsSpan(start, ChunkElements), ct).ConfigureAwait(false);
+            return;
+        }
+        var buffer = ArrayPool<T>.Shared.Rent(ChunkElements);
+        try
+        {
+            using (var stored = overlap == box ? null : await _store.ReadContentAsync(ChunkKey(cz, cy, cx), ct).ConfigureAwait(false))
+            {
+                if (stored is not null)
+                    Decode(ChunkKey(cz, cy, cx), stored, buffer.AsSpan(0, ChunkElements));
+                else if (overlap != box || !IsWholeChunk(box))
+                    FillChunk(buffer.AsSpan(0, ChunkElements));
+            }
+            CopyBox(source, sourceDims, sourceOrigin, buffer, ChunkDims, (overlap.Z - box.Z, overlap.Y - box.Y, overlap.X - box.X), size);
+            await EncodeAndStoreAsync(cz, cy, cx, buffer.AsSpan(0, ChunkElements), ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(buffer);
+        }
+    }
+
+    // Synchronous encode, then the store write; split so the span does not live across an await.
+    private Task EncodeAndStoreAsync(int cz, int cy, int cx, ReadOnlySpan<T> chunk, CancellationToken ct) =>
+        StoreAsync(ChunkKey(cz, cy, cx), ZarrCodec.Encode(_metadata.Compressor, MemoryMarshal.AsBytes(chunk), _metadata.CompressionLevel), ct);
+
+    private async Task StoreAsync(string key, EncodedChunk encoded, CancellationToken ct)
+    {
+        using (encoded)
+            await _store.WriteAsync(key, encoded.Bytes, ct).ConfigureAwait(false);
+    }
+
+    private void Decode(string key, BlobContent encoded, Span<T> chunk)
+    {
+        try
+        {
+            ZarrCodec.Decode(_metadata.Compressor, encoded.Bytes, MemoryMarshal.AsBytes(chunk));
         }
         catch (Exception e) when (e is InvalidDataException or ZstdSharp.ZstdException or IOException or ArgumentException)
         {
             throw new InvalidDataException($"Zarr chunk '{key}' is corrupt: {e.Message}", e);
         }
-        var values = new T[ChunkElements];
-        raw.AsSpan().CopyTo(MemoryMarshal.AsBytes(values.AsSpan()));
-        return values;
     }
 
-    private Task WriteFullChunkAsync(int cz, int cy, int cx, T[] values, CancellationToken ct)
+    /// <summary>True if <paramref name="part"/> is a chunk's full, unclipped extent.</summary>
+    private bool IsWholeChunk(Box part) =>
+        part.Depth == _metadata.Chunks[0] && part.Height == _metadata.Chunks[1] && part.Width == _metadata.Chunks[2];
+
+    /// <summary>Index of the first value if the box <paramref name="size"/> at <paramref name="origin"/> is one contiguous run in C order.</summary>
+    private static int? ContiguousStart((int D, int H, int W) dims, (int Z, int Y, int X) origin, (int D, int H, int W) size)
     {
-        var encoded = ZarrCodec.Encode(_metadata.Compressor, MemoryMarshal.AsBytes(values.AsSpan()), _metadata.CompressionLevel);
-        return _store.WriteAsync(ChunkKey(cz, cy, cx), encoded, ct);
+        var contiguous = (size.W == dims.W && (size.H == dims.H || size.D == 1)) || (size.D == 1 && size.H == 1);
+        return contiguous ? (int)(((long)origin.Z * dims.H + origin.Y) * dims.W + origin.X) : null;
+    }
+
+    /// <summary>A chunk that is not fully overwritten starts as the fill value (outside the array it stays so).</summary>
+    private void FillChunk(Span<T> chunk)
+    {
+        if (_fill.Equals(default(T)))
+            chunk.Clear();
+        else
+            chunk.Fill(_fill);
     }
 
     private Box ChunkBox(int cz, int cy, int cx)
