@@ -10,13 +10,13 @@ public static class CompareCommand
         var phantom = new Argument<string>("phantom") { Description = "Folder written by `ssbtomo phantom` (has truth.json)." };
         var run = new Argument<string>("run") { Description = "Folder written by `ssbtomo run` (has metrics.json, alignment.json)." };
         var command = new Command("compare", "Compare a run's metrics and drift with a phantom's truth.") { phantom, run };
-        command.SetAction(parse => Print(PhantomComparison.Load(parse.GetValue(phantom)!, parse.GetValue(run)!)));
+        command.SetAction(async (parse, ct) => Print(await PhantomComparison.LoadAsync(parse.GetValue(phantom)!, parse.GetValue(run)!, ct)));
         return command;
     }
 
     private static int Print(PhantomComparison c)
     {
-        var table = new Table().AddColumn("quantity").AddColumn("truth").AddColumn("measured").AddColumn("error");
+        var table = new Table().AddColumn("quantity").AddColumn("truth (run's crop)").AddColumn("measured").AddColumn("error");
         foreach (var (phase, (truth, measured)) in c.PhaseFractions)
             table.AddRow($"{phase} fraction", $"{truth:P2}", $"{measured:P2}", $"{100 * (measured - truth):+0.00;-0.00} pp");
         table.AddRow("contact loss", $"{c.ContactLoss.Truth:P2}", $"{c.ContactLoss.Measured:P2}", $"{c.ContactLossErrorPercentPoints:+0.00;-0.00} pp");

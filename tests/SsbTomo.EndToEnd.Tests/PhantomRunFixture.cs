@@ -26,7 +26,7 @@ public abstract class PhantomRun(PhantomOptions options) : IAsyncLifetime
         await PhantomCommand.WriteAsync(options, PhantomDir);
         StackHashesBefore = StackFiles.Hashes(Path.Combine(PhantomDir, "stack"));
         ExitCode = await RunCommand.RunAsync(Path.Combine(PhantomDir, "stack"), RunDir, null, 16, verbose: false, CancellationToken.None);
-        if (ExitCode == 0) Comparison = PhantomComparison.Load(PhantomDir, RunDir);
+        if (ExitCode == 0) Comparison = await PhantomComparison.LoadAsync(PhantomDir, RunDir);
     }
 
     public Task DisposeAsync()
