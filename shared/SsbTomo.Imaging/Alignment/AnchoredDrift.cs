@@ -87,6 +87,7 @@ public static class AnchoredDrift
         var rejected = new bool[tracks.Length];
         var stepWeights = new double[n];
         var centroidWeights = tracks.Select(t => new double[t.Length]).ToArray();
+        int[] MeasurableSlides() => [.. Enumerable.Range(0, tracks.Length).Where(p => !rejected[p] && tracks[p].Length >= MinSlideTrackLength)];
         for (var iteration = 0; iteration < maxIterations; iteration++)
         {
             for (var k = 1; k < n; k++) stepWeights[k] = stepRobust[k] / (stepSigma * stepSigma);
@@ -119,9 +120,8 @@ public static class AnchoredDrift
             for (var k = 1; k < n; k++) stepRobust[k] = Huber(stepResiduals[k], stepSigma);
             for (var p = 0; p < tracks.Length; p++)
             {
-                // A track whose typical residual is far beyond the scatter of the others follows no particle (a
+                // A track whose typical residual, or whose slide, is far beyond the others' follows no particle (a
                 // mislinked section, a blob that changes shape): it is dropped. Single wild sections are left to Huber.
-                // So is a track that slides far more than the others.
                 if (iteration >= HuberIterations && (Median(centroidResiduals[p].Select(Math.Abs)) > TrackRejectionSigmas * centroidSigma
                     || slidesFree && Math.Abs(slides[p].Slide) > TrackRejectionSigmas * Math.Sqrt(slideSigma * slideSigma + slides[p].Variance)))
                     rejected[p] = true;
@@ -132,8 +132,7 @@ public static class AnchoredDrift
             {
                 // Once slides are known to matter they are re-measured as the drift lets go of them: against the
                 // still-particle drift, which followed them, they look smaller than they are.
-                var measurable = Enumerable.Range(0, tracks.Length).Where(p => !rejected[p] && tracks[p].Length >= MinSlideTrackLength);
-                slideSigma = Math.Max(slideSigma, SlideSpread(measurable.Select(p => slides[p]).ToArray(), slideSigma));
+                slideSigma = Math.Max(slideSigma, SlideSpread(MeasurableSlides().Select(p => slides[p]).ToArray(), slideSigma));
             }
             if (change < ConvergedPx && iteration > HuberIterations)
             {
@@ -142,7 +141,7 @@ public static class AnchoredDrift
                 {
                     // Measured first against the drift of the still particles: measured against the registered drift,
                     // the registration's own slow bias would look like every particle sliding.
-                    var measurable = Enumerable.Range(0, tracks.Length).Where(p => !rejected[p] && tracks[p].Length >= MinSlideTrackLength).ToArray();
+                    var measurable = MeasurableSlides();
                     var spread = SlideSpread(measurable.Select(p => slides[p]).ToArray(), slideSigma);
                     // Slides matter only when they move a particle over its track by more than the registration
                     // would drift in the same slices (σ_V·L against σ_step·√L); smaller ones are noise better
