@@ -54,15 +54,26 @@ public static class ParticleTracks
 
     private static IEnumerable<(int Previous, int Current)> Matches(IReadOnlyList<ParticleSection> previous, IReadOnlyList<ParticleSection> current, Shift2D step)
     {
+        // Current sections sorted by y, so each previous section only looks at those within its link distance in y
+        // (a 4096x3072 slice can hold over a thousand sections).
+        var byY = Enumerable.Range(0, current.Count).OrderBy(j => current[j].Y).ToArray();
+        var ys = byY.Select(j => current[j].Y).ToArray();
         var candidates = new List<(double Distance, int I, int J)>();
         for (var i = 0; i < previous.Count; i++)
-        for (var j = 0; j < current.Count; j++)
         {
-            var (p, c) = (previous[i], current[j]);
-            var distance = Math.Sqrt(Sq(c.Y - p.Y - step.Dy) + Sq(c.X - p.X - step.Dx));
-            if (distance > Math.Max(MinLinkPx, LinkFraction * p.RadiusPx)) continue;
-            if (Math.Abs(c.RadiusPx - p.RadiusPx) > Math.Max(3, 0.35 * p.RadiusPx)) continue;
-            candidates.Add((distance, i, j));
+            var p = previous[i];
+            var reach = Math.Max(MinLinkPx, LinkFraction * p.RadiusPx);
+            var (predictedY, predictedX) = (p.Y + step.Dy, p.X + step.Dx);
+            var from = Array.BinarySearch(ys, predictedY - reach);
+            from = from < 0 ? ~from : from;
+            while (from > 0 && ys[from - 1] >= predictedY - reach) from--; // equal keys: BinarySearch may land on any
+            for (var s = from; s < ys.Length && ys[s] <= predictedY + reach; s++)
+            {
+                var c = current[byY[s]];
+                var distance = Math.Sqrt(Sq(c.Y - predictedY) + Sq(c.X - predictedX));
+                if (distance > reach || Math.Abs(c.RadiusPx - p.RadiusPx) > Math.Max(3, 0.35 * p.RadiusPx)) continue;
+                candidates.Add((distance, i, byY[s]));
+            }
         }
         var (usedI, usedJ) = (new bool[previous.Count], new bool[current.Count]);
         foreach (var (_, i, j) in candidates.OrderBy(c => c.Distance))
