@@ -76,6 +76,8 @@ public static class ParticleSections
         var histogram = new long[HistogramBins];
         for (var i = 0; i < smooth.Length; i++)
             if (valid[i] > 0) histogram[Histogram.BinOf(smooth[i], HistogramBins, min, max)]++;
+        // Fewer distinct levels than phases: nothing to tell the brightest phase apart by (no anchors, no error).
+        if (histogram.Count(c => c > 0) <= phases) return null;
         return PhaseThresholds.FromHistogram(histogram, phases, min, max).Thresholds[^1];
     }
 

@@ -73,6 +73,22 @@ public class AnchoredDriftTests(ITestOutputHelper output)
         Assert.Empty(ParticleSections.Detect(image));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(6)]
+    public void A_two_level_slice_gives_its_discs_whatever_the_histogram_shape(double noiseSigma)
+    {
+        var scene = new SectionScene(120, 140);
+        scene.Ellipse(40.2, 50.7, 15, 15, 195);
+        scene.Ellipse(80.6, 100.1, 12, 12, 195);
+        var image = scene.Render(noiseSigma, seed: 3);
+
+        var sections = ParticleSections.Detect(image);
+
+        Assert.Equal(2, sections.Length);
+        Assert.Contains(sections, s => Math.Abs(s.Y - 40.2) < 0.15 && Math.Abs(s.X - 50.7) < 0.15);
+    }
+
     [Fact]
     public void Sections_are_linked_along_the_drift_and_a_missing_slice_ends_a_track()
     {
