@@ -37,6 +37,49 @@ public sealed class TiffStackTests : IDisposable
             names.Order(NaturalFileNameComparer.Instance));
     }
 
+    /// <summary>FEI files saved with the data bar are taller than [Image] ResolutionY; the bar's rows are not specimen.</summary>
+    [Fact]
+    public void FeiDataBarRowsBelowTheScannedImageAreNotRead()
+    {
+        var folder = Folder("databar");
+        PythonOracle.Run("""
+            import sys, numpy as np, tifffile
+            folder = sys.argv[1]
+            fei = '[Image]\r\nResolutionX=10\r\nResolutionY=6\r\n[Scan]\r\nPixelWidth=4e-08\r\nPixelHeight=4e-08\r\n'
+            for i in range(3):
+                image = (np.arange(8 * 10).reshape(8, 10) + i * 100).astype(np.uint16)
+                image[6:, :] = 65535  # the data bar
+                tifffile.imwrite(f"{folder}/slice_{i:04d}.tif", image, photometric="minisblack", extratags=[(34682, 's', 0, fei, False)])
+            stack = np.stack([np.vstack([np.full((6, 10), i, np.uint8), np.full((2, 10), 255, np.uint8)]) for i in range(4)])
+            tifffile.imwrite(f"{folder}/../databar-multi.tif", stack, photometric="minisblack", extratags=[(34682, 's', 0, fei, False)])
+            """, folder);
+
+        var info = TiffStackReader.Probe(folder);
+        Assert.Equal((6, 10, 2), (info.Height, info.Width, info.DataBarRows));
+        var slice = TiffStackReader.ReadSlice(info, 2);
+        Assert.Equal((6, 10), (slice.Height, slice.Width));
+        Assert.Equal((ushort)(5 * 10 + 9 + 200), slice[5, 9]);
+
+        var multi = TiffStackReader.Probe(Path.Combine(_root.Path, "databar-multi.tif"));
+        Assert.Equal((6, 2), (multi.Height, multi.DataBarRows));
+        Assert.All(TiffStackReader.ReadSlice(multi, 3).Pixels, v => Assert.Equal(3, v));
+    }
+
+    [Fact]
+    public void FeiResolutionMatchingTheFileMeansNoDataBar()
+    {
+        Assert.Equal((1024, 884), MicroscopeMetadata.ParseFeiResolution("[User]\r\nDate=x\r\n[Image]\r\nDriftCorrected=On\r\nResolutionX=1024\r\nResolutionY=884\r\n"));
+        Assert.Null(MicroscopeMetadata.ParseFeiResolution("[Scan]\r\nResolutionX=1024\r\nResolutionY=884\r\n"));
+        var folder = Folder("nobar");
+        PythonOracle.Run("""
+            import sys, numpy as np, tifffile
+            fei = '[Image]\r\nResolutionX=10\r\nResolutionY=8\r\n'
+            tifffile.imwrite(f"{sys.argv[1]}/s0.tif", np.zeros((8, 10), np.uint8), photometric="minisblack", extratags=[(34682, 's', 0, fei, False)])
+            """, folder);
+        var info = TiffStackReader.Probe(folder);
+        Assert.Equal((8, 0), (info.Height, info.DataBarRows));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

@@ -40,6 +40,37 @@ public static partial class MicroscopeMetadata
         return (x, y);
     }
 
+    /// <summary>
+    /// The scanned image size from FEI/ThermoFisher INI text ([Image] ResolutionX/ResolutionY). A TIFF taller than
+    /// ResolutionY carries the microscope's data bar (scale bar, HV, magnification as text) in its bottom rows.
+    /// </summary>
+    public static (int Width, int Height)? ParseFeiResolution(string iniText)
+    {
+        ArgumentNullException.ThrowIfNull(iniText);
+        var image = Section(iniText, "Image");
+        return image.TryGetValue("ResolutionX", out var x) && image.TryGetValue("ResolutionY", out var y)
+            && int.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out var width)
+            && int.TryParse(y, NumberStyles.Integer, CultureInfo.InvariantCulture, out var height)
+            && width > 0 && height > 0
+            ? (width, height)
+            : null;
+    }
+
+    private static Dictionary<string, string> Section(string iniText, string name)
+    {
+        var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        string? section = null;
+        foreach (var rawLine in iniText.Split('\n'))
+        {
+            var line = rawLine.Trim().TrimEnd('\0');
+            if (line.StartsWith('[') && line.EndsWith(']'))
+                section = line[1..^1].Trim();
+            else if (string.Equals(section, name, StringComparison.OrdinalIgnoreCase) && line.IndexOf('=') is > 0 and var equals)
+                values[line[..equals].Trim()] = line[(equals + 1)..].Trim();
+        }
+        return values;
+    }
+
     /// <summary>Zeiss tag 34118 (CZ_SEM) text has a line like "Image Pixel Size = 4.961 nm". Returns nanometres or null.</summary>
     public static double? ParseZeissPixelSize(string text)
     {

@@ -15,7 +15,9 @@ public enum VoxelSizeSource
 
 /// <summary>
 /// What <see cref="TiffStackReader.Probe"/> learnt about a stack. <see cref="DetectedVoxelSize"/> has Z = X because a
-/// single TIFF does not record the milled slice thickness; the caller supplies the real Z.
+/// single TIFF does not record the milled slice thickness; the caller supplies the real Z. <see cref="Height"/> is the
+/// scanned image; <see cref="DataBarRows"/> more rows below it in each file hold the microscope's data bar and are
+/// never read as specimen.
 /// </summary>
 public sealed record TiffStackInfo(
     IReadOnlyList<string> Files,
@@ -25,4 +27,5 @@ public sealed record TiffStackInfo(
     int Width,
     int BitsPerSample,
     VoxelSize? DetectedVoxelSize,
-    VoxelSizeSource VoxelSizeSource);
+    VoxelSizeSource VoxelSizeSource,
+    int DataBarRows = 0);

@@ -41,18 +41,18 @@ public static class TiffStackReader
         if (page > 0 && !tiff.SetDirectory((short)page))
             throw Fail(file, $"{label}: cannot read page ({errors.Describe()})");
         var format = DescribePage(tiff, label, file, stream.Length);
-        if (format.Width != info.Width || format.Height != info.Height || format.BitsPerSample != info.BitsPerSample)
+        if (format.Width != info.Width || format.Height != info.Height + info.DataBarRows || format.BitsPerSample != info.BitsPerSample)
             throw Fail(file, $"{label}: now {format.Width}x{format.Height} pixels at {format.BitsPerSample} bits, "
-                + $"but the stack was probed as {info.Width}x{info.Height} at {info.BitsPerSample} bits (was the file replaced?)");
+                + $"but the stack was probed as {info.Width}x{info.Height + info.DataBarRows} at {info.BitsPerSample} bits (was the file replaced?)");
 
-        var image = new Image2D<ushort>(format.Height, format.Width);
+        var image = new Image2D<ushort>(info.Height, format.Width);
         var scanline = new byte[tiff.ScanlineSize()];
         var expectedBytes = format.Width * format.BitsPerSample / 8;
         if (scanline.Length < expectedBytes)
             throw Fail(file, $"{label}: scanline is {scanline.Length} bytes, expected {expectedBytes}");
         var invert = format.MinIsWhite;
         var max = (ushort)((1 << format.BitsPerSample) - 1);
-        for (var y = 0; y < format.Height; y++)
+        for (var y = 0; y < info.Height; y++)
         {
             if (!tiff.ReadScanline(scanline, y))
                 throw Fail(file, $"{label}: cannot read row {y}, the file is damaged or truncated ({errors.Describe()})");
@@ -83,6 +83,7 @@ public static class TiffStackReader
         PageFormat? first = null;
         VoxelSize? voxelSize = null;
         var source = VoxelSizeSource.None;
+        var dataBarRows = 0;
         foreach (var file in files)
         {
             var name = Path.GetFileName(file);
@@ -94,13 +95,14 @@ public static class TiffStackReader
             {
                 first = format;
                 (voxelSize, source) = DetectVoxelSize(tiff);
+                dataBarRows = DataBarRows(tiff, format);
             }
             else
             {
                 CheckSameAs(first, format, name, Path.GetFileName(files[0]), file);
             }
         }
-        return new TiffStackInfo(files, false, files.Length, first!.Height, first.Width, first.BitsPerSample, voxelSize, source);
+        return new TiffStackInfo(files, false, files.Length, first!.Height - dataBarRows, first.Width, first.BitsPerSample, voxelSize, source, dataBarRows);
     }
 
     private static TiffStackInfo ProbeMultiPage(string file)
@@ -115,6 +117,7 @@ public static class TiffStackReader
             throw Fail(file, $"{name}: has no pages");
         var first = DescribePage(tiff, $"{name} page 0", file, stream.Length);
         var (voxelSize, source) = DetectVoxelSize(tiff);
+        var dataBarRows = DataBarRows(tiff, first);
         for (var page = 1; page < pages; page++)
         {
             if (!tiff.SetDirectory((short)page))
@@ -122,7 +125,7 @@ public static class TiffStackReader
             var format = DescribePage(tiff, $"{name} page {page}", file, stream.Length);
             CheckSameAs(first, format, $"{name} page {page}", $"page 0", file);
         }
-        return new TiffStackInfo([file], true, pages, first.Height, first.Width, first.BitsPerSample, voxelSize, source);
+        return new TiffStackInfo([file], true, pages, first.Height - dataBarRows, first.Width, first.BitsPerSample, voxelSize, source, dataBarRows);
     }
 
     private static void CheckSameAs(PageFormat first, PageFormat format, string label, string firstLabel, string file)
@@ -205,6 +208,17 @@ public static class TiffStackReader
             return (new VoxelSize(resolution.XNm, resolution.YNm, resolution.XNm), VoxelSizeSource.TiffResolution);
         return (null, VoxelSizeSource.None);
     }
+
+    /// <summary>
+    /// Rows below the scanned image: FEI/ThermoFisher files saved with the data bar are taller than their [Image]
+    /// ResolutionY. Its text and scale bar would otherwise be registered, segmented and measured as specimen.
+    /// </summary>
+    private static int DataBarRows(Tiff tiff, PageFormat format) =>
+        GetText(tiff, LibTiffSupport.FeiMetadataTag) is { } feiText
+        && MicroscopeMetadata.ParseFeiResolution(feiText) is { } scanned
+        && scanned.Width == format.Width && scanned.Height < format.Height
+            ? format.Height - scanned.Height
+            : 0;
 
     private static (double XNm, double YNm)? ResolutionPixelSize(Tiff tiff)
     {
