@@ -65,6 +65,27 @@ public sealed class TiffStackTests : IDisposable
         Assert.All(TiffStackReader.ReadSlice(multi, 3).Pixels, v => Assert.Equal(3, v));
     }
 
+    /// <summary>A cross-section imaged at the 52° stage tilt without tilt correction is foreshortened by sin 52° in y.</summary>
+    [Theory]
+    [InlineData("no", "0.907571", 40 / 0.788010753606722, VoxelSizeSource.FeiMetadataCrossSectionCorrected)]
+    [InlineData("yes", "0.907571", 40.0, VoxelSizeSource.FeiMetadata)]
+    [InlineData("no", "0", 40.0, VoxelSizeSource.FeiMetadata)]
+    public void FeiCrossSectionWithoutTiltCorrectionHasItsRowsStretched(string tiltCorrection, string stageTiltRad, double expectedYNm, VoxelSizeSource expectedSource)
+    {
+        var folder = Folder($"tilt-{tiltCorrection}-{stageTiltRad}");
+        PythonOracle.Run("""
+            import sys, numpy as np, tifffile
+            fei = f'[Scan]\r\nPixelWidth=4e-08\r\nPixelHeight=4e-08\r\n[EBeam]\r\nTiltCorrectionIsOn={sys.argv[2]}\r\nStageTa={sys.argv[3]}\r\n'
+            tifffile.imwrite(f"{sys.argv[1]}/s0.tif", np.zeros((8, 10), np.uint8), photometric="minisblack", extratags=[(34682, 's', 0, fei, False)])
+            """, folder, tiltCorrection, stageTiltRad);
+
+        var info = TiffStackReader.Probe(folder);
+
+        Assert.Equal(expectedSource, info.VoxelSizeSource);
+        Assert.Equal(40, info.DetectedVoxelSize!.XNm, 6);
+        Assert.Equal(expectedYNm, info.DetectedVoxelSize.YNm, 6);
+    }
+
     [Fact]
     public void FeiResolutionMatchingTheFileMeansNoDataBar()
     {

@@ -56,6 +56,28 @@ public static partial class MicroscopeMetadata
             : null;
     }
 
+    /// <summary>Angle between the ion and electron columns of FEI/ThermoFisher dual-beam instruments.</summary>
+    public const double FeiColumnAngleDeg = 52;
+
+    /// <summary>
+    /// How much longer than PixelHeight one image row spans on a FIB-milled face: 1/sin 52° (≈1.27) when the stage is
+    /// at the cross-section tilt (the ion beam normal to the surface, [EBeam] StageTa or [Stage] StageT within 3° of
+    /// 52°) and the microscope's own tilt correction was off ([EBeam] TiltCorrectionIsOn=no); 1 otherwise (corrected
+    /// at acquisition, top-down imaging, or nothing said).
+    /// </summary>
+    public static double FeiCrossSectionYStretch(string iniText)
+    {
+        ArgumentNullException.ThrowIfNull(iniText);
+        var beam = Section(iniText, "EBeam");
+        if (!beam.TryGetValue("TiltCorrectionIsOn", out var corrected) || !corrected.Equals("no", StringComparison.OrdinalIgnoreCase))
+            return 1;
+        var tiltText = beam.TryGetValue("StageTa", out var ta) ? ta : Section(iniText, "Stage").GetValueOrDefault("StageT");
+        if (!double.TryParse(tiltText, NumberStyles.Float, CultureInfo.InvariantCulture, out var tiltRad))
+            return 1;
+        var columnAngle = FeiColumnAngleDeg * Math.PI / 180;
+        return Math.Abs(Math.Abs(tiltRad) - columnAngle) <= 3 * Math.PI / 180 ? 1 / Math.Sin(columnAngle) : 1;
+    }
+
     private static Dictionary<string, string> Section(string iniText, string name)
     {
         var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);

@@ -7,6 +7,11 @@ public enum VoxelSizeSource
     None,
     /// <summary>FEI/ThermoFisher private tag 34682, [Scan] PixelWidth/PixelHeight.</summary>
     FeiMetadata,
+    /// <summary>
+    /// FEI/ThermoFisher [Scan] pixel size of a cross-section imaged at the 52° stage tilt without the microscope's
+    /// tilt correction: the face is seen foreshortened by sin 52°, so a pixel spans PixelHeight / sin 52° of it in y.
+    /// </summary>
+    FeiMetadataCrossSectionCorrected,
     /// <summary>Zeiss private tag 34118 (CZ_SEM), "Image Pixel Size".</summary>
     ZeissMetadata,
     /// <summary>Standard XResolution/YResolution with an inch or centimetre ResolutionUnit.</summary>

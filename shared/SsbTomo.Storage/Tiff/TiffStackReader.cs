@@ -200,7 +200,12 @@ public static class TiffStackReader
     {
         if (GetText(tiff, LibTiffSupport.FeiMetadataTag) is { } feiText
             && MicroscopeMetadata.ParseFeiPixelSize(feiText) is { } fei)
-            return (new VoxelSize(fei.XNm, fei.YNm, fei.XNm), VoxelSizeSource.FeiMetadata);
+        {
+            var stretch = MicroscopeMetadata.FeiCrossSectionYStretch(feiText);
+            return stretch == 1
+                ? (new VoxelSize(fei.XNm, fei.YNm, fei.XNm), VoxelSizeSource.FeiMetadata)
+                : (new VoxelSize(fei.XNm, fei.YNm * stretch, fei.XNm), VoxelSizeSource.FeiMetadataCrossSectionCorrected);
+        }
         if (GetText(tiff, LibTiffSupport.ZeissMetadataTag) is { } zeissText
             && MicroscopeMetadata.ParseZeissPixelSize(zeissText) is { } zeiss)
             return (new VoxelSize(zeiss, zeiss, zeiss), VoxelSizeSource.ZeissMetadata);
