@@ -1,3 +1,4 @@
+using SsbTomo.TestSupport;
 using System.Diagnostics;
 using System.Globalization;
 using SsbTomo.Imaging;
@@ -94,7 +95,7 @@ internal static class DriftStudy
         var cropped = new Image2D<float>(labels.Height - 2 * border, labels.Width - 2 * border);
         for (var y = 0; y < cropped.Height; y++)
         for (var x = 0; x < cropped.Width; x++)
-            cropped[y, x] = moved[y + border, x + border] + (float)(8 * Gaussian(rng));
+            cropped[y, x] = moved[y + border, x + border] + (float)(8 * rng.NextGaussian());
         return cropped;
     }
 
@@ -119,7 +120,7 @@ internal static class DriftStudy
     {
         var rng = new Random(seed);
         var drift = new Shift2D[depth];
-        for (var z = 1; z < depth; z++) drift[z] = drift[z - 1] + new Shift2D(0.05 + 0.4 * Gaussian(rng), 0.4 * Gaussian(rng));
+        for (var z = 1; z < depth; z++) drift[z] = drift[z - 1] + new Shift2D(0.05 + 0.4 * rng.NextGaussian(), 0.4 * rng.NextGaussian());
         return drift;
     }
 
@@ -128,7 +129,6 @@ internal static class DriftStudy
     private static double Rms(IReadOnlyList<Shift2D> estimate, IReadOnlyList<Shift2D> truth) =>
         Math.Sqrt(estimate.Zip(truth, (e, t) => (e - t).Dy * (e - t).Dy + (e - t).Dx * (e - t).Dx).Average());
 
-    private static double Gaussian(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 
     private static int[] Ints(string list) => list.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
 }

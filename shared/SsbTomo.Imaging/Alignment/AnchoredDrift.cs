@@ -122,7 +122,7 @@ public static class AnchoredDrift
             {
                 // A track whose typical residual, or whose slide, is far beyond the others' follows no particle (a
                 // mislinked section, a blob that changes shape): it is dropped. Single wild sections are left to Huber.
-                if (iteration >= HuberIterations && (Median(centroidResiduals[p].Select(Math.Abs)) > TrackRejectionSigmas * centroidSigma
+                if (iteration >= HuberIterations && (Statistics.Median(centroidResiduals[p].Select(Math.Abs)) > TrackRejectionSigmas * centroidSigma
                     || slidesFree && Math.Abs(slides[p].Slide) > TrackRejectionSigmas * Math.Sqrt(slideSigma * slideSigma + slides[p].Variance)))
                     rejected[p] = true;
                 for (var a = 0; a < tracks[p].Length; a++)
@@ -146,7 +146,7 @@ public static class AnchoredDrift
                     // Slides matter only when they move a particle over its track by more than the registration
                     // would drift in the same slices (σ_V·L against σ_step·√L); smaller ones are noise better
                     // averaged out by holding the particles still.
-                    var typicalLength = measurable.Length == 0 ? 0 : Median(measurable.Select(p => (double)tracks[p].Length));
+                    var typicalLength = measurable.Length == 0 ? 0 : Statistics.Median(measurable.Select(p => (double)tracks[p].Length));
                     if (spread * typicalLength > stepSigma * Math.Sqrt(typicalLength)) slideSigma = spread;
                     (slidesFree, freedAt) = (true, iteration);
                 }
@@ -163,7 +163,7 @@ public static class AnchoredDrift
     private static double SlideSpread((double Slide, double Variance)[] slides, double current)
     {
         if (slides.Length < MinSlideTracks) return current;
-        double MedianRatio(double sigma) => Median(slides.Select(s => s.Slide * s.Slide / (sigma * sigma + s.Variance)));
+        double MedianRatio(double sigma) => Statistics.Median(slides.Select(s => s.Slide * s.Slide / (sigma * sigma + s.Variance)));
         const double chiSquareMedian = 0.4549;
         double low = SlideFloorPxPerSlice, high = 10;
         if (MedianRatio(low) <= chiSquareMedian) return low;
@@ -304,12 +304,6 @@ public static class AnchoredDrift
         return u <= HuberK ? 1 : HuberK / u;
     }
 
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        var m = sorted.Length;
-        return m % 2 == 1 ? sorted[m / 2] : 0.5 * (sorted[m / 2 - 1] + sorted[m / 2]);
-    }
 }
 
 /// <summary>

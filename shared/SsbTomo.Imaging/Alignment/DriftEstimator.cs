@@ -131,8 +131,8 @@ public sealed class DriftEstimator
 
     private static Shift2D Combine(List<(Shift2D Drift, double Weight)> candidates)
     {
-        double medianY = Median(candidates.Select(c => c.Drift.Dy));
-        double medianX = Median(candidates.Select(c => c.Drift.Dx));
+        double medianY = Statistics.Median(candidates.Select(c => c.Drift.Dy));
+        double medianX = Statistics.Median(candidates.Select(c => c.Drift.Dx));
         double sy = 0, sx = 0, sw = 0;
         foreach (var (d, weight) in candidates)
         {
@@ -142,10 +142,4 @@ public sealed class DriftEstimator
         return sw > 0 ? new Shift2D(sy / sw, sx / sw) : new Shift2D(medianY, medianX);
     }
 
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        int n = sorted.Length;
-        return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
-    }
 }

@@ -27,17 +27,11 @@ public static class SliceIntensityRanges
             var lows = new double[to - from];
             var highs = new double[to - from];
             for (var i = from; i < to; i++) (lows[i - from], highs[i - from]) = (ranges[i].Low, ranges[i].High);
-            smoothed[z] = new IntensityRange(Median(lows), Median(highs));
+            smoothed[z] = new IntensityRange(Statistics.Median(lows), Statistics.Median(highs));
         }
         return smoothed;
     }
 
-    private static double Median(double[] values)
-    {
-        Array.Sort(values);
-        var mid = values.Length / 2;
-        return values.Length % 2 == 1 ? values[mid] : 0.5 * (values[mid - 1] + values[mid]);
-    }
 
     /// <summary>
     /// Maps the crop [y0,y1) x [x0,x1) of <paramref name="slice"/> so that <paramref name="range"/> lands on

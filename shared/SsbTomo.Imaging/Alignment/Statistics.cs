@@ -1,8 +1,17 @@
 namespace SsbTomo.Imaging.Alignment;
 
-/// <summary>Order statistics on float spans (reorders the span).</summary>
+/// <summary>Order statistics (the float-span ones reorder the span).</summary>
 internal static class Statistics
 {
+    /// <summary>The median of a few numbers (the mean of the middle two for an even count).</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        var n = sorted.Length;
+        if (n == 0) throw new ArgumentException("no values", nameof(values));
+        return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+    }
+
     public static float Median(Span<float> values)
     {
         int n = values.Length;

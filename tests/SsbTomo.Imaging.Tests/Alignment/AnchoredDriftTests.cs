@@ -1,3 +1,4 @@
+using SsbTomo.TestSupport;
 using MathNet.Numerics.LinearAlgebra;
 using SsbTomo.Imaging.Alignment;
 using Xunit.Abstractions;
@@ -131,9 +132,9 @@ public class AnchoredDriftTests(ITestOutputHelper output)
         var registered = new Shift2D[n];
         for (var k = 1; k < n; k++)
         {
-            var step = new Shift2D(0.4 * Gaussian(rng) + 0.05, 0.4 * Gaussian(rng));
+            var step = new Shift2D(0.4 * rng.NextGaussian() + 0.05, 0.4 * rng.NextGaussian());
             truth[k] = truth[k - 1] + step;
-            registered[k] = registered[k - 1] + step + new Shift2D(0.03 + 0.05 * Gaussian(rng), -0.02 + 0.05 * Gaussian(rng));
+            registered[k] = registered[k - 1] + step + new Shift2D(0.03 + 0.05 * rng.NextGaussian(), -0.02 + 0.05 * rng.NextGaussian());
         }
         var tracks = new List<ParticleTrack>();
         for (var p = 0; p < 40; p++)
@@ -143,8 +144,8 @@ public class AnchoredDriftTests(ITestOutputHelper output)
             var (cy, cx) = (rng.NextDouble() * 200, rng.NextDouble() * 200);
             var slide = p == 0 ? 0.15 : 0;
             tracks.Add(new ParticleTrack(first,
-                [.. Enumerable.Range(first, length).Select(k => cy + truth[k].Dy + slide * (k - first) + 0.08 * Gaussian(rng))],
-                [.. Enumerable.Range(first, length).Select(k => cx + truth[k].Dx - slide * (k - first) + 0.08 * Gaussian(rng))]));
+                [.. Enumerable.Range(first, length).Select(k => cy + truth[k].Dy + slide * (k - first) + 0.08 * rng.NextGaussian())],
+                [.. Enumerable.Range(first, length).Select(k => cx + truth[k].Dx - slide * (k - first) + 0.08 * rng.NextGaussian())]));
         }
 
         var result = AnchoredDrift.Refine(registered, tracks);
@@ -173,19 +174,19 @@ public class AnchoredDriftTests(ITestOutputHelper output)
         var registered = new Shift2D[n];
         for (var k = 1; k < n; k++)
         {
-            var step = new Shift2D(0.4 * Gaussian(rng), 0.4 * Gaussian(rng));
+            var step = new Shift2D(0.4 * rng.NextGaussian(), 0.4 * rng.NextGaussian());
             truth[k] = truth[k - 1] + step;
-            registered[k] = registered[k - 1] + step + new Shift2D(0.05 * Gaussian(rng), 0.05 * Gaussian(rng));
+            registered[k] = registered[k - 1] + step + new Shift2D(0.05 * rng.NextGaussian(), 0.05 * rng.NextGaussian());
         }
         var tracks = new List<ParticleTrack>();
         for (var p = 0; p < 30; p++)
         {
             var length = rng.Next(6, 30);
             var first = rng.Next(0, n - length + 1);
-            var (vy, vx) = (0.15 * Gaussian(rng), 0.15 * Gaussian(rng));
+            var (vy, vx) = (0.15 * rng.NextGaussian(), 0.15 * rng.NextGaussian());
             tracks.Add(new ParticleTrack(first,
-                [.. Enumerable.Range(first, length).Select(k => truth[k].Dy + vy * (k - first) + 0.08 * Gaussian(rng))],
-                [.. Enumerable.Range(first, length).Select(k => truth[k].Dx + vx * (k - first) + 0.08 * Gaussian(rng))]));
+                [.. Enumerable.Range(first, length).Select(k => truth[k].Dy + vy * (k - first) + 0.08 * rng.NextGaussian())],
+                [.. Enumerable.Range(first, length).Select(k => truth[k].Dx + vx * (k - first) + 0.08 * rng.NextGaussian())]));
         }
 
         var result = AnchoredDrift.Refine(registered, tracks);
@@ -209,7 +210,6 @@ public class AnchoredDriftTests(ITestOutputHelper output)
     private static double Rms(IReadOnlyList<Shift2D> estimate, IReadOnlyList<Shift2D> truth) =>
         Math.Sqrt(estimate.Zip(truth, (e, t) => (e - t).Dy * (e - t).Dy + (e - t).Dx * (e - t).Dx).Average());
 
-    private static double Gaussian(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 }
 
 /// <summary>
@@ -261,7 +261,7 @@ internal sealed class SectionScene(int height, int width)
         }
         var noise = new Random(seed);
         for (var i = 0; i < image.Pixels.Length; i++)
-            image.Pixels[i] += (float)(noiseSigma * Math.Sqrt(-2 * Math.Log(1 - noise.NextDouble())) * Math.Cos(2 * Math.PI * noise.NextDouble()));
+            image.Pixels[i] += (float)(noiseSigma * noise.NextGaussian());
         return image;
     }
 }

@@ -1,3 +1,4 @@
+using SsbTomo.TestSupport;
 using System.Diagnostics;
 using SsbTomo.Imaging.Alignment;
 using Xunit.Abstractions;
@@ -21,7 +22,7 @@ public class DriftEstimatorTests(ITestOutputHelper output)
         var stripeAmplitudes = stripeCentres.Select(_ => (rng.NextDouble() - 0.5) * 0.08).ToArray();
         var truth = new Shift2D[n];
         for (int k = 1; k < n; k++)
-            truth[k] = truth[k - 1] + new Shift2D(Gaussian(rng) * 0.6 + 0.15, Gaussian(rng) * 0.6 - 0.1);
+            truth[k] = truth[k - 1] + new Shift2D(rng.NextGaussian() * 0.6 + 0.15, rng.NextGaussian() * 0.6 - 0.1);
         var estimator = new DriftEstimator();
         var estimated = new Shift2D[n];
         var sw = Stopwatch.StartNew();
@@ -65,6 +66,4 @@ public class DriftEstimatorTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => estimator.Add(new Image2D<float>(48, 64)));
     }
 
-    private static double Gaussian(Random rng) =>
-        Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 }
