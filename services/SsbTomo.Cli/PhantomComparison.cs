@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SsbTomo.Imaging;
 using SsbTomo.Imaging.Measurement;
 using SsbTomo.Storage;
 
@@ -14,7 +15,8 @@ public sealed record PhantomComparison(
     (double Truth, double Measured) ContactLoss,
     (int Truth, int Measured) VoidComponents,
     double DriftRmsErrorPx,
-    double DriftMaxErrorPx)
+    double DriftMaxErrorPx,
+    IReadOnlyDictionary<string, double> Dice)
 {
     public double VoidErrorPercentPoints => 100 * (PhaseFractions["void"].Measured - PhaseFractions["void"].Truth);
     public double ContactLossErrorPercentPoints => 100 * (ContactLoss.Measured - ContactLoss.Truth);
@@ -28,7 +30,7 @@ public sealed record PhantomComparison(
         var m = metrics.RootElement;
 
         var crop = alignment.RootElement.GetProperty("crop_yx").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-        var inCrop = await MeasureTruthAsync(phantomDir, crop, ct);
+        var (inCrop, agreement) = await MeasureTruthAsync(phantomDir, runDir, crop, ct);
         var truthFractions = new Dictionary<string, double>
         {
             ["nmc"] = inCrop.Fractions.Nmc, ["lps"] = inCrop.Fractions.Lps, ["carbon"] = inCrop.Fractions.Carbon, ["void"] = inCrop.Fractions.Void,
@@ -47,18 +49,33 @@ public sealed record PhantomComparison(
             (inCrop.Contact.LossFraction, m.GetProperty("contact_loss_fraction").GetDouble()),
             (inCrop.VoidComponents.Count, m.GetProperty("void").GetProperty("components").GetInt32()),
             Math.Sqrt(squared.Average()),
-            Math.Sqrt(squared.Max()));
+            Math.Sqrt(squared.Max()),
+            new Dictionary<string, double>
+            {
+                ["nmc"] = agreement.Dice(PhaseLabel.Nmc), ["lps"] = agreement.Dice(PhaseLabel.Lps),
+                ["carbon"] = agreement.Dice(PhaseLabel.Carbon), ["void"] = agreement.Dice(PhaseLabel.Void),
+            });
     }
 
-    /// <summary>The truth labels over the run's crop, slab by slab (memory stays one slab).</summary>
-    private static async Task<MicrostructureSummary> MeasureTruthAsync(string phantomDir, int[] cropYx, CancellationToken ct)
+    /// <summary>
+    /// The truth labels over the run's crop, and their voxel-wise agreement with the run's labels.zarr (same frame:
+    /// voxel (z, y, x) of labels.zarr is slice-0 position (z, y0+y, x0+x)), slab by slab (memory stays one slab).
+    /// </summary>
+    private static async Task<(MicrostructureSummary, LabelAgreement)> MeasureTruthAsync(string phantomDir, string runDir, int[] cropYx, CancellationToken ct)
     {
         var labels = await OmeZarr.OpenLevelAsync<byte>(new FileSystemBlobStore(phantomDir), "truth_labels", 0, ct);
+        var segmented = await OmeZarr.OpenLevelAsync<byte>(new FileSystemBlobStore(runDir), "labels.zarr", 0, ct);
         var accumulator = new MicrostructureAccumulator();
+        var agreement = new LabelAgreement();
         var slab = labels.Chunks[0];
         for (var z0 = 0; z0 < labels.Shape[0]; z0 += slab)
-            accumulator.Add(await labels.ReadRegionAsync(z0, Math.Min(labels.Shape[0], z0 + slab), cropYx[0], cropYx[1], cropYx[2], cropYx[3], ct));
-        return accumulator.Result();
+        {
+            var z1 = Math.Min(labels.Shape[0], z0 + slab);
+            var truth = await labels.ReadRegionAsync(z0, z1, cropYx[0], cropYx[1], cropYx[2], cropYx[3], ct);
+            accumulator.Add(truth);
+            agreement.Add(truth, await segmented.ReadRegionAsync(z0, z1, 0, segmented.Shape[1], 0, segmented.Shape[2], ct));
+        }
+        return (accumulator.Result(), agreement);
     }
 
     private static double Sq(double v) => v * v;
