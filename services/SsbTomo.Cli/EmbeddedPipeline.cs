@@ -29,6 +29,7 @@ public static class EmbeddedPipeline
         builder.Configuration["SsbTomo:ChunkSlices"] = chunkSlices.ToString(System.Globalization.CultureInfo.InvariantCulture);
         builder.Logging.ClearProviders();
         if (verbose) builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.AddProvider(new FileLogProvider(Path.Combine(blobRoot, FileLogProvider.FileName)));
         builder.Logging.SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning);
 
         builder.Services.AddSingleton<JobWatcher>();

@@ -20,7 +20,8 @@ public sealed class JobWatcher
         _outcomes.GetOrAdd(jobId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(outcome);
 }
 
-public sealed record JobOutcome(bool Succeeded, string? FailedStage, string? Reason);
+/// <summary><paramref name="Reason"/> is for the user; <paramref name="Detail"/> (exception, stack) for a bug report.</summary>
+public sealed record JobOutcome(bool Succeeded, string? FailedStage, string? Reason, string? Detail = null);
 
 public sealed class JobCompletedConsumer(JobWatcher watcher) : IConsumer<JobCompleted>
 {
@@ -35,7 +36,7 @@ public sealed class JobFailedConsumer(JobWatcher watcher) : IConsumer<JobFailed>
 {
     public Task Consume(ConsumeContext<JobFailed> context)
     {
-        watcher.Complete(context.Message.JobId, new JobOutcome(false, context.Message.Stage, context.Message.Reason));
+        watcher.Complete(context.Message.JobId, new JobOutcome(false, context.Message.Stage, context.Message.Reason, context.Message.Detail));
         return Task.CompletedTask;
     }
 }
