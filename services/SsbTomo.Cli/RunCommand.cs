@@ -68,13 +68,14 @@ public static class RunCommand
     }
 
     /// <summary>Runs one job embedded and returns its outcome; outputs land in <paramref name="outDir"/>.</summary>
-    public static async Task<JobOutcome> ExecuteAsync(string stackPath, string outDir, double[]? voxelSize, int chunkSlices, bool verbose, CancellationToken ct)
+    public static async Task<JobOutcome> ExecuteAsync(string stackPath, string outDir, double[]? voxelSize, int chunkSlices, bool verbose,
+        CancellationToken ct, Action<IServiceCollection>? configureServices = null)
     {
         stackPath = Path.GetFullPath(stackPath);
         outDir = Path.GetFullPath(outDir);
         Directory.CreateDirectory(outDir);
 
-        using var host = EmbeddedPipeline.Build(outDir, chunkSlices, verbose);
+        using var host = EmbeddedPipeline.Build(outDir, chunkSlices, verbose, configureServices);
         await host.StartAsync(ct);
         var watcher = host.Services.GetRequiredService<JobWatcher>();
         var jobId = NewId.NextGuid();

@@ -168,7 +168,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
             {
                 var failure = FailureReasons.Fault(stage, c.Message, c.Saga.CorrelationId);
                 MarkFailed(c.Saga, stage, failure.Reason, failure.Detail);
-                Logger(c).LogError("Job {JobId} failed in {Stage} after retries: {Reason}\n{Detail}",
+                c.Logger(typeof(JobStateMachine).FullName!).LogError("Job {JobId} failed in {Stage} after retries: {Reason}\n{Detail}",
                     c.Saga.CorrelationId, FailureReasons.StageInWords(stage, c.Message.Message), failure.Reason, failure.Detail);
             })
             .TransitionTo(Failed)
@@ -184,9 +184,6 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         job.FailureDetail = detail;
         job.UpdatedUtc = DateTime.UtcNow;
     }
-
-    private static ILogger Logger(ConsumeContext context) =>
-        context.GetServiceOrCreateInstance<ILoggerFactory>().CreateLogger<JobStateMachine>();
 
     private static void AddHistogram(JobState job, ChunkPrepared message)
     {
@@ -231,7 +228,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         {
             var service = FailureReasons.ServiceName(HostMetadataCache.Host, "orchestrator");
             MarkFailed(job, "segmentation", FailureReasons.InternalError(where, service, job.CorrelationId), FailureReasons.Detail(ex));
-            Logger(context).LogError(ex, "Job {JobId}: choosing the phase thresholds failed", job.CorrelationId);
+            context.Logger(typeof(JobStateMachine).FullName!).LogError(ex, "Job {JobId}: choosing the phase thresholds failed", job.CorrelationId);
         }
     }
 

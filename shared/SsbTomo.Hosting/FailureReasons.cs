@@ -36,7 +36,7 @@ public static partial class FailureReasons
     public static FailureDescription InvalidInput(string stage, object? command, InvalidInputException exception)
     {
         var reason = new StringBuilder($"{Capitalize(StageInWords(stage, command))} failed: {Sentence(exception.Message)}");
-        if (exception.Advice is { } advice) reason.Append(' ').Append(Sentence(advice));
+        if (exception.Advice is { } advice) reason.Append(' ').Append(Capitalize(Sentence(advice)));
         return new FailureDescription(reason.ToString(), exception.InnerException is null ? null : Detail(exception.InnerException));
     }
 

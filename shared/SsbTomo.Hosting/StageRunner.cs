@@ -23,19 +23,16 @@ public static class StageRunner
         catch (InvalidInputException ex)
         {
             var failure = FailureReasons.InvalidInput(stage, context.Message, ex);
-            Logger(context).LogWarning(ex, "Job {JobId} failed in {Stage}: {Reason}", jobId, FailureReasons.StageInWords(stage, context.Message), failure.Reason);
+            context.Logger("SsbTomo.Stage").LogWarning(ex, "Job {JobId} failed in {Stage}: {Reason}", jobId, FailureReasons.StageInWords(stage, context.Message), failure.Reason);
             await context.Publish(new StageFailed(jobId, stage, failure.Reason, failure.Detail));
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
         {
             // Retried (and, after the last retry, reported as a Fault the orchestrator turns into the reason); the
             // exception itself lives only here, so an operator can find it by the job id the user reports.
-            Logger(context).LogWarning(ex, "Job {JobId}: {Stage} threw on attempt {Attempt}", jobId,
+            context.Logger("SsbTomo.Stage").LogWarning(ex, "Job {JobId}: {Stage} threw on attempt {Attempt}", jobId,
                 FailureReasons.StageInWords(stage, context.Message), context.GetRetryAttempt() + 1);
             throw;
         }
     }
-
-    private static ILogger Logger<T>(ConsumeContext<T> context) where T : class =>
-        context.GetServiceOrCreateInstance<ILoggerFactory>().CreateLogger("SsbTomo.Stage");
 }
