@@ -23,13 +23,14 @@ public static class StageRunner
         catch (InvalidInputException ex)
         {
             var failure = FailureReasons.InvalidInput(stage, context.Message, ex);
-            context.Logger("SsbTomo.Stage").LogWarning(ex, "Job {JobId} failed in {Stage}: {Reason}", jobId, FailureReasons.StageInWords(stage, context.Message), failure.Reason);
+            // Bad data, not a fault of this service: the reason says it all, so no stack and no warning.
+            context.Logger("SsbTomo.Stage").LogInformation("Job {JobId} failed in {Stage}: {Reason}", jobId, FailureReasons.StageInWords(stage, context.Message), failure.Reason);
             await context.Publish(new StageFailed(jobId, stage, failure.Reason, failure.Detail));
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
         {
-            // Retried (and, after the last retry, reported as a Fault the orchestrator turns into the reason); the
-            // exception itself lives only here, so an operator can find it by the job id the user reports.
+            // Retried, and after the last retry a Fault that the orchestrator turns into the reason. The reason sends the
+            // user to this service's log, so the exception is logged here under the job id they will quote.
             context.Logger("SsbTomo.Stage").LogWarning(ex, "Job {JobId}: {Stage} threw on attempt {Attempt}", jobId,
                 FailureReasons.StageInWords(stage, context.Message), context.GetRetryAttempt() + 1);
             throw;
