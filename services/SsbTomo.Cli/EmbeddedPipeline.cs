@@ -20,7 +20,8 @@ namespace SsbTomo.Cli;
 /// </summary>
 public static class EmbeddedPipeline
 {
-    public static IHost Build(string blobRoot, int chunkSlices, bool verbose)
+    /// <param name="configureServices">Runs after the defaults, so a registration here replaces one of theirs (e.g. the blob store).</param>
+    public static IHost Build(string blobRoot, int chunkSlices, bool verbose, Action<IServiceCollection>? configureServices = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = false, Args = [] });
         builder.Configuration["SsbTomo:Transport"] = nameof(TransportKind.InMemory);
@@ -29,6 +30,8 @@ public static class EmbeddedPipeline
         builder.Configuration["SsbTomo:ChunkSlices"] = chunkSlices.ToString(System.Globalization.CultureInfo.InvariantCulture);
         builder.Logging.ClearProviders();
         if (verbose) builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        // Made by a factory so that the host disposes it and the log file is closed when the run ends.
+        builder.Services.AddSingleton<ILoggerProvider>(_ => new FileLogProvider(Path.Combine(blobRoot, FileLogProvider.FileName)));
         builder.Logging.SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning);
 
         builder.Services.AddSingleton<JobWatcher>();
@@ -39,6 +42,7 @@ public static class EmbeddedPipeline
             bus.AddConsumer<JobFailedConsumer>();
             bus.AddConsumer<JobProgressWatchConsumer>();
         }, "ssbtomo");
+        configureServices?.Invoke(builder.Services);
         return builder.Build();
     }
 

@@ -20,13 +20,17 @@ public sealed class JobWatcher
         _outcomes.GetOrAdd(jobId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(outcome);
 }
 
-public sealed record JobOutcome(bool Succeeded, string? FailedStage, string? Reason);
+/// <summary><paramref name="Reason"/> is for the user; <paramref name="Detail"/> (exception, stack) for a bug report.</summary>
+public sealed record JobOutcome(bool Succeeded, string? FailedStage, string? Reason, string? Detail = null)
+{
+    public Guid JobId { get; init; }
+}
 
 public sealed class JobCompletedConsumer(JobWatcher watcher) : IConsumer<JobCompleted>
 {
     public Task Consume(ConsumeContext<JobCompleted> context)
     {
-        watcher.Complete(context.Message.JobId, new JobOutcome(true, null, null));
+        watcher.Complete(context.Message.JobId, new JobOutcome(true, null, null) { JobId = context.Message.JobId });
         return Task.CompletedTask;
     }
 }
@@ -35,7 +39,7 @@ public sealed class JobFailedConsumer(JobWatcher watcher) : IConsumer<JobFailed>
 {
     public Task Consume(ConsumeContext<JobFailed> context)
     {
-        watcher.Complete(context.Message.JobId, new JobOutcome(false, context.Message.Stage, context.Message.Reason));
+        watcher.Complete(context.Message.JobId, new JobOutcome(false, context.Message.Stage, context.Message.Reason, context.Message.Detail) { JobId = context.Message.JobId });
         return Task.CompletedTask;
     }
 }

@@ -47,21 +47,35 @@ public static class RunCommand
         var result = await ExecuteAsync(stackPath, outDir, voxelSize, chunkSlices, verbose, ct);
         if (!result.Succeeded)
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]Job failed in {result.FailedStage}: {result.Reason}[/]");
+            foreach (var line in FailureLines(result, outDir))
+                AnsiConsole.MarkupLineInterpolated($"[red]{line}[/]");
             return 1;
         }
         PrintSummary(Path.Combine(Path.GetFullPath(outDir), "metrics.json"), started.Elapsed);
         return 0;
     }
 
+    /// <summary>
+    /// What the CLI prints for a failed job: the reason (stage, file or slices, what to do), and where the log with the
+    /// technical detail is when the run wrote one. The detail itself stays in the log.
+    /// </summary>
+    public static IReadOnlyList<string> FailureLines(JobOutcome outcome, string outDir)
+    {
+        var lines = new List<string> { $"Job failed. {outcome.Reason ?? "No reason was reported."}" };
+        var log = Path.Combine(Path.GetFullPath(outDir), FileLogProvider.FileName);
+        if (File.Exists(log)) lines.Add($"Log of ssbtomo: {log}");
+        return lines;
+    }
+
     /// <summary>Runs one job embedded and returns its outcome; outputs land in <paramref name="outDir"/>.</summary>
-    public static async Task<JobOutcome> ExecuteAsync(string stackPath, string outDir, double[]? voxelSize, int chunkSlices, bool verbose, CancellationToken ct)
+    public static async Task<JobOutcome> ExecuteAsync(string stackPath, string outDir, double[]? voxelSize, int chunkSlices, bool verbose,
+        CancellationToken ct, Action<IServiceCollection>? configureServices = null)
     {
         stackPath = Path.GetFullPath(stackPath);
         outDir = Path.GetFullPath(outDir);
         Directory.CreateDirectory(outDir);
 
-        using var host = EmbeddedPipeline.Build(outDir, chunkSlices, verbose);
+        using var host = EmbeddedPipeline.Build(outDir, chunkSlices, verbose, configureServices);
         await host.StartAsync(ct);
         var watcher = host.Services.GetRequiredService<JobWatcher>();
         var jobId = NewId.NextGuid();

@@ -27,7 +27,8 @@ public sealed class IngestStackConsumer(IBlobStore store, IOptions<SsbTomoOption
         var voxelSize = message.VoxelSizeOverride is { } o ? new VoxelSize(o.X, o.Y, o.Z)
             : stack.DetectedVoxelSize
               ?? throw new InvalidInputException(
-                  $"{message.SourcePath}: no pixel size in the TIFF metadata (no FEI [Scan] PixelWidth, no resolution tags); give it with --voxel-size-nm X,Y,Z");
+                  $"{message.SourcePath} has no pixel size in its TIFF metadata (no FEI [Scan] PixelWidth, no Zeiss pixel size, no resolution tags)",
+                  advice: "Give the voxel size yourself: re-run with --voxel-size-nm X,Y,Z (ssbtomo run) or send voxelSizeNm with the job (API).");
 
         var layout = new JobLayout(message.JobPrefix);
         var chunkSlices = Math.Max(1, options.Value.ChunkSlices);
@@ -40,7 +41,7 @@ public sealed class IngestStackConsumer(IBlobStore store, IOptions<SsbTomoOption
             var z1 = Math.Min(stack.SliceCount, z0 + chunkSlices);
             var slab = new Volume<ushort>(z1 - z0, stack.Height, stack.Width);
             for (var z = z0; z < z1; z++)
-                ReadSlice(stack, z).Pixels.CopyTo(slab.Slice(z - z0));
+                ReadSlice(stack, z, message.SourcePath).Pixels.CopyTo(slab.Slice(z - z0));
             await raw.WriteRegionAsync(z0, 0, 0, slab, context.CancellationToken);
         }
 
@@ -54,12 +55,27 @@ public sealed class IngestStackConsumer(IBlobStore store, IOptions<SsbTomoOption
     private static TiffStackInfo Probe(string sourcePath)
     {
         try { return TiffStackReader.Probe(sourcePath); }
-        catch (TiffStackException ex) { throw new InvalidInputException(ex.Message, ex); }
+        catch (TiffStackException ex) { throw BadStack(ex, sourcePath); }
     }
 
-    private static Image2D<ushort> ReadSlice(TiffStackInfo stack, int index)
+    private static Image2D<ushort> ReadSlice(TiffStackInfo stack, int index, string sourcePath)
     {
         try { return TiffStackReader.ReadSlice(stack, index); }
-        catch (TiffStackException ex) { throw new InvalidInputException(ex.Message, ex); }
+        catch (TiffStackException ex) { throw BadStack(ex, sourcePath); }
+    }
+
+    /// <summary>The reader's message names the file and the fault; what to do depends on whether one file or the whole stack is wrong.</summary>
+    private static InvalidInputException BadStack(TiffStackException ex, string sourcePath)
+    {
+        string advice;
+        if (!Directory.Exists(sourcePath) && !File.Exists(sourcePath))
+            advice = $"Check that {sourcePath} exists and that SsbTomo may read it, then submit it again.";
+        else if (ex.FileName is null)
+            advice = $"Check that {sourcePath} is a folder of one 8- or 16-bit greyscale TIFF per slice, or one multi-page TIFF, then submit it again.";
+        else if (Directory.Exists(sourcePath))
+            advice = $"Check {ex.FileName}: copy it again from the microscope if the copy was incomplete, or move it out of the stack folder, then submit the stack again.";
+        else
+            advice = $"Check {ex.FileName}: copy it again from the microscope if the copy was incomplete, or save the stack again as 8- or 16-bit greyscale TIFF, then submit it again.";
+        return new InvalidInputException(ex.Message, ex, advice);
     }
 }

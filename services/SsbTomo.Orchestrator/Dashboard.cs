@@ -7,7 +7,8 @@ using SsbTomo.Orchestrator.Persistence;
 namespace SsbTomo.Orchestrator;
 
 /// <summary>
-/// The operators' page: every job, its stage, chunk progress and failure reason, refreshed every few seconds.
+/// The operators' page: every job, its stage, chunk progress and failure reason (the exception behind it, if any, on
+/// hover), refreshed every few seconds.
 /// Server-rendered so that it needs nothing but a browser; every value is HTML-encoded (paths come from users).
 /// </summary>
 public static class Dashboard
@@ -37,7 +38,7 @@ public static class Dashboard
                 <tr><td>{job.CorrelationId}</td><td>{E(job.SourcePath)}</td><td class="{E(progress.State)}">{E(progress.State)}</td>
                 <td><progress max="{Math.Max(1, progress.ChunksTotal)}" value="{progress.ChunksDone}"></progress> {progress.ChunksDone}/{progress.ChunksTotal}</td>
                 <td>{job.SubmittedUtc:yyyy-MM-dd HH:mm:ss}</td><td>{job.UpdatedUtc:yyyy-MM-dd HH:mm:ss}</td>
-                <td>{E(job.FailedStage is null ? "" : $"{job.FailedStage}: {job.FailureReason}")}</td></tr>
+                <td title="{E(job.FailureDetail)}">{E(job.FailureReason)}</td></tr>
                 """);
         }
         return html.Append("</table></body></html>").ToString();

@@ -31,7 +31,10 @@ public class JobState : SagaStateMachineInstance
     public double[]? ClassMeans { get; set; }
 
     public string? FailedStage { get; set; }
+    /// <summary>What the user reads: stage, file or slices, what is wrong, what to do. Never an exception's text.</summary>
     public string? FailureReason { get; set; }
+    /// <summary>The exception behind a failure, for operators; the user-facing reason never includes it.</summary>
+    public string? FailureDetail { get; set; }
     public DateTime SubmittedUtc { get; set; }
     public DateTime UpdatedUtc { get; set; }
 

@@ -1,5 +1,8 @@
 using MassTransit;
+using MassTransit.Metadata;
+using Microsoft.Extensions.Logging;
 using SsbTomo.Contracts;
+using SsbTomo.Hosting;
 using SsbTomo.Imaging.Segmentation;
 
 namespace SsbTomo.Orchestrator;
@@ -99,10 +102,16 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                 .Then(c => AddHistogram(c.Saga, c.Message))
                 .Publish(c => c.Saga.ToProgress())
                 .If(c => c.Saga.PreparedChunks.Count == c.Saga.ChunksTotal, all => all
-                    .Then(c => ComputeThresholds(c.Saga))
-                    .ThenAsync(c => PublishSegmentCommands(c))
-                    .TransitionTo(Segmenting)
-                    .Publish(c => c.Saga.ToProgress())));
+                    .Then(ComputeThresholds)
+                    .IfElse(c => c.Saga.FailureReason is null,
+                        picked => picked
+                            .ThenAsync(c => PublishSegmentCommands(c))
+                            .TransitionTo(Segmenting)
+                            .Publish(c => c.Saga.ToProgress()),
+                        failed => failed
+                            .TransitionTo(Failed)
+                            .Publish(c => Failure(c.Saga))
+                            .Publish(c => c.Saga.ToProgress()))));
 
         During(Segmenting,
             When(ChunkSegmented)
@@ -140,8 +149,10 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                 .TransitionTo(Completed)
                 .Publish(c => c.Saga.ToProgress()));
 
-        DuringAny(
-            When(StageFailed).Then(c => MarkFailed(c.Saga, c.Message.Stage, c.Message.Reason)).TransitionTo(Failed)
+        // Only a running job can fail: the first failure's reason stays (a second failing chunk says less), and a
+        // late fault of a duplicate message must not turn a completed job into a failed one.
+        During([Ingesting, Aligning, Denoising, Segmenting, Reconstructing, Measuring],
+            When(StageFailed).Then(c => MarkFailed(c.Saga, c.Message.Stage, c.Message.Reason, c.Message.Detail)).TransitionTo(Failed)
                 .Publish(c => Failure(c.Saga)).Publish(c => c.Saga.ToProgress()),
             FailWhen(IngestFaulted, "ingest"),
             FailWhen(AlignFaulted, "alignment"),
@@ -151,25 +162,27 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
             FailWhen(MeasureFaulted, "metrics"));
     }
 
-    /// <summary>A command that still failed after its retries fails the job, naming the stage and the exception.</summary>
+    /// <summary>A command that still failed after its retries fails the job; the exception goes to the detail, not the reason.</summary>
     private EventActivityBinder<JobState, Fault<T>> FailWhen<T>(Event<Fault<T>> faulted, string stage) where T : class =>
-        When(faulted).Then(c => MarkFailed(c.Saga, stage, Describe(c.Message))).TransitionTo(Failed)
+        When(faulted).Then(c =>
+            {
+                var failure = FailureReasons.Fault(stage, c.Message, c.Saga.CorrelationId);
+                MarkFailed(c.Saga, stage, failure.Reason, failure.Detail);
+                c.Logger(typeof(JobStateMachine).FullName!).LogError("Job {JobId} failed in {Stage} after retries: {Reason}\n{Detail}",
+                    c.Saga.CorrelationId, FailureReasons.StageInWords(stage, c.Message.Message), failure.Reason, failure.Detail);
+            })
+            .TransitionTo(Failed)
             .Publish(c => Failure(c.Saga)).Publish(c => c.Saga.ToProgress());
 
     private static JobFailed Failure(JobState job) =>
-        new(job.CorrelationId, job.FailedStage ?? "unknown", job.FailureReason ?? "unknown", job.UpdatedUtc);
+        new(job.CorrelationId, job.FailedStage ?? "unknown", job.FailureReason ?? "unknown", job.UpdatedUtc, job.FailureDetail);
 
-    private static void MarkFailed(JobState job, string stage, string reason)
+    private static void MarkFailed(JobState job, string stage, string reason, string? detail)
     {
         job.FailedStage = stage;
         job.FailureReason = reason;
+        job.FailureDetail = detail;
         job.UpdatedUtc = DateTime.UtcNow;
-    }
-
-    private static string Describe<T>(Fault<T> fault)
-    {
-        var first = fault.Exceptions.FirstOrDefault();
-        return first is null ? "the stage failed after retries" : $"{first.ExceptionType}: {first.Message}";
     }
 
     private static void AddHistogram(JobState job, ChunkPrepared message)
@@ -187,12 +200,36 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         job.UpdatedUtc = DateTime.UtcNow;
     }
 
-    private static void ComputeThresholds(JobState job)
+    /// <summary>
+    /// Picks the thresholds once for the whole stack. The saga itself runs this, so an error here would only fault
+    /// the saga's message and leave the job waiting forever: every failure fails the job instead.
+    /// </summary>
+    private static void ComputeThresholds(BehaviorContext<JobState, ChunkPrepared> context)
     {
-        var histogram = job.Histogram ?? throw new InvalidOperationException("no histogram collected");
-        var picked = PhaseThresholds.FromHistogram(histogram, PhaseClasses, job.HistogramMin, job.HistogramMax);
-        job.Thresholds = picked.Thresholds;
-        job.ClassMeans = picked.ClassMeans;
+        var job = context.Saga;
+        const string where = "segmentation (choosing the grey levels that separate the phases)";
+        var histogram = job.Histogram ?? [];
+        var occupied = histogram.Count(c => c > 0);
+        if (occupied < PhaseClasses)
+        {
+            MarkFailed(job, "segmentation",
+                $"Segmentation failed: the aligned slices have almost no contrast (their grey values fill {occupied} of "
+                + $"{histogram.Length} histogram bins), too few to tell {PhaseClasses} phases apart. Check that the stack holds "
+                + "SEM images of the cathode, not blank, saturated or already segmented slices, then submit it again.", null);
+            return;
+        }
+        try
+        {
+            var picked = PhaseThresholds.FromHistogram(histogram, PhaseClasses, job.HistogramMin, job.HistogramMax);
+            job.Thresholds = picked.Thresholds;
+            job.ClassMeans = picked.ClassMeans;
+        }
+        catch (Exception ex)
+        {
+            var service = FailureReasons.ServiceName(HostMetadataCache.Host, "orchestrator");
+            MarkFailed(job, "segmentation", FailureReasons.InternalError(where, service, job.CorrelationId), FailureReasons.Detail(ex));
+            context.Logger(typeof(JobStateMachine).FullName!).LogError(ex, "Job {JobId}: choosing the phase thresholds failed", job.CorrelationId);
+        }
     }
 
     private static async Task PublishPrepareCommands(BehaviorContext<JobState, StackAligned> context)

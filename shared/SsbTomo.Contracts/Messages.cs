@@ -20,13 +20,13 @@ public record AlignStack(Guid JobId, string JobPrefix, string RawPath, int Chunk
 public record StackAligned(Guid JobId, string AlignedPath, int Slices, int Height, int Width, int[] CropYx, double MaxDriftPx);
 
 /// <summary>Denoise one slab of slices and report its grey-level histogram (fan-out, phase 1).</summary>
-public record PrepareChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1) : IJobMessage;
+public record PrepareChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1) : IJobMessage, ISlabMessage;
 
 /// <summary>Histogram bins span [HistogramMin, HistogramMax) evenly, so the fan-in can add them bin by bin.</summary>
 public record ChunkPrepared(Guid JobId, int ChunkIndex, long[] Histogram, double HistogramMin, double HistogramMax);
 
 /// <summary>Classify one slab with the thresholds of the whole stack's histogram (fan-out, phase 2).</summary>
-public record SegmentChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1, double[] Thresholds, double[] ClassMeans) : IJobMessage;
+public record SegmentChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1, double[] Thresholds, double[] ClassMeans) : IJobMessage, ISlabMessage;
 
 public record ChunkSegmented(Guid JobId, int ChunkIndex);
 
@@ -40,10 +40,14 @@ public record VolumeMeasured(Guid JobId, string MetricsPath);
 
 public record JobCompleted(Guid JobId, string JobPrefix, string MetricsPath, DateTime CompletedUtc);
 
-/// <summary>A stage met input it cannot process (bad TIFF, empty stack): retrying will not help.</summary>
-public record StageFailed(Guid JobId, string Stage, string Reason);
+/// <summary>
+/// A stage met input it cannot process (bad TIFF, empty stack): retrying will not help. <c>Reason</c> is for the
+/// person who submitted the job; <c>Detail</c> (exception, stack) is for operators and never shown as the reason.
+/// </summary>
+public record StageFailed(Guid JobId, string Stage, string Reason, string? Detail = null);
 
-public record JobFailed(Guid JobId, string Stage, string Reason, DateTime FailedUtc);
+/// <summary><c>Stage</c> is the stage's short name (ingest, alignment, ...); <c>Reason</c> a sentence a user can act on.</summary>
+public record JobFailed(Guid JobId, string Stage, string Reason, DateTime FailedUtc, string? Detail = null);
 
 /// <summary>Progress of a job, published on each state change, for dashboards and the CLI.</summary>
 public record JobProgressed(Guid JobId, string State, int ChunksDone, int ChunksTotal);
@@ -52,4 +56,11 @@ public record JobProgressed(Guid JobId, string State, int ChunksDone, int Chunks
 public interface IJobMessage
 {
     Guid JobId { get; }
+}
+
+/// <summary>A command that works on slices [Z0, Z1) of the stack; lets a failure name the slices.</summary>
+public interface ISlabMessage
+{
+    int Z0 { get; }
+    int Z1 { get; }
 }

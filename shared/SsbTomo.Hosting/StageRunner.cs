@@ -1,25 +1,39 @@
 using MassTransit;
+using Microsoft.Extensions.Logging;
 using SsbTomo.Contracts;
 
 namespace SsbTomo.Hosting;
 
 /// <summary>
 /// Runs one stage's work for one message: times it, and turns input errors into a StageFailed event
-/// (the job fails alone, at once) while letting transient errors through to the retry policy.
+/// (the job fails alone, at once) while letting transient errors through to the retry policy. Every failure is
+/// logged here with the job id, so the reason a user reads can point at this service's log.
 /// </summary>
 public static class StageRunner
 {
     public static async Task RunAsync<T>(ConsumeContext<T> context, string stage, Func<Task> work, long voxels = 0)
         where T : class, IJobMessage
     {
-        using var timer = SsbTomoTelemetry.StartStage(stage, context.Message.JobId, voxels);
+        var jobId = context.Message.JobId;
+        using var timer = SsbTomoTelemetry.StartStage(stage, jobId, voxels);
         try
         {
             await work();
         }
         catch (InvalidInputException ex)
         {
-            await context.Publish(new StageFailed(context.Message.JobId, stage, ex.Message));
+            var failure = FailureReasons.InvalidInput(stage, context.Message, ex);
+            // Bad data, not a fault of this service: the reason says it all, so no stack and no warning.
+            context.Logger("SsbTomo.Stage").LogInformation("Job {JobId} failed in {Stage}: {Reason}", jobId, FailureReasons.StageInWords(stage, context.Message), failure.Reason);
+            await context.Publish(new StageFailed(jobId, stage, failure.Reason, failure.Detail));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
+        {
+            // Retried, and after the last retry a Fault that the orchestrator turns into the reason. The reason sends the
+            // user to this service's log, so the exception is logged here under the job id they will quote.
+            context.Logger("SsbTomo.Stage").LogWarning(ex, "Job {JobId}: {Stage} threw on attempt {Attempt}", jobId,
+                FailureReasons.StageInWords(stage, context.Message), context.GetRetryAttempt() + 1);
+            throw;
         }
     }
 }

@@ -5,7 +5,7 @@ namespace SsbTomo.Orchestrator.Tests;
 public class DashboardTests
 {
     [Fact]
-    public void Lists_every_job_with_its_stage_progress_and_an_encoded_failure_reason()
+    public void Lists_every_job_with_its_stage_progress_and_an_encoded_failure_reason_with_the_detail_only_on_hover()
     {
         var running = new JobState
         {
@@ -15,7 +15,8 @@ public class DashboardTests
         var failed = new JobState
         {
             CorrelationId = Guid.NewGuid(), CurrentState = "Failed", SourcePath = "/share/<b>bad</b>",
-            FailedStage = "ingest", FailureReason = "slice_0002.tif: truncated <script>", SubmittedUtc = DateTime.UtcNow,
+            FailedStage = "ingest", FailureReason = "Ingest failed: slice_0002.tif: truncated <script>",
+            FailureDetail = "System.IO.EndOfStreamException: <b>", SubmittedUtc = DateTime.UtcNow,
         };
         var board = new JobBoard();
         board.Update(new JobProgressed(running.CorrelationId, "Segmenting", 5, 8));
@@ -24,7 +25,8 @@ public class DashboardTests
 
         Assert.Contains(running.CorrelationId.ToString(), html);
         Assert.Contains("5/8", html);
-        Assert.Contains("ingest: slice_0002.tif: truncated &lt;script&gt;", html);
+        Assert.Contains(">Ingest failed: slice_0002.tif: truncated &lt;script&gt;<", html);
+        Assert.Contains("title=\"System.IO.EndOfStreamException: &lt;b&gt;\"", html);
         Assert.Contains("/share/&lt;b&gt;bad&lt;/b&gt;", html);
         Assert.DoesNotContain("<script>", html);
     }

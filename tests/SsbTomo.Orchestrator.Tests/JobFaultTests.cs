@@ -3,6 +3,7 @@ using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using SsbTomo.Contracts;
 using SsbTomo.Orchestrator;
+using SsbTomo.TestSupport;
 
 namespace SsbTomo.Orchestrator.Tests;
 
@@ -14,7 +15,7 @@ public class JobFaultTests
     }
 
     [Fact]
-    public async Task A_command_that_keeps_failing_fails_the_job_with_the_stage_and_the_exception()
+    public async Task A_command_that_keeps_failing_on_storage_fails_the_job_with_what_to_check_and_keeps_the_exception_apart()
     {
         await using var provider = new ServiceCollection()
             .AddMassTransitTestHarness(bus =>
@@ -32,7 +33,11 @@ public class JobFaultTests
         Assert.True(await harness.Published.Any<JobFailed>(x => x.Context.Message.JobId == jobId));
         var failed = harness.Published.Select<JobFailed>().Single().Context.Message;
         Assert.Equal("ingest", failed.Stage);
-        Assert.Contains("share drive unreachable", failed.Reason);
+        Assert.Empty(ReadableReason.Offenders(failed.Reason));
+        Assert.StartsWith("Ingest kept failing to read or write its data, through every retry: share drive unreachable: /share/stack.", failed.Reason);
+        Assert.Contains("Check that the source stack and the job store are reachable", failed.Reason);
+        Assert.Contains($"under job id {jobId}", failed.Reason);
+        Assert.StartsWith("System.IO.IOException: share drive unreachable: /share/stack", failed.Detail);
         Assert.NotNull(await harness.GetSagaStateMachineHarness<JobStateMachine, JobState>().Exists(jobId, m => m.Failed));
     }
 }
