@@ -212,7 +212,33 @@ public sealed class CathodePhantom
     /// only the objects whose bounding sphere meets the line, so most points test no object at all. Same result as
     /// <see cref="Classify"/> point by point.
     /// </summary>
-    internal void ClassifyRow(double z, double y, double x0, double step, Span<byte> labels, Span<int> particles)
+    internal void ClassifyRow(double z, double y, double x0, double step, Span<byte> labels, Span<int> particles) =>
+        ClassifyRow(z, y, new LinearX(x0, step), labels, particles);
+
+    /// <summary>x coordinates of the points of a row; a struct so that the JIT specialises the loop for each kind.</summary>
+    internal interface IRowX
+    {
+        double X(int i);
+    }
+
+    /// <summary>x0 + i·step.</summary>
+    internal readonly struct LinearX(double x0, double step) : IRowX
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public double X(int i) => x0 + i * step;
+    }
+
+    /// <summary>
+    /// The 2×2 sub-samples of a row of pixels: point i is (xBase + i/2) + 0.25 or + 0.75, the very double
+    /// expression the sub-sample's shine-through has always used (so presets keep their bytes).
+    /// </summary>
+    internal readonly struct SubPixelX(double xBase) : IRowX
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public double X(int i) => xBase + (i >> 1) + ((i & 1) == 0 ? 0.25 : 0.75);
+    }
+
+    internal void ClassifyRow<TX>(double z, double y, TX xs, Span<byte> labels, Span<int> particles) where TX : struct, IRowX
     {
         Span<int> sph = stackalloc int[MaxCandidates], crk = stackalloc int[MaxCandidates], flk = stackalloc int[MaxCandidates],
             cap = stackalloc int[MaxCandidates], por = stackalloc int[MaxCandidates];
@@ -221,7 +247,7 @@ public sealed class CathodePhantom
         bool overflow = false;
         for (int i = 0; i < labels.Length; i++)
         {
-            double x = x0 + i * step;
+            double x = xs.X(i);
             int cell = _grid.CellOf(z, y, x);
             if (cell != currentCell)
             {
@@ -279,22 +305,38 @@ public sealed class CathodePhantom
     };
 
     /// <summary>
-    /// Grey level of one sub-sample of the face. A void shows the material behind it (shine-through): the
-    /// first solid at depth k = 1..ShineThroughDepth slices deeper at the same (y, x) contributes
-    /// α_k = A·e^−(k−1)/decay of its contrast over the void level; deeper pores stay dark.
+    /// Grey levels of the void sub-samples of one row of sub-samples of the face (points <paramref name="xs"/> at
+    /// height y, labels of the face in <paramref name="face"/>). A void shows the material behind it
+    /// (shine-through): the first solid at depth k = 1..ShineThroughDepth slices deeper at the same (y, x)
+    /// contributes α_k = A·e^−(k−1)/decay of its contrast over the void level; deeper pores stay dark. Depth by
+    /// depth, the whole row is classified at once while many voids are unresolved, point by point once few are
+    /// (both give the labels of <see cref="Classify"/>).
     /// </summary>
-    private double ShineThrough(double z, double y, double x)
+    private void ShineThroughRow(double z, double y, SubPixelX xs, ReadOnlySpan<byte> face, Span<double> grey, Span<int> pending,
+        byte[] behindLabels, int[] behindParticles)
     {
         double v = _look.VoidGrey;
-        if (_look.ShineThroughStrength == 0) return v;
-        for (int k = 1; k <= _look.ShineThroughDepth; k++)
+        int m = 0;
+        for (int i = 0; i < face.Length; i++)
+            if (face[i] == PhaseLabel.Void) { grey[i] = v; pending[m++] = i; }
+        if (_look.ShineThroughStrength == 0) return;
+        for (int k = 1; k <= _look.ShineThroughDepth && m > 0; k++)
         {
-            byte behind = Classify(z + k, y, x, out int bp);
-            if (behind == PhaseLabel.Void) continue;
             double alpha = _look.ShineThroughStrength * Math.Exp(-(k - 1) / _look.ShineThroughDecaySlices);
-            return v + alpha * (SolidGrey(behind, bp) - v);
+            bool wholeRow = 4 * m >= face.Length;
+            if (wholeRow) ClassifyRow(z + k, y, xs, behindLabels, behindParticles);
+            int kept = 0;
+            for (int j = 0; j < m; j++)
+            {
+                int i = pending[j];
+                int bp = -1;
+                byte behind = wholeRow ? behindLabels[i] : Classify(z + k, y, xs.X(i), out bp);
+                if (wholeRow) bp = behindParticles[i];
+                if (behind == PhaseLabel.Void) { pending[kept++] = i; continue; }
+                grey[i] = v + alpha * (SolidGrey(behind, bp) - v);
+            }
+            m = kept;
         }
-        return v;
     }
 
     /// <summary>
@@ -340,6 +382,13 @@ public sealed class CathodePhantom
             var par1 = new int[n];
             ClassifyRow(zc, yBase + 0.25, xBase + 0.25, 0.5, lab0, par0);
             ClassifyRow(zc, yBase + 0.75, xBase + 0.25, 0.5, lab1, par1);
+            var shine0 = new double[n];
+            var shine1 = new double[n];
+            var pending = new int[n];
+            var behindLabels = new byte[n];
+            var behindParticles = new int[n];
+            ShineThroughRow(zc, yBase + 0.25, new SubPixelX(xBase), lab0, shine0, pending, behindLabels, behindParticles);
+            ShineThroughRow(zc, yBase + 0.75, new SubPixelX(xBase), lab1, shine1, pending, behindLabels, behindParticles);
             var row = sharp.AsSpan(r * wp, wp);
             for (int c = 0; c < wp; c++)
             {
@@ -350,8 +399,7 @@ public sealed class CathodePhantom
                     int i = 2 * c + (s & 1);
                     byte label = (s >> 1) == 0 ? lab0[i] : lab1[i];
                     int particle = (s >> 1) == 0 ? par0[i] : par1[i];
-                    double yy = yBase + ((s >> 1) == 0 ? 0.25 : 0.75), xx = xBase + c + ((s & 1) == 0 ? 0.25 : 0.75);
-                    sum += label == PhaseLabel.Void ? ShineThrough(zc, yy, xx) : SolidGrey(label, particle);
+                    sum += label == PhaseLabel.Void ? ((s >> 1) == 0 ? shine0[i] : shine1[i]) : SolidGrey(label, particle);
                     if (label == PhaseLabel.Nmc) textured += nmcTexture;
                     else if (label == PhaseLabel.Lps) textured += lpsTexture;
                 }

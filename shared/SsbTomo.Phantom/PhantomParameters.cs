@@ -75,7 +75,14 @@ public sealed record MicrostructureParameters
     public double NmcPoolFraction { get; init; } = 0.40;
 
     /// <summary>The NMC fraction of the field of view is brought to within this of the target when the particles allow.</summary>
-    public double NmcFractionTolerance { get; init; } = 0.004;
+    public double FractionTolerance { get; init; } = 0.004;
+
+    /// <summary>
+    /// Take back an NMC particle or a pore that would push its phase more than <see cref="FractionTolerance"/> past
+    /// the target, and try smaller ones: large objects in a small field of view otherwise overshoot by whole
+    /// particles. Off for the presets, whose bytes predate it.
+    /// </summary>
+    public bool UndoOvershoot { get; init; }
 
     public double FibreMinDiameterUm { get; init; } = 0.15;
     public double FibreMaxDiameterUm { get; init; } = 0.25;

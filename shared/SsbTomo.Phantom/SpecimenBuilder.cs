@@ -245,7 +245,7 @@ internal sealed class SpecimenBuilder
 
         // condition the field of view on the target fraction
         var crng = Rng.For(_o.Seed, Stream.NmcCondition);
-        double target = _p.NmcFraction, tol = _p.NmcFractionTolerance;
+        double target = _p.NmcFraction, tol = _p.FractionTolerance;
         if (Fraction(RankNmc) > target + tol)
         {
             // remove, one at a time, the field-of-view particle that brings the fraction closest to the target
@@ -271,7 +271,9 @@ internal sealed class SpecimenBuilder
             double shrink = 1 - (double)attempt / maxAttempts;
             double r = Math.Max(_p.NmcMinDiameterUm, DrawDiameterUm(crng) * shrink) / 2 * _pxPerUm;
             var c = new Vec3(-r + crng.NextDouble() * (fovSize.Z + 2 * r), -r + crng.NextDouble() * (fovSize.Y + 2 * r), -r + crng.NextDouble() * (fovSize.X + 2 * r));
-            if (Fits(c, r)) AddSphere(c, r);
+            if (!Fits(c, r)) continue;
+            AddSphere(c, r);
+            if (_p.UndoOvershoot && Fraction(RankNmc) > target + tol) RemoveSphere(_c.Count - 1);
         }
 
         var grey = Rng.For(_o.Seed, Stream.Grey);
@@ -426,10 +428,16 @@ internal sealed class SpecimenBuilder
             if (NearNmc(c, radius) && rng.NextDouble() < _p.NmcAdjacentPoreRejection) continue;
             Pores.Add(new VoidSpheroid(c, normal, radius, half, false));
             var g = new SpheroidG(c, normal, radius, half);
+            _changed.Clear();
             ForLattice(c - new Vec3(radius, radius, radius), c + new Vec3(radius, radius, radius), (k, z, y, x) =>
             {
-                if (_rank[k] == RankLps && g.Contains(z, y, x)) SetRank(k, RankPore);
+                if (_rank[k] == RankLps && g.Contains(z, y, x)) { SetRank(k, RankPore); _changed.Add(k); }
             });
+            if (_p.UndoOvershoot && Fraction(RankCrack) + Fraction(RankPore) > _p.VoidFraction + _p.FractionTolerance)
+            {
+                foreach (int k in _changed) SetRank(k, RankLps);
+                Pores.RemoveAt(Pores.Count - 1);
+            }
         }
     }
 }
