@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
 namespace SsbTomo.Phantom.Tests;
@@ -24,7 +25,11 @@ public class PresetPinTests
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var o = ph.Options;
         sha.AppendData(ph.RenderLabels(0, o.Depth).Data);
-        for (int z = 0; z < o.Depth; z++) sha.AppendData(ph.RenderSlice(z).Pixels);
+        for (int z = 0; z < o.Depth; z++)
+        {
+            if (ph.BitDepth == 8) sha.AppendData(ph.RenderSlice(z).Pixels);
+            else sha.AppendData(MemoryMarshal.AsBytes(ph.RenderSlice16(z).Pixels.AsSpan()));
+        }
         for (int z = 0; z < o.Depth; z++)
         {
             var d = ph.DriftPx(z);
