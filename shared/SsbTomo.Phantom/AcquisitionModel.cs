@@ -9,9 +9,6 @@ namespace SsbTomo.Phantom;
 internal sealed class AcquisitionModel
 {
     public const double DriftStepSigmaPx = 0.4;
-    public const int BlurRadius = 3;
-    public const double BlurSigmaPx = 0.9;
-    public const int ShineThroughDepth = 6;
 
     private readonly double[] _dy, _dx;
     private readonly Stripe[] _stripes;
@@ -21,7 +18,7 @@ internal sealed class AcquisitionModel
 
     private readonly record struct Stripe(double X, double HalfWidth, double Amplitude, double Z0, double Z1, double Period, double Phase);
 
-    public AcquisitionModel(PhantomOptions o)
+    public AcquisitionModel(PhantomOptions o, PhantomAppearance a)
     {
         _height = o.Height;
         _width = o.Width;
@@ -39,10 +36,10 @@ internal sealed class AcquisitionModel
         }
         MaxDrift = 0;
         for (int z = 0; z < o.Depth; z++) MaxDrift = Math.Max(MaxDrift, Math.Max(Math.Abs(_dy[z]), Math.Abs(_dx[z])));
-        MarginPx = (int)Math.Ceiling(MaxDrift) + BlurRadius + 4;
+        MarginPx = (int)Math.Ceiling(MaxDrift) + a.BlurRadius + 4;
 
         // Curtaining: vertical stripes in the specimen frame (grooves milled into the face move with it),
-        // 3–40 px wide, ±6–10 grey levels, each living 150–600 slices with a smooth fade and a slow pulsation;
+        // 3–40 px wide, ± the appearance's amplitude range, each living 150–600 slices with a smooth fade and a slow pulsation;
         // successive stripes of one track stay near the same x so the pattern persists and evolves slowly.
         var crng = Rng.For(o.Seed, Stream.Curtain);
         var stripes = new List<Stripe>();
@@ -55,18 +52,18 @@ internal sealed class AcquisitionModel
             while (z < o.Depth)
             {
                 double life = crng.Uniform(150, 600);
-                double amp = crng.Uniform(6, 10) * (crng.NextDouble() < 0.5 ? -1 : 1);
+                double amp = crng.Uniform(a.CurtainAmplitudeMin, a.CurtainAmplitudeMax) * (crng.NextDouble() < 0.5 ? -1 : 1);
                 stripes.Add(new Stripe(x + 3 * crng.Gaussian(), crng.Uniform(1.5, 20), amp, z, z + life, crng.Uniform(80, 300), crng.Uniform(0, 2 * Math.PI)));
                 z += life - 20;
             }
         }
         _stripes = [.. stripes];
 
-        // Charging: a tilted plane plus a broad bump, each term ±4–7 grey levels, slowly varying with z.
+        // Charging: a tilted plane plus a broad bump, slowly varying with z.
         var grng = Rng.For(o.Seed, Stream.Charging);
-        _planeY = grng.Uniform(3, 6);
-        _planeX = grng.Uniform(3, 6);
-        _bumpAmp = grng.Uniform(4, 7);
+        _planeY = grng.Uniform(a.ChargingPlaneMin, a.ChargingPlaneMax);
+        _planeX = grng.Uniform(a.ChargingPlaneMin, a.ChargingPlaneMax);
+        _bumpAmp = grng.Uniform(a.ChargingBumpMin, a.ChargingBumpMax);
         _pYPeriod = grng.Uniform(300, 900);
         _pXPeriod = grng.Uniform(300, 900);
         _bumpPeriod = grng.Uniform(200, 600);
@@ -77,10 +74,10 @@ internal sealed class AcquisitionModel
         _bumpCx = grng.Uniform(0.2, 0.8) * o.Width;
         _bumpSigma = grng.Uniform(0.25, 0.45) * Math.Max(o.Height, o.Width);
 
-        // Gain: two slow sinusoids, together within ±6.5 %.
+        // Gain: two slow sinusoids.
         var arng = Rng.For(o.Seed, Stream.Gain);
-        _g1 = arng.Uniform(0.025, 0.04);
-        _g2 = arng.Uniform(0.015, 0.025);
+        _g1 = arng.Uniform(a.GainDriftSlowMin, a.GainDriftSlowMax);
+        _g2 = arng.Uniform(a.GainDriftFastMin, a.GainDriftFastMax);
         _gp1 = arng.Uniform(250, 700);
         _gp2 = arng.Uniform(60, 200);
         _gph1 = arng.Uniform(0, 2 * Math.PI);

@@ -16,9 +16,6 @@ namespace SsbTomo.Phantom;
 /// </summary>
 public sealed class CathodePhantom
 {
-    /// <summary>Mean grey levels of the phases before artefacts (documentation only: segmentation is blind to them).</summary>
-    public static GreyLevels ExpectedGreyLevels { get; } = new(Void: 25, Carbon: 65, Lps: 120, Nmc: 195);
-
     private readonly AcquisitionModel _acq;
     private readonly CellGrid _grid;
     private readonly SphereG[] _spheres;
@@ -32,17 +29,20 @@ public sealed class CathodePhantom
     private readonly (double Z, double Y, double R2)[] _sphereB, _crackB, _flakeB, _capsuleB, _poreB;
     private readonly ulong _textureSeed;
     private readonly double _textureScale;
+    private readonly PhantomAppearance _look;
 
     private CathodePhantom(PhantomOptions options)
     {
         Options = options;
-        Parameters = PresetParameters.For(options.Preset);
-        _acq = new AcquisitionModel(options);
+        Parameters = options.Resolved;
+        _look = Parameters.Appearance;
+        _acq = new AcquisitionModel(options, _look);
         int m = _acq.MarginPx;
         SpecimenLo = new Vec3(-2, -m, -m);
-        SpecimenHi = new Vec3(options.Depth + AcquisitionModel.ShineThroughDepth + 2, options.Height + m, options.Width + m);
+        // behind the last slice the specimen must go on as deep as shine-through looks
+        SpecimenHi = new Vec3(options.Depth + _look.ShineThroughDepth + 2, options.Height + m, options.Width + m);
 
-        var builder = new SpecimenBuilder(options, Parameters, SpecimenLo, SpecimenHi);
+        var builder = new SpecimenBuilder(options, Parameters.Microstructure, _look.NmcParticleOffset, SpecimenLo, SpecimenHi);
         builder.Build();
         Particles = builder.Particles;
         Cracks = builder.Cracks;
@@ -55,7 +55,7 @@ public sealed class CathodePhantom
         _grid = new CellGrid(SpecimenLo, SpecimenHi, Math.Max(4, 0.8 * pxPerUm));
 
         _spheres = Particles.Select(p => new SphereG(p.Centre.Z, p.Centre.Y, p.Centre.X, p.Radius)).ToArray();
-        _nmcGrey = Particles.Select(p => ExpectedGreyLevels.Nmc + p.GreyOffset).ToArray();
+        _nmcGrey = Particles.Select(p => _look.NmcGrey + p.GreyOffset).ToArray();
         _sphereCells = _grid.Build(Particles.Count,
             i => Box(Particles[i].Centre, Particles[i].Radius),
             (i, c, h) => (c - Particles[i].Centre).Length <= Particles[i].Radius + h);
@@ -100,7 +100,7 @@ public sealed class CathodePhantom
         _capsuleB = segs.Select(g => { var m = 0.5 * (g.A + g.B); double r = 0.5 * (g.B - g.A).Length + g.R; return (m.Z, m.Y, r * r); }).ToArray();
 
         _textureSeed = Rng.Mix((ulong)(uint)options.Seed, Stream.Texture);
-        _textureScale = 1 / (0.3 * pxPerUm);
+        _textureScale = 1 / (_look.TextureScaleUm * pxPerUm);
     }
 
     /// <summary>Builds the specimen (random sequential addition etc.); takes well under a second for typical stacks.</summary>
@@ -113,7 +113,11 @@ public sealed class CathodePhantom
 
     public PhantomOptions Options { get; }
 
-    internal PresetParameters Parameters { get; }
+    /// <summary>The microstructure and appearance this phantom was built with (the preset's or a family draw).</summary>
+    public PhantomParameters Parameters { get; }
+
+    /// <summary>Bits per stored pixel of the raw slices: 8 (<see cref="RenderSlice"/>) or 16 (<see cref="RenderSlice16"/>).</summary>
+    public int BitDepth => _look.BitDepth;
 
     /// <summary>NMC spheres, voxel units of the slice-0 frame (including those of the margins).</summary>
     public IReadOnlyList<NmcParticle> Particles { get; }
@@ -208,7 +212,33 @@ public sealed class CathodePhantom
     /// only the objects whose bounding sphere meets the line, so most points test no object at all. Same result as
     /// <see cref="Classify"/> point by point.
     /// </summary>
-    internal void ClassifyRow(double z, double y, double x0, double step, Span<byte> labels, Span<int> particles)
+    internal void ClassifyRow(double z, double y, double x0, double step, Span<byte> labels, Span<int> particles) =>
+        ClassifyRow(z, y, new LinearX(x0, step), labels, particles);
+
+    /// <summary>x coordinates of the points of a row; a struct so that the JIT specialises the loop for each kind.</summary>
+    internal interface IRowX
+    {
+        double X(int i);
+    }
+
+    /// <summary>x0 + i·step.</summary>
+    internal readonly struct LinearX(double x0, double step) : IRowX
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public double X(int i) => x0 + i * step;
+    }
+
+    /// <summary>
+    /// The 2×2 sub-samples of a row of pixels: point i is (xBase + i/2) + 0.25 or + 0.75, the very double
+    /// expression the sub-sample's shine-through has always used (so presets keep their bytes).
+    /// </summary>
+    internal readonly struct SubPixelX(double xBase) : IRowX
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public double X(int i) => xBase + (i >> 1) + ((i & 1) == 0 ? 0.25 : 0.75);
+    }
+
+    internal void ClassifyRow<TX>(double z, double y, TX xs, Span<byte> labels, Span<int> particles) where TX : struct, IRowX
     {
         Span<int> sph = stackalloc int[MaxCandidates], crk = stackalloc int[MaxCandidates], flk = stackalloc int[MaxCandidates],
             cap = stackalloc int[MaxCandidates], por = stackalloc int[MaxCandidates];
@@ -217,7 +247,7 @@ public sealed class CathodePhantom
         bool overflow = false;
         for (int i = 0; i < labels.Length; i++)
         {
-            double x = x0 + i * step;
+            double x = xs.X(i);
             int cell = _grid.CellOf(z, y, x);
             if (cell != currentCell)
             {
@@ -269,42 +299,77 @@ public sealed class CathodePhantom
     private double SolidGrey(byte label, int particle) => label switch
     {
         PhaseLabel.Nmc => _nmcGrey[particle],
-        PhaseLabel.Carbon => ExpectedGreyLevels.Carbon,
-        PhaseLabel.Lps => ExpectedGreyLevels.Lps,
-        _ => ExpectedGreyLevels.Void,
+        PhaseLabel.Carbon => _look.CarbonGrey,
+        PhaseLabel.Lps => _look.LpsGrey,
+        _ => _look.VoidGrey,
     };
 
     /// <summary>
-    /// Grey level of one sub-sample of the face. A void shows the material behind it (shine-through): the
-    /// first solid at depth k = 1..6 slices deeper at the same (y, x) contributes α_k = 0.25·e^−(k−1)/1.2 of its
-    /// contrast over the void level; deeper pores stay dark.
+    /// Grey levels of the void sub-samples of one row of sub-samples of the face (points <paramref name="xs"/> at
+    /// height y, labels of the face in <paramref name="face"/>). A void shows the material behind it
+    /// (shine-through): the first solid at depth k = 1..ShineThroughDepth slices deeper at the same (y, x)
+    /// contributes α_k = A·e^−(k−1)/decay of its contrast over the void level; deeper pores stay dark. Depth by
+    /// depth, the whole row is classified at once while many voids are unresolved, point by point once few are
+    /// (both give the labels of <see cref="Classify"/>).
     /// </summary>
-    private double ShineThrough(double z, double y, double x)
+    private void ShineThroughRow(double z, double y, SubPixelX xs, ReadOnlySpan<byte> face, Span<double> grey, Span<int> pending,
+        byte[] behindLabels, int[] behindParticles)
     {
-        double v = ExpectedGreyLevels.Void;
-        for (int k = 1; k <= AcquisitionModel.ShineThroughDepth; k++)
+        double v = _look.VoidGrey;
+        int m = 0;
+        for (int i = 0; i < face.Length; i++)
+            if (face[i] == PhaseLabel.Void) { grey[i] = v; pending[m++] = i; }
+        if (_look.ShineThroughStrength == 0) return;
+        for (int k = 1; k <= _look.ShineThroughDepth && m > 0; k++)
         {
-            byte behind = Classify(z + k, y, x, out int bp);
-            if (behind == PhaseLabel.Void) continue;
-            double alpha = 0.25 * Math.Exp(-(k - 1) / 1.2);
-            return v + alpha * (SolidGrey(behind, bp) - v);
+            double alpha = _look.ShineThroughStrength * Math.Exp(-(k - 1) / _look.ShineThroughDecaySlices);
+            bool wholeRow = 4 * m >= face.Length;
+            if (wholeRow) ClassifyRow(z + k, y, xs, behindLabels, behindParticles);
+            int kept = 0;
+            for (int j = 0; j < m; j++)
+            {
+                int i = pending[j];
+                int bp = -1;
+                byte behind = wholeRow ? behindLabels[i] : Classify(z + k, y, xs.X(i), out bp);
+                if (wholeRow) bp = behindParticles[i];
+                if (behind == PhaseLabel.Void) { pending[kept++] = i; continue; }
+                grey[i] = v + alpha * (SolidGrey(behind, bp) - v);
+            }
+            m = kept;
         }
-        return v;
     }
 
     /// <summary>
-    /// The raw 8-bit BSE-like image of slice z, with every artefact of <see cref="ArtefactDescription"/>:
-    /// 2×2 supersampled phase grey levels with per-particle offsets and texture, shine-through in pores,
-    /// Gaussian blur, curtaining, charging, gain drift, signal-dependent noise, drift, clipping. Memory O(slice).
+    /// The raw 8-bit BSE-like image of slice z of an 8-bit phantom (<see cref="BitDepth"/> 8); see <see cref="RenderSlice16"/>.
     /// </summary>
     public Image2D<byte> RenderSlice(int z)
     {
+        if (_look.BitDepth != 8)
+            throw new InvalidOperationException($"this phantom stores {_look.BitDepth}-bit slices: use {nameof(RenderSlice16)}");
+        var stored = RenderStored(z);
+        var image = new Image2D<byte>(Options.Height, Options.Width);
+        for (int i = 0; i < stored.Length; i++) image.Pixels[i] = (byte)stored[i];
+        return image;
+    }
+
+    /// <summary>
+    /// The raw BSE-like image of slice z as stored by the detector, with every artefact of
+    /// <see cref="ArtefactDescription"/>: 2×2 supersampled phase grey levels with per-particle offsets and texture,
+    /// shine-through in pores, Gaussian blur, curtaining, charging, gain drift, signal-dependent noise, drift, the
+    /// detector's gain/offset (and digitisation step), rounding and clipping to the bit depth. An 8-bit phantom's
+    /// values are returned widened. Memory O(slice).
+    /// </summary>
+    public Image2D<ushort> RenderSlice16(int z) => new(Options.Height, Options.Width, RenderStored(z));
+
+    private ushort[] RenderStored(int z)
+    {
         ArgumentOutOfRangeException.ThrowIfNegative(z);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(z, Options.Depth);
-        int h = Options.Height, w = Options.Width, p = AcquisitionModel.BlurRadius;
+        int h = Options.Height, w = Options.Width, p = _look.BlurRadius;
         int hp = h + 2 * p, wp = w + 2 * p;
         var drift = _acq.Drift(z);
         double zc = z + 0.5;
+        double nmcTexture = _look.NmcTexture, lpsTexture = _look.LpsTexture;
 
         var sharp = new float[hp * wp];
         Parallel.For(0, hp, r =>
@@ -317,20 +382,26 @@ public sealed class CathodePhantom
             var par1 = new int[n];
             ClassifyRow(zc, yBase + 0.25, xBase + 0.25, 0.5, lab0, par0);
             ClassifyRow(zc, yBase + 0.75, xBase + 0.25, 0.5, lab1, par1);
+            var shine0 = new double[n];
+            var shine1 = new double[n];
+            var pending = new int[n];
+            var behindLabels = new byte[n];
+            var behindParticles = new int[n];
+            ShineThroughRow(zc, yBase + 0.25, new SubPixelX(xBase), lab0, shine0, pending, behindLabels, behindParticles);
+            ShineThroughRow(zc, yBase + 0.75, new SubPixelX(xBase), lab1, shine1, pending, behindLabels, behindParticles);
             var row = sharp.AsSpan(r * wp, wp);
             for (int c = 0; c < wp; c++)
             {
                 double sum = 0;
-                int textured = 0;
+                double textured = 0;
                 for (int s = 0; s < 4; s++)
                 {
                     int i = 2 * c + (s & 1);
                     byte label = (s >> 1) == 0 ? lab0[i] : lab1[i];
                     int particle = (s >> 1) == 0 ? par0[i] : par1[i];
-                    double yy = yBase + ((s >> 1) == 0 ? 0.25 : 0.75), xx = xBase + c + ((s & 1) == 0 ? 0.25 : 0.75);
-                    sum += label == PhaseLabel.Void ? ShineThrough(zc, yy, xx) : SolidGrey(label, particle);
-                    if (label == PhaseLabel.Nmc) textured += 4;
-                    else if (label == PhaseLabel.Lps) textured += 3;
+                    sum += label == PhaseLabel.Void ? ((s >> 1) == 0 ? shine0[i] : shine1[i]) : SolidGrey(label, particle);
+                    if (label == PhaseLabel.Nmc) textured += nmcTexture;
+                    else if (label == PhaseLabel.Lps) textured += lpsTexture;
                 }
                 double value = sum * 0.25;
                 if (textured > 0)
@@ -339,10 +410,11 @@ public sealed class CathodePhantom
             }
         });
 
-        // separable Gaussian blur, σ = 0.9 px
+        // separable Gaussian blur
+        double sigma = _look.BlurSigmaPx;
         Span<double> kernel = stackalloc double[2 * p + 1];
         double ksum = 0;
-        for (int i = -p; i <= p; i++) ksum += kernel[i + p] = Math.Exp(-i * i / (2 * AcquisitionModel.BlurSigmaPx * AcquisitionModel.BlurSigmaPx));
+        for (int i = -p; i <= p; i++) ksum += kernel[i + p] = Math.Exp(-i * i / (2 * sigma * sigma));
         var k = new double[2 * p + 1];
         for (int i = 0; i < k.Length; i++) k[i] = kernel[i] / ksum;
 
@@ -362,24 +434,27 @@ public sealed class CathodePhantom
         _acq.Curtain(z, drift.Dx, curtain);
         double gain = _acq.Gain(z);
         ulong noiseSeed = Rng.Mix((ulong)(uint)Options.Seed, Stream.Noise, (ulong)z);
-        var image = new Image2D<byte>(h, w);
+        double noiseVar = _look.NoiseVariance, noiseSignalVar = _look.NoiseSignalVariance;
+        double outGain = _look.OutputGain, outOffset = _look.OutputOffset, adc = _look.AdcStep, max = _look.MaxStoredValue;
+        var stored = new ushort[h * w];
         Parallel.For(0, h, y =>
         {
             var rng = new Rng(Rng.Mix(noiseSeed, (ulong)y));
             Span<double> charge = w <= 4096 ? stackalloc double[w] : new double[w];
             _acq.Charging(z, y, charge);
-            var outRow = image.Row(y);
+            var outRow = stored.AsSpan(y * w, w);
             for (int x = 0; x < w; x++)
             {
                 double acc = 0;
                 for (int i = 0; i < k.Length; i++) acc += k[i] * horiz[(y + i) * w + x];
                 double signal = gain * (acc + curtain[x] + charge[x]);
-                double sigma = Math.Sqrt(36 + 0.3 * Math.Max(0, signal));
-                double v = signal + sigma * rng.Gaussian();
-                outRow[x] = (byte)Math.Clamp(Math.Round(v), 0, 255);
+                double sd = Math.Sqrt(noiseVar + noiseSignalVar * Math.Max(0, signal));
+                double v = signal + sd * rng.Gaussian();
+                if (adc > 0) v = adc * Math.Round(v / adc);
+                outRow[x] = (ushort)Math.Clamp(Math.Round(outOffset + outGain * v), 0, max);
             }
         });
-        return image;
+        return stored;
     }
 
     private static (Vec3, Vec3) Box(Vec3 c, double r) => (c - new Vec3(r, r, r), c + new Vec3(r, r, r));
@@ -400,23 +475,32 @@ public sealed class CathodePhantom
     }
 }
 
-/// <summary>Nominal phase grey levels (8-bit) before artefacts. For documentation only.</summary>
-public sealed record GreyLevels(double Void, double Carbon, double Lps, double Nmc);
-
 /// <summary>The simulated acquisition artefacts, in words and numbers (documentation only).</summary>
 public static class ArtefactDescription
 {
-    public static IReadOnlyList<string> Items { get; } =
-    [
-        "Phase grey levels void 25, carbon 65, LPS 120, NMC 195 ± 5 per particle; value-noise texture ±4 (NMC), ±3 (LPS) at 0.3 µm scale.",
-        "2×2 supersampling of each pixel (partial volumes) on the face at depth z+0.5.",
-        "Shine-through in voids: first solid k = 1..6 slices deeper adds α = 0.25·exp(−(k−1)/1.2) of its contrast.",
-        $"In-plane Gaussian blur σ = {AcquisitionModel.BlurSigmaPx} px.",
-        "Curtaining: vertical stripes fixed to the specimen, 3–40 px wide, ±6–10 grey levels, living 150–600 slices, pulsating slowly.",
-        "Charging: tilted plane (±3–6 per axis) plus broad bump (+2.4–7), periods 200–900 slices, image frame.",
-        "Gain: 1 + two slow sinusoids, within ±6.5 %.",
-        "Noise: Gaussian with σ = sqrt(36 + 0.3·signal) (≈ 7–10 grey levels), one seeded stream per (seed, slice, row).",
-        $"Drift: random walk σ = {AcquisitionModel.DriftStepSigmaPx} px/slice per axis plus a linear trend (|y| 0.04–0.06, |x| ≤ 0.02 px/slice); DriftPx(0) = 0.",
-        "Clipping to 0..255 after rounding.",
-    ];
+    /// <summary>The presets' artefacts.</summary>
+    public static IReadOnlyList<string> Items { get; } = For(new PhantomAppearance());
+
+    /// <summary>The artefacts of a phantom with this appearance (a preset's or a family draw's).</summary>
+    public static IReadOnlyList<string> For(PhantomAppearance a)
+    {
+        var ic = System.Globalization.CultureInfo.InvariantCulture;
+        string F(double v) => v.ToString("0.###", ic);
+        string sigma(double s) => F(a.NoiseSigma(s));
+        return
+        [
+            $"Phase grey levels (signal scale) void {F(a.VoidGrey)}, carbon {F(a.CarbonGrey)}, LPS {F(a.LpsGrey)}, NMC {F(a.NmcGrey)} ± {F(a.NmcParticleOffset)} per particle; value-noise texture ±{F(a.NmcTexture)} (NMC), ±{F(a.LpsTexture)} (LPS) at {F(a.TextureScaleUm)} µm scale.",
+            "2×2 supersampling of each pixel (partial volumes) on the face at depth z+0.5.",
+            $"Shine-through in voids: first solid k = 1..{a.ShineThroughDepth} slices deeper adds α = {F(a.ShineThroughStrength)}·exp(−(k−1)/{F(a.ShineThroughDecaySlices)}) of its contrast.",
+            $"In-plane Gaussian blur σ = {F(a.BlurSigmaPx)} px.",
+            $"Curtaining: vertical stripes fixed to the specimen, 3–40 px wide, ±{F(a.CurtainAmplitudeMin)}–{F(a.CurtainAmplitudeMax)} grey levels, living 150–600 slices, pulsating slowly.",
+            $"Charging: tilted plane (±{F(a.ChargingPlaneMin)}–{F(a.ChargingPlaneMax)} per axis) plus broad bump (0.2–1 × {F(a.ChargingBumpMin)}–{F(a.ChargingBumpMax)}), periods 200–900 slices, image frame.",
+            $"Gain: 1 + two slow sinusoids, within ±{F(100 * (a.GainDriftSlowMax + a.GainDriftFastMax))} %.",
+            $"Noise: Gaussian with σ = sqrt({F(a.NoiseVariance)} + {F(a.NoiseSignalVariance)}·signal) (≈ {sigma(a.VoidGrey)}–{sigma(a.NmcGrey)} grey levels), one seeded stream per (seed, slice, row).",
+            $"Drift: random walk σ = {F(AcquisitionModel.DriftStepSigmaPx)} px/slice per axis plus a linear trend (|y| 0.04–0.06, |x| ≤ 0.02 px/slice); DriftPx(0) = 0.",
+            a.AdcStep > 0
+                ? $"Detector: signal digitised in steps of {F(a.AdcStep)}, stored = {F(a.OutputOffset)} + {F(a.OutputGain)}·signal, rounded and clipped to 0..{a.MaxStoredValue} ({a.BitDepth}-bit)."
+                : $"Detector: stored = {F(a.OutputOffset)} + {F(a.OutputGain)}·signal, rounded and clipped to 0..{a.MaxStoredValue} ({a.BitDepth}-bit).",
+        ];
+    }
 }

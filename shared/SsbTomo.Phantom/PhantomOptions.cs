@@ -19,8 +19,25 @@ public enum PhantomPreset
 /// (slice thickness = pixel size). All physical sizes of the microstructure are in micrometres and are converted
 /// with <paramref name="VoxelNm"/>, so the physics does not change with the voxel size.
 /// </summary>
+/// <remarks>
+/// Without <see cref="Parameters"/> the phantom is the <paramref name="Preset"/>'s. A member of the phantom family
+/// (<see cref="PhantomFamily.Draw"/>) carries its drawn <see cref="Parameters"/> and <see cref="FamilySeed"/>; its
+/// <paramref name="Preset"/> is then not used.
+/// </remarks>
 public sealed record PhantomOptions(PhantomPreset Preset, int Depth, int Height, int Width, double VoxelNm = 50, int Seed = 1)
 {
+    /// <summary>Explicit microstructure and appearance; null means the preset's.</summary>
+    public PhantomParameters? Parameters { get; init; }
+
+    /// <summary>The family seed these options were drawn from (<see cref="PhantomFamily.Draw"/>), null for a preset.</summary>
+    public int? FamilySeed { get; init; }
+
+    /// <summary>The parameters the phantom is built with.</summary>
+    public PhantomParameters Resolved => Parameters ?? PhantomParameters.ForPreset(Preset);
+
+    /// <summary>"family 17" or the preset's name, for logs and truth files.</summary>
+    public string Describe() => FamilySeed is { } f ? $"family {f}" : Parameters is null ? Preset.ToString() : $"{Preset} (custom parameters)";
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(Depth, 1, nameof(Depth));
@@ -30,5 +47,7 @@ public sealed record PhantomOptions(PhantomPreset Preset, int Depth, int Height,
             throw new ArgumentOutOfRangeException(nameof(VoxelNm), VoxelNm, "voxel size must be within 5..500 nm");
         if (!Enum.IsDefined(Preset))
             throw new ArgumentOutOfRangeException(nameof(Preset), Preset, "unknown preset");
+        Resolved.Microstructure.Validate();
+        Resolved.Appearance.Validate();
     }
 }

@@ -99,5 +99,5 @@ internal sealed class Rng
 internal static class Stream
 {
     public const ulong Nmc = 1, NmcCondition = 2, Cracks = 3, Carbon = 4, Pores = 5, Drift = 6,
-        Curtain = 7, Charging = 8, Gain = 9, Noise = 10, Texture = 11, Grey = 12;
+        Curtain = 7, Charging = 8, Gain = 9, Noise = 10, Texture = 11, Grey = 12, Family = 13;
 }

@@ -1,11 +1,11 @@
 namespace SsbTomo.Phantom;
 
 /// <summary>
-/// Builds the analytic specimen: NMC spheres by random sequential addition, one-sided cracks (cycled presets),
+/// Builds the analytic specimen: NMC spheres by random sequential addition, one-sided cracks (when the void has cracks),
 /// carbon nanofibres, pores. A coarse "calibration lattice" of voxel centres over the field of view (stride s so
 /// that it has at most ~4 M points; s = 1, i.e. exactly the truth voxels, for small stacks) records the label each
 /// point gets under the precedence NMC &gt; crack void &gt; carbon &gt; pore void &gt; LPS. Each phase is generated over
-/// the whole specimen box in random order and stops when its share of the lattice reaches the preset target, so
+/// the whole specimen box in random order and stops when its share of the lattice reaches its target, so
 /// the truth fractions in the field of view are on target even when it holds only a few particles, while the
 /// margins have the same statistics.
 /// </summary>
@@ -14,7 +14,8 @@ internal sealed class SpecimenBuilder
     private const byte RankLps = 0, RankPore = 1, RankCarbon = 2, RankCrack = 3, RankNmc = 4;
 
     private readonly PhantomOptions _o;
-    private readonly PresetParameters _p;
+    private readonly double _nmcGreyOffset;
+    private readonly MicrostructureParameters _p;
     private readonly double _pxPerUm;
     private readonly Vec3 _boxLo, _boxHi;
 
@@ -39,9 +40,10 @@ internal sealed class SpecimenBuilder
     public readonly List<CarbonFibre> Fibres = [];
     public readonly List<VoidSpheroid> Pores = [];
 
-    public SpecimenBuilder(PhantomOptions o, PresetParameters p, Vec3 boxLo, Vec3 boxHi)
+    public SpecimenBuilder(PhantomOptions o, MicrostructureParameters p, double nmcGreyOffset, Vec3 boxLo, Vec3 boxHi)
     {
         _o = o;
+        _nmcGreyOffset = nmcGreyOffset;
         _p = p;
         _pxPerUm = 1000.0 / o.VoxelNm;
         _boxLo = boxLo;
@@ -57,7 +59,7 @@ internal sealed class SpecimenBuilder
         Array.Fill(_owner, -1);
         _count[RankLps] = _rank.Length;
 
-        _rmax = PresetParameters.NmcMaxDiameterUm / 2 * _pxPerUm;
+        _rmax = p.NmcMaxDiameterUm / 2 * _pxPerUm;
         _dynCell = 2 * _rmax;
         _dynLo = boxLo - new Vec3(_rmax, _rmax, _rmax);
         var ext = boxHi - boxLo + new Vec3(2 * _rmax, 2 * _rmax, 2 * _rmax);
@@ -76,7 +78,7 @@ internal sealed class SpecimenBuilder
     public void Build()
     {
         BuildNmc();
-        if (_p.CrackVoidTarget > 0) BuildCracks();
+        if (_p.CrackVoidFraction > 0) BuildCracks();
         BuildCarbon();
         BuildPores();
     }
@@ -120,8 +122,8 @@ internal sealed class SpecimenBuilder
     {
         while (true)
         {
-            double d = PresetParameters.NmcMedianDiameterUm * Math.Exp(PresetParameters.NmcLogSigma * rng.Gaussian());
-            if (d >= PresetParameters.NmcMinDiameterUm && d <= PresetParameters.NmcMaxDiameterUm) return d;
+            double d = _p.NmcMedianDiameterUm * Math.Exp(_p.NmcLogSigma * rng.Gaussian());
+            if (d >= _p.NmcMinDiameterUm && d <= _p.NmcMaxDiameterUm) return d;
         }
     }
 
@@ -153,7 +155,7 @@ internal sealed class SpecimenBuilder
     {
         foreach (int j in Neighbours(c))
         {
-            double min = r + _r[j] - 0.02 * Math.Min(r, _r[j]); // barely touching is allowed
+            double min = r + _r[j] - _p.NmcContactOverlap * Math.Min(r, _r[j]);
             var d = c - _c[j];
             if (d.Dot(d) < min * min) return false;
         }
@@ -220,10 +222,10 @@ internal sealed class SpecimenBuilder
         var size = hi - lo;
         double volume = size.Z * size.Y * size.X;
 
-        // pool of diameters worth 40 % of the (extended) box, placed largest first
+        // pool of diameters worth a share of the (extended) box, placed largest first
         var pool = new List<double>();
         double sum = 0;
-        while (sum < 0.40 * volume)
+        while (sum < _p.NmcPoolFraction * volume)
         {
             double r = DrawDiameterUm(rng) / 2 * _pxPerUm;
             pool.Add(r);
@@ -243,7 +245,7 @@ internal sealed class SpecimenBuilder
 
         // condition the field of view on the target fraction
         var crng = Rng.For(_o.Seed, Stream.NmcCondition);
-        double target = _p.NmcTarget, tol = 0.004;
+        double target = _p.NmcFraction, tol = _p.FractionTolerance;
         if (Fraction(RankNmc) > target + tol)
         {
             // remove, one at a time, the field-of-view particle that brings the fraction closest to the target
@@ -267,15 +269,17 @@ internal sealed class SpecimenBuilder
         for (int attempt = 0; attempt < maxAttempts && Fraction(RankNmc) < target - tol; attempt++)
         {
             double shrink = 1 - (double)attempt / maxAttempts;
-            double r = Math.Max(PresetParameters.NmcMinDiameterUm, DrawDiameterUm(crng) * shrink) / 2 * _pxPerUm;
+            double r = Math.Max(_p.NmcMinDiameterUm, DrawDiameterUm(crng) * shrink) / 2 * _pxPerUm;
             var c = new Vec3(-r + crng.NextDouble() * (fovSize.Z + 2 * r), -r + crng.NextDouble() * (fovSize.Y + 2 * r), -r + crng.NextDouble() * (fovSize.X + 2 * r));
-            if (Fits(c, r)) AddSphere(c, r);
+            if (!Fits(c, r)) continue;
+            AddSphere(c, r);
+            if (_p.UndoOvershoot && Fraction(RankNmc) > target + tol) RemoveSphere(_c.Count - 1);
         }
 
         var grey = Rng.For(_o.Seed, Stream.Grey);
         for (int j = 0; j < _c.Count; j++)
         {
-            double offset = grey.Uniform(-5, 5);
+            double offset = grey.Uniform(-_nmcGreyOffset, _nmcGreyOffset);
             if (_alive[j]) Particles.Add(new NmcParticle(Particles.Count, _c[j], _r[j], offset));
         }
         // rebuild the dynamic grid over the final list so that indices match Particles
@@ -297,11 +301,11 @@ internal sealed class SpecimenBuilder
         rng.Shuffle(order);
         foreach (int j in order)
         {
-            if (Fraction(RankCrack) >= _p.CrackVoidTarget) break;
+            if (Fraction(RankCrack) >= _p.CrackVoidFraction) break;
             var part = Particles[j];
             var u = rng.UnitVector();
-            double cone = rng.Uniform(_p.ConeMinDeg, _p.ConeMaxDeg) * Math.PI / 180;
-            double tmax = rng.Uniform(_p.TmaxMinUm, _p.TmaxMaxUm) * _pxPerUm;
+            double cone = rng.Uniform(_p.CrackConeMinDeg, _p.CrackConeMaxDeg) * Math.PI / 180;
+            double tmax = rng.Uniform(_p.CrackMaxThicknessMinUm, _p.CrackMaxThicknessMaxUm) * _pxPerUm;
             var crack = new ParticleCrack(part.Id, u, cone, tmax);
             int flakesBefore = Flakes.Count;
             _changed.Clear();
@@ -310,7 +314,7 @@ internal sealed class SpecimenBuilder
             double ext = part.Radius + tmax;
             PaintVoidCrack(part.Centre - new Vec3(ext, ext, ext), part.Centre + new Vec3(ext, ext, ext), g.Contains);
 
-            int flakes = _p.FlakesMax > 0 ? 1 + (rng.NextDouble() < 0.35 ? 1 : 0) : 0;
+            int flakes = _p.FlakesMax > 0 ? 1 + (rng.NextDouble() < _p.SecondFlakeProbability ? 1 : 0) : 0;
             flakes = Math.Min(flakes, _p.FlakesMax);
             for (int f = 0; f < flakes; f++)
             {
@@ -329,7 +333,7 @@ internal sealed class SpecimenBuilder
                 PaintVoidCrack(centre - new Vec3(radius, radius, radius), centre + new Vec3(radius, radius, radius), sg.Contains);
             }
             // a crack that would overshoot the target by more than half a point is undone (another particle is tried)
-            if (Fraction(RankCrack) > _p.CrackVoidTarget + 0.005)
+            if (Fraction(RankCrack) > _p.CrackVoidFraction + 0.005)
             {
                 foreach (int k in _changed) SetRank(k, RankLps);
                 Cracks.RemoveAt(Cracks.Count - 1);
@@ -357,11 +361,11 @@ internal sealed class SpecimenBuilder
     {
         var rng = Rng.For(_o.Seed, Stream.Carbon);
         long maxAttempts = 2_000_000;
-        for (long attempt = 0; attempt < maxAttempts && Fraction(RankCarbon) < _p.CarbonTarget; attempt++)
+        for (long attempt = 0; attempt < maxAttempts && Fraction(RankCarbon) < _p.CarbonFraction; attempt++)
         {
-            double radius = rng.Uniform(PresetParameters.FibreMinDiameterUm, PresetParameters.FibreMaxDiameterUm) / 2 * _pxPerUm;
-            double length = rng.Uniform(PresetParameters.FibreMinLengthUm, PresetParameters.FibreMaxLengthUm) * _pxPerUm;
-            int segments = Math.Max(2, (int)Math.Ceiling(length / (PresetParameters.FibreSegmentUm * _pxPerUm)));
+            double radius = rng.Uniform(_p.FibreMinDiameterUm, _p.FibreMaxDiameterUm) / 2 * _pxPerUm;
+            double length = rng.Uniform(_p.FibreMinLengthUm, _p.FibreMaxLengthUm) * _pxPerUm;
+            int segments = Math.Max(2, (int)Math.Ceiling(length / (_p.FibreSegmentUm * _pxPerUm)));
             double seg = length / segments;
             var dir = rng.UnitVector();
             var p = RandomInBox(rng);
@@ -398,9 +402,6 @@ internal sealed class SpecimenBuilder
 
     // ---------------- pores ----------------
 
-    /// <summary>Share of candidate pores touching NMC that are dropped: cold pressing leaves voids mostly between LPS grains.</summary>
-    private const double NmcAdjacentPoreRejection = 0.7;
-
     private bool NearNmc(Vec3 p, double radius)
     {
         foreach (int j in Neighbours(p))
@@ -416,21 +417,27 @@ internal sealed class SpecimenBuilder
     {
         var rng = Rng.For(_o.Seed, Stream.Pores);
         long maxAttempts = 5_000_000;
-        for (long attempt = 0; attempt < maxAttempts && Fraction(RankCrack) + Fraction(RankPore) < _p.TotalVoidTarget; attempt++)
+        for (long attempt = 0; attempt < maxAttempts && Fraction(RankCrack) + Fraction(RankPore) < _p.VoidFraction; attempt++)
         {
-            double radius = rng.Uniform(PresetParameters.PoreMinRadiusUm, PresetParameters.PoreMaxRadiusUm) * _pxPerUm;
-            double half = radius * rng.Uniform(0.35, 0.8);
+            double radius = rng.Uniform(_p.PoreMinRadiusUm, _p.PoreMaxRadiusUm) * _pxPerUm;
+            double half = radius * rng.Uniform(_p.PoreMinAspect, _p.PoreMaxAspect);
             var normal = rng.UnitVector();
             var c = RandomInBox(rng);
             // pores sit between LPS grains (left by cold pressing), never inside a cathode particle
             if (InsideNmc(c) >= 0) continue;
-            if (NearNmc(c, radius) && rng.NextDouble() < NmcAdjacentPoreRejection) continue;
+            if (NearNmc(c, radius) && rng.NextDouble() < _p.NmcAdjacentPoreRejection) continue;
             Pores.Add(new VoidSpheroid(c, normal, radius, half, false));
             var g = new SpheroidG(c, normal, radius, half);
+            _changed.Clear();
             ForLattice(c - new Vec3(radius, radius, radius), c + new Vec3(radius, radius, radius), (k, z, y, x) =>
             {
-                if (_rank[k] == RankLps && g.Contains(z, y, x)) SetRank(k, RankPore);
+                if (_rank[k] == RankLps && g.Contains(z, y, x)) { SetRank(k, RankPore); _changed.Add(k); }
             });
+            if (_p.UndoOvershoot && Fraction(RankCrack) + Fraction(RankPore) > _p.VoidFraction + _p.FractionTolerance)
+            {
+                foreach (int k in _changed) SetRank(k, RankLps);
+                Pores.RemoveAt(Pores.Count - 1);
+            }
         }
     }
 }
