@@ -14,7 +14,9 @@ using SsbTomo.TestSupport;
 // SsbTomo vs the independent peer (scipy / scikit-image / zarr-python) on the same generated data, one run.
 // Usage: dotnet run -c Release --project tests/SsbTomo.Benchmarks -- [--size 64,512,512] [--repeats 3] [--pc-size 1024]
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- drift [options]   (see DriftStudy)
+//        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- sweep [options]   (see SweepStudy)
 if (args.FirstOrDefault() == "drift") return DriftStudy.Run(args[1..]);
+if (args.FirstOrDefault() == "sweep") return await SweepStudy.RunAsync(args[1..]);
 var size = new[] { 64, 512, 512 };
 var repeats = 3;
 var pcSize = 1024;
@@ -90,6 +92,14 @@ var tZarr = await Measure.RunAsync(async () =>
 Volume<byte> cleaned = null!;
 var tPvc = Measure.Run(() => cleaned = PartialVolumeCleanup.Apply(data.Labels, data.Denoised, BenchData.DarkToBright, data.ClassMeans), repeats);
 var changed = cleaned.Data.Where((label, i) => label != data.Labels.Data[i]).LongCount();
+// The segmentation stage's per-chunk work as its consumers do it (denoise σ 0.8, classify, clean up): the figure a
+// new segmentation method is held against (voxels per second per core).
+var segmentationThresholds = MultiOtsu.ToIntensities(ourThresholds, 1024, 0, 65536);
+var tSegment = Measure.Run(() =>
+{
+    var denoised = Denoise.Gaussian(data.Raw, 0.8);
+    PartialVolumeCleanup.Apply(PhaseClassifier.Classify(denoised, segmentationThresholds, BenchData.DarkToBright), denoised, BenchData.DarkToBright, data.ClassMeans);
+}, repeats);
 var cleanupDeterministic = cleaned.Data.AsSpan().SequenceEqual(data.Cleaned.Data);
 
 // --- peer side: one python process over the same files ---
@@ -149,6 +159,8 @@ var rows = new List<string[]>
         $"|ours-peer| {Distance(ourShift.Shift, peerShift):F3} px; vs truth {Distance(ourShift.Shift, truth):F3} / {Distance(peerShift, truth):F3} px"),
     Row($"Zarr write+read zstd-{ourZstdLevel} (peer zstd-{peerZstdLevel}) {string.Join('x', zarrChunks)}", voxels, tZarr, PeerMs("zarr"),
         $"{(zarrOk ? "round trips exact" : "ROUND TRIP DIFFERS")}, {(zarrCross ? "each reads the other's" : "CROSS-READ DIFFERS")}, chunks {ourZarrMb:F2} vs {peerZarrMb:F2} MB"),
+    Row("segmentation chunk path (no peer)", voxels, tSegment, null,
+        $"{voxels / tSegment.MedianMs / 1000 / Environment.ProcessorCount:F2} Mvox/s per core (denoise σ 0.8 + classify + cleanup)"),
     Row("partial-volume cleanup (no peer)", voxels, tPvc, null, $"{voxels / tPvc.MedianMs / 1000:F1} Mvox/s, {changed} changed{(cleanupDeterministic ? ", same bytes every call" : ", NOT DETERMINISTIC: DIFFER")}"),
 };
 string[] header = ["operation", "voxels", "SsbTomo ms", "peer ms", "peer/ours", "alloc MB", "peak MB", "agreement"];

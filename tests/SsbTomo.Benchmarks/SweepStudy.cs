@@ -1,0 +1,58 @@
+using System.Globalization;
+using SsbTomo.Cli;
+using SsbTomo.Phantom;
+using SsbTomo.TestSupport;
+
+namespace SsbTomo.Benchmarks;
+
+/// <summary>
+/// The whole pipeline on a family of phantoms (drawn parameters: phase fractions, grey levels, shine-through, noise,
+/// blur, 8/16-bit) plus the three presets, each compared with its truth; prints the per-draw table and the share of
+/// draws inside each target. Usage: `-- sweep [--draws 24] [--first 1] [--shape 64,192,224] [--no-presets] [--out FILE]`.
+/// </summary>
+internal static class SweepStudy
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        int[] shape = [64, 192, 224];
+        var draws = 24;
+        var first = 1;
+        var presets = true;
+        string? output = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--draws" when i + 1 < args.Length: draws = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--first" when i + 1 < args.Length: first = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--shape" when i + 1 < args.Length: shape = args[++i].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); break;
+                case "--no-presets": presets = false; break;
+                case "--out" when i + 1 < args.Length: output = args[++i]; break;
+                default:
+                    Console.Error.WriteLine("usage: SsbTomo.Benchmarks sweep [--draws N] [--first SEED] [--shape D,H,W] [--no-presets] [--out FILE]");
+                    return 2;
+            }
+        }
+        var phantoms = Enumerable.Range(first, draws)
+            .Select(seed => ($"family {seed}", PhantomFamily.Draw(seed, shape[0], shape[1], shape[2])))
+            .ToList();
+        if (presets)
+            phantoms.AddRange(Enum.GetValues<PhantomPreset>().Select(p => ($"{p.ToString().ToLowerInvariant()} seed 1", new PhantomOptions(p, shape[0], shape[1], shape[2], 50, 1))));
+        using var dir = new TempDirectory("ssbtomo-sweep");
+        var results = new List<SweepResult>();
+        foreach (var (name, options) in phantoms)
+        {
+            var result = await FamilySweep.RunOneAsync(name.Replace(' ', '-'), options, dir.Path);
+            results.Add(result with { Name = name });
+            Console.WriteLine(result.Completed
+                ? $"{name}: void {result.Comparison!.VoidErrorPercentPoints:+0.00;-0.00} pp, Dice void {result.Comparison.Dice["void"]:0.000} ({result.Seconds:0} s)"
+                : $"{name}: failed: {result.Failure}");
+            Directory.Delete(Path.Combine(dir.Path, name.Replace(' ', '-')), recursive: true);
+        }
+        var table = FamilySweep.Table(results);
+        Console.WriteLine();
+        Console.WriteLine(table);
+        if (output is not null) File.WriteAllText(output, table);
+        return 0;
+    }
+}
