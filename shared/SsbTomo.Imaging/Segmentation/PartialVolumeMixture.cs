@@ -31,10 +31,11 @@ public sealed record MixtureFit(double[] Weights, double[] Means, double[] Stand
 /// <para>
 /// Fitted by expectation–maximisation on the histogram bins (bin centres weighted by counts), so the fit
 /// depends only on the merged histogram and is the same for every chunk. The edge terms' shapes follow the
-/// current means and SDs; only their weights are EM parameters (the usual simplification). Start: class means
-/// at fixed points of the cumulative histogram (<see cref="StartQuantiles"/>: dark minority phases, then the
-/// two majority phases), equal SDs of 1/8 of the 0.5–99.5 % range, equal weights for the classes and the bulk
-/// edge, small ones for the thin phases' edges. Fixed iteration order and stopping rule: deterministic.
+/// current means and SDs; only their weights are EM parameters (the usual simplification). Start
+/// (<see cref="StartMeans"/>): the two brightest classes at the histogram's two dominant peaks, the darkest class in
+/// the histogram's dark tail, the classes between spaced evenly up to the matrix peak, so that no phase proportion is
+/// built in; equal SDs of 1/8 of the 0.5–99.5 % range, equal weights for the classes and the bulk edge, small ones
+/// for the thin phases' edges. Fixed iteration order and stopping rule: deterministic.
 /// </para>
 /// </summary>
 public static class PartialVolumeMixture
@@ -42,12 +43,23 @@ public static class PartialVolumeMixture
     public const int MaxIterations = 500;
     public const double RelativeTolerance = 1e-10;
 
+    /// <summary>Cumulative-histogram share below which the darkest class starts: its tail, whatever its share.</summary>
+    public const double DarkTailQuantile = 0.005;
+
     /// <summary>
-    /// Cumulative-histogram positions at which the class means start, for 4 classes: the dark minority phases
-    /// (pores, carbon) sit in the first few per cent, the electrolyte and the active material are the bulk.
-    /// Other class counts start at the centres of equal-count slices.
+    /// A second peak counts as a bulk phase of its own only if the histogram between it and the highest peak falls
+    /// below this share of the lower of the two (a shoulder or a noise ripple does not).
     /// </summary>
-    public static readonly double[] StartQuantiles = [0.01, 0.05, 0.30, 0.80];
+    public const double PeakValleyRatio = 0.8;
+
+    /// <summary>
+    /// A bulk phase's peak stands at least this share of the highest peak's height: a ripple in a tail is not a
+    /// phase, and both bulk phases fill a quarter or more of a composite.
+    /// </summary>
+    public const double BulkPeakMinimumShare = 0.05;
+
+    /// <summary>SD, in bins, of the Gaussian that smooths the histogram before peaks are looked for.</summary>
+    public const double PeakSmoothingBins = 3;
 
     /// <summary>Start weight of each thin-phase edge term relative to a class's start weight.</summary>
     public const double MinorEdgeStartWeight = 0.05;
@@ -55,9 +67,65 @@ public static class PartialVolumeMixture
     public static MixtureFit Fit(long[] histogram, int classes, double min, double max)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
+        return FitFrom(histogram, min, max, StartMeans(histogram, classes, min, max));
+    }
+
+    /// <summary>
+    /// Where the EM starts. In BSE images of a composite the two brightest phases (active material, electrolyte) are
+    /// the bulk and always show as the histogram's two dominant peaks; the darker minority phases (pores, carbon)
+    /// often have no peak of their own under the blurred edge voxels. So: the two brightest classes at the two
+    /// highest peaks of the lightly smoothed histogram that a real valley separates, the darkest class at the
+    /// <see cref="DarkTailQuantile"/> quantile, the classes between evenly spaced from it to the matrix peak.
+    /// (Fixed cumulative-histogram positions would encode one sample's phase proportions: a stack with 9 % pores
+    /// put the carbon start inside the pore peak and the fit then split the electrolyte in two.) Without two such
+    /// peaks the classes start at the centres of equal-count slices of the histogram.
+    /// </summary>
+    public static double[] StartMeans(long[] histogram, int classes, double min, double max)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
+        var (centres, total) = Centres(histogram, min, max);
+        var equalCount = Enumerable.Range(0, classes).Select(k => Quantile(histogram, centres, total, (k + 0.5) / classes)).ToArray();
+        if (BulkPeaks(histogram) is not var (matrixBin, brightBin)) return equalCount;
+        var (matrix, bright) = (centres[matrixBin], centres[brightBin]);
+        if (classes == 2) return [matrix, bright];
+        var dark = Quantile(histogram, centres, total, DarkTailQuantile);
+        if (!(dark < matrix)) return equalCount;
+        var means = new double[classes];
+        var darkClasses = classes - 2;
+        for (var k = 0; k < darkClasses; k++) means[k] = dark + (matrix - dark) * k / darkClasses;
+        means[classes - 2] = matrix;
+        means[classes - 1] = bright;
+        return means;
+    }
+
+    /// <summary>Bins of the two dominant peaks (darker first), or null when the histogram has no two separated peaks.</summary>
+    private static (int Darker, int Brighter)? BulkPeaks(long[] histogram)
+    {
         var bins = histogram.Length;
-        var centres = new double[bins];
-        for (var i = 0; i < bins; i++) centres[i] = Histogram.Centre(i, bins, min, max);
+        var radius = (int)Math.Ceiling(3 * PeakSmoothingBins);
+        var smooth = new double[bins];
+        for (var i = 0; i < bins; i++)
+            for (var k = Math.Max(-radius, -i); k <= radius && i + k < bins; k++)
+                smooth[i] += histogram[i + k] * Math.Exp(-k * k / (2 * PeakSmoothingBins * PeakSmoothingBins));
+        var maxima = Enumerable.Range(1, Math.Max(0, bins - 2))
+            .Where(i => smooth[i] > 0 && smooth[i] >= smooth[i - 1] && smooth[i] > smooth[i + 1])
+            .OrderByDescending(i => smooth[i]).ThenBy(i => i).ToList();
+        if (maxima.Count < 2) return null;
+        var highest = maxima[0];
+        foreach (var other in maxima.Skip(1).TakeWhile(i => smooth[i] >= BulkPeakMinimumShare * smooth[highest]))
+        {
+            var (lo, hi) = (Math.Min(other, highest), Math.Max(other, highest));
+            var valley = double.PositiveInfinity;
+            for (var i = lo; i <= hi; i++) valley = Math.Min(valley, smooth[i]);
+            if (valley < PeakValleyRatio * Math.Min(smooth[other], smooth[highest])) return (lo, hi);
+        }
+        return null;
+    }
+
+    private static (double[] Centres, double Total) Centres(long[] histogram, double min, double max)
+    {
+        var centres = new double[histogram.Length];
+        for (var i = 0; i < histogram.Length; i++) centres[i] = Histogram.Centre(i, histogram.Length, min, max);
         double total = 0;
         foreach (var c in histogram)
         {
@@ -65,13 +133,20 @@ public static class PartialVolumeMixture
             total += c;
         }
         if (total <= 0) throw new ArgumentException("histogram is empty", nameof(histogram));
+        return (centres, total);
+    }
+
+    /// <summary>EM from the given start means (one per class, ascending), everything else started as <see cref="Fit"/> does.</summary>
+    public static MixtureFit FitFrom(long[] histogram, double min, double max, double[] startMeans)
+    {
+        var classes = startMeans.Length;
+        ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
+        var bins = histogram.Length;
+        var (centres, total) = Centres(histogram, min, max);
         var binWidth = (max - min) / bins;
         var minSd = binWidth;
 
-        var quantiles = classes == StartQuantiles.Length
-            ? StartQuantiles
-            : Enumerable.Range(0, classes).Select(k => (k + 0.5) / classes).ToArray();
-        var means = Array.ConvertAll(quantiles, q => Quantile(histogram, centres, total, q));
+        var means = (double[])startMeans.Clone();
         var low = Quantile(histogram, centres, total, 0.005);
         var high = Quantile(histogram, centres, total, 0.995);
         var sds = Enumerable.Repeat(Math.Max((high - low) / 8, minSd), classes).ToArray();
@@ -265,7 +340,7 @@ public static class PartialVolumeMixture
     }
 
     /// <summary>Intensity below which a share <paramref name="q"/> of the counts lies (linear within the bin).</summary>
-    private static double Quantile(long[] histogram, double[] centres, double total, double q)
+    public static double Quantile(long[] histogram, double[] centres, double total, double q)
     {
         var target = q * total;
         double cumulative = 0;

@@ -35,7 +35,13 @@ public static class PhaseThresholds
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
         if (histogram.Count(c => c > 0) < classes) return null;
-        var fit = PartialVolumeMixture.Fit(histogram, classes, min, max);
+        return FromFit(PartialVolumeMixture.Fit(histogram, classes, min, max), min, max);
+    }
+
+    /// <summary>Boundaries of a fitted mixture, or null when they are not a valid ascending set inside (min, max).</summary>
+    public static PhaseThresholdSet? FromFit(MixtureFit fit, double min, double max)
+    {
+        var classes = fit.Means.Length;
         var thresholds = new double[classes - 1];
         for (var k = 0; k < classes - 1; k++)
         {

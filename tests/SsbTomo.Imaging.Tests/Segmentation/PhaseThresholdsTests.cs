@@ -146,4 +146,37 @@ public class PhaseThresholdsTests
             Assert.InRange(fit.StandardDeviations[k], rows[k][2] * 0.97 - 20, rows[k][2] * 1.03 + 20);
         }
     }
+
+    /// <summary>
+    /// Proportions far from any one sample's: 12 % pores, 8 % carbon, 30 % electrolyte, 50 % active material. The
+    /// start must come from the histogram's shape (bulk peaks, dark tail), not from fixed cumulative positions, which
+    /// put the carbon start inside the pore peak here.
+    /// </summary>
+    [Fact]
+    public void Pore_rich_stacks_keep_every_phase_apart()
+    {
+        (double Mean, double Sd, int Count)[] phases = [(7000, 1300, 120_000), (16000, 1350, 80_000), (27500, 1400, 300_000), (46000, 1200, 500_000)];
+        (double From, double To, double Sd, int Count)[] mixels = [(27500, 46000, 1300, 80_000), (7000, 27500, 1350, 40_000), (16000, 27500, 1375, 40_000)];
+        var h = Sample(11, phases, mixels);
+        var start = PartialVolumeMixture.StartMeans(h, 4, Min, Max);
+        Assert.InRange(start[2], 26500, 28500);
+        Assert.InRange(start[3], 45000, 47000);
+        var set = PhaseThresholds.FromHistogram(h, 4, Min, Max);
+        for (var k = 0; k < 4; k++)
+            Assert.True(Math.Abs(set.ClassMeans[k] - phases[k].Mean) < 1500, $"class {k}: mean {set.ClassMeans[k]:0}, truth {phases[k].Mean}");
+        for (var k = 0; k < 3; k++)
+            Assert.InRange(set.Thresholds[k], phases[k].Mean, phases[k + 1].Mean);
+    }
+
+    [Fact]
+    public void Without_two_separated_peaks_the_start_is_equal_count_slices()
+    {
+        var h = Sample(5, [(30000, 6000, 200_000)], []);
+        var start = PartialVolumeMixture.StartMeans(h, 4, Min, Max);
+        Assert.Equal(4, start.Length);
+        Assert.True(start[0] < start[1] && start[1] < start[2] && start[2] < start[3]);
+        // the centres of the four quarters of one Gaussian: about mean ± 0.32 SD and ± 1.15 SD
+        Assert.InRange(start[1], 30000 - 0.32 * 6000 - 300, 30000 - 0.32 * 6000 + 300);
+        Assert.InRange(start[3], 30000 + 1.15 * 6000 - 300, 30000 + 1.15 * 6000 + 300);
+    }
 }
