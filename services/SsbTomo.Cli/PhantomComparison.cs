@@ -16,6 +16,13 @@ public sealed record PhantomComparison(
     double DriftRmsErrorPx,
     double DriftMaxErrorPx)
 {
+    /// <summary>metrics.json's phase_fraction_intervals, when the run has them.</summary>
+    public IReadOnlyDictionary<string, (double Low, double High)>? FractionIntervals { get; init; }
+
+    public (double Low, double High)? ContactLossInterval { get; init; }
+
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
     public double VoidErrorPercentPoints => 100 * (PhaseFractions["void"].Measured - PhaseFractions["void"].Truth);
     public double ContactLossErrorPercentPoints => 100 * (ContactLoss.Measured - ContactLoss.Truth);
 
@@ -47,7 +54,14 @@ public sealed record PhantomComparison(
             (inCrop.Contact.LossFraction, m.GetProperty("contact_loss_fraction").GetDouble()),
             (inCrop.VoidComponents.Count, m.GetProperty("void").GetProperty("components").GetInt32()),
             Math.Sqrt(squared.Average()),
-            Math.Sqrt(squared.Max()));
+            Math.Sqrt(squared.Max()))
+        {
+            FractionIntervals = m.TryGetProperty("phase_fraction_intervals", out var fi)
+                ? fi.EnumerateObject().ToDictionary(p => p.Name, p => ReadPair(p.Value))
+                : null,
+            ContactLossInterval = m.TryGetProperty("contact_loss_interval", out var ci) ? ReadPair(ci) : null,
+            Warnings = m.TryGetProperty("warnings", out var w) ? w.EnumerateArray().Select(e => e.GetString()!).ToArray() : [],
+        };
     }
 
     /// <summary>The truth labels over the run's crop, slab by slab (memory stays one slab).</summary>

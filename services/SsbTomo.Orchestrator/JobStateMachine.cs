@@ -129,7 +129,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
 
         During(Reconstructing,
             When(Reconstructed)
-                .Publish(c => new MeasureVolume(c.Saga.CorrelationId, c.Saga.JobPrefix))
+                .Publish(c => new MeasureVolume(c.Saga.CorrelationId, c.Saga.JobPrefix) { Segmentation = c.Saga.Segmentation })
                 .TransitionTo(Measuring)
                 .Publish(c => c.Saga.ToProgress()));
 
@@ -193,6 +193,15 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         var picked = PhaseThresholds.FromHistogram(histogram, PhaseClasses, job.HistogramMin, job.HistogramMax);
         job.Thresholds = picked.Thresholds;
         job.ClassMeans = picked.ClassMeans;
+        job.Segmentation = picked.Fit is { } fit ? DescribeUncertainty(histogram, job, picked.Thresholds, fit) : null;
+    }
+
+    private static SegmentationModel DescribeUncertainty(long[] histogram, JobState job, double[] thresholds, MixtureFit fit)
+    {
+        var u = SegmentationUncertainty.Analyse(histogram, job.HistogramMin, job.HistogramMax, fit, thresholds);
+        return new SegmentationModel(thresholds, fit.Means,
+            Array.ConvertAll(u.ThresholdRanges, r => r.Low), Array.ConvertAll(u.ThresholdRanges, r => r.High), u.ExpectedFractions,
+            Array.ConvertAll(u.Overlaps, o => o.DarkerAmbiguousShare), Array.ConvertAll(u.Overlaps, o => o.BrighterAmbiguousShare));
     }
 
     private static async Task PublishPrepareCommands(BehaviorContext<JobState, StackAligned> context)
