@@ -18,6 +18,13 @@ public sealed record PhantomComparison(
     double DriftMaxErrorPx,
     IReadOnlyDictionary<string, double> Dice)
 {
+    /// <summary>metrics.json's phase_fraction_intervals, when the run has them.</summary>
+    public IReadOnlyDictionary<string, (double Low, double High)>? FractionIntervals { get; init; }
+
+    public (double Low, double High)? ContactLossInterval { get; init; }
+
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
     public double VoidErrorPercentPoints => 100 * (PhaseFractions["void"].Measured - PhaseFractions["void"].Truth);
     public double ContactLossErrorPercentPoints => 100 * (ContactLoss.Measured - ContactLoss.Truth);
 
@@ -54,7 +61,14 @@ public sealed record PhantomComparison(
             {
                 ["nmc"] = agreement.Dice(PhaseLabel.Nmc), ["lps"] = agreement.Dice(PhaseLabel.Lps),
                 ["carbon"] = agreement.Dice(PhaseLabel.Carbon), ["void"] = agreement.Dice(PhaseLabel.Void),
-            });
+            })
+        {
+            FractionIntervals = m.TryGetProperty("phase_fraction_intervals", out var fi)
+                ? fi.EnumerateObject().ToDictionary(p => p.Name, p => ReadPair(p.Value))
+                : null,
+            ContactLossInterval = m.TryGetProperty("contact_loss_interval", out var ci) ? ReadPair(ci) : null,
+            Warnings = m.TryGetProperty("warnings", out var w) ? w.EnumerateArray().Select(e => e.GetString()!).ToArray() : [],
+        };
     }
 
     /// <summary>

@@ -1,7 +1,9 @@
 using MassTransit;
 using SsbTomo.Contracts;
 using SsbTomo.Hosting;
+using SsbTomo.Imaging;
 using SsbTomo.Imaging.Measurement;
+using SsbTomo.Imaging.Segmentation;
 using SsbTomo.Storage;
 
 namespace SsbTomo.Metrics;
@@ -28,8 +30,29 @@ public sealed class MeasureVolumeConsumer(IBlobStore store) : IConsumer<MeasureV
             accumulator.Add(await labels.ReadRegionAsync(z0, z1, 0, height, 0, width, ct));
         }
 
-        var report = MetricsReport.From(accumulator.Result(), voxelSize, [depth, height, width]);
+        var model = context.Message.Segmentation;
+        var variants = model is null ? null : await MeasureVariantsAsync(layout, model, slabSlices, ct);
+        var report = MetricsReport.From(accumulator.Result(), voxelSize, [depth, height, width])
+            .WithUncertainty(model, variants);
         await store.WriteAsync(layout.Metrics, report.ToJsonBytes(), ct);
         await context.Publish(new VolumeMeasured(context.Message.JobId, layout.Metrics));
+    }
+
+    /// <summary>The segmentation re-run on denoised.zarr with each class's band shrunk and grown to the plausible threshold ranges.</summary>
+    private async Task<IReadOnlyList<VariantTally>> MeasureVariantsAsync(JobLayout layout, SegmentationModel model, int slabSlices, CancellationToken ct)
+    {
+        var denoised = await OmeZarr.OpenLevelAsync<ushort>(store, layout.Denoised, 0, ct);
+        var (depth, height, width) = (denoised.Shape[0], denoised.Shape[1], denoised.Shape[2]);
+        var ranges = model.Thresholds.Select((t, k) => new ThresholdRange(model.ThresholdLows[k], t, model.ThresholdHighs[k])).ToArray();
+        var variants = new SegmentationVariantAccumulator(SegmentationUncertainty.Variants(ranges), model.ClassMeans, PhaseClassifier.BseDarkToBright);
+        for (var z0 = 0; z0 < depth; z0 += slabSlices)
+        {
+            var window = Halo.Expand(depth, z0, Math.Min(depth, z0 + slabSlices), SegmentationVariantAccumulator.RequiredHaloSlices);
+            var slab = await denoised.ReadRegionAsync(window.SlabZ0, window.SlabZ1, 0, height, 0, width, ct);
+            var intensity = new Volume<float>(slab.Depth, height, width);
+            for (var i = 0; i < slab.Data.Length; i++) intensity.Data[i] = slab.Data[i];
+            variants.Add(intensity, window);
+        }
+        return variants.Result();
     }
 }

@@ -1,7 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using SsbTomo.Imaging;
+using SsbTomo.Contracts;
 using SsbTomo.Imaging.Measurement;
+using SsbTomo.Imaging.Segmentation;
 
 namespace SsbTomo.Metrics;
 
@@ -39,8 +41,98 @@ public sealed record MetricsReport(
             summary.ValidVoxels);
     }
 
+    /// <summary>Per phase [low, high] of the fraction over the segmentation variants (and the reported value).</summary>
+    [JsonPropertyName("phase_fraction_intervals")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, double[]>? PhaseFractionIntervals { get; init; }
+
+    [JsonPropertyName("contact_loss_interval")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double[]? ContactLossInterval { get; init; }
+
+    [JsonPropertyName("uncertainty")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public UncertaintyReport? Uncertainty { get; init; }
+
+    /// <summary>Sentences for a person: phases whose grey levels overlap so much that a number is not trustworthy.</summary>
+    [JsonPropertyName("warnings")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? Warnings { get; init; }
+
+    public const string UncertaintyMethod =
+        "segmentation re-run (classification + partial-volume clean-up) on denoised.zarr with each phase's band shrunk and grown: " +
+        "every threshold moved to the ends of its plausible range, where the fitted mixture gives the two neighbouring phases 3:1 odds; " +
+        "interval = range over these 8 variants and the reported segmentation (threshold sensitivity, not a sampling confidence interval)";
+
+    /// <summary>
+    /// Adds the intervals and warnings: the range of each number over the reported segmentation and the variants. Without a
+    /// threshold model (multi-Otsu fallback) there is nothing to move the thresholds within: a warning says so.
+    /// </summary>
+    public MetricsReport WithUncertainty(SegmentationModel? model, IReadOnlyList<VariantTally>? variants)
+    {
+        if (model is null || variants is null)
+            return this with { Warnings = ["the grey-level mixture model did not fit (thresholds from multi-Otsu): no uncertainty intervals"] };
+        var names = PhaseClassifier.BseDarkToBright.Select(PhaseLabel.Name).ToArray();
+        var intervals = new Dictionary<string, double[]>();
+        foreach (var name in names)
+        {
+            var values = variants.Select(v => Fraction(v.Fractions, name)).Append(PhaseFractions[name]).ToArray();
+            intervals[name] = [values.Min(), values.Max()];
+        }
+        var losses = variants.Select(v => v.Contact.LossFraction).Append(ContactLossFraction).Where(double.IsFinite).ToArray();
+        var overlaps = model.DarkerAmbiguousShares.Select((d, k) => new PairOverlap(k, d, model.BrighterAmbiguousShares[k])).ToArray();
+        var warnings = SegmentationUncertainty.Warnings(overlaps, names,
+            names.Select(n => PhaseFractions[n]).ToArray(), names.Select(n => (intervals[n][0], intervals[n][1])).ToArray());
+        return this with
+        {
+            PhaseFractionIntervals = intervals,
+            ContactLossInterval = losses.Length == 0 ? null : [losses.Min(), losses.Max()],
+            Warnings = warnings,
+            Uncertainty = new UncertaintyReport(UncertaintyMethod,
+                names.Select((n, k) => k < model.Thresholds.Length ? $"{n}|{names[k + 1]}" : null).OfType<string>()
+                    .Select((pair, k) => new ThresholdReport(pair, model.Thresholds[k], [model.ThresholdLows[k], model.ThresholdHighs[k]],
+                        model.DarkerAmbiguousShares[k], model.BrighterAmbiguousShares[k])).ToArray(),
+                names.Select((n, k) => (n, model.ExpectedFractions[k])).ToDictionary(p => p.n, p => p.Item2),
+                variants.Select(v => new VariantReport(DescribeVariant(v.Name, names), v.Thresholds,
+                    names.ToDictionary(n => n, n => Fraction(v.Fractions, n)), v.Contact.LossFraction)).ToArray()),
+        };
+    }
+
+    private static double Fraction(PhaseFractionSet f, string name) => name switch
+    {
+        "nmc" => f.Nmc,
+        "lps" => f.Lps,
+        "carbon" => f.Carbon,
+        "void" => f.Void,
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "not a phase"),
+    };
+
+    /// <summary>"2-" (class 2 shrunk) as "lps shrunk".</summary>
+    private static string DescribeVariant(string name, string[] namesDarkToBright) =>
+        $"{namesDarkToBright[name[0] - '0']} {(name[1] == '+' ? "grown" : "shrunk")}";
+
     public byte[] ToJsonBytes() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
 }
+
+public sealed record UncertaintyReport(
+    [property: JsonPropertyName("method")] string Method,
+    [property: JsonPropertyName("thresholds")] ThresholdReport[] Thresholds,
+    [property: JsonPropertyName("mixture_expected_fractions")] IReadOnlyDictionary<string, double> MixtureExpectedFractions,
+    [property: JsonPropertyName("variants")] VariantReport[] Variants);
+
+/// <summary>A threshold, its plausible range and the share of each neighbour's voxels (by the mixture) inside that range.</summary>
+public sealed record ThresholdReport(
+    [property: JsonPropertyName("between")] string Between,
+    [property: JsonPropertyName("value")] double Value,
+    [property: JsonPropertyName("plausible_range")] double[] PlausibleRange,
+    [property: JsonPropertyName("darker_ambiguous_share")] double DarkerAmbiguousShare,
+    [property: JsonPropertyName("brighter_ambiguous_share")] double BrighterAmbiguousShare);
+
+public sealed record VariantReport(
+    [property: JsonPropertyName("variant")] string Variant,
+    [property: JsonPropertyName("thresholds")] double[] Thresholds,
+    [property: JsonPropertyName("phase_fractions")] IReadOnlyDictionary<string, double> PhaseFractions,
+    [property: JsonPropertyName("contact_loss_fraction")] double ContactLossFraction);
 
 public sealed record ContactFacesReport(
     [property: JsonPropertyName("nmc_surface")] long NmcSurface,

@@ -29,6 +29,7 @@ public class JobState : SagaStateMachineInstance
     public double HistogramMax { get; set; }
     public double[]? Thresholds { get; set; }
     public double[]? ClassMeans { get; set; }
+    public SegmentationModel? Segmentation { get; set; }
 
     public string? FailedStage { get; set; }
     /// <summary>What the user reads: stage, file or slices, what is wrong, what to do. Never an exception's text.</summary>

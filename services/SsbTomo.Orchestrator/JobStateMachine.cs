@@ -138,7 +138,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
 
         During(Reconstructing,
             When(Reconstructed)
-                .Publish(c => new MeasureVolume(c.Saga.CorrelationId, c.Saga.JobPrefix))
+                .Publish(c => new MeasureVolume(c.Saga.CorrelationId, c.Saga.JobPrefix) { Segmentation = c.Saga.Segmentation })
                 .TransitionTo(Measuring)
                 .Publish(c => c.Saga.ToProgress()));
 
@@ -223,6 +223,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
             var picked = PhaseThresholds.FromHistogram(histogram, PhaseClasses, job.HistogramMin, job.HistogramMax);
             job.Thresholds = picked.Thresholds;
             job.ClassMeans = picked.ClassMeans;
+            job.Segmentation = picked.Fit is { } fit ? DescribeUncertainty(histogram, job, picked.Thresholds, fit) : null;
         }
         catch (Exception ex)
         {
@@ -230,6 +231,14 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
             MarkFailed(job, "segmentation", FailureReasons.InternalError(where, service, job.CorrelationId), FailureReasons.Detail(ex));
             context.Logger(typeof(JobStateMachine).FullName!).LogError(ex, "Job {JobId}: choosing the phase thresholds failed", job.CorrelationId);
         }
+    }
+
+    private static SegmentationModel DescribeUncertainty(long[] histogram, JobState job, double[] thresholds, MixtureFit fit)
+    {
+        var u = SegmentationUncertainty.Analyse(histogram, job.HistogramMin, job.HistogramMax, fit, thresholds);
+        return new SegmentationModel(thresholds, fit.Means,
+            Array.ConvertAll(u.ThresholdRanges, r => r.Low), Array.ConvertAll(u.ThresholdRanges, r => r.High), u.ExpectedFractions,
+            Array.ConvertAll(u.Overlaps, o => o.DarkerAmbiguousShare), Array.ConvertAll(u.Overlaps, o => o.BrighterAmbiguousShare));
     }
 
     private static async Task PublishPrepareCommands(BehaviorContext<JobState, StackAligned> context)

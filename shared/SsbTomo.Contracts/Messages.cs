@@ -34,7 +34,18 @@ public record ReconstructVolume(Guid JobId, string JobPrefix) : IJobMessage;
 
 public record VolumeReconstructed(Guid JobId, int Levels);
 
-public record MeasureVolume(Guid JobId, string JobPrefix) : IJobMessage;
+public record MeasureVolume(Guid JobId, string JobPrefix) : IJobMessage
+{
+    /// <summary>The threshold model's own uncertainty; null when the thresholds are the multi-Otsu fallback (no model).</summary>
+    public SegmentationModel? Segmentation { get; init; }
+}
+
+/// <summary>
+/// Per threshold (classes dark to bright) its plausible range [ThresholdLows, ThresholdHighs]; per class the mixture's
+/// posterior-expected fraction; per neighbouring pair the share of each class's voxels inside that range.
+/// </summary>
+public record SegmentationModel(double[] Thresholds, double[] ClassMeans, double[] ThresholdLows, double[] ThresholdHighs,
+    double[] ExpectedFractions, double[] DarkerAmbiguousShares, double[] BrighterAmbiguousShares);
 
 public record VolumeMeasured(Guid JobId, string MetricsPath);
 

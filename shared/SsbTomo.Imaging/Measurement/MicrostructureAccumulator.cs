@@ -37,7 +37,7 @@ public sealed class MicrostructureAccumulator
         new((long[])_counts.Clone(), PhaseFractions.FromCounts(_counts), _contact, _voids.Result());
 
     /// <summary>Faces across the slab border only: (previous last + next first) minus the previous slice's own in-plane faces.</summary>
-    private static ContactFaces FacesBetween(Volume<byte> previousLastSlice, Volume<byte> slab)
+    internal static ContactFaces FacesBetween(Volume<byte> previousLastSlice, Volume<byte> slab)
     {
         var pair = new Volume<byte>(2, slab.Height, slab.Width);
         previousLastSlice.Slice(0).CopyTo(pair.Slice(0));

@@ -1,7 +1,11 @@
 namespace SsbTomo.Imaging.Segmentation;
 
 /// <summary>Grey-level thresholds between phases and each phase's mean, in intensity units.</summary>
-public sealed record PhaseThresholdSet(double[] Thresholds, double[] ClassMeans);
+public sealed record PhaseThresholdSet(double[] Thresholds, double[] ClassMeans)
+{
+    /// <summary>The mixture the thresholds came from; null when they are the multi-Otsu fallback.</summary>
+    public MixtureFit? Fit { get; init; }
+}
 
 /// <summary>
 /// Picks the thresholds for a whole stack from its merged histogram, once, so that every chunk is
@@ -49,6 +53,6 @@ public static class PhaseThresholds
             if (boundary is not { } t || !double.IsFinite(t) || t <= min || t >= max || (k > 0 && t <= thresholds[k - 1])) return null;
             thresholds[k] = t;
         }
-        return new PhaseThresholdSet(thresholds, fit.Means);
+        return new PhaseThresholdSet(thresholds, fit.Means) { Fit = fit };
     }
 }

@@ -1,0 +1,55 @@
+using SsbTomo.Imaging.Measurement;
+using SsbTomo.Imaging.Segmentation;
+using SsbTomo.TestSupport;
+
+namespace SsbTomo.Imaging.Tests.Measurement;
+
+public class SegmentationVariantAccumulatorTests
+{
+    private static readonly double[] Means = [5000, 15000, 28000, 45000];
+
+    /// <summary>Random blocks of the four phases' grey levels, blurred a little so that clean-up has skins to remove, plus noise.</summary>
+    private static Volume<float> Intensity(int seed, int depth, int height, int width)
+    {
+        var random = new Random(seed);
+        var v = new Volume<ushort>(depth, height, width);
+        for (var z = 0; z < depth; z++)
+            for (var y = 0; y < height; y++)
+                for (var x = 0; x < width; x++)
+                {
+                    var cell = ((z / 3) * 7 + (y / 4) * 3 + (x / 5) * 5 + seed) % 4;
+                    v[z, y, x] = (ushort)Math.Clamp(Means[cell] + 1500 * random.NextGaussian(), 0, 65535);
+                }
+        return Denoise.Gaussian(v, 0.8);
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(5)]
+    [InlineData(11)]
+    public void Slab_by_slab_tallies_equal_the_whole_volume_segmented_at_once(int slabSlices)
+    {
+        var intensity = Intensity(1, 23, 20, 24);
+        var dark = PhaseClassifier.BseDarkToBright;
+        ThresholdRange[] ranges = [new(9000, 10000, 11500), new(20000, 21500, 23000), new(35000, 36500, 38000)];
+        var variants = SegmentationUncertainty.Variants(ranges);
+        var accumulator = new SegmentationVariantAccumulator(variants, Means, dark);
+        for (var z0 = 0; z0 < intensity.Depth; z0 += slabSlices)
+        {
+            var window = Halo.Expand(intensity.Depth, z0, Math.Min(intensity.Depth, z0 + slabSlices), SegmentationVariantAccumulator.RequiredHaloSlices);
+            accumulator.Add(Halo.CropZ(intensity, window.SlabZ0, window.SlabZ1), window);
+        }
+        var tallies = accumulator.Result();
+        Assert.Equal(variants.Select(v => v.Name), tallies.Select(t => t.Name));
+        var distinct = new HashSet<long>();
+        for (var i = 0; i < variants.Count; i++)
+        {
+            var whole = PartialVolumeCleanup.Apply(PhaseClassifier.Classify(intensity, variants[i].Thresholds, dark), intensity, dark, Means);
+            Assert.Equal(PhaseFractions.Count(whole), tallies[i].LabelCounts);
+            Assert.Equal(ContactLoss.Count(whole), tallies[i].Contact);
+            distinct.Add(tallies[i].LabelCounts[PhaseLabel.Void]);
+        }
+        // The variants really move voxels between phases.
+        Assert.True(distinct.Count > 1);
+    }
+}
