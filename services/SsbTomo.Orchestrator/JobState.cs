@@ -30,6 +30,9 @@ public class JobState : SagaStateMachineInstance
     public double[]? Thresholds { get; set; }
     public double[]? ClassMeans { get; set; }
 
+    /// <summary>What a stage could not estimate and did instead (from alignment's StackAligned), for the operator.</summary>
+    public List<string> Warnings { get; set; } = [];
+
     public string? FailedStage { get; set; }
     public string? FailureReason { get; set; }
     public DateTime SubmittedUtc { get; set; }

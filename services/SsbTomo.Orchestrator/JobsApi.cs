@@ -10,6 +10,9 @@ public static class JobsApi
 {
     public record SubmitJobRequest(string SourcePath, VoxelSizeNm? VoxelSizeNm);
 
+    /// <summary>One job: its progress and the warnings its stages left for the operator.</summary>
+    public record JobView(Guid JobId, string State, int ChunksDone, int ChunksTotal, IReadOnlyList<string> Warnings);
+
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
         var jobs = app.MapGroup("/api/jobs");
@@ -24,7 +27,8 @@ public static class JobsApi
         jobs.MapGet("/{jobId:guid}", async (Guid jobId, JobBoard board, IJobStateStore store, CancellationToken ct) =>
         {
             var live = board.Find(jobId);
-            var stored = await store.LoadAsync(jobId, ct) is { } s ? s.State.ToProgress() : null;
+            var state = (await store.LoadAsync(jobId, ct))?.State;
+            var stored = state?.ToProgress();
             var best = (live, stored) switch
             {
                 (null, null) => null,
@@ -32,7 +36,8 @@ public static class JobsApi
                 (_, null) => live,
                 _ => JobBoard.IsLater(stored!, live!) ? stored : live,
             };
-            return best is null ? Results.NotFound() : Results.Ok(best);
+            return best is null ? Results.NotFound()
+                : Results.Ok(new JobView(best.JobId, best.State, best.ChunksDone, best.ChunksTotal, state?.Warnings ?? []));
         });
         jobs.MapPost("/", async (SubmitJobRequest request, IPublishEndpoint publish, IOptions<SsbTomoOptions> options) =>
         {
