@@ -161,13 +161,15 @@ public static class IntensityNormalization
 
     private static double Normalised(int i, int n) => n == 1 ? 0 : 2.0 * i / (n - 1) - 1;
 
+    /// <summary>Gaussian smoothing of the band histogram, in 128ths of the robust range.</summary>
+    private const double SmoothingBins = 1.5;
+
     /// <summary>
     /// The grey-level extent of the histogram's highest peak: from the valley below it to the valley above it, on a
     /// histogram of at most 128 bins between the 0.5 and 99.5 percentiles (whole grey levels per bin for integer data,
-    /// see <see cref="HistogramBins"/>), lightly smoothed so that noise makes no valleys (or to where the peak's tail
-    /// falls below 2 % of its height). A valley is the lowest point before the histogram rises again by more than its
-    /// counting noise: the top of a matrix spread over many levels by a charging gradient is a plateau, and the first
-    /// ripple on it is no valley. An empty range (a flat slice) gives the whole real line.
+    /// see <see cref="HistogramBins"/>: otherwise a low-noise 8-bit slice gives a comb whose first tooth stops the
+    /// walk), lightly smoothed so that noise makes no valleys (or to where the peak's tail falls below 2 % of its
+    /// height). An empty range (a flat slice) gives the whole real line.
     /// </summary>
     public static IntensityRange DominantPhaseBand(Image2D<float> image)
     {
@@ -183,32 +185,21 @@ public static class IntensityNormalization
             var bin = layout.BinOf(value);
             if (bin >= 0 && bin < bins) counts[bin]++;
         }
+        // The smoothing scale is 1.5/128 of the robust range whatever the bins: whole-level bins change where the
+        // bins are cut, not how much the histogram is smoothed.
+        var sigma = SmoothingBins * (range.High - range.Low) / maxBins / layout.Width;
+        var radius = Math.Max(1, (int)Math.Ceiling(2 * sigma));
         var smooth = new double[bins];
         for (var i = 0; i < bins; i++)
-            for (var k = -3; k <= 3; k++)
-                smooth[i] += counts[Math.Clamp(i + k, 0, bins - 1)] * Math.Exp(-k * k / 4.5);
+            for (var k = -radius; k <= radius; k++)
+                smooth[i] += counts[Math.Clamp(i + k, 0, bins - 1)] * Math.Exp(-k * k / (2 * sigma * sigma));
         var peak = Array.IndexOf(smooth, smooth.Max());
         var floor = 0.02 * smooth[peak];
-        var lo = WalkToValley(smooth, peak, -1, floor);
-        var hi = WalkToValley(smooth, peak, +1, floor);
+        var lo = peak;
+        while (lo > 0 && smooth[lo - 1] <= smooth[lo] && smooth[lo - 1] > floor) lo--;
+        var hi = peak;
+        while (hi < bins - 1 && smooth[hi + 1] <= smooth[hi] && smooth[hi + 1] > floor) hi++;
         return new IntensityRange(layout.Edge(lo), layout.Edge(hi + 1));
-    }
-
-    /// <summary>
-    /// From the peak in direction <paramref name="step"/>: the lowest bin above <paramref name="floor"/> before the
-    /// histogram rises again beyond the noise of that lowest value (3 standard deviations of the smoothed count, whose
-    /// variance is ~0.72 times its value for this kernel, plus 2 % for leftover texture in the counts).
-    /// </summary>
-    private static int WalkToValley(double[] smooth, int peak, int step, double floor)
-    {
-        var lowest = peak;
-        for (var i = peak + step; i >= 0 && i < smooth.Length; i += step)
-        {
-            if (smooth[i] <= floor) break;
-            if (smooth[i] <= smooth[lowest]) lowest = i;
-            else if (smooth[i] > smooth[lowest] * 1.02 + 3 * Math.Sqrt(0.72 * smooth[lowest])) break;
-        }
-        return lowest;
     }
 
     private static (List<double> U, List<double> V, List<double> Z) BlockMedians(Image2D<float> image, int cellsY, int cellsX, IntensityRange band)
