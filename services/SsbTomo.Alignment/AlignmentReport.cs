@@ -28,9 +28,15 @@ public sealed record DriftAnchoring(
     [property: JsonPropertyName("slide_sigma_px_per_slice")] double[] SlideSigmaPxPerSlice);
 
 /// <param name="DriftPx">The drift used, [dy, dx].</param>
-/// <param name="RegisteredDriftPx">Slice-to-slice registration alone, before anchoring, [dy, dx].</param>
+/// <param name="RegisteredDriftPx">Slice-to-slice registration alone, before anchoring, [dy, dx] (an untrusted slice: interpolated).</param>
+/// <param name="RegistrationTrusted">False when the slice matched no trusted slice: its drift is interpolated, not measured.</param>
+/// <param name="RegistrationPeakRatio">Phase-correlation peak over its highest rival for the pair that decided the trust (null for the reference slice).</param>
+/// <param name="Warnings">What alignment could not estimate on this slice and what it did instead.</param>
 public sealed record SliceAlignment(
     [property: JsonPropertyName("index")] int Index,
     [property: JsonPropertyName("drift_px")] double[] DriftPx,
     [property: JsonPropertyName("registered_drift_px")] double[] RegisteredDriftPx,
-    [property: JsonPropertyName("intensity_range")] double[] IntensityRange);
+    [property: JsonPropertyName("intensity_range")] double[] IntensityRange,
+    [property: JsonPropertyName("registration_trusted")] bool RegistrationTrusted,
+    [property: JsonPropertyName("registration_peak_ratio")] double? RegistrationPeakRatio,
+    [property: JsonPropertyName("warnings")] IReadOnlyList<string> Warnings);

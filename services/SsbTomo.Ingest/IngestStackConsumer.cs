@@ -35,6 +35,7 @@ public sealed class IngestStackConsumer(IBlobStore store, IOptions<SsbTomoOption
         int[] shape = [stack.SliceCount, stack.Height, stack.Width];
         int[] chunks = [chunkSlices, Math.Min(TilePx, stack.Height), Math.Min(TilePx, stack.Width)];
         var raw = await OmeZarr.CreateImageAsync<ushort>(store, layout.Raw, "raw", shape, chunks, voxelSize, ct: context.CancellationToken);
+        await SourceSliceNames.WriteAsync(store, layout.Raw, SourceSliceNames.Of(stack.Files, stack.IsMultiPage, stack.SliceCount), context.CancellationToken);
 
         for (var z0 = 0; z0 < stack.SliceCount; z0 += chunkSlices)
         {

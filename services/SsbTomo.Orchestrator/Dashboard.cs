@@ -7,8 +7,8 @@ using SsbTomo.Orchestrator.Persistence;
 namespace SsbTomo.Orchestrator;
 
 /// <summary>
-/// The operators' page: every job, its stage, chunk progress and failure reason (the exception behind it, if any, on
-/// hover), refreshed every few seconds.
+/// The operators' page: every job, its stage, chunk progress, failure reason (the exception behind it, if any, on
+/// hover) and warnings, refreshed every few seconds.
 /// Server-rendered so that it needs nothing but a browser; every value is HTML-encoded (paths come from users).
 /// </summary>
 public static class Dashboard
@@ -27,7 +27,7 @@ public static class Dashboard
             <title>SsbTomo jobs</title><style>
             body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}
             .Failed{color:#b00}.Completed{color:#070}progress{width:10em}</style></head><body>
-            <h1>SsbTomo jobs</h1><table><tr><th>job</th><th>source</th><th>state</th><th>chunks</th><th>submitted (UTC)</th><th>updated (UTC)</th><th>failure</th></tr>
+            <h1>SsbTomo jobs</h1><table><tr><th>job</th><th>source</th><th>state</th><th>chunks</th><th>submitted (UTC)</th><th>updated (UTC)</th><th>failure</th><th>warnings</th></tr>
             """);
         foreach (var job in jobs.OrderByDescending(j => j.SubmittedUtc))
         {
@@ -38,11 +38,14 @@ public static class Dashboard
                 <tr><td>{job.CorrelationId}</td><td>{E(job.SourcePath)}</td><td class="{E(progress.State)}">{E(progress.State)}</td>
                 <td><progress max="{Math.Max(1, progress.ChunksTotal)}" value="{progress.ChunksDone}"></progress> {progress.ChunksDone}/{progress.ChunksTotal}</td>
                 <td>{job.SubmittedUtc:yyyy-MM-dd HH:mm:ss}</td><td>{job.UpdatedUtc:yyyy-MM-dd HH:mm:ss}</td>
-                <td title="{E(job.FailureDetail)}">{E(job.FailureReason)}</td></tr>
+                <td title="{E(job.FailureDetail)}">{E(job.FailureReason)}</td><td>{Warnings(job.Warnings)}</td></tr>
                 """);
         }
         return html.Append("</table></body></html>").ToString();
     }
+
+    private static string Warnings(IReadOnlyList<string> warnings) => warnings.Count == 0 ? ""
+        : $"<details><summary>{warnings.Count}</summary><ul>{string.Concat(warnings.Select(w => $"<li>{E(w)}</li>"))}</ul></details>";
 
     private static string E(string? text) => WebUtility.HtmlEncode(text ?? "");
 }

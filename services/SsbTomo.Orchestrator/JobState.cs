@@ -31,6 +31,9 @@ public class JobState : SagaStateMachineInstance
     public double[]? ClassMeans { get; set; }
     public SegmentationModel? Segmentation { get; set; }
 
+    /// <summary>What a stage could not estimate and did instead (from alignment's StackAligned), for the operator.</summary>
+    public List<string> Warnings { get; set; } = [];
+
     public string? FailedStage { get; set; }
     /// <summary>What the user reads: stage, file or slices, what is wrong, what to do. Never an exception's text.</summary>
     public string? FailureReason { get; set; }

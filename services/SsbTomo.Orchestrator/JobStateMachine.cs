@@ -91,6 +91,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                     job.Height = c.Message.Height;
                     job.Width = c.Message.Width;
                     job.ChunksTotal = ChunkPlan.Count(job.Slices, job.ChunkSlices);
+                    job.Warnings = [.. c.Message.Warnings ?? []];
                     job.UpdatedUtc = DateTime.UtcNow;
                 })
                 .ThenAsync(PublishPrepareCommands)

@@ -17,7 +17,8 @@ public record StackIngested(Guid JobId, string RawPath, int Slices, int Height, 
 
 public record AlignStack(Guid JobId, string JobPrefix, string RawPath, int ChunkSlices) : IJobMessage;
 
-public record StackAligned(Guid JobId, string AlignedPath, int Slices, int Height, int Width, int[] CropYx, double MaxDriftPx);
+/// <param name="Warnings">Sentences for the operator about slices alignment had to correct less or interpolate (the per-slice list is in alignment.json).</param>
+public record StackAligned(Guid JobId, string AlignedPath, int Slices, int Height, int Width, int[] CropYx, double MaxDriftPx, string[]? Warnings = null);
 
 /// <summary>Denoise one slab of slices and report its grey-level histogram (fan-out, phase 1).</summary>
 public record PrepareChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1) : IJobMessage, ISlabMessage;

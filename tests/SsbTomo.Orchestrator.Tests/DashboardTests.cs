@@ -30,4 +30,18 @@ public class DashboardTests
         Assert.Contains("/share/&lt;b&gt;bad&lt;/b&gt;", html);
         Assert.DoesNotContain("<script>", html);
     }
+
+    [Fact]
+    public void Shows_a_jobs_warnings_encoded()
+    {
+        var warned = new JobState
+        {
+            CorrelationId = Guid.NewGuid(), CurrentState = "Completed", SourcePath = "/share/sample-b", SubmittedUtc = DateTime.UtcNow,
+            Warnings = ["slice 3 (slice_0003.tif): the slice is black (every pixel 0); left <uncorrected>", "slice 9 (slice_0009.tif): registration not trusted"],
+        };
+        var html = Dashboard.Render([warned], new JobBoard());
+        Assert.Contains("<summary>2</summary>", html);
+        Assert.Contains("slice 3 (slice_0003.tif): the slice is black (every pixel 0); left &lt;uncorrected&gt;", html);
+        Assert.Contains("slice 9 (slice_0009.tif): registration not trusted", html);
+    }
 }

@@ -3,6 +3,7 @@ using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using SsbTomo.Contracts;
 using SsbTomo.Orchestrator;
+using SsbTomo.Orchestrator.Persistence;
 
 namespace SsbTomo.Orchestrator.Tests;
 
@@ -60,6 +61,26 @@ public class JobStateMachineTests
         Assert.InRange(thresholds[0], 200 * 64, 400 * 64);
         Assert.InRange(thresholds[1], 400 * 64, 600 * 64);
         Assert.InRange(thresholds[2], 600 * 64, 800 * 64);
+    }
+
+    [Fact]
+    public async Task Alignment_warnings_are_kept_on_the_job()
+    {
+        var (provider, harness) = await StartAsync();
+        await using var _ = provider;
+        var jobId = NewId.NextGuid();
+        var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
+        await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/x", null, 16));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Ingesting));
+        await harness.Bus.Publish(new StackIngested(jobId, "jobs/x/raw.zarr", 20, 64, 64, 8, new VoxelSizeNm(50, 50, 50)));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Aligning));
+        string[] warnings = ["slice 4 (slice_0004.tif): the slice is black (every pixel 0); left uncorrected"];
+        await harness.Bus.Publish(new StackAligned(jobId, "jobs/x/aligned.zarr", 20, 60, 60, [0, 60, 0, 60], 2.0, warnings));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Denoising));
+        var store = provider.GetRequiredService<IJobStateStore>();
+        var stored = await store.LoadAsync(jobId);
+        Assert.NotNull(stored);
+        Assert.Equal(warnings, stored.State.Warnings);
     }
 
     [Fact]

@@ -45,17 +45,27 @@ public static class AnchoredDrift
     private const int MinSlideTrackLength = 4;
     private const int MinSlideTracks = 3;
 
-    public static AnchoredDriftResult Refine(IReadOnlyList<Shift2D> registeredDrift, IReadOnlyList<ParticleTrack> tracks, int maxIterations = 60)
+    /// <param name="registeredDrift">Per slice, from registration; untrusted slices already interpolated (<see cref="Interpolate"/>).</param>
+    /// <param name="trusted">
+    /// Per slice, whether its registration was trusted (null: all). A step into or out of an untrusted slice that has
+    /// no trusted slice on one side (a run at either end of the stack) measures nothing and gets next to no weight, so
+    /// the tracks alone place those slices; between trusted slices the interpolated steps still add up to the measured
+    /// drift across the run.
+    /// </param>
+    public static AnchoredDriftResult Refine(IReadOnlyList<Shift2D> registeredDrift, IReadOnlyList<ParticleTrack> tracks, int maxIterations = 60, IReadOnlyList<bool>? trusted = null)
     {
         ArgumentNullException.ThrowIfNull(registeredDrift);
         ArgumentNullException.ThrowIfNull(tracks);
         var n = registeredDrift.Count;
+        if (trusted is not null && trusted.Count != n)
+            throw new ArgumentException($"{trusted.Count} trust flags for {n} slices", nameof(trusted));
         var usable = tracks.Where(t => t.Length >= 2 && t.FirstSlice >= 0 && t.LastSlice < n).ToArray();
         if (n < 2 || usable.Length == 0)
             return new AnchoredDriftResult([.. registeredDrift], 0, 0, default, default, default);
 
-        var y = SolveAxis(registeredDrift.Select(d => d.Dy).ToArray(), usable.Select(t => t.Y).ToArray(), usable, maxIterations);
-        var x = SolveAxis(registeredDrift.Select(d => d.Dx).ToArray(), usable.Select(t => t.X).ToArray(), usable, maxIterations);
+        var stepPrior = StepPrior(trusted, n);
+        var y = SolveAxis(registeredDrift.Select(d => d.Dy).ToArray(), usable.Select(t => t.Y).ToArray(), usable, maxIterations, stepPrior);
+        var x = SolveAxis(registeredDrift.Select(d => d.Dx).ToArray(), usable.Select(t => t.X).ToArray(), usable, maxIterations, stepPrior);
         var anchored = new bool[n];
         foreach (var t in usable)
             for (var k = t.FirstSlice; k <= t.LastSlice; k++) anchored[k] = true;
@@ -65,9 +75,48 @@ public static class AnchoredDrift
             new Shift2D(y.StepSigma, x.StepSigma), new Shift2D(y.CentroidSigma, x.CentroidSigma), new Shift2D(y.SlideSigma, x.SlideSigma));
     }
 
+    /// <summary>
+    /// The registered drift with every untrusted slice replaced by linear interpolation between the nearest trusted
+    /// slices (held at the nearest one beyond the last or before the first). All untrusted: unchanged.
+    /// </summary>
+    public static Shift2D[] Interpolate(IReadOnlyList<Shift2D> registeredDrift, IReadOnlyList<bool> trusted)
+    {
+        ArgumentNullException.ThrowIfNull(registeredDrift);
+        ArgumentNullException.ThrowIfNull(trusted);
+        if (trusted.Count != registeredDrift.Count)
+            throw new ArgumentException($"{trusted.Count} trust flags for {registeredDrift.Count} slices", nameof(trusted));
+        var drift = registeredDrift.ToArray();
+        var known = Enumerable.Range(0, drift.Length).Where(k => trusted[k]).ToArray();
+        if (known.Length == 0) return drift;
+        for (var k = 0; k < drift.Length; k++)
+        {
+            if (trusted[k]) continue;
+            var after = Array.FindIndex(known, i => i > k);
+            if (after < 0) { drift[k] = registeredDrift[known[^1]]; continue; }
+            if (after == 0) { drift[k] = registeredDrift[known[0]]; continue; }
+            int a = known[after - 1], b = known[after];
+            var t = (double)(k - a) / (b - a);
+            drift[k] = new Shift2D(registeredDrift[a].Dy * (1 - t) + registeredDrift[b].Dy * t, registeredDrift[a].Dx * (1 - t) + registeredDrift[b].Dx * t);
+        }
+        return drift;
+    }
+
+    /// <summary>1 for a step between measured slices, <see cref="MinWeightFactor"/> for one that only holds an end run still.</summary>
+    private static double[] StepPrior(IReadOnlyList<bool>? trusted, int n)
+    {
+        var prior = Enumerable.Repeat(1.0, n).ToArray();
+        if (trusted is null) return prior;
+        int first = -1, last = -1;
+        for (var k = 0; k < n; k++)
+            if (trusted[k]) { if (first < 0) first = k; last = k; }
+        for (var k = 1; k < n; k++)
+            if (first < 0 || k <= first || k > last) prior[k] = MinWeightFactor;
+        return prior;
+    }
+
     private sealed record AxisFit(double[] Drift, double StepSigma, double CentroidSigma, double SlideSigma);
 
-    private static AxisFit SolveAxis(double[] registered, double[][] centroids, ParticleTrack[] tracks, int maxIterations)
+    private static AxisFit SolveAxis(double[] registered, double[][] centroids, ParticleTrack[] tracks, int maxIterations, double[] stepPrior)
     {
         var n = registered.Length;
         var steps = new double[n];
@@ -90,7 +139,7 @@ public static class AnchoredDrift
         int[] MeasurableSlides() => [.. Enumerable.Range(0, tracks.Length).Where(p => !rejected[p] && tracks[p].Length >= MinSlideTrackLength)];
         for (var iteration = 0; iteration < maxIterations; iteration++)
         {
-            for (var k = 1; k < n; k++) stepWeights[k] = stepRobust[k] / (stepSigma * stepSigma);
+            for (var k = 1; k < n; k++) stepWeights[k] = stepPrior[k] * stepRobust[k] / (stepSigma * stepSigma);
             for (var p = 0; p < tracks.Length; p++)
                 for (var a = 0; a < tracks[p].Length; a++) centroidWeights[p][a] = centroidRobust[p][a] / (centroidSigma * centroidSigma);
             var fits = tracks.Select((t, p) => TrackFit.Of(t, centroidWeights[p], slideSigma)).ToArray();
@@ -112,9 +161,9 @@ public static class AnchoredDrift
             // observations not absorbed by the unknowns. A plain residual scale would let the steps, which each
             // have their own unknown, fit ever more exactly and take over. The slides' effective parameters
             // (ridge degrees of freedom) come out of the centroids' redundancy.
-            var stepRedundancy = StepRedundancy(normal.InverseWithinBand(), stepWeights);
+            var stepRedundancy = StepRedundancy(normal.InverseWithinBand(), stepWeights, stepPrior);
             var centroidRedundancy = centroidCount - tracks.Length - fits.Sum(f => f.SlideDegreesOfFreedom) - stepRedundancy;
-            stepSigma = Math.Max(ScaleFloorPx, Math.Sqrt(WeightedSquares(stepResiduals, stepRobust) / Math.Max(1, stepRedundancy)));
+            stepSigma = Math.Max(ScaleFloorPx, Math.Sqrt(WeightedSquares(stepResiduals, stepRobust.Zip(stepPrior, (r, p) => r * p).ToArray()) / Math.Max(1, stepRedundancy)));
             centroidSigma = Math.Max(ScaleFloorPx, Math.Sqrt(centroidResiduals.Select((r, p) => WeightedSquares(r, centroidRobust[p])).Sum() / Math.Max(1, centroidRedundancy)));
 
             for (var k = 1; k < n; k++) stepRobust[k] = Huber(stepResiduals[k], stepSigma);
@@ -278,11 +327,12 @@ public static class AnchoredDrift
     }
 
     /// <summary>Σ over the steps of (1 − leverage): step k's design row is e_k − e_{k−1} in the unknowns d_1..d_{n−1}.</summary>
-    private static double StepRedundancy(BandMatrix inverse, double[] stepWeights)
+    private static double StepRedundancy(BandMatrix inverse, double[] stepWeights, double[] stepPrior)
     {
         double redundancy = 0;
         for (var k = 1; k < stepWeights.Length; k++)
         {
+            if (stepPrior[k] < 1) continue; // not a measurement
             var variance = inverse[k - 1, k - 1];
             if (k >= 2) variance += inverse[k - 2, k - 2] - 2 * inverse[k - 1, k - 2];
             redundancy += 1 - stepWeights[k] * variance;
@@ -322,15 +372,29 @@ public sealed class AnchoredDriftEstimator(DriftEstimator? registration = null, 
     /// Adds the next slice: <paramref name="raw"/> is registered (the estimator band-passes on its own), particles are
     /// found in <paramref name="corrected"/> (background flattened, curtains removed), which thresholds better.
     /// </summary>
+    /// <remarks>
+    /// An untrusted slice (<see cref="DriftEstimator.Trusted"/>) adds no sections: on a noise frame they would be noise,
+    /// and a track of them would pull the drift.
+    /// </remarks>
     public void Add(Image2D<float> raw, Image2D<float> corrected)
     {
         ArgumentNullException.ThrowIfNull(corrected);
         _registered.Add(_registration.Add(raw));
-        _sections.Add(ParticleSections.Detect(corrected, detection));
+        _sections.Add(_registration.Trusted[^1] ? ParticleSections.Detect(corrected, detection) : []);
     }
 
-    /// <summary>The registered drift alone (for diagnostics).</summary>
+    /// <summary>The registered drift alone (for diagnostics; untrusted slices hold the last trusted drift).</summary>
     public IReadOnlyList<Shift2D> Registered => _registered;
 
-    public AnchoredDriftResult Finish() => AnchoredDrift.Refine(_registered, ParticleTracks.Link(_sections, _registered));
+    /// <summary>Per slice, whether its registration was trusted.</summary>
+    public IReadOnlyList<bool> Trusted => _registration.Trusted;
+
+    /// <summary>Per slice, the peak-to-rival ratio that decided its trust (<see cref="DriftEstimator.PeakRatios"/>).</summary>
+    public IReadOnlyList<double> PeakRatios => _registration.PeakRatios;
+
+    public AnchoredDriftResult Finish()
+    {
+        var registered = AnchoredDrift.Interpolate(_registered, _registration.Trusted);
+        return AnchoredDrift.Refine(registered, ParticleTracks.Link(_sections, registered), trusted: _registration.Trusted);
+    }
 }

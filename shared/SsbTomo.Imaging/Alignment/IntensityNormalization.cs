@@ -14,55 +14,93 @@ public enum BackgroundModel
     Divide,
 }
 
+/// <summary>
+/// A smooth background: a 2D polynomial of total degree <paramref name="Degree"/> in pixel coordinates normalised to
+/// [-1, 1] (monomials u^p v^q ordered by total degree, then p descending), fitted on <paramref name="Blocks"/> matrix
+/// blocks whose mean fitted value is <paramref name="Level"/>.
+/// </summary>
+public sealed record BackgroundFit(int Degree, double[] Coefficients, double Level, int Blocks);
+
 /// <summary>Slice intensity corrections: charging gradients and slice-to-slice brightness drift.</summary>
 public static class IntensityNormalization
 {
     /// <summary>
-    /// Removes a smooth background (a charging gradient). The background is sampled on the matrix phase only: the
-    /// pixels of the histogram's dominant peak (between the valleys either side of it). A composite's matrix is
-    /// one material, so its slow variation is the background, whereas block medians of all pixels follow the
-    /// particles wherever a particle is larger than a block. The image is cut into gridCells x gridCells blocks;
-    /// each block with enough matrix pixels gives its matrix median as a sample, a 2D polynomial of total degree
-    /// polynomialDegree is fitted to them by iteratively reweighted least squares (Tukey biweight, scale 1.4826
-    /// MAD), and the fit is removed per <paramref name="model"/>, keeping the mean level.
+    /// Removes a smooth background (a charging gradient): <see cref="FitBackground"/>, then
+    /// <see cref="RemoveBackground"/>. A slice with too little matrix for any fit is copied unchanged.
     /// </summary>
     public static Image2D<float> FlattenBackground(Image2D<float> image, int gridCells = 16, int polynomialDegree = 2, BackgroundModel model = BackgroundModel.Subtract, Image2D<float>? output = null)
     {
         ArgumentNullException.ThrowIfNull(image);
+        var fit = FitBackground(image, gridCells, polynomialDegree);
+        if (fit is not null) return RemoveBackground(image, fit, model, output);
+        output ??= new Image2D<float>(image.Height, image.Width);
+        CheckSize(image, output);
+        image.Pixels.CopyTo(output.Pixels, 0);
+        return output;
+    }
+
+    /// <summary>
+    /// Fits a smooth background (a charging gradient). The background is sampled on the matrix phase only: the pixels
+    /// of the histogram's dominant peak (<see cref="DominantPhaseBand"/>). A composite's matrix is one material, so its
+    /// slow variation is the background, whereas block medians of all pixels follow the particles wherever a particle
+    /// is larger than a block. The image is cut into gridCells x gridCells blocks; each block with at least a quarter
+    /// of matrix pixels gives its matrix median as a sample, and a 2D polynomial of total degree
+    /// <paramref name="maxDegree"/> is fitted to them by iteratively reweighted least squares (Tukey biweight, scale
+    /// 1.4826 MAD; Holland &amp; Welsch 1977, Commun. Stat. Theory Methods 6, 813).
+    /// <para>
+    /// A slice with fewer matrix blocks than the polynomial has terms (6 for degree 2) gets the highest degree its
+    /// blocks determine (a plane needs 3): a slice mostly covered by particles still has its gradient's slope removed.
+    /// </para>
+    /// </summary>
+    /// <returns>The fit, or null when fewer than 3 blocks hold matrix (a degree-0 fit is a constant, which removes nothing).</returns>
+    public static BackgroundFit? FitBackground(Image2D<float> image, int gridCells = 16, int maxDegree = 2)
+    {
+        ArgumentNullException.ThrowIfNull(image);
         ArgumentOutOfRangeException.ThrowIfLessThan(gridCells, 2);
-        ArgumentOutOfRangeException.ThrowIfNegative(polynomialDegree);
-        int h = image.Height, w = image.Width;
-        output ??= new Image2D<float>(h, w);
-        if (output.Height != h || output.Width != w)
-            throw new ArgumentException($"output is {output.Height}x{output.Width}, image is {h}x{w}", nameof(output));
-        int cellsY = Math.Min(gridCells, h), cellsX = Math.Min(gridCells, w);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxDegree);
+        int cellsY = Math.Min(gridCells, image.Height), cellsX = Math.Min(gridCells, image.Width);
         var band = DominantPhaseBand(image);
         var (u, v, z) = BlockMedians(image, cellsY, cellsX, band);
-        int terms = (polynomialDegree + 1) * (polynomialDegree + 2) / 2;
-        if (u.Count < terms)
-            throw new ArgumentException($"only {u.Count} blocks have data; a degree-{polynomialDegree} fit needs {terms}", nameof(image));
-        var coefficients = RobustPolynomialFit(u, v, z, polynomialDegree);
-        double level = 0;
-        for (int i = 0; i < u.Count; i++) level += Evaluate(coefficients, polynomialDegree, u[i], v[i]);
-        level /= u.Count;
+        for (var degree = maxDegree; degree >= Math.Min(1, maxDegree); degree--)
+        {
+            if (u.Count < Terms(degree)) continue;
+            var coefficients = RobustPolynomialFit(u, v, z, degree);
+            double level = 0;
+            for (int i = 0; i < u.Count; i++) level += Evaluate(coefficients, degree, u[i], v[i]);
+            return new BackgroundFit(degree, coefficients, level / u.Count, u.Count);
+        }
+        return null;
+    }
+
+    /// <summary>Removes a fitted background per <paramref name="model"/>, keeping the mean level of the fit.</summary>
+    public static Image2D<float> RemoveBackground(Image2D<float> image, BackgroundFit fit, BackgroundModel model = BackgroundModel.Subtract, Image2D<float>? output = null)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(fit);
+        int h = image.Height, w = image.Width;
+        output ??= new Image2D<float>(h, w);
+        CheckSize(image, output);
+        var (degree, coefficients, level) = (fit.Degree, fit.Coefficients, fit.Level);
+        if (coefficients.Length != Terms(degree))
+            throw new ArgumentException($"a degree-{degree} fit has {Terms(degree)} coefficients, not {coefficients.Length}", nameof(fit));
         if (model == BackgroundModel.Divide && !(level > 0))
             throw new ArgumentException("background level is not positive; use BackgroundModel.Subtract", nameof(model));
         var src = image.Pixels;
         var dst = output.Pixels;
-        Parallel.For(0, h, () => new double[polynomialDegree + 1], (y, _, inU) =>
+        Parallel.For(0, h, () => new double[degree + 1], (y, _, inU) =>
         {
             // Collect the polynomial in u for this row: background = sum_p inU[p] u^p, evaluated by Horner.
             double vy = Normalised(y, h);
             Array.Clear(inU);
             int index = 0;
-            for (int total = 0; total <= polynomialDegree; total++)
+            for (int total = 0; total <= degree; total++)
                 for (int q = 0; q <= total; q++, index++)
                     inU[total - q] += coefficients[index] * Math.Pow(vy, q);
             for (int x = 0; x < w; x++)
             {
                 double ux = Normalised(x, w);
                 double background = 0;
-                for (int p = polynomialDegree; p >= 0; p--) background = background * ux + inU[p];
+                for (int p = degree; p >= 0; p--) background = background * ux + inU[p];
                 int i = y * w + x;
                 dst[i] = model == BackgroundModel.Subtract
                     ? (float)(src[i] - background + level)
@@ -71,6 +109,14 @@ public static class IntensityNormalization
             return inU;
         }, _ => { });
         return output;
+    }
+
+    private static int Terms(int degree) => (degree + 1) * (degree + 2) / 2;
+
+    private static void CheckSize(Image2D<float> image, Image2D<float> output)
+    {
+        if (output.Height != image.Height || output.Width != image.Width)
+            throw new ArgumentException($"output is {output.Height}x{output.Width}, image is {image.Height}x{image.Width}", nameof(output));
     }
 
     /// <summary>
@@ -115,35 +161,45 @@ public static class IntensityNormalization
 
     private static double Normalised(int i, int n) => n == 1 ? 0 : 2.0 * i / (n - 1) - 1;
 
+    /// <summary>Gaussian smoothing of the band histogram, in 128ths of the robust range.</summary>
+    private const double SmoothingBins = 1.5;
+
     /// <summary>
     /// The grey-level extent of the histogram's highest peak: from the valley below it to the valley above it, on a
-    /// 128-bin histogram between the 0.5 and 99.5 percentiles, lightly smoothed so that noise makes no valleys (or
-    /// to where the peak's tail falls below 2 % of its height).
+    /// histogram of at most 128 bins between the 0.5 and 99.5 percentiles (whole grey levels per bin for integer data,
+    /// see <see cref="HistogramBins"/>: otherwise a low-noise 8-bit slice gives a comb whose first tooth stops the
+    /// walk), lightly smoothed so that noise makes no valleys (or to where the peak's tail falls below 2 % of its
+    /// height). An empty range (a flat slice) gives the whole real line.
     /// </summary>
     public static IntensityRange DominantPhaseBand(Image2D<float> image)
     {
-        const int bins = 128;
+        const int maxBins = 128;
         var range = RobustRange(image, 0.5, 99.5);
         if (!(range.High > range.Low)) return new IntensityRange(double.NegativeInfinity, double.PositiveInfinity);
+        var layout = HistogramBins.Spanning(image.Pixels, range.Low, range.High, maxBins);
+        var bins = layout.Count;
         var counts = new double[bins];
-        var scale = bins / (range.High - range.Low);
         foreach (var value in image.Pixels)
         {
             if (!float.IsFinite(value)) continue;
-            var bin = (int)((value - range.Low) * scale);
+            var bin = layout.BinOf(value);
             if (bin >= 0 && bin < bins) counts[bin]++;
         }
+        // The smoothing scale is 1.5/128 of the robust range whatever the bins: whole-level bins change where the
+        // bins are cut, not how much the histogram is smoothed.
+        var sigma = SmoothingBins * (range.High - range.Low) / maxBins / layout.Width;
+        var radius = Math.Max(1, (int)Math.Ceiling(2 * sigma));
         var smooth = new double[bins];
         for (var i = 0; i < bins; i++)
-            for (var k = -3; k <= 3; k++)
-                smooth[i] += counts[Math.Clamp(i + k, 0, bins - 1)] * Math.Exp(-k * k / 4.5);
+            for (var k = -radius; k <= radius; k++)
+                smooth[i] += counts[Math.Clamp(i + k, 0, bins - 1)] * Math.Exp(-k * k / (2 * sigma * sigma));
         var peak = Array.IndexOf(smooth, smooth.Max());
         var floor = 0.02 * smooth[peak];
         var lo = peak;
         while (lo > 0 && smooth[lo - 1] <= smooth[lo] && smooth[lo - 1] > floor) lo--;
         var hi = peak;
         while (hi < bins - 1 && smooth[hi + 1] <= smooth[hi] && smooth[hi + 1] > floor) hi++;
-        return new IntensityRange(range.Low + lo / scale, range.Low + (hi + 1) / scale);
+        return new IntensityRange(layout.Edge(lo), layout.Edge(hi + 1));
     }
 
     private static (List<double> U, List<double> V, List<double> Z) BlockMedians(Image2D<float> image, int cellsY, int cellsX, IntensityRange band)

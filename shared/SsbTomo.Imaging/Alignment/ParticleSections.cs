@@ -36,7 +36,7 @@ public sealed record ParticleDetectionOptions(
 /// </summary>
 public static class ParticleSections
 {
-    private const int HistogramBins = 256;
+    private const int MaxHistogramBins = 256;
 
     public static ParticleSection[] Detect(Image2D<float> slice, ParticleDetectionOptions? options = null)
     {
@@ -72,13 +72,15 @@ public static class ParticleSections
             max = Math.Max(max, smooth[i]);
         }
         if (!(max > min)) return null;
-        max += (max - min) * 1e-6;
-        var histogram = new long[HistogramBins];
+        // Smoothing leaves a flat region of an integer slice on its integer level; bins holding whole levels keep those
+        // spikes from making a comb of the histogram.
+        var layout = HistogramBins.Spanning(smooth, min, max, MaxHistogramBins);
+        var histogram = new long[layout.Count];
         for (var i = 0; i < smooth.Length; i++)
-            if (valid[i] > 0) histogram[Histogram.BinOf(smooth[i], HistogramBins, min, max)]++;
+            if (valid[i] > 0) histogram[Math.Clamp(layout.BinOf(smooth[i]), 0, layout.Count - 1)]++;
         // Fewer distinct levels than phases: nothing to tell the brightest phase apart by (no anchors, no error).
         if (histogram.Count(c => c > 0) <= phases) return null;
-        return PhaseThresholds.FromHistogram(histogram, phases, min, max).Thresholds[^1];
+        return PhaseThresholds.FromHistogram(histogram, phases, layout.Origin, layout.End).Thresholds[^1];
     }
 
     private static ParticleSection[] Summarise(ComponentLabels components, int h, int w, ParticleDetectionOptions options)

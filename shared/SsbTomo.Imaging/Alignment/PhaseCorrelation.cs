@@ -69,15 +69,18 @@ public static class PhaseCorrelation
         {
             // workRe holds the magnitudes between the two passes of the normalisation, before the inverse needs it.
             double scale = CrossPowerSpectrum(reference, moving, productRe, productIm, workRe);
+            // A flat crop (blank or saturated frame) has no spectrum: nothing to match, no shift measured.
+            if (!double.IsFinite(scale)) return new RegistrationResult(Shift2D.Zero, 0, 0);
             Fft2D.InverseReal(h, w, productRe, productIm, workRe, workIm, correlation);
             var (peakY, peakX) = ArgMax(correlation, h, w);
             double dy = peakY > h / 2 ? peakY - h : peakY;
             double dx = peakX > w / 2 ? peakX - w : peakX;
             // The inverse is unscaled (h*w times the inverse DFT) and the product not yet multiplied by scale.
             double peak = correlation[peakY * w + peakX] * scale / ((double)h * w);
+            double ratio = PeakToRival(correlation, h, w, peakY, peakX);
             if (upsampleFactor == 1)
-                return new RegistrationResult(new Shift2D(dy, dx), peak);
-            return Refine(productRe, productIm, scale, h, w, dy, dx, upsampleFactor);
+                return new RegistrationResult(new Shift2D(dy, dx), peak, ratio);
+            return Refine(productRe, productIm, scale, h, w, dy, dx, upsampleFactor) with { PeakRatio = ratio };
         }
         finally
         {
@@ -156,6 +159,40 @@ public static class PhaseCorrelation
     }
 
     private const double RegularisationFraction = 10.0;
+
+    /// <summary>Half-width of the square around the peak that belongs to it when looking for its rival.</summary>
+    internal const int RivalExclusionPx = 8;
+
+    /// <summary>
+    /// The correlation peak over the highest value outside the (2·<see cref="RivalExclusionPx"/>+1)² square around it
+    /// (periodically); 0 when the peak is not positive. The peak-to-second-peak ratio is the usual confidence of a
+    /// correlation match (e.g. Keane &amp; Adrian 1992, Meas. Sci. Technol. 3, 1202, for PIV): two images that share a
+    /// shifted structure give one peak that stands out, unrelated images (noise, another field) give a floor of peaks
+    /// of similar height.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double PeakToRival(double[] data, int height, int width, int peakY, int peakX)
+    {
+        double peak = data[peakY * width + peakX];
+        if (!(peak > 0)) return 0;
+        double rival = double.NegativeInfinity;
+        for (int y = 0; y < height; y++)
+        {
+            int ry = Math.Abs(y - peakY);
+            bool nearRow = Math.Min(ry, height - ry) <= RivalExclusionPx;
+            var row = data.AsSpan(y * width, width);
+            for (int x = 0; x < width; x++)
+            {
+                if (nearRow)
+                {
+                    int rx = Math.Abs(x - peakX);
+                    if (Math.Min(rx, width - rx) <= RivalExclusionPx) continue;
+                }
+                if (row[x] > rival) rival = row[x];
+            }
+        }
+        return rival > 0 ? peak / rival : double.PositiveInfinity;
+    }
 
     /// <summary>
     /// Position of the largest value (the first one in row-major order on ties). One thread: it is a single cheap

@@ -15,23 +15,29 @@ public static class SliceIntensityRanges
     /// <summary>The slice's robust range: percentiles that sit inside the majority phases of a composite.</summary>
     public static IntensityRange Measure(Image2D<float> slice) => IntensityNormalization.RobustRange(slice, LowPercentile, HighPercentile);
 
-    /// <summary>Running median of each end over a centred window of <paramref name="windowSlices"/> slices.</summary>
+    /// <summary>
+    /// Running median of each end over a centred window of <paramref name="windowSlices"/> slices. An empty range (a
+    /// blank, saturated or flat slice: <see cref="IsEmpty"/>) says nothing about the brightness drift and is left out;
+    /// a slice whose window holds no other range takes the nearest slice's. When no slice has a range, the ranges are
+    /// returned as they are.
+    /// </summary>
     public static IntensityRange[] SmoothAlongZ(IReadOnlyList<IntensityRange> ranges, int windowSlices = 15)
     {
         var half = Math.Max(0, windowSlices / 2);
         var smoothed = new IntensityRange[ranges.Count];
+        var usable = Enumerable.Range(0, ranges.Count).Where(z => !IsEmpty(ranges[z])).ToArray();
+        if (usable.Length == 0) return [.. ranges];
         for (var z = 0; z < ranges.Count; z++)
         {
-            var from = Math.Max(0, z - half);
-            var to = Math.Min(ranges.Count, z + half + 1);
-            var lows = new double[to - from];
-            var highs = new double[to - from];
-            for (var i = from; i < to; i++) (lows[i - from], highs[i - from]) = (ranges[i].Low, ranges[i].High);
-            smoothed[z] = new IntensityRange(Statistics.Median(lows), Statistics.Median(highs));
+            var window = usable.Where(i => Math.Abs(i - z) <= half).ToArray();
+            if (window.Length == 0) window = [usable.MinBy(i => Math.Abs(i - z))];
+            smoothed[z] = new IntensityRange(Statistics.Median(window.Select(i => ranges[i].Low)), Statistics.Median(window.Select(i => ranges[i].High)));
         }
         return smoothed;
     }
 
+    /// <summary>No spread between the robust percentiles: a slice that is blank, saturated or flat over most of its area.</summary>
+    public static bool IsEmpty(IntensityRange range) => !(range.High > range.Low);
 
     /// <summary>
     /// Maps the crop [y0,y1) x [x0,x1) of <paramref name="slice"/> so that <paramref name="range"/> lands on
