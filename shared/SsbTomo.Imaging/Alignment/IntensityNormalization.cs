@@ -161,9 +161,6 @@ public static class IntensityNormalization
 
     private static double Normalised(int i, int n) => n == 1 ? 0 : 2.0 * i / (n - 1) - 1;
 
-    /// <summary>Gaussian smoothing of the band histogram, in 128ths of the robust range.</summary>
-    private const double SmoothingBins = 1.5;
-
     /// <summary>
     /// The grey-level extent of the histogram's highest peak: from the valley below it to the valley above it, on a
     /// histogram of at most 128 bins between the 0.5 and 99.5 percentiles (whole grey levels per bin for integer data,
@@ -185,14 +182,12 @@ public static class IntensityNormalization
             var bin = layout.BinOf(value);
             if (bin >= 0 && bin < bins) counts[bin]++;
         }
-        // The smoothing scale is 1.5/128 of the robust range whatever the bins: whole-level bins change where the
-        // bins are cut, not how much the histogram is smoothed.
-        var sigma = SmoothingBins * (range.High - range.Low) / maxBins / layout.Width;
-        var radius = Math.Max(1, (int)Math.Ceiling(2 * sigma));
+        // Smoothed by 1.5 bins, not by a fixed share of the range: with 60 levels a bin is one level, and less than
+        // 1.5 levels of smoothing leaves counting-noise valleys on a matrix spread over many levels by a gradient.
         var smooth = new double[bins];
         for (var i = 0; i < bins; i++)
-            for (var k = -radius; k <= radius; k++)
-                smooth[i] += counts[Math.Clamp(i + k, 0, bins - 1)] * Math.Exp(-k * k / (2 * sigma * sigma));
+            for (var k = -3; k <= 3; k++)
+                smooth[i] += counts[Math.Clamp(i + k, 0, bins - 1)] * Math.Exp(-k * k / 4.5);
         var peak = Array.IndexOf(smooth, smooth.Max());
         var floor = 0.02 * smooth[peak];
         var lo = peak;
