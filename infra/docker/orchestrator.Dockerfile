@@ -29,6 +29,8 @@ WORKDIR /app
 ENV ASPNETCORE_HTTP_PORTS=8080 \
     DOTNET_NOLOGO=1
 COPY --from=build --chown=root:root /app ./
+# The job store's SQLite file lives here (compose mounts a volume; a new named volume takes this owner).
+RUN mkdir -p /var/lib/ssbtomo && chown "$APP_UID" /var/lib/ssbtomo
 # Non-root: the 'app' user (UID 1654) that the .NET runtime images ship; Kubernetes pins the same UID.
 USER $APP_UID
 EXPOSE 8080

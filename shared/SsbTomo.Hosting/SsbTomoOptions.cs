@@ -15,8 +15,16 @@ public sealed class SsbTomoOptions
 
     public AzureBlobSettings AzureBlob { get; set; } = new();
 
-    /// <summary>Where the Orchestrator keeps job state: InMemory (embedded default), Sqlite or Dapr.</summary>
-    public JobStoreKind JobStore { get; set; } = JobStoreKind.InMemory;
+    /// <summary>
+    /// Where the Orchestrator keeps job state: InMemory, Sqlite or Dapr. Unset: in memory when the transport is in
+    /// memory too (one process; its messages die with it anyway), a SQLite file otherwise, so that a restarted
+    /// Orchestrator of a distributed deployment still knows every job the broker's messages refer to.
+    /// </summary>
+    public JobStoreKind? JobStore { get; set; }
+
+    /// <summary>The job store in use: <see cref="JobStore"/>, or its default for the transport.</summary>
+    public JobStoreKind EffectiveJobStore =>
+        JobStore ?? (Transport == TransportKind.InMemory ? JobStoreKind.InMemory : JobStoreKind.Sqlite);
 
     /// <summary>SQLite file for <see cref="JobStoreKind.Sqlite"/>; default <c>ssbtomo-jobs.db</c> next to <see cref="BlobRoot"/>.</summary>
     public string? SqlitePath { get; set; }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Dapr.Client;
 using SsbTomo.Contracts;
 using SsbTomo.Orchestrator.Persistence;
@@ -217,6 +218,29 @@ public sealed class SqliteJobStateStoreTests : JobStateStoreContractTests
         Assert.Equal(Path.Combine(Temp.Path, "ssbtomo-jobs.db"), JobStoreFactory.SqlitePath(options));
         options.SqlitePath = Path.Combine(Temp.Path, "elsewhere.db");
         Assert.Equal(options.SqlitePath, JobStoreFactory.SqlitePath(options));
+    }
+
+    /// <summary>
+    /// A distributed deployment that sets nothing must not lose its jobs when the Orchestrator restarts: with the
+    /// RabbitMQ transport the default store is the SQLite file; in memory stays the one-process default.
+    /// </summary>
+    [Fact]
+    public async Task The_default_store_is_durable_whenever_the_transport_is_not_in_memory()
+    {
+        var options = new SsbTomo.Hosting.SsbTomoOptions
+        {
+            Transport = SsbTomo.Hosting.TransportKind.RabbitMq, BlobRoot = Path.Combine(Temp.Path, "data"),
+        };
+        var services = new ServiceCollection().BuildServiceProvider();
+        Assert.IsType<SqliteJobStateStore>(JobStoreFactory.Create(options, services));
+        var job = new JobState { CorrelationId = Guid.NewGuid(), CurrentState = "Aligning", SourcePath = "/share/a" };
+        await JobStoreFactory.Create(options, services).InsertAsync(job);
+        // "Restart": a new store from the same settings sees the job.
+        Assert.NotNull(await JobStoreFactory.Create(options, services).LoadAsync(job.CorrelationId));
+
+        Assert.IsType<InMemoryJobStateStore>(JobStoreFactory.Create(new SsbTomo.Hosting.SsbTomoOptions(), services));
+        options.JobStore = SsbTomo.Hosting.JobStoreKind.InMemory;
+        Assert.IsType<InMemoryJobStateStore>(JobStoreFactory.Create(options, services));
     }
 }
 

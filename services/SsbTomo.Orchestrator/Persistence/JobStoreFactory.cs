@@ -3,12 +3,12 @@ using SsbTomo.Hosting;
 
 namespace SsbTomo.Orchestrator.Persistence;
 
-/// <summary>Configuration ("SsbTomo:JobStore") picks the job state store.</summary>
+/// <summary>Configuration ("SsbTomo:JobStore", defaulting by transport: <see cref="SsbTomoOptions.EffectiveJobStore"/>) picks the job state store.</summary>
 public static class JobStoreFactory
 {
     public const string DefaultSqliteFileName = "ssbtomo-jobs.db";
 
-    public static IJobStateStore Create(SsbTomoOptions options, IServiceProvider services) => options.JobStore switch
+    public static IJobStateStore Create(SsbTomoOptions options, IServiceProvider services) => options.EffectiveJobStore switch
     {
         JobStoreKind.InMemory => new InMemoryJobStateStore(),
         JobStoreKind.Sqlite => new SqliteJobStateStore(SqlitePath(options)),
