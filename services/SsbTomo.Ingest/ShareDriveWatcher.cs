@@ -27,7 +27,12 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
             try
             {
                 foreach (var folder in watch.Observe(Scan(settings.WatchRoot), DateTime.UtcNow))
-                    await SubmitOnceAsync(folder, stoppingToken);
+                {
+                    // Anyone who can write to the share can leave a link there that points elsewhere on this machine.
+                    var confined = SharePaths.Confine(Path.GetFullPath(folder), [settings.WatchRoot]);
+                    if (confined.IsAllowed) await SubmitOnceAsync(folder, confined.ResolvedPath!, stoppingToken);
+                    else logger.LogWarning("Not submitting {Folder}: {Reason} ({Root})", folder, confined.Reason, settings.WatchRoot);
+                }
             }
             catch (IOException ex)
             {
@@ -47,13 +52,15 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
                 tiffs.Count == 0 ? DateTime.MinValue : tiffs.Max(f => f.LastWriteTimeUtc));
         });
 
-    private async Task SubmitOnceAsync(string folder, CancellationToken ct)
+    /// <param name="folder">As scanned: names the marker, so that a restarted watcher recognises it.</param>
+    /// <param name="source">The folder with links resolved: what was checked is what the stages read.</param>
+    private async Task SubmitOnceAsync(string folder, string source, CancellationToken ct)
     {
         var marker = $"watch/submitted/{Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(folder)))[..32]}";
         if (await store.ExistsAsync(marker, ct)) return;
         var jobId = NewId.NextGuid();
         await store.WriteAsync(marker, Encoding.UTF8.GetBytes($"{folder}\n{jobId}\n"), ct);
-        await bus.Publish(new SubmitJob(jobId, folder, $"jobs/{jobId}", null, options.Value.ChunkSlices), ct);
+        await bus.Publish(new SubmitJob(jobId, source, $"jobs/{jobId}", null, options.Value.ChunkSlices), ct);
         logger.LogInformation("Submitted {Folder} as job {JobId}", folder, jobId);
     }
 }

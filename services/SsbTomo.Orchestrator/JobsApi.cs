@@ -1,4 +1,6 @@
+using System.Text.Json;
 using MassTransit;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using SsbTomo.Contracts;
 using SsbTomo.Hosting;
@@ -52,14 +54,83 @@ public static class JobsApi
             };
             return best is null ? Results.NotFound() : Results.Ok(JobView.Of(best, state));
         });
-        jobs.MapPost("/", async (SubmitJobRequest request, IPublishEndpoint publish, IOptions<SsbTomoOptions> options) =>
-        {
-            if (!Directory.Exists(request.SourcePath) && !File.Exists(request.SourcePath))
-                return Results.BadRequest($"{request.SourcePath}: no such stack folder or TIFF file");
-            var jobId = NewId.NextGuid();
-            await publish.Publish(new SubmitJob(jobId, request.SourcePath, $"jobs/{jobId}", request.VoxelSizeNm, options.Value.ChunkSlices));
-            return Results.Accepted($"/api/jobs/{jobId}", new { jobId });
-        });
+        jobs.MapPost("/", SubmitAsync);
         return app;
+    }
+
+    /// <summary>
+    /// Accepts a stack only from inside the share roots (<see cref="SharePaths"/>), and publishes the resolved path,
+    /// so that the stages read exactly what was checked. Errors are RFC 7807 problem details that name the field;
+    /// none shows a resolved path, which could reveal where a link points.
+    /// </summary>
+    private static async Task<IResult> SubmitAsync(HttpContext http, IPublishEndpoint publish, IOptions<SsbTomoOptions> options,
+        CancellationToken ct)
+    {
+        if (!http.Request.HasJsonContentType())
+            return Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "The body must be JSON",
+                detail: "Send the job as application/json: { \"sourcePath\": \"/share/stack\", \"voxelSizeNm\": null }.");
+        var body = await ReadBoundedAsync(http.Request, SubmitJobRequestReader.MaxBodyBytes, ct);
+        if (body is null)
+            return Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "The body is too large",
+                detail: $"A job submission is at most {SubmitJobRequestReader.MaxBodyBytes} bytes.");
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 8 });
+        }
+        catch (JsonException ex)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "The body is not valid JSON",
+                detail: $"Invalid JSON at line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}.");
+        }
+        using (document)
+        {
+            var (request, errors) = SubmitJobRequestReader.Read(document.RootElement);
+            if (request is null) return Results.ValidationProblem(errors, title: "The job submission is invalid");
+
+            var roots = SharePaths.Roots(options.Value);
+            if (roots.Count == 0)
+                return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Job submission is not configured",
+                    detail: "No share roots are configured, so no source path can be accepted: set SsbTomo:ShareRoots " +
+                            "(e.g. SsbTomo__ShareRoots__0=/share) or SsbTomo:Ingest:WatchRoot.");
+            var confined = SharePaths.Confine(request.SourcePath, roots);
+            if (!confined.IsAllowed)
+                return Results.ValidationProblem(
+                    new Dictionary<string, string[]> { ["sourcePath"] = [$"is refused: {confined.Reason}. Allowed roots: {string.Join(", ", roots)}"] },
+                    title: "The source path is outside the share", extensions: new Dictionary<string, object?> { ["allowedRoots"] = roots });
+            var source = confined.ResolvedPath!;
+            if (!Directory.Exists(source) && !File.Exists(source))
+                return Results.ValidationProblem(
+                    new Dictionary<string, string[]> { ["sourcePath"] = [$"{request.SourcePath}: no such stack folder or TIFF file"] },
+                    title: "The source path does not exist");
+
+            var jobId = NewId.NextGuid();
+            await publish.Publish(new SubmitJob(jobId, source, $"jobs/{jobId}", request.VoxelSizeNm, options.Value.ChunkSlices), ct);
+            return Results.Accepted($"/api/jobs/{jobId}", new { jobId });
+        }
+    }
+
+    /// <summary>The body, or null once it passes <paramref name="limit"/> bytes: counted as read, so a missing or false Content-Length does not help.</summary>
+    private static async Task<byte[]?> ReadBoundedAsync(HttpRequest request, int limit, CancellationToken ct)
+    {
+        if (request.ContentLength > limit) return null;
+        var sizeLimit = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (sizeLimit is { IsReadOnly: false }) sizeLimit.MaxRequestBodySize = limit;
+        using var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        try
+        {
+            while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+            {
+                if (buffer.Length + read > limit) return null;
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return null;
+        }
+        return buffer.ToArray();
     }
 }

@@ -35,6 +35,12 @@ public sealed class SsbTomoOptions
     public int ChunkSlices { get; set; } = 16;
 
     public IngestSettings Ingest { get; set; } = new();
+
+    /// <summary>
+    /// Folders a job's source may lie in (absolute; <c>SsbTomo:ShareRoots:0</c>, <c>:1</c>, ...). The watcher's
+    /// <see cref="IngestSettings.WatchRoot"/> counts as one; with none at all the API accepts no submission.
+    /// </summary>
+    public List<string> ShareRoots { get; set; } = [];
 }
 
 /// <summary>The share drive the microscope writes to; unset means jobs come only from the API or the CLI.</summary>

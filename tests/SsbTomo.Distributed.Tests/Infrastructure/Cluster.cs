@@ -50,6 +50,8 @@ public sealed class Cluster : IAsyncDisposable
             // Durable job state, so that an Orchestrator restarted on the same file resumes its jobs.
             ["SsbTomo__JobStore"] = "Sqlite",
             ["SsbTomo__SqlitePath"] = Path.Combine(LogDir, "jobs.db"),
+            // The phantom stacks are written to temporary folders (TempDirectory), which stand in for the share.
+            ["SsbTomo__ShareRoots__0"] = Path.GetTempPath(),
         };
     }
 
