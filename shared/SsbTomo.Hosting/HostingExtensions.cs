@@ -28,12 +28,36 @@ public static class HostingExtensions
         builder.Services.Configure<SsbTomoOptions>(section);
         var options = section.Get<SsbTomoOptions>() ?? new SsbTomoOptions();
 
+        UseDefaultPort(builder, serviceName);
         builder.Services.AddSingleton<IBlobStore>(sp => CreateBlobStore(sp.GetRequiredService<IOptions<SsbTomoOptions>>().Value));
         builder.AddSsbTomoBus(options, addConsumers);
         builder.AddSsbTomoTelemetry(serviceName);
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), tags: ["live"]);
         return builder;
+    }
+
+    /// <summary>
+    /// Where each service listens on one machine when nothing says otherwise (ASP.NET's own default, localhost:5000,
+    /// would let only the first of six services start). ASPNETCORE_URLS, ASPNETCORE_HTTP_PORTS or the "urls" setting win.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, int> DefaultPorts = new Dictionary<string, int>
+    {
+        ["ssbtomo-orchestrator"] = 5080,
+        ["ssbtomo-ingest"] = 5081,
+        ["ssbtomo-alignment"] = 5082,
+        ["ssbtomo-segmentation"] = 5083,
+        ["ssbtomo-reconstruction"] = 5084,
+        ["ssbtomo-metrics"] = 5085,
+    };
+
+    private static void UseDefaultPort(IHostApplicationBuilder builder, string serviceName)
+    {
+        var configuration = builder.Configuration;
+        if (!DefaultPorts.TryGetValue(serviceName, out var port)) return;
+        if (!string.IsNullOrEmpty(configuration["urls"]) || !string.IsNullOrEmpty(configuration["http_ports"]) || !string.IsNullOrEmpty(configuration["https_ports"]))
+            return;
+        configuration["urls"] = $"http://localhost:{port}";
     }
 
     /// <summary>Liveness, readiness (the bus is connected) and the Prometheus scrape endpoint.</summary>
@@ -62,6 +86,8 @@ public static class HostingExtensions
     {
         builder.Services.AddMassTransit(bus =>
         {
+            // MassTransit 8.4+ reports usage to an outside host at start; a facility's offline cluster should not try.
+            bus.ConfigureUsageTelemetryOptions(o => o.Enabled = options.MassTransitUsageTelemetry);
             bus.SetKebabCaseEndpointNameFormatter();
             addConsumers(bus);
             switch (options.Transport)

@@ -36,6 +36,9 @@ public sealed class SsbTomoOptions
 
     public IngestSettings Ingest { get; set; } = new();
 
+    /// <summary>MassTransit's anonymous usage report to its vendor at start: off unless a deployment turns it on.</summary>
+    public bool MassTransitUsageTelemetry { get; set; }
+
     /// <summary>
     /// Folders a job's source may lie in (absolute; <c>SsbTomo:ShareRoots:0</c>, <c>:1</c>, ...). The watcher's
     /// <see cref="IngestSettings.WatchRoot"/> counts as one; with none at all the API accepts no submission.
