@@ -52,6 +52,13 @@ chmod 0600 "$PASSWORD_FILE"
 
 if rabbitmqctl -q ping >/dev/null 2>&1; then
   echo "rabbitmq: already running"
+  # A node whose app was stopped (a broker-restart test interrupted between stop_app and start_app) answers ping
+  # but refuses every command: bring the app back instead of failing on the user set-up below.
+  if ! rabbitmqctl -q status >/dev/null 2>&1 || ! rabbitmqctl -q list_users >/dev/null 2>&1; then
+    echo "rabbitmq: node up but its app is stopped; starting it"
+    rabbitmqctl -q start_app
+    rabbitmqctl -q await_startup
+  fi
 else
   cat >"$RABBITMQ_CONFIG_FILE" <<CONF
 listeners.tcp.default = 127.0.0.1:5672
