@@ -52,10 +52,10 @@ public static class PartialVolumeMixture
     /// <summary>Start weight of each thin-phase edge term relative to a class's start weight.</summary>
     public const double MinorEdgeStartWeight = 0.05;
 
-    public static MixtureFit Fit(long[] histogram, int classes, double min, double max)
+    public static MixtureFit Fit(long[] histogram, int classes, double min, double max, bool capDarkSds = true)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
-        return FitFrom(histogram, min, max, StartMeans(histogram, classes, min, max));
+        return FitFrom(histogram, min, max, StartMeans(histogram, classes, min, max), capDarkSds);
     }
 
     /// <summary>
@@ -103,8 +103,11 @@ public static class PartialVolumeMixture
         return (centres, total);
     }
 
-    /// <summary>EM from the given start means (one per class, ascending), everything else started as <see cref="Fit"/> does.</summary>
-    public static MixtureFit FitFrom(long[] histogram, double min, double max, double[] startMeans)
+    /// <summary>
+    /// EM from the given start means (one per class, ascending), everything else started as <see cref="Fit"/> does.
+    /// <paramref name="capDarkSds"/>: hold each thin dark phase's SD at most the matrix's (see the class summary).
+    /// </summary>
+    public static MixtureFit FitFrom(long[] histogram, double min, double max, double[] startMeans, bool capDarkSds = true)
     {
         var classes = startMeans.Length;
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
@@ -167,8 +170,9 @@ public static class PartialVolumeMixture
             // A dark phase that borders the matrix is no noisier than the matrix (BSE noise grows with the signal):
             // a wider Gaussian would only be the dark phase swallowing the matrix's blurred edge voxels, which
             // the edge term describes.
-            for (var p = 1; p < pairs.Length; p++)
-                sds[pairs[p].Dark] = Math.Min(sds[pairs[p].Dark], sds[pairs[p].Bright]);
+            if (capDarkSds)
+                for (var p = 1; p < pairs.Length; p++)
+                    sds[pairs[p].Dark] = Math.Min(sds[pairs[p].Dark], sds[pairs[p].Bright]);
             for (var k = 0; k < components; k++) weights[k] = sumR[k] / total;
             // A thin dark phase's edge term may not outweigh the phase itself: otherwise the edge term (whose shape
             // spans the whole range up to the matrix) absorbs the phase and the phase's Gaussian collapses. Under

@@ -39,7 +39,11 @@ public static class PhaseThresholds
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
         if (histogram.Count(c => c > 0) < classes) return null;
-        return FromFit(PartialVolumeMixture.Fit(histogram, classes, min, max), min, max);
+        // The SD cap keeps thin dark phases from swallowing the matrix's edge voxels, but a matrix peak narrower than the
+        // dark phases' spread (an electrolyte without texture in a low-noise 8-bit stack, brightness-matched slice by
+        // slice) leaves them no width at all and the fit has no ordered boundaries: then fit without the cap.
+        return FromFit(PartialVolumeMixture.Fit(histogram, classes, min, max), min, max)
+            ?? FromFit(PartialVolumeMixture.Fit(histogram, classes, min, max, capDarkSds: false), min, max);
     }
 
     /// <summary>Boundaries of a fitted mixture, or null when they are not a valid ascending set inside (min, max).</summary>
