@@ -43,6 +43,7 @@ public sealed class AlignStackConsumer(IBlobStore store, ILogger<AlignStackConsu
 
         var estimator = new AnchoredDriftEstimator();
         var ranges = new IntensityRange[slices];
+        var brightness = new SliceBrightness[slices];
         var corrections = new SliceCorrection[slices];
         var warnings = Enumerable.Range(0, slices).Select(_ => new List<string>()).ToArray();
         (BackgroundFit Fit, int Slice)? lastFit = null;
@@ -72,6 +73,7 @@ public sealed class AlignStackConsumer(IBlobStore store, ILogger<AlignStackConsu
             var corrected = Correct(slice, corrections[z]);
             estimator.Add(slice, corrected);
             ranges[z] = corrections[z].Flat ? rawRange : SliceIntensityRanges.Measure(corrected);
+            brightness[z] = corrections[z].Flat ? new SliceBrightness(rawRange, null) : SliceIntensityRanges.MeasureBrightness(corrected);
         }
         var anchored = estimator.Finish();
         var drifts = anchored.Drift;
@@ -84,7 +86,7 @@ public sealed class AlignStackConsumer(IBlobStore store, ILogger<AlignStackConsu
                     + "its drift is interpolated between the neighbouring slices");
 
         var crop = ValidRegion.Compute(drifts, height, width);
-        var matched = SliceIntensityRanges.SmoothAlongZ(ranges);
+        var matched = SliceIntensityRanges.MatchBulkPeaks(brightness) ?? SliceIntensityRanges.SmoothAlongZ(ranges);
         int[] alignedShape = [slices, crop.Y1 - crop.Y0, crop.X1 - crop.X0];
         var aligned = await OmeZarr.CreateImageAsync<ushort>(store, layout.Aligned, "aligned", alignedShape,
             [slabSlices, Math.Min(raw.Chunks[1], alignedShape[1]), Math.Min(raw.Chunks[2], alignedShape[2])], voxelSize, ct: ct);

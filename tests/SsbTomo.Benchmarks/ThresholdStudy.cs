@@ -55,5 +55,6 @@ internal static class ThresholdStudy
     {
         yield return ("pipeline", PhaseThresholds.FromHistogram(histogram, 4, 0, 65536));
         yield return ("multi-otsu", PhaseThresholds.FromMultiOtsu(histogram, 4, 0, 65536));
+        yield return ("start-means", PhaseThresholds.FromStartMeans(histogram, 4, 0, 65536));
     }
 }

@@ -1,4 +1,12 @@
+using SsbTomo.Imaging.Segmentation;
+
 namespace SsbTomo.Imaging.Alignment;
+
+/// <summary>
+/// What brightness matching needs of one slice: its 0.5/99.5 % percentiles and the grey levels of its two bulk phases
+/// (the histogram's two dominant peaks), null when it has no two such peaks.
+/// </summary>
+public readonly record struct SliceBrightness(IntensityRange Percentiles, IntensityRange? BulkPeaks);
 
 /// <summary>
 /// Brightness drift correction: every slice's robust range is matched to one common scale. Ranges are
@@ -34,6 +42,58 @@ public static class SliceIntensityRanges
             smoothed[z] = new IntensityRange(Statistics.Median(window.Select(i => ranges[i].Low)), Statistics.Median(window.Select(i => ranges[i].High)));
         }
         return smoothed;
+    }
+
+    /// <summary>Bins of the slice histogram in which the bulk peaks are looked for, and their smoothing (in bins).</summary>
+    public const int PeakHistogramBins = 256;
+    public const double PeakSmoothingBins = 2;
+
+    /// <summary>Where the stack's typical 0.5 and 99.5 % percentiles land in uint16 under bulk-peak matching.</summary>
+    public const double TailLow = 8192, TailHigh = 57344;
+
+    /// <summary>The slice's percentiles and bulk peaks (<see cref="HistogramPeaks.BulkPair"/>).</summary>
+    public static SliceBrightness MeasureBrightness(Image2D<float> slice)
+    {
+        ArgumentNullException.ThrowIfNull(slice);
+        var percentiles = IntensityNormalization.RobustRange(slice, 0.5, 99.5);
+        if (IsEmpty(percentiles)) return new SliceBrightness(percentiles, null);
+        var layout = HistogramBins.Spanning(slice.Pixels, percentiles.Low, percentiles.High, PeakHistogramBins);
+        var counts = new double[layout.Count];
+        foreach (var value in slice.Pixels)
+        {
+            if (!float.IsFinite(value)) continue;
+            var bin = layout.BinOf(value);
+            if (bin >= 0 && bin < counts.Length) counts[bin]++;
+        }
+        if (HistogramPeaks.BulkPairPositions(counts, PeakSmoothingBins) is not var (darker, brighter)) return new SliceBrightness(percentiles, null);
+        return new SliceBrightness(percentiles, new IntensityRange(layout.Origin + darker * layout.Width, layout.Origin + brighter * layout.Width));
+    }
+
+    /// <summary>
+    /// Brightness matching on the bulk phases: each slice's matrix and bright peaks (running medians over a centred
+    /// window of <paramref name="windowSlices"/> slices that have peaks) are mapped to the same two levels, so a slice
+    /// with more pores or carbon is not darkened or brightened as percentile matching does (a slice's 5 % percentile
+    /// sits in the pores when they fill a fifth of it, in the electrolyte when they fill a twentieth). The scale is
+    /// chosen so that the stack's median 0.5/99.5 % percentiles land on <see cref="TailLow"/>/<see cref="TailHigh"/>.
+    /// Returned as the range that <see cref="ToUInt16"/> maps to [<see cref="UInt16Low"/>, <see cref="UInt16High"/>].
+    /// Null when fewer than half of the slices that are not flat have two bulk peaks (then match percentiles).
+    /// </summary>
+    public static IntensityRange[]? MatchBulkPeaks(IReadOnlyList<SliceBrightness> slices, int windowSlices = 15)
+    {
+        ArgumentNullException.ThrowIfNull(slices);
+        var withPeaks = Enumerable.Range(0, slices.Count).Where(z => slices[z].BulkPeaks is { } p && p.High > p.Low).ToArray();
+        var notFlat = slices.Count(s => !IsEmpty(s.Percentiles));
+        if (withPeaks.Length == 0 || 2 * withPeaks.Length < notFlat) return null;
+        // Where the tails lie in units of the bulk contrast: u = (x - matrix) / (bright - matrix).
+        double Unit(int z, double x) => (x - slices[z].BulkPeaks!.Value.Low) / (slices[z].BulkPeaks!.Value.High - slices[z].BulkPeaks!.Value.Low);
+        var tailLow = Statistics.Median(withPeaks.Select(z => Unit(z, slices[z].Percentiles.Low)));
+        var tailHigh = Statistics.Median(withPeaks.Select(z => Unit(z, slices[z].Percentiles.High)));
+        if (!(tailHigh > tailLow)) return null;
+        var perLevel = (tailHigh - tailLow) / (TailHigh - TailLow);
+        var unitLow = tailLow + (UInt16Low - TailLow) * perLevel;
+        var unitHigh = tailLow + (UInt16High - TailLow) * perLevel;
+        var peaks = SmoothAlongZ(slices.Select(s => s.BulkPeaks ?? default).ToArray(), windowSlices);
+        return [.. peaks.Select(p => new IntensityRange(p.Low + unitLow * (p.High - p.Low), p.Low + unitHigh * (p.High - p.Low)))];
     }
 
     /// <summary>No spread between the robust percentiles: a slice that is blank, saturated or flat over most of its area.</summary>

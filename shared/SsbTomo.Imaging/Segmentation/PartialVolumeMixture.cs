@@ -46,28 +46,16 @@ public static class PartialVolumeMixture
     /// <summary>Cumulative-histogram share below which the darkest class starts: its tail, whatever its share.</summary>
     public const double DarkTailQuantile = 0.005;
 
-    /// <summary>
-    /// A second peak counts as a bulk phase of its own only if the histogram between it and the highest peak falls
-    /// below this share of the lower of the two (a shoulder or a noise ripple does not).
-    /// </summary>
-    public const double PeakValleyRatio = 0.8;
-
-    /// <summary>
-    /// A bulk phase's peak stands at least this share of the highest peak's height: a ripple in a tail is not a
-    /// phase, and both bulk phases fill a quarter or more of a composite.
-    /// </summary>
-    public const double BulkPeakMinimumShare = 0.05;
-
     /// <summary>SD, in bins, of the Gaussian that smooths the histogram before peaks are looked for.</summary>
     public const double PeakSmoothingBins = 3;
 
     /// <summary>Start weight of each thin-phase edge term relative to a class's start weight.</summary>
     public const double MinorEdgeStartWeight = 0.05;
 
-    public static MixtureFit Fit(long[] histogram, int classes, double min, double max)
+    public static MixtureFit Fit(long[] histogram, int classes, double min, double max, bool capDarkSds = true)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
-        return FitFrom(histogram, min, max, StartMeans(histogram, classes, min, max));
+        return FitFrom(histogram, min, max, StartMeans(histogram, classes, min, max), capDarkSds);
     }
 
     /// <summary>
@@ -98,29 +86,8 @@ public static class PartialVolumeMixture
         return means;
     }
 
-    /// <summary>Bins of the two dominant peaks (darker first), or null when the histogram has no two separated peaks.</summary>
-    private static (int Darker, int Brighter)? BulkPeaks(long[] histogram)
-    {
-        var bins = histogram.Length;
-        var radius = (int)Math.Ceiling(3 * PeakSmoothingBins);
-        var smooth = new double[bins];
-        for (var i = 0; i < bins; i++)
-            for (var k = Math.Max(-radius, -i); k <= radius && i + k < bins; k++)
-                smooth[i] += histogram[i + k] * Math.Exp(-k * k / (2 * PeakSmoothingBins * PeakSmoothingBins));
-        var maxima = Enumerable.Range(1, Math.Max(0, bins - 2))
-            .Where(i => smooth[i] > 0 && smooth[i] >= smooth[i - 1] && smooth[i] > smooth[i + 1])
-            .OrderByDescending(i => smooth[i]).ThenBy(i => i).ToList();
-        if (maxima.Count < 2) return null;
-        var highest = maxima[0];
-        foreach (var other in maxima.Skip(1).TakeWhile(i => smooth[i] >= BulkPeakMinimumShare * smooth[highest]))
-        {
-            var (lo, hi) = (Math.Min(other, highest), Math.Max(other, highest));
-            var valley = double.PositiveInfinity;
-            for (var i = lo; i <= hi; i++) valley = Math.Min(valley, smooth[i]);
-            if (valley < PeakValleyRatio * Math.Min(smooth[other], smooth[highest])) return (lo, hi);
-        }
-        return null;
-    }
+    private static (int Darker, int Brighter)? BulkPeaks(long[] histogram) =>
+        HistogramPeaks.BulkPair(Array.ConvertAll(histogram, c => (double)c), PeakSmoothingBins);
 
     private static (double[] Centres, double Total) Centres(long[] histogram, double min, double max)
     {
@@ -136,8 +103,11 @@ public static class PartialVolumeMixture
         return (centres, total);
     }
 
-    /// <summary>EM from the given start means (one per class, ascending), everything else started as <see cref="Fit"/> does.</summary>
-    public static MixtureFit FitFrom(long[] histogram, double min, double max, double[] startMeans)
+    /// <summary>
+    /// EM from the given start means (one per class, ascending), everything else started as <see cref="Fit"/> does.
+    /// <paramref name="capDarkSds"/>: hold each thin dark phase's SD at most the matrix's (see the class summary).
+    /// </summary>
+    public static MixtureFit FitFrom(long[] histogram, double min, double max, double[] startMeans, bool capDarkSds = true)
     {
         var classes = startMeans.Length;
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
@@ -200,8 +170,9 @@ public static class PartialVolumeMixture
             // A dark phase that borders the matrix is no noisier than the matrix (BSE noise grows with the signal):
             // a wider Gaussian would only be the dark phase swallowing the matrix's blurred edge voxels, which
             // the edge term describes.
-            for (var p = 1; p < pairs.Length; p++)
-                sds[pairs[p].Dark] = Math.Min(sds[pairs[p].Dark], sds[pairs[p].Bright]);
+            if (capDarkSds)
+                for (var p = 1; p < pairs.Length; p++)
+                    sds[pairs[p].Dark] = Math.Min(sds[pairs[p].Dark], sds[pairs[p].Bright]);
             for (var k = 0; k < components; k++) weights[k] = sumR[k] / total;
             // A thin dark phase's edge term may not outweigh the phase itself: otherwise the edge term (whose shape
             // spans the whole range up to the matrix) absorbs the phase and the phase's Gaussian collapses. Under

@@ -23,7 +23,35 @@ public sealed record PhaseThresholdSet(double[] Thresholds, double[] ClassMeans)
 public static class PhaseThresholds
 {
     public static PhaseThresholdSet FromHistogram(long[] histogram, int classes, double min, double max) =>
-        FromMixture(histogram, classes, min, max) ?? FromMultiOtsu(histogram, classes, min, max);
+        FromMixture(histogram, classes, min, max) ?? FromStartMeans(histogram, classes, min, max) ?? FromMultiOtsu(histogram, classes, min, max);
+
+    /// <summary>Share of the voxels that may lie far above the bright start before <see cref="FromStartMeans"/> gives up.</summary>
+    public const double MaxShareAboveBrightest = 0.05;
+
+    /// <summary>
+    /// When no mixture fits: boundaries half-way between the mixture's start means (bulk peaks, dark tail, classes
+    /// between spaced evenly). Crude, but it keeps every phase near its own grey level, where multi-Otsu, maximising
+    /// the between-class variance, can hand most of a dominant electrolyte peak to the pores. Null when the start means
+    /// are not strictly ascending.
+    /// </summary>
+    public static PhaseThresholdSet? FromStartMeans(long[] histogram, int classes, double min, double max)
+    {
+        if (histogram.Count(c => c > 0) < classes) return null;
+        var means = PartialVolumeMixture.StartMeans(histogram, classes, min, max);
+        for (var k = 1; k < classes; k++)
+            if (!(means[k] > means[k - 1])) return null;
+        // Only when the bright start is the brightest phase: more than a few per cent of the voxels far above it mean
+        // the two dominant peaks are not the two brightest phases, and half-way boundaries would split nothing right.
+        var farAbove = means[^1] + 0.5 * (means[^1] - means[^2]);
+        long above = 0, total = 0;
+        for (var i = 0; i < histogram.Length; i++)
+        {
+            total += histogram[i];
+            if (Histogram.Centre(i, histogram.Length, min, max) > farAbove) above += histogram[i];
+        }
+        if (above > MaxShareAboveBrightest * total) return null;
+        return new PhaseThresholdSet([.. Enumerable.Range(0, classes - 1).Select(k => 0.5 * (means[k] + means[k + 1]))], means);
+    }
 
     /// <summary>The previous rule: multi-Otsu thresholds and the mean intensity of each Otsu class.</summary>
     public static PhaseThresholdSet FromMultiOtsu(long[] histogram, int classes, double min, double max)
@@ -39,7 +67,11 @@ public static class PhaseThresholds
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
         if (histogram.Count(c => c > 0) < classes) return null;
-        return FromFit(PartialVolumeMixture.Fit(histogram, classes, min, max), min, max);
+        // The SD cap keeps thin dark phases from swallowing the matrix's edge voxels, but a matrix peak narrower than the
+        // dark phases' spread (an electrolyte without texture in a low-noise 8-bit stack, brightness-matched slice by
+        // slice) leaves them no width at all and the fit has no ordered boundaries: then fit without the cap.
+        return FromFit(PartialVolumeMixture.Fit(histogram, classes, min, max), min, max)
+            ?? FromFit(PartialVolumeMixture.Fit(histogram, classes, min, max, capDarkSds: false), min, max);
     }
 
     /// <summary>Boundaries of a fitted mixture, or null when they are not a valid ascending set inside (min, max).</summary>

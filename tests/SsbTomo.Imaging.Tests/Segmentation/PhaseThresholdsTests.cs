@@ -179,4 +179,18 @@ public class PhaseThresholdsTests
         Assert.InRange(start[1], 30000 - 0.32 * 6000 - 300, 30000 - 0.32 * 6000 + 300);
         Assert.InRange(start[3], 30000 + 1.15 * 6000 - 300, 30000 + 1.15 * 6000 + 300);
     }
+
+    /// <summary>The last resort before multi-Otsu keeps each phase near its own grey level: boundaries half-way between the start means.</summary>
+    [Fact]
+    public void Start_mean_boundaries_lie_between_the_phases()
+    {
+        (double Mean, double Sd, int Count)[] phases = [(7000, 1300, 20_000), (16000, 1350, 40_000), (27500, 1400, 500_000), (46000, 1200, 300_000)];
+        var set = PhaseThresholds.FromStartMeans(Sample(13, phases, []), 4, Min, Max);
+        Assert.NotNull(set);
+        Assert.InRange(set!.Thresholds[1], phases[1].Mean, phases[2].Mean - 2 * phases[2].Sd);
+        Assert.InRange(set.Thresholds[2], phases[2].Mean + 2 * phases[2].Sd, phases[3].Mean - 2 * phases[3].Sd);
+        Assert.InRange(set.Thresholds[0], 0, phases[2].Mean - 2 * phases[2].Sd);
+        Assert.True(set.Thresholds[0] < set.Thresholds[1]);
+        Assert.Null(set.Fit);
+    }
 }

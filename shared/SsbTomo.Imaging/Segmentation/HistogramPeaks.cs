@@ -1,0 +1,71 @@
+namespace SsbTomo.Imaging.Segmentation;
+
+/// <summary>
+/// The two bulk phases of a composite in a grey-level histogram. In BSE images of a composite cathode the active
+/// material and the electrolyte fill most of the volume and always show as the two dominant peaks, whatever the pore
+/// and carbon content; their positions are what brightness matching and the mixture's start can rely on.
+/// </summary>
+public static class HistogramPeaks
+{
+    /// <summary>
+    /// A second peak counts as a bulk phase of its own only if the histogram between it and the highest peak falls
+    /// below this share of the lower of the two (a shoulder or a noise ripple does not).
+    /// </summary>
+    public const double ValleyRatio = 0.8;
+
+    /// <summary>
+    /// A bulk phase's peak stands at least this share of the highest peak's height: a ripple in a tail is not a
+    /// phase, and both bulk phases fill a quarter or more of a composite.
+    /// </summary>
+    public const double MinimumShare = 0.05;
+
+    /// <summary>
+    /// Bins of the two dominant peaks (darker first) of <paramref name="counts"/> smoothed by a Gaussian of
+    /// <paramref name="smoothingBins"/> bins, or null when it has no two such peaks: the highest, and the highest other
+    /// that stands at least <see cref="MinimumShare"/> of it and is separated from it by a valley below
+    /// <see cref="ValleyRatio"/> of the lower of the two.
+    /// </summary>
+    public static (int Darker, int Brighter)? BulkPair(IReadOnlyList<double> counts, double smoothingBins) =>
+        BulkPair(counts, smoothingBins, out _);
+
+    /// <summary>
+    /// <see cref="BulkPair(IReadOnlyList{double}, double)"/> to a fraction of a bin: the vertex of the parabola through
+    /// each peak's smoothed bin and its two neighbours (bin i's centre is position i + 0.5).
+    /// </summary>
+    public static (double Darker, double Brighter)? BulkPairPositions(IReadOnlyList<double> counts, double smoothingBins)
+    {
+        if (BulkPair(counts, smoothingBins, out var smooth) is not var (darker, brighter)) return null;
+        double Vertex(int i)
+        {
+            double a = smooth[i - 1], b = smooth[i], c = smooth[i + 1];
+            var curvature = a - 2 * b + c;
+            return i + 0.5 + (curvature < 0 ? Math.Clamp(0.5 * (a - c) / curvature, -0.5, 0.5) : 0);
+        }
+        return (Vertex(darker), Vertex(brighter));
+    }
+
+    private static (int Darker, int Brighter)? BulkPair(IReadOnlyList<double> counts, double smoothingBins, out double[] smooth)
+    {
+        ArgumentNullException.ThrowIfNull(counts);
+        var bins = counts.Count;
+        var radius = (int)Math.Ceiling(3 * smoothingBins);
+        smooth = new double[bins];
+        for (var i = 0; i < bins; i++)
+            for (var k = Math.Max(-radius, -i); k <= radius && i + k < bins; k++)
+                smooth[i] += counts[i + k] * Math.Exp(-k * k / (2 * smoothingBins * smoothingBins));
+        var smoothed = smooth;
+        var maxima = Enumerable.Range(1, Math.Max(0, bins - 2))
+            .Where(i => smoothed[i] > 0 && smoothed[i] >= smoothed[i - 1] && smoothed[i] > smoothed[i + 1])
+            .OrderByDescending(i => smoothed[i]).ThenBy(i => i).ToList();
+        if (maxima.Count < 2) return null;
+        var highest = maxima[0];
+        foreach (var other in maxima.Skip(1).TakeWhile(i => smoothed[i] >= MinimumShare * smoothed[highest]))
+        {
+            var (lo, hi) = (Math.Min(other, highest), Math.Max(other, highest));
+            var valley = double.PositiveInfinity;
+            for (var i = lo; i <= hi; i++) valley = Math.Min(valley, smooth[i]);
+            if (valley < ValleyRatio * Math.Min(smooth[other], smooth[highest])) return (lo, hi);
+        }
+        return null;
+    }
+}
