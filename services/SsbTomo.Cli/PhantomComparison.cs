@@ -25,6 +25,9 @@ public sealed record PhantomComparison(
 
     public IReadOnlyList<string> Warnings { get; init; } = [];
 
+    /// <summary>Slices of alignment.json whose registration was not trusted.</summary>
+    public int UntrustedSlices { get; init; }
+
     public double VoidErrorPercentPoints => 100 * (PhaseFractions["void"].Measured - PhaseFractions["void"].Truth);
     public double ContactLossErrorPercentPoints => 100 * (ContactLoss.Measured - ContactLoss.Truth);
 
@@ -68,6 +71,8 @@ public sealed record PhantomComparison(
                 : null,
             ContactLossInterval = m.TryGetProperty("contact_loss_interval", out var ci) ? ReadPair(ci) : null,
             Warnings = m.TryGetProperty("warnings", out var w) ? w.EnumerateArray().Select(e => e.GetString()!).ToArray() : [],
+            UntrustedSlices = alignment.RootElement.GetProperty("slices").EnumerateArray()
+                .Count(s => s.TryGetProperty("registration_trusted", out var trusted) && !trusted.GetBoolean()),
         };
     }
 

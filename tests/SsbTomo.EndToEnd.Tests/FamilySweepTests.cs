@@ -60,6 +60,16 @@ public class FamilySweepTests(FamilySweepFixture sweep, ITestOutputHelper output
             Assert.True(r.Comparison!.Dice["nmc"] >= 0.9, $"{r.Name}: NMC Dice {r.Comparison.Dice["nmc"]:0.000}"));
     }
 
+    /// <summary>
+    /// The registration trust threshold (peak-to-rival ratio 2, rivals outside 8 px) was set on preset phantoms: on
+    /// members with other grey levels, noise, blur and bit depths, no clean slice may be flagged untrusted.
+    /// </summary>
+    [Fact]
+    public void No_clean_slice_is_flagged_untrusted()
+    {
+        Assert.All(sweep.Results.Where(r => r.Completed), r => Assert.True(r.UntrustedSlices == 0, $"{r.Name}: {r.UntrustedSlices} untrusted slices"));
+    }
+
     [Fact]
     public void Void_fraction_is_within_two_percentage_points_on_every_member()
     {

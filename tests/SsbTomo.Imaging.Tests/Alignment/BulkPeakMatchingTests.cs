@@ -84,4 +84,33 @@ public class BulkPeakMatchingTests
         var single = Enumerable.Range(0, 100).Select(i => 1000 * Math.Exp(-0.5 * Math.Pow((i - 50) / 10.0, 2)) + (i == 90 ? 20 : 0)).ToArray();
         Assert.Null(HistogramPeaks.BulkPair(single, 1));
     }
+
+    /// <summary>
+    /// The peak histogram (256 bins over the 0.5-99.5 % range, smoothed by 2 bins) on the hardest 8-bit input: few
+    /// integer levels and little noise, with a fractional background removed (as flattening leaves it), so the bins do
+    /// not fall on whole levels and the histogram is a comb. The bulk peaks must still be the electrolyte's and the
+    /// active material's, not two teeth.
+    /// </summary>
+    [Theory]
+    [InlineData(40, 1)]
+    [InlineData(60, 2)]
+    [InlineData(170, 3)]
+    public void Bulk_peaks_of_a_quantised_slice_with_a_removed_background_are_the_bulk_phases(int levels, int seed)
+    {
+        var random = new Random(seed);
+        var image = new Image2D<float>(256, 256);
+        var step = 255.0 / levels;
+        for (var y = 0; y < 256; y++)
+            for (var x = 0; x < 256; x++)
+            {
+                var u = random.NextDouble();
+                double level = u < 0.08 ? 30 : u < 0.5 ? 100 : 180;
+                var quantised = step * Math.Round((level + 1.5 * (random.NextDouble() - 0.5)) / step);
+                image[y, x] = (float)(quantised - 0.013 * x - 0.007 * y);
+            }
+        var peaks = SliceIntensityRanges.MeasureBrightness(image).BulkPeaks;
+        Assert.NotNull(peaks);
+        Assert.InRange(peaks!.Value.Low, 100 - step - 3, 100 + step);
+        Assert.InRange(peaks.Value.High, 180 - step - 3, 180 + step);
+    }
 }
