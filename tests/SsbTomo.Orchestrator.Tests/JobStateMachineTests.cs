@@ -96,7 +96,9 @@ public class JobStateMachineTests
         await harness.Bus.Publish(new ChunkSegmented(jobId, 0));
         await harness.Bus.Publish(new ChunkSegmented(jobId, 0));
         var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
-        Assert.True(await saga.Consumed.Any<ChunkSegmented>(x => x.Context.Message.ChunkIndex == 0));
+        // Wait for all three copies, not a fixed time: on a loaded machine 300 ms did not always see the third.
+        Assert.True(await Eventually.TrueAsync(() => saga.Consumed.Select<ChunkSegmented>().Count() == 3));
+        // A wrongful fan-in would publish within the consume of a copy; give such a publish a moment to show.
         await Task.Delay(300);
         Assert.NotNull(await saga.Exists(jobId, m => m.Segmenting));
         Assert.Equal(3, saga.Consumed.Select<ChunkSegmented>().Count());
