@@ -109,7 +109,7 @@ public static class RunCommand
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
             .StartAsync(async progress =>
             {
-                var stages = new[] { "Ingesting", "Aligning", "Denoising", "Segmenting", "Reconstructing", "Measuring" }
+                var stages = new[] { "Ingesting", "Aligning", "Denoising", "Surveying", "Segmenting", "Reconstructing", "Measuring" }
                     .ToDictionary(s => s, s => progress.AddTask(s, autoStart: false, maxValue: 1));
                 watcher.Progressed += p =>
                 {
@@ -122,7 +122,7 @@ public static class RunCommand
                         else if (order == current)
                         {
                             task.StartTask();
-                            if (p.ChunksTotal > 0 && name is "Denoising" or "Segmenting") { task.MaxValue = p.ChunksTotal; task.Value = p.ChunksDone; }
+                            if (p.ChunksTotal > 0 && name is "Denoising" or "Surveying" or "Segmenting") { task.MaxValue = p.ChunksTotal; task.Value = p.ChunksDone; }
                         }
                     }
                 };

@@ -59,6 +59,11 @@ public sealed record MetricsReport(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<string>? Warnings { get; init; }
 
+    public const string CarbonLevelMethod =
+        "median denoised grey level of carbon fibre cores (dark tubes by the Hessian at sigma 1.5 voxels, no void-class voxel within 3, " +
+        "darker than the electrolyte interior by 2.5 SD; every 4th slice); replaces the fit's carbon mean when they differ by more than " +
+        "0.2 of the void-to-electrolyte contrast";
+
     public const string UncertaintyMethod =
         "segmentation re-run (classification + partial-volume clean-up) on denoised.zarr with each phase's band shrunk and grown: " +
         "every threshold moved to the ends of its plausible range, where the fitted mixture gives the two neighbouring phases 3:1 odds; " +
@@ -83,6 +88,9 @@ public sealed record MetricsReport(
         var overlaps = model.DarkerAmbiguousShares.Select((d, k) => new PairOverlap(k, d, model.BrighterAmbiguousShares[k])).ToArray();
         var warnings = SegmentationUncertainty.Warnings(overlaps, names,
             names.Select(n => PhaseFractions[n]).ToArray(), names.Select(n => (intervals[n][0], intervals[n][1])).ToArray());
+        if (model.CarbonReplacedByFibreLevel)
+            warnings = [.. warnings, "the grey-level fit's carbon class was not the carbon fibres (it sat on the pores' blurred rims or on part " +
+                "of the electrolyte): the phases were separated at the fibre cores' grey level instead; the void and carbon intervals span both answers"];
         return this with
         {
             PhaseFractionIntervals = intervals,
@@ -94,7 +102,12 @@ public sealed record MetricsReport(
                         model.DarkerAmbiguousShares[k], model.BrighterAmbiguousShares[k])).ToArray(),
                 names.Select((n, k) => (n, model.ExpectedFractions[k])).ToDictionary(p => p.n, p => p.Item2),
                 variants.Select(v => new VariantReport(DescribeVariant(v.Name, names), v.Thresholds,
-                    names.ToDictionary(n => n, n => Fraction(v.Fractions, n)), v.Contact.LossFraction)).ToArray()),
+                    names.ToDictionary(n => n, n => Fraction(v.Fractions, n)), v.Contact.LossFraction)).ToArray())
+            {
+                CarbonLevel = model.FitCarbonMean is { } fitCarbon
+                    ? new CarbonLevelReport(CarbonLevelMethod, fitCarbon, model.FibreCoreLevel, model.FibreCoreVoxels, model.CarbonReplacedByFibreLevel)
+                    : null,
+            },
         };
     }
 
@@ -118,7 +131,19 @@ public sealed record UncertaintyReport(
     [property: JsonPropertyName("method")] string Method,
     [property: JsonPropertyName("thresholds")] ThresholdReport[] Thresholds,
     [property: JsonPropertyName("mixture_expected_fractions")] IReadOnlyDictionary<string, double> MixtureExpectedFractions,
-    [property: JsonPropertyName("variants")] VariantReport[] Variants);
+    [property: JsonPropertyName("variants")] VariantReport[] Variants)
+{
+    [JsonPropertyName("carbon_level")]
+    public CarbonLevelReport? CarbonLevel { get; init; }
+}
+
+/// <summary>The grey-level fit's carbon mean against the surveyed fibre cores' level, and which one segmented the stack.</summary>
+public sealed record CarbonLevelReport(
+    [property: JsonPropertyName("method")] string Method,
+    [property: JsonPropertyName("fit_carbon_mean")] double FitCarbonMean,
+    [property: JsonPropertyName("fibre_core_level")] double? FibreCoreLevel,
+    [property: JsonPropertyName("fibre_core_voxels")] long FibreCoreVoxels,
+    [property: JsonPropertyName("replaced")] bool Replaced);
 
 /// <summary>A threshold, its plausible range and the share of each neighbour's voxels (by the mixture) inside that range.</summary>
 public sealed record ThresholdReport(

@@ -11,7 +11,7 @@ namespace SsbTomo.Orchestrator;
 public sealed class JobBoard
 {
     private static readonly string[] StateOrder =
-        ["Ingesting", "Aligning", "Denoising", "Segmenting", "Reconstructing", "Measuring", "Completed", "Failed"];
+        ["Ingesting", "Aligning", "Denoising", "Surveying", "Segmenting", "Reconstructing", "Measuring", "Completed", "Failed"];
 
     private readonly ConcurrentDictionary<Guid, JobProgressed> _jobs = new();
 

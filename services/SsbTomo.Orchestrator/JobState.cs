@@ -22,6 +22,7 @@ public class JobState : SagaStateMachineInstance
 
     // Sets of chunk indices, not counters: a redelivered event must not count twice.
     public HashSet<int> PreparedChunks { get; set; } = [];
+    public HashSet<int> SurveyedChunks { get; set; } = [];
     public HashSet<int> SegmentedChunks { get; set; } = [];
 
     public long[]? Histogram { get; set; }
@@ -30,6 +31,10 @@ public class JobState : SagaStateMachineInstance
     public double[]? Thresholds { get; set; }
     public double[]? ClassMeans { get; set; }
     public SegmentationModel? Segmentation { get; set; }
+
+    /// <summary>Merged carbon-fibre survey of every chunk (grey-level histograms on the binning of <see cref="Histogram"/>).</summary>
+    public long[]? FibreTubeHistogram { get; set; }
+    public long[]? ElectrolyteCoreHistogram { get; set; }
 
     /// <summary>What a stage could not estimate and did instead (from alignment's StackAligned), for the operator.</summary>
     public List<string> Warnings { get; set; } = [];
@@ -42,7 +47,7 @@ public class JobState : SagaStateMachineInstance
     public DateTime SubmittedUtc { get; set; }
     public DateTime UpdatedUtc { get; set; }
 
-    /// <summary>Chunks count as done per phase: prepared while denoising, segmented from then on.</summary>
+    /// <summary>Chunks count as done per phase: prepared while denoising, surveyed while surveying, segmented from then on.</summary>
     public JobProgressed ToProgress() => new(CorrelationId, CurrentState,
-        CurrentState == "Denoising" ? PreparedChunks.Count : SegmentedChunks.Count, ChunksTotal);
+        CurrentState switch { "Denoising" => PreparedChunks.Count, "Surveying" => SurveyedChunks.Count, _ => SegmentedChunks.Count }, ChunksTotal);
 }

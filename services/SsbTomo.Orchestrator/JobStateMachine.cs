@@ -8,8 +8,10 @@ using SsbTomo.Imaging.Segmentation;
 namespace SsbTomo.Orchestrator;
 
 /// <summary>
-/// Ingesting → Aligning → Denoising (k of N chunks) → Segmenting (k of N) → Reconstructing → Measuring
-/// → Completed, or Failed from any stage. Fans segmentation out per slab of slices and back in.
+/// Ingesting → Aligning → Denoising (k of N chunks) → Surveying (k of N) → Segmenting (k of N) → Reconstructing
+/// → Measuring → Completed, or Failed from any stage. Fans segmentation out per slab of slices and back in: the
+/// grey-level fit on the merged histograms of Denoising, checked against the carbon fibres found while Surveying,
+/// gives every slab the same thresholds.
 /// </summary>
 public sealed class JobStateMachine : MassTransitStateMachine<JobState>
 {
@@ -19,6 +21,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
     public State Ingesting { get; private set; } = null!;
     public State Aligning { get; private set; } = null!;
     public State Denoising { get; private set; } = null!;
+    public State Surveying { get; private set; } = null!;
     public State Segmenting { get; private set; } = null!;
     public State Reconstructing { get; private set; } = null!;
     public State Measuring { get; private set; } = null!;
@@ -29,6 +32,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
     public Event<StackIngested> Ingested { get; private set; } = null!;
     public Event<StackAligned> Aligned { get; private set; } = null!;
     public Event<ChunkPrepared> ChunkPrepared { get; private set; } = null!;
+    public Event<ChunkSurveyed> ChunkSurveyed { get; private set; } = null!;
     public Event<ChunkSegmented> ChunkSegmented { get; private set; } = null!;
     public Event<VolumeReconstructed> Reconstructed { get; private set; } = null!;
     public Event<VolumeMeasured> Measured { get; private set; } = null!;
@@ -36,6 +40,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
     public Event<Fault<IngestStack>> IngestFaulted { get; private set; } = null!;
     public Event<Fault<AlignStack>> AlignFaulted { get; private set; } = null!;
     public Event<Fault<PrepareChunk>> PrepareFaulted { get; private set; } = null!;
+    public Event<Fault<SurveyChunk>> SurveyFaulted { get; private set; } = null!;
     public Event<Fault<SegmentChunk>> SegmentFaulted { get; private set; } = null!;
     public Event<Fault<ReconstructVolume>> ReconstructFaulted { get; private set; } = null!;
     public Event<Fault<MeasureVolume>> MeasureFaulted { get; private set; } = null!;
@@ -48,6 +53,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         Event(() => Ingested, x => x.CorrelateById(m => m.Message.JobId));
         Event(() => Aligned, x => x.CorrelateById(m => m.Message.JobId));
         Event(() => ChunkPrepared, x => x.CorrelateById(m => m.Message.JobId));
+        Event(() => ChunkSurveyed, x => x.CorrelateById(m => m.Message.JobId));
         Event(() => ChunkSegmented, x => x.CorrelateById(m => m.Message.JobId));
         Event(() => Reconstructed, x => x.CorrelateById(m => m.Message.JobId));
         Event(() => Measured, x => x.CorrelateById(m => m.Message.JobId));
@@ -55,6 +61,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         Event(() => IngestFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
         Event(() => AlignFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
         Event(() => PrepareFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
+        Event(() => SurveyFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
         Event(() => SegmentFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
         Event(() => ReconstructFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
         Event(() => MeasureFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
@@ -106,13 +113,23 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                     .Then(ComputeThresholds)
                     .IfElse(c => c.Saga.FailureReason is null,
                         picked => picked
-                            .ThenAsync(c => PublishSegmentCommands(c))
-                            .TransitionTo(Segmenting)
+                            .ThenAsync(c => PublishSurveyCommands(c))
+                            .TransitionTo(Surveying)
                             .Publish(c => c.Saga.ToProgress()),
                         failed => failed
                             .TransitionTo(Failed)
                             .Publish(c => Failure(c.Saga))
                             .Publish(c => c.Saga.ToProgress()))));
+
+        During(Surveying,
+            When(ChunkSurveyed)
+                .Then(c => AddSurvey(c.Saga, c.Message))
+                .Publish(c => c.Saga.ToProgress())
+                .If(c => c.Saga.SurveyedChunks.Count == c.Saga.ChunksTotal, all => all
+                    .Then(CheckCarbonLevel)
+                    .ThenAsync(c => PublishSegmentCommands(c))
+                    .TransitionTo(Segmenting)
+                    .Publish(c => c.Saga.ToProgress())));
 
         During(Segmenting,
             When(ChunkSegmented)
@@ -124,17 +141,20 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                     .Publish(c => c.Saga.ToProgress())));
 
         // A late duplicate of a fan-out event must not disturb a job that has moved on.
-        // A redelivered last ChunkPrepared means the fan-out may not have gone out (the broker dropped while the
-        // saga had already moved on): send the commands of every chunk not yet segmented again. Duplicates are
-        // harmless: segmentation writes the same bytes and the fan-in counts chunk indices.
+        // A redelivered last event of a fan-in means the next fan-out may not have gone out (the broker dropped while
+        // the saga had already moved on): send the commands of every chunk not yet done again. Duplicates are
+        // harmless: a survey reports the same counts, segmentation writes the same bytes, and fan-ins count chunk indices.
+        During(Surveying,
+            When(ChunkPrepared).ThenAsync(PublishMissingSurveyCommands));
         During(Segmenting,
-            When(ChunkPrepared).ThenAsync(PublishMissingSegmentCommands));
+            When(ChunkSurveyed).ThenAsync(PublishMissingSegmentCommands));
         During(Denoising,
             When(Aligned).ThenAsync(PublishMissingPrepareCommands));
 
         // Any other late duplicate of an earlier stage's event changes nothing.
         OnUnhandledEvent(context => context.Ignore());
-        During(Reconstructing, Measuring, Completed, Ignore(ChunkPrepared));
+        During(Segmenting, Reconstructing, Measuring, Completed, Ignore(ChunkPrepared));
+        During(Reconstructing, Measuring, Completed, Ignore(ChunkSurveyed));
         During(Reconstructing, Measuring, Completed, Ignore(ChunkSegmented));
 
         During(Reconstructing,
@@ -152,12 +172,13 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
 
         // Only a running job can fail: the first failure's reason stays (a second failing chunk says less), and a
         // late fault of a duplicate message must not turn a completed job into a failed one.
-        During([Ingesting, Aligning, Denoising, Segmenting, Reconstructing, Measuring],
+        During([Ingesting, Aligning, Denoising, Surveying, Segmenting, Reconstructing, Measuring],
             When(StageFailed).Then(c => MarkFailed(c.Saga, c.Message.Stage, c.Message.Reason, c.Message.Detail)).TransitionTo(Failed)
                 .Publish(c => Failure(c.Saga)).Publish(c => c.Saga.ToProgress()),
             FailWhen(IngestFaulted, "ingest"),
             FailWhen(AlignFaulted, "alignment"),
             FailWhen(PrepareFaulted, "denoise"),
+            FailWhen(SurveyFaulted, "segmentation"),
             FailWhen(SegmentFaulted, "segmentation"),
             FailWhen(ReconstructFaulted, "reconstruction"),
             FailWhen(MeasureFaulted, "metrics"));
@@ -234,6 +255,67 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         }
     }
 
+    private static void AddSurvey(JobState job, ChunkSurveyed message)
+    {
+        if (!job.SurveyedChunks.Add(message.ChunkIndex)) return;
+        job.FibreTubeHistogram = Add(job.FibreTubeHistogram, message.TubeHistogram);
+        job.ElectrolyteCoreHistogram = Add(job.ElectrolyteCoreHistogram, message.ElectrolyteCoreHistogram);
+        job.UpdatedUtc = DateTime.UtcNow;
+
+        long[] Add(long[]? total, long[] part)
+        {
+            total ??= new long[part.Length];
+            if (part.Length != total.Length)
+                throw new InvalidOperationException($"chunk {message.ChunkIndex} reported a survey histogram on a different binning");
+            for (var i = 0; i < total.Length; i++) total[i] += part[i];
+            return total;
+        }
+    }
+
+    /// <summary>
+    /// Checks the fit's carbon class against the fibre cores of every chunk (<see cref="CarbonLevel"/>); when it moves,
+    /// the moved thresholds' plausible ranges span both answers, so the metrics' intervals show the disagreement.
+    /// </summary>
+    private static void CheckCarbonLevel(BehaviorContext<JobState, ChunkSurveyed> context)
+    {
+        var job = context.Saga;
+        if (job.FibreTubeHistogram is null || job.ElectrolyteCoreHistogram is null) return;
+        var survey = new FibreSurveyCounts(job.FibreTubeHistogram, job.ElectrolyteCoreHistogram);
+        var decision = CarbonLevel.Decide(survey, job.Thresholds!, job.ClassMeans!, job.Histogram!.Length, job.HistogramMin, job.HistogramMax);
+        var fitThresholds = job.Thresholds!;
+        var fitCarbonMean = job.ClassMeans![1];
+        job.Thresholds = decision.Thresholds;
+        job.ClassMeans = decision.ClassMeans;
+        if (job.Segmentation is { } model)
+        {
+            var lows = (double[])model.ThresholdLows.Clone();
+            var highs = (double[])model.ThresholdHighs.Clone();
+            if (decision.Replaced)
+                for (var i = 0; i < lows.Length; i++)
+                {
+                    lows[i] = Math.Min(Math.Min(lows[i], fitThresholds[i]), decision.Thresholds[i]);
+                    highs[i] = Math.Max(Math.Max(highs[i], fitThresholds[i]), decision.Thresholds[i]);
+                }
+            job.Segmentation = model with
+            {
+                Thresholds = decision.Thresholds,
+                ClassMeans = decision.ClassMeans,
+                ThresholdLows = lows,
+                ThresholdHighs = highs,
+                FitCarbonMean = fitCarbonMean,
+                FibreCoreLevel = double.IsNaN(decision.FibreCoreLevel) ? null : decision.FibreCoreLevel,
+                FibreCoreVoxels = decision.FibreCoreVoxels,
+                CarbonReplacedByFibreLevel = decision.Replaced,
+            };
+        }
+        if (decision.Replaced)
+            job.Warnings.Add(
+                $"The grey-level fit put carbon at {fitCarbonMean:0} but the carbon fibres' cores are at {decision.FibreCoreLevel:0} "
+                + "(denoised grey levels): the fit's carbon class was the pores' blurred rims or part of the electrolyte, so the phases "
+                + "were separated at the fibres' level instead. Void and carbon fractions carry the difference in their intervals.");
+        job.UpdatedUtc = DateTime.UtcNow;
+    }
+
     private static SegmentationModel DescribeUncertainty(long[] histogram, JobState job, double[] thresholds, MixtureFit fit)
     {
         var u = SegmentationUncertainty.Analyse(histogram, job.HistogramMin, job.HistogramMax, fit, thresholds);
@@ -256,14 +338,28 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
             await context.Publish(new PrepareChunk(job.CorrelationId, job.JobPrefix, index, z0, z1));
     }
 
-    private static async Task PublishMissingSegmentCommands(BehaviorContext<JobState, ChunkPrepared> context)
+    private static async Task PublishSurveyCommands(BehaviorContext<JobState, ChunkPrepared> context)
+    {
+        var job = context.Saga;
+        foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices))
+            await context.Publish(new SurveyChunk(job.CorrelationId, job.JobPrefix, index, z0, z1, job.Thresholds!, job.ClassMeans!));
+    }
+
+    private static async Task PublishMissingSurveyCommands(BehaviorContext<JobState, ChunkPrepared> context)
+    {
+        var job = context.Saga;
+        foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices).Where(s => !job.SurveyedChunks.Contains(s.Index)))
+            await context.Publish(new SurveyChunk(job.CorrelationId, job.JobPrefix, index, z0, z1, job.Thresholds!, job.ClassMeans!));
+    }
+
+    private static async Task PublishMissingSegmentCommands(BehaviorContext<JobState, ChunkSurveyed> context)
     {
         var job = context.Saga;
         foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices).Where(s => !job.SegmentedChunks.Contains(s.Index)))
             await context.Publish(new SegmentChunk(job.CorrelationId, job.JobPrefix, index, z0, z1, job.Thresholds!, job.ClassMeans!));
     }
 
-    private static async Task PublishSegmentCommands(BehaviorContext<JobState, ChunkPrepared> context)
+    private static async Task PublishSegmentCommands(BehaviorContext<JobState, ChunkSurveyed> context)
     {
         var job = context.Saga;
         foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices))

@@ -22,3 +22,12 @@ public sealed class SegmentChunkConsumerDefinition : ConsumerDefinition<SegmentC
         Endpoint(e => e.PrefetchCount = 2);
     }
 }
+
+public sealed class SurveyChunkConsumerDefinition : ConsumerDefinition<SurveyChunkConsumer>
+{
+    public SurveyChunkConsumerDefinition()
+    {
+        ConcurrentMessageLimit = 1;
+        Endpoint(e => e.PrefetchCount = 2);
+    }
+}

@@ -26,7 +26,16 @@ public record PrepareChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0,
 /// <summary>Histogram bins span [HistogramMin, HistogramMax) evenly, so the fan-in can add them bin by bin.</summary>
 public record ChunkPrepared(Guid JobId, int ChunkIndex, long[] Histogram, double HistogramMin, double HistogramMax);
 
-/// <summary>Classify one slab with the thresholds of the whole stack's histogram (fan-out, phase 2).</summary>
+/// <summary>
+/// Survey one slab of denoised.zarr for carbon fibre cores (dark tubes away from pores) with the grey-level fit's
+/// thresholds and class means (fan-out, phase 2), so that carbon's grey level can be checked against the fit.
+/// </summary>
+public record SurveyChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1, double[] Thresholds, double[] ClassMeans) : IJobMessage, ISlabMessage;
+
+/// <summary>Grey-level histograms (same binning as <see cref="ChunkPrepared"/>) of the slab's fibre cores and electrolyte interior.</summary>
+public record ChunkSurveyed(Guid JobId, int ChunkIndex, long[] TubeHistogram, long[] ElectrolyteCoreHistogram);
+
+/// <summary>Classify one slab with the thresholds of the whole stack (fan-out, phase 3).</summary>
 public record SegmentChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1, double[] Thresholds, double[] ClassMeans) : IJobMessage, ISlabMessage;
 
 public record ChunkSegmented(Guid JobId, int ChunkIndex);
@@ -46,7 +55,19 @@ public record MeasureVolume(Guid JobId, string JobPrefix) : IJobMessage
 /// posterior-expected fraction; per neighbouring pair the share of each class's voxels inside that range.
 /// </summary>
 public record SegmentationModel(double[] Thresholds, double[] ClassMeans, double[] ThresholdLows, double[] ThresholdHighs,
-    double[] ExpectedFractions, double[] DarkerAmbiguousShares, double[] BrighterAmbiguousShares);
+    double[] ExpectedFractions, double[] DarkerAmbiguousShares, double[] BrighterAmbiguousShares)
+{
+    /// <summary>The grey-level fit's carbon mean, before the fibre survey.</summary>
+    public double? FitCarbonMean { get; init; }
+
+    /// <summary>Median grey level of the surveyed carbon fibre cores (null: too few found).</summary>
+    public double? FibreCoreLevel { get; init; }
+
+    public long FibreCoreVoxels { get; init; }
+
+    /// <summary>True when the fit's carbon class was replaced by the fibre level (it sat on the pores' rims, or on part of the electrolyte).</summary>
+    public bool CarbonReplacedByFibreLevel { get; init; }
+}
 
 public record VolumeMeasured(Guid JobId, string MetricsPath);
 

@@ -18,6 +18,7 @@ using SsbTomo.TestSupport;
 if (args.FirstOrDefault() == "drift") return DriftStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "sweep") return await SweepStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "thresholds") return await ThresholdStudy.RunAsync(args[1..]);
+if (args.FirstOrDefault() == "cleanup") return await CleanupStudy.RunAsync(args[1..]);
 var size = new[] { 64, 512, 512 };
 var repeats = 3;
 var pcSize = 1024;

@@ -39,6 +39,12 @@ public class FailureReasonTests
             context.Publish(new ChunkPrepared(context.Message.JobId, context.Message.ChunkIndex, FourLevels(), 0, 65536)));
     }
 
+    private sealed class SurveyOk : IConsumer<SurveyChunk>
+    {
+        public Task Consume(ConsumeContext<SurveyChunk> context) => StageRunner.RunAsync(context, "segmentation", () =>
+            context.Publish(new ChunkSurveyed(context.Message.JobId, context.Message.ChunkIndex, new long[1024], new long[1024])));
+    }
+
     /// <summary>The last chunk (slices 32–39) is input no retry can fix; the thrower says what to do.</summary>
     private sealed class SegmentWithBadInput : IConsumer<SegmentChunk>
     {
@@ -114,6 +120,7 @@ public class FailureReasonTests
             bus.AddConsumer<IngestOk>();
             bus.AddConsumer<AlignOk>();
             bus.AddConsumer<PrepareOk>();
+            bus.AddConsumer<SurveyOk>();
             bus.AddConsumer<SegmentWithBadInput>();
         });
         await using var _ = provider;

@@ -42,6 +42,103 @@ public class JobStateMachineTests
             await harness.Bus.Publish(new ChunkPrepared(jobId, i, ThreeLevelHistogram(), 0, 65536));
             if (duplicate) await harness.Bus.Publish(new ChunkPrepared(jobId, i, ThreeLevelHistogram(), 0, 65536));
         }
+        Assert.NotNull(await saga.Exists(jobId, m => m.Surveying));
+        for (var i = 0; i < chunks; i++)
+        {
+            await harness.Bus.Publish(NoFibresSurveyed(jobId, i));
+            if (duplicate) await harness.Bus.Publish(NoFibresSurveyed(jobId, i));
+        }
+    }
+
+    private static ChunkSurveyed NoFibresSurveyed(Guid jobId, int chunk) => new(jobId, chunk, new long[1024], new long[1024]);
+
+    /// <summary>Four Gaussian phases (void, carbon, electrolyte, active material) a mixture fits, unlike four single bins.</summary>
+    private static long[] FourPhaseHistogram()
+    {
+        var histogram = new long[1024];
+        foreach (var (centre, sd, count) in new[] { (150.0, 12.0, 8e4), (330.0, 15.0, 5e4), (500.0, 15.0, 5e5), (800.0, 20.0, 3e5) })
+            for (var b = 0; b < histogram.Length; b++)
+                histogram[b] += (long)Math.Round(count / (sd * Math.Sqrt(2 * Math.PI)) * Math.Exp(-0.5 * Math.Pow((b - centre) / sd, 2)));
+        return histogram;
+    }
+
+    private static async Task DriveToSurveyingAsync(ITestHarness harness, Guid jobId, int slices, int chunkSlices, long[]? histogram = null)
+    {
+        var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
+        await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/x", null, chunkSlices));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Ingesting));
+        await harness.Bus.Publish(new StackIngested(jobId, "jobs/x/raw.zarr", slices, 64, 64, 8, new VoxelSizeNm(50, 50, 50)));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Aligning));
+        await harness.Bus.Publish(new StackAligned(jobId, "jobs/x/aligned.zarr", slices, 60, 60, [0, 60, 0, 60], 2.0));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Denoising));
+        for (var i = 0; i < ChunkPlan.Count(slices, chunkSlices); i++)
+            await harness.Bus.Publish(new ChunkPrepared(jobId, i, histogram ?? ThreeLevelHistogram(), 0, 65536));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Surveying));
+    }
+
+    [Fact]
+    public async Task Survey_commands_carry_the_fit_and_fibres_far_from_its_carbon_mean_move_the_thresholds_with_a_warning()
+    {
+        var (provider, harness) = await StartAsync();
+        await using var _ = provider;
+        var jobId = NewId.NextGuid();
+        await DriveToSurveyingAsync(harness, jobId, slices: 32, chunkSlices: 16, FourPhaseHistogram());
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<SurveyChunk>().Count() == 2));
+        var survey = harness.Published.Select<SurveyChunk>().First().Context.Message;
+        Assert.Equal(3, survey.Thresholds.Length);
+        Assert.Equal(4, survey.ClassMeans.Length);
+        Assert.False(harness.Published.Select<SegmentChunk>().Any(), "segmentation waits for every chunk's survey");
+
+        // Fibre cores 0.3 of the void-to-electrolyte contrast above the fit's carbon, electrolyte interior at its mean.
+        var means = survey.ClassMeans;
+        var fibreLevel = means[1] + 0.3 * (means[2] - means[0]);
+        Assert.True((fibreLevel - means[1]) / (means[2] - means[0]) > 0.2, "the test histogram must put the fit's carbon far enough below the electrolyte");
+        for (var chunk = 0; chunk < 2; chunk++)
+        {
+            var tubes = new long[1024];
+            tubes[(int)(fibreLevel / 64)] = 400;
+            var electrolyte = new long[1024];
+            electrolyte[(int)(means[2] / 64)] = 1000;
+            await harness.Bus.Publish(new ChunkSurveyed(jobId, chunk, tubes, electrolyte));
+        }
+
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<SegmentChunk>().Count() == 2));
+        var segment = harness.Published.Select<SegmentChunk>().First().Context.Message;
+        Assert.InRange(segment.ClassMeans[1], fibreLevel - 64, fibreLevel + 64);
+        Assert.Equal((segment.ClassMeans[0] + segment.ClassMeans[1]) / 2, segment.Thresholds[0], 6);
+        Assert.Equal((segment.ClassMeans[1] + segment.ClassMeans[2]) / 2, segment.Thresholds[1], 6);
+        Assert.Equal(survey.Thresholds[2], segment.Thresholds[2]);
+        var stored = (await provider.GetRequiredService<IJobStateStore>().LoadAsync(jobId))!.State;
+        Assert.Contains(stored.Warnings, w => w.Contains("carbon fibres", StringComparison.Ordinal));
+        var model = stored.Segmentation!;
+        Assert.True(model.CarbonReplacedByFibreLevel);
+        Assert.Equal(survey.ClassMeans[1], model.FitCarbonMean);
+        // The moved thresholds' plausible ranges span the fit's answer and the fibres'.
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.InRange(survey.Thresholds[i], model.ThresholdLows[i], model.ThresholdHighs[i]);
+            Assert.InRange(segment.Thresholds[i], model.ThresholdLows[i], model.ThresholdHighs[i]);
+        }
+    }
+
+    [Fact]
+    public async Task A_redelivered_last_chunk_prepared_sends_the_survey_again_for_unsurveyed_chunks_only()
+    {
+        var (provider, harness) = await StartAsync();
+        await using var _ = provider;
+        var jobId = NewId.NextGuid();
+        await DriveToSurveyingAsync(harness, jobId, slices: 32, chunkSlices: 16);
+        var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
+        await harness.Bus.Publish(NoFibresSurveyed(jobId, 0));
+        Assert.True(await saga.Consumed.Any<ChunkSurveyed>(x => x.Context.Message.ChunkIndex == 0));
+
+        await harness.Bus.Publish(new ChunkPrepared(jobId, 1, ThreeLevelHistogram(), 0, 65536));
+
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<SurveyChunk>().Count() >= 3));
+        var sent = harness.Published.Select<SurveyChunk>().Select(m => m.Context.Message.ChunkIndex).Order().ToArray();
+        Assert.Equal([0, 1, 1], sent);
+        Assert.NotNull(await saga.Exists(jobId, m => m.Surveying));
+        Assert.False(harness.Published.Select<SegmentChunk>().Any());
     }
 
     [Fact]
@@ -107,7 +204,7 @@ public class JobStateMachineTests
         await harness.Bus.Publish(new ChunkSegmented(jobId, 1));
         Assert.NotNull(await saga.Exists(jobId, m => m.Reconstructing));
         Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<ReconstructVolume>().Any()));
-        // A duplicate ChunkPrepared may re-send the fan-out (see the next test); every chunk is still commanded.
+        // A duplicate ChunkSurveyed may re-send the fan-out (see the last test); every chunk is still commanded.
         Assert.Equal([0, 1], harness.Published.Select<SegmentChunk>().Select(m => m.Context.Message.ChunkIndex).Distinct().Order());
         Assert.Single(harness.Published.Select<ReconstructVolume>());
     }
@@ -129,7 +226,7 @@ public class JobStateMachineTests
     }
 
     [Fact]
-    public async Task A_redelivered_last_chunk_prepared_sends_the_fan_out_again_for_unsegmented_chunks_only()
+    public async Task A_redelivered_last_chunk_surveyed_sends_the_fan_out_again_for_unsegmented_chunks_only()
     {
         var (provider, harness) = await StartAsync();
         await using var _ = provider;
@@ -139,7 +236,7 @@ public class JobStateMachineTests
         await harness.Bus.Publish(new ChunkSegmented(jobId, 0));
         Assert.True(await saga.Consumed.Any<ChunkSegmented>(x => x.Context.Message.ChunkIndex == 0));
 
-        await harness.Bus.Publish(new ChunkPrepared(jobId, 1, ThreeLevelHistogram(), 0, 65536));
+        await harness.Bus.Publish(NoFibresSurveyed(jobId, 1));
 
         for (var i = 0; i < 50 && harness.Published.Select<SegmentChunk>().Count() < 3; i++) await Task.Delay(100);
         var sent = harness.Published.Select<SegmentChunk>().Select(m => m.Context.Message.ChunkIndex).Order().ToArray();

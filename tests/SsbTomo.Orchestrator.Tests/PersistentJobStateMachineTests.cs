@@ -56,6 +56,9 @@ public sealed class PersistentJobStateMachineTests(ITestOutputHelper output) : I
         var chunks = ChunkPlan.Count(slices, chunkSlices);
         // The fan-in of ChunkPrepared races too: all at once.
         await Task.WhenAll(Enumerable.Range(0, chunks).Select(i => harness.Bus.Publish(new ChunkPrepared(jobId, i, Histogram(), 0, 65536))));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Surveying));
+        // And that of ChunkSurveyed.
+        await Task.WhenAll(Enumerable.Range(0, chunks).Select(i => harness.Bus.Publish(new ChunkSurveyed(jobId, i, new long[1024], new long[1024]))));
         Assert.NotNull(await saga.Exists(jobId, m => m.Segmenting));
     }
 

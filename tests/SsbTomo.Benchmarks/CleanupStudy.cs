@@ -1,0 +1,88 @@
+using System.Globalization;
+using System.Text.Json;
+using SsbTomo.Imaging;
+using SsbTomo.Imaging.Measurement;
+using SsbTomo.Imaging.Segmentation;
+using SsbTomo.Storage;
+
+namespace SsbTomo.Benchmarks;
+
+/// <summary>
+/// Re-segments finished runs (their denoised.zarr, the pipeline's thresholds) with candidate partial-volume
+/// clean-up rules and prints void/carbon/contact-loss errors and Dice against the phantom's truth over the run's
+/// crop, then the share of runs inside the targets per rule. A fast loop for clean-up rules.
+/// Usage: `-- cleanup PHANTOM_DIR RUN_DIR [PHANTOM_DIR RUN_DIR ...]`.
+/// </summary>
+internal static class CleanupStudy
+{
+    private sealed record Outcome(double VoidError, double CarbonError, double ContactLossError, double DiceVoid, double DiceCarbon, double DiceLps);
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length == 0 || args.Length % 2 != 0)
+        {
+            Console.Error.WriteLine("usage: SsbTomo.Benchmarks cleanup PHANTOM_DIR RUN_DIR [...]");
+            return 2;
+        }
+        var outcomes = new Dictionary<string, List<Outcome>>();
+        for (var i = 0; i < args.Length; i += 2)
+        {
+            var (phantomDir, runDir) = (args[i], args[i + 1]);
+            using var alignment = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(runDir, "alignment.json")));
+            var crop = alignment.RootElement.GetProperty("crop_yx").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+            var denoisedArray = await OmeZarr.OpenLevelAsync<ushort>(new FileSystemBlobStore(runDir), "denoised.zarr", 0);
+            var denoised = await denoisedArray.ReadRegionAsync(0, denoisedArray.Shape[0], 0, denoisedArray.Shape[1], 0, denoisedArray.Shape[2]);
+            var truthArray = await OmeZarr.OpenLevelAsync<byte>(new FileSystemBlobStore(phantomDir), "truth_labels", 0);
+            var truth = await truthArray.ReadRegionAsync(0, truthArray.Shape[0], crop[0], crop[1], crop[2], crop[3]);
+            var histogram = Histogram.Compute(denoised, 1024, 0, 65536);
+            var intensity = new Volume<float>(denoised.Depth, denoised.Height, denoised.Width, Array.ConvertAll(denoised.Data, v => (float)v));
+            var truthFractions = PhaseFractions.FromCounts(PhaseFractions.Count(truth));
+            var truthLoss = ContactLoss.Count(truth).LossFraction;
+            var set = PhaseThresholds.FromHistogram(histogram, 4, 0, 65536);
+            if (set is null) { Console.WriteLine($"{runDir}: no thresholds"); continue; }
+            var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(phantomDir));
+            var survey = CarbonFibreSurvey.Survey(denoised, new SlabWindow(0, denoised.Depth, 0, denoised.Depth), set.Thresholds, set.ClassMeans, 1024, 0, 65536);
+            var decision = CarbonLevel.Decide(survey, set.Thresholds, set.ClassMeans, 1024, 0, 65536);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runDir}: carbon mean {(set.ClassMeans[1] - set.ClassMeans[0]) / (set.ClassMeans[2] - set.ClassMeans[0]):0.00} fibre cores {(decision.FibreCoreLevel - set.ClassMeans[0]) / (set.ClassMeans[2] - set.ClassMeans[0]):0.00} ({decision.FibreCoreVoxels} voxels) replaced {decision.Replaced}"));
+            var surveyed = new PhaseThresholdSet(decision.Thresholds, decision.ClassMeans);
+            foreach (var (rule, segment) in Rules(runDir).Append(("fibre survey", (v, _) => PartialVolumeCleanup.Apply(
+                PhaseClassifier.Classify(v, surveyed.Thresholds, PhaseClassifier.BseDarkToBright), v, PhaseClassifier.BseDarkToBright, surveyed.ClassMeans))))
+            {
+                var labels = segment(intensity, set);
+                var agreement = new LabelAgreement();
+                agreement.Add(truth, labels);
+                var f = PhaseFractions.FromCounts(PhaseFractions.Count(labels));
+                var outcome = new Outcome(100 * (f.Void - truthFractions.Void), 100 * (f.Carbon - truthFractions.Carbon),
+                    100 * (ContactLoss.Count(labels).LossFraction - truthLoss),
+                    agreement.Dice(PhaseLabel.Void), agreement.Dice(PhaseLabel.Carbon), agreement.Dice(PhaseLabel.Lps));
+                (outcomes.TryGetValue(rule, out var list) ? list : outcomes[rule] = []).Add(outcome);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{name,-10} {rule,-22} void {outcome.VoidError,6:+0.00;-0.00} carbon {outcome.CarbonError,6:+0.00;-0.00} contact loss {outcome.ContactLossError,6:+0.00;-0.00} pp; Dice v {outcome.DiceVoid:0.000} c {outcome.DiceCarbon:0.000} l {outcome.DiceLps:0.000}"));
+            }
+        }
+        Console.WriteLine("rule                   void ±0.5  ±1.5  max|void|  contact ±2  median Dice void carbon lps");
+        foreach (var (rule, list) in outcomes)
+        {
+            static double Share(IEnumerable<bool> xs) => 100.0 * xs.Count(x => x) / xs.Count();
+            static double Median(IEnumerable<double> xs) { var s = xs.Order().ToArray(); return s.Length % 2 == 1 ? s[s.Length / 2] : 0.5 * (s[s.Length / 2 - 1] + s[s.Length / 2]); }
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{rule,-22} {Share(list.Select(o => Math.Abs(o.VoidError) <= 0.5)),6:0}% {Share(list.Select(o => Math.Abs(o.VoidError) <= 1.5)),5:0}% {list.Max(o => Math.Abs(o.VoidError)),8:0.00} {Share(list.Select(o => Math.Abs(o.ContactLossError) <= 2)),9:0}%   {Median(list.Select(o => o.DiceVoid)),14:0.000} {Median(list.Select(o => o.DiceCarbon)):0.000} {Median(list.Select(o => o.DiceLps)):0.000}"));
+        }
+        return 0;
+    }
+
+    private static IEnumerable<(string Rule, Func<Volume<float>, PhaseThresholdSet, Volume<byte>> Segment)> Rules(string runDir)
+    {
+        Volume<byte> Classify(Volume<float> v, PhaseThresholdSet s) => PhaseClassifier.Classify(v, s.Thresholds, PhaseClassifier.BseDarkToBright);
+        yield return ("pipeline (band 2)", (v, s) => PartialVolumeCleanup.Apply(Classify(v, s), v, PhaseClassifier.BseDarkToBright, s.ClassMeans));
+        // Candidate thresholds and class means written by a prototype next to the run (FILE.json: {thresholds, means}).
+        foreach (var file in Directory.EnumerateFiles(runDir, "alt_*.json").Order())
+        {
+            using var json = JsonDocument.Parse(File.ReadAllBytes(file));
+            var alt = new PhaseThresholdSet(
+                json.RootElement.GetProperty("thresholds").EnumerateArray().Select(e => e.GetDouble()).ToArray(),
+                json.RootElement.GetProperty("means").EnumerateArray().Select(e => e.GetDouble()).ToArray());
+            yield return (Path.GetFileNameWithoutExtension(file), (v, _) => PartialVolumeCleanup.Apply(Classify(v, alt), v, PhaseClassifier.BseDarkToBright, alt.ClassMeans));
+        }
+    }
+}
