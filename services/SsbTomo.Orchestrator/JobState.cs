@@ -13,6 +13,8 @@ public class JobState : SagaStateMachineInstance
     public string JobPrefix { get; set; } = "";
     public VoxelSizeNm? VoxelSizeOverride { get; set; }
     public int ChunkSlices { get; set; }
+    /// <summary>From the share-drive watcher: why the folder counted as complete; null for jobs from the API or CLI.</summary>
+    public WatchedAcquisition? Acquisition { get; set; }
 
     public int Slices { get; set; }
     public int Height { get; set; }

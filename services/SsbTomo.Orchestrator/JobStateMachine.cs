@@ -68,10 +68,14 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                     job.JobPrefix = c.Message.JobPrefix;
                     job.VoxelSizeOverride = c.Message.VoxelSizeOverride;
                     job.ChunkSlices = Math.Max(1, c.Message.ChunkSlices);
+                    job.Acquisition = c.Message.Acquisition;
                     job.SubmittedUtc = job.UpdatedUtc = DateTime.UtcNow;
                 })
                 .Publish(c => new JobSubmitted(c.Saga.CorrelationId, c.Saga.SourcePath, c.Saga.JobPrefix, c.Saga.SubmittedUtc))
-                .Publish(c => new IngestStack(c.Saga.CorrelationId, c.Saga.SourcePath, c.Saga.JobPrefix, c.Saga.VoxelSizeOverride))
+                .Publish(c => new IngestStack(c.Saga.CorrelationId, c.Saga.SourcePath, c.Saga.JobPrefix, c.Saga.VoxelSizeOverride)
+                {
+                    Acquisition = c.Saga.Acquisition,
+                })
                 .TransitionTo(Ingesting)
                 .Publish(c => c.Saga.ToProgress()));
 
