@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.RegularExpressions;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -11,13 +9,16 @@ namespace SsbTomo.Ingest;
 
 /// <summary>
 /// Picks acquisitions up by itself: polls the share drive's folders (read-only) and submits each completed stack
-/// once (<see cref="StackFolderWatch"/> decides when). A marker blob per folder keeps a restarted watcher from
-/// submitting it again.
+/// (<see cref="StackFolderWatch"/> decides when). A marker blob per folder (<see cref="SubmittedFolder"/>) records the
+/// job and the files it was submitted with, so a restarted watcher does not submit an unchanged folder again. A folder
+/// whose files change after its job was submitted is watched again: once complete, the whole stack is submitted as a
+/// new job and the earlier job is told it is superseded (a warning on it), so that no short result goes unremarked.
 /// </summary>
 public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobStore store, IBus bus, TimeProvider clock,
     ILogger<ShareDriveWatcher> logger) : BackgroundService
 {
     private readonly IngestSettings _settings = options.Value.Ingest;
+    private readonly Dictionary<string, SubmittedFolder?> _submitted = new(StringComparer.Ordinal);
     private readonly StackFolderWatch _watch = new(new CompletionSettings(
         TimeSpan.FromSeconds(Math.Max(0, options.Value.Ingest.QuietSeconds)), options.Value.Ingest.CadenceFactor, options.Value.Ingest.MinSlices));
 
@@ -44,7 +45,14 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
     public async Task PollOnceAsync(CancellationToken ct)
     {
         var root = _settings.WatchRoot ?? throw new InvalidOperationException("SsbTomo:Ingest:WatchRoot is not set");
-        foreach (var completed in _watch.Observe(Scan(root, _settings.EndMarkers), clock.GetUtcNow().UtcDateTime))
+        var changed = new List<StackFolderSnapshot>();
+        foreach (var folder in Scan(root, _settings.EndMarkers))
+        {
+            if (!_submitted.TryGetValue(folder.Path, out var submitted))
+                _submitted[folder.Path] = submitted = await SubmittedFolder.ReadAsync(store, folder.Path, ct);
+            if (submitted is null || !submitted.Covers(folder)) changed.Add(folder);
+        }
+        foreach (var completed in _watch.Observe(changed, clock.GetUtcNow().UtcDateTime))
         {
             var folder = completed.Snapshot.Path;
             // Anyone who can write to the share can leave a link there that points elsewhere on this machine.
@@ -62,6 +70,8 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
             var files = new DirectoryInfo(dir).EnumerateFiles().ToList();
             var tiffs = files
                 .Where(f => f.Extension.Equals(".tif", StringComparison.OrdinalIgnoreCase) || f.Extension.Equals(".tiff", StringComparison.OrdinalIgnoreCase))
+                // Like the stack reader: macOS "._name.tif" resource forks and other hidden files are not slices.
+                .Where(f => !f.Name.StartsWith('.'))
                 .Select(f => new SliceFile(f.Name, f.Length, f.LastWriteTimeUtc))
                 .OrderBy(f => f.Name, StringComparer.Ordinal)
                 .ToList();
@@ -79,15 +89,36 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
     /// <param name="source">The folder with links resolved: what was checked is what the stages read.</param>
     private async Task SubmitOnceAsync(CompletedFolder completed, string source, CancellationToken ct)
     {
-        var folder = completed.Snapshot.Path;
-        var marker = $"watch/submitted/{Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(folder)))[..32]}";
-        if (await store.ExistsAsync(marker, ct)) return;
+        var snapshot = completed.Snapshot;
+        var folder = snapshot.Path;
+        // Read again rather than trust the cache: the marker is what keeps a folder from running twice.
+        var earlier = await SubmittedFolder.ReadAsync(store, folder, ct);
+        if (earlier is not null && earlier.Covers(snapshot))
+        {
+            _submitted[folder] = earlier;
+            return;
+        }
         var jobId = NewId.NextGuid();
-        await store.WriteAsync(marker, Encoding.UTF8.GetBytes($"{folder}\n{jobId}\n"), ct);
+        var submitted = new SubmittedFolder(folder, jobId, clock.GetUtcNow().UtcDateTime, snapshot.Slices)
+        {
+            EarlierJobs = earlier is null ? [] : [.. earlier.EarlierJobs, earlier.JobId],
+        };
+        await submitted.WriteAsync(store, ct);
+        _submitted[folder] = submitted;
         await bus.Publish(new SubmitJob(jobId, source, $"jobs/{jobId}", null, options.Value.ChunkSlices)
         {
-            Acquisition = new WatchedAcquisition(completed.Rule),
+            Acquisition = new WatchedAcquisition(completed.Rule, Supersedes: earlier?.JobId),
         }, ct);
-        logger.LogInformation("Submitted {Folder} as job {JobId}: {Completion}", folder, jobId, completed.Rule.Description);
+        if (earlier is null)
+        {
+            logger.LogInformation("Submitted {Folder} as job {JobId}: {Completion}", folder, jobId, completed.Rule.Description);
+            return;
+        }
+        var change = earlier.DescribeChange(snapshot);
+        await bus.Publish(new JobSuperseded(earlier.JobId, jobId,
+            $"Superseded: the folder {folder} changed after this job was submitted ({change}), so this job's results may " +
+            $"cover only part of the stack. Job {jobId} processes the whole stack of {snapshot.TiffCount} slices; use its results."), ct);
+        logger.LogWarning("Folder {Folder} changed after job {EarlierJob} was submitted ({Change}); submitted the whole stack as job {JobId}: {Completion}",
+            folder, earlier.JobId, change, jobId, completed.Rule.Description);
     }
 }

@@ -116,6 +116,47 @@ public sealed class ShareDriveWatcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_folder_that_grows_after_its_job_was_submitted_is_submitted_whole_and_the_earlier_job_is_superseded()
+    {
+        var watcher = Watcher();
+        await Acquire(watcher, "sample", 0, 10, TimeSpan.FromMinutes(2));
+        await PollFor(watcher, TimeSpan.FromMinutes(15));   // a pause longer than any quiet period: the first job starts
+        var first = Assert.Single(Submitted());
+        Assert.Equal(10, first.Acquisition!.Completion.Slices);
+
+        // The acquisition resumes: five more slices, and slice 3 written again (re-imaged).
+        await Acquire(watcher, "sample", 10, 15, TimeSpan.FromMinutes(2));
+        Write("sample", "slice_0003.tif", SliceBytes(3, length: 80));
+        await PollFor(watcher, TimeSpan.FromMinutes(15));
+
+        var jobs = Submitted();
+        Assert.Equal(2, jobs.Count);
+        var whole = jobs.Single(j => j.JobId != first.JobId);
+        Assert.Equal((first.SourcePath, 15, first.JobId), (whole.SourcePath, whole.Acquisition!.Completion.Slices, whole.Acquisition.Supersedes));
+        var superseded = Assert.Single(_harness.Published.Select<JobSuperseded>()).Context.Message;
+        Assert.Equal((first.JobId, whole.JobId), (superseded.JobId, superseded.SupersededBy));
+        Assert.Contains("5 slices added, 1 slice rewritten", superseded.Reason);
+        Assert.Contains(whole.JobId.ToString(), superseded.Reason);
+
+        await PollFor(Watcher(), TimeSpan.FromHours(1));    // a restarted watcher: nothing changed since the second job
+        Assert.Equal(2, Submitted().Count);
+    }
+
+    [Fact]
+    public async Task A_submitted_folder_that_has_not_changed_is_not_submitted_again_by_a_restarted_watcher()
+    {
+        var watcher = Watcher();
+        await Acquire(watcher, "sample", 0, 8, TimeSpan.FromMinutes(1));
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        Assert.Single(Submitted());
+
+        await PollFor(Watcher(), TimeSpan.FromHours(2));
+        await PollFor(watcher, TimeSpan.FromHours(1));
+        Assert.Single(Submitted());
+        Assert.Empty(_harness.Published.Select<JobSuperseded>());
+    }
+
+    [Fact]
     public async Task A_folder_on_the_share_that_links_elsewhere_is_not_submitted()
     {
         var outside = Directory.CreateDirectory(Path.Combine(_dir.Path, "outside", "stack")).FullName;
