@@ -83,6 +83,34 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
         });
     }
 
+    /// <summary>
+    /// Whether the folder's slices still have the SHA-256 that the earlier job's provenance.json records; null when that
+    /// cannot be told (no provenance yet, or a slice changed while it was read).
+    /// </summary>
+    private async Task<bool?> SameContentAsync(SubmittedFolder earlier, StackFolderSnapshot snapshot, CancellationToken ct)
+    {
+        var json = await store.ReadAsync(new JobLayout(JobPrefix(earlier.JobId)).Provenance, ct);
+        if (json is null || StackProvenance.FromJson(json) is not { MultiPage: false } provenance) return null;
+        var recorded = provenance.Files.ToDictionary(f => f.Name, f => f.Sha256, StringComparer.Ordinal);
+        if (recorded.Count != snapshot.TiffCount) return false;
+        try
+        {
+            foreach (var slice in snapshot.Slices)
+            {
+                var now = await StackProvenance.HashAsync(Path.Combine(snapshot.Path, slice.Name), ct);
+                if (!recorded.TryGetValue(slice.Name, out var sha) || sha != now.Sha256) return false;
+            }
+            return true;
+        }
+        catch (InvalidInputException ex)
+        {
+            logger.LogInformation("Could not compare {Folder} with job {JobId}: {Reason}", snapshot.Path, earlier.JobId, ex.Message);
+            return null;
+        }
+    }
+
+    private static string JobPrefix(Guid jobId) => $"jobs/{jobId}";
+
     private static Regex GlobPattern(string glob) =>
         new("^" + Regex.Escape(glob).Replace(@"\*", ".*").Replace(@"\?", ".") + "$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
@@ -98,6 +126,16 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
             _submitted[folder] = earlier;
             return;
         }
+        // Touched or copied again with the same bytes: the earlier job's result stands; remember the new times. When
+        // that cannot be told (no provenance.json yet), the folder runs again: a duplicate job is cheap, a short one is not.
+        if (earlier is not null && earlier.SameNamesAndSizes(snapshot) && await SameContentAsync(earlier, snapshot, ct) == true)
+        {
+            var touched = earlier with { Slices = snapshot.Slices };
+            await touched.WriteAsync(store, ct);
+            _submitted[folder] = touched;
+            logger.LogInformation("Folder {Folder} was rewritten with the content job {JobId} read; not submitted again", folder, earlier.JobId);
+            return;
+        }
         var jobId = NewId.NextGuid();
         var submitted = new SubmittedFolder(folder, jobId, clock.GetUtcNow().UtcDateTime, snapshot.Slices)
         {
@@ -105,7 +143,7 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
         };
         await submitted.WriteAsync(store, ct);
         _submitted[folder] = submitted;
-        await bus.Publish(new SubmitJob(jobId, source, $"jobs/{jobId}", null, options.Value.ChunkSlices)
+        await bus.Publish(new SubmitJob(jobId, source, JobPrefix(jobId), null, options.Value.ChunkSlices)
         {
             Acquisition = new WatchedAcquisition(completed.Rule, Supersedes: earlier?.JobId),
         }, ct);

@@ -156,6 +156,56 @@ public sealed class ShareDriveWatcherTests : IAsyncLifetime
         Assert.Empty(_harness.Published.Select<JobSuperseded>());
     }
 
+    /// <summary>What the Ingest stage would record for the job: the folder's files and their SHA-256 as they are now.</summary>
+    private async Task WriteProvenanceAsync(SubmitJob job)
+    {
+        var files = new List<ProvenanceFile>();
+        foreach (var file in Directory.GetFiles(job.SourcePath, "*.tif").Order(StringComparer.Ordinal))
+            files.Add(await StackProvenance.HashAsync(file, CancellationToken.None));
+        var provenance = new StackProvenance(job.JobId, job.SourcePath, _clock.GetUtcNow().UtcDateTime, "share-drive-watcher",
+            job.Acquisition?.Completion, null, files.Count, false, 8, 8, 8, 0, [50, 50, 50], "FeiMetadata", new Dictionary<string, string>(),
+            "SHA-256", files);
+        await new FileSystemBlobStore(Data).WriteAsync(new JobLayout(job.JobPrefix).Provenance, provenance.ToJsonBytes());
+    }
+
+    private void Touch(string folder) =>
+        Array.ForEach(Directory.GetFiles(Path.Combine(Share, folder)), f => File.SetLastWriteTimeUtc(f, _clock.GetUtcNow().UtcDateTime));
+
+    [Fact]
+    public async Task A_folder_touched_or_copied_again_with_the_same_bytes_is_not_submitted_again()
+    {
+        var watcher = Watcher();
+        await Acquire(watcher, "sample", 0, 8, TimeSpan.FromMinutes(1));
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        await WriteProvenanceAsync(Assert.Single(Submitted()));
+
+        Touch("sample");
+        await PollFor(watcher, TimeSpan.FromHours(1));
+        Assert.Single(Submitted());
+        Touch("sample");
+        await PollFor(Watcher(), TimeSpan.FromHours(1));
+        Assert.Single(Submitted());
+        Assert.Empty(_harness.Published.Select<JobSuperseded>());
+    }
+
+    [Fact]
+    public async Task A_slice_rewritten_with_other_bytes_of_the_same_size_is_submitted_again()
+    {
+        var watcher = Watcher();
+        await Acquire(watcher, "sample", 0, 8, TimeSpan.FromMinutes(1));
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        var first = Assert.Single(Submitted());
+        await WriteProvenanceAsync(first);
+
+        Touch("sample");
+        Write("sample", "slice_0002.tif", SliceBytes(99));
+        await PollFor(watcher, TimeSpan.FromMinutes(30));
+
+        Assert.Equal(2, Submitted().Count);
+        Assert.Equal(first.JobId, Submitted().Last().Acquisition?.Supersedes);
+        Assert.Equal(first.JobId, Assert.Single(_harness.Published.Select<JobSuperseded>()).Context.Message.JobId);
+    }
+
     [Fact]
     public async Task A_folder_on_the_share_that_links_elsewhere_is_not_submitted()
     {
