@@ -19,6 +19,7 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
 {
     private readonly IngestSettings _settings = options.Value.Ingest;
     private readonly Dictionary<string, SubmittedFolder?> _submitted = new(StringComparer.Ordinal);
+    private readonly FolderNamePatterns _folderNames = new(options.Value.Ingest.FolderPatterns);
     private readonly StackFolderWatch _watch = new(new CompletionSettings(
         TimeSpan.FromSeconds(Math.Max(0, options.Value.Ingest.QuietSeconds)), options.Value.Ingest.CadenceFactor, options.Value.Ingest.MinSlices));
 
@@ -143,9 +144,10 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
         };
         await submitted.WriteAsync(store, ct);
         _submitted[folder] = submitted;
+        var labels = _folderNames.Match(Path.GetFileName(folder));
         await bus.Publish(new SubmitJob(jobId, source, JobPrefix(jobId), null, options.Value.ChunkSlices)
         {
-            Acquisition = new WatchedAcquisition(completed.Rule, Supersedes: earlier?.JobId),
+            Acquisition = new WatchedAcquisition(completed.Rule, earlier?.JobId, labels?.Sample, labels?.Series) { FolderLabels = labels?.Values },
         }, ct);
         if (earlier is null)
         {

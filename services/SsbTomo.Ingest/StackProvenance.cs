@@ -52,6 +52,9 @@ public sealed record StackProvenance(
     [JsonPropertyName("series")]
     public string? Series { get; init; }
 
+    [JsonPropertyName("folder_labels")]
+    public IReadOnlyDictionary<string, string>? FolderLabels { get; init; }
+
     public byte[] ToJsonBytes() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
 
     public static StackProvenance? FromJson(byte[] json) => JsonSerializer.Deserialize<StackProvenance>(json, Json);
@@ -71,6 +74,7 @@ public sealed record StackProvenance(
         {
             Sample = message.Acquisition?.Sample,
             Series = message.Acquisition?.Series,
+            FolderLabels = message.Acquisition?.FolderLabels,
         };
     }
 

@@ -22,7 +22,13 @@ public record CompletionRule(string Kind, string Description, int Slices, string
     double? MedianSliceIntervalSeconds = null);
 
 /// <param name="Supersedes">The earlier job of the same folder, whose stack grew or changed after it started.</param>
-public record WatchedAcquisition(CompletionRule Completion, Guid? Supersedes = null, string? Sample = null, string? Series = null);
+/// <param name="Sample">From the folder's name (SsbTomo:Ingest:FolderPatterns <c>{sample}</c>).</param>
+/// <param name="Series">The sample's place in a series, from the folder's name: <c>{series}</c>, or the other placeholders as <c>name=value</c>.</param>
+public record WatchedAcquisition(CompletionRule Completion, Guid? Supersedes = null, string? Sample = null, string? Series = null)
+{
+    /// <summary>Every placeholder of the folder-name pattern that matched, with its value.</summary>
+    public IReadOnlyDictionary<string, string>? FolderLabels { get; init; }
+}
 
 /// <summary>
 /// The folder of a job changed after the job started (slices added, replaced or removed); <c>SupersededBy</c>

@@ -69,6 +69,12 @@ public sealed class IngestSettings
     public double CadenceFactor { get; set; } = 4;
 
     public int MinSlices { get; set; } = 8;
+
+    /// <summary>
+    /// Folder-name patterns that give a job its sample and series, e.g. <c>{sample}_{cycles}cyc</c>: literal text and
+    /// <c>{name}</c> placeholders, whole name, case-insensitive, first match wins. None by default.
+    /// </summary>
+    public List<string> FolderPatterns { get; set; } = [];
 }
 
 public enum TransportKind { InMemory, RabbitMq }

@@ -113,6 +113,17 @@ public sealed class ShareDriveWatcherTests : IAsyncLifetime
         var job = Assert.Single(Submitted());
         Assert.Equal(("end-marker", "acquisition.done", 6), (job.Acquisition!.Completion.Kind, job.Acquisition.Completion.EndMarker,
             job.Acquisition.Completion.Slices));
+        Assert.Null(job.Acquisition.Sample);
+    }
+
+    [Fact]
+    public async Task The_folder_name_gives_the_job_its_sample_and_series()
+    {
+        var watcher = Watcher(s => s.FolderPatterns = ["{sample}_{cycles}cyc"]);
+        await Acquire(watcher, "NMC811-A_50cyc", 0, 8, TimeSpan.FromMinutes(1));
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        var acquisition = Assert.Single(Submitted()).Acquisition!;
+        Assert.Equal(("NMC811-A", "cycles=50", "50"), (acquisition.Sample, acquisition.Series, acquisition.FolderLabels?["cycles"]));
     }
 
     [Fact]
