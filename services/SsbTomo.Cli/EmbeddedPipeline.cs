@@ -50,7 +50,8 @@ public static class EmbeddedPipeline
     /// A long-running one-machine facility server: watches the share drive, runs every stage, serves the API and
     /// the dashboard. Job state lives in memory like the in-memory transport's messages: a restart starts afresh.
     /// </summary>
-    public static WebApplication BuildServer(string dataDir, string watchDir, int chunkSlices, string urls, int quietSeconds, int pollSeconds = 5)
+    public static WebApplication BuildServer(string dataDir, string watchDir, int chunkSlices, string urls, int quietSeconds, int pollSeconds = 5,
+        IReadOnlyList<string>? endMarkers = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
         builder.Configuration["SsbTomo:Transport"] = nameof(TransportKind.InMemory);
@@ -60,6 +61,7 @@ public static class EmbeddedPipeline
         builder.Configuration["SsbTomo:Ingest:WatchRoot"] = watchDir;
         builder.Configuration["SsbTomo:Ingest:QuietSeconds"] = quietSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         builder.Configuration["SsbTomo:Ingest:PollSeconds"] = pollSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        for (var i = 0; i < (endMarkers?.Count ?? 0); i++) builder.Configuration[$"SsbTomo:Ingest:EndMarkers:{i}"] = endMarkers![i];
         builder.WebHost.UseUrls(urls);
         builder.AddSsbTomoDefaults(bus => bus.AddAllStages(), "ssbtomo");
 

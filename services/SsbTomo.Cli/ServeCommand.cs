@@ -12,15 +12,25 @@ public static class ServeCommand
         var data = new Option<string>("--data") { Description = "Where jobs/{id}/ (Zarr volumes, metrics.json) are written.", Required = true };
         var urls = new Option<string>("--urls") { Description = "Where the API and dashboard listen.", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
         var chunkSlices = new Option<int>("--chunk-slices") { Description = "Slices per segmentation chunk.", DefaultValueFactory = _ => 16 };
-        var quiet = new Option<int>("--quiet-seconds") { Description = "An acquisition is complete once its folder has not changed for this long.", DefaultValueFactory = _ => 120 };
+        var quiet = new Option<int>("--quiet-seconds")
+        {
+            Description = "Without an end marker, an acquisition is complete once its folder has not changed for 4 times the median " +
+                          "interval between its slices, and at least this long.",
+            DefaultValueFactory = _ => 600,
+        };
+        var endMarkers = new Option<string[]>("--end-marker")
+        {
+            Description = "File-name pattern (* and ?) of a file the acquisition software writes after the last slice; a folder with one " +
+                          "newer than its slices is complete at once. Repeat for several.",
+        };
         var command = new Command("serve", "Watch a share drive and process every acquisition that lands in it, with the API and dashboard, in one process.")
         {
-            watch, data, urls, chunkSlices, quiet,
+            watch, data, urls, chunkSlices, quiet, endMarkers,
         };
         command.SetAction(async (parse, ct) =>
         {
             var app = EmbeddedPipeline.BuildServer(Path.GetFullPath(parse.GetValue(data)!), Path.GetFullPath(parse.GetValue(watch)!),
-                parse.GetValue(chunkSlices), parse.GetValue(urls)!, parse.GetValue(quiet));
+                parse.GetValue(chunkSlices), parse.GetValue(urls)!, parse.GetValue(quiet), endMarkers: parse.GetValue(endMarkers));
             AnsiConsole.MarkupLineInterpolated($"Watching [bold]{parse.GetValue(watch)}[/]; dashboard at [bold]{parse.GetValue(urls)}[/]");
             await app.StartAsync(ct);
             await app.WaitForShutdownAsync(ct);

@@ -1,5 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace SsbTomo.Ingest;
 
@@ -8,6 +9,7 @@ public static class IngestRegistration
     public static void AddIngest(this IBusRegistrationConfigurator bus)
     {
         bus.AddConsumer<IngestStackConsumer>();
+        bus.TryAddSingleton(TimeProvider.System);
         bus.AddHostedService<ShareDriveWatcher>();
     }
 }

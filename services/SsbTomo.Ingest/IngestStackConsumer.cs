@@ -9,10 +9,11 @@ using SsbTomo.Storage;
 namespace SsbTomo.Ingest;
 
 /// <summary>
-/// Copies a share-drive stack into raw.zarr, one slab of slices at a time. The originals are only
-/// ever opened for reading.
+/// Copies a share-drive stack into raw.zarr, one slab of slices at a time, after recording its provenance (every
+/// source file's SHA-256, size and time; instrument metadata; why the folder counted as complete). The originals are
+/// only ever opened for reading.
 /// </summary>
-public sealed class IngestStackConsumer(IBlobStore store, IOptions<SsbTomoOptions> options, ILogger<IngestStackConsumer> logger)
+public sealed class IngestStackConsumer(IBlobStore store, IOptions<SsbTomoOptions> options, TimeProvider clock, ILogger<IngestStackConsumer> logger)
     : IConsumer<IngestStack>
 {
     public const int TilePx = 512;
@@ -31,6 +32,9 @@ public sealed class IngestStackConsumer(IBlobStore store, IOptions<SsbTomoOption
                   advice: "Give the voxel size yourself: re-run with --voxel-size-nm X,Y,Z (ssbtomo run) or send voxelSizeNm with the job (API).");
 
         var layout = new JobLayout(message.JobPrefix);
+        var provenance = await StackProvenance.DescribeAsync(message, stack, voxelSize, clock.GetUtcNow().UtcDateTime, context.CancellationToken);
+        await store.WriteAsync(layout.Provenance, provenance.ToJsonBytes(), context.CancellationToken);
+
         var chunkSlices = Math.Max(1, options.Value.ChunkSlices);
         int[] shape = [stack.SliceCount, stack.Height, stack.Width];
         int[] chunks = [chunkSlices, Math.Min(TilePx, stack.Height), Math.Min(TilePx, stack.Width)];
@@ -45,6 +49,7 @@ public sealed class IngestStackConsumer(IBlobStore store, IOptions<SsbTomoOption
                 ReadSlice(stack, z, message.SourcePath).Pixels.CopyTo(slab.Slice(z - z0));
             await raw.WriteRegionAsync(z0, 0, 0, slab, context.CancellationToken);
         }
+        provenance.CheckUnchanged(message.SourcePath);
 
         logger.LogInformation("Ingested {Slices} slices of {Height}x{Width} ({Bits}-bit) from {Source}, voxel {Voxel} ({VoxelSource}), data bar rows left out {DataBarRows}",
             stack.SliceCount, stack.Height, stack.Width, stack.BitsPerSample, message.SourcePath, voxelSize,

@@ -1,5 +1,4 @@
-using System.Security.Cryptography;
-using System.Text;
+using System.Text.RegularExpressions;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using SsbTomo.Contracts;
@@ -10,57 +9,156 @@ namespace SsbTomo.Ingest;
 
 /// <summary>
 /// Picks acquisitions up by itself: polls the share drive's folders (read-only) and submits each completed stack
-/// once. A marker blob per folder keeps a restarted watcher from submitting it again.
+/// (<see cref="StackFolderWatch"/> decides when). A marker blob per folder (<see cref="SubmittedFolder"/>) records the
+/// job and the files it was submitted with, so a restarted watcher does not submit an unchanged folder again. A folder
+/// whose files change after its job was submitted is watched again: once complete, the whole stack is submitted as a
+/// new job and the earlier job is told it is superseded (a warning on it), so that no short result goes unremarked.
 /// </summary>
-public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobStore store, IBus bus, ILogger<ShareDriveWatcher> logger)
-    : BackgroundService
+public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobStore store, IBus bus, TimeProvider clock,
+    ILogger<ShareDriveWatcher> logger) : BackgroundService
 {
+    private readonly IngestSettings _settings = options.Value.Ingest;
+    private readonly Dictionary<string, SubmittedFolder?> _submitted = new(StringComparer.Ordinal);
+    private readonly FolderNamePatterns _folderNames = new(options.Value.Ingest.FolderPatterns);
+    private readonly StackFolderWatch _watch = new(new CompletionSettings(
+        TimeSpan.FromSeconds(Math.Max(0, options.Value.Ingest.QuietSeconds)), options.Value.Ingest.CadenceFactor, options.Value.Ingest.MinSlices));
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var settings = options.Value.Ingest;
-        if (string.IsNullOrWhiteSpace(settings.WatchRoot)) return;
-        var watch = new StackFolderWatch(TimeSpan.FromSeconds(settings.QuietSeconds), settings.MinSlices);
-        logger.LogInformation("Watching {Root} for acquisitions", settings.WatchRoot);
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, settings.PollSeconds)));
+        if (string.IsNullOrWhiteSpace(_settings.WatchRoot)) return;
+        logger.LogInformation("Watching {Root} for acquisitions", _settings.WatchRoot);
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, _settings.PollSeconds)), clock);
         do
         {
             try
             {
-                foreach (var folder in watch.Observe(Scan(settings.WatchRoot), DateTime.UtcNow))
-                {
-                    // Anyone who can write to the share can leave a link there that points elsewhere on this machine.
-                    var confined = SharePaths.Confine(Path.GetFullPath(folder), [settings.WatchRoot]);
-                    if (confined.IsAllowed) await SubmitOnceAsync(folder, confined.ResolvedPath!, stoppingToken);
-                    else logger.LogWarning("Not submitting {Folder}: {Reason} ({Root})", folder, confined.Reason, settings.WatchRoot);
-                }
+                await PollOnceAsync(stoppingToken);
             }
             catch (IOException ex)
             {
-                logger.LogWarning(ex, "Could not scan {Root}; trying again at the next poll", settings.WatchRoot);
+                logger.LogWarning(ex, "Could not scan {Root}; trying again at the next poll", _settings.WatchRoot);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    public static IEnumerable<StackFolderSnapshot> Scan(string root) =>
-        Directory.EnumerateDirectories(root).Select(dir =>
-        {
-            var tiffs = new DirectoryInfo(dir).EnumerateFiles()
-                .Where(f => f.Extension.Equals(".tif", StringComparison.OrdinalIgnoreCase) || f.Extension.Equals(".tiff", StringComparison.OrdinalIgnoreCase))
-                .ToList();
-            return new StackFolderSnapshot(dir, tiffs.Count, tiffs.Sum(f => f.Length),
-                tiffs.Count == 0 ? DateTime.MinValue : tiffs.Max(f => f.LastWriteTimeUtc));
-        });
-
-    /// <param name="folder">As scanned: names the marker, so that a restarted watcher recognises it.</param>
-    /// <param name="source">The folder with links resolved: what was checked is what the stages read.</param>
-    private async Task SubmitOnceAsync(string folder, string source, CancellationToken ct)
+    /// <summary>One scan of the share drive: submits the folders that became complete with it.</summary>
+    public async Task PollOnceAsync(CancellationToken ct)
     {
-        var marker = $"watch/submitted/{Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(folder)))[..32]}";
-        if (await store.ExistsAsync(marker, ct)) return;
+        var root = _settings.WatchRoot ?? throw new InvalidOperationException("SsbTomo:Ingest:WatchRoot is not set");
+        var changed = new List<StackFolderSnapshot>();
+        foreach (var folder in Scan(root, _settings.EndMarkers))
+        {
+            if (!_submitted.TryGetValue(folder.Path, out var submitted))
+                _submitted[folder.Path] = submitted = await SubmittedFolder.ReadAsync(store, folder.Path, ct);
+            if (submitted is null || !submitted.Covers(folder)) changed.Add(folder);
+        }
+        foreach (var completed in _watch.Observe(changed, clock.GetUtcNow().UtcDateTime))
+        {
+            var folder = completed.Snapshot.Path;
+            // Anyone who can write to the share can leave a link there that points elsewhere on this machine.
+            var confined = SharePaths.Confine(Path.GetFullPath(folder), [root]);
+            if (confined.IsAllowed) await SubmitOnceAsync(completed, confined.ResolvedPath!, ct);
+            else logger.LogWarning("Not submitting {Folder}: {Reason} ({Root})", folder, confined.Reason, root);
+        }
+    }
+
+    public static IEnumerable<StackFolderSnapshot> Scan(string root, IReadOnlyCollection<string>? endMarkers = null)
+    {
+        var markerPatterns = (endMarkers ?? []).Select(GlobPattern).ToArray();
+        return Directory.EnumerateDirectories(root).Select(dir =>
+        {
+            var files = new DirectoryInfo(dir).EnumerateFiles().ToList();
+            var tiffs = files
+                .Where(f => f.Extension.Equals(".tif", StringComparison.OrdinalIgnoreCase) || f.Extension.Equals(".tiff", StringComparison.OrdinalIgnoreCase))
+                // Like the stack reader: macOS "._name.tif" resource forks and other hidden files are not slices.
+                .Where(f => !f.Name.StartsWith('.'))
+                .Select(f => new SliceFile(f.Name, f.Length, f.LastWriteTimeUtc))
+                .OrderBy(f => f.Name, StringComparer.Ordinal)
+                .ToList();
+            var marker = files.Where(f => markerPatterns.Any(p => p.IsMatch(f.Name)))
+                .OrderByDescending(f => f.LastWriteTimeUtc)
+                .Select(f => new SliceFile(f.Name, f.Length, f.LastWriteTimeUtc))
+                .FirstOrDefault();
+            return new StackFolderSnapshot(dir, tiffs, marker);
+        });
+    }
+
+    /// <summary>
+    /// Whether the folder's slices still have the SHA-256 that the earlier job's provenance.json records; null when that
+    /// cannot be told (no provenance yet, or a slice changed while it was read).
+    /// </summary>
+    private async Task<bool?> SameContentAsync(SubmittedFolder earlier, StackFolderSnapshot snapshot, CancellationToken ct)
+    {
+        var json = await store.ReadAsync(new JobLayout(JobPrefix(earlier.JobId)).Provenance, ct);
+        if (json is null || StackProvenance.FromJson(json) is not { MultiPage: false } provenance) return null;
+        var recorded = provenance.Files.ToDictionary(f => f.Name, f => f.Sha256, StringComparer.Ordinal);
+        if (recorded.Count != snapshot.TiffCount) return false;
+        try
+        {
+            foreach (var slice in snapshot.Slices)
+            {
+                var now = await StackProvenance.HashAsync(Path.Combine(snapshot.Path, slice.Name), ct);
+                if (!recorded.TryGetValue(slice.Name, out var sha) || sha != now.Sha256) return false;
+            }
+            return true;
+        }
+        catch (InvalidInputException ex)
+        {
+            logger.LogInformation("Could not compare {Folder} with job {JobId}: {Reason}", snapshot.Path, earlier.JobId, ex.Message);
+            return null;
+        }
+    }
+
+    private static string JobPrefix(Guid jobId) => $"jobs/{jobId}";
+
+    private static Regex GlobPattern(string glob) =>
+        new("^" + Regex.Escape(glob).Replace(@"\*", ".*").Replace(@"\?", ".") + "$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+    /// <param name="source">The folder with links resolved: what was checked is what the stages read.</param>
+    private async Task SubmitOnceAsync(CompletedFolder completed, string source, CancellationToken ct)
+    {
+        var snapshot = completed.Snapshot;
+        var folder = snapshot.Path;
+        // Read again rather than trust the cache: the marker is what keeps a folder from running twice.
+        var earlier = await SubmittedFolder.ReadAsync(store, folder, ct);
+        if (earlier is not null && earlier.Covers(snapshot))
+        {
+            _submitted[folder] = earlier;
+            return;
+        }
+        // Touched or copied again with the same bytes: the earlier job's result stands; remember the new times. When
+        // that cannot be told (no provenance.json yet), the folder runs again: a duplicate job is cheap, a short one is not.
+        if (earlier is not null && earlier.SameNamesAndSizes(snapshot) && await SameContentAsync(earlier, snapshot, ct) == true)
+        {
+            var touched = earlier with { Slices = snapshot.Slices };
+            await touched.WriteAsync(store, ct);
+            _submitted[folder] = touched;
+            logger.LogInformation("Folder {Folder} was rewritten with the content job {JobId} read; not submitted again", folder, earlier.JobId);
+            return;
+        }
         var jobId = NewId.NextGuid();
-        await store.WriteAsync(marker, Encoding.UTF8.GetBytes($"{folder}\n{jobId}\n"), ct);
-        await bus.Publish(new SubmitJob(jobId, source, $"jobs/{jobId}", null, options.Value.ChunkSlices), ct);
-        logger.LogInformation("Submitted {Folder} as job {JobId}", folder, jobId);
+        var submitted = new SubmittedFolder(folder, jobId, clock.GetUtcNow().UtcDateTime, snapshot.Slices)
+        {
+            EarlierJobs = earlier is null ? [] : [.. earlier.EarlierJobs, earlier.JobId],
+        };
+        await submitted.WriteAsync(store, ct);
+        _submitted[folder] = submitted;
+        var labels = _folderNames.Match(Path.GetFileName(folder));
+        await bus.Publish(new SubmitJob(jobId, source, JobPrefix(jobId), null, options.Value.ChunkSlices)
+        {
+            Acquisition = new WatchedAcquisition(completed.Rule, earlier?.JobId, labels?.Sample, labels?.Series) { FolderLabels = labels?.Values },
+        }, ct);
+        if (earlier is null)
+        {
+            logger.LogInformation("Submitted {Folder} as job {JobId}: {Completion}", folder, jobId, completed.Rule.Description);
+            return;
+        }
+        var change = earlier.DescribeChange(snapshot);
+        await bus.Publish(new JobSuperseded(earlier.JobId, jobId,
+            $"Superseded: the folder {folder} changed after this job was submitted ({change}), so this job's results may " +
+            $"cover only part of the stack. Job {jobId} processes the whole stack of {snapshot.TiffCount} slices; use its results."), ct);
+        logger.LogWarning("Folder {Folder} changed after job {EarlierJob} was submitted ({Change}); submitted the whole stack as job {JobId}: {Completion}",
+            folder, earlier.JobId, change, jobId, completed.Rule.Description);
     }
 }

@@ -33,7 +33,8 @@ public sealed class MeasureVolumeConsumer(IBlobStore store) : IConsumer<MeasureV
         var model = context.Message.Segmentation;
         var variants = model is null ? null : await MeasureVariantsAsync(layout, model, slabSlices, ct);
         var report = MetricsReport.From(accumulator.Result(), voxelSize, [depth, height, width])
-            .WithUncertainty(model, variants);
+            .WithUncertainty(model, variants)
+            with { Provenance = await store.ExistsAsync(layout.Provenance, ct) ? Path.GetFileName(layout.Provenance) : null };
         await store.WriteAsync(layout.Metrics, report.ToJsonBytes(), ct);
         await context.Publish(new VolumeMeasured(context.Message.JobId, layout.Metrics));
     }

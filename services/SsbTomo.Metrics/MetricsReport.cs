@@ -54,6 +54,11 @@ public sealed record MetricsReport(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public UncertaintyReport? Uncertainty { get; init; }
 
+    /// <summary>The job's provenance.json (source files and their checksums), relative to metrics.json.</summary>
+    [JsonPropertyName("provenance")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Provenance { get; init; }
+
     /// <summary>Sentences for a person: phases whose grey levels overlap so much that a number is not trustworthy.</summary>
     [JsonPropertyName("warnings")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

@@ -35,7 +35,7 @@ public static class Dashboard
             var live = board.Find(job.CorrelationId);
             var progress = live is not null && JobBoard.IsLater(live, stored) ? live : stored;
             html.Append(CultureInfo.InvariantCulture, $"""
-                <tr><td>{job.CorrelationId}</td><td>{E(job.SourcePath)}</td><td class="{E(progress.State)}">{E(progress.State)}</td>
+                <tr><td>{job.CorrelationId}</td><td>{E(job.SourcePath)}{Sample(job.Acquisition)}</td><td class="{E(progress.State)}">{E(progress.State)}</td>
                 <td><progress max="{Math.Max(1, progress.ChunksTotal)}" value="{progress.ChunksDone}"></progress> {progress.ChunksDone}/{progress.ChunksTotal}</td>
                 <td>{job.SubmittedUtc:yyyy-MM-dd HH:mm:ss}</td><td>{job.UpdatedUtc:yyyy-MM-dd HH:mm:ss}</td>
                 <td title="{E(job.FailureDetail)}">{E(job.FailureReason)}</td><td>{Warnings(job.Warnings)}</td></tr>
@@ -43,6 +43,11 @@ public static class Dashboard
         }
         return html.Append("</table></body></html>").ToString();
     }
+
+    private static string Sample(WatchedAcquisition? acquisition) =>
+        acquisition is { Sample: not null } or { Series: not null }
+            ? $"<br><small>sample {E(acquisition.Sample ?? "?")}{(acquisition.Series is null ? "" : $", {E(acquisition.Series)}")}</small>"
+            : "";
 
     private static string Warnings(IReadOnlyList<string> warnings) => warnings.Count == 0 ? ""
         : $"<details><summary>{warnings.Count}</summary><ul>{string.Concat(warnings.Select(w => $"<li>{E(w)}</li>"))}</ul></details>";

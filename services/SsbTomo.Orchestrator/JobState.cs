@@ -13,6 +13,10 @@ public class JobState : SagaStateMachineInstance
     public string JobPrefix { get; set; } = "";
     public VoxelSizeNm? VoxelSizeOverride { get; set; }
     public int ChunkSlices { get; set; }
+    /// <summary>From the share-drive watcher: why the folder counted as complete; null for jobs from the API or CLI.</summary>
+    public WatchedAcquisition? Acquisition { get; set; }
+    /// <summary>The job that processes this job's folder again because it changed after this job was submitted.</summary>
+    public Guid? SupersededBy { get; set; }
 
     public int Slices { get; set; }
     public int Height { get; set; }

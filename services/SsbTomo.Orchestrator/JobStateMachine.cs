@@ -37,6 +37,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
     public Event<VolumeReconstructed> Reconstructed { get; private set; } = null!;
     public Event<VolumeMeasured> Measured { get; private set; } = null!;
     public Event<StageFailed> StageFailed { get; private set; } = null!;
+    public Event<JobSuperseded> Superseded { get; private set; } = null!;
     public Event<Fault<IngestStack>> IngestFaulted { get; private set; } = null!;
     public Event<Fault<AlignStack>> AlignFaulted { get; private set; } = null!;
     public Event<Fault<PrepareChunk>> PrepareFaulted { get; private set; } = null!;
@@ -58,6 +59,12 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         Event(() => Reconstructed, x => x.CorrelateById(m => m.Message.JobId));
         Event(() => Measured, x => x.CorrelateById(m => m.Message.JobId));
         Event(() => StageFailed, x => x.CorrelateById(m => m.Message.JobId));
+        // The earlier job may be gone (an in-memory job store after a restart): nothing is left to warn.
+        Event(() => Superseded, x =>
+        {
+            x.CorrelateById(m => m.Message.JobId);
+            x.OnMissingInstance(m => m.Discard());
+        });
         Event(() => IngestFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
         Event(() => AlignFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
         Event(() => PrepareFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
@@ -75,10 +82,14 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                     job.JobPrefix = c.Message.JobPrefix;
                     job.VoxelSizeOverride = c.Message.VoxelSizeOverride;
                     job.ChunkSlices = Math.Max(1, c.Message.ChunkSlices);
+                    job.Acquisition = c.Message.Acquisition;
                     job.SubmittedUtc = job.UpdatedUtc = DateTime.UtcNow;
                 })
                 .Publish(c => new JobSubmitted(c.Saga.CorrelationId, c.Saga.SourcePath, c.Saga.JobPrefix, c.Saga.SubmittedUtc))
-                .Publish(c => new IngestStack(c.Saga.CorrelationId, c.Saga.SourcePath, c.Saga.JobPrefix, c.Saga.VoxelSizeOverride))
+                .Publish(c => new IngestStack(c.Saga.CorrelationId, c.Saga.SourcePath, c.Saga.JobPrefix, c.Saga.VoxelSizeOverride)
+                {
+                    Acquisition = c.Saga.Acquisition,
+                })
                 .TransitionTo(Ingesting)
                 .Publish(c => c.Saga.ToProgress()));
 
@@ -98,7 +109,8 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                     job.Height = c.Message.Height;
                     job.Width = c.Message.Width;
                     job.ChunksTotal = ChunkPlan.Count(job.Slices, job.ChunkSlices);
-                    job.Warnings = [.. c.Message.Warnings ?? []];
+                    // Added to, not replaced: the job may already carry a warning (superseded) from before.
+                    job.Warnings = [.. job.Warnings.Union(c.Message.Warnings ?? [])];
                     job.UpdatedUtc = DateTime.UtcNow;
                 })
                 .ThenAsync(PublishPrepareCommands)
@@ -169,6 +181,16 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                 .Publish(c => new JobCompleted(c.Saga.CorrelationId, c.Saga.JobPrefix, c.Message.MetricsPath, c.Saga.UpdatedUtc))
                 .TransitionTo(Completed)
                 .Publish(c => c.Saga.ToProgress()));
+
+        // In any state, finished or not: the warning is what keeps a short result from passing unremarked.
+        DuringAny(
+            When(Superseded).Then(c =>
+            {
+                var job = c.Saga;
+                job.SupersededBy = c.Message.SupersededBy;
+                if (!job.Warnings.Contains(c.Message.Reason)) job.Warnings.Add(c.Message.Reason);
+                job.UpdatedUtc = DateTime.UtcNow;
+            }));
 
         // Only a running job can fail: the first failure's reason stays (a second failing chunk says less), and a
         // late fault of a duplicate message must not turn a completed job into a failed one.

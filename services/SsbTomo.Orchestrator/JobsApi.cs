@@ -15,16 +15,16 @@ public static class JobsApi
     /// <summary>
     /// A job as the API shows it: its progress and, once failed, the stage, the reason a user reads and the
     /// technical detail for operators (kept apart so that no client shows an exception as the reason); the warnings
-    /// its stages left for the operator.
+    /// its stages left for the operator; for a job the share-drive watcher submitted, why its folder counted as complete.
     /// </summary>
     public record JobView(Guid JobId, string State, int ChunksDone, int ChunksTotal, string? FailedStage, string? Reason, string? Detail,
-        IReadOnlyList<string> Warnings)
+        IReadOnlyList<string> Warnings, WatchedAcquisition? Acquisition = null, Guid? SupersededBy = null)
     {
         internal JobProgressed Progress => new(JobId, State, ChunksDone, ChunksTotal);
 
         public static JobView Of(JobProgressed progress, JobState? state) =>
             new(progress.JobId, progress.State, progress.ChunksDone, progress.ChunksTotal,
-                state?.FailedStage, state?.FailureReason, state?.FailureDetail, state?.Warnings ?? []);
+                state?.FailedStage, state?.FailureReason, state?.FailureDetail, state?.Warnings ?? [], state?.Acquisition, state?.SupersededBy);
     }
 
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)

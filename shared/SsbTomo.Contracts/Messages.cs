@@ -7,11 +7,42 @@ namespace SsbTomo.Contracts;
 public record VoxelSizeNm(double X, double Y, double Z);
 
 /// <summary>A stack on the share drive is ready to be processed. Starts a job.</summary>
-public record SubmitJob(Guid JobId, string SourcePath, string JobPrefix, VoxelSizeNm? VoxelSizeOverride, int ChunkSlices);
+public record SubmitJob(Guid JobId, string SourcePath, string JobPrefix, VoxelSizeNm? VoxelSizeOverride, int ChunkSlices)
+{
+    /// <summary>Set when the share-drive watcher submitted the job: why the folder counted as complete; null from the API or CLI.</summary>
+    public WatchedAcquisition? Acquisition { get; init; }
+}
+
+/// <summary>
+/// How the watcher decided that an acquisition folder was complete. <c>Kind</c> is <c>end-marker</c> (a file the
+/// acquisition software writes after the last slice) or <c>quiet-period</c> (no change for <c>QuietSeconds</c>, derived
+/// from the folder's own slice cadence); <c>Description</c> says the same in a sentence.
+/// </summary>
+public record CompletionRule(string Kind, string Description, int Slices, string? EndMarker = null, double? QuietSeconds = null,
+    double? MedianSliceIntervalSeconds = null);
+
+/// <param name="Supersedes">The earlier job of the same folder, whose stack grew or changed after it started.</param>
+/// <param name="Sample">From the folder's name (SsbTomo:Ingest:FolderPatterns <c>{sample}</c>).</param>
+/// <param name="Series">The sample's place in a series, from the folder's name: <c>{series}</c>, or the other placeholders as <c>name=value</c>.</param>
+public record WatchedAcquisition(CompletionRule Completion, Guid? Supersedes = null, string? Sample = null, string? Series = null)
+{
+    /// <summary>Every placeholder of the folder-name pattern that matched, with its value.</summary>
+    public IReadOnlyDictionary<string, string>? FolderLabels { get; init; }
+}
+
+/// <summary>
+/// The folder of a job changed after the job started (slices added, replaced or removed); <c>SupersededBy</c>
+/// processes the whole stack. <c>Reason</c> is a sentence for the operator.
+/// </summary>
+public record JobSuperseded(Guid JobId, Guid SupersededBy, string Reason);
 
 public record JobSubmitted(Guid JobId, string SourcePath, string JobPrefix, DateTime SubmittedUtc);
 
-public record IngestStack(Guid JobId, string SourcePath, string JobPrefix, VoxelSizeNm? VoxelSizeOverride) : IJobMessage;
+public record IngestStack(Guid JobId, string SourcePath, string JobPrefix, VoxelSizeNm? VoxelSizeOverride) : IJobMessage
+{
+    /// <summary>Goes into provenance.json.</summary>
+    public WatchedAcquisition? Acquisition { get; init; }
+}
 
 public record StackIngested(Guid JobId, string RawPath, int Slices, int Height, int Width, int BitsPerSample, VoxelSizeNm VoxelSize);
 

@@ -51,9 +51,30 @@ public sealed class IngestSettings
 {
     public string? WatchRoot { get; set; }
     public int PollSeconds { get; set; } = 10;
-    /// <summary>A stack counts as complete once its folder has not changed for this long.</summary>
-    public int QuietSeconds { get; set; } = 120;
+
+    /// <summary>
+    /// File-name patterns (<c>*</c> and <c>?</c>, case-insensitive) of a file the acquisition software writes or updates
+    /// after the last slice. A folder with such a file newer than every slice is complete as soon as one poll finds it
+    /// unchanged. None by default: vendors and facilities differ, so a deployment names its own.
+    /// </summary>
+    public List<string> EndMarkers { get; set; } = [];
+
+    /// <summary>
+    /// Without an end marker a folder is complete once it has not changed for <see cref="CadenceFactor"/> times the median
+    /// interval between its slices' write times, and never less than this floor: an acquisition pauses (auto-focus, drift
+    /// correction, an operator's check) for several slice times.
+    /// </summary>
+    public int QuietSeconds { get; set; } = 600;
+
+    public double CadenceFactor { get; set; } = 4;
+
     public int MinSlices { get; set; } = 8;
+
+    /// <summary>
+    /// Folder-name patterns that give a job its sample and series, e.g. <c>{sample}_{cycles}cyc</c>: literal text and
+    /// <c>{name}</c> placeholders, whole name, case-insensitive, first match wins. None by default.
+    /// </summary>
+    public List<string> FolderPatterns { get; set; } = [];
 }
 
 public enum TransportKind { InMemory, RabbitMq }

@@ -1,7 +1,9 @@
 using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using SsbTomo.Cli;
 using SsbTomo.Contracts;
+using SsbTomo.Orchestrator;
 using SsbTomo.Phantom;
 using SsbTomo.TestSupport;
 
@@ -34,5 +36,63 @@ public class ServeTests
         Assert.Contains(job.JobId.ToString(), dashboard);
         Assert.Contains(Path.Combine(share, "stack"), dashboard);
         await app.StopAsync();
+    }
+
+    [Fact]
+    public async Task A_folder_that_grows_after_its_job_started_is_processed_whole_and_the_short_job_says_it_is_superseded()
+    {
+        using var dir = new TempDirectory("ssbtomo-serve");
+        var share = Path.Combine(dir.Path, "share");
+        var data = Path.Combine(dir.Path, "data");
+        var phantom = Path.Combine(dir.Path, "phantom");
+        await PhantomCommand.WriteAsync(new PhantomOptions(PhantomPreset.Pristine, 24, 96, 112, 50, Seed: 4), phantom);
+        var slices = Directory.GetFiles(Path.Combine(phantom, "stack"), "*.tif").Order(StringComparer.Ordinal).ToArray();
+        var acquisition = Directory.CreateDirectory(Path.Combine(share, "NMC_50cyc")).FullName;
+        // Each slice appears whole, as a rename: the watcher never sees half a file.
+        void Acquire(IEnumerable<string> files)
+        {
+            foreach (var file in files)
+            {
+                var partial = Path.Combine(acquisition, Path.GetFileName(file) + ".partial");
+                File.Copy(file, partial);
+                File.Move(partial, Path.Combine(acquisition, Path.GetFileName(file)));
+            }
+        }
+        Acquire(slices[..16]);
+
+        await using var app = EmbeddedPipeline.BuildServer(data, share, chunkSlices: 8, urls: "http://127.0.0.1:0", quietSeconds: 1, pollSeconds: 1);
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+        async Task<JobsApi.JobView[]> Jobs() => (await http.GetFromJsonAsync<JobsApi.JobView[]>("/api/jobs"))!;
+        async Task<JobsApi.JobView[]> WaitFor(Func<JobsApi.JobView[], bool> condition)
+        {
+            var jobs = await Jobs();
+            for (var waited = 0; waited < 240 && !condition(jobs); waited++)
+            {
+                await Task.Delay(500);
+                jobs = await Jobs();
+            }
+            return jobs;
+        }
+
+        var first = Assert.Single(await WaitFor(jobs => jobs.Length == 1));
+        Acquire(slices[16..]);   // the acquisition goes on after a pause the watcher took for its end
+        var all = await WaitFor(jobs => jobs.Length == 2 && jobs.All(j => j.State is "Completed" or "Failed") && jobs.Any(j => j.SupersededBy is not null));
+        await app.StopAsync();
+
+        Assert.Equal(2, all.Length);
+        var shortJob = all.Single(j => j.JobId == first.JobId);
+        var whole = all.Single(j => j.JobId != first.JobId);
+        Assert.Equal(("Completed", first.JobId, "NMC_50cyc"), (whole.State, whole.Acquisition?.Supersedes, Path.GetFileName(acquisition)));
+        Assert.Equal(whole.JobId, shortJob.SupersededBy);
+        Assert.Contains(shortJob.Warnings, w => w.StartsWith("Superseded") && w.Contains("8 slices added") && w.Contains(whole.JobId.ToString()));
+        int Files(Guid job)
+        {
+            using var provenance = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(data, "jobs", job.ToString(), "provenance.json")));
+            return provenance.RootElement.GetProperty("files").GetArrayLength();
+        }
+        Assert.Equal(24, Files(whole.JobId));
+        Assert.Equal(24, whole.Acquisition!.Completion.Slices);
+        Assert.Equal(16, shortJob.Acquisition!.Completion.Slices);
     }
 }

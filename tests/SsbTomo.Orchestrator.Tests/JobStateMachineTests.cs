@@ -181,6 +181,36 @@ public class JobStateMachineTests
     }
 
     [Fact]
+    public async Task A_watched_folders_completion_rule_reaches_ingest_and_a_superseded_job_keeps_the_warning_with_alignments()
+    {
+        var (provider, harness) = await StartAsync();
+        await using var _ = provider;
+        var jobId = NewId.NextGuid();
+        var laterJobId = NewId.NextGuid();
+        var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
+        var rule = new CompletionRule("end-marker", "end marker run.done written after the last of 20 slices", 20, EndMarker: "run.done");
+        await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/x", null, 16) { Acquisition = new WatchedAcquisition(rule) });
+        Assert.NotNull(await saga.Exists(jobId, m => m.Ingesting));
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<IngestStack>(m => m.Context.Message.JobId == jobId).Any()));
+        Assert.Equal(rule, harness.Published.Select<IngestStack>().Single().Context.Message.Acquisition?.Completion);
+
+        const string superseded = "Superseded: the folder /share/stack changed after this job was submitted (5 slices added).";
+        await harness.Bus.Publish(new JobSuperseded(jobId, laterJobId, superseded));
+        await harness.Bus.Publish(new JobSuperseded(jobId, laterJobId, superseded));
+        var store = provider.GetRequiredService<IJobStateStore>();
+        Assert.True(await Eventually.TrueAsync(() => store.LoadAsync(jobId).GetAwaiter().GetResult()?.State.Warnings.Count == 1));
+        await harness.Bus.Publish(new StackIngested(jobId, "jobs/x/raw.zarr", 20, 64, 64, 8, new VoxelSizeNm(50, 50, 50)));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Aligning));
+        await harness.Bus.Publish(new StackAligned(jobId, "jobs/x/aligned.zarr", 20, 60, 60, [0, 60, 0, 60], 2.0, ["slice 4 is black"]));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Denoising));
+
+        var stored = (await store.LoadAsync(jobId))!.State;
+        Assert.Equal([superseded, "slice 4 is black"], stored.Warnings);
+        Assert.Equal(laterJobId, stored.SupersededBy);
+        Assert.Equal(rule, stored.Acquisition?.Completion);
+    }
+
+    [Fact]
     public async Task Redelivered_chunk_events_are_counted_once()
     {
         var (provider, harness) = await StartAsync();

@@ -330,4 +330,29 @@ public sealed class TiffStackTests : IDisposable
         Assert.Equal(4.961, MicroscopeMetadata.ParseZeissPixelSize("AP_IMAGE_PIXEL_SIZE\r\nImage Pixel Size = 4.961 nm\r\n")!.Value, 6);
         Assert.Equal(1500, MicroscopeMetadata.ParseZeissPixelSize("Image Pixel Size = 1.5 µm")!.Value, 6);
     }
+
+    [Fact]
+    public void MicroscopeMetadata_KeepsTheInstrumentKeysForProvenanceVerbatim()
+    {
+        const string fei = "[User]\r\nDate=11/30/2026\r\n[System]\r\nType=DualBeam\r\nDnumber=D9999\r\n[Beam]\r\nHV=2000\r\n"
+            + "[Scan]\r\nPixelWidth=5e-09\r\nPixelHeight=5e-09\r\nInternalScan=true\r\n[Image]\r\nResolutionX=3072\r\n";
+        Assert.Equal(new Dictionary<string, string>
+        {
+            ["[Beam] HV"] = "2000", ["[Image] ResolutionX"] = "3072", ["[Scan] PixelHeight"] = "5e-09", ["[Scan] PixelWidth"] = "5e-09",
+            ["[System] Dnumber"] = "D9999", ["[System] Type"] = "DualBeam", ["[User] Date"] = "11/30/2026",
+        }, MicroscopeMetadata.FeiProvenance(fei));
+
+        const string zeiss = "AP_IMAGE_PIXEL_SIZE\r\nImage Pixel Size = 4.961 nm\r\nAP_MAG\r\nMag = 25.00 K X\r\nAP_FREE\r\nUser Text = x\r\n";
+        Assert.Equal(new Dictionary<string, string> { ["Image Pixel Size"] = "4.961 nm", ["Mag"] = "25.00 K X" },
+            MicroscopeMetadata.ZeissProvenance(zeiss));
+    }
+
+    [Fact]
+    public void Probe_hands_on_the_first_slices_instrument_keys()
+    {
+        var folder = Folder("instrument");
+        TiffSliceWriter.Write(Path.Combine(folder, "s0.tif"), new Image2D<byte>(4, 4), VoxelSize.Isotropic(20));
+        var info = TiffStackReader.Probe(folder);
+        Assert.Equal(new Dictionary<string, string> { ["[Scan] PixelHeight"] = "2e-08", ["[Scan] PixelWidth"] = "2e-08" }, info.InstrumentMetadata);
+    }
 }

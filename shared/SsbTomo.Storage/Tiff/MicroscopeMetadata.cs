@@ -78,6 +78,55 @@ public static partial class MicroscopeMetadata
         return Math.Abs(Math.Abs(tiltRad) - columnAngle) <= 3 * Math.PI / 180 ? 1 / Math.Sin(columnAngle) : 1;
     }
 
+    /// <summary>FEI/ThermoFisher [Section] Key pairs worth keeping with a job's provenance: instrument, beam, scan, stage.</summary>
+    private static readonly (string Section, string Key)[] FeiProvenanceKeys =
+    [
+        ("System", "Type"), ("System", "Dnumber"), ("System", "Software"), ("System", "BuildNr"),
+        ("User", "Date"), ("User", "Time"),
+        ("Beam", "HV"), ("Beam", "Spot"), ("EBeam", "HV"), ("EBeam", "WD"), ("EBeam", "BeamCurrent"),
+        ("EBeam", "TiltCorrectionIsOn"), ("EBeam", "StageTa"),
+        ("Scan", "PixelWidth"), ("Scan", "PixelHeight"), ("Scan", "HorFieldsize"), ("Scan", "Dwelltime"),
+        ("Image", "ResolutionX"), ("Image", "ResolutionY"),
+        ("Stage", "StageT"), ("Detectors", "Name"), ("Detectors", "Mode"),
+    ];
+
+    /// <summary>Zeiss CZ_SEM "Label = value" lines worth keeping with a job's provenance.</summary>
+    private static readonly string[] ZeissProvenanceLabels =
+        ["Image Pixel Size", "EHT", "WD", "Mag", "Dwell Time", "Signal A", "Stage at T", "Date", "Time", "SEM Model"];
+
+    /// <summary>
+    /// The FEI/ThermoFisher keys of <see cref="FeiProvenanceKeys"/> present in <paramref name="iniText"/>, as
+    /// "[Section] Key" → value, verbatim.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> FeiProvenance(string iniText)
+    {
+        ArgumentNullException.ThrowIfNull(iniText);
+        var values = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var group in FeiProvenanceKeys.GroupBy(k => k.Section))
+        {
+            var section = Section(iniText, group.Key);
+            foreach (var (_, key) in group)
+                if (section.TryGetValue(key, out var value)) values[$"[{group.Key}] {key}"] = value;
+        }
+        return values;
+    }
+
+    /// <summary>The Zeiss labels of <see cref="ZeissProvenanceLabels"/> present in <paramref name="text"/>, verbatim.</summary>
+    public static IReadOnlyDictionary<string, string> ZeissProvenance(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var values = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var rawLine in text.Split('\n'))
+        {
+            var line = rawLine.Trim().TrimEnd('\0');
+            if (line.IndexOf('=') is not (> 0 and var equals)) continue;
+            var label = line[..equals].Trim();
+            if (ZeissProvenanceLabels.Contains(label, StringComparer.OrdinalIgnoreCase) && !values.ContainsKey(label))
+                values[label] = line[(equals + 1)..].Trim();
+        }
+        return values;
+    }
+
     private static Dictionary<string, string> Section(string iniText, string name)
     {
         var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);

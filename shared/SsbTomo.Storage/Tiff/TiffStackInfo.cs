@@ -22,7 +22,8 @@ public enum VoxelSizeSource
 /// What <see cref="TiffStackReader.Probe"/> learnt about a stack. <see cref="DetectedVoxelSize"/> has Z = X because a
 /// single TIFF does not record the milled slice thickness; the caller supplies the real Z. <see cref="Height"/> is the
 /// scanned image; <see cref="DataBarRows"/> more rows below it in each file hold the microscope's data bar and are
-/// never read as specimen.
+/// never read as specimen. <see cref="InstrumentMetadata"/> holds the vendor keys of the first slice worth keeping with
+/// the job's provenance (<see cref="MicroscopeMetadata.FeiProvenance"/>, <see cref="MicroscopeMetadata.ZeissProvenance"/>).
 /// </summary>
 public sealed record TiffStackInfo(
     IReadOnlyList<string> Files,
@@ -33,4 +34,5 @@ public sealed record TiffStackInfo(
     int BitsPerSample,
     VoxelSize? DetectedVoxelSize,
     VoxelSizeSource VoxelSizeSource,
-    int DataBarRows = 0);
+    int DataBarRows = 0,
+    IReadOnlyDictionary<string, string>? InstrumentMetadata = null);

@@ -84,6 +84,7 @@ public static class TiffStackReader
         VoxelSize? voxelSize = null;
         var source = VoxelSizeSource.None;
         var dataBarRows = 0;
+        IReadOnlyDictionary<string, string>? instrument = null;
         foreach (var file in files)
         {
             var name = Path.GetFileName(file);
@@ -96,13 +97,15 @@ public static class TiffStackReader
                 first = format;
                 (voxelSize, source) = DetectVoxelSize(tiff);
                 dataBarRows = DataBarRows(tiff, format);
+                instrument = InstrumentMetadata(tiff);
             }
             else
             {
                 CheckSameAs(first, format, name, Path.GetFileName(files[0]), file);
             }
         }
-        return new TiffStackInfo(files, false, files.Length, first!.Height - dataBarRows, first.Width, first.BitsPerSample, voxelSize, source, dataBarRows);
+        return new TiffStackInfo(files, false, files.Length, first!.Height - dataBarRows, first.Width, first.BitsPerSample, voxelSize, source, dataBarRows,
+            instrument);
     }
 
     private static TiffStackInfo ProbeMultiPage(string file)
@@ -118,6 +121,7 @@ public static class TiffStackReader
         var first = DescribePage(tiff, $"{name} page 0", file, stream.Length);
         var (voxelSize, source) = DetectVoxelSize(tiff);
         var dataBarRows = DataBarRows(tiff, first);
+        var instrument = InstrumentMetadata(tiff);
         for (var page = 1; page < pages; page++)
         {
             if (!tiff.SetDirectory((short)page))
@@ -125,7 +129,8 @@ public static class TiffStackReader
             var format = DescribePage(tiff, $"{name} page {page}", file, stream.Length);
             CheckSameAs(first, format, $"{name} page {page}", $"page 0", file);
         }
-        return new TiffStackInfo([file], true, pages, first.Height - dataBarRows, first.Width, first.BitsPerSample, voxelSize, source, dataBarRows);
+        return new TiffStackInfo([file], true, pages, first.Height - dataBarRows, first.Width, first.BitsPerSample, voxelSize, source, dataBarRows,
+            instrument);
     }
 
     private static void CheckSameAs(PageFormat first, PageFormat format, string label, string firstLabel, string file)
@@ -212,6 +217,13 @@ public static class TiffStackReader
         if (ResolutionPixelSize(tiff) is { } resolution)
             return (new VoxelSize(resolution.XNm, resolution.YNm, resolution.XNm), VoxelSizeSource.TiffResolution);
         return (null, VoxelSizeSource.None);
+    }
+
+    private static IReadOnlyDictionary<string, string> InstrumentMetadata(Tiff tiff)
+    {
+        if (GetText(tiff, LibTiffSupport.FeiMetadataTag) is { } feiText) return MicroscopeMetadata.FeiProvenance(feiText);
+        if (GetText(tiff, LibTiffSupport.ZeissMetadataTag) is { } zeissText) return MicroscopeMetadata.ZeissProvenance(zeissText);
+        return new Dictionary<string, string>();
     }
 
     /// <summary>
