@@ -1,5 +1,8 @@
 using System.CommandLine;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using SsbTomo.Orchestrator.Access;
 using Spectre.Console;
 
 namespace SsbTomo.Cli;
@@ -12,18 +15,40 @@ public static class ServeCommand
         var data = new Option<string>("--data") { Description = "Where jobs/{id}/ (Zarr volumes, metrics.json) are written.", Required = true };
         var urls = new Option<string>("--urls") { Description = "Where the API and dashboard listen.", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
         var chunkSlices = new Option<int>("--chunk-slices") { Description = "Slices per segmentation chunk.", DefaultValueFactory = _ => 16 };
+        var apiKeys = new Option<string?>("--api-keys")
+        {
+            Description = "File of API keys (lines from `ssbtomo apikey`): the API and dashboard then need a key. Required to listen beyond loopback.",
+        };
         var quiet = new Option<int>("--quiet-seconds") { Description = "An acquisition is complete once its folder has not changed for this long.", DefaultValueFactory = _ => 120 };
         var command = new Command("serve", "Watch a share drive and process every acquisition that lands in it, with the API and dashboard, in one process.")
         {
-            watch, data, urls, chunkSlices, quiet,
+            watch, data, urls, chunkSlices, quiet, apiKeys,
         };
         command.SetAction(async (parse, ct) =>
         {
-            var app = EmbeddedPipeline.BuildServer(Path.GetFullPath(parse.GetValue(data)!), Path.GetFullPath(parse.GetValue(watch)!),
-                parse.GetValue(chunkSlices), parse.GetValue(urls)!, parse.GetValue(quiet));
-            AnsiConsole.MarkupLineInterpolated($"Watching [bold]{parse.GetValue(watch)}[/]; dashboard at [bold]{parse.GetValue(urls)}[/]");
-            await app.StartAsync(ct);
-            await app.WaitForShutdownAsync(ct);
+            WebApplication app;
+            try
+            {
+                app = EmbeddedPipeline.BuildServer(Path.GetFullPath(parse.GetValue(data)!), Path.GetFullPath(parse.GetValue(watch)!),
+                    parse.GetValue(chunkSlices), parse.GetValue(urls)!, parse.GetValue(quiet), apiKeysFile: parse.GetValue(apiKeys));
+            }
+            catch (AccessConfigurationException ex)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]ssbtomo serve: {ex.Message}[/]");
+                return 2;
+            }
+            var access = app.Services.GetRequiredService<AccessState>().Decision switch
+            {
+                AccessDecision.Enforced => "API key or sign-in required",
+                AccessDecision.OpenOnLoopback => "unauthenticated: this machine only",
+                _ => "UNAUTHENTICATED (SsbTomo:Auth:Mode=None)",
+            };
+            AnsiConsole.MarkupLineInterpolated($"Watching [bold]{parse.GetValue(watch)}[/]; dashboard at [bold]{parse.GetValue(urls)}[/] ({access})");
+            await using (app)
+            {
+                await app.StartAsync(ct);
+                await app.WaitForShutdownAsync(ct);
+            }
             return 0;
         });
         return command;
