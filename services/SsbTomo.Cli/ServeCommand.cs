@@ -34,7 +34,7 @@ public static class ServeCommand
             }
             catch (AccessConfigurationException ex)
             {
-                AnsiConsole.MarkupLineInterpolated($"[red]ssbtomo serve: {ex.Message}[/]");
+                AnsiConsole.MarkupLineInterpolated($"[red]ssbtomo serve: {ex.Message} With serve: --api-keys FILE.[/]");
                 return 2;
             }
             var access = app.Services.GetRequiredService<AccessState>().Decision switch

@@ -4,7 +4,16 @@ using SsbTomo.Orchestrator.Access;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddSsbTomoDefaults(bus => bus.AddOrchestrator(), "ssbtomo-orchestrator");
-builder.AddSsbTomoAccess();
+try
+{
+    builder.AddSsbTomoAccess();
+}
+catch (AccessConfigurationException refused)
+{
+    // A configuration mistake, not a crash: the message says what to set, a stack trace would bury it.
+    Console.Error.WriteLine($"ssbtomo-orchestrator: {refused.Message}");
+    return 2;
+}
 
 var app = builder.Build();
 app.UseSsbTomoAccess();
@@ -12,3 +21,4 @@ app.MapSsbTomoEndpoints();
 app.MapJobsApi();
 app.MapDashboard();
 app.Run();
+return 0;

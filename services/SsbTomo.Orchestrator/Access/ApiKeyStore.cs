@@ -93,8 +93,8 @@ public sealed partial class ApiKeyStore
     /// <summary>The line for the key file: never the key, only its hash.</summary>
     public static string FileLine(string name, string role, string key)
     {
-        if (!Name().IsMatch(name)) throw new ArgumentException("the name must be 1-64 letters, digits or . _ @ -", nameof(name));
-        if (!Roles.All.Contains(role)) throw new ArgumentException($"the role must be one of {string.Join(", ", Roles.All)}", nameof(role));
+        if (!Name().IsMatch(name)) throw new ArgumentException("the name must be 1-64 letters, digits or . _ @ -");
+        if (!Roles.All.Contains(role)) throw new ArgumentException($"the role must be one of {string.Join(", ", Roles.All)}");
         return $"{name} {role} {HashHex(key)}";
     }
 
