@@ -13,7 +13,7 @@ public partial class ApiKeyAccessTests : IAsyncLifetime
 {
     private readonly string _viewerKey = ApiKeyStore.NewKey();
     private readonly string _operatorKey = ApiKeyStore.NewKey();
-    private readonly List<string> _bodies = [];
+    private readonly List<(string Path, string Body)> _bodies = [];
     private OrchestratorHost? _host;
 
     private OrchestratorHost Host => _host!;
@@ -29,11 +29,12 @@ public partial class ApiKeyAccessTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         if (_host is not null) await _host.DisposeAsync();
-        // Whatever the answer, it never shows the server's insides.
-        foreach (var body in _bodies)
+        // Whatever the answer, it never shows the server's insides. (Metrics, for viewers, name exception types in
+        // their labels, and the process's meters count what other tests' hosts did: only stack frames are checked there.)
+        foreach (var (path, body) in _bodies)
         {
             Assert.DoesNotContain("   at ", body);
-            Assert.DoesNotContain("Exception", body);
+            if (path != "/metrics") Assert.DoesNotContain("Exception", body);
         }
     }
 
@@ -42,7 +43,7 @@ public partial class ApiKeyAccessTests : IAsyncLifetime
         using var request = new HttpRequestMessage(method, path) { Content = content };
         if (header is { } h) request.Headers.TryAddWithoutValidation(h.Name, h.Value);
         var response = await http.SendAsync(request);
-        _bodies.Add(await response.Content.ReadAsStringAsync());
+        _bodies.Add((path, await response.Content.ReadAsStringAsync()));
         return response;
     }
 
@@ -76,7 +77,7 @@ public partial class ApiKeyAccessTests : IAsyncLifetime
         using var dashboard = await SendAsync(http, HttpMethod.Get, "/");
         Assert.Equal(HttpStatusCode.Redirect, dashboard.StatusCode);
         Assert.Equal("/signin?ReturnUrl=%2F", dashboard.Headers.Location?.PathAndQuery);
-        Assert.DoesNotContain(Host.Stack, _bodies.Last());
+        Assert.DoesNotContain(Host.Stack, _bodies[^1].Body);
         Assert.Equal(0, await JobCountAsync());
     }
 
@@ -125,7 +126,7 @@ public partial class ApiKeyAccessTests : IAsyncLifetime
         using var submit = await SendAsync(http, HttpMethod.Post, "/api/jobs", (header, prefix + _operatorKey), SubmitBody());
 
         Assert.Equal(HttpStatusCode.Accepted, submit.StatusCode);
-        var jobId = JsonDocument.Parse(_bodies.Last()).RootElement.GetProperty("jobId").GetGuid();
+        var jobId = JsonDocument.Parse(_bodies[^1].Body).RootElement.GetProperty("jobId").GetGuid();
         var seen = HttpStatusCode.NotFound;
         for (var i = 0; i < 200 && seen != HttpStatusCode.OK; i++)
         {
@@ -150,8 +151,8 @@ public partial class ApiKeyAccessTests : IAsyncLifetime
     {
         using var page = await SendAsync(http, HttpMethod.Get, path);
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
-        var match = AntiforgeryField().Match(_bodies.Last());
-        Assert.True(match.Success, _bodies.Last());
+        var match = AntiforgeryField().Match(_bodies[^1].Body);
+        Assert.True(match.Success, _bodies[^1].Body);
         return KeyValuePair.Create(match.Groups["name"].Value, WebUtility.HtmlDecode(match.Groups["value"].Value));
     }
 
@@ -169,7 +170,7 @@ public partial class ApiKeyAccessTests : IAsyncLifetime
 
         using var wrong = await PostFormAsync(http, "/signin", token, KeyValuePair.Create("apiKey", "ssbtomo_wrong"));
         Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
-        Assert.Contains("That key is not valid.", _bodies.Last());
+        Assert.Contains("That key is not valid.", _bodies[^1].Body);
         Assert.Equal(HttpStatusCode.Redirect, (await SendAsync(http, HttpMethod.Get, "/")).StatusCode);
 
         // A return address on another site is not followed: a sign-in link cannot be used to send people elsewhere.
@@ -184,7 +185,7 @@ public partial class ApiKeyAccessTests : IAsyncLifetime
 
         using var dashboard = await SendAsync(http, HttpMethod.Get, "/");
         Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
-        Assert.Contains("signed in as otto (operator)", _bodies.Last());
+        Assert.Contains("signed in as otto (operator)", _bodies[^1].Body);
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Get, "/api/jobs")).StatusCode);
 
         // The cookie never authorises a change through the API, even an operator's: a cross-site form could send it.
@@ -192,7 +193,7 @@ public partial class ApiKeyAccessTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, submit.StatusCode);
         Assert.Equal(0, await JobCountAsync());
 
-        var signOutToken = AntiforgeryField().Match(_bodies.First(b => b.Contains("signed in as otto", StringComparison.Ordinal)));
+        var signOutToken = AntiforgeryField().Match(_bodies.First(b => b.Body.Contains("signed in as otto", StringComparison.Ordinal)).Body);
         using var forgedSignOut = await PostFormAsync(http, "/signout");
         Assert.Equal(HttpStatusCode.BadRequest, forgedSignOut.StatusCode);
         using var signOut = await PostFormAsync(http, "/signout",
