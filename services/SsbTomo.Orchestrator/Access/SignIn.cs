@@ -74,6 +74,11 @@ public static class SignIn
             <p>Ask your SsbTomo administrator for a key (<code>ssbtomo apikey</code>).</p>
             </body></html>
             """;
+        // The key form must not be framed by another site (clickjacking) nor post anywhere but here.
+        http.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+        http.Response.Headers.XFrameOptions = "DENY";
+        http.Response.Headers.XContentTypeOptions = "nosniff";
+        http.Response.Headers["Referrer-Policy"] = "no-referrer";
         return Results.Content(html, "text/html; charset=utf-8", statusCode: status);
     }
 

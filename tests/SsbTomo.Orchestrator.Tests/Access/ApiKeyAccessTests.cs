@@ -151,6 +151,8 @@ public partial class ApiKeyAccessTests : IAsyncLifetime
     {
         using var page = await SendAsync(http, HttpMethod.Get, path);
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("frame-ancestors 'none'", page.Headers.GetValues("Content-Security-Policy").Single());
+        Assert.Contains("form-action 'self'", page.Headers.GetValues("Content-Security-Policy").Single());
         var match = AntiforgeryField().Match(_bodies[^1].Body);
         Assert.True(match.Success, _bodies[^1].Body);
         return KeyValuePair.Create(match.Groups["name"].Value, WebUtility.HtmlDecode(match.Groups["value"].Value));
