@@ -36,9 +36,9 @@ public static class Dashboard
             <title>SsbTomo jobs</title><style>
             body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}
             .Failed{color:#b00}.Completed{color:#070}progress{width:10em}</style></head><body>
+            """).Append(signOutForm).Append("""
             <h1>SsbTomo jobs</h1><table><tr><th>job</th><th>source</th><th>state</th><th>chunks</th><th>submitted (UTC)</th><th>updated (UTC)</th><th>failure</th><th>warnings</th></tr>
             """);
-        if (signOutForm is not null) html.Insert(html.ToString().IndexOf("<h1>", StringComparison.Ordinal), signOutForm);
         foreach (var job in jobs.OrderByDescending(j => j.SubmittedUtc))
         {
             var stored = job.ToProgress();
