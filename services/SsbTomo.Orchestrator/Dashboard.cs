@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.Antiforgery;
-using Microsoft.AspNetCore.Authentication.Cookies;
 using SsbTomo.Contracts;
 using SsbTomo.Orchestrator.Access;
 using SsbTomo.Orchestrator.Persistence;
@@ -21,8 +20,7 @@ public static class Dashboard
         app.MapGet("/", async (HttpContext http, IAntiforgery antiforgery, JobBoard board, IJobStateStore store, CancellationToken ct) =>
         {
             // Only a browser signed in with a cookie has a session to end; key and token holders sign nothing out.
-            var signOut = http.User.Identity?.AuthenticationType == CookieAuthenticationDefaults.AuthenticationScheme
-                ? SignIn.SignOutForm(http, antiforgery) : null;
+            var signOut = SignIn.HasSession(http) ? SignIn.SignOutForm(http, antiforgery) : null;
             return Results.Content(Render((await store.ListAsync(ct)).Select(s => s.State), board, signOut), "text/html; charset=utf-8");
         }).RequireAuthorization(AccessPolicies.Read);
         return app;

@@ -43,6 +43,17 @@ public sealed class OidcSettings
     /// <summary>The claim logged as the user's name.</summary>
     public string NameClaim { get; set; } = "preferred_username";
 
+    /// <summary>
+    /// The dashboard's client id at the provider: set, the sign-in page also offers "Sign in with your facility account"
+    /// (authorization code flow with PKCE, redirect URI <c>https://HOST/signin-oidc</c>; roles from the ID token).
+    /// </summary>
+    public string? ClientId { get; set; }
+
+    /// <summary>File holding the client secret, for a provider that treats the dashboard as a confidential client (a mounted Secret).</summary>
+    public string? ClientSecretFile { get; set; }
+
+    public bool BrowserSignIn => IsConfigured && !string.IsNullOrWhiteSpace(ClientId);
+
     public bool IsConfigured => !string.IsNullOrWhiteSpace(Authority);
 }
 

@@ -2,6 +2,8 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using Microsoft.Extensions.Options;
 using SsbTomo.Hosting;
 
@@ -16,6 +18,9 @@ public static class AccessRegistration
 {
     private const string SelectorScheme = "SsbTomo";
     private const string CookieScheme = CookieAuthenticationDefaults.AuthenticationScheme;
+
+    /// <summary>The dashboard's sign-in through the OpenID Connect provider (<see cref="OidcSettings.ClientId"/>).</summary>
+    public const string OidcSignInScheme = OpenIdConnectDefaults.AuthenticationScheme;
 
     /// <summary>Decides the access mode (<see cref="AccessRule"/>) and registers it; throws <see cref="AccessConfigurationException"/> for a configuration that must not start.</summary>
     public static IHostApplicationBuilder AddSsbTomoAccess(this IHostApplicationBuilder builder)
@@ -54,7 +59,9 @@ public static class AccessRegistration
             {
                 o.Cookie.Name = "ssbtomo.session";
                 o.Cookie.HttpOnly = true;
-                o.Cookie.SameSite = SameSiteMode.Strict;
+                // Lax, not Strict: a provider's redirect back to /signin-oidc is a navigation from another site, and the
+                // session must survive it. The cookie only reads and posts antiforgery-checked forms, so Lax costs nothing.
+                o.Cookie.SameSite = SameSiteMode.Lax;
                 o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
                 o.ExpireTimeSpan = TimeSpan.FromHours(8);
                 o.SlidingExpiration = true;
@@ -69,6 +76,8 @@ public static class AccessRegistration
                 o.Events.OnValidatePrincipal = context =>
                 {
                     var user = context.Principal;
+                    // The provider vouched for its users at sign-in; only key holders are checked against the file.
+                    if (user?.Identity?.AuthenticationType == OidcSignInScheme) return Task.CompletedTask;
                     var store = context.HttpContext.RequestServices.GetRequiredService<ApiKeyStore>();
                     if (user?.Identity?.Name is not { } name || user.FindFirstValue(ClaimTypes.Role) is not { } role || !store.Holds(name, role))
                         context.RejectPrincipal();
@@ -86,6 +95,44 @@ public static class AccessRegistration
                 // Why a token was refused is for the log, not for whoever sent it.
                 o.IncludeErrorDetails = false;
             });
+        if (access.Oidc.BrowserSignIn)
+            authentication.AddOpenIdConnect(OidcSignInScheme, "your facility account", o =>
+            {
+                o.Authority = access.Oidc.Authority;
+                o.ClientId = access.Oidc.ClientId;
+                o.ClientSecret = ClientSecret(access.Oidc.ClientSecretFile);
+                o.ResponseType = OpenIdConnectResponseType.Code;
+                o.UsePkce = true;
+                // The code comes back in the query of a top-level GET, which carries Lax cookies; form_post would need
+                // SameSite=None cookies, which browsers drop without HTTPS.
+                o.ResponseMode = OpenIdConnectResponseMode.Query;
+                o.CorrelationCookie.SameSite = o.NonceCookie.SameSite = SameSiteMode.Lax;
+                o.CorrelationCookie.SecurePolicy = o.NonceCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                o.SignInScheme = CookieScheme;
+                o.CallbackPath = "/signin-oidc";
+                o.MapInboundClaims = false;
+                o.SaveTokens = false;
+                o.TokenValidationParameters.RoleClaimType = access.Oidc.RoleClaim;
+                o.TokenValidationParameters.NameClaimType = access.Oidc.NameClaim;
+                o.TokenValidationParameters.AuthenticationType = OidcSignInScheme;
+                // A failed or forged answer from the provider sends the browser back to the sign-in page, not to an error page.
+                o.Events.OnRemoteFailure = context =>
+                {
+                    context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("SsbTomo.Access")
+                        .LogWarning("Refused a dashboard sign-in through the provider from {RemoteAddress}: {Reason}",
+                            context.HttpContext.Connection.RemoteIpAddress, context.Failure?.Message);
+                    context.Response.Redirect(SignIn.Path + "?failed=provider");
+                    context.HandleResponse();
+                    return Task.CompletedTask;
+                };
+            });
+    }
+
+    private static string? ClientSecret(string? file)
+    {
+        if (string.IsNullOrWhiteSpace(file)) return null;
+        if (!File.Exists(file)) throw new AccessConfigurationException($"SsbTomo:Auth:Oidc:ClientSecretFile: {file} does not exist.");
+        return File.ReadAllText(file).Trim();
     }
 
     /// <summary>

@@ -30,6 +30,9 @@ public static partial class AccessRule
             throw new AccessConfigurationException(
                 "SsbTomo:Auth:Oidc:Authority is set but SsbTomo:Auth:Oidc:Audience is not: set the audience your tokens are issued for " +
                 "(SsbTomo__Auth__Oidc__Audience), so that a token for another application is refused.");
+        if (!string.IsNullOrWhiteSpace(access.Oidc.ClientId) && !access.Oidc.IsConfigured)
+            throw new AccessConfigurationException(
+                "SsbTomo:Auth:Oidc:ClientId is set but SsbTomo:Auth:Oidc:Authority is not: the dashboard's sign-in needs the provider's issuer URL.");
         if (access.IsConfigured) return AccessDecision.Enforced;
 
         var exposed = listenUrls.Where(url => !IsLoopback(url)).ToList();

@@ -13,14 +13,20 @@ public static class SignIn
 {
     public const string Path = "/signin";
     public const string SignOutPath = "/signout";
+    public const string ProviderPath = "/signin/oidc";
     public const string KeyField = "apiKey";
     public const string ReturnField = "returnUrl";
 
     public static IEndpointRouteBuilder MapSignIn(this IEndpointRouteBuilder app)
     {
-        app.MapGet(Path, (HttpContext http, IAntiforgery antiforgery, string? returnUrl) =>
-            Page(http, antiforgery, LocalOrRoot(returnUrl), message: null, StatusCodes.Status200OK)).AllowAnonymous();
+        app.MapGet(Path, (HttpContext http, IAntiforgery antiforgery, string? returnUrl, string? failed) =>
+            Page(http, antiforgery, LocalOrRoot(returnUrl), failed is null ? null : "Sign-in through your facility account failed; try again.",
+                StatusCodes.Status200OK)).AllowAnonymous();
         app.MapPost(Path, SignInAsync).AllowAnonymous();
+        // A GET that only redirects to the provider: nothing is signed in until the provider's answer comes back with
+        // the state and nonce this browser was given.
+        app.MapGet(ProviderPath, (string? returnUrl) => Results.Challenge(new AuthenticationProperties { RedirectUri = LocalOrRoot(returnUrl) },
+            [AccessRegistration.OidcSignInScheme])).AllowAnonymous();
         app.MapPost(SignOutPath, async (HttpContext http, IAntiforgery antiforgery) =>
         {
             if (!await antiforgery.IsRequestValidAsync(http)) return BadToken();
@@ -59,11 +65,16 @@ public static class SignIn
     private static IResult Page(HttpContext http, IAntiforgery antiforgery, string returnUrl, string? message, int status)
     {
         var tokens = antiforgery.GetAndStoreTokens(http);
+        var access = http.RequestServices.GetRequiredService<AccessState>().Options;
+        var provider = access.Oidc.BrowserSignIn
+            ? $"<p><a href=\"{ProviderPath}?returnUrl={Uri.EscapeDataString(returnUrl)}\">Sign in with your facility account</a></p>"
+            : "";
         var error = message is null ? "" : $"<p class=\"error\">{E(message)}</p>";
         var html = $$"""
             <!doctype html><html><head><meta charset="utf-8"><title>Sign in · SsbTomo</title><style>
             body{font-family:sans-serif;margin:2em}input{font:inherit;padding:.3em;margin:.3em 0}.error{color:#b00}</style></head><body>
             <h1>SsbTomo</h1>
+            {{provider}}
             <form method="post" action="{{Path}}">
             <label for="key">API key</label><br><input id="key" name="{{KeyField}}" type="password" size="60" autocomplete="off" required autofocus><br>
             <input type="hidden" name="{{ReturnField}}" value="{{E(returnUrl)}}">
@@ -81,6 +92,10 @@ public static class SignIn
         http.Response.Headers["Referrer-Policy"] = "no-referrer";
         return Results.Content(html, "text/html; charset=utf-8", statusCode: status);
     }
+
+    /// <summary>Whether the user came with a session cookie (from a key or the provider) rather than a header credential.</summary>
+    public static bool HasSession(HttpContext http) =>
+        http.User.Identity?.AuthenticationType is CookieAuthenticationDefaults.AuthenticationScheme or AccessRegistration.OidcSignInScheme;
 
     /// <summary>The sign-out button for the dashboard, with its antiforgery token.</summary>
     public static string SignOutForm(HttpContext http, IAntiforgery antiforgery)

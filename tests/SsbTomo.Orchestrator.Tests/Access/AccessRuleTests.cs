@@ -81,6 +81,14 @@ public class AccessRuleTests
     }
 
     [Fact]
+    public void A_dashboard_client_id_without_an_authority_is_refused()
+    {
+        var oidc = new AccessOptions { ApiKeysFile = "/etc/ssbtomo/api-keys", Oidc = { ClientId = "ssbtomo-dashboard" } };
+        var error = Assert.Throws<AccessConfigurationException>(() => AccessRule.Decide(oidc, TransportKind.InMemory, ["http://127.0.0.1:5080"]));
+        Assert.Contains("SsbTomo:Auth:Oidc:Authority", error.Message);
+    }
+
+    [Fact]
     public void Listen_urls_come_from_urls_ports_and_kestrel_endpoints_and_default_to_localhost()
     {
         static IReadOnlyList<string> From(params (string Key, string Value)[] settings) =>

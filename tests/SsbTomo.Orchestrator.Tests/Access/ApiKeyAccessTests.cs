@@ -182,7 +182,7 @@ public partial class ApiKeyAccessTests : IAsyncLifetime
         Assert.Equal("/", signedIn.Headers.Location?.OriginalString);
         var cookie = Assert.Single(signedIn.Headers.GetValues("Set-Cookie"), c => c.StartsWith("ssbtomo.session=", StringComparison.Ordinal));
         Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
-        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=lax", cookie, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain(_operatorKey, cookie);
 
         using var dashboard = await SendAsync(http, HttpMethod.Get, "/");
