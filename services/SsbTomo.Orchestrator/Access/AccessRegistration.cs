@@ -4,15 +4,15 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
-using Microsoft.Extensions.Options;
 using SsbTomo.Hosting;
 
 namespace SsbTomo.Orchestrator.Access;
 
 /// <summary>
 /// Who may use the API and the dashboard, with ASP.NET Core's own schemes: API keys (<see cref="ApiKeyAuthenticationHandler"/>),
-/// bearer tokens of an OpenID Connect provider (JwtBearer) and, for browsers, a cookie bought with an API key on
-/// <c>/signin</c>. Every endpoint needs the viewer role unless it says otherwise (health does).
+/// bearer tokens of an OpenID Connect provider (JwtBearer) and, for browsers, a session cookie got on <c>/signin</c> with
+/// an API key or through the provider (OpenIdConnect). Every endpoint needs the viewer role unless it says otherwise
+/// (health and the sign-in pages do).
 /// </summary>
 public static class AccessRegistration
 {
@@ -72,12 +72,13 @@ public static class AccessRegistration
                     context.Response.StatusCode = StatusCodes.Status403Forbidden;
                     return Task.CompletedTask;
                 };
-                // A cookie outlives nothing: once its key is removed from the file (and the orchestrator restarted), it stops working.
+                // A key holder's session lasts no longer than the key: once the line is removed or its role changed (and the
+                // orchestrator restarted), the cookie stops working.
                 o.Events.OnValidatePrincipal = context =>
                 {
                     var user = context.Principal;
                     // The provider vouched for its users at sign-in; only key holders are checked against the file.
-                    if (user?.Identity?.AuthenticationType == OidcSignInScheme) return Task.CompletedTask;
+                    if (access.Oidc.BrowserSignIn && user?.Identity?.AuthenticationType == OidcSignInScheme) return Task.CompletedTask;
                     var store = context.HttpContext.RequestServices.GetRequiredService<ApiKeyStore>();
                     if (user?.Identity?.Name is not { } name || user.FindFirstValue(ClaimTypes.Role) is not { } role || !store.Holds(name, role))
                         context.RejectPrincipal();
