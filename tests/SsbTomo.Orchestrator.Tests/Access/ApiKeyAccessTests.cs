@@ -3,6 +3,10 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using SsbTomo.Orchestrator.Access;
 using SsbTomo.TestSupport;
 
@@ -78,6 +82,30 @@ public partial class ApiKeyAccessTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Redirect, dashboard.StatusCode);
         Assert.Equal("/signin?ReturnUrl=%2F", dashboard.Headers.Location?.PathAndQuery);
         Assert.DoesNotContain(Host.Stack, _bodies[^1].Body);
+        Assert.Equal(0, await JobCountAsync());
+    }
+
+    /// <summary>Every route the orchestrator maps, found by routing itself, so that a route added later is tried too.</summary>
+    [Fact]
+    public async Task Every_mapped_route_but_health_and_sign_in_refuses_a_request_without_credentials()
+    {
+        string[] open = ["/health/live", "/health/ready", "/signin", "/signin/oidc", "/signout"];
+        var routes = Host.Services.GetServices<EndpointDataSource>().SelectMany(source => source.Endpoints).OfType<RouteEndpoint>()
+            .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(method => (Method: method, Endpoint: e)))
+            .ToList();
+        foreach (var (method, pattern) in new[] { ("POST", "/api/jobs/"), ("GET", "/api/jobs/{jobId:guid}"), ("GET", "/"), ("GET", "/metrics") })
+            Assert.Contains(routes, r => r.Method == method && r.Endpoint.RoutePattern.RawText == pattern);
+        using var http = Host.Client();
+
+        foreach (var (method, endpoint) in routes)
+        {
+            var path = "/" + endpoint.RoutePattern.RawText!.TrimStart('/').Replace("{jobId:guid}", Guid.NewGuid().ToString());
+            if (open.Contains(path)) continue;
+            Assert.Null(endpoint.Metadata.GetMetadata<IAllowAnonymous>());
+            using var response = await SendAsync(http, new HttpMethod(method), path, content: method == "POST" ? SubmitBody() : null);
+            Assert.True(response.StatusCode is HttpStatusCode.Unauthorized || (response.StatusCode is HttpStatusCode.Redirect && method == "GET" && !path.StartsWith("/api", StringComparison.Ordinal)),
+                $"{method} {path} without credentials: {(int)response.StatusCode}");
+        }
         Assert.Equal(0, await JobCountAsync());
     }
 
