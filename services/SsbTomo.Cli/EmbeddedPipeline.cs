@@ -9,6 +9,7 @@ using SsbTomo.Hosting;
 using SsbTomo.Ingest;
 using SsbTomo.Metrics;
 using SsbTomo.Orchestrator;
+using SsbTomo.Orchestrator.Access;
 using SsbTomo.Reconstruction;
 using SsbTomo.Segmentation;
 
@@ -49,9 +50,11 @@ public static class EmbeddedPipeline
     /// <summary>
     /// A long-running one-machine facility server: watches the share drive, runs every stage, serves the API and
     /// the dashboard. Job state lives in memory like the in-memory transport's messages: a restart starts afresh.
+    /// Open without keys on loopback only (<see cref="AccessRule"/>); <paramref name="apiKeysFile"/> or the
+    /// <c>SsbTomo__Auth__*</c> environment turn authentication on.
     /// </summary>
     public static WebApplication BuildServer(string dataDir, string watchDir, int chunkSlices, string urls, int quietSeconds, int pollSeconds = 5,
-        IReadOnlyList<string>? endMarkers = null)
+        IReadOnlyList<string>? endMarkers = null, string? apiKeysFile = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
         builder.Configuration["SsbTomo:Transport"] = nameof(TransportKind.InMemory);
@@ -62,10 +65,13 @@ public static class EmbeddedPipeline
         builder.Configuration["SsbTomo:Ingest:QuietSeconds"] = quietSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         builder.Configuration["SsbTomo:Ingest:PollSeconds"] = pollSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         for (var i = 0; i < (endMarkers?.Count ?? 0); i++) builder.Configuration[$"SsbTomo:Ingest:EndMarkers:{i}"] = endMarkers![i];
+        if (apiKeysFile is not null) builder.Configuration["SsbTomo:Auth:ApiKeysFile"] = Path.GetFullPath(apiKeysFile);
         builder.WebHost.UseUrls(urls);
         builder.AddSsbTomoDefaults(bus => bus.AddAllStages(), "ssbtomo");
+        builder.AddSsbTomoAccess();
 
         var app = builder.Build();
+        app.UseSsbTomoAccess();
         app.MapSsbTomoEndpoints();
         app.MapJobsApi();
         app.MapDashboard();

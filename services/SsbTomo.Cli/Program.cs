@@ -7,5 +7,6 @@ var root = new RootCommand("SsbTomo: FIB-SEM stacks of solid-state-battery catho
     PhantomCommand.Create(),
     CompareCommand.Create(),
     ServeCommand.Create(),
+    ApiKeyCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -1,5 +1,8 @@
 using System.CommandLine;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using SsbTomo.Orchestrator.Access;
 using Spectre.Console;
 
 namespace SsbTomo.Cli;
@@ -23,17 +26,40 @@ public static class ServeCommand
             Description = "File-name pattern (* and ?) of a file the acquisition software writes after the last slice; a folder with one " +
                           "newer than its slices is complete at once. Repeat for several.",
         };
+        var apiKeys = new Option<string?>("--api-keys")
+        {
+            Description = "File of API keys (lines from `ssbtomo apikey`): the API and dashboard then need a key. Required to listen beyond loopback.",
+        };
         var command = new Command("serve", "Watch a share drive and process every acquisition that lands in it, with the API and dashboard, in one process.")
         {
-            watch, data, urls, chunkSlices, quiet, endMarkers,
+            watch, data, urls, chunkSlices, quiet, endMarkers, apiKeys,
         };
         command.SetAction(async (parse, ct) =>
         {
-            var app = EmbeddedPipeline.BuildServer(Path.GetFullPath(parse.GetValue(data)!), Path.GetFullPath(parse.GetValue(watch)!),
-                parse.GetValue(chunkSlices), parse.GetValue(urls)!, parse.GetValue(quiet), endMarkers: parse.GetValue(endMarkers));
-            AnsiConsole.MarkupLineInterpolated($"Watching [bold]{parse.GetValue(watch)}[/]; dashboard at [bold]{parse.GetValue(urls)}[/]");
-            await app.StartAsync(ct);
-            await app.WaitForShutdownAsync(ct);
+            WebApplication app;
+            try
+            {
+                app = EmbeddedPipeline.BuildServer(Path.GetFullPath(parse.GetValue(data)!), Path.GetFullPath(parse.GetValue(watch)!),
+                    parse.GetValue(chunkSlices), parse.GetValue(urls)!, parse.GetValue(quiet), endMarkers: parse.GetValue(endMarkers),
+                    apiKeysFile: parse.GetValue(apiKeys));
+            }
+            catch (AccessConfigurationException ex)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]ssbtomo serve: {ex.Message} With serve: --api-keys FILE.[/]");
+                return 2;
+            }
+            var access = app.Services.GetRequiredService<AccessState>().Decision switch
+            {
+                AccessDecision.Enforced => "API key or sign-in required",
+                AccessDecision.OpenOnLoopback => "unauthenticated: this machine only",
+                _ => "UNAUTHENTICATED (SsbTomo:Auth:Mode=None)",
+            };
+            AnsiConsole.MarkupLineInterpolated($"Watching [bold]{parse.GetValue(watch)}[/]; dashboard at [bold]{parse.GetValue(urls)}[/] ({access})");
+            await using (app)
+            {
+                await app.StartAsync(ct);
+                await app.WaitForShutdownAsync(ct);
+            }
             return 0;
         });
         return command;

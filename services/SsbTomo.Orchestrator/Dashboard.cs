@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Microsoft.AspNetCore.Antiforgery;
 using SsbTomo.Contracts;
+using SsbTomo.Orchestrator.Access;
 using SsbTomo.Orchestrator.Persistence;
 
 namespace SsbTomo.Orchestrator;
@@ -15,18 +17,24 @@ public static class Dashboard
 {
     public static IEndpointRouteBuilder MapDashboard(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/", async (JobBoard board, IJobStateStore store, CancellationToken ct) =>
-            Results.Content(Render((await store.ListAsync(ct)).Select(s => s.State), board), "text/html; charset=utf-8"));
+        app.MapGet("/", async (HttpContext http, IAntiforgery antiforgery, JobBoard board, IJobStateStore store, CancellationToken ct) =>
+        {
+            // Only a browser signed in with a cookie has a session to end; key and token holders sign nothing out.
+            var signOut = SignIn.HasSession(http) ? SignIn.SignOutForm(http, antiforgery) : null;
+            return Results.Content(Render((await store.ListAsync(ct)).Select(s => s.State), board, signOut), "text/html; charset=utf-8");
+        }).RequireAuthorization(AccessPolicies.Read);
         return app;
     }
 
-    public static string Render(IEnumerable<JobState> jobs, JobBoard board)
+    /// <param name="signOutForm">HTML of the sign-out button (<see cref="SignIn.SignOutForm"/>), for a browser that signed in.</param>
+    public static string Render(IEnumerable<JobState> jobs, JobBoard board, string? signOutForm = null)
     {
         var html = new StringBuilder("""
             <!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="3">
             <title>SsbTomo jobs</title><style>
             body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}
             .Failed{color:#b00}.Completed{color:#070}progress{width:10em}</style></head><body>
+            """).Append(signOutForm).Append("""
             <h1>SsbTomo jobs</h1><table><tr><th>job</th><th>source</th><th>state</th><th>chunks</th><th>submitted (UTC)</th><th>updated (UTC)</th><th>failure</th><th>warnings</th></tr>
             """);
         foreach (var job in jobs.OrderByDescending(j => j.SubmittedUtc))

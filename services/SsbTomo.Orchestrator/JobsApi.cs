@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using SsbTomo.Contracts;
 using SsbTomo.Hosting;
+using SsbTomo.Orchestrator.Access;
 using SsbTomo.Orchestrator.Persistence;
 
 namespace SsbTomo.Orchestrator;
@@ -29,7 +30,7 @@ public static class JobsApi
 
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
-        var jobs = app.MapGroup("/api/jobs");
+        var jobs = app.MapGroup("/api/jobs").RequireAuthorization(AccessPolicies.Read);
         // The board has the freshest progress; the job store has every job, also those from before a restart.
         jobs.MapGet("/", async (JobBoard board, IJobStateStore store, CancellationToken ct) =>
         {
@@ -54,7 +55,7 @@ public static class JobsApi
             };
             return best is null ? Results.NotFound() : Results.Ok(JobView.Of(best, state));
         });
-        jobs.MapPost("/", SubmitAsync);
+        jobs.MapPost("/", SubmitAsync).RequireAuthorization(AccessPolicies.Operate);
         return app;
     }
 
@@ -64,7 +65,7 @@ public static class JobsApi
     /// none shows a resolved path, which could reveal where a link points.
     /// </summary>
     private static async Task<IResult> SubmitAsync(HttpContext http, IPublishEndpoint publish, IOptions<SsbTomoOptions> options,
-        CancellationToken ct)
+        ILoggerFactory logs, CancellationToken ct)
     {
         if (!http.Request.HasJsonContentType())
             return Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "The body must be JSON",
@@ -106,6 +107,7 @@ public static class JobsApi
 
             var jobId = NewId.NextGuid();
             await publish.Publish(new SubmitJob(jobId, source, $"jobs/{jobId}", request.VoxelSizeNm, options.Value.ChunkSlices), ct);
+            logs.CreateLogger("SsbTomo.Orchestrator.JobsApi").LogInformation("Job {JobId} on {SourcePath} submitted by {User}", jobId, source, http.User.Identity?.Name);
             return Results.Accepted($"/api/jobs/{jobId}", new { jobId });
         }
     }

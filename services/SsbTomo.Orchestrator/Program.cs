@@ -1,11 +1,24 @@
 using SsbTomo.Hosting;
 using SsbTomo.Orchestrator;
+using SsbTomo.Orchestrator.Access;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddSsbTomoDefaults(bus => bus.AddOrchestrator(), "ssbtomo-orchestrator");
+try
+{
+    builder.AddSsbTomoAccess();
+}
+catch (AccessConfigurationException refused)
+{
+    // A configuration mistake, not a crash: the message says what to set, a stack trace would bury it.
+    Console.Error.WriteLine($"ssbtomo-orchestrator: {refused.Message}");
+    return 2;
+}
 
 var app = builder.Build();
+app.UseSsbTomoAccess();
 app.MapSsbTomoEndpoints();
 app.MapJobsApi();
 app.MapDashboard();
 app.Run();
+return 0;

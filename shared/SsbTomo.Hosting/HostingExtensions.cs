@@ -60,11 +60,13 @@ public static class HostingExtensions
         configuration["urls"] = $"http://localhost:{port}";
     }
 
-    /// <summary>Liveness, readiness (the bus is connected) and the Prometheus scrape endpoint.</summary>
+    /// <summary>Liveness and readiness (the bus is connected), open to everyone, and the Prometheus scrape endpoint.</summary>
     public static WebApplication MapSsbTomoEndpoints(this WebApplication app)
     {
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live") });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") || c.Tags.Contains("live") });
+        // Probes carry no credentials: health stays open where the orchestrator requires sign-in for everything else.
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live") }).AllowAnonymous();
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") || c.Tags.Contains("live") }).AllowAnonymous();
+        // No authorization of its own: where a service requires sign-in (the orchestrator), /metrics needs the viewer role too.
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;
     }

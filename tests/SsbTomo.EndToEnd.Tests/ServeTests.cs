@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using SsbTomo.Cli;
 using SsbTomo.Contracts;
 using SsbTomo.Orchestrator;
+using SsbTomo.Orchestrator.Access;
 using SsbTomo.Phantom;
 using SsbTomo.TestSupport;
 
@@ -94,5 +95,30 @@ public class ServeTests
         Assert.Equal(24, Files(whole.JobId));
         Assert.Equal(24, whole.Acquisition!.Completion.Slices);
         Assert.Equal(16, shortJob.Acquisition!.Completion.Slices);
+    }
+
+    [Fact]
+    public async Task Serve_with_a_key_file_needs_a_key_and_beyond_loopback_without_one_refuses_to_start()
+    {
+        using var dir = new TempDirectory("ssbtomo-serve");
+        var share = Directory.CreateDirectory(Path.Combine(dir.Path, "share")).FullName;
+        var data = Path.Combine(dir.Path, "data");
+
+        var refused = Assert.Throws<AccessConfigurationException>(() =>
+            EmbeddedPipeline.BuildServer(data, share, chunkSlices: 8, urls: "http://0.0.0.0:0", quietSeconds: 1, pollSeconds: 1));
+        Assert.Contains("http://0.0.0.0:0", refused.Message);
+
+        var key = ApiKeyStore.NewKey();
+        var keys = Path.Combine(dir.Path, "api-keys");
+        await File.WriteAllTextAsync(keys, ApiKeyStore.FileLine("vera", Roles.Viewer, key));
+        await using var app = EmbeddedPipeline.BuildServer(data, share, chunkSlices: 8, urls: "http://127.0.0.1:0", quietSeconds: 1, pollSeconds: 1,
+            apiKeysFile: keys);
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await http.GetAsync("/api/jobs")).StatusCode);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/jobs") { Headers = { { "X-Api-Key", key } } };
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.SendAsync(request)).StatusCode);
+        await app.StopAsync();
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using SsbTomo.Contracts;
+using SsbTomo.Orchestrator.Access;
 using SsbTomo.TestSupport;
 
 namespace SsbTomo.Orchestrator.Tests;
@@ -27,7 +28,9 @@ public class JobsApiFailureTests
             bus.AddOrchestrator();
             bus.AddConsumer<IngestWithBug>();
         });
+        builder.AddSsbTomoAccess();
         await using var app = builder.Build();
+        app.UseSsbTomoAccess();
         app.MapJobsApi();
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using SsbTomo.Contracts;
+using SsbTomo.Orchestrator.Access;
 using SsbTomo.Hosting;
 using SsbTomo.TestSupport;
 
@@ -51,7 +52,10 @@ public class JobsApiSubmitTests : IAsyncLifetime
             bus.AddOrchestrator();
             bus.SetTestTimeouts(testInactivityTimeout: TimeSpan.FromMilliseconds(300));
         });
+        // No keys and loopback only: the open one-machine mode (AccessRuleTests and AccessApiTests cover the others).
+        builder.AddSsbTomoAccess();
         _app = builder.Build();
+        _app.UseSsbTomoAccess();
         _app.MapJobsApi();
         await _app.StartAsync();
         _http = new HttpClient { BaseAddress = new Uri(_app.Urls.First()) };

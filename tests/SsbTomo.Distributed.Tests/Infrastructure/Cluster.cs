@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using SsbTomo.Contracts;
+using SsbTomo.Orchestrator.Access;
 using SsbTomo.Storage;
 
 namespace SsbTomo.Distributed.Tests.Infrastructure;
@@ -21,6 +22,7 @@ public sealed class Cluster : IAsyncDisposable
     private readonly List<ServiceProcess> _processes = [];
     private readonly Dictionary<string, string> _environment;
     private readonly ITestOutputHelper? _output;
+    private readonly string _operatorKey = ApiKeyStore.NewKey();
     private int _workerCount;
 
     private Cluster(string name, int chunkSlices, ITestOutputHelper? output)
@@ -52,7 +54,17 @@ public sealed class Cluster : IAsyncDisposable
             ["SsbTomo__SqlitePath"] = Path.Combine(LogDir, "jobs.db"),
             // The phantom stacks are written to temporary folders (TempDirectory), which stand in for the share.
             ["SsbTomo__ShareRoots__0"] = Path.GetTempPath(),
+            // A distributed orchestrator does not start without authentication: the tests submit as an operator.
+            ["SsbTomo__Auth__ApiKeysFile"] = Path.Combine(LogDir, "api-keys"),
         };
+        File.WriteAllText(_environment["SsbTomo__Auth__ApiKeysFile"], ApiKeyStore.FileLine("distributed-tests", Roles.Operator, _operatorKey) + "\n");
+    }
+
+    private HttpClient NewApiClient()
+    {
+        var http = new HttpClient { BaseAddress = Orchestrator.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Add(ApiKeyAuthenticationHandler.HeaderName, _operatorKey);
+        return http;
     }
 
     public string Container { get; }
@@ -79,7 +91,7 @@ public sealed class Cluster : IAsyncDisposable
                 for (var i = 0; i < copies; i++) started.Add(cluster.Launch(service));
             }
             cluster.Orchestrator = started[0];
-            cluster.Api = new HttpClient { BaseAddress = cluster.Orchestrator.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
+            cluster.Api = cluster.NewApiClient();
             var clock = Stopwatch.StartNew();
             await Task.WhenAll(started.Select(p => p.WaitReadyAsync(ReadyTimeout)));
             cluster.Log($"{started.Count} processes ready in {clock.Elapsed.TotalSeconds:0.0} s (vhost {cluster.VirtualHost}, container {cluster.Container}, logs {cluster.LogDir})");
@@ -109,7 +121,7 @@ public sealed class Cluster : IAsyncDisposable
         Orchestrator = ServiceProcess.Start($"orchestrator-{_processes.Count}", "Orchestrator", _environment, LogDir);
         _processes.Add(Orchestrator);
         Api.Dispose();
-        Api = new HttpClient { BaseAddress = Orchestrator.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
+        Api = NewApiClient();
         await Orchestrator.WaitReadyAsync(ReadyTimeout);
         Log($"{Orchestrator.Name} (pid {Orchestrator.Pid}) ready");
     }
