@@ -45,8 +45,10 @@ internal static class CleanupStudy
             var decision = CarbonLevel.Decide(survey, set.Thresholds, set.ClassMeans, 1024, 0, 65536);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runDir}: carbon mean {(set.ClassMeans[1] - set.ClassMeans[0]) / (set.ClassMeans[2] - set.ClassMeans[0]):0.00} fibre cores {(decision.FibreCoreLevel - set.ClassMeans[0]) / (set.ClassMeans[2] - set.ClassMeans[0]):0.00} ({decision.FibreCoreVoxels} voxels) replaced {decision.Replaced}"));
             var surveyed = new PhaseThresholdSet(decision.Thresholds, decision.ClassMeans);
-            foreach (var (rule, segment) in Rules(runDir).Append(("fibre survey", (v, _) => PartialVolumeCleanup.Apply(
-                PhaseClassifier.Classify(v, surveyed.Thresholds, PhaseClassifier.BseDarkToBright), v, PhaseClassifier.BseDarkToBright, surveyed.ClassMeans))))
+            var withSurvey = new[] { 0.6, 0.45, 0.3 }.Select(contrast => ($"fibre survey, edge {contrast}", (Func<Volume<float>, PhaseThresholdSet, Volume<byte>>)((v, _) =>
+                PartialVolumeCleanup.Apply(PhaseClassifier.Classify(v, surveyed.Thresholds, PhaseClassifier.BseDarkToBright), v,
+                    PhaseClassifier.BseDarkToBright, surveyed.ClassMeans, PartialVolumeCleanup.DefaultMaxBandVoxels, contrast))));
+            foreach (var (rule, segment) in Rules(runDir).Concat(withSurvey))
             {
                 var labels = segment(intensity, set);
                 var agreement = new LabelAgreement();
