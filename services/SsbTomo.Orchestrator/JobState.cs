@@ -44,5 +44,5 @@ public class JobState : SagaStateMachineInstance
 
     /// <summary>Chunks count as done per phase: prepared while denoising, segmented from then on.</summary>
     public JobProgressed ToProgress() => new(CorrelationId, CurrentState,
-        CurrentState == "Denoising" ? PreparedChunks.Count : SegmentedChunks.Count, ChunksTotal);
+        CurrentState == JobStates.Denoising ? PreparedChunks.Count : SegmentedChunks.Count, ChunksTotal);
 }
