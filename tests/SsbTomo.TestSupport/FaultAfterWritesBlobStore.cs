@@ -5,10 +5,11 @@ namespace SsbTomo.TestSupport;
 
 /// <summary>
 /// A store that lets the first <c>writesBeforeFault</c> writes through and fails the next one the way a lost
-/// connection or a killed process would (nothing of it lands, the caller gets an <see cref="IOException"/>); every
+/// connection or a killed process would: the caller gets an <see cref="IOException"/>, and the write is lost or, with
+/// <c>faultedWriteLands</c>, landed before the failure was reported (a timeout after the service committed it). Every
 /// later write goes through again, as after a reconnect or a restart. With no fault it only counts writes.
 /// </summary>
-public sealed class FaultAfterWritesBlobStore(IBlobStore inner, int? writesBeforeFault = null) : IBlobStore
+public sealed class FaultAfterWritesBlobStore(IBlobStore inner, int? writesBeforeFault = null, bool faultedWriteLands = false) : IBlobStore
 {
     private int _writes;
     private string? _faultedKey;
@@ -19,15 +20,18 @@ public sealed class FaultAfterWritesBlobStore(IBlobStore inner, int? writesBefor
     /// <summary>The key of the write that failed, or null while none has.</summary>
     public string? FaultedKey => Volatile.Read(ref _faultedKey);
 
-    public Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken ct = default)
+    public async Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken ct = default)
     {
         var attempt = Interlocked.Increment(ref _writes);
-        if (attempt - 1 == writesBeforeFault)
+        if (attempt - 1 != writesBeforeFault)
         {
-            Volatile.Write(ref _faultedKey, key);
-            return Task.FromException(new IOException($"injected fault: write {attempt} ('{key}') lost"));
+            await inner.WriteAsync(key, content, ct).ConfigureAwait(false);
+            return;
         }
-        return inner.WriteAsync(key, content, ct);
+        if (faultedWriteLands)
+            await inner.WriteAsync(key, content, ct).ConfigureAwait(false);
+        Volatile.Write(ref _faultedKey, key);
+        throw new IOException($"injected fault: write {attempt} ('{key}') {(faultedWriteLands ? "landed, but the caller was told it failed" : "lost")}");
     }
 
     public Task<byte[]?> ReadAsync(string key, CancellationToken ct = default) => inner.ReadAsync(key, ct);
