@@ -129,6 +129,20 @@ public sealed class CrashConsistentImageTests : IDisposable
     }
 
     [Fact]
+    public async Task Creating_an_image_again_rewrites_every_blob_with_the_bytes_it_has_merged_attributes_included()
+    {
+        var store = NewStore("recreated");
+        await OmeZarr.CreateImageAsync<ushort>(store, Group, "raw", Shape, Chunks, Voxel, Levels);
+        await SourceSliceNames.WriteAsync(store, Group, [.. Enumerable.Range(0, Shape[0]).Select(z => $"slice_{z:0000}.tif")]);
+        var before = await Blobs(store);
+
+        await OmeZarr.CreateImageAsync<ushort>(store, Group, "raw", Shape, Chunks, Voxel, Levels);
+
+        AssertSameBlobs(before, await Blobs(store));
+        Assert.Equal("slice_0008.tif", (await SourceSliceNames.ReadAsync(store, Group, Shape[0]))![8]);
+    }
+
+    [Fact]
     public async Task An_image_of_another_geometry_is_written_again_as_asked()
     {
         var store = NewStore("other");

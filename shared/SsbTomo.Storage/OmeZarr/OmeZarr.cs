@@ -21,10 +21,12 @@ public static class OmeZarr
     /// <summary>
     /// Writes the group's metadata: .zgroup, every level's .zarray, and the .zattrs last. The .zattrs is what says
     /// "this image exists" (readers find the levels through it, <see cref="EnsureImageAsync{T}"/> tests for it), so a
-    /// creation interrupted at any point leaves no .zattrs and no reader takes the image for a complete one. Writing the
-    /// same image again writes the same bytes: a retried stage finishes an interrupted creation.
+    /// first creation interrupted at any point leaves no .zattrs and no reader takes the image for a complete one.
+    /// Attributes already in the group that this call does not set (merged in by a stage, such as the source slice
+    /// names) are kept, so creating the same image again, as a retried stage does, rewrites every blob with the bytes
+    /// it already has and a reader never sees an attribute vanish and come back.
     /// </summary>
-    public static Task<ZarrArray<T>> CreateImageAsync<T>(
+    public static async Task<ZarrArray<T>> CreateImageAsync<T>(
         IBlobStore store, string groupPath, string name, int[] shapeZyx, int[] chunksZyx, VoxelSize voxelSize,
         int levels = 1, ZarrCompressor compressor = ZarrCompressor.Zstd,
         IReadOnlyDictionary<string, JsonNode?>? extraAttributes = null, CancellationToken ct = default)
@@ -32,7 +34,8 @@ public static class OmeZarr
     {
         ArgumentNullException.ThrowIfNull(store);
         var plan = ImagePlan.Of<T>(groupPath, name, shapeZyx, chunksZyx, voxelSize, levels, compressor, extraAttributes);
-        return WriteImageAsync<T>(store, plan, [], ct);
+        var existing = await ReadAttributesOrNullAsync(store, groupPath, ct).ConfigureAwait(false);
+        return await WriteImageAsync<T>(store, plan, existing ?? [], ct).ConfigureAwait(false);
     }
 
     private static async Task<ZarrArray<T>> WriteImageAsync<T>(IBlobStore store, ImagePlan plan, JsonObject attributesToKeep, CancellationToken ct)
