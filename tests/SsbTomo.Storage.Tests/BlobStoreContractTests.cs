@@ -214,13 +214,18 @@ public abstract class BlobStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task CancelledWrite_Throws_AndLeavesNoBlob()
+    public async Task CancelledWrite_Throws_AndLeavesTheBlobAsItWas()
     {
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Store.WriteAsync("jobs/j/never", new byte[] { 1 }, cancelled.Token));
         Assert.False(await Store.ExistsAsync("jobs/j/never"));
         Assert.Empty(await ListAsync(""));
+
+        await Store.WriteAsync("jobs/j/kept", new byte[] { 1, 2 });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Store.WriteAsync("jobs/j/kept", new byte[] { 3 }, cancelled.Token));
+        Assert.Equal(new byte[] { 1, 2 }, await Store.ReadAsync("jobs/j/kept"));
+        Assert.Equal(["jobs/j/kept"], await ListAsync(""));
     }
 
     /// <summary>A chunk rewritten by a redelivered message while another worker reads it: the reader gets one whole write.</summary>
