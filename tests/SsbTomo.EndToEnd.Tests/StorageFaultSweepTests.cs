@@ -3,7 +3,6 @@ using System.Diagnostics;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using SsbTomo.Cli;
-using SsbTomo.Phantom;
 using SsbTomo.Storage;
 using SsbTomo.TestSupport;
 using Xunit.Abstractions;
@@ -53,7 +52,7 @@ public sealed class StorageFaultSweepTests(ITestOutputHelper output) : IDisposab
         var clean = await RunAsync(stack, "clean", writesBeforeFault: null, faultedWriteLands: false);
         Assert.True(clean.Outcome.Succeeded, clean.Outcome.Reason);
         Assert.Empty(clean.Faults);
-        var expected = await ResultBlobsAsync(clean.Root);
+        var expected = await JobResults.ReadAsync(clean.Root);
         Assert.Contains("labels.zarr/.zattrs", expected.Keys);
         Assert.Contains("metrics.json", expected.Keys);
         return (stack, clean, expected);
@@ -100,18 +99,12 @@ public sealed class StorageFaultSweepTests(ITestOutputHelper output) : IDisposab
             return $"job failed in {faulted.Outcome.FailedStage}: {faulted.Outcome.Reason}";
         if (faulted.Faults.Count > 0)
             return string.Join("; ", faulted.Faults);
-        return Difference(expected, await ResultBlobsAsync(faulted.Root)) is { } difference
+        return JobResults.Difference(expected, await JobResults.ReadAsync(faulted.Root)) is { } difference
             ? $"labels or metrics differ from the clean run's: {difference}"
             : null;
     }
 
-    private async Task<string> WritePhantomAsync()
-    {
-        var phantom = Path.Combine(_dir.Path, "phantom");
-        if (!Directory.Exists(phantom))
-            await PhantomCommand.WriteAsync(new PhantomOptions(PhantomPreset.Pristine, 24, 96, 112, 50, Seed: 3), phantom);
-        return Path.Combine(phantom, "stack");
-    }
+    private Task<string> WritePhantomAsync() => JobResults.WriteSmallPhantomAsync(_dir.Path);
 
     private sealed record Run(string Root, JobOutcome Outcome, IReadOnlyList<string> WrittenKeys, string? FaultedKey, IReadOnlyList<string> Faults, TimeSpan Elapsed);
 
@@ -130,28 +123,6 @@ public sealed class StorageFaultSweepTests(ITestOutputHelper output) : IDisposab
                 })
             .WaitAsync(TimeSpan.FromMinutes(2));
         return new Run(root, outcome, store.Keys, faulty.FaultedKey, faults.Entries, clock.Elapsed);
-    }
-
-    /// <summary>Every blob of labels.zarr, and metrics.json.</summary>
-    private static async Task<Dictionary<string, byte[]>> ResultBlobsAsync(string root)
-    {
-        var store = new FileSystemBlobStore(root);
-        var blobs = new Dictionary<string, byte[]>();
-        await foreach (var key in store.ListAsync("labels.zarr/"))
-            blobs[key] = (await store.ReadAsync(key))!;
-        if (await store.ReadAsync("metrics.json") is { } metrics)
-            blobs["metrics.json"] = metrics;
-        return blobs;
-    }
-
-    private static string? Difference(Dictionary<string, byte[]> expected, Dictionary<string, byte[]> actual)
-    {
-        var missing = expected.Keys.Except(actual.Keys).Order(StringComparer.Ordinal).ToArray();
-        var extra = actual.Keys.Except(expected.Keys).Order(StringComparer.Ordinal).ToArray();
-        var changed = expected.Keys.Intersect(actual.Keys).Where(k => !expected[k].AsSpan().SequenceEqual(actual[k])).Order(StringComparer.Ordinal).ToArray();
-        if (missing.Length + extra.Length + changed.Length == 0)
-            return null;
-        return $"missing [{string.Join(", ", missing)}], extra [{string.Join(", ", extra)}], changed [{string.Join(", ", changed)}]";
     }
 
     /// <summary>The keys of the writes that landed, in the order they landed.</summary>
@@ -186,32 +157,5 @@ public sealed class StorageFaultSweepTests(ITestOutputHelper output) : IDisposab
         public Task<bool> ExistsAsync(string key, CancellationToken ct = default) => inner.ExistsAsync(key, ct);
         public IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken ct = default) => inner.ListAsync(prefix, ct);
         public Task DeleteAsync(string key, CancellationToken ct = default) => inner.DeleteAsync(key, ct);
-    }
-
-    /// <summary>
-    /// Messages whose consumer still threw after the retry policy gave up (what the transport then moves to the
-    /// error queue), and messages the transport could not receive at all.
-    /// </summary>
-    private sealed class FaultLog : IReceiveObserver
-    {
-        private readonly ConcurrentQueue<string> _entries = new();
-
-        public IReadOnlyList<string> Entries => [.. _entries];
-
-        public Task PreReceive(ReceiveContext context) => Task.CompletedTask;
-        public Task PostReceive(ReceiveContext context) => Task.CompletedTask;
-        public Task PostConsume<T>(ConsumeContext<T> context, TimeSpan duration, string consumerType) where T : class => Task.CompletedTask;
-
-        public Task ConsumeFault<T>(ConsumeContext<T> context, TimeSpan duration, string consumerType, Exception exception) where T : class
-        {
-            _entries.Enqueue($"{typeof(T).Name} faulted in {consumerType}: {exception.GetType().Name}: {exception.Message}");
-            return Task.CompletedTask;
-        }
-
-        public Task ReceiveFault(ReceiveContext context, Exception exception)
-        {
-            _entries.Enqueue($"receive fault on {context.InputAddress}: {exception.GetType().Name}: {exception.Message}");
-            return Task.CompletedTask;
-        }
     }
 }
