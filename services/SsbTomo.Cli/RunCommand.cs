@@ -109,20 +109,19 @@ public static class RunCommand
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
             .StartAsync(async progress =>
             {
-                var stages = new[] { "Ingesting", "Aligning", "Denoising", "Surveying", "Segmenting", "Reconstructing", "Measuring" }
-                    .ToDictionary(s => s, s => progress.AddTask(s, autoStart: false, maxValue: 1));
+                var stages = JobStates.Running.ToDictionary(s => s, s => progress.AddTask(s, autoStart: false, maxValue: 1));
                 watcher.Progressed += p =>
                 {
                     foreach (var (name, task) in stages)
                     {
-                        var order = Array.IndexOf(stages.Keys.ToArray(), name);
-                        var current = Array.IndexOf(stages.Keys.ToArray(), p.State);
-                        if (current < 0 && p.State != "Completed") continue;
-                        if (order < current || p.State == "Completed") { task.MaxValue = 1; task.Value = 1; task.StopTask(); }
+                        var order = JobStates.Running.IndexOf(name);
+                        var current = JobStates.Running.IndexOf(p.State);
+                        if (current < 0 && p.State != JobStates.Completed) continue;
+                        if (order < current || p.State == JobStates.Completed) { task.MaxValue = 1; task.Value = 1; task.StopTask(); }
                         else if (order == current)
                         {
                             task.StartTask();
-                            if (p.ChunksTotal > 0 && name is "Denoising" or "Surveying" or "Segmenting") { task.MaxValue = p.ChunksTotal; task.Value = p.ChunksDone; }
+                            if (p.ChunksTotal > 0 && name is JobStates.Denoising or JobStates.Surveying or JobStates.Segmenting) { task.MaxValue = p.ChunksTotal; task.Value = p.ChunksDone; }
                         }
                     }
                 };

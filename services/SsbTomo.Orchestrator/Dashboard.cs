@@ -29,11 +29,11 @@ public static class Dashboard
     /// <param name="signOutForm">HTML of the sign-out button (<see cref="SignIn.SignOutForm"/>), for a browser that signed in.</param>
     public static string Render(IEnumerable<JobState> jobs, JobBoard board, string? signOutForm = null)
     {
-        var html = new StringBuilder("""
+        var html = new StringBuilder($$"""
             <!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="3">
             <title>SsbTomo jobs</title><style>
             body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}
-            .Failed{color:#b00}.Completed{color:#070}progress{width:10em}</style></head><body>
+            .{{JobStates.Failed}}{color:#b00}.{{JobStates.Completed}}{color:#070}progress{width:10em}</style></head><body>
             """).Append(signOutForm).Append("""
             <h1>SsbTomo jobs</h1><table><tr><th>job</th><th>source</th><th>state</th><th>chunks</th><th>submitted (UTC)</th><th>updated (UTC)</th><th>failure</th><th>warnings</th></tr>
             """);

@@ -10,9 +10,6 @@ namespace SsbTomo.Orchestrator;
 /// </summary>
 public sealed class JobBoard
 {
-    private static readonly string[] StateOrder =
-        ["Ingesting", "Aligning", "Denoising", "Surveying", "Segmenting", "Reconstructing", "Measuring", "Completed", "Failed"];
-
     private readonly ConcurrentDictionary<Guid, JobProgressed> _jobs = new();
 
     public void Update(JobProgressed progress) =>
@@ -24,10 +21,10 @@ public sealed class JobBoard
 
     public static bool IsLater(JobProgressed candidate, JobProgressed known)
     {
-        if (known.State is "Completed" or "Failed") return false;
+        if (JobStates.IsFinished(known.State)) return false;
         var (a, b) = (Rank(candidate.State), Rank(known.State));
         return a > b || (a == b && candidate.ChunksDone > known.ChunksDone);
     }
 
-    private static int Rank(string state) => Array.IndexOf(StateOrder, state);
+    private static int Rank(string state) => JobStates.InOrder.IndexOf(state);
 }

@@ -53,5 +53,5 @@ public class JobState : SagaStateMachineInstance
 
     /// <summary>Chunks count as done per phase: prepared while denoising, surveyed while surveying, segmented from then on.</summary>
     public JobProgressed ToProgress() => new(CorrelationId, CurrentState,
-        CurrentState switch { "Denoising" => PreparedChunks.Count, "Surveying" => SurveyedChunks.Count, _ => SegmentedChunks.Count }, ChunksTotal);
+        CurrentState switch { JobStates.Denoising => PreparedChunks.Count, JobStates.Surveying => SurveyedChunks.Count, _ => SegmentedChunks.Count }, ChunksTotal);
 }

@@ -2,6 +2,7 @@ using SsbTomo.TestSupport;
 
 namespace SsbTomo.Storage.Tests;
 
+/// <summary>What only the filesystem backend has; the shared behaviour is in <see cref="BlobStoreContractTests"/>.</summary>
 public sealed class FileSystemBlobStoreTests : IDisposable
 {
     private readonly TempDirectory _root = new();
@@ -10,18 +11,6 @@ public sealed class FileSystemBlobStoreTests : IDisposable
     public FileSystemBlobStoreTests() => _store = new FileSystemBlobStore(_root.Path);
 
     public void Dispose() => _root.Dispose();
-
-    [Fact]
-    public async Task WriteReadExistsDelete_RoundTrip()
-    {
-        await _store.WriteAsync("a/b/c.bin", new byte[] { 1, 2, 3 });
-        Assert.True(await _store.ExistsAsync("a/b/c.bin"));
-        Assert.Equal(new byte[] { 1, 2, 3 }, await _store.ReadAsync("a/b/c.bin"));
-        await _store.DeleteAsync("a/b/c.bin");
-        Assert.False(await _store.ExistsAsync("a/b/c.bin"));
-        Assert.Null(await _store.ReadAsync("a/b/c.bin"));
-        await _store.DeleteAsync("never/written");
-    }
 
     [Fact]
     public async Task Overwrite_ReplacesContentAndLeavesNoTempFiles()
@@ -33,19 +22,17 @@ public sealed class FileSystemBlobStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task List_ReturnsKeysWithPrefixInOrdinalOrder()
+    public async Task TheTempFileOfAWriterKilledBeforeItsRename_IsNeitherListedNorRead()
     {
-        foreach (var key in new[] { "z/2", "z/10", "z/1/x", "zz/3", "y/1" })
-            await _store.WriteAsync(key, new byte[] { 0 });
-        var listed = new List<string>();
-        await foreach (var key in _store.ListAsync("z/"))
-            listed.Add(key);
-        Assert.Equal(["z/1/x", "z/10", "z/2"], listed);
+        await _store.WriteAsync("jobs/j/0.0.0", new byte[] { 1, 2 });
+        var stray = Path.Combine(_root.Path, "jobs", "j", $".0.0.0.{Guid.NewGuid():N}.partial");
+        await File.WriteAllBytesAsync(stray, new byte[] { 9 });
 
-        var all = new List<string>();
-        await foreach (var key in _store.ListAsync("z"))
-            all.Add(key);
-        Assert.Equal(["z/1/x", "z/10", "z/2", "zz/3"], all);
+        var listed = new List<string>();
+        await foreach (var key in _store.ListAsync("jobs/"))
+            listed.Add(key);
+        Assert.Equal(["jobs/j/0.0.0"], listed);
+        Assert.Equal(new byte[] { 1, 2 }, await _store.ReadAsync("jobs/j/0.0.0"));
     }
 
     [Theory]

@@ -2,7 +2,9 @@ namespace SsbTomo.Storage;
 
 /// <summary>
 /// A flat key → bytes store. Keys use '/' separators (e.g. "jobs/42/raw.zarr/0/0.0.0").
-/// One chunk is one blob; implementations must make a write all-or-nothing.
+/// One chunk is one blob; implementations must make a write all-or-nothing: a reader racing an overwrite gets the old
+/// blob or the new one, never a mix or a prefix, and a write that fails or is cancelled leaves the old blob (or none).
+/// BlobStoreContractTests (tests/SsbTomo.Storage.Tests) is the behaviour every implementation passes.
 /// </summary>
 public interface IBlobStore
 {

@@ -18,6 +18,14 @@ public static class OmeZarr
     public const string AttributesFileName = ".zattrs";
     private static readonly string[] AxisNames = ["z", "y", "x"];
 
+    /// <summary>
+    /// Writes the group's metadata: .zgroup, every level's .zarray, and the .zattrs last. The .zattrs is what says
+    /// "this image exists" (readers find the levels through it, <see cref="EnsureImageAsync{T}"/> tests for it), so a
+    /// first creation interrupted at any point leaves no .zattrs and no reader takes the image for a complete one.
+    /// Attributes already in the group that this call does not set (merged in by a stage, such as the source slice
+    /// names) are kept, so creating the same image again, as a retried stage does, rewrites every blob with the bytes
+    /// it already has and a reader never sees an attribute vanish and come back.
+    /// </summary>
     public static async Task<ZarrArray<T>> CreateImageAsync<T>(
         IBlobStore store, string groupPath, string name, int[] shapeZyx, int[] chunksZyx, VoxelSize voxelSize,
         int levels = 1, ZarrCompressor compressor = ZarrCompressor.Zstd,
@@ -25,29 +33,27 @@ public static class OmeZarr
         where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(store);
-        ArgumentNullException.ThrowIfNull(voxelSize);
-        ArgumentOutOfRangeException.ThrowIfLessThan(levels, 1);
-        if (shapeZyx is not { Length: 3 } || chunksZyx is not { Length: 3 })
-            throw new ArgumentException("shape and chunks must have 3 entries (z, y, x)");
-        if (extraAttributes?.ContainsKey("multiscales") == true)
-            throw new ArgumentException("extra attributes must not replace 'multiscales'", nameof(extraAttributes));
+        var plan = ImagePlan.Of<T>(groupPath, name, shapeZyx, chunksZyx, voxelSize, levels, compressor, extraAttributes);
+        var existing = await ReadAttributesOrNullAsync(store, groupPath, ct).ConfigureAwait(false);
+        return await WriteImageAsync<T>(store, plan, existing ?? [], ct).ConfigureAwait(false);
+    }
 
-        await store.WriteAsync(BlobKey.Combine(groupPath, GroupFileName), GroupJson(), ct).ConfigureAwait(false);
-
-        var attributes = new JsonObject { ["multiscales"] = new JsonArray(Multiscale(name, voxelSize, levels)) };
-        foreach (var (key, value) in extraAttributes ?? new Dictionary<string, JsonNode?>())
-            attributes[key] = value?.DeepClone();
-        await WriteAttributesAsync(store, groupPath, attributes, ct).ConfigureAwait(false);
-
+    private static async Task<ZarrArray<T>> WriteImageAsync<T>(IBlobStore store, ImagePlan plan, JsonObject attributesToKeep, CancellationToken ct)
+        where T : unmanaged
+    {
+        await store.WriteAsync(BlobKey.Combine(plan.GroupPath, GroupFileName), GroupJson(), ct).ConfigureAwait(false);
         ZarrArray<T>? fullResolution = null;
-        for (var level = 0; level < levels; level++)
+        for (var level = 0; level < plan.Levels.Length; level++)
         {
-            var shape = LevelShape(shapeZyx, level);
-            var chunks = chunksZyx.Select((c, d) => Math.Max(1, Math.Min(c, shape[d]))).ToArray();
-            var array = await ZarrArray<T>.CreateAsync(store, BlobKey.Combine(groupPath, level.ToString()), shape, chunks, compressor, ct)
+            var (shape, chunks) = plan.Levels[level];
+            var array = await ZarrArray<T>.CreateAsync(store, BlobKey.Combine(plan.GroupPath, level.ToString()), shape, chunks, plan.Compressor, ct)
                 .ConfigureAwait(false);
             fullResolution ??= array;
         }
+        var attributes = attributesToKeep;
+        foreach (var (key, value) in plan.Attributes)
+            attributes[key] = value?.DeepClone();
+        await WriteAttributesAsync(store, plan.GroupPath, attributes, ct).ConfigureAwait(false);
         return fullResolution!;
     }
 
@@ -199,8 +205,10 @@ public static class OmeZarr
     }
 
     /// <summary>
-    /// Opens level 0 of an image, creating the group first if it does not exist. Several workers may call this
-    /// at once for one job: creation writes identical metadata bytes and never touches chunks, so racing is safe.
+    /// Opens level 0 of an image, creating the group first if it is not there exactly as asked. Several workers may call
+    /// this at once for one job: creation writes identical metadata bytes and never touches chunks, so racing is safe.
+    /// A group left partial by an interrupted creation (.zgroup without .zattrs, a level without .zarray, unreadable
+    /// metadata) or holding another geometry is written again, keeping its other attributes; chunks are never touched.
     /// </summary>
     public static async Task<ZarrArray<T>> EnsureImageAsync<T>(
         IBlobStore store, string groupPath, string name, IReadOnlyList<int> shapeZyx, IReadOnlyList<int> chunksZyx, VoxelSize voxelSize,
@@ -208,8 +216,74 @@ public static class OmeZarr
         IReadOnlyDictionary<string, JsonNode?>? extraAttributes = null, CancellationToken ct = default)
         where T : unmanaged
     {
-        if (await store.ExistsAsync(BlobKey.Combine(groupPath, AttributesFileName), ct))
-            return await OpenLevelAsync<T>(store, groupPath, 0, ct);
-        return await CreateImageAsync<T>(store, groupPath, name, [.. shapeZyx], [.. chunksZyx], voxelSize, levels, compressor, extraAttributes, ct);
+        ArgumentNullException.ThrowIfNull(store);
+        var plan = ImagePlan.Of<T>(groupPath, name, [.. shapeZyx], [.. chunksZyx], voxelSize, levels, compressor, extraAttributes);
+        var stored = await ReadAttributesOrNullAsync(store, groupPath, ct).ConfigureAwait(false);
+        if (stored is not null && await IsCompleteAsync(store, plan, stored, ct).ConfigureAwait(false))
+            return await ZarrArray<T>.OpenAsync(store, BlobKey.Combine(groupPath, "0"), ct).ConfigureAwait(false);
+        return await WriteImageAsync<T>(store, plan, stored ?? [], ct).ConfigureAwait(false);
+    }
+
+    /// <summary>True when the stored attributes carry the planned ones and every level's .zarray is the planned one, byte for byte.</summary>
+    private static async Task<bool> IsCompleteAsync(IBlobStore store, ImagePlan plan, JsonObject stored, CancellationToken ct)
+    {
+        foreach (var (key, value) in plan.Attributes)
+        {
+            if (!stored.TryGetPropertyValue(key, out var storedValue) || storedValue?.ToJsonString() != value?.ToJsonString())
+                return false;
+        }
+        for (var level = 0; level < plan.Levels.Length; level++)
+        {
+            var key = BlobKey.Combine(plan.GroupPath, level.ToString(), ZarrArrayMetadata.FileName);
+            var bytes = await store.ReadAsync(key, ct).ConfigureAwait(false);
+            if (bytes is null || !bytes.AsSpan().SequenceEqual(plan.LevelMetadata[level]))
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>The group's attributes, or null when there are none or they are not a JSON object (nothing to keep then).</summary>
+    private static async Task<JsonObject?> ReadAttributesOrNullAsync(IBlobStore store, string groupPath, CancellationToken ct)
+    {
+        var bytes = await store.ReadAsync(BlobKey.Combine(groupPath, AttributesFileName), ct).ConfigureAwait(false);
+        if (bytes is null)
+            return null;
+        try
+        {
+            return JsonNode.Parse(bytes) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Everything an image's metadata will hold, decided before anything is written.</summary>
+    private sealed record ImagePlan(
+        string GroupPath, (int[] Shape, int[] Chunks)[] Levels, byte[][] LevelMetadata, ZarrCompressor Compressor, JsonObject Attributes)
+    {
+        public static ImagePlan Of<T>(string groupPath, string name, int[] shapeZyx, int[] chunksZyx, VoxelSize voxelSize,
+            int levels, ZarrCompressor compressor, IReadOnlyDictionary<string, JsonNode?>? extraAttributes)
+            where T : unmanaged
+        {
+            ArgumentNullException.ThrowIfNull(voxelSize);
+            ArgumentOutOfRangeException.ThrowIfLessThan(levels, 1);
+            if (shapeZyx is not { Length: 3 } || chunksZyx is not { Length: 3 })
+                throw new ArgumentException("shape and chunks must have 3 entries (z, y, x)");
+            if (extraAttributes?.ContainsKey("multiscales") == true)
+                throw new ArgumentException("extra attributes must not replace 'multiscales'", nameof(extraAttributes));
+
+            var levelGeometry = Enumerable.Range(0, levels).Select(level =>
+            {
+                var shape = LevelShape(shapeZyx, level);
+                int[] chunks = [.. chunksZyx.Select((c, d) => Math.Max(1, Math.Min(c, shape[d])))];
+                return (shape, chunks);
+            }).ToArray();
+            var metadata = levelGeometry.Select(l => ZarrArray<T>.MetadataFor(l.shape, l.chunks, compressor).ToJson()).ToArray();
+            var attributes = new JsonObject { ["multiscales"] = new JsonArray(Multiscale(name, voxelSize, levels)) };
+            foreach (var (key, value) in extraAttributes ?? new Dictionary<string, JsonNode?>())
+                attributes[key] = value?.DeepClone();
+            return new ImagePlan(groupPath, levelGeometry, metadata, compressor, attributes);
+        }
     }
 }

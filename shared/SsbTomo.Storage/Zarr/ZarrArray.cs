@@ -49,11 +49,23 @@ public sealed class ZarrArray<T> where T : unmanaged
 
     private int ChunkElements => _metadata.Chunks[0] * _metadata.Chunks[1] * _metadata.Chunks[2];
 
+    /// <summary>
+    /// Writes the array's .zarray (one whole blob, so a reader sees it complete or not at all). Creating the same array
+    /// again writes the same bytes and leaves its chunks as they are.
+    /// </summary>
     public static async Task<ZarrArray<T>> CreateAsync(
         IBlobStore store, string path, int[] shapeZyx, int[] chunksZyx,
         ZarrCompressor compressor = ZarrCompressor.Zstd, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(store);
+        var metadata = MetadataFor(shapeZyx, chunksZyx, compressor);
+        await store.WriteAsync(BlobKey.Combine(path, ZarrArrayMetadata.FileName), metadata.ToJson(), ct).ConfigureAwait(false);
+        return new ZarrArray<T>(store, path, metadata);
+    }
+
+    /// <summary>The metadata <see cref="CreateAsync"/> writes for this shape, chunking and compressor.</summary>
+    internal static ZarrArrayMetadata MetadataFor(int[] shapeZyx, int[] chunksZyx, ZarrCompressor compressor)
+    {
         ValidateDims(shapeZyx, nameof(shapeZyx), allowZero: true);
         ValidateDims(chunksZyx, nameof(chunksZyx), allowZero: false);
         var chunkBytes = (long)chunksZyx[0] * chunksZyx[1] * chunksZyx[2] * Marshal.SizeOf<T>();
@@ -65,9 +77,7 @@ public sealed class ZarrArray<T> where T : unmanaged
             ZarrCompressor.Zlib => ZarrCodec.ZlibLevel,
             _ => 0,
         };
-        var metadata = new ZarrArrayMetadata([.. shapeZyx], [.. chunksZyx], ZarrDataType.Of<T>(), compressor, level, 0, ".");
-        await store.WriteAsync(BlobKey.Combine(path, ZarrArrayMetadata.FileName), metadata.ToJson(), ct).ConfigureAwait(false);
-        return new ZarrArray<T>(store, path, metadata);
+        return new ZarrArrayMetadata([.. shapeZyx], [.. chunksZyx], ZarrDataType.Of<T>(), compressor, level, 0, ".");
     }
 
     public static async Task<ZarrArray<T>> OpenAsync(IBlobStore store, string path, CancellationToken ct = default)

@@ -1,0 +1,40 @@
+using SsbTomo.Cli;
+using SsbTomo.Phantom;
+using SsbTomo.Storage;
+
+namespace SsbTomo.EndToEnd.Tests;
+
+/// <summary>What a fault sweep compares between a clean run and a disturbed one: the labels and the metrics, byte for byte.</summary>
+internal static class JobResults
+{
+    /// <summary>24x96x112 pristine phantom: three slabs of 8 slices, small enough to run the job once per fault position.</summary>
+    public static async Task<string> WriteSmallPhantomAsync(string directory)
+    {
+        var phantom = Path.Combine(directory, "phantom");
+        if (!Directory.Exists(phantom))
+            await PhantomCommand.WriteAsync(new PhantomOptions(PhantomPreset.Pristine, 24, 96, 112, 50, Seed: 3), phantom);
+        return Path.Combine(phantom, "stack");
+    }
+
+    /// <summary>Every blob of labels.zarr, and metrics.json.</summary>
+    public static async Task<Dictionary<string, byte[]>> ReadAsync(string root)
+    {
+        var store = new FileSystemBlobStore(root);
+        var blobs = new Dictionary<string, byte[]>();
+        await foreach (var key in store.ListAsync("labels.zarr/"))
+            blobs[key] = (await store.ReadAsync(key))!;
+        if (await store.ReadAsync("metrics.json") is { } metrics)
+            blobs["metrics.json"] = metrics;
+        return blobs;
+    }
+
+    public static string? Difference(Dictionary<string, byte[]> expected, Dictionary<string, byte[]> actual)
+    {
+        var missing = expected.Keys.Except(actual.Keys).Order(StringComparer.Ordinal).ToArray();
+        var extra = actual.Keys.Except(expected.Keys).Order(StringComparer.Ordinal).ToArray();
+        var changed = expected.Keys.Intersect(actual.Keys).Where(k => !expected[k].AsSpan().SequenceEqual(actual[k])).Order(StringComparer.Ordinal).ToArray();
+        if (missing.Length + extra.Length + changed.Length == 0)
+            return null;
+        return $"missing [{string.Join(", ", missing)}], extra [{string.Join(", ", extra)}], changed [{string.Join(", ", changed)}]";
+    }
+}
