@@ -45,7 +45,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store) : IConsumer<MeasureV
         var denoised = await OmeZarr.OpenLevelAsync<ushort>(store, layout.Denoised, 0, ct);
         var (depth, height, width) = (denoised.Shape[0], denoised.Shape[1], denoised.Shape[2]);
         var ranges = model.Thresholds.Select((t, k) => new ThresholdRange(model.ThresholdLows[k], t, model.ThresholdHighs[k])).ToArray();
-        var variants = new SegmentationVariantAccumulator(SegmentationUncertainty.Variants(ranges), model.ClassMeans, PhaseClassifier.BseDarkToBright);
+        var variants = new SegmentationVariantAccumulator(SegmentationUncertainty.Variants(ranges), model.ClassMeans);
         for (var z0 = 0; z0 < depth; z0 += slabSlices)
         {
             var window = Halo.Expand(depth, z0, Math.Min(depth, z0 + slabSlices), SegmentationVariantAccumulator.RequiredHaloSlices);

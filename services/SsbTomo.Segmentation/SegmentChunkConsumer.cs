@@ -9,8 +9,9 @@ using SsbTomo.Storage;
 namespace SsbTomo.Segmentation;
 
 /// <summary>
-/// Classifies one slab of denoised.zarr with the stack-wide thresholds, cleans partial-volume skins
-/// (with a one-slice halo) and writes its chunks of labels.zarr. A redelivery writes the same bytes.
+/// Segments one slab of denoised.zarr with the stack-wide thresholds (<see cref="PhaseSegmentation"/>: classification,
+/// partial-volume clean-up, shine-through correction, with the halo they need) and writes its chunks of labels.zarr.
+/// A redelivery writes the same bytes.
 /// </summary>
 public sealed class SegmentChunkConsumer(IBlobStore store) : IConsumer<SegmentChunk>
 {
@@ -26,14 +27,12 @@ public sealed class SegmentChunkConsumer(IBlobStore store) : IConsumer<SegmentCh
         var voxelSize = await OmeZarr.ReadVoxelSizeAsync(store, layout.Denoised, ct);
         var (depth, height, width) = (denoised.Shape[0], denoised.Shape[1], denoised.Shape[2]);
 
-        var window = Halo.Expand(depth, message.Z0, message.Z1, PartialVolumeCleanup.RequiredHaloSlices());
+        var window = Halo.Expand(depth, message.Z0, message.Z1, PhaseSegmentation.RequiredHaloSlices);
         var slab = await denoised.ReadRegionAsync(window.SlabZ0, window.SlabZ1, 0, height, 0, width, ct);
         var intensity = new Volume<float>(slab.Depth, height, width);
         for (var i = 0; i < slab.Data.Length; i++) intensity.Data[i] = slab.Data[i];
 
-        var labels = PhaseClassifier.Classify(intensity, message.Thresholds, PhaseClassifier.BseDarkToBright);
-        labels = PartialVolumeCleanup.Apply(labels, intensity, PhaseClassifier.BseDarkToBright, message.ClassMeans);
-        var owned = Halo.CropToOwned(labels, window);
+        var owned = Halo.CropToOwned(PhaseSegmentation.Segment(intensity, message.Thresholds, message.ClassMeans), window);
 
         var levels = LabelPyramid.LevelCount(depth, height, width);
         var target = await OmeZarr.EnsureImageAsync<byte>(store, layout.Labels, "labels", denoised.Shape, denoised.Chunks, voxelSize,

@@ -45,9 +45,12 @@ internal static class CleanupStudy
             var decision = CarbonLevel.Decide(survey, set.Thresholds, set.ClassMeans, 1024, 0, 65536);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runDir}: carbon mean {(set.ClassMeans[1] - set.ClassMeans[0]) / (set.ClassMeans[2] - set.ClassMeans[0]):0.00} fibre cores {(decision.FibreCoreLevel - set.ClassMeans[0]) / (set.ClassMeans[2] - set.ClassMeans[0]):0.00} ({decision.FibreCoreVoxels} voxels) replaced {decision.Replaced}"));
             var surveyed = new PhaseThresholdSet(decision.Thresholds, decision.ClassMeans);
-            var withSurvey = new[] { 0.6, 0.45, 0.3 }.Select(contrast => ($"fibre survey, edge {contrast}", (Func<Volume<float>, PhaseThresholdSet, Volume<byte>>)((v, _) =>
-                PartialVolumeCleanup.Apply(PhaseClassifier.Classify(v, surveyed.Thresholds, PhaseClassifier.BseDarkToBright), v,
-                    PhaseClassifier.BseDarkToBright, surveyed.ClassMeans, PartialVolumeCleanup.DefaultMaxBandVoxels, contrast))));
+            IEnumerable<(string, Func<Volume<float>, PhaseThresholdSet, Volume<byte>>)> withSurvey =
+            [
+                ("fibre survey", (v, _) => PartialVolumeCleanup.Apply(PhaseClassifier.Classify(v, surveyed.Thresholds, PhaseClassifier.BseDarkToBright), v,
+                    PhaseClassifier.BseDarkToBright, surveyed.ClassMeans)),
+                ("survey + shine-through", (v, _) => PhaseSegmentation.Segment(v, surveyed.Thresholds, surveyed.ClassMeans)),
+            ];
             foreach (var (rule, segment) in Rules(runDir).Concat(withSurvey))
             {
                 var labels = segment(intensity, set);
@@ -76,7 +79,7 @@ internal static class CleanupStudy
     private static IEnumerable<(string Rule, Func<Volume<float>, PhaseThresholdSet, Volume<byte>> Segment)> Rules(string runDir)
     {
         Volume<byte> Classify(Volume<float> v, PhaseThresholdSet s) => PhaseClassifier.Classify(v, s.Thresholds, PhaseClassifier.BseDarkToBright);
-        yield return ("pipeline (band 2)", (v, s) => PartialVolumeCleanup.Apply(Classify(v, s), v, PhaseClassifier.BseDarkToBright, s.ClassMeans));
+        yield return ("fit only", (v, s) => PartialVolumeCleanup.Apply(Classify(v, s), v, PhaseClassifier.BseDarkToBright, s.ClassMeans));
         // Candidate thresholds and class means written by a prototype next to the run (FILE.json: {thresholds, means}).
         foreach (var file in Directory.EnumerateFiles(runDir, "alt_*.json").Order())
         {

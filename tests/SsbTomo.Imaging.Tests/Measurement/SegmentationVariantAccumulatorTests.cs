@@ -30,10 +30,9 @@ public class SegmentationVariantAccumulatorTests
     public void Slab_by_slab_tallies_equal_the_whole_volume_segmented_at_once(int slabSlices)
     {
         var intensity = Intensity(1, 23, 20, 24);
-        var dark = PhaseClassifier.BseDarkToBright;
         ThresholdRange[] ranges = [new(9000, 10000, 11500), new(20000, 21500, 23000), new(35000, 36500, 38000)];
         var variants = SegmentationUncertainty.Variants(ranges);
-        var accumulator = new SegmentationVariantAccumulator(variants, Means, dark);
+        var accumulator = new SegmentationVariantAccumulator(variants, Means);
         for (var z0 = 0; z0 < intensity.Depth; z0 += slabSlices)
         {
             var window = Halo.Expand(intensity.Depth, z0, Math.Min(intensity.Depth, z0 + slabSlices), SegmentationVariantAccumulator.RequiredHaloSlices);
@@ -44,7 +43,7 @@ public class SegmentationVariantAccumulatorTests
         var distinct = new HashSet<long>();
         for (var i = 0; i < variants.Count; i++)
         {
-            var whole = PartialVolumeCleanup.Apply(PhaseClassifier.Classify(intensity, variants[i].Thresholds, dark), intensity, dark, Means);
+            var whole = PhaseSegmentation.Segment(intensity, variants[i].Thresholds, Means);
             Assert.Equal(PhaseFractions.Count(whole), tallies[i].LabelCounts);
             Assert.Equal(ContactLoss.Count(whole), tallies[i].Contact);
             distinct.Add(tallies[i].LabelCounts[PhaseLabel.Void]);

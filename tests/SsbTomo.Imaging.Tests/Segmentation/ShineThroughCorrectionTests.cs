@@ -1,0 +1,94 @@
+using SsbTomo.Imaging.Segmentation;
+using SsbTomo.TestSupport;
+
+namespace SsbTomo.Imaging.Tests.Segmentation;
+
+public class ShineThroughCorrectionTests
+{
+    private const float Void = 5000, Carbon = 15000, Lps = 28000, Nmc = 45000;
+
+    /// <summary>One (y, x) column along z, labelled as the thresholds would (void &lt; 10000 &lt; carbon &lt; 21500 &lt; LPS &lt; 36500 &lt; NMC).</summary>
+    private static (Volume<byte> Labels, Volume<float> Intensity) Column(params float[] greys)
+    {
+        var intensity = new Volume<float>(greys.Length, 1, 1, greys);
+        var labels = PhaseClassifier.Classify(intensity, [10000, 21500, 36500], PhaseClassifier.BseDarkToBright);
+        return (labels, intensity);
+    }
+
+    private static byte[] Corrected(params float[] greys)
+    {
+        var (labels, intensity) = Column(greys);
+        return ShineThroughCorrection.Apply(labels, intensity, Void, PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps).Data;
+    }
+
+    [Fact]
+    public void A_pore_brightening_towards_its_nmc_wall_is_void_up_to_the_midpoint()
+    {
+        // Pore slices 1-5 see the NMC wall at slice 6 through them: 0.1, 0.2, 0.35, 0.5 (> LPS!) and ... of its contrast.
+        float Shine(double a) => (float)(Void + a * (Nmc - Void));
+        var labels = Corrected(Lps, Void, Shine(0.1), Shine(0.2), Shine(0.35), Shine(0.45), Nmc, Nmc, Nmc);
+        // Slices 2-5 were carbon, carbon, LPS, LPS by grey level; all lie below the void-to-wall midpoint (0.5).
+        Assert.Equal([PhaseLabel.Lps, PhaseLabel.Void, PhaseLabel.Void, PhaseLabel.Void, PhaseLabel.Void, PhaseLabel.Void,
+            PhaseLabel.Nmc, PhaseLabel.Nmc, PhaseLabel.Nmc], labels);
+    }
+
+    [Fact]
+    public void A_voxel_above_the_midpoint_to_its_wall_stays_solid()
+    {
+        // 0.6 of the way to the LPS wall (carbon by grey level): the z-blurred wall itself, not a pore; 0.4 of the way is pore.
+        Assert.Equal(PhaseLabel.Carbon, Corrected(Lps, Void, Void + 0.6f * (Lps - Void), Lps, Lps)[2]);
+        Assert.Equal(PhaseLabel.Void, Corrected(Lps, Void, Void + 0.4f * (Lps - Void), Lps, Lps)[2]);
+    }
+
+    [Fact]
+    public void A_carbon_fibre_behind_a_pore_that_does_not_brighten_stays_carbon()
+    {
+        // Void, then a fibre at its own grey level darker than the voxel in front of it (the pore's shine-through), then LPS.
+        var labels = Corrected(Lps, Void, Void + 0.45f * (Carbon - Void) + 8000, Carbon, Carbon, Lps, Lps, Lps);
+        Assert.Equal(PhaseLabel.Carbon, labels[3]);
+        Assert.Equal(PhaseLabel.Carbon, labels[4]);
+    }
+
+    [Fact]
+    public void Nothing_in_front_of_a_pore_changes_and_nmc_is_never_given_to_it()
+    {
+        // Deeper is +z: carbon-grey voxels in front of (before) the pore are not its shine-through.
+        var labels = Corrected(Lps, Carbon, Carbon, Void, Void, Nmc, Nmc);
+        Assert.Equal([PhaseLabel.Lps, PhaseLabel.Carbon, PhaseLabel.Carbon, PhaseLabel.Void, PhaseLabel.Void, PhaseLabel.Nmc, PhaseLabel.Nmc], labels);
+    }
+
+    [Theory]
+    [InlineData(4)]
+    [InlineData(7)]
+    [InlineData(16)]
+    public void Slabs_with_the_segmentation_halo_give_the_whole_stack_bytes(int slabSlices)
+    {
+        // Pores whose back halves brighten towards the next phase along z, in a random block structure.
+        var random = new Random(3);
+        double[] means = [Void, Carbon, Lps, Nmc];
+        var grey = new Volume<ushort>(37, 14, 16);
+        for (var z = 0; z < grey.Depth; z++)
+            for (var y = 0; y < grey.Height; y++)
+                for (var x = 0; x < grey.Width; x++)
+                {
+                    var cell = ((z / 6) * 7 + (y / 4) * 3 + (x / 5) * 5) % 4;
+                    var value = means[cell];
+                    if (cell == 0) value += (z % 6) / 6.0 * 0.5 * (means[((z / 6 + 1) * 7 + (y / 4) * 3 + (x / 5) * 5) % 4] - Void);
+                    grey[z, y, x] = (ushort)Math.Clamp(value + 900 * random.NextGaussian(), 0, 65535);
+                }
+        var intensity = Denoise.Gaussian(grey, 0.8);
+        double[] thresholds = [10000, 21500, 36500];
+        var whole = PhaseSegmentation.Segment(intensity, thresholds, means);
+        var changed = whole.Data.Zip(PartialVolumeCleanup.Apply(PhaseClassifier.Classify(intensity, thresholds, PhaseClassifier.BseDarkToBright),
+            intensity, PhaseClassifier.BseDarkToBright, means).Data).Count(p => p.First != p.Second);
+        Assert.True(changed > 0, "the test volume must have shine-through to correct");
+
+        var pieces = new List<byte>();
+        for (var z0 = 0; z0 < intensity.Depth; z0 += slabSlices)
+        {
+            var window = Halo.Expand(intensity.Depth, z0, Math.Min(intensity.Depth, z0 + slabSlices), PhaseSegmentation.RequiredHaloSlices);
+            pieces.AddRange(Halo.CropToOwned(PhaseSegmentation.Segment(Halo.CropZ(intensity, window.SlabZ0, window.SlabZ1), thresholds, means), window).Data);
+        }
+        Assert.Equal(whole.Data, pieces.ToArray());
+    }
+}
