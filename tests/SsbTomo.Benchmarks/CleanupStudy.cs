@@ -28,14 +28,7 @@ internal static class CleanupStudy
         for (var i = 0; i < args.Length; i += 2)
         {
             var (phantomDir, runDir) = (args[i], args[i + 1]);
-            using var alignment = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(runDir, "alignment.json")));
-            var crop = alignment.RootElement.GetProperty("crop_yx").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-            var denoisedArray = await OmeZarr.OpenLevelAsync<ushort>(new FileSystemBlobStore(runDir), "denoised.zarr", 0);
-            var denoised = await denoisedArray.ReadRegionAsync(0, denoisedArray.Shape[0], 0, denoisedArray.Shape[1], 0, denoisedArray.Shape[2]);
-            var truthArray = await OmeZarr.OpenLevelAsync<byte>(new FileSystemBlobStore(phantomDir), "truth_labels", 0);
-            var truth = await truthArray.ReadRegionAsync(0, truthArray.Shape[0], crop[0], crop[1], crop[2], crop[3]);
-            var histogram = Histogram.Compute(denoised, 1024, 0, 65536);
-            var intensity = new Volume<float>(denoised.Depth, denoised.Height, denoised.Width, Array.ConvertAll(denoised.Data, v => (float)v));
+            var (denoised, intensity, histogram, truth) = await FinishedRun.LoadAsync(phantomDir, runDir);
             var truthFractions = PhaseFractions.FromCounts(PhaseFractions.Count(truth));
             var truthLoss = ContactLoss.Count(truth).LossFraction;
             var set = PhaseThresholds.FromHistogram(histogram, 4, 0, 65536);

@@ -24,14 +24,7 @@ internal static class ThresholdStudy
         for (var i = 0; i < args.Length; i += 2)
         {
             var (phantomDir, runDir) = (args[i], args[i + 1]);
-            using var alignment = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(runDir, "alignment.json")));
-            var crop = alignment.RootElement.GetProperty("crop_yx").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-            var denoisedArray = await OmeZarr.OpenLevelAsync<ushort>(new FileSystemBlobStore(runDir), "denoised.zarr", 0);
-            var denoised = await denoisedArray.ReadRegionAsync(0, denoisedArray.Shape[0], 0, denoisedArray.Shape[1], 0, denoisedArray.Shape[2]);
-            var truthArray = await OmeZarr.OpenLevelAsync<byte>(new FileSystemBlobStore(phantomDir), "truth_labels", 0);
-            var truth = await truthArray.ReadRegionAsync(0, truthArray.Shape[0], crop[0], crop[1], crop[2], crop[3]);
-            var histogram = Histogram.Compute(denoised, 1024, 0, 65536);
-            var intensity = new Volume<float>(denoised.Depth, denoised.Height, denoised.Width, Array.ConvertAll(denoised.Data, v => (float)v));
+            var (_, intensity, histogram, truth) = await FinishedRun.LoadAsync(phantomDir, runDir);
             var counts = PhaseFractions.Count(truth);
             var truthFractions = PhaseFractions.FromCounts(counts);
             Console.WriteLine($"{Path.GetFileName(Path.TrimEndingDirectorySeparator(phantomDir))}: truth void {truthFractions.Void:P2} carbon {truthFractions.Carbon:P2} lps {truthFractions.Lps:P2} nmc {truthFractions.Nmc:P2}");

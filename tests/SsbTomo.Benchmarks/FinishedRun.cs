@@ -1,0 +1,25 @@
+using System.Text.Json;
+using SsbTomo.Imaging;
+using SsbTomo.Imaging.Segmentation;
+using SsbTomo.Storage;
+
+namespace SsbTomo.Benchmarks;
+
+/// <summary>
+/// A finished `ssbtomo run` of a phantom, as the studies re-segment it: its denoised volume (as grey levels, as
+/// intensities and as the stack histogram the orchestrator fits) and the phantom's truth over the run's aligned crop.
+/// </summary>
+internal sealed record FinishedRun(Volume<ushort> Denoised, Volume<float> Intensity, long[] Histogram, Volume<byte> Truth)
+{
+    public static async Task<FinishedRun> LoadAsync(string phantomDir, string runDir)
+    {
+        using var alignment = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(runDir, "alignment.json")));
+        var crop = alignment.RootElement.GetProperty("crop_yx").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        var denoisedArray = await OmeZarr.OpenLevelAsync<ushort>(new FileSystemBlobStore(runDir), "denoised.zarr", 0);
+        var denoised = await denoisedArray.ReadRegionAsync(0, denoisedArray.Shape[0], 0, denoisedArray.Shape[1], 0, denoisedArray.Shape[2]);
+        var truthArray = await OmeZarr.OpenLevelAsync<byte>(new FileSystemBlobStore(phantomDir), "truth_labels", 0);
+        var truth = await truthArray.ReadRegionAsync(0, truthArray.Shape[0], crop[0], crop[1], crop[2], crop[3]);
+        var intensity = new Volume<float>(denoised.Depth, denoised.Height, denoised.Width, Array.ConvertAll(denoised.Data, v => (float)v));
+        return new FinishedRun(denoised, intensity, Imaging.Segmentation.Histogram.Compute(denoised, 1024, 0, 65536), truth);
+    }
+}
