@@ -181,6 +181,8 @@ public static class AccessRegistration
                                "submit jobs on the share. Use this only where the network itself keeps strangers out");
                 break;
         }
+        // Before authentication, so that refusals carry the headers too; here because every host of the dashboard calls this.
+        app.UsePageSecurityHeaders();
         app.UseAuthentication();
         app.UseAuthorization();
         if (state.Decision == AccessDecision.Enforced) app.MapSignIn();
