@@ -30,6 +30,8 @@ public static class AccessRegistration
         var decision = AccessRule.Decide(access, transport, AccessRule.ListenUrls(builder.Configuration));
         builder.Services.AddSingleton(new AccessState(decision, access));
         builder.Services.AddAntiforgery(o => o.Cookie.Name = "ssbtomo.antiforgery");
+        // Which server software answers is of use only to someone choosing an exploit.
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(o => o.AddServerHeader = false);
 
         if (decision == AccessDecision.Enforced) AddEnforced(builder.Services, access);
         else builder.Services.AddAuthentication(OpenAccessHandler.SchemeName)
