@@ -65,8 +65,8 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         Assert.Empty(dialogs);
         Assert.Equal("SsbTomo jobs", await page.TitleAsync());
         Assert.False(await HasInjectedMarkupAsync(page));
-        Assert.Equal(job.SourcePath + "sample " + HostileJobs.ImageSample + ", " + HostileJobs.QuotedSeries,
-            await page.Locator("tr:nth-child(2) td:nth-child(2)").InnerTextAsync() is var source ? source.Replace("\n", "") : null);
+        var sourceCell = await page.Locator("tr:nth-child(2) td:nth-child(2)").InnerTextAsync();
+        Assert.Equal(job.SourcePath + "sample " + HostileJobs.ImageSample + ", " + HostileJobs.QuotedSeries, sourceCell.Replace("\n", ""));
         Assert.Equal(HostileJobs.AttributeBreakingDetail, await page.Locator("td[title]").GetAttributeAsync("title"));
         Assert.Equal(HostileJobs.CellBreakingReason, await page.Locator("td[title]").InnerTextAsync());
         // The warnings are in a closed <details>: not rendered, so their text content rather than their inner text.
