@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The one command that sets up and runs every test on a fresh Debian machine with the .NET 10 SDK:
-# installs the oracles (Debian python3-skimage/scipy/zarr/tifffile/sklearn), starts Azurite and RabbitMQ
+# installs the oracles (Debian python3-skimage/scipy/zarr/tifffile/sklearn) and Debian chromium (browser tests), starts Azurite and RabbitMQ
 # (the distributed tests run the services as separate processes against both), builds, tests.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 infra/scripts/install-oracles.sh
+infra/scripts/install-browser.sh
 trap 'infra/scripts/azurite-stop.sh >/dev/null 2>&1 || true; infra/scripts/rabbitmq-stop.sh >/dev/null 2>&1 || true' EXIT
 infra/scripts/azurite-start.sh
 infra/scripts/rabbitmq-start.sh

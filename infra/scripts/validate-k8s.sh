@@ -10,6 +10,8 @@
 #    Kubernetes OpenAPI model tables in npm @kubernetes/client-node, KEDA ScaledObject /
 #    TriggerAuthentication and Dapr Component against infra/k8s-validate/schemas/*.json;
 #    plus k8s/base/secret.example.yaml;
+#    and checks with infra/k8s-validate/access.mjs that each render's orchestrator has authentication
+#    wired (API keys from a mounted Secret and/or OIDC; prod: OIDC too), with a self-test that breaks it;
 # 3. parses infra/docker/compose.yaml (YAML, duplicate keys, known keys, depends_on);
 # 4. self-test: renders infra/k8s-validate/selftest/broken (every object broken on purpose:
 #    `replicass`, string containerPort, ...) and requires that every object is rejected.
@@ -80,6 +82,15 @@ done
 log "validating renders, the secret template and compose.yaml"
 node "$VALIDATOR/validate.mjs" --compose "$ROOT/infra/docker/compose.yaml" \
   "${rendered[@]}" "$ROOT/k8s/base/secret.example.yaml"
+
+# --- fail closed: every render's orchestrator has authentication wired; prod also names the OIDC provider ---
+for render in "${rendered[@]}"; do
+  flags=(); [ "$(basename "$render")" = "overlays-prod.yaml" ] && flags=(--require-oidc)
+  log "access: $(basename "$render" .yaml) ${flags[*]}"
+  node "$VALIDATOR/access.mjs" "${flags[@]}" "$render"
+done
+log "access self-test: breaking the prod render's authentication on purpose"
+node "$VALIDATOR/access.mjs" --selftest "$WORK/overlays-prod.yaml"
 
 # --- self-test: the validator must reject every deliberately broken object ------------------
 log "self-test: rendering infra/k8s-validate/selftest/broken (every object broken on purpose)"

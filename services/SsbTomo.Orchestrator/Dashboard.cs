@@ -11,7 +11,8 @@ namespace SsbTomo.Orchestrator;
 /// <summary>
 /// The operators' page: every job, its stage, chunk progress, failure reason (the exception behind it, if any, on
 /// hover) and warnings, refreshed every few seconds.
-/// Server-rendered so that it needs nothing but a browser; every value is HTML-encoded (paths come from users).
+/// Server-rendered so that it needs nothing but a browser and no script; every value is HTML-encoded (paths and sample
+/// names come from folder names on the share: hostile), and <see cref="PageSecurity.PagePolicy"/> forbids inline script and style.
 /// </summary>
 public static class Dashboard
 {
@@ -21,19 +22,19 @@ public static class Dashboard
         {
             // Only a browser signed in with a cookie has a session to end; key and token holders sign nothing out.
             var signOut = SignIn.HasSession(http) ? SignIn.SignOutForm(http, antiforgery) : null;
+            PageSecurity.ForPage(http.Response);
             return Results.Content(Render((await store.ListAsync(ct)).Select(s => s.State), board, signOut), "text/html; charset=utf-8");
         }).RequireAuthorization(AccessPolicies.Read);
+        app.MapStylesheet();
         return app;
     }
 
     /// <param name="signOutForm">HTML of the sign-out button (<see cref="SignIn.SignOutForm"/>), for a browser that signed in.</param>
     public static string Render(IEnumerable<JobState> jobs, JobBoard board, string? signOutForm = null)
     {
-        var html = new StringBuilder($$"""
+        var html = new StringBuilder($"""
             <!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="3">
-            <title>SsbTomo jobs</title><style>
-            body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}
-            .{{JobStates.Failed}}{color:#b00}.{{JobStates.Completed}}{color:#070}progress{width:10em}</style></head><body>
+            <title>SsbTomo jobs</title>{PageSecurity.StylesheetLink}</head><body>
             """).Append(signOutForm).Append("""
             <h1>SsbTomo jobs</h1><table><tr><th>job</th><th>source</th><th>state</th><th>chunks</th><th>submitted (UTC)</th><th>updated (UTC)</th><th>failure</th><th>warnings</th></tr>
             """);

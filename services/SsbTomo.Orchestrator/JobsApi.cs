@@ -1,4 +1,6 @@
+using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using MassTransit;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -74,6 +76,11 @@ public static class JobsApi
         if (body is null)
             return Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "The body is too large",
                 detail: $"A job submission is at most {SubmitJobRequestReader.MaxBodyBytes} bytes.");
+        // The parser checks structure, not the bytes inside strings: invalid UTF-8 in a name or a path would only fail
+        // later, when the string is read, as a 500. Refused here as what it is.
+        if (!Utf8.IsValid(body))
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "The body is not valid UTF-8",
+                detail: $"Byte {FirstInvalidUtf8Byte(body) + 1} of the body is not part of a valid UTF-8 sequence; send the job as UTF-8 JSON.");
         JsonDocument document;
         try
         {
@@ -110,6 +117,14 @@ public static class JobsApi
             logs.CreateLogger("SsbTomo.Orchestrator.JobsApi").LogInformation("Job {JobId} on {SourcePath} submitted by {User}", jobId, source, http.User.Identity?.Name);
             return Results.Accepted($"/api/jobs/{jobId}", new { jobId });
         }
+    }
+
+    private static int FirstInvalidUtf8Byte(byte[] body)
+    {
+        var offset = 0;
+        while (offset < body.Length && Rune.DecodeFromUtf8(body.AsSpan(offset), out _, out var length) == System.Buffers.OperationStatus.Done)
+            offset += length;
+        return offset;
     }
 
     /// <summary>The body, or null once it passes <paramref name="limit"/> bytes: counted as read, so a missing or false Content-Length does not help.</summary>

@@ -30,6 +30,8 @@ public static class AccessRegistration
         var decision = AccessRule.Decide(access, transport, AccessRule.ListenUrls(builder.Configuration));
         builder.Services.AddSingleton(new AccessState(decision, access));
         builder.Services.AddAntiforgery(o => o.Cookie.Name = "ssbtomo.antiforgery");
+        // Which server software answers is of use only to someone choosing an exploit.
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(o => o.AddServerHeader = false);
 
         if (decision == AccessDecision.Enforced) AddEnforced(builder.Services, access);
         else builder.Services.AddAuthentication(OpenAccessHandler.SchemeName)
@@ -181,6 +183,8 @@ public static class AccessRegistration
                                "submit jobs on the share. Use this only where the network itself keeps strangers out");
                 break;
         }
+        // Before authentication, so that refusals carry the headers too; here because every host of the dashboard calls this.
+        app.UsePageSecurityHeaders();
         app.UseAuthentication();
         app.UseAuthorization();
         if (state.Decision == AccessDecision.Enforced) app.MapSignIn();

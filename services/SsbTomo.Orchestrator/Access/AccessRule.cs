@@ -30,6 +30,12 @@ public static partial class AccessRule
             throw new AccessConfigurationException(
                 "SsbTomo:Auth:Oidc:Authority is set but SsbTomo:Auth:Oidc:Audience is not: set the audience your tokens are issued for " +
                 "(SsbTomo__Auth__Oidc__Audience), so that a token for another application is refused.");
+        // JwtBearer refuses to fetch signing keys over plain HTTP only when the first token arrives, as a 500 on every
+        // bearer request; said here, at start, it is a configuration mistake with a message.
+        if (access.Oidc.IsConfigured && !(Uri.TryCreate(access.Oidc.Authority, UriKind.Absolute, out var authority) && authority.Scheme == Uri.UriSchemeHttps))
+            throw new AccessConfigurationException(
+                $"SsbTomo:Auth:Oidc:Authority must be the provider's https:// issuer URL, not {access.Oidc.Authority}: its signing keys " +
+                "are fetched from there, and over plain HTTP anyone on the way could hand out keys that sign any token.");
         if (!string.IsNullOrWhiteSpace(access.Oidc.ClientId) && !access.Oidc.IsConfigured)
             throw new AccessConfigurationException(
                 "SsbTomo:Auth:Oidc:ClientId is set but SsbTomo:Auth:Oidc:Authority is not: the dashboard's sign-in needs the provider's issuer URL.");

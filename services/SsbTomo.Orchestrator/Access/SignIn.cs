@@ -71,8 +71,7 @@ public static class SignIn
             : "";
         var error = message is null ? "" : $"<p class=\"error\">{E(message)}</p>";
         var html = $$"""
-            <!doctype html><html><head><meta charset="utf-8"><title>Sign in · SsbTomo</title><style>
-            body{font-family:sans-serif;margin:2em}input{font:inherit;padding:.3em;margin:.3em 0}.error{color:#b00}</style></head><body>
+            <!doctype html><html><head><meta charset="utf-8"><title>Sign in · SsbTomo</title>{{PageSecurity.StylesheetLink}}</head><body>
             <h1>SsbTomo</h1>
             {{provider}}
             <form method="post" action="{{Path}}">
@@ -85,11 +84,9 @@ public static class SignIn
             <p>Ask your SsbTomo administrator for a key (<code>ssbtomo apikey</code>).</p>
             </body></html>
             """;
-        // The key form must not be framed by another site (clickjacking) nor post anywhere but here.
-        http.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-        http.Response.Headers.XFrameOptions = "DENY";
-        http.Response.Headers.XContentTypeOptions = "nosniff";
-        http.Response.Headers["Referrer-Policy"] = "no-referrer";
+        // The key form must not be framed by another site (clickjacking) nor post anywhere but here; nosniff, DENY and
+        // no-referrer come from UsePageSecurityHeaders.
+        PageSecurity.ForPage(http.Response);
         return Results.Content(html, "text/html; charset=utf-8", statusCode: status);
     }
 

@@ -80,6 +80,17 @@ public class AccessRuleTests
         Assert.Contains("SsbTomo:Auth:Oidc:Audience", error.Message);
     }
 
+    [Theory]
+    [InlineData("http://login.example.org/realms/facility")]
+    [InlineData("login.example.org")]
+    [InlineData("/realms/facility")]
+    public void An_oidc_authority_that_is_not_an_https_url_is_refused_at_start(string authority)
+    {
+        var oidc = new AccessOptions { Oidc = { Authority = authority, Audience = "ssbtomo" } };
+        var error = Assert.Throws<AccessConfigurationException>(() => AccessRule.Decide(oidc, TransportKind.RabbitMq, ["http://*:8080"]));
+        Assert.Contains("must be the provider's https:// issuer URL", error.Message);
+    }
+
     [Fact]
     public void A_dashboard_client_id_without_an_authority_is_refused()
     {

@@ -68,3 +68,48 @@ public class AccessStartupTests
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/signin")).StatusCode);
     }
 }
+
+/// <summary>The orchestrator's own executable, started the way a pod starts it: a distributed one without credentials exits at once.</summary>
+public class AccessProcessTests
+{
+    [Fact]
+    public async Task The_orchestrator_process_on_rabbitmq_without_authentication_exits_at_start_with_a_message_that_says_what_to_set()
+    {
+        using var dir = new TempDirectory("ssbtomo-failclosed");
+        var start = new System.Diagnostics.ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "SsbTomo.Orchestrator.dll") },
+            RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = dir.Path,
+        };
+        // Only what a pod of the base manifests has, minus the key file: nothing from the machine running the tests.
+        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("SsbTomo", StringComparison.OrdinalIgnoreCase) || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal)).ToList())
+            start.Environment.Remove(name);
+        start.Environment["SsbTomo__Transport"] = "RabbitMq";
+        start.Environment["SsbTomo__RabbitMq__Host"] = "127.0.0.1";
+        start.Environment["SsbTomo__BlobRoot"] = Path.Combine(dir.Path, "data");
+        start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
+        start.Environment["MASSTRANSIT_USAGE_TELEMETRY"] = "false";
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"still running after 60 s: it started without authentication. {await stdout}");
+        }
+
+        Assert.Equal(2, process.ExitCode);
+        var message = await stderr;
+        Assert.StartsWith("ssbtomo-orchestrator: Refusing to start the API and dashboard without authentication: the transport is RabbitMq", message);
+        Assert.Contains("SsbTomo__Auth__ApiKeysFile", message);
+        Assert.Contains("SsbTomo__Auth__Oidc__Authority", message);
+        Assert.DoesNotContain("   at ", message);
+        Assert.DoesNotContain("Now listening", await stdout);
+    }
+}

@@ -89,7 +89,7 @@ public partial class ApiKeyAccessTests : IAsyncLifetime
     [Fact]
     public async Task Every_mapped_route_but_health_and_sign_in_refuses_a_request_without_credentials()
     {
-        string[] open = ["/health/live", "/health/ready", "/signin", "/signin/oidc", "/signout"];
+        string[] open = ["/health/live", "/health/ready", "/signin", "/signin/oidc", "/signout", PageSecurity.StylesheetPath];
         var routes = Host.Services.GetServices<EndpointDataSource>().SelectMany(source => source.Endpoints).OfType<RouteEndpoint>()
             .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(method => (Method: method, Endpoint: e)))
             .ToList();
