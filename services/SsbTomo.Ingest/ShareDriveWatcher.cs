@@ -19,6 +19,8 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
 {
     private readonly IngestSettings _settings = options.Value.Ingest;
     private readonly Dictionary<string, SubmittedFolder?> _submitted = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PendingSubmission> _retry = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PlannedJob> _planned = new(StringComparer.Ordinal);
     private readonly FolderNamePatterns _folderNames = new(options.Value.Ingest.FolderPatterns);
     private readonly StackFolderWatch _watch = new(new CompletionSettings(
         TimeSpan.FromSeconds(Math.Max(0, options.Value.Ingest.QuietSeconds)), options.Value.Ingest.CadenceFactor, options.Value.Ingest.MinSlices));
@@ -34,8 +36,10 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
             {
                 await PollOnceAsync(stoppingToken);
             }
-            catch (IOException ex)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
+                // A share drive that is away, a store that is down: the next poll may find them back, and a stopped
+                // watcher would leave every later acquisition unprocessed without anyone noticing.
                 logger.LogWarning(ex, "Could not scan {Root}; trying again at the next poll", _settings.WatchRoot);
             }
         }
@@ -47,41 +51,92 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
     {
         var root = _settings.WatchRoot ?? throw new InvalidOperationException("SsbTomo:Ingest:WatchRoot is not set");
         var changed = new List<StackFolderSnapshot>();
-        foreach (var folder in Scan(root, _settings.EndMarkers))
+        var retries = new List<CompletedFolder>();
+        foreach (var folder in Scan(root, _settings.EndMarkers, (path, ex) =>
+                     logger.LogWarning(ex, "Could not read folder {Folder}; trying it again at the next poll", path)))
         {
-            if (!_submitted.TryGetValue(folder.Path, out var submitted))
-                _submitted[folder.Path] = submitted = await SubmittedFolder.ReadAsync(store, folder.Path, ct);
-            if (submitted is null || !submitted.Covers(folder)) changed.Add(folder);
+            if (_retry.TryGetValue(folder.Path, out var retry))
+            {
+                // Unchanged since it completed: submit what completed. Changed: the watch decides anew when it is complete.
+                if (retry.Completed.Snapshot.SameAs(folder)) retries.Add(retry.Completed);
+                else _retry.Remove(folder.Path);
+            }
+            try
+            {
+                if (!_submitted.TryGetValue(folder.Path, out var submitted))
+                    _submitted[folder.Path] = submitted = await SubmittedFolder.ReadAsync(store, folder.Path, ct);
+                if (submitted is null || !submitted.Covers(folder)) changed.Add(folder);
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested)
+            {
+                // Not cached, so the marker is read again at the next poll; the folder is not watched until it is known.
+                logger.LogWarning(ex, "Could not read the submission marker of {Folder}; trying it again at the next poll", folder.Path);
+            }
         }
-        foreach (var completed in _watch.Observe(changed, clock.GetUtcNow().UtcDateTime))
+        foreach (var completed in retries.Concat(_watch.Observe(changed, clock.GetUtcNow().UtcDateTime)))
         {
             var folder = completed.Snapshot.Path;
             // Anyone who can write to the share can leave a link there that points elsewhere on this machine.
             var confined = SharePaths.Confine(Path.GetFullPath(folder), [root]);
-            if (confined.IsAllowed) await SubmitOnceAsync(completed, confined.ResolvedPath!, ct);
-            else logger.LogWarning("Not submitting {Folder}: {Reason} ({Root})", folder, confined.Reason, root);
+            if (!confined.IsAllowed)
+            {
+                logger.LogWarning("Not submitting {Folder}: {Reason} ({Root})", folder, confined.Reason, root);
+                continue;
+            }
+            try
+            {
+                await SubmitOnceAsync(completed, confined.ResolvedPath!, ct);
+                _retry.Remove(folder);
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested)
+            {
+                // The watch reports a state of a folder once, so the folder is kept here until a submission goes through.
+                var since = _retry.TryGetValue(folder, out var pending) ? pending.SinceUtc : clock.GetUtcNow().UtcDateTime;
+                _retry[folder] = new PendingSubmission(completed, since, _planned.Remove(folder, out var planned) ? planned : pending?.Planned);
+                logger.LogWarning(ex, "Could not submit {Folder}; trying it again at the next poll", folder);
+            }
         }
     }
 
-    public static IEnumerable<StackFolderSnapshot> Scan(string root, IReadOnlyCollection<string>? endMarkers = null)
+    /// <param name="unreadable">
+    /// Told of a folder that cannot be read (permission denied, vanished or changing under the scan), which is then left
+    /// out of this scan; without it the scan fails.
+    /// </param>
+    public static IEnumerable<StackFolderSnapshot> Scan(string root, IReadOnlyCollection<string>? endMarkers = null,
+        Action<string, Exception>? unreadable = null)
     {
         var markerPatterns = (endMarkers ?? []).Select(GlobPattern).ToArray();
-        return Directory.EnumerateDirectories(root).Select(dir =>
+        foreach (var dir in Directory.EnumerateDirectories(root))
         {
-            var files = new DirectoryInfo(dir).EnumerateFiles().ToList();
-            var tiffs = files
-                .Where(f => f.Extension.Equals(".tif", StringComparison.OrdinalIgnoreCase) || f.Extension.Equals(".tiff", StringComparison.OrdinalIgnoreCase))
-                // Like the stack reader: macOS "._name.tif" resource forks and other hidden files are not slices.
-                .Where(f => !f.Name.StartsWith('.'))
-                .Select(f => new SliceFile(f.Name, f.Length, f.LastWriteTimeUtc))
-                .OrderBy(f => f.Name, StringComparer.Ordinal)
-                .ToList();
-            var marker = files.Where(f => markerPatterns.Any(p => p.IsMatch(f.Name)))
-                .OrderByDescending(f => f.LastWriteTimeUtc)
-                .Select(f => new SliceFile(f.Name, f.Length, f.LastWriteTimeUtc))
-                .FirstOrDefault();
-            return new StackFolderSnapshot(dir, tiffs, marker);
-        });
+            StackFolderSnapshot snapshot;
+            try
+            {
+                snapshot = ScanFolder(dir, markerPatterns);
+            }
+            catch (Exception ex) when (unreadable is not null && ex is IOException or UnauthorizedAccessException)
+            {
+                unreadable(dir, ex);
+                continue;
+            }
+            yield return snapshot;
+        }
+    }
+
+    private static StackFolderSnapshot ScanFolder(string dir, Regex[] markerPatterns)
+    {
+        var files = new DirectoryInfo(dir).EnumerateFiles().ToList();
+        var tiffs = files
+            .Where(f => f.Extension.Equals(".tif", StringComparison.OrdinalIgnoreCase) || f.Extension.Equals(".tiff", StringComparison.OrdinalIgnoreCase))
+            // Like the stack reader: macOS "._name.tif" resource forks and other hidden files are not slices.
+            .Where(f => !f.Name.StartsWith('.'))
+            .Select(f => new SliceFile(f.Name, f.Length, f.LastWriteTimeUtc))
+            .OrderBy(f => f.Name, StringComparer.Ordinal)
+            .ToList();
+        var marker = files.Where(f => markerPatterns.Any(p => p.IsMatch(f.Name)))
+            .OrderByDescending(f => f.LastWriteTimeUtc)
+            .Select(f => new SliceFile(f.Name, f.Length, f.LastWriteTimeUtc))
+            .FirstOrDefault();
+        return new StackFolderSnapshot(dir, tiffs, marker);
     }
 
     /// <summary>
@@ -122,6 +177,15 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
         var folder = snapshot.Path;
         // Read again rather than trust the cache: the marker is what keeps a folder from running twice.
         var earlier = await SubmittedFolder.ReadAsync(store, folder, ct);
+        // The marker of a job went in but the job was not published: publish it now, under the marker's job id, rather
+        // than take the marker's word that the folder was submitted.
+        if (_retry.GetValueOrDefault(folder)?.Planned is { } planned && earlier?.JobId == planned.Submitted.JobId)
+        {
+            _planned[folder] = planned;
+            await PublishAsync(completed, source, planned, ct);
+            _planned.Remove(folder);
+            return;
+        }
         if (earlier is not null && earlier.Covers(snapshot))
         {
             _submitted[folder] = earlier;
@@ -142,8 +206,19 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
         {
             EarlierJobs = earlier is null ? [] : [.. earlier.EarlierJobs, earlier.JobId],
         };
+        var job = new PlannedJob(submitted, earlier, earlier?.DescribeChange(snapshot));
+        // Planned before the marker is written: a write reported as failed may still have landed.
+        _planned[folder] = job;
         await submitted.WriteAsync(store, ct);
         _submitted[folder] = submitted;
+        await PublishAsync(completed, source, job, ct);
+        _planned.Remove(folder);
+    }
+
+    private async Task PublishAsync(CompletedFolder completed, string source, PlannedJob job, CancellationToken ct)
+    {
+        var folder = completed.Snapshot.Path;
+        var (jobId, earlier) = (job.Submitted.JobId, job.Earlier);
         var labels = _folderNames.Match(Path.GetFileName(folder));
         await bus.Publish(new SubmitJob(jobId, source, JobPrefix(jobId), null, options.Value.ChunkSlices)
         {
@@ -154,11 +229,18 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
             logger.LogInformation("Submitted {Folder} as job {JobId}: {Completion}", folder, jobId, completed.Rule.Description);
             return;
         }
-        var change = earlier.DescribeChange(snapshot);
+        var change = job.Change;
         await bus.Publish(new JobSuperseded(earlier.JobId, jobId,
             $"Superseded: the folder {folder} changed after this job was submitted ({change}), so this job's results may " +
-            $"cover only part of the stack. Job {jobId} processes the whole stack of {snapshot.TiffCount} slices; use its results."), ct);
+            $"cover only part of the stack. Job {jobId} processes the whole stack of {completed.Snapshot.TiffCount} slices; use its results."), ct);
         logger.LogWarning("Folder {Folder} changed after job {EarlierJob} was submitted ({Change}); submitted the whole stack as job {JobId}: {Completion}",
             folder, earlier.JobId, change, jobId, completed.Rule.Description);
     }
 }
+
+/// <summary>A folder that completed but whose submission has not gone through yet, since <c>SinceUtc</c>.</summary>
+/// <param name="Planned">The job whose marker may already be written, so that a retry publishes that job and no other.</param>
+internal sealed record PendingSubmission(CompletedFolder Completed, DateTime SinceUtc, PlannedJob? Planned);
+
+/// <summary>A job the watcher decided on: its marker, the folder's earlier submission it supersedes, and what changed since.</summary>
+internal sealed record PlannedJob(SubmittedFolder Submitted, SubmittedFolder? Earlier, string? Change);

@@ -41,11 +41,11 @@ public sealed class ShareDriveWatcherTests : IAsyncLifetime
         _dir.Dispose();
     }
 
-    private ShareDriveWatcher Watcher(Action<IngestSettings>? configure = null)
+    private ShareDriveWatcher Watcher(Action<IngestSettings>? configure = null, IBlobStore? store = null)
     {
         var options = new SsbTomoOptions { Ingest = { WatchRoot = Share, PollSeconds = 10, MinSlices = 4 } };
         configure?.Invoke(options.Ingest);
-        return new ShareDriveWatcher(Options.Create(options), new FileSystemBlobStore(Data), _harness.Bus, _clock,
+        return new ShareDriveWatcher(Options.Create(options), store ?? new FileSystemBlobStore(Data), _harness.Bus, _clock,
             NullLogger<ShareDriveWatcher>.Instance);
     }
 
@@ -232,4 +232,102 @@ public sealed class ShareDriveWatcherTests : IAsyncLifetime
 
         Assert.Equal([Path.Combine(Share, "real")], Submitted().Select(j => j.SourcePath));
     }
+
+    /// <summary>Writes slices [0, count) of each folder together, as a copy from another machine would.</summary>
+    private void WriteFolders(int count, params string[] folders)
+    {
+        foreach (var folder in folders)
+            for (var i = 0; i < count; i++)
+                Write(folder, $"slice_{i:0000}.tif", SliceBytes(i));
+    }
+
+    private string[] SubmittedFolders() => [.. Submitted().Select(j => Path.GetFileName(j.SourcePath)).Order(StringComparer.Ordinal)];
+
+    [Fact]
+    public async Task A_store_that_fails_on_one_folder_delays_only_that_folder_and_the_watcher_goes_on()
+    {
+        var failing = Path.Combine(Share, "a");
+        var store = new HookedBlobStore(new FileSystemBlobStore(Data))
+        {
+            OnRead = key => key == SubmittedFolder.Key(failing) ? throw new HttpRequestException("injected: store unreachable") : null,
+        };
+        var watcher = Watcher(store: store);
+        WriteFolders(8, "a", "b");
+
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        Assert.Equal(["b"], SubmittedFolders());
+
+        store.OnRead = null;
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        Assert.Equal(["a", "b"], SubmittedFolders());
+        await PollFor(Watcher(), TimeSpan.FromHours(1));
+        Assert.Equal(2, Submitted().Count);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_marker_write_that_fails_is_retried_at_the_next_poll_and_each_folder_runs_once(bool faultedWriteLands)
+    {
+        var store = new FaultAfterWritesBlobStore(new FileSystemBlobStore(Data), writesBeforeFault: 0, faultedWriteLands);
+        var watcher = Watcher(store: store);
+        WriteFolders(8, "a", "b");
+
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        Assert.NotNull(store.FaultedKey);
+        Assert.Equal(["a", "b"], SubmittedFolders());
+        // The job that runs is the one the marker names, also when the marker landed although its write was reported failed.
+        foreach (var job in Submitted())
+            Assert.Equal(job.JobId, (await SubmittedFolder.ReadAsync(new FileSystemBlobStore(Data), job.SourcePath, CancellationToken.None))!.JobId);
+
+        await PollFor(watcher, TimeSpan.FromHours(1));
+        await PollFor(Watcher(), TimeSpan.FromHours(1));
+        Assert.Equal(2, Submitted().Count);
+    }
+
+    [Fact]
+    public async Task A_folder_that_vanishes_during_a_scan_does_not_stop_the_scan_and_is_taken_up_when_it_is_back()
+    {
+        WriteFolders(8, "a", "b");
+        string? vanished = null;
+        var store = new HookedBlobStore(new FileSystemBlobStore(Data));
+        // While the watcher reads the marker of the first folder it lists, the other one is moved away: the scan has
+        // listed it already and finds it gone when it reads it.
+        store.OnRead = key =>
+        {
+            vanished ??= new[] { "a", "b" }.Single(f => SubmittedFolder.Key(Path.Combine(Share, f)) != key);
+            if (Directory.Exists(Path.Combine(Share, vanished)))
+                Directory.Move(Path.Combine(Share, vanished), Path.Combine(_dir.Path, "moved-away"));
+            store.OnRead = null;
+            return null;
+        };
+        var watcher = Watcher(store: store);
+
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        var stayed = vanished == "a" ? "b" : "a";
+        Assert.Equal([stayed], SubmittedFolders());
+
+        Directory.Move(Path.Combine(_dir.Path, "moved-away"), Path.Combine(Share, vanished!));
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        Assert.Equal(["a", "b"], SubmittedFolders());
+    }
+}
+
+/// <summary>A store whose reads a test can intercept: <c>OnRead</c> may throw, or return null to let the read through.</summary>
+internal sealed class HookedBlobStore(IBlobStore inner) : IBlobStore
+{
+    public Func<string, byte[]?>? OnRead { get; set; }
+
+    public Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken ct = default) => inner.WriteAsync(key, content, ct);
+
+    public Task<byte[]?> ReadAsync(string key, CancellationToken ct = default) =>
+        OnRead?.Invoke(key) is { } bytes ? Task.FromResult<byte[]?>(bytes) : inner.ReadAsync(key, ct);
+
+    public Task<BlobContent?> ReadContentAsync(string key, CancellationToken ct = default) => inner.ReadContentAsync(key, ct);
+
+    public Task<bool> ExistsAsync(string key, CancellationToken ct = default) => inner.ExistsAsync(key, ct);
+
+    public IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken ct = default) => inner.ListAsync(prefix, ct);
+
+    public Task DeleteAsync(string key, CancellationToken ct = default) => inner.DeleteAsync(key, ct);
 }
