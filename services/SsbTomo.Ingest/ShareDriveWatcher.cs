@@ -83,16 +83,17 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
                 logger.LogWarning("Not submitting {Folder}: {Reason} ({Root})", folder, confined.Reason, root);
                 continue;
             }
+            // The watch reports a state of a folder once, so the folder is kept in _retry until its submission is settled.
+            var pending = _retry.GetValueOrDefault(folder);
             try
             {
-                await SubmitOnceAsync(completed, confined.ResolvedPath!, ct);
-                _retry.Remove(folder);
+                if (await SubmitOnceAsync(completed, confined.ResolvedPath!, pending?.AwaitingProvenanceSinceUtc, ct)) _retry.Remove(folder);
+                else _retry[folder] = new PendingSubmission(completed, pending?.AwaitingProvenanceSinceUtc ?? clock.GetUtcNow().UtcDateTime, null);
             }
             catch (Exception ex) when (!ct.IsCancellationRequested)
             {
-                // The watch reports a state of a folder once, so the folder is kept here until a submission goes through.
-                var since = _retry.TryGetValue(folder, out var pending) ? pending.SinceUtc : clock.GetUtcNow().UtcDateTime;
-                _retry[folder] = new PendingSubmission(completed, since, _planned.Remove(folder, out var planned) ? planned : pending?.Planned);
+                _retry[folder] = new PendingSubmission(completed, pending?.AwaitingProvenanceSinceUtc,
+                    _planned.Remove(folder, out var planned) ? planned : pending?.Planned);
                 logger.LogWarning(ex, "Could not submit {Folder}; trying it again at the next poll", folder);
             }
         }
@@ -140,28 +141,31 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
     }
 
     /// <summary>
-    /// Whether the folder's slices still have the SHA-256 that the earlier job's provenance.json records; null when that
-    /// cannot be told (no provenance yet, or a slice changed while it was read).
+    /// What the earlier job read of the folder, from its provenance.json (names, sizes, times), and whether that is the
+    /// folder as it is now, SHA-256 for SHA-256. Same is null when that cannot be told yet: no provenance.json (the job
+    /// has not been ingested) or a slice that could not be read or changed while it was hashed.
     /// </summary>
-    private async Task<bool?> SameContentAsync(SubmittedFolder earlier, StackFolderSnapshot snapshot, CancellationToken ct)
+    private async Task<(bool? Same, IReadOnlyList<SliceFile>? Read)> CompareWithJobAsync(SubmittedFolder earlier, StackFolderSnapshot snapshot,
+        CancellationToken ct)
     {
         var json = await store.ReadAsync(new JobLayout(JobPrefix(earlier.JobId)).Provenance, ct);
-        if (json is null || StackProvenance.FromJson(json) is not { MultiPage: false } provenance) return null;
+        if (json is null || StackProvenance.FromJson(json) is not { } provenance) return (null, null);
+        var read = provenance.Files.Select(f => new SliceFile(f.Name, f.Bytes, f.ModifiedUtc)).ToList();
+        if (!read.Select(f => (f.Name, f.Bytes)).SequenceEqual(snapshot.Slices.Select(s => (s.Name, s.Bytes)))) return (false, read);
         var recorded = provenance.Files.ToDictionary(f => f.Name, f => f.Sha256, StringComparer.Ordinal);
-        if (recorded.Count != snapshot.TiffCount) return false;
         try
         {
             foreach (var slice in snapshot.Slices)
             {
                 var now = await StackProvenance.HashAsync(Path.Combine(snapshot.Path, slice.Name), ct);
-                if (!recorded.TryGetValue(slice.Name, out var sha) || sha != now.Sha256) return false;
+                if (recorded[slice.Name] != now.Sha256) return (false, read);
             }
-            return true;
+            return (true, read);
         }
         catch (InvalidInputException ex)
         {
             logger.LogInformation("Could not compare {Folder} with job {JobId}: {Reason}", snapshot.Path, earlier.JobId, ex.Message);
-            return null;
+            return (null, read);
         }
     }
 
@@ -171,7 +175,9 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
         new("^" + Regex.Escape(glob).Replace(@"\*", ".*").Replace(@"\?", ".") + "$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
     /// <param name="source">The folder with links resolved: what was checked is what the stages read.</param>
-    private async Task SubmitOnceAsync(CompletedFolder completed, string source, CancellationToken ct)
+    /// <param name="awaitingProvenanceSinceUtc">When the folder began to wait for its earlier job's provenance.json, if it does.</param>
+    /// <returns>False while the folder waits for the earlier job's provenance.json; true once it is settled.</returns>
+    private async Task<bool> SubmitOnceAsync(CompletedFolder completed, string source, DateTime? awaitingProvenanceSinceUtc, CancellationToken ct)
     {
         var snapshot = completed.Snapshot;
         var folder = snapshot.Path;
@@ -184,35 +190,56 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
             _planned[folder] = planned;
             await PublishAsync(completed, source, planned, ct);
             _planned.Remove(folder);
-            return;
+            return true;
         }
         if (earlier is not null && earlier.Covers(snapshot))
         {
             _submitted[folder] = earlier;
-            return;
+            return true;
         }
-        // Touched or copied again with the same bytes: the earlier job's result stands; remember the new times. When
-        // that cannot be told (no provenance.json yet), the folder runs again: a duplicate job is cheap, a short one is not.
-        if (earlier is not null && earlier.SameNamesAndSizes(snapshot) && await SameContentAsync(earlier, snapshot, ct) == true)
+        // The folder differs from the marker, but the earlier job may have read it as it is now: slices that landed
+        // between the submission and the Ingest stage, or the same bytes touched or copied again. Its provenance.json
+        // says; until it is written, the folder waits (a follow-up submitted now could duplicate the earlier job),
+        // though never longer than ProvenanceWaitSeconds, since a job that fails before ingesting never writes one.
+        var changeFrom = earlier;
+        if (earlier is not null)
         {
-            var touched = earlier with { Slices = snapshot.Slices };
-            await touched.WriteAsync(store, ct);
-            _submitted[folder] = touched;
-            logger.LogInformation("Folder {Folder} was rewritten with the content job {JobId} read; not submitted again", folder, earlier.JobId);
-            return;
+            var (same, read) = await CompareWithJobAsync(earlier, snapshot, ct);
+            if (same == true)
+            {
+                var updated = earlier with { Slices = snapshot.Slices };
+                await updated.WriteAsync(store, ct);
+                _submitted[folder] = updated;
+                logger.LogInformation("Folder {Folder} changed after job {JobId} was submitted, but that job read the {Slices} slices as they are now; not submitted again",
+                    folder, earlier.JobId, snapshot.TiffCount);
+                return true;
+            }
+            var waitedFor = clock.GetUtcNow().UtcDateTime - (awaitingProvenanceSinceUtc ?? clock.GetUtcNow().UtcDateTime);
+            if (same is null && waitedFor < TimeSpan.FromSeconds(Math.Max(0, _settings.ProvenanceWaitSeconds)))
+            {
+                if (awaitingProvenanceSinceUtc is null)
+                    logger.LogInformation("Folder {Folder} changed after job {JobId} was submitted; waiting for that job's provenance.json to tell whether it read the whole stack",
+                        folder, earlier.JobId);
+                return false;
+            }
+            if (same is null)
+                logger.LogWarning("Folder {Folder}: job {JobId} has not recorded what it read after {Waited}; submitting the whole stack again",
+                    folder, earlier.JobId, waitedFor);
+            if (read is not null) changeFrom = earlier with { Slices = read };
         }
         var jobId = NewId.NextGuid();
         var submitted = new SubmittedFolder(folder, jobId, clock.GetUtcNow().UtcDateTime, snapshot.Slices)
         {
             EarlierJobs = earlier is null ? [] : [.. earlier.EarlierJobs, earlier.JobId],
         };
-        var job = new PlannedJob(submitted, earlier, earlier?.DescribeChange(snapshot));
+        var job = new PlannedJob(submitted, earlier, changeFrom?.DescribeChange(snapshot));
         // Planned before the marker is written: a write reported as failed may still have landed.
         _planned[folder] = job;
         await submitted.WriteAsync(store, ct);
         _submitted[folder] = submitted;
         await PublishAsync(completed, source, job, ct);
         _planned.Remove(folder);
+        return true;
     }
 
     private async Task PublishAsync(CompletedFolder completed, string source, PlannedJob job, CancellationToken ct)
@@ -238,9 +265,9 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
     }
 }
 
-/// <summary>A folder that completed but whose submission has not gone through yet, since <c>SinceUtc</c>.</summary>
+/// <summary>A folder that completed but whose submission is not settled: it failed, or it waits for the earlier job's provenance.json.</summary>
 /// <param name="Planned">The job whose marker may already be written, so that a retry publishes that job and no other.</param>
-internal sealed record PendingSubmission(CompletedFolder Completed, DateTime SinceUtc, PlannedJob? Planned);
+internal sealed record PendingSubmission(CompletedFolder Completed, DateTime? AwaitingProvenanceSinceUtc, PlannedJob? Planned);
 
 /// <summary>A job the watcher decided on: its marker, the folder's earlier submission it supersedes, and what changed since.</summary>
 internal sealed record PlannedJob(SubmittedFolder Submitted, SubmittedFolder? Earlier, string? Change);

@@ -134,6 +134,7 @@ public sealed class ShareDriveWatcherTests : IAsyncLifetime
         await PollFor(watcher, TimeSpan.FromMinutes(15));   // a pause longer than any quiet period: the first job starts
         var first = Assert.Single(Submitted());
         Assert.Equal(10, first.Acquisition!.Completion.Slices);
+        await WriteProvenanceAsync(first);
 
         // The acquisition resumes: five more slices, and slice 3 written again (re-imaged).
         await Acquire(watcher, "sample", 10, 15, TimeSpan.FromMinutes(2));
@@ -168,10 +169,11 @@ public sealed class ShareDriveWatcherTests : IAsyncLifetime
     }
 
     /// <summary>What the Ingest stage would record for the job: the folder's files and their SHA-256 as they are now.</summary>
-    private async Task WriteProvenanceAsync(SubmitJob job)
+    /// <param name="slices">How many of the folder's slices the job read, the first ones; all by default.</param>
+    private async Task WriteProvenanceAsync(SubmitJob job, int? slices = null)
     {
         var files = new List<ProvenanceFile>();
-        foreach (var file in Directory.GetFiles(job.SourcePath, "*.tif").Order(StringComparer.Ordinal))
+        foreach (var file in Directory.GetFiles(job.SourcePath, "*.tif").Order(StringComparer.Ordinal).Take(slices ?? int.MaxValue))
             files.Add(await StackProvenance.HashAsync(file, CancellationToken.None));
         var provenance = new StackProvenance(job.JobId, job.SourcePath, _clock.GetUtcNow().UtcDateTime, "share-drive-watcher",
             job.Acquisition?.Completion, null, files.Count, false, 8, 8, 8, 0, [50, 50, 50], "FeiMetadata", new Dictionary<string, string>(),
@@ -231,6 +233,64 @@ public sealed class ShareDriveWatcherTests : IAsyncLifetime
         await PollFor(Watcher(s => s.QuietSeconds = 60), TimeSpan.FromMinutes(30));
 
         Assert.Equal([Path.Combine(Share, "real")], Submitted().Select(j => j.SourcePath));
+    }
+
+    [Fact]
+    public async Task Slices_that_land_before_the_first_job_reads_the_folder_start_no_second_job()
+    {
+        var watcher = Watcher();
+        await Acquire(watcher, "sample", 0, 10, TimeSpan.FromMinutes(1));
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        var first = Assert.Single(Submitted());
+
+        // Two late slices land while the job waits in the queue; the folder completes again before the job is ingested.
+        await Acquire(watcher, "sample", 10, 12, TimeSpan.FromMinutes(1));
+        await PollFor(watcher, TimeSpan.FromMinutes(30));
+        Assert.Single(Submitted());
+
+        await WriteProvenanceAsync(first);                 // the Ingest stage read all twelve
+        await PollFor(watcher, TimeSpan.FromMinutes(1));
+        await PollFor(Watcher(), TimeSpan.FromMinutes(30));
+        Assert.Single(Submitted());
+        Assert.Empty(_harness.Published.Select<JobSuperseded>());
+        var marker = await SubmittedFolder.ReadAsync(new FileSystemBlobStore(Data), first.SourcePath, CancellationToken.None);
+        Assert.Equal((first.JobId, 12), (marker!.JobId, marker.Slices!.Count));
+    }
+
+    [Fact]
+    public async Task Slices_that_land_after_the_first_job_read_the_folder_start_a_follow_up_once_its_provenance_says_so()
+    {
+        var watcher = Watcher();
+        await Acquire(watcher, "sample", 0, 10, TimeSpan.FromMinutes(1));
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        var first = Assert.Single(Submitted());
+
+        await Acquire(watcher, "sample", 10, 13, TimeSpan.FromMinutes(1));
+        await PollFor(watcher, TimeSpan.FromMinutes(30));
+        Assert.Single(Submitted());                        // complete again, but the first job's reading is not known yet
+
+        await WriteProvenanceAsync(first, slices: 10);     // the Ingest stage had read the ten before the others landed
+        await PollFor(watcher, TimeSpan.FromSeconds(10));
+        Assert.Equal(2, Submitted().Count);
+        Assert.Equal((first.JobId, 13), (Submitted().Last().Acquisition!.Supersedes, Submitted().Last().Acquisition!.Completion.Slices));
+        Assert.Contains("(3 slices added)", Assert.Single(_harness.Published.Select<JobSuperseded>()).Context.Message.Reason);
+    }
+
+    [Fact]
+    public async Task A_grown_folder_whose_first_job_never_records_what_it_read_is_submitted_whole_after_the_provenance_wait()
+    {
+        var watcher = Watcher(s => s.ProvenanceWaitSeconds = 1800);
+        await Acquire(watcher, "sample", 0, 10, TimeSpan.FromMinutes(1));
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        var first = Assert.Single(Submitted());
+
+        await Acquire(watcher, "sample", 10, 12, TimeSpan.FromMinutes(1));
+        await PollFor(watcher, TimeSpan.FromMinutes(10) + TimeSpan.FromMinutes(25));   // complete at 10 min, then 25 of the 30 min wait
+        Assert.Single(Submitted());
+
+        await PollFor(watcher, TimeSpan.FromMinutes(6));
+        Assert.Equal(2, Submitted().Count);
+        Assert.Equal(first.JobId, Submitted().Last().Acquisition!.Supersedes);
     }
 
     /// <summary>Writes slices [0, count) of each folder together, as a copy from another machine would.</summary>
