@@ -77,7 +77,12 @@ public class ServeTests
         }
 
         var first = Assert.Single(await WaitFor(jobs => jobs.Length == 1));
-        Acquire(slices[16..]);   // the acquisition goes on after a pause the watcher took for its end
+        // Slices that land before the job reads the folder are simply part of it (no second job), so the acquisition
+        // goes on only once the Ingest stage has recorded what it read: after a pause the watcher took for the end.
+        var firstProvenance = Path.Combine(data, "jobs", first.JobId.ToString(), "provenance.json");
+        await WaitFor(_ => File.Exists(firstProvenance));
+        Assert.True(File.Exists(firstProvenance));
+        Acquire(slices[16..]);
         var all = await WaitFor(jobs => jobs.Length == 2 && jobs.All(j => j.State is "Completed" or "Failed") && jobs.Any(j => j.SupersededBy is not null));
         await app.StopAsync();
 
