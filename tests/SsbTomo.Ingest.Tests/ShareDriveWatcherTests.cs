@@ -293,6 +293,36 @@ public sealed class ShareDriveWatcherTests : IAsyncLifetime
         Assert.Equal(first.JobId, Submitted().Last().Acquisition!.Supersedes);
     }
 
+    [Fact]
+    public async Task A_slice_that_disappears_while_the_watcher_hashes_it_neither_stops_the_watcher_nor_starts_a_job_on_the_old_listing()
+    {
+        var store = new HookedBlobStore(new FileSystemBlobStore(Data));
+        var watcher = Watcher(store: store);
+        await Acquire(watcher, "sample", 0, 8, TimeSpan.FromMinutes(1));
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        var first = Assert.Single(Submitted());
+        await WriteProvenanceAsync(first);
+
+        // Copied again with the same bytes; while the watcher compares it with the job's provenance.json, a slice is deleted.
+        Touch("sample");
+        var provenanceKey = new JobLayout(first.JobPrefix).Provenance;
+        store.OnRead = key =>
+        {
+            if (key != provenanceKey) return null;
+            File.Delete(Path.Combine(Share, "sample", "slice_0005.tif"));
+            store.OnRead = null;
+            return null;
+        };
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        Assert.Null(store.OnRead);
+        Assert.Single(Submitted());
+
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        Assert.Equal(2, Submitted().Count);
+        Assert.Equal(7, Submitted().Last().Acquisition!.Completion.Slices);
+        Assert.Contains("1 slice removed", Assert.Single(_harness.Published.Select<JobSuperseded>()).Context.Message.Reason);
+    }
+
     /// <summary>Writes slices [0, count) of each folder together, as a copy from another machine would.</summary>
     private void WriteFolders(int count, params string[] folders)
     {
