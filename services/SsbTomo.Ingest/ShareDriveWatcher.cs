@@ -11,8 +11,10 @@ namespace SsbTomo.Ingest;
 /// Picks acquisitions up by itself: polls the share drive's folders (read-only) and submits each completed stack
 /// (<see cref="StackFolderWatch"/> decides when). A marker blob per folder (<see cref="SubmittedFolder"/>) records the
 /// job and the files it was submitted with, so a restarted watcher does not submit an unchanged folder again. A folder
-/// whose files change after its job was submitted is watched again: once complete, the whole stack is submitted as a
-/// new job and the earlier job is told it is superseded (a warning on it), so that no short result goes unremarked.
+/// whose files change after its job was submitted is watched again: once complete, it is compared with what that job
+/// read (its provenance.json); if that differs, the whole stack is submitted as a new job and the earlier job is told
+/// it is superseded (a warning on it), so that no short result goes unremarked. One folder that cannot be read or
+/// submitted is tried again at the next poll and holds up no other.
 /// </summary>
 public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobStore store, IBus bus, TimeProvider clock,
     ILogger<ShareDriveWatcher> logger) : BackgroundService
