@@ -90,12 +90,11 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
             try
             {
                 if (await SubmitOnceAsync(completed, confined.ResolvedPath!, pending?.AwaitingProvenanceSinceUtc, ct)) _retry.Remove(folder);
-                else _retry[folder] = new PendingSubmission(completed, pending?.AwaitingProvenanceSinceUtc ?? clock.GetUtcNow().UtcDateTime, null);
+                else _retry[folder] = new PendingSubmission(completed, pending?.AwaitingProvenanceSinceUtc ?? clock.GetUtcNow().UtcDateTime);
             }
             catch (Exception ex) when (!ct.IsCancellationRequested)
             {
-                _retry[folder] = new PendingSubmission(completed, pending?.AwaitingProvenanceSinceUtc,
-                    _planned.Remove(folder, out var planned) ? planned : pending?.Planned);
+                _retry[folder] = new PendingSubmission(completed, pending?.AwaitingProvenanceSinceUtc);
                 logger.LogWarning(ex, "Could not submit {Folder}; trying it again at the next poll", folder);
             }
         }
@@ -185,14 +184,19 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
         var folder = snapshot.Path;
         // Read again rather than trust the cache: the marker is what keeps a folder from running twice.
         var earlier = await SubmittedFolder.ReadAsync(store, folder, ct);
-        // The marker of a job went in but the job was not published: publish it now, under the marker's job id, rather
-        // than take the marker's word that the folder was submitted.
-        if (_retry.GetValueOrDefault(folder)?.Planned is { } planned && earlier?.JobId == planned.Submitted.JobId)
+        // The marker of a job went in but the job was not published: rather than take the marker's word that the folder
+        // was submitted, publish that job now under the marker's job id; or, if the folder changed since, forget the job
+        // that never was, so that the new one supersedes the job before it and not a job nobody ran.
+        if (_planned.Remove(folder, out var planned) && earlier?.JobId == planned.Submitted.JobId)
         {
-            _planned[folder] = planned;
-            await PublishAsync(completed, source, planned, ct);
-            _planned.Remove(folder);
-            return true;
+            if (planned.Submitted.Covers(snapshot))
+            {
+                _planned[folder] = planned;
+                await PublishAsync(completed, source, planned, ct);
+                _planned.Remove(folder);
+                return true;
+            }
+            earlier = planned.Earlier;
         }
         if (earlier is not null && earlier.Covers(snapshot))
         {
@@ -268,8 +272,11 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
 }
 
 /// <summary>A folder that completed but whose submission is not settled: it failed, or it waits for the earlier job's provenance.json.</summary>
-/// <param name="Planned">The job whose marker may already be written, so that a retry publishes that job and no other.</param>
-internal sealed record PendingSubmission(CompletedFolder Completed, DateTime? AwaitingProvenanceSinceUtc, PlannedJob? Planned);
+internal sealed record PendingSubmission(CompletedFolder Completed, DateTime? AwaitingProvenanceSinceUtc);
 
-/// <summary>A job the watcher decided on: its marker, the folder's earlier submission it supersedes, and what changed since.</summary>
+/// <summary>
+/// A job the watcher decided on: its marker, the folder's earlier submission it supersedes, and what changed since.
+/// Kept until the job is published, since its marker may be written (a write reported as failed may have landed) while
+/// the job was never sent.
+/// </summary>
 internal sealed record PlannedJob(SubmittedFolder Submitted, SubmittedFolder? Earlier, string? Change);

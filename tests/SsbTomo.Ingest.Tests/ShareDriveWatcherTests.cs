@@ -376,6 +376,29 @@ public sealed class ShareDriveWatcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_folder_that_grows_after_its_marker_landed_but_its_job_was_never_sent_runs_once_and_supersedes_nothing()
+    {
+        var store = new FaultAfterWritesBlobStore(new FileSystemBlobStore(Data), writesBeforeFault: 0, faultedWriteLands: true);
+        var watcher = Watcher(store: store);
+        await Acquire(watcher, "sample", 0, 8, TimeSpan.FromMinutes(1));
+        // The poll that completes the folder writes the marker, told that it failed; the job is not sent.
+        for (var polls = 0; store.FaultedKey is null; polls++)
+        {
+            Assert.True(polls < 100, "the folder never completed");
+            await PollFor(watcher, TimeSpan.FromSeconds(10));
+        }
+        Assert.Empty(Submitted());
+
+        Write("sample", "slice_0008.tif", SliceBytes(8));   // the acquisition goes on before the next poll
+        await PollFor(watcher, TimeSpan.FromMinutes(30));
+
+        var job = Assert.Single(Submitted());
+        Assert.Equal((9, (Guid?)null), (job.Acquisition!.Completion.Slices, job.Acquisition.Supersedes));
+        Assert.Empty(_harness.Published.Select<JobSuperseded>());
+        Assert.Equal(job.JobId, (await SubmittedFolder.ReadAsync(new FileSystemBlobStore(Data), job.SourcePath, CancellationToken.None))!.JobId);
+    }
+
+    [Fact]
     public async Task A_folder_that_vanishes_during_a_scan_does_not_stop_the_scan_and_is_taken_up_when_it_is_back()
     {
         WriteFolders(8, "a", "b");
