@@ -23,10 +23,6 @@ public sealed record SubmittedFolder(string Folder, Guid JobId, DateTime Submitt
 
     public bool Covers(StackFolderSnapshot folder) => Slices is null || Slices.SequenceEqual(folder.Slices);
 
-    /// <summary>Only the write times differ: the files may have been touched or copied again with the same content.</summary>
-    public bool SameNamesAndSizes(StackFolderSnapshot folder) =>
-        Slices is not null && Slices.Select(s => (s.Name, s.Bytes)).SequenceEqual(folder.Slices.Select(s => (s.Name, s.Bytes)));
-
     /// <summary>What changed since the job, in words: "5 slices added, 1 rewritten".</summary>
     public string DescribeChange(StackFolderSnapshot folder)
     {

@@ -71,6 +71,13 @@ public sealed class IngestSettings
     public int MinSlices { get; set; } = 8;
 
     /// <summary>
+    /// How long a folder that changed after its job was submitted waits for that job's provenance.json, which tells
+    /// whether the job already read the folder as it is now (then no follow-up job). A job that fails before it ingests
+    /// never writes one, so after this the whole stack is submitted again all the same.
+    /// </summary>
+    public int ProvenanceWaitSeconds { get; set; } = 3600;
+
+    /// <summary>
     /// Folder-name patterns that give a job its sample and series, e.g. <c>{sample}_{cycles}cyc</c>: literal text and
     /// <c>{name}</c> placeholders, whole name, case-insensitive, first match wins. None by default.
     /// </summary>

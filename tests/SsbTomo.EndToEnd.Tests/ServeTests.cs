@@ -77,7 +77,12 @@ public class ServeTests
         }
 
         var first = Assert.Single(await WaitFor(jobs => jobs.Length == 1));
-        Acquire(slices[16..]);   // the acquisition goes on after a pause the watcher took for its end
+        // Slices that land before the job reads the folder are simply part of it (no second job), so the acquisition
+        // goes on only once the Ingest stage has recorded what it read: after a pause the watcher took for the end.
+        var firstProvenance = Path.Combine(data, "jobs", first.JobId.ToString(), "provenance.json");
+        await WaitFor(_ => File.Exists(firstProvenance));
+        Assert.True(File.Exists(firstProvenance));
+        Acquire(slices[16..]);
         var all = await WaitFor(jobs => jobs.Length == 2 && jobs.All(j => j.State is "Completed" or "Failed") && jobs.Any(j => j.SupersededBy is not null));
         await app.StopAsync();
 
@@ -95,6 +100,50 @@ public class ServeTests
         Assert.Equal(24, Files(whole.JobId));
         Assert.Equal(24, whole.Acquisition!.Completion.Slices);
         Assert.Equal(16, shortJob.Acquisition!.Completion.Slices);
+    }
+
+    [Fact]
+    public async Task An_operator_reruns_an_already_processed_folder_through_the_api_and_the_watcher_does_not_add_a_job()
+    {
+        using var dir = new TempDirectory("ssbtomo-serve");
+        var share = Path.Combine(dir.Path, "share");
+        var data = Path.Combine(dir.Path, "data");
+        await PhantomCommand.WriteAsync(new PhantomOptions(PhantomPreset.Pristine, 16, 96, 112, 50, Seed: 6), share);
+        var folder = Path.Combine(share, "stack");
+
+        await using var app = EmbeddedPipeline.BuildServer(data, share, chunkSlices: 8, urls: "http://127.0.0.1:0", quietSeconds: 1, pollSeconds: 1);
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+        async Task<JobsApi.JobView[]> WaitFor(Func<JobsApi.JobView[], bool> condition)
+        {
+            var jobs = (await http.GetFromJsonAsync<JobsApi.JobView[]>("/api/jobs"))!;
+            for (var waited = 0; waited < 240 && !condition(jobs); waited++)
+            {
+                await Task.Delay(500);
+                jobs = (await http.GetFromJsonAsync<JobsApi.JobView[]>("/api/jobs"))!;
+            }
+            return jobs;
+        }
+
+        var watched = Assert.Single(await WaitFor(jobs => jobs.Length == 1 && jobs[0].State is "Completed" or "Failed"));
+        Assert.Equal("Completed", watched.State);
+        var marker = Directory.GetFiles(Path.Combine(data, "watch", "submitted")).Single();
+        var markerBefore = await File.ReadAllBytesAsync(marker);
+
+        var response = await http.PostAsJsonAsync("/api/jobs", new { sourcePath = folder, voxelSizeNm = (object?)null });
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        var rerunId = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobId").GetGuid();
+        // The re-run takes many of the watcher's one-second polls: time enough for it to have submitted a third job.
+        var all = await WaitFor(jobs => jobs.Length >= 2 && jobs.All(j => j.State is "Completed" or "Failed"));
+        await app.StopAsync();
+
+        Assert.Equal(new[] { watched.JobId, rerunId }.Order(), all.Select(j => j.JobId).Order());
+        Assert.Equal("Completed", all.Single(j => j.JobId == rerunId).State);
+        Assert.Null(all.Single(j => j.JobId == watched.JobId).SupersededBy);
+        Assert.Equal(markerBefore, await File.ReadAllBytesAsync(marker));
+        using var provenance = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(data, "jobs", rerunId.ToString(), "provenance.json")));
+        Assert.Equal(("api-or-cli", 16), (provenance.RootElement.GetProperty("submitted_by").GetString(),
+            provenance.RootElement.GetProperty("files").GetArrayLength()));
     }
 
     [Fact]

@@ -41,11 +41,11 @@ public sealed class ShareDriveWatcherTests : IAsyncLifetime
         _dir.Dispose();
     }
 
-    private ShareDriveWatcher Watcher(Action<IngestSettings>? configure = null)
+    private ShareDriveWatcher Watcher(Action<IngestSettings>? configure = null, IBlobStore? store = null)
     {
         var options = new SsbTomoOptions { Ingest = { WatchRoot = Share, PollSeconds = 10, MinSlices = 4 } };
         configure?.Invoke(options.Ingest);
-        return new ShareDriveWatcher(Options.Create(options), new FileSystemBlobStore(Data), _harness.Bus, _clock,
+        return new ShareDriveWatcher(Options.Create(options), store ?? new FileSystemBlobStore(Data), _harness.Bus, _clock,
             NullLogger<ShareDriveWatcher>.Instance);
     }
 
@@ -134,6 +134,7 @@ public sealed class ShareDriveWatcherTests : IAsyncLifetime
         await PollFor(watcher, TimeSpan.FromMinutes(15));   // a pause longer than any quiet period: the first job starts
         var first = Assert.Single(Submitted());
         Assert.Equal(10, first.Acquisition!.Completion.Slices);
+        await WriteProvenanceAsync(first);
 
         // The acquisition resumes: five more slices, and slice 3 written again (re-imaged).
         await Acquire(watcher, "sample", 10, 15, TimeSpan.FromMinutes(2));
@@ -168,10 +169,11 @@ public sealed class ShareDriveWatcherTests : IAsyncLifetime
     }
 
     /// <summary>What the Ingest stage would record for the job: the folder's files and their SHA-256 as they are now.</summary>
-    private async Task WriteProvenanceAsync(SubmitJob job)
+    /// <param name="slices">How many of the folder's slices the job read, the first ones; all by default.</param>
+    private async Task WriteProvenanceAsync(SubmitJob job, int? slices = null)
     {
         var files = new List<ProvenanceFile>();
-        foreach (var file in Directory.GetFiles(job.SourcePath, "*.tif").Order(StringComparer.Ordinal))
+        foreach (var file in Directory.GetFiles(job.SourcePath, "*.tif").Order(StringComparer.Ordinal).Take(slices ?? int.MaxValue))
             files.Add(await StackProvenance.HashAsync(file, CancellationToken.None));
         var provenance = new StackProvenance(job.JobId, job.SourcePath, _clock.GetUtcNow().UtcDateTime, "share-drive-watcher",
             job.Acquisition?.Completion, null, files.Count, false, 8, 8, 8, 0, [50, 50, 50], "FeiMetadata", new Dictionary<string, string>(),
@@ -232,4 +234,213 @@ public sealed class ShareDriveWatcherTests : IAsyncLifetime
 
         Assert.Equal([Path.Combine(Share, "real")], Submitted().Select(j => j.SourcePath));
     }
+
+    [Fact]
+    public async Task Slices_that_land_before_the_first_job_reads_the_folder_start_no_second_job()
+    {
+        var watcher = Watcher();
+        await Acquire(watcher, "sample", 0, 10, TimeSpan.FromMinutes(1));
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        var first = Assert.Single(Submitted());
+
+        // Two late slices land while the job waits in the queue; the folder completes again before the job is ingested.
+        await Acquire(watcher, "sample", 10, 12, TimeSpan.FromMinutes(1));
+        await PollFor(watcher, TimeSpan.FromMinutes(30));
+        Assert.Single(Submitted());
+
+        await WriteProvenanceAsync(first);                 // the Ingest stage read all twelve
+        await PollFor(watcher, TimeSpan.FromMinutes(1));
+        await PollFor(Watcher(), TimeSpan.FromMinutes(30));
+        Assert.Single(Submitted());
+        Assert.Empty(_harness.Published.Select<JobSuperseded>());
+        var marker = await SubmittedFolder.ReadAsync(new FileSystemBlobStore(Data), first.SourcePath, CancellationToken.None);
+        Assert.Equal((first.JobId, 12), (marker!.JobId, marker.Slices!.Count));
+    }
+
+    [Fact]
+    public async Task Slices_that_land_after_the_first_job_read_the_folder_start_a_follow_up_once_its_provenance_says_so()
+    {
+        var watcher = Watcher();
+        await Acquire(watcher, "sample", 0, 10, TimeSpan.FromMinutes(1));
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        var first = Assert.Single(Submitted());
+
+        await Acquire(watcher, "sample", 10, 13, TimeSpan.FromMinutes(1));
+        await PollFor(watcher, TimeSpan.FromMinutes(30));
+        Assert.Single(Submitted());                        // complete again, but the first job's reading is not known yet
+
+        await WriteProvenanceAsync(first, slices: 10);     // the Ingest stage had read the ten before the others landed
+        await PollFor(watcher, TimeSpan.FromSeconds(10));
+        Assert.Equal(2, Submitted().Count);
+        Assert.Equal((first.JobId, 13), (Submitted().Last().Acquisition!.Supersedes, Submitted().Last().Acquisition!.Completion.Slices));
+        Assert.Contains("(3 slices added)", Assert.Single(_harness.Published.Select<JobSuperseded>()).Context.Message.Reason);
+    }
+
+    [Fact]
+    public async Task A_grown_folder_whose_first_job_never_records_what_it_read_is_submitted_whole_after_the_provenance_wait()
+    {
+        var watcher = Watcher(s => s.ProvenanceWaitSeconds = 1800);
+        await Acquire(watcher, "sample", 0, 10, TimeSpan.FromMinutes(1));
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        var first = Assert.Single(Submitted());
+
+        await Acquire(watcher, "sample", 10, 12, TimeSpan.FromMinutes(1));
+        await PollFor(watcher, TimeSpan.FromMinutes(10) + TimeSpan.FromMinutes(25));   // complete at 10 min, then 25 of the 30 min wait
+        Assert.Single(Submitted());
+
+        await PollFor(watcher, TimeSpan.FromMinutes(6));
+        Assert.Equal(2, Submitted().Count);
+        Assert.Equal(first.JobId, Submitted().Last().Acquisition!.Supersedes);
+    }
+
+    [Fact]
+    public async Task A_slice_that_disappears_while_the_watcher_hashes_it_neither_stops_the_watcher_nor_starts_a_job_on_the_old_listing()
+    {
+        var store = new HookedBlobStore(new FileSystemBlobStore(Data));
+        var watcher = Watcher(store: store);
+        await Acquire(watcher, "sample", 0, 8, TimeSpan.FromMinutes(1));
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        var first = Assert.Single(Submitted());
+        await WriteProvenanceAsync(first);
+
+        // Copied again with the same bytes; while the watcher compares it with the job's provenance.json, a slice is deleted.
+        Touch("sample");
+        var provenanceKey = new JobLayout(first.JobPrefix).Provenance;
+        store.OnRead = key =>
+        {
+            if (key != provenanceKey) return null;
+            File.Delete(Path.Combine(Share, "sample", "slice_0005.tif"));
+            store.OnRead = null;
+            return null;
+        };
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        Assert.Null(store.OnRead);
+        Assert.Single(Submitted());
+
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        Assert.Equal(2, Submitted().Count);
+        Assert.Equal(7, Submitted().Last().Acquisition!.Completion.Slices);
+        Assert.Contains("1 slice removed", Assert.Single(_harness.Published.Select<JobSuperseded>()).Context.Message.Reason);
+    }
+
+    /// <summary>Writes slices [0, count) of each folder together, as a copy from another machine would.</summary>
+    private void WriteFolders(int count, params string[] folders)
+    {
+        foreach (var folder in folders)
+            for (var i = 0; i < count; i++)
+                Write(folder, $"slice_{i:0000}.tif", SliceBytes(i));
+    }
+
+    private string[] SubmittedFolders() => [.. Submitted().Select(j => Path.GetFileName(j.SourcePath)).Order(StringComparer.Ordinal)];
+
+    [Fact]
+    public async Task A_store_that_fails_on_one_folder_delays_only_that_folder_and_the_watcher_goes_on()
+    {
+        var failing = Path.Combine(Share, "a");
+        var store = new HookedBlobStore(new FileSystemBlobStore(Data))
+        {
+            OnRead = key => key == SubmittedFolder.Key(failing) ? throw new HttpRequestException("injected: store unreachable") : null,
+        };
+        var watcher = Watcher(store: store);
+        WriteFolders(8, "a", "b");
+
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        Assert.Equal(["b"], SubmittedFolders());
+
+        store.OnRead = null;
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        Assert.Equal(["a", "b"], SubmittedFolders());
+        await PollFor(Watcher(), TimeSpan.FromHours(1));
+        Assert.Equal(2, Submitted().Count);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_marker_write_that_fails_is_retried_at_the_next_poll_and_each_folder_runs_once(bool faultedWriteLands)
+    {
+        var store = new FaultAfterWritesBlobStore(new FileSystemBlobStore(Data), writesBeforeFault: 0, faultedWriteLands);
+        var watcher = Watcher(store: store);
+        WriteFolders(8, "a", "b");
+
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        Assert.NotNull(store.FaultedKey);
+        Assert.Equal(["a", "b"], SubmittedFolders());
+        // The job that runs is the one the marker names, also when the marker landed although its write was reported failed.
+        foreach (var job in Submitted())
+            Assert.Equal(job.JobId, (await SubmittedFolder.ReadAsync(new FileSystemBlobStore(Data), job.SourcePath, CancellationToken.None))!.JobId);
+
+        await PollFor(watcher, TimeSpan.FromHours(1));
+        await PollFor(Watcher(), TimeSpan.FromHours(1));
+        Assert.Equal(2, Submitted().Count);
+    }
+
+    [Fact]
+    public async Task A_folder_that_grows_after_its_marker_landed_but_its_job_was_never_sent_runs_once_and_supersedes_nothing()
+    {
+        var store = new FaultAfterWritesBlobStore(new FileSystemBlobStore(Data), writesBeforeFault: 0, faultedWriteLands: true);
+        var watcher = Watcher(store: store);
+        await Acquire(watcher, "sample", 0, 8, TimeSpan.FromMinutes(1));
+        // The poll that completes the folder writes the marker, told that it failed; the job is not sent.
+        for (var polls = 0; store.FaultedKey is null; polls++)
+        {
+            Assert.True(polls < 100, "the folder never completed");
+            await PollFor(watcher, TimeSpan.FromSeconds(10));
+        }
+        Assert.Empty(Submitted());
+
+        Write("sample", "slice_0008.tif", SliceBytes(8));   // the acquisition goes on before the next poll
+        await PollFor(watcher, TimeSpan.FromMinutes(30));
+
+        var job = Assert.Single(Submitted());
+        Assert.Equal((9, (Guid?)null), (job.Acquisition!.Completion.Slices, job.Acquisition.Supersedes));
+        Assert.Empty(_harness.Published.Select<JobSuperseded>());
+        Assert.Equal(job.JobId, (await SubmittedFolder.ReadAsync(new FileSystemBlobStore(Data), job.SourcePath, CancellationToken.None))!.JobId);
+    }
+
+    [Fact]
+    public async Task A_folder_that_vanishes_during_a_scan_does_not_stop_the_scan_and_is_taken_up_when_it_is_back()
+    {
+        WriteFolders(8, "a", "b");
+        string? vanished = null;
+        var store = new HookedBlobStore(new FileSystemBlobStore(Data));
+        // While the watcher reads the marker of the first folder it lists, the other one is moved away: the scan has
+        // listed it already and finds it gone when it reads it.
+        store.OnRead = key =>
+        {
+            vanished ??= new[] { "a", "b" }.Single(f => SubmittedFolder.Key(Path.Combine(Share, f)) != key);
+            if (Directory.Exists(Path.Combine(Share, vanished)))
+                Directory.Move(Path.Combine(Share, vanished), Path.Combine(_dir.Path, "moved-away"));
+            store.OnRead = null;
+            return null;
+        };
+        var watcher = Watcher(store: store);
+
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        var stayed = vanished == "a" ? "b" : "a";
+        Assert.Equal([stayed], SubmittedFolders());
+
+        Directory.Move(Path.Combine(_dir.Path, "moved-away"), Path.Combine(Share, vanished!));
+        await PollFor(watcher, TimeSpan.FromMinutes(11));
+        Assert.Equal(["a", "b"], SubmittedFolders());
+    }
+}
+
+/// <summary>A store whose reads a test can intercept: <c>OnRead</c> may throw, or return null to let the read through.</summary>
+internal sealed class HookedBlobStore(IBlobStore inner) : IBlobStore
+{
+    public Func<string, byte[]?>? OnRead { get; set; }
+
+    public Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken ct = default) => inner.WriteAsync(key, content, ct);
+
+    public Task<byte[]?> ReadAsync(string key, CancellationToken ct = default) =>
+        OnRead?.Invoke(key) is { } bytes ? Task.FromResult<byte[]?>(bytes) : inner.ReadAsync(key, ct);
+
+    public Task<BlobContent?> ReadContentAsync(string key, CancellationToken ct = default) => inner.ReadContentAsync(key, ct);
+
+    public Task<bool> ExistsAsync(string key, CancellationToken ct = default) => inner.ExistsAsync(key, ct);
+
+    public IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken ct = default) => inner.ListAsync(prefix, ct);
+
+    public Task DeleteAsync(string key, CancellationToken ct = default) => inner.DeleteAsync(key, ct);
 }
