@@ -18,4 +18,5 @@ fi
 export SSBTOMO_RABBITMQ_PASSWORD
 infra/scripts/validate-k8s.sh
 dotnet build SsbTomo.sln -c Release -nologo -v q
-dotnet test SsbTomo.sln -c Release --no-build -nologo -v q "$@"
+# Default console verbosity: a failed test prints its name, assertion message and stack trace (quiet printed only [FAIL]).
+dotnet test SsbTomo.sln -c Release --no-build -nologo "$@"
