@@ -277,20 +277,27 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         }
     }
 
+    /// <summary>
+    /// Adds a chunk's survey on the binning of the job's histogram. A survey on another binning (a worker of another
+    /// version) is left out with a warning rather than thrown: a throw here would leave the job waiting forever.
+    /// </summary>
     private static void AddSurvey(JobState job, ChunkSurveyed message)
     {
         if (!job.SurveyedChunks.Add(message.ChunkIndex)) return;
-        job.FibreTubeHistogram = Add(job.FibreTubeHistogram, message.TubeHistogram);
-        job.ElectrolyteCoreHistogram = Add(job.ElectrolyteCoreHistogram, message.ElectrolyteCoreHistogram);
         job.UpdatedUtc = DateTime.UtcNow;
-
-        long[] Add(long[]? total, long[] part)
+        var bins = job.Histogram?.Length ?? 0;
+        if (message.TubeHistogram.Length != bins || message.ElectrolyteCoreHistogram.Length != bins)
         {
-            total ??= new long[part.Length];
-            if (part.Length != total.Length)
-                throw new InvalidOperationException($"chunk {message.ChunkIndex} reported a survey histogram on a different binning");
-            for (var i = 0; i < total.Length; i++) total[i] += part[i];
-            return total;
+            job.Warnings.Add($"The carbon fibre survey of chunk {message.ChunkIndex} used {message.TubeHistogram.Length} grey-level bins instead of "
+                + $"{bins}; it was left out of the carbon level check.");
+            return;
+        }
+        job.FibreTubeHistogram ??= new long[bins];
+        job.ElectrolyteCoreHistogram ??= new long[bins];
+        for (var i = 0; i < bins; i++)
+        {
+            job.FibreTubeHistogram[i] += message.TubeHistogram[i];
+            job.ElectrolyteCoreHistogram[i] += message.ElectrolyteCoreHistogram[i];
         }
     }
 
@@ -303,7 +310,18 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         var job = context.Saga;
         if (job.FibreTubeHistogram is null || job.ElectrolyteCoreHistogram is null) return;
         var survey = new FibreSurveyCounts(job.FibreTubeHistogram, job.ElectrolyteCoreHistogram);
-        var decision = CarbonLevel.Decide(survey, job.Thresholds!, job.ClassMeans!, job.Histogram!.Length, job.HistogramMin, job.HistogramMax);
+        CarbonLevelDecision decision;
+        try
+        {
+            decision = CarbonLevel.Decide(survey, job.Thresholds!, job.ClassMeans!, job.Histogram!.Length, job.HistogramMin, job.HistogramMax);
+        }
+        catch (Exception ex)
+        {
+            // A check that can estimate nothing must not stop the job (the saga would wait forever): keep the fit.
+            context.Logger(typeof(JobStateMachine).FullName!).LogError(ex, "Job {JobId}: checking the carbon level against the fibre survey failed", job.CorrelationId);
+            job.Warnings.Add("The carbon fibre survey could not be evaluated; the phases were separated by the grey-level fit alone.");
+            return;
+        }
         var fitThresholds = job.Thresholds!;
         var fitCarbonMean = job.ClassMeans![1];
         job.Thresholds = decision.Thresholds;

@@ -122,6 +122,22 @@ public class JobStateMachineTests
     }
 
     [Fact]
+    public async Task A_survey_on_another_binning_is_left_out_with_a_warning_and_the_job_goes_on()
+    {
+        var (provider, harness) = await StartAsync();
+        await using var _ = provider;
+        var jobId = NewId.NextGuid();
+        await DriveToSurveyingAsync(harness, jobId, slices: 32, chunkSlices: 16, FourPhaseHistogram());
+        await harness.Bus.Publish(new ChunkSurveyed(jobId, 0, new long[512], new long[512]));
+        await harness.Bus.Publish(NoFibresSurveyed(jobId, 1));
+
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<SegmentChunk>().Count() == 2));
+        var stored = (await provider.GetRequiredService<IJobStateStore>().LoadAsync(jobId))!.State;
+        Assert.Contains(stored.Warnings, w => w.Contains("chunk 0") && w.Contains("512"));
+        Assert.False(stored.Segmentation!.CarbonReplacedByFibreLevel);
+    }
+
+    [Fact]
     public async Task A_redelivered_last_chunk_prepared_sends_the_survey_again_for_unsurveyed_chunks_only()
     {
         var (provider, harness) = await StartAsync();
