@@ -103,6 +103,7 @@ public static class TiffStackReader
             {
                 CheckSameAs(first, format, name, Path.GetFileName(files[0]), file);
             }
+            CheckSinglePage(tiff, name, file, errors);
         }
         return new TiffStackInfo(files, false, files.Length, first!.Height - dataBarRows, first.Width, first.BitsPerSample, voxelSize, source, dataBarRows,
             instrument);
@@ -131,6 +132,24 @@ public static class TiffStackReader
         }
         return new TiffStackInfo([file], true, pages, first.Height - dataBarRows, first.Width, first.BitsPerSample, voxelSize, source, dataBarRows,
             instrument);
+    }
+
+    /// <summary>
+    /// A file in a folder of slices is one slice: a multi-page file among them (a stack saved into the slice folder) would
+    /// otherwise be read as its first page only. Reduced-resolution pages (thumbnails) are not slices and are allowed.
+    /// </summary>
+    private static void CheckSinglePage(Tiff tiff, string name, string file, LibTiffSupport.ErrorScope errors)
+    {
+        var pages = tiff.NumberOfDirectories();
+        for (var page = 1; page < pages; page++)
+        {
+            if (!tiff.SetDirectory((short)page))
+                throw Fail(file, $"{name} page {page}: cannot read page ({errors.Describe()})");
+            var subfile = (FileType)GetInt(tiff, TiffTag.SUBFILETYPE, 0);
+            if ((subfile & FileType.REDUCEDIMAGE) == 0)
+                throw Fail(file, $"{name}: has {pages} pages, expected one slice per file in a folder of slices "
+                    + "(submit a multi-page stack as the file itself, not inside a folder of slices)");
+        }
     }
 
     private static void CheckSameAs(PageFormat first, PageFormat format, string label, string firstLabel, string file)
