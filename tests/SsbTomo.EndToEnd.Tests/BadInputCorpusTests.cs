@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using BitMiracle.LibTiff.Classic;
@@ -19,11 +20,14 @@ namespace SsbTomo.EndToEnd.Tests;
 /// </summary>
 public class BadInputCorpusTests
 {
-    // Eight slices: the watcher takes a folder of fewer (SsbTomo:Ingest:MinSlices) for one still being started.
-    private const int Width = 64, Height = 72, Slices = 8, Defective = 2;
+    // Nine slices (eight when one is missing): the watcher takes a folder of fewer than eight (SsbTomo:Ingest:MinSlices) for one still being started.
+    private const int Width = 64, Height = 72, Slices = 9, Defective = 2;
+    private static void Good(string path) => TiffSliceWriter.Write(path, Bytes(Width, Height, 3), Voxel);
     private static readonly VoxelSize Voxel = VoxelSize.Isotropic(50);
 
-    private sealed record Case(string Name, Action<string> WriteDefect, string Expect);
+    /// <param name="DefectFile">Where the defect goes, "{0}" the folder's name; by default in place of slice 2.</param>
+    /// <param name="Named">The file the reason must name; by default the defect.</param>
+    private sealed record Case(string Name, Action<string> WriteDefect, string Expect, string DefectFile = "{0}_0002.tif", string? Named = null);
 
     private static Image2D<byte> Bytes(int width, int height, int seed)
     {
@@ -38,8 +42,6 @@ public class BadInputCorpusTests
         for (var i = 0; i < image.Pixels.Length; i++) image.Pixels[i] = (ushort)((i * 131 + seed) % 60_000);
         return image;
     }
-
-    private static void Good(string path) => TiffSliceWriter.Write(path, Bytes(Width, Height, 3), Voxel);
 
     /// <summary>A one-page strip TIFF of any layout LibTiff writes, with resolution tags (pixel size present).</summary>
     private static void Raw(string path, int width, int height, int bits, int samples, Photometric photometric,
@@ -151,6 +153,8 @@ public class BadInputCorpusTests
             File.WriteAllBytes(p, bytes);
         }, ""),
         new("tiled", p => Raw(p, Width, Height, 8, 1, Photometric.MINISBLACK, tiled: true), "tiled"),
+        new("duplicate-slice-number", Good, "both carry slice number 1", DefectFile: "{0}_01.tif"),
+        new("missing-slice-number", _ => { }, "slice(s) are missing", Named: "{0}_0003.tif"),
         new("multi-page-among-single-pages", p => TiffSliceWriter.WriteMultiPage(p, [Bytes(Width, Height, 1), Bytes(Width, Height, 2)], Voxel), "has 2 pages, expected one slice per file"),
     ];
 
@@ -168,12 +172,9 @@ public class BadInputCorpusTests
             var name = $"c{c:00}-{corpus[c].Name}";
             var folder = Directory.CreateDirectory(Path.Combine(share, name)).FullName;
             for (var z = 0; z < Slices; z++)
-            {
-                var file = Path.Combine(folder, $"{name}_{z:0000}.tif");
-                if (z == Defective) corpus[c].WriteDefect(file);
-                else TiffSliceWriter.Write(file, Bytes(Width, Height, z), Voxel);
-            }
-            defects[$"{name}_{Defective:0000}.tif"] = corpus[c];
+                if (z != Defective) TiffSliceWriter.Write(Path.Combine(folder, $"{name}_{z:0000}.tif"), Bytes(Width, Height, z), Voxel);
+            corpus[c].WriteDefect(Path.Combine(folder, string.Format(CultureInfo.InvariantCulture, corpus[c].DefectFile, name)));
+            defects[string.Format(CultureInfo.InvariantCulture, corpus[c].Named ?? corpus[c].DefectFile, name)] = corpus[c];
         }
         await PhantomCommand.WriteAsync(new PhantomOptions(PhantomPreset.Pristine, 16, 96, 112, 50, Seed: 8), share);
         var good = Path.Combine(share, "stack");
