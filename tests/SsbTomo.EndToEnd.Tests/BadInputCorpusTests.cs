@@ -108,6 +108,16 @@ public class BadInputCorpusTests
         Patch(path, tag, value);
     }
 
+    /// <summary>A valid slice beside the share (not in it), for a link in the share to point at.</summary>
+    private static string Outside(string slice)
+    {
+        var share = Path.GetDirectoryName(Path.GetDirectoryName(slice))!;
+        var outside = Directory.CreateDirectory(Path.Combine(Path.GetDirectoryName(share)!, "outside")).FullName;
+        var target = Path.Combine(outside, Path.GetFileName(slice));
+        Good(target);
+        return target;
+    }
+
     private static void Cut(string path, Func<int, int> keep)
     {
         Good(path);
@@ -155,6 +165,7 @@ public class BadInputCorpusTests
         new("tiled", p => Raw(p, Width, Height, 8, 1, Photometric.MINISBLACK, tiled: true), "tiled"),
         new("duplicate-slice-number", Good, "both carry slice number 1", DefectFile: "{0}_01.tif"),
         new("missing-slice-number", _ => { }, "slice(s) are missing", Named: "{0}_0003.tif"),
+        new("link-to-a-file-outside-the-share", p => File.CreateSymbolicLink(p, Outside(p)), "is a link to a file outside the stack folder"),
         new("multi-page-among-single-pages", p => TiffSliceWriter.WriteMultiPage(p, [Bytes(Width, Height, 1), Bytes(Width, Height, 2)], Voxel), "has 2 pages, expected one slice per file"),
     ];
 

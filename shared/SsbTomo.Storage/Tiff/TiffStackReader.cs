@@ -86,9 +86,16 @@ public static partial class TiffStackReader
         var source = VoxelSizeSource.None;
         var dataBarRows = 0;
         IReadOnlyDictionary<string, string>? instrument = null;
+        var folderPath = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
         foreach (var file in files)
         {
             var name = Path.GetFileName(file);
+            // The share-root check confines the folder; a slice that links elsewhere on this machine would escape it.
+            if (new FileInfo(file).LinkTarget is not null
+                && new FileInfo(file).ResolveLinkTarget(returnFinalTarget: true) is { } target
+                && Path.GetDirectoryName(target.FullName) is var targetFolder
+                && !string.Equals(targetFolder, folderPath, StringComparison.Ordinal))
+                throw Fail(file, $"{name}: is a link to a file outside the stack folder; only the folder's own files are read as slices");
             using var errors = LibTiffSupport.CaptureErrors();
             using var stream = OpenReadOnly(file);
             using var tiff = OpenTiff(file, stream, errors);
