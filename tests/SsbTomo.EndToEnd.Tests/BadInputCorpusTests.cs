@@ -193,12 +193,18 @@ public class BadInputCorpusTests
         File.WriteAllBytes(Path.Combine(good, "._slice_0003.tif"), RandomNumberGenerator.GetBytes(4096));
         File.WriteAllBytes(Path.Combine(good, "slice_0099.tif.partial"), RandomNumberGenerator.GetBytes(100));
         File.WriteAllText(Path.Combine(good, "notes.txt"), "acquired overnight");
+        var single = Directory.CreateDirectory(Path.Combine(share, "single-slice")).FullName;
+        TiffSliceWriter.Write(Path.Combine(single, "single-slice_0000.tif"), Bytes(Width, Height, 0), Voxel);
         var before = Hashes(share);
 
         await using var app = EmbeddedPipeline.BuildServer(data, share, chunkSlices: 8, urls: "http://127.0.0.1:0", quietSeconds: 1, pollSeconds: 1);
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
-        var expected = corpus.Count + 1;
+        // One slice: the watcher waits for more (fewer than MinSlices), so an operator submits it through the API.
+        var posted = await http.PostAsJsonAsync("/api/jobs", new { sourcePath = single, voxelSizeNm = (object?)null });
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, posted.StatusCode);
+        var singleId = (await posted.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("jobId").GetGuid();
+        var expected = corpus.Count + 2;
         var deadline = DateTime.UtcNow.AddSeconds(150);
         JobsApi.JobView[] jobs = [];
         while (DateTime.UtcNow < deadline)
@@ -224,7 +230,7 @@ public class BadInputCorpusTests
         var summary = string.Join("\n", jobs.Select(j => $"{j.State}: {j.Reason}"));
         Assert.True(jobs.Length == expected && jobs.All(j => j.State is "Completed" or "Failed"),
             $"within 150 s {jobs.Length} of {expected} jobs, not all finished:\n{summary}");
-        var failed = jobs.Where(j => j.State == "Failed").ToList();
+        var failed = jobs.Where(j => j.State == "Failed" && j.JobId != singleId).ToList();
         foreach (var (file, defect) in defects)
         {
             var job = failed.SingleOrDefault(j => j.Reason?.Contains(file, StringComparison.Ordinal) == true);
@@ -234,7 +240,12 @@ public class BadInputCorpusTests
             Assert.Contains(defect.Expect, job.Reason);
             Assert.Equal("ingest", job.FailedStage);
         }
-        var completed = Assert.Single(jobs, j => j.State == "Completed");
+        // Tolerated: one slice is a 2-D image the stages process as a stack of one (area fractions instead of volume
+        // fractions); only an explicit submission runs it, as the watcher never takes a folder that small.
+        var singleJob = jobs.Single(j => j.JobId == singleId);
+        Assert.True(singleJob.State == "Completed", $"one slice: {singleJob.State} {singleJob.Reason}");
+        Assert.True(File.Exists(Path.Combine(data, "jobs", singleId.ToString(), "metrics.json")));
+        var completed = Assert.Single(jobs, j => j.State == "Completed" && j.JobId != singleId);
         Assert.True(File.Exists(Path.Combine(data, "jobs", completed.JobId.ToString(), "metrics.json")));
         var late = Assert.Single(later, j => jobs.All(earlier => earlier.JobId != j.JobId));
         Assert.True(late.State == "Completed", $"the acquisition dropped after the corpus: {late.State} {late.Reason}");
