@@ -15,7 +15,8 @@ namespace SsbTomo.EndToEnd.Tests;
 /// <summary>
 /// Issue 8 item 6: a corpus of generated bad stacks dropped on the watched share together with one good acquisition.
 /// Each bad folder is a few valid 64x72 slices and one defective file whose name is unique to its case, so the
-/// reason of the failed job must name that file. The good acquisition carries the clutter a share drive really has
+/// reason of the failed job must name that file (for a missing slice number, the file after the gap). A one-slice
+/// folder submitted through the API is tolerated and completes. The good acquisition carries the clutter a share drive really has
 /// (a macOS "._" resource fork, a half-copied ".partial" file, a text note), which is tolerated: it must complete.
 /// </summary>
 public class BadInputCorpusTests
