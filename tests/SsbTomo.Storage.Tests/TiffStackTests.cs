@@ -108,13 +108,14 @@ public sealed class TiffStackTests : IDisposable
     {
         var folder = Folder("stack8");
         var voxel = new VoxelSize(50, 50, 50);
-        foreach (var index in new[] { 10, 2, 1 })
+        // Contiguous numbers (a gap is a missing slice), whose natural order differs from their ordinal order.
+        foreach (var index in new[] { 10, 9, 8 })
             TiffSliceWriter.Write(Path.Combine(folder, $"slice{index}.tif"), Slice8(7, 9, index), voxel, deflate);
         File.WriteAllText(Path.Combine(folder, "notes.txt"), "not a slice");
         File.WriteAllBytes(Path.Combine(folder, "._slice3.tif"), [0, 1, 2]);
 
         var info = TiffStackReader.Probe(folder);
-        Assert.Equal(["slice1.tif", "slice2.tif", "slice10.tif"], info.Files.Select(Path.GetFileName));
+        Assert.Equal(["slice8.tif", "slice9.tif", "slice10.tif"], info.Files.Select(Path.GetFileName));
         Assert.False(info.IsMultiPage);
         Assert.Equal((3, 7, 9, 8), (info.SliceCount, info.Height, info.Width, info.BitsPerSample));
         Assert.Equal(VoxelSizeSource.FeiMetadata, info.VoxelSizeSource);
@@ -122,6 +123,44 @@ public sealed class TiffStackTests : IDisposable
 
         var slice = TiffStackReader.ReadSlice(info, 2);
         Assert.Equal(Slice8(7, 9, 10).Pixels.Select(v => (ushort)v), slice.Pixels);
+    }
+
+    [Theory]
+    [InlineData(new[] { 0, 1, 3, 4 }, "img_3.tif: slice numbers jump from 1 (img_1.tif) to 3, so 1 slice(s) are missing")]
+    [InlineData(new[] { 0, 20, 40, 80 }, "img_80.tif: slice numbers jump from 40 (img_40.tif) to 80, so 1 slice(s) are missing")]
+    [InlineData(new[] { 0, 10, 20, 30 }, null)]
+    [InlineData(new[] { 0, 13, 27, 40 }, null)]
+    public void Folder_WithASliceNumberLeftOut_NamesTheFileAfterTheGap(int[] numbers, string? expected)
+    {
+        var folder = Folder("numbered");
+        foreach (var n in numbers)
+            TiffSliceWriter.Write(Path.Combine(folder, $"img_{n}.tif"), Slice8(5, 6, n), new VoxelSize(50, 50, 50));
+        if (expected is null)
+            Assert.Equal(numbers.Length, TiffStackReader.Probe(folder).SliceCount);
+        else
+            Assert.StartsWith(expected, Assert.Throws<TiffStackException>(() => TiffStackReader.Probe(folder)).Message);
+    }
+
+    [Fact]
+    public void Folder_WithTwoFilesOfTheSameSliceNumber_IsRejected()
+    {
+        var folder = Folder("duplicate");
+        foreach (var name in new[] { "s_0000.tif", "s_0001.tif", "s_1.tif", "s_0002.tif" })
+            TiffSliceWriter.Write(Path.Combine(folder, name), Slice8(5, 6, 1), new VoxelSize(50, 50, 50));
+        var error = Assert.Throws<TiffStackException>(() => TiffStackReader.Probe(folder));
+        Assert.Equal("s_1.tif", error.FileName);
+        Assert.Contains("s_1.tif and s_0001.tif both carry slice number 1", error.Message);
+    }
+
+    [Fact]
+    public void Folder_WithAMultiPageFileAmongSlices_IsRejectedNotReadAsItsFirstPage()
+    {
+        var folder = Folder("mixed");
+        var voxel = new VoxelSize(50, 50, 50);
+        TiffSliceWriter.Write(Path.Combine(folder, "s_0.tif"), Slice8(5, 6, 0), voxel);
+        TiffSliceWriter.WriteMultiPage(Path.Combine(folder, "s_1.tif"), [Slice8(5, 6, 1), Slice8(5, 6, 2)], voxel);
+        var error = Assert.Throws<TiffStackException>(() => TiffStackReader.Probe(folder));
+        Assert.Equal(("s_1.tif", true), (error.FileName, error.Message.StartsWith("s_1.tif: has 2 pages", StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -8,7 +8,7 @@ namespace SsbTomo.Storage;
 /// Reads serial-section stacks: a folder of one TIFF per slice (natural name order) or one multi-page TIFF.
 /// Only 8/16-bit unsigned single-sample greyscale is accepted. Source files are opened read-only and never changed.
 /// </summary>
-public static class TiffStackReader
+public static partial class TiffStackReader
 {
     public const int MaxSide = 65_536;
     public const int MaxSlices = 100_000;
@@ -79,15 +79,23 @@ public static class TiffStackReader
             throw new TiffStackException($"{folder}: folder has no .tif or .tiff files");
         if (files.Length > MaxSlices)
             throw new TiffStackException($"{folder}: {files.Length} slices, more than the {MaxSlices} this tool accepts");
+        CheckNumbering(files);
 
         PageFormat? first = null;
         VoxelSize? voxelSize = null;
         var source = VoxelSizeSource.None;
         var dataBarRows = 0;
         IReadOnlyDictionary<string, string>? instrument = null;
+        var folderPath = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
         foreach (var file in files)
         {
             var name = Path.GetFileName(file);
+            // The share-root check confines the folder; a slice that links elsewhere on this machine would escape it.
+            if (new FileInfo(file).LinkTarget is not null
+                && new FileInfo(file).ResolveLinkTarget(returnFinalTarget: true) is { } target
+                && Path.GetDirectoryName(target.FullName) is var targetFolder
+                && !string.Equals(targetFolder, folderPath, StringComparison.Ordinal))
+                throw Fail(file, $"{name}: is a link to a file outside the stack folder; only the folder's own files are read as slices");
             using var errors = LibTiffSupport.CaptureErrors();
             using var stream = OpenReadOnly(file);
             using var tiff = OpenTiff(file, stream, errors);
@@ -103,10 +111,51 @@ public static class TiffStackReader
             {
                 CheckSameAs(first, format, name, Path.GetFileName(files[0]), file);
             }
+            CheckSinglePage(tiff, name, file, errors);
         }
         return new TiffStackInfo(files, false, files.Length, first!.Height - dataBarRows, first.Width, first.BitsPerSample, voxelSize, source, dataBarRows,
             instrument);
     }
+
+    /// <summary>
+    /// When every slice is named alike but for its last number ("slice_0007.tif"), that number is the slice's place in
+    /// z: two files with the same number make the order ambiguous, and a number left out (against the folder's own
+    /// step, which may be more than 1) is a slice missing from the copy, which would shift every slice after it in z.
+    /// Folders named any other way are taken in natural name order as before.
+    /// </summary>
+    private static void CheckNumbering(string[] files)
+    {
+        if (files.Length < 2) return;
+        var numbered = new List<(string Name, long Number)>(files.Length);
+        string? pattern = null;
+        foreach (var file in files)
+        {
+            var name = Path.GetFileName(file);
+            var match = LastNumber().Match(name);
+            if (!match.Success || match.Groups[2].Value.Length > 15) return;
+            var shape = (match.Groups[1].Value + "#" + match.Groups[3].Value).ToLowerInvariant();
+            if (pattern is null) pattern = shape;
+            else if (pattern != shape) return;
+            numbered.Add((name, long.Parse(match.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        var ordered = numbered.OrderBy(n => n.Number).ThenBy(n => n.Name, StringComparer.Ordinal).ToList();
+        for (var i = 1; i < ordered.Count; i++)
+            if (ordered[i].Number == ordered[i - 1].Number)
+                throw new TiffStackException($"{ordered[i].Name} and {ordered[i - 1].Name} both carry slice number {ordered[i].Number}, "
+                    + "so their order in the stack is ambiguous; keep only the right one", ordered[i].Name);
+        var steps = Enumerable.Range(1, ordered.Count - 1).Select(i => ordered[i].Number - ordered[i - 1].Number).ToList();
+        var step = steps.Min();
+        // Numbers that are not a regular sequence (e.g. z positions with jitter) are not slice indices: no gap to tell.
+        if (steps.Any(d => d % step != 0)) return;
+        for (var i = 1; i < ordered.Count; i++)
+            if (steps[i - 1] != step)
+                throw new TiffStackException($"{ordered[i].Name}: slice numbers jump from {ordered[i - 1].Number} ({ordered[i - 1].Name}) to "
+                    + $"{ordered[i].Number}, so {steps[i - 1] / step - 1} slice(s) are missing from the folder and every later slice would be "
+                    + "placed too high in z; copy the missing slices from the microscope", ordered[i].Name);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(.*?)(\d+)(\D*)$")]
+    private static partial System.Text.RegularExpressions.Regex LastNumber();
 
     private static TiffStackInfo ProbeMultiPage(string file)
     {
@@ -131,6 +180,24 @@ public static class TiffStackReader
         }
         return new TiffStackInfo([file], true, pages, first.Height - dataBarRows, first.Width, first.BitsPerSample, voxelSize, source, dataBarRows,
             instrument);
+    }
+
+    /// <summary>
+    /// A file in a folder of slices is one slice: a multi-page file among them (a stack saved into the slice folder) would
+    /// otherwise be read as its first page only. Reduced-resolution pages (thumbnails) are not slices and are allowed.
+    /// </summary>
+    private static void CheckSinglePage(Tiff tiff, string name, string file, LibTiffSupport.ErrorScope errors)
+    {
+        var pages = tiff.NumberOfDirectories();
+        for (var page = 1; page < pages; page++)
+        {
+            if (!tiff.SetDirectory((short)page))
+                throw Fail(file, $"{name} page {page}: cannot read page ({errors.Describe()})");
+            var subfile = (FileType)GetInt(tiff, TiffTag.SUBFILETYPE, 0);
+            if ((subfile & FileType.REDUCEDIMAGE) == 0)
+                throw Fail(file, $"{name}: has {pages} pages, expected one slice per file in a folder of slices "
+                    + "(submit a multi-page stack as the file itself, not inside a folder of slices)");
+        }
     }
 
     private static void CheckSameAs(PageFormat first, PageFormat format, string label, string firstLabel, string file)
