@@ -37,16 +37,15 @@ internal static class CleanupStudy
             var survey = CarbonFibreSurvey.Survey(denoised, new SlabWindow(0, denoised.Depth, 0, denoised.Depth), set.Thresholds, set.ClassMeans, 1024, 0, 65536);
             var decision = CarbonLevel.Decide(survey, set.Thresholds, set.ClassMeans, 1024, 0, 65536);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runDir}: carbon mean {(set.ClassMeans[1] - set.ClassMeans[0]) / (set.ClassMeans[2] - set.ClassMeans[0]):0.00} fibre cores {(decision.FibreCoreLevel - set.ClassMeans[0]) / (set.ClassMeans[2] - set.ClassMeans[0]):0.00} ({decision.FibreCoreVoxels} voxels) replaced {decision.Replaced}"));
-            var surveyed = new PhaseThresholdSet(decision.Thresholds, decision.ClassMeans);
-            IEnumerable<(string, Func<Volume<float>, PhaseThresholdSet, Volume<byte>>)> withSurvey =
+            (string Rule, Func<Volume<byte>> Segment)[] rules =
             [
-                ("fibre survey", (v, _) => PartialVolumeCleanup.Apply(PhaseClassifier.Classify(v, surveyed.Thresholds, PhaseClassifier.BseDarkToBright), v,
-                    PhaseClassifier.BseDarkToBright, surveyed.ClassMeans)),
-                ("survey + shine-through", (v, _) => PhaseSegmentation.Segment(v, surveyed.Thresholds, surveyed.ClassMeans)),
+                ("fit only", () => CleanedUp(intensity, set.Thresholds, set.ClassMeans)),
+                ("fibre survey", () => CleanedUp(intensity, decision.Thresholds, decision.ClassMeans)),
+                ("survey + shine-through", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans)),
             ];
-            foreach (var (rule, segment) in Rules(runDir).Concat(withSurvey))
+            foreach (var (rule, segment) in rules)
             {
-                var labels = segment(intensity, set);
+                var labels = segment();
                 var agreement = new LabelAgreement();
                 agreement.Add(truth, labels);
                 var f = PhaseFractions.FromCounts(PhaseFractions.Count(labels));
@@ -69,18 +68,8 @@ internal static class CleanupStudy
         return 0;
     }
 
-    private static IEnumerable<(string Rule, Func<Volume<float>, PhaseThresholdSet, Volume<byte>> Segment)> Rules(string runDir)
-    {
-        Volume<byte> Classify(Volume<float> v, PhaseThresholdSet s) => PhaseClassifier.Classify(v, s.Thresholds, PhaseClassifier.BseDarkToBright);
-        yield return ("fit only", (v, s) => PartialVolumeCleanup.Apply(Classify(v, s), v, PhaseClassifier.BseDarkToBright, s.ClassMeans));
-        // Candidate thresholds and class means written by a prototype next to the run (FILE.json: {thresholds, means}).
-        foreach (var file in Directory.EnumerateFiles(runDir, "alt_*.json").Order())
-        {
-            using var json = JsonDocument.Parse(File.ReadAllBytes(file));
-            var alt = new PhaseThresholdSet(
-                json.RootElement.GetProperty("thresholds").EnumerateArray().Select(e => e.GetDouble()).ToArray(),
-                json.RootElement.GetProperty("means").EnumerateArray().Select(e => e.GetDouble()).ToArray());
-            yield return (Path.GetFileNameWithoutExtension(file), (v, _) => PartialVolumeCleanup.Apply(Classify(v, alt), v, PhaseClassifier.BseDarkToBright, alt.ClassMeans));
-        }
-    }
+    /// <summary>Classification and partial-volume clean-up without the shine-through correction.</summary>
+    private static Volume<byte> CleanedUp(Volume<float> intensity, double[] thresholds, double[] classMeans) =>
+        PartialVolumeCleanup.Apply(PhaseClassifier.Classify(intensity, thresholds, PhaseClassifier.BseDarkToBright), intensity,
+            PhaseClassifier.BseDarkToBright, classMeans);
 }
