@@ -34,7 +34,8 @@ internal static class CleanupStudy
             var set = PhaseThresholds.FromHistogram(histogram, 4, 0, 65536);
             if (set is null) { Console.WriteLine($"{runDir}: no thresholds"); continue; }
             var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(phantomDir));
-            var survey = CarbonFibreSurvey.Survey(denoised, new SlabWindow(0, denoised.Depth, 0, denoised.Depth), set.Thresholds, set.ClassMeans, 1024, 0, 65536);
+            var survey = CarbonFibreSurvey.Survey(denoised, new SlabWindow(0, denoised.Depth, 0, denoised.Depth), set.Thresholds, set.ClassMeans, 1024, 0, 65536,
+                CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50))); // family phantoms are 50 nm
             var decision = CarbonLevel.Decide(survey, set.Thresholds, set.ClassMeans, 1024, 0, 65536);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runDir}: carbon mean {(set.ClassMeans[1] - set.ClassMeans[0]) / (set.ClassMeans[2] - set.ClassMeans[0]):0.00} fibre cores {(decision.FibreCoreLevel - set.ClassMeans[0]) / (set.ClassMeans[2] - set.ClassMeans[0]):0.00} ({decision.FibreCoreVoxels} voxels) replaced {decision.Replaced}"));
             (string Rule, Func<Volume<byte>> Segment)[] rules =

@@ -109,7 +109,8 @@ var tSurveyed = Measure.Run(() =>
     var denoised = Denoise.Gaussian(data.Raw, 0.8);
     var quantized = new Volume<ushort>(denoised.Depth, denoised.Height, denoised.Width,
         Array.ConvertAll(denoised.Data, v => (ushort)Math.Clamp(MathF.Round(v), 0, 65535)));
-    CarbonFibreSurvey.Survey(quantized, new SlabWindow(0, quantized.Depth, 0, quantized.Depth), segmentationThresholds, data.ClassMeans, 1024, 0, 65536);
+    CarbonFibreSurvey.Survey(quantized, new SlabWindow(0, quantized.Depth, 0, quantized.Depth), segmentationThresholds, data.ClassMeans, 1024, 0, 65536,
+        CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50)));
     PhaseSegmentation.Segment(denoised, segmentationThresholds, data.ClassMeans);
 }, repeats);
 var cleanupDeterministic = cleaned.Data.AsSpan().SequenceEqual(data.Cleaned.Data);

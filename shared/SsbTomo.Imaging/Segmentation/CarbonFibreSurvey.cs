@@ -22,20 +22,30 @@ public sealed record FibreSurveyCounts(long[] TubeHistogram, long[] ElectrolyteC
 /// histogram mixture then can place its "carbon" class on the pores' rims (seen on phantoms with blur ≥ 1.3 px or
 /// strong shine-through: the class mean at a third of the way from void to electrolyte while the fibres' cores are
 /// at two thirds), and the void fraction comes out several points low. Fibre cores are found instead as voxels whose
-/// Hessian (σ = <see cref="SigmaVoxels"/>) has a dark-tube signature (Frangi et al. 1998): the middle eigenvalue
+/// Hessian (σ = <see cref="TubeSigmaVoxels"/>: a fibre's radius in voxels) has a dark-tube signature (Frangi et al. 1998): the middle eigenvalue
 /// λ2·σ² above <see cref="MinimumTubeResponse"/> of the void-to-electrolyte contrast and the smallest one
 /// |λ3| &lt; λ2 / 2 (along the fibre), with no void-class voxel within <see cref="PoreClearanceVoxels"/> (not a
 /// pore's rim). Their median grey level is the carbon level (<see cref="CarbonLevel"/>).
 /// <para>
 /// Only slices whose stack index is a multiple of <see cref="SliceStride"/> are surveyed (a median needs no more),
-/// and each result depends only on the slab's voxels within <see cref="RequiredHaloSlices"/> of the slice: the merged
+/// and each result depends only on the slab's voxels within <see cref="RequiredHaloSlices"/>(σ) of the slice: the merged
 /// counts are the same for any chunking.
 /// </para>
 /// </summary>
 public static class CarbonFibreSurvey
 {
-    /// <summary>Scale of the tube filter: the radius of a 0.15 µm fibre at 50 nm voxels, and above the SEM blur.</summary>
-    public const double SigmaVoxels = 1.5;
+    /// <summary>
+    /// Radius of a typical carbon nanofibre (0.15 µm across; the paper's CNF and the phantom family span 0.1-0.35 µm):
+    /// physics, in nm, so the tube filter's scale follows the voxel size (1.5 voxels at 50 nm).
+    /// </summary>
+    public const double FibreRadiusNm = 75;
+
+    /// <summary>Below a voxel the Hessian sees only noise and blur; above 6 voxels the halo and cost grow for nothing.</summary>
+    public const double MinimumSigmaVoxels = 1, MaximumSigmaVoxels = 6;
+
+    /// <summary>The tube filter's σ for a stack: a fibre's radius in in-plane voxels, clamped.</summary>
+    public static double TubeSigmaVoxels(VoxelSize voxelSize) =>
+        Math.Clamp(FibreRadiusNm / (0.5 * (voxelSize.XNm + voxelSize.YNm)), MinimumSigmaVoxels, MaximumSigmaVoxels);
 
     /// <summary>λ2·σ² of a fibre core, as a share of the void-to-electrolyte contrast (blurred 2-7 px fibres give 0.05-0.15).</summary>
     public const double MinimumTubeResponse = 0.05;
@@ -52,7 +62,7 @@ public static class CarbonFibreSurvey
     /// <summary>Survey every n-th slice of the stack.</summary>
     public const int SliceStride = 4;
 
-    public static int RequiredHaloSlices => Math.Max(HessianEigenvalues.RadiusVoxels(SigmaVoxels), PoreClearanceVoxels);
+    public static int RequiredHaloSlices(double sigmaVoxels) => Math.Max(HessianEigenvalues.RadiusVoxels(sigmaVoxels), PoreClearanceVoxels);
 
     /// <summary>
     /// Counts for the owned slices of <paramref name="slab"/> (denoised grey levels, read through
@@ -60,7 +70,7 @@ public static class CarbonFibreSurvey
     /// class means (void, carbon, electrolyte, active material) of the grey-level fit and histogram binning.
     /// </summary>
     public static FibreSurveyCounts Survey(Volume<ushort> slab, SlabWindow window, double[] thresholds, double[] classMeans,
-        int bins, double min, double max)
+        int bins, double min, double max, double sigmaVoxels)
     {
         if (slab.Depth != window.SlabSlices)
             throw new ArgumentException($"slab has {slab.Depth} slices, window expects {window.SlabSlices}", nameof(slab));
@@ -82,7 +92,7 @@ public static class CarbonFibreSurvey
         {
             var localTubes = new long[bins];
             var localElectrolyte = new long[bins];
-            var (_, middle, smallest) = HessianEigenvalues.OfSlice(intensity, z, SigmaVoxels);
+            var (_, middle, smallest) = HessianEigenvalues.OfSlice(intensity, z, sigmaVoxels);
             var darkest = BoxExtreme(intensity, z, PoreClearanceVoxels, takeMinimum: true);
             var coreMin = BoxExtreme(intensity, z, ElectrolyteCoreVoxels, takeMinimum: true);
             var coreMax = BoxExtreme(intensity, z, ElectrolyteCoreVoxels, takeMinimum: false);

@@ -84,6 +84,18 @@ public class HessianEigenvaluesTests
 public class CarbonFibreSurveyTests
 {
     private const int Bins = 1024;
+
+    /// <summary>The tube filter's scale at 50 nm voxels, where a 0.15 µm fibre is 1.5 voxels in radius.</summary>
+    private static readonly double Sigma = CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50));
+
+    [Fact]
+    public void The_tube_scale_is_a_fibre_radius_in_voxels_clamped()
+    {
+        Assert.Equal(1.5, Sigma);
+        Assert.Equal(3.75, CarbonFibreSurvey.TubeSigmaVoxels(new VoxelSize(20, 20, 30)));
+        Assert.Equal(CarbonFibreSurvey.MinimumSigmaVoxels, CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(200)));
+        Assert.Equal(CarbonFibreSurvey.MaximumSigmaVoxels, CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(5)));
+    }
     private const double Min = 0, Max = 65536;
 
     // Void, carbon (where a grey-level fit might put it), electrolyte, active material.
@@ -122,7 +134,7 @@ public class CarbonFibreSurveyTests
     {
         var volume = FibresAndAPore(seed: 1);
         var whole = new SlabWindow(0, volume.Depth, 0, volume.Depth);
-        var counts = CarbonFibreSurvey.Survey(volume, whole, Thresholds, Means, Bins, Min, Max);
+        var counts = CarbonFibreSurvey.Survey(volume, whole, Thresholds, Means, Bins, Min, Max, Sigma);
         var found = counts.TubeHistogram.Sum();
         Assert.True(found > 20, $"{found} fibre-core voxels on the surveyed slices");
         var level = CarbonLevel.Quantile(counts.TubeHistogram, 0.5, Bins, Min, Max);
@@ -139,14 +151,14 @@ public class CarbonFibreSurveyTests
     public void Merged_chunk_surveys_equal_the_whole_stack_survey_for_any_chunking()
     {
         var volume = FibresAndAPore(seed: 2);
-        var whole = CarbonFibreSurvey.Survey(volume, new SlabWindow(0, volume.Depth, 0, volume.Depth), Thresholds, Means, Bins, Min, Max);
+        var whole = CarbonFibreSurvey.Survey(volume, new SlabWindow(0, volume.Depth, 0, volume.Depth), Thresholds, Means, Bins, Min, Max, Sigma);
         foreach (var chunkSlices in new[] { 7, 16, 3 })
         {
             var parts = new List<FibreSurveyCounts>();
             for (var z0 = 0; z0 < volume.Depth; z0 += chunkSlices)
             {
-                var window = Halo.Expand(volume.Depth, z0, Math.Min(volume.Depth, z0 + chunkSlices), CarbonFibreSurvey.RequiredHaloSlices);
-                parts.Add(CarbonFibreSurvey.Survey(Halo.CropZ(volume, window.SlabZ0, window.SlabZ1), window, Thresholds, Means, Bins, Min, Max));
+                var window = Halo.Expand(volume.Depth, z0, Math.Min(volume.Depth, z0 + chunkSlices), CarbonFibreSurvey.RequiredHaloSlices(Sigma));
+                parts.Add(CarbonFibreSurvey.Survey(Halo.CropZ(volume, window.SlabZ0, window.SlabZ1), window, Thresholds, Means, Bins, Min, Max, Sigma));
             }
             var merged = FibreSurveyCounts.Merge(parts);
             Assert.Equal(whole.TubeHistogram, merged.TubeHistogram);
