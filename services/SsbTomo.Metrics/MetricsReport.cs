@@ -65,7 +65,7 @@ public sealed record MetricsReport(
     public IReadOnlyList<string>? Warnings { get; init; }
 
     public const string CarbonLevelMethod =
-        "median denoised grey level of carbon fibre cores (dark tubes by the Hessian at sigma 1.5 voxels, no void-class voxel within 3, " +
+        "median denoised grey level of carbon fibre cores (dark tubes by the Hessian at sigma = a 75 nm fibre radius in voxels, no void-class voxel within 3, " +
         "darker than the electrolyte interior by 2.5 SD; every 4th slice); replaces the fit's carbon mean when they differ by more than " +
         "0.2 of the void-to-electrolyte contrast";
 
