@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.Options;
 using SsbTomo.Contracts;
 using SsbTomo.Hosting;
 using SsbTomo.Imaging;
@@ -9,7 +10,7 @@ using SsbTomo.Storage;
 namespace SsbTomo.Metrics;
 
 /// <summary>Measures labels.zarr one chunk row of slices at a time; memory is one slab, whatever the stack size.</summary>
-public sealed class MeasureVolumeConsumer(IBlobStore store) : IConsumer<MeasureVolume>
+public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOptions> options) : IConsumer<MeasureVolume>
 {
     public Task Consume(ConsumeContext<MeasureVolume> context) =>
         StageRunner.RunAsync(context, "metrics", () => MeasureAsync(context));
@@ -43,16 +44,22 @@ public sealed class MeasureVolumeConsumer(IBlobStore store) : IConsumer<MeasureV
     private async Task<IReadOnlyList<VariantTally>> MeasureVariantsAsync(JobLayout layout, SegmentationModel model, int slabSlices, CancellationToken ct)
     {
         var denoised = await OmeZarr.OpenLevelAsync<ushort>(store, layout.Denoised, 0, ct);
-        var (depth, height, width) = (denoised.Shape[0], denoised.Shape[1], denoised.Shape[2]);
+        var depth = denoised.Shape[0];
         var ranges = model.Thresholds.Select((t, k) => new ThresholdRange(model.ThresholdLows[k], t, model.ThresholdHighs[k])).ToArray();
         var variants = new SegmentationVariantAccumulator(SegmentationUncertainty.Variants(ranges), model.ClassMeans);
         for (var z0 = 0; z0 < depth; z0 += slabSlices)
         {
-            var window = Halo.Expand(depth, z0, Math.Min(depth, z0 + slabSlices), SegmentationVariantAccumulator.RequiredHaloSlices);
-            var slab = await denoised.ReadRegionAsync(window.SlabZ0, window.SlabZ1, 0, height, 0, width, ct);
-            var intensity = new Volume<float>(slab.Depth, height, width);
-            for (var i = 0; i < slab.Data.Length; i++) intensity.Data[i] = slab.Data[i];
-            variants.Add(intensity, window);
+            // The window holds the float copy and one variant's labels at a time beside the uint16 read.
+            var plan = SlabTilePlan.For(denoised, z0, Math.Min(depth, z0 + slabSlices), SegmentationVariantAccumulator.RequiredHaloSlices,
+                options.Value.WindowBudgetBytes, bytesPerVoxel: 12);
+            var reader = new ZarrWindowReader<ushort>(denoised);
+            foreach (var tile in plan.Tiles)
+            {
+                var window = await reader.ReadAsync(plan.Slab, tile, ct);
+                var intensity = new Volume<float>(window.Depth, window.Height, window.Width);
+                for (var i = 0; i < window.Data.Length; i++) intensity.Data[i] = window.Data[i];
+                variants.Add(intensity, plan.Slab, tile);
+            }
         }
         return variants.Result();
     }
