@@ -5,6 +5,7 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using SsbTomo.Contracts;
+using SsbTomo.Hosting;
 
 namespace SsbTomo.Cli;
 
@@ -21,17 +22,25 @@ public static class RunCommand
         };
         var chunkSlices = new Option<int>("--chunk-slices") { Description = "Slices per segmentation chunk (fan-out unit).", DefaultValueFactory = _ => 16 };
         var verbose = new Option<bool>("--verbose") { Description = "Log every stage to the console." };
+        var memory = new Option<int>("--memory-mb")
+        {
+            Description = "Memory budget of this process in MiB: stages cut slices into tiles that fit it, the heap is held to it.",
+            DefaultValueFactory = _ => new SsbTomoOptions().MemoryBudgetMb,
+        };
 
         var command = new Command("run", "Run ingest, alignment, segmentation, reconstruction and metrics on one stack, embedded in this process.")
         {
-            stack, output, voxelSize, chunkSlices, verbose,
+            stack, output, voxelSize, chunkSlices, verbose, memory,
         };
         command.SetAction((parse, ct) => RunAsync(
-            parse.GetValue(stack)!, parse.GetValue(output)!, parse.GetValue(voxelSize), parse.GetValue(chunkSlices), parse.GetValue(verbose), ct));
+            parse.GetValue(stack)!, parse.GetValue(output)!, parse.GetValue(voxelSize), parse.GetValue(chunkSlices), parse.GetValue(verbose), ct,
+            parse.GetValue(memory)));
         return command;
     }
 
-    public static async Task<int> RunAsync(string stackPath, string outDir, double[]? voxelSize, int chunkSlices, bool verbose, CancellationToken ct)
+    /// <param name="memoryBudgetMb">When given, this process's memory budget (the CLI's own process only: it caps the heap).</param>
+    public static async Task<int> RunAsync(string stackPath, string outDir, double[]? voxelSize, int chunkSlices, bool verbose, CancellationToken ct,
+        int? memoryBudgetMb = null)
     {
         if (!Directory.Exists(stackPath) && !File.Exists(stackPath))
         {
@@ -43,8 +52,15 @@ public static class RunCommand
             AnsiConsole.MarkupLine("[red]--chunk-slices must be at least 1[/]");
             return 2;
         }
+        if (memoryBudgetMb < ProcessMemory.MinimumBudgetMb)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]--memory-mb must be at least {ProcessMemory.MinimumBudgetMb}[/]");
+            return 2;
+        }
+        if (memoryBudgetMb is { } budget) ProcessMemory.LimitTo(budget);
         var started = Stopwatch.StartNew();
-        var result = await ExecuteAsync(stackPath, outDir, voxelSize, chunkSlices, verbose, ct);
+        var result = await ExecuteAsync(stackPath, outDir, voxelSize, chunkSlices, verbose, ct,
+            memoryBudgetMb is { } mb ? services => services.Configure<SsbTomoOptions>(o => o.MemoryBudgetMb = mb) : null);
         if (!result.Succeeded)
         {
             foreach (var line in FailureLines(result, outDir))
@@ -139,6 +155,8 @@ public static class RunCommand
         table.AddRow("contact loss", $"{root.GetProperty("contact_loss_fraction").GetDouble():P2}");
         table.AddRow("void components", root.GetProperty("void").GetProperty("components").ToString());
         table.AddRow("wall time", $"{elapsed.TotalSeconds:0.0} s");
+        // The process's high-water mark of resident memory (Linux VmHWM), against the --memory-mb budget.
+        table.AddRow("peak memory", $"{Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024):0} MiB");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLineInterpolated($"Results in [bold]{Path.GetDirectoryName(metricsPath)}[/]");
     }

@@ -2,6 +2,8 @@ using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using SsbTomo.Hosting;
 using SsbTomo.Orchestrator.Access;
 using Spectre.Console;
 
@@ -48,6 +50,8 @@ public static class ServeCommand
                 AnsiConsole.MarkupLineInterpolated($"[red]ssbtomo serve: {ex.Message} With serve: --api-keys FILE.[/]");
                 return 2;
             }
+            // One server per process: the configured budget (SsbTomo__MemoryBudgetMb) holds this process's heap.
+            ProcessMemory.LimitTo(app.Services.GetRequiredService<IOptions<SsbTomoOptions>>().Value.MemoryBudgetMb);
             var access = app.Services.GetRequiredService<AccessState>().Decision switch
             {
                 AccessDecision.Enforced => "API key or sign-in required",

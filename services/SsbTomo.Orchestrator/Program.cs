@@ -4,6 +4,7 @@ using SsbTomo.Orchestrator.Access;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddSsbTomoDefaults(bus => bus.AddOrchestrator(), "ssbtomo-orchestrator");
+builder.LimitProcessMemory();
 try
 {
     builder.AddSsbTomoAccess();

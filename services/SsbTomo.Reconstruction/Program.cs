@@ -3,6 +3,7 @@ using SsbTomo.Reconstruction;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddSsbTomoDefaults(bus => bus.AddReconstruction(), "ssbtomo-reconstruction");
+builder.LimitProcessMemory();
 
 var app = builder.Build();
 app.MapSsbTomoEndpoints();

@@ -14,8 +14,9 @@ public static class SegmentationSettings
     // Denoise: uint16 window, float result and the filter's float scratch, owned float and uint16 copies.
     public const double DenoiseBytesPerVoxel = 20;
 
-    // Survey: uint16 window and its float copy (the Hessian and box planes are per surveyed slice).
-    public const double SurveyBytesPerVoxel = 8;
+    // Survey: uint16 window and its float copy, plus per surveyed slice (one per core at a time) ~15 double planes of
+    // Hessian components, eigenvalues and box extremes: ~13 bytes per window voxel on 2 cores and a 28-slice window.
+    public const double SurveyBytesPerVoxel = 24;
 
     // Segment: uint16 window, float copy, class labels, cleaned and corrected labels, owned labels.
     public const double SegmentBytesPerVoxel = 12;

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using SsbTomo.Cli;
+using SsbTomo.Phantom;
+using SsbTomo.TestSupport;
+
+namespace SsbTomo.EndToEnd.Tests;
+
+/// <summary>
+/// `ssbtomo run --memory-mb N` holds its own process to N MiB: the stages cut slices into tiles that fit, the heap is
+/// capped. Run as a child process, since the cap is process-wide (it would hold this test process too).
+/// </summary>
+public sealed partial class MemoryBudgetTests : IDisposable
+{
+    private readonly TempDirectory _dir = new("ssbtomo-memory");
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>
+    /// 8x768x768: slices large enough that the unbounded run peaks at ~730 MiB here (GC pacing with 23 GB free), while the
+    /// runtime alone takes ~220 MiB; 512 MiB leaves the heap 320 MiB and the windows 128 MiB (the budget's quarter).
+    /// </summary>
+    [Fact]
+    public async Task A_run_with_a_budget_below_its_unbounded_peak_completes_within_it()
+    {
+        var phantom = Path.Combine(_dir.Path, "phantom");
+        await PhantomCommand.WriteAsync(new PhantomOptions(PhantomPreset.Pristine, 8, 768, 768, 50, Seed: 3), phantom);
+        const int budgetMb = 512;
+        var (exit, output) = await RunCliAsync(Path.Combine(phantom, "stack"), Path.Combine(_dir.Path, "bounded"), budgetMb);
+        Assert.True(exit == 0, output);
+        var peak = PeakMemory().Match(output) is { Success: true } m
+            ? int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)
+            : throw new Xunit.Sdk.XunitException($"no peak memory line in:\n{output}");
+        Assert.InRange(peak, 1, budgetMb);
+    }
+
+    private static async Task<(int Exit, string Output)> RunCliAsync(string stack, string outDir, int budgetMb)
+    {
+        var cli = Path.Combine(AppContext.BaseDirectory, "ssbtomo.dll");
+        var info = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { cli, "run", stack, "--out", outDir, "--chunk-slices", "8", "--memory-mb", budgetMb.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        info.Environment["NO_COLOR"] = "1";
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(4));
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    [GeneratedRegex(@"peak memory\s*│\s*(\d+) MiB")]
+    private static partial Regex PeakMemory();
+}
