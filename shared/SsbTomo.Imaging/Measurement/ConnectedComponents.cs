@@ -82,6 +82,23 @@ internal sealed class RunLabelling
         }
     }
 
+    /// <summary>
+    /// Each component's moments (index = id − 1) from its runs: a run's sums over x follow from its ends, so the cost
+    /// grows with the number of runs, not voxels. z counts from the labelled volume's first slice.
+    /// </summary>
+    public ComponentMoments[] Moments(int height)
+    {
+        var moments = new ComponentMoments[Count];
+        for (var i = 0; i < moments.Length; i++) moments[i] = ComponentMoments.Empty;
+        for (var row = 0; row < RowCount; row++)
+        {
+            var (z, y) = (row / height, row % height);
+            for (var run = _rowStart[row]; run < _rowStart[row + 1]; run++)
+                moments[_id[run] - 1] = moments[_id[run] - 1].Merge(ComponentMoments.OfRun(z, y, _x0[run], _x1[run]));
+        }
+        return moments;
+    }
+
     public static RunLabelling Of(Volume<byte> labels, byte phase, int slabs)
     {
         var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);

@@ -1,0 +1,106 @@
+using SsbTomo.Imaging.Segmentation;
+
+namespace SsbTomo.Imaging.Measurement;
+
+/// <summary>
+/// Marching-cubes areas of each phase's indicator after a Gaussian of σ = 1 voxel along each axis, surface at 0.5.
+/// A binary indicator's surface is a staircase: marching cubes on it overstates a sphere's area by about 8 % at any
+/// radius (its facets follow the voxel steps); after the Gaussian the iso-surface follows the smooth boundary the
+/// voxels sample, within 1 % of 4πr² for r ≥ 20 voxels (tests, isotropic and anisotropic voxels). Its cost is a
+/// shrink of highly curved features (an iso-surface of a blurred body moves inwards by about σ²·curvature), so thin
+/// one-voxel features lose area. The interface between a and b is Γ_ab = (S_a + S_b − S_a∪b) / 2 with the union's
+/// smoothed indicator the sum of both (the Gaussian is linear). Cubes with an Outside corner are left out.
+/// <para>
+/// References: Lorensen &amp; Cline 1987 (doi:10.1145/37401.37422) on the smoothed field, as
+/// skimage.measure.marching_cubes(scipy.ndimage.gaussian_filter(labels == p, 1.0), 0.5, spacing=...) +
+/// mesh_surface_area; vertex placement by linear interpolation along cube edges.
+/// </para>
+/// </summary>
+public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
+{
+    /// <summary>Gaussian σ in voxels along each axis.</summary>
+    public const double SigmaVoxels = 1.0;
+
+    private const double Level = 0.5;
+    private readonly double[] _phase = new double[PhaseLabel.Count];
+    private readonly double[,] _union = new double[PhaseLabel.Count, PhaseLabel.Count];
+    private readonly object _gate = new();
+
+    /// <summary>Halo slices each side: the Gaussian's radius, plus the next slice that closes a layer of cubes.</summary>
+    public static int RequiredHaloSlices => Denoise.GaussianRadiusVoxels(SigmaVoxels) + 1;
+
+    /// <summary>
+    /// One slab read through <paramref name="window"/> with <see cref="RequiredHaloSlices"/> of halo. The layers of cubes
+    /// between owned slice z and z + 1 are counted here, so consecutive windows count each layer once.
+    /// </summary>
+    public void Add(Volume<byte> slab, SlabWindow window)
+    {
+        if (slab.Depth != window.SlabSlices)
+            throw new ArgumentException($"slab has {slab.Depth} slices, window expects {window.SlabSlices}", nameof(slab));
+        var (height, width) = (slab.Height, slab.Width);
+        var smoothed = new Volume<float>[PhaseLabel.Count];
+        for (byte p = 1; p < PhaseLabel.Count; p++)
+        {
+            var indicator = new Volume<ushort>(slab.Depth, height, width);
+            for (long i = 0; i < slab.Data.LongLength; i++) indicator.Data[i] = slab.Data[i] == p ? (ushort)1 : (ushort)0;
+            smoothed[p] = Denoise.Gaussian(indicator, SigmaVoxels);
+        }
+        var (dz, dy, dx) = (voxelSize.ZNm / 1000, voxelSize.YNm / 1000, voxelSize.XNm / 1000);
+        var first = window.OwnedStartInSlab;
+        var last = Math.Min(first + window.OwnedSlices, slab.Depth - 1); // a layer needs slice z + 1 in the slab
+        Parallel.For(first, last, () => (Phase: new double[PhaseLabel.Count], Union: new double[PhaseLabel.Count, PhaseLabel.Count]), (z, _, local) =>
+        {
+            Span<int> offsets = stackalloc int[8];
+            Span<double> values = stackalloc double[8];
+            Span<double> sums = stackalloc double[8];
+            for (var c = 0; c < 8; c++) offsets[c] = ((c >> 2 & 1) * height + (c >> 1 & 1)) * width + (c & 1);
+            for (var y = 0; y + 1 < height; y++)
+                for (var x = 0; x + 1 < width; x++)
+                {
+                    var origin = ((long)z * height + y) * width + x;
+                    var outside = false;
+                    for (var c = 0; c < 8 && !outside; c++) outside = slab.Data[origin + offsets[c]] == PhaseLabel.Outside;
+                    if (outside) continue;
+                    for (var a = 1; a < PhaseLabel.Count; a++)
+                    {
+                        var sa = smoothed[a].Data;
+                        for (var c = 0; c < 8; c++) values[c] = sa[origin + offsets[c]];
+                        local.Phase[a] += Area(values, dz, dy, dx);
+                        for (var b = a + 1; b < PhaseLabel.Count; b++)
+                        {
+                            var sb = smoothed[b].Data;
+                            for (var c = 0; c < 8; c++) sums[c] = values[c] + sb[origin + offsets[c]];
+                            local.Union[a, b] += Area(sums, dz, dy, dx);
+                        }
+                    }
+                }
+            return local;
+        }, local =>
+        {
+            lock (_gate)
+                for (var a = 0; a < PhaseLabel.Count; a++)
+                {
+                    _phase[a] += local.Phase[a];
+                    for (var b = 0; b < PhaseLabel.Count; b++) _union[a, b] += local.Union[a, b];
+                }
+        });
+    }
+
+    private static double Area(ReadOnlySpan<double> values, double dz, double dy, double dx)
+    {
+        var config = 0;
+        for (var c = 0; c < 8; c++)
+            if (values[c] > Level) config |= 1 << c;
+        return config is 0 or 255 ? 0 : MarchingCubes.CubeArea(config, values, Level, dz, dy, dx);
+    }
+
+    /// <summary>Smoothed marching-cubes surface of each phase (index = label; 0 unused), µm².</summary>
+    public double[] SurfaceUm2() => (double[])_phase.Clone();
+
+    /// <summary>Γ_ab = (S_a + S_b − S_a∪b) / 2, µm².</summary>
+    public double InterfaceUm2(byte a, byte b) =>
+        a == b ? 0 : (_phase[a] + _phase[b] - _union[Math.Min(a, b), Math.Max(a, b)]) / 2;
+
+    /// <summary>Γ_nmc,void / S_nmc; NaN without NMC surface.</summary>
+    public double ContactLoss => _phase[PhaseLabel.Nmc] == 0 ? double.NaN : InterfaceUm2(PhaseLabel.Nmc, PhaseLabel.Void) / _phase[PhaseLabel.Nmc];
+}
