@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.Options;
 using SsbTomo.Contracts;
 using SsbTomo.Hosting;
 using SsbTomo.Imaging;
@@ -8,8 +9,12 @@ using SsbTomo.Storage;
 
 namespace SsbTomo.Metrics;
 
-/// <summary>Measures labels.zarr one chunk row of slices at a time; memory is one slab, whatever the stack size.</summary>
-public sealed class MeasureVolumeConsumer(IBlobStore store) : IConsumer<MeasureVolume>
+/// <summary>
+/// Measures labels.zarr one chunk row of slices at a time; memory is one slab, whatever the stack size. A first pass
+/// without halo counts phases, faces, marching cubes and void components; a second pass with halo smooths the phase
+/// indicators and measures the distance of void to NMC.
+/// </summary>
+public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOptions> options) : IConsumer<MeasureVolume>
 {
     public Task Consume(ConsumeContext<MeasureVolume> context) =>
         StageRunner.RunAsync(context, "metrics", () => MeasureAsync(context));
@@ -23,16 +28,33 @@ public sealed class MeasureVolumeConsumer(IBlobStore store) : IConsumer<MeasureV
         var (depth, height, width) = (labels.Shape[0], labels.Shape[1], labels.Shape[2]);
 
         var accumulator = new MicrostructureAccumulator();
+        var surfaces = new SurfaceAreaAccumulator(voxelSize);
         var slabSlices = labels.Chunks[0];
         for (var z0 = 0; z0 < depth; z0 += slabSlices)
         {
             var z1 = Math.Min(depth, z0 + slabSlices);
-            accumulator.Add(await labels.ReadRegionAsync(z0, z1, 0, height, 0, width, ct));
+            var slab = await labels.ReadRegionAsync(z0, z1, 0, height, 0, width, ct);
+            accumulator.Add(slab);
+            surfaces.Add(slab);
         }
+
+        var smoothed = new SmoothedSurfaceAreaAccumulator(voxelSize);
+        var nearNmc = new VoidNearNmcAccumulator(voxelSize, options.Value.Metrics.VoidNearNmcDistanceUm);
+        var halo = Math.Max(SmoothedSurfaceAreaAccumulator.RequiredHaloSlices, nearNmc.HaloSlices);
+        for (var z0 = 0; z0 < depth; z0 += slabSlices)
+        {
+            var window = Halo.Expand(depth, z0, Math.Min(depth, z0 + slabSlices), halo);
+            var slab = await labels.ReadRegionAsync(window.SlabZ0, window.SlabZ1, 0, height, 0, width, ct);
+            smoothed.Add(slab, window);
+            nearNmc.Add(slab, window);
+        }
+        var morphology = VoidMorphology.From(accumulator.VoidComponentMoments(), voxelSize, depth, height, width);
 
         var model = context.Message.Segmentation;
         var variants = model is null ? null : await MeasureVariantsAsync(layout, model, slabSlices, ct);
         var report = MetricsReport.From(accumulator.Result(), voxelSize, [depth, height, width])
+            .WithSurfaces(surfaces.Result(), smoothed)
+            .WithVoidMorphology(morphology, nearNmc)
             .WithUncertainty(model, variants)
             with { Provenance = await store.ExistsAsync(layout.Provenance, ct) ? Path.GetFileName(layout.Provenance) : null };
         await store.WriteAsync(layout.Metrics, report.ToJsonBytes(), ct);
