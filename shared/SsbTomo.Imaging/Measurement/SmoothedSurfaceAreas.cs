@@ -46,44 +46,80 @@ public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
             smoothed[p] = Denoise.Gaussian(indicator, SigmaVoxels);
         }
         var (dz, dy, dx) = (voxelSize.ZNm / 1000, voxelSize.YNm / 1000, voxelSize.XNm / 1000);
+        // Per voxel one bit per indicator set (4 phases, then the 6 unions) that is above the level: a cube whose corners
+        // agree on every bit has no surface, which is most cubes, so only cubes with a mixed bit compute areas.
+        var sets = Sets();
         var first = window.OwnedStartInSlab;
         var last = Math.Min(first + window.OwnedSlices, slab.Depth - 1); // a layer needs slice z + 1 in the slab
-        Parallel.For(first, last, () => (Phase: new double[PhaseLabel.Count], Union: new double[PhaseLabel.Count, PhaseLabel.Count]), (z, _, local) =>
+        var above = new ushort[slab.Data.LongLength];
+        Parallel.For(first, Math.Min(slab.Depth, last + 1), z =>
+        {
+            var start = (long)z * slab.SliceLength;
+            for (var i = start; i < start + slab.SliceLength; i++)
+            {
+                ushort bits = 0;
+                for (var k = 0; k < sets.Length; k++)
+                {
+                    var (a, b) = sets[k];
+                    var value = smoothed[a].Data[i] + (b == 0 ? 0.0 : smoothed[b].Data[i]);
+                    if (value > Level) bits |= (ushort)(1 << k);
+                }
+                above[i] = bits;
+            }
+        });
+        Parallel.For(first, last, () => new double[sets.Length], (z, _, local) =>
         {
             Span<int> offsets = stackalloc int[8];
             Span<double> values = stackalloc double[8];
-            Span<double> sums = stackalloc double[8];
             for (var c = 0; c < 8; c++) offsets[c] = ((c >> 2 & 1) * height + (c >> 1 & 1)) * width + (c & 1);
             for (var y = 0; y + 1 < height; y++)
                 for (var x = 0; x + 1 < width; x++)
                 {
                     var origin = ((long)z * height + y) * width + x;
+                    int any = 0, all = 0xFFFF;
                     var outside = false;
-                    for (var c = 0; c < 8 && !outside; c++) outside = slab.Data[origin + offsets[c]] == PhaseLabel.Outside;
-                    if (outside) continue;
-                    for (var a = 1; a < PhaseLabel.Count; a++)
+                    for (var c = 0; c < 8; c++)
                     {
-                        var sa = smoothed[a].Data;
-                        for (var c = 0; c < 8; c++) values[c] = sa[origin + offsets[c]];
-                        local.Phase[a] += Area(values, dz, dy, dx);
-                        for (var b = a + 1; b < PhaseLabel.Count; b++)
+                        var i = origin + offsets[c];
+                        any |= above[i];
+                        all &= above[i];
+                        outside |= slab.Data[i] == PhaseLabel.Outside;
+                    }
+                    var mixed = any & ~all;
+                    if (mixed == 0 || outside) continue;
+                    for (var k = 0; k < sets.Length; k++)
+                    {
+                        if ((mixed >> k & 1) == 0) continue;
+                        var (a, b) = sets[k];
+                        for (var c = 0; c < 8; c++)
                         {
-                            var sb = smoothed[b].Data;
-                            for (var c = 0; c < 8; c++) sums[c] = values[c] + sb[origin + offsets[c]];
-                            local.Union[a, b] += Area(sums, dz, dy, dx);
+                            var i = origin + offsets[c];
+                            values[c] = smoothed[a].Data[i] + (b == 0 ? 0.0 : smoothed[b].Data[i]);
                         }
+                        local[k] += Area(values, dz, dy, dx);
                     }
                 }
             return local;
         }, local =>
         {
             lock (_gate)
-                for (var a = 0; a < PhaseLabel.Count; a++)
+                for (var k = 0; k < sets.Length; k++)
                 {
-                    _phase[a] += local.Phase[a];
-                    for (var b = 0; b < PhaseLabel.Count; b++) _union[a, b] += local.Union[a, b];
+                    var (a, b) = sets[k];
+                    if (b == 0) _phase[a] += local[k];
+                    else _union[a, b] += local[k];
                 }
         });
+    }
+
+    /// <summary>The indicator sets: each phase alone (b = 0), then each pair's union.</summary>
+    private static (byte A, byte B)[] Sets()
+    {
+        var sets = new List<(byte, byte)>();
+        for (byte a = 1; a < PhaseLabel.Count; a++) sets.Add((a, 0));
+        for (byte a = 1; a < PhaseLabel.Count; a++)
+            for (var b = (byte)(a + 1); b < PhaseLabel.Count; b++) sets.Add((a, b));
+        return [.. sets];
     }
 
     private static double Area(ReadOnlySpan<double> values, double dz, double dy, double dx)
