@@ -29,6 +29,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
 
         var accumulator = new MicrostructureAccumulator();
         var surfaces = new SurfaceAreaAccumulator(voxelSize);
+        var bootstrap = new PhaseFractionBootstrap(depth, height, width);
         var slabSlices = labels.Chunks[0];
         for (var z0 = 0; z0 < depth; z0 += slabSlices)
         {
@@ -36,6 +37,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
             var slab = await labels.ReadRegionAsync(z0, z1, 0, height, 0, width, ct);
             accumulator.Add(slab);
             surfaces.Add(slab);
+            bootstrap.Add(slab);
         }
 
         var smoothed = new SmoothedSurfaceAreaAccumulator(voxelSize);
@@ -53,6 +55,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         var model = context.Message.Segmentation;
         var variants = model is null ? null : await MeasureVariantsAsync(layout, model, slabSlices, ct);
         var report = MetricsReport.From(accumulator.Result(), voxelSize, [depth, height, width])
+            .WithBootstrap(bootstrap.Result())
             .WithSurfaces(surfaces.Result(), smoothed)
             .WithVoidMorphology(morphology, nearNmc)
             .WithUncertainty(model, variants)

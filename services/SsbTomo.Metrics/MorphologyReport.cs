@@ -80,6 +80,24 @@ public sealed partial record MetricsReport
         },
     };
 
+    public const string BootstrapMethod =
+        "block bootstrap: the volume cut into a grid of non-overlapping blocks (blocks_zyx), blocks drawn with replacement as many " +
+        "times as there are blocks, fraction = sum of phase voxels / sum of valid voxels per draw, percentile interval " +
+        "(Carlstein 1986; Efron & Tibshirani 1993); sampling uncertainty of this volume as a sample of the electrode, " +
+        "honest when a block is larger than a particle; segmentation uncertainty is phase_fraction_intervals";
+
+    /// <summary>Sampling intervals of the phase fractions.</summary>
+    public MetricsReport WithBootstrap(FractionIntervals intervals) => this with
+    {
+        PhaseFractionBootstrap = new BootstrapReport(BootstrapMethod, intervals.BlocksZyx, intervals.Resamples, intervals.Confidence,
+            new[] { PhaseLabel.Nmc, PhaseLabel.Lps, PhaseLabel.Carbon, PhaseLabel.Void }.ToDictionary(PhaseLabel.Name,
+                p => intervals.Intervals[p].Select(Finite).ToArray())),
+    };
+
+    [JsonPropertyName("phase_fraction_bootstrap")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public BootstrapReport? PhaseFractionBootstrap { get; init; }
+
     [JsonPropertyName("surface_areas")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public SurfaceAreasReport? SurfaceAreas { get; init; }
@@ -91,6 +109,13 @@ public sealed partial record MetricsReport
     /// <summary>JSON has no NaN: an undefined ratio (no NMC surface, no void) is written as null.</summary>
     private static double? Finite(double value) => double.IsFinite(value) ? value : null;
 }
+
+public sealed record BootstrapReport(
+    [property: JsonPropertyName("method")] string Method,
+    [property: JsonPropertyName("blocks_zyx")] int[] BlocksZyx,
+    [property: JsonPropertyName("resamples")] int Resamples,
+    [property: JsonPropertyName("confidence")] double Confidence,
+    [property: JsonPropertyName("intervals")] IReadOnlyDictionary<string, double?[]> Intervals);
 
 public sealed record SurfaceAreasReport(
     [property: JsonPropertyName("valid_volume_um3")] double ValidVolumeUm3,

@@ -62,6 +62,14 @@ public class MorphologyMetricsTests
         foreach (var estimator in new[] { "marching_cubes", "marching_cubes_smoothed" })
             Assert.InRange(contact.GetProperty(estimator).GetProperty("value").GetDouble(), 0.0, 1.0);
 
+        var bootstrap = root.GetProperty("phase_fraction_bootstrap");
+        Assert.Equal([4, 4, 4], bootstrap.GetProperty("blocks_zyx").EnumerateArray().Select(e => e.GetInt32()));
+        foreach (var phase in new[] { "nmc", "lps", "carbon", "void" })
+        {
+            var interval = bootstrap.GetProperty("intervals").GetProperty(phase).EnumerateArray().Select(e => e.GetDouble()).ToArray();
+            Assert.InRange(root.GetProperty("phase_fractions").GetProperty(phase).GetDouble(), interval[0], interval[1]);
+        }
+
         var voids = root.GetProperty("void");
         var near = voids.GetProperty("near_nmc");
         Assert.Equal(0.5, near.GetProperty("distance_um").GetDouble());
