@@ -29,14 +29,29 @@ public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
     /// <summary>Halo slices each side: the Gaussian's radius, plus the next slice that closes a layer of cubes.</summary>
     public static int RequiredHaloSlices => Denoise.GaussianRadiusVoxels(SigmaVoxels) + 1;
 
+    /// <summary>Owned y/x tile edge in voxels: the smoothed fields are held for one tile (with halo) at a time.</summary>
+    internal int TileSize { get; init; } = 512;
+
     /// <summary>
     /// One slab read through <paramref name="window"/> with <see cref="RequiredHaloSlices"/> of halo. The layers of cubes
-    /// between owned slice z and z + 1 are counted here, so consecutive windows count each layer once.
+    /// between owned slice z and z + 1 are counted here, so consecutive windows count each layer once. Within the slab,
+    /// y/x tiles with the same halo own the cubes whose first corner they own.
     /// </summary>
     public void Add(Volume<byte> slab, SlabWindow window)
     {
         if (slab.Depth != window.SlabSlices)
             throw new ArgumentException($"slab has {slab.Depth} slices, window expects {window.SlabSlices}", nameof(slab));
+        var first = window.OwnedStartInSlab;
+        var last = Math.Min(first + window.OwnedSlices, slab.Depth - 1); // a layer needs slice z + 1 in the slab
+        foreach (var tile in PlaneTiles.Of(slab.Height, slab.Width, TileSize, RequiredHaloSlices, RequiredHaloSlices))
+            AddTile(PlaneTiles.Crop(slab, tile), first, last,
+                tile.OwnedY0 - tile.Y0, Math.Min(tile.OwnedY1 - tile.Y0, tile.Y1 - tile.Y0 - 1),
+                tile.OwnedX0 - tile.X0, Math.Min(tile.OwnedX1 - tile.X0, tile.X1 - tile.X0 - 1));
+    }
+
+    /// <summary>Cubes with first corner z in [z0, z1), y in [y0, y1), x in [x0, x1) of <paramref name="slab"/> (each needs its +1 neighbours inside).</summary>
+    private void AddTile(Volume<byte> slab, int z0, int z1, int y0, int y1, int x0, int x1)
+    {
         var (height, width) = (slab.Height, slab.Width);
         var smoothed = new Volume<float>[PhaseLabel.Count];
         for (byte p = 1; p < PhaseLabel.Count; p++)
@@ -49,10 +64,8 @@ public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
         // Per voxel one bit per indicator set (4 phases, then the 6 unions) that is above the level: a cube whose corners
         // agree on every bit has no surface, which is most cubes, so only cubes with a mixed bit compute areas.
         var sets = Sets();
-        var first = window.OwnedStartInSlab;
-        var last = Math.Min(first + window.OwnedSlices, slab.Depth - 1); // a layer needs slice z + 1 in the slab
         var above = new ushort[slab.Data.LongLength];
-        Parallel.For(first, Math.Min(slab.Depth, last + 1), z =>
+        Parallel.For(z0, Math.Min(slab.Depth, z1 + 1), z =>
         {
             var start = (long)z * slab.SliceLength;
             for (var i = start; i < start + slab.SliceLength; i++)
@@ -67,13 +80,13 @@ public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
                 above[i] = bits;
             }
         });
-        Parallel.For(first, last, () => new double[sets.Length], (z, _, local) =>
+        Parallel.For(z0, z1, () => new double[sets.Length], (z, _, local) =>
         {
             Span<int> offsets = stackalloc int[8];
             Span<double> values = stackalloc double[8];
             for (var c = 0; c < 8; c++) offsets[c] = ((c >> 2 & 1) * height + (c >> 1 & 1)) * width + (c & 1);
-            for (var y = 0; y + 1 < height; y++)
-                for (var x = 0; x + 1 < width; x++)
+            for (var y = y0; y < y1; y++)
+                for (var x = x0; x < x1; x++)
                 {
                     var origin = ((long)z * height + y) * width + x;
                     int any = 0, all = 0xFFFF;

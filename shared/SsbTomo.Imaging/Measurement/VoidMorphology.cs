@@ -58,8 +58,9 @@ public sealed record VoidMorphology(
 /// <summary>
 /// Share of the void within a distance d of an NMC surface: void voxels whose centre lies within d of the centre of an
 /// NMC voxel (the exact anisotropic Euclidean distance transform, <see cref="DistanceTransform"/>, of "not NMC"), over
-/// all void voxels. Streams z-slabs read with <see cref="RequiredHaloSlices"/> of halo: an NMC voxel within d lies at
-/// most ⌊d / dz⌋ slices away, so the thresholded answer is exact although distances beyond the halo are not.
+/// all void voxels. Streams z-slabs read with <see cref="RequiredHaloSlices"/> of halo, and within a slab y/x tiles with
+/// ⌊d / dy⌋, ⌊d / dx⌋ of halo: an NMC voxel within d lies at most ⌊d / dz⌋ slices (rows, columns) away, so the
+/// thresholded answer is exact although distances beyond the halo are not.
 /// </summary>
 public sealed class VoidNearNmcAccumulator
 {
@@ -84,18 +85,30 @@ public sealed class VoidNearNmcAccumulator
 
     public int HaloSlices => RequiredHaloSlices(DistanceUm, _voxelSize);
 
+    /// <summary>Owned y/x tile edge in voxels: the distance transform is held for one tile (with halo) at a time.</summary>
+    internal int TileSize { get; init; } = 512;
+
     public void Add(Volume<byte> slab, SlabWindow window)
     {
         if (slab.Depth != window.SlabSlices)
             throw new ArgumentException($"slab has {slab.Depth} slices, window expects {window.SlabSlices}", nameof(slab));
-        var squared = DistanceTransform.SquaredNm2(slab, label => label == PhaseLabel.Nmc, _voxelSize);
-        var start = (long)window.OwnedStartInSlab * slab.SliceLength;
-        var end = start + (long)window.OwnedSlices * slab.SliceLength;
-        for (var i = start; i < end; i++)
+        var haloY = (int)Math.Floor(DistanceUm * 1000 / _voxelSize.YNm * (1 + 1e-12));
+        var haloX = (int)Math.Floor(DistanceUm * 1000 / _voxelSize.XNm * (1 + 1e-12));
+        foreach (var tile in PlaneTiles.Of(slab.Height, slab.Width, TileSize, haloY, haloX))
         {
-            if (slab.Data[i] != PhaseLabel.Void) continue;
-            _void++;
-            if (squared[i] <= _limitNm2) _near++;
+            var block = PlaneTiles.Crop(slab, tile);
+            var squared = DistanceTransform.SquaredNm2(block, label => label == PhaseLabel.Nmc, _voxelSize);
+            for (var z = window.OwnedStartInSlab; z < window.OwnedStartInSlab + window.OwnedSlices; z++)
+                for (var y = tile.OwnedY0 - tile.Y0; y < tile.OwnedY1 - tile.Y0; y++)
+                {
+                    var row = ((long)z * block.Height + y) * block.Width;
+                    for (var i = row + tile.OwnedX0 - tile.X0; i < row + tile.OwnedX1 - tile.X0; i++)
+                    {
+                        if (block.Data[i] != PhaseLabel.Void) continue;
+                        _void++;
+                        if (squared[i] <= _limitNm2) _near++;
+                    }
+                }
         }
     }
 

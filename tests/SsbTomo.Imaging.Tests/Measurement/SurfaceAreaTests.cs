@@ -15,9 +15,9 @@ public class SurfaceAreaTests
         return accumulator.Result();
     }
 
-    internal static SmoothedSurfaceAreaAccumulator MeasureSmoothed(Volume<byte> labels, VoxelSize voxelSize, int slabSlices = 0)
+    internal static SmoothedSurfaceAreaAccumulator MeasureSmoothed(Volume<byte> labels, VoxelSize voxelSize, int slabSlices = 0, int tileSize = 512)
     {
-        var accumulator = new SmoothedSurfaceAreaAccumulator(voxelSize);
+        var accumulator = new SmoothedSurfaceAreaAccumulator(voxelSize) { TileSize = tileSize };
         if (slabSlices <= 0) slabSlices = labels.Depth;
         for (var z0 = 0; z0 < labels.Depth; z0 += slabSlices)
         {
@@ -239,11 +239,11 @@ public class SurfaceAreaTests
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(3)]
-    [InlineData(5)]
-    [InlineData(11)]
-    public void Slab_streamed_areas_equal_the_whole_volume(int slabSlices)
+    [InlineData(1, 4)]
+    [InlineData(3, 7)]
+    [InlineData(5, 512)]
+    [InlineData(11, 9)]
+    public void Slab_streamed_and_tiled_areas_equal_the_whole_volume(int slabSlices, int tileSize)
     {
         var v = Cells(23, 19, 21, 30, 7);
         v[5, 6, 7] = PhaseLabel.Outside; // Outside voxels leave faces and cubes out, wherever the slab border falls
@@ -265,7 +265,7 @@ public class SurfaceAreaTests
         }
 
         var smoothedWhole = MeasureSmoothed(v, voxel);
-        var smoothedStreamed = MeasureSmoothed(v, voxel, slabSlices);
+        var smoothedStreamed = MeasureSmoothed(v, voxel, slabSlices, tileSize);
         for (byte a = 1; a <= 4; a++)
         {
             Assert.Equal(smoothedWhole.SurfaceUm2()[a], smoothedStreamed.SurfaceUm2()[a], 1e-9 * smoothedWhole.SurfaceUm2()[a]);

@@ -17,9 +17,9 @@ public class VoidMorphologyTests
         return VoidMorphology.From(accumulator.Components(), voxel, labels.Depth, labels.Height, labels.Width);
     }
 
-    private static VoidNearNmcAccumulator NearNmc(Volume<byte> labels, VoxelSize voxel, double distanceUm, int slabSlices = 0)
+    private static VoidNearNmcAccumulator NearNmc(Volume<byte> labels, VoxelSize voxel, double distanceUm, int slabSlices = 0, int tileSize = 512)
     {
-        var accumulator = new VoidNearNmcAccumulator(voxel, distanceUm);
+        var accumulator = new VoidNearNmcAccumulator(voxel, distanceUm) { TileSize = tileSize };
         if (slabSlices <= 0) slabSlices = labels.Depth;
         for (var z0 = 0; z0 < labels.Depth; z0 += slabSlices)
         {
@@ -97,7 +97,7 @@ public class VoidMorphologyTests
     [InlineData(0.05)]
     [InlineData(0.1)]
     [InlineData(0.2)]
-    public void Void_near_nmc_share_equals_scipy_and_does_not_depend_on_the_slab_size(double distanceUm)
+    public void Void_near_nmc_share_equals_scipy_and_does_not_depend_on_the_slab_or_tile_size(double distanceUm)
     {
         var v = Microstructure(29, 21, 25, 4);
         var voxel = new VoxelSize(20, 25, 40);
@@ -112,9 +112,9 @@ public class VoidMorphologyTests
             print(int(void.sum()), int((void & (dist <= float(sys.argv[2]) * (1 + 1e-12))).sum()))
             """), dir.Path, distanceUm.ToString("R", CultureInfo.InvariantCulture)).Trim().Split(' ').Select(long.Parse).ToArray();
         Assert.True(expected[1] > 0 && expected[1] < expected[0], "the distance should split the void");
-        foreach (var slab in new[] { 0, 1, 2, 5, 8 })
+        foreach (var (slab, tile) in new[] { (0, 512), (1, 3), (2, 512), (5, 6), (8, 11) })
         {
-            var near = NearNmc(v, voxel, distanceUm, slab);
+            var near = NearNmc(v, voxel, distanceUm, slab, tile);
             Assert.Equal(expected[0], near.VoidVoxels);
             Assert.Equal(expected[1], near.NearVoxels);
         }
