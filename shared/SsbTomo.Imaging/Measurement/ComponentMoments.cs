@@ -11,16 +11,7 @@ public readonly record struct ComponentMoments(
 {
     public static readonly ComponentMoments Empty = new(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, int.MaxValue, int.MinValue, int.MaxValue, int.MinValue, int.MaxValue, int.MinValue);
 
-    /// <summary>Moments of the run of voxels x0 ≤ x &lt; x1 in row (z, y).</summary>
-    public static ComponentMoments OfRun(int z, int y, int x0, int x1)
-    {
-        long n = x1 - x0;
-        var sx = n * (x0 + x1 - 1) / 2;
-        var sxx = SumOfSquares(x1 - 1) - SumOfSquares(x0 - 1);
-        return new(n, n * z, n * y, sx, n * z * z, n * y * y, sxx, n * z * y, z * sx, y * sx, z, z, y, y, x0, x1 - 1);
-    }
-
-    private static long SumOfSquares(long k) => k * (k + 1) * (2 * k + 1) / 6; // 0² + 1² + … + k², 0 for k = −1
+    internal static long SumOfSquares(long k) => k * (k + 1) * (2 * k + 1) / 6; // 0² + 1² + … + k², 0 for k = −1
 
     public ComponentMoments Merge(ComponentMoments o) => new(
         Count + o.Count, Sz + o.Sz, Sy + o.Sy, Sx + o.Sx, Szz + o.Szz, Syy + o.Syy, Sxx + o.Sxx, Szy + o.Szy, Szx + o.Szx, Syx + o.Syx,
