@@ -57,6 +57,7 @@ public static class MarchingCubes
     /// <paramref name="values"/> (corner order as in the class summary; inside = value &gt; level), vertices placed by
     /// linear interpolation along the cut edges.
     /// </summary>
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static double CubeArea(int config, ReadOnlySpan<double> values, double level, double spacingZ, double spacingY, double spacingX)
     {
         var area = 0.0;
@@ -66,19 +67,22 @@ public static class MarchingCubes
             double cz = 0, cy = 0, cx = 0;
             for (var k = 0; k < loop.Length; k++)
             {
+                // Corner a is the edge's lower end; b differs from it along one axis only.
                 var (a, b) = Edges[loop[k]];
                 var t = (level - values[a]) / (values[b] - values[a]);
-                vz[k] = spacingZ * ((a >> 2 & 1) + t * ((b >> 2 & 1) - (a >> 2 & 1)));
-                vy[k] = spacingY * ((a >> 1 & 1) + t * ((b >> 1 & 1) - (a >> 1 & 1)));
-                vx[k] = spacingX * ((a & 1) + t * ((b & 1) - (a & 1)));
+                var axis = b ^ a;
+                vz[k] = spacingZ * ((a >> 2 & 1) + (axis == 4 ? t : 0));
+                vy[k] = spacingY * ((a >> 1 & 1) + (axis == 2 ? t : 0));
+                vx[k] = spacingX * ((a & 1) + (axis == 1 ? t : 0));
                 cz += vz[k];
                 cy += vy[k];
                 cx += vx[k];
             }
-            (cz, cy, cx) = (cz / loop.Length, cy / loop.Length, cx / loop.Length);
+            var inverse = 1.0 / loop.Length;
+            (cz, cy, cx) = (cz * inverse, cy * inverse, cx * inverse);
             for (var k = 0; k < loop.Length; k++)
             {
-                var n = (k + 1) % loop.Length;
+                var n = k + 1 == loop.Length ? 0 : k + 1;
                 area += TriangleArea(vz[k] - cz, vy[k] - cy, vx[k] - cx, vz[n] - cz, vy[n] - cy, vx[n] - cx);
             }
         }
