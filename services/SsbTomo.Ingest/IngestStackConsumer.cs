@@ -16,8 +16,6 @@ namespace SsbTomo.Ingest;
 public sealed class IngestStackConsumer(IBlobStore store, IOptions<SsbTomoOptions> options, TimeProvider clock, ILogger<IngestStackConsumer> logger)
     : IConsumer<IngestStack>
 {
-    public const int TilePx = 512;
-
     public Task Consume(ConsumeContext<IngestStack> context) =>
         StageRunner.RunAsync(context, "ingest", () => IngestAsync(context));
 
@@ -37,7 +35,8 @@ public sealed class IngestStackConsumer(IBlobStore store, IOptions<SsbTomoOption
 
         var chunkSlices = Math.Max(1, options.Value.ChunkSlices);
         int[] shape = [stack.SliceCount, stack.Height, stack.Width];
-        int[] chunks = [chunkSlices, Math.Min(TilePx, stack.Height), Math.Min(TilePx, stack.Width)];
+        var tilePx = Math.Max(1, options.Value.ChunkTilePx);
+        int[] chunks = [chunkSlices, Math.Min(tilePx, stack.Height), Math.Min(tilePx, stack.Width)];
         var raw = await OmeZarr.CreateImageAsync<ushort>(store, layout.Raw, "raw", shape, chunks, voxelSize, ct: context.CancellationToken);
         await SourceSliceNames.WriteAsync(store, layout.Raw, SourceSliceNames.Of(stack.Files, stack.IsMultiPage, stack.SliceCount), context.CancellationToken);
 

@@ -9,11 +9,7 @@ using SsbTomo.Storage;
 
 namespace SsbTomo.Metrics;
 
-/// <summary>
-/// Measures labels.zarr one chunk row of slices at a time; memory is one slab, whatever the stack size. A first pass
-/// without halo counts phases, faces, marching cubes and void components; a second pass with halo smooths the phase
-/// indicators and measures the distance of void to NMC.
-/// </summary>
+/// <summary>Measures labels.zarr one chunk row of slices at a time; memory is one slab, whatever the stack size.</summary>
 public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOptions> options) : IConsumer<MeasureVolume>
 {
     public Task Consume(ConsumeContext<MeasureVolume> context) =>
@@ -28,36 +24,16 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         var (depth, height, width) = (labels.Shape[0], labels.Shape[1], labels.Shape[2]);
 
         var accumulator = new MicrostructureAccumulator();
-        var surfaces = new SurfaceAreaAccumulator(voxelSize);
-        var bootstrap = new PhaseFractionBootstrap(depth, height, width);
         var slabSlices = labels.Chunks[0];
         for (var z0 = 0; z0 < depth; z0 += slabSlices)
         {
             var z1 = Math.Min(depth, z0 + slabSlices);
-            var slab = await labels.ReadRegionAsync(z0, z1, 0, height, 0, width, ct);
-            accumulator.Add(slab);
-            surfaces.Add(slab);
-            bootstrap.Add(slab);
+            accumulator.Add(await labels.ReadRegionAsync(z0, z1, 0, height, 0, width, ct));
         }
-
-        var smoothed = new SmoothedSurfaceAreaAccumulator(voxelSize);
-        var nearNmc = new VoidNearNmcAccumulator(voxelSize, options.Value.Metrics.VoidNearNmcDistanceUm);
-        var halo = Math.Max(SmoothedSurfaceAreaAccumulator.RequiredHaloSlices, nearNmc.HaloSlices);
-        for (var z0 = 0; z0 < depth; z0 += slabSlices)
-        {
-            var window = Halo.Expand(depth, z0, Math.Min(depth, z0 + slabSlices), halo);
-            var slab = await labels.ReadRegionAsync(window.SlabZ0, window.SlabZ1, 0, height, 0, width, ct);
-            smoothed.Add(slab, window);
-            nearNmc.Add(slab, window);
-        }
-        var morphology = VoidMorphology.From(accumulator.VoidComponentMoments(), voxelSize, depth, height, width);
 
         var model = context.Message.Segmentation;
         var variants = model is null ? null : await MeasureVariantsAsync(layout, model, slabSlices, ct);
         var report = MetricsReport.From(accumulator.Result(), voxelSize, [depth, height, width])
-            .WithBootstrap(bootstrap.Result())
-            .WithSurfaces(surfaces.Result(), smoothed)
-            .WithVoidMorphology(morphology, nearNmc)
             .WithUncertainty(model, variants)
             with { Provenance = await store.ExistsAsync(layout.Provenance, ct) ? Path.GetFileName(layout.Provenance) : null };
         await store.WriteAsync(layout.Metrics, report.ToJsonBytes(), ct);
@@ -68,16 +44,22 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
     private async Task<IReadOnlyList<VariantTally>> MeasureVariantsAsync(JobLayout layout, SegmentationModel model, int slabSlices, CancellationToken ct)
     {
         var denoised = await OmeZarr.OpenLevelAsync<ushort>(store, layout.Denoised, 0, ct);
-        var (depth, height, width) = (denoised.Shape[0], denoised.Shape[1], denoised.Shape[2]);
+        var depth = denoised.Shape[0];
         var ranges = model.Thresholds.Select((t, k) => new ThresholdRange(model.ThresholdLows[k], t, model.ThresholdHighs[k])).ToArray();
         var variants = new SegmentationVariantAccumulator(SegmentationUncertainty.Variants(ranges), model.ClassMeans);
         for (var z0 = 0; z0 < depth; z0 += slabSlices)
         {
-            var window = Halo.Expand(depth, z0, Math.Min(depth, z0 + slabSlices), SegmentationVariantAccumulator.RequiredHaloSlices);
-            var slab = await denoised.ReadRegionAsync(window.SlabZ0, window.SlabZ1, 0, height, 0, width, ct);
-            var intensity = new Volume<float>(slab.Depth, height, width);
-            for (var i = 0; i < slab.Data.Length; i++) intensity.Data[i] = slab.Data[i];
-            variants.Add(intensity, window);
+            // The window holds the float copy and one variant's labels at a time beside the uint16 read.
+            var plan = SlabTilePlan.For(denoised, z0, Math.Min(depth, z0 + slabSlices), SegmentationVariantAccumulator.RequiredHaloSlices,
+                options.Value.WindowBudgetBytes, bytesPerVoxel: 12);
+            var reader = new ZarrWindowReader<ushort>(denoised);
+            foreach (var tile in plan.Tiles)
+            {
+                var window = await reader.ReadAsync(plan.Slab, tile, ct);
+                var intensity = new Volume<float>(window.Depth, window.Height, window.Width);
+                for (var i = 0; i < window.Data.Length; i++) intensity.Data[i] = window.Data[i];
+                variants.Add(intensity, plan.Slab, tile);
+            }
         }
         return variants.Result();
     }

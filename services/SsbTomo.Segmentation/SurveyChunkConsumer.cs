@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.Options;
 using SsbTomo.Contracts;
 using SsbTomo.Hosting;
 using SsbTomo.Imaging.Segmentation;
@@ -7,10 +8,10 @@ using SsbTomo.Storage;
 namespace SsbTomo.Segmentation;
 
 /// <summary>
-/// Surveys one slab of denoised.zarr (read with the halo the tube filter needs) for carbon fibre cores and reports
-/// the counts, so the orchestrator can check the grey-level fit's carbon class once for the whole stack.
+/// Surveys one slab of denoised.zarr, tile by tile (each read with the halo the tube filter needs), for carbon fibre
+/// cores and reports the counts, so the orchestrator can check the grey-level fit's carbon class once for the whole stack.
 /// </summary>
-public sealed class SurveyChunkConsumer(IBlobStore store) : IConsumer<SurveyChunk>
+public sealed class SurveyChunkConsumer(IBlobStore store, IOptions<SsbTomoOptions> options) : IConsumer<SurveyChunk>
 {
     public Task Consume(ConsumeContext<SurveyChunk> context) =>
         StageRunner.RunAsync(context, "segmentation", () => SurveyAsync(context));
@@ -21,13 +22,16 @@ public sealed class SurveyChunkConsumer(IBlobStore store) : IConsumer<SurveyChun
         var message = context.Message;
         var layout = new JobLayout(message.JobPrefix);
         var denoised = await OmeZarr.OpenLevelAsync<ushort>(store, layout.Denoised, 0, ct);
-        var (depth, height, width) = (denoised.Shape[0], denoised.Shape[1], denoised.Shape[2]);
         var sigma = CarbonFibreSurvey.TubeSigmaVoxels(await OmeZarr.ReadVoxelSizeAsync(store, layout.Denoised, ct));
 
-        var window = Halo.Expand(depth, message.Z0, message.Z1, CarbonFibreSurvey.RequiredHaloSlices(sigma));
-        var slab = await denoised.ReadRegionAsync(window.SlabZ0, window.SlabZ1, 0, height, 0, width, ct);
-        var counts = CarbonFibreSurvey.Survey(slab, window, message.Thresholds, message.ClassMeans,
-            SegmentationSettings.HistogramBins, SegmentationSettings.HistogramMin, SegmentationSettings.HistogramMax, sigma);
+        var plan = SlabTilePlan.For(denoised, message.Z0, message.Z1, CarbonFibreSurvey.RequiredHaloSlices(sigma),
+            options.Value.WindowBudgetBytes, SegmentationSettings.SurveyBytesPerVoxel);
+        var reader = new ZarrWindowReader<ushort>(denoised);
+        var parts = new List<FibreSurveyCounts>();
+        foreach (var tile in plan.Tiles)
+            parts.Add(CarbonFibreSurvey.Survey(await reader.ReadAsync(plan.Slab, tile, ct), plan.Slab, tile, message.Thresholds, message.ClassMeans,
+                SegmentationSettings.HistogramBins, SegmentationSettings.HistogramMin, SegmentationSettings.HistogramMax, sigma));
+        var counts = FibreSurveyCounts.Merge(parts);
         await context.Publish(new ChunkSurveyed(message.JobId, message.ChunkIndex, counts.TubeHistogram, counts.ElectrolyteCoreHistogram));
     }
 }

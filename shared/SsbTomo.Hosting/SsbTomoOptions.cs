@@ -34,6 +34,22 @@ public sealed class SsbTomoOptions
     /// <summary>Slices per segmentation chunk: the unit of fan-out and of memory.</summary>
     public int ChunkSlices { get; set; } = 16;
 
+    /// <summary>
+    /// Rows and columns of every volume's storage chunks (raw.zarr sets them; every later volume is chunked like it):
+    /// the unit a stage's y/x tiles are made of. 512 by default.
+    /// </summary>
+    public int ChunkTilePx { get; set; } = 512;
+
+    /// <summary>
+    /// Memory one service process may use, in MiB (default 2048): a stage cuts each slab into y/x tiles whose window
+    /// fits a quarter of it (<see cref="WindowBudgetBytes"/>), so memory follows this budget, not the slice size. The
+    /// rest is for the runtime, the messages and the garbage collector's headroom.
+    /// </summary>
+    public int MemoryBudgetMb { get; set; } = 2048;
+
+    /// <summary>Memory one processing window may take: a quarter of <see cref="MemoryBudgetMb"/>.</summary>
+    public long WindowBudgetBytes => (long)MemoryBudgetMb * 1024 * 1024 / 4;
+
     public IngestSettings Ingest { get; set; } = new();
 
     public MetricsSettings Metrics { get; set; } = new();

@@ -23,28 +23,38 @@ public static class ContactLoss
     {
         if (ownedSlices < 0 || ownedSlices > slab.Depth)
             throw new ArgumentOutOfRangeException(nameof(ownedSlices), ownedSlices, $"slab has {slab.Depth} slices");
-        var (height, width) = (slab.Height, slab.Width);
-        var perSlice = new ContactFaces[ownedSlices];
-        Parallel.For(0, ownedSlices, z =>
+        return CountFrom(slab, 0, ownedSlices, 0, slab.Height, 0, slab.Width);
+    }
+
+    /// <summary>
+    /// Faces from each voxel of the box [z0,z1) x [y0,y1) x [x0,x1) of <paramref name="window"/> to its next voxel along z, y
+    /// and x, where the window holds that voxel. Windows that tile a volume (each owning its box, read with at least one
+    /// voxel beyond it where the volume goes on) count every face of the volume once, in any order.
+    /// </summary>
+    public static ContactFaces CountFrom(Volume<byte> window, int z0, int z1, int y0, int y1, int x0, int x1)
+    {
+        if (z0 < 0 || z1 > window.Depth || z0 > z1 || y0 < 0 || y1 > window.Height || y0 > y1 || x0 < 0 || x1 > window.Width || x0 > x1)
+            throw new ArgumentOutOfRangeException(nameof(z0), $"box [{z0},{z1})x[{y0},{y1})x[{x0},{x1}) is not inside {window.Depth}x{window.Height}x{window.Width}");
+        var width = window.Width;
+        var perSlice = new ContactFaces[z1 - z0];
+        Parallel.For(z0, z1, z =>
         {
             long surface = 0, lost = 0;
-            var slice = slab.Slice(z);
-            for (var y = 0; y < height; y++)
+            var slice = window.Slice(z);
+            var below = z + 1 < window.Depth ? window.Slice(z + 1) : default;
+            for (var y = y0; y < y1; y++)
             {
                 var row = slice.Slice(y * width, width);
-                for (var x = 0; x + 1 < width; x++) CountFace(row[x], row[x + 1], ref surface, ref lost);
-                if (y + 1 < height)
+                for (var x = x0; x < x1 && x + 1 < width; x++) CountFace(row[x], row[x + 1], ref surface, ref lost);
+                if (y + 1 < window.Height)
                 {
                     var next = slice.Slice((y + 1) * width, width);
-                    for (var x = 0; x < width; x++) CountFace(row[x], next[x], ref surface, ref lost);
+                    for (var x = x0; x < x1; x++) CountFace(row[x], next[x], ref surface, ref lost);
                 }
+                if (!below.IsEmpty)
+                    for (var x = x0; x < x1; x++) CountFace(row[x], below[y * width + x], ref surface, ref lost);
             }
-            if (z + 1 < slab.Depth)
-            {
-                var below = slab.Slice(z + 1);
-                for (var i = 0; i < slice.Length; i++) CountFace(slice[i], below[i], ref surface, ref lost);
-            }
-            perSlice[z] = new ContactFaces(surface, lost);
+            perSlice[z - z0] = new ContactFaces(surface, lost);
         });
         var total = default(ContactFaces);
         foreach (var faces in perSlice) total += faces;

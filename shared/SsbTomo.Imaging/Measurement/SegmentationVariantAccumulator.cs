@@ -13,8 +13,9 @@ public sealed record VariantTally(string Name, double[] Thresholds, long[] Label
 /// stage does (<see cref="PhaseSegmentation"/> with its halo), and counts phases and NMC contact
 /// faces per variant. Cleanup runs again for every variant on purpose: moving a threshold turns blurred NMC|void edges
 /// into fresh intermediate skins, which relabelling voxels alone would keep (inflating the interval) and the real
-/// segmentation removes. Pass slabs read with <see cref="RequiredHaloSlices"/> of halo, in z order; sums equal the
-/// whole-volume answer.
+/// segmentation removes. Pass windows (slab and y/x tile) read with <see cref="RequiredHaloSlices"/> of halo, in any
+/// order; sums equal the whole-volume answer. The halo is the segmentation's plus one voxel: a window counts the faces
+/// from its owned voxels to the next voxel along each axis, so that voxel's label must be exact too.
 /// </summary>
 public sealed class SegmentationVariantAccumulator
 {
@@ -22,7 +23,6 @@ public sealed class SegmentationVariantAccumulator
     private readonly double[] _classMeans;
     private readonly long[][] _counts;
     private readonly ContactFaces[] _contact;
-    private readonly Volume<byte>?[] _previousLastSlice;
 
     /// <param name="classMeansDarkToBright">Means of void, carbon, LPS and NMC, as the segmentation stage used them.</param>
     public SegmentationVariantAccumulator(IReadOnlyList<ThresholdVariant> variants, double[] classMeansDarkToBright)
@@ -33,22 +33,28 @@ public sealed class SegmentationVariantAccumulator
         _classMeans = classMeansDarkToBright;
         _counts = variants.Select(_ => new long[PhaseLabel.Count]).ToArray();
         _contact = new ContactFaces[variants.Count];
-        _previousLastSlice = new Volume<byte>?[variants.Count];
     }
 
-    public static int RequiredHaloSlices => PhaseSegmentation.RequiredHaloSlices;
+    public static int RequiredHaloSlices => PhaseSegmentation.RequiredHaloSlices + 1;
 
-    /// <summary>One slab of denoised intensities read through <paramref name="window"/> (owned slices plus halo).</summary>
-    public void Add(Volume<float> intensitySlab, SlabWindow window)
+    /// <summary>One slab of whole slices of denoised intensities read through <paramref name="window"/> (owned slices plus halo).</summary>
+    public void Add(Volume<float> intensitySlab, SlabWindow window) =>
+        Add(intensitySlab, window, TileWindow.Whole(intensitySlab.Height, intensitySlab.Width));
+
+    /// <summary>One window of denoised intensities: the slab <paramref name="window"/> x the y/x <paramref name="tile"/>, both with halo.</summary>
+    public void Add(Volume<float> intensityWindow, SlabWindow window, TileWindow tile)
     {
+        if (intensityWindow.Depth != window.SlabSlices || intensityWindow.Height != tile.ReadHeight || intensityWindow.Width != tile.ReadWidth)
+            throw new ArgumentException($"window is {intensityWindow.Depth}x{intensityWindow.Height}x{intensityWindow.Width}, "
+                + $"expected {window.SlabSlices}x{tile.ReadHeight}x{tile.ReadWidth}", nameof(intensityWindow));
+        var (z0, (y0, x0)) = (window.OwnedStartInSlab, tile.OwnedStartInRead);
+        var (z1, y1, x1) = (z0 + window.OwnedSlices, y0 + tile.OwnedHeight, x0 + tile.OwnedWidth);
         for (var v = 0; v < _variants.Count; v++)
         {
-            var owned = Halo.CropToOwned(PhaseSegmentation.Segment(intensitySlab, _variants[v].Thresholds, _classMeans), window);
-            if (_previousLastSlice[v] is { } previous) _contact[v] += MicrostructureAccumulator.FacesBetween(previous, owned);
-            _contact[v] += ContactLoss.Count(owned);
-            var counts = PhaseFractions.Count(owned);
+            var labels = PhaseSegmentation.Segment(intensityWindow, _variants[v].Thresholds, _classMeans);
+            _contact[v] += ContactLoss.CountFrom(labels, z0, z1, y0, y1, x0, x1);
+            var counts = PhaseFractions.Count(TileGrid.CropToOwned(labels, window, tile));
             for (var i = 0; i < counts.Length; i++) _counts[v][i] += counts[i];
-            _previousLastSlice[v] = Halo.CropZ(owned, owned.Depth - 1, owned.Depth);
         }
     }
 

@@ -70,8 +70,15 @@ public static class CarbonFibreSurvey
     /// class means (void, carbon, electrolyte, active material) of the grey-level fit and histogram binning.
     /// </summary>
     public static FibreSurveyCounts Survey(Volume<ushort> slab, SlabWindow window, double[] thresholds, double[] classMeans,
+        int bins, double min, double max, double sigmaVoxels) =>
+        Survey(slab, window, TileWindow.Whole(slab.Height, slab.Width), thresholds, classMeans, bins, min, max, sigmaVoxels);
+
+    /// <summary>As above for one y/x tile of the slab (read with the same halo around it): counts its owned pixels only.</summary>
+    public static FibreSurveyCounts Survey(Volume<ushort> slab, SlabWindow window, TileWindow tile, double[] thresholds, double[] classMeans,
         int bins, double min, double max, double sigmaVoxels)
     {
+        if (slab.Height != tile.ReadHeight || slab.Width != tile.ReadWidth)
+            throw new ArgumentException($"slab is {slab.Height}x{slab.Width} pixels, the tile expects {tile.ReadHeight}x{tile.ReadWidth}", nameof(slab));
         if (slab.Depth != window.SlabSlices)
             throw new ArgumentException($"slab has {slab.Depth} slices, window expects {window.SlabSlices}", nameof(slab));
         if (thresholds.Length != 3 || classMeans.Length != 4)
@@ -97,13 +104,17 @@ public static class CarbonFibreSurvey
             var coreMin = BoxExtreme(intensity, z, ElectrolyteCoreVoxels, takeMinimum: true);
             var coreMax = BoxExtreme(intensity, z, ElectrolyteCoreVoxels, takeMinimum: false);
             var values = intensity.Slice(z);
-            for (var i = 0; i < values.Length; i++)
+            var (ownedY0, ownedX0) = tile.OwnedStartInRead;
+            for (var y = ownedY0; y < ownedY0 + tile.OwnedHeight; y++)
             {
-                var v = values[i];
-                if (coreMin[i] >= electrolyteFrom && coreMax[i] < electrolyteBelow)
-                    localElectrolyte[Histogram.BinOf(v, bins, min, max)]++;
-                if (middle[i] > minimumResponse && Math.Abs(smallest[i]) < MaximumAxialShare * middle[i] && darkest[i] >= voidBelow)
-                    localTubes[Histogram.BinOf(v, bins, min, max)]++;
+                for (var i = y * slab.Width + ownedX0; i < y * slab.Width + ownedX0 + tile.OwnedWidth; i++)
+                {
+                    var v = values[i];
+                    if (coreMin[i] >= electrolyteFrom && coreMax[i] < electrolyteBelow)
+                        localElectrolyte[Histogram.BinOf(v, bins, min, max)]++;
+                    if (middle[i] > minimumResponse && Math.Abs(smallest[i]) < MaximumAxialShare * middle[i] && darkest[i] >= voidBelow)
+                        localTubes[Histogram.BinOf(v, bins, min, max)]++;
+                }
             }
             lock (lockObject)
             {

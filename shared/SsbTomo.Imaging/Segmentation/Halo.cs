@@ -52,3 +52,91 @@ public static class Halo
         return CropZ(slab, window.OwnedStartInSlab, window.OwnedStartInSlab + window.OwnedSlices);
     }
 }
+
+/// <summary>
+/// One y/x tile of a slab: rows [OwnedY0, OwnedY1) and columns [OwnedX0, OwnedX1) are owned, rows [ReadY0, ReadY1) and
+/// columns [ReadX0, ReadX1) are read (the owned tile plus the halo, fewer at the image's edges).
+/// </summary>
+public readonly record struct TileWindow(int ReadY0, int ReadY1, int ReadX0, int ReadX1, int OwnedY0, int OwnedY1, int OwnedX0, int OwnedX1)
+{
+    public int ReadHeight => ReadY1 - ReadY0;
+    public int ReadWidth => ReadX1 - ReadX0;
+    public int OwnedHeight => OwnedY1 - OwnedY0;
+    public int OwnedWidth => OwnedX1 - OwnedX0;
+
+    /// <summary>First owned row and column inside the read window.</summary>
+    public (int Y, int X) OwnedStartInRead => (OwnedY0 - ReadY0, OwnedX0 - ReadX0);
+
+    /// <summary>The whole image as one tile (nothing to read beyond it).</summary>
+    public static TileWindow Whole(int height, int width) => new(0, height, 0, width, 0, height, 0, width);
+}
+
+/// <summary>
+/// Cuts a slab into y/x tiles so that memory follows the tile, not the slice. The same halo argument as in z holds in
+/// y and x: every filter of the segmentation (Gaussian, Hessian, partial-volume clean-up, box extremes) looks at most its
+/// halo away, and a tile at the image's edge sees the edge where the image ends, so owned voxels equal the whole-slice
+/// result byte for byte.
+/// </summary>
+public static class TileGrid
+{
+    /// <summary>
+    /// Tiles of <paramref name="tileHeight"/> x <paramref name="tileWidth"/> owned pixels (the last row and column of tiles
+    /// smaller) in raster order, each read with <paramref name="halo"/> pixels around it.
+    /// </summary>
+    public static IReadOnlyList<TileWindow> Plan(int height, int width, int tileHeight, int tileWidth, int halo)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(tileHeight, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(tileWidth, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(halo);
+        var tiles = new List<TileWindow>();
+        for (var y0 = 0; y0 < height; y0 += tileHeight)
+            for (var x0 = 0; x0 < width; x0 += tileWidth)
+            {
+                var (y1, x1) = (Math.Min(height, y0 + tileHeight), Math.Min(width, x0 + tileWidth));
+                tiles.Add(new TileWindow(Math.Max(0, y0 - halo), Math.Min(height, y1 + halo), Math.Max(0, x0 - halo), Math.Min(width, x1 + halo),
+                    y0, y1, x0, x1));
+            }
+        return tiles;
+    }
+
+    /// <summary>
+    /// The largest tile, in whole storage chunks (<paramref name="chunkHeight"/> x <paramref name="chunkWidth"/>, so that
+    /// each tile writes whole chunks and no two tiles share one), whose read window of <paramref name="slabSlices"/>
+    /// slices with <paramref name="halo"/> around it fits <paramref name="budgetBytes"/> at
+    /// <paramref name="bytesPerVoxel"/>; at least one chunk, at most the whole image.
+    /// </summary>
+    public static (int Height, int Width) ForBudget(long budgetBytes, double bytesPerVoxel, int slabSlices, int halo,
+        int height, int width, int chunkHeight, int chunkWidth)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunkHeight, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunkWidth, 1);
+        var (rows, columns) = ((height + chunkHeight - 1) / chunkHeight, (width + chunkWidth - 1) / chunkWidth);
+        var best = 1;
+        for (var k = 2; k <= Math.Max(rows, columns); k++)
+        {
+            var readHeight = Math.Min(height, k * chunkHeight + 2 * halo);
+            var readWidth = Math.Min(width, k * chunkWidth + 2 * halo);
+            if ((double)slabSlices * readHeight * readWidth * bytesPerVoxel > budgetBytes) break;
+            best = k;
+        }
+        return (Math.Min(height, best * chunkHeight), Math.Min(width, best * chunkWidth));
+    }
+
+    /// <summary>The owned voxels of a window read through <paramref name="slab"/> and <paramref name="tile"/>.</summary>
+    public static Volume<T> CropToOwned<T>(Volume<T> window, SlabWindow slab, TileWindow tile) where T : unmanaged
+    {
+        if (window.Depth != slab.SlabSlices || window.Height != tile.ReadHeight || window.Width != tile.ReadWidth)
+            throw new ArgumentException(
+                $"window is {window.Depth}x{window.Height}x{window.Width}, expected {slab.SlabSlices}x{tile.ReadHeight}x{tile.ReadWidth}", nameof(window));
+        var (y0, x0) = tile.OwnedStartInRead;
+        var result = new Volume<T>(slab.OwnedSlices, tile.OwnedHeight, tile.OwnedWidth);
+        for (var z = 0; z < result.Depth; z++)
+        {
+            var source = window.Slice(slab.OwnedStartInSlab + z);
+            var target = result.Slice(z);
+            for (var y = 0; y < result.Height; y++)
+                source.Slice((y0 + y) * window.Width + x0, result.Width).CopyTo(target.Slice(y * result.Width, result.Width));
+        }
+        return result;
+    }
+}

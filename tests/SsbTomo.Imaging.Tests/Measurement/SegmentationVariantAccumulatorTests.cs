@@ -51,4 +51,36 @@ public class SegmentationVariantAccumulatorTests
         // The variants really move voxels between phases.
         Assert.True(distinct.Count > 1);
     }
+
+    [Theory]
+    [InlineData(4, 7)]
+    [InlineData(9, 13)]
+    public void Tile_windows_in_any_order_give_the_whole_volumes_tallies(int slabSlices, int tile)
+    {
+        var intensity = Intensity(2, 21, 22, 26);
+        ThresholdRange[] ranges = [new(9000, 10000, 11500), new(20000, 21500, 23000), new(35000, 36500, 38000)];
+        var variants = SegmentationUncertainty.Variants(ranges);
+        var halo = SegmentationVariantAccumulator.RequiredHaloSlices;
+        var windows = new List<(SlabWindow Slab, TileWindow Tile)>();
+        for (var z0 = 0; z0 < intensity.Depth; z0 += slabSlices)
+            foreach (var t in TileGrid.Plan(intensity.Height, intensity.Width, tile, tile, halo))
+                windows.Add((Halo.Expand(intensity.Depth, z0, Math.Min(intensity.Depth, z0 + slabSlices), halo), t));
+        var accumulator = new SegmentationVariantAccumulator(variants, Means);
+        foreach (var (slab, t) in windows.OrderBy(w => (w.Slab.OwnedZ0 * 31 + w.Tile.OwnedX0 * 7 + w.Tile.OwnedY0) % 11))
+        {
+            var read = new Volume<float>(slab.SlabSlices, t.ReadHeight, t.ReadWidth);
+            for (var z = 0; z < read.Depth; z++)
+                for (var y = 0; y < read.Height; y++)
+                    for (var x = 0; x < read.Width; x++)
+                        read[z, y, x] = intensity[slab.SlabZ0 + z, t.ReadY0 + y, t.ReadX0 + x];
+            accumulator.Add(read, slab, t);
+        }
+        var tallies = accumulator.Result();
+        for (var i = 0; i < variants.Count; i++)
+        {
+            var whole = PhaseSegmentation.Segment(intensity, variants[i].Thresholds, Means);
+            Assert.Equal(PhaseFractions.Count(whole), tallies[i].LabelCounts);
+            Assert.Equal(ContactLoss.Count(whole), tallies[i].Contact);
+        }
+    }
 }

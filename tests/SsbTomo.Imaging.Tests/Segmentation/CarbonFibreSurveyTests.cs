@@ -166,6 +166,35 @@ public class CarbonFibreSurveyTests
         }
     }
 
+    [Fact]
+    public void Merged_tile_surveys_equal_the_whole_stack_survey()
+    {
+        var volume = FibresAndAPore(seed: 4);
+        var whole = CarbonFibreSurvey.Survey(volume, new SlabWindow(0, volume.Depth, 0, volume.Depth), Thresholds, Means, Bins, Min, Max, Sigma);
+        Assert.True(whole.TubeHistogram.Sum() > 20);
+        var halo = CarbonFibreSurvey.RequiredHaloSlices(Sigma);
+        foreach (var (chunkSlices, tile) in new[] { (16, 13), (7, 30), (40, 5) })
+        {
+            var parts = new List<FibreSurveyCounts>();
+            for (var z0 = 0; z0 < volume.Depth; z0 += chunkSlices)
+            {
+                var slab = Halo.Expand(volume.Depth, z0, Math.Min(volume.Depth, z0 + chunkSlices), halo);
+                foreach (var t in TileGrid.Plan(volume.Height, volume.Width, tile, tile, halo))
+                {
+                    var read = new Volume<ushort>(slab.SlabSlices, t.ReadHeight, t.ReadWidth);
+                    for (var z = 0; z < read.Depth; z++)
+                        for (var y = 0; y < read.Height; y++)
+                            for (var x = 0; x < read.Width; x++)
+                                read[z, y, x] = volume[slab.SlabZ0 + z, t.ReadY0 + y, t.ReadX0 + x];
+                    parts.Add(CarbonFibreSurvey.Survey(read, slab, t, Thresholds, Means, Bins, Min, Max, Sigma));
+                }
+            }
+            var merged = FibreSurveyCounts.Merge(parts);
+            Assert.Equal(whole.TubeHistogram, merged.TubeHistogram);
+            Assert.Equal(whole.ElectrolyteCoreHistogram, merged.ElectrolyteCoreHistogram);
+        }
+    }
+
     private static FibreSurveyCounts SurveyWithFibresAt(double fibreLevel, long fibreVoxels, double electrolyteSpread = 500)
     {
         var tubes = new long[Bins];

@@ -1,0 +1,37 @@
+using SsbTomo.Imaging;
+using SsbTomo.Imaging.Segmentation;
+
+namespace SsbTomo.Storage;
+
+/// <summary>
+/// The windows a stage reads for one owned slab of a volume: the slab with its z halo, cut into y/x tiles of whole
+/// storage chunks (so each tile writes whole chunks of a volume chunked like this one) that fit a memory budget with
+/// their halo. A stage's memory then follows the budget, not the slice size: a 3072x4096 slice is cut into tiles, a
+/// small one is a single tile.
+/// </summary>
+public sealed record SlabTilePlan(SlabWindow Slab, IReadOnlyList<TileWindow> Tiles)
+{
+    /// <param name="volume">The volume the stage reads (its shape and chunk grid).</param>
+    /// <param name="ownedZ0">First owned slice.</param>
+    /// <param name="ownedZ1">One past the last owned slice.</param>
+    /// <param name="halo">Voxels of context the stage needs on every side (z, y and x).</param>
+    /// <param name="windowBudgetBytes">Memory one window may take while it is processed.</param>
+    /// <param name="bytesPerVoxel">What the stage holds per voxel of the window (input, working copies, output).</param>
+    public static SlabTilePlan For<T>(ZarrArray<T> volume, int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel)
+        where T : unmanaged
+    {
+        var (depth, height, width) = (volume.Shape[0], volume.Shape[1], volume.Shape[2]);
+        var slab = Halo.Expand(depth, ownedZ0, ownedZ1, halo);
+        var (tileHeight, tileWidth) = TileGrid.ForBudget(windowBudgetBytes, bytesPerVoxel, slab.SlabSlices, halo, height, width,
+            volume.Chunks[1], volume.Chunks[2]);
+        return new SlabTilePlan(slab, TileGrid.Plan(height, width, tileHeight, tileWidth, halo));
+    }
+}
+
+public static class ZarrWindowReaderExtensions
+{
+    /// <summary>The window of <paramref name="slab"/> x <paramref name="tile"/> (owned voxels plus halo).</summary>
+    public static Task<Volume<T>> ReadAsync<T>(this ZarrWindowReader<T> reader, SlabWindow slab, TileWindow tile, CancellationToken ct = default)
+        where T : unmanaged =>
+        reader.ReadAsync(slab.SlabZ0, slab.SlabZ1, tile.ReadY0, tile.ReadY1, tile.ReadX0, tile.ReadX1, ct);
+}

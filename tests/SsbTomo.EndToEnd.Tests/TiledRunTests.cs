@@ -1,0 +1,50 @@
+using Microsoft.Extensions.DependencyInjection;
+using SsbTomo.Cli;
+using SsbTomo.Hosting;
+using SsbTomo.Storage;
+using SsbTomo.TestSupport;
+
+namespace SsbTomo.EndToEnd.Tests;
+
+/// <summary>
+/// A stage's memory follows the budget, not the slice: with small storage chunks and a budget that fits one chunk per
+/// window, every stage works tile by tile, and the job's labels and metrics are the ones of a run that took each slab
+/// whole.
+/// </summary>
+public sealed class TiledRunTests : IDisposable
+{
+    private readonly TempDirectory _dir = new("ssbtomo-tiled");
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task Tiles_of_one_small_chunk_give_the_labels_and_metrics_of_whole_slices()
+    {
+        var stack = await JobResults.WriteSmallPhantomAsync(_dir.Path);
+        var whole = await RunAsync(stack, "whole", options => { });
+        var tiled = await RunAsync(stack, "tiled", options =>
+        {
+            options.ChunkTilePx = 32;
+            options.MemoryBudgetMb = 1;
+        });
+
+        var wholeLabels = await OmeZarr.OpenLevelAsync<byte>(new FileSystemBlobStore(whole), "labels.zarr", 0);
+        var tiledLabels = await OmeZarr.OpenLevelAsync<byte>(new FileSystemBlobStore(tiled), "labels.zarr", 0);
+        Assert.Equal([8, 32, 32], tiledLabels.Chunks);
+        Assert.True(tiledLabels.Shape[1] > 64 && tiledLabels.Shape[2] > 64, "the 96x112 field is cut into at least 3x3 tiles");
+        Assert.Equal(wholeLabels.Shape, tiledLabels.Shape);
+        var (d, h, w) = (wholeLabels.Shape[0], wholeLabels.Shape[1], wholeLabels.Shape[2]);
+        Assert.Equal((await wholeLabels.ReadRegionAsync(0, d, 0, h, 0, w)).Data, (await tiledLabels.ReadRegionAsync(0, d, 0, h, 0, w)).Data);
+        Assert.Equal(await File.ReadAllTextAsync(Path.Combine(whole, "metrics.json")), await File.ReadAllTextAsync(Path.Combine(tiled, "metrics.json")));
+    }
+
+    private async Task<string> RunAsync(string stack, string name, Action<SsbTomoOptions> configure)
+    {
+        var root = Path.Combine(_dir.Path, name);
+        var outcome = await RunCommand.ExecuteAsync(stack, root, null, chunkSlices: 8, verbose: false, CancellationToken.None,
+                services => services.Configure(configure))
+            .WaitAsync(TimeSpan.FromMinutes(3));
+        Assert.True(outcome.Succeeded, outcome.Reason);
+        return root;
+    }
+}
