@@ -22,31 +22,44 @@ public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
     public const double SigmaVoxels = 1.0;
 
     private const double Level = 0.5;
-    private readonly double[] _phase = new double[PhaseLabel.Count];
-    private readonly double[,] _union = new double[PhaseLabel.Count, PhaseLabel.Count];
+    // Sums in fixed point (2^-48 µm² per unit, 128-bit): integer sums do not depend on the order in which threads, tiles
+    // and slabs add their cubes, so metrics.json is the same bytes whatever the tiling and on every redelivery.
+    private const double UnitsPerUm2 = 281474976710656.0; // 2^48
+    private readonly Int128[] _phase = new Int128[PhaseLabel.Count];
+    private readonly Int128[,] _union = new Int128[PhaseLabel.Count, PhaseLabel.Count];
     private readonly object _gate = new();
 
-    /// <summary>Halo slices each side: the Gaussian's radius, plus the next slice that closes a layer of cubes.</summary>
-    public static int RequiredHaloSlices => Denoise.GaussianRadiusVoxels(SigmaVoxels) + 1;
+    /// <summary>Halo voxels each side (z, y and x): the Gaussian's radius, plus the next voxel that closes a layer of cubes.</summary>
+    public static int RequiredHalo => Denoise.GaussianRadiusVoxels(SigmaVoxels) + 1;
 
-    /// <summary>Owned y/x tile edge in voxels: the smoothed fields are held for one tile (with halo) at a time.</summary>
+    /// <summary>Owned y/x tile edge of <see cref="Add(Volume{byte}, SlabWindow)"/>: the smoothed fields are held for one tile at a time.</summary>
     internal int TileSize { get; init; } = 512;
 
     /// <summary>
-    /// One slab read through <paramref name="window"/> with <see cref="RequiredHaloSlices"/> of halo. The layers of cubes
-    /// between owned slice z and z + 1 are counted here, so consecutive windows count each layer once. Within the slab,
-    /// y/x tiles with the same halo own the cubes whose first corner they own.
+    /// One slab (whole slices) read through <paramref name="window"/> with <see cref="RequiredHalo"/> slices of halo, cut
+    /// here into y/x tiles of <see cref="TileSize"/>.
     /// </summary>
     public void Add(Volume<byte> slab, SlabWindow window)
     {
-        if (slab.Depth != window.SlabSlices)
-            throw new ArgumentException($"slab has {slab.Depth} slices, window expects {window.SlabSlices}", nameof(slab));
-        var first = window.OwnedStartInSlab;
-        var last = Math.Min(first + window.OwnedSlices, slab.Depth - 1); // a layer needs slice z + 1 in the slab
-        foreach (var tile in PlaneTiles.Of(slab.Height, slab.Width, TileSize, RequiredHaloSlices, RequiredHaloSlices))
-            AddTile(PlaneTiles.Crop(slab, tile), first, last,
-                tile.OwnedY0 - tile.Y0, Math.Min(tile.OwnedY1 - tile.Y0, tile.Y1 - tile.Y0 - 1),
-                tile.OwnedX0 - tile.X0, Math.Min(tile.OwnedX1 - tile.X0, tile.X1 - tile.X0 - 1));
+        foreach (var tile in TileGrid.Plan(slab.Height, slab.Width, TileSize, TileSize, RequiredHalo))
+            Add(TileCrop.Read(slab, tile), window, tile);
+    }
+
+    /// <summary>
+    /// One window (a tile of a slab plus <see cref="RequiredHalo"/> voxels of halo where the volume goes on). It counts the
+    /// cubes whose first corner it owns, so windows that tile the volume count each cube once.
+    /// </summary>
+    public void Add(Volume<byte> window, SlabWindow slab, TileWindow tile)
+    {
+        if (window.Depth != slab.SlabSlices || window.Height != tile.ReadHeight || window.Width != tile.ReadWidth)
+            throw new ArgumentException(
+                $"window is {window.Depth}x{window.Height}x{window.Width}, expected {slab.SlabSlices}x{tile.ReadHeight}x{tile.ReadWidth}", nameof(window));
+        var (y0, x0) = tile.OwnedStartInRead;
+        // A cube needs its +1 neighbours: the last slice, row and column of the volume start none.
+        AddTile(window,
+            slab.OwnedStartInSlab, Math.Min(slab.OwnedStartInSlab + slab.OwnedSlices, window.Depth - 1),
+            y0, Math.Min(y0 + tile.OwnedHeight, window.Height - 1),
+            x0, Math.Min(x0 + tile.OwnedWidth, window.Width - 1));
     }
 
     /// <summary>Cubes with first corner z in [z0, z1), y in [y0, y1), x in [x0, x1) of <paramref name="slab"/> (each needs its +1 neighbours inside).</summary>
@@ -80,7 +93,7 @@ public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
                 above[i] = bits;
             }
         });
-        Parallel.For(z0, z1, () => new double[sets.Length], (z, _, local) =>
+        Parallel.For(z0, z1, () => new Int128[sets.Length], (z, _, local) =>
         {
             Span<int> offsets = stackalloc int[8];
             Span<double> values = stackalloc double[8];
@@ -109,7 +122,7 @@ public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
                             var i = origin + offsets[c];
                             values[c] = smoothed[a].Data[i] + (b == 0 ? 0.0 : smoothed[b].Data[i]);
                         }
-                        local[k] += Area(values, dz, dy, dx);
+                        local[k] += (Int128)Math.Round(Area(values, dz, dy, dx) * UnitsPerUm2);
                     }
                 }
             return local;
@@ -144,12 +157,14 @@ public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
     }
 
     /// <summary>Smoothed marching-cubes surface of each phase (index = label; 0 unused), µm².</summary>
-    public double[] SurfaceUm2() => (double[])_phase.Clone();
+    public double[] SurfaceUm2() => Array.ConvertAll(_phase, Um2);
 
     /// <summary>Γ_ab = (S_a + S_b − S_a∪b) / 2, µm².</summary>
     public double InterfaceUm2(byte a, byte b) =>
-        a == b ? 0 : (_phase[a] + _phase[b] - _union[Math.Min(a, b), Math.Max(a, b)]) / 2;
+        a == b ? 0 : Um2(_phase[a] + _phase[b] - _union[Math.Min(a, b), Math.Max(a, b)]) / 2;
 
     /// <summary>Γ_nmc,void / S_nmc; NaN without NMC surface.</summary>
-    public double ContactLoss => _phase[PhaseLabel.Nmc] == 0 ? double.NaN : InterfaceUm2(PhaseLabel.Nmc, PhaseLabel.Void) / _phase[PhaseLabel.Nmc];
+    public double ContactLoss => _phase[PhaseLabel.Nmc] == 0 ? double.NaN : InterfaceUm2(PhaseLabel.Nmc, PhaseLabel.Void) / Um2(_phase[PhaseLabel.Nmc]);
+
+    private static double Um2(Int128 units) => (double)units / UnitsPerUm2;
 }

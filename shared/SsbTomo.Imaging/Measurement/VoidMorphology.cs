@@ -8,7 +8,7 @@ namespace SsbTomo.Imaging.Measurement;
 /// opposite faces of the volume), and shape (<see cref="ComponentShapes"/>), so flake-like cracks and round pores are
 /// told apart.
 /// </summary>
-/// <param name="Components">Every component, largest first (ties by centroid z, y, x so the order is reproducible).</param>
+/// <param name="Components">Every component, largest first (ties by centroid z, y, x, then bounding-box corner, so the order is reproducible).</param>
 /// <param name="BinEdgesUm">Equivalent-diameter bin edges, µm (1-2-5 series; last bin open).</param>
 /// <param name="CountPerBin">Components per bin.</param>
 /// <param name="VolumeSharePerBin">Share of the void volume per bin.</param>
@@ -24,9 +24,10 @@ public sealed record VoidMorphology(
 
     public static VoidMorphology From(IEnumerable<ComponentMoments> components, VoxelSize voxelSize, int depth, int height, int width)
     {
+        // Largest first; ties by centroid, then first corner: the same order whatever the slabs the components came from.
         var shapes = components.Where(m => m.Count > 0)
+            .OrderByDescending(m => m.Count).ThenBy(m => m.Sz).ThenBy(m => m.Sy).ThenBy(m => m.Sx).ThenBy(m => m.MinZ).ThenBy(m => m.MinY).ThenBy(m => m.MinX)
             .Select(m => ComponentShapes.Describe(m, voxelSize, depth, height, width))
-            .OrderByDescending(s => s.Voxels).ThenBy(s => s.CentroidUm[0]).ThenBy(s => s.CentroidUm[1]).ThenBy(s => s.CentroidUm[2])
             .ToArray();
         var edges = DefaultBinEdgesUm;
         var counts = new long[edges.Length];
@@ -58,9 +59,9 @@ public sealed record VoidMorphology(
 /// <summary>
 /// Share of the void within a distance d of an NMC surface: void voxels whose centre lies within d of the centre of an
 /// NMC voxel (the exact anisotropic Euclidean distance transform, <see cref="DistanceTransform"/>, of "not NMC"), over
-/// all void voxels. Streams z-slabs read with <see cref="RequiredHaloSlices"/> of halo, and within a slab y/x tiles with
-/// ⌊d / dy⌋, ⌊d / dx⌋ of halo: an NMC voxel within d lies at most ⌊d / dz⌋ slices (rows, columns) away, so the
-/// thresholded answer is exact although distances beyond the halo are not.
+/// all void voxels. Streams windows (slab x tile) read with <see cref="RequiredHalo"/> voxels of halo: an NMC voxel
+/// within d lies at most ⌊d / s⌋ voxels away along each axis, so the thresholded answer is exact although distances
+/// beyond the halo are not.
 /// </summary>
 public sealed class VoidNearNmcAccumulator
 {
@@ -80,36 +81,41 @@ public sealed class VoidNearNmcAccumulator
 
     public double DistanceUm { get; }
 
-    public static int RequiredHaloSlices(double distanceUm, VoxelSize voxelSize) =>
-        (int)Math.Floor(distanceUm * 1000 / voxelSize.ZNm * (1 + 1e-12));
+    /// <summary>Halo voxels each side (z, y and x) a window needs: ⌊d / s⌋ along the axis with the finest spacing s.</summary>
+    public static int RequiredHalo(double distanceUm, VoxelSize voxelSize) =>
+        (int)Math.Floor(distanceUm * 1000 / Math.Min(voxelSize.ZNm, Math.Min(voxelSize.YNm, voxelSize.XNm)) * (1 + 1e-12));
 
-    public int HaloSlices => RequiredHaloSlices(DistanceUm, _voxelSize);
+    public int HaloVoxels => RequiredHalo(DistanceUm, _voxelSize);
 
-    /// <summary>Owned y/x tile edge in voxels: the distance transform is held for one tile (with halo) at a time.</summary>
+    /// <summary>Owned y/x tile edge of <see cref="Add(Volume{byte}, SlabWindow)"/>: the distance transform is held for one tile at a time.</summary>
     internal int TileSize { get; init; } = 512;
 
+    /// <summary>One slab (whole slices) read through <paramref name="window"/> with <see cref="HaloVoxels"/> slices of halo, cut here into y/x tiles.</summary>
     public void Add(Volume<byte> slab, SlabWindow window)
     {
-        if (slab.Depth != window.SlabSlices)
-            throw new ArgumentException($"slab has {slab.Depth} slices, window expects {window.SlabSlices}", nameof(slab));
-        var haloY = (int)Math.Floor(DistanceUm * 1000 / _voxelSize.YNm * (1 + 1e-12));
-        var haloX = (int)Math.Floor(DistanceUm * 1000 / _voxelSize.XNm * (1 + 1e-12));
-        foreach (var tile in PlaneTiles.Of(slab.Height, slab.Width, TileSize, haloY, haloX))
-        {
-            var block = PlaneTiles.Crop(slab, tile);
-            var squared = DistanceTransform.SquaredNm2(block, label => label == PhaseLabel.Nmc, _voxelSize);
-            for (var z = window.OwnedStartInSlab; z < window.OwnedStartInSlab + window.OwnedSlices; z++)
-                for (var y = tile.OwnedY0 - tile.Y0; y < tile.OwnedY1 - tile.Y0; y++)
+        foreach (var tile in TileGrid.Plan(slab.Height, slab.Width, TileSize, TileSize, HaloVoxels))
+            Add(TileCrop.Read(slab, tile), window, tile);
+    }
+
+    /// <summary>One window (a tile of a slab plus <see cref="HaloVoxels"/> of halo where the volume goes on); counts its owned voxels.</summary>
+    public void Add(Volume<byte> window, SlabWindow slab, TileWindow tile)
+    {
+        if (window.Depth != slab.SlabSlices || window.Height != tile.ReadHeight || window.Width != tile.ReadWidth)
+            throw new ArgumentException(
+                $"window is {window.Depth}x{window.Height}x{window.Width}, expected {slab.SlabSlices}x{tile.ReadHeight}x{tile.ReadWidth}", nameof(window));
+        var squared = DistanceTransform.SquaredNm2(window, label => label == PhaseLabel.Nmc, _voxelSize);
+        var (y0, x0) = tile.OwnedStartInRead;
+        for (var z = slab.OwnedStartInSlab; z < slab.OwnedStartInSlab + slab.OwnedSlices; z++)
+            for (var y = y0; y < y0 + tile.OwnedHeight; y++)
+            {
+                var row = ((long)z * window.Height + y) * window.Width;
+                for (var i = row + x0; i < row + x0 + tile.OwnedWidth; i++)
                 {
-                    var row = ((long)z * block.Height + y) * block.Width;
-                    for (var i = row + tile.OwnedX0 - tile.X0; i < row + tile.OwnedX1 - tile.X0; i++)
-                    {
-                        if (block.Data[i] != PhaseLabel.Void) continue;
-                        _void++;
-                        if (squared[i] <= _limitNm2) _near++;
-                    }
+                    if (window.Data[i] != PhaseLabel.Void) continue;
+                    _void++;
+                    if (squared[i] <= _limitNm2) _near++;
                 }
-        }
+            }
     }
 
     public long VoidVoxels => _void;

@@ -23,7 +23,7 @@ public class VoidMorphologyTests
         if (slabSlices <= 0) slabSlices = labels.Depth;
         for (var z0 = 0; z0 < labels.Depth; z0 += slabSlices)
         {
-            var window = Halo.Expand(labels.Depth, z0, Math.Min(labels.Depth, z0 + slabSlices), accumulator.HaloSlices);
+            var window = Halo.Expand(labels.Depth, z0, Math.Min(labels.Depth, z0 + slabSlices), accumulator.HaloVoxels);
             accumulator.Add(Halo.CropZ(labels, window.SlabZ0, window.SlabZ1), window);
         }
         return accumulator;
