@@ -9,7 +9,11 @@ using SsbTomo.Storage;
 
 namespace SsbTomo.Metrics;
 
-/// <summary>Measures labels.zarr one chunk row of slices at a time; memory is one slab, whatever the stack size.</summary>
+/// <summary>
+/// Measures labels.zarr one chunk row of slices at a time; memory is one slab, whatever the stack size. A first pass
+/// without halo counts phases, faces, marching cubes and void components; a second pass over slab x tile windows with
+/// halo, sized to the memory budget, smooths the phase indicators and measures the distance of void to NMC.
+/// </summary>
 public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOptions> options) : IConsumer<MeasureVolume>
 {
     public Task Consume(ConsumeContext<MeasureVolume> context) =>
@@ -24,16 +28,42 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         var (depth, height, width) = (labels.Shape[0], labels.Shape[1], labels.Shape[2]);
 
         var accumulator = new MicrostructureAccumulator();
+        var surfaces = new SurfaceAreaAccumulator(voxelSize);
+        var bootstrap = new PhaseFractionBootstrap(depth, height, width);
         var slabSlices = labels.Chunks[0];
         for (var z0 = 0; z0 < depth; z0 += slabSlices)
         {
             var z1 = Math.Min(depth, z0 + slabSlices);
-            accumulator.Add(await labels.ReadRegionAsync(z0, z1, 0, height, 0, width, ct));
+            var slab = await labels.ReadRegionAsync(z0, z1, 0, height, 0, width, ct);
+            accumulator.Add(slab);
+            surfaces.Add(slab);
+            bootstrap.Add(slab);
         }
+
+        var smoothed = new SmoothedSurfaceAreaAccumulator(voxelSize);
+        var nearNmc = new VoidNearNmcAccumulator(voxelSize, options.Value.Metrics.VoidNearNmcDistanceUm);
+        var halo = Math.Max(SmoothedSurfaceAreaAccumulator.RequiredHalo, nearNmc.HaloVoxels);
+        for (var z0 = 0; z0 < depth; z0 += slabSlices)
+        {
+            // Per voxel of a window: the labels, four smoothed float fields and the Gaussian's float pass, set bits, the
+            // squared distances (double).
+            var plan = SlabTilePlan.For(labels, z0, Math.Min(depth, z0 + slabSlices), halo, options.Value.WindowBudgetBytes, bytesPerVoxel: 40);
+            var reader = new ZarrWindowReader<byte>(labels);
+            foreach (var tile in plan.Tiles)
+            {
+                var window = await reader.ReadAsync(plan.Slab, tile, ct);
+                smoothed.Add(window, plan.Slab, tile);
+                nearNmc.Add(window, plan.Slab, tile);
+            }
+        }
+        var morphology = VoidMorphology.From(accumulator.VoidComponentMoments(), voxelSize, depth, height, width);
 
         var model = context.Message.Segmentation;
         var variants = model is null ? null : await MeasureVariantsAsync(layout, model, slabSlices, ct);
         var report = MetricsReport.From(accumulator.Result(), voxelSize, [depth, height, width])
+            .WithBootstrap(bootstrap.Result())
+            .WithSurfaces(surfaces.Result(), smoothed)
+            .WithVoidMorphology(morphology, nearNmc)
             .WithUncertainty(model, variants)
             with { Provenance = await store.ExistsAsync(layout.Provenance, ct) ? Path.GetFileName(layout.Provenance) : null };
         await store.WriteAsync(layout.Metrics, report.ToJsonBytes(), ct);

@@ -8,7 +8,7 @@ using SsbTomo.Imaging.Segmentation;
 namespace SsbTomo.Metrics;
 
 /// <summary>The numbers of the paper's Fig. 3/4 for one volume, as written to metrics.json (and truth.json).</summary>
-public sealed record MetricsReport(
+public sealed partial record MetricsReport(
     [property: JsonPropertyName("phase_fractions")] IReadOnlyDictionary<string, double> PhaseFractions,
     [property: JsonPropertyName("contact_loss_fraction")] double ContactLossFraction,
     [property: JsonPropertyName("contact_faces")] ContactFacesReport ContactFaces,
@@ -173,4 +173,21 @@ public sealed record VoidReport(
     [property: JsonPropertyName("components")] int Components,
     [property: JsonPropertyName("largest_voxels")] long LargestVoxels,
     [property: JsonPropertyName("largest_fraction_of_void")] double LargestFractionOfVoid,
-    [property: JsonPropertyName("connectivity")] string Connectivity);
+    [property: JsonPropertyName("connectivity")] string Connectivity)
+{
+    [JsonPropertyName("size_distribution")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public VoidSizeDistributionReport? SizeDistribution { get; init; }
+
+    [JsonPropertyName("percolation")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public PercolationReport? Percolation { get; init; }
+
+    [JsonPropertyName("near_nmc")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public NearNmcReport? NearNmc { get; init; }
+
+    [JsonPropertyName("shape")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public VoidShapeReport? Shape { get; init; }
+}

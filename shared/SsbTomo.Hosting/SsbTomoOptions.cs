@@ -52,6 +52,8 @@ public sealed class SsbTomoOptions
 
     public IngestSettings Ingest { get; set; } = new();
 
+    public MetricsSettings Metrics { get; set; } = new();
+
     /// <summary>MassTransit's anonymous usage report to its vendor at start: off unless a deployment turns it on.</summary>
     public bool MassTransitUsageTelemetry { get; set; }
 
@@ -60,6 +62,16 @@ public sealed class SsbTomoOptions
     /// <see cref="IngestSettings.WatchRoot"/> counts as one; with none at all the API accepts no submission.
     /// </summary>
     public List<string> ShareRoots { get; set; } = [];
+}
+
+/// <summary>What the Metrics stage measures beyond its fixed definitions.</summary>
+public sealed class MetricsSettings
+{
+    /// <summary>
+    /// Void within this distance (µm) of an NMC voxel counts as next to a particle (<c>SsbTomo:Metrics:VoidNearNmcDistanceUm</c>):
+    /// the paper's cracks hug the particles. Default 0.5 µm.
+    /// </summary>
+    public double VoidNearNmcDistanceUm { get; set; } = 0.5;
 }
 
 /// <summary>The share drive the microscope writes to; unset means jobs come only from the API or the CLI.</summary>

@@ -114,6 +114,23 @@ var tSurveyed = Measure.Run(() =>
     PhaseSegmentation.Segment(denoised, segmentationThresholds, data.ClassMeans);
 }, repeats);
 var cleanupDeterministic = cleaned.Data.AsSpan().SequenceEqual(data.Cleaned.Data);
+// Surfaces and distances on the cleaned labels (1 nm voxels, so areas are in voxel faces; the EDT with z twice x and y).
+var unitVoxel = VoxelSize.Isotropic(1000);
+SurfaceAreas ourAreas = null!;
+var tMc = Measure.Run(() =>
+{
+    var accumulator = new SurfaceAreaAccumulator(unitVoxel);
+    accumulator.Add(data.Cleaned);
+    ourAreas = accumulator.Result();
+}, repeats);
+SmoothedSurfaceAreaAccumulator ourSmoothed = null!;
+var tMcSmoothed = Measure.Run(() =>
+{
+    ourSmoothed = new SmoothedSurfaceAreaAccumulator(unitVoxel);
+    ourSmoothed.Add(data.Cleaned, new SlabWindow(0, depth, 0, depth));
+}, repeats);
+double[] ourEdt = [];
+var tEdt = Measure.Run(() => ourEdt = DistanceTransform.SquaredNm2(data.Cleaned, label => label == PhaseLabel.Nmc, new VoxelSize(1, 1, 2)), repeats);
 
 // --- peer side: one python process over the same files ---
 watch.Restart();
@@ -156,6 +173,16 @@ async Task<double> ChunkMegabytes(string arrayPath)
 }
 var (ourZarrMb, peerZarrMb) = (await ChunkMegabytes("ours.zarr"), await ChunkMegabytes("peer.zarr"));
 
+var peerMc = peer.GetProperty("mc").GetProperty("areas").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+var peerMcSmoothed = peer.GetProperty("mc_smoothed").GetProperty("areas").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+string AreaRatios(Func<int, double> ours, double[] theirs) =>
+    string.Join(' ', Enumerable.Range(1, 4).Select(p => (ours(p) / theirs[p - 1]).ToString("F4", CultureInfo.InvariantCulture)));
+var smoothedSurface = ourSmoothed.SurfaceUm2();
+var smoothedWorst = Enumerable.Range(1, 4).Max(p => Math.Abs(smoothedSurface[p] / peerMcSmoothed[p - 1] - 1));
+var peerEdt = MemoryMarshal.Cast<byte, double>(File.ReadAllBytes(Path.Combine(dir.Path, "peer_edt.f8"))).ToArray();
+var edtDiff = 0.0;
+for (var i = 0; i < peerEdt.Length; i++) edtDiff = Math.Max(edtDiff, Math.Abs(Math.Sqrt(ourEdt[i]) - peerEdt[i]));
+
 // --- table ---
 var rows = new List<string[]>
 {
@@ -168,6 +195,11 @@ var rows = new List<string[]>
     Row("  component chunk summary (ours)", voxels, tChunk, null, chunkMatches ? "sizes + end-slice ids = label's" : "CHUNK DIFFERS"),
     Row("contact faces (NMC surf., NMC|void)", voxels, tFaces, PeerMs("faces"),
         $"({ourFaces.NmcSurface}, {ourFaces.NmcVoid}) {(ourFaces == peerFaces ? "identical" : $"DIFFER from ({peerFaces.NmcSurface}, {peerFaces.NmcVoid})")}"),
+    Row("marching-cubes areas, 4 phases (binary)", voxels, tMc, PeerMs("mc"),
+        $"ours/skimage {AreaRatios(p => ourAreas.MarchingCubesSurfaceUm2[p], peerMc)} (tie rule differs; + faces, interfaces)"),
+    Row("  smoothed σ=1, 4 phases", voxels, tMcSmoothed, PeerMs("mc_smoothed"),
+        $"ours/skimage {AreaRatios(p => smoothedSurface[p], peerMcSmoothed)}{(smoothedWorst <= 0.005 ? "" : " DIFFER > 0.5 %")} (+ 6 unions)"),
+    Row("Euclidean distance transform, z×2", voxels, tEdt, PeerMs("edt"), $"max |Δ| = {edtDiff:G3} voxels{(edtDiff <= 1e-9 ? "" : " DIFFER")}"),
     Row($"phase correlation {pcSize}² up×20", (long)pcSize * pcSize, tPc, PeerMs("phasecorr"),
         $"|ours-peer| {Distance(ourShift.Shift, peerShift):F3} px; vs truth {Distance(ourShift.Shift, truth):F3} / {Distance(peerShift, truth):F3} px"),
     Row($"Zarr write+read zstd-{ourZstdLevel} (peer zstd-{peerZstdLevel}) {string.Join('x', zarrChunks)}", voxels, tZarr, PeerMs("zarr"),

@@ -21,8 +21,14 @@ public sealed record ComponentChunk(int Height, int Width, long[] Sizes, int[] F
             runs.WriteIds(0, slab.Height, first);
             runs.WriteIds((slab.Depth - 1) * slab.Height, slab.Depth * slab.Height, last);
         }
-        return new ComponentChunk(slab.Height, slab.Width, runs.Sizes, first, last);
+        return new ComponentChunk(slab.Height, slab.Width, runs.Sizes, first, last) { Moments = runs.Moments(slab.Height), Depth = slab.Depth };
     }
+
+    /// <summary>Per component (index = id − 1) its moments, z from the chunk's first slice; null when not computed.</summary>
+    public ComponentMoments[]? Moments { get; init; }
+
+    /// <summary>Slices of the chunk (with <see cref="Moments"/>, to place the next chunk's z).</summary>
+    public int Depth { get; init; }
 }
 
 /// <summary>
@@ -33,6 +39,9 @@ public sealed record ComponentChunk(int Height, int Width, long[] Sizes, int[] F
 public sealed class ComponentAccumulator(byte phase)
 {
     private readonly List<long> _sizes = [];
+    private readonly List<ComponentMoments> _moments = [];
+    private int _depth;
+    private bool _haveMoments = true;
     private readonly List<int> _parent = [];
     private int[]? _previousLastSlice;
     private int _height = -1, _width = -1;
@@ -53,6 +62,12 @@ public sealed class ComponentAccumulator(byte phase)
             _parent.Add(_sizes.Count);
             _sizes.Add(size);
         }
+        if (chunk.Moments is { } moments)
+        {
+            _moments.AddRange(moments.Select(m => m.ShiftZ(_depth)));
+            _depth += chunk.Depth;
+        }
+        else _haveMoments = false;
         if (_previousLastSlice is { } above) JoinAcrossBoundary(above, chunk.FirstSliceIds, offset);
         _previousLastSlice = Array.ConvertAll(chunk.LastSliceIds, id => id == 0 ? -1 : id - 1 + offset);
     }
@@ -66,6 +81,25 @@ public sealed class ComponentAccumulator(byte phase)
             sizeOfRoot[root] = sizeOfRoot.GetValueOrDefault(root) + _sizes[i];
         }
         return ComponentSummary.FromSizes(sizeOfRoot.Values);
+    }
+
+    /// <summary>Slices added so far (the stack depth once every chunk is in; counted from chunks with moments).</summary>
+    public int Depth => _depth;
+
+    /// <summary>
+    /// Every component's merged moments (order unspecified). Throws when a chunk came without moments (a
+    /// <see cref="ComponentChunk"/> built by hand).
+    /// </summary>
+    public IReadOnlyList<ComponentMoments> Components()
+    {
+        if (!_haveMoments) throw new InvalidOperationException("a chunk was added without component moments");
+        var ofRoot = new Dictionary<int, ComponentMoments>();
+        for (var i = 0; i < _moments.Count; i++)
+        {
+            var root = Find(i);
+            ofRoot[root] = ofRoot.TryGetValue(root, out var m) ? m.Merge(_moments[i]) : _moments[i];
+        }
+        return [.. ofRoot.Values];
     }
 
     private void JoinAcrossBoundary(int[] aboveGlobal, int[] belowLocal, int belowOffset)

@@ -82,6 +82,54 @@ internal sealed class RunLabelling
         }
     }
 
+    /// <summary>
+    /// Each component's moments (index = id − 1) from its runs: a run's sums over x follow from its ends, so the cost
+    /// grows with the number of runs, not voxels. z counts from the labelled volume's first slice.
+    /// </summary>
+    public ComponentMoments[] Moments(int height)
+    {
+        // Plain arrays, not a record per run: this runs once per run of every chunk.
+        var sums = new long[Count, 10]; // n, Sz, Sy, Sx, Szz, Syy, Sxx, Szy, Szx, Syx
+        var box = new int[Count, 6];
+        for (var c = 0; c < Count; c++)
+        {
+            (box[c, 0], box[c, 2], box[c, 4]) = (int.MaxValue, int.MaxValue, int.MaxValue);
+            (box[c, 1], box[c, 3], box[c, 5]) = (int.MinValue, int.MinValue, int.MinValue);
+        }
+        for (var row = 0; row < RowCount; row++)
+        {
+            long z = row / height, y = row % height;
+            for (var run = _rowStart[row]; run < _rowStart[row + 1]; run++)
+            {
+                var c = _id[run] - 1;
+                long x0 = _x0[run], x1 = _x1[run], n = x1 - x0;
+                var sx = n * (x0 + x1 - 1) / 2;
+                var sxx = ComponentMoments.SumOfSquares(x1 - 1) - ComponentMoments.SumOfSquares(x0 - 1);
+                sums[c, 0] += n;
+                sums[c, 1] += n * z;
+                sums[c, 2] += n * y;
+                sums[c, 3] += sx;
+                sums[c, 4] += n * z * z;
+                sums[c, 5] += n * y * y;
+                sums[c, 6] += sxx;
+                sums[c, 7] += n * z * y;
+                sums[c, 8] += z * sx;
+                sums[c, 9] += y * sx;
+                box[c, 0] = Math.Min(box[c, 0], (int)z);
+                box[c, 1] = Math.Max(box[c, 1], (int)z);
+                box[c, 2] = Math.Min(box[c, 2], (int)y);
+                box[c, 3] = Math.Max(box[c, 3], (int)y);
+                box[c, 4] = Math.Min(box[c, 4], (int)x0);
+                box[c, 5] = Math.Max(box[c, 5], (int)x1 - 1);
+            }
+        }
+        var moments = new ComponentMoments[Count];
+        for (var c = 0; c < Count; c++)
+            moments[c] = new ComponentMoments(sums[c, 0], sums[c, 1], sums[c, 2], sums[c, 3], sums[c, 4], sums[c, 5], sums[c, 6], sums[c, 7], sums[c, 8], sums[c, 9],
+                box[c, 0], box[c, 1], box[c, 2], box[c, 3], box[c, 4], box[c, 5]);
+        return moments;
+    }
+
     public static RunLabelling Of(Volume<byte> labels, byte phase, int slabs)
     {
         var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);

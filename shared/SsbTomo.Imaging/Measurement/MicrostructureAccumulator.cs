@@ -33,6 +33,9 @@ public sealed class MicrostructureAccumulator
         _previousLastSlice = new Volume<byte>(1, slab.Height, slab.Width, slab.Slice(slab.Depth - 1).ToArray());
     }
 
+    /// <summary>Every void component's moments, merged across slabs (for <see cref="VoidMorphology"/>).</summary>
+    public IReadOnlyList<ComponentMoments> VoidComponentMoments() => _voids.Components();
+
     public MicrostructureSummary Result() =>
         new((long[])_counts.Clone(), PhaseFractions.FromCounts(_counts), _contact, _voids.Result());
 

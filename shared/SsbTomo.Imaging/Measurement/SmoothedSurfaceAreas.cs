@@ -1,0 +1,170 @@
+using SsbTomo.Imaging.Segmentation;
+
+namespace SsbTomo.Imaging.Measurement;
+
+/// <summary>
+/// Marching-cubes areas of each phase's indicator after a Gaussian of σ = 1 voxel along each axis, surface at 0.5.
+/// A binary indicator's surface is a staircase: marching cubes on it overstates a sphere's area by about 8 % at any
+/// radius (its facets follow the voxel steps); after the Gaussian the iso-surface follows the smooth boundary the
+/// voxels sample, within 1 % of 4πr² for r ≥ 20 voxels (tests, isotropic and anisotropic voxels). Its cost is a
+/// shrink of highly curved features (an iso-surface of a blurred body moves inwards by about σ²·curvature), so thin
+/// one-voxel features lose area. The interface between a and b is Γ_ab = (S_a + S_b − S_a∪b) / 2 with the union's
+/// smoothed indicator the sum of both (the Gaussian is linear). Cubes with an Outside corner are left out.
+/// <para>
+/// References: Lorensen &amp; Cline 1987 (doi:10.1145/37401.37422) on the smoothed field, as
+/// skimage.measure.marching_cubes(scipy.ndimage.gaussian_filter(labels == p, 1.0), 0.5, spacing=...) +
+/// mesh_surface_area; vertex placement by linear interpolation along cube edges.
+/// </para>
+/// </summary>
+public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
+{
+    /// <summary>Gaussian σ in voxels along each axis.</summary>
+    public const double SigmaVoxels = 1.0;
+
+    private const double Level = 0.5;
+    // Sums in fixed point (2^-48 µm² per unit, 128-bit): integer sums do not depend on the order in which threads, tiles
+    // and slabs add their cubes, so metrics.json is the same bytes whatever the tiling and on every redelivery.
+    private const double UnitsPerUm2 = 281474976710656.0; // 2^48
+    private readonly Int128[] _phase = new Int128[PhaseLabel.Count];
+    private readonly Int128[,] _union = new Int128[PhaseLabel.Count, PhaseLabel.Count];
+    private readonly object _gate = new();
+
+    /// <summary>Halo voxels each side (z, y and x): the Gaussian's radius, plus the next voxel that closes a layer of cubes.</summary>
+    public static int RequiredHalo => Denoise.GaussianRadiusVoxels(SigmaVoxels) + 1;
+
+    /// <summary>Owned y/x tile edge of <see cref="Add(Volume{byte}, SlabWindow)"/>: the smoothed fields are held for one tile at a time.</summary>
+    internal int TileSize { get; init; } = 512;
+
+    /// <summary>
+    /// One slab (whole slices) read through <paramref name="window"/> with <see cref="RequiredHalo"/> slices of halo, cut
+    /// here into y/x tiles of <see cref="TileSize"/>.
+    /// </summary>
+    public void Add(Volume<byte> slab, SlabWindow window)
+    {
+        foreach (var tile in TileGrid.Plan(slab.Height, slab.Width, TileSize, TileSize, RequiredHalo))
+            Add(TileCrop.Read(slab, tile), window, tile);
+    }
+
+    /// <summary>
+    /// One window (a tile of a slab plus <see cref="RequiredHalo"/> voxels of halo where the volume goes on). It counts the
+    /// cubes whose first corner it owns, so windows that tile the volume count each cube once.
+    /// </summary>
+    public void Add(Volume<byte> window, SlabWindow slab, TileWindow tile)
+    {
+        if (window.Depth != slab.SlabSlices || window.Height != tile.ReadHeight || window.Width != tile.ReadWidth)
+            throw new ArgumentException(
+                $"window is {window.Depth}x{window.Height}x{window.Width}, expected {slab.SlabSlices}x{tile.ReadHeight}x{tile.ReadWidth}", nameof(window));
+        var (y0, x0) = tile.OwnedStartInRead;
+        // A cube needs its +1 neighbours: the last slice, row and column of the volume start none.
+        AddTile(window,
+            slab.OwnedStartInSlab, Math.Min(slab.OwnedStartInSlab + slab.OwnedSlices, window.Depth - 1),
+            y0, Math.Min(y0 + tile.OwnedHeight, window.Height - 1),
+            x0, Math.Min(x0 + tile.OwnedWidth, window.Width - 1));
+    }
+
+    /// <summary>Cubes with first corner z in [z0, z1), y in [y0, y1), x in [x0, x1) of <paramref name="slab"/> (each needs its +1 neighbours inside).</summary>
+    private void AddTile(Volume<byte> slab, int z0, int z1, int y0, int y1, int x0, int x1)
+    {
+        var (height, width) = (slab.Height, slab.Width);
+        var smoothed = new Volume<float>[PhaseLabel.Count];
+        for (byte p = 1; p < PhaseLabel.Count; p++)
+        {
+            var indicator = new Volume<ushort>(slab.Depth, height, width);
+            for (long i = 0; i < slab.Data.LongLength; i++) indicator.Data[i] = slab.Data[i] == p ? (ushort)1 : (ushort)0;
+            smoothed[p] = Denoise.Gaussian(indicator, SigmaVoxels);
+        }
+        var (dz, dy, dx) = (voxelSize.ZNm / 1000, voxelSize.YNm / 1000, voxelSize.XNm / 1000);
+        // Per voxel one bit per indicator set (4 phases, then the 6 unions) that is above the level: a cube whose corners
+        // agree on every bit has no surface, which is most cubes, so only cubes with a mixed bit compute areas.
+        var sets = Sets();
+        var above = new ushort[slab.Data.LongLength];
+        Parallel.For(z0, Math.Min(slab.Depth, z1 + 1), z =>
+        {
+            var start = (long)z * slab.SliceLength;
+            for (var i = start; i < start + slab.SliceLength; i++)
+            {
+                ushort bits = 0;
+                for (var k = 0; k < sets.Length; k++)
+                {
+                    var (a, b) = sets[k];
+                    var value = smoothed[a].Data[i] + (b == 0 ? 0.0 : smoothed[b].Data[i]);
+                    if (value > Level) bits |= (ushort)(1 << k);
+                }
+                above[i] = bits;
+            }
+        });
+        Parallel.For(z0, z1, () => new Int128[sets.Length], (z, _, local) =>
+        {
+            Span<int> offsets = stackalloc int[8];
+            Span<double> values = stackalloc double[8];
+            for (var c = 0; c < 8; c++) offsets[c] = ((c >> 2 & 1) * height + (c >> 1 & 1)) * width + (c & 1);
+            for (var y = y0; y < y1; y++)
+                for (var x = x0; x < x1; x++)
+                {
+                    var origin = ((long)z * height + y) * width + x;
+                    int any = 0, all = 0xFFFF;
+                    var outside = false;
+                    for (var c = 0; c < 8; c++)
+                    {
+                        var i = origin + offsets[c];
+                        any |= above[i];
+                        all &= above[i];
+                        outside |= slab.Data[i] == PhaseLabel.Outside;
+                    }
+                    var mixed = any & ~all;
+                    if (mixed == 0 || outside) continue;
+                    for (var k = 0; k < sets.Length; k++)
+                    {
+                        if ((mixed >> k & 1) == 0) continue;
+                        var (a, b) = sets[k];
+                        for (var c = 0; c < 8; c++)
+                        {
+                            var i = origin + offsets[c];
+                            values[c] = smoothed[a].Data[i] + (b == 0 ? 0.0 : smoothed[b].Data[i]);
+                        }
+                        local[k] += (Int128)Math.Round(Area(values, dz, dy, dx) * UnitsPerUm2);
+                    }
+                }
+            return local;
+        }, local =>
+        {
+            lock (_gate)
+                for (var k = 0; k < sets.Length; k++)
+                {
+                    var (a, b) = sets[k];
+                    if (b == 0) _phase[a] += local[k];
+                    else _union[a, b] += local[k];
+                }
+        });
+    }
+
+    /// <summary>The indicator sets: each phase alone (b = 0), then each pair's union.</summary>
+    private static (byte A, byte B)[] Sets()
+    {
+        var sets = new List<(byte, byte)>();
+        for (byte a = 1; a < PhaseLabel.Count; a++) sets.Add((a, 0));
+        for (byte a = 1; a < PhaseLabel.Count; a++)
+            for (var b = (byte)(a + 1); b < PhaseLabel.Count; b++) sets.Add((a, b));
+        return [.. sets];
+    }
+
+    private static double Area(ReadOnlySpan<double> values, double dz, double dy, double dx)
+    {
+        var config = 0;
+        for (var c = 0; c < 8; c++)
+            if (values[c] > Level) config |= 1 << c;
+        return config is 0 or 255 ? 0 : MarchingCubes.CubeArea(config, values, Level, dz, dy, dx);
+    }
+
+    /// <summary>Smoothed marching-cubes surface of each phase (index = label; 0 unused), µm².</summary>
+    public double[] SurfaceUm2() => Array.ConvertAll(_phase, Um2);
+
+    /// <summary>Γ_ab = (S_a + S_b − S_a∪b) / 2, µm².</summary>
+    public double InterfaceUm2(byte a, byte b) =>
+        a == b ? 0 : Um2(_phase[a] + _phase[b] - _union[Math.Min(a, b), Math.Max(a, b)]) / 2;
+
+    /// <summary>Γ_nmc,void / S_nmc; NaN without NMC surface.</summary>
+    public double ContactLoss => _phase[PhaseLabel.Nmc] == 0 ? double.NaN : InterfaceUm2(PhaseLabel.Nmc, PhaseLabel.Void) / Um2(_phase[PhaseLabel.Nmc]);
+
+    private static double Um2(Int128 units) => (double)units / UnitsPerUm2;
+}

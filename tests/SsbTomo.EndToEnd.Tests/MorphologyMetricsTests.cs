@@ -1,0 +1,83 @@
+using System.Globalization;
+using System.Text.Json;
+using SsbTomo.Cli;
+using SsbTomo.Phantom;
+using SsbTomo.TestSupport;
+
+namespace SsbTomo.EndToEnd.Tests;
+
+/// <summary>metrics.json's surface, contact-loss and void-morphology blocks against scipy/skimage on the run's own labels.zarr.</summary>
+public class MorphologyMetricsTests
+{
+    [Fact]
+    public async Task Surface_and_void_morphology_blocks_equal_scipy_and_skimage_on_the_runs_labels()
+    {
+        using var dir = new TempDirectory("ssbtomo-morphology");
+        var phantom = Path.Combine(dir.Path, "phantom");
+        await PhantomCommand.WriteAsync(new PhantomOptions(PhantomPreset.Cycled50, 24, 96, 112, 50, Seed: 5), phantom);
+        var run = Path.Combine(dir.Path, "run");
+        Assert.Equal(0, await RunCommand.RunAsync(Path.Combine(phantom, "stack"), run, null, 8, verbose: false, CancellationToken.None));
+
+        var oracle = PythonOracle.Run("""
+            import sys, zarr, numpy as np
+            from scipy import ndimage
+            from skimage import measure
+            g = zarr.open_group(sys.argv[1], mode='r')
+            a = g['0'][:]
+            s = np.array([0.05, 0.05, 0.05])
+            assert (a > 0).all()
+            faces = 0
+            for axis in range(3):
+                lo, hi = [slice(None)] * 3, [slice(None)] * 3
+                lo[axis], hi[axis] = slice(None, -1), slice(1, None)
+                p, q = a[tuple(lo)], a[tuple(hi)]
+                faces += int((((p == 1) & (q == 4)) | ((p == 4) & (q == 1))).sum())
+            print('nmc_void_face_um2', repr(faces * 0.05 * 0.05))
+            sm = ndimage.gaussian_filter((a == 1).astype(np.float64), 1.0)
+            v, f, _, _ = measure.marching_cubes(sm, 0.5, spacing=tuple(s))
+            print('nmc_smoothed_um2', repr(measure.mesh_surface_area(v, f)))
+            dist = ndimage.distance_transform_edt(a != 1, sampling=tuple(s))
+            void = a == 4
+            print('near', int(void.sum()), int((void & (dist <= 0.5 * (1 + 1e-12))).sum()))
+            ids, n = ndimage.label(void, structure=np.ones((3, 3, 3)))
+            print('components', n)
+            for axis, name in ((2, 'x'), (1, 'y'), (0, 'z')):
+                first = set(np.unique(np.take(ids, 0, axis=axis))) - {0}
+                last = set(np.unique(np.take(ids, -1, axis=axis))) - {0}
+                print('percolates', name, bool(first & last))
+            """, Path.Combine(run, "labels.zarr"));
+        var lines = oracle.Trim().Split('\n').Select(l => l.Split(' ')).ToArray();
+        string Field(string key, int i = 1) => lines.Single(l => l[0] == key)[i];
+        double Number(string key, int i = 1) => double.Parse(Field(key, i), CultureInfo.InvariantCulture);
+
+        using var metrics = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(run, "metrics.json")));
+        var root = metrics.RootElement;
+        var areas = root.GetProperty("surface_areas");
+        Assert.Equal(Number("nmc_void_face_um2"), areas.GetProperty("face_count").GetProperty("interface_um2").GetProperty("nmc|void").GetDouble(), 9);
+        Assert.InRange(areas.GetProperty("marching_cubes_smoothed").GetProperty("phase_surface_um2").GetProperty("nmc").GetDouble() / Number("nmc_smoothed_um2"), 0.995, 1.005);
+        Assert.Contains("marching cubes", areas.GetProperty("marching_cubes").GetProperty("method").GetString());
+
+        var contact = root.GetProperty("contact_loss");
+        Assert.Equal(root.GetProperty("contact_loss_fraction").GetDouble(), contact.GetProperty("face_count").GetProperty("value").GetDouble(), 12);
+        foreach (var estimator in new[] { "marching_cubes", "marching_cubes_smoothed" })
+            Assert.InRange(contact.GetProperty(estimator).GetProperty("value").GetDouble(), 0.0, 1.0);
+
+        var bootstrap = root.GetProperty("phase_fraction_bootstrap");
+        Assert.Equal([4, 4, 4], bootstrap.GetProperty("blocks_zyx").EnumerateArray().Select(e => e.GetInt32()));
+        foreach (var phase in new[] { "nmc", "lps", "carbon", "void" })
+        {
+            var interval = bootstrap.GetProperty("intervals").GetProperty(phase).EnumerateArray().Select(e => e.GetDouble()).ToArray();
+            Assert.InRange(root.GetProperty("phase_fractions").GetProperty(phase).GetDouble(), interval[0], interval[1]);
+        }
+
+        var voids = root.GetProperty("void");
+        var near = voids.GetProperty("near_nmc");
+        Assert.Equal(0.5, near.GetProperty("distance_um").GetDouble());
+        Assert.Equal((long)Number("near", 1), near.GetProperty("void_voxels").GetInt64());
+        Assert.Equal((long)Number("near", 2), near.GetProperty("near_voxels").GetInt64());
+        Assert.Equal((int)Number("components"), voids.GetProperty("shape").GetProperty("components").GetInt32());
+        Assert.Equal((int)Number("components"), voids.GetProperty("size_distribution").GetProperty("counts").EnumerateArray().Sum(c => c.GetInt32()));
+        foreach (var axis in new[] { "x", "y", "z" })
+            Assert.Equal(bool.Parse(lines.Single(l => l[0] == "percolates" && l[1] == axis)[2]), voids.GetProperty("percolation").GetProperty(axis).GetBoolean());
+    }
+}
