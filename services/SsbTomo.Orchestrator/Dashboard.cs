@@ -19,13 +19,13 @@ public static class Dashboard
     public static IEndpointRouteBuilder MapDashboard(this IEndpointRouteBuilder app)
     {
         app.MapGet("/", async (HttpContext http, IAntiforgery antiforgery, JobBoard board, IJobStateStore store,
-            Microsoft.Extensions.Options.IOptions<SsbTomo.Hosting.SsbTomoOptions> options, TimeProvider clock, CancellationToken ct) =>
+            Microsoft.Extensions.Options.IOptions<SsbTomo.Hosting.SsbTomoOptions> options, CancellationToken ct) =>
         {
             // Only a browser signed in with a cookie has a session to end; key and token holders sign nothing out.
             var signOut = SignIn.HasSession(http) ? SignIn.SignOutForm(http, antiforgery) : null;
             PageSecurity.ForPage(http.Response);
             return Results.Content(Render((await store.ListAsync(ct)).Select(s => s.State), board, signOut,
-                options.Value.Stall, clock.GetUtcNow().UtcDateTime), "text/html; charset=utf-8");
+                options.Value.Stall, JobsApi.Clock(http).GetUtcNow().UtcDateTime), "text/html; charset=utf-8");
         }).RequireAuthorization(AccessPolicies.Read);
         app.MapStylesheet();
         return app;

@@ -260,7 +260,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
     private static void EnterState(JobState job, string state, DateTime nowUtc)
     {
         foreach (var open in job.Stages.Where(s => s.EndedUtc is null)) open.EndedUtc = nowUtc;
-        if (!JobStates.IsFinished(state)) job.Stages.Add(new StageTiming { State = state, StartedUtc = nowUtc });
+        if (JobStates.Running.Contains(state)) job.Stages.Add(new StageTiming { State = state, StartedUtc = nowUtc });
         Moved(job, nowUtc);
     }
 

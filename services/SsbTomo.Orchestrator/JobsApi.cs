@@ -98,9 +98,9 @@ public static class JobsApi
     {
         var jobs = app.MapGroup("/api/jobs").RequireAuthorization(AccessPolicies.Read);
         // The board has the freshest progress; the job store has every job, also those from before a restart.
-        jobs.MapGet("/", async (JobBoard board, IJobStateStore store, IOptions<SsbTomoOptions> options, TimeProvider clock, CancellationToken ct) =>
+        jobs.MapGet("/", async (HttpContext http, JobBoard board, IJobStateStore store, IOptions<SsbTomoOptions> options, CancellationToken ct) =>
         {
-            var context = JobViewContext.From(options.Value, clock);
+            var context = JobViewContext.From(options.Value, Clock(http));
             var stored = (await store.ListAsync(ct)).ToDictionary(s => s.State.CorrelationId, s => s.State);
             var views = stored.Values.ToDictionary(s => s.CorrelationId, s => JobView.Of(s.ToProgress(), s, context));
             foreach (var live in board.All)
@@ -108,7 +108,7 @@ public static class JobsApi
                     views[live.JobId] = JobView.Of(live, stored.GetValueOrDefault(live.JobId), context);
             return views.Values;
         });
-        jobs.MapGet("/{jobId:guid}", async (Guid jobId, JobBoard board, IJobStateStore store, IOptions<SsbTomoOptions> options, TimeProvider clock,
+        jobs.MapGet("/{jobId:guid}", async (Guid jobId, HttpContext http, JobBoard board, IJobStateStore store, IOptions<SsbTomoOptions> options,
             CancellationToken ct) =>
         {
             var live = board.Find(jobId);
@@ -121,7 +121,7 @@ public static class JobsApi
                 (_, null) => live,
                 _ => JobBoard.IsLater(stored!, live!) ? stored : live,
             };
-            return best is null ? Results.NotFound() : Results.Ok(JobView.Of(best, state, JobViewContext.From(options.Value, clock)));
+            return best is null ? Results.NotFound() : Results.Ok(JobView.Of(best, state, JobViewContext.From(options.Value, Clock(http))));
         });
         jobs.MapGet("/{jobId:guid}/metrics.json", DownloadMetricsAsync);
         jobs.MapGet("/{jobId:guid}/labels.zarr.zip", DownloadLabelsAsync);
@@ -187,8 +187,12 @@ public static class JobsApi
         }
     }
 
-    private static async Task<IResult> DownloadMetricsAsync(Guid jobId, IJobStateStore store, IBlobStore blobs, CancellationToken ct)
+    /// <summary>The host's clock (a test's fake one), or the system's where the host registered none.</summary>
+    internal static TimeProvider Clock(HttpContext http) => http.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System;
+
+    private static async Task<IResult> DownloadMetricsAsync(Guid jobId, HttpContext http, IJobStateStore store, CancellationToken ct)
     {
+        var blobs = http.RequestServices.GetRequiredService<IBlobStore>();
         if (await CompletedJobAsync(jobId, store, ct) is not { } job) return NotReady(jobId);
         var metrics = await blobs.ReadAsync($"{job.JobPrefix}/metrics.json", ct);
         return metrics is null ? Missing(job, "metrics.json") : Results.File(metrics, "application/json", $"metrics-{jobId}.json");
@@ -199,8 +203,10 @@ public static class JobsApi
     /// the OME-Zarr folder napari and Fiji open, and zarr-python opens the zip itself (zarr.ZipStore). The zip is
     /// built in a temporary file, as ZipArchive writes synchronously and the response body accepts asynchronous writes only.
     /// </summary>
-    private static async Task<IResult> DownloadLabelsAsync(Guid jobId, IJobStateStore store, IBlobStore blobs, CancellationToken ct)
+    private static async Task<IResult> DownloadLabelsAsync(Guid jobId, HttpContext http, IJobStateStore store, CancellationToken ct)
     {
+        // From the request, not a parameter: a host without a blob store (tests of the API alone) still maps the routes.
+        var blobs = http.RequestServices.GetRequiredService<IBlobStore>();
         if (await CompletedJobAsync(jobId, store, ct) is not { } job) return NotReady(jobId);
         var prefix = $"{job.JobPrefix}/labels.zarr/";
         var zipPath = Path.Combine(Path.GetTempPath(), $"ssbtomo-labels-{jobId:N}-{Guid.NewGuid():N}.zip");

@@ -31,7 +31,7 @@ public static class StallPolicy
     };
 
     public static IReadOnlyList<(int Index, int Z0, int Z1)> MissingChunks(JobState job) =>
-        DoneChunks(job) is { } done ? ChunkPlan.Slabs(job.Slices, job.ChunkSlices).Where(s => !done.Contains(s.Index)).ToList() : [];
+        DoneChunks(job) is { } done && job.ChunkSlices > 0 ? ChunkPlan.Slabs(job.Slices, job.ChunkSlices).Where(s => !done.Contains(s.Index)).ToList() : [];
 
     /// <summary>When the job last moved; a job stored before stall detection existed has only its last update.</summary>
     public static DateTime LastMovedUtc(JobState job) => job.ProgressUtc == default ? job.UpdatedUtc : job.ProgressUtc;
@@ -94,7 +94,8 @@ public static class StallPolicy
         var more = missing.Count > shown ? $", … ({missing.Count} in all)" : "";
         var noun = missing.Count == 1 ? "chunk" : "chunks";
         return $"{noun} {string.Join(", ", head.Select(c => c.Index))}{more} of {job.ChunksTotal} "
-            + $"({string.Join(", ", head.Select(c => FailureReasons.Slices(c.Z0, c.Z1)))}{(more.Length > 0 ? ", …" : "")})";
+            + $"({(head.Count == 1 && head[0].Z1 - head[0].Z0 == 1 ? "slice" : "slices")} "
+            + $"{string.Join(", ", head.Select(c => c.Z1 - c.Z0 <= 1 ? $"{c.Z0}" : $"{c.Z0}–{c.Z1 - 1}"))}{(more.Length > 0 ? ", …" : "")})";
     }
 
     /// <summary>The note a re-drive leaves on the job.</summary>
@@ -112,7 +113,7 @@ public static class StallPolicy
         var sinceRedrive = job.RedrivenUtc is { } redriven ? nowUtc - redriven : TimeSpan.Zero;
         return $"{Capitalize(StageWords(waiting.Stage))} stalled: it waited {Duration(nowUtc - LastMovedUtc(job))} for {waiting.WaitedFor}, "
             + $"sent {(waiting.Plural ? "them" : "it")} again once {Duration(sinceRedrive)} ago, and no {waiting.Worker} worker has answered since. "
-            + $"Check that a {waiting.Worker} worker ({waiting.Service}) is running and reaches the broker and the blob store "
+            + $"Check that {Article(waiting.Worker)} {waiting.Worker} worker ({waiting.Service}) is running and reaches the broker and the blob store "
             + "(its log says why it stopped), then submit the stack again.";
     }
 
@@ -127,6 +128,8 @@ public static class StallPolicy
         span.TotalMinutes >= 90 ? $"{span.TotalHours:0.#} h"
         : span.TotalSeconds >= 90 ? $"{Math.Round(span.TotalMinutes):0} min"
         : $"{Math.Max(0, Math.Round(span.TotalSeconds)):0} s";
+
+    private static string Article(string word) => "aeiou".Contains(char.ToLowerInvariant(word[0])) ? "an" : "a";
 
     private static string Capitalize(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];
 }
