@@ -8,7 +8,7 @@ namespace SsbTomo.Distributed.Tests;
 /// <summary>
 /// A broker that loses queued messages (a wiped or rebuilt broker, a purged queue) must not leave a job waiting for
 /// good: the segmentation commands still queued are purged in the middle of the segmentation round, so only the
-/// Orchestrator's stall detection can bring them back. It re-sends them after the stall timeout (15 s here instead of
+/// Orchestrator's stall detection can bring them back. It re-sends them after the stall timeout (30 s here instead of
 /// 10 minutes) and the job completes byte-identical to the embedded run, re-driven.
 /// </summary>
 [Collection(DistributedCollection.Name)]
@@ -20,7 +20,7 @@ public sealed class BrokerWipeTests(SmallStackReference reference, ITestOutputHe
     public async Task Segment_commands_lost_from_the_broker_are_re_driven_and_the_job_completes()
     {
         await using var cluster = await Cluster.StartAsync(nameof(BrokerWipeTests), segmentationWorkers: 1, SmallStackReference.ChunkSlices, output,
-            new Dictionary<string, string> { ["SsbTomo__Stall__FloorSeconds"] = "15", ["SsbTomo__Stall__ScanSeconds"] = "1" });
+            new Dictionary<string, string> { ["SsbTomo__Stall__FloorSeconds"] = "30", ["SsbTomo__Stall__ScanSeconds"] = "1" });
 
         var jobId = await cluster.SubmitAsync(reference.Run.StackDir);
         await cluster.WaitForAsync(jobId, j => j.State == "Segmenting", TimeSpan.FromMinutes(3), pollMs: 20);
