@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts a loopback-only RabbitMQ broker (127.0.0.1:5672, management UI/API on 127.0.0.1:15672) without systemd.
 # Idempotent: installs rabbitmq-server via apt on first use; if the broker is already running it only makes sure
-# the user exists. Every fresh start uses an empty Mnesia database under $SSBTOMO_INFRA_DIR/rabbitmq (a clean broker).
+# the user exists. The broker's data (Mnesia database under $SSBTOMO_INFRA_DIR/rabbitmq: vhosts, durable queues and
+# their persistent messages) survives a stop and start, as on a real broker; `--reset` starts from an empty one (and
+# resets a running broker: every queue and message is gone).
 # User "ssbtomo" (administrator, all permissions on vhost /), password from $SSBTOMO_RABBITMQ_PASSWORD or generated
 # once into $SSBTOMO_INFRA_DIR/rabbitmq/password (mode 0600). The loopback-only "guest" user is deleted.
 # Needs root (re-runs itself with sudo otherwise): the broker runs as the Debian "rabbitmq" user.
@@ -14,6 +16,12 @@ fi
 INFRA_DIR="${SSBTOMO_INFRA_DIR:-/tmp/ssbtomo-infra}"
 STATE="$INFRA_DIR/rabbitmq"
 RABBIT_USER=ssbtomo
+RESET=0
+case "${1:-}" in
+  --reset) RESET=1 ;;
+  "") ;;
+  *) echo "rabbitmq-start: unknown argument $1 (--reset: start from an empty broker)" >&2; exit 2 ;;
+esac
 
 export RABBITMQ_NODENAME=rabbit@localhost
 export RABBITMQ_CONFIG_FILE="$STATE/rabbitmq.conf"
@@ -59,6 +67,13 @@ if rabbitmqctl -q ping >/dev/null 2>&1; then
     rabbitmqctl -q start_app
     rabbitmqctl -q await_startup
   fi
+  if [ "$RESET" = 1 ]; then
+    echo "rabbitmq: --reset: wiping every vhost, queue and message of the running broker"
+    rabbitmqctl -q stop_app
+    rabbitmqctl -q reset
+    rabbitmqctl -q start_app
+    rabbitmqctl -q await_startup
+  fi
 else
   cat >"$RABBITMQ_CONFIG_FILE" <<CONF
 listeners.tcp.default = 127.0.0.1:5672
@@ -66,7 +81,11 @@ management.tcp.ip = 127.0.0.1
 management.tcp.port = 15672
 loopback_users.guest = true
 CONF
-  rm -rf "$RABBITMQ_MNESIA_BASE" "$RABBITMQ_PID_FILE"
+  if [ "$RESET" = 1 ]; then
+    echo "rabbitmq: --reset: starting from an empty database"
+    rm -rf "$RABBITMQ_MNESIA_BASE"
+  fi
+  rm -f "$RABBITMQ_PID_FILE"
   mkdir -p "$RABBITMQ_MNESIA_BASE" "$RABBITMQ_LOG_BASE"
   chown -R rabbitmq:rabbitmq "$STATE"
   chown root:root "$PASSWORD_FILE"
@@ -74,7 +93,7 @@ CONF
   rabbitmq-plugins -q enable --offline rabbitmq_management >/dev/null
   rabbitmq-server -detached
   if ! rabbitmqctl -q wait "$RABBITMQ_PID_FILE" --timeout 60 >/dev/null; then
-    echo "rabbitmq: did not start; see $RABBITMQ_LOG_BASE" >&2
+    echo "rabbitmq: did not start; see $RABBITMQ_LOG_BASE (a damaged database: $0 --reset starts from an empty one)" >&2
     exit 1
   fi
   echo "rabbitmq: started (node $RABBITMQ_NODENAME, state $STATE)"

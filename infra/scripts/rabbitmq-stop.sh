@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stops the broker started by rabbitmq-start.sh and the Erlang port mapper (epmd). Keeps the state dir
-# (password, logs); the next start uses a fresh Mnesia database anyway.
+# (password, logs) and the broker's data: the next start has the same vhosts, queues and persistent messages
+# (rabbitmq-start.sh --reset wipes them).
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then

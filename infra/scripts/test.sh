@@ -8,7 +8,8 @@ infra/scripts/install-oracles.sh
 infra/scripts/install-browser.sh
 trap 'infra/scripts/azurite-stop.sh >/dev/null 2>&1 || true; infra/scripts/rabbitmq-stop.sh >/dev/null 2>&1 || true' EXIT
 infra/scripts/azurite-start.sh
-infra/scripts/rabbitmq-start.sh
+# A clean broker for the suite: what earlier runs left on it is not the tests' business.
+infra/scripts/rabbitmq-start.sh --reset
 export SSBTOMO_AZURITE_CONNECTION="UseDevelopmentStorage=true"
 # The broker's password for tests/SsbTomo.Distributed.Tests (rabbitmq-start.sh keeps it root-only).
 RABBIT_PASSWORD_FILE="${SSBTOMO_INFRA_DIR:-/tmp/ssbtomo-infra}/rabbitmq/password"

@@ -18,6 +18,9 @@ public class JobState : SagaStateMachineInstance
     /// <summary>The job that processes this job's folder again because it changed after this job was submitted.</summary>
     public Guid? SupersededBy { get; set; }
 
+    /// <summary>raw.zarr as the Ingest stage reported it: what a re-sent AlignStack reads.</summary>
+    public string? RawPath { get; set; }
+
     public int Slices { get; set; }
     public int Height { get; set; }
     public int Width { get; set; }
@@ -51,7 +54,31 @@ public class JobState : SagaStateMachineInstance
     public DateTime SubmittedUtc { get; set; }
     public DateTime UpdatedUtc { get; set; }
 
+    /// <summary>When each state was entered and left, in order: the per-stage timings the API shows.</summary>
+    public List<StageTiming> Stages { get; set; } = [];
+
+    /// <summary>
+    /// The last time the job moved: a state entered or a new chunk reported. Stall detection measures from here (or from
+    /// <see cref="RedrivenUtc"/>), not from <see cref="UpdatedUtc"/>, which a warning or a duplicate may touch too.
+    /// </summary>
+    public DateTime ProgressUtc { get; set; }
+
+    /// <summary>When the commands of the current stall were sent again; null once the job moves again.</summary>
+    public DateTime? RedrivenUtc { get; set; }
+
+    /// <summary>How often the job was re-driven, and the last re-drive in words, for the API and dashboard.</summary>
+    public int Redrives { get; set; }
+    public string? LastRedrive { get; set; }
+
     /// <summary>Chunks count as done per phase: prepared while denoising, surveyed while surveying, segmented from then on.</summary>
     public JobProgressed ToProgress() => new(CorrelationId, CurrentState,
         CurrentState switch { JobStates.Denoising => PreparedChunks.Count, JobStates.Surveying => SurveyedChunks.Count, _ => SegmentedChunks.Count }, ChunksTotal);
+}
+
+/// <summary>One state of a job's life; <see cref="EndedUtc"/> null while the job is in it (or for Completed and Failed).</summary>
+public sealed class StageTiming
+{
+    public string State { get; set; } = "";
+    public DateTime StartedUtc { get; set; }
+    public DateTime? EndedUtc { get; set; }
 }

@@ -38,6 +38,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
     public Event<VolumeMeasured> Measured { get; private set; } = null!;
     public Event<StageFailed> StageFailed { get; private set; } = null!;
     public Event<JobSuperseded> Superseded { get; private set; } = null!;
+    public Event<JobStallDetected> StallDetected { get; private set; } = null!;
     public Event<Fault<IngestStack>> IngestFaulted { get; private set; } = null!;
     public Event<Fault<AlignStack>> AlignFaulted { get; private set; } = null!;
     public Event<Fault<PrepareChunk>> PrepareFaulted { get; private set; } = null!;
@@ -65,6 +66,12 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
             x.CorrelateById(m => m.Message.JobId);
             x.OnMissingInstance(m => m.Discard());
         });
+        // A job deleted or never stored here (another orchestrator's) has nothing to re-drive.
+        Event(() => StallDetected, x =>
+        {
+            x.CorrelateById(m => m.Message.JobId);
+            x.OnMissingInstance(m => m.Discard());
+        });
         Event(() => IngestFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
         Event(() => AlignFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
         Event(() => PrepareFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
@@ -72,6 +79,9 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         Event(() => SegmentFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
         Event(() => ReconstructFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
         Event(() => MeasureFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
+
+        // Every state change is progress and a stage boundary: it stops the stall clock and times the stages.
+        WhenEnterAny(x => x.Then(c => EnterState(c.Saga, c.Saga.CurrentState, DateTime.UtcNow)));
 
         Initially(
             When(Submitted)
@@ -95,7 +105,13 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
 
         During(Ingesting,
             When(Ingested)
-                .Then(c => c.Saga.UpdatedUtc = DateTime.UtcNow)
+                .Then(c =>
+                {
+                    // Known before alignment, so that alignment's stall timeout can follow the stack's size.
+                    c.Saga.Slices = c.Message.Slices;
+                    c.Saga.RawPath = c.Message.RawPath;
+                    c.Saga.UpdatedUtc = DateTime.UtcNow;
+                })
                 .Publish(c => new AlignStack(c.Saga.CorrelationId, c.Saga.JobPrefix, c.Message.RawPath, c.Saga.ChunkSlices))
                 .TransitionTo(Aligning)
                 .Publish(c => c.Saga.ToProgress()));
@@ -145,7 +161,11 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
 
         During(Segmenting,
             When(ChunkSegmented)
-                .Then(c => { c.Saga.SegmentedChunks.Add(c.Message.ChunkIndex); c.Saga.UpdatedUtc = DateTime.UtcNow; })
+                .Then(c =>
+                {
+                    if (c.Saga.SegmentedChunks.Add(c.Message.ChunkIndex)) Moved(c.Saga, DateTime.UtcNow);
+                    c.Saga.UpdatedUtc = DateTime.UtcNow;
+                })
                 .Publish(c => c.Saga.ToProgress())
                 .If(c => c.Saga.SegmentedChunks.Count == c.Saga.ChunksTotal, all => all
                     .Publish(c => new ReconstructVolume(c.Saga.CorrelationId, c.Saga.JobPrefix))
@@ -192,6 +212,25 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                 job.UpdatedUtc = DateTime.UtcNow;
             }));
 
+        // The watchdog's finding is re-checked here, on the job as it is now: a chunk may have reported since it looked.
+        // A first stall re-sends what the job waits for; a stall that outlasts its re-drive fails the job.
+        During([Ingesting, Aligning, Denoising, Surveying, Segmenting, Reconstructing, Measuring],
+            When(StallDetected)
+                .If(c => c.Message.DetectedUtc - StallPolicy.ClockStartUtc(c.Saga) >= TimeSpan.FromSeconds(c.Message.TimeoutSeconds), stalled => stalled
+                    .IfElse(c => c.Saga.RedrivenUtc is null,
+                        redrive => redrive.ThenAsync(RedriveAsync),
+                        fail => fail
+                            .Then(c =>
+                            {
+                                var reason = StallPolicy.FailureReason(c.Saga, c.Message.DetectedUtc);
+                                MarkFailed(c.Saga, StallPolicy.WaitingFor(c.Saga).Stage, reason, null);
+                                c.Logger(typeof(JobStateMachine).FullName!).LogError("Job {JobId} failed in {State}: {Reason}", c.Saga.CorrelationId,
+                                    c.Saga.CurrentState, reason);
+                            })
+                            .TransitionTo(Failed)
+                            .Publish(c => Failure(c.Saga))
+                            .Publish(c => c.Saga.ToProgress()))));
+
         // Only a running job can fail: the first failure's reason stays (a second failing chunk says less), and a
         // late fault of a duplicate message must not turn a completed job into a failed one.
         During([Ingesting, Aligning, Denoising, Surveying, Segmenting, Reconstructing, Measuring],
@@ -218,6 +257,63 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
             .TransitionTo(Failed)
             .Publish(c => Failure(c.Saga)).Publish(c => c.Saga.ToProgress());
 
+    private static void EnterState(JobState job, string state, DateTime nowUtc)
+    {
+        foreach (var open in job.Stages.Where(s => s.EndedUtc is null)) open.EndedUtc = nowUtc;
+        if (JobStates.Running.Contains(state)) job.Stages.Add(new StageTiming { State = state, StartedUtc = nowUtc });
+        Moved(job, nowUtc);
+    }
+
+    /// <summary>The job moved: the stall clock restarts and a re-drive, if there was one, has helped.</summary>
+    private static void Moved(JobState job, DateTime nowUtc)
+    {
+        job.ProgressUtc = nowUtc;
+        job.RedrivenUtc = null;
+    }
+
+    /// <summary>
+    /// Sends again every command the current state still waits for. Consumers take duplicates: each writes whole blobs
+    /// with the same bytes, and the fan-ins count chunk indices, so a command that was only slow does no harm.
+    /// </summary>
+    private static async Task RedriveAsync(BehaviorContext<JobState, JobStallDetected> context)
+    {
+        var job = context.Saga;
+        var now = context.Message.DetectedUtc;
+        job.LastRedrive = StallPolicy.RedriveNote(job, now);
+        context.Logger(typeof(JobStateMachine).FullName!).LogWarning("Job {JobId} stalled in {State}: {Note}", job.CorrelationId, job.CurrentState,
+            job.LastRedrive);
+        job.RedrivenUtc = now;
+        job.Redrives++;
+        job.UpdatedUtc = DateTime.UtcNow;
+        switch (job.CurrentState)
+        {
+            case JobStates.Ingesting:
+                await context.Publish(new IngestStack(job.CorrelationId, job.SourcePath, job.JobPrefix, job.VoxelSizeOverride) { Acquisition = job.Acquisition });
+                break;
+            case JobStates.Aligning:
+                await context.Publish(new AlignStack(job.CorrelationId, job.JobPrefix, job.RawPath ?? $"{job.JobPrefix}/raw.zarr", job.ChunkSlices));
+                break;
+            case JobStates.Denoising:
+                foreach (var (index, z0, z1) in StallPolicy.MissingChunks(job))
+                    await context.Publish(new PrepareChunk(job.CorrelationId, job.JobPrefix, index, z0, z1));
+                break;
+            case JobStates.Surveying:
+                foreach (var (index, z0, z1) in StallPolicy.MissingChunks(job))
+                    await context.Publish(new SurveyChunk(job.CorrelationId, job.JobPrefix, index, z0, z1, job.Thresholds!, job.ClassMeans!));
+                break;
+            case JobStates.Segmenting:
+                foreach (var (index, z0, z1) in StallPolicy.MissingChunks(job))
+                    await context.Publish(new SegmentChunk(job.CorrelationId, job.JobPrefix, index, z0, z1, job.Thresholds!, job.ClassMeans!));
+                break;
+            case JobStates.Reconstructing:
+                await context.Publish(new ReconstructVolume(job.CorrelationId, job.JobPrefix));
+                break;
+            case JobStates.Measuring:
+                await context.Publish(new MeasureVolume(job.CorrelationId, job.JobPrefix) { Segmentation = job.Segmentation });
+                break;
+        }
+    }
+
     private static JobFailed Failure(JobState job) =>
         new(job.CorrelationId, job.FailedStage ?? "unknown", job.FailureReason ?? "unknown", job.UpdatedUtc, job.FailureDetail);
 
@@ -232,6 +328,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
     private static void AddHistogram(JobState job, ChunkPrepared message)
     {
         if (!job.PreparedChunks.Add(message.ChunkIndex)) return;
+        Moved(job, DateTime.UtcNow);
         if (job.Histogram is null)
         {
             job.Histogram = new long[message.Histogram.Length];
@@ -284,6 +381,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
     private static void AddSurvey(JobState job, ChunkSurveyed message)
     {
         if (!job.SurveyedChunks.Add(message.ChunkIndex)) return;
+        Moved(job, DateTime.UtcNow);
         job.UpdatedUtc = DateTime.UtcNow;
         var bins = job.Histogram?.Length ?? 0;
         if (message.TubeHistogram.Length != bins || message.ElectrolyteCoreHistogram.Length != bins)

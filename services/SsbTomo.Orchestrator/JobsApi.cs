@@ -8,6 +8,7 @@ using SsbTomo.Contracts;
 using SsbTomo.Hosting;
 using SsbTomo.Orchestrator.Access;
 using SsbTomo.Orchestrator.Persistence;
+using SsbTomo.Storage;
 
 namespace SsbTomo.Orchestrator;
 
@@ -25,25 +26,90 @@ public static class JobsApi
     {
         internal JobProgressed Progress => new(JobId, State, ChunksDone, ChunksTotal);
 
-        public static JobView Of(JobProgressed progress, JobState? state) =>
-            new(progress.JobId, progress.State, progress.ChunksDone, progress.ChunksTotal,
+        public string? SourcePath { get; init; }
+        public DateTime? SubmittedUtc { get; init; }
+        public DateTime? UpdatedUtc { get; init; }
+
+        /// <summary>Each state the job went through, when it entered and left it, and how long it took.</summary>
+        public IReadOnlyList<StageView> Stages { get; init; } = [];
+
+        /// <summary>Set while a running job waits, and for any job that was re-driven (<see cref="StallView"/>).</summary>
+        public StallView? Stall { get; init; }
+
+        /// <summary>Where the job's files are, and the two an operator downloads; set once the job completed.</summary>
+        public ResultsView? Results { get; init; }
+
+        public static JobView Of(JobProgressed progress, JobState? state, JobViewContext? context = null)
+        {
+            var view = new JobView(progress.JobId, progress.State, progress.ChunksDone, progress.ChunksTotal,
                 state?.FailedStage, state?.FailureReason, state?.FailureDetail, state?.Warnings ?? [], state?.Acquisition, state?.SupersededBy);
+            if (state is null) return view;
+            var now = context?.NowUtc ?? DateTime.UtcNow;
+            return view with
+            {
+                SourcePath = state.SourcePath,
+                SubmittedUtc = state.SubmittedUtc,
+                UpdatedUtc = state.UpdatedUtc,
+                Stages = [.. state.Stages.Select(s => new StageView(s.State, s.StartedUtc, s.EndedUtc, ((s.EndedUtc ?? now) - s.StartedUtc).TotalSeconds))],
+                Stall = StallView.Of(state, now, context?.Stall ?? new StallSettings()),
+                Results = state.CurrentState == JobStates.Completed && context is not null
+                    ? new ResultsView(context.StoreDescription, $"{state.JobPrefix}/", $"/api/jobs/{state.CorrelationId}/metrics.json",
+                        $"/api/jobs/{state.CorrelationId}/labels.zarr.zip")
+                    : null,
+            };
+        }
+    }
+
+    public record StageView(string State, DateTime StartedUtc, DateTime? EndedUtc, double Seconds);
+
+    /// <param name="WaitingFor">What a running job waits for ("chunks 3, 7 of 12 (…) to be segmented"); null once finished.</param>
+    /// <param name="NoProgressSeconds">Since the job last moved or was last re-driven; null once finished.</param>
+    /// <param name="TimeoutSeconds">How long it may wait before it is re-driven, or failed after a re-drive; null once finished.</param>
+    /// <param name="Stalled">True while a running job waits on a re-drive (its commands were sent again and nothing has moved since).</param>
+    public record StallView(string? WaitingFor, double? NoProgressSeconds, double? TimeoutSeconds, bool Stalled, int Redrives, string? LastRedrive)
+    {
+        public static StallView? Of(JobState job, DateTime nowUtc, StallSettings settings)
+        {
+            if (!JobStates.Running.Contains(job.CurrentState))
+                return job.Redrives == 0 ? null : new StallView(null, null, null, false, job.Redrives, job.LastRedrive);
+            return new StallView(StallPolicy.WaitingFor(job).WaitedFor, Math.Max(0, (nowUtc - StallPolicy.ClockStartUtc(job)).TotalSeconds),
+                StallPolicy.Timeout(job, settings).TotalSeconds, job.RedrivenUtc is not null, job.Redrives, job.LastRedrive);
+        }
+    }
+
+    /// <param name="Store">The blob store holding the job's files, e.g. "Azure blob container ssbtomo".</param>
+    /// <param name="Prefix">The folder (key prefix) of every file of the job in that store.</param>
+    /// <param name="Metrics">GET: metrics.json.</param>
+    /// <param name="Labels">GET: labels.zarr as one zip (the Zarr store's files unchanged; zarr-python opens it as a ZipStore).</param>
+    public record ResultsView(string Store, string Prefix, string Metrics, string Labels);
+
+    /// <summary>What a view needs besides the job: the clock, the stall settings and where the files are.</summary>
+    public sealed record JobViewContext(DateTime NowUtc, StallSettings Stall, string StoreDescription)
+    {
+        public static JobViewContext From(SsbTomoOptions options, TimeProvider clock) =>
+            new(clock.GetUtcNow().UtcDateTime, options.Stall, options.BlobStore switch
+            {
+                BlobStoreKind.AzureBlob => $"Azure blob container {options.AzureBlob.Container}",
+                _ => $"folder {Path.GetFullPath(options.BlobRoot)}",
+            });
     }
 
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
         var jobs = app.MapGroup("/api/jobs").RequireAuthorization(AccessPolicies.Read);
         // The board has the freshest progress; the job store has every job, also those from before a restart.
-        jobs.MapGet("/", async (JobBoard board, IJobStateStore store, CancellationToken ct) =>
+        jobs.MapGet("/", async (HttpContext http, JobBoard board, IJobStateStore store, IOptions<SsbTomoOptions> options, CancellationToken ct) =>
         {
+            var context = JobViewContext.From(options.Value, Clock(http));
             var stored = (await store.ListAsync(ct)).ToDictionary(s => s.State.CorrelationId, s => s.State);
-            var views = stored.Values.ToDictionary(s => s.CorrelationId, s => JobView.Of(s.ToProgress(), s));
+            var views = stored.Values.ToDictionary(s => s.CorrelationId, s => JobView.Of(s.ToProgress(), s, context));
             foreach (var live in board.All)
                 if (!views.TryGetValue(live.JobId, out var known) || JobBoard.IsLater(live, known.Progress))
-                    views[live.JobId] = JobView.Of(live, stored.GetValueOrDefault(live.JobId));
+                    views[live.JobId] = JobView.Of(live, stored.GetValueOrDefault(live.JobId), context);
             return views.Values;
         });
-        jobs.MapGet("/{jobId:guid}", async (Guid jobId, JobBoard board, IJobStateStore store, CancellationToken ct) =>
+        jobs.MapGet("/{jobId:guid}", async (Guid jobId, HttpContext http, JobBoard board, IJobStateStore store, IOptions<SsbTomoOptions> options,
+            CancellationToken ct) =>
         {
             var live = board.Find(jobId);
             var state = (await store.LoadAsync(jobId, ct))?.State;
@@ -55,8 +121,10 @@ public static class JobsApi
                 (_, null) => live,
                 _ => JobBoard.IsLater(stored!, live!) ? stored : live,
             };
-            return best is null ? Results.NotFound() : Results.Ok(JobView.Of(best, state));
+            return best is null ? Results.NotFound() : Results.Ok(JobView.Of(best, state, JobViewContext.From(options.Value, Clock(http))));
         });
+        jobs.MapGet("/{jobId:guid}/metrics.json", DownloadMetricsAsync);
+        jobs.MapGet("/{jobId:guid}/labels.zarr.zip", DownloadLabelsAsync);
         jobs.MapPost("/", SubmitAsync).RequireAuthorization(AccessPolicies.Operate);
         return app;
     }
@@ -118,6 +186,71 @@ public static class JobsApi
             return Results.Accepted($"/api/jobs/{jobId}", new { jobId });
         }
     }
+
+    /// <summary>The host's clock (a test's fake one), or the system's where the host registered none.</summary>
+    internal static TimeProvider Clock(HttpContext http) => http.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System;
+
+    private static async Task<IResult> DownloadMetricsAsync(Guid jobId, HttpContext http, IJobStateStore store, CancellationToken ct)
+    {
+        var blobs = http.RequestServices.GetRequiredService<IBlobStore>();
+        if (await CompletedJobAsync(jobId, store, ct) is not { } job) return NotReady(jobId);
+        var metrics = await blobs.ReadAsync($"{job.JobPrefix}/metrics.json", ct);
+        return metrics is null ? Missing(job, "metrics.json") : Results.File(metrics, "application/json", $"metrics-{jobId}.json");
+    }
+
+    /// <summary>
+    /// labels.zarr as one zip of its files, stored uncompressed: its chunks are zstd-compressed already, unzipping gives
+    /// the OME-Zarr folder napari and Fiji open, and zarr-python opens the zip itself (zarr.ZipStore). The zip is
+    /// built in a temporary file, as ZipArchive writes synchronously and the response body accepts asynchronous writes only.
+    /// </summary>
+    private static async Task<IResult> DownloadLabelsAsync(Guid jobId, HttpContext http, IJobStateStore store, CancellationToken ct)
+    {
+        // From the request, not a parameter: a host without a blob store (tests of the API alone) still maps the routes.
+        var blobs = http.RequestServices.GetRequiredService<IBlobStore>();
+        if (await CompletedJobAsync(jobId, store, ct) is not { } job) return NotReady(jobId);
+        var prefix = $"{job.JobPrefix}/labels.zarr/";
+        var zipPath = Path.Combine(Path.GetTempPath(), $"ssbtomo-labels-{jobId:N}-{Guid.NewGuid():N}.zip");
+        var zip = new FileStream(zipPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
+        try
+        {
+            var files = 0;
+            using (var archive = new System.IO.Compression.ZipArchive(zip, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true))
+            {
+                await foreach (var key in blobs.ListAsync(prefix, ct))
+                {
+                    var bytes = await blobs.ReadAsync(key, ct);
+                    if (bytes is null) continue; // deleted between listing and reading: not part of the volume
+                    var entry = archive.CreateEntry("labels.zarr/" + key[prefix.Length..], System.IO.Compression.CompressionLevel.NoCompression);
+                    await using var entryStream = entry.Open();
+                    await entryStream.WriteAsync(bytes, ct);
+                    files++;
+                }
+            }
+            if (files == 0)
+            {
+                await zip.DisposeAsync();
+                return Missing(job, "labels.zarr");
+            }
+            zip.Position = 0;
+            return Results.File(zip, "application/zip", $"labels-{jobId}.zarr.zip");
+        }
+        catch
+        {
+            await zip.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static async Task<JobState?> CompletedJobAsync(Guid jobId, IJobStateStore store, CancellationToken ct) =>
+        (await store.LoadAsync(jobId, ct))?.State is { CurrentState: JobStates.Completed } job ? job : null;
+
+    private static IResult NotReady(Guid jobId) =>
+        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No results for this job",
+            detail: $"Job {jobId} is unknown or has not completed: GET /api/jobs/{jobId} says where it is.");
+
+    private static IResult Missing(JobState job, string name) =>
+        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: $"{name} is missing",
+            detail: $"Job {job.CorrelationId} completed but the blob store has no {name} under {job.JobPrefix}/: it was deleted or the store changed.");
 
     private static int FirstInvalidUtf8Byte(byte[] body)
     {

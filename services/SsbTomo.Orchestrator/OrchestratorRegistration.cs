@@ -12,7 +12,7 @@ public static class OrchestratorRegistration
 {
     /// <summary>
     /// The job state machine over the configured job store ("SsbTomo:JobStore": InMemory, the default, | Sqlite | Dapr),
-    /// with optimistic concurrency and a retrying saga endpoint; the progress board.
+    /// with optimistic concurrency and a retrying saga endpoint; the progress board; the stall watchdog.
     /// </summary>
     public static void AddOrchestrator(this IBusRegistrationConfigurator bus)
     {
@@ -28,5 +28,8 @@ public static class OrchestratorRegistration
         });
         bus.AddConsumer<JobProgressedConsumer>();
         bus.TryAddSingleton<JobBoard>();
+        bus.TryAddSingleton(TimeProvider.System);
+        bus.TryAddSingleton<StallWatchdog>();
+        bus.AddHostedService(sp => sp.GetRequiredService<StallWatchdog>());
     }
 }

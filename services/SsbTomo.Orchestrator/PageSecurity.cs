@@ -21,7 +21,7 @@ public static class PageSecurity
     public static readonly string Stylesheet = $$"""
         body{font-family:sans-serif;margin:2em}
         table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}
-        .{{JobStates.Failed}}{color:#b00}.{{JobStates.Completed}}{color:#070}progress{width:10em}
+        .{{JobStates.Failed}}{color:#b00}.stalled{color:#b00}.{{JobStates.Completed}}{color:#070}progress{width:10em}
         input{font:inherit;padding:.3em;margin:.3em 0}.error{color:#b00}
         """;
 

@@ -52,7 +52,7 @@ public record AlignStack(Guid JobId, string JobPrefix, string RawPath, int Chunk
 public record StackAligned(Guid JobId, string AlignedPath, int Slices, int Height, int Width, int[] CropYx, double MaxDriftPx, string[]? Warnings = null);
 
 /// <summary>Denoise one slab of slices and report its grey-level histogram (fan-out, phase 1).</summary>
-public record PrepareChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1) : IJobMessage, ISlabMessage;
+public record PrepareChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1) : IJobMessage, IChunkMessage;
 
 /// <summary>Histogram bins span [HistogramMin, HistogramMax) evenly, so the fan-in can add them bin by bin.</summary>
 public record ChunkPrepared(Guid JobId, int ChunkIndex, long[] Histogram, double HistogramMin, double HistogramMax);
@@ -61,13 +61,13 @@ public record ChunkPrepared(Guid JobId, int ChunkIndex, long[] Histogram, double
 /// Survey one slab of denoised.zarr for carbon fibre cores (dark tubes away from pores) with the grey-level fit's
 /// thresholds and class means (fan-out, phase 2), so that carbon's grey level can be checked against the fit.
 /// </summary>
-public record SurveyChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1, double[] Thresholds, double[] ClassMeans) : IJobMessage, ISlabMessage;
+public record SurveyChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1, double[] Thresholds, double[] ClassMeans) : IJobMessage, IChunkMessage;
 
 /// <summary>Grey-level histograms (same binning as <see cref="ChunkPrepared"/>) of the slab's fibre cores and electrolyte interior.</summary>
 public record ChunkSurveyed(Guid JobId, int ChunkIndex, long[] TubeHistogram, long[] ElectrolyteCoreHistogram);
 
 /// <summary>Classify one slab with the thresholds of the whole stack (fan-out, phase 3).</summary>
-public record SegmentChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1, double[] Thresholds, double[] ClassMeans) : IJobMessage, ISlabMessage;
+public record SegmentChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1, double[] Thresholds, double[] ClassMeans) : IJobMessage, IChunkMessage;
 
 public record ChunkSegmented(Guid JobId, int ChunkIndex);
 
@@ -127,4 +127,10 @@ public interface ISlabMessage
 {
     int Z0 { get; }
     int Z1 { get; }
+}
+
+/// <summary>A command for one chunk of the job's slab plan; lets a log line name the chunk.</summary>
+public interface IChunkMessage : ISlabMessage
+{
+    int ChunkIndex { get; }
 }

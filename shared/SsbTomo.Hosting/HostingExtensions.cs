@@ -6,6 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -29,6 +30,7 @@ public static class HostingExtensions
         var options = section.Get<SsbTomoOptions>() ?? new SsbTomoOptions();
 
         UseDefaultPort(builder, serviceName);
+        QuietRequestLogs(builder);
         builder.Services.AddSingleton<IBlobStore>(sp => CreateBlobStore(sp.GetRequiredService<IOptions<SsbTomoOptions>>().Value));
         builder.AddSsbTomoBus(options, addConsumers);
         builder.AddSsbTomoTelemetry(serviceName);
@@ -58,6 +60,17 @@ public static class HostingExtensions
         if (!string.IsNullOrEmpty(configuration["urls"]) || !string.IsNullOrEmpty(configuration["http_ports"]) || !string.IsNullOrEmpty(configuration["https_ports"]))
             return;
         configuration["urls"] = $"http://localhost:{port}";
+    }
+
+    /// <summary>
+    /// ASP.NET logs several Information lines per request (routing, authentication, the request's start and end): a
+    /// dashboard refreshing every 3 s would fill the log with them. Warnings and errors stay; configuration
+    /// (Logging:LogLevel:Microsoft.AspNetCore) wins when it says otherwise.
+    /// </summary>
+    private static void QuietRequestLogs(IHostApplicationBuilder builder)
+    {
+        if (string.IsNullOrEmpty(builder.Configuration["Logging:LogLevel:Microsoft.AspNetCore"]))
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
     }
 
     /// <summary>Liveness and readiness (the bus is connected), open to everyone, and the Prometheus scrape endpoint.</summary>

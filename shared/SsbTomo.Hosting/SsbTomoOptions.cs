@@ -54,6 +54,9 @@ public sealed class SsbTomoOptions
 
     public MetricsSettings Metrics { get; set; } = new();
 
+    /// <summary>When the Orchestrator takes a job that makes no progress as stalled, re-drives it, and fails it.</summary>
+    public StallSettings Stall { get; set; } = new();
+
     /// <summary>MassTransit's anonymous usage report to its vendor at start: off unless a deployment turns it on.</summary>
     public bool MassTransitUsageTelemetry { get; set; }
 
@@ -110,6 +113,33 @@ public sealed class IngestSettings
     /// <c>{name}</c> placeholders, whole name, case-insensitive, first match wins. None by default.
     /// </summary>
     public List<string> FolderPatterns { get; set; } = [];
+}
+
+/// <summary>
+/// A running job that has made no progress (no new chunk, no next stage) for its stage's stall timeout has the commands
+/// of everything it still waits for sent again (consumers tolerate duplicates); when a further timeout passes without
+/// progress it fails with a reason that names the stage and what it waited for. The timeout of a fanned-out stage is
+/// <see cref="ChunkFactor"/> times the mean time between its chunks so far, of a one-step stage
+/// <see cref="SecondsPerSlice"/> times the slices, never less than <see cref="FloorSeconds"/>.
+/// </summary>
+public sealed class StallSettings
+{
+    /// <summary>No stage counts as stalled sooner: a busy worker's queue, a slow store or a big first chunk take minutes.</summary>
+    public int FloorSeconds { get; set; } = 600;
+
+    public double ChunkFactor { get; set; } = 5;
+
+    /// <summary>
+    /// For the stages that are one message per job (ingest, alignment, reconstruction, metrics): alignment costs about
+    /// 4 s per 4096x3072 slice over its two passes (README, Scaling), so 10 s leaves room for a loaded machine.
+    /// </summary>
+    public double SecondsPerSlice { get; set; } = 10;
+
+    /// <summary>A fixed timeout in seconds for a state (key: Ingesting, Aligning, Denoising, ...) instead of the derived one.</summary>
+    public Dictionary<string, int> StageSeconds { get; set; } = [];
+
+    /// <summary>How often the Orchestrator looks for stalled jobs; 0 turns stall detection off.</summary>
+    public int ScanSeconds { get; set; } = 30;
 }
 
 public enum TransportKind { InMemory, RabbitMq }

@@ -16,9 +16,18 @@ public static class StageRunner
     {
         var jobId = context.Message.JobId;
         using var timer = SsbTomoTelemetry.StartStage(stage, jobId, voxels);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             await work();
+            // One line per message, so an operator can follow a job (and a chunk) through every service's log.
+            var elapsedMs = (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            var log = context.Logger("SsbTomo.Stage");
+            if (context.Message is IChunkMessage chunk)
+                log.LogInformation("Job {JobId} {Stage} chunk {Chunk} (slices {Z0}-{Z1}) done in {DurationMs} ms (attempt {Attempt})",
+                    jobId, stage, chunk.ChunkIndex, chunk.Z0, chunk.Z1 - 1, elapsedMs, context.GetRetryAttempt() + 1);
+            else
+                log.LogInformation("Job {JobId} {Stage} done in {DurationMs} ms (attempt {Attempt})", jobId, stage, elapsedMs, context.GetRetryAttempt() + 1);
         }
         catch (InvalidInputException ex)
         {

@@ -44,4 +44,31 @@ public class DashboardTests
         Assert.Contains("slice 3 (slice_0003.tif): the slice is black (every pixel 0); left &lt;uncorrected&gt;", html);
         Assert.Contains("slice 9 (slice_0009.tif): registration not trusted", html);
     }
+
+    [Fact]
+    public void Shows_what_a_running_job_waits_for_a_stalled_one_in_red_and_how_often_a_finished_one_was_re_driven()
+    {
+        var now = new DateTime(2026, 11, 30, 12, 0, 0, DateTimeKind.Utc);
+        JobState Segmenting(DateTime? redriven) => new()
+        {
+            CorrelationId = Guid.NewGuid(), CurrentState = "Segmenting", SourcePath = "/share/s", SubmittedUtc = now.AddMinutes(-30),
+            Slices = 48, ChunkSlices = 16, ChunksTotal = 3, SegmentedChunks = [0, 2], ProgressUtc = now.AddMinutes(-4),
+            RedrivenUtc = redriven, Redrives = redriven is null ? 0 : 1, LastRedrive = redriven is null ? null : "Segmentation made no progress for 10 min",
+            Stages = [new StageTiming { State = "Segmenting", StartedUtc = now.AddMinutes(-6) }], // 2 chunks in 2 min: the floor rules
+        };
+        var waiting = Segmenting(null);
+        var stalled = Segmenting(now.AddMinutes(-3));
+        var done = new JobState
+        {
+            CorrelationId = Guid.NewGuid(), CurrentState = "Completed", SourcePath = "/share/d", SubmittedUtc = now.AddHours(-1), Redrives = 2,
+            LastRedrive = "Ingest made <no> progress",
+        };
+
+        var html = Dashboard.Render([waiting, stalled, done], new JobBoard(), nowUtc: now);
+
+        Assert.Contains("<td>chunk 1 of 3 (slices 16–31) to be segmented: 4 min of 10 min</td>", html);
+        Assert.Contains("<td class=\"stalled\">stalled: chunk 1 of 3 (slices 16–31) to be segmented, sent again 3 min ago (fails after 10 min)", html);
+        Assert.Contains("title=\"Ingest made &lt;no&gt; progress\">re-driven 2×</small>", html);
+        Assert.Contains("<summary>6 min</summary>", html);
+    }
 }

@@ -1,4 +1,8 @@
+using MassTransit;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using SsbTomo.Hosting;
 
 namespace SsbTomo.Orchestrator.Tests;
@@ -32,5 +36,39 @@ public class HostingDefaultsTests
         var withPorts = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ["--http_ports", "8080"] });
         withPorts.AddSsbTomoDefaults(_ => { }, "ssbtomo-ingest");
         Assert.True(string.IsNullOrEmpty(withPorts.Configuration["urls"]));
+    }
+
+    [Fact]
+    public void Request_logs_stay_below_Information_unless_configured_and_a_services_own_lines_do_not()
+    {
+        static ILoggerFactory Logs(params string[] args)
+        {
+            var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+            builder.AddSsbTomoDefaults(_ => { }, "ssbtomo-orchestrator");
+            return builder.Build().Services.GetRequiredService<ILoggerFactory>();
+        }
+
+        var quiet = Logs();
+        Assert.False(quiet.CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics").IsEnabled(LogLevel.Information));
+        Assert.False(quiet.CreateLogger("Microsoft.AspNetCore.Routing.EndpointMiddleware").IsEnabled(LogLevel.Information));
+        Assert.True(quiet.CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics").IsEnabled(LogLevel.Warning));
+        Assert.True(quiet.CreateLogger("SsbTomo.Stage").IsEnabled(LogLevel.Information));
+
+        var asked = Logs("--Logging:LogLevel:Microsoft.AspNetCore", "Information");
+        Assert.True(asked.CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics").IsEnabled(LogLevel.Information));
+    }
+
+    [Fact]
+    public void MassTransit_usage_telemetry_is_off_unless_configured_on()
+    {
+        static bool Enabled(params string[] args)
+        {
+            var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+            builder.AddSsbTomoDefaults(_ => { }, "ssbtomo-ingest");
+            return builder.Build().Services.GetRequiredService<IOptions<UsageTelemetryOptions>>().Value.Enabled;
+        }
+
+        Assert.False(Enabled());
+        Assert.True(Enabled("--SsbTomo:MassTransitUsageTelemetry", "true"));
     }
 }

@@ -25,7 +25,7 @@ public sealed class Cluster : IAsyncDisposable
     private readonly string _operatorKey = ApiKeyStore.NewKey();
     private int _workerCount;
 
-    private Cluster(string name, int chunkSlices, ITestOutputHelper? output)
+    private Cluster(string name, int chunkSlices, ITestOutputHelper? output, IReadOnlyDictionary<string, string>? environment)
     {
         _output = output;
         var id = $"{DateTime.UtcNow:HHmmss}-{Guid.NewGuid().ToString("N")[..8]}";
@@ -57,6 +57,7 @@ public sealed class Cluster : IAsyncDisposable
             // A distributed orchestrator does not start without authentication: the tests submit as an operator.
             ["SsbTomo__Auth__ApiKeysFile"] = Path.Combine(LogDir, "api-keys"),
         };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) _environment[key] = value;
         File.WriteAllText(_environment["SsbTomo__Auth__ApiKeysFile"], ApiKeyStore.FileLine("distributed-tests", Roles.Operator, _operatorKey) + "\n");
     }
 
@@ -77,10 +78,12 @@ public sealed class Cluster : IAsyncDisposable
     public HttpClient Api { get; private set; } = null!;
 
     /// <summary>Starts the six services, plus <paramref name="segmentationWorkers"/> - 1 more Segmentation processes, and waits until all are ready.</summary>
-    public static async Task<Cluster> StartAsync(string name, int segmentationWorkers, int chunkSlices, ITestOutputHelper? output = null)
+    /// <param name="environment">Settings of the test's own on top of the cluster's (e.g. <c>SsbTomo__Stall__FloorSeconds</c>).</param>
+    public static async Task<Cluster> StartAsync(string name, int segmentationWorkers, int chunkSlices, ITestOutputHelper? output = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         await Infra.EnsureRunningAsync();
-        var cluster = new Cluster(name, chunkSlices, output);
+        var cluster = new Cluster(name, chunkSlices, output, environment);
         try
         {
             await cluster.CreateVirtualHostAsync();

@@ -1,0 +1,110 @@
+using System.IO.Compression;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using SsbTomo.Contracts;
+using SsbTomo.Orchestrator.Access;
+using SsbTomo.Orchestrator.Persistence;
+using SsbTomo.Storage;
+using SsbTomo.TestSupport;
+
+namespace SsbTomo.Orchestrator.Tests;
+
+/// <summary>What an operator reads and downloads through the job API: stage timings, what a running job waits for, where a
+/// finished job's files are, metrics.json and labels.zarr as a zip of its files, and nothing for a job that has not finished.</summary>
+public sealed class JobsApiResultsTests : IDisposable
+{
+    private readonly TempDirectory _dir = new("ssbtomo-api-results");
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task A_completed_job_says_where_its_files_are_and_serves_metrics_and_labels_a_running_one_says_what_it_waits_for()
+    {
+        var blobs = new FileSystemBlobStore(_dir.Path);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddSingleton<IBlobStore>(blobs);
+        builder.Services.AddMassTransitTestHarness(bus => bus.AddOrchestrator());
+        builder.AddSsbTomoAccess();
+        await using var app = builder.Build();
+        app.UseSsbTomoAccess();
+        app.MapJobsApi();
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+        var store = app.Services.GetRequiredService<IJobStateStore>();
+
+        var now = DateTime.UtcNow;
+        var done = new JobState
+        {
+            CorrelationId = NewId.NextGuid(), CurrentState = JobStates.Completed, SourcePath = "/share/a", SubmittedUtc = now.AddMinutes(-5),
+            UpdatedUtc = now, ChunkSlices = 16, Slices = 32, ChunksTotal = 2, SegmentedChunks = [0, 1],
+            Stages =
+            [
+                new StageTiming { State = JobStates.Ingesting, StartedUtc = now.AddMinutes(-5), EndedUtc = now.AddMinutes(-4) },
+                new StageTiming { State = JobStates.Measuring, StartedUtc = now.AddMinutes(-4), EndedUtc = now },
+            ],
+        };
+        done.JobPrefix = $"jobs/{done.CorrelationId}";
+        var running = new JobState
+        {
+            CorrelationId = NewId.NextGuid(), CurrentState = JobStates.Segmenting, SourcePath = "/share/b", SubmittedUtc = now.AddMinutes(-3),
+            UpdatedUtc = now, ProgressUtc = now.AddMinutes(-2), ChunkSlices = 16, Slices = 32, ChunksTotal = 2, SegmentedChunks = [1],
+            JobPrefix = "jobs/b", Stages = [new StageTiming { State = JobStates.Segmenting, StartedUtc = now.AddMinutes(-3) }],
+        };
+        await store.InsertAsync(done);
+        await store.InsertAsync(running);
+        var metrics = Encoding.UTF8.GetBytes("""{"phase_fractions": {"void": 0.095}}""");
+        await blobs.WriteAsync($"{done.JobPrefix}/metrics.json", metrics);
+        var labels = new Dictionary<string, byte[]>
+        {
+            [".zgroup"] = Encoding.UTF8.GetBytes("""{"zarr_format": 2}"""),
+            ["0/.zarray"] = Encoding.UTF8.GetBytes("""{"shape": [2, 2, 2]}"""),
+            ["0/0.0.0"] = [1, 2, 3, 4, 0, 255],
+        };
+        foreach (var (name, bytes) in labels) await blobs.WriteAsync($"{done.JobPrefix}/labels.zarr/{name}", bytes);
+        await blobs.WriteAsync($"{done.JobPrefix}/labels.zarrx/not-labels", new byte[] { 9 }); // a neighbour sharing the prefix's spelling
+
+        var view = (await http.GetFromJsonAsync<JobsApi.JobView>($"/api/jobs/{done.CorrelationId}"))!;
+        Assert.Equal([JobStates.Ingesting, JobStates.Measuring], view.Stages.Select(s => s.State));
+        Assert.Equal(60, view.Stages[0].Seconds, 3);
+        Assert.Null(view.Stall);
+        Assert.Equal(new JobsApi.ResultsView($"folder {Path.GetFullPath("ssbtomo-data")}", $"jobs/{done.CorrelationId}/",
+            $"/api/jobs/{done.CorrelationId}/metrics.json", $"/api/jobs/{done.CorrelationId}/labels.zarr.zip"), view.Results);
+
+        Assert.Equal(metrics, await http.GetByteArrayAsync(view.Results!.Metrics));
+        using (var zipResponse = await http.GetAsync(view.Results.Labels))
+        {
+            Assert.Equal("application/zip", zipResponse.Content.Headers.ContentType?.MediaType);
+            using var zip = new ZipArchive(await zipResponse.Content.ReadAsStreamAsync());
+            var entries = new Dictionary<string, byte[]>();
+            foreach (var entry in zip.Entries)
+            {
+                using var read = entry.Open();
+                using var copy = new MemoryStream();
+                await read.CopyToAsync(copy);
+                entries[entry.FullName] = copy.ToArray();
+                Assert.Equal(entry.Length, entry.CompressedLength); // stored: the chunks are compressed already
+            }
+            Assert.Equal(labels.OrderBy(l => l.Key).Select(l => ("labels.zarr/" + l.Key, l.Value)), entries.OrderBy(e => e.Key).Select(e => (e.Key, e.Value)));
+        }
+
+        var waiting = (await http.GetFromJsonAsync<JobsApi.JobView>($"/api/jobs/{running.CorrelationId}"))!;
+        Assert.Null(waiting.Results);
+        Assert.Equal("chunk 0 of 2 (slices 0–15) to be segmented", waiting.Stall!.WaitingFor);
+        Assert.False(waiting.Stall.Stalled);
+        Assert.InRange(waiting.Stall.NoProgressSeconds!.Value, 119, 180);
+        Assert.Equal(600, waiting.Stall.TimeoutSeconds);
+        foreach (var download in new[] { "metrics.json", "labels.zarr.zip" })
+        {
+            using var notYet = await http.GetAsync($"/api/jobs/{running.CorrelationId}/{download}");
+            Assert.Equal(HttpStatusCode.NotFound, notYet.StatusCode);
+            Assert.Contains("has not completed", await notYet.Content.ReadAsStringAsync());
+        }
+        await app.StopAsync();
+    }
+}
