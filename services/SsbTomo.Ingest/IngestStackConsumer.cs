@@ -33,7 +33,7 @@ public sealed class IngestStackConsumer(IBlobStore store, IOptions<SsbTomoOption
         var provenance = await StackProvenance.DescribeAsync(message, stack, voxelSize, clock.GetUtcNow().UtcDateTime, context.CancellationToken);
         await store.WriteAsync(layout.Provenance, provenance.ToJsonBytes(), context.CancellationToken);
 
-        var chunkSlices = Math.Max(1, options.Value.ChunkSlices);
+        var chunkSlices = Math.Max(1, message.ChunkSlices);
         int[] shape = [stack.SliceCount, stack.Height, stack.Width];
         var tilePx = Math.Max(1, options.Value.ChunkTilePx);
         int[] chunks = [chunkSlices, Math.Min(tilePx, stack.Height), Math.Min(tilePx, stack.Width)];

@@ -96,7 +96,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                     job.SubmittedUtc = job.UpdatedUtc = DateTime.UtcNow;
                 })
                 .Publish(c => new JobSubmitted(c.Saga.CorrelationId, c.Saga.SourcePath, c.Saga.JobPrefix, c.Saga.SubmittedUtc))
-                .Publish(c => new IngestStack(c.Saga.CorrelationId, c.Saga.SourcePath, c.Saga.JobPrefix, c.Saga.VoxelSizeOverride)
+                .Publish(c => new IngestStack(c.Saga.CorrelationId, c.Saga.SourcePath, c.Saga.JobPrefix, c.Saga.VoxelSizeOverride, c.Saga.ChunkSlices)
                 {
                     Acquisition = c.Saga.Acquisition,
                 })
@@ -112,7 +112,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                     c.Saga.RawPath = c.Message.RawPath;
                     c.Saga.UpdatedUtc = DateTime.UtcNow;
                 })
-                .Publish(c => new AlignStack(c.Saga.CorrelationId, c.Saga.JobPrefix, c.Message.RawPath, c.Saga.ChunkSlices))
+                .Publish(c => new AlignStack(c.Saga.CorrelationId, c.Saga.JobPrefix, c.Message.RawPath))
                 .TransitionTo(Aligning)
                 .Publish(c => c.Saga.ToProgress()));
 
@@ -288,10 +288,10 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         switch (job.CurrentState)
         {
             case JobStates.Ingesting:
-                await context.Publish(new IngestStack(job.CorrelationId, job.SourcePath, job.JobPrefix, job.VoxelSizeOverride) { Acquisition = job.Acquisition });
+                await context.Publish(new IngestStack(job.CorrelationId, job.SourcePath, job.JobPrefix, job.VoxelSizeOverride, job.ChunkSlices) { Acquisition = job.Acquisition });
                 break;
             case JobStates.Aligning:
-                await context.Publish(new AlignStack(job.CorrelationId, job.JobPrefix, job.RawPath ?? $"{job.JobPrefix}/raw.zarr", job.ChunkSlices));
+                await context.Publish(new AlignStack(job.CorrelationId, job.JobPrefix, job.RawPath ?? $"{job.JobPrefix}/raw.zarr"));
                 break;
             case JobStates.Denoising:
                 foreach (var (index, z0, z1) in StallPolicy.MissingChunks(job))

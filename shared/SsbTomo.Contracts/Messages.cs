@@ -38,7 +38,9 @@ public record JobSuperseded(Guid JobId, Guid SupersededBy, string Reason);
 
 public record JobSubmitted(Guid JobId, string SourcePath, string JobPrefix, DateTime SubmittedUtc);
 
-public record IngestStack(Guid JobId, string SourcePath, string JobPrefix, VoxelSizeNm? VoxelSizeOverride) : IJobMessage
+/// <param name="ChunkSlices">raw.zarr's z-chunk: the job's slab plan, decided once by the orchestrator, so that every stage's slabs
+/// fall on whole chunks whatever each service's own settings say.</param>
+public record IngestStack(Guid JobId, string SourcePath, string JobPrefix, VoxelSizeNm? VoxelSizeOverride, int ChunkSlices) : IJobMessage
 {
     /// <summary>Goes into provenance.json.</summary>
     public WatchedAcquisition? Acquisition { get; init; }
@@ -46,7 +48,7 @@ public record IngestStack(Guid JobId, string SourcePath, string JobPrefix, Voxel
 
 public record StackIngested(Guid JobId, string RawPath, int Slices, int Height, int Width, int BitsPerSample, VoxelSizeNm VoxelSize);
 
-public record AlignStack(Guid JobId, string JobPrefix, string RawPath, int ChunkSlices) : IJobMessage;
+public record AlignStack(Guid JobId, string JobPrefix, string RawPath) : IJobMessage;
 
 /// <param name="Warnings">Sentences for the operator about slices alignment had to correct less or interpolate (the per-slice list is in alignment.json).</param>
 public record StackAligned(Guid JobId, string AlignedPath, int Slices, int Height, int Width, int[] CropYx, double MaxDriftPx, string[]? Warnings = null);

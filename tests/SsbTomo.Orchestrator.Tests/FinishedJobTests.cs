@@ -141,7 +141,7 @@ public class FinishedJobTests
         public Task PublishAndWaitUntilConsumedAsync(string eventName) => eventName switch
         {
             "StageFailed" => PublishAndWaitAsync(new StageFailed(Id, "segmentation", "slices 16–31: a worker gave up late")),
-            "Fault<IngestStack>" => PublishFaultAndWaitAsync(new IngestStack(Id, "/share/stack", "jobs/x", null)),
+            "Fault<IngestStack>" => PublishFaultAndWaitAsync(new IngestStack(Id, "/share/stack", "jobs/x", null, 8)),
             "Fault<SegmentChunk>" => PublishFaultAndWaitAsync(new SegmentChunk(Id, "jobs/x", 1, 16, 32, [1, 2, 3], [0, 1, 2, 3])),
             "Fault<MeasureVolume>" => PublishFaultAndWaitAsync(new MeasureVolume(Id, "jobs/x")),
             "SubmitJob" => PublishAndWaitAsync(new SubmitJob(Id, "/share/stack", "jobs/x", null, ChunkSlices)),
