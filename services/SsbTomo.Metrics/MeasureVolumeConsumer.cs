@@ -59,7 +59,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         var morphology = VoidMorphology.From(accumulator.VoidComponentMoments(), voxelSize, depth, height, width);
 
         var model = context.Message.Segmentation;
-        var variants = model is null ? null : await MeasureVariantsAsync(layout, model, slabSlices, ct);
+        var variants = model is null ? null : VariantTallies(model, context.Message.Variants);
         var report = MetricsReport.From(accumulator.Result(), voxelSize, [depth, height, width])
             .WithBootstrap(bootstrap.Result())
             .WithSurfaces(surfaces.Result(), smoothed)
@@ -70,27 +70,19 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         await context.Publish(new VolumeMeasured(context.Message.JobId, layout.Metrics));
     }
 
-    /// <summary>The segmentation re-run on denoised.zarr with each class's band shrunk and grown to the plausible threshold ranges.</summary>
-    private async Task<IReadOnlyList<VariantTally>> MeasureVariantsAsync(JobLayout layout, SegmentationModel model, int slabSlices, CancellationToken ct)
+    /// <summary>
+    /// The segmentation workers' counts per threshold variant, summed by the orchestrator, with each variant's thresholds.
+    /// A model without counts (a job whose segmentation predates them) gets no segmentation interval rather than a
+    /// second pass over the whole volume here.
+    /// </summary>
+    private static IReadOnlyList<VariantTally>? VariantTallies(SegmentationModel model, VariantCounts[]? counts)
     {
-        var denoised = await OmeZarr.OpenLevelAsync<ushort>(store, layout.Denoised, 0, ct);
-        var depth = denoised.Shape[0];
-        var ranges = model.Thresholds.Select((t, k) => new ThresholdRange(model.ThresholdLows[k], t, model.ThresholdHighs[k])).ToArray();
-        var variants = new SegmentationVariantAccumulator(SegmentationUncertainty.Variants(ranges), model.ClassMeans);
-        for (var z0 = 0; z0 < depth; z0 += slabSlices)
-        {
-            // The window holds the float copy and one variant's labels at a time beside the uint16 read.
-            var plan = SlabTilePlan.For(denoised, z0, Math.Min(depth, z0 + slabSlices), SegmentationVariantAccumulator.RequiredHaloSlices,
-                options.Value.WindowBudgetBytes, bytesPerVoxel: 12);
-            var reader = new ZarrWindowReader<ushort>(denoised);
-            foreach (var tile in plan.Tiles)
-            {
-                var window = await reader.ReadAsync(plan.Slab, tile, ct);
-                var intensity = new Volume<float>(window.Depth, window.Height, window.Width);
-                for (var i = 0; i < window.Data.Length; i++) intensity.Data[i] = window.Data[i];
-                variants.Add(intensity, plan.Slab, tile);
-            }
-        }
-        return variants.Result();
+        if (counts is null) return null;
+        var definitions = SegmentationUncertainty.Variants(model.Thresholds
+            .Select((t, k) => new ThresholdRange(model.ThresholdLows[k], t, model.ThresholdHighs[k])).ToArray());
+        if (!definitions.Select(d => d.Name).SequenceEqual(counts.Select(c => c.Name)))
+            throw new InvalidOperationException($"the segmentation reported variants [{string.Join(", ", counts.Select(c => c.Name))}], "
+                + $"the model defines [{string.Join(", ", definitions.Select(d => d.Name))}]");
+        return definitions.Zip(counts, (d, c) => new VariantTally(d.Name, d.Thresholds, c.LabelCounts, new ContactFaces(c.NmcSurface, c.NmcVoid))).ToArray();
     }
 }

@@ -80,8 +80,10 @@ public sealed partial record MetricsReport(
     /// </summary>
     public MetricsReport WithUncertainty(SegmentationModel? model, IReadOnlyList<VariantTally>? variants)
     {
-        if (model is null || variants is null)
+        if (model is null)
             return this with { Warnings = ["the grey-level mixture model did not fit (thresholds from multi-Otsu): no uncertainty intervals"] };
+        if (variants is null)
+            return this with { Warnings = ["the segmentation workers sent no counts per threshold variant (a worker older than this metrics service?): no uncertainty intervals"] };
         var names = PhaseClassifier.BseDarkToBright.Select(PhaseLabel.Name).ToArray();
         var intervals = new Dictionary<string, double[]>();
         foreach (var name in names)

@@ -39,6 +39,18 @@ public class JobState : SagaStateMachineInstance
     public double[]? ClassMeans { get; set; }
     public SegmentationModel? Segmentation { get; set; }
 
+    /// <summary>Each segmented chunk's counts per threshold variant (by chunk index: a redelivered event replaces, never adds).</summary>
+    public Dictionary<int, VariantCounts[]> ChunkVariants { get; set; } = [];
+
+    /// <summary>The metrics command: the model, and the variant counts summed over the chunks when every chunk sent them.</summary>
+    public MeasureVolume ToMeasureVolume() => new(CorrelationId, JobPrefix)
+    {
+        Segmentation = Segmentation,
+        Variants = Segmentation is not null && ChunkVariants.Count == ChunksTotal
+            ? VariantCounts.Sum(ChunkVariants.OrderBy(p => p.Key).Select(p => p.Value))
+            : null,
+    };
+
     /// <summary>Merged carbon-fibre survey of every chunk (grey-level histograms on the binning of <see cref="Histogram"/>).</summary>
     public long[]? FibreTubeHistogram { get; set; }
     public long[]? ElectrolyteCoreHistogram { get; set; }

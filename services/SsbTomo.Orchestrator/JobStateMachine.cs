@@ -164,6 +164,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                 .Then(c =>
                 {
                     if (c.Saga.SegmentedChunks.Add(c.Message.ChunkIndex)) Moved(c.Saga, DateTime.UtcNow);
+                    if (c.Message.Variants is { } variants) c.Saga.ChunkVariants[c.Message.ChunkIndex] = variants;
                     c.Saga.UpdatedUtc = DateTime.UtcNow;
                 })
                 .Publish(c => c.Saga.ToProgress())
@@ -191,7 +192,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
 
         During(Reconstructing,
             When(Reconstructed)
-                .Publish(c => new MeasureVolume(c.Saga.CorrelationId, c.Saga.JobPrefix) { Segmentation = c.Saga.Segmentation })
+                .Publish(c => c.Saga.ToMeasureVolume())
                 .TransitionTo(Measuring)
                 .Publish(c => c.Saga.ToProgress()));
 
@@ -303,13 +304,13 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                 break;
             case JobStates.Segmenting:
                 foreach (var (index, z0, z1) in StallPolicy.MissingChunks(job))
-                    await context.Publish(new SegmentChunk(job.CorrelationId, job.JobPrefix, index, z0, z1, job.Thresholds!, job.ClassMeans!));
+                    await context.Publish(new SegmentChunk(job.CorrelationId, job.JobPrefix, index, z0, z1, job.Thresholds!, job.ClassMeans!) { Model = job.Segmentation });
                 break;
             case JobStates.Reconstructing:
                 await context.Publish(new ReconstructVolume(job.CorrelationId, job.JobPrefix));
                 break;
             case JobStates.Measuring:
-                await context.Publish(new MeasureVolume(job.CorrelationId, job.JobPrefix) { Segmentation = job.Segmentation });
+                await context.Publish(job.ToMeasureVolume());
                 break;
         }
     }
@@ -494,13 +495,13 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
     {
         var job = context.Saga;
         foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices).Where(s => !job.SegmentedChunks.Contains(s.Index)))
-            await context.Publish(new SegmentChunk(job.CorrelationId, job.JobPrefix, index, z0, z1, job.Thresholds!, job.ClassMeans!));
+            await context.Publish(new SegmentChunk(job.CorrelationId, job.JobPrefix, index, z0, z1, job.Thresholds!, job.ClassMeans!) { Model = job.Segmentation });
     }
 
     private static async Task PublishSegmentCommands(BehaviorContext<JobState, ChunkSurveyed> context)
     {
         var job = context.Saga;
         foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices))
-            await context.Publish(new SegmentChunk(job.CorrelationId, job.JobPrefix, index, z0, z1, job.Thresholds!, job.ClassMeans!));
+            await context.Publish(new SegmentChunk(job.CorrelationId, job.JobPrefix, index, z0, z1, job.Thresholds!, job.ClassMeans!) { Model = job.Segmentation });
     }
 }

@@ -69,9 +69,37 @@ public record SurveyChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, 
 public record ChunkSurveyed(Guid JobId, int ChunkIndex, long[] TubeHistogram, long[] ElectrolyteCoreHistogram);
 
 /// <summary>Classify one slab with the thresholds of the whole stack (fan-out, phase 3).</summary>
-public record SegmentChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1, double[] Thresholds, double[] ClassMeans) : IJobMessage, IChunkMessage;
+public record SegmentChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1, double[] Thresholds, double[] ClassMeans) : IJobMessage, IChunkMessage
+{
+    /// <summary>
+    /// The threshold model's plausible ranges: the worker also segments its slab with each threshold variant and reports
+    /// the counts, so the uncertainty scales out with the segmentation (null: no model, no variants).
+    /// </summary>
+    public SegmentationModel? Model { get; init; }
+}
 
-public record ChunkSegmented(Guid JobId, int ChunkIndex);
+/// <summary>Phase counts (index = label) and NMC contact faces of one threshold variant over one chunk or the whole volume.</summary>
+public record VariantCounts(string Name, long[] LabelCounts, long NmcSurface, long NmcVoid)
+{
+    /// <summary>Variant by variant (same names, same order), the sum of the parts.</summary>
+    public static VariantCounts[] Sum(IEnumerable<VariantCounts[]> parts)
+    {
+        VariantCounts[]? total = null;
+        foreach (var part in parts)
+            total = total is null ? part
+                : total.Zip(part, (a, b) => a.Name != b.Name
+                    ? throw new ArgumentException($"variant '{b.Name}' where '{a.Name}' was expected", nameof(parts))
+                    : new VariantCounts(a.Name, a.LabelCounts.Zip(b.LabelCounts, (x, y) => x + y).ToArray(), a.NmcSurface + b.NmcSurface, a.NmcVoid + b.NmcVoid))
+                    .ToArray();
+        return total ?? [];
+    }
+}
+
+public record ChunkSegmented(Guid JobId, int ChunkIndex)
+{
+    /// <summary>The chunk's counts per threshold variant, when its command carried a model.</summary>
+    public VariantCounts[]? Variants { get; init; }
+}
 
 public record ReconstructVolume(Guid JobId, string JobPrefix) : IJobMessage;
 
@@ -81,6 +109,9 @@ public record MeasureVolume(Guid JobId, string JobPrefix) : IJobMessage
 {
     /// <summary>The threshold model's own uncertainty; null when the thresholds are the multi-Otsu fallback (no model).</summary>
     public SegmentationModel? Segmentation { get; init; }
+
+    /// <summary>Every chunk's variant counts summed (null when the segmentation had no model).</summary>
+    public VariantCounts[]? Variants { get; init; }
 }
 
 /// <summary>

@@ -27,7 +27,8 @@ public class JobStateMachineTests
     }
 
     // Each event is published once the previous one has moved the job on, as the stages would.
-    private static async Task DriveToSegmentingAsync(ITestHarness harness, Guid jobId, int slices, int chunkSlices, bool duplicate)
+    private static async Task DriveToSegmentingAsync(ITestHarness harness, Guid jobId, int slices, int chunkSlices, bool duplicate,
+        long[]? histogram = null)
     {
         var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
         await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/x", null, chunkSlices));
@@ -39,8 +40,8 @@ public class JobStateMachineTests
         var chunks = ChunkPlan.Count(slices, chunkSlices);
         for (var i = 0; i < chunks; i++)
         {
-            await harness.Bus.Publish(new ChunkPrepared(jobId, i, ThreeLevelHistogram(), 0, 65536));
-            if (duplicate) await harness.Bus.Publish(new ChunkPrepared(jobId, i, ThreeLevelHistogram(), 0, 65536));
+            await harness.Bus.Publish(new ChunkPrepared(jobId, i, histogram ?? ThreeLevelHistogram(), 0, 65536));
+            if (duplicate) await harness.Bus.Publish(new ChunkPrepared(jobId, i, histogram ?? ThreeLevelHistogram(), 0, 65536));
         }
         Assert.NotNull(await saga.Exists(jobId, m => m.Surveying));
         for (var i = 0; i < chunks; i++)
@@ -253,6 +254,36 @@ public class JobStateMachineTests
         // A duplicate ChunkSurveyed may re-send the fan-out (see the last test); every chunk is still commanded.
         Assert.Equal([0, 1], harness.Published.Select<SegmentChunk>().Select(m => m.Context.Message.ChunkIndex).Distinct().Order());
         Assert.Single(harness.Published.Select<ReconstructVolume>());
+    }
+
+    [Fact]
+    public async Task Chunk_variant_counts_are_summed_once_per_chunk_into_the_metrics_command()
+    {
+        var (provider, harness) = await StartAsync();
+        await using var _ = provider;
+        var jobId = NewId.NextGuid();
+        // A histogram the mixture fits: the segmentation has a model, so the chunks count variants.
+        await DriveToSegmentingAsync(harness, jobId, slices: 32, chunkSlices: 16, duplicate: false, FourPhaseHistogram());
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<SegmentChunk>(x => x.Context.Message.ChunkIndex == 1).Any()));
+        var model = harness.Published.Select<SegmentChunk>().First().Context.Message.Model;
+        Assert.NotNull(model);
+
+        VariantCounts[] Counts(long scale) => [new("fit", [0, 10 * scale, 20 * scale, 30 * scale, 40 * scale], 7 * scale, scale), new("void-", [0, 1, 2, 3, scale], 5, 1)];
+        // Chunk 0 arrives three times (redelivery): it must count once.
+        for (var copy = 0; copy < 3; copy++)
+            await harness.Bus.Publish(new ChunkSegmented(jobId, 0) { Variants = Counts(1) });
+        await harness.Bus.Publish(new ChunkSegmented(jobId, 1) { Variants = Counts(2) });
+        var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
+        Assert.NotNull(await saga.Exists(jobId, m => m.Reconstructing));
+        await harness.Bus.Publish(new VolumeReconstructed(jobId, 3));
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<MeasureVolume>().Any()));
+        var measure = harness.Published.Select<MeasureVolume>().Single().Context.Message;
+        Assert.Equal(model!.Thresholds, measure.Segmentation!.Thresholds);
+        Assert.NotNull(measure.Variants);
+        Assert.Equal(["fit", "void-"], measure.Variants!.Select(v => v.Name));
+        Assert.Equal([0L, 30, 60, 90, 120], measure.Variants[0].LabelCounts);
+        Assert.Equal((21L, 3L), (measure.Variants[0].NmcSurface, measure.Variants[0].NmcVoid));
+        Assert.Equal([0L, 2, 4, 6, 3], measure.Variants[1].LabelCounts);
     }
 
     [Fact]
