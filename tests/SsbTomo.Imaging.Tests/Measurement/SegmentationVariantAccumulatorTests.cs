@@ -68,12 +68,7 @@ public class SegmentationVariantAccumulatorTests
         var accumulator = new SegmentationVariantAccumulator(variants, Means);
         foreach (var (slab, t) in windows.OrderBy(w => (w.Slab.OwnedZ0 * 31 + w.Tile.OwnedX0 * 7 + w.Tile.OwnedY0) % 11))
         {
-            var read = new Volume<float>(slab.SlabSlices, t.ReadHeight, t.ReadWidth);
-            for (var z = 0; z < read.Depth; z++)
-                for (var y = 0; y < read.Height; y++)
-                    for (var x = 0; x < read.Width; x++)
-                        read[z, y, x] = intensity[slab.SlabZ0 + z, t.ReadY0 + y, t.ReadX0 + x];
-            accumulator.Add(read, slab, t);
+            accumulator.Add(VolumeWindows.Read(intensity, slab, t), slab, t);
         }
         var tallies = accumulator.Result();
         for (var i = 0; i < variants.Count; i++)

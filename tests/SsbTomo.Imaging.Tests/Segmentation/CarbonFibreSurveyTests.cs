@@ -181,12 +181,7 @@ public class CarbonFibreSurveyTests
                 var slab = Halo.Expand(volume.Depth, z0, Math.Min(volume.Depth, z0 + chunkSlices), halo);
                 foreach (var t in TileGrid.Plan(volume.Height, volume.Width, tile, tile, halo))
                 {
-                    var read = new Volume<ushort>(slab.SlabSlices, t.ReadHeight, t.ReadWidth);
-                    for (var z = 0; z < read.Depth; z++)
-                        for (var y = 0; y < read.Height; y++)
-                            for (var x = 0; x < read.Width; x++)
-                                read[z, y, x] = volume[slab.SlabZ0 + z, t.ReadY0 + y, t.ReadX0 + x];
-                    parts.Add(CarbonFibreSurvey.Survey(read, slab, t, Thresholds, Means, Bins, Min, Max, Sigma));
+                    parts.Add(CarbonFibreSurvey.Survey(VolumeWindows.Read(volume, slab, t), slab, t, Thresholds, Means, Bins, Min, Max, Sigma));
                 }
             }
             var merged = FibreSurveyCounts.Merge(parts);

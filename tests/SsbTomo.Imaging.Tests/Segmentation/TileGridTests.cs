@@ -73,12 +73,7 @@ public class TileGridTests
             var slab = Halo.Expand(volume.Depth, z0, Math.Min(volume.Depth, z0 + slabSlices), halo);
             foreach (var window in TileGrid.Plan(volume.Height, volume.Width, tile, tile, halo))
             {
-                var read = new Volume<ushort>(slab.SlabSlices, window.ReadHeight, window.ReadWidth);
-                for (var z = 0; z < read.Depth; z++)
-                    for (var y = 0; y < read.Height; y++)
-                        for (var x = 0; x < read.Width; x++)
-                            read[z, y, x] = volume[slab.SlabZ0 + z, window.ReadY0 + y, window.ReadX0 + x];
-                var owned = TileGrid.CropToOwned(stage(read), slab, window);
+                var owned = TileGrid.CropToOwned(stage(VolumeWindows.Read(volume, slab, window)), slab, window);
                 for (var z = 0; z < owned.Depth; z++)
                     for (var y = 0; y < owned.Height; y++)
                         for (var x = 0; x < owned.Width; x++)
