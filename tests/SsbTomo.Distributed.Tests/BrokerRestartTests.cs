@@ -13,6 +13,9 @@ public sealed class BrokerRestartTests(SmallStackReference reference, ITestOutpu
 {
     private static readonly TimeSpan Outage = TimeSpan.FromSeconds(5);
 
+    /// <summary>Set by the soak script: stop the broker this many milliseconds after the job is submitted.</summary>
+    public const string RestartAfterMsVariable = "SSBTOMO_SOAK_RESTART_AFTER_MS";
+
     [Fact]
     public async Task A_job_completes_after_RabbitMQ_restarts_in_the_middle_of_it()
     {
@@ -20,7 +23,11 @@ public sealed class BrokerRestartTests(SmallStackReference reference, ITestOutpu
             SmallStackReference.ChunkSlices, output);
 
         var jobId = await cluster.SubmitAsync(reference.Run.StackDir);
-        await cluster.WaitForAsync(jobId, j => j.State is "Denoising" or "Segmenting", TimeSpan.FromMinutes(3));
+        // The soak (infra/scripts/soak-broker-restart.sh) picks the moment: milliseconds after submission.
+        if (int.TryParse(Environment.GetEnvironmentVariable(RestartAfterMsVariable), out var restartAfterMs))
+            await Task.Delay(restartAfterMs);
+        else
+            await cluster.WaitForAsync(jobId, j => j.State is "Denoising" or "Segmenting", TimeSpan.FromMinutes(3));
         var clock = Stopwatch.StartNew();
         try
         {
