@@ -26,7 +26,8 @@ public static class HostingExtensions
         Action<IBusRegistrationConfigurator> addConsumers, string serviceName)
     {
         var section = builder.Configuration.GetSection(SsbTomoOptions.Section);
-        builder.Services.Configure<SsbTomoOptions>(section);
+        builder.Services.AddOptions<SsbTomoOptions>().Bind(section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<SsbTomoOptions>, SsbTomoOptionsValidator>();
         var options = section.Get<SsbTomoOptions>() ?? new SsbTomoOptions();
 
         UseDefaultPort(builder, serviceName);

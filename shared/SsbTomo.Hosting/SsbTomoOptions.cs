@@ -47,6 +47,19 @@ public sealed class SsbTomoOptions
     /// </summary>
     public int MemoryBudgetMb { get; set; } = 2048;
 
+    /// <summary>
+    /// Settings that would only fail a job later, with an internal error, when it reaches the stage that reads them; checked
+    /// when a service starts instead (a wrong deployment does not start, and says which setting).
+    /// </summary>
+    public IEnumerable<string> Problems()
+    {
+        if (ChunkSlices < 1) yield return $"SsbTomo:ChunkSlices is {ChunkSlices}; it must be at least 1";
+        if (ChunkTilePx < 1) yield return $"SsbTomo:ChunkTilePx is {ChunkTilePx}; it must be at least 1";
+        if (MemoryBudgetMb < 1) yield return $"SsbTomo:MemoryBudgetMb is {MemoryBudgetMb}; it must be at least 1 (a process's cap needs 384)";
+        if (!double.IsFinite(Metrics.VoidNearNmcDistanceUm) || Metrics.VoidNearNmcDistanceUm < 0)
+            yield return $"SsbTomo:Metrics:VoidNearNmcDistanceUm is {Metrics.VoidNearNmcDistanceUm}; it must be a distance of 0 µm or more";
+    }
+
     /// <summary>Memory one processing window may take: a quarter of <see cref="MemoryBudgetMb"/>.</summary>
     public long WindowBudgetBytes => (long)MemoryBudgetMb * 1024 * 1024 / 4;
 

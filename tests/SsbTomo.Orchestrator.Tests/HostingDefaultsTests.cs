@@ -27,6 +27,24 @@ public class HostingDefaultsTests
     }
 
     [Fact]
+    public async Task A_service_with_a_setting_that_would_fail_its_jobs_does_not_start_and_names_the_setting()
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = ["--SsbTomo:Metrics:VoidNearNmcDistanceUm", "-0.5", "--SsbTomo:ChunkSlices", "0", "--urls", "http://127.0.0.1:0"],
+        });
+        builder.AddSsbTomoDefaults(_ => { }, "ssbtomo-metrics");
+        await using var app = builder.Build();
+        var refused = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+        Assert.Contains("SsbTomo:Metrics:VoidNearNmcDistanceUm is -0.5", refused.Message);
+        Assert.Contains("SsbTomo:ChunkSlices is 0", refused.Message);
+
+        var sound = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ["--urls", "http://127.0.0.1:0"] });
+        sound.AddSsbTomoDefaults(_ => { }, "ssbtomo-metrics");
+        Assert.Empty(sound.Build().Services.GetRequiredService<IOptions<SsbTomoOptions>>().Value.Problems());
+    }
+
+    [Fact]
     public void Configured_urls_win()
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ["--urls", "http://127.0.0.1:6001"] });
