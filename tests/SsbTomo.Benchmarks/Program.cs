@@ -127,7 +127,7 @@ SmoothedSurfaceAreaAccumulator ourSmoothed = null!;
 var tMcSmoothed = Measure.Run(() =>
 {
     ourSmoothed = new SmoothedSurfaceAreaAccumulator(unitVoxel);
-    ourSmoothed.Add(data.Cleaned, new SlabWindow(0, depth, 0, depth));
+    ourSmoothed.Add(data.Cleaned, new SlabWindow(0, depth, 0, depth), TileWindow.Whole(data.Cleaned.Height, data.Cleaned.Width));
 }, repeats);
 double[] ourEdt = [];
 var tEdt = Measure.Run(() => ourEdt = DistanceTransform.SquaredNm2(data.Cleaned, label => label == PhaseLabel.Nmc, new VoxelSize(1, 1, 2)), repeats);

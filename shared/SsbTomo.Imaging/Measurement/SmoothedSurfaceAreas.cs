@@ -32,19 +32,6 @@ public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
     /// <summary>Halo voxels each side (z, y and x): the Gaussian's radius, plus the next voxel that closes a layer of cubes.</summary>
     public static int RequiredHalo => Denoise.GaussianRadiusVoxels(SigmaVoxels) + 1;
 
-    /// <summary>Owned y/x tile edge of <see cref="Add(Volume{byte}, SlabWindow)"/>: the smoothed fields are held for one tile at a time.</summary>
-    internal int TileSize { get; init; } = 512;
-
-    /// <summary>
-    /// One slab (whole slices) read through <paramref name="window"/> with <see cref="RequiredHalo"/> slices of halo, cut
-    /// here into y/x tiles of <see cref="TileSize"/>.
-    /// </summary>
-    public void Add(Volume<byte> slab, SlabWindow window)
-    {
-        foreach (var tile in TileGrid.Plan(slab.Height, slab.Width, TileSize, TileSize, RequiredHalo))
-            Add(TileCrop.Read(slab, tile), window, tile);
-    }
-
     /// <summary>
     /// One window (a tile of a slab plus <see cref="RequiredHalo"/> voxels of halo where the volume goes on). It counts the
     /// cubes whose first corner it owns, so windows that tile the volume count each cube once.

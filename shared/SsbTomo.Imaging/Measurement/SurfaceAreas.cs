@@ -97,7 +97,9 @@ public sealed class SurfaceAreas
 /// </summary>
 public sealed class SurfaceAreaAccumulator(VoxelSize voxelSize)
 {
-    private const int States = 1 << 16;
+    // A cube's 8 corners, each its label − 1 in 2 bits (the four phases NMC, LPS, carbon, void): 4^8 joint states.
+    private const int CornersPerCube = 8, BitsPerCorner = 2;
+    private const int States = 1 << (CornersPerCube * BitsPerCorner);
     private readonly long[,,] _faces = new long[3, PhaseLabel.Count, PhaseLabel.Count];
     private readonly long[] _cubeStates = new long[States];
     private readonly object _gate = new();

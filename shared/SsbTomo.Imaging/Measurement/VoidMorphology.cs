@@ -87,16 +87,6 @@ public sealed class VoidNearNmcAccumulator
 
     public int HaloVoxels => RequiredHalo(DistanceUm, _voxelSize);
 
-    /// <summary>Owned y/x tile edge of <see cref="Add(Volume{byte}, SlabWindow)"/>: the distance transform is held for one tile at a time.</summary>
-    internal int TileSize { get; init; } = 512;
-
-    /// <summary>One slab (whole slices) read through <paramref name="window"/> with <see cref="HaloVoxels"/> slices of halo, cut here into y/x tiles.</summary>
-    public void Add(Volume<byte> slab, SlabWindow window)
-    {
-        foreach (var tile in TileGrid.Plan(slab.Height, slab.Width, TileSize, TileSize, HaloVoxels))
-            Add(TileCrop.Read(slab, tile), window, tile);
-    }
-
     /// <summary>One window (a tile of a slab plus <see cref="HaloVoxels"/> of halo where the volume goes on); counts its owned voxels.</summary>
     public void Add(Volume<byte> window, SlabWindow slab, TileWindow tile)
     {

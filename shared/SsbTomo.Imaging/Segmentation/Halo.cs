@@ -122,6 +122,22 @@ public static class TileGrid
         return (Math.Min(height, best * chunkHeight), Math.Min(width, best * chunkWidth));
     }
 
+    /// <summary>
+    /// The read window of <paramref name="tile"/> (owned voxels plus halo) over every slice of <paramref name="slab"/>, a
+    /// volume of whole slices; the slab itself when the tile is the whole image.
+    /// </summary>
+    public static Volume<T> Crop<T>(Volume<T> slab, TileWindow tile) where T : unmanaged
+    {
+        if (tile.ReadY0 == 0 && tile.ReadX0 == 0 && tile.ReadY1 == slab.Height && tile.ReadX1 == slab.Width) return slab;
+        var (h, w) = (tile.ReadHeight, tile.ReadWidth);
+        var result = new Volume<T>(slab.Depth, h, w);
+        for (var z = 0; z < slab.Depth; z++)
+            for (var y = 0; y < h; y++)
+                slab.Data.AsSpan((int)(((long)z * slab.Height + tile.ReadY0 + y) * slab.Width + tile.ReadX0), w)
+                    .CopyTo(result.Data.AsSpan((int)(((long)z * h + y) * w), w));
+        return result;
+    }
+
     /// <summary>The owned voxels of a window read through <paramref name="slab"/> and <paramref name="tile"/>.</summary>
     public static Volume<T> CropToOwned<T>(Volume<T> window, SlabWindow slab, TileWindow tile) where T : unmanaged
     {

@@ -68,7 +68,7 @@ public class SegmentationVariantAccumulatorTests
         var accumulator = new SegmentationVariantAccumulator(variants, Means);
         foreach (var (slab, t) in windows.OrderBy(w => (w.Slab.OwnedZ0 * 31 + w.Tile.OwnedX0 * 7 + w.Tile.OwnedY0) % 11))
         {
-            accumulator.Add(VolumeWindows.Read(intensity, slab, t), slab, t);
+            accumulator.Add(TileGrid.Crop(Halo.CropZ(intensity, slab.SlabZ0, slab.SlabZ1), t), slab, t);
         }
         var tallies = accumulator.Result();
         for (var i = 0; i < variants.Count; i++)

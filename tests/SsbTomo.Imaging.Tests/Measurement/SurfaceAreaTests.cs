@@ -17,12 +17,15 @@ public class SurfaceAreaTests
 
     internal static SmoothedSurfaceAreaAccumulator MeasureSmoothed(Volume<byte> labels, VoxelSize voxelSize, int slabSlices = 0, int tileSize = 512)
     {
-        var accumulator = new SmoothedSurfaceAreaAccumulator(voxelSize) { TileSize = tileSize };
+        var accumulator = new SmoothedSurfaceAreaAccumulator(voxelSize);
         if (slabSlices <= 0) slabSlices = labels.Depth;
+        var halo = SmoothedSurfaceAreaAccumulator.RequiredHalo;
         for (var z0 = 0; z0 < labels.Depth; z0 += slabSlices)
         {
-            var window = Halo.Expand(labels.Depth, z0, Math.Min(labels.Depth, z0 + slabSlices), SmoothedSurfaceAreaAccumulator.RequiredHalo);
-            accumulator.Add(Halo.CropZ(labels, window.SlabZ0, window.SlabZ1), window);
+            var window = Halo.Expand(labels.Depth, z0, Math.Min(labels.Depth, z0 + slabSlices), halo);
+            var slab = Halo.CropZ(labels, window.SlabZ0, window.SlabZ1);
+            foreach (var tile in TileGrid.Plan(labels.Height, labels.Width, tileSize, tileSize, halo))
+                accumulator.Add(TileGrid.Crop(slab, tile), window, tile);
         }
         return accumulator;
     }
@@ -62,6 +65,39 @@ public class SurfaceAreaTests
                     }
                 }
         return v;
+    }
+
+    /// <summary>
+    /// σ = 1 voxel is a tuning: it trades the staircase (+8 % on any binary surface) for a shrink of curved surfaces. On the
+    /// phantom family's thin phases (carbon fibres 0.1-0.35 µm across: radius 1-3.5 voxels at 50 nm; pores of radius
+    /// 3-5 voxels) that shrink is the bias, so it is pinned here on a fibre of each radius: lateral area 2πrL of a
+    /// cylinder of carbon in LPS, voxel centres inside, running through the volume along x.
+    /// </summary>
+    [Theory]
+    // Measured: −73 % at r = 1 (the blurred fibre barely reaches the 0.5 level), −13 to −15 % at 1.5-2, −6 % at 3.5,
+    // within ±0.5 % from r = 5. The binary estimator is +35 %, +15 %, +12 %, +1 %, +14 %, +10 % at the same radii.
+    [InlineData(1.0, -0.80, -0.65)]
+    [InlineData(1.5, -0.20, -0.08)]
+    [InlineData(2.0, -0.20, -0.10)]
+    [InlineData(3.5, -0.10, -0.03)]
+    [InlineData(5.0, -0.02, 0.02)]
+    [InlineData(10.0, -0.01, 0.01)]
+    public void Smoothed_marching_cubes_shrinks_a_thin_fibres_area_by_a_known_share(double radiusVoxels, double lowest, double highest)
+    {
+        var voxel = VoxelSize.Isotropic(50);
+        var size = 2 * (int)Math.Ceiling(radiusVoxels) + 13;
+        var v = new Volume<byte>(size, size, 24);
+        var c = (size - 1) / 2.0;
+        for (var z = 0; z < size; z++)
+            for (var y = 0; y < size; y++)
+                for (var x = 0; x < v.Width; x++)
+                    v[z, y, x] = (z - c) * (z - c) + (y - c) * (y - c) <= radiusVoxels * radiusVoxels ? PhaseLabel.Carbon : PhaseLabel.Lps;
+        // Cubes span x = 0..W-1: the fibre's lateral surface over W - 1 voxels of length.
+        var truth = 2 * Math.PI * radiusVoxels * (v.Width - 1) * Math.Pow(voxel.XNm / 1000, 2);
+        var relative = MeasureSmoothed(v, voxel).SurfaceUm2()[PhaseLabel.Carbon] / truth - 1;
+        var binary = Measure(v, voxel).MarchingCubesSurfaceUm2[PhaseLabel.Carbon] / truth - 1;
+        Console.WriteLine($"fibre radius {radiusVoxels} voxels: smoothed {relative:+0.000;-0.000}, binary {binary:+0.000;-0.000}");
+        Assert.InRange(relative, lowest, highest);
     }
 
     [Fact]

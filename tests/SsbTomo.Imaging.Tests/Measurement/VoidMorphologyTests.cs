@@ -19,12 +19,15 @@ public class VoidMorphologyTests
 
     private static VoidNearNmcAccumulator NearNmc(Volume<byte> labels, VoxelSize voxel, double distanceUm, int slabSlices = 0, int tileSize = 512)
     {
-        var accumulator = new VoidNearNmcAccumulator(voxel, distanceUm) { TileSize = tileSize };
+        var accumulator = new VoidNearNmcAccumulator(voxel, distanceUm);
         if (slabSlices <= 0) slabSlices = labels.Depth;
+        var halo = accumulator.HaloVoxels;
         for (var z0 = 0; z0 < labels.Depth; z0 += slabSlices)
         {
-            var window = Halo.Expand(labels.Depth, z0, Math.Min(labels.Depth, z0 + slabSlices), accumulator.HaloVoxels);
-            accumulator.Add(Halo.CropZ(labels, window.SlabZ0, window.SlabZ1), window);
+            var window = Halo.Expand(labels.Depth, z0, Math.Min(labels.Depth, z0 + slabSlices), halo);
+            var slab = Halo.CropZ(labels, window.SlabZ0, window.SlabZ1);
+            foreach (var tile in TileGrid.Plan(labels.Height, labels.Width, tileSize, tileSize, halo))
+                accumulator.Add(TileGrid.Crop(slab, tile), window, tile);
         }
         return accumulator;
     }

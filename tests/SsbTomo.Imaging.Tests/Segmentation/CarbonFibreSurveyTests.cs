@@ -181,7 +181,7 @@ public class CarbonFibreSurveyTests
                 var slab = Halo.Expand(volume.Depth, z0, Math.Min(volume.Depth, z0 + chunkSlices), halo);
                 foreach (var t in TileGrid.Plan(volume.Height, volume.Width, tile, tile, halo))
                 {
-                    parts.Add(CarbonFibreSurvey.Survey(VolumeWindows.Read(volume, slab, t), slab, t, Thresholds, Means, Bins, Min, Max, Sigma));
+                    parts.Add(CarbonFibreSurvey.Survey(TileGrid.Crop(Halo.CropZ(volume, slab.SlabZ0, slab.SlabZ1), t), slab, t, Thresholds, Means, Bins, Min, Max, Sigma));
                 }
             }
             var merged = FibreSurveyCounts.Merge(parts);

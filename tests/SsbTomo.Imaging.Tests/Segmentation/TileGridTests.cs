@@ -73,7 +73,7 @@ public class TileGridTests
             var slab = Halo.Expand(volume.Depth, z0, Math.Min(volume.Depth, z0 + slabSlices), halo);
             foreach (var window in TileGrid.Plan(volume.Height, volume.Width, tile, tile, halo))
             {
-                var owned = TileGrid.CropToOwned(stage(VolumeWindows.Read(volume, slab, window)), slab, window);
+                var owned = TileGrid.CropToOwned(stage(TileGrid.Crop(Halo.CropZ(volume, slab.SlabZ0, slab.SlabZ1), window)), slab, window);
                 for (var z = 0; z < owned.Depth; z++)
                     for (var y = 0; y < owned.Height; y++)
                         for (var x = 0; x < owned.Width; x++)
