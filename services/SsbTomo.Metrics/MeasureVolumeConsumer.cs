@@ -23,18 +23,14 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
     {
         var ct = context.CancellationToken;
         var layout = new JobLayout(context.Message.JobPrefix);
-        var labels = await OmeZarr.OpenLevelAsync<byte>(store, layout.Labels, 0, ct);
-        var voxelSize = await OmeZarr.ReadVoxelSizeAsync(store, layout.Labels, ct);
-        var (depth, height, width) = (labels.Shape[0], labels.Shape[1], labels.Shape[2]);
+        var labels = await StageVolume<byte>.OpenAsync(store, layout.Labels, ct);
+        var (voxelSize, depth, height, width) = (labels.VoxelSize, labels.Depth, labels.Height, labels.Width);
 
         var accumulator = new MicrostructureAccumulator();
         var surfaces = new SurfaceAreaAccumulator(voxelSize);
         var bootstrap = new PhaseFractionBootstrap(depth, height, width);
-        var slabSlices = labels.Chunks[0];
-        for (var z0 = 0; z0 < depth; z0 += slabSlices)
+        await foreach (var (_, slab) in labels.SlabsAsync(ct))
         {
-            var z1 = Math.Min(depth, z0 + slabSlices);
-            var slab = await labels.ReadRegionAsync(z0, z1, 0, height, 0, width, ct);
             accumulator.Add(slab);
             surfaces.Add(slab);
             bootstrap.Add(slab);
@@ -43,17 +39,15 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         var smoothed = new SmoothedSurfaceAreaAccumulator(voxelSize);
         var nearNmc = new VoidNearNmcAccumulator(voxelSize, options.Value.Metrics.VoidNearNmcDistanceUm);
         var halo = Math.Max(SmoothedSurfaceAreaAccumulator.RequiredHalo, nearNmc.HaloVoxels);
-        for (var z0 = 0; z0 < depth; z0 += slabSlices)
+        for (var z0 = 0; z0 < depth; z0 += labels.SlabSlices)
         {
             // Per voxel of a window: the labels, four smoothed float fields and the Gaussian's float pass, set bits, the
             // squared distances (double).
-            var plan = SlabTilePlan.For(labels, z0, Math.Min(depth, z0 + slabSlices), halo, options.Value.WindowBudgetBytes, bytesPerVoxel: 40);
-            var reader = new ZarrWindowReader<byte>(labels);
-            foreach (var tile in plan.Tiles)
+            await foreach (var window in labels.WindowsAsync(z0, Math.Min(depth, z0 + labels.SlabSlices), halo, options.Value.WindowBudgetBytes,
+                bytesPerVoxel: 40, ct))
             {
-                var window = await reader.ReadAsync(plan.Slab, tile, ct);
-                smoothed.Add(window, plan.Slab, tile);
-                nearNmc.Add(window, plan.Slab, tile);
+                smoothed.Add(window.Data, window.Slab, window.Tile);
+                nearNmc.Add(window.Data, window.Slab, window.Tile);
             }
         }
         var morphology = VoidMorphology.From(accumulator.VoidComponentMoments(), voxelSize, depth, height, width);

@@ -23,23 +23,16 @@ public sealed class PrepareChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
         var ct = context.CancellationToken;
         var message = context.Message;
         var layout = new JobLayout(message.JobPrefix);
-        var aligned = await OmeZarr.OpenLevelAsync<ushort>(store, layout.Aligned, 0, ct);
-        var voxelSize = await OmeZarr.ReadVoxelSizeAsync(store, layout.Aligned, ct);
-        var target = await OmeZarr.EnsureImageAsync<ushort>(store, layout.Denoised, "denoised", aligned.Shape, aligned.Chunks, voxelSize, ct: ct);
+        var aligned = await StageVolume<ushort>.OpenAsync(store, layout.Aligned, ct);
+        var target = await aligned.EnsureLikeAsync<ushort>(layout.Denoised, "denoised", ct: ct);
 
-        var plan = SlabTilePlan.For(aligned, message.Z0, message.Z1, Halo.RequiredSlices(SegmentationSettings.DenoiseSigmaVoxels),
-            options.Value.WindowBudgetBytes, SegmentationSettings.DenoiseBytesPerVoxel);
-        var reader = new ZarrWindowReader<ushort>(aligned);
         var histogram = new long[SegmentationSettings.HistogramBins];
-        foreach (var tile in plan.Tiles)
+        await foreach (var window in aligned.WindowsAsync(message.Z0, message.Z1, Halo.RequiredSlices(SegmentationSettings.DenoiseSigmaVoxels),
+            options.Value.WindowBudgetBytes, SegmentationSettings.DenoiseBytesPerVoxel, ct))
         {
-            var window = await reader.ReadAsync(plan.Slab, tile, ct);
-            var denoised = TileGrid.CropToOwned(Denoise.Gaussian(window, SegmentationSettings.DenoiseSigmaVoxels), plan.Slab, tile);
-            var quantized = new Volume<ushort>(denoised.Depth, denoised.Height, denoised.Width);
-            for (var i = 0; i < quantized.Data.Length; i++)
-                quantized.Data[i] = (ushort)Math.Clamp(Math.Round(denoised.Data[i]), 0, 65535);
-            await target.WriteRegionAsync(message.Z0, tile.OwnedY0, tile.OwnedX0, quantized, ct);
-            histogram = Histogram.Merge(histogram, Histogram.Compute(quantized, SegmentationSettings.HistogramBins,
+            var denoised = window.CropToOwned(Denoise.Gaussian(window.Data, SegmentationSettings.DenoiseSigmaVoxels)).ToUInt16();
+            await target.WriteOwnedAsync(window, denoised, ct);
+            histogram = Histogram.Merge(histogram, Histogram.Compute(denoised, SegmentationSettings.HistogramBins,
                 SegmentationSettings.HistogramMin, SegmentationSettings.HistogramMax));
         }
         await context.Publish(new ChunkPrepared(message.JobId, message.ChunkIndex, histogram,

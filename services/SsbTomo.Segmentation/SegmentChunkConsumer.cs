@@ -27,12 +27,9 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
         var ct = context.CancellationToken;
         var message = context.Message;
         var layout = new JobLayout(message.JobPrefix);
-        var denoised = await OmeZarr.OpenLevelAsync<ushort>(store, layout.Denoised, 0, ct);
-        var voxelSize = await OmeZarr.ReadVoxelSizeAsync(store, layout.Denoised, ct);
-        var (depth, height, width) = (denoised.Shape[0], denoised.Shape[1], denoised.Shape[2]);
-        var levels = LabelPyramid.LevelCount(depth, height, width);
-        var target = await OmeZarr.EnsureImageAsync<byte>(store, layout.Labels, "labels", denoised.Shape, denoised.Chunks, voxelSize,
-            levels, ct: ct);
+        var denoised = await StageVolume<ushort>.OpenAsync(store, layout.Denoised, ct);
+        var target = await denoised.EnsureLikeAsync<byte>(layout.Labels, "labels",
+            LabelPyramid.LevelCount(denoised.Depth, denoised.Height, denoised.Width), ct);
 
         var variants = message.Model is { } model
             ? new SegmentationVariantAccumulator(SegmentationUncertainty.Variants(model.Thresholds
@@ -40,16 +37,12 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
             : null;
         // The variants count faces to the voxel beyond the owned ones, which needs one more voxel of halo.
         var halo = variants is null ? PhaseSegmentation.RequiredHaloSlices : SegmentationVariantAccumulator.RequiredHaloSlices;
-        var plan = SlabTilePlan.For(denoised, message.Z0, message.Z1, halo, options.Value.WindowBudgetBytes, SegmentationSettings.SegmentBytesPerVoxel);
-        var reader = new ZarrWindowReader<ushort>(denoised);
-        foreach (var tile in plan.Tiles)
+        await foreach (var window in denoised.WindowsAsync(message.Z0, message.Z1, halo, options.Value.WindowBudgetBytes,
+            SegmentationSettings.SegmentBytesPerVoxel, ct))
         {
-            var window = await reader.ReadAsync(plan.Slab, tile, ct);
-            var intensity = new Volume<float>(window.Depth, window.Height, window.Width);
-            for (var i = 0; i < window.Data.Length; i++) intensity.Data[i] = window.Data[i];
-            var owned = TileGrid.CropToOwned(PhaseSegmentation.Segment(intensity, message.Thresholds, message.ClassMeans), plan.Slab, tile);
-            await target.WriteRegionAsync(message.Z0, tile.OwnedY0, tile.OwnedX0, owned, ct);
-            variants?.Add(intensity, plan.Slab, tile);
+            var intensity = window.Data.ToFloat();
+            await target.WriteOwnedAsync(window, window.CropToOwned(PhaseSegmentation.Segment(intensity, message.Thresholds, message.ClassMeans)), ct);
+            variants?.Add(intensity, window.Slab, window.Tile);
         }
         SsbTomoTelemetry.ChunksSegmented.Add(1);
         await context.Publish(new ChunkSegmented(message.JobId, message.ChunkIndex)

@@ -21,15 +21,13 @@ public sealed class SurveyChunkConsumer(IBlobStore store, IOptions<SsbTomoOption
         var ct = context.CancellationToken;
         var message = context.Message;
         var layout = new JobLayout(message.JobPrefix);
-        var denoised = await OmeZarr.OpenLevelAsync<ushort>(store, layout.Denoised, 0, ct);
-        var sigma = CarbonFibreSurvey.TubeSigmaVoxels(await OmeZarr.ReadVoxelSizeAsync(store, layout.Denoised, ct));
+        var denoised = await StageVolume<ushort>.OpenAsync(store, layout.Denoised, ct);
+        var sigma = CarbonFibreSurvey.TubeSigmaVoxels(denoised.VoxelSize);
 
-        var plan = SlabTilePlan.For(denoised, message.Z0, message.Z1, CarbonFibreSurvey.RequiredHaloSlices(sigma),
-            options.Value.WindowBudgetBytes, SegmentationSettings.SurveyBytesPerVoxel);
-        var reader = new ZarrWindowReader<ushort>(denoised);
         var parts = new List<FibreSurveyCounts>();
-        foreach (var tile in plan.Tiles)
-            parts.Add(CarbonFibreSurvey.Survey(await reader.ReadAsync(plan.Slab, tile, ct), plan.Slab, tile, message.Thresholds, message.ClassMeans,
+        await foreach (var window in denoised.WindowsAsync(message.Z0, message.Z1, CarbonFibreSurvey.RequiredHaloSlices(sigma),
+            options.Value.WindowBudgetBytes, SegmentationSettings.SurveyBytesPerVoxel, ct))
+            parts.Add(CarbonFibreSurvey.Survey(window.Data, window.Slab, window.Tile, message.Thresholds, message.ClassMeans,
                 SegmentationSettings.HistogramBins, SegmentationSettings.HistogramMin, SegmentationSettings.HistogramMax, sigma));
         var counts = FibreSurveyCounts.Merge(parts);
         await context.Publish(new ChunkSurveyed(message.JobId, message.ChunkIndex, counts.TubeHistogram, counts.ElectrolyteCoreHistogram));

@@ -19,4 +19,20 @@ public class VolumeTests
         var ex = Assert.Throws<ArgumentException>(() => new Volume<byte>(2, 2, 2, new byte[7]));
         Assert.Contains("2x2x2", ex.Message);
     }
+
+    [Fact]
+    public void Float_to_uint16_rounds_halves_to_even_clamps_and_maps_nan_to_zero()
+    {
+        var v = new Volume<float>(1, 1, 8, [0.5f, 1.5f, 2.49f, -3f, 65535.4f, 70000f, float.NaN, 17f]);
+        Assert.Equal(new ushort[] { 0, 2, 2, 0, 65535, 65535, 0, 17 }, v.ToUInt16().Data);
+    }
+
+    [Fact]
+    public void Uint16_to_float_keeps_every_value_and_the_shape()
+    {
+        var v = new Volume<ushort>(2, 1, 2, [0, 1, 40000, 65535]);
+        var f = v.ToFloat();
+        Assert.Equal((2, 1, 2), (f.Depth, f.Height, f.Width));
+        Assert.Equal(new float[] { 0, 1, 40000, 65535 }, f.Data);
+    }
 }

@@ -1,0 +1,28 @@
+namespace SsbTomo.Imaging;
+
+/// <summary>
+/// The grey-level conversions between what is stored (uint16 voxels) and what the algorithms compute on (float), in one
+/// place, so that every stage rounds and clamps the same way.
+/// </summary>
+public static class VolumeConversions
+{
+    public static Volume<float> ToFloat(this Volume<ushort> volume)
+    {
+        ArgumentNullException.ThrowIfNull(volume);
+        var result = new Volume<float>(volume.Depth, volume.Height, volume.Width);
+        var (source, target) = (volume.Data, result.Data);
+        for (var i = 0; i < source.Length; i++) target[i] = source[i];
+        return result;
+    }
+
+    /// <summary>Rounded to the nearest integer (halves to even, as Math.Round does) and clamped to [0, 65535]; NaN becomes 0.</summary>
+    public static Volume<ushort> ToUInt16(this Volume<float> volume)
+    {
+        ArgumentNullException.ThrowIfNull(volume);
+        var result = new Volume<ushort>(volume.Depth, volume.Height, volume.Width);
+        var (source, target) = (volume.Data, result.Data);
+        for (var i = 0; i < source.Length; i++)
+            target[i] = float.IsNaN(source[i]) ? (ushort)0 : (ushort)Math.Clamp(Math.Round(source[i]), 0, 65535);
+        return result;
+    }
+}

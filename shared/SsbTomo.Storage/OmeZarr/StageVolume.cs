@@ -1,0 +1,95 @@
+using System.Runtime.CompilerServices;
+using SsbTomo.Imaging;
+using SsbTomo.Imaging.Segmentation;
+
+namespace SsbTomo.Storage;
+
+/// <summary>
+/// One OME-Zarr image as a pipeline stage sees it: its full-resolution level (shape and chunk grid), its voxel size,
+/// the windows a stage reads (a slab of slices with its halo, cut into y/x tiles that fit the memory budget), and an
+/// output laid out like it. Every consumer reads its input and writes its output through this, so the open / plan /
+/// read-with-halo / create-like-input skeleton and the voxel size live in one place rather than in each consumer.
+/// </summary>
+public sealed class StageVolume<T> where T : unmanaged
+{
+    private readonly IBlobStore _store;
+
+    private StageVolume(IBlobStore store, string path, ZarrArray<T> level0, VoxelSize voxelSize)
+    {
+        _store = store;
+        Path = path;
+        Level0 = level0;
+        VoxelSize = voxelSize;
+    }
+
+    /// <summary>The image group's path in the store.</summary>
+    public string Path { get; }
+
+    /// <summary>Full resolution.</summary>
+    public ZarrArray<T> Level0 { get; }
+
+    public VoxelSize VoxelSize { get; }
+
+    public int Depth => Level0.Shape[0];
+    public int Height => Level0.Shape[1];
+    public int Width => Level0.Shape[2];
+
+    /// <summary>Slices per storage chunk along z: the job's slab plan, which every volume of a job shares.</summary>
+    public int SlabSlices => Level0.Chunks[0];
+
+    public static async Task<StageVolume<T>> OpenAsync(IBlobStore store, string path, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var level0 = await OmeZarr.OpenLevelAsync<T>(store, path, 0, ct).ConfigureAwait(false);
+        var voxelSize = await OmeZarr.ReadVoxelSizeAsync(store, path, ct).ConfigureAwait(false);
+        return new StageVolume<T>(store, path, level0, voxelSize);
+    }
+
+    /// <summary>
+    /// An output with this image's shape, chunk grid and voxel size, created when it is missing or partial
+    /// (<see cref="OmeZarr.EnsureImageAsync{T}"/>: safe when several workers of one job call it at once).
+    /// </summary>
+    public async Task<StageVolume<TOut>> EnsureLikeAsync<TOut>(string path, string name, int levels = 1, CancellationToken ct = default)
+        where TOut : unmanaged
+    {
+        var level0 = await OmeZarr.EnsureImageAsync<TOut>(_store, path, name, Level0.Shape, Level0.Chunks, VoxelSize, levels, ct: ct)
+            .ConfigureAwait(false);
+        return new StageVolume<TOut>(_store, path, level0, VoxelSize);
+    }
+
+    /// <summary>
+    /// The windows of owned slices [<paramref name="ownedZ0"/>, <paramref name="ownedZ1"/>), each with
+    /// <paramref name="halo"/> voxels of context on every side, in raster order of tiles; one window in memory at a time.
+    /// </summary>
+    /// <param name="windowBudgetBytes">Memory one window may take while the stage processes it.</param>
+    /// <param name="bytesPerVoxel">What the stage holds per voxel of a window (input, working copies, output).</param>
+    public async IAsyncEnumerable<StageWindow<T>> WindowsAsync(int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel,
+        [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var plan = SlabTilePlan.For(Level0, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel);
+        var reader = new ZarrWindowReader<T>(Level0);
+        foreach (var tile in plan.Tiles)
+            yield return new StageWindow<T>(plan.Slab, tile, await reader.ReadAsync(plan.Slab, tile, ct).ConfigureAwait(false));
+    }
+
+    /// <summary>Whole slices, one slab of the chunk grid at a time (for measurements that need whole slices and no halo).</summary>
+    public async IAsyncEnumerable<(int Z0, Volume<T> Slab)> SlabsAsync([EnumeratorCancellation] CancellationToken ct = default)
+    {
+        for (var z0 = 0; z0 < Depth; z0 += SlabSlices)
+            yield return (z0, await Level0.ReadRegionAsync(z0, Math.Min(Depth, z0 + SlabSlices), 0, Height, 0, Width, ct).ConfigureAwait(false));
+    }
+
+    /// <summary>Writes the owned part of a window's result (see <see cref="StageWindow{T}.CropToOwned{TOut}"/>) where it belongs.</summary>
+    public Task WriteOwnedAsync<TWindow>(StageWindow<TWindow> window, Volume<T> owned, CancellationToken ct = default) where TWindow : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(window);
+        return Level0.WriteRegionAsync(window.Slab.OwnedZ0, window.Tile.OwnedY0, window.Tile.OwnedX0, owned, ct);
+    }
+}
+
+/// <summary>One window a stage reads: a slab of slices with its z halo, one y/x tile of it with its halo, and the voxels.</summary>
+public sealed record StageWindow<T>(SlabWindow Slab, TileWindow Tile, Volume<T> Data) where T : unmanaged
+{
+    /// <summary>The part of <paramref name="result"/> (computed on the whole window) this window owns.</summary>
+    public Volume<TOut> CropToOwned<TOut>(Volume<TOut> result) where TOut : unmanaged => TileGrid.CropToOwned(result, Slab, Tile);
+}

@@ -1,0 +1,86 @@
+using SsbTomo.Imaging;
+using SsbTomo.TestSupport;
+
+namespace SsbTomo.Storage.Tests;
+
+public sealed class StageVolumeTests : IDisposable
+{
+    private readonly TempDirectory _root = new();
+    private readonly FileSystemBlobStore _store;
+
+    public StageVolumeTests() => _store = new FileSystemBlobStore(_root.Path);
+
+    public void Dispose() => _root.Dispose();
+
+    private async Task<Volume<ushort>> WriteImageAsync(int[] shape, int[] chunks, VoxelSize voxelSize)
+    {
+        var array = await OmeZarr.CreateImageAsync<ushort>(_store, "input", "input", shape, chunks, voxelSize);
+        var random = new Random(11);
+        var volume = new Volume<ushort>(shape[0], shape[1], shape[2]);
+        for (var i = 0; i < volume.Data.Length; i++) volume.Data[i] = (ushort)random.Next(65536);
+        await array.WriteRegionAsync(0, 0, 0, volume);
+        return volume;
+    }
+
+    [Fact]
+    public async Task An_output_made_like_the_input_has_its_shape_chunk_grid_and_voxel_size()
+    {
+        var voxelSize = new VoxelSize(XNm: 10, YNm: 12.7, ZNm: 20);
+        await WriteImageAsync([9, 30, 41], [4, 16, 16], voxelSize);
+
+        var input = await StageVolume<ushort>.OpenAsync(_store, "input");
+        var output = await input.EnsureLikeAsync<byte>("output", "output", levels: 2);
+        var reopened = await StageVolume<byte>.OpenAsync(_store, "output");
+
+        Assert.Equal((9, 30, 41, 4), (input.Depth, input.Height, input.Width, input.SlabSlices));
+        Assert.Equal(input.Level0.Shape, reopened.Level0.Shape);
+        Assert.Equal(input.Level0.Chunks, reopened.Level0.Chunks);
+        Assert.Equal(voxelSize, reopened.VoxelSize);
+        Assert.Equal(voxelSize, output.VoxelSize);
+        Assert.Equal(2, await OmeZarr.ReadLevelCountAsync(_store, "output"));
+    }
+
+    [Fact]
+    public async Task Windows_carry_their_halo_and_writing_each_owned_part_rebuilds_the_slab_exactly()
+    {
+        int[] shape = [10, 45, 50];
+        var volume = await WriteImageAsync(shape, [4, 8, 8], new VoxelSize(10, 10, 10));
+        var input = await StageVolume<ushort>.OpenAsync(_store, "input");
+        var output = await input.EnsureLikeAsync<ushort>("copy", "copy");
+
+        // A budget that forces several tiles per slab: 3 slab slices x (16 + 2 x 2)² voxels x 8 bytes is ~10 kB.
+        var windows = 0;
+        await foreach (var window in input.WindowsAsync(4, 8, halo: 2, windowBudgetBytes: 10_000, bytesPerVoxel: 8))
+        {
+            windows++;
+            Assert.Equal((2, 10), (window.Slab.SlabZ0, window.Slab.SlabZ1));
+            var expected = await input.Level0.ReadRegionAsync(window.Slab.SlabZ0, window.Slab.SlabZ1, window.Tile.ReadY0, window.Tile.ReadY1,
+                window.Tile.ReadX0, window.Tile.ReadX1);
+            Assert.Equal(expected.Data, window.Data.Data);
+            await output.WriteOwnedAsync(window, window.CropToOwned(window.Data));
+        }
+        Assert.True(windows > 1, $"{windows} window(s): the budget should have cut the slab into tiles");
+
+        var copied = await output.Level0.ReadRegionAsync(4, 8, 0, shape[1], 0, shape[2]);
+        var original = await input.Level0.ReadRegionAsync(4, 8, 0, shape[1], 0, shape[2]);
+        Assert.Equal(original.Data, copied.Data);
+        Assert.Equal(volume.Data.AsSpan(4 * 45 * 50, 4 * 45 * 50).ToArray(), copied.Data);
+    }
+
+    [Fact]
+    public async Task Slabs_follow_the_chunk_grid_and_cover_every_slice_once()
+    {
+        var volume = await WriteImageAsync([9, 12, 13], [4, 8, 8], new VoxelSize(10, 10, 10));
+        var input = await StageVolume<ushort>.OpenAsync(_store, "input");
+
+        var slabs = new List<(int Z0, int Depth)>();
+        var joined = new List<ushort>();
+        await foreach (var (z0, slab) in input.SlabsAsync())
+        {
+            slabs.Add((z0, slab.Depth));
+            joined.AddRange(slab.Data);
+        }
+        Assert.Equal([(0, 4), (4, 4), (8, 1)], slabs);
+        Assert.Equal(volume.Data, joined);
+    }
+}
