@@ -60,9 +60,38 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
             .WithVoidMorphology(morphology, nearNmc)
             .WithUncertainty(model, variants)
             with { Provenance = await store.ExistsAsync(layout.Provenance, ct) ? Path.GetFileName(layout.Provenance) : null };
+        report = await MeasureParticlesAsync(labels, layout, report, ct);
         await store.WriteAsync(layout.Metrics, report.ToJsonBytes(), ct);
         await context.Publish(new VolumeMeasured(context.Message.JobId, layout.Metrics));
     }
+
+    /// <summary>
+    /// Splits NMC into particles and measures each (particles.csv, and statistics in metrics.json). The watershed needs the
+    /// whole volume at once, so a volume whose particle pass would not fit half the memory budget is left out with a warning
+    /// rather than failing the job or breaking the budget.
+    /// </summary>
+    private async Task<MetricsReport> MeasureParticlesAsync(StageVolume<byte> labels, JobLayout layout, MetricsReport report, CancellationToken ct)
+    {
+        var voxels = (long)labels.Depth * labels.Height * labels.Width;
+        var neededBytes = voxels * ParticleBytesPerVoxel;
+        var allowedBytes = (long)options.Value.MemoryBudgetMb * 1024 * 1024 / 2;
+        if (neededBytes > allowedBytes)
+            return report with
+            {
+                Warnings = [.. report.Warnings ?? [], $"particles not measured: splitting the NMC phase of {voxels:N0} voxels into particles needs "
+                    + $"~{neededBytes >> 20} MiB at once, more than half the memory budget ({options.Value.MemoryBudgetMb} MiB, SsbTomo:MemoryBudgetMb)"],
+            };
+        var volume = await labels.Level0.ReadRegionAsync(0, labels.Depth, 0, labels.Height, 0, labels.Width, ct);
+        var particles = NmcParticles.Measure(volume, NmcParticles.Separate(volume, labels.VoxelSize), labels.VoxelSize);
+        await store.WriteAsync(layout.Particles, MetricsReport.ParticlesCsv(particles), ct);
+        return report.WithParticles(particles, Path.GetFileName(layout.Particles));
+    }
+
+    /// <summary>
+    /// What the particle pass holds per voxel at its peak: labels, the squared distance (double) and the distance (float),
+    /// mask and visited flags, markers and reconstruction, particle ids, the smoothed indicator and its three gradients.
+    /// </summary>
+    private const int ParticleBytesPerVoxel = 48;
 
     /// <summary>
     /// The segmentation workers' counts per threshold variant, summed by the orchestrator, with each variant's thresholds.

@@ -9,22 +9,28 @@ namespace SsbTomo.Imaging.Measurement;
 /// distance map has one maximum plus voxelisation ripples far below h, so it stays one particle; two touching spheres
 /// have two maxima joined by a saddle at the neck's radius, so they become two.
 /// <para>
-/// Markers are 26-connected (skimage.morphology.h_maxima's default footprint); the flood is 6-connected (faces) and
-/// ties go to the voxel queued first, as skimage.segmentation.watershed(-distance, markers, mask=mask) does with its
-/// default connectivity; tests compare the two.
+/// Markers are 26-connected plateaus; the flood is 6-connected (faces) and ties go to the voxel queued first, as
+/// skimage.segmentation.watershed(-distance, markers, mask=mask) does with its default connectivity. Tests compare both
+/// with skimage (reconstruction + local_maxima, watershed). skimage.morphology.h_maxima itself differs: it keeps only
+/// each peak's top voxels, so two equal peaks joined by a shallow saddle become two markers where the h-maxima transform
+/// has one plateau.
 /// </para>
 /// </summary>
 public static class MarkerWatershed
 {
     /// <summary>
     /// Markers of <paramref name="elevation"/> inside <paramref name="mask"/>: each regional maximum of the h-maxima
-    /// transform gets its own id 1..n (raster order of its first voxel); 0 elsewhere.
+    /// transform gets its own id 1..n (raster order of its first voxel); 0 elsewhere. Every 26-connected part of the mask
+    /// has at least one (its highest plateau), however low: unlike skimage's h_maxima over a zero background, a fragment
+    /// thinner than h is still a particle.
     /// </summary>
     public static (int[] Markers, int Count) HMaximaMarkers(float[] elevation, bool[] mask, int depth, int height, int width, float h)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(h);
         Check(elevation.Length, mask.Length, depth, height, width);
-        var reconstructed = ReconstructByDilation(elevation, mask, depth, height, width, h);
+        // A maximum whose dynamic is exactly h is kept (skimage's "height >= h"): distances come in few exact values, so
+        // such ties are common; the slack is far below any distance step.
+        var reconstructed = ReconstructByDilation(elevation, mask, depth, height, width, h * (1 - 1e-4f));
         return RegionalMaxima(reconstructed, mask, depth, height, width);
     }
 
@@ -59,6 +65,36 @@ public static class MarkerWatershed
             }
         }
         return ids;
+    }
+
+    /// <summary>
+    /// Gives each 6-connected part of the mask that the flood did not reach (no marker in it: a fragment that touches a
+    /// higher region only along an edge or corner, which 26-connected markers count as one) its own id after
+    /// <paramref name="count"/>; returns the new count.
+    /// </summary>
+    public static int NumberUnreached(int[] ids, bool[] mask, int depth, int height, int width, int count)
+    {
+        Check(ids.Length, mask.Length, depth, height, width);
+        var stack = new Stack<int>();
+        var neighbours = new int[6];
+        for (var start = 0; start < ids.Length; start++)
+        {
+            if (!mask[start] || ids[start] != 0) continue;
+            ids[start] = ++count;
+            stack.Push(start);
+            while (stack.TryPop(out var i))
+            {
+                var n = Neighbours(i, depth, height, width, neighbours);
+                for (var k = 0; k < n; k++)
+                {
+                    var q = neighbours[k];
+                    if (!mask[q] || ids[q] != 0) continue;
+                    ids[q] = count;
+                    stack.Push(q);
+                }
+            }
+        }
+        return count;
     }
 
     /// <summary>

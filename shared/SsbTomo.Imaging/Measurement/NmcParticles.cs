@@ -48,7 +48,8 @@ public static class NmcParticles
         }
         var h = (float)(hVoxels * Math.Max(voxelSize.XNm, Math.Max(voxelSize.YNm, voxelSize.ZNm)));
         var (markers, count) = MarkerWatershed.HMaximaMarkers(distance, mask, labels.Depth, labels.Height, labels.Width, h);
-        return new NmcParticleLabels(MarkerWatershed.Flood(distance, mask, markers, labels.Depth, labels.Height, labels.Width), count);
+        var ids = MarkerWatershed.Flood(distance, mask, markers, labels.Depth, labels.Height, labels.Width);
+        return new NmcParticleLabels(ids, MarkerWatershed.NumberUnreached(ids, mask, labels.Depth, labels.Height, labels.Width, count));
     }
 
     public static IReadOnlyList<NmcParticle> Measure(Volume<byte> labels, NmcParticleLabels particles, VoxelSize voxelSize)

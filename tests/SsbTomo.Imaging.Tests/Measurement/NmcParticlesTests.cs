@@ -88,7 +88,7 @@ public sealed class NmcParticlesTests
     }
 
     [Fact]
-    public void The_flood_and_the_markers_equal_skimage_watershed_and_h_maxima_on_packed_balls()
+    public void The_flood_and_the_h_maxima_markers_equal_skimage_watershed_and_reconstruction_on_packed_balls()
     {
         // 27 balls on a jittered grid, 11 voxels apart with radii 4.5-6.5: most touch a neighbour through a neck.
         var random = new Random(3);
@@ -108,14 +108,17 @@ public sealed class NmcParticlesTests
         OracleIo.Write(Path.Combine(dir.Path, "markers.raw"), markers);
         var output = PythonOracle.Run(OracleIo.Python("""
             from skimage.segmentation import watershed
-            from skimage.morphology import h_maxima
+            from skimage.morphology import reconstruction, local_maxima
             from scipy import ndimage
             d = sys.argv[1]
             dist = np.fromfile(d + '/distance.raw', dtype='<f4').reshape((32, 40, 44))
             markers = np.fromfile(d + '/markers.raw', dtype='<i4').reshape((32, 40, 44))
             ids = watershed(-dist, markers, mask=dist > 0)
             ids.astype('<i4').tofile(d + '/ids.raw')
-            _, n = ndimage.label(h_maxima(dist, np.float32(2)), structure=np.ones((3, 3, 3)))
+            inside = dist > 0
+            h = np.float32(2 * (1 - 1e-4))
+            rec = reconstruction(np.where(inside, dist - h, -1), np.where(inside, dist, -1), method='dilation', footprint=np.ones((3, 3, 3)))
+            _, n = ndimage.label(local_maxima(rec, connectivity=3) & inside, structure=np.ones((3, 3, 3)))
             print(n)
             """), dir.Path);
         Assert.Equal(int.Parse(output.Trim(), CultureInfo.InvariantCulture), count);
