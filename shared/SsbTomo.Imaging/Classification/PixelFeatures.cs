@@ -138,10 +138,7 @@ public static class PixelFeatures
         var halo = Halo(specs);
         foreach (var tile in TileGrid.Plan(height, width, tileSize, tileSize, halo))
         {
-            var window = new float[tile.ReadHeight * tile.ReadWidth];
-            for (var y = 0; y < tile.ReadHeight; y++)
-                image.AsSpan((tile.ReadY0 + y) * width + tile.ReadX0, tile.ReadWidth).CopyTo(window.AsSpan(y * tile.ReadWidth, tile.ReadWidth));
-            var tilePlanes = Compute(window, tile.ReadHeight, tile.ReadWidth, specs);
+            var tilePlanes = Compute(ReadWindow(image, width, tile), tile.ReadHeight, tile.ReadWidth, specs);
             var (oy, ox) = tile.OwnedStartInRead;
             for (var f = 0; f < count; f++)
                 for (var y = 0; y < tile.OwnedHeight; y++)
@@ -149,6 +146,15 @@ public static class PixelFeatures
                         .CopyTo(planes[f].AsSpan((tile.OwnedY0 + y) * width + tile.OwnedX0, tile.OwnedWidth));
         }
         return planes;
+    }
+
+    /// <summary>The read window (owned pixels and halo) of <paramref name="tile"/> in a row-major image.</summary>
+    internal static float[] ReadWindow(float[] image, int width, TileWindow tile)
+    {
+        var window = new float[tile.ReadHeight * tile.ReadWidth];
+        for (var y = 0; y < tile.ReadHeight; y++)
+            image.AsSpan((tile.ReadY0 + y) * width + tile.ReadX0, tile.ReadWidth).CopyTo(window.AsSpan(y * tile.ReadWidth, tile.ReadWidth));
+        return window;
     }
 
     private static void Validate(IReadOnlyList<FeatureSpec> specs)
