@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using SsbTomo.Imaging.Segmentation;
 
@@ -197,6 +198,48 @@ public sealed class PixelClassifier
                     result[tile.OwnedY0 + y, tile.OwnedX0 + x] = (byte)(classes[(oy + y) * tile.ReadWidth + ox + x] + 1);
         }
         return result;
+    }
+
+    /// <summary>
+    /// The training report as JSON: labelled pixels per phase, out-of-bag accuracy overall and per phase, the confusion
+    /// matrix (rows the labelled phase, columns the predicted one) and the features by importance.
+    /// </summary>
+    public string ReportJson(ForestReport report, TimeSpan trainingTime)
+    {
+        var phases = Manifest.Phases;
+        var perPhase = new JsonObject();
+        var labelled = new JsonObject();
+        var confusion = new JsonObject();
+        for (var c = 0; c < phases.Count; c++)
+        {
+            labelled[phases[c]] = report.SamplesPerClass[c];
+            perPhase[phases[c]] = double.IsNaN(report.OutOfBagAccuracyPerClass[c]) ? null : Math.Round(report.OutOfBagAccuracyPerClass[c], 4);
+            var row = new JsonObject();
+            for (var p = 0; p < phases.Count; p++) row[phases[p]] = report.Confusion[c][p];
+            confusion[phases[c]] = row;
+        }
+        var importance = new JsonArray(Manifest.FeatureNames.Select((name, f) => (name, value: report.FeatureImportance[f]))
+            .OrderByDescending(x => x.value)
+            .Select(x => (JsonNode)new JsonObject { ["feature"] = x.name, ["importance"] = Math.Round(x.value, 5) })
+            .ToArray());
+        var json = new JsonObject
+        {
+            ["phases"] = new JsonArray(phases.Select(p => (JsonNode)JsonValue.Create(p)).ToArray()),
+            ["trained_on"] = new JsonArray(Manifest.TrainedOn.Select(p => (JsonNode)JsonValue.Create(p)).ToArray()),
+            ["labelled_pixels"] = labelled,
+            ["out_of_bag"] = new JsonObject
+            {
+                ["samples"] = report.OutOfBagSamples,
+                ["accuracy"] = double.IsNaN(report.OutOfBagAccuracy) ? null : Math.Round(report.OutOfBagAccuracy, 4),
+                ["accuracy_per_phase"] = perPhase,
+                ["confusion_labelled_by_predicted"] = confusion,
+            },
+            ["feature_importance"] = importance,
+            ["trees"] = Forest.TreeCount,
+            ["nodes"] = Forest.NodeCount,
+            ["training_seconds"] = Math.Round(trainingTime.TotalSeconds, 2),
+        };
+        return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
     private static void CheckBitDepth(string name, Image2D<ushort> image, int bitDepth)
