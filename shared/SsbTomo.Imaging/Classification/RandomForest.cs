@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace SsbTomo.Imaging.Classification;
 
 /// <summary>How a <see cref="RandomForest"/> is grown.</summary>
@@ -159,36 +161,81 @@ public sealed class RandomForest
         if (planes.Length != FeatureCount) throw new ArgumentException($"{planes.Length} feature planes, the forest was trained on {FeatureCount}", nameof(planes));
         foreach (var plane in planes)
             if (plane.Length < pixelCount) throw new ArgumentException($"a feature plane has {plane.Length} values for {pixelCount} pixels", nameof(planes));
-        const int block = 1024;
         var k = ClassCount;
-        // Block by pixels, then tree by tree inside a block: a block's feature values and one tree's nodes stay in cache.
-        Parallel.For(0, (pixelCount + block - 1) / block, b =>
+        var handles = planes.Select(plane => GCHandle.Alloc(plane, GCHandleType.Pinned)).ToArray();
+        try
         {
-            var p0 = b * block;
-            var count = Math.Min(block, pixelCount - p0);
-            var sums = new float[count * k];
-            foreach (var root in _roots)
+            var addresses = handles.Select(h => h.AddrOfPinnedObject()).ToArray();
+            // Blocks of pixels, tree by tree inside a block: the block's feature values (33 planes x 256 floats) and one
+            // tree's nodes stay in cache. Four pixels walk a tree together so that their memory loads overlap.
+            const int block = 256;
+            Parallel.For(0, (pixelCount + block - 1) / block, b =>
+            {
+                var p0 = b * block;
+                var count = Math.Min(block, pixelCount - p0);
+                var sums = new float[count * k];
+                PredictBlock(addresses, p0, count, sums);
                 for (var i = 0; i < count; i++)
                 {
-                    var p = p0 + i;
-                    var node = _nodes[root];
-                    while (node.Feature >= 0)
-                        node = _nodes[planes[node.Feature][p] <= node.Threshold ? node.Child : node.Child + 1];
-                    var leaf = node.Child * k;
-                    for (var c = 0; c < k; c++) sums[i * k + c] += _leafFrequencies[leaf + c];
+                    if (classes is not null)
+                    {
+                        var best = 0;
+                        for (var c = 1; c < k; c++) if (sums[i * k + c] > sums[i * k + best]) best = c;
+                        classes[p0 + i] = (byte)best;
+                    }
+                    if (probabilities is not null)
+                        for (var c = 0; c < k; c++) probabilities[(long)(p0 + i) * k + c] = sums[i * k + c] / _roots.Length;
                 }
-            for (var i = 0; i < count; i++)
+            });
+        }
+        finally
+        {
+            foreach (var handle in handles) handle.Free();
+        }
+    }
+
+    private unsafe void PredictBlock(IntPtr[] planeAddresses, int p0, int count, float[] sums)
+    {
+        var k = ClassCount;
+        var planes = stackalloc float*[planeAddresses.Length];
+        for (var f = 0; f < planeAddresses.Length; f++) planes[f] = (float*)planeAddresses[f] + p0;
+        fixed (Node* nodes = _nodes)
+        fixed (float* leaves = _leafFrequencies)
+        fixed (float* total = sums)
+        {
+            foreach (var root in _roots)
             {
-                if (classes is not null)
+                var i = 0;
+                for (; i + 4 <= count; i += 4)
                 {
-                    var best = 0;
-                    for (var c = 1; c < k; c++) if (sums[i * k + c] > sums[i * k + best]) best = c;
-                    classes[p0 + i] = (byte)best;
+                    Node* a = nodes + root, b = a, c = a, d = a;
+                    while (true)
+                    {
+                        var moved = false;
+                        if (a->Feature >= 0) { a = nodes + a->Child + (planes[a->Feature][i] <= a->Threshold ? 0 : 1); moved = true; }
+                        if (b->Feature >= 0) { b = nodes + b->Child + (planes[b->Feature][i + 1] <= b->Threshold ? 0 : 1); moved = true; }
+                        if (c->Feature >= 0) { c = nodes + c->Child + (planes[c->Feature][i + 2] <= c->Threshold ? 0 : 1); moved = true; }
+                        if (d->Feature >= 0) { d = nodes + d->Child + (planes[d->Feature][i + 3] <= d->Threshold ? 0 : 1); moved = true; }
+                        if (!moved) break;
+                    }
+                    AddLeaf(leaves + a->Child * k, total + i * k, k);
+                    AddLeaf(leaves + b->Child * k, total + (i + 1) * k, k);
+                    AddLeaf(leaves + c->Child * k, total + (i + 2) * k, k);
+                    AddLeaf(leaves + d->Child * k, total + (i + 3) * k, k);
                 }
-                if (probabilities is not null)
-                    for (var c = 0; c < k; c++) probabilities[(long)(p0 + i) * k + c] = sums[i * k + c] / _roots.Length;
+                for (; i < count; i++)
+                {
+                    var node = nodes + root;
+                    while (node->Feature >= 0) node = nodes + node->Child + (planes[node->Feature][i] <= node->Threshold ? 0 : 1);
+                    AddLeaf(leaves + node->Child * k, total + i * k, k);
+                }
             }
-        });
+        }
+    }
+
+    private static unsafe void AddLeaf(float* leaf, float* total, int k)
+    {
+        for (var c = 0; c < k; c++) total[c] += leaf[c];
     }
 
     /// <summary>The forest as bytes (format version, sizes, nodes, leaves), for a model file.</summary>
