@@ -146,12 +146,7 @@ internal static class TrainableStudy
                 $"sklearn fit on the same samples {json.GetProperty("fit_ms").GetDouble():F0} ms (max_samples {settings.MaxSamplesPerTree:N0}, n_jobs=2)"),
             Row("train: 3 slices, every pixel labelled, features + 100 trees", 3 * pixels, tTrainDense.MedianMs, null, "worst case for the issue's one-minute budget"),
         };
-        var widths = header.Select((h, c) => Math.Max(h.Length, rows.Max(r => r[c].Length))).ToArray();
-        Console.WriteLine();
-        Console.WriteLine(string.Join(" | ", header.Select((h, c) => h.PadRight(widths[c]))));
-        Console.WriteLine(string.Join("-|-", widths.Select(w => new string('-', w))));
-        foreach (var r in rows) Console.WriteLine(string.Join(" | ", r.Select((cell, c) => c is >= 1 and <= 4 ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]))));
-        Console.WriteLine();
+        ResultTable.Print(header, rows, 1, 4);
         Console.WriteLine("peer/ours > 1: SsbTomo is faster. Peer times are measured inside python (time.perf_counter), file loading not timed.");
         Console.WriteLine($"CPU time per call (all threads; steadier than wall time on a loaded machine): features ours {cpuFeatures:F0} ms, peer "
             + $"{json.GetProperty("features_cpu_ms").GetDouble():F0} ms ({json.GetProperty("features_cpu_ms").GetDouble() / cpuFeatures:F2}x); predict ours {cpuPredict:F0} ms, "
