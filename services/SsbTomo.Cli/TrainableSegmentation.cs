@@ -40,7 +40,7 @@ public static class TrainableSegmentation
         };
         command.SetAction(parse => Guarded(() => Train(parse.GetValue(images)!, parse.GetValue(labels)!, parse.GetValue(phases)!, parse.GetValue(output)!,
             new ForestSettings(Trees: parse.GetValue(trees), Seed: parse.GetValue(seed)),
-            parse.GetValue(sigmas) is { } s ? PixelFeatures.Bank(s, includeFineSmoothing: true) : PixelFeatures.Default)));
+            parse.GetValue(sigmas) is { Length: > 0 } s ? PixelFeatures.Bank(s, includeFineSmoothing: true) : PixelFeatures.Default)));
         return command;
     }
 
@@ -152,7 +152,8 @@ public static class TrainableSegmentation
 
     private static double[]? ParseSigmas(ArgumentResult result)
     {
-        var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+        if (result.Tokens.Count == 0) return null;
+        var text = result.Tokens[0].Value;
         var values = new List<double>();
         foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
         {

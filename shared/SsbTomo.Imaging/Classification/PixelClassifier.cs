@@ -32,6 +32,7 @@ public sealed record PixelClassifierManifest(
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // σ as σ: the file is read by people
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         Converters = { new JsonStringEnumConverter() },
     };
@@ -239,7 +240,7 @@ public sealed class PixelClassifier
             ["nodes"] = Forest.NodeCount,
             ["training_seconds"] = Math.Round(trainingTime.TotalSeconds, 2),
         };
-        return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
 
     private static void CheckBitDepth(string name, Image2D<ushort> image, int bitDepth)
