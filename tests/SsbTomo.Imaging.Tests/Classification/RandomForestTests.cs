@@ -120,6 +120,21 @@ public class RandomForestTests
     }
 
     [Fact]
+    public void Pixels_walked_four_at_a_time_get_what_a_pixel_walked_alone_gets()
+    {
+        // 1003 pixels: four blocks of 256 less a remainder, so both the four-pixel walk and the one-pixel tail run.
+        var (train, labels) = Problem(3000, noiseFeatures: 3, seed: 10);
+        var (forest, _) = RandomForest.Train(train, labels, 3, new ForestSettings(Trees: 25));
+        var (test, _) = Problem(1003, noiseFeatures: 3, seed: 11);
+        var together = forest.PredictProbabilities(test, 1003);
+        for (var i = 0; i < 1003; i += 7)
+        {
+            var alone = forest.PredictProbabilities(test.Select(column => new[] { column[i] }).ToArray(), 1);
+            Assert.Equal(alone, together.AsSpan(3 * i, 3).ToArray());
+        }
+    }
+
+    [Fact]
     public void Bad_input_is_refused_with_the_reason()
     {
         var (train, labels) = Problem(100, noiseFeatures: 0, seed: 9);
