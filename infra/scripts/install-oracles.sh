@@ -9,5 +9,5 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq python3-skimage python3-scipy python3-tifffile python3-zarr python3-sklearn libzstd1 >/dev/null
-"$PY" -c "import skimage, scipy, tifffile, zarr, numcodecs, sklearn; print('oracles: scikit-image', skimage.__version__, 'scipy', scipy.__version__, 'zarr', zarr.__version__)"
+$SUDO apt-get install -y -qq python3-skimage python3-scipy python3-tifffile python3-zarr python3-sklearn python3-pil libzstd1 >/dev/null
+"$PY" -c "import skimage, scipy, tifffile, zarr, numcodecs, sklearn, PIL; print('oracles: scikit-image', skimage.__version__, 'scipy', scipy.__version__, 'zarr', zarr.__version__)"

@@ -8,5 +8,7 @@ var root = new RootCommand("SsbTomo: FIB-SEM stacks of solid-state-battery catho
     CompareCommand.Create(),
     ServeCommand.Create(),
     ApiKeyCommand.Create(),
+    TrainableSegmentation.CreateTrain(),
+    TrainableSegmentation.CreateSegment(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -15,9 +15,11 @@ using SsbTomo.TestSupport;
 // Usage: dotnet run -c Release --project tests/SsbTomo.Benchmarks -- [--size 64,512,512] [--repeats 3] [--pc-size 1024]
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- drift [options]   (see DriftStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- sweep [options]   (see SweepStudy)
+//        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- trainable [options]   (see TrainableStudy)
 if (args.FirstOrDefault() == "drift") return DriftStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "sweep") return await SweepStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "thresholds") return await ThresholdStudy.RunAsync(args[1..]);
+if (args.FirstOrDefault() == "trainable") return TrainableStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "cleanup") return await CleanupStudy.RunAsync(args[1..]);
 var size = new[] { 64, 512, 512 };
 var repeats = 3;
@@ -211,12 +213,7 @@ var rows = new List<string[]>
     Row("partial-volume cleanup (no peer)", voxels, tPvc, null, $"{voxels / tPvc.MedianMs / 1000:F1} Mvox/s, {changed} changed{(cleanupDeterministic ? ", same bytes every call" : ", NOT DETERMINISTIC: DIFFER")}"),
 };
 string[] header = ["operation", "voxels", "SsbTomo ms", "peer ms", "peer/ours", "alloc MB", "peak MB", "agreement"];
-var widths = header.Select((h, c) => Math.Max(h.Length, rows.Max(r => r[c].Length))).ToArray();
-Console.WriteLine();
-Console.WriteLine(string.Join(" | ", header.Select((h, c) => h.PadRight(widths[c]))));
-Console.WriteLine(string.Join("-|-", widths.Select(w => new string('-', w))));
-foreach (var r in rows) Console.WriteLine(string.Join(" | ", r.Select((cell, c) => c is >= 1 and <= 6 ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]))));
-Console.WriteLine();
+ResultTable.Print(header, rows, 1, 6);
 Console.WriteLine("peer/ours > 1: SsbTomo is faster. alloc MB: managed bytes our call allocates; peak MB: largest managed-heap growth during it (sampled each ms).");
 Console.WriteLine($"total {total.Elapsed.TotalSeconds:F0} s");
 var failed = rows.Any(r => r[^1].Contains("DIFFER", StringComparison.Ordinal)) || thresholdDiff > 1 || gaussDiff > 0.05 || Distance(ourShift.Shift, peerShift) > 0.25;

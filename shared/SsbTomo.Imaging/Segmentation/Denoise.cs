@@ -117,7 +117,7 @@ public static class Denoise
     }
 
     /// <summary>output += weight · source, element by element (no fused multiply-add, so exact across machines).</summary>
-    private static void MultiplyAdd(ReadOnlySpan<float> source, float weight, Span<float> output)
+    internal static void MultiplyAdd(ReadOnlySpan<float> source, float weight, Span<float> output)
     {
         var i = 0;
         if (Vector.IsHardwareAccelerated && source.Length >= Vector<float>.Count)

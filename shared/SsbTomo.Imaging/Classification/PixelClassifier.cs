@@ -1,0 +1,251 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using SsbTomo.Imaging.Segmentation;
+
+namespace SsbTomo.Imaging.Classification;
+
+/// <summary>A model does not fit the images or the phase table it was asked to segment; the message says how.</summary>
+public sealed class ModelMismatchException(string message) : Exception(message);
+
+/// <summary>One training image and its sparse labels: 0 unlabelled, 1..k the phases in the phase table's order.</summary>
+public sealed record LabelledImage(string Name, Image2D<ushort> Image, Image2D<byte> Labels);
+
+/// <summary>
+/// What a model was trained with and on, kept beside the forest so that a model never runs on what it does not fit:
+/// the phase table (names in label order 1..k), the grey-level bit depth, the feature bank and the formats' versions.
+/// </summary>
+public sealed record PixelClassifierManifest(
+    int FormatVersion,
+    string Library,
+    IReadOnlyList<string> Phases,
+    int BitDepth,
+    IReadOnlyList<FeatureSpec> Features,
+    IReadOnlyList<string> FeatureNames,
+    ForestSettings Forest,
+    IReadOnlyList<string> TrainedOn)
+{
+    /// <summary>The model file format this build writes and reads.</summary>
+    public const int CurrentFormatVersion = 1;
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // σ as σ: the file is read by people
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Reads <see cref="ToJson"/>; a model of another format version is refused with the versions named.</summary>
+    public static PixelClassifierManifest FromJson(string json)
+    {
+        PixelClassifierManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<PixelClassifierManifest>(json, Json);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"the model manifest is not valid: {e.Message}", e);
+        }
+        if (manifest is null) throw new InvalidDataException("the model manifest is empty");
+        if (manifest.FormatVersion != CurrentFormatVersion)
+            throw new ModelMismatchException($"the model is format version {manifest.FormatVersion} ({manifest.Library}); this build reads version {CurrentFormatVersion}: train it again with this build");
+        if (manifest.Phases is null || manifest.Features is null || manifest.Forest is null)
+            throw new InvalidDataException("the model manifest lacks its phases, features or forest settings");
+        return manifest;
+    }
+
+    /// <summary>Throws <see cref="ModelMismatchException"/> unless <paramref name="phases"/> and <paramref name="bitDepth"/> are the model's.</summary>
+    public void Check(IReadOnlyList<string> phases, int bitDepth)
+    {
+        if (!phases.SequenceEqual(Phases, StringComparer.Ordinal))
+            throw new ModelMismatchException(
+                $"the model was trained for phases {string.Join(",", Phases)} (labels 1..{Phases.Count} in that order), not {string.Join(",", phases)}: pass --phases {string.Join(",", Phases)} or train a model for this phase table");
+        if (bitDepth != BitDepth)
+            throw new ModelMismatchException(
+                $"the model was trained on {BitDepth}-bit images and these are {bitDepth}-bit: its grey-level splits would not mean the same; train a model on {bitDepth}-bit images");
+    }
+}
+
+/// <summary>
+/// Trainable segmentation as ilastik's pixel classification does it (Berg et al. 2019, Nat. Methods 16:1226): a few
+/// labelled strokes on a few images, the <see cref="PixelFeatures"/> bank at every labelled pixel, a
+/// <see cref="RandomForest"/> trained on them, and every pixel of new images classified from the same features.
+/// Images are segmented tile by tile with the feature bank's halo, so the labels are the same for any tile size and
+/// memory follows the tile.
+/// </summary>
+public sealed class PixelClassifier
+{
+    /// <summary>Owned tile side used when none is given: 512 + 2·30 halo keeps one tile's 33 planes near 43 MB.</summary>
+    public const int DefaultTileSize = 512;
+
+    public const int MinPhases = 2;
+    public const int MaxPhases = 6;
+
+    private PixelClassifier(PixelClassifierManifest manifest, RandomForest forest)
+    {
+        Manifest = manifest;
+        Forest = forest;
+    }
+
+    public PixelClassifierManifest Manifest { get; }
+    public RandomForest Forest { get; }
+
+    /// <summary>The library that wrote a model: assembly name and version.</summary>
+    public static string LibraryVersion
+    {
+        get
+        {
+            var name = typeof(PixelClassifier).Assembly.GetName();
+            return $"{name.Name} {name.Version}";
+        }
+    }
+
+    /// <summary>Validates a phase table: 2..6 distinct, non-empty names without commas.</summary>
+    public static void CheckPhases(IReadOnlyList<string> phases)
+    {
+        if (phases.Count < MinPhases || phases.Count > MaxPhases)
+            throw new ArgumentException($"a phase table has {MinPhases} to {MaxPhases} phases, got {phases.Count} ({string.Join(",", phases)})", nameof(phases));
+        if (phases.Any(p => string.IsNullOrWhiteSpace(p) || p.Contains(',')))
+            throw new ArgumentException($"phase names must be non-empty and without commas: {string.Join(",", phases)}", nameof(phases));
+        if (phases.Distinct(StringComparer.Ordinal).Count() != phases.Count)
+            throw new ArgumentException($"phase names must differ: {string.Join(",", phases)}", nameof(phases));
+    }
+
+    /// <summary>
+    /// Trains on the labelled pixels of <paramref name="images"/>. Every phase must have labelled pixels; a label above
+    /// the phase count, or labels of another size than their image, are refused with the image named.
+    /// </summary>
+    public static (PixelClassifier Classifier, ForestReport Report) Train(
+        IReadOnlyList<LabelledImage> images, IReadOnlyList<string> phases, int bitDepth,
+        IReadOnlyList<FeatureSpec>? features = null, ForestSettings? forest = null, int tileSize = DefaultTileSize)
+    {
+        CheckPhases(phases);
+        if (bitDepth is not (8 or 16)) throw new ArgumentOutOfRangeException(nameof(bitDepth), bitDepth, "8- or 16-bit images");
+        if (images.Count == 0) throw new ArgumentException("no training images", nameof(images));
+        features ??= PixelFeatures.Default;
+        forest ??= new ForestSettings();
+        var k = phases.Count;
+        var featureCount = PixelFeatures.Count(features);
+
+        var columns = Enumerable.Range(0, featureCount).Select(_ => new List<float>()).ToArray();
+        var labels = new List<byte>();
+        foreach (var item in images)
+        {
+            var (image, labelImage) = (item.Image, item.Labels);
+            if (labelImage.Height != image.Height || labelImage.Width != image.Width)
+                throw new ArgumentException($"{item.Name}: labels are {labelImage.Width}x{labelImage.Height}, the image is {image.Width}x{image.Height}");
+            var tooHigh = Array.FindIndex(labelImage.Pixels, v => v > k);
+            if (tooHigh >= 0)
+                throw new ArgumentException($"{item.Name}: label {labelImage.Pixels[tooHigh]} at x={tooHigh % image.Width}, y={tooHigh / image.Width} is above the {k} phases ({string.Join(",", phases)}); 0 is unlabelled");
+            CheckBitDepth(item.Name, image, bitDepth);
+            var grey = Array.ConvertAll(image.Pixels, v => (float)v);
+            foreach (var tile in TileGrid.Plan(image.Height, image.Width, tileSize, tileSize, PixelFeatures.Halo(features)))
+            {
+                var owned = new List<int>();
+                for (var y = tile.OwnedY0; y < tile.OwnedY1; y++)
+                    for (var x = tile.OwnedX0; x < tile.OwnedX1; x++)
+                        if (labelImage[y, x] != 0) owned.Add(y * image.Width + x);
+                if (owned.Count == 0) continue;
+                var planes = PixelFeatures.Compute(PixelFeatures.ReadWindow(grey, image.Width, tile), tile.ReadHeight, tile.ReadWidth, features);
+                foreach (var p in owned)
+                {
+                    var at = (p / image.Width - tile.ReadY0) * tile.ReadWidth + p % image.Width - tile.ReadX0;
+                    for (var f = 0; f < featureCount; f++) columns[f].Add(planes[f][at]);
+                    labels.Add((byte)(labelImage.Pixels[p] - 1));
+                }
+            }
+        }
+        var counts = new long[k];
+        foreach (var l in labels) counts[l]++;
+        var missing = Enumerable.Range(0, k).Where(c => counts[c] == 0).Select(c => $"{phases[c]} ({c + 1})").ToArray();
+        if (missing.Length > 0)
+            throw new ArgumentException($"no labelled pixels for {string.Join(", ", missing)}: every phase needs a few strokes");
+
+        var (trained, report) = RandomForest.Train(columns.Select(c => c.ToArray()).ToArray(), labels.ToArray(), k, forest);
+        var manifest = new PixelClassifierManifest(PixelClassifierManifest.CurrentFormatVersion, LibraryVersion, phases.ToArray(), bitDepth,
+            features.ToArray(), PixelFeatures.Names(features), forest, images.Select(i => i.Name).ToArray());
+        return (new PixelClassifier(manifest, trained), report);
+    }
+
+    /// <summary>A classifier from a manifest and a forest read back; refuses a forest that does not fit the manifest.</summary>
+    public static PixelClassifier Load(PixelClassifierManifest manifest, byte[] forestBytes)
+    {
+        var forest = RandomForest.FromBytes(forestBytes);
+        if (forest.ClassCount != manifest.Phases.Count || forest.FeatureCount != PixelFeatures.Count(manifest.Features))
+            throw new InvalidDataException(
+                $"the forest has {forest.ClassCount} classes and {forest.FeatureCount} features, the manifest {manifest.Phases.Count} phases and {PixelFeatures.Count(manifest.Features)} features: the model directory is mixed up");
+        return new PixelClassifier(manifest, forest);
+    }
+
+    /// <summary>Labels 1..k (the phase table's order) for every pixel of <paramref name="image"/>.</summary>
+    public Image2D<byte> Segment(Image2D<ushort> image, string name, int tileSize = DefaultTileSize)
+    {
+        CheckBitDepth(name, image, Manifest.BitDepth);
+        var features = Manifest.Features;
+        var grey = Array.ConvertAll(image.Pixels, v => (float)v);
+        var result = new Image2D<byte>(image.Height, image.Width);
+        foreach (var tile in TileGrid.Plan(image.Height, image.Width, tileSize, tileSize, PixelFeatures.Halo(features)))
+        {
+            var planes = PixelFeatures.Compute(PixelFeatures.ReadWindow(grey, image.Width, tile), tile.ReadHeight, tile.ReadWidth, features);
+            var classes = Forest.Predict(planes, planes[0].Length);
+            var (oy, ox) = tile.OwnedStartInRead;
+            for (var y = 0; y < tile.OwnedHeight; y++)
+                for (var x = 0; x < tile.OwnedWidth; x++)
+                    result[tile.OwnedY0 + y, tile.OwnedX0 + x] = (byte)(classes[(oy + y) * tile.ReadWidth + ox + x] + 1);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The training report as JSON: labelled pixels per phase, out-of-bag accuracy overall and per phase, the confusion
+    /// matrix (rows the labelled phase, columns the predicted one) and the features by importance.
+    /// </summary>
+    public string ReportJson(ForestReport report, TimeSpan trainingTime)
+    {
+        var phases = Manifest.Phases;
+        var perPhase = new JsonObject();
+        var labelled = new JsonObject();
+        var confusion = new JsonObject();
+        for (var c = 0; c < phases.Count; c++)
+        {
+            labelled[phases[c]] = report.SamplesPerClass[c];
+            perPhase[phases[c]] = double.IsNaN(report.OutOfBagAccuracyPerClass[c]) ? null : Math.Round(report.OutOfBagAccuracyPerClass[c], 4);
+            var row = new JsonObject();
+            for (var p = 0; p < phases.Count; p++) row[phases[p]] = report.Confusion[c][p];
+            confusion[phases[c]] = row;
+        }
+        var importance = new JsonArray(Manifest.FeatureNames.Select((name, f) => (name, value: report.FeatureImportance[f]))
+            .OrderByDescending(x => x.value)
+            .Select(x => (JsonNode)new JsonObject { ["feature"] = x.name, ["importance"] = Math.Round(x.value, 5) })
+            .ToArray());
+        var json = new JsonObject
+        {
+            ["phases"] = new JsonArray(phases.Select(p => (JsonNode)JsonValue.Create(p)).ToArray()),
+            ["trained_on"] = new JsonArray(Manifest.TrainedOn.Select(p => (JsonNode)JsonValue.Create(p)).ToArray()),
+            ["labelled_pixels"] = labelled,
+            ["out_of_bag"] = new JsonObject
+            {
+                ["samples"] = report.OutOfBagSamples,
+                ["accuracy"] = double.IsNaN(report.OutOfBagAccuracy) ? null : Math.Round(report.OutOfBagAccuracy, 4),
+                ["accuracy_per_phase"] = perPhase,
+                ["confusion_labelled_by_predicted"] = confusion,
+            },
+            ["feature_importance"] = importance,
+            ["trees"] = Forest.TreeCount,
+            ["nodes"] = Forest.NodeCount,
+            ["training_seconds"] = Math.Round(trainingTime.TotalSeconds, 2),
+        };
+        return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    }
+
+    private static void CheckBitDepth(string name, Image2D<ushort> image, int bitDepth)
+    {
+        if (bitDepth == 8 && image.Pixels.AsSpan().IndexOfAnyInRange((ushort)256, ushort.MaxValue) >= 0)
+            throw new ModelMismatchException($"{name}: has grey values above 255 but the model is for 8-bit images");
+    }
+}

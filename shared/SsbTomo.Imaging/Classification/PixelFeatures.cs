@@ -1,0 +1,319 @@
+using System.Globalization;
+using SsbTomo.Imaging.Segmentation;
+
+namespace SsbTomo.Imaging.Classification;
+
+/// <summary>The filters of ilastik's pixel classification (Sommer et al. 2011, "ilastik: Interactive learning and segmentation toolkit", ISBI; Berg et al. 2019, Nat. Methods 16:1226).</summary>
+public enum FeatureKind
+{
+    /// <summary>G_σ * I.</summary>
+    GaussianSmoothing,
+
+    /// <summary>∂²/∂y² + ∂²/∂x² of G_σ * I (scipy.ndimage.gaussian_laplace).</summary>
+    LaplacianOfGaussian,
+
+    /// <summary>|∇(G_σ * I)| (scipy.ndimage.gaussian_gradient_magnitude).</summary>
+    GaussianGradientMagnitude,
+
+    /// <summary>G_σ * I − G_0.66σ * I, ilastik's ratio of the two scales.</summary>
+    DifferenceOfGaussians,
+
+    /// <summary>Both eigenvalues, descending, of G_σ/2 * (∇_σ I ∇_σ Iᵀ): ilastik's inner scale σ, outer scale σ/2.</summary>
+    StructureTensorEigenvalues,
+
+    /// <summary>Both eigenvalues, descending, of the Hessian of G_σ * I.</summary>
+    HessianOfGaussianEigenvalues,
+}
+
+/// <summary>One filter at one scale (σ in pixels).</summary>
+public readonly record struct FeatureSpec(FeatureKind Kind, double Sigma)
+{
+    /// <summary>How many feature planes the filter gives: two for the eigenvalue filters, one otherwise.</summary>
+    public int Channels => Kind is FeatureKind.StructureTensorEigenvalues or FeatureKind.HessianOfGaussianEigenvalues ? 2 : 1;
+
+    /// <summary>How far from a pixel the filter looks (scipy's 4σ truncation; the structure tensor adds its outer scale).</summary>
+    public int Radius => Kind switch
+    {
+        FeatureKind.StructureTensorEigenvalues => Denoise.GaussianRadiusVoxels(Sigma) + Denoise.GaussianRadiusVoxels(PixelFeatures.StructureTensorOuterRatio * Sigma),
+        _ => Denoise.GaussianRadiusVoxels(Sigma),
+    };
+
+    public override string ToString() => $"{Kind} σ={Sigma.ToString("0.###", CultureInfo.InvariantCulture)}";
+}
+
+/// <summary>
+/// ilastik's pixel-classification feature bank in 2D, one slice at a time: Gaussian smoothing, Laplacian of Gaussian,
+/// Gaussian gradient magnitude, difference of Gaussians, structure-tensor and Hessian-of-Gaussian eigenvalues, each at
+/// chosen σ. The derivatives are scipy.ndimage's (the normalised Gaussian's derivative kernels, 4σ truncation,
+/// 'reflect' boundary), so scipy.ndimage and skimage.feature are the oracles; ilastik computes the same quantities with
+/// vigra, whose kernels differ in the last digits.
+/// <para>
+/// A pixel's features depend only on the pixels within <see cref="Halo"/> of it and on where the image ends, so a tile
+/// read with that halo (<see cref="TileGrid"/>) gives its owned pixels' features bit for bit: every pass accumulates in
+/// float in a fixed order per pixel, without fused multiply-adds.
+/// </para>
+/// </summary>
+public static class PixelFeatures
+{
+    /// <summary>ilastik's inner : outer scale of the structure tensor (inner σ, outer σ/2).</summary>
+    public const double StructureTensorOuterRatio = 0.5;
+
+    /// <summary>ilastik's ratio of the smaller to the larger scale of the difference of Gaussians.</summary>
+    public const double DifferenceOfGaussiansRatio = 0.66;
+
+    /// <summary>The scales ilastik offers.</summary>
+    public static IReadOnlyList<double> IlastikSigmas { get; } = [0.3, 0.7, 1.0, 1.6, 3.5, 5.0, 10.0];
+
+    /// <summary>
+    /// The default bank: smoothing at 0.3 (close to the grey value itself, as ilastik's default) and every filter at
+    /// σ 0.7, 1.6, 3.5 and 5: 33 planes, a 30-pixel halo. Fine scales see edges and thin fibres, coarse ones a pore's
+    /// or particle's interior; 10 is left out because its 60-pixel halo and cost buy little on sections of a few µm.
+    /// </summary>
+    public static IReadOnlyList<FeatureSpec> Default { get; } = Bank([0.7, 1.6, 3.5, 5.0], includeFineSmoothing: true);
+
+    /// <summary>Every kind at every σ of <paramref name="sigmas"/>, optionally with smoothing at 0.3 first.</summary>
+    public static IReadOnlyList<FeatureSpec> Bank(IEnumerable<double> sigmas, bool includeFineSmoothing)
+    {
+        var specs = new List<FeatureSpec>();
+        if (includeFineSmoothing) specs.Add(new FeatureSpec(FeatureKind.GaussianSmoothing, 0.3));
+        foreach (var sigma in sigmas)
+            foreach (var kind in Enum.GetValues<FeatureKind>())
+                specs.Add(new FeatureSpec(kind, sigma));
+        return specs;
+    }
+
+    /// <summary>Number of feature planes of <paramref name="specs"/>.</summary>
+    public static int Count(IReadOnlyList<FeatureSpec> specs) => specs.Sum(s => s.Channels);
+
+    /// <summary>One name per plane, in plane order ("HessianOfGaussianEigenvalues σ=1.6 [1]" for the second eigenvalue).</summary>
+    public static IReadOnlyList<string> Names(IReadOnlyList<FeatureSpec> specs) =>
+        specs.SelectMany(s => s.Channels == 1 ? [s.ToString()] : Enumerable.Range(0, s.Channels).Select(c => $"{s} [{c}]")).ToArray();
+
+    /// <summary>The halo a tile needs for its owned pixels to get the whole image's features.</summary>
+    public static int Halo(IReadOnlyList<FeatureSpec> specs) => specs.Count == 0 ? 0 : specs.Max(s => s.Radius);
+
+    /// <summary>
+    /// The feature planes of a height×width image (row-major), one float array per plane in <see cref="Names"/> order.
+    /// Beyond the image's edges the image is mirrored (scipy's 'reflect').
+    /// </summary>
+    public static float[][] Compute(ReadOnlySpan<float> image, int height, int width, IReadOnlyList<FeatureSpec> specs)
+    {
+        Validate(specs);
+        if (image.Length != height * width)
+            throw new ArgumentException($"image has {image.Length} pixels, {height}x{width} needs {height * width}", nameof(image));
+        var planes = new float[Count(specs)][];
+        var source = image.ToArray();
+        var next = 0;
+        var starts = new int[specs.Count];
+        for (var i = 0; i < specs.Count; i++)
+        {
+            starts[i] = next;
+            next += specs[i].Channels;
+        }
+        // Filters at the same σ share their derivative passes; scales are independent, so they run in parallel.
+        var groups = Enumerable.Range(0, specs.Count).GroupBy(i => specs[i].Sigma).ToArray();
+        Parallel.ForEach(groups, group =>
+        {
+            var derivatives = new Derivatives(source, height, width, group.Key);
+            foreach (var i in group)
+            {
+                var outputs = derivatives.Filter(specs[i]);
+                for (var c = 0; c < outputs.Length; c++) planes[starts[i] + c] = outputs[c];
+            }
+        });
+        return planes;
+    }
+
+    /// <summary>
+    /// The same planes computed tile by tile (each tile read with <see cref="Halo"/> around it, as a chunk of a large
+    /// slice would be): equal to <see cref="Compute"/> bit for bit, with memory for one tile's planes at a time beyond
+    /// the result.
+    /// </summary>
+    public static float[][] ComputeTiled(float[] image, int height, int width, IReadOnlyList<FeatureSpec> specs, int tileSize)
+    {
+        Validate(specs);
+        var count = Count(specs);
+        var planes = new float[count][];
+        for (var f = 0; f < count; f++) planes[f] = new float[height * width];
+        var halo = Halo(specs);
+        foreach (var tile in TileGrid.Plan(height, width, tileSize, tileSize, halo))
+        {
+            var tilePlanes = Compute(ReadWindow(image, width, tile), tile.ReadHeight, tile.ReadWidth, specs);
+            var (oy, ox) = tile.OwnedStartInRead;
+            for (var f = 0; f < count; f++)
+                for (var y = 0; y < tile.OwnedHeight; y++)
+                    tilePlanes[f].AsSpan((oy + y) * tile.ReadWidth + ox, tile.OwnedWidth)
+                        .CopyTo(planes[f].AsSpan((tile.OwnedY0 + y) * width + tile.OwnedX0, tile.OwnedWidth));
+        }
+        return planes;
+    }
+
+    /// <summary>The read window (owned pixels and halo) of <paramref name="tile"/> in a row-major image.</summary>
+    internal static float[] ReadWindow(float[] image, int width, TileWindow tile)
+    {
+        var window = new float[tile.ReadHeight * tile.ReadWidth];
+        for (var y = 0; y < tile.ReadHeight; y++)
+            image.AsSpan((tile.ReadY0 + y) * width + tile.ReadX0, tile.ReadWidth).CopyTo(window.AsSpan(y * tile.ReadWidth, tile.ReadWidth));
+        return window;
+    }
+
+    private static void Validate(IReadOnlyList<FeatureSpec> specs)
+    {
+        if (specs.Count == 0) throw new ArgumentException("the feature bank is empty", nameof(specs));
+        foreach (var s in specs)
+            if (!(s.Sigma > 0) || s.Sigma > 64 || !Enum.IsDefined(s.Kind))
+                throw new ArgumentException($"{s}: σ must be in (0, 64] pixels and the kind one of {string.Join(", ", Enum.GetNames<FeatureKind>())}", nameof(specs));
+    }
+
+    /// <summary>The Gaussian and its first and second derivatives at one σ, computed once for every filter at that σ.</summary>
+    private sealed class Derivatives(float[] image, int height, int width, double sigma)
+    {
+        private readonly float[] _g = Kernel(sigma, 0);
+        private readonly float[] _d1 = Kernel(sigma, 1);
+        private readonly float[] _d2 = Kernel(sigma, 2);
+        private float[]? _rowsG, _rowsD1, _rowsD2, _smooth, _dx, _dy;
+
+        private float[] RowsG => _rowsG ??= SeparableFilter2D.Rows(image, height, width, _g);
+        private float[] RowsD1 => _rowsD1 ??= SeparableFilter2D.Rows(image, height, width, _d1);
+        private float[] RowsD2 => _rowsD2 ??= SeparableFilter2D.Rows(image, height, width, _d2);
+        private float[] Smooth => _smooth ??= SeparableFilter2D.Columns(RowsG, height, width, _g);
+        private float[] Dx => _dx ??= SeparableFilter2D.Columns(RowsD1, height, width, _g);
+        private float[] Dy => _dy ??= SeparableFilter2D.Columns(RowsG, height, width, _d1);
+
+        public float[][] Filter(FeatureSpec spec) => spec.Kind switch
+        {
+            FeatureKind.GaussianSmoothing => [(float[])Smooth.Clone()],
+            FeatureKind.LaplacianOfGaussian => [Laplacian()],
+            FeatureKind.GaussianGradientMagnitude => [GradientMagnitude()],
+            FeatureKind.DifferenceOfGaussians => [DifferenceOfGaussians()],
+            FeatureKind.StructureTensorEigenvalues => StructureTensor(),
+            FeatureKind.HessianOfGaussianEigenvalues => Hessian(),
+            _ => throw new ArgumentOutOfRangeException(nameof(spec), spec, "unknown feature kind"),
+        };
+
+        private float[] Laplacian()
+        {
+            var dyy = SeparableFilter2D.Columns(RowsG, height, width, _d2);
+            var dxx = SeparableFilter2D.Columns(RowsD2, height, width, _g);
+            for (var i = 0; i < dyy.Length; i++) dyy[i] += dxx[i];
+            return dyy;
+        }
+
+        private float[] GradientMagnitude()
+        {
+            var (dx, dy) = (Dx, Dy);
+            var result = new float[dx.Length];
+            for (var i = 0; i < result.Length; i++) result[i] = MathF.Sqrt(dx[i] * dx[i] + dy[i] * dy[i]);
+            return result;
+        }
+
+        private float[] DifferenceOfGaussians()
+        {
+            var g = Kernel(DifferenceOfGaussiansRatio * sigma, 0);
+            var finer = SeparableFilter2D.Columns(SeparableFilter2D.Rows(image, height, width, g), height, width, g);
+            var smooth = Smooth;
+            for (var i = 0; i < finer.Length; i++) finer[i] = smooth[i] - finer[i];
+            return finer;
+        }
+
+        private float[][] StructureTensor()
+        {
+            var (dx, dy) = (Dx, Dy);
+            var n = dx.Length;
+            var (xx, xy, yy) = (new float[n], new float[n], new float[n]);
+            for (var i = 0; i < n; i++)
+            {
+                xx[i] = dx[i] * dx[i];
+                xy[i] = dx[i] * dy[i];
+                yy[i] = dy[i] * dy[i];
+            }
+            var outer = Kernel(StructureTensorOuterRatio * sigma, 0);
+            var sxx = SeparableFilter2D.Apply(xx, height, width, outer, outer);
+            var sxy = SeparableFilter2D.Apply(xy, height, width, outer, outer);
+            var syy = SeparableFilter2D.Apply(yy, height, width, outer, outer);
+            return Eigenvalues(syy, sxy, sxx);
+        }
+
+        private float[][] Hessian()
+        {
+            var dyy = SeparableFilter2D.Columns(RowsG, height, width, _d2);
+            var dxy = SeparableFilter2D.Columns(RowsD1, height, width, _d1);
+            var dxx = SeparableFilter2D.Columns(RowsD2, height, width, _g);
+            return Eigenvalues(dyy, dxy, dxx);
+        }
+    }
+
+    /// <summary>Eigenvalues, descending, of [[a, b], [b, c]] at every pixel (written over a and c).</summary>
+    private static float[][] Eigenvalues(float[] a, float[] b, float[] c)
+    {
+        for (var i = 0; i < a.Length; i++)
+        {
+            var mean = 0.5f * (a[i] + c[i]);
+            var half = 0.5f * (a[i] - c[i]);
+            var radius = MathF.Sqrt(half * half + b[i] * b[i]);
+            (a[i], c[i]) = (mean + radius, mean - radius);
+        }
+        return [a, c];
+    }
+
+    private static float[] Kernel(double sigma, int order) => Array.ConvertAll(HessianEigenvalues.DerivativeKernel(sigma, order), w => (float)w);
+}
+
+/// <summary>Separable 2D convolution in float with scipy.ndimage's 'reflect' boundary, vectorised along rows.</summary>
+internal static class SeparableFilter2D
+{
+    /// <summary>Rows then columns.</summary>
+    public static float[] Apply(float[] image, int height, int width, float[] alongY, float[] alongX) =>
+        Columns(Rows(image, height, width, alongX), height, width, alongY);
+
+    /// <summary>Convolution along x (weights[k] multiplies the sample at offset k − radius).</summary>
+    public static float[] Rows(float[] image, int height, int width, float[] kernel)
+    {
+        var radius = kernel.Length / 2;
+        var sources = Denoise.ReflectedIndices(width, radius);
+        var result = new float[image.Length];
+        ForRows(height, width, (y0, y1) =>
+        {
+            var padded = new float[width + 2 * radius];
+            for (var y = y0; y < y1; y++)
+            {
+                var row = image.AsSpan(y * width, width);
+                for (var i = 0; i < padded.Length; i++) padded[i] = row[sources[i]];
+                var output = result.AsSpan(y * width, width);
+                for (var k = 0; k < kernel.Length; k++)
+                    if (kernel[k] != 0) Denoise.MultiplyAdd(padded.AsSpan(k, width), kernel[k], output);
+            }
+        });
+        return result;
+    }
+
+    /// <summary>Convolution along y.</summary>
+    public static float[] Columns(float[] image, int height, int width, float[] kernel)
+    {
+        var radius = kernel.Length / 2;
+        var sources = Denoise.ReflectedIndices(height, radius);
+        var result = new float[image.Length];
+        ForRows(height, width, (y0, y1) =>
+        {
+            for (var y = y0; y < y1; y++)
+            {
+                var output = result.AsSpan(y * width, width);
+                for (var k = 0; k < kernel.Length; k++)
+                    if (kernel[k] != 0) Denoise.MultiplyAdd(image.AsSpan(sources[y + k] * width, width), kernel[k], output);
+            }
+        });
+        return result;
+    }
+
+    /// <summary>Bands of rows in parallel on large images; small tiles stay on one thread (their callers run tiles in parallel).</summary>
+    private static void ForRows(int height, int width, Action<int, int> band)
+    {
+        const int bandRows = 64;
+        if ((long)height * width < 1 << 17)
+        {
+            band(0, height);
+            return;
+        }
+        Parallel.For(0, (height + bandRows - 1) / bandRows, b => band(b * bandRows, Math.Min(height, (b + 1) * bandRows)));
+    }
+}

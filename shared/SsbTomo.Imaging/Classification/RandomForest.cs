@@ -1,0 +1,528 @@
+using System.Runtime.InteropServices;
+
+namespace SsbTomo.Imaging.Classification;
+
+/// <summary>How a <see cref="RandomForest"/> is grown.</summary>
+/// <param name="Trees">Number of trees (scikit-learn's and ilastik's default is 100).</param>
+/// <param name="MaxDepth">Deepest split level; Breiman grows trees out, the limit only bounds the node arrays.</param>
+/// <param name="MinSamplesLeaf">Fewest bootstrap samples a leaf may hold.</param>
+/// <param name="MaxSamplesPerTree">
+/// Bootstrap draw per tree: min(labelled samples, this), with replacement (scikit-learn's max_samples). Densely labelled
+/// slices have millions of samples that say the same thing; the cap keeps training time linear in the trees.
+/// </param>
+/// <param name="FeaturesPerSplit">Features drawn at each node; 0 means ⌊√F⌋ (Breiman's and scikit-learn's choice).</param>
+/// <param name="Seed">Same seed, same samples, same forest, bit for bit, on any number of threads.</param>
+public sealed record ForestSettings(
+    int Trees = 100,
+    int MaxDepth = 24,
+    int MinSamplesLeaf = 1,
+    int MaxSamplesPerTree = 50_000,
+    int FeaturesPerSplit = 0,
+    int Seed = 1)
+{
+    /// <summary>Quantile bins per feature for the split search; 256 keeps a sample's bin in one byte.</summary>
+    public const int Bins = 256;
+
+    /// <summary>Samples whose out-of-bag prediction the report counts (a random subset beyond this).</summary>
+    public const int MaxOutOfBagSamples = 50_000;
+
+    internal void Validate()
+    {
+        if (Trees < 1 || Trees > 10_000) throw new ArgumentOutOfRangeException(nameof(Trees), Trees, "trees must be 1..10000");
+        if (MaxDepth < 1 || MaxDepth > 64) throw new ArgumentOutOfRangeException(nameof(MaxDepth), MaxDepth, "depth must be 1..64");
+        if (MinSamplesLeaf < 1) throw new ArgumentOutOfRangeException(nameof(MinSamplesLeaf), MinSamplesLeaf, "a leaf holds at least one sample");
+        if (MaxSamplesPerTree < 1) throw new ArgumentOutOfRangeException(nameof(MaxSamplesPerTree), MaxSamplesPerTree, "a tree needs at least one sample");
+        if (FeaturesPerSplit < 0) throw new ArgumentOutOfRangeException(nameof(FeaturesPerSplit), FeaturesPerSplit, "0 (√F) or a positive count");
+    }
+}
+
+/// <summary>What training learnt about its own accuracy, from samples a tree did not see (out of bag).</summary>
+/// <param name="SamplesPerClass">Labelled samples of each class.</param>
+/// <param name="OutOfBagSamples">Samples evaluated out of bag (all, or a random <see cref="ForestSettings.MaxOutOfBagSamples"/>).</param>
+/// <param name="OutOfBagAccuracy">Share of those predicted right by the trees that had not drawn them.</param>
+/// <param name="OutOfBagAccuracyPerClass">Per true class (recall); NaN for a class with no evaluated sample.</param>
+/// <param name="Confusion">[true class][predicted class] counts of the out-of-bag predictions.</param>
+/// <param name="FeatureImportance">Mean decrease in Gini impurity per feature (Breiman 2001), summing to 1.</param>
+public sealed record ForestReport(
+    long[] SamplesPerClass,
+    int OutOfBagSamples,
+    double OutOfBagAccuracy,
+    double[] OutOfBagAccuracyPerClass,
+    long[][] Confusion,
+    double[] FeatureImportance);
+
+/// <summary>
+/// A random forest classifier (Breiman 2001, "Random forests", Machine Learning 45:5, DOI 10.1023/A:1010933404324): each
+/// tree grown on a bootstrap draw of the samples, each node split on the best of a random subset of the features by the
+/// Gini impurity, leaves holding class frequencies; the forest averages the trees' frequencies (as scikit-learn does,
+/// rather than Breiman's majority vote). Split candidates are the features' 256 quantile bins (as LightGBM's and
+/// scikit-learn's HistGradientBoosting), which makes a node's search linear in its samples.
+/// <para>
+/// Written here rather than taken from ML.NET: ML.NET's FastForest is binary or regression only (several classes need a
+/// one-versus-all wrapper of k forests), reports no out-of-bag estimate, and predicts through IDataView rows; this one is
+/// multiclass, reports out-of-bag accuracy and a confusion matrix, and predicts from feature planes with the nodes in one
+/// flat array.
+/// </para>
+/// </summary>
+public sealed class RandomForest
+{
+    private const int FormatVersion = 1;
+
+    /// <summary>A split (<see cref="Feature"/> ≥ 0: go to <see cref="Child"/> when value ≤ threshold, else Child + 1) or a leaf (−1: class frequencies at <see cref="Child"/>·k).</summary>
+    private readonly record struct Node(int Feature, float Threshold, int Child);
+
+    private readonly Node[] _nodes;
+    private readonly int[] _roots;
+    private readonly float[] _leafFrequencies;
+
+    private RandomForest(int classCount, int featureCount, Node[] nodes, int[] roots, float[] leafFrequencies)
+    {
+        ClassCount = classCount;
+        FeatureCount = featureCount;
+        _nodes = nodes;
+        _roots = roots;
+        _leafFrequencies = leafFrequencies;
+    }
+
+    public int ClassCount { get; }
+    public int FeatureCount { get; }
+    public int TreeCount => _roots.Length;
+    public int NodeCount => _nodes.Length;
+
+    /// <summary>
+    /// Grows a forest on <paramref name="samples"/> (one array per feature, one value per sample) with
+    /// <paramref name="labels"/> 0..<paramref name="classCount"/>−1, and reports its out-of-bag accuracy.
+    /// </summary>
+    public static (RandomForest Forest, ForestReport Report) Train(float[][] samples, byte[] labels, int classCount, ForestSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        ArgumentNullException.ThrowIfNull(labels);
+        settings.Validate();
+        if (classCount < 2 || classCount > 255) throw new ArgumentOutOfRangeException(nameof(classCount), classCount, "2..255 classes");
+        var featureCount = samples.Length;
+        if (featureCount == 0) throw new ArgumentException("no features", nameof(samples));
+        var n = labels.Length;
+        if (n == 0) throw new ArgumentException("no labelled samples", nameof(labels));
+        foreach (var column in samples)
+            if (column.Length != n) throw new ArgumentException($"a feature has {column.Length} values for {n} labels", nameof(samples));
+        var perClass = new long[classCount];
+        foreach (var label in labels)
+        {
+            if (label >= classCount) throw new ArgumentException($"label {label} is not below the class count {classCount}", nameof(labels));
+            perClass[label]++;
+        }
+
+        var (edges, codes) = Bin(samples);
+        var mtry = settings.FeaturesPerSplit > 0 ? Math.Min(settings.FeaturesPerSplit, featureCount) : Math.Max(1, (int)Math.Sqrt(featureCount));
+        var drawn = Math.Min(n, settings.MaxSamplesPerTree);
+        var oob = OutOfBagSubset(n, settings.Seed);
+
+        var trees = new TreeBuilder.Tree[settings.Trees];
+        var inBag = new bool[settings.Trees][];
+        Parallel.For(0, settings.Trees, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, t =>
+        {
+            var random = new Random(unchecked(settings.Seed * 1_000_003 + t));
+            var indices = new int[drawn];
+            for (var i = 0; i < drawn; i++) indices[i] = random.Next(n);
+            var bag = new bool[oob.Length];
+            var drawnSet = new HashSet<int>(indices);
+            for (var i = 0; i < oob.Length; i++) bag[i] = drawnSet.Contains(oob[i]);
+            inBag[t] = bag;
+            trees[t] = new TreeBuilder(codes, edges, labels, classCount, mtry, settings, random).Grow(indices);
+        });
+
+        var forest = Assemble(trees, classCount, featureCount);
+        var importance = new double[featureCount];
+        foreach (var tree in trees)
+            for (var f = 0; f < featureCount; f++) importance[f] += tree.Importance[f];
+        var total = importance.Sum();
+        if (total > 0) for (var f = 0; f < featureCount; f++) importance[f] /= total;
+        return (forest, forest.OutOfBag(samples, labels, perClass, oob, inBag, importance));
+    }
+
+    /// <summary>The most probable class (0..k−1) of each of <paramref name="pixelCount"/> pixels given as feature planes.</summary>
+    public byte[] Predict(float[][] planes, int pixelCount)
+    {
+        var result = new byte[pixelCount];
+        PredictInto(planes, pixelCount, result, null);
+        return result;
+    }
+
+    /// <summary>Class frequencies averaged over the trees, pixel-major (k per pixel).</summary>
+    public float[] PredictProbabilities(float[][] planes, int pixelCount)
+    {
+        var probabilities = new float[(long)pixelCount * ClassCount];
+        PredictInto(planes, pixelCount, null, probabilities);
+        return probabilities;
+    }
+
+    private void PredictInto(float[][] planes, int pixelCount, byte[]? classes, float[]? probabilities)
+    {
+        if (planes.Length != FeatureCount) throw new ArgumentException($"{planes.Length} feature planes, the forest was trained on {FeatureCount}", nameof(planes));
+        foreach (var plane in planes)
+            if (plane.Length < pixelCount) throw new ArgumentException($"a feature plane has {plane.Length} values for {pixelCount} pixels", nameof(planes));
+        var k = ClassCount;
+        var handles = planes.Select(plane => GCHandle.Alloc(plane, GCHandleType.Pinned)).ToArray();
+        try
+        {
+            var addresses = handles.Select(h => h.AddrOfPinnedObject()).ToArray();
+            // Blocks of pixels, tree by tree inside a block: the block's feature values (33 planes x 256 floats) and one
+            // tree's nodes stay in cache. Four pixels walk a tree together so that their memory loads overlap.
+            const int block = 256;
+            Parallel.For(0, (pixelCount + block - 1) / block, b =>
+            {
+                var p0 = b * block;
+                var count = Math.Min(block, pixelCount - p0);
+                var sums = new float[count * k];
+                PredictBlock(addresses, p0, count, sums);
+                for (var i = 0; i < count; i++)
+                {
+                    if (classes is not null)
+                    {
+                        var best = 0;
+                        for (var c = 1; c < k; c++) if (sums[i * k + c] > sums[i * k + best]) best = c;
+                        classes[p0 + i] = (byte)best;
+                    }
+                    if (probabilities is not null)
+                        for (var c = 0; c < k; c++) probabilities[(long)(p0 + i) * k + c] = sums[i * k + c] / _roots.Length;
+                }
+            });
+        }
+        finally
+        {
+            foreach (var handle in handles) handle.Free();
+        }
+    }
+
+    private unsafe void PredictBlock(IntPtr[] planeAddresses, int p0, int count, float[] sums)
+    {
+        var k = ClassCount;
+        var planes = stackalloc float*[planeAddresses.Length];
+        for (var f = 0; f < planeAddresses.Length; f++) planes[f] = (float*)planeAddresses[f] + p0;
+        fixed (Node* nodes = _nodes)
+        fixed (float* leaves = _leafFrequencies)
+        fixed (float* total = sums)
+        {
+            foreach (var root in _roots)
+            {
+                var i = 0;
+                for (; i + 4 <= count; i += 4)
+                {
+                    Node* a = nodes + root, b = a, c = a, d = a;
+                    while (true)
+                    {
+                        var moved = false;
+                        if (a->Feature >= 0) { a = nodes + a->Child + (planes[a->Feature][i] <= a->Threshold ? 0 : 1); moved = true; }
+                        if (b->Feature >= 0) { b = nodes + b->Child + (planes[b->Feature][i + 1] <= b->Threshold ? 0 : 1); moved = true; }
+                        if (c->Feature >= 0) { c = nodes + c->Child + (planes[c->Feature][i + 2] <= c->Threshold ? 0 : 1); moved = true; }
+                        if (d->Feature >= 0) { d = nodes + d->Child + (planes[d->Feature][i + 3] <= d->Threshold ? 0 : 1); moved = true; }
+                        if (!moved) break;
+                    }
+                    AddLeaf(leaves + a->Child * k, total + i * k, k);
+                    AddLeaf(leaves + b->Child * k, total + (i + 1) * k, k);
+                    AddLeaf(leaves + c->Child * k, total + (i + 2) * k, k);
+                    AddLeaf(leaves + d->Child * k, total + (i + 3) * k, k);
+                }
+                for (; i < count; i++)
+                {
+                    var node = nodes + root;
+                    while (node->Feature >= 0) node = nodes + node->Child + (planes[node->Feature][i] <= node->Threshold ? 0 : 1);
+                    AddLeaf(leaves + node->Child * k, total + i * k, k);
+                }
+            }
+        }
+    }
+
+    private static unsafe void AddLeaf(float* leaf, float* total, int k)
+    {
+        for (var c = 0; c < k; c++) total[c] += leaf[c];
+    }
+
+    /// <summary>The forest as bytes (format version, sizes, nodes, leaves), for a model file.</summary>
+    public byte[] ToBytes()
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new BinaryWriter(stream))
+        {
+            writer.Write(FormatVersion);
+            writer.Write(ClassCount);
+            writer.Write(FeatureCount);
+            writer.Write(_roots.Length);
+            foreach (var root in _roots) writer.Write(root);
+            writer.Write(_nodes.Length);
+            foreach (var node in _nodes)
+            {
+                writer.Write(node.Feature);
+                writer.Write(node.Threshold);
+                writer.Write(node.Child);
+            }
+            writer.Write(_leafFrequencies.Length);
+            foreach (var value in _leafFrequencies) writer.Write(value);
+        }
+        return stream.ToArray();
+    }
+
+    /// <summary>Reads <see cref="ToBytes"/>; throws <see cref="InvalidDataException"/> on anything else.</summary>
+    public static RandomForest FromBytes(byte[] bytes)
+    {
+        try
+        {
+            using var reader = new BinaryReader(new MemoryStream(bytes));
+            var version = reader.ReadInt32();
+            if (version != FormatVersion) throw new InvalidDataException($"forest format version {version}, this build reads {FormatVersion}");
+            var (classCount, featureCount) = (reader.ReadInt32(), reader.ReadInt32());
+            var roots = new int[Checked(reader.ReadInt32(), bytes.Length / 4)];
+            for (var i = 0; i < roots.Length; i++) roots[i] = reader.ReadInt32();
+            var nodes = new Node[Checked(reader.ReadInt32(), bytes.Length / 12)];
+            for (var i = 0; i < nodes.Length; i++) nodes[i] = new Node(reader.ReadInt32(), reader.ReadSingle(), reader.ReadInt32());
+            var leaves = new float[Checked(reader.ReadInt32(), bytes.Length / 4)];
+            for (var i = 0; i < leaves.Length; i++) leaves[i] = reader.ReadSingle();
+            if (classCount < 2 || featureCount < 1) throw new InvalidDataException("forest has fewer than 2 classes or no features");
+            foreach (var root in roots) if (root < 0 || root >= nodes.Length) throw new InvalidDataException("a tree root points outside the nodes");
+            foreach (var node in nodes)
+                if (node.Feature >= featureCount || (node.Feature >= 0 ? node.Child < 0 || node.Child + 1 >= nodes.Length : node.Child < 0 || (long)(node.Child + 1) * classCount > leaves.Length))
+                    throw new InvalidDataException("a node points outside the forest");
+            return new RandomForest(classCount, featureCount, nodes, roots, leaves);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException("the forest is truncated", e);
+        }
+
+        static int Checked(int count, int limit) =>
+            count < 0 || count > limit ? throw new InvalidDataException($"forest declares {count} entries, more than its {limit} bytes can hold") : count;
+    }
+
+    private static RandomForest Assemble(TreeBuilder.Tree[] trees, int classCount, int featureCount)
+    {
+        var nodes = new List<Node>();
+        var leaves = new List<float>();
+        var roots = new int[trees.Length];
+        for (var t = 0; t < trees.Length; t++)
+        {
+            var (nodeOffset, leafOffset) = (nodes.Count, leaves.Count / classCount);
+            roots[t] = nodeOffset;
+            foreach (var node in trees[t].Nodes)
+                nodes.Add(node.Feature >= 0 ? node with { Child = node.Child + nodeOffset } : node with { Child = node.Child + leafOffset });
+            leaves.AddRange(trees[t].LeafFrequencies);
+        }
+        return new RandomForest(classCount, featureCount, nodes.ToArray(), roots, leaves.ToArray());
+    }
+
+    private static int[] OutOfBagSubset(int n, int seed)
+    {
+        if (n <= ForestSettings.MaxOutOfBagSamples) return Enumerable.Range(0, n).ToArray();
+        var random = new Random(unchecked(seed * 7919 + 17));
+        var all = Enumerable.Range(0, n).ToArray();
+        for (var i = 0; i < ForestSettings.MaxOutOfBagSamples; i++)
+        {
+            var j = random.Next(i, n);
+            (all[i], all[j]) = (all[j], all[i]);
+        }
+        var subset = all.AsSpan(0, ForestSettings.MaxOutOfBagSamples).ToArray();
+        Array.Sort(subset);
+        return subset;
+    }
+
+    private ForestReport OutOfBag(float[][] samples, byte[] labels, long[] perClass, int[] subset, bool[][] inBag, double[] importance)
+    {
+        var k = ClassCount;
+        var confusion = Enumerable.Range(0, k).Select(_ => new long[k]).ToArray();
+        var predicted = new int[subset.Length];
+        Parallel.For(0, subset.Length, i =>
+        {
+            var sample = subset[i];
+            var sums = new float[k];
+            var voters = 0;
+            for (var t = 0; t < _roots.Length; t++)
+            {
+                if (inBag[t][i]) continue;
+                voters++;
+                var node = _nodes[_roots[t]];
+                while (node.Feature >= 0) node = _nodes[samples[node.Feature][sample] <= node.Threshold ? node.Child : node.Child + 1];
+                for (var c = 0; c < k; c++) sums[c] += _leafFrequencies[node.Child * k + c];
+            }
+            var best = 0;
+            for (var c = 1; c < k; c++) if (sums[c] > sums[best]) best = c;
+            predicted[i] = voters == 0 ? -1 : best;
+        });
+        var evaluated = 0;
+        var right = 0;
+        for (var i = 0; i < subset.Length; i++)
+        {
+            if (predicted[i] < 0) continue;
+            evaluated++;
+            var truth = labels[subset[i]];
+            confusion[truth][predicted[i]]++;
+            if (truth == predicted[i]) right++;
+        }
+        var perClassAccuracy = new double[k];
+        for (var c = 0; c < k; c++)
+        {
+            var row = confusion[c].Sum();
+            perClassAccuracy[c] = row == 0 ? double.NaN : (double)confusion[c][c] / row;
+        }
+        return new ForestReport(perClass, evaluated, evaluated == 0 ? double.NaN : (double)right / evaluated, perClassAccuracy, confusion, importance);
+    }
+
+    /// <summary>
+    /// Each feature's bin edges (value ≤ edge[b] falls in bin ≤ b) and every sample's bin: midpoints between neighbouring
+    /// distinct values when a feature has at most 256 of them, else the values at 255 evenly spaced quantiles.
+    /// </summary>
+    private static (float[][] Edges, byte[][] Codes) Bin(float[][] samples)
+    {
+        var edges = new float[samples.Length][];
+        var codes = new byte[samples.Length][];
+        Parallel.For(0, samples.Length, f =>
+        {
+            var column = samples[f];
+            // A strided subset is enough to place quantiles and keeps the sort small on densely labelled images.
+            var stride = Math.Max(1, column.Length / 200_000);
+            var sorted = new float[(column.Length + stride - 1) / stride];
+            for (var i = 0; i < sorted.Length; i++) sorted[i] = column[i * stride];
+            Array.Sort(sorted);
+            var distinct = new List<float>();
+            foreach (var v in sorted) if (distinct.Count == 0 || v != distinct[^1]) distinct.Add(v);
+            var featureEdges = new List<float>();
+            if (distinct.Count <= ForestSettings.Bins)
+            {
+                for (var i = 0; i + 1 < distinct.Count; i++) featureEdges.Add(distinct[i] + 0.5f * (distinct[i + 1] - distinct[i]));
+            }
+            else
+            {
+                for (var q = 1; q < ForestSettings.Bins; q++)
+                {
+                    var v = sorted[(int)((long)q * sorted.Length / ForestSettings.Bins)];
+                    if (featureEdges.Count == 0 || v > featureEdges[^1]) featureEdges.Add(v);
+                }
+            }
+            var e = featureEdges.ToArray();
+            var c = new byte[column.Length];
+            for (var i = 0; i < column.Length; i++)
+            {
+                // first edge ≥ value; past the last edge, the last bin
+                int lo = 0, hi = e.Length;
+                while (lo < hi)
+                {
+                    var mid = (lo + hi) >> 1;
+                    if (e[mid] < column[i]) lo = mid + 1; else hi = mid;
+                }
+                c[i] = (byte)lo;
+            }
+            edges[f] = e;
+            codes[f] = c;
+        });
+        return (edges, codes);
+    }
+
+    /// <summary>Grows one tree on binned samples, depth first with an explicit stack.</summary>
+    private sealed class TreeBuilder(byte[][] codes, float[][] edges, byte[] labels, int k, int mtry, ForestSettings settings, Random random)
+    {
+        public sealed record Tree(Node[] Nodes, float[] LeafFrequencies, double[] Importance);
+
+        private readonly List<Node> _nodes = [];
+        private readonly List<float> _leaves = [];
+        private readonly double[] _importance = new double[codes.Length];
+        private readonly long[] _histogram = new long[ForestSettings.Bins * k];
+        private readonly int[] _featureOrder = Enumerable.Range(0, codes.Length).ToArray();
+
+        public Tree Grow(int[] indices)
+        {
+            var pending = new Stack<(int Node, int Start, int End, int Depth)>();
+            _nodes.Add(default);
+            pending.Push((0, 0, indices.Length, 0));
+            var counts = new long[k];
+            while (pending.Count > 0)
+            {
+                var (node, start, end, depth) = pending.Pop();
+                var segment = indices.AsSpan(start, end - start);
+                Array.Clear(counts);
+                foreach (var i in segment) counts[labels[i]]++;
+                var split = depth < settings.MaxDepth && segment.Length >= 2 * settings.MinSamplesLeaf && counts.Count(c => c > 0) > 1
+                    ? BestSplit(segment, counts)
+                    : null;
+                if (split is not { } s)
+                {
+                    _nodes[node] = new Node(-1, 0, _leaves.Count / k);
+                    foreach (var c in counts) _leaves.Add((float)c / segment.Length);
+                    continue;
+                }
+                // Partition the segment: bin ≤ s.Bin first.
+                var column = codes[s.Feature];
+                int left = 0, right = segment.Length - 1;
+                while (left <= right)
+                {
+                    if (column[segment[left]] <= s.Bin)
+                    {
+                        left++;
+                        continue;
+                    }
+                    (segment[left], segment[right]) = (segment[right], segment[left]);
+                    right--;
+                }
+                _importance[s.Feature] += s.Gain;
+                var child = _nodes.Count;
+                _nodes.Add(default);
+                _nodes.Add(default);
+                _nodes[node] = new Node(s.Feature, edges[s.Feature][s.Bin], child);
+                pending.Push((child + 1, start + left, end, depth + 1));
+                pending.Push((child, start, start + left, depth + 1));
+            }
+            return new Tree(_nodes.ToArray(), _leaves.ToArray(), _importance);
+        }
+
+        private (int Feature, int Bin, double Gain)? BestSplit(Span<int> segment, long[] counts)
+        {
+            var n = segment.Length;
+            var parentScore = SumOfSquares(counts) / n;
+            (int Feature, int Bin, double Score)? best = null;
+            var leftCounts = new long[k];
+            // Draw features without replacement; go on past mtry only while none of the drawn ones can split (scikit-learn's rule).
+            for (var drawn = 0; drawn < _featureOrder.Length && (drawn < mtry || best is null); drawn++)
+            {
+                var pick = random.Next(drawn, _featureOrder.Length);
+                (_featureOrder[drawn], _featureOrder[pick]) = (_featureOrder[pick], _featureOrder[drawn]);
+                var f = _featureOrder[drawn];
+                var bins = edges[f].Length + 1;
+                if (bins < 2) continue;
+                var column = codes[f];
+                Array.Clear(_histogram, 0, bins * k);
+                foreach (var i in segment) _histogram[column[i] * k + labels[i]]++;
+                Array.Clear(leftCounts);
+                long leftN = 0;
+                for (var b = 0; b < bins - 1; b++)
+                {
+                    for (var c = 0; c < k; c++)
+                    {
+                        var h = _histogram[b * k + c];
+                        leftCounts[c] += h;
+                        leftN += h;
+                    }
+                    var rightN = n - leftN;
+                    if (leftN < settings.MinSamplesLeaf) continue;
+                    if (rightN < settings.MinSamplesLeaf) break;
+                    // Gini decrease ∝ Σ L_c²/n_L + Σ R_c²/n_R − Σ N_c²/n (Breiman et al. 1984, CART).
+                    double left2 = 0, right2 = 0;
+                    for (var c = 0; c < k; c++)
+                    {
+                        left2 += (double)leftCounts[c] * leftCounts[c];
+                        var r = counts[c] - leftCounts[c];
+                        right2 += (double)r * r;
+                    }
+                    var score = left2 / leftN + right2 / rightN;
+                    if (score > parentScore + 1e-9 && (best is null || score > best.Value.Score)) best = (f, b, score);
+                }
+            }
+            if (best is not { } chosen) return null;
+            // n·Gini = n − Σc²/n, so the impurity decrease n·G − n_L·G_L − n_R·G_R is score − parentScore exactly.
+            return (chosen.Feature, chosen.Bin, chosen.Score - parentScore);
+        }
+
+        private static double SumOfSquares(long[] counts)
+        {
+            double s = 0;
+            foreach (var c in counts) s += (double)c * c;
+            return s;
+        }
+    }
+}

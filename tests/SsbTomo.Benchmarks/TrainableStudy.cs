@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using SsbTomo.Imaging;
+using SsbTomo.Imaging.Classification;
+using SsbTomo.Phantom;
+using SsbTomo.TestSupport;
+
+namespace SsbTomo.Benchmarks;
+
+/// <summary>
+/// The trainable segmentation against its peers in one run, on raw slices of a cycled-50 phantom: the feature bank
+/// against the same scipy.ndimage / skimage.feature filters, forest prediction against scikit-learn's
+/// RandomForestClassifier (100 trees, n_jobs=2) on the same feature planes and the same training samples, and the
+/// whole training (features + forest) on 3 slices, with sparse and with dense labels.
+/// Usage: `-- trainable [--size 1024] [--repeats 3]`.
+/// </summary>
+internal static class TrainableStudy
+{
+    private const string PeerScript = """
+        import sys, json, time
+        import numpy as np
+        from scipy import ndimage as ndi
+        from skimage.feature import hessian_matrix_eigvals, structure_tensor_eigenvalues
+        from sklearn.ensemble import RandomForestClassifier
+        d, n, repeats, max_samples = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+        sigmas = [float(s) for s in sys.argv[5].split(',')]
+
+        cpu = {}
+        def timed(f, name):
+            f()
+            ts = []
+            c0 = time.process_time()
+            for _ in range(repeats):
+                t0 = time.perf_counter(); r = f(); ts.append(time.perf_counter() - t0)
+            cpu[name] = (time.process_time() - c0) / repeats * 1000.0
+            return sorted(ts)[len(ts) // 2] * 1000.0, r
+
+        img = np.fromfile(d + '/test.f32', dtype='<f4').reshape(n, n)
+        def features():
+            g = lambda a, s, order=0: ndi.gaussian_filter(a, s, order=order, mode='reflect', truncate=4.0)
+            out = [g(img, 0.3)]
+            for s in sigmas:
+                sm = g(img, s)
+                out += [sm, ndi.gaussian_laplace(img, s), ndi.gaussian_gradient_magnitude(img, s), sm - g(img, 0.66 * s)]
+                gy, gx = g(img, s, (1, 0)), g(img, s, (0, 1))
+                out += list(structure_tensor_eigenvalues([g(gy * gy, 0.5 * s), g(gy * gx, 0.5 * s), g(gx * gx, 0.5 * s)]))
+                out += list(hessian_matrix_eigvals([g(img, s, (2, 0)), g(img, s, (1, 1)), g(img, s, (0, 2))]))
+            return out
+        ms_features, planes = timed(features, 'features')
+        ours = np.fromfile(d + '/planes.f32', dtype='<f4').reshape(len(planes), n * n)
+        worst = max(float(np.max(np.abs(p.ravel() - o)) / max(1e-9, float(np.max(np.abs(p))))) for p, o in zip(planes, ours))
+
+        f = ours.shape[0]
+        X = np.fromfile(d + '/train.f32', dtype='<f4').reshape(f, -1).T.copy()
+        y = np.fromfile(d + '/train.u8', dtype=np.uint8)
+        m = RandomForestClassifier(n_estimators=100, n_jobs=2, random_state=0, max_samples=min(len(y), max_samples))
+        t0 = time.perf_counter(); m.fit(X, y); fit_ms = (time.perf_counter() - t0) * 1000.0
+        T = ours.T.copy()
+        ms_predict, pred = timed(lambda: m.predict(T), 'predict')
+        pred.astype(np.uint8).tofile(d + '/peer_pred.u8')
+        print(json.dumps({'features_ms': ms_features, 'features_worst_relative': worst, 'fit_ms': fit_ms, 'predict_ms': ms_predict,
+                          'nodes': int(sum(e.tree_.node_count for e in m.estimators_)),
+                          'features_cpu_ms': cpu['features'], 'predict_cpu_ms': cpu['predict']}))
+        """;
+
+    public static int Run(string[] args)
+    {
+        var (size, repeats) = (1024, 3);
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--size" when i + 1 < args.Length: size = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--repeats" when i + 1 < args.Length: repeats = Math.Max(1, int.Parse(args[++i], CultureInfo.InvariantCulture)); break;
+                default:
+                    Console.Error.WriteLine("usage: SsbTomo.Benchmarks trainable [--size N] [--repeats N]");
+                    return 2;
+            }
+        }
+        var total = Stopwatch.StartNew();
+        string[] phases = ["nmc", "lps", "carbon", "void"];
+        var phantom = CathodePhantom.Create(new PhantomOptions(PhantomPreset.Cycled50, 4, size, size, 50, 1));
+        var truth = phantom.RenderLabels(0, 4);
+        var slices = Enumerable.Range(0, 4).Select(phantom.RenderSlice16).ToArray();
+        Console.WriteLine($"trainable segmentation benchmark: cycled-50 phantom, {size}x{size} raw slices, median of {repeats} after one warm-up, "
+            + $"{Environment.ProcessorCount} cores, .NET {Environment.Version} (truth in the slice-0 frame: slices 0-3 drift < 1 px)");
+
+        var specs = PixelFeatures.Default;
+        var bank = PixelFeatures.Count(specs);
+        // Training samples: features of slices 0-2 at sparse stroke-like pixels (a lattice of lines, ~2 % of a slice).
+        var sparse = new List<LabelledImage>();
+        var dense = new List<LabelledImage>();
+        for (var z = 0; z < 3; z++)
+        {
+            var labels = new Image2D<byte>(size, size);
+            var all = new Image2D<byte>(size, size, truth.Slice(z).ToArray());
+            for (var y = 0; y < size; y++)
+                for (var x = 0; x < size; x++)
+                    if ((y % 24 == 0 || x % 24 == 0) && (x + y) % 4 == 0) labels[y, x] = all[y, x];
+            sparse.Add(new LabelledImage($"slice {z}", slices[z], labels));
+            dense.Add(new LabelledImage($"slice {z}", slices[z], all));
+        }
+        var sparseShare = sparse.Average(s => s.Labels.Pixels.Count(v => v != 0) / (double)(size * size));
+
+        var test = Array.ConvertAll(slices[3].Pixels, v => (float)v);
+        float[][] planes = [];
+        var tFeatures = Measure.Run(() => planes = PixelFeatures.Compute(test, size, size, specs), repeats);
+
+        var (columns, labelsOf) = Samples(sparse, specs);
+        var settings = new ForestSettings();
+        var (forest, _) = RandomForest.Train(columns, labelsOf, phases.Length, settings);
+        byte[] ours = [];
+        var tPredict = Measure.Run(() => ours = forest.Predict(planes, size * size), repeats);
+        var cpuFeatures = CpuMs(() => PixelFeatures.Compute(test, size, size, specs), repeats);
+        var cpuPredict = CpuMs(() => forest.Predict(planes, size * size), repeats);
+
+        var tTrainSparse = Measure.Run(() => PixelClassifier.Train(sparse, phases, phantom.BitDepth, specs, settings), 1);
+        var tTrainDense = Measure.Run(() => PixelClassifier.Train(dense, phases, phantom.BitDepth, specs, settings), 1);
+
+        using var dir = new TempDirectory("ssbtomo-trainable-bench");
+        File.WriteAllBytes(Path.Combine(dir.Path, "test.f32"), MemoryMarshal.AsBytes(test.AsSpan()).ToArray());
+        using (var file = File.Create(Path.Combine(dir.Path, "planes.f32")))
+            foreach (var plane in planes) file.Write(MemoryMarshal.AsBytes(plane.AsSpan()));
+        using (var file = File.Create(Path.Combine(dir.Path, "train.f32")))
+            foreach (var column in columns) file.Write(MemoryMarshal.AsBytes(column.AsSpan()));
+        File.WriteAllBytes(Path.Combine(dir.Path, "train.u8"), labelsOf);
+        var json = JsonDocument.Parse(PythonOracle.Run(PeerScript, dir.Path, size.ToString(CultureInfo.InvariantCulture), repeats.ToString(CultureInfo.InvariantCulture),
+            settings.MaxSamplesPerTree.ToString(CultureInfo.InvariantCulture), "0.7,1.6,3.5,5")).RootElement;
+        var peerPrediction = File.ReadAllBytes(Path.Combine(dir.Path, "peer_pred.u8"));
+        var testTruth = truth.Slice(3).ToArray();
+        double Accuracy(byte[] predicted) => predicted.Where((p, i) => p + 1 == testTruth[i]).Count() / (double)predicted.Length;
+        var agree = ours.Where((p, i) => p == peerPrediction[i]).Count() / (double)ours.Length;
+
+        var pixels = (long)size * size;
+        string[] header = ["operation", "pixels", "SsbTomo ms", "peer ms", "peer/ours", "agreement"];
+        var rows = new List<string[]>
+        {
+            Row($"feature bank, {bank} planes (σ 0.3; 0.7,1.6,3.5,5 x 6 filters)", pixels, tFeatures.MedianMs, json.GetProperty("features_ms").GetDouble(),
+                $"largest |Δ| / plane max = {json.GetProperty("features_worst_relative").GetDouble():G3} (scipy.ndimage + skimage.feature)"),
+            Row($"forest predict, 100 trees ({forest.NodeCount:N0} nodes; sklearn {json.GetProperty("nodes").GetInt64():N0})", pixels, tPredict.MedianMs,
+                json.GetProperty("predict_ms").GetDouble(),
+                $"same class {agree:P1}; accuracy vs truth ours {Accuracy(ours):P1}, sklearn {Accuracy(peerPrediction):P1} (n_jobs=2)"),
+            Row($"train: 3 slices, {sparseShare:P1} labelled ({labelsOf.Length:N0} px), features + 100 trees", 3 * pixels, tTrainSparse.MedianMs, null,
+                $"sklearn fit on the same samples {json.GetProperty("fit_ms").GetDouble():F0} ms (max_samples {settings.MaxSamplesPerTree:N0}, n_jobs=2)"),
+            Row("train: 3 slices, every pixel labelled, features + 100 trees", 3 * pixels, tTrainDense.MedianMs, null, "worst case for the issue's one-minute budget"),
+        };
+        ResultTable.Print(header, rows, 1, 4);
+        Console.WriteLine("peer/ours > 1: SsbTomo is faster. Peer times are measured inside python (time.perf_counter), file loading not timed.");
+        Console.WriteLine($"CPU time per call (all threads; steadier than wall time on a loaded machine): features ours {cpuFeatures:F0} ms, peer "
+            + $"{json.GetProperty("features_cpu_ms").GetDouble():F0} ms ({json.GetProperty("features_cpu_ms").GetDouble() / cpuFeatures:F2}x); predict ours {cpuPredict:F0} ms, "
+            + $"peer {json.GetProperty("predict_cpu_ms").GetDouble():F0} ms ({json.GetProperty("predict_cpu_ms").GetDouble() / cpuPredict:F2}x)");
+        Console.WriteLine($"load average at the end: {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"total {total.Elapsed.TotalSeconds:F0} s");
+        return json.GetProperty("features_worst_relative").GetDouble() > 1e-3 ? 1 : 0;
+    }
+
+    /// <summary>Process CPU time (every thread) per call, averaged over <paramref name="repeats"/> after one warm-up.</summary>
+    private static double CpuMs(Action action, int repeats)
+    {
+        action();
+        var before = Process.GetCurrentProcess().TotalProcessorTime;
+        for (var r = 0; r < repeats; r++) action();
+        return (Process.GetCurrentProcess().TotalProcessorTime - before).TotalMilliseconds / repeats;
+    }
+
+    /// <summary>Feature columns and 0-based labels of every labelled pixel, as <see cref="PixelClassifier.Train"/> gathers them.</summary>
+    private static (float[][] Columns, byte[] Labels) Samples(IReadOnlyList<LabelledImage> images, IReadOnlyList<FeatureSpec> specs)
+    {
+        var count = PixelFeatures.Count(specs);
+        var columns = Enumerable.Range(0, count).Select(_ => new List<float>()).ToArray();
+        var labels = new List<byte>();
+        foreach (var item in images)
+        {
+            var planes = PixelFeatures.Compute(Array.ConvertAll(item.Image.Pixels, v => (float)v), item.Image.Height, item.Image.Width, specs);
+            for (var p = 0; p < item.Labels.Pixels.Length; p++)
+            {
+                if (item.Labels.Pixels[p] == 0) continue;
+                for (var f = 0; f < count; f++) columns[f].Add(planes[f][p]);
+                labels.Add((byte)(item.Labels.Pixels[p] - 1));
+            }
+        }
+        return (columns.Select(c => c.ToArray()).ToArray(), labels.ToArray());
+    }
+
+    private static string[] Row(string operation, long pixels, double oursMs, double? peerMs, string agreement) =>
+    [
+        operation,
+        pixels.ToString("N0", CultureInfo.InvariantCulture),
+        oursMs.ToString("F1", CultureInfo.InvariantCulture),
+        peerMs is { } p ? p.ToString("F1", CultureInfo.InvariantCulture) : "-",
+        peerMs is { } q ? (q / oursMs).ToString("F2", CultureInfo.InvariantCulture) : "-",
+        agreement,
+    ];
+}

@@ -1,0 +1,116 @@
+using SsbTomo.Imaging;
+using SsbTomo.Imaging.Classification;
+using SsbTomo.Phantom;
+using Xunit.Abstractions;
+
+namespace SsbTomo.EndToEnd.Tests;
+
+/// <summary>
+/// The trainable path on the phantom family: four phases trained from sparse strokes on 3 raw slices, measured on other
+/// raw slices of the same stack against the truth.
+/// </summary>
+public sealed class TrainablePhantomTests(ITestOutputHelper output)
+{
+    public static readonly string[] Phases = ["nmc", "lps", "carbon", "void"];
+
+    /// <summary>Truth of raw slice z: the specimen at each pixel centre, moved by that slice's drift.</summary>
+    internal static Image2D<byte> TruthOfRawSlice(CathodePhantom phantom, int z)
+    {
+        var (h, w) = (phantom.Options.Height, phantom.Options.Width);
+        var drift = phantom.DriftPx(z);
+        var truth = new Image2D<byte>(h, w);
+        Parallel.For(0, h, y =>
+        {
+            for (var x = 0; x < w; x++) truth[y, x] = phantom.LabelAt(z + 0.5, y + 0.5 - drift.Dy, x + 0.5 - drift.Dx);
+        });
+        return truth;
+    }
+
+    /// <summary>
+    /// Strokes as a person draws them: short straight runs inside one phase (not within a pixel of another), the same
+    /// budget for every phase present, at most <paramref name="share"/> of the slice's pixels in all.
+    /// </summary>
+    internal static Image2D<byte> Strokes(Image2D<byte> truth, int seed, double share = 0.02, int strokeLength = 12)
+    {
+        var random = new Random(seed);
+        var (h, w) = (truth.Height, truth.Width);
+        var labels = new Image2D<byte>(h, w);
+        bool Interior(int y, int x, byte phase)
+        {
+            for (var dy = -1; dy <= 1; dy++)
+                for (var dx = -1; dx <= 1; dx++)
+                {
+                    var (yy, xx) = (y + dy, x + dx);
+                    if (yy < 0 || yy >= h || xx < 0 || xx >= w || truth[yy, xx] != phase) return false;
+                }
+            return true;
+        }
+        var present = truth.Pixels.Distinct().Where(p => p != 0).ToArray();
+        var perPhase = (int)(share * h * w / present.Length);
+        foreach (var phase in present)
+        {
+            var starts = Enumerable.Range(0, h * w).Where(i => Interior(i / w, i % w, phase)).ToArray();
+            var budget = perPhase;
+            for (var attempt = 0; attempt < 10_000 && budget > 0 && starts.Length > 0; attempt++)
+            {
+                var start = starts[random.Next(starts.Length)];
+                var (y, x) = (start / w, start % w);
+                var (dy, dx) = random.Next(4) switch { 0 => (0, 1), 1 => (1, 0), 2 => (1, 1), _ => (1, -1) };
+                for (var s = 0; s < strokeLength && budget > 0 && y < h && x >= 0 && x < w && Interior(y, x, phase); s++, y += dy, x += dx)
+                    if (labels[y, x] == 0)
+                    {
+                        labels[y, x] = phase;
+                        budget--;
+                    }
+            }
+        }
+        return labels;
+    }
+
+    internal static (double VoidDice, double LabelledShare) TrainAndMeasure(int familySeed, int[] trainSlices, int[] testSlices, int depth, int height, int width)
+    {
+        var phantom = CathodePhantom.Create(PhantomFamily.Draw(familySeed, depth, height, width));
+        var training = new List<LabelledImage>();
+        double labelledShare = 0;
+        foreach (var z in trainSlices)
+        {
+            var strokes = Strokes(TruthOfRawSlice(phantom, z), seed: familySeed * 100 + z);
+            labelledShare = Math.Max(labelledShare, strokes.Pixels.Count(v => v != 0) / (double)strokes.Pixels.Length);
+            training.Add(new LabelledImage($"slice {z}", phantom.RenderSlice16(z), strokes));
+        }
+        var (classifier, _) = PixelClassifier.Train(training, Phases, phantom.BitDepth, forest: new ForestSettings(Trees: 50));
+        long both = 0, truthVoid = 0, segmentedVoid = 0;
+        foreach (var z in testSlices)
+        {
+            var truth = TruthOfRawSlice(phantom, z);
+            var segmented = classifier.Segment(phantom.RenderSlice16(z), $"slice {z}");
+            for (var i = 0; i < truth.Pixels.Length; i++)
+            {
+                var (t, s) = (truth.Pixels[i] == PhaseLabel.Void, segmented.Pixels[i] == PhaseLabel.Void);
+                if (t) truthVoid++;
+                if (s) segmentedVoid++;
+                if (t && s) both++;
+            }
+        }
+        return (2.0 * both / (truthVoid + segmentedVoid), labelledShare);
+    }
+
+    /// <summary>
+    /// The first four family members, not chosen. The target is void Dice ≥ 0.90; per-slice 2D features reach it
+    /// on families 1 and 2 only (0.927, 0.945; 3: 0.821, 4: 0.897; 5-8: 0.743, 0.873, 0.835, 0.552, see README): tiny
+    /// blurred pores read as carbon and strong shine-through as solid, which 2D features cannot see. The bound here is
+    /// what the code holds today on these draws, so a change that loses accuracy fails.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 0.90)]
+    [InlineData(2, 0.90)]
+    [InlineData(3, 0.80)]
+    [InlineData(4, 0.87)]
+    public void Trained_on_3_slices_with_at_most_2_percent_labelled_void_Dice_holds_on_held_out_slices(int familySeed, double bound)
+    {
+        var (dice, share) = TrainAndMeasure(familySeed, trainSlices: [1, 5, 9], testSlices: [3, 7, 11], depth: 12, height: 192, width: 224);
+        output.WriteLine($"family {familySeed}: void Dice {dice:0.000}, labelled {share:P2} of a training slice");
+        Assert.True(share <= 0.02, $"labelled {share:P2}");
+        Assert.True(dice >= bound, $"family {familySeed}: void Dice {dice:0.000} < {bound}");
+    }
+}

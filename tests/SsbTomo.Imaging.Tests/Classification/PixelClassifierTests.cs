@@ -1,0 +1,74 @@
+using SsbTomo.Imaging.Classification;
+
+namespace SsbTomo.Imaging.Tests.Classification;
+
+public class PixelClassifierTests
+{
+    /// <summary>A bright square and a dark stripe on a mid-grey noisy background: three phases.</summary>
+    private static (Image2D<ushort> Image, Image2D<byte> Labels) Scene(int seed)
+    {
+        var random = new Random(seed);
+        var (h, w) = (96, 110);
+        var image = new Image2D<ushort>(h, w);
+        var labels = new Image2D<byte>(h, w);
+        for (var y = 0; y < h; y++)
+            for (var x = 0; x < w; x++)
+            {
+                var phase = x is > 20 and < 50 && y is > 30 and < 70 ? 3 : x is > 70 and < 80 ? 1 : 2;
+                image[y, x] = (ushort)(phase * 900 + random.Next(0, 700));
+                if ((x + 3 * y) % 17 == 0) labels[y, x] = (byte)phase;
+            }
+        return (image, labels);
+    }
+
+    private static readonly string[] Phases = ["dark", "matrix", "bright"];
+
+    [Fact]
+    public void Labels_are_the_same_for_any_tile_size()
+    {
+        var (image, labels) = Scene(1);
+        var (classifier, report) = PixelClassifier.Train([new LabelledImage("scene", image, labels)], Phases, 16,
+            PixelFeatures.Bank([1.0, 3.5], includeFineSmoothing: true), new ForestSettings(Trees: 20), tileSize: 37);
+        Assert.True(report.OutOfBagAccuracy > 0.9, $"out-of-bag accuracy {report.OutOfBagAccuracy}");
+        var (other, _) = Scene(2);
+        var whole = classifier.Segment(other, "other", tileSize: 512);
+        Assert.Equal(whole.Pixels, classifier.Segment(other, "other", tileSize: 29).Pixels);
+        Assert.Equal(whole.Pixels, classifier.Segment(other, "other", tileSize: 64).Pixels);
+        Assert.All(whole.Pixels, v => Assert.InRange(v, (byte)1, (byte)3));
+    }
+
+    [Fact]
+    public void The_manifest_round_trips_and_refuses_another_phase_table_bit_depth_or_format()
+    {
+        var (image, labels) = Scene(3);
+        var (classifier, _) = PixelClassifier.Train([new LabelledImage("scene", image, labels)], Phases, 16,
+            PixelFeatures.Bank([1.0], includeFineSmoothing: false), new ForestSettings(Trees: 5));
+        var json = classifier.Manifest.ToJson();
+        var back = PixelClassifierManifest.FromJson(json);
+        Assert.Equal(classifier.Manifest.Phases, back.Phases);
+        Assert.Equal(classifier.Manifest.Features, back.Features);
+        Assert.Equal(classifier.Manifest.Forest, back.Forest);
+        Assert.Contains("\"bit_depth\": 16", json);
+        Assert.Contains("HessianOfGaussianEigenvalues", json);
+
+        back.Check(Phases, 16);
+        Assert.Contains("trained for phases dark,matrix,bright", Assert.Throws<ModelMismatchException>(() => back.Check(["dark", "bright"], 16)).Message);
+        Assert.Contains("trained on 16-bit images and these are 8-bit", Assert.Throws<ModelMismatchException>(() => back.Check(Phases, 8)).Message);
+        Assert.Contains("format version 99", Assert.Throws<ModelMismatchException>(() =>
+            PixelClassifierManifest.FromJson(json.Replace("\"format_version\": 1", "\"format_version\": 99"))).Message);
+
+        var reloaded = PixelClassifier.Load(back, classifier.Forest.ToBytes());
+        Assert.Equal(classifier.Segment(image, "scene").Pixels, reloaded.Segment(image, "scene").Pixels);
+        var twoPhaseManifest = back with { Phases = ["dark", "bright"] };
+        Assert.Contains("mixed up", Assert.Throws<InvalidDataException>(() => PixelClassifier.Load(twoPhaseManifest, classifier.Forest.ToBytes())).Message);
+    }
+
+    [Fact]
+    public void A_phase_table_outside_2_to_6_distinct_names_is_refused()
+    {
+        Assert.Throws<ArgumentException>(() => PixelClassifier.CheckPhases(["only"]));
+        Assert.Throws<ArgumentException>(() => PixelClassifier.CheckPhases(["a", "b", "c", "d", "e", "f", "g"]));
+        Assert.Contains("must differ", Assert.Throws<ArgumentException>(() => PixelClassifier.CheckPhases(["pore", "pore"])).Message);
+        PixelClassifier.CheckPhases(["pore", "particle"]);
+    }
+}

@@ -1,0 +1,146 @@
+using System.Globalization;
+using SsbTomo.Imaging.Classification;
+using SsbTomo.Imaging.Tests.Segmentation;
+using SsbTomo.TestSupport;
+
+namespace SsbTomo.Imaging.Tests.Classification;
+
+public class RandomForestTests
+{
+    /// <summary>
+    /// Three classes by region of (x0, x1) (an XOR-like layout no single split separates) with label noise, plus
+    /// <paramref name="noiseFeatures"/> features of pure noise.
+    /// </summary>
+    private static (float[][] Columns, byte[] Labels) Problem(int n, int noiseFeatures, int seed, double flip = 0.05)
+    {
+        var random = new Random(seed);
+        var columns = Enumerable.Range(0, 2 + noiseFeatures).Select(_ => new float[n]).ToArray();
+        var labels = new byte[n];
+        for (var i = 0; i < n; i++)
+        {
+            var (a, b) = (random.NextDouble() * 2 - 1, random.NextDouble() * 2 - 1);
+            columns[0][i] = (float)a;
+            columns[1][i] = (float)b;
+            for (var f = 2; f < columns.Length; f++) columns[f][i] = (float)random.NextDouble();
+            byte label = a * b > 0 ? (byte)0 : (a * a + b * b < 0.25 ? (byte)2 : (byte)1);
+            labels[i] = random.NextDouble() < flip ? (byte)random.Next(3) : label;
+        }
+        return (columns, labels);
+    }
+
+    private static double Accuracy(byte[] predicted, byte[] truth) => predicted.Zip(truth).Count(p => p.First == p.Second) / (double)truth.Length;
+
+    [Fact]
+    public void Learns_a_layout_no_single_split_separates_and_its_out_of_bag_estimate_agrees_with_held_out_data()
+    {
+        var (train, trainLabels) = Problem(6000, noiseFeatures: 4, seed: 1);
+        var (test, testLabels) = Problem(4000, noiseFeatures: 4, seed: 2, flip: 0);
+        var (forest, report) = RandomForest.Train(train, trainLabels, 3, new ForestSettings(Trees: 60, Seed: 5));
+
+        var heldOut = Accuracy(forest.Predict(test, testLabels.Length), testLabels);
+        Assert.True(heldOut > 0.95, $"held-out accuracy {heldOut:0.000}");
+        // 5 % of training labels were re-drawn (2/3 of those wrong): out-of-bag accuracy on noisy labels sits ~3 % lower.
+        Assert.InRange(report.OutOfBagAccuracy, heldOut - 0.08, heldOut + 0.01);
+        Assert.Equal(6000, report.OutOfBagSamples);
+        Assert.Equal(report.OutOfBagSamples, report.Confusion.Sum(row => row.Sum()));
+        Assert.Equal(trainLabels.Length, report.SamplesPerClass.Sum());
+        // Class 2 is the small one (a tenth of the samples), so the re-drawn labels are ~15 % of its labels.
+        Assert.All(report.OutOfBagAccuracyPerClass, a => Assert.True(a > 0.7, $"per-class out-of-bag accuracy {a:0.000}"));
+        Assert.True(report.OutOfBagAccuracyPerClass[0] > 0.9 && report.OutOfBagAccuracyPerClass[1] > 0.9, string.Join(", ", report.OutOfBagAccuracyPerClass));
+        // The two informative features carry the splits; the noise features only what overfitting the label noise takes.
+        Assert.Equal(1.0, report.FeatureImportance.Sum(), 6);
+        Assert.True(report.FeatureImportance[0] + report.FeatureImportance[1] > 0.7, string.Join(", ", report.FeatureImportance.Select(v => v.ToString("0.000"))));
+    }
+
+    [Fact]
+    public void Same_seed_gives_the_same_forest_bit_for_bit_and_another_seed_another_forest()
+    {
+        var (train, labels) = Problem(3000, noiseFeatures: 3, seed: 3);
+        var settings = new ForestSettings(Trees: 20, MaxSamplesPerTree: 1000, Seed: 11);
+        var a = RandomForest.Train(train, labels, 3, settings);
+        var b = RandomForest.Train(train, labels, 3, settings);
+        var c = RandomForest.Train(train, labels, 3, settings with { Seed = 12 });
+        Assert.Equal(a.Forest.ToBytes(), b.Forest.ToBytes());
+        Assert.Equal(a.Report.Confusion, b.Report.Confusion);
+        Assert.NotEqual(a.Forest.ToBytes(), c.Forest.ToBytes());
+    }
+
+    [Fact]
+    public void A_forest_read_back_predicts_the_same_and_a_damaged_one_is_refused()
+    {
+        var (train, labels) = Problem(2000, noiseFeatures: 2, seed: 4);
+        var (forest, _) = RandomForest.Train(train, labels, 3, new ForestSettings(Trees: 15));
+        var bytes = forest.ToBytes();
+        var again = RandomForest.FromBytes(bytes);
+        Assert.Equal(forest.PredictProbabilities(train, labels.Length), again.PredictProbabilities(train, labels.Length));
+        Assert.Throws<InvalidDataException>(() => RandomForest.FromBytes(bytes[..(bytes.Length / 2)]));
+        var corrupt = (byte[])bytes.Clone();
+        corrupt[0] = 9; // format version
+        Assert.Contains("format version 9", Assert.Throws<InvalidDataException>(() => RandomForest.FromBytes(corrupt)).Message);
+    }
+
+    [Fact]
+    public void Probabilities_are_tree_averaged_class_frequencies()
+    {
+        var (train, labels) = Problem(2000, noiseFeatures: 1, seed: 6);
+        var (forest, _) = RandomForest.Train(train, labels, 3, new ForestSettings(Trees: 10));
+        var p = forest.PredictProbabilities(train, 200);
+        var classes = forest.Predict(train, 200);
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.Equal(1.0, p[3 * i] + p[3 * i + 1] + p[3 * i + 2], 5);
+            Assert.Equal(classes[i], (byte)(Array.IndexOf(p, p.Skip(3 * i).Take(3).Max(), 3 * i, 3) - 3 * i));
+        }
+    }
+
+    [Fact]
+    public void Held_out_accuracy_is_within_two_points_of_scikit_learns_random_forest_on_the_same_data()
+    {
+        using var dir = new TempDirectory();
+        var (train, trainLabels) = Problem(5000, noiseFeatures: 6, seed: 7);
+        var (test, testLabels) = Problem(5000, noiseFeatures: 6, seed: 8, flip: 0);
+        OracleIo.Write(Path.Combine(dir.Path, "train.raw"), train.SelectMany(c => c).ToArray());
+        OracleIo.Write(Path.Combine(dir.Path, "test.raw"), test.SelectMany(c => c).ToArray());
+        OracleIo.Write(Path.Combine(dir.Path, "ytrain.raw"), trainLabels);
+        OracleIo.Write(Path.Combine(dir.Path, "ytest.raw"), testLabels);
+        var sklearn = double.Parse(PythonOracle.Run(OracleIo.Python("""
+            from sklearn.ensemble import RandomForestClassifier
+            d = sys.argv[1]
+            X = np.fromfile(d + '/train.raw', dtype='<f4').reshape(8, -1).T
+            T = np.fromfile(d + '/test.raw', dtype='<f4').reshape(8, -1).T
+            y = np.fromfile(d + '/ytrain.raw', dtype=np.uint8)
+            t = np.fromfile(d + '/ytest.raw', dtype=np.uint8)
+            m = RandomForestClassifier(n_estimators=100, random_state=0).fit(X, y)
+            print((m.predict(T) == t).mean())
+            """), dir.Path).Trim(), CultureInfo.InvariantCulture);
+
+        var (forest, _) = RandomForest.Train(train, trainLabels, 3, new ForestSettings());
+        var ours = Accuracy(forest.Predict(test, testLabels.Length), testLabels);
+        Assert.True(Math.Abs(ours - sklearn) < 0.02, $"ours {ours:0.0000}, scikit-learn {sklearn:0.0000}");
+    }
+
+    [Fact]
+    public void Pixels_walked_four_at_a_time_get_what_a_pixel_walked_alone_gets()
+    {
+        // 1003 pixels: four blocks of 256 less a remainder, so both the four-pixel walk and the one-pixel tail run.
+        var (train, labels) = Problem(3000, noiseFeatures: 3, seed: 10);
+        var (forest, _) = RandomForest.Train(train, labels, 3, new ForestSettings(Trees: 25));
+        var (test, _) = Problem(1003, noiseFeatures: 3, seed: 11);
+        var together = forest.PredictProbabilities(test, 1003);
+        for (var i = 0; i < 1003; i += 7)
+        {
+            var alone = forest.PredictProbabilities(test.Select(column => new[] { column[i] }).ToArray(), 1);
+            Assert.Equal(alone, together.AsSpan(3 * i, 3).ToArray());
+        }
+    }
+
+    [Fact]
+    public void Bad_input_is_refused_with_the_reason()
+    {
+        var (train, labels) = Problem(100, noiseFeatures: 0, seed: 9);
+        Assert.Contains("label 3", Assert.Throws<ArgumentException>(() => RandomForest.Train(train, labels.Select(l => (byte)(l + 1)).ToArray(), 3, new ForestSettings(Trees: 2))).Message);
+        Assert.Contains("for 100 labels", Assert.Throws<ArgumentException>(() => RandomForest.Train([train[0], train[1][..50]], labels, 3, new ForestSettings(Trees: 2))).Message);
+        var (forest, _) = RandomForest.Train(train, labels, 3, new ForestSettings(Trees: 2));
+        Assert.Contains("trained on 2", Assert.Throws<ArgumentException>(() => forest.Predict([train[0]], 100)).Message);
+    }
+}
