@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace SsbTomo.Imaging.Measurement;
 
@@ -54,8 +56,8 @@ public sealed record TortuosityResult(
 /// </summary>
 public static class Tortuosity
 {
-    public const double DefaultTolerance = 1e-6;
-    public const double MinimumTolerance = 1e-7;
+    public const double DefaultTolerance = 1e-5;
+    public const double MinimumTolerance = 1e-6;
     public const int DefaultMaxIterations = 500;
 
     /// <param name="labels">Label volume (z, y, x).</param>
@@ -70,7 +72,7 @@ public static class Tortuosity
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentOutOfRangeException.ThrowIfLessThan(axis, 0);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(axis, 2);
-        // Vectors are float (half the memory of double): below ~1e-7 the residual's own rounding is all that is left.
+        // Vectors are float (half the memory of double): the rounding of x alone leaves ~1e-6 on a 256³ volume.
         ArgumentOutOfRangeException.ThrowIfLessThan(tolerance, MinimumTolerance);
         if (labels.Length == 0) throw new ArgumentException("the volume is empty", nameof(labels));
 
@@ -168,34 +170,52 @@ public static class Tortuosity
     /// A face-conductance operator on a D×H×W grid: (A u)_i = Σ_j c_ij (u_i − u_j) + g_i u_i, with c to the +t, +u, +v
     /// neighbour stored at the cell (0 at the last index of that axis) and g, the conductance to a fixed face, on the
     /// first and last slice only. A cell with no conductance at all is an identity row (kept at 0).
+    /// <para>Every cell array has a zero slice before and after the grid (cell (t, u, v) at (t + 1)·H·W + u·W + v): with
+    /// the zero conductances at each axis' end, the six-neighbour stencil needs no bounds test anywhere, so it runs in
+    /// SIMD vectors along whole slices.</para>
     /// </summary>
     internal sealed class Level
     {
         public required int D, H, W;
         public required float[] Ct, Cu, Cv, GFirst, GLast;
+
+        /// <summary>Per cell of a slice, (u + v) mod 2 as 0 or 1: the red-black colour is this xor the slice's parity.</summary>
+        public required float[] Parity;
+
         public int Slice => H * W;
-        public long Length => (long)D * H * W;
+        public long Length => (long)(D + 2) * H * W;
+        public long Index(int t, int u, int v) => ((long)(t + 1) * H + u) * W + v;
+
+        private static Level Create(int d, int h, int w)
+        {
+            var length = (long)(d + 2) * h * w;
+            var parity = new float[h * w];
+            for (var u = 0; u < h; u++)
+                for (var v = 0; v < w; v++) parity[u * w + v] = (u + v) & 1;
+            return new Level
+            {
+                D = d, H = h, W = w,
+                Ct = new float[length], Cu = new float[length], Cv = new float[length],
+                GFirst = new float[h * w], GLast = new float[h * w], Parity = parity,
+            };
+        }
 
         public static Level Fine(Grid grid, byte[] active)
         {
             var (d, h, w) = (grid.D, grid.H, grid.W);
-            var level = new Level
-            {
-                D = d, H = h, W = w,
-                Ct = new float[active.Length], Cu = new float[active.Length], Cv = new float[active.Length],
-                GFirst = new float[h * w], GLast = new float[h * w],
-            };
+            var level = Create(d, h, w);
             var slice = h * w;
             Parallel.For(0, d, t =>
             {
                 for (var u = 0; u < h; u++)
                     for (var v = 0; v < w; v++)
                     {
-                        var i = t * slice + u * w + v;
+                        var i = (long)t * slice + u * w + v;
                         if (active[i] == 0) continue;
-                        if (t + 1 < d && active[i + slice] != 0) level.Ct[i] = 1;
-                        if (u + 1 < h && active[i + w] != 0) level.Cu[i] = grid.WeightU;
-                        if (v + 1 < w && active[i + 1] != 0) level.Cv[i] = grid.WeightV;
+                        var k = level.Index(t, u, v);
+                        if (t + 1 < d && active[i + slice] != 0) level.Ct[k] = 1;
+                        if (u + 1 < h && active[i + w] != 0) level.Cu[k] = grid.WeightU;
+                        if (v + 1 < w && active[i + 1] != 0) level.Cv[k] = grid.WeightV;
                     }
             });
             // A face voxel's centre is half a voxel from the fixed face: twice the conductance of a neighbour.
@@ -210,60 +230,111 @@ public static class Tortuosity
         /// <summary>Galerkin coarse level for piecewise-constant prolongation over 2×2×2 aggregates (1 along an axis of extent 1).</summary>
         public Level Coarsen()
         {
-            var (d, h, w) = ((D + 1) / 2, (H + 1) / 2, (W + 1) / 2);
-            var coarse = new Level
+            var coarse = Create((D + 1) / 2, (H + 1) / 2, (W + 1) / 2);
+            Parallel.For(0, coarse.D, tc =>
             {
-                D = d, H = h, W = w,
-                Ct = new float[(long)d * h * w], Cu = new float[(long)d * h * w], Cv = new float[(long)d * h * w],
-                GFirst = new float[h * w], GLast = new float[h * w],
-            };
-            Parallel.For(0, d, tc =>
-            {
-                for (var uc = 0; uc < h; uc++)
-                    for (var vc = 0; vc < w; vc++)
+                for (var uc = 0; uc < coarse.H; uc++)
+                    for (var vc = 0; vc < coarse.W; vc++)
                     {
-                        var ic = ((long)tc * h + uc) * w + vc;
                         double ct = 0, cu = 0, cv = 0;
                         for (var t = 2 * tc; t < Math.Min(D, 2 * tc + 2); t++)
                             for (var u = 2 * uc; u < Math.Min(H, 2 * uc + 2); u++)
                                 for (var v = 2 * vc; v < Math.Min(W, 2 * vc + 2); v++)
                                 {
-                                    var i = ((long)t * H + u) * W + v;
+                                    var i = Index(t, u, v);
                                     // Only links that leave the aggregate survive; those inside it cancel in PᵀAP.
                                     if (t == 2 * tc + 1) ct += Ct[i];
                                     if (u == 2 * uc + 1) cu += Cu[i];
                                     if (v == 2 * vc + 1) cv += Cv[i];
                                 }
+                        var ic = coarse.Index(tc, uc, vc);
                         (coarse.Ct[ic], coarse.Cu[ic], coarse.Cv[ic]) = ((float)ct, (float)cu, (float)cv);
                     }
             });
-            for (var uc = 0; uc < h; uc++)
-                for (var vc = 0; vc < w; vc++)
+            for (var uc = 0; uc < coarse.H; uc++)
+                for (var vc = 0; vc < coarse.W; vc++)
                     for (var u = 2 * uc; u < Math.Min(H, 2 * uc + 2); u++)
                         for (var v = 2 * vc; v < Math.Min(W, 2 * vc + 2); v++)
                         {
-                            coarse.GFirst[uc * w + vc] += GFirst[u * W + v];
-                            coarse.GLast[uc * w + vc] += GLast[u * W + v];
+                            coarse.GFirst[uc * coarse.W + vc] += GFirst[u * W + v];
+                            coarse.GLast[uc * coarse.W + vc] += GLast[u * W + v];
                         }
             return coarse;
         }
 
-        /// <summary>Σ_j c_ij u_j over the six neighbours, and the diagonal Σ_j c_ij + g_i.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public double Neighbours(float[] x, int t, int u, int v, long i, out double diagonal)
+        /// <summary>The fixed-face conductances of slice <paramref name="t"/> (both when the grid is one slice deep), or null.</summary>
+        public float[]? FaceConductance(int t) =>
+            D == 1 ? Sum(GFirst, GLast) : t == 0 ? GFirst : t == D - 1 ? GLast : null;
+
+        private static float[] Sum(float[] a, float[] b) => a.Zip(b, (x, y) => x + y).ToArray();
+    }
+
+    /// <summary>ExactResidual is b − A x in double, one cell at a time: the convergence test of record.</summary>
+    private enum Kernel { Apply, Residual, ExactResidual, Sweep }
+
+    /// <summary>The stencil over one slice: A x, b − A x, or a Gauss-Seidel update of the cells of one colour.</summary>
+    [SkipLocalsInit]
+    private static void Stencil(Kernel kernel, Level l, int t, float[]? b, float[] x, float[] result, int colour = 0)
+    {
+        var (w, slice) = (l.W, l.Slice);
+        var start = (int)l.Index(t, 0, 0);
+        var g = l.FaceConductance(t);
+        ref var ct = ref MemoryMarshal.GetArrayDataReference(l.Ct);
+        ref var cu = ref MemoryMarshal.GetArrayDataReference(l.Cu);
+        ref var cv = ref MemoryMarshal.GetArrayDataReference(l.Cv);
+        ref var xs = ref MemoryMarshal.GetArrayDataReference(x);
+        ref var rs = ref MemoryMarshal.GetArrayDataReference(result);
+        ref var bs = ref b is null ? ref Unsafe.NullRef<float>() : ref MemoryMarshal.GetArrayDataReference(b);
+        ref var parity = ref MemoryMarshal.GetArrayDataReference(l.Parity);
+        var colourOfSlice = new Vector<float>((colour ^ t) & 1);
+        var j = kernel == Kernel.ExactResidual ? slice : 0;
+        for (; j + Vector<float>.Count <= slice; j += Vector<float>.Count)
         {
-            double sum = 0, diag = 0, c;
-            if (v + 1 < W) { c = Cv[i]; diag += c; sum += c * x[i + 1]; }
-            if (v > 0) { c = Cv[i - 1]; diag += c; sum += c * x[i - 1]; }
-            if (u + 1 < H) { c = Cu[i]; diag += c; sum += c * x[i + W]; }
-            if (u > 0) { c = Cu[i - W]; diag += c; sum += c * x[i - W]; }
-            var slice = Slice;
-            if (t + 1 < D) { c = Ct[i]; diag += c; sum += c * x[i + slice]; }
-            if (t > 0) { c = Ct[i - slice]; diag += c; sum += c * x[i - slice]; }
-            if (t == 0) diag += GFirst[i];
-            if (t == D - 1) diag += GLast[i - (long)t * slice];
-            diagonal = diag;
-            return sum;
+            var i = start + j;
+            var cvp = Vector.LoadUnsafe(ref cv, (nuint)i);
+            var cvm = Vector.LoadUnsafe(ref cv, (nuint)(i - 1));
+            var cup = Vector.LoadUnsafe(ref cu, (nuint)i);
+            var cum = Vector.LoadUnsafe(ref cu, (nuint)(i - w));
+            var ctp = Vector.LoadUnsafe(ref ct, (nuint)i);
+            var ctm = Vector.LoadUnsafe(ref ct, (nuint)(i - slice));
+            var diag = cvp + cvm + cup + cum + ctp + ctm;
+            if (g is not null) diag += Vector.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(g), (nuint)j);
+            var sum = cvp * Vector.LoadUnsafe(ref xs, (nuint)(i + 1)) + cvm * Vector.LoadUnsafe(ref xs, (nuint)(i - 1))
+                + cup * Vector.LoadUnsafe(ref xs, (nuint)(i + w)) + cum * Vector.LoadUnsafe(ref xs, (nuint)(i - w))
+                + ctp * Vector.LoadUnsafe(ref xs, (nuint)(i + slice)) + ctm * Vector.LoadUnsafe(ref xs, (nuint)(i - slice));
+            var xi = Vector.LoadUnsafe(ref xs, (nuint)i);
+            var conducting = Vector.GreaterThan(diag, Vector<float>.Zero);
+            Vector<float> value;
+            if (kernel == Kernel.Sweep)
+            {
+                var updated = Vector.ConditionalSelect(conducting, (Vector.LoadUnsafe(ref bs, (nuint)i) + sum) / Vector.Max(diag, Vector<float>.One), Vector<float>.Zero);
+                value = Vector.ConditionalSelect(Vector.Equals(Vector.LoadUnsafe(ref parity, (nuint)j), colourOfSlice), updated, xi);
+            }
+            else
+            {
+                var ax = Vector.ConditionalSelect(conducting, diag * xi - sum, xi);
+                value = kernel == Kernel.Residual ? Vector.LoadUnsafe(ref bs, (nuint)i) - ax : ax;
+            }
+            value.StoreUnsafe(ref rs, (nuint)i);
+        }
+        for (j = kernel == Kernel.ExactResidual ? 0 : j; j < slice; j++)
+        {
+            var i = start + j;
+            double cvp = Unsafe.Add(ref cv, i), cvm = Unsafe.Add(ref cv, i - 1), cup = Unsafe.Add(ref cu, i), cum = Unsafe.Add(ref cu, i - w);
+            double ctp = Unsafe.Add(ref ct, i), ctm = Unsafe.Add(ref ct, i - slice);
+            var diag = cvp + cvm + cup + cum + ctp + ctm + (g is null ? 0 : g[j]);
+            var sum = cvp * Unsafe.Add(ref xs, i + 1) + cvm * Unsafe.Add(ref xs, i - 1) + cup * Unsafe.Add(ref xs, i + w)
+                + cum * Unsafe.Add(ref xs, i - w) + ctp * Unsafe.Add(ref xs, i + slice) + ctm * Unsafe.Add(ref xs, i - slice);
+            double xi = Unsafe.Add(ref xs, i);
+            double value;
+            if (kernel == Kernel.Sweep)
+                value = l.Parity[j] == ((colour ^ t) & 1) ? diag > 0 ? (Unsafe.Add(ref bs, i) + sum) / diag : 0 : xi;
+            else
+            {
+                var ax = diag > 0 ? diag * xi - sum : xi;
+                value = kernel == Kernel.Apply ? ax : Unsafe.Add(ref bs, i) - ax;
+            }
+            Unsafe.Add(ref rs, i) = (float)value;
         }
     }
 
@@ -273,15 +344,13 @@ public static class Tortuosity
         private const int CoarsestCells = 512;
         private readonly Level[] _levels;
         private readonly float[][] _rhs, _solution, _residual; // per level; the finest level's rhs/solution are the CG vectors
-        private readonly double[] _cholesky; // coarsest level, lower triangle, row-major n×n
-        private readonly int _coarsestCells;
-        private readonly float[] _x, _r, _z, _p, _q;
-        private readonly float[] _b;
+        private readonly double[] _cholesky; // coarsest level, lower triangle, row-major n×n over its cells
+        private readonly float[] _x, _r, _z, _p, _q, _b;
 
         public Solver(Level fine)
         {
             var levels = new List<Level> { fine };
-            while (levels[^1].Length > CoarsestCells) levels.Add(levels[^1].Coarsen());
+            while ((long)levels[^1].D * levels[^1].Slice > CoarsestCells) levels.Add(levels[^1].Coarsen());
             _levels = [.. levels];
             var n = fine.Length;
             (_x, _r, _z, _p, _q, _b) = (new float[n], new float[n], new float[n], new float[n], new float[n], new float[n]);
@@ -296,12 +365,10 @@ public static class Tortuosity
                 _rhs[l] = new float[length];
                 _solution[l] = new float[length];
             }
-            var coarsest = _levels[^1];
-            _coarsestCells = (int)coarsest.Length;
-            _cholesky = Factor(coarsest);
+            _cholesky = Factor(_levels[^1]);
 
-            var lastSlice = (long)(fine.D - 1) * fine.Slice;
-            for (var j = 0; j < fine.Slice; j++) _b[lastSlice + j] = fine.GLast[j]; // g·c_out with c_out = 1
+            var last = fine.Index(fine.D - 1, 0, 0);
+            for (var j = 0; j < fine.Slice; j++) _b[last + j] = fine.GLast[j]; // g·c_out with c_out = 1
         }
 
         public (int Iterations, double RelativeResidual, bool Converged) Solve(double tolerance, int maxIterations)
@@ -309,37 +376,34 @@ public static class Tortuosity
             var fine = _levels[0];
             InitialProfile(fine);
             var bNorm = Math.Sqrt(Dot(_b, _b));
-            double residual = 0;
             var iterations = 0;
             // A float recurrence drifts from the true residual; restart from the true one until both agree.
             for (var restart = 0; restart < 4; restart++)
             {
-                Residual(fine, _b, _x, _r);
-                residual = Math.Sqrt(Dot(_r, _r)) / bNorm;
-                if (residual <= tolerance || iterations >= maxIterations) break;
+                Run(Kernel.ExactResidual, fine, _b, _x, _r);
+                if (Math.Sqrt(Dot(_r, _r)) / bNorm <= tolerance || iterations >= maxIterations) break;
                 Precondition(_r, _z);
                 Array.Copy(_z, _p, _z.Length);
                 var rz = Dot(_r, _z);
                 while (iterations < maxIterations)
                 {
                     iterations++;
-                    Multiply(fine, _p, _q);
+                    Run(Kernel.Apply, fine, null, _p, _q);
                     var alpha = rz / Dot(_p, _q);
                     var rr = Update(alpha);
                     if (Math.Sqrt(rr) / bNorm <= tolerance) break;
                     Precondition(_r, _z);
                     var rzNext = Dot(_r, _z);
-                    var beta = rzNext / rz;
+                    var beta = (float)(rzNext / rz);
                     rz = rzNext;
-                    Parallel.For(0, fine.D, t =>
+                    ForSlices(fine, (start, end) =>
                     {
-                        var (start, end) = ((long)t * fine.Slice, (long)(t + 1) * fine.Slice);
-                        for (var i = start; i < end; i++) _p[i] = (float)(_z[i] + beta * _p[i]);
+                        for (var i = start; i < end; i++) _p[i] = _z[i] + beta * _p[i];
                     });
                 }
             }
-            Residual(fine, _b, _x, _r);
-            residual = Math.Sqrt(Dot(_r, _r)) / bNorm;
+            Run(Kernel.ExactResidual, fine, _b, _x, _r);
+            var residual = Math.Sqrt(Dot(_r, _r)) / bNorm;
             return (iterations, residual, residual <= tolerance);
         }
 
@@ -348,16 +412,16 @@ public static class Tortuosity
         {
             var f = _levels[0];
             var planes = new double[f.D + 1];
-            var last = (long)(f.D - 1) * f.Slice;
+            var (first, last) = (f.Index(0, 0, 0), f.Index(f.D - 1, 0, 0));
             for (var j = 0; j < f.Slice; j++)
             {
-                planes[0] += f.GFirst[j] * (double)_x[j];
+                planes[0] += f.GFirst[j] * (double)_x[first + j];
                 planes[f.D] += f.GLast[j] * (1.0 - _x[last + j]);
             }
             Parallel.For(0, f.D - 1, t =>
             {
                 double sum = 0;
-                var start = (long)t * f.Slice;
+                var start = f.Index(t, 0, 0);
                 for (var i = start; i < start + f.Slice; i++) sum += f.Ct[i] * ((double)_x[i + f.Slice] - _x[i]);
                 planes[t + 1] = sum;
             });
@@ -368,16 +432,18 @@ public static class Tortuosity
         private void InitialProfile(Level f)
         {
             // TauFactor's start: the linear profile between the faces, in the conducting voxels only.
+            Run(Kernel.Apply, f, null, _x, _q); // x = 0: only to learn which cells conduct, from A's diagonal below
             Parallel.For(0, f.D, t =>
             {
                 var value = (float)((t + 0.5) / f.D);
-                var i = (long)t * f.Slice;
-                for (var u = 0; u < f.H; u++)
-                    for (var v = 0; v < f.W; v++, i++)
-                    {
-                        f.Neighbours(_x, t, u, v, i, out var diagonal);
-                        _x[i] = diagonal > 0 ? value : 0;
-                    }
+                var g = f.FaceConductance(t);
+                var start = f.Index(t, 0, 0);
+                for (var j = 0; j < f.Slice; j++)
+                {
+                    var i = start + j;
+                    var diagonal = f.Cv[i] + f.Cv[i - 1] + f.Cu[i] + f.Cu[i - f.W] + f.Ct[i] + f.Ct[i - f.Slice] + (g is null ? 0 : g[j]);
+                    _x[i] = diagonal > 0 ? value : 0;
+                }
             });
         }
 
@@ -386,14 +452,15 @@ public static class Tortuosity
         {
             var f = _levels[0];
             var partial = new double[f.D];
+            var a = (float)alpha;
             Parallel.For(0, f.D, t =>
             {
                 double rr = 0;
-                var (start, end) = ((long)t * f.Slice, (long)(t + 1) * f.Slice);
-                for (var i = start; i < end; i++)
+                var start = f.Index(t, 0, 0);
+                for (var i = start; i < start + f.Slice; i++)
                 {
-                    _x[i] = (float)(_x[i] + alpha * _p[i]);
-                    var r = (float)(_r[i] - alpha * _q[i]);
+                    _x[i] += a * _p[i];
+                    var r = _r[i] - a * _q[i];
                     _r[i] = r;
                     rr += (double)r * r;
                 }
@@ -408,33 +475,30 @@ public static class Tortuosity
             var partial = new double[f.D];
             Parallel.For(0, f.D, t =>
             {
+                var start = (int)f.Index(t, 0, 0);
+                var va = a.AsSpan(start, f.Slice);
+                var vb = b.AsSpan(start, f.Slice);
                 double sum = 0;
-                var (start, end) = ((long)t * f.Slice, (long)(t + 1) * f.Slice);
-                for (var i = start; i < end; i++) sum += (double)a[i] * b[i];
+                var j = 0;
+                // Float products summed per vector lane in float over one row's worth at most, then in double.
+                for (; j + Vector<float>.Count <= va.Length;)
+                {
+                    var lanes = Vector<float>.Zero;
+                    for (var k = 0; k < 16 && j + Vector<float>.Count <= va.Length; k++, j += Vector<float>.Count)
+                        lanes += new Vector<float>(va[j..]) * new Vector<float>(vb[j..]);
+                    for (var lane = 0; lane < Vector<float>.Count; lane++) sum += lanes[lane];
+                }
+                for (; j < va.Length; j++) sum += (double)va[j] * vb[j];
                 partial[t] = sum;
             });
             return partial.Sum(); // summed in slice order: the same bits on any core count
         }
 
-        private static void Multiply(Level l, float[] x, float[] result) => Apply(l, null, x, result);
+        private static void ForSlices(Level l, Action<long, long> body) =>
+            Parallel.For(0, l.D, t => body(l.Index(t, 0, 0), l.Index(t, 0, 0) + l.Slice));
 
-        private static void Residual(Level l, float[] b, float[] x, float[] result) => Apply(l, b, x, result);
-
-        /// <summary>result = b − A x, or A x without b.</summary>
-        private static void Apply(Level l, float[]? b, float[] x, float[] result)
-        {
-            Parallel.For(0, l.D, t =>
-            {
-                var i = (long)t * l.Slice;
-                for (var u = 0; u < l.H; u++)
-                    for (var v = 0; v < l.W; v++, i++)
-                    {
-                        var sum = l.Neighbours(x, t, u, v, i, out var diag);
-                        var ax = diag > 0 ? diag * x[i] - sum : x[i];
-                        result[i] = (float)(b is null ? ax : b[i] - ax);
-                    }
-            });
-        }
+        private static void Run(Kernel kernel, Level l, float[]? b, float[] x, float[] result, int colour = 0) =>
+            Parallel.For(0, l.D, t => Stencil(kernel, l, t, b, x, result, colour));
 
         /// <summary>z = M⁻¹r: one symmetric V-cycle from zero.</summary>
         private void Precondition(float[] r, float[] z)
@@ -450,36 +514,18 @@ public static class Tortuosity
             var (b, u) = (_rhs[l], _solution[l]);
             if (l == _levels.Length - 1)
             {
-                SolveCoarsest(b, u);
+                SolveCoarsest(level, b, u);
                 return;
             }
             Array.Clear(u);
-            Sweep(level, b, u, 0);
-            Sweep(level, b, u, 1);
-            Residual(level, b, u, _residual[l]);
+            Run(Kernel.Sweep, level, b, u, u, 0);
+            Run(Kernel.Sweep, level, b, u, u, 1);
+            Run(Kernel.Residual, level, b, u, _residual[l]);
             Restrict(level, _levels[l + 1], _residual[l], _rhs[l + 1]);
             Cycle(l + 1);
             Prolong(level, _levels[l + 1], _solution[l + 1], u);
-            Sweep(level, b, u, 1);
-            Sweep(level, b, u, 0);
-        }
-
-        /// <summary>Gauss-Seidel on the cells of one colour ((t + u + v) mod 2); cells of one colour do not touch, so slices run in parallel.</summary>
-        private static void Sweep(Level l, float[] b, float[] x, int colour)
-        {
-            Parallel.For(0, l.D, t =>
-            {
-                for (var u = 0; u < l.H; u++)
-                {
-                    var row = ((long)t * l.H + u) * l.W;
-                    for (var v = (colour + t + u) & 1; v < l.W; v += 2)
-                    {
-                        var i = row + v;
-                        var sum = l.Neighbours(x, t, u, v, i, out var diag);
-                        x[i] = diag > 0 ? (float)((b[i] + sum) / diag) : 0;
-                    }
-                }
-            });
+            Run(Kernel.Sweep, level, b, u, u, 1);
+            Run(Kernel.Sweep, level, b, u, u, 0);
         }
 
         private static void Restrict(Level fine, Level coarse, float[] residual, float[] rhs)
@@ -493,8 +539,8 @@ public static class Tortuosity
                         for (var t = 2 * tc; t < Math.Min(fine.D, 2 * tc + 2); t++)
                             for (var u = 2 * uc; u < Math.Min(fine.H, 2 * uc + 2); u++)
                                 for (var v = 2 * vc; v < Math.Min(fine.W, 2 * vc + 2); v++)
-                                    sum += residual[((long)t * fine.H + u) * fine.W + v];
-                        rhs[((long)tc * coarse.H + uc) * coarse.W + vc] = (float)sum;
+                                    sum += residual[fine.Index(t, u, v)];
+                        rhs[coarse.Index(tc, uc, vc)] = (float)sum;
                     }
             });
         }
@@ -503,31 +549,30 @@ public static class Tortuosity
         {
             Parallel.For(0, fine.D, t =>
             {
-                var i = (long)t * fine.Slice;
-                var rowC = (long)(t / 2) * coarse.H;
                 for (var u = 0; u < fine.H; u++)
                 {
-                    var c = (rowC + u / 2) * coarse.W;
-                    for (var v = 0; v < fine.W; v++, i++) x[i] += correction[c + v / 2];
+                    var (i, c) = (fine.Index(t, u, 0), coarse.Index(t / 2, u / 2, 0));
+                    for (var v = 0; v < fine.W; v++) x[i + v] += correction[c + v / 2];
                 }
             });
         }
 
         private static double[] Factor(Level l)
         {
-            var n = (int)l.Length;
+            var n = l.D * l.Slice;
             var a = new double[n * n];
-            var dummy = new float[n];
             for (var t = 0; t < l.D; t++)
                 for (var u = 0; u < l.H; u++)
                     for (var v = 0; v < l.W; v++)
                     {
                         var i = (t * l.H + u) * l.W + v;
-                        l.Neighbours(dummy, t, u, v, i, out var diag);
+                        var k = l.Index(t, u, v);
+                        var g = l.FaceConductance(t);
+                        var diag = l.Cv[k] + l.Cv[k - 1] + l.Cu[k] + l.Cu[k - l.W] + l.Ct[k] + l.Ct[k - l.Slice] + (g is null ? 0 : g[i - t * l.Slice]);
                         a[i * n + i] = diag > 0 ? diag : 1;
-                        if (v + 1 < l.W) a[i * n + i + 1] = a[(i + 1) * n + i] = -l.Cv[i];
-                        if (u + 1 < l.H) a[i * n + i + l.W] = a[(i + l.W) * n + i] = -l.Cu[i];
-                        if (t + 1 < l.D) a[i * n + i + l.Slice] = a[(i + l.Slice) * n + i] = -l.Ct[i];
+                        if (v + 1 < l.W) a[i * n + i + 1] = a[(i + 1) * n + i] = -l.Cv[k];
+                        if (u + 1 < l.H) a[i * n + i + l.W] = a[(i + l.W) * n + i] = -l.Cu[k];
+                        if (t + 1 < l.D) a[i * n + i + l.Slice] = a[(i + l.Slice) * n + i] = -l.Ct[k];
                     }
             for (var j = 0; j < n; j++)
             {
@@ -546,14 +591,15 @@ public static class Tortuosity
             return a;
         }
 
-        private void SolveCoarsest(float[] b, float[] x)
+        private void SolveCoarsest(Level l, float[] b, float[] x)
         {
-            var n = _coarsestCells;
+            var n = l.D * l.Slice;
+            var offset = (int)l.Index(0, 0, 0);
             var a = _cholesky;
             var y = new double[n];
             for (var i = 0; i < n; i++)
             {
-                var s = (double)b[i];
+                var s = (double)b[offset + i];
                 for (var k = 0; k < i; k++) s -= a[i * n + k] * y[k];
                 y[i] = s / a[i * n + i];
             }
@@ -563,7 +609,7 @@ public static class Tortuosity
                 for (var k = i + 1; k < n; k++) s -= a[k * n + i] * y[k];
                 y[i] = s / a[i * n + i];
             }
-            for (var i = 0; i < n; i++) x[i] = (float)y[i];
+            for (var i = 0; i < n; i++) x[offset + i] = (float)y[i];
         }
     }
 }

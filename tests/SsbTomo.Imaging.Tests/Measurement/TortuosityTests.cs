@@ -90,7 +90,7 @@ public sealed class TortuosityTests(ITestOutputHelper output)
     {
         var v = RandomPores(19, 23, 17, seed);
         var voxel = new VoxelSize(12, 20, 35);
-        var result = Tortuosity.Compute(v, Pore, axis, voxel);
+        var result = Tortuosity.Compute(v, Pore, axis, voxel, Tortuosity.MinimumTolerance);
         Assert.True(result.Converged, $"relative residual {result.RelativeResidual}");
         using var dir = new TempDirectory();
         OracleIo.Write(Path.Combine(dir.Path, "v.raw"), v.Data);
@@ -119,7 +119,7 @@ public sealed class TortuosityTests(ITestOutputHelper output)
         Assert.True(result.Converged);
         Assert.Equal(0.449917, result.VolumeFraction, 6);
         Assert.Equal(2.0776, result.Factor, 2.0776 * 0.01); // TauFactor's notebook output (SOURCE.txt)
-        Assert.True(result.FluxSpread < 1e-3, $"flux spread {result.FluxSpread}");
+        Assert.True(result.FluxSpread < 0.01, $"flux spread {result.FluxSpread}"); // TauFactor stops at 0.01
     }
 
     private const string Oracle = """
