@@ -47,8 +47,14 @@ public static class MeasureCommand
     }
 
     public static async Task<int> RunAsync(string source, NamedPhase[] named, double[]? voxelSizeNm, string outDir, string? tortuosityPhase, int axis,
-        CancellationToken ct)
+        CancellationToken ct, IAnsiConsole? console = null)
     {
+        console ??= AnsiConsole.Console;
+        int Fail(string sentence)
+        {
+            console.MarkupLineInterpolated($"[red]{sentence}[/]");
+            return 2;
+        }
         var clock = Stopwatch.StartNew();
         PhaseTable table;
         try
@@ -77,23 +83,23 @@ public static class MeasureCommand
             return Fail(e.Message);
         }
         var (mapped, unclassified) = table.Map(file.Values);
-        if (unclassified.Count > 0) AnsiConsole.MarkupLineInterpolated($"[yellow]warning:[/] {MeasureReport.UnclassifiedSentence(source, unclassified)}");
+        if (unclassified.Count > 0) console.MarkupLineInterpolated($"[yellow]warning:[/] {MeasureReport.UnclassifiedSentence(source, unclassified)}");
         var voxelSize = voxelSizeNm is { Length: 3 } v ? new VoxelSize(v[0], v[1], v[2]) : file.VoxelSize ?? VoxelSize.Isotropic(1000);
         var voxelSource = voxelSizeNm is { Length: 3 } ? "override (--voxel-size-nm)" : file.VoxelSize is not null ? $"file ({file.Format})" : null;
 
         var metrics = LabelVolumeMeasurement.Measure(mapped, table, voxelSize, tortuosityLabel, axis);
         foreach (var p in named.Where(p => metrics.Voxels[table.LabelOf(p.Name)!.Value] == 0))
-            AnsiConsole.MarkupLineInterpolated($"[yellow]warning:[/] {Path.GetFileName(source.TrimEnd('/'))}: no voxel holds {p.Value} ({p.Name}); is --phase-values right for this volume?");
+            console.MarkupLineInterpolated($"[yellow]warning:[/] {Path.GetFileName(source.TrimEnd('/'))}: no voxel holds {p.Value} ({p.Name}); is --phase-values right for this volume?");
         var report = new MeasureReport(metrics, Path.GetFullPath(source), file.Format, voxelSource, unclassified, Tortuosity.DefaultTolerance, clock.Elapsed);
         Directory.CreateDirectory(outDir);
         await File.WriteAllBytesAsync(Path.Combine(outDir, "measure.json"), report.ToJsonBytes(), ct);
         await File.WriteAllTextAsync(Path.Combine(outDir, "metrics.csv"), report.ToCsv(), ct);
-        Print(metrics, voxelSource is null, clock.Elapsed);
-        AnsiConsole.MarkupLineInterpolated($"wrote {Path.Combine(outDir, "measure.json")} and metrics.csv");
+        Print(console, metrics, voxelSource is null, clock.Elapsed);
+        console.MarkupLineInterpolated($"wrote {Path.Combine(outDir, "measure.json")} and metrics.csv");
         return 0;
     }
 
-    private static void Print(LabelVolumeMetrics m, bool voxelUnits, TimeSpan wall)
+    private static void Print(IAnsiConsole console, LabelVolumeMetrics m, bool voxelUnits, TimeSpan wall)
     {
         var unit = voxelUnits ? "/voxel" : "/µm";
         var table = new Table().AddColumn("phase").AddColumn("volume fraction").AddColumn($"specific surface, face count ({unit})")
@@ -101,20 +107,14 @@ public static class MeasureCommand
         for (byte l = 1; l <= m.Phases.Phases.Count; l++)
             table.AddRow(m.Phases.NameOf(l), F(m.VolumeFraction(l), "0.000000"), F(m.Surfaces.FaceCountSurfaceUm2(l) / m.TotalVolumeUm3, "0.00000000"),
                 F(m.Surfaces.MarchingCubesSurfaceUm2[l] / m.TotalVolumeUm3, "0.00000000"), $"{m.Components[l].Count}");
-        AnsiConsole.Write(table);
+        console.Write(table);
         if (m.Tortuosity is { } t)
-            AnsiConsole.MarkupLineInterpolated(
+            console.MarkupLineInterpolated(
                 $"tortuosity factor of {m.Phases.NameOf(m.TortuosityPhase)} along axis {t.Axis} ({"zyx"[t.Axis]}): {F(t.Factor, "0.0000")} (D_eff/D0 {F(t.RelativeDiffusivity, "0.00000")}, {t.Iterations} iterations, relative residual {t.RelativeResidual:0.0e0})");
-        AnsiConsole.MarkupLineInterpolated($"measured in {wall.TotalSeconds:0.0} s");
+        console.MarkupLineInterpolated($"measured in {wall.TotalSeconds:0.0} s");
     }
 
     private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
-
-    private static int Fail(string sentence)
-    {
-        AnsiConsole.MarkupLineInterpolated($"[red]{sentence}[/]");
-        return 2;
-    }
 
     /// <summary>"pore=0,nmc=85,cbd=170" as named phases.</summary>
     public static NamedPhase[]? ParsePhases(ArgumentResult result)
