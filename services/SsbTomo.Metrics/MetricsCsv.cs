@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace SsbTomo.Metrics;
 
@@ -22,4 +24,35 @@ public static class MetricsCsv
 
     private static string Quote(string field) =>
         field.IndexOfAny([',', '"', '\n', '\r']) < 0 ? field : $"\"{field.Replace("\"", "\"\"")}\"";
+
+    /// <summary>
+    /// The rows of a JSON report (metrics.json): every number, with its path as the quantity ("surface_areas.face_count.
+    /// interface_um2.nmc|void"), the path's phase or phase pair among <paramref name="phases"/>, and the "method" of its
+    /// nearest enclosing object. Units are in the field names (_um2, _per_um, _um). Lists of objects (per-component
+    /// shapes, variants) are left out: one row per item belongs in a table of its own.
+    /// </summary>
+    public static IReadOnlyList<MetricRow> FromJson(JsonNode report, IReadOnlyCollection<string> phases)
+    {
+        var rows = new List<MetricRow>();
+        void Walk(JsonNode? node, string path, string phase, string method)
+        {
+            switch (node)
+            {
+                case JsonObject o:
+                    var own = o["method"] is JsonValue m && m.GetValueKind() == JsonValueKind.String ? m.GetValue<string>() : method;
+                    foreach (var (key, child) in o)
+                        Walk(child, path.Length == 0 ? key : $"{path}.{key}", IsPhase(key) ? key : phase, own);
+                    break;
+                case JsonArray a when a.All(e => e is JsonValue):
+                    for (var i = 0; i < a.Count; i++) Walk(a[i], $"{path}.{i}", phase, method);
+                    break;
+                case JsonValue v when v.GetValueKind() == JsonValueKind.Number:
+                    rows.Add(new MetricRow(path, phase, v.GetValue<double>(), "", method));
+                    break;
+            }
+        }
+        bool IsPhase(string key) => phases.Contains(key) || (key.Split('|') is [var a, var b] && phases.Contains(a) && phases.Contains(b));
+        Walk(report, "", "", "");
+        return rows;
+    }
 }

@@ -9,6 +9,7 @@ public sealed record JobLayout(string Prefix)
     public string Labels => Combine("labels.zarr");
     public string AlignmentReport => Combine("alignment.json");
     public string Metrics => Combine("metrics.json");
+    public string MetricsCsv => Combine("metrics.csv");
     public string Provenance => Combine("provenance.json");
     public string Previews => Combine("previews");
 
