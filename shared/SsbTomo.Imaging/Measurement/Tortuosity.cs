@@ -44,10 +44,12 @@ public sealed record TortuosityResult(
 /// (red-black Gauss-Seidel smoothing, forward before and backward after the coarse correction, so the preconditioner
 /// is symmetric) over 2×2×2 aggregates whose coarse operators are the Galerkin products with piecewise-constant
 /// prolongation — for a face-conductance operator that is again a face-conductance operator whose conductances are
-/// the sums across each aggregate's faces (aggregation multigrid: Braess 1995, doi:10.1007/BF02238482; Notay 2010,
-/// doi:10.1553/etna_vol37s123). The coarsest level is solved exactly (dense Cholesky). Matrix-free on the voxel grid,
-/// float vectors with double sums, parallel over slices; started from TauFactor's linear profile. Iterates until the
-/// residual's 2-norm is below the tolerance relative to the right-hand side's, then checks the true residual.
+/// the sums across each aggregate's faces (aggregation multigrid: Braess 1995, Computing 55:379; Notay 2010,
+/// Electron. Trans. Numer. Anal. 37:123). The coarsest level is solved exactly (dense Cholesky). Matrix-free on the voxel grid,
+/// float vectors (dot products summed in double per slice), SIMD along slices, parallel over slices; started from TauFactor's linear profile. Iterates until the
+/// residual's 2-norm is below the tolerance relative to the right-hand side's, and restarts from the true residual
+/// (computed in double) until that one is below it too, at most four times. About 50 bytes a voxel at peak (measured:
+/// 0.8 GB on 256³; three float conductances and seven float vectors).
 /// </para>
 /// <para>
 /// Voxels outside the percolating components are removed from the system before solving (identity rows, value 0):
