@@ -4,6 +4,7 @@ using SsbTomo.Cli;
 var root = new RootCommand("SsbTomo: FIB-SEM stacks of solid-state-battery cathodes in, trustworthy 3D microstructure numbers out.")
 {
     RunCommand.Create(),
+    MeasureCommand.Create(),
     PhantomCommand.Create(),
     CompareCommand.Create(),
     ServeCommand.Create(),

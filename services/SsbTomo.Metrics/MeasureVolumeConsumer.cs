@@ -61,7 +61,10 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
             .WithUncertainty(model, variants)
             with { Provenance = await store.ExistsAsync(layout.Provenance, ct) ? Path.GetFileName(layout.Provenance) : null };
         report = await MeasureParticlesAsync(labels, layout, report, ct);
-        await store.WriteAsync(layout.Metrics, report.ToJsonBytes(), ct);
+        var json = report.ToJsonBytes();
+        await store.WriteAsync(layout.Metrics, json, ct);
+        await store.WriteAsync(layout.MetricsCsv, System.Text.Encoding.UTF8.GetBytes(
+            MetricsCsv.Format(MetricsCsv.FromJson(System.Text.Json.Nodes.JsonNode.Parse(json)!, [.. PhaseLabel.Names]))), ct);
         await context.Publish(new VolumeMeasured(context.Message.JobId, layout.Metrics));
     }
 

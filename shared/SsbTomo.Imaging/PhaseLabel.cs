@@ -11,6 +11,9 @@ public static class PhaseLabel
 
     public const int Count = 5;
 
+    /// <summary>The four phases' names in label order (nmc, lps, carbon, void).</summary>
+    public static IReadOnlyList<string> Names { get; } = ["nmc", "lps", "carbon", "void"];
+
     public static string Name(byte label) => label switch
     {
         Outside => "outside",

@@ -10,6 +10,7 @@ public sealed record JobLayout(string Prefix)
     public string AlignmentReport => Combine("alignment.json");
     public string Metrics => Combine("metrics.json");
     public string Particles => Combine("particles.csv");
+    public string MetricsCsv => Combine("metrics.csv");
     public string Provenance => Combine("provenance.json");
     public string Previews => Combine("previews");
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using SsbTomo.Cli;
+using SsbTomo.Metrics;
 using SsbTomo.Phantom;
 using SsbTomo.TestSupport;
 
@@ -70,6 +71,35 @@ public class MorphologyMetricsTests
         Assert.Equal(Number("nmc_void_face_um2"), areas.GetProperty("face_count").GetProperty("interface_um2").GetProperty("nmc|void").GetDouble(), 9);
         Assert.InRange(areas.GetProperty("marching_cubes_smoothed").GetProperty("phase_surface_um2").GetProperty("nmc").GetDouble() / Number("nmc_smoothed_um2"), 0.995, 1.005);
         Assert.Contains("marching cubes", areas.GetProperty("marching_cubes").GetProperty("method").GetString());
+
+        // metrics.csv beside it: every number of metrics.json, with its phase and method.
+        var csv = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
+        Assert.Equal("quantity,phase,value,unit,method", csv[0]);
+        var voidRow = csv.Single(l => l.StartsWith("phase_fractions.void,", StringComparison.Ordinal)).Split(',');
+        Assert.Equal(("void", root.GetProperty("phase_fractions").GetProperty("void").GetDouble()), (voidRow[1], double.Parse(voidRow[2], CultureInfo.InvariantCulture)));
+        var interfaceRow = csv.Single(l => l.StartsWith("surface_areas.face_count.interface_um2.nmc|void,", StringComparison.Ordinal));
+        Assert.Equal("nmc|void", interfaceRow.Split(',')[1]);
+        Assert.Equal(Number("nmc_void_face_um2"), double.Parse(interfaceRow.Split(',')[2], CultureInfo.InvariantCulture), 9);
+        Assert.Contains(MetricsReport.FaceCountMethod, interfaceRow);
+
+        // ssbtomo measure on the run's own labels.zarr (OME-Zarr path) agrees with the Metrics stage.
+        var measured = Path.Combine(dir.Path, "measured");
+        Assert.Equal(0, await MeasureCommand.RunAsync(Path.Combine(run, "labels.zarr"),
+            [new("nmc", 1), new("lps", 2), new("carbon", 3), new("void", 4)], null, measured, "lps", 2, CancellationToken.None));
+        using (var measure = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(measured, "measure.json"))))
+        {
+            var m = measure.RootElement;
+            Assert.Equal(50, m.GetProperty("voxel_size_nm")[0].GetDouble());
+            foreach (var phase in new[] { "nmc", "lps", "carbon", "void" })
+            {
+                Assert.Equal(root.GetProperty("phase_fractions").GetProperty(phase).GetDouble(), m.GetProperty("volume_fractions").GetProperty("values").GetProperty(phase).GetDouble(), 12);
+                Assert.Equal(areas.GetProperty("face_count").GetProperty("phase_surface_um2").GetProperty(phase).GetDouble(),
+                    m.GetProperty("surface_areas").GetProperty("face_count").GetProperty("phase_surface").GetProperty(phase).GetDouble(), 9);
+            }
+            Assert.Equal(root.GetProperty("contact_loss").GetProperty("face_count").GetProperty("value").GetDouble(),
+                m.GetProperty("contact_loss").GetProperty("face_count").GetDouble(), 12);
+            Assert.InRange(m.GetProperty("tortuosity").GetProperty("tortuosity_factor").GetDouble(), 1.0, 20.0);
+        }
 
         var contact = root.GetProperty("contact_loss");
         Assert.Equal(root.GetProperty("contact_loss_fraction").GetDouble(), contact.GetProperty("face_count").GetProperty("value").GetDouble(), 12);
