@@ -72,13 +72,7 @@ public sealed class PairwiseRegistration
     /// <summary>Measures the next raw slice against the ones before it.</summary>
     public SliceRegistration Add(Image2D<float> slice)
     {
-        ArgumentNullException.ThrowIfNull(slice);
-        var spectrum = Spectrum.Of(slice, _maxSizePx);
-        var previous = _count > 0 ? Back(1) : null;
-        if (previous is not null && (previous.Spectrum.Crop.Height != spectrum.Crop.Height || previous.Spectrum.Crop.Width != spectrum.Crop.Width))
-            throw new ArgumentException($"slice {_count} is {slice.Height}x{slice.Width}, which gives a different registration crop than earlier slices", nameof(slice));
-        var band = _method == DriftMethod.PatchConsensus ? BandImage.Of(slice, _maxSizePx, _patches) : null;
-
+        var (spectrum, band) = Prepare(slice);
         var pairs = new List<PairRegistration>(_offsets.Length);
         RegistrationResult link = default;
         foreach (var offset in _offsets)
@@ -89,9 +83,35 @@ public sealed class PairwiseRegistration
             if (offset == 1) link = coarse;
             pairs.Add(Refine(offset, reference, spectrum, band, coarse, link));
         }
+        Remember(spectrum, band, link);
+        return new SliceRegistration(HasStructure(spectrum), pairs);
+    }
+
+    /// <summary>
+    /// Takes a slice before the ones to measure (a slab's halo) as a reference only: prepared and linked to the one before
+    /// it, as the measured slices need, but not registered against its own references.
+    /// </summary>
+    public void AddReference(Image2D<float> slice)
+    {
+        var (spectrum, band) = Prepare(slice);
+        var link = _count > 0 ? PhaseCorrelation.Estimate(Back(1)!.Spectrum, spectrum, upsampleFactor: 4, polish: false) : default;
+        Remember(spectrum, band, link);
+    }
+
+    private (Spectrum Spectrum, BandImage? Band) Prepare(Image2D<float> slice)
+    {
+        ArgumentNullException.ThrowIfNull(slice);
+        var spectrum = Spectrum.Of(slice, _maxSizePx);
+        var previous = _count > 0 ? Back(1) : null;
+        if (previous is not null && (previous.Spectrum.Crop.Height != spectrum.Crop.Height || previous.Spectrum.Crop.Width != spectrum.Crop.Width))
+            throw new ArgumentException($"slice {_count} is {slice.Height}x{slice.Width}, which gives a different registration crop than earlier slices", nameof(slice));
+        return (spectrum, _method == DriftMethod.PatchConsensus ? BandImage.Of(slice, _maxSizePx, _patches) : null);
+    }
+
+    private void Remember(Spectrum spectrum, BandImage? band, RegistrationResult link)
+    {
         _history[_count % _history.Length] = new Prepared(spectrum, band, link);
         _count++;
-        return new SliceRegistration(HasStructure(spectrum), pairs);
     }
 
     private Prepared? Back(int offset) => offset <= _count ? _history[(_count - offset) % _history.Length] : null;
