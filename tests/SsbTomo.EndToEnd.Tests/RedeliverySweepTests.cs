@@ -80,7 +80,8 @@ public sealed class RedeliverySweepTests(ITestOutputHelper output) : IDisposable
     {
         private static readonly Func<ConsumeContext, object?>[] JobMessageReaders =
         [
-            MessageOf<SubmitJob>, MessageOf<IngestStack>, MessageOf<StackIngested>, MessageOf<AlignStack>, MessageOf<StackAligned>,
+            MessageOf<SubmitJob>, MessageOf<IngestStack>, MessageOf<StackIngested>, MessageOf<MeasureAlignmentChunk>, MessageOf<AlignmentChunkMeasured>,
+            MessageOf<SolveAlignment>, MessageOf<AlignmentSolved>, MessageOf<ShiftAlignmentChunk>, MessageOf<AlignmentChunkShifted>, MessageOf<StackAligned>,
             MessageOf<PrepareChunk>, MessageOf<ChunkPrepared>, MessageOf<SegmentChunk>, MessageOf<ChunkSegmented>,
             MessageOf<ReconstructVolume>, MessageOf<VolumeReconstructed>, MessageOf<MeasureVolume>, MessageOf<VolumeMeasured>,
         ];

@@ -88,7 +88,7 @@ public sealed class StorageFaultSweepTests(ITestOutputHelper output) : IDisposab
                 })
             .WaitAsync(TimeSpan.FromMinutes(3));
         Assert.False(outcome.Succeeded);
-        Assert.Contains(faults.Entries, f => f.Contains("AlignStack", StringComparison.Ordinal));
+        Assert.Contains(faults.Entries, f => f.Contains("SolveAlignment", StringComparison.Ordinal));
     }
 
     private static async Task<string?> FailureAsync(Run faulted, Dictionary<string, byte[]> expected)
