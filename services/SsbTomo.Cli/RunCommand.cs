@@ -27,20 +27,26 @@ public static class RunCommand
             Description = "Memory budget of this process in MiB: stages cut slices into tiles that fit it, the heap is held to it.",
             DefaultValueFactory = _ => new SsbTomoOptions().MemoryBudgetMb,
         };
+        var alignmentWorkers = new Option<int>("--alignment-workers")
+        {
+            Description = "Alignment chunks this process measures and shifts at once (workers of the alignment stage; a cluster runs pods instead).",
+            DefaultValueFactory = _ => new SsbTomoOptions().AlignmentWorkers,
+        };
 
         var command = new Command("run", "Run ingest, alignment, segmentation, reconstruction and metrics on one stack, embedded in this process.")
         {
-            stack, output, voxelSize, chunkSlices, verbose, memory,
+            stack, output, voxelSize, chunkSlices, verbose, memory, alignmentWorkers,
         };
         command.SetAction((parse, ct) => RunAsync(
             parse.GetValue(stack)!, parse.GetValue(output)!, parse.GetValue(voxelSize), parse.GetValue(chunkSlices), parse.GetValue(verbose), ct,
-            parse.GetValue(memory)));
+            parse.GetValue(memory), parse.GetValue(alignmentWorkers)));
         return command;
     }
 
     /// <param name="memoryBudgetMb">When given, this process's memory budget (the CLI's own process only: it caps the heap).</param>
+    /// <param name="alignmentWorkers">Alignment chunks worked on at once (<see cref="SsbTomoOptions.AlignmentWorkers"/>).</param>
     public static async Task<int> RunAsync(string stackPath, string outDir, double[]? voxelSize, int chunkSlices, bool verbose, CancellationToken ct,
-        int? memoryBudgetMb = null)
+        int? memoryBudgetMb = null, int alignmentWorkers = 1)
     {
         if (!Directory.Exists(stackPath) && !File.Exists(stackPath))
         {
@@ -57,10 +63,18 @@ public static class RunCommand
             AnsiConsole.MarkupLineInterpolated($"[red]--memory-mb must be at least {ProcessMemory.MinimumBudgetMb}[/]");
             return 2;
         }
+        if (alignmentWorkers < 1)
+        {
+            AnsiConsole.MarkupLine("[red]--alignment-workers must be at least 1[/]");
+            return 2;
+        }
         if (memoryBudgetMb is { } budget) ProcessMemory.LimitTo(budget);
         var started = Stopwatch.StartNew();
-        var result = await ExecuteAsync(stackPath, outDir, voxelSize, chunkSlices, verbose, ct,
-            memoryBudgetMb is { } mb ? services => services.Configure<SsbTomoOptions>(o => o.MemoryBudgetMb = mb) : null);
+        var result = await ExecuteAsync(stackPath, outDir, voxelSize, chunkSlices, verbose, ct, services => services.Configure<SsbTomoOptions>(o =>
+        {
+            if (memoryBudgetMb is { } mb) o.MemoryBudgetMb = mb;
+            o.AlignmentWorkers = alignmentWorkers;
+        }));
         if (!result.Succeeded)
         {
             foreach (var line in FailureLines(result, outDir))
@@ -137,7 +151,7 @@ public static class RunCommand
                         else if (order == current)
                         {
                             task.StartTask();
-                            if (p.ChunksTotal > 0 && name is JobStates.Denoising or JobStates.Surveying or JobStates.Segmenting) { task.MaxValue = p.ChunksTotal; task.Value = p.ChunksDone; }
+                            if (p.ChunksTotal > 0 && SsbTomo.Orchestrator.StallPolicy.IsFanOut(name)) { task.MaxValue = p.ChunksTotal; task.Value = p.ChunksDone; }
                         }
                     }
                 };

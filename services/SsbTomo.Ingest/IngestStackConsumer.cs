@@ -43,9 +43,7 @@ public sealed class IngestStackConsumer(IBlobStore store, IOptions<SsbTomoOption
         for (var z0 = 0; z0 < stack.SliceCount; z0 += chunkSlices)
         {
             var z1 = Math.Min(stack.SliceCount, z0 + chunkSlices);
-            var slab = new Volume<ushort>(z1 - z0, stack.Height, stack.Width);
-            for (var z = z0; z < z1; z++)
-                ReadSlice(stack, z, message.SourcePath).Pixels.CopyTo(slab.Slice(z - z0));
+            var slab = ReadSlab(stack, z0, z1, message.SourcePath, context.CancellationToken);
             await raw.WriteRegionAsync(z0, 0, 0, slab, context.CancellationToken);
         }
         provenance.CheckUnchanged(message.SourcePath);
@@ -61,6 +59,25 @@ public sealed class IngestStackConsumer(IBlobStore store, IOptions<SsbTomoOption
     {
         try { return TiffStackReader.Probe(sourcePath); }
         catch (TiffStackException ex) { throw BadStack(ex, sourcePath); }
+    }
+
+    /// <summary>
+    /// Slices [z0, z1) decoded side by side: each slice is its own file (or page) opened read-only, and decoding, not the
+    /// disk, is what a slice costs. When several slices are bad, the first one by index is reported, whichever thread
+    /// met its error first, so the same stack always fails with the same reason.
+    /// </summary>
+    private static Volume<ushort> ReadSlab(TiffStackInfo stack, int z0, int z1, string sourcePath, CancellationToken ct)
+    {
+        var slab = new Volume<ushort>(z1 - z0, stack.Height, stack.Width);
+        var failures = new Exception?[z1 - z0];
+        Parallel.For(z0, z1, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Environment.ProcessorCount }, z =>
+        {
+            try { ReadSlice(stack, z, sourcePath).Pixels.CopyTo(slab.Slice(z - z0)); }
+            catch (Exception ex) { failures[z - z0] = ex; }
+        });
+        if (failures.FirstOrDefault(f => f is not null) is { } first)
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
+        return slab;
     }
 
     private static Image2D<ushort> ReadSlice(TiffStackInfo stack, int index, string sourcePath)

@@ -28,9 +28,14 @@ public class JobState : SagaStateMachineInstance
     public int ChunksTotal { get; set; }
 
     // Sets of chunk indices, not counters: a redelivered event must not count twice.
+    public HashSet<int> AlignmentMeasuredChunks { get; set; } = [];
+    public HashSet<int> AlignmentShiftedChunks { get; set; } = [];
     public HashSet<int> PreparedChunks { get; set; } = [];
     public HashSet<int> SurveyedChunks { get; set; } = [];
     public HashSet<int> SegmentedChunks { get; set; } = [];
+
+    /// <summary>The alignment's global solve, once it has reported: what the shift chunks fill, announced as StackAligned when they have.</summary>
+    public AlignmentSolved? AlignmentSolution { get; set; }
 
     public long[]? Histogram { get; set; }
     public double HistogramMin { get; set; }
@@ -82,9 +87,17 @@ public class JobState : SagaStateMachineInstance
     public int Redrives { get; set; }
     public string? LastRedrive { get; set; }
 
-    /// <summary>Chunks count as done per phase: prepared while denoising, surveyed while surveying, segmented from then on.</summary>
-    public JobProgressed ToProgress() => new(CorrelationId, CurrentState,
-        CurrentState switch { JobStates.Denoising => PreparedChunks.Count, JobStates.Surveying => SurveyedChunks.Count, _ => SegmentedChunks.Count }, ChunksTotal);
+    /// <summary>
+    /// Chunks count as done per phase: while aligning measured, then (once the drift is solved) shifted; prepared while
+    /// denoising, surveyed while surveying, segmented from then on.
+    /// </summary>
+    public JobProgressed ToProgress() => new(CorrelationId, CurrentState, CurrentState switch
+    {
+        JobStates.Aligning => AlignmentSolution is null ? AlignmentMeasuredChunks.Count : AlignmentShiftedChunks.Count,
+        JobStates.Denoising => PreparedChunks.Count,
+        JobStates.Surveying => SurveyedChunks.Count,
+        _ => SegmentedChunks.Count,
+    }, ChunksTotal);
 }
 
 /// <summary>One state of a job's life; <see cref="EndedUtc"/> null while the job is in it (or for Completed and Failed).</summary>

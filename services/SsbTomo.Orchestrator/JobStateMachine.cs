@@ -8,8 +8,9 @@ using SsbTomo.Imaging.Segmentation;
 namespace SsbTomo.Orchestrator;
 
 /// <summary>
-/// Ingesting → Aligning → Denoising (k of N chunks) → Surveying (k of N) → Segmenting (k of N) → Reconstructing
-/// → Measuring → Completed, or Failed from any stage. Fans segmentation out per slab of slices and back in: the
+/// Ingesting → Aligning (k of N chunks measured, one solve, k of N shifted) → Denoising (k of N chunks) → Surveying (k of N) → Segmenting (k of N) → Reconstructing
+/// → Measuring → Completed, or Failed from any stage. Fans alignment and segmentation out per slab of slices and back
+/// in: alignment's drift solved once on every slab's measurements, then every slab shifted with it; the
 /// grey-level fit on the merged histograms of Denoising, checked against the carbon fibres found while Surveying,
 /// gives every slab the same thresholds.
 /// </summary>
@@ -30,6 +31,9 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
 
     public Event<SubmitJob> Submitted { get; private set; } = null!;
     public Event<StackIngested> Ingested { get; private set; } = null!;
+    public Event<AlignmentChunkMeasured> AlignmentChunkMeasured { get; private set; } = null!;
+    public Event<AlignmentSolved> AlignmentSolved { get; private set; } = null!;
+    public Event<AlignmentChunkShifted> AlignmentChunkShifted { get; private set; } = null!;
     public Event<StackAligned> Aligned { get; private set; } = null!;
     public Event<ChunkPrepared> ChunkPrepared { get; private set; } = null!;
     public Event<ChunkSurveyed> ChunkSurveyed { get; private set; } = null!;
@@ -40,7 +44,9 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
     public Event<JobSuperseded> Superseded { get; private set; } = null!;
     public Event<JobStallDetected> StallDetected { get; private set; } = null!;
     public Event<Fault<IngestStack>> IngestFaulted { get; private set; } = null!;
-    public Event<Fault<AlignStack>> AlignFaulted { get; private set; } = null!;
+    public Event<Fault<MeasureAlignmentChunk>> AlignmentMeasureFaulted { get; private set; } = null!;
+    public Event<Fault<SolveAlignment>> AlignmentSolveFaulted { get; private set; } = null!;
+    public Event<Fault<ShiftAlignmentChunk>> AlignmentShiftFaulted { get; private set; } = null!;
     public Event<Fault<PrepareChunk>> PrepareFaulted { get; private set; } = null!;
     public Event<Fault<SurveyChunk>> SurveyFaulted { get; private set; } = null!;
     public Event<Fault<SegmentChunk>> SegmentFaulted { get; private set; } = null!;
@@ -53,6 +59,9 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
 
         Event(() => Submitted, x => x.CorrelateById(m => m.Message.JobId));
         Event(() => Ingested, x => x.CorrelateById(m => m.Message.JobId));
+        Event(() => AlignmentChunkMeasured, x => x.CorrelateById(m => m.Message.JobId));
+        Event(() => AlignmentSolved, x => x.CorrelateById(m => m.Message.JobId));
+        Event(() => AlignmentChunkShifted, x => x.CorrelateById(m => m.Message.JobId));
         Event(() => Aligned, x => x.CorrelateById(m => m.Message.JobId));
         Event(() => ChunkPrepared, x => x.CorrelateById(m => m.Message.JobId));
         Event(() => ChunkSurveyed, x => x.CorrelateById(m => m.Message.JobId));
@@ -73,7 +82,9 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
             x.OnMissingInstance(m => m.Discard());
         });
         Event(() => IngestFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
-        Event(() => AlignFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
+        Event(() => AlignmentMeasureFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
+        Event(() => AlignmentSolveFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
+        Event(() => AlignmentShiftFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
         Event(() => PrepareFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
         Event(() => SurveyFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
         Event(() => SegmentFaulted, x => x.CorrelateById(m => m.Message.Message.JobId));
@@ -107,14 +118,41 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
             When(Ingested)
                 .Then(c =>
                 {
-                    // Known before alignment, so that alignment's stall timeout can follow the stack's size.
                     c.Saga.Slices = c.Message.Slices;
                     c.Saga.RawPath = c.Message.RawPath;
+                    c.Saga.ChunksTotal = ChunkPlan.Count(c.Saga.Slices, c.Saga.ChunkSlices);
                     c.Saga.UpdatedUtc = DateTime.UtcNow;
                 })
-                .Publish(c => new AlignStack(c.Saga.CorrelationId, c.Saga.JobPrefix, c.Message.RawPath))
+                .ThenAsync(c => PublishMeasureAlignmentCommands(c, c.Saga.AlignmentMeasuredChunks))
                 .TransitionTo(Aligning)
                 .Publish(c => c.Saga.ToProgress()));
+
+        // Alignment in three steps inside one state: every slab measured, the drift solved once on the measurements,
+        // every slab shifted with the solution; then the saga announces the aligned stack (StackAligned, below).
+        During(Aligning,
+            When(AlignmentChunkMeasured)
+                .Then(c => AddChunk(c.Saga, c.Saga.AlignmentMeasuredChunks, c.Message.ChunkIndex))
+                .Publish(c => c.Saga.ToProgress())
+                .If(c => c.Saga.AlignmentSolution is null && c.Saga.AlignmentMeasuredChunks.Count == c.Saga.ChunksTotal, all => all
+                    .Publish(c => SolveCommand(c.Saga))),
+            When(AlignmentSolved)
+                .IfElse(c => c.Saga.AlignmentSolution is null,
+                    first => first
+                        .Then(c =>
+                        {
+                            c.Saga.AlignmentSolution = c.Message;
+                            Moved(c.Saga, DateTime.UtcNow);
+                            c.Saga.UpdatedUtc = DateTime.UtcNow;
+                        })
+                        .ThenAsync(c => PublishShiftAlignmentCommands(c, c.Saga.AlignmentShiftedChunks))
+                        .Publish(c => c.Saga.ToProgress()),
+                    // A duplicate solve wrote the same solution: the shift chunks already sent stay valid.
+                    duplicate => duplicate),
+            When(AlignmentChunkShifted)
+                .Then(c => AddChunk(c.Saga, c.Saga.AlignmentShiftedChunks, c.Message.ChunkIndex))
+                .Publish(c => c.Saga.ToProgress())
+                .If(c => c.Saga.AlignmentSolution is not null && c.Saga.AlignmentShiftedChunks.Count == c.Saga.ChunksTotal, all => all
+                    .Publish(c => StackAlignedOf(c.Saga.AlignmentSolution!))));
 
         During(Aligning,
             When(Aligned)
@@ -238,7 +276,9 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
             When(StageFailed).Then(c => MarkFailed(c.Saga, c.Message.Stage, c.Message.Reason, c.Message.Detail)).TransitionTo(Failed)
                 .Publish(c => Failure(c.Saga)).Publish(c => c.Saga.ToProgress()),
             FailWhen(IngestFaulted, "ingest"),
-            FailWhen(AlignFaulted, "alignment"),
+            FailWhen(AlignmentMeasureFaulted, "alignment"),
+            FailWhen(AlignmentSolveFaulted, "alignment"),
+            FailWhen(AlignmentShiftFaulted, "alignment"),
             FailWhen(PrepareFaulted, "denoise"),
             FailWhen(SurveyFaulted, "segmentation"),
             FailWhen(SegmentFaulted, "segmentation"),
@@ -291,8 +331,17 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
             case JobStates.Ingesting:
                 await context.Publish(new IngestStack(job.CorrelationId, job.SourcePath, job.JobPrefix, job.VoxelSizeOverride, job.ChunkSlices) { Acquisition = job.Acquisition });
                 break;
+            case JobStates.Aligning when job.AlignmentSolution is null && job.AlignmentMeasuredChunks.Count < job.ChunksTotal:
+                await PublishMeasureAlignmentCommands(context, job.AlignmentMeasuredChunks);
+                break;
+            case JobStates.Aligning when job.AlignmentSolution is null:
+                await context.Publish(SolveCommand(job));
+                break;
+            case JobStates.Aligning when job.AlignmentShiftedChunks.Count < job.ChunksTotal:
+                await PublishShiftAlignmentCommands(context, job.AlignmentShiftedChunks);
+                break;
             case JobStates.Aligning:
-                await context.Publish(new AlignStack(job.CorrelationId, job.JobPrefix, job.RawPath ?? $"{job.JobPrefix}/raw.zarr"));
+                await context.Publish(StackAlignedOf(job.AlignmentSolution));
                 break;
             case JobStates.Denoising:
                 foreach (var (index, z0, z1) in StallPolicy.MissingChunks(job))
@@ -461,6 +510,34 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         return new SegmentationModel(thresholds, fit.Means,
             Array.ConvertAll(u.ThresholdRanges, r => r.Low), Array.ConvertAll(u.ThresholdRanges, r => r.High), u.ExpectedFractions,
             Array.ConvertAll(u.Overlaps, o => o.DarkerAmbiguousShare), Array.ConvertAll(u.Overlaps, o => o.BrighterAmbiguousShare));
+    }
+
+    /// <summary>Counts a chunk once: a redelivered event neither counts again nor moves the stall clock.</summary>
+    private static void AddChunk(JobState job, HashSet<int> done, int chunkIndex)
+    {
+        if (done.Add(chunkIndex)) Moved(job, DateTime.UtcNow);
+        job.UpdatedUtc = DateTime.UtcNow;
+    }
+
+    private static string RawPathOf(JobState job) => job.RawPath ?? $"{job.JobPrefix}/raw.zarr";
+
+    private static SolveAlignment SolveCommand(JobState job) => new(job.CorrelationId, job.JobPrefix, RawPathOf(job), job.ChunksTotal);
+
+    private static StackAligned StackAlignedOf(AlignmentSolved solved) =>
+        new(solved.JobId, solved.AlignedPath, solved.Slices, solved.Height, solved.Width, solved.CropYx, solved.MaxDriftPx, solved.Warnings);
+
+    private static async Task PublishMeasureAlignmentCommands<T>(BehaviorContext<JobState, T> context, IReadOnlySet<int> done) where T : class
+    {
+        var job = context.Saga;
+        foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices).Where(s => !done.Contains(s.Index)))
+            await context.Publish(new MeasureAlignmentChunk(job.CorrelationId, job.JobPrefix, RawPathOf(job), index, z0, z1));
+    }
+
+    private static async Task PublishShiftAlignmentCommands<T>(BehaviorContext<JobState, T> context, IReadOnlySet<int> done) where T : class
+    {
+        var job = context.Saga;
+        foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices).Where(s => !done.Contains(s.Index)))
+            await context.Publish(new ShiftAlignmentChunk(job.CorrelationId, job.JobPrefix, RawPathOf(job), index, z0, z1));
     }
 
     private static async Task PublishPrepareCommands(BehaviorContext<JobState, StackAligned> context)

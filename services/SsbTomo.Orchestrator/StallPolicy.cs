@@ -19,11 +19,12 @@ public static class StallPolicy
     /// <param name="Service">The service that runs that worker, e.g. "ssbtomo-segmentation".</param>
     public sealed record Waiting(string Stage, string WaitedFor, bool Plural, string Worker, string Service);
 
-    public static bool IsFanOut(string state) => state is JobStates.Denoising or JobStates.Surveying or JobStates.Segmenting;
+    public static bool IsFanOut(string state) => state is JobStates.Aligning or JobStates.Denoising or JobStates.Surveying or JobStates.Segmenting;
 
     /// <summary>The chunks the current fan-out state has, or null for a state that is one message per job.</summary>
     public static IReadOnlySet<int>? DoneChunks(JobState job) => job.CurrentState switch
     {
+        JobStates.Aligning => job.AlignmentSolution is null ? job.AlignmentMeasuredChunks : job.AlignmentShiftedChunks,
         JobStates.Denoising => job.PreparedChunks,
         JobStates.Surveying => job.SurveyedChunks,
         JobStates.Segmenting => job.SegmentedChunks,
@@ -75,7 +76,13 @@ public static class StallPolicy
         return job.CurrentState switch
         {
             JobStates.Ingesting => new("ingest", "the stack to be read into raw.zarr", false, "ingest", "ssbtomo-ingest"),
-            JobStates.Aligning => new("alignment", "the stack to be aligned", false, "alignment", "ssbtomo-alignment"),
+            JobStates.Aligning when job.AlignmentSolution is null && job.AlignmentMeasuredChunks.Count < job.ChunksTotal =>
+                new("alignment", $"{Chunks(job)} to be measured for alignment", true, "alignment", "ssbtomo-alignment"),
+            JobStates.Aligning when job.AlignmentSolution is null =>
+                new("alignment", "the drift to be solved from every chunk's measurements", false, "alignment", "ssbtomo-alignment"),
+            JobStates.Aligning when job.AlignmentShiftedChunks.Count < job.ChunksTotal =>
+                new("alignment", $"{Chunks(job)} to be shifted into aligned.zarr", true, "alignment", "ssbtomo-alignment"),
+            JobStates.Aligning => new("alignment", "the aligned stack to be announced", false, "alignment", "ssbtomo-orchestrator"),
             JobStates.Denoising => new("denoise", $"{Chunks(job)} to be denoised", true, segmentation, segmentationService),
             JobStates.Surveying => new("segmentation", $"{Chunks(job)} to be surveyed for carbon fibres", true, segmentation, segmentationService),
             JobStates.Segmenting => new("segmentation", $"{Chunks(job)} to be segmented", true, segmentation, segmentationService),

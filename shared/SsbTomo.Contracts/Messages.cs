@@ -48,8 +48,27 @@ public record IngestStack(Guid JobId, string SourcePath, string JobPrefix, Voxel
 
 public record StackIngested(Guid JobId, string RawPath, int Slices, int Height, int Width, int BitsPerSample, VoxelSizeNm VoxelSize);
 
-public record AlignStack(Guid JobId, string JobPrefix, string RawPath) : IJobMessage;
+/// <summary>
+/// Measure one slab of raw.zarr for alignment (fan-out, phase 1): per slice its charging-gradient fit, brightness,
+/// particle sections and registrations against the slices at fixed offsets before it (reading those as a halo); the
+/// measurements go to a blob per chunk.
+/// </summary>
+public record MeasureAlignmentChunk(Guid JobId, string JobPrefix, string RawPath, int ChunkIndex, int Z0, int Z1) : IJobMessage, IChunkMessage;
 
+public record AlignmentChunkMeasured(Guid JobId, int ChunkIndex);
+
+/// <summary>The drift, crop and brightness of the whole stack, once, from every chunk's measurements (phase 2).</summary>
+public record SolveAlignment(Guid JobId, string JobPrefix, string RawPath, int Chunks) : IJobMessage;
+
+/// <summary>The solution is stored and aligned.zarr created, empty; the fields are those of <see cref="StackAligned"/>.</summary>
+public record AlignmentSolved(Guid JobId, string AlignedPath, int Slices, int Height, int Width, int[] CropYx, double MaxDriftPx, string[]? Warnings = null);
+
+/// <summary>Correct, shift and crop one slab into aligned.zarr with the stored solution (fan-out, phase 3).</summary>
+public record ShiftAlignmentChunk(Guid JobId, string JobPrefix, string RawPath, int ChunkIndex, int Z0, int Z1) : IJobMessage, IChunkMessage;
+
+public record AlignmentChunkShifted(Guid JobId, int ChunkIndex);
+
+/// <summary>Every slab of aligned.zarr is written (published by the orchestrator once the last chunk is shifted).</summary>
 /// <param name="Warnings">Sentences for the operator about slices alignment had to correct less or interpolate (the per-slice list is in alignment.json).</param>
 public record StackAligned(Guid JobId, string AlignedPath, int Slices, int Height, int Width, int[] CropYx, double MaxDriftPx, string[]? Warnings = null);
 

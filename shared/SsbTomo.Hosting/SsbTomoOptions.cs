@@ -48,6 +48,13 @@ public sealed class SsbTomoOptions
     public int MemoryBudgetMb { get; set; } = 2048;
 
     /// <summary>
+    /// Alignment chunks (measurement and shift) one process works on at once, default 1: a cluster adds pods instead,
+    /// each one a competing consumer. The embedded run (`ssbtomo run --alignment-workers N`) uses it to put N workers in
+    /// one process. Each holds a slab of whole raw slices.
+    /// </summary>
+    public int AlignmentWorkers { get; set; } = 1;
+
+    /// <summary>
     /// Settings that would only fail a job later, with an internal error, when it reaches the stage that reads them; checked
     /// when a service starts instead (a wrong deployment does not start, and says which setting).
     /// </summary>
@@ -55,6 +62,7 @@ public sealed class SsbTomoOptions
     {
         if (ChunkSlices < 1) yield return $"SsbTomo:ChunkSlices is {ChunkSlices}; it must be at least 1";
         if (ChunkTilePx < 1) yield return $"SsbTomo:ChunkTilePx is {ChunkTilePx}; it must be at least 1";
+        if (AlignmentWorkers < 1) yield return $"SsbTomo:AlignmentWorkers is {AlignmentWorkers}; it must be at least 1";
         if (MemoryBudgetMb < 1) yield return $"SsbTomo:MemoryBudgetMb is {MemoryBudgetMb}; it must be at least 1 (a process's cap needs 384)";
         if (!double.IsFinite(Metrics.VoidNearNmcDistanceUm) || Metrics.VoidNearNmcDistanceUm < 0)
             yield return $"SsbTomo:Metrics:VoidNearNmcDistanceUm is {Metrics.VoidNearNmcDistanceUm}; it must be a distance of 0 µm or more";

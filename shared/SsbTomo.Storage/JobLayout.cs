@@ -8,6 +8,10 @@ public sealed record JobLayout(string Prefix)
     public string Denoised => Combine("denoised.zarr");
     public string Labels => Combine("labels.zarr");
     public string AlignmentReport => Combine("alignment.json");
+    /// <summary>One alignment chunk's per-slice measurements (JSON), read by the global solve.</summary>
+    public string AlignmentChunk(int chunkIndex) => Combine($"alignment/chunk-{chunkIndex}.json");
+    /// <summary>The global solve's per-slice corrections, drift and brightness (JSON), read by every shift chunk.</summary>
+    public string AlignmentSolution => Combine("alignment/solution.json");
     public string Metrics => Combine("metrics.json");
     public string Particles => Combine("particles.csv");
     public string MetricsCsv => Combine("metrics.csv");

@@ -30,8 +30,9 @@ public sealed class RedeliverySweepTests(ITestOutputHelper output) : IDisposable
         Assert.True(clean.Outcome.Succeeded, clean.Outcome.Reason);
         Assert.Empty(clean.Faults);
         var expected = await JobResults.ReadAsync(clean.Root);
-        // 13 job message types; PrepareChunk, ChunkPrepared, SegmentChunk and ChunkSegmented once per slab.
-        Assert.Equal(9 + 4 * 3, clean.Consumed.Count);
+        // 18 job message types; alignment's measure and shift commands and events, PrepareChunk, ChunkPrepared, SegmentChunk
+        // and ChunkSegmented once per slab.
+        Assert.Equal(10 + 8 * 3, clean.Consumed.Count);
 
         var failures = new List<string>();
         for (var n = 0; n < clean.Consumed.Count; n++)
@@ -80,7 +81,8 @@ public sealed class RedeliverySweepTests(ITestOutputHelper output) : IDisposable
     {
         private static readonly Func<ConsumeContext, object?>[] JobMessageReaders =
         [
-            MessageOf<SubmitJob>, MessageOf<IngestStack>, MessageOf<StackIngested>, MessageOf<AlignStack>, MessageOf<StackAligned>,
+            MessageOf<SubmitJob>, MessageOf<IngestStack>, MessageOf<StackIngested>, MessageOf<MeasureAlignmentChunk>, MessageOf<AlignmentChunkMeasured>,
+            MessageOf<SolveAlignment>, MessageOf<AlignmentSolved>, MessageOf<ShiftAlignmentChunk>, MessageOf<AlignmentChunkShifted>, MessageOf<StackAligned>,
             MessageOf<PrepareChunk>, MessageOf<ChunkPrepared>, MessageOf<SegmentChunk>, MessageOf<ChunkSegmented>,
             MessageOf<ReconstructVolume>, MessageOf<VolumeReconstructed>, MessageOf<MeasureVolume>, MessageOf<VolumeMeasured>,
         ];

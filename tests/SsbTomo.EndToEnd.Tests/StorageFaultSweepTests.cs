@@ -25,7 +25,8 @@ public sealed class StorageFaultSweepTests(ITestOutputHelper output) : IDisposab
     {
         var (stack, clean, expected) = await CleanRunAsync();
         // One run per write: a bigger job would need a sample of the write positions to stay within ~90 s on two cores.
-        Assert.InRange(clean.WrittenKeys.Count, 20, 40);
+        // Alignment's per-chunk measurements and its solution are blobs of their own (3 + 1 for this job's 3 slabs).
+        Assert.InRange(clean.WrittenKeys.Count, 20, 44);
         await SweepAsync(stack, clean, expected, Enumerable.Range(0, clean.WrittenKeys.Count), faultedWriteLands: false);
     }
 
@@ -42,7 +43,7 @@ public sealed class StorageFaultSweepTests(ITestOutputHelper output) : IDisposab
             .Where(w => Path.GetFileName(w.key).StartsWith('.') || w.key.EndsWith(".json", StringComparison.Ordinal))
             .Select(w => w.index)
             .ToArray();
-        Assert.InRange(notChunks.Length, 10, 20);
+        Assert.InRange(notChunks.Length, 10, 25);
         await SweepAsync(stack, clean, expected, notChunks, faultedWriteLands: true);
     }
 
@@ -88,7 +89,7 @@ public sealed class StorageFaultSweepTests(ITestOutputHelper output) : IDisposab
                 })
             .WaitAsync(TimeSpan.FromMinutes(3));
         Assert.False(outcome.Succeeded);
-        Assert.Contains(faults.Entries, f => f.Contains("AlignStack", StringComparison.Ordinal));
+        Assert.Contains(faults.Entries, f => f.Contains("SolveAlignment", StringComparison.Ordinal));
     }
 
     private static async Task<string?> FailureAsync(Run faulted, Dictionary<string, byte[]> expected)

@@ -18,10 +18,16 @@ public class FailureReasonTests
             new StackIngested(context.Message.JobId, "raw.zarr", 40, 64, 64, 8, new VoxelSizeNm(50, 50, 50)));
     }
 
-    private sealed class AlignOk : IConsumer<AlignStack>
+    private sealed class AlignOk : IConsumer<MeasureAlignmentChunk>, IConsumer<SolveAlignment>, IConsumer<ShiftAlignmentChunk>
     {
-        public Task Consume(ConsumeContext<AlignStack> context) => context.Publish(
-            new StackAligned(context.Message.JobId, "aligned.zarr", 40, 60, 60, [0, 60, 0, 60], 1.0));
+        public Task Consume(ConsumeContext<MeasureAlignmentChunk> context) =>
+            context.Publish(new AlignmentChunkMeasured(context.Message.JobId, context.Message.ChunkIndex));
+
+        public Task Consume(ConsumeContext<SolveAlignment> context) => context.Publish(
+            new AlignmentSolved(context.Message.JobId, "aligned.zarr", 40, 60, 60, [0, 60, 0, 60], 1.0));
+
+        public Task Consume(ConsumeContext<ShiftAlignmentChunk> context) =>
+            context.Publish(new AlignmentChunkShifted(context.Message.JobId, context.Message.ChunkIndex));
     }
 
     /// <summary>Chunk 1 (slices 16–31) hits a bug: an argument check deep in an algorithm, as alignment's block fit once did.</summary>

@@ -357,44 +357,54 @@ public static class AnchoredDrift
 }
 
 /// <summary>
-/// The drift of a stack fed one slice at a time: each slice is registered to the previous ones
-/// (<see cref="DriftEstimator"/>) and its whole particle sections are found (<see cref="ParticleSections"/>); at the
-/// end the sections are linked into tracks and the drift is anchored on them (<see cref="AnchoredDrift"/>). Holds a
-/// few numbers per slice, never the slices.
+/// The drift of a stack fed one slice at a time: each slice's registrations against the slices before it
+/// (<see cref="PairwiseRegistration"/>) are chained (<see cref="DriftChain"/>) and its whole particle sections are found
+/// (<see cref="ParticleSections"/>); at the end the sections are linked into tracks and the drift is anchored on them
+/// (<see cref="AnchoredDrift"/>). Holds a few numbers per slice, never the slices. Fed with measurements instead of
+/// slices (<see cref="Add(SliceRegistration, IReadOnlyList{ParticleSection})"/>) it is the global solve of a stack
+/// measured in chunks.
 /// </summary>
-public sealed class AnchoredDriftEstimator(DriftEstimator? registration = null, ParticleDetectionOptions? detection = null)
+public sealed class AnchoredDriftEstimator(PairwiseRegistration? registration = null, ParticleDetectionOptions? detection = null)
 {
-    private readonly DriftEstimator _registration = registration ?? new DriftEstimator();
-    private readonly List<Shift2D> _registered = [];
+    private readonly PairwiseRegistration _registration = registration ?? new PairwiseRegistration();
+    private readonly DriftChain _chain = new();
     private readonly List<IReadOnlyList<ParticleSection>> _sections = [];
 
     /// <summary>
-    /// Adds the next slice: <paramref name="raw"/> is registered (the estimator band-passes on its own), particles are
-    /// found in <paramref name="corrected"/> (background flattened, curtains removed), which thresholds better.
+    /// Adds the next slice: <paramref name="raw"/> is registered (band-passed on its own), particles are found in
+    /// <paramref name="corrected"/> (background flattened, curtains removed), which thresholds better.
     /// </summary>
-    /// <remarks>
-    /// An untrusted slice (<see cref="DriftEstimator.Trusted"/>) adds no sections: on a noise frame they would be noise,
-    /// and a track of them would pull the drift.
-    /// </remarks>
     public void Add(Image2D<float> raw, Image2D<float> corrected)
     {
         ArgumentNullException.ThrowIfNull(corrected);
-        _registered.Add(_registration.Add(raw));
-        _sections.Add(_registration.Trusted[^1] ? ParticleSections.Detect(corrected, detection) : []);
+        _chain.Add(_registration.Add(raw));
+        _sections.Add(_chain.Trusted[^1] ? ParticleSections.Detect(corrected, detection) : []);
+    }
+
+    /// <summary>Adds the next slice's measurements: its registrations and the particle sections found in its corrected image.</summary>
+    /// <remarks>
+    /// An untrusted slice (<see cref="Trusted"/>) adds no sections: on a noise frame they would be noise, and a track of
+    /// them would pull the drift.
+    /// </remarks>
+    public void Add(SliceRegistration registration, IReadOnlyList<ParticleSection> sections)
+    {
+        ArgumentNullException.ThrowIfNull(sections);
+        _chain.Add(registration);
+        _sections.Add(_chain.Trusted[^1] ? sections : []);
     }
 
     /// <summary>The registered drift alone (for diagnostics; untrusted slices hold the last trusted drift).</summary>
-    public IReadOnlyList<Shift2D> Registered => _registered;
+    public IReadOnlyList<Shift2D> Registered => _chain.Drift;
 
     /// <summary>Per slice, whether its registration was trusted.</summary>
-    public IReadOnlyList<bool> Trusted => _registration.Trusted;
+    public IReadOnlyList<bool> Trusted => _chain.Trusted;
 
-    /// <summary>Per slice, the peak-to-rival ratio that decided its trust (<see cref="DriftEstimator.PeakRatios"/>).</summary>
-    public IReadOnlyList<double> PeakRatios => _registration.PeakRatios;
+    /// <summary>Per slice, the peak-to-rival ratio that decided its trust (<see cref="DriftChain.PeakRatios"/>).</summary>
+    public IReadOnlyList<double> PeakRatios => _chain.PeakRatios;
 
     public AnchoredDriftResult Finish()
     {
-        var registered = AnchoredDrift.Interpolate(_registered, _registration.Trusted);
-        return AnchoredDrift.Refine(registered, ParticleTracks.Link(_sections, registered), trusted: _registration.Trusted);
+        var registered = AnchoredDrift.Interpolate(_chain.Drift, _chain.Trusted);
+        return AnchoredDrift.Refine(registered, ParticleTracks.Link(_sections, registered), trusted: _chain.Trusted);
     }
 }

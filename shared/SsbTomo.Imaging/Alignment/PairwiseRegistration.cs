@@ -1,0 +1,147 @@
+namespace SsbTomo.Imaging.Alignment;
+
+/// <summary>One slice registered against the slice <paramref name="Offset"/> places before it.</summary>
+/// <param name="PeakRatio">Coarse global phase correlation's peak over its highest rival: whether the pair matches at all.</param>
+/// <param name="CoarseShift">That coarse registration (1/4 px, no polish).</param>
+/// <param name="Shift">The refined registration: patch consensus (<paramref name="ByPatches"/>), else global phase correlation with polish.</param>
+/// <param name="Weight">Inverse variance of <paramref name="Shift"/> (patch consensus), or the correlation peak (global).</param>
+public readonly record struct PairRegistration(int Offset, double PeakRatio, Shift2D CoarseShift, Shift2D Shift, double Weight, bool ByPatches);
+
+/// <summary>What drift estimation needs of one slice: whether it has any structure, and its pairs with the slices before it.</summary>
+/// <param name="Pairs">One per reference offset that reaches into the stack (none for slice 0), by ascending offset.</param>
+public sealed record SliceRegistration(bool HasStructure, IReadOnlyList<PairRegistration> Pairs)
+{
+    public PairRegistration? At(int offset)
+    {
+        foreach (var pair in Pairs)
+            if (pair.Offset == offset) return pair;
+        return null;
+    }
+}
+
+/// <summary>
+/// Registers each slice against the slices a fixed set of offsets before it (default 1, 2, 4, 8), whatever became of
+/// those slices: the measurements of slice k depend on raw slices k − max(offset) .. k alone. A slab of slices preceded
+/// by max(offset) halo slices is therefore measured exactly as in one pass over the whole stack, which is what lets the
+/// measurement be cut into chunks for any number of workers; <see cref="DriftChain"/> then makes the sequential trust
+/// decisions on the measurements.
+/// <para>
+/// Each pair is registered globally first (coarse phase correlation; its peak ratio decides whether the pair matches),
+/// then refined by patch consensus started from the coarse shift, or, where the coarse pair did not match, from the
+/// chain of the coarse offset-1 shifts across the gap (the best prediction that needs no trust decision).
+/// </para>
+/// </summary>
+public sealed class PairwiseRegistration
+{
+    private readonly int _upsampleFactor;
+    private readonly int _maxSizePx;
+    private readonly int[] _offsets;
+    private readonly DriftMethod _method;
+    private readonly PatchConsensusOptions _patches;
+    private readonly Prepared?[] _history;
+    private int _count;
+
+    /// <param name="Link">Coarse registration against the slice before (default for the first).</param>
+    private sealed record Prepared(Spectrum Spectrum, BandImage? Band, RegistrationResult Link);
+
+    public PairwiseRegistration(int upsampleFactor = 20, int maxSizePx = PhaseCorrelation.DefaultMaxSizePx, IReadOnlyList<int>? referenceOffsets = null,
+        DriftMethod method = DriftMethod.PatchConsensus, PatchConsensusOptions? patches = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(upsampleFactor, 1);
+        _upsampleFactor = upsampleFactor;
+        _maxSizePx = maxSizePx;
+        _offsets = (referenceOffsets ?? DefaultOffsets).Distinct().Order().ToArray();
+        if (_offsets.Length == 0 || _offsets[0] < 1)
+            throw new ArgumentException("reference offsets must be positive", nameof(referenceOffsets));
+        if (_offsets[0] != 1)
+            throw new ArgumentException("the reference offsets must include 1: the trust chain starts from the previous slice", nameof(referenceOffsets));
+        _method = method;
+        _patches = patches ?? PatchConsensusOptions.Default;
+        _patches.Validate();
+        _history = new Prepared?[_offsets[^1]];
+    }
+
+    public static IReadOnlyList<int> DefaultOffsets { get; } = [1, 2, 4, 8];
+
+    /// <summary>The offsets, ascending; the largest is the halo a slab needs before its first slice.</summary>
+    public IReadOnlyList<int> Offsets => _offsets;
+
+    /// <summary>Slices added so far (the first one's index is 0, whatever slice of the stack it is).</summary>
+    public int Count => _count;
+
+    /// <summary>Measures the next raw slice against the ones before it.</summary>
+    public SliceRegistration Add(Image2D<float> slice)
+    {
+        var (spectrum, band) = Prepare(slice);
+        var pairs = new List<PairRegistration>(_offsets.Length);
+        RegistrationResult link = default;
+        foreach (var offset in _offsets)
+        {
+            if (offset > _count) break;
+            var reference = Back(offset)!;
+            var coarse = PhaseCorrelation.Estimate(reference.Spectrum, spectrum, upsampleFactor: 4, polish: false);
+            if (offset == 1) link = coarse;
+            pairs.Add(Refine(offset, reference, spectrum, band, coarse, link));
+        }
+        Remember(spectrum, band, link);
+        return new SliceRegistration(HasStructure(spectrum), pairs);
+    }
+
+    /// <summary>
+    /// Takes a slice before the ones to measure (a slab's halo) as a reference only: prepared and linked to the one before
+    /// it, as the measured slices need, but not registered against its own references.
+    /// </summary>
+    public void AddReference(Image2D<float> slice)
+    {
+        var (spectrum, band) = Prepare(slice);
+        var link = _count > 0 ? PhaseCorrelation.Estimate(Back(1)!.Spectrum, spectrum, upsampleFactor: 4, polish: false) : default;
+        Remember(spectrum, band, link);
+    }
+
+    private (Spectrum Spectrum, BandImage? Band) Prepare(Image2D<float> slice)
+    {
+        ArgumentNullException.ThrowIfNull(slice);
+        var spectrum = Spectrum.Of(slice, _maxSizePx);
+        var previous = _count > 0 ? Back(1) : null;
+        if (previous is not null && (previous.Spectrum.Crop.Height != spectrum.Crop.Height || previous.Spectrum.Crop.Width != spectrum.Crop.Width))
+            throw new ArgumentException($"slice {_count} is {slice.Height}x{slice.Width}, which gives a different registration crop than earlier slices", nameof(slice));
+        return (spectrum, _method == DriftMethod.PatchConsensus ? BandImage.Of(slice, _maxSizePx, _patches) : null);
+    }
+
+    private void Remember(Spectrum spectrum, BandImage? band, RegistrationResult link)
+    {
+        _history[_count % _history.Length] = new Prepared(spectrum, band, link);
+        _count++;
+    }
+
+    private Prepared? Back(int offset) => offset <= _count ? _history[(_count - offset) % _history.Length] : null;
+
+    private PairRegistration Refine(int offset, Prepared reference, Spectrum spectrum, BandImage? band, RegistrationResult coarse, RegistrationResult link)
+    {
+        if (band is not null)
+        {
+            var start = coarse.PeakRatio >= DriftEstimator.MinPeakRatio ? coarse.Shift : ChainedLinks(offset, link);
+            if (PatchConsensus.Estimate(reference.Band!, band, start, _patches) is { } patches)
+                return new PairRegistration(offset, coarse.PeakRatio, coarse.Shift, patches.Shift, patches.Weight, ByPatches: true);
+        }
+        // Global method, or too small for patches: the global registration with polish.
+        var polished = PhaseCorrelation.Estimate(reference.Spectrum, spectrum, _upsampleFactor, polish: true);
+        return new PairRegistration(offset, coarse.PeakRatio, coarse.Shift, polished.Shift, Math.Max(polished.PeakCorrelation, 1e-6), ByPatches: false);
+    }
+
+    /// <summary>The coarse offset-1 shifts from <paramref name="offset"/> slices back up to this slice, added up.</summary>
+    private Shift2D ChainedLinks(int offset, RegistrationResult link)
+    {
+        var sum = link.Shift;
+        for (var back = 1; back < offset; back++) sum += Back(back)!.Link.Shift;
+        return sum;
+    }
+
+    /// <summary>A crop with no variation (blank or saturated) has an all-zero spectrum.</summary>
+    private static bool HasStructure(Spectrum spectrum)
+    {
+        foreach (var v in spectrum.Re) if (v != 0) return true;
+        foreach (var v in spectrum.Im) if (v != 0) return true;
+        return false;
+    }
+}

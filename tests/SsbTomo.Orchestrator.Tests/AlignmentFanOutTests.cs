@@ -1,0 +1,62 @@
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using SsbTomo.Contracts;
+using SsbTomo.Orchestrator.Persistence;
+
+namespace SsbTomo.Orchestrator.Tests;
+
+/// <summary>
+/// Alignment inside the Aligning state: one measurement command per slab, one solve once every slab has reported (a
+/// duplicate report counts once), one shift command per slab, and the aligned stack announced after the last shift;
+/// progress counts measured chunks, then shifted ones.
+/// </summary>
+public class AlignmentFanOutTests
+{
+    [Fact]
+    public async Task Slabs_are_measured_solved_once_and_shifted_before_the_stack_counts_as_aligned()
+    {
+        await using var provider = new ServiceCollection().AddMassTransitTestHarness(bus => bus.AddOrchestrator()).BuildServiceProvider(true);
+        var harness = provider.GetRequiredService<ITestHarness>();
+        await harness.Start();
+        var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
+        var jobId = Guid.NewGuid();
+        await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/x", null, 8));
+        await harness.Bus.Publish(new StackIngested(jobId, "jobs/x/raw.zarr", 20, 64, 64, 8, new VoxelSizeNm(50, 50, 50)));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Aligning));
+
+        Assert.True(await Eventually.TrueAsync(() => Published<MeasureAlignmentChunk>(harness).Length == 3));
+        Assert.Equal([(0, 8), (8, 16), (16, 20)], Published<MeasureAlignmentChunk>(harness).Select(c => (c.Z0, c.Z1)).Order());
+        foreach (var chunk in new[] { 2, 0, 2 })
+            await harness.Bus.Publish(new AlignmentChunkMeasured(jobId, chunk));
+        Assert.True(await Eventually.TrueAsync(() => Progress(harness).Contains(2)));
+        Assert.Empty(Published<SolveAlignment>(harness));
+
+        await harness.Bus.Publish(new AlignmentChunkMeasured(jobId, 1));
+        Assert.True(await Eventually.TrueAsync(() => Published<SolveAlignment>(harness).Length == 1));
+        Assert.Equal(3, Published<SolveAlignment>(harness)[0].Chunks);
+
+        await harness.Bus.Publish(new AlignmentSolved(jobId, "jobs/x/aligned.zarr", 20, 60, 62, [2, 62, 0, 62], 1.5, ["slice 4 is black"]));
+        Assert.True(await Eventually.TrueAsync(() => Published<ShiftAlignmentChunk>(harness).Length == 3));
+        await harness.Bus.Publish(new AlignmentChunkShifted(jobId, 0));
+        await harness.Bus.Publish(new AlignmentChunkShifted(jobId, 1));
+        var store = provider.GetRequiredService<IJobStateStore>();
+        Assert.True(await Eventually.TrueAsync(() => store.LoadAsync(jobId).GetAwaiter().GetResult()?.State.AlignmentShiftedChunks.Count == 2));
+        Assert.Empty(Published<StackAligned>(harness));
+
+        await harness.Bus.Publish(new AlignmentChunkShifted(jobId, 2));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Denoising));
+        var aligned = Assert.Single(Published<StackAligned>(harness));
+        Assert.Equal((60, 62), (aligned.Height, aligned.Width));
+        Assert.Contains("slice 4 is black", (await store.LoadAsync(jobId))!.State.Warnings);
+        Assert.Single(Published<SolveAlignment>(harness));
+    }
+
+    // One job per harness: every message is this job's.
+    private static T[] Published<T>(ITestHarness harness) where T : class =>
+        harness.Published.Select<T>().Select(m => m.Context.Message).ToArray();
+
+    private static int[] Progress(ITestHarness harness) =>
+        harness.Published.Select<JobProgressed>().Select(m => m.Context.Message).Where(p => p.State == JobStates.Aligning)
+            .Select(p => p.ChunksDone).ToArray();
+}
