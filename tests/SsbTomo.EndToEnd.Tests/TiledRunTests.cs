@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using SsbTomo.Cli;
 using SsbTomo.Hosting;
@@ -35,7 +36,27 @@ public sealed class TiledRunTests : IDisposable
         Assert.Equal(wholeLabels.Shape, tiledLabels.Shape);
         var (d, h, w) = (wholeLabels.Shape[0], wholeLabels.Shape[1], wholeLabels.Shape[2]);
         Assert.Equal((await wholeLabels.ReadRegionAsync(0, d, 0, h, 0, w)).Data, (await tiledLabels.ReadRegionAsync(0, d, 0, h, 0, w)).Data);
-        Assert.Equal(await File.ReadAllTextAsync(Path.Combine(whole, "metrics.json")), await File.ReadAllTextAsync(Path.Combine(tiled, "metrics.json")));
+        // The particle split needs the whole volume at once, which a 1 MiB budget does not allow: that run leaves it out
+        // and says so; every other number is the same.
+        var wholeMetrics = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(whole, "metrics.json")))!.AsObject();
+        var tiledMetrics = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(tiled, "metrics.json")))!.AsObject();
+        Assert.NotNull(wholeMetrics["particles"]);
+        Assert.Null(tiledMetrics["particles"]);
+        var warning = Assert.Single(tiledMetrics["warnings"]!.AsArray().Except(wholeMetrics["warnings"]!.AsArray(), JsonNodeEquality.Instance));
+        Assert.StartsWith("particles not measured", warning!.GetValue<string>());
+        foreach (var metrics in new[] { wholeMetrics, tiledMetrics })
+        {
+            metrics.Remove("particles");
+            metrics.Remove("warnings");
+        }
+        Assert.Equal(wholeMetrics.ToJsonString(), tiledMetrics.ToJsonString());
+    }
+
+    private sealed class JsonNodeEquality : IEqualityComparer<JsonNode?>
+    {
+        public static readonly JsonNodeEquality Instance = new();
+        public bool Equals(JsonNode? x, JsonNode? y) => JsonNode.DeepEquals(x, y);
+        public int GetHashCode(JsonNode? node) => node?.ToJsonString().GetHashCode() ?? 0;
     }
 
     private async Task<string> RunAsync(string stack, string name, Action<SsbTomoOptions> configure)
