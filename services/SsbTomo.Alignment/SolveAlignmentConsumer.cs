@@ -33,9 +33,8 @@ public sealed class SolveAlignmentConsumer(IBlobStore store, ILogger<SolveAlignm
         var ct = context.CancellationToken;
         var message = context.Message;
         var layout = new JobLayout(message.JobPrefix);
-        var raw = await OmeZarr.OpenLevelAsync<ushort>(store, message.RawPath, 0, ct);
-        var voxelSize = await OmeZarr.ReadVoxelSizeAsync(store, message.RawPath, ct);
-        var (slices, height, width) = (raw.Shape[0], raw.Shape[1], raw.Shape[2]);
+        var raw = await StageVolume<ushort>.OpenAsync(store, message.RawPath, ct);
+        var (slices, height, width) = (raw.Depth, raw.Height, raw.Width);
         var names = await SourceSliceNames.ReadAsync(store, message.RawPath, slices, ct);
         string Name(int z) => names is null ? $"slice {z}" : $"slice {z} ({names[z]})";
 
@@ -66,7 +65,7 @@ public sealed class SolveAlignmentConsumer(IBlobStore store, ILogger<SolveAlignm
         await AlignmentBlobs.WriteAsync(store, layout.AlignmentSolution,
             new AlignmentSolution(cropYx, measured.Select((m, z) => new SliceShift(m.Correction, drifts[z], matched[z])).ToArray()), ct);
         await OmeZarr.CreateImageAsync<ushort>(store, layout.Aligned, "aligned", alignedShape,
-            [raw.Chunks[0], Math.Min(raw.Chunks[1], alignedShape[1]), Math.Min(raw.Chunks[2], alignedShape[2])], voxelSize, ct: ct);
+            [raw.SlabSlices, Math.Min(raw.Level0.Chunks[1], alignedShape[1]), Math.Min(raw.Level0.Chunks[2], alignedShape[2])], raw.VoxelSize, ct: ct);
 
         var registered = AnchoredDrift.Interpolate(estimator.Registered, estimator.Trusted);
         var anchoring = new DriftAnchoring(anchored.Tracks, anchored.AnchoredSlices, Pair(anchored.StepSigmaPx), Pair(anchored.CentroidSigmaPx), Pair(anchored.SlideSigmaPxPerSlice));
