@@ -69,6 +69,12 @@ public sealed partial record MetricsReport(
         "darker than the electrolyte interior by 2.5 SD; every 4th slice); replaces the fit's carbon mean when they differ by more than " +
         "0.2 of the void-to-electrolyte contrast";
 
+    public const string ShineThroughMethod =
+        "label-free: for pore runs along z (voxels below the carbon|electrolyte midpoint between two solid voxels, one of them darker than a " +
+        "quarter of the way from void to electrolyte, at most 12 slices), the grey j slices before the back wall minus j slices after the front " +
+        "wall, each as a share of the way from void to that wall; the largest median over j = 0..5 (at least 200 runs), at most 0.4. The " +
+        "shine-through correction gives a pore the voxels behind it below void + (0.5 + excess) of the way to the wall";
+
     public const string UncertaintyMethod =
         "segmentation re-run (classification + partial-volume clean-up) on denoised.zarr with each phase's band shrunk and grown: " +
         "every threshold moved to the ends of its plausible range, where the fitted mixture gives the two neighbouring phases 3:1 odds; " +
@@ -114,6 +120,7 @@ public sealed partial record MetricsReport(
                 CarbonLevel = model.FitCarbonMean is { } fitCarbon
                     ? new CarbonLevelReport(CarbonLevelMethod, fitCarbon, model.FibreCoreLevel, model.FibreCoreVoxels, model.CarbonReplacedByFibreLevel)
                     : null,
+                ShineThrough = new ShineThroughReport(ShineThroughMethod, model.ShineThroughExcess, model.ShineThroughRuns),
             },
         };
     }
@@ -142,7 +149,16 @@ public sealed record UncertaintyReport(
 {
     [JsonPropertyName("carbon_level")]
     public CarbonLevelReport? CarbonLevel { get; init; }
+
+    [JsonPropertyName("shine_through")]
+    public ShineThroughReport? ShineThrough { get; init; }
 }
+
+/// <summary>The stack's measured shine-through excess, which the segmentation's shine-through correction used.</summary>
+public sealed record ShineThroughReport(
+    [property: JsonPropertyName("method")] string Method,
+    [property: JsonPropertyName("excess")] double Excess,
+    [property: JsonPropertyName("pore_runs")] long PoreRuns);
 
 /// <summary>The grey-level fit's carbon mean against the surveyed fibre cores' level, and which one segmented the stack.</summary>
 public sealed record CarbonLevelReport(

@@ -60,6 +60,16 @@ public class JobState : SagaStateMachineInstance
     public long[]? FibreTubeHistogram { get; set; }
     public long[]? ElectrolyteCoreHistogram { get; set; }
 
+    /// <summary>Merged pore runs of every chunk's survey (<see cref="Imaging.Segmentation.ShineThroughEstimate"/>).</summary>
+    public long[]? ShineThroughRuns { get; set; }
+
+    /// <summary>The shine-through excess estimated from <see cref="ShineThroughRuns"/> once every chunk was surveyed.</summary>
+    public double ShineThroughExcess { get; set; }
+
+    /// <summary>The command that segments one slab with the stack's thresholds, model and shine-through excess.</summary>
+    public SegmentChunk SegmentCommand(int index, int z0, int z1) =>
+        new(CorrelationId, JobPrefix, index, z0, z1, Thresholds!, ClassMeans!) { Model = Segmentation, ShineThroughExcess = ShineThroughExcess };
+
     /// <summary>What a stage could not estimate and did instead (from alignment's StackAligned), for the operator.</summary>
     public List<string> Warnings { get; set; } = [];
 

@@ -11,8 +11,8 @@ using SsbTomo.Storage;
 namespace SsbTomo.Segmentation;
 
 /// <summary>
-/// Segments one slab of denoised.zarr with the stack-wide thresholds (<see cref="PhaseSegmentation"/>: classification,
-/// partial-volume clean-up, shine-through correction), tile by tile with the halo they need, and writes its chunks of
+/// Segments one slab of denoised.zarr with the stack-wide thresholds and shine-through excess (<see cref="PhaseSegmentation"/>:
+/// classification, partial-volume clean-up, shine-through correction), tile by tile with the halo they need, and writes its chunks of
 /// labels.zarr. With the threshold model in the command it also segments each window with every threshold variant and
 /// reports the slab's counts, so the metrics' uncertainty costs no second pass over the volume and scales out with the
 /// workers. A redelivery writes the same bytes and reports the same counts.
@@ -33,7 +33,8 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
 
         var variants = message.Model is { } model
             ? new SegmentationVariantAccumulator(SegmentationUncertainty.Variants(model.Thresholds
-                .Select((t, k) => new ThresholdRange(model.ThresholdLows[k], t, model.ThresholdHighs[k])).ToArray()), model.ClassMeans)
+                .Select((t, k) => new ThresholdRange(model.ThresholdLows[k], t, model.ThresholdHighs[k])).ToArray()), model.ClassMeans,
+                message.ShineThroughExcess)
             : null;
         // The variants count faces to the voxel beyond the owned ones, which needs one more voxel of halo.
         var halo = variants is null ? PhaseSegmentation.RequiredHaloSlices : SegmentationVariantAccumulator.RequiredHaloSlices;
@@ -41,7 +42,7 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
             SegmentationSettings.SegmentBytesPerVoxel, ct))
         {
             var intensity = window.Data.ToFloat();
-            await target.WriteOwnedAsync(window, window.CropToOwned(PhaseSegmentation.Segment(intensity, message.Thresholds, message.ClassMeans)), ct);
+            await target.WriteOwnedAsync(window, window.CropToOwned(PhaseSegmentation.Segment(intensity, message.Thresholds, message.ClassMeans, message.ShineThroughExcess)), ct);
             variants?.Add(intensity, window.Slab, window.Tile);
         }
         SsbTomoTelemetry.ChunksSegmented.Add(1);

@@ -8,8 +8,9 @@ using SsbTomo.Storage;
 namespace SsbTomo.Segmentation;
 
 /// <summary>
-/// Surveys one slab of denoised.zarr, tile by tile (each read with the halo the tube filter needs), for carbon fibre
-/// cores and reports the counts, so the orchestrator can check the grey-level fit's carbon class once for the whole stack.
+/// Surveys one slab of denoised.zarr, tile by tile (each read with the halo the tube filter and the pore runs need), for
+/// carbon fibre cores and for pore runs along z, and reports the counts, so the orchestrator can check the grey-level
+/// fit's carbon class and estimate the shine-through once for the whole stack.
 /// </summary>
 public sealed class SurveyChunkConsumer(IBlobStore store, IOptions<SsbTomoOptions> options) : IConsumer<SurveyChunk>
 {
@@ -25,11 +26,20 @@ public sealed class SurveyChunkConsumer(IBlobStore store, IOptions<SsbTomoOption
         var sigma = CarbonFibreSurvey.TubeSigmaVoxels(denoised.VoxelSize);
 
         var parts = new List<FibreSurveyCounts>();
-        await foreach (var window in denoised.WindowsAsync(message.Z0, message.Z1, CarbonFibreSurvey.RequiredHaloSlices(sigma),
+        var runs = new long[ShineThroughEstimate.HistogramLength];
+        var halo = Math.Max(CarbonFibreSurvey.RequiredHaloSlices(sigma), ShineThroughEstimate.RequiredHaloSlices);
+        await foreach (var window in denoised.WindowsAsync(message.Z0, message.Z1, halo,
             options.Value.WindowBudgetBytes, SegmentationSettings.SurveyBytesPerVoxel, ct))
+        {
             parts.Add(CarbonFibreSurvey.Survey(window.Data, window.Slab, window.Tile, message.Thresholds, message.ClassMeans,
                 SegmentationSettings.HistogramBins, SegmentationSettings.HistogramMin, SegmentationSettings.HistogramMax, sigma));
+            var windowRuns = ShineThroughEstimate.CountRuns(window.Data, window.Slab, window.Tile, message.ClassMeans);
+            for (var i = 0; i < runs.Length; i++) runs[i] += windowRuns[i];
+        }
         var counts = FibreSurveyCounts.Merge(parts);
-        await context.Publish(new ChunkSurveyed(message.JobId, message.ChunkIndex, counts.TubeHistogram, counts.ElectrolyteCoreHistogram));
+        await context.Publish(new ChunkSurveyed(message.JobId, message.ChunkIndex, counts.TubeHistogram, counts.ElectrolyteCoreHistogram)
+        {
+            ShineThroughRuns = runs,
+        });
     }
 }

@@ -85,7 +85,11 @@ public record ChunkPrepared(Guid JobId, int ChunkIndex, long[] Histogram, double
 public record SurveyChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1, double[] Thresholds, double[] ClassMeans) : IJobMessage, IChunkMessage;
 
 /// <summary>Grey-level histograms (same binning as <see cref="ChunkPrepared"/>) of the slab's fibre cores and electrolyte interior.</summary>
-public record ChunkSurveyed(Guid JobId, int ChunkIndex, long[] TubeHistogram, long[] ElectrolyteCoreHistogram);
+public record ChunkSurveyed(Guid JobId, int ChunkIndex, long[] TubeHistogram, long[] ElectrolyteCoreHistogram)
+{
+    /// <summary>The slab's pore runs along z, binned per distance from the back wall (ShineThroughEstimate); null from older workers.</summary>
+    public long[]? ShineThroughRuns { get; init; }
+}
 
 /// <summary>Classify one slab with the thresholds of the whole stack (fan-out, phase 3).</summary>
 public record SegmentChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1, double[] Thresholds, double[] ClassMeans) : IJobMessage, IChunkMessage
@@ -95,6 +99,9 @@ public record SegmentChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0,
     /// the counts, so the uncertainty scales out with the segmentation (null: no model, no variants).
     /// </summary>
     public SegmentationModel? Model { get; init; }
+
+    /// <summary>The stack's measured shine-through excess (0: none measured); the shine-through correction acts on it.</summary>
+    public double ShineThroughExcess { get; init; }
 }
 
 /// <summary>Phase counts (index = label) and NMC contact faces of one threshold variant over one chunk or the whole volume.</summary>
@@ -150,6 +157,12 @@ public record SegmentationModel(double[] Thresholds, double[] ClassMeans, double
 
     /// <summary>True when the fit's carbon class was replaced by the fibre level (it sat on the pores' rims, or on part of the electrolyte).</summary>
     public bool CarbonReplacedByFibreLevel { get; init; }
+
+    /// <summary>The stack's shine-through excess the segmentation used (share of the way from void to the wall behind a pore).</summary>
+    public double ShineThroughExcess { get; init; }
+
+    /// <summary>Pore runs along z the estimate came from (at the distance from the back wall it was taken at).</summary>
+    public long ShineThroughRuns { get; init; }
 }
 
 public record VolumeMeasured(Guid JobId, string MetricsPath);

@@ -21,16 +21,19 @@ public sealed class SegmentationVariantAccumulator
 {
     private readonly IReadOnlyList<ThresholdVariant> _variants;
     private readonly double[] _classMeans;
+    private readonly double _shineThroughExcess;
     private readonly long[][] _counts;
     private readonly ContactFaces[] _contact;
 
     /// <param name="classMeansDarkToBright">Means of void, carbon, LPS and NMC, as the segmentation stage used them.</param>
-    public SegmentationVariantAccumulator(IReadOnlyList<ThresholdVariant> variants, double[] classMeansDarkToBright)
+    /// <param name="shineThroughExcess">The stack's <see cref="ShineThroughEstimate"/>, as the segmentation stage used it.</param>
+    public SegmentationVariantAccumulator(IReadOnlyList<ThresholdVariant> variants, double[] classMeansDarkToBright, double shineThroughExcess = 0)
     {
         if (classMeansDarkToBright.Length != PhaseClassifier.BseDarkToBright.Length)
             throw new ArgumentException("one class mean per phase (void, carbon, LPS, NMC) is needed", nameof(classMeansDarkToBright));
         _variants = variants;
         _classMeans = classMeansDarkToBright;
+        _shineThroughExcess = shineThroughExcess;
         _counts = variants.Select(_ => new long[PhaseLabel.Count]).ToArray();
         _contact = new ContactFaces[variants.Count];
     }
@@ -51,7 +54,7 @@ public sealed class SegmentationVariantAccumulator
         var (z1, y1, x1) = (z0 + window.OwnedSlices, y0 + tile.OwnedHeight, x0 + tile.OwnedWidth);
         for (var v = 0; v < _variants.Count; v++)
         {
-            var labels = PhaseSegmentation.Segment(intensityWindow, _variants[v].Thresholds, _classMeans);
+            var labels = PhaseSegmentation.Segment(intensityWindow, _variants[v].Thresholds, _classMeans, _shineThroughExcess);
             _contact[v] += ContactLoss.CountFrom(labels, z0, z1, y0, y1, x0, x1);
             var counts = PhaseFractions.Count(TileGrid.CropToOwned(labels, window, tile));
             for (var i = 0; i < counts.Length; i++) _counts[v][i] += counts[i];

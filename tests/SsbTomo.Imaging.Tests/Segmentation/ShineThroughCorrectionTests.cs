@@ -15,10 +15,12 @@ public class ShineThroughCorrectionTests
         return (labels, intensity);
     }
 
-    private static byte[] Corrected(params float[] greys)
+    private static byte[] Corrected(params float[] greys) => CorrectedWithExcess(0, greys);
+
+    private static byte[] CorrectedWithExcess(double shineThroughExcess, params float[] greys)
     {
         var (labels, intensity) = Column(greys);
-        return ShineThroughCorrection.Apply(labels, intensity, Void, PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps).Data;
+        return ShineThroughCorrection.Apply(labels, intensity, Void, shineThroughExcess, PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps).Data;
     }
 
     [Fact]
@@ -38,6 +40,18 @@ public class ShineThroughCorrectionTests
         // 0.6 of the way to the LPS wall (carbon by grey level): the z-blurred wall itself, not a pore; 0.4 of the way is pore.
         Assert.Equal(PhaseLabel.Carbon, Corrected(Lps, Void, Void + 0.6f * (Lps - Void), Lps, Lps)[2]);
         Assert.Equal(PhaseLabel.Void, Corrected(Lps, Void, Void + 0.4f * (Lps - Void), Lps, Lps)[2]);
+    }
+
+    [Fact]
+    public void A_measured_shine_through_excess_raises_the_point_up_to_which_a_pore_takes_the_voxels_behind_it()
+    {
+        // 0.55 of the way to the NMC wall: above the midpoint, so solid without an estimate; a pore on a stack whose pores
+        // measurably show their back walls (excess 0.1); still solid with a blurred wall at 0.65.
+        float Towards(double a) => (float)(Void + a * (Nmc - Void));
+        Assert.Equal(PhaseLabel.Lps, CorrectedWithExcess(0, Lps, Void, Towards(0.3), Towards(0.55), Nmc, Nmc)[3]);
+        Assert.Equal(PhaseLabel.Void, CorrectedWithExcess(0.1, Lps, Void, Towards(0.3), Towards(0.55), Nmc, Nmc)[3]);
+        Assert.Equal(PhaseLabel.Lps, CorrectedWithExcess(0.1, Lps, Void, Towards(0.3), Towards(0.65), Nmc, Nmc)[3]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => CorrectedWithExcess(ShineThroughEstimate.MaximumExcess + 0.01, Lps, Void, Nmc));
     }
 
     [Fact]
