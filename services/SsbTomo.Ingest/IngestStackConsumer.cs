@@ -51,8 +51,7 @@ public sealed class IngestStackConsumer(IBlobStore store, IOptions<SsbTomoOption
         logger.LogInformation("Ingested {Slices} slices of {Height}x{Width} ({Bits}-bit) from {Source}, voxel {Voxel} ({VoxelSource}), data bar rows left out {DataBarRows}",
             stack.SliceCount, stack.Height, stack.Width, stack.BitsPerSample, message.SourcePath, voxelSize,
             message.VoxelSizeOverride is null ? stack.VoxelSizeSource : "override", stack.DataBarRows);
-        await context.Publish(new StackIngested(message.JobId, layout.Raw, stack.SliceCount, stack.Height, stack.Width,
-            stack.BitsPerSample, new VoxelSizeNm(voxelSize.XNm, voxelSize.YNm, voxelSize.ZNm)));
+        await context.Publish(new StackIngested(message.JobId, stack.SliceCount));
     }
 
     private static TiffStackInfo Probe(string sourcePath)

@@ -65,7 +65,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         await store.WriteAsync(layout.Metrics, json, ct);
         await store.WriteAsync(layout.MetricsCsv, System.Text.Encoding.UTF8.GetBytes(
             MetricsCsv.Format(MetricsCsv.FromJson(System.Text.Json.Nodes.JsonNode.Parse(json)!, [.. PhaseLabel.Names]))), ct);
-        await context.Publish(new VolumeMeasured(context.Message.JobId, layout.Metrics));
+        await context.Publish(new VolumeMeasured(context.Message.JobId));
     }
 
     /// <summary>

@@ -22,7 +22,7 @@ public class AlignmentFanOutTests
         var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
         var jobId = Guid.NewGuid();
         await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/x", null, 8));
-        await harness.Bus.Publish(new StackIngested(jobId, "jobs/x/raw.zarr", 20, 64, 64, 8, new VoxelSizeNm(50, 50, 50)));
+        await harness.Bus.Publish(new StackIngested(jobId, 20));
         Assert.NotNull(await saga.Exists(jobId, m => m.Aligning));
 
         Assert.True(await Eventually.TrueAsync(() => Published<MeasureAlignmentChunk>(harness).Length == 3));
@@ -36,7 +36,7 @@ public class AlignmentFanOutTests
         Assert.True(await Eventually.TrueAsync(() => Published<SolveAlignment>(harness).Length == 1));
         Assert.Equal(3, Published<SolveAlignment>(harness)[0].Chunks);
 
-        await harness.Bus.Publish(new AlignmentSolved(jobId, "jobs/x/aligned.zarr", 20, 60, 62, [2, 62, 0, 62], 1.5, ["slice 4 is black"]));
+        await harness.Bus.Publish(new AlignmentSolved(jobId, 20, 60, 62, ["slice 4 is black"]));
         Assert.True(await Eventually.TrueAsync(() => Published<ShiftAlignmentChunk>(harness).Length == 3));
         await harness.Bus.Publish(new AlignmentChunkShifted(jobId, 0));
         await harness.Bus.Publish(new AlignmentChunkShifted(jobId, 1));

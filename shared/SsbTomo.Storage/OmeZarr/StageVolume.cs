@@ -76,7 +76,29 @@ public sealed class StageVolume<T> where T : unmanaged
     public async IAsyncEnumerable<(int Z0, Volume<T> Slab)> SlabsAsync([EnumeratorCancellation] CancellationToken ct = default)
     {
         for (var z0 = 0; z0 < Depth; z0 += SlabSlices)
-            yield return (z0, await Level0.ReadRegionAsync(z0, Math.Min(Depth, z0 + SlabSlices), 0, Height, 0, Width, ct).ConfigureAwait(false));
+            yield return (z0, await ReadSlicesAsync(z0, Math.Min(Depth, z0 + SlabSlices), ct).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// Whole slices [<paramref name="z0"/>, <paramref name="z1"/>): for stages whose algorithms need the whole field of
+    /// view (alignment registers and corrects whole slices), so no y/x tiling. An empty range gives an empty volume, so a
+    /// caller reading "the slices before the slab" needs no case for the first slab.
+    /// </summary>
+    public Task<Volume<T>> ReadSlicesAsync(int z0, int z1, CancellationToken ct = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(z0);
+        ArgumentOutOfRangeException.ThrowIfLessThan(z1, z0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(z1, Depth);
+        return z1 == z0 ? Task.FromResult(new Volume<T>(0, Height, Width)) : Level0.ReadRegionAsync(z0, z1, 0, Height, 0, Width, ct);
+    }
+
+    /// <summary>Writes whole slices from <paramref name="z0"/> on (a slab of the job's plan, so whole chunks along z).</summary>
+    public Task WriteSlicesAsync(int z0, Volume<T> slices, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(slices);
+        if (slices.Height != Height || slices.Width != Width)
+            throw new ArgumentException($"slices of {slices.Height}x{slices.Width} into {Path}, whose slices are {Height}x{Width}", nameof(slices));
+        return Level0.WriteRegionAsync(z0, 0, 0, slices, ct);
     }
 
     /// <summary>Writes the owned part of a window's result (see <see cref="StageWindow{T}.CropToOwned{TOut}"/>) where it belongs.</summary>
