@@ -52,6 +52,31 @@ public class AlignmentFanOutTests
         Assert.Single(Published<SolveAlignment>(harness));
     }
 
+    [Fact]
+    public async Task A_job_stored_before_the_paths_left_the_messages_loads_and_finishes_its_alignment()
+    {
+        await using var provider = new ServiceCollection().AddMassTransitTestHarness(bus => bus.AddOrchestrator()).BuildServiceProvider(true);
+        var harness = provider.GetRequiredService<ITestHarness>();
+        await harness.Start();
+        var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
+        var jobId = Guid.NewGuid();
+        // As a durable store held it: the raw path from StackIngested, and the solve's aligned path, crop and drift.
+        var stored = JobStateJson.Deserialize($$"""
+            {"correlationId":"{{jobId}}","currentState":"Aligning","jobPrefix":"jobs/x","chunkSlices":8,"rawPath":"jobs/x/raw.zarr",
+             "slices":20,"chunksTotal":3,"alignmentMeasuredChunks":[0,1,2],"alignmentShiftedChunks":[0,2],
+             "alignmentSolution":{"jobId":"{{jobId}}","alignedPath":"jobs/x/aligned.zarr","slices":20,"height":60,"width":62,
+               "cropYx":[2,62,0,62],"maxDriftPx":1.5,"warnings":["slice 4 is black"] } }
+            """);
+        await provider.GetRequiredService<IJobStateStore>().InsertAsync(stored);
+
+        await harness.Bus.Publish(new AlignmentChunkShifted(jobId, 1));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Denoising));
+        var aligned = Assert.Single(Published<StackAligned>(harness));
+        Assert.Equal((20, 60, 62), (aligned.Slices, aligned.Height, aligned.Width));
+        Assert.Equal(["slice 4 is black"], aligned.Warnings ?? []);
+        Assert.Equal(3, Published<PrepareChunk>(harness).Length);
+    }
+
     // One job per harness: every message is this job's.
     private static T[] Published<T>(ITestHarness harness) where T : class =>
         harness.Published.Select<T>().Select(m => m.Context.Message).ToArray();
