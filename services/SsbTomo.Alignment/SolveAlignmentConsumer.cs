@@ -64,8 +64,7 @@ public sealed class SolveAlignmentConsumer(IBlobStore store, ILogger<SolveAlignm
         int[] cropYx = [crop.Y0, crop.Y1, crop.X0, crop.X1];
         await AlignmentBlobs.WriteAsync(store, layout.AlignmentSolution,
             new AlignmentSolution(cropYx, measured.Select((m, z) => new SliceShift(m.Correction, drifts[z], matched[z])).ToArray()), ct);
-        await OmeZarr.CreateImageAsync<ushort>(store, layout.Aligned, "aligned", alignedShape,
-            [raw.SlabSlices, Math.Min(raw.Level0.Chunks[1], alignedShape[1]), Math.Min(raw.Level0.Chunks[2], alignedShape[2])], raw.VoxelSize, ct: ct);
+        await raw.CreateCroppedAsync<ushort>(layout.Aligned, "aligned", alignedShape[1], alignedShape[2], ct);
 
         var registered = AnchoredDrift.Interpolate(estimator.Registered, estimator.Trusted);
         var anchoring = new DriftAnchoring(anchored.Tracks, anchored.AnchoredSlices, Pair(anchored.StepSigmaPx), Pair(anchored.CentroidSigmaPx), Pair(anchored.SlideSigmaPxPerSlice));

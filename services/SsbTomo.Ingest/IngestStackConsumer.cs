@@ -37,14 +37,14 @@ public sealed class IngestStackConsumer(IBlobStore store, IOptions<SsbTomoOption
         int[] shape = [stack.SliceCount, stack.Height, stack.Width];
         var tilePx = Math.Max(1, options.Value.ChunkTilePx);
         int[] chunks = [chunkSlices, Math.Min(tilePx, stack.Height), Math.Min(tilePx, stack.Width)];
-        var raw = await OmeZarr.CreateImageAsync<ushort>(store, layout.Raw, "raw", shape, chunks, voxelSize, ct: context.CancellationToken);
+        var raw = await StageVolume<ushort>.CreateAsync(store, layout.Raw, "raw", shape, chunks, voxelSize, context.CancellationToken);
         await SourceSliceNames.WriteAsync(store, layout.Raw, SourceSliceNames.Of(stack.Files, stack.IsMultiPage, stack.SliceCount), context.CancellationToken);
 
         for (var z0 = 0; z0 < stack.SliceCount; z0 += chunkSlices)
         {
             var z1 = Math.Min(stack.SliceCount, z0 + chunkSlices);
             var slab = ReadSlab(stack, z0, z1, message.SourcePath, context.CancellationToken);
-            await raw.WriteRegionAsync(z0, 0, 0, slab, context.CancellationToken);
+            await raw.WriteSlicesAsync(z0, slab, context.CancellationToken);
         }
         provenance.CheckUnchanged(message.SourcePath);
 

@@ -55,11 +55,8 @@ public class AlignmentFanOutTests
     [Fact]
     public async Task A_job_stored_before_the_paths_left_the_messages_loads_and_finishes_its_alignment()
     {
-        await using var provider = new ServiceCollection().AddMassTransitTestHarness(bus => bus.AddOrchestrator()).BuildServiceProvider(true);
-        var harness = provider.GetRequiredService<ITestHarness>();
-        await harness.Start();
-        var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
-        var jobId = Guid.NewGuid();
+        await using var job = await JobRun.StartAsync();
+        var jobId = job.Id;
         // As a durable store held it: the raw path from StackIngested, and the solve's aligned path, crop and drift.
         var stored = JobStateJson.Deserialize($$"""
             {"correlationId":"{{jobId}}","currentState":"Aligning","jobPrefix":"jobs/x","chunkSlices":8,"rawPath":"jobs/x/raw.zarr",
@@ -67,14 +64,14 @@ public class AlignmentFanOutTests
              "alignmentSolution":{"jobId":"{{jobId}}","alignedPath":"jobs/x/aligned.zarr","slices":20,"height":60,"width":62,
                "cropYx":[2,62,0,62],"maxDriftPx":1.5,"warnings":["slice 4 is black"] } }
             """);
-        await provider.GetRequiredService<IJobStateStore>().InsertAsync(stored);
+        await job.Provider.GetRequiredService<IJobStateStore>().InsertAsync(stored);
 
-        await harness.Bus.Publish(new AlignmentChunkShifted(jobId, 1));
-        Assert.NotNull(await saga.Exists(jobId, m => m.Denoising));
-        var aligned = Assert.Single(Published<StackAligned>(harness));
+        await job.Harness.Bus.Publish(new AlignmentChunkShifted(jobId, 1));
+        Assert.NotNull(await job.Saga.Exists(jobId, m => m.Denoising));
+        var aligned = Assert.Single(job.Harness.Published.Select<StackAligned>()).Context.Message;
         Assert.Equal((20, 60, 62), (aligned.Slices, aligned.Height, aligned.Width));
         Assert.Equal(["slice 4 is black"], aligned.Warnings ?? []);
-        Assert.Equal(3, Published<PrepareChunk>(harness).Length);
+        Assert.True(await Eventually.TrueAsync(() => job.Published<PrepareChunk>().Count == 3));
     }
 
     // One job per harness: every message is this job's.

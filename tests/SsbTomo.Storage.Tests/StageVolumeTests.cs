@@ -111,4 +111,19 @@ public sealed class StageVolumeTests : IDisposable
         var ex = await Assert.ThrowsAsync<ArgumentException>(() => output.WriteSlicesAsync(0, new Volume<ushort>(4, 12, 12)));
         Assert.Contains("12x12", ex.Message);
     }
+
+    [Fact]
+    public async Task A_cropped_output_keeps_the_slab_plan_and_voxel_size_and_cuts_its_tiles_to_the_smaller_slice()
+    {
+        var voxelSize = new VoxelSize(XNm: 10, YNm: 12.7, ZNm: 20);
+        await WriteImageAsync([9, 30, 41], [4, 16, 16], voxelSize);
+        var input = await StageVolume<ushort>.OpenAsync(_store, "input");
+
+        await input.CreateCroppedAsync<ushort>("cropped", "cropped", height: 12, width: 37);
+        var reopened = await StageVolume<ushort>.OpenAsync(_store, "cropped");
+
+        Assert.Equal([9, 12, 37], reopened.Level0.Shape);
+        Assert.Equal([4, 12, 16], reopened.Level0.Chunks);
+        Assert.Equal(voxelSize, reopened.VoxelSize);
+    }
 }

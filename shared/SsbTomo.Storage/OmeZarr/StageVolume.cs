@@ -46,6 +46,28 @@ public sealed class StageVolume<T> where T : unmanaged
     }
 
     /// <summary>
+    /// A new image with the geometry given (<see cref="OmeZarr.CreateImageAsync{T}"/>: creating it again, as a retried
+    /// stage does, rewrites the same metadata), for a stage whose output is shaped by something other than an image:
+    /// ingest's raw.zarr by the TIFF stack and the job's slab plan.
+    /// </summary>
+    public static async Task<StageVolume<T>> CreateAsync(IBlobStore store, string path, string name, int[] shape, int[] chunks, VoxelSize voxelSize,
+        CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var level0 = await OmeZarr.CreateImageAsync<T>(store, path, name, shape, chunks, voxelSize, ct: ct).ConfigureAwait(false);
+        return new StageVolume<T>(store, path, level0, voxelSize);
+    }
+
+    /// <summary>
+    /// A new image with this image's slices, slab plan and voxel size but a smaller slice of
+    /// <paramref name="height"/> x <paramref name="width"/> (alignment's crop); its y/x chunks are this image's, cut to the slice.
+    /// </summary>
+    public Task<StageVolume<TOut>> CreateCroppedAsync<TOut>(string path, string name, int height, int width, CancellationToken ct = default)
+        where TOut : unmanaged =>
+        StageVolume<TOut>.CreateAsync(_store, path, name, [Depth, height, width],
+            [SlabSlices, Math.Min(Level0.Chunks[1], height), Math.Min(Level0.Chunks[2], width)], VoxelSize, ct);
+
+    /// <summary>
     /// An output with this image's shape, chunk grid and voxel size, created when it is missing or partial
     /// (<see cref="OmeZarr.EnsureImageAsync{T}"/>: safe when several workers of one job call it at once).
     /// </summary>
