@@ -51,29 +51,3 @@ internal static class AlignmentBlobs
             // Written before the saga sent the command that reads it: missing means the store lost it, which a retry may cure.
             : throw new InvalidOperationException($"{key} is missing");
 }
-
-/// <summary>Raw slices as floats, the unit every alignment algorithm works on.</summary>
-internal static class RawSlices
-{
-    /// <summary>Slices [z0, z1) in order, read as one region (a measured or shifted slab lies on raw.zarr's z-chunks).</summary>
-    public static async IAsyncEnumerable<(int Z, Image2D<float> Slice)> ReadAsync(
-        ZarrArray<ushort> raw, int z0, int z1, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
-    {
-        if (z1 <= z0) yield break;
-        var (height, width) = (raw.Shape[1], raw.Shape[2]);
-        var slab = await raw.ReadRegionAsync(z0, z1, 0, height, 0, width, ct);
-        for (var k = 0; k < slab.Depth; k++)
-        {
-            var source = slab.Slice(k);
-            var image = new Image2D<float>(height, width);
-            for (var i = 0; i < image.Pixels.Length; i++) image.Pixels[i] = source[i];
-            yield return (z0 + k, image);
-        }
-    }
-
-    public static async Task<Image2D<float>> ReadOneAsync(ZarrArray<ushort> raw, int z, CancellationToken ct)
-    {
-        await foreach (var (_, slice) in ReadAsync(raw, z, z + 1, ct)) return slice;
-        throw new ArgumentOutOfRangeException(nameof(z));
-    }
-}

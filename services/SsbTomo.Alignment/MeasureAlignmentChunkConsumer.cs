@@ -28,16 +28,19 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store) : IConsumer<
     {
         var ct = context.CancellationToken;
         var message = context.Message;
-        var raw = await OmeZarr.OpenLevelAsync<ushort>(store, message.RawPath, 0, ct);
+        var layout = new JobLayout(message.JobPrefix);
+        var raw = await StageVolume<ushort>.OpenAsync(store, layout.Raw, ct);
         var registration = new PairwiseRegistration();
-        await foreach (var (_, slice) in RawSlices.ReadAsync(raw, Math.Max(0, message.Z0 - registration.Offsets[^1]), message.Z0, ct))
-            registration.AddReference(slice);
+        var before = await raw.ReadSlicesAsync(Math.Max(0, message.Z0 - registration.Offsets[^1]), message.Z0, ct);
+        for (var k = 0; k < before.Depth; k++) registration.AddReference(before.SliceToFloat(k));
 
-        var measured = new List<SliceMeasurement>(message.Z1 - message.Z0);
+        var slab = await raw.ReadSlicesAsync(message.Z0, message.Z1, ct);
+        var measured = new List<SliceMeasurement>(slab.Depth);
         (BackgroundFit Fit, int Slice)? lastFit = null;
         var lookedBeforeSlab = false;
-        await foreach (var (z, slice) in RawSlices.ReadAsync(raw, message.Z0, message.Z1, ct))
+        for (var z = message.Z0; z < message.Z1; z++)
         {
+            var slice = slab.SliceToFloat(z - message.Z0);
             var rawRange = SliceIntensityRanges.Measure(slice);
             var flat = SliceIntensityRanges.IsEmpty(rawRange) ? DescribeFlat(slice) : null;
             BackgroundFit? fit = null;
@@ -64,7 +67,7 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store) : IConsumer<
                 flat is null ? SliceIntensityRanges.MeasureBrightness(corrected) : new SliceBrightness(rawRange, null),
                 pairs, ParticleSections.Detect(corrected)));
         }
-        await AlignmentBlobs.WriteAsync(store, new JobLayout(message.JobPrefix).AlignmentChunk(message.ChunkIndex),
+        await AlignmentBlobs.WriteAsync(store, layout.AlignmentChunk(message.ChunkIndex),
             new AlignmentChunkMeasurements(message.Z0, message.Z1, measured), ct);
         await context.Publish(new AlignmentChunkMeasured(message.JobId, message.ChunkIndex));
     }
@@ -73,11 +76,11 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store) : IConsumer<
     /// The nearest slice before the slab, within <see cref="BackgroundLookBackSlices"/>, that is not flat and has a
     /// charging-gradient fit. Read one slice at a time: only a slab whose first slices lack matrix comes here.
     /// </summary>
-    private static async Task<(BackgroundFit Fit, int Slice)?> LastFitBeforeAsync(ZarrArray<ushort> raw, int z0, CancellationToken ct)
+    private static async Task<(BackgroundFit Fit, int Slice)?> LastFitBeforeAsync(StageVolume<ushort> raw, int z0, CancellationToken ct)
     {
         for (var z = z0 - 1; z >= Math.Max(0, z0 - BackgroundLookBackSlices); z--)
         {
-            var slice = await RawSlices.ReadOneAsync(raw, z, ct);
+            var slice = (await raw.ReadSlicesAsync(z, z + 1, ct)).SliceToFloat(0);
             if (SliceIntensityRanges.IsEmpty(SliceIntensityRanges.Measure(slice))) continue;
             if (IntensityNormalization.FitBackground(slice) is { } fit) return (fit, z);
         }

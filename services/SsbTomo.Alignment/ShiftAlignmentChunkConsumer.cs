@@ -23,17 +23,18 @@ public sealed class ShiftAlignmentChunkConsumer(IBlobStore store) : IConsumer<Sh
         var message = context.Message;
         var layout = new JobLayout(message.JobPrefix);
         var solution = await AlignmentBlobs.ReadAsync<AlignmentSolution>(store, layout.AlignmentSolution, ct);
-        var raw = await OmeZarr.OpenLevelAsync<ushort>(store, message.RawPath, 0, ct);
-        var aligned = await OmeZarr.OpenLevelAsync<ushort>(store, layout.Aligned, 0, ct);
-        var slab = new Volume<ushort>(message.Z1 - message.Z0, aligned.Shape[1], aligned.Shape[2]);
-        var shifted = new Image2D<float>(raw.Shape[1], raw.Shape[2]);
-        await foreach (var (z, slice) in RawSlices.ReadAsync(raw, message.Z0, message.Z1, ct))
+        var raw = await StageVolume<ushort>.OpenAsync(store, layout.Raw, ct);
+        var aligned = await StageVolume<ushort>.OpenAsync(store, layout.Aligned, ct);
+        var slab = await raw.ReadSlicesAsync(message.Z0, message.Z1, ct);
+        var result = new Volume<ushort>(slab.Depth, aligned.Height, aligned.Width);
+        var shifted = new Image2D<float>(raw.Height, raw.Width);
+        for (var k = 0; k < slab.Depth; k++)
         {
-            var plan = solution.Slices[z];
-            SubpixelShift.Apply(plan.Correction.Apply(slice), plan.Drift, shifted);
-            SliceIntensityRanges.ToUInt16(shifted, plan.Range, solution.Crop, slab.Slice(z - message.Z0));
+            var plan = solution.Slices[message.Z0 + k];
+            SubpixelShift.Apply(plan.Correction.Apply(slab.SliceToFloat(k)), plan.Drift, shifted);
+            SliceIntensityRanges.ToUInt16(shifted, plan.Range, solution.Crop, result.Slice(k));
         }
-        await aligned.WriteRegionAsync(message.Z0, 0, 0, slab, ct);
+        await aligned.WriteSlicesAsync(message.Z0, result, ct);
         await context.Publish(new AlignmentChunkShifted(message.JobId, message.ChunkIndex));
     }
 }

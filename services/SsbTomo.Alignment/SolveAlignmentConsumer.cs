@@ -33,9 +33,9 @@ public sealed class SolveAlignmentConsumer(IBlobStore store, ILogger<SolveAlignm
         var ct = context.CancellationToken;
         var message = context.Message;
         var layout = new JobLayout(message.JobPrefix);
-        var raw = await StageVolume<ushort>.OpenAsync(store, message.RawPath, ct);
+        var raw = await StageVolume<ushort>.OpenAsync(store, layout.Raw, ct);
         var (slices, height, width) = (raw.Depth, raw.Height, raw.Width);
-        var names = await SourceSliceNames.ReadAsync(store, message.RawPath, slices, ct);
+        var names = await SourceSliceNames.ReadAsync(store, layout.Raw, slices, ct);
         string Name(int z) => names is null ? $"slice {z}" : $"slice {z} ({names[z]})";
 
         var measured = new List<SliceMeasurement>(slices);
@@ -64,8 +64,7 @@ public sealed class SolveAlignmentConsumer(IBlobStore store, ILogger<SolveAlignm
         int[] cropYx = [crop.Y0, crop.Y1, crop.X0, crop.X1];
         await AlignmentBlobs.WriteAsync(store, layout.AlignmentSolution,
             new AlignmentSolution(cropYx, measured.Select((m, z) => new SliceShift(m.Correction, drifts[z], matched[z])).ToArray()), ct);
-        await OmeZarr.CreateImageAsync<ushort>(store, layout.Aligned, "aligned", alignedShape,
-            [raw.SlabSlices, Math.Min(raw.Level0.Chunks[1], alignedShape[1]), Math.Min(raw.Level0.Chunks[2], alignedShape[2])], raw.VoxelSize, ct: ct);
+        await raw.CreateCroppedAsync<ushort>(layout.Aligned, "aligned", alignedShape[1], alignedShape[2], ct);
 
         var registered = AnchoredDrift.Interpolate(estimator.Registered, estimator.Trusted);
         var anchoring = new DriftAnchoring(anchored.Tracks, anchored.AnchoredSlices, Pair(anchored.StepSigmaPx), Pair(anchored.CentroidSigmaPx), Pair(anchored.SlideSigmaPxPerSlice));
@@ -82,7 +81,7 @@ public sealed class SolveAlignmentConsumer(IBlobStore store, ILogger<SolveAlignm
         var maxDrift = drifts.Max(d => d.Length);
         logger.LogInformation("Solved the alignment of {Slices} slices: max drift {MaxDrift:0.0} px, valid crop y {Y0}..{Y1} x {X0}..{X1}, {Warnings} warnings",
             slices, maxDrift, crop.Y0, crop.Y1, crop.X0, crop.X1, all.Length);
-        await context.Publish(new AlignmentSolved(message.JobId, layout.Aligned, alignedShape[0], alignedShape[1], alignedShape[2], cropYx, maxDrift, summary));
+        await context.Publish(new AlignmentSolved(message.JobId, alignedShape[0], alignedShape[1], alignedShape[2], summary));
     }
 
     /// <summary>What the measurement of one slice says could not be corrected as usual, in sentences for the operator.</summary>

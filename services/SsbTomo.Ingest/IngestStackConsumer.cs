@@ -37,22 +37,21 @@ public sealed class IngestStackConsumer(IBlobStore store, IOptions<SsbTomoOption
         int[] shape = [stack.SliceCount, stack.Height, stack.Width];
         var tilePx = Math.Max(1, options.Value.ChunkTilePx);
         int[] chunks = [chunkSlices, Math.Min(tilePx, stack.Height), Math.Min(tilePx, stack.Width)];
-        var raw = await OmeZarr.CreateImageAsync<ushort>(store, layout.Raw, "raw", shape, chunks, voxelSize, ct: context.CancellationToken);
+        var raw = await StageVolume<ushort>.CreateAsync(store, layout.Raw, "raw", shape, chunks, voxelSize, context.CancellationToken);
         await SourceSliceNames.WriteAsync(store, layout.Raw, SourceSliceNames.Of(stack.Files, stack.IsMultiPage, stack.SliceCount), context.CancellationToken);
 
         for (var z0 = 0; z0 < stack.SliceCount; z0 += chunkSlices)
         {
             var z1 = Math.Min(stack.SliceCount, z0 + chunkSlices);
             var slab = ReadSlab(stack, z0, z1, message.SourcePath, context.CancellationToken);
-            await raw.WriteRegionAsync(z0, 0, 0, slab, context.CancellationToken);
+            await raw.WriteSlicesAsync(z0, slab, context.CancellationToken);
         }
         provenance.CheckUnchanged(message.SourcePath);
 
         logger.LogInformation("Ingested {Slices} slices of {Height}x{Width} ({Bits}-bit) from {Source}, voxel {Voxel} ({VoxelSource}), data bar rows left out {DataBarRows}",
             stack.SliceCount, stack.Height, stack.Width, stack.BitsPerSample, message.SourcePath, voxelSize,
             message.VoxelSizeOverride is null ? stack.VoxelSizeSource : "override", stack.DataBarRows);
-        await context.Publish(new StackIngested(message.JobId, layout.Raw, stack.SliceCount, stack.Height, stack.Width,
-            stack.BitsPerSample, new VoxelSizeNm(voxelSize.XNm, voxelSize.YNm, voxelSize.ZNm)));
+        await context.Publish(new StackIngested(message.JobId, stack.SliceCount));
     }
 
     private static TiffStackInfo Probe(string sourcePath)

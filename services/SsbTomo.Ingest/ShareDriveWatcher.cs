@@ -170,7 +170,7 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
         }
     }
 
-    private static string JobPrefix(Guid jobId) => $"jobs/{jobId}";
+    private static string JobPrefix(Guid jobId) => JobLayout.ForJob(jobId).Prefix;
 
     private static Regex GlobPattern(string glob) =>
         new("^" + Regex.Escape(glob).Replace(@"\*", ".*").Replace(@"\?", ".") + "$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);

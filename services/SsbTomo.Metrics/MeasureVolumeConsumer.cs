@@ -65,7 +65,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         await store.WriteAsync(layout.Metrics, json, ct);
         await store.WriteAsync(layout.MetricsCsv, System.Text.Encoding.UTF8.GetBytes(
             MetricsCsv.Format(MetricsCsv.FromJson(System.Text.Json.Nodes.JsonNode.Parse(json)!, [.. PhaseLabel.Names]))), ct);
-        await context.Publish(new VolumeMeasured(context.Message.JobId, layout.Metrics));
+        await context.Publish(new VolumeMeasured(context.Message.JobId));
     }
 
     /// <summary>
@@ -84,7 +84,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
                 Warnings = [.. report.Warnings ?? [], $"particles not measured: splitting the NMC phase of {voxels:N0} voxels into particles needs "
                     + $"~{neededBytes >> 20} MiB at once, more than half the memory budget ({options.Value.MemoryBudgetMb} MiB, SsbTomo:MemoryBudgetMb)"],
             };
-        var volume = await labels.Level0.ReadRegionAsync(0, labels.Depth, 0, labels.Height, 0, labels.Width, ct);
+        var volume = await labels.ReadSlicesAsync(0, labels.Depth, ct);
         var particles = NmcParticles.Measure(volume, NmcParticles.Separate(volume, labels.VoxelSize), labels.VoxelSize);
         await store.WriteAsync(layout.Particles, MetricsReport.ParticlesCsv(particles), ct);
         return report.WithParticles(particles, Path.GetFileName(layout.Particles));

@@ -18,9 +18,6 @@ public class JobState : SagaStateMachineInstance
     /// <summary>The job that processes this job's folder again because it changed after this job was submitted.</summary>
     public Guid? SupersededBy { get; set; }
 
-    /// <summary>raw.zarr as the Ingest stage reported it: what a re-sent AlignStack reads.</summary>
-    public string? RawPath { get; set; }
-
     public int Slices { get; set; }
     public int Height { get; set; }
     public int Width { get; set; }

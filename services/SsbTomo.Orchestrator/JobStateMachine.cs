@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using SsbTomo.Contracts;
 using SsbTomo.Hosting;
 using SsbTomo.Imaging.Segmentation;
+using SsbTomo.Storage;
 
 namespace SsbTomo.Orchestrator;
 
@@ -119,7 +120,6 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                 .Then(c =>
                 {
                     c.Saga.Slices = c.Message.Slices;
-                    c.Saga.RawPath = c.Message.RawPath;
                     c.Saga.ChunksTotal = ChunkPlan.Count(c.Saga.Slices, c.Saga.ChunkSlices);
                     c.Saga.UpdatedUtc = DateTime.UtcNow;
                 })
@@ -238,7 +238,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         During(Measuring,
             When(Measured)
                 .Then(c => c.Saga.UpdatedUtc = DateTime.UtcNow)
-                .Publish(c => new JobCompleted(c.Saga.CorrelationId, c.Saga.JobPrefix, c.Message.MetricsPath, c.Saga.UpdatedUtc))
+                .Publish(c => new JobCompleted(c.Saga.CorrelationId, c.Saga.JobPrefix, new JobLayout(c.Saga.JobPrefix).Metrics, c.Saga.UpdatedUtc))
                 .TransitionTo(Completed)
                 .Publish(c => c.Saga.ToProgress()));
 
@@ -556,25 +556,22 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         job.UpdatedUtc = DateTime.UtcNow;
     }
 
-    private static string RawPathOf(JobState job) => job.RawPath ?? $"{job.JobPrefix}/raw.zarr";
+    private static SolveAlignment SolveCommand(JobState job) => new(job.CorrelationId, job.JobPrefix, job.ChunksTotal);
 
-    private static SolveAlignment SolveCommand(JobState job) => new(job.CorrelationId, job.JobPrefix, RawPathOf(job), job.ChunksTotal);
-
-    private static StackAligned StackAlignedOf(AlignmentSolved solved) =>
-        new(solved.JobId, solved.AlignedPath, solved.Slices, solved.Height, solved.Width, solved.CropYx, solved.MaxDriftPx, solved.Warnings);
+    private static StackAligned StackAlignedOf(AlignmentSolved solved) => new(solved.JobId, solved.Slices, solved.Height, solved.Width, solved.Warnings);
 
     private static async Task PublishMeasureAlignmentCommands<T>(BehaviorContext<JobState, T> context, IReadOnlySet<int> done) where T : class
     {
         var job = context.Saga;
         foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices).Where(s => !done.Contains(s.Index)))
-            await context.Publish(new MeasureAlignmentChunk(job.CorrelationId, job.JobPrefix, RawPathOf(job), index, z0, z1));
+            await context.Publish(new MeasureAlignmentChunk(job.CorrelationId, job.JobPrefix, index, z0, z1));
     }
 
     private static async Task PublishShiftAlignmentCommands<T>(BehaviorContext<JobState, T> context, IReadOnlySet<int> done) where T : class
     {
         var job = context.Saga;
         foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices).Where(s => !done.Contains(s.Index)))
-            await context.Publish(new ShiftAlignmentChunk(job.CorrelationId, job.JobPrefix, RawPathOf(job), index, z0, z1));
+            await context.Publish(new ShiftAlignmentChunk(job.CorrelationId, job.JobPrefix, index, z0, z1));
     }
 
     private static async Task PublishPrepareCommands(BehaviorContext<JobState, StackAligned> context)

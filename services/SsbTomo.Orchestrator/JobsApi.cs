@@ -181,7 +181,7 @@ public static class JobsApi
                     title: "The source path does not exist");
 
             var jobId = NewId.NextGuid();
-            await publish.Publish(new SubmitJob(jobId, source, $"jobs/{jobId}", request.VoxelSizeNm, options.Value.ChunkSlices), ct);
+            await publish.Publish(new SubmitJob(jobId, source, JobLayout.ForJob(jobId).Prefix, request.VoxelSizeNm, options.Value.ChunkSlices), ct);
             logs.CreateLogger("SsbTomo.Orchestrator.JobsApi").LogInformation("Job {JobId} on {SourcePath} submitted by {User}", jobId, source, http.User.Identity?.Name);
             return Results.Accepted($"/api/jobs/{jobId}", new { jobId });
         }
@@ -194,7 +194,7 @@ public static class JobsApi
     {
         var blobs = http.RequestServices.GetRequiredService<IBlobStore>();
         if (await CompletedJobAsync(jobId, store, ct) is not { } job) return NotReady(jobId);
-        var metrics = await blobs.ReadAsync($"{job.JobPrefix}/metrics.json", ct);
+        var metrics = await blobs.ReadAsync(new JobLayout(job.JobPrefix).Metrics, ct);
         return metrics is null ? Missing(job, "metrics.json") : Results.File(metrics, "application/json", $"metrics-{jobId}.json");
     }
 
@@ -208,7 +208,7 @@ public static class JobsApi
         // From the request, not a parameter: a host without a blob store (tests of the API alone) still maps the routes.
         var blobs = http.RequestServices.GetRequiredService<IBlobStore>();
         if (await CompletedJobAsync(jobId, store, ct) is not { } job) return NotReady(jobId);
-        var prefix = $"{job.JobPrefix}/labels.zarr/";
+        var prefix = new JobLayout(job.JobPrefix).Labels + "/";
         var zipPath = Path.Combine(Path.GetTempPath(), $"ssbtomo-labels-{jobId:N}-{Guid.NewGuid():N}.zip");
         var zip = new FileStream(zipPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
         try

@@ -1,7 +1,9 @@
 namespace SsbTomo.Contracts;
 
-// Messages carry references to blobs (claim check), never pixels. Every blob path is relative to
-// the job prefix, so one store can hold many jobs. Commands name a verb, events name a fact.
+// Messages carry the job prefix (claim check), never pixels and never blob paths: where each volume of a job lives
+// follows from its prefix (Storage's JobLayout), so a path cannot be decided twice. Commands name a verb, events name a fact.
+// Fields are only removed where nobody reads them: a saga state or a queued message that still holds one is read with
+// it ignored (MassTransit's and the job stores' System.Text.Json skip unknown properties).
 
 /// <summary>Physical voxel size on the wire (x, y in-plane; z the milled slice thickness).</summary>
 public record VoxelSizeNm(double X, double Y, double Z);
@@ -46,31 +48,35 @@ public record IngestStack(Guid JobId, string SourcePath, string JobPrefix, Voxel
     public WatchedAcquisition? Acquisition { get; init; }
 }
 
-public record StackIngested(Guid JobId, string RawPath, int Slices, int Height, int Width, int BitsPerSample, VoxelSizeNm VoxelSize);
+/// <summary>raw.zarr is written; <c>Slices</c> is what the saga cuts the slab plan over (the shape and voxel size are in raw.zarr).</summary>
+public record StackIngested(Guid JobId, int Slices);
 
 /// <summary>
 /// Measure one slab of raw.zarr for alignment (fan-out, phase 1): per slice its charging-gradient fit, brightness,
 /// particle sections and registrations against the slices at fixed offsets before it (reading those as a halo); the
 /// measurements go to a blob per chunk.
 /// </summary>
-public record MeasureAlignmentChunk(Guid JobId, string JobPrefix, string RawPath, int ChunkIndex, int Z0, int Z1) : IJobMessage, IChunkMessage;
+public record MeasureAlignmentChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1) : IJobMessage, IChunkMessage;
 
 public record AlignmentChunkMeasured(Guid JobId, int ChunkIndex);
 
 /// <summary>The drift, crop and brightness of the whole stack, once, from every chunk's measurements (phase 2).</summary>
-public record SolveAlignment(Guid JobId, string JobPrefix, string RawPath, int Chunks) : IJobMessage;
+public record SolveAlignment(Guid JobId, string JobPrefix, int Chunks) : IJobMessage;
 
 /// <summary>The solution is stored and aligned.zarr created, empty; the fields are those of <see cref="StackAligned"/>.</summary>
-public record AlignmentSolved(Guid JobId, string AlignedPath, int Slices, int Height, int Width, int[] CropYx, double MaxDriftPx, string[]? Warnings = null);
+public record AlignmentSolved(Guid JobId, int Slices, int Height, int Width, string[]? Warnings = null);
 
 /// <summary>Correct, shift and crop one slab into aligned.zarr with the stored solution (fan-out, phase 3).</summary>
-public record ShiftAlignmentChunk(Guid JobId, string JobPrefix, string RawPath, int ChunkIndex, int Z0, int Z1) : IJobMessage, IChunkMessage;
+public record ShiftAlignmentChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1) : IJobMessage, IChunkMessage;
 
 public record AlignmentChunkShifted(Guid JobId, int ChunkIndex);
 
-/// <summary>Every slab of aligned.zarr is written (published by the orchestrator once the last chunk is shifted).</summary>
+/// <summary>
+/// Every slab of aligned.zarr is written (published by the orchestrator once the last chunk is shifted). <c>Height</c> and
+/// <c>Width</c> are the cropped slice's; the crop and drift themselves are in alignment.json.
+/// </summary>
 /// <param name="Warnings">Sentences for the operator about slices alignment had to correct less or interpolate (the per-slice list is in alignment.json).</param>
-public record StackAligned(Guid JobId, string AlignedPath, int Slices, int Height, int Width, int[] CropYx, double MaxDriftPx, string[]? Warnings = null);
+public record StackAligned(Guid JobId, int Slices, int Height, int Width, string[]? Warnings = null);
 
 /// <summary>Denoise one slab of slices and report its grey-level histogram (fan-out, phase 1).</summary>
 public record PrepareChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1) : IJobMessage, IChunkMessage;
@@ -165,7 +171,8 @@ public record SegmentationModel(double[] Thresholds, double[] ClassMeans, double
     public long ShineThroughRuns { get; init; }
 }
 
-public record VolumeMeasured(Guid JobId, string MetricsPath);
+/// <summary>metrics.json, metrics.csv and particles.csv are written (where: JobLayout).</summary>
+public record VolumeMeasured(Guid JobId);
 
 public record JobCompleted(Guid JobId, string JobPrefix, string MetricsPath, DateTime CompletedUtc);
 

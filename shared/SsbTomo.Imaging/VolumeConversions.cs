@@ -15,6 +15,19 @@ public static class VolumeConversions
         return result;
     }
 
+    /// <summary>Slice <paramref name="z"/> as a float image of its own, for the per-slice algorithms (alignment).</summary>
+    public static Image2D<float> SliceToFloat(this Volume<ushort> volume, int z)
+    {
+        ArgumentNullException.ThrowIfNull(volume);
+        ArgumentOutOfRangeException.ThrowIfNegative(z);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(z, volume.Depth);
+        var image = new Image2D<float>(volume.Height, volume.Width);
+        var source = volume.Slice(z);
+        var target = image.Pixels;
+        for (var i = 0; i < target.Length; i++) target[i] = source[i];
+        return image;
+    }
+
     /// <summary>Rounded to the nearest integer (halves to even, as Math.Round does) and clamped to [0, 65535]; NaN becomes 0.</summary>
     public static Volume<ushort> ToUInt16(this Volume<float> volume)
     {

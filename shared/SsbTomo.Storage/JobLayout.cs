@@ -3,6 +3,9 @@ namespace SsbTomo.Storage;
 /// <summary>Where each artefact of one job lives in the blob store, relative to the job prefix.</summary>
 public sealed record JobLayout(string Prefix)
 {
+    /// <summary>A submitted job's own prefix, for whoever submits it (the API, the share-drive watcher).</summary>
+    public static JobLayout ForJob(Guid jobId) => new($"jobs/{jobId}");
+
     public string Raw => Combine("raw.zarr");
     public string Aligned => Combine("aligned.zarr");
     public string Denoised => Combine("denoised.zarr");

@@ -35,4 +35,14 @@ public class VolumeTests
         Assert.Equal((2, 1, 2), (f.Depth, f.Height, f.Width));
         Assert.Equal(new float[] { 0, 1, 40000, 65535 }, f.Data);
     }
+
+    [Fact]
+    public void One_slice_to_float_is_that_slice_only_as_an_image_of_the_slice_shape()
+    {
+        var v = new Volume<ushort>(2, 2, 3, [1, 2, 3, 4, 5, 6, 7, 8, 9, 40000, 11, 65535]);
+        var slice = v.SliceToFloat(1);
+        Assert.Equal((2, 3), (slice.Height, slice.Width));
+        Assert.Equal(new float[] { 7, 8, 9, 40000, 11, 65535 }, slice.Pixels);
+        Assert.Throws<ArgumentOutOfRangeException>(() => v.SliceToFloat(2));
+    }
 }

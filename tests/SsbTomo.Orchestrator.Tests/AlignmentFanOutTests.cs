@@ -22,7 +22,7 @@ public class AlignmentFanOutTests
         var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
         var jobId = Guid.NewGuid();
         await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/x", null, 8));
-        await harness.Bus.Publish(new StackIngested(jobId, "jobs/x/raw.zarr", 20, 64, 64, 8, new VoxelSizeNm(50, 50, 50)));
+        await harness.Bus.Publish(new StackIngested(jobId, 20));
         Assert.NotNull(await saga.Exists(jobId, m => m.Aligning));
 
         Assert.True(await Eventually.TrueAsync(() => Published<MeasureAlignmentChunk>(harness).Length == 3));
@@ -36,7 +36,7 @@ public class AlignmentFanOutTests
         Assert.True(await Eventually.TrueAsync(() => Published<SolveAlignment>(harness).Length == 1));
         Assert.Equal(3, Published<SolveAlignment>(harness)[0].Chunks);
 
-        await harness.Bus.Publish(new AlignmentSolved(jobId, "jobs/x/aligned.zarr", 20, 60, 62, [2, 62, 0, 62], 1.5, ["slice 4 is black"]));
+        await harness.Bus.Publish(new AlignmentSolved(jobId, 20, 60, 62, ["slice 4 is black"]));
         Assert.True(await Eventually.TrueAsync(() => Published<ShiftAlignmentChunk>(harness).Length == 3));
         await harness.Bus.Publish(new AlignmentChunkShifted(jobId, 0));
         await harness.Bus.Publish(new AlignmentChunkShifted(jobId, 1));
@@ -50,6 +50,28 @@ public class AlignmentFanOutTests
         Assert.Equal((60, 62), (aligned.Height, aligned.Width));
         Assert.Contains("slice 4 is black", (await store.LoadAsync(jobId))!.State.Warnings);
         Assert.Single(Published<SolveAlignment>(harness));
+    }
+
+    [Fact]
+    public async Task A_job_stored_before_the_paths_left_the_messages_loads_and_finishes_its_alignment()
+    {
+        await using var job = await JobRun.StartAsync();
+        var jobId = job.Id;
+        // As a durable store held it: the raw path from StackIngested, and the solve's aligned path, crop and drift.
+        var stored = JobStateJson.Deserialize($$"""
+            {"correlationId":"{{jobId}}","currentState":"Aligning","jobPrefix":"jobs/x","chunkSlices":8,"rawPath":"jobs/x/raw.zarr",
+             "slices":20,"chunksTotal":3,"alignmentMeasuredChunks":[0,1,2],"alignmentShiftedChunks":[0,2],
+             "alignmentSolution":{"jobId":"{{jobId}}","alignedPath":"jobs/x/aligned.zarr","slices":20,"height":60,"width":62,
+               "cropYx":[2,62,0,62],"maxDriftPx":1.5,"warnings":["slice 4 is black"] } }
+            """);
+        await job.Provider.GetRequiredService<IJobStateStore>().InsertAsync(stored);
+
+        await job.Harness.Bus.Publish(new AlignmentChunkShifted(jobId, 1));
+        Assert.NotNull(await job.Saga.Exists(jobId, m => m.Denoising));
+        var aligned = Assert.Single(job.Harness.Published.Select<StackAligned>()).Context.Message;
+        Assert.Equal((20, 60, 62), (aligned.Slices, aligned.Height, aligned.Width));
+        Assert.Equal(["slice 4 is black"], aligned.Warnings ?? []);
+        Assert.True(await Eventually.TrueAsync(() => job.Published<PrepareChunk>().Count == 3));
     }
 
     // One job per harness: every message is this job's.

@@ -15,7 +15,7 @@ public class FailureReasonTests
     private sealed class IngestOk : IConsumer<IngestStack>
     {
         public Task Consume(ConsumeContext<IngestStack> context) => context.Publish(
-            new StackIngested(context.Message.JobId, "raw.zarr", 40, 64, 64, 8, new VoxelSizeNm(50, 50, 50)));
+            new StackIngested(context.Message.JobId, 40));
     }
 
     private sealed class AlignOk : IConsumer<MeasureAlignmentChunk>, IConsumer<SolveAlignment>, IConsumer<ShiftAlignmentChunk>
@@ -24,7 +24,7 @@ public class FailureReasonTests
             context.Publish(new AlignmentChunkMeasured(context.Message.JobId, context.Message.ChunkIndex));
 
         public Task Consume(ConsumeContext<SolveAlignment> context) => context.Publish(
-            new AlignmentSolved(context.Message.JobId, "aligned.zarr", 40, 60, 60, [0, 60, 0, 60], 1.0));
+            new AlignmentSolved(context.Message.JobId, 40, 60, 60));
 
         public Task Consume(ConsumeContext<ShiftAlignmentChunk> context) =>
             context.Publish(new AlignmentChunkShifted(context.Message.JobId, context.Message.ChunkIndex));
@@ -150,9 +150,9 @@ public class FailureReasonTests
         var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
         await harness.Bus.Publish(new SubmitJob(jobId, "/share/blank", "jobs/d", null, 16));
         Assert.NotNull(await saga.Exists(jobId, m => m.Ingesting));
-        await harness.Bus.Publish(new StackIngested(jobId, "raw.zarr", 16, 64, 64, 8, new VoxelSizeNm(50, 50, 50)));
+        await harness.Bus.Publish(new StackIngested(jobId, 16));
         Assert.NotNull(await saga.Exists(jobId, m => m.Aligning));
-        await harness.Bus.Publish(new StackAligned(jobId, "aligned.zarr", 16, 60, 60, [0, 60, 0, 60], 0));
+        await harness.Bus.Publish(new StackAligned(jobId, 16, 60, 60));
         Assert.NotNull(await saga.Exists(jobId, m => m.Denoising));
         var flat = new long[1024];
         flat[300] = 57_600;

@@ -33,9 +33,9 @@ public class JobStateMachineTests
         var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
         await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/x", null, chunkSlices));
         Assert.NotNull(await saga.Exists(jobId, m => m.Ingesting));
-        await harness.Bus.Publish(new StackIngested(jobId, "jobs/x/raw.zarr", slices, 64, 64, 8, new VoxelSizeNm(50, 50, 50)));
+        await harness.Bus.Publish(new StackIngested(jobId, slices));
         Assert.NotNull(await saga.Exists(jobId, m => m.Aligning));
-        await harness.Bus.Publish(new StackAligned(jobId, "jobs/x/aligned.zarr", slices, 60, 60, [0, 60, 0, 60], 2.0));
+        await harness.Bus.Publish(new StackAligned(jobId, slices, 60, 60));
         Assert.NotNull(await saga.Exists(jobId, m => m.Denoising));
         var chunks = ChunkPlan.Count(slices, chunkSlices);
         for (var i = 0; i < chunks; i++)
@@ -68,9 +68,9 @@ public class JobStateMachineTests
         var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
         await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/x", null, chunkSlices));
         Assert.NotNull(await saga.Exists(jobId, m => m.Ingesting));
-        await harness.Bus.Publish(new StackIngested(jobId, "jobs/x/raw.zarr", slices, 64, 64, 8, new VoxelSizeNm(50, 50, 50)));
+        await harness.Bus.Publish(new StackIngested(jobId, slices));
         Assert.NotNull(await saga.Exists(jobId, m => m.Aligning));
-        await harness.Bus.Publish(new StackAligned(jobId, "jobs/x/aligned.zarr", slices, 60, 60, [0, 60, 0, 60], 2.0));
+        await harness.Bus.Publish(new StackAligned(jobId, slices, 60, 60));
         Assert.NotNull(await saga.Exists(jobId, m => m.Denoising));
         for (var i = 0; i < ChunkPlan.Count(slices, chunkSlices); i++)
             await harness.Bus.Publish(new ChunkPrepared(jobId, i, histogram ?? ThreeLevelHistogram(), 0, 65536));
@@ -186,10 +186,10 @@ public class JobStateMachineTests
         var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
         await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/x", null, 16));
         Assert.NotNull(await saga.Exists(jobId, m => m.Ingesting));
-        await harness.Bus.Publish(new StackIngested(jobId, "jobs/x/raw.zarr", 20, 64, 64, 8, new VoxelSizeNm(50, 50, 50)));
+        await harness.Bus.Publish(new StackIngested(jobId, 20));
         Assert.NotNull(await saga.Exists(jobId, m => m.Aligning));
         string[] warnings = ["slice 4 (slice_0004.tif): the slice is black (every pixel 0); left uncorrected"];
-        await harness.Bus.Publish(new StackAligned(jobId, "jobs/x/aligned.zarr", 20, 60, 60, [0, 60, 0, 60], 2.0, warnings));
+        await harness.Bus.Publish(new StackAligned(jobId, 20, 60, 60, warnings));
         Assert.NotNull(await saga.Exists(jobId, m => m.Denoising));
         var store = provider.GetRequiredService<IJobStateStore>();
         var stored = await store.LoadAsync(jobId);
@@ -216,9 +216,9 @@ public class JobStateMachineTests
         await harness.Bus.Publish(new JobSuperseded(jobId, laterJobId, superseded));
         var store = provider.GetRequiredService<IJobStateStore>();
         Assert.True(await Eventually.TrueAsync(() => store.LoadAsync(jobId).GetAwaiter().GetResult()?.State.Warnings.Count == 1));
-        await harness.Bus.Publish(new StackIngested(jobId, "jobs/x/raw.zarr", 20, 64, 64, 8, new VoxelSizeNm(50, 50, 50)));
+        await harness.Bus.Publish(new StackIngested(jobId, 20));
         Assert.NotNull(await saga.Exists(jobId, m => m.Aligning));
-        await harness.Bus.Publish(new StackAligned(jobId, "jobs/x/aligned.zarr", 20, 60, 60, [0, 60, 0, 60], 2.0, ["slice 4 is black"]));
+        await harness.Bus.Publish(new StackAligned(jobId, 20, 60, 60, ["slice 4 is black"]));
         Assert.NotNull(await saga.Exists(jobId, m => m.Denoising));
 
         var stored = (await store.LoadAsync(jobId))!.State;

@@ -49,9 +49,9 @@ public sealed class PersistentJobStateMachineTests(ITestOutputHelper output) : I
         var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
         await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/x", null, chunkSlices));
         Assert.NotNull(await saga.Exists(jobId, m => m.Ingesting));
-        await harness.Bus.Publish(new StackIngested(jobId, "jobs/x/raw.zarr", slices, 64, 64, 8, new VoxelSizeNm(50, 50, 50)));
+        await harness.Bus.Publish(new StackIngested(jobId, slices));
         Assert.NotNull(await saga.Exists(jobId, m => m.Aligning));
-        await harness.Bus.Publish(new StackAligned(jobId, "jobs/x/aligned.zarr", slices, 60, 60, [0, 60, 0, 60], 2.0));
+        await harness.Bus.Publish(new StackAligned(jobId, slices, 60, 60));
         Assert.NotNull(await saga.Exists(jobId, m => m.Denoising));
         var chunks = ChunkPlan.Count(slices, chunkSlices);
         // The fan-in of ChunkPrepared races too: all at once.

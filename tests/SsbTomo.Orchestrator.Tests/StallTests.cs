@@ -1,6 +1,4 @@
-using MassTransit;
 using MassTransit.Testing;
-using Microsoft.Extensions.DependencyInjection;
 using SsbTomo.Contracts;
 using SsbTomo.Hosting;
 using SsbTomo.Orchestrator.Persistence;
@@ -15,8 +13,6 @@ namespace SsbTomo.Orchestrator.Tests;
 /// </summary>
 public class StallTests
 {
-    private const int Slices = 32;
-    private const int ChunkSlices = 16;
     private static readonly TimeSpan Floor = TimeSpan.FromSeconds(new StallSettings().FloorSeconds);
 
     [Fact]
@@ -90,7 +86,7 @@ public class StallTests
     public async Task A_lost_ingest_command_is_sent_again_and_without_an_ingest_worker_the_job_fails_naming_ingest()
     {
         await using var job = await JobRun.StartAsync();
-        await job.Harness.Bus.Publish(new SubmitJob(job.Id, "/share/stack", "jobs/x", new VoxelSizeNm(5, 5, 10), ChunkSlices));
+        await job.Harness.Bus.Publish(new SubmitJob(job.Id, "/share/stack", JobRun.Prefix, new VoxelSizeNm(5, 5, 10), JobRun.ChunkSlices));
         Assert.NotNull(await job.Saga.Exists(job.Id, m => m.Ingesting));
         Assert.True(await Eventually.TrueAsync(() => job.Published<IngestStack>().Count == 1));
 
@@ -186,85 +182,5 @@ public class StallTests
         Assert.Equal(TimeSpan.FromHours(2), StallPolicy.Timeout(job, settings));
         // Stored before stall detection existed: the last update counts as the last move.
         Assert.Equal(start, StallPolicy.LastMovedUtc(new JobState { UpdatedUtc = start }));
-    }
-
-    private sealed class JobRun : IAsyncDisposable
-    {
-        private JobRun(ServiceProvider provider, ITestHarness harness)
-        {
-            Provider = provider;
-            Harness = harness;
-            Saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
-        }
-
-        public Guid Id { get; } = NewId.NextGuid();
-        public ServiceProvider Provider { get; }
-        public ITestHarness Harness { get; }
-        public ISagaStateMachineTestHarness<JobStateMachine, JobState> Saga { get; }
-
-        public static async Task<JobRun> StartAsync()
-        {
-            var provider = new ServiceCollection()
-                .AddMassTransitTestHarness(bus => bus.AddOrchestrator())
-                .BuildServiceProvider(true);
-            var harness = provider.GetRequiredService<ITestHarness>();
-            await harness.Start();
-            return new JobRun(provider, harness);
-        }
-
-        public ValueTask DisposeAsync() => Provider.DisposeAsync();
-
-        public async Task<JobState> StoredAsync() => (await Provider.GetRequiredService<IJobStateStore>().LoadAsync(Id))!.State;
-
-        public List<T> Published<T>() where T : class, IJobMessage =>
-            Harness.Published.Select<T>().Select(m => m.Context.Message).Where(m => m.JobId == Id).ToList();
-
-        /// <summary>One watchdog scan as of <paramref name="nowUtc"/>; returns once the saga has handled what it sent.</summary>
-        public async Task<IReadOnlyList<Guid>> ScanAsync(DateTime nowUtc)
-        {
-            var before = Saga.Consumed.Select<JobStallDetected>().Count();
-            var found = await Provider.GetRequiredService<StallWatchdog>().ScanAsync(nowUtc);
-            if (found.Count > 0)
-                Assert.True(await Eventually.TrueAsync(() => Saga.Consumed.Select<JobStallDetected>().Count() >= before + found.Count),
-                    "the saga never consumed the stall finding");
-            return found;
-        }
-
-        public async Task PublishAndWaitAsync<T>(T message) where T : class
-        {
-            var before = Saga.Consumed.Select<T>().Count();
-            await Harness.Bus.Publish(message);
-            Assert.True(await Eventually.TrueAsync(() => Saga.Consumed.Select<T>().Count() > before), $"the saga never consumed the {typeof(T).Name}");
-        }
-
-        // Each event is published once the previous one has moved the job on, as the stages would.
-        public async Task DriveToSegmentingAsync()
-        {
-            await Harness.Bus.Publish(new SubmitJob(Id, "/share/stack", "jobs/x", null, ChunkSlices));
-            Assert.NotNull(await Saga.Exists(Id, m => m.Ingesting));
-            await Harness.Bus.Publish(new StackIngested(Id, "jobs/x/raw.zarr", Slices, 64, 64, 8, new VoxelSizeNm(50, 50, 50)));
-            Assert.NotNull(await Saga.Exists(Id, m => m.Aligning));
-            await Harness.Bus.Publish(new StackAligned(Id, "jobs/x/aligned.zarr", Slices, 60, 60, [0, 60, 0, 60], 2.0));
-            Assert.NotNull(await Saga.Exists(Id, m => m.Denoising));
-            var histogram = new long[1024];
-            histogram[200] = 100; histogram[400] = 300; histogram[600] = 500; histogram[800] = 200;
-            for (var i = 0; i < ChunkPlan.Count(Slices, ChunkSlices); i++)
-                await Harness.Bus.Publish(new ChunkPrepared(Id, i, histogram, 0, 65536));
-            Assert.NotNull(await Saga.Exists(Id, m => m.Surveying));
-            for (var i = 0; i < ChunkPlan.Count(Slices, ChunkSlices); i++)
-                await Harness.Bus.Publish(new ChunkSurveyed(Id, i, new long[1024], new long[1024]));
-            Assert.NotNull(await Saga.Exists(Id, m => m.Segmenting));
-            Assert.True(await Eventually.TrueAsync(() => Published<SegmentChunk>().Count == 2));
-        }
-
-        /// <summary>From the last chunk's report to Completed.</summary>
-        public async Task FinishAsync()
-        {
-            Assert.NotNull(await Saga.Exists(Id, m => m.Reconstructing));
-            await Harness.Bus.Publish(new VolumeReconstructed(Id, 1));
-            Assert.NotNull(await Saga.Exists(Id, m => m.Measuring));
-            await Harness.Bus.Publish(new VolumeMeasured(Id, "jobs/x/metrics.json"));
-            Assert.NotNull(await Saga.Exists(Id, m => m.Completed));
-        }
     }
 }

@@ -83,4 +83,47 @@ public sealed class StageVolumeTests : IDisposable
         Assert.Equal([(0, 4), (4, 4), (8, 1)], slabs);
         Assert.Equal(volume.Data, joined);
     }
+
+    [Fact]
+    public async Task Whole_slices_read_across_chunks_and_an_empty_range_gives_no_slices()
+    {
+        var volume = await WriteImageAsync([9, 12, 13], [4, 8, 8], new VoxelSize(10, 10, 10));
+        var input = await StageVolume<ushort>.OpenAsync(_store, "input");
+
+        var slices = await input.ReadSlicesAsync(3, 6);
+        Assert.Equal((3, 12, 13), (slices.Depth, slices.Height, slices.Width));
+        Assert.Equal(volume.Data.AsSpan(3 * 12 * 13, 3 * 12 * 13).ToArray(), slices.Data);
+        var none = await input.ReadSlicesAsync(0, 0);
+        Assert.Equal((0, 12, 13), (none.Depth, none.Height, none.Width));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => input.ReadSlicesAsync(5, 10));
+    }
+
+    [Fact]
+    public async Task Whole_slices_written_into_an_output_read_back_and_slices_of_another_size_are_refused()
+    {
+        await WriteImageAsync([8, 12, 13], [4, 8, 8], new VoxelSize(10, 10, 10));
+        var input = await StageVolume<ushort>.OpenAsync(_store, "input");
+        var output = await input.EnsureLikeAsync<ushort>("output", "output");
+
+        var slab = await input.ReadSlicesAsync(4, 8);
+        await output.WriteSlicesAsync(4, slab);
+        Assert.Equal(slab.Data, (await output.ReadSlicesAsync(4, 8)).Data);
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => output.WriteSlicesAsync(0, new Volume<ushort>(4, 12, 12)));
+        Assert.Contains("12x12", ex.Message);
+    }
+
+    [Fact]
+    public async Task A_cropped_output_keeps_the_slab_plan_and_voxel_size_and_cuts_its_tiles_to_the_smaller_slice()
+    {
+        var voxelSize = new VoxelSize(XNm: 10, YNm: 12.7, ZNm: 20);
+        await WriteImageAsync([9, 30, 41], [4, 16, 16], voxelSize);
+        var input = await StageVolume<ushort>.OpenAsync(_store, "input");
+
+        await input.CreateCroppedAsync<ushort>("cropped", "cropped", height: 12, width: 37);
+        var reopened = await StageVolume<ushort>.OpenAsync(_store, "cropped");
+
+        Assert.Equal([9, 12, 37], reopened.Level0.Shape);
+        Assert.Equal([4, 12, 16], reopened.Level0.Chunks);
+        Assert.Equal(voxelSize, reopened.VoxelSize);
+    }
 }

@@ -46,6 +46,28 @@ public sealed class StageVolume<T> where T : unmanaged
     }
 
     /// <summary>
+    /// A new image with the geometry given (<see cref="OmeZarr.CreateImageAsync{T}"/>: creating it again, as a retried
+    /// stage does, rewrites the same metadata), for a stage whose output is shaped by something other than an image:
+    /// ingest's raw.zarr by the TIFF stack and the job's slab plan.
+    /// </summary>
+    public static async Task<StageVolume<T>> CreateAsync(IBlobStore store, string path, string name, int[] shape, int[] chunks, VoxelSize voxelSize,
+        CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var level0 = await OmeZarr.CreateImageAsync<T>(store, path, name, shape, chunks, voxelSize, ct: ct).ConfigureAwait(false);
+        return new StageVolume<T>(store, path, level0, voxelSize);
+    }
+
+    /// <summary>
+    /// A new image with this image's slices, slab plan and voxel size but a smaller slice of
+    /// <paramref name="height"/> x <paramref name="width"/> (alignment's crop); its y/x chunks are this image's, cut to the slice.
+    /// </summary>
+    public Task<StageVolume<TOut>> CreateCroppedAsync<TOut>(string path, string name, int height, int width, CancellationToken ct = default)
+        where TOut : unmanaged =>
+        StageVolume<TOut>.CreateAsync(_store, path, name, [Depth, height, width],
+            [SlabSlices, Math.Min(Level0.Chunks[1], height), Math.Min(Level0.Chunks[2], width)], VoxelSize, ct);
+
+    /// <summary>
     /// An output with this image's shape, chunk grid and voxel size, created when it is missing or partial
     /// (<see cref="OmeZarr.EnsureImageAsync{T}"/>: safe when several workers of one job call it at once).
     /// </summary>
@@ -76,7 +98,29 @@ public sealed class StageVolume<T> where T : unmanaged
     public async IAsyncEnumerable<(int Z0, Volume<T> Slab)> SlabsAsync([EnumeratorCancellation] CancellationToken ct = default)
     {
         for (var z0 = 0; z0 < Depth; z0 += SlabSlices)
-            yield return (z0, await Level0.ReadRegionAsync(z0, Math.Min(Depth, z0 + SlabSlices), 0, Height, 0, Width, ct).ConfigureAwait(false));
+            yield return (z0, await ReadSlicesAsync(z0, Math.Min(Depth, z0 + SlabSlices), ct).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// Whole slices [<paramref name="z0"/>, <paramref name="z1"/>): for stages whose algorithms need the whole field of
+    /// view (alignment registers and corrects whole slices), so no y/x tiling. An empty range gives an empty volume, so a
+    /// caller reading "the slices before the slab" needs no case for the first slab.
+    /// </summary>
+    public Task<Volume<T>> ReadSlicesAsync(int z0, int z1, CancellationToken ct = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(z0);
+        ArgumentOutOfRangeException.ThrowIfLessThan(z1, z0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(z1, Depth);
+        return z1 == z0 ? Task.FromResult(new Volume<T>(0, Height, Width)) : Level0.ReadRegionAsync(z0, z1, 0, Height, 0, Width, ct);
+    }
+
+    /// <summary>Writes whole slices from <paramref name="z0"/> on (a slab of the job's plan, so whole chunks along z).</summary>
+    public Task WriteSlicesAsync(int z0, Volume<T> slices, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(slices);
+        if (slices.Height != Height || slices.Width != Width)
+            throw new ArgumentException($"slices of {slices.Height}x{slices.Width} into {Path}, whose slices are {Height}x{Width}", nameof(slices));
+        return Level0.WriteRegionAsync(z0, 0, 0, slices, ct);
     }
 
     /// <summary>Writes the owned part of a window's result (see <see cref="StageWindow{T}.CropToOwned{TOut}"/>) where it belongs.</summary>
