@@ -1,12 +1,19 @@
+using System.Text.Json.Nodes;
 using MassTransit;
 using SsbTomo.Contracts;
 using SsbTomo.Hosting;
+using SsbTomo.Imaging;
 using SsbTomo.Imaging.Reconstruction;
 using SsbTomo.Storage;
+using SsbTomo.Storage.Images;
 
 namespace SsbTomo.Reconstruction;
 
-/// <summary>Fills the coarser levels of labels.zarr from full resolution, two chunk rows at a time.</summary>
+/// <summary>
+/// Makes a job's volumes viewable: multiscale pyramids of raw.zarr and aligned.zarr (block means) and of the labels
+/// (block mode), each down to 256 voxels a side and written one chunk at a time; the labels declared as an NGFF label image
+/// of the aligned image (colour and name per phase); and the orthogonal-slice previews.
+/// </summary>
 public sealed class ReconstructVolumeConsumer(IBlobStore store) : IConsumer<ReconstructVolume>
 {
     public Task Consume(ConsumeContext<ReconstructVolume> context) =>
@@ -16,19 +23,60 @@ public sealed class ReconstructVolumeConsumer(IBlobStore store) : IConsumer<Reco
     {
         var layout = new JobLayout(context.Message.JobPrefix);
         var ct = context.CancellationToken;
-        var levels = await OmeZarr.ReadLevelCountAsync(store, layout.Labels, ct);
-        for (var level = 1; level < levels; level++)
+        var parallel = Math.Max(1, Environment.ProcessorCount);
+        foreach (var image in new[] { layout.Raw, layout.Aligned })
+            await OmeZarr.WritePyramidAsync<ushort>(store, image, await LevelCountAsync<ushort>(image, ct), ImagePyramid.DownsampleMean, parallel, ct);
+        var levels = await LevelCountAsync<byte>(layout.Labels, ct);
+        await OmeZarr.WritePyramidAsync<byte>(store, layout.Labels, levels, LabelPyramid.DownsampleMode, parallel, ct);
+
+        await OmeZarr.MergeAttributesAsync(store, layout.Labels, new Dictionary<string, JsonNode?>
         {
-            var source = await OmeZarr.OpenLevelAsync<byte>(store, layout.Labels, level - 1, ct);
-            var target = await OmeZarr.OpenLevelAsync<byte>(store, layout.Labels, level, ct);
-            var sourceSlices = 2 * target.Chunks[0];
-            for (var z0 = 0; z0 < source.Shape[0]; z0 += sourceSlices)
-            {
-                var z1 = Math.Min(source.Shape[0], z0 + sourceSlices);
-                var slab = await source.ReadRegionAsync(z0, z1, 0, source.Shape[1], 0, source.Shape[2], ct);
-                await target.WriteRegionAsync(z0 / 2, 0, 0, LabelPyramid.DownsampleMode(slab), ct);
-            }
-        }
+            ["image-label"] = OmeZarr.ImageLabel(PhaseColours(), sourceImage: "../../"),
+        }, ct);
+        await OmeZarr.WriteLabelsGroupAsync(store, layout.Aligned, [JobLayout.LabelsName], ct);
+
+        await WritePreviewsAsync(layout, ct);
         await context.Publish(new VolumeReconstructed(context.Message.JobId, levels));
     }
+
+    /// <summary>Levels from full resolution down to 256 voxels a side (<see cref="ImagePyramid.LevelCount"/>).</summary>
+    private async Task<int> LevelCountAsync<T>(string image, CancellationToken ct) where T : unmanaged
+    {
+        var level0 = await OmeZarr.OpenLevelAsync<T>(store, image, 0, ct);
+        return ImagePyramid.LevelCount(level0.Shape[0], level0.Shape[1], level0.Shape[2]);
+    }
+
+    /// <summary>The pipeline's phase table as label colours: every phase's colour and name; label 0 (outside) transparent.</summary>
+    private static IEnumerable<LabelColor> PhaseColours()
+    {
+        yield return new LabelColor(PhaseLabel.Outside, 0, 0, 0, 0, PhaseLabel.Name(PhaseLabel.Outside));
+        for (var label = (byte)1; label < PhaseLabel.Count; label++)
+        {
+            var c = PhaseLabel.Colours[label]!.Value;
+            yield return new LabelColor(label, c.R, c.G, c.B, 255, PhaseLabel.Name(label));
+        }
+    }
+
+    /// <summary>
+    /// The middle xy slice and the middle xz and yz cuts of the aligned stack with the labels over them; each reads only
+    /// the chunks its plane crosses.
+    /// </summary>
+    private async Task WritePreviewsAsync(JobLayout layout, CancellationToken ct)
+    {
+        var aligned = await StageVolume<ushort>.OpenAsync(store, layout.Aligned, ct);
+        var labels = await OmeZarr.OpenLevelAsync<byte>(store, layout.Labels, 0, ct);
+        var voxel = aligned.VoxelSize;
+        foreach (var plane in Enum.GetValues<SlicePlane>())
+        {
+            var index = OrthogonalSlice.MiddleIndex(aligned.Level0, plane);
+            var grey = await OrthogonalSlice.ReadAsync(aligned.Level0, plane, index, ct);
+            var phases = await OrthogonalSlice.ReadAsync(labels, plane, index, ct);
+            var rowToColumn = plane switch { SlicePlane.Xy => voxel.YNm / voxel.XNm, SlicePlane.Xz => voxel.ZNm / voxel.XNm, _ => voxel.ZNm / voxel.YNm };
+            var (rgb, height, width) = SlicePreview.Render(grey, phases, PhaseLabel.Colours, PreviewAlpha, rowToColumn);
+            await store.WriteAsync(layout.Preview(plane), PngImage.EncodeRgb(rgb, height, width), ct);
+        }
+    }
+
+    /// <summary>Opacity of the label colours over the grey levels in the previews.</summary>
+    public const double PreviewAlpha = 0.45;
 }

@@ -54,7 +54,7 @@ public sealed class StorageFaultSweepTests(ITestOutputHelper output) : IDisposab
         Assert.True(clean.Outcome.Succeeded, clean.Outcome.Reason);
         Assert.Empty(clean.Faults);
         var expected = await JobResults.ReadAsync(clean.Root);
-        Assert.Contains("labels.zarr/.zattrs", expected.Keys);
+        Assert.Contains($"{JobResults.Labels}/.zattrs", expected.Keys);
         Assert.Contains("metrics.json", expected.Keys);
         return (stack, clean, expected);
     }
