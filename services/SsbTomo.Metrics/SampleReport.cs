@@ -59,13 +59,9 @@ public static class SampleReport
             return $"<span class=\"swatch\" style=\"background:rgb({c.R},{c.G},{c.B})\"></span>{E(Imaging.PhaseLabel.Name((byte)l))}";
         })).Append(".</p>");
         foreach (var preview in previews)
-            html.Append(Invariant, $"<figure><img alt=\"{E(preview.Caption)}\" src=\"data:image/png;base64,{Convert.ToBase64String(preview.Png)}\"><figcaption>{E(preview.Caption)}</figcaption></figure>");
+            html.Append(Invariant, $"<figure><img alt=\"{E(preview.Caption)}\"{DisplayWidth(preview.Png)} src=\"data:image/png;base64,{Convert.ToBase64String(preview.Png)}\"><figcaption>{E(preview.Caption)}</figcaption></figure>");
 
-        html.Append("<h2 id=\"all-metrics\">Every number in metrics.json</h2><table class=\"all-metrics\"><tr><th>metric</th><th>value</th></tr>");
-        foreach (var (path, value) in Leaves(metrics, ""))
-            html.Append(Invariant, $"<tr><td><code>{E(path)}</code></td><td class=\"n\">{E(value)}</td></tr>");
-        html.Append("</table>");
-
+        AllNumbers(html, metrics);
         Provenance(html, provenance, stages, segmentation);
         return html.Append("</body></html>\n").ToString();
     }
@@ -93,6 +89,32 @@ public static class SampleReport
                 + $"valid region (z, y, x) {E(string.Join(" × ", shape.Select(v => v?.ToString())))} voxels.</p>");
     }
 
+    /// <summary>Every scalar of metrics.json by its path; each list of records (variants, largest clusters) as a table of its own.</summary>
+    private static void AllNumbers(StringBuilder html, JsonObject metrics)
+    {
+        var records = new List<(string Path, JsonArray Rows)>();
+        html.Append("<h2 id=\"all-metrics\">Every number in metrics.json</h2><table class=\"all-metrics\"><tr><th>metric</th><th>value</th></tr>");
+        foreach (var (path, value) in Leaves(metrics, "", records))
+            html.Append(Invariant, $"<tr><td><code>{E(path)}</code></td><td class=\"n\">{E(value)}</td></tr>");
+        html.Append("</table>");
+        foreach (var (path, rows) in records)
+        {
+            var columns = rows.OfType<JsonObject>().SelectMany(r => r.Select(p => p.Key)).Distinct().ToArray();
+            html.Append(Invariant, $"<h3><code>{E(path)}</code></h3><table class=\"records\"><tr>")
+                .AppendJoin("", columns.Select(c => $"<th>{E(c)}</th>")).Append("</tr>");
+            foreach (var row in rows.OfType<JsonObject>())
+                html.Append("<tr>").AppendJoin("", columns.Select(c => $"<td class=\"n\">{E(Cell(row[c]))}</td>")).Append("</tr>");
+            html.Append("</table>");
+        }
+    }
+
+    private static string Cell(JsonNode? node) => node switch
+    {
+        JsonArray array when array.All(a => a is JsonValue or null) => "[" + string.Join(", ", array.Select(Scalar)) + "]",
+        JsonObject or JsonArray => string.Join("; ", Leaves(node, "", null).Select(l => $"{l.Path}: {l.Value}")),
+        _ => Scalar(node),
+    };
+
     private static void Provenance(StringBuilder html, JsonObject? provenance, IReadOnlyList<StageDuration>? stages, SegmentationModel? segmentation)
     {
         html.Append("<h2 id=\"provenance\">Provenance</h2>");
@@ -118,7 +140,7 @@ public static class SampleReport
             return;
         }
         html.Append("<h3>Input</h3><table class=\"provenance\">");
-        foreach (var (path, value) in Leaves(provenance, "").Where(l => !l.Path.StartsWith("files", StringComparison.Ordinal)))
+        foreach (var (path, value) in Leaves(provenance, "", null).Where(l => !l.Path.StartsWith("files", StringComparison.Ordinal)))
             Row(html, path, value);
         html.Append("</table>");
         if (provenance["files"] is JsonArray files)
@@ -131,25 +153,39 @@ public static class SampleReport
         }
     }
 
+    /// <summary>Small previews shown at twice their size (pixels stay sharp), so a thin xz cut of a short stack is legible.</summary>
+    private static string DisplayWidth(byte[] png)
+    {
+        if (png.Length < 24) return "";
+        var width = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16));
+        return width is > 0 and < 400 ? $" width=\"{2 * width}\"" : "";
+    }
+
     private static void Row(StringBuilder html, string name, string value) =>
         html.Append(Invariant, $"<tr><td>{E(name)}</td><td>{E(value)}</td></tr>");
 
-    /// <summary>Every scalar (and short number list) of a JSON tree with its dotted path, in document order.</summary>
-    private static IEnumerable<(string Path, string Value)> Leaves(JsonNode? node, string path)
+    /// <summary>
+    /// Every scalar (and list of scalars) of a JSON tree with its dotted path, in document order; a list of records goes
+    /// to <paramref name="records"/> when one is given.
+    /// </summary>
+    private static IEnumerable<(string Path, string Value)> Leaves(JsonNode? node, string path, List<(string, JsonArray)>? records)
     {
         switch (node)
         {
             case JsonObject obj:
                 foreach (var (key, child) in obj)
-                    foreach (var leaf in Leaves(child, path.Length == 0 ? key : $"{path}.{key}"))
+                    foreach (var leaf in Leaves(child, path.Length == 0 ? key : $"{path}.{key}", records))
                         yield return leaf;
                 break;
             case JsonArray array when array.All(a => a is JsonValue or null):
                 yield return (path, "[" + string.Join(", ", array.Select(Scalar)) + "]");
                 break;
+            case JsonArray array when records is not null && array.All(a => a is JsonObject):
+                records.Add((path, array));
+                break;
             case JsonArray array:
                 for (var i = 0; i < array.Count; i++)
-                    foreach (var leaf in Leaves(array[i], $"{path}[{i}]"))
+                    foreach (var leaf in Leaves(array[i], $"{path}[{i}]", records))
                         yield return leaf;
                 break;
             default:
