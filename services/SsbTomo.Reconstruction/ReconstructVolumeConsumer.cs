@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using MassTransit;
+using Microsoft.Extensions.Options;
 using SsbTomo.Contracts;
 using SsbTomo.Hosting;
 using SsbTomo.Imaging;
@@ -9,25 +10,50 @@ using SsbTomo.Storage.Images;
 
 namespace SsbTomo.Reconstruction;
 
+/// <summary>Hands a job's ReconstructVolume to <see cref="JobReconstruction"/> and reports the labels' level count.</summary>
+public sealed class ReconstructVolumeConsumer(IBlobStore store, IOptions<SsbTomoOptions> options) : IConsumer<ReconstructVolume>
+{
+    public Task Consume(ConsumeContext<ReconstructVolume> context) =>
+        StageRunner.RunAsync(context, "reconstruction", async () =>
+        {
+            var levels = await JobReconstruction.RunAsync(store, new JobLayout(context.Message.JobPrefix), options.Value.WindowBudgetBytes,
+                context.CancellationToken);
+            await context.Publish(new VolumeReconstructed(context.Message.JobId, levels));
+        });
+
+    /// <summary>Opacity of the label colours over the grey levels in the previews.</summary>
+    public const double PreviewAlpha = JobReconstruction.PreviewAlpha;
+}
+
 /// <summary>
 /// Makes a job's volumes viewable: multiscale pyramids of raw.zarr and aligned.zarr (block means) and of the labels
 /// (block mode), each down to 256 voxels a side and written one chunk at a time; the labels declared as an NGFF label image
 /// of the aligned image (colour and name per phase); and the orthogonal-slice previews.
 /// </summary>
-public sealed class ReconstructVolumeConsumer(IBlobStore store) : IConsumer<ReconstructVolume>
+public static class JobReconstruction
 {
-    public Task Consume(ConsumeContext<ReconstructVolume> context) =>
-        StageRunner.RunAsync(context, "reconstruction", () => ReconstructAsync(context));
+    /// <summary>Opacity of the label colours over the grey levels in the previews.</summary>
+    public const double PreviewAlpha = 0.45;
 
-    private async Task ReconstructAsync(ConsumeContext<ReconstructVolume> context)
+    /// <summary>
+    /// Memory one output chunk of a coarser level takes, in source chunks: its eight source chunks decoded and copied into
+    /// one region (twice), and the output.
+    /// </summary>
+    private const int PyramidChunksPerOutputChunk = 18;
+
+    /// <returns>The labels' level count.</returns>
+    /// <param name="windowBudgetBytes">Memory the coarser levels' chunks being built at once may take together.</param>
+    public static async Task<int> RunAsync(IBlobStore store, JobLayout layout, long windowBudgetBytes, CancellationToken ct = default)
     {
-        var layout = new JobLayout(context.Message.JobPrefix);
-        var ct = context.CancellationToken;
-        var parallel = Math.Max(1, Environment.ProcessorCount);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(layout);
         foreach (var image in new[] { layout.Raw, layout.Aligned })
-            await OmeZarr.WritePyramidAsync<ushort>(store, image, await LevelCountAsync<ushort>(image, ct), ImagePyramid.DownsampleMean, parallel, ct);
-        var levels = await LevelCountAsync<byte>(layout.Labels, ct);
-        await OmeZarr.WritePyramidAsync<byte>(store, layout.Labels, levels, LabelPyramid.DownsampleMode, parallel, ct);
+        {
+            var (count, parallel) = await PlanAsync<ushort>(store, image, windowBudgetBytes, ct);
+            await OmeZarr.WritePyramidAsync<ushort>(store, image, count, ImagePyramid.DownsampleMean, parallel, ct);
+        }
+        var (levels, labelParallel) = await PlanAsync<byte>(store, layout.Labels, windowBudgetBytes, ct);
+        await OmeZarr.WritePyramidAsync<byte>(store, layout.Labels, levels, LabelPyramid.DownsampleMode, labelParallel, ct);
 
         await OmeZarr.MergeAttributesAsync(store, layout.Labels, new Dictionary<string, JsonNode?>
         {
@@ -35,15 +61,21 @@ public sealed class ReconstructVolumeConsumer(IBlobStore store) : IConsumer<Reco
         }, ct);
         await OmeZarr.WriteLabelsGroupAsync(store, layout.Aligned, [JobLayout.LabelsName], ct);
 
-        await WritePreviewsAsync(layout, ct);
-        await context.Publish(new VolumeReconstructed(context.Message.JobId, levels));
+        await WritePreviewsAsync(store, layout, ct);
+        return levels;
     }
 
-    /// <summary>Levels from full resolution down to 256 voxels a side (<see cref="ImagePyramid.LevelCount"/>).</summary>
-    private async Task<int> LevelCountAsync<T>(string image, CancellationToken ct) where T : unmanaged
+    /// <summary>
+    /// Levels from full resolution down to 256 voxels a side (<see cref="ImagePyramid.LevelCount"/>), and how many output
+    /// chunks may be built at once: as many as fit the window budget, at most one per core.
+    /// </summary>
+    private static async Task<(int Levels, int Parallel)> PlanAsync<T>(IBlobStore store, string image, long windowBudgetBytes, CancellationToken ct)
+        where T : unmanaged
     {
         var level0 = await OmeZarr.OpenLevelAsync<T>(store, image, 0, ct);
-        return ImagePyramid.LevelCount(level0.Shape[0], level0.Shape[1], level0.Shape[2]);
+        var chunkBytes = (long)level0.Chunks[0] * level0.Chunks[1] * level0.Chunks[2] * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        var parallel = (int)Math.Clamp(windowBudgetBytes / (PyramidChunksPerOutputChunk * chunkBytes), 1, Environment.ProcessorCount);
+        return (ImagePyramid.LevelCount(level0.Shape[0], level0.Shape[1], level0.Shape[2]), parallel);
     }
 
     /// <summary>The pipeline's phase table as label colours: every phase's colour and name; label 0 (outside) transparent.</summary>
@@ -61,7 +93,7 @@ public sealed class ReconstructVolumeConsumer(IBlobStore store) : IConsumer<Reco
     /// The middle xy slice and the middle xz and yz cuts of the aligned stack with the labels over them; each reads only
     /// the chunks its plane crosses.
     /// </summary>
-    private async Task WritePreviewsAsync(JobLayout layout, CancellationToken ct)
+    private static async Task WritePreviewsAsync(IBlobStore store, JobLayout layout, CancellationToken ct)
     {
         var aligned = await StageVolume<ushort>.OpenAsync(store, layout.Aligned, ct);
         var labels = await OmeZarr.OpenLevelAsync<byte>(store, layout.Labels, 0, ct);
@@ -76,7 +108,4 @@ public sealed class ReconstructVolumeConsumer(IBlobStore store) : IConsumer<Reco
             await store.WriteAsync(layout.Preview(plane), PngImage.EncodeRgb(rgb, height, width), ct);
         }
     }
-
-    /// <summary>Opacity of the label colours over the grey levels in the previews.</summary>
-    public const double PreviewAlpha = 0.45;
 }

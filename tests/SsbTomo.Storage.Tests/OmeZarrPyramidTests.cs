@@ -54,6 +54,9 @@ public sealed class OmeZarrPyramidTests : IDisposable
         await OmeZarr.WritePyramidAsync<ushort>(_store, "img", levels, ImagePyramid.DownsampleMean);
         await OmeZarr.WritePyramidAsync<byte>(_store, "img/labels/phases", levels, LabelPyramid.DownsampleMode);
         Assert.Equal(before, await SnapshotAsync());
+        // A stage that ensures its full-resolution output afterwards (a redelivered segmentation chunk) keeps the pyramid.
+        await OmeZarr.EnsureImageAsync<byte>(_store, "img/labels/phases", "phases", [depth, height, width], [cz, cy, cx], voxel);
+        Assert.Equal(before, await SnapshotAsync());
 
         await OmeZarr.WriteLabelsGroupAsync(_store, "img", ["phases"]);
         await OmeZarr.MergeAttributesAsync(_store, "img/labels/phases", new Dictionary<string, System.Text.Json.Nodes.JsonNode?>

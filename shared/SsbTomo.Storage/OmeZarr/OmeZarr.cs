@@ -309,7 +309,9 @@ public static class OmeZarr
     {
         foreach (var (key, value) in plan.Attributes)
         {
-            if (!stored.TryGetPropertyValue(key, out var storedValue) || storedValue?.ToJsonString() != value?.ToJsonString())
+            if (!stored.TryGetPropertyValue(key, out var storedValue))
+                return false;
+            if (key == "multiscales" ? !HasLevelsOf(storedValue, value) : storedValue?.ToJsonString() != value?.ToJsonString())
                 return false;
         }
         for (var level = 0; level < plan.Levels.Length; level++)
@@ -320,6 +322,27 @@ public static class OmeZarr
                 return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// True when the stored multiscales are the planned ones, or the planned ones with coarser levels added after them
+    /// (<see cref="WritePyramidAsync{T}"/>): a stage that ensures its full-resolution output after the pyramid was built
+    /// (a redelivered chunk) must not take the pyramid away.
+    /// </summary>
+    private static bool HasLevelsOf(JsonNode? stored, JsonNode? planned)
+    {
+        if (stored is not JsonArray { Count: 1 } storedList || storedList[0] is not JsonObject storedFirst
+            || planned is not JsonArray { Count: 1 } plannedList || plannedList[0] is not JsonObject plannedFirst)
+            return stored?.ToJsonString() == planned?.ToJsonString();
+        if (storedFirst["datasets"] is not JsonArray storedDatasets || plannedFirst["datasets"] is not JsonArray plannedDatasets
+            || storedDatasets.Count < plannedDatasets.Count)
+            return false;
+        for (var level = 0; level < plannedDatasets.Count; level++)
+            if (storedDatasets[level]?.ToJsonString() != plannedDatasets[level]?.ToJsonString())
+                return false;
+        static string WithoutDatasets(JsonObject multiscale) =>
+            new JsonObject(multiscale.Where(p => p.Key != "datasets").Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone()))).ToJsonString();
+        return WithoutDatasets(storedFirst) == WithoutDatasets(plannedFirst);
     }
 
     /// <summary>The group's attributes, or null when there are none or they are not a JSON object (nothing to keep then).</summary>
