@@ -43,10 +43,11 @@ public static class ReconstructionStudy
         var levels = await JobReconstruction.RunAsync(store, layout, windowBudgetBytes: 512L << 20);
         clock.Stop();
         using var process = Process.GetCurrentProcess();
-        Console.WriteLine(FormattableString.Invariant(
+        var line = string.Create(CultureInfo.InvariantCulture,
             $"reconstruction of {string.Join('x', size)} (raw, aligned uint16 + labels uint8; {levels} levels each; 3 previews): "
             + $"{clock.Elapsed.TotalSeconds:0.00} s on {Environment.ProcessorCount} cores, peak working set {process.PeakWorkingSet64 >> 20} MiB "
-            + $"(before the stage: {before >> 20} MiB)"));
+            + $"(before the stage: {before >> 20} MiB)");
+        Console.WriteLine(line);
         return 0;
     }
 
