@@ -15,7 +15,7 @@ public static class MeasureCommand
 {
     public static Command Create()
     {
-        var labels = new Argument<string>("labels") { Description = "OME-Zarr label image (e.g. a run's labels.zarr), multi-page TIFF, or folder of TIFF slices." };
+        var labels = new Argument<string>("labels") { Description = "OME-Zarr label image (e.g. a run's aligned.zarr/labels/phases), multi-page TIFF, or folder of TIFF slices." };
         var phases = new Option<NamedPhase[]?>("--phase-values")
         {
             Description = "The phases as name=value pairs, e.g. nmc=1,lps=2,carbon=3,void=4 or pore=0,nmc=85,cbd=170 (0 is a phase when named). At most 4.",

@@ -77,13 +77,13 @@ public sealed record PhantomComparison(
     }
 
     /// <summary>
-    /// The truth labels over the run's crop, and their voxel-wise agreement with the run's labels.zarr (same frame:
-    /// voxel (z, y, x) of labels.zarr is slice-0 position (z, y0+y, x0+x)), slab by slab (memory stays one slab).
+    /// The truth labels over the run's crop, and their voxel-wise agreement with the run's labels (same frame:
+    /// voxel (z, y, x) of the labels is slice-0 position (z, y0+y, x0+x)), slab by slab (memory stays one slab).
     /// </summary>
     private static async Task<(MicrostructureSummary, LabelAgreement)> MeasureTruthAsync(string phantomDir, string runDir, int[] cropYx, CancellationToken ct)
     {
         var labels = await OmeZarr.OpenLevelAsync<byte>(new FileSystemBlobStore(phantomDir), "truth_labels", 0, ct);
-        var segmented = await OmeZarr.OpenLevelAsync<byte>(new FileSystemBlobStore(runDir), "labels.zarr", 0, ct);
+        var segmented = await OmeZarr.OpenLevelAsync<byte>(new FileSystemBlobStore(runDir), new JobLayout("").Labels, 0, ct);
         var accumulator = new MicrostructureAccumulator();
         var agreement = new LabelAgreement();
         var slab = labels.Chunks[0];

@@ -14,7 +14,7 @@ public static class RunCommand
     public static Command Create()
     {
         var stack = new Argument<string>("stack") { Description = "Folder of per-slice TIFFs (natural order) or one multi-page TIFF." };
-        var output = new Option<string>("--out") { Description = "Output folder: metrics.json, alignment.json, labels.zarr and the intermediates.", Required = true };
+        var output = new Option<string>("--out") { Description = "Output folder: metrics.json, report.html, previews/, raw.zarr and aligned.zarr (labels in aligned.zarr/labels/phases), alignment.json and the intermediates.", Required = true };
         var voxelSize = new Option<double[]?>("--voxel-size-nm")
         {
             Description = "Voxel size X,Y,Z in nm; overrides the TIFF metadata.",

@@ -10,7 +10,7 @@ using SsbTomo.Storage;
 namespace SsbTomo.Metrics;
 
 /// <summary>
-/// Measures labels.zarr one chunk row of slices at a time; memory is one slab, whatever the stack size. A first pass
+/// Measures the labels (<see cref="JobLayout.Labels"/>) one chunk row of slices at a time; memory is one slab, whatever the stack size. A first pass
 /// without halo counts phases, faces, marching cubes and void components; a second pass over slab x tile windows with
 /// halo, sized to the memory budget, smooths the phase indicators and measures the distance of void to NMC.
 /// </summary>
@@ -65,8 +65,29 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         await store.WriteAsync(layout.Metrics, json, ct);
         await store.WriteAsync(layout.MetricsCsv, System.Text.Encoding.UTF8.GetBytes(
             MetricsCsv.Format(MetricsCsv.FromJson(System.Text.Json.Nodes.JsonNode.Parse(json)!, [.. PhaseLabel.Names]))), ct);
+        await WriteReportAsync(layout, json, context.Message, ct);
         await context.Publish(new VolumeMeasured(context.Message.JobId));
     }
+
+    /// <summary>report.html: metrics.json, the reconstruction's previews and provenance.json in one self-contained page.</summary>
+    private async Task WriteReportAsync(JobLayout layout, byte[] metricsJson, MeasureVolume message, CancellationToken ct)
+    {
+        var provenance = await store.ReadAsync(layout.Provenance, ct) is { } p ? System.Text.Json.Nodes.JsonNode.Parse(p) as System.Text.Json.Nodes.JsonObject : null;
+        var previews = new List<ReportImage>();
+        foreach (var (plane, caption) in PreviewCaptions)
+            if (await store.ReadAsync(layout.Preview(plane), ct) is { } png)
+                previews.Add(new ReportImage(caption, png));
+        var html = SampleReport.Render((System.Text.Json.Nodes.JsonObject)System.Text.Json.Nodes.JsonNode.Parse(metricsJson)!, provenance, previews,
+            message.Stages, message.Segmentation);
+        await store.WriteAsync(layout.Report, System.Text.Encoding.UTF8.GetBytes(html), ct);
+    }
+
+    private static readonly (Imaging.Reconstruction.SlicePlane Plane, string Caption)[] PreviewCaptions =
+    [
+        (Imaging.Reconstruction.SlicePlane.Xy, "xy: the middle milled slice"),
+        (Imaging.Reconstruction.SlicePlane.Xz, "xz: across the slices at the middle row (z down)"),
+        (Imaging.Reconstruction.SlicePlane.Yz, "yz: across the slices at the middle column (z down)"),
+    ];
 
     /// <summary>
     /// Splits NMC into particles and measures each (particles.csv, and statistics in metrics.json). The watershed needs the

@@ -49,7 +49,7 @@ public static class Dashboard
             var live = board.Find(job.CorrelationId);
             var progress = live is not null && JobBoard.IsLater(live, stored) ? live : stored;
             html.Append(CultureInfo.InvariantCulture, $"""
-                <tr><td>{job.CorrelationId}</td><td>{E(job.SourcePath)}{Sample(job.Acquisition)}</td><td class="{E(progress.State)}">{E(progress.State)}</td>
+                <tr><td>{job.CorrelationId}</td><td>{E(job.SourcePath)}{Sample(job.Acquisition)}</td><td class="{E(progress.State)}">{E(progress.State)}{Report(job)}</td>
                 <td><progress max="{Math.Max(1, progress.ChunksTotal)}" value="{progress.ChunksDone}"></progress> {progress.ChunksDone}/{progress.ChunksTotal}</td>
                 <td>{job.SubmittedUtc:yyyy-MM-dd HH:mm:ss}</td><td>{job.UpdatedUtc:yyyy-MM-dd HH:mm:ss}</td>
                 {Waiting(job, stall, now)}<td>{Stages(job, now)}</td>
@@ -75,6 +75,11 @@ public static class Dashboard
     private static string Stages(JobState job, DateTime now) => job.Stages.Count == 0 ? ""
         : $"<details><summary>{StallPolicy.Duration((job.Stages[^1].EndedUtc ?? now) - job.Stages[0].StartedUtc)}</summary><ul>"
           + string.Concat(job.Stages.Select(s => $"<li>{E(s.State)} {StallPolicy.Duration((s.EndedUtc ?? now) - s.StartedUtc)}</li>")) + "</ul></details>";
+
+    /// <summary>A completed job's report.html (served by the jobs API).</summary>
+    private static string Report(JobState job) => job.CurrentState == JobStates.Completed
+        ? $"<br><a class=\"report\" href=\"/api/jobs/{job.CorrelationId}/report.html\">report</a>"
+        : "";
 
     private static string Sample(WatchedAcquisition? acquisition) =>
         acquisition is { Sample: not null } or { Series: not null }

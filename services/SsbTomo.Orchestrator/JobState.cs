@@ -44,9 +44,13 @@ public class JobState : SagaStateMachineInstance
     /// <summary>Each segmented chunk's counts per threshold variant (by chunk index: a redelivered event replaces, never adds).</summary>
     public Dictionary<int, VariantCounts[]> ChunkVariants { get; set; } = [];
 
-    /// <summary>The metrics command: the model, and the variant counts summed over the chunks when every chunk sent them.</summary>
-    public MeasureVolume ToMeasureVolume() => new(CorrelationId, JobPrefix)
+    /// <summary>
+    /// The metrics command: the model, the variant counts summed over the chunks when every chunk sent them, and the stage
+    /// timings so far (a stage still open counts until <paramref name="nowUtc"/>).
+    /// </summary>
+    public MeasureVolume ToMeasureVolume(DateTime nowUtc) => new(CorrelationId, JobPrefix)
     {
+        Stages = [.. Stages.Select(s => new StageDuration(s.State, s.StartedUtc, Math.Max(0, ((s.EndedUtc ?? nowUtc) - s.StartedUtc).TotalSeconds)))],
         Segmentation = Segmentation,
         Variants = Segmentation is not null && ChunkVariants.Count == ChunksTotal
             ? VariantCounts.Sum(ChunkVariants.OrderBy(p => p.Key).Select(p => p.Value))

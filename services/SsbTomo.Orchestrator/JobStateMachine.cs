@@ -231,7 +231,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
 
         During(Reconstructing,
             When(Reconstructed)
-                .Publish(c => c.Saga.ToMeasureVolume())
+                .Publish(c => c.Saga.ToMeasureVolume(DateTime.UtcNow))
                 .TransitionTo(Measuring)
                 .Publish(c => c.Saga.ToProgress()));
 
@@ -360,7 +360,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                 await context.Publish(new ReconstructVolume(job.CorrelationId, job.JobPrefix));
                 break;
             case JobStates.Measuring:
-                await context.Publish(job.ToMeasureVolume());
+                await context.Publish(job.ToMeasureVolume(DateTime.UtcNow));
                 break;
         }
     }

@@ -54,7 +54,7 @@ public static class JobsApi
                 Stall = StallView.Of(state, now, context?.Stall ?? new StallSettings()),
                 Results = state.CurrentState == JobStates.Completed && context is not null
                     ? new ResultsView(context.StoreDescription, $"{state.JobPrefix}/", $"/api/jobs/{state.CorrelationId}/metrics.json",
-                        $"/api/jobs/{state.CorrelationId}/labels.zarr.zip")
+                        $"/api/jobs/{state.CorrelationId}/labels.zarr.zip", $"/api/jobs/{state.CorrelationId}/report.html")
                     : null,
             };
         }
@@ -80,8 +80,9 @@ public static class JobsApi
     /// <param name="Store">The blob store holding the job's files, e.g. "Azure blob container ssbtomo".</param>
     /// <param name="Prefix">The folder (key prefix) of every file of the job in that store.</param>
     /// <param name="Metrics">GET: metrics.json.</param>
-    /// <param name="Labels">GET: labels.zarr as one zip (the Zarr store's files unchanged; zarr-python opens it as a ZipStore).</param>
-    public record ResultsView(string Store, string Prefix, string Metrics, string Labels);
+    /// <param name="Labels">GET: the label image as one zip, labels.zarr/… (the Zarr store's files unchanged; zarr-python opens it as a ZipStore).</param>
+    /// <param name="Report">GET: report.html, the self-contained page for a person (metrics, previews, provenance).</param>
+    public record ResultsView(string Store, string Prefix, string Metrics, string Labels, string Report);
 
     /// <summary>What a view needs besides the job: the clock, the stall settings and where the files are.</summary>
     public sealed record JobViewContext(DateTime NowUtc, StallSettings Stall, string StoreDescription)
@@ -125,6 +126,7 @@ public static class JobsApi
         });
         jobs.MapGet("/{jobId:guid}/metrics.json", DownloadMetricsAsync);
         jobs.MapGet("/{jobId:guid}/labels.zarr.zip", DownloadLabelsAsync);
+        jobs.MapGet("/{jobId:guid}/report.html", ShowReportAsync);
         jobs.MapPost("/", SubmitAsync).RequireAuthorization(AccessPolicies.Operate);
         return app;
     }
@@ -199,7 +201,21 @@ public static class JobsApi
     }
 
     /// <summary>
-    /// labels.zarr as one zip of its files, stored uncompressed: its chunks are zstd-compressed already, unzipping gives
+    /// report.html as the page it is: self-contained, no script; its policy allows only its own inline styles and the
+    /// previews embedded as data URIs.
+    /// </summary>
+    private static async Task<IResult> ShowReportAsync(Guid jobId, HttpContext http, IJobStateStore store, CancellationToken ct)
+    {
+        var blobs = http.RequestServices.GetRequiredService<IBlobStore>();
+        if (await CompletedJobAsync(jobId, store, ct) is not { } job) return NotReady(jobId);
+        var report = await blobs.ReadAsync(new JobLayout(job.JobPrefix).Report, ct);
+        if (report is null) return Missing(job, "report.html");
+        http.Response.Headers.ContentSecurityPolicy = PageSecurity.ReportPolicy;
+        return Results.Bytes(report, "text/html; charset=utf-8");
+    }
+
+    /// <summary>
+    /// The label image (<see cref="JobLayout.Labels"/>) as one zip of its files, under labels.zarr/, stored uncompressed: its chunks are zstd-compressed already, unzipping gives
     /// the OME-Zarr folder napari and Fiji open, and zarr-python opens the zip itself (zarr.ZipStore). The zip is
     /// built in a temporary file, as ZipArchive writes synchronously and the response body accepts asynchronous writes only.
     /// </summary>

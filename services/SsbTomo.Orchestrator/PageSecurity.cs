@@ -14,6 +14,9 @@ public static class PageSecurity
     /// <summary>The HTML pages' policy: their own stylesheet, forms that post only here, never framed.</summary>
     public const string PagePolicy = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+    /// <summary>A job's report.html: no script; its own inline styles and its previews (data: URIs) only.</summary>
+    public const string ReportPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
     /// <summary>Everything else (JSON, problem details, redirects, metrics) loads nothing and is never framed.</summary>
     public const string DefaultPolicy = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 

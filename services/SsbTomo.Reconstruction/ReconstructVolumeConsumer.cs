@@ -1,34 +1,111 @@
+using System.Text.Json.Nodes;
 using MassTransit;
+using Microsoft.Extensions.Options;
 using SsbTomo.Contracts;
 using SsbTomo.Hosting;
+using SsbTomo.Imaging;
 using SsbTomo.Imaging.Reconstruction;
 using SsbTomo.Storage;
+using SsbTomo.Storage.Images;
 
 namespace SsbTomo.Reconstruction;
 
-/// <summary>Fills the coarser levels of labels.zarr from full resolution, two chunk rows at a time.</summary>
-public sealed class ReconstructVolumeConsumer(IBlobStore store) : IConsumer<ReconstructVolume>
+/// <summary>Hands a job's ReconstructVolume to <see cref="JobReconstruction"/> and reports the labels' level count.</summary>
+public sealed class ReconstructVolumeConsumer(IBlobStore store, IOptions<SsbTomoOptions> options) : IConsumer<ReconstructVolume>
 {
     public Task Consume(ConsumeContext<ReconstructVolume> context) =>
-        StageRunner.RunAsync(context, "reconstruction", () => ReconstructAsync(context));
-
-    private async Task ReconstructAsync(ConsumeContext<ReconstructVolume> context)
-    {
-        var layout = new JobLayout(context.Message.JobPrefix);
-        var ct = context.CancellationToken;
-        var levels = await OmeZarr.ReadLevelCountAsync(store, layout.Labels, ct);
-        for (var level = 1; level < levels; level++)
+        StageRunner.RunAsync(context, "reconstruction", async () =>
         {
-            var source = await OmeZarr.OpenLevelAsync<byte>(store, layout.Labels, level - 1, ct);
-            var target = await OmeZarr.OpenLevelAsync<byte>(store, layout.Labels, level, ct);
-            var sourceSlices = 2 * target.Chunks[0];
-            for (var z0 = 0; z0 < source.Shape[0]; z0 += sourceSlices)
-            {
-                var z1 = Math.Min(source.Shape[0], z0 + sourceSlices);
-                var slab = await source.ReadRegionAsync(z0, z1, 0, source.Shape[1], 0, source.Shape[2], ct);
-                await target.WriteRegionAsync(z0 / 2, 0, 0, LabelPyramid.DownsampleMode(slab), ct);
-            }
+            var levels = await JobReconstruction.RunAsync(store, new JobLayout(context.Message.JobPrefix), options.Value.WindowBudgetBytes,
+                context.CancellationToken);
+            await context.Publish(new VolumeReconstructed(context.Message.JobId, levels));
+        });
+
+    /// <summary>Opacity of the label colours over the grey levels in the previews.</summary>
+    public const double PreviewAlpha = JobReconstruction.PreviewAlpha;
+}
+
+/// <summary>
+/// Makes a job's volumes viewable: multiscale pyramids of raw.zarr and aligned.zarr (block means) and of the labels
+/// (block mode), each down to 256 voxels a side and written one chunk at a time; the labels declared as an NGFF label image
+/// of the aligned image (colour and name per phase); and the orthogonal-slice previews.
+/// </summary>
+public static class JobReconstruction
+{
+    /// <summary>Opacity of the label colours over the grey levels in the previews.</summary>
+    public const double PreviewAlpha = 0.45;
+
+    /// <summary>
+    /// Memory one output chunk of a coarser level takes, in source chunks: its eight source chunks decoded and copied into
+    /// one region (twice), and the output.
+    /// </summary>
+    private const int PyramidChunksPerOutputChunk = 18;
+
+    /// <returns>The labels' level count.</returns>
+    /// <param name="windowBudgetBytes">Memory the coarser levels' chunks being built at once may take together.</param>
+    public static async Task<int> RunAsync(IBlobStore store, JobLayout layout, long windowBudgetBytes, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(layout);
+        foreach (var image in new[] { layout.Raw, layout.Aligned })
+        {
+            var (count, parallel) = await PlanAsync<ushort>(store, image, windowBudgetBytes, ct);
+            await OmeZarr.WritePyramidAsync<ushort>(store, image, count, ImagePyramid.DownsampleMean, parallel, ct);
         }
-        await context.Publish(new VolumeReconstructed(context.Message.JobId, levels));
+        var (levels, labelParallel) = await PlanAsync<byte>(store, layout.Labels, windowBudgetBytes, ct);
+        await OmeZarr.WritePyramidAsync<byte>(store, layout.Labels, levels, LabelPyramid.DownsampleMode, labelParallel, ct);
+
+        await OmeZarr.MergeAttributesAsync(store, layout.Labels, new Dictionary<string, JsonNode?>
+        {
+            ["image-label"] = OmeZarr.ImageLabel(PhaseColours(), sourceImage: "../../"),
+        }, ct);
+        await OmeZarr.WriteLabelsGroupAsync(store, layout.Aligned, [JobLayout.LabelsName], ct);
+
+        await WritePreviewsAsync(store, layout, ct);
+        return levels;
+    }
+
+    /// <summary>
+    /// Levels from full resolution down to 256 voxels a side (<see cref="ImagePyramid.LevelCount"/>), and how many output
+    /// chunks may be built at once: as many as fit the window budget, at most one per core.
+    /// </summary>
+    private static async Task<(int Levels, int Parallel)> PlanAsync<T>(IBlobStore store, string image, long windowBudgetBytes, CancellationToken ct)
+        where T : unmanaged
+    {
+        var level0 = await OmeZarr.OpenLevelAsync<T>(store, image, 0, ct);
+        var chunkBytes = (long)level0.Chunks[0] * level0.Chunks[1] * level0.Chunks[2] * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        var parallel = (int)Math.Clamp(windowBudgetBytes / (PyramidChunksPerOutputChunk * chunkBytes), 1, Environment.ProcessorCount);
+        return (ImagePyramid.LevelCount(level0.Shape[0], level0.Shape[1], level0.Shape[2]), parallel);
+    }
+
+    /// <summary>The pipeline's phase table as label colours: every phase's colour and name; label 0 (outside) transparent.</summary>
+    private static IEnumerable<LabelColor> PhaseColours()
+    {
+        yield return new LabelColor(PhaseLabel.Outside, 0, 0, 0, 0, PhaseLabel.Name(PhaseLabel.Outside));
+        for (var label = (byte)1; label < PhaseLabel.Count; label++)
+        {
+            var c = PhaseLabel.Colours[label]!.Value;
+            yield return new LabelColor(label, c.R, c.G, c.B, 255, PhaseLabel.Name(label));
+        }
+    }
+
+    /// <summary>
+    /// The middle xy slice and the middle xz and yz cuts of the aligned stack with the labels over them; each reads only
+    /// the chunks its plane crosses.
+    /// </summary>
+    private static async Task WritePreviewsAsync(IBlobStore store, JobLayout layout, CancellationToken ct)
+    {
+        var aligned = await StageVolume<ushort>.OpenAsync(store, layout.Aligned, ct);
+        var labels = await OmeZarr.OpenLevelAsync<byte>(store, layout.Labels, 0, ct);
+        var voxel = aligned.VoxelSize;
+        foreach (var plane in Enum.GetValues<SlicePlane>())
+        {
+            var index = OrthogonalSlice.MiddleIndex(aligned.Level0, plane);
+            var grey = await OrthogonalSlice.ReadAsync(aligned.Level0, plane, index, ct);
+            var phases = await OrthogonalSlice.ReadAsync(labels, plane, index, ct);
+            var rowToColumn = plane switch { SlicePlane.Xy => voxel.YNm / voxel.XNm, SlicePlane.Xz => voxel.ZNm / voxel.XNm, _ => voxel.ZNm / voxel.YNm };
+            var (rgb, height, width) = SlicePreview.Render(grey, phases, PhaseLabel.Colours, PreviewAlpha, rowToColumn);
+            await store.WriteAsync(layout.Preview(plane), PngImage.EncodeRgb(rgb, height, width), ct);
+        }
     }
 }

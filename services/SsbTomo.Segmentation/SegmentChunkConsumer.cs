@@ -13,7 +13,7 @@ namespace SsbTomo.Segmentation;
 /// <summary>
 /// Segments one slab of denoised.zarr with the stack-wide thresholds and shine-through excess (<see cref="PhaseSegmentation"/>:
 /// classification, partial-volume clean-up, shine-through correction), tile by tile with the halo they need, and writes its chunks of
-/// labels.zarr. With the threshold model in the command it also segments each window with every threshold variant and
+/// the labels (<see cref="JobLayout.Labels"/>). With the threshold model in the command it also segments each window with every threshold variant and
 /// reports the slab's counts, so the metrics' uncertainty costs no second pass over the volume and scales out with the
 /// workers. A redelivery writes the same bytes and reports the same counts.
 /// </summary>
@@ -28,8 +28,8 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
         var message = context.Message;
         var layout = new JobLayout(message.JobPrefix);
         var denoised = await StageVolume<ushort>.OpenAsync(store, layout.Denoised, ct);
-        var target = await denoised.EnsureLikeAsync<byte>(layout.Labels, "labels",
-            LabelPyramid.LevelCount(denoised.Depth, denoised.Height, denoised.Width), ct);
+        // Full resolution only: the reconstruction stage adds the coarser levels once every chunk is written.
+        var target = await denoised.EnsureLikeAsync<byte>(layout.Labels, JobLayout.LabelsName, ct: ct);
 
         var variants = message.Model is { } model
             ? new SegmentationVariantAccumulator(SegmentationUncertainty.Variants(model.Thresholds

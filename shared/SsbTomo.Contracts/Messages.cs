@@ -144,7 +144,13 @@ public record MeasureVolume(Guid JobId, string JobPrefix) : IJobMessage
 
     /// <summary>Every chunk's variant counts summed (null when the segmentation had no model).</summary>
     public VariantCounts[]? Variants { get; init; }
+
+    /// <summary>The job's states so far, when each began and how long it took (for the report's provenance; null: not known).</summary>
+    public StageDuration[]? Stages { get; init; }
 }
+
+/// <summary>One state of a job's life and how long it lasted (seconds).</summary>
+public record StageDuration(string Stage, DateTime StartedUtc, double Seconds);
 
 /// <summary>
 /// Per threshold (classes dark to bright) its plausible range [ThresholdLows, ThresholdHighs]; per class the mixture's

@@ -14,6 +14,13 @@ public static class PhaseLabel
     /// <summary>The four phases' names in label order (nmc, lps, carbon, void).</summary>
     public static IReadOnlyList<string> Names { get; } = ["nmc", "lps", "carbon", "void"];
 
+    /// <summary>
+    /// Display colour (sRGB) per label value for label images and previews: NMC blue, LPS yellow, carbon green, void red
+    /// (the colours of the paper's Fig. 3); outside the valid region has none.
+    /// </summary>
+    public static IReadOnlyList<Rgb?> Colours { get; } =
+        [null, new Rgb(31, 119, 180), new Rgb(240, 200, 40), new Rgb(44, 160, 44), new Rgb(214, 39, 40)];
+
     public static string Name(byte label) => label switch
     {
         Outside => "outside",
@@ -24,3 +31,6 @@ public static class PhaseLabel
         _ => throw new ArgumentOutOfRangeException(nameof(label), label, "not a phase label"),
     };
 }
+
+/// <summary>One sRGB colour, 8 bits a channel.</summary>
+public readonly record struct Rgb(byte R, byte G, byte B);

@@ -9,7 +9,13 @@ public sealed record JobLayout(string Prefix)
     public string Raw => Combine("raw.zarr");
     public string Aligned => Combine("aligned.zarr");
     public string Denoised => Combine("denoised.zarr");
-    public string Labels => Combine("labels.zarr");
+    /// <summary>
+    /// The phase labels: an NGFF label image inside the aligned image's "labels" group, so that viewers (napari,
+    /// neuroglancer) open image and labels together. Every reader of the labels goes through this path.
+    /// </summary>
+    public string Labels => $"{Aligned}/{OmeZarr.LabelsGroupName}/{LabelsName}";
+    /// <summary>The label image's name in the aligned image's labels group.</summary>
+    public const string LabelsName = "phases";
     public string AlignmentReport => Combine("alignment.json");
     /// <summary>One alignment chunk's per-slice measurements (JSON), read by the global solve.</summary>
     public string AlignmentChunk(int chunkIndex) => Combine($"alignment/chunk-{chunkIndex}.json");
@@ -20,6 +26,10 @@ public sealed record JobLayout(string Prefix)
     public string MetricsCsv => Combine("metrics.csv");
     public string Provenance => Combine("provenance.json");
     public string Previews => Combine("previews");
+    /// <summary>One orthogonal-slice preview (PNG) of the aligned stack with the labels laid over it.</summary>
+    public string Preview(SsbTomo.Imaging.Reconstruction.SlicePlane plane) => $"{Previews}/{plane.ToString().ToLowerInvariant()}.png";
+    /// <summary>The self-contained report for a person (metrics, previews, provenance in one HTML file).</summary>
+    public string Report => Combine("report.html");
 
     public string Combine(string name) => string.IsNullOrEmpty(Prefix) ? name : $"{Prefix.TrimEnd('/')}/{name}";
 

@@ -38,11 +38,22 @@ internal static class CleanupStudy
                 CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50))); // family phantoms are 50 nm
             var decision = CarbonLevel.Decide(survey, set.Thresholds, set.ClassMeans, 1024, 0, 65536);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runDir}: carbon mean {(set.ClassMeans[1] - set.ClassMeans[0]) / (set.ClassMeans[2] - set.ClassMeans[0]):0.00} fibre cores {(decision.FibreCoreLevel - set.ClassMeans[0]) / (set.ClassMeans[2] - set.ClassMeans[0]):0.00} ({decision.FibreCoreVoxels} voxels) replaced {decision.Replaced}"));
+            var shine = ShineThroughEstimate.Estimate(ShineThroughEstimate.CountRuns(denoised, new SlabWindow(0, denoised.Depth, 0, denoised.Depth),
+                TileWindow.Whole(denoised.Height, denoised.Width), set.ClassMeans));
+            var perDistance = shine.UsablePerDistance();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{runDir}: shine-through excess {shine.Excess:0.000}, per distance [{string.Join(", ", perDistance.Select(e => e.ToString("0.000", CultureInfo.InvariantCulture)))}]"));
+            var solidLevel = 0.5 * (decision.ClassMeans[1] + decision.ClassMeans[2]);
             (string Rule, Func<Volume<byte>> Segment)[] rules =
             [
                 ("fit only", () => CleanedUp(intensity, set.Thresholds, set.ClassMeans)),
                 ("fibre survey", () => CleanedUp(intensity, decision.Thresholds, decision.ClassMeans)),
-                ("survey + shine-through", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans)),
+                ("survey + shine midpoint", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans)),
+                ("survey + shine largest", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Excess)),
+                ("survey + shine largest-0.05", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, Math.Max(0, shine.Excess - 0.05))),
+                ("survey + shine largest-0.1", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, Math.Max(0, shine.Excess - 0.1))),
+                ("survey + shine distance", () => ShineThroughCorrection.Apply(CleanedUp(intensity, decision.Thresholds, decision.ClassMeans), intensity,
+                    decision.ClassMeans[0], perDistance, solidLevel, PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps)),
             ];
             foreach (var (rule, segment) in rules)
             {
@@ -55,7 +66,7 @@ internal static class CleanupStudy
                     agreement.Dice(PhaseLabel.Void), agreement.Dice(PhaseLabel.Carbon), agreement.Dice(PhaseLabel.Lps));
                 (outcomes.TryGetValue(rule, out var list) ? list : outcomes[rule] = []).Add(outcome);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{name,-10} {rule,-22} void {outcome.VoidError,6:+0.00;-0.00} carbon {outcome.CarbonError,6:+0.00;-0.00} contact loss {outcome.ContactLossError,6:+0.00;-0.00} pp; Dice v {outcome.DiceVoid:0.000} c {outcome.DiceCarbon:0.000} l {outcome.DiceLps:0.000}"));
+                    $"{name,-10} {rule,-24} void {outcome.VoidError,6:+0.00;-0.00} carbon {outcome.CarbonError,6:+0.00;-0.00} contact loss {outcome.ContactLossError,6:+0.00;-0.00} pp; Dice v {outcome.DiceVoid:0.000} c {outcome.DiceCarbon:0.000} l {outcome.DiceLps:0.000}"));
             }
         }
         Console.WriteLine("rule                   void ±0.5  ±1.5  max|void|  contact ±2  median Dice void carbon lps");
@@ -64,7 +75,7 @@ internal static class CleanupStudy
             static double Share(IEnumerable<bool> xs) => 100.0 * xs.Count(x => x) / xs.Count();
             static double Median(IEnumerable<double> xs) { var s = xs.Order().ToArray(); return s.Length % 2 == 1 ? s[s.Length / 2] : 0.5 * (s[s.Length / 2 - 1] + s[s.Length / 2]); }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{rule,-22} {Share(list.Select(o => Math.Abs(o.VoidError) <= 0.5)),6:0}% {Share(list.Select(o => Math.Abs(o.VoidError) <= 1.5)),5:0}% {list.Max(o => Math.Abs(o.VoidError)),8:0.00} {Share(list.Select(o => Math.Abs(o.ContactLossError) <= 2)),9:0}%   {Median(list.Select(o => o.DiceVoid)),14:0.000} {Median(list.Select(o => o.DiceCarbon)):0.000} {Median(list.Select(o => o.DiceLps)):0.000}"));
+                $"{rule,-24} {Share(list.Select(o => Math.Abs(o.VoidError) <= 0.5)),6:0}% {Share(list.Select(o => Math.Abs(o.VoidError) <= 1.5)),5:0}% {list.Max(o => Math.Abs(o.VoidError)),8:0.00} {Share(list.Select(o => Math.Abs(o.ContactLossError) <= 2)),9:0}%   {Median(list.Select(o => o.DiceVoid)),14:0.000} {Median(list.Select(o => o.DiceCarbon)):0.000} {Median(list.Select(o => o.DiceLps)):0.000}"));
         }
         return 0;
     }

@@ -17,12 +17,14 @@ using SsbTomo.TestSupport;
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- sweep [options]   (see SweepStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- trainable [options]   (see TrainableStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- tortuosity [--size 128] [--axis 0]   (see TortuosityStudy)
+//        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- reconstruction [--size 256,512,512]   (see ReconstructionStudy)
 if (args.FirstOrDefault() == "drift") return DriftStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "sweep") return await SweepStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "thresholds") return await ThresholdStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "trainable") return TrainableStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "cleanup") return await CleanupStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "tortuosity") return TortuosityStudy.Run(args[1..]);
+if (args.FirstOrDefault() == "reconstruction") return await ReconstructionStudy.RunAsync(args[1..]);
 var size = new[] { 64, 512, 512 };
 var repeats = 3;
 var pcSize = 1024;

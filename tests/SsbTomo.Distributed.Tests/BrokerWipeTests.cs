@@ -36,7 +36,7 @@ public sealed class BrokerWipeTests(SmallStackReference reference, ITestOutputHe
         var stall = view.GetProperty("stall");
         Assert.True(stall.GetProperty("redrives").GetInt32() >= 1, $"completed without a re-drive: {view}");
         Assert.Contains("to be segmented", stall.GetProperty("lastRedrive").GetString());
-        Same.Blobs(reference.Run.Files("labels.zarr"), await cluster.DownloadAsync(jobId, "labels.zarr"), "labels.zarr");
+        Same.Blobs(reference.Run.Files(ReferenceRun.Labels), await cluster.DownloadAsync(jobId, ReferenceRun.Labels), "labels.zarr");
         Same.Json(reference.Run.ReadFile("metrics.json"), await cluster.ReadJobBlobAsync(jobId, "metrics.json"), "metrics.json");
         await cluster.AssertNoFaultedMessagesAsync();
     }

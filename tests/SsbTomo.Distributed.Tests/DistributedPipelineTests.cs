@@ -20,8 +20,8 @@ public sealed class DistributedPipelineTests(SmallStackReference reference, ITes
 
         Assert.Equal(SmallStackReference.ExpectedChunks, done.ChunksTotal);
         Assert.Equal(done.ChunksTotal, done.ChunksDone);
-        var labels = await cluster.DownloadAsync(jobId, "labels.zarr");
-        Same.Blobs(reference.Run.Files("labels.zarr"), labels, "labels.zarr");
+        var labels = await cluster.DownloadAsync(jobId, ReferenceRun.Labels);
+        Same.Blobs(reference.Run.Files(ReferenceRun.Labels), labels, "labels.zarr");
         Assert.True(Same.ChunkCount(labels) >= SmallStackReference.ExpectedChunks);
         Same.Json(reference.Run.ReadFile("metrics.json"), await cluster.ReadJobBlobAsync(jobId, "metrics.json"), "metrics.json");
         await cluster.AssertNoFaultedMessagesAsync();

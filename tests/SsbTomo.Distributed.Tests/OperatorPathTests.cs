@@ -105,7 +105,7 @@ public sealed class OperatorPathTests(SmallStackReference reference, ITestOutput
                 await stream.CopyToAsync(bytes);
                 labels[entry.FullName["labels.zarr/".Length..]] = bytes.ToArray();
             }
-        Same.Blobs(reference.Run.Files("labels.zarr"), labels, "labels.zarr.zip");
+        Same.Blobs(reference.Run.Files(ReferenceRun.Labels), labels, "labels.zarr.zip");
 
         // The dashboard refreshes every 3 s: its requests must not reach the log at Information.
         for (var i = 0; i < 5; i++) (await api.GetAsync("/")).EnsureSuccessStatusCode();

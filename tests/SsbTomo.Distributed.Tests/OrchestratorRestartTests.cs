@@ -25,7 +25,7 @@ public sealed class OrchestratorRestartTests(SmallStackReference reference, ITes
 
         Assert.Equal(SmallStackReference.ExpectedChunks, done.ChunksTotal);
         Assert.Equal(done.ChunksTotal, done.ChunksDone);
-        Same.Blobs(reference.Run.Files("labels.zarr"), await cluster.DownloadAsync(jobId, "labels.zarr"), "labels.zarr");
+        Same.Blobs(reference.Run.Files(ReferenceRun.Labels), await cluster.DownloadAsync(jobId, ReferenceRun.Labels), "labels.zarr");
         Same.Json(reference.Run.ReadFile("metrics.json"), await cluster.ReadJobBlobAsync(jobId, "metrics.json"), "metrics.json");
         await cluster.AssertNoFaultedMessagesAsync();
     }

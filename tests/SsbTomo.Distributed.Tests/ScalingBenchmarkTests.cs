@@ -31,7 +31,7 @@ public sealed class ScalingBenchmarkTests(ITestOutputHelper output)
 
         foreach (var run in new[] { one, two })
             Assert.True(run.Final.ChunksDone == run.Final.ChunksTotal && run.Final.ChunksTotal == 12, $"{run.Final}");
-        Same.Blobs(await cluster.DownloadAsync(one.JobId, "labels.zarr"), await cluster.DownloadAsync(two.JobId, "labels.zarr"), "labels.zarr, 1 vs 2 workers");
+        Same.Blobs(await cluster.DownloadAsync(one.JobId, ReferenceRun.Labels), await cluster.DownloadAsync(two.JobId, ReferenceRun.Labels), "labels.zarr, 1 vs 2 workers");
         Same.Json(await cluster.ReadJobBlobAsync(one.JobId, "metrics.json"), await cluster.ReadJobBlobAsync(two.JobId, "metrics.json"), "metrics.json, 1 vs 2 workers");
         await cluster.AssertNoFaultedMessagesAsync();
 

@@ -30,7 +30,7 @@ public sealed class AlignmentScaleOutTests : IDisposable
         {
             Assert.Equal(await File.ReadAllTextAsync(Path.Combine(one, "alignment.json")), await File.ReadAllTextAsync(Path.Combine(other, "alignment.json")));
             Assert.Equal(await VoxelsAsync<ushort>(one, "aligned.zarr"), await VoxelsAsync<ushort>(other, "aligned.zarr"));
-            Assert.Equal(await VoxelsAsync<byte>(one, "labels.zarr"), await VoxelsAsync<byte>(other, "labels.zarr"));
+            Assert.Equal(await VoxelsAsync<byte>(one, JobResults.Labels), await VoxelsAsync<byte>(other, JobResults.Labels));
         }
         var slabs = await OmeZarr.OpenLevelAsync<ushort>(new FileSystemBlobStore(smallSlabs), "aligned.zarr", 0);
         Assert.Equal(5, slabs.Chunks[0]);

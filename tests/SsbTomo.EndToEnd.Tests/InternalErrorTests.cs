@@ -16,7 +16,7 @@ public class InternalErrorTests
     private sealed class LabelsOfSlabOneRejected(IBlobStore inner) : IBlobStore
     {
         public Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken ct = default) =>
-            key.StartsWith("labels.zarr/0/1.", StringComparison.Ordinal) || key.StartsWith("labels.zarr/0/1/", StringComparison.Ordinal)
+            key.StartsWith($"{JobResults.Labels}/0/1.", StringComparison.Ordinal) || key.StartsWith($"{JobResults.Labels}/0/1/", StringComparison.Ordinal)
                 ? throw new ArgumentOutOfRangeException(nameof(key), key, "chunk index past the end of the array")
                 : inner.WriteAsync(key, content, ct);
 

@@ -16,13 +16,17 @@ internal static class JobResults
         return Path.Combine(phantom, "stack");
     }
 
-    /// <summary>Every blob of labels.zarr, and metrics.json.</summary>
+    /// <summary>The label image's folder in a run's output (<see cref="JobLayout.Labels"/>).</summary>
+    public static readonly string Labels = new JobLayout("").Labels;
+
+    /// <summary>Every blob of the label image, the previews, and metrics.json.</summary>
     public static async Task<Dictionary<string, byte[]>> ReadAsync(string root)
     {
         var store = new FileSystemBlobStore(root);
         var blobs = new Dictionary<string, byte[]>();
-        await foreach (var key in store.ListAsync("labels.zarr/"))
-            blobs[key] = (await store.ReadAsync(key))!;
+        foreach (var prefix in new[] { Labels + "/", new JobLayout("").Previews + "/" })
+            await foreach (var key in store.ListAsync(prefix))
+                blobs[key] = (await store.ReadAsync(key))!;
         if (await store.ReadAsync("metrics.json") is { } metrics)
             blobs["metrics.json"] = metrics;
         return blobs;

@@ -7,7 +7,7 @@ using SsbTomo.TestSupport;
 
 namespace SsbTomo.EndToEnd.Tests;
 
-/// <summary>metrics.json's surface, contact-loss and void-morphology blocks against scipy/skimage on the run's own labels.zarr.</summary>
+/// <summary>metrics.json's surface, contact-loss and void-morphology blocks against scipy/skimage on the run's own labels.</summary>
 public class MorphologyMetricsTests
 {
     [Fact]
@@ -60,7 +60,7 @@ public class MorphologyMetricsTests
             pieces, count = ndimage.label(nmc & (particles == 0))
             n += count
             print('particles', n, *np.sort(np.bincount(particles.ravel())[1:])[::-1][:5])
-            """, Path.Combine(run, "labels.zarr"));
+            """, Path.Combine(run, JobResults.Labels));
         var lines = oracle.Trim().Split('\n').Select(l => l.Split(' ')).ToArray();
         string Field(string key, int i = 1) => lines.Single(l => l[0] == key)[i];
         double Number(string key, int i = 1) => double.Parse(Field(key, i), CultureInfo.InvariantCulture);
@@ -82,9 +82,9 @@ public class MorphologyMetricsTests
         Assert.Equal(Number("nmc_void_face_um2"), double.Parse(interfaceRow.Split(',')[2], CultureInfo.InvariantCulture), 9);
         Assert.Contains(MetricsReport.FaceCountMethod, interfaceRow);
 
-        // ssbtomo measure on the run's own labels.zarr (OME-Zarr path) agrees with the Metrics stage.
+        // ssbtomo measure on the run's own labels (OME-Zarr path) agrees with the Metrics stage.
         var measured = Path.Combine(dir.Path, "measured");
-        Assert.Equal(0, await MeasureCommand.RunAsync(Path.Combine(run, "labels.zarr"),
+        Assert.Equal(0, await MeasureCommand.RunAsync(Path.Combine(run, JobResults.Labels),
             [new("nmc", 1), new("lps", 2), new("carbon", 3), new("void", 4)], null, measured, "lps", 2, CancellationToken.None));
         using (var measure = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(measured, "measure.json"))))
         {

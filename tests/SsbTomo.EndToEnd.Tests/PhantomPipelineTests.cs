@@ -57,7 +57,7 @@ public class PhantomPipelineTests(PhantomRunFixture run) : IClassFixture<Phantom
             g = zarr.open_group(sys.argv[1], mode='r')
             a = g['0'][:]
             print(a.shape[0], a.shape[1], a.shape[2], int(a.min()), int(a.max()), g.attrs['multiscales'][0]['version'])
-            """, Path.Combine(run.RunDir, "labels.zarr")).Split();
+            """, Path.Combine(run.RunDir, JobResults.Labels)).Split();
         Assert.Equal("64", output[0]);
         Assert.Equal((crop[1] - crop[0]).ToString(), output[1]);
         Assert.Equal((crop[3] - crop[2]).ToString(), output[2]);

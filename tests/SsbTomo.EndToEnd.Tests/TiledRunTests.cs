@@ -29,8 +29,8 @@ public sealed class TiledRunTests : IDisposable
             options.MemoryBudgetMb = 1;
         });
 
-        var wholeLabels = await OmeZarr.OpenLevelAsync<byte>(new FileSystemBlobStore(whole), "labels.zarr", 0);
-        var tiledLabels = await OmeZarr.OpenLevelAsync<byte>(new FileSystemBlobStore(tiled), "labels.zarr", 0);
+        var wholeLabels = await OmeZarr.OpenLevelAsync<byte>(new FileSystemBlobStore(whole), JobResults.Labels, 0);
+        var tiledLabels = await OmeZarr.OpenLevelAsync<byte>(new FileSystemBlobStore(tiled), JobResults.Labels, 0);
         Assert.Equal([8, 32, 32], tiledLabels.Chunks);
         Assert.True(tiledLabels.Shape[1] > 64 && tiledLabels.Shape[2] > 64, "the 96x112 field is cut into at least 3x3 tiles");
         Assert.Equal(wholeLabels.Shape, tiledLabels.Shape);

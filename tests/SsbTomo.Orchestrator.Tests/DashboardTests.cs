@@ -46,6 +46,16 @@ public class DashboardTests
     }
 
     [Fact]
+    public void Links_a_completed_job_to_its_report_and_a_running_one_to_nothing()
+    {
+        var done = new JobState { CorrelationId = Guid.NewGuid(), CurrentState = "Completed", SourcePath = "/share/a", SubmittedUtc = DateTime.UtcNow };
+        var running = new JobState { CorrelationId = Guid.NewGuid(), CurrentState = "Segmenting", SourcePath = "/share/b", SubmittedUtc = DateTime.UtcNow };
+        var html = Dashboard.Render([done, running], new JobBoard());
+        Assert.Contains($"href=\"/api/jobs/{done.CorrelationId}/report.html\"", html);
+        Assert.DoesNotContain($"/api/jobs/{running.CorrelationId}/report.html", html);
+    }
+
+    [Fact]
     public void Shows_what_a_running_job_waits_for_a_stalled_one_in_red_and_how_often_a_finished_one_was_re_driven()
     {
         var now = new DateTime(2026, 11, 30, 12, 0, 0, DateTimeKind.Utc);

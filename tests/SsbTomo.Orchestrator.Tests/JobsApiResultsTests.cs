@@ -66,17 +66,28 @@ public sealed class JobsApiResultsTests : IDisposable
             ["0/.zarray"] = Encoding.UTF8.GetBytes("""{"shape": [2, 2, 2]}"""),
             ["0/0.0.0"] = [1, 2, 3, 4, 0, 255],
         };
-        foreach (var (name, bytes) in labels) await blobs.WriteAsync($"{done.JobPrefix}/labels.zarr/{name}", bytes);
-        await blobs.WriteAsync($"{done.JobPrefix}/labels.zarrx/not-labels", new byte[] { 9 }); // a neighbour sharing the prefix's spelling
+        var labelsPath = new JobLayout(done.JobPrefix).Labels;
+        foreach (var (name, bytes) in labels) await blobs.WriteAsync($"{labelsPath}/{name}", bytes);
+        await blobs.WriteAsync($"{labelsPath}x/not-labels", new byte[] { 9 }); // a neighbour sharing the prefix's spelling
+        await blobs.WriteAsync($"{done.JobPrefix}/aligned.zarr/0/0.0.0", new byte[] { 7 }); // the image holding the labels: not in the zip
+        var report = Encoding.UTF8.GetBytes("<!doctype html><html><body><h1>sample</h1></body></html>");
+        await blobs.WriteAsync(new JobLayout(done.JobPrefix).Report, report);
 
         var view = (await http.GetFromJsonAsync<JobsApi.JobView>($"/api/jobs/{done.CorrelationId}"))!;
         Assert.Equal([JobStates.Ingesting, JobStates.Measuring], view.Stages.Select(s => s.State));
         Assert.Equal(60, view.Stages[0].Seconds, 3);
         Assert.Null(view.Stall);
         Assert.Equal(new JobsApi.ResultsView($"folder {Path.GetFullPath("ssbtomo-data")}", $"jobs/{done.CorrelationId}/",
-            $"/api/jobs/{done.CorrelationId}/metrics.json", $"/api/jobs/{done.CorrelationId}/labels.zarr.zip"), view.Results);
+            $"/api/jobs/{done.CorrelationId}/metrics.json", $"/api/jobs/{done.CorrelationId}/labels.zarr.zip",
+            $"/api/jobs/{done.CorrelationId}/report.html"), view.Results);
 
         Assert.Equal(metrics, await http.GetByteArrayAsync(view.Results!.Metrics));
+        using (var reportResponse = await http.GetAsync(view.Results.Report))
+        {
+            Assert.Equal("text/html", reportResponse.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(report, await reportResponse.Content.ReadAsByteArrayAsync());
+            Assert.Equal(PageSecurity.ReportPolicy, reportResponse.Headers.GetValues("Content-Security-Policy").Single());
+        }
         using (var zipResponse = await http.GetAsync(view.Results.Labels))
         {
             Assert.Equal("application/zip", zipResponse.Content.Headers.ContentType?.MediaType);
@@ -99,7 +110,7 @@ public sealed class JobsApiResultsTests : IDisposable
         Assert.False(waiting.Stall.Stalled);
         Assert.InRange(waiting.Stall.NoProgressSeconds!.Value, 119, 180);
         Assert.Equal(600, waiting.Stall.TimeoutSeconds);
-        foreach (var download in new[] { "metrics.json", "labels.zarr.zip" })
+        foreach (var download in new[] { "metrics.json", "labels.zarr.zip", "report.html" })
         {
             using var notYet = await http.GetAsync($"/api/jobs/{running.CorrelationId}/{download}");
             Assert.Equal(HttpStatusCode.NotFound, notYet.StatusCode);

@@ -55,10 +55,10 @@ public sealed class ZarrPythonInteropTests : IDisposable
         var result = JsonDocument.Parse(output).RootElement;
 
         Assert.Equal("0.4", result.GetProperty("version").GetString());
-        Assert.Equal(["z:nanometer", "y:nanometer", "x:nanometer"], result.GetProperty("axes").EnumerateArray().Select(a => a.GetString()));
+        Assert.Equal(["z:micrometer", "y:micrometer", "x:micrometer"], result.GetProperty("axes").EnumerateArray().Select(a => a.GetString()));
         Assert.Equal(["0", "1"], result.GetProperty("paths").EnumerateArray().Select(a => a.GetString()));
-        Assert.Equal([30.0, 12, 10], result.GetProperty("scales")[0].EnumerateArray().Select(a => a.GetDouble()));
-        Assert.Equal([60.0, 24, 20], result.GetProperty("scales")[1].EnumerateArray().Select(a => a.GetDouble()));
+        Assert.Equal([0.03, 0.012, 0.01], result.GetProperty("scales")[0].EnumerateArray().Select(a => a.GetDouble()));
+        Assert.Equal([0.06, 0.024, 0.02], result.GetProperty("scales")[1].EnumerateArray().Select(a => a.GetDouble()));
         Assert.Equal([6, 7, 9], result.GetProperty("level1_shape").EnumerateArray().Select(a => a.GetInt32()));
         Assert.Equal(compressor == ZarrCompressor.Zstd ? "zstd" : "zlib", result.GetProperty("compressor").GetString());
         Assert.Equal("uint16", result.GetProperty("dtype").GetString());

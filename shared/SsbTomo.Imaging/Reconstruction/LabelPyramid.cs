@@ -1,21 +1,8 @@
 namespace SsbTomo.Imaging.Reconstruction;
 
-/// <summary>Multiscale levels of a label volume for viewers (napari, neuroglancer).</summary>
+/// <summary>Multiscale levels of a label volume for viewers (napari, neuroglancer); how many: <see cref="ImagePyramid.LevelCount"/>.</summary>
 public static class LabelPyramid
 {
-    /// <summary>Levels including full resolution, halving until the smallest side would drop below <paramref name="minSidePx"/>.</summary>
-    public static int LevelCount(int depth, int height, int width, int minSidePx = 32, int maxLevels = 5)
-    {
-        var levels = 1;
-        var side = Math.Min(depth, Math.Min(height, width));
-        while (levels < maxLevels && side / 2 >= minSidePx)
-        {
-            side /= 2;
-            levels++;
-        }
-        return levels;
-    }
-
     public static int DownsampledSize(int size) => (size + 1) / 2;
 
     /// <summary>

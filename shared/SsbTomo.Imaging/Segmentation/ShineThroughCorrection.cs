@@ -38,10 +38,19 @@ public static class ShineThroughCorrection
     /// Only <paramref name="intermediateLabels"/> can become <paramref name="voidLabel"/>.
     /// </summary>
     public static Volume<byte> Apply(Volume<byte> labels, Volume<float> intensity, double voidMean, double shineThroughExcess, byte voidLabel,
-        params byte[] intermediateLabels)
+        params byte[] intermediateLabels) =>
+        Apply(labels, intensity, voidMean, [shineThroughExcess], double.PositiveInfinity, voidLabel, intermediateLabels);
+
+    /// <summary>
+    /// As above with the excess per distance from the back wall: a voxel whose first voxel at or above
+    /// <paramref name="solidLevel"/> lies d + 1 slices behind it is judged with <paramref name="excessPerDistance"/>[d]
+    /// (the last entry beyond the list, and where no such voxel lies within <see cref="LookAheadSlices"/>).
+    /// </summary>
+    public static Volume<byte> Apply(Volume<byte> labels, Volume<float> intensity, double voidMean, IReadOnlyList<double> excessPerDistance,
+        double solidLevel, byte voidLabel, params byte[] intermediateLabels)
     {
-        if (!(shineThroughExcess >= 0 && shineThroughExcess <= ShineThroughEstimate.MaximumExcess))
-            throw new ArgumentOutOfRangeException(nameof(shineThroughExcess), shineThroughExcess, $"must lie in [0, {ShineThroughEstimate.MaximumExcess}]");
+        if (excessPerDistance.Count == 0 || excessPerDistance.Any(e => !(e >= 0 && e <= ShineThroughEstimate.MaximumExcess)))
+            throw new ArgumentOutOfRangeException(nameof(excessPerDistance), $"needs at least one excess, each in [0, {ShineThroughEstimate.MaximumExcess}]");
         if (labels.Depth != intensity.Depth || labels.Height != intensity.Height || labels.Width != intensity.Width)
             throw new ArgumentException("labels and intensity must have the same shape", nameof(intensity));
         var result = labels.Clone();
@@ -56,17 +65,24 @@ public static class ShineThroughCorrection
         var first = labels.Slice(0);
         for (var i = 0; i < plane; i++) runBefore[i] = first[i] == voidLabel ? 0 : -1;
         var wall = new float[plane];
+        var firstSolid = new int[plane];
         var voidLevel = (float)voidMean;
-        var share = (float)(0.5 + shineThroughExcess);
+        var solid = (float)Math.Min(solidLevel, float.MaxValue);
+        var shares = new float[LookAheadSlices + 1];
+        for (var d = 0; d < shares.Length; d++) shares[d] = (float)(0.5 + excessPerDistance[Math.Min(d, excessPerDistance.Count - 1)]);
         for (var z = 1; z < depth; z++)
         {
             var lastAhead = Math.Min(depth - 1, z + LookAheadSlices);
             Array.Fill(wall, float.NegativeInfinity);
-            for (var ahead = z + 1; ahead <= lastAhead; ahead++)
+            Array.Fill(firstSolid, LookAheadSlices);
+            for (var ahead = lastAhead; ahead > z; ahead--)
             {
                 var slice = intensity.Slice(ahead);
                 for (var i = 0; i < plane; i++)
+                {
                     if (slice[i] > wall[i]) wall[i] = slice[i];
+                    if (slice[i] >= solid) firstSolid[i] = ahead - z - 1;
+                }
             }
             var source = labels.Slice(z);
             var target = result.Slice(z);
@@ -76,7 +92,7 @@ public static class ShineThroughCorrection
             {
                 var label = source[i];
                 var run = runBefore[i];
-                if (intermediate[label] && run >= 0 && run < MaxRunSlices && here[i] >= front[i] && here[i] < voidLevel + share * (wall[i] - voidLevel))
+                if (intermediate[label] && run >= 0 && run < MaxRunSlices && here[i] >= front[i] && here[i] < voidLevel + shares[firstSolid[i]] * (wall[i] - voidLevel))
                 {
                     target[i] = voidLabel;
                     runHere[i] = run + 1;

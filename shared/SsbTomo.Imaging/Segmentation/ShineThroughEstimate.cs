@@ -158,4 +158,10 @@ public static class ShineThroughEstimate
 /// The shine-through the stack's pores show (share of the way from void to the wall behind, 0 = none) and, per
 /// distance from the back wall, the median paired difference and the number of runs it came from.
 /// </summary>
-public sealed record ShineThroughExcess(double Excess, double[] MedianPerDistance, long[] RunsPerDistance);
+public sealed record ShineThroughExcess(double Excess, double[] MedianPerDistance, long[] RunsPerDistance)
+{
+    /// <summary>Per distance the excess the correction can act on: the median, within [0, MaximumExcess], 0 where too few runs.</summary>
+    public double[] UsablePerDistance() => MedianPerDistance
+        .Select((m, d) => RunsPerDistance[d] >= ShineThroughEstimate.MinimumRuns ? Math.Clamp(m, 0, ShineThroughEstimate.MaximumExcess) : 0)
+        .ToArray();
+}

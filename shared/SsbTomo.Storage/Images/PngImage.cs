@@ -7,7 +7,7 @@ namespace SsbTomo.Storage.Images;
 /// <summary>
 /// Greyscale PNG (W3C PNG Specification, 2nd ed., ISO/IEC 15948): reads 1- to 16-bit grey, grey + alpha (alpha
 /// dropped), palette (the index is the value, as label images are often saved) and colour images whose pixels are all
-/// grey (R = G = B); writes 8- and 16-bit grey. Written here because the repo's only image library is LibTiff.NET and
+/// grey (R = G = B); writes 8- and 16-bit grey and 8-bit RGB (previews). Written here because the repo's only image library is LibTiff.NET and
 /// the NuGet PNG readers either lack 16-bit grey (StbImageSharp's 8-bit API) or need native Skia.
 /// </summary>
 public static class PngImage
@@ -134,31 +134,56 @@ public static class PngImage
         if (bitDepth == 8 && image.Pixels.AsSpan().IndexOfAnyInRange((ushort)256, ushort.MaxValue) >= 0)
             throw new ArgumentException("values above 255 do not fit an 8-bit PNG", nameof(image));
         var stride = image.Width * bitDepth / 8;
+        var bytes = Encode(image.Height, image.Width, bitDepth, colourType: 0, stride, (y, line) =>
+        {
+            var row = image.Row(y);
+            for (var x = 0; x < image.Width; x++)
+                if (bitDepth == 8) line[x] = (byte)row[x];
+                else BinaryPrimitives.WriteUInt16BigEndian(line[(2 * x)..], row[x]);
+        });
+        var temporary = path + ".tmp";
+        File.WriteAllBytes(temporary, bytes);
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>An 8-bit RGB PNG (colour type 2) of <paramref name="rgb"/>: rows top to bottom, 3 bytes a pixel.</summary>
+    public static byte[] EncodeRgb(byte[] rgb, int height, int width)
+    {
+        ArgumentNullException.ThrowIfNull(rgb);
+        ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        if (rgb.LongLength != 3L * height * width)
+            throw new ArgumentException($"{rgb.LongLength} bytes for {height}x{width} RGB pixels (needs {3L * height * width})", nameof(rgb));
+        var stride = 3 * width;
+        return Encode(height, width, 8, colourType: 2, stride, (y, line) => rgb.AsSpan(y * stride, stride).CopyTo(line));
+    }
+
+    private delegate void FillLine(int y, Span<byte> line);
+
+    /// <summary>Signature, IHDR, one IDAT (every line with filter type 0, deflated), IEND.</summary>
+    private static byte[] Encode(int height, int width, int bitDepth, byte colourType, int stride, FillLine fill)
+    {
         using var pixels = new MemoryStream();
         using (var deflate = new ZLibStream(pixels, CompressionLevel.Fastest, leaveOpen: true))
         {
             var line = new byte[stride + 1];
-            for (var y = 0; y < image.Height; y++)
+            for (var y = 0; y < height; y++)
             {
-                var row = image.Row(y);
-                for (var x = 0; x < image.Width; x++)
-                    if (bitDepth == 8) line[1 + x] = (byte)row[x];
-                    else BinaryPrimitives.WriteUInt16BigEndian(line.AsSpan(1 + 2 * x), row[x]);
+                fill(y, line.AsSpan(1));
                 deflate.Write(line);
             }
         }
         var header = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(header, image.Width);
-        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), image.Height);
+        BinaryPrimitives.WriteInt32BigEndian(header, width);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
         header[8] = (byte)bitDepth;
+        header[9] = colourType;
         using var file = new MemoryStream();
         file.Write(Signature);
         WriteChunk(file, "IHDR", header);
         WriteChunk(file, "IDAT", pixels.ToArray());
         WriteChunk(file, "IEND", []);
-        var temporary = path + ".tmp";
-        File.WriteAllBytes(temporary, file.ToArray());
-        File.Move(temporary, path, overwrite: true);
+        return file.ToArray();
     }
 
     private static void WriteChunk(Stream stream, string type, byte[] data)

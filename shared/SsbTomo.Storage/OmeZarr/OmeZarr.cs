@@ -9,8 +9,10 @@ public sealed record LabelColor(int Value, byte R, byte G, byte B, byte A = 255,
 
 /// <summary>
 /// OME-Zarr (NGFF 0.4 on Zarr v2) image groups: a .zgroup, a .zattrs with "multiscales", and one array per
-/// resolution level named "0", "1", ... where level l has 2^l times the voxel size in each axis.
+/// resolution level named "0", "1", ... where level l has 2^l times the voxel size in each axis; label images under an
+/// image's "labels" group ("image-label" metadata).
 /// </summary>
+/// <remarks>Specification: https://ngff.openmicroscopy.org/0.4/ (Moore et al., Nat. Methods 18, 1496, 2021).</remarks>
 public static class OmeZarr
 {
     public const string NgffVersion = "0.4";
@@ -89,7 +91,8 @@ public static class OmeZarr
             var scale = multiscale["datasets"]![0]!["coordinateTransformations"]!.AsArray()
                 .First(t => t!["type"]!.GetValue<string>() == "scale")!["scale"]!.AsArray()
                 .Select(v => v!.GetValue<double>()).ToArray();
-            return new VoxelSize(XNm: scale[2] * toNm[2], YNm: scale[1] * toNm[1], ZNm: scale[0] * toNm[0]);
+            // Rounded to a millionth of a nanometre: a size written in micrometres reads back as the nanometres it was.
+            return new VoxelSize(XNm: Math.Round(scale[2] * toNm[2], 6), YNm: Math.Round(scale[1] * toNm[1], 6), ZNm: Math.Round(scale[0] * toNm[0], 6));
         }
         catch (Exception e) when (e is NullReferenceException or InvalidOperationException or IndexOutOfRangeException or FormatException)
         {
@@ -115,6 +118,71 @@ public static class OmeZarr
         foreach (var (key, value) in attributes)
             current[key] = value?.DeepClone();
         await WriteAttributesAsync(store, groupPath, current, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Makes the image a pyramid of <paramref name="levels"/> levels: level l is computed from level l-1 by
+    /// <paramref name="downsample"/> (2x2x2 blocks to one voxel), one output chunk at a time (its 2x2x2 source chunks read,
+    /// at most <paramref name="maxParallel"/> output chunks in memory at once), and the "multiscales" metadata is rewritten
+    /// to list the levels only once they are all written, so a reader never finds a listed level unfilled. Running it again
+    /// writes the same bytes.
+    /// </summary>
+    /// <param name="downsample">Half-size volume of a source region that starts at even coordinates (size rounded up).</param>
+    public static async Task WritePyramidAsync<T>(IBlobStore store, string groupPath, int levels, Func<Volume<T>, Volume<T>> downsample,
+        int maxParallel = 2, CancellationToken ct = default)
+        where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(downsample);
+        ArgumentOutOfRangeException.ThrowIfLessThan(levels, 1);
+        var multiscale = await ReadMultiscaleAsync(store, groupPath, ct).ConfigureAwait(false);
+        var name = multiscale["name"]?.GetValue<string>() ?? Path.GetFileNameWithoutExtension(groupPath);
+        var voxelSize = await ReadVoxelSizeAsync(store, groupPath, ct).ConfigureAwait(false);
+        var source = await OpenLevelAsync<T>(store, groupPath, 0, ct).ConfigureAwait(false);
+        int[] shape0 = [.. source.Shape];
+        int[] chunks0 = [.. source.Chunks];
+        for (var level = 1; level < levels; level++)
+        {
+            var shape = LevelShape(shape0, level);
+            int[] chunks = [.. chunks0.Select((c, d) => Math.Max(1, Math.Min(c, shape[d])))];
+            var target = await ZarrArray<T>.CreateAsync(store, BlobKey.Combine(groupPath, level.ToString()), shape, chunks, source.Compressor, ct)
+                .ConfigureAwait(false);
+            var grid = target.ChunkGrid;
+            var chunkIndices = Enumerable.Range(0, grid[0]).SelectMany(cz => Enumerable.Range(0, grid[1])
+                .SelectMany(cy => Enumerable.Range(0, grid[2]).Select(cx => (cz, cy, cx))));
+            var from = source;
+            await Parallel.ForEachAsync(chunkIndices, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, maxParallel), CancellationToken = ct },
+                async (chunk, token) =>
+                {
+                    var (z0, y0, x0) = (chunk.cz * chunks[0], chunk.cy * chunks[1], chunk.cx * chunks[2]);
+                    var region = await from.ReadRegionAsync(2 * z0, Math.Min(from.Shape[0], 2 * (z0 + chunks[0])),
+                        2 * y0, Math.Min(from.Shape[1], 2 * (y0 + chunks[1])), 2 * x0, Math.Min(from.Shape[2], 2 * (x0 + chunks[2])), token)
+                        .ConfigureAwait(false);
+                    await target.WriteRegionAsync(z0, y0, x0, downsample(region), token).ConfigureAwait(false);
+                }).ConfigureAwait(false);
+            source = target;
+        }
+        var attributes = await ReadAttributesAsync(store, groupPath, ct).ConfigureAwait(false);
+        attributes["multiscales"] = new JsonArray(Multiscale(name, voxelSize, levels));
+        await WriteAttributesAsync(store, groupPath, attributes, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The name of an image's NGFF labels group ("labels"), which lists the label images beside the image.</summary>
+    public const string LabelsGroupName = "labels";
+
+    /// <summary>
+    /// Declares the label images held in <paramref name="imageGroupPath"/>/labels (NGFF 0.4 "labels" group: a .zgroup and
+    /// a .zattrs whose "labels" lists the label images' names), so viewers open them with the image.
+    /// </summary>
+    public static async Task WriteLabelsGroupAsync(IBlobStore store, string imageGroupPath, IReadOnlyList<string> labelNames, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(labelNames);
+        var group = BlobKey.Combine(imageGroupPath, LabelsGroupName);
+        await store.WriteAsync(BlobKey.Combine(group, GroupFileName), GroupJson(), ct).ConfigureAwait(false);
+        var attributes = await ReadAttributesAsync(store, group, ct).ConfigureAwait(false);
+        attributes["labels"] = new JsonArray([.. labelNames.Select(n => (JsonNode)JsonValue.Create(n))]);
+        await WriteAttributesAsync(store, group, attributes, ct).ConfigureAwait(false);
     }
 
     /// <summary>The NGFF 0.4 "image-label" attribute value for a label image.</summary>
@@ -164,6 +232,11 @@ public static class OmeZarr
         return first;
     }
 
+    /// <summary>
+    /// The "multiscales" entry: axes z, y, x in micrometres; per level a "scale" (the voxel size times 2^level) and, for
+    /// coarser levels, a "translation" of half a coarse voxel minus half a fine one, so that a coarse voxel's centre sits
+    /// at the centre of the 2x2x2 block it summarises and viewers overlay the levels (and image and labels) exactly.
+    /// </summary>
     private static JsonObject Multiscale(string name, VoxelSize voxelSize, int levels) => new()
     {
         ["version"] = NgffVersion,
@@ -172,16 +245,23 @@ public static class OmeZarr
         {
             ["name"] = axis,
             ["type"] = "space",
-            ["unit"] = "nanometer",
+            ["unit"] = "micrometer",
         })]),
-        ["datasets"] = new JsonArray([.. Enumerable.Range(0, levels).Select(level => (JsonNode)new JsonObject
+        ["datasets"] = new JsonArray([.. Enumerable.Range(0, levels).Select(level =>
         {
-            ["path"] = level.ToString(),
-            ["coordinateTransformations"] = new JsonArray(new JsonObject
+            double[] um = [voxelSize.ZNm / 1e3, voxelSize.YNm / 1e3, voxelSize.XNm / 1e3];
+            var transformations = new JsonArray(new JsonObject
             {
                 ["type"] = "scale",
-                ["scale"] = new JsonArray(voxelSize.ZNm * (1 << level), voxelSize.YNm * (1 << level), voxelSize.XNm * (1 << level)),
-            }),
+                ["scale"] = new JsonArray([.. um.Select(v => (JsonNode)JsonValue.Create(v * (1 << level)))]),
+            });
+            if (level > 0)
+                transformations.Add(new JsonObject
+                {
+                    ["type"] = "translation",
+                    ["translation"] = new JsonArray([.. um.Select(v => (JsonNode)JsonValue.Create(v * ((1 << level) - 1) / 2))]),
+                });
+            return (JsonNode)new JsonObject { ["path"] = level.ToString(), ["coordinateTransformations"] = transformations };
         })]),
     };
 
@@ -229,7 +309,9 @@ public static class OmeZarr
     {
         foreach (var (key, value) in plan.Attributes)
         {
-            if (!stored.TryGetPropertyValue(key, out var storedValue) || storedValue?.ToJsonString() != value?.ToJsonString())
+            if (!stored.TryGetPropertyValue(key, out var storedValue))
+                return false;
+            if (key == "multiscales" ? !HasLevelsOf(storedValue, value) : storedValue?.ToJsonString() != value?.ToJsonString())
                 return false;
         }
         for (var level = 0; level < plan.Levels.Length; level++)
@@ -240,6 +322,27 @@ public static class OmeZarr
                 return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// True when the stored multiscales are the planned ones, or the planned ones with coarser levels added after them
+    /// (<see cref="WritePyramidAsync{T}"/>): a stage that ensures its full-resolution output after the pyramid was built
+    /// (a redelivered chunk) must not take the pyramid away.
+    /// </summary>
+    private static bool HasLevelsOf(JsonNode? stored, JsonNode? planned)
+    {
+        if (stored is not JsonArray { Count: 1 } storedList || storedList[0] is not JsonObject storedFirst
+            || planned is not JsonArray { Count: 1 } plannedList || plannedList[0] is not JsonObject plannedFirst)
+            return stored?.ToJsonString() == planned?.ToJsonString();
+        if (storedFirst["datasets"] is not JsonArray storedDatasets || plannedFirst["datasets"] is not JsonArray plannedDatasets
+            || storedDatasets.Count < plannedDatasets.Count)
+            return false;
+        for (var level = 0; level < plannedDatasets.Count; level++)
+            if (storedDatasets[level]?.ToJsonString() != plannedDatasets[level]?.ToJsonString())
+                return false;
+        static string WithoutDatasets(JsonObject multiscale) =>
+            new JsonObject(multiscale.Where(p => p.Key != "datasets").Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone()))).ToJsonString();
+        return WithoutDatasets(storedFirst) == WithoutDatasets(plannedFirst);
     }
 
     /// <summary>The group's attributes, or null when there are none or they are not a JSON object (nothing to keep then).</summary>

@@ -52,6 +52,9 @@ public sealed class ReferenceRun : IDisposable
     }
 
     /// <summary>Every file under RunDir/{artefact}, keyed by its '/'-separated path below that folder.</summary>
+    /// <summary>The label image's folder, relative to the job (<see cref="SsbTomo.Storage.JobLayout.Labels"/>).</summary>
+    public static readonly string Labels = new SsbTomo.Storage.JobLayout("").Labels;
+
     public SortedDictionary<string, byte[]> Files(string artefact)
     {
         var root = Path.Combine(RunDir, artefact);

@@ -35,11 +35,4 @@ public class LabelPyramidTests
         Assert.Equal(4, down[1, 1, 1]);
         Assert.Equal(0, down[0, 0, 0]);
     }
-
-    [Theory]
-    [InlineData(128, 256, 320, 3)]
-    [InlineData(16, 512, 512, 1)]
-    [InlineData(1000, 2000, 2000, 5)]
-    public void Level_count_stops_before_the_smallest_side_gets_too_small(int d, int h, int w, int expected) =>
-        Assert.Equal(expected, LabelPyramid.LevelCount(d, h, w));
 }

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Globalization;
+using SsbTomo.Imaging;
+using SsbTomo.Reconstruction;
+using SsbTomo.Storage;
+using SsbTomo.TestSupport;
+
+namespace SsbTomo.Benchmarks;
+
+/// <summary>
+/// The Reconstruction stage's cost on a label volume of the size (default 256x512x512, chunks 16x512x512, as a
+/// run writes them): pyramids of raw, aligned and labels, the NGFF metadata and the three previews. Prints the wall time
+/// and the process's peak working set; the volumes are generated slab by slab so the peak is the stage's.
+/// Usage: dotnet run -c Release --project tests/SsbTomo.Benchmarks -- reconstruction [--size 256,512,512]
+/// </summary>
+public static class ReconstructionStudy
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        int[] size = [256, 512, 512];
+        for (var i = 0; i < args.Length; i++)
+            if (args[i] == "--size" && i + 1 < args.Length)
+                size = [.. args[++i].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
+        using var dir = new TempDirectory("ssbtomo-recon-bench");
+        var store = new FileSystemBlobStore(dir.Path);
+        var layout = new JobLayout("");
+        int[] chunks = [16, Math.Min(512, size[1]), Math.Min(512, size[2])];
+        var voxel = new VoxelSize(10, 10, 20);
+        var raw = await OmeZarr.CreateImageAsync<ushort>(store, layout.Raw, "raw", size, chunks, voxel);
+        var aligned = await OmeZarr.CreateImageAsync<ushort>(store, layout.Aligned, "aligned", size, chunks, voxel);
+        var labels = await OmeZarr.CreateImageAsync<byte>(store, layout.Labels, JobLayout.LabelsName, size, chunks, voxel);
+        for (var z0 = 0; z0 < size[0]; z0 += chunks[0])
+        {
+            var depth = Math.Min(chunks[0], size[0] - z0);
+            var (grey, phases) = Slab(z0, depth, size[1], size[2]);
+            await raw.WriteRegionAsync(z0, 0, 0, grey);
+            await aligned.WriteRegionAsync(z0, 0, 0, grey);
+            await labels.WriteRegionAsync(z0, 0, 0, phases);
+        }
+        GC.Collect();
+        var before = Process.GetCurrentProcess().PeakWorkingSet64;
+        var clock = Stopwatch.StartNew();
+        var levels = await JobReconstruction.RunAsync(store, layout, windowBudgetBytes: 512L << 20);
+        clock.Stop();
+        using var process = Process.GetCurrentProcess();
+        var line = string.Create(CultureInfo.InvariantCulture,
+            $"reconstruction of {string.Join('x', size)} (raw, aligned uint16 + labels uint8; {levels} levels each; 3 previews): "
+            + $"{clock.Elapsed.TotalSeconds:0.00} s on {Environment.ProcessorCount} cores, peak working set {process.PeakWorkingSet64 >> 20} MiB "
+            + $"(before the stage: {before >> 20} MiB)");
+        Console.WriteLine(line);
+        return 0;
+    }
+
+    /// <summary>Spheres of the four phases on a lattice, grey levels by phase plus a ripple: cheap, deterministic, every phase present.</summary>
+    private static (Volume<ushort> Grey, Volume<byte> Labels) Slab(int z0, int depth, int height, int width)
+    {
+        var grey = new Volume<ushort>(depth, height, width);
+        var labels = new Volume<byte>(depth, height, width);
+        Parallel.For(0, depth, dz =>
+        {
+            var z = z0 + dz;
+            for (var y = 0; y < height; y++)
+                for (var x = 0; x < width; x++)
+                {
+                    int cz = z % 40 - 20, cy = y % 40 - 20, cx = x % 40 - 20;
+                    var r2 = cz * cz + cy * cy + cx * cx;
+                    var cell = (z / 40 + y / 40 + x / 40) % 3;
+                    var label = (byte)(r2 < 225 ? 1 + cell : r2 > 380 && (x + y) % 7 == 0 ? 4 : 2);
+                    labels[dz, y, x] = label;
+                    grey[dz, y, x] = (ushort)(label * 12000 + (x * 31 + y * 17 + z * 7) % 900);
+                }
+        });
+        return (grey, labels);
+    }
+}
