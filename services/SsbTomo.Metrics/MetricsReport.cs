@@ -72,8 +72,9 @@ public sealed partial record MetricsReport(
     public const string ShineThroughMethod =
         "label-free: for pore runs along z (voxels below the carbon|electrolyte midpoint between two solid voxels, one of them darker than a " +
         "quarter of the way from void to electrolyte, at most 12 slices), the grey j slices before the back wall minus j slices after the front " +
-        "wall, each as a share of the way from void to that wall; the largest median over j = 0..5 (at least 200 runs), at most 0.4. The " +
-        "shine-through correction gives a pore the voxels behind it below void + (0.5 + excess) of the way to the wall";
+        "wall, each as a share of the way from void to that wall; the largest median over j = 0..5 (at least 200 runs). The " +
+        "shine-through correction gives a pore the voxels behind it below void + (0.5 + correction) of the way to the wall, correction = " +
+        "excess - 0.1 (what the midpoint already recovers), within [0, 0.4]";
 
     public const string UncertaintyMethod =
         "segmentation re-run (classification + partial-volume clean-up) on denoised.zarr with each phase's band shrunk and grown: " +
@@ -120,7 +121,7 @@ public sealed partial record MetricsReport(
                 CarbonLevel = model.FitCarbonMean is { } fitCarbon
                     ? new CarbonLevelReport(CarbonLevelMethod, fitCarbon, model.FibreCoreLevel, model.FibreCoreVoxels, model.CarbonReplacedByFibreLevel)
                     : null,
-                ShineThrough = new ShineThroughReport(ShineThroughMethod, model.ShineThroughExcess, model.ShineThroughRuns),
+                ShineThrough = new ShineThroughReport(ShineThroughMethod, model.ShineThroughExcess, model.ShineThroughCorrection, model.ShineThroughRuns),
             },
         };
     }
@@ -158,6 +159,7 @@ public sealed record UncertaintyReport(
 public sealed record ShineThroughReport(
     [property: JsonPropertyName("method")] string Method,
     [property: JsonPropertyName("excess")] double Excess,
+    [property: JsonPropertyName("correction")] double Correction,
     [property: JsonPropertyName("pore_runs")] long PoreRuns);
 
 /// <summary>The grey-level fit's carbon mean against the surveyed fibre cores' level, and which one segmented the stack.</summary>

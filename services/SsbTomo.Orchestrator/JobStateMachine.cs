@@ -471,20 +471,17 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         var job = context.Saga;
         if (job.ShineThroughRuns is null) return;
         var estimate = ShineThroughEstimate.Estimate(job.ShineThroughRuns);
-        job.ShineThroughExcess = estimate.Excess;
+        job.ShineThroughExcess = estimate.Correction;
         var runs = estimate.RunsPerDistance.Length == 0 ? 0 : estimate.RunsPerDistance.Max();
         if (job.Segmentation is { } model)
-            job.Segmentation = model with { ShineThroughExcess = estimate.Excess, ShineThroughRuns = runs };
-        if (estimate.Excess >= NotableShineThrough)
+            job.Segmentation = model with { ShineThroughExcess = estimate.Excess, ShineThroughCorrection = estimate.Correction, ShineThroughRuns = runs };
+        if (estimate.Correction > 0)
             job.Warnings.Add(
-                $"Pores show the material behind them (shine-through): next to their back walls they read {estimate.Excess:P0} of the way "
-                + "from void to the wall more than next to their front walls. The segmentation gave those voxels back to the pores; void "
-                + "fraction and contact loss still lean low on such stacks (about 1 percentage point on phantoms with this much shine-through).");
+                $"Pores show the material behind them strongly (shine-through): next to their back walls they read {estimate.Excess:P0} of the "
+                + "way from void to the wall more than next to their front walls. The segmentation gave such voxels back to the pores, but void "
+                + "fraction and contact loss still lean low on such stacks (by about 1 and 4 percentage points on phantoms with this much shine-through).");
         job.UpdatedUtc = DateTime.UtcNow;
     }
-
-    /// <summary>Excess from which the job tells the user (phantoms with shine-through of 0.3-0.55 of the wall's contrast measure 0.13-0.23).</summary>
-    private const double NotableShineThrough = 0.1;
 
     /// <summary>
     /// Checks the fit's carbon class against the fibre cores of every chunk (<see cref="CarbonLevel"/>); when it moves,

@@ -106,7 +106,7 @@ public record SegmentChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0,
     /// </summary>
     public SegmentationModel? Model { get; init; }
 
-    /// <summary>The stack's measured shine-through excess (0: none measured); the shine-through correction acts on it.</summary>
+    /// <summary>The part of the stack's measured shine-through excess the shine-through correction acts on (0: none).</summary>
     public double ShineThroughExcess { get; init; }
 }
 
@@ -170,8 +170,11 @@ public record SegmentationModel(double[] Thresholds, double[] ClassMeans, double
     /// <summary>True when the fit's carbon class was replaced by the fibre level (it sat on the pores' rims, or on part of the electrolyte).</summary>
     public bool CarbonReplacedByFibreLevel { get; init; }
 
-    /// <summary>The stack's shine-through excess the segmentation used (share of the way from void to the wall behind a pore).</summary>
+    /// <summary>The stack's measured shine-through excess (share of the way from void to the wall behind a pore).</summary>
     public double ShineThroughExcess { get; init; }
+
+    /// <summary>The part of <see cref="ShineThroughExcess"/> the segmentation's shine-through correction acted on.</summary>
+    public double ShineThroughCorrection { get; init; }
 
     /// <summary>Pore runs along z the estimate came from (at the distance from the back wall it was taken at).</summary>
     public long ShineThroughRuns { get; init; }

@@ -42,16 +42,15 @@ internal static class CleanupStudy
                 TileWindow.Whole(denoised.Height, denoised.Width), set.ClassMeans));
             var perDistance = shine.UsablePerDistance();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{runDir}: shine-through excess {shine.Excess:0.000}, per distance [{string.Join(", ", perDistance.Select(e => e.ToString("0.000", CultureInfo.InvariantCulture)))}]"));
+                $"{runDir}: shine-through excess {shine.Excess:0.000} (correction {shine.Correction:0.000}), per distance [{string.Join(", ", perDistance.Select(e => e.ToString("0.000", CultureInfo.InvariantCulture)))}]"));
             var solidLevel = 0.5 * (decision.ClassMeans[1] + decision.ClassMeans[2]);
             (string Rule, Func<Volume<byte>> Segment)[] rules =
             [
                 ("fit only", () => CleanedUp(intensity, set.Thresholds, set.ClassMeans)),
                 ("fibre survey", () => CleanedUp(intensity, decision.Thresholds, decision.ClassMeans)),
                 ("survey + shine midpoint", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans)),
-                ("survey + shine largest", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Excess)),
-                ("survey + shine largest-0.05", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, Math.Max(0, shine.Excess - 0.05))),
-                ("survey + shine largest-0.1", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, Math.Max(0, shine.Excess - 0.1))),
+                ("survey + shine all excess", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, Math.Min(shine.Excess, ShineThroughEstimate.MaximumExcess))),
+                ("survey + shine correction", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Correction)),
                 ("survey + shine distance", () => ShineThroughCorrection.Apply(CleanedUp(intensity, decision.Thresholds, decision.ClassMeans), intensity,
                     decision.ClassMeans[0], perDistance, solidLevel, PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps)),
             ];

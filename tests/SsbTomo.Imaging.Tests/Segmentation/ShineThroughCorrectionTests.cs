@@ -55,6 +55,21 @@ public class ShineThroughCorrectionTests
     }
 
     [Fact]
+    public void An_excess_per_distance_is_taken_at_the_distance_of_the_first_solid_voxel_behind()
+    {
+        // The voxel at 0.55 of the way to the NMC wall has its first solid voxel right behind it (distance 0): the
+        // excess at distance 0 decides, not the one at distance 1.
+        float Towards(double a) => (float)(Void + a * (Nmc - Void));
+        byte At(double[] excess)
+        {
+            var (labels, intensity) = Column(Lps, Void, Towards(0.3), Towards(0.55), Nmc, Nmc);
+            return ShineThroughCorrection.Apply(labels, intensity, Void, excess, 0.5 * (Carbon + Lps), PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps)[3, 0, 0];
+        }
+        Assert.Equal(PhaseLabel.Void, At([0.1, 0]));
+        Assert.Equal(PhaseLabel.Lps, At([0, 0.1]));
+    }
+
+    [Fact]
     public void A_carbon_fibre_behind_a_pore_that_does_not_brighten_stays_carbon()
     {
         // Void, then a fibre at its own grey level darker than the voxel in front of it (the pore's shine-through), then LPS.

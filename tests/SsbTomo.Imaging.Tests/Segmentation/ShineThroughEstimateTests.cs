@@ -57,6 +57,8 @@ public class ShineThroughEstimateTests
         var expected = strength - strength * Math.Exp(-(poreSlices - 1) / decay) * (Lps - Void) / (Nmc - Void);
         Assert.InRange(estimate.MedianPerDistance[0], expected - 0.011, expected + 0.011);
         Assert.InRange(estimate.Excess, expected - 0.011, expected + 0.011);
+        // The correction acts on what the midpoint rule does not already recover.
+        Assert.Equal(Math.Max(0, estimate.Excess - ShineThroughEstimate.RecoveredByMidpoint), estimate.Correction, 1e-12);
     }
 
     [Fact]
@@ -166,6 +168,7 @@ public class ShineThroughEstimateTests
         var strong = ShineThroughEstimate.Estimate(CountWhole(Render(0.45)));
         Assert.True(none.RunsPerDistance[0] >= ShineThroughEstimate.MinimumRuns, $"{none.RunsPerDistance[0]} runs");
         Assert.InRange(none.Excess, 0, 0.02);
+        Assert.Equal(0, none.Correction);
         Assert.InRange(strong.Excess, 0.1, ShineThroughEstimate.MaximumExcess);
     }
 }
