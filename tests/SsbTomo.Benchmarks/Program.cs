@@ -108,16 +108,19 @@ var tSegment = Measure.Run(() =>
     var denoised = Denoise.Gaussian(data.Raw, 0.8);
     PartialVolumeCleanup.Apply(PhaseClassifier.Classify(denoised, segmentationThresholds, BenchData.DarkToBright), denoised, BenchData.DarkToBright, data.ClassMeans);
 }, repeats);
-// The path as it runs now: denoise, the carbon-fibre survey (Hessian σ 1.5 on every 4th slice) between the two passes,
-// then classification, clean-up and the shine-through correction (PhaseSegmentation).
+// The path as it runs now: denoise, the survey between the two passes (carbon-fibre cores by the Hessian σ 1.5 on every
+// 4th slice, pore runs along z for the shine-through estimate), then classification, clean-up and the shine-through
+// correction (PhaseSegmentation) with the estimated correction.
 var tSurveyed = Measure.Run(() =>
 {
     var denoised = Denoise.Gaussian(data.Raw, 0.8);
     var quantized = new Volume<ushort>(denoised.Depth, denoised.Height, denoised.Width,
         Array.ConvertAll(denoised.Data, v => (ushort)Math.Clamp(MathF.Round(v), 0, 65535)));
-    CarbonFibreSurvey.Survey(quantized, new SlabWindow(0, quantized.Depth, 0, quantized.Depth), segmentationThresholds, data.ClassMeans, 1024, 0, 65536,
+    var whole = new SlabWindow(0, quantized.Depth, 0, quantized.Depth);
+    CarbonFibreSurvey.Survey(quantized, whole, segmentationThresholds, data.ClassMeans, 1024, 0, 65536,
         CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50)));
-    PhaseSegmentation.Segment(denoised, segmentationThresholds, data.ClassMeans);
+    var shine = ShineThroughEstimate.Estimate(ShineThroughEstimate.CountRuns(quantized, whole, TileWindow.Whole(quantized.Height, quantized.Width), data.ClassMeans));
+    PhaseSegmentation.Segment(denoised, segmentationThresholds, data.ClassMeans, shine.Correction);
 }, repeats);
 var cleanupDeterministic = cleaned.Data.AsSpan().SequenceEqual(data.Cleaned.Data);
 // Surfaces and distances on the cleaned labels (1 nm voxels, so areas are in voxel faces; the EDT with z twice x and y).
