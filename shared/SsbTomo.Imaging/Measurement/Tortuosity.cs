@@ -42,7 +42,8 @@ public sealed record TortuosityResult(
 /// <para>
 /// Solver: conjugate gradients (Hestenes &amp; Stiefel 1952) preconditioned by one symmetric multigrid V-cycle
 /// (red-black Gauss-Seidel smoothing, forward before and backward after the coarse correction, so the preconditioner
-/// is symmetric) over 2×2×2 aggregates whose coarse operators are the Galerkin products with piecewise-constant
+/// is symmetric) over aggregates of 2 cells along each strongly coupled axis (2×2×2 for cubic voxels, 1×2×2 first
+/// when the slices are thicker than the pixels: <see cref="Level.Coarsen"/>) whose coarse operators are the Galerkin products with piecewise-constant
 /// prolongation — for a face-conductance operator that is again a face-conductance operator whose conductances are
 /// the sums across each aggregate's faces (aggregation multigrid: Braess 1995, Computing 55:379; Notay 2010,
 /// Electron. Trans. Numer. Anal. 37:123). The coarsest level is solved exactly (dense Cholesky). Matrix-free on the voxel grid,
@@ -181,6 +182,12 @@ public static class Tortuosity
         public required int D, H, W;
         public required float[] Ct, Cu, Cv, GFirst, GLast;
 
+        /// <summary>Typical link conductance along t, u and v (the fine level's weights, then as aggregation sums them).</summary>
+        public (double T, double U, double V) Strength;
+
+        /// <summary>Cells of the next finer level per cell of this one along t, u and v (1 or 2; all 1 on the finest).</summary>
+        public (int T, int U, int V) Factor = (1, 1, 1);
+
         /// <summary>Per cell of a slice, (u + v) mod 2 as 0 or 1: the red-black colour is this xor the slice's parity.</summary>
         public required float[] Parity;
 
@@ -206,6 +213,7 @@ public static class Tortuosity
         {
             var (d, h, w) = (grid.D, grid.H, grid.W);
             var level = Create(d, h, w);
+            level.Strength = (1, grid.WeightU, grid.WeightV);
             var slice = h * w;
             Parallel.For(0, d, t =>
             {
@@ -229,25 +237,39 @@ public static class Tortuosity
             return level;
         }
 
-        /// <summary>Galerkin coarse level for piecewise-constant prolongation over 2×2×2 aggregates (1 along an axis of extent 1).</summary>
+        /// <summary>
+        /// Galerkin coarse level for piecewise-constant prolongation over aggregates of 2 cells along each strongly coupled
+        /// axis, 1 along the others (semi-coarsening: with anisotropic voxels, aggregating across the weak links as well
+        /// leaves the anisotropy on every level and the V-cycle loses its grip; Trottenberg, Oosterlee &amp; Schüller 2001,
+        /// "Multigrid", §5.1). An axis is strong when its link strength is at least half the strongest's; an axis of
+        /// extent 1 is never coarsened.
+        /// </summary>
         public Level Coarsen()
         {
-            var coarse = Create((D + 1) / 2, (H + 1) / 2, (W + 1) / 2);
+            var extents = new[] { D, H, W };
+            var strengths = new[] { Strength.T, Strength.U, Strength.V };
+            var strongest = Enumerable.Range(0, 3).Where(a => extents[a] > 1).Max(a => strengths[a]);
+            var f = Enumerable.Range(0, 3).Select(a => extents[a] > 1 && strengths[a] >= strongest / 2 ? 2 : 1).ToArray();
+            var (ft, fu, fv) = (f[0], f[1], f[2]);
+            var coarse = Create((D + ft - 1) / ft, (H + fu - 1) / fu, (W + fv - 1) / fv);
+            coarse.Factor = (ft, fu, fv);
+            // A coarse link sums the fine links crossing the aggregate's face: as many as the face has fine cells.
+            coarse.Strength = (Strength.T * fu * fv, Strength.U * ft * fv, Strength.V * ft * fu);
             Parallel.For(0, coarse.D, tc =>
             {
                 for (var uc = 0; uc < coarse.H; uc++)
                     for (var vc = 0; vc < coarse.W; vc++)
                     {
                         double ct = 0, cu = 0, cv = 0;
-                        for (var t = 2 * tc; t < Math.Min(D, 2 * tc + 2); t++)
-                            for (var u = 2 * uc; u < Math.Min(H, 2 * uc + 2); u++)
-                                for (var v = 2 * vc; v < Math.Min(W, 2 * vc + 2); v++)
+                        for (var t = ft * tc; t < Math.Min(D, ft * tc + ft); t++)
+                            for (var u = fu * uc; u < Math.Min(H, fu * uc + fu); u++)
+                                for (var v = fv * vc; v < Math.Min(W, fv * vc + fv); v++)
                                 {
                                     var i = Index(t, u, v);
                                     // Only links that leave the aggregate survive; those inside it cancel in PᵀAP.
-                                    if (t == 2 * tc + 1) ct += Ct[i];
-                                    if (u == 2 * uc + 1) cu += Cu[i];
-                                    if (v == 2 * vc + 1) cv += Cv[i];
+                                    if (t == ft * tc + ft - 1) ct += Ct[i];
+                                    if (u == fu * uc + fu - 1) cu += Cu[i];
+                                    if (v == fv * vc + fv - 1) cv += Cv[i];
                                 }
                         var ic = coarse.Index(tc, uc, vc);
                         (coarse.Ct[ic], coarse.Cu[ic], coarse.Cv[ic]) = ((float)ct, (float)cu, (float)cv);
@@ -255,8 +277,8 @@ public static class Tortuosity
             });
             for (var uc = 0; uc < coarse.H; uc++)
                 for (var vc = 0; vc < coarse.W; vc++)
-                    for (var u = 2 * uc; u < Math.Min(H, 2 * uc + 2); u++)
-                        for (var v = 2 * vc; v < Math.Min(W, 2 * vc + 2); v++)
+                    for (var u = fu * uc; u < Math.Min(H, fu * uc + fu); u++)
+                        for (var v = fv * vc; v < Math.Min(W, fv * vc + fv); v++)
                         {
                             coarse.GFirst[uc * coarse.W + vc] += GFirst[u * W + v];
                             coarse.GLast[uc * coarse.W + vc] += GLast[u * W + v];
@@ -532,15 +554,16 @@ public static class Tortuosity
 
         private static void Restrict(Level fine, Level coarse, float[] residual, float[] rhs)
         {
+            var (ft, fu, fv) = coarse.Factor;
             Parallel.For(0, coarse.D, tc =>
             {
                 for (var uc = 0; uc < coarse.H; uc++)
                     for (var vc = 0; vc < coarse.W; vc++)
                     {
                         double sum = 0;
-                        for (var t = 2 * tc; t < Math.Min(fine.D, 2 * tc + 2); t++)
-                            for (var u = 2 * uc; u < Math.Min(fine.H, 2 * uc + 2); u++)
-                                for (var v = 2 * vc; v < Math.Min(fine.W, 2 * vc + 2); v++)
+                        for (var t = ft * tc; t < Math.Min(fine.D, ft * tc + ft); t++)
+                            for (var u = fu * uc; u < Math.Min(fine.H, fu * uc + fu); u++)
+                                for (var v = fv * vc; v < Math.Min(fine.W, fv * vc + fv); v++)
                                     sum += residual[fine.Index(t, u, v)];
                         rhs[coarse.Index(tc, uc, vc)] = (float)sum;
                     }
@@ -549,12 +572,16 @@ public static class Tortuosity
 
         private static void Prolong(Level fine, Level coarse, float[] correction, float[] x)
         {
+            var (ft, fu, fv) = coarse.Factor;
             Parallel.For(0, fine.D, t =>
             {
                 for (var u = 0; u < fine.H; u++)
                 {
-                    var (i, c) = (fine.Index(t, u, 0), coarse.Index(t / 2, u / 2, 0));
-                    for (var v = 0; v < fine.W; v++) x[i + v] += correction[c + v / 2];
+                    var (i, c) = (fine.Index(t, u, 0), coarse.Index(t / ft, u / fu, 0));
+                    if (fv == 2)
+                        for (var v = 0; v < fine.W; v++) x[i + v] += correction[c + v / 2];
+                    else
+                        for (var v = 0; v < fine.W; v++) x[i + v] += correction[c + v];
                 }
             });
         }
