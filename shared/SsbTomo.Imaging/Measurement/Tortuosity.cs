@@ -50,7 +50,8 @@ public sealed record TortuosityResult(
 /// float vectors (dot products summed in double per slice), SIMD along slices, parallel over slices; started from TauFactor's linear profile. Iterates until the
 /// residual's 2-norm is below the tolerance relative to the right-hand side's, and restarts from the true residual
 /// (computed in double) until that one is below it too, at most four times. About 50 bytes a voxel at peak (measured:
-/// 0.8 GB on 256³; three float conductances and seven float vectors).
+/// 0.8 GB on 256³): on the finest level one float degree array and the t conductances (<see cref="FineStencil"/>),
+/// seven float vectors; every cell array has a ghost column and row (zero conductance) so no stencil tests bounds.
 /// </para>
 /// <para>
 /// Voxels outside the percolating components are removed from the system before solving (identity rows, value 0):
@@ -191,22 +192,32 @@ public static class Tortuosity
         /// <summary>Per cell of a slice, (u + v) mod 2 as 0 or 1: the red-black colour is this xor the slice's parity.</summary>
         public required float[] Parity;
 
-        public int Slice => H * W;
-        public long Length => (long)(D + 2) * H * W;
-        public long Index(int t, int u, int v) => ((long)(t + 1) * H + u) * W + v;
+        /// <summary>Row stride: W cells and one ghost cell (always 0, no conductance) that ends the row.</summary>
+        public int Row => W + 1;
+
+        /// <summary>Slice stride: H rows and one ghost row.</summary>
+        public int Slice => (H + 1) * (W + 1);
+        public long Length => (long)(D + 2) * Slice;
+        public long Index(int t, int u, int v) => (long)(t + 1) * Slice + u * Row + v;
+
+        /// <summary>
+        /// The finest level only: per cell the sum of its conductances (links and fixed face), 0 where it does not conduct.
+        /// Its links are 0 or the axis weight, and every vector the solver applies it to is 0 where the phase does not
+        /// conduct, so the stencil needs this one array instead of three conductances: Σ_j c_ij x_j = Σ_j w_axis x_j.
+        /// </summary>
+        public float[]? Degree;
+        public float WeightU = 1, WeightV = 1;
 
         private static Level Create(int d, int h, int w)
         {
-            var length = (long)(d + 2) * h * w;
-            var parity = new float[h * w];
-            for (var u = 0; u < h; u++)
-                for (var v = 0; v < w; v++) parity[u * w + v] = (u + v) & 1;
-            return new Level
-            {
-                D = d, H = h, W = w,
-                Ct = new float[length], Cu = new float[length], Cv = new float[length],
-                GFirst = new float[h * w], GLast = new float[h * w], Parity = parity,
-            };
+            var level = new Level { D = d, H = h, W = w, Ct = [], Cu = [], Cv = [], GFirst = [], GLast = [], Parity = [] };
+            var length = level.Length;
+            var parity = new float[level.Slice];
+            for (var u = 0; u <= h; u++)
+                for (var v = 0; v <= w; v++) parity[u * level.Row + v] = (u + v) & 1;
+            (level.Ct, level.Cu, level.Cv) = (new float[length], new float[length], new float[length]);
+            (level.GFirst, level.GLast, level.Parity) = (new float[level.Slice], new float[level.Slice], parity);
+            return level;
         }
 
         public static Level Fine(Grid grid, byte[] active)
@@ -231,9 +242,23 @@ public static class Tortuosity
             // A face voxel's centre is half a voxel from the fixed face: twice the conductance of a neighbour.
             for (var j = 0; j < slice; j++)
             {
-                if (active[j] != 0) level.GFirst[j] = 2;
-                if (active[(long)(d - 1) * slice + j] != 0) level.GLast[j] += 2;
+                var k = j / w * level.Row + j % w;
+                if (active[j] != 0) level.GFirst[k] = 2;
+                if (active[(long)(d - 1) * slice + j] != 0) level.GLast[k] += 2;
             }
+            (level.WeightU, level.WeightV) = (grid.WeightU, grid.WeightV);
+            level.Degree = new float[level.Length];
+            Parallel.For(0, d, t =>
+            {
+                var g = level.FaceConductance(t);
+                var start = level.Index(t, 0, 0);
+                for (var j = 0; j < level.Slice; j++)
+                {
+                    var i = start + j;
+                    level.Degree[i] = level.Cv[i] + level.Cv[i - 1] + level.Cu[i] + level.Cu[i - level.Row] + level.Ct[i] + level.Ct[i - level.Slice]
+                        + (g is null ? 0 : g[j]);
+                }
+            });
             return level;
         }
 
@@ -280,8 +305,8 @@ public static class Tortuosity
                     for (var u = fu * uc; u < Math.Min(H, fu * uc + fu); u++)
                         for (var v = fv * vc; v < Math.Min(W, fv * vc + fv); v++)
                         {
-                            coarse.GFirst[uc * coarse.W + vc] += GFirst[u * W + v];
-                            coarse.GLast[uc * coarse.W + vc] += GLast[u * W + v];
+                            coarse.GFirst[uc * coarse.Row + vc] += GFirst[u * Row + v];
+                            coarse.GLast[uc * coarse.Row + vc] += GLast[u * Row + v];
                         }
             return coarse;
         }
@@ -300,7 +325,12 @@ public static class Tortuosity
     [SkipLocalsInit]
     private static void Stencil(Kernel kernel, Level l, int t, float[]? b, float[] x, float[] result, int colour = 0)
     {
-        var (w, slice) = (l.W, l.Slice);
+        if (l.Degree is not null)
+        {
+            FineStencil(kernel, l, t, b, x, result, colour);
+            return;
+        }
+        var (w, slice) = (l.Row, l.Slice);
         var start = (int)l.Index(t, 0, 0);
         var g = l.FaceConductance(t);
         ref var ct = ref MemoryMarshal.GetArrayDataReference(l.Ct);
@@ -362,6 +392,66 @@ public static class Tortuosity
         }
     }
 
+    /// <summary>
+    /// <see cref="Stencil"/> on the finest level from its <see cref="Level.Degree"/>: the same operator when x is 0 in every
+    /// cell that does not conduct (the solver keeps it so: the initial profile, the smoother and the prolongation write
+    /// 0 there), with a third of the memory traffic of three conductance arrays.
+    /// </summary>
+    [SkipLocalsInit]
+    private static void FineStencil(Kernel kernel, Level l, int t, float[]? b, float[] x, float[] result, int colour)
+    {
+        var (row, slice) = (l.Row, l.Slice);
+        var start = (int)l.Index(t, 0, 0);
+        ref var degree = ref MemoryMarshal.GetArrayDataReference(l.Degree!);
+        ref var xs = ref MemoryMarshal.GetArrayDataReference(x);
+        ref var rs = ref MemoryMarshal.GetArrayDataReference(result);
+        ref var bs = ref b is null ? ref Unsafe.NullRef<float>() : ref MemoryMarshal.GetArrayDataReference(b);
+        ref var parity = ref MemoryMarshal.GetArrayDataReference(l.Parity);
+        var (wu, wv) = (new Vector<float>(l.WeightU), new Vector<float>(l.WeightV));
+        var colourOfSlice = new Vector<float>((colour ^ t) & 1);
+        var j = kernel == Kernel.ExactResidual ? slice : 0;
+        for (; j + Vector<float>.Count <= slice; j += Vector<float>.Count)
+        {
+            var i = start + j;
+            var diag = Vector.LoadUnsafe(ref degree, (nuint)i);
+            var sum = wv * (Vector.LoadUnsafe(ref xs, (nuint)(i + 1)) + Vector.LoadUnsafe(ref xs, (nuint)(i - 1)))
+                + wu * (Vector.LoadUnsafe(ref xs, (nuint)(i + row)) + Vector.LoadUnsafe(ref xs, (nuint)(i - row)))
+                + Vector.LoadUnsafe(ref xs, (nuint)(i + slice)) + Vector.LoadUnsafe(ref xs, (nuint)(i - slice));
+            var xi = Vector.LoadUnsafe(ref xs, (nuint)i);
+            var conducting = Vector.GreaterThan(diag, Vector<float>.Zero);
+            Vector<float> value;
+            if (kernel == Kernel.Sweep)
+            {
+                var updated = Vector.ConditionalSelect(conducting, (Vector.LoadUnsafe(ref bs, (nuint)i) + sum) / Vector.Max(diag, Vector<float>.One), Vector<float>.Zero);
+                value = Vector.ConditionalSelect(Vector.Equals(Vector.LoadUnsafe(ref parity, (nuint)j), colourOfSlice), updated, xi);
+            }
+            else
+            {
+                var ax = Vector.ConditionalSelect(conducting, diag * xi - sum, xi);
+                value = kernel == Kernel.Residual ? Vector.LoadUnsafe(ref bs, (nuint)i) - ax : ax;
+            }
+            value.StoreUnsafe(ref rs, (nuint)i);
+        }
+        double wuD = l.WeightU, wvD = l.WeightV;
+        for (j = kernel == Kernel.ExactResidual ? 0 : j; j < slice; j++)
+        {
+            var i = start + j;
+            double diag = Unsafe.Add(ref degree, i);
+            var sum = wvD * ((double)Unsafe.Add(ref xs, i + 1) + Unsafe.Add(ref xs, i - 1)) + wuD * ((double)Unsafe.Add(ref xs, i + row) + Unsafe.Add(ref xs, i - row))
+                + Unsafe.Add(ref xs, i + slice) + (double)Unsafe.Add(ref xs, i - slice);
+            double xi = Unsafe.Add(ref xs, i);
+            double value;
+            if (kernel == Kernel.Sweep)
+                value = l.Parity[j] == ((colour ^ t) & 1) ? diag > 0 ? (Unsafe.Add(ref bs, i) + sum) / diag : 0 : xi;
+            else
+            {
+                var ax = diag > 0 ? diag * xi - sum : xi;
+                value = kernel == Kernel.Apply ? ax : Unsafe.Add(ref bs, i) - ax;
+            }
+            Unsafe.Add(ref rs, i) = (float)value;
+        }
+    }
+
     /// <summary>Multigrid-preconditioned conjugate gradients for the fine level with c = 0 on the inlet face and 1 on the outlet.</summary>
     private sealed class Solver
     {
@@ -374,8 +464,11 @@ public static class Tortuosity
         public Solver(Level fine)
         {
             var levels = new List<Level> { fine };
-            while ((long)levels[^1].D * levels[^1].Slice > CoarsestCells) levels.Add(levels[^1].Coarsen());
+            while ((long)levels[^1].D * levels[^1].H * levels[^1].W > CoarsestCells) levels.Add(levels[^1].Coarsen());
             _levels = [.. levels];
+            // The finest level's stencil runs on its Degree; its u and v conductances were needed only to build the next
+            // level (Ct stays for the fluxes), unless it is itself the coarsest (factored below).
+            if (_levels.Length > 1) (fine.Cu, fine.Cv) = ([], []);
             var n = fine.Length;
             (_x, _r, _z, _p, _q, _b) = (new float[n], new float[n], new float[n], new float[n], new float[n], new float[n]);
             _rhs = new float[_levels.Length][];
@@ -465,7 +558,8 @@ public static class Tortuosity
                 for (var j = 0; j < f.Slice; j++)
                 {
                     var i = start + j;
-                    var diagonal = f.Cv[i] + f.Cv[i - 1] + f.Cu[i] + f.Cu[i - f.W] + f.Ct[i] + f.Ct[i - f.Slice] + (g is null ? 0 : g[j]);
+                    var diagonal = f.Degree is { } degree ? degree[i]
+                        : f.Cv[i] + f.Cv[i - 1] + f.Cu[i] + f.Cu[i - f.Row] + f.Ct[i] + f.Ct[i - f.Slice] + (g is null ? 0 : g[j]);
                     _x[i] = diagonal > 0 ? value : 0;
                 }
             });
@@ -578,7 +672,9 @@ public static class Tortuosity
                 for (var u = 0; u < fine.H; u++)
                 {
                     var (i, c) = (fine.Index(t, u, 0), coarse.Index(t / ft, u / fu, 0));
-                    if (fv == 2)
+                    if (fine.Degree is { } degree) // keep 0 where the finest level does not conduct (FineStencil needs it)
+                        for (var v = 0; v < fine.W; v++) x[i + v] += degree[i + v] > 0 ? correction[c + v / fv] : 0;
+                    else if (fv == 2)
                         for (var v = 0; v < fine.W; v++) x[i + v] += correction[c + v / 2];
                     else
                         for (var v = 0; v < fine.W; v++) x[i + v] += correction[c + v];
@@ -588,7 +684,7 @@ public static class Tortuosity
 
         private static double[] Factor(Level l)
         {
-            var n = l.D * l.Slice;
+            var (n, plane) = (l.D * l.H * l.W, l.H * l.W);
             var a = new double[n * n];
             for (var t = 0; t < l.D; t++)
                 for (var u = 0; u < l.H; u++)
@@ -597,11 +693,11 @@ public static class Tortuosity
                         var i = (t * l.H + u) * l.W + v;
                         var k = l.Index(t, u, v);
                         var g = l.FaceConductance(t);
-                        var diag = l.Cv[k] + l.Cv[k - 1] + l.Cu[k] + l.Cu[k - l.W] + l.Ct[k] + l.Ct[k - l.Slice] + (g is null ? 0 : g[i - t * l.Slice]);
+                        var diag = l.Cv[k] + l.Cv[k - 1] + l.Cu[k] + l.Cu[k - l.Row] + l.Ct[k] + l.Ct[k - l.Slice] + (g is null ? 0 : g[u * l.Row + v]);
                         a[i * n + i] = diag > 0 ? diag : 1;
                         if (v + 1 < l.W) a[i * n + i + 1] = a[(i + 1) * n + i] = -l.Cv[k];
                         if (u + 1 < l.H) a[i * n + i + l.W] = a[(i + l.W) * n + i] = -l.Cu[k];
-                        if (t + 1 < l.D) a[i * n + i + l.Slice] = a[(i + l.Slice) * n + i] = -l.Ct[k];
+                        if (t + 1 < l.D) a[i * n + i + plane] = a[(i + plane) * n + i] = -l.Ct[k];
                     }
             for (var j = 0; j < n; j++)
             {
@@ -622,13 +718,13 @@ public static class Tortuosity
 
         private void SolveCoarsest(Level l, float[] b, float[] x)
         {
-            var n = l.D * l.Slice;
-            var offset = (int)l.Index(0, 0, 0);
+            var n = l.D * l.H * l.W;
             var a = _cholesky;
             var y = new double[n];
+            long At(int i) => l.Index(i / (l.H * l.W), i / l.W % l.H, i % l.W);
             for (var i = 0; i < n; i++)
             {
-                var s = (double)b[offset + i];
+                var s = (double)b[At(i)];
                 for (var k = 0; k < i; k++) s -= a[i * n + k] * y[k];
                 y[i] = s / a[i * n + i];
             }
@@ -638,7 +734,7 @@ public static class Tortuosity
                 for (var k = i + 1; k < n; k++) s -= a[k * n + i] * y[k];
                 y[i] = s / a[i * n + i];
             }
-            for (var i = 0; i < n; i++) x[offset + i] = (float)y[i];
+            for (var i = 0; i < n; i++) x[At(i)] = (float)y[i];
         }
     }
 }
