@@ -50,8 +50,8 @@ public sealed record TortuosityResult(
 /// float vectors (dot products summed in double per slice), SIMD along slices, parallel over slices; started from TauFactor's linear profile. Iterates until the
 /// residual's 2-norm is below the tolerance relative to the right-hand side's, and restarts from the true residual
 /// (computed in double) until that one is below it too, at most four times. About 50 bytes a voxel at peak (measured:
-/// 0.8 GB on 256³): on the finest level one float degree array and the t conductances (<see cref="FineStencil"/>),
-/// seven float vectors; every cell array has a ghost column and row (zero conductance) so no stencil tests bounds.
+/// 0.8 GB on 256³): on the finest level one float degree array and the conducting mask, whose links are 0 or the axis
+/// weight (<see cref="FineStencil"/>), seven float vectors; every cell array has a ghost column and row (zero conductance) so no stencil tests bounds.
 /// </para>
 /// <para>
 /// Voxels outside the percolating components are removed from the system before solving (identity rows, value 0):
@@ -208,14 +208,29 @@ public static class Tortuosity
         public float[]? Degree;
         public float WeightU = 1, WeightV = 1;
 
-        private static Level Create(int d, int h, int w)
+        /// <summary>The finest level only: 1 where the phase conducts (dense t, u, v order); its links follow from it.</summary>
+        public byte[]? Active;
+
+        private bool Conducts(int t, int u, int v) => Active![((long)t * H + u) * W + v] != 0;
+
+        /// <summary>Conductance from (t, u, v) to its +t neighbour (0 at the axis' end).</summary>
+        public float LinkT(int t, int u, int v) =>
+            Active is null ? Ct[Index(t, u, v)] : t + 1 < D && Conducts(t, u, v) && Conducts(t + 1, u, v) ? 1 : 0;
+
+        public float LinkU(int t, int u, int v) =>
+            Active is null ? Cu[Index(t, u, v)] : u + 1 < H && Conducts(t, u, v) && Conducts(t, u + 1, v) ? WeightU : 0;
+
+        public float LinkV(int t, int u, int v) =>
+            Active is null ? Cv[Index(t, u, v)] : v + 1 < W && Conducts(t, u, v) && Conducts(t, u, v + 1) ? WeightV : 0;
+
+        private static Level Create(int d, int h, int w, bool conductances = true)
         {
             var level = new Level { D = d, H = h, W = w, Ct = [], Cu = [], Cv = [], GFirst = [], GLast = [], Parity = [] };
             var length = level.Length;
             var parity = new float[level.Slice];
             for (var u = 0; u <= h; u++)
                 for (var v = 0; v <= w; v++) parity[u * level.Row + v] = (u + v) & 1;
-            (level.Ct, level.Cu, level.Cv) = (new float[length], new float[length], new float[length]);
+            if (conductances) (level.Ct, level.Cu, level.Cv) = (new float[length], new float[length], new float[length]);
             (level.GFirst, level.GLast, level.Parity) = (new float[level.Slice], new float[level.Slice], parity);
             return level;
         }
@@ -223,22 +238,10 @@ public static class Tortuosity
         public static Level Fine(Grid grid, byte[] active)
         {
             var (d, h, w) = (grid.D, grid.H, grid.W);
-            var level = Create(d, h, w);
+            var level = Create(d, h, w, conductances: false);
             level.Strength = (1, grid.WeightU, grid.WeightV);
+            (level.WeightU, level.WeightV, level.Active) = (grid.WeightU, grid.WeightV, active);
             var slice = h * w;
-            Parallel.For(0, d, t =>
-            {
-                for (var u = 0; u < h; u++)
-                    for (var v = 0; v < w; v++)
-                    {
-                        var i = (long)t * slice + u * w + v;
-                        if (active[i] == 0) continue;
-                        var k = level.Index(t, u, v);
-                        if (t + 1 < d && active[i + slice] != 0) level.Ct[k] = 1;
-                        if (u + 1 < h && active[i + w] != 0) level.Cu[k] = grid.WeightU;
-                        if (v + 1 < w && active[i + 1] != 0) level.Cv[k] = grid.WeightV;
-                    }
-            });
             // A face voxel's centre is half a voxel from the fixed face: twice the conductance of a neighbour.
             for (var j = 0; j < slice; j++)
             {
@@ -246,18 +249,20 @@ public static class Tortuosity
                 if (active[j] != 0) level.GFirst[k] = 2;
                 if (active[(long)(d - 1) * slice + j] != 0) level.GLast[k] += 2;
             }
-            (level.WeightU, level.WeightV) = (grid.WeightU, grid.WeightV);
             level.Degree = new float[level.Length];
             Parallel.For(0, d, t =>
             {
                 var g = level.FaceConductance(t);
-                var start = level.Index(t, 0, 0);
-                for (var j = 0; j < level.Slice; j++)
-                {
-                    var i = start + j;
-                    level.Degree[i] = level.Cv[i] + level.Cv[i - 1] + level.Cu[i] + level.Cu[i - level.Row] + level.Ct[i] + level.Ct[i - level.Slice]
-                        + (g is null ? 0 : g[j]);
-                }
+                for (var u = 0; u < h; u++)
+                    for (var v = 0; v < w; v++)
+                    {
+                        var i = (long)t * slice + u * w + v;
+                        if (active[i] == 0) continue;
+                        float Link(bool inside, long neighbour) => inside && active[neighbour] != 0 ? 1 : 0;
+                        level.Degree[level.Index(t, u, v)] = Link(t > 0, i - slice) + Link(t + 1 < d, i + slice)
+                            + grid.WeightU * (Link(u > 0, i - w) + Link(u + 1 < h, i + w)) + grid.WeightV * (Link(v > 0, i - 1) + Link(v + 1 < w, i + 1))
+                            + (g is null ? 0 : g[u * level.Row + v]);
+                    }
             });
             return level;
         }
@@ -290,11 +295,10 @@ public static class Tortuosity
                             for (var u = fu * uc; u < Math.Min(H, fu * uc + fu); u++)
                                 for (var v = fv * vc; v < Math.Min(W, fv * vc + fv); v++)
                                 {
-                                    var i = Index(t, u, v);
                                     // Only links that leave the aggregate survive; those inside it cancel in PᵀAP.
-                                    if (t == ft * tc + ft - 1) ct += Ct[i];
-                                    if (u == fu * uc + fu - 1) cu += Cu[i];
-                                    if (v == fv * vc + fv - 1) cv += Cv[i];
+                                    if (t == ft * tc + ft - 1) ct += LinkT(t, u, v);
+                                    if (u == fu * uc + fu - 1) cu += LinkU(t, u, v);
+                                    if (v == fv * vc + fv - 1) cv += LinkV(t, u, v);
                                 }
                         var ic = coarse.Index(tc, uc, vc);
                         (coarse.Ct[ic], coarse.Cu[ic], coarse.Cv[ic]) = ((float)ct, (float)cu, (float)cv);
@@ -466,9 +470,6 @@ public static class Tortuosity
             var levels = new List<Level> { fine };
             while ((long)levels[^1].D * levels[^1].H * levels[^1].W > CoarsestCells) levels.Add(levels[^1].Coarsen());
             _levels = [.. levels];
-            // The finest level's stencil runs on its Degree; its u and v conductances were needed only to build the next
-            // level (Ct stays for the fluxes), unless it is itself the coarsest (factored below).
-            if (_levels.Length > 1) (fine.Cu, fine.Cv) = ([], []);
             var n = fine.Length;
             (_x, _r, _z, _p, _q, _b) = (new float[n], new float[n], new float[n], new float[n], new float[n], new float[n]);
             _rhs = new float[_levels.Length][];
@@ -538,8 +539,12 @@ public static class Tortuosity
             Parallel.For(0, f.D - 1, t =>
             {
                 double sum = 0;
-                var start = f.Index(t, 0, 0);
-                for (var i = start; i < start + f.Slice; i++) sum += f.Ct[i] * ((double)_x[i + f.Slice] - _x[i]);
+                for (var u = 0; u < f.H; u++)
+                    for (var v = 0; v < f.W; v++)
+                    {
+                        var i = f.Index(t, u, v);
+                        sum += f.LinkT(t, u, v) * ((double)_x[i + f.Slice] - _x[i]);
+                    }
                 planes[t + 1] = sum;
             });
             var mean = planes.Average();
@@ -693,11 +698,12 @@ public static class Tortuosity
                         var i = (t * l.H + u) * l.W + v;
                         var k = l.Index(t, u, v);
                         var g = l.FaceConductance(t);
-                        var diag = l.Cv[k] + l.Cv[k - 1] + l.Cu[k] + l.Cu[k - l.Row] + l.Ct[k] + l.Ct[k - l.Slice] + (g is null ? 0 : g[u * l.Row + v]);
+                        var diag = l.LinkV(t, u, v) + (v > 0 ? l.LinkV(t, u, v - 1) : 0) + l.LinkU(t, u, v) + (u > 0 ? l.LinkU(t, u - 1, v) : 0)
+                            + l.LinkT(t, u, v) + (t > 0 ? l.LinkT(t - 1, u, v) : 0) + (g is null ? 0 : g[u * l.Row + v]);
                         a[i * n + i] = diag > 0 ? diag : 1;
-                        if (v + 1 < l.W) a[i * n + i + 1] = a[(i + 1) * n + i] = -l.Cv[k];
-                        if (u + 1 < l.H) a[i * n + i + l.W] = a[(i + l.W) * n + i] = -l.Cu[k];
-                        if (t + 1 < l.D) a[i * n + i + plane] = a[(i + plane) * n + i] = -l.Ct[k];
+                        if (v + 1 < l.W) a[i * n + i + 1] = a[(i + 1) * n + i] = -l.LinkV(t, u, v);
+                        if (u + 1 < l.H) a[i * n + i + l.W] = a[(i + l.W) * n + i] = -l.LinkU(t, u, v);
+                        if (t + 1 < l.D) a[i * n + i + plane] = a[(i + plane) * n + i] = -l.LinkT(t, u, v);
                     }
             for (var j = 0; j < n; j++)
             {
