@@ -15,7 +15,7 @@ public sealed class MeasureReport
     public const string FaceCountMethod =
         "voxel faces between two phases x face area (dy*dz, dx*dz, dx*dy by the face's axis); faces to unclassified voxels and the volume's border are no surface (Lindblad 2005, doi:10.1016/j.imavis.2004.06.012)";
     public const string MarchingCubesMethod =
-        "marching cubes (Lorensen & Cline 1987, doi:10.1145/37401.37422) on each phase's binary indicator at 0.5 with the spacing, unsmoothed, ambiguous faces split by cutting off outside corners; interface a|b = (S_a + S_b - S_a+b)/2; 2-7 % below skimage's Lewiner tables on binary data";
+        "marching cubes (Lorensen & Cline 1987, doi:10.1145/37401.37422) on each phase's binary indicator at 0.5 with the spacing, unsmoothed, skimage's tie rule on binary data (Lewiner et al. 2003, doi:10.1080/10867651.2003.10487582: inside corners of ambiguous faces joined, tunnels in cases 7.4.2 and 6.1.2, largest-area fans); interface a|b = (S_a + S_b - S_a+b)/2; within 0.4 % of skimage.measure.marching_cubes + mesh_surface_area on TauFactor's electrode";
     public const string SpecificMethod = "area / volume of the whole image (TauFactor's convention: faces / all voxels when in voxel units)";
     public const string ComponentMethod = "26-connected components (scipy.ndimage.label with a 3x3x3 structure)";
     public const string TortuosityMethod =

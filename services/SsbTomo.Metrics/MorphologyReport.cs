@@ -11,9 +11,10 @@ public sealed partial record MetricsReport
         "(dy*dz, dx*dz, dx*dy for faces between x-, y-, z-neighbours); overstates smooth surfaces ~1.5x";
 
     public const string MarchingCubesMethod =
-        "marching cubes (Lorensen & Cline 1987) on each phase's binary indicator at 0.5 with the voxel spacing, unsmoothed; ambiguous " +
-        "faces keep inside corners joined, loops fanned around their centroid; cubes touching Outside excluded; interface a|b = " +
-        "(S_a + S_b - S_a+b)/2. Follows the staircase: ~8 % over a sphere's area; 2-7 % below skimage's Lewiner variant on binary data";
+        "marching cubes (Lorensen & Cline 1987) on each phase's binary indicator at 0.5 with the voxel spacing, unsmoothed, with skimage's tie rule " +
+        "on binary data (Lewiner et al. 2003: ambiguous faces keep inside corners joined, tunnels in cases 7.4.2 and 6.1.2, largest-area fans); " +
+        "cubes touching Outside excluded; interface a|b = (S_a + S_b - S_a+b)/2. Follows the staircase: ~8 % over a sphere's area; " +
+        "within 0.4 % of skimage.measure.marching_cubes + mesh_surface_area on TauFactor's electrode";
 
     public const string SmoothedMarchingCubesMethod =
         "marching cubes at 0.5 on each phase's indicator after a Gaussian of sigma = 1 voxel per axis (scipy-style reflect, 4 sigma); " +

@@ -18,6 +18,7 @@ using SsbTomo.TestSupport;
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- trainable [options]   (see TrainableStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- tortuosity [--size 128] [--axis 0]   (see TortuosityStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- reconstruction [--size 256,512,512]   (see ReconstructionStudy)
+//        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- metrics [--size 256] [--stages]   (see MetricsStudy)
 if (args.FirstOrDefault() == "drift") return DriftStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "sweep") return await SweepStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "thresholds") return await ThresholdStudy.RunAsync(args[1..]);
@@ -25,6 +26,7 @@ if (args.FirstOrDefault() == "trainable") return TrainableStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "cleanup") return await CleanupStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "tortuosity") return TortuosityStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "reconstruction") return await ReconstructionStudy.RunAsync(args[1..]);
+if (args.FirstOrDefault() == "metrics") return MetricsStudy.Run(args[1..]);
 var size = new[] { 64, 512, 512 };
 var repeats = 3;
 var pcSize = 1024;
@@ -205,7 +207,7 @@ var rows = new List<string[]>
     Row("contact faces (NMC surf., NMC|void)", voxels, tFaces, PeerMs("faces"),
         $"({ourFaces.NmcSurface}, {ourFaces.NmcVoid}) {(ourFaces == peerFaces ? "identical" : $"DIFFER from ({peerFaces.NmcSurface}, {peerFaces.NmcVoid})")}"),
     Row("marching-cubes areas, 4 phases (binary)", voxels, tMc, PeerMs("mc"),
-        $"ours/skimage {AreaRatios(p => ourAreas.MarchingCubesSurfaceUm2[p], peerMc)} (tie rule differs; + faces, interfaces)"),
+        $"ours/skimage {AreaRatios(p => ourAreas.MarchingCubesSurfaceUm2[p], peerMc)} (skimage's binary tie rule; + faces, interfaces)"),
     Row("  smoothed σ=1, 4 phases", voxels, tMcSmoothed, PeerMs("mc_smoothed"),
         $"ours/skimage {AreaRatios(p => smoothedSurface[p], peerMcSmoothed)}{(smoothedWorst <= 0.005 ? "" : " DIFFER > 0.5 %")} (+ 6 unions)"),
     Row("Euclidean distance transform, z×2", voxels, tEdt, PeerMs("edt"), $"max |Δ| = {edtDiff:G3} voxels{(edtDiff <= 1e-9 ? "" : " DIFFER")}"),

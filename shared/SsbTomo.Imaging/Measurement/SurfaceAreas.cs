@@ -8,7 +8,9 @@ namespace SsbTomo.Imaging.Measurement;
 /// the area of smooth surfaces (×1.5 on average over orientations: Lindblad 2005, Image Vis. Comput. 23:111,
 /// doi:10.1016/j.imavis.2004.06.012).</item>
 /// <item>Marching cubes (<see cref="MarchingCubes"/>) on each phase's binary indicator: vertices at edge midpoints, as
-/// skimage.measure.marching_cubes(labels == p, 0.5, spacing) + mesh_surface_area, unsmoothed. The interface between
+/// skimage.measure.marching_cubes(labels == p, 0.5, spacing) + mesh_surface_area, unsmoothed, with skimage's
+/// (Lewiner et al. 2003) tie rule on binary data (<see cref="MarchingCubes.BinaryAreaTable"/>), so TauFactor's and
+/// PoreSpy's marching-cubes areas compare directly (within 0.4 % on TauFactor's electrode). The interface between
 /// phases a and b is Γ_ab = (S_a + S_b − S_a∪b) / 2 with S the marching-cubes area of an indicator (the union's
 /// surface is both surfaces minus twice the shared part).</item>
 /// </list>

@@ -42,14 +42,16 @@ public sealed record TortuosityResult(
 /// <para>
 /// Solver: conjugate gradients (Hestenes &amp; Stiefel 1952) preconditioned by one symmetric multigrid V-cycle
 /// (red-black Gauss-Seidel smoothing, forward before and backward after the coarse correction, so the preconditioner
-/// is symmetric) over 2×2×2 aggregates whose coarse operators are the Galerkin products with piecewise-constant
+/// is symmetric) over aggregates of 2 cells along each strongly coupled axis (2×2×2 for cubic voxels, 1×2×2 first
+/// when the slices are thicker than the pixels: <see cref="Level.Coarsen"/>) whose coarse operators are the Galerkin products with piecewise-constant
 /// prolongation — for a face-conductance operator that is again a face-conductance operator whose conductances are
 /// the sums across each aggregate's faces (aggregation multigrid: Braess 1995, Computing 55:379; Notay 2010,
 /// Electron. Trans. Numer. Anal. 37:123). The coarsest level is solved exactly (dense Cholesky). Matrix-free on the voxel grid,
 /// float vectors (dot products summed in double per slice), SIMD along slices, parallel over slices; started from TauFactor's linear profile. Iterates until the
 /// residual's 2-norm is below the tolerance relative to the right-hand side's, and restarts from the true residual
 /// (computed in double) until that one is below it too, at most four times. About 50 bytes a voxel at peak (measured:
-/// 0.8 GB on 256³; three float conductances and seven float vectors).
+/// 0.8 GB on 256³): on the finest level one float degree array and the conducting mask, whose links are 0 or the axis
+/// weight (<see cref="FineStencil"/>), seven float vectors; every cell array has a ghost column and row (zero conductance) so no stencil tests bounds.
 /// </para>
 /// <para>
 /// Voxels outside the percolating components are removed from the system before solving (identity rows, value 0):
@@ -181,73 +183,122 @@ public static class Tortuosity
         public required int D, H, W;
         public required float[] Ct, Cu, Cv, GFirst, GLast;
 
+        /// <summary>Typical link conductance along t, u and v (the fine level's weights, then as aggregation sums them).</summary>
+        public (double T, double U, double V) Strength;
+
+        /// <summary>Cells of the next finer level per cell of this one along t, u and v (1 or 2; all 1 on the finest).</summary>
+        public (int T, int U, int V) Factor = (1, 1, 1);
+
         /// <summary>Per cell of a slice, (u + v) mod 2 as 0 or 1: the red-black colour is this xor the slice's parity.</summary>
         public required float[] Parity;
 
-        public int Slice => H * W;
-        public long Length => (long)(D + 2) * H * W;
-        public long Index(int t, int u, int v) => ((long)(t + 1) * H + u) * W + v;
+        /// <summary>Row stride: W cells and one ghost cell (always 0, no conductance) that ends the row.</summary>
+        public int Row => W + 1;
 
-        private static Level Create(int d, int h, int w)
+        /// <summary>Slice stride: H rows and one ghost row.</summary>
+        public int Slice => (H + 1) * (W + 1);
+        public long Length => (long)(D + 2) * Slice;
+        public long Index(int t, int u, int v) => (long)(t + 1) * Slice + u * Row + v;
+
+        /// <summary>
+        /// The finest level only: per cell the sum of its conductances (links and fixed face), 0 where it does not conduct.
+        /// Its links are 0 or the axis weight, and every vector the solver applies it to is 0 where the phase does not
+        /// conduct, so the stencil needs this one array instead of three conductances: Σ_j c_ij x_j = Σ_j w_axis x_j.
+        /// </summary>
+        public float[]? Degree;
+        public float WeightU = 1, WeightV = 1;
+
+        /// <summary>The finest level only: 1 where the phase conducts (dense t, u, v order); its links follow from it.</summary>
+        public byte[]? Active;
+
+        private bool Conducts(int t, int u, int v) => Active![((long)t * H + u) * W + v] != 0;
+
+        /// <summary>Conductance from (t, u, v) to its +t neighbour (0 at the axis' end).</summary>
+        public float LinkT(int t, int u, int v) =>
+            Active is null ? Ct[Index(t, u, v)] : t + 1 < D && Conducts(t, u, v) && Conducts(t + 1, u, v) ? 1 : 0;
+
+        public float LinkU(int t, int u, int v) =>
+            Active is null ? Cu[Index(t, u, v)] : u + 1 < H && Conducts(t, u, v) && Conducts(t, u + 1, v) ? WeightU : 0;
+
+        public float LinkV(int t, int u, int v) =>
+            Active is null ? Cv[Index(t, u, v)] : v + 1 < W && Conducts(t, u, v) && Conducts(t, u, v + 1) ? WeightV : 0;
+
+        private static Level Create(int d, int h, int w, bool conductances = true)
         {
-            var length = (long)(d + 2) * h * w;
-            var parity = new float[h * w];
-            for (var u = 0; u < h; u++)
-                for (var v = 0; v < w; v++) parity[u * w + v] = (u + v) & 1;
-            return new Level
-            {
-                D = d, H = h, W = w,
-                Ct = new float[length], Cu = new float[length], Cv = new float[length],
-                GFirst = new float[h * w], GLast = new float[h * w], Parity = parity,
-            };
+            var level = new Level { D = d, H = h, W = w, Ct = [], Cu = [], Cv = [], GFirst = [], GLast = [], Parity = [] };
+            var length = level.Length;
+            var parity = new float[level.Slice];
+            for (var u = 0; u <= h; u++)
+                for (var v = 0; v <= w; v++) parity[u * level.Row + v] = (u + v) & 1;
+            if (conductances) (level.Ct, level.Cu, level.Cv) = (new float[length], new float[length], new float[length]);
+            (level.GFirst, level.GLast, level.Parity) = (new float[level.Slice], new float[level.Slice], parity);
+            return level;
         }
 
         public static Level Fine(Grid grid, byte[] active)
         {
             var (d, h, w) = (grid.D, grid.H, grid.W);
-            var level = Create(d, h, w);
+            var level = Create(d, h, w, conductances: false);
+            level.Strength = (1, grid.WeightU, grid.WeightV);
+            (level.WeightU, level.WeightV, level.Active) = (grid.WeightU, grid.WeightV, active);
             var slice = h * w;
+            // A face voxel's centre is half a voxel from the fixed face: twice the conductance of a neighbour.
+            for (var j = 0; j < slice; j++)
+            {
+                var k = j / w * level.Row + j % w;
+                if (active[j] != 0) level.GFirst[k] = 2;
+                if (active[(long)(d - 1) * slice + j] != 0) level.GLast[k] += 2;
+            }
+            level.Degree = new float[level.Length];
             Parallel.For(0, d, t =>
             {
+                var g = level.FaceConductance(t);
                 for (var u = 0; u < h; u++)
                     for (var v = 0; v < w; v++)
                     {
                         var i = (long)t * slice + u * w + v;
                         if (active[i] == 0) continue;
-                        var k = level.Index(t, u, v);
-                        if (t + 1 < d && active[i + slice] != 0) level.Ct[k] = 1;
-                        if (u + 1 < h && active[i + w] != 0) level.Cu[k] = grid.WeightU;
-                        if (v + 1 < w && active[i + 1] != 0) level.Cv[k] = grid.WeightV;
+                        float Link(bool inside, long neighbour) => inside && active[neighbour] != 0 ? 1 : 0;
+                        level.Degree[level.Index(t, u, v)] = Link(t > 0, i - slice) + Link(t + 1 < d, i + slice)
+                            + grid.WeightU * (Link(u > 0, i - w) + Link(u + 1 < h, i + w)) + grid.WeightV * (Link(v > 0, i - 1) + Link(v + 1 < w, i + 1))
+                            + (g is null ? 0 : g[u * level.Row + v]);
                     }
             });
-            // A face voxel's centre is half a voxel from the fixed face: twice the conductance of a neighbour.
-            for (var j = 0; j < slice; j++)
-            {
-                if (active[j] != 0) level.GFirst[j] = 2;
-                if (active[(long)(d - 1) * slice + j] != 0) level.GLast[j] += 2;
-            }
             return level;
         }
 
-        /// <summary>Galerkin coarse level for piecewise-constant prolongation over 2×2×2 aggregates (1 along an axis of extent 1).</summary>
+        /// <summary>
+        /// Galerkin coarse level for piecewise-constant prolongation over aggregates of 2 cells along each strongly coupled
+        /// axis, 1 along the others (semi-coarsening: with anisotropic voxels, aggregating across the weak links as well
+        /// leaves the anisotropy on every level and the V-cycle loses its grip; Trottenberg, Oosterlee &amp; Schüller 2001,
+        /// "Multigrid", §5.1). An axis is strong when its link strength is at least half the strongest's; an axis of
+        /// extent 1 is never coarsened.
+        /// </summary>
         public Level Coarsen()
         {
-            var coarse = Create((D + 1) / 2, (H + 1) / 2, (W + 1) / 2);
+            var extents = new[] { D, H, W };
+            var strengths = new[] { Strength.T, Strength.U, Strength.V };
+            var strongest = Enumerable.Range(0, 3).Where(a => extents[a] > 1).Max(a => strengths[a]);
+            var f = Enumerable.Range(0, 3).Select(a => extents[a] > 1 && strengths[a] >= strongest / 2 ? 2 : 1).ToArray();
+            var (ft, fu, fv) = (f[0], f[1], f[2]);
+            var coarse = Create((D + ft - 1) / ft, (H + fu - 1) / fu, (W + fv - 1) / fv);
+            coarse.Factor = (ft, fu, fv);
+            // A coarse link sums the fine links crossing the aggregate's face: as many as the face has fine cells.
+            coarse.Strength = (Strength.T * fu * fv, Strength.U * ft * fv, Strength.V * ft * fu);
             Parallel.For(0, coarse.D, tc =>
             {
                 for (var uc = 0; uc < coarse.H; uc++)
                     for (var vc = 0; vc < coarse.W; vc++)
                     {
                         double ct = 0, cu = 0, cv = 0;
-                        for (var t = 2 * tc; t < Math.Min(D, 2 * tc + 2); t++)
-                            for (var u = 2 * uc; u < Math.Min(H, 2 * uc + 2); u++)
-                                for (var v = 2 * vc; v < Math.Min(W, 2 * vc + 2); v++)
+                        for (var t = ft * tc; t < Math.Min(D, ft * tc + ft); t++)
+                            for (var u = fu * uc; u < Math.Min(H, fu * uc + fu); u++)
+                                for (var v = fv * vc; v < Math.Min(W, fv * vc + fv); v++)
                                 {
-                                    var i = Index(t, u, v);
                                     // Only links that leave the aggregate survive; those inside it cancel in PᵀAP.
-                                    if (t == 2 * tc + 1) ct += Ct[i];
-                                    if (u == 2 * uc + 1) cu += Cu[i];
-                                    if (v == 2 * vc + 1) cv += Cv[i];
+                                    if (t == ft * tc + ft - 1) ct += LinkT(t, u, v);
+                                    if (u == fu * uc + fu - 1) cu += LinkU(t, u, v);
+                                    if (v == fv * vc + fv - 1) cv += LinkV(t, u, v);
                                 }
                         var ic = coarse.Index(tc, uc, vc);
                         (coarse.Ct[ic], coarse.Cu[ic], coarse.Cv[ic]) = ((float)ct, (float)cu, (float)cv);
@@ -255,11 +306,11 @@ public static class Tortuosity
             });
             for (var uc = 0; uc < coarse.H; uc++)
                 for (var vc = 0; vc < coarse.W; vc++)
-                    for (var u = 2 * uc; u < Math.Min(H, 2 * uc + 2); u++)
-                        for (var v = 2 * vc; v < Math.Min(W, 2 * vc + 2); v++)
+                    for (var u = fu * uc; u < Math.Min(H, fu * uc + fu); u++)
+                        for (var v = fv * vc; v < Math.Min(W, fv * vc + fv); v++)
                         {
-                            coarse.GFirst[uc * coarse.W + vc] += GFirst[u * W + v];
-                            coarse.GLast[uc * coarse.W + vc] += GLast[u * W + v];
+                            coarse.GFirst[uc * coarse.Row + vc] += GFirst[u * Row + v];
+                            coarse.GLast[uc * coarse.Row + vc] += GLast[u * Row + v];
                         }
             return coarse;
         }
@@ -278,7 +329,12 @@ public static class Tortuosity
     [SkipLocalsInit]
     private static void Stencil(Kernel kernel, Level l, int t, float[]? b, float[] x, float[] result, int colour = 0)
     {
-        var (w, slice) = (l.W, l.Slice);
+        if (l.Degree is not null)
+        {
+            FineStencil(kernel, l, t, b, x, result, colour);
+            return;
+        }
+        var (w, slice) = (l.Row, l.Slice);
         var start = (int)l.Index(t, 0, 0);
         var g = l.FaceConductance(t);
         ref var ct = ref MemoryMarshal.GetArrayDataReference(l.Ct);
@@ -340,6 +396,66 @@ public static class Tortuosity
         }
     }
 
+    /// <summary>
+    /// <see cref="Stencil"/> on the finest level from its <see cref="Level.Degree"/>: the same operator when x is 0 in every
+    /// cell that does not conduct (the solver keeps it so: the initial profile, the smoother and the prolongation write
+    /// 0 there), with a third of the memory traffic of three conductance arrays.
+    /// </summary>
+    [SkipLocalsInit]
+    private static void FineStencil(Kernel kernel, Level l, int t, float[]? b, float[] x, float[] result, int colour)
+    {
+        var (row, slice) = (l.Row, l.Slice);
+        var start = (int)l.Index(t, 0, 0);
+        ref var degree = ref MemoryMarshal.GetArrayDataReference(l.Degree!);
+        ref var xs = ref MemoryMarshal.GetArrayDataReference(x);
+        ref var rs = ref MemoryMarshal.GetArrayDataReference(result);
+        ref var bs = ref b is null ? ref Unsafe.NullRef<float>() : ref MemoryMarshal.GetArrayDataReference(b);
+        ref var parity = ref MemoryMarshal.GetArrayDataReference(l.Parity);
+        var (wu, wv) = (new Vector<float>(l.WeightU), new Vector<float>(l.WeightV));
+        var colourOfSlice = new Vector<float>((colour ^ t) & 1);
+        var j = kernel == Kernel.ExactResidual ? slice : 0;
+        for (; j + Vector<float>.Count <= slice; j += Vector<float>.Count)
+        {
+            var i = start + j;
+            var diag = Vector.LoadUnsafe(ref degree, (nuint)i);
+            var sum = wv * (Vector.LoadUnsafe(ref xs, (nuint)(i + 1)) + Vector.LoadUnsafe(ref xs, (nuint)(i - 1)))
+                + wu * (Vector.LoadUnsafe(ref xs, (nuint)(i + row)) + Vector.LoadUnsafe(ref xs, (nuint)(i - row)))
+                + Vector.LoadUnsafe(ref xs, (nuint)(i + slice)) + Vector.LoadUnsafe(ref xs, (nuint)(i - slice));
+            var xi = Vector.LoadUnsafe(ref xs, (nuint)i);
+            var conducting = Vector.GreaterThan(diag, Vector<float>.Zero);
+            Vector<float> value;
+            if (kernel == Kernel.Sweep)
+            {
+                var updated = Vector.ConditionalSelect(conducting, (Vector.LoadUnsafe(ref bs, (nuint)i) + sum) / Vector.Max(diag, Vector<float>.One), Vector<float>.Zero);
+                value = Vector.ConditionalSelect(Vector.Equals(Vector.LoadUnsafe(ref parity, (nuint)j), colourOfSlice), updated, xi);
+            }
+            else
+            {
+                var ax = Vector.ConditionalSelect(conducting, diag * xi - sum, xi);
+                value = kernel == Kernel.Residual ? Vector.LoadUnsafe(ref bs, (nuint)i) - ax : ax;
+            }
+            value.StoreUnsafe(ref rs, (nuint)i);
+        }
+        double wuD = l.WeightU, wvD = l.WeightV;
+        for (j = kernel == Kernel.ExactResidual ? 0 : j; j < slice; j++)
+        {
+            var i = start + j;
+            double diag = Unsafe.Add(ref degree, i);
+            var sum = wvD * ((double)Unsafe.Add(ref xs, i + 1) + Unsafe.Add(ref xs, i - 1)) + wuD * ((double)Unsafe.Add(ref xs, i + row) + Unsafe.Add(ref xs, i - row))
+                + Unsafe.Add(ref xs, i + slice) + (double)Unsafe.Add(ref xs, i - slice);
+            double xi = Unsafe.Add(ref xs, i);
+            double value;
+            if (kernel == Kernel.Sweep)
+                value = l.Parity[j] == ((colour ^ t) & 1) ? diag > 0 ? (Unsafe.Add(ref bs, i) + sum) / diag : 0 : xi;
+            else
+            {
+                var ax = diag > 0 ? diag * xi - sum : xi;
+                value = kernel == Kernel.Apply ? ax : Unsafe.Add(ref bs, i) - ax;
+            }
+            Unsafe.Add(ref rs, i) = (float)value;
+        }
+    }
+
     /// <summary>Multigrid-preconditioned conjugate gradients for the fine level with c = 0 on the inlet face and 1 on the outlet.</summary>
     private sealed class Solver
     {
@@ -352,7 +468,7 @@ public static class Tortuosity
         public Solver(Level fine)
         {
             var levels = new List<Level> { fine };
-            while ((long)levels[^1].D * levels[^1].Slice > CoarsestCells) levels.Add(levels[^1].Coarsen());
+            while ((long)levels[^1].D * levels[^1].H * levels[^1].W > CoarsestCells) levels.Add(levels[^1].Coarsen());
             _levels = [.. levels];
             var n = fine.Length;
             (_x, _r, _z, _p, _q, _b) = (new float[n], new float[n], new float[n], new float[n], new float[n], new float[n]);
@@ -423,8 +539,12 @@ public static class Tortuosity
             Parallel.For(0, f.D - 1, t =>
             {
                 double sum = 0;
-                var start = f.Index(t, 0, 0);
-                for (var i = start; i < start + f.Slice; i++) sum += f.Ct[i] * ((double)_x[i + f.Slice] - _x[i]);
+                for (var u = 0; u < f.H; u++)
+                    for (var v = 0; v < f.W; v++)
+                    {
+                        var i = f.Index(t, u, v);
+                        sum += f.LinkT(t, u, v) * ((double)_x[i + f.Slice] - _x[i]);
+                    }
                 planes[t + 1] = sum;
             });
             var mean = planes.Average();
@@ -443,7 +563,8 @@ public static class Tortuosity
                 for (var j = 0; j < f.Slice; j++)
                 {
                     var i = start + j;
-                    var diagonal = f.Cv[i] + f.Cv[i - 1] + f.Cu[i] + f.Cu[i - f.W] + f.Ct[i] + f.Ct[i - f.Slice] + (g is null ? 0 : g[j]);
+                    var diagonal = f.Degree is { } degree ? degree[i]
+                        : f.Cv[i] + f.Cv[i - 1] + f.Cu[i] + f.Cu[i - f.Row] + f.Ct[i] + f.Ct[i - f.Slice] + (g is null ? 0 : g[j]);
                     _x[i] = diagonal > 0 ? value : 0;
                 }
             });
@@ -532,15 +653,16 @@ public static class Tortuosity
 
         private static void Restrict(Level fine, Level coarse, float[] residual, float[] rhs)
         {
+            var (ft, fu, fv) = coarse.Factor;
             Parallel.For(0, coarse.D, tc =>
             {
                 for (var uc = 0; uc < coarse.H; uc++)
                     for (var vc = 0; vc < coarse.W; vc++)
                     {
                         double sum = 0;
-                        for (var t = 2 * tc; t < Math.Min(fine.D, 2 * tc + 2); t++)
-                            for (var u = 2 * uc; u < Math.Min(fine.H, 2 * uc + 2); u++)
-                                for (var v = 2 * vc; v < Math.Min(fine.W, 2 * vc + 2); v++)
+                        for (var t = ft * tc; t < Math.Min(fine.D, ft * tc + ft); t++)
+                            for (var u = fu * uc; u < Math.Min(fine.H, fu * uc + fu); u++)
+                                for (var v = fv * vc; v < Math.Min(fine.W, fv * vc + fv); v++)
                                     sum += residual[fine.Index(t, u, v)];
                         rhs[coarse.Index(tc, uc, vc)] = (float)sum;
                     }
@@ -549,19 +671,25 @@ public static class Tortuosity
 
         private static void Prolong(Level fine, Level coarse, float[] correction, float[] x)
         {
+            var (ft, fu, fv) = coarse.Factor;
             Parallel.For(0, fine.D, t =>
             {
                 for (var u = 0; u < fine.H; u++)
                 {
-                    var (i, c) = (fine.Index(t, u, 0), coarse.Index(t / 2, u / 2, 0));
-                    for (var v = 0; v < fine.W; v++) x[i + v] += correction[c + v / 2];
+                    var (i, c) = (fine.Index(t, u, 0), coarse.Index(t / ft, u / fu, 0));
+                    if (fine.Degree is { } degree) // keep 0 where the finest level does not conduct (FineStencil needs it)
+                        for (var v = 0; v < fine.W; v++) x[i + v] += degree[i + v] > 0 ? correction[c + v / fv] : 0;
+                    else if (fv == 2)
+                        for (var v = 0; v < fine.W; v++) x[i + v] += correction[c + v / 2];
+                    else
+                        for (var v = 0; v < fine.W; v++) x[i + v] += correction[c + v];
                 }
             });
         }
 
         private static double[] Factor(Level l)
         {
-            var n = l.D * l.Slice;
+            var (n, plane) = (l.D * l.H * l.W, l.H * l.W);
             var a = new double[n * n];
             for (var t = 0; t < l.D; t++)
                 for (var u = 0; u < l.H; u++)
@@ -570,11 +698,12 @@ public static class Tortuosity
                         var i = (t * l.H + u) * l.W + v;
                         var k = l.Index(t, u, v);
                         var g = l.FaceConductance(t);
-                        var diag = l.Cv[k] + l.Cv[k - 1] + l.Cu[k] + l.Cu[k - l.W] + l.Ct[k] + l.Ct[k - l.Slice] + (g is null ? 0 : g[i - t * l.Slice]);
+                        var diag = l.LinkV(t, u, v) + (v > 0 ? l.LinkV(t, u, v - 1) : 0) + l.LinkU(t, u, v) + (u > 0 ? l.LinkU(t, u - 1, v) : 0)
+                            + l.LinkT(t, u, v) + (t > 0 ? l.LinkT(t - 1, u, v) : 0) + (g is null ? 0 : g[u * l.Row + v]);
                         a[i * n + i] = diag > 0 ? diag : 1;
-                        if (v + 1 < l.W) a[i * n + i + 1] = a[(i + 1) * n + i] = -l.Cv[k];
-                        if (u + 1 < l.H) a[i * n + i + l.W] = a[(i + l.W) * n + i] = -l.Cu[k];
-                        if (t + 1 < l.D) a[i * n + i + l.Slice] = a[(i + l.Slice) * n + i] = -l.Ct[k];
+                        if (v + 1 < l.W) a[i * n + i + 1] = a[(i + 1) * n + i] = -l.LinkV(t, u, v);
+                        if (u + 1 < l.H) a[i * n + i + l.W] = a[(i + l.W) * n + i] = -l.LinkU(t, u, v);
+                        if (t + 1 < l.D) a[i * n + i + plane] = a[(i + plane) * n + i] = -l.LinkT(t, u, v);
                     }
             for (var j = 0; j < n; j++)
             {
@@ -595,13 +724,13 @@ public static class Tortuosity
 
         private void SolveCoarsest(Level l, float[] b, float[] x)
         {
-            var n = l.D * l.Slice;
-            var offset = (int)l.Index(0, 0, 0);
+            var n = l.D * l.H * l.W;
             var a = _cholesky;
             var y = new double[n];
+            long At(int i) => l.Index(i / (l.H * l.W), i / l.W % l.H, i % l.W);
             for (var i = 0; i < n; i++)
             {
-                var s = (double)b[offset + i];
+                var s = (double)b[At(i)];
                 for (var k = 0; k < i; k++) s -= a[i * n + k] * y[k];
                 y[i] = s / a[i * n + i];
             }
@@ -611,7 +740,7 @@ public static class Tortuosity
                 for (var k = i + 1; k < n; k++) s -= a[k * n + i] * y[k];
                 y[i] = s / a[i * n + i];
             }
-            for (var i = 0; i < n; i++) x[offset + i] = (float)y[i];
+            for (var i = 0; i < n; i++) x[At(i)] = (float)y[i];
         }
     }
 }

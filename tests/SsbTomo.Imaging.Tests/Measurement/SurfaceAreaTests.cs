@@ -197,9 +197,10 @@ public class SurfaceAreaTests
         {
             // Smooth field: no ties at the level; only the split of non-planar polygons differs from Lewiner's tables.
             Assert.InRange(smoothedSurface[p] / sk.Smooth, 0.995, 1.005);
-            // Binary indicator: ambiguous faces sit exactly at the level and Lewiner's tables there add tunnels and
-            // interior vertices; this estimator's consistent rule gives a smaller area (MarchingCubes' summary).
-            Assert.InRange(binary.MarchingCubesSurfaceUm2[p] / sk.Binary, 0.90, 1.0);
+            // Binary indicator: every ambiguous face sits on its tie; this estimator follows skimage's tie rule except in
+            // two configuration classes and, with anisotropic spacing, in which fan it takes (MarchingCubes' summary).
+            // Measured: 0.9996-1.0029 over the three cells.
+            Assert.InRange(binary.MarchingCubesSurfaceUm2[p] / sk.Binary, 0.995, 1.005);
         }
         foreach (var f in lines.Where(f => f[0] == "union"))
         {
@@ -221,40 +222,37 @@ public class SurfaceAreaTests
             print(c, repr(measure.mesh_surface_area(v, f)))
         """;
 
-    [Fact]
-    public void Single_cube_areas_equal_scikit_image_wherever_the_cube_has_no_ambiguous_face_and_planar_polygons()
+    [Theory]
+    [InlineData(1.0, 1.0, 1.0, 1e-6, 1e-6)]
+    // Anisotropic: skimage's fan apex is fixed by its tables, this estimator takes the largest fan at the spacing.
+    // Measured: up to +5.8 %, mean 0.50 % / 0.33 % over the other 206 configurations; the two classes +4 to +13 % and −5 to −27 %.
+    [InlineData(0.03, 0.01, 0.02, 0.06, 0.006)]
+    [InlineData(0.1, 0.05, 0.05, 0.06, 0.006)]
+    public void Single_cube_binary_areas_equal_scikit_image_except_two_documented_classes(double dz, double dy, double dx, double worst, double mean)
     {
-        var (dz, dy, dx) = (0.03, 0.01, 0.02);
         var sk = PythonOracle.Run(OracleIo.Python(SkimageSingleCubes), FormattableString.Invariant($"{dz:R},{dy:R},{dx:R}"))
             .Trim().Split('\n').Select(l => l.Split(' ')).ToDictionary(f => int.Parse(f[0], CultureInfo.InvariantCulture), f => double.Parse(f[1], CultureInfo.InvariantCulture));
         var ours = MarchingCubes.BinaryAreaTable(dz, dy, dx);
-        var compared = 0;
+        var (sevenLoops, tunnels, others) = (new List<double>(), new List<double>(), new List<double>());
         for (var c = 1; c < 255; c++)
         {
-            // Triangles and (planar) quads only, and no face with diagonal corners: no choice left to either algorithm.
-            if (MarchingCubes.Loops[c].Any(loop => loop.Length > 4) || HasAmbiguousFace(c)) continue;
-            Assert.Equal(sk[c], ours[c], 1e-6 * sk[c]); // skimage's vertices are float32
-            compared++;
+            var r = ours[c] / sk[c] - 1;
+            if (MarchingCubes.Loops[c].Any(loop => loop.Length == 7)) sevenLoops.Add(r);        // case 6.2: skimage's strip vs our largest fan
+            else if (MarchingCubes.HasTunnel(c) && int.PopCount(c) == 5) tunnels.Add(r);     // 6.1.2: skimage's centre vertex vs least-area band
+            else others.Add(r);
         }
-        Assert.True(compared >= 50, $"only {compared} configurations compared");
-    }
-
-    private static bool HasAmbiguousFace(int config)
-    {
-        bool Inside(int corner) => (config >> corner & 1) != 0;
-        for (var axis = 0; axis < 3; axis++)
-            for (var side = 0; side < 2; side++)
-            {
-                var (u, w) = ((axis + 1) % 3, (axis + 2) % 3);
-                var b = side << axis;
-                int[] f = [b, b | 1 << u, b | 1 << u | 1 << w, b | 1 << w];
-                if (Inside(f[0]) == Inside(f[2]) && Inside(f[1]) == Inside(f[3]) && Inside(f[0]) != Inside(f[1])) return true;
-            }
-        return false;
+        string Range(List<double> r) => FormattableString.Invariant($"{r.Count} configurations, {r.Min():+0.0000;-0.0000} to {r.Max():+0.0000;-0.0000}, mean |r| {r.Average(Math.Abs):0.0000}");
+        Console.WriteLine($"seven-vertex loops: {Range(sevenLoops)}; 6.1.2 tunnels: {Range(tunnels)}; the other configurations: {Range(others)}");
+        Assert.Equal(24, sevenLoops.Count); // each class: its 24 rotations and reflections
+        Assert.Equal(24, tunnels.Count);
+        Assert.All(sevenLoops, r => Assert.InRange(r, 0, 0.15));
+        Assert.All(tunnels, r => Assert.InRange(r, -0.3, 0));
+        Assert.True(others.Max(Math.Abs) <= worst, Range(others));
+        Assert.True(others.Average(Math.Abs) <= mean, Range(others));
     }
 
     [Fact]
-    public void TauFactor_electrode_face_count_specific_surfaces_equal_TauFactors_published_values()
+    public void TauFactor_electrode_specific_surfaces_equal_TauFactors_published_values()
     {
         const string tiff = "/work/shared/data/taufactor/electrode.tiff";
         Assert.True(File.Exists(tiff), $"{tiff} is missing");
@@ -272,6 +270,11 @@ public class SurfaceAreaTests
         Assert.Equal(0.30683690, areas.FaceCountSurfaceUm2(PhaseLabel.Void) / v.Length, 8);
         Assert.Equal(0.14610451, areas.FaceCountSurfaceUm2(PhaseLabel.Nmc) / v.Length, 8);
         Assert.Equal(0.34222639, areas.FaceCountSurfaceUm2(PhaseLabel.Carbon) / v.Length, 8);
+        // Unsmoothed marching cubes, area / all voxels: TauFactor's published values (skimage 0.19.3
+        // marching_cubes(mask, 0.5) + mesh_surface_area, no padding), within the issue's 0.5 %.
+        Assert.Equal(0.22268115, areas.MarchingCubesSurfaceUm2[PhaseLabel.Void] / v.Length, 0.005 * 0.22268115);
+        Assert.Equal(0.10418400, areas.MarchingCubesSurfaceUm2[PhaseLabel.Nmc] / v.Length, 0.005 * 0.10418400);
+        Assert.Equal(0.25399911, areas.MarchingCubesSurfaceUm2[PhaseLabel.Carbon] / v.Length, 0.005 * 0.25399911);
     }
 
     [Theory]
