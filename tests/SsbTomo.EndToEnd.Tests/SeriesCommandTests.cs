@@ -7,11 +7,11 @@ namespace SsbTomo.EndToEnd.Tests;
 
 public class SeriesCommandTests
 {
-    private static string Metrics(double voidFraction, double voidLow, double voidHigh, double loss, double lossLow, double lossHigh) => $$$"""
-        {"phase_fractions":{"nmc":0.40,"lps":0.50,"carbon":0.08,"void":{{{voidFraction}}}},"contact_loss_fraction":{{{loss}}},
-         "phase_fraction_intervals":{"nmc":[0.39,0.41],"lps":[0.49,0.51],"carbon":[0.07,0.09],"void":[{{{voidLow}}},{{{voidHigh}}}]},
-         "contact_loss_interval":[{{{lossLow}}},{{{lossHigh}}}],
-         "phase_fraction_bootstrap":{"confidence":0.95,"intervals":{"nmc":[0.38,0.42],"lps":[0.48,0.52],"carbon":[0.075,0.085],"void":[{{{voidLow}}},{{{voidHigh}}}]}}}
+    private static string Metrics(double voidFraction, double voidLow, double voidHigh, double loss, double lossLow, double lossHigh) => $$$$"""
+        {"phase_fractions":{"nmc":0.40,"lps":0.50,"carbon":0.08,"void":{{{{voidFraction}}}}},"contact_loss_fraction":{{{{loss}}}},
+         "phase_fraction_intervals":{"nmc":[0.39,0.41],"lps":[0.49,0.51],"carbon":[0.07,0.09],"void":[{{{{voidLow}}}},{{{{voidHigh}}}}]},
+         "contact_loss_interval":[{{{{lossLow}}}},{{{{lossHigh}}}}],
+         "phase_fraction_bootstrap":{"confidence":0.95,"intervals":{"nmc":[0.38,0.42],"lps":[0.48,0.52],"carbon":[0.075,0.085],"void":[{{{{voidLow}}}},{{{{voidHigh}}}}]}}}
         """;
 
     private static (IAnsiConsole Console, StringWriter Output) Capture()
