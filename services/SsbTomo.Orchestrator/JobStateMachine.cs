@@ -218,6 +218,11 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         // harmless: a survey reports the same counts, segmentation writes the same bytes, and fan-ins count chunk indices.
         During(Surveying,
             When(ChunkPrepared).ThenAsync(PublishMissingSurveyCommands));
+        // The same for the event that opened alignment: an Orchestrator wedged while publishing its measure commands (its
+        // bus watchdog restarts it) gets StackIngested again with the job already Aligning.
+        During(Aligning,
+            When(Ingested, c => c.Saga.AlignmentSolution is null)
+                .ThenAsync(c => PublishMeasureAlignmentCommands(c, c.Saga.AlignmentMeasuredChunks)));
         During(Segmenting,
             When(ChunkSurveyed).ThenAsync(PublishMissingSegmentCommands));
         During(Denoising,

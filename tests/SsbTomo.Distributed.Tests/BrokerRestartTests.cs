@@ -44,7 +44,14 @@ public sealed class BrokerRestartTests(SmallStackReference reference, ITestOutpu
     {
         await using var cluster = await Cluster.StartAsync(nameof(BrokerRestartTests) + "Ingest", segmentationWorkers: 1,
             SmallStackReference.ChunkSlices, output,
-            new Dictionary<string, string> { ["SsbTomo__BusWatchdog__SettleTimeoutSeconds"] = "15" });
+            new Dictionary<string, string>
+            {
+                ["SsbTomo__BusWatchdog__SettleTimeoutSeconds"] = "15",
+                // A command lost with a wedged service's connection is sent again by the saga (a redelivered event) or,
+                // for a one-step stage, by the stall watchdog: soon enough for the test's 180 s no-progress wait.
+                ["SsbTomo__Stall__FloorSeconds"] = "45",
+                ["SsbTomo__Stall__ScanSeconds"] = "2",
+            });
 
         var jobId = await cluster.SubmitAsync(reference.Run.StackDir);
         var raw = JobLayout.ForJob(jobId).Raw + "/";

@@ -53,6 +53,37 @@ public class AlignmentFanOutTests
     }
 
     [Fact]
+    public async Task A_redelivered_stack_ingested_sends_the_measure_commands_again_for_unmeasured_slabs_only()
+    {
+        await using var provider = new ServiceCollection().AddMassTransitTestHarness(bus => bus.AddOrchestrator()).BuildServiceProvider(true);
+        var harness = provider.GetRequiredService<ITestHarness>();
+        await harness.Start();
+        var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
+        var jobId = Guid.NewGuid();
+        await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/x", null, 8));
+        await harness.Bus.Publish(new StackIngested(jobId, 20));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Aligning));
+        Assert.True(await Eventually.TrueAsync(() => Published<MeasureAlignmentChunk>(harness).Length == 3));
+        await harness.Bus.Publish(new AlignmentChunkMeasured(jobId, 1));
+        var store = provider.GetRequiredService<IJobStateStore>();
+        Assert.True(await Eventually.TrueAsync(() => store.LoadAsync(jobId).GetAwaiter().GetResult()?.State.AlignmentMeasuredChunks.Count == 1));
+
+        // As after an Orchestrator whose first publish was lost with the connection: the state says Aligning, the broker redelivers.
+        await harness.Bus.Publish(new StackIngested(jobId, 20));
+        Assert.True(await Eventually.TrueAsync(() => Published<MeasureAlignmentChunk>(harness).Length == 5));
+        Assert.Equal([0, 0, 1, 2, 2], Published<MeasureAlignmentChunk>(harness).Select(c => c.ChunkIndex).Order());
+
+        // Once solved, the measurements are no longer wanted: a further duplicate sends nothing.
+        foreach (var chunk in new[] { 0, 2 })
+            await harness.Bus.Publish(new AlignmentChunkMeasured(jobId, chunk));
+        await harness.Bus.Publish(new AlignmentSolved(jobId, 20, 60, 62, []));
+        Assert.True(await Eventually.TrueAsync(() => Published<ShiftAlignmentChunk>(harness).Length == 3));
+        await harness.Bus.Publish(new StackIngested(jobId, 20));
+        Assert.True(await harness.Consumed.Any<StackIngested>(x => x.Context.Message.JobId == jobId));
+        Assert.False(await Eventually.TrueAsync(() => Published<MeasureAlignmentChunk>(harness).Length > 5, seconds: 1));
+    }
+
+    [Fact]
     public async Task A_job_stored_before_the_paths_left_the_messages_loads_and_finishes_its_alignment()
     {
         await using var job = await JobRun.StartAsync();
