@@ -5,6 +5,7 @@ var root = new RootCommand("SsbTomo: FIB-SEM stacks of solid-state-battery catho
 {
     RunCommand.Create(),
     MeasureCommand.Create(),
+    SeriesCommand.Create(),
     PhantomCommand.Create(),
     CompareCommand.Create(),
     ServeCommand.Create(),

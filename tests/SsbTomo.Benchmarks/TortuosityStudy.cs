@@ -42,38 +42,13 @@ public static class TortuosityStudy
         var oursSeconds = clock.Elapsed.TotalSeconds;
         Console.WriteLine($"SsbTomo  multigrid-PCG: tau {ours.Factor:0.000000}  {ours.Iterations,5} iterations  {oursSeconds,8:0.0} s (setup and solve)");
 
-        var peer = PythonOracle.Run("""
-            import sys, time, numpy as np, scipy.sparse as sp, scipy.sparse.linalg as sla
-            from scipy import ndimage
+        var peer = PythonOracle.Run(ScipyTortuosity.Function + """
+            import sys, time, numpy as np
             n, axis, tol = int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
             start = time.perf_counter()
             mask = np.moveaxis(np.fromfile(sys.argv[1], np.uint8).reshape(n, n, n) == 0, axis, 0)
-            eps = mask.mean()
-            lab, _ = ndimage.label(mask)
-            keep = np.intersect1d(np.unique(lab[0]), np.unique(lab[-1]))
-            act = np.isin(lab, keep[keep > 0])
-            idx = -np.ones(mask.shape, np.int64); m = int(act.sum()); idx[act] = np.arange(m)
-            diag = np.zeros(m); b = np.zeros(m); rows = []; cols = []
-            for ax in range(3):
-                lo = [slice(None)] * 3; hi = [slice(None)] * 3
-                lo[ax] = slice(0, -1); hi[ax] = slice(1, None)
-                both = act[tuple(lo)] & act[tuple(hi)]
-                i = idx[tuple(lo)][both]; j = idx[tuple(hi)][both]
-                np.add.at(diag, i, 1.0); np.add.at(diag, j, 1.0)
-                rows += [i, j]; cols += [j, i]
-            first = idx[0][act[0]]; last = idx[-1][act[-1]]
-            diag[first] += 2; diag[last] += 2; b[last] += 2
-            r = np.concatenate(rows)
-            A = sp.csr_matrix((np.concatenate([-np.ones(len(r)), diag]), (np.concatenate([r, np.arange(m)]), np.concatenate([np.concatenate(cols), np.arange(m)]))), shape=(m, m))
-            x0 = (np.nonzero(act)[0] + 0.5) / n
-            iterations = [0]
-            def count(_): iterations[0] += 1
-            try:
-                x, info = sla.cg(A, b, x0=x0, M=sp.diags(1 / diag), rtol=tol, maxiter=100000, callback=count)
-            except TypeError:  # scipy < 1.12 names it tol
-                x, info = sla.cg(A, b, x0=x0, M=sp.diags(1 / diag), tol=tol, maxiter=100000, callback=count)
-            q = 2 * x[first].sum()
-            print(eps / (n * q / (n * n)), iterations[0], time.perf_counter() - start)
+            tau, iterations = scipy_tau(mask, tol)
+            print(tau, iterations, time.perf_counter() - start)
             """, raw, $"{size}", $"{axis}", Tortuosity.DefaultTolerance.ToString("R", CultureInfo.InvariantCulture)).Trim().Split(' ');
         var (tau, iterations, seconds) = (double.Parse(peer[0], CultureInfo.InvariantCulture), int.Parse(peer[1], CultureInfo.InvariantCulture),
             double.Parse(peer[2], CultureInfo.InvariantCulture));
