@@ -53,7 +53,8 @@ public static class TrainableSegmentation
         {
             Description = "Model folder written by `ssbtomo train`. Without it, unsupervised: --phases are listed darkest to brightest, "
                 + "each image is smoothed (2D Gaussian, σ 1 px) and multi-level Otsu thresholds are fitted ONCE over the whole set "
-                + "(one histogram of all files and all pages, so a stack's slices get the same thresholds).",
+                + "(one histogram of all files and all pages, so a stack's slices get the same thresholds); with 3 or more phases, "
+                + "a skin of 1-2 px of a middle phase where two non-neighbouring phases touch goes to those two (partial-volume clean-up).",
         };
         var output = new Option<string>("--out") { Description = "Folder for the label images (one .tif per input file, same stem, values 1..k).", Required = true };
         var command = new Command("segment", "Segment images with a model from `ssbtomo train`, or without --model by multi-level Otsu thresholds over the whole set.")
@@ -143,7 +144,7 @@ public static class TrainableSegmentation
     /// <summary>
     /// <c>segment</c> without a model: <paramref name="phases"/> darkest to brightest, labels 1..k from multi-level Otsu
     /// thresholds (Otsu 1979; Liao, Chen &amp; Chung 2001) fitted once over the whole set after a σ 1 px 2D Gaussian
-    /// (<see cref="ImageSetOtsu"/>). Two passes, one file in memory at a time: the first builds the set's histogram, the
+    /// (<see cref="ImageSetOtsu"/>), then the k-phase partial-volume clean-up (<see cref="ImageSetOtsu.Segment"/>). Two passes, one file in memory at a time: the first builds the set's histogram, the
     /// second classifies and writes DIR/STEM.tif as the model path does.
     /// </summary>
     public static int SegmentUnsupervised(string imagesPath, string[] phases, string outDir)
@@ -163,12 +164,13 @@ public static class TrainableSegmentation
         }
         if (otsu is null) throw new InvalidDataException($"{imagesPath}: no images");
         var thresholds = otsu.Thresholds(phases.Length);
+        var classMeans = otsu.ClassMeans(thresholds);
 
         Directory.CreateDirectory(outDir);
         foreach (var path in files)
         {
             var image = ImageSet.Read(path);
-            var labels = image.Pages.Select(page => ImageSetOtsu.Classify(ImageSetOtsu.Smooth(page, SmoothingSigmaPixels), thresholds, otsu.BitDepth)).ToArray();
+            var labels = image.Pages.Select(page => ImageSetOtsu.Segment(ImageSetOtsu.Smooth(page, SmoothingSigmaPixels), thresholds, classMeans, otsu.BitDepth)).ToArray();
             WriteLabels(outDir, image, labels);
         }
         AnsiConsole.MarkupLineInterpolated(

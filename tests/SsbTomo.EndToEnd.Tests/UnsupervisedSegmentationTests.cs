@@ -1,3 +1,4 @@
+using Xunit.Abstractions;
 using SsbTomo.Cli;
 using SsbTomo.Imaging;
 using SsbTomo.Storage;
@@ -7,7 +8,7 @@ using SsbTomo.TestSupport;
 namespace SsbTomo.EndToEnd.Tests;
 
 /// <summary>`ssbtomo segment` without --model: multi-level Otsu thresholds fitted once over the set, known answers.</summary>
-public sealed class UnsupervisedSegmentationTests : IDisposable
+public sealed class UnsupervisedSegmentationTests(ITestOutputHelper output) : IDisposable
 {
     private readonly TempDirectory _root = new();
 
@@ -138,11 +139,12 @@ public sealed class UnsupervisedSegmentationTests : IDisposable
             {
                 if (Share(truth, phase) < 0.02) continue; // a phase absent from an image has no meaningful Dice
                 var dice = Dice(truth, segmented, phase);
+                output.WriteLine($"image {z}: phase {phase} Dice {dice:0.0000}");
                 // Where the darkest and brightest phases touch, the σ 1 smoothing makes a pixel of middle grey on the
-                // boundary, and any grey-level threshold gives it to the middle phase (a one-pixel skin): measured 0.92
-                // for the middle phase of these images, ≥ 0.98 for the other two.
-                var least = phase == 2 ? 0.9 : 0.98;
-                Assert.True(dice >= least, $"image {z}: phase {phase} Dice {dice:0.000}");
+                // boundary that any grey-level threshold gives to the middle phase (a one-pixel skin): by thresholds
+                // alone the middle phase's Dice was 0.92 and the brightest's 0.974; the partial-volume clean-up gives
+                // the skin back to the two phases it is a mixture of: now ≥ 0.994 for every phase of every image.
+                Assert.True(dice >= 0.99, $"image {z}: phase {phase} Dice {dice:0.000}");
             }
         }
     }

@@ -101,7 +101,36 @@ public sealed class ImageSetOtsu
         });
     }
 
-    /// <summary>Labels 1..k (k = thresholds + 1) of a smoothed image, darkest phase 1.</summary>
+    /// <summary>
+    /// Each class's mean grey level (of the rounded smoothed values, from the set's histogram: no second pass), darkest
+    /// first, for the classes the <paramref name="thresholds"/> make (<see cref="MultiOtsu.ClassMeans"/> on the integer
+    /// grid). A class no pixel falls into gets NaN; no pixel carries its label, so it is never the end of a skin.
+    /// </summary>
+    public double[] ClassMeans(IReadOnlyList<int> thresholds)
+    {
+        if (Count == 0) throw new InvalidOperationException("no pixels added");
+        // Bin i of the level histogram is grey level i: its centre is i when the range is [−0.5, levels − 0.5].
+        return MultiOtsu.ClassMeans(_levels, thresholds.ToArray(), -0.5, _levels.Length - 0.5);
+    }
+
+    /// <summary>
+    /// Labels 1..k of a smoothed image (<see cref="Classify"/>), then the partial-volume clean-up of the k-phase table
+    /// (<see cref="PartialVolumeCleanup"/> in 2D: a skin of at most <see cref="PartialVolumeCleanup.DefaultMaxBandVoxels"/>
+    /// pixels of an intermediate class between a darker and a brighter class that are not neighbours, which the
+    /// smoothing makes where those two touch, goes to the end class its grey level is nearer to). Each pixel depends on
+    /// pixels at most 2·<see cref="PartialVolumeCleanup.DefaultMaxBandVoxels"/> away. <paramref name="classMeans"/>: from
+    /// <see cref="ClassMeans"/>.
+    /// </summary>
+    public static Image2D<byte> Segment(Image2D<float> smoothed, IReadOnlyList<int> thresholds, double[] classMeans, int bitDepth)
+    {
+        if (classMeans.Length != thresholds.Count + 1)
+            throw new ArgumentException($"{thresholds.Count} thresholds need {thresholds.Count + 1} class means, got {classMeans.Length}", nameof(classMeans));
+        var labels = Classify(smoothed, thresholds, bitDepth);
+        var darkToBright = Enumerable.Range(1, classMeans.Length).Select(l => (byte)l).ToArray();
+        return PartialVolumeCleanup.Apply(labels, smoothed, darkToBright, classMeans);
+    }
+
+    /// <summary>Labels 1..k (k = thresholds + 1) of a smoothed image, darkest phase 1, by grey level alone.</summary>
     public static Image2D<byte> Classify(Image2D<float> smoothed, IReadOnlyList<int> thresholds, int bitDepth)
     {
         var top = (1 << bitDepth) - 1;

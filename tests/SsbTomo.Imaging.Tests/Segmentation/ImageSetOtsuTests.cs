@@ -157,4 +157,53 @@ public class ImageSetOtsuTests
         var expected = Denoise.Gaussian(new Volume<ushort>(1, 20, 30, noisy.Pixels), 1.0).Data;
         Assert.Equal(expected, ImageSetOtsu.Smooth(noisy).Pixels);
     }
+    [Fact]
+    public void Class_means_are_each_class_s_mean_grey_level_over_the_set()
+    {
+        var otsu = new ImageSetOtsu(8);
+        otsu.Add([10f, 10f, 12.4f]);   // rounds to 10, 10, 12
+        otsu.Add([50f, 53f, 200f]);
+        var means = otsu.ClassMeans([30, 100, 150]);
+        Assert.Equal(4, means.Length);
+        Assert.Equal(32.0 / 3, means[0], 12);
+        Assert.Equal(51.5, means[1], 12);
+        Assert.True(double.IsNaN(means[2]), "a class no pixel falls into has no mean");
+        Assert.Equal(200.0, means[3], 12);
+    }
+
+    /// <summary>
+    /// Left half phase 1, right half phase 3, and a true phase-2 stripe 8 px wide inside phase 3: where 1 and 3 touch,
+    /// the σ 1 smoothing makes a 2-px middle-grey skin that the thresholds give to phase 2; <see cref="ImageSetOtsu.Segment"/>
+    /// gives it back to 1 and 3 and keeps the true stripe, whose edges with 1 and 3 are between neighbours.
+    /// </summary>
+    [Theory]
+    [InlineData(8, 40.0, 120.0, 200.0, 6.0)]
+    [InlineData(16, 9000.0, 24000.0, 41000.0, 600.0)]
+    public void Segment_gives_the_middle_grey_skin_between_the_darkest_and_brightest_phase_to_them_and_keeps_a_true_middle_layer(
+        int bitDepth, double dark, double middle, double bright, double noise)
+    {
+        const int size = 64;
+        var random = new Random(bitDepth);
+        var truth = new Image2D<byte>(size, size);
+        var image = new Image2D<ushort>(size, size);
+        for (var y = 0; y < size; y++)
+            for (var x = 0; x < size; x++)
+            {
+                var phase = x < 30 ? 1 : x is >= 44 and < 52 ? 2 : 3;
+                truth[y, x] = (byte)phase;
+                image[y, x] = (ushort)Math.Clamp(Math.Round(new[] { dark, middle, bright }[phase - 1] + noise * Normal(random)), 0, (1 << bitDepth) - 1);
+            }
+        var smoothed = ImageSetOtsu.Smooth(image);
+        var otsu = new ImageSetOtsu(bitDepth);
+        otsu.Add(smoothed.Pixels);
+        var thresholds = otsu.Thresholds(3);
+        var means = otsu.ClassMeans(thresholds);
+
+        var byThreshold = ImageSetOtsu.Classify(smoothed, thresholds, bitDepth);
+        var skin = Enumerable.Range(0, size).Count(y => byThreshold[y, 29] == 2 || byThreshold[y, 30] == 2);
+        Assert.True(skin > size / 2, $"the thresholds alone were expected to leave a middle-phase skin at x 29-30 on most rows, found on {skin}");
+
+        var segmented = ImageSetOtsu.Segment(smoothed, thresholds, means, bitDepth);
+        Assert.Equal(truth.Pixels, segmented.Pixels);
+    }
 }
