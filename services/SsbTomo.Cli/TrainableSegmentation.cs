@@ -18,8 +18,8 @@ namespace SsbTomo.Cli;
 /// </summary>
 public static class TrainableSegmentation
 {
-    public const string ManifestFile = "model.json";
-    public const string ForestFile = "forest.bin";
+    public const string ManifestFile = PixelClassifierManifest.FileName;
+    public const string ForestFile = PixelClassifierManifest.ForestFileName;
     public const string ReportFile = "training-report.json";
 
     public static Command CreateTrain()
