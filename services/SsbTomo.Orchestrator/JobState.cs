@@ -52,6 +52,7 @@ public class JobState : SagaStateMachineInstance
     {
         Stages = [.. Stages.Select(s => new StageDuration(s.State, s.StartedUtc, Math.Max(0, ((s.EndedUtc ?? nowUtc) - s.StartedUtc).TotalSeconds)))],
         Segmentation = TrainedClassifier ? null : Segmentation,
+        TrainedClassifier = TrainedClassifier,
         Variants = Segmentation is not null && !TrainedClassifier && ChunkVariants.Count == ChunksTotal
             ? VariantCounts.Sum(ChunkVariants.OrderBy(p => p.Key).Select(p => p.Value))
             : null,

@@ -159,6 +159,9 @@ public record MeasureVolume(Guid JobId, string JobPrefix) : IJobMessage
 
     /// <summary>The job's states so far, when each began and how long it took (for the report's provenance; null: not known).</summary>
     public StageDuration[]? Stages { get; init; }
+
+    /// <summary>The labels came from the job's trained pixel classifier (<see cref="SubmitJob.TrainedClassifier"/>), not from thresholds.</summary>
+    public bool TrainedClassifier { get; init; }
 }
 
 /// <summary>One state of a job's life and how long it lasted (seconds).</summary>

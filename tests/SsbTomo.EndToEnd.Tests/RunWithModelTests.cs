@@ -163,7 +163,12 @@ public sealed class RunWithModelTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(classifier.SegmentSlices(secondAligned, "whole stack").Data, modelLabels.Data);
 
         var agree = modelLabels.Data.Where((label, i) => label == thresholdLabels.Data[i]).Count() / (double)modelLabels.Data.Length;
-        var fractions = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(withModel, "metrics.json")))!["phase_fractions"]!.AsObject();
+        var metrics = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(withModel, "metrics.json")))!;
+        var fractions = metrics["phase_fractions"]!.AsObject();
+        var warnings = metrics["warnings"]!.AsArray().Select(w => w!.GetValue<string>()).ToArray();
+        Assert.Contains(SsbTomo.Metrics.MetricsReport.TrainedClassifierWarning, warnings);
+        Assert.DoesNotContain(warnings, w => w.Contains("mixture model", StringComparison.Ordinal));
+        Assert.Null(metrics["phase_fraction_intervals"]);
         var thresholdFractions = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(unsupervised, "metrics.json")))!["phase_fractions"]!.ToJsonString();
         output.WriteLine($"agreement with the threshold run {agree:P2}; fractions {fractions.ToJsonString()}; threshold run {thresholdFractions}; truth {JsonNode.Parse(File.ReadAllText(Path.Combine(phantom, "truth.json")))!["phase_fractions"]!.ToJsonString()}");
         // Measured 90.8 % (deterministic: seeded forest, deterministic pipeline). The model, from ~46 stroke pixels per phase and
