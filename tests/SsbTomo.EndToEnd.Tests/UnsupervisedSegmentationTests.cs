@@ -65,19 +65,6 @@ public sealed class UnsupervisedSegmentationTests(ITestOutputHelper output) : ID
             Array.ConvertAll(truth.Pixels, p => (ushort)Math.Clamp(Math.Round(levels[p - 1] + noise * Normal(random)), 0, top)));
     }
 
-    private static double Dice(Image2D<byte> truth, Image2D<byte> segmented, byte phase)
-    {
-        long both = 0, a = 0, b = 0;
-        for (var i = 0; i < truth.Pixels.Length; i++)
-        {
-            var (t, s) = (truth.Pixels[i] == phase, segmented.Pixels[i] == phase);
-            if (t) a++;
-            if (s) b++;
-            if (t && s) both++;
-        }
-        return a + b == 0 ? 1 : 2.0 * both / (a + b);
-    }
-
     private static double Share(Image2D<byte> truth, byte phase) => truth.Pixels.Count(v => v == phase) / (double)truth.Pixels.Length;
 
     [Fact]
@@ -108,7 +95,7 @@ public sealed class UnsupervisedSegmentationTests(ITestOutputHelper output) : ID
             Assert.All(segmented.Pixels, v => Assert.InRange(v, (byte)1, (byte)2));
             for (byte phase = 1; phase <= 2; phase++)
             {
-                var dice = Dice(truth, segmented, phase);
+                var dice = LabelScores.Dice(truth, segmented, phase);
                 Assert.True(dice >= 0.98, $"{stem}: phase {phase} Dice {dice:0.000}");
             }
         }
@@ -138,7 +125,7 @@ public sealed class UnsupervisedSegmentationTests(ITestOutputHelper output) : ID
             for (byte phase = 1; phase <= 3; phase++)
             {
                 if (Share(truth, phase) < 0.02) continue; // a phase absent from an image has no meaningful Dice
-                var dice = Dice(truth, segmented, phase);
+                var dice = LabelScores.Dice(truth, segmented, phase);
                 output.WriteLine($"image {z}: phase {phase} Dice {dice:0.0000}");
                 // Where the darkest and brightest phases touch, the σ 1 smoothing makes a pixel of middle grey on the
                 // boundary that any grey-level threshold gives to the middle phase (a one-pixel skin): by thresholds

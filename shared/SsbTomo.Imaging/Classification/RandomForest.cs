@@ -80,11 +80,11 @@ public sealed class RandomForest
     private readonly int[] _roots;
     private readonly float[] _leafFrequencies;
 
-    // The same nodes as three flat arrays (structure of arrays) for the vector walk, whose gathers load one field of
-    // eight nodes at a time.
-    private readonly int[] _nodeFeature;
+    // The same nodes for the vector walk, whose gathers load one field of eight nodes at a time: the threshold, and
+    // child and feature packed in one int (child · 256 + feature + 1; 0 in the low byte marks a leaf, whose child is
+    // its row of leaf frequencies), so a level costs three gathers. Null when the forest is too large to pack.
     private readonly float[] _nodeThreshold;
-    private readonly int[] _nodeChild;
+    private readonly int[]? _nodePacked;
 
     private RandomForest(int classCount, int featureCount, Node[] nodes, int[] roots, float[] leafFrequencies)
     {
@@ -93,9 +93,9 @@ public sealed class RandomForest
         _nodes = nodes;
         _roots = roots;
         _leafFrequencies = leafFrequencies;
-        _nodeFeature = Array.ConvertAll(nodes, n => n.Feature);
         _nodeThreshold = Array.ConvertAll(nodes, n => n.Threshold);
-        _nodeChild = Array.ConvertAll(nodes, n => n.Child);
+        var packable = featureCount < 255 && nodes.All(n => n.Child >= 0 && n.Child < 1 << 23);
+        _nodePacked = packable ? Array.ConvertAll(nodes, n => n.Child << 8 | (n.Feature + 1)) : null;
     }
 
     /// <summary>
@@ -218,7 +218,7 @@ public sealed class RandomForest
 
     private unsafe void PredictBlock(IntPtr[] planeAddresses, int p0, int count, float[] sums)
     {
-        if (UseVectorWalk && Avx2.IsSupported && count >= Vector256<int>.Count)
+        if (UseVectorWalk && Avx2.IsSupported && _nodePacked is not null && count >= Vector256<int>.Count)
         {
             PredictBlockGather(planeAddresses, p0, count, sums);
             return;
@@ -261,62 +261,87 @@ public sealed class RandomForest
     }
 
     /// <summary>
-    /// The walk of <see cref="PredictBlock"/> eight pixels at a time with AVX2 gathers: the block's feature values are
-    /// copied feature-major into one buffer (value of feature f at pixel i: f·block + i), so one gather loads the eight
-    /// pixels' split values wherever each pixel stands in the tree; a lane that reached its leaf is masked and stays.
-    /// Pixels go left when value ≤ threshold (ordered compare: NaN goes right, as in the scalar walk), and the leaves are
-    /// added per pixel in tree order, so the sums are the scalar walk's bit for bit. The pixels past the last full group
-    /// of eight take the scalar walk.
+    /// The walk of <see cref="PredictBlock"/> eight pixels per AVX2 gather, two groups of eight at a time so that one
+    /// group's gathers overlap the other's: the block's feature values are copied feature-major into one buffer (value
+    /// of feature f at pixel i: f·256 + i), so one gather loads the eight pixels' split values wherever each pixel stands
+    /// in its tree; a lane that reached its leaf is masked and stays. Pixels go left when value ≤ threshold (ordered
+    /// compare: NaN goes right, as in the scalar walk), and the leaves are added per pixel in tree order, so the sums are
+    /// the scalar walk's bit for bit. The pixels past the last full group of eight take the scalar walk.
     /// </summary>
     private unsafe void PredictBlockGather(IntPtr[] planeAddresses, int p0, int count, float[] sums)
     {
+        const int stride = 256, lanes = 8;
         var k = ClassCount;
         var featureCount = planeAddresses.Length;
-        var stride = count;
-        var buffer = t_blockFeatures is { } b && b.Length >= featureCount * stride ? b : t_blockFeatures = new float[featureCount * stride];
+        var buffer = t_blockFeatures is { } held && held.Length >= featureCount * stride ? held : t_blockFeatures = new float[featureCount * stride];
         for (var f = 0; f < featureCount; f++)
             new ReadOnlySpan<float>((float*)planeAddresses[f] + p0, count).CopyTo(buffer.AsSpan(f * stride, count));
-        var full = count / Vector256<int>.Count * Vector256<int>.Count;
+        var full = count / lanes * lanes;
+        var pairs = count / (2 * lanes) * 2 * lanes;
         var laneOffsets = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
-        var strideVector = Vector256.Create(stride);
-        var one = Vector256.Create(1);
-        var minusOne = Vector256.Create(-1);
-        Span<int> leafIndex = stackalloc int[Vector256<int>.Count];
-        fixed (int* features = _nodeFeature, children = _nodeChild)
+        Span<int> leafIndex = stackalloc int[lanes];
+        fixed (int* packed = _nodePacked)
         fixed (float* thresholds = _nodeThreshold, values = buffer, leaves = _leafFrequencies, total = sums)
         {
             foreach (var root in _roots)
             {
-                for (var i = 0; i < full; i += Vector256<int>.Count)
+                var i = 0;
+                for (; i < pairs; i += 2 * lanes)
                 {
-                    var lanes = Avx2.Add(laneOffsets, Vector256.Create(i));
-                    var index = Vector256.Create(root);
-                    while (true)
+                    var (lanesA, lanesB) = (Avx2.Add(laneOffsets, Vector256.Create(i)), Avx2.Add(laneOffsets, Vector256.Create(i + lanes)));
+                    var (a, b) = (Vector256.Create(root), Vector256.Create(root));
+                    var (doneA, doneB) = (false, false);
+                    while (!(doneA && doneB))
                     {
-                        var feature = Avx2.GatherVector256(features, index, 4);
-                        var active = Avx2.CompareGreaterThan(feature, minusOne);
-                        if (Avx.TestZ(active, active)) break;
-                        var activeMask = active.AsSingle();
-                        var threshold = Avx2.GatherMaskVector256(Vector256<float>.Zero, thresholds, index, activeMask, 4);
-                        var at = Avx2.Add(Avx2.MultiplyLow(feature, strideVector), lanes);
-                        var value = Avx2.GatherMaskVector256(Vector256<float>.Zero, values, at, activeMask, 4);
-                        var child = Avx2.GatherVector256(children, index, 4);
-                        var left = Avx.Compare(value, threshold, FloatComparisonMode.OrderedLessThanOrEqualNonSignaling).AsInt32();
-                        var next = Avx2.Add(child, Avx2.AndNot(left, one));
-                        index = Avx2.BlendVariable(index, next, active);
+                        if (!doneA) doneA = Step(packed, thresholds, values, lanesA, ref a);
+                        if (!doneB) doneB = Step(packed, thresholds, values, lanesB, ref b);
                     }
-                    Avx2.GatherVector256(children, index, 4).CopyTo(leafIndex);
-                    for (var l = 0; l < Vector256<int>.Count; l++)
-                        AddLeaf(leaves + leafIndex[l] * k, total + (i + l) * k, k);
+                    AddLeaves(Avx2.GatherVector256(packed, a, 4), leafIndex, leaves, total + i * k, k);
+                    AddLeaves(Avx2.GatherVector256(packed, b, 4), leafIndex, leaves, total + (i + lanes) * k, k);
                 }
-                for (var i = full; i < count; i++)
+                for (; i < full; i += lanes)
+                {
+                    var index = Vector256.Create(root);
+                    while (!Step(packed, thresholds, values, Avx2.Add(laneOffsets, Vector256.Create(i)), ref index)) { }
+                    AddLeaves(Avx2.GatherVector256(packed, index, 4), leafIndex, leaves, total + i * k, k);
+                }
+                for (; i < count; i++)
                 {
                     var node = root;
-                    while (features[node] >= 0) node = children[node] + (values[features[node] * stride + i] <= thresholds[node] ? 0 : 1);
-                    AddLeaf(leaves + children[node] * k, total + i * k, k);
+                    while ((packed[node] & 0xFF) != 0)
+                    {
+                        var p = packed[node];
+                        node = (p >>> 8) + (values[((p & 0xFF) - 1) * stride + i] <= thresholds[node] ? 0 : 1);
+                    }
+                    AddLeaf(leaves + (packed[node] >>> 8) * k, total + i * k, k);
                 }
             }
         }
+    }
+
+    /// <summary>One level of the vector walk for eight pixels; true when every lane is at its leaf (nothing moved).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe bool Step(int* packed, float* thresholds, float* values, Vector256<int> pixelLanes, ref Vector256<int> index)
+    {
+        var node = Avx2.GatherVector256(packed, index, 4);
+        var featurePlusOne = Avx2.And(node, Vector256.Create(0xFF));
+        var active = Avx2.CompareGreaterThan(featurePlusOne, Vector256<int>.Zero);
+        if (Avx.TestZ(active, active)) return true;
+        var activeMask = active.AsSingle();
+        var threshold = Avx2.GatherMaskVector256(Vector256<float>.Zero, thresholds, index, activeMask, 4);
+        var at = Avx2.Add(Avx2.ShiftLeftLogical(Avx2.Subtract(featurePlusOne, Vector256.Create(1)), 8), pixelLanes);
+        var value = Avx2.GatherMaskVector256(Vector256<float>.Zero, values, at, activeMask, 4);
+        var left = Avx.Compare(value, threshold, FloatComparisonMode.OrderedLessThanOrEqualNonSignaling).AsInt32();
+        var next = Avx2.Add(Avx2.ShiftRightLogical(node, 8), Avx2.AndNot(left, Vector256.Create(1)));
+        index = Avx2.BlendVariable(index, next, active);
+        return false;
+    }
+
+    /// <summary>Adds the leaves the eight lanes stand on (packed nodes) to their pixels' sums, pixel by pixel.</summary>
+    private static unsafe void AddLeaves(Vector256<int> leafNodes, Span<int> leafIndex, float* leaves, float* total, int k)
+    {
+        Avx2.ShiftRightLogical(leafNodes, 8).CopyTo(leafIndex);
+        for (var l = 0; l < leafIndex.Length; l++) AddLeaf(leaves + leafIndex[l] * k, total + l * k, k);
     }
 
     private static unsafe void AddLeaf(float* leaf, float* total, int k)
