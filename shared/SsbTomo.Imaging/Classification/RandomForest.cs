@@ -196,6 +196,11 @@ public sealed class RandomForest
                 var p0 = b * block;
                 var count = Math.Min(block, pixelCount - p0);
                 var sums = new float[count * k];
+                if (probabilities is null && CanWalkVector(count))
+                {
+                    PredictClassesGather(addresses, p0, count, sums, classes!);
+                    return;
+                }
                 PredictBlock(addresses, p0, count, sums);
                 for (var i = 0; i < count; i++)
                 {
@@ -218,9 +223,9 @@ public sealed class RandomForest
 
     private unsafe void PredictBlock(IntPtr[] planeAddresses, int p0, int count, float[] sums)
     {
-        if (UseVectorWalk && Avx2.IsSupported && _nodePacked is not null && count >= Vector256<int>.Count)
+        if (CanWalkVector(count))
         {
-            PredictBlockGather(planeAddresses, p0, count, sums);
+            PredictBlockGather(BlockFeatures(planeAddresses, p0, count), count, sums, 0, _roots.Length);
             return;
         }
         var k = ClassCount;
@@ -261,21 +266,82 @@ public sealed class RandomForest
     }
 
     /// <summary>
-    /// The walk of <see cref="PredictBlock"/> eight pixels per AVX2 gather, two groups of eight at a time so that one
-    /// group's gathers overlap the other's: the block's feature values are copied feature-major into one buffer (value
-    /// of feature f at pixel i: f·256 + i), so one gather loads the eight pixels' split values wherever each pixel stands
-    /// in its tree; a lane that reached its leaf is masked and stays. Pixels go left when value ≤ threshold (ordered
+    /// The walk of <see cref="PredictBlock"/> for trees [<paramref name="treeStart"/>, <paramref name="treeEnd"/>), eight
+    /// pixels per AVX2 gather, two groups of eight at a time so that one group's gathers overlap the other's: the
+    /// first <paramref name="count"/> pixels' feature values are feature-major in <paramref name="buffer"/>
+    /// (<see cref="BlockFeatures"/>), so one gather loads the eight pixels' split values wherever each pixel stands in its tree; a lane that reached its leaf is masked and stays. Pixels go left when value ≤ threshold (ordered
     /// compare: NaN goes right, as in the scalar walk), and the leaves are added per pixel in tree order, so the sums are
     /// the scalar walk's bit for bit. The pixels past the last full group of eight take the scalar walk.
     /// </summary>
-    private unsafe void PredictBlockGather(IntPtr[] planeAddresses, int p0, int count, float[] sums)
+    private bool CanWalkVector(int count) => UseVectorWalk && Avx2.IsSupported && _nodePacked is not null && count >= Vector256<int>.Count;
+
+    /// <summary>Pixels of one block (at most <see cref="GatherStride"/>) and the vector walk's feature-major row length.</summary>
+    private const int GatherStride = 256;
+
+    /// <summary>The block's feature values feature-major in this thread's buffer: feature f of pixel i at f·256 + i.</summary>
+    private static unsafe float[] BlockFeatures(IntPtr[] planeAddresses, int p0, int count)
     {
-        const int stride = 256, lanes = 8;
-        var k = ClassCount;
         var featureCount = planeAddresses.Length;
-        var buffer = t_blockFeatures is { } held && held.Length >= featureCount * stride ? held : t_blockFeatures = new float[featureCount * stride];
+        var buffer = t_blockFeatures is { } held && held.Length >= featureCount * GatherStride ? held : t_blockFeatures = new float[featureCount * GatherStride];
         for (var f = 0; f < featureCount; f++)
-            new ReadOnlySpan<float>((float*)planeAddresses[f] + p0, count).CopyTo(buffer.AsSpan(f * stride, count));
+            new ReadOnlySpan<float>((float*)planeAddresses[f] + p0, count).CopyTo(buffer.AsSpan(f * GatherStride, count));
+        return buffer;
+    }
+
+    /// <summary>Trees between two checks of which pixels' classes are decided (<see cref="PredictClassesGather"/>).</summary>
+    private const int TreesPerRound = 10;
+
+    /// <summary>
+    /// Classes only (no probabilities): the trees in rounds of <see cref="TreesPerRound"/>; after each round a pixel whose
+    /// leading class is ahead of every other by more than the trees still to come could add (each leaf adds at most 1 to
+    /// a class), plus a margin of 0.01 for float rounding, keeps that class and leaves the walk: the remaining pixels are
+    /// packed together (features and sums) for the next round. The class is the one the whole forest gives (the same
+    /// argmax, first class on ties), as the leader's lead cannot be overtaken.
+    /// </summary>
+    private void PredictClassesGather(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes)
+    {
+        var k = ClassCount;
+        var trees = _roots.Length;
+        var buffer = BlockFeatures(planeAddresses, p0, count);
+        var featureCount = planeAddresses.Length;
+        Span<int> pixelOf = stackalloc int[count];
+        for (var i = 0; i < count; i++) pixelOf[i] = i;
+        var active = count;
+        for (var t0 = 0; t0 < trees && active > 0; t0 += TreesPerRound)
+        {
+            var t1 = Math.Min(trees, t0 + TreesPerRound);
+            PredictBlockGather(buffer, active, sums, t0, t1);
+            var remaining = trees - t1;
+            var kept = 0;
+            for (var j = 0; j < active; j++)
+            {
+                int best = 0, second = -1;
+                for (var c = 1; c < k; c++)
+                {
+                    if (sums[j * k + c] > sums[j * k + best]) (second, best) = (best, c);
+                    else if (second < 0 || sums[j * k + c] > sums[j * k + second]) second = c;
+                }
+                if (remaining == 0 || sums[j * k + best] - sums[j * k + second] > remaining + 0.01f)
+                {
+                    classes[p0 + pixelOf[j]] = (byte)best;
+                    continue;
+                }
+                if (kept != j)
+                {
+                    for (var f = 0; f < featureCount; f++) buffer[f * GatherStride + kept] = buffer[f * GatherStride + j];
+                    sums.AsSpan(j * k, k).CopyTo(sums.AsSpan(kept * k, k));
+                    pixelOf[kept] = pixelOf[j];
+                }
+                kept++;
+            }
+            active = kept;
+        }
+    }
+
+    private unsafe void PredictBlockGather(float[] buffer, int count, float[] sums, int treeStart, int treeEnd)
+    {
+        const int stride = GatherStride, lanes = 8;
+        var k = ClassCount;
         var full = count / lanes * lanes;
         var pairs = count / (2 * lanes) * 2 * lanes;
         var laneOffsets = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
@@ -283,8 +349,9 @@ public sealed class RandomForest
         fixed (int* packed = _nodePacked)
         fixed (float* thresholds = _nodeThreshold, values = buffer, leaves = _leafFrequencies, total = sums)
         {
-            foreach (var root in _roots)
+            for (var tree = treeStart; tree < treeEnd; tree++)
             {
+                var root = _roots[tree];
                 var i = 0;
                 for (; i < pairs; i += 2 * lanes)
                 {
