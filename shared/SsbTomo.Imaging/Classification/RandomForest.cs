@@ -289,10 +289,11 @@ public sealed class RandomForest
     }
 
     /// <summary>Trees between two checks of which pixels' classes are decided (<see cref="PredictClassesGather"/>).</summary>
-    private const int TreesPerRound = 10;
+    private const int TreesPerRound = 3;
 
     /// <summary>
-    /// Classes only (no probabilities): the trees in rounds of <see cref="TreesPerRound"/>; after each round a pixel whose
+    /// Classes only (no probabilities): every pixel walks the first half of the trees plus one (before that no class can
+    /// be decided), then the rest in rounds of <see cref="TreesPerRound"/>; after each round a pixel whose
     /// leading class is ahead of every other by more than the trees still to come could add (each leaf adds at most 1 to
     /// a class), plus a margin of 0.01 for float rounding, keeps that class and leaves the walk: the remaining pixels are
     /// packed together (features and sums) for the next round. The class is the one the whole forest gives (the same
@@ -307,9 +308,9 @@ public sealed class RandomForest
         Span<int> pixelOf = stackalloc int[count];
         for (var i = 0; i < count; i++) pixelOf[i] = i;
         var active = count;
-        for (var t0 = 0; t0 < trees && active > 0; t0 += TreesPerRound)
+        for (int t0 = 0, t1; t0 < trees && active > 0; t0 = t1)
         {
-            var t1 = Math.Min(trees, t0 + TreesPerRound);
+            t1 = Math.Min(trees, t0 == 0 ? trees / 2 + 1 : t0 + TreesPerRound);
             PredictBlockGather(buffer, active, sums, t0, t1);
             var remaining = trees - t1;
             var kept = 0;

@@ -122,8 +122,8 @@ public class RandomForestTests
     /// <summary>
     /// The AVX2 gather walk (eight pixels per gather) gives the scalar walk's probabilities bit for bit, on pixel counts
     /// around the group of eight and the block of 256, with NaN and infinite feature values (NaN goes right in both), and
-    /// its classes-only walk, which lets a pixel leave once its class is decided (from tree 20 of 30 here), the same
-    /// classes (a bound 8 too loose fails this).
+    /// its classes-only walk, which lets a pixel leave once its class is decided (checked after trees 16, 19, 22, ... of 30 here), the same
+    /// classes (a bound 3 too loose fails this).
     /// </summary>
     [Fact]
     public void The_vector_walk_gives_the_scalar_walk_s_probabilities_bit_for_bit()
