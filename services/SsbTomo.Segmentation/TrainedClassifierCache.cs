@@ -32,7 +32,15 @@ public sealed class TrainedClassifierCache(IBlobStore store)
             _order.Enqueue(id);
             return new Lazy<Task<PixelClassifier>>(() => LoadAsync(layout));
         });
-        while (_order.Count > JobsKept && _order.TryDequeue(out var old) && old != jobId) _byJob.TryRemove(old, out _);
+        while (_order.Count > JobsKept && _order.TryDequeue(out var old))
+        {
+            if (old == jobId)
+            {
+                _order.Enqueue(old); // the job being asked for stays; the next call evicts the others
+                break;
+            }
+            _byJob.TryRemove(old, out _);
+        }
         return Await(jobId, entry);
     }
 

@@ -101,6 +101,15 @@ public sealed class RunWithModelTests(ITestOutputHelper output) : IDisposable
         var otherLayout = await Store(TinyModel("other", [.. PhaseLabel.Names], 16), other);
         Assert.NotSame(first[0], await cache.GetAsync(other, otherLayout));
         Assert.Equal(loadsBefore + 2, cache.Loads);
+        // Asked again: still loaded. After JobsKept other jobs, the first one is read again (a worker holds a few models).
+        await cache.GetAsync(good, goodLayout);
+        Assert.Equal(loadsBefore + 2, cache.Loads);
+        var goodModel = Path.Combine(_dir.Path, "good");
+        foreach (var job in Enumerable.Range(0, TrainedClassifierCache.JobsKept).Select(_ => Guid.NewGuid()))
+            await cache.GetAsync(job, await Store(goodModel, job));
+        Assert.Equal(loadsBefore + 2 + TrainedClassifierCache.JobsKept, cache.Loads);
+        await cache.GetAsync(good, goodLayout);
+        Assert.Equal(loadsBefore + 3 + TrainedClassifierCache.JobsKept, cache.Loads);
         // A job whose model blobs are missing fails with the blob named.
         var none = Guid.NewGuid();
         var missing = await Assert.ThrowsAsync<InvalidInputException>(() => cache.GetAsync(none, JobLayout.ForJob(none)));
