@@ -98,10 +98,20 @@ launch() { # name service port
     echo "run-distributed: $dll is missing: run without --no-build" >&2
     exit 1
   fi
-  # setsid: the services outlive this script's shell; the inner shell writes its pid, then becomes dotnet. Nothing of
-  # this script's own output stays open in them, so a caller reading it (a pipe, a test) sees its end.
-  ASPNETCORE_URLS="http://127.0.0.1:$port" setsid bash -c 'cd "$1" && echo $$ > "$2" && shift 2 && exec "$@"' _ \
-    "$(dirname "$dll")" "$PID_DIR/$name.pid" dotnet "$dll" </dev/null >"$LOG_DIR/$name.log" 2>&1 &
+  # setsid: the services outlive this script's shell. Nothing of this script's own output stays open in them, so a
+  # caller reading it (a pipe, a test) sees its end. The inner shell supervises like Kubernetes' restart policy, for one
+  # exit code only: 75 is a service whose bus watchdog found its bus wedged (README, Run it distributed); any other end
+  # (stop-distributed.sh's SIGTERM, a crash, a kill) stays an end. The pid file always holds the running dotnet's pid.
+  ASPNETCORE_URLS="http://127.0.0.1:$port" setsid bash -c '
+    cd "$1" && pidfile="$2" && shift 2
+    while :; do
+      "$@" & child=$!
+      echo "$child" > "$pidfile"
+      wait "$child"; code=$?
+      [ "$code" = 75 ] || exit "$code"
+      echo "run-distributed: $(date -u +%FT%TZ) the service exited with code 75 (bus watchdog): starting it again"
+      sleep 1
+    done' _ "$(dirname "$dll")" "$PID_DIR/$name.pid" dotnet "$dll" </dev/null >"$LOG_DIR/$name.log" 2>&1 &
   NAMES+=("$name"); PORTS+=("$port")
 }
 

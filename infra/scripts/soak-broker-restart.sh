@@ -17,7 +17,7 @@ for ((k = 1; k <= runs; k++)); do
   moment=$((RANDOM * 32768 + RANDOM))
   moment=$((moment % (max_ms + 1)))
   if SSBTOMO_SOAK_RESTART_AFTER_MS="$moment" dotnet test tests/SsbTomo.Distributed.Tests -c Release --no-build -nologo \
-       --filter "FullyQualifiedName~BrokerRestartTests" > "$log_dir/run-$k.log" 2>&1; then
+       --filter "FullyQualifiedName~BrokerRestartTests.A_job_completes_after_RabbitMQ_restarts_in_the_middle_of_it" > "$log_dir/run-$k.log" 2>&1; then
     passed=$((passed + 1)); echo "run $k: broker stopped ${moment} ms after submission: completed, same results"
   else
     echo "run $k: broker stopped ${moment} ms after submission: FAILED (log: $log_dir/run-$k.log)"

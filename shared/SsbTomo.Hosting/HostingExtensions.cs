@@ -112,6 +112,7 @@ public static class HostingExtensions
                     bus.UsingInMemory((context, cfg) => ConfigureEndpoints(context, cfg));
                     break;
                 case TransportKind.RabbitMq:
+                    if (options.BusWatchdog.SettleTimeoutSeconds > 0) builder.Services.AddBusWatchdog(options.BusWatchdog);
                     bus.UsingRabbitMq((context, cfg) =>
                     {
                         var rabbit = options.RabbitMq;

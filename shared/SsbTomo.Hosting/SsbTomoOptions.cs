@@ -63,6 +63,8 @@ public sealed class SsbTomoOptions
         if (ChunkSlices < 1) yield return $"SsbTomo:ChunkSlices is {ChunkSlices}; it must be at least 1";
         if (ChunkTilePx < 1) yield return $"SsbTomo:ChunkTilePx is {ChunkTilePx}; it must be at least 1";
         if (AlignmentWorkers < 1) yield return $"SsbTomo:AlignmentWorkers is {AlignmentWorkers}; it must be at least 1";
+        if (BusWatchdog.SettleTimeoutSeconds < 0)
+            yield return $"SsbTomo:BusWatchdog:SettleTimeoutSeconds is {BusWatchdog.SettleTimeoutSeconds}; it must be 0 (off) or more";
         if (MemoryBudgetMb < 1) yield return $"SsbTomo:MemoryBudgetMb is {MemoryBudgetMb}; it must be at least 1 (a process's cap needs 384)";
         if (!double.IsFinite(Metrics.VoidNearNmcDistanceUm) || Metrics.VoidNearNmcDistanceUm < 0)
             yield return $"SsbTomo:Metrics:VoidNearNmcDistanceUm is {Metrics.VoidNearNmcDistanceUm}; it must be a distance of 0 µm or more";
@@ -77,6 +79,9 @@ public sealed class SsbTomoOptions
 
     /// <summary>When the Orchestrator takes a job that makes no progress as stalled, re-drives it, and fails it.</summary>
     public StallSettings Stall { get; set; } = new();
+
+    /// <summary>When a service takes its own bus for wedged and exits to be started again (with a broker only).</summary>
+    public BusWatchdogSettings BusWatchdog { get; set; } = new();
 
     /// <summary>MassTransit's anonymous usage report to its vendor at start: off unless a deployment turns it on.</summary>
     public bool MassTransitUsageTelemetry { get; set; }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SsbTomo.Distributed.Tests.Infrastructure;
+using SsbTomo.Storage;
 
 namespace SsbTomo.Distributed.Tests;
 
@@ -28,6 +29,38 @@ public sealed class BrokerRestartTests(SmallStackReference reference, ITestOutpu
             await Task.Delay(restartAfterMs);
         else
             await cluster.WaitForAsync(jobId, j => j.State is "Denoising" or "Segmenting", TimeSpan.FromMinutes(3));
+        await RestartBrokerAndCompleteAsync(cluster, jobId);
+    }
+
+    /// <summary>
+    /// The moment the soak found (session 7): the broker stops while Ingest is writing raw.zarr, so that Ingest hands its
+    /// result over (publish StackIngested, acknowledge IngestStack) on a dying connection. RabbitMQ.Client can then wait
+    /// for ever for a publisher confirm, and the service never reconnects; its bus watchdog exits it (code 75) and the
+    /// test's supervisor, like Kubernetes, starts it again. Whether the hang happens depends on timing: the test holds
+    /// the outcome (completed, identical) either way and logs whether the watchdog had to act.
+    /// </summary>
+    [Fact]
+    public async Task A_job_completes_when_RabbitMQ_stops_while_ingest_hands_its_result_over()
+    {
+        await using var cluster = await Cluster.StartAsync(nameof(BrokerRestartTests) + "Ingest", segmentationWorkers: 1,
+            SmallStackReference.ChunkSlices, output,
+            new Dictionary<string, string> { ["SsbTomo__BusWatchdog__SettleTimeoutSeconds"] = "15" });
+
+        var jobId = await cluster.SubmitAsync(reference.Run.StackDir);
+        var raw = JobLayout.ForJob(jobId).Raw + "/";
+        var clock = Stopwatch.StartNew();
+        while (!await cluster.Store.ListAsync(raw).AnyAsync())
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), $"Ingest wrote nothing under {raw} in 2 minutes{Environment.NewLine}{cluster.Diagnostics()}");
+            await Task.Delay(5);
+        }
+        cluster.Log($"ingest began writing raw.zarr {clock.Elapsed.TotalMilliseconds:0} ms after submission");
+        await RestartBrokerAndCompleteAsync(cluster, jobId);
+        cluster.Log($"the Ingest service was started again {cluster.Service("ingest").Restarts} time(s) by its bus watchdog");
+    }
+
+    private async Task RestartBrokerAndCompleteAsync(Cluster cluster, Guid jobId)
+    {
         var clock = Stopwatch.StartNew();
         try
         {

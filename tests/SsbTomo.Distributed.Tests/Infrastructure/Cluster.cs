@@ -77,6 +77,9 @@ public sealed class Cluster : IAsyncDisposable
     public IReadOnlyList<ServiceProcess> SegmentationWorkers => _processes.Where(p => p.Name.StartsWith("segmentation", StringComparison.Ordinal)).ToList();
     public HttpClient Api { get; private set; } = null!;
 
+    /// <summary>The process started as <paramref name="name"/> (orchestrator, ingest, alignment, segmentation-1, ...).</summary>
+    public ServiceProcess Service(string name) => _processes.Single(p => p.Name == name);
+
     /// <summary>Starts the six services, plus <paramref name="segmentationWorkers"/> - 1 more Segmentation processes, and waits until all are ready.</summary>
     /// <param name="environment">Settings of the test's own on top of the cluster's (e.g. <c>SsbTomo__Stall__FloorSeconds</c>).</param>
     public static async Task<Cluster> StartAsync(string name, int segmentationWorkers, int chunkSlices, ITestOutputHelper? output = null,

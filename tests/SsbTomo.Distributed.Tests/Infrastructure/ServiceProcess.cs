@@ -1,14 +1,18 @@
 using System.Diagnostics;
+using SsbTomo.Hosting;
 
 namespace SsbTomo.Distributed.Tests.Infrastructure;
 
 /// <summary>
 /// One service as its own OS process (`dotnet services/SsbTomo.X/bin/.../SsbTomo.X.dll`), listening on a free
-/// loopback port, with stdout and stderr captured to files for diagnostics. Disposing kills it.
+/// loopback port, with stdout and stderr captured to files for diagnostics. Disposing kills it. Like Kubernetes and
+/// run-distributed.sh, it starts the service again (same port, same logs) when it exits with
+/// <see cref="BusWatchdog.RestartExitCode"/>, the code of a service whose bus watchdog found it wedged.
 /// </summary>
 public sealed class ServiceProcess : IAsyncDisposable
 {
-    private readonly Process _process;
+    private Process _process;
+    private bool _stopping;
     private readonly StreamWriter _stdout;
     private readonly StreamWriter _stderr;
     private readonly object _gate = new();
@@ -61,14 +65,36 @@ public sealed class ServiceProcess : IAsyncDisposable
         var stderrPath = Path.Combine(logDir, $"{name}.stderr.log");
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var started = new ServiceProcess(name, process, baseUri, stdoutPath, stderrPath);
-        process.OutputDataReceived += (_, e) => started.Write(started._stdout, e.Data);
-        process.ErrorDataReceived += (_, e) => started.Write(started._stderr, e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        started.Run(process);
         started.Write(started._stdout, $"[test] started pid {process.Id}: dotnet {dll} on {baseUri}");
         return started;
     }
+
+    private void Run(Process process)
+    {
+        process.OutputDataReceived += (_, e) => Write(_stdout, e.Data);
+        process.ErrorDataReceived += (_, e) => Write(_stderr, e.Data);
+        process.Exited += (_, _) => StartAgainIfAsked(process);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    private void StartAgainIfAsked(Process exited)
+    {
+        lock (_gate)
+        {
+            if (_stopping || !ReferenceEquals(exited, _process) || exited.ExitCode != BusWatchdog.RestartExitCode) return;
+            var again = new Process { StartInfo = exited.StartInfo, EnableRaisingEvents = true };
+            _process = again;
+            Run(again);
+            Restarts++;
+            _stdout.WriteLine($"[test] exited with code {BusWatchdog.RestartExitCode} (bus watchdog): started again as pid {again.Id}");
+        }
+    }
+
+    /// <summary>How often the service exited with <see cref="BusWatchdog.RestartExitCode"/> and was started again.</summary>
+    public int Restarts { get; private set; }
 
     private void Write(StreamWriter writer, string? line)
     {
@@ -107,6 +133,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>SIGKILL: no graceful shutdown, unacknowledged deliveries go back to the queue.</summary>
     public void Kill()
     {
+        lock (_gate) _stopping = true;
         if (_process.HasExited) return;
         Write(_stdout, "[test] SIGKILL");
         _process.Kill(entireProcessTree: true);
@@ -140,6 +167,7 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        lock (_gate) _stopping = true;
         try
         {
             if (!_process.HasExited)
