@@ -6,6 +6,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using SsbTomo.Contracts;
 using SsbTomo.Hosting;
+using SsbTomo.Imaging.Classification;
+using SsbTomo.Storage;
 
 namespace SsbTomo.Cli;
 
@@ -33,21 +35,33 @@ public static class RunCommand
             DefaultValueFactory = _ => new SsbTomoOptions().AlignmentWorkers,
         };
 
+        var model = new Option<string?>("--model")
+        {
+            Description = "Model folder from `ssbtomo train` (phases nmc,lps,carbon,void, trained on 16-bit aligned slices): segmentation classifies "
+                + "the aligned slices with it instead of the grey-level thresholds.",
+        };
+
         var command = new Command("run", "Run ingest, alignment, segmentation, reconstruction and metrics on one stack, embedded in this process.")
         {
-            stack, output, voxelSize, chunkSlices, verbose, memory, alignmentWorkers,
+            stack, output, voxelSize, chunkSlices, verbose, memory, alignmentWorkers, model,
         };
         command.SetAction((parse, ct) => RunAsync(
             parse.GetValue(stack)!, parse.GetValue(output)!, parse.GetValue(voxelSize), parse.GetValue(chunkSlices), parse.GetValue(verbose), ct,
-            parse.GetValue(memory), parse.GetValue(alignmentWorkers)));
+            parse.GetValue(memory), parse.GetValue(alignmentWorkers), parse.GetValue(model)));
         return command;
     }
 
     /// <param name="memoryBudgetMb">When given, this process's memory budget (the CLI's own process only: it caps the heap).</param>
     /// <param name="alignmentWorkers">Alignment chunks worked on at once (<see cref="SsbTomoOptions.AlignmentWorkers"/>).</param>
+    /// <param name="modelDir">A model folder from <c>ssbtomo train</c> to segment with (null: the thresholds).</param>
     public static async Task<int> RunAsync(string stackPath, string outDir, double[]? voxelSize, int chunkSlices, bool verbose, CancellationToken ct,
-        int? memoryBudgetMb = null, int alignmentWorkers = 1)
+        int? memoryBudgetMb = null, int alignmentWorkers = 1, string? modelDir = null)
     {
+        if (modelDir is not null && CheckModel(modelDir) is { } refusal)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]{refusal}[/]");
+            return 2;
+        }
         if (!Directory.Exists(stackPath) && !File.Exists(stackPath))
         {
             AnsiConsole.MarkupLineInterpolated($"[red]{stackPath}: no such stack folder or TIFF file[/]");
@@ -74,7 +88,7 @@ public static class RunCommand
         {
             if (memoryBudgetMb is { } mb) o.MemoryBudgetMb = mb;
             o.AlignmentWorkers = alignmentWorkers;
-        }));
+        }), modelDir);
         if (!result.Succeeded)
         {
             foreach (var line in FailureLines(result, outDir))
@@ -97,9 +111,32 @@ public static class RunCommand
         return lines;
     }
 
-    /// <summary>Runs one job embedded and returns its outcome; outputs land in <paramref name="outDir"/>.</summary>
+    /// <summary>
+    /// Why <paramref name="modelDir"/> cannot segment a pipeline run (a sentence naming the file), or null when it can: a
+    /// model folder of this format whose phase table and bit depth are the pipeline's
+    /// (<see cref="PixelClassifierManifest.CheckForPipeline"/>). The segmentation workers check the stored blobs again.
+    /// </summary>
+    public static string? CheckModel(string modelDir)
+    {
+        var manifestPath = Path.Combine(Path.GetFullPath(modelDir), PixelClassifierManifest.FileName);
+        try
+        {
+            TrainableSegmentation.Load(modelDir).Manifest.CheckForPipeline(manifestPath);
+            return null;
+        }
+        catch (Exception e) when (e is ModelMismatchException or InvalidDataException or FileNotFoundException)
+        {
+            return e.Message.Contains(PixelClassifierManifest.FileName, StringComparison.Ordinal) ? e.Message : $"{manifestPath}: {e.Message}";
+        }
+    }
+
+    /// <summary>
+    /// Runs one job embedded and returns its outcome; outputs land in <paramref name="outDir"/>. With
+    /// <paramref name="modelDir"/> the model's manifest and forest are stored in the job's blob store first
+    /// (<see cref="JobLayout.ClassifierManifest"/>, <see cref="JobLayout.ClassifierForest"/>) and the job segments with them.
+    /// </summary>
     public static async Task<JobOutcome> ExecuteAsync(string stackPath, string outDir, double[]? voxelSize, int chunkSlices, bool verbose,
-        CancellationToken ct, Action<IServiceCollection>? configureServices = null)
+        CancellationToken ct, Action<IServiceCollection>? configureServices = null, string? modelDir = null)
     {
         stackPath = Path.GetFullPath(stackPath);
         outDir = Path.GetFullPath(outDir);
@@ -111,7 +148,13 @@ public static class RunCommand
         var jobId = NewId.NextGuid();
         var outcome = watcher.Watch(jobId);
         var overrideSize = voxelSize is not { Length: 3 } ? null : new VoxelSizeNm(voxelSize[0], voxelSize[1], voxelSize[2]);
-        await host.Services.GetRequiredService<IBus>().Publish(new SubmitJob(jobId, stackPath, "", overrideSize, chunkSlices), ct);
+        if (modelDir is not null)
+        {
+            var (store, layout) = (host.Services.GetRequiredService<IBlobStore>(), new JobLayout(""));
+            await store.WriteAsync(layout.ClassifierManifest, await File.ReadAllBytesAsync(Path.Combine(modelDir, PixelClassifierManifest.FileName), ct), ct);
+            await store.WriteAsync(layout.ClassifierForest, await File.ReadAllBytesAsync(Path.Combine(modelDir, PixelClassifierManifest.ForestFileName), ct), ct);
+        }
+        await host.Services.GetRequiredService<IBus>().Publish(new SubmitJob(jobId, stackPath, "", overrideSize, chunkSlices) { TrainedClassifier = modelDir is not null }, ct);
         try
         {
             return await FollowAsync(watcher, outcome, ct);

@@ -5,6 +5,7 @@ using System.Globalization;
 using Spectre.Console;
 using SsbTomo.Imaging;
 using SsbTomo.Imaging.Classification;
+using SsbTomo.Imaging.Segmentation;
 using SsbTomo.Storage;
 using SsbTomo.Storage.Images;
 
@@ -17,8 +18,8 @@ namespace SsbTomo.Cli;
 /// </summary>
 public static class TrainableSegmentation
 {
-    public const string ManifestFile = "model.json";
-    public const string ForestFile = "forest.bin";
+    public const string ManifestFile = PixelClassifierManifest.FileName;
+    public const string ForestFile = PixelClassifierManifest.ForestFileName;
     public const string ReportFile = "training-report.json";
 
     public static Command CreateTrain()
@@ -48,10 +49,21 @@ public static class TrainableSegmentation
     {
         var images = new Argument<string>("images") { Description = "A PNG or TIFF image, a multi-page TIFF stack, or a folder of them." };
         var phases = PhasesOption();
-        var model = new Option<string>("--model") { Description = "Model folder written by `ssbtomo train`.", Required = true };
+        var model = new Option<string?>("--model")
+        {
+            Description = "Model folder written by `ssbtomo train`. Without it, unsupervised: --phases are listed darkest to brightest, "
+                + "each image is smoothed (2D Gaussian, σ 1 px) and multi-level Otsu thresholds are fitted ONCE over the whole set "
+                + "(one histogram of all files and all pages, so a stack's slices get the same thresholds); with 3 or more phases, "
+                + "a skin of 1-2 px of a middle phase where two non-neighbouring phases touch goes to those two (partial-volume clean-up).",
+        };
         var output = new Option<string>("--out") { Description = "Folder for the label images (one .tif per input file, same stem, values 1..k).", Required = true };
-        var command = new Command("segment", "Segment images with a model from `ssbtomo train`.") { images, phases, model, output };
-        command.SetAction(parse => Guarded(() => Segment(parse.GetValue(images)!, parse.GetValue(phases)!, parse.GetValue(model)!, parse.GetValue(output)!)));
+        var command = new Command("segment", "Segment images with a model from `ssbtomo train`, or without --model by multi-level Otsu thresholds over the whole set.")
+        {
+            images, phases, model, output,
+        };
+        command.SetAction(parse => Guarded(() => parse.GetValue(model) is { } modelDir
+            ? Segment(parse.GetValue(images)!, parse.GetValue(phases)!, modelDir, parse.GetValue(output)!)
+            : SegmentUnsupervised(parse.GetValue(images)!, parse.GetValue(phases)!, parse.GetValue(output)!)));
         return command;
     }
 
@@ -122,14 +134,59 @@ public static class TrainableSegmentation
             }
             var labels = image.Pages.Select((page, i) => classifier.Segment(page, image.Pages.Count == 1 ? image.Name : $"{image.Name} page {i}")).ToArray();
             pixels += image.Pages.Sum(p => (long)p.Pixels.Length);
-            var target = Path.Combine(outDir, image.Stem + ".tif");
-            var voxel = image.VoxelSize ?? VoxelSize.Isotropic(1);
-            if (labels.Length == 1) TiffSliceWriter.Write(target, labels[0], voxel, deflate: true);
-            else TiffSliceWriter.WriteMultiPage(target, labels, voxel, deflate: true);
+            WriteLabels(outDir, image, labels);
         }
         AnsiConsole.MarkupLineInterpolated(
             $"{files.Count} files, {pixels / 1e6:0.0} Mpixel segmented into {string.Join(",", phases)} in {started.Elapsed.TotalSeconds:0.0} s; labels in {outDir}");
         return 0;
+    }
+
+    /// <summary>
+    /// <c>segment</c> without a model: <paramref name="phases"/> darkest to brightest, labels 1..k from multi-level Otsu
+    /// thresholds (Otsu 1979; Liao, Chen &amp; Chung 2001) fitted once over the whole set after a σ 1 px 2D Gaussian
+    /// (<see cref="ImageSetOtsu"/>), then the k-phase partial-volume clean-up (<see cref="ImageSetOtsu.Segment"/>). Two passes, one file in memory at a time: the first builds the set's histogram, the
+    /// second classifies and writes DIR/STEM.tif as the model path does.
+    /// </summary>
+    public static int SegmentUnsupervised(string imagesPath, string[] phases, string outDir)
+    {
+        PixelClassifier.CheckPhases(phases);
+        var files = ImageSet.Files(imagesPath);
+        var started = Stopwatch.StartNew();
+        ImageSetOtsu? otsu = null;
+        string? firstFile = null;
+        foreach (var path in files)
+        {
+            var image = ImageSet.Read(path);
+            if (otsu is { } set && set.BitDepth != image.BitDepth)
+                throw new InvalidDataException($"{image.Name}: {image.BitDepth}-bit, but {firstFile} is {set.BitDepth}-bit; one set of thresholds needs one bit depth");
+            (otsu, firstFile) = (otsu ?? new ImageSetOtsu(image.BitDepth), firstFile ?? image.Name);
+            foreach (var page in image.Pages) otsu.Add(ImageSetOtsu.Smooth(page, SmoothingSigmaPixels).Pixels);
+        }
+        if (otsu is null) throw new InvalidDataException($"{imagesPath}: no images");
+        var thresholds = otsu.Thresholds(phases.Length);
+        var classMeans = otsu.ClassMeans(thresholds);
+
+        Directory.CreateDirectory(outDir);
+        foreach (var path in files)
+        {
+            var image = ImageSet.Read(path);
+            var labels = image.Pages.Select(page => ImageSetOtsu.Segment(ImageSetOtsu.Smooth(page, SmoothingSigmaPixels), thresholds, classMeans, otsu.BitDepth)).ToArray();
+            WriteLabels(outDir, image, labels);
+        }
+        AnsiConsole.MarkupLineInterpolated(
+            $"{files.Count} files, {otsu.Count / 1e6:0.0} Mpixel segmented into {string.Join(",", phases)} (darkest to brightest) with thresholds {string.Join(", ", thresholds)} in {started.Elapsed.TotalSeconds:0.0} s; labels in {outDir}");
+        return 0;
+    }
+
+    /// <summary>The light 2D smoothing before the unsupervised thresholds, in pixels.</summary>
+    public const double SmoothingSigmaPixels = 1.0;
+
+    private static void WriteLabels(string outDir, ImageFile image, Image2D<byte>[] labels)
+    {
+        var target = Path.Combine(outDir, image.Stem + ".tif");
+        var voxel = image.VoxelSize ?? VoxelSize.Isotropic(1);
+        if (labels.Length == 1) TiffSliceWriter.Write(target, labels[0], voxel, deflate: true);
+        else TiffSliceWriter.WriteMultiPage(target, labels, voxel, deflate: true);
     }
 
     /// <summary>A model folder's classifier; a folder without model.json is refused.</summary>

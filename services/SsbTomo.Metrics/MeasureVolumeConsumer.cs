@@ -58,7 +58,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
             .WithBootstrap(bootstrap.Result())
             .WithSurfaces(surfaces.Result(), smoothed)
             .WithVoidMorphology(morphology, nearNmc)
-            .WithUncertainty(model, variants)
+            .WithUncertainty(model, variants, context.Message.TrainedClassifier)
             with { Provenance = await store.ExistsAsync(layout.Provenance, ct) ? Path.GetFileName(layout.Provenance) : null };
         report = await MeasureParticlesAsync(labels, layout, report, ct);
         var json = report.ToJsonBytes();

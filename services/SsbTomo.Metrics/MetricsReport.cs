@@ -85,8 +85,15 @@ public sealed partial record MetricsReport(
     /// Adds the intervals and warnings: the range of each number over the reported segmentation and the variants. Without a
     /// threshold model (multi-Otsu fallback) there is nothing to move the thresholds within: a warning says so.
     /// </summary>
-    public MetricsReport WithUncertainty(SegmentationModel? model, IReadOnlyList<VariantTally>? variants)
+    /// <param name="trainedClassifier">The labels came from a trained pixel classifier: threshold variants do not describe them.</param>
+    /// <summary>What metrics.json says when the labels came from a trained pixel classifier.</summary>
+    public const string TrainedClassifierWarning = "segmented by the trained pixel classifier stored with the job (model/model.json), not by grey-level "
+        + "thresholds: no segmentation-uncertainty intervals (they vary the thresholds); the bootstrap intervals still apply";
+
+    public MetricsReport WithUncertainty(SegmentationModel? model, IReadOnlyList<VariantTally>? variants, bool trainedClassifier = false)
     {
+        if (trainedClassifier)
+            return this with { Warnings = [TrainedClassifierWarning] };
         if (model is null)
             return this with { Warnings = ["the grey-level mixture model did not fit (thresholds from multi-Otsu): no uncertainty intervals"] };
         if (variants is null)

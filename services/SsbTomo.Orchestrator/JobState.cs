@@ -51,8 +51,9 @@ public class JobState : SagaStateMachineInstance
     public MeasureVolume ToMeasureVolume(DateTime nowUtc) => new(CorrelationId, JobPrefix)
     {
         Stages = [.. Stages.Select(s => new StageDuration(s.State, s.StartedUtc, Math.Max(0, ((s.EndedUtc ?? nowUtc) - s.StartedUtc).TotalSeconds)))],
-        Segmentation = Segmentation,
-        Variants = Segmentation is not null && ChunkVariants.Count == ChunksTotal
+        Segmentation = TrainedClassifier ? null : Segmentation,
+        TrainedClassifier = TrainedClassifier,
+        Variants = Segmentation is not null && !TrainedClassifier && ChunkVariants.Count == ChunksTotal
             ? VariantCounts.Sum(ChunkVariants.OrderBy(p => p.Key).Select(p => p.Value))
             : null,
     };
@@ -67,9 +68,20 @@ public class JobState : SagaStateMachineInstance
     /// <summary>The shine-through excess estimated from <see cref="ShineThroughRuns"/> once every chunk was surveyed.</summary>
     public double ShineThroughExcess { get; set; }
 
-    /// <summary>The command that segments one slab with the stack's thresholds, model and shine-through excess.</summary>
+    /// <summary>The job segments with a trained pixel classifier stored under its prefix (<see cref="SubmitJob.TrainedClassifier"/>).</summary>
+    public bool TrainedClassifier { get; set; }
+
+    /// <summary>
+    /// The command that segments one slab with the stack's thresholds, model and shine-through excess, or with the job's
+    /// trained classifier (then without threshold variants: they describe a segmentation the job does not use).
+    /// </summary>
     public SegmentChunk SegmentCommand(int index, int z0, int z1) =>
-        new(CorrelationId, JobPrefix, index, z0, z1, Thresholds!, ClassMeans!) { Model = Segmentation, ShineThroughExcess = ShineThroughExcess };
+        new(CorrelationId, JobPrefix, index, z0, z1, Thresholds!, ClassMeans!)
+        {
+            Model = TrainedClassifier ? null : Segmentation,
+            ShineThroughExcess = ShineThroughExcess,
+            TrainedClassifier = TrainedClassifier,
+        };
 
     /// <summary>What a stage could not estimate and did instead (from alignment's StackAligned), for the operator.</summary>
     public List<string> Warnings { get; set; } = [];

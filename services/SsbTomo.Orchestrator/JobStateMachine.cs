@@ -105,6 +105,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                     job.VoxelSizeOverride = c.Message.VoxelSizeOverride;
                     job.ChunkSlices = Math.Max(1, c.Message.ChunkSlices);
                     job.Acquisition = c.Message.Acquisition;
+                    job.TrainedClassifier = c.Message.TrainedClassifier;
                     job.SubmittedUtc = job.UpdatedUtc = DateTime.UtcNow;
                 })
                 .Publish(c => new JobSubmitted(c.Saga.CorrelationId, c.Saga.SourcePath, c.Saga.JobPrefix, c.Saga.SubmittedUtc))

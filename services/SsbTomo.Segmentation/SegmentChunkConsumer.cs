@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using SsbTomo.Contracts;
 using SsbTomo.Hosting;
 using SsbTomo.Imaging;
+using SsbTomo.Imaging.Classification;
 using SsbTomo.Imaging.Measurement;
 using SsbTomo.Imaging.Reconstruction;
 using SsbTomo.Imaging.Segmentation;
@@ -16,11 +17,34 @@ namespace SsbTomo.Segmentation;
 /// the labels (<see cref="JobLayout.Labels"/>). With the threshold model in the command it also segments each window with every threshold variant and
 /// reports the slab's counts, so the metrics' uncertainty costs no second pass over the volume and scales out with the
 /// workers. A redelivery writes the same bytes and reports the same counts.
+/// <para>
+/// With <see cref="SegmentChunk.TrainedClassifier"/> the slab's aligned slices are classified by the job's trained pixel
+/// classifier instead (<see cref="PixelClassifier.SegmentSlices"/>, loaded once per job by <see cref="TrainedClassifierCache"/>),
+/// tile by tile with the feature bank's y/x halo and no z halo (2D features), and no threshold variants are counted.
+/// </para>
 /// </summary>
-public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptions> options) : IConsumer<SegmentChunk>
+public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptions> options, TrainedClassifierCache classifiers) : IConsumer<SegmentChunk>
 {
     public Task Consume(ConsumeContext<SegmentChunk> context) =>
-        StageRunner.RunAsync(context, "segmentation", () => SegmentAsync(context));
+        StageRunner.RunAsync(context, "segmentation", () => context.Message.TrainedClassifier ? ClassifyAsync(context) : SegmentAsync(context));
+
+    private async Task ClassifyAsync(ConsumeContext<SegmentChunk> context)
+    {
+        var ct = context.CancellationToken;
+        var message = context.Message;
+        var layout = new JobLayout(message.JobPrefix);
+        var classifier = await classifiers.GetAsync(message.JobId, layout);
+        var aligned = await StageVolume<ushort>.OpenAsync(store, layout.Aligned, ct);
+        var target = await aligned.EnsureLikeAsync<byte>(layout.Labels, JobLayout.LabelsName, ct: ct);
+        // Per window voxel: the uint16 window and its labels (2 + 1 + 1 owned); per pixel of the one slice being classified,
+        // the feature planes, spread over the slab's slices.
+        var bytesPerVoxel = 4 + (double)classifier.WorkingBytesPerSlicePixel / Math.Max(1, message.Z1 - message.Z0);
+        await foreach (var window in aligned.WindowsAsync(message.Z0, message.Z1, PixelFeatures.Halo(classifier.Manifest.Features),
+            options.Value.WindowBudgetBytes, bytesPerVoxel, ct, zHalo: 0))
+            await target.WriteOwnedAsync(window, window.CropToOwned(classifier.SegmentSlices(window.Data, $"slices {message.Z0}-{message.Z1 - 1}")), ct);
+        SsbTomoTelemetry.ChunksSegmented.Add(1);
+        await context.Publish(new ChunkSegmented(message.JobId, message.ChunkIndex));
+    }
 
     private async Task SegmentAsync(ConsumeContext<SegmentChunk> context)
     {

@@ -1,4 +1,6 @@
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace SsbTomo.Segmentation;
 
@@ -9,5 +11,6 @@ public static class SegmentationRegistration
         bus.AddConsumer<PrepareChunkConsumer, PrepareChunkConsumerDefinition>();
         bus.AddConsumer<SurveyChunkConsumer, SurveyChunkConsumerDefinition>();
         bus.AddConsumer<SegmentChunkConsumer, SegmentChunkConsumerDefinition>();
+        bus.TryAddSingleton<TrainedClassifierCache>();
     }
 }

@@ -13,6 +13,12 @@ public record SubmitJob(Guid JobId, string SourcePath, string JobPrefix, VoxelSi
 {
     /// <summary>Set when the share-drive watcher submitted the job: why the folder counted as complete; null from the API or CLI.</summary>
     public WatchedAcquisition? Acquisition { get; init; }
+
+    /// <summary>
+    /// True when the submitter stored a trained pixel classifier under the job's prefix (Storage's JobLayout
+    /// ClassifierManifest / ClassifierForest) before sending this: segmentation classifies with it instead of the thresholds.
+    /// </summary>
+    public bool TrainedClassifier { get; init; }
 }
 
 /// <summary>
@@ -108,6 +114,12 @@ public record SegmentChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0,
 
     /// <summary>The part of the stack's measured shine-through excess the shine-through correction acts on (0: none).</summary>
     public double ShineThroughExcess { get; init; }
+
+    /// <summary>
+    /// Classify the slab's aligned slices with the job's trained pixel classifier (blobs at JobLayout's ClassifierManifest /
+    /// ClassifierForest) instead of the thresholds; the worker loads it once per job.
+    /// </summary>
+    public bool TrainedClassifier { get; init; }
 }
 
 /// <summary>Phase counts (index = label) and NMC contact faces of one threshold variant over one chunk or the whole volume.</summary>
@@ -147,6 +159,9 @@ public record MeasureVolume(Guid JobId, string JobPrefix) : IJobMessage
 
     /// <summary>The job's states so far, when each began and how long it took (for the report's provenance; null: not known).</summary>
     public StageDuration[]? Stages { get; init; }
+
+    /// <summary>The labels came from the job's trained pixel classifier (<see cref="SubmitJob.TrainedClassifier"/>), not from thresholds.</summary>
+    public bool TrainedClassifier { get; init; }
 }
 
 /// <summary>One state of a job's life and how long it lasted (seconds).</summary>

@@ -16,6 +16,13 @@ public sealed record JobLayout(string Prefix)
     public string Labels => $"{Aligned}/{OmeZarr.LabelsGroupName}/{LabelsName}";
     /// <summary>The label image's name in the aligned image's labels group.</summary>
     public const string LabelsName = "phases";
+    /// <summary>
+    /// A trained pixel classifier the job segments with (<c>ssbtomo run --model</c>): the model folder's manifest and forest,
+    /// stored by the submitter before the job starts, read by every segmentation worker (once per job).
+    /// </summary>
+    public string ClassifierManifest => Combine($"model/{SsbTomo.Imaging.Classification.PixelClassifierManifest.FileName}");
+    /// <inheritdoc cref="ClassifierManifest"/>
+    public string ClassifierForest => Combine($"model/{SsbTomo.Imaging.Classification.PixelClassifierManifest.ForestFileName}");
     public string AlignmentReport => Combine("alignment.json");
     /// <summary>One alignment chunk's per-slice measurements (JSON), read by the global solve.</summary>
     public string AlignmentChunk(int chunkIndex) => Combine($"alignment/chunk-{chunkIndex}.json");

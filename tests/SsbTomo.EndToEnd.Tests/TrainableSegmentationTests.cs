@@ -63,19 +63,6 @@ public sealed class TrainableSegmentationTests : IDisposable
         return labels;
     }
 
-    private static double Dice(Image2D<byte> truth, Image2D<byte> segmented, byte phase)
-    {
-        long both = 0, a = 0, b = 0;
-        for (var i = 0; i < truth.Pixels.Length; i++)
-        {
-            var (t, s) = (truth.Pixels[i] == phase, segmented.Pixels[i] == phase);
-            if (t) a++;
-            if (s) b++;
-            if (t && s) both++;
-        }
-        return 2.0 * both / (a + b);
-    }
-
     private static Image2D<ushort> Widen(Image2D<byte> labels) => new(labels.Height, labels.Width, Array.ConvertAll(labels.Pixels, v => (ushort)v));
 
     [Fact]
@@ -110,9 +97,9 @@ public sealed class TrainableSegmentationTests : IDisposable
             Assert.Equal(8, written.BitDepth);
             var segmented = ImageSet.AsLabels(written.Pages[0], stem);
             Assert.All(segmented.Pixels, v => Assert.InRange(v, (byte)1, (byte)2));
-            var dice = Dice(truth, segmented, 2);
+            var dice = LabelScores.Dice(truth, segmented, 2);
             Assert.True(dice >= 0.95, $"{stem}: particle Dice {dice:0.000}");
-            Assert.True(Dice(truth, segmented, 1) >= 0.95, $"{stem}: pore Dice {Dice(truth, segmented, 1):0.000}");
+            Assert.True(LabelScores.Dice(truth, segmented, 1) >= 0.95, $"{stem}: pore Dice {LabelScores.Dice(truth, segmented, 1):0.000}");
         }
         var report = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(model, TrainableSegmentation.ReportFile)))!;
         Assert.Equal(labelled, (long)report["labelled_pixels"]!["pore"]! + (long)report["labelled_pixels"]!["particle"]!);
@@ -170,7 +157,7 @@ public sealed class TrainableSegmentationTests : IDisposable
         var written = ImageSet.Read(Path.Combine(outDir, "stack.tif"));
         Assert.Equal(3, written.Pages.Count);
         for (var i = 0; i < 3; i++)
-            Assert.True(Dice(pages[i].Truth, ImageSet.AsLabels(written.Pages[i], "stack"), 2) > 0.9, $"page {i}");
+            Assert.True(LabelScores.Dice(pages[i].Truth, ImageSet.AsLabels(written.Pages[i], "stack"), 2) > 0.9, $"page {i}");
     }
 
     private static Image2D<byte> Narrow(Image2D<ushort> image) => new(image.Height, image.Width, Array.ConvertAll(image.Pixels, v => (byte)v));

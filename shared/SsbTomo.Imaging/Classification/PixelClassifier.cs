@@ -29,6 +29,9 @@ public sealed record PixelClassifierManifest(
     /// <summary>The model file format this build writes and reads.</summary>
     public const int CurrentFormatVersion = 1;
 
+    /// <summary>A model folder's (and a job's model blob prefix's) manifest file and forest file.</summary>
+    public const string FileName = "model.json", ForestFileName = "forest.bin";
+
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
@@ -57,6 +60,24 @@ public sealed record PixelClassifierManifest(
         if (manifest.Phases is null || manifest.Features is null || manifest.Forest is null)
             throw new InvalidDataException("the model manifest lacks its phases, features or forest settings");
         return manifest;
+    }
+
+    /// <summary>
+    /// Throws <see cref="ModelMismatchException"/>, naming <paramref name="source"/> (the model.json it came from), unless
+    /// the model fits the pipeline's segmentation stage: the phase table <see cref="PhaseLabel.Names"/> in label order
+    /// (nmc, lps, carbon, void: the labels the metrics read) and 16-bit grey levels (the stage classifies the aligned
+    /// stack, aligned.zarr, which is always uint16 whatever the source's bit depth).
+    /// </summary>
+    public void CheckForPipeline(string source)
+    {
+        if (!Phases.SequenceEqual(PhaseLabel.Names, StringComparer.Ordinal))
+            throw new ModelMismatchException(
+                $"{source}: the model was trained for phases {string.Join(",", Phases)}, but `ssbtomo run` writes labels 1..{PhaseLabel.Names.Count} as {string.Join(",", PhaseLabel.Names)} "
+                + $"(the metrics read them so): train it with --phases {string.Join(",", PhaseLabel.Names)}");
+        if (BitDepth != 16)
+            throw new ModelMismatchException(
+                $"{source}: the model was trained on {BitDepth}-bit images, but `ssbtomo run` classifies the aligned stack (aligned.zarr), which is 16-bit: "
+                + "train it on 16-bit slices of an aligned stack");
     }
 
     /// <summary>Throws <see cref="ModelMismatchException"/> unless <paramref name="phases"/> and <paramref name="bitDepth"/> are the model's.</summary>
@@ -200,6 +221,27 @@ public sealed class PixelClassifier
         }
         return result;
     }
+
+    /// <summary>
+    /// Labels 1..k of every slice of <paramref name="slab"/>, each slice classified on its own in 2D (the feature bank is 2D),
+    /// as one tile: pass a y/x window that carries <see cref="PixelFeatures.Halo"/> pixels of context where it is not the
+    /// image's edge and keep only its owned part, and the labels are those of the whole slice (tile-size independence,
+    /// <see cref="Segment"/>). <paramref name="name"/> names the slab in a bit-depth refusal.
+    /// </summary>
+    public Volume<byte> SegmentSlices(Volume<ushort> slab, string name)
+    {
+        var labels = new Volume<byte>(slab.Depth, slab.Height, slab.Width);
+        var tile = Math.Max(1, Math.Max(slab.Height, slab.Width));
+        for (var z = 0; z < slab.Depth; z++)
+        {
+            var slice = new Image2D<ushort>(slab.Height, slab.Width, slab.Slice(z).ToArray());
+            Segment(slice, name, tile).Pixels.CopyTo(labels.Slice(z));
+        }
+        return labels;
+    }
+
+    /// <summary>Bytes <see cref="SegmentSlices"/> holds per pixel of the slice it works on (grey copy, feature planes, classes).</summary>
+    public long WorkingBytesPerSlicePixel => 4L * PixelFeatures.Count(Manifest.Features) + 4 + 4 + 1;
 
     /// <summary>
     /// The training report as JSON: labelled pixels per phase, out-of-bag accuracy overall and per phase, the confusion

@@ -1,4 +1,9 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using System.Runtime.InteropServices;
+
+[assembly: InternalsVisibleTo("SsbTomo.Benchmarks")]
 
 namespace SsbTomo.Imaging.Classification;
 
@@ -75,6 +80,12 @@ public sealed class RandomForest
     private readonly int[] _roots;
     private readonly float[] _leafFrequencies;
 
+    // The same nodes for the vector walk, whose gathers load one field of eight nodes at a time: the threshold, and
+    // child and feature packed in one int (child · 256 + feature + 1; 0 in the low byte marks a leaf, whose child is
+    // its row of leaf frequencies), so a level costs three gathers. Null when the forest is too large to pack.
+    private readonly float[] _nodeThreshold;
+    private readonly int[]? _nodePacked;
+
     private RandomForest(int classCount, int featureCount, Node[] nodes, int[] roots, float[] leafFrequencies)
     {
         ClassCount = classCount;
@@ -82,7 +93,18 @@ public sealed class RandomForest
         _nodes = nodes;
         _roots = roots;
         _leafFrequencies = leafFrequencies;
+        _nodeThreshold = Array.ConvertAll(nodes, n => n.Threshold);
+        var packable = featureCount < 255 && nodes.All(n => n.Child >= 0 && n.Child < 1 << 23);
+        _nodePacked = packable ? Array.ConvertAll(nodes, n => n.Child << 8 | (n.Feature + 1)) : null;
     }
+
+    /// <summary>
+    /// Tests: false forces the scalar walk where AVX2 is present, so both walks can be compared on one machine. Both give
+    /// the same classes and the same probabilities bit for bit (same decisions, leaves added in the same tree order).
+    /// </summary>
+    internal static bool UseVectorWalk { get; set; } = true;
+
+    [ThreadStatic] private static float[]? t_blockFeatures;
 
     public int ClassCount { get; }
     public int FeatureCount { get; }
@@ -174,6 +196,11 @@ public sealed class RandomForest
                 var p0 = b * block;
                 var count = Math.Min(block, pixelCount - p0);
                 var sums = new float[count * k];
+                if (probabilities is null && CanWalkVector(count))
+                {
+                    PredictClassesGather(addresses, p0, count, sums, classes!);
+                    return;
+                }
                 PredictBlock(addresses, p0, count, sums);
                 for (var i = 0; i < count; i++)
                 {
@@ -196,6 +223,11 @@ public sealed class RandomForest
 
     private unsafe void PredictBlock(IntPtr[] planeAddresses, int p0, int count, float[] sums)
     {
+        if (CanWalkVector(count))
+        {
+            PredictBlockGather(BlockFeatures(planeAddresses, p0, count), count, sums, 0, _roots.Length);
+            return;
+        }
         var k = ClassCount;
         var planes = stackalloc float*[planeAddresses.Length];
         for (var f = 0; f < planeAddresses.Length; f++) planes[f] = (float*)planeAddresses[f] + p0;
@@ -231,6 +263,153 @@ public sealed class RandomForest
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The walk of <see cref="PredictBlock"/> for trees [<paramref name="treeStart"/>, <paramref name="treeEnd"/>), eight
+    /// pixels per AVX2 gather, two groups of eight at a time so that one group's gathers overlap the other's: the
+    /// first <paramref name="count"/> pixels' feature values are feature-major in <paramref name="buffer"/>
+    /// (<see cref="BlockFeatures"/>), so one gather loads the eight pixels' split values wherever each pixel stands in its tree; a lane that reached its leaf is masked and stays. Pixels go left when value ≤ threshold (ordered
+    /// compare: NaN goes right, as in the scalar walk), and the leaves are added per pixel in tree order, so the sums are
+    /// the scalar walk's bit for bit. The pixels past the last full group of eight take the scalar walk.
+    /// </summary>
+    private bool CanWalkVector(int count) => UseVectorWalk && Avx2.IsSupported && _nodePacked is not null && count >= Vector256<int>.Count;
+
+    /// <summary>Pixels of one block (at most <see cref="GatherStride"/>) and the vector walk's feature-major row length.</summary>
+    private const int GatherStride = 256;
+
+    /// <summary>The block's feature values feature-major in this thread's buffer: feature f of pixel i at f·256 + i.</summary>
+    private static unsafe float[] BlockFeatures(IntPtr[] planeAddresses, int p0, int count)
+    {
+        var featureCount = planeAddresses.Length;
+        var buffer = t_blockFeatures is { } held && held.Length >= featureCount * GatherStride ? held : t_blockFeatures = new float[featureCount * GatherStride];
+        for (var f = 0; f < featureCount; f++)
+            new ReadOnlySpan<float>((float*)planeAddresses[f] + p0, count).CopyTo(buffer.AsSpan(f * GatherStride, count));
+        return buffer;
+    }
+
+    /// <summary>Trees between two checks of which pixels' classes are decided (<see cref="PredictClassesGather"/>).</summary>
+    private const int TreesPerRound = 3;
+
+    /// <summary>
+    /// Classes only (no probabilities): every pixel walks the first half of the trees plus one (before that no class can
+    /// be decided), then the rest in rounds of <see cref="TreesPerRound"/>; after each round a pixel whose
+    /// leading class is ahead of every other by more than the trees still to come could add (each leaf adds at most 1 to
+    /// a class), plus a margin of 0.01 for float rounding, keeps that class and leaves the walk: the remaining pixels are
+    /// packed together (features and sums) for the next round. The class is the one the whole forest gives (the same
+    /// argmax, first class on ties), as the leader's lead cannot be overtaken.
+    /// </summary>
+    private void PredictClassesGather(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes)
+    {
+        var k = ClassCount;
+        var trees = _roots.Length;
+        var buffer = BlockFeatures(planeAddresses, p0, count);
+        var featureCount = planeAddresses.Length;
+        Span<int> pixelOf = stackalloc int[count];
+        for (var i = 0; i < count; i++) pixelOf[i] = i;
+        var active = count;
+        for (int t0 = 0, t1; t0 < trees && active > 0; t0 = t1)
+        {
+            t1 = Math.Min(trees, t0 == 0 ? trees / 2 + 1 : t0 + TreesPerRound);
+            PredictBlockGather(buffer, active, sums, t0, t1);
+            var remaining = trees - t1;
+            var kept = 0;
+            for (var j = 0; j < active; j++)
+            {
+                int best = 0, second = -1;
+                for (var c = 1; c < k; c++)
+                {
+                    if (sums[j * k + c] > sums[j * k + best]) (second, best) = (best, c);
+                    else if (second < 0 || sums[j * k + c] > sums[j * k + second]) second = c;
+                }
+                if (remaining == 0 || sums[j * k + best] - sums[j * k + second] > remaining + 0.01f)
+                {
+                    classes[p0 + pixelOf[j]] = (byte)best;
+                    continue;
+                }
+                if (kept != j)
+                {
+                    for (var f = 0; f < featureCount; f++) buffer[f * GatherStride + kept] = buffer[f * GatherStride + j];
+                    sums.AsSpan(j * k, k).CopyTo(sums.AsSpan(kept * k, k));
+                    pixelOf[kept] = pixelOf[j];
+                }
+                kept++;
+            }
+            active = kept;
+        }
+    }
+
+    private unsafe void PredictBlockGather(float[] buffer, int count, float[] sums, int treeStart, int treeEnd)
+    {
+        const int stride = GatherStride, lanes = 8;
+        var k = ClassCount;
+        var full = count / lanes * lanes;
+        var pairs = count / (2 * lanes) * 2 * lanes;
+        var laneOffsets = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        Span<int> leafIndex = stackalloc int[lanes];
+        fixed (int* packed = _nodePacked)
+        fixed (float* thresholds = _nodeThreshold, values = buffer, leaves = _leafFrequencies, total = sums)
+        {
+            for (var tree = treeStart; tree < treeEnd; tree++)
+            {
+                var root = _roots[tree];
+                var i = 0;
+                for (; i < pairs; i += 2 * lanes)
+                {
+                    var (lanesA, lanesB) = (Avx2.Add(laneOffsets, Vector256.Create(i)), Avx2.Add(laneOffsets, Vector256.Create(i + lanes)));
+                    var (a, b) = (Vector256.Create(root), Vector256.Create(root));
+                    var (doneA, doneB) = (false, false);
+                    while (!(doneA && doneB))
+                    {
+                        if (!doneA) doneA = Step(packed, thresholds, values, lanesA, ref a);
+                        if (!doneB) doneB = Step(packed, thresholds, values, lanesB, ref b);
+                    }
+                    AddLeaves(Avx2.GatherVector256(packed, a, 4), leafIndex, leaves, total + i * k, k);
+                    AddLeaves(Avx2.GatherVector256(packed, b, 4), leafIndex, leaves, total + (i + lanes) * k, k);
+                }
+                for (; i < full; i += lanes)
+                {
+                    var index = Vector256.Create(root);
+                    while (!Step(packed, thresholds, values, Avx2.Add(laneOffsets, Vector256.Create(i)), ref index)) { }
+                    AddLeaves(Avx2.GatherVector256(packed, index, 4), leafIndex, leaves, total + i * k, k);
+                }
+                for (; i < count; i++)
+                {
+                    var node = root;
+                    while ((packed[node] & 0xFF) != 0)
+                    {
+                        var p = packed[node];
+                        node = (p >>> 8) + (values[((p & 0xFF) - 1) * stride + i] <= thresholds[node] ? 0 : 1);
+                    }
+                    AddLeaf(leaves + (packed[node] >>> 8) * k, total + i * k, k);
+                }
+            }
+        }
+    }
+
+    /// <summary>One level of the vector walk for eight pixels; true when every lane is at its leaf (nothing moved).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe bool Step(int* packed, float* thresholds, float* values, Vector256<int> pixelLanes, ref Vector256<int> index)
+    {
+        var node = Avx2.GatherVector256(packed, index, 4);
+        var featurePlusOne = Avx2.And(node, Vector256.Create(0xFF));
+        var active = Avx2.CompareGreaterThan(featurePlusOne, Vector256<int>.Zero);
+        if (Avx.TestZ(active, active)) return true;
+        var activeMask = active.AsSingle();
+        var threshold = Avx2.GatherMaskVector256(Vector256<float>.Zero, thresholds, index, activeMask, 4);
+        var at = Avx2.Add(Avx2.ShiftLeftLogical(Avx2.Subtract(featurePlusOne, Vector256.Create(1)), 8), pixelLanes);
+        var value = Avx2.GatherMaskVector256(Vector256<float>.Zero, values, at, activeMask, 4);
+        var left = Avx.Compare(value, threshold, FloatComparisonMode.OrderedLessThanOrEqualNonSignaling).AsInt32();
+        var next = Avx2.Add(Avx2.ShiftRightLogical(node, 8), Avx2.AndNot(left, Vector256.Create(1)));
+        index = Avx2.BlendVariable(index, next, active);
+        return false;
+    }
+
+    /// <summary>Adds the leaves the eight lanes stand on (packed nodes) to their pixels' sums, pixel by pixel.</summary>
+    private static unsafe void AddLeaves(Vector256<int> leafNodes, Span<int> leafIndex, float* leaves, float* total, int k)
+    {
+        Avx2.ShiftRightLogical(leafNodes, 8).CopyTo(leafIndex);
+        for (var l = 0; l < leafIndex.Length; l++) AddLeaf(leaves + leafIndex[l] * k, total + l * k, k);
     }
 
     private static unsafe void AddLeaf(float* leaf, float* total, int k)

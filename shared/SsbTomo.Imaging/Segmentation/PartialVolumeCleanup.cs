@@ -3,10 +3,17 @@ using System.Numerics;
 namespace SsbTomo.Imaging.Segmentation;
 
 /// <summary>
-/// Removes the false intermediate-phase skin that blur puts on a steep edge. Where a bright phase meets a
-/// dark one (NMC|void, LPS|void, NMC|carbon), the edge voxels have intermediate grey levels and are
-/// classified as an intermediate phase (LPS or carbon): a one- or two-voxel skin that would hide contact
-/// loss. The rule: a voxel of intermediate class sits in a thin band if, along one of the 13 lines through
+/// Removes the false intermediate-phase skin that blur puts on a steep edge, for any table of k ≥ 3 classes
+/// ordered dark to bright (the pipeline's four: void, carbon, LPS, NMC; <c>ssbtomo segment</c> without a model:
+/// the k phases of <c>--phases</c>, in 3D or, through <see cref="Apply(Image2D{byte}, Image2D{float}, byte[], double[], int, double)"/>,
+/// in 2D). Where a bright phase meets a dark one that is not its neighbour in the table (NMC|void, LPS|void,
+/// NMC|carbon), the edge voxels have intermediate grey levels and are classified as an intermediate phase (LPS or
+/// carbon): a one- or two-voxel skin that would hide contact loss. The skin is the partial-volume (mixel) effect:
+/// an edge voxel's grey level is the mixture of its two neighbours' (Santago &amp; Gage 1993, "Quantification of MR
+/// brain images by mixture density and partial volume modeling", IEEE Trans. Med. Imaging 12(3):566-574,
+/// doi:10.1109/42.241885; Choi, Haynor &amp; Kim 1991, "Partial volume tissue classification of multichannel magnetic
+/// resonance images - a mixel model", IEEE Trans. Med. Imaging 10(3):395-407, doi:10.1109/42.97590), so it goes
+/// to the end class its grey level is nearer to. The rule: a voxel of intermediate class sits in a thin band if, along one of the 13 lines through
 /// it (26-neighbourhood directions), it lies between a strictly darker-class voxel and a strictly
 /// brighter-class voxel with at most <c>maxBandVoxels</c> voxels between them, every one of which is of a
 /// class strictly between the two; and the two end voxels differ in intensity by at least
@@ -50,6 +57,27 @@ public static class PartialVolumeCleanup
         int maxBandVoxels = DefaultMaxBandVoxels,
         double minimumEdgeContrast = DefaultMinimumEdgeContrast) =>
         Apply(labels, intensity, labelsDarkToBright, classMeansDarkToBright, maxBandVoxels, minimumEdgeContrast, zBlocks: 0);
+
+    /// <summary>
+    /// The same rule on one 2D image (a one-slice volume: only the 4 in-plane line directions can qualify), e.g. the
+    /// k phases of <see cref="ImageSetOtsu"/>. <paramref name="labelsDarkToBright"/>: the ranked labels, darkest first;
+    /// <paramref name="classMeansDarkToBright"/>: each class's mean grey level on the scale of <paramref name="intensity"/>.
+    /// </summary>
+    public static Image2D<byte> Apply(
+        Image2D<byte> labels,
+        Image2D<float> intensity,
+        byte[] labelsDarkToBright,
+        double[] classMeansDarkToBright,
+        int maxBandVoxels = DefaultMaxBandVoxels,
+        double minimumEdgeContrast = DefaultMinimumEdgeContrast)
+    {
+        if (labels.Height != intensity.Height || labels.Width != intensity.Width)
+            throw new ArgumentException("labels and intensity must have the same shape", nameof(intensity));
+        var cleaned = Apply(new Volume<byte>(1, labels.Height, labels.Width, labels.Pixels),
+            new Volume<float>(1, intensity.Height, intensity.Width, intensity.Pixels),
+            labelsDarkToBright, classMeansDarkToBright, maxBandVoxels, minimumEdgeContrast);
+        return new Image2D<byte>(labels.Height, labels.Width, cleaned.Data);
+    }
 
     /// <summary>As the public overload; <paramref name="zBlocks"/> &gt; 0 fixes the number of z-blocks (tests: the result must not depend on it).</summary>
     internal static Volume<byte> Apply(

@@ -17,11 +17,12 @@ public sealed record SlabTilePlan(SlabWindow Slab, IReadOnlyList<TileWindow> Til
     /// <param name="halo">Voxels of context the stage needs on every side (z, y and x).</param>
     /// <param name="windowBudgetBytes">Memory one window may take while it is processed.</param>
     /// <param name="bytesPerVoxel">What the stage holds per voxel of the window (input, working copies, output).</param>
-    public static SlabTilePlan For<T>(ZarrArray<T> volume, int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel)
+    /// <param name="zHalo">Slices of context along z when it differs from <paramref name="halo"/> (a 2D filter per slice needs none).</param>
+    public static SlabTilePlan For<T>(ZarrArray<T> volume, int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel, int? zHalo = null)
         where T : unmanaged
     {
         var (depth, height, width) = (volume.Shape[0], volume.Shape[1], volume.Shape[2]);
-        var slab = Halo.Expand(depth, ownedZ0, ownedZ1, halo);
+        var slab = Halo.Expand(depth, ownedZ0, ownedZ1, zHalo ?? halo);
         var (tileHeight, tileWidth) = TileGrid.ForBudget(windowBudgetBytes, bytesPerVoxel, slab.SlabSlices, halo, height, width,
             volume.Chunks[1], volume.Chunks[2]);
         return new SlabTilePlan(slab, TileGrid.Plan(height, width, tileHeight, tileWidth, halo));

@@ -153,6 +153,28 @@ public class PartialVolumeCleanupEquivalenceTests
         AssertSame(labels, intensity, [PhaseLabel.Nmc], [52000]);
     }
 
+    [Theory]
+    [InlineData(3)]
+    [InlineData(6)]
+    public void The_2D_overload_with_k_classes_equals_the_reference_on_a_one_slice_volume(int classes)
+    {
+        var order = Enumerable.Range(1, classes).Select(l => (byte)l).ToArray();
+        var means = Enumerable.Range(0, classes).Select(r => 5000.0 + 50000.0 * r / (classes - 1)).ToArray();
+        var random = new Random(classes);
+        var (height, width) = (37, 41);
+        var labels = new byte[height * width];
+        var grey = new float[height * width];
+        for (var i = 0; i < labels.Length; i++)
+        {
+            labels[i] = (byte)random.Next(0, classes + 1); // 0 unranked
+            grey[i] = random.Next(0, 60000);
+        }
+        var expected = PartialVolumeCleanupReference.Apply(new Volume<byte>(1, height, width, labels), new Volume<float>(1, height, width, grey), order, means);
+        var actual = PartialVolumeCleanup.Apply(new Image2D<byte>(height, width, labels), new Image2D<float>(height, width, grey), order, means);
+        Assert.Equal(expected.Data, actual.Pixels);
+        Assert.True(expected.Data.Where((label, i) => label != labels[i]).Count() > 10);
+    }
+
     [Fact]
     public void Empty_volume_gives_an_empty_volume()
     {

@@ -123,4 +123,32 @@ public class PartialVolumeCleanupTests
         var cleaned = PartialVolumeCleanup.Apply(labels, intensity, DarkToBright, [6000, 20000, 34000, 52000]);
         Assert.Equal([PhaseLabel.Nmc, PhaseLabel.Nmc, PhaseLabel.Nmc, PhaseLabel.Void, PhaseLabel.Void], cleaned.Data);
     }
+    /// <summary>
+    /// A six-phase table in 2D (labels 1..6 dark to bright, grey 1000·label): a blurred edge between phases 2 and 5
+    /// classifies as a skin of 3 and 4, which goes to 2 and 5 by grey level; an edge between neighbours 5|6 and a
+    /// 3-px true layer of phase 3 between 1 and 6 are left alone.
+    /// </summary>
+    [Fact]
+    public void A_six_phase_table_in_2D_gives_a_skin_between_non_neighbours_to_those_two_and_leaves_neighbours_and_layers_alone()
+    {
+        byte[] darkToBright = [1, 2, 3, 4, 5, 6];
+        double[] means = [1000, 2000, 3000, 4000, 5000, 6000];
+        // One row per case; 1 row images are enough: only the in-plane x line can qualify.
+        (byte[] Labels, float[] Grey, byte[] Expected)[] rows =
+        [
+            ([2, 2, 3, 4, 5, 5], [2000, 2100, 2900, 4200, 4900, 5000], [2, 2, 2, 5, 5, 5]),
+            ([2, 2, 4, 5, 5, 5], [2000, 2000, 3600, 5000, 5000, 5000], [2, 2, 5, 5, 5, 5]),
+            ([2, 2, 3, 5, 5, 5], [2000, 2000, 3400, 5000, 5000, 5000], [2, 2, 2, 5, 5, 5]),
+            ([5, 5, 5, 6, 6, 6], [5000, 5000, 5400, 5900, 6000, 6000], [5, 5, 5, 6, 6, 6]),
+            ([1, 3, 3, 3, 6, 6], [1000, 3000, 3000, 3000, 6000, 6000], [1, 3, 3, 3, 6, 6]),
+        ];
+        // Each row padded by 3 copies of its end values: the rule does not trust an end voxel of an intermediate
+        // class whose line leaves the image within reach (it might lie in a thin band beyond).
+        static T[] Pad<T>(T[] row) => [.. Enumerable.Repeat(row[0], 3), .. row, .. Enumerable.Repeat(row[^1], 3)];
+        foreach (var (labels, grey, expected) in rows.Select(r => (Pad(r.Labels), Pad(r.Grey), Pad(r.Expected))))
+        {
+            var cleaned = PartialVolumeCleanup.Apply(new Image2D<byte>(1, labels.Length, labels), new Image2D<float>(1, grey.Length, grey), darkToBright, means);
+            Assert.Equal(expected, cleaned.Pixels);
+        }
+    }
 }
