@@ -89,16 +89,28 @@ public static class Tortuosity
     /// <param name="maxIterations">Conjugate-gradient iterations at most; <see cref="TortuosityResult.Converged"/> says whether the tolerance was reached.</param>
     /// <param name="progress">Told the number of conjugate-gradient iterations done after each one (of at most <paramref name="maxIterations"/>; ~20-40 on real volumes).</param>
     public static TortuosityResult Compute(Volume<byte> labels, byte phase, int axis, VoxelSize voxelSize,
+        double tolerance = DefaultTolerance, int maxIterations = DefaultMaxIterations, IProgress<int>? progress = null) =>
+        Compute(labels, [phase], axis, voxelSize, tolerance, maxIterations, progress);
+
+    /// <summary>
+    /// As <see cref="Compute(Volume{byte}, byte, int, VoxelSize, double, int, IProgress{int}?)"/> for a conducting phase
+    /// made of several labels (<paramref name="phases"/>; NMC and carbon for electrons), all with D₀ = 1.
+    /// </summary>
+    public static TortuosityResult Compute(Volume<byte> labels, IReadOnlyCollection<byte> phases, int axis, VoxelSize voxelSize,
         double tolerance = DefaultTolerance, int maxIterations = DefaultMaxIterations, IProgress<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(phases);
+        if (phases.Count == 0) throw new ArgumentException("no conducting label", nameof(phases));
         ArgumentOutOfRangeException.ThrowIfLessThan(axis, 0);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(axis, 2);
         // Vectors are float (half the memory of double): the rounding of x alone leaves ~1e-6 on a 256³ volume.
         ArgumentOutOfRangeException.ThrowIfLessThan(tolerance, MinimumTolerance);
         if (labels.Length == 0) throw new ArgumentException("the volume is empty", nameof(labels));
 
-        var (grid, phaseVoxels) = Permuted(labels, phase, axis, voxelSize);
+        var conducts = new bool[256];
+        foreach (var p in phases) conducts[p] = true;
+        var (grid, phaseVoxels) = Permuted(labels, conducts, axis, voxelSize);
         var epsilon = (double)phaseVoxels / labels.Length;
         var active = Percolating(grid);
         var activeCount = 0L;
@@ -118,7 +130,7 @@ public static class Tortuosity
     /// <summary>The phase mask with the transport axis first, and the conductance weights of the two others relative to it.</summary>
     internal sealed record Grid(int D, int H, int W, byte[] Mask, float WeightU, float WeightV);
 
-    private static (Grid Grid, long PhaseVoxels) Permuted(Volume<byte> labels, byte phase, int axis, VoxelSize voxel)
+    private static (Grid Grid, long PhaseVoxels) Permuted(Volume<byte> labels, bool[] conducts, int axis, VoxelSize voxel)
     {
         var (nz, ny, nx) = (labels.Depth, labels.Height, labels.Width);
         var (sz, sy, sx) = ((long)ny * nx, (long)nx, 1L);
@@ -140,7 +152,7 @@ public static class Tortuosity
                 var row = ((long)t * h + u) * w;
                 var from = t * s0 + u * s1;
                 for (var v = 0; v < w; v++)
-                    if (source[from + v * s2] == phase)
+                    if (conducts[source[from + v * s2]])
                     {
                         mask[row + v] = 1;
                         local++;
