@@ -246,7 +246,8 @@ public static class Tortuosity
 
         /// <summary>Slice stride: H rows and one ghost row, rounded up to whole SIMD vectors (the kernels have no scalar tail).</summary>
         public int Slice => ((H + 1) * (W + 1) + 15) / 16 * 16;
-        public long Length => (long)(D + 2) * Slice;
+        /// <summary>A zero slice before and after the grid, and one vector more: a row's last vector may read past the row.</summary>
+        public long Length => (long)(D + 2) * Slice + 16;
         public long Index(int t, int u, int v) => (long)(t + 1) * Slice + u * Row + v;
 
         /// <summary>
@@ -801,9 +802,12 @@ public static class Tortuosity
                         ref var xs = ref MemoryMarshal.GetArrayDataReference(x);
                         ref var ds = ref MemoryMarshal.GetArrayDataReference(degree);
                         ref var es = ref MemoryMarshal.GetArrayDataReference(expanded);
-                        for (var v = 0; v < fine.W; v += Vector<float>.Count)
-                            (Load(ref xs, i + v) + Vector.ConditionalSelect(Vector.GreaterThan(Load(ref ds, i + v), Vector<float>.Zero), Load(ref es, v), Vector<float>.Zero))
-                                .StoreUnsafe(ref xs, (nuint)(i + v));
+                        // Whole vectors inside the row only: one past its end could reach the next slice, another thread's.
+                        var k = 0;
+                        for (; k + Vector<float>.Count <= fine.W; k += Vector<float>.Count)
+                            (Load(ref xs, i + k) + Vector.ConditionalSelect(Vector.GreaterThan(Load(ref ds, i + k), Vector<float>.Zero), Load(ref es, k), Vector<float>.Zero))
+                                .StoreUnsafe(ref xs, (nuint)(i + k));
+                        for (; k < fine.W; k++) x[i + k] += degree[i + k] > 0 ? expanded[k] : 0;
                     }
                     else if (fv == 2)
                         for (var v = 0; v < fine.W; v++) x[i + v] += correction[c + v / 2];
