@@ -318,8 +318,8 @@ public static class Tortuosity
         }
 
         /// <summary>
-        /// Galerkin coarse level for piecewise-constant prolongation over aggregates of 2 cells along each strongly coupled
-        /// axis, 1 along the others (semi-coarsening: with anisotropic voxels, aggregating across the weak links as well
+        /// Coarse level for piecewise-constant prolongation over aggregates of 2 cells along each strongly coupled axis, 1
+        /// along the others, its links the Galerkin sums over the aggregate's length along them (see the class) (semi-coarsening: with anisotropic voxels, aggregating across the weak links as well
         /// leaves the anisotropy on every level and the V-cycle loses its grip; Trottenberg, Oosterlee &amp; Schüller 2001,
         /// "Multigrid", §5.1). An axis is strong when its link strength is at least half the strongest's; an axis of
         /// extent 1 is never coarsened.
