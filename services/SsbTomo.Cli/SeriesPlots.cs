@@ -1,3 +1,4 @@
+using SsbTomo.Orchestrator;
 using ScottPlot;
 
 namespace SsbTomo.Cli;
@@ -15,7 +16,7 @@ public static class SeriesPlots
         ("contact_loss", "contact_loss_fraction", "contact loss: NMC surface facing void (%)"),
     ];
 
-    public static void Write(string outDir, SeriesCommand.Series series)
+    public static void Write(string outDir, SeriesComparison.Series series)
     {
         foreach (var (stem, metric, title) in Plots)
         {
@@ -25,7 +26,7 @@ public static class SeriesPlots
         }
     }
 
-    private static Plot Draw(SeriesCommand.Series series, string metric, string title)
+    private static Plot Draw(SeriesComparison.Series series, string metric, string title)
     {
         var plot = new Plot();
         var n = series.Samples.Count;
@@ -37,7 +38,7 @@ public static class SeriesPlots
         values.LineWidth = 0;
         values.MarkerSize = 9;
         values.LegendText = "value";
-        foreach (var kind in SeriesCommand.IntervalKinds)
+        foreach (var kind in SeriesComparison.IntervalKinds)
         {
             var points = series.Samples.Select((s, i) => (X: i + offsets[kind], s.Values[metric].Value, Interval: s.Values[metric].Intervals[kind]))
                 .Where(p => p.Interval is not null).ToArray();

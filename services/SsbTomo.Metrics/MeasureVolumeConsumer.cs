@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SsbTomo.Contracts;
 using SsbTomo.Hosting;
@@ -60,6 +61,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
             .WithVoidMorphology(morphology, nearNmc)
             .WithUncertainty(model, variants, context.Message.TrainedClassifier)
             with { Provenance = await store.ExistsAsync(layout.Provenance, ct) ? Path.GetFileName(layout.Provenance) : null };
+        report = await MeasureTortuosityAsync(context, labels, report, ct);
         report = await MeasureParticlesAsync(labels, layout, report, ct);
         var json = report.ToJsonBytes();
         await store.WriteAsync(layout.Metrics, json, ct);
@@ -88,6 +90,31 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         (Imaging.Reconstruction.SlicePlane.Xz, "xz: across the slices at the middle row (z down)"),
         (Imaging.Reconstruction.SlicePlane.Yz, "yz: across the slices at the middle column (z down)"),
     ];
+
+    /// <summary>
+    /// Tortuosity factors of the ionic and electronic paths along the configured axes (<see cref="CathodeTortuosity"/>),
+    /// one solve at a time, each logged as "k of N" when done. The solve needs the whole volume at once: a volume whose
+    /// labels and one solve would not fit half the memory budget is left out with a warning, as is a switched-off one.
+    /// </summary>
+    private async Task<MetricsReport> MeasureTortuosityAsync(ConsumeContext<MeasureVolume> context, StageVolume<byte> labels, MetricsReport report,
+        CancellationToken ct)
+    {
+        var settings = options.Value.Metrics;
+        if (!settings.Tortuosity) return report.WithTortuosityLeftOut("switched off (SsbTomo:Metrics:Tortuosity = false)", warn: false);
+        var voxels = (long)labels.Depth * labels.Height * labels.Width;
+        var neededBytes = CathodeTortuosity.BytesNeeded(voxels);
+        var allowedBytes = (long)options.Value.MemoryBudgetMb * 1024 * 1024 / 2;
+        if (neededBytes > allowedBytes)
+            return report.WithTortuosityLeftOut($"tortuosity not measured: the solve holds the whole volume, {voxels:N0} voxels at "
+                + $"{1 + Tortuosity.BytesPerVoxel} bytes each (~{neededBytes >> 20} MiB), more than half the memory budget "
+                + $"({options.Value.MemoryBudgetMb} MiB, SsbTomo:MemoryBudgetMb); a budget of {(2 * neededBytes >> 20) + 1} MiB would measure it", warn: true);
+        var volume = await labels.ReadSlicesAsync(0, labels.Depth, ct);
+        var log = context.Logger("SsbTomo.Stage");
+        var results = CathodeTortuosity.Measure(volume, labels.VoxelSize, CathodeTortuosity.Paths, settings.TortuosityAxisNumbers, (done, total, r) =>
+            log.LogInformation("Job {JobId} metrics: tortuosity {Done} of {Total} ({Path} along {Axis}): tau {Tau:0.0000}, {Iterations} iterations, {Seconds:0.0} s",
+                context.Message.JobId, done, total, r.Path.Key, "zyx"[r.Result.Axis], r.Result.Factor, r.Result.Iterations, r.Seconds));
+        return report.WithTortuosity(results, Tortuosity.DefaultTolerance);
+    }
 
     /// <summary>
     /// Splits NMC into particles and measures each (particles.csv, and statistics in metrics.json). The watershed needs the

@@ -27,7 +27,7 @@ public static class MetricsCsv
 
     /// <summary>
     /// The rows of a JSON report (metrics.json): every number, with its path as the quantity ("surface_areas.face_count.
-    /// interface_um2.nmc|void"), the path's phase or phase pair among <paramref name="phases"/>, and the "method" of its
+    /// interface_um2.nmc|void"), the path's phase, phase pair or union ("nmc+carbon") among <paramref name="phases"/>, and the "method" of its
     /// nearest enclosing object. Units are in the field names (_um2, _per_um, _um). Lists of objects (per-component
     /// shapes, variants) are left out: one row per item belongs in a table of its own.
     /// </summary>
@@ -51,7 +51,9 @@ public static class MetricsCsv
                     break;
             }
         }
-        bool IsPhase(string key) => phases.Contains(key) || (key.Split('|') is [var a, var b] && phases.Contains(a) && phases.Contains(b));
+        // A phase, a pair "a|b", or a union "a+b" (a conducting path).
+        bool IsPhase(string key) => phases.Contains(key) || (key.Split('|') is [var a, var b] && phases.Contains(a) && phases.Contains(b))
+            || (key.Contains('+') && key.Split('+').All(phases.Contains));
         Walk(report, "", "", "");
         return rows;
     }

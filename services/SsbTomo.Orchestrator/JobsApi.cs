@@ -128,8 +128,53 @@ public static class JobsApi
         jobs.MapGet("/{jobId:guid}/labels.zarr.zip", DownloadLabelsAsync);
         jobs.MapGet("/{jobId:guid}/report.html", ShowReportAsync);
         jobs.MapPost("/", SubmitAsync).RequireAuthorization(AccessPolicies.Operate);
+        app.MapGet("/api/series", CompareSeriesAsync).RequireAuthorization(AccessPolicies.Read);
         return app;
     }
+
+    /// <summary>
+    /// <c>GET /api/series?jobs=ID,ID,...[&amp;labels=a,b,...]</c>: completed jobs' metrics.json lined up in that order as
+    /// series.json (<see cref="SeriesComparison"/>, as <c>ssbtomo series</c> writes it, each sample naming its job);
+    /// labels default to the job ids. A malformed request is a 400, a job without results a 404, a metrics.json that
+    /// lacks what the series needs a 422, each naming the job or parameter.
+    /// </summary>
+    private static async Task<IResult> CompareSeriesAsync(string? jobs, string? labels, HttpContext http, IJobStateStore store, CancellationToken ct)
+    {
+        var ids = new List<Guid>();
+        foreach (var text in (jobs ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!Guid.TryParse(text, out var id)) return NotASeries($"jobs: '{text}' is not a job id");
+            ids.Add(id);
+        }
+        string[] names;
+        try
+        {
+            names = SeriesComparison.Labels([.. ids.Select(id => id.ToString())], labels, "labels");
+        }
+        catch (ArgumentException e)
+        {
+            return NotASeries(e.Message);
+        }
+        var blobs = http.RequestServices.GetRequiredService<IBlobStore>();
+        var samples = new List<SeriesComparison.Sample>();
+        for (var k = 0; k < ids.Count; k++)
+        {
+            if (await CompletedJobAsync(ids[k], store, ct) is not { } job) return NotReady(ids[k]);
+            if (await blobs.ReadAsync(new JobLayout(job.JobPrefix).Metrics, ct) is not { } metrics) return Missing(job, "metrics.json");
+            try
+            {
+                samples.Add(SeriesComparison.Load(metrics, names[k], ids[k].ToString(), $"job {ids[k]}: metrics.json"));
+            }
+            catch (InvalidDataException e)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "metrics.json cannot be compared", detail: e.Message);
+            }
+        }
+        return Results.Json(SeriesComparison.ToJson(SeriesComparison.Build(samples), "job"));
+    }
+
+    private static IResult NotASeries(string detail) =>
+        Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Not a series", detail: $"{detail}. Ask GET /api/series?jobs=ID,ID[&labels=a,b].");
 
     /// <summary>
     /// Accepts a stack only from inside the share roots (<see cref="SharePaths"/>), and publishes the resolved path,

@@ -68,6 +68,10 @@ public sealed class SsbTomoOptions
         if (MemoryBudgetMb < 1) yield return $"SsbTomo:MemoryBudgetMb is {MemoryBudgetMb}; it must be at least 1 (a process's cap needs 384)";
         if (!double.IsFinite(Metrics.VoidNearNmcDistanceUm) || Metrics.VoidNearNmcDistanceUm < 0)
             yield return $"SsbTomo:Metrics:VoidNearNmcDistanceUm is {Metrics.VoidNearNmcDistanceUm}; it must be a distance of 0 µm or more";
+        var axes = Metrics.TortuosityAxisNumbers;
+        if (Metrics.Tortuosity && (axes.Count == 0 || axes.Contains(-1) || axes.Distinct().Count() != axes.Count))
+            yield return $"SsbTomo:Metrics:TortuosityAxes is \"{Metrics.TortuosityAxes}\"; it must be one or more of the letters z, y, x, each once "
+                + "(or turn tortuosity off with SsbTomo:Metrics:Tortuosity=false)";
     }
 
     /// <summary>Memory one processing window may take: a quarter of <see cref="MemoryBudgetMb"/>.</summary>
@@ -101,6 +105,22 @@ public sealed class MetricsSettings
     /// the paper's cracks hug the particles. Default 0.5 µm.
     /// </summary>
     public double VoidNearNmcDistanceUm { get; set; } = 0.5;
+
+    /// <summary>
+    /// Tortuosity factors of the ionic (LPS) and electronic (NMC + carbon) paths (<c>SsbTomo:Metrics:Tortuosity</c>, default
+    /// on). The solve holds the whole label volume; a volume whose solve would not fit half the memory budget is left
+    /// out with a warning in metrics.json.
+    /// </summary>
+    public bool Tortuosity { get; set; } = true;
+
+    /// <summary>
+    /// The axes the tortuosity factors are solved along, as letters of "zyx" (<c>SsbTomo:Metrics:TortuosityAxes</c>, default
+    /// all three: which image axis is the electrode's through-plane direction depends on how the sample was cut).
+    /// </summary>
+    public string TortuosityAxes { get; set; } = "zyx";
+
+    /// <summary><see cref="TortuosityAxes"/> as axis numbers (0 = z, 1 = y, 2 = x).</summary>
+    public IReadOnlyList<int> TortuosityAxisNumbers => [.. TortuosityAxes.Select(c => "zyx".IndexOf(char.ToLowerInvariant(c)))];
 }
 
 /// <summary>The share drive the microscope writes to; unset means jobs come only from the API or the CLI.</summary>

@@ -99,7 +99,31 @@ public class MorphologyMetricsTests
             Assert.Equal(root.GetProperty("contact_loss").GetProperty("face_count").GetProperty("value").GetDouble(),
                 m.GetProperty("contact_loss").GetProperty("face_count").GetDouble(), 12);
             Assert.InRange(m.GetProperty("tortuosity").GetProperty("tortuosity_factor").GetDouble(), 1.0, 20.0);
+            // The Metrics stage solves the same system for LPS along x: the same number.
+            Assert.Equal(m.GetProperty("tortuosity").GetProperty("tortuosity_factor").GetDouble(),
+                root.GetProperty("tortuosity").GetProperty("paths").GetProperty("lps").GetProperty("axes").GetProperty("x").GetProperty("tortuosity_factor").GetDouble(), 12);
         }
+
+        // Tortuosity of the ionic (LPS) and electronic (NMC + carbon) paths along every axis; the labels are all valid here,
+        // so each path's volume fraction is its phases' fraction, and τ ≥ 1 (Wiener's bound D_eff ≤ ε D0).
+        var tortuosity = root.GetProperty("tortuosity");
+        Assert.Contains("TauFactor", tortuosity.GetProperty("method").GetString());
+        var fractions = root.GetProperty("phase_fractions");
+        foreach (var (path, phases) in new[] { ("lps", new[] { "lps" }), ("nmc+carbon", new[] { "nmc", "carbon" }) })
+        {
+            var block = tortuosity.GetProperty("paths").GetProperty(path);
+            Assert.Equal(phases, block.GetProperty("phases").EnumerateArray().Select(e => e.GetString()));
+            foreach (var axis in new[] { "z", "y", "x" })
+            {
+                var t = block.GetProperty("axes").GetProperty(axis);
+                Assert.True(t.GetProperty("converged").GetBoolean(), $"{path} along {axis}");
+                Assert.Equal(phases.Sum(p => fractions.GetProperty(p).GetDouble()), t.GetProperty("volume_fraction").GetDouble(), 12);
+                Assert.True(t.GetProperty("percolates").GetBoolean(), $"{path} along {axis}");
+                Assert.InRange(t.GetProperty("tortuosity_factor").GetDouble(), 1 - 1e-4, 50);
+            }
+        }
+        var tauRow = csv.Single(l => l.StartsWith("tortuosity.paths.nmc+carbon.axes.z.tortuosity_factor,", StringComparison.Ordinal)).Split(',');
+        Assert.Equal("nmc+carbon", tauRow[1]);
 
         var contact = root.GetProperty("contact_loss");
         Assert.Equal(root.GetProperty("contact_loss_fraction").GetDouble(), contact.GetProperty("face_count").GetProperty("value").GetDouble(), 12);

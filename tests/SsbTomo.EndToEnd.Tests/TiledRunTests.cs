@@ -36,17 +36,25 @@ public sealed class TiledRunTests : IDisposable
         Assert.Equal(wholeLabels.Shape, tiledLabels.Shape);
         var (d, h, w) = (wholeLabels.Shape[0], wholeLabels.Shape[1], wholeLabels.Shape[2]);
         Assert.Equal((await wholeLabels.ReadRegionAsync(0, d, 0, h, 0, w)).Data, (await tiledLabels.ReadRegionAsync(0, d, 0, h, 0, w)).Data);
-        // The particle split needs the whole volume at once, which a 1 MiB budget does not allow: that run leaves it out
-        // and says so; every other number is the same.
+        // The particle split and the tortuosity solve need the whole volume at once, which a 1 MiB budget does not allow:
+        // that run leaves them out and says so; every other number is the same.
         var wholeMetrics = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(whole, "metrics.json")))!.AsObject();
         var tiledMetrics = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(tiled, "metrics.json")))!.AsObject();
         Assert.NotNull(wholeMetrics["particles"]);
         Assert.Null(tiledMetrics["particles"]);
-        var warning = Assert.Single(tiledMetrics["warnings"]!.AsArray().Except(wholeMetrics["warnings"]!.AsArray(), JsonNodeEquality.Instance));
-        Assert.StartsWith("particles not measured", warning!.GetValue<string>());
+        Assert.NotNull(wholeMetrics["tortuosity"]!["paths"]);
+        Assert.Null(tiledMetrics["tortuosity"]!["paths"]);
+        var added = tiledMetrics["warnings"]!.AsArray().Except(wholeMetrics["warnings"]!.AsArray(), JsonNodeEquality.Instance)
+            .Select(w => w!.GetValue<string>()).ToArray();
+        Assert.Equal(2, added.Length);
+        Assert.Contains(added, w => w.StartsWith("particles not measured", StringComparison.Ordinal));
+        var tortuosity = Assert.Single(added, w => w.StartsWith("tortuosity not measured", StringComparison.Ordinal));
+        Assert.Contains("(1 MiB, SsbTomo:MemoryBudgetMb)", tortuosity);
+        Assert.Equal(tortuosity, tiledMetrics["tortuosity"]!["left_out"]!.GetValue<string>());
         foreach (var metrics in new[] { wholeMetrics, tiledMetrics })
         {
             metrics.Remove("particles");
+            metrics.Remove("tortuosity");
             metrics.Remove("warnings");
         }
         Assert.Equal(wholeMetrics.ToJsonString(), tiledMetrics.ToJsonString());

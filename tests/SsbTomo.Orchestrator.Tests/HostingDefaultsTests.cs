@@ -31,13 +31,15 @@ public class HostingDefaultsTests
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
-            Args = ["--SsbTomo:Metrics:VoidNearNmcDistanceUm", "-0.5", "--SsbTomo:ChunkSlices", "0", "--urls", "http://127.0.0.1:0"],
+            Args = ["--SsbTomo:Metrics:VoidNearNmcDistanceUm", "-0.5", "--SsbTomo:ChunkSlices", "0", "--SsbTomo:Metrics:TortuosityAxes", "zq",
+                "--urls", "http://127.0.0.1:0"],
         });
         builder.AddSsbTomoDefaults(_ => { }, "ssbtomo-metrics");
         await using var app = builder.Build();
         var refused = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
         Assert.Contains("SsbTomo:Metrics:VoidNearNmcDistanceUm is -0.5", refused.Message);
         Assert.Contains("SsbTomo:ChunkSlices is 0", refused.Message);
+        Assert.Contains("SsbTomo:Metrics:TortuosityAxes is \"zq\"", refused.Message);
 
         var sound = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ["--urls", "http://127.0.0.1:0"] });
         sound.AddSsbTomoDefaults(_ => { }, "ssbtomo-metrics");

@@ -22,8 +22,8 @@ public sealed class JobsApiResultsTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    [Fact]
-    public async Task A_completed_job_says_where_its_files_are_and_serves_metrics_and_labels_a_running_one_says_what_it_waits_for()
+    /// <summary>The jobs API over a file blob store in the test's folder, started on a free port.</summary>
+    private async Task<(WebApplication App, HttpClient Http, IJobStateStore Store, FileSystemBlobStore Blobs)> StartAsync()
     {
         var blobs = new FileSystemBlobStore(_dir.Path);
         var builder = WebApplication.CreateSlimBuilder();
@@ -31,12 +31,69 @@ public sealed class JobsApiResultsTests : IDisposable
         builder.Services.AddSingleton<IBlobStore>(blobs);
         builder.Services.AddMassTransitTestHarness(bus => bus.AddOrchestrator());
         builder.AddSsbTomoAccess();
-        await using var app = builder.Build();
+        var app = builder.Build();
         app.UseSsbTomoAccess();
         app.MapJobsApi();
         await app.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
-        var store = app.Services.GetRequiredService<IJobStateStore>();
+        return (app, new HttpClient { BaseAddress = new Uri(app.Urls.First()) }, app.Services.GetRequiredService<IJobStateStore>(), blobs);
+    }
+
+    [Fact]
+    public async Task A_series_of_completed_jobs_compares_their_metrics_and_refuses_what_is_not_a_series()
+    {
+        var (app, http, store, blobs) = await StartAsync();
+        await using var _ = app;
+        using var __ = http;
+        var jobs = new List<JobState>();
+        // void moves out of its interval from the first to the second; contact loss moves but its intervals share 0.06.
+        foreach (var (voidFraction, voidLow, voidHigh, loss, lossLow, lossHigh) in new[] { (0.02, 0.015, 0.025, 0.05, 0.04, 0.06), (0.05, 0.045, 0.055, 0.07, 0.06, 0.08) })
+        {
+            var job = new JobState { CorrelationId = NewId.NextGuid(), CurrentState = JobStates.Completed, SourcePath = "/share/s", UpdatedUtc = DateTime.UtcNow };
+            job.JobPrefix = $"jobs/{job.CorrelationId}";
+            await store.InsertAsync(job);
+            await blobs.WriteAsync(new JobLayout(job.JobPrefix).Metrics, Encoding.UTF8.GetBytes($$$$"""
+                {"phase_fractions":{"nmc":0.40,"lps":0.50,"carbon":0.08,"void":{{{{voidFraction}}}}},"contact_loss_fraction":{{{{loss}}}},
+                 "phase_fraction_intervals":{"nmc":[0.39,0.41],"lps":[0.49,0.51],"carbon":[0.07,0.09],"void":[{{{{voidLow}}}},{{{{voidHigh}}}}]},
+                 "contact_loss_interval":[{{{{lossLow}}}},{{{{lossHigh}}}}],
+                 "phase_fraction_bootstrap":{"confidence":0.95,"intervals":{"nmc":[0.38,0.42],"lps":[0.48,0.52],"carbon":[0.075,0.085],"void":[{{{{voidLow}}}},{{{{voidHigh}}}}]}}}
+                """));
+            jobs.Add(job);
+        }
+        var (a, b) = (jobs[0].CorrelationId, jobs[1].CorrelationId);
+
+        var series = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync($"/api/series?jobs={a},{b}&labels=pristine,50"))!;
+        Assert.Equal([("pristine", a.ToString()), ("50", b.ToString())],
+            series["samples"]!.AsArray().Select(s => (s!["label"]!.GetValue<string>(), s["job"]!.GetValue<string>())));
+        System.Text.Json.Nodes.JsonNode Comparison(string metric, string kind) =>
+            series["metrics"]![metric]!["comparisons"]!.AsArray().Single(c => c!["interval"]!.GetValue<string>() == kind)!;
+        Assert.True(Comparison("void_fraction", "segmentation")["significant"]!.GetValue<bool>());
+        Assert.Equal(0.03, Comparison("void_fraction", "bootstrap")["difference"]!.GetValue<double>(), 12);
+        Assert.False(Comparison("contact_loss_fraction", "segmentation")["significant"]!.GetValue<bool>());
+        Assert.Null(Comparison("contact_loss_fraction", "bootstrap")["significant"]);
+
+        // Labels default to the job ids; one job, a label too many, a non-id, and a job without results are refused.
+        var defaults = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync($"/api/series?jobs={b},{a}"))!;
+        Assert.Equal([b.ToString(), a.ToString()], defaults["samples"]!.AsArray().Select(s => s!["label"]!.GetValue<string>()));
+        foreach (var (query, status, says) in new[]
+        {
+            ($"jobs={a}", HttpStatusCode.BadRequest, "at least two samples"),
+            ($"jobs={a},{b}&labels=x,y,z", HttpStatusCode.BadRequest, "3 labels for 2 samples"),
+            ($"jobs={a},nonsense", HttpStatusCode.BadRequest, "'nonsense' is not a job id"),
+            ($"jobs={a},{Guid.NewGuid()}", HttpStatusCode.NotFound, "unknown or has not completed"),
+        })
+        {
+            using var refused = await http.GetAsync($"/api/series?{query}");
+            Assert.Equal(status, refused.StatusCode);
+            Assert.Contains(says, await refused.Content.ReadAsStringAsync());
+        }
+    }
+
+    [Fact]
+    public async Task A_completed_job_says_where_its_files_are_and_serves_metrics_and_labels_a_running_one_says_what_it_waits_for()
+    {
+        var (app, http, store, blobs) = await StartAsync();
+        await using var _ = app;
+        using var __ = http;
 
         var now = DateTime.UtcNow;
         var done = new JobState
