@@ -1,0 +1,165 @@
+using SsbTomo.Imaging.Measurement;
+using SsbTomo.Imaging.Segmentation;
+
+namespace SsbTomo.Imaging.Reconstruction;
+
+/// <summary>How a phase surface is built: smoothing passes and the decimation target.</summary>
+/// <param name="TaubinIterations">λ|μ pairs of Taubin smoothing (0: none).</param>
+/// <param name="TargetTriangles">Decimate by vertex clustering to at most about this many triangles; null keeps every
+/// triangle of marching cubes.</param>
+public sealed record SurfaceOptions(int TaubinIterations = SurfaceOptions.DefaultTaubinIterations, int? TargetTriangles = SurfaceOptions.DefaultTargetTriangles)
+{
+    public const int DefaultTaubinIterations = 5;
+    public const int DefaultTargetTriangles = 200_000;
+
+    /// <summary>Marching cubes only: no smoothing, no decimation (the surface whose area is measured).</summary>
+    public static SurfaceOptions Unprocessed { get; } = new(0, null);
+}
+
+/// <summary>
+/// One phase's closed surface mesh in µm, built slab by slab so that memory follows the slab, not the volume, and equal to
+/// the mesh of the whole volume at once whatever the slabs (the same vertices, triangles and bytes).
+/// <list type="number">
+/// <item><b>Field</b>: the phase's indicator smoothed by a Gaussian of σ = 1 voxel
+/// (<see cref="SmoothedSurfaceAreaAccumulator.SigmaVoxels"/>, the field the smoothed areas of metrics.json are measured
+/// on); voxels outside the valid region and beyond the volume's edge count as 0, so the surface closes there.</item>
+/// <item><b>Marching cubes</b> at 0.5 (Lorensen &amp; Cline 1987, doi:10.1145/37401.37422) with the loops of
+/// <see cref="MarchingCubes"/> (each ambiguous face keeps its inside corners joined, so neighbouring cubes agree and the
+/// surface has no cracks), vertices interpolated along cube edges and identified by their edge in the whole volume: a
+/// vertex on a slab boundary is the same vertex, with the same position, in both slabs. Each loop is a fan from its
+/// first vertex, oriented outwards.</item>
+/// <item><b>Taubin smoothing</b> (Taubin 1995, "A signal processing approach to fair surface design", SIGGRAPH '95,
+/// doi:10.1145/218380.218473): alternating umbrella steps with λ = 0.5 and μ = −0.53, a low-pass filter that does not
+/// shrink the surface as plain Laplacian smoothing does. A vertex moves by its neighbours, so a slab meshes
+/// <see cref="HaloSlices"/> slices beyond its own on each side and keeps only its own triangles, whose vertices are
+/// then exactly as in the whole volume (neighbours are summed in the order of their edges in the volume).</item>
+/// <item><b>Decimation</b> (optional) by <see cref="VertexClustering"/> (Lindstrom 2000), fed the triangles in the
+/// volume's cube order.</item>
+/// </list>
+/// </summary>
+public sealed class PhaseSurfaceBuilder
+{
+    /// <summary>The level of the smoothed indicator the surface follows.</summary>
+    public const double Level = 0.5;
+
+    /// <summary>Taubin's shrinking step (0 &lt; λ &lt; −μ): pass band k_PB = 1/λ + 1/μ ≈ 0.11.</summary>
+    public const double TaubinLambda = 0.5;
+
+    /// <summary>Taubin's inflating step.</summary>
+    public const double TaubinMu = -0.53;
+
+    private readonly Func<byte, bool> _isPhase;
+    private readonly VoxelSize _voxel;
+    private readonly int _depth, _height, _width;
+    private readonly SurfaceOptions _options;
+    private readonly bool _classifyContact;
+    private readonly ITriangleSink _sink;
+    private int _nextOwnedLayer = -1;
+
+    /// <param name="isPhase">Which labels are the phase (the indicator is 1 there).</param>
+    /// <param name="classifyContact">Record per vertex what lies on the other side (<see cref="SurfaceContact"/>).</param>
+    public PhaseSurfaceBuilder(Func<byte, bool> isPhase, VoxelSize voxelSize, int depth, int height, int width, SurfaceOptions options,
+        bool classifyContact = false)
+    {
+        ArgumentNullException.ThrowIfNull(isPhase);
+        ArgumentNullException.ThrowIfNull(voxelSize);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.TaubinIterations);
+        (_isPhase, _voxel, _depth, _height, _width, _options, _classifyContact) = (isPhase, voxelSize, depth, height, width, options, classifyContact);
+        _sink = options.TargetTriangles is { } target
+            ? new VertexClustering(Math.Max(voxelSize.XNm, Math.Max(voxelSize.YNm, voxelSize.ZNm)) / 1000, target)
+            : new WeldedTriangles();
+    }
+
+    public PhaseSurfaceBuilder(byte phase, VoxelSize voxelSize, int depth, int height, int width, SurfaceOptions options, bool classifyContact = false)
+        : this(label => label == phase, voxelSize, depth, height, width, options, classifyContact) { }
+
+    /// <summary>Cube layers meshed beyond a slab's own on each side so its own vertices see every smoothing neighbour.</summary>
+    private static int SmoothingReach(SurfaceOptions options) => 2 * options.TaubinIterations + 1;
+
+    /// <summary>Slices of labels each slab needs beyond its own on each side (where the volume goes on).</summary>
+    public static int HaloSlices(SurfaceOptions options) =>
+        SmoothingReach(options) + Denoise.GaussianRadiusVoxels(SmoothedSurfaceAreaAccumulator.SigmaVoxels) + 1;
+
+    /// <summary>
+    /// One slab: <paramref name="slices"/> holds the labels of slices [<paramref name="firstSlice"/>, firstSlice + depth),
+    /// which must cover [ownedZ0 − <see cref="HaloSlices"/>, ownedZ1 + HaloSlices) within the volume. Slabs must come in
+    /// order and cover the volume.
+    /// </summary>
+    public void AddSlab(Volume<byte> slices, int firstSlice, int ownedZ0, int ownedZ1)
+    {
+        ArgumentNullException.ThrowIfNull(slices);
+        if (slices.Height != _height || slices.Width != _width)
+            throw new ArgumentException($"slices are {slices.Height}x{slices.Width}, the volume {_height}x{_width}", nameof(slices));
+        if (ownedZ0 != Math.Max(0, _nextOwnedLayer) || ownedZ1 <= ownedZ0 || ownedZ1 > _depth)
+            throw new ArgumentException($"slab [{ownedZ0}, {ownedZ1}) does not continue the slabs before it (next slice {Math.Max(0, _nextOwnedLayer)})");
+        var halo = HaloSlices(_options);
+        if (firstSlice > Math.Max(0, ownedZ0 - halo) || firstSlice + slices.Depth < Math.Min(_depth, ownedZ1 + halo))
+            throw new ArgumentException($"slab [{ownedZ0}, {ownedZ1}) needs slices [{Math.Max(0, ownedZ0 - halo)}, {Math.Min(_depth, ownedZ1 + halo)}), "
+                + $"got [{firstSlice}, {firstSlice + slices.Depth})", nameof(slices));
+
+        // Cube layer c joins slices c and c + 1; layer −1 and layer depth − 1 close the surface against the zeros beyond the edge.
+        var ownedFirst = ownedZ0 == 0 ? -1 : ownedZ0;
+        var reach = SmoothingReach(_options);
+        var meshFirst = Math.Max(-1, ownedFirst - reach);
+        var meshEnd = Math.Min(_depth, ownedZ1 + reach);
+        var field = new PaddedField(SmoothedIndicator(slices, firstSlice, meshFirst, meshEnd), meshFirst, _height, _width);
+        var mesh = SlabMesh.Extract(field, meshFirst, meshEnd, _voxel);
+        if (_options.TaubinIterations > 0) mesh.Smooth(_options.TaubinIterations);
+        var contacts = _classifyContact ? mesh.Contacts(field, slices, firstSlice) : null;
+        mesh.Emit(_sink, ownedFirst, ownedZ1, contacts);
+        _nextOwnedLayer = ownedZ1;
+    }
+
+    /// <summary>The mesh, once every slab was added.</summary>
+    public SurfaceMesh Result()
+    {
+        if (_nextOwnedLayer != _depth && _depth > 0)
+            throw new InvalidOperationException($"slabs cover slices [0, {Math.Max(0, _nextOwnedLayer)}) of {_depth}");
+        return _sink.Result(_classifyContact);
+    }
+
+    /// <summary>The whole volume as one slab.</summary>
+    public static SurfaceMesh Build(Volume<byte> labels, byte phase, VoxelSize voxelSize, SurfaceOptions options, bool classifyContact = false)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        var builder = new PhaseSurfaceBuilder(phase, voxelSize, labels.Depth, labels.Height, labels.Width, options, classifyContact);
+        if (labels.Depth > 0) builder.AddSlab(labels, 0, 0, labels.Depth);
+        return builder.Result();
+    }
+
+    /// <summary>
+    /// The Gaussian-smoothed indicator on slices [max(0, first), min(depth, end + 1)) (the slices cube layers [first, end)
+    /// touch), 0 where the label is Outside.
+    /// </summary>
+    private float[] SmoothedIndicator(Volume<byte> slices, int firstSlice, int meshFirst, int meshEnd)
+    {
+        var indicator = new Volume<ushort>(slices.Depth, _height, _width);
+        for (long i = 0; i < slices.Data.LongLength; i++) indicator.Data[i] = _isPhase(slices.Data[i]) ? (ushort)1 : (ushort)0;
+        var smooth = Denoise.Gaussian(indicator, SmoothedSurfaceAreaAccumulator.SigmaVoxels);
+        var z0 = Math.Max(0, meshFirst);
+        var z1 = Math.Min(_depth, meshEnd + 1);
+        var plane = _height * _width;
+        var result = new float[(long)(z1 - z0) * plane];
+        for (var z = z0; z < z1; z++)
+        {
+            var source = (long)(z - firstSlice) * plane;
+            var target = (long)(z - z0) * plane;
+            for (var i = 0; i < plane; i++)
+                result[target + i] = slices.Data[source + i] == PhaseLabel.Outside ? 0f : smooth.Data[source + i];
+        }
+        return result;
+    }
+
+    /// <summary>The smoothed indicator on slices [max(0, meshFirst), ...), read with zeros beyond the volume on every side.</summary>
+    internal sealed class PaddedField(float[] values, int meshFirst, int height, int width)
+    {
+        private readonly int _z0 = Math.Max(0, meshFirst);
+        private readonly int _slices = values.Length / Math.Max(1, height * width);
+        public int Height => height;
+        public int Width => width;
+
+        public float this[int z, int y, int x] =>
+            z < _z0 || z >= _z0 + _slices || y < 0 || y >= height || x < 0 || x >= width ? 0f : values[((long)(z - _z0) * height + y) * width + x];
+    }
+}

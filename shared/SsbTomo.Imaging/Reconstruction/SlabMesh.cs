@@ -1,0 +1,289 @@
+using SsbTomo.Imaging.Measurement;
+
+namespace SsbTomo.Imaging.Reconstruction;
+
+/// <summary>Receives a surface's triangles in the volume's cube order, one cube layer at a time.</summary>
+internal interface ITriangleSink
+{
+    /// <summary>One triangle: its vertices' keys (their edges in the whole volume), positions in µm and contact classes.</summary>
+    void Add(ReadOnlySpan<long> keys, ReadOnlySpan<double> positions, ReadOnlySpan<SurfaceContact> contacts);
+
+    /// <summary>A cube layer is complete.</summary>
+    void EndLayer();
+
+    SurfaceMesh Result(bool withContacts);
+}
+
+/// <summary>Every triangle kept; vertices welded by their edge in the volume (the marching-cubes mesh itself).</summary>
+internal sealed class WeldedTriangles : ITriangleSink
+{
+    private readonly Dictionary<long, int> _index = [];
+    private readonly List<float> _positions = [];
+    private readonly List<SurfaceContact> _contacts = [];
+    private readonly List<int> _triangles = [];
+
+    public void Add(ReadOnlySpan<long> keys, ReadOnlySpan<double> positions, ReadOnlySpan<SurfaceContact> contacts)
+    {
+        for (var k = 0; k < 3; k++)
+        {
+            if (!_index.TryGetValue(keys[k], out var i))
+            {
+                i = _index.Count;
+                _index.Add(keys[k], i);
+                _positions.Add((float)positions[3 * k]);
+                _positions.Add((float)positions[3 * k + 1]);
+                _positions.Add((float)positions[3 * k + 2]);
+                _contacts.Add(contacts[k]);
+            }
+            _triangles.Add(i);
+        }
+    }
+
+    public void EndLayer() { }
+
+    public SurfaceMesh Result(bool withContacts) => new([.. _positions], [.. _triangles], withContacts ? [.. _contacts] : null);
+}
+
+/// <summary>
+/// The marching-cubes mesh of one slab's cube layers: triangles per layer as the global keys of their vertices' edges,
+/// the welded vertices with positions in µm, and the Taubin smoothing that moves them.
+/// </summary>
+internal sealed class SlabMesh
+{
+    /// <summary>Per configuration, its loops oriented counter-clockwise seen from outside (right-handed x, y, z).</summary>
+    private static readonly int[][][] OrientedLoops = BuildOrientedLoops();
+
+    private readonly int _first;
+    private readonly long[][] _layerKeys;
+    private readonly int[][] _layerTriangles;
+    private readonly long[] _vertexKeys;
+    private readonly double[] _positions;
+    private readonly int _height, _width;
+
+    private SlabMesh(int first, long[][] layerKeys, int[][] layerTriangles, long[] vertexKeys, double[] positions, int height, int width) =>
+        (_first, _layerKeys, _layerTriangles, _vertexKeys, _positions, _height, _width) = (first, layerKeys, layerTriangles, vertexKeys, positions, height, width);
+
+    /// <summary>Marching cubes on cube layers [first, end) of <paramref name="field"/> (layer c joins slices c and c + 1).</summary>
+    public static SlabMesh Extract(PhaseSurfaceBuilder.PaddedField field, int first, int end, VoxelSize voxel)
+    {
+        var (height, width) = (field.Height, field.Width);
+        var layers = Math.Max(0, end - first);
+        var layerKeys = new long[layers][];
+        Parallel.For(0, layers, layer =>
+        {
+            var z = first + layer;
+            var keys = new List<long>();
+            Span<float> values = stackalloc float[8];
+            for (var y = -1; y < height; y++)
+                for (var x = -1; x < width; x++)
+                {
+                    var config = 0;
+                    for (var c = 0; c < 8; c++)
+                    {
+                        values[c] = field[z + (c >> 2 & 1), y + (c >> 1 & 1), x + (c & 1)];
+                        if (values[c] > PhaseSurfaceBuilder.Level) config |= 1 << c;
+                    }
+                    if (config is 0 or 255) continue;
+                    foreach (var loop in OrientedLoops[config])
+                        for (var k = 1; k + 1 < loop.Length; k++)
+                        {
+                            keys.Add(EdgeKey(z, y, x, loop[0], height, width));
+                            keys.Add(EdgeKey(z, y, x, loop[k], height, width));
+                            keys.Add(EdgeKey(z, y, x, loop[k + 1], height, width));
+                        }
+                }
+            layerKeys[layer] = [.. keys];
+        });
+
+        // Weld in cube order: a vertex's local index is the order it first appears in.
+        var index = new Dictionary<long, int>();
+        var vertexKeys = new List<long>();
+        var layerTriangles = new int[layers][];
+        for (var layer = 0; layer < layers; layer++)
+        {
+            var keys = layerKeys[layer];
+            var triangles = new int[keys.Length];
+            for (var k = 0; k < keys.Length; k++)
+            {
+                if (!index.TryGetValue(keys[k], out var i))
+                {
+                    i = vertexKeys.Count;
+                    index.Add(keys[k], i);
+                    vertexKeys.Add(keys[k]);
+                }
+                triangles[k] = i;
+            }
+            layerTriangles[layer] = triangles;
+        }
+        var positions = new double[3 * vertexKeys.Count];
+        var (dx, dy, dz) = (voxel.XNm / 1000, voxel.YNm / 1000, voxel.ZNm / 1000);
+        Parallel.For(0, vertexKeys.Count, i =>
+        {
+            var (z, y, x, axis) = DecodeKey(vertexKeys[i], height, width);
+            var a = field[z, y, x];
+            var b = axis switch { 0 => field[z, y, x + 1], 1 => field[z, y + 1, x], _ => field[z + 1, y, x] };
+            var t = ((double)PhaseSurfaceBuilder.Level - a) / ((double)b - a);
+            positions[3 * i] = (x + (axis == 0 ? t : 0)) * dx;
+            positions[3 * i + 1] = (y + (axis == 1 ? t : 0)) * dy;
+            positions[3 * i + 2] = (z + (axis == 2 ? t : 0)) * dz;
+        });
+        return new SlabMesh(first, layerKeys, layerTriangles, [.. vertexKeys], positions, height, width);
+    }
+
+    /// <summary>
+    /// Taubin's λ|μ smoothing (<see cref="PhaseSurfaceBuilder"/>): each step moves every vertex by the factor times the
+    /// mean of its edge neighbours minus itself, all vertices from the previous step's positions.
+    /// </summary>
+    public void Smooth(int iterations)
+    {
+        var n = _vertexKeys.Length;
+        // Neighbours by edges of the triangles, each list sorted by the neighbours' keys in the volume so that a vertex's
+        // sum is the same in every slab it appears in.
+        var sets = new HashSet<int>[n];
+        for (var i = 0; i < n; i++) sets[i] = [];
+        foreach (var triangles in _layerTriangles)
+            for (var t = 0; t < triangles.Length; t += 3)
+                for (var k = 0; k < 3; k++)
+                {
+                    var (a, b) = (triangles[t + k], triangles[t + (k + 1) % 3]);
+                    sets[a].Add(b);
+                    sets[b].Add(a);
+                }
+        var start = new int[n + 1];
+        for (var i = 0; i < n; i++) start[i + 1] = start[i] + sets[i].Count;
+        var neighbours = new int[start[n]];
+        for (var i = 0; i < n; i++)
+        {
+            var list = sets[i].ToArray();
+            Array.Sort(list, (p, q) => _vertexKeys[p].CompareTo(_vertexKeys[q]));
+            list.CopyTo(neighbours, start[i]);
+        }
+        var current = _positions;
+        var next = new double[current.Length];
+        for (var step = 0; step < 2 * iterations; step++)
+        {
+            var factor = step % 2 == 0 ? PhaseSurfaceBuilder.TaubinLambda : PhaseSurfaceBuilder.TaubinMu;
+            var from = current;
+            var to = next;
+            Parallel.For(0, n, i =>
+            {
+                var count = start[i + 1] - start[i];
+                for (var axis = 0; axis < 3; axis++)
+                {
+                    var own = from[3 * i + axis];
+                    if (count == 0) { to[3 * i + axis] = own; continue; }
+                    var sum = 0.0;
+                    for (var j = start[i]; j < start[i + 1]; j++) sum += from[3 * neighbours[j] + axis];
+                    to[3 * i + axis] = own + factor * (sum / count - own);
+                }
+            });
+            (current, next) = (next, current);
+        }
+        if (!ReferenceEquals(current, _positions)) current.CopyTo(_positions, 0);
+    }
+
+    /// <summary>
+    /// What lies beyond each vertex: the label of its edge's end outside the phase (lower field value).
+    /// </summary>
+    public SurfaceContact[] Contacts(PhaseSurfaceBuilder.PaddedField field, Volume<byte> slices, int firstSlice)
+    {
+        var contacts = new SurfaceContact[_vertexKeys.Length];
+        Parallel.For(0, contacts.Length, i =>
+        {
+            var (z, y, x, axis) = DecodeKey(_vertexKeys[i], _height, _width);
+            var (z2, y2, x2) = axis switch { 0 => (z, y, x + 1), 1 => (z, y + 1, x), _ => (z + 1, y, x) };
+            if (field[z2, y2, x2] < field[z, y, x]) (z, y, x) = (z2, y2, x2);
+            var local = z - firstSlice;
+            if (local < 0 || local >= slices.Depth || y < 0 || y >= _height || x < 0 || x >= _width) return;
+            contacts[i] = slices[local, y, x] switch
+            {
+                PhaseLabel.Lps => SurfaceContact.Electrolyte,
+                PhaseLabel.Void => SurfaceContact.Void,
+                PhaseLabel.Carbon => SurfaceContact.Carbon,
+                _ => SurfaceContact.None,
+            };
+        });
+        return contacts;
+    }
+
+    /// <summary>Hands the triangles of cube layers [ownedFirst, ownedEnd) to the sink in cube order.</summary>
+    public void Emit(ITriangleSink sink, int ownedFirst, int ownedEnd, SurfaceContact[]? contacts)
+    {
+        Span<long> keys = stackalloc long[3];
+        Span<double> positions = stackalloc double[9];
+        Span<SurfaceContact> classes = stackalloc SurfaceContact[3];
+        for (var z = ownedFirst; z < ownedEnd; z++)
+        {
+            var triangles = _layerTriangles[z - _first];
+            for (var t = 0; t < triangles.Length; t += 3)
+            {
+                for (var k = 0; k < 3; k++)
+                {
+                    var v = triangles[t + k];
+                    keys[k] = _vertexKeys[v];
+                    positions[3 * k] = _positions[3 * v];
+                    positions[3 * k + 1] = _positions[3 * v + 1];
+                    positions[3 * k + 2] = _positions[3 * v + 2];
+                    classes[k] = contacts?[v] ?? SurfaceContact.None;
+                }
+                sink.Add(keys, positions, classes);
+            }
+            sink.EndLayer();
+        }
+    }
+
+    /// <summary>Key of cube (z, y, x)'s edge: its lower corner in the volume padded by one voxel, and its axis (0 x, 1 y, 2 z).</summary>
+    private static long EdgeKey(int z, int y, int x, int edge, int height, int width)
+    {
+        var (a, b) = MarchingCubes.Edges[edge];
+        var axis = (a ^ b) switch { 1 => 0, 2 => 1, _ => 2 };
+        long cz = z + (a >> 2 & 1) + 1, cy = y + (a >> 1 & 1) + 1, cx = x + (a & 1) + 1;
+        return ((cz * (height + 2) + cy) * (width + 2) + cx) * 3 + axis;
+    }
+
+    private static (int Z, int Y, int X, int Axis) DecodeKey(long key, int height, int width)
+    {
+        var axis = (int)(key % 3);
+        var corner = key / 3;
+        var x = (int)(corner % (width + 2)) - 1;
+        corner /= width + 2;
+        var y = (int)(corner % (height + 2)) - 1;
+        var z = (int)(corner / (height + 2)) - 1;
+        return (z, y, x, axis);
+    }
+
+    /// <summary>
+    /// <see cref="MarchingCubes.Loops"/> with each loop turned so that its Newell normal (edge midpoints, x y z order) points
+    /// from the inside corners to the outside ones.
+    /// </summary>
+    private static int[][][] BuildOrientedLoops()
+    {
+        static (double X, double Y, double Z) Corner(int c) => (c & 1, c >> 1 & 1, c >> 2 & 1);
+        var result = new int[256][][];
+        for (var config = 0; config < 256; config++)
+        {
+            result[config] = MarchingCubes.Loops[config].Select(loop =>
+            {
+                double ox = 0, oy = 0, oz = 0, nx = 0, ny = 0, nz = 0;
+                var points = loop.Select(e =>
+                {
+                    var (a, b) = MarchingCubes.Edges[e];
+                    var (pa, pb) = (Corner(a), Corner(b));
+                    // Outward: from the inside corner to the outside one.
+                    var sign = (config >> a & 1) != 0 ? 1 : -1;
+                    ox += sign * (pb.X - pa.X); oy += sign * (pb.Y - pa.Y); oz += sign * (pb.Z - pa.Z);
+                    return ((pa.X + pb.X) / 2, (pa.Y + pb.Y) / 2, (pa.Z + pb.Z) / 2);
+                }).ToArray();
+                for (var k = 0; k < points.Length; k++)
+                {
+                    var (p, q) = (points[k], points[(k + 1) % points.Length]);
+                    nx += (p.Item2 - q.Item2) * (p.Item3 + q.Item3);
+                    ny += (p.Item3 - q.Item3) * (p.Item1 + q.Item1);
+                    nz += (p.Item1 - q.Item1) * (p.Item2 + q.Item2);
+                }
+                return nx * ox + ny * oy + nz * oz < 0 ? loop.Reverse().ToArray() : loop;
+            }).ToArray();
+        }
+        return result;
+    }
+}
