@@ -62,7 +62,43 @@ public static class JobReconstruction
         await OmeZarr.WriteLabelsGroupAsync(store, layout.Aligned, [JobLayout.LabelsName], ct);
 
         await WritePreviewsAsync(store, layout, ct);
+        await WriteSurfacesAsync(store, layout, windowBudgetBytes, ct);
         return levels;
+    }
+
+    /// <summary>
+    /// Every phase's surface mesh (glb and stl, µm; NMC coloured by contact; all phases in one glb too) and the 3D views of
+    /// them. The labels are read slab by slab with the meshes' halo, each slab as large as the window budget allows, and
+    /// every phase's builder takes each slab in turn: memory is one slab and the decimated meshes.
+    /// </summary>
+    private static async Task WriteSurfacesAsync(IBlobStore store, JobLayout layout, long windowBudgetBytes, CancellationToken ct)
+    {
+        var labels = await StageVolume<byte>.OpenAsync(store, layout.Labels, ct);
+        var options = new SurfaceOptions();
+        var builders = Enumerable.Range(1, PhaseLabel.Count - 1).Select(label => new PhaseSurfaceBuilder((byte)label, labels.VoxelSize,
+            labels.Depth, labels.Height, labels.Width, options, classifyContact: label == PhaseLabel.Nmc)).ToArray();
+        var halo = PhaseSurfaceBuilder.HaloSlices(options);
+        var owned = PhaseSurfaceBuilder.OwnedSlicesPerSlab(labels.Depth, labels.Height, labels.Width, windowBudgetBytes, labels.SlabSlices, options);
+        for (var z0 = 0; z0 < labels.Depth; z0 += owned)
+        {
+            var z1 = Math.Min(labels.Depth, z0 + owned);
+            var (r0, r1) = (Math.Max(0, z0 - halo), Math.Min(labels.Depth, z1 + halo));
+            var slices = await labels.ReadSlicesAsync(r0, r1, ct);
+            foreach (var builder in builders) builder.AddSlab(slices, r0, z0, z1);
+        }
+        SurfaceMesh?[] meshes = [null, .. builders.Select(b => b.Result())];
+
+        var named = new List<(string Name, SurfaceMesh Mesh, Rgb Colour)>();
+        for (var label = (byte)1; label < PhaseLabel.Count; label++)
+        {
+            var (name, mesh) = (PhaseLabel.Name(label), meshes[label]!);
+            named.Add((name, mesh, PhaseLabel.Colours[label]!.Value));
+            await store.WriteAsync(layout.Mesh(name, "glb"), MeshFiles.Glb([named[^1]]), ct);
+            await store.WriteAsync(layout.Mesh(name, "stl"), MeshFiles.Stl(mesh, name), ct);
+        }
+        await store.WriteAsync(layout.PhasesMesh, MeshFiles.Glb(named), ct);
+        foreach (var view in new[] { SurfaceView.Phases, SurfaceView.Nmc, SurfaceView.Void })
+            await store.WriteAsync(layout.View(view), PngImage.EncodeRgb(SurfaceViews.Render(view, meshes), SurfaceViews.Height, SurfaceViews.Width), ct);
     }
 
     /// <summary>

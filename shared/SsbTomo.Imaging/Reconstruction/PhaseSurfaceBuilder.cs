@@ -82,6 +82,24 @@ public sealed class PhaseSurfaceBuilder
         SmoothingReach(options) + Denoise.GaussianRadiusVoxels(SmoothedSurfaceAreaAccumulator.SigmaVoxels) + 1;
 
     /// <summary>
+    /// Memory per voxel of a slab while one phase is meshed: the labels, the indicator (uint16), the Gaussian's passes and
+    /// the field (float), and the slab's mesh at a surface as dense as a 50 nm electrode's (~0.3 vertices per voxel).
+    /// </summary>
+    public const int BytesPerSlabVoxel = 40;
+
+    /// <summary>
+    /// Slices a slab owns so that it and its halo fit <paramref name="budgetBytes"/>: a multiple of
+    /// <paramref name="chunkSlices"/> (reads stay chunk-aligned), at least one chunk, at most the volume.
+    /// </summary>
+    public static int OwnedSlicesPerSlab(int depth, int height, int width, long budgetBytes, int chunkSlices, SurfaceOptions options)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunkSlices);
+        var fits = budgetBytes / Math.Max(1L, (long)height * width * BytesPerSlabVoxel) - 2 * HaloSlices(options);
+        var owned = Math.Max(chunkSlices, fits / chunkSlices * chunkSlices);
+        return (int)Math.Clamp(owned, 1, Math.Max(1, depth));
+    }
+
+    /// <summary>
     /// One slab: <paramref name="slices"/> holds the labels of slices [<paramref name="firstSlice"/>, firstSlice + depth),
     /// which must cover [ownedZ0 − <see cref="HaloSlices"/>, ownedZ1 + HaloSlices) within the volume. Slabs must come in
     /// order and cover the volume.

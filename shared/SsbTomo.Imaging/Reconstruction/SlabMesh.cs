@@ -139,25 +139,36 @@ internal sealed class SlabMesh
         var n = _vertexKeys.Length;
         // Neighbours by edges of the triangles, each list sorted by the neighbours' keys in the volume so that a vertex's
         // sum is the same in every slab it appears in.
-        var sets = new HashSet<int>[n];
-        for (var i = 0; i < n; i++) sets[i] = [];
+        // Capacity first (two neighbours per triangle corner), then each list filled without repeats.
+        var capacity = new int[n + 1];
+        foreach (var triangles in _layerTriangles)
+            foreach (var v in triangles) capacity[v + 1] += 2;
+        for (var i = 0; i < n; i++) capacity[i + 1] += capacity[i];
+        var slots = new int[capacity[n]];
+        var count = new int[n];
+        void Link(int a, int b)
+        {
+            var list = slots.AsSpan(capacity[a], count[a]);
+            if (!list.Contains(b)) slots[capacity[a] + count[a]++] = b;
+        }
         foreach (var triangles in _layerTriangles)
             for (var t = 0; t < triangles.Length; t += 3)
                 for (var k = 0; k < 3; k++)
                 {
                     var (a, b) = (triangles[t + k], triangles[t + (k + 1) % 3]);
-                    sets[a].Add(b);
-                    sets[b].Add(a);
+                    Link(a, b);
+                    Link(b, a);
                 }
         var start = new int[n + 1];
-        for (var i = 0; i < n; i++) start[i + 1] = start[i] + sets[i].Count;
+        for (var i = 0; i < n; i++) start[i + 1] = start[i] + count[i];
         var neighbours = new int[start[n]];
-        for (var i = 0; i < n; i++)
+        var keys = _vertexKeys;
+        Parallel.For(0, n, i =>
         {
-            var list = sets[i].ToArray();
-            Array.Sort(list, (p, q) => _vertexKeys[p].CompareTo(_vertexKeys[q]));
-            list.CopyTo(neighbours, start[i]);
-        }
+            var list = neighbours.AsSpan(start[i], count[i]);
+            slots.AsSpan(capacity[i], count[i]).CopyTo(list);
+            list.Sort((p, q) => keys[p].CompareTo(keys[q]));
+        });
         var current = _positions;
         var next = new double[current.Length];
         for (var step = 0; step < 2 * iterations; step++)
@@ -167,14 +178,14 @@ internal sealed class SlabMesh
             var to = next;
             Parallel.For(0, n, i =>
             {
-                var count = start[i + 1] - start[i];
+                var degree = start[i + 1] - start[i];
                 for (var axis = 0; axis < 3; axis++)
                 {
                     var own = from[3 * i + axis];
-                    if (count == 0) { to[3 * i + axis] = own; continue; }
+                    if (degree == 0) { to[3 * i + axis] = own; continue; }
                     var sum = 0.0;
                     for (var j = start[i]; j < start[i + 1]; j++) sum += from[3 * neighbours[j] + axis];
-                    to[3 * i + axis] = own + factor * (sum / count - own);
+                    to[3 * i + axis] = own + factor * (sum / degree - own);
                 }
             });
             (current, next) = (next, current);
