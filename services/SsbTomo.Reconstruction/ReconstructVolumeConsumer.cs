@@ -28,7 +28,8 @@ public sealed class ReconstructVolumeConsumer(IBlobStore store, IOptions<SsbTomo
 /// <summary>
 /// Makes a job's volumes viewable: multiscale pyramids of raw.zarr and aligned.zarr (block means) and of the labels
 /// (block mode), each down to 256 voxels a side and written one chunk at a time; the labels declared as an NGFF label image
-/// of the aligned image (colour and name per phase); and the orthogonal-slice previews.
+/// of the aligned image (colour and name per phase); the orthogonal-slice previews; every phase's surface mesh and the 3D
+/// views of them.
 /// </summary>
 public static class JobReconstruction
 {
@@ -71,14 +72,14 @@ public static class JobReconstruction
     /// them. The labels are read slab by slab with the meshes' halo, each slab as large as the window budget allows, and
     /// every phase's builder takes each slab in turn: memory is one slab and the decimated meshes.
     /// </summary>
-    private static async Task WriteSurfacesAsync(IBlobStore store, JobLayout layout, long windowBudgetBytes, CancellationToken ct)
+    public static async Task WriteSurfacesAsync(IBlobStore store, JobLayout layout, long windowBudgetBytes, CancellationToken ct = default)
     {
         var labels = await StageVolume<byte>.OpenAsync(store, layout.Labels, ct);
         var options = new SurfaceOptions();
         var builders = Enumerable.Range(1, PhaseLabel.Count - 1).Select(label => new PhaseSurfaceBuilder((byte)label, labels.VoxelSize,
             labels.Depth, labels.Height, labels.Width, options, classifyContact: label == PhaseLabel.Nmc)).ToArray();
-        var halo = PhaseSurfaceBuilder.HaloSlices(options);
-        var owned = PhaseSurfaceBuilder.OwnedSlicesPerSlab(labels.Depth, labels.Height, labels.Width, windowBudgetBytes, labels.SlabSlices, options);
+        var halo = PhaseSurfaceBuilder.HaloSlices;
+        var owned = PhaseSurfaceBuilder.OwnedSlicesPerSlab(labels.Depth, labels.Height, labels.Width, windowBudgetBytes, labels.SlabSlices);
         for (var z0 = 0; z0 < labels.Depth; z0 += owned)
         {
             var z1 = Math.Min(labels.Depth, z0 + owned);

@@ -6,7 +6,7 @@ namespace SsbTomo.Imaging.Reconstruction;
 /// <summary>How a phase surface is built: smoothing passes and the decimation target.</summary>
 /// <param name="TaubinIterations">λ|μ pairs of Taubin smoothing (0: none).</param>
 /// <param name="TargetTriangles">Decimate by vertex clustering to at most about this many triangles; null keeps every
-/// triangle of marching cubes.</param>
+/// triangle of marching cubes (the whole mesh then stays in memory: for measuring and tests, not for large volumes).</param>
 public sealed record SurfaceOptions(int TaubinIterations = SurfaceOptions.DefaultTaubinIterations, int? TargetTriangles = SurfaceOptions.DefaultTargetTriangles)
 {
     public const int DefaultTaubinIterations = 5;
@@ -28,25 +28,16 @@ public sealed record SurfaceOptions(int TaubinIterations = SurfaceOptions.Defaul
 /// surface has no cracks), vertices interpolated along cube edges and identified by their edge in the whole volume: a
 /// vertex on a slab boundary is the same vertex, with the same position, in both slabs. Each loop is a fan from its
 /// first vertex, oriented outwards.</item>
-/// <item><b>Taubin smoothing</b> (Taubin 1995, "A signal processing approach to fair surface design", SIGGRAPH '95,
-/// doi:10.1145/218380.218473): alternating umbrella steps with λ = 0.5 and μ = −0.53, a low-pass filter that does not
-/// shrink the surface as plain Laplacian smoothing does. A vertex moves by its neighbours, so a slab meshes
-/// <see cref="HaloSlices"/> slices beyond its own on each side and keeps only its own triangles, whose vertices are
-/// then exactly as in the whole volume (neighbours are summed in the order of their edges in the volume).</item>
 /// <item><b>Decimation</b> (optional) by <see cref="VertexClustering"/> (Lindstrom 2000), fed the triangles in the
-/// volume's cube order.</item>
+/// volume's cube order as the slabs arrive; memory is one slab plus the decimated mesh.</item>
+/// <item><b>Smoothing</b> of the result by <see cref="TaubinSmoothing"/> (Taubin 1995), which does not shrink it. It runs
+/// on the decimated mesh, after the slabs, so a slab needs no halo for it.</item>
 /// </list>
 /// </summary>
 public sealed class PhaseSurfaceBuilder
 {
     /// <summary>The level of the smoothed indicator the surface follows.</summary>
     public const double Level = 0.5;
-
-    /// <summary>Taubin's shrinking step (0 &lt; λ &lt; −μ): pass band k_PB = 1/λ + 1/μ ≈ 0.11.</summary>
-    public const double TaubinLambda = 0.5;
-
-    /// <summary>Taubin's inflating step.</summary>
-    public const double TaubinMu = -0.53;
 
     private readonly Func<byte, bool> _isPhase;
     private readonly VoxelSize _voxel;
@@ -74,27 +65,26 @@ public sealed class PhaseSurfaceBuilder
     public PhaseSurfaceBuilder(byte phase, VoxelSize voxelSize, int depth, int height, int width, SurfaceOptions options, bool classifyContact = false)
         : this(label => label == phase, voxelSize, depth, height, width, options, classifyContact) { }
 
-    /// <summary>Cube layers meshed beyond a slab's own on each side so its own vertices see every smoothing neighbour.</summary>
-    private static int SmoothingReach(SurfaceOptions options) => 2 * options.TaubinIterations + 1;
-
-    /// <summary>Slices of labels each slab needs beyond its own on each side (where the volume goes on).</summary>
-    public static int HaloSlices(SurfaceOptions options) =>
-        SmoothingReach(options) + Denoise.GaussianRadiusVoxels(SmoothedSurfaceAreaAccumulator.SigmaVoxels) + 1;
+    /// <summary>
+    /// Slices of labels each slab needs beyond its own on each side (where the volume goes on): the Gaussian's radius
+    /// around the slices its cube layers join.
+    /// </summary>
+    public static int HaloSlices => Denoise.GaussianRadiusVoxels(SmoothedSurfaceAreaAccumulator.SigmaVoxels) + 1;
 
     /// <summary>
     /// Memory per voxel of a slab while one phase is meshed: the labels, the indicator (uint16), the Gaussian's passes and
-    /// the field (float), and the slab's mesh at a surface as dense as a 50 nm electrode's (~0.3 vertices per voxel).
+    /// the field (float), and the slab's undecimated mesh at a dense surface (keys, welded vertices, positions).
     /// </summary>
-    public const int BytesPerSlabVoxel = 40;
+    public const int BytesPerSlabVoxel = 32;
 
     /// <summary>
     /// Slices a slab owns so that it and its halo fit <paramref name="budgetBytes"/>: a multiple of
     /// <paramref name="chunkSlices"/> (reads stay chunk-aligned), at least one chunk, at most the volume.
     /// </summary>
-    public static int OwnedSlicesPerSlab(int depth, int height, int width, long budgetBytes, int chunkSlices, SurfaceOptions options)
+    public static int OwnedSlicesPerSlab(int depth, int height, int width, long budgetBytes, int chunkSlices)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunkSlices);
-        var fits = budgetBytes / Math.Max(1L, (long)height * width * BytesPerSlabVoxel) - 2 * HaloSlices(options);
+        var fits = budgetBytes / Math.Max(1L, (long)height * width * BytesPerSlabVoxel) - 2 * HaloSlices;
         var owned = Math.Max(chunkSlices, fits / chunkSlices * chunkSlices);
         return (int)Math.Clamp(owned, 1, Math.Max(1, depth));
     }
@@ -111,19 +101,15 @@ public sealed class PhaseSurfaceBuilder
             throw new ArgumentException($"slices are {slices.Height}x{slices.Width}, the volume {_height}x{_width}", nameof(slices));
         if (ownedZ0 != Math.Max(0, _nextOwnedLayer) || ownedZ1 <= ownedZ0 || ownedZ1 > _depth)
             throw new ArgumentException($"slab [{ownedZ0}, {ownedZ1}) does not continue the slabs before it (next slice {Math.Max(0, _nextOwnedLayer)})");
-        var halo = HaloSlices(_options);
+        var halo = HaloSlices;
         if (firstSlice > Math.Max(0, ownedZ0 - halo) || firstSlice + slices.Depth < Math.Min(_depth, ownedZ1 + halo))
             throw new ArgumentException($"slab [{ownedZ0}, {ownedZ1}) needs slices [{Math.Max(0, ownedZ0 - halo)}, {Math.Min(_depth, ownedZ1 + halo)}), "
                 + $"got [{firstSlice}, {firstSlice + slices.Depth})", nameof(slices));
 
         // Cube layer c joins slices c and c + 1; layer −1 and layer depth − 1 close the surface against the zeros beyond the edge.
         var ownedFirst = ownedZ0 == 0 ? -1 : ownedZ0;
-        var reach = SmoothingReach(_options);
-        var meshFirst = Math.Max(-1, ownedFirst - reach);
-        var meshEnd = Math.Min(_depth, ownedZ1 + reach);
-        var field = new PaddedField(SmoothedIndicator(slices, firstSlice, meshFirst, meshEnd), meshFirst, _height, _width);
-        var mesh = SlabMesh.Extract(field, meshFirst, meshEnd, _voxel);
-        if (_options.TaubinIterations > 0) mesh.Smooth(_options.TaubinIterations);
+        var field = SmoothedIndicator(slices, firstSlice, ownedFirst, ownedZ1);
+        var mesh = SlabMesh.Extract(field, ownedFirst, ownedZ1, _voxel);
         var contacts = _classifyContact ? mesh.Contacts(field, slices, firstSlice) : null;
         mesh.Emit(_sink, ownedFirst, ownedZ1, contacts);
         _nextOwnedLayer = ownedZ1;
@@ -134,7 +120,8 @@ public sealed class PhaseSurfaceBuilder
     {
         if (_nextOwnedLayer != _depth && _depth > 0)
             throw new InvalidOperationException($"slabs cover slices [0, {Math.Max(0, _nextOwnedLayer)}) of {_depth}");
-        return _sink.Result(_classifyContact);
+        var mesh = _sink.Result(_classifyContact);
+        return _options.TaubinIterations > 0 ? TaubinSmoothing.Apply(mesh, _options.TaubinIterations) : mesh;
     }
 
     /// <summary>The whole volume as one slab.</summary>
@@ -147,37 +134,56 @@ public sealed class PhaseSurfaceBuilder
     }
 
     /// <summary>
-    /// The Gaussian-smoothed indicator on slices [max(0, first), min(depth, end + 1)) (the slices cube layers [first, end)
-    /// touch), 0 where the label is Outside.
+    /// The Gaussian-smoothed indicator on slices [first, end] (the slices cube layers [first, end) touch; −1 and depth are
+    /// beyond the volume), 0 where the label is Outside, padded by zeros.
     /// </summary>
-    private float[] SmoothedIndicator(Volume<byte> slices, int firstSlice, int meshFirst, int meshEnd)
+    private PaddedField SmoothedIndicator(Volume<byte> slices, int firstSlice, int meshFirst, int meshEnd)
     {
         var indicator = new Volume<ushort>(slices.Depth, _height, _width);
         for (long i = 0; i < slices.Data.LongLength; i++) indicator.Data[i] = _isPhase(slices.Data[i]) ? (ushort)1 : (ushort)0;
         var smooth = Denoise.Gaussian(indicator, SmoothedSurfaceAreaAccumulator.SigmaVoxels);
-        var z0 = Math.Max(0, meshFirst);
-        var z1 = Math.Min(_depth, meshEnd + 1);
-        var plane = _height * _width;
-        var result = new float[(long)(z1 - z0) * plane];
-        for (var z = z0; z < z1; z++)
+        var field = new PaddedField(meshFirst, meshEnd + 1 - meshFirst, _height, _width);
+        Parallel.For(Math.Max(0, meshFirst), Math.Min(_depth, meshEnd + 1), z =>
         {
-            var source = (long)(z - firstSlice) * plane;
-            var target = (long)(z - z0) * plane;
-            for (var i = 0; i < plane; i++)
-                result[target + i] = slices.Data[source + i] == PhaseLabel.Outside ? 0f : smooth.Data[source + i];
-        }
-        return result;
+            for (var y = 0; y < _height; y++)
+            {
+                var source = ((long)(z - firstSlice) * _height + y) * _width;
+                var target = field.Index(z, y, 0);
+                for (var x = 0; x < _width; x++)
+                {
+                    var value = slices.Data[source + x] == PhaseLabel.Outside ? 0f : smooth.Data[source + x];
+                    field.Values[target + x] = value;
+                    field.Inside[target + x] = value > Level ? (byte)1 : (byte)0;
+                }
+            }
+        });
+        return field;
     }
 
-    /// <summary>The smoothed indicator on slices [max(0, meshFirst), ...), read with zeros beyond the volume on every side.</summary>
-    internal sealed class PaddedField(float[] values, int meshFirst, int height, int width)
+    /// <summary>
+    /// The smoothed indicator on slices [first, first + slices), zeros beyond the volume on every side: one voxel of
+    /// padding in y and x, slices −1 and depth when they are included. <see cref="Inside"/> marks values above the level.
+    /// </summary>
+    internal sealed class PaddedField
     {
-        private readonly int _z0 = Math.Max(0, meshFirst);
-        private readonly int _slices = values.Length / Math.Max(1, height * width);
-        public int Height => height;
-        public int Width => width;
+        public PaddedField(int first, int slices, int height, int width)
+        {
+            (First, Height, Width, RowLength, PlaneLength) = (first, height, width, width + 2, (long)(height + 2) * (width + 2));
+            Values = new float[slices * PlaneLength];
+            Inside = new byte[slices * PlaneLength];
+        }
 
-        public float this[int z, int y, int x] =>
-            z < _z0 || z >= _z0 + _slices || y < 0 || y >= height || x < 0 || x >= width ? 0f : values[((long)(z - _z0) * height + y) * width + x];
+        public int First { get; }
+        public int Height { get; }
+        public int Width { get; }
+        public int RowLength { get; }
+        public long PlaneLength { get; }
+        public float[] Values { get; }
+        public byte[] Inside { get; }
+
+        /// <summary>Where voxel (z, y, x) is, for y in [−1, height] and x in [−1, width].</summary>
+        public long Index(int z, int y, int x) => (z - First) * PlaneLength + (long)(y + 1) * RowLength + x + 1;
+
+        public float this[int z, int y, int x] => Values[Index(z, y, x)];
     }
 }

@@ -46,7 +46,7 @@ internal sealed class WeldedTriangles : ITriangleSink
 
 /// <summary>
 /// The marching-cubes mesh of one slab's cube layers: triangles per layer as the global keys of their vertices' edges,
-/// the welded vertices with positions in µm, and the Taubin smoothing that moves them.
+/// and the welded vertices with positions in µm.
 /// </summary>
 internal sealed class SlabMesh
 {
@@ -73,25 +73,25 @@ internal sealed class SlabMesh
         {
             var z = first + layer;
             var keys = new List<long>();
-            Span<float> values = stackalloc float[8];
+            var inside = field.Inside;
             for (var y = -1; y < height; y++)
-                for (var x = -1; x < width; x++)
+            {
+                long r00 = field.Index(z, y, -1), r01 = r00 + field.RowLength, r10 = r00 + field.PlaneLength, r11 = r10 + field.RowLength;
+                for (var x = 0; x <= width; x++)
                 {
-                    var config = 0;
-                    for (var c = 0; c < 8; c++)
-                    {
-                        values[c] = field[z + (c >> 2 & 1), y + (c >> 1 & 1), x + (c & 1)];
-                        if (values[c] > PhaseSurfaceBuilder.Level) config |= 1 << c;
-                    }
+                    // Corner c = (dz, dy, dx) as bits 2, 1, 0: rows r(dz)(dy), column x − 1 + dx (padded index x + dx).
+                    var config = inside[r00 + x] | inside[r00 + x + 1] << 1 | inside[r01 + x] << 2 | inside[r01 + x + 1] << 3
+                        | inside[r10 + x] << 4 | inside[r10 + x + 1] << 5 | inside[r11 + x] << 6 | inside[r11 + x + 1] << 7;
                     if (config is 0 or 255) continue;
                     foreach (var loop in OrientedLoops[config])
                         for (var k = 1; k + 1 < loop.Length; k++)
                         {
-                            keys.Add(EdgeKey(z, y, x, loop[0], height, width));
-                            keys.Add(EdgeKey(z, y, x, loop[k], height, width));
-                            keys.Add(EdgeKey(z, y, x, loop[k + 1], height, width));
+                            keys.Add(EdgeKey(z, y, x - 1, loop[0], height, width));
+                            keys.Add(EdgeKey(z, y, x - 1, loop[k], height, width));
+                            keys.Add(EdgeKey(z, y, x - 1, loop[k + 1], height, width));
                         }
                 }
+            }
             layerKeys[layer] = [.. keys];
         });
 
@@ -128,69 +128,6 @@ internal sealed class SlabMesh
             positions[3 * i + 2] = (z + (axis == 2 ? t : 0)) * dz;
         });
         return new SlabMesh(first, layerKeys, layerTriangles, [.. vertexKeys], positions, height, width);
-    }
-
-    /// <summary>
-    /// Taubin's λ|μ smoothing (<see cref="PhaseSurfaceBuilder"/>): each step moves every vertex by the factor times the
-    /// mean of its edge neighbours minus itself, all vertices from the previous step's positions.
-    /// </summary>
-    public void Smooth(int iterations)
-    {
-        var n = _vertexKeys.Length;
-        // Neighbours by edges of the triangles, each list sorted by the neighbours' keys in the volume so that a vertex's
-        // sum is the same in every slab it appears in.
-        // Capacity first (two neighbours per triangle corner), then each list filled without repeats.
-        var capacity = new int[n + 1];
-        foreach (var triangles in _layerTriangles)
-            foreach (var v in triangles) capacity[v + 1] += 2;
-        for (var i = 0; i < n; i++) capacity[i + 1] += capacity[i];
-        var slots = new int[capacity[n]];
-        var count = new int[n];
-        void Link(int a, int b)
-        {
-            var list = slots.AsSpan(capacity[a], count[a]);
-            if (!list.Contains(b)) slots[capacity[a] + count[a]++] = b;
-        }
-        foreach (var triangles in _layerTriangles)
-            for (var t = 0; t < triangles.Length; t += 3)
-                for (var k = 0; k < 3; k++)
-                {
-                    var (a, b) = (triangles[t + k], triangles[t + (k + 1) % 3]);
-                    Link(a, b);
-                    Link(b, a);
-                }
-        var start = new int[n + 1];
-        for (var i = 0; i < n; i++) start[i + 1] = start[i] + count[i];
-        var neighbours = new int[start[n]];
-        var keys = _vertexKeys;
-        Parallel.For(0, n, i =>
-        {
-            var list = neighbours.AsSpan(start[i], count[i]);
-            slots.AsSpan(capacity[i], count[i]).CopyTo(list);
-            list.Sort((p, q) => keys[p].CompareTo(keys[q]));
-        });
-        var current = _positions;
-        var next = new double[current.Length];
-        for (var step = 0; step < 2 * iterations; step++)
-        {
-            var factor = step % 2 == 0 ? PhaseSurfaceBuilder.TaubinLambda : PhaseSurfaceBuilder.TaubinMu;
-            var from = current;
-            var to = next;
-            Parallel.For(0, n, i =>
-            {
-                var degree = start[i + 1] - start[i];
-                for (var axis = 0; axis < 3; axis++)
-                {
-                    var own = from[3 * i + axis];
-                    if (degree == 0) { to[3 * i + axis] = own; continue; }
-                    var sum = 0.0;
-                    for (var j = start[i]; j < start[i + 1]; j++) sum += from[3 * neighbours[j] + axis];
-                    to[3 * i + axis] = own + factor * (sum / degree - own);
-                }
-            });
-            (current, next) = (next, current);
-        }
-        if (!ReferenceEquals(current, _positions)) current.CopyTo(_positions, 0);
     }
 
     /// <summary>

@@ -70,7 +70,7 @@ public class PhaseSurfaceTests(ITestOutputHelper output)
             foreach (var slab in new[] { 1, 3, 7, 16 })
             {
                 var builder = new PhaseSurfaceBuilder(phase, voxel, labels.Depth, labels.Height, labels.Width, options, classifyContact: true);
-                var halo = PhaseSurfaceBuilder.HaloSlices(options);
+                var halo = PhaseSurfaceBuilder.HaloSlices;
                 for (var z0 = 0; z0 < labels.Depth; z0 += slab)
                 {
                     var z1 = Math.Min(labels.Depth, z0 + slab);
