@@ -93,7 +93,13 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
             plots.Add(new ReportImage("void size distribution: share of the void volume by cluster size (26-connected clusters)", voidPlot));
         if (particles is not null && ReportPlots.ContactLossHistogram(particles) is { } lossPlot)
             plots.Add(new ReportImage("contact loss per particle (whole particles only)", lossPlot));
-        var html = SampleReport.Render(metrics, provenance, previews, message.Stages, message.Segmentation, views, plots);
+        var notes = new List<string>();
+        if (particles is null) notes.Add("No particle view: the particles were not measured (see the warnings).");
+        else if (shownParticle is null)
+            notes.Add($"No particle view: no particle of at least {SurfaceViews.MinimumParticleVoxels} voxels lies wholly inside the volume "
+                + "(a stack thinner than its particles cuts every one).");
+        if (particles is not null && plots.Count < 2) notes.Add("No contact-loss histogram: no particle lies wholly inside the volume.");
+        var html = SampleReport.Render(metrics, provenance, previews, message.Stages, message.Segmentation, views, plots, notes);
         await store.WriteAsync(layout.Report, System.Text.Encoding.UTF8.GetBytes(html), ct);
     }
 

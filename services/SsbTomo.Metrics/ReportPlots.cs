@@ -30,8 +30,9 @@ public static class ReportPlots
         var bars = plot.Add.Bars(positions, shares.Select(s => 100 * s!.GetValue<double>()).ToArray());
         bars.Color = Color.FromHex("#d62728");
         string Edge(int i) => edges[i]!.GetValue<double>().ToString("0.##", CultureInfo.InvariantCulture);
+        // Bin i is [edge i, edge i+1); the last is open.
         plot.Axes.Bottom.SetTicks(positions, positions.Select(p => (int)p)
-            .Select(i => $"{Edge(i)}–{Edge(i + 1)}\nn={counts[i]!.GetValue<long>()}").ToArray());
+            .Select(i => $"{(i + 1 < edges.Count ? $"{Edge(i)}–{Edge(i + 1)}" : $"≥ {Edge(i)}")}\nn={counts[i]!.GetValue<long>()}").ToArray());
         plot.Axes.Margins(bottom: 0);
         plot.XLabel("equivalent sphere diameter (µm), void clusters per bin");
         plot.YLabel("share of the void volume (%)");

@@ -27,8 +27,10 @@ public static class SampleReport
     /// <param name="segmentation">The segmentation model (thresholds, class means), when one was fitted.</param>
     /// <param name="views">The 3D views of the surface meshes in display order.</param>
     /// <param name="plots">The plots (void size distribution, per-particle contact loss).</param>
+    /// <param name="figureNotes">Why a view or plot is missing, one sentence each.</param>
     public static string Render(JsonObject metrics, JsonObject? provenance, IReadOnlyList<ReportImage> previews,
-        IReadOnlyList<StageDuration>? stages, SegmentationModel? segmentation, IReadOnlyList<ReportImage>? views = null, IReadOnlyList<ReportImage>? plots = null)
+        IReadOnlyList<StageDuration>? stages, SegmentationModel? segmentation, IReadOnlyList<ReportImage>? views = null, IReadOnlyList<ReportImage>? plots = null,
+        IReadOnlyList<string>? figureNotes = null)
     {
         ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(previews);
@@ -72,6 +74,8 @@ public static class SampleReport
             html.Append("<h2 id=\"plots\">Plots</h2>");
             Figures(html, plots, "plot");
         }
+        foreach (var note in figureNotes ?? [])
+            html.Append(Invariant, $"<p class=\"note\">{E(note)}</p>");
 
         AllNumbers(html, metrics);
         Provenance(html, provenance, stages, segmentation);

@@ -43,9 +43,16 @@ public static class SurfaceViews
     private const byte ChosenParticle = 255;
 
     /// <summary>
-    /// The largest particle not cut by the volume's edge or the crop (<see cref="NmcParticle.TouchesBorder"/>), meshed with
-    /// its contact classes (other particles it touches are no contact), and the void within a margin around it of half
-    /// its equivalent diameter (at least 4 voxels); null when every particle touches the border.
+    /// Smallest particle worth a view, in voxels: a ball of radius 4 voxels (4σ of the smoothing the meshes follow; a
+    /// smaller fragment of the watershed is a few voxels that the smoothed surface leaves out or shows as a blob).
+    /// </summary>
+    public static readonly long MinimumParticleVoxels = (long)Math.Ceiling(4 / 3.0 * Math.PI * 4 * 4 * 4);
+
+    /// <summary>
+    /// The largest particle not cut by the volume's edge or the crop (<see cref="NmcParticle.TouchesBorder"/>) and of at
+    /// least <see cref="MinimumParticleVoxels"/>, meshed with its contact classes (other particles it touches are no
+    /// contact), and the void within a margin around it of half its equivalent diameter (at least 4 voxels); null when
+    /// there is no such particle (a stack thinner than its particles has none).
     /// </summary>
     /// <returns>The particle, its mesh and the void's, or null.</returns>
     public static (NmcParticle Particle, SurfaceMesh ParticleMesh, SurfaceMesh VoidMesh)? ParticleSurroundings(Volume<byte> labels,
@@ -54,7 +61,7 @@ public static class SurfaceViews
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentNullException.ThrowIfNull(particleLabels);
         ArgumentNullException.ThrowIfNull(particles);
-        var chosen = particles.Where(p => !p.TouchesBorder).OrderByDescending(p => p.Voxels).ThenBy(p => p.Id).FirstOrDefault();
+        var chosen = particles.Where(p => !p.TouchesBorder && p.Voxels >= MinimumParticleVoxels).OrderByDescending(p => p.Voxels).ThenBy(p => p.Id).FirstOrDefault();
         if (chosen is null) return null;
         var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);
         int z0 = depth, z1 = -1, y0 = height, y1 = -1, x0 = width, x1 = -1;
