@@ -39,7 +39,8 @@ public sealed class PhaseSurfaceBuilder
     /// <summary>The level of the smoothed indicator the surface follows.</summary>
     public const double Level = 0.5;
 
-    private readonly Func<byte, bool> _isPhase;
+    /// <summary>The indicator by label value (1 for the phase's labels): a table, not a call per voxel.</summary>
+    private readonly ushort[] _indicator = new ushort[256];
     private readonly VoxelSize _voxel;
     private readonly int _depth, _height, _width;
     private readonly SurfaceOptions _options;
@@ -56,7 +57,8 @@ public sealed class PhaseSurfaceBuilder
         ArgumentNullException.ThrowIfNull(voxelSize);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegative(options.TaubinIterations);
-        (_isPhase, _voxel, _depth, _height, _width, _options, _classifyContact) = (isPhase, voxelSize, depth, height, width, options, classifyContact);
+        (_voxel, _depth, _height, _width, _options, _classifyContact) = (voxelSize, depth, height, width, options, classifyContact);
+        for (var label = 0; label < 256; label++) _indicator[label] = isPhase((byte)label) ? (ushort)1 : (ushort)0;
         _sink = options.TargetTriangles is { } target
             ? new VertexClustering(Math.Max(voxelSize.XNm, Math.Max(voxelSize.YNm, voxelSize.ZNm)) / 1000, target)
             : new WeldedTriangles();
@@ -140,7 +142,12 @@ public sealed class PhaseSurfaceBuilder
     private PaddedField SmoothedIndicator(Volume<byte> slices, int firstSlice, int meshFirst, int meshEnd)
     {
         var indicator = new Volume<ushort>(slices.Depth, _height, _width);
-        for (long i = 0; i < slices.Data.LongLength; i++) indicator.Data[i] = _isPhase(slices.Data[i]) ? (ushort)1 : (ushort)0;
+        Parallel.For(0, slices.Depth, z =>
+        {
+            var labels = slices.Slice(z);
+            var target = indicator.Slice(z);
+            for (var i = 0; i < labels.Length; i++) target[i] = _indicator[labels[i]];
+        });
         var smooth = Denoise.Gaussian(indicator, SmoothedSurfaceAreaAccumulator.SigmaVoxels);
         var field = new PaddedField(meshFirst, meshEnd + 1 - meshFirst, _height, _width);
         Parallel.For(Math.Max(0, meshFirst), Math.Min(_depth, meshEnd + 1), z =>
