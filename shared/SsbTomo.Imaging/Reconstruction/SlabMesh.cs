@@ -5,8 +5,14 @@ namespace SsbTomo.Imaging.Reconstruction;
 /// <summary>Receives a surface's triangles in the volume's cube order, one cube layer at a time.</summary>
 internal interface ITriangleSink
 {
-    /// <summary>One triangle: its vertices' keys (their edges in the whole volume), positions in µm and contact classes.</summary>
-    void Add(ReadOnlySpan<long> keys, ReadOnlySpan<double> positions, ReadOnlySpan<SurfaceContact> contacts);
+    /// <summary>A slab's triangles follow; their vertices are numbered 0 .. <paramref name="vertexCount"/> − 1 within it.</summary>
+    void BeginSlab(int vertexCount);
+
+    /// <summary>
+    /// One triangle: its vertices' numbers in the slab, keys (their edges in the whole volume), positions in µm and contact
+    /// classes.
+    /// </summary>
+    void Add(ReadOnlySpan<int> vertices, ReadOnlySpan<long> keys, ReadOnlySpan<double> positions, ReadOnlySpan<SurfaceContact> contacts);
 
     /// <summary>A cube layer is complete.</summary>
     void EndLayer();
@@ -22,7 +28,9 @@ internal sealed class WeldedTriangles : ITriangleSink
     private readonly List<SurfaceContact> _contacts = [];
     private readonly List<int> _triangles = [];
 
-    public void Add(ReadOnlySpan<long> keys, ReadOnlySpan<double> positions, ReadOnlySpan<SurfaceContact> contacts)
+    public void BeginSlab(int vertexCount) { }
+
+    public void Add(ReadOnlySpan<int> vertices, ReadOnlySpan<long> keys, ReadOnlySpan<double> positions, ReadOnlySpan<SurfaceContact> contacts)
     {
         for (var k = 0; k < 3; k++)
         {
@@ -157,6 +165,8 @@ internal sealed class SlabMesh
     /// <summary>Hands the triangles of cube layers [ownedFirst, ownedEnd) to the sink in cube order.</summary>
     public void Emit(ITriangleSink sink, int ownedFirst, int ownedEnd, SurfaceContact[]? contacts)
     {
+        sink.BeginSlab(_vertexKeys.Length);
+        Span<int> vertices = stackalloc int[3];
         Span<long> keys = stackalloc long[3];
         Span<double> positions = stackalloc double[9];
         Span<SurfaceContact> classes = stackalloc SurfaceContact[3];
@@ -168,13 +178,14 @@ internal sealed class SlabMesh
                 for (var k = 0; k < 3; k++)
                 {
                     var v = triangles[t + k];
+                    vertices[k] = v;
                     keys[k] = _vertexKeys[v];
                     positions[3 * k] = _positions[3 * v];
                     positions[3 * k + 1] = _positions[3 * v + 1];
                     positions[3 * k + 2] = _positions[3 * v + 2];
                     classes[k] = contacts?[v] ?? SurfaceContact.None;
                 }
-                sink.Add(keys, positions, classes);
+                sink.Add(vertices, keys, positions, classes);
             }
             sink.EndLayer();
         }

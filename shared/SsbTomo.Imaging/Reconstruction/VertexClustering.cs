@@ -28,6 +28,8 @@ internal sealed class VertexClustering : ITriangleSink
     private List<Cluster> _clusters = [];
     private List<(int A, int B, int C)> _triangles = [];
     private HashSet<(int, int, int)> _seen = [];
+    // The cluster of each vertex of the current slab (−1: not seen yet): its cell is found once, not once per triangle.
+    private int[] _clusterOfVertex = [];
 
     private sealed class Cluster
     {
@@ -55,7 +57,13 @@ internal sealed class VertexClustering : ITriangleSink
         (_cellUm, _maxClusters) = (cellUm, targetTriangles / 2);
     }
 
-    public void Add(ReadOnlySpan<long> keys, ReadOnlySpan<double> p, ReadOnlySpan<SurfaceContact> contacts)
+    public void BeginSlab(int vertexCount)
+    {
+        _clusterOfVertex = new int[vertexCount];
+        Array.Fill(_clusterOfVertex, -1);
+    }
+
+    public void Add(ReadOnlySpan<int> vertices, ReadOnlySpan<long> keys, ReadOnlySpan<double> p, ReadOnlySpan<SurfaceContact> contacts)
     {
         // The triangle's plane n·x + d = 0 (unit n) weighted by its area.
         double ux = p[3] - p[0], uy = p[4] - p[1], uz = p[5] - p[2], vx = p[6] - p[0], vy = p[7] - p[1], vz = p[8] - p[2];
@@ -67,7 +75,10 @@ internal sealed class VertexClustering : ITriangleSink
         Span<int> ids = stackalloc int[3];
         for (var k = 0; k < 3; k++)
         {
-            var cluster = ClusterAt(p[3 * k], p[3 * k + 1], p[3 * k + 2], out ids[k]);
+            ref var id = ref _clusterOfVertex[vertices[k]];
+            if (id < 0) ClusterAt(p[3 * k], p[3 * k + 1], p[3 * k + 2], out id);
+            ids[k] = id;
+            var cluster = _clusters[id];
             var q = cluster.Quadric;
             q[0] += area * nx * nx; q[1] += area * nx * ny; q[2] += area * nx * nz;
             q[3] += area * ny * ny; q[4] += area * ny * nz; q[5] += area * nz * nz;
@@ -147,6 +158,8 @@ internal sealed class VertexClustering : ITriangleSink
         }
         var triangles = _triangles;
         (_cellIndex, _clusters, _triangles, _seen) = (index, clusters, [], []);
+        for (var v = 0; v < _clusterOfVertex.Length; v++)
+            if (_clusterOfVertex[v] >= 0) _clusterOfVertex[v] = map[_clusterOfVertex[v]];
         foreach (var (a, b, c) in triangles) AddTriangle(map[a], map[b], map[c]);
     }
 
