@@ -57,7 +57,7 @@ public static class ReportPlots
         bars.Color = Color.FromHex("#1f77b4");
         plot.Axes.SetLimitsX(0, 100);
         plot.Axes.Margins(bottom: 0);
-        plot.XLabel($"contact loss of the particle: surface facing void (%), {losses.Length} whole particles");
+        plot.XLabel($"particle surface facing void (%), {losses.Length} whole particles");
         plot.YLabel("particles");
         return plot.GetImageBytes(Width, Height, ImageFormat.Png);
     }
