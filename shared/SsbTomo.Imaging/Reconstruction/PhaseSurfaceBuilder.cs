@@ -112,7 +112,7 @@ public sealed class PhaseSurfaceBuilder
         var ownedFirst = ownedZ0 == 0 ? -1 : ownedZ0;
         var field = SmoothedIndicator(slices, firstSlice, ownedFirst, ownedZ1);
         var mesh = SlabMesh.Extract(field, ownedFirst, ownedZ1, _voxel);
-        var contacts = _classifyContact ? mesh.Contacts(field, slices, firstSlice) : null;
+        var contacts = _classifyContact ? mesh.Contacts(field, slices, firstSlice, _indicator) : null;
         mesh.Emit(_sink, ownedFirst, ownedZ1, contacts);
         _nextOwnedLayer = ownedZ1;
     }

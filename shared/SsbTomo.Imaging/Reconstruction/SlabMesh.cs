@@ -139,25 +139,35 @@ internal sealed class SlabMesh
     }
 
     /// <summary>
-    /// What lies beyond each vertex: the label of its edge's end outside the phase (lower field value).
+    /// What lies beyond each vertex: the label of its edge's end outside the surface (lower field value), or, where that
+    /// voxel still belongs to the phase (a lone voxel the smoothing left below the level), of the next voxel on along the
+    /// edge. <paramref name="indicator"/> is 1 for the phase's labels.
     /// </summary>
-    public SurfaceContact[] Contacts(PhaseSurfaceBuilder.PaddedField field, Volume<byte> slices, int firstSlice)
+    public SurfaceContact[] Contacts(PhaseSurfaceBuilder.PaddedField field, Volume<byte> slices, int firstSlice, ushort[] indicator)
     {
         var contacts = new SurfaceContact[_vertexKeys.Length];
         Parallel.For(0, contacts.Length, i =>
         {
             var (z, y, x, axis) = DecodeKey(_vertexKeys[i], _height, _width);
-            var (z2, y2, x2) = axis switch { 0 => (z, y, x + 1), 1 => (z, y + 1, x), _ => (z + 1, y, x) };
-            if (field[z2, y2, x2] < field[z, y, x]) (z, y, x) = (z2, y2, x2);
-            var local = z - firstSlice;
-            if (local < 0 || local >= slices.Depth || y < 0 || y >= _height || x < 0 || x >= _width) return;
-            contacts[i] = slices[local, y, x] switch
+            var (dz, dy, dx) = axis switch { 0 => (0, 0, 1), 1 => (0, 1, 0), _ => (1, 0, 0) };
+            // Step from the inside end through the outside end.
+            if (field[z + dz, y + dy, x + dx] < field[z, y, x]) (z, y, x) = (z + dz, y + dy, x + dx);
+            else (dz, dy, dx) = (-dz, -dy, -dx);
+            for (var step = 0; step < 2; step++, (z, y, x) = (z + dz, y + dy, x + dx))
             {
-                PhaseLabel.Lps => SurfaceContact.Electrolyte,
-                PhaseLabel.Void => SurfaceContact.Void,
-                PhaseLabel.Carbon => SurfaceContact.Carbon,
-                _ => SurfaceContact.None,
-            };
+                var local = z - firstSlice;
+                if (local < 0 || local >= slices.Depth || y < 0 || y >= _height || x < 0 || x >= _width) return;
+                var label = slices[local, y, x];
+                if (indicator[label] != 0) continue;
+                contacts[i] = label switch
+                {
+                    PhaseLabel.Lps => SurfaceContact.Electrolyte,
+                    PhaseLabel.Void => SurfaceContact.Void,
+                    PhaseLabel.Carbon => SurfaceContact.Carbon,
+                    _ => SurfaceContact.None,
+                };
+                return;
+            }
         });
         return contacts;
     }
