@@ -94,6 +94,9 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         if (particles is not null && ReportPlots.ContactLossHistogram(particles) is { } lossPlot)
             plots.Add(new ReportImage("contact loss per particle (whole particles only)", lossPlot));
         var notes = new List<string>();
+        if (views.Count == 0)
+            notes.Add("No meshes and no 3D views: one slice of this stack and the meshes' halo do not fit the window budget (SsbTomo:MemoryBudgetMb); "
+                + "meshing reads whole slices.");
         if (particles is null) notes.Add("No particle view: the particles were not measured (see the warnings).");
         else if (shownParticle is null)
             notes.Add($"No particle view: no particle of at least {SurfaceViews.MinimumParticleVoxels} voxels lies wholly inside the volume "

@@ -69,25 +69,35 @@ public static class JobReconstruction
 
     /// <summary>
     /// Every phase's surface mesh (glb and stl, µm; NMC coloured by contact; all phases in one glb too) and the 3D views of
-    /// them. The labels are read slab by slab with the meshes' halo, each slab as large as the window budget allows, and
-    /// every phase's builder takes each slab in turn: memory is one slab and the decimated meshes.
+    /// them. The labels are read slab by slab with the meshes' halo, each slab as large as the window budget allows, once
+    /// per phase: memory is one slab, one phase's decimation and the finished meshes.
     /// </summary>
+    /// <returns>Nothing; no files when a slab of one slice does not fit the window budget.</returns>
     public static async Task WriteSurfacesAsync(IBlobStore store, JobLayout layout, long windowBudgetBytes, CancellationToken ct = default)
     {
         var labels = await StageVolume<byte>.OpenAsync(store, layout.Labels, ct);
         var options = new SurfaceOptions();
-        var builders = Enumerable.Range(1, PhaseLabel.Count - 1).Select(label => new PhaseSurfaceBuilder((byte)label, labels.VoxelSize,
-            labels.Depth, labels.Height, labels.Width, options, classifyContact: label == PhaseLabel.Nmc)).ToArray();
         var halo = PhaseSurfaceBuilder.HaloSlices;
+        // Meshing reads whole slices: when even one slice and its halo exceed the window budget, there are no meshes and no
+        // 3D views (the report says so) rather than a stage over its memory budget.
+        var smallestSlab = (long)Math.Min(labels.Depth, 1 + 2 * halo) * labels.Height * labels.Width * PhaseSurfaceBuilder.BytesPerSlabVoxel;
+        if (smallestSlab > windowBudgetBytes) return;
         var owned = PhaseSurfaceBuilder.OwnedSlicesPerSlab(labels.Depth, labels.Height, labels.Width, windowBudgetBytes, labels.SlabSlices);
-        for (var z0 = 0; z0 < labels.Depth; z0 += owned)
+        // One phase after another, each reading the labels again: a builder's decimation state (~200 bytes a target
+        // triangle) is then held for one phase at a time, beside one slab.
+        var meshes = new SurfaceMesh?[PhaseLabel.Count];
+        for (var label = (byte)1; label < PhaseLabel.Count; label++)
         {
-            var z1 = Math.Min(labels.Depth, z0 + owned);
-            var (r0, r1) = (Math.Max(0, z0 - halo), Math.Min(labels.Depth, z1 + halo));
-            var slices = await labels.ReadSlicesAsync(r0, r1, ct);
-            foreach (var builder in builders) builder.AddSlab(slices, r0, z0, z1);
+            var builder = new PhaseSurfaceBuilder(label, labels.VoxelSize, labels.Depth, labels.Height, labels.Width, options,
+                classifyContact: label == PhaseLabel.Nmc);
+            for (var z0 = 0; z0 < labels.Depth; z0 += owned)
+            {
+                var z1 = Math.Min(labels.Depth, z0 + owned);
+                var (r0, r1) = (Math.Max(0, z0 - halo), Math.Min(labels.Depth, z1 + halo));
+                builder.AddSlab(await labels.ReadSlicesAsync(r0, r1, ct), r0, z0, z1);
+            }
+            meshes[label] = builder.Result();
         }
-        SurfaceMesh?[] meshes = [null, .. builders.Select(b => b.Result())];
 
         var named = new List<(string Name, SurfaceMesh Mesh, Rgb Colour)>();
         for (var label = (byte)1; label < PhaseLabel.Count; label++)

@@ -74,20 +74,23 @@ public sealed class PhaseSurfaceBuilder
     public static int HaloSlices => Denoise.GaussianRadiusVoxels(SmoothedSurfaceAreaAccumulator.SigmaVoxels) + 1;
 
     /// <summary>
-    /// Memory per voxel of a slab while one phase is meshed: the labels, the indicator (uint16), the Gaussian's passes and
-    /// the field (float), and the slab's undecimated mesh at a dense surface (keys, welded vertices, positions).
+    /// Memory per voxel of a slab while one phase is meshed, at its peak: the labels, the indicator (uint16), the
+    /// Gaussian's passes and the padded field (float and a flag), or later the slab's undecimated mesh where the surface is
+    /// dense (welded triangles, vertex keys and positions, the welding table: ~0.5 triangles a voxel in a carbon-rich
+    /// 50 nm stack).
     /// </summary>
-    public const int BytesPerSlabVoxel = 32;
+    public const int BytesPerSlabVoxel = 48;
 
     /// <summary>
     /// Slices a slab owns so that it and its halo fit <paramref name="budgetBytes"/>: a multiple of
-    /// <paramref name="chunkSlices"/> (reads stay chunk-aligned), at least one chunk, at most the volume.
+    /// <paramref name="chunkSlices"/> when more than a chunk fits (reads stay chunk-aligned), else as many as fit, at least
+    /// one. Whole slices: a slice so large that one slice and its halo do not fit is meshed over the budget.
     /// </summary>
     public static int OwnedSlicesPerSlab(int depth, int height, int width, long budgetBytes, int chunkSlices)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunkSlices);
         var fits = budgetBytes / Math.Max(1L, (long)height * width * BytesPerSlabVoxel) - 2 * HaloSlices;
-        var owned = Math.Max(chunkSlices, fits / chunkSlices * chunkSlices);
+        var owned = fits >= chunkSlices ? fits / chunkSlices * chunkSlices : fits;
         return (int)Math.Clamp(owned, 1, Math.Max(1, depth));
     }
 

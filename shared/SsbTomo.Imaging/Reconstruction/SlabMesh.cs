@@ -62,67 +62,50 @@ internal sealed class SlabMesh
     private static readonly int[][][] OrientedLoops = BuildOrientedLoops();
 
     private readonly int _first;
-    private readonly long[][] _layerKeys;
     private readonly int[][] _layerTriangles;
     private readonly long[] _vertexKeys;
     private readonly double[] _positions;
     private readonly int _height, _width;
 
-    private SlabMesh(int first, long[][] layerKeys, int[][] layerTriangles, long[] vertexKeys, double[] positions, int height, int width) =>
-        (_first, _layerKeys, _layerTriangles, _vertexKeys, _positions, _height, _width) = (first, layerKeys, layerTriangles, vertexKeys, positions, height, width);
+    private SlabMesh(int first, int[][] layerTriangles, long[] vertexKeys, double[] positions, int height, int width) =>
+        (_first, _layerTriangles, _vertexKeys, _positions, _height, _width) = (first, layerTriangles, vertexKeys, positions, height, width);
 
     /// <summary>Marching cubes on cube layers [first, end) of <paramref name="field"/> (layer c joins slices c and c + 1).</summary>
     public static SlabMesh Extract(PhaseSurfaceBuilder.PaddedField field, int first, int end, VoxelSize voxel)
     {
         var (height, width) = (field.Height, field.Width);
         var layers = Math.Max(0, end - first);
-        var layerKeys = new long[layers][];
-        Parallel.For(0, layers, layer =>
-        {
-            var z = first + layer;
-            var keys = new List<long>();
-            var inside = field.Inside;
-            for (var y = -1; y < height; y++)
-            {
-                long r00 = field.Index(z, y, -1), r01 = r00 + field.RowLength, r10 = r00 + field.PlaneLength, r11 = r10 + field.RowLength;
-                for (var x = 0; x <= width; x++)
-                {
-                    // Corner c = (dz, dy, dx) as bits 2, 1, 0: rows r(dz)(dy), column x − 1 + dx (padded index x + dx).
-                    var config = inside[r00 + x] | inside[r00 + x + 1] << 1 | inside[r01 + x] << 2 | inside[r01 + x + 1] << 3
-                        | inside[r10 + x] << 4 | inside[r10 + x + 1] << 5 | inside[r11 + x] << 6 | inside[r11 + x + 1] << 7;
-                    if (config is 0 or 255) continue;
-                    foreach (var loop in OrientedLoops[config])
-                        for (var k = 1; k + 1 < loop.Length; k++)
-                        {
-                            keys.Add(EdgeKey(z, y, x - 1, loop[0], height, width));
-                            keys.Add(EdgeKey(z, y, x - 1, loop[k], height, width));
-                            keys.Add(EdgeKey(z, y, x - 1, loop[k + 1], height, width));
-                        }
-                }
-            }
-            layerKeys[layer] = [.. keys];
-        });
-
-        // Weld in cube order: a vertex's local index is the order it first appears in.
+        // Layers are extracted a few at a time (two per core) and welded in order at once, so that only those layers'
+        // keys (24 bytes a triangle) exist beside the welded triangles (12 bytes a triangle).
+        var batch = 2 * Environment.ProcessorCount;
         var index = new Dictionary<long, int>();
         var vertexKeys = new List<long>();
         var layerTriangles = new int[layers][];
-        for (var layer = 0; layer < layers; layer++)
+        var layerKeys = new List<long>[batch];
+        for (var b0 = 0; b0 < layers; b0 += batch)
         {
-            var keys = layerKeys[layer];
-            var triangles = new int[keys.Length];
-            for (var k = 0; k < keys.Length; k++)
+            var b1 = Math.Min(layers, b0 + batch);
+            Parallel.For(b0, b1, layer => layerKeys[layer - b0] = ExtractLayer(field, first + layer, height, width));
+            // Weld in cube order: a vertex's local index is the order it first appears in.
+            for (var layer = b0; layer < b1; layer++)
             {
-                if (!index.TryGetValue(keys[k], out var i))
+                var keys = layerKeys[layer - b0];
+                var triangles = new int[keys.Count];
+                for (var k = 0; k < keys.Count; k++)
                 {
-                    i = vertexKeys.Count;
-                    index.Add(keys[k], i);
-                    vertexKeys.Add(keys[k]);
+                    if (!index.TryGetValue(keys[k], out var i))
+                    {
+                        i = vertexKeys.Count;
+                        index.Add(keys[k], i);
+                        vertexKeys.Add(keys[k]);
+                    }
+                    triangles[k] = i;
                 }
-                triangles[k] = i;
+                layerTriangles[layer] = triangles;
+                layerKeys[layer - b0] = null!;
             }
-            layerTriangles[layer] = triangles;
         }
+        index = null!;
         var positions = new double[3 * vertexKeys.Count];
         var (dx, dy, dz) = (voxel.XNm / 1000, voxel.YNm / 1000, voxel.ZNm / 1000);
         Parallel.For(0, vertexKeys.Count, i =>
@@ -135,7 +118,33 @@ internal sealed class SlabMesh
             positions[3 * i + 1] = (y + (axis == 1 ? t : 0)) * dy;
             positions[3 * i + 2] = (z + (axis == 2 ? t : 0)) * dz;
         });
-        return new SlabMesh(first, layerKeys, layerTriangles, [.. vertexKeys], positions, height, width);
+        return new SlabMesh(first, layerTriangles, [.. vertexKeys], positions, height, width);
+    }
+
+    /// <summary>The triangles of cube layer <paramref name="z"/> as the keys of their vertices' edges, in cube order.</summary>
+    private static List<long> ExtractLayer(PhaseSurfaceBuilder.PaddedField field, int z, int height, int width)
+    {
+        var keys = new List<long>();
+        var inside = field.Inside;
+        for (var y = -1; y < height; y++)
+        {
+            long r00 = field.Index(z, y, -1), r01 = r00 + field.RowLength, r10 = r00 + field.PlaneLength, r11 = r10 + field.RowLength;
+            for (var x = 0; x <= width; x++)
+            {
+                // Corner c = (dz, dy, dx) as bits 2, 1, 0: rows r(dz)(dy), column x − 1 + dx (padded index x + dx).
+                var config = inside[r00 + x] | inside[r00 + x + 1] << 1 | inside[r01 + x] << 2 | inside[r01 + x + 1] << 3
+                    | inside[r10 + x] << 4 | inside[r10 + x + 1] << 5 | inside[r11 + x] << 6 | inside[r11 + x + 1] << 7;
+                if (config is 0 or 255) continue;
+                foreach (var loop in OrientedLoops[config])
+                    for (var k = 1; k + 1 < loop.Length; k++)
+                    {
+                        keys.Add(EdgeKey(z, y, x - 1, loop[0], height, width));
+                        keys.Add(EdgeKey(z, y, x - 1, loop[k], height, width));
+                        keys.Add(EdgeKey(z, y, x - 1, loop[k + 1], height, width));
+                    }
+            }
+        }
+        return keys;
     }
 
     /// <summary>
