@@ -6,7 +6,9 @@ using SsbTomo.Hosting;
 using SsbTomo.Imaging;
 using SsbTomo.Imaging.Measurement;
 using SsbTomo.Imaging.Segmentation;
+using SsbTomo.Imaging.Reconstruction;
 using SsbTomo.Storage;
+using SsbTomo.Storage.Images;
 
 namespace SsbTomo.Metrics;
 
@@ -62,26 +64,59 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
             .WithUncertainty(model, variants, context.Message.TrainedClassifier)
             with { Provenance = await store.ExistsAsync(layout.Provenance, ct) ? Path.GetFileName(layout.Provenance) : null };
         report = await MeasureTortuosityAsync(context, labels, report, ct);
-        report = await MeasureParticlesAsync(labels, layout, report, ct);
+        (report, var particles, var shownParticle) = await MeasureParticlesAsync(labels, layout, report, ct);
         var json = report.ToJsonBytes();
         await store.WriteAsync(layout.Metrics, json, ct);
         await store.WriteAsync(layout.MetricsCsv, System.Text.Encoding.UTF8.GetBytes(
             MetricsCsv.Format(MetricsCsv.FromJson(System.Text.Json.Nodes.JsonNode.Parse(json)!, [.. PhaseLabel.Names]))), ct);
-        await WriteReportAsync(layout, json, context.Message, ct);
+        await WriteReportAsync(layout, json, particles, shownParticle, context.Message, ct);
         await context.Publish(new VolumeMeasured(context.Message.JobId));
     }
 
-    /// <summary>report.html: metrics.json, the reconstruction's previews and provenance.json in one self-contained page.</summary>
-    private async Task WriteReportAsync(JobLayout layout, byte[] metricsJson, MeasureVolume message, CancellationToken ct)
+    /// <summary>
+    /// report.html: metrics.json, the reconstruction's previews and 3D views, the particle view, the plots and
+    /// provenance.json in one self-contained page.
+    /// </summary>
+    private async Task WriteReportAsync(JobLayout layout, byte[] metricsJson, IReadOnlyList<NmcParticle>? particles, NmcParticle? shownParticle,
+        MeasureVolume message, CancellationToken ct)
     {
         var provenance = await store.ReadAsync(layout.Provenance, ct) is { } p ? System.Text.Json.Nodes.JsonNode.Parse(p) as System.Text.Json.Nodes.JsonObject : null;
+        var metrics = (System.Text.Json.Nodes.JsonObject)System.Text.Json.Nodes.JsonNode.Parse(metricsJson)!;
         var previews = new List<ReportImage>();
         foreach (var (plane, caption) in PreviewCaptions)
             if (await store.ReadAsync(layout.Preview(plane), ct) is { } png)
                 previews.Add(new ReportImage(caption, png));
-        var html = SampleReport.Render((System.Text.Json.Nodes.JsonObject)System.Text.Json.Nodes.JsonNode.Parse(metricsJson)!, provenance, previews,
-            message.Stages, message.Segmentation);
+        var views = new List<ReportImage>();
+        foreach (var (view, caption) in ViewCaptions(shownParticle))
+            if (await store.ReadAsync(layout.View(view), ct) is { } png)
+                views.Add(new ReportImage(caption, png));
+        var plots = new List<ReportImage>();
+        if (ReportPlots.VoidSizeDistribution(metrics) is { } voidPlot)
+            plots.Add(new ReportImage("void size distribution: share of the void volume by cluster size (26-connected clusters)", voidPlot));
+        if (particles is not null && ReportPlots.ContactLossHistogram(particles) is { } lossPlot)
+            plots.Add(new ReportImage("contact loss per particle (whole particles only)", lossPlot));
+        var notes = new List<string>();
+        if (views.Count == 0)
+            notes.Add("No meshes and no 3D views: one slice of this stack and the meshes' halo do not fit the window budget (SsbTomo:MemoryBudgetMb); "
+                + "meshing reads whole slices.");
+        if (particles is null) notes.Add("No particle view: the particles were not measured (see the warnings).");
+        else if (shownParticle is null)
+            notes.Add($"No particle view: no particle of at least {SurfaceViews.MinimumParticleVoxels} voxels lies wholly inside the volume "
+                + "(a stack thinner than its particles cuts every one).");
+        if (particles is not null && plots.Count < 2) notes.Add("No contact-loss histogram: no particle lies wholly inside the volume.");
+        var html = SampleReport.Render(metrics, provenance, previews, message.Stages, message.Segmentation, views, plots, notes);
         await store.WriteAsync(layout.Report, System.Text.Encoding.UTF8.GetBytes(html), ct);
+    }
+
+    private static IEnumerable<(SurfaceView View, string Caption)> ViewCaptions(NmcParticle? shown)
+    {
+        yield return (SurfaceView.Phases, "all phases (NMC blue, LPS yellow, carbon green, void red), as the paper's Fig. 3");
+        yield return (SurfaceView.Nmc, "NMC surface: blue in contact with LPS, red facing void (contact loss), green on carbon, as Fig. 4(d,e)");
+        yield return (SurfaceView.Void, "void alone");
+        if (shown is not null)
+            yield return (SurfaceView.Particle, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"the largest whole particle (#{shown.Id}, {shown.EquivalentDiameterUm:0.00} µm, contact loss {100 * shown.ContactLossFraction:0.0} %, "
+                + $"one-sidedness {shown.OneSidedness:0.00}) by contact, with the void around it, as Fig. 4(f)"));
     }
 
     private static readonly (Imaging.Reconstruction.SlicePlane Plane, string Caption)[] PreviewCaptions =
@@ -121,21 +156,40 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
     /// whole volume at once, so a volume whose particle pass would not fit half the memory budget is left out with a warning
     /// rather than failing the job or breaking the budget.
     /// </summary>
-    private async Task<MetricsReport> MeasureParticlesAsync(StageVolume<byte> labels, JobLayout layout, MetricsReport report, CancellationToken ct)
+    private async Task<(MetricsReport Report, IReadOnlyList<NmcParticle>? Particles, NmcParticle? Shown)> MeasureParticlesAsync(
+        StageVolume<byte> labels, JobLayout layout, MetricsReport report, CancellationToken ct)
     {
         var voxels = (long)labels.Depth * labels.Height * labels.Width;
         var neededBytes = voxels * ParticleBytesPerVoxel;
         var allowedBytes = (long)options.Value.MemoryBudgetMb * 1024 * 1024 / 2;
         if (neededBytes > allowedBytes)
-            return report with
+            return (report with
             {
                 Warnings = [.. report.Warnings ?? [], $"particles not measured: splitting the NMC phase of {voxels:N0} voxels into particles needs "
                     + $"~{neededBytes >> 20} MiB at once, more than half the memory budget ({options.Value.MemoryBudgetMb} MiB, SsbTomo:MemoryBudgetMb)"],
-            };
+            }, null, null);
         var volume = await labels.ReadSlicesAsync(0, labels.Depth, ct);
-        var particles = NmcParticles.Measure(volume, NmcParticles.Separate(volume, labels.VoxelSize), labels.VoxelSize);
+        var separated = NmcParticles.Separate(volume, labels.VoxelSize);
+        var particles = NmcParticles.Measure(volume, separated, labels.VoxelSize);
         await store.WriteAsync(layout.Particles, MetricsReport.ParticlesCsv(particles), ct);
-        return report.WithParticles(particles, Path.GetFileName(layout.Particles));
+        var shown = await WriteParticleViewAsync(volume, separated, particles, labels.VoxelSize, layout, ct);
+        return (report.WithParticles(particles, Path.GetFileName(layout.Particles)), particles, shown);
+    }
+
+    /// <summary>
+    /// The particle view (Fig. 4f) and its mesh: the largest particle not cut by the border, by contact, with the void
+    /// around it. Drawn here rather than in the Reconstruction stage because the particles are split here.
+    /// </summary>
+    private async Task<NmcParticle?> WriteParticleViewAsync(Volume<byte> volume, NmcParticleLabels separated, IReadOnlyList<NmcParticle> particles,
+        VoxelSize voxelSize, JobLayout layout, CancellationToken ct)
+    {
+        if (SurfaceViews.ParticleSurroundings(volume, separated, particles, voxelSize, new SurfaceOptions()) is not { } found) return null;
+        var (particle, particleMesh, voidMesh) = found;
+        await store.WriteAsync(layout.View(SurfaceView.Particle),
+            PngImage.EncodeRgb(SurfaceViews.RenderParticle(particleMesh, voidMesh), SurfaceViews.Height, SurfaceViews.Width), ct);
+        await store.WriteAsync(layout.ParticleMesh, MeshFiles.Glb([($"particle {particle.Id}", particleMesh, PhaseLabel.Colours[PhaseLabel.Nmc]!.Value),
+            ("void", voidMesh, PhaseLabel.Colours[PhaseLabel.Void]!.Value)]), ct);
+        return particle;
     }
 
     /// <summary>

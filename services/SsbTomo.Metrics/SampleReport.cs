@@ -25,8 +25,12 @@ public static class SampleReport
     /// <param name="previews">The preview PNGs in display order.</param>
     /// <param name="stages">The job's stages and their durations, as the orchestrator sent them.</param>
     /// <param name="segmentation">The segmentation model (thresholds, class means), when one was fitted.</param>
+    /// <param name="views">The 3D views of the surface meshes in display order.</param>
+    /// <param name="plots">The plots (void size distribution, per-particle contact loss).</param>
+    /// <param name="figureNotes">Why a view or plot is missing, one sentence each.</param>
     public static string Render(JsonObject metrics, JsonObject? provenance, IReadOnlyList<ReportImage> previews,
-        IReadOnlyList<StageDuration>? stages, SegmentationModel? segmentation)
+        IReadOnlyList<StageDuration>? stages, SegmentationModel? segmentation, IReadOnlyList<ReportImage>? views = null, IReadOnlyList<ReportImage>? plots = null,
+        IReadOnlyList<string>? figureNotes = null)
     {
         ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(previews);
@@ -58,12 +62,31 @@ public static class SampleReport
             var c = Imaging.PhaseLabel.Colours[l]!.Value;
             return $"<span class=\"swatch\" style=\"background:rgb({c.R},{c.G},{c.B})\"></span>{E(Imaging.PhaseLabel.Name((byte)l))}";
         })).Append(".</p>");
-        foreach (var preview in previews)
-            html.Append(Invariant, $"<figure><img alt=\"{E(preview.Caption)}\"{DisplayWidth(preview.Png)} src=\"data:image/png;base64,{Convert.ToBase64String(preview.Png)}\"><figcaption>{E(preview.Caption)}</figcaption></figure>");
+        Figures(html, previews);
+        if (views is { Count: > 0 })
+        {
+            html.Append("<h2 id=\"views\">3D views</h2><p>The phases' surface meshes (marching cubes on the smoothed phase indicators, Taubin-smoothed, "
+                + "decimated; files in <code>meshes/</code>, µm), rendered from above the first milled slice.</p>");
+            Figures(html, views, "view");
+        }
+        if (plots is { Count: > 0 })
+        {
+            html.Append("<h2 id=\"plots\">Plots</h2>");
+            Figures(html, plots, "plot");
+        }
+        foreach (var note in figureNotes ?? [])
+            html.Append(Invariant, $"<p class=\"note\">{E(note)}</p>");
 
         AllNumbers(html, metrics);
         Provenance(html, provenance, stages, segmentation);
         return html.Append("</body></html>\n").ToString();
+    }
+
+    private static void Figures(StringBuilder html, IReadOnlyList<ReportImage> images, string? cssClass = null)
+    {
+        foreach (var image in images)
+            html.Append(Invariant, $"<figure{(cssClass is null ? "" : $" class=\"{cssClass}\"")}><img alt=\"{E(image.Caption)}\"{DisplayWidth(image.Png)} "
+                + $"src=\"data:image/png;base64,{Convert.ToBase64String(image.Png)}\"><figcaption>{E(image.Caption)}</figcaption></figure>");
     }
 
     /// <summary>The paper's headline numbers with both intervals metrics.json gives (threshold variants, block bootstrap).</summary>

@@ -54,7 +54,7 @@ public static class JobsApi
                 Stall = StallView.Of(state, now, context?.Stall ?? new StallSettings()),
                 Results = state.CurrentState == JobStates.Completed && context is not null
                     ? new ResultsView(context.StoreDescription, $"{state.JobPrefix}/", $"/api/jobs/{state.CorrelationId}/metrics.json",
-                        $"/api/jobs/{state.CorrelationId}/labels.zarr.zip", $"/api/jobs/{state.CorrelationId}/report.html")
+                        $"/api/jobs/{state.CorrelationId}/labels.zarr.zip", $"/api/jobs/{state.CorrelationId}/report.html", new JobLayout("").MeshFiles)
                     : null,
             };
         }
@@ -82,7 +82,9 @@ public static class JobsApi
     /// <param name="Metrics">GET: metrics.json.</param>
     /// <param name="Labels">GET: the label image as one zip, labels.zarr/… (the Zarr store's files unchanged; zarr-python opens it as a ZipStore).</param>
     /// <param name="Report">GET: report.html, the self-contained page for a person (metrics, previews, provenance).</param>
-    public record ResultsView(string Store, string Prefix, string Metrics, string Labels, string Report);
+    /// <param name="Meshes">The surface meshes (glTF binary and STL per phase, all phases in one glTF), as keys under
+    /// <paramref name="Prefix"/> in <paramref name="Store"/>.</param>
+    public record ResultsView(string Store, string Prefix, string Metrics, string Labels, string Report, IReadOnlyList<string> Meshes);
 
     /// <summary>What a view needs besides the job: the clock, the stall settings and where the files are.</summary>
     public sealed record JobViewContext(DateTime NowUtc, StallSettings Stall, string StoreDescription)

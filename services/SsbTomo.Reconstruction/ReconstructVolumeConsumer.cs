@@ -28,7 +28,8 @@ public sealed class ReconstructVolumeConsumer(IBlobStore store, IOptions<SsbTomo
 /// <summary>
 /// Makes a job's volumes viewable: multiscale pyramids of raw.zarr and aligned.zarr (block means) and of the labels
 /// (block mode), each down to 256 voxels a side and written one chunk at a time; the labels declared as an NGFF label image
-/// of the aligned image (colour and name per phase); and the orthogonal-slice previews.
+/// of the aligned image (colour and name per phase); the orthogonal-slice previews; every phase's surface mesh and the 3D
+/// views of them.
 /// </summary>
 public static class JobReconstruction
 {
@@ -62,7 +63,53 @@ public static class JobReconstruction
         await OmeZarr.WriteLabelsGroupAsync(store, layout.Aligned, [JobLayout.LabelsName], ct);
 
         await WritePreviewsAsync(store, layout, ct);
+        await WriteSurfacesAsync(store, layout, windowBudgetBytes, ct);
         return levels;
+    }
+
+    /// <summary>
+    /// Every phase's surface mesh (glb and stl, µm; NMC coloured by contact; all phases in one glb too) and the 3D views of
+    /// them. The labels are read slab by slab with the meshes' halo, each slab as large as the window budget allows, once
+    /// per phase: memory is one slab, one phase's decimation and the finished meshes.
+    /// </summary>
+    /// <returns>Nothing; no files when a slab of one slice does not fit the window budget.</returns>
+    public static async Task WriteSurfacesAsync(IBlobStore store, JobLayout layout, long windowBudgetBytes, CancellationToken ct = default)
+    {
+        var labels = await StageVolume<byte>.OpenAsync(store, layout.Labels, ct);
+        var options = new SurfaceOptions();
+        var halo = PhaseSurfaceBuilder.HaloSlices;
+        // Meshing reads whole slices: when even one slice and its halo exceed the window budget, there are no meshes and no
+        // 3D views (the report says so) rather than a stage over its memory budget.
+        var smallestSlab = (long)Math.Min(labels.Depth, 1 + 2 * halo) * labels.Height * labels.Width * PhaseSurfaceBuilder.BytesPerSlabVoxel;
+        if (smallestSlab > windowBudgetBytes) return;
+        var owned = PhaseSurfaceBuilder.OwnedSlicesPerSlab(labels.Depth, labels.Height, labels.Width, windowBudgetBytes, labels.SlabSlices);
+        // One phase after another, each reading the labels again: a builder's decimation state (~200 bytes a target
+        // triangle) is then held for one phase at a time, beside one slab.
+        var meshes = new SurfaceMesh?[PhaseLabel.Count];
+        for (var label = (byte)1; label < PhaseLabel.Count; label++)
+        {
+            var builder = new PhaseSurfaceBuilder(label, labels.VoxelSize, labels.Depth, labels.Height, labels.Width, options,
+                classifyContact: label == PhaseLabel.Nmc);
+            for (var z0 = 0; z0 < labels.Depth; z0 += owned)
+            {
+                var z1 = Math.Min(labels.Depth, z0 + owned);
+                var (r0, r1) = (Math.Max(0, z0 - halo), Math.Min(labels.Depth, z1 + halo));
+                builder.AddSlab(await labels.ReadSlicesAsync(r0, r1, ct), r0, z0, z1);
+            }
+            meshes[label] = builder.Result();
+        }
+
+        var named = new List<(string Name, SurfaceMesh Mesh, Rgb Colour)>();
+        for (var label = (byte)1; label < PhaseLabel.Count; label++)
+        {
+            var (name, mesh) = (PhaseLabel.Name(label), meshes[label]!);
+            named.Add((name, mesh, PhaseLabel.Colours[label]!.Value));
+            await store.WriteAsync(layout.Mesh(name, "glb"), MeshFiles.Glb([named[^1]]), ct);
+            await store.WriteAsync(layout.Mesh(name, "stl"), MeshFiles.Stl(mesh, name), ct);
+        }
+        await store.WriteAsync(layout.PhasesMesh, MeshFiles.Glb(named), ct);
+        foreach (var view in new[] { SurfaceView.Phases, SurfaceView.Nmc, SurfaceView.Void })
+            await store.WriteAsync(layout.View(view), PngImage.EncodeRgb(SurfaceViews.Render(view, meshes), SurfaceViews.Height, SurfaceViews.Width), ct);
     }
 
     /// <summary>

@@ -35,6 +35,18 @@ public sealed record JobLayout(string Prefix)
     public string Previews => Combine("previews");
     /// <summary>One orthogonal-slice preview (PNG) of the aligned stack with the labels laid over it.</summary>
     public string Preview(SsbTomo.Imaging.Reconstruction.SlicePlane plane) => $"{Previews}/{plane.ToString().ToLowerInvariant()}.png";
+    /// <summary>One 3D view (PNG) of the phases' surface meshes, rendered headless.</summary>
+    public string View(SsbTomo.Imaging.Reconstruction.SurfaceView view) => $"{Previews}/3d-{view.ToString().ToLowerInvariant()}.png";
+    public string Meshes => Combine("meshes");
+    /// <summary>One phase's surface mesh (µm): glTF 2.0 binary (<c>glb</c>, NMC with contact colours) or binary STL (<c>stl</c>).</summary>
+    public string Mesh(string phase, string extension) => $"{Meshes}/{phase}.{extension}";
+    /// <summary>Every phase's surface in one glTF binary, a node per phase.</summary>
+    public string PhasesMesh => $"{Meshes}/phases.glb";
+    /// <summary>The mesh files every completed job has: each phase's glb and stl, and phases.glb.</summary>
+    public IReadOnlyList<string> MeshFiles =>
+        [.. SsbTomo.Imaging.PhaseLabel.Names.SelectMany(phase => new[] { Mesh(phase, "glb"), Mesh(phase, "stl") }), PhasesMesh];
+    /// <summary>The particle of the NMC particle view (<see cref="View"/> Particle) and the void around it, one glTF binary.</summary>
+    public string ParticleMesh => $"{Meshes}/particle.glb";
     /// <summary>The self-contained report for a person (metrics, previews, provenance in one HTML file).</summary>
     public string Report => Combine("report.html");
 

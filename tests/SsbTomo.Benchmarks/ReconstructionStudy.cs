@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using SsbTomo.Hosting;
 using SsbTomo.Imaging;
 using SsbTomo.Reconstruction;
 using SsbTomo.Storage;
@@ -9,18 +10,27 @@ namespace SsbTomo.Benchmarks;
 
 /// <summary>
 /// The Reconstruction stage's cost on a label volume of the issue's size (default 256x512x512, chunks 16x512x512, as a
-/// run writes them): pyramids of raw, aligned and labels, the NGFF metadata and the three previews. Prints the wall time
-/// and the process's peak working set; the volumes are generated slab by slab so the peak is the stage's.
-/// Usage: dotnet run -c Release --project tests/SsbTomo.Benchmarks -- reconstruction [--size 256,512,512]
+/// run writes them): pyramids of raw, aligned and labels, the NGFF metadata, the three slice previews, the four phases'
+/// surface meshes (glb, stl) and the three 3D views. Prints the wall time and the process's peak working set (the volumes
+/// are generated slab by slab so the peak is the stage's), then the meshes and 3D views alone, run again on the same store
+/// (their share of the stage).
+/// The process is held to a memory budget as a service is (<see cref="ProcessMemory.LimitTo"/>, default 2048 MiB, the
+/// services' default; 0 = no limit) and the stage's windows get a quarter of it, as in a service.
+/// Usage: dotnet run -c Release --project tests/SsbTomo.Benchmarks -- reconstruction [--size 256,512,512] [--memory-budget-mb 2048]
 /// </summary>
 public static class ReconstructionStudy
 {
     public static async Task<int> RunAsync(string[] args)
     {
         int[] size = [256, 512, 512];
+        var budgetMb = new SsbTomo.Hosting.SsbTomoOptions().MemoryBudgetMb;
         for (var i = 0; i < args.Length; i++)
             if (args[i] == "--size" && i + 1 < args.Length)
                 size = [.. args[++i].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
+            else if (args[i] == "--memory-budget-mb" && i + 1 < args.Length)
+                budgetMb = int.Parse(args[++i], CultureInfo.InvariantCulture);
+        if (budgetMb > 0) ProcessMemory.LimitTo(budgetMb);
+        var windowBudgetBytes = budgetMb > 0 ? (long)budgetMb * 1024 * 1024 / 4 : 512L << 20;
         using var dir = new TempDirectory("ssbtomo-recon-bench");
         var store = new FileSystemBlobStore(dir.Path);
         var layout = new JobLayout("");
@@ -39,15 +49,32 @@ public static class ReconstructionStudy
         }
         GC.Collect();
         var before = Process.GetCurrentProcess().PeakWorkingSet64;
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        var levels = await JobReconstruction.RunAsync(store, layout, windowBudgetBytes: 512L << 20);
+        var levels = await JobReconstruction.RunAsync(store, layout, windowBudgetBytes);
         clock.Stop();
         using var process = Process.GetCurrentProcess();
+        var stageCpu = process.TotalProcessorTime - cpuBefore;
         var line = string.Create(CultureInfo.InvariantCulture,
-            $"reconstruction of {string.Join('x', size)} (raw, aligned uint16 + labels uint8; {levels} levels each; 3 previews): "
-            + $"{clock.Elapsed.TotalSeconds:0.00} s on {Environment.ProcessorCount} cores, peak working set {process.PeakWorkingSet64 >> 20} MiB "
-            + $"(before the stage: {before >> 20} MiB)");
+            $"reconstruction of {string.Join('x', size)} (raw, aligned uint16 + labels uint8; {levels} levels each; 3 previews; 4 meshes, 3 views): "
+            + $"{clock.Elapsed.TotalSeconds:0.00} s on {Environment.ProcessorCount} cores ({stageCpu.TotalSeconds:0.0} s CPU: the wall time on idle cores is about CPU / cores), peak working set {process.PeakWorkingSet64 >> 20} MiB "
+            + $"(before the stage: {before >> 20} MiB; memory budget {(budgetMb > 0 ? $"{budgetMb} MiB" : "none")}, windows {windowBudgetBytes >> 20} MiB)");
         Console.WriteLine(line);
+
+        var meshCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var meshClock = Stopwatch.StartNew();
+        await JobReconstruction.WriteSurfacesAsync(store, layout, windowBudgetBytes);
+        meshClock.Stop();
+        var meshCpu = Process.GetCurrentProcess().TotalProcessorTime - meshCpuBefore;
+        var triangles = new List<string>();
+        foreach (var phase in PhaseLabel.Names)
+        {
+            var stl = await File.ReadAllBytesAsync(Path.Combine(dir.Path, layout.Mesh(phase, "stl")));
+            triangles.Add($"{phase} {BitConverter.ToUInt32(stl, 80)}");
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"of which meshes + 3D views (run again alone): {meshClock.Elapsed.TotalSeconds:0.00} s ({meshCpu.TotalSeconds:0.0} s CPU); triangles {string.Join(", ", triangles)}; "
+            + $"load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}"));
         return 0;
     }
 

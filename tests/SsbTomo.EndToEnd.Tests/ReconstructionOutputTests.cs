@@ -155,6 +155,98 @@ public class ReconstructionOutputTests(WidePhantomRunFixture run, ITestOutputHel
     }
 
     [Fact]
+    public async Task Each_3d_view_shows_every_phase_the_labels_have_in_its_colour_and_the_nmc_surface_by_contact()
+    {
+        Assert.Equal(0, run.ExitCode);
+        var store = new FileSystemBlobStore(run.RunDir);
+        var labels = await StageVolume<byte>.OpenAsync(store, Layout.Labels);
+        var volume = await labels.ReadSlicesAsync(0, labels.Depth);
+        var present = volume.Data.Where(l => l != PhaseLabel.Outside).ToHashSet();
+        Rgb Colour(byte label) => PhaseLabel.Colours[label]!.Value;
+
+        // A view shows a colour when at least 50 pixels are that colour under some Lambert shade.
+        var phases = ShadesIn(Path.Combine(run.RunDir, Layout.View(SurfaceView.Phases)), [.. present.Select(Colour)]);
+        foreach (var label in present) Assert.True(phases[Colour(label)] >= 50, $"the all-phases view has {phases[Colour(label)]} pixels of {PhaseLabel.Name(label)}");
+        var voids = ShadesIn(Path.Combine(run.RunDir, Layout.View(SurfaceView.Void)), [Colour(PhaseLabel.Void), Colour(PhaseLabel.Nmc)]);
+        Assert.True(voids[Colour(PhaseLabel.Void)] >= 50 && voids[Colour(PhaseLabel.Nmc)] == 0, "the void view shows no void, or NMC");
+        var nmc = ShadesIn(Path.Combine(run.RunDir, Layout.View(SurfaceView.Nmc)), [SurfaceColours.ContactBlue, SurfaceColours.ContactLossRed, Colour(PhaseLabel.Lps)]);
+        Assert.True(nmc[SurfaceColours.ContactBlue] >= 50 && nmc[SurfaceColours.ContactLossRed] >= 50 && nmc[Colour(PhaseLabel.Lps)] == 0,
+            $"NMC view: {nmc[SurfaceColours.ContactBlue]} contact, {nmc[SurfaceColours.ContactLossRed]} contact-loss pixels, {nmc[Colour(PhaseLabel.Lps)]} LPS");
+
+        // The particle view exists exactly when a particle large enough for one lies wholly inside the volume.
+        var particles = File.ReadAllLines(Path.Combine(run.RunDir, "particles.csv"));
+        var (border, voxels) = (Array.IndexOf(particles[0].Split(','), "touches_border"), Array.IndexOf(particles[0].Split(','), "voxels"));
+        var whole = particles.Skip(1).Select(row => row.Split(','))
+            .Count(row => row[border] == "false" && long.Parse(row[voxels], System.Globalization.CultureInfo.InvariantCulture) >= SurfaceViews.MinimumParticleVoxels);
+        var particleView = Path.Combine(run.RunDir, Layout.View(SurfaceView.Particle));
+        output.WriteLine($"{whole} whole particles of {particles.Length - 1}; views: phases {string.Join(", ", phases.Select(p => $"{p.Key} {p.Value}"))}");
+        Assert.Equal(whole > 0, File.Exists(particleView));
+        if (whole > 0)
+        {
+            var particle = ShadesIn(particleView, [SurfaceColours.ContactBlue, Colour(PhaseLabel.Void)]);
+            Assert.True(particle[SurfaceColours.ContactBlue] >= 50, "the particle view shows no contact surface");
+        }
+    }
+
+    [Fact]
+    public async Task Every_phase_mesh_loads_back_through_sharpgltf_within_the_volume_in_micrometres_and_its_stl_has_the_same_triangles()
+    {
+        Assert.Equal(0, run.ExitCode);
+        var store = new FileSystemBlobStore(run.RunDir);
+        var labels = await StageVolume<byte>.OpenAsync(store, Layout.Labels);
+        var voxel = labels.VoxelSize;
+        // The volume spans voxel centres 0 .. n − 1 along each axis; a surface closed at its edge lies within a voxel beyond.
+        double[] extent = [(labels.Width - 1) * voxel.XNm / 1000, (labels.Height - 1) * voxel.YNm / 1000, (labels.Depth - 1) * voxel.ZNm / 1000];
+        double[] spacing = [voxel.XNm / 1000, voxel.YNm / 1000, voxel.ZNm / 1000];
+        var combined = SharpGLTF.Schema2.ModelRoot.ParseGLB(await File.ReadAllBytesAsync(Path.Combine(run.RunDir, Layout.PhasesMesh)));
+        foreach (var phase in PhaseLabel.Names)
+        {
+            var model = SharpGLTF.Schema2.ModelRoot.ParseGLB(await File.ReadAllBytesAsync(Path.Combine(run.RunDir, Layout.Mesh(phase, "glb"))));
+            var primitive = model.LogicalMeshes.Single().Primitives.Single();
+            var positions = primitive.GetVertexAccessor("POSITION").AsVector3Array();
+            var min = positions.Aggregate(System.Numerics.Vector3.Min);
+            var max = positions.Aggregate(System.Numerics.Vector3.Max);
+            output.WriteLine($"{phase}: {positions.Count} vertices, {primitive.GetIndices().Count / 3} triangles, bounds ({min}) – ({max}) µm, volume ({extent[0]:0.###}, {extent[1]:0.###}, {extent[2]:0.###})");
+            for (var axis = 0; axis < 3; axis++)
+            {
+                var (lo, hi) = (axis switch { 0 => min.X, 1 => min.Y, _ => min.Z }, axis switch { 0 => max.X, 1 => max.Y, _ => max.Z });
+                Assert.InRange(lo, -spacing[axis], extent[axis] + spacing[axis]);
+                Assert.InRange(hi, -spacing[axis], extent[axis] + spacing[axis]);
+                // NMC and LPS run through the whole sample: their surfaces reach every face of the volume.
+                if (phase is "nmc" or "lps") Assert.True(hi - lo > 0.9 * extent[axis], $"{phase} spans {hi - lo:0.###} µm of {extent[axis]:0.###} along axis {axis}");
+            }
+            Assert.Equal(phase == "nmc", primitive.GetVertexAccessor("COLOR_0") is not null);
+            var stl = await File.ReadAllBytesAsync(Path.Combine(run.RunDir, Layout.Mesh(phase, "stl")));
+            Assert.Equal((uint)(primitive.GetIndices().Count / 3), BitConverter.ToUInt32(stl, 80));
+            Assert.Equal(positions.Count, combined.LogicalMeshes.Single(m => m.Name == phase).Primitives.Single().GetVertexAccessor("POSITION").Count);
+        }
+    }
+
+    /// <summary>Pixels of the PNG (decoded by Pillow through scikit-image) that are each colour under one Lambert shade.</summary>
+    private static Dictionary<Rgb, int> ShadesIn(string png, IReadOnlyList<Rgb> colours)
+    {
+        var decoded = PythonOracle.Run("""
+            import sys, skimage.io
+            a = skimage.io.imread(sys.argv[1])
+            print(a.shape[0], a.shape[1], a.shape[2]); print(' '.join(map(str, a.reshape(-1))))
+            """, png).Split('\n');
+        var rgb = decoded[1].Split(' ').Select(byte.Parse).ToArray();
+        var counts = colours.Distinct().ToDictionary(c => c, _ => 0);
+        for (var at = 0; at < rgb.Length; at += 3)
+            foreach (var colour in counts.Keys)
+            {
+                var shade = (rgb[at] + rgb[at + 1] + rgb[at + 2]) / (double)(colour.R + colour.G + colour.B);
+                if (shade >= MeshRenderer.Ambient - 0.02 && shade <= 1.02 && Math.Abs(rgb[at] - colour.R * shade) <= 2
+                    && Math.Abs(rgb[at + 1] - colour.G * shade) <= 2 && Math.Abs(rgb[at + 2] - colour.B * shade) <= 2)
+                {
+                    counts[colour]++;
+                    break;
+                }
+            }
+        return counts;
+    }
+
+    [Fact]
     public async Task Report_html_opens_in_chromium_with_every_image_loaded_and_the_metrics_in_its_tables()
     {
         Assert.Equal(0, run.ExitCode);
@@ -175,7 +267,11 @@ public class ReconstructionOutputTests(WidePhantomRunFixture run, ITestOutputHel
         await page.GotoAsync(new Uri(report).AbsoluteUri);
 
         var images = await page.EvaluateAsync<int[]>("Array.from(document.images).map(i => i.complete ? i.naturalWidth : 0)");
-        Assert.Equal(3, images.Length);
+        // Three slice previews, three or four 3D views (the particle view needs a whole particle), two plots.
+        var views = await page.Locator("figure.view img").CountAsync();
+        Assert.InRange(views, 3, 4);
+        Assert.Equal(2, await page.Locator("figure.plot img").CountAsync());
+        Assert.Equal(3 + views + 2, images.Length);
         Assert.All(images, width => Assert.True(width > 0, "an image did not load"));
         // Self-contained: nothing but the page itself was fetched.
         Assert.Equal([new Uri(report).AbsoluteUri], requests.Where(r => !r.StartsWith("data:", StringComparison.Ordinal)));

@@ -136,7 +136,9 @@ public sealed class JobsApiResultsTests : IDisposable
         Assert.Null(view.Stall);
         Assert.Equal(new JobsApi.ResultsView($"folder {Path.GetFullPath("ssbtomo-data")}", $"jobs/{done.CorrelationId}/",
             $"/api/jobs/{done.CorrelationId}/metrics.json", $"/api/jobs/{done.CorrelationId}/labels.zarr.zip",
-            $"/api/jobs/{done.CorrelationId}/report.html"), view.Results);
+            $"/api/jobs/{done.CorrelationId}/report.html", view.Results!.Meshes), view.Results);
+        Assert.Equal(["meshes/nmc.glb", "meshes/nmc.stl", "meshes/lps.glb", "meshes/lps.stl", "meshes/carbon.glb", "meshes/carbon.stl",
+            "meshes/void.glb", "meshes/void.stl", "meshes/phases.glb"], view.Results.Meshes);
 
         Assert.Equal(metrics, await http.GetByteArrayAsync(view.Results!.Metrics));
         using (var reportResponse = await http.GetAsync(view.Results.Report))

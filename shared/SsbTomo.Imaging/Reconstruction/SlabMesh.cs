@@ -1,0 +1,267 @@
+using SsbTomo.Imaging.Measurement;
+
+namespace SsbTomo.Imaging.Reconstruction;
+
+/// <summary>Receives a surface's triangles in the volume's cube order, one cube layer at a time.</summary>
+internal interface ITriangleSink
+{
+    /// <summary>A slab's triangles follow; their vertices are numbered 0 .. <paramref name="vertexCount"/> − 1 within it.</summary>
+    void BeginSlab(int vertexCount);
+
+    /// <summary>
+    /// One triangle: its vertices' numbers in the slab, keys (their edges in the whole volume), positions in µm and contact
+    /// classes.
+    /// </summary>
+    void Add(ReadOnlySpan<int> vertices, ReadOnlySpan<long> keys, ReadOnlySpan<double> positions, ReadOnlySpan<SurfaceContact> contacts);
+
+    /// <summary>A cube layer is complete.</summary>
+    void EndLayer();
+
+    SurfaceMesh Result(bool withContacts);
+}
+
+/// <summary>Every triangle kept; vertices welded by their edge in the volume (the marching-cubes mesh itself).</summary>
+internal sealed class WeldedTriangles : ITriangleSink
+{
+    private readonly Dictionary<long, int> _index = [];
+    private readonly List<float> _positions = [];
+    private readonly List<SurfaceContact> _contacts = [];
+    private readonly List<int> _triangles = [];
+
+    public void BeginSlab(int vertexCount) { }
+
+    public void Add(ReadOnlySpan<int> vertices, ReadOnlySpan<long> keys, ReadOnlySpan<double> positions, ReadOnlySpan<SurfaceContact> contacts)
+    {
+        for (var k = 0; k < 3; k++)
+        {
+            if (!_index.TryGetValue(keys[k], out var i))
+            {
+                i = _index.Count;
+                _index.Add(keys[k], i);
+                _positions.Add((float)positions[3 * k]);
+                _positions.Add((float)positions[3 * k + 1]);
+                _positions.Add((float)positions[3 * k + 2]);
+                _contacts.Add(contacts[k]);
+            }
+            _triangles.Add(i);
+        }
+    }
+
+    public void EndLayer() { }
+
+    public SurfaceMesh Result(bool withContacts) => new([.. _positions], [.. _triangles], withContacts ? [.. _contacts] : null);
+}
+
+/// <summary>
+/// The marching-cubes mesh of one slab's cube layers: triangles per layer as the global keys of their vertices' edges,
+/// and the welded vertices with positions in µm.
+/// </summary>
+internal sealed class SlabMesh
+{
+    /// <summary>Per configuration, its loops oriented counter-clockwise seen from outside (right-handed x, y, z).</summary>
+    private static readonly int[][][] OrientedLoops = BuildOrientedLoops();
+
+    private readonly int _first;
+    private readonly int[][] _layerTriangles;
+    private readonly long[] _vertexKeys;
+    private readonly double[] _positions;
+    private readonly int _height, _width;
+
+    private SlabMesh(int first, int[][] layerTriangles, long[] vertexKeys, double[] positions, int height, int width) =>
+        (_first, _layerTriangles, _vertexKeys, _positions, _height, _width) = (first, layerTriangles, vertexKeys, positions, height, width);
+
+    /// <summary>Marching cubes on cube layers [first, end) of <paramref name="field"/> (layer c joins slices c and c + 1).</summary>
+    public static SlabMesh Extract(PhaseSurfaceBuilder.PaddedField field, int first, int end, VoxelSize voxel)
+    {
+        var (height, width) = (field.Height, field.Width);
+        var layers = Math.Max(0, end - first);
+        // Layers are extracted a few at a time (two per core) and welded in order at once, so that only those layers'
+        // keys (24 bytes a triangle) exist beside the welded triangles (12 bytes a triangle).
+        var batch = 2 * Environment.ProcessorCount;
+        var index = new Dictionary<long, int>();
+        var vertexKeys = new List<long>();
+        var layerTriangles = new int[layers][];
+        var layerKeys = new List<long>[batch];
+        for (var b0 = 0; b0 < layers; b0 += batch)
+        {
+            var b1 = Math.Min(layers, b0 + batch);
+            Parallel.For(b0, b1, layer => layerKeys[layer - b0] = ExtractLayer(field, first + layer, height, width));
+            // Weld in cube order: a vertex's local index is the order it first appears in.
+            for (var layer = b0; layer < b1; layer++)
+            {
+                var keys = layerKeys[layer - b0];
+                var triangles = new int[keys.Count];
+                for (var k = 0; k < keys.Count; k++)
+                {
+                    if (!index.TryGetValue(keys[k], out var i))
+                    {
+                        i = vertexKeys.Count;
+                        index.Add(keys[k], i);
+                        vertexKeys.Add(keys[k]);
+                    }
+                    triangles[k] = i;
+                }
+                layerTriangles[layer] = triangles;
+                layerKeys[layer - b0] = null!;
+            }
+        }
+        index = null!;
+        var positions = new double[3 * vertexKeys.Count];
+        var (dx, dy, dz) = (voxel.XNm / 1000, voxel.YNm / 1000, voxel.ZNm / 1000);
+        Parallel.For(0, vertexKeys.Count, i =>
+        {
+            var (z, y, x, axis) = DecodeKey(vertexKeys[i], height, width);
+            var a = field[z, y, x];
+            var b = axis switch { 0 => field[z, y, x + 1], 1 => field[z, y + 1, x], _ => field[z + 1, y, x] };
+            var t = ((double)PhaseSurfaceBuilder.Level - a) / ((double)b - a);
+            positions[3 * i] = (x + (axis == 0 ? t : 0)) * dx;
+            positions[3 * i + 1] = (y + (axis == 1 ? t : 0)) * dy;
+            positions[3 * i + 2] = (z + (axis == 2 ? t : 0)) * dz;
+        });
+        return new SlabMesh(first, layerTriangles, [.. vertexKeys], positions, height, width);
+    }
+
+    /// <summary>The triangles of cube layer <paramref name="z"/> as the keys of their vertices' edges, in cube order.</summary>
+    private static List<long> ExtractLayer(PhaseSurfaceBuilder.PaddedField field, int z, int height, int width)
+    {
+        var keys = new List<long>();
+        var inside = field.Inside;
+        for (var y = -1; y < height; y++)
+        {
+            long r00 = field.Index(z, y, -1), r01 = r00 + field.RowLength, r10 = r00 + field.PlaneLength, r11 = r10 + field.RowLength;
+            for (var x = 0; x <= width; x++)
+            {
+                // Corner c = (dz, dy, dx) as bits 2, 1, 0: rows r(dz)(dy), column x − 1 + dx (padded index x + dx).
+                var config = inside[r00 + x] | inside[r00 + x + 1] << 1 | inside[r01 + x] << 2 | inside[r01 + x + 1] << 3
+                    | inside[r10 + x] << 4 | inside[r10 + x + 1] << 5 | inside[r11 + x] << 6 | inside[r11 + x + 1] << 7;
+                if (config is 0 or 255) continue;
+                foreach (var loop in OrientedLoops[config])
+                    for (var k = 1; k + 1 < loop.Length; k++)
+                    {
+                        keys.Add(EdgeKey(z, y, x - 1, loop[0], height, width));
+                        keys.Add(EdgeKey(z, y, x - 1, loop[k], height, width));
+                        keys.Add(EdgeKey(z, y, x - 1, loop[k + 1], height, width));
+                    }
+            }
+        }
+        return keys;
+    }
+
+    /// <summary>
+    /// What lies beyond each vertex: the label of its edge's end outside the surface (lower field value), or, where that
+    /// voxel still belongs to the phase (a lone voxel the smoothing left below the level), of the next voxel on along the
+    /// edge. <paramref name="indicator"/> is 1 for the phase's labels.
+    /// </summary>
+    public SurfaceContact[] Contacts(PhaseSurfaceBuilder.PaddedField field, Volume<byte> slices, int firstSlice, ushort[] indicator)
+    {
+        var contacts = new SurfaceContact[_vertexKeys.Length];
+        Parallel.For(0, contacts.Length, i =>
+        {
+            var (z, y, x, axis) = DecodeKey(_vertexKeys[i], _height, _width);
+            var (dz, dy, dx) = axis switch { 0 => (0, 0, 1), 1 => (0, 1, 0), _ => (1, 0, 0) };
+            // Step from the inside end through the outside end.
+            if (field[z + dz, y + dy, x + dx] < field[z, y, x]) (z, y, x) = (z + dz, y + dy, x + dx);
+            else (dz, dy, dx) = (-dz, -dy, -dx);
+            for (var step = 0; step < 2; step++, (z, y, x) = (z + dz, y + dy, x + dx))
+            {
+                var local = z - firstSlice;
+                if (local < 0 || local >= slices.Depth || y < 0 || y >= _height || x < 0 || x >= _width) return;
+                var label = slices[local, y, x];
+                if (indicator[label] != 0) continue;
+                contacts[i] = label switch
+                {
+                    PhaseLabel.Lps => SurfaceContact.Electrolyte,
+                    PhaseLabel.Void => SurfaceContact.Void,
+                    PhaseLabel.Carbon => SurfaceContact.Carbon,
+                    _ => SurfaceContact.None,
+                };
+                return;
+            }
+        });
+        return contacts;
+    }
+
+    /// <summary>Hands the triangles of cube layers [ownedFirst, ownedEnd) to the sink in cube order.</summary>
+    public void Emit(ITriangleSink sink, int ownedFirst, int ownedEnd, SurfaceContact[]? contacts)
+    {
+        sink.BeginSlab(_vertexKeys.Length);
+        Span<int> vertices = stackalloc int[3];
+        Span<long> keys = stackalloc long[3];
+        Span<double> positions = stackalloc double[9];
+        Span<SurfaceContact> classes = stackalloc SurfaceContact[3];
+        for (var z = ownedFirst; z < ownedEnd; z++)
+        {
+            var triangles = _layerTriangles[z - _first];
+            for (var t = 0; t < triangles.Length; t += 3)
+            {
+                for (var k = 0; k < 3; k++)
+                {
+                    var v = triangles[t + k];
+                    vertices[k] = v;
+                    keys[k] = _vertexKeys[v];
+                    positions[3 * k] = _positions[3 * v];
+                    positions[3 * k + 1] = _positions[3 * v + 1];
+                    positions[3 * k + 2] = _positions[3 * v + 2];
+                    classes[k] = contacts?[v] ?? SurfaceContact.None;
+                }
+                sink.Add(vertices, keys, positions, classes);
+            }
+            sink.EndLayer();
+        }
+    }
+
+    /// <summary>Key of cube (z, y, x)'s edge: its lower corner in the volume padded by one voxel, and its axis (0 x, 1 y, 2 z).</summary>
+    private static long EdgeKey(int z, int y, int x, int edge, int height, int width)
+    {
+        var (a, b) = MarchingCubes.Edges[edge];
+        var axis = (a ^ b) switch { 1 => 0, 2 => 1, _ => 2 };
+        long cz = z + (a >> 2 & 1) + 1, cy = y + (a >> 1 & 1) + 1, cx = x + (a & 1) + 1;
+        return ((cz * (height + 2) + cy) * (width + 2) + cx) * 3 + axis;
+    }
+
+    private static (int Z, int Y, int X, int Axis) DecodeKey(long key, int height, int width)
+    {
+        var axis = (int)(key % 3);
+        var corner = key / 3;
+        var x = (int)(corner % (width + 2)) - 1;
+        corner /= width + 2;
+        var y = (int)(corner % (height + 2)) - 1;
+        var z = (int)(corner / (height + 2)) - 1;
+        return (z, y, x, axis);
+    }
+
+    /// <summary>
+    /// <see cref="MarchingCubes.Loops"/> with each loop turned so that its Newell normal (edge midpoints, x y z order) points
+    /// from the inside corners to the outside ones.
+    /// </summary>
+    private static int[][][] BuildOrientedLoops()
+    {
+        static (double X, double Y, double Z) Corner(int c) => (c & 1, c >> 1 & 1, c >> 2 & 1);
+        var result = new int[256][][];
+        for (var config = 0; config < 256; config++)
+        {
+            result[config] = MarchingCubes.Loops[config].Select(loop =>
+            {
+                double ox = 0, oy = 0, oz = 0, nx = 0, ny = 0, nz = 0;
+                var points = loop.Select(e =>
+                {
+                    var (a, b) = MarchingCubes.Edges[e];
+                    var (pa, pb) = (Corner(a), Corner(b));
+                    // Outward: from the inside corner to the outside one.
+                    var sign = (config >> a & 1) != 0 ? 1 : -1;
+                    ox += sign * (pb.X - pa.X); oy += sign * (pb.Y - pa.Y); oz += sign * (pb.Z - pa.Z);
+                    return ((pa.X + pb.X) / 2, (pa.Y + pb.Y) / 2, (pa.Z + pb.Z) / 2);
+                }).ToArray();
+                for (var k = 0; k < points.Length; k++)
+                {
+                    var (p, q) = (points[k], points[(k + 1) % points.Length]);
+                    nx += (p.Item2 - q.Item2) * (p.Item3 + q.Item3);
+                    ny += (p.Item3 - q.Item3) * (p.Item1 + q.Item1);
+                    nz += (p.Item1 - q.Item1) * (p.Item2 + q.Item2);
+                }
+                return nx * ox + ny * oy + nz * oz < 0 ? loop.Reverse().ToArray() : loop;
+            }).ToArray();
+        }
+        return result;
+    }
+}

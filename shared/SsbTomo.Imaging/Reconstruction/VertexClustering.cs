@@ -1,0 +1,254 @@
+namespace SsbTomo.Imaging.Reconstruction;
+
+/// <summary>
+/// Decimation by vertex clustering with quadric error metrics, streamed: Lindstrom 2000, "Out-of-core simplification of
+/// large polygonal models", SIGGRAPH 2000, doi:10.1145/344779.344912 (vertex clustering after Rossignac &amp; Borrel 1993;
+/// the quadrics of Garland &amp; Heckbert 1997, "Surface simplification using quadric error metrics", SIGGRAPH '97,
+/// doi:10.1145/258734.258849). Space is cut into cubic cells; every vertex in a cell becomes the cell's one vertex, placed
+/// where the summed squared distance to the planes of the cell's triangles (area-weighted) is least; a triangle survives
+/// when its three vertices fall in three cells. It needs one pass over the triangles and memory for the output only, so
+/// a mesh larger than memory is decimated as its slabs arrive.
+/// <para>
+/// The target is met by coarsening: the cells start one voxel wide; whenever a cube layer leaves more cells than the
+/// target allows (about two triangles per vertex on a closed surface), each 2×2×2 block of cells becomes one. Quadrics
+/// add, and a coarse cell holds exactly the vertices of its eight fine ones, so this equals clustering at the coarse size
+/// from the start. Unlike edge collapse (Garland &amp; Heckbert), clustering may join nearby sheets of the surface, and
+/// the result need not be a manifold where the surface is thinner than a cell.
+/// </para>
+/// </summary>
+internal sealed class VertexClustering : ITriangleSink
+{
+    /// <summary>Quadric eigenvalues below this share of the largest are treated as 0 (flat or straight cells: the mean
+    /// vertex is kept along those directions, Lindstrom 2000 §3.2).</summary>
+    private const double EigenvalueCutoff = 1e-3;
+
+    private readonly int _maxClusters;
+    private double _cellUm;
+    private Dictionary<long, int> _cellIndex = [];
+    private List<Cluster> _clusters = [];
+    private List<(int A, int B, int C)> _triangles = [];
+    private HashSet<(int, int, int)> _seen = [];
+    // The cluster of each vertex of the current slab (−1: not seen yet): its cell is found once, not once per triangle.
+    private int[] _clusterOfVertex = [];
+
+    private sealed class Cluster
+    {
+        public long Cell;
+        // Upper triangle of A (xx, xy, xz, yy, yz, zz), b, and the plain vertex sum.
+        public readonly double[] Quadric = new double[9];
+        public double SumX, SumY, SumZ;
+        public long Count;
+        public readonly double[] ContactArea = new double[4];
+
+        public void Merge(Cluster other)
+        {
+            for (var k = 0; k < Quadric.Length; k++) Quadric[k] += other.Quadric[k];
+            (SumX, SumY, SumZ, Count) = (SumX + other.SumX, SumY + other.SumY, SumZ + other.SumZ, Count + other.Count);
+            for (var k = 0; k < ContactArea.Length; k++) ContactArea[k] += other.ContactArea[k];
+        }
+    }
+
+    /// <param name="cellUm">The starting cell size (one voxel, its largest side).</param>
+    /// <param name="targetTriangles">About how many triangles the result may have.</param>
+    public VertexClustering(double cellUm, int targetTriangles)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(cellUm);
+        ArgumentOutOfRangeException.ThrowIfLessThan(targetTriangles, 4);
+        (_cellUm, _maxClusters) = (cellUm, targetTriangles / 2);
+    }
+
+    public void BeginSlab(int vertexCount)
+    {
+        _clusterOfVertex = new int[vertexCount];
+        Array.Fill(_clusterOfVertex, -1);
+    }
+
+    public void Add(ReadOnlySpan<int> vertices, ReadOnlySpan<long> keys, ReadOnlySpan<double> p, ReadOnlySpan<SurfaceContact> contacts)
+    {
+        // The triangle's plane n·x + d = 0 (unit n) weighted by its area.
+        double ux = p[3] - p[0], uy = p[4] - p[1], uz = p[5] - p[2], vx = p[6] - p[0], vy = p[7] - p[1], vz = p[8] - p[2];
+        double nx = uy * vz - uz * vy, ny = uz * vx - ux * vz, nz = ux * vy - uy * vx;
+        var length = Math.Sqrt(nx * nx + ny * ny + nz * nz);
+        var area = length / 2;
+        if (length > 0) (nx, ny, nz) = (nx / length, ny / length, nz / length);
+        var d = -(nx * p[0] + ny * p[1] + nz * p[2]);
+        Span<int> ids = stackalloc int[3];
+        for (var k = 0; k < 3; k++)
+        {
+            ref var id = ref _clusterOfVertex[vertices[k]];
+            if (id < 0) ClusterAt(p[3 * k], p[3 * k + 1], p[3 * k + 2], out id);
+            ids[k] = id;
+            var cluster = _clusters[id];
+            var q = cluster.Quadric;
+            q[0] += area * nx * nx; q[1] += area * nx * ny; q[2] += area * nx * nz;
+            q[3] += area * ny * ny; q[4] += area * ny * nz; q[5] += area * nz * nz;
+            q[6] += area * d * nx; q[7] += area * d * ny; q[8] += area * d * nz;
+            cluster.SumX += p[3 * k]; cluster.SumY += p[3 * k + 1]; cluster.SumZ += p[3 * k + 2];
+            cluster.Count++;
+            cluster.ContactArea[(int)contacts[k]] += area / 3;
+        }
+        AddTriangle(ids[0], ids[1], ids[2]);
+    }
+
+    public void EndLayer()
+    {
+        while (_clusters.Count > _maxClusters) Coarsen();
+    }
+
+    private Cluster ClusterAt(double x, double y, double z, out int id)
+    {
+        var cell = CellKey(x, y, z);
+        if (!_cellIndex.TryGetValue(cell, out id))
+        {
+            id = _clusters.Count;
+            _cellIndex.Add(cell, id);
+            _clusters.Add(new Cluster { Cell = cell });
+        }
+        return _clusters[id];
+    }
+
+    // 21 bits per axis; cells are offset so that positions down to −2^20 cells are non-negative.
+    private const long Offset = 1L << 20;
+
+    private long CellKey(double x, double y, double z) =>
+        ((long)Math.Floor(z / _cellUm) + Offset) << 42 | ((long)Math.Floor(y / _cellUm) + Offset) << 21 | ((long)Math.Floor(x / _cellUm) + Offset);
+
+    /// <summary>The cell of the doubled grid holding a cell (cells at −1 stay at −1: floor division).</summary>
+    private static long ParentKey(long cell)
+    {
+        static long Half(long index) => ((index - Offset) >> 1) + Offset;
+        const long Mask = (1L << 21) - 1;
+        return Half(cell >> 42 & Mask) << 42 | Half(cell >> 21 & Mask) << 21 | Half(cell & Mask);
+    }
+
+    private void AddTriangle(int a, int b, int c)
+    {
+        if (a == b || b == c || a == c) return;
+        // One triangle per set of three cells, whichever way round; the first keeps its orientation.
+        var key = Sorted(a, b, c);
+        if (_seen.Add(key)) _triangles.Add((a, b, c));
+    }
+
+    private static (int, int, int) Sorted(int a, int b, int c)
+    {
+        if (a > b) (a, b) = (b, a);
+        if (b > c) (b, c) = (c, b);
+        if (a > b) (a, b) = (b, a);
+        return (a, b, c);
+    }
+
+    /// <summary>Doubles the cell size: each cluster joins the one of its parent cell, in the order clusters were made.</summary>
+    private void Coarsen()
+    {
+        _cellUm *= 2;
+        var index = new Dictionary<long, int>();
+        var clusters = new List<Cluster>();
+        var map = new int[_clusters.Count];
+        for (var i = 0; i < _clusters.Count; i++)
+        {
+            var parent = ParentKey(_clusters[i].Cell);
+            if (!index.TryGetValue(parent, out var id))
+            {
+                id = clusters.Count;
+                index.Add(parent, id);
+                clusters.Add(new Cluster { Cell = parent });
+            }
+            clusters[id].Merge(_clusters[i]);
+            map[i] = id;
+        }
+        var triangles = _triangles;
+        (_cellIndex, _clusters, _triangles, _seen) = (index, clusters, [], []);
+        for (var v = 0; v < _clusterOfVertex.Length; v++)
+            if (_clusterOfVertex[v] >= 0) _clusterOfVertex[v] = map[_clusterOfVertex[v]];
+        foreach (var (a, b, c) in triangles) AddTriangle(map[a], map[b], map[c]);
+    }
+
+    public SurfaceMesh Result(bool withContacts)
+    {
+        var positions = new float[3 * _clusters.Count];
+        var contacts = withContacts ? new SurfaceContact[_clusters.Count] : null;
+        Parallel.For(0, _clusters.Count, i =>
+        {
+            var (x, y, z) = Place(_clusters[i]);
+            (positions[3 * i], positions[3 * i + 1], positions[3 * i + 2]) = ((float)x, (float)y, (float)z);
+            if (contacts is null) return;
+            var areas = _clusters[i].ContactArea;
+            var best = 0;
+            for (var k = 1; k < areas.Length; k++)
+                if (areas[k] > areas[best]) best = k;
+            contacts[i] = (SurfaceContact)best;
+        });
+        var triangles = new int[3 * _triangles.Count];
+        for (var t = 0; t < _triangles.Count; t++) (triangles[3 * t], triangles[3 * t + 1], triangles[3 * t + 2]) = _triangles[t];
+        return new SurfaceMesh(positions, triangles, contacts);
+    }
+
+    /// <summary>
+    /// The point of least quadric error, x = m + A⁺(−b − A m) about the cell's mean vertex m, with A's pseudo-inverse
+    /// keeping eigenvalues above <see cref="EigenvalueCutoff"/> of the largest.
+    /// </summary>
+    private static (double X, double Y, double Z) Place(Cluster cluster)
+    {
+        var q = cluster.Quadric;
+        double mx = cluster.SumX / cluster.Count, my = cluster.SumY / cluster.Count, mz = cluster.SumZ / cluster.Count;
+        double[,] a = { { q[0], q[1], q[2] }, { q[1], q[3], q[4] }, { q[2], q[4], q[5] } };
+        double[] r =
+        [
+            -q[6] - (q[0] * mx + q[1] * my + q[2] * mz),
+            -q[7] - (q[1] * mx + q[3] * my + q[4] * mz),
+            -q[8] - (q[2] * mx + q[4] * my + q[5] * mz),
+        ];
+        var (values, vectors) = SymmetricEigen3(a);
+        var largest = Math.Max(Math.Abs(values[0]), Math.Max(Math.Abs(values[1]), Math.Abs(values[2])));
+        double x = mx, y = my, z = mz;
+        if (largest == 0) return (x, y, z);
+        for (var k = 0; k < 3; k++)
+        {
+            if (Math.Abs(values[k]) < EigenvalueCutoff * largest) continue;
+            var projection = (vectors[0, k] * r[0] + vectors[1, k] * r[1] + vectors[2, k] * r[2]) / values[k];
+            x += projection * vectors[0, k];
+            y += projection * vectors[1, k];
+            z += projection * vectors[2, k];
+        }
+        return (x, y, z);
+    }
+
+    /// <summary>Eigenvalues and eigenvectors (columns) of a symmetric 3×3 matrix by cyclic Jacobi rotations.</summary>
+    private static (double[] Values, double[,] Vectors) SymmetricEigen3(double[,] a)
+    {
+        var v = new double[,] { { 1, 0, 0 }, { 0, 1, 0 }, { 0, 0, 1 } };
+        for (var sweep = 0; sweep < 50; sweep++)
+        {
+            var off = a[0, 1] * a[0, 1] + a[0, 2] * a[0, 2] + a[1, 2] * a[1, 2];
+            if (off < 1e-30 * (a[0, 0] * a[0, 0] + a[1, 1] * a[1, 1] + a[2, 2] * a[2, 2]) || off == 0) break;
+            for (var p = 0; p < 2; p++)
+                for (var qq = p + 1; qq < 3; qq++)
+                {
+                    if (a[p, qq] == 0) continue;
+                    var theta = (a[qq, qq] - a[p, p]) / (2 * a[p, qq]);
+                    var t = Math.Sign(theta == 0 ? 1 : theta) / (Math.Abs(theta) + Math.Sqrt(theta * theta + 1));
+                    var c = 1 / Math.Sqrt(t * t + 1);
+                    var s = t * c;
+                    for (var k = 0; k < 3; k++)
+                    {
+                        var (akp, akq) = (a[k, p], a[k, qq]);
+                        a[k, p] = c * akp - s * akq;
+                        a[k, qq] = s * akp + c * akq;
+                    }
+                    for (var k = 0; k < 3; k++)
+                    {
+                        var (apk, aqk) = (a[p, k], a[qq, k]);
+                        a[p, k] = c * apk - s * aqk;
+                        a[qq, k] = s * apk + c * aqk;
+                    }
+                    for (var k = 0; k < 3; k++)
+                    {
+                        var (vkp, vkq) = (v[k, p], v[k, qq]);
+                        v[k, p] = c * vkp - s * vkq;
+                        v[k, qq] = s * vkp + c * vkq;
+                    }
+                }
+        }
+        return ([a[0, 0], a[1, 1], a[2, 2]], v);
+    }
+}

@@ -1,0 +1,157 @@
+using SsbTomo.Imaging.Reconstruction;
+using SsbTomo.Imaging.Tests.Measurement;
+using Xunit.Abstractions;
+
+namespace SsbTomo.Imaging.Tests.Reconstruction;
+
+public class PhaseSurfaceTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData(20, 1, 1, 1)]
+    [InlineData(20, 1, 1, 2)]   // slices twice as thick as the pixels
+    public void A_spheres_mesh_has_area_within_one_percent_of_four_pi_r_squared_before_smoothing_and_decimation(double radiusVoxels, double x, double y, double z)
+    {
+        var voxel = new VoxelSize(10 * x, 10 * y, 10 * z);
+        var radiusNm = radiusVoxels * 10;
+        var ball = SurfaceAreaTests.Ball(radiusNm, voxel);
+        var truthArea = 4 * Math.PI * Math.Pow(radiusNm / 1000, 2);
+        var truthVolume = 4 / 3.0 * Math.PI * Math.Pow(radiusNm / 1000, 3);
+
+        var raw = PhaseSurfaceBuilder.Build(ball, PhaseLabel.Nmc, voxel, SurfaceOptions.Unprocessed);
+        Assert.InRange(raw.AreaUm2() / truthArea, 0.99, 1.01);
+        AssertClosedAndOriented(raw);
+
+        // What the default smoothing and decimation do to the same sphere (the README quotes these ratios).
+        var smoothed = PhaseSurfaceBuilder.Build(ball, PhaseLabel.Nmc, voxel, new SurfaceOptions(TargetTriangles: null));
+        var decimated = PhaseSurfaceBuilder.Build(ball, PhaseLabel.Nmc, voxel, new SurfaceOptions(TargetTriangles: 2000));
+        output.WriteLine($"r = {radiusVoxels} voxels, voxel {voxel}: area / 4πr² raw {raw.AreaUm2() / truthArea:0.0000} ({raw.TriangleCount} triangles), "
+            + $"Taubin {smoothed.AreaUm2() / truthArea:0.0000}, Taubin + clustering to ≤2000 {decimated.AreaUm2() / truthArea:0.0000} ({decimated.TriangleCount} triangles); "
+            + $"volume / (4/3)πr³ raw {raw.SignedVolumeUm3() / truthVolume:0.0000}, Taubin {smoothed.SignedVolumeUm3() / truthVolume:0.0000}, "
+            + $"decimated {decimated.SignedVolumeUm3() / truthVolume:0.0000}");
+        // Taubin's filter keeps the volume (plain Laplacian smoothing of as many steps shrinks it by several per cent).
+        Assert.InRange(smoothed.SignedVolumeUm3() / raw.SignedVolumeUm3(), 0.995, 1.005);
+        Assert.InRange(smoothed.AreaUm2() / truthArea, 0.98, 1.01);
+        Assert.InRange(decimated.TriangleCount, 500, 2000);
+        Assert.InRange(decimated.AreaUm2() / truthArea, 0.95, 1.02);
+        Assert.InRange(decimated.SignedVolumeUm3() / truthVolume, 0.97, 1.03);
+    }
+
+    /// <summary>Two cracked spheres, one cut by the volume's edge, and void: surfaces that cross every slab boundary.</summary>
+    private static Volume<byte> TwoParticles()
+    {
+        var v = new Volume<byte>(40, 36, 44);
+        for (var z = 0; z < v.Depth; z++)
+            for (var y = 0; y < v.Height; y++)
+                for (var x = 0; x < v.Width; x++)
+                {
+                    var d1 = Math.Sqrt(Math.Pow(z - 18, 2) + Math.Pow(y - 17, 2) + Math.Pow(x - 14, 2));
+                    var d2 = Math.Sqrt(Math.Pow(z - 37, 2) + Math.Pow(y - 20, 2) + Math.Pow(x - 32, 2));
+                    v[z, y, x] = d1 <= 11 || d2 <= 9 ? PhaseLabel.Nmc
+                        : x > 14 && d1 <= 14 ? PhaseLabel.Void
+                        : (x * 7 + y * 3 + z) % 29 == 0 ? PhaseLabel.Carbon : PhaseLabel.Lps;
+                }
+        v[5, 5, 5] = PhaseLabel.Outside;
+        return v;
+    }
+
+    [Theory]
+    [InlineData(0, null)]
+    [InlineData(5, null)]
+    [InlineData(5, 600)]
+    public void Slab_by_slab_meshes_equal_the_whole_volumes_mesh_byte_for_byte(int taubinIterations, int? target)
+    {
+        var labels = TwoParticles();
+        var voxel = new VoxelSize(50, 50, 80);
+        var options = new SurfaceOptions(taubinIterations, target);
+        foreach (var phase in new[] { PhaseLabel.Nmc, PhaseLabel.Void })
+        {
+            var whole = PhaseSurfaceBuilder.Build(labels, phase, voxel, options, classifyContact: true);
+            Assert.True(whole.TriangleCount > 100);
+            foreach (var slab in new[] { 1, 3, 7, 16 })
+            {
+                var builder = new PhaseSurfaceBuilder(phase, voxel, labels.Depth, labels.Height, labels.Width, options, classifyContact: true);
+                var halo = PhaseSurfaceBuilder.HaloSlices;
+                for (var z0 = 0; z0 < labels.Depth; z0 += slab)
+                {
+                    var z1 = Math.Min(labels.Depth, z0 + slab);
+                    var (r0, r1) = (Math.Max(0, z0 - halo), Math.Min(labels.Depth, z1 + halo));
+                    builder.AddSlab(Slices(labels, r0, r1), r0, z0, z1);
+                }
+                var stitched = builder.Result();
+                Assert.Equal(whole.Triangles, stitched.Triangles);
+                Assert.Equal(whole.Positions, stitched.Positions);
+                Assert.Equal(whole.Contacts, stitched.Contacts);
+            }
+            if (target is null) AssertClosedAndOriented(whole);
+        }
+    }
+
+    [Fact]
+    public void A_slab_without_its_halo_is_refused()
+    {
+        var labels = TwoParticles();
+        var builder = new PhaseSurfaceBuilder(PhaseLabel.Nmc, VoxelSize.Isotropic(50), labels.Depth, labels.Height, labels.Width, new SurfaceOptions());
+        Assert.Throws<ArgumentException>(() => builder.AddSlab(Slices(labels, 0, 10), 0, 0, 10));
+        Assert.Throws<InvalidOperationException>(() => builder.Result());
+    }
+
+    [Fact]
+    public void The_nmc_surface_is_red_where_it_faces_void_and_blue_where_it_touches_electrolyte_in_the_contact_share()
+    {
+        // Void on the x > centre half of a shell round the sphere: contact loss about half the surface.
+        var labels = ContactAndFractionTests.HalfCrackedSphere(48, 15, 3);
+        var voxel = VoxelSize.Isotropic(50);
+        var mesh = PhaseSurfaceBuilder.Build(labels, PhaseLabel.Nmc, voxel, new SurfaceOptions(), classifyContact: true);
+        var areas = mesh.AreaByContactUm2();
+        var share = areas[(int)SurfaceContact.Void] / areas.Sum();
+        output.WriteLine($"void-facing share of the mesh {share:0.000}, electrolyte {areas[(int)SurfaceContact.Electrolyte] / areas.Sum():0.000}");
+        Assert.InRange(share, 0.45, 0.55);
+        Assert.InRange(areas[(int)SurfaceContact.Electrolyte] / areas.Sum(), 0.45, 0.55);
+        // Red lies on the +x side, blue on the −x side.
+        var centre = (labels.Width - 1) / 2.0 * 0.05;
+        for (var i = 0; i < mesh.VertexCount; i++)
+        {
+            var x = mesh.Vertex(i).X;
+            if (mesh.Contacts![i] == SurfaceContact.Void) Assert.True(x > centre - 0.1, $"void contact at x = {x:0.00} µm, centre {centre:0.00}");
+            if (mesh.Contacts[i] == SurfaceContact.Electrolyte) Assert.True(x < centre + 0.1, $"electrolyte contact at x = {x:0.00} µm");
+        }
+    }
+
+    [Fact]
+    public void Decimation_meets_its_target_on_a_surface_of_many_more_triangles()
+    {
+        var labels = TwoParticles();
+        var voxel = VoxelSize.Isotropic(50);
+        var full = PhaseSurfaceBuilder.Build(labels, PhaseLabel.Nmc, voxel, new SurfaceOptions(TargetTriangles: null));
+        var decimated = PhaseSurfaceBuilder.Build(labels, PhaseLabel.Nmc, voxel, new SurfaceOptions(TargetTriangles: 800));
+        output.WriteLine($"{full.TriangleCount} → {decimated.TriangleCount} triangles; area {full.AreaUm2():0.000} → {decimated.AreaUm2():0.000} µm²");
+        Assert.True(full.TriangleCount > 5 * 800);
+        Assert.InRange(decimated.TriangleCount, 200, 800);
+        Assert.InRange(decimated.AreaUm2() / full.AreaUm2(), 0.9, 1.05);
+    }
+
+    /// <summary>Every edge is shared by exactly two triangles that run along it in opposite directions (closed, consistently oriented), and the enclosed volume is positive (outwards).</summary>
+    internal static void AssertClosedAndOriented(SurfaceMesh mesh)
+    {
+        var directed = new Dictionary<(int, int), int>();
+        for (var t = 0; t < mesh.Triangles.Length; t += 3)
+            for (var k = 0; k < 3; k++)
+            {
+                var edge = (mesh.Triangles[t + k], mesh.Triangles[t + (k + 1) % 3]);
+                directed[edge] = directed.GetValueOrDefault(edge) + 1;
+            }
+        foreach (var ((a, b), count) in directed)
+        {
+            Assert.True(count == 1, $"edge {a}→{b} is used {count} times in the same direction");
+            Assert.True(directed.ContainsKey((b, a)), $"edge {a}→{b} has no triangle on its other side (a crack)");
+        }
+        Assert.True(mesh.SignedVolumeUm3() > 0, "the surface is oriented inwards");
+    }
+
+    private static Volume<byte> Slices(Volume<byte> labels, int z0, int z1)
+    {
+        var slab = new Volume<byte>(z1 - z0, labels.Height, labels.Width);
+        Array.Copy(labels.Data, (long)z0 * labels.SliceLength, slab.Data, 0, slab.Data.LongLength);
+        return slab;
+    }
+}
