@@ -138,11 +138,13 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         if (!settings.Tortuosity) return report.WithTortuosityLeftOut("switched off (SsbTomo:Metrics:Tortuosity = false)", warn: false);
         var voxels = (long)labels.Depth * labels.Height * labels.Width;
         var neededBytes = CathodeTortuosity.BytesNeeded(voxels);
-        var allowedBytes = (long)options.Value.MemoryBudgetMb * 1024 * 1024 / 2;
+        // A window's share of the budget, as every streamed stage gets: with half, an 8x768x768 volume's solve ran a 320 MiB
+        // heap out of memory beside the metrics' own state (MemoryBudgetTests, 2026-12-01).
+        var allowedBytes = options.Value.WindowBudgetBytes;
         if (neededBytes > allowedBytes)
             return report.WithTortuosityLeftOut($"tortuosity not measured: the solve holds the whole volume, {voxels:N0} voxels at "
-                + $"{1 + Tortuosity.BytesPerVoxel} bytes each (~{neededBytes >> 20} MiB), more than half the memory budget "
-                + $"({options.Value.MemoryBudgetMb} MiB, SsbTomo:MemoryBudgetMb); a budget of {(2 * neededBytes >> 20) + 1} MiB would measure it", warn: true);
+                + $"{1 + Tortuosity.BytesPerVoxel} bytes each (~{neededBytes >> 20} MiB), more than a processing window's quarter of the memory budget "
+                + $"({options.Value.MemoryBudgetMb} MiB, SsbTomo:MemoryBudgetMb); a budget of {(4 * neededBytes >> 20) + 1} MiB would measure it", warn: true);
         var volume = await labels.ReadSlicesAsync(0, labels.Depth, ct);
         var log = context.Logger("SsbTomo.Stage");
         var results = CathodeTortuosity.Measure(volume, labels.VoxelSize, CathodeTortuosity.Paths, settings.TortuosityAxisNumbers, (done, total, r) =>

@@ -14,9 +14,11 @@ public static class SegmentationSettings
     // Denoise: uint16 window, float result and the filter's float scratch, owned float and uint16 copies.
     public const double DenoiseBytesPerVoxel = 20;
 
-    // Survey: uint16 window and its float copy, plus per surveyed slice (one per core at a time) ~15 double planes of
-    // Hessian components, eigenvalues and box extremes: ~13 bytes per window voxel on 2 cores and a 28-slice window.
-    public const double SurveyBytesPerVoxel = 24;
+    // Survey: uint16 window and its float copy, plus per surveyed slice (one per core at a time) ~21 double planes: 3
+    // along z, 6 Hessian components and the 6 in-plane passes' scratch, eigenvalue and box-extreme floats. On 2 cores and
+    // the 8-slice chunks' ~20-slice window that is ~17 bytes per window voxel, and the collector needs headroom beside
+    // it: with 24 an 8x768x768 stack ran a 320 MiB heap out of memory in most runs (MemoryBudgetTests at 512 MiB, 2026-12-01).
+    public const double SurveyBytesPerVoxel = 36;
 
     // Segment: uint16 window, float copy, class labels, cleaned and corrected labels, owned labels.
     public const double SegmentBytesPerVoxel = 12;
