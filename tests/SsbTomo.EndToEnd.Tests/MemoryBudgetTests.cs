@@ -30,8 +30,10 @@ public sealed partial class MemoryBudgetTests : IDisposable
         var phantom = Path.Combine(_dir.Path, "phantom");
         await PhantomCommand.WriteAsync(new PhantomOptions(PhantomPreset.Pristine, 8, 768, 768, 50, Seed: 3), phantom);
         const int budgetMb = 768;
-        var (exit, output) = await RunCliAsync(Path.Combine(phantom, "stack"), Path.Combine(_dir.Path, "bounded"), budgetMb);
-        Assert.True(exit == 0, output);
+        var outDir = Path.Combine(_dir.Path, "bounded");
+        var (exit, output) = await RunCliAsync(Path.Combine(phantom, "stack"), outDir, budgetMb);
+        // The run's log (the exception of a failed stage) lives in the temporary folder this test deletes: keep its end.
+        Assert.True(exit == 0, $"{output}\n--- end of {Path.Combine(outDir, "ssbtomo.log")} ---\n{LogTail(Path.Combine(outDir, "ssbtomo.log"))}");
         var peak = PeakMemory().Match(output) is { Success: true } m
             ? int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)
             : throw new Xunit.Sdk.XunitException($"no peak memory line in:\n{output}");
@@ -54,6 +56,9 @@ public sealed partial class MemoryBudgetTests : IDisposable
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(4));
         return (process.ExitCode, await stdout + await stderr);
     }
+
+    private static string LogTail(string path, int lines = 60) =>
+        File.Exists(path) ? string.Join('\n', File.ReadLines(path).TakeLast(lines)) : "(no log written)";
 
     [GeneratedRegex(@"peak memory\s*│\s*(\d+) MiB")]
     private static partial Regex PeakMemory();
