@@ -63,8 +63,11 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
             .WithVoidMorphology(morphology, nearNmc)
             .WithUncertainty(model, variants, context.Message.TrainedClassifier)
             with { Provenance = await store.ExistsAsync(layout.Provenance, ct) ? Path.GetFileName(layout.Provenance) : null };
-        report = await MeasureTortuosityAsync(context, labels, report, ct);
-        (report, var particles, var shownParticle) = await MeasureParticlesAsync(labels, layout, report, ct);
+        // The tortuosity solves and the particle split both need the whole labels at once: read them once for both.
+        Volume<byte>? wholeLabels = null;
+        async Task<Volume<byte>> WholeLabelsAsync() => wholeLabels ??= await labels.ReadSlicesAsync(0, labels.Depth, ct);
+        report = await MeasureTortuosityAsync(context, labels, WholeLabelsAsync, report);
+        (report, var particles, var shownParticle) = await MeasureParticlesAsync(labels, WholeLabelsAsync, layout, report, ct);
         var json = report.ToJsonBytes();
         await store.WriteAsync(layout.Metrics, json, ct);
         await store.WriteAsync(layout.MetricsCsv, System.Text.Encoding.UTF8.GetBytes(
@@ -129,10 +132,11 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
     /// <summary>
     /// Tortuosity factors of the ionic and electronic paths along the configured axes (<see cref="CathodeTortuosity"/>),
     /// one solve at a time, each logged as "k of N" when done. The solve needs the whole volume at once: a volume whose
-    /// labels and one solve would not fit half the memory budget is left out with a warning, as is a switched-off one.
+    /// labels and one solve would not fit a processing window's share of the memory budget is left out with a warning, as
+    /// is a switched-off one.
     /// </summary>
-    private async Task<MetricsReport> MeasureTortuosityAsync(ConsumeContext<MeasureVolume> context, StageVolume<byte> labels, MetricsReport report,
-        CancellationToken ct)
+    private async Task<MetricsReport> MeasureTortuosityAsync(ConsumeContext<MeasureVolume> context, StageVolume<byte> labels,
+        Func<Task<Volume<byte>>> wholeLabels, MetricsReport report)
     {
         var settings = options.Value.Metrics;
         if (!settings.Tortuosity) return report.WithTortuosityLeftOut("switched off (SsbTomo:Metrics:Tortuosity = false)", warn: false);
@@ -145,7 +149,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
             return report.WithTortuosityLeftOut($"tortuosity not measured: the solve holds the whole volume, {voxels:N0} voxels at "
                 + $"{1 + Tortuosity.BytesPerVoxel} bytes each (~{neededBytes >> 20} MiB), more than a processing window's quarter of the memory budget "
                 + $"({options.Value.MemoryBudgetMb} MiB, SsbTomo:MemoryBudgetMb); a budget of {(4 * neededBytes >> 20) + 1} MiB would measure it", warn: true);
-        var volume = await labels.ReadSlicesAsync(0, labels.Depth, ct);
+        var volume = await wholeLabels();
         var log = context.Logger("SsbTomo.Stage");
         var results = CathodeTortuosity.Measure(volume, labels.VoxelSize, CathodeTortuosity.Paths, settings.TortuosityAxisNumbers, (done, total, r) =>
             log.LogInformation("Job {JobId} metrics: tortuosity {Done} of {Total} ({Path} along {Axis}): tau {Tau:0.0000}, {Iterations} iterations, {Seconds:0.0} s",
@@ -159,7 +163,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
     /// rather than failing the job or breaking the budget.
     /// </summary>
     private async Task<(MetricsReport Report, IReadOnlyList<NmcParticle>? Particles, NmcParticle? Shown)> MeasureParticlesAsync(
-        StageVolume<byte> labels, JobLayout layout, MetricsReport report, CancellationToken ct)
+        StageVolume<byte> labels, Func<Task<Volume<byte>>> wholeLabels, JobLayout layout, MetricsReport report, CancellationToken ct)
     {
         var voxels = (long)labels.Depth * labels.Height * labels.Width;
         var neededBytes = voxels * ParticleBytesPerVoxel;
@@ -170,7 +174,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
                 Warnings = [.. report.Warnings ?? [], $"particles not measured: splitting the NMC phase of {voxels:N0} voxels into particles needs "
                     + $"~{neededBytes >> 20} MiB at once, more than half the memory budget ({options.Value.MemoryBudgetMb} MiB, SsbTomo:MemoryBudgetMb)"],
             }, null, null);
-        var volume = await labels.ReadSlicesAsync(0, labels.Depth, ct);
+        var volume = await wholeLabels();
         var separated = NmcParticles.Separate(volume, labels.VoxelSize);
         var particles = NmcParticles.Measure(volume, separated, labels.VoxelSize);
         await store.WriteAsync(layout.Particles, MetricsReport.ParticlesCsv(particles), ct);

@@ -16,14 +16,8 @@ public class AlignmentFanOutTests
     [Fact]
     public async Task Slabs_are_measured_solved_once_and_shifted_before_the_stack_counts_as_aligned()
     {
-        await using var provider = new ServiceCollection().AddMassTransitTestHarness(bus => bus.AddOrchestrator()).BuildServiceProvider(true);
-        var harness = provider.GetRequiredService<ITestHarness>();
-        await harness.Start();
-        var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
-        var jobId = Guid.NewGuid();
-        await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/x", null, 8));
-        await harness.Bus.Publish(new StackIngested(jobId, 20));
-        Assert.NotNull(await saga.Exists(jobId, m => m.Aligning));
+        var (provider, harness, jobId) = await StartAligningAsync();
+        await using var _ = provider;
 
         Assert.True(await Eventually.TrueAsync(() => Published<MeasureAlignmentChunk>(harness).Length == 3));
         Assert.Equal([(0, 8), (8, 16), (16, 20)], Published<MeasureAlignmentChunk>(harness).Select(c => (c.Z0, c.Z1)).Order());
@@ -45,7 +39,7 @@ public class AlignmentFanOutTests
         Assert.Empty(Published<StackAligned>(harness));
 
         await harness.Bus.Publish(new AlignmentChunkShifted(jobId, 2));
-        Assert.NotNull(await saga.Exists(jobId, m => m.Denoising));
+        Assert.NotNull(await harness.GetSagaStateMachineHarness<JobStateMachine, JobState>().Exists(jobId, m => m.Denoising));
         var aligned = Assert.Single(Published<StackAligned>(harness));
         Assert.Equal((60, 62), (aligned.Height, aligned.Width));
         Assert.Contains("slice 4 is black", (await store.LoadAsync(jobId))!.State.Warnings);
@@ -55,14 +49,8 @@ public class AlignmentFanOutTests
     [Fact]
     public async Task A_redelivered_stack_ingested_sends_the_measure_commands_again_for_unmeasured_slabs_only()
     {
-        await using var provider = new ServiceCollection().AddMassTransitTestHarness(bus => bus.AddOrchestrator()).BuildServiceProvider(true);
-        var harness = provider.GetRequiredService<ITestHarness>();
-        await harness.Start();
-        var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
-        var jobId = Guid.NewGuid();
-        await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/x", null, 8));
-        await harness.Bus.Publish(new StackIngested(jobId, 20));
-        Assert.NotNull(await saga.Exists(jobId, m => m.Aligning));
+        var (provider, harness, jobId) = await StartAligningAsync();
+        await using var _ = provider;
         Assert.True(await Eventually.TrueAsync(() => Published<MeasureAlignmentChunk>(harness).Length == 3));
         await harness.Bus.Publish(new AlignmentChunkMeasured(jobId, 1));
         var store = provider.GetRequiredService<IJobStateStore>();
@@ -103,6 +91,19 @@ public class AlignmentFanOutTests
         Assert.Equal((20, 60, 62), (aligned.Slices, aligned.Height, aligned.Width));
         Assert.Equal(["slice 4 is black"], aligned.Warnings ?? []);
         Assert.True(await Eventually.TrueAsync(() => job.Published<PrepareChunk>().Count == 3));
+    }
+
+    /// <summary>A harness with one job of 20 slices in slabs of 8, ingested and now Aligning.</summary>
+    private static async Task<(ServiceProvider Provider, ITestHarness Harness, Guid JobId)> StartAligningAsync()
+    {
+        var provider = new ServiceCollection().AddMassTransitTestHarness(bus => bus.AddOrchestrator()).BuildServiceProvider(true);
+        var harness = provider.GetRequiredService<ITestHarness>();
+        await harness.Start();
+        var jobId = Guid.NewGuid();
+        await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/x", null, 8));
+        await harness.Bus.Publish(new StackIngested(jobId, 20));
+        Assert.NotNull(await harness.GetSagaStateMachineHarness<JobStateMachine, JobState>().Exists(jobId, m => m.Aligning));
+        return (provider, harness, jobId);
     }
 
     // One job per harness: every message is this job's.

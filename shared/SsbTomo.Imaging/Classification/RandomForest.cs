@@ -341,7 +341,8 @@ public sealed class RandomForest
 
     private unsafe void PredictBlockGather(float[] buffer, int count, float[] sums, int treeStart, int treeEnd)
     {
-        const int stride = GatherStride, lanes = 8;
+        const int stride = GatherStride;
+        var lanes = Vector256<int>.Count;
         var k = ClassCount;
         var full = count / lanes * lanes;
         var pairs = count / (2 * lanes) * 2 * lanes;
