@@ -8,7 +8,8 @@ namespace SsbTomo.Benchmarks;
 /// <summary>
 /// The whole pipeline on a family of phantoms (drawn parameters: phase fractions, grey levels, shine-through, noise,
 /// blur, 8/16-bit) plus the three presets, each compared with its truth; prints the per-draw table and the share of
-/// draws inside each target. Usage: `-- sweep [--draws 24] [--first 1] [--shape 64,192,224] [--no-presets] [--out FILE]`.
+/// draws inside each target. Usage: `-- sweep [--draws 24] [--first 1] [--shape 64,192,224] [--no-presets] [--out FILE] [--keep DIR]`;
+/// --keep leaves every phantom and run in DIR, for `-- cleanup` and `-- thresholds` to re-segment.
 /// </summary>
 internal static class SweepStudy
 {
@@ -19,6 +20,7 @@ internal static class SweepStudy
         var first = 1;
         var presets = true;
         string? output = null;
+        string? keep = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -28,8 +30,9 @@ internal static class SweepStudy
                 case "--shape" when i + 1 < args.Length: shape = args[++i].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--no-presets": presets = false; break;
                 case "--out" when i + 1 < args.Length: output = args[++i]; break;
+                case "--keep" when i + 1 < args.Length: keep = args[++i]; break;
                 default:
-                    Console.Error.WriteLine("usage: SsbTomo.Benchmarks sweep [--draws N] [--first SEED] [--shape D,H,W] [--no-presets] [--out FILE]");
+                    Console.Error.WriteLine("usage: SsbTomo.Benchmarks sweep [--draws N] [--first SEED] [--shape D,H,W] [--no-presets] [--out FILE] [--keep DIR]");
                     return 2;
             }
         }
@@ -38,16 +41,17 @@ internal static class SweepStudy
             .ToList();
         if (presets)
             phantoms.AddRange(Enum.GetValues<PhantomPreset>().Select(p => ($"{p.ToString().ToLowerInvariant()} seed 1", new PhantomOptions(p, shape[0], shape[1], shape[2], 50, 1))));
-        using var dir = new TempDirectory("ssbtomo-sweep");
+        using var temporary = keep is null ? new TempDirectory("ssbtomo-sweep") : null;
+        var workDir = keep ?? temporary!.Path;
         var results = new List<SweepResult>();
         foreach (var (name, options) in phantoms)
         {
-            var result = await FamilySweep.RunOneAsync(name.Replace(' ', '-'), options, dir.Path);
+            var result = await FamilySweep.RunOneAsync(name.Replace(' ', '-'), options, workDir);
             results.Add(result with { Name = name });
             Console.WriteLine(result.Completed
                 ? $"{name}: void {result.Comparison!.VoidErrorPercentPoints:+0.00;-0.00} pp, Dice void {result.Comparison.Dice["void"]:0.000} ({result.Seconds:0} s)"
                 : $"{name}: failed: {result.Failure}");
-            Directory.Delete(Path.Combine(dir.Path, name.Replace(' ', '-')), recursive: true);
+            if (keep is null) Directory.Delete(Path.Combine(workDir, name.Replace(' ', '-')), recursive: true);
         }
         var table = FamilySweep.Table(results);
         Console.WriteLine();
