@@ -44,6 +44,9 @@ internal static class CleanupStudy
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{runDir}: shine-through excess {shine.Excess:0.000} (correction {shine.Correction:0.000}), per distance [{string.Join(", ", perDistance.Select(e => e.ToString("0.000", CultureInfo.InvariantCulture)))}]"));
             var solidLevel = 0.5 * (decision.ClassMeans[1] + decision.ClassMeans[2]);
+            var electrolyteSpread = CarbonLevel.RobustSpread(survey.ElectrolyteCoreHistogram, 1024, 0, 65536);
+            Volume<byte> Ceiling(double ceiling) => ShineThroughCorrection.Apply(CleanedUp(intensity, decision.Thresholds, decision.ClassMeans), intensity,
+                decision.ClassMeans[0], [shine.Correction], double.PositiveInfinity, ceiling, PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
             (string Rule, Func<Volume<byte>> Segment)[] rules =
             [
                 ("fit only", () => CleanedUp(intensity, set.Thresholds, set.ClassMeans)),
@@ -51,9 +54,39 @@ internal static class CleanupStudy
                 ("survey + shine midpoint", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans)),
                 ("survey + shine all excess", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, Math.Min(shine.Excess, ShineThroughEstimate.MaximumExcess))),
                 ("survey + shine correction", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Correction)),
+                ("ceiling LPS threshold", () => Ceiling(decision.Thresholds[1])),
+                ("ceiling LPS mean", () => Ceiling(decision.ClassMeans[2])),
+                ("ceiling LPS mean - 2sd", () => Ceiling(decision.ClassMeans[2] - 2 * electrolyteSpread)),
                 ("survey + shine distance", () => ShineThroughCorrection.Apply(CleanedUp(intensity, decision.Thresholds, decision.ClassMeans), intensity,
                     decision.ClassMeans[0], perDistance, solidLevel, PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps)),
             ];
+            {
+                var classified = PhaseClassifier.Classify(intensity, decision.Thresholds, PhaseClassifier.BseDarkToBright);
+                var cleaned = PartialVolumeCleanup.Apply(classified, intensity, PhaseClassifier.BseDarkToBright, decision.ClassMeans);
+                var corrected = ShineThroughCorrection.Apply(cleaned, intensity, decision.ClassMeans[0], shine.Correction, PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
+                foreach (var (wall, wallName) in new[] { (PhaseLabel.Nmc, "NMC"), (PhaseLabel.Lps, "LPS") })
+                    for (var distance = 1; distance <= 3; distance++)
+                    {
+                        var counts = new long[3, 5];
+                        var plane = truth.SliceLength;
+                        for (var k = 0; k + (long)distance * plane < truth.Length; k++)
+                        {
+                            if (truth.Data[k + (long)distance * plane] != wall) continue;
+                            var pore = true;
+                            for (var j = 0; j < distance && pore; j++) pore = truth.Data[k + (long)j * plane] == PhaseLabel.Void;
+                            if (!pore) continue;
+                            counts[0, classified.Data[k]]++;
+                            counts[1, cleaned.Data[k]]++;
+                            counts[2, corrected.Data[k]]++;
+                        }
+                        string Row(int step)
+                        {
+                            var total = Math.Max(1, counts[step, 1] + counts[step, 2] + counts[step, 3] + counts[step, 4]);
+                            return string.Create(CultureInfo.InvariantCulture, $"v {100.0 * counts[step, 4] / total:0}/c {100.0 * counts[step, 3] / total:0}/l {100.0 * counts[step, 2] / total:0}/n {100.0 * counts[step, 1] / total:0}");
+                        }
+                        Console.WriteLine($"   pore {distance} in front of {wallName}: classified {Row(0)}; cleaned {Row(1)}; shine-corrected {Row(2)}");
+                    }
+            }
             foreach (var (rule, segment) in rules)
             {
                 var labels = segment();

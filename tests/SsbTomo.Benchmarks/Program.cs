@@ -15,6 +15,7 @@ using SsbTomo.TestSupport;
 // Usage: dotnet run -c Release --project tests/SsbTomo.Benchmarks -- [--size 64,512,512] [--repeats 3] [--pc-size 1024]
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- drift [options]   (see DriftStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- sweep [options]   (see SweepStudy)
+//        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- carbon PHANTOM RUN [...]   (see CarbonStudy: where carbon goes, fibre rules)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- trainable [options]   (see TrainableStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- tortuosity [--size 128] [--axis 0]   (see TortuosityStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- reconstruction [--size 256,512,512]   (see ReconstructionStudy)
@@ -24,6 +25,7 @@ if (args.FirstOrDefault() == "sweep") return await SweepStudy.RunAsync(args[1..]
 if (args.FirstOrDefault() == "thresholds") return await ThresholdStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "trainable") return TrainableStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "cleanup") return await CleanupStudy.RunAsync(args[1..]);
+if (args.FirstOrDefault() == "carbon") return await CarbonStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "tortuosity") return TortuosityStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "reconstruction") return await ReconstructionStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "metrics") return MetricsStudy.Run(args[1..]);

@@ -3,7 +3,8 @@ namespace SsbTomo.Imaging.Segmentation;
 /// <summary>
 /// The segmentation recipe, in one place for the segmentation stage and every re-run of it (the metrics' threshold
 /// variants, studies): classification by the stack-wide thresholds, <see cref="PartialVolumeCleanup"/>, then
-/// <see cref="ShineThroughCorrection"/> of the cleaned labels. Four classes dark to bright: void, carbon, LPS, NMC.
+/// <see cref="ShineThroughCorrection"/> of the cleaned labels, never above the electrolyte's class mean. Four classes dark
+/// to bright: void, carbon, LPS, NMC.
 /// </summary>
 public static class PhaseSegmentation
 {
@@ -18,6 +19,7 @@ public static class PhaseSegmentation
     {
         var labels = PhaseClassifier.Classify(denoised, thresholds, PhaseClassifier.BseDarkToBright);
         labels = PartialVolumeCleanup.Apply(labels, denoised, PhaseClassifier.BseDarkToBright, classMeans);
-        return ShineThroughCorrection.Apply(labels, denoised, classMeans[0], shineThroughExcess, PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
+        return ShineThroughCorrection.Apply(labels, denoised, classMeans[0], [shineThroughExcess], double.PositiveInfinity, classMeans[2],
+            PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
     }
 }

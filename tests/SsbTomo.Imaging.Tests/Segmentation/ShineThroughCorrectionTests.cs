@@ -34,6 +34,34 @@ public class ShineThroughCorrectionTests
             PhaseLabel.Nmc, PhaseLabel.Nmc, PhaseLabel.Nmc], labels);
     }
 
+    [Theory]
+    [InlineData(Lps)]
+    [InlineData(Lps + 2000)]
+    public void Electrolyte_between_a_pore_and_a_much_brighter_nmc_wall_stays_electrolyte_under_the_electrolyte_ceiling(float electrolyte)
+    {
+        // NMC 2.4 times the void-to-LPS contrast: the void-to-wall midpoint (36200) lies above the electrolyte's level.
+        const float brightNmc = Void + 2.4f * (Lps - Void);
+        var (labels, intensity) = Column(Lps, Void, Void, electrolyte, electrolyte, brightNmc, brightNmc);
+        Volume<byte> Corrected(double ceiling) => ShineThroughCorrection.Apply(labels, intensity, Void, [0.0], double.PositiveInfinity, ceiling,
+            PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
+
+        Assert.Equal([PhaseLabel.Lps, PhaseLabel.Void, PhaseLabel.Void, PhaseLabel.Lps, PhaseLabel.Lps, PhaseLabel.Nmc, PhaseLabel.Nmc],
+            Corrected(ceiling: Lps).Data);
+        // Without the ceiling the electrolyte layer is taken for the pore's lit back and the pore touches the particle.
+        Assert.Equal([PhaseLabel.Lps, PhaseLabel.Void, PhaseLabel.Void, PhaseLabel.Void, PhaseLabel.Void, PhaseLabel.Nmc, PhaseLabel.Nmc],
+            Corrected(ceiling: double.PositiveInfinity).Data);
+    }
+
+    [Fact]
+    public void A_shine_lit_pore_voxel_below_the_electrolyte_ceiling_is_still_given_back()
+    {
+        const float brightNmc = Void + 2.4f * (Lps - Void);
+        var (labels, intensity) = Column(Lps, Void, Lps - 3000, brightNmc, brightNmc);
+        var corrected = ShineThroughCorrection.Apply(labels, intensity, Void, [0.0], double.PositiveInfinity, Lps,
+            PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
+        Assert.Equal([PhaseLabel.Lps, PhaseLabel.Void, PhaseLabel.Void, PhaseLabel.Nmc, PhaseLabel.Nmc], corrected.Data);
+    }
+
     [Fact]
     public void A_voxel_above_the_midpoint_to_its_wall_stays_solid()
     {
