@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
 using SsbTomo.Cli;
+using SsbTomo.Hosting;
 using SsbTomo.Phantom;
 using SsbTomo.Storage;
 
@@ -15,6 +17,14 @@ internal static class JobResults
             await PhantomCommand.WriteAsync(new PhantomOptions(PhantomPreset.Pristine, 24, 96, 112, 50, Seed: 3), phantom);
         return Path.Combine(phantom, "stack");
     }
+
+    /// <summary>
+    /// The fault and redelivery sweeps run one small job per write or per message. They are about what is written and
+    /// delivered; the tortuosity solves write nothing of their own (their figures go into metrics.json with the rest) and
+    /// were half of such a job's time, so the sweeps switch them off, in the clean run and every disturbed one alike.
+    /// </summary>
+    public static void WithoutTortuosity(IServiceCollection services) =>
+        services.PostConfigure<SsbTomoOptions>(options => options.Metrics.Tortuosity = false);
 
     /// <summary>The label image's folder in a run's output (<see cref="JobLayout.Labels"/>).</summary>
     public static readonly string Labels = new JobLayout("").Labels;

@@ -67,6 +67,7 @@ public sealed class RedeliverySweepTests(ITestOutputHelper output) : IDisposable
                 services =>
                 {
                     services.AddSingleton<IConfigureReceiveEndpoint>(redelivery);
+                    JobResults.WithoutTortuosity(services);
                     services.AddReceiveObserver(_ => faults);
                 })
             .WaitAsync(TimeSpan.FromMinutes(2));

@@ -129,6 +129,7 @@ public sealed class StorageFaultSweepTests(ITestOutputHelper output) : IDisposab
                 services =>
                 {
                     services.AddSingleton<IBlobStore>(faulty);
+                    JobResults.WithoutTortuosity(services);
                     services.AddReceiveObserver(_ => faults);
                 })
             .WaitAsync(TimeSpan.FromMinutes(2));
