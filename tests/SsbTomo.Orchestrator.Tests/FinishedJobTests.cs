@@ -45,7 +45,7 @@ public class FinishedJobTests
 
         await PublishAndWaitUntilConsumedAsync(job, failureEvent);
 
-        var stored = await job.StoredAsync();
+        var stored = await job.StoredWhenAsync(s => s.CurrentState == JobStates.Failed);
         Assert.Equal(JobStates.Failed, stored.CurrentState);
         Assert.NotNull(stored.FailureReason);
         Assert.True(await Eventually.TrueAsync(() => job.Harness.Published.Select<JobFailed>().Any()));

@@ -44,6 +44,23 @@ internal sealed class JobRun : IAsyncDisposable
 
     public async Task<JobState> StoredAsync() => (await Provider.GetRequiredService<IJobStateStore>().LoadAsync(Id))!.State;
 
+    /// <summary>
+    /// The stored job once <paramref name="condition"/> holds, or as stored after 30 s. The harness counts a message as
+    /// consumed before the saga repository has written the state it led to, so a read right after
+    /// <see cref="PublishAndWaitAsync{T}"/> can still see the state before (seen on a loaded machine: "Segmenting" where the
+    /// failure had moved the job to "Failed").
+    /// </summary>
+    public async Task<JobState> StoredWhenAsync(Func<JobState, bool> condition)
+    {
+        var giveUpAt = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var stored = await StoredAsync();
+            if (condition(stored) || DateTime.UtcNow > giveUpAt) return stored;
+            await Task.Delay(10);
+        }
+    }
+
     public List<T> Published<T>() where T : class, IJobMessage =>
         Harness.Published.Select<T>().Select(m => m.Context.Message).Where(m => m.JobId == Id).ToList();
 
