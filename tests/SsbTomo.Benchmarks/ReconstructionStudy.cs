@@ -51,7 +51,7 @@ public static class ReconstructionStudy
         var before = Process.GetCurrentProcess().PeakWorkingSet64;
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        var levels = await JobReconstruction.RunAsync(store, layout, windowBudgetBytes);
+        var (levels, _) = await JobReconstruction.RunAsync(store, layout, windowBudgetBytes);
         clock.Stop();
         using var process = Process.GetCurrentProcess();
         var stageCpu = process.TotalProcessorTime - cpuBefore;
