@@ -25,6 +25,22 @@ public sealed class ReconstructVolumeConsumer(IBlobStore store, IOptions<SsbTomo
     public const double PreviewAlpha = JobReconstruction.PreviewAlpha;
 }
 
+/// <summary>Wall time of the Reconstruction stage's parts (the benchmark prints them).</summary>
+public sealed class ReconstructionTimes
+{
+    /// <summary>The three pyramids and the NGFF metadata.</summary>
+    public TimeSpan Pyramids { get; set; }
+    /// <summary>The three orthogonal-slice previews.</summary>
+    public TimeSpan Previews { get; set; }
+    /// <summary>Every phase's mesh, the labels' windows read included; <see cref="Surfaces"/> splits the building.</summary>
+    public TimeSpan Meshes { get; set; }
+    public PhaseSurfaceBuilder.SurfaceBuildTimes Surfaces { get; } = new();
+    /// <summary>Encoding and writing the glb and stl files.</summary>
+    public TimeSpan MeshFiles { get; set; }
+    /// <summary>Rendering and writing the three 3D views.</summary>
+    public TimeSpan Views { get; set; }
+}
+
 /// <summary>
 /// Makes a job's volumes viewable: multiscale pyramids of raw.zarr and aligned.zarr (block means) and of the labels
 /// (block mode), each down to 256 voxels a side and written one chunk at a time; the labels declared as an NGFF label image
@@ -45,10 +61,13 @@ public static class JobReconstruction
     /// <returns>The labels' level count and the mesh files written (keys under the job's prefix).</returns>
     /// <param name="windowBudgetBytes">Memory one processing window may take (the coarser levels' chunks being built at once
     /// together, or one window of the meshes).</param>
-    public static async Task<(int Levels, IReadOnlyList<string> Meshes)> RunAsync(IBlobStore store, JobLayout layout, long windowBudgetBytes, CancellationToken ct = default)
+    /// <param name="times">Filled with the wall time of each part, when given (the benchmark's breakdown).</param>
+    public static async Task<(int Levels, IReadOnlyList<string> Meshes)> RunAsync(IBlobStore store, JobLayout layout, long windowBudgetBytes,
+        CancellationToken ct = default, ReconstructionTimes? times = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(layout);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         foreach (var image in new[] { layout.Raw, layout.Aligned })
         {
             var (count, parallel) = await PlanAsync<ushort>(store, image, windowBudgetBytes, ct);
@@ -62,9 +81,12 @@ public static class JobReconstruction
             ["image-label"] = OmeZarr.ImageLabel(PhaseColours(), sourceImage: "../../"),
         }, ct);
         await OmeZarr.WriteLabelsGroupAsync(store, layout.Aligned, [JobLayout.LabelsName], ct);
+        if (times is not null) times.Pyramids = clock.Elapsed;
 
+        clock.Restart();
         await WritePreviewsAsync(store, layout, ct);
-        var meshes = await WriteSurfacesAsync(store, layout, windowBudgetBytes, ct);
+        if (times is not null) times.Previews = clock.Elapsed;
+        var meshes = await WriteSurfacesAsync(store, layout, windowBudgetBytes, ct, times);
         return (levels, meshes);
     }
 
@@ -75,8 +97,11 @@ public static class JobReconstruction
     /// slice size.
     /// </summary>
     /// <returns>The mesh files written, as keys under the job's prefix.</returns>
-    public static async Task<IReadOnlyList<string>> WriteSurfacesAsync(IBlobStore store, JobLayout layout, long windowBudgetBytes, CancellationToken ct = default)
+    public static async Task<IReadOnlyList<string>> WriteSurfacesAsync(IBlobStore store, JobLayout layout, long windowBudgetBytes,
+        CancellationToken ct = default, ReconstructionTimes? times = null)
     {
+        times ??= new ReconstructionTimes();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var labels = await StageVolume<byte>.OpenAsync(store, layout.Labels, ct);
         var options = new SurfaceOptions();
         var halo = PhaseSurfaceBuilder.HaloSlices;
@@ -93,7 +118,10 @@ public static class JobReconstruction
                     PhaseSurfaceBuilder.BytesPerSlabVoxel, ct))
                     builder.AddWindow(window.Data, window.Slab, window.Tile);
             meshes[label] = builder.Result();
+            times.Surfaces.Add(builder.Times);
         }
+        times.Meshes = clock.Elapsed;
+        clock.Restart();
 
         var named = new List<(string Name, SurfaceMesh Mesh, Rgb Colour)>();
         var written = new List<string>();
@@ -109,8 +137,11 @@ public static class JobReconstruction
         }
         await store.WriteAsync(layout.PhasesMesh, MeshFiles.Glb(named), ct);
         written.Add(relative.PhasesMesh);
+        times.MeshFiles = clock.Elapsed;
+        clock.Restart();
         foreach (var view in new[] { SurfaceView.Phases, SurfaceView.Nmc, SurfaceView.Void })
             await store.WriteAsync(layout.View(view), PngImage.EncodeRgb(SurfaceViews.Render(view, meshes), SurfaceViews.Height, SurfaceViews.Width), ct);
+        times.Views = clock.Elapsed;
         return written;
     }
 

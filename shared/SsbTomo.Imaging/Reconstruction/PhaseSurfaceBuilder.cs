@@ -55,6 +55,9 @@ public sealed class PhaseSurfaceBuilder
     private readonly ITriangleSink _sink;
     private long _ownedVoxels;
 
+    /// <summary>Wall time spent so far in each step (for the benchmark's breakdown).</summary>
+    public SurfaceBuildTimes Times { get; } = new();
+
     /// <param name="isPhase">Which labels are the phase (the indicator is 1 there).</param>
     /// <param name="classifyContact">Record per vertex what lies on the other side (<see cref="SurfaceContact"/>).</param>
     public PhaseSurfaceBuilder(Func<byte, bool> isPhase, VoxelSize voxelSize, int depth, int height, int width, SurfaceOptions options,
@@ -133,10 +136,16 @@ public sealed class PhaseSurfaceBuilder
         // the edge, and so do the last ones (at depth − 1, height − 1, width − 1) on the other side.
         var cubes = new CubeBox(slab.OwnedZ0 == 0 ? -1 : slab.OwnedZ0, slab.OwnedZ1, tile.OwnedY0 == 0 ? -1 : tile.OwnedY0, tile.OwnedY1,
             tile.OwnedX0 == 0 ? -1 : tile.OwnedX0, tile.OwnedX1);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var field = SmoothedIndicator(labels, slab, tile, cubes);
+        Times.Field += clock.Elapsed;
+        clock.Restart();
         var mesh = SlabMesh.Extract(field, cubes, _height, _width, _voxel);
         var contacts = _classifyContact ? mesh.Contacts(field, labels, slab.SlabZ0, tile.ReadY0, tile.ReadX0, _depth, _indicator) : null;
+        Times.MarchingCubes += clock.Elapsed;
+        clock.Restart();
         mesh.Emit(_sink, contacts);
+        Times.Decimation += clock.Elapsed;
         _ownedVoxels += (long)slab.OwnedSlices * tile.OwnedHeight * tile.OwnedWidth;
     }
 
@@ -155,8 +164,13 @@ public sealed class PhaseSurfaceBuilder
         var total = (long)_depth * _height * _width;
         if (_ownedVoxels != total)
             throw new InvalidOperationException($"windows owned {_ownedVoxels} voxels of the volume's {total}");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var mesh = _sink.Result(_classifyContact);
-        return _options.TaubinIterations > 0 ? TaubinSmoothing.Apply(mesh, _options.TaubinIterations) : mesh;
+        Times.Decimation += clock.Elapsed;
+        clock.Restart();
+        var result = _options.TaubinIterations > 0 ? TaubinSmoothing.Apply(mesh, _options.TaubinIterations) : mesh;
+        Times.Smoothing += clock.Elapsed;
+        return result;
     }
 
     /// <summary>The whole volume as one window.</summary>
@@ -174,33 +188,126 @@ public sealed class PhaseSurfaceBuilder
     /// </summary>
     private PaddedField SmoothedIndicator(Volume<byte> labels, SlabWindow slab, TileWindow tile, CubeBox cubes)
     {
-        var indicator = new Volume<ushort>(labels.Depth, labels.Height, labels.Width);
-        Parallel.For(0, labels.Depth, z =>
-        {
-            var source = labels.Slice(z);
-            var target = indicator.Slice(z);
-            for (var i = 0; i < source.Length; i++) target[i] = _indicator[source[i]];
-        });
-        var smooth = Denoise.Gaussian(indicator, SmoothedSurfaceAreaAccumulator.SigmaVoxels);
-        indicator = null!;
+        var (smooth, nonZeroRows) = GaussianOfIndicator(labels, _indicator);
         var field = new PaddedField(cubes);
-        // Only the voxels inside the volume: the rest of the field stays 0.
+        // Only the voxels inside the volume, and only rows the Gaussian reached: the rest of the field stays 0.
         var (y0, y1, x0, x1) = (Math.Max(0, field.FirstY), Math.Min(_height, field.EndY), Math.Max(0, field.FirstX), Math.Min(_width, field.EndX));
         Parallel.For(Math.Max(0, field.FirstZ), Math.Min(_depth, field.EndZ), z =>
         {
             for (var y = y0; y < y1; y++)
             {
-                var source = ((long)(z - slab.SlabZ0) * labels.Height + y - tile.ReadY0) * labels.Width - tile.ReadX0;
+                var row = (long)(z - slab.SlabZ0) * labels.Height + y - tile.ReadY0;
+                if (!nonZeroRows[row]) continue;
+                var source = row * labels.Width - tile.ReadX0;
                 var target = field.Index(z, y, 0);
+                var any = false;
                 for (var x = x0; x < x1; x++)
                 {
                     var value = labels.Data[source + x] == PhaseLabel.Outside ? 0f : smooth.Data[source + x];
                     field.Values[target + x] = value;
-                    field.Inside[target + x] = value > Level ? (byte)1 : (byte)0;
+                    var inside = value > Level;
+                    field.Inside[target + x] = inside ? (byte)1 : (byte)0;
+                    any |= inside;
                 }
+                field.RowHasInside[field.Row(z, y)] = any;
             }
         });
         return field;
+    }
+
+    /// <summary>
+    /// <see cref="Denoise.Gaussian"/> of the 0/1 indicator of <paramref name="labels"/> (σ = <see
+    /// cref="SmoothedSurfaceAreaAccumulator.SigmaVoxels"/>): the same passes in the same float arithmetic, so the same bits,
+    /// but rows of zeros are skipped. Adding w·0 = +0 leaves every sum as it is, and away from the phase most rows are
+    /// zeros. Also says which rows (z · height + y) of the result hold anything but zeros.
+    /// </summary>
+    internal static (Volume<float> Smooth, bool[] NonZeroRows) GaussianOfIndicator(Volume<byte> labels, ushort[] indicator)
+    {
+        var weights = Array.ConvertAll(Denoise.GaussianKernel(SmoothedSurfaceAreaAccumulator.SigmaVoxels), w => (float)w);
+        var radius = weights.Length / 2;
+        var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);
+        var alongX = new Volume<float>(depth, height, width);
+        var rowsX = new bool[(long)depth * height];
+        if (labels.Length == 0) return (alongX, rowsX);
+
+        var xSources = Denoise.ReflectedIndices(width, radius);
+        Parallel.For(0, depth, z =>
+        {
+            var padded = new float[width + weights.Length - 1];
+            for (var y = 0; y < height; y++)
+            {
+                var row = labels.Data.AsSpan((int)(((long)z * height + y) * width), width);
+                var any = false;
+                foreach (var label in row) any |= indicator[label] != 0;
+                if (!any) continue;
+                rowsX[(long)z * height + y] = true;
+                for (var i = 0; i < padded.Length; i++) padded[i] = indicator[row[xSources[i]]];
+                var output = alongX.Slice(z).Slice(y * width, width);
+                // Denoise.Gaussian's x pass, term by term.
+                for (var x = 0; x < width; x++)
+                {
+                    var sum = 0f;
+                    for (var k = 0; k < weights.Length; k++) sum += weights[k] * padded[x + k];
+                    output[x] = sum;
+                }
+            }
+        });
+
+        var alongY = new Volume<float>(depth, height, width);
+        var rowsY = new bool[rowsX.Length];
+        var ySources = Denoise.ReflectedIndices(height, radius);
+        Parallel.For(0, depth, z =>
+        {
+            var source = alongX.Slice(z);
+            var target = alongY.Slice(z);
+            for (var y = 0; y < height; y++)
+            {
+                var output = target.Slice(y * width, width);
+                for (var k = 0; k < weights.Length; k++)
+                {
+                    var from = ySources[y + k];
+                    if (!rowsX[(long)z * height + from]) continue;
+                    Denoise.MultiplyAdd(source.Slice(from * width, width), weights[k], output);
+                    rowsY[(long)z * height + y] = true;
+                }
+            }
+        });
+
+        var result = alongX; // reuse: the x pass is no longer needed
+        result.Data.AsSpan().Clear();
+        var rows = rowsX;
+        Array.Clear(rows);
+        var zSources = Denoise.ReflectedIndices(depth, radius);
+        Parallel.For(0, depth, z =>
+        {
+            var output = result.Slice(z);
+            for (var y = 0; y < height; y++)
+                for (var k = 0; k < weights.Length; k++)
+                {
+                    var from = zSources[z + k];
+                    if (!rowsY[(long)from * height + y]) continue;
+                    Denoise.MultiplyAdd(alongY.Slice(from).Slice(y * width, width), weights[k], output.Slice(y * width, width));
+                    rows[(long)z * height + y] = true;
+                }
+        });
+        return (result, rows);
+    }
+
+    /// <summary>Wall time of a builder's steps: the smoothed field, marching cubes (with the contact classes), handing the
+    /// triangles to the sink and its result (the decimation, or the welding of every triangle), Taubin smoothing.</summary>
+    public sealed class SurfaceBuildTimes
+    {
+        public TimeSpan Field { get; set; }
+        public TimeSpan MarchingCubes { get; set; }
+        public TimeSpan Decimation { get; set; }
+        public TimeSpan Smoothing { get; set; }
+
+        public void Add(SurfaceBuildTimes other)
+        {
+            ArgumentNullException.ThrowIfNull(other);
+            (Field, MarchingCubes, Decimation, Smoothing) = (Field + other.Field, MarchingCubes + other.MarchingCubes,
+                Decimation + other.Decimation, Smoothing + other.Smoothing);
+        }
     }
 
     /// <summary>Cubes [Z0, Z1) × [Y0, Y1) × [X0, X1), named by their lowest corner (−1: the cube beyond the first voxel).</summary>
@@ -219,6 +326,7 @@ public sealed class PhaseSurfaceBuilder
             PlaneLength = (long)(EndY - FirstY) * RowLength;
             Values = new float[(EndZ - FirstZ) * PlaneLength];
             Inside = new byte[Values.LongLength];
+            RowHasInside = new bool[(long)(EndZ - FirstZ) * (EndY - FirstY)];
         }
 
         public int FirstZ { get; }
@@ -231,6 +339,11 @@ public sealed class PhaseSurfaceBuilder
         public long PlaneLength { get; }
         public float[] Values { get; }
         public byte[] Inside { get; }
+
+        /// <summary>Per row of the field (<see cref="Row"/>), whether any of its voxels is inside.</summary>
+        public bool[] RowHasInside { get; }
+
+        public long Row(int z, int y) => (long)(z - FirstZ) * (EndY - FirstY) + y - FirstY;
 
         /// <summary>Where voxel (z, y, x) of the volume is.</summary>
         public long Index(int z, int y, int x) => (z - FirstZ) * PlaneLength + (long)(y - FirstY) * RowLength + x - FirstX;

@@ -176,8 +176,12 @@ internal sealed class SlabMesh
         var keys = new List<long>();
         var orders = new List<long>();
         var inside = field.Inside;
+        var (rowHasInside, rowsPerPlane) = (field.RowHasInside, field.EndY - field.FirstY);
         for (var y = cubes.Y0; y < cubes.Y1; y++)
         {
+            // A cube row whose four voxel rows are all outside has no surface.
+            var row = field.Row(z, y);
+            if (!(rowHasInside[row] || rowHasInside[row + 1] || rowHasInside[row + rowsPerPlane] || rowHasInside[row + rowsPerPlane + 1])) continue;
             long r00 = field.Index(z, y, cubes.X0), r01 = r00 + field.RowLength, r10 = r00 + field.PlaneLength, r11 = r10 + field.RowLength;
             for (var i = 0; i < cubes.X1 - cubes.X0; i++)
             {

@@ -135,6 +135,26 @@ public class PhaseSurfaceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_indicators_gaussian_skipping_rows_of_zeros_equals_denoise_gaussian_bit_for_bit()
+    {
+        // A small ball in a large volume leaves rows of zeros to skip; the two particles and the carbon planes fill most rows.
+        var ball = SurfaceAreaTests.Ball(60, VoxelSize.Isotropic(10), margin: 12);
+        foreach (var (labels, phase) in new[] { (ball, PhaseLabel.Nmc), (TwoParticles(), PhaseLabel.Nmc), (TwoParticles(), PhaseLabel.Void), (TwoParticles(), PhaseLabel.Carbon) })
+        {
+            var table = new ushort[256];
+            table[phase] = 1;
+            var indicator = new Volume<ushort>(labels.Depth, labels.Height, labels.Width, Array.ConvertAll(labels.Data, l => table[l]));
+            var expected = Denoise.Gaussian(indicator, SsbTomo.Imaging.Measurement.SmoothedSurfaceAreaAccumulator.SigmaVoxels);
+            var (smooth, nonZeroRows) = PhaseSurfaceBuilder.GaussianOfIndicator(labels, table);
+            Assert.Equal(expected.Data, smooth.Data);
+            if (labels == ball) Assert.Contains(false, nonZeroRows);
+            for (var row = 0; row < nonZeroRows.Length; row++)
+                if (!nonZeroRows[row])
+                    Assert.All(expected.Data.AsSpan(row * labels.Width, labels.Width).ToArray(), v => Assert.Equal(0f, v));
+        }
+    }
+
+    [Fact]
     public void A_tile_without_its_halo_and_windows_that_miss_voxels_are_refused()
     {
         var labels = TwoParticles();
