@@ -118,45 +118,67 @@ internal sealed class SlabMesh
     public static SlabMesh Extract(PhaseSurfaceBuilder.PaddedField field, PhaseSurfaceBuilder.CubeBox cubes, int height, int width, VoxelSize voxel)
     {
         var layers = Math.Max(0, cubes.Z1 - cubes.Z0);
-        // Layers are extracted a few at a time (two per core) and welded in order at once, so that only those layers'
-        // keys (24 bytes a triangle) exist beside the welded triangles (12 bytes a triangle).
-        var batch = 2 * Environment.ProcessorCount;
-        var index = new Dictionary<long, int>();
-        var vertexKeys = new List<long>();
-        var layerTriangles = new int[layers][];
-        var layerOrders = new long[layers][];
-        var layerKeys = new List<long>[batch];
-        for (var b0 = 0; b0 < layers; b0 += batch)
+        // Every edge of the field's voxel grid has a slot (its lower corner's place in the field, × 3 axes). The cube
+        // layers are extracted in parallel as slots; the slots used are numbered in slot order (so the numbering does not
+        // depend on threads), which welds the vertices shared by neighbouring cubes and layers.
+        var (rows, columns) = (field.EndY - field.FirstY, field.RowLength);
+        var planeSlots = 3L * rows * columns;
+        var slotCount = planeSlots * (field.EndZ - field.FirstZ);
+        if (slotCount > Array.MaxLength)
+            throw new ArgumentException($"a window of {slotCount / 3} voxels has more edges than an array holds; use smaller windows", nameof(field));
+        var edgeOffsets = new int[MarchingCubes.Edges.Length];
+        for (var e = 0; e < edgeOffsets.Length; e++)
         {
-            var b1 = Math.Min(layers, b0 + batch);
-            Parallel.For(b0, b1, layer =>
-            {
-                var (keys, orders) = ExtractLayer(field, cubes, cubes.Z0 + layer, height, width);
-                (layerKeys[layer - b0], layerOrders[layer]) = (keys, orders);
-            });
-            // Weld in cube order: a vertex's number is the order it first appears in.
-            for (var layer = b0; layer < b1; layer++)
-            {
-                var keys = layerKeys[layer - b0];
-                var triangles = new int[keys.Count];
-                for (var k = 0; k < keys.Count; k++)
-                {
-                    if (!index.TryGetValue(keys[k], out var i))
-                    {
-                        i = vertexKeys.Count;
-                        index.Add(keys[k], i);
-                        vertexKeys.Add(keys[k]);
-                    }
-                    triangles[k] = i;
-                }
-                layerTriangles[layer] = triangles;
-                layerKeys[layer - b0] = null!;
-            }
+            var (a, b) = MarchingCubes.Edges[e];
+            var axis = (a ^ b) switch { 1 => 0, 2 => 1, _ => 2 };
+            edgeOffsets[e] = (int)((((a >> 2 & 1) * rows + (a >> 1 & 1)) * columns + (a & 1)) * 3 + axis);
         }
-        index = null!;
-        var positions = new double[3 * vertexKeys.Count];
+        var layerSlots = new int[layers][];
+        var layerOrders = new long[layers][];
+        var slotVertex = new int[slotCount];
+        Parallel.For(0, layers, layer =>
+        {
+            (layerSlots[layer], layerOrders[layer]) = ExtractLayer(field, cubes, cubes.Z0 + layer, height, width, edgeOffsets);
+            foreach (var slot in layerSlots[layer]) slotVertex[slot] = 1;
+        });
+        // Number the used slots plane by plane: count per plane, then each plane from its offset.
+        var planes = field.EndZ - field.FirstZ;
+        var perPlane = new int[planes + 1];
+        Parallel.For(0, planes, p =>
+        {
+            var count = 0;
+            foreach (var used in slotVertex.AsSpan((int)(p * planeSlots), (int)planeSlots)) count += used;
+            perPlane[p + 1] = count;
+        });
+        for (var p = 0; p < planes; p++) perPlane[p + 1] += perPlane[p];
+        var vertexKeys = new long[perPlane[planes]];
+        Parallel.For(0, planes, p =>
+        {
+            var next = perPlane[p];
+            var first = p * planeSlots;
+            for (var slot = first; slot < first + planeSlots; slot++)
+            {
+                if (slotVertex[slot] == 0) continue;
+                var corner = slot / 3;
+                var (x, y) = ((int)(corner % columns) + field.FirstX, (int)(corner / columns % rows) + field.FirstY);
+                vertexKeys[next] = Key(field.FirstZ + p, y, x, (int)(slot % 3), height, width);
+                slotVertex[slot] = next++;
+            }
+        });
+        var layerTriangles = new int[layers][];
+        Parallel.For(0, layers, layer =>
+        {
+            var slots = layerSlots[layer];
+            var triangles = new int[slots.Length];
+            for (var k = 0; k < slots.Length; k++) triangles[k] = slotVertex[slots[k]];
+            layerTriangles[layer] = triangles;
+            layerSlots[layer] = null!;
+        });
+        slotVertex = null!;
+
+        var positions = new double[3 * vertexKeys.Length];
         var (dx, dy, dz) = (voxel.XNm / 1000, voxel.YNm / 1000, voxel.ZNm / 1000);
-        Parallel.For(0, vertexKeys.Count, i =>
+        Parallel.For(0, vertexKeys.Length, i =>
         {
             var (z, y, x, axis) = DecodeKey(vertexKeys[i], height, width);
             var a = field[z, y, x];
@@ -166,14 +188,17 @@ internal sealed class SlabMesh
             positions[3 * i + 1] = (y + (axis == 1 ? t : 0)) * dy;
             positions[3 * i + 2] = (z + (axis == 2 ? t : 0)) * dz;
         });
-        return new SlabMesh(layerTriangles, layerOrders, [.. vertexKeys], positions, height, width);
+        return new SlabMesh(layerTriangles, layerOrders, vertexKeys, positions, height, width);
     }
 
-    /// <summary>The triangles of cube layer <paramref name="z"/> of the box as the keys of their vertices' edges, in cube order, and their places in it.</summary>
-    private static (List<long> Keys, long[] Orders) ExtractLayer(PhaseSurfaceBuilder.PaddedField field, PhaseSurfaceBuilder.CubeBox cubes, int z,
-        int height, int width)
+    /// <summary>
+    /// The triangles of cube layer <paramref name="z"/> of the box as the field slots of their vertices' edges (lower
+    /// corner's place × 3 + axis), in cube order, and their places in the volume's cube order.
+    /// </summary>
+    private static (int[] Slots, long[] Orders) ExtractLayer(PhaseSurfaceBuilder.PaddedField field, PhaseSurfaceBuilder.CubeBox cubes, int z,
+        int height, int width, int[] edgeOffsets)
     {
-        var keys = new List<long>();
+        var slots = new List<int>();
         var orders = new List<long>();
         var inside = field.Inside;
         var (rowHasInside, rowsPerPlane) = (field.RowHasInside, field.EndY - field.FirstY);
@@ -190,18 +215,19 @@ internal sealed class SlabMesh
                     | inside[r10 + i] << 4 | inside[r10 + i + 1] << 5 | inside[r11 + i] << 6 | inside[r11 + i + 1] << 7;
                 if (config is 0 or 255) continue;
                 var x = cubes.X0 + i;
+                var slot = (int)(3 * (r00 + i));
                 var triangle = 0;
                 foreach (var loop in OrientedLoops[config])
                     for (var k = 1; k + 1 < loop.Length; k++)
                     {
-                        keys.Add(EdgeKey(z, y, x, loop[0], height, width));
-                        keys.Add(EdgeKey(z, y, x, loop[k], height, width));
-                        keys.Add(EdgeKey(z, y, x, loop[k + 1], height, width));
+                        slots.Add(slot + edgeOffsets[loop[0]]);
+                        slots.Add(slot + edgeOffsets[loop[k]]);
+                        slots.Add(slot + edgeOffsets[loop[k + 1]]);
                         orders.Add(TriangleOrder(z, y, x, triangle++, height, width));
                     }
             }
         }
-        return (keys, [.. orders]);
+        return ([.. slots], [.. orders]);
     }
 
     /// <summary>
@@ -268,14 +294,10 @@ internal sealed class SlabMesh
         }
     }
 
-    /// <summary>Key of cube (z, y, x)'s edge: its lower corner in the volume padded by one voxel, and its axis (0 x, 1 y, 2 z).</summary>
-    private static long EdgeKey(int z, int y, int x, int edge, int height, int width)
-    {
-        var (a, b) = MarchingCubes.Edges[edge];
-        var axis = (a ^ b) switch { 1 => 0, 2 => 1, _ => 2 };
-        long cz = z + (a >> 2 & 1) + 1, cy = y + (a >> 1 & 1) + 1, cx = x + (a & 1) + 1;
-        return ((cz * (height + 2) + cy) * (width + 2) + cx) * 3 + axis;
-    }
+    /// <summary>Key of the edge from voxel (z, y, x) along <paramref name="axis"/> (0 x, 1 y, 2 z): its lower corner in the
+    /// volume padded by one voxel, and its axis.</summary>
+    private static long Key(int z, int y, int x, int axis, int height, int width) =>
+        (((long)z + 1) * (height + 2) + y + 1) * (width + 2) * 3 + ((long)x + 1) * 3 + axis;
 
     private static (int Z, int Y, int X, int Axis) DecodeKey(long key, int height, int width)
     {
