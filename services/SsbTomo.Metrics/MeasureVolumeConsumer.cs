@@ -73,7 +73,10 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         await store.WriteAsync(layout.MetricsCsv, System.Text.Encoding.UTF8.GetBytes(
             MetricsCsv.Format(MetricsCsv.FromJson(System.Text.Json.Nodes.JsonNode.Parse(json)!, [.. PhaseLabel.Names]))), ct);
         await WriteReportAsync(layout, json, particles, shownParticle, context.Message, ct);
-        await context.Publish(new VolumeMeasured(context.Message.JobId));
+        var particleMesh = new JobLayout("").ParticleMesh;
+        await context.Publish(shownParticle is not null
+            ? new VolumeMeasured(context.Message.JobId) { Meshes = [particleMesh] }
+            : new VolumeMeasured(context.Message.JobId) { MissingMeshes = new() { [particleMesh] = NoParticleView(particles) } });
     }
 
     /// <summary>
@@ -99,17 +102,17 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         if (particles is not null && ReportPlots.ContactLossHistogram(particles) is { } lossPlot)
             plots.Add(new ReportImage("contact loss per particle (whole particles only)", lossPlot));
         var notes = new List<string>();
-        if (views.Count == 0)
-            notes.Add("No meshes and no 3D views: one slice of this stack and the meshes' halo do not fit the window budget (SsbTomo:MemoryBudgetMb); "
-                + "meshing reads whole slices.");
-        if (particles is null) notes.Add("No particle view: the particles were not measured (see the warnings).");
-        else if (shownParticle is null)
-            notes.Add($"No particle view: no particle of at least {SurfaceViews.MinimumParticleVoxels} voxels lies wholly inside the volume "
-                + "(a stack thinner than its particles cuts every one).");
+        if (views.Count == 0) notes.Add("No 3D views: the reconstruction stage did not write them.");
+        if (shownParticle is null) notes.Add($"No particle view: {NoParticleView(particles)}.");
         if (particles is not null && plots.Count < 2) notes.Add("No contact-loss histogram: no particle lies wholly inside the volume.");
         var html = SampleReport.Render(metrics, provenance, previews, message.Stages, message.Segmentation, views, plots, notes);
         await store.WriteAsync(layout.Report, System.Text.Encoding.UTF8.GetBytes(html), ct);
     }
+
+    /// <summary>Why there is no particle view and no particle mesh.</summary>
+    private static string NoParticleView(IReadOnlyList<NmcParticle>? particles) => particles is null
+        ? "the particles were not measured (see the warnings)"
+        : $"no particle of at least {SurfaceViews.MinimumParticleVoxels} voxels lies wholly inside the volume (a stack thinner than its particles cuts every one)";
 
     private static IEnumerable<(SurfaceView View, string Caption)> ViewCaptions(NmcParticle? shown)
     {

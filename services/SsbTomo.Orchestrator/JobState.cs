@@ -86,6 +86,13 @@ public class JobState : SagaStateMachineInstance
     /// <summary>What a stage could not estimate and did instead (from alignment's StackAligned), for the operator.</summary>
     public List<string> Warnings { get; set; } = [];
 
+    /// <summary>The mesh files the stages reported writing (keys under <see cref="JobPrefix"/>); null while the
+    /// Reconstruction stage has not reported them (or ran before stages reported them).</summary>
+    public List<string>? Meshes { get; set; }
+
+    /// <summary>Mesh files a stage did not write this time, each with why (key under <see cref="JobPrefix"/> → reason).</summary>
+    public Dictionary<string, string> MissingMeshes { get; set; } = [];
+
     public string? FailedStage { get; set; }
     /// <summary>What the user reads: stage, file or slices, what is wrong, what to do. Never an exception's text.</summary>
     public string? FailureReason { get; set; }

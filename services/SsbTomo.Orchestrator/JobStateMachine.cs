@@ -237,13 +237,20 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
 
         During(Reconstructing,
             When(Reconstructed)
+                .Then(c => c.Saga.Meshes = c.Message.Meshes is { } meshes ? [.. meshes] : null)
                 .Publish(c => c.Saga.ToMeasureVolume(DateTime.UtcNow))
                 .TransitionTo(Measuring)
                 .Publish(c => c.Saga.ToProgress()));
 
         During(Measuring,
             When(Measured)
-                .Then(c => c.Saga.UpdatedUtc = DateTime.UtcNow)
+                .Then(c =>
+                {
+                    var job = c.Saga;
+                    job.UpdatedUtc = DateTime.UtcNow;
+                    if (job.Meshes is not null) job.Meshes = [.. job.Meshes.Union(c.Message.Meshes ?? [])];
+                    foreach (var (file, reason) in c.Message.MissingMeshes ?? []) job.MissingMeshes[file] = reason;
+                })
                 .Publish(c => new JobCompleted(c.Saga.CorrelationId, c.Saga.JobPrefix, new JobLayout(c.Saga.JobPrefix).Metrics, c.Saga.UpdatedUtc))
                 .TransitionTo(Completed)
                 .Publish(c => c.Saga.ToProgress()));

@@ -54,10 +54,21 @@ public static class JobsApi
                 Stall = StallView.Of(state, now, context?.Stall ?? new StallSettings()),
                 Results = state.CurrentState == JobStates.Completed && context is not null
                     ? new ResultsView(context.StoreDescription, $"{state.JobPrefix}/", $"/api/jobs/{state.CorrelationId}/metrics.json",
-                        $"/api/jobs/{state.CorrelationId}/labels.zarr.zip", $"/api/jobs/{state.CorrelationId}/report.html", new JobLayout("").MeshFiles)
+                        $"/api/jobs/{state.CorrelationId}/labels.zarr.zip", $"/api/jobs/{state.CorrelationId}/report.html", state.Meshes ?? [],
+                        MissingMeshesOf(state))
                     : null,
             };
         }
+    }
+
+    /// <summary>What the stages said they did not write, and for a job whose stages did not report their meshes, that.</summary>
+    private static IReadOnlyList<MissingFile> MissingMeshesOf(JobState state)
+    {
+        var missing = state.MissingMeshes.Select(m => new MissingFile(m.Key, m.Value)).ToList();
+        if (state.Meshes is null)
+            missing.Insert(0, new MissingFile($"{new JobLayout("").Meshes}/",
+                "not known: the reconstruction stage did not report which mesh files it wrote (a stage older than that report)"));
+        return missing;
     }
 
     public record StageView(string State, DateTime StartedUtc, DateTime? EndedUtc, double Seconds);
@@ -82,9 +93,15 @@ public static class JobsApi
     /// <param name="Metrics">GET: metrics.json.</param>
     /// <param name="Labels">GET: the label image as one zip, labels.zarr/… (the Zarr store's files unchanged; zarr-python opens it as a ZipStore).</param>
     /// <param name="Report">GET: report.html, the self-contained page for a person (metrics, previews, provenance).</param>
-    /// <param name="Meshes">The surface meshes (glTF binary and STL per phase, all phases in one glTF), as keys under
-    /// <paramref name="Prefix"/> in <paramref name="Store"/>.</param>
-    public record ResultsView(string Store, string Prefix, string Metrics, string Labels, string Report, IReadOnlyList<string> Meshes);
+    /// <param name="Meshes">The surface meshes the stages wrote (glTF binary and STL per phase, all phases in one glTF, the
+    /// particle of the Fig. 4f view), as keys under <paramref name="Prefix"/> in <paramref name="Store"/>.</param>
+    /// <param name="MissingMeshes">Mesh files a job can have that this one does not, each with why.</param>
+    public record ResultsView(string Store, string Prefix, string Metrics, string Labels, string Report, IReadOnlyList<string> Meshes,
+        IReadOnlyList<MissingFile> MissingMeshes);
+
+    /// <param name="Path">The key under the job's prefix (a folder ends in /).</param>
+    /// <param name="Reason">Why it is not there.</param>
+    public record MissingFile(string Path, string Reason);
 
     /// <summary>What a view needs besides the job: the clock, the stall settings and where the files are.</summary>
     public sealed record JobViewContext(DateTime NowUtc, StallSettings Stall, string StoreDescription)

@@ -16,13 +16,29 @@ public sealed class ReconstructVolumeConsumer(IBlobStore store, IOptions<SsbTomo
     public Task Consume(ConsumeContext<ReconstructVolume> context) =>
         StageRunner.RunAsync(context, "reconstruction", async () =>
         {
-            var levels = await JobReconstruction.RunAsync(store, new JobLayout(context.Message.JobPrefix), options.Value.WindowBudgetBytes,
+            var (levels, meshes) = await JobReconstruction.RunAsync(store, new JobLayout(context.Message.JobPrefix), options.Value.WindowBudgetBytes,
                 context.CancellationToken);
-            await context.Publish(new VolumeReconstructed(context.Message.JobId, levels));
+            await context.Publish(new VolumeReconstructed(context.Message.JobId, levels) { Meshes = [.. meshes] });
         });
 
     /// <summary>Opacity of the label colours over the grey levels in the previews.</summary>
     public const double PreviewAlpha = JobReconstruction.PreviewAlpha;
+}
+
+/// <summary>Wall time of the Reconstruction stage's parts (the benchmark prints them).</summary>
+public sealed class ReconstructionTimes
+{
+    /// <summary>The three pyramids and the NGFF metadata.</summary>
+    public TimeSpan Pyramids { get; set; }
+    /// <summary>The three orthogonal-slice previews.</summary>
+    public TimeSpan Previews { get; set; }
+    /// <summary>Every phase's mesh, the labels' windows read included; <see cref="Surfaces"/> splits the building.</summary>
+    public TimeSpan Meshes { get; set; }
+    public PhaseSurfaceBuilder.SurfaceBuildTimes Surfaces { get; } = new();
+    /// <summary>Encoding and writing the glb and stl files.</summary>
+    public TimeSpan MeshFiles { get; set; }
+    /// <summary>Rendering and writing the three 3D views.</summary>
+    public TimeSpan Views { get; set; }
 }
 
 /// <summary>
@@ -42,12 +58,16 @@ public static class JobReconstruction
     /// </summary>
     private const int PyramidChunksPerOutputChunk = 18;
 
-    /// <returns>The labels' level count.</returns>
-    /// <param name="windowBudgetBytes">Memory the coarser levels' chunks being built at once may take together.</param>
-    public static async Task<int> RunAsync(IBlobStore store, JobLayout layout, long windowBudgetBytes, CancellationToken ct = default)
+    /// <returns>The labels' level count and the mesh files written (keys under the job's prefix).</returns>
+    /// <param name="windowBudgetBytes">Memory one processing window may take (the coarser levels' chunks being built at once
+    /// together, or one window of the meshes).</param>
+    /// <param name="times">Filled with the wall time of each part, when given (the benchmark's breakdown).</param>
+    public static async Task<(int Levels, IReadOnlyList<string> Meshes)> RunAsync(IBlobStore store, JobLayout layout, long windowBudgetBytes,
+        CancellationToken ct = default, ReconstructionTimes? times = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(layout);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         foreach (var image in new[] { layout.Raw, layout.Aligned })
         {
             var (count, parallel) = await PlanAsync<ushort>(store, image, windowBudgetBytes, ct);
@@ -61,55 +81,68 @@ public static class JobReconstruction
             ["image-label"] = OmeZarr.ImageLabel(PhaseColours(), sourceImage: "../../"),
         }, ct);
         await OmeZarr.WriteLabelsGroupAsync(store, layout.Aligned, [JobLayout.LabelsName], ct);
+        if (times is not null) times.Pyramids = clock.Elapsed;
 
+        clock.Restart();
         await WritePreviewsAsync(store, layout, ct);
-        await WriteSurfacesAsync(store, layout, windowBudgetBytes, ct);
-        return levels;
+        if (times is not null) times.Previews = clock.Elapsed;
+        var meshes = await WriteSurfacesAsync(store, layout, windowBudgetBytes, ct, times);
+        return (levels, meshes);
     }
 
     /// <summary>
     /// Every phase's surface mesh (glb and stl, µm; NMC coloured by contact; all phases in one glb too) and the 3D views of
-    /// them. The labels are read slab by slab with the meshes' halo, each slab as large as the window budget allows, once
-    /// per phase: memory is one slab, one phase's decimation and the finished meshes.
+    /// them. The labels are read in windows (a z-slab × a y/x tile) with the meshes' halo, each as large as the window
+    /// budget allows, once per phase: memory is one window, one phase's decimation and the finished meshes, whatever the
+    /// slice size.
     /// </summary>
-    /// <returns>Nothing; no files when a slab of one slice does not fit the window budget.</returns>
-    public static async Task WriteSurfacesAsync(IBlobStore store, JobLayout layout, long windowBudgetBytes, CancellationToken ct = default)
+    /// <returns>The mesh files written, as keys under the job's prefix.</returns>
+    public static async Task<IReadOnlyList<string>> WriteSurfacesAsync(IBlobStore store, JobLayout layout, long windowBudgetBytes,
+        CancellationToken ct = default, ReconstructionTimes? times = null)
     {
+        times ??= new ReconstructionTimes();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var labels = await StageVolume<byte>.OpenAsync(store, layout.Labels, ct);
         var options = new SurfaceOptions();
         var halo = PhaseSurfaceBuilder.HaloSlices;
-        // Meshing reads whole slices: when even one slice and its halo exceed the window budget, there are no meshes and no
-        // 3D views (the report says so) rather than a stage over its memory budget.
-        var smallestSlab = (long)Math.Min(labels.Depth, 1 + 2 * halo) * labels.Height * labels.Width * PhaseSurfaceBuilder.BytesPerSlabVoxel;
-        if (smallestSlab > windowBudgetBytes) return;
         var owned = PhaseSurfaceBuilder.OwnedSlicesPerSlab(labels.Depth, labels.Height, labels.Width, windowBudgetBytes, labels.SlabSlices);
         // One phase after another, each reading the labels again: a builder's decimation state (~200 bytes a target
-        // triangle) is then held for one phase at a time, beside one slab.
+        // triangle) is then held for one phase at a time, beside one window.
         var meshes = new SurfaceMesh?[PhaseLabel.Count];
         for (var label = (byte)1; label < PhaseLabel.Count; label++)
         {
             var builder = new PhaseSurfaceBuilder(label, labels.VoxelSize, labels.Depth, labels.Height, labels.Width, options,
                 classifyContact: label == PhaseLabel.Nmc);
             for (var z0 = 0; z0 < labels.Depth; z0 += owned)
-            {
-                var z1 = Math.Min(labels.Depth, z0 + owned);
-                var (r0, r1) = (Math.Max(0, z0 - halo), Math.Min(labels.Depth, z1 + halo));
-                builder.AddSlab(await labels.ReadSlicesAsync(r0, r1, ct), r0, z0, z1);
-            }
+                await foreach (var window in labels.WindowsAsync(z0, Math.Min(labels.Depth, z0 + owned), halo, windowBudgetBytes,
+                    PhaseSurfaceBuilder.BytesPerSlabVoxel, ct))
+                    builder.AddWindow(window.Data, window.Slab, window.Tile);
             meshes[label] = builder.Result();
+            times.Surfaces.Add(builder.Times);
         }
+        times.Meshes = clock.Elapsed;
+        clock.Restart();
 
         var named = new List<(string Name, SurfaceMesh Mesh, Rgb Colour)>();
+        var written = new List<string>();
+        var relative = new JobLayout("");
         for (var label = (byte)1; label < PhaseLabel.Count; label++)
         {
             var (name, mesh) = (PhaseLabel.Name(label), meshes[label]!);
             named.Add((name, mesh, PhaseLabel.Colours[label]!.Value));
             await store.WriteAsync(layout.Mesh(name, "glb"), MeshFiles.Glb([named[^1]]), ct);
+            written.Add(relative.Mesh(name, "glb"));
             await store.WriteAsync(layout.Mesh(name, "stl"), MeshFiles.Stl(mesh, name), ct);
+            written.Add(relative.Mesh(name, "stl"));
         }
         await store.WriteAsync(layout.PhasesMesh, MeshFiles.Glb(named), ct);
+        written.Add(relative.PhasesMesh);
+        times.MeshFiles = clock.Elapsed;
+        clock.Restart();
         foreach (var view in new[] { SurfaceView.Phases, SurfaceView.Nmc, SurfaceView.Void })
             await store.WriteAsync(layout.View(view), PngImage.EncodeRgb(SurfaceViews.Render(view, meshes), SurfaceViews.Height, SurfaceViews.Width), ct);
+        times.Views = clock.Elapsed;
+        return written;
     }
 
     /// <summary>

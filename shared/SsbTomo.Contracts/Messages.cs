@@ -147,7 +147,11 @@ public record ChunkSegmented(Guid JobId, int ChunkIndex)
 
 public record ReconstructVolume(Guid JobId, string JobPrefix) : IJobMessage;
 
-public record VolumeReconstructed(Guid JobId, int Levels);
+public record VolumeReconstructed(Guid JobId, int Levels)
+{
+    /// <summary>The mesh files the stage wrote, as keys under the job's prefix (null: a stage that did not say).</summary>
+    public string[]? Meshes { get; init; }
+}
 
 public record MeasureVolume(Guid JobId, string JobPrefix) : IJobMessage
 {
@@ -196,7 +200,14 @@ public record SegmentationModel(double[] Thresholds, double[] ClassMeans, double
 }
 
 /// <summary>metrics.json, metrics.csv and particles.csv are written (where: JobLayout).</summary>
-public record VolumeMeasured(Guid JobId);
+public record VolumeMeasured(Guid JobId)
+{
+    /// <summary>The mesh files the stage wrote (the particle of Fig. 4f), as keys under the job's prefix.</summary>
+    public string[]? Meshes { get; init; }
+
+    /// <summary>Mesh files the stage writes when it can, each with why it did not this time (key under the job's prefix → reason).</summary>
+    public Dictionary<string, string>? MissingMeshes { get; init; }
+}
 
 public record JobCompleted(Guid JobId, string JobPrefix, string MetricsPath, DateTime CompletedUtc);
 

@@ -42,9 +42,6 @@ public sealed record JobLayout(string Prefix)
     public string Mesh(string phase, string extension) => $"{Meshes}/{phase}.{extension}";
     /// <summary>Every phase's surface in one glTF binary, a node per phase.</summary>
     public string PhasesMesh => $"{Meshes}/phases.glb";
-    /// <summary>The mesh files every completed job has: each phase's glb and stl, and phases.glb.</summary>
-    public IReadOnlyList<string> MeshFiles =>
-        [.. SsbTomo.Imaging.PhaseLabel.Names.SelectMany(phase => new[] { Mesh(phase, "glb"), Mesh(phase, "stl") }), PhasesMesh];
     /// <summary>The particle of the NMC particle view (<see cref="View"/> Particle) and the void around it, one glTF binary.</summary>
     public string ParticleMesh => $"{Meshes}/particle.glb";
     /// <summary>The self-contained report for a person (metrics, previews, provenance in one HTML file).</summary>

@@ -51,7 +51,8 @@ public static class ReconstructionStudy
         var before = Process.GetCurrentProcess().PeakWorkingSet64;
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        var levels = await JobReconstruction.RunAsync(store, layout, windowBudgetBytes);
+        var times = new ReconstructionTimes();
+        var (levels, _) = await JobReconstruction.RunAsync(store, layout, windowBudgetBytes, times: times);
         clock.Stop();
         using var process = Process.GetCurrentProcess();
         var stageCpu = process.TotalProcessorTime - cpuBefore;
@@ -60,6 +61,12 @@ public static class ReconstructionStudy
             + $"{clock.Elapsed.TotalSeconds:0.00} s on {Environment.ProcessorCount} cores ({stageCpu.TotalSeconds:0.0} s CPU: the wall time on idle cores is about CPU / cores), peak working set {process.PeakWorkingSet64 >> 20} MiB "
             + $"(before the stage: {before >> 20} MiB; memory budget {(budgetMb > 0 ? $"{budgetMb} MiB" : "none")}, windows {windowBudgetBytes >> 20} MiB)");
         Console.WriteLine(line);
+        var s = times.Surfaces;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  parts (wall): pyramids + metadata {times.Pyramids.TotalSeconds:0.00} s, slice previews {times.Previews.TotalSeconds:0.00} s, "
+            + $"meshes {times.Meshes.TotalSeconds:0.00} s (smoothed field {s.Field.TotalSeconds:0.00}, marching cubes + contacts {s.MarchingCubes.TotalSeconds:0.00}, "
+            + $"decimation {s.Decimation.TotalSeconds:0.00}, Taubin {s.Smoothing.TotalSeconds:0.00}, the rest reading windows), "
+            + $"glb + stl files {times.MeshFiles.TotalSeconds:0.00} s, 3D views {times.Views.TotalSeconds:0.00} s"));
 
         var meshCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var meshClock = Stopwatch.StartNew();

@@ -92,3 +92,38 @@ public class FinishedJobTests
         _ => throw new ArgumentOutOfRangeException(nameof(eventName), eventName, null),
     };
 }
+
+/// <summary>The job keeps the mesh files its stages report writing, and why one they could write is missing.</summary>
+public class ReportedMeshesTests
+{
+    [Fact]
+    public async Task The_job_keeps_the_mesh_files_the_stages_wrote_and_why_the_particle_mesh_is_missing()
+    {
+        await using var job = await JobRun.StartAsync();
+        string[] phases = ["meshes/nmc.glb", "meshes/nmc.stl", "meshes/phases.glb"];
+        await job.DriveToCompletedAsync(new VolumeReconstructed(job.Id, 1) { Meshes = phases },
+            new VolumeMeasured(job.Id) { MissingMeshes = new() { ["meshes/particle.glb"] = "no whole particle" } });
+        var stored = await job.StoredAsync();
+        Assert.Equal(phases, stored.Meshes);
+        Assert.Equal("no whole particle", stored.MissingMeshes["meshes/particle.glb"]);
+    }
+
+    [Fact]
+    public async Task A_particle_mesh_the_metrics_stage_wrote_is_added_to_the_reconstructions()
+    {
+        await using var job = await JobRun.StartAsync();
+        await job.DriveToCompletedAsync(new VolumeReconstructed(job.Id, 1) { Meshes = ["meshes/void.glb"] },
+            new VolumeMeasured(job.Id) { Meshes = ["meshes/particle.glb"] });
+        var stored = await job.StoredAsync();
+        Assert.Equal(["meshes/void.glb", "meshes/particle.glb"], stored.Meshes);
+        Assert.Empty(stored.MissingMeshes);
+    }
+
+    [Fact]
+    public async Task A_reconstruction_that_did_not_report_its_meshes_leaves_them_unknown()
+    {
+        await using var job = await JobRun.StartAsync();
+        await job.DriveToCompletedAsync();
+        Assert.Null((await job.StoredAsync()).Meshes);
+    }
+}

@@ -117,22 +117,22 @@ internal sealed class JobRun : IAsyncDisposable
         Assert.True(await Eventually.TrueAsync(() => Published<SegmentChunk>().Count == Chunks));
     }
 
-    /// <summary>From the last chunk's report to Completed.</summary>
-    public async Task FinishAsync()
+    /// <summary>From the last chunk's report to Completed, the two last stages reporting as given.</summary>
+    public async Task FinishAsync(VolumeReconstructed? reconstructed = null, VolumeMeasured? measured = null)
     {
         Assert.NotNull(await Saga.Exists(Id, m => m.Reconstructing));
-        await Harness.Bus.Publish(new VolumeReconstructed(Id, 1));
+        await Harness.Bus.Publish(reconstructed ?? new VolumeReconstructed(Id, 1));
         Assert.NotNull(await Saga.Exists(Id, m => m.Measuring));
-        await Harness.Bus.Publish(new VolumeMeasured(Id));
+        await Harness.Bus.Publish(measured ?? new VolumeMeasured(Id));
         Assert.NotNull(await Saga.Exists(Id, m => m.Completed));
     }
 
-    public async Task DriveToCompletedAsync()
+    public async Task DriveToCompletedAsync(VolumeReconstructed? reconstructed = null, VolumeMeasured? measured = null)
     {
         await DriveToSegmentingAsync();
         for (var i = 0; i < Chunks; i++)
             await Harness.Bus.Publish(new ChunkSegmented(Id, i));
-        await FinishAsync();
+        await FinishAsync(reconstructed, measured);
         Assert.True(await Eventually.TrueAsync(() => Harness.Published.Select<JobCompleted>().Any()));
     }
 

@@ -107,6 +107,15 @@ public sealed class JobsApiResultsTests : IDisposable
             ],
         };
         done.JobPrefix = $"jobs/{done.CorrelationId}";
+        done.Meshes = ["meshes/nmc.glb", "meshes/nmc.stl", "meshes/phases.glb"];
+        done.MissingMeshes["meshes/particle.glb"] = "no whole particle";
+        // A job whose reconstruction did not report its meshes: none listed, and the API says it does not know.
+        var unreported = new JobState
+        {
+            CorrelationId = NewId.NextGuid(), CurrentState = JobStates.Completed, SourcePath = "/share/c", SubmittedUtc = now.AddMinutes(-5),
+            UpdatedUtc = now, ChunkSlices = 16, Slices = 32, ChunksTotal = 2, SegmentedChunks = [0, 1], JobPrefix = "jobs/c",
+        };
+        await store.InsertAsync(unreported);
         var running = new JobState
         {
             CorrelationId = NewId.NextGuid(), CurrentState = JobStates.Segmenting, SourcePath = "/share/b", SubmittedUtc = now.AddMinutes(-3),
@@ -136,9 +145,13 @@ public sealed class JobsApiResultsTests : IDisposable
         Assert.Null(view.Stall);
         Assert.Equal(new JobsApi.ResultsView($"folder {Path.GetFullPath("ssbtomo-data")}", $"jobs/{done.CorrelationId}/",
             $"/api/jobs/{done.CorrelationId}/metrics.json", $"/api/jobs/{done.CorrelationId}/labels.zarr.zip",
-            $"/api/jobs/{done.CorrelationId}/report.html", view.Results!.Meshes), view.Results);
-        Assert.Equal(["meshes/nmc.glb", "meshes/nmc.stl", "meshes/lps.glb", "meshes/lps.stl", "meshes/carbon.glb", "meshes/carbon.stl",
-            "meshes/void.glb", "meshes/void.stl", "meshes/phases.glb"], view.Results.Meshes);
+            $"/api/jobs/{done.CorrelationId}/report.html", view.Results!.Meshes, view.Results.MissingMeshes), view.Results);
+        Assert.Equal(["meshes/nmc.glb", "meshes/nmc.stl", "meshes/phases.glb"], view.Results.Meshes);
+        Assert.Equal([new JobsApi.MissingFile("meshes/particle.glb", "no whole particle")], view.Results.MissingMeshes);
+        var unreportedView = (await http.GetFromJsonAsync<JobsApi.JobView>($"/api/jobs/{unreported.CorrelationId}"))!;
+        Assert.Empty(unreportedView.Results!.Meshes);
+        Assert.Equal("meshes/", Assert.Single(unreportedView.Results.MissingMeshes).Path);
+        Assert.Contains("did not report", unreportedView.Results.MissingMeshes[0].Reason);
 
         Assert.Equal(metrics, await http.GetByteArrayAsync(view.Results!.Metrics));
         using (var reportResponse = await http.GetAsync(view.Results.Report))

@@ -1,3 +1,4 @@
+using System.Numerics;
 using SsbTomo.Imaging.Measurement;
 using SsbTomo.Imaging.Segmentation;
 
@@ -17,22 +18,29 @@ public sealed record SurfaceOptions(int TaubinIterations = SurfaceOptions.Defaul
 }
 
 /// <summary>
-/// One phase's closed surface mesh in µm, built slab by slab so that memory follows the slab, not the volume, and equal to
-/// the mesh of the whole volume at once whatever the slabs (the same vertices, triangles and bytes).
+/// One phase's closed surface mesh in µm, built window by window (a z-slab × a y/x tile, each read with the halo the
+/// smoothing needs) so that memory follows the window, not the volume or the slice, and equal to the mesh of the whole
+/// volume at once whatever the windows and the order they come in.
 /// <list type="number">
 /// <item><b>Field</b>: the phase's indicator smoothed by a Gaussian of σ = 1 voxel
 /// (<see cref="SmoothedSurfaceAreaAccumulator.SigmaVoxels"/>, the field the smoothed areas of metrics.json are measured
-/// on); voxels outside the valid region and beyond the volume's edge count as 0, so the surface closes there.</item>
+/// on); voxels outside the valid region and beyond the volume's edge count as 0, so the surface closes there. A window's
+/// halo (<see cref="HaloSlices"/> on every side) makes its field equal to the whole volume's bit for bit on the cubes it
+/// owns: the Gaussian looks at most its radius away, and a window at the volume's edge sees the edge where it is.</item>
 /// <item><b>Marching cubes</b> at 0.5 (Lorensen &amp; Cline 1987, doi:10.1145/37401.37422) with the loops of
 /// <see cref="MarchingCubes"/> (each ambiguous face keeps its inside corners joined, so neighbouring cubes agree and the
 /// surface has no cracks), vertices interpolated along cube edges and identified by their edge in the whole volume: a
-/// vertex on a slab boundary is the same vertex, with the same position, in both slabs. Each loop is a fan from its
-/// first vertex, oriented outwards.</item>
-/// <item><b>Decimation</b> (optional) by <see cref="VertexClustering"/> (Lindstrom 2000), fed the triangles in the
-/// volume's cube order as the slabs arrive; memory is one slab plus the decimated mesh.</item>
+/// vertex on a window boundary is the same vertex, with the same position, in both windows. Each loop is a fan from its
+/// first vertex, oriented outwards. Every triangle carries its place in the whole volume's cube order, and the sinks
+/// order their output by it, so the windows' order does not show in the result.</item>
+/// <item><b>Decimation</b> (optional) by <see cref="VertexClustering"/> (Lindstrom 2000) on one grid of cells over the
+/// whole volume, fed the triangles as the windows arrive; memory is one window plus the decimated mesh.</item>
 /// <item><b>Smoothing</b> of the result by <see cref="TaubinSmoothing"/> (Taubin 1995), which does not shrink it. It runs
-/// on the decimated mesh, after the slabs, so a slab needs no halo for it.</item>
+/// on the decimated mesh, after the windows, so a window needs no halo for it.</item>
 /// </list>
+/// Undecimated, the stitched mesh equals the whole volume's byte for byte for any windows. Decimated, windows of whole
+/// slices added in z order give the same bytes too; other windows give the same triangles and cells, with each cell's
+/// vertex placed from the same quadrics summed in another order (positions equal to rounding).
 /// </summary>
 public sealed class PhaseSurfaceBuilder
 {
@@ -46,7 +54,10 @@ public sealed class PhaseSurfaceBuilder
     private readonly SurfaceOptions _options;
     private readonly bool _classifyContact;
     private readonly ITriangleSink _sink;
-    private int _nextOwnedLayer = -1;
+    private long _ownedVoxels;
+
+    /// <summary>Wall time spent so far in each step (for the benchmark's breakdown).</summary>
+    public SurfaceBuildTimes Times { get; } = new();
 
     /// <param name="isPhase">Which labels are the phase (the indicator is 1 there).</param>
     /// <param name="classifyContact">Record per vertex what lies on the other side (<see cref="SurfaceContact"/>).</param>
@@ -68,131 +79,283 @@ public sealed class PhaseSurfaceBuilder
         : this(label => label == phase, voxelSize, depth, height, width, options, classifyContact) { }
 
     /// <summary>
-    /// Slices of labels each slab needs beyond its own on each side (where the volume goes on): the Gaussian's radius
-    /// around the slices its cube layers join.
+    /// Voxels of labels each window needs beyond the ones it owns on every side (where the volume goes on): the
+    /// Gaussian's radius around the voxels its cubes join.
     /// </summary>
     public static int HaloSlices => Denoise.GaussianRadiusVoxels(SmoothedSurfaceAreaAccumulator.SigmaVoxels) + 1;
 
     /// <summary>
-    /// Memory per voxel of a slab while one phase is meshed, at its peak: the labels, the indicator (uint16), the
-    /// Gaussian's passes and the padded field (float and a flag), or later the slab's undecimated mesh where the surface is
-    /// dense (welded triangles, vertex keys and positions, the welding table: ~0.5 triangles a voxel in a carbon-rich
-    /// 50 nm stack).
+    /// Memory per voxel of a window while one phase is meshed, at its peak: the labels, the Gaussian's two float passes and
+    /// the padded field (float and a flag), then the field, the welding table (an int per voxel edge, 12 bytes) and the
+    /// window's undecimated mesh where the surface is dense (triangles, their places in cube order, vertex keys and
+    /// positions: ~0.5 triangles a voxel in a carbon-rich 50 nm stack).
     /// </summary>
     public const int BytesPerSlabVoxel = 48;
 
     /// <summary>
-    /// Slices a slab owns so that it and its halo fit <paramref name="budgetBytes"/>: a multiple of
-    /// <paramref name="chunkSlices"/> when more than a chunk fits (reads stay chunk-aligned), else as many as fit, at least
-    /// one. Whole slices: a slice so large that one slice and its halo do not fit is meshed over the budget.
+    /// Slices a slab owns so that it and its halo fit <paramref name="budgetBytes"/> as whole slices: a multiple of
+    /// <paramref name="chunkSlices"/> when more than a chunk fits (reads stay chunk-aligned); when not even one chunk of
+    /// whole slices fits, one chunk, to be cut into y/x tiles (<see cref="TileGrid.ForBudget"/>).
     /// </summary>
     public static int OwnedSlicesPerSlab(int depth, int height, int width, long budgetBytes, int chunkSlices)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunkSlices);
         var fits = budgetBytes / Math.Max(1L, (long)height * width * BytesPerSlabVoxel) - 2 * HaloSlices;
-        var owned = fits >= chunkSlices ? fits / chunkSlices * chunkSlices : fits;
+        var owned = fits >= chunkSlices ? fits / chunkSlices * chunkSlices : chunkSlices;
         return (int)Math.Clamp(owned, 1, Math.Max(1, depth));
     }
 
     /// <summary>
-    /// One slab: <paramref name="slices"/> holds the labels of slices [<paramref name="firstSlice"/>, firstSlice + depth),
-    /// which must cover [ownedZ0 − <see cref="HaloSlices"/>, ownedZ1 + HaloSlices) within the volume. Slabs must come in
-    /// order and cover the volume.
+    /// One slab of whole slices: <paramref name="slices"/> holds the labels of slices [<paramref name="firstSlice"/>,
+    /// firstSlice + depth), which must cover [ownedZ0 − <see cref="HaloSlices"/>, ownedZ1 + HaloSlices) within the volume.
     /// </summary>
     public void AddSlab(Volume<byte> slices, int firstSlice, int ownedZ0, int ownedZ1)
     {
         ArgumentNullException.ThrowIfNull(slices);
-        if (slices.Height != _height || slices.Width != _width)
-            throw new ArgumentException($"slices are {slices.Height}x{slices.Width}, the volume {_height}x{_width}", nameof(slices));
-        if (ownedZ0 != Math.Max(0, _nextOwnedLayer) || ownedZ1 <= ownedZ0 || ownedZ1 > _depth)
-            throw new ArgumentException($"slab [{ownedZ0}, {ownedZ1}) does not continue the slabs before it (next slice {Math.Max(0, _nextOwnedLayer)})");
-        var halo = HaloSlices;
-        if (firstSlice > Math.Max(0, ownedZ0 - halo) || firstSlice + slices.Depth < Math.Min(_depth, ownedZ1 + halo))
-            throw new ArgumentException($"slab [{ownedZ0}, {ownedZ1}) needs slices [{Math.Max(0, ownedZ0 - halo)}, {Math.Min(_depth, ownedZ1 + halo)}), "
-                + $"got [{firstSlice}, {firstSlice + slices.Depth})", nameof(slices));
-
-        // Cube layer c joins slices c and c + 1; layer −1 and layer depth − 1 close the surface against the zeros beyond the edge.
-        var ownedFirst = ownedZ0 == 0 ? -1 : ownedZ0;
-        var field = SmoothedIndicator(slices, firstSlice, ownedFirst, ownedZ1);
-        var mesh = SlabMesh.Extract(field, ownedFirst, ownedZ1, _voxel);
-        var contacts = _classifyContact ? mesh.Contacts(field, slices, firstSlice, _indicator) : null;
-        mesh.Emit(_sink, ownedFirst, ownedZ1, contacts);
-        _nextOwnedLayer = ownedZ1;
+        if (ownedZ1 <= ownedZ0 || ownedZ0 < 0 || ownedZ1 > _depth || firstSlice < 0 || firstSlice + slices.Depth > _depth)
+            throw new ArgumentException($"slab [{ownedZ0}, {ownedZ1}) read as slices [{firstSlice}, {firstSlice + slices.Depth}) is not inside the volume's {_depth} slices");
+        AddWindow(slices, new SlabWindow(firstSlice, firstSlice + slices.Depth, ownedZ0, ownedZ1), TileWindow.Whole(_height, _width));
     }
 
-    /// <summary>The mesh, once every slab was added.</summary>
+    /// <summary>
+    /// One window: <paramref name="labels"/> holds the labels of slices [SlabZ0, SlabZ1) × rows [ReadY0, ReadY1) ×
+    /// columns [ReadX0, ReadX1), which must reach <see cref="HaloSlices"/> beyond the owned voxels on every side (or the
+    /// volume's edge). Windows may come in any order; together their owned voxels must cover the volume once.
+    /// </summary>
+    public void AddWindow(Volume<byte> labels, SlabWindow slab, TileWindow tile)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        if (labels.Depth != slab.SlabSlices || labels.Height != tile.ReadHeight || labels.Width != tile.ReadWidth)
+            throw new ArgumentException($"labels are {labels.Depth}x{labels.Height}x{labels.Width}, the window reads "
+                + $"{slab.SlabSlices}x{tile.ReadHeight}x{tile.ReadWidth}", nameof(labels));
+        var halo = HaloSlices;
+        CheckAxis("slices", slab.SlabZ0, slab.SlabZ1, slab.OwnedZ0, slab.OwnedZ1, _depth, halo);
+        CheckAxis("rows", tile.ReadY0, tile.ReadY1, tile.OwnedY0, tile.OwnedY1, _height, halo);
+        CheckAxis("columns", tile.ReadX0, tile.ReadX1, tile.OwnedX0, tile.OwnedX1, _width, halo);
+
+        // Cube (z, y, x) joins voxels z..z + 1, y..y + 1, x..x + 1; cubes at −1 close the surface against the zeros beyond
+        // the edge, and so do the last ones (at depth − 1, height − 1, width − 1) on the other side.
+        var cubes = new CubeBox(slab.OwnedZ0 == 0 ? -1 : slab.OwnedZ0, slab.OwnedZ1, tile.OwnedY0 == 0 ? -1 : tile.OwnedY0, tile.OwnedY1,
+            tile.OwnedX0 == 0 ? -1 : tile.OwnedX0, tile.OwnedX1);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var field = SmoothedIndicator(labels, slab, tile, cubes);
+        Times.Field += clock.Elapsed;
+        clock.Restart();
+        var mesh = SlabMesh.Extract(field, cubes, _height, _width, _voxel);
+        var contacts = _classifyContact ? mesh.Contacts(field, labels, slab.SlabZ0, tile.ReadY0, tile.ReadX0, _depth, _indicator) : null;
+        Times.MarchingCubes += clock.Elapsed;
+        clock.Restart();
+        mesh.Emit(_sink, contacts);
+        Times.Decimation += clock.Elapsed;
+        _ownedVoxels += (long)slab.OwnedSlices * tile.OwnedHeight * tile.OwnedWidth;
+    }
+
+    private static void CheckAxis(string axis, int read0, int read1, int owned0, int owned1, int size, int halo)
+    {
+        if (owned0 < 0 || owned1 > size || owned0 >= owned1)
+            throw new ArgumentException($"owned {axis} [{owned0}, {owned1}) are not a non-empty range of the volume's {size}");
+        if (read0 > Math.Max(0, owned0 - halo) || read1 < Math.Min(size, owned1 + halo) || read0 < 0 || read1 > size)
+            throw new ArgumentException($"owned {axis} [{owned0}, {owned1}) need [{Math.Max(0, owned0 - halo)}, {Math.Min(size, owned1 + halo)}) "
+                + $"read, got [{read0}, {read1})");
+    }
+
+    /// <summary>The mesh, once every voxel was owned by a window.</summary>
     public SurfaceMesh Result()
     {
-        if (_nextOwnedLayer != _depth && _depth > 0)
-            throw new InvalidOperationException($"slabs cover slices [0, {Math.Max(0, _nextOwnedLayer)}) of {_depth}");
+        var total = (long)_depth * _height * _width;
+        if (_ownedVoxels != total)
+            throw new InvalidOperationException($"windows owned {_ownedVoxels} voxels of the volume's {total}");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var mesh = _sink.Result(_classifyContact);
-        return _options.TaubinIterations > 0 ? TaubinSmoothing.Apply(mesh, _options.TaubinIterations) : mesh;
+        Times.Decimation += clock.Elapsed;
+        clock.Restart();
+        var result = _options.TaubinIterations > 0 ? TaubinSmoothing.Apply(mesh, _options.TaubinIterations) : mesh;
+        Times.Smoothing += clock.Elapsed;
+        return result;
     }
 
-    /// <summary>The whole volume as one slab.</summary>
+    /// <summary>The whole volume as one window.</summary>
     public static SurfaceMesh Build(Volume<byte> labels, byte phase, VoxelSize voxelSize, SurfaceOptions options, bool classifyContact = false)
     {
         ArgumentNullException.ThrowIfNull(labels);
         var builder = new PhaseSurfaceBuilder(phase, voxelSize, labels.Depth, labels.Height, labels.Width, options, classifyContact);
-        if (labels.Depth > 0) builder.AddSlab(labels, 0, 0, labels.Depth);
+        if (labels.Length > 0) builder.AddSlab(labels, 0, 0, labels.Depth);
         return builder.Result();
     }
 
     /// <summary>
-    /// The Gaussian-smoothed indicator on slices [first, end] (the slices cube layers [first, end) touch; −1 and depth are
-    /// beyond the volume), 0 where the label is Outside, padded by zeros.
+    /// The Gaussian-smoothed indicator on the voxels the window's cubes join (beyond the volume: 0), 0 where the label is
+    /// Outside.
     /// </summary>
-    private PaddedField SmoothedIndicator(Volume<byte> slices, int firstSlice, int meshFirst, int meshEnd)
+    private PaddedField SmoothedIndicator(Volume<byte> labels, SlabWindow slab, TileWindow tile, CubeBox cubes)
     {
-        var indicator = new Volume<ushort>(slices.Depth, _height, _width);
-        Parallel.For(0, slices.Depth, z =>
+        var (smooth, nonZeroRows) = GaussianOfIndicator(labels, _indicator);
+        var field = new PaddedField(cubes);
+        // Only the voxels inside the volume, and only rows the Gaussian reached: the rest of the field stays 0.
+        var (y0, y1, x0, x1) = (Math.Max(0, field.FirstY), Math.Min(_height, field.EndY), Math.Max(0, field.FirstX), Math.Min(_width, field.EndX));
+        Parallel.For(Math.Max(0, field.FirstZ), Math.Min(_depth, field.EndZ), z =>
         {
-            var labels = slices.Slice(z);
-            var target = indicator.Slice(z);
-            for (var i = 0; i < labels.Length; i++) target[i] = _indicator[labels[i]];
-        });
-        var smooth = Denoise.Gaussian(indicator, SmoothedSurfaceAreaAccumulator.SigmaVoxels);
-        var field = new PaddedField(meshFirst, meshEnd + 1 - meshFirst, _height, _width);
-        Parallel.For(Math.Max(0, meshFirst), Math.Min(_depth, meshEnd + 1), z =>
-        {
-            for (var y = 0; y < _height; y++)
+            for (var y = y0; y < y1; y++)
             {
-                var source = ((long)(z - firstSlice) * _height + y) * _width;
+                var row = (long)(z - slab.SlabZ0) * labels.Height + y - tile.ReadY0;
+                if (!nonZeroRows[row]) continue;
+                var source = row * labels.Width - tile.ReadX0;
                 var target = field.Index(z, y, 0);
-                for (var x = 0; x < _width; x++)
+                var any = false;
+                for (var x = x0; x < x1; x++)
                 {
-                    var value = slices.Data[source + x] == PhaseLabel.Outside ? 0f : smooth.Data[source + x];
+                    var value = labels.Data[source + x] == PhaseLabel.Outside ? 0f : smooth.Data[source + x];
                     field.Values[target + x] = value;
-                    field.Inside[target + x] = value > Level ? (byte)1 : (byte)0;
+                    var inside = value > Level;
+                    field.Inside[target + x] = inside ? (byte)1 : (byte)0;
+                    any |= inside;
                 }
+                field.RowHasInside[field.Row(z, y)] = any;
             }
         });
         return field;
     }
 
     /// <summary>
-    /// The smoothed indicator on slices [first, first + slices), zeros beyond the volume on every side: one voxel of
-    /// padding in y and x, slices −1 and depth when they are included. <see cref="Inside"/> marks values above the level.
+    /// <see cref="Denoise.Gaussian"/> of the 0/1 indicator of <paramref name="labels"/> (σ = <see
+    /// cref="SmoothedSurfaceAreaAccumulator.SigmaVoxels"/>): the same passes in the same float arithmetic, so the same bits,
+    /// but rows of zeros are skipped. Adding w·0 = +0 leaves every sum as it is, and away from the phase most rows are
+    /// zeros. Also says which rows (z · height + y) of the result hold anything but zeros.
+    /// </summary>
+    internal static (Volume<float> Smooth, bool[] NonZeroRows) GaussianOfIndicator(Volume<byte> labels, ushort[] indicator)
+    {
+        var weights = Array.ConvertAll(Denoise.GaussianKernel(SmoothedSurfaceAreaAccumulator.SigmaVoxels), w => (float)w);
+        var radius = weights.Length / 2;
+        var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);
+        var alongX = new Volume<float>(depth, height, width);
+        var rowsX = new bool[(long)depth * height];
+        if (labels.Length == 0) return (alongX, rowsX);
+
+        var xSources = Denoise.ReflectedIndices(width, radius);
+        Parallel.For(0, depth, z =>
+        {
+            var padded = new float[width + weights.Length - 1];
+            for (var y = 0; y < height; y++)
+            {
+                var row = labels.Data.AsSpan((int)(((long)z * height + y) * width), width);
+                var any = false;
+                foreach (var label in row) any |= indicator[label] != 0;
+                if (!any) continue;
+                rowsX[(long)z * height + y] = true;
+                for (var i = 0; i < padded.Length; i++) padded[i] = indicator[row[xSources[i]]];
+                var output = alongX.Slice(z).Slice(y * width, width);
+                // Denoise.Gaussian's x pass, term by term: each lane adds the same products in the same order.
+                var x = 0;
+                if (Vector.IsHardwareAccelerated)
+                    for (; x <= width - Vector<float>.Count; x += Vector<float>.Count)
+                    {
+                        var sum = Vector<float>.Zero;
+                        for (var k = 0; k < weights.Length; k++) sum += new Vector<float>(weights[k]) * new Vector<float>(padded.AsSpan(x + k));
+                        sum.CopyTo(output.Slice(x));
+                    }
+                for (; x < width; x++)
+                {
+                    var sum = 0f;
+                    for (var k = 0; k < weights.Length; k++) sum += weights[k] * padded[x + k];
+                    output[x] = sum;
+                }
+            }
+        });
+
+        var alongY = new Volume<float>(depth, height, width);
+        var rowsY = new bool[rowsX.Length];
+        var ySources = Denoise.ReflectedIndices(height, radius);
+        Parallel.For(0, depth, z =>
+        {
+            var source = alongX.Slice(z);
+            var target = alongY.Slice(z);
+            for (var y = 0; y < height; y++)
+            {
+                var output = target.Slice(y * width, width);
+                for (var k = 0; k < weights.Length; k++)
+                {
+                    var from = ySources[y + k];
+                    if (!rowsX[(long)z * height + from]) continue;
+                    Denoise.MultiplyAdd(source.Slice(from * width, width), weights[k], output);
+                    rowsY[(long)z * height + y] = true;
+                }
+            }
+        });
+
+        var result = alongX; // reuse: the x pass is no longer needed
+        result.Data.AsSpan().Clear();
+        var rows = rowsX;
+        Array.Clear(rows);
+        var zSources = Denoise.ReflectedIndices(depth, radius);
+        Parallel.For(0, depth, z =>
+        {
+            var output = result.Slice(z);
+            for (var y = 0; y < height; y++)
+                for (var k = 0; k < weights.Length; k++)
+                {
+                    var from = zSources[z + k];
+                    if (!rowsY[(long)from * height + y]) continue;
+                    Denoise.MultiplyAdd(alongY.Slice(from).Slice(y * width, width), weights[k], output.Slice(y * width, width));
+                    rows[(long)z * height + y] = true;
+                }
+        });
+        return (result, rows);
+    }
+
+    /// <summary>Wall time of a builder's steps: the smoothed field, marching cubes (with the contact classes), handing the
+    /// triangles to the sink and its result (the decimation, or the welding of every triangle), Taubin smoothing.</summary>
+    public sealed class SurfaceBuildTimes
+    {
+        public TimeSpan Field { get; set; }
+        public TimeSpan MarchingCubes { get; set; }
+        public TimeSpan Decimation { get; set; }
+        public TimeSpan Smoothing { get; set; }
+
+        public void Add(SurfaceBuildTimes other)
+        {
+            ArgumentNullException.ThrowIfNull(other);
+            (Field, MarchingCubes, Decimation, Smoothing) = (Field + other.Field, MarchingCubes + other.MarchingCubes,
+                Decimation + other.Decimation, Smoothing + other.Smoothing);
+        }
+    }
+
+    /// <summary>Cubes [Z0, Z1) × [Y0, Y1) × [X0, X1), named by their lowest corner (−1: the cube beyond the first voxel).</summary>
+    internal readonly record struct CubeBox(int Z0, int Z1, int Y0, int Y1, int X0, int X1);
+
+    /// <summary>
+    /// The smoothed indicator on the voxels a box of cubes joins, [Z0, Z1 + 1) × [Y0, Y1 + 1) × [X0, X1 + 1): zeros where
+    /// that reaches beyond the volume. <see cref="Inside"/> marks values above the level.
     /// </summary>
     internal sealed class PaddedField
     {
-        public PaddedField(int first, int slices, int height, int width)
+        public PaddedField(CubeBox cubes)
         {
-            (First, Height, Width, RowLength, PlaneLength) = (first, height, width, width + 2, (long)(height + 2) * (width + 2));
-            Values = new float[slices * PlaneLength];
-            Inside = new byte[slices * PlaneLength];
+            (FirstZ, EndZ, FirstY, EndY, FirstX, EndX) = (cubes.Z0, cubes.Z1 + 1, cubes.Y0, cubes.Y1 + 1, cubes.X0, cubes.X1 + 1);
+            RowLength = EndX - FirstX;
+            PlaneLength = (long)(EndY - FirstY) * RowLength;
+            Values = new float[(EndZ - FirstZ) * PlaneLength];
+            Inside = new byte[Values.LongLength];
+            RowHasInside = new bool[(long)(EndZ - FirstZ) * (EndY - FirstY)];
         }
 
-        public int First { get; }
-        public int Height { get; }
-        public int Width { get; }
+        public int FirstZ { get; }
+        public int EndZ { get; }
+        public int FirstY { get; }
+        public int EndY { get; }
+        public int FirstX { get; }
+        public int EndX { get; }
         public int RowLength { get; }
         public long PlaneLength { get; }
         public float[] Values { get; }
         public byte[] Inside { get; }
 
-        /// <summary>Where voxel (z, y, x) is, for y in [−1, height] and x in [−1, width].</summary>
-        public long Index(int z, int y, int x) => (z - First) * PlaneLength + (long)(y + 1) * RowLength + x + 1;
+        /// <summary>Per row of the field (<see cref="Row"/>), whether any of its voxels is inside.</summary>
+        public bool[] RowHasInside { get; }
+
+        public long Row(int z, int y) => (long)(z - FirstZ) * (EndY - FirstY) + y - FirstY;
+
+        /// <summary>Where voxel (z, y, x) of the volume is.</summary>
+        public long Index(int z, int y, int x) => (z - FirstZ) * PlaneLength + (long)(y - FirstY) * RowLength + x - FirstX;
 
         public float this[int z, int y, int x] => Values[Index(z, y, x)];
     }

@@ -2,35 +2,42 @@ using SsbTomo.Imaging.Measurement;
 
 namespace SsbTomo.Imaging.Reconstruction;
 
-/// <summary>Receives a surface's triangles in the volume's cube order, one cube layer at a time.</summary>
+/// <summary>
+/// Receives a surface's triangles window by window. Each triangle comes with its place in the whole volume's cube order
+/// (<see cref="SlabMesh.TriangleOrder"/>), and a sink's result depends on those places, not on the order of arrival.
+/// </summary>
 internal interface ITriangleSink
 {
-    /// <summary>A slab's triangles follow; their vertices are numbered 0 .. <paramref name="vertexCount"/> − 1 within it.</summary>
+    /// <summary>A window's triangles follow; their vertices are numbered 0 .. <paramref name="vertexCount"/> − 1 within it.</summary>
     void BeginSlab(int vertexCount);
 
     /// <summary>
-    /// One triangle: its vertices' numbers in the slab, keys (their edges in the whole volume), positions in µm and contact
-    /// classes.
+    /// One triangle: its place in cube order, its vertices' numbers in the window, keys (their edges in the whole volume),
+    /// positions in µm and contact classes.
     /// </summary>
-    void Add(ReadOnlySpan<int> vertices, ReadOnlySpan<long> keys, ReadOnlySpan<double> positions, ReadOnlySpan<SurfaceContact> contacts);
+    void Add(long order, ReadOnlySpan<int> vertices, ReadOnlySpan<long> keys, ReadOnlySpan<double> positions, ReadOnlySpan<SurfaceContact> contacts);
 
-    /// <summary>A cube layer is complete.</summary>
+    /// <summary>A cube layer of the window is complete.</summary>
     void EndLayer();
 
     SurfaceMesh Result(bool withContacts);
 }
 
-/// <summary>Every triangle kept; vertices welded by their edge in the volume (the marching-cubes mesh itself).</summary>
+/// <summary>
+/// Every triangle kept; vertices welded by their edge in the volume (the marching-cubes mesh itself), triangles in cube
+/// order and vertices in the order they first appear in them, whatever order the windows came in.
+/// </summary>
 internal sealed class WeldedTriangles : ITriangleSink
 {
     private readonly Dictionary<long, int> _index = [];
     private readonly List<float> _positions = [];
     private readonly List<SurfaceContact> _contacts = [];
     private readonly List<int> _triangles = [];
+    private readonly List<long> _order = [];
 
     public void BeginSlab(int vertexCount) { }
 
-    public void Add(ReadOnlySpan<int> vertices, ReadOnlySpan<long> keys, ReadOnlySpan<double> positions, ReadOnlySpan<SurfaceContact> contacts)
+    public void Add(long order, ReadOnlySpan<int> vertices, ReadOnlySpan<long> keys, ReadOnlySpan<double> positions, ReadOnlySpan<SurfaceContact> contacts)
     {
         for (var k = 0; k < 3; k++)
         {
@@ -45,70 +52,133 @@ internal sealed class WeldedTriangles : ITriangleSink
             }
             _triangles.Add(i);
         }
+        _order.Add(order);
     }
 
     public void EndLayer() { }
 
-    public SurfaceMesh Result(bool withContacts) => new([.. _positions], [.. _triangles], withContacts ? [.. _contacts] : null);
+    public SurfaceMesh Result(bool withContacts)
+    {
+        var count = _order.Count;
+        var byOrder = new int[count];
+        for (var t = 0; t < count; t++) byOrder[t] = t;
+        var orders = _order.ToArray();
+        Array.Sort(orders, byOrder);
+        var renumber = new int[_index.Count];
+        Array.Fill(renumber, -1);
+        var positions = new float[_positions.Count];
+        var contacts = new SurfaceContact[_contacts.Count];
+        var triangles = new int[3 * count];
+        var next = 0;
+        for (var t = 0; t < count; t++)
+            for (var k = 0; k < 3; k++)
+            {
+                var old = _triangles[3 * byOrder[t] + k];
+                if (renumber[old] < 0)
+                {
+                    renumber[old] = next;
+                    for (var axis = 0; axis < 3; axis++) positions[3 * next + axis] = _positions[3 * old + axis];
+                    contacts[next++] = _contacts[old];
+                }
+                triangles[3 * t + k] = renumber[old];
+            }
+        return new SurfaceMesh(positions, triangles, withContacts ? contacts : null);
+    }
 }
 
 /// <summary>
-/// The marching-cubes mesh of one slab's cube layers: triangles per layer as the global keys of their vertices' edges,
-/// and the welded vertices with positions in µm.
+/// The marching-cubes mesh of one window's cubes: triangles per cube layer as the window's vertex numbers, with their
+/// places in the whole volume's cube order, and the welded vertices with their keys and positions in µm.
 /// </summary>
 internal sealed class SlabMesh
 {
     /// <summary>Per configuration, its loops oriented counter-clockwise seen from outside (right-handed x, y, z).</summary>
     private static readonly int[][][] OrientedLoops = BuildOrientedLoops();
 
-    private readonly int _first;
+    /// <summary>Triangles one cube can have (fans of its loops), rounded up to a power of two for <see cref="TriangleOrder"/>.</summary>
+    private const int TrianglesPerCube = 16;
+
     private readonly int[][] _layerTriangles;
+    private readonly long[][] _layerOrders;
     private readonly long[] _vertexKeys;
     private readonly double[] _positions;
     private readonly int _height, _width;
 
-    private SlabMesh(int first, int[][] layerTriangles, long[] vertexKeys, double[] positions, int height, int width) =>
-        (_first, _layerTriangles, _vertexKeys, _positions, _height, _width) = (first, layerTriangles, vertexKeys, positions, height, width);
+    private SlabMesh(int[][] layerTriangles, long[][] layerOrders, long[] vertexKeys, double[] positions, int height, int width) =>
+        (_layerTriangles, _layerOrders, _vertexKeys, _positions, _height, _width) = (layerTriangles, layerOrders, vertexKeys, positions, height, width);
 
-    /// <summary>Marching cubes on cube layers [first, end) of <paramref name="field"/> (layer c joins slices c and c + 1).</summary>
-    public static SlabMesh Extract(PhaseSurfaceBuilder.PaddedField field, int first, int end, VoxelSize voxel)
+    /// <summary>
+    /// The place of the <paramref name="index"/>-th triangle of cube (z, y, x) in the whole volume's cube order: z, then y,
+    /// then x, then the cube's own fans.
+    /// </summary>
+    public static long TriangleOrder(int z, int y, int x, int index, int height, int width) =>
+        ((((long)z + 1) * (height + 1) + y + 1) * (width + 1) + x + 1) * TrianglesPerCube + index;
+
+    /// <summary>Marching cubes on the cubes of <paramref name="cubes"/> (cube (z, y, x) joins voxels z..z + 1, y..y + 1, x..x + 1).</summary>
+    public static SlabMesh Extract(PhaseSurfaceBuilder.PaddedField field, PhaseSurfaceBuilder.CubeBox cubes, int height, int width, VoxelSize voxel)
     {
-        var (height, width) = (field.Height, field.Width);
-        var layers = Math.Max(0, end - first);
-        // Layers are extracted a few at a time (two per core) and welded in order at once, so that only those layers'
-        // keys (24 bytes a triangle) exist beside the welded triangles (12 bytes a triangle).
-        var batch = 2 * Environment.ProcessorCount;
-        var index = new Dictionary<long, int>();
-        var vertexKeys = new List<long>();
-        var layerTriangles = new int[layers][];
-        var layerKeys = new List<long>[batch];
-        for (var b0 = 0; b0 < layers; b0 += batch)
+        var layers = Math.Max(0, cubes.Z1 - cubes.Z0);
+        // Every edge of the field's voxel grid has a slot (its lower corner's place in the field, × 3 axes). The cube
+        // layers are extracted in parallel as slots; the slots used are numbered in slot order (so the numbering does not
+        // depend on threads), which welds the vertices shared by neighbouring cubes and layers.
+        var (rows, columns) = (field.EndY - field.FirstY, field.RowLength);
+        var planeSlots = 3L * rows * columns;
+        var slotCount = planeSlots * (field.EndZ - field.FirstZ);
+        if (slotCount > Array.MaxLength)
+            throw new ArgumentException($"a window of {slotCount / 3} voxels has more edges than an array holds; use smaller windows", nameof(field));
+        var edgeOffsets = new int[MarchingCubes.Edges.Length];
+        for (var e = 0; e < edgeOffsets.Length; e++)
         {
-            var b1 = Math.Min(layers, b0 + batch);
-            Parallel.For(b0, b1, layer => layerKeys[layer - b0] = ExtractLayer(field, first + layer, height, width));
-            // Weld in cube order: a vertex's local index is the order it first appears in.
-            for (var layer = b0; layer < b1; layer++)
-            {
-                var keys = layerKeys[layer - b0];
-                var triangles = new int[keys.Count];
-                for (var k = 0; k < keys.Count; k++)
-                {
-                    if (!index.TryGetValue(keys[k], out var i))
-                    {
-                        i = vertexKeys.Count;
-                        index.Add(keys[k], i);
-                        vertexKeys.Add(keys[k]);
-                    }
-                    triangles[k] = i;
-                }
-                layerTriangles[layer] = triangles;
-                layerKeys[layer - b0] = null!;
-            }
+            var (a, b) = MarchingCubes.Edges[e];
+            var axis = (a ^ b) switch { 1 => 0, 2 => 1, _ => 2 };
+            edgeOffsets[e] = (int)((((a >> 2 & 1) * rows + (a >> 1 & 1)) * columns + (a & 1)) * 3 + axis);
         }
-        index = null!;
-        var positions = new double[3 * vertexKeys.Count];
+        var layerSlots = new int[layers][];
+        var layerOrders = new long[layers][];
+        var slotVertex = new int[slotCount];
+        Parallel.For(0, layers, layer =>
+        {
+            (layerSlots[layer], layerOrders[layer]) = ExtractLayer(field, cubes, cubes.Z0 + layer, height, width, edgeOffsets);
+            foreach (var slot in layerSlots[layer]) slotVertex[slot] = 1;
+        });
+        // Number the used slots plane by plane: count per plane, then each plane from its offset.
+        var planes = field.EndZ - field.FirstZ;
+        var perPlane = new int[planes + 1];
+        Parallel.For(0, planes, p =>
+        {
+            var count = 0;
+            foreach (var used in slotVertex.AsSpan((int)(p * planeSlots), (int)planeSlots)) count += used;
+            perPlane[p + 1] = count;
+        });
+        for (var p = 0; p < planes; p++) perPlane[p + 1] += perPlane[p];
+        var vertexKeys = new long[perPlane[planes]];
+        Parallel.For(0, planes, p =>
+        {
+            var next = perPlane[p];
+            var first = p * planeSlots;
+            for (var slot = first; slot < first + planeSlots; slot++)
+            {
+                if (slotVertex[slot] == 0) continue;
+                var corner = slot / 3;
+                var (x, y) = ((int)(corner % columns) + field.FirstX, (int)(corner / columns % rows) + field.FirstY);
+                vertexKeys[next] = Key(field.FirstZ + p, y, x, (int)(slot % 3), height, width);
+                slotVertex[slot] = next++;
+            }
+        });
+        var layerTriangles = new int[layers][];
+        Parallel.For(0, layers, layer =>
+        {
+            var slots = layerSlots[layer];
+            var triangles = new int[slots.Length];
+            for (var k = 0; k < slots.Length; k++) triangles[k] = slotVertex[slots[k]];
+            layerTriangles[layer] = triangles;
+            layerSlots[layer] = null!;
+        });
+        slotVertex = null!;
+
+        var positions = new double[3 * vertexKeys.Length];
         var (dx, dy, dz) = (voxel.XNm / 1000, voxel.YNm / 1000, voxel.ZNm / 1000);
-        Parallel.For(0, vertexKeys.Count, i =>
+        Parallel.For(0, vertexKeys.Length, i =>
         {
             var (z, y, x, axis) = DecodeKey(vertexKeys[i], height, width);
             var a = field[z, y, x];
@@ -118,41 +188,55 @@ internal sealed class SlabMesh
             positions[3 * i + 1] = (y + (axis == 1 ? t : 0)) * dy;
             positions[3 * i + 2] = (z + (axis == 2 ? t : 0)) * dz;
         });
-        return new SlabMesh(first, layerTriangles, [.. vertexKeys], positions, height, width);
+        return new SlabMesh(layerTriangles, layerOrders, vertexKeys, positions, height, width);
     }
 
-    /// <summary>The triangles of cube layer <paramref name="z"/> as the keys of their vertices' edges, in cube order.</summary>
-    private static List<long> ExtractLayer(PhaseSurfaceBuilder.PaddedField field, int z, int height, int width)
+    /// <summary>
+    /// The triangles of cube layer <paramref name="z"/> of the box as the field slots of their vertices' edges (lower
+    /// corner's place × 3 + axis), in cube order, and their places in the volume's cube order.
+    /// </summary>
+    private static (int[] Slots, long[] Orders) ExtractLayer(PhaseSurfaceBuilder.PaddedField field, PhaseSurfaceBuilder.CubeBox cubes, int z,
+        int height, int width, int[] edgeOffsets)
     {
-        var keys = new List<long>();
+        var slots = new List<int>();
+        var orders = new List<long>();
         var inside = field.Inside;
-        for (var y = -1; y < height; y++)
+        var (rowHasInside, rowsPerPlane) = (field.RowHasInside, field.EndY - field.FirstY);
+        for (var y = cubes.Y0; y < cubes.Y1; y++)
         {
-            long r00 = field.Index(z, y, -1), r01 = r00 + field.RowLength, r10 = r00 + field.PlaneLength, r11 = r10 + field.RowLength;
-            for (var x = 0; x <= width; x++)
+            // A cube row whose four voxel rows are all outside has no surface.
+            var row = field.Row(z, y);
+            if (!(rowHasInside[row] || rowHasInside[row + 1] || rowHasInside[row + rowsPerPlane] || rowHasInside[row + rowsPerPlane + 1])) continue;
+            long r00 = field.Index(z, y, cubes.X0), r01 = r00 + field.RowLength, r10 = r00 + field.PlaneLength, r11 = r10 + field.RowLength;
+            for (var i = 0; i < cubes.X1 - cubes.X0; i++)
             {
-                // Corner c = (dz, dy, dx) as bits 2, 1, 0: rows r(dz)(dy), column x − 1 + dx (padded index x + dx).
-                var config = inside[r00 + x] | inside[r00 + x + 1] << 1 | inside[r01 + x] << 2 | inside[r01 + x + 1] << 3
-                    | inside[r10 + x] << 4 | inside[r10 + x + 1] << 5 | inside[r11 + x] << 6 | inside[r11 + x + 1] << 7;
+                // Corner c = (dz, dy, dx) as bits 2, 1, 0: rows r(dz)(dy), column i + dx.
+                var config = inside[r00 + i] | inside[r00 + i + 1] << 1 | inside[r01 + i] << 2 | inside[r01 + i + 1] << 3
+                    | inside[r10 + i] << 4 | inside[r10 + i + 1] << 5 | inside[r11 + i] << 6 | inside[r11 + i + 1] << 7;
                 if (config is 0 or 255) continue;
+                var x = cubes.X0 + i;
+                var slot = (int)(3 * (r00 + i));
+                var triangle = 0;
                 foreach (var loop in OrientedLoops[config])
                     for (var k = 1; k + 1 < loop.Length; k++)
                     {
-                        keys.Add(EdgeKey(z, y, x - 1, loop[0], height, width));
-                        keys.Add(EdgeKey(z, y, x - 1, loop[k], height, width));
-                        keys.Add(EdgeKey(z, y, x - 1, loop[k + 1], height, width));
+                        slots.Add(slot + edgeOffsets[loop[0]]);
+                        slots.Add(slot + edgeOffsets[loop[k]]);
+                        slots.Add(slot + edgeOffsets[loop[k + 1]]);
+                        orders.Add(TriangleOrder(z, y, x, triangle++, height, width));
                     }
             }
         }
-        return keys;
+        return ([.. slots], [.. orders]);
     }
 
     /// <summary>
     /// What lies beyond each vertex: the label of its edge's end outside the surface (lower field value), or, where that
     /// voxel still belongs to the phase (a lone voxel the smoothing left below the level), of the next voxel on along the
-    /// edge. <paramref name="indicator"/> is 1 for the phase's labels.
+    /// edge. <paramref name="labels"/> is the window, its first voxel at (<paramref name="z0"/>, <paramref name="y0"/>,
+    /// <paramref name="x0"/>) of the volume; <paramref name="indicator"/> is 1 for the phase's labels.
     /// </summary>
-    public SurfaceContact[] Contacts(PhaseSurfaceBuilder.PaddedField field, Volume<byte> slices, int firstSlice, ushort[] indicator)
+    public SurfaceContact[] Contacts(PhaseSurfaceBuilder.PaddedField field, Volume<byte> labels, int z0, int y0, int x0, int depth, ushort[] indicator)
     {
         var contacts = new SurfaceContact[_vertexKeys.Length];
         Parallel.For(0, contacts.Length, i =>
@@ -164,9 +248,9 @@ internal sealed class SlabMesh
             else (dz, dy, dx) = (-dz, -dy, -dx);
             for (var step = 0; step < 2; step++, (z, y, x) = (z + dz, y + dy, x + dx))
             {
-                var local = z - firstSlice;
-                if (local < 0 || local >= slices.Depth || y < 0 || y >= _height || x < 0 || x >= _width) return;
-                var label = slices[local, y, x];
+                if (z < 0 || z >= depth || y < 0 || y >= _height || x < 0 || x >= _width) return;
+                // Within the volume a step stays within the window's halo (three voxels beyond its cubes at most).
+                var label = labels[z - z0, y - y0, x - x0];
                 if (indicator[label] != 0) continue;
                 contacts[i] = label switch
                 {
@@ -181,17 +265,17 @@ internal sealed class SlabMesh
         return contacts;
     }
 
-    /// <summary>Hands the triangles of cube layers [ownedFirst, ownedEnd) to the sink in cube order.</summary>
-    public void Emit(ITriangleSink sink, int ownedFirst, int ownedEnd, SurfaceContact[]? contacts)
+    /// <summary>Hands the window's triangles to the sink, layer by layer.</summary>
+    public void Emit(ITriangleSink sink, SurfaceContact[]? contacts)
     {
         sink.BeginSlab(_vertexKeys.Length);
         Span<int> vertices = stackalloc int[3];
         Span<long> keys = stackalloc long[3];
         Span<double> positions = stackalloc double[9];
         Span<SurfaceContact> classes = stackalloc SurfaceContact[3];
-        for (var z = ownedFirst; z < ownedEnd; z++)
+        for (var layer = 0; layer < _layerTriangles.Length; layer++)
         {
-            var triangles = _layerTriangles[z - _first];
+            var (triangles, orders) = (_layerTriangles[layer], _layerOrders[layer]);
             for (var t = 0; t < triangles.Length; t += 3)
             {
                 for (var k = 0; k < 3; k++)
@@ -204,20 +288,16 @@ internal sealed class SlabMesh
                     positions[3 * k + 2] = _positions[3 * v + 2];
                     classes[k] = contacts?[v] ?? SurfaceContact.None;
                 }
-                sink.Add(vertices, keys, positions, classes);
+                sink.Add(orders[t / 3], vertices, keys, positions, classes);
             }
             sink.EndLayer();
         }
     }
 
-    /// <summary>Key of cube (z, y, x)'s edge: its lower corner in the volume padded by one voxel, and its axis (0 x, 1 y, 2 z).</summary>
-    private static long EdgeKey(int z, int y, int x, int edge, int height, int width)
-    {
-        var (a, b) = MarchingCubes.Edges[edge];
-        var axis = (a ^ b) switch { 1 => 0, 2 => 1, _ => 2 };
-        long cz = z + (a >> 2 & 1) + 1, cy = y + (a >> 1 & 1) + 1, cx = x + (a & 1) + 1;
-        return ((cz * (height + 2) + cy) * (width + 2) + cx) * 3 + axis;
-    }
+    /// <summary>Key of the edge from voxel (z, y, x) along <paramref name="axis"/> (0 x, 1 y, 2 z): its lower corner in the
+    /// volume padded by one voxel, and its axis.</summary>
+    private static long Key(int z, int y, int x, int axis, int height, int width) =>
+        (((long)z + 1) * (height + 2) + y + 1) * (width + 2) * 3 + ((long)x + 1) * 3 + axis;
 
     private static (int Z, int Y, int X, int Axis) DecodeKey(long key, int height, int width)
     {
@@ -236,6 +316,8 @@ internal sealed class SlabMesh
     /// </summary>
     private static int[][][] BuildOrientedLoops()
     {
+        if (MarchingCubes.Loops.Max(loops => loops.Sum(loop => loop.Length - 2)) > TrianglesPerCube)
+            throw new InvalidOperationException("a cube has more triangles than TriangleOrder leaves room for");
         static (double X, double Y, double Z) Corner(int c) => (c & 1, c >> 1 & 1, c >> 2 & 1);
         var result = new int[256][][];
         for (var config = 0; config < 256; config++)

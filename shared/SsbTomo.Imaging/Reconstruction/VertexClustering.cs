@@ -15,6 +15,14 @@ namespace SsbTomo.Imaging.Reconstruction;
 /// from the start. Unlike edge collapse (Garland &amp; Heckbert), clustering may join nearby sheets of the surface, and
 /// the result need not be a manifold where the surface is thinner than a cell.
 /// </para>
+/// <para>
+/// The result does not depend on the order the triangles arrive in (windows of a volume in any order): the cells are one
+/// grid over the whole volume, and the final cell size is the smallest doubling at which the whole surface fits the
+/// target (a partial surface never has more cells than the whole, so no order coarsens past it). Of the triangles that
+/// fall into the same three cells, the one first in cube order keeps its orientation; triangles are listed in cube order
+/// of their first source and cells in the order their first vertex appears in it, as one pass in cube order would.
+/// Only the quadric sums' rounding follows the arrival order.
+/// </para>
 /// </summary>
 internal sealed class VertexClustering : ITriangleSink
 {
@@ -26,8 +34,9 @@ internal sealed class VertexClustering : ITriangleSink
     private double _cellUm;
     private Dictionary<long, int> _cellIndex = [];
     private List<Cluster> _clusters = [];
-    private List<(int A, int B, int C)> _triangles = [];
-    private HashSet<(int, int, int)> _seen = [];
+    // Each kept triangle with the cube order of its first source; _seen finds it by its three cells.
+    private List<(int A, int B, int C, long Order)> _triangles = [];
+    private Dictionary<(int, int, int), int> _seen = [];
     // The cluster of each vertex of the current slab (−1: not seen yet): its cell is found once, not once per triangle.
     private int[] _clusterOfVertex = [];
 
@@ -38,6 +47,8 @@ internal sealed class VertexClustering : ITriangleSink
         public readonly double[] Quadric = new double[9];
         public double SumX, SumY, SumZ;
         public long Count;
+        // Cube order × 3 + corner of the first vertex that fell into the cell: the cells' order in the result.
+        public long FirstSeen = long.MaxValue;
         public readonly double[] ContactArea = new double[4];
 
         public void Merge(Cluster other)
@@ -45,6 +56,7 @@ internal sealed class VertexClustering : ITriangleSink
             for (var k = 0; k < Quadric.Length; k++) Quadric[k] += other.Quadric[k];
             (SumX, SumY, SumZ, Count) = (SumX + other.SumX, SumY + other.SumY, SumZ + other.SumZ, Count + other.Count);
             for (var k = 0; k < ContactArea.Length; k++) ContactArea[k] += other.ContactArea[k];
+            FirstSeen = Math.Min(FirstSeen, other.FirstSeen);
         }
     }
 
@@ -63,7 +75,7 @@ internal sealed class VertexClustering : ITriangleSink
         Array.Fill(_clusterOfVertex, -1);
     }
 
-    public void Add(ReadOnlySpan<int> vertices, ReadOnlySpan<long> keys, ReadOnlySpan<double> p, ReadOnlySpan<SurfaceContact> contacts)
+    public void Add(long order, ReadOnlySpan<int> vertices, ReadOnlySpan<long> keys, ReadOnlySpan<double> p, ReadOnlySpan<SurfaceContact> contacts)
     {
         // The triangle's plane n·x + d = 0 (unit n) weighted by its area.
         double ux = p[3] - p[0], uy = p[4] - p[1], uz = p[5] - p[2], vx = p[6] - p[0], vy = p[7] - p[1], vz = p[8] - p[2];
@@ -85,9 +97,10 @@ internal sealed class VertexClustering : ITriangleSink
             q[6] += area * d * nx; q[7] += area * d * ny; q[8] += area * d * nz;
             cluster.SumX += p[3 * k]; cluster.SumY += p[3 * k + 1]; cluster.SumZ += p[3 * k + 2];
             cluster.Count++;
+            cluster.FirstSeen = Math.Min(cluster.FirstSeen, 3 * order + k);
             cluster.ContactArea[(int)contacts[k]] += area / 3;
         }
-        AddTriangle(ids[0], ids[1], ids[2]);
+        AddTriangle(ids[0], ids[1], ids[2], order);
     }
 
     public void EndLayer()
@@ -121,12 +134,18 @@ internal sealed class VertexClustering : ITriangleSink
         return Half(cell >> 42 & Mask) << 42 | Half(cell >> 21 & Mask) << 21 | Half(cell & Mask);
     }
 
-    private void AddTriangle(int a, int b, int c)
+    private void AddTriangle(int a, int b, int c, long order)
     {
         if (a == b || b == c || a == c) return;
-        // One triangle per set of three cells, whichever way round; the first keeps its orientation.
+        // One triangle per set of three cells, whichever way round; the first in cube order keeps its orientation.
         var key = Sorted(a, b, c);
-        if (_seen.Add(key)) _triangles.Add((a, b, c));
+        ref var at = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_seen, key, out var exists);
+        if (!exists)
+        {
+            at = _triangles.Count;
+            _triangles.Add((a, b, c, order));
+        }
+        else if (order < _triangles[at].Order) _triangles[at] = (a, b, c, order);
     }
 
     private static (int, int, int) Sorted(int a, int b, int c)
@@ -160,26 +179,37 @@ internal sealed class VertexClustering : ITriangleSink
         (_cellIndex, _clusters, _triangles, _seen) = (index, clusters, [], []);
         for (var v = 0; v < _clusterOfVertex.Length; v++)
             if (_clusterOfVertex[v] >= 0) _clusterOfVertex[v] = map[_clusterOfVertex[v]];
-        foreach (var (a, b, c) in triangles) AddTriangle(map[a], map[b], map[c]);
+        foreach (var (a, b, c, order) in triangles) AddTriangle(map[a], map[b], map[c], order);
     }
 
     public SurfaceMesh Result(bool withContacts)
     {
+        while (_clusters.Count > _maxClusters) Coarsen();
+        // Cells in the order their first vertex appears in cube order, triangles in the order of their first source.
+        var cellOrder = new int[_clusters.Count];
+        for (var i = 0; i < cellOrder.Length; i++) cellOrder[i] = i;
+        Array.Sort(_clusters.Select(c => c.FirstSeen).ToArray(), cellOrder);
+        var renumber = new int[cellOrder.Length];
+        for (var i = 0; i < cellOrder.Length; i++) renumber[cellOrder[i]] = i;
         var positions = new float[3 * _clusters.Count];
         var contacts = withContacts ? new SurfaceContact[_clusters.Count] : null;
         Parallel.For(0, _clusters.Count, i =>
         {
-            var (x, y, z) = Place(_clusters[i]);
+            var cluster = _clusters[cellOrder[i]];
+            var (x, y, z) = Place(cluster);
             (positions[3 * i], positions[3 * i + 1], positions[3 * i + 2]) = ((float)x, (float)y, (float)z);
             if (contacts is null) return;
-            var areas = _clusters[i].ContactArea;
+            var areas = cluster.ContactArea;
             var best = 0;
             for (var k = 1; k < areas.Length; k++)
                 if (areas[k] > areas[best]) best = k;
             contacts[i] = (SurfaceContact)best;
         });
-        var triangles = new int[3 * _triangles.Count];
-        for (var t = 0; t < _triangles.Count; t++) (triangles[3 * t], triangles[3 * t + 1], triangles[3 * t + 2]) = _triangles[t];
+        var kept = _triangles.ToArray();
+        Array.Sort(kept.Select(t => t.Order).ToArray(), kept);
+        var triangles = new int[3 * kept.Length];
+        for (var t = 0; t < kept.Length; t++)
+            (triangles[3 * t], triangles[3 * t + 1], triangles[3 * t + 2]) = (renumber[kept[t].A], renumber[kept[t].B], renumber[kept[t].C]);
         return new SurfaceMesh(positions, triangles, contacts);
     }
 

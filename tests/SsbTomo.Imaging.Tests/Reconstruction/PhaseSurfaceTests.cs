@@ -1,4 +1,5 @@
 using SsbTomo.Imaging.Reconstruction;
+using SsbTomo.Imaging.Segmentation;
 using SsbTomo.Imaging.Tests.Measurement;
 using Xunit.Abstractions;
 
@@ -84,6 +85,86 @@ public class PhaseSurfaceTests(ITestOutputHelper output)
             }
             if (target is null) AssertClosedAndOriented(whole);
         }
+    }
+
+    [Theory]
+    [InlineData(0, null)]
+    [InlineData(5, null)]
+    [InlineData(5, 600)]
+    public void Tile_by_tile_meshes_in_any_order_match_the_whole_volumes_mesh(int taubinIterations, int? target)
+    {
+        var labels = TwoParticles();
+        var voxel = new VoxelSize(50, 50, 80);
+        var options = new SurfaceOptions(taubinIterations, target);
+        var halo = PhaseSurfaceBuilder.HaloSlices;
+        foreach (var phase in new[] { PhaseLabel.Nmc, PhaseLabel.Void })
+        {
+            var whole = PhaseSurfaceBuilder.Build(labels, phase, voxel, options, classifyContact: true);
+            // Tiles narrower than the halo, tiles that do not divide the slice, and one tile of whole slices.
+            foreach (var (slabSlices, tileHeight, tileWidth) in new[] { (1, 3, 4), (7, 5, 9), (16, 13, 20), (40, 36, 11) })
+            {
+                var windows = new List<(SlabWindow Slab, TileWindow Tile)>();
+                for (var z0 = 0; z0 < labels.Depth; z0 += slabSlices)
+                {
+                    var slab = Halo.Expand(labels.Depth, z0, Math.Min(labels.Depth, z0 + slabSlices), halo);
+                    windows.AddRange(TileGrid.Plan(labels.Height, labels.Width, tileHeight, tileWidth, halo).Select(tile => (slab, tile)));
+                }
+                // Last window first: the result must not depend on the order windows come in.
+                windows.Reverse();
+                var builder = new PhaseSurfaceBuilder(phase, voxel, labels.Depth, labels.Height, labels.Width, options, classifyContact: true);
+                foreach (var (slab, tile) in windows)
+                    builder.AddWindow(TileGrid.Crop(Slices(labels, slab.SlabZ0, slab.SlabZ1), tile), slab, tile);
+                var stitched = builder.Result();
+                var what = $"{PhaseLabel.Name(phase)}, slabs of {slabSlices}, tiles {tileHeight}x{tileWidth}";
+                Assert.Equal(whole.Triangles, stitched.Triangles);
+                if (target is null)
+                {
+                    Assert.Equal(whole.Positions, stitched.Positions);
+                    Assert.Equal(whole.Contacts, stitched.Contacts);
+                    AssertClosedAndOriented(stitched);
+                    continue;
+                }
+                // Decimated: the same cells and triangles; each cell's vertex from the same quadrics summed in another order.
+                var largest = whole.Positions.Zip(stitched.Positions, (a, b) => Math.Abs(a - b)).Max();
+                output.WriteLine($"{what}: largest position difference {largest:0.0e0} µm, area {stitched.AreaUm2() / whole.AreaUm2() - 1:0.0e0} relative");
+                Assert.True(largest < 1e-4, $"{what}: positions differ by {largest} µm");
+                Assert.InRange(stitched.AreaUm2() / whole.AreaUm2(), 1 - 1e-6, 1 + 1e-6);
+                Assert.Equal(whole.Contacts, stitched.Contacts);
+            }
+        }
+    }
+
+    [Fact]
+    public void The_indicators_gaussian_skipping_rows_of_zeros_equals_denoise_gaussian_bit_for_bit()
+    {
+        // A small ball in a large volume leaves rows of zeros to skip; the two particles and the carbon planes fill most rows.
+        var ball = SurfaceAreaTests.Ball(60, VoxelSize.Isotropic(10), margin: 12);
+        foreach (var (labels, phase) in new[] { (ball, PhaseLabel.Nmc), (TwoParticles(), PhaseLabel.Nmc), (TwoParticles(), PhaseLabel.Void), (TwoParticles(), PhaseLabel.Carbon) })
+        {
+            var table = new ushort[256];
+            table[phase] = 1;
+            var indicator = new Volume<ushort>(labels.Depth, labels.Height, labels.Width, Array.ConvertAll(labels.Data, l => table[l]));
+            var expected = Denoise.Gaussian(indicator, SsbTomo.Imaging.Measurement.SmoothedSurfaceAreaAccumulator.SigmaVoxels);
+            var (smooth, nonZeroRows) = PhaseSurfaceBuilder.GaussianOfIndicator(labels, table);
+            Assert.Equal(expected.Data, smooth.Data);
+            if (labels == ball) Assert.Contains(false, nonZeroRows);
+            for (var row = 0; row < nonZeroRows.Length; row++)
+                if (!nonZeroRows[row])
+                    Assert.All(expected.Data.AsSpan(row * labels.Width, labels.Width).ToArray(), v => Assert.Equal(0f, v));
+        }
+    }
+
+    [Fact]
+    public void A_tile_without_its_halo_and_windows_that_miss_voxels_are_refused()
+    {
+        var labels = TwoParticles();
+        var builder = new PhaseSurfaceBuilder(PhaseLabel.Nmc, VoxelSize.Isotropic(50), labels.Depth, labels.Height, labels.Width, new SurfaceOptions());
+        var slab = new SlabWindow(0, labels.Depth, 0, labels.Depth);
+        var bare = new TileWindow(0, 10, 0, labels.Width, 0, 10, 0, labels.Width);
+        Assert.Throws<ArgumentException>(() => builder.AddWindow(TileGrid.Crop(labels, bare), slab, bare));
+        var tile = TileGrid.Plan(labels.Height, labels.Width, 10, labels.Width, PhaseSurfaceBuilder.HaloSlices)[0];
+        builder.AddWindow(TileGrid.Crop(labels, tile), slab, tile);
+        Assert.Throws<InvalidOperationException>(() => builder.Result());
     }
 
     [Fact]
