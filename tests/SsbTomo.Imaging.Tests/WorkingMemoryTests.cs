@@ -51,7 +51,7 @@ public sealed class WorkingMemoryTests
         Assert.True(result.Iterations > 0 && live.Bytes > 0, $"no iteration ran ({result.Iterations}), so nothing was measured");
         Assert.InRange(live.Bytes, 1, estimate);
         // Not an estimate padded into meaninglessness: within a quarter of the measured plateau (and a little for the pool's arrays).
-        Assert.InRange(estimate, live.Bytes, 1.25 * live.Bytes + (64 << 10));
+        Assert.InRange(estimate, live.Bytes, 1.25 * live.Bytes + (128 << 10));
     }
 
     [Fact]
@@ -77,7 +77,7 @@ public sealed class WorkingMemoryTests
     [InlineData(8, 0, 8, 2)]   // two slices at once
     public void Fibre_survey_allocates_no_more_than_its_estimate(int windowSlices, int ownedZ0, int ownedZ1, int parallelism)
     {
-        var (height, width) = (96, 112);
+        var (height, width) = (192, 224);
         var grey = Denoise.Gaussian(RandomGrey(windowSlices, height, width, seed: windowSlices), 1.0).ToUInt16();
         var window = new SlabWindow(0, windowSlices, ownedZ0, ownedZ1);
         var surveyed = CarbonFibreSurvey.SurveyedSlices(ownedZ0, ownedZ1);
@@ -91,7 +91,8 @@ public sealed class WorkingMemoryTests
         // Every surveyed slice's scratch is allocated anew, so with no more slices than threads the total is the peak.
         var slicesAllocated = Math.Max(surveyed, 1);
         var bound = estimate + (slicesAllocated - Math.Min(parallelism, surveyed)) * (double)CarbonFibreSurvey.ScratchBytesPerSlicePixel * height * width;
-        Assert.InRange(allocated, 0.8 * bound, bound + (96 << 10));
+        // The margin: per slice its histograms and kernels (~30 KiB), and what the test runner's own threads allocate meanwhile.
+        Assert.InRange(allocated, 0.8 * bound, bound + (256 << 10));
     }
 
     [Fact]
