@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using SsbTomo.Cli;
 using SsbTomo.Phantom;
 using SsbTomo.TestSupport;
+using Xunit.Abstractions;
 
 namespace SsbTomo.EndToEnd.Tests;
 
@@ -10,7 +11,7 @@ namespace SsbTomo.EndToEnd.Tests;
 /// `ssbtomo run --memory-mb N` holds its own process to N MiB: the stages cut slices into tiles that fit, the heap is
 /// capped. Run as a child process, since the cap is process-wide (it would hold this test process too).
 /// </summary>
-public sealed partial class MemoryBudgetTests : IDisposable
+public sealed partial class MemoryBudgetTests(ITestOutputHelper testOutput) : IDisposable
 {
     private readonly TempDirectory _dir = new("ssbtomo-memory");
 
@@ -37,10 +38,11 @@ public sealed partial class MemoryBudgetTests : IDisposable
         var peak = PeakMemory().Match(output) is { Success: true } m
             ? int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)
             : throw new Xunit.Sdk.XunitException($"no peak memory line in:\n{output}");
+        testOutput.WriteLine($"peak memory {peak} MiB of {budgetMb} MiB");
         Assert.InRange(peak, 1, budgetMb);
         // A stage that ran out of memory and passed on a retry still broke its estimate: the log (warnings only) says so.
-        var log = LogTail(Path.Combine(outDir, "ssbtomo.log"), int.MaxValue);
-        Assert.False(log.Contains(nameof(OutOfMemoryException), StringComparison.Ordinal), $"a stage ran out of memory:\n{log}");
+        var runLog = LogTail(Path.Combine(outDir, "ssbtomo.log"), int.MaxValue);
+        Assert.False(runLog.Contains(nameof(OutOfMemoryException), StringComparison.Ordinal), $"a stage ran out of memory:\n{runLog}");
     }
 
     private static async Task<(int Exit, string Output)> RunCliAsync(string stack, string outDir, int budgetMb)
