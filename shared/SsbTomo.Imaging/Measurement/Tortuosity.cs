@@ -81,7 +81,9 @@ public static class Tortuosity
     /// the percolating mask (1 byte a voxel each), the finest level's degree and four vectors (4 bytes a padded cell each:
     /// ghost slices, rows and columns, so a thin volume costs more per voxel), every coarse level's three conductances,
     /// right-hand side, solution and residual (4 bytes a padded cell each), and the coarsest level's dense Cholesky factor
-    /// (measured against the live heap: WorkingMemoryTests).
+    /// (measured against the live heap: WorkingMemoryTests). A heap hard limit needs ~20 % more than this (the collector's
+    /// regions and the previous solve's garbage: the six solves on 8x768x768 ran in a 200 MiB heap, not in 196, for an
+    /// estimate of 154 MiB beside the harness's 17 MiB), which the quarter of the budget a window gets leaves.
     /// A flat 32 bytes a voxel missed the padding: a 2-slice volume needs ~80 along z.
     /// </summary>
     public static long PeakBytes(int depth, int height, int width, int axis, VoxelSize voxelSize)
