@@ -83,7 +83,8 @@ public static class Tortuosity
     /// right-hand side, solution and residual (4 bytes a padded cell each), and the coarsest level's dense Cholesky factor
     /// (measured against the live heap: WorkingMemoryTests). A heap hard limit needs ~20 % more than this (the collector's
     /// regions and the previous solve's garbage: the six solves on 8x768x768 ran in a 200 MiB heap, not in 196, for an
-    /// estimate of 154 MiB beside the harness's 17 MiB), which the quarter of the budget a window gets leaves.
+    /// estimate of 156 MiB beside the harness's 17 MiB: `SsbTomo.Benchmarks memory tortuosity`), which the three quarters of the
+    /// budget beside a window leave.
     /// A flat 32 bytes a voxel missed the padding: a 2-slice volume needs ~80 along z.
     /// </summary>
     public static long PeakBytes(int depth, int height, int width, int axis, VoxelSize voxelSize)
