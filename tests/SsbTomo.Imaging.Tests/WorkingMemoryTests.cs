@@ -30,28 +30,35 @@ public sealed class WorkingMemoryTests
     }
 
     [Theory]
-    [InlineData(2, 96, 96, 0, 50, 50)] // thin along the transport axis: ghost slices double the cells
-    [InlineData(2, 96, 96, 1, 50, 50)]
-    [InlineData(8, 64, 80, 0, 50, 50)]
-    [InlineData(8, 64, 80, 2, 50, 50)]
-    [InlineData(40, 48, 56, 0, 50, 50)]
-    [InlineData(40, 48, 56, 1, 50, 50)]
-    [InlineData(24, 48, 40, 0, 100, 25)] // thick slices: semi-coarsened levels
-    [InlineData(24, 48, 40, 2, 100, 25)]
+    [InlineData(2, 256, 256, 0, 50, 50)] // thin along the transport axis: ghost slices double the cells
+    [InlineData(2, 256, 256, 1, 50, 50)]
+    [InlineData(8, 160, 192, 0, 50, 50)]
+    [InlineData(8, 160, 192, 2, 50, 50)]
+    [InlineData(40, 96, 112, 0, 50, 50)]
+    [InlineData(40, 96, 112, 1, 50, 50)]
+    [InlineData(24, 96, 80, 0, 100, 25)] // thick slices: semi-coarsened levels
+    [InlineData(24, 96, 80, 2, 100, 25)]
     public void Tortuosity_peak_estimate_holds_the_solver_live_heap_and_not_much_more(int depth, int height, int width, int axis, double zNm, double xyNm)
     {
         var labels = PoreLabels(depth, height, width, seed: depth * 31 + axis);
         var voxelSize = new VoxelSize(xyNm, xyNm, zNm);
         var estimate = Tortuosity.PeakBytes(depth, height, width, axis, voxelSize);
-        var baseline = GC.GetTotalMemory(forceFullCollection: true);
-        var live = new LiveHeapAtFirstIteration(baseline);
+        // The heap is the process's: the runner's own threads hold a varying ~100-200 KiB beside the solver, so take the
+        // smaller of two solves and allow that much.
+        var live = long.MaxValue;
+        for (var repeat = 0; repeat < 2; repeat++)
+        {
+            var baseline = GC.GetTotalMemory(forceFullCollection: true);
+            var plateau = new LiveHeapAtFirstIteration(baseline);
+            var result = Tortuosity.Compute(labels, 1, axis, voxelSize, progress: plateau);
+            Assert.True(result.Iterations > 0 && plateau.Bytes > 0, $"no iteration ran ({result.Iterations}), so nothing was measured");
+            live = Math.Min(live, plateau.Bytes);
+        }
 
-        var result = Tortuosity.Compute(labels, 1, axis, voxelSize, progress: live);
-
-        Assert.True(result.Iterations > 0 && live.Bytes > 0, $"no iteration ran ({result.Iterations}), so nothing was measured");
-        Assert.InRange(live.Bytes, 1, estimate);
-        // Not an estimate padded into meaninglessness: within a quarter of the measured plateau (and a little for the pool's arrays).
-        Assert.InRange(estimate, live.Bytes, 1.25 * live.Bytes + (128 << 10));
+        const long RunnerNoise = 256 << 10;
+        Assert.InRange(live, 1, estimate + RunnerNoise);
+        // Not an estimate padded into meaninglessness: within a tenth of the measured plateau.
+        Assert.InRange(estimate, live - RunnerNoise, 1.1 * live + RunnerNoise);
     }
 
     [Fact]
