@@ -144,13 +144,13 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         var settings = options.Value.Metrics;
         if (!settings.Tortuosity) return report.WithTortuosityLeftOut("switched off (SsbTomo:Metrics:Tortuosity = false)", warn: false);
         var voxels = (long)labels.Depth * labels.Height * labels.Width;
-        var neededBytes = CathodeTortuosity.BytesNeeded(voxels);
+        var neededBytes = CathodeTortuosity.BytesNeeded(labels.Depth, labels.Height, labels.Width, labels.VoxelSize, settings.TortuosityAxisNumbers);
         // A window's share of the budget, as every streamed stage gets: with half, an 8x768x768 volume's solve ran a 320 MiB
         // heap out of memory beside the metrics' own state (MemoryBudgetTests, 2026-12-01).
         var allowedBytes = options.Value.WindowBudgetBytes;
         if (neededBytes > allowedBytes)
             return report.WithTortuosityLeftOut($"tortuosity not measured: the solve holds the whole volume, {voxels:N0} voxels at "
-                + $"{1 + Tortuosity.BytesPerVoxel} bytes each (~{neededBytes >> 20} MiB), more than a processing window's quarter of the memory budget "
+                + $"{(double)neededBytes / voxels:0} bytes each with the largest solve (~{neededBytes >> 20} MiB), more than a processing window's quarter of the memory budget "
                 + $"({options.Value.MemoryBudgetMb} MiB, SsbTomo:MemoryBudgetMb); a budget of {(4 * neededBytes >> 20) + 1} MiB would measure it", warn: true);
         var volume = await wholeLabels();
         var log = context.Logger("SsbTomo.Stage");

@@ -62,8 +62,9 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
             : null;
         // The variants count faces to the voxel beyond the owned ones, which needs one more voxel of halo.
         var halo = variants is null ? PhaseSegmentation.RequiredHaloSlices : SegmentationVariantAccumulator.RequiredHaloSlices;
+        var windowSlices = Halo.Expand(denoised.Depth, message.Z0, message.Z1, halo).SlabSlices;
         await foreach (var window in denoised.WindowsAsync(message.Z0, message.Z1, halo, options.Value.WindowBudgetBytes,
-            SegmentationSettings.SegmentBytesPerVoxel, ct))
+            SegmentationSettings.SegmentBytesPerVoxel(windowSlices, Environment.ProcessorCount), ct))
         {
             var intensity = window.Data.ToFloat();
             await target.WriteOwnedAsync(window, window.CropToOwned(PhaseSegmentation.Segment(intensity, message.Thresholds, message.ClassMeans, message.ShineThroughExcess)), ct);

@@ -1,3 +1,5 @@
+using SsbTomo.Imaging.Segmentation;
+
 namespace SsbTomo.Segmentation;
 
 /// <summary>Fixed choices of the segmentation stage, shared by its consumers.</summary>
@@ -14,12 +16,28 @@ public static class SegmentationSettings
     // Denoise: uint16 window, float result and the filter's float scratch, owned float and uint16 copies.
     public const double DenoiseBytesPerVoxel = 20;
 
-    // Survey: uint16 window and its float copy, plus per surveyed slice (one per core at a time) ~21 double planes: 3
-    // along z, 6 Hessian components and the 6 in-plane passes' scratch, eigenvalue and box-extreme floats. On 2 cores and
-    // the 8-slice chunks' ~20-slice window that is ~17 bytes per window voxel, and the collector needs headroom beside
-    // it: with 24 an 8x768x768 stack ran a 320 MiB heap out of memory in most runs (MemoryBudgetTests at 512 MiB, 2026-12-01).
-    public const double SurveyBytesPerVoxel = 36;
+    // Survey: the uint16 window, and what the survey allocates beside it (its float copy, each thread's scratch planes:
+    // CarbonFibreSurvey.WorkingBytesPerVoxel), spread over the window's slices. A flat 36 bytes a voxel covered a 20-slice
+    // window on 2 cores; an 8-slice stack's window needs ~44 (two surveyed slices at 156 bytes a pixel each).
+    public static double SurveyBytesPerVoxel(int windowSlices, int surveyedSlices, int parallelism) =>
+        sizeof(ushort) + CarbonFibreSurvey.WorkingBytesPerVoxel(windowSlices, surveyedSlices, parallelism);
 
-    // Segment: uint16 window, float copy, class labels, cleaned and corrected labels, owned labels.
-    public const double SegmentBytesPerVoxel = 12;
+    /// <summary>
+    /// Slices the survey of one window may process at once: one per core, no more than it surveys, and no more than the
+    /// window budget holds with the smallest tile (one storage chunk and its halo), so a many-core worker with a small
+    /// budget narrows its loop instead of running out of memory. The counts do not depend on it.
+    /// </summary>
+    public static int SurveyParallelism(long windowBudgetBytes, int windowSlices, int surveyedSlices, int smallestReadPixels, int processors)
+    {
+        var parallelism = Math.Max(1, Math.Min(processors, surveyedSlices));
+        while (parallelism > 1 && (double)windowSlices * smallestReadPixels * SurveyBytesPerVoxel(windowSlices, surveyedSlices, parallelism) > windowBudgetBytes)
+            parallelism--;
+        return parallelism;
+    }
+
+    // Segment: uint16 window, float copy, class labels, cleaned and corrected labels, owned labels, and what is shared per
+    // slice pixel by the window's slices: each running clean-up block's box planes (one per core) and the shine-through
+    // correction's four int/float planes. A flat 12 missed the per-slice part: an 8-slice window on 2 cores allocates 16.
+    public static double SegmentBytesPerVoxel(int windowSlices, int processors) =>
+        12 + (double)(processors * PartialVolumeCleanup.ScratchBytesPerSlicePixel() + 4 * sizeof(int)) / Math.Max(1, windowSlices);
 }

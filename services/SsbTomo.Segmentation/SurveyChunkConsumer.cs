@@ -28,11 +28,17 @@ public sealed class SurveyChunkConsumer(IBlobStore store, IOptions<SsbTomoOption
         var parts = new List<FibreSurveyCounts>();
         var runs = new long[ShineThroughEstimate.HistogramLength];
         var halo = Math.Max(CarbonFibreSurvey.RequiredHaloSlices(sigma), ShineThroughEstimate.RequiredHaloSlices);
-        await foreach (var window in denoised.WindowsAsync(message.Z0, message.Z1, halo,
-            options.Value.WindowBudgetBytes, SegmentationSettings.SurveyBytesPerVoxel, ct))
+        var windowSlices = Halo.Expand(denoised.Depth, message.Z0, message.Z1, halo).SlabSlices;
+        var surveyed = CarbonFibreSurvey.SurveyedSlices(message.Z0, message.Z1);
+        var (chunkHeight, chunkWidth) = (denoised.Level0.Chunks[1], denoised.Level0.Chunks[2]);
+        var smallestRead = Math.Min(denoised.Height, chunkHeight + 2 * halo) * Math.Min(denoised.Width, chunkWidth + 2 * halo);
+        var budget = options.Value.WindowBudgetBytes;
+        var parallelism = SegmentationSettings.SurveyParallelism(budget, windowSlices, surveyed, smallestRead, Environment.ProcessorCount);
+        await foreach (var window in denoised.WindowsAsync(message.Z0, message.Z1, halo, budget,
+            SegmentationSettings.SurveyBytesPerVoxel(windowSlices, surveyed, parallelism), ct))
         {
             parts.Add(CarbonFibreSurvey.Survey(window.Data, window.Slab, window.Tile, message.Thresholds, message.ClassMeans,
-                SegmentationSettings.HistogramBins, SegmentationSettings.HistogramMin, SegmentationSettings.HistogramMax, sigma));
+                SegmentationSettings.HistogramBins, SegmentationSettings.HistogramMin, SegmentationSettings.HistogramMax, sigma, parallelism));
             var windowRuns = ShineThroughEstimate.CountRuns(window.Data, window.Slab, window.Tile, message.ClassMeans);
             for (var i = 0; i < runs.Length; i++) runs[i] += windowRuns[i];
         }

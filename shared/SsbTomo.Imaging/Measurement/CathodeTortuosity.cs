@@ -30,8 +30,16 @@ public static class CathodeTortuosity
 
     public static IReadOnlyList<ConductingPath> Paths { get; } = [Ionic, Electronic];
 
-    /// <summary>Memory the solves need at once for a volume of this many voxels: the whole label volume and one solve.</summary>
-    public static long BytesNeeded(long voxels) => voxels * (1 + Tortuosity.BytesPerVoxel);
+    /// <summary>
+    /// Memory the solves need at once on a volume of this shape: the whole label volume and the largest of the solves along
+    /// <paramref name="axes"/> (<see cref="Tortuosity.PeakBytes"/>; they run one after another).
+    /// </summary>
+    public static long BytesNeeded(int depth, int height, int width, VoxelSize voxelSize, IReadOnlyList<int> axes)
+    {
+        ArgumentNullException.ThrowIfNull(axes);
+        var solve = axes.Count == 0 ? 0 : axes.Max(axis => Tortuosity.PeakBytes(depth, height, width, axis, voxelSize));
+        return (long)depth * height * width + solve;
+    }
 
     /// <summary>Every path along every axis, one solve after another (each holds the memory of one).</summary>
     /// <param name="axes">Transport axes, 0 = z, 1 = y, 2 = x.</param>

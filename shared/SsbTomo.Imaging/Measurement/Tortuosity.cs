@@ -60,8 +60,8 @@ public sealed record TortuosityResult(
 /// (a red cell's value r/A_ii needs no neighbour), the residual is restricted as it is computed and never stored, the
 /// last sweep sums r·z, and A p is recomputed where it is needed instead of being stored. The finest level holds the
 /// conducting mask, one float degree array (its links are 0 or the axis weight: <see cref="Fine"/>) and four float
-/// vectors; about <see cref="BytesPerVoxel"/> bytes a voxel at peak with the coarse levels (measured: 2.1 GB on
-/// 512×512×256). Every cell array has a ghost column and row (zero conductance) and slices padded to whole SIMD
+/// vectors; <see cref="PeakBytes"/> counts them with the coarse levels (~31 bytes a voxel on a 256-slice cube, more on
+/// thin volumes). Every cell array has a ghost column and row (zero conductance) and slices padded to whole SIMD
 /// vectors, so no stencil tests bounds.
 /// </para>
 /// <para>
@@ -76,10 +76,48 @@ public static class Tortuosity
     public const int DefaultMaxIterations = 500;
 
     /// <summary>
-    /// Peak memory of <see cref="Compute"/> per voxel of the volume, beside the labels: the phase mask and the conducting
-    /// mask (1 byte each), the degree and four vectors (4 bytes each), the coarse levels (≤ 7 bytes), and headroom.
+    /// Peak memory of <see cref="Compute"/> on a <paramref name="depth"/>×<paramref name="height"/>×<paramref name="width"/>
+    /// volume along <paramref name="axis"/>, beside the labels, from the shapes of the arrays it allocates: the phase mask and
+    /// the percolating mask (1 byte a voxel each), the finest level's degree and four vectors (4 bytes a padded cell each:
+    /// ghost slices, rows and columns, so a thin volume costs more per voxel), every coarse level's three conductances,
+    /// right-hand side, solution and residual (4 bytes a padded cell each), and the coarsest level's dense Cholesky factor
+    /// (measured against the live heap: WorkingMemoryTests). A heap hard limit needs ~20 % more than this (the collector's
+    /// regions and the previous solve's garbage: the six solves on 8x768x768 ran in a 200 MiB heap, not in 196, for an
+    /// estimate of 156 MiB beside the harness's 17 MiB: `SsbTomo.Benchmarks memory tortuosity`), which the three quarters of the
+    /// budget beside a window leave.
+    /// A flat 32 bytes a voxel missed the padding: a 2-slice volume needs ~80 along z.
     /// </summary>
-    public const int BytesPerVoxel = 32;
+    public static long PeakBytes(int depth, int height, int width, int axis, VoxelSize voxelSize)
+    {
+        ArgumentNullException.ThrowIfNull(voxelSize);
+        ArgumentOutOfRangeException.ThrowIfLessThan(axis, 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(axis, 2);
+        var (d, h, w, h0, h1, h2) = axis switch
+        {
+            0 => (depth, height, width, voxelSize.ZNm, voxelSize.YNm, voxelSize.XNm),
+            1 => (height, depth, width, voxelSize.YNm, voxelSize.ZNm, voxelSize.XNm),
+            _ => (width, depth, height, voxelSize.XNm, voxelSize.ZNm, voxelSize.YNm),
+        };
+        var voxels = (long)d * h * w;
+        var fine = Level.Shape(d, h, w);
+        var bytes = 2 * voxels + 5 * 4 * fine.Length + 3 * 4 * fine.Slice;
+        // As Compute's grid holds them: float weights relative to the transport axis.
+        var strength = (T: 1.0, U: (double)(float)(h0 * h0 / (h1 * h1)), V: (double)(float)(h0 * h0 / (h2 * h2)));
+        var (cd, ch, cw) = (d, h, w);
+        while ((long)cd * ch * cw > Solver.CoarsestCells)
+        {
+            var (ft, fu, fv) = Level.CoarseningFactors((cd, ch, cw), strength);
+            strength = (strength.T * fu * fv / ft, strength.U * ft * fv / fu, strength.V * ft * fu / fv);
+            (cd, ch, cw) = ((cd + ft - 1) / ft, (ch + fu - 1) / fu, (cw + fv - 1) / fv);
+            var coarse = Level.Shape(cd, ch, cw);
+            bytes += 6 * 4 * coarse.Length + 3 * 4 * coarse.Slice;
+        }
+        var coarsest = (long)cd * ch * cw;
+        // The arrays above match the live heap at the solver's plateau to within a few KiB (WorkingMemoryTests); the rest is
+        // their headers, the solver's objects and the parallel loops' bookkeeping.
+        const long Bookkeeping = 64 << 10;
+        return bytes + 8 * coarsest * coarsest + Bookkeeping;
+    }
 
     /// <param name="labels">Label volume (z, y, x).</param>
     /// <param name="phase">The label whose voxels conduct.</param>
@@ -326,11 +364,7 @@ public static class Tortuosity
         /// </summary>
         public Level Coarsen()
         {
-            var extents = new[] { D, H, W };
-            var strengths = new[] { Strength.T, Strength.U, Strength.V };
-            var strongest = Enumerable.Range(0, 3).Where(a => extents[a] > 1).Max(a => strengths[a]);
-            var f = Enumerable.Range(0, 3).Select(a => extents[a] > 1 && strengths[a] >= strongest / 2 ? 2 : 1).ToArray();
-            var (ft, fu, fv) = (f[0], f[1], f[2]);
+            var (ft, fu, fv) = CoarseningFactors((D, H, W), Strength);
             var coarse = Create((D + ft - 1) / ft, (H + fu - 1) / fu, (W + fv - 1) / fv);
             coarse.Factor = (ft, fu, fv);
             // A coarse link sums the fine links crossing the aggregate's face (as many as the face has fine cells), over the
@@ -365,6 +399,19 @@ public static class Tortuosity
                         }
             return coarse;
         }
+
+        /// <summary>Aggregate size along t, u and v of the level below one of these extents and link strengths (see <see cref="Coarsen"/>).</summary>
+        public static (int T, int U, int V) CoarseningFactors((int T, int U, int V) extents, (double T, double U, double V) strength)
+        {
+            int[] e = [extents.T, extents.U, extents.V];
+            double[] s = [strength.T, strength.U, strength.V];
+            var strongest = Enumerable.Range(0, 3).Where(a => e[a] > 1).Max(a => s[a]);
+            var f = Enumerable.Range(0, 3).Select(a => e[a] > 1 && s[a] >= strongest / 2 ? 2 : 1).ToArray();
+            return (f[0], f[1], f[2]);
+        }
+
+        /// <summary>An unallocated level of this extent: its strides and cell-array length.</summary>
+        public static Level Shape(int d, int h, int w) => new() { D = d, H = h, W = w, Ct = [], Cu = [], Cv = [], GFirst = [], GLast = [], Parity = [] };
 
         /// <summary>The fixed-face conductances of slice <paramref name="t"/> (both when the grid is one slice deep), or null.</summary>
         public float[]? FaceConductance(int t) =>
@@ -472,7 +519,7 @@ public static class Tortuosity
     /// <summary>Multigrid-preconditioned conjugate gradients for the fine level with c = 0 on the inlet face and 1 on the outlet.</summary>
     private sealed class Solver
     {
-        private const int CoarsestCells = 512;
+        public const int CoarsestCells = 512;
         private readonly Level[] _levels;
         private readonly float[][] _rhs, _solution, _residual; // per coarse level (the finest level's are r and z)
         private readonly double[] _cholesky; // coarsest level, lower triangle, row-major n×n over its cells

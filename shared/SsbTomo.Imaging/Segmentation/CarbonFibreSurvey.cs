@@ -65,6 +65,33 @@ public static class CarbonFibreSurvey
     public static int RequiredHaloSlices(double sigmaVoxels) => Math.Max(HessianEigenvalues.RadiusVoxels(sigmaVoxels), PoreClearanceVoxels);
 
     /// <summary>
+    /// What <see cref="Survey(Volume{ushort}, SlabWindow, TileWindow, double[], double[], int, double, double, double, int)"/>
+    /// allocates per pixel of the read window for each slice it surveys, garbage included: three double planes along z,
+    /// six Hessian components each with its row pass (two doubles), three eigenvalue floats, three box extremes each with
+    /// its row pass (two floats). A slice's scratch is freed when the next begins, so at most one set per thread is live.
+    /// </summary>
+    public const int ScratchBytesPerSlicePixel = 3 * 8 + 6 * 2 * 8 + 3 * 4 + 3 * 2 * 4;
+
+    /// <summary>How many slices of the owned range [<paramref name="ownedZ0"/>, <paramref name="ownedZ1"/>) the survey looks at.</summary>
+    public static int SurveyedSlices(int ownedZ0, int ownedZ1)
+    {
+        var first = ownedZ0 + (SliceStride - ownedZ0 % SliceStride) % SliceStride;
+        return first >= ownedZ1 ? 0 : (ownedZ1 - 1 - first) / SliceStride + 1;
+    }
+
+    /// <summary>
+    /// Bytes the survey allocates per voxel of a window <paramref name="windowSlices"/> deep (read with its halo) beside the
+    /// window itself: its float copy, and the scratch of the slices surveyed at once (<paramref name="parallelism"/> threads,
+    /// at most one slice each) spread over the window's slices.
+    /// </summary>
+    public static double WorkingBytesPerVoxel(int windowSlices, int surveyedSlices, int parallelism)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(windowSlices, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1);
+        return sizeof(float) + (double)Math.Min(parallelism, Math.Max(0, surveyedSlices)) * ScratchBytesPerSlicePixel / windowSlices;
+    }
+
+    /// <summary>
     /// Counts for the owned slices of <paramref name="slab"/> (denoised grey levels, read through
     /// <paramref name="window"/> with <see cref="RequiredHaloSlices"/> halo), with the stack-wide thresholds and
     /// class means (void, carbon, electrolyte, active material) of the grey-level fit and histogram binning.
@@ -74,8 +101,10 @@ public static class CarbonFibreSurvey
         Survey(slab, window, TileWindow.Whole(slab.Height, slab.Width), thresholds, classMeans, bins, min, max, sigmaVoxels);
 
     /// <summary>As above for one y/x tile of the slab (read with the same halo around it): counts its owned pixels only.</summary>
+    /// <param name="parallelism">Slices surveyed at once, each with its own scratch (<see cref="WorkingBytesPerVoxel"/>); 0 for
+    /// one per core. The counts do not depend on it.</param>
     public static FibreSurveyCounts Survey(Volume<ushort> slab, SlabWindow window, TileWindow tile, double[] thresholds, double[] classMeans,
-        int bins, double min, double max, double sigmaVoxels)
+        int bins, double min, double max, double sigmaVoxels, int parallelism = 0)
     {
         if (slab.Height != tile.ReadHeight || slab.Width != tile.ReadWidth)
             throw new ArgumentException($"slab is {slab.Height}x{slab.Width} pixels, the tile expects {tile.ReadHeight}x{tile.ReadWidth}", nameof(slab));
@@ -95,7 +124,8 @@ public static class CarbonFibreSurvey
         var minimumResponse = MinimumTubeResponse * contrast;
         var (voidBelow, electrolyteFrom, electrolyteBelow) = ((float)thresholds[0], (float)thresholds[1], (float)thresholds[2]);
         var lockObject = new object();
-        Parallel.ForEach(surveyed, z =>
+        var options = new ParallelOptions { MaxDegreeOfParallelism = parallelism > 0 ? parallelism : Environment.ProcessorCount };
+        Parallel.ForEach(surveyed, options, z =>
         {
             var localTubes = new long[bins];
             var localElectrolyte = new long[bins];

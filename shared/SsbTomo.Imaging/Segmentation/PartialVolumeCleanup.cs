@@ -41,6 +41,13 @@ public static class PartialVolumeCleanup
 
     public static int RequiredHaloSlices(int maxBandVoxels = DefaultMaxBandVoxels) => 2 * maxBandVoxels;
 
+    /// <summary>
+    /// Scratch of one z-block per pixel of a slice: its ring of 2·band+1 min and max box planes and six working planes, one
+    /// byte each. At most one block per core runs at once (<see cref="Apply(Volume{byte}, Volume{float}, byte[], double[], int, double)"/>),
+    /// each with its own.
+    /// </summary>
+    public static int ScratchBytesPerSlicePixel(int maxBandVoxels = DefaultMaxBandVoxels) => 2 * (2 * maxBandVoxels + 1) + 6;
+
     private static readonly (int Dz, int Dy, int Dx)[] LineDirections = BuildLineDirections();
 
     /// <summary>Rank marking a line position outside the volume (unranked labels are -1).</summary>
@@ -108,7 +115,9 @@ public static class PartialVolumeCleanup
         var depth = labels.Depth;
         // Each block recomputes 2·band box planes of its neighbours, so keep blocks several slices deep.
         var blocks = zBlocks > 0 ? Math.Min(zBlocks, depth) : Math.Clamp(depth / 4, 1, 4 * Environment.ProcessorCount);
-        Parallel.For(0, blocks, b => job.Run((int)((long)depth * b / blocks), (int)((long)depth * (b + 1) / blocks)));
+        // No more blocks at once than cores: each holds its own box planes (ScratchBytesPerSlicePixel), and the pool may add threads.
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount };
+        Parallel.For(0, blocks, options, b => job.Run((int)((long)depth * b / blocks), (int)((long)depth * (b + 1) / blocks)));
         return result;
     }
 
