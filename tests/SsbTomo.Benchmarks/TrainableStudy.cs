@@ -87,7 +87,7 @@ internal static class TrainableStudy
         Console.WriteLine($"trainable segmentation benchmark: cycled-50 phantom, {size}x{size} raw slices, median of {repeats} after one warm-up, "
             + $"{Environment.ProcessorCount} cores, .NET {Environment.Version} (truth in the slice-0 frame: slices 0-3 drift < 1 px)");
 
-        var specs = PixelFeatures.Default;
+        var specs = PixelFeatures.Default2D;
         var bank = PixelFeatures.Count(specs);
         // Training samples: features of slices 0-2 at sparse stroke-like pixels (a lattice of lines, ~2 % of a slice).
         var sparse = new List<LabelledImage>();

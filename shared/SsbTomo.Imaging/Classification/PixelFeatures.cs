@@ -35,16 +35,25 @@ public enum FeatureKind
 
     /// <summary>The largest G_σ * I (2D) over this slice and the slices up to <see cref="FeatureSpec.Z"/> away along z.</summary>
     MaximumAlongZ,
+
+    /// <summary>G_σ * I in 3D (σ in slices along z too; scipy.ndimage.gaussian_filter on the stack).</summary>
+    GaussianSmoothing3D,
+
+    /// <summary>∂²/∂z² + ∂²/∂y² + ∂²/∂x² of G_σ * I in 3D (scipy.ndimage.gaussian_laplace on the stack): a pore is a blob in 3D, a fibre a tube.</summary>
+    LaplacianOfGaussian3D,
 }
 
 /// <summary>One filter at one scale (σ in pixels); the z-context kinds also reach <see cref="Z"/> slices along z (0 for the 2D kinds).</summary>
 public readonly record struct FeatureSpec(FeatureKind Kind, double Sigma, int Z = 0)
 {
     /// <summary>Whether the filter looks at other slices of the stack.</summary>
-    public bool AlongZ => Kind is FeatureKind.SmoothingDifferenceAlongZ or FeatureKind.MinimumAlongZ or FeatureKind.MaximumAlongZ;
+    public bool AlongZ => Kind is FeatureKind.SmoothingDifferenceAlongZ or FeatureKind.MinimumAlongZ or FeatureKind.MaximumAlongZ || Is3D;
+
+    /// <summary>The 3D filters, whose reach along z is their Gaussian's (<see cref="Z"/> stays 0).</summary>
+    public bool Is3D => Kind is FeatureKind.GaussianSmoothing3D or FeatureKind.LaplacianOfGaussian3D;
 
     /// <summary>How many slices before or after its own the filter reads.</summary>
-    public int ZRadius => AlongZ ? Math.Abs(Z) : 0;
+    public int ZRadius => Is3D ? Denoise.GaussianRadiusVoxels(Sigma) : AlongZ ? Math.Abs(Z) : 0;
 
     /// <summary>How many feature planes the filter gives: two for the eigenvalue filters, one otherwise.</summary>
     public int Channels => Kind is FeatureKind.StructureTensorEigenvalues or FeatureKind.HessianOfGaussianEigenvalues ? 2 : 1;
@@ -57,7 +66,7 @@ public readonly record struct FeatureSpec(FeatureKind Kind, double Sigma, int Z 
     };
 
     public override string ToString() =>
-        $"{Kind} σ={Sigma.ToString("0.###", CultureInfo.InvariantCulture)}" + (AlongZ ? $" z{Z.ToString("+0;-0", CultureInfo.InvariantCulture)}" : "");
+        $"{Kind} σ={Sigma.ToString("0.###", CultureInfo.InvariantCulture)}" + (AlongZ && !Is3D ? $" z{Z.ToString("+0;-0", CultureInfo.InvariantCulture)}" : "");
 }
 
 /// <summary>
@@ -102,14 +111,15 @@ public static class PixelFeatures
     /// </summary>
     public static IReadOnlyList<FeatureSpec> Default2D { get; } = Bank([0.7, 1.6, 3.5, 5.0], includeFineSmoothing: true);
 
-    /// <summary>The default bank: <see cref="Default2D"/> and <see cref="ZContext"/> at σ 1 (43 planes, 30 pixels and 6 slices of halo).</summary>
+    /// <summary>The default bank: <see cref="Default2D"/> and <see cref="ZContext"/> at σ 1 (47 planes, 30 pixels and 6 slices of halo).</summary>
     public static IReadOnlyList<FeatureSpec> Default { get; } = [.. Default2D, .. ZContext(1.0)];
 
     /// <summary>
     /// The z-context features at one σ: differences to the slices 1, 2 and 4 in front and behind, the minimum over this
-    /// slice and the 2 and 6 in front, the maximum over this slice and the 2 and 6 behind (10 planes, 6 slices of z
-    /// halo). Shine-through decays over 1-10 slices: the near offsets see a pore's brightening towards its back wall,
-    /// the far ones its dark front and its wall.
+    /// slice and the 2 and 6 in front, the maximum over this slice and the 2 and 6 behind, and ilastik's 3D smoothing
+    /// and Laplacian of Gaussian at σ and 1.6σ (14 planes; at σ 1, 6 slices of z halo). Shine-through decays over 1-10
+    /// slices: the near offsets see a pore's brightening towards its back wall, the far ones its dark front and its
+    /// wall; the 3D filters average noise over slices and tell a pore (a blob) from a fibre's section (a tube).
     /// </summary>
     public static IReadOnlyList<FeatureSpec> ZContext(double sigma) =>
     [
@@ -118,6 +128,10 @@ public static class PixelFeatures
         new FeatureSpec(FeatureKind.MinimumAlongZ, sigma, -6),
         new FeatureSpec(FeatureKind.MaximumAlongZ, sigma, 2),
         new FeatureSpec(FeatureKind.MaximumAlongZ, sigma, 6),
+        new FeatureSpec(FeatureKind.GaussianSmoothing3D, sigma),
+        new FeatureSpec(FeatureKind.GaussianSmoothing3D, 1.6 * sigma),
+        new FeatureSpec(FeatureKind.LaplacianOfGaussian3D, sigma),
+        new FeatureSpec(FeatureKind.LaplacianOfGaussian3D, 1.6 * sigma),
     ];
 
     /// <summary>Every 2D kind at every σ of <paramref name="sigmas"/>, optionally with smoothing at 0.3 first.</summary>
@@ -193,11 +207,39 @@ public static class PixelFeatures
         if (groups.Sum(g => g.Count()) == specs.Count) return planes;
 
         smoothings ??= new ZSmoothings();
-        float[] Smoothed(double sigma, int offset) => smoothings.Get(slice, Reflect(z + offset, depth), sigma, height, width);
+        float[] Smoothed(double sigma, int offset) => smoothings.Get(slice, Reflect(z + offset, depth), sigma, height, width, laplacian: false);
+        float[] Laplacian2D(double sigma, int offset) => smoothings.Get(slice, Reflect(z + offset, depth), sigma, height, width, laplacian: true);
+        // Along z the 2D results of the neighbouring slices are combined with scipy's 1D kernels, in a fixed order.
+        float[] AlongZKernel(double sigma, int order, Func<double, int, float[]> of)
+        {
+            var kernel = Array.ConvertAll(HessianEigenvalues.DerivativeKernel(sigma, order), w => (float)w);
+            var radius = kernel.Length / 2;
+            var sum = new float[height * width];
+            for (var k = 0; k < kernel.Length; k++)
+            {
+                var there = of(sigma, k - radius);
+                var weight = kernel[k];
+                for (var p = 0; p < sum.Length; p++) sum[p] += weight * there[p];
+            }
+            return sum;
+        }
         for (var i = 0; i < specs.Count; i++)
         {
             var spec = specs[i];
             if (!spec.AlongZ) continue;
+            if (spec.Kind == FeatureKind.GaussianSmoothing3D)
+            {
+                planes[starts[i]] = AlongZKernel(spec.Sigma, 0, Smoothed);
+                continue;
+            }
+            if (spec.Kind == FeatureKind.LaplacianOfGaussian3D)
+            {
+                var inPlane = AlongZKernel(spec.Sigma, 0, Laplacian2D);
+                var alongZ = AlongZKernel(spec.Sigma, 2, Smoothed);
+                for (var p = 0; p < inPlane.Length; p++) inPlane[p] += alongZ[p];
+                planes[starts[i]] = inPlane;
+                continue;
+            }
             var here = Smoothed(spec.Sigma, 0);
             var result = new float[here.Length];
             switch (spec.Kind)
@@ -288,8 +330,10 @@ public static class PixelFeatures
         {
             if (!(s.Sigma > 0) || s.Sigma > 64 || !Enum.IsDefined(s.Kind))
                 throw new ArgumentException($"{s}: σ must be in (0, 64] pixels and the kind one of {string.Join(", ", Enum.GetNames<FeatureKind>())}", nameof(specs));
-            if (s.AlongZ ? s.Z == 0 || Math.Abs(s.Z) > MaxZReach : s.Z != 0)
-                throw new ArgumentException($"{s}: the z-context kinds reach 1..{MaxZReach} slices along z (Z ≠ 0), the 2D kinds none (Z = 0)", nameof(specs));
+            if (s.AlongZ && !s.Is3D ? s.Z == 0 || Math.Abs(s.Z) > MaxZReach : s.Z != 0)
+                throw new ArgumentException($"{s}: the z-context kinds reach 1..{MaxZReach} slices along z (Z ≠ 0), the 2D and 3D kinds take none (Z = 0)", nameof(specs));
+            if (s.ZRadius > MaxZReach)
+                throw new ArgumentException($"{s}: reaches {s.ZRadius} slices along z, at most {MaxZReach}", nameof(specs));
         }
     }
 
@@ -396,15 +440,24 @@ public static class PixelFeatures
 /// </summary>
 public sealed class ZSmoothings
 {
-    private readonly Dictionary<(double Sigma, int Z), float[]> _cache = [];
+    private readonly Dictionary<(double Sigma, int Z, bool Laplacian), float[]> _cache = [];
 
-    internal float[] Get(Func<int, float[]> slice, int z, double sigma, int height, int width)
+    /// <summary>Slice z's 2D Gaussian smoothing, or with <paramref name="laplacian"/> its 2D Laplacian of Gaussian (∂yy then ∂xx added).</summary>
+    internal float[] Get(Func<int, float[]> slice, int z, double sigma, int height, int width, bool laplacian)
     {
-        if (_cache.TryGetValue((sigma, z), out var smoothed)) return smoothed;
+        if (_cache.TryGetValue((sigma, z, laplacian), out var result)) return result;
         var g = Array.ConvertAll(HessianEigenvalues.DerivativeKernel(sigma, 0), w => (float)w);
-        smoothed = SeparableFilter2D.Apply(slice(z), height, width, g, g);
-        _cache[(sigma, z)] = smoothed;
-        return smoothed;
+        if (laplacian)
+        {
+            var d2 = Array.ConvertAll(HessianEigenvalues.DerivativeKernel(sigma, 2), w => (float)w);
+            var source = slice(z);
+            result = SeparableFilter2D.Apply(source, height, width, d2, g);
+            var dxx = SeparableFilter2D.Apply(source, height, width, g, d2);
+            for (var p = 0; p < result.Length; p++) result[p] += dxx[p];
+        }
+        else result = SeparableFilter2D.Apply(slice(z), height, width, g, g);
+        _cache[(sigma, z, laplacian)] = result;
+        return result;
     }
 
     /// <summary>Drops the smoothings of slices outside [<paramref name="z0"/>, <paramref name="z1"/>): a walk along z no longer needs them.</summary>
