@@ -74,23 +74,30 @@ internal static class TrainableFamilyStudy
                 labelled = Math.Max(labelled, strokes.Pixels.Count(v => v != 0) / (double)strokes.Pixels.Length);
                 training.Add(LabelledImage.InStack($"aligned slice {z}", aligned, z, strokes));
             }
-            double VoidDice(Volume<byte> labels)
+            var notes = new List<string>();
+            double VoidDice(Volume<byte> labels, string what)
             {
                 var agreement = new LabelAgreement();
                 foreach (var z in Enumerable.Range(0, depth).Except(trainSlices))
                     agreement.Add(SliceOf(truth, z), SliceOf(labels, z));
-                return agreement.Dice(PhaseLabel.Void);
+                var v = PhaseLabel.Void;
+                var missed = Enumerable.Range(1, 4).Where(c => c != v).Select(c => $"{PhaseLabel.Names[c - 1]} {agreement.Count(v, (byte)c)}");
+                var extra = Enumerable.Range(1, 4).Where(c => c != v).Select(c => $"{PhaseLabel.Names[c - 1]} {agreement.Count((byte)c, v)}");
+                notes.Add($"{what}: void kept {agreement.Count(v, v)}, void read as {string.Join(", ", missed)}; read as void: {string.Join(", ", extra)}");
+                return agreement.Dice(v);
             }
-            double Trained(IReadOnlyList<FeatureSpec> bank)
+            double Trained(IReadOnlyList<FeatureSpec> bank, string what)
             {
                 var (classifier, _) = PixelClassifier.Train(training, PhaseLabel.Names.ToArray(), 16, bank, new ForestSettings(Trees: trees));
-                return VoidDice(classifier.SegmentStack(aligned, name, 0, depth));
+                return VoidDice(classifier.SegmentStack(aligned, name, 0, depth), what);
             }
-            var outcome = (VoidDice(unsupervised), Trained(PixelFeatures.Default2D), Trained(PixelFeatures.Default));
+            var outcome = (VoidDice(unsupervised, "unsupervised"), Trained(PixelFeatures.Default2D, "2D"), Trained(PixelFeatures.Default, "2D+z"));
+
             outcomes.Add(outcome);
             rows.Add([$"{seed}", FamilySweep.Describe(options), labelled.ToString("P2", CultureInfo.InvariantCulture), F(outcome.Item1), F(outcome.Item2), F(outcome.Item3),
                 (outcome.Item3 - outcome.Item1).ToString("+0.000;-0.000", CultureInfo.InvariantCulture), watch.Elapsed.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)]);
             Console.WriteLine(string.Join(" | ", rows[^1]));
+            foreach (var note in notes) Console.WriteLine("    " + note);
             if (work is null) Directory.Delete(Path.Combine(workDir, name), recursive: true);
         }
         if (outcomes.Count == 0) return 1;

@@ -41,6 +41,12 @@ public sealed record PixelClassifierManifest(
     IReadOnlyList<string> TrainedOn)
 {
     /// <summary>
+    /// Each phase's mean grey level over its labelled pixels (phase-table order), which orders the phases dark to bright
+    /// for the mixel clean-up (<see cref="PixelClassifier.SegmentStack"/>); empty: no clean-up.
+    /// </summary>
+    public IReadOnlyList<double> PhaseMeanGrey { get; init; } = [];
+
+    /// <summary>
     /// The model file format this build writes and reads. 2: the feature bank has z-context features (a feature names
     /// its reach along z); a version-1 model's 2D features would be computed the same, but it is refused rather than
     /// read so that one build reads one format.
@@ -173,6 +179,7 @@ public sealed class PixelClassifier
 
         var columns = Enumerable.Range(0, featureCount).Select(_ => new List<float>()).ToArray();
         var labels = new List<byte>();
+        var greySums = new double[k];
         foreach (var item in images)
         {
             var (image, labelImage) = (item.Image, item.Labels);
@@ -197,6 +204,7 @@ public sealed class PixelClassifier
                     var at = (p / image.Width - tile.ReadY0) * tile.ReadWidth + p % image.Width - tile.ReadX0;
                     for (var f = 0; f < featureCount; f++) columns[f].Add(planes[f][at]);
                     labels.Add((byte)(labelImage.Pixels[p] - 1));
+                    greySums[labelImage.Pixels[p] - 1] += image.Pixels[p];
                 }
             }
         }
@@ -208,7 +216,10 @@ public sealed class PixelClassifier
 
         var (trained, report) = RandomForest.Train(columns.Select(c => c.ToArray()).ToArray(), labels.ToArray(), k, forest);
         var manifest = new PixelClassifierManifest(PixelClassifierManifest.CurrentFormatVersion, LibraryVersion, phases.ToArray(), bitDepth,
-            features.ToArray(), PixelFeatures.Names(features), forest, images.Select(i => i.Name).ToArray());
+            features.ToArray(), PixelFeatures.Names(features), forest, images.Select(i => i.Name).ToArray())
+        {
+            PhaseMeanGrey = Enumerable.Range(0, k).Select(c => greySums[c] / counts[c]).ToArray(),
+        };
         return (new PixelClassifier(manifest, trained), report);
     }
 
@@ -231,10 +242,15 @@ public sealed class PixelClassifier
 
     /// <summary>
     /// Labels 1..k of slices [<paramref name="z0"/>, <paramref name="z1"/>) of <paramref name="stack"/>, the other slices
-    /// left 0: y/x tiles of <paramref name="tileSize"/> read with the bank's halo, the z-context features reading up to
-    /// <see cref="PixelFeatures.ZHalo"/> slices either side within the stack (mirrored at its ends). The labels are the
-    /// same for any tile size; and a stack that is a z window of a larger one, carrying that many slices of context
-    /// either side of the classified slices wherever the larger stack goes on, gives that stack's labels.
+    /// left 0: y/x tiles of <paramref name="tileSize"/> read with <see cref="HaloPixels"/>, the z-context features reading
+    /// up to <see cref="PixelFeatures.ZHalo"/> slices either side within the stack (mirrored at its ends). Then, with 3
+    /// or more phases whose strokes' mean grey levels differ, the mixel clean-up of the unsupervised path
+    /// (<see cref="PartialVolumeCleanup"/>, phases ordered by those means): strokes are drawn inside phases, so the
+    /// forest never sees the blurred edge between a dark and a bright phase, whose grey level is an intermediate
+    /// phase's, and calls it that phase; the clean-up gives such a skin (≤ 2 voxels between a darker and a brighter
+    /// phase) to the end phase its grey level is nearer to. The labels are the same for any tile size; and a stack that
+    /// is a z window of a larger one, carrying <see cref="HaloSlices"/> slices of context either side of the classified
+    /// slices wherever the larger stack goes on, gives that stack's labels.
     /// </summary>
     public Volume<byte> SegmentStack(Volume<ushort> stack, string name, int z0, int z1, int tileSize = DefaultTileSize)
     {
@@ -242,31 +258,60 @@ public sealed class PixelClassifier
         var features = Manifest.Features;
         var result = new Volume<byte>(stack.Depth, stack.Height, stack.Width);
         var zHalo = PixelFeatures.ZHalo(features);
+        var cleanup = CleanupHalo;
         var (height, width) = (stack.Height, stack.Width);
         for (var z = z0; z < z1; z++) CheckBitDepth(stack.Depth == 1 ? name : $"{name} slice {z}", stack.Slice(z), Manifest.BitDepth);
-        foreach (var tile in TileGrid.Plan(height, width, tileSize, tileSize, PixelFeatures.Halo(features)))
+        // The clean-up reads the labels within its halo of an owned voxel: those are classified too, with their full feature halo.
+        var (c0, c1) = (Math.Max(0, z0 - cleanup), Math.Min(stack.Depth, z1 + cleanup));
+        foreach (var tile in TileGrid.Plan(height, width, tileSize, tileSize, HaloPixels))
         {
             var smoothings = new ZSmoothings();
-            var (oy, ox) = tile.OwnedStartInRead;
-            for (var z = z0; z < z1; z++)
+            var tileLabels = new Volume<byte>(c1 - c0, tile.ReadHeight, tile.ReadWidth);
+            for (var z = c0; z < c1; z++)
             {
                 smoothings.KeepOnly(z - zHalo, z + zHalo + 1);
                 var planes = PixelFeatures.ComputeInStack(s => PixelFeatures.ReadWindow(stack.Slice(s), width, tile), stack.Depth, z,
                     tile.ReadHeight, tile.ReadWidth, features, smoothings);
                 var classes = Forest.Predict(planes, planes[0].Length);
+                var target = tileLabels.Slice(z - c0);
+                for (var i = 0; i < classes.Length; i++) target[i] = (byte)(classes[i] + 1);
+            }
+            if (cleanup > 0)
+            {
+                var intensity = new Volume<float>(c1 - c0, tile.ReadHeight, tile.ReadWidth);
+                for (var z = c0; z < c1; z++) PixelFeatures.ReadWindow(stack.Slice(z), width, tile).CopyTo(intensity.Slice(z - c0));
+                var order = Enumerable.Range(0, Manifest.Phases.Count).OrderBy(c => Manifest.PhaseMeanGrey[c]).ToArray();
+                tileLabels = PartialVolumeCleanup.Apply(tileLabels, intensity, order.Select(c => (byte)(c + 1)).ToArray(),
+                    order.Select(c => Manifest.PhaseMeanGrey[c]).ToArray());
+            }
+            var (oy, ox) = tile.OwnedStartInRead;
+            for (var z = z0; z < z1; z++)
+            {
+                var source = tileLabels.Slice(z - c0);
                 var target = result.Slice(z);
                 for (var y = 0; y < tile.OwnedHeight; y++)
-                    for (var x = 0; x < tile.OwnedWidth; x++)
-                        target[(tile.OwnedY0 + y) * width + tile.OwnedX0 + x] = (byte)(classes[(oy + y) * tile.ReadWidth + ox + x] + 1);
+                    source.Slice((oy + y) * tile.ReadWidth + ox, tile.OwnedWidth).CopyTo(target.Slice((tile.OwnedY0 + y) * width + tile.OwnedX0, tile.OwnedWidth));
             }
         }
         return result;
     }
 
+    /// <summary>Slices of context the mixel clean-up needs beyond the classified ones (0 when it does not apply).</summary>
+    private int CleanupHalo =>
+        Manifest.Phases.Count >= 3 && Manifest.PhaseMeanGrey.Count == Manifest.Phases.Count && Manifest.PhaseMeanGrey.Distinct().Count() == Manifest.Phases.Count
+            ? PartialVolumeCleanup.RequiredHaloSlices()
+            : 0;
+
+    /// <summary>The y/x halo a tile of <see cref="SegmentStack"/> needs: the feature bank's and the clean-up's.</summary>
+    public int HaloPixels => PixelFeatures.Halo(Manifest.Features) + CleanupHalo;
+
+    /// <summary>The z halo a window of <see cref="SegmentSlices"/> needs: the feature bank's and the clean-up's.</summary>
+    public int HaloSlices => PixelFeatures.ZHalo(Manifest.Features) + CleanupHalo;
+
     /// <summary>
     /// Labels 1..k of the owned slices [<paramref name="ownedZ0"/>, <paramref name="ownedZ1"/>) of <paramref name="slab"/>
-    /// (the others left 0), each slice as one y/x tile: pass a window that carries <see cref="PixelFeatures.Halo"/>
-    /// pixels and <see cref="PixelFeatures.ZHalo"/> slices of context where it is not the stack's edge and keep only its
+    /// (the others left 0), each slice as one y/x tile: pass a window that carries <see cref="HaloPixels"/>
+    /// pixels and <see cref="HaloSlices"/> slices of context where it is not the stack's edge and keep only its
     /// owned part, and the labels are those of the whole stack (<see cref="SegmentStack"/>). <paramref name="name"/>
     /// names the slab in a bit-depth refusal.
     /// </summary>
@@ -279,7 +324,10 @@ public sealed class PixelClassifier
     /// </summary>
     public long WorkingBytesPerSlicePixel =>
         4L * PixelFeatures.Count(Manifest.Features) + 4 + 4 + 1
-        + 4L * (2 * PixelFeatures.ZHalo(Manifest.Features) + 1) * Manifest.Features.Where(f => f.AlongZ).Select(f => f.Sigma).Distinct().Count();
+        + 4L * (2 * PixelFeatures.ZHalo(Manifest.Features) + 1) * 2 * Manifest.Features.Where(f => f.AlongZ).Select(f => f.Sigma).Distinct().Count();
+
+    /// <summary>Bytes <see cref="SegmentSlices"/> holds per voxel of its window beyond the grey levels: the labels and the clean-up's float copy and output.</summary>
+    public long WorkingBytesPerVoxel => CleanupHalo > 0 ? 1 + 4 + 1 : 1;
 
     /// <summary>
     /// The training report as JSON: labelled pixels per phase, out-of-bag accuracy overall and per phase, the confusion

@@ -49,7 +49,8 @@ public class PixelClassifierTests
             Phases, 16, bank, new ForestSettings(Trees: 10));
         var whole = classifier.SegmentStack(stack, "stack", 0, stack.Depth);
         Assert.Equal(whole.Data, classifier.SegmentStack(stack, "stack", 0, stack.Depth, tileSize: 23).Data);
-        var zHalo = PixelFeatures.ZHalo(bank);
+        var zHalo = classifier.HaloSlices;
+        Assert.Equal(PixelFeatures.ZHalo(bank) + 4, zHalo); // 3 phases with distinct means: the mixel clean-up's 4 slices too
         foreach (var (z0, z1) in new[] { (0, 4), (4, 9), (9, 14) })
         {
             var (r0, r1) = (Math.Max(0, z0 - zHalo), Math.Min(stack.Depth, z1 + zHalo));
