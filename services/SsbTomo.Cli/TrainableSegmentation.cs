@@ -37,8 +37,9 @@ public static class TrainableSegmentation
         };
         var flat = new Option<bool>("--2d")
         {
-            Description = "Leave out the z-context features (differences to, minimum and maximum over the neighbouring pages of a multi-page TIFF stack); "
-                + "they cost prediction time and say nothing on unrelated 2D images, where each image is a stack of one page.",
+            Description = "Leave out the z-context and 3D features (differences to, minimum and maximum over the neighbouring pages, 3D smoothing and "
+                + "Laplacian). They are added when an image file is a multi-page TIFF stack, whose pages are their context; a folder of single-page "
+                + "images (unrelated 2D images, or one file per slice) is trained in 2D.",
         };
         var command = new Command("train", "Train a pixel classifier (ilastik's features, a random forest) from sparsely labelled images.")
         {
@@ -46,10 +47,8 @@ public static class TrainableSegmentation
         };
         command.SetAction(parse => Guarded(() => Train(parse.GetValue(images)!, parse.GetValue(labels)!, parse.GetValue(phases)!, parse.GetValue(output)!,
             new ForestSettings(Trees: parse.GetValue(trees), Seed: parse.GetValue(seed)),
-            [
-                .. parse.GetValue(sigmas) is { Length: > 0 } s ? PixelFeatures.Bank(s, includeFineSmoothing: true) : PixelFeatures.Default2D,
-                .. parse.GetValue(flat) ? [] : PixelFeatures.ZContext(1.0),
-            ])));
+            parse.GetValue(sigmas) is { Length: > 0 } s ? PixelFeatures.Bank(s, includeFineSmoothing: true) : PixelFeatures.Default2D,
+            parse.GetValue(flat) ? false : null)));
         return command;
     }
 
@@ -75,7 +74,13 @@ public static class TrainableSegmentation
         return command;
     }
 
-    public static int Train(string imagesPath, string labelsPath, string[] phases, string modelDir, ForestSettings forest, IReadOnlyList<FeatureSpec> features)
+    /// <summary>
+    /// Trains on <paramref name="bank2D"/> plus, when <paramref name="zContext"/> says so (null: when some image file is a
+    /// multi-page stack), <see cref="PixelFeatures.ZContext"/> at σ 1. On lone 2D images the z-context features are the
+    /// image's own smoothing and zeros: they add nothing but duplicates that dilute the forest's feature draws.
+    /// </summary>
+    public static int Train(string imagesPath, string labelsPath, string[] phases, string modelDir, ForestSettings forest, IReadOnlyList<FeatureSpec> bank2D,
+        bool? zContext = null)
     {
         PixelClassifier.CheckPhases(phases);
         var training = new List<LabelledImage>();
@@ -105,6 +110,7 @@ public static class TrainableSegmentation
             }
         }
         if (training.Count == 0) throw new InvalidDataException($"{labelsPath}: no labelled pixel in any label image");
+        IReadOnlyList<FeatureSpec> features = zContext ?? training.Any(t => t.Stack is not null) ? [.. bank2D, .. PixelFeatures.ZContext(1.0)] : bank2D;
 
         var started = Stopwatch.StartNew();
         var (classifier, report) = PixelClassifier.Train(training, phases, bitDepth!.Value, features, forest);
