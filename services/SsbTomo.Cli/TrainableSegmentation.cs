@@ -35,13 +35,20 @@ public static class TrainableSegmentation
             Description = "Scales (pixels) of the feature bank, e.g. 0.7,1.6,3.5,5 (the default; ilastik offers 0.3,0.7,1,1.6,3.5,5,10).",
             CustomParser = ParseSigmas,
         };
+        var flat = new Option<bool>("--2d")
+        {
+            Description = "Leave out the z-context and 3D features (differences to, minimum and maximum over the neighbouring pages, 3D smoothing and "
+                + "Laplacian). They are added when an image file is a multi-page TIFF stack, whose pages are their context; a folder of single-page "
+                + "images (unrelated 2D images, or one file per slice) is trained in 2D.",
+        };
         var command = new Command("train", "Train a pixel classifier (ilastik's features, a random forest) from sparsely labelled images.")
         {
-            images, labels, phases, output, trees, seed, sigmas,
+            images, labels, phases, output, trees, seed, sigmas, flat,
         };
         command.SetAction(parse => Guarded(() => Train(parse.GetValue(images)!, parse.GetValue(labels)!, parse.GetValue(phases)!, parse.GetValue(output)!,
             new ForestSettings(Trees: parse.GetValue(trees), Seed: parse.GetValue(seed)),
-            parse.GetValue(sigmas) is { Length: > 0 } s ? PixelFeatures.Bank(s, includeFineSmoothing: true) : PixelFeatures.Default)));
+            parse.GetValue(sigmas) is { Length: > 0 } s ? PixelFeatures.Bank(s, includeFineSmoothing: true) : PixelFeatures.Default2D,
+            parse.GetValue(flat) ? false : null)));
         return command;
     }
 
@@ -67,7 +74,13 @@ public static class TrainableSegmentation
         return command;
     }
 
-    public static int Train(string imagesPath, string labelsPath, string[] phases, string modelDir, ForestSettings forest, IReadOnlyList<FeatureSpec> features)
+    /// <summary>
+    /// Trains on <paramref name="bank2D"/> plus, when <paramref name="zContext"/> says so (null: when some image file is a
+    /// multi-page stack), <see cref="PixelFeatures.ZContext"/> at σ 1. On lone 2D images the z-context features are the
+    /// image's own smoothing and zeros: they add nothing but duplicates that dilute the forest's feature draws.
+    /// </summary>
+    public static int Train(string imagesPath, string labelsPath, string[] phases, string modelDir, ForestSettings forest, IReadOnlyList<FeatureSpec> bank2D,
+        bool? zContext = null)
     {
         PixelClassifier.CheckPhases(phases);
         var training = new List<LabelledImage>();
@@ -80,6 +93,7 @@ public static class TrainableSegmentation
                 throw new InvalidDataException($"{image.Name}: {image.BitDepth}-bit, but {firstFile} is {depth}-bit; a model is trained on one bit depth");
             (bitDepth, firstFile) = (image.BitDepth, firstFile ?? image.Name);
             var labelFile = ImageSet.Read(ImageSet.FindLabels(labelsPath, image));
+            Volume<ushort>? stack = null;
             if (labelFile.Pages.Count != image.Pages.Count)
                 throw new InvalidDataException($"{labelFile.Name}: {labelFile.Pages.Count} pages for the {image.Pages.Count} of {image.Name}");
             for (var page = 0; page < image.Pages.Count; page++)
@@ -90,10 +104,13 @@ public static class TrainableSegmentation
                 if (labelPixels.Height != pixels.Height || labelPixels.Width != pixels.Width)
                     throw new InvalidDataException($"{labelName}: {labelPixels.Width}x{labelPixels.Height} pixels, but {name} is {pixels.Width}x{pixels.Height}");
                 var labelImage = ImageSet.AsLabels(labelPixels, labelName);
-                if (labelImage.Pixels.AsSpan().IndexOfAnyExcept((byte)0) >= 0) training.Add(new LabelledImage(name, pixels, labelImage));
+                if (labelImage.Pixels.AsSpan().IndexOfAnyExcept((byte)0) < 0) continue;
+                // A multi-page file is a stack: its pages are the z-context of the labelled one.
+                training.Add(image.Pages.Count == 1 ? new LabelledImage(name, pixels, labelImage) : LabelledImage.InStack(name, stack ??= Stack(image), page, labelImage));
             }
         }
         if (training.Count == 0) throw new InvalidDataException($"{labelsPath}: no labelled pixel in any label image");
+        IReadOnlyList<FeatureSpec> features = zContext ?? training.Any(t => t.Stack is not null) ? [.. bank2D, .. PixelFeatures.ZContext(1.0)] : bank2D;
 
         var started = Stopwatch.StartNew();
         var (classifier, report) = PixelClassifier.Train(training, phases, bitDepth!.Value, features, forest);
@@ -132,7 +149,9 @@ public static class TrainableSegmentation
             {
                 throw new ModelMismatchException($"{image.Name}: {e.Message}");
             }
-            var labels = image.Pages.Select((page, i) => classifier.Segment(page, image.Pages.Count == 1 ? image.Name : $"{image.Name} page {i}")).ToArray();
+            var segmented = classifier.SegmentStack(Stack(image), image.Name, 0, image.Pages.Count);
+            var labels = Enumerable.Range(0, image.Pages.Count)
+                .Select(z => new Image2D<byte>(segmented.Height, segmented.Width, segmented.Slice(z).ToArray())).ToArray();
             pixels += image.Pages.Sum(p => (long)p.Pixels.Length);
             WriteLabels(outDir, image, labels);
         }
@@ -176,6 +195,21 @@ public static class TrainableSegmentation
         AnsiConsole.MarkupLineInterpolated(
             $"{files.Count} files, {otsu.Count / 1e6:0.0} Mpixel segmented into {string.Join(",", phases)} (darkest to brightest) with thresholds {string.Join(", ", thresholds)} in {started.Elapsed.TotalSeconds:0.0} s; labels in {outDir}");
         return 0;
+    }
+
+    /// <summary>A file's pages as one stack (a lone image is a stack of one slice); pages of another size are refused.</summary>
+    private static Volume<ushort> Stack(ImageFile image)
+    {
+        var (height, width) = (image.Pages[0].Height, image.Pages[0].Width);
+        var stack = new Volume<ushort>(image.Pages.Count, height, width);
+        for (var z = 0; z < image.Pages.Count; z++)
+        {
+            var page = image.Pages[z];
+            if (page.Height != height || page.Width != width)
+                throw new InvalidDataException($"{image.Name}: page {z} is {page.Width}x{page.Height}, page 0 {width}x{height}; a stack's pages have one size");
+            page.Pixels.CopyTo(stack.Slice(z));
+        }
+        return stack;
     }
 
     /// <summary>The light 2D smoothing before the unsupervised thresholds, in pixels.</summary>

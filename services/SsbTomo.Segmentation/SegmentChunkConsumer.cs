@@ -20,7 +20,7 @@ namespace SsbTomo.Segmentation;
 /// <para>
 /// With <see cref="SegmentChunk.TrainedClassifier"/> the slab's aligned slices are classified by the job's trained pixel
 /// classifier instead (<see cref="PixelClassifier.SegmentSlices"/>, loaded once per job by <see cref="TrainedClassifierCache"/>),
-/// tile by tile with the feature bank's y/x halo and no z halo (2D features), and no threshold variants are counted.
+/// tile by tile with the halo its features and mixel clean-up need in y/x and z, and no threshold variants are counted.
 /// </para>
 /// </summary>
 public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptions> options, TrainedClassifierCache classifiers) : IConsumer<SegmentChunk>
@@ -36,12 +36,16 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
         var classifier = await classifiers.GetAsync(message.JobId, layout);
         var aligned = await StageVolume<ushort>.OpenAsync(store, layout.Aligned, ct);
         var target = await aligned.EnsureLikeAsync<byte>(layout.Labels, JobLayout.LabelsName, ct: ct);
-        // Per window voxel: the uint16 window and its labels (2 + 1 + 1 owned); per pixel of the one slice being classified,
-        // the feature planes, spread over the slab's slices.
-        var bytesPerVoxel = 4 + (double)classifier.WorkingBytesPerSlicePixel / Math.Max(1, message.Z1 - message.Z0);
-        await foreach (var window in aligned.WindowsAsync(message.Z0, message.Z1, PixelFeatures.Halo(classifier.Manifest.Features),
-            options.Value.WindowBudgetBytes, bytesPerVoxel, ct, zHalo: 0))
-            await target.WriteOwnedAsync(window, window.CropToOwned(classifier.SegmentSlices(window.Data, $"slices {message.Z0}-{message.Z1 - 1}")), ct);
+        // Per window voxel: the uint16 window, its labels and the mixel clean-up's copies, and the owned labels; per pixel of the
+        // one slice being classified, the feature planes and the z-context's smoothed slices, spread over the slab's slices.
+        var bytesPerVoxel = 2 + classifier.WorkingBytesPerVoxel + 1 + (double)classifier.WorkingBytesPerSlicePixel / Math.Max(1, message.Z1 - message.Z0);
+        await foreach (var window in aligned.WindowsAsync(message.Z0, message.Z1, classifier.HaloPixels,
+            options.Value.WindowBudgetBytes, bytesPerVoxel, ct, zHalo: classifier.HaloSlices))
+        {
+            var owned = window.Slab.OwnedStartInSlab;
+            var labels = classifier.SegmentSlices(window.Data, $"slices {message.Z0}-{message.Z1 - 1}", owned, owned + window.Slab.OwnedSlices);
+            await target.WriteOwnedAsync(window, window.CropToOwned(labels), ct);
+        }
         SsbTomoTelemetry.ChunksSegmented.Add(1);
         await context.Publish(new ChunkSegmented(message.JobId, message.ChunkIndex));
     }

@@ -17,6 +17,7 @@ using SsbTomo.TestSupport;
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- sweep [options]   (see SweepStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- carbon PHANTOM RUN [...]   (see CarbonStudy: where carbon goes, fibre rules)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- trainable [options]   (see TrainableStudy)
+//        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- trainable-family [options]   (see TrainableFamilyStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- tortuosity [--size 128] [--axis 0]   (see TortuosityStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- reconstruction [--size 256,512,512]   (see ReconstructionStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- metrics [--size 256] [--stages]   (see MetricsStudy)
@@ -25,6 +26,7 @@ if (args.FirstOrDefault() == "drift") return DriftStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "sweep") return await SweepStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "thresholds") return await ThresholdStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "trainable") return TrainableStudy.Run(args[1..]);
+if (args.FirstOrDefault() == "trainable-family") return await TrainableFamilyStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "cleanup") return await CleanupStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "carbon") return await CarbonStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "tortuosity") return TortuosityStudy.Run(args[1..]);

@@ -145,7 +145,7 @@ public sealed class RunWithModelTests(ITestOutputHelper output) : IDisposable
             var labels = new Image2D<byte>(h, w, thresholdLabels.Slice(z).ToArray());
             var strokes = TrainablePhantomTests.Strokes(labels, seed: z);
             Assert.True(strokes.Pixels.Count(v => v != 0) <= 0.02 * h * w + 1);
-            training.Add(new LabelledImage($"aligned slice {z}", new Image2D<ushort>(h, w, alignedVoxels.Slice(z).ToArray()), strokes));
+            training.Add(LabelledImage.InStack($"aligned slice {z}", alignedVoxels, z, strokes));
         }
         var (classifier, _) = PixelClassifier.Train(training, [.. PhaseLabel.Names], 16, forest: new ForestSettings(Trees: 20));
         var modelDir = Path.Combine(_dir.Path, "model");
@@ -169,7 +169,7 @@ public sealed class RunWithModelTests(ITestOutputHelper output) : IDisposable
         Assert.Equal([8, 32, 32], labelsArray.Chunks);
         var modelLabels = await labelsArray.ReadRegionAsync(0, d, 0, h, 0, w);
         var secondAligned = await (await OmeZarr.OpenLevelAsync<ushort>(store, layout.Aligned, 0)).ReadRegionAsync(0, d, 0, h, 0, w);
-        Assert.Equal(classifier.SegmentSlices(secondAligned, "whole stack").Data, modelLabels.Data);
+        Assert.Equal(classifier.SegmentSlices(secondAligned, "whole stack", 0, d).Data, modelLabels.Data);
 
         var agree = modelLabels.Data.Where((label, i) => label == thresholdLabels.Data[i]).Count() / (double)modelLabels.Data.Length;
         var metrics = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(withModel, "metrics.json")))!;

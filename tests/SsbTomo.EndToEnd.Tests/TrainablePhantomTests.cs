@@ -26,67 +26,34 @@ public sealed class TrainablePhantomTests(ITestOutputHelper output)
         return truth;
     }
 
-    /// <summary>
-    /// Strokes as a person draws them: short straight runs inside one phase (not within a pixel of another), the same
-    /// budget for every phase present, at most <paramref name="share"/> of the slice's pixels in all.
-    /// </summary>
-    internal static Image2D<byte> Strokes(Image2D<byte> truth, int seed, double share = 0.02, int strokeLength = 12)
-    {
-        var random = new Random(seed);
-        var (h, w) = (truth.Height, truth.Width);
-        var labels = new Image2D<byte>(h, w);
-        bool Interior(int y, int x, byte phase)
-        {
-            for (var dy = -1; dy <= 1; dy++)
-                for (var dx = -1; dx <= 1; dx++)
-                {
-                    var (yy, xx) = (y + dy, x + dx);
-                    if (yy < 0 || yy >= h || xx < 0 || xx >= w || truth[yy, xx] != phase) return false;
-                }
-            return true;
-        }
-        var present = truth.Pixels.Distinct().Where(p => p != 0).ToArray();
-        var perPhase = (int)(share * h * w / present.Length);
-        foreach (var phase in present)
-        {
-            var starts = Enumerable.Range(0, h * w).Where(i => Interior(i / w, i % w, phase)).ToArray();
-            var budget = perPhase;
-            for (var attempt = 0; attempt < 10_000 && budget > 0 && starts.Length > 0; attempt++)
-            {
-                var start = starts[random.Next(starts.Length)];
-                var (y, x) = (start / w, start % w);
-                var (dy, dx) = random.Next(4) switch { 0 => (0, 1), 1 => (1, 0), 2 => (1, 1), _ => (1, -1) };
-                for (var s = 0; s < strokeLength && budget > 0 && y < h && x >= 0 && x < w && Interior(y, x, phase); s++, y += dy, x += dx)
-                    if (labels[y, x] == 0)
-                    {
-                        labels[y, x] = phase;
-                        budget--;
-                    }
-            }
-        }
-        return labels;
-    }
+    /// <summary>Strokes as a person draws them (<see cref="SsbTomo.TestSupport.Strokes.Draw"/>).</summary>
+    internal static Image2D<byte> Strokes(Image2D<byte> truth, int seed, double share = 0.02, int strokeLength = 12) =>
+        SsbTomo.TestSupport.Strokes.Draw(truth, seed, share, strokeLength);
 
     internal static (double VoidDice, double LabelledShare) TrainAndMeasure(int familySeed, int[] trainSlices, int[] testSlices, int depth, int height, int width)
     {
         var phantom = CathodePhantom.Create(PhantomFamily.Draw(familySeed, depth, height, width));
+        // The raw stack, not aligned: the z-context features see neighbours displaced by the drift (≈ 0.4 px a slice).
+        var stack = new Volume<ushort>(depth, height, width);
+        for (var z = 0; z < depth; z++) phantom.RenderSlice16(z).Pixels.CopyTo(stack.Slice(z));
         var training = new List<LabelledImage>();
         double labelledShare = 0;
         foreach (var z in trainSlices)
         {
             var strokes = Strokes(TruthOfRawSlice(phantom, z), seed: familySeed * 100 + z);
             labelledShare = Math.Max(labelledShare, strokes.Pixels.Count(v => v != 0) / (double)strokes.Pixels.Length);
-            training.Add(new LabelledImage($"slice {z}", phantom.RenderSlice16(z), strokes));
+            training.Add(LabelledImage.InStack($"slice {z}", stack, z, strokes));
         }
         var (classifier, _) = PixelClassifier.Train(training, Phases, phantom.BitDepth, forest: new ForestSettings(Trees: 50));
+        var labels = classifier.SegmentStack(stack, "raw stack", 0, depth);
         long both = 0, truthVoid = 0, segmentedVoid = 0;
         foreach (var z in testSlices)
         {
             var truth = TruthOfRawSlice(phantom, z);
-            var segmented = classifier.Segment(phantom.RenderSlice16(z), $"slice {z}");
+            var segmented = labels.Slice(z);
             for (var i = 0; i < truth.Pixels.Length; i++)
             {
-                var (t, s) = (truth.Pixels[i] == PhaseLabel.Void, segmented.Pixels[i] == PhaseLabel.Void);
+                var (t, s) = (truth.Pixels[i] == PhaseLabel.Void, segmented[i] == PhaseLabel.Void);
                 if (t) truthVoid++;
                 if (s) segmentedVoid++;
                 if (t && s) both++;
@@ -96,16 +63,17 @@ public sealed class TrainablePhantomTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The first four family members, not chosen. The target is void Dice ≥ 0.90; per-slice 2D features reach it
-    /// on families 1 and 2 only (0.927, 0.945; 3: 0.821, 4: 0.897; 5-8: 0.743, 0.873, 0.835, 0.552, see README): tiny
-    /// blurred pores read as carbon and strong shine-through as solid, which 2D features cannot see. The bound here is
-    /// what the code holds today on these draws, so a change that loses accuracy fails.
+    /// The first four family members, not chosen. The target is void Dice ≥ 0.90. Per-slice 2D features without
+    /// the mixel clean-up gave 0.927, 0.945, 0.821, 0.897; the default bank (2D + z-context + 3D) on the raw stack with
+    /// the clean-up gives 0.940, 0.951, 0.854, 0.929. The bound is what the code holds today on these draws, so a change
+    /// that loses accuracy fails; the comparison with the unsupervised path on the same voxels is the benchmark's
+    /// (`-- trainable-family`, README).
     /// </summary>
     [Theory]
-    [InlineData(1, 0.90)]
-    [InlineData(2, 0.90)]
-    [InlineData(3, 0.80)]
-    [InlineData(4, 0.87)]
+    [InlineData(1, 0.93)]
+    [InlineData(2, 0.94)]
+    [InlineData(3, 0.84)]
+    [InlineData(4, 0.92)]
     public void Trained_on_3_slices_with_at_most_2_percent_labelled_void_Dice_holds_on_held_out_slices(int familySeed, double bound)
     {
         var (dice, share) = TrainAndMeasure(familySeed, trainSlices: [1, 5, 9], testSlices: [3, 7, 11], depth: 12, height: 192, width: 224);

@@ -88,7 +88,7 @@ public sealed class TrainableSegmentationTests : IDisposable
             truths[$"other-{seed}"] = truth;
         }
 
-        Assert.Equal(0, TrainableSegmentation.Train(images, labels, ["pore", "particle"], model, new ForestSettings(Trees: 50), PixelFeatures.Default));
+        Assert.Equal(0, TrainableSegmentation.Train(images, labels, ["pore", "particle"], model, new ForestSettings(Trees: 50), PixelFeatures.Default2D));
         Assert.Equal(0, TrainableSegmentation.Segment(heldOut, ["pore", "particle"], model, outDir));
 
         foreach (var (stem, truth) in truths)
@@ -101,6 +101,8 @@ public sealed class TrainableSegmentationTests : IDisposable
             Assert.True(dice >= 0.95, $"{stem}: particle Dice {dice:0.000}");
             Assert.True(LabelScores.Dice(truth, segmented, 1) >= 0.95, $"{stem}: pore Dice {LabelScores.Dice(truth, segmented, 1):0.000}");
         }
+        // Lone PNGs: a 2D model, without the z-context features that would only repeat each image's smoothing.
+        Assert.DoesNotContain("AlongZ", File.ReadAllText(Path.Combine(model, TrainableSegmentation.ManifestFile)));
         var report = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(model, TrainableSegmentation.ReportFile)))!;
         Assert.Equal(labelled, (long)report["labelled_pixels"]!["pore"]! + (long)report["labelled_pixels"]!["particle"]!);
         Assert.True((double)report["out_of_bag"]!["accuracy"]! > 0.95);
@@ -116,23 +118,23 @@ public sealed class TrainableSegmentationTests : IDisposable
         string[] phases = ["pore", "particle"];
         var settings = new ForestSettings(Trees: 5);
 
-        Assert.Contains("a.png: no label image a.tif, .tiff or .png", Error(() => TrainableSegmentation.Train(images, labels, phases, model, settings, PixelFeatures.Default)));
+        Assert.Contains("a.png: no label image a.tif, .tiff or .png", Error(() => TrainableSegmentation.Train(images, labels, phases, model, settings, PixelFeatures.Default2D)));
 
         PngImage.Write(Path.Combine(labels, "a.png"), new Image2D<ushort>(32, 64), 8);
-        Assert.Contains("a.png: 64x32 pixels, but a.png is 64x64", Error(() => TrainableSegmentation.Train(images, labels, phases, model, settings, PixelFeatures.Default)));
+        Assert.Contains("a.png: 64x32 pixels, but a.png is 64x64", Error(() => TrainableSegmentation.Train(images, labels, phases, model, settings, PixelFeatures.Default2D)));
 
         var three = Widen(Strokes(truth));
         three[10, 10] = 3;
         PngImage.Write(Path.Combine(labels, "a.png"), three, 8);
-        Assert.Contains("a.png: label 3 at x=10, y=10 is above the 2 phases", Error(() => TrainableSegmentation.Train(images, labels, phases, model, settings, PixelFeatures.Default)));
+        Assert.Contains("a.png: label 3 at x=10, y=10 is above the 2 phases", Error(() => TrainableSegmentation.Train(images, labels, phases, model, settings, PixelFeatures.Default2D)));
 
         var onlyPores = Widen(Strokes(truth));
         for (var i = 0; i < onlyPores.Pixels.Length; i++) if (onlyPores.Pixels[i] == 2) onlyPores.Pixels[i] = 0;
         PngImage.Write(Path.Combine(labels, "a.png"), onlyPores, 8);
-        Assert.Contains("no labelled pixels for particle (2)", Error(() => TrainableSegmentation.Train(images, labels, phases, model, settings, PixelFeatures.Default)));
+        Assert.Contains("no labelled pixels for particle (2)", Error(() => TrainableSegmentation.Train(images, labels, phases, model, settings, PixelFeatures.Default2D)));
 
         PngImage.Write(Path.Combine(labels, "a.png"), Widen(Strokes(truth)), 8);
-        Assert.Equal(0, TrainableSegmentation.Train(images, labels, phases, model, settings, PixelFeatures.Default));
+        Assert.Equal(0, TrainableSegmentation.Train(images, labels, phases, model, settings, PixelFeatures.Default2D));
 
         // A model refuses another phase table and another bit depth, saying what it was trained for.
         Assert.Contains("trained for phases pore,particle", Error(() => TrainableSegmentation.Segment(images, ["particle", "pore"], model, Folder("o1"))));
@@ -152,8 +154,10 @@ public sealed class TrainableSegmentationTests : IDisposable
         // only the middle page is labelled; the others are all 0
         TiffSliceWriter.WriteMultiPage(Path.Combine(labels, "stack.tif"),
             pages.Select((p, i) => i == 1 ? Strokes(p.Truth) : new Image2D<byte>(64, 64)), voxel);
-        Assert.Equal(0, TrainableSegmentation.Train(images, labels, ["pore", "particle"], model, new ForestSettings(Trees: 30), PixelFeatures.Default));
+        Assert.Equal(0, TrainableSegmentation.Train(images, labels, ["pore", "particle"], model, new ForestSettings(Trees: 30), PixelFeatures.Default2D));
         Assert.Equal(0, TrainableSegmentation.Segment(images, ["pore", "particle"], model, outDir));
+        // A multi-page file is a stack: the model has the z-context features.
+        Assert.Contains("SmoothingDifferenceAlongZ", File.ReadAllText(Path.Combine(model, TrainableSegmentation.ManifestFile)));
         var written = ImageSet.Read(Path.Combine(outDir, "stack.tif"));
         Assert.Equal(3, written.Pages.Count);
         for (var i = 0; i < 3; i++)

@@ -9,8 +9,22 @@ namespace SsbTomo.Imaging.Classification;
 /// <summary>A model does not fit the images or the phase table it was asked to segment; the message says how.</summary>
 public sealed class ModelMismatchException(string message) : Exception(message);
 
-/// <summary>One training image and its sparse labels: 0 unlabelled, 1..k the phases in the phase table's order.</summary>
-public sealed record LabelledImage(string Name, Image2D<ushort> Image, Image2D<byte> Labels);
+/// <summary>
+/// One training image and its sparse labels: 0 unlabelled, 1..k the phases in the phase table's order. An image that is
+/// a slice of a stack carries the stack (<see cref="InStack"/>) so that the z-context features see its neighbours; a
+/// lone image is a stack of one slice.
+/// </summary>
+public sealed record LabelledImage(string Name, Image2D<ushort> Image, Image2D<byte> Labels)
+{
+    /// <summary>The stack the image is slice <see cref="Z"/> of; null for a lone image.</summary>
+    public Volume<ushort>? Stack { get; private init; }
+
+    public int Z { get; private init; }
+
+    /// <summary>Slice <paramref name="z"/> of <paramref name="stack"/>, labelled.</summary>
+    public static LabelledImage InStack(string name, Volume<ushort> stack, int z, Image2D<byte> labels) =>
+        new(name, new Image2D<ushort>(stack.Height, stack.Width, stack.Slice(z).ToArray()), labels) { Stack = stack, Z = z };
+}
 
 /// <summary>
 /// What a model was trained with and on, kept beside the forest so that a model never runs on what it does not fit:
@@ -26,8 +40,18 @@ public sealed record PixelClassifierManifest(
     ForestSettings Forest,
     IReadOnlyList<string> TrainedOn)
 {
-    /// <summary>The model file format this build writes and reads.</summary>
-    public const int CurrentFormatVersion = 1;
+    /// <summary>
+    /// Each phase's mean grey level over its labelled pixels (phase-table order), which orders the phases dark to bright
+    /// for the mixel clean-up (<see cref="PixelClassifier.SegmentStack"/>); empty: no clean-up.
+    /// </summary>
+    public IReadOnlyList<double> PhaseMeanGrey { get; init; } = [];
+
+    /// <summary>
+    /// The model file format this build writes and reads. 2: the feature bank has z-context features (a feature names
+    /// its reach along z); a version-1 model's 2D features would be computed the same, but it is refused rather than
+    /// read so that one build reads one format.
+    /// </summary>
+    public const int CurrentFormatVersion = 2;
 
     /// <summary>A model folder's (and a job's model blob prefix's) manifest file and forest file.</summary>
     public const string FileName = "model.json", ForestFileName = "forest.bin";
@@ -155,6 +179,7 @@ public sealed class PixelClassifier
 
         var columns = Enumerable.Range(0, featureCount).Select(_ => new List<float>()).ToArray();
         var labels = new List<byte>();
+        var greySums = new double[k];
         foreach (var item in images)
         {
             var (image, labelImage) = (item.Image, item.Labels);
@@ -164,7 +189,7 @@ public sealed class PixelClassifier
             if (tooHigh >= 0)
                 throw new ArgumentException($"{item.Name}: label {labelImage.Pixels[tooHigh]} at x={tooHigh % image.Width}, y={tooHigh / image.Width} is above the {k} phases ({string.Join(",", phases)}); 0 is unlabelled");
             CheckBitDepth(item.Name, image, bitDepth);
-            var grey = Array.ConvertAll(image.Pixels, v => (float)v);
+            var stack = item.Stack ?? new Volume<ushort>(1, image.Height, image.Width, image.Pixels);
             foreach (var tile in TileGrid.Plan(image.Height, image.Width, tileSize, tileSize, PixelFeatures.Halo(features)))
             {
                 var owned = new List<int>();
@@ -172,12 +197,14 @@ public sealed class PixelClassifier
                     for (var x = tile.OwnedX0; x < tile.OwnedX1; x++)
                         if (labelImage[y, x] != 0) owned.Add(y * image.Width + x);
                 if (owned.Count == 0) continue;
-                var planes = PixelFeatures.Compute(PixelFeatures.ReadWindow(grey, image.Width, tile), tile.ReadHeight, tile.ReadWidth, features);
+                var planes = PixelFeatures.ComputeInStack(z => PixelFeatures.ReadWindow(stack.Slice(z), image.Width, tile), stack.Depth, item.Z,
+                    tile.ReadHeight, tile.ReadWidth, features);
                 foreach (var p in owned)
                 {
                     var at = (p / image.Width - tile.ReadY0) * tile.ReadWidth + p % image.Width - tile.ReadX0;
                     for (var f = 0; f < featureCount; f++) columns[f].Add(planes[f][at]);
                     labels.Add((byte)(labelImage.Pixels[p] - 1));
+                    greySums[labelImage.Pixels[p] - 1] += image.Pixels[p];
                 }
             }
         }
@@ -189,7 +216,10 @@ public sealed class PixelClassifier
 
         var (trained, report) = RandomForest.Train(columns.Select(c => c.ToArray()).ToArray(), labels.ToArray(), k, forest);
         var manifest = new PixelClassifierManifest(PixelClassifierManifest.CurrentFormatVersion, LibraryVersion, phases.ToArray(), bitDepth,
-            features.ToArray(), PixelFeatures.Names(features), forest, images.Select(i => i.Name).ToArray());
+            features.ToArray(), PixelFeatures.Names(features), forest, images.Select(i => i.Name).ToArray())
+        {
+            PhaseMeanGrey = Enumerable.Range(0, k).Select(c => greySums[c] / counts[c]).ToArray(),
+        };
         return (new PixelClassifier(manifest, trained), report);
     }
 
@@ -203,45 +233,101 @@ public sealed class PixelClassifier
         return new PixelClassifier(manifest, forest);
     }
 
-    /// <summary>Labels 1..k (the phase table's order) for every pixel of <paramref name="image"/>.</summary>
+    /// <summary>Labels 1..k (the phase table's order) for every pixel of <paramref name="image"/>, a lone image (a stack of one slice).</summary>
     public Image2D<byte> Segment(Image2D<ushort> image, string name, int tileSize = DefaultTileSize)
     {
-        CheckBitDepth(name, image, Manifest.BitDepth);
+        var labels = SegmentStack(new Volume<ushort>(1, image.Height, image.Width, image.Pixels), name, 0, 1, tileSize);
+        return new Image2D<byte>(image.Height, image.Width, labels.Data);
+    }
+
+    /// <summary>
+    /// Labels 1..k of slices [<paramref name="z0"/>, <paramref name="z1"/>) of <paramref name="stack"/>, the other slices
+    /// left 0: y/x tiles of <paramref name="tileSize"/> read with <see cref="HaloPixels"/>, the z-context features reading
+    /// up to <see cref="PixelFeatures.ZHalo"/> slices either side within the stack (mirrored at its ends). Then, with 3
+    /// or more phases whose strokes' mean grey levels differ, the mixel clean-up of the unsupervised path
+    /// (<see cref="PartialVolumeCleanup"/>, phases ordered by those means): strokes are drawn inside phases, so the
+    /// forest never sees the blurred edge between a dark and a bright phase, whose grey level is an intermediate
+    /// phase's, and calls it that phase; the clean-up gives such a skin (≤ 2 voxels between a darker and a brighter
+    /// phase) to the end phase its grey level is nearer to. The labels are the same for any tile size; and a stack that
+    /// is a z window of a larger one, carrying <see cref="HaloSlices"/> slices of context either side of the classified
+    /// slices wherever the larger stack goes on, gives that stack's labels.
+    /// </summary>
+    public Volume<byte> SegmentStack(Volume<ushort> stack, string name, int z0, int z1, int tileSize = DefaultTileSize)
+    {
+        if (z0 < 0 || z1 > stack.Depth || z0 > z1) throw new ArgumentOutOfRangeException(nameof(z1), $"slices [{z0}, {z1}) of a {stack.Depth}-slice stack");
         var features = Manifest.Features;
-        var grey = Array.ConvertAll(image.Pixels, v => (float)v);
-        var result = new Image2D<byte>(image.Height, image.Width);
-        foreach (var tile in TileGrid.Plan(image.Height, image.Width, tileSize, tileSize, PixelFeatures.Halo(features)))
+        var result = new Volume<byte>(stack.Depth, stack.Height, stack.Width);
+        var zHalo = PixelFeatures.ZHalo(features);
+        var cleanup = CleanupHalo;
+        var (height, width) = (stack.Height, stack.Width);
+        for (var z = z0; z < z1; z++) CheckBitDepth(stack.Depth == 1 ? name : $"{name} slice {z}", stack.Slice(z), Manifest.BitDepth);
+        // The clean-up reads the labels within its halo of an owned voxel: those are classified too, with their full feature halo.
+        var (c0, c1) = (Math.Max(0, z0 - cleanup), Math.Min(stack.Depth, z1 + cleanup));
+        foreach (var tile in TileGrid.Plan(height, width, tileSize, tileSize, HaloPixels))
         {
-            var planes = PixelFeatures.Compute(PixelFeatures.ReadWindow(grey, image.Width, tile), tile.ReadHeight, tile.ReadWidth, features);
-            var classes = Forest.Predict(planes, planes[0].Length);
+            var smoothings = new ZSmoothings();
+            var tileLabels = new Volume<byte>(c1 - c0, tile.ReadHeight, tile.ReadWidth);
+            for (var z = c0; z < c1; z++)
+            {
+                smoothings.KeepOnly(z - zHalo, z + zHalo + 1);
+                var planes = PixelFeatures.ComputeInStack(s => PixelFeatures.ReadWindow(stack.Slice(s), width, tile), stack.Depth, z,
+                    tile.ReadHeight, tile.ReadWidth, features, smoothings);
+                var classes = Forest.Predict(planes, planes[0].Length);
+                var target = tileLabels.Slice(z - c0);
+                for (var i = 0; i < classes.Length; i++) target[i] = (byte)(classes[i] + 1);
+            }
+            if (cleanup > 0)
+            {
+                var intensity = new Volume<float>(c1 - c0, tile.ReadHeight, tile.ReadWidth);
+                for (var z = c0; z < c1; z++) PixelFeatures.ReadWindow(stack.Slice(z), width, tile).CopyTo(intensity.Slice(z - c0));
+                var order = Enumerable.Range(0, Manifest.Phases.Count).OrderBy(c => Manifest.PhaseMeanGrey[c]).ToArray();
+                tileLabels = PartialVolumeCleanup.Apply(tileLabels, intensity, order.Select(c => (byte)(c + 1)).ToArray(),
+                    order.Select(c => Manifest.PhaseMeanGrey[c]).ToArray());
+            }
             var (oy, ox) = tile.OwnedStartInRead;
-            for (var y = 0; y < tile.OwnedHeight; y++)
-                for (var x = 0; x < tile.OwnedWidth; x++)
-                    result[tile.OwnedY0 + y, tile.OwnedX0 + x] = (byte)(classes[(oy + y) * tile.ReadWidth + ox + x] + 1);
+            for (var z = z0; z < z1; z++)
+            {
+                var source = tileLabels.Slice(z - c0);
+                var target = result.Slice(z);
+                for (var y = 0; y < tile.OwnedHeight; y++)
+                    source.Slice((oy + y) * tile.ReadWidth + ox, tile.OwnedWidth).CopyTo(target.Slice((tile.OwnedY0 + y) * width + tile.OwnedX0, tile.OwnedWidth));
+            }
         }
         return result;
     }
 
-    /// <summary>
-    /// Labels 1..k of every slice of <paramref name="slab"/>, each slice classified on its own in 2D (the feature bank is 2D),
-    /// as one tile: pass a y/x window that carries <see cref="PixelFeatures.Halo"/> pixels of context where it is not the
-    /// image's edge and keep only its owned part, and the labels are those of the whole slice (tile-size independence,
-    /// <see cref="Segment"/>). <paramref name="name"/> names the slab in a bit-depth refusal.
-    /// </summary>
-    public Volume<byte> SegmentSlices(Volume<ushort> slab, string name)
-    {
-        var labels = new Volume<byte>(slab.Depth, slab.Height, slab.Width);
-        var tile = Math.Max(1, Math.Max(slab.Height, slab.Width));
-        for (var z = 0; z < slab.Depth; z++)
-        {
-            var slice = new Image2D<ushort>(slab.Height, slab.Width, slab.Slice(z).ToArray());
-            Segment(slice, name, tile).Pixels.CopyTo(labels.Slice(z));
-        }
-        return labels;
-    }
+    /// <summary>Slices of context the mixel clean-up needs beyond the classified ones (0 when it does not apply).</summary>
+    private int CleanupHalo =>
+        Manifest.Phases.Count >= 3 && Manifest.PhaseMeanGrey.Count == Manifest.Phases.Count && Manifest.PhaseMeanGrey.Distinct().Count() == Manifest.Phases.Count
+            ? PartialVolumeCleanup.RequiredHaloSlices()
+            : 0;
 
-    /// <summary>Bytes <see cref="SegmentSlices"/> holds per pixel of the slice it works on (grey copy, feature planes, classes).</summary>
-    public long WorkingBytesPerSlicePixel => 4L * PixelFeatures.Count(Manifest.Features) + 4 + 4 + 1;
+    /// <summary>The y/x halo a tile of <see cref="SegmentStack"/> needs: the feature bank's and the clean-up's.</summary>
+    public int HaloPixels => PixelFeatures.Halo(Manifest.Features) + CleanupHalo;
+
+    /// <summary>The z halo a window of <see cref="SegmentSlices"/> needs: the feature bank's and the clean-up's.</summary>
+    public int HaloSlices => PixelFeatures.ZHalo(Manifest.Features) + CleanupHalo;
+
+    /// <summary>
+    /// Labels 1..k of the owned slices [<paramref name="ownedZ0"/>, <paramref name="ownedZ1"/>) of <paramref name="slab"/>
+    /// (the others left 0), each slice as one y/x tile: pass a window that carries <see cref="HaloPixels"/>
+    /// pixels and <see cref="HaloSlices"/> slices of context where it is not the stack's edge and keep only its
+    /// owned part, and the labels are those of the whole stack (<see cref="SegmentStack"/>). <paramref name="name"/>
+    /// names the slab in a bit-depth refusal.
+    /// </summary>
+    public Volume<byte> SegmentSlices(Volume<ushort> slab, string name, int ownedZ0, int ownedZ1) =>
+        SegmentStack(slab, name, ownedZ0, ownedZ1, Math.Max(1, Math.Max(slab.Height, slab.Width)));
+
+    /// <summary>
+    /// Bytes <see cref="SegmentSlices"/> holds per pixel of the slice it works on: grey copy, feature planes, classes,
+    /// and the smoothed slices the z-context features keep (2·<see cref="PixelFeatures.ZHalo"/> + 1 per z-context σ).
+    /// </summary>
+    public long WorkingBytesPerSlicePixel =>
+        4L * PixelFeatures.Count(Manifest.Features) + 4 + 4 + 1
+        + 4L * (2 * PixelFeatures.ZHalo(Manifest.Features) + 1) * 2 * Manifest.Features.Where(f => f.AlongZ).Select(f => f.Sigma).Distinct().Count();
+
+    /// <summary>Bytes <see cref="SegmentSlices"/> holds per voxel of its window beyond the grey levels: the labels and the clean-up's float copy and output.</summary>
+    public long WorkingBytesPerVoxel => CleanupHalo > 0 ? 1 + 4 + 1 : 1;
 
     /// <summary>
     /// The training report as JSON: labelled pixels per phase, out-of-bag accuracy overall and per phase, the confusion
@@ -285,9 +371,11 @@ public sealed class PixelClassifier
         return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
 
-    private static void CheckBitDepth(string name, Image2D<ushort> image, int bitDepth)
+    private static void CheckBitDepth(string name, Image2D<ushort> image, int bitDepth) => CheckBitDepth(name, image.Pixels, bitDepth);
+
+    private static void CheckBitDepth(string name, ReadOnlySpan<ushort> pixels, int bitDepth)
     {
-        if (bitDepth == 8 && image.Pixels.AsSpan().IndexOfAnyInRange((ushort)256, ushort.MaxValue) >= 0)
+        if (bitDepth == 8 && pixels.IndexOfAnyInRange((ushort)256, ushort.MaxValue) >= 0)
             throw new ModelMismatchException($"{name}: has grey values above 255 but the model is for 8-bit images");
     }
 }

@@ -131,7 +131,7 @@ public class RandomForestTests
         Assert.True(System.Runtime.Intrinsics.X86.Avx2.IsSupported, "this test compares the AVX2 walk with the scalar one: it needs AVX2");
         var (train, labels) = Problem(4000, noiseFeatures: 5, seed: 20);
         var (forest, _) = RandomForest.Train(train, labels, 3, new ForestSettings(Trees: 30));
-        foreach (var pixels in new[] { 8, 9, 15, 256, 263, 1003 })
+        foreach (var pixels in new[] { 8, 9, 15, 40, 57, 256, 263, 1003 })
         {
             var (test, _) = Problem(pixels, noiseFeatures: 5, seed: 21 + pixels);
             test[0][pixels / 2] = float.NaN;
