@@ -20,6 +20,8 @@ namespace SsbTomo.Benchmarks;
 /// </summary>
 internal static class DriftStudy
 {
+    private static ParticleDetectionOptions s_arcs = ParticleDetectionOptions.ForDrift;
+
     public static int Run(string[] args)
     {
         int[] shape = [128, 256, 320];
@@ -37,6 +39,7 @@ internal static class DriftStudy
                 case "--seeds" when i + 1 < args.Length: seeds = Ints(args[++i]); break;
                 case "--family" when i + 1 < args.Length: family = Ints(args[++i]); break;
                 case "--dump" when i + 1 < args.Length: dump = args[++i]; break;
+                case "--min-arc" when i + 1 < args.Length: s_arcs = s_arcs with { MinArcFraction = double.Parse(args[++i], CultureInfo.InvariantCulture) }; break;
                 case "--volume" when i + 3 < args.Length && args[i + 2] == "--grey":
                     volumes.Add((args[i + 1], args[i + 3].Split(',').Select(kv => kv.Split(':'))
                         .ToDictionary(kv => int.Parse(kv[0], CultureInfo.InvariantCulture), kv => float.Parse(kv[1], CultureInfo.InvariantCulture))));
@@ -92,7 +95,7 @@ internal static class DriftStudy
             watch.Start();
             var pairs = registration.Add(raw);
             whole.Add(pairs, ParticleSections.Detect(prepared, ParticleDetectionOptions.Default));
-            arcs.Add(pairs, ParticleSections.Detect(prepared, ParticleDetectionOptions.ForDrift));
+            arcs.Add(pairs, ParticleSections.Detect(prepared, s_arcs));
             watch.Stop();
         }
         watch.Start();
@@ -110,6 +113,7 @@ internal static class DriftStudy
         var registration = new PairwiseRegistration();
         var (estimator, whole) = (new AnchoredDriftEstimator(), new AnchoredDriftEstimator());
         var sections = new List<ParticleSection[]>();
+        var wholeSections = new List<ParticleSection[]>();
         var watch = Stopwatch.StartNew();
         for (var z = 0; z < truth.Length; z++)
         {
@@ -117,11 +121,13 @@ internal static class DriftStudy
             var raw = new Image2D<float>(stored.Height, stored.Width, Array.ConvertAll(stored.Pixels, p => (float)p));
             var fit = IntensityNormalization.FitBackground(raw);
             var corrected = new SliceCorrection(fit, false).Apply(raw);
-            var found = ParticleSections.Detect(corrected, ParticleDetectionOptions.ForDrift);
+            var found = ParticleSections.Detect(corrected, s_arcs);
             sections.Add(found);
             var pairs = registration.Add(raw);
             estimator.Add(pairs, found);
-            whole.Add(pairs, ParticleSections.Detect(corrected, ParticleDetectionOptions.Default));
+            var centroids = ParticleSections.Detect(corrected, ParticleDetectionOptions.Default);
+            wholeSections.Add(centroids);
+            whole.Add(pairs, centroids);
         }
         var result = estimator.Finish();
         var before = whole.Finish();
@@ -139,10 +145,21 @@ internal static class DriftStudy
             writer.WriteLine(string.Join('\t', new object[] { z, truth[z].Dy, truth[z].Dx, registered[z].Dy, registered[z].Dx, result.Drift[z].Dy, result.Drift[z].Dx,
                 estimator.PeakRatios[z], sections[z].Length }.Select(o => Convert.ToString(o, CultureInfo.InvariantCulture))));
         using var tracks = new StreamWriter(Path.Combine(dump, $"family{member}-sections.tsv"));
-        tracks.WriteLine("z\ty\tx\tradius\tarea");
+        tracks.WriteLine("z\ty\tx\tradius\tarea\tarc");
         for (var z = 0; z < sections.Count; z++)
             foreach (var s in sections[z])
-                tracks.WriteLine(string.Join('\t', new object[] { z, s.Y, s.X, s.RadiusPx, s.AreaPx }.Select(o => Convert.ToString(o, CultureInfo.InvariantCulture))));
+                tracks.WriteLine(string.Join('\t', new object[] { z, s.Y, s.X, s.RadiusPx, s.AreaPx, wholeSections[z].Contains(s) ? 0 : 1 }.Select(o => Convert.ToString(o, CultureInfo.InvariantCulture))));
+        // Each track's centroids less the true drift: a track that follows its particle is flat (the section centre is the particle's).
+        using var linked = new StreamWriter(Path.Combine(dump, $"family{member}-tracks.tsv"));
+        linked.WriteLine("track\tz\ty_minus_truth\tx_minus_truth\tarc");
+        var all = ParticleTracks.Link(sections, registered);
+        for (var t = 0; t < all.Count; t++)
+            for (var a = 0; a < all[t].Length; a++)
+            {
+                var z = all[t].FirstSlice + a;
+                var arc = !wholeSections[z].Any(s => s.Y == all[t].Y[a] && s.X == all[t].X[a]);
+                linked.WriteLine(string.Join('\t', new object[] { t, z, all[t].Y[a] - truth[z].Dy, all[t].X[a] - truth[z].Dx, arc ? 1 : 0 }.Select(o => Convert.ToString(o, CultureInfo.InvariantCulture))));
+            }
     }
 
     /// <summary>Labels to grey, blurred (σ 0.9 px, as the phantom's beam), moved by the drift, with noise σ 8 grey levels; a 12 px border is cut off so that nothing wraps in.</summary>

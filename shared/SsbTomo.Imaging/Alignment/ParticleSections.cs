@@ -15,7 +15,11 @@ public readonly record struct ParticleSection(double Y, double X, double RadiusP
 /// <param name="BorderMarginPx">Blobs reaching this close to the image edge are cut by the field of view and move apparently.</param>
 /// <param name="FitArcs">
 /// Also give the sections of blobs that are not whole and compact (cut by the field edge, merged with a neighbour) by
-/// the circles their outlines follow (<see cref="ParticleSections"/>).
+/// the circles their outlines follow (<see cref="SectionArcs"/>).
+/// </param>
+/// <param name="MinArcFraction">
+/// Smallest share of its circumference that a circle's edge points must cover: a shorter arc leaves the centre poorly
+/// determined along the arc's axis, and as the section grows or shrinks through the slices a different arc is seen.
 /// </param>
 public sealed record ParticleDetectionOptions(
     double SmoothingSigmaPx = 1.0,
@@ -24,7 +28,8 @@ public sealed record ParticleDetectionOptions(
     double MaxElongation = 1.5,
     double MinFill = 0.9,
     int BorderMarginPx = 2,
-    bool FitArcs = false)
+    bool FitArcs = false,
+    double MinArcFraction = 0.55)
 {
     /// <summary>Whole, compact sections only.</summary>
     public static ParticleDetectionOptions Default { get; } = new();
@@ -70,7 +75,7 @@ public static class ParticleSections
         var components = ConnectedComponents.Label(mask, 1);
         var (sections, rejected) = Summarise(components, h, w, options);
         if (!options.FitArcs || rejected.Count == 0) return sections;
-        return [.. sections, .. SectionArcs.Fit(components, rejected, smooth, valid, h, w, (float)threshold, options.MinAreaPx)];
+        return [.. sections, .. SectionArcs.Fit(components, rejected, smooth, valid, h, w, (float)threshold, options)];
     }
 
     private static double? BrightPhaseThreshold(float[] smooth, float[] valid, int phases)

@@ -17,8 +17,8 @@ namespace SsbTomo.Imaging.Alignment;
 /// pixel (never along the field edge, which is no particle edge); circles found by RANSAC (Fischler &amp; Bolles 1981,
 /// circumcircles of random point triples, seeded per blob so the result depends on the slice alone), refined by
 /// geometric least squares on their inliers (Gauss-Newton, started from Kåsa's algebraic fit, Kåsa 1976), one circle
-/// after another on the points the earlier ones left. A circle counts only when its inliers cover more than half of
-/// its circumference (a shorter arc leaves its centre poorly determined along the arc's axis) and its disc lies inside
+/// after another on the points the earlier ones left. A circle counts only when its inliers cover enough of its
+/// circumference (<see cref="ParticleDetectionOptions.MinArcFraction"/>) (a shorter arc leaves its centre poorly determined along the arc's axis) and its disc lies inside
 /// the blob: a convex particle's section fills its circle, a concave outline between two particles does not.
 /// </para>
 /// </summary>
@@ -27,14 +27,13 @@ internal static class SectionArcs
     private const double InlierPx = 0.8;
     private const int Samples = 300;
     private const int AngleBins = 36;
-    private const int MinCoveredBins = 20;
     private const double MinBinFill = 0.5;
     private const double MinDiscInside = 0.97;
     private const int MaxCirclesPerBlob = 8;
     private const double MinRadiusPx = 6;
     private const double DiscInsetPx = 1.5;
 
-    public static List<ParticleSection> Fit(ComponentLabels components, HashSet<int> ids, float[] smooth, float[] valid, int h, int w, float threshold, int minAreaPx)
+    public static List<ParticleSection> Fit(ComponentLabels components, HashSet<int> ids, float[] smooth, float[] valid, int h, int w, float threshold, ParticleDetectionOptions options)
     {
         var points = new Dictionary<int, List<(double Y, double X)>>();
         foreach (var id in ids) points[id] = [];
@@ -68,16 +67,16 @@ internal static class SectionArcs
 
         var sections = new List<ParticleSection>();
         foreach (var id in ids.Order())
-            sections.AddRange(Circles(points[id], id, labels, h, w, minAreaPx));
+            sections.AddRange(Circles(points[id], id, labels, h, w, options.MinAreaPx, (int)Math.Ceiling(options.MinArcFraction * AngleBins)));
         return sections;
     }
 
-    private static IEnumerable<ParticleSection> Circles(List<(double Y, double X)> points, int id, int[] labels, int h, int w, int minAreaPx)
+    private static IEnumerable<ParticleSection> Circles(List<(double Y, double X)> points, int id, int[] labels, int h, int w, int minAreaPx, int minCoveredBins)
     {
         var remaining = points;
         for (var n = 0; n < MaxCirclesPerBlob; n++)
         {
-            var minPoints = (int)(MinCoveredBins * MinBinFill * 2 * Math.PI * MinRadiusPx / AngleBins);
+            var minPoints = (int)(minCoveredBins * MinBinFill * 2 * Math.PI * MinRadiusPx / AngleBins);
             if (remaining.Count < Math.Max(3, minPoints)) yield break;
             var rng = new Random(id * 64 + n);
             (double Y, double X, double R)? best = null;
@@ -94,7 +93,7 @@ internal static class SectionArcs
             for (var pass = 0; pass < 2; pass++)
                 if (Refine(Inliers(remaining, found)) is { } refined) found = refined;
             var inliers = Inliers(remaining, found);
-            if (!Covers(inliers, found) || found.R < MinRadiusPx || Math.PI * found.R * found.R < minAreaPx || !DiscInside(found, id, labels, h, w))
+            if (!Covers(inliers, found, minCoveredBins) || found.R < MinRadiusPx || Math.PI * found.R * found.R < minAreaPx || !DiscInside(found, id, labels, h, w))
                 yield break;
             yield return new ParticleSection(found.Y, found.X, found.R, (int)Math.Round(Math.PI * found.R * found.R));
             remaining = [.. remaining.Where(p => Math.Abs(Distance(p, found) - found.R) > 2 * InlierPx)];
@@ -107,7 +106,7 @@ internal static class SectionArcs
     private static double Distance((double Y, double X) p, (double Y, double X, double R) c) => Math.Sqrt((p.Y - c.Y) * (p.Y - c.Y) + (p.X - c.X) * (p.X - c.X));
 
     /// <summary>Whether the points cover more than half of the circle, each covered sector with at least half the edge points its arc length gives.</summary>
-    private static bool Covers(List<(double Y, double X)> inliers, (double Y, double X, double R) circle)
+    private static bool Covers(List<(double Y, double X)> inliers, (double Y, double X, double R) circle, int minCoveredBins)
     {
         var bins = new int[AngleBins];
         foreach (var p in inliers)
@@ -117,7 +116,7 @@ internal static class SectionArcs
         }
         // An edge crossing per pixel row and per pixel column: at least one point per pixel of arc length.
         var expected = 2 * Math.PI * circle.R / AngleBins;
-        return bins.Count(b => b >= MinBinFill * expected) >= MinCoveredBins;
+        return bins.Count(b => b >= MinBinFill * expected) >= minCoveredBins;
     }
 
     /// <summary>Whether the pixels of the circle's disc (inset by the edge's blur) that lie in the field belong to the blob.</summary>
