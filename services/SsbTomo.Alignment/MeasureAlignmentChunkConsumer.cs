@@ -65,7 +65,7 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store) : IConsumer<
             measured.Add(new SliceMeasurement(z, flat, fit, fitSlice,
                 flat is null ? SliceIntensityRanges.Measure(corrected) : rawRange,
                 flat is null ? SliceIntensityRanges.MeasureBrightness(corrected) : new SliceBrightness(rawRange, null),
-                pairs, ParticleSections.Detect(corrected)));
+                pairs, ParticleSections.Detect(corrected, ParticleDetectionOptions.ForDrift)));
         }
         await AlignmentBlobs.WriteAsync(store, layout.AlignmentChunk(message.ChunkIndex),
             new AlignmentChunkMeasurements(message.Z0, message.Z1, measured), ct);

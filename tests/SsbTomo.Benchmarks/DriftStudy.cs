@@ -11,18 +11,25 @@ namespace SsbTomo.Benchmarks;
 /// <summary>
 /// Drift recovery, registration alone vs anchored on particle tracks, on phantoms and on segmented volumes of real
 /// cathodes rendered as drifting BSE stacks (the microstructure is real, so particles are not spheres).
-/// Usage: `-- drift [--shape D,H,W] [--presets pristine,cycled50] [--seeds 1,2,3] [--volume PATH --grey label:grey,...]...`
+/// Usage: `-- drift [--shape D,H,W] [--presets pristine,cycled50] [--seeds 1,2,3] [--volume PATH --grey label:grey,...]...
+/// [--family 12,19,...] [--dump DIR]`. Family members are measured as the Alignment service measures a stack (charging
+/// gradient fitted per slice, corrected slice for the particles, raw slice registered); <c>--dump</c> writes per-slice
+/// errors and the tracks of each family member for diagnosis.
 /// A volume is sliced along its first axis; each run is reported with a random-walk drift and without any drift
 /// (what the structure alone makes the estimators see).
 /// </summary>
 internal static class DriftStudy
 {
+    private static ParticleDetectionOptions s_arcs = ParticleDetectionOptions.ForDrift;
+
     public static int Run(string[] args)
     {
         int[] shape = [128, 256, 320];
         var presets = new[] { PhantomPreset.Pristine, PhantomPreset.Cycled10, PhantomPreset.Cycled50 };
         int[] seeds = [1, 2, 3];
         var volumes = new List<(string Path, Dictionary<int, float> Grey)>();
+        int[] family = [];
+        string? dump = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -30,6 +37,9 @@ internal static class DriftStudy
                 case "--shape" when i + 1 < args.Length: shape = Ints(args[++i]); break;
                 case "--presets" when i + 1 < args.Length: presets = args[++i].Split(',').Select(p => Enum.Parse<PhantomPreset>(p, ignoreCase: true)).ToArray(); break;
                 case "--seeds" when i + 1 < args.Length: seeds = Ints(args[++i]); break;
+                case "--family" when i + 1 < args.Length: family = Ints(args[++i]); break;
+                case "--dump" when i + 1 < args.Length: dump = args[++i]; break;
+                case "--min-arc" when i + 1 < args.Length: s_arcs = s_arcs with { MinArcFraction = double.Parse(args[++i], CultureInfo.InvariantCulture) }; break;
                 case "--volume" when i + 3 < args.Length && args[i + 2] == "--grey":
                     volumes.Add((args[i + 1], args[i + 3].Split(',').Select(kv => kv.Split(':'))
                         .ToDictionary(kv => int.Parse(kv[0], CultureInfo.InvariantCulture), kv => float.Parse(kv[1], CultureInfo.InvariantCulture))));
@@ -41,7 +51,12 @@ internal static class DriftStudy
             }
         }
 
-        Console.WriteLine("stack | drift RMS error: registered alone | anchored | tracks | ms/slice");
+        Console.WriteLine("stack | drift RMS error: registered alone | anchored on whole sections | anchored also on cut/merged sections' circles | ms/slice");
+        if (family.Length > 0)
+        {
+            foreach (var member in family) ReportFamily(member, shape, dump);
+            return 0;
+        }
         foreach (var preset in presets)
         foreach (var seed in seeds)
         {
@@ -64,22 +79,87 @@ internal static class DriftStudy
         return 0;
     }
 
+    /// <summary>
+    /// One registration pass; the drift anchored on whole sections alone (<see cref="ParticleDetectionOptions.Default"/>)
+    /// and with the cut and merged sections' circles (<see cref="ParticleDetectionOptions.ForDrift"/>).
+    /// </summary>
     private static void Report(string name, Shift2D[] truth, Func<int, Image2D<float>> slice, bool corrected)
     {
-        var estimator = new AnchoredDriftEstimator();
+        var registration = new PairwiseRegistration();
+        var (whole, arcs) = (new AnchoredDriftEstimator(), new AnchoredDriftEstimator());
         var watch = new Stopwatch();
         for (var z = 0; z < truth.Length; z++)
         {
             var raw = slice(z);
             var prepared = corrected ? CurtainingFilter.Remove(IntensityNormalization.FlattenBackground(raw)) : raw;
             watch.Start();
-            estimator.Add(raw, prepared);
+            var pairs = registration.Add(raw);
+            whole.Add(pairs, ParticleSections.Detect(prepared, ParticleDetectionOptions.Default));
+            arcs.Add(pairs, ParticleSections.Detect(prepared, s_arcs));
             watch.Stop();
         }
         watch.Start();
-        var result = estimator.Finish();
+        var (before, after) = (whole.Finish(), arcs.Finish());
         watch.Stop();
-        Console.WriteLine($"{name} | {Rms(estimator.Registered, truth):F3} px | {Rms(result.Drift, truth):F3} px | {result.Tracks} | {watch.Elapsed.TotalMilliseconds / truth.Length:F1}");
+        Console.WriteLine($"{name} | {Rms(arcs.Registered, truth):F3} px | whole sections {Rms(before.Drift, truth):F3} px ({before.Tracks} tracks) | "
+            + $"+ arcs {Rms(after.Drift, truth):F3} px ({after.Tracks} tracks) | {watch.Elapsed.TotalMilliseconds / truth.Length:F1}");
+    }
+
+    /// <summary>A family member measured slice by slice as MeasureAlignmentChunkConsumer does, solved as SolveAlignmentConsumer does.</summary>
+    private static void ReportFamily(int member, int[] shape, string? dump)
+    {
+        var phantom = CathodePhantom.Create(PhantomFamily.Draw(member, shape[0], shape[1], shape[2]));
+        var truth = Enumerable.Range(0, shape[0]).Select(phantom.DriftPx).ToArray();
+        var registration = new PairwiseRegistration();
+        var (estimator, whole) = (new AnchoredDriftEstimator(), new AnchoredDriftEstimator());
+        var sections = new List<ParticleSection[]>();
+        var wholeSections = new List<ParticleSection[]>();
+        var watch = Stopwatch.StartNew();
+        for (var z = 0; z < truth.Length; z++)
+        {
+            var stored = phantom.RenderSlice16(z);
+            var raw = new Image2D<float>(stored.Height, stored.Width, Array.ConvertAll(stored.Pixels, p => (float)p));
+            var fit = IntensityNormalization.FitBackground(raw);
+            var corrected = new SliceCorrection(fit, false).Apply(raw);
+            var found = ParticleSections.Detect(corrected, s_arcs);
+            sections.Add(found);
+            var pairs = registration.Add(raw);
+            estimator.Add(pairs, found);
+            var centroids = ParticleSections.Detect(corrected, ParticleDetectionOptions.Default);
+            wholeSections.Add(centroids);
+            whole.Add(pairs, centroids);
+        }
+        var result = estimator.Finish();
+        var before = whole.Finish();
+        watch.Stop();
+        var registered = AnchoredDrift.Interpolate(estimator.Registered, estimator.Trusted);
+        Console.WriteLine($"family {member} {shape[0]}x{shape[1]}x{shape[2]} | {Rms(registered, truth):F3} px | whole sections {Rms(before.Drift, truth):F3} px ({before.Tracks} tracks) | "
+            + $"+ arcs {Rms(result.Drift, truth):F3} px | {result.Tracks} "
+            + $"(anchored {result.AnchoredSlices}, sections/slice {sections.Average(s => s.Length):F1}, untrusted {estimator.Trusted.Count(t => !t)}; "
+            + $"σ step {result.StepSigmaPx}, σ centroid {result.CentroidSigmaPx}, σ slide {result.SlideSigmaPxPerSlice}) | {watch.Elapsed.TotalMilliseconds / truth.Length:F1}");
+        if (dump is null) return;
+        Directory.CreateDirectory(dump);
+        using var writer = new StreamWriter(Path.Combine(dump, $"family{member}.tsv"));
+        writer.WriteLine("z\ttruth_y\ttruth_x\treg_y\treg_x\tanch_y\tanch_x\tpeak\tsections");
+        for (var z = 0; z < truth.Length; z++)
+            writer.WriteLine(string.Join('\t', new object[] { z, truth[z].Dy, truth[z].Dx, registered[z].Dy, registered[z].Dx, result.Drift[z].Dy, result.Drift[z].Dx,
+                estimator.PeakRatios[z], sections[z].Length }.Select(o => Convert.ToString(o, CultureInfo.InvariantCulture))));
+        using var tracks = new StreamWriter(Path.Combine(dump, $"family{member}-sections.tsv"));
+        tracks.WriteLine("z\ty\tx\tradius\tarea\tarc");
+        for (var z = 0; z < sections.Count; z++)
+            foreach (var s in sections[z])
+                tracks.WriteLine(string.Join('\t', new object[] { z, s.Y, s.X, s.RadiusPx, s.AreaPx, wholeSections[z].Contains(s) ? 0 : 1 }.Select(o => Convert.ToString(o, CultureInfo.InvariantCulture))));
+        // Each track's centroids less the true drift: a track that follows its particle is flat (the section centre is the particle's).
+        using var linked = new StreamWriter(Path.Combine(dump, $"family{member}-tracks.tsv"));
+        linked.WriteLine("track\tz\ty_minus_truth\tx_minus_truth\tarc");
+        var all = ParticleTracks.Link(sections, registered);
+        for (var t = 0; t < all.Count; t++)
+            for (var a = 0; a < all[t].Length; a++)
+            {
+                var z = all[t].FirstSlice + a;
+                var arc = !wholeSections[z].Any(s => s.Y == all[t].Y[a] && s.X == all[t].X[a]);
+                linked.WriteLine(string.Join('\t', new object[] { t, z, all[t].Y[a] - truth[z].Dy, all[t].X[a] - truth[z].Dx, arc ? 1 : 0 }.Select(o => Convert.ToString(o, CultureInfo.InvariantCulture))));
+            }
     }
 
     /// <summary>Labels to grey, blurred (σ 0.9 px, as the phantom's beam), moved by the drift, with noise σ 8 grey levels; a 12 px border is cut off so that nothing wraps in.</summary>

@@ -378,7 +378,7 @@ public sealed class AnchoredDriftEstimator(PairwiseRegistration? registration = 
     {
         ArgumentNullException.ThrowIfNull(corrected);
         _chain.Add(_registration.Add(raw));
-        _sections.Add(_chain.Trusted[^1] ? ParticleSections.Detect(corrected, detection) : []);
+        _sections.Add(_chain.Trusted[^1] ? ParticleSections.Detect(corrected, detection ?? ParticleDetectionOptions.ForDrift) : []);
     }
 
     /// <summary>Adds the next slice's measurements: its registrations and the particle sections found in its corrected image.</summary>

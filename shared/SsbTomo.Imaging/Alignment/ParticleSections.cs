@@ -13,15 +13,29 @@ public readonly record struct ParticleSection(double Y, double X, double RadiusP
 /// <param name="MaxElongation">Largest ratio of the principal second moments: touching particles merge into elongated blobs.</param>
 /// <param name="MinFill">Smallest area over the area of the moment-equivalent ellipse: merged or concave blobs fill it less.</param>
 /// <param name="BorderMarginPx">Blobs reaching this close to the image edge are cut by the field of view and move apparently.</param>
+/// <param name="FitArcs">
+/// Also give the sections of blobs that are not whole and compact (cut by the field edge, merged with a neighbour) by
+/// the circles their outlines follow (<see cref="SectionArcs"/>).
+/// </param>
+/// <param name="MinArcFraction">
+/// Smallest share of its circumference that a circle's edge points must cover: a shorter arc leaves the centre poorly
+/// determined along the arc's axis, and as the section grows or shrinks through the slices a different arc is seen.
+/// </param>
 public sealed record ParticleDetectionOptions(
     double SmoothingSigmaPx = 1.0,
     int Phases = 4,
     int MinAreaPx = 40,
     double MaxElongation = 1.5,
     double MinFill = 0.9,
-    int BorderMarginPx = 2)
+    int BorderMarginPx = 2,
+    bool FitArcs = false,
+    double MinArcFraction = 0.55)
 {
+    /// <summary>Whole, compact sections only.</summary>
     public static ParticleDetectionOptions Default { get; } = new();
+
+    /// <summary>What drift estimation uses: whole sections by their centroids, and cut or merged ones by their outlines' circles.</summary>
+    public static ParticleDetectionOptions ForDrift { get; } = new() { FitArcs = true };
 }
 
 /// <summary>
@@ -59,7 +73,9 @@ public static class ParticleSections
         for (var i = 0; i < smooth.Length; i++) mask.Data[i] = valid[i] > 0 && smooth[i] > threshold ? (byte)1 : (byte)0;
         // One slice of 26-connected labelling is 8-connected labelling in the plane.
         var components = ConnectedComponents.Label(mask, 1);
-        return Summarise(components, h, w, options);
+        var (sections, rejected) = Summarise(components, h, w, options);
+        if (!options.FitArcs || rejected.Count == 0) return sections;
+        return [.. sections, .. SectionArcs.Fit(components, rejected, smooth, valid, h, w, (float)threshold, options)];
     }
 
     private static double? BrightPhaseThreshold(float[] smooth, float[] valid, int phases)
@@ -83,7 +99,8 @@ public static class ParticleSections
         return PhaseThresholds.FromHistogram(histogram, phases, layout.Origin, layout.End).Thresholds[^1];
     }
 
-    private static ParticleSection[] Summarise(ComponentLabels components, int h, int w, ParticleDetectionOptions options)
+    /// <summary>The whole, compact sections, and the components (index + 1 = id) large enough but not whole or not compact.</summary>
+    private static (ParticleSection[] Sections, HashSet<int> Rejected) Summarise(ComponentLabels components, int h, int w, ParticleDetectionOptions options)
     {
         var n = components.Count;
         var (sumY, sumX, sumYy, sumXx, sumXy) = (new double[n], new double[n], new double[n], new double[n], new double[n]);
@@ -104,20 +121,21 @@ public static class ParticleSections
         }
 
         var sections = new List<ParticleSection>();
+        var rejected = new HashSet<int>();
         for (var c = 0; c < n; c++)
         {
             var area = components.Sizes[c];
-            if (touchesBorder[c] || area < options.MinAreaPx) continue;
+            if (area < options.MinAreaPx) continue;
+            if (touchesBorder[c]) { rejected.Add(c + 1); continue; }
             double cy = sumY[c] / area, cx = sumX[c] / area;
             // Second central moments (+1/12: a pixel is a unit square, not a point).
             double vyy = sumYy[c] / area - cy * cy + 1.0 / 12, vxx = sumXx[c] / area - cx * cx + 1.0 / 12, vxy = sumXy[c] / area - cx * cy;
             double mean = 0.5 * (vyy + vxx), spread = Math.Sqrt(0.25 * (vyy - vxx) * (vyy - vxx) + vxy * vxy);
             double major = mean + spread, minor = mean - spread;
-            if (minor <= 0 || major / minor > options.MaxElongation) continue;
-            var ellipseArea = 4 * Math.PI * Math.Sqrt(major * minor);
-            if (area / ellipseArea < options.MinFill) continue;
+            var ellipseArea = 4 * Math.PI * Math.Sqrt(Math.Max(0, major * minor));
+            if (minor <= 0 || major / minor > options.MaxElongation || area / ellipseArea < options.MinFill) { rejected.Add(c + 1); continue; }
             sections.Add(new ParticleSection(cy, cx, Math.Sqrt(area / Math.PI), (int)area));
         }
-        return [.. sections];
+        return ([.. sections], rejected);
     }
 }
