@@ -24,13 +24,27 @@ namespace SsbTomo.Imaging.Alignment;
 /// </summary>
 internal static class SectionArcs
 {
+    // Geometry tolerances in pixels, not grey levels or phase proportions; tunings, checked across the phantom family
+    // (8- and 16-bit members; every one of the 27 sweep stacks within 0.5 px drift) and the presets, not on a real stack.
+    /// <summary>An edge point within this distance of a circle supports it: subpixel threshold crossings scatter ~0.3-0.5 px under noise.</summary>
     private const double InlierPx = 0.8;
+    /// <summary>RANSAC triples per circle: with half the points on one circle, 300 draws miss it with probability (7/8)^300.</summary>
     private const int Samples = 300;
+    /// <summary>Arc coverage is counted in 10° sectors (<see cref="ParticleDetectionOptions.MinArcFraction"/> of them must hold points).</summary>
     private const int AngleBins = 36;
+    /// <summary>A sector counts as covered when it holds half the points a fully traced outline would put there (one per pixel of arc).</summary>
     private const double MinBinFill = 0.5;
+    /// <summary>Share of the (inset) disc that must lie inside the blob: a convex section fills its circle, a gap between two particles does not.</summary>
     private const double MinDiscInside = 0.97;
+    /// <summary>Most circles taken from one merged blob (touching particles in one slice of a packed cathode).</summary>
     private const int MaxCirclesPerBlob = 8;
+    /// <summary>
+    /// Smaller circles are not trusted: below ~6 px radius a 10° sector holds about one edge pixel and the centre is poorly
+    /// determined. In pixels, so at coarse pixels (e.g. 200 nm, a 2 µm particle is 5 px across its radius) small particles
+    /// fall back to the whole-section and registration path.
+    /// </summary>
     private const double MinRadiusPx = 6;
+    /// <summary>The disc test shrinks the circle by this much, so blur and the subpixel edge do not count as outside.</summary>
     private const double DiscInsetPx = 1.5;
 
     public static List<ParticleSection> Fit(ComponentLabels components, HashSet<int> ids, float[] smooth, float[] valid, int h, int w, float threshold, ParticleDetectionOptions options)
