@@ -72,9 +72,18 @@ public sealed class BrokerRestartTests(SmallStackReference reference, ITestOutpu
         try
         {
             await Broker.StopAppAsync();
-            var atStop = await cluster.GetJobAsync(jobId);
-            cluster.Log($"RabbitMQ stopped (stop_app, {clock.Elapsed.TotalSeconds:0.0} s) with the job at {atStop}");
-            Assert.NotEqual("Completed", atStop?.State);
+            cluster.Log($"RabbitMQ stopped (stop_app, {clock.Elapsed.TotalSeconds:0.0} s)");
+            try
+            {
+                var atStop = await cluster.GetJobAsync(jobId);
+                cluster.Log($"the job at {atStop}");
+                Assert.NotEqual("Completed", atStop?.State);
+            }
+            catch (HttpRequestException e) when (!cluster.Orchestrator.IsGone)
+            {
+                // The orchestrator's own bus watchdog may be restarting it: the job cannot have completed meanwhile.
+                cluster.Log($"the orchestrator did not answer while the broker was down: {e.Message}");
+            }
             await Task.Delay(Outage);
         }
         finally

@@ -173,6 +173,7 @@ public sealed class Cluster : IAsyncDisposable
     {
         var sinceProgress = Stopwatch.StartNew();
         JobProgressed? last = null;
+        var refused = false;
         while (sinceProgress.Elapsed < timeout)
         {
             JobProgressed? job = null;
@@ -180,9 +181,16 @@ public sealed class Cluster : IAsyncDisposable
             {
                 job = await GetJobAsync(jobId);
             }
-            catch (HttpRequestException) when (!Orchestrator.HasExited)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !Orchestrator.IsGone)
             {
+                // Refused while the orchestrator's bus watchdog restarts it (the broker went away): it comes back on the
+                // same port and job store, and the no-progress clock keeps running meanwhile.
+                if (!refused) Log($"API not answering: {e.Message}");
+                refused = true;
+                await Task.Delay(pollMs);
+                continue;
             }
+            refused = false;
             if (job is not null)
             {
                 if (job != last)

@@ -35,6 +35,19 @@ public sealed class ServiceProcess : IAsyncDisposable
     public int Pid => _process.Id;
     public bool HasExited => _process.HasExited;
 
+    /// <summary>
+    /// Exited and not coming back: false while a service that its bus watchdog exited (code 75) is being started again,
+    /// the moment in which its port refuses connections although the service is only restarting.
+    /// </summary>
+    public bool IsGone
+    {
+        get
+        {
+            lock (_gate)
+                return _process.HasExited && (_stopping || _process.ExitCode != BusWatchdog.RestartExitCode);
+        }
+    }
+
     public static ServiceProcess Start(string name, string service, IReadOnlyDictionary<string, string> environment, string logDir)
     {
         var dll = Infra.ServiceDll(service);
