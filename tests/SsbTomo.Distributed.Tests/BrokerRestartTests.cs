@@ -48,8 +48,10 @@ public sealed class BrokerRestartTests(SmallStackReference reference, ITestOutpu
             {
                 ["SsbTomo__BusWatchdog__SettleTimeoutSeconds"] = "15",
                 // A command lost with a wedged service's connection is sent again by the saga (a redelivered event) or,
-                // for a one-step stage, by the stall watchdog: soon enough for the test's 180 s no-progress wait.
-                ["SsbTomo__Stall__FloorSeconds"] = "45",
+                // for a one-step stage, by the stall watchdog: soon enough for the test's no-progress wait. At 45 s the
+                // watchdog failed the job at a load average of ~55 while the restarted Ingest was still finishing (its
+                // StackIngested arrived after the failure): a restarted service needs tens of seconds on a loaded machine.
+                ["SsbTomo__Stall__FloorSeconds"] = "90",
                 ["SsbTomo__Stall__ScanSeconds"] = "2",
             });
 
@@ -92,7 +94,8 @@ public sealed class BrokerRestartTests(SmallStackReference reference, ITestOutpu
         }
         cluster.Log($"RabbitMQ back (start_app) after {clock.Elapsed.TotalSeconds:0.0} s");
 
-        var done = await cluster.WaitCompletedAsync(jobId, TimeSpan.FromMinutes(3));
+        // Two stall rounds (re-send, then fail) of the 90 s floor fit in the no-progress wait.
+        var done = await cluster.WaitCompletedAsync(jobId, TimeSpan.FromMinutes(4));
         cluster.Log($"job completed {clock.Elapsed.TotalSeconds:0.0} s after the broker went down");
 
         Assert.Equal(SmallStackReference.ExpectedChunks, done.ChunksTotal);

@@ -16,7 +16,9 @@ namespace SsbTomo.Distributed.Tests.Infrastructure;
 public sealed class Cluster : IAsyncDisposable
 {
     public static readonly string[] Services = ["Orchestrator", "Ingest", "Alignment", "Segmentation", "Reconstruction", "Metrics"];
-    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(90);
+    // Six .NET services starting at once on 2 cores: at a load average of ~55 (other sessions' builds and studies) an
+    // orchestrator was still refusing connections after 90 s; a service that cannot start shows in its log either way.
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(240);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly List<ServiceProcess> _processes = [];
