@@ -11,7 +11,9 @@ namespace SsbTomo.Benchmarks;
 /// Re-segments finished runs (their denoised.zarr, the pipeline's thresholds) with candidate partial-volume
 /// clean-up rules and prints void/carbon/contact-loss errors and Dice against the phantom's truth over the run's
 /// crop, then the share of runs inside the targets per rule. A fast loop for clean-up rules.
-/// Usage: `-- cleanup PHANTOM_DIR RUN_DIR [PHANTOM_DIR RUN_DIR ...]`.
+/// Usage: `-- cleanup PHANTOM_DIR RUN_DIR [PHANTOM_DIR RUN_DIR ...]`. SSBTOMO_CLEANUP_RULES="rule,rule" runs only those
+/// rules; SSBTOMO_CLEANUP_DUMP_RULE="rule" writes that rule's labels to RUN_DIR/labels.u8 (z, y, x bytes) for
+/// scripts/contact_faces.py.
 /// </summary>
 internal static class CleanupStudy
 {
@@ -57,6 +59,17 @@ internal static class CleanupStudy
                 ("ceiling LPS threshold", () => Ceiling(decision.Thresholds[1])),
                 ("ceiling LPS mean", () => Ceiling(decision.ClassMeans[2])),
                 ("ceiling LPS mean - 2sd", () => Ceiling(decision.ClassMeans[2] - 2 * electrolyteSpread)),
+                ("shine + cleanup again", () => PartialVolumeCleanup.Apply(PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Correction),
+                    intensity, PhaseClassifier.BseDarkToBright, decision.ClassMeans)),
+                ("grow 4 gated + cleanup", () => shine.Correction > 0 ? PartialVolumeCleanup.Apply(GrowLitPores(PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Correction), intensity,
+                    decision.ClassMeans[0], 0.5 + shine.Correction, decision.ClassMeans[2], double.NegativeInfinity, 4), intensity, PhaseClassifier.BseDarkToBright, decision.ClassMeans)
+                    : PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Correction)),
+                ("grow 4", () => GrowLitPores(PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Correction), intensity,
+                    decision.ClassMeans[0], 0.5 + shine.Correction, decision.ClassMeans[2], double.NegativeInfinity, 4)),
+                ("grow 8", () => GrowLitPores(PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Correction), intensity,
+                    decision.ClassMeans[0], 0.5 + shine.Correction, decision.ClassMeans[2], double.NegativeInfinity, 8)),
+                ("grow 8 + nmc", () => GrowLitPores(PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Correction), intensity,
+                    decision.ClassMeans[0], 0.5 + shine.Correction, decision.ClassMeans[2], decision.Thresholds[2], 8)),
                 ("survey + shine distance", () => ShineThroughCorrection.Apply(CleanedUp(intensity, decision.Thresholds, decision.ClassMeans), intensity,
                     decision.ClassMeans[0], perDistance, solidLevel, PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps)),
             ];
@@ -87,9 +100,14 @@ internal static class CleanupStudy
                         Console.WriteLine($"   pore {distance} in front of {wallName}: classified {Row(0)}; cleaned {Row(1)}; shine-corrected {Row(2)}");
                     }
             }
+            var only = Environment.GetEnvironmentVariable("SSBTOMO_CLEANUP_RULES")?.Split(',');
             foreach (var (rule, segment) in rules)
             {
+                if (only is not null && !only.Contains(rule)) continue;
                 var labels = segment();
+                // The studies' Python diagnostics read a rule's labels as raw bytes (z, y, x) beside the run.
+                var dump = Environment.GetEnvironmentVariable("SSBTOMO_CLEANUP_DUMP_RULE");
+                if (dump == rule) File.WriteAllBytes(Path.Combine(runDir, "labels.u8"), labels.Data);
                 var agreement = new LabelAgreement();
                 agreement.Add(truth, labels);
                 var f = PhaseFractions.FromCounts(PhaseFractions.Count(labels));
@@ -110,6 +128,48 @@ internal static class CleanupStudy
                 $"{rule,-24} {Share(list.Select(o => Math.Abs(o.VoidError) <= 0.5)),6:0}% {Share(list.Select(o => Math.Abs(o.VoidError) <= 1.5)),5:0}% {list.Max(o => Math.Abs(o.VoidError)),8:0.00} {Share(list.Select(o => Math.Abs(o.ContactLossError) <= 2)),9:0}%   {Median(list.Select(o => o.DiceVoid)),14:0.000} {Median(list.Select(o => o.DiceCarbon)):0.000} {Median(list.Select(o => o.DiceLps)):0.000}"));
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Candidate: shine-lit pore voxels grown laterally (in-slice, 4-neighbours) from void, a round at a time: an
+    /// intermediate voxel (or, below <paramref name="nmcBelow"/>, an NMC one) becomes void when a void voxel touches it in
+    /// its slice and it lies below both the ceiling and the midpoint rule towards the brightest voxel within 8 slices behind.
+    /// </summary>
+    private static Volume<byte> GrowLitPores(Volume<byte> labels, Volume<float> g, double voidMean, double share, double ceiling, double nmcBelow, int rounds)
+    {
+        var (depth, height, width, plane) = (g.Depth, g.Height, g.Width, g.SliceLength);
+        var wall = new float[g.Length];
+        for (var z = 0; z < depth; z++)
+            for (var i = 0; i < plane; i++)
+            {
+                var w = float.NegativeInfinity;
+                for (var a = z + 1; a <= Math.Min(depth - 1, z + ShineThroughCorrection.LookAheadSlices); a++) w = Math.Max(w, g.Data[(long)a * plane + i]);
+                wall[(long)z * plane + i] = w;
+            }
+        var result = labels.Clone();
+        for (var round = 0; round < rounds; round++)
+        {
+            var next = result.Clone();
+            var changed = 0;
+            for (var z = 0; z < depth; z++)
+                for (var y = 0; y < height; y++)
+                    for (var x = 0; x < width; x++)
+                    {
+                        var k = (long)z * plane + y * width + x;
+                        var label = result.Data[k];
+                        var value = g.Data[k];
+                        var eligible = label is PhaseLabel.Carbon or PhaseLabel.Lps || (label == PhaseLabel.Nmc && value < nmcBelow);
+                        if (!eligible || value >= ceiling || !(value < voidMean + share * (wall[k] - voidMean))) continue;
+                        var touches = (x > 0 && result.Data[k - 1] == PhaseLabel.Void) || (x + 1 < width && result.Data[k + 1] == PhaseLabel.Void)
+                            || (y > 0 && result.Data[k - width] == PhaseLabel.Void) || (y + 1 < height && result.Data[k + width] == PhaseLabel.Void);
+                        if (!touches) continue;
+                        next.Data[k] = PhaseLabel.Void;
+                        changed++;
+                    }
+            result = next;
+            if (changed == 0) break;
+        }
+        return result;
     }
 
     /// <summary>Classification and partial-volume clean-up without the shine-through correction.</summary>
