@@ -9,7 +9,7 @@ namespace SsbTomo.Benchmarks;
 /// Where carbon goes wrong on finished runs, and candidate fibre rules against it: re-segments each run's denoised
 /// volume as the pipeline does, prints where the truth's carbon voxels went (and their normalised grey level and
 /// tube response), then the errors and Dice of each candidate rule applied on top.
-/// Usage: `-- carbon PHANTOM_DIR RUN_DIR [PHANTOM_DIR RUN_DIR ...]`.
+/// Usage: `-- carbon PHANTOM_DIR RUN_DIR [PHANTOM_DIR RUN_DIR ...]`; `-- carbon --ceiling ...` is <see cref="CarbonCeilingStudy"/>.
 /// </summary>
 internal static class CarbonStudy
 {
@@ -17,6 +17,7 @@ internal static class CarbonStudy
 
     public static async Task<int> RunAsync(string[] args)
     {
+        if (args.FirstOrDefault() == "--ceiling") return await CarbonCeilingStudy.RunAsync(args[1..]);
         if (args.Length == 0 || args.Length % 2 != 0)
         {
             Console.Error.WriteLine("usage: SsbTomo.Benchmarks carbon PHANTOM_DIR RUN_DIR [...]");

@@ -16,6 +16,7 @@ using SsbTomo.TestSupport;
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- drift [options]   (see DriftStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- sweep [options]   (see SweepStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- carbon PHANTOM RUN [...]   (see CarbonStudy: where carbon goes, fibre rules)
+//        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- carbon --ceiling [--draws 24] [--runs DIR]   (see CarbonCeilingStudy: what blur leaves reachable)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- trainable [options]   (see TrainableStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- trainable-family [options]   (see TrainableFamilyStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- tortuosity [--size 128] [--axis 0]   (see TortuosityStudy)
