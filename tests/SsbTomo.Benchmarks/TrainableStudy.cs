@@ -67,15 +67,16 @@ internal static class TrainableStudy
 
     public static int Run(string[] args)
     {
-        var (size, repeats) = (1024, 3);
+        var (size, repeats, walksOnly) = (1024, 3, false);
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
                 case "--size" when i + 1 < args.Length: size = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--repeats" when i + 1 < args.Length: repeats = Math.Max(1, int.Parse(args[++i], CultureInfo.InvariantCulture)); break;
+                case "--walks-only": walksOnly = true; break;
                 default:
-                    Console.Error.WriteLine("usage: SsbTomo.Benchmarks trainable [--size N] [--repeats N]");
+                    Console.Error.WriteLine("usage: SsbTomo.Benchmarks trainable [--size N] [--repeats N] [--walks-only]");
                     return 2;
             }
         }
@@ -115,16 +116,25 @@ internal static class TrainableStudy
         var tPredict = Measure.Run(() => ours = forest.Predict(planes, size * size), repeats);
         var cpuFeatures = CpuMs(() => PixelFeatures.Compute(test, size, size, specs), repeats);
         var cpuPredict = CpuMs(() => forest.Predict(planes, size * size), repeats);
-        // Two groups of eight in flight instead of four, on the same forest and planes.
-        RandomForest.UseFourGroups = false;
-        var cpuPredictTwoGroups = CpuMs(() => forest.Predict(planes, size * size), repeats);
-        var twoGroupsSame = forest.Predict(planes, size * size).AsSpan().SequenceEqual(ours);
-        RandomForest.UseFourGroups = true;
-        // The scalar walk (four pixels interleaved) on the same forest and planes, for the vector walk's own gain.
+        // The float walk (three gathers a level, float thresholds) on the same forest and planes, for the quantised walk's gain.
+        RandomForest.UseCodedWalk = false;
+        var cpuPredictFloat = CpuMs(() => forest.Predict(planes, size * size), repeats);
+        var floatSame = forest.Predict(planes, size * size).AsSpan().SequenceEqual(ours);
+        RandomForest.UseCodedWalk = true;
+        // The scalar walk (four pixels interleaved) on the same forest and planes, for the vector walks' own gain.
         RandomForest.UseVectorWalk = false;
         var cpuPredictScalar = CpuMs(() => forest.Predict(planes, size * size), repeats);
         var scalarSame = forest.Predict(planes, size * size).AsSpan().SequenceEqual(ours);
         RandomForest.UseVectorWalk = true;
+        var walks = $"predict {size}² px, {forest.NodeCount:N0} nodes, quantised walk {(forest.HasCodedWalk ? "on" : "NOT AVAILABLE")}: {cpuPredict:F0} ms CPU; "
+            + $"float gather walk {cpuPredictFloat:F0} ms ({cpuPredictFloat / cpuPredict:F2}x, same classes: {floatSame}); "
+            + $"scalar walk {cpuPredictScalar:F0} ms ({cpuPredictScalar / cpuPredict:F2}x, same classes: {scalarSame}); wall {tPredict.MedianMs:F0} ms";
+        if (walksOnly)
+        {
+            Console.WriteLine(walks);
+            Console.WriteLine($"load average at the end: {File.ReadAllText("/proc/loadavg").Trim()}");
+            return floatSame && scalarSame ? 0 : 1;
+        }
 
         var tTrainSparse = Measure.Run(() => PixelClassifier.Train(sparse, phases, phantom.BitDepth, specs, settings), 1);
         var tTrainDense = Measure.Run(() => PixelClassifier.Train(dense, phases, phantom.BitDepth, specs, settings), 1);
@@ -161,9 +171,7 @@ internal static class TrainableStudy
         Console.WriteLine($"CPU time per call (all threads; steadier than wall time on a loaded machine): features ours {cpuFeatures:F0} ms, peer "
             + $"{json.GetProperty("features_cpu_ms").GetDouble():F0} ms ({json.GetProperty("features_cpu_ms").GetDouble() / cpuFeatures:F2}x); predict ours {cpuPredict:F0} ms, "
             + $"peer {json.GetProperty("predict_cpu_ms").GetDouble():F0} ms ({json.GetProperty("predict_cpu_ms").GetDouble() / cpuPredict:F2}x)");
-        Console.WriteLine($"predict, scalar walk (four pixels interleaved, every tree) {cpuPredictScalar:F0} ms CPU vs the AVX2 gather walk that stops a pixel once its class is decided {cpuPredict:F0} ms "
-            + $"({cpuPredictScalar / cpuPredict:F2}x); same classes: {scalarSame}");
-        Console.WriteLine($"predict, two groups of eight in flight {cpuPredictTwoGroups:F0} ms CPU vs four {cpuPredict:F0} ms ({cpuPredictTwoGroups / cpuPredict:F2}x); same classes: {twoGroupsSame}");
+        Console.WriteLine(walks);
         Console.WriteLine($"load average at the end: {File.ReadAllText("/proc/loadavg").Trim()}");
         Console.WriteLine($"total {total.Elapsed.TotalSeconds:F0} s");
         return json.GetProperty("features_worst_relative").GetDouble() > 1e-3 ? 1 : 0;
