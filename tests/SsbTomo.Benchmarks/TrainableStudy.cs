@@ -132,6 +132,13 @@ internal static class TrainableStudy
         if (walksOnly)
         {
             Console.WriteLine(walks);
+            Console.WriteLine($"mean levels per tree walk {forest.MeanLevels(planes, size * size, 97):F2}; coding the pixels alone {CpuMs(() => forest.QuantiseOnly(planes, size * size), repeats):F0} ms CPU");
+            foreach (var pixelsPerBlock in new[] { 256, 1024, 4096, 256 })
+            {
+                RandomForest.CodedBlockPixels = pixelsPerBlock;
+                var cpu = CpuMs(() => forest.Predict(planes, size * size), repeats);
+                Console.WriteLine($"quantised walk, {pixelsPerBlock} px per block: {cpu:F0} ms CPU, same classes: {forest.Predict(planes, size * size).AsSpan().SequenceEqual(ours)}");
+            }
             Console.WriteLine($"load average at the end: {File.ReadAllText("/proc/loadavg").Trim()}");
             return floatSame && scalarSame ? 0 : 1;
         }

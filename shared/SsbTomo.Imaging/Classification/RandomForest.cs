@@ -118,6 +118,43 @@ public sealed partial class RandomForest
     /// </summary>
     internal static bool UseCodedWalk { get; set; } = true;
 
+    /// <summary>Pixels per block of the quantised walk; benchmarks vary it.</summary>
+    internal static int CodedBlockPixels { get; set; } = 256;
+
+    /// <summary>Benchmarks: mean levels a pixel descends per tree, over every <paramref name="every"/>-th pixel.</summary>
+    internal double MeanLevels(float[][] planes, int pixelCount, int every)
+    {
+        long levels = 0, walks = 0;
+        for (var p = 0; p < pixelCount; p += every)
+            foreach (var root in _roots)
+            {
+                var node = _nodes[root];
+                while (node.Feature >= 0)
+                {
+                    node = _nodes[planes[node.Feature][p] <= node.Threshold ? node.Child : node.Child + 1];
+                    levels++;
+                }
+                walks++;
+            }
+        return (double)levels / walks;
+    }
+
+    /// <summary>Benchmarks: the quantised walk's coding of the pixels alone, block by block as prediction does it.</summary>
+    internal void QuantiseOnly(float[][] planes, int pixelCount)
+    {
+        var handles = planes.Select(plane => GCHandle.Alloc(plane, GCHandleType.Pinned)).ToArray();
+        try
+        {
+            var addresses = handles.Select(h => h.AddrOfPinnedObject()).ToArray();
+            Parallel.For(0, (pixelCount + CodedBlockPixels - 1) / CodedBlockPixels, b =>
+                _coded!.Quantise(addresses, b * CodedBlockPixels, Math.Min(CodedBlockPixels, pixelCount - b * CodedBlockPixels)));
+        }
+        finally
+        {
+            foreach (var handle in handles) handle.Free();
+        }
+    }
+
     /// <summary>Whether this forest can take the quantised walk (tests check that theirs does).</summary>
     internal bool HasCodedWalk => _coded is not null;
 
@@ -207,7 +244,7 @@ public sealed partial class RandomForest
             var addresses = handles.Select(h => h.AddrOfPinnedObject()).ToArray();
             // Blocks of pixels, tree by tree inside a block: the block's feature values (33 planes x 256 floats) and one
             // tree's nodes stay in cache. Four pixels walk a tree together so that their memory loads overlap.
-            const int block = 256;
+            var block = CanWalkCoded(Math.Min(pixelCount, CodedBlockPixels)) ? CodedBlockPixels : GatherStride;
             Parallel.For(0, (pixelCount + block - 1) / block, b =>
             {
                 var p0 = b * block;
