@@ -133,7 +133,7 @@ internal static class TrainableStudy
         {
             Console.WriteLine(walks);
             Console.WriteLine($"mean levels per tree walk {forest.MeanLevels(planes, size * size, 97):F2}; coding the pixels alone {CpuMs(() => forest.QuantiseOnly(planes, size * size), repeats):F0} ms CPU");
-            foreach (var pixelsPerBlock in new[] { 256, 1024, 4096, 256 })
+            foreach (var pixelsPerBlock in new[] { 4096, 16384, 65536, 4096 })
             {
                 RandomForest.CodedBlockPixels = pixelsPerBlock;
                 var cpu = CpuMs(() => forest.Predict(planes, size * size), repeats);
