@@ -26,6 +26,7 @@ internal static class TrainableStudy
         from sklearn.ensemble import RandomForestClassifier
         d, n, repeats, max_samples = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
         sigmas = [float(s) for s in sys.argv[5].split(',')]
+        trees, max_depth, min_samples_leaf = int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
 
         cpu = {}
         def timed(f, name):
@@ -55,7 +56,8 @@ internal static class TrainableStudy
         f = ours.shape[0]
         X = np.fromfile(d + '/train.f32', dtype='<f4').reshape(f, -1).T.copy()
         y = np.fromfile(d + '/train.u8', dtype=np.uint8)
-        m = RandomForestClassifier(n_estimators=100, n_jobs=2, random_state=0, max_samples=min(len(y), max_samples))
+        m = RandomForestClassifier(n_estimators=trees, n_jobs=2, random_state=0, max_samples=min(len(y), max_samples), max_depth=max_depth,
+                                   min_samples_leaf=min_samples_leaf, max_features='sqrt', bootstrap=True, criterion='gini')
         t0 = time.perf_counter(); m.fit(X, y); fit_ms = (time.perf_counter() - t0) * 1000.0
         T = ours.T.copy()
         ms_predict, pred = timed(lambda: m.predict(T), 'predict')
@@ -154,7 +156,11 @@ internal static class TrainableStudy
             foreach (var column in columns) file.Write(MemoryMarshal.AsBytes(column.AsSpan()));
         File.WriteAllBytes(Path.Combine(dir.Path, "train.u8"), labelsOf);
         var json = JsonDocument.Parse(PythonOracle.Run(PeerScript, dir.Path, size.ToString(CultureInfo.InvariantCulture), repeats.ToString(CultureInfo.InvariantCulture),
-            settings.MaxSamplesPerTree.ToString(CultureInfo.InvariantCulture), "0.7,1.6,3.5,5")).RootElement;
+            settings.MaxSamplesPerTree.ToString(CultureInfo.InvariantCulture), "0.7,1.6,3.5,5", settings.Trees.ToString(CultureInfo.InvariantCulture),
+            settings.MaxDepth.ToString(CultureInfo.InvariantCulture), settings.MinSamplesLeaf.ToString(CultureInfo.InvariantCulture))).RootElement;
+        Console.WriteLine($"forest settings, both: {settings.Trees} trees, bootstrap of min(samples, {settings.MaxSamplesPerTree:N0}) per tree, √F = {(int)Math.Sqrt(bank)} of {bank} features per split, "
+            + $"Gini, max depth {settings.MaxDepth}, min samples per leaf {settings.MinSamplesLeaf} (sklearn: n_estimators, max_samples, max_features='sqrt', max_depth, min_samples_leaf; "
+            + $"ours splits at 256 quantile bins per feature, sklearn at every distinct value)");
         var peerPrediction = File.ReadAllBytes(Path.Combine(dir.Path, "peer_pred.u8"));
         var testTruth = truth.Slice(3).ToArray();
         double Accuracy(byte[] predicted) => predicted.Where((p, i) => p + 1 == testTruth[i]).Count() / (double)predicted.Length;
