@@ -135,12 +135,14 @@ internal static class TrainableStudy
         {
             Console.WriteLine(walks);
             Console.WriteLine($"mean levels per tree walk {forest.MeanLevels(planes, size * size, 97):F2}; coding the pixels alone {CpuMs(() => forest.QuantiseOnly(planes, size * size), repeats):F0} ms CPU");
+            var defaultBlock = RandomForest.CodedBlockPixels;
             foreach (var pixelsPerBlock in new[] { 4096, 16384, 65536, 4096 })
             {
                 RandomForest.CodedBlockPixels = pixelsPerBlock;
                 var cpu = CpuMs(() => forest.Predict(planes, size * size), repeats);
                 Console.WriteLine($"quantised walk, {pixelsPerBlock} px per block: {cpu:F0} ms CPU, same classes: {forest.Predict(planes, size * size).AsSpan().SequenceEqual(ours)}");
             }
+            RandomForest.CodedBlockPixels = defaultBlock;
             Console.WriteLine($"load average at the end: {File.ReadAllText("/proc/loadavg").Trim()}");
             return floatSame && scalarSame ? 0 : 1;
         }
