@@ -26,6 +26,7 @@ internal static class TrainableStudy
         from sklearn.ensemble import RandomForestClassifier
         d, n, repeats, max_samples = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
         sigmas = [float(s) for s in sys.argv[5].split(',')]
+        trees, max_depth, min_samples_leaf = int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
 
         cpu = {}
         def timed(f, name):
@@ -55,7 +56,8 @@ internal static class TrainableStudy
         f = ours.shape[0]
         X = np.fromfile(d + '/train.f32', dtype='<f4').reshape(f, -1).T.copy()
         y = np.fromfile(d + '/train.u8', dtype=np.uint8)
-        m = RandomForestClassifier(n_estimators=100, n_jobs=2, random_state=0, max_samples=min(len(y), max_samples))
+        m = RandomForestClassifier(n_estimators=trees, n_jobs=2, random_state=0, max_samples=min(len(y), max_samples), max_depth=max_depth,
+                                   min_samples_leaf=min_samples_leaf, max_features='sqrt', bootstrap=True, criterion='gini')
         t0 = time.perf_counter(); m.fit(X, y); fit_ms = (time.perf_counter() - t0) * 1000.0
         T = ours.T.copy()
         ms_predict, pred = timed(lambda: m.predict(T), 'predict')
@@ -67,15 +69,16 @@ internal static class TrainableStudy
 
     public static int Run(string[] args)
     {
-        var (size, repeats) = (1024, 3);
+        var (size, repeats, walksOnly) = (1024, 3, false);
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
                 case "--size" when i + 1 < args.Length: size = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--repeats" when i + 1 < args.Length: repeats = Math.Max(1, int.Parse(args[++i], CultureInfo.InvariantCulture)); break;
+                case "--walks-only": walksOnly = true; break;
                 default:
-                    Console.Error.WriteLine("usage: SsbTomo.Benchmarks trainable [--size N] [--repeats N]");
+                    Console.Error.WriteLine("usage: SsbTomo.Benchmarks trainable [--size N] [--repeats N] [--walks-only]");
                     return 2;
             }
         }
@@ -115,16 +118,34 @@ internal static class TrainableStudy
         var tPredict = Measure.Run(() => ours = forest.Predict(planes, size * size), repeats);
         var cpuFeatures = CpuMs(() => PixelFeatures.Compute(test, size, size, specs), repeats);
         var cpuPredict = CpuMs(() => forest.Predict(planes, size * size), repeats);
-        // Two groups of eight in flight instead of four, on the same forest and planes.
-        RandomForest.UseFourGroups = false;
-        var cpuPredictTwoGroups = CpuMs(() => forest.Predict(planes, size * size), repeats);
-        var twoGroupsSame = forest.Predict(planes, size * size).AsSpan().SequenceEqual(ours);
-        RandomForest.UseFourGroups = true;
-        // The scalar walk (four pixels interleaved) on the same forest and planes, for the vector walk's own gain.
+        // The float walk (three gathers a level, float thresholds) on the same forest and planes, for the quantised walk's gain.
+        RandomForest.UseCodedWalk = false;
+        var cpuPredictFloat = CpuMs(() => forest.Predict(planes, size * size), repeats);
+        var floatSame = forest.Predict(planes, size * size).AsSpan().SequenceEqual(ours);
+        RandomForest.UseCodedWalk = true;
+        // The scalar walk (four pixels interleaved) on the same forest and planes, for the vector walks' own gain.
         RandomForest.UseVectorWalk = false;
         var cpuPredictScalar = CpuMs(() => forest.Predict(planes, size * size), repeats);
         var scalarSame = forest.Predict(planes, size * size).AsSpan().SequenceEqual(ours);
         RandomForest.UseVectorWalk = true;
+        var walks = $"predict {size}² px, {forest.NodeCount:N0} nodes, quantised walk {(forest.HasCodedWalk ? "on" : "NOT AVAILABLE")}: {cpuPredict:F0} ms CPU; "
+            + $"float gather walk {cpuPredictFloat:F0} ms ({cpuPredictFloat / cpuPredict:F2}x, same classes: {floatSame}); "
+            + $"scalar walk {cpuPredictScalar:F0} ms ({cpuPredictScalar / cpuPredict:F2}x, same classes: {scalarSame}); wall {tPredict.MedianMs:F0} ms";
+        if (walksOnly)
+        {
+            Console.WriteLine(walks);
+            Console.WriteLine($"mean levels per tree walk {forest.MeanLevels(planes, size * size, 97):F2}; coding the pixels alone {CpuMs(() => forest.QuantiseOnly(planes, size * size), repeats):F0} ms CPU");
+            var defaultBlock = RandomForest.CodedBlockPixels;
+            foreach (var pixelsPerBlock in new[] { 4096, 16384, 65536, 4096 })
+            {
+                RandomForest.CodedBlockPixels = pixelsPerBlock;
+                var cpu = CpuMs(() => forest.Predict(planes, size * size), repeats);
+                Console.WriteLine($"quantised walk, {pixelsPerBlock} px per block: {cpu:F0} ms CPU, same classes: {forest.Predict(planes, size * size).AsSpan().SequenceEqual(ours)}");
+            }
+            RandomForest.CodedBlockPixels = defaultBlock;
+            Console.WriteLine($"load average at the end: {File.ReadAllText("/proc/loadavg").Trim()}");
+            return floatSame && scalarSame ? 0 : 1;
+        }
 
         var tTrainSparse = Measure.Run(() => PixelClassifier.Train(sparse, phases, phantom.BitDepth, specs, settings), 1);
         var tTrainDense = Measure.Run(() => PixelClassifier.Train(dense, phases, phantom.BitDepth, specs, settings), 1);
@@ -137,7 +158,11 @@ internal static class TrainableStudy
             foreach (var column in columns) file.Write(MemoryMarshal.AsBytes(column.AsSpan()));
         File.WriteAllBytes(Path.Combine(dir.Path, "train.u8"), labelsOf);
         var json = JsonDocument.Parse(PythonOracle.Run(PeerScript, dir.Path, size.ToString(CultureInfo.InvariantCulture), repeats.ToString(CultureInfo.InvariantCulture),
-            settings.MaxSamplesPerTree.ToString(CultureInfo.InvariantCulture), "0.7,1.6,3.5,5")).RootElement;
+            settings.MaxSamplesPerTree.ToString(CultureInfo.InvariantCulture), "0.7,1.6,3.5,5", settings.Trees.ToString(CultureInfo.InvariantCulture),
+            settings.MaxDepth.ToString(CultureInfo.InvariantCulture), settings.MinSamplesLeaf.ToString(CultureInfo.InvariantCulture))).RootElement;
+        Console.WriteLine($"forest settings, both: {settings.Trees} trees, bootstrap of min(samples, {settings.MaxSamplesPerTree:N0}) per tree, √F = {(int)Math.Sqrt(bank)} of {bank} features per split, "
+            + $"Gini, max depth {settings.MaxDepth}, min samples per leaf {settings.MinSamplesLeaf} (sklearn: n_estimators, max_samples, max_features='sqrt', max_depth, min_samples_leaf; "
+            + $"ours splits at 256 quantile bins per feature, sklearn at every distinct value)");
         var peerPrediction = File.ReadAllBytes(Path.Combine(dir.Path, "peer_pred.u8"));
         var testTruth = truth.Slice(3).ToArray();
         double Accuracy(byte[] predicted) => predicted.Where((p, i) => p + 1 == testTruth[i]).Count() / (double)predicted.Length;
@@ -161,9 +186,7 @@ internal static class TrainableStudy
         Console.WriteLine($"CPU time per call (all threads; steadier than wall time on a loaded machine): features ours {cpuFeatures:F0} ms, peer "
             + $"{json.GetProperty("features_cpu_ms").GetDouble():F0} ms ({json.GetProperty("features_cpu_ms").GetDouble() / cpuFeatures:F2}x); predict ours {cpuPredict:F0} ms, "
             + $"peer {json.GetProperty("predict_cpu_ms").GetDouble():F0} ms ({json.GetProperty("predict_cpu_ms").GetDouble() / cpuPredict:F2}x)");
-        Console.WriteLine($"predict, scalar walk (four pixels interleaved, every tree) {cpuPredictScalar:F0} ms CPU vs the AVX2 gather walk that stops a pixel once its class is decided {cpuPredict:F0} ms "
-            + $"({cpuPredictScalar / cpuPredict:F2}x); same classes: {scalarSame}");
-        Console.WriteLine($"predict, two groups of eight in flight {cpuPredictTwoGroups:F0} ms CPU vs four {cpuPredict:F0} ms ({cpuPredictTwoGroups / cpuPredict:F2}x); same classes: {twoGroupsSame}");
+        Console.WriteLine(walks);
         Console.WriteLine($"load average at the end: {File.ReadAllText("/proc/loadavg").Trim()}");
         Console.WriteLine($"total {total.Elapsed.TotalSeconds:F0} s");
         return json.GetProperty("features_worst_relative").GetDouble() > 1e-3 ? 1 : 0;

@@ -69,7 +69,7 @@ public sealed record ForestReport(
 /// flat array.
 /// </para>
 /// </summary>
-public sealed class RandomForest
+public sealed partial class RandomForest
 {
     private const int FormatVersion = 1;
 
@@ -86,6 +86,9 @@ public sealed class RandomForest
     private readonly float[] _nodeThreshold;
     private readonly int[]? _nodePacked;
 
+    // The same forest for the quantised walk (null where it cannot be coded, see CodedForest.TryBuild).
+    private readonly CodedForest? _coded;
+
     private RandomForest(int classCount, int featureCount, Node[] nodes, int[] roots, float[] leafFrequencies)
     {
         ClassCount = classCount;
@@ -96,6 +99,7 @@ public sealed class RandomForest
         _nodeThreshold = Array.ConvertAll(nodes, n => n.Threshold);
         var packable = featureCount < 255 && nodes.All(n => n.Child >= 0 && n.Child < 1 << 23);
         _nodePacked = packable ? Array.ConvertAll(nodes, n => n.Child << 8 | (n.Feature + 1)) : null;
+        _coded = CodedForest.TryBuild(nodes, roots, featureCount);
     }
 
     /// <summary>
@@ -106,6 +110,57 @@ public sealed class RandomForest
 
     /// <summary>Benchmarks: false walks two groups of eight at a time instead of four, to measure the four groups' gain in one run.</summary>
     internal static bool UseFourGroups { get; set; } = true;
+
+    /// <summary>
+    /// Tests and benchmarks: false walks the float thresholds (<see cref="PredictBlockGather"/>) where the quantised walk
+    /// (<see cref="CodedForest"/>) could run, so both can be compared on one forest; both give the same classes and
+    /// probabilities bit for bit.
+    /// </summary>
+    internal static bool UseCodedWalk { get; set; } = true;
+
+    /// <summary>
+    /// Pixels per block of the quantised walk, which walks the block tree by tree. Larger blocks load each tree's nodes
+    /// for more pixels: 1024² pixels, 100 trees of ~3,000 nodes, CPU time at load 45-68: 256 px 3.2-3.5 s, 1024 px 2.8 s,
+    /// 4096 px 1.9-2.0 s, 16384 px 1.6 s, 65536 px 1.7 s. A block's codes and sums are ~1 MB per thread.
+    /// </summary>
+    internal static int CodedBlockPixels { get; set; } = 16384;
+
+    /// <summary>Benchmarks: mean levels a pixel descends per tree, over every <paramref name="every"/>-th pixel.</summary>
+    internal double MeanLevels(float[][] planes, int pixelCount, int every)
+    {
+        long levels = 0, walks = 0;
+        for (var p = 0; p < pixelCount; p += every)
+            foreach (var root in _roots)
+            {
+                var node = _nodes[root];
+                while (node.Feature >= 0)
+                {
+                    node = _nodes[planes[node.Feature][p] <= node.Threshold ? node.Child : node.Child + 1];
+                    levels++;
+                }
+                walks++;
+            }
+        return (double)levels / walks;
+    }
+
+    /// <summary>Benchmarks: the quantised walk's coding of the pixels alone, block by block as prediction does it.</summary>
+    internal void QuantiseOnly(float[][] planes, int pixelCount)
+    {
+        var handles = planes.Select(plane => GCHandle.Alloc(plane, GCHandleType.Pinned)).ToArray();
+        try
+        {
+            var addresses = handles.Select(h => h.AddrOfPinnedObject()).ToArray();
+            Parallel.For(0, (pixelCount + CodedBlockPixels - 1) / CodedBlockPixels, b =>
+                _coded!.Quantise(addresses, b * CodedBlockPixels, Math.Min(CodedBlockPixels, pixelCount - b * CodedBlockPixels)));
+        }
+        finally
+        {
+            foreach (var handle in handles) handle.Free();
+        }
+    }
+
+    /// <summary>Whether this forest can take the quantised walk (tests check that theirs does).</summary>
+    internal bool HasCodedWalk => _coded is not null;
 
     [ThreadStatic] private static float[]? t_blockFeatures;
 
@@ -193,18 +248,28 @@ public sealed class RandomForest
             var addresses = handles.Select(h => h.AddrOfPinnedObject()).ToArray();
             // Blocks of pixels, tree by tree inside a block: the block's feature values (33 planes x 256 floats) and one
             // tree's nodes stay in cache. Four pixels walk a tree together so that their memory loads overlap.
-            const int block = 256;
+            var block = CanWalkCoded(Math.Min(pixelCount, CodedBlockPixels)) ? CodedBlockPixels : GatherStride;
             Parallel.For(0, (pixelCount + block - 1) / block, b =>
             {
                 var p0 = b * block;
                 var count = Math.Min(block, pixelCount - p0);
                 var sums = new float[count * k];
-                if (probabilities is null && CanWalkVector(count))
+                if (CanWalkCoded(count))
+                {
+                    var codes = _coded!.Quantise(addresses, p0, count);
+                    if (probabilities is null)
+                    {
+                        PredictClassesCoded(codes, p0, count, sums, classes!);
+                        return;
+                    }
+                    PredictBlockCoded(codes, count, sums, 0, _roots.Length);
+                }
+                else if (probabilities is null && CanWalkVector(count))
                 {
                     PredictClassesGather(addresses, p0, count, sums, classes!);
                     return;
                 }
-                PredictBlock(addresses, p0, count, sums);
+                else PredictBlock(addresses, p0, count, sums);
                 for (var i = 0; i < count; i++)
                 {
                     if (classes is not null)
@@ -304,17 +369,41 @@ public sealed class RandomForest
     /// </summary>
     private void PredictClassesGather(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes)
     {
-        var k = ClassCount;
-        var trees = _roots.Length;
         var buffer = BlockFeatures(planeAddresses, p0, count);
         var featureCount = planeAddresses.Length;
+        DecideEarly(p0, count, sums, classes,
+            (active, t0, t1) => PredictBlockGather(buffer, active, sums, t0, t1),
+            (from, to) =>
+            {
+                for (var f = 0; f < featureCount; f++) buffer[f * GatherStride + to] = buffer[f * GatherStride + from];
+            });
+    }
+
+    /// <summary><see cref="PredictClassesGather"/> on the quantised walk: the block's codes are pixel-major, so a pixel moves as one row.</summary>
+    private void PredictClassesCoded(byte[] codes, int p0, int count, float[] sums, byte[] classes)
+    {
+        var featureCount = FeatureCount;
+        DecideEarly(p0, count, sums, classes,
+            (active, t0, t1) => PredictBlockCoded(codes, active, sums, t0, t1),
+            (from, to) => codes.AsSpan(from * featureCount, featureCount).CopyTo(codes.AsSpan(to * featureCount, featureCount)));
+    }
+
+    /// <summary>
+    /// The rounds of <see cref="PredictClassesGather"/>: <paramref name="walk"/>(active pixels, first tree, end tree) adds
+    /// the trees' leaves to the first active pixels' sums; <paramref name="move"/>(from, to) moves a pixel's features
+    /// when the undecided pixels are packed together.
+    /// </summary>
+    private void DecideEarly(int p0, int count, float[] sums, byte[] classes, Action<int, int, int> walk, Action<int, int> move)
+    {
+        var k = ClassCount;
+        var trees = _roots.Length;
         Span<int> pixelOf = stackalloc int[count];
         for (var i = 0; i < count; i++) pixelOf[i] = i;
         var active = count;
         for (int t0 = 0, t1; t0 < trees && active > 0; t0 = t1)
         {
             t1 = Math.Min(trees, t0 == 0 ? trees / 2 + 1 : t0 + TreesPerRound);
-            PredictBlockGather(buffer, active, sums, t0, t1);
+            walk(active, t0, t1);
             var remaining = trees - t1;
             var kept = 0;
             for (var j = 0; j < active; j++)
@@ -332,7 +421,7 @@ public sealed class RandomForest
                 }
                 if (kept != j)
                 {
-                    for (var f = 0; f < featureCount; f++) buffer[f * GatherStride + kept] = buffer[f * GatherStride + j];
+                    move(j, kept);
                     sums.AsSpan(j * k, k).CopyTo(sums.AsSpan(kept * k, k));
                     pixelOf[kept] = pixelOf[j];
                 }
@@ -410,6 +499,89 @@ public sealed class RandomForest
                 }
             }
         }
+    }
+
+    private bool CanWalkCoded(int count) => UseCodedWalk && UseVectorWalk && Avx2.IsSupported && _coded is not null && count >= Vector256<int>.Count;
+
+    /// <summary>
+    /// <see cref="PredictBlockGather"/> on the quantised forest: a level is two gathers (the node's int, then the pixel's
+    /// code of the node's feature) instead of three, and the block's codes (one byte per feature, pixel-major) and the
+    /// 4-byte nodes take a quarter and a half of the float walk's cache. The decisions are the float walk's
+    /// (<see cref="CodedForest"/>), the leaves are added per pixel in tree order: the same sums bit for bit.
+    /// </summary>
+    private unsafe void PredictBlockCoded(byte[] codes, int count, float[] sums, int treeStart, int treeEnd)
+    {
+        var coded = _coded!;
+        var featureCount = FeatureCount;
+        var lanes = Vector256<int>.Count;
+        var k = ClassCount;
+        var full = count / lanes * lanes;
+        var quads = count / (4 * lanes) * 4 * lanes;
+        var laneOffsets = Avx2.MultiplyLow(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(featureCount));
+        Span<int> leafIndex = stackalloc int[lanes];
+        fixed (int* nodes = coded.Nodes)
+        fixed (byte* pixelCodes = codes)
+        fixed (float* leaves = _leafFrequencies, total = sums)
+        {
+            // The code of feature f (stored as f + 1 in the node) of pixel i is at i·F + f: the gathers address it from one byte before.
+            var codesBeforeFirst = pixelCodes - 1;
+            for (var tree = treeStart; tree < treeEnd; tree++)
+            {
+                var root = coded.Roots[tree];
+                var i = 0;
+                for (; i < quads; i += 4 * lanes)
+                {
+                    var baseA = Avx2.Add(laneOffsets, Vector256.Create(i * featureCount));
+                    var baseB = Avx2.Add(laneOffsets, Vector256.Create((i + lanes) * featureCount));
+                    var baseC = Avx2.Add(laneOffsets, Vector256.Create((i + 2 * lanes) * featureCount));
+                    var baseD = Avx2.Add(laneOffsets, Vector256.Create((i + 3 * lanes) * featureCount));
+                    var (a, b, c, d) = (Vector256.Create(root), Vector256.Create(root), Vector256.Create(root), Vector256.Create(root));
+                    var (doneA, doneB, doneC, doneD) = (false, false, false, false);
+                    while (!(doneA && doneB && doneC && doneD))
+                    {
+                        if (!doneA) doneA = StepCoded(nodes, codesBeforeFirst, baseA, ref a);
+                        if (!doneB) doneB = StepCoded(nodes, codesBeforeFirst, baseB, ref b);
+                        if (!doneC) doneC = StepCoded(nodes, codesBeforeFirst, baseC, ref c);
+                        if (!doneD) doneD = StepCoded(nodes, codesBeforeFirst, baseD, ref d);
+                    }
+                    AddLeaves(Avx2.GatherVector256(nodes, a, 4), leafIndex, leaves, total + i * k, k);
+                    AddLeaves(Avx2.GatherVector256(nodes, b, 4), leafIndex, leaves, total + (i + lanes) * k, k);
+                    AddLeaves(Avx2.GatherVector256(nodes, c, 4), leafIndex, leaves, total + (i + 2 * lanes) * k, k);
+                    AddLeaves(Avx2.GatherVector256(nodes, d, 4), leafIndex, leaves, total + (i + 3 * lanes) * k, k);
+                }
+                for (; i < full; i += lanes)
+                {
+                    var index = Vector256.Create(root);
+                    var pixelBase = Avx2.Add(laneOffsets, Vector256.Create(i * featureCount));
+                    while (!StepCoded(nodes, codesBeforeFirst, pixelBase, ref index)) { }
+                    AddLeaves(Avx2.GatherVector256(nodes, index, 4), leafIndex, leaves, total + i * k, k);
+                }
+                for (; i < count; i++)
+                {
+                    var node = root;
+                    int n;
+                    while (((n = nodes[node]) & 0xFF) != 0)
+                        node += (n >> 16) + (codesBeforeFirst[i * featureCount + (n & 0xFF)] > ((n >> 8) & 0xFF) ? 1 : 0);
+                    AddLeaf(leaves + (n >>> 8) * k, total + i * k, k);
+                }
+            }
+        }
+    }
+
+    /// <summary>One level of the quantised walk for eight pixels; true when every lane is at its leaf.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe bool StepCoded(int* nodes, byte* codesBeforeFirst, Vector256<int> pixelBase, ref Vector256<int> index)
+    {
+        var node = Avx2.GatherVector256(nodes, index, 4);
+        var featurePlusOne = Avx2.And(node, Vector256.Create(0xFF));
+        var active = Avx2.CompareGreaterThan(featurePlusOne, Vector256<int>.Zero);
+        if (Avx.TestZ(active, active)) return true;
+        // A dword gather at byte addresses (scale 1); the low byte is the code (the block's buffer has 3 bytes of slack).
+        var value = Avx2.GatherMaskVector256(Vector256<int>.Zero, (int*)codesBeforeFirst, Avx2.Add(pixelBase, featurePlusOne), active, 1);
+        var right = Avx2.CompareGreaterThan(Avx2.And(value, Vector256.Create(0xFF)), Avx2.And(Avx2.ShiftRightLogical(node, 8), Vector256.Create(0xFF)));
+        var next = Avx2.Subtract(Avx2.Add(index, Avx2.ShiftRightArithmetic(node, 16)), right);
+        index = Avx2.BlendVariable(index, next, active);
+        return false;
     }
 
     /// <summary>One level of the vector walk for eight pixels; true when every lane is at its leaf (nothing moved).</summary>

@@ -120,37 +120,98 @@ public class RandomForestTests
     }
 
     /// <summary>
-    /// The AVX2 gather walk (eight pixels per gather) gives the scalar walk's probabilities bit for bit, on pixel counts
-    /// around the group of eight and the block of 256, with NaN and infinite feature values (NaN goes right in both), and
-    /// its classes-only walk, which lets a pixel leave once its class is decided (checked after trees 16, 19, 22, ... of 30 here), the same
-    /// classes (a bound 3 too loose fails this).
+    /// The AVX2 walks (eight pixels per gather) give the scalar walk's probabilities bit for bit, on pixel counts around
+    /// the group of eight, the float walk's block of 256 and the quantised walk's block, with NaN and infinite feature
+    /// values (NaN goes right in all), and with half the pixels' values copied from training samples, so that values
+    /// equal to a split's threshold (quantile edges are sample values) are walked; their classes-only walks, which let a
+    /// pixel leave once its class is decided (checked after trees 16, 19, 22, ... of 30 here), give the same classes (a
+    /// bound 3 too loose fails this). Both vector walks are compared: the float one (three gathers a level) and the
+    /// quantised one (ranks and byte codes, <c>RandomForest.Coded.cs</c>), which the trained forest must be able to take.
     /// </summary>
     [Fact]
-    public void The_vector_walk_gives_the_scalar_walk_s_probabilities_bit_for_bit()
+    public void The_vector_walks_give_the_scalar_walk_s_probabilities_bit_for_bit()
     {
-        Assert.True(System.Runtime.Intrinsics.X86.Avx2.IsSupported, "this test compares the AVX2 walk with the scalar one: it needs AVX2");
+        Assert.True(System.Runtime.Intrinsics.X86.Avx2.IsSupported, "this test compares the AVX2 walks with the scalar one: it needs AVX2");
         var (train, labels) = Problem(4000, noiseFeatures: 5, seed: 20);
         var (forest, _) = RandomForest.Train(train, labels, 3, new ForestSettings(Trees: 30));
-        foreach (var pixels in new[] { 8, 9, 15, 40, 57, 256, 263, 1003 })
+        Assert.True(forest.HasCodedWalk);
+        var block = RandomForest.CodedBlockPixels;
+        foreach (var pixels in new[] { 8, 9, 15, 40, 57, 256, 263, 1003, block + 9, 2 * block + 40 })
         {
             var (test, _) = Problem(pixels, noiseFeatures: 5, seed: 21 + pixels);
+            for (var i = 0; i < pixels; i += 2)
+                for (var f = 0; f < test.Length; f++) test[f][i] = train[f][(i * 7 + f) % train[f].Length];
             test[0][pixels / 2] = float.NaN;
             test[1][pixels - 1] = float.PositiveInfinity;
             test[2][0] = float.NegativeInfinity;
-            float[] vector, scalar;
-            byte[] vectorClasses, scalarClasses;
-            try
+            test[3][pixels / 3] = float.NaN;
+            (float[] Probabilities, byte[] Classes) Walk(bool vector, bool coded)
             {
-                RandomForest.UseVectorWalk = false;
-                (scalar, scalarClasses) = (forest.PredictProbabilities(test, pixels), forest.Predict(test, pixels));
+                try
+                {
+                    (RandomForest.UseVectorWalk, RandomForest.UseCodedWalk) = (vector, coded);
+                    return (forest.PredictProbabilities(test, pixels), forest.Predict(test, pixels));
+                }
+                finally
+                {
+                    (RandomForest.UseVectorWalk, RandomForest.UseCodedWalk) = (true, true);
+                }
             }
-            finally
+            var scalar = Walk(vector: false, coded: false);
+            var gather = Walk(vector: true, coded: false);
+            var coded = Walk(vector: true, coded: true);
+            Assert.Equal(scalar.Probabilities, gather.Probabilities);
+            Assert.Equal(scalar.Classes, gather.Classes);
+            Assert.Equal(scalar.Probabilities, coded.Probabilities);
+            Assert.Equal(scalar.Classes, coded.Classes);
+        }
+    }
+
+    /// <summary>
+    /// A forest the quantised walk cannot code (a model file whose one feature has 300 distinct thresholds; trees grown
+    /// here have at most 255 bin edges per feature) takes the float walks and still predicts what its nodes say: a chain
+    /// of splits value ≤ j, each with a leaf of class j mod 2 on its left.
+    /// </summary>
+    [Fact]
+    public void A_forest_with_more_thresholds_than_a_byte_codes_takes_the_float_walk_and_predicts_right()
+    {
+        const int splits = 300;
+        using var stream = new MemoryStream();
+        using (var writer = new BinaryWriter(stream))
+        {
+            writer.Write(1); // format version
+            writer.Write(2); // classes
+            writer.Write(1); // features
+            writer.Write(1); // trees
+            writer.Write(0); // root
+            writer.Write(2 * splits + 1);
+            for (var j = 0; j < splits; j++)
             {
-                RandomForest.UseVectorWalk = true;
+                writer.Write(0);
+                writer.Write((float)j);
+                writer.Write(2 * j + 1); // left: the leaf at 2j + 1, right: the next split (or the last leaf) at 2j + 2
+                writer.Write(-1);
+                writer.Write(0f);
+                writer.Write(j); // leaf row j
             }
-            (vector, vectorClasses) = (forest.PredictProbabilities(test, pixels), forest.Predict(test, pixels));
-            Assert.Equal(scalar, vector);
-            Assert.Equal(scalarClasses, vectorClasses);
+            writer.Write(-1);
+            writer.Write(0f);
+            writer.Write(splits);
+            writer.Write(2 * (splits + 1));
+            for (var row = 0; row <= splits; row++)
+            {
+                writer.Write(row < splits && row % 2 == 1 ? 0f : 1f);
+                writer.Write(row < splits && row % 2 == 1 ? 1f : 0f);
+            }
+        }
+        var forest = RandomForest.FromBytes(stream.ToArray());
+        Assert.False(forest.HasCodedWalk);
+        var values = Enumerable.Range(0, 700).Select(i => i * 0.5f - 20).ToArray();
+        var classes = forest.Predict([values], values.Length);
+        for (var i = 0; i < values.Length; i++)
+        {
+            var firstSplit = (int)Math.Max(0, Math.Ceiling(values[i]));
+            Assert.Equal(firstSplit < splits ? firstSplit % 2 : 0, classes[i]);
         }
     }
 
