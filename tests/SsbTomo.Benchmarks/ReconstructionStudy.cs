@@ -63,10 +63,10 @@ public static class ReconstructionStudy
         Console.WriteLine(line);
         var s = times.Surfaces;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  parts (wall): pyramids + metadata {times.Pyramids.TotalSeconds:0.00} s, slice previews {times.Previews.TotalSeconds:0.00} s, "
-            + $"meshes {times.Meshes.TotalSeconds:0.00} s (smoothed field {s.Field.TotalSeconds:0.00}, marching cubes + contacts {s.MarchingCubes.TotalSeconds:0.00}, "
-            + $"decimation {s.Decimation.TotalSeconds:0.00}, Taubin {s.Smoothing.TotalSeconds:0.00}, the rest reading windows), "
-            + $"glb + stl files {times.MeshFiles.TotalSeconds:0.00} s, 3D views {times.Views.TotalSeconds:0.00} s"));
+            $"  parts (wall / CPU): pyramids + metadata {times.Pyramids}, slice previews {times.Previews}, "
+            + $"meshes {times.Meshes} (smoothed field {s.Field}, marching cubes + contacts {s.MarchingCubes}, "
+            + $"decimation {s.Decimation}, Taubin {s.Smoothing}, the rest reading windows), "
+            + $"glb + stl files {times.MeshFiles}, 3D views {times.Views}"));
 
         var meshCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var meshClock = Stopwatch.StartNew();

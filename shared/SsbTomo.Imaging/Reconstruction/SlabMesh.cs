@@ -115,7 +115,9 @@ internal sealed class SlabMesh
         ((((long)z + 1) * (height + 1) + y + 1) * (width + 1) + x + 1) * TrianglesPerCube + index;
 
     /// <summary>Marching cubes on the cubes of <paramref name="cubes"/> (cube (z, y, x) joins voxels z..z + 1, y..y + 1, x..x + 1).</summary>
-    public static SlabMesh Extract(PhaseSurfaceBuilder.PaddedField field, PhaseSurfaceBuilder.CubeBox cubes, int height, int width, VoxelSize voxel)
+    /// <param name="workspace">Holds the welding table (all zeros before and after).</param>
+    public static SlabMesh Extract(PhaseSurfaceBuilder.PaddedField field, PhaseSurfaceBuilder.CubeBox cubes, int height, int width, VoxelSize voxel,
+        SurfaceWorkspace workspace)
     {
         var layers = Math.Max(0, cubes.Z1 - cubes.Z0);
         // Every edge of the field's voxel grid has a slot (its lower corner's place in the field, × 3 axes). The cube
@@ -135,7 +137,7 @@ internal sealed class SlabMesh
         }
         var layerSlots = new int[layers][];
         var layerOrders = new long[layers][];
-        var slotVertex = new int[slotCount];
+        var slotVertex = workspace.ZeroSlots(slotCount);
         Parallel.For(0, layers, layer =>
         {
             (layerSlots[layer], layerOrders[layer]) = ExtractLayer(field, cubes, cubes.Z0 + layer, height, width, edgeOffsets);
@@ -172,9 +174,13 @@ internal sealed class SlabMesh
             var triangles = new int[slots.Length];
             for (var k = 0; k < slots.Length; k++) triangles[k] = slotVertex[slots[k]];
             layerTriangles[layer] = triangles;
+        });
+        // Hand the table back as it came: zeros (only the used slots were written).
+        Parallel.For(0, layers, layer =>
+        {
+            foreach (var slot in layerSlots[layer]) slotVertex[slot] = 0;
             layerSlots[layer] = null!;
         });
-        slotVertex = null!;
 
         var positions = new double[3 * vertexKeys.Length];
         var (dx, dy, dz) = (voxel.XNm / 1000, voxel.YNm / 1000, voxel.ZNm / 1000);
