@@ -304,7 +304,8 @@ public sealed class SurfaceWorkspace
     private float[] _values = [];
     private byte[] _inside = [];
     private bool[] _rowHasInside = [];
-    private int[] _slots = [];
+    private ulong[] _used = [];
+    private int[] _wordStart = [];
 
     internal GaussianWorkspace Gaussian { get; } = new();
 
@@ -317,13 +318,16 @@ public sealed class SurfaceWorkspace
         return new PhaseSurfaceBuilder.PaddedField(cubes, _values, _inside, _rowHasInside);
     }
 
-    /// <summary>A table of at least <paramref name="count"/> zeros, for the caller to hand back all zeros again.</summary>
-    internal int[] ZeroSlots(long count)
+    /// <summary>The welding table: <paramref name="words"/> cleared 64-bit words of used-slot bits, and as many running
+    /// counts.</summary>
+    internal (ulong[] Used, int[] WordStart) WeldingTable(long words)
     {
-        if (_slots.LongLength < count) _slots = new int[count];
-        return _slots;
+        if (_used.LongLength < words) (_used, _wordStart) = (new ulong[words], new int[words]);
+        _used.AsSpan(0, (int)words).Clear();
+        return (_used, _wordStart);
     }
 }
+
 
 /// <summary>Wall time and the process's CPU time (all its threads) spent in a part of a computation.</summary>
 public readonly record struct PartTime(TimeSpan Wall, TimeSpan Cpu)
@@ -351,4 +355,3 @@ public sealed class PartClock
         return part;
     }
 }
-
