@@ -193,24 +193,37 @@ public sealed class PhaseSurfaceBuilder
     {
         var (smooth, nonZeroRows) = Denoise.Gaussian(labels, _indicator, SmoothedSurfaceAreaAccumulator.SigmaVoxels, _workspace.Gaussian);
         var field = _workspace.Field(cubes);
-        // Only the voxels inside the volume, and only rows the Gaussian reached: the rest of the field stays 0.
-        var (y0, y1, x0, x1) = (Math.Max(0, field.FirstY), Math.Min(_height, field.EndY), Math.Max(0, field.FirstX), Math.Min(_width, field.EndX));
-        Parallel.For(Math.Max(0, field.FirstZ), Math.Min(_depth, field.EndZ), z =>
+        // Every row of the field is written (its arrays come from the last window): the voxels inside the volume on rows
+        // the Gaussian reached, zeros everywhere else (rows of zeros, beyond the volume's edge).
+        var (x0, x1) = (Math.Max(0, field.FirstX), Math.Min(_width, field.EndX));
+        Parallel.For(field.FirstZ, field.EndZ, z =>
         {
-            for (var y = y0; y < y1; y++)
+            for (var y = field.FirstY; y < field.EndY; y++)
             {
+                var target = field.Index(z, y, field.FirstX);
+                var values = field.Values.AsSpan((int)target, field.RowLength);
+                var inside = field.Inside.AsSpan((int)target, field.RowLength);
                 var row = (long)(z - slab.SlabZ0) * labels.Height + y - tile.ReadY0;
-                if (!nonZeroRows[row]) continue;
+                if (z < 0 || z >= _depth || y < 0 || y >= _height || !nonZeroRows[row])
+                {
+                    values.Clear();
+                    inside.Clear();
+                    field.RowHasInside[field.Row(z, y)] = false;
+                    continue;
+                }
+                values[..(x0 - field.FirstX)].Clear();
+                inside[..(x0 - field.FirstX)].Clear();
+                values[(x1 - field.FirstX)..].Clear();
+                inside[(x1 - field.FirstX)..].Clear();
                 var source = row * labels.Width - tile.ReadX0;
-                var target = field.Index(z, y, 0);
                 var any = false;
                 for (var x = x0; x < x1; x++)
                 {
                     var value = labels.Data[source + x] == PhaseLabel.Outside ? 0f : smooth[source + x];
-                    field.Values[target + x] = value;
-                    var inside = value > Level;
-                    field.Inside[target + x] = inside ? (byte)1 : (byte)0;
-                    any |= inside;
+                    values[x - field.FirstX] = value;
+                    var isInside = value > Level;
+                    inside[x - field.FirstX] = isInside ? (byte)1 : (byte)0;
+                    any |= isInside;
                 }
                 field.RowHasInside[field.Row(z, y)] = any;
             }
@@ -245,7 +258,8 @@ public sealed class PhaseSurfaceBuilder
     /// </summary>
     internal sealed class PaddedField
     {
-        /// <summary>A field over <paramref name="cubes"/> in the given arrays (at least as long as it needs), cleared.</summary>
+        /// <summary>A field over <paramref name="cubes"/> in the given arrays (at least as long as it needs), as they are: the
+        /// caller writes every voxel and row flag.</summary>
         public PaddedField(CubeBox cubes, float[] values, byte[] inside, bool[] rowHasInside)
         {
             (FirstZ, EndZ, FirstY, EndY, FirstX, EndX) = (cubes.Z0, cubes.Z1 + 1, cubes.Y0, cubes.Y1 + 1, cubes.X0, cubes.X1 + 1);
@@ -256,12 +270,7 @@ public sealed class PhaseSurfaceBuilder
             if (values.LongLength < Length || inside.LongLength < Length || rowHasInside.LongLength < rows)
                 throw new ArgumentException($"arrays of {values.LongLength}, {inside.LongLength} and {rowHasInside.LongLength} elements for a field of {Length} voxels in {rows} rows");
             (Values, Inside, RowHasInside) = (values, inside, rowHasInside);
-            Values.AsSpan(0, (int)Length).Clear();
-            Inside.AsSpan(0, (int)Length).Clear();
-            RowHasInside.AsSpan(0, (int)rows).Clear();
         }
-
-        public PaddedField(CubeBox cubes) : this(cubes, new float[Voxels(cubes)], new byte[Voxels(cubes)], new bool[Rows(cubes)]) { }
 
         public static long Voxels(CubeBox cubes) => (long)(cubes.Z1 + 1 - cubes.Z0) * (cubes.Y1 + 1 - cubes.Y0) * (cubes.X1 + 1 - cubes.X0);
 
@@ -309,7 +318,7 @@ public sealed class SurfaceWorkspace
 
     internal GaussianWorkspace Gaussian { get; } = new();
 
-    /// <summary>A cleared field over <paramref name="cubes"/> in the kept arrays.</summary>
+    /// <summary>A field over <paramref name="cubes"/> in the kept arrays, holding whatever the last window left.</summary>
     internal PhaseSurfaceBuilder.PaddedField Field(PhaseSurfaceBuilder.CubeBox cubes)
     {
         var (voxels, rows) = (PhaseSurfaceBuilder.PaddedField.Voxels(cubes), PhaseSurfaceBuilder.PaddedField.Rows(cubes));
