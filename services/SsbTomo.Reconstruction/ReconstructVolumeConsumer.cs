@@ -92,8 +92,8 @@ public static class JobReconstruction
     /// <summary>
     /// Every phase's surface mesh (glb and stl, µm; NMC coloured by contact; all phases in one glb too) and the 3D views of
     /// them. The labels are read in windows (a z-slab × a y/x tile) with the meshes' halo, each as large as the window
-    /// budget allows, once per phase: memory is one window, one phase's decimation and the finished meshes, whatever the
-    /// slice size.
+    /// budget allows, once for all phases: memory is one window, the four phases' decimation states and the finished meshes,
+    /// whatever the slice size.
     /// </summary>
     /// <returns>The mesh files written, as keys under the job's prefix.</returns>
     public static async Task<IReadOnlyList<string>> WriteSurfacesAsync(IBlobStore store, JobLayout layout, long windowBudgetBytes,

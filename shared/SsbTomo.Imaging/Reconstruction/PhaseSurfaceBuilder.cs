@@ -91,9 +91,10 @@ public sealed class PhaseSurfaceBuilder
 
     /// <summary>
     /// Memory per voxel of a window while one phase is meshed, at its peak: the labels, the Gaussian's two float passes and
-    /// the padded field (float and a flag), then the field, the welding table (an int per voxel edge, 12 bytes) and the
-    /// window's undecimated mesh where the surface is dense (triangles, their places in cube order, vertex keys and
-    /// positions: ~0.5 triangles a voxel in a carbon-rich 50 nm stack).
+    /// the padded field (float and a flag), the welding table (a bit per voxel edge and a running count per 64 of them) and
+    /// the window's undecimated mesh where the surface is dense (triangles, their places in cube order, vertex keys and
+    /// positions: ~0.5 triangles a voxel in a carbon-rich 50 nm stack). Kept at the value it had when the table took an int
+    /// per edge (12 bytes a voxel more), so the windows, and with them the decimated bytes, did not change.
     /// </summary>
     public const int BytesPerSlabVoxel = 48;
 
