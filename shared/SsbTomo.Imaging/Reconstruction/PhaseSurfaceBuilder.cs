@@ -192,7 +192,9 @@ public sealed class PhaseSurfaceBuilder
     /// </summary>
     private PaddedField SmoothedIndicator(Volume<byte> labels, SlabWindow slab, TileWindow tile, CubeBox cubes)
     {
-        var (smooth, nonZeroRows) = Denoise.Gaussian(labels, _indicator, SmoothedSurfaceAreaAccumulator.SigmaVoxels, _workspace.Gaussian);
+        // The field needs the Gaussian on its own slices only (the window's halo slices are inputs, not outputs).
+        var fieldSlices = (Math.Max(0, cubes.Z0) - slab.SlabZ0, Math.Min(_depth, cubes.Z1 + 1) - slab.SlabZ0);
+        var (smooth, nonZeroRows) = Denoise.Gaussian(labels, _indicator, SmoothedSurfaceAreaAccumulator.SigmaVoxels, _workspace.Gaussian, fieldSlices);
         var field = _workspace.Field(cubes);
         // Every row of the field is written (its arrays come from the last window): the voxels inside the volume on rows
         // the Gaussian reached, zeros everywhere else (rows of zeros, beyond the volume's edge).

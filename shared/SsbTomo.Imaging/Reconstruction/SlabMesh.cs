@@ -149,10 +149,11 @@ internal sealed class SlabMesh
         for (var parity = 0; parity < 2; parity++)
             Parallel.For(0, (layers - parity + 1) / 2, half =>
             {
-                foreach (var slot in layerSlots[2 * half + parity])
+                var layer = 2 * half + parity;
+                foreach (var slot in layerSlots[layer])
                 {
-                    var (plane, inPlane) = Math.DivRem(slot, planeSlots);
-                    used[plane * planeWords + (inPlane >> 6)] |= 1UL << (int)(inPlane & 63);
+                    var (plane, inPlane) = PlaneOf(slot, layer, (int)planeSlots);
+                    used[(long)plane * planeWords + (inPlane >> 6)] |= 1UL << (inPlane & 63);
                 }
             });
         var perPlane = new int[planes + 1];
@@ -173,10 +174,10 @@ internal sealed class SlabMesh
                 wordStart[p * planeWords + w] = next;
                 for (; word != 0; word &= word - 1)
                 {
-                    var slot = 64L * w + System.Numerics.BitOperations.TrailingZeroCount(word);
-                    var corner = slot / 3;
-                    var (x, y) = ((int)(corner % columns) + field.FirstX, (int)(corner / columns % rows) + field.FirstY);
-                    vertexKeys[next++] = Key(field.FirstZ + p, y, x, (int)(slot % 3), height, width);
+                    var slot = 64 * w + System.Numerics.BitOperations.TrailingZeroCount(word);
+                    var (corner, axis) = Math.DivRem(slot, 3);
+                    var (row, column) = Math.DivRem(corner, columns);
+                    vertexKeys[next++] = Key(field.FirstZ + p, row + field.FirstY, column + field.FirstX, axis, height, width);
                 }
             }
         });
@@ -187,9 +188,9 @@ internal sealed class SlabMesh
             var triangles = new int[slots.Length];
             for (var k = 0; k < slots.Length; k++)
             {
-                var (plane, inPlane) = Math.DivRem(slots[k], planeSlots);
-                var w = plane * planeWords + (inPlane >> 6);
-                triangles[k] = wordStart[w] + System.Numerics.BitOperations.PopCount(used[w] & ((1UL << (int)(inPlane & 63)) - 1));
+                var (plane, inPlane) = PlaneOf(slots[k], layer, (int)planeSlots);
+                var w = (long)plane * planeWords + (inPlane >> 6);
+                triangles[k] = wordStart[w] + System.Numerics.BitOperations.PopCount(used[w] & ((1UL << (inPlane & 63)) - 1));
             }
             layerTriangles[layer] = triangles;
             layerSlots[layer] = null!;
@@ -208,6 +209,14 @@ internal sealed class SlabMesh
             positions[3 * i + 2] = (z + (axis == 2 ? t : 0)) * dz;
         });
         return new SlabMesh(layerTriangles, layerOrders, vertexKeys, positions, height, width);
+    }
+
+    /// <summary>The plane of the field a slot of cube layer <paramref name="layer"/> lies in (that layer's or the next) and
+    /// its place in the plane, without a division.</summary>
+    private static (int Plane, int InPlane) PlaneOf(int slot, int layer, int planeSlots)
+    {
+        var inPlane = slot - layer * planeSlots;
+        return inPlane < planeSlots ? (layer, inPlane) : (layer + 1, inPlane - planeSlots);
     }
 
     /// <summary>

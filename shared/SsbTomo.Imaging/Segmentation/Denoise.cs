@@ -59,7 +59,7 @@ public static class Denoise
             if (skipZeroRows && !row.ContainsAnyExcept((ushort)0)) return false;
             for (var i = 0; i < padded.Length; i++) padded[i] = row[xSources[i]];
             return true;
-        });
+        }, (0, depth));
         return new Volume<float>(depth, height, width, workspace.Result);
     }
 
@@ -68,9 +68,12 @@ public static class Denoise
     /// phase, say) with rows of zeros skipped, into <paramref name="workspace"/>'s arrays, reused from window to window:
     /// the same bits as that Gaussian of the mapped volume.
     /// </summary>
+    /// <param name="outputSlices">The slices [First, End) of <paramref name="labels"/> whose result is wanted (null: all);
+    /// the z pass skips the others, whose rows are then flagged as zeros and hold no result.</param>
     /// <returns>The smoothed values (the first labels.Length of <see cref="GaussianWorkspace.Result"/>) and which rows
     /// (z · height + y) hold anything but zeros.</returns>
-    internal static (float[] Smooth, bool[] NonZeroRows) Gaussian(Volume<byte> labels, ushort[] valueOfLabel, double sigmaVoxels, GaussianWorkspace workspace)
+    internal static (float[] Smooth, bool[] NonZeroRows) Gaussian(Volume<byte> labels, ushort[] valueOfLabel, double sigmaVoxels, GaussianWorkspace workspace,
+        (int First, int End)? outputSlices = null)
     {
         var weights = Weights(sigmaVoxels);
         var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);
@@ -85,7 +88,7 @@ public static class Denoise
             if (!any) return false;
             for (var i = 0; i < padded.Length; i++) padded[i] = valueOfLabel[row[xSources[i]]];
             return true;
-        });
+        }, outputSlices ?? (0, depth));
         return (workspace.Result, workspace.ResultRows);
     }
 
@@ -97,9 +100,11 @@ public static class Denoise
 
     /// <summary>
     /// The three passes. Rows the x pass skipped, and rows of a later pass that no nonzero row reaches, are never read;
-    /// every row of the result is written (zeros where nothing reached it).
+    /// every row of the result's slices <paramref name="outputSlices"/> is written (zeros where nothing reached it); rows of
+    /// other slices are flagged as zeros.
     /// </summary>
-    private static void Convolve(int depth, int height, int width, float[] weights, GaussianWorkspace workspace, PaddedRow fillRow)
+    private static void Convolve(int depth, int height, int width, float[] weights, GaussianWorkspace workspace, PaddedRow fillRow,
+        (int First, int End) outputSlices)
     {
         var (alongX, rowsX, alongY, rowsY) = (workspace.Result, workspace.ResultRows, workspace.Intermediate, workspace.IntermediateRows);
         long plane = (long)height * width;
@@ -136,7 +141,10 @@ public static class Denoise
 
         // The x pass is no longer needed: its array takes the result.
         var zSources = ReflectedIndices(depth, weights.Length / 2);
-        Parallel.For(0, depth, z =>
+        var (firstSlice, endSlice) = (Math.Max(0, outputSlices.First), Math.Min(depth, outputSlices.End));
+        rowsX.AsSpan(0, (int)((long)firstSlice * height)).Clear();
+        if (endSlice < depth) rowsX.AsSpan((int)((long)endSlice * height), (int)((long)(depth - endSlice) * height)).Clear();
+        Parallel.For(firstSlice, endSlice, z =>
         {
             for (var y = 0; y < height; y++)
             {

@@ -81,6 +81,14 @@ public class DenoiseTests
         var (smooth, rows) = Denoise.Gaussian(labels, table, sigma, workspace);
         Assert.Equal(Reference.GaussianReference.Gaussian(mapped, sigma).Data, smooth.AsSpan(0, (int)labels.Length).ToArray());
         Assert.Contains(false, rows.AsSpan(0, labels.Depth * labels.Height).ToArray());
+
+        // Only slices 4..9 wanted: the same bits there, the other slices' rows flagged as zeros.
+        var whole = smooth.AsSpan(0, (int)labels.Length).ToArray();
+        var (part, partRows) = Denoise.Gaussian(labels, table, sigma, workspace, (4, 9));
+        var plane = labels.Height * labels.Width;
+        Assert.Equal(whole.AsSpan(4 * plane, 5 * plane).ToArray(), part.AsSpan(4 * plane, 5 * plane).ToArray());
+        for (var z = 0; z < labels.Depth; z++)
+            if (z is < 4 or >= 9) Assert.DoesNotContain(true, partRows.AsSpan(z * labels.Height, labels.Height).ToArray());
     }
 
     [Fact]
