@@ -25,20 +25,20 @@ public sealed class ReconstructVolumeConsumer(IBlobStore store, IOptions<SsbTomo
     public const double PreviewAlpha = JobReconstruction.PreviewAlpha;
 }
 
-/// <summary>Wall time of the Reconstruction stage's parts (the benchmark prints them).</summary>
+/// <summary>Wall and CPU time of the Reconstruction stage's parts (the benchmark prints them).</summary>
 public sealed class ReconstructionTimes
 {
     /// <summary>The three pyramids and the NGFF metadata.</summary>
-    public TimeSpan Pyramids { get; set; }
+    public PartTime Pyramids { get; set; }
     /// <summary>The three orthogonal-slice previews.</summary>
-    public TimeSpan Previews { get; set; }
+    public PartTime Previews { get; set; }
     /// <summary>Every phase's mesh, the labels' windows read included; <see cref="Surfaces"/> splits the building.</summary>
-    public TimeSpan Meshes { get; set; }
+    public PartTime Meshes { get; set; }
     public PhaseSurfaceBuilder.SurfaceBuildTimes Surfaces { get; } = new();
     /// <summary>Encoding and writing the glb and stl files.</summary>
-    public TimeSpan MeshFiles { get; set; }
+    public PartTime MeshFiles { get; set; }
     /// <summary>Rendering and writing the three 3D views.</summary>
-    public TimeSpan Views { get; set; }
+    public PartTime Views { get; set; }
 }
 
 /// <summary>
@@ -67,7 +67,7 @@ public static class JobReconstruction
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(layout);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var clock = PartClock.Start();
         foreach (var image in new[] { layout.Raw, layout.Aligned })
         {
             var (count, parallel) = await PlanAsync<ushort>(store, image, windowBudgetBytes, ct);
@@ -81,11 +81,10 @@ public static class JobReconstruction
             ["image-label"] = OmeZarr.ImageLabel(PhaseColours(), sourceImage: "../../"),
         }, ct);
         await OmeZarr.WriteLabelsGroupAsync(store, layout.Aligned, [JobLayout.LabelsName], ct);
-        if (times is not null) times.Pyramids = clock.Elapsed;
-
-        clock.Restart();
+        var pyramids = clock.Lap();
         await WritePreviewsAsync(store, layout, ct);
-        if (times is not null) times.Previews = clock.Elapsed;
+        var previews = clock.Lap();
+        if (times is not null) (times.Pyramids, times.Previews) = (pyramids, previews);
         var meshes = await WriteSurfacesAsync(store, layout, windowBudgetBytes, ct, times);
         return (levels, meshes);
     }
@@ -93,35 +92,38 @@ public static class JobReconstruction
     /// <summary>
     /// Every phase's surface mesh (glb and stl, µm; NMC coloured by contact; all phases in one glb too) and the 3D views of
     /// them. The labels are read in windows (a z-slab × a y/x tile) with the meshes' halo, each as large as the window
-    /// budget allows, once per phase: memory is one window, one phase's decimation and the finished meshes, whatever the
-    /// slice size.
+    /// budget allows, once for all phases: memory is one window, the four phases' decimation states and the finished meshes,
+    /// whatever the slice size.
     /// </summary>
     /// <returns>The mesh files written, as keys under the job's prefix.</returns>
     public static async Task<IReadOnlyList<string>> WriteSurfacesAsync(IBlobStore store, JobLayout layout, long windowBudgetBytes,
         CancellationToken ct = default, ReconstructionTimes? times = null)
     {
         times ??= new ReconstructionTimes();
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var clock = PartClock.Start();
         var labels = await StageVolume<byte>.OpenAsync(store, layout.Labels, ct);
         var options = new SurfaceOptions();
         var halo = PhaseSurfaceBuilder.HaloSlices;
         var owned = PhaseSurfaceBuilder.OwnedSlicesPerSlab(labels.Depth, labels.Height, labels.Width, windowBudgetBytes, labels.SlabSlices);
-        // One phase after another, each reading the labels again: a builder's decimation state (~200 bytes a target
-        // triangle) is then held for one phase at a time, beside one window.
-        var meshes = new SurfaceMesh?[PhaseLabel.Count];
+        // Each window is read once and handed to every phase's builder in turn; the builders share one set of working
+        // arrays (one window's), and each holds its decimation state (~200 bytes a target triangle) until the end.
+        var workspace = new SurfaceWorkspace();
+        var builders = new PhaseSurfaceBuilder[PhaseLabel.Count];
         for (var label = (byte)1; label < PhaseLabel.Count; label++)
+            builders[label] = new PhaseSurfaceBuilder(label, labels.VoxelSize, labels.Depth, labels.Height, labels.Width, options,
+                classifyContact: label == PhaseLabel.Nmc, workspace: workspace);
+        for (var z0 = 0; z0 < labels.Depth; z0 += owned)
+            await foreach (var window in labels.WindowsAsync(z0, Math.Min(labels.Depth, z0 + owned), halo, windowBudgetBytes,
+                PhaseSurfaceBuilder.BytesPerSlabVoxel, ct))
+                for (var label = 1; label < PhaseLabel.Count; label++)
+                    builders[label].AddWindow(window.Data, window.Slab, window.Tile);
+        var meshes = new SurfaceMesh?[PhaseLabel.Count];
+        for (var label = 1; label < PhaseLabel.Count; label++)
         {
-            var builder = new PhaseSurfaceBuilder(label, labels.VoxelSize, labels.Depth, labels.Height, labels.Width, options,
-                classifyContact: label == PhaseLabel.Nmc);
-            for (var z0 = 0; z0 < labels.Depth; z0 += owned)
-                await foreach (var window in labels.WindowsAsync(z0, Math.Min(labels.Depth, z0 + owned), halo, windowBudgetBytes,
-                    PhaseSurfaceBuilder.BytesPerSlabVoxel, ct))
-                    builder.AddWindow(window.Data, window.Slab, window.Tile);
-            meshes[label] = builder.Result();
-            times.Surfaces.Add(builder.Times);
+            meshes[label] = builders[label].Result();
+            times.Surfaces.Add(builders[label].Times);
         }
-        times.Meshes = clock.Elapsed;
-        clock.Restart();
+        times.Meshes = clock.Lap();
 
         var named = new List<(string Name, SurfaceMesh Mesh, Rgb Colour)>();
         var written = new List<string>();
@@ -137,11 +139,10 @@ public static class JobReconstruction
         }
         await store.WriteAsync(layout.PhasesMesh, MeshFiles.Glb(named), ct);
         written.Add(relative.PhasesMesh);
-        times.MeshFiles = clock.Elapsed;
-        clock.Restart();
+        times.MeshFiles = clock.Lap();
         foreach (var view in new[] { SurfaceView.Phases, SurfaceView.Nmc, SurfaceView.Void })
             await store.WriteAsync(layout.View(view), PngImage.EncodeRgb(SurfaceViews.Render(view, meshes), SurfaceViews.Height, SurfaceViews.Width), ct);
-        times.Views = clock.Elapsed;
+        times.Views = clock.Lap();
         return written;
     }
 

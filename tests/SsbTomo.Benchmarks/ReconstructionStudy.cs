@@ -63,10 +63,15 @@ public static class ReconstructionStudy
         Console.WriteLine(line);
         var s = times.Surfaces;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  parts (wall): pyramids + metadata {times.Pyramids.TotalSeconds:0.00} s, slice previews {times.Previews.TotalSeconds:0.00} s, "
-            + $"meshes {times.Meshes.TotalSeconds:0.00} s (smoothed field {s.Field.TotalSeconds:0.00}, marching cubes + contacts {s.MarchingCubes.TotalSeconds:0.00}, "
-            + $"decimation {s.Decimation.TotalSeconds:0.00}, Taubin {s.Smoothing.TotalSeconds:0.00}, the rest reading windows), "
-            + $"glb + stl files {times.MeshFiles.TotalSeconds:0.00} s, 3D views {times.Views.TotalSeconds:0.00} s"));
+            $"  parts (wall / CPU): pyramids + metadata {times.Pyramids}, slice previews {times.Previews}, "
+            + $"meshes {times.Meshes} (smoothed field {s.Field}, marching cubes + contacts {s.MarchingCubes}, "
+            + $"decimation {s.Decimation}, Taubin {s.Smoothing}, the rest reading windows), "
+            + $"glb + stl files {times.MeshFiles}, 3D views {times.Views}"));
+
+        // What the stage wrote, hashed per directory (with the mesh files as their own group): two versions of the code
+        // that print the same digests wrote the same bytes.
+        foreach (var (group, digest) in OutputDigests(dir.Path))
+            Console.WriteLine($"  output {group}: sha256 {digest}");
 
         var meshCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var meshClock = Stopwatch.StartNew();
@@ -83,6 +88,23 @@ public static class ReconstructionStudy
             $"of which meshes + 3D views (run again alone): {meshClock.Elapsed.TotalSeconds:0.00} s ({meshCpu.TotalSeconds:0.0} s CPU); triangles {string.Join(", ", triangles)}; "
             + $"load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}"));
         return 0;
+    }
+
+    private static IEnumerable<(string Group, string Digest)> OutputDigests(string root)
+    {
+        var files = Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(root, f).Replace('\\', '/')).Order(StringComparer.Ordinal);
+        foreach (var group in files.GroupBy(f => f.EndsWith(".glb", StringComparison.Ordinal) || f.EndsWith(".stl", StringComparison.Ordinal)
+            ? "meshes" : Path.GetDirectoryName(f)!.Replace('\\', '/')))
+        {
+            using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+            foreach (var file in group)
+            {
+                hash.AppendData(System.Text.Encoding.UTF8.GetBytes(file));
+                hash.AppendData(File.ReadAllBytes(Path.Combine(root, file)));
+            }
+            yield return ($"{group.Key} ({group.Count()} files)", Convert.ToHexString(hash.GetHashAndReset())[..16]);
+        }
     }
 
     /// <summary>Spheres of the four phases on a lattice, grey levels by phase plus a ripple: cheap, deterministic, every phase present.</summary>

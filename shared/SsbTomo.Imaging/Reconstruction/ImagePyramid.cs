@@ -49,7 +49,23 @@ public static class ImagePyramid
             for (var y = 0; y < result.Height; y++)
             {
                 var yEnd = Math.Min(image.Height, 2 * y + 2);
-                for (var x = 0; x < result.Width; x++)
+                var full = 2 * z + 2 <= image.Depth && 2 * y + 2 <= image.Height;
+                var x = 0;
+                if (full)
+                {
+                    // Whole blocks of eight: (2·sum + 8) / 16 as below, read straight from the four rows.
+                    var r00 = image.Data.AsSpan((int)(((long)2 * z * image.Height + 2 * y) * image.Width), 2 * image.Width);
+                    var r10 = image.Data.AsSpan((int)(((long)(2 * z + 1) * image.Height + 2 * y) * image.Width), 2 * image.Width);
+                    var output = result.Data.AsSpan((int)(((long)z * result.Height + y) * result.Width), result.Width);
+                    var w = image.Width;
+                    for (; 2 * x + 2 <= w; x++)
+                    {
+                        var sum = r00[2 * x] + r00[2 * x + 1] + r00[w + 2 * x] + r00[w + 2 * x + 1]
+                            + r10[2 * x] + r10[2 * x + 1] + r10[w + 2 * x] + r10[w + 2 * x + 1];
+                        output[x] = (ushort)((2 * sum + 8) / 16);
+                    }
+                }
+                for (; x < result.Width; x++)
                 {
                     var xEnd = Math.Min(image.Width, 2 * x + 2);
                     long sum = 0;

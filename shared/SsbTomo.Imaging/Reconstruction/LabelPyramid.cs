@@ -14,33 +14,32 @@ public static class LabelPyramid
         var result = new Volume<byte>(DownsampledSize(labels.Depth), DownsampledSize(labels.Height), DownsampledSize(labels.Width));
         Parallel.For(0, result.Depth, z =>
         {
-            Span<int> votes = stackalloc int[256];
+            Span<byte> block = stackalloc byte[8];
             for (var y = 0; y < result.Height; y++)
                 for (var x = 0; x < result.Width; x++)
                 {
-                    votes.Clear();
-                    for (var dz = 0; dz < 2; dz++)
-                    {
-                        var sz = 2 * z + dz;
-                        if (sz >= labels.Depth) break;
-                        for (var dy = 0; dy < 2; dy++)
-                        {
-                            var sy = 2 * y + dy;
-                            if (sy >= labels.Height) break;
-                            for (var dx = 0; dx < 2; dx++)
-                            {
-                                var sx = 2 * x + dx;
-                                if (sx >= labels.Width) break;
-                                votes[labels[sz, sy, sx]]++;
-                            }
-                        }
-                    }
-                    var best = 0;
-                    for (var v = 1; v < 256; v++)
-                        if (votes[v] > votes[best]) best = v;
-                    result[z, y, x] = (byte)best;
+                    var count = 0;
+                    for (var sz = 2 * z; sz < Math.Min(labels.Depth, 2 * z + 2); sz++)
+                        for (var sy = 2 * y; sy < Math.Min(labels.Height, 2 * y + 2); sy++)
+                            for (var sx = 2 * x; sx < Math.Min(labels.Width, 2 * x + 2); sx++)
+                                block[count++] = labels[sz, sy, sx];
+                    result[z, y, x] = Mode(block[..count]);
                 }
         });
         return result;
+    }
+
+    /// <summary>The most frequent value of a block of at most eight; a tie goes to the smaller value.</summary>
+    private static byte Mode(ReadOnlySpan<byte> block)
+    {
+        var (best, bestVotes) = (block[0], 0);
+        if (!block[1..].ContainsAnyExcept(best)) return best;
+        for (var i = 0; i < block.Length; i++)
+        {
+            var votes = 0;
+            foreach (var other in block) votes += other == block[i] ? 1 : 0;
+            if (votes > bestVotes || (votes == bestVotes && block[i] < best)) (best, bestVotes) = (block[i], votes);
+        }
+        return best;
     }
 }

@@ -54,6 +54,7 @@ public sealed class PhaseSurfaceBuilder
     private readonly SurfaceOptions _options;
     private readonly bool _classifyContact;
     private readonly ITriangleSink _sink;
+    private readonly SurfaceWorkspace _workspace;
     private long _ownedVoxels;
 
     /// <summary>Wall time spent so far in each step (for the benchmark's breakdown).</summary>
@@ -61,22 +62,26 @@ public sealed class PhaseSurfaceBuilder
 
     /// <param name="isPhase">Which labels are the phase (the indicator is 1 there).</param>
     /// <param name="classifyContact">Record per vertex what lies on the other side (<see cref="SurfaceContact"/>).</param>
+    /// <param name="workspace">Working arrays to use, shared with other builders fed the same windows one after another
+    /// (null: the builder's own); kept from window to window.</param>
     public PhaseSurfaceBuilder(Func<byte, bool> isPhase, VoxelSize voxelSize, int depth, int height, int width, SurfaceOptions options,
-        bool classifyContact = false)
+        bool classifyContact = false, SurfaceWorkspace? workspace = null)
     {
         ArgumentNullException.ThrowIfNull(isPhase);
         ArgumentNullException.ThrowIfNull(voxelSize);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegative(options.TaubinIterations);
         (_voxel, _depth, _height, _width, _options, _classifyContact) = (voxelSize, depth, height, width, options, classifyContact);
+        _workspace = workspace ?? new SurfaceWorkspace();
         for (var label = 0; label < 256; label++) _indicator[label] = isPhase((byte)label) ? (ushort)1 : (ushort)0;
         _sink = options.TargetTriangles is { } target
             ? new VertexClustering(Math.Max(voxelSize.XNm, Math.Max(voxelSize.YNm, voxelSize.ZNm)) / 1000, target)
             : new WeldedTriangles();
     }
 
-    public PhaseSurfaceBuilder(byte phase, VoxelSize voxelSize, int depth, int height, int width, SurfaceOptions options, bool classifyContact = false)
-        : this(label => label == phase, voxelSize, depth, height, width, options, classifyContact) { }
+    public PhaseSurfaceBuilder(byte phase, VoxelSize voxelSize, int depth, int height, int width, SurfaceOptions options, bool classifyContact = false,
+        SurfaceWorkspace? workspace = null)
+        : this(label => label == phase, voxelSize, depth, height, width, options, classifyContact, workspace) { }
 
     /// <summary>
     /// Voxels of labels each window needs beyond the ones it owns on every side (where the volume goes on): the
@@ -86,9 +91,10 @@ public sealed class PhaseSurfaceBuilder
 
     /// <summary>
     /// Memory per voxel of a window while one phase is meshed, at its peak: the labels, the Gaussian's two float passes and
-    /// the padded field (float and a flag), then the field, the welding table (an int per voxel edge, 12 bytes) and the
-    /// window's undecimated mesh where the surface is dense (triangles, their places in cube order, vertex keys and
-    /// positions: ~0.5 triangles a voxel in a carbon-rich 50 nm stack).
+    /// the padded field (float and a flag), the welding table (a bit per voxel edge and a running count per 64 of them) and
+    /// the window's undecimated mesh where the surface is dense (triangles, their places in cube order, vertex keys and
+    /// positions: ~0.5 triangles a voxel in a carbon-rich 50 nm stack). Kept at the value it had when the table took an int
+    /// per edge (12 bytes a voxel more), so the windows, and with them the decimated bytes, did not change.
     /// </summary>
     public const int BytesPerSlabVoxel = 48;
 
@@ -137,16 +143,14 @@ public sealed class PhaseSurfaceBuilder
         // the edge, and so do the last ones (at depth − 1, height − 1, width − 1) on the other side.
         var cubes = new CubeBox(slab.OwnedZ0 == 0 ? -1 : slab.OwnedZ0, slab.OwnedZ1, tile.OwnedY0 == 0 ? -1 : tile.OwnedY0, tile.OwnedY1,
             tile.OwnedX0 == 0 ? -1 : tile.OwnedX0, tile.OwnedX1);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var clock = PartClock.Start();
         var field = SmoothedIndicator(labels, slab, tile, cubes);
-        Times.Field += clock.Elapsed;
-        clock.Restart();
-        var mesh = SlabMesh.Extract(field, cubes, _height, _width, _voxel);
+        Times.Field += clock.Lap();
+        var mesh = SlabMesh.Extract(field, cubes, _height, _width, _voxel, _workspace);
         var contacts = _classifyContact ? mesh.Contacts(field, labels, slab.SlabZ0, tile.ReadY0, tile.ReadX0, _depth, _indicator) : null;
-        Times.MarchingCubes += clock.Elapsed;
-        clock.Restart();
+        Times.MarchingCubes += clock.Lap();
         mesh.Emit(_sink, contacts);
-        Times.Decimation += clock.Elapsed;
+        Times.Decimation += clock.Lap();
         _ownedVoxels += (long)slab.OwnedSlices * tile.OwnedHeight * tile.OwnedWidth;
     }
 
@@ -165,12 +169,11 @@ public sealed class PhaseSurfaceBuilder
         var total = (long)_depth * _height * _width;
         if (_ownedVoxels != total)
             throw new InvalidOperationException($"windows owned {_ownedVoxels} voxels of the volume's {total}");
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var clock = PartClock.Start();
         var mesh = _sink.Result(_classifyContact);
-        Times.Decimation += clock.Elapsed;
-        clock.Restart();
+        Times.Decimation += clock.Lap();
         var result = _options.TaubinIterations > 0 ? TaubinSmoothing.Apply(mesh, _options.TaubinIterations) : mesh;
-        Times.Smoothing += clock.Elapsed;
+        Times.Smoothing += clock.Lap();
         return result;
     }
 
@@ -189,26 +192,41 @@ public sealed class PhaseSurfaceBuilder
     /// </summary>
     private PaddedField SmoothedIndicator(Volume<byte> labels, SlabWindow slab, TileWindow tile, CubeBox cubes)
     {
-        var (smooth, nonZeroRows) = GaussianOfIndicator(labels, _indicator);
-        var field = new PaddedField(cubes);
-        // Only the voxels inside the volume, and only rows the Gaussian reached: the rest of the field stays 0.
-        var (y0, y1, x0, x1) = (Math.Max(0, field.FirstY), Math.Min(_height, field.EndY), Math.Max(0, field.FirstX), Math.Min(_width, field.EndX));
-        Parallel.For(Math.Max(0, field.FirstZ), Math.Min(_depth, field.EndZ), z =>
+        // The field needs the Gaussian on its own slices only (the window's halo slices are inputs, not outputs).
+        var fieldSlices = (Math.Max(0, cubes.Z0) - slab.SlabZ0, Math.Min(_depth, cubes.Z1 + 1) - slab.SlabZ0);
+        var (smooth, nonZeroRows) = Denoise.Gaussian(labels, _indicator, SmoothedSurfaceAreaAccumulator.SigmaVoxels, _workspace.Gaussian, fieldSlices);
+        var field = _workspace.Field(cubes);
+        // Every row of the field is written (its arrays come from the last window): the voxels inside the volume on rows
+        // the Gaussian reached, zeros everywhere else (rows of zeros, beyond the volume's edge).
+        var (x0, x1) = (Math.Max(0, field.FirstX), Math.Min(_width, field.EndX));
+        Parallel.For(field.FirstZ, field.EndZ, z =>
         {
-            for (var y = y0; y < y1; y++)
+            for (var y = field.FirstY; y < field.EndY; y++)
             {
+                var target = field.Index(z, y, field.FirstX);
+                var values = field.Values.AsSpan((int)target, field.RowLength);
+                var inside = field.Inside.AsSpan((int)target, field.RowLength);
                 var row = (long)(z - slab.SlabZ0) * labels.Height + y - tile.ReadY0;
-                if (!nonZeroRows[row]) continue;
+                if (z < 0 || z >= _depth || y < 0 || y >= _height || !nonZeroRows[row])
+                {
+                    values.Clear();
+                    inside.Clear();
+                    field.RowHasInside[field.Row(z, y)] = false;
+                    continue;
+                }
+                values[..(x0 - field.FirstX)].Clear();
+                inside[..(x0 - field.FirstX)].Clear();
+                values[(x1 - field.FirstX)..].Clear();
+                inside[(x1 - field.FirstX)..].Clear();
                 var source = row * labels.Width - tile.ReadX0;
-                var target = field.Index(z, y, 0);
                 var any = false;
                 for (var x = x0; x < x1; x++)
                 {
-                    var value = labels.Data[source + x] == PhaseLabel.Outside ? 0f : smooth.Data[source + x];
-                    field.Values[target + x] = value;
-                    var inside = value > Level;
-                    field.Inside[target + x] = inside ? (byte)1 : (byte)0;
-                    any |= inside;
+                    var value = labels.Data[source + x] == PhaseLabel.Outside ? 0f : smooth[source + x];
+                    values[x - field.FirstX] = value;
+                    var isInside = value > Level;
+                    inside[x - field.FirstX] = isInside ? (byte)1 : (byte)0;
+                    any |= isInside;
                 }
                 field.RowHasInside[field.Row(z, y)] = any;
             }
@@ -216,100 +234,15 @@ public sealed class PhaseSurfaceBuilder
         return field;
     }
 
-    /// <summary>
-    /// <see cref="Denoise.Gaussian"/> of the 0/1 indicator of <paramref name="labels"/> (σ = <see
-    /// cref="SmoothedSurfaceAreaAccumulator.SigmaVoxels"/>): the same passes in the same float arithmetic, so the same bits,
-    /// but rows of zeros are skipped. Adding w·0 = +0 leaves every sum as it is, and away from the phase most rows are
-    /// zeros. Also says which rows (z · height + y) of the result hold anything but zeros.
-    /// </summary>
-    internal static (Volume<float> Smooth, bool[] NonZeroRows) GaussianOfIndicator(Volume<byte> labels, ushort[] indicator)
-    {
-        var weights = Array.ConvertAll(Denoise.GaussianKernel(SmoothedSurfaceAreaAccumulator.SigmaVoxels), w => (float)w);
-        var radius = weights.Length / 2;
-        var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);
-        var alongX = new Volume<float>(depth, height, width);
-        var rowsX = new bool[(long)depth * height];
-        if (labels.Length == 0) return (alongX, rowsX);
-
-        var xSources = Denoise.ReflectedIndices(width, radius);
-        Parallel.For(0, depth, z =>
-        {
-            var padded = new float[width + weights.Length - 1];
-            for (var y = 0; y < height; y++)
-            {
-                var row = labels.Data.AsSpan((int)(((long)z * height + y) * width), width);
-                var any = false;
-                foreach (var label in row) any |= indicator[label] != 0;
-                if (!any) continue;
-                rowsX[(long)z * height + y] = true;
-                for (var i = 0; i < padded.Length; i++) padded[i] = indicator[row[xSources[i]]];
-                var output = alongX.Slice(z).Slice(y * width, width);
-                // Denoise.Gaussian's x pass, term by term: each lane adds the same products in the same order.
-                var x = 0;
-                if (Vector.IsHardwareAccelerated)
-                    for (; x <= width - Vector<float>.Count; x += Vector<float>.Count)
-                    {
-                        var sum = Vector<float>.Zero;
-                        for (var k = 0; k < weights.Length; k++) sum += new Vector<float>(weights[k]) * new Vector<float>(padded.AsSpan(x + k));
-                        sum.CopyTo(output.Slice(x));
-                    }
-                for (; x < width; x++)
-                {
-                    var sum = 0f;
-                    for (var k = 0; k < weights.Length; k++) sum += weights[k] * padded[x + k];
-                    output[x] = sum;
-                }
-            }
-        });
-
-        var alongY = new Volume<float>(depth, height, width);
-        var rowsY = new bool[rowsX.Length];
-        var ySources = Denoise.ReflectedIndices(height, radius);
-        Parallel.For(0, depth, z =>
-        {
-            var source = alongX.Slice(z);
-            var target = alongY.Slice(z);
-            for (var y = 0; y < height; y++)
-            {
-                var output = target.Slice(y * width, width);
-                for (var k = 0; k < weights.Length; k++)
-                {
-                    var from = ySources[y + k];
-                    if (!rowsX[(long)z * height + from]) continue;
-                    Denoise.MultiplyAdd(source.Slice(from * width, width), weights[k], output);
-                    rowsY[(long)z * height + y] = true;
-                }
-            }
-        });
-
-        var result = alongX; // reuse: the x pass is no longer needed
-        result.Data.AsSpan().Clear();
-        var rows = rowsX;
-        Array.Clear(rows);
-        var zSources = Denoise.ReflectedIndices(depth, radius);
-        Parallel.For(0, depth, z =>
-        {
-            var output = result.Slice(z);
-            for (var y = 0; y < height; y++)
-                for (var k = 0; k < weights.Length; k++)
-                {
-                    var from = zSources[z + k];
-                    if (!rowsY[(long)from * height + y]) continue;
-                    Denoise.MultiplyAdd(alongY.Slice(from).Slice(y * width, width), weights[k], output.Slice(y * width, width));
-                    rows[(long)z * height + y] = true;
-                }
-        });
-        return (result, rows);
-    }
-
-    /// <summary>Wall time of a builder's steps: the smoothed field, marching cubes (with the contact classes), handing the
-    /// triangles to the sink and its result (the decimation, or the welding of every triangle), Taubin smoothing.</summary>
+    /// <summary>Wall and CPU time of a builder's steps: the smoothed field, marching cubes (with the contact classes), handing
+    /// the triangles to the sink and its result (the decimation, or the welding of every triangle), Taubin smoothing. The
+    /// CPU time is the process's, so it is the step's only while nothing else runs in the process (the benchmark).</summary>
     public sealed class SurfaceBuildTimes
     {
-        public TimeSpan Field { get; set; }
-        public TimeSpan MarchingCubes { get; set; }
-        public TimeSpan Decimation { get; set; }
-        public TimeSpan Smoothing { get; set; }
+        public PartTime Field { get; set; }
+        public PartTime MarchingCubes { get; set; }
+        public PartTime Decimation { get; set; }
+        public PartTime Smoothing { get; set; }
 
         public void Add(SurfaceBuildTimes other)
         {
@@ -328,15 +261,26 @@ public sealed class PhaseSurfaceBuilder
     /// </summary>
     internal sealed class PaddedField
     {
-        public PaddedField(CubeBox cubes)
+        /// <summary>A field over <paramref name="cubes"/> in the given arrays (at least as long as it needs), as they are: the
+        /// caller writes every voxel and row flag.</summary>
+        public PaddedField(CubeBox cubes, float[] values, byte[] inside, bool[] rowHasInside)
         {
             (FirstZ, EndZ, FirstY, EndY, FirstX, EndX) = (cubes.Z0, cubes.Z1 + 1, cubes.Y0, cubes.Y1 + 1, cubes.X0, cubes.X1 + 1);
             RowLength = EndX - FirstX;
             PlaneLength = (long)(EndY - FirstY) * RowLength;
-            Values = new float[(EndZ - FirstZ) * PlaneLength];
-            Inside = new byte[Values.LongLength];
-            RowHasInside = new bool[(long)(EndZ - FirstZ) * (EndY - FirstY)];
+            Length = (EndZ - FirstZ) * PlaneLength;
+            var rows = (long)(EndZ - FirstZ) * (EndY - FirstY);
+            if (values.LongLength < Length || inside.LongLength < Length || rowHasInside.LongLength < rows)
+                throw new ArgumentException($"arrays of {values.LongLength}, {inside.LongLength} and {rowHasInside.LongLength} elements for a field of {Length} voxels in {rows} rows");
+            (Values, Inside, RowHasInside) = (values, inside, rowHasInside);
         }
+
+        public static long Voxels(CubeBox cubes) => (long)(cubes.Z1 + 1 - cubes.Z0) * (cubes.Y1 + 1 - cubes.Y0) * (cubes.X1 + 1 - cubes.X0);
+
+        public static long Rows(CubeBox cubes) => (long)(cubes.Z1 + 1 - cubes.Z0) * (cubes.Y1 + 1 - cubes.Y0);
+
+        /// <summary>Voxels of the field (its arrays may be longer).</summary>
+        public long Length { get; }
 
         public int FirstZ { get; }
         public int EndZ { get; }
@@ -346,6 +290,7 @@ public sealed class PhaseSurfaceBuilder
         public int EndX { get; }
         public int RowLength { get; }
         public long PlaneLength { get; }
+        /// <summary>The field's values in its first <see cref="Length"/> elements.</summary>
         public float[] Values { get; }
         public byte[] Inside { get; }
 
@@ -358,5 +303,67 @@ public sealed class PhaseSurfaceBuilder
         public long Index(int z, int y, int x) => (z - FirstZ) * PlaneLength + (long)(y - FirstY) * RowLength + x - FirstX;
 
         public float this[int z, int y, int x] => Values[Index(z, y, x)];
+    }
+}
+
+/// <summary>
+/// The working arrays of <see cref="PhaseSurfaceBuilder"/> (the Gaussian's two passes, the padded field, the welding
+/// table), kept from window to window: windows of one size then reuse them instead of allocating fresh arrays the OS must
+/// zero page by page. Builders fed the same windows one after another (never at once) may share one.
+/// </summary>
+public sealed class SurfaceWorkspace
+{
+    private float[] _values = [];
+    private byte[] _inside = [];
+    private bool[] _rowHasInside = [];
+    private ulong[] _used = [];
+    private int[] _wordStart = [];
+
+    internal GaussianWorkspace Gaussian { get; } = new();
+
+    /// <summary>A field over <paramref name="cubes"/> in the kept arrays, holding whatever the last window left.</summary>
+    internal PhaseSurfaceBuilder.PaddedField Field(PhaseSurfaceBuilder.CubeBox cubes)
+    {
+        var (voxels, rows) = (PhaseSurfaceBuilder.PaddedField.Voxels(cubes), PhaseSurfaceBuilder.PaddedField.Rows(cubes));
+        if (_values.LongLength < voxels) (_values, _inside) = (new float[voxels], new byte[voxels]);
+        if (_rowHasInside.LongLength < rows) _rowHasInside = new bool[rows];
+        return new PhaseSurfaceBuilder.PaddedField(cubes, _values, _inside, _rowHasInside);
+    }
+
+    /// <summary>The welding table: <paramref name="words"/> cleared 64-bit words of used-slot bits, and as many running
+    /// counts.</summary>
+    internal (ulong[] Used, int[] WordStart) WeldingTable(long words)
+    {
+        if (_used.LongLength < words) (_used, _wordStart) = (new ulong[words], new int[words]);
+        _used.AsSpan(0, (int)words).Clear();
+        return (_used, _wordStart);
+    }
+}
+
+
+/// <summary>Wall time and the process's CPU time (all its threads) spent in a part of a computation.</summary>
+public readonly record struct PartTime(TimeSpan Wall, TimeSpan Cpu)
+{
+    public static PartTime operator +(PartTime a, PartTime b) => new(a.Wall + b.Wall, a.Cpu + b.Cpu);
+
+    public override string ToString() =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Wall.TotalSeconds:0.00} s / {Cpu.TotalSeconds:0.00} s CPU");
+}
+
+/// <summary>Measures consecutive parts: each <see cref="Lap"/> is the time since the start or the last lap.</summary>
+public sealed class PartClock
+{
+    private readonly System.Diagnostics.Stopwatch _wall = System.Diagnostics.Stopwatch.StartNew();
+    private TimeSpan _cpu = Environment.CpuUsage.TotalTime;
+
+    public static PartClock Start() => new();
+
+    public PartTime Lap()
+    {
+        var (wall, cpu) = (_wall.Elapsed, Environment.CpuUsage.TotalTime);
+        var part = new PartTime(wall, cpu - _cpu);
+        _wall.Restart();
+        _cpu = cpu;
+        return part;
     }
 }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using SsbTomo.Imaging.Measurement;
 
 namespace SsbTomo.Imaging.Reconstruction;
@@ -12,13 +13,11 @@ internal interface ITriangleSink
     void BeginSlab(int vertexCount);
 
     /// <summary>
-    /// One triangle: its place in cube order, its vertices' numbers in the window, keys (their edges in the whole volume),
-    /// positions in µm and contact classes.
+    /// One cube layer of the window, complete: its triangles as the window's vertex numbers (three each) and their places in
+    /// cube order, with the window's vertex keys (their edges in the whole volume), positions in µm (three each) and
+    /// contact classes (null: none).
     /// </summary>
-    void Add(long order, ReadOnlySpan<int> vertices, ReadOnlySpan<long> keys, ReadOnlySpan<double> positions, ReadOnlySpan<SurfaceContact> contacts);
-
-    /// <summary>A cube layer of the window is complete.</summary>
-    void EndLayer();
+    void AddLayer(int[] triangles, long[] orders, long[] vertexKeys, double[] positions, SurfaceContact[]? contacts);
 
     SurfaceMesh Result(bool withContacts);
 }
@@ -37,25 +36,27 @@ internal sealed class WeldedTriangles : ITriangleSink
 
     public void BeginSlab(int vertexCount) { }
 
-    public void Add(long order, ReadOnlySpan<int> vertices, ReadOnlySpan<long> keys, ReadOnlySpan<double> positions, ReadOnlySpan<SurfaceContact> contacts)
+    public void AddLayer(int[] triangles, long[] orders, long[] vertexKeys, double[] positions, SurfaceContact[]? contacts)
     {
-        for (var k = 0; k < 3; k++)
+        for (var t = 0; t < orders.Length; t++)
         {
-            if (!_index.TryGetValue(keys[k], out var i))
+            for (var k = 0; k < 3; k++)
             {
-                i = _index.Count;
-                _index.Add(keys[k], i);
-                _positions.Add((float)positions[3 * k]);
-                _positions.Add((float)positions[3 * k + 1]);
-                _positions.Add((float)positions[3 * k + 2]);
-                _contacts.Add(contacts[k]);
+                var v = triangles[3 * t + k];
+                if (!_index.TryGetValue(vertexKeys[v], out var i))
+                {
+                    i = _index.Count;
+                    _index.Add(vertexKeys[v], i);
+                    _positions.Add((float)positions[3 * v]);
+                    _positions.Add((float)positions[3 * v + 1]);
+                    _positions.Add((float)positions[3 * v + 2]);
+                    _contacts.Add(contacts?[v] ?? SurfaceContact.None);
+                }
+                _triangles.Add(i);
             }
-            _triangles.Add(i);
+            _order.Add(orders[t]);
         }
-        _order.Add(order);
     }
-
-    public void EndLayer() { }
 
     public SurfaceMesh Result(bool withContacts)
     {
@@ -115,17 +116,21 @@ internal sealed class SlabMesh
         ((((long)z + 1) * (height + 1) + y + 1) * (width + 1) + x + 1) * TrianglesPerCube + index;
 
     /// <summary>Marching cubes on the cubes of <paramref name="cubes"/> (cube (z, y, x) joins voxels z..z + 1, y..y + 1, x..x + 1).</summary>
-    public static SlabMesh Extract(PhaseSurfaceBuilder.PaddedField field, PhaseSurfaceBuilder.CubeBox cubes, int height, int width, VoxelSize voxel)
+    /// <param name="workspace">Holds the welding table.</param>
+    public static SlabMesh Extract(PhaseSurfaceBuilder.PaddedField field, PhaseSurfaceBuilder.CubeBox cubes, int height, int width, VoxelSize voxel,
+        SurfaceWorkspace workspace)
     {
         var layers = Math.Max(0, cubes.Z1 - cubes.Z0);
         // Every edge of the field's voxel grid has a slot (its lower corner's place in the field, × 3 axes). The cube
         // layers are extracted in parallel as slots; the slots used are numbered in slot order (so the numbering does not
-        // depend on threads), which welds the vertices shared by neighbouring cubes and layers.
+        // depend on threads), which welds the vertices shared by neighbouring cubes and layers. The used slots are bits of
+        // a table, each plane's bits padded to whole 64-bit words; a slot's vertex number is the count of used slots
+        // before it (the words' running counts plus the bits below it in its word).
         var (rows, columns) = (field.EndY - field.FirstY, field.RowLength);
         var planeSlots = 3L * rows * columns;
-        var slotCount = planeSlots * (field.EndZ - field.FirstZ);
-        if (slotCount > Array.MaxLength)
-            throw new ArgumentException($"a window of {slotCount / 3} voxels has more edges than an array holds; use smaller windows", nameof(field));
+        var planes = field.EndZ - field.FirstZ;
+        if (planeSlots * planes > Array.MaxLength)
+            throw new ArgumentException($"a window of {planeSlots * planes / 3} voxels has more edges than an array holds; use smaller windows", nameof(field));
         var edgeOffsets = new int[MarchingCubes.Edges.Length];
         for (var e = 0; e < edgeOffsets.Length; e++)
         {
@@ -135,19 +140,27 @@ internal sealed class SlabMesh
         }
         var layerSlots = new int[layers][];
         var layerOrders = new long[layers][];
-        var slotVertex = new int[slotCount];
         Parallel.For(0, layers, layer =>
-        {
-            (layerSlots[layer], layerOrders[layer]) = ExtractLayer(field, cubes, cubes.Z0 + layer, height, width, edgeOffsets);
-            foreach (var slot in layerSlots[layer]) slotVertex[slot] = 1;
-        });
-        // Number the used slots plane by plane: count per plane, then each plane from its offset.
-        var planes = field.EndZ - field.FirstZ;
+            (layerSlots[layer], layerOrders[layer]) = ExtractLayer(field, cubes, cubes.Z0 + layer, height, width, edgeOffsets));
+
+        var planeWords = (int)((planeSlots + 63) / 64);
+        var (used, wordStart) = workspace.WeldingTable((long)planes * planeWords);
+        // Layer l has slots in planes l and l + 1 only: the even layers touch disjoint planes, then the odd ones.
+        for (var parity = 0; parity < 2; parity++)
+            Parallel.For(0, (layers - parity + 1) / 2, half =>
+            {
+                var layer = 2 * half + parity;
+                foreach (var slot in layerSlots[layer])
+                {
+                    var (plane, inPlane) = PlaneOf(slot, layer, (int)planeSlots);
+                    used[(long)plane * planeWords + (inPlane >> 6)] |= 1UL << (inPlane & 63);
+                }
+            });
         var perPlane = new int[planes + 1];
         Parallel.For(0, planes, p =>
         {
             var count = 0;
-            foreach (var used in slotVertex.AsSpan((int)(p * planeSlots), (int)planeSlots)) count += used;
+            foreach (var word in used.AsSpan(p * planeWords, planeWords)) count += System.Numerics.BitOperations.PopCount(word);
             perPlane[p + 1] = count;
         });
         for (var p = 0; p < planes; p++) perPlane[p + 1] += perPlane[p];
@@ -155,14 +168,17 @@ internal sealed class SlabMesh
         Parallel.For(0, planes, p =>
         {
             var next = perPlane[p];
-            var first = p * planeSlots;
-            for (var slot = first; slot < first + planeSlots; slot++)
+            for (var w = 0; w < planeWords; w++)
             {
-                if (slotVertex[slot] == 0) continue;
-                var corner = slot / 3;
-                var (x, y) = ((int)(corner % columns) + field.FirstX, (int)(corner / columns % rows) + field.FirstY);
-                vertexKeys[next] = Key(field.FirstZ + p, y, x, (int)(slot % 3), height, width);
-                slotVertex[slot] = next++;
+                var word = used[p * planeWords + w];
+                wordStart[p * planeWords + w] = next;
+                for (; word != 0; word &= word - 1)
+                {
+                    var slot = 64 * w + System.Numerics.BitOperations.TrailingZeroCount(word);
+                    var (corner, axis) = Math.DivRem(slot, 3);
+                    var (row, column) = Math.DivRem(corner, columns);
+                    vertexKeys[next++] = Key(field.FirstZ + p, row + field.FirstY, column + field.FirstX, axis, height, width);
+                }
             }
         });
         var layerTriangles = new int[layers][];
@@ -170,11 +186,15 @@ internal sealed class SlabMesh
         {
             var slots = layerSlots[layer];
             var triangles = new int[slots.Length];
-            for (var k = 0; k < slots.Length; k++) triangles[k] = slotVertex[slots[k]];
+            for (var k = 0; k < slots.Length; k++)
+            {
+                var (plane, inPlane) = PlaneOf(slots[k], layer, (int)planeSlots);
+                var w = (long)plane * planeWords + (inPlane >> 6);
+                triangles[k] = wordStart[w] + System.Numerics.BitOperations.PopCount(used[w] & ((1UL << (inPlane & 63)) - 1));
+            }
             layerTriangles[layer] = triangles;
             layerSlots[layer] = null!;
         });
-        slotVertex = null!;
 
         var positions = new double[3 * vertexKeys.Length];
         var (dx, dy, dz) = (voxel.XNm / 1000, voxel.YNm / 1000, voxel.ZNm / 1000);
@@ -189,6 +209,14 @@ internal sealed class SlabMesh
             positions[3 * i + 2] = (z + (axis == 2 ? t : 0)) * dz;
         });
         return new SlabMesh(layerTriangles, layerOrders, vertexKeys, positions, height, width);
+    }
+
+    /// <summary>The plane of the field a slot of cube layer <paramref name="layer"/> lies in (that layer's or the next) and
+    /// its place in the plane, without a division.</summary>
+    private static (int Plane, int InPlane) PlaneOf(int slot, int layer, int planeSlots)
+    {
+        var inPlane = slot - layer * planeSlots;
+        return inPlane < planeSlots ? (layer, inPlane) : (layer + 1, inPlane - planeSlots);
     }
 
     /// <summary>
@@ -208,12 +236,30 @@ internal sealed class SlabMesh
             var row = field.Row(z, y);
             if (!(rowHasInside[row] || rowHasInside[row + 1] || rowHasInside[row + rowsPerPlane] || rowHasInside[row + rowsPerPlane + 1])) continue;
             long r00 = field.Index(z, y, cubes.X0), r01 = r00 + field.RowLength, r10 = r00 + field.PlaneLength, r11 = r10 + field.RowLength;
-            for (var i = 0; i < cubes.X1 - cubes.X0; i++)
+            var count = cubes.X1 - cubes.X0;
+            var i = 0;
+            while (i < count)
             {
-                // Corner c = (dz, dy, dx) as bits 2, 1, 0: rows r(dz)(dy), column i + dx.
-                var config = inside[r00 + i] | inside[r00 + i + 1] << 1 | inside[r01 + i] << 2 | inside[r01 + i + 1] << 3
-                    | inside[r10 + i] << 4 | inside[r10 + i + 1] << 5 | inside[r11 + i] << 6 | inside[r11 + i + 1] << 7;
-                if (config is 0 or 255) continue;
+                // Whole vectors of cubes first: most are all outside (0) or all inside (255) and are passed over together.
+                if (Vector.IsHardwareAccelerated && i + Vector<byte>.Count <= count)
+                {
+                    var vector = Configurations(inside, r00 + i, r01 + i, r10 + i, r11 + i);
+                    if (Vector.EqualsAll(vector, Vector<byte>.Zero) || Vector.EqualsAll(vector, new Vector<byte>(255)))
+                    {
+                        i += Vector<byte>.Count;
+                        continue;
+                    }
+                    for (var end = i + Vector<byte>.Count; i < end; i++) AddCube(vector[i - (end - Vector<byte>.Count)], i);
+                    continue;
+                }
+                AddCube(inside[r00 + i] | inside[r00 + i + 1] << 1 | inside[r01 + i] << 2 | inside[r01 + i + 1] << 3
+                    | inside[r10 + i] << 4 | inside[r10 + i + 1] << 5 | inside[r11 + i] << 6 | inside[r11 + i + 1] << 7, i);
+                i++;
+            }
+
+            void AddCube(int config, int i)
+            {
+                if (config is 0 or 255) return;
                 var x = cubes.X0 + i;
                 var slot = (int)(3 * (r00 + i));
                 var triangle = 0;
@@ -228,6 +274,16 @@ internal sealed class SlabMesh
             }
         }
         return ([.. slots], [.. orders]);
+    }
+
+    /// <summary>
+    /// The configurations (corner c = (dz, dy, dx) inside as bit c) of <see cref="Vector{T}.Count"/> cubes in a row, from
+    /// the inside flags of their four voxel rows (0/1 bytes) starting at the first cube's lower corners.
+    /// </summary>
+    private static Vector<byte> Configurations(byte[] inside, long r00, long r01, long r10, long r11)
+    {
+        Vector<byte> At(long start, int shift) => Vector.ShiftLeft(new Vector<byte>(inside.AsSpan((int)start)), shift);
+        return At(r00, 0) | At(r00 + 1, 1) | At(r01, 2) | At(r01 + 1, 3) | At(r10, 4) | At(r10 + 1, 5) | At(r11, 6) | At(r11 + 1, 7);
     }
 
     /// <summary>
@@ -269,29 +325,8 @@ internal sealed class SlabMesh
     public void Emit(ITriangleSink sink, SurfaceContact[]? contacts)
     {
         sink.BeginSlab(_vertexKeys.Length);
-        Span<int> vertices = stackalloc int[3];
-        Span<long> keys = stackalloc long[3];
-        Span<double> positions = stackalloc double[9];
-        Span<SurfaceContact> classes = stackalloc SurfaceContact[3];
         for (var layer = 0; layer < _layerTriangles.Length; layer++)
-        {
-            var (triangles, orders) = (_layerTriangles[layer], _layerOrders[layer]);
-            for (var t = 0; t < triangles.Length; t += 3)
-            {
-                for (var k = 0; k < 3; k++)
-                {
-                    var v = triangles[t + k];
-                    vertices[k] = v;
-                    keys[k] = _vertexKeys[v];
-                    positions[3 * k] = _positions[3 * v];
-                    positions[3 * k + 1] = _positions[3 * v + 1];
-                    positions[3 * k + 2] = _positions[3 * v + 2];
-                    classes[k] = contacts?[v] ?? SurfaceContact.None;
-                }
-                sink.Add(orders[t / 3], vertices, keys, positions, classes);
-            }
-            sink.EndLayer();
-        }
+            sink.AddLayer(_layerTriangles[layer], _layerOrders[layer], _vertexKeys, _positions, contacts);
     }
 
     /// <summary>Key of the edge from voxel (z, y, x) along <paramref name="axis"/> (0 x, 1 y, 2 z): its lower corner in the

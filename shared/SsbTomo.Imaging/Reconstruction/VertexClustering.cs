@@ -75,37 +75,65 @@ internal sealed class VertexClustering : ITriangleSink
         Array.Fill(_clusterOfVertex, -1);
     }
 
-    public void Add(long order, ReadOnlySpan<int> vertices, ReadOnlySpan<long> keys, ReadOnlySpan<double> p, ReadOnlySpan<SurfaceContact> contacts)
+    /// <summary>Per triangle: its area-weighted plane's quadric terms (A's upper triangle, b) and a third of its area.</summary>
+    private const int TermsPerTriangle = 10;
+
+    private double[] _terms = [];
+
+    /// <summary>
+    /// A layer's triangles: their planes' quadric terms computed in parallel (each from its own triangle only), then summed
+    /// into the cells in cube order on one thread, so the sums and the result do not depend on the thread count.
+    /// </summary>
+    public void AddLayer(int[] triangles, long[] orders, long[] vertexKeys, double[] positions, SurfaceContact[]? contacts)
     {
-        // The triangle's plane n·x + d = 0 (unit n) weighted by its area.
-        double ux = p[3] - p[0], uy = p[4] - p[1], uz = p[5] - p[2], vx = p[6] - p[0], vy = p[7] - p[1], vz = p[8] - p[2];
+        var count = orders.Length;
+        if (_terms.Length < TermsPerTriangle * count) _terms = new double[TermsPerTriangle * count];
+        var terms = _terms;
+        const int Batch = 4096;
+        Parallel.For(0, (count + Batch - 1) / Batch, batch =>
+        {
+            for (var t = batch * Batch; t < Math.Min(count, (batch + 1) * Batch); t++)
+                PlaneTerms(positions, triangles[3 * t], triangles[3 * t + 1], triangles[3 * t + 2], terms.AsSpan(TermsPerTriangle * t, TermsPerTriangle));
+        });
+        Span<int> ids = stackalloc int[3];
+        for (var t = 0; t < count; t++)
+        {
+            var term = terms.AsSpan(TermsPerTriangle * t, TermsPerTriangle);
+            for (var k = 0; k < 3; k++)
+            {
+                var vertex = triangles[3 * t + k];
+                var (x, y, z) = (positions[3 * vertex], positions[3 * vertex + 1], positions[3 * vertex + 2]);
+                ref var id = ref _clusterOfVertex[vertex];
+                if (id < 0) ClusterAt(x, y, z, out id);
+                ids[k] = id;
+                var cluster = _clusters[id];
+                var q = cluster.Quadric;
+                for (var j = 0; j < 9; j++) q[j] += term[j];
+                cluster.SumX += x; cluster.SumY += y; cluster.SumZ += z;
+                cluster.Count++;
+                cluster.FirstSeen = Math.Min(cluster.FirstSeen, 3 * orders[t] + k);
+                cluster.ContactArea[(int)(contacts?[vertex] ?? SurfaceContact.None)] += term[9];
+            }
+            AddTriangle(ids[0], ids[1], ids[2], orders[t]);
+        }
+        while (_clusters.Count > _maxClusters) Coarsen();
+    }
+
+    /// <summary>The triangle's plane n·x + d = 0 (unit n) weighted by its area, as quadric terms, and a third of the area.</summary>
+    private static void PlaneTerms(double[] positions, int a, int b, int c, Span<double> terms)
+    {
+        var (ax, ay, az) = (positions[3 * a], positions[3 * a + 1], positions[3 * a + 2]);
+        double ux = positions[3 * b] - ax, uy = positions[3 * b + 1] - ay, uz = positions[3 * b + 2] - az;
+        double vx = positions[3 * c] - ax, vy = positions[3 * c + 1] - ay, vz = positions[3 * c + 2] - az;
         double nx = uy * vz - uz * vy, ny = uz * vx - ux * vz, nz = ux * vy - uy * vx;
         var length = Math.Sqrt(nx * nx + ny * ny + nz * nz);
         var area = length / 2;
         if (length > 0) (nx, ny, nz) = (nx / length, ny / length, nz / length);
-        var d = -(nx * p[0] + ny * p[1] + nz * p[2]);
-        Span<int> ids = stackalloc int[3];
-        for (var k = 0; k < 3; k++)
-        {
-            ref var id = ref _clusterOfVertex[vertices[k]];
-            if (id < 0) ClusterAt(p[3 * k], p[3 * k + 1], p[3 * k + 2], out id);
-            ids[k] = id;
-            var cluster = _clusters[id];
-            var q = cluster.Quadric;
-            q[0] += area * nx * nx; q[1] += area * nx * ny; q[2] += area * nx * nz;
-            q[3] += area * ny * ny; q[4] += area * ny * nz; q[5] += area * nz * nz;
-            q[6] += area * d * nx; q[7] += area * d * ny; q[8] += area * d * nz;
-            cluster.SumX += p[3 * k]; cluster.SumY += p[3 * k + 1]; cluster.SumZ += p[3 * k + 2];
-            cluster.Count++;
-            cluster.FirstSeen = Math.Min(cluster.FirstSeen, 3 * order + k);
-            cluster.ContactArea[(int)contacts[k]] += area / 3;
-        }
-        AddTriangle(ids[0], ids[1], ids[2], order);
-    }
-
-    public void EndLayer()
-    {
-        while (_clusters.Count > _maxClusters) Coarsen();
+        var d = -(nx * ax + ny * ay + nz * az);
+        terms[0] = area * nx * nx; terms[1] = area * nx * ny; terms[2] = area * nx * nz;
+        terms[3] = area * ny * ny; terms[4] = area * ny * nz; terms[5] = area * nz * nz;
+        terms[6] = area * d * nx; terms[7] = area * d * ny; terms[8] = area * d * nz;
+        terms[9] = area / 3;
     }
 
     private Cluster ClusterAt(double x, double y, double z, out int id)

@@ -42,51 +42,126 @@ public static class Denoise
     /// float in a fixed order, so a voxel's value depends only on its neighbourhood: cropping a slab with
     /// <see cref="Halo.RequiredSlices"/> halo slices gives the same bytes as filtering the whole stack.
     /// </summary>
-    public static Volume<float> Gaussian(Volume<ushort> input, double sigmaVoxels)
+    /// <param name="skipZeroRows">Skip rows (along x) of zeros in every pass: the same bits (adding w·0 = +0 leaves a sum as
+    /// it is), faster where most rows are zeros (a sparse indicator), a little slower where none are.</param>
+    public static Volume<float> Gaussian(Volume<ushort> input, double sigmaVoxels, bool skipZeroRows = false)
     {
-        var weights = Array.ConvertAll(GaussianKernel(sigmaVoxels), w => (float)w);
+        ArgumentNullException.ThrowIfNull(input);
+        var weights = Weights(sigmaVoxels);
         var (depth, height, width) = (input.Depth, input.Height, input.Width);
-        var alongX = new Volume<float>(depth, height, width);
-        if (input.Length == 0) return alongX;
-
+        var workspace = new GaussianWorkspace();
+        workspace.Ensure(input.Length, (long)depth * height);
+        if (input.Length == 0) return new Volume<float>(depth, height, width);
         var xSources = ReflectedIndices(width, weights.Length / 2);
+        Convolve(depth, height, width, weights, workspace, (z, y, padded) =>
+        {
+            var row = input.Data.AsSpan((int)(((long)z * height + y) * width), width);
+            if (skipZeroRows && !row.ContainsAnyExcept((ushort)0)) return false;
+            for (var i = 0; i < padded.Length; i++) padded[i] = row[xSources[i]];
+            return true;
+        }, (0, depth));
+        return new Volume<float>(depth, height, width, workspace.Result);
+    }
+
+    /// <summary>
+    /// <see cref="Gaussian(Volume{ushort}, double, bool)"/> of <paramref name="valueOfLabel"/>[label] (an indicator of a
+    /// phase, say) with rows of zeros skipped, into <paramref name="workspace"/>'s arrays, reused from window to window:
+    /// the same bits as that Gaussian of the mapped volume.
+    /// </summary>
+    /// <param name="outputSlices">The slices [First, End) of <paramref name="labels"/> whose result is wanted (null: all);
+    /// the z pass skips the others, whose rows are then flagged as zeros and hold no result.</param>
+    /// <returns>The smoothed values (the first labels.Length of <see cref="GaussianWorkspace.Result"/>) and which rows
+    /// (z · height + y) hold anything but zeros.</returns>
+    internal static (float[] Smooth, bool[] NonZeroRows) Gaussian(Volume<byte> labels, ushort[] valueOfLabel, double sigmaVoxels, GaussianWorkspace workspace,
+        (int First, int End)? outputSlices = null)
+    {
+        var weights = Weights(sigmaVoxels);
+        var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);
+        workspace.Ensure(labels.Length, (long)depth * height);
+        if (labels.Length == 0) return (workspace.Result, workspace.ResultRows);
+        var xSources = ReflectedIndices(width, weights.Length / 2);
+        Convolve(depth, height, width, weights, workspace, (z, y, padded) =>
+        {
+            var row = labels.Data.AsSpan((int)(((long)z * height + y) * width), width);
+            var any = false;
+            foreach (var label in row) any |= valueOfLabel[label] != 0;
+            if (!any) return false;
+            for (var i = 0; i < padded.Length; i++) padded[i] = valueOfLabel[row[xSources[i]]];
+            return true;
+        }, outputSlices ?? (0, depth));
+        return (workspace.Result, workspace.ResultRows);
+    }
+
+    private static float[] Weights(double sigmaVoxels) => Array.ConvertAll(GaussianKernel(sigmaVoxels), w => (float)w);
+
+    /// <summary>Fills <paramref name="padded"/> with row (z, y) extended by the kernel's radius each side (reflected);
+    /// false, leaving it unfilled, when the row is all zeros and may be skipped.</summary>
+    private delegate bool PaddedRow(int z, int y, float[] padded);
+
+    /// <summary>
+    /// The three passes. Rows the x pass skipped, and rows of a later pass that no nonzero row reaches, are never read;
+    /// every row of the result's slices <paramref name="outputSlices"/> is written (zeros where nothing reached it); rows of
+    /// other slices are flagged as zeros.
+    /// </summary>
+    private static void Convolve(int depth, int height, int width, float[] weights, GaussianWorkspace workspace, PaddedRow fillRow,
+        (int First, int End) outputSlices)
+    {
+        var (alongX, rowsX, alongY, rowsY) = (workspace.Result, workspace.ResultRows, workspace.Intermediate, workspace.IntermediateRows);
+        long plane = (long)height * width;
         Parallel.For(0, depth, z =>
         {
-            var source = input.Data.AsSpan(z * input.SliceLength, input.SliceLength);
-            var target = alongX.Slice(z);
             var padded = new float[width + weights.Length - 1];
             for (var y = 0; y < height; y++)
             {
-                var row = source.Slice(y * width, width);
-                for (var i = 0; i < padded.Length; i++) padded[i] = row[xSources[i]];
-                ConvolveRow(padded, weights, target.Slice(y * width, width));
+                var row = (long)z * height + y;
+                rowsX[row] = fillRow(z, y, padded);
+                if (rowsX[row]) ConvolveRow(padded, weights, alongX.AsSpan((int)(row * width), width));
             }
         });
 
-        var alongY = new Volume<float>(depth, height, width);
         var ySources = ReflectedIndices(height, weights.Length / 2);
         Parallel.For(0, depth, z =>
         {
-            var source = alongX.Slice(z);
-            var target = alongY.Slice(z);
+            var source = alongX.AsSpan((int)(z * plane), (int)plane);
             for (var y = 0; y < height; y++)
             {
-                var output = target.Slice(y * width, width);
+                var output = alongY.AsSpan((int)(z * plane + (long)y * width), width);
+                var touched = false;
                 for (var k = 0; k < weights.Length; k++)
-                    MultiplyAdd(source.Slice(ySources[y + k] * width, width), weights[k], output);
+                {
+                    var from = ySources[y + k];
+                    if (!rowsX[(long)z * height + from]) continue;
+                    if (!touched) output.Clear();
+                    touched = true;
+                    MultiplyAdd(source.Slice(from * width, width), weights[k], output);
+                }
+                rowsY[(long)z * height + y] = touched;
             }
         });
 
-        var result = alongX; // reuse: the x pass is no longer needed
-        result.Data.AsSpan().Clear();
+        // The x pass is no longer needed: its array takes the result.
         var zSources = ReflectedIndices(depth, weights.Length / 2);
-        Parallel.For(0, depth, z =>
+        var (firstSlice, endSlice) = (Math.Max(0, outputSlices.First), Math.Min(depth, outputSlices.End));
+        rowsX.AsSpan(0, (int)((long)firstSlice * height)).Clear();
+        if (endSlice < depth) rowsX.AsSpan((int)((long)endSlice * height), (int)((long)(depth - endSlice) * height)).Clear();
+        Parallel.For(firstSlice, endSlice, z =>
         {
-            var output = result.Slice(z);
-            for (var k = 0; k < weights.Length; k++)
-                MultiplyAdd(alongY.Slice(zSources[z + k]), weights[k], output);
+            for (var y = 0; y < height; y++)
+            {
+                var output = alongX.AsSpan((int)(z * plane + (long)y * width), width);
+                var touched = false;
+                for (var k = 0; k < weights.Length; k++)
+                {
+                    var from = zSources[z + k];
+                    if (!rowsY[(long)from * height + y]) continue;
+                    if (!touched) output.Clear();
+                    touched = true;
+                    MultiplyAdd(alongY.AsSpan((int)(from * plane + (long)y * width), width), weights[k], output);
+                }
+                if (!touched) output.Clear();
+                rowsX[(long)z * height + y] = touched;
+            }
         });
-        return result;
     }
 
     /// <summary>
@@ -106,9 +181,19 @@ public static class Denoise
         return indices;
     }
 
+    /// <summary>One row of the x pass, vectorised: each lane adds the same products in the same order as the scalar loop
+    /// (no fused multiply-add), so the bits do not depend on the vector width.</summary>
     private static void ConvolveRow(float[] padded, float[] weights, Span<float> output)
     {
-        for (var x = 0; x < output.Length; x++)
+        var x = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; x <= output.Length - Vector<float>.Count; x += Vector<float>.Count)
+            {
+                var sum = Vector<float>.Zero;
+                for (var k = 0; k < weights.Length; k++) sum += new Vector<float>(weights[k]) * new Vector<float>(padded.AsSpan(x + k));
+                sum.CopyTo(output.Slice(x));
+            }
+        for (; x < output.Length; x++)
         {
             var sum = 0f;
             for (var k = 0; k < weights.Length; k++) sum += weights[k] * padded[x + k];
@@ -130,5 +215,24 @@ public static class Denoise
             }
         }
         for (; i < source.Length; i++) output[i] += weight * source[i];
+    }
+}
+
+/// <summary>
+/// A Gaussian's working arrays (two float volumes and their rows' flags), kept from one window to the next so that
+/// windows of the same size reuse them instead of allocating (and the OS zeroing) fresh ones each time.
+/// </summary>
+internal sealed class GaussianWorkspace
+{
+    /// <summary>The x pass, then the result (its first voxels; the arrays may be longer).</summary>
+    public float[] Result { get; private set; } = [];
+    public float[] Intermediate { get; private set; } = [];
+    public bool[] ResultRows { get; private set; } = [];
+    public bool[] IntermediateRows { get; private set; } = [];
+
+    public void Ensure(long voxels, long rows)
+    {
+        if (Result.LongLength < voxels) (Result, Intermediate) = (new float[voxels], new float[voxels]);
+        if (ResultRows.LongLength < rows) (ResultRows, IntermediateRows) = (new bool[rows], new bool[rows]);
     }
 }

@@ -35,4 +35,27 @@ public class LabelPyramidTests
         Assert.Equal(4, down[1, 1, 1]);
         Assert.Equal(0, down[0, 0, 0]);
     }
+
+    [Theory]
+    [InlineData(6, 8, 10, 2)]   // even sizes, two labels: many 4–4 ties
+    [InlineData(5, 7, 9, 3)]    // odd sizes: partial blocks of 1, 2 and 4 voxels
+    [InlineData(7, 5, 11, 5)]
+    [InlineData(3, 9, 4, 255)]  // labels up to 254
+    public void Every_block_gets_the_most_frequent_label_ties_to_the_smaller_as_a_count_of_every_value(int depth, int height, int width, int labelCount)
+    {
+        var random = new Random(depth * 1000 + height * 10 + width);
+        var labels = new Volume<byte>(depth, height, width);
+        for (var i = 0; i < labels.Data.Length; i++) labels.Data[i] = (byte)random.Next(labelCount);
+        var down = LabelPyramid.DownsampleMode(labels);
+        for (var z = 0; z < down.Depth; z++)
+            for (var y = 0; y < down.Height; y++)
+                for (var x = 0; x < down.Width; x++)
+                {
+                    var votes = new int[256];
+                    for (var sz = 2 * z; sz < Math.Min(depth, 2 * z + 2); sz++)
+                        for (var sy = 2 * y; sy < Math.Min(height, 2 * y + 2); sy++)
+                            for (var sx = 2 * x; sx < Math.Min(width, 2 * x + 2); sx++) votes[labels[sz, sy, sx]]++;
+                    Assert.Equal(Array.IndexOf(votes, votes.Max()), down[z, y, x]);
+                }
+    }
 }

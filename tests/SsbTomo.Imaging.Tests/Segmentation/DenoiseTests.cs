@@ -50,6 +50,47 @@ public class DenoiseTests
         Assert.Equal(whole.Data, pieces.ToArray());
     }
 
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(0.8)]
+    [InlineData(2.0)]
+    public void Skipping_rows_of_zeros_and_the_vectorised_x_pass_give_the_frozen_gaussians_bits(double sigma)
+    {
+        // Random grey (no zero rows), and a sparse volume: zeros but for two small blobs, one at a corner.
+        var grey = OracleIo.RandomGrey(9, 21, 37, seed: 3);
+        var sparse = new Volume<ushort>(13, 30, 41);
+        for (var z = 5; z < 8; z++)
+            for (var y = 10; y < 13; y++)
+                for (var x = 20; x < 26; x++) sparse[z, y, x] = (ushort)(1 + x + y);
+        sparse[0, 0, 0] = 65535;
+        foreach (var volume in new[] { grey, sparse })
+        {
+            var expected = Reference.GaussianReference.Gaussian(volume, sigma).Data;
+            Assert.Equal(expected, Denoise.Gaussian(volume, sigma).Data);
+            Assert.Equal(expected, Denoise.Gaussian(volume, sigma, skipZeroRows: true).Data);
+        }
+        // The label-table form, through one workspace reused by a larger volume first.
+        var labels = new Volume<byte>(sparse.Depth, sparse.Height, sparse.Width, Array.ConvertAll(sparse.Data, v => (byte)(v == 0 ? 2 : v % 3 == 0 ? 1 : 4)));
+        var table = new ushort[256];
+        (table[1], table[4]) = (1, 7);
+        var workspace = new GaussianWorkspace();
+        var larger = new Volume<byte>(20, 31, 50);
+        Array.Fill(larger.Data, (byte)4);
+        Denoise.Gaussian(larger, table, sigma, workspace);
+        var mapped = new Volume<ushort>(labels.Depth, labels.Height, labels.Width, Array.ConvertAll(labels.Data, l => table[l]));
+        var (smooth, rows) = Denoise.Gaussian(labels, table, sigma, workspace);
+        Assert.Equal(Reference.GaussianReference.Gaussian(mapped, sigma).Data, smooth.AsSpan(0, (int)labels.Length).ToArray());
+        Assert.Contains(false, rows.AsSpan(0, labels.Depth * labels.Height).ToArray());
+
+        // Only slices 4..9 wanted: the same bits there, the other slices' rows flagged as zeros.
+        var whole = smooth.AsSpan(0, (int)labels.Length).ToArray();
+        var (part, partRows) = Denoise.Gaussian(labels, table, sigma, workspace, (4, 9));
+        var plane = labels.Height * labels.Width;
+        Assert.Equal(whole.AsSpan(4 * plane, 5 * plane).ToArray(), part.AsSpan(4 * plane, 5 * plane).ToArray());
+        for (var z = 0; z < labels.Depth; z++)
+            if (z is < 4 or >= 9) Assert.DoesNotContain(true, partRows.AsSpan(z * labels.Height, labels.Height).ToArray());
+    }
+
     [Fact]
     public void Reflect_repeats_when_the_kernel_is_wider_than_the_axis()
     {
