@@ -5,11 +5,11 @@ using Xunit;
 namespace SsbTomo.Imaging.Tests.Alignment;
 
 /// <summary>
-/// The faster band images, normalised Gaussian blur and patch consensus (SIMD passes, the reference's gradients and whole
+/// The faster curtaining filter (column medians gathered in strips), band images, normalised Gaussian blur and patch consensus (SIMD passes, the reference's gradients and whole
 /// cells' gradient products kept between pairs, the blurred weights of a hole-free image computed once per distinct row)
 /// give the frozen reference's results bit for bit, so the drift they measure is unchanged.
 /// </summary>
-public class PatchConsensusEquivalenceTests
+public class AlignmentKernelEquivalenceTests
 {
     [Theory]
     [InlineData(37, 53, 1.0, false)]
@@ -64,6 +64,24 @@ public class PatchConsensusEquivalenceTests
         var actualOther = PatchConsensus.Estimate(referenceBand, BandImage.Of(other, 1024, options), Shift2D.Zero, options);
         Assert.Equal(expectedOther?.Shift, actualOther?.Shift);
         Assert.Equal(expectedOther?.Spread, actualOther?.Spread);
+    }
+
+    [Theory]
+    [InlineData(300, 333, 12, 128, false)] // width not a multiple of the 16-column strip, 2 blocks
+    [InlineData(97, 40, 5, 256, true)]     // one block, NaN rows and pixels
+    [InlineData(64, 7, 3, 16, false)]      // narrower than one strip, 4 blocks
+    public void CurtainingFilterMatchesTheReference(int h, int w, int maxStripeWidthPx, int blockHeightPx, bool holes)
+    {
+        var image = Slice(h, w, Shift2D.Zero, holes);
+        var random = new Random(w);
+        var stripes = Enumerable.Range(0, w).Select(_ => (float)(0.1 * (random.NextDouble() - 0.5))).ToArray();
+        for (var y = 0; y < h; y++)
+            for (var x = 0; x < w; x++)
+                image.Pixels[y * w + x] += stripes[x] * (1 + (float)y / h);
+        if (holes) image.Pixels[h / 2 * w + w / 2] = float.NaN;
+        var expected = CurtainingFilterReference.Remove(image, maxStripeWidthPx, blockHeightPx);
+        var actual = CurtainingFilter.Remove(image, maxStripeWidthPx, blockHeightPx);
+        Assert.Equal(expected.Pixels, actual.Pixels);
     }
 
     private static Image2D<float> Slice(int h, int w, Shift2D shift, bool holes)
