@@ -426,16 +426,30 @@ internal static class PatchConsensus
     /// </summary>
     private static Shift2D RobustLocation(double[] dy, double[] dx, double[] texture, bool[] ok, out double spread, out double effective)
     {
-        var idx = Enumerable.Range(0, dy.Length).Where(k => ok[k]).ToArray();
-        var t = idx.Select(k => texture[k]).ToArray();
-        Array.Sort(t);
-        double t0 = Math.Max(t[t.Length / 2], 1e-12);
-        var prior = idx.Select(k => texture[k] / (texture[k] + t0)).ToArray();
-        var ys = idx.Select(k => dy[k]).ToArray();
-        var xs = idx.Select(k => dx[k]).ToArray();
-        double my = WeightedMedian(ys, prior), mx = WeightedMedian(xs, prior);
-        double sy = 1.4826 * WeightedMedian(ys.Select(v => Math.Abs(v - my)).ToArray(), prior);
-        double sx = 1.4826 * WeightedMedian(xs.Select(v => Math.Abs(v - mx)).ToArray(), prior);
+        int usable = 0;
+        foreach (bool used in ok) if (used) usable++;
+        var idx = new int[usable];
+        for (int k = 0, n = 0; k < ok.Length; k++) if (ok[k]) idx[n++] = k;
+        var t = new double[usable];
+        for (int i = 0; i < usable; i++) t[i] = texture[idx[i]];
+        double t0 = Math.Max(KthSmallest(t, usable / 2), 1e-12);
+        var prior = new double[usable];
+        var ys = new double[usable];
+        var xs = new double[usable];
+        for (int i = 0; i < usable; i++)
+        {
+            int k = idx[i];
+            prior[i] = texture[k] / (texture[k] + t0);
+            ys[i] = dy[k];
+            xs[i] = dx[k];
+        }
+        double total = prior.Sum();
+        // Each axis is sorted once; the order of the distances from its median follows from it by a merge.
+        var yOrder = StableOrder(ys);
+        var xOrder = StableOrder(xs);
+        double my = WeightedMedian(ys, prior, yOrder, total), mx = WeightedMedian(xs, prior, xOrder, total);
+        double sy = 1.4826 * WeightedMedianDistance(ys, my, yOrder, prior, total);
+        double sx = 1.4826 * WeightedMedianDistance(xs, mx, xOrder, prior, total);
         sy = Math.Max(sy, 1e-3); sx = Math.Max(sx, 1e-3);
         const double C = 4.685;
         double sw = 0, sw2 = 0;
@@ -463,31 +477,88 @@ internal static class PatchConsensus
     }
 
     /// <summary>
-    /// The first value (ascending; equal values in index order, as a stable sort leaves them) at which the running weight
-    /// reaches half the total.
+    /// The first value in <paramref name="order"/> (ascending, equal values in index order) at which the running weight
+    /// reaches half of <paramref name="total"/>.
     /// </summary>
-    private static double WeightedMedian(double[] values, double[] weights)
+    private static double WeightedMedian(double[] values, double[] weights, int[] order, double total)
     {
-        var sorted = (double[])values.Clone();
-        var order = new int[values.Length];
-        for (int i = 0; i < order.Length; i++) order[i] = i;
-        Array.Sort(sorted, order);
-        // Array.Sort is not stable: put each run of equal values back in index order, so the weights add up in the same
-        // order whatever the sort did.
-        for (int start = 0; start < sorted.Length;)
-        {
-            int end = start + 1;
-            while (end < sorted.Length && sorted[end].Equals(sorted[start])) end++;
-            if (end - start > 1) Array.Sort(order, start, end - start);
-            start = end;
-        }
-        double total = weights.Sum(), acc = 0;
+        double acc = 0;
         foreach (int i in order)
         {
             acc += weights[i];
             if (acc >= 0.5 * total) return values[i];
         }
         return values[order[^1]];
+    }
+
+    /// <summary>
+    /// The weighted median of |v - centre|. Given the values' ascending order, the distances of the values below the
+    /// centre ascend backwards and those of the rest forwards (rounding is monotone), so their ascending order is a merge
+    /// of the two runs; ties are then put in index order, which is exactly the order a stable sort of the distances gives.
+    /// </summary>
+    private static double WeightedMedianDistance(double[] values, double centre, int[] order, double[] weights, double total)
+    {
+        int n = values.Length;
+        var distance = new double[n];
+        for (int i = 0; i < n; i++) distance[i] = Math.Abs(values[i] - centre);
+        int split = 0;
+        while (split < n && values[order[split]] < centre) split++;
+        var merged = new int[n];
+        int below = split - 1, above = split;
+        for (int m = 0; m < n; m++)
+        {
+            bool takeBelow = above >= n || (below >= 0 && distance[order[below]] <= distance[order[above]]);
+            merged[m] = takeBelow ? order[below--] : order[above++];
+        }
+        RestoreIndexOrderOfTies(distance, merged);
+        return WeightedMedian(distance, weights, merged, total);
+    }
+
+    /// <summary>Indices of <paramref name="values"/> in ascending order of value, equal values in index order (a stable sort).</summary>
+    private static int[] StableOrder(double[] values)
+    {
+        var sorted = (double[])values.Clone();
+        var order = new int[values.Length];
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        Array.Sort(sorted, order);
+        RestoreIndexOrderOfTies(values, order);
+        return order;
+    }
+
+    /// <summary>
+    /// <paramref name="order"/> lists indices by non-decreasing value; each run of equal values is put in index order, so
+    /// weights add up in the same order whatever produced the runs (Array.Sort is not stable).
+    /// </summary>
+    private static void RestoreIndexOrderOfTies(double[] values, int[] order)
+    {
+        for (int start = 0; start < order.Length;)
+        {
+            int end = start + 1;
+            while (end < order.Length && values[order[end]].Equals(values[order[start]])) end++;
+            if (end - start > 1) Array.Sort(order, start, end - start);
+            start = end;
+        }
+    }
+
+    /// <summary>The k-th smallest of <paramref name="values"/> (0-based; the array is reordered), by quickselect.</summary>
+    private static double KthSmallest(double[] values, int k)
+    {
+        int lo = 0, hi = values.Length - 1;
+        while (lo < hi)
+        {
+            double pivot = values[(lo + hi) >> 1];
+            int i = lo, j = hi;
+            while (i <= j)
+            {
+                while (values[i] < pivot) i++;
+                while (values[j] > pivot) j--;
+                if (i <= j) { (values[i], values[j]) = (values[j], values[i]); i++; j--; }
+            }
+            if (k <= j) hi = j;
+            else if (k >= i) lo = i;
+            else return values[k];
+        }
+        return values[k];
     }
 
     /// <summary>
