@@ -5,7 +5,7 @@ using Xunit;
 namespace SsbTomo.Imaging.Tests.Alignment;
 
 /// <summary>
-/// The faster curtaining filter (column medians gathered in strips), band images, normalised Gaussian blur and patch consensus (SIMD passes, the reference's gradients and whole
+/// The faster curtaining filter (running median by counts and block copies, column medians gathered in strips), band images, normalised Gaussian blur and patch consensus (SIMD passes, the reference's gradients and whole
 /// cells' gradient products kept between pairs, the blurred weights of a hole-free image computed once per distinct row)
 /// give the frozen reference's results bit for bit, so the drift they measure is unchanged.
 /// </summary>
@@ -67,10 +67,11 @@ public class AlignmentKernelEquivalenceTests
     }
 
     [Theory]
-    [InlineData(300, 333, 12, 128, false)] // width not a multiple of the 16-column strip, 2 blocks
-    [InlineData(97, 40, 5, 256, true)]     // one block, NaN rows and pixels
-    [InlineData(64, 7, 3, 16, false)]      // narrower than one strip, 4 blocks
-    public void CurtainingFilterMatchesTheReference(int h, int w, int maxStripeWidthPx, int blockHeightPx, bool holes)
+    [InlineData(300, 333, 12, 128, false, false)] // width not a multiple of the 16-column strip, 2 blocks
+    [InlineData(97, 40, 5, 256, true, false)]     // one block, NaN rows and pixels
+    [InlineData(64, 7, 3, 16, false, false)]      // narrower than one strip, 4 blocks
+    [InlineData(120, 200, 12, 64, true, true)]    // whole grey levels (a raw slice without a background fit): windows full of equal values
+    public void CurtainingFilterMatchesTheReference(int h, int w, int maxStripeWidthPx, int blockHeightPx, bool holes, bool wholeLevels)
     {
         var image = Slice(h, w, Shift2D.Zero, holes);
         var random = new Random(w);
@@ -78,6 +79,8 @@ public class AlignmentKernelEquivalenceTests
         for (var y = 0; y < h; y++)
             for (var x = 0; x < w; x++)
                 image.Pixels[y * w + x] += stripes[x] * (1 + (float)y / h);
+        if (wholeLevels)
+            for (var i = 0; i < image.Pixels.Length; i++) image.Pixels[i] = MathF.Round(image.Pixels[i] * 20);
         if (holes) image.Pixels[h / 2 * w + w / 2] = float.NaN;
         var expected = CurtainingFilterReference.Remove(image, maxStripeWidthPx, blockHeightPx);
         var actual = CurtainingFilter.Remove(image, maxStripeWidthPx, blockHeightPx);
