@@ -22,6 +22,7 @@ using SsbTomo.TestSupport;
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- tortuosity [--size 128] [--axis 0]   (see TortuosityStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- reconstruction [--size 256,512,512]   (see ReconstructionStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- metrics [--size 256] [--stages]   (see MetricsStudy)
+//        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- alignment [--size 16,1024,1024]   (see AlignmentStudy: CPU per alignment kernel)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- memory survey|segment|tortuosity|particles [8,768,768]   (see MemoryStudy)
 if (args.FirstOrDefault() == "drift") return DriftStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "sweep") return await SweepStudy.RunAsync(args[1..]);
@@ -33,6 +34,7 @@ if (args.FirstOrDefault() == "carbon") return await CarbonStudy.RunAsync(args[1.
 if (args.FirstOrDefault() == "tortuosity") return TortuosityStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "reconstruction") return await ReconstructionStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "metrics") return MetricsStudy.Run(args[1..]);
+if (args.FirstOrDefault() == "alignment") return AlignmentStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "memory") return MemoryStudy.Run(args[1..]);
 var size = new[] { 64, 512, 512 };
 var repeats = 3;

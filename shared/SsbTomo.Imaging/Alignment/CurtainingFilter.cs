@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace SsbTomo.Imaging.Alignment;
 
 /// <summary>
@@ -77,7 +79,9 @@ public static class CurtainingFilter
             var row = image.Row(y);
             for (int i = 0; i < padded.Length; i++)
             {
-                float v = row[Mirror(i - halfWidth, w)];
+                // Mirrored only within halfWidth of the ends; the modulo of Mirror is not worth paying for every pixel.
+                int source = i - halfWidth;
+                float v = row[source >= 0 && source < w ? source : Mirror(source, w)];
                 padded[i] = float.IsFinite(v) ? v : 0f;
             }
             padded.AsSpan(0, window).CopyTo(sorted);
@@ -96,35 +100,73 @@ public static class CurtainingFilter
         return residual;
     }
 
-    /// <summary>Removes one occurrence of outgoing from the sorted window and inserts incoming, keeping order.</summary>
+    /// <summary>
+    /// Removes one occurrence of outgoing from the sorted window and inserts incoming, keeping order. Positions are counts
+    /// (how many values lie below), taken with SIMD compares and no data-dependent branches, and the values in between
+    /// move by one block copy: a binary search and an element-by-element insertion mispredict about every other branch.
+    /// Equal values are interchangeable, so the window holds the same values in the same order either way.
+    /// </summary>
     private static void Replace(float[] sorted, float outgoing, float incoming)
     {
-        int i = Array.BinarySearch(sorted, outgoing);
-        if (i < 0) i = ~i; // cannot happen for exact copies; defensive
-        i = Math.Min(i, sorted.Length - 1);
-        // Shift to close the gap and open one at the right place.
-        while (i > 0 && sorted[i - 1] > incoming) { sorted[i] = sorted[i - 1]; i--; }
-        while (i < sorted.Length - 1 && sorted[i + 1] < incoming) { sorted[i] = sorted[i + 1]; i++; }
-        sorted[i] = incoming;
+        int removed = CountBelow(sorted, outgoing); // the first occurrence of outgoing
+        int below = CountBelow(sorted, incoming);   // where incoming goes, counting outgoing if it is smaller
+        if (below > removed)
+        {
+            // outgoing < incoming: the values between them move down one place.
+            Array.Copy(sorted, removed + 1, sorted, removed, below - 1 - removed);
+            sorted[below - 1] = incoming;
+        }
+        else
+        {
+            Array.Copy(sorted, below, sorted, below + 1, removed - below);
+            sorted[below] = incoming;
+        }
     }
 
+    /// <summary>How many values are below <paramref name="value"/>.</summary>
+    private static int CountBelow(float[] values, float value)
+    {
+        int count = 0, i = 0, lanes = Vector<float>.Count;
+        var threshold = new Vector<float>(value);
+        for (; i + lanes <= values.Length; i += lanes)
+            count -= Vector.Sum(Vector.LessThan(new Vector<float>(values, i), threshold)); // true lanes are -1
+        for (; i < values.Length; i++) count += values[i] < value ? 1 : 0;
+        return count;
+    }
+
+    /// <summary>Columns whose block medians one worker gathers together, reading rows of this many contiguous pixels.</summary>
+    private const int ColumnStrip = 16;
+
+    /// <summary>
+    /// Median of each column's residuals over each block of rows. The columns are gathered a strip at a time along the
+    /// rows (a column walk touches one cache line per pixel); each column gets the same values in the same order as a
+    /// walk down it, and a median does not depend on the order anyway.
+    /// </summary>
     private static float[] ColumnBlockMedians(float[] residual, int h, int w, int blocks)
     {
         var offsets = new float[blocks * w];
-        Parallel.For(0, w, () => new float[h], (x, _, column) =>
+        int strips = (w + ColumnStrip - 1) / ColumnStrip;
+        Parallel.For(0, strips, () => (new float[ColumnStrip * h], new int[ColumnStrip]), (strip, _, buffers) =>
         {
+            var (columns, counts) = buffers;
+            int x0 = strip * ColumnStrip, n = Math.Min(ColumnStrip, w - x0);
             for (int b = 0; b < blocks; b++)
             {
                 int y0 = (int)((long)b * h / blocks), y1 = (int)((long)(b + 1) * h / blocks);
-                int n = 0;
+                Array.Clear(counts);
                 for (int y = y0; y < y1; y++)
                 {
-                    float v = residual[y * w + x];
-                    if (float.IsFinite(v)) column[n++] = v;
+                    var row = residual.AsSpan(y * w + x0, n);
+                    for (int j = 0; j < row.Length; j++)
+                    {
+                        float v = row[j];
+                        if (float.IsFinite(v)) columns[j * h + counts[j]++] = v;
+                    }
                 }
-                offsets[b * w + x] = n == 0 ? 0f : Statistics.Median(column.AsSpan(0, n));
+                for (int j = 0; j < n; j++)
+                    offsets[b * w + x0 + j] = counts[j] == 0 ? 0f : Statistics.Median(columns.AsSpan(j * h, counts[j]));
             }
-            return column;
+            return buffers;
         }, _ => { });
         return offsets;
     }

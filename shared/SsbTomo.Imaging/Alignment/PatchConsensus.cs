@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace SsbTomo.Imaging.Alignment;
 
 /// <summary>Options of the patch-consensus registration used by <see cref="DriftEstimator"/>.</summary>
@@ -25,6 +27,8 @@ public sealed record PatchConsensusOptions(int PatchSizePx = 16, int StridePx = 
 /// </summary>
 internal sealed class BandImage
 {
+    private ReferenceTerms? _referenceTerms;
+
     private BandImage(float[] data, int height, int width)
     {
         Data = data;
@@ -35,6 +39,20 @@ internal sealed class BandImage
     public float[] Data { get; }
     public int Height { get; }
     public int Width { get; }
+
+    /// <summary>
+    /// What <see cref="PatchConsensus"/> needs of this image as the reference, computed on first use and kept: a slice is
+    /// the reference of every later slice it is registered with (four with the default offsets), and neither its
+    /// gradients nor the gradient products of its whole cells depend on the moving slice or the shift.
+    /// </summary>
+    internal ReferenceTerms TermsForCells(int cellPx)
+    {
+        var terms = _referenceTerms;
+        if (terms is not null && terms.CellPx == cellPx) return terms;
+        terms = ReferenceTerms.Of(this, cellPx);
+        _referenceTerms = terms;
+        return terms;
+    }
 
     public static BandImage Of(Image2D<float> image, int maxSizePx, PatchConsensusOptions options)
     {
@@ -53,8 +71,10 @@ internal sealed class BandImage
                 valid[y * w + x] = ok ? 1f : 0f;
             }
         }
-        var fine = GaussianBlur.Normalised(crop, valid, h, w, options.FineSigmaPx);
-        var coarse = GaussianBlur.Normalised(crop, valid, h, w, options.CoarseSigmaPx);
+        // Both blurs share the weighted crop (data x weight) and the validity check.
+        var blur = new GaussianBlur.Normaliser(crop, valid, h, w);
+        var fine = blur.Blur(options.FineSigmaPx);
+        var coarse = blur.Blur(options.CoarseSigmaPx);
         var band = new float[h * w];
         double sum = 0, sum2 = 0;
         long n = 0;
@@ -71,53 +91,195 @@ internal sealed class BandImage
         for (int i = 0; i < band.Length; i++) band[i] = valid[i] == 0 ? 0 : (float)((band[i] - mean) * scale);
         return new BandImage(band, h, w);
     }
+
+    /// <summary>Central-difference gradients of a reference image (0 on its 1-px border) and the gradient products summed over each whole cell.</summary>
+    internal sealed class ReferenceTerms
+    {
+        private ReferenceTerms(int cellPx, float[] gradientY, float[] gradientX, double[] wholeCells)
+        {
+            CellPx = cellPx;
+            GradientY = gradientY;
+            GradientX = gradientX;
+            WholeCells = wholeCells;
+        }
+
+        public int CellPx { get; }
+        public float[] GradientY { get; }
+        public float[] GradientX { get; }
+
+        /// <summary>Per cell (row-major, h / cellPx by w / cellPx): the sums of gy², gy·gx and gx² over all its pixels, in row-major pixel order.</summary>
+        public double[] WholeCells { get; }
+
+        public static ReferenceTerms Of(BandImage image, int cellPx)
+        {
+            int h = image.Height, w = image.Width;
+            var r = image.Data;
+            var gy = new float[h * w];
+            var gx = new float[h * w];
+            Parallel.For(1, Math.Max(1, h - 1), y =>
+            {
+                for (int x = 1; x < w - 1; x++)
+                {
+                    gy[y * w + x] = 0.5f * (r[(y + 1) * w + x] - r[(y - 1) * w + x]);
+                    gx[y * w + x] = 0.5f * (r[y * w + x + 1] - r[y * w + x - 1]);
+                }
+            });
+            int cy = h / cellPx, cx = w / cellPx;
+            var cells = new double[cy * cx * 3];
+            Parallel.For(0, cy, j =>
+            {
+                for (int i = 0; i < cx; i++)
+                {
+                    double syy = 0, syx = 0, sxx = 0;
+                    for (int y = j * cellPx; y < (j + 1) * cellPx; y++)
+                        for (int x = i * cellPx; x < (i + 1) * cellPx; x++)
+                        {
+                            int p = y * w + x;
+                            double a = gy[p], b = gx[p];
+                            syy += a * a; syx += a * b; sxx += b * b;
+                        }
+                    int o = (j * cx + i) * 3;
+                    cells[o] = syy; cells[o + 1] = syx; cells[o + 2] = sxx;
+                }
+            });
+            return new ReferenceTerms(cellPx, gy, gx, cells);
+        }
+    }
 }
 
 /// <summary>Separable Gaussian blur by normalised convolution (pixels with weight 0 and outside the image do not count).</summary>
 internal static class GaussianBlur
 {
-    public static float[] Normalised(float[] data, float[] weight, int h, int w, double sigma)
+    public static float[] Normalised(float[] data, float[] weight, int h, int w, double sigma) =>
+        new Normaliser(data, weight, h, w).Blur(sigma);
+
+    /// <summary>One image and its weights, blurred at one or more sigmas (the weighted image is formed once).</summary>
+    internal sealed class Normaliser
     {
-        if (sigma <= 0) return (float[])data.Clone();
-        int r = Math.Max(1, (int)Math.Ceiling(3 * sigma));
-        var k = new float[2 * r + 1];
-        for (int i = -r; i <= r; i++) k[i + r] = (float)Math.Exp(-0.5 * i * i / (sigma * sigma));
-        var weighted = new float[h * w];
-        for (int i = 0; i < weighted.Length; i++) weighted[i] = data[i] * weight[i];
-        var num = Blur(weighted, h, w, k, r);
-        var den = Blur(weight, h, w, k, r);
-        var result = new float[h * w];
-        for (int i = 0; i < result.Length; i++) result[i] = den[i] > 1e-6f ? num[i] / den[i] : 0f;
-        return result;
+        private readonly float[] _data;
+        private readonly float[] _weight;
+        private readonly float[] _weighted;
+        private readonly bool _allWeightOne;
+        private readonly int _h, _w;
+
+        public Normaliser(float[] data, float[] weight, int h, int w)
+        {
+            (_data, _weight, _h, _w) = (data, weight, h, w);
+            _weighted = new float[h * w];
+            var allOne = true;
+            for (int i = 0; i < _weighted.Length; i++)
+            {
+                _weighted[i] = data[i] * weight[i];
+                allOne &= weight[i] == 1f;
+            }
+            _allWeightOne = allOne;
+        }
+
+        public float[] Blur(double sigma)
+        {
+            if (sigma <= 0) return (float[])_data.Clone();
+            int r = Math.Max(1, (int)Math.Ceiling(3 * sigma));
+            var k = new float[2 * r + 1];
+            for (int i = -r; i <= r; i++) k[i + r] = (float)Math.Exp(-0.5 * i * i / (sigma * sigma));
+            var num = Separable(_weighted, _h, _w, k, r);
+            // With every weight 1 the blurred weights differ only within r of the border: the rows of the interior are all
+            // the same row (same terms in the same order), so they are computed once, exactly as the full blur would.
+            var den = _allWeightOne ? BlurredOnes(_h, _w, k, r) : new RowTable(Separable(_weight, _h, _w, k, r), y => y);
+            var result = num; // divided in place
+            Parallel.For(0, _h, y =>
+            {
+                var n = result.AsSpan(y * _w, _w);
+                var d = den.Row(y, _w);
+                for (int x = 0; x < n.Length; x++) n[x] = d[x] > 1e-6f ? n[x] / d[x] : 0f;
+            });
+            return result;
+        }
     }
 
-    private static float[] Blur(float[] src, int h, int w, float[] k, int r)
+    /// <summary>A blurred image stored as its distinct rows: <see cref="Row"/> maps an image row to its stored row.</summary>
+    private readonly record struct RowTable(float[] Rows, Func<int, int> RowOf)
+    {
+        public ReadOnlySpan<float> Row(int y, int w) => Rows.AsSpan(RowOf(y) * w, w);
+    }
+
+    private static RowTable BlurredOnes(int h, int w, float[] k, int r)
+    {
+        // Horizontal pass of a row of ones, then the vertical pass for the distinct rows: the top r rows, one interior
+        // row (any y with r <= y < h - r), and the bottom r rows; an image of at most 2r + 1 rows is computed whole.
+        var ones = new float[w];
+        Array.Fill(ones, 1f);
+        var horizontal = new float[w];
+        HorizontalRow(ones, horizontal, k, r);
+        if (h <= 2 * r + 1)
+        {
+            var all = new float[h * w];
+            for (int y = 0; y < h; y++) VerticalRow(y, h, w, k, r, _ => horizontal, all.AsSpan(y * w, w));
+            return new RowTable(all, y => y);
+        }
+        var rows = new float[(2 * r + 1) * w];
+        for (int i = 0; i < 2 * r + 1; i++)
+        {
+            int y = i <= r ? i : h - 1 - (2 * r - i);
+            VerticalRow(y, h, w, k, r, _ => horizontal, rows.AsSpan(i * w, w));
+        }
+        return new RowTable(rows, y => y < r ? y : y >= h - r ? 2 * r - (h - 1 - y) : r);
+    }
+
+    private static float[] Separable(float[] src, int h, int w, float[] k, int r)
     {
         var tmp = new float[h * w];
-        Parallel.For(0, h, y =>
-        {
-            int b = y * w;
-            for (int x = 0; x < w; x++)
-            {
-                int lo = Math.Max(0, x - r), hi = Math.Min(w - 1, x + r);
-                float s = 0;
-                for (int xx = lo; xx <= hi; xx++) s += k[xx - x + r] * src[b + xx];
-                tmp[b + x] = s;
-            }
-        });
+        Parallel.For(0, h, y => HorizontalRow(src.AsSpan(y * w, w), tmp.AsSpan(y * w, w), k, r));
         var dst = new float[h * w];
-        Parallel.For(0, h, y =>
-        {
-            int lo = Math.Max(0, y - r), hi = Math.Min(h - 1, y + r);
-            var o = dst.AsSpan(y * w, w);
-            for (int yy = lo; yy <= hi; yy++)
-            {
-                float kk = k[yy - y + r];
-                var row = tmp.AsSpan(yy * w, w);
-                for (int x = 0; x < w; x++) o[x] += kk * row[x];
-            }
-        });
+        Parallel.For(0, h, y => VerticalRow(y, h, w, k, r, yy => tmp.AsSpan(yy * w, w), dst.AsSpan(y * w, w)));
         return dst;
+    }
+
+    private delegate ReadOnlySpan<float> RowSource(int y);
+
+    /// <summary>
+    /// dst[x] = sum over xx in [x - r, x + r] ∩ [0, w) of k[xx - x + r] src[xx], accumulated in ascending xx from 0.
+    /// The interior runs several x at once with SIMD: each lane adds the same terms in the same order, so the sums are
+    /// the scalar ones bit for bit.
+    /// </summary>
+    private static void HorizontalRow(ReadOnlySpan<float> src, Span<float> dst, float[] k, int r)
+    {
+        int w = src.Length, lanes = Vector<float>.Count;
+        int interiorStart = Math.Min(r, w), interiorEnd = Math.Max(interiorStart, w - r); // x with x - r >= 0 and x + r < w
+        for (int x = 0; x < interiorStart; x++) dst[x] = HorizontalAt(src, x, k, r);
+        int xv = interiorStart;
+        for (; xv + lanes <= interiorEnd; xv += lanes)
+        {
+            var s = Vector<float>.Zero;
+            for (int t = 0; t <= 2 * r; t++) s += new Vector<float>(k[t]) * new Vector<float>(src.Slice(xv - r + t, lanes));
+            s.CopyTo(dst.Slice(xv, lanes));
+        }
+        for (int x = xv; x < w; x++) dst[x] = HorizontalAt(src, x, k, r);
+    }
+
+    private static float HorizontalAt(ReadOnlySpan<float> src, int x, float[] k, int r)
+    {
+        int lo = Math.Max(0, x - r), hi = Math.Min(src.Length - 1, x + r);
+        float s = 0;
+        for (int xx = lo; xx <= hi; xx++) s += k[xx - x + r] * src[xx];
+        return s;
+    }
+
+    /// <summary>dst = sum over yy in [y - r, y + r] ∩ [0, h) of k[yy - y + r] row(yy), accumulated in ascending yy from 0 (SIMD across x, same order per pixel).</summary>
+    private static void VerticalRow(int y, int h, int w, float[] k, int r, RowSource row, Span<float> dst)
+    {
+        int lo = Math.Max(0, y - r), hi = Math.Min(h - 1, y + r);
+        dst.Clear();
+        int lanes = Vector<float>.Count;
+        for (int yy = lo; yy <= hi; yy++)
+        {
+            float kk = k[yy - y + r];
+            var source = row(yy);
+            var factor = new Vector<float>(kk);
+            int x = 0;
+            for (; x + lanes <= w; x += lanes)
+                (new Vector<float>(dst.Slice(x, lanes)) + factor * new Vector<float>(source.Slice(x, lanes))).CopyTo(dst.Slice(x, lanes));
+            for (; x < w; x++) dst[x] += kk * source[x];
+        }
     }
 }
 
@@ -161,18 +323,13 @@ internal static class PatchConsensus
         if (py < 1 || px < 1) return null;
 
         var r = reference.Data;
-        var gy = new float[h * w];
-        var gx = new float[h * w];
-        for (int y = 1; y < h - 1; y++)
-            for (int x = 1; x < w - 1; x++)
-            {
-                gy[y * w + x] = 0.5f * (r[(y + 1) * w + x] - r[(y - 1) * w + x]);
-                gx[y * w + x] = 0.5f * (r[y * w + x + 1] - r[y * w + x - 1]);
-            }
+        var terms = reference.TermsForCells(cell);
+        var (gy, gx, wholeCells) = (terms.GradientY, terms.GradientX, terms.WholeCells);
         // Cell sums: yy, yx, xx, ye, xe, valid count.
         const int Q = 6;
         var cells = new double[cy * cx * Q];
         var resampled = new float[h * w];
+        var horizontal = new float[h * w];
         int patches = py * px;
         var dyP = new double[patches];
         var dxP = new double[patches];
@@ -182,18 +339,39 @@ internal static class PatchConsensus
         Result? last = null;
         for (int iteration = 0; iteration < MaxIterations; iteration++)
         {
-            var (vy0, vy1, vx0, vx1) = Resample(moving, shift, resampled);
+            var (vy0, vy1, vx0, vx1) = Resample(moving, shift, resampled, horizontal);
             // Valid rows/cols of the resampled image, also excluding the 1-px gradient border.
             vy0 = Math.Max(vy0, 1); vx0 = Math.Max(vx0, 1); vy1 = Math.Min(vy1, h - 1); vx1 = Math.Min(vx1, w - 1);
-            Array.Clear(cells);
             Parallel.For(0, cy, j =>
             {
                 for (int i = 0; i < cx; i++)
                 {
-                    double syy = 0, syx = 0, sxx = 0, sye = 0, sxe = 0;
-                    int count = 0;
                     int yA = Math.Max(j * cell, vy0), yB = Math.Min((j + 1) * cell, vy1);
                     int xA = Math.Max(i * cell, vx0), xB = Math.Min((i + 1) * cell, vx1);
+                    int o = (j * cx + i) * Q;
+                    if (yA == j * cell && yB == (j + 1) * cell && xA == i * cell && xB == (i + 1) * cell)
+                    {
+                        // A whole cell: its gradient products are the reference's, only the error terms depend on the shift.
+                        double ye = 0, xe = 0;
+                        for (int y = yA; y < yB; y++)
+                        {
+                            var rowR = r.AsSpan(y * w + xA, cell);
+                            var rowM = resampled.AsSpan(y * w + xA, cell);
+                            var rowGy = gy.AsSpan(y * w + xA, cell);
+                            var rowGx = gx.AsSpan(y * w + xA, cell);
+                            for (int x = 0; x < rowR.Length; x++)
+                            {
+                                double e = rowM[x] - rowR[x];
+                                ye += rowGy[x] * e; xe += rowGx[x] * e;
+                            }
+                        }
+                        int c = (j * cx + i) * 3;
+                        cells[o] = wholeCells[c]; cells[o + 1] = wholeCells[c + 1]; cells[o + 2] = wholeCells[c + 2];
+                        cells[o + 3] = ye; cells[o + 4] = xe; cells[o + 5] = cell * cell;
+                        continue;
+                    }
+                    double syy = 0, syx = 0, sxx = 0, sye = 0, sxe = 0;
+                    int count = 0;
                     for (int y = yA; y < yB; y++)
                         for (int x = xA; x < xB; x++)
                         {
@@ -203,7 +381,6 @@ internal static class PatchConsensus
                             syy += a * a; syx += a * b; sxx += b * b; sye += a * e; sxe += b * e;
                             count++;
                         }
-                    int o = (j * cx + i) * Q;
                     cells[o] = syy; cells[o + 1] = syx; cells[o + 2] = sxx; cells[o + 3] = sye; cells[o + 4] = sxe; cells[o + 5] = count;
                 }
             });
@@ -249,16 +426,30 @@ internal static class PatchConsensus
     /// </summary>
     private static Shift2D RobustLocation(double[] dy, double[] dx, double[] texture, bool[] ok, out double spread, out double effective)
     {
-        var idx = Enumerable.Range(0, dy.Length).Where(k => ok[k]).ToArray();
-        var t = idx.Select(k => texture[k]).ToArray();
-        Array.Sort(t);
-        double t0 = Math.Max(t[t.Length / 2], 1e-12);
-        var prior = idx.Select(k => texture[k] / (texture[k] + t0)).ToArray();
-        var ys = idx.Select(k => dy[k]).ToArray();
-        var xs = idx.Select(k => dx[k]).ToArray();
-        double my = WeightedMedian(ys, prior), mx = WeightedMedian(xs, prior);
-        double sy = 1.4826 * WeightedMedian(ys.Select(v => Math.Abs(v - my)).ToArray(), prior);
-        double sx = 1.4826 * WeightedMedian(xs.Select(v => Math.Abs(v - mx)).ToArray(), prior);
+        int usable = 0;
+        foreach (bool used in ok) if (used) usable++;
+        var idx = new int[usable];
+        for (int k = 0, n = 0; k < ok.Length; k++) if (ok[k]) idx[n++] = k;
+        var t = new double[usable];
+        for (int i = 0; i < usable; i++) t[i] = texture[idx[i]];
+        double t0 = Math.Max(KthSmallest(t, usable / 2), 1e-12);
+        var prior = new double[usable];
+        var ys = new double[usable];
+        var xs = new double[usable];
+        for (int i = 0; i < usable; i++)
+        {
+            int k = idx[i];
+            prior[i] = texture[k] / (texture[k] + t0);
+            ys[i] = dy[k];
+            xs[i] = dx[k];
+        }
+        double total = prior.Sum();
+        // Each axis is sorted once; the order of the distances from its median follows from it by a merge.
+        var yOrder = StableOrder(ys);
+        var xOrder = StableOrder(xs);
+        double my = WeightedMedian(ys, prior, yOrder, total), mx = WeightedMedian(xs, prior, xOrder, total);
+        double sy = 1.4826 * WeightedMedianDistance(ys, my, yOrder, prior, total);
+        double sx = 1.4826 * WeightedMedianDistance(xs, mx, xOrder, prior, total);
         sy = Math.Max(sy, 1e-3); sx = Math.Max(sx, 1e-3);
         const double C = 4.685;
         double sw = 0, sw2 = 0;
@@ -285,10 +476,13 @@ internal static class PatchConsensus
         return new Shift2D(my, mx);
     }
 
-    private static double WeightedMedian(double[] values, double[] weights)
+    /// <summary>
+    /// The first value in <paramref name="order"/> (ascending, equal values in index order) at which the running weight
+    /// reaches half of <paramref name="total"/>.
+    /// </summary>
+    private static double WeightedMedian(double[] values, double[] weights, int[] order, double total)
     {
-        var order = Enumerable.Range(0, values.Length).OrderBy(i => values[i]).ToArray();
-        double total = weights.Sum(), acc = 0;
+        double acc = 0;
         foreach (int i in order)
         {
             acc += weights[i];
@@ -298,10 +492,80 @@ internal static class PatchConsensus
     }
 
     /// <summary>
+    /// The weighted median of |v - centre|. Given the values' ascending order, the distances of the values below the
+    /// centre ascend backwards and those of the rest forwards (rounding is monotone), so their ascending order is a merge
+    /// of the two runs; ties are then put in index order, which is exactly the order a stable sort of the distances gives.
+    /// </summary>
+    private static double WeightedMedianDistance(double[] values, double centre, int[] order, double[] weights, double total)
+    {
+        int n = values.Length;
+        var distance = new double[n];
+        for (int i = 0; i < n; i++) distance[i] = Math.Abs(values[i] - centre);
+        int split = 0;
+        while (split < n && values[order[split]] < centre) split++;
+        var merged = new int[n];
+        int below = split - 1, above = split;
+        for (int m = 0; m < n; m++)
+        {
+            bool takeBelow = above >= n || (below >= 0 && distance[order[below]] <= distance[order[above]]);
+            merged[m] = takeBelow ? order[below--] : order[above++];
+        }
+        RestoreIndexOrderOfTies(distance, merged);
+        return WeightedMedian(distance, weights, merged, total);
+    }
+
+    /// <summary>Indices of <paramref name="values"/> in ascending order of value, equal values in index order (a stable sort).</summary>
+    private static int[] StableOrder(double[] values)
+    {
+        var sorted = (double[])values.Clone();
+        var order = new int[values.Length];
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        Array.Sort(sorted, order);
+        RestoreIndexOrderOfTies(values, order);
+        return order;
+    }
+
+    /// <summary>
+    /// <paramref name="order"/> lists indices by non-decreasing value; each run of equal values is put in index order, so
+    /// weights add up in the same order whatever produced the runs (Array.Sort is not stable).
+    /// </summary>
+    private static void RestoreIndexOrderOfTies(double[] values, int[] order)
+    {
+        for (int start = 0; start < order.Length;)
+        {
+            int end = start + 1;
+            while (end < order.Length && values[order[end]].Equals(values[order[start]])) end++;
+            if (end - start > 1) Array.Sort(order, start, end - start);
+            start = end;
+        }
+    }
+
+    /// <summary>The k-th smallest of <paramref name="values"/> (0-based; the array is reordered), by quickselect.</summary>
+    private static double KthSmallest(double[] values, int k)
+    {
+        int lo = 0, hi = values.Length - 1;
+        while (lo < hi)
+        {
+            double pivot = values[(lo + hi) >> 1];
+            int i = lo, j = hi;
+            while (i <= j)
+            {
+                while (values[i] < pivot) i++;
+                while (values[j] > pivot) j--;
+                if (i <= j) { (values[i], values[j]) = (values[j], values[i]); i++; j--; }
+            }
+            if (k <= j) hi = j;
+            else if (k >= i) lo = i;
+            else return values[k];
+        }
+        return values[k];
+    }
+
+    /// <summary>
     /// out(p) = moving(p + shift) by separable Keys cubic convolution (a = -0.5); returns the rows [y0, y1) and
     /// columns [x0, x1) where all 4x4 taps lie inside the image (outside them out is 0 and must not be used).
     /// </summary>
-    private static (int Y0, int Y1, int X0, int X1) Resample(BandImage moving, Shift2D shift, float[] output)
+    private static (int Y0, int Y1, int X0, int X1) Resample(BandImage moving, Shift2D shift, float[] output, float[] horizontal)
     {
         int h = moving.Height, w = moving.Width;
         var m = moving.Data;
@@ -311,23 +575,47 @@ internal static class PatchConsensus
         // Source index for output x is x + nx + t, t = -1..2.
         int x0 = Math.Max(0, 1 - nx), x1 = Math.Min(w, w - 2 - nx);
         int y0 = Math.Max(0, 1 - ny), y1 = Math.Min(h, h - 2 - ny);
-        Array.Clear(output);
         if (x1 <= x0 || y1 <= y0) return (0, 0, 0, 0);
-        var tmp = new float[h * w];
-        Parallel.For(0, h, y =>
+        // Only the columns [x0, x1) of the rows the vertical pass reads are filtered; nothing outside the returned region
+        // is written (the caller reads only inside it). SIMD lanes compute the scalar expression term by term.
+        int lanes = Vector<float>.Count;
+        var (k0, k1, k2, k3) = (kx[0], kx[1], kx[2], kx[3]);
+        var (v0, v1, v2, v3) = (new Vector<float>(k0), new Vector<float>(k1), new Vector<float>(k2), new Vector<float>(k3));
+        Parallel.For(y0 + ny - 1, y1 + ny + 2, y =>
         {
             int b = y * w;
-            for (int x = x0; x < x1; x++)
+            var source = m.AsSpan();
+            var target = horizontal.AsSpan();
+            int x = x0;
+            for (; x + lanes <= x1; x += lanes)
             {
                 int s = b + x + nx - 1;
-                tmp[b + x] = kx[0] * m[s] + kx[1] * m[s + 1] + kx[2] * m[s + 2] + kx[3] * m[s + 3];
+                var sum = v0 * new Vector<float>(source.Slice(s, lanes)) + v1 * new Vector<float>(source.Slice(s + 1, lanes))
+                    + v2 * new Vector<float>(source.Slice(s + 2, lanes)) + v3 * new Vector<float>(source.Slice(s + 3, lanes));
+                sum.CopyTo(target.Slice(b + x, lanes));
+            }
+            for (; x < x1; x++)
+            {
+                int s = b + x + nx - 1;
+                target[b + x] = k0 * source[s] + k1 * source[s + 1] + k2 * source[s + 2] + k3 * source[s + 3];
             }
         });
+        var (l0, l1, l2, l3) = (ky[0], ky[1], ky[2], ky[3]);
+        var (u0, u1, u2, u3) = (new Vector<float>(l0), new Vector<float>(l1), new Vector<float>(l2), new Vector<float>(l3));
         Parallel.For(y0, y1, y =>
         {
             int s = (y + ny - 1) * w;
-            for (int x = x0; x < x1; x++)
-                output[y * w + x] = ky[0] * tmp[s + x] + ky[1] * tmp[s + w + x] + ky[2] * tmp[s + 2 * w + x] + ky[3] * tmp[s + 3 * w + x];
+            var t = horizontal.AsSpan();
+            var target = output.AsSpan(y * w, w);
+            int x = x0;
+            for (; x + lanes <= x1; x += lanes)
+            {
+                var sum = u0 * new Vector<float>(t.Slice(s + x, lanes)) + u1 * new Vector<float>(t.Slice(s + w + x, lanes))
+                    + u2 * new Vector<float>(t.Slice(s + 2 * w + x, lanes)) + u3 * new Vector<float>(t.Slice(s + 3 * w + x, lanes));
+                sum.CopyTo(target.Slice(x, lanes));
+            }
+            for (; x < x1; x++)
+                target[x] = l0 * t[s + x] + l1 * t[s + w + x] + l2 * t[s + 2 * w + x] + l3 * t[s + 3 * w + x];
         });
         return (y0, y1, x0, x1);
     }

@@ -1,0 +1,114 @@
+using SsbTomo.Imaging.Alignment;
+using SsbTomo.Imaging.Tests.Reference;
+using Xunit;
+
+namespace SsbTomo.Imaging.Tests.Alignment;
+
+/// <summary>
+/// The faster curtaining filter (running median by counts and block copies, column medians gathered in strips), band images, normalised Gaussian blur and patch consensus (SIMD passes, the reference's gradients and whole
+/// cells' gradient products kept between pairs, the blurred weights of a hole-free image computed once per distinct row)
+/// give the frozen reference's results bit for bit, so the drift they measure is unchanged.
+/// </summary>
+public class AlignmentKernelEquivalenceTests
+{
+    [Theory]
+    [InlineData(37, 53, 1.0, false)]
+    [InlineData(37, 53, 2.0, true)]
+    [InlineData(64, 70, 0.5, false)]
+    [InlineData(5, 6, 2.0, false)]   // fewer rows than the kernel: every row is a border row
+    [InlineData(13, 40, 2.0, false)] // exactly 2r + 1 rows
+    [InlineData(14, 3, 1.0, true)]   // narrower than a SIMD vector
+    public void GaussianBlurMatchesTheReference(int h, int w, double sigma, bool holes)
+    {
+        var (data, weight) = Scene(h, w, seed: h * 31 + w, holes);
+        var expected = GaussianBlurReference.Normalised(data, weight, h, w, sigma);
+        var actual = GaussianBlur.Normalised(data, weight, h, w, sigma);
+        Assert.Equal(expected, actual);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void BandImagesMatchTheReference(bool holes)
+    {
+        var image = Slice(150, 171, new Shift2D(0, 0), holes);
+        var options = PatchConsensusOptions.Default;
+        Assert.Equal(BandImageReference.Of(image, 128, options).Data, BandImage.Of(image, 128, options).Data);
+        Assert.Equal(BandImageReference.Of(image, 1024, options).Data, BandImage.Of(image, 1024, options).Data);
+    }
+
+    [Theory]
+    [InlineData(0.4, -0.7, 0.0, 0.0, false)]
+    [InlineData(2.3, 1.6, 2.0, 2.0, false)]
+    [InlineData(-5.2, 7.9, -4.5, 7.0, true)] // large shift: cells along two edges are cut by the resampling's valid region
+    [InlineData(9.5, -12.25, 0.0, 0.0, false)] // start far off: several clipped iterations
+    public void PatchConsensusMatchesTheReference(double dy, double dx, double startY, double startX, bool holes)
+    {
+        var options = PatchConsensusOptions.Default;
+        var reference = Slice(133, 161, Shift2D.Zero, holes);
+        var moving = Slice(133, 161, new Shift2D(dy, dx), holes);
+        var expected = PatchConsensusReference.Estimate(
+            BandImageReference.Of(reference, 1024, options), BandImageReference.Of(moving, 1024, options), new Shift2D(startY, startX), options);
+        var referenceBand = BandImage.Of(reference, 1024, options);
+        var actual = PatchConsensus.Estimate(referenceBand, BandImage.Of(moving, 1024, options), new Shift2D(startY, startX), options);
+        Assert.NotNull(expected);
+        Assert.NotNull(actual);
+        Assert.Equal(expected.Value.Shift, actual.Value.Shift);
+        Assert.Equal(expected.Value.Spread, actual.Value.Spread);
+        Assert.Equal(expected.Value.Patches, actual.Value.Patches);
+        Assert.Equal(expected.Value.EffectivePatches, actual.Value.EffectivePatches);
+        // The reference's kept terms serve a second pair with another moving slice unchanged.
+        var other = Slice(133, 161, new Shift2D(-dy, dx / 2), holes);
+        var expectedOther = PatchConsensusReference.Estimate(
+            BandImageReference.Of(reference, 1024, options), BandImageReference.Of(other, 1024, options), Shift2D.Zero, options);
+        var actualOther = PatchConsensus.Estimate(referenceBand, BandImage.Of(other, 1024, options), Shift2D.Zero, options);
+        Assert.Equal(expectedOther?.Shift, actualOther?.Shift);
+        Assert.Equal(expectedOther?.Spread, actualOther?.Spread);
+    }
+
+    [Theory]
+    [InlineData(300, 333, 12, 128, false, false)] // width not a multiple of the 16-column strip, 2 blocks
+    [InlineData(97, 40, 5, 256, true, false)]     // one block, NaN rows and pixels
+    [InlineData(64, 7, 3, 16, false, false)]      // narrower than one strip, 4 blocks
+    [InlineData(120, 200, 12, 64, true, true)]    // whole grey levels (a raw slice without a background fit): windows full of equal values
+    public void CurtainingFilterMatchesTheReference(int h, int w, int maxStripeWidthPx, int blockHeightPx, bool holes, bool wholeLevels)
+    {
+        var image = Slice(h, w, Shift2D.Zero, holes);
+        var random = new Random(w);
+        var stripes = Enumerable.Range(0, w).Select(_ => (float)(0.1 * (random.NextDouble() - 0.5))).ToArray();
+        for (var y = 0; y < h; y++)
+            for (var x = 0; x < w; x++)
+                image.Pixels[y * w + x] += stripes[x] * (1 + (float)y / h);
+        if (wholeLevels)
+            for (var i = 0; i < image.Pixels.Length; i++) image.Pixels[i] = MathF.Round(image.Pixels[i] * 20);
+        if (holes) image.Pixels[h / 2 * w + w / 2] = float.NaN;
+        var expected = CurtainingFilterReference.Remove(image, maxStripeWidthPx, blockHeightPx);
+        var actual = CurtainingFilter.Remove(image, maxStripeWidthPx, blockHeightPx);
+        Assert.Equal(expected.Pixels, actual.Pixels);
+    }
+
+    private static Image2D<float> Slice(int h, int w, Shift2D shift, bool holes)
+    {
+        var image = new BlobScene(160, h, w, seed: 11).Render(h, w, shift);
+        var noise = new Random(h + w);
+        for (var i = 0; i < image.Pixels.Length; i++) image.Pixels[i] += (float)(0.02 * (noise.NextDouble() - 0.5));
+        if (holes)
+            for (var y = 0; y < h / 5; y++)
+                for (var x = 0; x < w; x++)
+                    image.Pixels[y * w + x] = float.NaN; // a band outside the field of view, as after a shift
+        return image;
+    }
+
+    private static (float[] Data, float[] Weight) Scene(int h, int w, int seed, bool holes)
+    {
+        var random = new Random(seed);
+        var data = new float[h * w];
+        var weight = new float[h * w];
+        for (var i = 0; i < data.Length; i++)
+        {
+            data[i] = (float)(random.NextDouble() * 100);
+            weight[i] = holes && random.NextDouble() < 0.2 ? 0f : 1f;
+        }
+        return (data, weight);
+    }
+}
