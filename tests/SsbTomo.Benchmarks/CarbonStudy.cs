@@ -28,15 +28,11 @@ internal static class CarbonStudy
         {
             var (phantomDir, runDir) = (args[i], args[i + 1]);
             var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(phantomDir))!));
-            var (denoised, intensity, histogram, truth) = await FinishedRun.LoadAsync(phantomDir, runDir);
-            var set = PhaseThresholds.FromHistogram(histogram, 4, 0, 65536);
-            if (set is null) { Console.WriteLine($"{name}: no thresholds"); continue; }
+            var run = await FinishedRun.LoadAsync(phantomDir, runDir);
+            var (denoised, intensity, histogram, truth) = run;
             var sigma = CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50));
-            var window = new SlabWindow(0, denoised.Depth, 0, denoised.Depth);
-            var survey = CarbonFibreSurvey.Survey(denoised, window, set.Thresholds, set.ClassMeans, 1024, 0, 65536, sigma);
-            var decision = CarbonLevel.Decide(survey, set.Thresholds, set.ClassMeans, 1024, 0, 65536);
-            var shine = ShineThroughEstimate.Estimate(ShineThroughEstimate.CountRuns(denoised, window,
-                TileWindow.Whole(denoised.Height, denoised.Width), decision.ClassMeans));
+            if (run.Decide(sigma) is not { } decided) { Console.WriteLine($"{name}: no thresholds"); continue; }
+            var (set, survey, decision, shine) = decided;
             var means = decision.ClassMeans;
             var contrast = means[2] - means[0];
             var baseline = PhaseSegmentation.Segment(intensity, decision.Thresholds, means, shine.Correction);

@@ -30,18 +30,14 @@ internal static class CleanupStudy
         for (var i = 0; i < args.Length; i += 2)
         {
             var (phantomDir, runDir) = (args[i], args[i + 1]);
-            var (denoised, intensity, histogram, truth) = await FinishedRun.LoadAsync(phantomDir, runDir);
+            var run = await FinishedRun.LoadAsync(phantomDir, runDir);
+            var (denoised, intensity, _, truth) = run;
             var truthFractions = PhaseFractions.FromCounts(PhaseFractions.Count(truth));
             var truthLoss = ContactLoss.Count(truth).LossFraction;
-            var set = PhaseThresholds.FromHistogram(histogram, 4, 0, 65536);
-            if (set is null) { Console.WriteLine($"{runDir}: no thresholds"); continue; }
+            if (run.Decide(CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50))) is not { } decided) { Console.WriteLine($"{runDir}: no thresholds"); continue; } // family phantoms are 50 nm
+            var (set, survey, decision, shine) = decided;
             var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(phantomDir));
-            var survey = CarbonFibreSurvey.Survey(denoised, new SlabWindow(0, denoised.Depth, 0, denoised.Depth), set.Thresholds, set.ClassMeans, 1024, 0, 65536,
-                CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50))); // family phantoms are 50 nm
-            var decision = CarbonLevel.Decide(survey, set.Thresholds, set.ClassMeans, 1024, 0, 65536);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runDir}: carbon mean {(set.ClassMeans[1] - set.ClassMeans[0]) / (set.ClassMeans[2] - set.ClassMeans[0]):0.00} fibre cores {(decision.FibreCoreLevel - set.ClassMeans[0]) / (set.ClassMeans[2] - set.ClassMeans[0]):0.00} ({decision.FibreCoreVoxels} voxels) replaced {decision.Replaced}"));
-            var shine = ShineThroughEstimate.Estimate(ShineThroughEstimate.CountRuns(denoised, new SlabWindow(0, denoised.Depth, 0, denoised.Depth),
-                TileWindow.Whole(denoised.Height, denoised.Width), set.ClassMeans));
             var perDistance = shine.UsablePerDistance();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{runDir}: shine-through excess {shine.Excess:0.000} (correction {shine.Correction:0.000}), per distance [{string.Join(", ", perDistance.Select(e => e.ToString("0.000", CultureInfo.InvariantCulture)))}]"));

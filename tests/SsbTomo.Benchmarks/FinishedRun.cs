@@ -22,4 +22,25 @@ internal sealed record FinishedRun(Volume<ushort> Denoised, Volume<float> Intens
         var intensity = new Volume<float>(denoised.Depth, denoised.Height, denoised.Width, Array.ConvertAll(denoised.Data, v => (float)v));
         return new FinishedRun(denoised, intensity, Imaging.Segmentation.Histogram.Compute(denoised, 1024, 0, 65536), truth);
     }
+
+    /// <summary>
+    /// The stack-level decisions the run's segmentation took, made again as the pipeline makes them: the mixture fit of
+    /// the stack histogram, the fibre survey and the carbon decision on it, and the shine-through estimate (counted with
+    /// the fit's class means, as the survey round counts them before the carbon decision exists). The studies re-segment
+    /// with these; null when the histogram yields no thresholds.
+    /// </summary>
+    public PipelineDecisions? Decide(double tubeSigmaVoxels)
+    {
+        var fit = PhaseThresholds.FromHistogram(Histogram, 4, 0, 65536);
+        if (fit is null) return null;
+        var window = new SlabWindow(0, Denoised.Depth, 0, Denoised.Depth);
+        var survey = CarbonFibreSurvey.Survey(Denoised, window, fit.Thresholds, fit.ClassMeans, 1024, 0, 65536, tubeSigmaVoxels);
+        var carbon = CarbonLevel.Decide(survey, fit.Thresholds, fit.ClassMeans, 1024, 0, 65536);
+        var shine = ShineThroughEstimate.Estimate(ShineThroughEstimate.CountRuns(Denoised, window,
+            TileWindow.Whole(Denoised.Height, Denoised.Width), fit.ClassMeans));
+        return new PipelineDecisions(fit, survey, carbon, shine);
+    }
 }
+
+/// <summary>What <see cref="FinishedRun.Decide"/> returns: the fit, the fibre survey, the carbon decision (its thresholds and class means are the ones the labels use) and the shine-through estimate.</summary>
+internal sealed record PipelineDecisions(PhaseThresholdSet Fit, FibreSurveyCounts Survey, CarbonLevelDecision Carbon, ShineThroughExcess Shine);
