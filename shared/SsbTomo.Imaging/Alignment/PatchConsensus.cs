@@ -432,7 +432,7 @@ internal static class PatchConsensus
         for (int k = 0, n = 0; k < ok.Length; k++) if (ok[k]) idx[n++] = k;
         var t = new double[usable];
         for (int i = 0; i < usable; i++) t[i] = texture[idx[i]];
-        double t0 = Math.Max(KthSmallest(t, usable / 2), 1e-12);
+        double t0 = Math.Max(Statistics.Select(t.AsSpan(), usable / 2), 1e-12);
         var prior = new double[usable];
         var ys = new double[usable];
         var xs = new double[usable];
@@ -538,27 +538,6 @@ internal static class PatchConsensus
             if (end - start > 1) Array.Sort(order, start, end - start);
             start = end;
         }
-    }
-
-    /// <summary>The k-th smallest of <paramref name="values"/> (0-based; the array is reordered), by quickselect.</summary>
-    private static double KthSmallest(double[] values, int k)
-    {
-        int lo = 0, hi = values.Length - 1;
-        while (lo < hi)
-        {
-            double pivot = values[(lo + hi) >> 1];
-            int i = lo, j = hi;
-            while (i <= j)
-            {
-                while (values[i] < pivot) i++;
-                while (values[j] > pivot) j--;
-                if (i <= j) { (values[i], values[j]) = (values[j], values[i]); i++; j--; }
-            }
-            if (k <= j) hi = j;
-            else if (k >= i) lo = i;
-            else return values[k];
-        }
-        return values[k];
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace SsbTomo.Imaging.Alignment;
 
 /// <summary>Order statistics (the float-span ones reorder the span).</summary>
@@ -41,12 +43,12 @@ internal static class Statistics
     }
 
     /// <summary>Quickselect: returns the k-th smallest; afterwards values[..k] &lt;= values[k] &lt;= values[k+1..].</summary>
-    public static float Select(Span<float> values, int k)
+    public static T Select<T>(Span<T> values, int k) where T : INumber<T>
     {
         int lo = 0, hi = values.Length - 1;
         while (lo < hi)
         {
-            float pivot = MedianOfThree(values[lo], values[(lo + hi) >> 1], values[hi]);
+            T pivot = MedianOfThree(values[lo], values[(lo + hi) >> 1], values[hi]);
             int i = lo, j = hi;
             while (i <= j)
             {
@@ -61,5 +63,5 @@ internal static class Statistics
         return values[k];
     }
 
-    private static float MedianOfThree(float a, float b, float c) => Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
+    private static T MedianOfThree<T>(T a, T b, T c) where T : INumber<T> => T.Max(T.Min(a, b), T.Min(T.Max(a, b), c));
 }
