@@ -136,11 +136,50 @@ public static class Infra
         return dll;
     }
 
+    /// <summary>Lowest port <see cref="FreePort"/> hands out: above Azurite (10000-10002) and the usual fixed services.</summary>
+    private const int LowestServicePort = 20000;
+
+    private static int _lastServicePort = LowestServicePort + Random.Shared.Next(0, 5000);
+
+    /// <summary>
+    /// A loopback port free now, for a service to bind in a moment, taken below the kernel's ephemeral range
+    /// (/proc/sys/net/ipv4/ip_local_port_range, 32768-60999 by default). A port from that range (what binding port 0
+    /// gives) can, once released, become the source port of any outgoing connection before the service binds it: the
+    /// suite's broker and blob clients open many, and a service failed once with "Address already in use". Below the
+    /// range only explicit binders compete, and a port one of them holds fails the probe.
+    /// </summary>
     public static int FreePort()
     {
-        var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        try { return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port; }
-        finally { listener.Stop(); }
+        var (ephemeralLow, _) = EphemeralPortRange();
+        var span = Math.Max(1, ephemeralLow - LowestServicePort);
+        for (var attempt = 0; attempt < span; attempt++)
+        {
+            var port = LowestServicePort + (Interlocked.Increment(ref _lastServicePort) - LowestServicePort) % span;
+            try
+            {
+                var listener = new TcpListener(System.Net.IPAddress.Loopback, port);
+                listener.Start();
+                listener.Stop();
+                return port;
+            }
+            catch (SocketException)
+            {
+            }
+        }
+        throw new InvalidOperationException($"no free loopback port in {LowestServicePort}-{ephemeralLow - 1}");
+    }
+
+    private static (int Low, int High) EphemeralPortRange()
+    {
+        try
+        {
+            var parts = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length == 2 && int.TryParse(parts[0], out var low) && int.TryParse(parts[1], out var high) && low > LowestServicePort + 100)
+                return (low, high);
+        }
+        catch (IOException)
+        {
+        }
+        return (32768, 60999);
     }
 }
