@@ -132,43 +132,16 @@ internal static class CarbonStudy
     }
 
     /// <summary>
-    /// Candidate: near a dark-tube core (λ2·σ² above <paramref name="tubeShare"/> of the contrast, axial curvature under
-    /// half, no void within the box), an LPS voxel darker than <paramref name="depthShare"/> of the way from the LPS mean
-    /// down to the box's darkest voxel becomes carbon, and a carbon voxel above it becomes LPS.
+    /// Candidate: <see cref="FibreHalfDepth"/> with the tube threshold, box half-width and depth share varied; the cores
+    /// come from the Hessian computed once per run (the survey's axial test).
     /// </summary>
     private static Volume<byte> FibreRule(Volume<byte> labels, Volume<float> intensity, float[] middle, float[] smallest, double[] means,
         int radius, double tubeShare, double depthShare)
     {
-        var contrast = means[2] - means[0];
-        var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);
-        var result = labels.Clone();
-        var minimumResponse = (float)(tubeShare * contrast);
-        Parallel.For(0, depth, z =>
-        {
-            for (var y = 0; y < height; y++)
-                for (var x = 0; x < width; x++)
-                {
-                    var i = ((long)z * height + y) * width + x;
-                    var label = labels.Data[i];
-                    if (label != PhaseLabel.Lps && label != PhaseLabel.Carbon) continue;
-                    var nearCore = false;
-                    var nearVoidOrNmc = false;
-                    var darkest = float.PositiveInfinity;
-                    for (var zz = Math.Max(0, z - radius); zz <= Math.Min(depth - 1, z + radius); zz++)
-                        for (var yy = Math.Max(0, y - radius); yy <= Math.Min(height - 1, y + radius); yy++)
-                            for (var xx = Math.Max(0, x - radius); xx <= Math.Min(width - 1, x + radius); xx++)
-                            {
-                                var j = ((long)zz * height + yy) * width + xx;
-                                var l = labels.Data[j];
-                                if (l == PhaseLabel.Void || l == PhaseLabel.Nmc) nearVoidOrNmc = true;
-                                if (middle[j] > minimumResponse && Math.Abs(smallest[j]) < 0.5 * middle[j]) nearCore = true;
-                                darkest = Math.Min(darkest, intensity.Data[j]);
-                            }
-                    if (!nearCore || nearVoidOrNmc) continue;
-                    var level = means[2] - depthShare * (means[2] - darkest);
-                    result.Data[i] = intensity.Data[i] < level ? PhaseLabel.Carbon : PhaseLabel.Lps;
-                }
-        });
-        return result;
+        var minimumResponse = (float)(tubeShare * (means[2] - means[0]));
+        var cores = new bool[middle.Length];
+        for (var j = 0; j < cores.Length; j++)
+            cores[j] = middle[j] > minimumResponse && Math.Abs(smallest[j]) < CarbonFibreSurvey.MaximumAxialShare * middle[j];
+        return FibreHalfDepth.Apply(labels, intensity, means, cores, radius, depthShare);
     }
 }

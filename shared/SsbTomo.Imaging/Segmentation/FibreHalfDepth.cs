@@ -54,26 +54,45 @@ public static class FibreHalfDepth
             throw new ArgumentException("labels and intensity must have the same shape", nameof(intensity));
         if (classMeans.Length != 4)
             throw new ArgumentException("four class means (void, carbon, electrolyte, active material) are needed", nameof(classMeans));
-        var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);
-        var result = labels.Clone();
-        var contrast = classMeans[2] - classMeans[0];
-        if (labels.Length == 0 || !(contrast > 0)) return result;
+        if (labels.Length == 0 || !(classMeans[2] - classMeans[0] > 0)) return labels.Clone();
+        return Apply(labels, intensity, classMeans, Cores(intensity, classMeans, sigmaVoxels, CarbonFibreSurvey.MinimumTubeResponse),
+            NeighbourhoodVoxels, DepthShare);
+    }
 
-        var minimumResponse = (float)(CarbonFibreSurvey.MinimumTubeResponse * contrast);
-        var sliceLength = height * width;
-        var core = new bool[labels.Length];
+    /// <summary>
+    /// Fibre cores: voxels whose Hessian (σ <paramref name="sigmaVoxels"/>) has a middle eigenvalue λ2·σ² above
+    /// <paramref name="minimumResponseShare"/> of the void-to-electrolyte contrast and |λ3| &lt;
+    /// <see cref="CarbonFibreSurvey.MaximumAxialShare"/>·λ2, the survey's dark-tube test.
+    /// </summary>
+    public static bool[] Cores(Volume<float> intensity, double[] classMeans, double sigmaVoxels, double minimumResponseShare)
+    {
+        var minimumResponse = (float)(minimumResponseShare * (classMeans[2] - classMeans[0]));
+        var sliceLength = intensity.SliceLength;
+        var core = new bool[intensity.Length];
         // One slice's Hessian scratch per core at most (the segmentation's memory budget counts one per core).
         var options = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount };
-        Parallel.For(0, depth, options, z =>
+        Parallel.For(0, intensity.Depth, options, z =>
         {
             var (_, middle, smallest) = HessianEigenvalues.OfSlice(intensity, z, sigmaVoxels);
             var offset = (long)z * sliceLength;
             for (var i = 0; i < sliceLength; i++)
                 core[offset + i] = middle[i] > minimumResponse && Math.Abs(smallest[i]) < CarbonFibreSurvey.MaximumAxialShare * middle[i];
         });
+        return core;
+    }
 
+    /// <summary>
+    /// The rule with given fibre <paramref name="cores"/> (one per voxel), box half-width and depth share; the pipeline's
+    /// values are <see cref="NeighbourhoodVoxels"/> and <see cref="DepthShare"/>, the carbon study varies them.
+    /// </summary>
+    public static Volume<byte> Apply(Volume<byte> labels, Volume<float> intensity, double[] classMeans, bool[] cores, int neighbourhoodVoxels,
+        double depthShare)
+    {
+        var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);
+        var result = labels.Clone();
+        var core = cores;
+        var r = neighbourhoodVoxels;
         var electrolyteMean = classMeans[2];
-        const int r = NeighbourhoodVoxels;
         Parallel.For(0, depth, z =>
         {
             for (var y = 0; y < height; y++)
@@ -96,7 +115,7 @@ public static class FibreHalfDepth
                                 darkest = Math.Min(darkest, intensity.Data[j]);
                             }
                     if (blocked || !nearCore) continue;
-                    var halfDepth = electrolyteMean - DepthShare * (electrolyteMean - darkest);
+                    var halfDepth = electrolyteMean - depthShare * (electrolyteMean - darkest);
                     result.Data[i] = intensity.Data[i] < halfDepth ? PhaseLabel.Carbon : PhaseLabel.Lps;
                 }
         });
