@@ -4,6 +4,7 @@ using SsbTomo.Hosting;
 using SsbTomo.Imaging;
 using SsbTomo.Imaging.Alignment;
 using SsbTomo.Storage;
+using SsbTomo.Storage.Images;
 
 namespace SsbTomo.Alignment;
 
@@ -12,6 +13,8 @@ namespace SsbTomo.Alignment;
 /// corrected slice's intensity range and bulk-peak brightness, its whole particle sections, and its registrations against
 /// the slices at the reference offsets before it (the slab's halo is read for them). Every number depends on raw slices
 /// alone, never on the slab's bounds, so any chunk size and any number of workers store the same measurements.
+/// Beside them it stores the curtain offsets the filter subtracted from each slice, so that the shift chunk of the slab
+/// corrects its slices without filtering them again (the filter is most of a shift chunk's CPU).
 /// </summary>
 public sealed class MeasureAlignmentChunkConsumer(IBlobStore store) : IConsumer<MeasureAlignmentChunk>
 {
@@ -36,6 +39,7 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store) : IConsumer<
 
         var slab = await raw.ReadSlicesAsync(message.Z0, message.Z1, ct);
         var measured = new List<SliceMeasurement>(slab.Depth);
+        var curtains = new CurtainOffsets?[slab.Depth];
         (BackgroundFit Fit, int Slice)? lastFit = null;
         var lookedBeforeSlab = false;
         for (var z = message.Z0; z < message.Z1; z++)
@@ -61,12 +65,13 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store) : IConsumer<
             // Registering the uncorrected slice measured better on phantoms, and curtains are milled into the specimen
             // face, so they move with it like any other feature.
             var pairs = registration.Add(slice);
-            var corrected = correction.Apply(slice);
+            var corrected = correction.Apply(slice, out curtains[z - message.Z0]);
             measured.Add(new SliceMeasurement(z, flat, fit, fitSlice,
                 flat is null ? SliceIntensityRanges.Measure(corrected) : rawRange,
                 flat is null ? SliceIntensityRanges.MeasureBrightness(corrected) : new SliceBrightness(rawRange, null),
                 pairs, ParticleSections.Detect(corrected, ParticleDetectionOptions.ForDrift)));
         }
+        await store.WriteAsync(layout.AlignmentCurtains(message.ChunkIndex), CurtainOffsetsBlob.Encode(message.Z0, curtains), ct);
         await AlignmentBlobs.WriteAsync(store, layout.AlignmentChunk(message.ChunkIndex),
             new AlignmentChunkMeasurements(message.Z0, message.Z1, measured), ct);
         await context.Publish(new AlignmentChunkMeasured(message.JobId, message.ChunkIndex));

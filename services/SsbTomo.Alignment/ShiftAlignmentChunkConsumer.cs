@@ -1,18 +1,20 @@
 using MassTransit;
+using Microsoft.Extensions.Logging;
 using SsbTomo.Contracts;
 using SsbTomo.Hosting;
 using SsbTomo.Imaging;
 using SsbTomo.Imaging.Alignment;
 using SsbTomo.Storage;
+using SsbTomo.Storage.Images;
 
 namespace SsbTomo.Alignment;
 
 /// <summary>
-/// Writes one slab of aligned.zarr from the stored solution: each raw slice corrected with the charging gradient the
-/// measurement stored (not fitted again), curtains removed, shifted into the slice-0 frame (sub-pixel), cropped and
-/// mapped to uint16 with its matched brightness.
+/// Writes one slab of aligned.zarr from the stored solution: each raw slice corrected with the charging gradient and the
+/// curtain offsets the measurement of the slab stored (neither fitted nor filtered again), shifted into the slice-0 frame
+/// (sub-pixel), cropped and mapped to uint16 with its matched brightness.
 /// </summary>
-public sealed class ShiftAlignmentChunkConsumer(IBlobStore store) : IConsumer<ShiftAlignmentChunk>
+public sealed class ShiftAlignmentChunkConsumer(IBlobStore store, ILogger<ShiftAlignmentChunkConsumer> logger) : IConsumer<ShiftAlignmentChunk>
 {
     public Task Consume(ConsumeContext<ShiftAlignmentChunk> context) =>
         StageRunner.RunAsync(context, "alignment", () => ShiftAsync(context));
@@ -23,6 +25,7 @@ public sealed class ShiftAlignmentChunkConsumer(IBlobStore store) : IConsumer<Sh
         var message = context.Message;
         var layout = new JobLayout(message.JobPrefix);
         var solution = await AlignmentBlobs.ReadAsync<AlignmentSolution>(store, layout.AlignmentSolution, ct);
+        var curtains = await ReadCurtainsAsync(layout, message, ct);
         var raw = await StageVolume<ushort>.OpenAsync(store, layout.Raw, ct);
         var aligned = await StageVolume<ushort>.OpenAsync(store, layout.Aligned, ct);
         var slab = await raw.ReadSlicesAsync(message.Z0, message.Z1, ct);
@@ -31,10 +34,36 @@ public sealed class ShiftAlignmentChunkConsumer(IBlobStore store) : IConsumer<Sh
         for (var k = 0; k < slab.Depth; k++)
         {
             var plan = solution.Slices[message.Z0 + k];
-            SubpixelShift.Apply(plan.Correction.Apply(slab.SliceToFloat(k)), plan.Drift, shifted);
+            var slice = slab.SliceToFloat(k);
+            var corrected = curtains is null ? plan.Correction.Apply(slice) : plan.Correction.Replay(slice, curtains[k]);
+            SubpixelShift.Apply(corrected, plan.Drift, shifted);
             SliceIntensityRanges.ToUInt16(shifted, plan.Range, solution.Crop, result.Slice(k));
         }
         await aligned.WriteSlicesAsync(message.Z0, result, ct);
         await context.Publish(new AlignmentChunkShifted(message.JobId, message.ChunkIndex));
+    }
+
+    /// <summary>
+    /// The slab's curtain offsets as its measurement stored them; null when there are none to use, and the slices are
+    /// filtered again, to the same pixels: a job measured before the offsets were stored (resumed after an upgrade), or
+    /// a blob that is unreadable or holds other slices.
+    /// </summary>
+    private async Task<CurtainOffsets?[]?> ReadCurtainsAsync(JobLayout layout, ShiftAlignmentChunk message, CancellationToken ct)
+    {
+        var key = layout.AlignmentCurtains(message.ChunkIndex);
+        if (await store.ReadAsync(key, ct) is not { } bytes)
+        {
+            logger.LogInformation("Alignment chunk {Chunk}: no stored curtain offsets (measured by an earlier version); filtering its slices again", message.ChunkIndex);
+            return null;
+        }
+        try
+        {
+            return CurtainOffsetsBlob.Decode(bytes, message.Z0, message.Z1);
+        }
+        catch (InvalidDataException e)
+        {
+            logger.LogWarning("Alignment chunk {Chunk}: {Key} is not usable ({Reason}); filtering its slices again", message.ChunkIndex, key, e.Message);
+            return null;
+        }
     }
 }

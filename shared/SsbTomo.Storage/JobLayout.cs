@@ -26,6 +26,11 @@ public sealed record JobLayout(string Prefix)
     public string AlignmentReport => Combine("alignment.json");
     /// <summary>One alignment chunk's per-slice measurements (JSON), read by the global solve.</summary>
     public string AlignmentChunk(int chunkIndex) => Combine($"alignment/chunk-{chunkIndex}.json");
+    /// <summary>
+    /// One alignment chunk's curtain offsets per slice (<see cref="Images.CurtainOffsetsBlob"/>), read by the shift chunk of
+    /// the same slab so that it does not filter the slices again. A job measured before they were stored has none.
+    /// </summary>
+    public string AlignmentCurtains(int chunkIndex) => Combine($"alignment/chunk-{chunkIndex}.curtains");
     /// <summary>The global solve's per-slice corrections, drift and brightness (JSON), read by every shift chunk.</summary>
     public string AlignmentSolution => Combine("alignment/solution.json");
     public string Metrics => Combine("metrics.json");

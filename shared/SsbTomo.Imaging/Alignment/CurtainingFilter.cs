@@ -18,7 +18,15 @@ namespace SsbTomo.Imaging.Alignment;
 /// </summary>
 public static class CurtainingFilter
 {
-    public static Image2D<float> Remove(Image2D<float> image, int maxStripeWidthPx = 12, int blockHeightPx = 256, Image2D<float>? output = null)
+    public static Image2D<float> Remove(Image2D<float> image, int maxStripeWidthPx = 12, int blockHeightPx = 256, Image2D<float>? output = null) =>
+        Remove(image, out _, maxStripeWidthPx, blockHeightPx, output);
+
+    /// <summary>
+    /// Like <see cref="Remove(Image2D{float}, int, int, Image2D{float}?)"/>, and gives what it subtracted:
+    /// <paramref name="offsets"/>.<see cref="CurtainOffsets.Apply"/> on the same image gives the same pixels, bit for bit,
+    /// without the running medians (the alignment's shift pass replays the measurement pass's filter this way).
+    /// </summary>
+    public static Image2D<float> Remove(Image2D<float> image, out CurtainOffsets offsets, int maxStripeWidthPx = 12, int blockHeightPx = 256, Image2D<float>? output = null)
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxStripeWidthPx, 1);
@@ -29,10 +37,9 @@ public static class CurtainingFilter
             throw new ArgumentException($"output is {output.Height}x{output.Width}, image is {h}x{w}", nameof(output));
 
         int blocks = Math.Max(1, (int)Math.Round((double)h / blockHeightPx));
-        var offsets = new float[blocks * w]; // [block * w + x]
+        var total = new float[blocks * w]; // [block * w + x]
         var src = image.Pixels;
         var dst = output.Pixels;
-        double blockHeight = (double)h / blocks;
         // The running median of a striped row is itself pulled by the stripes in its window; re-estimating on the
         // corrected image removes most of that (3 passes: 67 % -> 85 % of the stripe energy removed in the test; the rest is the stripe pattern's content at wavelengths beyond the median window).
         var current = image;
@@ -40,32 +47,15 @@ public static class CurtainingFilter
         {
             var residual = RowResidual(current, maxStripeWidthPx);
             var increment = ColumnBlockMedians(residual, h, w, blocks);
-            for (int i = 0; i < offsets.Length; i++) offsets[i] += increment[i];
-            ApplyOffsets(src, dst, offsets, h, w, blocks, blockHeight);
+            for (int i = 0; i < total.Length; i++) total[i] += increment[i];
+            CurtainOffsets.Subtract(src, dst, total, h, w, blocks);
             current = output;
         }
+        offsets = new CurtainOffsets(h, w, blocks, total);
         return output;
     }
 
     private const int Passes = 3;
-
-    private static void ApplyOffsets(float[] src, float[] dst, float[] offsets, int h, int w, int blocks, double blockHeight)
-    {
-        Parallel.For(0, h, y =>
-        {
-            // Position between block centres.
-            double t = (y + 0.5) / blockHeight - 0.5;
-            int b0 = Math.Clamp((int)Math.Floor(t), 0, blocks - 1);
-            int b1 = Math.Min(b0 + 1, blocks - 1);
-            float f = (float)Math.Clamp(t - b0, 0, 1);
-            int r = y * w;
-            for (int x = 0; x < w; x++)
-            {
-                float o = (1 - f) * offsets[b0 * w + x] + f * offsets[b1 * w + x];
-                dst[r + x] = src[r + x] - o;
-            }
-        });
-    }
 
     /// <summary>image - running median along x (window 2*halfWidth+1, mirrored at the ends); NaN stays NaN.</summary>
     private static float[] RowResidual(Image2D<float> image, int halfWidth)

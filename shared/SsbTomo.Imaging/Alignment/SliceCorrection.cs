@@ -7,11 +7,41 @@ namespace SsbTomo.Imaging.Alignment;
 /// </summary>
 public sealed record SliceCorrection(BackgroundFit? Background, bool Flat)
 {
-    public Image2D<float> Apply(Image2D<float> slice)
+    public Image2D<float> Apply(Image2D<float> slice) => Apply(slice, out _);
+
+    /// <summary>
+    /// Like <see cref="Apply(Image2D{float})"/>, and gives the curtain offsets the filter subtracted (null for a flat
+    /// slice), for <see cref="Replay"/> to correct the same slice again without filtering it again.
+    /// </summary>
+    public Image2D<float> Apply(Image2D<float> slice, out CurtainOffsets? curtains)
     {
         ArgumentNullException.ThrowIfNull(slice);
+        curtains = null;
         if (Flat) return slice;
         var flattened = Background is { } fit ? IntensityNormalization.RemoveBackground(slice, fit) : slice;
-        return CurtainingFilter.Remove(flattened);
+        var corrected = CurtainingFilter.Remove(flattened, out var offsets);
+        curtains = offsets;
+        return corrected;
+    }
+
+    /// <summary>
+    /// The pixels <see cref="Apply(Image2D{float})"/> gives for <paramref name="slice"/>, bit for bit, from the
+    /// <paramref name="curtains"/> an earlier <see cref="Apply(Image2D{float}, out CurtainOffsets?)"/> of the same slice
+    /// gave: the gradient is removed again (cheap), the curtains are subtracted, not measured.
+    /// </summary>
+    /// <param name="curtains">Null exactly when the slice is <see cref="Flat"/>.</param>
+    public Image2D<float> Replay(Image2D<float> slice, CurtainOffsets? curtains)
+    {
+        ArgumentNullException.ThrowIfNull(slice);
+        if (Flat != curtains is null)
+            throw new ArgumentException(Flat ? "a flat slice is left uncorrected, it has no curtain offsets" : "a corrected slice needs its curtain offsets", nameof(curtains));
+        if (Flat) return slice;
+        if (Background is { } fit)
+        {
+            // The flattened image is this method's own: subtract the curtains in place.
+            var flattened = IntensityNormalization.RemoveBackground(slice, fit);
+            return curtains!.Apply(flattened, flattened);
+        }
+        return curtains!.Apply(slice);
     }
 }
