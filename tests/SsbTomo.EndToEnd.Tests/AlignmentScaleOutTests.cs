@@ -36,17 +36,59 @@ public sealed class AlignmentScaleOutTests : IDisposable
         Assert.Equal(5, slabs.Chunks[0]);
     }
 
+    /// <summary>
+    /// A job measured by a version that stored no curtain offsets (resumed after an upgrade), or whose stored offsets are
+    /// unreadable, is shifted by filtering its slices again: the same aligned stack and labels as with the offsets.
+    /// </summary>
+    [Fact]
+    public async Task Shift_chunks_without_usable_curtain_offsets_filter_again_to_the_same_aligned_stack_and_labels()
+    {
+        var stack = await JobResults.WriteSmallPhantomAsync(_dir.Path);
+        var stored = await RunAsync(stack, "offsets-stored", chunkSlices: 8, workers: 1);
+        var curtainBlobs = Directory.GetFiles(Path.Combine(stored, "alignment"), "*.curtains");
+        Assert.Equal(3, curtainBlobs.Length); // 24 slices in slabs of 8: the shift chunks had offsets to read
+        var none = await RunAsync(stack, "no-offsets", chunkSlices: 8, workers: 1, root => new CurtainBlobs(new FileSystemBlobStore(root), corrupt: false));
+        var corrupt = await RunAsync(stack, "corrupt-offsets", chunkSlices: 8, workers: 1, root => new CurtainBlobs(new FileSystemBlobStore(root), corrupt: true));
+
+        Assert.Empty(Directory.GetFiles(Path.Combine(none, "alignment"), "*.curtains"));
+        Assert.Equal(3, Directory.GetFiles(Path.Combine(corrupt, "alignment"), "*.curtains").Length);
+        foreach (var other in new[] { none, corrupt })
+        {
+            Assert.Equal(await VoxelsAsync<ushort>(stored, "aligned.zarr"), await VoxelsAsync<ushort>(other, "aligned.zarr"));
+            Assert.Equal(await VoxelsAsync<byte>(stored, JobResults.Labels), await VoxelsAsync<byte>(other, JobResults.Labels));
+        }
+    }
+
+    /// <summary>Drops every curtain offsets blob as an earlier version never wrote one, or writes it cut short.</summary>
+    private sealed class CurtainBlobs(IBlobStore inner, bool corrupt) : IBlobStore
+    {
+        public Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken ct = default) =>
+            !key.EndsWith(".curtains", StringComparison.Ordinal) ? inner.WriteAsync(key, content, ct)
+            : corrupt ? inner.WriteAsync(key, content[..(content.Length / 2)], ct)
+            : Task.CompletedTask;
+
+        public Task<byte[]?> ReadAsync(string key, CancellationToken ct = default) => inner.ReadAsync(key, ct);
+        public Task<BlobContent?> ReadContentAsync(string key, CancellationToken ct = default) => inner.ReadContentAsync(key, ct);
+        public Task<bool> ExistsAsync(string key, CancellationToken ct = default) => inner.ExistsAsync(key, ct);
+        public IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken ct = default) => inner.ListAsync(prefix, ct);
+        public Task DeleteAsync(string key, CancellationToken ct = default) => inner.DeleteAsync(key, ct);
+    }
+
     private static async Task<T[]> VoxelsAsync<T>(string root, string image) where T : unmanaged
     {
         var level = await OmeZarr.OpenLevelAsync<T>(new FileSystemBlobStore(root), image, 0);
         return (await level.ReadRegionAsync(0, level.Shape[0], 0, level.Shape[1], 0, level.Shape[2])).Data;
     }
 
-    private async Task<string> RunAsync(string stack, string name, int chunkSlices, int workers)
+    private async Task<string> RunAsync(string stack, string name, int chunkSlices, int workers, Func<string, IBlobStore>? store = null)
     {
         var root = Path.Combine(_dir.Path, name);
         var outcome = await RunCommand.ExecuteAsync(stack, root, null, chunkSlices, verbose: false, CancellationToken.None,
-                services => services.Configure<SsbTomoOptions>(o => o.AlignmentWorkers = workers))
+                services =>
+                {
+                    services.Configure<SsbTomoOptions>(o => o.AlignmentWorkers = workers);
+                    if (store is not null) services.AddSingleton(store(root));
+                })
             .WaitAsync(TimeSpan.FromMinutes(3));
         Assert.True(outcome.Succeeded, outcome.Reason);
         return root;

@@ -25,7 +25,8 @@ public sealed class StorageFaultSweepTests(ITestOutputHelper output) : IDisposab
     {
         var (stack, clean, expected) = await CleanRunAsync();
         // One run per write: a bigger job would need a sample of the write positions to stay within ~90 s on two cores.
-        // Alignment's per-chunk measurements and its solution are blobs of their own (3 + 1 for this job's 3 slabs).
+        // Alignment's per-chunk measurements, their curtain offsets and its solution are blobs of their own (3 + 3 + 1 for
+        // this job's 3 slabs).
         // The reconstruction's meshes (9 files) and 3D views (3) are written one after another by one consumer from
         // memory, so losing any of them is the same failure: the sweep loses the first mesh file and the first view only.
         Assert.InRange(clean.WrittenKeys.Count, 30, 60);
