@@ -14,7 +14,7 @@ public static class PhaseSegmentation
 
     /// <summary>Halo a slab needs when the fibres' half-depth rule runs with tube σ <paramref name="fibreSigmaVoxels"/> (0: it does not).</summary>
     public static int RequiredHaloSlicesWithFibres(double fibreSigmaVoxels) => fibreSigmaVoxels > 0
-        ? Math.Max(RequiredHaloSlices + FibreHalfDepth.NeighbourhoodVoxels, FibreHalfDepth.RequiredHaloSlices(fibreSigmaVoxels))
+        ? Math.Max(RequiredHaloSlices + FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), FibreHalfDepth.RequiredHaloSlices(fibreSigmaVoxels))
         : RequiredHaloSlices;
 
     /// <summary>
