@@ -54,9 +54,9 @@ public static class FibreHalfDepth
 
     /// <summary>
     /// What one thread's scratch holds per pixel of a slice (at most one per core, for the whole call): the Hessian's
-    /// planes, three float box planes and two eigenvalue planes, four byte planes.
+    /// planes, three float box planes (two of them hold the eigenvalues in the core pass), four byte planes.
     /// </summary>
-    public const int ScratchBytesPerSlicePixel = HessianEigenvalues.AtSelectedPixels.ScratchBytesPerSlicePixel + 5 * sizeof(float) + 4;
+    public const int ScratchBytesPerSlicePixel = HessianEigenvalues.AtSelectedPixels.ScratchBytesPerSlicePixel + 3 * sizeof(float) + 4;
 
     /// <summary>Marks an undecided voxel in the result until its box's cores are known (labels are below it).</summary>
     private const byte Undecided = 0x80;
