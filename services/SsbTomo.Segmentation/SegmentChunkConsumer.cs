@@ -13,7 +13,8 @@ namespace SsbTomo.Segmentation;
 
 /// <summary>
 /// Segments one slab of denoised.zarr with the stack-wide thresholds and shine-through excess (<see cref="PhaseSegmentation"/>:
-/// classification, partial-volume clean-up, shine-through correction), tile by tile with the halo they need, and writes its chunks of
+/// classification, partial-volume clean-up, shine-through correction, and unless <see cref="SsbTomoOptions.FibreHalfDepth"/> is
+/// off the fibres' half-depth rule), tile by tile with the halo they need, and writes its chunks of
 /// the labels (<see cref="JobLayout.Labels"/>). With the threshold model in the command it also segments each window with every threshold variant and
 /// reports the slab's counts, so the metrics' uncertainty costs no second pass over the volume and scales out with the
 /// workers. A redelivery writes the same bytes and reports the same counts.
@@ -59,19 +60,21 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
         // Full resolution only: the reconstruction stage adds the coarser levels once every chunk is written.
         var target = await denoised.EnsureLikeAsync<byte>(layout.Labels, JobLayout.LabelsName, ct: ct);
 
+        // The fibres' half-depth rule looks for dark tubes a fibre's radius across, which the voxel size sets (as for the survey).
+        var fibreSigma = options.Value.FibreHalfDepth ? CarbonFibreSurvey.TubeSigmaVoxels(denoised.VoxelSize) : 0;
         var variants = message.Model is { } model
             ? new SegmentationVariantAccumulator(SegmentationUncertainty.Variants(model.Thresholds
                 .Select((t, k) => new ThresholdRange(model.ThresholdLows[k], t, model.ThresholdHighs[k])).ToArray()), model.ClassMeans,
-                message.ShineThroughExcess)
+                message.ShineThroughExcess, fibreSigma)
             : null;
         // The variants count faces to the voxel beyond the owned ones, which needs one more voxel of halo.
-        var halo = variants is null ? PhaseSegmentation.RequiredHaloSlices : SegmentationVariantAccumulator.RequiredHaloSlices;
+        var halo = variants is null ? PhaseSegmentation.RequiredHaloSlicesWithFibres(fibreSigma) : SegmentationVariantAccumulator.RequiredHaloSlicesWithFibres(fibreSigma);
         var windowSlices = Halo.Expand(denoised.Depth, message.Z0, message.Z1, halo).SlabSlices;
         await foreach (var window in denoised.WindowsAsync(message.Z0, message.Z1, halo, options.Value.WindowBudgetBytes,
-            SegmentationSettings.SegmentBytesPerVoxel(windowSlices, Environment.ProcessorCount), ct))
+            SegmentationSettings.SegmentBytesPerVoxel(windowSlices, Environment.ProcessorCount, fibreSigma > 0), ct))
         {
             var intensity = window.Data.ToFloat();
-            await target.WriteOwnedAsync(window, window.CropToOwned(PhaseSegmentation.Segment(intensity, message.Thresholds, message.ClassMeans, message.ShineThroughExcess)), ct);
+            await target.WriteOwnedAsync(window, window.CropToOwned(PhaseSegmentation.Segment(intensity, message.Thresholds, message.ClassMeans, message.ShineThroughExcess, fibreSigma)), ct);
             variants?.Add(intensity, window.Slab, window.Tile);
         }
         SsbTomoTelemetry.ChunksSegmented.Add(1);

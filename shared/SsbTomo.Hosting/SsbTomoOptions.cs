@@ -31,6 +31,12 @@ public sealed class SsbTomoOptions
 
     public DaprSettings Dapr { get; set; } = new();
 
+    /// <summary>
+    /// Whether the segmentation stage gives thin carbon fibres the width at half their depth (<c>FibreHalfDepth</c>, on by
+    /// default: carbon Dice up on the phantom family, void and contact loss unchanged). Off reproduces the labels without it.
+    /// </summary>
+    public bool FibreHalfDepth { get; set; } = true;
+
     /// <summary>Slices per segmentation chunk: the unit of fan-out and of memory.</summary>
     public int ChunkSlices { get; set; } = 16;
 

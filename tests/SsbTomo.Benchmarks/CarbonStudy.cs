@@ -8,7 +8,8 @@ namespace SsbTomo.Benchmarks;
 /// <summary>
 /// Where carbon goes wrong on finished runs, and candidate fibre rules against it: re-segments each run's denoised
 /// volume as the pipeline does, prints where the truth's carbon voxels went (and their normalised grey level and
-/// tube response), then the errors and Dice of each candidate rule applied on top.
+/// tube response), then the errors and Dice of the pipeline's labels, of the labels without the fibres' half-depth rule, and of
+/// the rule with its box, depth share and tube threshold varied.
 /// Usage: `-- carbon PHANTOM_DIR RUN_DIR [PHANTOM_DIR RUN_DIR ...]`; `-- carbon --ceiling ...` is <see cref="CarbonCeilingStudy"/>.
 /// </summary>
 internal static class CarbonStudy
@@ -35,7 +36,8 @@ internal static class CarbonStudy
             var (set, survey, decision, shine) = decided;
             var means = decision.ClassMeans;
             var contrast = means[2] - means[0];
-            var baseline = PhaseSegmentation.Segment(intensity, decision.Thresholds, means, shine.Correction);
+            var withoutRule = PhaseSegmentation.Segment(intensity, decision.Thresholds, means, shine.Correction);
+            var baseline = PhaseSegmentation.Segment(intensity, decision.Thresholds, means, shine.Correction, sigma);
 
             // Hessian of every slice (the study's volumes are small).
             var middle = new float[intensity.Length];
@@ -60,16 +62,21 @@ internal static class CarbonStudy
             }
             Console.WriteLine($"   LPS as carbon: classified carbon {fromCarbon}, classified LPS then cleaned to carbon {fromLps}; truth carbon classified carbon then cleaned away {truthCarbonLostByCleanup}");
 
+            // "pipeline" is the segmentation stage's recipe (with the half-depth rule); the others vary the rule's box, depth share and tube threshold.
+            Volume<byte> Rule(int radius, double tubeShare, double depthShare) =>
+                FibreHalfDepth.Apply(withoutRule, intensity, means, sigma, radius, depthShare, tubeShare);
+            var box = FibreHalfDepth.NeighbourhoodVoxels(sigma);
             (string Rule, Func<Volume<byte>> Segment)[] rules =
             [
-                ("pipeline", () => baseline),
+                ("without half-depth", () => withoutRule),
                 ("classified only", () => classified),
-                ("half-depth r2 t.05", () => FibreRule(baseline, intensity, middle, smallest, means, 2, 0.05, 0.5)),
-                ("half-depth r2 t.03", () => FibreRule(baseline, intensity, middle, smallest, means, 2, 0.03, 0.5)),
-                ("half-depth r2 t.08", () => FibreRule(baseline, intensity, middle, smallest, means, 2, 0.08, 0.5)),
-                ("depth.4 r2 t.05", () => FibreRule(baseline, intensity, middle, smallest, means, 2, 0.05, 0.4)),
-                ("depth.6 r2 t.05", () => FibreRule(baseline, intensity, middle, smallest, means, 2, 0.05, 0.6)),
-                ("half-depth r1 t.05", () => FibreRule(baseline, intensity, middle, smallest, means, 1, 0.05, 0.5)),
+                ("pipeline", () => baseline),
+                ("half-depth t.03", () => Rule(box, 0.03, 0.5)),
+                ("half-depth t.08", () => Rule(box, 0.08, 0.5)),
+                ("depth.4", () => Rule(box, CarbonFibreSurvey.MinimumTubeResponse, 0.4)),
+                ("depth.6", () => Rule(box, CarbonFibreSurvey.MinimumTubeResponse, 0.6)),
+                ($"box r{box - 1}", () => Rule(box - 1, CarbonFibreSurvey.MinimumTubeResponse, 0.5)),
+                ($"box r{box + 1}", () => Rule(box + 1, CarbonFibreSurvey.MinimumTubeResponse, 0.5)),
             ];
             var truthFractions = PhaseFractions.FromCounts(PhaseFractions.Count(truth));
             var truthLoss = ContactLoss.Count(truth).LossFraction;
@@ -129,19 +136,5 @@ internal static class CarbonStudy
             $"{name}: carbon mean {(means[1] - means[0]) / contrast:0.00}; truth carbon {total} -> void {100.0 * went[PhaseLabel.Void] / total:0}% carbon {100.0 * went[PhaseLabel.Carbon] / total:0}% lps {100.0 * went[PhaseLabel.Lps] / total:0}% nmc {100.0 * went[PhaseLabel.Nmc] / total:0}%; lps->carbon {lpsAsCarbon.Count}"));
         Console.WriteLine($"   grey p10/50/90: carbon hit {Q(carbonHit, x => x.Grey)}, carbon as LPS {Q(carbonAsLps, x => x.Grey)}, LPS as carbon {Q(lpsAsCarbon, x => x.Grey)}");
         Console.WriteLine($"   tube p10/50/90: carbon hit {Q(carbonHit, x => x.Tube)}, carbon as LPS {Q(carbonAsLps, x => x.Tube)}, LPS as carbon {Q(lpsAsCarbon, x => x.Tube)}");
-    }
-
-    /// <summary>
-    /// Candidate: <see cref="FibreHalfDepth"/> with the tube threshold, box half-width and depth share varied; the cores
-    /// come from the Hessian computed once per run (the survey's axial test).
-    /// </summary>
-    private static Volume<byte> FibreRule(Volume<byte> labels, Volume<float> intensity, float[] middle, float[] smallest, double[] means,
-        int radius, double tubeShare, double depthShare)
-    {
-        var minimumResponse = (float)(tubeShare * (means[2] - means[0]));
-        var cores = new bool[middle.Length];
-        for (var j = 0; j < cores.Length; j++)
-            cores[j] = middle[j] > minimumResponse && Math.Abs(smallest[j]) < CarbonFibreSurvey.MaximumAxialShare * middle[j];
-        return FibreHalfDepth.Apply(labels, intensity, means, cores, radius, depthShare);
     }
 }

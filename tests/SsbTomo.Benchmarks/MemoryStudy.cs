@@ -45,9 +45,10 @@ internal static class MemoryStudy
                 estimate = CarbonFibreSurvey.WorkingBytesPerVoxel(d, surveyed, Environment.ProcessorCount) * voxels;
                 break;
             case "segment":
-                result = PhaseSegmentation.Segment(grey.ToFloat(), thresholds, means);
+                // As the stage runs it: with the fibres' half-depth rule at the voxel size's tube σ.
+                result = PhaseSegmentation.Segment(grey.ToFloat(), thresholds, means, 0, CarbonFibreSurvey.TubeSigmaVoxels(voxel));
                 // The stage's window estimate, with the uint16 window and the owned labels the harness does not allocate here.
-                estimate = Segmentation.SegmentationSettings.SegmentBytesPerVoxel(d, Environment.ProcessorCount) * voxels;
+                estimate = Segmentation.SegmentationSettings.SegmentBytesPerVoxel(d, Environment.ProcessorCount, fibreHalfDepth: true) * voxels;
                 break;
             case "tortuosity":
                 result = CathodeTortuosity.Measure(labels, voxel, CathodeTortuosity.Paths, [0, 1, 2]);

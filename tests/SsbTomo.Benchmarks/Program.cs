@@ -17,6 +17,7 @@ using SsbTomo.TestSupport;
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- sweep [options]   (see SweepStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- carbon PHANTOM RUN [...]   (see CarbonStudy: where carbon goes, fibre rules)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- carbon --ceiling [--draws 24] [--runs DIR]   (see CarbonCeilingStudy: what blur leaves reachable)
+//        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- segment-cpu [--repeats 3] PHANTOM RUN [...]   (see SegmentCpuStudy: the half-depth rule's CPU)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- trainable [options]   (see TrainableStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- trainable-family [options]   (see TrainableFamilyStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- tortuosity [--size 128] [--axis 0]   (see TortuosityStudy)
@@ -31,6 +32,7 @@ if (args.FirstOrDefault() == "trainable") return TrainableStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "trainable-family") return await TrainableFamilyStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "cleanup") return await CleanupStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "carbon") return await CarbonStudy.RunAsync(args[1..]);
+if (args.FirstOrDefault() == "segment-cpu") return await SegmentCpuStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "tortuosity") return TortuosityStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "reconstruction") return await ReconstructionStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "metrics") return MetricsStudy.Run(args[1..]);
@@ -121,7 +123,7 @@ var tSegment = Measure.Run(() =>
 }, repeats);
 // The path as it runs now: denoise, the survey between the two passes (carbon-fibre cores by the Hessian σ 1.5 on every
 // 4th slice, pore runs along z for the shine-through estimate), then classification, clean-up and the shine-through
-// correction (PhaseSegmentation) with the estimated correction.
+// correction (PhaseSegmentation) with the estimated correction, and the fibres' half-depth rule at the tube σ.
 var tSurveyed = Measure.Run(() =>
 {
     var denoised = Denoise.Gaussian(data.Raw, 0.8);
@@ -131,7 +133,7 @@ var tSurveyed = Measure.Run(() =>
     CarbonFibreSurvey.Survey(quantized, whole, segmentationThresholds, data.ClassMeans, 1024, 0, 65536,
         CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50)));
     var shine = ShineThroughEstimate.Estimate(ShineThroughEstimate.CountRuns(quantized, whole, TileWindow.Whole(quantized.Height, quantized.Width), data.ClassMeans));
-    PhaseSegmentation.Segment(denoised, segmentationThresholds, data.ClassMeans, shine.Correction);
+    PhaseSegmentation.Segment(denoised, segmentationThresholds, data.ClassMeans, shine.Correction, CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50)));
 }, repeats);
 var cleanupDeterministic = cleaned.Data.AsSpan().SequenceEqual(data.Cleaned.Data);
 // Surfaces and distances on the cleaned labels (1 nm voxels, so areas are in voxel faces; the EDT with z twice x and y).
@@ -226,7 +228,7 @@ var rows = new List<string[]>
         $"{(zarrOk ? "round trips exact" : "ROUND TRIP DIFFERS")}, {(zarrCross ? "each reads the other's" : "CROSS-READ DIFFERS")}, chunks {ourZarrMb:F2} vs {peerZarrMb:F2} MB"),
     Row("segmentation chunk path (no peer)", voxels, tSegment, null,
         $"{voxels / tSegment.MedianMs / 1000 / Environment.ProcessorCount:F2} Mvox/s per core (denoise σ 0.8 + classify + cleanup)"),
-    Row("  + fibre survey + shine-through (no peer)", voxels, tSurveyed, null,
+    Row("  + fibre survey, shine-through, half-depth (no peer)", voxels, tSurveyed, null,
         $"{voxels / tSurveyed.MedianMs / 1000 / Environment.ProcessorCount:F2} Mvox/s per core, {tSurveyed.MedianMs / tSegment.MedianMs:F2}x the time without"),
     Row("partial-volume cleanup (no peer)", voxels, tPvc, null, $"{voxels / tPvc.MedianMs / 1000:F1} Mvox/s, {changed} changed{(cleanupDeterministic ? ", same bytes every call" : ", NOT DETERMINISTIC: DIFFER")}"),
 };

@@ -22,23 +22,30 @@ public sealed class SegmentationVariantAccumulator
     private readonly IReadOnlyList<ThresholdVariant> _variants;
     private readonly double[] _classMeans;
     private readonly double _shineThroughExcess;
+    private readonly double _fibreSigmaVoxels;
     private readonly long[][] _counts;
     private readonly ContactFaces[] _contact;
 
     /// <param name="classMeansDarkToBright">Means of void, carbon, LPS and NMC, as the segmentation stage used them.</param>
     /// <param name="shineThroughExcess">The stack's <see cref="ShineThroughEstimate"/>, as the segmentation stage used it.</param>
-    public SegmentationVariantAccumulator(IReadOnlyList<ThresholdVariant> variants, double[] classMeansDarkToBright, double shineThroughExcess = 0)
+    /// <param name="fibreSigmaVoxels">The tube σ of <see cref="FibreHalfDepth"/>, as the segmentation stage used it (0: off).</param>
+    public SegmentationVariantAccumulator(IReadOnlyList<ThresholdVariant> variants, double[] classMeansDarkToBright, double shineThroughExcess = 0,
+        double fibreSigmaVoxels = 0)
     {
         if (classMeansDarkToBright.Length != PhaseClassifier.BseDarkToBright.Length)
             throw new ArgumentException("one class mean per phase (void, carbon, LPS, NMC) is needed", nameof(classMeansDarkToBright));
         _variants = variants;
         _classMeans = classMeansDarkToBright;
         _shineThroughExcess = shineThroughExcess;
+        _fibreSigmaVoxels = fibreSigmaVoxels;
         _counts = variants.Select(_ => new long[PhaseLabel.Count]).ToArray();
         _contact = new ContactFaces[variants.Count];
     }
 
     public static int RequiredHaloSlices => PhaseSegmentation.RequiredHaloSlices + 1;
+
+    /// <summary>The halo with the fibres' half-depth rule at tube σ <paramref name="fibreSigmaVoxels"/> (0: without it).</summary>
+    public static int RequiredHaloSlicesWithFibres(double fibreSigmaVoxels) => PhaseSegmentation.RequiredHaloSlicesWithFibres(fibreSigmaVoxels) + 1;
 
     /// <summary>One slab of whole slices of denoised intensities read through <paramref name="window"/> (owned slices plus halo).</summary>
     public void Add(Volume<float> intensitySlab, SlabWindow window) =>
@@ -54,7 +61,7 @@ public sealed class SegmentationVariantAccumulator
         var (z1, y1, x1) = (z0 + window.OwnedSlices, y0 + tile.OwnedHeight, x0 + tile.OwnedWidth);
         for (var v = 0; v < _variants.Count; v++)
         {
-            var labels = PhaseSegmentation.Segment(intensityWindow, _variants[v].Thresholds, _classMeans, _shineThroughExcess);
+            var labels = PhaseSegmentation.Segment(intensityWindow, _variants[v].Thresholds, _classMeans, _shineThroughExcess, _fibreSigmaVoxels);
             _contact[v] += ContactLoss.CountFrom(labels, z0, z1, y0, y1, x0, x1);
             var counts = PhaseFractions.Count(TileGrid.CropToOwned(labels, window, tile));
             for (var i = 0; i < counts.Length; i++) _counts[v][i] += counts[i];

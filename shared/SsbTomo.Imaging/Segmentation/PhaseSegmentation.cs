@@ -4,8 +4,8 @@ namespace SsbTomo.Imaging.Segmentation;
 /// The segmentation recipe, in one place for the segmentation stage and every re-run of it (the metrics' threshold
 /// variants, studies): classification by the stack-wide thresholds, <see cref="PartialVolumeCleanup"/>, then
 /// <see cref="ShineThroughCorrection"/> of the cleaned labels, never above the electrolyte's class mean. Four classes dark
-/// to bright: void, carbon, LPS, NMC. Given the tube filter's σ, thin carbon fibres then get the width at half their
-/// depth (<see cref="FibreHalfDepth"/>).
+/// to bright: void, carbon, LPS, NMC. Given the tube filter's σ (the segmentation stage passes the voxel size's), thin
+/// carbon fibres then get the width at half their depth (<see cref="FibreHalfDepth"/>).
 /// </summary>
 public static class PhaseSegmentation
 {
@@ -14,7 +14,7 @@ public static class PhaseSegmentation
 
     /// <summary>Halo a slab needs when the fibres' half-depth rule runs with tube σ <paramref name="fibreSigmaVoxels"/> (0: it does not).</summary>
     public static int RequiredHaloSlicesWithFibres(double fibreSigmaVoxels) => fibreSigmaVoxels > 0
-        ? Math.Max(RequiredHaloSlices + FibreHalfDepth.NeighbourhoodVoxels, FibreHalfDepth.RequiredHaloSlices(fibreSigmaVoxels))
+        ? Math.Max(RequiredHaloSlices + FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), FibreHalfDepth.RequiredHaloSlices(fibreSigmaVoxels))
         : RequiredHaloSlices;
 
     /// <summary>

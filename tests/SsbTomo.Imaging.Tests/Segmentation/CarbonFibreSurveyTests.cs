@@ -47,6 +47,41 @@ public class HessianEigenvaluesTests
         Assert.True(worst < 1e-4 * scale, $"largest difference to scipy/numpy {worst} (largest eigenvalue magnitude {scale})");
     }
 
+    [Theory]
+    [InlineData(1.5, 4, 7)]
+    [InlineData(1.0, 0, 3)]
+    [InlineData(2.5, 8, 2)]
+    public void Eigenvalues_at_selected_pixels_are_the_whole_slices_in_single_precision(double sigma, int z, int every)
+    {
+        var volume = Denoise.Gaussian(OracleIo.RandomGrey(9, 21, 17, seed: 5), 1.0);
+        var (_, middle, smallest) = HessianEigenvalues.OfSlice(volume, z, sigma);
+        var selected = new byte[21 * 17];
+        for (var i = 0; i < selected.Length; i += every) selected[i] = 1;
+        var workspace = new HessianEigenvalues.AtSelectedPixels(21, 17, sigma);
+        var (atMiddle, atSmallest) = (new float[selected.Length], new float[selected.Length]);
+        Array.Fill(atMiddle, -12345f);
+        // A second slice through the same workspace first: its planes must not leak into the next.
+        workspace.Compute(volume, (z + 3) % 9, selected, atMiddle, atSmallest);
+        workspace.Compute(volume, z, selected, atMiddle, atSmallest);
+        var scale = middle.Max(Math.Abs);
+        for (var i = 0; i < selected.Length; i++)
+        {
+            if (selected[i] == 0) continue;
+            Assert.True(Math.Abs(atMiddle[i] - middle[i]) < 1e-5 * scale, $"λ2 at {i}: {atMiddle[i]} vs {middle[i]}");
+            Assert.True(Math.Abs(atSmallest[i] - smallest[i]) < 1e-5 * scale, $"λ3 at {i}: {atSmallest[i]} vs {smallest[i]}");
+        }
+
+        // With a minimum λ2, the pixels below it are NaN and the others keep their values.
+        var minimum = 0.2 * middle.Max();
+        workspace.Compute(volume, z, selected, atMiddle, atSmallest, minimumMiddle: minimum);
+        for (var i = 0; i < selected.Length; i++)
+        {
+            if (selected[i] == 0) Assert.Equal(-12345f, atMiddle[i]);
+            else if (middle[i] > minimum * 1.001) Assert.True(Math.Abs(atMiddle[i] - middle[i]) < 1e-5 * scale);
+            else if (middle[i] < minimum * 0.999) Assert.True(float.IsNaN(atMiddle[i]), $"λ2 {middle[i]} below {minimum} at {i}: {atMiddle[i]}");
+        }
+    }
+
     [Fact]
     public void A_dark_tube_has_two_positive_eigenvalues_across_it_and_one_near_zero_along_it()
     {

@@ -1,5 +1,6 @@
 using SsbTomo.Imaging.Measurement;
 using SsbTomo.Imaging.Segmentation;
+using SsbTomo.Imaging.Tests.Reference;
 using SsbTomo.TestSupport;
 
 namespace SsbTomo.Imaging.Tests.Segmentation;
@@ -138,5 +139,32 @@ public class FibreHalfDepthTests
             }
         }
         Assert.Equal(whole.Data, tiled.Data);
+    }
+
+    [Theory]
+    [InlineData(1.6, 1.3, true, 1.5, 300)]
+    [InlineData(2.2, 1.0, false, 1.5, 900)]
+    [InlineData(2.0, 1.6, true, 2.5, 600)]
+    [InlineData(3.0, 1.2, true, 1.0, 300)]
+    public void The_fast_rule_gives_the_voxel_by_voxel_references_labels(double radius, double blurSigma, bool withPore, double tubeSigma, double noise)
+    {
+        var (_, denoised) = Fibres(radius, blurSigma, withPore, seed: 4, noise);
+        var labels = PhaseSegmentation.Segment(denoised, Thresholds, Means);
+        var box = FibreHalfDepth.NeighbourhoodVoxels(tubeSigma);
+        var fast = FibreHalfDepth.Apply(labels, denoised, Means, tubeSigma);
+        var reference = FibreHalfDepthReference.Apply(labels, denoised, Means, tubeSigma, box, FibreHalfDepth.DepthShare, CarbonFibreSurvey.MinimumTubeResponse);
+        Assert.NotEqual(labels.Data, reference.Data);
+        Assert.Equal(reference.Data, fast.Data);
+    }
+
+    [Fact]
+    public void The_box_is_the_fibre_radius_rounded_up_and_the_halo_covers_it()
+    {
+        Assert.Equal(2, FibreHalfDepth.NeighbourhoodVoxels(CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50))));
+        Assert.Equal(1, FibreHalfDepth.NeighbourhoodVoxels(1.0));
+        Assert.Equal(6, FibreHalfDepth.NeighbourhoodVoxels(CarbonFibreSurvey.MaximumSigmaVoxels));
+        Assert.Equal(HessianEigenvalues.RadiusVoxels(1.5) + 2, FibreHalfDepth.RequiredHaloSlices(1.5));
+        Assert.True(PhaseSegmentation.RequiredHaloSlicesWithFibres(1.5) >= PhaseSegmentation.RequiredHaloSlices + 2);
+        Assert.Equal(PhaseSegmentation.RequiredHaloSlices, PhaseSegmentation.RequiredHaloSlicesWithFibres(0));
     }
 }

@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using System.Globalization;
+using SsbTomo.Imaging;
+using SsbTomo.Imaging.Segmentation;
+
+namespace SsbTomo.Benchmarks;
+
+/// <summary>
+/// What the fibres' half-depth rule costs the segment step, in CPU seconds of this process (all threads, GC included) and
+/// wall seconds: each finished run's denoised volume is segmented as the stage does (<see cref="PhaseSegmentation.Segment"/>
+/// with the run's thresholds, class means and shine-through correction) without and with the rule, alternating, after one
+/// three warm-ups of each. On a shared machine CPU time is the figure to compare; wall time and the load average are printed beside it.
+/// Usage: `-- segment-cpu [--repeats 3] PHANTOM_DIR RUN_DIR [PHANTOM_DIR RUN_DIR ...]`.
+/// </summary>
+internal static class SegmentCpuStudy
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var repeats = 3;
+        if (args.Length >= 2 && args[0] == "--repeats")
+        {
+            repeats = int.Parse(args[1], CultureInfo.InvariantCulture);
+            args = args[2..];
+        }
+        if (args.Length == 0 || args.Length % 2 != 0)
+        {
+            Console.Error.WriteLine("usage: SsbTomo.Benchmarks segment-cpu [--repeats N] PHANTOM_DIR RUN_DIR [...]");
+            return 2;
+        }
+        var sigma = CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50)); // the family phantoms are 50 nm
+        double cpuWithout = 0, cpuWith = 0, wallWithout = 0, wallWith = 0, voxels = 0;
+        for (var i = 0; i < args.Length; i += 2)
+        {
+            var run = await FinishedRun.LoadAsync(args[i], args[i + 1]);
+            if (run.Decide(sigma) is not { } decided) { Console.WriteLine($"{args[i + 1]}: no thresholds"); continue; }
+            var (thresholds, means, correction) = (decided.Carbon.Thresholds, decided.Carbon.ClassMeans, decided.Shine.Correction);
+            Volume<byte> Without() => PhaseSegmentation.Segment(run.Intensity, thresholds, means, correction);
+            Volume<byte> With() => PhaseSegmentation.Segment(run.Intensity, thresholds, means, correction, sigma);
+            // Warm-up: the JIT's tiers settle over the first calls.
+            for (var w = 0; w < 3; w++)
+            {
+                Without();
+                With();
+            }
+            double runCpuWithout = 0, runCpuWith = 0;
+            for (var r = 0; r < repeats; r++)
+            {
+                var (c0, w0) = Cost(Without);
+                var (c1, w1) = Cost(With);
+                (runCpuWithout, runCpuWith) = (runCpuWithout + c0, runCpuWith + c1);
+                (wallWithout, wallWith) = (wallWithout + w0, wallWith + w1);
+            }
+            (cpuWithout, cpuWith) = (cpuWithout + runCpuWithout, cpuWith + runCpuWith);
+            voxels += (double)run.Intensity.Length * repeats;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{args[i + 1]}: {run.Intensity.Depth}x{run.Intensity.Height}x{run.Intensity.Width}, CPU {runCpuWithout / repeats:0.000} s without, {runCpuWith / repeats:0.000} s with the rule ({runCpuWith / runCpuWithout:0.00}x); load {Load()}"));
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"segment step, all runs: CPU {cpuWithout:0.00} s without, {cpuWith:0.00} s with the rule: {cpuWith / cpuWithout:0.00}x; "
+            + $"{voxels / cpuWithout / 1e6:0.00} vs {voxels / cpuWith / 1e6:0.00} Mvox per CPU second; wall {wallWithout:0.00} vs {wallWith:0.00} s ({wallWith / wallWithout:0.00}x); "
+            + $"{Environment.ProcessorCount} cores, load {Load()}"));
+        return 0;
+    }
+
+    private static (double CpuSeconds, double WallSeconds) Cost(Func<Volume<byte>> segment)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var cpu = Environment.CpuUsage.TotalTime;
+        var wall = Stopwatch.StartNew();
+        GC.KeepAlive(segment());
+        return ((Environment.CpuUsage.TotalTime - cpu).TotalSeconds, wall.Elapsed.TotalSeconds);
+    }
+
+    private static string Load() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+}
