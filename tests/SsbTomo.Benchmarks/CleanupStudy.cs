@@ -13,7 +13,10 @@ namespace SsbTomo.Benchmarks;
 /// crop, then the share of runs inside the issue's targets per rule. A fast loop for clean-up rules.
 /// Usage: `-- cleanup PHANTOM_DIR RUN_DIR [PHANTOM_DIR RUN_DIR ...]`. SSBTOMO_CLEANUP_RULES="rule,rule" runs only those
 /// rules; SSBTOMO_CLEANUP_DUMP_RULE="rule" writes that rule's labels to RUN_DIR/labels.u8 (z, y, x bytes) for
-/// scripts/contact_faces.py.
+/// scripts/contact_faces.py. Candidates kept for the record: "rim r2 x4" (carbon facing void with no dark-tube core within
+/// 2 voxels becomes void, 4 rounds) and the analysis-by-synthesis refinement (<see cref="ForwardModelRefinement"/>):
+/// "est ..." estimates the in-plane σ, pure-phase grey levels and shine-through per distance from the stack; "truth-σ ..."
+/// takes σ and shine-through from the phantom's truth.json (a ceiling, study only).
 /// </summary>
 internal static class CleanupStudy
 {
@@ -36,7 +39,7 @@ internal static class CleanupStudy
             var truthLoss = ContactLoss.Count(truth).LossFraction;
             if (run.Decide(CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50))) is not { } decided) { Console.WriteLine($"{runDir}: no thresholds"); continue; } // family phantoms are 50 nm
             var (set, survey, decision, shine) = decided;
-            var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(phantomDir));
+            var name = Path.GetFileName(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(phantomDir)));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runDir}: carbon mean {(set.ClassMeans[1] - set.ClassMeans[0]) / (set.ClassMeans[2] - set.ClassMeans[0]):0.00} fibre cores {(decision.FibreCoreLevel - set.ClassMeans[0]) / (set.ClassMeans[2] - set.ClassMeans[0]):0.00} ({decision.FibreCoreVoxels} voxels) replaced {decision.Replaced}"));
             var perDistance = shine.UsablePerDistance();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -45,6 +48,48 @@ internal static class CleanupStudy
             var electrolyteSpread = CarbonLevel.RobustSpread(survey.ElectrolyteCoreHistogram, 1024, 0, 65536);
             Volume<byte> Ceiling(double ceiling) => ShineThroughCorrection.Apply(CleanedUp(intensity, decision.Thresholds, decision.ClassMeans), intensity,
                 decision.ClassMeans[0], [shine.Correction], double.PositiveInfinity, ceiling, PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
+            bool[]? cores = null;
+            bool[] Cores() => cores ??= FibreHalfDepth.Cores(intensity, decision.ClassMeans, CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50)), CarbonFibreSurvey.MinimumTubeResponse);
+            var (blurTruth, shineStrength, shineDecay) = TruthImaging(phantomDir);
+            Volume<byte> Estimated(double potts, int rounds, bool planar)
+            {
+                var means = decision.ClassMeans;
+                var meanByLabel = new double[5];
+                (meanByLabel[PhaseLabel.Void], meanByLabel[PhaseLabel.Carbon], meanByLabel[PhaseLabel.Lps], meanByLabel[PhaseLabel.Nmc]) = (means[0], means[1], means[2], means[3]);
+                var start = PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Correction);
+                var sigmaZ = planar ? 0 : 0.8;
+                var candidates = ForwardModelRefinement.Estimate(start, intensity, meanByLabel, [0.9, 1.2, 1.5, 1.8, 2.1, 2.4], sigmaZ, 0);
+                foreach (var (m, e) in candidates)
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   σ {m.SigmaXy:0.0}: energy {e:0} means {string.Join(" ", m.MeanByLabel.Skip(1).Select(v => v.ToString("0")))} shine {string.Join(" ", m.ShineByDistance.Skip(1).Select(v => v.ToString("0.00")))}"));
+                var best = candidates.MinBy(c => c.Energy).Model;
+                var contrast = best.MeanByLabel[PhaseLabel.Lps] - best.MeanByLabel[PhaseLabel.Void];
+                double Self(double sigma) => 1 / (2 * sigma * Math.Sqrt(Math.PI));
+                var k2 = Self(best.SigmaXy) * Self(best.SigmaXy) * (planar ? 1 : Self(0.8));
+                var model = best with { Potts = potts * contrast * contrast * k2 };
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   chosen σ {best.SigmaXy:0.0} (truth √(σ²+0.64) = {Math.Sqrt(blurTruth * blurTruth + 0.64):0.00}); truth shine {shineStrength:0.00} decay {shineDecay:0.0}"));
+                var refined = ForwardModelRefinement.Refine(start, intensity, model, rounds, 1, planar ? 0 : 1, false, planar, out var changes, out _);
+                Console.WriteLine($"   estimated b{potts}: changes per round {string.Join(' ', changes)}");
+                return refined;
+            }
+            Volume<byte> Forward(double potts, int suppressXy, int suppressZ, bool fit, int rounds = 40, bool planar = false)
+            {
+                var means = decision.ClassMeans;
+                var meanByLabel = new double[5];
+                (meanByLabel[PhaseLabel.Void], meanByLabel[PhaseLabel.Carbon], meanByLabel[PhaseLabel.Lps], meanByLabel[PhaseLabel.Nmc]) = (means[0], means[1], means[2], means[3]);
+                var shineTable = new double[9];
+                for (var d = 1; d < shineTable.Length; d++) shineTable[d] = shineStrength * Math.Exp(-(d - 1) / shineDecay);
+                var sigmaXy = Math.Sqrt(blurTruth * blurTruth + 0.64);
+                var k2 = 1 / (2 * sigmaXy * Math.Sqrt(Math.PI)) * (1 / (2 * sigmaXy * Math.Sqrt(Math.PI))) * (1 / (2 * 0.8 * Math.Sqrt(Math.PI)));
+                var contrast = means[2] - means[0];
+                var sigmaZ = planar ? 0 : 0.8;
+                if (planar) k2 = 1 / (2 * sigmaXy * Math.Sqrt(Math.PI)) * (1 / (2 * sigmaXy * Math.Sqrt(Math.PI)));
+                var model = new ForwardModelRefinement.Model(meanByLabel, shineTable, sigmaXy, sigmaZ, potts * contrast * contrast * k2);
+                var start = PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Correction);
+                var refined = ForwardModelRefinement.Refine(start, intensity, model, rounds, suppressXy, suppressZ, fit, planar, out var changes, out var energies);
+                Console.WriteLine($"   forward b{potts} s{suppressXy},{suppressZ}: changes per round {string.Join(' ', changes)}");
+                Console.WriteLine($"   energy per round {string.Join(' ', energies.Select(e => e.ToString("0.0", CultureInfo.InvariantCulture)))}");
+                return refined;
+            }
             (string Rule, Func<Volume<byte>> Segment)[] rules =
             [
                 ("fit only", () => CleanedUp(intensity, set.Thresholds, set.ClassMeans)),
@@ -66,6 +111,12 @@ internal static class CleanupStudy
                     decision.ClassMeans[0], 0.5 + shine.Correction, decision.ClassMeans[2], double.NegativeInfinity, 8)),
                 ("grow 8 + nmc", () => GrowLitPores(PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Correction), intensity,
                     decision.ClassMeans[0], 0.5 + shine.Correction, decision.ClassMeans[2], decision.Thresholds[2], 8)),
+                ("est 2d b.5 r10", () => Estimated(0.5, 10, true)),
+                ("est 3d b.5 r40", () => Estimated(0.5, 40, false)),
+                ("truth-σ 3d b.5 r40", () => Forward(0.5, 1, 1, true)),
+                ("truth-σ 2d b.5 r10", () => Forward(0.5, 1, 0, true, 10, true)),
+                ("truth-σ 3d b.5 r10", () => Forward(0.5, 1, 1, true, 10, false)),
+                ("rim r2 x4", () => RimToVoid(PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Correction), Cores(), 2, 4, false)),
                 ("survey + shine distance", () => ShineThroughCorrection.Apply(CleanedUp(intensity, decision.Thresholds, decision.ClassMeans), intensity,
                     decision.ClassMeans[0], perDistance, solidLevel, PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps)),
             ];
@@ -166,6 +217,79 @@ internal static class CleanupStudy
             if (changed == 0) break;
         }
         return result;
+    }
+
+    /// <summary>
+    /// Candidate: a pore's lit rim is not a fibre. Carbon voxels (and, with <paramref name="electrolyteToo"/>, electrolyte
+    /// ones) that face a void voxel (6-neighbours in 3D) and have no dark-tube core within <paramref name="radius"/> become
+    /// void, a round at a time.
+    /// </summary>
+    private static Volume<byte> RimToVoid(Volume<byte> labels, bool[] cores, int radius, int rounds, bool electrolyteToo)
+    {
+        var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);
+        var near = Dilate(cores, depth, height, width, radius);
+        var result = labels.Clone();
+        for (var round = 0; round < rounds; round++)
+        {
+            var next = result.Clone();
+            var changed = 0;
+            for (var z = 0; z < depth; z++)
+                for (var y = 0; y < height; y++)
+                    for (var x = 0; x < width; x++)
+                    {
+                        var k = ((long)z * height + y) * width + x;
+                        var label = result.Data[k];
+                        if (!(label == PhaseLabel.Carbon || (electrolyteToo && label == PhaseLabel.Lps)) || near[k]) continue;
+                        var plane = (long)height * width;
+                        var touches = (x > 0 && result.Data[k - 1] == PhaseLabel.Void) || (x + 1 < width && result.Data[k + 1] == PhaseLabel.Void)
+                            || (y > 0 && result.Data[k - width] == PhaseLabel.Void) || (y + 1 < height && result.Data[k + width] == PhaseLabel.Void)
+                            || (z > 0 && result.Data[k - plane] == PhaseLabel.Void) || (z + 1 < depth && result.Data[k + plane] == PhaseLabel.Void);
+                        if (!touches) continue;
+                        next.Data[k] = PhaseLabel.Void;
+                        changed++;
+                    }
+            result = next;
+            if (changed == 0) break;
+        }
+        return result;
+    }
+
+    /// <summary>Box dilation of a mask (half-width <paramref name="radius"/>), separable.</summary>
+    private static bool[] Dilate(bool[] mask, int depth, int height, int width, int radius)
+    {
+        var a = (bool[])mask.Clone();
+        var b = new bool[mask.Length];
+        long[] strides = [1, width, (long)height * width];
+        int[] sizes = [width, height, depth];
+        for (var axis = 0; axis < 3; axis++)
+        {
+            var stride = strides[axis];
+            var size = sizes[axis];
+            for (long k = 0; k < a.Length; k++)
+            {
+                var position = (int)(k / stride % size);
+                var hit = false;
+                for (var d = -radius; d <= radius && !hit; d++)
+                {
+                    var p = position + d;
+                    if (p >= 0 && p < size) hit = a[k + d * stride];
+                }
+                b[k] = hit;
+            }
+            (a, b) = (b, a);
+        }
+        return a;
+    }
+
+    /// <summary>The phantom's drawn blur σ (px) and shine-through α, decay (slices), read from truth.json's artefact sentences (study ceiling only).</summary>
+    private static (double Blur, double Shine, double Decay) TruthImaging(string phantomDir)
+    {
+        var text = File.ReadAllText(Path.Combine(phantomDir, "truth.json"));
+        text = System.Text.RegularExpressions.Regex.Unescape(text);
+        var blur = System.Text.RegularExpressions.Regex.Match(text, @"blur σ = ([0-9.]+) px");
+        var shine = System.Text.RegularExpressions.Regex.Match(text, @"α = ([0-9.]+)·exp\(−\(k−1\)/([0-9.]+)\)");
+        double Parse(System.Text.RegularExpressions.Group g) => double.Parse(g.Value, CultureInfo.InvariantCulture);
+        return (blur.Success ? Parse(blur.Groups[1]) : 1.0, shine.Success ? Parse(shine.Groups[1]) : 0, shine.Success ? Parse(shine.Groups[2]) : 1);
     }
 
     /// <summary>Classification and partial-volume clean-up without the shine-through correction.</summary>
