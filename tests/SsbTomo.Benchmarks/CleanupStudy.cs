@@ -10,7 +10,8 @@ namespace SsbTomo.Benchmarks;
 /// <summary>
 /// Re-segments finished runs (their denoised.zarr, the pipeline's thresholds) with candidate partial-volume
 /// clean-up rules and prints void/carbon/contact-loss errors and Dice against the phantom's truth over the run's
-/// crop, then the share of runs inside the issue's targets per rule. A fast loop for clean-up rules.
+/// crop, then the share of runs inside the issue's targets per rule. A fast loop for clean-up rules. "pipeline" is the
+/// segmentation stage's recipe (with the fibres' half-depth rule); the others leave that rule out.
 /// Usage: `-- cleanup PHANTOM_DIR RUN_DIR [PHANTOM_DIR RUN_DIR ...]`. SSBTOMO_CLEANUP_RULES="rule,rule" runs only those
 /// rules; SSBTOMO_CLEANUP_DUMP_RULE="rule" writes that rule's labels to RUN_DIR/labels.u8 (z, y, x bytes) for
 /// scripts/contact_faces.py. Candidates kept for the record: "rim r2 x4" (carbon facing void with no dark-tube core within
@@ -37,7 +38,8 @@ internal static class CleanupStudy
             var (denoised, intensity, _, truth) = run;
             var truthFractions = PhaseFractions.FromCounts(PhaseFractions.Count(truth));
             var truthLoss = ContactLoss.Count(truth).LossFraction;
-            if (run.Decide(CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50))) is not { } decided) { Console.WriteLine($"{runDir}: no thresholds"); continue; } // family phantoms are 50 nm
+            var tubeSigma = CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50));
+            if (run.Decide(tubeSigma) is not { } decided) { Console.WriteLine($"{runDir}: no thresholds"); continue; } // family phantoms are 50 nm
             var (set, survey, decision, shine) = decided;
             var name = Path.GetFileName(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(phantomDir)));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runDir}: carbon mean {(set.ClassMeans[1] - set.ClassMeans[0]) / (set.ClassMeans[2] - set.ClassMeans[0]):0.00} fibre cores {(decision.FibreCoreLevel - set.ClassMeans[0]) / (set.ClassMeans[2] - set.ClassMeans[0]):0.00} ({decision.FibreCoreVoxels} voxels) replaced {decision.Replaced}"));
@@ -49,8 +51,21 @@ internal static class CleanupStudy
             Volume<byte> Ceiling(double ceiling) => ShineThroughCorrection.Apply(CleanedUp(intensity, decision.Thresholds, decision.ClassMeans), intensity,
                 decision.ClassMeans[0], [shine.Correction], double.PositiveInfinity, ceiling, PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
             bool[]? cores = null;
-            bool[] Cores() => cores ??= FibreHalfDepth.Cores(intensity, decision.ClassMeans, CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50)), CarbonFibreSurvey.MinimumTubeResponse);
+            bool[] Cores() => cores ??= TubeCores(intensity, decision.ClassMeans, tubeSigma);
             var (blurTruth, shineStrength, shineDecay) = TruthImaging(phantomDir);
+            Volume<byte> LeastSquaresMeans(bool chooseSigma, double? excess = null)
+            {
+                var means = decision.ClassMeans;
+                var meanByLabel = new double[5];
+                (meanByLabel[PhaseLabel.Void], meanByLabel[PhaseLabel.Carbon], meanByLabel[PhaseLabel.Lps], meanByLabel[PhaseLabel.Nmc]) = (means[0], means[1], means[2], means[3]);
+                var start = PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Correction);
+                double[] sigmas = chooseSigma ? [0.9, 1.2, 1.5, 1.8, 2.1] : [Math.Sqrt(blurTruth * blurTruth + 0.64)];
+                var best = ForwardModelRefinement.Estimate(start, intensity, meanByLabel, sigmas, 0.8, 0).MinBy(c => c.Energy).Model;
+                double[] fitted = [best.MeanByLabel[PhaseLabel.Void], best.MeanByLabel[PhaseLabel.Carbon], best.MeanByLabel[PhaseLabel.Lps], best.MeanByLabel[PhaseLabel.Nmc]];
+                double[] thresholds = [0.5 * (fitted[0] + fitted[1]), 0.5 * (fitted[1] + fitted[2]), 0.5 * (fitted[2] + fitted[3])];
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   lsq σ {best.SigmaXy:0.0}: means {string.Join(" ", fitted.Select(v => v.ToString("0")))} (mixture {string.Join(" ", means.Select(v => v.ToString("0")))}), thresholds {string.Join(" ", thresholds.Select(v => v.ToString("0")))} (pipeline {string.Join(" ", decision.Thresholds.Select(v => v.ToString("0")))})"));
+                return PhaseSegmentation.Segment(intensity, thresholds, fitted, excess ?? shine.Correction);
+            }
             Volume<byte> Estimated(double potts, int rounds, bool planar)
             {
                 var means = decision.ClassMeans;
@@ -97,6 +112,7 @@ internal static class CleanupStudy
                 ("survey + shine midpoint", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans)),
                 ("survey + shine all excess", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, Math.Min(shine.Excess, ShineThroughEstimate.MaximumExcess))),
                 ("survey + shine correction", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Correction)),
+                ("pipeline", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Correction, tubeSigma)),
                 ("ceiling LPS threshold", () => Ceiling(decision.Thresholds[1])),
                 ("ceiling LPS mean", () => Ceiling(decision.ClassMeans[2])),
                 ("ceiling LPS mean - 2sd", () => Ceiling(decision.ClassMeans[2] - 2 * electrolyteSpread)),
@@ -111,6 +127,9 @@ internal static class CleanupStudy
                     decision.ClassMeans[0], 0.5 + shine.Correction, decision.ClassMeans[2], double.NegativeInfinity, 8)),
                 ("grow 8 + nmc", () => GrowLitPores(PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Correction), intensity,
                     decision.ClassMeans[0], 0.5 + shine.Correction, decision.ClassMeans[2], decision.Thresholds[2], 8)),
+                ("lsq means", () => LeastSquaresMeans(false)),
+                ("lsq means + fit sigma", () => LeastSquaresMeans(true)),
+                ("lsq means + all excess", () => LeastSquaresMeans(true, Math.Min(shine.Excess, ShineThroughEstimate.MaximumExcess))),
                 ("est 2d b.5 r10", () => Estimated(0.5, 10, true)),
                 ("est 3d b.5 r40", () => Estimated(0.5, 40, false)),
                 ("truth-σ 3d b.5 r40", () => Forward(0.5, 1, 1, true)),
@@ -252,6 +271,21 @@ internal static class CleanupStudy
             if (changed == 0) break;
         }
         return result;
+    }
+
+    /// <summary>Dark-tube cores on every voxel (the fibre survey's test: Hessian middle eigenvalue λ2·σ² above the survey's share of the void-to-electrolyte contrast, |λ3| &lt; the axial share of λ2).</summary>
+    private static bool[] TubeCores(Volume<float> intensity, double[] classMeans, double sigmaVoxels)
+    {
+        var minimumResponse = (float)(CarbonFibreSurvey.MinimumTubeResponse * (classMeans[2] - classMeans[0]));
+        var plane = intensity.SliceLength;
+        var core = new bool[intensity.Length];
+        Parallel.For(0, intensity.Depth, z =>
+        {
+            var (_, middle, smallest) = HessianEigenvalues.OfSlice(intensity, z, sigmaVoxels);
+            for (var i = 0; i < plane; i++)
+                core[(long)z * plane + i] = middle[i] > minimumResponse && Math.Abs(smallest[i]) < CarbonFibreSurvey.MaximumAxialShare * middle[i];
+        });
+        return core;
     }
 
     /// <summary>Box dilation of a mask (half-width <paramref name="radius"/>), separable.</summary>
