@@ -77,7 +77,7 @@ public sealed partial record MetricsReport(
         "excess - 0.1 (what the midpoint already recovers), within [0, 0.4]";
 
     public const string UncertaintyMethod =
-        "segmentation re-run (classification + partial-volume clean-up) on denoised.zarr with each phase's band shrunk and grown: " +
+        "segmentation re-run with the segmentation stage's own recipe (classification, partial-volume clean-up, shine-through correction and, unless turned off, the fibres' half-depth rule) on denoised.zarr with each phase's band shrunk and grown: " +
         "every threshold moved to the ends of its plausible range, where the fitted mixture gives the two neighbouring phases 3:1 odds; " +
         "interval = range over these 8 variants and the reported segmentation (threshold sensitivity, not a sampling confidence interval)";
 
