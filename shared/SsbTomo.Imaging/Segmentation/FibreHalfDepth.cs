@@ -220,53 +220,40 @@ public static class FibreHalfDepth
         }
 
         /// <summary>s.Any = OR of s.AnyAlongZ over the in-plane square of half-width radius (x, then y), clipped at the edges.</summary>
-        private void AnyInPlane(Scratch s)
-        {
-            var (height, width) = (_height, _width);
-            s.AnyAlongZ.CopyTo(s.AnyAlongX, 0);
-            for (var y = 0; y < height; y++)
-            {
-                var start = y * width;
-                for (var k = 1; k <= radius && k < width; k++)
-                {
-                    var n = width - k;
-                    OrInPlace(s.AnyAlongX.AsSpan(start, n), s.AnyAlongZ.AsSpan(start + k, n));
-                    OrInPlace(s.AnyAlongX.AsSpan(start + k, n), s.AnyAlongZ.AsSpan(start, n));
-                }
-            }
-            for (var y = 0; y < height; y++)
-            {
-                var target = s.Any.AsSpan(y * width, width);
-                s.AnyAlongX.AsSpan(y * width, width).CopyTo(target);
-                for (var yy = Math.Max(0, y - radius); yy <= Math.Min(height - 1, y + radius); yy++)
-                    if (yy != y) OrInPlace(target, s.AnyAlongX.AsSpan(yy * width, width));
-            }
-        }
+        private void AnyInPlane(Scratch s) => SquareInPlane<byte>(s.AnyAlongZ, s.AnyAlongX, s.Any, OrInPlace);
 
         /// <summary>s.Darkest = min of s.AlongZ over the in-plane square of half-width radius (x, then y), clipped at the edges.</summary>
-        private void MinInPlane(Scratch s)
+        private void MinInPlane(Scratch s) => SquareInPlane<float>(s.AlongZ, s.AlongX, s.Darkest, MinInPlace);
+
+        /// <summary>
+        /// <paramref name="result"/> = <paramref name="combine"/> of <paramref name="source"/> over the in-plane square of
+        /// half-width radius, separably: along x into <paramref name="alongX"/>, then along y.
+        /// </summary>
+        private void SquareInPlane<T>(T[] source, T[] alongX, T[] result, CombineInPlace<T> combine)
         {
             var (height, width) = (_height, _width);
-            s.AlongZ.CopyTo(s.AlongX, 0);
+            source.CopyTo(alongX, 0);
             for (var y = 0; y < height; y++)
             {
                 var start = y * width;
                 for (var k = 1; k <= radius && k < width; k++)
                 {
                     var n = width - k;
-                    MinInPlace(s.AlongX.AsSpan(start, n), s.AlongZ.AsSpan(start + k, n));
-                    MinInPlace(s.AlongX.AsSpan(start + k, n), s.AlongZ.AsSpan(start, n));
+                    combine(alongX.AsSpan(start, n), source.AsSpan(start + k, n));
+                    combine(alongX.AsSpan(start + k, n), source.AsSpan(start, n));
                 }
             }
             for (var y = 0; y < height; y++)
             {
-                var target = s.Darkest.AsSpan(y * width, width);
-                s.AlongX.AsSpan(y * width, width).CopyTo(target);
+                var target = result.AsSpan(y * width, width);
+                alongX.AsSpan(y * width, width).CopyTo(target);
                 for (var yy = Math.Max(0, y - radius); yy <= Math.Min(height - 1, y + radius); yy++)
-                    if (yy != y) MinInPlace(target, s.AlongX.AsSpan(yy * width, width));
+                    if (yy != y) combine(target, alongX.AsSpan(yy * width, width));
             }
         }
     }
+
+    private delegate void CombineInPlace<T>(Span<T> target, ReadOnlySpan<T> other);
 
     private static void MinInPlace(Span<float> target, ReadOnlySpan<float> other)
     {
