@@ -17,7 +17,11 @@ namespace SsbTomo.Benchmarks;
 /// scripts/contact_faces.py. Candidates kept for the record: "rim r2 x4" (carbon facing void with no dark-tube core within
 /// 2 voxels becomes void, 4 rounds) and the analysis-by-synthesis refinement (<see cref="ForwardModelRefinement"/>):
 /// "est ..." estimates the in-plane σ, pure-phase grey levels and shine-through per distance from the stack; "truth-σ ..."
-/// takes σ and shine-through from the phantom's truth.json (a ceiling, study only).
+/// takes σ and shine-through from the phantom's truth.json (a ceiling, study only). Measured in session 12 and not adopted
+/// (figures in the issue note): "mid v|c" (void|carbon threshold at the class means' midpoint), "nearest shine" (a lit pore
+/// voxel judged against the back-wall profile measured on the stack), "first wall N" (the shine-through rule's wall taken
+/// at the pore's back wall, not the brightest voxel within 8 slices), and "oracle pure ..." (thresholds and clean-up at the
+/// truth's pure grey levels: a ceiling for better class means, which does not reach the targets either).
 /// </summary>
 internal static class CleanupStudy
 {
@@ -105,6 +109,24 @@ internal static class CleanupStudy
                 Console.WriteLine($"   energy per round {string.Join(' ', energies.Select(e => e.ToString("0.0", CultureInfo.InvariantCulture)))}");
                 return refined;
             }
+            double[] MidVoidCarbon() => [0.5 * (decision.ClassMeans[0] + decision.ClassMeans[1]), decision.Thresholds[1], decision.Thresholds[2]];
+            double[]? profile = null;
+            double[] Profile()
+            {
+                if (profile is not null) return profile;
+                profile = BackProfile(intensity, decision.ClassMeans[0], solidLevel, decision.ClassMeans[0] + ShineThroughEstimate.DarkShare * (decision.ClassMeans[2] - decision.ClassMeans[0]), 8);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   back-wall profile {string.Join(" ", profile.Select(v => v.ToString("0.00")))}; thresholds {string.Join(" ", decision.Thresholds.Select(v => v.ToString("0")))} means {string.Join(" ", decision.ClassMeans.Select(v => v.ToString("0")))}"));
+                return profile;
+            }
+            double[]? pureLevels = null;
+            double[] Pure()
+            {
+                if (pureLevels is not null) return pureLevels;
+                pureLevels = TruthPureLevels(truth, intensity);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   truth pure levels {string.Join(" ", pureLevels.Select(v => v.ToString("0")))}; class means {string.Join(" ", decision.ClassMeans.Select(v => v.ToString("0")))}; thresholds {string.Join(" ", decision.Thresholds.Select(v => v.ToString("0")))}"));
+                return pureLevels;
+            }
+            static double[] Mids(double[] m) => [0.5 * (m[0] + m[1]), 0.5 * (m[1] + m[2]), 0.5 * (m[2] + m[3])];
             (string Rule, Func<Volume<byte>> Segment)[] rules =
             [
                 ("fit only", () => CleanedUp(intensity, set.Thresholds, set.ClassMeans)),
@@ -135,6 +157,15 @@ internal static class CleanupStudy
                 ("truth-σ 3d b.5 r40", () => Forward(0.5, 1, 1, true)),
                 ("truth-σ 2d b.5 r10", () => Forward(0.5, 1, 0, true, 10, true)),
                 ("truth-σ 3d b.5 r10", () => Forward(0.5, 1, 1, true, 10, false)),
+                ("mid v|c", () => PhaseSegmentation.Segment(intensity, MidVoidCarbon(), decision.ClassMeans, shine.Correction, tubeSigma)),
+                ("nearest shine", () => FibreHalfDepth.Apply(NearestShine(CleanedUp(intensity, decision.Thresholds, decision.ClassMeans), intensity, decision.ClassMeans, Profile(), solidLevel), intensity, decision.ClassMeans, tubeSigma)),
+                ("mid v|c + nearest shine", () => FibreHalfDepth.Apply(NearestShine(CleanedUp(intensity, MidVoidCarbon(), decision.ClassMeans), intensity, decision.ClassMeans, Profile(), solidLevel), intensity, decision.ClassMeans, tubeSigma)),
+                ("oracle pure", () => { var m = Pure(); return PhaseSegmentation.Segment(intensity, Mids(m), m, shine.Correction, tubeSigma); }),
+                ("oracle pure void carbon", () => { var p = Pure(); double[] m = [p[0], p[1], decision.ClassMeans[2], decision.ClassMeans[3]]; return PhaseSegmentation.Segment(intensity, [0.5 * (m[0] + m[1]), decision.Thresholds[1], decision.Thresholds[2]], m, shine.Correction, tubeSigma); }),
+                ("oracle pure + all excess", () => { var m = Pure(); return PhaseSegmentation.Segment(intensity, Mids(m), m, Math.Min(shine.Excess, ShineThroughEstimate.MaximumExcess), tubeSigma); }),
+                ("first wall 1", () => FibreHalfDepth.Apply(ShineFirstWall(CleanedUp(intensity, decision.Thresholds, decision.ClassMeans), intensity, decision.ClassMeans[0], shine.Correction, solidLevel, decision.ClassMeans[2], 1), intensity, decision.ClassMeans, tubeSigma)),
+                ("first wall 2", () => FibreHalfDepth.Apply(ShineFirstWall(CleanedUp(intensity, decision.Thresholds, decision.ClassMeans), intensity, decision.ClassMeans[0], shine.Correction, solidLevel, decision.ClassMeans[2], 2), intensity, decision.ClassMeans, tubeSigma)),
+                ("first wall 2 all excess", () => FibreHalfDepth.Apply(ShineFirstWall(CleanedUp(intensity, decision.Thresholds, decision.ClassMeans), intensity, decision.ClassMeans[0], Math.Min(shine.Excess, ShineThroughEstimate.MaximumExcess), solidLevel, decision.ClassMeans[2], 2), intensity, decision.ClassMeans, tubeSigma)),
                 ("rim r2 x4", () => RimToVoid(PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Correction), Cores(), 2, 4, false)),
                 ("survey + shine distance", () => ShineThroughCorrection.Apply(CleanedUp(intensity, decision.Thresholds, decision.ClassMeans), intensity,
                     decision.ClassMeans[0], perDistance, solidLevel, PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps)),
@@ -324,6 +355,164 @@ internal static class CleanupStudy
         var shine = System.Text.RegularExpressions.Regex.Match(text, @"α = ([0-9.]+)·exp\(−\(k−1\)/([0-9.]+)\)");
         double Parse(System.Text.RegularExpressions.Group g) => double.Parse(g.Value, CultureInfo.InvariantCulture);
         return (blur.Success ? Parse(blur.Groups[1]) : 1.0, shine.Success ? Parse(shine.Groups[1]) : 0, shine.Success ? Parse(shine.Groups[2]) : 1);
+    }
+
+    /// <summary>
+    /// Label-free back-wall profile: for pore runs along z (voxels below <paramref name="solidLevel"/> between two voxels at or
+    /// above it, one of them at most <paramref name="darkLevel"/>, at most 12 long), the median over runs of the voxel d
+    /// slices before the back wall as a share of the way from the void mean to that wall (d = 0: next to the wall), where
+    /// the run is at least 2d + 2 long (so the front wall's blur does not reach it). Blur and shine-through together.
+    /// </summary>
+    private static double[] BackProfile(Volume<float> g, double voidMean, double solidLevel, double darkLevel, int distances)
+    {
+        var shares = Enumerable.Range(0, distances).Select(_ => new List<double>()).ToArray();
+        var (depth, plane) = (g.Depth, g.SliceLength);
+        var column = new double[depth];
+        for (var i = 0; i < plane; i++)
+        {
+            for (var z = 0; z < depth; z++) column[z] = g.Data[(long)z * plane + i];
+            for (var front = 1; front < depth; front++)
+            {
+                if (column[front - 1] < solidLevel || column[front] >= solidLevel) continue;
+                var back = front;
+                var dark = false;
+                while (back < depth && back - front <= 12 && column[back] < solidLevel) { dark |= column[back] <= darkLevel; back++; }
+                if (back >= depth || back - front > 12 || !dark) continue;
+                var wall = column[back];
+                for (var a = back + 1; a <= Math.Min(depth - 1, back + 8); a++) wall = Math.Max(wall, column[a]);
+                wall -= voidMean;
+                for (var d = 0; d < distances && back - front >= 2 * d + 2; d++) shares[d].Add((column[back - 1 - d] - voidMean) / wall);
+            }
+        }
+        return shares.Select(l => l.Count < 200 ? 0 : l.Order().ElementAt(l.Count / 2)).ToArray();
+    }
+
+    /// <summary>
+    /// Candidate replacing the shine-through correction: an intermediate voxel (carbon or electrolyte) behind a void run
+    /// along z (at most 8 given back in a row), not darker than the voxel in front, becomes void when its grey is nearer the
+    /// grey a pore voxel would show there, void mean + profile[d]·(wall − void mean) with the wall the brightest voxel within
+    /// 8 behind at d + 1 slices, than its own class mean.
+    /// </summary>
+    private static Volume<byte> NearestShine(Volume<byte> labels, Volume<float> g, double[] classMeans, double[] profile, double solidLevel)
+    {
+        var result = labels.Clone();
+        var (depth, plane) = (g.Depth, g.SliceLength);
+        var meanOf = new double[5];
+        (meanOf[PhaseLabel.Void], meanOf[PhaseLabel.Carbon], meanOf[PhaseLabel.Lps], meanOf[PhaseLabel.Nmc]) = (classMeans[0], classMeans[1], classMeans[2], classMeans[3]);
+        var runBefore = new int[plane];
+        var runHere = new int[plane];
+        for (var i = 0; i < plane; i++) runBefore[i] = labels.Data[i] == PhaseLabel.Void ? 0 : -1;
+        for (var z = 1; z < depth; z++)
+        {
+            for (var i = 0; i < plane; i++)
+            {
+                var k = (long)z * plane + i;
+                var label = labels.Data[k];
+                var run = runBefore[i];
+                var gi = g.Data[k];
+                var changed = false;
+                if ((label == PhaseLabel.Carbon || label == PhaseLabel.Lps) && run >= 0 && run < 8 && gi >= g.Data[k - plane])
+                {
+                    var (wall, at) = (float.NegativeInfinity, -1);
+                    for (var a = 1; a <= 16 && z + a < depth; a++)
+                    {
+                        var w = g.Data[k + a * plane];
+                        if (at < 0 && w >= solidLevel) at = a - 1;
+                        if (at >= 0 && a - 1 > at + 8) break;
+                        if (w > wall) wall = w;
+                    }
+                    if (at < 0) at = profile.Length - 1;
+                    if (wall > classMeans[0])
+                    {
+                        var lit = classMeans[0] + profile[Math.Min(at, profile.Length - 1)] * (wall - classMeans[0]);
+                        if (Math.Abs(gi - lit) < Math.Abs(gi - meanOf[label])) { result.Data[k] = PhaseLabel.Void; changed = true; }
+                    }
+                }
+                runHere[i] = changed ? run + 1 : label == PhaseLabel.Void ? 0 : -1;
+            }
+            (runBefore, runHere) = (runHere, runBefore);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The phases' pure grey levels from the truth (study ceiling only): the median denoised grey of voxels whose 3x3x3
+    /// neighbourhood is all of one phase, pore voxels only where no solid lies within 8 slices behind. Void, carbon, LPS, NMC.
+    /// </summary>
+    private static double[] TruthPureLevels(Volume<byte> truth, Volume<float> g)
+    {
+        var (depth, height, width, plane) = (truth.Depth, truth.Height, truth.Width, truth.SliceLength);
+        var values = new List<float>[5];
+        for (var l = 0; l < 5; l++) values[l] = [];
+        for (var z = 1; z < depth - 1; z++)
+            for (var y = 1; y < height - 1; y++)
+                for (var x = 1; x < width - 1; x++)
+                {
+                    var k = (long)z * plane + y * width + x;
+                    var label = truth.Data[k];
+                    var pure = true;
+                    for (var dz = -1; dz <= 1 && pure; dz++)
+                        for (var dy = -1; dy <= 1 && pure; dy++)
+                            for (var dx = -1; dx <= 1 && pure; dx++)
+                                pure = truth.Data[k + dz * plane + dy * width + dx] == label;
+                    if (!pure) continue;
+                    if (label == PhaseLabel.Void)
+                    {
+                        if (z + 8 >= depth) continue;
+                        for (var a = 1; a <= 8 && pure; a++) pure = truth.Data[k + a * plane] == PhaseLabel.Void;
+                        if (!pure) continue;
+                    }
+                    values[label].Add(g.Data[k]);
+                }
+        double Median(List<float> v) => v.Count == 0 ? double.NaN : v.Order().ElementAt(v.Count / 2);
+        return [Median(values[PhaseLabel.Void]), Median(values[PhaseLabel.Carbon]), Median(values[PhaseLabel.Lps]), Median(values[PhaseLabel.Nmc])];
+    }
+
+    /// <summary>
+    /// Candidate: the shine-through correction with the wall taken near the pore's back wall instead of anywhere within 8
+    /// slices behind: the brightest of the first voxel at or above <paramref name="solidLevel"/> and the
+    /// <paramref name="wallSlices"/> − 1 after it (where no voxel within 8 reaches the solid level, the brightest within
+    /// 8 as before). An electrolyte back wall with active material further behind is then judged against the electrolyte.
+    /// </summary>
+    private static Volume<byte> ShineFirstWall(Volume<byte> labels, Volume<float> g, double voidMean, double excess, double solidLevel, double ceiling, int wallSlices)
+    {
+        var result = labels.Clone();
+        var (depth, plane) = (g.Depth, g.SliceLength);
+        var runBefore = new int[plane];
+        var runHere = new int[plane];
+        for (var i = 0; i < plane; i++) runBefore[i] = labels.Data[i] == PhaseLabel.Void ? 0 : -1;
+        var share = 0.5 + excess;
+        for (var z = 1; z < depth; z++)
+        {
+            for (var i = 0; i < plane; i++)
+            {
+                var k = (long)z * plane + i;
+                var label = labels.Data[k];
+                var run = runBefore[i];
+                var value = g.Data[k];
+                var changed = false;
+                if ((label == PhaseLabel.Carbon || label == PhaseLabel.Lps) && run >= 0 && run < 8 && value >= g.Data[k - plane] && value < ceiling)
+                {
+                    var (any, first) = (float.NegativeInfinity, -1);
+                    for (var a = 1; a <= 8 && z + a < depth; a++)
+                    {
+                        var w = g.Data[k + a * plane];
+                        any = Math.Max(any, w);
+                        if (first < 0 && w >= solidLevel) first = a;
+                    }
+                    var wall = any;
+                    if (first > 0)
+                    {
+                        wall = float.NegativeInfinity;
+                        for (var a = first; a < first + wallSlices && z + a < depth; a++) wall = Math.Max(wall, g.Data[k + a * plane]);
+                    }
+                    if (value < voidMean + share * (wall - voidMean)) { result.Data[k] = PhaseLabel.Void; changed = true; }
+                }
+                runHere[i] = changed ? run + 1 : label == PhaseLabel.Void ? 0 : -1;
+            }
+            (runBefore, runHere) = (runHere, runBefore);
+        }
+        return result;
     }
 
     /// <summary>Classification and partial-volume clean-up without the shine-through correction.</summary>
