@@ -10,7 +10,8 @@ namespace SsbTomo.Benchmarks;
 /// wall seconds: each finished run's denoised volume is segmented as the stage does (<see cref="PhaseSegmentation.Segment"/>
 /// with the run's thresholds, class means and shine-through correction) without and with the rule, alternating, after one
 /// three warm-ups of each. On a shared machine CPU time is the figure to compare; wall time and the load average are printed beside it.
-/// Usage: `-- segment-cpu [--repeats 3] PHANTOM_DIR RUN_DIR [PHANTOM_DIR RUN_DIR ...]`.
+/// Usage: `-- segment-cpu [--repeats 3] [--parts] PHANTOM_DIR RUN_DIR [PHANTOM_DIR RUN_DIR ...]`; `--parts` also times the
+/// recipe's steps one by one (classification, clean-up, shine-through correction, half-depth rule).
 /// </summary>
 internal static class SegmentCpuStudy
 {
@@ -22,6 +23,8 @@ internal static class SegmentCpuStudy
             repeats = int.Parse(args[1], CultureInfo.InvariantCulture);
             args = args[2..];
         }
+        var parts = args.Length >= 1 && args[0] == "--parts";
+        if (parts) args = args[1..];
         if (args.Length == 0 || args.Length % 2 != 0)
         {
             Console.Error.WriteLine("usage: SsbTomo.Benchmarks segment-cpu [--repeats N] PHANTOM_DIR RUN_DIR [...]");
@@ -41,6 +44,27 @@ internal static class SegmentCpuStudy
             {
                 Without();
                 With();
+            }
+            if (parts)
+            {
+                // The recipe's steps one by one (PhaseSegmentation.Segment's order), CPU seconds each, median of the repeats.
+                var timings = new Dictionary<string, List<double>>();
+                for (var r = 0; r < repeats + 1; r++)
+                {
+                    Volume<byte> classified = null!, cleaned = null!, corrected = null!;
+                    void Time(string step, Func<Volume<byte>> work)
+                    {
+                        var (c, _) = Cost(work);
+                        if (r > 0) (timings.TryGetValue(step, out var l) ? l : timings[step] = []).Add(c);
+                    }
+                    Time("classify", () => classified = PhaseClassifier.Classify(run.Intensity, thresholds, PhaseClassifier.BseDarkToBright));
+                    Time("clean-up", () => cleaned = PartialVolumeCleanup.Apply(classified, run.Intensity, PhaseClassifier.BseDarkToBright, means));
+                    Time("shine-through", () => corrected = ShineThroughCorrection.Apply(cleaned, run.Intensity, means[0], [correction], double.PositiveInfinity, means[2],
+                        PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps));
+                    Time("half-depth", () => FibreHalfDepth.Apply(corrected, run.Intensity, means, sigma));
+                }
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{args[i + 1]}: steps (CPU s, median of {repeats}): {string.Join(", ", timings.Select(t => $"{t.Key} {t.Value.Order().ElementAt(t.Value.Count / 2):0.000}"))}; load {Load()}"));
             }
             double runCpuWithout = 0, runCpuWith = 0;
             for (var r = 0; r < repeats; r++)
