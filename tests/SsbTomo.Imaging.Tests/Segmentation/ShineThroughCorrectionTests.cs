@@ -148,4 +148,33 @@ public class ShineThroughCorrectionTests
         }
         Assert.Equal(whole.Data, pieces.ToArray());
     }
+
+    [Theory]
+    [InlineData(1, 1, 0.0, false)]
+    [InlineData(37, 23, 0.0, false)]
+    [InlineData(41, 29, 0.15, true)]
+    [InlineData(5, 3, 0.4, true)]
+    public void The_column_blocks_give_the_sequential_pass_byte_for_byte(int height, int width, double excess, bool perDistance)
+    {
+        // Pores whose columns brighten towards their walls, electrolyte and active material of every kind around them, noise:
+        // plane sizes that the column blocks do not divide evenly.
+        var random = new Random(height * 1000 + width);
+        var intensity = new Volume<float>(30, height, width);
+        for (var i = 0; i < intensity.Data.Length; i++)
+        {
+            var z = i / intensity.SliceLength;
+            float[] levels = [Void, Carbon, Lps, Nmc];
+            var cell = (i % intensity.SliceLength * 7 + z / 12 * 3) % 4;
+            intensity.Data[i] = levels[cell] + (cell == 0 ? z % 12 * 1500 : 0) + 2000 * (float)(random.NextDouble() - 0.5);
+        }
+        var labels = PhaseClassifier.Classify(intensity, [10000, 21500, 36500], PhaseClassifier.BseDarkToBright);
+        IReadOnlyList<double> excesses = perDistance ? [0.0, excess, excess / 2, 0.05] : [excess];
+        var solid = perDistance ? 21500 : double.PositiveInfinity;
+
+        var fast = ShineThroughCorrection.Apply(labels, intensity, Void, excesses, solid, Lps, PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
+        var reference = Reference.ShineThroughCorrectionReference.Apply(labels, intensity, Void, excesses, solid, Lps, PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
+
+        Assert.Equal(reference.Data, fast.Data);
+        Assert.True(fast.Data.Zip(labels.Data).Any(p => p.First != p.Second), "the volume must have voxels to give back");
+    }
 }
