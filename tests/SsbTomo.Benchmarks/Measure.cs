@@ -2,8 +2,12 @@ using System.Diagnostics;
 
 namespace SsbTomo.Benchmarks;
 
-/// <summary>Median wall time of N repeats after one warm-up, with the managed memory the call allocates and its peak heap growth.</summary>
-internal sealed record Timing(double MedianMs, double AllocatedMb, double PeakHeapMb);
+/// <summary>
+/// Median wall time of N repeats after one warm-up, with the managed memory the call allocates and its peak heap growth,
+/// and the median CPU time of the process over the call (all threads, the heap sampler's polling included): on a shared
+/// machine the CPU time is the figure that does not move with other processes' load.
+/// </summary>
+internal sealed record Timing(double MedianMs, double AllocatedMb, double PeakHeapMb, double MedianCpuMs = double.NaN);
 
 internal static class Measure
 {
@@ -11,6 +15,7 @@ internal static class Measure
     {
         action(); // warm-up: JIT tiers, thread pool, file cache
         var times = new List<double>();
+        var cpuTimes = new List<double>();
         double allocated = 0, peak = 0;
         for (var r = 0; r < repeats; r++)
         {
@@ -20,9 +25,11 @@ internal static class Measure
             var baseline = GC.GetTotalMemory(false);
             var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
             using var sampler = new PeakSampler(baseline);
+            var cpu = Environment.CpuUsage.TotalTime;
             var watch = Stopwatch.StartNew();
             action();
             watch.Stop();
+            cpuTimes.Add((Environment.CpuUsage.TotalTime - cpu).TotalMilliseconds);
             var allocatedBytes = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
             times.Add(watch.Elapsed.TotalMilliseconds);
             allocated = Math.Max(allocated, allocatedBytes / 1048576.0);
@@ -30,7 +37,8 @@ internal static class Measure
             peak = Math.Max(peak, Math.Max(sampler.Stop(), GC.GetTotalMemory(false) - baseline) / 1048576.0);
         }
         times.Sort();
-        return new Timing(times[times.Count / 2], allocated, peak);
+        cpuTimes.Sort();
+        return new Timing(times[times.Count / 2], allocated, peak, cpuTimes[cpuTimes.Count / 2]);
     }
 
     public static async Task<Timing> RunAsync(Func<Task> action, int repeats) =>

@@ -227,9 +227,9 @@ var rows = new List<string[]>
     Row($"Zarr write+read zstd-{ourZstdLevel} (peer zstd-{peerZstdLevel}) {string.Join('x', zarrChunks)}", voxels, tZarr, PeerMs("zarr"),
         $"{(zarrOk ? "round trips exact" : "ROUND TRIP DIFFERS")}, {(zarrCross ? "each reads the other's" : "CROSS-READ DIFFERS")}, chunks {ourZarrMb:F2} vs {peerZarrMb:F2} MB"),
     Row("segmentation chunk path (no peer)", voxels, tSegment, null,
-        $"{voxels / tSegment.MedianMs / 1000 / Environment.ProcessorCount:F2} Mvox/s per core (denoise σ 0.8 + classify + cleanup)"),
+        $"{voxels / tSegment.MedianMs / 1000 / Environment.ProcessorCount:F2} Mvox/s per core, {voxels / tSegment.MedianCpuMs / 1000:F2} Mvox per CPU-s (denoise σ 0.8 + classify + cleanup)"),
     Row("  + fibre survey, shine-through, half-depth (no peer)", voxels, tSurveyed, null,
-        $"{voxels / tSurveyed.MedianMs / 1000 / Environment.ProcessorCount:F2} Mvox/s per core, {tSurveyed.MedianMs / tSegment.MedianMs:F2}x the time without"),
+        $"{voxels / tSurveyed.MedianMs / 1000 / Environment.ProcessorCount:F2} Mvox/s per core, {voxels / tSurveyed.MedianCpuMs / 1000:F2} Mvox per CPU-s; {tSurveyed.MedianMs / tSegment.MedianMs:F2}x the time without, {tSurveyed.MedianCpuMs / tSegment.MedianCpuMs:F2}x its CPU"),
     Row("partial-volume cleanup (no peer)", voxels, tPvc, null, $"{voxels / tPvc.MedianMs / 1000:F1} Mvox/s, {changed} changed{(cleanupDeterministic ? ", same bytes every call" : ", NOT DETERMINISTIC: DIFFER")}"),
 };
 string[] header = ["operation", "voxels", "SsbTomo ms", "peer ms", "peer/ours", "alloc MB", "peak MB", "agreement"];
