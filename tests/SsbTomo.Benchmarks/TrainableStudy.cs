@@ -135,8 +135,14 @@ internal static class TrainableStudy
         {
             Console.WriteLine(walks);
             Console.WriteLine($"mean levels per tree walk {forest.MeanLevels(planes, size * size, 97):F2}; coding the pixels alone {CpuMs(() => forest.QuantiseOnly(planes, size * size), repeats):F0} ms CPU");
+            foreach (var levels in new[] { 0, 3, 4, 5, 6, RandomForest.DefaultTopLevels })
+            {
+                forest.UseTopLevels(levels);
+                var cpu = CpuMs(() => forest.Predict(planes, size * size), repeats);
+                Console.WriteLine($"quantised walk, top {levels} levels by byte compares: {cpu:F0} ms CPU, same classes: {forest.Predict(planes, size * size).AsSpan().SequenceEqual(ours)}");
+            }
             var defaultBlock = RandomForest.CodedBlockPixels;
-            foreach (var pixelsPerBlock in new[] { 4096, 16384, 65536, 4096 })
+            foreach (var pixelsPerBlock in new[] { 4096, 16384, 65536 })
             {
                 RandomForest.CodedBlockPixels = pixelsPerBlock;
                 var cpu = CpuMs(() => forest.Predict(planes, size * size), repeats);
