@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -71,7 +72,7 @@ public sealed partial class RandomForest
 
         public sbyte[] TopRank { get; }
 
-        /// <summary>Leaf frequency rows padded with zeros to <see cref="LeafStride"/> (a multiple of 4), so a leaf is added with 128-bit adds.</summary>
+        /// <summary>The distinct leaf frequency rows, padded with zeros to <see cref="LeafStride"/> (a multiple of 4), so a leaf is added with 128-bit adds.</summary>
         public float[] Leaves { get; }
 
         public int LeafStride { get; }
@@ -109,6 +110,9 @@ public sealed partial class RandomForest
                 firstStep[f] = distinct.Count == 0 ? 0 : size >> 1;
             }
 
+            var leafStride = (classCount + 3) & ~3;
+            var distinctRow = new Dictionary<int, int>(new SameRow(leafFrequencies, classCount));
+            var distinctRows = new List<(int Row, int At)>();
             var slots = 1 << topLevels;
             var virtualNodes = slots - 1;
             var topFeature = new byte[roots.Length * virtualNodes];
@@ -165,8 +169,7 @@ public sealed partial class RandomForest
                     var node = nodes[old];
                     if (node.Feature < 0)
                     {
-                        if (node.Child >= 1 << 23) return null;
-                        coded[at] = node.Child << 8;
+                        coded[at] = DistinctRow(node.Child) << 8;
                         continue;
                     }
                     var child = coded.Count;
@@ -181,11 +184,37 @@ public sealed partial class RandomForest
                 }
             }
 
-            var leafStride = (classCount + 3) & ~3;
-            var rows = leafFrequencies.Length / classCount;
-            var leaves = new float[rows * leafStride];
-            for (var r = 0; r < rows; r++) Array.Copy(leafFrequencies, r * classCount, leaves, r * leafStride, classCount);
+            if (distinctRows.Count >= 1 << 23) return null;
+            var leaves = new float[distinctRows.Count * leafStride];
+            foreach (var (row, at) in distinctRows) Array.Copy(leafFrequencies, row * classCount, leaves, at * leafStride, classCount);
             return new CodedForest(featureCount, topLevels, coded.ToArray(), entries, topFeature, topRank, thresholds, firstStep, leaves, leafStride);
+
+            // Leaves grown to purity mostly hold one-hot rows: the coded forest keeps each distinct row once (compared bit
+            // for bit), so the few rows most leaves share stay in cache.
+            int DistinctRow(int row)
+            {
+                if (!distinctRow.TryGetValue(row, out var at))
+                {
+                    at = distinctRows.Count;
+                    distinctRow[row] = at;
+                    distinctRows.Add((row, at));
+                }
+                return at;
+            }
+        }
+
+        /// <summary>Leaf rows (indexes into the frequencies) equal when their frequencies are, bit for bit.</summary>
+        private sealed class SameRow(float[] frequencies, int classCount) : IEqualityComparer<int>
+        {
+            public bool Equals(int a, int b) =>
+                MemoryMarshal.Cast<float, int>(frequencies.AsSpan(a * classCount, classCount)).SequenceEqual(MemoryMarshal.Cast<float, int>(frequencies.AsSpan(b * classCount, classCount)));
+
+            public int GetHashCode(int row)
+            {
+                var hash = new HashCode();
+                hash.AddBytes(MemoryMarshal.AsBytes(frequencies.AsSpan(row * classCount, classCount)));
+                return hash.ToHashCode();
+            }
         }
 
         /// <summary>Bytes between two features' rows of codes for a block of <paramref name="count"/> pixels: a multiple of 64 that is not one of 4096, so rows do not share cache sets.</summary>
@@ -301,7 +330,7 @@ public sealed partial class RandomForest
     private unsafe void WalkCoded(sbyte[] codes, int offset, int rowStride, int count, float[] sums, int treeStart, int treeEnd)
     {
         var coded = _coded!;
-        var paths = t_paths is { } held && held.Length >= count + 64 ? held : t_paths = new byte[count + 64];
+        var paths = t_paths is { } held && held.Length >= count + CodedForest.TopLanes ? held : t_paths = new byte[count + CodedForest.TopLanes];
         fixed (sbyte* buffer = codes)
         fixed (byte* pathOf = paths)
         fixed (float* total = sums)
@@ -371,122 +400,89 @@ public sealed partial class RandomForest
     }
 
     /// <summary>
-    /// The rest of the walk, from each pixel's entry slot to its leaf: eight lanes per AVX2 gather, four groups of eight
+    /// The rest of the walk, from each pixel's entry slot to its leaf: eight pixels per AVX2 gather, four groups of eight
     /// in flight so that one group's gathers fill another's latency; a level is two gathers (the node, then the pixel's
-    /// code of the node's feature, a dword whose top byte it is). A lane whose pixel reached its leaf adds the leaf to the
-    /// pixel's sums and takes the next pixel (its entry slot, permuted from eight consecutive ones by the lane's rank
-    /// among the lanes that finished), so no lane idles while a deeper pixel of its group walks on; a lane finds no next
-    /// pixel and stops when the block's are all taken.
+    /// code of the node's feature, a dword whose top byte it is); a lane that reached its leaf is masked and stays. The
+    /// pixels past the last group of eight walk alone.
     /// </summary>
     private unsafe void GatherWalk(CodedForest coded, int tree, sbyte* codes, int rowStride, int count, byte* pathOf, float* total)
     {
-        const int lanes = 8;
-        var scratch = stackalloc int[2 * lanes];
+        var lanes = Vector256<int>.Count;
+        var leafStride = coded.LeafStride;
+        var entry = coded.Entries[tree];
+        var withPaths = coded.TopLevels > 0;
+        var entryLanes = Vector256.Create(entry);
+        var strideLanes = Vector256.Create(rowStride);
+        var laneOffsets = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        Span<int> leafIndex = stackalloc int[lanes];
         fixed (int* nodes = coded.Nodes)
         fixed (float* leaves = coded.Leaves)
-        fixed (int* ranks = LaneRanks)
         {
-            var walk = new LaneWalk(nodes, (int*)(codes - rowStride - 3), leaves, total, coded.TopLevels > 0 ? pathOf : null, ranks, scratch,
-                coded.LeafStride, count, Vector256.Create(coded.Entries[tree]), Vector256.Create(rowStride));
-            var next = Math.Min(count, 4 * lanes);
-            var (indexA, pixelA, aliveA) = walk.Start(0);
-            var (indexB, pixelB, aliveB) = walk.Start(lanes);
-            var (indexC, pixelC, aliveC) = walk.Start(2 * lanes);
-            var (indexD, pixelD, aliveD) = walk.Start(3 * lanes);
-            while (true)
+            // Feature f is stored as f + 1 in a node; the dword whose top byte is pixel i's code of f starts 3 bytes before it.
+            var codeWords = (int*)(codes - rowStride - 3);
+            var i = 0;
+            for (; i + 4 * lanes <= count; i += 4 * lanes)
             {
-                var moving = LaneStep(walk, ref next, ref indexA, ref pixelA, ref aliveA);
-                moving |= LaneStep(walk, ref next, ref indexB, ref pixelB, ref aliveB);
-                moving |= LaneStep(walk, ref next, ref indexC, ref pixelC, ref aliveC);
-                moving |= LaneStep(walk, ref next, ref indexD, ref pixelD, ref aliveD);
-                if (!moving) break;
+                var pixelA = Avx2.Add(laneOffsets, Vector256.Create(i));
+                var pixelB = Avx2.Add(laneOffsets, Vector256.Create(i + lanes));
+                var pixelC = Avx2.Add(laneOffsets, Vector256.Create(i + 2 * lanes));
+                var pixelD = Avx2.Add(laneOffsets, Vector256.Create(i + 3 * lanes));
+                var (a, b, c, d) = withPaths
+                    ? (Avx2.Add(entryLanes, Avx2.ConvertToVector256Int32(pathOf + i)), Avx2.Add(entryLanes, Avx2.ConvertToVector256Int32(pathOf + i + lanes)),
+                        Avx2.Add(entryLanes, Avx2.ConvertToVector256Int32(pathOf + i + 2 * lanes)), Avx2.Add(entryLanes, Avx2.ConvertToVector256Int32(pathOf + i + 3 * lanes)))
+                    : (entryLanes, entryLanes, entryLanes, entryLanes);
+                var (doneA, doneB, doneC, doneD) = (false, false, false, false);
+                while (!(doneA && doneB && doneC && doneD))
+                {
+                    if (!doneA) doneA = StepCoded(nodes, codeWords, pixelA, strideLanes, ref a);
+                    if (!doneB) doneB = StepCoded(nodes, codeWords, pixelB, strideLanes, ref b);
+                    if (!doneC) doneC = StepCoded(nodes, codeWords, pixelC, strideLanes, ref c);
+                    if (!doneD) doneD = StepCoded(nodes, codeWords, pixelD, strideLanes, ref d);
+                }
+                AddCodedLeaves(Avx2.GatherVector256(nodes, a, 4), leafIndex, leaves, total + i * leafStride, leafStride);
+                AddCodedLeaves(Avx2.GatherVector256(nodes, b, 4), leafIndex, leaves, total + (i + lanes) * leafStride, leafStride);
+                AddCodedLeaves(Avx2.GatherVector256(nodes, c, 4), leafIndex, leaves, total + (i + 2 * lanes) * leafStride, leafStride);
+                AddCodedLeaves(Avx2.GatherVector256(nodes, d, 4), leafIndex, leaves, total + (i + 3 * lanes) * leafStride, leafStride);
+            }
+            for (; i + lanes <= count; i += lanes)
+            {
+                var pixel = Avx2.Add(laneOffsets, Vector256.Create(i));
+                var index = withPaths ? Avx2.Add(entryLanes, Avx2.ConvertToVector256Int32(pathOf + i)) : entryLanes;
+                while (!StepCoded(nodes, codeWords, pixel, strideLanes, ref index)) { }
+                AddCodedLeaves(Avx2.GatherVector256(nodes, index, 4), leafIndex, leaves, total + i * leafStride, leafStride);
+            }
+            for (; i < count; i++)
+            {
+                var node = entry + (withPaths ? pathOf[i] : 0);
+                int n;
+                while (((n = nodes[node]) & 0xFF) != 0)
+                    node += ((n << 8) >>> 16) + (codes[((n & 0xFF) - 1) * rowStride + i] > n >> 24 ? 1 : 0);
+                AddPaddedLeaf(leaves + (n >>> 8) * leafStride, total + i * leafStride, leafStride);
             }
         }
     }
 
-    /// <summary>What the lanes of one tree's <see cref="GatherWalk"/> share: the tree and the block.</summary>
-    private readonly unsafe struct LaneWalk(int* nodes, int* codeWords, float* leaves, float* total, byte* pathOf, int* ranks, int* scratch,
-        int leafStride, int count, Vector256<int> entry, Vector256<int> rowStride)
-    {
-        public readonly int* Nodes = nodes;
-        /// <summary>Feature f is stored as f + 1 in a node; the dword whose top byte is pixel i's code of f is at byte (f + 1)·stride + i from here.</summary>
-        public readonly int* CodeWords = codeWords;
-        public readonly float* Leaves = leaves;
-        public readonly float* Total = total;
-        public readonly byte* PathOf = pathOf;
-        public readonly int* Ranks = ranks;
-        /// <summary>16 ints to read lanes from.</summary>
-        public readonly int* Scratch = scratch;
-        public readonly int LeafStride = leafStride;
-        public readonly int Count = count;
-        public readonly Vector256<int> Entry = entry;
-        public readonly Vector256<int> RowStride = rowStride;
-
-        /// <summary>Lanes on pixels first..first + 7 (those below the block's count alive), at their entry slots.</summary>
-        public (Vector256<int> Index, Vector256<int> Pixel, Vector256<int> Alive) Start(int first)
-        {
-            var pixel = Avx2.Add(Vector256.Create(first), Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7));
-            // Past the block's pixels the slots are garbage, but a lane that is not alive gathers nothing.
-            var index = PathOf is null ? Entry : Avx2.Add(Entry, Avx2.ConvertToVector256Int32(PathOf + first));
-            return (index, pixel, Avx2.CompareGreaterThan(Vector256.Create(Count), pixel));
-        }
-    }
-
-    /// <summary>
-    /// One level for eight lanes of <see cref="GatherWalk"/>: lanes standing on a leaf add it (pixel by pixel, so each
-    /// pixel's sums get the trees in order) and take the next pixels, the others descend. False when no lane has a pixel.
-    /// </summary>
+    /// <summary>One level of the quantised walk for eight pixels; true when every lane is at its leaf.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe bool LaneStep(in LaneWalk walk, ref int next, ref Vector256<int> index, ref Vector256<int> pixel, ref Vector256<int> alive)
+    private static unsafe bool StepCoded(int* nodes, int* codeWords, Vector256<int> pixel, Vector256<int> rowStride, ref Vector256<int> index)
     {
-        if (Avx.TestZ(alive, alive)) return false;
-        // Masked: a lane without a pixel may stand on any slot, and reads a 0, a leaf.
-        var node = Avx2.GatherMaskVector256(Vector256<int>.Zero, walk.Nodes, index, alive, 4);
+        var node = Avx2.GatherVector256(nodes, index, 4);
         var featurePlusOne = Avx2.And(node, Vector256.Create(0xFF));
-        var atLeaf = Avx2.CompareEqual(featurePlusOne, Vector256<int>.Zero);
-        var finished = Avx2.And(atLeaf, alive);
-        var finishedBits = (uint)Avx.MoveMask(finished.AsSingle());
-        if (finishedBits != 0)
-        {
-            Avx.Store(walk.Scratch, Avx2.ShiftRightLogical(node, 8));
-            Avx.Store(walk.Scratch + 8, pixel);
-            for (var bits = finishedBits; bits != 0; bits &= bits - 1)
-            {
-                var lane = (int)uint.TrailingZeroCount(bits);
-                AddPaddedLeaf(walk.Leaves + walk.Scratch[lane] * walk.LeafStride, walk.Total + walk.Scratch[8 + lane] * walk.LeafStride, walk.LeafStride);
-            }
-            if (next >= walk.Count) alive = Avx2.AndNot(finished, alive);
-            else
-            {
-                // The k-th finished lane (k = its rank among them) takes pixel next + k.
-                var rank = Avx.LoadVector256(walk.Ranks + finishedBits * 8);
-                var taken = Avx2.Add(Vector256.Create(next), rank);
-                var entry = walk.PathOf is null ? walk.Entry : Avx2.PermuteVar8x32(Avx2.Add(walk.Entry, Avx2.ConvertToVector256Int32(walk.PathOf + next)), rank);
-                pixel = Avx2.BlendVariable(pixel, taken, finished);
-                index = Avx2.BlendVariable(index, entry, finished);
-                alive = Avx2.AndNot(Avx2.And(finished, Avx2.CompareGreaterThan(taken, Vector256.Create(walk.Count - 1))), alive);
-                next += (int)uint.PopCount(finishedBits);
-            }
-        }
-        var active = Avx2.AndNot(atLeaf, alive);
-        var at = Avx2.Add(Avx2.MultiplyLow(featurePlusOne, walk.RowStride), pixel);
-        var word = Avx2.GatherMaskVector256(Vector256<int>.Zero, walk.CodeWords, at, active, 1);
+        var active = Avx2.CompareGreaterThan(featurePlusOne, Vector256<int>.Zero);
+        if (Avx.TestZ(active, active)) return true;
+        var at = Avx2.Add(Avx2.MultiplyLow(featurePlusOne, rowStride), pixel);
+        var word = Avx2.GatherMaskVector256(Vector256<int>.Zero, codeWords, at, active, 1);
         var right = Avx2.CompareGreaterThan(Avx2.ShiftRightArithmetic(word, 24), Avx2.ShiftRightArithmetic(node, 24));
-        var descended = Avx2.Subtract(Avx2.Add(index, Avx2.ShiftRightLogical(Avx2.ShiftLeftLogical(node, 8), 16)), right);
-        index = Avx2.BlendVariable(index, descended, active);
-        return true;
+        var next = Avx2.Subtract(Avx2.Add(index, Avx2.ShiftRightLogical(Avx2.ShiftLeftLogical(node, 8), 16)), right);
+        index = Avx2.BlendVariable(index, next, active);
+        return false;
     }
 
-    /// <summary>For each 8-bit set of lanes, each lane's rank among the set's lanes below it (8 ints per set).</summary>
-    private static readonly int[] LaneRanks = BuildLaneRanks();
-
-    private static int[] BuildLaneRanks()
+    /// <summary>Adds the leaves the eight lanes stand on (coded leaf nodes) to their pixels' padded rows of sums.</summary>
+    private static unsafe void AddCodedLeaves(Vector256<int> leafNodes, Span<int> leafIndex, float* leaves, float* total, int leafStride)
     {
-        var ranks = new int[256 * 8];
-        for (var set = 0; set < 256; set++)
-            for (var lane = 0; lane < 8; lane++)
-                ranks[set * 8 + lane] = System.Numerics.BitOperations.PopCount((uint)(set & ((1 << lane) - 1)));
-        return ranks;
+        Avx2.ShiftRightLogical(leafNodes, 8).CopyTo(leafIndex);
+        for (var l = 0; l < leafIndex.Length; l++) AddPaddedLeaf(leaves + leafIndex[l] * leafStride, total + l * leafStride, leafStride);
     }
 
     /// <summary>A padded leaf row onto a padded row of sums, four classes per add (each class's sum gets the same float adds in the same order).</summary>
