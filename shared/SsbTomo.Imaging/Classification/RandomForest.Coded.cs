@@ -402,58 +402,55 @@ public sealed partial class RandomForest
     /// <summary>
     /// The rest of the walk, from each pixel's entry slot to its leaf: eight pixels per AVX2 gather, four groups of eight
     /// in flight so that one group's gathers fill another's latency; a level is two gathers (the node, then the pixel's
-    /// code of the node's feature, a dword whose top byte it is); a lane that reached its leaf is masked and stays. The
-    /// pixels past the last group of eight walk alone.
+    /// code of the node's feature, a dword whose top byte it is); a lane that reached its leaf is masked and stays. A
+    /// group whose eight pixels all reached their leaves adds them and takes the next eight pixels at once, so four
+    /// groups stay in flight. The pixels past the last group of eight walk alone.
     /// </summary>
     private unsafe void GatherWalk(CodedForest coded, int tree, sbyte* codes, int rowStride, int count, byte* pathOf, float* total)
     {
-        var lanes = Vector256<int>.Count;
+        const int lanes = 8;
         var leafStride = coded.LeafStride;
         var entry = coded.Entries[tree];
-        var withPaths = coded.TopLevels > 0;
-        var entryLanes = Vector256.Create(entry);
         var strideLanes = Vector256.Create(rowStride);
-        var laneOffsets = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
         Span<int> leafIndex = stackalloc int[lanes];
+        var groups = count / lanes;
+        var paths = coded.TopLevels > 0 ? pathOf : null;
         fixed (int* nodes = coded.Nodes)
         fixed (float* leaves = coded.Leaves)
         {
             // Feature f is stored as f + 1 in a node; the dword whose top byte is pixel i's code of f starts 3 bytes before it.
             var codeWords = (int*)(codes - rowStride - 3);
-            var i = 0;
-            for (; i + 4 * lanes <= count; i += 4 * lanes)
+            var next = 0;
+            var groupA = TakeGroup(ref next, groups, entry, paths, out var indexA, out var pixelA);
+            var groupB = TakeGroup(ref next, groups, entry, paths, out var indexB, out var pixelB);
+            var groupC = TakeGroup(ref next, groups, entry, paths, out var indexC, out var pixelC);
+            var groupD = TakeGroup(ref next, groups, entry, paths, out var indexD, out var pixelD);
+            while (groupA >= 0 || groupB >= 0 || groupC >= 0 || groupD >= 0)
             {
-                var pixelA = Avx2.Add(laneOffsets, Vector256.Create(i));
-                var pixelB = Avx2.Add(laneOffsets, Vector256.Create(i + lanes));
-                var pixelC = Avx2.Add(laneOffsets, Vector256.Create(i + 2 * lanes));
-                var pixelD = Avx2.Add(laneOffsets, Vector256.Create(i + 3 * lanes));
-                var (a, b, c, d) = withPaths
-                    ? (Avx2.Add(entryLanes, Avx2.ConvertToVector256Int32(pathOf + i)), Avx2.Add(entryLanes, Avx2.ConvertToVector256Int32(pathOf + i + lanes)),
-                        Avx2.Add(entryLanes, Avx2.ConvertToVector256Int32(pathOf + i + 2 * lanes)), Avx2.Add(entryLanes, Avx2.ConvertToVector256Int32(pathOf + i + 3 * lanes)))
-                    : (entryLanes, entryLanes, entryLanes, entryLanes);
-                var (doneA, doneB, doneC, doneD) = (false, false, false, false);
-                while (!(doneA && doneB && doneC && doneD))
+                if (groupA >= 0 && StepCoded(nodes, codeWords, pixelA, strideLanes, ref indexA, out var leafA))
                 {
-                    if (!doneA) doneA = StepCoded(nodes, codeWords, pixelA, strideLanes, ref a);
-                    if (!doneB) doneB = StepCoded(nodes, codeWords, pixelB, strideLanes, ref b);
-                    if (!doneC) doneC = StepCoded(nodes, codeWords, pixelC, strideLanes, ref c);
-                    if (!doneD) doneD = StepCoded(nodes, codeWords, pixelD, strideLanes, ref d);
+                    AddCodedLeaves(leafA, leafIndex, leaves, total + groupA * lanes * leafStride, leafStride);
+                    groupA = TakeGroup(ref next, groups, entry, paths, out indexA, out pixelA);
                 }
-                AddCodedLeaves(Avx2.GatherVector256(nodes, a, 4), leafIndex, leaves, total + i * leafStride, leafStride);
-                AddCodedLeaves(Avx2.GatherVector256(nodes, b, 4), leafIndex, leaves, total + (i + lanes) * leafStride, leafStride);
-                AddCodedLeaves(Avx2.GatherVector256(nodes, c, 4), leafIndex, leaves, total + (i + 2 * lanes) * leafStride, leafStride);
-                AddCodedLeaves(Avx2.GatherVector256(nodes, d, 4), leafIndex, leaves, total + (i + 3 * lanes) * leafStride, leafStride);
+                if (groupB >= 0 && StepCoded(nodes, codeWords, pixelB, strideLanes, ref indexB, out var leafB))
+                {
+                    AddCodedLeaves(leafB, leafIndex, leaves, total + groupB * lanes * leafStride, leafStride);
+                    groupB = TakeGroup(ref next, groups, entry, paths, out indexB, out pixelB);
+                }
+                if (groupC >= 0 && StepCoded(nodes, codeWords, pixelC, strideLanes, ref indexC, out var leafC))
+                {
+                    AddCodedLeaves(leafC, leafIndex, leaves, total + groupC * lanes * leafStride, leafStride);
+                    groupC = TakeGroup(ref next, groups, entry, paths, out indexC, out pixelC);
+                }
+                if (groupD >= 0 && StepCoded(nodes, codeWords, pixelD, strideLanes, ref indexD, out var leafD))
+                {
+                    AddCodedLeaves(leafD, leafIndex, leaves, total + groupD * lanes * leafStride, leafStride);
+                    groupD = TakeGroup(ref next, groups, entry, paths, out indexD, out pixelD);
+                }
             }
-            for (; i + lanes <= count; i += lanes)
+            for (var i = groups * lanes; i < count; i++)
             {
-                var pixel = Avx2.Add(laneOffsets, Vector256.Create(i));
-                var index = withPaths ? Avx2.Add(entryLanes, Avx2.ConvertToVector256Int32(pathOf + i)) : entryLanes;
-                while (!StepCoded(nodes, codeWords, pixel, strideLanes, ref index)) { }
-                AddCodedLeaves(Avx2.GatherVector256(nodes, index, 4), leafIndex, leaves, total + i * leafStride, leafStride);
-            }
-            for (; i < count; i++)
-            {
-                var node = entry + (withPaths ? pathOf[i] : 0);
+                var node = entry + (paths is null ? 0 : paths[i]);
                 int n;
                 while (((n = nodes[node]) & 0xFF) != 0)
                     node += ((n << 8) >>> 16) + (codes[((n & 0xFF) - 1) * rowStride + i] > n >> 24 ? 1 : 0);
@@ -462,11 +459,22 @@ public sealed partial class RandomForest
         }
     }
 
-    /// <summary>One level of the quantised walk for eight pixels; true when every lane is at its leaf.</summary>
+    /// <summary>The next group of eight pixels at their entry slots: its number, or −1 when the block's groups are all taken.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe bool StepCoded(int* nodes, int* codeWords, Vector256<int> pixel, Vector256<int> rowStride, ref Vector256<int> index)
+    private static unsafe int TakeGroup(ref int next, int groups, int entry, byte* pathOf, out Vector256<int> index, out Vector256<int> pixel)
     {
-        var node = Avx2.GatherVector256(nodes, index, 4);
+        var group = next < groups ? next++ : -1;
+        var first = Math.Max(group, 0) * 8;
+        pixel = Avx2.Add(Vector256.Create(first), Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7));
+        index = pathOf is null ? Vector256.Create(entry) : Avx2.Add(Vector256.Create(entry), Avx2.ConvertToVector256Int32(pathOf + first));
+        return group;
+    }
+
+    /// <summary>One level of the quantised walk for eight pixels; true when every lane is at its leaf (<paramref name="node"/>: the leaves).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe bool StepCoded(int* nodes, int* codeWords, Vector256<int> pixel, Vector256<int> rowStride, ref Vector256<int> index, out Vector256<int> node)
+    {
+        node = Avx2.GatherVector256(nodes, index, 4);
         var featurePlusOne = Avx2.And(node, Vector256.Create(0xFF));
         var active = Avx2.CompareGreaterThan(featurePlusOne, Vector256<int>.Zero);
         if (Avx.TestZ(active, active)) return true;
