@@ -421,32 +421,17 @@ public sealed partial class RandomForest
             // Feature f is stored as f + 1 in a node; the dword whose top byte is pixel i's code of f starts 3 bytes before it.
             var codeWords = (int*)(codes - rowStride - 3);
             var next = 0;
-            var groupA = TakeGroup(ref next, groups, entry, paths, out var indexA, out var pixelA);
-            var groupB = TakeGroup(ref next, groups, entry, paths, out var indexB, out var pixelB);
-            var groupC = TakeGroup(ref next, groups, entry, paths, out var indexC, out var pixelC);
-            var groupD = TakeGroup(ref next, groups, entry, paths, out var indexD, out var pixelD);
-            while (groupA >= 0 || groupB >= 0 || groupC >= 0 || groupD >= 0)
+            var walk = new GroupWalk(nodes, codeWords, leaves, total, paths, leafStride, groups, entry, strideLanes);
+            var groupA = walk.Take(ref next, out var indexA, out var pixelA);
+            var groupB = walk.Take(ref next, out var indexB, out var pixelB);
+            var groupC = walk.Take(ref next, out var indexC, out var pixelC);
+            var groupD = walk.Take(ref next, out var indexD, out var pixelD);
+            while ((groupA & groupB & groupC & groupD) != -1)
             {
-                if (groupA >= 0 && StepCoded(nodes, codeWords, pixelA, strideLanes, ref indexA, out var leafA))
-                {
-                    AddCodedLeaves(leafA, leafIndex, leaves, total + groupA * lanes * leafStride, leafStride);
-                    groupA = TakeGroup(ref next, groups, entry, paths, out indexA, out pixelA);
-                }
-                if (groupB >= 0 && StepCoded(nodes, codeWords, pixelB, strideLanes, ref indexB, out var leafB))
-                {
-                    AddCodedLeaves(leafB, leafIndex, leaves, total + groupB * lanes * leafStride, leafStride);
-                    groupB = TakeGroup(ref next, groups, entry, paths, out indexB, out pixelB);
-                }
-                if (groupC >= 0 && StepCoded(nodes, codeWords, pixelC, strideLanes, ref indexC, out var leafC))
-                {
-                    AddCodedLeaves(leafC, leafIndex, leaves, total + groupC * lanes * leafStride, leafStride);
-                    groupC = TakeGroup(ref next, groups, entry, paths, out indexC, out pixelC);
-                }
-                if (groupD >= 0 && StepCoded(nodes, codeWords, pixelD, strideLanes, ref indexD, out var leafD))
-                {
-                    AddCodedLeaves(leafD, leafIndex, leaves, total + groupD * lanes * leafStride, leafStride);
-                    groupD = TakeGroup(ref next, groups, entry, paths, out indexD, out pixelD);
-                }
+                if (groupA >= 0) walk.Step(ref next, ref groupA, ref indexA, ref pixelA, leafIndex);
+                if (groupB >= 0) walk.Step(ref next, ref groupB, ref indexB, ref pixelB, leafIndex);
+                if (groupC >= 0) walk.Step(ref next, ref groupC, ref indexC, ref pixelC, leafIndex);
+                if (groupD >= 0) walk.Step(ref next, ref groupD, ref indexD, ref pixelD, leafIndex);
             }
             for (var i = groups * lanes; i < count; i++)
             {
@@ -459,15 +444,39 @@ public sealed partial class RandomForest
         }
     }
 
-    /// <summary>The next group of eight pixels at their entry slots: its number, or −1 when the block's groups are all taken.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe int TakeGroup(ref int next, int groups, int entry, byte* pathOf, out Vector256<int> index, out Vector256<int> pixel)
+    /// <summary>What the groups of one tree's <see cref="GatherWalk"/> share: the tree and the block.</summary>
+    private readonly unsafe struct GroupWalk(int* nodes, int* codeWords, float* leaves, float* total, byte* pathOf, int leafStride, int groups, int entry,
+        Vector256<int> rowStride)
     {
-        var group = next < groups ? next++ : -1;
-        var first = Math.Max(group, 0) * 8;
-        pixel = Avx2.Add(Vector256.Create(first), Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7));
-        index = pathOf is null ? Vector256.Create(entry) : Avx2.Add(Vector256.Create(entry), Avx2.ConvertToVector256Int32(pathOf + first));
-        return group;
+        private readonly int* _nodes = nodes;
+        private readonly int* _codeWords = codeWords;
+        private readonly float* _leaves = leaves;
+        private readonly float* _total = total;
+        private readonly byte* _pathOf = pathOf;
+        private readonly int _leafStride = leafStride;
+        private readonly int _groups = groups;
+        private readonly int _entry = entry;
+        private readonly Vector256<int> _rowStride = rowStride;
+
+        /// <summary>The next group of eight pixels at their entry slots: its number, or −1 when the block's groups are all taken.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int Take(ref int next, out Vector256<int> index, out Vector256<int> pixel)
+        {
+            var group = next < _groups ? next++ : -1;
+            var first = Math.Max(group, 0) * 8;
+            pixel = Avx2.Add(Vector256.Create(first), Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7));
+            index = _pathOf is null ? Vector256.Create(_entry) : Avx2.Add(Vector256.Create(_entry), Avx2.ConvertToVector256Int32(_pathOf + first));
+            return group;
+        }
+
+        /// <summary>One level for a group; a group whose pixels are all at their leaves adds them and takes the next group.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step(ref int next, ref int group, ref Vector256<int> index, ref Vector256<int> pixel, Span<int> leafIndex)
+        {
+            if (!StepCoded(_nodes, _codeWords, pixel, _rowStride, ref index, out var leaf)) return;
+            AddCodedLeaves(leaf, leafIndex, _leaves, _total + group * 8 * _leafStride, _leafStride);
+            group = Take(ref next, out index, out pixel);
+        }
     }
 
     /// <summary>One level of the quantised walk for eight pixels; true when every lane is at its leaf (<paramref name="node"/>: the leaves).</summary>
