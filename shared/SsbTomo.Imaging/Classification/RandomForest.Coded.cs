@@ -58,6 +58,17 @@ public sealed partial class RandomForest
             LeafStride = leafStride;
         }
 
+        /// <summary>
+        /// The forest for the look-ahead walk, or null where it does not fit: each subtree below an entry slot in preorder,
+        /// a split as (rank − 128) · 2²⁴ + (offset to its right child) · 2¹² + (left child's feature + 1) · 2⁶ + right
+        /// child's feature + 1 (0: the child is a leaf), the left child next to it; a leaf as its distinct row. Knowing the
+        /// next node's feature before reading it, the walk gathers a node and its pixels' codes at once.
+        /// </summary>
+        public int[]? AheadNodes { get; private init; }
+
+        /// <summary>Tree t's entry slot p at t·2^L + p: (position in <see cref="AheadNodes"/>) · 2⁸ + the node's feature + 1 (0: a leaf).</summary>
+        public int[]? AheadEntries { get; private init; }
+
         /// <summary>Levels of each tree evaluated by byte compares before the gather walk (0: the gather walk starts at the root).</summary>
         public int TopLevels { get; }
 
@@ -114,6 +125,9 @@ public sealed partial class RandomForest
             var distinctRow = new Dictionary<int, int>(new SameRow(leafFrequencies, classCount));
             var distinctRows = new List<(int Row, int At)>();
             var slots = 1 << topLevels;
+            // The look-ahead walk's nodes hold their children's features in 6 bits each.
+            var aheadNodes = featureCount < 63 ? new List<int>(nodes.Length) : null;
+            var aheadEntries = new int[roots.Length * slots];
             var virtualNodes = slots - 1;
             var topFeature = new byte[roots.Length * virtualNodes];
             var topRank = new sbyte[roots.Length * virtualNodes];
@@ -157,6 +171,19 @@ public sealed partial class RandomForest
                     (level, levelFeature) = (next, nextFeature);
                 }
 
+                if (aheadNodes is not null)
+                    for (var p = 0; p < slots; p++)
+                    {
+                        var slotNode = nodes[level[p]];
+                        var at = EmitAhead(level[p]);
+                        if (at < 0 || at >= 1 << 23)
+                        {
+                            aheadNodes = null;
+                            break;
+                        }
+                        aheadEntries[t * slots + p] = at << 8 | (slotNode.Feature + 1);
+                    }
+
                 entries[t] = coded.Count;
                 for (var p = 0; p < slots; p++)
                 {
@@ -187,7 +214,32 @@ public sealed partial class RandomForest
             if (distinctRows.Count >= 1 << 23) return null;
             var leaves = new float[distinctRows.Count * leafStride];
             foreach (var (row, at) in distinctRows) Array.Copy(leafFrequencies, row * classCount, leaves, at * leafStride, classCount);
-            return new CodedForest(featureCount, topLevels, coded.ToArray(), entries, topFeature, topRank, thresholds, firstStep, leaves, leafStride);
+            return new CodedForest(featureCount, topLevels, coded.ToArray(), entries, topFeature, topRank, thresholds, firstStep, leaves, leafStride)
+            {
+                AheadNodes = aheadNodes?.ToArray(),
+                AheadEntries = aheadNodes is null ? null : aheadEntries,
+            };
+
+            // A subtree in preorder for the look-ahead walk (left child next to its parent): its root's position, or −1
+            // where a right child is 4096 nodes or more away.
+            int EmitAhead(int root)
+            {
+                var at = aheadNodes!.Count;
+                var node = nodes[root];
+                if (node.Feature < 0)
+                {
+                    aheadNodes.Add(DistinctRow(node.Child));
+                    return at;
+                }
+                aheadNodes.Add(0);
+                if (EmitAhead(node.Child) < 0) return -1;
+                var right = EmitAhead(node.Child + 1);
+                if (right < 0 || right - at >= 1 << 12) return -1;
+                var rank = Array.BinarySearch(sorted[node.Feature], node.Threshold);
+                var (left, rightNode) = (nodes[node.Child], nodes[node.Child + 1]);
+                aheadNodes[at] = (rank - 128) << 24 | (right - at) << 12 | (left.Feature + 1) << 6 | (rightNode.Feature + 1);
+                return at;
+            }
 
             // Leaves grown to purity mostly hold one-hot rows: the coded forest keeps each distinct row once (compared bit
             // for bit), so the few rows most leaves share stay in cache.
@@ -337,7 +389,8 @@ public sealed partial class RandomForest
             for (var tree = treeStart; tree < treeEnd; tree++)
             {
                 if (coded.TopLevels > 0) TopLevels(coded, tree, buffer + offset, rowStride, count, pathOf);
-                GatherWalk(coded, tree, buffer + offset, rowStride, count, pathOf, total);
+                if (UseLookAheadWalk && coded.AheadNodes is not null) GatherWalkAhead(coded, tree, buffer + offset, rowStride, count, pathOf, total);
+                else GatherWalk(coded, tree, buffer + offset, rowStride, count, pathOf, total);
             }
     }
 
@@ -493,6 +546,112 @@ public sealed partial class RandomForest
         var next = Avx2.Subtract(Avx2.Add(index, Avx2.ShiftRightLogical(Avx2.ShiftLeftLogical(node, 8), 16)), right);
         index = Avx2.BlendVariable(index, next, active);
         return false;
+    }
+
+    /// <summary>Tests and benchmarks: false takes the breadth-first gather walk where the look-ahead one could run.</summary>
+    internal static bool UseLookAheadWalk { get; set; } = true;
+
+    /// <summary>
+    /// <see cref="GatherWalk"/> on the look-ahead nodes (<see cref="CodedForest.AheadNodes"/>): a lane knows the feature of
+    /// the node it stands on before reading the node, so a level's two gathers (the node, the pixels' codes) are issued
+    /// together instead of one after the other, which halves the chain of latencies each level waits on.
+    /// </summary>
+    private unsafe void GatherWalkAhead(CodedForest coded, int tree, sbyte* codes, int rowStride, int count, byte* pathOf, float* total)
+    {
+        const int lanes = 8;
+        var leafStride = coded.LeafStride;
+        var slots = 1 << coded.TopLevels;
+        Span<int> leafIndex = stackalloc int[lanes];
+        var groups = count / lanes;
+        var paths = coded.TopLevels > 0 ? pathOf : null;
+        fixed (int* nodes = coded.AheadNodes)
+        fixed (int* entries = coded.AheadEntries)
+        fixed (float* leaves = coded.Leaves)
+        {
+            var codeWords = (int*)(codes - rowStride - 3);
+            var treeEntries = entries + tree * slots;
+            var next = 0;
+            var walk = new AheadWalk(nodes, codeWords, leaves, total, paths, treeEntries, leafStride, groups, Vector256.Create(rowStride));
+            var groupA = walk.Take(ref next, out var indexA, out var featureA, out var pixelA);
+            var groupB = walk.Take(ref next, out var indexB, out var featureB, out var pixelB);
+            var groupC = walk.Take(ref next, out var indexC, out var featureC, out var pixelC);
+            var groupD = walk.Take(ref next, out var indexD, out var featureD, out var pixelD);
+            while ((groupA & groupB & groupC & groupD) != -1)
+            {
+                if (groupA >= 0) walk.Step(ref next, ref groupA, ref indexA, ref featureA, ref pixelA, leafIndex);
+                if (groupB >= 0) walk.Step(ref next, ref groupB, ref indexB, ref featureB, ref pixelB, leafIndex);
+                if (groupC >= 0) walk.Step(ref next, ref groupC, ref indexC, ref featureC, ref pixelC, leafIndex);
+                if (groupD >= 0) walk.Step(ref next, ref groupD, ref indexD, ref featureD, ref pixelD, leafIndex);
+            }
+            for (var i = groups * lanes; i < count; i++)
+            {
+                var entry = treeEntries[paths is null ? 0 : paths[i]];
+                var (node, featurePlusOne) = (entry >>> 8, entry & 0xFF);
+                while (featurePlusOne != 0)
+                {
+                    var n = nodes[node];
+                    var right = codes[(featurePlusOne - 1) * rowStride + i] > n >> 24;
+                    node += right ? (n >>> 12) & 0xFFF : 1;
+                    featurePlusOne = right ? n & 63 : (n >>> 6) & 63;
+                }
+                AddPaddedLeaf(leaves + nodes[node] * leafStride, total + i * leafStride, leafStride);
+            }
+        }
+    }
+
+    /// <summary>What the groups of one tree's <see cref="GatherWalkAhead"/> share: the tree and the block.</summary>
+    private readonly unsafe struct AheadWalk(int* nodes, int* codeWords, float* leaves, float* total, byte* pathOf, int* entries, int leafStride, int groups,
+        Vector256<int> rowStride)
+    {
+        private readonly int* _nodes = nodes;
+        private readonly int* _codeWords = codeWords;
+        private readonly float* _leaves = leaves;
+        private readonly float* _total = total;
+        private readonly byte* _pathOf = pathOf;
+        private readonly int* _entries = entries;
+        private readonly int _leafStride = leafStride;
+        private readonly int _groups = groups;
+        private readonly Vector256<int> _rowStride = rowStride;
+
+        /// <summary>The next group of eight pixels at their entry slots: its number, or −1 when the block's groups are all taken.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int Take(ref int next, out Vector256<int> index, out Vector256<int> featurePlusOne, out Vector256<int> pixel)
+        {
+            var group = next < _groups ? next++ : -1;
+            var first = Math.Max(group, 0) * 8;
+            pixel = Avx2.Add(Vector256.Create(first), Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7));
+            var entry = _pathOf is null ? Vector256.Create(_entries[0]) : Avx2.GatherVector256(_entries, Avx2.ConvertToVector256Int32(_pathOf + first), 4);
+            index = Avx2.ShiftRightLogical(entry, 8);
+            featurePlusOne = Avx2.And(entry, Vector256.Create(0xFF));
+            return group;
+        }
+
+        /// <summary>One level for a group; a group whose pixels are all at their leaves adds them and takes the next group.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step(ref int next, ref int group, ref Vector256<int> index, ref Vector256<int> featurePlusOne, ref Vector256<int> pixel, Span<int> leafIndex)
+        {
+            var active = Avx2.CompareGreaterThan(featurePlusOne, Vector256<int>.Zero);
+            if (Avx.TestZ(active, active))
+            {
+                AddLeafRows(Avx2.GatherVector256(_nodes, index, 4), leafIndex, _leaves, _total + group * 8 * _leafStride, _leafStride);
+                group = Take(ref next, out index, out featurePlusOne, out pixel);
+                return;
+            }
+            var node = Avx2.GatherMaskVector256(Vector256<int>.Zero, _nodes, index, active, 4);
+            var word = Avx2.GatherMaskVector256(Vector256<int>.Zero, _codeWords, Avx2.Add(Avx2.MultiplyLow(featurePlusOne, _rowStride), pixel), active, 1);
+            var right = Avx2.CompareGreaterThan(Avx2.ShiftRightArithmetic(word, 24), Avx2.ShiftRightArithmetic(node, 24));
+            var offset = Avx2.BlendVariable(Vector256.Create(1), Avx2.And(Avx2.ShiftRightLogical(node, 12), Vector256.Create(0xFFF)), right);
+            var child = Avx2.BlendVariable(Avx2.And(Avx2.ShiftRightLogical(node, 6), Vector256.Create(63)), Avx2.And(node, Vector256.Create(63)), right);
+            index = Avx2.Add(index, Avx2.And(offset, active));
+            featurePlusOne = Avx2.And(child, active);
+        }
+    }
+
+    /// <summary>Adds the distinct leaf rows of eight lanes to their pixels' padded rows of sums.</summary>
+    private static unsafe void AddLeafRows(Vector256<int> rows, Span<int> leafIndex, float* leaves, float* total, int leafStride)
+    {
+        rows.CopyTo(leafIndex);
+        for (var l = 0; l < leafIndex.Length; l++) AddPaddedLeaf(leaves + leafIndex[l] * leafStride, total + l * leafStride, leafStride);
     }
 
     /// <summary>Adds the leaves the eight lanes stand on (coded leaf nodes) to their pixels' padded rows of sums.</summary>

@@ -172,6 +172,9 @@ public sealed partial class RandomForest
     /// <summary>Whether this forest can take the quantised walk (tests check that theirs does).</summary>
     internal bool HasCodedWalk => _coded is not null;
 
+    /// <summary>Whether the quantised walk can take the look-ahead nodes (tests check that theirs does).</summary>
+    internal bool HasLookAheadWalk => _coded?.AheadNodes is not null;
+
     [ThreadStatic] private static float[]? t_blockFeatures;
 
     public int ClassCount { get; }
