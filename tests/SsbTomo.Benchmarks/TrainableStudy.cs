@@ -128,15 +128,25 @@ internal static class TrainableStudy
         var cpuPredictScalar = CpuMs(() => forest.Predict(planes, size * size), repeats);
         var scalarSame = forest.Predict(planes, size * size).AsSpan().SequenceEqual(ours);
         RandomForest.UseVectorWalk = true;
-        var walks = $"predict {size}² px, {forest.NodeCount:N0} nodes, quantised walk {(forest.HasCodedWalk ? "on" : "NOT AVAILABLE")}: {cpuPredict:F0} ms CPU; "
+        var walks = $"predict {size}² px, {forest.NodeCount:N0} nodes, quantised walk {(forest.HasCodedWalk ? "on" : "NOT AVAILABLE")} (look-ahead nodes {(forest.HasLookAheadWalk ? "on" : "NOT AVAILABLE")}): {cpuPredict:F0} ms CPU; "
             + $"float gather walk {cpuPredictFloat:F0} ms ({cpuPredictFloat / cpuPredict:F2}x, same classes: {floatSame}); "
             + $"scalar walk {cpuPredictScalar:F0} ms ({cpuPredictScalar / cpuPredict:F2}x, same classes: {scalarSame}); wall {tPredict.MedianMs:F0} ms";
         if (walksOnly)
         {
             Console.WriteLine(walks);
             Console.WriteLine($"mean levels per tree walk {forest.MeanLevels(planes, size * size, 97):F2}; coding the pixels alone {CpuMs(() => forest.QuantiseOnly(planes, size * size), repeats):F0} ms CPU");
+            foreach (var (levels, lookAhead) in new[] { (0, true), (3, true), (4, true), (5, true), (6, true), (RandomForest.DefaultTopLevels, false) })
+            {
+                forest.UseTopLevels(levels);
+                RandomForest.UseLookAheadWalk = lookAhead;
+                var cpu = CpuMs(() => forest.Predict(planes, size * size), repeats);
+                Console.WriteLine($"quantised walk, top {levels} levels by byte compares, {(lookAhead ? "look-ahead" : "breadth-first")} nodes: {cpu:F0} ms CPU, "
+                    + $"same classes: {forest.Predict(planes, size * size).AsSpan().SequenceEqual(ours)}");
+            }
+            forest.UseTopLevels(RandomForest.DefaultTopLevels);
+            RandomForest.UseLookAheadWalk = true;
             var defaultBlock = RandomForest.CodedBlockPixels;
-            foreach (var pixelsPerBlock in new[] { 4096, 16384, 65536, 4096 })
+            foreach (var pixelsPerBlock in new[] { 4096, 65536 })
             {
                 RandomForest.CodedBlockPixels = pixelsPerBlock;
                 var cpu = CpuMs(() => forest.Predict(planes, size * size), repeats);

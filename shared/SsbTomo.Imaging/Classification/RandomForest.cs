@@ -87,7 +87,7 @@ public sealed partial class RandomForest
     private readonly int[]? _nodePacked;
 
     // The same forest for the quantised walk (null where it cannot be coded, see CodedForest.TryBuild).
-    private readonly CodedForest? _coded;
+    private CodedForest? _coded;
 
     private RandomForest(int classCount, int featureCount, Node[] nodes, int[] roots, float[] leafFrequencies)
     {
@@ -99,7 +99,7 @@ public sealed partial class RandomForest
         _nodeThreshold = Array.ConvertAll(nodes, n => n.Threshold);
         var packable = featureCount < 255 && nodes.All(n => n.Child >= 0 && n.Child < 1 << 23);
         _nodePacked = packable ? Array.ConvertAll(nodes, n => n.Child << 8 | (n.Feature + 1)) : null;
-        _coded = CodedForest.TryBuild(nodes, roots, featureCount);
+        _coded = CodedForest.TryBuild(nodes, roots, featureCount, leafFrequencies, classCount, DefaultTopLevels);
     }
 
     /// <summary>
@@ -124,6 +124,16 @@ public sealed partial class RandomForest
     /// 4096 px 1.9-2.0 s, 16384 px 1.6 s, 65536 px 1.7 s. A block's codes and sums are ~1 MB per thread.
     /// </summary>
     internal static int CodedBlockPixels { get; set; } = 16384;
+
+    /// <summary>Tree levels the quantised walk evaluates by byte compares before its gathers (<see cref="CodedForest"/>).</summary>
+    internal const int DefaultTopLevels = 4;
+
+    /// <summary>Benchmarks and tests: rebuilds the quantised walk with <paramref name="levels"/> top levels (0..7) to compare them on one forest.</summary>
+    internal void UseTopLevels(int levels)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)levels, 7u, nameof(levels));
+        _coded = CodedForest.TryBuild(_nodes, _roots, FeatureCount, _leafFrequencies, ClassCount, levels);
+    }
 
     /// <summary>Benchmarks: mean levels a pixel descends per tree, over every <paramref name="every"/>-th pixel.</summary>
     internal double MeanLevels(float[][] planes, int pixelCount, int every)
@@ -161,6 +171,9 @@ public sealed partial class RandomForest
 
     /// <summary>Whether this forest can take the quantised walk (tests check that theirs does).</summary>
     internal bool HasCodedWalk => _coded is not null;
+
+    /// <summary>Whether the quantised walk can take the look-ahead nodes (tests check that theirs does).</summary>
+    internal bool HasLookAheadWalk => _coded?.AheadNodes is not null;
 
     [ThreadStatic] private static float[]? t_blockFeatures;
 
@@ -253,18 +266,25 @@ public sealed partial class RandomForest
             {
                 var p0 = b * block;
                 var count = Math.Min(block, pixelCount - p0);
-                var sums = new float[count * k];
                 if (CanWalkCoded(count))
                 {
-                    var codes = _coded!.Quantise(addresses, p0, count);
+                    var coded = _coded!;
+                    var leafStride = coded.LeafStride;
+                    var codedSums = new float[count * leafStride];
+                    var (codes, offset) = coded.Quantise(addresses, p0, count);
+                    var rowStride = CodedForest.RowStride(count);
                     if (probabilities is null)
                     {
-                        PredictClassesCoded(codes, p0, count, sums, classes!);
+                        PredictClassesCoded(codes, offset, rowStride, p0, count, codedSums, classes!);
                         return;
                     }
-                    PredictBlockCoded(codes, count, sums, 0, _roots.Length);
+                    WalkCoded(codes, offset, rowStride, count, codedSums, 0, _roots.Length);
+                    for (var i = 0; i < count; i++)
+                        for (var c = 0; c < k; c++) probabilities[(long)(p0 + i) * k + c] = codedSums[i * leafStride + c] / _roots.Length;
+                    return;
                 }
-                else if (probabilities is null && CanWalkVector(count))
+                var sums = new float[count * k];
+                if (probabilities is null && CanWalkVector(count))
                 {
                     PredictClassesGather(addresses, p0, count, sums, classes!);
                     return;
@@ -371,33 +391,29 @@ public sealed partial class RandomForest
     {
         var buffer = BlockFeatures(planeAddresses, p0, count);
         var featureCount = planeAddresses.Length;
-        DecideEarly(p0, count, sums, classes,
+        DecideEarly(p0, count, sums, ClassCount, classes,
             (active, t0, t1) => PredictBlockGather(buffer, active, sums, t0, t1),
-            (from, to) =>
+            keptFrom =>
             {
-                for (var f = 0; f < featureCount; f++) buffer[f * GatherStride + to] = buffer[f * GatherStride + from];
+                for (var f = 0; f < featureCount; f++)
+                {
+                    var row = buffer.AsSpan(f * GatherStride, GatherStride);
+                    for (var n = 0; n < keptFrom.Length; n++) row[n] = row[keptFrom[n]];
+                }
             });
-    }
-
-    /// <summary><see cref="PredictClassesGather"/> on the quantised walk: the block's codes are pixel-major, so a pixel moves as one row.</summary>
-    private void PredictClassesCoded(byte[] codes, int p0, int count, float[] sums, byte[] classes)
-    {
-        var featureCount = FeatureCount;
-        DecideEarly(p0, count, sums, classes,
-            (active, t0, t1) => PredictBlockCoded(codes, active, sums, t0, t1),
-            (from, to) => codes.AsSpan(from * featureCount, featureCount).CopyTo(codes.AsSpan(to * featureCount, featureCount)));
     }
 
     /// <summary>
     /// The rounds of <see cref="PredictClassesGather"/>: <paramref name="walk"/>(active pixels, first tree, end tree) adds
-    /// the trees' leaves to the first active pixels' sums; <paramref name="move"/>(from, to) moves a pixel's features
-    /// when the undecided pixels are packed together.
+    /// the trees' leaves to the first active pixels' sums (<paramref name="sumStride"/> floats a pixel); <paramref name="pack"/>(kept)
+    /// moves the features of the undecided pixels at kept[0], kept[1], ... (ascending) to 0, 1, ....
     /// </summary>
-    private void DecideEarly(int p0, int count, float[] sums, byte[] classes, Action<int, int, int> walk, Action<int, int> move)
+    private void DecideEarly(int p0, int count, float[] sums, int sumStride, byte[] classes, Action<int, int, int> walk, PackPixels pack)
     {
         var k = ClassCount;
         var trees = _roots.Length;
         Span<int> pixelOf = stackalloc int[count];
+        Span<int> keptFrom = stackalloc int[count];
         for (var i = 0; i < count; i++) pixelOf[i] = i;
         var active = count;
         for (int t0 = 0, t1; t0 < trees && active > 0; t0 = t1)
@@ -408,28 +424,32 @@ public sealed partial class RandomForest
             var kept = 0;
             for (var j = 0; j < active; j++)
             {
+                var row = sums.AsSpan(j * sumStride, k);
                 int best = 0, second = -1;
                 for (var c = 1; c < k; c++)
                 {
-                    if (sums[j * k + c] > sums[j * k + best]) (second, best) = (best, c);
-                    else if (second < 0 || sums[j * k + c] > sums[j * k + second]) second = c;
+                    if (row[c] > row[best]) (second, best) = (best, c);
+                    else if (second < 0 || row[c] > row[second]) second = c;
                 }
-                if (remaining == 0 || sums[j * k + best] - sums[j * k + second] > remaining + 0.01f)
+                if (remaining == 0 || row[best] - row[second] > remaining + 0.01f)
                 {
                     classes[p0 + pixelOf[j]] = (byte)best;
                     continue;
                 }
                 if (kept != j)
                 {
-                    move(j, kept);
-                    sums.AsSpan(j * k, k).CopyTo(sums.AsSpan(kept * k, k));
+                    sums.AsSpan(j * sumStride, sumStride).CopyTo(sums.AsSpan(kept * sumStride, sumStride));
                     pixelOf[kept] = pixelOf[j];
                 }
-                kept++;
+                keptFrom[kept++] = j;
             }
+            if (kept < active && kept > 0) pack(keptFrom[..kept]);
             active = kept;
         }
     }
+
+    /// <summary>Moves the features of the pixels at <paramref name="keptFrom"/>[n] (ascending) to n.</summary>
+    private delegate void PackPixels(ReadOnlySpan<int> keptFrom);
 
     private unsafe void PredictBlockGather(float[] buffer, int count, float[] sums, int treeStart, int treeEnd)
     {
@@ -499,89 +519,6 @@ public sealed partial class RandomForest
                 }
             }
         }
-    }
-
-    private bool CanWalkCoded(int count) => UseCodedWalk && UseVectorWalk && Avx2.IsSupported && _coded is not null && count >= Vector256<int>.Count;
-
-    /// <summary>
-    /// <see cref="PredictBlockGather"/> on the quantised forest: a level is two gathers (the node's int, then the pixel's
-    /// code of the node's feature) instead of three, and the block's codes (one byte per feature, pixel-major) and the
-    /// 4-byte nodes take a quarter and a half of the float walk's cache. The decisions are the float walk's
-    /// (<see cref="CodedForest"/>), the leaves are added per pixel in tree order: the same sums bit for bit.
-    /// </summary>
-    private unsafe void PredictBlockCoded(byte[] codes, int count, float[] sums, int treeStart, int treeEnd)
-    {
-        var coded = _coded!;
-        var featureCount = FeatureCount;
-        var lanes = Vector256<int>.Count;
-        var k = ClassCount;
-        var full = count / lanes * lanes;
-        var quads = count / (4 * lanes) * 4 * lanes;
-        var laneOffsets = Avx2.MultiplyLow(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(featureCount));
-        Span<int> leafIndex = stackalloc int[lanes];
-        fixed (int* nodes = coded.Nodes)
-        fixed (byte* pixelCodes = codes)
-        fixed (float* leaves = _leafFrequencies, total = sums)
-        {
-            // The code of feature f (stored as f + 1 in the node) of pixel i is at i·F + f: the gathers address it from one byte before.
-            var codesBeforeFirst = pixelCodes - 1;
-            for (var tree = treeStart; tree < treeEnd; tree++)
-            {
-                var root = coded.Roots[tree];
-                var i = 0;
-                for (; i < quads; i += 4 * lanes)
-                {
-                    var baseA = Avx2.Add(laneOffsets, Vector256.Create(i * featureCount));
-                    var baseB = Avx2.Add(laneOffsets, Vector256.Create((i + lanes) * featureCount));
-                    var baseC = Avx2.Add(laneOffsets, Vector256.Create((i + 2 * lanes) * featureCount));
-                    var baseD = Avx2.Add(laneOffsets, Vector256.Create((i + 3 * lanes) * featureCount));
-                    var (a, b, c, d) = (Vector256.Create(root), Vector256.Create(root), Vector256.Create(root), Vector256.Create(root));
-                    var (doneA, doneB, doneC, doneD) = (false, false, false, false);
-                    while (!(doneA && doneB && doneC && doneD))
-                    {
-                        if (!doneA) doneA = StepCoded(nodes, codesBeforeFirst, baseA, ref a);
-                        if (!doneB) doneB = StepCoded(nodes, codesBeforeFirst, baseB, ref b);
-                        if (!doneC) doneC = StepCoded(nodes, codesBeforeFirst, baseC, ref c);
-                        if (!doneD) doneD = StepCoded(nodes, codesBeforeFirst, baseD, ref d);
-                    }
-                    AddLeaves(Avx2.GatherVector256(nodes, a, 4), leafIndex, leaves, total + i * k, k);
-                    AddLeaves(Avx2.GatherVector256(nodes, b, 4), leafIndex, leaves, total + (i + lanes) * k, k);
-                    AddLeaves(Avx2.GatherVector256(nodes, c, 4), leafIndex, leaves, total + (i + 2 * lanes) * k, k);
-                    AddLeaves(Avx2.GatherVector256(nodes, d, 4), leafIndex, leaves, total + (i + 3 * lanes) * k, k);
-                }
-                for (; i < full; i += lanes)
-                {
-                    var index = Vector256.Create(root);
-                    var pixelBase = Avx2.Add(laneOffsets, Vector256.Create(i * featureCount));
-                    while (!StepCoded(nodes, codesBeforeFirst, pixelBase, ref index)) { }
-                    AddLeaves(Avx2.GatherVector256(nodes, index, 4), leafIndex, leaves, total + i * k, k);
-                }
-                for (; i < count; i++)
-                {
-                    var node = root;
-                    int n;
-                    while (((n = nodes[node]) & 0xFF) != 0)
-                        node += (n >> 16) + (codesBeforeFirst[i * featureCount + (n & 0xFF)] > ((n >> 8) & 0xFF) ? 1 : 0);
-                    AddLeaf(leaves + (n >>> 8) * k, total + i * k, k);
-                }
-            }
-        }
-    }
-
-    /// <summary>One level of the quantised walk for eight pixels; true when every lane is at its leaf.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe bool StepCoded(int* nodes, byte* codesBeforeFirst, Vector256<int> pixelBase, ref Vector256<int> index)
-    {
-        var node = Avx2.GatherVector256(nodes, index, 4);
-        var featurePlusOne = Avx2.And(node, Vector256.Create(0xFF));
-        var active = Avx2.CompareGreaterThan(featurePlusOne, Vector256<int>.Zero);
-        if (Avx.TestZ(active, active)) return true;
-        // A dword gather at byte addresses (scale 1); the low byte is the code (the block's buffer has 3 bytes of slack).
-        var value = Avx2.GatherMaskVector256(Vector256<int>.Zero, (int*)codesBeforeFirst, Avx2.Add(pixelBase, featurePlusOne), active, 1);
-        var right = Avx2.CompareGreaterThan(Avx2.And(value, Vector256.Create(0xFF)), Avx2.And(Avx2.ShiftRightLogical(node, 8), Vector256.Create(0xFF)));
-        var next = Avx2.Subtract(Avx2.Add(index, Avx2.ShiftRightArithmetic(node, 16)), right);
-        index = Avx2.BlendVariable(index, next, active);
-        return false;
     }
 
     /// <summary>One level of the vector walk for eight pixels; true when every lane is at its leaf (nothing moved).</summary>

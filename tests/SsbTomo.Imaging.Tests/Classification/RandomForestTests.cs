@@ -126,7 +126,10 @@ public class RandomForestTests
     /// equal to a split's threshold (quantile edges are sample values) are walked; their classes-only walks, which let a
     /// pixel leave once its class is decided (checked after trees 16, 19, 22, ... of 30 here), give the same classes (a
     /// bound 3 too loose fails this). Both vector walks are compared: the float one (three gathers a level) and the
-    /// quantised one (ranks and byte codes, <c>RandomForest.Coded.cs</c>), which the trained forest must be able to take.
+    /// quantised one (ranks and byte codes, <c>RandomForest.Coded.cs</c>), which the trained forest must be able to take,
+    /// with 0 to 7 top levels evaluated by byte compares (32 pixels a compare, the rest one by one; 0: gathers from the
+    /// root; 7: deeper than some of these trees' leaves, so paths end on leaves copied into several entry slots), on both
+    /// its node layouts (breadth first, and the look-ahead preorder whose nodes hold their children's features).
     /// </summary>
     [Fact]
     public void The_vector_walks_give_the_scalar_walk_s_probabilities_bit_for_bit()
@@ -159,11 +162,27 @@ public class RandomForestTests
             }
             var scalar = Walk(vector: false, coded: false);
             var gather = Walk(vector: true, coded: false);
-            var coded = Walk(vector: true, coded: true);
             Assert.Equal(scalar.Probabilities, gather.Probabilities);
             Assert.Equal(scalar.Classes, gather.Classes);
-            Assert.Equal(scalar.Probabilities, coded.Probabilities);
-            Assert.Equal(scalar.Classes, coded.Classes);
+            try
+            {
+                foreach (var lookAhead in new[] { true, false })
+                    foreach (var levels in new[] { RandomForest.DefaultTopLevels, 0, 1, 3, 5, 7 })
+                    {
+                        forest.UseTopLevels(levels);
+                        Assert.True(forest.HasLookAheadWalk);
+                        RandomForest.UseLookAheadWalk = lookAhead;
+                        var coded = Walk(vector: true, coded: true);
+                        var walk = $"{pixels} pixels, {levels} top levels, look-ahead {lookAhead}";
+                        Assert.True(scalar.Probabilities.AsSpan().SequenceEqual(coded.Probabilities), $"{walk}: probabilities differ");
+                        Assert.True(scalar.Classes.AsSpan().SequenceEqual(coded.Classes), $"{walk}: classes differ");
+                    }
+            }
+            finally
+            {
+                forest.UseTopLevels(RandomForest.DefaultTopLevels);
+                RandomForest.UseLookAheadWalk = true;
+            }
         }
     }
 
