@@ -120,8 +120,9 @@ public sealed partial class RandomForest
 
     /// <summary>
     /// Pixels per block of the quantised walk, which walks the block tree by tree. Larger blocks load each tree's nodes
-    /// for more pixels: 1024² pixels, 100 trees of ~3,000 nodes, CPU time at load 45-68: 256 px 3.2-3.5 s, 1024 px 2.8 s,
-    /// 4096 px 1.9-2.0 s, 16384 px 1.6 s, 65536 px 1.7 s. A block's codes and sums are ~1 MB per thread.
+    /// for more pixels; measured with the walk before its top levels and look-ahead nodes (1024² pixels, 100 trees of
+    /// ~3,000 nodes, CPU time at load 45-68): 256 px 3.2-3.5 s, 1024 px 2.8 s, 4096 px 1.9-2.0 s, 16384 px 1.6 s, 65536 px
+    /// 1.7 s; not measured again since. A block's codes and sums are ~1 MB per thread.
     /// </summary>
     internal static int CodedBlockPixels { get; set; } = 16384;
 
@@ -259,8 +260,8 @@ public sealed partial class RandomForest
         try
         {
             var addresses = handles.Select(h => h.AddrOfPinnedObject()).ToArray();
-            // Blocks of pixels, tree by tree inside a block: the block's feature values (33 planes x 256 floats) and one
-            // tree's nodes stay in cache. Four pixels walk a tree together so that their memory loads overlap.
+            // Blocks of pixels, tree by tree inside a block, so that one tree's nodes stay in cache for the whole block:
+            // CodedBlockPixels for the quantised walk (its codes are bytes), GatherStride for the float walks.
             var block = CanWalkCoded(Math.Min(pixelCount, CodedBlockPixels)) ? CodedBlockPixels : GatherStride;
             Parallel.For(0, (pixelCount + block - 1) / block, b =>
             {
