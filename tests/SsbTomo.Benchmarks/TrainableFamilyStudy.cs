@@ -16,7 +16,7 @@ namespace SsbTomo.Benchmarks;
 /// (`ssbtomo run`); a classifier is trained on 3 of that run's aligned slices with strokes drawn from the truth (≤ 2 %
 /// of each slice, <see cref="Strokes.Draw"/>) and applied to the whole aligned stack, once with the 2D bank and once
 /// with the default bank (2D + z-context); void Dice of the three against the truth over the run's crop, every slice
-/// except the 3 trained on. Usage: `-- trainable-family [--draws 12] [--first 1] [--shape 32,192,224] [--trees 100] [--work DIR]`
+/// except the 3 trained on. Usage: `-- trainable-family [--draws 12] [--first 1] [--shape 32,192,224] [--trees 100] [--max-depth 24] [--min-leaf 1] [--work DIR]`
 /// (with --work the runs are kept there and a finished run is reused, so another feature bank costs no second pipeline run).
 /// </summary>
 internal static class TrainableFamilyStudy
@@ -25,6 +25,7 @@ internal static class TrainableFamilyStudy
     {
         int[] shape = [32, 192, 224];
         var (draws, first, trees) = (12, 1, 100);
+        var (maxDepth, minLeaf) = (new ForestSettings().MaxDepth, new ForestSettings().MinSamplesLeaf);
         string? work = null;
         for (var i = 0; i < args.Length; i++)
         {
@@ -33,6 +34,8 @@ internal static class TrainableFamilyStudy
                 case "--draws" when i + 1 < args.Length: draws = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--first" when i + 1 < args.Length: first = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--trees" when i + 1 < args.Length: trees = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--max-depth" when i + 1 < args.Length: maxDepth = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--min-leaf" when i + 1 < args.Length: minLeaf = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--work" when i + 1 < args.Length: work = args[++i]; break;
                 case "--shape" when i + 1 < args.Length: shape = args[++i].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); break;
                 default:
@@ -40,7 +43,7 @@ internal static class TrainableFamilyStudy
                     return 2;
             }
         }
-        Console.WriteLine($"trainable vs unsupervised void Dice on family members {first}-{first + draws - 1}, {shape[0]}x{shape[1]}x{shape[2]}, {trees} trees, "
+        Console.WriteLine($"trainable vs unsupervised void Dice on family members {first}-{first + draws - 1}, {shape[0]}x{shape[1]}x{shape[2]}, {trees} trees (max depth {maxDepth}, min samples per leaf {minLeaf}), "
             + "3 aligned slices trained with ≤ 2 % strokes from the truth, Dice over the other slices of the run's aligned crop");
         using var temporary = new TempDirectory("ssbtomo-trainable-family");
         var workDir = work ?? temporary.Path;
@@ -88,7 +91,7 @@ internal static class TrainableFamilyStudy
             }
             double Trained(IReadOnlyList<FeatureSpec> bank, string what)
             {
-                var (classifier, _) = PixelClassifier.Train(training, PhaseLabel.Names.ToArray(), 16, bank, new ForestSettings(Trees: trees));
+                var (classifier, _) = PixelClassifier.Train(training, PhaseLabel.Names.ToArray(), 16, bank, new ForestSettings(Trees: trees, MaxDepth: maxDepth, MinSamplesLeaf: minLeaf));
                 return VoidDice(classifier.SegmentStack(aligned, name, 0, depth), what);
             }
             var outcome = (VoidDice(unsupervised, "unsupervised"), Trained(PixelFeatures.Default2D, "2D"), Trained(PixelFeatures.Default, "2D+z"));

@@ -14,7 +14,7 @@ namespace SsbTomo.Benchmarks;
 /// against the same scipy.ndimage / skimage.feature filters, forest prediction against scikit-learn's
 /// RandomForestClassifier (100 trees, n_jobs=2) on the same feature planes and the same training samples, and the
 /// whole training (features + forest) on 3 slices, with sparse and with dense labels.
-/// Usage: `-- trainable [--size 1024] [--repeats 3]`.
+/// Usage: `-- trainable [--size 1024] [--repeats 3] [--walks-only] [--max-depth 24] [--min-leaf 1]` (both forests get the settings).
 /// </summary>
 internal static class TrainableStudy
 {
@@ -70,6 +70,7 @@ internal static class TrainableStudy
     public static int Run(string[] args)
     {
         var (size, repeats, walksOnly) = (1024, 3, false);
+        var (maxDepth, minLeaf) = (new ForestSettings().MaxDepth, new ForestSettings().MinSamplesLeaf);
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -77,8 +78,10 @@ internal static class TrainableStudy
                 case "--size" when i + 1 < args.Length: size = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--repeats" when i + 1 < args.Length: repeats = Math.Max(1, int.Parse(args[++i], CultureInfo.InvariantCulture)); break;
                 case "--walks-only": walksOnly = true; break;
+                case "--max-depth" when i + 1 < args.Length: maxDepth = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--min-leaf" when i + 1 < args.Length: minLeaf = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 default:
-                    Console.Error.WriteLine("usage: SsbTomo.Benchmarks trainable [--size N] [--repeats N] [--walks-only]");
+                    Console.Error.WriteLine("usage: SsbTomo.Benchmarks trainable [--size N] [--repeats N] [--walks-only] [--max-depth N] [--min-leaf N]");
                     return 2;
             }
         }
@@ -112,7 +115,7 @@ internal static class TrainableStudy
         var tFeatures = Measure.Run(() => planes = PixelFeatures.Compute(test, size, size, specs), repeats);
 
         var (columns, labelsOf) = Samples(sparse, specs);
-        var settings = new ForestSettings();
+        var settings = new ForestSettings(MaxDepth: maxDepth, MinSamplesLeaf: minLeaf);
         var (forest, _) = RandomForest.Train(columns, labelsOf, phases.Length, settings);
         byte[] ours = [];
         var tPredict = Measure.Run(() => ours = forest.Predict(planes, size * size), repeats);
