@@ -33,8 +33,15 @@ public sealed partial class RandomForest
     {
         private const int TableStride = 256;
 
-        /// <summary>Pixels per byte compare of the top levels (one Vector256 of codes).</summary>
-        public const int TopLanes = 32;
+        /// <summary>Pixels per byte compare of the top levels: one Vector256 of byte codes (the AVX2 width, not a tuning).</summary>
+        public static int TopLanes => Vector256<sbyte>.Count;
+
+        /// <summary>
+        /// Bytes of slack before and after a block's codes: the walk's dword gathers read up to 3 bytes before a code and its
+        /// top levels load 32 bytes at a time, so any slack of at least one Vector256 keeps every read inside the buffer;
+        /// 64 keeps the rows cache-line aligned (<see cref="RowStride"/>). Memory layout, the same codes whatever its value.
+        /// </summary>
+        private const int CodeSlackBytes = 64;
 
         private readonly int _featureCount;
         // Feature f's thresholds at f·256, padded with +∞ to 256 entries; the branchless search starts at _firstStep[f].
@@ -282,9 +289,9 @@ public sealed partial class RandomForest
         /// </summary>
         public unsafe (sbyte[] Buffer, int Offset) Quantise(IntPtr[] planes, int p0, int count)
         {
-            const int offset = 64;
+            const int offset = CodeSlackBytes;
             var stride = RowStride(count);
-            var size = offset + _featureCount * stride + 64;
+            var size = offset + _featureCount * stride + CodeSlackBytes;
             var codes = t_codes is { } held && held.Length >= size ? held : t_codes = new sbyte[size];
             var lanes = Vector256<int>.Count;
             fixed (float* table = _thresholds)
@@ -461,7 +468,7 @@ public sealed partial class RandomForest
     /// </summary>
     private unsafe void GatherWalk(CodedForest coded, int tree, sbyte* codes, int rowStride, int count, byte* pathOf, float* total)
     {
-        const int lanes = 8;
+        var lanes = Vector256<int>.Count; // one AVX2 gather of dword nodes
         var leafStride = coded.LeafStride;
         var entry = coded.Entries[tree];
         var strideLanes = Vector256.Create(rowStride);
@@ -558,7 +565,7 @@ public sealed partial class RandomForest
     /// </summary>
     private unsafe void GatherWalkAhead(CodedForest coded, int tree, sbyte* codes, int rowStride, int count, byte* pathOf, float* total)
     {
-        const int lanes = 8;
+        var lanes = Vector256<int>.Count; // one AVX2 gather of dword nodes
         var leafStride = coded.LeafStride;
         var slots = 1 << coded.TopLevels;
         Span<int> leafIndex = stackalloc int[lanes];

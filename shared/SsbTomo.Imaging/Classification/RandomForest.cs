@@ -126,7 +126,11 @@ public sealed partial class RandomForest
     /// </summary>
     internal static int CodedBlockPixels { get; set; } = 16384;
 
-    /// <summary>Tree levels the quantised walk evaluates by byte compares before its gathers (<see cref="CodedForest"/>).</summary>
+    /// <summary>
+    /// Tree levels the quantised walk evaluates by byte compares before its gathers (<see cref="CodedForest"/>). A speed
+    /// tuning for this machine, not a property of any data: classes and probabilities are the scalar walk's bit for bit
+    /// with 0-7 levels (RandomForestTests), and 3-6 levels measured within noise of each other (`-- trainable --walks-only`).
+    /// </summary>
     internal const int DefaultTopLevels = 4;
 
     /// <summary>Benchmarks and tests: rebuilds the quantised walk with <paramref name="levels"/> top levels (0..7) to compare them on one forest.</summary>
