@@ -41,21 +41,27 @@ public static class RunCommand
                 + "the aligned slices with it instead of the grey-level thresholds.",
         };
 
+        var profile = new Option<bool>("--profile")
+        {
+            Description = $"Print wall time, CPU time and peak memory per stage after the run and write them to {RunProfile.FileName} in the output folder.",
+        };
+
         var command = new Command("run", "Run ingest, alignment, segmentation, reconstruction and metrics on one stack, embedded in this process.")
         {
-            stack, output, voxelSize, chunkSlices, verbose, memory, alignmentWorkers, model,
+            stack, output, voxelSize, chunkSlices, verbose, memory, alignmentWorkers, model, profile,
         };
         command.SetAction((parse, ct) => RunAsync(
             parse.GetValue(stack)!, parse.GetValue(output)!, parse.GetValue(voxelSize), parse.GetValue(chunkSlices), parse.GetValue(verbose), ct,
-            parse.GetValue(memory), parse.GetValue(alignmentWorkers), parse.GetValue(model)));
+            parse.GetValue(memory), parse.GetValue(alignmentWorkers), parse.GetValue(model), parse.GetValue(profile)));
         return command;
     }
 
     /// <param name="memoryBudgetMb">When given, this process's memory budget (the CLI's own process only: it caps the heap).</param>
     /// <param name="alignmentWorkers">Alignment chunks worked on at once (<see cref="SsbTomoOptions.AlignmentWorkers"/>).</param>
     /// <param name="modelDir">A model folder from <c>ssbtomo train</c> to segment with (null: the thresholds).</param>
+    /// <param name="profile">Print and write (<see cref="RunProfile.FileName"/>) the time and memory of every stage.</param>
     public static async Task<int> RunAsync(string stackPath, string outDir, double[]? voxelSize, int chunkSlices, bool verbose, CancellationToken ct,
-        int? memoryBudgetMb = null, int alignmentWorkers = 1, string? modelDir = null)
+        int? memoryBudgetMb = null, int alignmentWorkers = 1, string? modelDir = null, bool profile = false)
     {
         if (modelDir is not null && CheckModel(modelDir) is { } refusal)
         {
@@ -84,11 +90,13 @@ public static class RunCommand
         }
         if (memoryBudgetMb is { } budget) ProcessMemory.LimitTo(budget);
         var started = Stopwatch.StartNew();
+        var profiler = profile ? StageProfiler.ForThisProcess() : null;
         var result = await ExecuteAsync(stackPath, outDir, voxelSize, chunkSlices, verbose, ct, services => services.Configure<SsbTomoOptions>(o =>
         {
             if (memoryBudgetMb is { } mb) o.MemoryBudgetMb = mb;
             o.AlignmentWorkers = alignmentWorkers;
-        }), modelDir);
+        }), modelDir, profiler);
+        if (profiler is not null) WriteProfile(profiler, outDir, result.Succeeded);
         if (!result.Succeeded)
         {
             foreach (var line in FailureLines(result, outDir))
@@ -135,8 +143,9 @@ public static class RunCommand
     /// <paramref name="modelDir"/> the model's manifest and forest are stored in the job's blob store first
     /// (<see cref="JobLayout.ClassifierManifest"/>, <see cref="JobLayout.ClassifierForest"/>) and the job segments with them.
     /// </summary>
+    /// <param name="profiler">When given, told every state the job reports and sampled for memory while the job runs.</param>
     public static async Task<JobOutcome> ExecuteAsync(string stackPath, string outDir, double[]? voxelSize, int chunkSlices, bool verbose,
-        CancellationToken ct, Action<IServiceCollection>? configureServices = null, string? modelDir = null)
+        CancellationToken ct, Action<IServiceCollection>? configureServices = null, string? modelDir = null, StageProfiler? profiler = null)
     {
         stackPath = Path.GetFullPath(stackPath);
         outDir = Path.GetFullPath(outDir);
@@ -145,6 +154,13 @@ public static class RunCommand
         using var host = EmbeddedPipeline.Build(outDir, chunkSlices, verbose, configureServices);
         await host.StartAsync(ct);
         var watcher = host.Services.GetRequiredService<JobWatcher>();
+        if (profiler is not null)
+            watcher.Progressed += p =>
+            {
+                if (!JobStates.IsFinished(p.State)) profiler.Enter(p.State);
+            };
+        // Resident memory between progress messages: a stage with few chunks reports rarely.
+        using var sampling = profiler is null ? null : new Timer(_ => profiler.Sample(), null, ProfileSamplingPeriod, ProfileSamplingPeriod);
         var jobId = NewId.NextGuid();
         var outcome = watcher.Watch(jobId);
         var overrideSize = voxelSize is not { Length: 3 } ? null : new VoxelSizeNm(voxelSize[0], voxelSize[1], voxelSize[2]);
@@ -157,7 +173,9 @@ public static class RunCommand
         await host.Services.GetRequiredService<IBus>().Publish(new SubmitJob(jobId, stackPath, "", overrideSize, chunkSlices) { TrainedClassifier = modelDir is not null }, ct);
         try
         {
-            return await FollowAsync(watcher, outcome, ct);
+            var finished = await FollowAsync(watcher, outcome, ct);
+            profiler?.Finish(); // the last stage ends with the job, not with the host's shutdown
+            return finished;
         }
         finally
         {
@@ -200,6 +218,34 @@ public static class RunCommand
                 };
                 return await outcome.WaitAsync(ct);
             });
+    }
+
+    private static readonly TimeSpan ProfileSamplingPeriod = TimeSpan.FromMilliseconds(250);
+
+    private static void WriteProfile(StageProfiler profiler, string outDir, bool succeeded)
+    {
+        var profile = new RunProfile(StackVoxels(outDir), profiler.Finish());
+        File.WriteAllText(Path.Combine(Path.GetFullPath(outDir), RunProfile.FileName), profile.ToJson());
+        var table = new Table().AddColumn("stage").AddColumn("wall s", c => c.RightAligned()).AddColumn("CPU s", c => c.RightAligned())
+            .AddColumn("cores busy", c => c.RightAligned()).AddColumn("share of wall", c => c.RightAligned()).AddColumn("peak MiB", c => c.RightAligned());
+        foreach (var stage in profile.Stages)
+            table.AddRow(stage.Stage, $"{stage.WallSeconds:0.0}", $"{stage.CpuSeconds:0.0}", $"{stage.CoresBusy:0.00}",
+                $"{(profile.WallSeconds > 0 ? stage.WallSeconds / profile.WallSeconds : 0):P0}", $"{stage.PeakResidentMib:0}");
+        table.AddRow("all stages", $"{profile.WallSeconds:0.0}", $"{profile.CpuSeconds:0.0}", "", "", "");
+        AnsiConsole.Write(table);
+        if (profile.StackVoxels > 0)
+            AnsiConsole.MarkupLineInterpolated(
+                $"{profile.StackVoxels / 1e6:0.0} Mvoxel: {profile.MegavoxelsPerSecond:0.00} Mvoxel/s wall, {profile.MegavoxelsPerCpuSecond:0.00} Mvoxel per CPU-second");
+        if (!succeeded) AnsiConsole.MarkupLine("The job failed: the profile covers the stages it ran.");
+    }
+
+    /// <summary>Voxels of the ingested stack (raw.zarr's full-resolution shape), 0 when ingest did not get that far.</summary>
+    private static long StackVoxels(string outDir)
+    {
+        var zarray = Path.Combine(Path.GetFullPath(outDir), "raw.zarr", "0", ".zarray");
+        if (!File.Exists(zarray)) return 0;
+        using var doc = JsonDocument.Parse(File.ReadAllText(zarray));
+        return doc.RootElement.GetProperty("shape").EnumerateArray().Aggregate(1L, (product, extent) => product * extent.GetInt64());
     }
 
     private static void PrintSummary(string metricsPath, TimeSpan elapsed)

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace SsbTomo.Cli;
+
+/// <summary>One stage of an embedded run: its wall time, the process's CPU time while it ran, and the largest resident memory sampled.</summary>
+public sealed record StageTiming(
+    [property: JsonPropertyName("stage")] string Stage,
+    [property: JsonPropertyName("wall_seconds")] double WallSeconds,
+    [property: JsonPropertyName("cpu_seconds")] double CpuSeconds,
+    [property: JsonPropertyName("peak_resident_mib")] double PeakResidentMib)
+{
+    /// <summary>Cores the stage kept busy on average (CPU over wall).</summary>
+    [JsonPropertyName("cores_busy")]
+    public double CoresBusy => WallSeconds > 0 ? CpuSeconds / WallSeconds : 0;
+}
+
+/// <summary>
+/// Splits an embedded run's wall and CPU time by the job's states as its progress reports them. In one process every
+/// stage's work is this process's CPU time, so the split is exact up to the delay of a progress message (milliseconds);
+/// resident memory is sampled (<see cref="Sample"/>), so a stage's peak can miss a spike shorter than the sampling period.
+/// The clocks are passed in so that the arithmetic is testable without a run.
+/// </summary>
+public sealed class StageProfiler(Func<TimeSpan> wallClock, Func<TimeSpan> cpuClock, Func<long> residentBytes)
+{
+    private readonly List<StageTiming> _finished = [];
+    private readonly object _gate = new();
+    private string? _stage;
+    private TimeSpan _wallAtEntry, _cpuAtEntry;
+    private long _peakBytes;
+
+    /// <summary>This process's clocks: a stopwatch, its user + system CPU time, its resident set.</summary>
+    public static StageProfiler ForThisProcess()
+    {
+        var wall = Stopwatch.StartNew();
+        var process = Process.GetCurrentProcess();
+        return new StageProfiler(() => wall.Elapsed, () => process.TotalProcessorTime, () =>
+        {
+            process.Refresh();
+            return process.WorkingSet64;
+        });
+    }
+
+    /// <summary>The job reports <paramref name="state"/>: a new state closes the one before it; the same state again only samples.</summary>
+    public void Enter(string state)
+    {
+        lock (_gate)
+        {
+            if (state == _stage)
+            {
+                SampleLocked();
+                return;
+            }
+            CloseLocked();
+            (_stage, _wallAtEntry, _cpuAtEntry, _peakBytes) = (state, wallClock(), cpuClock(), residentBytes());
+        }
+    }
+
+    /// <summary>Records the resident memory now against the current stage.</summary>
+    public void Sample()
+    {
+        lock (_gate) SampleLocked();
+    }
+
+    /// <summary>Closes the current stage and returns every stage in the order they ran (a state entered twice is listed twice).</summary>
+    public IReadOnlyList<StageTiming> Finish()
+    {
+        lock (_gate)
+        {
+            CloseLocked();
+            return _finished.ToArray();
+        }
+    }
+
+    private void SampleLocked()
+    {
+        if (_stage is not null) _peakBytes = Math.Max(_peakBytes, residentBytes());
+    }
+
+    private void CloseLocked()
+    {
+        if (_stage is null) return;
+        SampleLocked();
+        _finished.Add(new StageTiming(_stage, (wallClock() - _wallAtEntry).TotalSeconds, (cpuClock() - _cpuAtEntry).TotalSeconds,
+            _peakBytes / (1024.0 * 1024)));
+        _stage = null;
+    }
+}
+
+/// <summary>What <c>ssbtomo run --profile</c> writes beside metrics.json: the stages and the voxels they worked on.</summary>
+public sealed record RunProfile(
+    [property: JsonPropertyName("stack_voxels")] long StackVoxels,
+    [property: JsonPropertyName("stages")] IReadOnlyList<StageTiming> Stages)
+{
+    public const string FileName = "profile.json";
+
+    [JsonPropertyName("wall_seconds")]
+    public double WallSeconds => Stages.Sum(s => s.WallSeconds);
+
+    [JsonPropertyName("cpu_seconds")]
+    public double CpuSeconds => Stages.Sum(s => s.CpuSeconds);
+
+    /// <summary>Stack voxels per second of the whole run's wall time, in millions.</summary>
+    [JsonPropertyName("mvoxels_per_second")]
+    public double MegavoxelsPerSecond => WallSeconds > 0 ? StackVoxels / WallSeconds / 1e6 : 0;
+
+    /// <summary>Stack voxels per CPU-second (all cores), in millions: the figure that does not depend on the machine's load.</summary>
+    [JsonPropertyName("mvoxels_per_cpu_second")]
+    public double MegavoxelsPerCpuSecond => CpuSeconds > 0 ? StackVoxels / CpuSeconds / 1e6 : 0;
+
+    public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true });
+}

@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Text.Json;
+using SsbTomo.Cli;
+using SsbTomo.Contracts;
+using SsbTomo.Phantom;
+using SsbTomo.TestSupport;
+
+namespace SsbTomo.EndToEnd.Tests;
+
+public class StageProfileTests
+{
+    private sealed class FakeClocks
+    {
+        public TimeSpan Wall, Cpu;
+        public long Resident;
+
+        public StageProfiler Profiler() => new(() => Wall, () => Cpu, () => Resident);
+    }
+
+    [Fact]
+    public void Each_stage_gets_the_wall_and_cpu_time_between_its_state_and_the_next_and_the_largest_memory_sampled()
+    {
+        var clocks = new FakeClocks { Resident = 100L << 20 };
+        var profiler = clocks.Profiler();
+
+        profiler.Enter(JobStates.Ingesting);
+        (clocks.Wall, clocks.Cpu, clocks.Resident) = (TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3), 300L << 20);
+        profiler.Sample();
+        clocks.Resident = 150L << 20;
+        profiler.Enter(JobStates.Aligning);
+        (clocks.Wall, clocks.Cpu, clocks.Resident) = (TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(9), 200L << 20);
+        profiler.Enter(JobStates.Aligning); // k of N progress within the stage: only a sample
+        (clocks.Wall, clocks.Cpu, clocks.Resident) = (TimeSpan.FromSeconds(12), TimeSpan.FromSeconds(20), 50L << 20);
+        var stages = profiler.Finish();
+
+        Assert.Equal([JobStates.Ingesting, JobStates.Aligning], stages.Select(s => s.Stage));
+        Assert.Equal((2.0, 3.0, 300.0), (stages[0].WallSeconds, stages[0].CpuSeconds, stages[0].PeakResidentMib));
+        Assert.Equal((10.0, 17.0, 200.0), (stages[1].WallSeconds, stages[1].CpuSeconds, stages[1].PeakResidentMib));
+        Assert.Equal(1.7, stages[1].CoresBusy, 12);
+        Assert.Equal(stages, profiler.Finish()); // finishing again adds nothing
+    }
+
+    [Fact]
+    public void A_profile_sums_its_stages_and_gives_throughput_per_wall_and_per_cpu_second()
+    {
+        var profile = new RunProfile(40_000_000, [new StageTiming("A", 10, 15, 1), new StageTiming("B", 10, 25, 2)]);
+
+        Assert.Equal((20.0, 40.0), (profile.WallSeconds, profile.CpuSeconds));
+        Assert.Equal(2.0, profile.MegavoxelsPerSecond, 12);
+        Assert.Equal(1.0, profile.MegavoxelsPerCpuSecond, 12);
+        using var json = JsonDocument.Parse(profile.ToJson());
+        Assert.Equal(40_000_000, json.RootElement.GetProperty("stack_voxels").GetInt64());
+        Assert.Equal(1.5, json.RootElement.GetProperty("stages")[0].GetProperty("cores_busy").GetDouble(), 12);
+    }
+
+    [Fact]
+    public async Task Run_with_profile_writes_every_stage_in_pipeline_order_within_the_runs_wall_time()
+    {
+        using var dir = new TempDirectory("ssbtomo-profile");
+        var phantom = Path.Combine(dir.Path, "phantom");
+        await PhantomCommand.WriteAsync(new PhantomOptions(PhantomPreset.Pristine, 16, 96, 112, 50, Seed: 5), phantom);
+        var run = Path.Combine(dir.Path, "run");
+        var elapsed = Stopwatch.StartNew();
+
+        var exitCode = await RunCommand.RunAsync(Path.Combine(phantom, "stack"), run, null, 8, verbose: false, CancellationToken.None, profile: true);
+
+        elapsed.Stop();
+        Assert.Equal(0, exitCode);
+        using var json = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(run, RunProfile.FileName)));
+        var root = json.RootElement;
+        Assert.Equal(16L * 96 * 112, root.GetProperty("stack_voxels").GetInt64());
+        var stages = root.GetProperty("stages").EnumerateArray().ToList();
+        Assert.Equal(JobStates.Running, stages.Select(s => s.GetProperty("stage").GetString()!));
+        Assert.All(stages, s => Assert.True(s.GetProperty("wall_seconds").GetDouble() >= 0 && s.GetProperty("peak_resident_mib").GetDouble() > 0, s.ToString()));
+        Assert.InRange(root.GetProperty("wall_seconds").GetDouble(), 0.01, elapsed.Elapsed.TotalSeconds);
+        Assert.True(root.GetProperty("cpu_seconds").GetDouble() > 0);
+    }
+}
