@@ -44,15 +44,48 @@ public static class HistogramPeaks
         return (Vertex(darker), Vertex(brighter));
     }
 
+    /// <summary>
+    /// Standard deviation, in bins, of the peak at <paramref name="peakBin"/> of <paramref name="counts"/>: its full width at
+    /// half maximum on the histogram smoothed as <see cref="BulkPair(IReadOnlyList{double}, double)"/> smooths it (linear
+    /// between bins), as a Gaussian's (FWHM / 2.3548), with the smoothing's own width taken out in quadrature; at least
+    /// half a bin. Neighbouring peaks and shoulders only make the walk to half height stop later, so this is an upper bound
+    /// on a Gaussian peak's spread, and exact for an isolated one.
+    /// </summary>
+    public static double HalfMaximumSd(IReadOnlyList<double> counts, double smoothingBins, int peakBin)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(peakBin);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(peakBin, counts.Count);
+        var smooth = Smooth(counts, smoothingBins);
+        var half = 0.5 * smooth[peakBin];
+        double Edge(int step)
+        {
+            var i = peakBin;
+            while (i + step >= 0 && i + step < smooth.Length && smooth[i + step] > half) i += step;
+            if (i + step < 0 || i + step >= smooth.Length) return i;
+            // Half height lies between bin i (above it) and the next one (at or below it).
+            return i + step * (smooth[i] - half) / (smooth[i] - smooth[i + step]);
+        }
+        var fullWidth = Edge(1) - Edge(-1);
+        var sd = fullWidth / (2 * Math.Sqrt(2 * Math.Log(2)));
+        return Math.Sqrt(Math.Max(sd * sd - smoothingBins * smoothingBins, 0.25));
+    }
+
+    private static double[] Smooth(IReadOnlyList<double> counts, double smoothingBins)
+    {
+        var bins = counts.Count;
+        var radius = (int)Math.Ceiling(3 * smoothingBins);
+        var smooth = new double[bins];
+        for (var i = 0; i < bins; i++)
+            for (var k = Math.Max(-radius, -i); k <= radius && i + k < bins; k++)
+                smooth[i] += counts[i + k] * Math.Exp(-k * k / (2 * smoothingBins * smoothingBins));
+        return smooth;
+    }
+
     private static (int Darker, int Brighter)? BulkPair(IReadOnlyList<double> counts, double smoothingBins, out double[] smooth)
     {
         ArgumentNullException.ThrowIfNull(counts);
         var bins = counts.Count;
-        var radius = (int)Math.Ceiling(3 * smoothingBins);
-        smooth = new double[bins];
-        for (var i = 0; i < bins; i++)
-            for (var k = Math.Max(-radius, -i); k <= radius && i + k < bins; k++)
-                smooth[i] += counts[i + k] * Math.Exp(-k * k / (2 * smoothingBins * smoothingBins));
+        smooth = Smooth(counts, smoothingBins);
         var smoothed = smooth;
         var maxima = Enumerable.Range(1, Math.Max(0, bins - 2))
             .Where(i => smoothed[i] > 0 && smoothed[i] >= smoothed[i - 1] && smoothed[i] > smoothed[i + 1])

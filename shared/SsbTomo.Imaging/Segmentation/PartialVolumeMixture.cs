@@ -59,6 +59,24 @@ public static class PartialVolumeMixture
     }
 
     /// <summary>
+    /// As <see cref="Fit"/> with every class started as wide as the matrix peak (the darker of the two bulk peaks,
+    /// <see cref="HistogramPeaks.HalfMaximumSd"/>) instead of 1/8 of the histogram's 0.5-99.5 % range; null without two
+    /// bulk peaks. The range is set by the brightest phase's distance: where the active material is several times
+    /// brighter than the electrolyte is far from the pores (family member 19: 4.5 times the void-to-electrolyte contrast),
+    /// a thin carbon class starts several times wider than the electrolyte peak, takes the peak's core in the first
+    /// iterations and ends above the electrolyte's mean (19: carbon 19,282 vs electrolyte 18,109), so no ordered
+    /// boundaries exist. Started at the matrix's width it stays on the carbon shoulder (19: carbon 15,237 with weight
+    /// 0.043 against a truth of 4.2 %).
+    /// </summary>
+    public static MixtureFit? FitWithMatrixWidths(long[] histogram, int classes, double min, double max, bool capDarkSds = true)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
+        if (BulkPeaks(histogram) is not var (matrixBin, _)) return null;
+        var matrixSd = HistogramPeaks.HalfMaximumSd(Array.ConvertAll(histogram, c => (double)c), PeakSmoothingBins, matrixBin) * (max - min) / histogram.Length;
+        return FitFrom(histogram, min, max, StartMeans(histogram, classes, min, max), capDarkSds, Enumerable.Repeat(matrixSd, classes).ToArray());
+    }
+
+    /// <summary>
     /// Where the EM starts. In BSE images of a composite the two brightest phases (active material, electrolyte) are
     /// the bulk and always show as the histogram's two dominant peaks; the darker minority phases (pores, carbon)
     /// often have no peak of their own under the blurred edge voxels. So: the two brightest classes at the two
@@ -106,8 +124,9 @@ public static class PartialVolumeMixture
     /// <summary>
     /// EM from the given start means (one per class, ascending), everything else started as <see cref="Fit"/> does.
     /// <paramref name="capDarkSds"/>: hold each thin dark phase's SD at most the matrix's (see the class summary).
+    /// <paramref name="startSds"/>: each class's start SD (null: 1/8 of the histogram's 0.5-99.5 % range for all).
     /// </summary>
-    public static MixtureFit FitFrom(long[] histogram, double min, double max, double[] startMeans, bool capDarkSds = true)
+    public static MixtureFit FitFrom(long[] histogram, double min, double max, double[] startMeans, bool capDarkSds = true, double[]? startSds = null)
     {
         var classes = startMeans.Length;
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
@@ -119,7 +138,7 @@ public static class PartialVolumeMixture
         var means = (double[])startMeans.Clone();
         var low = Quantile(histogram, centres, total, 0.005);
         var high = Quantile(histogram, centres, total, 0.995);
-        var sds = Enumerable.Repeat(Math.Max((high - low) / 8, minSd), classes).ToArray();
+        var sds = startSds is not null ? Array.ConvertAll(startSds, sd => Math.Max(sd, minSd)) : Enumerable.Repeat(Math.Max((high - low) / 8, minSd), classes).ToArray();
         var pairs = Pairs(classes);
         var components = classes + pairs.Length;
         // Classes and the bulk edge term start equal; the thin phases' edge terms start small, so that they grow

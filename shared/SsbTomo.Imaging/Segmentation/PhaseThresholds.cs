@@ -25,6 +25,12 @@ public static class PhaseThresholds
     public static PhaseThresholdSet FromHistogram(long[] histogram, int classes, double min, double max) =>
         FromMixture(histogram, classes, min, max) ?? FromStartMeans(histogram, classes, min, max) ?? FromMultiOtsu(histogram, classes, min, max);
 
+    /// <summary>
+    /// Least weight of every class in a fit started at the matrix peak's width: a class started that narrow where the
+    /// histogram is empty keeps its start mean with no voxels (a histogram of a few spikes), and its boundaries mean nothing.
+    /// </summary>
+    public const double MinimumNarrowStartClassWeight = 0.001;
+
     /// <summary>Share of the voxels that may lie far above the bright start before <see cref="FromStartMeans"/> gives up.</summary>
     public const double MaxShareAboveBrightest = 0.05;
 
@@ -70,8 +76,13 @@ public static class PhaseThresholds
         // The SD cap keeps thin dark phases from swallowing the matrix's edge voxels, but a matrix peak narrower than the
         // dark phases' spread (an electrolyte without texture in a low-noise 8-bit stack, brightness-matched slice by
         // slice) leaves them no width at all and the fit has no ordered boundaries: then fit without the cap.
+        // Both fits start every class as wide as an eighth of the histogram's range; when the active material is far
+        // brighter than the rest, that drowns the thin phases and a start at the matrix peak's own width is what fits.
         return FromFit(PartialVolumeMixture.Fit(histogram, classes, min, max), min, max)
-            ?? FromFit(PartialVolumeMixture.Fit(histogram, classes, min, max, capDarkSds: false), min, max);
+            ?? FromFit(PartialVolumeMixture.Fit(histogram, classes, min, max, capDarkSds: false), min, max)
+            ?? (PartialVolumeMixture.FitWithMatrixWidths(histogram, classes, min, max) is { } narrow && narrow.Weights.All(w => w >= MinimumNarrowStartClassWeight)
+                ? FromFit(narrow, min, max)
+                : null);
     }
 
     /// <summary>Boundaries of a fitted mixture, or null when they are not a valid ascending set inside (min, max).</summary>
