@@ -56,12 +56,14 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         var morphology = VoidMorphology.From(accumulator.VoidComponentMoments(), voxelSize, depth, height, width);
 
         var model = context.Message.Segmentation;
-        var variants = model is null ? null : VariantTallies(model, context.Message.Variants);
-        var report = MetricsReport.From(accumulator.Result(), voxelSize, [depth, height, width])
+        var summary = accumulator.Result();
+        var variants = model is null ? null : VariantTallies(model, context.Message.Variants, summary);
+        var report = MetricsReport.From(summary, voxelSize, [depth, height, width])
             .WithBootstrap(bootstrap.Result())
             .WithSurfaces(surfaces.Result(), smoothed)
             .WithVoidMorphology(morphology, nearNmc)
-            .WithUncertainty(model, variants, context.Message.TrainedClassifier)
+            .WithUncertainty(model, variants, context.Message.TrainedClassifier,
+                context.Message.Variants is [.., { Name: VariantRowSample.SampledBaseName }] ? VariantRowSample.For((long)depth * height * width).RowShare : 1)
             with { Provenance = await store.ExistsAsync(layout.Provenance, ct) ? Path.GetFileName(layout.Provenance) : null };
         // The tortuosity solves and the particle split both need the whole labels at once: read them once for both.
         Volume<byte>? wholeLabels = null;
@@ -210,16 +212,23 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
     /// <summary>
     /// The segmentation workers' counts per threshold variant, summed by the orchestrator, with each variant's thresholds.
     /// A model without counts (a job whose segmentation predates them) gets no segmentation interval rather than a
-    /// second pass over the whole volume here.
+    /// second pass over the whole volume here. Counts on sampled rows (they end with the reported segmentation's) are
+    /// scaled to the volume against its measured <paramref name="whole"/> (<see cref="VariantRowSample.Estimate"/>).
     /// </summary>
-    private static IReadOnlyList<VariantTally>? VariantTallies(SegmentationModel model, VariantCounts[]? counts)
+    private static IReadOnlyList<VariantTally>? VariantTallies(SegmentationModel model, VariantCounts[]? counts, MicrostructureSummary whole)
     {
         if (counts is null) return null;
         var definitions = SegmentationUncertainty.Variants(model.Thresholds
             .Select((t, k) => new ThresholdRange(model.ThresholdLows[k], t, model.ThresholdHighs[k])).ToArray());
-        if (!definitions.Select(d => d.Name).SequenceEqual(counts.Select(c => c.Name)))
+        var sampled = counts.Length > 0 && counts[^1].Name == VariantRowSample.SampledBaseName;
+        var variantCounts = sampled ? counts[..^1] : counts;
+        if (!definitions.Select(d => d.Name).SequenceEqual(variantCounts.Select(c => c.Name)))
             throw new InvalidOperationException($"the segmentation reported variants [{string.Join(", ", counts.Select(c => c.Name))}], "
                 + $"the model defines [{string.Join(", ", definitions.Select(d => d.Name))}]");
-        return definitions.Zip(counts, (d, c) => new VariantTally(d.Name, d.Thresholds, c.LabelCounts, new ContactFaces(c.NmcSurface, c.NmcVoid))).ToArray();
+        var tallies = definitions.Zip(variantCounts, (d, c) => new VariantTally(d.Name, d.Thresholds, c.LabelCounts, new ContactFaces(c.NmcSurface, c.NmcVoid))).ToList();
+        if (!sampled) return tallies;
+        var reference = counts[^1];
+        tallies.Add(new VariantTally(reference.Name, model.Thresholds, reference.LabelCounts, new ContactFaces(reference.NmcSurface, reference.NmcVoid)));
+        return VariantRowSample.Estimate(tallies, whole.LabelCounts, whole.Contact);
     }
 }

@@ -79,7 +79,9 @@ public sealed partial record MetricsReport(
     public const string UncertaintyMethod =
         "segmentation re-run with the segmentation stage's own recipe (classification, partial-volume clean-up, shine-through correction and, unless turned off, the fibres' half-depth rule) on denoised.zarr with each phase's band shrunk and grown: " +
         "every threshold moved to the ends of its plausible range, where the fitted mixture gives the two neighbouring phases 3:1 odds; " +
-        "interval = range over these 8 variants and the reported segmentation (threshold sensitivity, not a sampling confidence interval)";
+        "interval = range over these 8 variants and the reported segmentation (threshold sensitivity, not a sampling confidence interval); " +
+        "on stacks of 32 Mvoxel or more the variants are counted on every 4th band of 64 rows and each variant's difference from the reported " +
+        "segmentation there is scaled to the volume (variant_row_share)";
 
     /// <summary>
     /// Adds the intervals and warnings: the range of each number over the reported segmentation and the variants. Without a
@@ -90,7 +92,9 @@ public sealed partial record MetricsReport(
     public const string TrainedClassifierWarning = "segmented by the trained pixel classifier stored with the job (model/model.json), not by grey-level "
         + "thresholds: no segmentation-uncertainty intervals (they vary the thresholds); the bootstrap intervals still apply";
 
-    public MetricsReport WithUncertainty(SegmentationModel? model, IReadOnlyList<VariantTally>? variants, bool trainedClassifier = false)
+    /// <param name="variantRowShare">Share of the rows the variants were counted on (1: all; see <see cref="VariantRowSample"/>).</param>
+    public MetricsReport WithUncertainty(SegmentationModel? model, IReadOnlyList<VariantTally>? variants, bool trainedClassifier = false,
+        double variantRowShare = 1)
     {
         if (trainedClassifier)
             return this with { Warnings = [TrainedClassifierWarning] };
@@ -125,6 +129,7 @@ public sealed partial record MetricsReport(
                 variants.Select(v => new VariantReport(DescribeVariant(v.Name, names), v.Thresholds,
                     names.ToDictionary(n => n, n => Fraction(v.Fractions, n)), v.Contact.LossFraction)).ToArray())
             {
+                VariantRowShare = variantRowShare,
                 CarbonLevel = model.FitCarbonMean is { } fitCarbon
                     ? new CarbonLevelReport(CarbonLevelMethod, fitCarbon, model.FibreCoreLevel, model.FibreCoreVoxels, model.CarbonReplacedByFibreLevel)
                     : null,
@@ -155,6 +160,10 @@ public sealed record UncertaintyReport(
     [property: JsonPropertyName("mixture_expected_fractions")] IReadOnlyDictionary<string, double> MixtureExpectedFractions,
     [property: JsonPropertyName("variants")] VariantReport[] Variants)
 {
+    /// <summary>Share of the rows the variants were counted on; their fractions are estimates scaled to the volume below 1.</summary>
+    [JsonPropertyName("variant_row_share")]
+    public double VariantRowShare { get; init; } = 1;
+
     [JsonPropertyName("carbon_level")]
     public CarbonLevelReport? CarbonLevel { get; init; }
 

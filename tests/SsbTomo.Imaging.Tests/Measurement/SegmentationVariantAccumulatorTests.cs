@@ -78,4 +78,75 @@ public class SegmentationVariantAccumulatorTests
             Assert.Equal(ContactLoss.Count(whole), tallies[i].Contact);
         }
     }
+
+    [Theory]
+    [InlineData(4, 7)]
+    [InlineData(23, 26)]
+    public void Sampled_rows_give_the_whole_volumes_counts_on_those_rows_in_any_window_order(int slabSlices, int tile)
+    {
+        var intensity = Intensity(3, 21, 22, 26);
+        ThresholdRange[] ranges = [new(9000, 10000, 11500), new(20000, 21500, 23000), new(35000, 36500, 38000)];
+        double[] reported = [10000, 21500, 36500];
+        var variants = SegmentationUncertainty.Variants(ranges);
+        var sample = new VariantRowSample(BandRows: 3, Every: 3);
+        var halo = SegmentationVariantAccumulator.RequiredHaloSlices;
+        var windows = new List<(SlabWindow Slab, TileWindow Tile)>();
+        for (var z0 = 0; z0 < intensity.Depth; z0 += slabSlices)
+            foreach (var t in TileGrid.Plan(intensity.Height, intensity.Width, tile, tile, halo))
+                windows.Add((Halo.Expand(intensity.Depth, z0, Math.Min(intensity.Depth, z0 + slabSlices), halo), t));
+        var accumulator = new SegmentationVariantAccumulator(variants, Means, sample: sample, reportedThresholds: reported);
+        foreach (var (slab, t) in windows.OrderBy(w => (w.Slab.OwnedZ0 * 17 + w.Tile.OwnedX0 * 5 + w.Tile.OwnedY0 * 3) % 7))
+            accumulator.Add(TileGrid.Crop(Halo.CropZ(intensity, slab.SlabZ0, slab.SlabZ1), t), slab, t);
+        var tallies = accumulator.Result();
+
+        Assert.Equal([.. variants.Select(v => v.Name), VariantRowSample.SampledBaseName], tallies.Select(t => t.Name));
+        var bands = sample.Bands(0, intensity.Height).ToList();
+        Assert.Equal([(0, 3), (9, 12), (18, 21)], bands);
+        var thresholds = variants.Select(v => v.Thresholds).Append(reported).ToList();
+        for (var i = 0; i < thresholds.Count; i++)
+        {
+            var whole = PhaseSegmentation.Segment(intensity, thresholds[i], Means);
+            var counts = new long[PhaseLabel.Count];
+            var faces = default(ContactFaces);
+            foreach (var (y0, y1) in bands)
+            {
+                var rows = TileGrid.Crop(whole, new TileWindow(y0, y1, 0, whole.Width, y0, y1, 0, whole.Width));
+                var bandCounts = PhaseFractions.Count(rows);
+                for (var k = 0; k < counts.Length; k++) counts[k] += bandCounts[k];
+                faces += ContactLoss.CountFrom(whole, 0, whole.Depth, y0, y1, 0, whole.Width);
+            }
+            Assert.Equal(counts, tallies[i].LabelCounts);
+            Assert.Equal(faces, tallies[i].Contact);
+        }
+    }
+
+    [Fact]
+    public void A_sampled_variant_is_the_whole_volume_plus_its_scaled_difference_on_the_sampled_rows()
+    {
+        // 1000 voxels in all, 250 sampled: the variant has 10 more void and 10 fewer LPS voxels and 4 more NMC|void faces there.
+        VariantTally[] sampled =
+        [
+            new("0+", [0, 0, 0], [0, 50, 100, 40, 60], new ContactFaces(80, 14)),
+            new(VariantRowSample.SampledBaseName, [0, 0, 0], [0, 50, 110, 40, 50], new ContactFaces(80, 10)),
+        ];
+        long[] whole = [0, 200, 440, 160, 200];
+
+        var estimated = Assert.Single(VariantRowSample.Estimate(sampled, whole, new ContactFaces(320, 40)));
+
+        Assert.Equal("0+", estimated.Name);
+        Assert.Equal([0, 200, 400, 160, 240], estimated.LabelCounts);
+        Assert.Equal(new ContactFaces(320, 56), estimated.Contact);
+        Assert.Throws<ArgumentException>(() => VariantRowSample.Estimate(sampled[..1], whole, default));
+    }
+
+    [Fact]
+    public void Only_large_stacks_are_sampled()
+    {
+        Assert.True(VariantRowSample.For(VariantRowSample.SampleFromVoxels - 1).IsAllRows);
+        var sample = VariantRowSample.For(VariantRowSample.SampleFromVoxels);
+        Assert.Equal(0.25, sample.RowShare);
+        Assert.Equal([(0, 64), (256, 300)], sample.Bands(0, 300));
+        Assert.Equal([(256, 270)], sample.Bands(200, 270));
+        Assert.Equal([(10, 64)], sample.Bands(10, 100));
+    }
 }
