@@ -16,9 +16,9 @@ public static class SegmentationSettings
     // Denoise: uint16 window, float result and the filter's float scratch, owned float and uint16 copies.
     public const double DenoiseBytesPerVoxel = 20;
 
-    // Survey: the uint16 window, and what the survey allocates beside it (its float copy, each thread's scratch planes:
-    // CarbonFibreSurvey.WorkingBytesPerVoxel), spread over the window's slices. A flat 36 bytes a voxel covered a 20-slice
-    // window on 2 cores; an 8-slice stack's window needs ~44 (two surveyed slices at 156 bytes a pixel each).
+    // Survey: the uint16 window, and what the survey allocates beside it (each thread's scratch planes, no float copy:
+    // CarbonFibreSurvey.WorkingBytesPerVoxel), spread over the window's slices: an 8-slice stack's window on 2 cores needs
+    // 10 bytes a voxel (two surveyed slices at 32 bytes a pixel each; 44 before the survey read the uint16 window directly).
     public static double SurveyBytesPerVoxel(int windowSlices, int surveyedSlices, int parallelism) =>
         sizeof(ushort) + CarbonFibreSurvey.WorkingBytesPerVoxel(windowSlices, surveyedSlices, parallelism);
 
