@@ -160,6 +160,9 @@ public static class CarbonFibreSurvey
         var hessian = scratch.Hessian;
         hessian.AlongZ(slab, z);
         var scale = hessian.Scale;
+        // A counted tube has λ1 ≥ λ2 > m and λ3 > −λ2/2, so its trace exceeds 1.5·m: the eigenvalues are needed only where
+        // the trace (times σ²) exceeds 1.4·m, which leaves room for every rounding of the closed form and the float tests.
+        var traceBound = minimumResponse > 0 ? 1.4 * minimumResponse / scale : double.NegativeInfinity;
         var nearVoid = BoxFlagsAlongZX(slab, z, PoreClearanceVoxels, cuts, poreClearance: true, scratch.VoidAlongZ, scratch.VoidAlongX);
         var outsideCore = BoxFlagsAlongZX(slab, z, ElectrolyteCoreVoxels, cuts, poreClearance: false, scratch.CoreAlongZ, scratch.CoreAlongX);
         var values = slab.Slice(z);
@@ -177,7 +180,7 @@ public static class CarbonFibreSurvey
             hessian.InPlane(y, ownedX0, ownedX1);
             for (var x = ownedX0 + clear; x < ownedX1; x++)
             {
-                if (voidRow[x] != 0) continue;
+                if (voidRow[x] != 0 || !hessian.TraceMayExceed(x, traceBound)) continue;
                 var (_, b, c) = hessian.Eigenvalues(x);
                 var (middle, smallest) = ((float)(b * scale), (float)(c * scale));
                 if (middle > minimumResponse && Math.Abs(smallest) < MaximumAxialShare * middle)

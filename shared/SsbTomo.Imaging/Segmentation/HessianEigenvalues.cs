@@ -169,6 +169,18 @@ public static class HessianEigenvalues
         public (double Largest, double Middle, double Smallest) Eigenvalues(int x) =>
             Symmetric3x3(_hessian[0][x], _hessian[1][x], _hessian[2][x], _hessian[3][x], _hessian[4][x], _hessian[5][x]);
 
+        /// <summary>
+        /// False only when the trace at column <paramref name="x"/> of the row <see cref="InPlane"/> computed is surely at most
+        /// <paramref name="bound"/>, whatever the rounding of <see cref="Eigenvalues"/>: the trace is below the bound by more
+        /// than 1e-12 of the entries' magnitudes (the closed form's rounding is ~1e-15 of them). NaN entries give true.
+        /// </summary>
+        public bool TraceMayExceed(int x, double bound)
+        {
+            var (a, b, c) = (_hessian[0][x], _hessian[1][x], _hessian[2][x]);
+            var magnitude = Math.Abs(a) + Math.Abs(b) + Math.Abs(c) + Math.Abs(_hessian[3][x]) + Math.Abs(_hessian[4][x]) + Math.Abs(_hessian[5][x]);
+            return !(a + b + c <= bound - 1e-12 * magnitude);
+        }
+
         /// <summary>Along y over the whole row: each of the six sums over the y kernel's non-zero weights in kernel order.</summary>
         private void AlongY(int y)
         {
