@@ -34,6 +34,13 @@ public sealed record FibreSurveyCounts(long[] TubeHistogram, long[] ElectrolyteC
 /// and each result depends only on the slab's voxels within <see cref="RequiredHaloSlices"/>(σ) of the slice: the merged
 /// counts are the same for any chunking.
 /// </para>
+/// <para>
+/// Speed (the counts are those of the plain version kept in the tests' <c>Reference/CarbonFibreSurveyReference.cs</c>, to
+/// the voxel): the uint16 window is read as it is; the Hessian is the plain sums vectorised across pixels
+/// (<see cref="HessianEigenvalues.SliceRows"/>), taken in-plane and solved only at owned pixels clear of void whose trace
+/// allows a tube; the boxes' minima and maxima against the thresholds are "some voxel fails" flags ORed separably. On
+/// 32x384x384 this costs ~50-70 ms of CPU per 4.7 Mvoxel (the plain version: ~700-800 ms; <c>-- --chunk-path</c>).
+/// </para>
 /// </summary>
 public static class CarbonFibreSurvey
 {
