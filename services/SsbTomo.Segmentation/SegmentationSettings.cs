@@ -16,9 +16,9 @@ public static class SegmentationSettings
     // Denoise: uint16 window, float result and the filter's float scratch, owned float and uint16 copies.
     public const double DenoiseBytesPerVoxel = 20;
 
-    // Survey: the uint16 window, and what the survey allocates beside it (its float copy, each thread's scratch planes:
-    // CarbonFibreSurvey.WorkingBytesPerVoxel), spread over the window's slices. A flat 36 bytes a voxel covered a 20-slice
-    // window on 2 cores; an 8-slice stack's window needs ~44 (two surveyed slices at 156 bytes a pixel each).
+    // Survey: the uint16 window, and what the survey allocates beside it (each thread's scratch planes, no float copy:
+    // CarbonFibreSurvey.WorkingBytesPerVoxel), spread over the window's slices: an 8-slice stack's window on 2 cores needs
+    // 10 bytes a voxel (two surveyed slices at 32 bytes a pixel each; 44 before the survey read the uint16 window directly).
     public static double SurveyBytesPerVoxel(int windowSlices, int surveyedSlices, int parallelism) =>
         sizeof(ushort) + CarbonFibreSurvey.WorkingBytesPerVoxel(windowSlices, surveyedSlices, parallelism);
 
@@ -37,12 +37,13 @@ public static class SegmentationSettings
 
     // Segment: uint16 window, float copy, class labels, cleaned and corrected labels, owned labels, and what is shared per
     // slice pixel by the window's slices: each running clean-up block's box planes (one per core) and the shine-through
-    // correction's four int/float planes. A flat 12 missed the per-slice part: an 8-slice window on 2 cores allocates 16.
+    // correction's two run-length planes (four int/float planes before it looked up the wall only where a voxel could be
+    // given back). A flat 12 missed the per-slice part: an 8-slice window on 2 cores allocates 16.
     // With the fibres' half-depth rule: its result and core marks per voxel, and one slice of scratch per core (the Hessian's
     // planes, box planes). The threshold variants segment the same window one after another: their garbage is the same again
     // per variant, but no more is live at once than for one segmentation, so they do not change the estimate.
     public static double SegmentBytesPerVoxel(int windowSlices, int processors, bool fibreHalfDepth) =>
         12 + (fibreHalfDepth ? FibreHalfDepth.BytesPerVoxel : 0)
         + (double)(processors * (PartialVolumeCleanup.ScratchBytesPerSlicePixel() + (fibreHalfDepth ? FibreHalfDepth.ScratchBytesPerSlicePixel : 0))
-            + 4 * sizeof(int)) / Math.Max(1, windowSlices);
+            + ShineThroughCorrection.ScratchBytesPerSlicePixel) / Math.Max(1, windowSlices);
 }

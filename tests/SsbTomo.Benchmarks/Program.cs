@@ -25,6 +25,7 @@ using SsbTomo.TestSupport;
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- metrics [--size 256] [--stages]   (see MetricsStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- alignment [--size 16,1024,1024]   (see AlignmentStudy: CPU per alignment kernel)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- memory survey|segment|tortuosity|particles [8,768,768]   (see MemoryStudy)
+//        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- --chunk-path [--size 32,384,384] [--repeats 3]   (the segmentation chunk path's two rows only, with the extra steps one by one)
 if (args.FirstOrDefault() == "drift") return DriftStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "sweep") return await SweepStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "thresholds") return await ThresholdStudy.RunAsync(args[1..]);
@@ -42,6 +43,7 @@ var size = new[] { 64, 512, 512 };
 var repeats = 3;
 var pcSize = 1024;
 int[] zarrChunks = [16, 512, 512];
+var chunkPathOnly = false;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -53,11 +55,14 @@ for (var i = 0; i < args.Length; i++)
         case "--repeats" when i + 1 < args.Length:
             repeats = Math.Max(1, int.Parse(args[++i], CultureInfo.InvariantCulture));
             break;
+        case "--chunk-path":
+            chunkPathOnly = true;
+            break;
         case "--pc-size" when i + 1 < args.Length:
             pcSize = int.Parse(args[++i], CultureInfo.InvariantCulture);
             break;
         default:
-            Console.Error.WriteLine("usage: SsbTomo.Benchmarks [--size D,H,W] [--repeats N] [--pc-size N]");
+            Console.Error.WriteLine("usage: SsbTomo.Benchmarks [--size D,H,W] [--repeats N] [--pc-size N] [--chunk-path]");
             return 2;
     }
 }
@@ -70,6 +75,7 @@ var watch = Stopwatch.StartNew();
 var data = BenchData.Generate(depth, height, width);
 var voxels = data.Raw.Length;
 Console.WriteLine($"data: Cycled50 phantom → blur σ=1 + noise → uint16 → denoise → 4-class multi-Otsu labels → cleanup (labelling and faces use these) ({watch.ElapsedMilliseconds} ms)");
+if (chunkPathOnly) return ChunkPathStudy.Run(data, repeats);
 
 using var dir = new TempDirectory("ssbtomo-bench");
 File.WriteAllBytes(Path.Combine(dir.Path, "raw.u16"), MemoryMarshal.AsBytes(data.Raw.Data.AsSpan()).ToArray());
@@ -114,27 +120,11 @@ Volume<byte> cleaned = null!;
 var tPvc = Measure.Run(() => cleaned = PartialVolumeCleanup.Apply(data.Labels, data.Denoised, BenchData.DarkToBright, data.ClassMeans), repeats);
 var changed = cleaned.Data.Where((label, i) => label != data.Labels.Data[i]).LongCount();
 // The segmentation stage's per-chunk work as its consumers do it (denoise σ 0.8, classify, clean up): the figure a
-// new segmentation method is held against (voxels per second per core).
+// new segmentation method is held against (voxels per second per core); then the path as it runs now, with the fibre
+// survey, the shine-through estimate and correction and the fibres' half-depth rule (ChunkPathStudy).
 var segmentationThresholds = MultiOtsu.ToIntensities(ourThresholds, 1024, 0, 65536);
-var tSegment = Measure.Run(() =>
-{
-    var denoised = Denoise.Gaussian(data.Raw, 0.8);
-    PartialVolumeCleanup.Apply(PhaseClassifier.Classify(denoised, segmentationThresholds, BenchData.DarkToBright), denoised, BenchData.DarkToBright, data.ClassMeans);
-}, repeats);
-// The path as it runs now: denoise, the survey between the two passes (carbon-fibre cores by the Hessian σ 1.5 on every
-// 4th slice, pore runs along z for the shine-through estimate), then classification, clean-up and the shine-through
-// correction (PhaseSegmentation) with the estimated correction, and the fibres' half-depth rule at the tube σ.
-var tSurveyed = Measure.Run(() =>
-{
-    var denoised = Denoise.Gaussian(data.Raw, 0.8);
-    var quantized = new Volume<ushort>(denoised.Depth, denoised.Height, denoised.Width,
-        Array.ConvertAll(denoised.Data, v => (ushort)Math.Clamp(MathF.Round(v), 0, 65535)));
-    var whole = new SlabWindow(0, quantized.Depth, 0, quantized.Depth);
-    CarbonFibreSurvey.Survey(quantized, whole, segmentationThresholds, data.ClassMeans, 1024, 0, 65536,
-        CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50)));
-    var shine = ShineThroughEstimate.Estimate(ShineThroughEstimate.CountRuns(quantized, whole, TileWindow.Whole(quantized.Height, quantized.Width), data.ClassMeans));
-    PhaseSegmentation.Segment(denoised, segmentationThresholds, data.ClassMeans, shine.Correction, CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50)));
-}, repeats);
+var tSegment = Measure.Run(() => ChunkPathStudy.Without(data, segmentationThresholds), repeats);
+var tSurveyed = Measure.Run(() => ChunkPathStudy.With(data, segmentationThresholds), repeats);
 var cleanupDeterministic = cleaned.Data.AsSpan().SequenceEqual(data.Cleaned.Data);
 // Surfaces and distances on the cleaned labels (1 nm voxels, so areas are in voxel faces; the EDT with z twice x and y).
 var unitVoxel = VoxelSize.Isotropic(1000);

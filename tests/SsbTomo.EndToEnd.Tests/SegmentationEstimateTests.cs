@@ -10,10 +10,10 @@ public class SegmentationEstimateTests
     [InlineData(8, 2, 2)]
     [InlineData(20, 2, 2)]
     [InlineData(20, 4, 8)]
-    public void Survey_estimate_is_the_window_its_copy_and_each_running_slice_scratch(int windowSlices, int surveyed, int parallelism)
+    public void Survey_estimate_is_the_window_and_each_running_slice_scratch(int windowSlices, int surveyed, int parallelism)
     {
         var running = Math.Min(surveyed, parallelism);
-        Assert.Equal(2 + 4 + (double)running * CarbonFibreSurvey.ScratchBytesPerSlicePixel / windowSlices,
+        Assert.Equal(2 + (double)running * CarbonFibreSurvey.ScratchBytesPerSlicePixel / windowSlices,
             SegmentationSettings.SurveyBytesPerVoxel(windowSlices, surveyed, parallelism), 9);
     }
 
@@ -42,7 +42,7 @@ public class SegmentationEstimateTests
     [Fact]
     public void Segment_estimate_spreads_the_clean_up_blocks_and_shine_through_planes_over_the_window()
     {
-        var perSlicePixel = 2 * PartialVolumeCleanup.ScratchBytesPerSlicePixel() + 16;
+        var perSlicePixel = 2 * PartialVolumeCleanup.ScratchBytesPerSlicePixel() + ShineThroughCorrection.ScratchBytesPerSlicePixel;
         Assert.Equal(12 + perSlicePixel / 8.0, SegmentationSettings.SegmentBytesPerVoxel(8, processors: 2, fibreHalfDepth: false), 9);
         Assert.True(SegmentationSettings.SegmentBytesPerVoxel(24, 2, false) < SegmentationSettings.SegmentBytesPerVoxel(8, 2, false));
         Assert.True(SegmentationSettings.SegmentBytesPerVoxel(8, 16, false) > SegmentationSettings.SegmentBytesPerVoxel(8, 2, false));
@@ -51,7 +51,7 @@ public class SegmentationEstimateTests
     [Fact]
     public void Segment_estimate_with_the_fibre_rule_adds_its_result_core_marks_and_one_slice_of_scratch_per_core()
     {
-        var perSlicePixel = 2 * (PartialVolumeCleanup.ScratchBytesPerSlicePixel() + FibreHalfDepth.ScratchBytesPerSlicePixel) + 16;
+        var perSlicePixel = 2 * (PartialVolumeCleanup.ScratchBytesPerSlicePixel() + FibreHalfDepth.ScratchBytesPerSlicePixel) + ShineThroughCorrection.ScratchBytesPerSlicePixel;
         Assert.Equal(12 + FibreHalfDepth.BytesPerVoxel + perSlicePixel / 8.0, SegmentationSettings.SegmentBytesPerVoxel(8, processors: 2, fibreHalfDepth: true), 9);
         Assert.True(SegmentationSettings.SegmentBytesPerVoxel(8, 2, true) > SegmentationSettings.SegmentBytesPerVoxel(8, 2, false));
         Assert.True(SegmentationSettings.SegmentBytesPerVoxel(24, 2, true) < SegmentationSettings.SegmentBytesPerVoxel(8, 2, true));

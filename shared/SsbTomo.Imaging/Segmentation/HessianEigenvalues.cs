@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace SsbTomo.Imaging.Segmentation;
 
@@ -28,34 +30,272 @@ public static class HessianEigenvalues
         ArgumentOutOfRangeException.ThrowIfNegative(z);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(z, volume.Depth);
         if (!(sigmaVoxels > 0)) throw new ArgumentOutOfRangeException(nameof(sigmaVoxels), sigmaVoxels, "σ must be positive");
-        var smooth = DerivativeKernel(sigmaVoxels, 0);
-        var first = DerivativeKernel(sigmaVoxels, 1);
-        var second = DerivativeKernel(sigmaVoxels, 2);
         var (height, width) = (volume.Height, volume.Width);
-
-        // Along z first (one plane per kernel), then y and x in the plane.
-        var zSmooth = AlongZ(volume, z, smooth);
-        var zFirst = AlongZ(volume, z, first);
-        var zSecond = AlongZ(volume, z, second);
-        var hzz = InPlane(zSecond, height, width, smooth, smooth);
-        var hyz = InPlane(zFirst, height, width, first, smooth);
-        var hxz = InPlane(zFirst, height, width, smooth, first);
-        var hyy = InPlane(zSmooth, height, width, second, smooth);
-        var hxy = InPlane(zSmooth, height, width, first, first);
-        var hxx = InPlane(zSmooth, height, width, smooth, second);
-
-        var scale = sigmaVoxels * sigmaVoxels;
+        var rows = new SliceRows(height, width, sigmaVoxels);
+        rows.AlongZ(volume, z);
+        var scale = rows.Scale;
         var largest = new float[height * width];
         var middle = new float[height * width];
         var smallest = new float[height * width];
-        for (var i = 0; i < largest.Length; i++)
+        for (var y = 0; y < height; y++)
         {
-            var (a, b, c) = Symmetric3x3(hzz[i], hyy[i], hxx[i], hyz[i], hxz[i], hxy[i]);
-            largest[i] = (float)(a * scale);
-            middle[i] = (float)(b * scale);
-            smallest[i] = (float)(c * scale);
+            rows.InPlane(y, 0, width);
+            for (var x = 0; x < width; x++)
+            {
+                var (a, b, c) = rows.Eigenvalues(x);
+                largest[y * width + x] = (float)(a * scale);
+                middle[y * width + x] = (float)(b * scale);
+                smallest[y * width + x] = (float)(c * scale);
+            }
         }
         return (largest, middle, smallest);
+    }
+
+    /// <summary>
+    /// One thread's scratch for <see cref="OfSlice"/>'s double-precision Hessian, a slice at a time and then a row at a time,
+    /// so that a caller computes the eigenvalues only at the pixels it needs (<see cref="CarbonFibreSurvey"/>). Along z the
+    /// three kernels make three planes of the slice (<see cref="AlongZ{T}"/>); along y and x the six second derivatives of
+    /// one row (<see cref="InPlane"/>). Every derivative is the same sums in the same order as the plain loops (along z and
+    /// y the kernel's non-zero weights, along x all of them, each from 0.0, multiply then add: no fused multiply-add), so the
+    /// values are bit-identical whatever the vector width; the passes are vectorised across pixels, not across taps.
+    /// </summary>
+    public sealed class SliceRows
+    {
+        /// <summary>What a workspace holds per pixel of a slice: the three z-derivative planes, doubles (its rows are O(width)).</summary>
+        public const int ScratchBytesPerSlicePixel = 3 * sizeof(double);
+
+        private readonly int _height, _width, _radius;
+        private readonly double[] _smooth, _first, _second;
+        private readonly int[] _ySources, _xSources;
+        private readonly double[] _zSmooth, _zFirst, _zSecond;
+        // One row along y, then along x: zSecond·smooth·smooth (hzz), zSmooth·second·smooth (hyy), zSmooth·smooth·second (hxx),
+        // zFirst·first·smooth (hyz), zFirst·smooth·first (hxz), zSmooth·first·first (hxy).
+        private readonly double[][] _alongY, _hessian;
+        private int[] _zSources = [];
+        private int _zSourcesDepth = -1;
+
+        public SliceRows(int height, int width, double sigmaVoxels)
+        {
+            if (!(sigmaVoxels > 0)) throw new ArgumentOutOfRangeException(nameof(sigmaVoxels), sigmaVoxels, "σ must be positive");
+            (_height, _width) = (height, width);
+            Scale = sigmaVoxels * sigmaVoxels;
+            (_smooth, _first, _second) = (DerivativeKernel(sigmaVoxels, 0), DerivativeKernel(sigmaVoxels, 1), DerivativeKernel(sigmaVoxels, 2));
+            _radius = _smooth.Length / 2;
+            _ySources = Denoise.ReflectedIndices(height, _radius);
+            _xSources = Denoise.ReflectedIndices(width, _radius);
+            (_zSmooth, _zFirst, _zSecond) = (new double[height * width], new double[height * width], new double[height * width]);
+            _alongY = new double[6][];
+            _hessian = new double[6][];
+            for (var c = 0; c < 6; c++) (_alongY[c], _hessian[c]) = (new double[width], new double[width]);
+        }
+
+        /// <summary>σ², the eigenvalues' scale normalisation.</summary>
+        public double Scale { get; }
+
+        /// <summary>Slice <paramref name="z"/>'s three z-derivative planes (slices beyond the volume's ends reflected), of uint16 or float grey levels.</summary>
+        public void AlongZ<T>(Volume<T> volume, int z) where T : unmanaged
+        {
+            if (typeof(T) != typeof(ushort) && typeof(T) != typeof(float))
+                throw new NotSupportedException($"grey levels of type {typeof(T).Name}: uint16 or float only");
+            if (volume.Height != _height || volume.Width != _width)
+                throw new ArgumentException($"the workspace is for {_height}x{_width} slices", nameof(volume));
+            ArgumentOutOfRangeException.ThrowIfNegative(z);
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(z, volume.Depth);
+            if (_zSourcesDepth != volume.Depth) (_zSources, _zSourcesDepth) = (Denoise.ReflectedIndices(volume.Depth, _radius), volume.Depth);
+            var length = _height * _width;
+            var taps = _smooth.Length;
+            var i = 0;
+            if (Vector256.IsHardwareAccelerated)
+                for (; i <= length - Vector256<float>.Count; i += Vector256<float>.Count)
+                {
+                    // Eight pixels as two vectors of doubles: smooth, first and second sums of each half.
+                    Vector256<double> s0 = default, s1 = default, f0 = default, f1 = default, d0 = default, d1 = default;
+                    for (var k = 0; k < taps; k++)
+                    {
+                        var grey = LoadAsSingle(volume.Slice(_zSources[z + k]), i);
+                        var (lower, upper) = (Vector256.WidenLower(grey), Vector256.WidenUpper(grey));
+                        if (_smooth[k] != 0)
+                        {
+                            var w = Vector256.Create(_smooth[k]);
+                            s0 += w * lower;
+                            s1 += w * upper;
+                        }
+                        if (_first[k] != 0)
+                        {
+                            var w = Vector256.Create(_first[k]);
+                            f0 += w * lower;
+                            f1 += w * upper;
+                        }
+                        if (_second[k] != 0)
+                        {
+                            var w = Vector256.Create(_second[k]);
+                            d0 += w * lower;
+                            d1 += w * upper;
+                        }
+                    }
+                    const int half = 4;
+                    s0.StoreUnsafe(ref _zSmooth[i]);
+                    s1.StoreUnsafe(ref _zSmooth[i + half]);
+                    f0.StoreUnsafe(ref _zFirst[i]);
+                    f1.StoreUnsafe(ref _zFirst[i + half]);
+                    d0.StoreUnsafe(ref _zSecond[i]);
+                    d1.StoreUnsafe(ref _zSecond[i + half]);
+                }
+            for (; i < length; i++)
+            {
+                double smooth = 0, first = 0, second = 0;
+                for (var k = 0; k < taps; k++)
+                {
+                    double grey = ToSingle(volume.Slice(_zSources[z + k])[i]);
+                    if (_smooth[k] != 0) smooth += _smooth[k] * grey;
+                    if (_first[k] != 0) first += _first[k] * grey;
+                    if (_second[k] != 0) second += _second[k] * grey;
+                }
+                (_zSmooth[i], _zFirst[i], _zSecond[i]) = (smooth, first, second);
+            }
+        }
+
+        /// <summary>The six second derivatives of row <paramref name="y"/> of the slice <see cref="AlongZ{T}"/> prepared, at columns [<paramref name="x0"/>, <paramref name="x1"/>).</summary>
+        public void InPlane(int y, int x0, int x1)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(y);
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(y, _height);
+            if (x0 < 0 || x1 > _width || x0 > x1) throw new ArgumentOutOfRangeException(nameof(x1), $"columns [{x0}, {x1}) of {_width}");
+            AlongY(y);
+            AlongX(x0, x1);
+        }
+
+        /// <summary>Eigenvalues λ1 ≥ λ2 ≥ λ3 at column <paramref name="x"/> of the row <see cref="InPlane"/> computed, not scaled.</summary>
+        public (double Largest, double Middle, double Smallest) Eigenvalues(int x) =>
+            Symmetric3x3(_hessian[0][x], _hessian[1][x], _hessian[2][x], _hessian[3][x], _hessian[4][x], _hessian[5][x]);
+
+        /// <summary>
+        /// False only when the trace at column <paramref name="x"/> of the row <see cref="InPlane"/> computed is surely at most
+        /// <paramref name="bound"/>, whatever the rounding of <see cref="Eigenvalues"/>: the trace is below the bound by more
+        /// than 1e-12 of the entries' magnitudes (the closed form's rounding is ~1e-15 of them). NaN entries give true.
+        /// </summary>
+        public bool TraceMayExceed(int x, double bound)
+        {
+            var (a, b, c) = (_hessian[0][x], _hessian[1][x], _hessian[2][x]);
+            var magnitude = Math.Abs(a) + Math.Abs(b) + Math.Abs(c) + Math.Abs(_hessian[3][x]) + Math.Abs(_hessian[4][x]) + Math.Abs(_hessian[5][x]);
+            return !(a + b + c <= bound - 1e-12 * magnitude);
+        }
+
+        /// <summary>Along y over the whole row: each of the six sums over the y kernel's non-zero weights in kernel order.</summary>
+        private void AlongY(int y)
+        {
+            var width = _width;
+            var taps = _smooth.Length;
+            var (zz, yy, xx, yz, xz, xy) = (_alongY[0], _alongY[1], _alongY[2], _alongY[3], _alongY[4], _alongY[5]);
+            var x = 0;
+            if (Vector256.IsHardwareAccelerated)
+                for (; x <= width - Vector256<double>.Count; x += Vector256<double>.Count)
+                {
+                    Vector256<double> hzz = default, hyy = default, hxx = default, hyz = default, hxz = default, hxy = default;
+                    for (var k = 0; k < taps; k++)
+                    {
+                        var source = _ySources[y + k] * width + x;
+                        var (s, f, d) = (Vector256.LoadUnsafe(ref _zSmooth[source]), Vector256.LoadUnsafe(ref _zFirst[source]), Vector256.LoadUnsafe(ref _zSecond[source]));
+                        if (_smooth[k] != 0)
+                        {
+                            var w = Vector256.Create(_smooth[k]);
+                            hzz += w * d;
+                            hxx += w * s;
+                            hxz += w * f;
+                        }
+                        if (_second[k] != 0) hyy += Vector256.Create(_second[k]) * s;
+                        if (_first[k] != 0)
+                        {
+                            var w = Vector256.Create(_first[k]);
+                            hyz += w * f;
+                            hxy += w * s;
+                        }
+                    }
+                    hzz.StoreUnsafe(ref zz[x]);
+                    hyy.StoreUnsafe(ref yy[x]);
+                    hxx.StoreUnsafe(ref xx[x]);
+                    hyz.StoreUnsafe(ref yz[x]);
+                    hxz.StoreUnsafe(ref xz[x]);
+                    hxy.StoreUnsafe(ref xy[x]);
+                }
+            for (; x < width; x++)
+            {
+                double hzz = 0, hyy = 0, hxx = 0, hyz = 0, hxz = 0, hxy = 0;
+                for (var k = 0; k < taps; k++)
+                {
+                    var source = _ySources[y + k] * width + x;
+                    var (s, f, d) = (_zSmooth[source], _zFirst[source], _zSecond[source]);
+                    if (_smooth[k] != 0)
+                    {
+                        hzz += _smooth[k] * d;
+                        hxx += _smooth[k] * s;
+                        hxz += _smooth[k] * f;
+                    }
+                    if (_second[k] != 0) hyy += _second[k] * s;
+                    if (_first[k] != 0)
+                    {
+                        hyz += _first[k] * f;
+                        hxy += _first[k] * s;
+                    }
+                }
+                (zz[x], yy[x], xx[x], yz[x], xz[x], xy[x]) = (hzz, hyy, hxx, hyz, hxz, hxy);
+            }
+        }
+
+        /// <summary>Along x at columns [x0, x1): each sum over all the x kernel's weights in kernel order (reflected at the row's ends).</summary>
+        private void AlongX(int x0, int x1)
+        {
+            var r = _radius;
+            // Columns whose kernel stays inside the row: vectorised with plain offsets; the others through the reflected indices.
+            var (inner0, inner1) = (Math.Max(x0, r), Math.Min(x1, _width - r));
+            if (inner0 >= inner1) (inner0, inner1) = (x1, x1);
+            for (var x = x0; x < inner0; x++) AlongXAt(x);
+            var i = inner0;
+            if (Vector256.IsHardwareAccelerated)
+                for (; i <= inner1 - Vector256<double>.Count; i += Vector256<double>.Count)
+                {
+                    AlongXVector(0, _smooth, i);
+                    AlongXVector(1, _smooth, i);
+                    AlongXVector(2, _second, i);
+                    AlongXVector(3, _smooth, i);
+                    AlongXVector(4, _first, i);
+                    AlongXVector(5, _first, i);
+                }
+            for (; i < inner1; i++) AlongXAt(i);
+            for (var x = Math.Max(inner1, x0); x < x1; x++) AlongXAt(x);
+        }
+
+        private void AlongXVector(int component, double[] kernel, int x)
+        {
+            var row = _alongY[component];
+            var start = x - _radius;
+            var sum = Vector256<double>.Zero;
+            for (var k = 0; k < kernel.Length; k++) sum += Vector256.Create(kernel[k]) * Vector256.LoadUnsafe(ref row[start + k]);
+            sum.StoreUnsafe(ref _hessian[component][x]);
+        }
+
+        private void AlongXAt(int x)
+        {
+            for (var component = 0; component < 6; component++)
+            {
+                var kernel = component == 2 ? _second : component >= 4 ? _first : _smooth;
+                var row = _alongY[component];
+                var sum = 0.0;
+                for (var k = 0; k < kernel.Length; k++) sum += kernel[k] * row[_xSources[x + k]];
+                _hessian[component][x] = sum;
+            }
+        }
+
+        /// <summary>Eight grey levels from <paramref name="i"/> as floats (a uint16 converts exactly).</summary>
+        private static Vector256<float> LoadAsSingle<T>(Span<T> slice, int i) where T : unmanaged
+        {
+            if (typeof(T) == typeof(float)) return Vector256.LoadUnsafe(ref Unsafe.As<T, float>(ref slice[i]));
+            var grey = Vector128.LoadUnsafe(ref Unsafe.As<T, ushort>(ref slice[i]));
+            return Vector256.ConvertToSingle(Vector256.Create(Vector128.WidenLower(grey), Vector128.WidenUpper(grey)).AsInt32());
+        }
+
+        private static float ToSingle<T>(T grey) where T : unmanaged =>
+            typeof(T) == typeof(float) ? Unsafe.As<T, float>(ref grey) : Unsafe.As<T, ushort>(ref grey);
     }
 
     /// <summary>
@@ -345,54 +585,6 @@ public static class HessianEigenvalues
         }
         Array.Reverse(kernel);
         return kernel;
-    }
-
-    private static double[] AlongZ(Volume<float> volume, int z, double[] kernel)
-    {
-        var radius = kernel.Length / 2;
-        var sources = Denoise.ReflectedIndices(volume.Depth, radius);
-        var plane = new double[volume.SliceLength];
-        for (var k = 0; k < kernel.Length; k++)
-        {
-            var weight = kernel[k];
-            if (weight == 0) continue;
-            var source = volume.Slice(sources[z + k]);
-            for (var i = 0; i < plane.Length; i++) plane[i] += weight * source[i];
-        }
-        return plane;
-    }
-
-    private static double[] InPlane(double[] plane, int height, int width, double[] alongY, double[] alongX)
-    {
-        var ry = alongY.Length / 2;
-        var rx = alongX.Length / 2;
-        var ySources = Denoise.ReflectedIndices(height, ry);
-        var xSources = Denoise.ReflectedIndices(width, rx);
-        var rows = new double[plane.Length];
-        for (var y = 0; y < height; y++)
-        {
-            var output = rows.AsSpan(y * width, width);
-            for (var k = 0; k < alongY.Length; k++)
-            {
-                var weight = alongY[k];
-                if (weight == 0) continue;
-                var source = plane.AsSpan(ySources[y + k] * width, width);
-                for (var x = 0; x < width; x++) output[x] += weight * source[x];
-            }
-        }
-        var result = new double[plane.Length];
-        for (var y = 0; y < height; y++)
-        {
-            var row = rows.AsSpan(y * width, width);
-            var output = result.AsSpan(y * width, width);
-            for (var x = 0; x < width; x++)
-            {
-                var sum = 0.0;
-                for (var k = 0; k < alongX.Length; k++) sum += alongX[k] * row[xSources[x + k]];
-                output[x] = sum;
-            }
-        }
-        return result;
     }
 
     /// <summary>

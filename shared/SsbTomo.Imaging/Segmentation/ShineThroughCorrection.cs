@@ -32,6 +32,10 @@ public static class ShineThroughCorrection
 
     public static int RequiredHaloSlices => Math.Max(LookAheadSlices, MaxRunSlices);
 
+    /// <summary>What <see cref="Apply(Volume{byte}, Volume{float}, double, IReadOnlyList{double}, double, double, byte, byte[])"/>
+    /// allocates per pixel of a slice beside its result: the run lengths before and at the slice, ints.</summary>
+    public const int ScratchBytesPerSlicePixel = 2 * sizeof(int);
+
     /// <summary>
     /// Corrected copy of <paramref name="labels"/> (z = milling direction, deeper with z) given the denoised
     /// <paramref name="intensity"/>, the void class mean and the stack's shine-through excess (0-<see cref="ShineThroughEstimate.MaximumExcess"/>).
@@ -87,32 +91,25 @@ public static class ShineThroughCorrection
         return result;
     }
 
-    /// <summary>The rule on the columns [<paramref name="first"/>, <paramref name="end"/>) of the plane, every slice.</summary>
+    /// <summary>
+    /// The rule on the columns [<paramref name="first"/>, <paramref name="end"/>) of the plane, every slice. The wall (the
+    /// brightest voxel behind) and the first solid voxel behind are looked up only for the voxels that pass the rule's other
+    /// tests (a few per cent: intermediate voxels right behind a pore's run that do not darken), in the same slices in the
+    /// same order as a pass over the whole plane would.
+    /// </summary>
     private static void CorrectColumns(Volume<byte> labels, Volume<float> intensity, Volume<byte> result, int first, int end,
         float voidLevel, float solid, float top, float[] shares, byte voidLabel, bool[] intermediate)
     {
-        var (depth, count) = (labels.Depth, end - first);
+        var (depth, count, plane) = (labels.Depth, end - first, labels.SliceLength);
         // Run length behind the nearest original void voxel along z: 0 on void, k on the k-th voxel given back, -1 otherwise.
         var runBefore = new int[count];
         var runHere = new int[count];
         var firstSlice = labels.Slice(0).Slice(first, count);
         for (var i = 0; i < count; i++) runBefore[i] = firstSlice[i] == voidLabel ? 0 : -1;
-        var wall = new float[count];
-        var firstSolid = new int[count];
+        var grey = intensity.Data;
         for (var z = 1; z < depth; z++)
         {
             var lastAhead = Math.Min(depth - 1, z + LookAheadSlices);
-            Array.Fill(wall, float.NegativeInfinity);
-            Array.Fill(firstSolid, LookAheadSlices);
-            for (var ahead = lastAhead; ahead > z; ahead--)
-            {
-                var slice = intensity.Slice(ahead).Slice(first, count);
-                for (var i = 0; i < count; i++)
-                {
-                    if (slice[i] > wall[i]) wall[i] = slice[i];
-                    if (slice[i] >= solid) firstSolid[i] = ahead - z - 1;
-                }
-            }
             var source = labels.Slice(z).Slice(first, count);
             var target = result.Slice(z).Slice(first, count);
             var here = intensity.Slice(z).Slice(first, count);
@@ -121,7 +118,7 @@ public static class ShineThroughCorrection
             {
                 var label = source[i];
                 var run = runBefore[i];
-                if (intermediate[label] && run >= 0 && run < MaxRunSlices && here[i] >= front[i] && here[i] < voidLevel + shares[firstSolid[i]] * (wall[i] - voidLevel) && here[i] < top)
+                if (intermediate[label] && run >= 0 && run < MaxRunSlices && here[i] >= front[i] && here[i] < top && here[i] < Midpoint(first + i, z))
                 {
                     target[i] = voidLabel;
                     runHere[i] = run + 1;
@@ -129,6 +126,21 @@ public static class ShineThroughCorrection
                 else runHere[i] = label == voidLabel ? 0 : -1;
             }
             (runBefore, runHere) = (runHere, runBefore);
+
+            // The void level raised towards the brightest voxel within the look-ahead behind (z, column), by the share at
+            // the distance of the first solid voxel there.
+            float Midpoint(int column, int z)
+            {
+                var wall = float.NegativeInfinity;
+                var firstSolid = LookAheadSlices;
+                for (var ahead = lastAhead; ahead > z; ahead--)
+                {
+                    var value = grey[(long)ahead * plane + column];
+                    if (value > wall) wall = value;
+                    if (value >= solid) firstSolid = ahead - z - 1;
+                }
+                return voidLevel + shares[firstSolid] * (wall - voidLevel);
+            }
         }
     }
 }
