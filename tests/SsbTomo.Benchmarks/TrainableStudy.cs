@@ -148,7 +148,7 @@ internal static class TrainableStudy
             }
             forest.UseTopLevels(RandomForest.DefaultTopLevels);
             RandomForest.UseLookAheadWalk = true;
-            foreach (var refill in new[] { false, true, false, true })
+            foreach (var refill in new[] { false, true, false, true, false, true })
             {
                 RandomForest.UseLaneRefill = refill;
                 var cpu = CpuMs(() => forest.Predict(planes, size * size), repeats);

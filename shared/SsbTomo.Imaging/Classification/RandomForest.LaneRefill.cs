@@ -16,7 +16,8 @@ public sealed partial class RandomForest
     /// <summary>Whether this machine has the AVX-512 (VL) expand instructions <see cref="GatherWalkRefill"/> refills its lanes with.</summary>
     internal static bool CanRefillLanes => Avx512F.VL.IsSupported;
 
-    [ThreadStatic] private static int[]? t_entryOf;
+    [ThreadStatic] private static int[]? t_entryNode;
+    [ThreadStatic] private static int[]? t_entryFeature;
     [ThreadStatic] private static int[]? t_leafNode;
     [ThreadStatic] private static int[]? t_leafPixel;
 
@@ -35,26 +36,33 @@ public sealed partial class RandomForest
         var slots = 1 << coded.TopLevels;
         var leafStride = coded.LeafStride;
         // Every buffer holds a vector past the block's pixels: the last expands read zeros there (an empty lane's state), the compresses store whole vectors.
-        var entryOf = t_entryOf is { } e && e.Length >= count + lanes ? e : t_entryOf = new int[count + lanes];
+        var entryNode = t_entryNode is { } en && en.Length >= count + lanes ? en : t_entryNode = new int[count + lanes];
+        var entryFeature = t_entryFeature is { } ef && ef.Length >= count + lanes ? ef : t_entryFeature = new int[count + lanes];
         var leafNode = t_leafNode is { } n && n.Length >= count + lanes ? n : t_leafNode = new int[count + lanes];
         var leafPixel = t_leafPixel is { } p && p.Length >= count + lanes ? p : t_leafPixel = new int[count + lanes];
         fixed (int* nodes = coded.AheadNodes)
         fixed (int* entries = coded.AheadEntries)
         fixed (float* leaves = coded.Leaves)
-        fixed (int* entryAt = entryOf, nodeAt = leafNode, pixelAt = leafPixel)
+        fixed (int* entryNodeAt = entryNode, entryFeatureAt = entryFeature, nodeAt = leafNode, pixelAt = leafPixel)
         {
+            // Each pixel's entry slot: its node and the node's feature + 1, in two rows that the expands read directly.
             var treeEntries = entries + tree * slots;
             var i = 0;
-            if (coded.TopLevels > 0)
+            for (; i + lanes <= count; i += lanes)
             {
-                for (; i + lanes <= count; i += lanes)
-                    Avx.Store(entryAt + i, Avx2.GatherVector256(treeEntries, Avx2.ConvertToVector256Int32(pathOf + i), 4));
-                for (; i < count; i++) entryAt[i] = treeEntries[pathOf[i]];
+                var entry = coded.TopLevels > 0 ? Avx2.GatherVector256(treeEntries, Avx2.ConvertToVector256Int32(pathOf + i), 4) : Vector256.Create(treeEntries[0]);
+                Avx.Store(entryNodeAt + i, Avx2.ShiftRightLogical(entry, 8));
+                Avx.Store(entryFeatureAt + i, Avx2.And(entry, Vector256.Create(0xFF)));
             }
-            else new Span<int>(entryAt, count).Fill(treeEntries[0]);
-            new Span<int>(entryAt + count, lanes).Clear();
+            for (; i < count; i++)
+            {
+                var entry = treeEntries[coded.TopLevels > 0 ? pathOf[i] : 0];
+                (entryNodeAt[i], entryFeatureAt[i]) = (entry >>> 8, entry & 0xFF);
+            }
+            new Span<int>(entryNodeAt + count, lanes).Clear();
+            new Span<int>(entryFeatureAt + count, lanes).Clear();
 
-            var walk = new RefillWalk(nodes, (int*)(codes - rowStride - 3), entryAt, nodeAt, pixelAt, count, Vector256.Create(rowStride));
+            var walk = new RefillWalk(nodes, (int*)(codes - rowStride - 3), entryNodeAt, entryFeatureAt, nodeAt, pixelAt, count, Vector256.Create(rowStride));
             var (next, written) = (0, 0);
             RefillStream a = RefillStream.Empty(count), b = a, c = a, d = a;
             bool liveA = true, liveB = true, liveC = true, liveD = true;
@@ -80,11 +88,13 @@ public sealed partial class RandomForest
     }
 
     /// <summary>What the streams of one tree's <see cref="GatherWalkRefill"/> share: the tree and the block.</summary>
-    private readonly unsafe struct RefillWalk(int* nodes, int* codeWords, int* entryOf, int* leafNode, int* leafPixel, int count, Vector256<int> rowStride)
+    private readonly unsafe struct RefillWalk(int* nodes, int* codeWords, int* entryNode, int* entryFeature, int* leafNode, int* leafPixel, int count,
+        Vector256<int> rowStride)
     {
         private readonly int* _nodes = nodes;
         private readonly int* _codeWords = codeWords;
-        private readonly int* _entryOf = entryOf;
+        private readonly int* _entryNode = entryNode;
+        private readonly int* _entryFeature = entryFeature;
         private readonly int* _leafNode = leafNode;
         private readonly int* _leafPixel = leafPixel;
         private readonly int _count = count;
@@ -105,9 +115,8 @@ public sealed partial class RandomForest
             written += BitOperations.PopCount((uint)Avx.MoveMask(reached.AsSingle()));
             // Free lanes in lane order take pixels next, next + 1, ...; past the block's last pixel they stay empty.
             s.Pixel = Avx512F.VL.Expand(s.Pixel, free, Avx2.Add(Vector256.Create(next), Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7)));
-            var entry = Avx512F.VL.Expand(Vector256<int>.Zero, free, Avx.LoadVector256(_entryOf + next));
-            s.Index = Avx2.BlendVariable(s.Index, Avx2.ShiftRightLogical(entry, 8), free);
-            s.FeaturePlusOne = Avx2.BlendVariable(s.FeaturePlusOne, Avx2.And(entry, Vector256.Create(0xFF)), free);
+            s.Index = Avx512F.VL.Expand(s.Index, free, Avx.LoadVector256(_entryNode + next));
+            s.FeaturePlusOne = Avx512F.VL.Expand(s.FeaturePlusOne, free, Avx.LoadVector256(_entryFeature + next));
             next = Math.Min(_count, next + BitOperations.PopCount((uint)Avx.MoveMask(free.AsSingle())));
             var active = Avx2.CompareGreaterThan(s.FeaturePlusOne, Vector256<int>.Zero);
             if (Avx.TestZ(active, active)) return !Avx.TestZ(Avx2.CompareGreaterThan(countLanes, s.Pixel), Vector256<int>.AllBitsSet);
