@@ -148,7 +148,7 @@ internal static class TrainableStudy
             }
             forest.UseTopLevels(RandomForest.DefaultTopLevels);
             RandomForest.UseLookAheadWalk = true;
-            foreach (var refill in new[] { false, true, false, true, false, true })
+            foreach (var refill in new[] { true, false, true, false, true, false })
             {
                 RandomForest.UseLaneRefill = refill;
                 var cpu = CpuMs(() => forest.Predict(planes, size * size), repeats);
@@ -156,6 +156,13 @@ internal static class TrainableStudy
                 Console.WriteLine($"quantised walk, lanes refilled {how}: {cpu:F0} ms CPU, same classes: {forest.Predict(planes, size * size).AsSpan().SequenceEqual(ours)}");
             }
             RandomForest.UseLaneRefill = true;
+            foreach (var levels in new[] { 4, 5, 4, 5, 4, 5 })
+            {
+                forest.UseTopLevels(levels);
+                var cpu = CpuMs(() => forest.Predict(planes, size * size), repeats);
+                Console.WriteLine($"quantised walk, lanes refilled one by one, top {levels} levels: {cpu:F0} ms CPU, same classes: {forest.Predict(planes, size * size).AsSpan().SequenceEqual(ours)}");
+            }
+            forest.UseTopLevels(RandomForest.DefaultTopLevels);
             var defaultBlock = RandomForest.CodedBlockPixels;
             foreach (var pixelsPerBlock in new[] { 4096, 65536 })
             {

@@ -167,7 +167,7 @@ public class RandomForestTests
             try
             {
                 foreach (var (lookAhead, refill) in new[] { (true, true), (true, false), (false, false) })
-                    foreach (var levels in new[] { RandomForest.DefaultTopLevels, 0, 1, 3, 5, 7 })
+                    foreach (var levels in new[] { RandomForest.DefaultTopLevels, 0, 1, 3, 4, 7 })
                     {
                         forest.UseTopLevels(levels);
                         Assert.True(forest.HasLookAheadWalk);
