@@ -148,6 +148,21 @@ internal static class TrainableStudy
             }
             forest.UseTopLevels(RandomForest.DefaultTopLevels);
             RandomForest.UseLookAheadWalk = true;
+            foreach (var refill in new[] { true, false, true, false, true, false })
+            {
+                RandomForest.UseLaneRefill = refill;
+                var cpu = CpuMs(() => forest.Predict(planes, size * size), repeats);
+                var how = refill ? RandomForest.CanRefillLanes ? "one by one (AVX-512 compress/expand)" : "one by one, NOT AVAILABLE (no AVX-512): as groups" : "as groups of eight";
+                Console.WriteLine($"quantised walk, lanes refilled {how}: {cpu:F0} ms CPU, same classes: {forest.Predict(planes, size * size).AsSpan().SequenceEqual(ours)}");
+            }
+            RandomForest.UseLaneRefill = true;
+            foreach (var levels in new[] { 4, 5, 4, 5, 4, 5 })
+            {
+                forest.UseTopLevels(levels);
+                var cpu = CpuMs(() => forest.Predict(planes, size * size), repeats);
+                Console.WriteLine($"quantised walk, lanes refilled one by one, top {levels} levels: {cpu:F0} ms CPU, same classes: {forest.Predict(planes, size * size).AsSpan().SequenceEqual(ours)}");
+            }
+            forest.UseTopLevels(RandomForest.DefaultTopLevels);
             var defaultBlock = RandomForest.CodedBlockPixels;
             foreach (var pixelsPerBlock in new[] { 4096, 65536 })
             {

@@ -396,7 +396,11 @@ public sealed partial class RandomForest
             for (var tree = treeStart; tree < treeEnd; tree++)
             {
                 if (coded.TopLevels > 0) TopLevels(coded, tree, buffer + offset, rowStride, count, pathOf);
-                if (UseLookAheadWalk && coded.AheadNodes is not null) GatherWalkAhead(coded, tree, buffer + offset, rowStride, count, pathOf, total);
+                if (UseLookAheadWalk && coded.AheadNodes is not null)
+                {
+                    if (UseLaneRefill && CanRefillLanes) GatherWalkRefill(coded, tree, buffer + offset, rowStride, count, pathOf, total);
+                    else GatherWalkAhead(coded, tree, buffer + offset, rowStride, count, pathOf, total);
+                }
                 else GatherWalk(coded, tree, buffer + offset, rowStride, count, pathOf, total);
             }
     }

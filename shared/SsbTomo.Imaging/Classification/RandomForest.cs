@@ -129,9 +129,11 @@ public sealed partial class RandomForest
     /// <summary>
     /// Tree levels the quantised walk evaluates by byte compares before its gathers (<see cref="CodedForest"/>). A speed
     /// tuning for this machine, not a property of any data: classes and probabilities are the scalar walk's bit for bit
-    /// with 0-7 levels (RandomForestTests), and 3-6 levels measured within noise of each other (`-- trainable --walks-only`).
+    /// with 0-7 levels (RandomForestTests). With the groups of eight, 3-6 levels measured within noise of each other; with
+    /// the lanes refilled one by one, 5 took less CPU than 4 in 11 of 15 alternated pairs (median −3 %, `-- trainable
+    /// --walks-only`, load 7-24).
     /// </summary>
-    internal const int DefaultTopLevels = 4;
+    internal const int DefaultTopLevels = 5;
 
     /// <summary>Benchmarks and tests: rebuilds the quantised walk with <paramref name="levels"/> top levels (0..7) to compare them on one forest.</summary>
     internal void UseTopLevels(int levels)

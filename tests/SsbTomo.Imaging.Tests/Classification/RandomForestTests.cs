@@ -166,14 +166,14 @@ public class RandomForestTests
             Assert.Equal(scalar.Classes, gather.Classes);
             try
             {
-                foreach (var lookAhead in new[] { true, false })
-                    foreach (var levels in new[] { RandomForest.DefaultTopLevels, 0, 1, 3, 5, 7 })
+                foreach (var (lookAhead, refill) in new[] { (true, true), (true, false), (false, false) })
+                    foreach (var levels in new[] { RandomForest.DefaultTopLevels, 0, 1, 3, 4, 7 })
                     {
                         forest.UseTopLevels(levels);
                         Assert.True(forest.HasLookAheadWalk);
-                        RandomForest.UseLookAheadWalk = lookAhead;
+                        (RandomForest.UseLookAheadWalk, RandomForest.UseLaneRefill) = (lookAhead, refill);
                         var coded = Walk(vector: true, coded: true);
-                        var walk = $"{pixels} pixels, {levels} top levels, look-ahead {lookAhead}";
+                        var walk = $"{pixels} pixels, {levels} top levels, look-ahead {lookAhead}, lanes refilled one by one {refill}";
                         Assert.True(scalar.Probabilities.AsSpan().SequenceEqual(coded.Probabilities), $"{walk}: probabilities differ");
                         Assert.True(scalar.Classes.AsSpan().SequenceEqual(coded.Classes), $"{walk}: classes differ");
                     }
@@ -181,9 +181,143 @@ public class RandomForestTests
             finally
             {
                 forest.UseTopLevels(RandomForest.DefaultTopLevels);
-                RandomForest.UseLookAheadWalk = true;
+                (RandomForest.UseLookAheadWalk, RandomForest.UseLaneRefill) = (true, true);
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="RandomForest.Predict"/> lets a pixel leave the walk once no remaining tree can change its class: its
+    /// classes must be the argmax of the whole forest's sums (the scalar walk adds every tree; lowest class on ties) for
+    /// every pixel, on forests grown here (pure leaves, 2 to 6 classes, half the labels random so that many pixels' votes
+    /// are close, an even number of trees so that some tie exactly) and on random forests whose leaves hold arbitrary
+    /// frequencies (sums that are not whole numbers, leads within float rounding of the bound), at pixel counts that are
+    /// not multiples of the lanes, the 32-pixel compares or the blocks. Every walk the machine has is compared.
+    /// </summary>
+    [Fact]
+    public void Classes_decided_before_the_last_tree_are_the_whole_forest_s_argmax()
+    {
+        Assert.True(System.Runtime.Intrinsics.X86.Avx2.IsSupported, "this test compares the AVX2 walks with the scalar one: it needs AVX2");
+        var block = RandomForest.CodedBlockPixels;
+        for (var classes = 2; classes <= 6; classes++)
+        {
+            var random = new Random(100 + classes);
+            var (train, labels) = Labelled(3000, classes, random);
+            var (grown, _) = RandomForest.Train(train, labels, classes, new ForestSettings(Trees: 20 + 2 * classes, Seed: classes));
+            var forests = new[] { ("grown", grown), ("random leaves", RandomForestFile(classes, features: 6, trees: 31 + classes, random)) };
+            foreach (var (name, forest) in forests)
+            {
+                Assert.True(forest.HasCodedWalk && forest.HasLookAheadWalk, $"{name}, {classes} classes: the quantised look-ahead walk must run");
+                foreach (var pixels in new[] { 1, 7, 33, 1001, block + 13 })
+                {
+                    var (test, _) = Labelled(pixels, classes, random);
+                    // Half the pixels are training samples, where the trees agree most.
+                    for (var i = 0; i < pixels; i += 2)
+                        for (var f = 0; f < test.Length; f++) test[f][i] = train[f][random.Next(train[f].Length)];
+                    byte[] full;
+                    RandomForest.UseVectorWalk = false;
+                    try { full = forest.Predict(test, pixels); }
+                    finally { RandomForest.UseVectorWalk = true; }
+                    foreach (var (coded, refill) in new[] { (true, true), (true, false), (false, false) })
+                    {
+                        (RandomForest.UseCodedWalk, RandomForest.UseLaneRefill) = (coded, refill);
+                        try
+                        {
+                            var early = forest.Predict(test, pixels);
+                            var first = Enumerable.Range(0, pixels).FirstOrDefault(i => early[i] != full[i], -1);
+                            Assert.True(first < 0, $"{name}, {classes} classes, {pixels} pixels, coded {coded}, refill {refill}: pixel {first} gets {(first < 0 ? 0 : early[first])}, the whole forest {(first < 0 ? 0 : full[first])}");
+                        }
+                        finally
+                        {
+                            (RandomForest.UseCodedWalk, RandomForest.UseLaneRefill) = (true, true);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Six features, the class by which of <paramref name="classes"/> bands the first two cut the plane into, half the labels random.</summary>
+    private static (float[][] Columns, byte[] Labels) Labelled(int n, int classes, Random random)
+    {
+        var columns = Enumerable.Range(0, 6).Select(_ => new float[n]).ToArray();
+        var labels = new byte[n];
+        for (var i = 0; i < n; i++)
+        {
+            for (var f = 0; f < columns.Length; f++) columns[f][i] = (float)random.NextDouble();
+            var band = (int)((columns[0][i] + columns[1][i]) / 2 * classes);
+            labels[i] = (byte)(random.NextDouble() < 0.5 ? random.Next(classes) : Math.Min(band, classes - 1));
+        }
+        return (columns, labels);
+    }
+
+    /// <summary>
+    /// A model file of <paramref name="trees"/> random trees (depth 2 to 9, splits on thresholds k/16) whose leaves hold
+    /// random frequencies: a third one-hot, a third split between two classes, a third spread over all.
+    /// </summary>
+    private static RandomForest RandomForestFile(int classes, int features, int trees, Random random)
+    {
+        var nodes = new List<(int Feature, float Threshold, int Child)>();
+        var leaves = new List<float>();
+        var roots = new int[trees];
+        for (var t = 0; t < trees; t++)
+        {
+            roots[t] = nodes.Count;
+            nodes.Add(default);
+            var pending = new Queue<(int Node, int Depth)>();
+            pending.Enqueue((roots[t], 0));
+            var depth = random.Next(2, 10);
+            while (pending.Count > 0)
+            {
+                var (node, level) = pending.Dequeue();
+                if (level >= depth || (level > 1 && random.NextDouble() < 0.2))
+                {
+                    nodes[node] = (-1, 0, leaves.Count / classes);
+                    var row = new float[classes];
+                    switch (random.Next(3))
+                    {
+                        case 0: row[random.Next(classes)] = 1; break;
+                        case 1:
+                            var share = (float)random.NextDouble();
+                            row[random.Next(classes)] += share;
+                            row[random.Next(classes)] += 1 - share;
+                            break;
+                        default:
+                            for (var c = 0; c < classes; c++) row[c] = (float)random.NextDouble();
+                            var sum = row.Sum();
+                            for (var c = 0; c < classes; c++) row[c] /= sum;
+                            break;
+                    }
+                    leaves.AddRange(row);
+                    continue;
+                }
+                var child = nodes.Count;
+                nodes.Add(default);
+                nodes.Add(default);
+                nodes[node] = (random.Next(features), random.Next(1, 16) / 16f, child);
+                pending.Enqueue((child, level + 1));
+                pending.Enqueue((child + 1, level + 1));
+            }
+        }
+        using var stream = new MemoryStream();
+        using (var writer = new BinaryWriter(stream))
+        {
+            writer.Write(1); // format version
+            writer.Write(classes);
+            writer.Write(features);
+            writer.Write(trees);
+            foreach (var root in roots) writer.Write(root);
+            writer.Write(nodes.Count);
+            foreach (var (feature, threshold, child) in nodes)
+            {
+                writer.Write(feature);
+                writer.Write(threshold);
+                writer.Write(child);
+            }
+            writer.Write(leaves.Count);
+            foreach (var value in leaves) writer.Write(value);
+        }
+        return RandomForest.FromBytes(stream.ToArray());
     }
 
     /// <summary>
