@@ -108,9 +108,6 @@ public sealed partial class RandomForest
     /// </summary>
     internal static bool UseVectorWalk { get; set; } = true;
 
-    /// <summary>Benchmarks: false walks two groups of eight at a time instead of four, to measure the four groups' gain in one run.</summary>
-    internal static bool UseFourGroups { get; set; } = true;
-
     /// <summary>
     /// Tests and benchmarks: false walks the float thresholds (<see cref="PredictBlockGather"/>) where the quantised walk
     /// (<see cref="CodedForest"/>) could run, so both can be compared on one forest; both give the same classes and
@@ -465,7 +462,7 @@ public sealed partial class RandomForest
         var k = ClassCount;
         var full = count / lanes * lanes;
         var pairs = count / (2 * lanes) * 2 * lanes;
-        var quads = UseFourGroups ? count / (4 * lanes) * 4 * lanes : 0;
+        var quads = count / (4 * lanes) * 4 * lanes;
         var laneOffsets = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
         Span<int> leafIndex = stackalloc int[lanes];
         fixed (int* packed = _nodePacked)
