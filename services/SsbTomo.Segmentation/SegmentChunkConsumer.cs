@@ -69,9 +69,11 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
             : null;
         // The variants count faces to the voxel beyond the owned ones, which needs one more voxel of halo.
         var halo = variants is null ? PhaseSegmentation.RequiredHaloSlicesWithFibres(fibreSigma) : SegmentationVariantAccumulator.RequiredHaloSlicesWithFibres(fibreSigma);
+        // In y and x less: the shine-through correction, most of the z halo, works along z only.
+        var haloPixels = variants is null ? PhaseSegmentation.RequiredHaloPixelsWithFibres(fibreSigma) : SegmentationVariantAccumulator.RequiredHaloPixelsWithFibres(fibreSigma);
         var windowSlices = Halo.Expand(denoised.Depth, message.Z0, message.Z1, halo).SlabSlices;
-        await foreach (var window in denoised.WindowsAsync(message.Z0, message.Z1, halo, options.Value.WindowBudgetBytes,
-            SegmentationSettings.SegmentBytesPerVoxel(windowSlices, Environment.ProcessorCount, fibreSigma > 0), ct))
+        await foreach (var window in denoised.WindowsAsync(message.Z0, message.Z1, haloPixels, options.Value.WindowBudgetBytes,
+            SegmentationSettings.SegmentBytesPerVoxel(windowSlices, Environment.ProcessorCount, fibreSigma > 0), ct, zHalo: halo))
         {
             var intensity = window.Data.ToFloat();
             await target.WriteOwnedAsync(window, window.CropToOwned(PhaseSegmentation.Segment(intensity, message.Thresholds, message.ClassMeans, message.ShineThroughExcess, fibreSigma)), ct);

@@ -125,6 +125,9 @@ public sealed class SegmentationVariantAccumulator
     /// <summary>The halo with the fibres' half-depth rule at tube σ <paramref name="fibreSigmaVoxels"/> (0: without it).</summary>
     public static int RequiredHaloSlicesWithFibres(double fibreSigmaVoxels) => PhaseSegmentation.RequiredHaloSlicesWithFibres(fibreSigmaVoxels) + 1;
 
+    /// <summary>The halo in y and x (<see cref="PhaseSegmentation.RequiredHaloPixelsWithFibres"/> plus the faces' voxel).</summary>
+    public static int RequiredHaloPixelsWithFibres(double fibreSigmaVoxels) => PhaseSegmentation.RequiredHaloPixelsWithFibres(fibreSigmaVoxels) + 1;
+
     /// <summary>One slab of whole slices of denoised intensities read through <paramref name="window"/> (owned slices plus halo).</summary>
     public void Add(Volume<float> intensitySlab, SlabWindow window) =>
         Add(intensitySlab, window, TileWindow.Whole(intensitySlab.Height, intensitySlab.Width));
@@ -140,8 +143,9 @@ public sealed class SegmentationVariantAccumulator
             CountOwned(intensityWindow, window, tile);
             return;
         }
-        // Each sampled band with the halo the window was read with (clipped where the window ends: there the stack ends).
-        var halo = RequiredHaloSlicesWithFibres(_fibreSigmaVoxels);
+        // Each sampled band with the in-plane halo (the window was read with at least that much; clipped where the window
+        // ends: there the stack ends).
+        var halo = RequiredHaloPixelsWithFibres(_fibreSigmaVoxels);
         foreach (var (bandY0, bandY1) in _sample.Bands(tile.OwnedY0, tile.OwnedY1))
         {
             var (readY0, readY1) = (Math.Max(tile.ReadY0, bandY0 - halo), Math.Min(tile.ReadY1, bandY1 + halo));

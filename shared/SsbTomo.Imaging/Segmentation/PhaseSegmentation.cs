@@ -18,6 +18,17 @@ public static class PhaseSegmentation
         : RequiredHaloSlices;
 
     /// <summary>
+    /// Halo a tile needs in y and x: the shine-through correction works along each (y, x) column alone, so sideways only
+    /// the clean-up's lines reach (and the fibres' rule, <see cref="RequiredHaloPixelsWithFibres"/>).
+    /// </summary>
+    public static int RequiredHaloPixels => PartialVolumeCleanup.RequiredHaloSlices();
+
+    /// <summary>The in-plane halo with the fibres' half-depth rule at tube σ <paramref name="fibreSigmaVoxels"/> (0: without it).</summary>
+    public static int RequiredHaloPixelsWithFibres(double fibreSigmaVoxels) => fibreSigmaVoxels > 0
+        ? Math.Max(RequiredHaloPixels + FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), FibreHalfDepth.RequiredHaloSlices(fibreSigmaVoxels))
+        : RequiredHaloPixels;
+
+    /// <summary>
     /// Labels of a denoised slab (read with <see cref="RequiredHaloSlices"/> halo; crop to the owned slices).
     /// <paramref name="shineThroughExcess"/>: the stack's <see cref="ShineThroughEstimate"/> (0 when not measured).
     /// <paramref name="fibreSigmaVoxels"/>: the tube filter's σ (<see cref="CarbonFibreSurvey.TubeSigmaVoxels"/>) for

@@ -114,24 +114,28 @@ public class FibreHalfDepthTests
         Assert.Equal(labels.Data, withFibres.Data);
     }
 
+    /// <summary>Slabs read with the z halo and tiles with the smaller in-plane one (the shine-through correction works along z only).</summary>
     [Theory]
-    [InlineData(5, 64)]
-    [InlineData(9, 13)]
-    public void Slabs_and_tiles_with_the_fibre_halo_give_the_whole_volumes_bytes(int slabSlices, int tile)
+    [InlineData(5, 64, 0.0)]
+    [InlineData(9, 13, 0.0)]
+    [InlineData(7, 7, 0.3)]
+    public void Slabs_and_tiles_with_the_fibre_halo_give_the_whole_volumes_bytes(int slabSlices, int tile, double shineThroughExcess)
     {
         var (_, denoised) = Fibres(radius: 1.6, blurSigma: 1.3, withPore: true, seed: 3, noise: 900);
-        var whole = PhaseSegmentation.Segment(denoised, Thresholds, Means, 0, TubeSigma);
-        Assert.NotEqual(PhaseSegmentation.Segment(denoised, Thresholds, Means).Data, whole.Data);
+        var whole = PhaseSegmentation.Segment(denoised, Thresholds, Means, shineThroughExcess, TubeSigma);
+        Assert.NotEqual(PhaseSegmentation.Segment(denoised, Thresholds, Means, shineThroughExcess).Data, whole.Data);
 
         var halo = PhaseSegmentation.RequiredHaloSlicesWithFibres(TubeSigma);
+        var haloPixels = PhaseSegmentation.RequiredHaloPixelsWithFibres(TubeSigma);
+        Assert.True(haloPixels < halo);
         var tiled = new Volume<byte>(denoised.Depth, denoised.Height, denoised.Width);
         for (var z0 = 0; z0 < denoised.Depth; z0 += slabSlices)
         {
             var slab = Halo.Expand(denoised.Depth, z0, Math.Min(denoised.Depth, z0 + slabSlices), halo);
-            foreach (var window in TileGrid.Plan(denoised.Height, denoised.Width, tile, tile, halo))
+            foreach (var window in TileGrid.Plan(denoised.Height, denoised.Width, tile, tile, haloPixels))
             {
                 var owned = TileGrid.CropToOwned(PhaseSegmentation.Segment(TileGrid.Crop(Halo.CropZ(denoised, slab.SlabZ0, slab.SlabZ1), window),
-                    Thresholds, Means, 0, TubeSigma), slab, window);
+                    Thresholds, Means, shineThroughExcess, TubeSigma), slab, window);
                 for (var z = 0; z < owned.Depth; z++)
                     for (var y = 0; y < owned.Height; y++)
                         for (var x = 0; x < owned.Width; x++)
