@@ -18,6 +18,7 @@ using SsbTomo.TestSupport;
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- carbon PHANTOM RUN [...]   (see CarbonStudy: where carbon goes, fibre rules)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- carbon --ceiling [--draws 24] [--runs DIR]   (see CarbonCeilingStudy: what blur leaves reachable)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- segment-cpu [--repeats 3] PHANTOM RUN [...]   (see SegmentCpuStudy: the half-depth rule's CPU)
+//        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- variant-sample [--every 4] [--band 64] PHANTOM RUN [...]   (see VariantSampleStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- trainable [options]   (see TrainableStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- trainable-family [options]   (see TrainableFamilyStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- tortuosity [--size 128] [--axis 0]   (see TortuosityStudy)
@@ -34,6 +35,7 @@ if (args.FirstOrDefault() == "trainable-family") return await TrainableFamilyStu
 if (args.FirstOrDefault() == "cleanup") return await CleanupStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "carbon") return await CarbonStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "segment-cpu") return await SegmentCpuStudy.RunAsync(args[1..]);
+if (args.FirstOrDefault() == "variant-sample") return await VariantSampleStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "tortuosity") return TortuosityStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "reconstruction") return await ReconstructionStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "metrics") return MetricsStudy.Run(args[1..]);

@@ -133,7 +133,7 @@ public static class HessianEigenvalues
                             d1 += w * upper;
                         }
                     }
-                    const int half = 4;
+                    var half = Vector256<double>.Count;
                     s0.StoreUnsafe(ref _zSmooth[i]);
                     s1.StoreUnsafe(ref _zSmooth[i + half]);
                     f0.StoreUnsafe(ref _zFirst[i]);
