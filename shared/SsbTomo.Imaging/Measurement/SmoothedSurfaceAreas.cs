@@ -29,6 +29,20 @@ public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
     private readonly Int128[,] _union = new Int128[PhaseLabel.Count, PhaseLabel.Count];
     private readonly object _gate = new();
 
+    // Working arrays kept from one window to the next; windows from several threads take turns (_windowGate).
+    private readonly object _windowGate = new();
+    private readonly GaussianWorkspace _gaussian = new();
+    private readonly float[][] _smoothed = new float[PhaseLabel.Count][];
+    private ushort[] _above = [];
+
+    /// <summary>Per phase the indicator of its label, as the Gaussian's table of values per label.</summary>
+    private static readonly ushort[][] Indicators = Enumerable.Range(0, PhaseLabel.Count).Select(p =>
+    {
+        var table = new ushort[256];
+        if (p > 0) table[p] = 1;
+        return table;
+    }).ToArray();
+
     /// <summary>Halo voxels each side (z, y and x): the Gaussian's radius, plus the next voxel that closes a layer of cubes.</summary>
     public static int RequiredHalo => Denoise.GaussianRadiusVoxels(SigmaVoxels) + 1;
 
@@ -43,28 +57,32 @@ public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
                 $"window is {window.Depth}x{window.Height}x{window.Width}, expected {slab.SlabSlices}x{tile.ReadHeight}x{tile.ReadWidth}", nameof(window));
         var (y0, x0) = tile.OwnedStartInRead;
         // A cube needs its +1 neighbours: the last slice, row and column of the volume start none.
-        AddTile(window,
-            slab.OwnedStartInSlab, Math.Min(slab.OwnedStartInSlab + slab.OwnedSlices, window.Depth - 1),
-            y0, Math.Min(y0 + tile.OwnedHeight, window.Height - 1),
-            x0, Math.Min(x0 + tile.OwnedWidth, window.Width - 1));
+        lock (_windowGate)
+            AddTile(window,
+                slab.OwnedStartInSlab, Math.Min(slab.OwnedStartInSlab + slab.OwnedSlices, window.Depth - 1),
+                y0, Math.Min(y0 + tile.OwnedHeight, window.Height - 1),
+                x0, Math.Min(x0 + tile.OwnedWidth, window.Width - 1));
     }
 
     /// <summary>Cubes with first corner z in [z0, z1), y in [y0, y1), x in [x0, x1) of <paramref name="slab"/> (each needs its +1 neighbours inside).</summary>
     private void AddTile(Volume<byte> slab, int z0, int z1, int y0, int y1, int x0, int x1)
     {
         var (height, width) = (slab.Height, slab.Width);
-        var smoothed = new Volume<float>[PhaseLabel.Count];
+        // The cubes join slices z0..z1: the Gaussians' z pass computes those only (the halo slices are its inputs), straight
+        // from the labels into arrays kept from the last window (the same bits as the Gaussian of a ushort indicator volume).
+        var smoothedSlices = (z0, Math.Min(slab.Depth, z1 + 1));
+        var smoothed = _smoothed;
         for (byte p = 1; p < PhaseLabel.Count; p++)
         {
-            var indicator = new Volume<ushort>(slab.Depth, height, width);
-            for (long i = 0; i < slab.Data.LongLength; i++) indicator.Data[i] = slab.Data[i] == p ? (ushort)1 : (ushort)0;
-            smoothed[p] = Denoise.Gaussian(indicator, SigmaVoxels);
+            Denoise.Gaussian(slab, Indicators[p], SigmaVoxels, _gaussian, smoothedSlices);
+            smoothed[p] = _gaussian.ExchangeResult(smoothed[p]);
         }
         var (dz, dy, dx) = (voxelSize.ZNm / 1000, voxelSize.YNm / 1000, voxelSize.XNm / 1000);
         // Per voxel one bit per indicator set (4 phases, then the 6 unions) that is above the level: a cube whose corners
         // agree on every bit has no surface, which is most cubes, so only cubes with a mixed bit compute areas.
         var sets = Sets();
-        var above = new ushort[slab.Data.LongLength];
+        if (_above.LongLength < slab.Data.LongLength) _above = new ushort[slab.Data.LongLength];
+        var above = _above;
         Parallel.For(z0, Math.Min(slab.Depth, z1 + 1), z =>
         {
             var start = (long)z * slab.SliceLength;
@@ -74,7 +92,7 @@ public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
                 for (var k = 0; k < sets.Length; k++)
                 {
                     var (a, b) = sets[k];
-                    var value = smoothed[a].Data[i] + (b == 0 ? 0.0 : smoothed[b].Data[i]);
+                    var value = smoothed[a][i] + (b == 0 ? 0.0 : smoothed[b][i]);
                     if (value > Level) bits |= (ushort)(1 << k);
                 }
                 above[i] = bits;
@@ -107,7 +125,7 @@ public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
                         for (var c = 0; c < 8; c++)
                         {
                             var i = origin + offsets[c];
-                            values[c] = smoothed[a].Data[i] + (b == 0 ? 0.0 : smoothed[b].Data[i]);
+                            values[c] = smoothed[a][i] + (b == 0 ? 0.0 : smoothed[b][i]);
                         }
                         local[k] += (Int128)Math.Round(Area(values, dz, dy, dx) * UnitsPerUm2);
                     }

@@ -230,6 +230,17 @@ internal sealed class GaussianWorkspace
     public bool[] ResultRows { get; private set; } = [];
     public bool[] IntermediateRows { get; private set; } = [];
 
+    /// <summary>
+    /// Hands the result array to the caller and takes <paramref name="replacement"/> (an array the caller got this way
+    /// before, or null) in its place, so that several Gaussians can be kept at once without copying or allocating per window.
+    /// </summary>
+    public float[] ExchangeResult(float[]? replacement)
+    {
+        var result = Result;
+        Result = replacement is not null && replacement.LongLength >= result.LongLength ? replacement : new float[result.LongLength];
+        return result;
+    }
+
     public void Ensure(long voxels, long rows)
     {
         if (Result.LongLength < voxels) (Result, Intermediate) = (new float[voxels], new float[voxels]);
