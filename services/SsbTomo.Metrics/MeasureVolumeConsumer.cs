@@ -136,9 +136,11 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
 
     /// <summary>
     /// Tortuosity factors of the ionic and electronic paths along the configured axes (<see cref="CathodeTortuosity"/>),
-    /// one solve at a time, each logged as "k of N" when done. The solve needs the whole volume at once: a volume whose
-    /// labels and one solve would not fit a processing window's share of the memory budget is left out with a warning, as
-    /// is a switched-off one.
+    /// one solve at a time, each logged as "k of N" when done. The solve needs its whole volume at once: a volume whose
+    /// labels and one solve would not fit a processing window's share of the memory budget is measured on the largest
+    /// central sub-volume that fits (<see cref="CentralSubVolume"/>; its box in the report and a warning that says so), and
+    /// left out with a warning when not even a box of <see cref="MinimumTortuosityEdgeVoxels"/> fits; a switched-off one is
+    /// left out without.
     /// </summary>
     private async Task<MetricsReport> MeasureTortuosityAsync(ConsumeContext<MeasureVolume> context, StageVolume<byte> labels,
         Func<Task<Volume<byte>>> wholeLabels, MetricsReport report)
@@ -146,21 +148,52 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         var settings = options.Value.Metrics;
         if (!settings.Tortuosity) return report.WithTortuosityLeftOut("switched off (SsbTomo:Metrics:Tortuosity = false)", warn: false);
         var voxels = (long)labels.Depth * labels.Height * labels.Width;
-        var neededBytes = CathodeTortuosity.BytesNeeded(labels.Depth, labels.Height, labels.Width, labels.VoxelSize, settings.TortuosityAxisNumbers);
+        var axes = settings.TortuosityAxisNumbers;
+        var neededBytes = CathodeTortuosity.BytesNeeded(labels.Depth, labels.Height, labels.Width, labels.VoxelSize, axes);
         // A window's share of the budget, as every streamed stage gets: with half, an 8x768x768 volume's solve ran a 320 MiB
         // heap out of memory beside the metrics' own state (MemoryBudgetTests, 2026-12-01).
         var allowedBytes = options.Value.WindowBudgetBytes;
-        if (neededBytes > allowedBytes)
-            return report.WithTortuosityLeftOut($"tortuosity not measured: the solve holds the whole volume, {voxels:N0} voxels at "
-                + $"{(double)neededBytes / voxels:0} bytes each with the largest solve (~{neededBytes >> 20} MiB), more than a processing window's quarter of the memory budget "
-                + $"({options.Value.MemoryBudgetMb} MiB, SsbTomo:MemoryBudgetMb); a budget of {(4 * neededBytes >> 20) + 1} MiB would measure it", warn: true);
-        var volume = await wholeLabels();
+        var budget = $"more than a processing window's quarter of the memory budget ({options.Value.MemoryBudgetMb} MiB, SsbTomo:MemoryBudgetMb); "
+            + $"a budget of {(4 * neededBytes >> 20) + 1} MiB would measure it";
+        Volume<byte> volume;
+        SubVolumeBox? box = null;
+        if (neededBytes <= allowedBytes) volume = await wholeLabels();
+        else
+        {
+            box = CentralSubVolume.Largest(labels.Depth, labels.Height, labels.Width, labels.VoxelSize,
+                (d, h, w) => CathodeTortuosity.BytesNeeded(d, h, w, labels.VoxelSize, axes), allowedBytes * SubVolumeShareOfWindow / 100,
+                MinimumTortuosityEdgeVoxels);
+            if (box is not { } fitting)
+                return report.WithTortuosityLeftOut($"tortuosity not measured: the solve holds the whole volume, {voxels:N0} voxels at "
+                    + $"{(double)neededBytes / voxels:0} bytes each with the largest solve (~{neededBytes >> 20} MiB), {budget}; not even a central "
+                    + $"sub-volume of {MinimumTortuosityEdgeVoxels} voxels a side fits", warn: true);
+            volume = await labels.Level0.ReadRegionAsync(fitting.Z0, fitting.Z0 + fitting.Depth, fitting.Y0, fitting.Y0 + fitting.Height,
+                fitting.X0, fitting.X0 + fitting.Width, context.CancellationToken);
+        }
         var log = context.Logger("SsbTomo.Stage");
-        var results = CathodeTortuosity.Measure(volume, labels.VoxelSize, CathodeTortuosity.Paths, settings.TortuosityAxisNumbers, (done, total, r) =>
+        var results = CathodeTortuosity.Measure(volume, labels.VoxelSize, CathodeTortuosity.Paths, axes, (done, total, r) =>
             log.LogInformation("Job {JobId} metrics: tortuosity {Done} of {Total} ({Path} along {Axis}): tau {Tau:0.0000}, {Iterations} iterations, {Seconds:0.0} s",
                 context.Message.JobId, done, total, r.Path.Key, "zyx"[r.Result.Axis], r.Result.Factor, r.Result.Iterations, r.Seconds));
-        return report.WithTortuosity(results, Tortuosity.DefaultTolerance);
+        report = report.WithTortuosity(results, Tortuosity.DefaultTolerance);
+        return box is { } measured
+            ? report.WithTortuositySubVolume(measured, voxels, $"tortuosity measured on a central sub-volume of {measured.Depth}x{measured.Height}x{measured.Width} voxels "
+                + $"({(double)measured.Voxels / voxels:P1} of the volume, from z {measured.Z0}, y {measured.Y0}, x {measured.X0}): the whole volume's solve "
+                + $"needs ~{neededBytes >> 20} MiB, {budget} whole")
+            : report;
     }
+
+    /// <summary>
+    /// The shortest edge of a tortuosity sub-volume (or the volume's whole edge when shorter): a solve across fewer voxels
+    /// than this says more about the few particles it crosses than about the electrode.
+    /// </summary>
+    internal const int MinimumTortuosityEdgeVoxels = 32;
+
+    /// <summary>
+    /// Per cent of a window's budget a sub-volume's counted arrays may take: the solve's live heap runs ~20 % above them
+    /// (MemoryBudgetTests: at 640 MiB a 158 MiB solve was admitted and needed that much more), and a sub-volume is only
+    /// chosen for a volume that would otherwise fill the window to its edge.
+    /// </summary>
+    private const int SubVolumeShareOfWindow = 80;
 
     /// <summary>
     /// Splits NMC into particles and measures each (particles.csv, and statistics in metrics.json). The watershed needs the

@@ -44,6 +44,16 @@ public sealed partial record MetricsReport
         };
     }
 
+    /// <summary>The tortuosity block measured on <paramref name="box"/> of a volume of <paramref name="volumeVoxels"/>, with <paramref name="warning"/> among the warnings.</summary>
+    public MetricsReport WithTortuositySubVolume(SubVolumeBox box, long volumeVoxels, string warning) => this with
+    {
+        Tortuosity = Tortuosity! with
+        {
+            SubVolume = new TortuositySubVolumeReport([box.Z0, box.Y0, box.X0], [box.Depth, box.Height, box.Width], (double)box.Voxels / volumeVoxels),
+        },
+        Warnings = [.. Warnings ?? [], warning],
+    };
+
     /// <summary>The tortuosity block with only the reason it was not measured (and that reason among the warnings when <paramref name="warn"/>).</summary>
     public MetricsReport WithTortuosityLeftOut(string reason, bool warn) => this with
     {
@@ -62,6 +72,11 @@ public sealed record TortuosityReport([property: JsonPropertyName("method")] str
     [JsonPropertyName("paths")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyDictionary<string, TortuosityPathReport>? Paths { get; init; }
+
+    /// <summary>The central box the solves ran on when the whole volume did not fit the memory budget (null: the whole volume).</summary>
+    [JsonPropertyName("sub_volume")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public TortuositySubVolumeReport? SubVolume { get; init; }
 
     [JsonPropertyName("left_out")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
@@ -83,3 +98,8 @@ public sealed record TortuosityAxisReport(
     [property: JsonPropertyName("relative_residual")] double RelativeResidual,
     [property: JsonPropertyName("flux_spread")] double FluxSpread,
     [property: JsonPropertyName("converged")] bool Converged);
+
+public sealed record TortuositySubVolumeReport(
+    [property: JsonPropertyName("start_zyx")] int[] StartZyx,
+    [property: JsonPropertyName("shape_zyx")] int[] ShapeZyx,
+    [property: JsonPropertyName("voxel_share")] double VoxelShare);

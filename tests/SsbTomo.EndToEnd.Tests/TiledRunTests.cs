@@ -2,6 +2,8 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using SsbTomo.Cli;
 using SsbTomo.Hosting;
+using SsbTomo.Imaging;
+using SsbTomo.Imaging.Measurement;
 using SsbTomo.Storage;
 using SsbTomo.TestSupport;
 
@@ -59,6 +61,47 @@ public sealed class TiledRunTests : IDisposable
         }
         Assert.Equal(wholeMetrics.ToJsonString(), tiledMetrics.ToJsonString());
     }
+
+    [Fact]
+    public async Task A_budget_too_small_for_the_whole_solve_measures_tortuosity_on_a_central_sub_volume()
+    {
+        var stack = await JobResults.WriteSmallPhantomAsync(_dir.Path);
+        // 8 MiB: a window gets 2 MiB, the whole 24x~90x~100 solve needs ~9 MiB, a 24x~40x40 box fits in 80 % of it.
+        var root = await RunAsync(stack, "sub-volume", options =>
+        {
+            options.ChunkTilePx = 32;
+            options.MemoryBudgetMb = 8;
+        });
+
+        var metrics = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(root, "metrics.json")))!.AsObject();
+        var tortuosity = metrics["tortuosity"]!;
+        Assert.Null(tortuosity["left_out"]);
+        var start = tortuosity["sub_volume"]!["start_zyx"]!.AsArray().Select(v => v!.GetValue<int>()).ToArray();
+        var shape = tortuosity["sub_volume"]!["shape_zyx"]!.AsArray().Select(v => v!.GetValue<int>()).ToArray();
+        var labels = await OmeZarr.OpenLevelAsync<byte>(new FileSystemBlobStore(root), JobResults.Labels, 0);
+        // Thinner than the shortest edge allowed, z is taken whole; y and x share the rest as a square, centred.
+        Assert.Equal(labels.Shape[0], shape[0]);
+        Assert.Equal(shape[1], shape[2]);
+        Assert.InRange(shape[1], CentralSubVolumeEdge, Math.Min(labels.Shape[1], labels.Shape[2]) - 1);
+        for (var axis = 0; axis < 3; axis++) Assert.Equal((labels.Shape[axis] - shape[axis]) / 2, start[axis]);
+        Assert.Equal((double)shape[0] * shape[1] * shape[2] / ((double)labels.Shape[0] * labels.Shape[1] * labels.Shape[2]),
+            tortuosity["sub_volume"]!["voxel_share"]!.GetValue<double>(), 12);
+        Assert.Contains(metrics["warnings"]!.AsArray(), w => w!.GetValue<string>().StartsWith(
+            $"tortuosity measured on a central sub-volume of {shape[0]}x{shape[1]}x{shape[2]} voxels", StringComparison.Ordinal));
+
+        // The factors are the solver's on that box of the job's labels.
+        var box = await labels.ReadRegionAsync(start[0], start[0] + shape[0], start[1], start[1] + shape[1], start[2], start[2] + shape[2]);
+        var expected = CathodeTortuosity.Measure(box, VoxelSize.Isotropic(50), CathodeTortuosity.Paths, [0, 1, 2]);
+        Assert.Equal(6, expected.Count);
+        foreach (var (path, result, _) in expected)
+        {
+            var reported = tortuosity["paths"]![path.Key]!["axes"]!["zyx"[result.Axis].ToString()]!["tortuosity_factor"];
+            if (double.IsFinite(result.Factor)) Assert.Equal(result.Factor, reported!.GetValue<double>(), 12);
+            else Assert.Null(reported);
+        }
+    }
+
+    private const int CentralSubVolumeEdge = 32;
 
     private sealed class JsonNodeEquality : IEqualityComparer<JsonNode?>
     {
