@@ -139,7 +139,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
     /// one solve at a time, each logged as "k of N" when done. The solve needs its whole volume at once: a volume whose
     /// labels and one solve would not fit a processing window's share of the memory budget is measured on the largest
     /// central sub-volume that fits (<see cref="CentralSubVolume"/>; its box in the report and a warning that says so), and
-    /// left out with a warning when not even a box of <see cref="MinimumTortuosityEdgeVoxels"/> fits; a switched-off one is
+    /// left out with a warning when not even a box of <see cref="MinimumSubVolumeEdgeVoxels"/> fits; a switched-off one is
     /// left out without.
     /// </summary>
     private async Task<MetricsReport> MeasureTortuosityAsync(ConsumeContext<MeasureVolume> context, StageVolume<byte> labels,
@@ -162,11 +162,11 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         {
             box = CentralSubVolume.Largest(labels.Depth, labels.Height, labels.Width, labels.VoxelSize,
                 (d, h, w) => CathodeTortuosity.BytesNeeded(d, h, w, labels.VoxelSize, axes), allowedBytes * SubVolumeShareOfWindow / 100,
-                MinimumTortuosityEdgeVoxels);
+                MinimumSubVolumeEdgeVoxels);
             if (box is not { } fitting)
                 return report.WithTortuosityLeftOut($"tortuosity not measured: the solve holds the whole volume, {voxels:N0} voxels at "
                     + $"{(double)neededBytes / voxels:0} bytes each with the largest solve (~{neededBytes >> 20} MiB), {budget}; not even a central "
-                    + $"sub-volume of {MinimumTortuosityEdgeVoxels} voxels a side fits", warn: true);
+                    + $"sub-volume of {MinimumSubVolumeEdgeVoxels} voxels a side fits", warn: true);
             volume = await labels.Level0.ReadRegionAsync(fitting.Z0, fitting.Z0 + fitting.Depth, fitting.Y0, fitting.Y0 + fitting.Height,
                 fitting.X0, fitting.X0 + fitting.Width, context.CancellationToken);
         }
@@ -183,22 +183,24 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
     }
 
     /// <summary>
-    /// The shortest edge of a tortuosity sub-volume (or the volume's whole edge when shorter): a solve across fewer voxels
-    /// than this says more about the few particles it crosses than about the electrode.
+    /// The shortest edge of a sub-volume for the tortuosity or the particles (or the volume's whole edge when shorter): a
+    /// box narrower than this says more about the few particles it crosses than about the electrode.
     /// </summary>
-    internal const int MinimumTortuosityEdgeVoxels = 32;
+    internal const int MinimumSubVolumeEdgeVoxels = 32;
 
     /// <summary>
-    /// Per cent of a window's budget a sub-volume's counted arrays may take: the solve's live heap runs ~20 % above them
-    /// (MemoryBudgetTests: at 640 MiB a 158 MiB solve was admitted and needed that much more), and a sub-volume is only
-    /// chosen for a volume that would otherwise fill the window to its edge.
+    /// Per cent of its share of the budget a sub-volume's counted arrays may take: the tortuosity solve's live heap runs
+    /// ~20 % above them (MemoryBudgetTests: at 640 MiB a 158 MiB solve was admitted and needed that much more), and a box
+    /// is sized to fill the share to its edge, where a whole volume rarely does.
     /// </summary>
     private const int SubVolumeShareOfWindow = 80;
 
     /// <summary>
-    /// Splits NMC into particles and measures each (particles.csv, and statistics in metrics.json). The watershed needs the
-    /// whole volume at once, so a volume whose particle pass would not fit half the memory budget is left out with a warning
-    /// rather than failing the job or breaking the budget.
+    /// Splits NMC into particles and measures each (particles.csv, and statistics in metrics.json). The watershed needs its
+    /// whole volume at once, so a volume whose particle pass would not fit half the memory budget is split in the largest
+    /// central sub-volume that does (<see cref="CentralSubVolume"/>; particles cut by the box count as cut by the volume's
+    /// edge, centroids stay in the stack's coordinates, a warning says so), and left out with a warning when not even a
+    /// box of <see cref="MinimumSubVolumeEdgeVoxels"/> fits, rather than failing the job or breaking the budget.
     /// </summary>
     private async Task<(MetricsReport Report, IReadOnlyList<NmcParticle>? Particles, NmcParticle? Shown)> MeasureParticlesAsync(
         StageVolume<byte> labels, Func<Task<Volume<byte>>> wholeLabels, JobLayout layout, MetricsReport report, CancellationToken ct)
@@ -206,18 +208,42 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         var voxels = (long)labels.Depth * labels.Height * labels.Width;
         var neededBytes = voxels * ParticleBytesPerVoxel;
         var allowedBytes = (long)options.Value.MemoryBudgetMb * 1024 * 1024 / 2;
-        if (neededBytes > allowedBytes)
-            return (report with
-            {
-                Warnings = [.. report.Warnings ?? [], $"particles not measured: splitting the NMC phase of {voxels:N0} voxels into particles needs "
-                    + $"~{neededBytes >> 20} MiB at once, more than half the memory budget ({options.Value.MemoryBudgetMb} MiB, SsbTomo:MemoryBudgetMb)"],
-            }, null, null);
-        var volume = await wholeLabels();
+        var budget = $"more than half the memory budget ({options.Value.MemoryBudgetMb} MiB, SsbTomo:MemoryBudgetMb)";
+        Volume<byte> volume;
+        SubVolumeBox? box = null;
+        if (neededBytes <= allowedBytes) volume = await wholeLabels();
+        else
+        {
+            box = CentralSubVolume.Largest(labels.Depth, labels.Height, labels.Width, labels.VoxelSize, (d, h, w) => (long)d * h * w * ParticleBytesPerVoxel,
+                allowedBytes * SubVolumeShareOfWindow / 100, MinimumSubVolumeEdgeVoxels);
+            if (box is not { } fitting)
+                return (report with
+                {
+                    Warnings = [.. report.Warnings ?? [], $"particles not measured: splitting the NMC phase of {voxels:N0} voxels into particles needs "
+                        + $"~{neededBytes >> 20} MiB at once, {budget}; not even a central sub-volume of {MinimumSubVolumeEdgeVoxels} voxels a side fits"],
+                }, null, null);
+            volume = await labels.Level0.ReadRegionAsync(fitting.Z0, fitting.Z0 + fitting.Depth, fitting.Y0, fitting.Y0 + fitting.Height,
+                fitting.X0, fitting.X0 + fitting.Width, ct);
+        }
         var separated = NmcParticles.Separate(volume, labels.VoxelSize);
         var particles = NmcParticles.Measure(volume, separated, labels.VoxelSize);
-        await store.WriteAsync(layout.Particles, MetricsReport.ParticlesCsv(particles), ct);
-        var shown = await WriteParticleViewAsync(volume, separated, particles, labels.VoxelSize, layout, ct);
-        return (report.WithParticles(particles, Path.GetFileName(layout.Particles)), particles, shown);
+        if (box is not { } measured)
+        {
+            await store.WriteAsync(layout.Particles, MetricsReport.ParticlesCsv(particles), ct);
+            var shown = await WriteParticleViewAsync(volume, separated, particles, labels.VoxelSize, layout, ct);
+            return (report.WithParticles(particles, Path.GetFileName(layout.Particles)), particles, shown);
+        }
+        // The box's centroids moved to the stack's coordinates, so particles.csv reads like a whole volume's (the view is
+        // drawn in the box).
+        double[] offsetUm = [measured.Z0 * labels.VoxelSize.ZNm / 1000, measured.Y0 * labels.VoxelSize.YNm / 1000, measured.X0 * labels.VoxelSize.XNm / 1000];
+        var placed = particles.Select(p => p with { CentroidZyxUm = [.. p.CentroidZyxUm.Select((c, axis) => c + offsetUm[axis])] }).ToList();
+        await store.WriteAsync(layout.Particles, MetricsReport.ParticlesCsv(placed), ct);
+        var shownInBox = await WriteParticleViewAsync(volume, separated, particles, labels.VoxelSize, layout, ct);
+        report = report.WithParticles(placed, Path.GetFileName(layout.Particles)).WithParticlesSubVolume(measured, voxels,
+            $"particles measured on a central sub-volume of {measured.Depth}x{measured.Height}x{measured.Width} voxels ({(double)measured.Voxels / voxels:P1} "
+            + $"of the volume, from z {measured.Z0}, y {measured.Y0}, x {measured.X0}; particles cut by it count as cut by the edge): splitting the whole "
+            + $"volume's NMC phase needs ~{neededBytes >> 20} MiB at once, {budget}");
+        return (report, placed, shownInBox is null ? null : placed.First(p => p.Id == shownInBox.Id));
     }
 
     /// <summary>

@@ -42,6 +42,16 @@ public sealed partial record MetricsReport
         };
     }
 
+    /// <summary>The particles block split in <paramref name="box"/> of a volume of <paramref name="volumeVoxels"/>, with <paramref name="warning"/> among the warnings.</summary>
+    public MetricsReport WithParticlesSubVolume(SubVolumeBox box, long volumeVoxels, string warning) => this with
+    {
+        Particles = Particles! with
+        {
+            SubVolume = new SubVolumeReport([box.Z0, box.Y0, box.X0], [box.Depth, box.Height, box.Width], (double)box.Voxels / volumeVoxels),
+        },
+        Warnings = [.. Warnings ?? [], warning],
+    };
+
     /// <summary>particles.csv: one row per particle, lengths in µm, areas in µm², volumes in µm³.</summary>
     public static byte[] ParticlesCsv(IReadOnlyList<NmcParticle> particles)
     {
@@ -74,4 +84,10 @@ public sealed record ParticlesReport(
     [property: JsonPropertyName("median_particle_contact_loss")] double? MedianParticleContactLoss,
     [property: JsonPropertyName("particles_with_contact_loss")] int ParticlesWithContactLoss,
     [property: JsonPropertyName("median_one_sidedness")] double? MedianOneSidedness,
-    [property: JsonPropertyName("one_sided_particles")] int OneSidedParticles);
+    [property: JsonPropertyName("one_sided_particles")] int OneSidedParticles)
+{
+    /// <summary>The central box the particles were split in when the whole volume did not fit the memory budget (null: the whole volume).</summary>
+    [JsonPropertyName("sub_volume")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public SubVolumeReport? SubVolume { get; init; }
+}

@@ -49,7 +49,7 @@ public sealed partial record MetricsReport
     {
         Tortuosity = Tortuosity! with
         {
-            SubVolume = new TortuositySubVolumeReport([box.Z0, box.Y0, box.X0], [box.Depth, box.Height, box.Width], (double)box.Voxels / volumeVoxels),
+            SubVolume = new SubVolumeReport([box.Z0, box.Y0, box.X0], [box.Depth, box.Height, box.Width], (double)box.Voxels / volumeVoxels),
         },
         Warnings = [.. Warnings ?? [], warning],
     };
@@ -76,7 +76,7 @@ public sealed record TortuosityReport([property: JsonPropertyName("method")] str
     /// <summary>The central box the solves ran on when the whole volume did not fit the memory budget (null: the whole volume).</summary>
     [JsonPropertyName("sub_volume")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public TortuositySubVolumeReport? SubVolume { get; init; }
+    public SubVolumeReport? SubVolume { get; init; }
 
     [JsonPropertyName("left_out")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
@@ -99,7 +99,8 @@ public sealed record TortuosityAxisReport(
     [property: JsonPropertyName("flux_spread")] double FluxSpread,
     [property: JsonPropertyName("converged")] bool Converged);
 
-public sealed record TortuositySubVolumeReport(
+/// <summary>A central box a whole-volume measurement ran on when the volume did not fit the memory budget.</summary>
+public sealed record SubVolumeReport(
     [property: JsonPropertyName("start_zyx")] int[] StartZyx,
     [property: JsonPropertyName("shape_zyx")] int[] ShapeZyx,
     [property: JsonPropertyName("voxel_share")] double VoxelShare);

@@ -63,14 +63,15 @@ public sealed class TiledRunTests : IDisposable
     }
 
     [Fact]
-    public async Task A_budget_too_small_for_the_whole_solve_measures_tortuosity_on_a_central_sub_volume()
+    public async Task A_budget_too_small_for_the_whole_volume_measures_tortuosity_and_particles_on_a_central_sub_volume()
     {
         var stack = await JobResults.WriteSmallPhantomAsync(_dir.Path);
-        // 8 MiB: a window gets 2 MiB, the whole 24x~90x~100 solve needs ~9 MiB, a 24x~40x40 box fits in 80 % of it.
+        // 12 MiB: a window gets 3 MiB, the whole 24x~90x~100 solve needs ~9 MiB, a smaller box fits in 80 % of it; the
+        // particle split may hold 6 MiB, the whole volume needs ~10 MiB at 48 bytes a voxel.
         var root = await RunAsync(stack, "sub-volume", options =>
         {
             options.ChunkTilePx = 32;
-            options.MemoryBudgetMb = 8;
+            options.MemoryBudgetMb = 12;
         });
 
         var metrics = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(root, "metrics.json")))!.AsObject();
@@ -98,6 +99,27 @@ public sealed class TiledRunTests : IDisposable
             var reported = tortuosity["paths"]![path.Key]!["axes"]!["zyx"[result.Axis].ToString()]!["tortuosity_factor"];
             if (double.IsFinite(result.Factor)) Assert.Equal(result.Factor, reported!.GetValue<double>(), 12);
             else Assert.Null(reported);
+        }
+
+        // particles.csv is the split of its own box (the share of the budget differs), its centroids moved by the box's start.
+        var particles = metrics["particles"]!;
+        var particleStart = particles["sub_volume"]!["start_zyx"]!.AsArray().Select(v => v!.GetValue<int>()).ToArray();
+        var particleShape = particles["sub_volume"]!["shape_zyx"]!.AsArray().Select(v => v!.GetValue<int>()).ToArray();
+        Assert.Equal(labels.Shape[0], particleShape[0]);
+        Assert.InRange(particleShape[1], CentralSubVolumeEdge, labels.Shape[1] - 1);
+        Assert.Contains(metrics["warnings"]!.AsArray(), w => w!.GetValue<string>().StartsWith(
+            $"particles measured on a central sub-volume of {particleShape[0]}x{particleShape[1]}x{particleShape[2]} voxels", StringComparison.Ordinal));
+        var particleBox = await labels.ReadRegionAsync(particleStart[0], particleStart[0] + particleShape[0], particleStart[1],
+            particleStart[1] + particleShape[1], particleStart[2], particleStart[2] + particleShape[2]);
+        var expectedParticles = NmcParticles.Measure(particleBox, NmcParticles.Separate(particleBox, VoxelSize.Isotropic(50)), VoxelSize.Isotropic(50));
+        var rows = (await File.ReadAllLinesAsync(Path.Combine(root, particles["table"]!.GetValue<string>()))).Skip(1).Select(r => r.Split(',')).ToArray();
+        Assert.Equal(expectedParticles.Count, rows.Length);
+        Assert.Equal(expectedParticles.Count, particles["count"]!.GetValue<int>());
+        foreach (var (particle, row) in expectedParticles.Zip(rows))
+        {
+            Assert.Equal(particle.Voxels.ToString(System.Globalization.CultureInfo.InvariantCulture), row[1]);
+            for (var axis = 0; axis < 3; axis++)
+                Assert.Equal(particle.CentroidZyxUm[axis] + particleStart[axis] * 0.05, double.Parse(row[8 + axis], System.Globalization.CultureInfo.InvariantCulture), 3);
         }
     }
 
