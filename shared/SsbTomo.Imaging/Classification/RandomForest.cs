@@ -793,6 +793,7 @@ public sealed partial class RandomForest
             var n = segment.Length;
             var parentScore = SumOfSquares(counts) / n;
             (int Feature, int Bin, double Score)? best = null;
+            var lastTied = -1;
             var leftCounts = new long[k];
             // Draw features without replacement; go on past mtry only while none of the drawn ones can split (scikit-learn's rule).
             for (var drawn = 0; drawn < _featureOrder.Length && (drawn < mtry || best is null); drawn++)
@@ -827,10 +828,28 @@ public sealed partial class RandomForest
                         right2 += (double)r * r;
                     }
                     var score = left2 / leftN + right2 / rightN;
-                    if (score > parentScore + 1e-9 && (best is null || score > best.Value.Score)) best = (f, b, score);
+                    if (score > parentScore + 1e-9 && (best is null || score > best.Value.Score))
+                    {
+                        best = (f, b, score);
+                        lastTied = b;
+                    }
+                    else if (best is { } current && current.Feature == f && lastTied == b - 1 && score == current.Score) lastTied = b;
                 }
             }
             if (best is not { } chosen) return null;
+            // Bins the node has no sample in give the same counts, hence the same score: the split could sit at any of
+            // their edges. Take the edge nearest the middle of that empty stretch, as CART and scikit-learn put a
+            // threshold halfway between the neighbouring samples, rather than hugging the samples below it: strokes
+            // leave the gap between two phases' grey levels empty, and the partial-volume voxels there are split at its middle.
+            if (lastTied > chosen.Bin)
+            {
+                var e = edges[chosen.Feature];
+                var middle = 0.5 * ((double)e[chosen.Bin] + e[lastTied]);
+                var nearest = chosen.Bin;
+                for (var b = chosen.Bin + 1; b <= lastTied; b++)
+                    if (Math.Abs(e[b] - middle) < Math.Abs(e[nearest] - middle)) nearest = b;
+                chosen = chosen with { Bin = nearest };
+            }
             // n·Gini = n − Σc²/n, so the impurity decrease n·G − n_L·G_L − n_R·G_R is score − parentScore exactly.
             return (chosen.Feature, chosen.Bin, chosen.Score - parentScore);
         }
