@@ -30,7 +30,7 @@ internal static class TrainableFamilyStudy
         var (draws, first, trees) = (12, 1, 100);
         var (maxDepth, minLeaf) = (new ForestSettings().MaxDepth, new ForestSettings().MinSamplesLeaf);
         string? work = null;
-        var (dump, deepOnly, featuresPerSplit, cleanup) = (false, false, 0, true);
+        var (dump, deepOnly, featuresPerSplit, cleanup, priorShift) = (false, false, 0, true, PixelClassifier.DefaultPriorShift);
         var extra = new List<FeatureSpec>();
         for (var i = 0; i < args.Length; i++)
         {
@@ -45,6 +45,7 @@ internal static class TrainableFamilyStudy
                 case "--dump": dump = true; break;
                 case "--deep-only": deepOnly = true; break;
                 case "--no-cleanup": cleanup = false; break;
+                case "--prior-shift" when i + 1 < args.Length: priorShift = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--features-per-split" when i + 1 < args.Length: featuresPerSplit = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--extra" when i + 1 < args.Length:
                     // Kind:σ[:z],... appended to the default bank, e.g. MinimumAlongZ:1.6:-4
@@ -113,7 +114,7 @@ internal static class TrainableFamilyStudy
             double Trained(IReadOnlyList<FeatureSpec> bank, string what)
             {
                 if (deepOnly && !ReferenceEquals(bank, deepBank)) return double.NaN;
-                var (classifier, _) = PixelClassifier.Train(training, PhaseLabel.Names.ToArray(), 16, bank, new ForestSettings(Trees: trees, MaxDepth: maxDepth, MinSamplesLeaf: minLeaf, FeaturesPerSplit: featuresPerSplit));
+                var (classifier, _) = PixelClassifier.Train(training, PhaseLabel.Names.ToArray(), 16, bank, new ForestSettings(Trees: trees, MaxDepth: maxDepth, MinSamplesLeaf: minLeaf, FeaturesPerSplit: featuresPerSplit), priorShift: priorShift);
                 if (!cleanup) classifier = PixelClassifier.Load(classifier.Manifest with { PhaseMeanGrey = [] }, classifier.Forest.ToBytes());
                 var labels = classifier.SegmentStack(aligned, name, 0, depth);
                 if (ReferenceEquals(bank, deepBank)) deepLabels = labels;
