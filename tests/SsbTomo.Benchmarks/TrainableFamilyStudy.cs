@@ -18,6 +18,9 @@ namespace SsbTomo.Benchmarks;
 /// with the default bank (2D + z-context); void Dice of the three against the truth over the run's crop, every slice
 /// except the 3 trained on. Usage: `-- trainable-family [--draws 12] [--first 1] [--shape 32,192,224] [--trees 100] [--max-depth 24] [--min-leaf 1] [--work DIR]`
 /// (with --work the runs are kept there and a finished run is reused, so another feature bank costs no second pipeline run).
+/// With --dump each member's aligned stack, truth, unsupervised and trainable (2D+z) labels and the trained slices are
+/// written beside its run as raw little-endian arrays (DIR/family-N/dump/*.raw, shape and dtype in dump.json) for a
+/// numpy look at which voxels go wrong.
 /// </summary>
 internal static class TrainableFamilyStudy
 {
@@ -27,6 +30,8 @@ internal static class TrainableFamilyStudy
         var (draws, first, trees) = (12, 1, 100);
         var (maxDepth, minLeaf) = (new ForestSettings().MaxDepth, new ForestSettings().MinSamplesLeaf);
         string? work = null;
+        var (dump, deepOnly, featuresPerSplit, cleanup, priorShift) = (false, false, 0, true, PixelClassifier.DefaultPriorShift);
+        var extra = new List<FeatureSpec>();
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -37,6 +42,20 @@ internal static class TrainableFamilyStudy
                 case "--max-depth" when i + 1 < args.Length: maxDepth = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--min-leaf" when i + 1 < args.Length: minLeaf = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--work" when i + 1 < args.Length: work = args[++i]; break;
+                case "--dump": dump = true; break;
+                case "--deep-only": deepOnly = true; break;
+                case "--no-cleanup": cleanup = false; break;
+                case "--prior-shift" when i + 1 < args.Length: priorShift = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--features-per-split" when i + 1 < args.Length: featuresPerSplit = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--extra" when i + 1 < args.Length:
+                    // Kind:σ[:z],... appended to the default bank, e.g. MinimumAlongZ:1.6:-4
+                    foreach (var item in args[++i].Split(','))
+                    {
+                        var parts = item.Split(':');
+                        extra.Add(new FeatureSpec(Enum.Parse<FeatureKind>(parts[0]), double.Parse(parts[1], CultureInfo.InvariantCulture),
+                            parts.Length > 2 ? int.Parse(parts[2], CultureInfo.InvariantCulture) : 0));
+                    }
+                    break;
                 case "--shape" when i + 1 < args.Length: shape = args[++i].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); break;
                 default:
                     Console.Error.WriteLine("usage: SsbTomo.Benchmarks trainable-family [--draws N] [--first SEED] [--shape D,H,W] [--trees N]");
@@ -45,6 +64,8 @@ internal static class TrainableFamilyStudy
         }
         Console.WriteLine($"trainable vs unsupervised void Dice on family members {first}-{first + draws - 1}, {shape[0]}x{shape[1]}x{shape[2]}, {trees} trees (max depth {maxDepth}, min samples per leaf {minLeaf}), "
             + "3 aligned slices trained with ≤ 2 % strokes from the truth, Dice over the other slices of the run's aligned crop");
+        IReadOnlyList<FeatureSpec> deepBank = [.. PixelFeatures.Default, .. extra];
+        if (extra.Count > 0) Console.WriteLine($"2D+z bank: the default and {string.Join(", ", extra)}");
         using var temporary = new TempDirectory("ssbtomo-trainable-family");
         var workDir = work ?? temporary.Path;
         string[] header = ["family", "drawn", "labelled", "unsupervised", "trainable 2D", "trainable 2D+z", "2D+z − unsup.", "s"];
@@ -89,14 +110,20 @@ internal static class TrainableFamilyStudy
                 notes.Add($"{what}: void kept {agreement.Count(v, v)}, void read as {string.Join(", ", missed)}; read as void: {string.Join(", ", extra)}");
                 return agreement.Dice(v);
             }
+            Volume<byte>? deepLabels = null;
             double Trained(IReadOnlyList<FeatureSpec> bank, string what)
             {
-                var (classifier, _) = PixelClassifier.Train(training, PhaseLabel.Names.ToArray(), 16, bank, new ForestSettings(Trees: trees, MaxDepth: maxDepth, MinSamplesLeaf: minLeaf));
-                return VoidDice(classifier.SegmentStack(aligned, name, 0, depth), what);
+                if (deepOnly && !ReferenceEquals(bank, deepBank)) return double.NaN;
+                var (classifier, _) = PixelClassifier.Train(training, PhaseLabel.Names.ToArray(), 16, bank, new ForestSettings(Trees: trees, MaxDepth: maxDepth, MinSamplesLeaf: minLeaf, FeaturesPerSplit: featuresPerSplit), priorShift: priorShift);
+                if (!cleanup) classifier = PixelClassifier.Load(classifier.Manifest with { PhaseMeanGrey = [] }, classifier.Forest.ToBytes());
+                var labels = classifier.SegmentStack(aligned, name, 0, depth);
+                if (ReferenceEquals(bank, deepBank)) deepLabels = labels;
+                return VoidDice(labels, what);
             }
-            var outcome = (VoidDice(unsupervised, "unsupervised"), Trained(PixelFeatures.Default2D, "2D"), Trained(PixelFeatures.Default, "2D+z"));
+            var outcome = (VoidDice(unsupervised, "unsupervised"), Trained(PixelFeatures.Default2D, "2D"), Trained(deepBank, "2D+z"));
 
             outcomes.Add(outcome);
+            if (dump) Dump(Path.Combine(workDir, name, "dump"), aligned, truth, unsupervised, deepLabels!, trainSlices);
             rows.Add([$"{seed}", FamilySweep.Describe(options), labelled.ToString("P2", CultureInfo.InvariantCulture), F(outcome.Item1), F(outcome.Item2), F(outcome.Item3),
                 (outcome.Item3 - outcome.Item1).ToString("+0.000;-0.000", CultureInfo.InvariantCulture), watch.Elapsed.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)]);
             Console.WriteLine(string.Join(" | ", rows[^1]));
@@ -111,6 +138,23 @@ internal static class TrainableFamilyStudy
         Console.WriteLine($"2D+z beats unsupervised on {outcomes.Count(o => o.Deep > o.Unsupervised)}/{outcomes.Count}; 2D+z ≥ 0.90 on {outcomes.Count(o => o.Deep >= 0.90)}/{outcomes.Count}; "
             + $"2D beats unsupervised on {outcomes.Count(o => o.Flat > o.Unsupervised)}/{outcomes.Count}, ≥ 0.90 on {outcomes.Count(o => o.Flat >= 0.90)}/{outcomes.Count}");
         return 0;
+    }
+
+    /// <summary>Raw arrays for numpy (np.fromfile(path, dtype).reshape(shape)) and a dump.json that names them.</summary>
+    private static void Dump(string dir, Volume<ushort> aligned, Volume<byte> truth, Volume<byte> unsupervised, Volume<byte> trainable, int[] trainSlices)
+    {
+        Directory.CreateDirectory(dir);
+        File.WriteAllBytes(Path.Combine(dir, "aligned.raw"), System.Runtime.InteropServices.MemoryMarshal.AsBytes(aligned.Data.AsSpan()).ToArray());
+        File.WriteAllBytes(Path.Combine(dir, "truth.raw"), truth.Data);
+        File.WriteAllBytes(Path.Combine(dir, "unsupervised.raw"), unsupervised.Data);
+        File.WriteAllBytes(Path.Combine(dir, "trainable.raw"), trainable.Data);
+        File.WriteAllText(Path.Combine(dir, "dump.json"), JsonSerializer.Serialize(new
+        {
+            shape = new[] { aligned.Depth, aligned.Height, aligned.Width },
+            dtypes = new Dictionary<string, string> { ["aligned"] = "<u2", ["truth"] = "u1", ["unsupervised"] = "u1", ["trainable"] = "u1" },
+            labels = PhaseLabel.Names,
+            train_slices = trainSlices,
+        }));
     }
 
     private static string F(double v) => v.ToString("0.000", CultureInfo.InvariantCulture);

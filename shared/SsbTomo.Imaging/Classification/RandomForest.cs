@@ -100,7 +100,10 @@ public sealed partial class RandomForest
         var packable = featureCount < 255 && nodes.All(n => n.Child >= 0 && n.Child < 1 << 23);
         _nodePacked = packable ? Array.ConvertAll(nodes, n => n.Child << 8 | (n.Feature + 1)) : null;
         _coded = CodedForest.TryBuild(nodes, roots, featureCount, leafFrequencies, classCount, DefaultTopLevels);
+        _reweighted = IsReweighted();
     }
+
+    private readonly bool _reweighted;
 
     /// <summary>
     /// Tests: false forces the scalar walk where AVX2 is present, so both walks can be compared on one machine. Both give
@@ -284,7 +287,7 @@ public sealed partial class RandomForest
                     }
                     WalkCoded(codes, offset, rowStride, count, codedSums, 0, _roots.Length);
                     for (var i = 0; i < count; i++)
-                        for (var c = 0; c < k; c++) probabilities[(long)(p0 + i) * k + c] = codedSums[i * leafStride + c] / _roots.Length;
+                        for (var c = 0; c < k; c++) probabilities[(long)(p0 + i) * k + c] = codedSums[i * leafStride + c] / Total(codedSums.AsSpan(i * leafStride, k));
                     return;
                 }
                 var sums = new float[count * k];
@@ -303,7 +306,7 @@ public sealed partial class RandomForest
                         classes[p0 + i] = (byte)best;
                     }
                     if (probabilities is not null)
-                        for (var c = 0; c < k; c++) probabilities[(long)(p0 + i) * k + c] = sums[i * k + c] / _roots.Length;
+                        for (var c = 0; c < k; c++) probabilities[(long)(p0 + i) * k + c] = sums[i * k + c] / Total(sums.AsSpan(i * k, k));
                 }
             });
         }
@@ -311,6 +314,15 @@ public sealed partial class RandomForest
         {
             foreach (var handle in handles) handle.Free();
         }
+    }
+
+    /// <summary>What a pixel's summed leaves are divided by: the tree count, or their own sum on a re-weighted forest.</summary>
+    private float Total(ReadOnlySpan<float> sums)
+    {
+        if (!_reweighted) return _roots.Length;
+        float total = 0;
+        foreach (var s in sums) total += s;
+        return total > 0 ? total : 1;
     }
 
     private unsafe void PredictBlock(IntPtr[] planeAddresses, int p0, int count, float[] sums)
@@ -555,6 +567,37 @@ public sealed partial class RandomForest
         for (var c = 0; c < k; c++) total[c] += leaf[c];
     }
 
+    /// <summary>
+    /// The same trees with every leaf's class frequencies multiplied by <paramref name="weights"/> (scaled so the largest
+    /// is 1): the forest's class is then argmax_c w_c·Σ_trees f_c, the posterior re-weighted as a prior shift does it
+    /// (<see cref="ClassPriorShift"/>). Re-weighting the sum rather than each leaf matters: a grown-out tree's leaves are
+    /// mostly pure, and a pure leaf re-weighted and normalised on its own stays what it was. Each leaf still adds at most
+    /// 1 to a class, so the early decisions of the class walks hold; <see cref="PredictProbabilities"/> normalises each
+    /// pixel's sums.
+    /// </summary>
+    public RandomForest WithClassWeights(IReadOnlyList<double> weights)
+    {
+        if (weights.Count != ClassCount) throw new ArgumentException($"{weights.Count} weights for {ClassCount} classes", nameof(weights));
+        if (weights.Any(w => !(w > 0) || double.IsInfinity(w))) throw new ArgumentException("class weights must be positive and finite", nameof(weights));
+        var largest = weights.Max();
+        var scale = weights.Select(w => (float)(w / largest)).ToArray();
+        var leaves = new float[_leafFrequencies.Length];
+        for (var i = 0; i < leaves.Length; i++) leaves[i] = _leafFrequencies[i] * scale[i % ClassCount];
+        return new RandomForest(ClassCount, FeatureCount, _nodes, _roots, leaves);
+    }
+
+    /// <summary>Whether some leaf's frequencies do not sum to 1 (<see cref="WithClassWeights"/>): probabilities are then normalised per pixel.</summary>
+    private bool IsReweighted()
+    {
+        for (var leaf = 0; leaf < _leafFrequencies.Length; leaf += ClassCount)
+        {
+            float sum = 0;
+            for (var c = 0; c < ClassCount; c++) sum += _leafFrequencies[leaf + c];
+            if (Math.Abs(sum - 1) > 1e-3f) return true;
+        }
+        return false;
+    }
+
     /// <summary>The forest as bytes (format version, sizes, nodes, leaves), for a model file.</summary>
     public byte[] ToBytes()
     {
@@ -793,6 +836,7 @@ public sealed partial class RandomForest
             var n = segment.Length;
             var parentScore = SumOfSquares(counts) / n;
             (int Feature, int Bin, double Score)? best = null;
+            var lastTied = -1;
             var leftCounts = new long[k];
             // Draw features without replacement; go on past mtry only while none of the drawn ones can split (scikit-learn's rule).
             for (var drawn = 0; drawn < _featureOrder.Length && (drawn < mtry || best is null); drawn++)
@@ -827,10 +871,28 @@ public sealed partial class RandomForest
                         right2 += (double)r * r;
                     }
                     var score = left2 / leftN + right2 / rightN;
-                    if (score > parentScore + 1e-9 && (best is null || score > best.Value.Score)) best = (f, b, score);
+                    if (score > parentScore + 1e-9 && (best is null || score > best.Value.Score))
+                    {
+                        best = (f, b, score);
+                        lastTied = b;
+                    }
+                    else if (best is { } current && current.Feature == f && lastTied == b - 1 && score == current.Score) lastTied = b;
                 }
             }
             if (best is not { } chosen) return null;
+            // Bins the node has no sample in give the same counts, hence the same score: the split could sit at any of
+            // their edges. Take the edge nearest the middle of that empty stretch, as CART and scikit-learn put a
+            // threshold halfway between the neighbouring samples, rather than hugging the samples below it: strokes
+            // leave the gap between two phases' grey levels empty, and the partial-volume voxels there are split at its middle.
+            if (lastTied > chosen.Bin)
+            {
+                var e = edges[chosen.Feature];
+                var middle = 0.5 * ((double)e[chosen.Bin] + e[lastTied]);
+                var nearest = chosen.Bin;
+                for (var b = chosen.Bin + 1; b <= lastTied; b++)
+                    if (Math.Abs(e[b] - middle) < Math.Abs(e[nearest] - middle)) nearest = b;
+                chosen = chosen with { Bin = nearest };
+            }
             // n·Gini = n − Σc²/n, so the impurity decrease n·G − n_L·G_L − n_R·G_R is score − parentScore exactly.
             return (chosen.Feature, chosen.Bin, chosen.Score - parentScore);
         }

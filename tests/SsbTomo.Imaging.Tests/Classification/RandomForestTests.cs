@@ -94,6 +94,70 @@ public class RandomForestTests
     }
 
     [Fact]
+    public void A_split_across_a_gap_the_node_has_no_sample_in_sits_in_the_middle_of_the_gap()
+    {
+        // Feature 0 sets class 2 apart (the root's best split: class 2 is the largest); feature 1 has class 0 at 0..9,
+        // class 1 at 100..109 and class 2 filling 10..99, so the node of classes 0 and 1 has a gap of empty bins.
+        var columns = new[] { new List<float>(), new List<float>() };
+        var labels = new List<byte>();
+        void Add(float a, float b, byte label)
+        {
+            columns[0].Add(a);
+            columns[1].Add(b);
+            labels.Add(label);
+        }
+        for (var repeat = 0; repeat < 10; repeat++)
+            for (var v = 0; v < 10; v++)
+            {
+                Add(0, v, 0);
+                Add(0, 100 + v, 1);
+            }
+        for (var repeat = 0; repeat < 3; repeat++)
+            for (var v = 10; v < 100; v++) Add(1, v, 2);
+        var (forest, _) = RandomForest.Train(columns.Select(c => c.ToArray()).ToArray(), labels.ToArray(), 3, new ForestSettings(Trees: 25, FeaturesPerSplit: 2));
+        // Halfway between 9 and 100 is 54.5: hugging the class-0 samples would put 40 on class 1's side.
+        var probes = new[] { new float[] { 0, 0, 0, 0 }, new float[] { 9.5f, 40, 70, 99.5f } };
+        Assert.Equal(new byte[] { 0, 0, 1, 1 }, forest.Predict(probes, 4));
+    }
+
+    [Fact]
+    public void Class_weights_scale_the_summed_votes_and_keep_the_walks_and_probabilities_consistent()
+    {
+        var (train, labels) = Problem(3000, noiseFeatures: 2, seed: 8);
+        var (forest, _) = RandomForest.Train(train, labels, 3, new ForestSettings(Trees: 30));
+        double[] weights = [0.5, 1.0, 3.0];
+        var weighted = forest.WithClassWeights(weights);
+        Assert.True(weighted.HasCodedWalk, "the weighted forest must still take the quantised walk");
+        var n = labels.Length;
+        var before = forest.PredictProbabilities(train, n);
+        var after = weighted.PredictProbabilities(train, n);
+        var classes = weighted.Predict(train, n);
+        var changed = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var shifted = Enumerable.Range(0, 3).Select(c => before[3 * i + c] * weights[c]).ToArray();
+            var total = shifted.Sum();
+            for (var c = 0; c < 3; c++) Assert.True(Math.Abs(shifted[c] / total - after[3 * i + c]) < 1e-5, $"pixel {i} class {c}: {after[3 * i + c]}, expected {shifted[c] / total}");
+            var best = Array.IndexOf(shifted, shifted.Max());
+            if (Math.Abs(shifted.OrderDescending().ElementAt(1) - shifted.Max()) > 1e-4) Assert.Equal(best, classes[i]);
+            if (best != Array.IndexOf(before, before.Skip(3 * i).Take(3).Max(), 3 * i, 3) - 3 * i) changed++;
+        }
+        Assert.True(changed > 0, "the weights changed no pixel's class");
+        // The scalar and vector walks agree on the weighted forest too, and it reads back as written.
+        RandomForest.UseVectorWalk = false;
+        try
+        {
+            Assert.Equal(classes, weighted.Predict(train, n));
+        }
+        finally
+        {
+            RandomForest.UseVectorWalk = true;
+        }
+        Assert.Equal(classes, RandomForest.FromBytes(weighted.ToBytes()).Predict(train, n));
+        Assert.Throws<ArgumentException>(() => forest.WithClassWeights([1.0, 0.0, 1.0]));
+    }
+
+    [Fact]
     public void Held_out_accuracy_is_within_two_points_of_scikit_learns_random_forest_on_the_same_data()
     {
         using var dir = new TempDirectory();
