@@ -67,6 +67,28 @@ public class AlignmentKernelEquivalenceTests
     }
 
     [Theory]
+    [InlineData(0, false)]
+    [InlineData(1, false)]
+    [InlineData(1000, false)]
+    [InlineData(16129, false)] // the patches of a 1024-pixel crop
+    [InlineData(5000, true)]   // few distinct values: long runs of ties, -0 beside +0, NaN, infinities
+    public void StableOrderIsTheOrderOfAStableSort(int count, bool ties)
+    {
+        var random = new Random(count + (ties ? 1 : 0));
+        double[] special = [0.0, -0.0, double.NaN, double.PositiveInfinity, double.NegativeInfinity, 1e-310, -1e-310, double.MaxValue, -double.MaxValue];
+        var values = new double[count];
+        for (var i = 0; i < count; i++)
+            values[i] = ties
+                ? (random.Next(4) == 0 ? special[random.Next(special.Length)] : random.Next(-3, 4) * 0.25)
+                : (random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-8, 8));
+        // LINQ's OrderBy is stable and orders doubles by CompareTo: NaN first, -0 equal to +0.
+        var expected = Enumerable.Range(0, count).OrderBy(i => values[i]).ToArray();
+        var order = new int[count];
+        PatchConsensus.StableOrder(values, order, new ulong[count], new ulong[count], new int[count]);
+        Assert.Equal(expected, order);
+    }
+
+    [Theory]
     [InlineData(300, 333, 12, 128, false, false)] // width not a multiple of the 16-column strip, 2 blocks
     [InlineData(97, 40, 5, 256, true, false)]     // one block, NaN rows and pixels
     [InlineData(64, 7, 3, 16, false, false)]      // narrower than one strip, 4 blocks
