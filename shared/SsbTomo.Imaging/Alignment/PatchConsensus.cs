@@ -59,38 +59,89 @@ internal sealed class BandImage
     {
         int h = Math.Min(image.Height, maxSizePx), w = Math.Min(image.Width, maxSizePx);
         int y0 = (image.Height - h) / 2, x0 = (image.Width - w) / 2;
-        var crop = new float[h * w];
-        var valid = new float[h * w];
-        for (int y = 0; y < h; y++)
+        int pixels = h * w;
+        // The crop, its validity and both blurs are scratch from the shared pool (a slice's worth each, every slice):
+        // only the band image itself is kept.
+        var pool = ArrayPool<float>.Shared;
+        float[] crop = pool.Rent(pixels), valid = pool.Rent(pixels), fine = pool.Rent(pixels), coarse = pool.Rent(pixels), scratch = pool.Rent(pixels);
+        try
         {
-            var row = image.Row(y0 + y).Slice(x0, w);
-            for (int x = 0; x < w; x++)
+            Parallel.For(0, h, y => CropRow(image.Row(y0 + y).Slice(x0, w), crop.AsSpan(y * w, w), valid.AsSpan(y * w, w)));
+            // Both blurs share the weighted crop (data x weight) and the validity check.
+            using (var blur = new GaussianBlur.Normaliser(crop, valid, h, w))
             {
-                float v = row[x];
-                bool ok = float.IsFinite(v);
-                crop[y * w + x] = ok ? v : 0f;
-                valid[y * w + x] = ok ? 1f : 0f;
+                blur.Blur(options.FineSigmaPx, fine, scratch);
+                blur.Blur(options.CoarseSigmaPx, coarse, scratch);
             }
+            var band = new float[pixels];
+            Parallel.For(0, h, y => Difference(fine.AsSpan(y * w, w), coarse.AsSpan(y * w, w), valid.AsSpan(y * w, w), band.AsSpan(y * w, w)));
+            // The moments are sums in pixel order, one term after another.
+            double sum = 0, sum2 = 0;
+            long n = 0;
+            for (int i = 0; i < pixels; i++)
+            {
+                if (valid[i] == 0) continue;
+                float v = band[i];
+                sum += v; sum2 += (double)v * v; n++;
+            }
+            double mean = n > 0 ? sum / n : 0;
+            double sd = n > 1 ? Math.Sqrt(Math.Max(sum2 / n - mean * mean, 0)) : 0;
+            float scale = sd > 0 ? (float)(1 / sd) : 1f;
+            Parallel.For(0, h, y => Standardise(band.AsSpan(y * w, w), valid.AsSpan(y * w, w), mean, scale));
+            return new BandImage(band, h, w);
         }
-        // Both blurs share the weighted crop (data x weight) and the validity check.
-        var blur = new GaussianBlur.Normaliser(crop, valid, h, w);
-        var fine = blur.Blur(options.FineSigmaPx);
-        var coarse = blur.Blur(options.CoarseSigmaPx);
-        var band = new float[h * w];
-        double sum = 0, sum2 = 0;
-        long n = 0;
-        for (int i = 0; i < band.Length; i++)
+        finally
         {
-            if (valid[i] == 0) { band[i] = 0; continue; }
-            float v = fine[i] - coarse[i];
-            band[i] = v;
-            sum += v; sum2 += (double)v * v; n++;
+            foreach (var array in (float[][])[crop, valid, fine, coarse, scratch]) pool.Return(array);
         }
-        double mean = n > 0 ? sum / n : 0;
-        double sd = n > 1 ? Math.Sqrt(Math.Max(sum2 / n - mean * mean, 0)) : 0;
-        float scale = sd > 0 ? (float)(1 / sd) : 1f;
-        for (int i = 0; i < band.Length; i++) band[i] = valid[i] == 0 ? 0 : (float)((band[i] - mean) * scale);
-        return new BandImage(band, h, w);
+    }
+
+    /// <summary>crop = source where finite, else 0; valid = 1 where finite, else 0. SIMD lanes copy the same bits a scalar loop would.</summary>
+    private static void CropRow(ReadOnlySpan<float> source, Span<float> crop, Span<float> valid)
+    {
+        int x = 0, lanes = Vector<float>.Count;
+        for (; x + lanes <= source.Length; x += lanes)
+        {
+            var v = new Vector<float>(source.Slice(x, lanes));
+            var finite = Vector.Equals(v - v, Vector<float>.Zero); // Inf - Inf and NaN - NaN are NaN
+            Vector.ConditionalSelect(finite, v, Vector<float>.Zero).CopyTo(crop.Slice(x, lanes));
+            Vector.ConditionalSelect(finite, Vector<float>.One, Vector<float>.Zero).CopyTo(valid.Slice(x, lanes));
+        }
+        for (; x < source.Length; x++)
+        {
+            float v = source[x];
+            bool ok = float.IsFinite(v);
+            crop[x] = ok ? v : 0f;
+            valid[x] = ok ? 1f : 0f;
+        }
+    }
+
+    /// <summary>band = fine - coarse where valid, else 0.</summary>
+    private static void Difference(ReadOnlySpan<float> fine, ReadOnlySpan<float> coarse, ReadOnlySpan<float> valid, Span<float> band)
+    {
+        int x = 0, lanes = Vector<float>.Count;
+        for (; x + lanes <= band.Length; x += lanes)
+        {
+            var inside = ~Vector.Equals(new Vector<float>(valid.Slice(x, lanes)), Vector<float>.Zero);
+            var difference = new Vector<float>(fine.Slice(x, lanes)) - new Vector<float>(coarse.Slice(x, lanes));
+            Vector.ConditionalSelect(inside, difference, Vector<float>.Zero).CopyTo(band.Slice(x, lanes));
+        }
+        for (; x < band.Length; x++) band[x] = valid[x] == 0 ? 0 : fine[x] - coarse[x];
+    }
+
+    /// <summary>band = (float)((band - mean) * scale) in double where valid, else 0; SIMD lanes widen, compute and round as the scalar expression does.</summary>
+    private static void Standardise(Span<float> band, ReadOnlySpan<float> valid, double mean, float scale)
+    {
+        int x = 0, lanes = Vector<float>.Count;
+        var (centre, factor) = (new Vector<double>(mean), new Vector<double>(scale));
+        for (; x + lanes <= band.Length; x += lanes)
+        {
+            var inside = ~Vector.Equals(new Vector<float>(valid.Slice(x, lanes)), Vector<float>.Zero);
+            Vector.Widen(new Vector<float>(band.Slice(x, lanes)), out var low, out var high);
+            var standardised = Vector.Narrow((low - centre) * factor, (high - centre) * factor);
+            Vector.ConditionalSelect(inside, standardised, Vector<float>.Zero).CopyTo(band.Slice(x, lanes));
+        }
+        for (; x < band.Length; x++) band[x] = valid[x] == 0 ? 0 : (float)((band[x] - mean) * scale);
     }
 
     /// <summary>Central-difference gradients of a reference image (0 on its 1-px border) and the gradient products summed over each whole cell.</summary>
@@ -151,11 +202,17 @@ internal sealed class BandImage
 /// <summary>Separable Gaussian blur by normalised convolution (pixels with weight 0 and outside the image do not count).</summary>
 internal static class GaussianBlur
 {
-    public static float[] Normalised(float[] data, float[] weight, int h, int w, double sigma) =>
-        new Normaliser(data, weight, h, w).Blur(sigma);
+    public static float[] Normalised(float[] data, float[] weight, int h, int w, double sigma)
+    {
+        using var normaliser = new Normaliser(data, weight, h, w);
+        return normaliser.Blur(sigma);
+    }
 
-    /// <summary>One image and its weights, blurred at one or more sigmas (the weighted image is formed once).</summary>
-    internal sealed class Normaliser
+    /// <summary>
+    /// One image and its weights, blurred at one or more sigmas (the weighted image is formed once; with every weight 1 it
+    /// is the image itself, x * 1 being x). The arrays may be longer than h x w (rented); only the first h x w count.
+    /// </summary>
+    internal sealed class Normaliser : IDisposable
     {
         private readonly float[] _data;
         private readonly float[] _weight;
@@ -163,38 +220,77 @@ internal static class GaussianBlur
         private readonly bool _allWeightOne;
         private readonly int _h, _w;
 
+        /// <param name="data">Finite values.</param>
         public Normaliser(float[] data, float[] weight, int h, int w)
         {
             (_data, _weight, _h, _w) = (data, weight, h, w);
-            _weighted = new float[h * w];
-            var allOne = true;
-            for (int i = 0; i < _weighted.Length; i++)
+            int n = h * w;
+            _allWeightOne = weight.AsSpan(0, n).IndexOfAnyExcept(1f) < 0;
+            if (_allWeightOne)
             {
-                _weighted[i] = data[i] * weight[i];
-                allOne &= weight[i] == 1f;
+                _weighted = data;
+                return;
             }
-            _allWeightOne = allOne;
+            _weighted = ArrayPool<float>.Shared.Rent(n);
+            for (int i = 0; i < n; i++) _weighted[i] = data[i] * weight[i];
         }
 
         public float[] Blur(double sigma)
         {
-            if (sigma <= 0) return (float[])_data.Clone();
+            var result = new float[_h * _w];
+            var scratch = ArrayPool<float>.Shared.Rent(_h * _w);
+            Blur(sigma, result, scratch);
+            ArrayPool<float>.Shared.Return(scratch);
+            return result;
+        }
+
+        /// <summary>The blur into the first h x w of <paramref name="destination"/>; <paramref name="scratch"/> holds h x w too.</summary>
+        public void Blur(double sigma, float[] destination, float[] scratch)
+        {
+            int n = _h * _w;
+            if (sigma <= 0)
+            {
+                _data.AsSpan(0, n).CopyTo(destination);
+                return;
+            }
             int r = Math.Max(1, (int)Math.Ceiling(3 * sigma));
             var k = new float[2 * r + 1];
             for (int i = -r; i <= r; i++) k[i + r] = (float)Math.Exp(-0.5 * i * i / (sigma * sigma));
-            var num = Separable(_weighted, _h, _w, k, r);
+            Separable(_weighted, _h, _w, k, r, scratch, destination);
             // With every weight 1 the blurred weights differ only within r of the border: the rows of the interior are all
             // the same row (same terms in the same order), so they are computed once, exactly as the full blur would.
-            var den = _allWeightOne ? BlurredOnes(_h, _w, k, r) : new RowTable(Separable(_weight, _h, _w, k, r), y => y);
-            var result = num; // divided in place
-            Parallel.For(0, _h, y =>
+            float[]? weightBlur = null, weightScratch = null;
+            RowTable den;
+            if (_allWeightOne) den = BlurredOnes(_h, _w, k, r);
+            else
             {
-                var n = result.AsSpan(y * _w, _w);
-                var d = den.Row(y, _w);
-                for (int x = 0; x < n.Length; x++) n[x] = d[x] > 1e-6f ? n[x] / d[x] : 0f;
-            });
-            return result;
+                (weightBlur, weightScratch) = (ArrayPool<float>.Shared.Rent(n), ArrayPool<float>.Shared.Rent(n));
+                Separable(_weight, _h, _w, k, r, weightScratch, weightBlur);
+                den = new RowTable(weightBlur, y => y);
+            }
+            Parallel.For(0, _h, y => Divide(destination.AsSpan(y * _w, _w), den.Row(y, _w)));
+            if (weightBlur is not null) ArrayPool<float>.Shared.Return(weightBlur);
+            if (weightScratch is not null) ArrayPool<float>.Shared.Return(weightScratch);
         }
+
+        public void Dispose()
+        {
+            if (!_allWeightOne) ArrayPool<float>.Shared.Return(_weighted);
+        }
+    }
+
+    /// <summary>numerator = numerator / weight where weight &gt; 1e-6, else 0 (SIMD lanes divide as the scalar loop does).</summary>
+    private static void Divide(Span<float> numerator, ReadOnlySpan<float> weight)
+    {
+        int x = 0, lanes = Vector<float>.Count;
+        var floor = new Vector<float>(1e-6f);
+        for (; x + lanes <= numerator.Length; x += lanes)
+        {
+            var d = new Vector<float>(weight.Slice(x, lanes));
+            var quotient = new Vector<float>(numerator.Slice(x, lanes)) / d;
+            Vector.ConditionalSelect(Vector.GreaterThan(d, floor), quotient, Vector<float>.Zero).CopyTo(numerator.Slice(x, lanes));
+        }
+        for (; x < numerator.Length; x++) numerator[x] = weight[x] > 1e-6f ? numerator[x] / weight[x] : 0f;
     }
 
     /// <summary>A blurred image stored as its distinct rows: <see cref="Row"/> maps an image row to its stored row.</summary>
@@ -226,13 +322,11 @@ internal static class GaussianBlur
         return new RowTable(rows, y => y < r ? y : y >= h - r ? 2 * r - (h - 1 - y) : r);
     }
 
-    private static float[] Separable(float[] src, int h, int w, float[] k, int r)
+    /// <summary>The separable blur of the first h x w of src into dst, through tmp (both at least h x w).</summary>
+    private static void Separable(float[] src, int h, int w, float[] k, int r, float[] tmp, float[] dst)
     {
-        var tmp = new float[h * w];
         Parallel.For(0, h, y => HorizontalRow(src.AsSpan(y * w, w), tmp.AsSpan(y * w, w), k, r));
-        var dst = new float[h * w];
         Parallel.For(0, h, y => VerticalRow(y, h, w, k, r, yy => tmp.AsSpan(yy * w, w), dst.AsSpan(y * w, w)));
-        return dst;
     }
 
     private delegate ReadOnlySpan<float> RowSource(int y);
