@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace SsbTomo.Imaging.Alignment;
 
@@ -43,13 +45,22 @@ public static class CurtainingFilter
         // The running median of a striped row is itself pulled by the stripes in its window; re-estimating on the
         // corrected image removes most of that (3 passes: 67 % -> 85 % of the stripe energy removed in the test; the rest is the stripe pattern's content at wavelengths beyond the median window).
         var current = image;
-        for (int pass = 0; pass < Passes; pass++)
+        // One residual image serves the three passes; every pass writes all of it before reading it.
+        var residual = ArrayPool<float>.Shared.Rent(h * w);
+        try
         {
-            var residual = RowResidual(current, maxStripeWidthPx);
-            var increment = ColumnBlockMedians(residual, h, w, blocks);
-            for (int i = 0; i < total.Length; i++) total[i] += increment[i];
-            CurtainOffsets.Subtract(src, dst, total, h, w, blocks);
-            current = output;
+            for (int pass = 0; pass < Passes; pass++)
+            {
+                RowResidual(current, maxStripeWidthPx, residual);
+                var increment = ColumnBlockMedians(residual, h, w, blocks);
+                for (int i = 0; i < total.Length; i++) total[i] += increment[i];
+                CurtainOffsets.Subtract(src, dst, total, h, w, blocks);
+                current = output;
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(residual);
         }
         offsets = new CurtainOffsets(h, w, blocks, total);
         return output;
@@ -57,12 +68,17 @@ public static class CurtainingFilter
 
     private const int Passes = 3;
 
-    /// <summary>image - running median along x (window 2*halfWidth+1, mirrored at the ends); NaN stays NaN.</summary>
-    private static float[] RowResidual(Image2D<float> image, int halfWidth)
+    /// <summary>
+    /// image - running median along x (window 2*halfWidth+1, mirrored at the ends), into <paramref name="residual"/>;
+    /// NaN stays NaN. The default 25-pixel window takes its medians from <see cref="MedianOf25"/>, eight at a time, in
+    /// every row without -0 (the network's medians are then the sorted window's values exactly); other windows and such
+    /// rows keep a sorted window that slides along the row.
+    /// </summary>
+    private static void RowResidual(Image2D<float> image, int halfWidth, float[] residual)
     {
         int h = image.Height, w = image.Width;
-        var residual = new float[h * w];
         int window = 2 * halfWidth + 1;
+        bool network = halfWidth == MedianOf25.HalfWidth && w >= MedianOf25.Lanes && MedianOf25.IsAccelerated;
         Parallel.For(0, h, () => (new float[w + 2 * halfWidth], new float[window]), (y, _, buffers) =>
         {
             var (padded, sorted) = buffers;
@@ -74,9 +90,14 @@ public static class CurtainingFilter
                 float v = row[source >= 0 && source < w ? source : Mirror(source, w)];
                 padded[i] = float.IsFinite(v) ? v : 0f;
             }
+            var dst = residual.AsSpan(y * w, w);
+            if (network && MemoryMarshal.Cast<float, int>(padded.AsSpan()).IndexOf(NegativeZeroBits) < 0)
+            {
+                MedianOf25.Residual(row, padded, dst);
+                return buffers;
+            }
             padded.AsSpan(0, window).CopyTo(sorted);
             Array.Sort(sorted);
-            var dst = residual.AsSpan(y * w, w);
             for (int x = 0; x < w; x++)
             {
                 if (x > 0)
@@ -87,8 +108,9 @@ public static class CurtainingFilter
             }
             return buffers;
         }, _ => { });
-        return residual;
     }
+
+    private static readonly int NegativeZeroBits = BitConverter.SingleToInt32Bits(-0f);
 
     /// <summary>
     /// Removes one occurrence of outgoing from the sorted window and inserts incoming, keeping order. Positions are counts

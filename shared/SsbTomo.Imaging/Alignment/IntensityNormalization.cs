@@ -131,14 +131,8 @@ public static class IntensityNormalization
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSamples, 1);
         var pixels = image.Pixels;
         int stride = Math.Max(1, (int)Math.Ceiling((double)pixels.Length / maxSamples));
-        var samples = new float[(pixels.Length + stride - 1) / stride];
-        int n = 0;
-        for (int i = 0; i < pixels.Length; i += stride)
-            if (float.IsFinite(pixels[i])) samples[n++] = pixels[i];
-        if (n == 0) throw new ArgumentException("image has no finite pixels", nameof(image));
-        var span = samples.AsSpan(0, n);
-        double low = Statistics.Percentile(span, lowPercent);
-        double high = Statistics.Percentile(span, highPercent);
+        if (Statistics.Percentiles(pixels, stride, lowPercent, highPercent) is not var (low, high))
+            throw new ArgumentException("image has no finite pixels", nameof(image));
         return new IntensityRange(low, high);
     }
 

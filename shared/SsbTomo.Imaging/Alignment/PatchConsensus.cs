@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 
 namespace SsbTomo.Imaging.Alignment;
@@ -58,38 +59,89 @@ internal sealed class BandImage
     {
         int h = Math.Min(image.Height, maxSizePx), w = Math.Min(image.Width, maxSizePx);
         int y0 = (image.Height - h) / 2, x0 = (image.Width - w) / 2;
-        var crop = new float[h * w];
-        var valid = new float[h * w];
-        for (int y = 0; y < h; y++)
+        int pixels = h * w;
+        // The crop, its validity and both blurs are scratch from the shared pool (a slice's worth each, every slice):
+        // only the band image itself is kept.
+        var pool = ArrayPool<float>.Shared;
+        float[] crop = pool.Rent(pixels), valid = pool.Rent(pixels), fine = pool.Rent(pixels), coarse = pool.Rent(pixels), scratch = pool.Rent(pixels);
+        try
         {
-            var row = image.Row(y0 + y).Slice(x0, w);
-            for (int x = 0; x < w; x++)
+            Parallel.For(0, h, y => CropRow(image.Row(y0 + y).Slice(x0, w), crop.AsSpan(y * w, w), valid.AsSpan(y * w, w)));
+            // Both blurs share the weighted crop (data x weight) and the validity check.
+            using (var blur = new GaussianBlur.Normaliser(crop, valid, h, w))
             {
-                float v = row[x];
-                bool ok = float.IsFinite(v);
-                crop[y * w + x] = ok ? v : 0f;
-                valid[y * w + x] = ok ? 1f : 0f;
+                blur.Blur(options.FineSigmaPx, fine, scratch);
+                blur.Blur(options.CoarseSigmaPx, coarse, scratch);
             }
+            var band = new float[pixels];
+            Parallel.For(0, h, y => Difference(fine.AsSpan(y * w, w), coarse.AsSpan(y * w, w), valid.AsSpan(y * w, w), band.AsSpan(y * w, w)));
+            // The moments are sums in pixel order, one term after another.
+            double sum = 0, sum2 = 0;
+            long n = 0;
+            for (int i = 0; i < pixels; i++)
+            {
+                if (valid[i] == 0) continue;
+                float v = band[i];
+                sum += v; sum2 += (double)v * v; n++;
+            }
+            double mean = n > 0 ? sum / n : 0;
+            double sd = n > 1 ? Math.Sqrt(Math.Max(sum2 / n - mean * mean, 0)) : 0;
+            float scale = sd > 0 ? (float)(1 / sd) : 1f;
+            Parallel.For(0, h, y => Standardise(band.AsSpan(y * w, w), valid.AsSpan(y * w, w), mean, scale));
+            return new BandImage(band, h, w);
         }
-        // Both blurs share the weighted crop (data x weight) and the validity check.
-        var blur = new GaussianBlur.Normaliser(crop, valid, h, w);
-        var fine = blur.Blur(options.FineSigmaPx);
-        var coarse = blur.Blur(options.CoarseSigmaPx);
-        var band = new float[h * w];
-        double sum = 0, sum2 = 0;
-        long n = 0;
-        for (int i = 0; i < band.Length; i++)
+        finally
         {
-            if (valid[i] == 0) { band[i] = 0; continue; }
-            float v = fine[i] - coarse[i];
-            band[i] = v;
-            sum += v; sum2 += (double)v * v; n++;
+            foreach (var array in (float[][])[crop, valid, fine, coarse, scratch]) pool.Return(array);
         }
-        double mean = n > 0 ? sum / n : 0;
-        double sd = n > 1 ? Math.Sqrt(Math.Max(sum2 / n - mean * mean, 0)) : 0;
-        float scale = sd > 0 ? (float)(1 / sd) : 1f;
-        for (int i = 0; i < band.Length; i++) band[i] = valid[i] == 0 ? 0 : (float)((band[i] - mean) * scale);
-        return new BandImage(band, h, w);
+    }
+
+    /// <summary>crop = source where finite, else 0; valid = 1 where finite, else 0. SIMD lanes copy the same bits a scalar loop would.</summary>
+    private static void CropRow(ReadOnlySpan<float> source, Span<float> crop, Span<float> valid)
+    {
+        int x = 0, lanes = Vector<float>.Count;
+        for (; x + lanes <= source.Length; x += lanes)
+        {
+            var v = new Vector<float>(source.Slice(x, lanes));
+            var finite = Vector.Equals(v - v, Vector<float>.Zero); // Inf - Inf and NaN - NaN are NaN
+            Vector.ConditionalSelect(finite, v, Vector<float>.Zero).CopyTo(crop.Slice(x, lanes));
+            Vector.ConditionalSelect(finite, Vector<float>.One, Vector<float>.Zero).CopyTo(valid.Slice(x, lanes));
+        }
+        for (; x < source.Length; x++)
+        {
+            float v = source[x];
+            bool ok = float.IsFinite(v);
+            crop[x] = ok ? v : 0f;
+            valid[x] = ok ? 1f : 0f;
+        }
+    }
+
+    /// <summary>band = fine - coarse where valid, else 0.</summary>
+    private static void Difference(ReadOnlySpan<float> fine, ReadOnlySpan<float> coarse, ReadOnlySpan<float> valid, Span<float> band)
+    {
+        int x = 0, lanes = Vector<float>.Count;
+        for (; x + lanes <= band.Length; x += lanes)
+        {
+            var inside = ~Vector.Equals(new Vector<float>(valid.Slice(x, lanes)), Vector<float>.Zero);
+            var difference = new Vector<float>(fine.Slice(x, lanes)) - new Vector<float>(coarse.Slice(x, lanes));
+            Vector.ConditionalSelect(inside, difference, Vector<float>.Zero).CopyTo(band.Slice(x, lanes));
+        }
+        for (; x < band.Length; x++) band[x] = valid[x] == 0 ? 0 : fine[x] - coarse[x];
+    }
+
+    /// <summary>band = (float)((band - mean) * scale) in double where valid, else 0; SIMD lanes widen, compute and round as the scalar expression does.</summary>
+    private static void Standardise(Span<float> band, ReadOnlySpan<float> valid, double mean, float scale)
+    {
+        int x = 0, lanes = Vector<float>.Count;
+        var (centre, factor) = (new Vector<double>(mean), new Vector<double>(scale));
+        for (; x + lanes <= band.Length; x += lanes)
+        {
+            var inside = ~Vector.Equals(new Vector<float>(valid.Slice(x, lanes)), Vector<float>.Zero);
+            Vector.Widen(new Vector<float>(band.Slice(x, lanes)), out var low, out var high);
+            var standardised = Vector.Narrow((low - centre) * factor, (high - centre) * factor);
+            Vector.ConditionalSelect(inside, standardised, Vector<float>.Zero).CopyTo(band.Slice(x, lanes));
+        }
+        for (; x < band.Length; x++) band[x] = valid[x] == 0 ? 0 : (float)((band[x] - mean) * scale);
     }
 
     /// <summary>Central-difference gradients of a reference image (0 on its 1-px border) and the gradient products summed over each whole cell.</summary>
@@ -150,11 +202,17 @@ internal sealed class BandImage
 /// <summary>Separable Gaussian blur by normalised convolution (pixels with weight 0 and outside the image do not count).</summary>
 internal static class GaussianBlur
 {
-    public static float[] Normalised(float[] data, float[] weight, int h, int w, double sigma) =>
-        new Normaliser(data, weight, h, w).Blur(sigma);
+    public static float[] Normalised(float[] data, float[] weight, int h, int w, double sigma)
+    {
+        using var normaliser = new Normaliser(data, weight, h, w);
+        return normaliser.Blur(sigma);
+    }
 
-    /// <summary>One image and its weights, blurred at one or more sigmas (the weighted image is formed once).</summary>
-    internal sealed class Normaliser
+    /// <summary>
+    /// One image and its weights, blurred at one or more sigmas (the weighted image is formed once; with every weight 1 it
+    /// is the image itself, x * 1 being x). The arrays may be longer than h x w (rented); only the first h x w count.
+    /// </summary>
+    internal sealed class Normaliser : IDisposable
     {
         private readonly float[] _data;
         private readonly float[] _weight;
@@ -162,38 +220,77 @@ internal static class GaussianBlur
         private readonly bool _allWeightOne;
         private readonly int _h, _w;
 
+        /// <param name="data">Finite values.</param>
         public Normaliser(float[] data, float[] weight, int h, int w)
         {
             (_data, _weight, _h, _w) = (data, weight, h, w);
-            _weighted = new float[h * w];
-            var allOne = true;
-            for (int i = 0; i < _weighted.Length; i++)
+            int n = h * w;
+            _allWeightOne = weight.AsSpan(0, n).IndexOfAnyExcept(1f) < 0;
+            if (_allWeightOne)
             {
-                _weighted[i] = data[i] * weight[i];
-                allOne &= weight[i] == 1f;
+                _weighted = data;
+                return;
             }
-            _allWeightOne = allOne;
+            _weighted = ArrayPool<float>.Shared.Rent(n);
+            for (int i = 0; i < n; i++) _weighted[i] = data[i] * weight[i];
         }
 
         public float[] Blur(double sigma)
         {
-            if (sigma <= 0) return (float[])_data.Clone();
+            var result = new float[_h * _w];
+            var scratch = ArrayPool<float>.Shared.Rent(_h * _w);
+            Blur(sigma, result, scratch);
+            ArrayPool<float>.Shared.Return(scratch);
+            return result;
+        }
+
+        /// <summary>The blur into the first h x w of <paramref name="destination"/>; <paramref name="scratch"/> holds h x w too.</summary>
+        public void Blur(double sigma, float[] destination, float[] scratch)
+        {
+            int n = _h * _w;
+            if (sigma <= 0)
+            {
+                _data.AsSpan(0, n).CopyTo(destination);
+                return;
+            }
             int r = Math.Max(1, (int)Math.Ceiling(3 * sigma));
             var k = new float[2 * r + 1];
             for (int i = -r; i <= r; i++) k[i + r] = (float)Math.Exp(-0.5 * i * i / (sigma * sigma));
-            var num = Separable(_weighted, _h, _w, k, r);
+            Separable(_weighted, _h, _w, k, r, scratch, destination);
             // With every weight 1 the blurred weights differ only within r of the border: the rows of the interior are all
             // the same row (same terms in the same order), so they are computed once, exactly as the full blur would.
-            var den = _allWeightOne ? BlurredOnes(_h, _w, k, r) : new RowTable(Separable(_weight, _h, _w, k, r), y => y);
-            var result = num; // divided in place
-            Parallel.For(0, _h, y =>
+            float[]? weightBlur = null, weightScratch = null;
+            RowTable den;
+            if (_allWeightOne) den = BlurredOnes(_h, _w, k, r);
+            else
             {
-                var n = result.AsSpan(y * _w, _w);
-                var d = den.Row(y, _w);
-                for (int x = 0; x < n.Length; x++) n[x] = d[x] > 1e-6f ? n[x] / d[x] : 0f;
-            });
-            return result;
+                (weightBlur, weightScratch) = (ArrayPool<float>.Shared.Rent(n), ArrayPool<float>.Shared.Rent(n));
+                Separable(_weight, _h, _w, k, r, weightScratch, weightBlur);
+                den = new RowTable(weightBlur, y => y);
+            }
+            Parallel.For(0, _h, y => Divide(destination.AsSpan(y * _w, _w), den.Row(y, _w)));
+            if (weightBlur is not null) ArrayPool<float>.Shared.Return(weightBlur);
+            if (weightScratch is not null) ArrayPool<float>.Shared.Return(weightScratch);
         }
+
+        public void Dispose()
+        {
+            if (!_allWeightOne) ArrayPool<float>.Shared.Return(_weighted);
+        }
+    }
+
+    /// <summary>numerator = numerator / weight where weight &gt; 1e-6, else 0 (SIMD lanes divide as the scalar loop does).</summary>
+    private static void Divide(Span<float> numerator, ReadOnlySpan<float> weight)
+    {
+        int x = 0, lanes = Vector<float>.Count;
+        var floor = new Vector<float>(1e-6f);
+        for (; x + lanes <= numerator.Length; x += lanes)
+        {
+            var d = new Vector<float>(weight.Slice(x, lanes));
+            var quotient = new Vector<float>(numerator.Slice(x, lanes)) / d;
+            Vector.ConditionalSelect(Vector.GreaterThan(d, floor), quotient, Vector<float>.Zero).CopyTo(numerator.Slice(x, lanes));
+        }
+        for (; x < numerator.Length; x++) numerator[x] = weight[x] > 1e-6f ? numerator[x] / weight[x] : 0f;
     }
 
     /// <summary>A blurred image stored as its distinct rows: <see cref="Row"/> maps an image row to its stored row.</summary>
@@ -225,13 +322,11 @@ internal static class GaussianBlur
         return new RowTable(rows, y => y < r ? y : y >= h - r ? 2 * r - (h - 1 - y) : r);
     }
 
-    private static float[] Separable(float[] src, int h, int w, float[] k, int r)
+    /// <summary>The separable blur of the first h x w of src into dst, through tmp (both at least h x w).</summary>
+    private static void Separable(float[] src, int h, int w, float[] k, int r, float[] tmp, float[] dst)
     {
-        var tmp = new float[h * w];
         Parallel.For(0, h, y => HorizontalRow(src.AsSpan(y * w, w), tmp.AsSpan(y * w, w), k, r));
-        var dst = new float[h * w];
         Parallel.For(0, h, y => VerticalRow(y, h, w, k, r, yy => tmp.AsSpan(yy * w, w), dst.AsSpan(y * w, w)));
-        return dst;
     }
 
     private delegate ReadOnlySpan<float> RowSource(int y);
@@ -325,16 +420,10 @@ internal static class PatchConsensus
         var r = reference.Data;
         var terms = reference.TermsForCells(cell);
         var (gy, gx, wholeCells) = (terms.GradientY, terms.GradientX, terms.WholeCells);
-        // Cell sums: yy, yx, xx, ye, xe, valid count.
-        const int Q = 6;
-        var cells = new double[cy * cx * Q];
-        var resampled = new float[h * w];
-        var horizontal = new float[h * w];
         int patches = py * px;
-        var dyP = new double[patches];
-        var dxP = new double[patches];
-        var texture = new double[patches];
-        var ok = new bool[patches];
+        using var work = new Workspace(h * w, cy * cx * CellTerms, patches);
+        var (cells, resampled, horizontal) = (work.Cells, work.Resampled, work.Horizontal);
+        var (dyP, dxP, texture, ok) = (work.PatchDy, work.PatchDx, work.Texture, work.Usable);
         var shift = start;
         Result? last = null;
         for (int iteration = 0; iteration < MaxIterations; iteration++)
@@ -342,13 +431,22 @@ internal static class PatchConsensus
             var (vy0, vy1, vx0, vx1) = Resample(moving, shift, resampled, horizontal);
             // Valid rows/cols of the resampled image, also excluding the 1-px gradient border.
             vy0 = Math.Max(vy0, 1); vx0 = Math.Max(vx0, 1); vy1 = Math.Min(vy1, h - 1); vx1 = Math.Min(vx1, w - 1);
+            // The cells that lie wholly inside the valid region: a band of rows, and in each row a run of columns.
+            int wholeFrom = (vx0 + cell - 1) / cell, wholeTo = Math.Max(wholeFrom, vx1 / cell);
             Parallel.For(0, cy, j =>
             {
+                bool rowWhole = Math.Max(j * cell, vy0) == j * cell && Math.Min((j + 1) * cell, vy1) == (j + 1) * cell;
                 for (int i = 0; i < cx; i++)
                 {
+                    if (rowWhole && i >= wholeFrom && i + WholeCellGroup <= wholeTo)
+                    {
+                        WholeCellErrors(r, resampled, gy, gx, w, cell, j, i, wholeCells, cx, cells);
+                        i += WholeCellGroup - 1;
+                        continue;
+                    }
                     int yA = Math.Max(j * cell, vy0), yB = Math.Min((j + 1) * cell, vy1);
                     int xA = Math.Max(i * cell, vx0), xB = Math.Min((i + 1) * cell, vx1);
-                    int o = (j * cx + i) * Q;
+                    int o = (j * cx + i) * CellTerms;
                     if (yA == j * cell && yB == (j + 1) * cell && xA == i * cell && xB == (i + 1) * cell)
                     {
                         // A whole cell: its gradient products are the reference's, only the error terms depend on the shift.
@@ -393,7 +491,7 @@ internal static class PatchConsensus
                     for (int a = 0; a < cellsPerPatch; a++)
                         for (int b = 0; b < cellsPerPatch; b++)
                         {
-                            int o = ((j + a) * cx + i + b) * Q;
+                            int o = ((j + a) * cx + i + b) * CellTerms;
                             hyy += cells[o]; hyx += cells[o + 1]; hxx += cells[o + 2]; by += cells[o + 3]; bx += cells[o + 4]; n += cells[o + 5];
                         }
                     int k = j * px + i;
@@ -408,7 +506,7 @@ internal static class PatchConsensus
                     texture[k] = lambdaMin / n;
                 }
             if (usable < 3) return last;
-            var step = RobustLocation(dyP, dxP, texture, ok, out double spread, out double effective);
+            var step = RobustLocation(work, patches, usable, out double spread, out double effective);
             // Gauss-Newton steps beyond ~1 px leave the linear range of the smoothed images; take them in parts.
             double length = step.Length;
             if (length > 1) step = new Shift2D(step.Dy / length, step.Dx / length);
@@ -419,23 +517,132 @@ internal static class PatchConsensus
         return last;
     }
 
+    /// <summary>Sums per cell: yy, yx, xx, ye, xe, valid count.</summary>
+    private const int CellTerms = 6;
+
+    /// <summary>Whole cells whose error terms are summed side by side (see <see cref="WholeCellErrors"/>).</summary>
+    private const int WholeCellGroup = 4;
+
+    /// <summary>
+    /// The terms of <see cref="WholeCellGroup"/> whole cells side by side in cell row <paramref name="j"/> from cell column
+    /// <paramref name="i"/>: the reference's gradient products, and the error terms summed pixel by pixel in row-major
+    /// order, each cell on its own accumulators. One cell's sums are two chains of dependent additions that leave the
+    /// core waiting on each; four cells' chains interleaved keep it busy, and every sum gets the same terms in the same
+    /// order as a cell summed alone.
+    /// </summary>
+    private static void WholeCellErrors(float[] r, float[] resampled, float[] gy, float[] gx, int w, int cell, int j, int i, double[] wholeCells, int cx, double[] cells)
+    {
+        double ye0 = 0, xe0 = 0, ye1 = 0, xe1 = 0, ye2 = 0, xe2 = 0, ye3 = 0, xe3 = 0;
+        for (int y = j * cell; y < (j + 1) * cell; y++)
+        {
+            int p0 = y * w + i * cell;
+            var rowR = r.AsSpan(p0, WholeCellGroup * cell);
+            var rowM = resampled.AsSpan(p0, WholeCellGroup * cell);
+            var rowGy = gy.AsSpan(p0, WholeCellGroup * cell);
+            var rowGx = gx.AsSpan(p0, WholeCellGroup * cell);
+            for (int x = 0; x < cell; x++)
+            {
+                int x1 = x + cell, x2 = x + 2 * cell, x3 = x + 3 * cell;
+                double e0 = rowM[x] - rowR[x], e1 = rowM[x1] - rowR[x1], e2 = rowM[x2] - rowR[x2], e3 = rowM[x3] - rowR[x3];
+                ye0 += rowGy[x] * e0; xe0 += rowGx[x] * e0;
+                ye1 += rowGy[x1] * e1; xe1 += rowGx[x1] * e1;
+                ye2 += rowGy[x2] * e2; xe2 += rowGx[x2] * e2;
+                ye3 += rowGy[x3] * e3; xe3 += rowGx[x3] * e3;
+            }
+        }
+        Span<double> ye = [ye0, ye1, ye2, ye3];
+        Span<double> xe = [xe0, xe1, xe2, xe3];
+        for (int g = 0; g < WholeCellGroup; g++)
+        {
+            int o = (j * cx + i + g) * CellTerms, c = (j * cx + i + g) * 3;
+            cells[o] = wholeCells[c]; cells[o + 1] = wholeCells[c + 1]; cells[o + 2] = wholeCells[c + 2];
+            cells[o + 3] = ye[g]; cells[o + 4] = xe[g]; cells[o + 5] = cell * cell;
+        }
+    }
+
+    /// <summary>
+    /// The arrays one <see cref="Estimate"/> works in, rented from the shared pools and returned when it ends: a stack
+    /// registers four pairs per slice, and fresh arrays of these sizes (two images, and a dozen arrays of one number per
+    /// patch, per iteration) cost more in page faults and collections than the arithmetic done on them. Rented arrays
+    /// may be longer than asked for and hold old values; every element used is written first.
+    /// </summary>
+    private sealed class Workspace : IDisposable
+    {
+        public Workspace(int pixels, int cellTerms, int patches)
+        {
+            Resampled = ArrayPool<float>.Shared.Rent(pixels);
+            Horizontal = ArrayPool<float>.Shared.Rent(pixels);
+            Cells = ArrayPool<double>.Shared.Rent(cellTerms);
+            PatchDy = ArrayPool<double>.Shared.Rent(patches);
+            PatchDx = ArrayPool<double>.Shared.Rent(patches);
+            Texture = ArrayPool<double>.Shared.Rent(patches);
+            Usable = ArrayPool<bool>.Shared.Rent(patches);
+            Indices = ArrayPool<int>.Shared.Rent(patches);
+            Prior = ArrayPool<double>.Shared.Rent(patches);
+            Ys = ArrayPool<double>.Shared.Rent(patches);
+            Xs = ArrayPool<double>.Shared.Rent(patches);
+            Scratch = ArrayPool<double>.Shared.Rent(patches);
+            YOrder = ArrayPool<int>.Shared.Rent(patches);
+            XOrder = ArrayPool<int>.Shared.Rent(patches);
+            OrderScratch = ArrayPool<int>.Shared.Rent(patches);
+            Keys = ArrayPool<ulong>.Shared.Rent(patches);
+            KeysScratch = ArrayPool<ulong>.Shared.Rent(patches);
+            Weight = ArrayPool<double>.Shared.Rent(patches);
+        }
+
+        public float[] Resampled { get; }
+        public float[] Horizontal { get; }
+        public double[] Cells { get; }
+        public double[] PatchDy { get; }
+        public double[] PatchDx { get; }
+        public double[] Texture { get; }
+        public bool[] Usable { get; }
+        /// <summary>The usable patches' indices, and their prior weights and shifts (one entry per usable patch).</summary>
+        public int[] Indices { get; }
+        public double[] Prior { get; }
+        public double[] Ys { get; }
+        public double[] Xs { get; }
+        /// <summary>Textures for their median, then distances from a median, then the biweight's u².</summary>
+        public double[] Scratch { get; }
+        public int[] YOrder { get; }
+        public int[] XOrder { get; }
+        /// <summary>The radix sort's second index buffer, then the merged order of distances.</summary>
+        public int[] OrderScratch { get; }
+        public ulong[] Keys { get; }
+        public ulong[] KeysScratch { get; }
+        /// <summary>The biweight's weight per usable patch.</summary>
+        public double[] Weight { get; }
+
+        public void Dispose()
+        {
+            ArrayPool<float>.Shared.Return(Resampled);
+            ArrayPool<float>.Shared.Return(Horizontal);
+            foreach (var array in (double[][])[Cells, PatchDy, PatchDx, Texture, Prior, Ys, Xs, Scratch, Weight]) ArrayPool<double>.Shared.Return(array);
+            ArrayPool<bool>.Shared.Return(Usable);
+            foreach (var array in (int[][])[Indices, YOrder, XOrder, OrderScratch]) ArrayPool<int>.Shared.Return(array);
+            ArrayPool<ulong>.Shared.Return(Keys);
+            ArrayPool<ulong>.Shared.Return(KeysScratch);
+        }
+    }
+
     /// <summary>
     /// Weighted Tukey-biweight location in 2D of the patch shifts (start: weighted median per axis; scale: weighted
     /// MAD per axis). Weights: texture t / (t + median t), so well-textured patches count about equally (the
     /// evolution of the structure, not the noise, dominates their error) and flat patches little.
     /// </summary>
-    private static Shift2D RobustLocation(double[] dy, double[] dx, double[] texture, bool[] ok, out double spread, out double effective)
+    /// <param name="patches">Patches in <paramref name="work"/>'s per-patch arrays.</param>
+    /// <param name="usable">How many of them are usable.</param>
+    private static Shift2D RobustLocation(Workspace work, int patches, int usable, out double spread, out double effective)
     {
-        int usable = 0;
-        foreach (bool used in ok) if (used) usable++;
-        var idx = new int[usable];
-        for (int k = 0, n = 0; k < ok.Length; k++) if (ok[k]) idx[n++] = k;
-        var t = new double[usable];
+        var (dy, dx, texture, ok) = (work.PatchDy, work.PatchDx, work.Texture, work.Usable);
+        var idx = work.Indices.AsSpan(0, usable);
+        for (int k = 0, n = 0; k < patches; k++) if (ok[k]) idx[n++] = k;
+        var t = work.Scratch.AsSpan(0, usable);
         for (int i = 0; i < usable; i++) t[i] = texture[idx[i]];
-        double t0 = Math.Max(Statistics.Select(t.AsSpan(), usable / 2), 1e-12);
-        var prior = new double[usable];
-        var ys = new double[usable];
-        var xs = new double[usable];
+        double t0 = Math.Max(Statistics.Select(t, usable / 2), 1e-12);
+        var prior = work.Prior.AsSpan(0, usable);
+        var ys = work.Ys.AsSpan(0, usable);
+        var xs = work.Xs.AsSpan(0, usable);
         for (int i = 0; i < usable; i++)
         {
             int k = idx[i];
@@ -443,26 +650,31 @@ internal static class PatchConsensus
             ys[i] = dy[k];
             xs[i] = dx[k];
         }
-        double total = prior.Sum();
+        double total = 0;
+        foreach (double p in prior) total += p;
         // Each axis is sorted once; the order of the distances from its median follows from it by a merge.
-        var yOrder = StableOrder(ys);
-        var xOrder = StableOrder(xs);
+        var yOrder = work.YOrder.AsSpan(0, usable);
+        var xOrder = work.XOrder.AsSpan(0, usable);
+        StableOrder(ys, yOrder, work.Keys, work.KeysScratch, work.OrderScratch);
+        StableOrder(xs, xOrder, work.Keys, work.KeysScratch, work.OrderScratch);
         double my = WeightedMedian(ys, prior, yOrder, total), mx = WeightedMedian(xs, prior, xOrder, total);
-        double sy = 1.4826 * WeightedMedianDistance(ys, my, yOrder, prior, total);
-        double sx = 1.4826 * WeightedMedianDistance(xs, mx, xOrder, prior, total);
+        double sy = 1.4826 * WeightedMedianDistance(ys, my, yOrder, prior, total, work);
+        double sx = 1.4826 * WeightedMedianDistance(xs, mx, xOrder, prior, total, work);
         sy = Math.Max(sy, 1e-3); sx = Math.Max(sx, 1e-3);
         const double C = 4.685;
         double sw = 0, sw2 = 0;
+        var u2 = work.Scratch.AsSpan(0, usable);
+        var weight = work.Weight.AsSpan(0, usable);
         for (int iteration = 0; iteration < 20; iteration++)
         {
+            BiweightTerms(ys, xs, prior, my, mx, C * sy, C * sx, u2, weight);
             double ay = 0, ax = 0;
             sw = 0; sw2 = 0;
+            // The sums stay in patch order, one term after another, as the weighted mean's definition adds them.
             for (int i = 0; i < ys.Length; i++)
             {
-                double uy = (ys[i] - my) / (C * sy), ux = (xs[i] - mx) / (C * sx);
-                double u2 = uy * uy + ux * ux;
-                if (u2 >= 1) continue;
-                double wgt = prior[i] * (1 - u2) * (1 - u2);
+                if (u2[i] >= 1) continue;
+                double wgt = weight[i];
                 ay += wgt * ys[i]; ax += wgt * xs[i]; sw += wgt; sw2 += wgt * wgt;
             }
             if (sw <= 0) break;
@@ -477,10 +689,36 @@ internal static class PatchConsensus
     }
 
     /// <summary>
+    /// Per patch shift (y, x): u² = ((y - my) / scaleY)² + ((x - mx) / scaleX)², and the biweight prior (1 - u²)²
+    /// (used where u² &lt; 1). SIMD lanes do the scalar expression's operations in its order, so each value is the
+    /// scalar one bit for bit; the divisions were most of the location's time.
+    /// </summary>
+    private static void BiweightTerms(ReadOnlySpan<double> ys, ReadOnlySpan<double> xs, ReadOnlySpan<double> prior, double my, double mx,
+        double scaleY, double scaleX, Span<double> u2, Span<double> weight)
+    {
+        int n = ys.Length, lanes = Vector<double>.Count, i = 0;
+        var (centreY, centreX, byY, byX, one) = (new Vector<double>(my), new Vector<double>(mx), new Vector<double>(scaleY), new Vector<double>(scaleX), Vector<double>.One);
+        for (; i + lanes <= n; i += lanes)
+        {
+            var uy = (new Vector<double>(ys.Slice(i, lanes)) - centreY) / byY;
+            var ux = (new Vector<double>(xs.Slice(i, lanes)) - centreX) / byX;
+            var square = uy * uy + ux * ux;
+            square.CopyTo(u2.Slice(i, lanes));
+            (new Vector<double>(prior.Slice(i, lanes)) * (one - square) * (one - square)).CopyTo(weight.Slice(i, lanes));
+        }
+        for (; i < n; i++)
+        {
+            double uy = (ys[i] - my) / scaleY, ux = (xs[i] - mx) / scaleX;
+            u2[i] = uy * uy + ux * ux;
+            weight[i] = prior[i] * (1 - u2[i]) * (1 - u2[i]);
+        }
+    }
+
+    /// <summary>
     /// The first value in <paramref name="order"/> (ascending, equal values in index order) at which the running weight
     /// reaches half of <paramref name="total"/>.
     /// </summary>
-    private static double WeightedMedian(double[] values, double[] weights, int[] order, double total)
+    private static double WeightedMedian(ReadOnlySpan<double> values, ReadOnlySpan<double> weights, ReadOnlySpan<int> order, double total)
     {
         double acc = 0;
         foreach (int i in order)
@@ -496,14 +734,14 @@ internal static class PatchConsensus
     /// centre ascend backwards and those of the rest forwards (rounding is monotone), so their ascending order is a merge
     /// of the two runs; ties are then put in index order, which is exactly the order a stable sort of the distances gives.
     /// </summary>
-    private static double WeightedMedianDistance(double[] values, double centre, int[] order, double[] weights, double total)
+    private static double WeightedMedianDistance(ReadOnlySpan<double> values, double centre, ReadOnlySpan<int> order, ReadOnlySpan<double> weights, double total, Workspace work)
     {
         int n = values.Length;
-        var distance = new double[n];
+        var distance = work.Scratch.AsSpan(0, n);
         for (int i = 0; i < n; i++) distance[i] = Math.Abs(values[i] - centre);
         int split = 0;
         while (split < n && values[order[split]] < centre) split++;
-        var merged = new int[n];
+        var merged = work.OrderScratch.AsSpan(0, n);
         int below = split - 1, above = split;
         for (int m = 0; m < n; m++)
         {
@@ -514,28 +752,73 @@ internal static class PatchConsensus
         return WeightedMedian(distance, weights, merged, total);
     }
 
-    /// <summary>Indices of <paramref name="values"/> in ascending order of value, equal values in index order (a stable sort).</summary>
-    private static int[] StableOrder(double[] values)
+    /// <summary>
+    /// Indices of <paramref name="values"/> in ascending order of value, equal values in index order: a stable sort. An
+    /// LSD radix sort over order-preserving 64-bit keys, a byte per pass (a pass on a byte all keys share is skipped):
+    /// stable by construction and linear, where a comparison sort of the patch shifts was most of the consensus's
+    /// time. The keys order values as Array.Sort does and tie those that Equals ties: NaN first, -0 with +0.
+    /// </summary>
+    /// <param name="keys">Scratch of at least values.Length keys.</param>
+    /// <param name="otherKeys">Scratch of at least values.Length keys.</param>
+    /// <param name="otherOrder">Scratch of at least values.Length indices.</param>
+    internal static void StableOrder(ReadOnlySpan<double> values, Span<int> order, Span<ulong> keys, Span<ulong> otherKeys, Span<int> otherOrder)
     {
-        var sorted = (double[])values.Clone();
-        var order = new int[values.Length];
-        for (int i = 0; i < order.Length; i++) order[i] = i;
-        Array.Sort(sorted, order);
-        RestoreIndexOrderOfTies(values, order);
-        return order;
+        int n = values.Length;
+        if (order.Length != n) throw new ArgumentException($"order holds {order.Length} indices, not {n}", nameof(order));
+        keys = keys[..n];
+        otherKeys = otherKeys[..n];
+        Span<int> indices = order, otherIndices = otherOrder[..n];
+        if (n == 0) return;
+        for (int i = 0; i < n; i++)
+        {
+            keys[i] = SortKey(values[i]);
+            indices[i] = i;
+        }
+        Span<int> starts = stackalloc int[256];
+        for (int shift = 0; shift < 64; shift += 8)
+        {
+            starts.Clear();
+            foreach (ulong key in keys) starts[(int)(key >> shift) & 0xFF]++;
+            if (starts[(int)(keys[0] >> shift) & 0xFF] == n) continue;
+            for (int digit = 0, sum = 0; digit < 256; digit++)
+            {
+                int count = starts[digit];
+                starts[digit] = sum;
+                sum += count;
+            }
+            for (int i = 0; i < n; i++)
+            {
+                int to = starts[(int)(keys[i] >> shift) & 0xFF]++;
+                otherKeys[to] = keys[i];
+                otherIndices[to] = indices[i];
+            }
+            var swapKeys = keys; keys = otherKeys; otherKeys = swapKeys;
+            var swapIndices = indices; indices = otherIndices; otherIndices = swapIndices;
+        }
+        if (indices != order) indices.CopyTo(order);
+    }
+
+    /// <summary>Unsigned keys in the order of the doubles: NaN lowest, -0 and +0 the same key.</summary>
+    private static ulong SortKey(double value)
+    {
+        const ulong SignBit = 1UL << 63;
+        if (double.IsNaN(value)) return 0;
+        if (value == 0) return SignBit;
+        ulong bits = BitConverter.DoubleToUInt64Bits(value);
+        return (bits & SignBit) != 0 ? ~bits : bits | SignBit;
     }
 
     /// <summary>
     /// <paramref name="order"/> lists indices by non-decreasing value; each run of equal values is put in index order, so
-    /// weights add up in the same order whatever produced the runs (Array.Sort is not stable).
+    /// weights add up in the same order whatever produced the runs (the merge of two runs is not stable).
     /// </summary>
-    private static void RestoreIndexOrderOfTies(double[] values, int[] order)
+    private static void RestoreIndexOrderOfTies(ReadOnlySpan<double> values, Span<int> order)
     {
         for (int start = 0; start < order.Length;)
         {
             int end = start + 1;
             while (end < order.Length && values[order[end]].Equals(values[order[start]])) end++;
-            if (end - start > 1) Array.Sort(order, start, end - start);
+            if (end - start > 1) order.Slice(start, end - start).Sort();
             start = end;
         }
     }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using SsbTomo.Imaging.Measurement;
 
 namespace SsbTomo.Imaging.Alignment;
@@ -79,9 +80,13 @@ internal static class SectionArcs
             }
         }
 
+        // Each blob's circles depend on its own points and seed alone: blobs are fitted side by side, kept in id order.
+        var ordered = ids.Order().ToArray();
+        var circles = new List<ParticleSection>[ordered.Length];
+        Parallel.For(0, ordered.Length, k =>
+            circles[k] = [.. Circles(points[ordered[k]], ordered[k], labels, h, w, options.MinAreaPx, (int)Math.Ceiling(options.MinArcFraction * AngleBins))]);
         var sections = new List<ParticleSection>();
-        foreach (var id in ids.Order())
-            sections.AddRange(Circles(points[id], id, labels, h, w, options.MinAreaPx, (int)Math.Ceiling(options.MinArcFraction * AngleBins)));
+        foreach (var blob in circles) sections.AddRange(blob);
         return sections;
     }
 
@@ -100,7 +105,7 @@ internal static class SectionArcs
                 int a = rng.Next(remaining.Count), b = rng.Next(remaining.Count), c = rng.Next(remaining.Count);
                 if (a == b || b == c || a == c) continue;
                 if (Circumcircle(remaining[a], remaining[b], remaining[c]) is not { } circle || circle.R < MinRadiusPx || circle.R > Math.Max(h, w)) continue;
-                var count = Inliers(remaining, circle).Count;
+                var count = CountInliers(remaining, circle);
                 if (count > bestCount) (best, bestCount) = (circle, count);
             }
             if (best is not { } found) yield break;
@@ -116,6 +121,15 @@ internal static class SectionArcs
 
     private static List<(double Y, double X)> Inliers(List<(double Y, double X)> points, (double Y, double X, double R) circle) =>
         [.. points.Where(p => Math.Abs(Distance(p, circle) - circle.R) <= InlierPx)];
+
+    /// <summary>How many points <see cref="Inliers"/> would list, without listing them (the RANSAC draws only compare counts).</summary>
+    private static int CountInliers(List<(double Y, double X)> points, (double Y, double X, double R) circle)
+    {
+        var count = 0;
+        foreach (var p in CollectionsMarshal.AsSpan(points))
+            if (Math.Abs(Distance(p, circle) - circle.R) <= InlierPx) count++;
+        return count;
+    }
 
     private static double Distance((double Y, double X) p, (double Y, double X, double R) c) => Math.Sqrt((p.Y - c.Y) * (p.Y - c.Y) + (p.X - c.X) * (p.X - c.X));
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 
 namespace SsbTomo.Imaging.Alignment;
@@ -40,6 +41,108 @@ internal static class Statistics
         float b = float.PositiveInfinity;
         for (int i = k + 1; i < n; i++) b = Math.Min(b, values[i]);
         return a + frac * (b - a);
+    }
+
+    /// <summary>
+    /// <see cref="Percentile"/> at <paramref name="lowPercent"/> and <paramref name="highPercent"/> of the finite values
+    /// among samples[0], samples[stride], samples[2 stride], ..., without copying or reordering them. The order statistics
+    /// the percentiles interpolate between are found by value: a histogram of the top 16 bits of an order-preserving key of
+    /// each value says which bins hold them, and a quickselect among the few values of those bins gives them. A selection
+    /// returns one of the values equal to the order statistic, so this is <see cref="Percentile"/> bit for bit, except that
+    /// equal zeros may differ in sign; when a percentile rests on a zero, it is taken by <see cref="Percentile"/> itself.
+    /// Two passes over the samples instead of two quickselects over all of them (a fifth of the time on a 1024² slice).
+    /// </summary>
+    /// <returns>The two percentiles, or null when no sample is finite.</returns>
+    public static (double Low, double High)? Percentiles(ReadOnlySpan<float> samples, int stride, double lowPercent, double highPercent)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(stride, 1);
+        var pool = ArrayPool<int>.Shared;
+        var counts = pool.Rent(KeyBins);
+        try
+        {
+            Array.Clear(counts, 0, KeyBins);
+            int n = 0;
+            for (int i = 0; i < samples.Length; i += stride)
+            {
+                float v = samples[i];
+                if (!float.IsFinite(v)) continue;
+                counts[Key(v) >> KeyShift]++;
+                n++;
+            }
+            if (n == 0) return null;
+            var (lowRank, lowNext, lowFraction) = Ranks(n, lowPercent);
+            var (highRank, highNext, highFraction) = Ranks(n, highPercent);
+            Span<int> ranks = [lowRank, lowNext, highRank, highNext];
+            Span<float> values = stackalloc float[4];
+            OrderStatistics(samples, stride, counts, ranks, values);
+            foreach (var v in values)
+            {
+                if (v != 0) continue;
+                // A zero: its sign is whichever equal zero a quickselect of all the values stops at.
+                var copy = new float[n];
+                for (int i = 0, j = 0; i < samples.Length; i += stride)
+                    if (float.IsFinite(samples[i])) copy[j++] = samples[i];
+                return (Percentile(copy, lowPercent), Percentile(copy, highPercent));
+            }
+            return (Interpolate(values[0], values[1], lowFraction, lowNext != lowRank),
+                Interpolate(values[2], values[3], highFraction, highNext != highRank));
+        }
+        finally
+        {
+            pool.Return(counts);
+        }
+    }
+
+    private const int KeyShift = 16;
+    private const int KeyBins = 1 << (32 - KeyShift);
+
+    /// <summary>Unsigned keys in the order of the floats (-0 just below +0).</summary>
+    private static uint Key(float value)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(value);
+        return (bits & 0x8000_0000u) != 0 ? ~bits : bits | 0x8000_0000u;
+    }
+
+    /// <summary>Percentile's order statistic k, the next one when it interpolates towards it (else k again), and the fraction.</summary>
+    private static (int Rank, int Next, double Fraction) Ranks(int n, double percent)
+    {
+        double position = Math.Clamp(percent, 0, 100) / 100 * (n - 1);
+        int k = (int)Math.Floor(position);
+        double frac = position - k;
+        return frac == 0 || k + 1 >= n ? (k, k, frac) : (k, k + 1, frac);
+    }
+
+    private static double Interpolate(float a, float b, double fraction, bool interpolates) => interpolates ? a + fraction * (b - a) : a;
+
+    /// <summary>values[j] = the ranks[j]-th smallest finite sample, from the key histogram <paramref name="counts"/>.</summary>
+    private static void OrderStatistics(ReadOnlySpan<float> samples, int stride, int[] counts, ReadOnlySpan<int> ranks, Span<float> values)
+    {
+        // Which bin holds each rank, and how many values lie in the bins below it.
+        Span<int> bins = stackalloc int[ranks.Length];
+        Span<int> below = stackalloc int[ranks.Length];
+        for (int j = 0; j < ranks.Length; j++)
+        {
+            int bin = 0, before = 0;
+            while (before + counts[bin] <= ranks[j]) before += counts[bin++];
+            (bins[j], below[j]) = (bin, before);
+        }
+        // The values of those bins (at most four distinct ones), gathered in one pass.
+        var members = new float[ranks.Length][];
+        var filled = new int[ranks.Length];
+        for (int j = 0; j < ranks.Length; j++)
+        {
+            int first = bins[..j].IndexOf(bins[j]);
+            members[j] = first >= 0 ? members[first] : new float[counts[bins[j]]];
+        }
+        for (int i = 0; i < samples.Length; i += stride)
+        {
+            float v = samples[i];
+            if (!float.IsFinite(v)) continue;
+            int bin = (int)(Key(v) >> KeyShift);
+            int j = bins.IndexOf(bin);
+            if (j >= 0) members[j][filled[j]++] = v;
+        }
+        for (int j = 0; j < ranks.Length; j++) values[j] = Select(members[j].AsSpan(), ranks[j] - below[j]);
     }
 
     /// <summary>Quickselect: returns the k-th smallest; afterwards values[..k] &lt;= values[k] &lt;= values[k+1..].</summary>

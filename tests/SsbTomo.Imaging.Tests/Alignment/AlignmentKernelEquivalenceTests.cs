@@ -67,6 +67,60 @@ public class AlignmentKernelEquivalenceTests
     }
 
     [Theory]
+    [InlineData(0, false)]
+    [InlineData(1, false)]
+    [InlineData(1000, false)]
+    [InlineData(16129, false)] // the patches of a 1024-pixel crop
+    [InlineData(5000, true)]   // few distinct values: long runs of ties, -0 beside +0, NaN, infinities
+    public void StableOrderIsTheOrderOfAStableSort(int count, bool ties)
+    {
+        var random = new Random(count + (ties ? 1 : 0));
+        double[] special = [0.0, -0.0, double.NaN, double.PositiveInfinity, double.NegativeInfinity, 1e-310, -1e-310, double.MaxValue, -double.MaxValue];
+        var values = new double[count];
+        for (var i = 0; i < count; i++)
+            values[i] = ties
+                ? (random.Next(4) == 0 ? special[random.Next(special.Length)] : random.Next(-3, 4) * 0.25)
+                : (random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-8, 8));
+        // LINQ's OrderBy is stable and orders doubles by CompareTo: NaN first, -0 equal to +0.
+        var expected = Enumerable.Range(0, count).OrderBy(i => values[i]).ToArray();
+        var order = new int[count];
+        PatchConsensus.StableOrder(values, order, new ulong[count], new ulong[count], new int[count]);
+        Assert.Equal(expected, order);
+    }
+
+    [Theory]
+    [InlineData(1, 1, "floats")]
+    [InlineData(2, 1, "floats")]
+    [InlineData(1_048_576, 1, "floats")]
+    [InlineData(100_003, 3, "floats")]
+    [InlineData(200_000, 1, "levels")]  // whole grey levels: long runs of ties
+    [InlineData(50_000, 1, "special")]  // NaN and infinities left out, zeros of both signs among the order statistics
+    [InlineData(50_000, 2, "zeros")]    // mostly zeros: every percentile rests on one
+    public void PercentilesAreThoseOfAQuickselectOfTheFiniteSamples(int count, int stride, string kind)
+    {
+        var random = new Random(count + stride);
+        var samples = new float[count];
+        for (var i = 0; i < count; i++)
+            samples[i] = kind switch
+            {
+                "levels" => random.Next(40, 60),
+                "special" => random.Next(10) switch { 0 => float.NaN, 1 => float.PositiveInfinity, 2 => -0f, 3 => 0f, _ => (float)(random.NextDouble() - 0.5) },
+                "zeros" => random.Next(20) == 0 ? (float)random.NextDouble() : (random.Next(2) == 0 ? 0f : -0f),
+                _ => (float)((random.NextDouble() - 0.3) * Math.Pow(10, random.Next(-3, 6))),
+            };
+        foreach (var (low, high) in new[] { (0.0, 100.0), (0.5, 99.5), (5.0, 95.0), (1.0, 99.0), (50.0, 50.0) })
+        {
+            var finite = samples.Where((_, i) => i % stride == 0).Where(float.IsFinite).ToArray();
+            double expectedLow = Statistics.Percentile(finite, low), expectedHigh = Statistics.Percentile(finite, high);
+            var actual = Statistics.Percentiles(samples, stride, low, high);
+            Assert.NotNull(actual);
+            Assert.Equal(BitConverter.DoubleToInt64Bits(expectedLow), BitConverter.DoubleToInt64Bits(actual.Value.Low));
+            Assert.Equal(BitConverter.DoubleToInt64Bits(expectedHigh), BitConverter.DoubleToInt64Bits(actual.Value.High));
+        }
+        Assert.Null(Statistics.Percentiles([float.NaN, float.NegativeInfinity], 1, 5, 95));
+    }
+
+    [Theory]
     [InlineData(300, 333, 12, 128, false, false)] // width not a multiple of the 16-column strip, 2 blocks
     [InlineData(97, 40, 5, 256, true, false)]     // one block, NaN rows and pixels
     [InlineData(64, 7, 3, 16, false, false)]      // narrower than one strip, 4 blocks
