@@ -167,8 +167,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
                 return report.WithTortuosityLeftOut($"tortuosity not measured: the solve holds the whole volume, {voxels:N0} voxels at "
                     + $"{(double)neededBytes / voxels:0} bytes each with the largest solve (~{neededBytes >> 20} MiB), {budget}; not even a central "
                     + $"sub-volume of {MinimumSubVolumeEdgeVoxels} voxels a side fits", warn: true);
-            volume = await labels.Level0.ReadRegionAsync(fitting.Z0, fitting.Z0 + fitting.Depth, fitting.Y0, fitting.Y0 + fitting.Height,
-                fitting.X0, fitting.X0 + fitting.Width, context.CancellationToken);
+            volume = await ReadBoxAsync(labels, fitting, context.CancellationToken);
         }
         var log = context.Logger("SsbTomo.Stage");
         var results = CathodeTortuosity.Measure(volume, labels.VoxelSize, CathodeTortuosity.Paths, axes, (done, total, r) =>
@@ -181,6 +180,9 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
                 + $"needs ~{neededBytes >> 20} MiB, {budget} whole")
             : report;
     }
+
+    private static Task<Volume<byte>> ReadBoxAsync(StageVolume<byte> labels, SubVolumeBox box, CancellationToken ct) =>
+        labels.Level0.ReadRegionAsync(box.Z0, box.Z0 + box.Depth, box.Y0, box.Y0 + box.Height, box.X0, box.X0 + box.Width, ct);
 
     /// <summary>
     /// The shortest edge of a sub-volume for the tortuosity or the particles (or the volume's whole edge when shorter): a
@@ -222,8 +224,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
                     Warnings = [.. report.Warnings ?? [], $"particles not measured: splitting the NMC phase of {voxels:N0} voxels into particles needs "
                         + $"~{neededBytes >> 20} MiB at once, {budget}; not even a central sub-volume of {MinimumSubVolumeEdgeVoxels} voxels a side fits"],
                 }, null, null);
-            volume = await labels.Level0.ReadRegionAsync(fitting.Z0, fitting.Z0 + fitting.Depth, fitting.Y0, fitting.Y0 + fitting.Height,
-                fitting.X0, fitting.X0 + fitting.Width, ct);
+            volume = await ReadBoxAsync(labels, fitting, ct);
         }
         var separated = NmcParticles.Separate(volume, labels.VoxelSize);
         var particles = NmcParticles.Measure(volume, separated, labels.VoxelSize);

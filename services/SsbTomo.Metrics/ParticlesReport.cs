@@ -47,7 +47,7 @@ public sealed partial record MetricsReport
     {
         Particles = Particles! with
         {
-            SubVolume = new SubVolumeReport([box.Z0, box.Y0, box.X0], [box.Depth, box.Height, box.Width], (double)box.Voxels / volumeVoxels),
+            SubVolume = SubVolumeReport.Of(box, volumeVoxels),
         },
         Warnings = [.. Warnings ?? [], warning],
     };

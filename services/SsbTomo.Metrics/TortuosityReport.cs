@@ -49,7 +49,7 @@ public sealed partial record MetricsReport
     {
         Tortuosity = Tortuosity! with
         {
-            SubVolume = new SubVolumeReport([box.Z0, box.Y0, box.X0], [box.Depth, box.Height, box.Width], (double)box.Voxels / volumeVoxels),
+            SubVolume = SubVolumeReport.Of(box, volumeVoxels),
         },
         Warnings = [.. Warnings ?? [], warning],
     };
@@ -103,4 +103,8 @@ public sealed record TortuosityAxisReport(
 public sealed record SubVolumeReport(
     [property: JsonPropertyName("start_zyx")] int[] StartZyx,
     [property: JsonPropertyName("shape_zyx")] int[] ShapeZyx,
-    [property: JsonPropertyName("voxel_share")] double VoxelShare);
+    [property: JsonPropertyName("voxel_share")] double VoxelShare)
+{
+    public static SubVolumeReport Of(SubVolumeBox box, long volumeVoxels) =>
+        new([box.Z0, box.Y0, box.X0], [box.Depth, box.Height, box.Width], (double)box.Voxels / volumeVoxels);
+}

@@ -232,7 +232,7 @@ public static class IntensityNormalization
             var residuals = new double[n];
             for (int i = 0; i < n; i++) residuals[i] = z[i] - Evaluate(coefficients, degree, u[i], v[i]);
             var absolute = residuals.Select(Math.Abs).Order().ToArray();
-            double scale = 1.4826 * absolute[n / 2];
+            double scale = Statistics.GaussianSdPerMad * absolute[n / 2];
             if (scale < 1e-12) break; // (near) exact fit of the majority
             double c = 4.685 * scale;
             double change = 0;

@@ -658,8 +658,8 @@ internal static class PatchConsensus
         StableOrder(ys, yOrder, work.Keys, work.KeysScratch, work.OrderScratch);
         StableOrder(xs, xOrder, work.Keys, work.KeysScratch, work.OrderScratch);
         double my = WeightedMedian(ys, prior, yOrder, total), mx = WeightedMedian(xs, prior, xOrder, total);
-        double sy = 1.4826 * WeightedMedianDistance(ys, my, yOrder, prior, total, work);
-        double sx = 1.4826 * WeightedMedianDistance(xs, mx, xOrder, prior, total, work);
+        double sy = Statistics.GaussianSdPerMad * WeightedMedianDistance(ys, my, yOrder, prior, total, work);
+        double sx = Statistics.GaussianSdPerMad * WeightedMedianDistance(xs, mx, xOrder, prior, total, work);
         sy = Math.Max(sy, 1e-3); sx = Math.Max(sx, 1e-3);
         const double C = 4.685;
         double sw = 0, sw2 = 0;

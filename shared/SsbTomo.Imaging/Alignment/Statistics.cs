@@ -6,6 +6,12 @@ namespace SsbTomo.Imaging.Alignment;
 /// <summary>Order statistics (the float-span ones reorder the span).</summary>
 internal static class Statistics
 {
+    /// <summary>
+    /// A Gaussian's standard deviation per median absolute deviation, 1/Φ⁻¹(3/4) (Rousseeuw &amp; Croux 1993, J. Am. Stat.
+    /// Assoc. 88:1273): the robust scale of the biweight fits and histogram spreads.
+    /// </summary>
+    public const double GaussianSdPerMad = 1.4826;
+
     /// <summary>The median of a few numbers (the mean of the middle two for an even count).</summary>
     public static double Median(IEnumerable<double> values)
     {

@@ -356,7 +356,7 @@ public static class CarbonLevel
         foreach (var (d, n) in deviations)
         {
             seen += n;
-            if (seen >= half) return 1.4826 * d;
+            if (seen >= half) return Alignment.Statistics.GaussianSdPerMad * d;
         }
         return double.NaN;
     }
