@@ -23,6 +23,8 @@ namespace SsbTomo.Benchmarks;
 /// With <c>--runs DIR</c> (a sweep's <c>--keep</c> directory, DIR/family-N/{phantom,run}) it adds the run's carbon
 /// Dice, the best grey interval on the run's own denoised volume (noise, drift residue and shine-through included),
 /// where the truth's carbon went in the run's labels, and what the run called carbon that was not.
+/// Each member also prints a contact-loss ceiling: every voxel given the phase with the most of the PSF's weight (the
+/// blurred truth indicators' argmax), its void and contact-loss errors against the truth.
 /// Usage: `-- carbon --ceiling [--first 1] [--draws 24] [--shape 64,192,224] [--runs DIR]`.
 /// </summary>
 internal static class CarbonCeilingStudy
@@ -89,6 +91,23 @@ internal static class CarbonCeilingStudy
                 var cropped = CropLike(mixture, run.Truth, phantomDir, runDir);
                 runCells = Gap(run, labels, cropped, runDice);
             }
+            // The contact-loss ceiling: every voxel takes the phase with the most of the PSF's weight (perfect unmixing,
+            // no noise, no shine-through); its void and contact-loss errors are what blur alone leaves to any per-voxel decision.
+            var blurred = new Volume<float>[PhaseLabel.Count];
+            foreach (var phase in new[] { PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps, PhaseLabel.Nmc })
+                blurred[phase] = BlurInPlane(new Volume<float>(truth.Depth, truth.Height, truth.Width, Array.ConvertAll(truth.Data, l => l == phase ? 1f : 0f)), look.BlurSigmaPx);
+            var majorityLabels = new Volume<byte>(truth.Depth, truth.Height, truth.Width);
+            for (var i = 0; i < majorityLabels.Data.Length; i++)
+            {
+                byte best = PhaseLabel.Void;
+                foreach (var phase in new[] { PhaseLabel.Carbon, PhaseLabel.Lps, PhaseLabel.Nmc })
+                    if (blurred[phase].Data[i] > blurred[best].Data[i]) best = phase;
+                majorityLabels.Data[i] = best;
+            }
+            var truthFractions = PhaseFractions.FromCounts(PhaseFractions.Count(truth));
+            var majorityFractions = PhaseFractions.FromCounts(PhaseFractions.Count(majorityLabels));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"contact ceiling {seed}: blur {look.BlurSigmaPx:0.00} px, void {100 * truthFractions.Void:0.00} % → majority {100 * (majorityFractions.Void - truthFractions.Void):+0.00;-0.00} pp, contact loss {100 * ContactLoss.Count(truth).LossFraction:0.00} % → majority {100 * (ContactLoss.Count(majorityLabels).LossFraction - ContactLoss.Count(truth).LossFraction):+0.00;-0.00} pp"));
             rows.Add((majority, greyBest, runDice));
             var micro = parameters.Microstructure;
             var pxPerUm = 1000 / options.VoxelNm;

@@ -17,7 +17,7 @@ internal static class ForwardModelRefinement
 
     public sealed record Model(double[] MeanByLabel, double[] ShineByDistance, double SigmaXy, double SigmaZ, double Potts);
 
-    public static Volume<byte> Refine(Volume<byte> labels, Volume<float> observed, Model model, int rounds, int suppressXy, int suppressZ, bool refitMeans, bool fixedWalls, out int[] changesPerRound, out double[] energyPerRound)
+    public static Volume<byte> Refine(Volume<byte> labels, Volume<float> observed, Model model, int rounds, int suppressXy, int suppressZ, bool refitMeans, bool fixedWalls, out int[] changesPerRound, out double[] energyPerRound, bool activeRimOnly = false)
     {
         var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);
         var plane = height * width;
@@ -84,6 +84,31 @@ internal static class ForwardModelRefinement
                         if (y + 1 < height) seen[count++] = current.Data[k + width];
                         if (z > 0) seen[count++] = current.Data[k - plane];
                         if (z + 1 < depth) seen[count++] = current.Data[k + plane];
+                        if (activeRimOnly)
+                        {
+                            // Only the layer just outside the active material moves, among void, carbon and electrolyte:
+                            // the contact-loss faces, whatever the neighbours' labels.
+                            var touches = false;
+                            for (var j = 0; j < count; j++) touches |= seen[j] == PhaseLabel.Nmc;
+                            if (a == PhaseLabel.Nmc || !touches) continue;
+                            var rest = RenderedAs(a, k, model, wallLabel, wallDistance);
+                            var unlikeRest = 0;
+                            for (var j = 0; j < count; j++) if (seen[j] != a) unlikeRest++;
+                            var top = 0.0;
+                            var topLabel = a;
+                            foreach (var b in (ReadOnlySpan<byte>)[PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps])
+                            {
+                                if (b == a) continue;
+                                var unlikeB = 0;
+                                for (var t = 0; t < count; t++) if (seen[t] != b) unlikeB++;
+                                var delta = RenderedAs(b, k, model, wallLabel, wallDistance) - rest;
+                                var energy = -2 * delta * correlation[k] + delta * delta * g2 + model.Potts * (unlikeB - unlikeRest);
+                                if (-energy > top) { top = -energy; topLabel = b; }
+                            }
+                            gain[k] = (float)top;
+                            choice[k] = topLabel;
+                            continue;
+                        }
                         var ra = RenderedAs(a, k, model, wallLabel, wallDistance);
                         var unlikeA = 0;
                         for (var j = 0; j < count; j++) if (seen[j] != a) unlikeA++;

@@ -20,7 +20,10 @@ namespace SsbTomo.Benchmarks;
 /// (with --work the runs are kept there and a finished run is reused, so another feature bank costs no second pipeline run).
 /// With --dump each member's aligned stack, truth, unsupervised and trainable (2D+z) labels and the trained slices are
 /// written beside its run as raw little-endian arrays (DIR/family-N/dump/*.raw, shape and dtype in dump.json) for a
-/// numpy look at which voxels go wrong.
+/// numpy look at which voxels go wrong. Each member also prints the unsupervised and the 2D+z labels' void, carbon and
+/// contact-loss errors over the whole crop (issue 7's targets, for a ceiling: what a forest trained on true strokes gets).
+/// --slices K trains on K evenly spaced slices instead of 3; --pseudo draws the strokes from the unsupervised run's own
+/// labels instead of the truth (self-training: interior voxels of the run's phases as training labels).
 /// </summary>
 internal static class TrainableFamilyStudy
 {
@@ -32,6 +35,7 @@ internal static class TrainableFamilyStudy
         string? work = null;
         var (dump, deepOnly, featuresPerSplit, cleanup, priorShift) = (false, false, 0, true, PixelClassifier.DefaultPriorShift);
         var extra = new List<FeatureSpec>();
+        var (pseudo, sliceCount) = (false, 3);
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -43,6 +47,8 @@ internal static class TrainableFamilyStudy
                 case "--min-leaf" when i + 1 < args.Length: minLeaf = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--work" when i + 1 < args.Length: work = args[++i]; break;
                 case "--dump": dump = true; break;
+                case "--pseudo": pseudo = true; break;
+                case "--slices" when i + 1 < args.Length: sliceCount = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--deep-only": deepOnly = true; break;
                 case "--no-cleanup": cleanup = false; break;
                 case "--prior-shift" when i + 1 < args.Length: priorShift = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -89,12 +95,15 @@ internal static class TrainableFamilyStudy
             }
             var (aligned, unsupervised, truth) = await LoadAsync(phantomDir, runDir);
             var depth = aligned.Depth;
-            int[] trainSlices = [depth / 6, depth / 2, depth - 1 - depth / 6];
+            int[] trainSlices = sliceCount == 3 ? [depth / 6, depth / 2, depth - 1 - depth / 6]
+                : Enumerable.Range(0, sliceCount).Select(k => (int)((k + 0.5) * depth / sliceCount)).ToArray();
+            // --pseudo: strokes from the unsupervised run's own labels (self-training), not from the truth.
+            var strokeSource = pseudo ? unsupervised : truth;
             var training = new List<LabelledImage>();
             double labelled = 0;
             foreach (var z in trainSlices)
             {
-                var strokes = Strokes.Draw(new Image2D<byte>(truth.Height, truth.Width, truth.Slice(z).ToArray()), seed * 100 + z);
+                var strokes = Strokes.Draw(new Image2D<byte>(truth.Height, truth.Width, strokeSource.Slice(z).ToArray()), seed * 100 + z);
                 labelled = Math.Max(labelled, strokes.Pixels.Count(v => v != 0) / (double)strokes.Pixels.Length);
                 training.Add(LabelledImage.InStack($"aligned slice {z}", aligned, z, strokes));
             }
@@ -121,6 +130,17 @@ internal static class TrainableFamilyStudy
                 return VoidDice(labels, what);
             }
             var outcome = (VoidDice(unsupervised, "unsupervised"), Trained(PixelFeatures.Default2D, "2D"), Trained(deepBank, "2D+z"));
+            var truthVolume = PhaseFractions.FromCounts(PhaseFractions.Count(truth));
+            var truthLoss = ContactLoss.Count(truth).LossFraction;
+            foreach (var (what, labels) in new[] { ("unsupervised", unsupervised), ("2D+z", deepLabels) })
+            {
+                if (labels is null) continue;
+                var f = PhaseFractions.FromCounts(PhaseFractions.Count(labels));
+                var agreement = new LabelAgreement();
+                agreement.Add(truth, labels);
+                notes.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"{what} over the whole crop: void {100 * (f.Void - truthVolume.Void):+0.00;-0.00} pp, carbon {100 * (f.Carbon - truthVolume.Carbon):+0.00;-0.00} pp, contact loss {100 * (ContactLoss.Count(labels).LossFraction - truthLoss):+0.00;-0.00} pp, Dice carbon {agreement.Dice(PhaseLabel.Carbon):0.000} LPS {agreement.Dice(PhaseLabel.Lps):0.000}"));
+            }
 
             outcomes.Add(outcome);
             if (dump) Dump(Path.Combine(workDir, name, "dump"), aligned, truth, unsupervised, deepLabels!, trainSlices);
