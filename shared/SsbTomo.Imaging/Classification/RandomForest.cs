@@ -240,11 +240,18 @@ public sealed partial class RandomForest
         return (forest, forest.OutOfBag(samples, labels, perClass, oob, inBag, importance));
     }
 
-    /// <summary>The most probable class (0..k−1) of each of <paramref name="pixelCount"/> pixels given as feature planes.</summary>
-    public byte[] Predict(float[][] planes, int pixelCount)
+    /// <summary>
+    /// The most probable class (0..k−1) of each of <paramref name="pixelCount"/> pixels given as feature planes. A pixel's
+    /// vote stops once the chance that the trees not yet walked would change its class is under
+    /// <paramref name="voteStopRisk"/> (<see cref="VoteStop"/>); 0 walks every pixel until no tree can change it, which
+    /// gives the whole forest's argmax.
+    /// </summary>
+    public byte[] Predict(float[][] planes, int pixelCount, double voteStopRisk = DefaultVoteStopRisk)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(voteStopRisk);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(voteStopRisk, 0.5);
         var result = new byte[pixelCount];
-        PredictInto(planes, pixelCount, result, null);
+        PredictInto(planes, pixelCount, result, null, voteStopRisk > 0 ? VoteStopFor(voteStopRisk) : null);
         return result;
     }
 
@@ -252,11 +259,11 @@ public sealed partial class RandomForest
     public float[] PredictProbabilities(float[][] planes, int pixelCount)
     {
         var probabilities = new float[(long)pixelCount * ClassCount];
-        PredictInto(planes, pixelCount, null, probabilities);
+        PredictInto(planes, pixelCount, null, probabilities, null);
         return probabilities;
     }
 
-    private void PredictInto(float[][] planes, int pixelCount, byte[]? classes, float[]? probabilities)
+    private void PredictInto(float[][] planes, int pixelCount, byte[]? classes, float[]? probabilities, VoteStop? stop)
     {
         if (planes.Length != FeatureCount) throw new ArgumentException($"{planes.Length} feature planes, the forest was trained on {FeatureCount}", nameof(planes));
         foreach (var plane in planes)
@@ -282,7 +289,7 @@ public sealed partial class RandomForest
                     var rowStride = CodedForest.RowStride(count);
                     if (probabilities is null)
                     {
-                        PredictClassesCoded(codes, offset, rowStride, p0, count, codedSums, classes!);
+                        PredictClassesCoded(codes, offset, rowStride, p0, count, codedSums, classes!, stop);
                         return;
                     }
                     WalkCoded(codes, offset, rowStride, count, codedSums, 0, _roots.Length);
@@ -293,10 +300,17 @@ public sealed partial class RandomForest
                 var sums = new float[count * k];
                 if (probabilities is null && CanWalkVector(count))
                 {
-                    PredictClassesGather(addresses, p0, count, sums, classes!);
+                    PredictClassesGather(addresses, p0, count, sums, classes!, stop);
                     return;
                 }
-                else PredictBlock(addresses, p0, count, sums);
+                if (probabilities is null && stop is not null)
+                {
+                    // The stopped vote on the scalar walk too, so that a pixel's class does not depend on the walk or on
+                    // how many pixels share its block.
+                    PredictClassesScalar(addresses, p0, count, sums, classes!, stop);
+                    return;
+                }
+                PredictBlock(addresses, p0, count, sums);
                 for (var i = 0; i < count; i++)
                 {
                     if (classes is not null)
@@ -323,6 +337,40 @@ public sealed partial class RandomForest
         float total = 0;
         foreach (var s in sums) total += s;
         return total > 0 ? total : 1;
+    }
+
+    /// <summary><see cref="PredictClassesGather"/> on the scalar walk (no AVX2, or fewer pixels than a vector's lanes).</summary>
+    private void PredictClassesScalar(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes, VoteStop stop)
+    {
+        var buffer = BlockFeatures(planeAddresses, p0, count);
+        var featureCount = planeAddresses.Length;
+        DecideEarly(p0, count, sums, ClassCount, classes, stop,
+            (active, t0, t1) => WalkScalar(buffer, active, sums, t0, t1),
+            keptFrom =>
+            {
+                for (var f = 0; f < featureCount; f++)
+                {
+                    var row = buffer.AsSpan(f * GatherStride, GatherStride);
+                    for (var n = 0; n < keptFrom.Length; n++) row[n] = row[keptFrom[n]];
+                }
+            });
+    }
+
+    /// <summary>Trees [<paramref name="treeStart"/>, <paramref name="treeEnd"/>) one pixel at a time over a block's feature-major buffer (<see cref="BlockFeatures"/>).</summary>
+    private unsafe void WalkScalar(float[] buffer, int count, float[] sums, int treeStart, int treeEnd)
+    {
+        var k = ClassCount;
+        fixed (Node* nodes = _nodes)
+        fixed (float* leaves = _leafFrequencies, values = buffer, total = sums)
+        {
+            for (var tree = treeStart; tree < treeEnd; tree++)
+                for (var i = 0; i < count; i++)
+                {
+                    var node = nodes + _roots[tree];
+                    while (node->Feature >= 0) node = nodes + node->Child + (values[node->Feature * GatherStride + i] <= node->Threshold ? 0 : 1);
+                    AddLeaf(leaves + node->Child * k, total + i * k, k);
+                }
+        }
     }
 
     private unsafe void PredictBlock(IntPtr[] planeAddresses, int p0, int count, float[] sums)
@@ -403,11 +451,11 @@ public sealed partial class RandomForest
     /// packed together (features and sums) for the next round. The class is the one the whole forest gives (the same
     /// argmax, first class on ties), as the leader's lead cannot be overtaken.
     /// </summary>
-    private void PredictClassesGather(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes)
+    private void PredictClassesGather(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes, VoteStop? stop)
     {
         var buffer = BlockFeatures(planeAddresses, p0, count);
         var featureCount = planeAddresses.Length;
-        DecideEarly(p0, count, sums, ClassCount, classes,
+        DecideEarly(p0, count, sums, ClassCount, classes, stop,
             (active, t0, t1) => PredictBlockGather(buffer, active, sums, t0, t1),
             keptFrom =>
             {
@@ -423,8 +471,10 @@ public sealed partial class RandomForest
     /// The rounds of <see cref="PredictClassesGather"/>: <paramref name="walk"/>(active pixels, first tree, end tree) adds
     /// the trees' leaves to the first active pixels' sums (<paramref name="sumStride"/> floats a pixel); <paramref name="pack"/>(kept)
     /// moves the features of the undecided pixels at kept[0], kept[1], ... (ascending) to 0, 1, ....
+    /// With a <paramref name="stop"/>, the first round ends where its table first lets a pixel stop, and a pixel also
+    /// leaves the walk when the table says so (<see cref="VoteStop"/>).
     /// </summary>
-    private void DecideEarly(int p0, int count, float[] sums, int sumStride, byte[] classes, Action<int, int, int> walk, PackPixels pack)
+    private void DecideEarly(int p0, int count, float[] sums, int sumStride, byte[] classes, VoteStop? stop, Action<int, int, int> walk, PackPixels pack)
     {
         var k = ClassCount;
         var trees = _roots.Length;
@@ -434,7 +484,7 @@ public sealed partial class RandomForest
         var active = count;
         for (int t0 = 0, t1; t0 < trees && active > 0; t0 = t1)
         {
-            t1 = Math.Min(trees, t0 == 0 ? trees / 2 + 1 : t0 + TreesPerRound);
+            t1 = Math.Min(trees, t0 == 0 ? Math.Min(trees / 2 + 1, stop?.FirstStop ?? trees) : t0 + TreesPerRound);
             walk(active, t0, t1);
             var remaining = trees - t1;
             var kept = 0;
@@ -447,7 +497,7 @@ public sealed partial class RandomForest
                     if (row[c] > row[best]) (second, best) = (best, c);
                     else if (second < 0 || row[c] > row[second]) second = c;
                 }
-                if (remaining == 0 || row[best] - row[second] > remaining + 0.01f)
+                if (remaining == 0 || row[best] - row[second] > remaining + 0.01f || (stop is not null && stop.Stops(best, row[best], t1)))
                 {
                     classes[p0 + pixelOf[j]] = (byte)best;
                     continue;

@@ -85,7 +85,7 @@ public class RandomForestTests
         var (train, labels) = Problem(2000, noiseFeatures: 1, seed: 6);
         var (forest, _) = RandomForest.Train(train, labels, 3, new ForestSettings(Trees: 10));
         var p = forest.PredictProbabilities(train, 200);
-        var classes = forest.Predict(train, 200);
+        var classes = forest.Predict(train, 200, voteStopRisk: 0);
         for (var i = 0; i < 200; i++)
         {
             Assert.Equal(1.0, p[3 * i] + p[3 * i + 1] + p[3 * i + 2], 5);
@@ -131,7 +131,7 @@ public class RandomForestTests
         var n = labels.Length;
         var before = forest.PredictProbabilities(train, n);
         var after = weighted.PredictProbabilities(train, n);
-        var classes = weighted.Predict(train, n);
+        var classes = weighted.Predict(train, n, voteStopRisk: 0);
         var changed = 0;
         for (var i = 0; i < n; i++)
         {
@@ -147,13 +147,13 @@ public class RandomForestTests
         RandomForest.UseVectorWalk = false;
         try
         {
-            Assert.Equal(classes, weighted.Predict(train, n));
+            Assert.Equal(classes, weighted.Predict(train, n, voteStopRisk: 0));
         }
         finally
         {
             RandomForest.UseVectorWalk = true;
         }
-        Assert.Equal(classes, RandomForest.FromBytes(weighted.ToBytes()).Predict(train, n));
+        Assert.Equal(classes, RandomForest.FromBytes(weighted.ToBytes()).Predict(train, n, voteStopRisk: 0));
         Assert.Throws<ArgumentException>(() => forest.WithClassWeights([1.0, 0.0, 1.0]));
     }
 
@@ -280,14 +280,14 @@ public class RandomForestTests
                         for (var f = 0; f < test.Length; f++) test[f][i] = train[f][random.Next(train[f].Length)];
                     byte[] full;
                     RandomForest.UseVectorWalk = false;
-                    try { full = forest.Predict(test, pixels); }
+                    try { full = forest.Predict(test, pixels, voteStopRisk: 0); }
                     finally { RandomForest.UseVectorWalk = true; }
                     foreach (var (coded, refill) in new[] { (true, true), (true, false), (false, false) })
                     {
                         (RandomForest.UseCodedWalk, RandomForest.UseLaneRefill) = (coded, refill);
                         try
                         {
-                            var early = forest.Predict(test, pixels);
+                            var early = forest.Predict(test, pixels, voteStopRisk: 0);
                             var first = Enumerable.Range(0, pixels).FirstOrDefault(i => early[i] != full[i], -1);
                             Assert.True(first < 0, $"{name}, {classes} classes, {pixels} pixels, coded {coded}, refill {refill}: pixel {first} gets {(first < 0 ? 0 : early[first])}, the whole forest {(first < 0 ? 0 : full[first])}");
                         }
@@ -297,6 +297,77 @@ public class RandomForestTests
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The stopped vote's chance of a change (<see cref="RandomForest.DefaultVoteStopRisk"/>): with no tree walked the
+    /// leader's share of the trees to come is uniform, so P(X ≤ x) = (x + 1)/(m + 1); the other values are
+    /// scipy.stats.betabinom(m, n + 1, t − n + 1).cdf(⌊(t − n + m − s·n)/(s + 1)⌋) (Debian python3-scipy, 2026-12-02).
+    /// </summary>
+    [Theory]
+    [InlineData(100, 0, 0, 1.0, 51.0 / 101)]
+    [InlineData(40, 0, 0, 0.5, 27.0 / 41)]
+    [InlineData(100, 10, 9, 1.0, 0.00431930991340484)]
+    [InlineData(100, 20, 15, 1.0, 0.007453211587127274)]
+    [InlineData(100, 12, 12, 0.5, 0.0031089176325096546)]
+    [InlineData(50, 7, 6, 1.0, 0.02827939686512909)]
+    [InlineData(100, 6, 6, 1.0, 0.006731261840237221)]
+    [InlineData(100, 30, 18, 0.8, 0.2854611151412581)]
+    public void The_chance_that_the_trees_to_come_overturn_the_leader_is_the_beta_binomial_tail(int trees, int walked, int votes, double scale, double expected)
+    {
+        Assert.Equal(expected, RandomForest.VoteLossChance(trees, walked, votes, scale), 12);
+    }
+
+    /// <summary>
+    /// The default vote stops once the trees to come are unlikely to change a pixel's class: on forests with many close
+    /// votes (half the labels random) it gives the whole forest's class to all but a share of the pixels well under its
+    /// risk, every pixel whose trees all agree gets it, and a pixel gets the same class whichever walk runs and however
+    /// many pixels share its call (blocks, lanes), so the labels of a stack do not depend on its chunks.
+    /// </summary>
+    [Fact]
+    public void The_stopped_vote_keeps_the_whole_forest_s_class_on_nearly_every_pixel_and_is_the_same_on_every_walk()
+    {
+        var block = RandomForest.CodedBlockPixels;
+        foreach (var (classes, clean) in new[] { (2, false), (3, false), (5, false), (2, true), (3, true) })
+        {
+            var random = new Random(200 + classes);
+            var (train, labels) = Labelled(3000, classes, random);
+            // Clean labels (the bands alone): unanimous votes inside the bands; else half the labels random: close votes.
+            if (clean)
+                for (var i = 0; i < labels.Length; i++) labels[i] = (byte)Math.Min((int)((train[0][i] + train[1][i]) / 2 * classes), classes - 1);
+            var (forest, _) = RandomForest.Train(train, labels, classes, new ForestSettings(Trees: 100, Seed: classes));
+            var pixels = block + 517;
+            var (test, _) = Labelled(pixels, classes, random);
+            for (var i = 0; i < pixels; i += 2)
+                for (var f = 0; f < test.Length; f++) test[f][i] = train[f][random.Next(train[f].Length)];
+            var exact = forest.Predict(test, pixels, voteStopRisk: 0);
+            var stopped = forest.Predict(test, pixels);
+            var probabilities = forest.PredictProbabilities(test, pixels);
+            var (differ, unanimous) = (0, 0);
+            for (var i = 0; i < pixels; i++)
+            {
+                if (stopped[i] != exact[i]) differ++;
+                if (probabilities[i * classes + exact[i]] == 1f)
+                {
+                    unanimous++;
+                    Assert.Equal(exact[i], stopped[i]);
+                }
+            }
+            if (clean) Assert.True(unanimous > pixels / 20, $"{classes} classes: only {unanimous} unanimous pixels, the test needs more");
+            Assert.True(differ <= 0.005 * pixels, $"{classes} classes: {differ} of {pixels} pixels differ from the whole forest's class");
+            // A pixel's class does not depend on the walk or on the pixels beside it in the call.
+            foreach (var (coded, vector, refill) in new[] { (true, true, false), (false, true, false), (false, false, false) })
+            {
+                (RandomForest.UseCodedWalk, RandomForest.UseVectorWalk, RandomForest.UseLaneRefill) = (coded, vector, refill);
+                try { Assert.Equal(stopped, forest.Predict(test, pixels)); }
+                finally { (RandomForest.UseCodedWalk, RandomForest.UseVectorWalk, RandomForest.UseLaneRefill) = (true, true, true); }
+            }
+            foreach (var (from, count) in new[] { (0, 5), (3, 7), (11, 300), (block - 2, 500) })
+            {
+                var part = test.Select(plane => plane.AsSpan(from, count).ToArray()).ToArray();
+                Assert.Equal(stopped.AsSpan(from, count).ToArray(), forest.Predict(part, count));
             }
         }
     }
