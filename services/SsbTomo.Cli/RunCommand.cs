@@ -7,6 +7,7 @@ using Spectre.Console;
 using SsbTomo.Contracts;
 using SsbTomo.Hosting;
 using SsbTomo.Imaging.Classification;
+using SsbTomo.Orchestrator;
 using SsbTomo.Storage;
 
 namespace SsbTomo.Cli;
@@ -22,7 +23,11 @@ public static class RunCommand
             Description = "Voxel size X,Y,Z in nm; overrides the TIFF metadata.",
             CustomParser = r => CliParsing.ParseDoubles(r, 3),
         };
-        var chunkSlices = new Option<int>("--chunk-slices") { Description = "Slices per segmentation chunk (fan-out unit).", DefaultValueFactory = _ => 16 };
+        var chunkSlices = new Option<int?>("--chunk-slices")
+        {
+            Description = $"Slices per chunk (fan-out unit). Default: {ChunkPlan.LargeSlabSlices} when a slab of whole slices fits half the memory budget "
+                + $"(slices up to ~3.3 megapixels at 2 GiB), else {ChunkPlan.DefaultSlices}.",
+        };
         var verbose = new Option<bool>("--verbose") { Description = "Log every stage to the console." };
         var memory = new Option<int>("--memory-mb")
         {
@@ -60,7 +65,7 @@ public static class RunCommand
     /// <param name="alignmentWorkers">Alignment chunks worked on at once (<see cref="SsbTomoOptions.AlignmentWorkers"/>).</param>
     /// <param name="modelDir">A model folder from <c>ssbtomo train</c> to segment with (null: the thresholds).</param>
     /// <param name="profile">Print and write (<see cref="RunProfile.FileName"/>) the time and memory of every stage.</param>
-    public static async Task<int> RunAsync(string stackPath, string outDir, double[]? voxelSize, int chunkSlices, bool verbose, CancellationToken ct,
+    public static async Task<int> RunAsync(string stackPath, string outDir, double[]? voxelSize, int? chunkSlicesGiven, bool verbose, CancellationToken ct,
         int? memoryBudgetMb = null, int alignmentWorkers = 1, string? modelDir = null, bool profile = false)
     {
         if (modelDir is not null && CheckModel(modelDir) is { } refusal)
@@ -73,6 +78,7 @@ public static class RunCommand
             AnsiConsole.MarkupLineInterpolated($"[red]{stackPath}: no such stack folder or TIFF file[/]");
             return 2;
         }
+        var chunkSlices = chunkSlicesGiven ?? DefaultChunkSlices(stackPath, memoryBudgetMb ?? new SsbTomoOptions().MemoryBudgetMb);
         if (chunkSlices < 1)
         {
             AnsiConsole.MarkupLine("[red]--chunk-slices must be at least 1[/]");
@@ -105,6 +111,23 @@ public static class RunCommand
         }
         PrintSummary(Path.Combine(Path.GetFullPath(outDir), "metrics.json"), started.Elapsed);
         return 0;
+    }
+
+    /// <summary>
+    /// <see cref="ChunkPlan.SlicesFor"/> the stack's slices; <see cref="ChunkPlan.DefaultSlices"/> when its first slice
+    /// cannot be read here (ingest then says what is wrong with it).
+    /// </summary>
+    private static int DefaultChunkSlices(string stackPath, int memoryBudgetMb)
+    {
+        try
+        {
+            var info = TiffStackReader.Probe(stackPath);
+            return ChunkPlan.SlicesFor(info.Height, info.Width, (long)memoryBudgetMb << 20);
+        }
+        catch (Exception e) when (e is TiffStackException or IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException or NotSupportedException)
+        {
+            return ChunkPlan.DefaultSlices;
+        }
     }
 
     /// <summary>

@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Text.Json;
 using SsbTomo.Cli;
 using SsbTomo.Contracts;
+
 using SsbTomo.Phantom;
+using SsbTomo.Storage;
 using SsbTomo.TestSupport;
 
 namespace SsbTomo.EndToEnd.Tests;
@@ -74,5 +76,32 @@ public class StageProfileTests
         Assert.All(stages, s => Assert.True(s.GetProperty("wall_seconds").GetDouble() >= 0 && s.GetProperty("peak_resident_mib").GetDouble() > 0, s.ToString()));
         Assert.InRange(root.GetProperty("wall_seconds").GetDouble(), 0.01, elapsed.Elapsed.TotalSeconds);
         Assert.True(root.GetProperty("cpu_seconds").GetDouble() > 0);
+    }
+
+    /// <summary>
+    /// Without --chunk-slices, `ssbtomo run` cuts a stack of small slices into slabs of 32 (Orchestrator.ChunkPlan.SlicesFor): raw.zarr
+    /// is chunked by 32 slices along z, and the labels are the bytes a run with 16-slice slabs gives.
+    /// </summary>
+    [Fact]
+    public async Task Run_without_chunk_slices_takes_the_slab_the_slice_size_allows_and_the_same_labels()
+    {
+        using var dir = new TempDirectory("ssbtomo-auto-chunk");
+        var phantom = Path.Combine(dir.Path, "phantom");
+        await PhantomCommand.WriteAsync(new PhantomOptions(PhantomPreset.Cycled50, 40, 96, 112, 50, Seed: 7), phantom);
+        var (auto, sixteen) = (Path.Combine(dir.Path, "auto"), Path.Combine(dir.Path, "sixteen"));
+
+        Assert.Equal(0, await RunCommand.RunAsync(Path.Combine(phantom, "stack"), auto, null, null, verbose: false, CancellationToken.None));
+        Assert.Equal(0, await RunCommand.RunAsync(Path.Combine(phantom, "stack"), sixteen, null, 16, verbose: false, CancellationToken.None));
+
+        var layout = new JobLayout("");
+        async Task<IReadOnlyList<int>> RawChunks(string run) => (await OmeZarr.OpenLevelAsync<ushort>(new FileSystemBlobStore(run), layout.Raw, 0)).Chunks;
+        Assert.Equal(Orchestrator.ChunkPlan.LargeSlabSlices, (await RawChunks(auto))[0]);
+        Assert.Equal(16, (await RawChunks(sixteen))[0]);
+        async Task<byte[]> Labels(string run)
+        {
+            var array = await OmeZarr.OpenLevelAsync<byte>(new FileSystemBlobStore(run), layout.Labels, 0);
+            return (await array.ReadRegionAsync(0, array.Shape[0], 0, array.Shape[1], 0, array.Shape[2])).Data;
+        }
+        Assert.Equal(await Labels(sixteen), await Labels(auto));
     }
 }

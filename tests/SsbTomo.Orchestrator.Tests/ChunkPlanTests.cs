@@ -1,0 +1,35 @@
+using SsbTomo.Orchestrator;
+
+namespace SsbTomo.Orchestrator.Tests;
+
+public class ChunkPlanTests
+{
+    private const long Mib = 1 << 20;
+
+    /// <summary>
+    /// 32 slices where ingest's and alignment's slabs of whole slices (32 + 8 halo slices at 8 bytes a pixel) fit half the
+    /// budget, else 16: at the default 2 GiB a 1024x1024 or 1536x2048 slice gets 32, a real 3072x4096 slice 16; a smaller
+    /// budget moves the line.
+    /// </summary>
+    [Theory]
+    [InlineData(1024, 1024, 2048, 32)]
+    [InlineData(1536, 2048, 2048, 32)]
+    [InlineData(2048, 2048, 2048, 16)]
+    [InlineData(3072, 4096, 2048, 16)]
+    [InlineData(3072, 4096, 8192, 32)]
+    [InlineData(1024, 1024, 512, 16)]
+    [InlineData(768, 768, 768, 32)]
+    [InlineData(256, 320, 256, 32)]
+    public void A_stack_gets_the_large_slab_only_when_its_whole_slices_fit_half_the_budget(int height, int width, int budgetMib, int expected)
+    {
+        Assert.Equal(expected, ChunkPlan.SlicesFor(height, width, budgetMib * Mib));
+    }
+
+    [Fact]
+    public void A_slab_plan_covers_every_slice_once()
+    {
+        var slabs = ChunkPlan.Slabs(70, 32).ToArray();
+        Assert.Equal([(0, 0, 32), (1, 32, 64), (2, 64, 70)], slabs);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ChunkPlan.SlicesFor(0, 10, Mib));
+    }
+}
