@@ -339,23 +339,6 @@ public sealed partial class RandomForest
         return total > 0 ? total : 1;
     }
 
-    /// <summary><see cref="PredictClassesGather"/> on the scalar walk (no AVX2, or fewer pixels than a vector's lanes).</summary>
-    private void PredictClassesScalar(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes, VoteStop stop)
-    {
-        var buffer = BlockFeatures(planeAddresses, p0, count);
-        var featureCount = planeAddresses.Length;
-        DecideEarly(p0, count, sums, ClassCount, classes, stop,
-            (active, t0, t1) => WalkScalar(buffer, active, sums, t0, t1),
-            keptFrom =>
-            {
-                for (var f = 0; f < featureCount; f++)
-                {
-                    var row = buffer.AsSpan(f * GatherStride, GatherStride);
-                    for (var n = 0; n < keptFrom.Length; n++) row[n] = row[keptFrom[n]];
-                }
-            });
-    }
-
     /// <summary>Trees [<paramref name="treeStart"/>, <paramref name="treeEnd"/>) one pixel at a time over a block's feature-major buffer (<see cref="BlockFeatures"/>).</summary>
     private unsafe void WalkScalar(float[] buffer, int count, float[] sums, int treeStart, int treeEnd)
     {
@@ -449,14 +432,23 @@ public sealed partial class RandomForest
     /// leading class is ahead of every other by more than the trees still to come could add (each leaf adds at most 1 to
     /// a class), plus a margin of 0.01 for float rounding, keeps that class and leaves the walk: the remaining pixels are
     /// packed together (features and sums) for the next round. The class is the one the whole forest gives (the same
-    /// argmax, first class on ties), as the leader's lead cannot be overtaken.
+    /// argmax, first class on ties), as the leader's lead cannot be overtaken. With a <see cref="VoteStop"/> the first
+    /// round is shorter and a pixel also leaves when the trees to come are unlikely to change its class.
     /// </summary>
-    private void PredictClassesGather(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes, VoteStop? stop)
+    private void PredictClassesGather(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes, VoteStop? stop) =>
+        PredictClassesOnBuffer(planeAddresses, p0, count, sums, classes, stop, PredictBlockGather);
+
+    /// <summary>The rounds of <see cref="PredictClassesGather"/> with the scalar walk (no AVX2, or fewer pixels than a vector's lanes).</summary>
+    private void PredictClassesScalar(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes, VoteStop stop) =>
+        PredictClassesOnBuffer(planeAddresses, p0, count, sums, classes, stop, WalkScalar);
+
+    /// <summary>A block's features in this thread's buffer (<see cref="BlockFeatures"/>), walked by <paramref name="walk"/>(buffer, active pixels, sums, first tree, end tree) in the rounds of <see cref="DecideEarly"/>.</summary>
+    private void PredictClassesOnBuffer(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes, VoteStop? stop, Action<float[], int, float[], int, int> walk)
     {
         var buffer = BlockFeatures(planeAddresses, p0, count);
         var featureCount = planeAddresses.Length;
         DecideEarly(p0, count, sums, ClassCount, classes, stop,
-            (active, t0, t1) => PredictBlockGather(buffer, active, sums, t0, t1),
+            (active, t0, t1) => walk(buffer, active, sums, t0, t1),
             keptFrom =>
             {
                 for (var f = 0; f < featureCount; f++)
