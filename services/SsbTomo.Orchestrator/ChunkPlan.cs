@@ -9,8 +9,8 @@ public static class ChunkPlan
     /// <summary>The slab <see cref="SlicesFor"/> gives stacks whose slices are small enough.</summary>
     public const int LargeSlabSlices = 32;
 
-    /// <summary>Halo slices an alignment measurement chunk prepares besides its own (the registration's reach).</summary>
-    private const int AlignmentHaloSlices = 8;
+    /// <summary>Halo slices an alignment measurement chunk prepares besides its own: the registration's farthest pair.</summary>
+    private static int AlignmentHaloSlices => Imaging.Alignment.PairwiseRegistration.DefaultOffsets[^1];
 
     /// <summary>
     /// Bytes a slice pixel costs while ingest and alignment hold a slab of whole slices: the uint16 slice, its float copy
