@@ -28,10 +28,12 @@ public static class IntensityNormalization
     /// Removes a smooth background (a charging gradient): <see cref="FitBackground"/>, then
     /// <see cref="RemoveBackground"/>. A slice with too little matrix for any fit is copied unchanged.
     /// </summary>
+    /// <param name="maxThreads">Threads the removal may use (<see cref="KernelThreads"/>); the pixels are the same for any.</param>
     public static Image2D<float> FlattenBackground(Image2D<float> image, int gridCells = 16, int polynomialDegree = 2, BackgroundModel model = BackgroundModel.Subtract, Image2D<float>? output = null,
         int maxThreads = KernelThreads.All)
     {
         ArgumentNullException.ThrowIfNull(image);
+        KernelThreads.Check(maxThreads);
         var fit = FitBackground(image, gridCells, polynomialDegree);
         if (fit is not null) return RemoveBackground(image, fit, model, output, maxThreads);
         output ??= new Image2D<float>(image.Height, image.Width);
