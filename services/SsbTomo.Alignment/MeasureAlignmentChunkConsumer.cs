@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.Options;
 using SsbTomo.Contracts;
 using SsbTomo.Hosting;
 using SsbTomo.Imaging;
@@ -15,9 +16,12 @@ namespace SsbTomo.Alignment;
 /// alone, never on the slab's bounds, so any chunk size and any number of workers store the same measurements.
 /// Beside them it stores the curtain offsets the filter subtracted from each slice, so that the shift chunk of the slab
 /// corrects its slices without filtering them again (the filter is most of a shift chunk's CPU).
+/// Its kernels use the worker's share of the cores (<see cref="SsbTomoOptions.EffectiveAlignmentKernelThreads"/>).
 /// </summary>
-public sealed class MeasureAlignmentChunkConsumer(IBlobStore store) : IConsumer<MeasureAlignmentChunk>
+public sealed class MeasureAlignmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptions> options) : IConsumer<MeasureAlignmentChunk>
 {
+    private readonly int _kernelThreads = options.Value.EffectiveAlignmentKernelThreads;
+
     /// <summary>
     /// How far back a slice with too little matrix looks for another slice's charging gradient. Fixed, not "the last
     /// slice that had one": a chunk must find the same fit without having measured the whole stack before it.
@@ -33,7 +37,7 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store) : IConsumer<
         var message = context.Message;
         var layout = new JobLayout(message.JobPrefix);
         var raw = await StageVolume<ushort>.OpenAsync(store, layout.Raw, ct);
-        var registration = new PairwiseRegistration();
+        var registration = new PairwiseRegistration(maxThreads: _kernelThreads);
         var before = await raw.ReadSlicesAsync(Math.Max(0, message.Z0 - registration.Offsets[^1]), message.Z0, ct);
         for (var k = 0; k < before.Depth; k++) registration.AddReference(before.SliceToFloat(k));
 
@@ -65,11 +69,11 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store) : IConsumer<
             // Registering the uncorrected slice measured better on phantoms, and curtains are milled into the specimen
             // face, so they move with it like any other feature.
             var pairs = registration.Add(slice);
-            var corrected = correction.Apply(slice, out curtains[z - message.Z0]);
+            var corrected = correction.Apply(slice, out curtains[z - message.Z0], _kernelThreads);
             measured.Add(new SliceMeasurement(z, flat, fit, fitSlice,
                 flat is null ? SliceIntensityRanges.Measure(corrected) : rawRange,
                 flat is null ? SliceIntensityRanges.MeasureBrightness(corrected) : new SliceBrightness(rawRange, null),
-                pairs, ParticleSections.Detect(corrected, ParticleDetectionOptions.ForDrift)));
+                pairs, ParticleSections.Detect(corrected, ParticleDetectionOptions.ForDrift, _kernelThreads)));
         }
         await store.WriteAsync(layout.AlignmentCurtains(message.ChunkIndex), CurtainOffsetsBlob.Encode(message.Z0, curtains), ct);
         await AlignmentBlobs.WriteAsync(store, layout.AlignmentChunk(message.ChunkIndex),

@@ -1,5 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using SsbTomo.Contracts;
 using SsbTomo.Hosting;
 using SsbTomo.Imaging;
@@ -12,10 +13,13 @@ namespace SsbTomo.Alignment;
 /// <summary>
 /// Writes one slab of aligned.zarr from the stored solution: each raw slice corrected with the charging gradient and the
 /// curtain offsets the measurement of the slab stored (neither fitted nor filtered again), shifted into the slice-0 frame
-/// (sub-pixel), cropped and mapped to uint16 with its matched brightness.
+/// (sub-pixel), cropped and mapped to uint16 with its matched brightness. Its kernels use the worker's share of the cores
+/// (<see cref="SsbTomoOptions.EffectiveAlignmentKernelThreads"/>).
 /// </summary>
-public sealed class ShiftAlignmentChunkConsumer(IBlobStore store, ILogger<ShiftAlignmentChunkConsumer> logger) : IConsumer<ShiftAlignmentChunk>
+public sealed class ShiftAlignmentChunkConsumer(IBlobStore store, ILogger<ShiftAlignmentChunkConsumer> logger, IOptions<SsbTomoOptions> options) : IConsumer<ShiftAlignmentChunk>
 {
+    private readonly int _kernelThreads = options.Value.EffectiveAlignmentKernelThreads;
+
     public Task Consume(ConsumeContext<ShiftAlignmentChunk> context) =>
         StageRunner.RunAsync(context, "alignment", () => ShiftAsync(context));
 
@@ -35,8 +39,8 @@ public sealed class ShiftAlignmentChunkConsumer(IBlobStore store, ILogger<ShiftA
         {
             var plan = solution.Slices[message.Z0 + k];
             var slice = slab.SliceToFloat(k);
-            var corrected = curtains is null ? plan.Correction.Apply(slice) : plan.Correction.Replay(slice, curtains[k]);
-            SubpixelShift.Apply(corrected, plan.Drift, shifted);
+            var corrected = curtains is null ? plan.Correction.Apply(slice, _kernelThreads) : plan.Correction.Replay(slice, curtains[k], _kernelThreads);
+            SubpixelShift.Apply(corrected, plan.Drift, shifted, _kernelThreads);
             SliceIntensityRanges.ToUInt16(shifted, plan.Range, solution.Crop, result.Slice(k));
         }
         await aligned.WriteSlicesAsync(message.Z0, result, ct);

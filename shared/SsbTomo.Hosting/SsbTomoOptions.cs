@@ -61,6 +61,19 @@ public sealed class SsbTomoOptions
     public int AlignmentWorkers { get; set; } = 1;
 
     /// <summary>
+    /// Threads each alignment worker's kernels may use (the filters, FFTs and registrations of one slice). Unset: the
+    /// worker's share of the cores, <see cref="Environment.ProcessorCount"/> / <see cref="AlignmentWorkers"/> (at least 1),
+    /// so workers in one process do not contend for the same cores at every loop's barrier; a pod with a CPU limit sees
+    /// its limit as the processor count, so one worker per pod keeps all its cores. The results are the same bits for any
+    /// count (the kernels add their sums in index order).
+    /// </summary>
+    public int? AlignmentKernelThreads { get; set; }
+
+    /// <summary>The threads each alignment worker's kernels use: <see cref="AlignmentKernelThreads"/>, or its default.</summary>
+    public int EffectiveAlignmentKernelThreads =>
+        AlignmentKernelThreads ?? Math.Max(1, Environment.ProcessorCount / Math.Max(1, AlignmentWorkers));
+
+    /// <summary>
     /// Settings that would only fail a job later, with an internal error, when it reaches the stage that reads them; checked
     /// when a service starts instead (a wrong deployment does not start, and says which setting).
     /// </summary>
@@ -69,6 +82,8 @@ public sealed class SsbTomoOptions
         if (ChunkSlices < 1) yield return $"SsbTomo:ChunkSlices is {ChunkSlices}; it must be at least 1";
         if (ChunkTilePx < 1) yield return $"SsbTomo:ChunkTilePx is {ChunkTilePx}; it must be at least 1";
         if (AlignmentWorkers < 1) yield return $"SsbTomo:AlignmentWorkers is {AlignmentWorkers}; it must be at least 1";
+        if (AlignmentKernelThreads < 1)
+            yield return $"SsbTomo:AlignmentKernelThreads is {AlignmentKernelThreads}; it must be at least 1 (or unset: the cores divided among the alignment workers)";
         if (BusWatchdog.SettleTimeoutSeconds < 0)
             yield return $"SsbTomo:BusWatchdog:SettleTimeoutSeconds is {BusWatchdog.SettleTimeoutSeconds}; it must be 0 (off) or more";
         if (MemoryBudgetMb < 1) yield return $"SsbTomo:MemoryBudgetMb is {MemoryBudgetMb}; it must be at least 1 (a process's cap needs 384)";

@@ -9,7 +9,8 @@ namespace SsbTomo.EndToEnd.Tests;
 /// <summary>
 /// Alignment is measured and shifted in chunks by competing workers, and solved once: the aligned stack, alignment.json
 /// and the labels are the same bytes for one worker or several, and for slabs of 8 slices or of 5 (smaller than the
-/// registration's 8-slice halo, so a halo spans chunks).
+/// registration's 8-slice halo, so a halo spans chunks), whatever threads each worker's kernels use (one worker gets all
+/// the cores, three share them, and the third run sets SsbTomo:AlignmentKernelThreads itself).
 /// </summary>
 public sealed class AlignmentScaleOutTests : IDisposable
 {
@@ -23,7 +24,7 @@ public sealed class AlignmentScaleOutTests : IDisposable
         var stack = await JobResults.WriteSmallPhantomAsync(_dir.Path);
         var one = await RunAsync(stack, "one-worker", chunkSlices: 8, workers: 1);
         var three = await RunAsync(stack, "three-workers", chunkSlices: 8, workers: 3);
-        var smallSlabs = await RunAsync(stack, "five-slice-slabs", chunkSlices: 5, workers: 2);
+        var smallSlabs = await RunAsync(stack, "five-slice-slabs", chunkSlices: 5, workers: 2, kernelThreads: 3);
 
         Assert.Null(JobResults.Difference(await JobResults.ReadAsync(one), await JobResults.ReadAsync(three)));
         foreach (var other in new[] { three, smallSlabs })
@@ -80,13 +81,17 @@ public sealed class AlignmentScaleOutTests : IDisposable
         return (await level.ReadRegionAsync(0, level.Shape[0], 0, level.Shape[1], 0, level.Shape[2])).Data;
     }
 
-    private async Task<string> RunAsync(string stack, string name, int chunkSlices, int workers, Func<string, IBlobStore>? store = null)
+    private async Task<string> RunAsync(string stack, string name, int chunkSlices, int workers, Func<string, IBlobStore>? store = null, int? kernelThreads = null)
     {
         var root = Path.Combine(_dir.Path, name);
         var outcome = await RunCommand.ExecuteAsync(stack, root, null, chunkSlices, verbose: false, CancellationToken.None,
                 services =>
                 {
-                    services.Configure<SsbTomoOptions>(o => o.AlignmentWorkers = workers);
+                    services.Configure<SsbTomoOptions>(o =>
+                    {
+                        o.AlignmentWorkers = workers;
+                        o.AlignmentKernelThreads = kernelThreads;
+                    });
                     if (store is not null) services.AddSingleton(store(root));
                 })
             .WaitAsync(TimeSpan.FromMinutes(3));

@@ -32,7 +32,7 @@ public class HostingDefaultsTests
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             Args = ["--SsbTomo:Metrics:VoidNearNmcDistanceUm", "-0.5", "--SsbTomo:ChunkSlices", "0", "--SsbTomo:Metrics:TortuosityAxes", "zq",
-                "--urls", "http://127.0.0.1:0"],
+                "--SsbTomo:AlignmentKernelThreads", "0", "--urls", "http://127.0.0.1:0"],
         });
         builder.AddSsbTomoDefaults(_ => { }, "ssbtomo-metrics");
         await using var app = builder.Build();
@@ -40,10 +40,21 @@ public class HostingDefaultsTests
         Assert.Contains("SsbTomo:Metrics:VoidNearNmcDistanceUm is -0.5", refused.Message);
         Assert.Contains("SsbTomo:ChunkSlices is 0", refused.Message);
         Assert.Contains("SsbTomo:Metrics:TortuosityAxes is \"zq\"", refused.Message);
+        Assert.Contains("SsbTomo:AlignmentKernelThreads is 0", refused.Message);
 
         var sound = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ["--urls", "http://127.0.0.1:0"] });
         sound.AddSsbTomoDefaults(_ => { }, "ssbtomo-metrics");
         Assert.Empty(sound.Build().Services.GetRequiredService<IOptions<SsbTomoOptions>>().Value.Problems());
+    }
+
+    [Fact]
+    public void Alignment_workers_share_the_cores_unless_their_kernel_threads_are_set()
+    {
+        var cores = Environment.ProcessorCount;
+        Assert.Equal(cores, new SsbTomoOptions().EffectiveAlignmentKernelThreads);
+        Assert.Equal(Math.Max(1, cores / 2), new SsbTomoOptions { AlignmentWorkers = 2 }.EffectiveAlignmentKernelThreads);
+        Assert.Equal(1, new SsbTomoOptions { AlignmentWorkers = cores + 1 }.EffectiveAlignmentKernelThreads);
+        Assert.Equal(3, new SsbTomoOptions { AlignmentWorkers = 8, AlignmentKernelThreads = 3 }.EffectiveAlignmentKernelThreads);
     }
 
     [Fact]

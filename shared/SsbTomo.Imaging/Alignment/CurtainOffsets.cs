@@ -38,15 +38,17 @@ public sealed class CurtainOffsets
     /// <paramref name="image"/> minus the offsets: the pixels <see cref="CurtainingFilter.Remove(Image2D{float}, int, int, Image2D{float}?)"/>
     /// gives for the image the offsets were measured on. <paramref name="output"/> may be <paramref name="image"/> itself.
     /// </summary>
-    public Image2D<float> Apply(Image2D<float> image, Image2D<float>? output = null)
+    /// <param name="maxThreads">Threads the subtraction may use (<see cref="KernelThreads"/>); the pixels are the same for any.</param>
+    public Image2D<float> Apply(Image2D<float> image, Image2D<float>? output = null, int maxThreads = KernelThreads.All)
     {
         ArgumentNullException.ThrowIfNull(image);
+        KernelThreads.Check(maxThreads);
         if (image.Height != Height || image.Width != Width)
             throw new ArgumentException($"image is {image.Height}x{image.Width}, the offsets were measured on {Height}x{Width}", nameof(image));
         output ??= new Image2D<float>(Height, Width);
         if (output.Height != Height || output.Width != Width)
             throw new ArgumentException($"output is {output.Height}x{output.Width}, image is {Height}x{Width}", nameof(output));
-        Subtract(image.Pixels, output.Pixels, Values, Height, Width, Blocks);
+        Subtract(image.Pixels, output.Pixels, Values, Height, Width, Blocks, maxThreads);
         return output;
     }
 
@@ -54,10 +56,10 @@ public sealed class CurtainOffsets
     /// dst = src - the offsets interpolated between block centres. The filter's passes and <see cref="Apply"/> both come
     /// here, so a stored result is the filter's own arithmetic, not a copy of it. NaN stays NaN.
     /// </summary>
-    internal static void Subtract(float[] src, float[] dst, float[] offsets, int h, int w, int blocks)
+    internal static void Subtract(float[] src, float[] dst, float[] offsets, int h, int w, int blocks, int maxThreads)
     {
         double blockHeight = (double)h / blocks;
-        Parallel.For(0, h, y =>
+        KernelThreads.For(0, h, maxThreads, y =>
         {
             // Position between block centres.
             double t = (y + 0.5) / blockHeight - 0.5;

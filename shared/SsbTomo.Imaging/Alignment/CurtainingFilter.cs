@@ -20,17 +20,20 @@ namespace SsbTomo.Imaging.Alignment;
 /// </summary>
 public static class CurtainingFilter
 {
-    public static Image2D<float> Remove(Image2D<float> image, int maxStripeWidthPx = 12, int blockHeightPx = 256, Image2D<float>? output = null) =>
-        Remove(image, out _, maxStripeWidthPx, blockHeightPx, output);
+    /// <param name="maxThreads">Threads the filter may use (<see cref="KernelThreads"/>); the pixels are the same for any.</param>
+    public static Image2D<float> Remove(Image2D<float> image, int maxStripeWidthPx = 12, int blockHeightPx = 256, Image2D<float>? output = null, int maxThreads = KernelThreads.All) =>
+        Remove(image, out _, maxStripeWidthPx, blockHeightPx, output, maxThreads);
 
     /// <summary>
     /// Like <see cref="Remove(Image2D{float}, int, int, Image2D{float}?)"/>, and gives what it subtracted:
     /// <paramref name="offsets"/>.<see cref="CurtainOffsets.Apply"/> on the same image gives the same pixels, bit for bit,
     /// without the running medians (the alignment's shift pass replays the measurement pass's filter this way).
     /// </summary>
-    public static Image2D<float> Remove(Image2D<float> image, out CurtainOffsets offsets, int maxStripeWidthPx = 12, int blockHeightPx = 256, Image2D<float>? output = null)
+    public static Image2D<float> Remove(Image2D<float> image, out CurtainOffsets offsets, int maxStripeWidthPx = 12, int blockHeightPx = 256, Image2D<float>? output = null,
+        int maxThreads = KernelThreads.All)
     {
         ArgumentNullException.ThrowIfNull(image);
+        KernelThreads.Check(maxThreads);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxStripeWidthPx, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(blockHeightPx, 1);
         int h = image.Height, w = image.Width;
@@ -51,10 +54,10 @@ public static class CurtainingFilter
         {
             for (int pass = 0; pass < Passes; pass++)
             {
-                RowResidual(current, maxStripeWidthPx, residual);
-                var increment = ColumnBlockMedians(residual, h, w, blocks);
+                RowResidual(current, maxStripeWidthPx, residual, maxThreads);
+                var increment = ColumnBlockMedians(residual, h, w, blocks, maxThreads);
                 for (int i = 0; i < total.Length; i++) total[i] += increment[i];
-                CurtainOffsets.Subtract(src, dst, total, h, w, blocks);
+                CurtainOffsets.Subtract(src, dst, total, h, w, blocks, maxThreads);
                 current = output;
             }
         }
@@ -74,12 +77,12 @@ public static class CurtainingFilter
     /// every row without -0 (the network's medians are then the sorted window's values exactly); other windows and such
     /// rows keep a sorted window that slides along the row.
     /// </summary>
-    private static void RowResidual(Image2D<float> image, int halfWidth, float[] residual)
+    private static void RowResidual(Image2D<float> image, int halfWidth, float[] residual, int maxThreads)
     {
         int h = image.Height, w = image.Width;
         int window = 2 * halfWidth + 1;
         bool network = halfWidth == MedianOf25.HalfWidth && w >= MedianOf25.Lanes && MedianOf25.IsAccelerated;
-        Parallel.For(0, h, () => (new float[w + 2 * halfWidth], new float[window]), (y, _, buffers) =>
+        KernelThreads.For(0, h, maxThreads, () => (new float[w + 2 * halfWidth], new float[window]), (y, buffers) =>
         {
             var (padded, sorted) = buffers;
             var row = image.Row(y);
@@ -94,7 +97,7 @@ public static class CurtainingFilter
             if (network && MemoryMarshal.Cast<float, int>(padded.AsSpan()).IndexOf(NegativeZeroBits) < 0)
             {
                 MedianOf25.Residual(row, padded, dst);
-                return buffers;
+                return;
             }
             padded.AsSpan(0, window).CopyTo(sorted);
             Array.Sort(sorted);
@@ -106,8 +109,7 @@ public static class CurtainingFilter
                 }
                 dst[x] = row[x] - sorted[halfWidth];
             }
-            return buffers;
-        }, _ => { });
+        });
     }
 
     private static readonly int NegativeZeroBits = BitConverter.SingleToInt32Bits(-0f);
@@ -154,11 +156,11 @@ public static class CurtainingFilter
     /// rows (a column walk touches one cache line per pixel); each column gets the same values in the same order as a
     /// walk down it, and a median does not depend on the order anyway.
     /// </summary>
-    private static float[] ColumnBlockMedians(float[] residual, int h, int w, int blocks)
+    private static float[] ColumnBlockMedians(float[] residual, int h, int w, int blocks, int maxThreads)
     {
         var offsets = new float[blocks * w];
         int strips = (w + ColumnStrip - 1) / ColumnStrip;
-        Parallel.For(0, strips, () => (new float[ColumnStrip * h], new int[ColumnStrip]), (strip, _, buffers) =>
+        KernelThreads.For(0, strips, maxThreads, () => (new float[ColumnStrip * h], new int[ColumnStrip]), (strip, buffers) =>
         {
             var (columns, counts) = buffers;
             int x0 = strip * ColumnStrip, n = Math.Min(ColumnStrip, w - x0);
@@ -178,8 +180,7 @@ public static class CurtainingFilter
                 for (int j = 0; j < n; j++)
                     offsets[b * w + x0 + j] = counts[j] == 0 ? 0f : Statistics.Median(columns.AsSpan(j * h, counts[j]));
             }
-            return buffers;
-        }, _ => { });
+        });
         return offsets;
     }
 

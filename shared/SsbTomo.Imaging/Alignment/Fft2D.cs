@@ -55,9 +55,10 @@ internal static class Fft2D
     /// Half spectrum of the real <paramref name="height"/> x <paramref name="width"/> image whose rows
     /// <paramref name="source"/> writes; rows at or beyond <paramref name="sourceRows"/> are zero and not asked for.
     /// <paramref name="re"/> and <paramref name="im"/> receive height x <see cref="HalfWidth"/> values.
-    /// <paramref name="parallel"/> false runs on the calling thread only (for callers that run transforms side by side).
+    /// <paramref name="maxThreads"/> 1 runs on the calling thread only (for callers that run transforms side by side);
+    /// the spectrum is the same for any count (<see cref="KernelThreads"/>).
     /// </summary>
-    public static void ForwardReal(int height, int width, int sourceRows, RealRowSource source, double[] re, double[] im, bool parallel = true)
+    public static void ForwardReal(int height, int width, int sourceRows, RealRowSource source, double[] re, double[] im, int maxThreads = KernelThreads.All)
     {
         CheckSize(height, width);
         int halfWidth = HalfWidth(width);
@@ -66,7 +67,7 @@ internal static class Fft2D
         var plan = PlanFor(width);
         int pairs = height / 2;
         int blocks = (pairs + Lanes - 1) / Lanes;
-        For(blocks, parallel, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (block) =>
+        KernelThreads.For(0, blocks, maxThreads, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (block) =>
         {
             int firstRow = 2 * block * Lanes;
             int lanesUsed = Math.Min(Lanes, pairs - block * Lanes);
@@ -120,7 +121,7 @@ internal static class Fft2D
                 }
             }
         });
-        TransformColumns(re, im, re, im, height, halfWidth, inverse: false, parallel);
+        TransformColumns(re, im, re, im, height, halfWidth, inverse: false, maxThreads);
     }
 
     /// <summary>
@@ -129,16 +130,16 @@ internal static class Fft2D
     /// is read, not changed; the imaginary parts the DC and Nyquist columns should not have are ignored, which is the
     /// real part of the full inverse transform. <paramref name="workRe"/>/<paramref name="workIm"/> hold height x HalfWidth.
     /// </summary>
-    public static void InverseReal(int height, int width, double[] re, double[] im, double[] workRe, double[] workIm, double[] output)
+    public static void InverseReal(int height, int width, double[] re, double[] im, double[] workRe, double[] workIm, double[] output, int maxThreads = KernelThreads.All)
     {
         CheckSize(height, width);
         int halfWidth = HalfWidth(width);
         if (output.Length < height * width) throw new ArgumentException("output is smaller than the image", nameof(output));
-        TransformColumns(re, im, workRe, workIm, height, halfWidth, inverse: true, parallel: true);
+        TransformColumns(re, im, workRe, workIm, height, halfWidth, inverse: true, maxThreads);
         var plan = PlanFor(width);
         int pairs = height / 2;
         int blocks = (pairs + Lanes - 1) / Lanes;
-        Parallel.For(0, blocks, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (block) =>
+        KernelThreads.For(0, blocks, maxThreads, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (block) =>
         {
             int firstRow = 2 * block * Lanes;
             int lanesUsed = Math.Min(Lanes, pairs - block * Lanes);
@@ -181,17 +182,6 @@ internal static class Fft2D
         });
     }
 
-    /// <summary>body(0..count-1), over the thread pool or, when the caller already keeps the cores busy, in order on this thread.</summary>
-    internal static void For(int count, bool parallel, Action<int> body)
-    {
-        if (parallel)
-        {
-            Parallel.For(0, count, body);
-            return;
-        }
-        for (int i = 0; i < count; i++) body(i);
-    }
-
     private static void CheckSize(int height, int width)
     {
         if (!IsPowerOfTwo(height) || !IsPowerOfTwo(width) || height < 2 || width < 2)
@@ -199,11 +189,11 @@ internal static class Fft2D
     }
 
     /// <summary>1D transforms along y of every column of a height x columns array, from source to destination (may be the same arrays).</summary>
-    private static void TransformColumns(double[] sourceRe, double[] sourceIm, double[] destinationRe, double[] destinationIm, int height, int columns, bool inverse, bool parallel)
+    private static void TransformColumns(double[] sourceRe, double[] sourceIm, double[] destinationRe, double[] destinationIm, int height, int columns, bool inverse, int maxThreads)
     {
         var plan = PlanFor(height);
         int blocks = (columns + Lanes - 1) / Lanes;
-        For(blocks, parallel, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (block) =>
+        KernelThreads.For(0, blocks, maxThreads, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (block) =>
         {
             int x0 = block * Lanes, count = Math.Min(Lanes, columns - x0);
             var (sRe, sIm) = Scratch(height);

@@ -28,11 +28,14 @@ public static class IntensityNormalization
     /// Removes a smooth background (a charging gradient): <see cref="FitBackground"/>, then
     /// <see cref="RemoveBackground"/>. A slice with too little matrix for any fit is copied unchanged.
     /// </summary>
-    public static Image2D<float> FlattenBackground(Image2D<float> image, int gridCells = 16, int polynomialDegree = 2, BackgroundModel model = BackgroundModel.Subtract, Image2D<float>? output = null)
+    /// <param name="maxThreads">Threads the removal may use (<see cref="KernelThreads"/>); the pixels are the same for any.</param>
+    public static Image2D<float> FlattenBackground(Image2D<float> image, int gridCells = 16, int polynomialDegree = 2, BackgroundModel model = BackgroundModel.Subtract, Image2D<float>? output = null,
+        int maxThreads = KernelThreads.All)
     {
         ArgumentNullException.ThrowIfNull(image);
+        KernelThreads.Check(maxThreads);
         var fit = FitBackground(image, gridCells, polynomialDegree);
-        if (fit is not null) return RemoveBackground(image, fit, model, output);
+        if (fit is not null) return RemoveBackground(image, fit, model, output, maxThreads);
         output ??= new Image2D<float>(image.Height, image.Width);
         CheckSize(image, output);
         image.Pixels.CopyTo(output.Pixels, 0);
@@ -73,9 +76,12 @@ public static class IntensityNormalization
     }
 
     /// <summary>Removes a fitted background per <paramref name="model"/>, keeping the mean level of the fit.</summary>
-    public static Image2D<float> RemoveBackground(Image2D<float> image, BackgroundFit fit, BackgroundModel model = BackgroundModel.Subtract, Image2D<float>? output = null)
+    /// <param name="maxThreads">Threads the removal may use (<see cref="KernelThreads"/>); the pixels are the same for any.</param>
+    public static Image2D<float> RemoveBackground(Image2D<float> image, BackgroundFit fit, BackgroundModel model = BackgroundModel.Subtract, Image2D<float>? output = null,
+        int maxThreads = KernelThreads.All)
     {
         ArgumentNullException.ThrowIfNull(image);
+        KernelThreads.Check(maxThreads);
         ArgumentNullException.ThrowIfNull(fit);
         int h = image.Height, w = image.Width;
         output ??= new Image2D<float>(h, w);
@@ -87,7 +93,7 @@ public static class IntensityNormalization
             throw new ArgumentException("background level is not positive; use BackgroundModel.Subtract", nameof(model));
         var src = image.Pixels;
         var dst = output.Pixels;
-        Parallel.For(0, h, () => new double[degree + 1], (y, _, inU) =>
+        KernelThreads.For(0, h, maxThreads, () => new double[degree + 1], (y, inU) =>
         {
             // Collect the polynomial in u for this row: background = sum_p inU[p] u^p, evaluated by Horner.
             double vy = Normalised(y, h);
@@ -106,8 +112,7 @@ public static class IntensityNormalization
                     ? (float)(src[i] - background + level)
                     : (float)(src[i] * level / background);
             }
-            return inU;
-        }, _ => { });
+        });
         return output;
     }
 

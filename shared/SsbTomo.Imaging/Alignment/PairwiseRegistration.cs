@@ -40,16 +40,20 @@ public sealed class PairwiseRegistration
     private readonly DriftMethod _method;
     private readonly PatchConsensusOptions _patches;
     private readonly Prepared?[] _history;
+    private readonly int _maxThreads;
     private int _count;
 
     /// <param name="Link">Coarse registration against the slice before (default for the first).</param>
     /// <param name="RefinedLink">The refined registration against the slice before (zero for the first).</param>
     private sealed record Prepared(Spectrum Spectrum, BandImage? Band, RegistrationResult Link, Shift2D RefinedLink);
 
+    /// <param name="maxThreads">Threads each registration may use (<see cref="KernelThreads"/>); the measurements are the same for any.</param>
     public PairwiseRegistration(int upsampleFactor = 20, int maxSizePx = PhaseCorrelation.DefaultMaxSizePx, IReadOnlyList<int>? referenceOffsets = null,
-        DriftMethod method = DriftMethod.PatchConsensus, PatchConsensusOptions? patches = null)
+        DriftMethod method = DriftMethod.PatchConsensus, PatchConsensusOptions? patches = null, int maxThreads = KernelThreads.All)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(upsampleFactor, 1);
+        KernelThreads.Check(maxThreads);
+        _maxThreads = maxThreads;
         _upsampleFactor = upsampleFactor;
         _maxSizePx = maxSizePx;
         _offsets = (referenceOffsets ?? DefaultOffsets).Distinct().Order().ToArray();
@@ -81,7 +85,7 @@ public sealed class PairwiseRegistration
         {
             if (offset > _count) break;
             var reference = Back(offset)!;
-            var coarse = PhaseCorrelation.Estimate(reference.Spectrum, spectrum, upsampleFactor: 4, polish: false);
+            var coarse = PhaseCorrelation.Estimate(reference.Spectrum, spectrum, upsampleFactor: 4, polish: false, _maxThreads);
             if (offset == 1) link = coarse;
             pairs.Add(Refine(offset, reference, spectrum, band, coarse, Start(offset, coarse, link, pairs.Count > 0 ? pairs[0].Shift : default)));
         }
@@ -101,18 +105,18 @@ public sealed class PairwiseRegistration
             Remember(spectrum, band, default, Shift2D.Zero);
             return;
         }
-        var link = PhaseCorrelation.Estimate(Back(1)!.Spectrum, spectrum, upsampleFactor: 4, polish: false);
+        var link = PhaseCorrelation.Estimate(Back(1)!.Spectrum, spectrum, upsampleFactor: 4, polish: false, _maxThreads);
         Remember(spectrum, band, link, Refine(1, Back(1)!, spectrum, band, link, link.Shift).Shift);
     }
 
     private (Spectrum Spectrum, BandImage? Band) Prepare(Image2D<float> slice)
     {
         ArgumentNullException.ThrowIfNull(slice);
-        var spectrum = Spectrum.Of(slice, _maxSizePx);
+        var spectrum = Spectrum.Of(slice, _maxSizePx, _maxThreads);
         var previous = _count > 0 ? Back(1) : null;
         if (previous is not null && (previous.Spectrum.Crop.Height != spectrum.Crop.Height || previous.Spectrum.Crop.Width != spectrum.Crop.Width))
             throw new ArgumentException($"slice {_count} is {slice.Height}x{slice.Width}, which gives a different registration crop than earlier slices", nameof(slice));
-        return (spectrum, _method == DriftMethod.PatchConsensus ? BandImage.Of(slice, _maxSizePx, _patches) : null);
+        return (spectrum, _method == DriftMethod.PatchConsensus ? BandImage.Of(slice, _maxSizePx, _patches, _maxThreads) : null);
     }
 
     private void Remember(Spectrum spectrum, BandImage? band, RegistrationResult link, Shift2D refinedLink)
@@ -129,11 +133,11 @@ public sealed class PairwiseRegistration
     {
         if (band is not null)
         {
-            if (PatchConsensus.Estimate(reference.Band!, band, start, _patches) is { } patches)
+            if (PatchConsensus.Estimate(reference.Band!, band, start, _patches, _maxThreads) is { } patches)
                 return new PairRegistration(offset, coarse.PeakRatio, coarse.Shift, patches.Shift, patches.Weight, ByPatches: true);
         }
         // Global method, or too small for patches: the global registration with polish.
-        var polished = PhaseCorrelation.Estimate(reference.Spectrum, spectrum, _upsampleFactor, polish: true);
+        var polished = PhaseCorrelation.Estimate(reference.Spectrum, spectrum, _upsampleFactor, polish: true, _maxThreads);
         return new PairRegistration(offset, coarse.PeakRatio, coarse.Shift, polished.Shift, Math.Max(polished.PeakCorrelation, 1e-6), ByPatches: false);
     }
 

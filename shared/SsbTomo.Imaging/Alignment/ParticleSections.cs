@@ -52,9 +52,11 @@ public static class ParticleSections
 {
     private const int MaxHistogramBins = 256;
 
-    public static ParticleSection[] Detect(Image2D<float> slice, ParticleDetectionOptions? options = null)
+    /// <param name="maxThreads">Threads the detection may use (<see cref="KernelThreads"/>); the sections are the same for any.</param>
+    public static ParticleSection[] Detect(Image2D<float> slice, ParticleDetectionOptions? options = null, int maxThreads = KernelThreads.All)
     {
         ArgumentNullException.ThrowIfNull(slice);
+        KernelThreads.Check(maxThreads);
         options ??= ParticleDetectionOptions.Default;
         var (h, w) = (slice.Height, slice.Width);
         var valid = new float[h * w];
@@ -66,16 +68,16 @@ public static class ParticleSections
             values[i] = ok ? v : 0f;
             valid[i] = ok ? 1f : 0f;
         }
-        var smooth = GaussianBlur.Normalised(values, valid, h, w, options.SmoothingSigmaPx);
+        var smooth = GaussianBlur.Normalised(values, valid, h, w, options.SmoothingSigmaPx, maxThreads);
         if (BrightPhaseThreshold(smooth, valid, options.Phases) is not { } threshold) return [];
 
         var mask = new Volume<byte>(1, h, w);
         for (var i = 0; i < smooth.Length; i++) mask.Data[i] = valid[i] > 0 && smooth[i] > threshold ? (byte)1 : (byte)0;
         // One slice of 26-connected labelling is 8-connected labelling in the plane.
-        var components = ConnectedComponents.Label(mask, 1);
+        var components = ConnectedComponents.Label(mask, 1, slabs: 0, maxThreads);
         var (sections, rejected) = Summarise(components, h, w, options);
         if (!options.FitArcs || rejected.Count == 0) return sections;
-        return [.. sections, .. SectionArcs.Fit(components, rejected, smooth, valid, h, w, (float)threshold, options)];
+        return [.. sections, .. SectionArcs.Fit(components, rejected, smooth, valid, h, w, (float)threshold, options, maxThreads)];
     }
 
     private static double? BrightPhaseThreshold(float[] smooth, float[] valid, int phases)

@@ -46,16 +46,17 @@ internal sealed class BandImage
     /// the reference of every later slice it is registered with (four with the default offsets), and neither its
     /// gradients nor the gradient products of its whole cells depend on the moving slice or the shift.
     /// </summary>
-    internal ReferenceTerms TermsForCells(int cellPx)
+    internal ReferenceTerms TermsForCells(int cellPx, int maxThreads = KernelThreads.All)
     {
         var terms = _referenceTerms;
         if (terms is not null && terms.CellPx == cellPx) return terms;
-        terms = ReferenceTerms.Of(this, cellPx);
+        terms = ReferenceTerms.Of(this, cellPx, maxThreads);
         _referenceTerms = terms;
         return terms;
     }
 
-    public static BandImage Of(Image2D<float> image, int maxSizePx, PatchConsensusOptions options)
+    /// <param name="maxThreads">Threads the band-pass may use (<see cref="KernelThreads"/>); the image is the same for any.</param>
+    public static BandImage Of(Image2D<float> image, int maxSizePx, PatchConsensusOptions options, int maxThreads = KernelThreads.All)
     {
         int h = Math.Min(image.Height, maxSizePx), w = Math.Min(image.Width, maxSizePx);
         int y0 = (image.Height - h) / 2, x0 = (image.Width - w) / 2;
@@ -66,15 +67,15 @@ internal sealed class BandImage
         float[] crop = pool.Rent(pixels), valid = pool.Rent(pixels), fine = pool.Rent(pixels), coarse = pool.Rent(pixels), scratch = pool.Rent(pixels);
         try
         {
-            Parallel.For(0, h, y => CropRow(image.Row(y0 + y).Slice(x0, w), crop.AsSpan(y * w, w), valid.AsSpan(y * w, w)));
+            KernelThreads.For(0, h, maxThreads, y => CropRow(image.Row(y0 + y).Slice(x0, w), crop.AsSpan(y * w, w), valid.AsSpan(y * w, w)));
             // Both blurs share the weighted crop (data x weight) and the validity check.
-            using (var blur = new GaussianBlur.Normaliser(crop, valid, h, w))
+            using (var blur = new GaussianBlur.Normaliser(crop, valid, h, w, maxThreads))
             {
                 blur.Blur(options.FineSigmaPx, fine, scratch);
                 blur.Blur(options.CoarseSigmaPx, coarse, scratch);
             }
             var band = new float[pixels];
-            Parallel.For(0, h, y => Difference(fine.AsSpan(y * w, w), coarse.AsSpan(y * w, w), valid.AsSpan(y * w, w), band.AsSpan(y * w, w)));
+            KernelThreads.For(0, h, maxThreads, y => Difference(fine.AsSpan(y * w, w), coarse.AsSpan(y * w, w), valid.AsSpan(y * w, w), band.AsSpan(y * w, w)));
             // The moments are sums in pixel order, one term after another.
             double sum = 0, sum2 = 0;
             long n = 0;
@@ -87,7 +88,7 @@ internal sealed class BandImage
             double mean = n > 0 ? sum / n : 0;
             double sd = n > 1 ? Math.Sqrt(Math.Max(sum2 / n - mean * mean, 0)) : 0;
             float scale = sd > 0 ? (float)(1 / sd) : 1f;
-            Parallel.For(0, h, y => Standardise(band.AsSpan(y * w, w), valid.AsSpan(y * w, w), mean, scale));
+            KernelThreads.For(0, h, maxThreads, y => Standardise(band.AsSpan(y * w, w), valid.AsSpan(y * w, w), mean, scale));
             return new BandImage(band, h, w);
         }
         finally
@@ -162,13 +163,13 @@ internal sealed class BandImage
         /// <summary>Per cell (row-major, h / cellPx by w / cellPx): the sums of gy², gy·gx and gx² over all its pixels, in row-major pixel order.</summary>
         public double[] WholeCells { get; }
 
-        public static ReferenceTerms Of(BandImage image, int cellPx)
+        public static ReferenceTerms Of(BandImage image, int cellPx, int maxThreads)
         {
             int h = image.Height, w = image.Width;
             var r = image.Data;
             var gy = new float[h * w];
             var gx = new float[h * w];
-            Parallel.For(1, Math.Max(1, h - 1), y =>
+            KernelThreads.For(1, Math.Max(1, h - 1), maxThreads, y =>
             {
                 for (int x = 1; x < w - 1; x++)
                 {
@@ -178,7 +179,7 @@ internal sealed class BandImage
             });
             int cy = h / cellPx, cx = w / cellPx;
             var cells = new double[cy * cx * 3];
-            Parallel.For(0, cy, j =>
+            KernelThreads.For(0, cy, maxThreads, j =>
             {
                 for (int i = 0; i < cx; i++)
                 {
@@ -202,9 +203,9 @@ internal sealed class BandImage
 /// <summary>Separable Gaussian blur by normalised convolution (pixels with weight 0 and outside the image do not count).</summary>
 internal static class GaussianBlur
 {
-    public static float[] Normalised(float[] data, float[] weight, int h, int w, double sigma)
+    public static float[] Normalised(float[] data, float[] weight, int h, int w, double sigma, int maxThreads = KernelThreads.All)
     {
-        using var normaliser = new Normaliser(data, weight, h, w);
+        using var normaliser = new Normaliser(data, weight, h, w, maxThreads);
         return normaliser.Blur(sigma);
     }
 
@@ -219,11 +220,13 @@ internal static class GaussianBlur
         private readonly float[] _weighted;
         private readonly bool _allWeightOne;
         private readonly int _h, _w;
+        private readonly int _maxThreads;
 
         /// <param name="data">Finite values.</param>
-        public Normaliser(float[] data, float[] weight, int h, int w)
+        /// <param name="maxThreads">Threads the blurs may use (<see cref="KernelThreads"/>); the pixels are the same for any.</param>
+        public Normaliser(float[] data, float[] weight, int h, int w, int maxThreads = KernelThreads.All)
         {
-            (_data, _weight, _h, _w) = (data, weight, h, w);
+            (_data, _weight, _h, _w, _maxThreads) = (data, weight, h, w, maxThreads);
             int n = h * w;
             _allWeightOne = weight.AsSpan(0, n).IndexOfAnyExcept(1f) < 0;
             if (_allWeightOne)
@@ -256,7 +259,7 @@ internal static class GaussianBlur
             int r = Math.Max(1, (int)Math.Ceiling(3 * sigma));
             var k = new float[2 * r + 1];
             for (int i = -r; i <= r; i++) k[i + r] = (float)Math.Exp(-0.5 * i * i / (sigma * sigma));
-            Separable(_weighted, _h, _w, k, r, scratch, destination);
+            Separable(_weighted, _h, _w, k, r, scratch, destination, _maxThreads);
             // With every weight 1 the blurred weights differ only within r of the border: the rows of the interior are all
             // the same row (same terms in the same order), so they are computed once, exactly as the full blur would.
             float[]? weightBlur = null, weightScratch = null;
@@ -265,10 +268,10 @@ internal static class GaussianBlur
             else
             {
                 (weightBlur, weightScratch) = (ArrayPool<float>.Shared.Rent(n), ArrayPool<float>.Shared.Rent(n));
-                Separable(_weight, _h, _w, k, r, weightScratch, weightBlur);
+                Separable(_weight, _h, _w, k, r, weightScratch, weightBlur, _maxThreads);
                 den = new RowTable(weightBlur, y => y);
             }
-            Parallel.For(0, _h, y => Divide(destination.AsSpan(y * _w, _w), den.Row(y, _w)));
+            KernelThreads.For(0, _h, _maxThreads, y => Divide(destination.AsSpan(y * _w, _w), den.Row(y, _w)));
             if (weightBlur is not null) ArrayPool<float>.Shared.Return(weightBlur);
             if (weightScratch is not null) ArrayPool<float>.Shared.Return(weightScratch);
         }
@@ -323,10 +326,10 @@ internal static class GaussianBlur
     }
 
     /// <summary>The separable blur of the first h x w of src into dst, through tmp (both at least h x w).</summary>
-    private static void Separable(float[] src, int h, int w, float[] k, int r, float[] tmp, float[] dst)
+    private static void Separable(float[] src, int h, int w, float[] k, int r, float[] tmp, float[] dst, int maxThreads)
     {
-        Parallel.For(0, h, y => HorizontalRow(src.AsSpan(y * w, w), tmp.AsSpan(y * w, w), k, r));
-        Parallel.For(0, h, y => VerticalRow(y, h, w, k, r, yy => tmp.AsSpan(yy * w, w), dst.AsSpan(y * w, w)));
+        KernelThreads.For(0, h, maxThreads, y => HorizontalRow(src.AsSpan(y * w, w), tmp.AsSpan(y * w, w), k, r));
+        KernelThreads.For(0, h, maxThreads, y => VerticalRow(y, h, w, k, r, yy => tmp.AsSpan(yy * w, w), dst.AsSpan(y * w, w)));
     }
 
     private delegate ReadOnlySpan<float> RowSource(int y);
@@ -407,7 +410,8 @@ internal static class PatchConsensus
     }
 
     /// <summary>Shift s such that moving(p + s) matches reference(p); null when too few patches are usable.</summary>
-    public static Result? Estimate(BandImage reference, BandImage moving, Shift2D start, PatchConsensusOptions options)
+    /// <param name="maxThreads">Threads the estimate may use (<see cref="KernelThreads"/>); the result is the same for any.</param>
+    public static Result? Estimate(BandImage reference, BandImage moving, Shift2D start, PatchConsensusOptions options, int maxThreads = KernelThreads.All)
     {
         int h = reference.Height, w = reference.Width;
         if (moving.Height != h || moving.Width != w)
@@ -418,7 +422,7 @@ internal static class PatchConsensus
         if (py < 1 || px < 1) return null;
 
         var r = reference.Data;
-        var terms = reference.TermsForCells(cell);
+        var terms = reference.TermsForCells(cell, maxThreads);
         var (gy, gx, wholeCells) = (terms.GradientY, terms.GradientX, terms.WholeCells);
         int patches = py * px;
         using var work = new Workspace(h * w, cy * cx * CellTerms, patches);
@@ -428,12 +432,12 @@ internal static class PatchConsensus
         Result? last = null;
         for (int iteration = 0; iteration < MaxIterations; iteration++)
         {
-            var (vy0, vy1, vx0, vx1) = Resample(moving, shift, resampled, horizontal);
+            var (vy0, vy1, vx0, vx1) = Resample(moving, shift, resampled, horizontal, maxThreads);
             // Valid rows/cols of the resampled image, also excluding the 1-px gradient border.
             vy0 = Math.Max(vy0, 1); vx0 = Math.Max(vx0, 1); vy1 = Math.Min(vy1, h - 1); vx1 = Math.Min(vx1, w - 1);
             // The cells that lie wholly inside the valid region: a band of rows, and in each row a run of columns.
             int wholeFrom = (vx0 + cell - 1) / cell, wholeTo = Math.Max(wholeFrom, vx1 / cell);
-            Parallel.For(0, cy, j =>
+            KernelThreads.For(0, cy, maxThreads, j =>
             {
                 bool rowWhole = Math.Max(j * cell, vy0) == j * cell && Math.Min((j + 1) * cell, vy1) == (j + 1) * cell;
                 for (int i = 0; i < cx; i++)
@@ -827,7 +831,7 @@ internal static class PatchConsensus
     /// out(p) = moving(p + shift) by separable Keys cubic convolution (a = -0.5); returns the rows [y0, y1) and
     /// columns [x0, x1) where all 4x4 taps lie inside the image (outside them out is 0 and must not be used).
     /// </summary>
-    private static (int Y0, int Y1, int X0, int X1) Resample(BandImage moving, Shift2D shift, float[] output, float[] horizontal)
+    private static (int Y0, int Y1, int X0, int X1) Resample(BandImage moving, Shift2D shift, float[] output, float[] horizontal, int maxThreads)
     {
         int h = moving.Height, w = moving.Width;
         var m = moving.Data;
@@ -843,7 +847,7 @@ internal static class PatchConsensus
         int lanes = Vector<float>.Count;
         var (k0, k1, k2, k3) = (kx[0], kx[1], kx[2], kx[3]);
         var (v0, v1, v2, v3) = (new Vector<float>(k0), new Vector<float>(k1), new Vector<float>(k2), new Vector<float>(k3));
-        Parallel.For(y0 + ny - 1, y1 + ny + 2, y =>
+        KernelThreads.For(y0 + ny - 1, y1 + ny + 2, maxThreads, y =>
         {
             int b = y * w;
             var source = m.AsSpan();
@@ -864,7 +868,7 @@ internal static class PatchConsensus
         });
         var (l0, l1, l2, l3) = (ky[0], ky[1], ky[2], ky[3]);
         var (u0, u1, u2, u3) = (new Vector<float>(l0), new Vector<float>(l1), new Vector<float>(l2), new Vector<float>(l3));
-        Parallel.For(y0, y1, y =>
+        KernelThreads.For(y0, y1, maxThreads, y =>
         {
             int s = (y + ny - 1) * w;
             var t = horizontal.AsSpan();

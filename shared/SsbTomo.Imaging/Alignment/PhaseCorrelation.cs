@@ -25,32 +25,38 @@ public static class PhaseCorrelation
     /// so by default (<paramref name="polish"/>) it is then refined by Gauss-Newton least squares on the pixels
     /// themselves (cubic B-spline resampling, unwindowed overlap, means removed), which is unbiased.
     /// </summary>
-    public static RegistrationResult Estimate(Image2D<float> reference, Image2D<float> moving, int upsampleFactor = 20, int maxSizePx = DefaultMaxSizePx, bool polish = true)
+    /// <param name="maxThreads">Threads the registration may use (<see cref="KernelThreads"/>); the result is the same for any.</param>
+    public static RegistrationResult Estimate(Image2D<float> reference, Image2D<float> moving, int upsampleFactor = 20, int maxSizePx = DefaultMaxSizePx, bool polish = true,
+        int maxThreads = KernelThreads.All)
     {
         ArgumentNullException.ThrowIfNull(reference);
         ArgumentNullException.ThrowIfNull(moving);
+        KernelThreads.Check(maxThreads);
         if (reference.Height != moving.Height || reference.Width != moving.Width)
             throw new ArgumentException($"images differ in size: reference {reference.Height}x{reference.Width}, moving {moving.Height}x{moving.Width}", nameof(moving));
-        // The two transforms are independent and run side by side. With two cores that alone keeps both busy, so each
+        if (!KernelThreads.AllowsMany(maxThreads))
+            return Estimate(Spectrum.Of(reference, maxSizePx, maxThreads), Spectrum.Of(moving, maxSizePx, maxThreads), upsampleFactor, polish, maxThreads);
+        // The two transforms are independent and run side by side. With two threads that alone keeps both busy, so each
         // runs on one thread: no per-loop barriers, which cost most when other processes compete for the cores.
         // GetResult (not Wait or Parallel.Invoke) so a size error surfaces as the ArgumentException itself.
-        bool parallelInside = Environment.ProcessorCount > 2;
-        var referenceSpectrum = Task.Run(() => Spectrum.Of(reference, maxSizePx, parallelInside));
-        var m = Spectrum.Of(moving, maxSizePx, parallelInside);
+        int threads = maxThreads == KernelThreads.All ? Environment.ProcessorCount : maxThreads;
+        int inside = threads > 2 ? maxThreads : 1;
+        var referenceSpectrum = Task.Run(() => Spectrum.Of(reference, maxSizePx, inside));
+        var m = Spectrum.Of(moving, maxSizePx, inside);
         var r = referenceSpectrum.GetAwaiter().GetResult();
-        return Estimate(r, m, upsampleFactor, polish);
+        return Estimate(r, m, upsampleFactor, polish, maxThreads);
     }
 
     /// <summary>Registers two prepared spectra (same crop size); used by <see cref="DriftEstimator"/> to reuse FFTs.</summary>
-    internal static RegistrationResult Estimate(Spectrum reference, Spectrum moving, int upsampleFactor, bool polish)
+    internal static RegistrationResult Estimate(Spectrum reference, Spectrum moving, int upsampleFactor, bool polish, int maxThreads = KernelThreads.All)
     {
-        var spectral = EstimateSpectral(reference, moving, upsampleFactor);
+        var spectral = EstimateSpectral(reference, moving, upsampleFactor, maxThreads);
         if (!polish) return spectral;
-        var refined = Polish(reference, moving, spectral.Shift);
+        var refined = Polish(reference, moving, spectral.Shift, maxThreads);
         return spectral with { Shift = refined };
     }
 
-    private static RegistrationResult EstimateSpectral(Spectrum reference, Spectrum moving, int upsampleFactor)
+    private static RegistrationResult EstimateSpectral(Spectrum reference, Spectrum moving, int upsampleFactor, int maxThreads)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(upsampleFactor, 1);
         if (reference.Crop.Height != moving.Crop.Height || reference.Crop.Width != moving.Crop.Width)
@@ -68,10 +74,10 @@ public static class PhaseCorrelation
         try
         {
             // workRe holds the magnitudes between the two passes of the normalisation, before the inverse needs it.
-            double scale = CrossPowerSpectrum(reference, moving, productRe, productIm, workRe);
+            double scale = CrossPowerSpectrum(reference, moving, productRe, productIm, workRe, maxThreads);
             // A flat crop (blank or saturated frame) has no spectrum: nothing to match, no shift measured.
             if (!double.IsFinite(scale)) return new RegistrationResult(Shift2D.Zero, 0, 0);
-            Fft2D.InverseReal(h, w, productRe, productIm, workRe, workIm, correlation);
+            Fft2D.InverseReal(h, w, productRe, productIm, workRe, workIm, correlation, maxThreads);
             var (peakY, peakX) = ArgMax(correlation, h, w);
             double dy = peakY > h / 2 ? peakY - h : peakY;
             double dx = peakX > w / 2 ? peakX - w : peakX;
@@ -80,7 +86,7 @@ public static class PhaseCorrelation
             double ratio = PeakToRival(correlation, h, w, peakY, peakX);
             if (upsampleFactor == 1)
                 return new RegistrationResult(new Shift2D(dy, dx), peak, ratio);
-            return Refine(productRe, productIm, scale, h, w, dy, dx, upsampleFactor) with { PeakRatio = ratio };
+            return Refine(productRe, productIm, scale, h, w, dy, dx, upsampleFactor, maxThreads) with { PeakRatio = ratio };
         }
         finally
         {
@@ -101,11 +107,11 @@ public static class PhaseCorrelation
     /// (noise) frequencies down-weighted, as plain cross-correlation would.
     /// Means and sums are over the full spectrum: columns 1..width/2-1 of the half spectrum stand for two frequencies each.
     /// </summary>
-    private static double CrossPowerSpectrum(Spectrum reference, Spectrum moving, double[] productRe, double[] productIm, double[] magnitudes)
+    private static double CrossPowerSpectrum(Spectrum reference, Spectrum moving, double[] productRe, double[] productIm, double[] magnitudes, int maxThreads)
     {
         int h = reference.Height, halfWidth = reference.HalfWidth, last = halfWidth - 1;
         var rowSums = new double[h];
-        Parallel.For(0, h, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
+        KernelThreads.For(0, h, maxThreads, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
         {
             int start = y * halfWidth;
             var rRe = reference.Re.AsSpan(start, halfWidth);
@@ -131,7 +137,7 @@ public static class PhaseCorrelation
         });
         int fullLength = h * reference.Width;
         double eps = RegularisationFraction * SumInOrder(rowSums) / fullLength + double.Epsilon;
-        Parallel.For(0, h, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
+        KernelThreads.For(0, h, maxThreads, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
         {
             var pRe = productRe.AsSpan(y * halfWidth, halfWidth);
             var pIm = productIm.AsSpan(y * halfWidth, halfWidth);
@@ -218,7 +224,7 @@ public static class PhaseCorrelation
     /// P[ky, 0] + A[ky, c] + conj(A[-ky, c]) + P[ky, w/2] K[c, w/2].
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static RegistrationResult Refine(double[] productRe, double[] productIm, double scale, int h, int w, double dy, double dx, int upsampleFactor)
+    private static RegistrationResult Refine(double[] productRe, double[] productIm, double scale, int h, int w, double dy, double dx, int upsampleFactor, int maxThreads)
     {
         int n = (int)Math.Ceiling(upsampleFactor * 1.5);
         int centre = n / 2;
@@ -233,7 +239,7 @@ public static class PhaseCorrelation
         var halfRe = new double[h * n];
         var halfIm = new double[h * n];
         int interior = nyquist - 1;
-        Parallel.For(0, h, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (ky) =>
+        KernelThreads.For(0, h, maxThreads, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (ky) =>
         {
             var pRe = productRe.AsSpan(ky * halfWidth + 1, interior);
             var pIm = productIm.AsSpan(ky * halfWidth + 1, interior);
@@ -313,14 +319,14 @@ public static class PhaseCorrelation
     /// sum over the overlap of (moving(p + s) - mean - (reference(p) - mean))^2. Returns the start if it diverges
     /// (moves more than 1 px) or the overlap is too small.
     /// </summary>
-    private static Shift2D Polish(Spectrum reference, Spectrum moving, Shift2D start)
+    private static Shift2D Polish(Spectrum reference, Spectrum moving, Shift2D start, int maxThreads)
     {
         var r = reference.PolishCrop;
         var movingCrop = moving.PolishCrop;
         int h = r.Height, w = r.Width;
         var gy = new float[h * w];
         var gx = new float[h * w];
-        Parallel.For(1, h - 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
+        KernelThreads.For(1, h - 1, maxThreads, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
         {
             for (int x = 1; x < w - 1; x++)
             {
@@ -335,8 +341,8 @@ public static class PhaseCorrelation
         var rowNormal = new double[h * 5];
         for (int iteration = 0; iteration < 6; iteration++)
         {
-            SubpixelShift.Apply(movingCrop, shift, resampled);
-            Parallel.For(1, h - 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
+            SubpixelShift.Apply(movingCrop, shift, resampled, maxThreads);
+            KernelThreads.For(1, h - 1, maxThreads, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
             {
                 double rowA = 0, rowR = 0;
                 int rowCount = 0;
@@ -358,7 +364,7 @@ public static class PhaseCorrelation
             }
             if (count < 64) return start;
             float ma = (float)(sa / count), mr = (float)(sr / count);
-            Parallel.For(1, h - 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
+            KernelThreads.For(1, h - 1, maxThreads, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
             {
                 double syy = 0, syx = 0, sxx = 0, sy = 0, sx = 0;
                 for (int x = 1; x < w - 1; x++)
@@ -479,7 +485,8 @@ internal sealed class Spectrum
 
     public const int PolishSizePx = 512;
 
-    public static Spectrum Of(Image2D<float> image, int maxSizePx, bool parallel = true)
+    /// <param name="maxThreads">Threads the transform may use (<see cref="KernelThreads"/>); the spectrum is the same for any.</param>
+    public static Spectrum Of(Image2D<float> image, int maxSizePx, int maxThreads = KernelThreads.All)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSizePx, 8);
         int h = Math.Min(image.Height, maxSizePx), w = Math.Min(image.Width, maxSizePx);
@@ -488,7 +495,7 @@ internal sealed class Spectrum
         int y0 = (image.Height - h) / 2, x0 = (image.Width - w) / 2;
         var rowSums = new double[h];
         var rowCounts = new int[h];
-        Fft2D.For(h, parallel, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
+        KernelThreads.For(0, h, maxThreads, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
         {
             double sum = 0;
             int count = 0;
@@ -521,8 +528,8 @@ internal sealed class Spectrum
                 row[x] = float.IsFinite(v) ? (v - mean) * wy * windowX[x] : 0.0;
             }
             row[w..].Clear();
-        }, re, im, parallel);
-        return new Spectrum(SmoothedCrop(image, y0, x0, h, w, parallel), re, im, ph, pw);
+        }, re, im, maxThreads);
+        return new Spectrum(SmoothedCrop(image, y0, x0, h, w, maxThreads), re, im, ph, pw);
     }
 
     private const double TukeyAlpha = 0.5;
@@ -541,12 +548,12 @@ internal sealed class Spectrum
     /// The h x w crop at (y0, x0) smoothed by [1 2 1]/4 along x then y, edges clamped to the crop (not the image),
     /// computed from the image directly; the horizontal pass goes through a pooled buffer.
     /// </summary>
-    private static Image2D<float> SmoothedCrop(Image2D<float> image, int y0, int x0, int h, int w, bool parallel)
+    private static Image2D<float> SmoothedCrop(Image2D<float> image, int y0, int x0, int h, int w, int maxThreads)
     {
         var tmp = ArrayPool<float>.Shared.Rent(h * w);
         try
         {
-            Fft2D.For(h, parallel, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
+            KernelThreads.For(0, h, maxThreads, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
             {
                 var src = image.Row(y0 + y).Slice(x0, w);
                 var dst = tmp.AsSpan(y * w, w);
@@ -557,7 +564,7 @@ internal sealed class Spectrum
                 }
             });
             var result = new Image2D<float>(h, w);
-            Fft2D.For(h, parallel, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
+            KernelThreads.For(0, h, maxThreads, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
             {
                 int u = Math.Max(y - 1, 0), d = Math.Min(y + 1, h - 1);
                 var up = tmp.AsSpan(u * w, w);

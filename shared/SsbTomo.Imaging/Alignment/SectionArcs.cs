@@ -48,7 +48,8 @@ internal static class SectionArcs
     /// <summary>The disc test shrinks the circle by this much, so blur and the subpixel edge do not count as outside.</summary>
     private const double DiscInsetPx = 1.5;
 
-    public static List<ParticleSection> Fit(ComponentLabels components, HashSet<int> ids, float[] smooth, float[] valid, int h, int w, float threshold, ParticleDetectionOptions options)
+    public static List<ParticleSection> Fit(ComponentLabels components, HashSet<int> ids, float[] smooth, float[] valid, int h, int w, float threshold, ParticleDetectionOptions options,
+        int maxThreads = KernelThreads.All)
     {
         var points = new Dictionary<int, List<(double Y, double X)>>();
         foreach (var id in ids) points[id] = [];
@@ -83,7 +84,7 @@ internal static class SectionArcs
         // Each blob's circles depend on its own points and seed alone: blobs are fitted side by side, kept in id order.
         var ordered = ids.Order().ToArray();
         var circles = new List<ParticleSection>[ordered.Length];
-        Parallel.For(0, ordered.Length, k =>
+        KernelThreads.For(0, ordered.Length, maxThreads, k =>
             circles[k] = [.. Circles(points[ordered[k]], ordered[k], labels, h, w, options.MinAreaPx, (int)Math.Ceiling(options.MinArcFraction * AngleBins))]);
         var sections = new List<ParticleSection>();
         foreach (var blob in circles) sections.AddRange(blob);

@@ -20,9 +20,11 @@ public static class SubpixelShift
     /// rest partly on mirrored data (see <see cref="ValidRegion"/> for the region that rests only on real data).
     /// To move raw slice k into slice-0 coordinates, call Apply(raw_k, drift_k).
     /// </summary>
-    public static Image2D<float> Apply(Image2D<float> image, Shift2D shift, Image2D<float>? output = null)
+    /// <param name="maxThreads">Threads the resampling may use (<see cref="KernelThreads"/>); the pixels are the same for any.</param>
+    public static Image2D<float> Apply(Image2D<float> image, Shift2D shift, Image2D<float>? output = null, int maxThreads = KernelThreads.All)
     {
         ArgumentNullException.ThrowIfNull(image);
+        KernelThreads.Check(maxThreads);
         if (!double.IsFinite(shift.Dy) || !double.IsFinite(shift.Dx))
             throw new ArgumentException($"shift {shift} is not finite", nameof(shift));
         int h = image.Height, w = image.Width;
@@ -32,12 +34,12 @@ public static class SubpixelShift
         if (ReferenceEquals(output, image))
             throw new ArgumentException("output must not be the input image", nameof(output));
 
-        var coefficients = Prefilter(image);
+        var coefficients = Prefilter(image, maxThreads);
         var (iy, wy, yInteger) = Weights(shift.Dy);
         var (ix, wx, xInteger) = Weights(shift.Dx);
         // Horizontal pass into a temporary, then vertical pass into the output.
         var horizontal = new float[h * w];
-        Parallel.For(0, h, y =>
+        KernelThreads.For(0, h, maxThreads, y =>
         {
             var src = coefficients.AsSpan(y * w, w);
             var dst = horizontal.AsSpan(y * w, w);
@@ -48,7 +50,7 @@ public static class SubpixelShift
             }
         });
         var result = output.Pixels;
-        Parallel.For(0, h, y =>
+        KernelThreads.For(0, h, maxThreads, y =>
         {
             int b = y + iy;
             var dst = result.AsSpan(y * w, w);
@@ -89,21 +91,20 @@ public static class SubpixelShift
     }
 
     /// <summary>Cubic B-spline coefficients of the image (rows, then columns), mirror boundaries.</summary>
-    internal static float[] Prefilter(Image2D<float> image)
+    internal static float[] Prefilter(Image2D<float> image, int maxThreads = KernelThreads.All)
     {
         int h = image.Height, w = image.Width;
         var c = (float[])image.Pixels.Clone();
-        Parallel.For(0, h, () => new double[w], (y, _, line) =>
+        KernelThreads.For(0, h, maxThreads, () => new double[w], (y, line) =>
         {
             var row = c.AsSpan(y * w, w);
             for (int x = 0; x < w; x++) line[x] = row[x];
             Filter1D(line);
             for (int x = 0; x < w; x++) row[x] = (float)line[x];
-            return line;
-        }, _ => { });
+        });
         const int block = 16;
         int blocks = (w + block - 1) / block;
-        Parallel.For(0, blocks, () => new double[block][], (bi, _, lines) =>
+        KernelThreads.For(0, blocks, maxThreads, () => new double[block][], (bi, lines) =>
         {
             int x0 = bi * block, n = Math.Min(block, w - x0);
             for (int j = 0; j < n; j++) lines[j] ??= new double[h];
@@ -112,8 +113,7 @@ public static class SubpixelShift
             for (int j = 0; j < n; j++) Filter1D(lines[j]);
             for (int y = 0; y < h; y++)
                 for (int j = 0; j < n; j++) c[y * w + x0 + j] = (float)lines[j][y];
-            return lines;
-        }, _ => { });
+        });
         return c;
     }
 

@@ -34,13 +34,14 @@ public static class ConnectedComponents
     public static ComponentLabels Label(Volume<byte> labels, byte phase) => Label(labels, phase, slabs: 0);
 
     /// <summary>As the public overload; <paramref name="slabs"/> &gt; 0 fixes the slab split (tests: the result must not depend on it).</summary>
-    internal static ComponentLabels Label(Volume<byte> labels, byte phase, int slabs)
+    /// <param name="maxThreads">Threads the labelling may use (<see cref="KernelThreads"/>); the labels are the same for any.</param>
+    internal static ComponentLabels Label(Volume<byte> labels, byte phase, int slabs, int maxThreads = KernelThreads.All)
     {
-        var runs = RunLabelling.Of(labels, phase, slabs);
+        var runs = RunLabelling.Of(labels, phase, slabs, maxThreads);
         var ids = new int[labels.Data.Length];
         var width = labels.Width;
         var rows = runs.RowCount;
-        Parallel.For(0, Math.Min(rows, 64), part =>
+        KernelThreads.For(0, Math.Min(rows, 64), maxThreads, part =>
         {
             var (r0, r1) = ((int)((long)rows * part / Math.Min(rows, 64)), (int)((long)rows * (part + 1) / Math.Min(rows, 64)));
             runs.WriteIds(r0, r1, ids.AsSpan((int)((long)r0 * width), (r1 - r0) * width));
@@ -130,13 +131,13 @@ internal sealed class RunLabelling
         return moments;
     }
 
-    public static RunLabelling Of(Volume<byte> labels, byte phase, int slabs)
+    public static RunLabelling Of(Volume<byte> labels, byte phase, int slabs, int maxThreads = KernelThreads.All)
     {
         var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);
         var rows = depth * height;
         var slabCount = slabs > 0 ? Math.Min(slabs, Math.Max(1, depth)) : Math.Clamp(depth / 8, 1, 2 * Environment.ProcessorCount);
         var parts = new SlabRuns[slabCount];
-        Parallel.For(0, slabCount, s =>
+        KernelThreads.For(0, slabCount, maxThreads, s =>
         {
             var z0 = (int)((long)depth * s / slabCount);
             var z1 = (int)((long)depth * (s + 1) / slabCount);
