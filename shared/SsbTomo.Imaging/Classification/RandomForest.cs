@@ -426,6 +426,9 @@ public sealed partial class RandomForest
     /// <summary>Trees between two checks of which pixels' classes are decided (<see cref="PredictClassesGather"/>).</summary>
     private const int TreesPerRound = 3;
 
+    /// <summary>Trees between two checks after the first when the vote may stop early (<see cref="VoteStop"/>); settable for the benchmark's comparison.</summary>
+    internal static int StoppedVoteTreesPerRound { get; set; } = 3;
+
     /// <summary>
     /// Classes only (no probabilities): every pixel walks the first half of the trees plus one (before that no class can
     /// be decided), then the rest in rounds of <see cref="TreesPerRound"/>; after each round a pixel whose
@@ -476,7 +479,7 @@ public sealed partial class RandomForest
         var active = count;
         for (int t0 = 0, t1; t0 < trees && active > 0; t0 = t1)
         {
-            t1 = Math.Min(trees, t0 == 0 ? Math.Min(trees / 2 + 1, stop?.FirstStop ?? trees) : t0 + TreesPerRound);
+            t1 = Math.Min(trees, t0 == 0 ? Math.Min(trees / 2 + 1, stop?.FirstStop ?? trees) : t0 + (stop is null ? TreesPerRound : StoppedVoteTreesPerRound));
             walk(active, t0, t1);
             var remaining = trees - t1;
             var kept = 0;
