@@ -342,11 +342,35 @@ public sealed partial class RandomForest
             };
         }
 
-        /// <summary>The four groups' searches, step by step together; positions end as codes − 128 (NaN: 255 − 128).</summary>
+        /// <summary>
+        /// The four groups' searches, step by step together; positions end as codes − 128 (NaN: 255 − 128). The first
+        /// three steps need no gather: after them a position is q times the count of the seven pivots t[q·j − 1]
+        /// (j = 1..7, q = first / 4) below the value (the table is sorted), so they are seven compares with broadcast
+        /// pivots; the gathers start at step q / 2. The positions are the same as the stepwise search's.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static unsafe void Search(float* feature, int first, ref Lanes8 a, ref Lanes8 b, ref Lanes8 c, ref Lanes8 d)
         {
-            for (var step = first; step > 0; step >>= 1)
+            var step = first;
+            if (first >= 4)
+            {
+                var q = first >> 2;
+                var (ca, cb, cc, cd) = (Vector256<int>.Zero, Vector256<int>.Zero, Vector256<int>.Zero, Vector256<int>.Zero);
+                for (var j = 1; j <= 7; j++)
+                {
+                    // A true compare is −1 in every bit: subtracting it counts the pivot.
+                    var pivot = Vector256.Create(feature[q * j - 1]);
+                    ca = Avx2.Subtract(ca, Avx.Compare(pivot, a.Value, FloatComparisonMode.OrderedLessThanNonSignaling).AsInt32());
+                    cb = Avx2.Subtract(cb, Avx.Compare(pivot, b.Value, FloatComparisonMode.OrderedLessThanNonSignaling).AsInt32());
+                    cc = Avx2.Subtract(cc, Avx.Compare(pivot, c.Value, FloatComparisonMode.OrderedLessThanNonSignaling).AsInt32());
+                    cd = Avx2.Subtract(cd, Avx.Compare(pivot, d.Value, FloatComparisonMode.OrderedLessThanNonSignaling).AsInt32());
+                }
+                var width = Vector256.Create(q);
+                (a.Position, b.Position) = (Avx2.MultiplyLow(ca, width), Avx2.MultiplyLow(cb, width));
+                (c.Position, d.Position) = (Avx2.MultiplyLow(cc, width), Avx2.MultiplyLow(cd, width));
+                step = q >> 1;
+            }
+            for (; step > 0; step >>= 1)
             {
                 var stepLanes = Vector256.Create(step);
                 var probe = Vector256.Create(step - 1);
