@@ -78,8 +78,7 @@ public static class RunCommand
             AnsiConsole.MarkupLineInterpolated($"[red]{stackPath}: no such stack folder or TIFF file[/]");
             return 2;
         }
-        var chunkSlices = chunkSlicesGiven ?? DefaultChunkSlices(stackPath, memoryBudgetMb ?? new SsbTomoOptions().MemoryBudgetMb);
-        if (chunkSlices < 1)
+        if (chunkSlicesGiven < 1)
         {
             AnsiConsole.MarkupLine("[red]--chunk-slices must be at least 1[/]");
             return 2;
@@ -94,6 +93,7 @@ public static class RunCommand
             AnsiConsole.MarkupLine("[red]--alignment-workers must be at least 1[/]");
             return 2;
         }
+        var chunkSlices = chunkSlicesGiven ?? DefaultChunkSlices(stackPath, memoryBudgetMb ?? new SsbTomoOptions().MemoryBudgetMb, alignmentWorkers);
         if (memoryBudgetMb is { } budget) ProcessMemory.LimitTo(budget);
         var started = Stopwatch.StartNew();
         var profiler = profile ? StageProfiler.ForThisProcess() : null;
@@ -114,15 +114,16 @@ public static class RunCommand
     }
 
     /// <summary>
-    /// <see cref="ChunkPlan.SlicesFor"/> the stack's slices; <see cref="ChunkPlan.DefaultSlices"/> when its first slice
-    /// cannot be read here (ingest then says what is wrong with it).
+    /// <see cref="ChunkPlan.SlicesFor"/> the stack's first slice (its header only: ingest checks every slice) and the
+    /// alignment workers that share the budget; <see cref="ChunkPlan.DefaultSlices"/> when that slice cannot be read here
+    /// (ingest then says what is wrong with it).
     /// </summary>
-    private static int DefaultChunkSlices(string stackPath, int memoryBudgetMb)
+    private static int DefaultChunkSlices(string stackPath, int memoryBudgetMb, int alignmentWorkers)
     {
         try
         {
-            var info = TiffStackReader.Probe(stackPath);
-            return ChunkPlan.SlicesFor(info.Height, info.Width, (long)memoryBudgetMb << 20);
+            var (height, width) = TiffStackReader.FirstSliceShape(stackPath);
+            return ChunkPlan.SlicesFor(height, width, (long)memoryBudgetMb << 20, alignmentWorkers);
         }
         catch (Exception e) when (e is TiffStackException or IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException or NotSupportedException)
         {

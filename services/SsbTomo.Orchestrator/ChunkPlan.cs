@@ -20,17 +20,18 @@ public static class ChunkPlan
 
     /// <summary>
     /// The slab for a stack of <paramref name="height"/> x <paramref name="width"/> slices when the submitter gives none:
-    /// 32 slices where ingest's and alignment's slabs of whole slices (the slab and alignment's 8 halo slices) fit half
-    /// of the memory budget, else 16. Every stage after them works on y/x tiles, so only those two set the limit; a larger
-    /// slab costs the fanned-out stages fewer halo slices per slice they own (segmentation reads 15 on each side), so the
-    /// 64x1024x1024 phantom runs in ~15 % less CPU at 32 than at 16 (README, Scaling). The labels are the same bytes for
-    /// any slab.
+    /// 32 slices where the slabs of whole slices that ingest and alignment hold at once (the slab and alignment's 8 halo
+    /// slices, once per alignment worker in the process) fit half of the memory budget, else 16. Every stage after them
+    /// works on y/x tiles, so only those two set the limit; a larger slab costs the fanned-out stages fewer halo slices
+    /// per slice they own (segmentation reads 15 on each side), so the 64x1024x1024 phantom runs in ~15 % less CPU at 32
+    /// than at 16 (README, Scaling). The labels are the same bytes for any slab.
     /// </summary>
-    public static int SlicesFor(int height, int width, long memoryBudgetBytes)
+    public static int SlicesFor(int height, int width, long memoryBudgetBytes, int alignmentWorkers = 1)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
-        var wholeSlices = (long)(LargeSlabSlices + AlignmentHaloSlices) * height * width * WholeSliceBytesPerPixel;
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(alignmentWorkers);
+        var wholeSlices = (long)alignmentWorkers * (LargeSlabSlices + AlignmentHaloSlices) * height * width * WholeSliceBytesPerPixel;
         return wholeSlices <= memoryBudgetBytes / 2 ? LargeSlabSlices : DefaultSlices;
     }
 

@@ -56,8 +56,20 @@ public static partial class FailureReasons
                 + $"Check that the source stack and the job store are reachable and writable, then submit the job again; "
                 + $"the log of {service} has the details under job id {jobId}.",
                 detail);
+        if (first?.ExceptionType == "System.OutOfMemoryException")
+            return new FailureDescription(OutOfMemory(where, service, jobId), detail);
         return new FailureDescription(InternalError(where, service, jobId), detail);
     }
+
+    /// <summary>
+    /// A process that ran out of memory through every retry: the slab it was given does not fit its memory budget (the
+    /// settings, not the data, decide that), so the reason names the settings that do.
+    /// </summary>
+    public static string OutOfMemory(string where, string service, Guid jobId) =>
+        $"{Capitalize(where)} ran out of memory in {service} through every retry: its slab of slices did not fit the process's memory. "
+        + "Give the process a larger budget (SsbTomo:MemoryBudgetMb; `ssbtomo run --memory-mb`), fewer alignment workers per process "
+        + "(SsbTomo:AlignmentWorkers; --alignment-workers) or smaller slabs (SsbTomo:ChunkSlices; --chunk-slices), then submit the job again; "
+        + $"the log of {service} has the details under job id {jobId}.";
 
     /// <summary>A bug: nothing the user did or can change in the data explains it.</summary>
     public static string InternalError(string where, string service, Guid jobId) =>

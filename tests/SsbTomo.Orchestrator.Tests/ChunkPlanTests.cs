@@ -25,11 +25,27 @@ public class ChunkPlanTests
         Assert.Equal(expected, ChunkPlan.SlicesFor(height, width, budgetMib * Mib));
     }
 
+    /// <summary>
+    /// Alignment workers in one process each hold a slab of whole slices: two at a 1 GiB budget with 1024x1024 slices
+    /// (2 x 40 slices x 8 MiB = 640 MiB, more than half the budget) get 16, where one gets 32.
+    /// </summary>
+    [Theory]
+    [InlineData(1024, 1024, 1024, 1, 32)]
+    [InlineData(1024, 1024, 1024, 2, 16)]
+    [InlineData(1024, 1024, 2048, 2, 32)]
+    [InlineData(1024, 1024, 2048, 3, 32)]
+    [InlineData(1024, 1024, 2048, 4, 16)]
+    public void Alignment_workers_in_one_process_share_the_budget(int height, int width, int budgetMib, int workers, int expected)
+    {
+        Assert.Equal(expected, ChunkPlan.SlicesFor(height, width, budgetMib * Mib, workers));
+    }
+
     [Fact]
     public void A_slab_plan_covers_every_slice_once()
     {
         var slabs = ChunkPlan.Slabs(70, 32).ToArray();
         Assert.Equal([(0, 0, 32), (1, 32, 64), (2, 64, 70)], slabs);
         Assert.Throws<ArgumentOutOfRangeException>(() => ChunkPlan.SlicesFor(0, 10, Mib));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ChunkPlan.SlicesFor(10, 10, Mib, alignmentWorkers: 0));
     }
 }

@@ -14,6 +14,36 @@ public class JobFaultTests
         public Task Consume(ConsumeContext<IngestStack> context) => throw new IOException("share drive unreachable: /share/stack");
     }
 
+    private sealed class OutOfMemoryIngestConsumer : IConsumer<IngestStack>
+    {
+        public Task Consume(ConsumeContext<IngestStack> context) => throw new OutOfMemoryException();
+    }
+
+    [Fact]
+    public async Task A_command_that_runs_out_of_memory_fails_the_job_with_the_settings_to_change_not_as_a_bug()
+    {
+        await using var provider = new ServiceCollection()
+            .AddMassTransitTestHarness(bus =>
+            {
+                bus.AddOrchestrator();
+                bus.AddConsumer<OutOfMemoryIngestConsumer>();
+            })
+            .BuildServiceProvider(true);
+        var harness = provider.GetRequiredService<ITestHarness>();
+        await harness.Start();
+        var jobId = NewId.NextGuid();
+
+        await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/z", null, 16));
+
+        Assert.True(await harness.Published.Any<JobFailed>(x => x.Context.Message.JobId == jobId));
+        var failed = harness.Published.Select<JobFailed>().Single().Context.Message;
+        Assert.Empty(ReadableReason.Offenders(failed.Reason));
+        Assert.StartsWith("Ingest ran out of memory in ssbtomo-ingest through every retry", failed.Reason);
+        Assert.Contains("SsbTomo:MemoryBudgetMb", failed.Reason);
+        Assert.DoesNotContain("bug", failed.Reason);
+        Assert.StartsWith("System.OutOfMemoryException", failed.Detail);
+    }
+
     [Fact]
     public async Task A_command_that_keeps_failing_on_storage_fails_the_job_with_what_to_check_and_keeps_the_exception_apart()
     {

@@ -63,6 +63,27 @@ public sealed class TiffStackTests : IDisposable
         var multi = TiffStackReader.Probe(Path.Combine(_root.Path, "databar-multi.tif"));
         Assert.Equal((6, 2), (multi.Height, multi.DataBarRows));
         Assert.All(TiffStackReader.ReadSlice(multi, 3).Pixels, v => Assert.Equal(3, v));
+
+        Assert.Equal((6, 10), TiffStackReader.FirstSliceShape(folder));
+        Assert.Equal((6, 10), TiffStackReader.FirstSliceShape(Path.Combine(_root.Path, "databar-multi.tif")));
+    }
+
+    /// <summary>
+    /// Sizing a job reads the first slice's header only: a later slice that ingest will refuse does not stop it (nor is it
+    /// opened), and the first slice is the one of natural name order.
+    /// </summary>
+    [Fact]
+    public void First_slice_shape_reads_the_first_file_of_natural_order_and_no_other()
+    {
+        var folder = Folder("first-shape");
+        TiffSliceWriter.Write(Path.Combine(folder, "slice_2.tif"), Slice8(512 / 32, 384 / 32, 0), VoxelSize.Isotropic(10));
+        TiffSliceWriter.Write(Path.Combine(folder, "slice_10.tif"), Slice8(480 / 32, 512 / 32, 1), VoxelSize.Isotropic(10));
+        File.WriteAllText(Path.Combine(folder, "slice_11.tif"), "not an image");
+
+        Assert.Equal((16, 12), TiffStackReader.FirstSliceShape(folder));
+        Assert.Throws<TiffStackException>(() => TiffStackReader.Probe(folder));
+        Assert.Contains("no such file", Assert.Throws<TiffStackException>(() => TiffStackReader.FirstSliceShape(Path.Combine(folder, "x"))).Message);
+        Assert.Contains("no .tif or .tiff files", Assert.Throws<TiffStackException>(() => TiffStackReader.FirstSliceShape(Folder("first-shape-empty"))).Message);
     }
 
     /// <summary>A cross-section imaged at the 52° stage tilt without tilt correction is foreshortened by sin 52° in y.</summary>

@@ -67,16 +67,28 @@ public static partial class TiffStackReader
         return image;
     }
 
+    /// <summary>
+    /// The rows (data bar left out) and columns of the stack's first slice, from that one file's header (a folder's first
+    /// in natural name order, a multi-page file's page 0): what sizing a job needs before ingest reads the whole stack,
+    /// without opening every slice of a share folder twice. <see cref="Probe"/> checks the rest when ingest runs.
+    /// </summary>
+    public static (int Height, int Width) FirstSliceShape(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var file = Directory.Exists(path) ? SliceFiles(path)[0]
+            : File.Exists(path) ? path
+            : throw new TiffStackException($"{path}: no such file or folder", Path.GetFileName(path));
+        var name = Path.GetFileName(file);
+        using var errors = LibTiffSupport.CaptureErrors();
+        using var stream = OpenReadOnly(file);
+        using var tiff = OpenTiff(file, stream, errors);
+        var format = DescribePage(tiff, name, file, stream.Length);
+        return (format.Height - DataBarRows(tiff, format), format.Width);
+    }
+
     private static TiffStackInfo ProbeFolder(string folder)
     {
-        var files = Directory.EnumerateFiles(folder)
-            .Where(f => TiffExtensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase))
-            // macOS "._name.tif" resource forks and other hidden files on share drives are not slices.
-            .Where(f => !Path.GetFileName(f).StartsWith('.'))
-            .Order(Comparer<string>.Create((a, b) => NaturalFileNameComparer.Instance.Compare(Path.GetFileName(a), Path.GetFileName(b))))
-            .ToArray();
-        if (files.Length == 0)
-            throw new TiffStackException($"{folder}: folder has no .tif or .tiff files");
+        var files = SliceFiles(folder);
         if (files.Length > MaxSlices)
             throw new TiffStackException($"{folder}: {files.Length} slices, more than the {MaxSlices} this tool accepts");
         CheckNumbering(files);
@@ -115,6 +127,20 @@ public static partial class TiffStackReader
         }
         return new TiffStackInfo(files, false, files.Length, first!.Height - dataBarRows, first.Width, first.BitsPerSample, voxelSize, source, dataBarRows,
             instrument);
+    }
+
+    /// <summary>A folder's slice files in natural name order (hidden files left out); refuses a folder without any.</summary>
+    private static string[] SliceFiles(string folder)
+    {
+        var files = Directory.EnumerateFiles(folder)
+            .Where(f => TiffExtensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase))
+            // macOS "._name.tif" resource forks and other hidden files on share drives are not slices.
+            .Where(f => !Path.GetFileName(f).StartsWith('.'))
+            .Order(Comparer<string>.Create((a, b) => NaturalFileNameComparer.Instance.Compare(Path.GetFileName(a), Path.GetFileName(b))))
+            .ToArray();
+        if (files.Length == 0)
+            throw new TiffStackException($"{folder}: folder has no .tif or .tiff files");
+        return files;
     }
 
     /// <summary>
