@@ -71,7 +71,8 @@ public sealed record ForestReport(
 /// </summary>
 public sealed partial class RandomForest
 {
-    private const int FormatVersion = 1;
+    /// <summary>2: the forest may carry its stopped vote's prior (<see cref="WithVotePrior"/>).</summary>
+    private const int FormatVersion = 2;
 
     /// <summary>A split (<see cref="Feature"/> ≥ 0: go to <see cref="Child"/> when value ≤ threshold, else Child + 1) or a leaf (−1: class frequencies at <see cref="Child"/>·k).</summary>
     private readonly record struct Node(int Feature, float Threshold, int Child);
@@ -89,8 +90,9 @@ public sealed partial class RandomForest
     // The same forest for the quantised walk (null where it cannot be coded, see CodedForest.TryBuild).
     private CodedForest? _coded;
 
-    private RandomForest(int classCount, int featureCount, Node[] nodes, int[] roots, float[] leafFrequencies)
+    private RandomForest(int classCount, int featureCount, Node[] nodes, int[] roots, float[] leafFrequencies, VotePrior? votePrior = null)
     {
+        _votePrior = votePrior;
         ClassCount = classCount;
         FeatureCount = featureCount;
         _nodes = nodes;
@@ -104,6 +106,9 @@ public sealed partial class RandomForest
     }
 
     private readonly bool _reweighted;
+
+    // The stopped vote's prior fitted on training images (null: the uniform prior).
+    private readonly VotePrior? _votePrior;
 
     /// <summary>
     /// Tests: false forces the scalar walk where AVX2 is present, so both walks can be compared on one machine. Both give
@@ -176,6 +181,58 @@ public sealed partial class RandomForest
         }
     }
 
+    /// <summary>
+    /// Benchmarks: the quantised walk's coding and its walk of trees [0, <paramref name="trees"/>) for every pixel, block by
+    /// block as prediction does it, deciding nothing: the cost of a first round of that many trees.
+    /// </summary>
+    internal void WalkFirstTreesOnly(float[][] planes, int pixelCount, int trees)
+    {
+        var handles = planes.Select(plane => GCHandle.Alloc(plane, GCHandleType.Pinned)).ToArray();
+        try
+        {
+            var addresses = handles.Select(h => h.AddrOfPinnedObject()).ToArray();
+            Parallel.For(0, (pixelCount + CodedBlockPixels - 1) / CodedBlockPixels, b =>
+            {
+                var p0 = b * CodedBlockPixels;
+                var count = Math.Min(CodedBlockPixels, pixelCount - p0);
+                var (codes, offset) = _coded!.Quantise(addresses, p0, count);
+                WalkCoded(codes, offset, CodedForest.RowStride(count), count, new float[count * _coded.LeafStride], 0, trees);
+            });
+        }
+        finally
+        {
+            foreach (var handle in handles) handle.Free();
+        }
+    }
+
+    /// <summary>Benchmarks: the stopped vote's classes at <paramref name="voteStopRisk"/> and the number of trees each pixel walked.</summary>
+    internal (byte[] Classes, int[] TreesWalked) PredictCountingTrees(float[][] planes, int pixelCount, double voteStopRisk)
+    {
+        var (classes, walked) = (new byte[pixelCount], new int[pixelCount]);
+        PredictInto(planes, pixelCount, classes, null, voteStopRisk > 0 ? VoteStopFor(voteStopRisk) : null, walked);
+        return (classes, walked);
+    }
+
+    /// <summary>Benchmarks: each tree's vote (the class of its leaf's largest frequency) for every <paramref name="every"/>-th pixel, at [sample · trees + tree].</summary>
+    internal byte[] TreeVotes(float[][] planes, int pixelCount, int every)
+    {
+        var samples = (pixelCount + every - 1) / every;
+        var votes = new byte[samples * _roots.Length];
+        Parallel.For(0, samples, s =>
+        {
+            for (var t = 0; t < _roots.Length; t++)
+            {
+                var node = _nodes[_roots[t]];
+                while (node.Feature >= 0) node = _nodes[planes[node.Feature][s * every] <= node.Threshold ? node.Child : node.Child + 1];
+                var best = 0;
+                for (var c = 1; c < ClassCount; c++)
+                    if (_leafFrequencies[node.Child * ClassCount + c] > _leafFrequencies[node.Child * ClassCount + best]) best = c;
+                votes[s * _roots.Length + t] = (byte)best;
+            }
+        });
+        return votes;
+    }
+
     /// <summary>Whether this forest can take the quantised walk (tests check that theirs does).</summary>
     internal bool HasCodedWalk => _coded is not null;
 
@@ -243,7 +300,8 @@ public sealed partial class RandomForest
     /// <summary>
     /// The most probable class (0..k−1) of each of <paramref name="pixelCount"/> pixels given as feature planes. A pixel's
     /// vote stops once the chance that the trees not yet walked would change its class is under
-    /// <paramref name="voteStopRisk"/> (<see cref="VoteStop"/>); 0 walks every pixel until no tree can change it, which
+    /// <paramref name="voteStopRisk"/> (<see cref="VoteStop"/>, under the prior fitted at training if the forest has one,
+    /// <see cref="WithVotePrior"/>, else the uniform prior); 0 walks every pixel until no tree can change it, which
     /// gives the whole forest's argmax.
     /// </summary>
     public byte[] Predict(float[][] planes, int pixelCount, double voteStopRisk = DefaultVoteStopRisk)
@@ -263,7 +321,7 @@ public sealed partial class RandomForest
         return probabilities;
     }
 
-    private void PredictInto(float[][] planes, int pixelCount, byte[]? classes, float[]? probabilities, VoteStop? stop)
+    private void PredictInto(float[][] planes, int pixelCount, byte[]? classes, float[]? probabilities, VoteStop? stop, int[]? treesWalked = null, bool normalise = true)
     {
         if (planes.Length != FeatureCount) throw new ArgumentException($"{planes.Length} feature planes, the forest was trained on {FeatureCount}", nameof(planes));
         foreach (var plane in planes)
@@ -289,25 +347,25 @@ public sealed partial class RandomForest
                     var rowStride = CodedForest.RowStride(count);
                     if (probabilities is null)
                     {
-                        PredictClassesCoded(codes, offset, rowStride, p0, count, codedSums, classes!, stop);
+                        PredictClassesCoded(codes, offset, rowStride, p0, count, codedSums, classes!, stop, treesWalked);
                         return;
                     }
                     WalkCoded(codes, offset, rowStride, count, codedSums, 0, _roots.Length);
                     for (var i = 0; i < count; i++)
-                        for (var c = 0; c < k; c++) probabilities[(long)(p0 + i) * k + c] = codedSums[i * leafStride + c] / Total(codedSums.AsSpan(i * leafStride, k));
+                        for (var c = 0; c < k; c++) probabilities[(long)(p0 + i) * k + c] = codedSums[i * leafStride + c] / (normalise ? Total(codedSums.AsSpan(i * leafStride, k)) : 1);
                     return;
                 }
                 var sums = new float[count * k];
                 if (probabilities is null && CanWalkVector(count))
                 {
-                    PredictClassesGather(addresses, p0, count, sums, classes!, stop);
+                    PredictClassesGather(addresses, p0, count, sums, classes!, stop, treesWalked);
                     return;
                 }
                 if (probabilities is null && stop is not null)
                 {
                     // The stopped vote on the scalar walk too, so that a pixel's class does not depend on the walk or on
                     // how many pixels share its block.
-                    PredictClassesScalar(addresses, p0, count, sums, classes!, stop);
+                    PredictClassesScalar(addresses, p0, count, sums, classes!, stop, treesWalked);
                     return;
                 }
                 PredictBlock(addresses, p0, count, sums);
@@ -320,7 +378,7 @@ public sealed partial class RandomForest
                         classes[p0 + i] = (byte)best;
                     }
                     if (probabilities is not null)
-                        for (var c = 0; c < k; c++) probabilities[(long)(p0 + i) * k + c] = sums[i * k + c] / Total(sums.AsSpan(i * k, k));
+                        for (var c = 0; c < k; c++) probabilities[(long)(p0 + i) * k + c] = sums[i * k + c] / (normalise ? Total(sums.AsSpan(i * k, k)) : 1);
                 }
             });
         }
@@ -438,19 +496,19 @@ public sealed partial class RandomForest
     /// argmax, first class on ties), as the leader's lead cannot be overtaken. With a <see cref="VoteStop"/> the first
     /// round is shorter and a pixel also leaves when the trees to come are unlikely to change its class.
     /// </summary>
-    private void PredictClassesGather(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes, VoteStop? stop) =>
-        PredictClassesOnBuffer(planeAddresses, p0, count, sums, classes, stop, PredictBlockGather);
+    private void PredictClassesGather(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes, VoteStop? stop, int[]? treesWalked) =>
+        PredictClassesOnBuffer(planeAddresses, p0, count, sums, classes, stop, treesWalked, PredictBlockGather);
 
     /// <summary>The rounds of <see cref="PredictClassesGather"/> with the scalar walk (no AVX2, or fewer pixels than a vector's lanes).</summary>
-    private void PredictClassesScalar(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes, VoteStop stop) =>
-        PredictClassesOnBuffer(planeAddresses, p0, count, sums, classes, stop, WalkScalar);
+    private void PredictClassesScalar(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes, VoteStop stop, int[]? treesWalked) =>
+        PredictClassesOnBuffer(planeAddresses, p0, count, sums, classes, stop, treesWalked, WalkScalar);
 
     /// <summary>A block's features in this thread's buffer (<see cref="BlockFeatures"/>), walked by <paramref name="walk"/>(buffer, active pixels, sums, first tree, end tree) in the rounds of <see cref="DecideEarly"/>.</summary>
-    private void PredictClassesOnBuffer(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes, VoteStop? stop, Action<float[], int, float[], int, int> walk)
+    private void PredictClassesOnBuffer(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes, VoteStop? stop, int[]? treesWalked, Action<float[], int, float[], int, int> walk)
     {
         var buffer = BlockFeatures(planeAddresses, p0, count);
         var featureCount = planeAddresses.Length;
-        DecideEarly(p0, count, sums, ClassCount, classes, stop,
+        DecideEarly(p0, count, sums, ClassCount, classes, stop, treesWalked,
             (active, t0, t1) => walk(buffer, active, sums, t0, t1),
             keptFrom =>
             {
@@ -467,9 +525,10 @@ public sealed partial class RandomForest
     /// the trees' leaves to the first active pixels' sums (<paramref name="sumStride"/> floats a pixel); <paramref name="pack"/>(kept)
     /// moves the features of the undecided pixels at kept[0], kept[1], ... (ascending) to 0, 1, ....
     /// With a <paramref name="stop"/>, the first round ends where its table first lets a pixel stop, and a pixel also
-    /// leaves the walk when the table says so (<see cref="VoteStop"/>).
+    /// leaves the walk when the table says so (<see cref="VoteStop"/>). Benchmarks: <paramref name="treesWalked"/>, when
+    /// given, gets the number of trees each pixel walked.
     /// </summary>
-    private void DecideEarly(int p0, int count, float[] sums, int sumStride, byte[] classes, VoteStop? stop, Action<int, int, int> walk, PackPixels pack)
+    private void DecideEarly(int p0, int count, float[] sums, int sumStride, byte[] classes, VoteStop? stop, int[]? treesWalked, Action<int, int, int> walk, PackPixels pack)
     {
         var k = ClassCount;
         var trees = _roots.Length;
@@ -495,6 +554,7 @@ public sealed partial class RandomForest
                 if (remaining == 0 || row[best] - row[second] > remaining + 0.01f || (stop is not null && stop.Stops(best, row[best], t1)))
                 {
                     classes[p0 + pixelOf[j]] = (byte)best;
+                    if (treesWalked is not null) treesWalked[p0 + pixelOf[j]] = t1;
                     continue;
                 }
                 if (kept != j)
@@ -618,7 +678,7 @@ public sealed partial class RandomForest
     /// (<see cref="ClassPriorShift"/>). Re-weighting the sum rather than each leaf matters: a grown-out tree's leaves are
     /// mostly pure, and a pure leaf re-weighted and normalised on its own stays what it was. Each leaf still adds at most
     /// 1 to a class, so the early decisions of the class walks hold; <see cref="PredictProbabilities"/> normalises each
-    /// pixel's sums.
+    /// pixel's sums. A fitted vote prior (<see cref="WithVotePrior"/>) is kept: it counts votes, which weights do not change.
     /// </summary>
     public RandomForest WithClassWeights(IReadOnlyList<double> weights)
     {
@@ -628,7 +688,7 @@ public sealed partial class RandomForest
         var scale = weights.Select(w => (float)(w / largest)).ToArray();
         var leaves = new float[_leafFrequencies.Length];
         for (var i = 0; i < leaves.Length; i++) leaves[i] = _leafFrequencies[i] * scale[i % ClassCount];
-        return new RandomForest(ClassCount, FeatureCount, _nodes, _roots, leaves);
+        return new RandomForest(ClassCount, FeatureCount, _nodes, _roots, leaves, _votePrior);
     }
 
     /// <summary>Whether some leaf's frequencies do not sum to 1 (<see cref="WithClassWeights"/>): probabilities are then normalised per pixel.</summary>
@@ -643,7 +703,7 @@ public sealed partial class RandomForest
         return false;
     }
 
-    /// <summary>The forest as bytes (format version, sizes, nodes, leaves), for a model file.</summary>
+    /// <summary>The forest as bytes (format version, sizes, nodes, leaves, and its vote prior if it has one), for a model file.</summary>
     public byte[] ToBytes()
     {
         using var stream = new MemoryStream();
@@ -663,6 +723,8 @@ public sealed partial class RandomForest
             }
             writer.Write(_leafFrequencies.Length);
             foreach (var value in _leafFrequencies) writer.Write(value);
+            writer.Write(_votePrior is not null);
+            _votePrior?.Write(writer);
         }
         return stream.ToArray();
     }
@@ -687,7 +749,9 @@ public sealed partial class RandomForest
             foreach (var node in nodes)
                 if (node.Feature >= featureCount || (node.Feature >= 0 ? node.Child < 0 || node.Child + 1 >= nodes.Length : node.Child < 0 || (long)(node.Child + 1) * classCount > leaves.Length))
                     throw new InvalidDataException("a node points outside the forest");
-            return new RandomForest(classCount, featureCount, nodes, roots, leaves);
+            var prior = reader.ReadBoolean() ? VotePrior.Read(reader, classCount, roots.Length) : null;
+            if (reader.BaseStream.Position != bytes.Length) throw new InvalidDataException("the forest has bytes after its end");
+            return new RandomForest(classCount, featureCount, nodes, roots, leaves, prior);
         }
         catch (EndOfStreamException e)
         {
