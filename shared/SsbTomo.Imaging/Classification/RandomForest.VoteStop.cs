@@ -18,10 +18,10 @@ public sealed partial class RandomForest
 
     /// <summary>
     /// The chance that the leader loses as <see cref="VoteLossChance"/> computes it, under this forest's fitted prior
-    /// (<see cref="WithVotePrior"/>); NaN when the forest has none.
+    /// (<see cref="WithVotePrior"/>) for class <paramref name="leader"/>; NaN when the forest has none.
     /// </summary>
-    internal double VoteLossChanceUnderPrior(int leader, int walked, int votes) =>
-        _votePrior?.LossChance(leader, walked, votes, ClassScales()[leader]) ?? double.NaN;
+    internal double VoteLossChanceUnderPrior(int leader, int walked, int votes, double scale) =>
+        _votePrior?.LossChance(leader, walked, votes, scale) ?? double.NaN;
 
     /// <summary>Whether <see cref="Predict(float[][], int, double)"/> stops the vote under a prior fitted on training images (<see cref="WithVotePrior"/>) rather than the uniform one.</summary>
     public bool HasVotePrior => _votePrior is not null;
@@ -42,6 +42,10 @@ public sealed partial class RandomForest
         PredictInto(planes, pixelCount, null, sums, null, normalise: false);
         return new RandomForest(ClassCount, FeatureCount, _nodes, _roots, _leafFrequencies, VotePrior.Fit(sums, pixelCount, ClassScales(), _roots.Length));
     }
+
+    /// <summary>Tests: the same forest with a given prior over each class's final votes, [class][votes 0..trees], each row summing to 1.</summary>
+    internal RandomForest WithVotePriorWeights(double[][] weights) =>
+        new(ClassCount, FeatureCount, _nodes, _roots, _leafFrequencies, new VotePrior(weights));
 
     private VoteStop VoteStopFor(double risk)
     {
