@@ -116,34 +116,16 @@ internal static class TrainableStudy
 
         var (columns, labelsOf) = Samples(sparse, specs);
         var settings = new ForestSettings(MaxDepth: maxDepth, MinSamplesLeaf: minLeaf);
-        var (uniformForest, _) = RandomForest.Train(columns, labelsOf, phases.Length, settings);
-        // The stopped vote's prior fitted as PixelClassifier.Train fits it: the forest's votes on an even stride of the
-        // training slices' pixels, labelled or not. `forest` (what training now gives) stops its votes under it,
-        // `uniformForest` (the same trees) under the uniform prior.
-        var (priorPlanes, priorPixels) = PriorPixels(sparse, specs);
-        var forest = uniformForest.WithVotePrior(priorPlanes, priorPixels);
+        var (forest, _) = RandomForest.Train(columns, labelsOf, phases.Length, settings);
         byte[] ours = [];
         var tPredict = Measure.Run(() => ours = forest.Predict(planes, size * size), repeats);
         var cpuFeatures = CpuMs(() => PixelFeatures.Compute(test, size, size, specs), repeats);
         var cpuPredict = CpuMs(() => forest.Predict(planes, size * size), repeats);
-        var uniform = uniformForest.Predict(planes, size * size);
-        var testTruth = truth.Slice(3).ToArray();
-        double Accuracy(byte[] predicted) => predicted.Where((p, i) => p + 1 == testTruth[i]).Count() / (double)predicted.Length;
-        // CPU of the stopped vote under the fitted and under the uniform prior, alternated (which goes first alternates too).
-        var alternated = new List<(double Fitted, double Uniform)>();
-        for (var r = 0; r < 3; r++)
-        {
-            var first = CpuMs(() => (r % 2 == 0 ? forest : uniformForest).Predict(planes, size * size), repeats);
-            var second = CpuMs(() => (r % 2 == 0 ? uniformForest : forest).Predict(planes, size * size), repeats);
-            alternated.Add(r % 2 == 0 ? (first, second) : (second, first));
-        }
-        var cpuPredictUniform = alternated.Select(a => a.Uniform).Order().ElementAt(1);
         // The exact vote (every pixel walks until no tree can change its class: the whole forest's argmax) beside the
         // default, whose vote stops once the trees to come are unlikely to change it (RandomForest.VoteStop).
         var exact = forest.Predict(planes, size * size, voteStopRisk: 0);
         var cpuPredictExact = CpuMs(() => forest.Predict(planes, size * size, voteStopRisk: 0), repeats);
         var stoppedAgree = ours.Where((p, i) => p == exact[i]).Count() / (double)ours.Length;
-        var uniformAgree = uniform.Where((p, i) => p == exact[i]).Count() / (double)ours.Length;
         // The float walk (three gathers a level, float thresholds) on the same forest and planes, for the quantised walk's gain.
         RandomForest.UseCodedWalk = false;
         var cpuPredictFloat = CpuMs(() => forest.Predict(planes, size * size, voteStopRisk: 0), repeats);
@@ -155,24 +137,14 @@ internal static class TrainableStudy
         var scalarSame = forest.Predict(planes, size * size, voteStopRisk: 0).AsSpan().SequenceEqual(exact);
         RandomForest.UseVectorWalk = true;
         var walks = $"predict {size}² px, {forest.NodeCount:N0} nodes, quantised walk {(forest.HasCodedWalk ? "on" : "NOT AVAILABLE")} (look-ahead nodes {(forest.HasLookAheadWalk ? "on" : "NOT AVAILABLE")}): "
-            + $"{cpuPredict:F0} ms CPU with the vote stopped at risk {RandomForest.DefaultVoteStopRisk} under the fitted prior (same class as the exact vote on {stoppedAgree:P3}), "
-            + $"under the uniform prior {cpuPredictUniform:F0} ms (same class as the exact vote on {uniformAgree:P3}; CPU alternated fitted/uniform: "
-            + string.Join(", ", alternated.Select(a => $"{a.Fitted:F0}/{a.Uniform:F0}")) + $"), exact vote {cpuPredictExact:F0} ms ({cpuPredictExact / cpuPredict:F2}x); "
+            + $"{cpuPredict:F0} ms CPU with the vote stopped at risk {RandomForest.DefaultVoteStopRisk} (same class as the exact vote on {stoppedAgree:P3}), exact vote {cpuPredictExact:F0} ms ({cpuPredictExact / cpuPredict:F2}x); "
             + $"exact float gather walk {cpuPredictFloat:F0} ms ({cpuPredictFloat / cpuPredictExact:F2}x the exact quantised walk, same classes: {floatSame}); "
             + $"exact scalar walk {cpuPredictScalar:F0} ms ({cpuPredictScalar / cpuPredictExact:F2}x, same classes: {scalarSame}); wall {tPredict.MedianMs:F0} ms";
         if (walksOnly)
         {
             Console.WriteLine(walks);
             Console.WriteLine($"mean levels per tree walk {forest.MeanLevels(planes, size * size, 97):F2}; coding the pixels alone {CpuMs(() => forest.QuantiseOnly(planes, size * size), repeats):F0} ms CPU");
-            PrintTreesWalked("uniform prior", uniformForest, planes, size * size, exact, RandomForest.DefaultVoteStopRisk, repeats);
-            PrintTreesWalked("fitted prior", forest, planes, size * size, exact, RandomForest.DefaultVoteStopRisk, repeats);
-            foreach (var risk in new[] { 0.01, 0.003, 0.001, 0.01, 0.003, 0.001 })
-            {
-                var cpu = CpuMs(() => forest.Predict(planes, size * size, risk), repeats);
-                var (classes, walked) = forest.PredictCountingTrees(planes, size * size, risk);
-                Console.WriteLine($"fitted prior, risk {risk}: {cpu:F0} ms CPU, trees walked per pixel mean {walked.Average():F2} (first stop after {walked.Min()}), "
-                    + $"same class as the exact vote {classes.Where((c, i) => c == exact[i]).Count() / (double)exact.Length:P3}, accuracy vs truth {Accuracy(classes):P3} (exact vote {Accuracy(exact):P3})");
-            }
+            PrintTreesWalked(forest, planes, size * size, exact, repeats);
             foreach (var (levels, lookAhead) in new[] { (0, true), (3, true), (4, true), (5, true), (6, true), (RandomForest.DefaultTopLevels, false) })
             {
                 forest.UseTopLevels(levels);
@@ -235,6 +207,8 @@ internal static class TrainableStudy
             + $"Gini, max depth {settings.MaxDepth}, min samples per leaf {settings.MinSamplesLeaf} (sklearn: n_estimators, max_samples, max_features='sqrt', max_depth, min_samples_leaf; "
             + $"ours splits at 256 quantile bins per feature, sklearn at every distinct value)");
         var peerPrediction = File.ReadAllBytes(Path.Combine(dir.Path, "peer_pred.u8"));
+        var testTruth = truth.Slice(3).ToArray();
+        double Accuracy(byte[] predicted) => predicted.Where((p, i) => p + 1 == testTruth[i]).Count() / (double)predicted.Length;
         var agree = ours.Where((p, i) => p == peerPrediction[i]).Count() / (double)ours.Length;
 
         var pixels = (long)size * size;
@@ -255,8 +229,7 @@ internal static class TrainableStudy
         Console.WriteLine($"CPU time per call (all threads; steadier than wall time on a loaded machine): features ours {cpuFeatures:F0} ms, peer "
             + $"{json.GetProperty("features_cpu_ms").GetDouble():F0} ms ({json.GetProperty("features_cpu_ms").GetDouble() / cpuFeatures:F2}x); predict ours {cpuPredict:F0} ms, "
             + $"peer {json.GetProperty("predict_cpu_ms").GetDouble():F0} ms ({json.GetProperty("predict_cpu_ms").GetDouble() / cpuPredict:F2}x; the exact vote {cpuPredictExact:F0} ms, "
-            + $"{json.GetProperty("predict_cpu_ms").GetDouble() / cpuPredictExact:F2}x; the stopped vote under the uniform prior {cpuPredictUniform:F0} ms, {json.GetProperty("predict_cpu_ms").GetDouble() / cpuPredictUniform:F2}x; "
-            + $"accuracy vs truth of the exact vote {Accuracy(exact):P3}, of the stopped vote {Accuracy(ours):P3} (fitted prior), {Accuracy(uniform):P3} (uniform prior))");
+            + $"{json.GetProperty("predict_cpu_ms").GetDouble() / cpuPredictExact:F2}x; accuracy vs truth of the exact vote {Accuracy(exact):P2}, of the stopped vote {Accuracy(ours):P2})");
         Console.WriteLine(walks);
         Console.WriteLine($"load average at the end: {File.ReadAllText("/proc/loadavg").Trim()}");
         Console.WriteLine($"total {total.Elapsed.TotalSeconds:F0} s");
@@ -269,23 +242,28 @@ internal static class TrainableStudy
     /// pixels' coding; and, from each tree's vote on every 7th pixel, what stopping the pixels whose first 3 or 4 trees
     /// agree would save (tree walks, at the mean CPU of one) and how many of those would then differ from the exact vote.
     /// </summary>
-    private static void PrintTreesWalked(string label, RandomForest forest, float[][] planes, int pixels, byte[] exact, double risk, int repeats)
+    private static void PrintTreesWalked(RandomForest forest, float[][] planes, int pixels, byte[] exact, int repeats)
     {
-        var (classes, walked) = forest.PredictCountingTrees(planes, pixels, risk);
+        var (classes, walked) = forest.PredictCountingTrees(planes, pixels, RandomForest.DefaultVoteStopRisk);
         var trees = forest.TreeCount;
         var histogram = new long[trees + 1];
         foreach (var w in walked) histogram[w]++;
         var treeWalks = walked.Sum(w => (long)w);
         var firstRound = walked.Min();
-        Console.WriteLine($"{label}: trees walked per pixel, mean {treeWalks / (double)pixels:F2} (share of pixels by trees walked: "
+        Console.WriteLine($"stopped vote: trees walked per pixel, mean {treeWalks / (double)pixels:F2} (share of pixels by trees walked: "
             + string.Join(", ", Enumerable.Range(0, trees + 1).Where(t => histogram[t] > 0).Select(t => $"{t}: {histogram[t] / (double)pixels:P2}"))
             + $"); same class as the exact vote {classes.Where((c, i) => c == exact[i]).Count() / (double)pixels:P3}");
         var cpuCoding = CpuMs(() => forest.QuantiseOnly(planes, pixels), repeats);
         var cpuFirst = CpuMs(() => forest.WalkFirstTreesOnly(planes, pixels, firstRound), repeats);
-        var cpuAll = CpuMs(() => forest.Predict(planes, pixels, risk), repeats);
+        var cpuAll = CpuMs(() => forest.Predict(planes, pixels), repeats);
         var (walkFirst, walkAll) = (cpuFirst - cpuCoding, cpuAll - cpuCoding);
-        Console.WriteLine($"{label}: coding {cpuCoding:F0} ms CPU, first round ({firstRound} trees for every pixel, {(double)firstRound * pixels / treeWalks:P1} of the tree walks) "
+        Console.WriteLine($"stopped vote: coding {cpuCoding:F0} ms CPU, first round ({firstRound} trees for every pixel, {(double)firstRound * pixels / treeWalks:P1} of the tree walks) "
             + $"{walkFirst:F0} ms, the whole prediction {cpuAll:F0} ms: the first round is {walkFirst / cpuAll:P1} of the prediction's CPU, {walkFirst / walkAll:P1} of its walks'");
+        // The later rounds' tree walks at the first round's cost per walk, against what they took: the rest is the rounds'
+        // decisions and packing of the undecided pixels, and the deeper paths of contested pixels.
+        var laterAtFirstCost = walkFirst / ((double)firstRound * pixels) * (treeWalks - (long)firstRound * pixels);
+        Console.WriteLine($"stopped vote: the later rounds took {walkAll - walkFirst:F0} ms CPU, their {treeWalks - (long)firstRound * pixels:N0} tree walks at the first round's "
+            + $"cost per walk {laterAtFirstCost:F0} ms; the other {walkAll - walkFirst - laterAtFirstCost:F0} ms are decisions, packing and deeper paths");
         const int every = 7;
         var votes = forest.TreeVotes(planes, pixels, every);
         var sampled = (pixels + every - 1) / every;
@@ -301,32 +279,10 @@ internal static class TrainableStudy
                 saved += Math.Max(0, walked[s * every] - first);
                 if (row[0] != exact[s * every]) differ++;
             }
-            Console.WriteLine($"{label}, estimate from every {every}th pixel: stopping the pixels whose first {first} trees agree ({unanimous / (double)sampled:P2} of them) "
+            Console.WriteLine($"stopped vote, estimate from every {every}th pixel: stopping the pixels whose first {first} trees agree ({unanimous / (double)sampled:P2} of them) "
                 + $"would save {saved / (double)sampledWalks:P1} of the tree walks, ~{saved / (double)sampledWalks * walkAll:F0} ms CPU at the mean cost of a walk; "
                 + $"{differ / (double)sampled:P3} of all pixels would then differ from the exact vote (agree in the first {first} trees, not in the forest)");
         }
-    }
-
-    /// <summary>
-    /// Feature planes of an even stride of the training images' pixels taken end to end, labelled or not, at most
-    /// <see cref="PixelClassifier.MaxPriorPixels"/>: the pixels <see cref="PixelClassifier.Train"/> fits the vote prior on.
-    /// </summary>
-    private static (float[][] Planes, int Pixels) PriorPixels(IReadOnlyList<LabelledImage> images, IReadOnlyList<FeatureSpec> specs)
-    {
-        var all = images.Sum(i => (long)i.Image.Pixels.Length);
-        var stride = Math.Max(1L, (all + PixelClassifier.MaxPriorPixels - 1) / PixelClassifier.MaxPriorPixels);
-        var count = (int)((all + stride - 1) / stride);
-        var planes = Enumerable.Range(0, PixelFeatures.Count(specs)).Select(_ => new float[count]).ToArray();
-        long start = 0;
-        foreach (var item in images)
-        {
-            var image = PixelFeatures.Compute(Array.ConvertAll(item.Image.Pixels, v => (float)v), item.Image.Height, item.Image.Width, specs);
-            for (var p = 0; p < item.Image.Pixels.Length; p++)
-                if ((start + p) % stride == 0)
-                    for (var f = 0; f < planes.Length; f++) planes[f][(start + p) / stride] = image[f][p];
-            start += item.Image.Pixels.Length;
-        }
-        return (planes, count);
     }
 
     /// <summary>Process CPU time (every thread) per call, averaged over <paramref name="repeats"/> after one warm-up.</summary>

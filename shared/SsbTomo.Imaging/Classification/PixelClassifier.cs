@@ -55,10 +55,9 @@ public sealed record PixelClassifierManifest(
     /// <summary>
     /// The model file format this build writes and reads. 2: the feature bank has z-context features (a feature names
     /// its reach along z); a version-1 model's 2D features would be computed the same, but it is refused rather than
-    /// read so that one build reads one format. 3: the forest file carries the stopped vote's prior, fitted on the
-    /// training images (<see cref="RandomForest.WithVotePrior"/>).
+    /// read so that one build reads one format.
     /// </summary>
-    public const int CurrentFormatVersion = 3;
+    public const int CurrentFormatVersion = 2;
 
     /// <summary>A model folder's (and a job's model blob prefix's) manifest file and forest file.</summary>
     public const string FileName = "model.json", ForestFileName = "forest.bin";
@@ -168,7 +167,7 @@ public sealed class PixelClassifier
             throw new ArgumentException($"phase names must differ: {string.Join(",", phases)}", nameof(phases));
     }
 
-    /// <summary>Pixels of the training images, labelled or not, whose posteriors estimate the phases' fractions and whose votes fit the stopped vote's prior (an even stride over them).</summary>
+    /// <summary>Pixels of the training images, labelled or not, whose posteriors estimate the phases' fractions (an even stride over them).</summary>
     public const int MaxPriorPixels = 200_000;
 
     /// <summary>
@@ -190,9 +189,7 @@ public sealed class PixelClassifier
     /// the phase count, or labels of another size than their image, are refused with the image named.
     /// With <paramref name="priorShift"/> &gt; 0, the forest's posteriors are then moved from the strokes' phase fractions
     /// towards the training images' own (by that power of the weights, <see cref="DefaultPriorShift"/>), estimated on up
-    /// to <see cref="MaxPriorPixels"/> of their pixels, labelled or not (<see cref="ClassPriorShift"/>). The final forest's
-    /// votes on the same pixels fit the prior its stopped vote uses (<see cref="RandomForest.WithVotePrior"/>): every
-    /// pixel of the images, not the strokes alone, whose easy interiors would make that prior over-confident.
+    /// to <see cref="MaxPriorPixels"/> of their pixels, labelled or not (<see cref="ClassPriorShift"/>).
     /// </summary>
     public static (PixelClassifier Classifier, ForestReport Report) Train(
         IReadOnlyList<LabelledImage> images, IReadOnlyList<string> phases, int bitDepth,
@@ -214,7 +211,7 @@ public sealed class PixelClassifier
         // Every stride-th pixel of the images taken end to end, whatever the tiling, for the prior shift.
         var allPixels = images.Sum(i => (long)i.Image.Height * i.Image.Width);
         var priorStride = Math.Max(1L, (allPixels + MaxPriorPixels - 1) / MaxPriorPixels);
-        var priorPlanes = Enumerable.Range(0, featureCount).Select(_ => new float[(allPixels + priorStride - 1) / priorStride]).ToArray();
+        var priorPlanes = Enumerable.Range(0, shiftPriors ? featureCount : 0).Select(_ => new float[(allPixels + priorStride - 1) / priorStride]).ToArray();
         long imageStart = 0;
         foreach (var item in images)
         {
@@ -234,7 +231,7 @@ public sealed class PixelClassifier
                     {
                         var p = y * image.Width + x;
                         if (labelImage.Pixels[p] != 0) owned.Add(p);
-                        if ((imageStart + p) % priorStride == 0) sampled.Add(p);
+                        if (shiftPriors && (imageStart + p) % priorStride == 0) sampled.Add(p);
                     }
                 if (owned.Count == 0 && sampled.Count == 0) continue;
                 var planes = PixelFeatures.ComputeInStack(z => PixelFeatures.ReadWindow(stack.Slice(z), image.Width, tile), stack.Depth, item.Z,
@@ -265,7 +262,6 @@ public sealed class PixelClassifier
             priors = ClassPriorShift.EstimatePriors(trained.PredictProbabilities(priorPlanes, priorPlanes[0].Length), strokePriors);
             trained = trained.WithClassWeights(ClassPriorShift.Weights(priors, strokePriors).Select(w => Math.Pow(w, priorShift)).ToArray());
         }
-        trained = trained.WithVotePrior(priorPlanes, priorPlanes[0].Length);
         var manifest = new PixelClassifierManifest(PixelClassifierManifest.CurrentFormatVersion, LibraryVersion, phases.ToArray(), bitDepth,
             features.ToArray(), PixelFeatures.Names(features), forest, images.Select(i => i.Name).ToArray())
         {

@@ -71,8 +71,7 @@ public sealed record ForestReport(
 /// </summary>
 public sealed partial class RandomForest
 {
-    /// <summary>2: the forest may carry its stopped vote's prior (<see cref="WithVotePrior"/>).</summary>
-    private const int FormatVersion = 2;
+    private const int FormatVersion = 1;
 
     /// <summary>A split (<see cref="Feature"/> ≥ 0: go to <see cref="Child"/> when value ≤ threshold, else Child + 1) or a leaf (−1: class frequencies at <see cref="Child"/>·k).</summary>
     private readonly record struct Node(int Feature, float Threshold, int Child);
@@ -90,9 +89,8 @@ public sealed partial class RandomForest
     // The same forest for the quantised walk (null where it cannot be coded, see CodedForest.TryBuild).
     private CodedForest? _coded;
 
-    private RandomForest(int classCount, int featureCount, Node[] nodes, int[] roots, float[] leafFrequencies, VotePrior? votePrior = null)
+    private RandomForest(int classCount, int featureCount, Node[] nodes, int[] roots, float[] leafFrequencies)
     {
-        _votePrior = votePrior;
         ClassCount = classCount;
         FeatureCount = featureCount;
         _nodes = nodes;
@@ -106,9 +104,6 @@ public sealed partial class RandomForest
     }
 
     private readonly bool _reweighted;
-
-    // The stopped vote's prior fitted on training images (null: the uniform prior).
-    private readonly VotePrior? _votePrior;
 
     /// <summary>
     /// Tests: false forces the scalar walk where AVX2 is present, so both walks can be compared on one machine. Both give
@@ -300,8 +295,7 @@ public sealed partial class RandomForest
     /// <summary>
     /// The most probable class (0..k−1) of each of <paramref name="pixelCount"/> pixels given as feature planes. A pixel's
     /// vote stops once the chance that the trees not yet walked would change its class is under
-    /// <paramref name="voteStopRisk"/> (<see cref="VoteStop"/>, under the prior fitted at training if the forest has one,
-    /// <see cref="WithVotePrior"/>, else the uniform prior); 0 walks every pixel until no tree can change it, which
+    /// <paramref name="voteStopRisk"/> (<see cref="VoteStop"/>); 0 walks every pixel until no tree can change it, which
     /// gives the whole forest's argmax.
     /// </summary>
     public byte[] Predict(float[][] planes, int pixelCount, double voteStopRisk = DefaultVoteStopRisk)
@@ -321,7 +315,7 @@ public sealed partial class RandomForest
         return probabilities;
     }
 
-    private void PredictInto(float[][] planes, int pixelCount, byte[]? classes, float[]? probabilities, VoteStop? stop, int[]? treesWalked = null, bool normalise = true)
+    private void PredictInto(float[][] planes, int pixelCount, byte[]? classes, float[]? probabilities, VoteStop? stop, int[]? treesWalked = null)
     {
         if (planes.Length != FeatureCount) throw new ArgumentException($"{planes.Length} feature planes, the forest was trained on {FeatureCount}", nameof(planes));
         foreach (var plane in planes)
@@ -352,7 +346,7 @@ public sealed partial class RandomForest
                     }
                     WalkCoded(codes, offset, rowStride, count, codedSums, 0, _roots.Length);
                     for (var i = 0; i < count; i++)
-                        for (var c = 0; c < k; c++) probabilities[(long)(p0 + i) * k + c] = codedSums[i * leafStride + c] / (normalise ? Total(codedSums.AsSpan(i * leafStride, k)) : 1);
+                        for (var c = 0; c < k; c++) probabilities[(long)(p0 + i) * k + c] = codedSums[i * leafStride + c] / Total(codedSums.AsSpan(i * leafStride, k));
                     return;
                 }
                 var sums = new float[count * k];
@@ -378,7 +372,7 @@ public sealed partial class RandomForest
                         classes[p0 + i] = (byte)best;
                     }
                     if (probabilities is not null)
-                        for (var c = 0; c < k; c++) probabilities[(long)(p0 + i) * k + c] = sums[i * k + c] / (normalise ? Total(sums.AsSpan(i * k, k)) : 1);
+                        for (var c = 0; c < k; c++) probabilities[(long)(p0 + i) * k + c] = sums[i * k + c] / Total(sums.AsSpan(i * k, k));
                 }
             });
         }
@@ -678,7 +672,7 @@ public sealed partial class RandomForest
     /// (<see cref="ClassPriorShift"/>). Re-weighting the sum rather than each leaf matters: a grown-out tree's leaves are
     /// mostly pure, and a pure leaf re-weighted and normalised on its own stays what it was. Each leaf still adds at most
     /// 1 to a class, so the early decisions of the class walks hold; <see cref="PredictProbabilities"/> normalises each
-    /// pixel's sums. A fitted vote prior (<see cref="WithVotePrior"/>) is kept: it counts votes, which weights do not change.
+    /// pixel's sums.
     /// </summary>
     public RandomForest WithClassWeights(IReadOnlyList<double> weights)
     {
@@ -688,7 +682,7 @@ public sealed partial class RandomForest
         var scale = weights.Select(w => (float)(w / largest)).ToArray();
         var leaves = new float[_leafFrequencies.Length];
         for (var i = 0; i < leaves.Length; i++) leaves[i] = _leafFrequencies[i] * scale[i % ClassCount];
-        return new RandomForest(ClassCount, FeatureCount, _nodes, _roots, leaves, _votePrior);
+        return new RandomForest(ClassCount, FeatureCount, _nodes, _roots, leaves);
     }
 
     /// <summary>Whether some leaf's frequencies do not sum to 1 (<see cref="WithClassWeights"/>): probabilities are then normalised per pixel.</summary>
@@ -703,7 +697,7 @@ public sealed partial class RandomForest
         return false;
     }
 
-    /// <summary>The forest as bytes (format version, sizes, nodes, leaves, and its vote prior if it has one), for a model file.</summary>
+    /// <summary>The forest as bytes (format version, sizes, nodes, leaves), for a model file.</summary>
     public byte[] ToBytes()
     {
         using var stream = new MemoryStream();
@@ -723,8 +717,6 @@ public sealed partial class RandomForest
             }
             writer.Write(_leafFrequencies.Length);
             foreach (var value in _leafFrequencies) writer.Write(value);
-            writer.Write(_votePrior is not null);
-            _votePrior?.Write(writer);
         }
         return stream.ToArray();
     }
@@ -749,9 +741,7 @@ public sealed partial class RandomForest
             foreach (var node in nodes)
                 if (node.Feature >= featureCount || (node.Feature >= 0 ? node.Child < 0 || node.Child + 1 >= nodes.Length : node.Child < 0 || (long)(node.Child + 1) * classCount > leaves.Length))
                     throw new InvalidDataException("a node points outside the forest");
-            var prior = reader.ReadBoolean() ? VotePrior.Read(reader, classCount, roots.Length) : null;
-            if (reader.BaseStream.Position != bytes.Length) throw new InvalidDataException("the forest has bytes after its end");
-            return new RandomForest(classCount, featureCount, nodes, roots, leaves, prior);
+            return new RandomForest(classCount, featureCount, nodes, roots, leaves);
         }
         catch (EndOfStreamException e)
         {

@@ -321,75 +321,6 @@ public class RandomForestTests
     }
 
     /// <summary>
-    /// The loss chance under a prior over the leader's final votes F (<see cref="RandomForest.WithVotePrior"/>): after t of
-    /// T trees, n for the leader, F has the posterior ∝ w(F)·hypergeom(T, F, t).pmf(n). With w(F) ∝ (F + 1)³ the values
-    /// are scipy's: that posterior summed over F ≤ ⌊T/(s + 1)⌋, with scipy.stats.hypergeom (scipy 1.10.1, 2026-12-02).
-    /// With the uniform w it is the uniform prior's beta-binomial chance (<see cref="RandomForest.VoteLossChance"/>).
-    /// </summary>
-    [Theory]
-    [InlineData(100, 3, 3, 1.0, 0.008071056021364872)]
-    [InlineData(100, 4, 4, 1.0, 0.003913393244013378)]
-    [InlineData(100, 6, 5, 1.0, 0.010796478672537782)]
-    [InlineData(100, 10, 7, 1.0, 0.028945987036824362)]
-    [InlineData(100, 20, 12, 1.0, 0.07661365987915507)]
-    [InlineData(60, 5, 5, 0.5, 0.02509994602855297)]
-    [InlineData(100, 2, 2, 1.0, 0.016462627437872142)]
-    [InlineData(100, 30, 18, 0.8, 0.17402088998054316)]
-    public void The_chance_under_a_fitted_prior_is_the_hypergeometric_posterior_tail(int trees, int walked, int votes, double scale, double expected)
-    {
-        var (train, labels) = Problem(300, noiseFeatures: 0, seed: 30);
-        var (forest, _) = RandomForest.Train(train, labels, 3, new ForestSettings(Trees: trees));
-        var cubic = Enumerable.Range(0, trees + 1).Select(f => Math.Pow(f + 1, 3)).ToArray();
-        cubic = cubic.Select(w => w / cubic.Sum()).ToArray();
-        var uniform = Enumerable.Repeat(1.0 / (trees + 1), trees + 1).ToArray();
-        Assert.Equal(expected, forest.WithVotePriorWeights([uniform, cubic, uniform]).VoteLossChanceUnderPrior(1, walked, votes, scale), 12);
-        var flat = forest.WithVotePriorWeights([uniform, uniform, uniform]);
-        for (var t = 0; t <= trees; t += 7)
-            for (var n = 0; n <= t; n++)
-                Assert.Equal(RandomForest.VoteLossChance(trees, t, n, scale), flat.VoteLossChanceUnderPrior(2, t, n, scale), 10);
-    }
-
-    /// <summary>
-    /// The fitted prior is each class's histogram of the forest's votes on the pixels it is fitted on, plus one pseudo-pixel
-    /// per vote count, normalised (computed here again from the forest's probabilities); it survives the model file, a
-    /// damaged one is refused, the class weights keep it, and it leaves the exact vote (risk 0) as it was.
-    /// </summary>
-    [Fact]
-    public void The_fitted_prior_is_the_forest_s_vote_histogram_plus_one_and_survives_the_model_file()
-    {
-        const int trees = 30, pixels = 5000;
-        var (train, labels) = Problem(3000, noiseFeatures: 2, seed: 21);
-        var (forest, _) = RandomForest.Train(train, labels, 3, new ForestSettings(Trees: trees));
-        var (fitOn, _) = Problem(pixels, noiseFeatures: 2, seed: 22);
-        var fitted = forest.WithVotePrior(fitOn, pixels);
-        Assert.False(forest.HasVotePrior);
-        Assert.True(fitted.HasVotePrior);
-        var probabilities = forest.PredictProbabilities(fitOn, pixels);
-        var weights = fitted.VotePriorWeights!;
-        for (var c = 0; c < 3; c++)
-        {
-            var counts = new double[trees + 1];
-            Array.Fill(counts, 1);
-            for (var p = 0; p < pixels; p++) counts[(int)Math.Round(probabilities[p * 3 + c] * trees)]++;
-            for (var f = 0; f <= trees; f++) Assert.Equal(counts[f] / (pixels + trees + 1), weights[c][f], 12);
-        }
-
-        var (test, _) = Problem(4000, noiseFeatures: 2, seed: 23);
-        var bytes = fitted.ToBytes();
-        var back = RandomForest.FromBytes(bytes);
-        Assert.Equal(weights, back.VotePriorWeights);
-        Assert.Equal(fitted.Predict(test, 4000), back.Predict(test, 4000));
-        Assert.False(RandomForest.FromBytes(forest.ToBytes()).HasVotePrior);
-        Assert.Throws<InvalidDataException>(() => RandomForest.FromBytes(bytes[..^8]));
-        Assert.Throws<InvalidDataException>(() => RandomForest.FromBytes([.. bytes, 0]));
-        var negative = (byte[])bytes.Clone();
-        BitConverter.GetBytes(-0.5).CopyTo(negative, bytes.Length - 8);
-        Assert.Contains("vote prior", Assert.Throws<InvalidDataException>(() => RandomForest.FromBytes(negative)).Message);
-        Assert.Equal(weights, fitted.WithClassWeights([1.0, 2.0, 0.5]).VotePriorWeights);
-        Assert.Equal(forest.Predict(test, 4000, voteStopRisk: 0), fitted.Predict(test, 4000, voteStopRisk: 0));
-    }
-
-    /// <summary>
     /// The default vote stops once the trees to come are unlikely to change a pixel's class: on forests with many close
     /// votes (half the labels random) it gives the whole forest's class to all but a share of the pixels well under its
     /// risk, every pixel whose trees all agree gets it, and a pixel gets the same class whichever walk runs and however
@@ -406,18 +337,11 @@ public class RandomForestTests
             // Clean labels (the bands alone): unanimous votes inside the bands; else half the labels random: close votes.
             if (clean)
                 for (var i = 0; i < labels.Length; i++) labels[i] = (byte)Math.Min((int)((train[0][i] + train[1][i]) / 2 * classes), classes - 1);
-            var (uniformForest, _) = RandomForest.Train(train, labels, classes, new ForestSettings(Trees: 100, Seed: classes));
+            var (forest, _) = RandomForest.Train(train, labels, classes, new ForestSettings(Trees: 100, Seed: classes));
             var pixels = block + 517;
             var (test, _) = Labelled(pixels, classes, random);
             for (var i = 0; i < pixels; i += 2)
                 for (var f = 0; f < test.Length; f++) test[f][i] = train[f][random.Next(train[f].Length)];
-            // The prior fitted on other pixels drawn the same way (half training samples, half new).
-            var (fitOn, _) = Labelled(4000, classes, random);
-            for (var i = 0; i < 4000; i += 2)
-                for (var f = 0; f < fitOn.Length; f++) fitOn[f][i] = train[f][random.Next(train[f].Length)];
-            foreach (var forest in new[] { uniformForest, uniformForest.WithVotePrior(fitOn, 4000) })
-            {
-            var name = $"{classes} classes{(clean ? ", clean labels" : "")}, {(forest.HasVotePrior ? "fitted" : "uniform")} prior";
             var exact = forest.Predict(test, pixels, voteStopRisk: 0);
             var stopped = forest.Predict(test, pixels);
             var probabilities = forest.PredictProbabilities(test, pixels);
@@ -431,8 +355,8 @@ public class RandomForestTests
                     Assert.Equal(exact[i], stopped[i]);
                 }
             }
-            if (clean) Assert.True(unanimous > pixels / 20, $"{name}: only {unanimous} unanimous pixels, the test needs more");
-            Assert.True(differ <= 0.005 * pixels, $"{name}: {differ} of {pixels} pixels differ from the whole forest's class");
+            if (clean) Assert.True(unanimous > pixels / 20, $"{classes} classes: only {unanimous} unanimous pixels, the test needs more");
+            Assert.True(differ <= 0.005 * pixels, $"{classes} classes: {differ} of {pixels} pixels differ from the whole forest's class");
             // A pixel's class does not depend on the walk or on the pixels beside it in the call.
             foreach (var (coded, vector, refill) in new[] { (true, true, false), (false, true, false), (false, false, false) })
             {
@@ -445,7 +369,43 @@ public class RandomForestTests
                 var part = test.Select(plane => plane.AsSpan(from, count).ToArray()).ToArray();
                 Assert.Equal(stopped.AsSpan(from, count).ToArray(), forest.Predict(part, count));
             }
+        }
+    }
+
+    /// <summary>
+    /// The benchmark's count of the trees each pixel walked is taken where its class is decided: the classes are
+    /// Predict's; the exact vote (risk 0) walks at least half the trees plus one, and exactly that on a pixel every tree
+    /// agrees on; the stopped vote walks the 6 trees of its first round (6 of 6 is the uniform prior's first stop),
+    /// then rounds of <see cref="RandomForest.StoppedVoteTreesPerRound"/>, and exactly 6 on a pixel every tree agrees on.
+    /// </summary>
+    [Fact]
+    public void The_trees_each_pixel_walked_are_counted_where_its_class_is_decided()
+    {
+        const int trees = 100, pixels = 3000;
+        var random = new Random(77);
+        var (train, labels) = Labelled(3000, 3, random);
+        // The bands' labels alone: unanimous votes inside the bands, close ones at their edges.
+        for (var i = 0; i < labels.Length; i++) labels[i] = (byte)Math.Min((int)((train[0][i] + train[1][i]) / 2 * 3), 2);
+        var (forest, _) = RandomForest.Train(train, labels, 3, new ForestSettings(Trees: trees, Seed: 5));
+        var (test, _) = Labelled(pixels, 3, random);
+        for (var i = 0; i < pixels; i += 2)
+            for (var f = 0; f < test.Length; f++) test[f][i] = train[f][random.Next(train[f].Length)];
+        var probabilities = forest.PredictProbabilities(test, pixels);
+        foreach (var risk in new[] { 0, RandomForest.DefaultVoteStopRisk })
+        {
+            var (classes, walked) = forest.PredictCountingTrees(test, pixels, risk);
+            Assert.Equal(forest.Predict(test, pixels, risk), classes);
+            var first = risk > 0 ? 6 : trees / 2 + 1;
+            var unanimous = 0;
+            for (var i = 0; i < pixels; i++)
+            {
+                Assert.True(walked[i] == trees || (walked[i] >= first && (walked[i] - first) % (risk > 0 ? RandomForest.StoppedVoteTreesPerRound : 3) == 0),
+                    $"risk {risk}: pixel {i} walked {walked[i]} trees");
+                if (probabilities[i * 3 + classes[i]] != 1f) continue;
+                unanimous++;
+                Assert.Equal(first, walked[i]);
             }
+            Assert.True(unanimous > pixels / 20, $"only {unanimous} unanimous pixels, the test needs more");
         }
     }
 
@@ -514,7 +474,7 @@ public class RandomForestTests
         using var stream = new MemoryStream();
         using (var writer = new BinaryWriter(stream))
         {
-            writer.Write(2); // format version
+            writer.Write(1); // format version
             writer.Write(classes);
             writer.Write(features);
             writer.Write(trees);
@@ -528,7 +488,6 @@ public class RandomForestTests
             }
             writer.Write(leaves.Count);
             foreach (var value in leaves) writer.Write(value);
-            writer.Write(false); // no vote prior
         }
         return RandomForest.FromBytes(stream.ToArray());
     }
@@ -545,7 +504,7 @@ public class RandomForestTests
         using var stream = new MemoryStream();
         using (var writer = new BinaryWriter(stream))
         {
-            writer.Write(2); // format version
+            writer.Write(1); // format version
             writer.Write(2); // classes
             writer.Write(1); // features
             writer.Write(1); // trees
@@ -569,7 +528,6 @@ public class RandomForestTests
                 writer.Write(row < splits && row % 2 == 1 ? 0f : 1f);
                 writer.Write(row < splits && row % 2 == 1 ? 1f : 0f);
             }
-            writer.Write(false); // no vote prior
         }
         var forest = RandomForest.FromBytes(stream.ToArray());
         Assert.False(forest.HasCodedWalk);
