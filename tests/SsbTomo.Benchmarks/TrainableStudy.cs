@@ -144,6 +144,7 @@ internal static class TrainableStudy
         {
             Console.WriteLine(walks);
             Console.WriteLine($"mean levels per tree walk {forest.MeanLevels(planes, size * size, 97):F2}; coding the pixels alone {CpuMs(() => forest.QuantiseOnly(planes, size * size), repeats):F0} ms CPU");
+            PrintTreesWalked(forest, planes, size * size, exact, repeats);
             foreach (var (levels, lookAhead) in new[] { (0, true), (3, true), (4, true), (5, true), (6, true), (RandomForest.DefaultTopLevels, false) })
             {
                 forest.UseTopLevels(levels);
@@ -233,6 +234,55 @@ internal static class TrainableStudy
         Console.WriteLine($"load average at the end: {File.ReadAllText("/proc/loadavg").Trim()}");
         Console.WriteLine($"total {total.Elapsed.TotalSeconds:F0} s");
         return json.GetProperty("features_worst_relative").GetDouble() > 1e-3 ? 1 : 0;
+    }
+
+    /// <summary>
+    /// Where the stopped vote's walk goes: the histogram of trees walked per pixel and their mean; the CPU of the first
+    /// round (every pixel walks the trees before the first possible stop) against the whole prediction, each less the
+    /// pixels' coding; and, from each tree's vote on every 7th pixel, what stopping the pixels whose first 3 or 4 trees
+    /// agree would save (tree walks, at the mean CPU of one) and how many of those would then differ from the exact vote.
+    /// </summary>
+    private static void PrintTreesWalked(RandomForest forest, float[][] planes, int pixels, byte[] exact, int repeats)
+    {
+        var (classes, walked) = forest.PredictCountingTrees(planes, pixels, RandomForest.DefaultVoteStopRisk);
+        var trees = forest.TreeCount;
+        var histogram = new long[trees + 1];
+        foreach (var w in walked) histogram[w]++;
+        var treeWalks = walked.Sum(w => (long)w);
+        var firstRound = walked.Min();
+        Console.WriteLine($"stopped vote: trees walked per pixel, mean {treeWalks / (double)pixels:F2} (share of pixels by trees walked: "
+            + string.Join(", ", Enumerable.Range(0, trees + 1).Where(t => histogram[t] > 0).Select(t => $"{t}: {histogram[t] / (double)pixels:P2}"))
+            + $"); same class as the exact vote {classes.Where((c, i) => c == exact[i]).Count() / (double)pixels:P3}");
+        var cpuCoding = CpuMs(() => forest.QuantiseOnly(planes, pixels), repeats);
+        var cpuFirst = CpuMs(() => forest.WalkFirstTreesOnly(planes, pixels, firstRound), repeats);
+        var cpuAll = CpuMs(() => forest.Predict(planes, pixels), repeats);
+        var (walkFirst, walkAll) = (cpuFirst - cpuCoding, cpuAll - cpuCoding);
+        Console.WriteLine($"stopped vote: coding {cpuCoding:F0} ms CPU, first round ({firstRound} trees for every pixel, {(double)firstRound * pixels / treeWalks:P1} of the tree walks) "
+            + $"{walkFirst:F0} ms, the whole prediction {cpuAll:F0} ms: the first round is {walkFirst / cpuAll:P1} of the prediction's CPU, {walkFirst / walkAll:P1} of its walks'");
+        // The later rounds' tree walks at the first round's cost per walk, against what they took: the rest is the rounds'
+        // decisions and packing of the undecided pixels, and the deeper paths of contested pixels.
+        var laterAtFirstCost = walkFirst / ((double)firstRound * pixels) * (treeWalks - (long)firstRound * pixels);
+        Console.WriteLine($"stopped vote: the later rounds took {walkAll - walkFirst:F0} ms CPU, their {treeWalks - (long)firstRound * pixels:N0} tree walks at the first round's "
+            + $"cost per walk {laterAtFirstCost:F0} ms; the other {walkAll - walkFirst - laterAtFirstCost:F0} ms are decisions, packing and deeper paths");
+        const int every = 7;
+        var votes = forest.TreeVotes(planes, pixels, every);
+        var sampled = (pixels + every - 1) / every;
+        var sampledWalks = Enumerable.Range(0, sampled).Sum(s => (long)walked[s * every]);
+        foreach (var first in new[] { 3, 4 })
+        {
+            long unanimous = 0, saved = 0, differ = 0;
+            for (var s = 0; s < sampled; s++)
+            {
+                var row = votes.AsSpan(s * trees, first);
+                if (row.IndexOfAnyExcept(row[0]) >= 0) continue;
+                unanimous++;
+                saved += Math.Max(0, walked[s * every] - first);
+                if (row[0] != exact[s * every]) differ++;
+            }
+            Console.WriteLine($"stopped vote, estimate from every {every}th pixel: stopping the pixels whose first {first} trees agree ({unanimous / (double)sampled:P2} of them) "
+                + $"would save {saved / (double)sampledWalks:P1} of the tree walks, ~{saved / (double)sampledWalks * walkAll:F0} ms CPU at the mean cost of a walk; "
+                + $"{differ / (double)sampled:P3} of all pixels would then differ from the exact vote (agree in the first {first} trees, not in the forest)");
+        }
     }
 
     /// <summary>Process CPU time (every thread) per call, averaged over <paramref name="repeats"/> after one warm-up.</summary>

@@ -705,10 +705,10 @@ public sealed partial class RandomForest
     }
 
     /// <summary><see cref="PredictClassesGather"/> on the quantised walk: the undecided pixels' codes are packed row by row.</summary>
-    private void PredictClassesCoded(sbyte[] codes, int offset, int rowStride, int p0, int count, float[] sums, byte[] classes, VoteStop? stop)
+    private void PredictClassesCoded(sbyte[] codes, int offset, int rowStride, int p0, int count, float[] sums, byte[] classes, VoteStop? stop, int[]? treesWalked)
     {
         var featureCount = FeatureCount;
-        DecideEarly(p0, count, sums, _coded!.LeafStride, classes, stop,
+        DecideEarly(p0, count, sums, _coded!.LeafStride, classes, stop, treesWalked,
             (active, t0, t1) => WalkCoded(codes, offset, rowStride, active, sums, t0, t1),
             keptFrom =>
             {

@@ -176,6 +176,58 @@ public sealed partial class RandomForest
         }
     }
 
+    /// <summary>
+    /// Benchmarks: the quantised walk's coding and its walk of trees [0, <paramref name="trees"/>) for every pixel, block by
+    /// block as prediction does it, deciding nothing: the cost of a first round of that many trees.
+    /// </summary>
+    internal void WalkFirstTreesOnly(float[][] planes, int pixelCount, int trees)
+    {
+        var handles = planes.Select(plane => GCHandle.Alloc(plane, GCHandleType.Pinned)).ToArray();
+        try
+        {
+            var addresses = handles.Select(h => h.AddrOfPinnedObject()).ToArray();
+            Parallel.For(0, (pixelCount + CodedBlockPixels - 1) / CodedBlockPixels, b =>
+            {
+                var p0 = b * CodedBlockPixels;
+                var count = Math.Min(CodedBlockPixels, pixelCount - p0);
+                var (codes, offset) = _coded!.Quantise(addresses, p0, count);
+                WalkCoded(codes, offset, CodedForest.RowStride(count), count, new float[count * _coded.LeafStride], 0, trees);
+            });
+        }
+        finally
+        {
+            foreach (var handle in handles) handle.Free();
+        }
+    }
+
+    /// <summary>Benchmarks: the stopped vote's classes at <paramref name="voteStopRisk"/> and the number of trees each pixel walked.</summary>
+    internal (byte[] Classes, int[] TreesWalked) PredictCountingTrees(float[][] planes, int pixelCount, double voteStopRisk)
+    {
+        var (classes, walked) = (new byte[pixelCount], new int[pixelCount]);
+        PredictInto(planes, pixelCount, classes, null, voteStopRisk > 0 ? VoteStopFor(voteStopRisk) : null, walked);
+        return (classes, walked);
+    }
+
+    /// <summary>Benchmarks: each tree's vote (the class of its leaf's largest frequency) for every <paramref name="every"/>-th pixel, at [sample · trees + tree].</summary>
+    internal byte[] TreeVotes(float[][] planes, int pixelCount, int every)
+    {
+        var samples = (pixelCount + every - 1) / every;
+        var votes = new byte[samples * _roots.Length];
+        Parallel.For(0, samples, s =>
+        {
+            for (var t = 0; t < _roots.Length; t++)
+            {
+                var node = _nodes[_roots[t]];
+                while (node.Feature >= 0) node = _nodes[planes[node.Feature][s * every] <= node.Threshold ? node.Child : node.Child + 1];
+                var best = 0;
+                for (var c = 1; c < ClassCount; c++)
+                    if (_leafFrequencies[node.Child * ClassCount + c] > _leafFrequencies[node.Child * ClassCount + best]) best = c;
+                votes[s * _roots.Length + t] = (byte)best;
+            }
+        });
+        return votes;
+    }
+
     /// <summary>Whether this forest can take the quantised walk (tests check that theirs does).</summary>
     internal bool HasCodedWalk => _coded is not null;
 
@@ -263,7 +315,7 @@ public sealed partial class RandomForest
         return probabilities;
     }
 
-    private void PredictInto(float[][] planes, int pixelCount, byte[]? classes, float[]? probabilities, VoteStop? stop)
+    private void PredictInto(float[][] planes, int pixelCount, byte[]? classes, float[]? probabilities, VoteStop? stop, int[]? treesWalked = null)
     {
         if (planes.Length != FeatureCount) throw new ArgumentException($"{planes.Length} feature planes, the forest was trained on {FeatureCount}", nameof(planes));
         foreach (var plane in planes)
@@ -289,7 +341,7 @@ public sealed partial class RandomForest
                     var rowStride = CodedForest.RowStride(count);
                     if (probabilities is null)
                     {
-                        PredictClassesCoded(codes, offset, rowStride, p0, count, codedSums, classes!, stop);
+                        PredictClassesCoded(codes, offset, rowStride, p0, count, codedSums, classes!, stop, treesWalked);
                         return;
                     }
                     WalkCoded(codes, offset, rowStride, count, codedSums, 0, _roots.Length);
@@ -300,14 +352,14 @@ public sealed partial class RandomForest
                 var sums = new float[count * k];
                 if (probabilities is null && CanWalkVector(count))
                 {
-                    PredictClassesGather(addresses, p0, count, sums, classes!, stop);
+                    PredictClassesGather(addresses, p0, count, sums, classes!, stop, treesWalked);
                     return;
                 }
                 if (probabilities is null && stop is not null)
                 {
                     // The stopped vote on the scalar walk too, so that a pixel's class does not depend on the walk or on
                     // how many pixels share its block.
-                    PredictClassesScalar(addresses, p0, count, sums, classes!, stop);
+                    PredictClassesScalar(addresses, p0, count, sums, classes!, stop, treesWalked);
                     return;
                 }
                 PredictBlock(addresses, p0, count, sums);
@@ -438,19 +490,19 @@ public sealed partial class RandomForest
     /// argmax, first class on ties), as the leader's lead cannot be overtaken. With a <see cref="VoteStop"/> the first
     /// round is shorter and a pixel also leaves when the trees to come are unlikely to change its class.
     /// </summary>
-    private void PredictClassesGather(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes, VoteStop? stop) =>
-        PredictClassesOnBuffer(planeAddresses, p0, count, sums, classes, stop, PredictBlockGather);
+    private void PredictClassesGather(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes, VoteStop? stop, int[]? treesWalked) =>
+        PredictClassesOnBuffer(planeAddresses, p0, count, sums, classes, stop, treesWalked, PredictBlockGather);
 
     /// <summary>The rounds of <see cref="PredictClassesGather"/> with the scalar walk (no AVX2, or fewer pixels than a vector's lanes).</summary>
-    private void PredictClassesScalar(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes, VoteStop stop) =>
-        PredictClassesOnBuffer(planeAddresses, p0, count, sums, classes, stop, WalkScalar);
+    private void PredictClassesScalar(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes, VoteStop stop, int[]? treesWalked) =>
+        PredictClassesOnBuffer(planeAddresses, p0, count, sums, classes, stop, treesWalked, WalkScalar);
 
     /// <summary>A block's features in this thread's buffer (<see cref="BlockFeatures"/>), walked by <paramref name="walk"/>(buffer, active pixels, sums, first tree, end tree) in the rounds of <see cref="DecideEarly"/>.</summary>
-    private void PredictClassesOnBuffer(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes, VoteStop? stop, Action<float[], int, float[], int, int> walk)
+    private void PredictClassesOnBuffer(IntPtr[] planeAddresses, int p0, int count, float[] sums, byte[] classes, VoteStop? stop, int[]? treesWalked, Action<float[], int, float[], int, int> walk)
     {
         var buffer = BlockFeatures(planeAddresses, p0, count);
         var featureCount = planeAddresses.Length;
-        DecideEarly(p0, count, sums, ClassCount, classes, stop,
+        DecideEarly(p0, count, sums, ClassCount, classes, stop, treesWalked,
             (active, t0, t1) => walk(buffer, active, sums, t0, t1),
             keptFrom =>
             {
@@ -467,9 +519,10 @@ public sealed partial class RandomForest
     /// the trees' leaves to the first active pixels' sums (<paramref name="sumStride"/> floats a pixel); <paramref name="pack"/>(kept)
     /// moves the features of the undecided pixels at kept[0], kept[1], ... (ascending) to 0, 1, ....
     /// With a <paramref name="stop"/>, the first round ends where its table first lets a pixel stop, and a pixel also
-    /// leaves the walk when the table says so (<see cref="VoteStop"/>).
+    /// leaves the walk when the table says so (<see cref="VoteStop"/>). Benchmarks: <paramref name="treesWalked"/>, when
+    /// given, gets the number of trees each pixel walked.
     /// </summary>
-    private void DecideEarly(int p0, int count, float[] sums, int sumStride, byte[] classes, VoteStop? stop, Action<int, int, int> walk, PackPixels pack)
+    private void DecideEarly(int p0, int count, float[] sums, int sumStride, byte[] classes, VoteStop? stop, int[]? treesWalked, Action<int, int, int> walk, PackPixels pack)
     {
         var k = ClassCount;
         var trees = _roots.Length;
@@ -495,6 +548,7 @@ public sealed partial class RandomForest
                 if (remaining == 0 || row[best] - row[second] > remaining + 0.01f || (stop is not null && stop.Stops(best, row[best], t1)))
                 {
                     classes[p0 + pixelOf[j]] = (byte)best;
+                    if (treesWalked is not null) treesWalked[p0 + pixelOf[j]] = t1;
                     continue;
                 }
                 if (kept != j)

@@ -372,6 +372,43 @@ public class RandomForestTests
         }
     }
 
+    /// <summary>
+    /// The benchmark's count of the trees each pixel walked is taken where its class is decided: the classes are
+    /// Predict's; the exact vote (risk 0) walks at least half the trees plus one, and exactly that on a pixel every tree
+    /// agrees on; the stopped vote walks the 6 trees of its first round (6 of 6 is the uniform prior's first stop),
+    /// then rounds of <see cref="RandomForest.StoppedVoteTreesPerRound"/>, and exactly 6 on a pixel every tree agrees on.
+    /// </summary>
+    [Fact]
+    public void The_trees_each_pixel_walked_are_counted_where_its_class_is_decided()
+    {
+        const int trees = 100, pixels = 3000;
+        var random = new Random(77);
+        var (train, labels) = Labelled(3000, 3, random);
+        // The bands' labels alone: unanimous votes inside the bands, close ones at their edges.
+        for (var i = 0; i < labels.Length; i++) labels[i] = (byte)Math.Min((int)((train[0][i] + train[1][i]) / 2 * 3), 2);
+        var (forest, _) = RandomForest.Train(train, labels, 3, new ForestSettings(Trees: trees, Seed: 5));
+        var (test, _) = Labelled(pixels, 3, random);
+        for (var i = 0; i < pixels; i += 2)
+            for (var f = 0; f < test.Length; f++) test[f][i] = train[f][random.Next(train[f].Length)];
+        var probabilities = forest.PredictProbabilities(test, pixels);
+        foreach (var risk in new[] { 0, RandomForest.DefaultVoteStopRisk })
+        {
+            var (classes, walked) = forest.PredictCountingTrees(test, pixels, risk);
+            Assert.Equal(forest.Predict(test, pixels, risk), classes);
+            var first = risk > 0 ? 6 : trees / 2 + 1;
+            var unanimous = 0;
+            for (var i = 0; i < pixels; i++)
+            {
+                Assert.True(walked[i] == trees || (walked[i] >= first && (walked[i] - first) % (risk > 0 ? RandomForest.StoppedVoteTreesPerRound : 3) == 0),
+                    $"risk {risk}: pixel {i} walked {walked[i]} trees");
+                if (probabilities[i * 3 + classes[i]] != 1f) continue;
+                unanimous++;
+                Assert.Equal(first, walked[i]);
+            }
+            Assert.True(unanimous > pixels / 20, $"only {unanimous} unanimous pixels, the test needs more");
+        }
+    }
+
     /// <summary>Six features, the class by which of <paramref name="classes"/> bands the first two cut the plane into, half the labels random.</summary>
     private static (float[][] Columns, byte[] Labels) Labelled(int n, int classes, Random random)
     {
