@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Globalization;
 using SsbTomo.Imaging.Classification;
 using SsbTomo.Imaging.Tests.Segmentation;
@@ -299,6 +300,43 @@ public class RandomForestTests
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Packing the undecided pixels' codes between rounds: each row's codes of the kept pixels, in order, at its start,
+    /// with the AVX-512 byte compression (where the CPU has it) and the scalar loop, for kept sets that end inside a
+    /// block, skip whole blocks, keep everything or one pixel; the other rows and every row's tail beyond are not read as
+    /// kept codes.
+    /// </summary>
+    [Fact]
+    public void Packed_codes_are_the_kept_pixels_codes_in_order_with_either_packing()
+    {
+        var random = new Random(11);
+        foreach (var active in new[] { 1, 63, 64, 65, 200, 1000, 4096 })
+            foreach (var share in new[] { 0.0, 0.1, 0.5, 0.97, 1.0 })
+                foreach (var compressed in new[] { true, false })
+                {
+                    const int Rows = 5;
+                    var rowStride = ((active + 63) & ~63) + 64;
+                    var offset = 64;
+                    var original = new sbyte[offset + Rows * rowStride];
+                    random.NextBytes(MemoryMarshal.AsBytes(original.AsSpan()));
+                    var keptFrom = Enumerable.Range(0, active).Where(j => random.NextDouble() < share).ToArray();
+                    if (keptFrom.Length == 0) keptFrom = [random.Next(active)];
+                    if (share == 0.1) keptFrom = keptFrom.Where(j => j < 64 || j >= 192).ToArray(); // whole blocks with nothing kept
+                    var codes = (sbyte[])original.Clone();
+                    RandomForest.UseCompressedPacking = compressed;
+                    try { RandomForest.PackCodes(codes, offset, rowStride, Rows, keptFrom); }
+                    finally { RandomForest.UseCompressedPacking = true; }
+                    for (var f = 0; f < Rows; f++)
+                    {
+                        var start = offset + f * rowStride;
+                        var expected = keptFrom.Select(j => original[start + j]).ToArray();
+                        Assert.True(expected.AsSpan().SequenceEqual(codes.AsSpan(start, keptFrom.Length)),
+                            $"{active} active, {keptFrom.Length} kept, compressed {compressed}: row {f} differs");
+                    }
+                    Assert.True(original.AsSpan(0, offset).SequenceEqual(codes.AsSpan(0, offset)), "the bytes before the first row changed");
+                }
     }
 
     /// <summary>
