@@ -86,14 +86,9 @@ public sealed partial class RandomForest
             return new VoteStop(votesNeeded, scales, firstStop);
         }
 
-        /// <summary>
-        /// Per class the leader votes needed after <paramref name="walked"/> trees and the class scale: a pixel led by class c
-        /// stops when its leader's summed leaves / scales[c] ≥ votesNeeded[c] (int.MaxValue: it does not stop there).
-        /// </summary>
-        public void RoundTable(int walked, Span<float> votesNeeded, Span<float> scales)
-        {
-            for (var c = 0; c < _scales.Length; c++) (votesNeeded[c], scales[c]) = (_votesNeeded[c][walked], _scales[c]);
-        }
+        /// <summary>Whether a pixel led by <paramref name="leader"/> with <paramref name="leaderSum"/> after <paramref name="walked"/> trees stops.</summary>
+        public bool Stops(int leader, float leaderSum, int walked) =>
+            leaderSum / _scales[leader] >= _votesNeeded[leader][walked];
 
         /// <summary>
         /// P(leader's final sum ≤ the lumped rival's) after <paramref name="walked"/> of <paramref name="trees"/> trees,

@@ -529,17 +529,12 @@ public sealed partial class RandomForest
         Span<int> pixelOf = stackalloc int[count];
         Span<int> keptFrom = stackalloc int[count];
         for (var i = 0; i < count; i++) pixelOf[i] = i;
-        // The round's stop table, looked up once per round instead of once per pixel.
-        Span<float> votesNeeded = stackalloc float[k];
-        Span<float> scales = stackalloc float[k];
         var active = count;
         for (int t0 = 0, t1; t0 < trees && active > 0; t0 = t1)
         {
             t1 = Math.Min(trees, t0 == 0 ? Math.Min(trees / 2 + 1, stop?.FirstStop ?? trees) : t0 + (stop is null ? TreesPerRound : StoppedVoteTreesPerRound));
             walk(active, t0, t1);
             var remaining = trees - t1;
-            var lead = remaining + 0.01f;
-            stop?.RoundTable(t1, votesNeeded, scales);
             var kept = 0;
             for (var j = 0; j < active; j++)
             {
@@ -550,7 +545,7 @@ public sealed partial class RandomForest
                     if (row[c] > row[best]) (second, best) = (best, c);
                     else if (second < 0 || row[c] > row[second]) second = c;
                 }
-                if (remaining == 0 || row[best] - row[second] > lead || (stop is not null && row[best] / scales[best] >= votesNeeded[best]))
+                if (remaining == 0 || row[best] - row[second] > remaining + 0.01f || (stop is not null && stop.Stops(best, row[best], t1)))
                 {
                     classes[p0 + pixelOf[j]] = (byte)best;
                     if (treesWalked is not null) treesWalked[p0 + pixelOf[j]] = t1;
@@ -558,8 +553,7 @@ public sealed partial class RandomForest
                 }
                 if (kept != j)
                 {
-                    // A few floats: a plain loop, not a Memmove call per pixel.
-                    for (int c = 0, from = j * sumStride, to = kept * sumStride; c < sumStride; c++) sums[to + c] = sums[from + c];
+                    sums.AsSpan(j * sumStride, sumStride).CopyTo(sums.AsSpan(kept * sumStride, sumStride));
                     pixelOf[kept] = pixelOf[j];
                 }
                 keptFrom[kept++] = j;
