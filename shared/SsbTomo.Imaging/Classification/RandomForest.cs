@@ -142,6 +142,14 @@ public sealed partial class RandomForest
         _coded = CodedForest.TryBuild(_nodes, _roots, FeatureCount, _leafFrequencies, ClassCount, levels);
     }
 
+    /// <summary>The leaf (its index into the leaf frequencies, per class) that tree <paramref name="tree"/> gives feature column <paramref name="index"/>.</summary>
+    private int LeafOf(int tree, float[][] features, int index)
+    {
+        var node = _nodes[_roots[tree]];
+        while (node.Feature >= 0) node = _nodes[features[node.Feature][index] <= node.Threshold ? node.Child : node.Child + 1];
+        return node.Child;
+    }
+
     /// <summary>Benchmarks: mean levels a pixel descends per tree, over every <paramref name="every"/>-th pixel.</summary>
     internal double MeanLevels(float[][] planes, int pixelCount, int every)
     {
@@ -217,11 +225,10 @@ public sealed partial class RandomForest
         {
             for (var t = 0; t < _roots.Length; t++)
             {
-                var node = _nodes[_roots[t]];
-                while (node.Feature >= 0) node = _nodes[planes[node.Feature][s * every] <= node.Threshold ? node.Child : node.Child + 1];
+                var leaf = LeafOf(t, planes, s * every);
                 var best = 0;
                 for (var c = 1; c < ClassCount; c++)
-                    if (_leafFrequencies[node.Child * ClassCount + c] > _leafFrequencies[node.Child * ClassCount + best]) best = c;
+                    if (_leafFrequencies[leaf * ClassCount + c] > _leafFrequencies[leaf * ClassCount + best]) best = c;
                 votes[s * _roots.Length + t] = (byte)best;
             }
         });
@@ -797,9 +804,8 @@ public sealed partial class RandomForest
             {
                 if (inBag[t][i]) continue;
                 voters++;
-                var node = _nodes[_roots[t]];
-                while (node.Feature >= 0) node = _nodes[samples[node.Feature][sample] <= node.Threshold ? node.Child : node.Child + 1];
-                for (var c = 0; c < k; c++) sums[c] += _leafFrequencies[node.Child * k + c];
+                var leaf = LeafOf(t, samples, sample);
+                for (var c = 0; c < k; c++) sums[c] += _leafFrequencies[leaf * k + c];
             }
             var best = 0;
             for (var c = 1; c < k; c++) if (sums[c] > sums[best]) best = c;
