@@ -15,8 +15,11 @@ internal sealed record FinishedRun(Volume<ushort> Denoised, Volume<float> Intens
     {
         using var alignment = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(runDir, "alignment.json")));
         var crop = alignment.RootElement.GetProperty("crop_yx").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-        var denoisedArray = await OmeZarr.OpenLevelAsync<ushort>(new FileSystemBlobStore(runDir), "denoised.zarr", 0);
+        // SSBTOMO_STUDY_DENOISE re-denoises the run's aligned volume with another filter (DenoiseVariants).
+        var variant = Environment.GetEnvironmentVariable("SSBTOMO_STUDY_DENOISE");
+        var denoisedArray = await OmeZarr.OpenLevelAsync<ushort>(new FileSystemBlobStore(runDir), string.IsNullOrEmpty(variant) ? "denoised.zarr" : "aligned.zarr", 0);
         var denoised = await denoisedArray.ReadRegionAsync(0, denoisedArray.Shape[0], 0, denoisedArray.Shape[1], 0, denoisedArray.Shape[2]);
+        if (!string.IsNullOrEmpty(variant)) denoised = DenoiseVariants.Apply(denoised, variant);
         var truthArray = await OmeZarr.OpenLevelAsync<byte>(new FileSystemBlobStore(phantomDir), "truth_labels", 0);
         var truth = await truthArray.ReadRegionAsync(0, truthArray.Shape[0], crop[0], crop[1], crop[2], crop[3]);
         var intensity = new Volume<float>(denoised.Depth, denoised.Height, denoised.Width, Array.ConvertAll(denoised.Data, v => (float)v));
