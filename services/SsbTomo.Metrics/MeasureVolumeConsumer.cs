@@ -170,6 +170,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
             volume = await ReadBoxAsync(labels, fitting, context.CancellationToken);
         }
         var log = context.Logger("SsbTomo.Stage");
+        ProcessMemory.CompactHeap();
         var results = CathodeTortuosity.Measure(volume, labels.VoxelSize, CathodeTortuosity.Paths, axes, (done, total, r) =>
             log.LogInformation("Job {JobId} metrics: tortuosity {Done} of {Total} ({Path} along {Axis}): tau {Tau:0.0000}, {Iterations} iterations, {Seconds:0.0} s",
                 context.Message.JobId, done, total, r.Path.Key, "zyx"[r.Result.Axis], r.Result.Factor, r.Result.Iterations, r.Seconds));
@@ -226,6 +227,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
                 }, null, null);
             volume = await ReadBoxAsync(labels, fitting, ct);
         }
+        ProcessMemory.CompactHeap();
         var separated = NmcParticles.Separate(volume, labels.VoxelSize);
         var particles = NmcParticles.Measure(volume, separated, labels.VoxelSize);
         if (box is not { } measured)
