@@ -58,12 +58,14 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         var model = context.Message.Segmentation;
         var summary = accumulator.Result();
         var variants = model is null ? null : VariantTallies(model, context.Message.Variants, summary);
+        var areas = surfaces.Result();
         var report = MetricsReport.From(summary, voxelSize, [depth, height, width])
             .WithBootstrap(bootstrap.Result())
-            .WithSurfaces(surfaces.Result(), smoothed)
+            .WithSurfaces(areas, smoothed)
             .WithVoidMorphology(morphology, nearNmc)
             .WithUncertainty(model, variants, context.Message.TrainedClassifier,
-                context.Message.Variants is [.., { Name: VariantRowSample.SampledBaseName }] ? VariantRowSample.For((long)depth * height * width).RowShare : 1)
+                context.Message.Variants is [.., { Name: VariantRowSample.SampledBaseName }] ? VariantRowSample.For((long)depth * height * width).RowShare : 1,
+                new BoundaryPlacement(areas, options.Value.Metrics.BoundaryPlacementVoxels))
             with { Provenance = await store.ExistsAsync(layout.Provenance, ct) ? Path.GetFileName(layout.Provenance) : null };
         // The tortuosity solves and the particle split both need the whole labels at once: read them once for both.
         Volume<byte>? wholeLabels = null;

@@ -76,6 +76,13 @@ public sealed partial record MetricsReport(
         "shine-through correction gives a pore the voxels behind it below void + (0.5 + correction) of the way to the wall, correction = " +
         "excess - 0.1 (what the midpoint already recovers), within [0, 0.4]";
 
+    public const string BoundaryPlacementMethod =
+        "each phase's interval also widened by a layer of boundary_voxels over the phase's marching-cubes surface (half_widths): the " +
+        "segmented boundaries may lie that far from the true ones (blur spreads an edge over several voxels; lit pore rims, thin " +
+        "layers and fibres move it by a fraction of one), which the threshold variants do not show; the contact loss interval is " +
+        "the variants' only (where it misses on the phantom family, whole lit pore columns in front of a particle are not void, " +
+        "beyond any boundary shift)";
+
     public const string UncertaintyMethod =
         "segmentation re-run with the segmentation stage's own recipe (classification, partial-volume clean-up, shine-through correction and, unless turned off, the fibres' half-depth rule) on denoised.zarr with each phase's band shrunk and grown: " +
         "every threshold moved to the ends of its plausible range, where the fitted mixture gives the two neighbouring phases 3:1 odds; " +
@@ -93,8 +100,10 @@ public sealed partial record MetricsReport(
         + "thresholds: no segmentation-uncertainty intervals (they vary the thresholds); the bootstrap intervals still apply";
 
     /// <param name="variantRowShare">Share of the rows the variants were counted on (1: all; see <see cref="VariantRowSample"/>).</param>
+    /// <param name="boundaries">Widens each fraction's interval by a layer over the phase's surface (after the overlap warnings,
+    /// which judge the thresholds alone); null: the variants' range only.</param>
     public MetricsReport WithUncertainty(SegmentationModel? model, IReadOnlyList<VariantTally>? variants, bool trainedClassifier = false,
-        double variantRowShare = 1)
+        double variantRowShare = 1, BoundaryPlacement? boundaries = null)
     {
         if (trainedClassifier)
             return this with { Warnings = [TrainedClassifierWarning] };
@@ -116,6 +125,10 @@ public sealed partial record MetricsReport(
         if (model.CarbonReplacedByFibreLevel)
             warnings = [.. warnings, "the grey-level fit's carbon class was not the carbon fibres (it sat on the pores' blurred rims or on part " +
                 "of the electrolyte): the phases were separated at the fibre cores' grey level instead; the void and carbon intervals span both answers"];
+        var layers = boundaries is null ? null : PhaseClassifier.BseDarkToBright.ToDictionary(PhaseLabel.Name, boundaries.HalfWidth);
+        if (layers is not null)
+            foreach (var name in names)
+                intervals[name] = [Math.Max(0, intervals[name][0] - layers[name]), Math.Min(1, intervals[name][1] + layers[name])];
         return this with
         {
             PhaseFractionIntervals = intervals,
@@ -130,6 +143,7 @@ public sealed partial record MetricsReport(
                     names.ToDictionary(n => n, n => Fraction(v.Fractions, n)), v.Contact.LossFraction)).ToArray())
             {
                 VariantRowShare = variantRowShare,
+                BoundaryPlacement = boundaries is null ? null : new BoundaryPlacementReport(BoundaryPlacementMethod, boundaries.Voxels, layers!),
                 CarbonLevel = model.FitCarbonMean is { } fitCarbon
                     ? new CarbonLevelReport(CarbonLevelMethod, fitCarbon, model.FibreCoreLevel, model.FibreCoreVoxels, model.CarbonReplacedByFibreLevel)
                     : null,
@@ -167,9 +181,25 @@ public sealed record UncertaintyReport(
     [JsonPropertyName("carbon_level")]
     public CarbonLevelReport? CarbonLevel { get; init; }
 
+    [JsonPropertyName("boundary_placement")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public BoundaryPlacementReport? BoundaryPlacement { get; init; }
+
     [JsonPropertyName("shine_through")]
     public ShineThroughReport? ShineThrough { get; init; }
 }
+
+/// <summary>How far the segmented boundaries may lie from the true ones, and what that adds to each fraction's interval.</summary>
+public sealed record BoundaryPlacement(SurfaceAreas Areas, double Voxels)
+{
+    /// <summary>Half-width added to <paramref name="phase"/>'s fraction interval: a layer of <see cref="Voxels"/> over its surface.</summary>
+    public double HalfWidth(byte phase) => Areas.LayerShare(phase, Voxels);
+}
+
+public sealed record BoundaryPlacementReport(
+    [property: JsonPropertyName("method")] string Method,
+    [property: JsonPropertyName("boundary_voxels")] double BoundaryVoxels,
+    [property: JsonPropertyName("half_widths")] IReadOnlyDictionary<string, double> HalfWidths);
 
 /// <summary>The stack's measured shine-through excess, which the segmentation's shine-through correction used.</summary>
 public sealed record ShineThroughReport(

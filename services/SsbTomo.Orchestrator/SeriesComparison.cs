@@ -128,7 +128,8 @@ public static class SeriesComparison
                 + "and, with more than two samples, first vs last; difference = to − from; significant null = an interval is missing",
             ["intervals"] = new JsonObject
             {
-                ["segmentation"] = "metrics.json phase_fraction_intervals / contact_loss_interval: range over the segmentation threshold variants",
+                ["segmentation"] = "metrics.json phase_fraction_intervals / contact_loss_interval: range over the segmentation threshold variants "
+                    + "(the fractions' widened by the boundary-placement layer, uncertainty.boundary_placement)",
                 ["bootstrap"] = "metrics.json phase_fraction_bootstrap.intervals: block-bootstrap percentile interval at bootstrap_confidence",
             },
             ["samples"] = new JsonArray(series.Samples.Select(s => (JsonNode)new JsonObject

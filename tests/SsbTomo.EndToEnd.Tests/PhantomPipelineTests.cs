@@ -91,11 +91,12 @@ public class AcceptanceStackTests(AcceptanceRunFixture run) : IClassFixture<Acce
 public static class UncertaintyChecks
 {
     /// <summary>
-    /// Every fraction and the contact loss has an interval holding the reported value. The intervals are threshold
-    /// sensitivity only, so they need not hold the truth: what else errs (blur at edges, alignment, clean-up's own rule)
-    /// is outside them. Measured misses: seed-7 phantom void 0.06 pp, contact loss 0.61 pp; acceptance stack void 0.24 pp,
-    /// carbon 0.35 pp (its known over-segmentation), contact loss 0.17 pp. The margins (0.5 pp, 1.5 pp) allow that and
-    /// fail when an interval drifts away from the truth.
+    /// Every fraction and the contact loss has an interval holding the reported value. A fraction's interval is the threshold
+    /// variants' range widened by the boundary-placement layer (a quarter voxel over the phase's surface), and holds the
+    /// truth (before that layer the threshold variants alone missed: seed-7 phantom void 0.06 pp, acceptance stack void
+    /// 0.24 pp, carbon 0.35 pp); the layer stays a fraction of a percentage point for void on these stacks, so a layer that
+    /// swallowed every error would fail. The contact loss interval is the variants' only and may miss by its measured 0.17-0.61 pp
+    /// (margin 1.5 pp).
     /// </summary>
     public static void AssertIntervals(SsbTomo.Cli.PhantomComparison c)
     {
@@ -104,8 +105,8 @@ public static class UncertaintyChecks
         {
             var (lo, hi) = c.FractionIntervals![phase];
             Assert.True(lo <= measured && measured <= hi, $"{phase}: {measured:P2} outside its own interval [{lo:P2}, {hi:P2}]");
-            var miss = Math.Max(0, Math.Max(lo - truth, truth - hi));
-            Assert.True(miss <= 0.005, $"{phase}: truth {truth:P2} is {100 * miss:0.00} pp from [{lo:P2}, {hi:P2}]");
+            Assert.True(lo <= truth && truth <= hi, $"{phase}: truth {truth:P2} outside [{lo:P2}, {hi:P2}]");
+            if (phase == "void") Assert.True(hi - lo <= 0.025, $"void interval [{lo:P2}, {hi:P2}] wider than 2.5 pp");
         }
         var (lossLo, lossHi) = c.ContactLossInterval ?? throw new Xunit.Sdk.XunitException("no contact_loss_interval");
         Assert.True(lossLo <= c.ContactLoss.Measured && c.ContactLoss.Measured <= lossHi, $"contact loss {c.ContactLoss.Measured:P2} outside [{lossLo:P2}, {lossHi:P2}]");

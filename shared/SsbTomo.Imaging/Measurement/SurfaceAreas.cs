@@ -83,6 +83,19 @@ public sealed class SurfaceAreas
     public double MarchingCubesInterfaceUm2(byte a, byte b) =>
         a == b ? 0 : (MarchingCubesSurfaceUm2[a] + MarchingCubesSurfaceUm2[b] - _mcUnion[Math.Min(a, b), Math.Max(a, b)]) / 2;
 
+    /// <summary>
+    /// Share of the valid volume in a layer <paramref name="layerVoxels"/> voxels thick over <paramref name="phase"/>'s
+    /// marching-cubes surface (thickness in voxel edges, the cube root of the voxel's volume on anisotropic grids): how
+    /// far the phase's volume fraction moves when every boundary of the phase moves by that much; 0 without valid voxels.
+    /// </summary>
+    public double LayerShare(byte phase, double layerVoxels)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(layerVoxels);
+        if (ValidVoxels == 0) return 0;
+        var edgeUm = Math.Cbrt(VoxelSize.VoxelVolumeNm3) / 1000;
+        return MarchingCubesSurfaceUm2[phase] * layerVoxels * edgeUm / ValidVolumeUm3;
+    }
+
     /// <summary>Share of the NMC surface facing void, by face count (area-weighted); NaN without NMC surface.</summary>
     public double FaceCountContactLoss => Ratio(FaceCountInterfaceUm2(PhaseLabel.Nmc, PhaseLabel.Void), FaceCountSurfaceUm2(PhaseLabel.Nmc));
 
