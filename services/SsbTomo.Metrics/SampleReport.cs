@@ -94,8 +94,9 @@ public static class SampleReport
     {
         var bootstrap = metrics["phase_fraction_bootstrap"]?["intervals"] as JsonObject;
         var confidence = metrics["phase_fraction_bootstrap"]?["confidence"]?.GetValue<double>();
+        var boundaryVoxels = metrics["uncertainty"]?["boundary_placement"]?["boundary_voxels"]?.GetValue<double>();
         html.Append("<h2 id=\"metrics\">Phase fractions and contact loss</h2><table class=\"metrics\"><tr><th>quantity</th><th>value</th>")
-            .Append("<th>segmentation interval (threshold variants)</th>")
+            .Append(Invariant, $"<th>segmentation interval (threshold variants{(boundaryVoxels is { } b ? $"; fractions also boundaries ± {b:0.##} voxel" : "")})</th>")
             .Append(Invariant, $"<th>bootstrap interval{(confidence is { } c ? $" ({c:P0})" : "")}</th></tr>");
         if (metrics["phase_fractions"] is JsonObject fractions)
             foreach (var (phase, value) in fractions)
