@@ -38,9 +38,9 @@ public static class ProcessMemory
     /// once (the tortuosity solve, the particle split). The streamed stages before it leave the large-object heap, which
     /// the collector does not compact by default, in pieces, and idle arrays in the shared ArrayPool (its trim runs on a
     /// full collection and frees them for the next one): under the hard limit the 64x1024x1024 phantom's particle split
-    /// once ran out of memory allocating 71 MB with ~1.2 GB of its 1.86 GB heap live or free, and the retry repeated the
-    /// whole measurement (157 against 85 CPU-s). Two blocking, compacting full collections: the first also trims the pool,
-    /// the second takes what the trim let go.
+    /// once ran out of memory allocating a 71 MB array with ~400 MiB live in its 1856 MiB heap, and the retry repeated the
+    /// whole measurement (157 against 81-83 CPU-s). Two blocking, compacting full collections: the first also trims the
+    /// pool, the second takes what the trim let go.
     /// </summary>
     public static void CompactHeap()
     {

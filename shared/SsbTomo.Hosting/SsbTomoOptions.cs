@@ -89,6 +89,8 @@ public sealed class SsbTomoOptions
         if (MemoryBudgetMb < 1) yield return $"SsbTomo:MemoryBudgetMb is {MemoryBudgetMb}; it must be at least 1 (a process's cap needs 384)";
         if (!double.IsFinite(Metrics.VoidNearNmcDistanceUm) || Metrics.VoidNearNmcDistanceUm < 0)
             yield return $"SsbTomo:Metrics:VoidNearNmcDistanceUm is {Metrics.VoidNearNmcDistanceUm}; it must be a distance of 0 µm or more";
+        if (!double.IsFinite(Metrics.BoundaryPlacementVoxels) || Metrics.BoundaryPlacementVoxels < 0)
+            yield return $"SsbTomo:Metrics:BoundaryPlacementVoxels is {Metrics.BoundaryPlacementVoxels}; it must be 0 voxels (the threshold variants alone) or more";
         var axes = Metrics.TortuosityAxisNumbers;
         if (Metrics.Tortuosity && (axes.Count == 0 || axes.Contains(-1) || axes.Distinct().Count() != axes.Count))
             yield return $"SsbTomo:Metrics:TortuosityAxes is \"{Metrics.TortuosityAxes}\"; it must be one or more of the letters z, y, x, each once "
