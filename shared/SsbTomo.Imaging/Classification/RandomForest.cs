@@ -185,6 +185,27 @@ public sealed partial class RandomForest
     }
 
     /// <summary>
+    /// Tests: the quantised walk's codes (0..255) of pixels [<paramref name="p0"/>, p0 + <paramref name="count"/>) as one
+    /// block, one row per feature (null for a feature no split uses: it is not coded).
+    /// </summary>
+    internal byte[]?[] Codes(float[][] planes, int p0, int count)
+    {
+        var handles = planes.Select(plane => GCHandle.Alloc(plane, GCHandleType.Pinned)).ToArray();
+        try
+        {
+            var (codes, offset) = _coded!.Quantise(handles.Select(h => h.AddrOfPinnedObject()).ToArray(), p0, count);
+            var rowStride = CodedForest.RowStride(count);
+            return Enumerable.Range(0, FeatureCount).Select(f => _nodes.Any(n => n.Feature == f)
+                ? codes.AsSpan(offset + f * rowStride, count).ToArray().Select(c => (byte)(c + 128)).ToArray()
+                : null).ToArray();
+        }
+        finally
+        {
+            foreach (var handle in handles) handle.Free();
+        }
+    }
+
+    /// <summary>
     /// Benchmarks: the quantised walk's coding and its walk of trees [0, <paramref name="trees"/>) for every pixel, block by
     /// block as prediction does it, deciding nothing: the cost of a first round of that many trees.
     /// </summary>

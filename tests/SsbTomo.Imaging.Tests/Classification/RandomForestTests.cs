@@ -531,6 +531,114 @@ public class RandomForestTests
     }
 
     /// <summary>
+    /// The quantised walk's codes against their definition, the count of the feature's distinct thresholds below the value
+    /// (NaN: 255), on every coding path the machine has (the AVX-512 permutes, the AVX2 gathers, the scalar tail past the
+    /// last full vectors): features with 255, 254, 129, 128, 127, 65, 33, 17, 9, 8, 3, 2 and 1 thresholds (the search's
+    /// first step below 128) and one no split uses; thresholds at ±∞, ±0, ±the smallest subnormal, ±the largest float and
+    /// clusters one ulp apart; values at, one ulp on either side of, and between every threshold, NaNs of both signs and
+    /// another payload, ±∞ and ±0, at block starts and lengths that are not multiples of the vectors.
+    /// </summary>
+    [Fact]
+    public void Codes_count_the_thresholds_below_each_value_on_every_coding_path()
+    {
+        var random = new Random(23);
+        int[] thresholdCounts = [255, 254, 129, 128, 127, 65, 33, 17, 9, 8, 3, 2, 1, 0];
+        float[] special = [float.NegativeInfinity, float.PositiveInfinity, -0f, float.Epsilon, -float.Epsilon, float.MaxValue, float.MinValue, 1f, MathF.BitIncrement(1f), MathF.BitDecrement(1f)];
+        var thresholds = new List<float[]>();
+        foreach (var (want, f) in thresholdCounts.Select((n, f) => (n, f)))
+        {
+            var distinct = new List<float>();
+            // Specials in every other feature (so some features' ends are finite), then random values of mixed scale.
+            foreach (var t in special.Take(f % 2 == 0 ? Math.Min(want, special.Length) : 0)) distinct.Add(t);
+            while (distinct.Count < want)
+            {
+                var t = (float)((random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-6, 7)));
+                if (t == 0 || distinct.Contains(t)) continue;
+                distinct.Add(t);
+            }
+            distinct.Sort();
+            thresholds.Add(distinct.ToArray());
+        }
+        var forest = ChainForest(thresholds);
+        Assert.True(forest.HasCodedWalk, "the chain forest must take the quantised walk");
+
+        const int Pixels = 3 * 64 + 45;
+        var planes = thresholds.Select(sorted =>
+        {
+            float[] odd = [float.NaN, -float.NaN, BitConverter.Int32BitsToSingle(0x7FC0_1234), float.PositiveInfinity, float.NegativeInfinity, 0f, -0f];
+            var candidates = sorted.SelectMany(t => new[] { t, MathF.BitIncrement(t), MathF.BitDecrement(t) })
+                .Concat(sorted.Zip(sorted.Skip(1), (a, b) => a / 2 + b / 2)).Concat(odd).Concat(special).ToArray();
+            var plane = new float[2 * Pixels];
+            for (var i = 0; i < plane.Length; i++) plane[i] = candidates[random.Next(candidates.Length)];
+            return plane;
+        }).ToArray();
+
+        foreach (var wide in new[] { true, false })
+            foreach (var (p0, count) in new[] { (0, Pixels), (3, Pixels - 3), (Pixels, 64), (17, 7), (5, 2 * 64 + 1) })
+            {
+                byte[]?[] codes;
+                try
+                {
+                    RandomForest.UseWideCoding = wide;
+                    codes = forest.Codes(planes, p0, count);
+                }
+                finally { RandomForest.UseWideCoding = true; }
+                for (var f = 0; f < thresholds.Count; f++)
+                {
+                    if (thresholds[f].Length == 0)
+                    {
+                        Assert.Null(codes[f]);
+                        continue;
+                    }
+                    for (var i = 0; i < count; i++)
+                    {
+                        var value = planes[f][p0 + i];
+                        var expected = float.IsNaN(value) ? 255 : thresholds[f].Count(t => t < value);
+                        Assert.True(expected == codes[f]![i],
+                            $"wide coding {wide && RandomForest.CanCodeWide}, block at {p0} of {count} px, feature {f} ({thresholds[f].Length} thresholds), pixel {i}: value {value:R} coded {codes[f]![i]}, expected {expected} (thresholds below it; NaN: 255)");
+                    }
+                }
+            }
+    }
+
+    /// <summary>A model file with one tree per feature that has thresholds: a chain of splits on them, each with a leaf on its left.</summary>
+    private static RandomForest ChainForest(IReadOnlyList<float[]> thresholds)
+    {
+        var nodes = new List<(int Feature, float Threshold, int Child)>();
+        var roots = new List<int>();
+        for (var f = 0; f < thresholds.Count; f++)
+        {
+            if (thresholds[f].Length == 0) continue;
+            roots.Add(nodes.Count);
+            foreach (var t in thresholds[f])
+            {
+                nodes.Add((f, t, nodes.Count + 1)); // left: the leaf next to it, right: the next split
+                nodes.Add((-1, 0, nodes.Count % 2));
+            }
+            nodes.Add((-1, 0, 1));
+        }
+        using var stream = new MemoryStream();
+        using (var writer = new BinaryWriter(stream))
+        {
+            writer.Write(1); // format version
+            writer.Write(2); // classes
+            writer.Write(thresholds.Count);
+            writer.Write(roots.Count);
+            foreach (var root in roots) writer.Write(root);
+            writer.Write(nodes.Count);
+            foreach (var (feature, threshold, child) in nodes)
+            {
+                writer.Write(feature);
+                writer.Write(threshold);
+                writer.Write(child);
+            }
+            writer.Write(4);
+            foreach (var value in new[] { 1f, 0f, 0f, 1f }) writer.Write(value);
+        }
+        return RandomForest.FromBytes(stream.ToArray());
+    }
+
+    /// <summary>
     /// A forest the quantised walk cannot code (a model file whose one feature has 300 distinct thresholds; trees grown
     /// here have at most 255 bin edges per feature) takes the float walks and still predicts what its nodes say: a chain
     /// of splits value ≤ j, each with a leaf of class j mod 2 on its left.
