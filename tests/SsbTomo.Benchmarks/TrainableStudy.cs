@@ -298,29 +298,41 @@ internal static class TrainableStudy
     }
 
     /// <summary>
-    /// The pixels' coding by AVX-512 permutes against the AVX2 gathers in one process, alternated five times (whole-run CPU
-    /// swings with the machine's load, so only alternations in one process compare): the medians of the coding alone and
-    /// of the whole prediction, and whether the classes stayed the same. Nonzero when they did not.
+    /// In-process alternations (whole-run CPU swings with the machine's load, so only alternations in one process
+    /// compare), five of each pair: the pixels' coding by AVX-512 permutes against the AVX2 gathers (the medians of the
+    /// coding alone and of the whole prediction), the quantised walk's sums in a held buffer against a new array per
+    /// block, and the rounds' decisions by the vector top two against the scalar scan; each time whether the classes
+    /// stayed the same. Nonzero when they did not.
     /// </summary>
     private static int CompareCoding(RandomForest forest, float[][] planes, int pixels, int repeats, byte[] ours)
+    {
+        var same = true;
+        var wideName = RandomForest.CanCodeWide ? "AVX-512 permutes" : "AVX-512 permutes NOT AVAILABLE (AVX2 gathers)";
+        same &= Alternate(forest, planes, pixels, repeats, ours, "coding", wideName, "AVX2 gathers", on => RandomForest.UseWideCoding = on, withCoding: true);
+        same &= Alternate(forest, planes, pixels, repeats, ours, "sums", "held per thread", "a new array per block", on => RandomForest.UseHeldSums = on, withCoding: false);
+        same &= Alternate(forest, planes, pixels, repeats, ours, "decisions", "vector top two", "scalar top two", on => RandomForest.UseVectorDecisions = on, withCoding: false);
+        return same ? 0 : 1;
+    }
+
+    /// <summary>Five alternations of a switch: median prediction CPU (and coding CPU) for each setting; true when the classes stayed the same.</summary>
+    private static bool Alternate(RandomForest forest, float[][] planes, int pixels, int repeats, byte[] ours, string what, string onName, string offName, Action<bool> set, bool withCoding)
     {
         var (coding, predict) = (new Dictionary<bool, List<double>> { [true] = [], [false] = [] }, new Dictionary<bool, List<double>> { [true] = [], [false] = [] });
         var same = true;
         for (var round = 0; round < 5; round++)
-            foreach (var wide in new[] { true, false })
+            foreach (var on in new[] { true, false })
             {
-                RandomForest.UseWideCoding = wide;
-                coding[wide].Add(CpuMs(() => forest.QuantiseOnly(planes, pixels), repeats));
-                predict[wide].Add(CpuMs(() => forest.Predict(planes, pixels), repeats));
+                set(on);
+                if (withCoding) coding[on].Add(CpuMs(() => forest.QuantiseOnly(planes, pixels), repeats));
+                predict[on].Add(CpuMs(() => forest.Predict(planes, pixels), repeats));
                 same &= forest.Predict(planes, pixels).AsSpan().SequenceEqual(ours);
             }
-        RandomForest.UseWideCoding = true;
+        set(true);
         static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
-        var wideName = RandomForest.CanCodeWide ? "AVX-512 permutes" : "AVX-512 permutes NOT AVAILABLE (AVX2 gathers)";
-        Console.WriteLine($"coding, medians of 5 alternations: {wideName} {Median(coding[true]):F0} ms CPU (prediction {Median(predict[true]):F0} ms), "
-            + $"AVX2 gathers {Median(coding[false]):F0} ms ({Median(predict[false]):F0} ms); prediction per alternation permutes/gathers "
-            + string.Join(", ", predict[true].Zip(predict[false], (w, g) => $"{w:F0}/{g:F0}")) + $"; same classes: {same}; load {File.ReadAllText("/proc/loadavg").Trim()}");
-        return same ? 0 : 1;
+        string Cost(bool on) => withCoding ? $"coding {Median(coding[on]):F0} ms CPU, prediction {Median(predict[on]):F0} ms" : $"prediction {Median(predict[on]):F0} ms CPU";
+        Console.WriteLine($"{what}, medians of 5 alternations: {onName} {Cost(true)}; {offName} {Cost(false)}; prediction per alternation "
+            + string.Join(", ", predict[true].Zip(predict[false], (a, b) => $"{a:F0}/{b:F0}")) + $"; same classes: {same}; load {File.ReadAllText("/proc/loadavg").Trim()}");
+        return same;
     }
 
     /// <summary>Process CPU time (every thread) per call, averaged over <paramref name="repeats"/> after one warm-up.</summary>

@@ -303,6 +303,45 @@ public class RandomForestTests
     }
 
     /// <summary>
+    /// The rounds' decisions by the vector top two (rows of four sums) and by the scalar scan: the same class and the same
+    /// number of trees walked for every pixel, with the exact and the stopped vote, on grown forests (whole-number sums,
+    /// an even number of trees so that some tie) and on forests whose leaves hold arbitrary frequencies (sums within float
+    /// rounding of the bounds), 2 to 6 classes, on the quantised walk (rows padded to four sums up to four classes) and
+    /// the float walk (rows of k sums: four classes only).
+    /// </summary>
+    [Fact]
+    public void The_vector_top_two_decides_every_pixel_as_the_scalar_scan()
+    {
+        for (var classes = 2; classes <= 6; classes++)
+        {
+            var random = new Random(300 + classes);
+            var (train, labels) = Labelled(3000, classes, random);
+            var (grown, _) = RandomForest.Train(train, labels, classes, new ForestSettings(Trees: 40, Seed: classes));
+            foreach (var (name, forest) in new[] { ("grown", grown), ("random leaves", RandomForestFile(classes, features: 6, trees: 41, random)) })
+            {
+                const int Pixels = 3001;
+                var (test, _) = Labelled(Pixels, classes, random);
+                for (var i = 0; i < Pixels; i += 2)
+                    for (var f = 0; f < test.Length; f++) test[f][i] = train[f][random.Next(train[f].Length)];
+                foreach (var coded in new[] { true, false })
+                    foreach (var risk in new[] { 0, RandomForest.DefaultVoteStopRisk })
+                    {
+                        (byte[] Classes, int[] Walked) Decide(bool vector)
+                        {
+                            (RandomForest.UseCodedWalk, RandomForest.UseVectorDecisions) = (coded, vector);
+                            try { return forest.PredictCountingTrees(test, Pixels, risk); }
+                            finally { (RandomForest.UseCodedWalk, RandomForest.UseVectorDecisions) = (true, true); }
+                        }
+                        var (vectorTopTwo, scalarScan) = (Decide(vector: true), Decide(vector: false));
+                        var first = Enumerable.Range(0, Pixels).FirstOrDefault(i => vectorTopTwo.Classes[i] != scalarScan.Classes[i] || vectorTopTwo.Walked[i] != scalarScan.Walked[i], -1);
+                        Assert.True(first < 0, $"{name}, {classes} classes, coded walk {coded}, risk {risk}: pixel {first} gets class {(first < 0 ? 0 : vectorTopTwo.Classes[first])} after "
+                            + $"{(first < 0 ? 0 : vectorTopTwo.Walked[first])} trees, the scalar scan {(first < 0 ? 0 : scalarScan.Classes[first])} after {(first < 0 ? 0 : scalarScan.Walked[first])}");
+                    }
+            }
+        }
+    }
+
+    /// <summary>
     /// Packing the undecided pixels' codes between rounds: each row's codes of the kept pixels, in order, at its start,
     /// with the AVX-512 byte compression (where the CPU has it) and the scalar loop, for kept sets that end inside a
     /// block, skip whole blocks, keep everything or one pixel; the other rows and every row's tail beyond are not read as
