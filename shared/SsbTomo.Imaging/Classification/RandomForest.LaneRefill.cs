@@ -14,9 +14,6 @@ public sealed partial class RandomForest
     /// </summary>
     internal static bool UseLaneRefill { get; set; } = true;
 
-    /// <summary>Benchmarks and tests: false adds rows of four sums with <see cref="AddPaddedLeaf"/>'s loop where <see cref="GatherWalkRefill"/> could add them in one (the same sums).</summary>
-    internal static bool UseFourSumLeafAdds { get; set; } = true;
-
     /// <summary>Whether this machine has the AVX-512 (VL) expand instructions <see cref="GatherWalkRefill"/> refills its lanes with.</summary>
     internal static bool CanRefillLanes => Avx512F.VL.IsSupported;
 
@@ -77,17 +74,7 @@ public sealed partial class RandomForest
                 if (liveC) liveC = walk.Step(ref next, ref written, ref c);
                 if (liveD) liveD = walk.Step(ref next, ref written, ref d);
             }
-            if (UseFourSumLeafAdds && leafStride == 4)
-            {
-                // Up to four classes: one add a pixel, no loop over the row (the same add as AddPaddedLeaf's).
-                for (var j = 0; j < written; j++)
-                {
-                    var sum = total + pixelAt[j] * 4;
-                    Vector128.Store(Vector128.Load(sum) + Vector128.Load(leaves + nodes[nodeAt[j]] * 4), sum);
-                }
-            }
-            else
-                for (var j = 0; j < written; j++) AddPaddedLeaf(leaves + nodes[nodeAt[j]] * leafStride, total + pixelAt[j] * leafStride, leafStride);
+            for (var j = 0; j < written; j++) AddPaddedLeaf(leaves + nodes[nodeAt[j]] * leafStride, total + pixelAt[j] * leafStride, leafStride);
         }
     }
 
