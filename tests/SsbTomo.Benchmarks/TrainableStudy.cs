@@ -301,8 +301,8 @@ internal static class TrainableStudy
     /// In-process alternations (whole-run CPU swings with the machine's load, so only alternations in one process
     /// compare), five of each pair: the pixels' coding by AVX-512 permutes against the AVX2 gathers (the medians of the
     /// coding alone and of the whole prediction), the quantised walk's sums in a held buffer against a new array per
-    /// block, and the rounds' decisions by the vector top two against the scalar scan; each time whether the classes
-    /// stayed the same. Nonzero when they did not.
+    /// block, the rounds' decisions by the vector top two against the scalar scan, and all three on against all off;
+    /// each time whether the classes stayed the same. Nonzero when they did not.
     /// </summary>
     private static int CompareCoding(RandomForest forest, float[][] planes, int pixels, int repeats, byte[] ours)
     {
@@ -311,6 +311,8 @@ internal static class TrainableStudy
         same &= Alternate(forest, planes, pixels, repeats, ours, "coding", wideName, "AVX2 gathers", on => RandomForest.UseWideCoding = on, withCoding: true);
         same &= Alternate(forest, planes, pixels, repeats, ours, "sums", "held per thread", "a new array per block", on => RandomForest.UseHeldSums = on, withCoding: false);
         same &= Alternate(forest, planes, pixels, repeats, ours, "decisions", "vector top two", "scalar top two", on => RandomForest.UseVectorDecisions = on, withCoding: false);
+        same &= Alternate(forest, planes, pixels, repeats, ours, "all three", "on", "off",
+            on => (RandomForest.UseWideCoding, RandomForest.UseHeldSums, RandomForest.UseVectorDecisions) = (on, on, on), withCoding: true);
         return same ? 0 : 1;
     }
 
