@@ -221,7 +221,7 @@ public sealed partial class RandomForest
                 var p0 = b * CodedBlockPixels;
                 var count = Math.Min(CodedBlockPixels, pixelCount - p0);
                 var (codes, offset) = _coded!.Quantise(addresses, p0, count);
-                WalkCoded(codes, offset, CodedForest.RowStride(count), count, new float[count * _coded.LeafStride], 0, trees);
+                WalkCoded(codes, offset, CodedForest.RowStride(count), count, HeldSums(count * _coded.LeafStride), 0, trees);
             });
         }
         finally
