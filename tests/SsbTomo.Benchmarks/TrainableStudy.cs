@@ -14,7 +14,8 @@ namespace SsbTomo.Benchmarks;
 /// against the same scipy.ndimage / skimage.feature filters, forest prediction against scikit-learn's
 /// RandomForestClassifier (100 trees, n_jobs=2) on the same feature planes and the same training samples, and the
 /// whole training (features + forest) on 3 slices, with sparse and with dense labels.
-/// Usage: `-- trainable [--size 1024] [--repeats 3] [--walks-only] [--max-depth 24] [--min-leaf 1]` (both forests get the settings).
+/// Usage: `-- trainable [--size 1024] [--repeats 3] [--walks-only [--ab-only]] [--max-depth 24] [--min-leaf 1]` (both forests get the
+/// settings; `--ab-only`: only the in-process alternation of the coding paths, <see cref="CompareCoding"/>).
 /// </summary>
 internal static class TrainableStudy
 {
@@ -69,7 +70,7 @@ internal static class TrainableStudy
 
     public static int Run(string[] args)
     {
-        var (size, repeats, walksOnly) = (1024, 3, false);
+        var (size, repeats, walksOnly, abOnly) = (1024, 3, false, false);
         var (maxDepth, minLeaf) = (new ForestSettings().MaxDepth, new ForestSettings().MinSamplesLeaf);
         for (var i = 0; i < args.Length; i++)
         {
@@ -78,10 +79,11 @@ internal static class TrainableStudy
                 case "--size" when i + 1 < args.Length: size = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--repeats" when i + 1 < args.Length: repeats = Math.Max(1, int.Parse(args[++i], CultureInfo.InvariantCulture)); break;
                 case "--walks-only": walksOnly = true; break;
+                case "--ab-only": abOnly = walksOnly = true; break;
                 case "--max-depth" when i + 1 < args.Length: maxDepth = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--min-leaf" when i + 1 < args.Length: minLeaf = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 default:
-                    Console.Error.WriteLine("usage: SsbTomo.Benchmarks trainable [--size N] [--repeats N] [--walks-only] [--max-depth N] [--min-leaf N]");
+                    Console.Error.WriteLine("usage: SsbTomo.Benchmarks trainable [--size N] [--repeats N] [--walks-only [--ab-only]] [--max-depth N] [--min-leaf N]");
                     return 2;
             }
         }
@@ -119,6 +121,7 @@ internal static class TrainableStudy
         var (forest, _) = RandomForest.Train(columns, labelsOf, phases.Length, settings);
         byte[] ours = [];
         var tPredict = Measure.Run(() => ours = forest.Predict(planes, size * size), repeats);
+        if (abOnly) return CompareCoding(forest, planes, size * size, repeats, ours);
         var cpuFeatures = CpuMs(() => PixelFeatures.Compute(test, size, size, specs), repeats);
         var cpuPredict = CpuMs(() => forest.Predict(planes, size * size), repeats);
         // The exact vote (every pixel walks until no tree can change its class: the whole forest's argmax) beside the
@@ -145,6 +148,7 @@ internal static class TrainableStudy
             Console.WriteLine(walks);
             Console.WriteLine($"mean levels per tree walk {forest.MeanLevels(planes, size * size, 97):F2}; coding the pixels alone {CpuMs(() => forest.QuantiseOnly(planes, size * size), repeats):F0} ms CPU");
             PrintTreesWalked(forest, planes, size * size, exact, repeats);
+            if (CompareCoding(forest, planes, size * size, repeats, ours) != 0) return 1;
             foreach (var (levels, lookAhead) in new[] { (0, true), (3, true), (4, true), (5, true), (6, true), (RandomForest.DefaultTopLevels, false) })
             {
                 forest.UseTopLevels(levels);
@@ -291,6 +295,46 @@ internal static class TrainableStudy
                 + $"would save {saved / (double)sampledWalks:P1} of the tree walks, ~{saved / (double)sampledWalks * walkAll:F0} ms CPU at the mean cost of a walk; "
                 + $"{differ / (double)sampled:P3} of all pixels would then differ from the exact vote (agree in the first {first} trees, not in the forest)");
         }
+    }
+
+    /// <summary>
+    /// In-process alternations (whole-run CPU swings with the machine's load, so only alternations in one process
+    /// compare), five of each pair: the pixels' coding by AVX-512 permutes against the AVX2 gathers (the medians of the
+    /// coding alone and of the whole prediction), the quantised walk's sums in a held buffer against a new array per
+    /// block, the rounds' decisions by the vector top two against the scalar scan, and all three on against all off;
+    /// each time whether the classes stayed the same. Nonzero when they did not.
+    /// </summary>
+    private static int CompareCoding(RandomForest forest, float[][] planes, int pixels, int repeats, byte[] ours)
+    {
+        var same = true;
+        var wideName = RandomForest.CanCodeWide ? "AVX-512 permutes" : "AVX-512 permutes NOT AVAILABLE (AVX2 gathers)";
+        same &= Alternate(forest, planes, pixels, repeats, ours, "coding", wideName, "AVX2 gathers", on => RandomForest.UseWideCoding = on, withCoding: true);
+        same &= Alternate(forest, planes, pixels, repeats, ours, "sums", "held per thread", "a new array per block", on => RandomForest.UseHeldSums = on, withCoding: false);
+        same &= Alternate(forest, planes, pixels, repeats, ours, "decisions", "vector top two", "scalar top two", on => RandomForest.UseVectorDecisions = on, withCoding: false);
+        same &= Alternate(forest, planes, pixels, repeats, ours, "all three", "on", "off",
+            on => (RandomForest.UseWideCoding, RandomForest.UseHeldSums, RandomForest.UseVectorDecisions) = (on, on, on), withCoding: true);
+        return same ? 0 : 1;
+    }
+
+    /// <summary>Five alternations of a switch: median prediction CPU (and coding CPU) for each setting; true when the classes stayed the same.</summary>
+    private static bool Alternate(RandomForest forest, float[][] planes, int pixels, int repeats, byte[] ours, string what, string onName, string offName, Action<bool> set, bool withCoding)
+    {
+        var (coding, predict) = (new Dictionary<bool, List<double>> { [true] = [], [false] = [] }, new Dictionary<bool, List<double>> { [true] = [], [false] = [] });
+        var same = true;
+        for (var round = 0; round < 5; round++)
+            foreach (var on in new[] { true, false })
+            {
+                set(on);
+                if (withCoding) coding[on].Add(CpuMs(() => forest.QuantiseOnly(planes, pixels), repeats));
+                predict[on].Add(CpuMs(() => forest.Predict(planes, pixels), repeats));
+                same &= forest.Predict(planes, pixels).AsSpan().SequenceEqual(ours);
+            }
+        set(true);
+        static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+        string Cost(bool on) => withCoding ? $"coding {Median(coding[on]):F0} ms CPU, prediction {Median(predict[on]):F0} ms" : $"prediction {Median(predict[on]):F0} ms CPU";
+        Console.WriteLine($"{what}, medians of 5 alternations: {onName} {Cost(true)}; {offName} {Cost(false)}; prediction per alternation "
+            + string.Join(", ", predict[true].Zip(predict[false], (a, b) => $"{a:F0}/{b:F0}")) + $"; same classes: {same}; load {File.ReadAllText("/proc/loadavg").Trim()}");
+        return same;
     }
 
     /// <summary>Process CPU time (every thread) per call, averaged over <paramref name="repeats"/> after one warm-up.</summary>

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -185,6 +186,27 @@ public sealed partial class RandomForest
     }
 
     /// <summary>
+    /// Tests: the quantised walk's codes (0..255) of pixels [<paramref name="p0"/>, p0 + <paramref name="count"/>) as one
+    /// block, one row per feature (null for a feature no split uses: it is not coded).
+    /// </summary>
+    internal byte[]?[] Codes(float[][] planes, int p0, int count)
+    {
+        var handles = planes.Select(plane => GCHandle.Alloc(plane, GCHandleType.Pinned)).ToArray();
+        try
+        {
+            var (codes, offset) = _coded!.Quantise(handles.Select(h => h.AddrOfPinnedObject()).ToArray(), p0, count);
+            var rowStride = CodedForest.RowStride(count);
+            return Enumerable.Range(0, FeatureCount).Select(f => _nodes.Any(n => n.Feature == f)
+                ? codes.AsSpan(offset + f * rowStride, count).ToArray().Select(c => (byte)(c + 128)).ToArray()
+                : null).ToArray();
+        }
+        finally
+        {
+            foreach (var handle in handles) handle.Free();
+        }
+    }
+
+    /// <summary>
     /// Benchmarks: the quantised walk's coding and its walk of trees [0, <paramref name="trees"/>) for every pixel, block by
     /// block as prediction does it, deciding nothing: the cost of a first round of that many trees.
     /// </summary>
@@ -199,7 +221,7 @@ public sealed partial class RandomForest
                 var p0 = b * CodedBlockPixels;
                 var count = Math.Min(CodedBlockPixels, pixelCount - p0);
                 var (codes, offset) = _coded!.Quantise(addresses, p0, count);
-                WalkCoded(codes, offset, CodedForest.RowStride(count), count, new float[count * _coded.LeafStride], 0, trees);
+                WalkCoded(codes, offset, CodedForest.RowStride(count), count, HeldSums(count * _coded.LeafStride), 0, trees);
             });
         }
         finally
@@ -343,7 +365,7 @@ public sealed partial class RandomForest
                 {
                     var coded = _coded!;
                     var leafStride = coded.LeafStride;
-                    var codedSums = new float[count * leafStride];
+                    var codedSums = UseHeldSums ? HeldSums(count * leafStride) : new float[count * leafStride];
                     var (codes, offset) = coded.Quantise(addresses, p0, count);
                     var rowStride = CodedForest.RowStride(count);
                     if (probabilities is null)
@@ -387,6 +409,22 @@ public sealed partial class RandomForest
         {
             foreach (var handle in handles) handle.Free();
         }
+    }
+
+    /// <summary>
+    /// Benchmarks: false allocates each block's sums of the quantised walk anew (a quarter megabyte a block, in the large
+    /// object heap) instead of reusing this thread's.
+    /// </summary>
+    internal static bool UseHeldSums { get; set; } = true;
+
+    [ThreadStatic] private static float[]? t_codedSums;
+
+    /// <summary>This thread's buffer of sums, its first <paramref name="length"/> zeroed.</summary>
+    private static float[] HeldSums(int length)
+    {
+        var sums = t_codedSums is { } held && held.Length >= length ? held : t_codedSums = new float[length];
+        sums.AsSpan(0, length).Clear();
+        return sums;
     }
 
     /// <summary>What a pixel's summed leaves are divided by: the tree count, or their own sum on a re-weighted forest.</summary>
@@ -537,6 +575,9 @@ public sealed partial class RandomForest
         Span<int> keptFrom = stackalloc int[count];
         for (var i = 0; i < count; i++) pixelOf[i] = i;
         var active = count;
+        // Rows of four sums (up to four classes) take the vector top two; the classes past k are −∞ in it.
+        var vectorRows = UseVectorDecisions && sumStride == 4 && Vector128.IsHardwareAccelerated;
+        var classLanes = Vector128.LessThan(Vector128.Create(0, 1, 2, 3), Vector128.Create(k)).AsSingle();
         for (int t0 = 0, t1; t0 < trees && active > 0; t0 = t1)
         {
             t1 = Math.Min(trees, t0 == 0 ? Math.Min(trees / 2 + 1, stop?.FirstStop ?? trees) : t0 + (stop is null ? TreesPerRound : StoppedVoteTreesPerRound));
@@ -545,14 +586,21 @@ public sealed partial class RandomForest
             var kept = 0;
             for (var j = 0; j < active; j++)
             {
-                var row = sums.AsSpan(j * sumStride, k);
-                int best = 0, second = -1;
-                for (var c = 1; c < k; c++)
+                int best;
+                float leader, runnerUp;
+                if (!vectorRows || !TopTwo(Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(sums), (nuint)(j * 4)), classLanes, out best, out leader, out runnerUp))
                 {
-                    if (row[c] > row[best]) (second, best) = (best, c);
-                    else if (second < 0 || row[c] > row[second]) second = c;
+                    var row = sums.AsSpan(j * sumStride, k);
+                    int second = -1;
+                    best = 0;
+                    for (var c = 1; c < k; c++)
+                    {
+                        if (row[c] > row[best]) (second, best) = (best, c);
+                        else if (second < 0 || row[c] > row[second]) second = c;
+                    }
+                    (leader, runnerUp) = (row[best], row[second]);
                 }
-                if (remaining == 0 || row[best] - row[second] > remaining + 0.01f || (stop is not null && stop.Stops(best, row[best], t1)))
+                if (remaining == 0 || leader - runnerUp > remaining + 0.01f || (stop is not null && stop.Stops(best, leader, t1)))
                 {
                     classes[p0 + pixelOf[j]] = (byte)best;
                     if (treesWalked is not null) treesWalked[p0 + pixelOf[j]] = t1;
@@ -568,6 +616,35 @@ public sealed partial class RandomForest
             if (kept < active && kept > 0) pack(keptFrom[..kept]);
             active = kept;
         }
+    }
+
+    /// <summary>Benchmarks and tests: false decides every pixel with the scalar top two where the vector one could run (the same decisions).</summary>
+    internal static bool UseVectorDecisions { get; set; } = true;
+
+    /// <summary>
+    /// The leading class of a row of four sums (the lowest on ties, as the scalar scan), its sum and the largest of the
+    /// other classes' (<paramref name="classLanes"/>: all ones in the lanes of real classes); false, leaving the row to
+    /// the scalar scan, where a sum is NaN.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TopTwo(Vector128<float> row, Vector128<float> classLanes, out int best, out float leader, out float runnerUp)
+    {
+        var lowest = Vector128.Create(float.NegativeInfinity);
+        row = Vector128.ConditionalSelect(classLanes, row, lowest);
+        var largest = Vector128.MaxNative(row, Vector128.Shuffle(row, Vector128.Create(1, 0, 3, 2)));
+        largest = Vector128.MaxNative(largest, Vector128.Shuffle(largest, Vector128.Create(2, 3, 0, 1)));
+        var atLargest = Vector128.Equals(row, largest).ExtractMostSignificantBits();
+        if (Vector128.Equals(row, row).ExtractMostSignificantBits() != 0xF || atLargest == 0)
+        {
+            (best, leader, runnerUp) = (0, 0, 0);
+            return false;
+        }
+        best = BitOperations.TrailingZeroCount(atLargest);
+        var others = Vector128.ConditionalSelect(Vector128.Equals(Vector128.Create(0, 1, 2, 3), Vector128.Create(best)).AsSingle(), lowest, row);
+        others = Vector128.MaxNative(others, Vector128.Shuffle(others, Vector128.Create(1, 0, 3, 2)));
+        others = Vector128.MaxNative(others, Vector128.Shuffle(others, Vector128.Create(2, 3, 0, 1)));
+        (leader, runnerUp) = (row.GetElement(best), others.ToScalar());
+        return true;
     }
 
     /// <summary>Moves the features of the pixels at <paramref name="keptFrom"/>[n] (ascending) to n.</summary>

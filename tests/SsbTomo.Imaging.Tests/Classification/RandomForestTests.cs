@@ -303,6 +303,45 @@ public class RandomForestTests
     }
 
     /// <summary>
+    /// The rounds' decisions by the vector top two (rows of four sums) and by the scalar scan: the same class and the same
+    /// number of trees walked for every pixel, with the exact and the stopped vote, on grown forests (whole-number sums,
+    /// an even number of trees so that some tie) and on forests whose leaves hold arbitrary frequencies (sums within float
+    /// rounding of the bounds), 2 to 6 classes, on the quantised walk (rows padded to four sums up to four classes) and
+    /// the float walk (rows of k sums: four classes only).
+    /// </summary>
+    [Fact]
+    public void The_vector_top_two_decides_every_pixel_as_the_scalar_scan()
+    {
+        for (var classes = 2; classes <= 6; classes++)
+        {
+            var random = new Random(300 + classes);
+            var (train, labels) = Labelled(3000, classes, random);
+            var (grown, _) = RandomForest.Train(train, labels, classes, new ForestSettings(Trees: 40, Seed: classes));
+            foreach (var (name, forest) in new[] { ("grown", grown), ("random leaves", RandomForestFile(classes, features: 6, trees: 41, random)) })
+            {
+                const int Pixels = 3001;
+                var (test, _) = Labelled(Pixels, classes, random);
+                for (var i = 0; i < Pixels; i += 2)
+                    for (var f = 0; f < test.Length; f++) test[f][i] = train[f][random.Next(train[f].Length)];
+                foreach (var coded in new[] { true, false })
+                    foreach (var risk in new[] { 0, RandomForest.DefaultVoteStopRisk })
+                    {
+                        (byte[] Classes, int[] Walked) Decide(bool vector)
+                        {
+                            (RandomForest.UseCodedWalk, RandomForest.UseVectorDecisions) = (coded, vector);
+                            try { return forest.PredictCountingTrees(test, Pixels, risk); }
+                            finally { (RandomForest.UseCodedWalk, RandomForest.UseVectorDecisions) = (true, true); }
+                        }
+                        var (vectorTopTwo, scalarScan) = (Decide(vector: true), Decide(vector: false));
+                        var first = Enumerable.Range(0, Pixels).FirstOrDefault(i => vectorTopTwo.Classes[i] != scalarScan.Classes[i] || vectorTopTwo.Walked[i] != scalarScan.Walked[i], -1);
+                        Assert.True(first < 0, $"{name}, {classes} classes, coded walk {coded}, risk {risk}: pixel {first} gets class {(first < 0 ? 0 : vectorTopTwo.Classes[first])} after "
+                            + $"{(first < 0 ? 0 : vectorTopTwo.Walked[first])} trees, the scalar scan {(first < 0 ? 0 : scalarScan.Classes[first])} after {(first < 0 ? 0 : scalarScan.Walked[first])}");
+                    }
+            }
+        }
+    }
+
+    /// <summary>
     /// Packing the undecided pixels' codes between rounds: each row's codes of the kept pixels, in order, at its start,
     /// with the AVX-512 byte compression (where the CPU has it) and the scalar loop, for kept sets that end inside a
     /// block, skip whole blocks, keep everything or one pixel; the other rows and every row's tail beyond are not read as
@@ -526,6 +565,114 @@ public class RandomForestTests
             }
             writer.Write(leaves.Count);
             foreach (var value in leaves) writer.Write(value);
+        }
+        return RandomForest.FromBytes(stream.ToArray());
+    }
+
+    /// <summary>
+    /// The quantised walk's codes against their definition, the count of the feature's distinct thresholds below the value
+    /// (NaN: 255), on every coding path the machine has (the AVX-512 permutes, the AVX2 gathers, the scalar tail past the
+    /// last full vectors): features with 255, 254, 129, 128, 127, 65, 33, 17, 9, 8, 3, 2 and 1 thresholds (the search's
+    /// first step below 128) and one no split uses; thresholds at ±∞, ±0, ±the smallest subnormal, ±the largest float and
+    /// clusters one ulp apart; values at, one ulp on either side of, and between every threshold, NaNs of both signs and
+    /// another payload, ±∞ and ±0, at block starts and lengths that are not multiples of the vectors.
+    /// </summary>
+    [Fact]
+    public void Codes_count_the_thresholds_below_each_value_on_every_coding_path()
+    {
+        var random = new Random(23);
+        int[] thresholdCounts = [255, 254, 129, 128, 127, 65, 33, 17, 9, 8, 3, 2, 1, 0];
+        float[] special = [float.NegativeInfinity, float.PositiveInfinity, -0f, float.Epsilon, -float.Epsilon, float.MaxValue, float.MinValue, 1f, MathF.BitIncrement(1f), MathF.BitDecrement(1f)];
+        var thresholds = new List<float[]>();
+        foreach (var (want, f) in thresholdCounts.Select((n, f) => (n, f)))
+        {
+            var distinct = new List<float>();
+            // Specials in every other feature (so some features' ends are finite), then random values of mixed scale.
+            foreach (var t in special.Take(f % 2 == 0 ? Math.Min(want, special.Length) : 0)) distinct.Add(t);
+            while (distinct.Count < want)
+            {
+                var t = (float)((random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-6, 7)));
+                if (t == 0 || distinct.Contains(t)) continue;
+                distinct.Add(t);
+            }
+            distinct.Sort();
+            thresholds.Add(distinct.ToArray());
+        }
+        var forest = ChainForest(thresholds);
+        Assert.True(forest.HasCodedWalk, "the chain forest must take the quantised walk");
+
+        const int Pixels = 3 * 64 + 45;
+        var planes = thresholds.Select(sorted =>
+        {
+            float[] odd = [float.NaN, -float.NaN, BitConverter.Int32BitsToSingle(0x7FC0_1234), float.PositiveInfinity, float.NegativeInfinity, 0f, -0f];
+            var candidates = sorted.SelectMany(t => new[] { t, MathF.BitIncrement(t), MathF.BitDecrement(t) })
+                .Concat(sorted.Zip(sorted.Skip(1), (a, b) => a / 2 + b / 2)).Concat(odd).Concat(special).ToArray();
+            var plane = new float[2 * Pixels];
+            for (var i = 0; i < plane.Length; i++) plane[i] = candidates[random.Next(candidates.Length)];
+            return plane;
+        }).ToArray();
+
+        foreach (var wide in new[] { true, false })
+            foreach (var (p0, count) in new[] { (0, Pixels), (3, Pixels - 3), (Pixels, 64), (17, 7), (5, 2 * 64 + 1) })
+            {
+                byte[]?[] codes;
+                try
+                {
+                    RandomForest.UseWideCoding = wide;
+                    codes = forest.Codes(planes, p0, count);
+                }
+                finally { RandomForest.UseWideCoding = true; }
+                for (var f = 0; f < thresholds.Count; f++)
+                {
+                    if (thresholds[f].Length == 0)
+                    {
+                        Assert.Null(codes[f]);
+                        continue;
+                    }
+                    for (var i = 0; i < count; i++)
+                    {
+                        var value = planes[f][p0 + i];
+                        var expected = float.IsNaN(value) ? 255 : thresholds[f].Count(t => t < value);
+                        Assert.True(expected == codes[f]![i],
+                            $"wide coding {wide && RandomForest.CanCodeWide}, block at {p0} of {count} px, feature {f} ({thresholds[f].Length} thresholds), pixel {i}: value {value:R} coded {codes[f]![i]}, expected {expected} (thresholds below it; NaN: 255)");
+                    }
+                }
+            }
+    }
+
+    /// <summary>A model file with one tree per feature that has thresholds: a chain of splits on them, each with a leaf on its left.</summary>
+    private static RandomForest ChainForest(IReadOnlyList<float[]> thresholds)
+    {
+        var nodes = new List<(int Feature, float Threshold, int Child)>();
+        var roots = new List<int>();
+        for (var f = 0; f < thresholds.Count; f++)
+        {
+            if (thresholds[f].Length == 0) continue;
+            roots.Add(nodes.Count);
+            foreach (var t in thresholds[f])
+            {
+                nodes.Add((f, t, nodes.Count + 1)); // left: the leaf next to it, right: the next split
+                nodes.Add((-1, 0, nodes.Count % 2));
+            }
+            nodes.Add((-1, 0, 1));
+        }
+        using var stream = new MemoryStream();
+        using (var writer = new BinaryWriter(stream))
+        {
+            writer.Write(1); // format version
+            writer.Write(2); // classes
+            writer.Write(thresholds.Count);
+            writer.Write(roots.Count);
+            foreach (var root in roots) writer.Write(root);
+            writer.Write(nodes.Count);
+            foreach (var (feature, threshold, child) in nodes)
+            {
+                writer.Write(feature);
+                writer.Write(threshold);
+                writer.Write(child);
+            }
+            writer.Write(4);
+            foreach (var value in new[] { 1f, 0f, 0f, 1f }) writer.Write(value);
         }
         return RandomForest.FromBytes(stream.ToArray());
     }
