@@ -548,13 +548,20 @@ public class RandomForestTests
                 pending.Enqueue((child + 1, level + 1));
             }
         }
+        return ModelFile(classes, features, roots, nodes, leaves);
+    }
+
+    /// <summary>A model file (format version 1) of these trees: roots, nodes (feature −1: a leaf whose child is its leaf row) and leaf rows.</summary>
+    private static RandomForest ModelFile(int classes, int features, IReadOnlyList<int> roots, IReadOnlyList<(int Feature, float Threshold, int Child)> nodes,
+        IReadOnlyList<float> leaves)
+    {
         using var stream = new MemoryStream();
         using (var writer = new BinaryWriter(stream))
         {
             writer.Write(1); // format version
             writer.Write(classes);
             writer.Write(features);
-            writer.Write(trees);
+            writer.Write(roots.Count);
             foreach (var root in roots) writer.Write(root);
             writer.Write(nodes.Count);
             foreach (var (feature, threshold, child) in nodes)
@@ -656,25 +663,7 @@ public class RandomForestTests
             }
             nodes.Add((-1, 0, 1));
         }
-        using var stream = new MemoryStream();
-        using (var writer = new BinaryWriter(stream))
-        {
-            writer.Write(1); // format version
-            writer.Write(2); // classes
-            writer.Write(thresholds.Count);
-            writer.Write(roots.Count);
-            foreach (var root in roots) writer.Write(root);
-            writer.Write(nodes.Count);
-            foreach (var (feature, threshold, child) in nodes)
-            {
-                writer.Write(feature);
-                writer.Write(threshold);
-                writer.Write(child);
-            }
-            writer.Write(4);
-            foreach (var value in new[] { 1f, 0f, 0f, 1f }) writer.Write(value);
-        }
-        return RandomForest.FromBytes(stream.ToArray());
+        return ModelFile(2, thresholds.Count, roots, nodes, [1f, 0f, 0f, 1f]);
     }
 
     /// <summary>
