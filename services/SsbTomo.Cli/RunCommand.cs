@@ -34,10 +34,10 @@ public static class RunCommand
             Description = "Memory budget of this process in MiB: stages cut slices into tiles that fit it, the heap is held to it.",
             DefaultValueFactory = _ => new SsbTomoOptions().MemoryBudgetMb,
         };
-        var alignmentWorkers = new Option<int>("--alignment-workers")
+        var alignmentWorkers = new Option<int?>("--alignment-workers")
         {
-            Description = "Alignment chunks this process measures and shifts at once (workers of the alignment stage; a cluster runs pods instead).",
-            DefaultValueFactory = _ => new SsbTomoOptions().AlignmentWorkers,
+            Description = "Alignment chunks this process measures and shifts at once (workers of the alignment stage; a cluster runs pods instead). "
+                + "Default: one per core while the slabs of whole slices they hold fit half the memory budget and there are slabs for them, else 1.",
         };
 
         var model = new Option<string?>("--model")
@@ -62,11 +62,12 @@ public static class RunCommand
     }
 
     /// <param name="memoryBudgetMb">When given, this process's memory budget (the CLI's own process only: it caps the heap).</param>
-    /// <param name="alignmentWorkers">Alignment chunks worked on at once (<see cref="SsbTomoOptions.AlignmentWorkers"/>).</param>
+    /// <param name="alignmentWorkersGiven">Alignment chunks worked on at once (<see cref="SsbTomoOptions.AlignmentWorkers"/>); null: as many as
+    /// the cores, slabs and budget allow (<see cref="Plan"/>).</param>
     /// <param name="modelDir">A model folder from <c>ssbtomo train</c> to segment with (null: the thresholds).</param>
     /// <param name="profile">Print and write (<see cref="RunProfile.FileName"/>) the time and memory of every stage.</param>
     public static async Task<int> RunAsync(string stackPath, string outDir, double[]? voxelSize, int? chunkSlicesGiven, bool verbose, CancellationToken ct,
-        int? memoryBudgetMb = null, int alignmentWorkers = 1, string? modelDir = null, bool profile = false)
+        int? memoryBudgetMb = null, int? alignmentWorkersGiven = null, string? modelDir = null, bool profile = false)
     {
         if (modelDir is not null && CheckModel(modelDir) is { } refusal)
         {
@@ -88,12 +89,12 @@ public static class RunCommand
             AnsiConsole.MarkupLineInterpolated($"[red]--memory-mb must be at least {ProcessMemory.MinimumBudgetMb}[/]");
             return 2;
         }
-        if (alignmentWorkers < 1)
+        if (alignmentWorkersGiven < 1)
         {
             AnsiConsole.MarkupLine("[red]--alignment-workers must be at least 1[/]");
             return 2;
         }
-        var chunkSlices = chunkSlicesGiven ?? DefaultChunkSlices(stackPath, memoryBudgetMb ?? new SsbTomoOptions().MemoryBudgetMb, alignmentWorkers);
+        var (chunkSlices, alignmentWorkers) = Plan(stackPath, memoryBudgetMb ?? new SsbTomoOptions().MemoryBudgetMb, chunkSlicesGiven, alignmentWorkersGiven);
         if (memoryBudgetMb is { } budget) ProcessMemory.LimitTo(budget);
         var started = Stopwatch.StartNew();
         var profiler = profile ? StageProfiler.ForThisProcess() : null;
@@ -102,7 +103,7 @@ public static class RunCommand
             if (memoryBudgetMb is { } mb) o.MemoryBudgetMb = mb;
             o.AlignmentWorkers = alignmentWorkers;
         }), modelDir, profiler);
-        if (profiler is not null) WriteProfile(profiler, outDir, result.Succeeded);
+        if (profiler is not null) WriteProfile(profiler, outDir, result.Succeeded, chunkSlices, alignmentWorkers);
         if (!result.Succeeded)
         {
             foreach (var line in FailureLines(result, outDir))
@@ -114,20 +115,29 @@ public static class RunCommand
     }
 
     /// <summary>
-    /// <see cref="ChunkPlan.SlicesFor"/> the stack's first slice (its header only: ingest checks every slice) and the
-    /// alignment workers that share the budget; <see cref="ChunkPlan.DefaultSlices"/> when that slice cannot be read here
-    /// (ingest then says what is wrong with it).
+    /// The slab and the alignment workers, each as given or else from the stack's first slice and slice count (that slice's
+    /// header only: ingest checks every slice): both unset, <see cref="ChunkPlan.EmbeddedPlan"/>; only the workers given,
+    /// <see cref="ChunkPlan.SlicesFor"/> with them; only the slab, <see cref="ChunkPlan.AlignmentWorkersFor"/> it.
+    /// <see cref="ChunkPlan.DefaultSlices"/> and one worker when the first slice cannot be read here (ingest then says what
+    /// is wrong with it).
     /// </summary>
-    private static int DefaultChunkSlices(string stackPath, int memoryBudgetMb, int alignmentWorkers)
+    private static (int ChunkSlices, int AlignmentWorkers) Plan(string stackPath, int memoryBudgetMb, int? chunkSlicesGiven, int? alignmentWorkersGiven)
     {
+        if (chunkSlicesGiven is { } given && alignmentWorkersGiven is { } workersGiven) return (given, workersGiven);
         try
         {
-            var (height, width) = TiffStackReader.FirstSliceShape(stackPath);
-            return ChunkPlan.SlicesFor(height, width, (long)memoryBudgetMb << 20, alignmentWorkers);
+            var (count, height, width) = TiffStackReader.FirstSliceShapeAndCount(stackPath);
+            var budget = (long)memoryBudgetMb << 20;
+            return (chunkSlicesGiven, alignmentWorkersGiven) switch
+            {
+                ({ } slab, _) => (slab, ChunkPlan.AlignmentWorkersFor(count, height, width, budget, Environment.ProcessorCount, slab)),
+                (_, { } workers) => (ChunkPlan.SlicesFor(height, width, budget, workers), workers),
+                _ => ChunkPlan.EmbeddedPlan(count, height, width, budget, Environment.ProcessorCount),
+            };
         }
         catch (Exception e) when (e is TiffStackException or IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException or NotSupportedException)
         {
-            return ChunkPlan.DefaultSlices;
+            return (chunkSlicesGiven ?? ChunkPlan.DefaultSlices, alignmentWorkersGiven ?? 1);
         }
     }
 
@@ -246,9 +256,9 @@ public static class RunCommand
 
     private static readonly TimeSpan ProfileSamplingPeriod = TimeSpan.FromMilliseconds(250);
 
-    private static void WriteProfile(StageProfiler profiler, string outDir, bool succeeded)
+    private static void WriteProfile(StageProfiler profiler, string outDir, bool succeeded, int chunkSlices, int alignmentWorkers)
     {
-        var profile = new RunProfile(StackVoxels(outDir), profiler.Finish());
+        var profile = new RunProfile(StackVoxels(outDir), profiler.Finish()) { ChunkSlices = chunkSlices, AlignmentWorkers = alignmentWorkers };
         File.WriteAllText(Path.Combine(Path.GetFullPath(outDir), RunProfile.FileName), profile.ToJson());
         var table = new Table().AddColumn("stage").AddColumn("wall s", c => c.RightAligned()).AddColumn("CPU s", c => c.RightAligned())
             .AddColumn("cores busy", c => c.RightAligned()).AddColumn("share of wall", c => c.RightAligned()).AddColumn("peak MiB", c => c.RightAligned());
@@ -260,6 +270,7 @@ public static class RunCommand
         if (profile.StackVoxels > 0)
             AnsiConsole.MarkupLineInterpolated(
                 $"{profile.StackVoxels / 1e6:0.0} Mvoxel: {profile.MegavoxelsPerSecond:0.00} Mvoxel/s wall, {profile.MegavoxelsPerCpuSecond:0.00} Mvoxel per CPU-second");
+        AnsiConsole.MarkupLineInterpolated($"Slabs of {chunkSlices} slices, {alignmentWorkers} alignment worker{(alignmentWorkers == 1 ? "" : "s")}.");
         if (!succeeded) AnsiConsole.MarkupLine("The job failed: the profile covers the stages it ran.");
     }
 

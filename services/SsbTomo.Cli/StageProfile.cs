@@ -95,6 +95,14 @@ public sealed record RunProfile(
 {
     public const string FileName = "profile.json";
 
+    /// <summary>Slices per slab the run was cut into (given or chosen, <c>RunCommand</c>).</summary>
+    [JsonPropertyName("chunk_slices")]
+    public int ChunkSlices { get; init; }
+
+    /// <summary>Alignment workers the run measured and shifted with at once (given or chosen).</summary>
+    [JsonPropertyName("alignment_workers")]
+    public int AlignmentWorkers { get; init; }
+
     [JsonPropertyName("wall_seconds")]
     public double WallSeconds => Stages.Sum(s => s.WallSeconds);
 

@@ -76,6 +76,9 @@ public class StageProfileTests
         Assert.All(stages, s => Assert.True(s.GetProperty("wall_seconds").GetDouble() >= 0 && s.GetProperty("peak_resident_mib").GetDouble() > 0, s.ToString()));
         Assert.InRange(root.GetProperty("wall_seconds").GetDouble(), 0.01, elapsed.Elapsed.TotalSeconds);
         Assert.True(root.GetProperty("cpu_seconds").GetDouble() > 0);
+        // Two 8-slice slabs of small slices: an alignment worker for each while there are cores (ChunkPlan.AlignmentWorkersFor).
+        Assert.Equal(8, root.GetProperty("chunk_slices").GetInt32());
+        Assert.Equal(Math.Min(2, Environment.ProcessorCount), root.GetProperty("alignment_workers").GetInt32());
     }
 
     /// <summary>

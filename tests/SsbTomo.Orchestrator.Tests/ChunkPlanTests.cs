@@ -40,6 +40,38 @@ public class ChunkPlanTests
         Assert.Equal(expected, ChunkPlan.SlicesFor(height, width, budgetMib * Mib, workers));
     }
 
+    /// <summary>
+    /// An embedded run given neither slab nor workers gets the slab one worker's whole slices allow, then an alignment worker
+    /// per core while their slabs fit half the budget together and there is a slab for each: 64 slices of 1024x1024 on 2
+    /// cores at 2 GiB, two workers on 32-slice slabs (2 x 40 x 8 MiB = 640 MiB); one 32-slice slab, one worker; 1536x2048
+    /// slices, one worker (two need 2 x 40 x 24 MiB, more than 1 GiB); at 1 GiB the 1024x1024 stack keeps its 32-slice
+    /// slabs with one worker; 3072x4096, 16-slice slabs and one worker.
+    /// </summary>
+    [Theory]
+    [InlineData(64, 1024, 1024, 2048, 2, 32, 2)]
+    [InlineData(64, 1024, 1024, 2048, 4, 32, 2)]
+    [InlineData(128, 1024, 1024, 2048, 4, 32, 3)]
+    [InlineData(32, 1024, 1024, 2048, 2, 32, 1)]
+    [InlineData(33, 1024, 1024, 2048, 2, 32, 2)]
+    [InlineData(320, 1536, 2048, 2048, 2, 32, 1)]
+    [InlineData(64, 1024, 1024, 1024, 2, 32, 1)]
+    [InlineData(20, 3072, 4096, 2048, 2, 16, 1)]
+    [InlineData(64, 1024, 1024, 2048, 1, 32, 1)]
+    public void An_embedded_run_gets_an_alignment_worker_per_core_that_the_budget_and_the_slabs_allow(
+        int slices, int height, int width, int budgetMib, int processors, int expectedSlab, int expectedWorkers)
+    {
+        Assert.Equal((expectedSlab, expectedWorkers), ChunkPlan.EmbeddedPlan(slices, height, width, budgetMib * Mib, processors));
+    }
+
+    [Theory]
+    [InlineData(64, 16, 2, 2)]
+    [InlineData(16, 16, 2, 1)]
+    [InlineData(64, 8, 8, 8)]
+    public void A_given_slab_gets_the_workers_its_slabs_allow(int slices, int slab, int processors, int expected)
+    {
+        Assert.Equal(expected, ChunkPlan.AlignmentWorkersFor(slices, 256, 320, 2048 * Mib, processors, slab));
+    }
+
     [Fact]
     public void A_slab_plan_covers_every_slice_once()
     {

@@ -66,6 +66,9 @@ public sealed class TiffStackTests : IDisposable
 
         Assert.Equal((6, 10), TiffStackReader.FirstSliceShape(folder));
         Assert.Equal((6, 10), TiffStackReader.FirstSliceShape(Path.Combine(_root.Path, "databar-multi.tif")));
+        // The slice count without reading pixels: the folder's files, the multi-page file's pages.
+        Assert.Equal((3, 6, 10), TiffStackReader.FirstSliceShapeAndCount(folder));
+        Assert.Equal((4, 6, 10), TiffStackReader.FirstSliceShapeAndCount(Path.Combine(_root.Path, "databar-multi.tif")));
     }
 
     /// <summary>
@@ -81,6 +84,7 @@ public sealed class TiffStackTests : IDisposable
         File.WriteAllText(Path.Combine(folder, "slice_11.tif"), "not an image");
 
         Assert.Equal((16, 12), TiffStackReader.FirstSliceShape(folder));
+        Assert.Equal((3, 16, 12), TiffStackReader.FirstSliceShapeAndCount(folder));
         Assert.Throws<TiffStackException>(() => TiffStackReader.Probe(folder));
         Assert.Contains("no such file", Assert.Throws<TiffStackException>(() => TiffStackReader.FirstSliceShape(Path.Combine(folder, "x"))).Message);
         Assert.Contains("no .tif or .tiff files", Assert.Throws<TiffStackException>(() => TiffStackReader.FirstSliceShape(Folder("first-shape-empty"))).Message);

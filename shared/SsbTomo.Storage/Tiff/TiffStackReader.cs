@@ -74,8 +74,19 @@ public static partial class TiffStackReader
     /// </summary>
     public static (int Height, int Width) FirstSliceShape(string path)
     {
+        var (_, height, width) = FirstSliceShapeAndCount(path);
+        return (height, width);
+    }
+
+    /// <summary>
+    /// <see cref="FirstSliceShape"/> and the number of slices: a folder's TIFF files (names only) or a multi-page file's
+    /// pages (its directory chain, no pixels).
+    /// </summary>
+    public static (int Slices, int Height, int Width) FirstSliceShapeAndCount(string path)
+    {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var file = Directory.Exists(path) ? SliceFiles(path)[0]
+        var files = Directory.Exists(path) ? SliceFiles(path) : null;
+        var file = files is not null ? files[0]
             : File.Exists(path) ? path
             : throw new TiffStackException($"{path}: no such file or folder", Path.GetFileName(path));
         var name = Path.GetFileName(file);
@@ -83,7 +94,7 @@ public static partial class TiffStackReader
         using var stream = OpenReadOnly(file);
         using var tiff = OpenTiff(file, stream, errors);
         var format = DescribePage(tiff, name, file, stream.Length);
-        return (format.Height - DataBarRows(tiff, format), format.Width);
+        return (files?.Length ?? tiff.NumberOfDirectories(), format.Height - DataBarRows(tiff, format), format.Width);
     }
 
     private static TiffStackInfo ProbeFolder(string folder)
