@@ -42,43 +42,100 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store, IOptions<Ssb
         for (var k = 0; k < before.Depth; k++) registration.AddReference(before.SliceToFloat(k));
 
         var slab = await raw.ReadSlicesAsync(message.Z0, message.Z1, ct);
+        // Two lanes over the slab: the registration, in slice order (each slice against the ones before it), and the
+        // corrections, slice by slice on their own. With more than one kernel thread they run side by side, the
+        // corrections over several slices at once with single-threaded kernels: one worker's kernels on two threads used
+        // to take as long as on one (their loops are short and wait at every barrier), two lanes keep both cores busy.
+        var lanes = Math.Max(1, _kernelThreads);
+        var registrationLane = lanes > 1
+            ? Task.Run(() => Register(registration, slab), ct)
+            : Task.FromResult(Register(registration, slab));
+        var corrections = await CorrectAsync(raw, slab, message.Z0, lanes, ct);
+        var pairs = await registrationLane;
         var measured = new List<SliceMeasurement>(slab.Depth);
-        var curtains = new CurtainOffsets?[slab.Depth];
-        (BackgroundFit Fit, int Slice)? lastFit = null;
-        var lookedBeforeSlab = false;
-        for (var z = message.Z0; z < message.Z1; z++)
+        for (var k = 0; k < slab.Depth; k++)
         {
-            var slice = slab.SliceToFloat(z - message.Z0);
-            var rawRange = SliceIntensityRanges.Measure(slice);
-            var flat = SliceIntensityRanges.IsEmpty(rawRange) ? DescribeFlat(slice) : null;
-            BackgroundFit? fit = null;
-            int? fitSlice = null;
-            if (flat is null)
-            {
-                fit = IntensityNormalization.FitBackground(slice);
-                if (fit is not null) lastFit = (fit, z);
-                else if (lastFit is null && !lookedBeforeSlab)
-                {
-                    lastFit = await LastFitBeforeAsync(raw, message.Z0, ct);
-                    lookedBeforeSlab = true;
-                }
-                if (fit is not null) fitSlice = z;
-                else if (lastFit is { } earlier && z - earlier.Slice <= BackgroundLookBackSlices) (fit, fitSlice) = (earlier.Fit, earlier.Slice);
-            }
-            var correction = new SliceCorrection(fit, flat is not null);
-            // Registering the uncorrected slice measured better on phantoms, and curtains are milled into the specimen
-            // face, so they move with it like any other feature.
-            var pairs = registration.Add(slice);
-            var corrected = correction.Apply(slice, out curtains[z - message.Z0], _kernelThreads);
-            measured.Add(new SliceMeasurement(z, flat, fit, fitSlice,
-                flat is null ? SliceIntensityRanges.Measure(corrected) : rawRange,
-                flat is null ? SliceIntensityRanges.MeasureBrightness(corrected) : new SliceBrightness(rawRange, null),
-                pairs, ParticleSections.Detect(corrected, ParticleDetectionOptions.ForDrift, _kernelThreads)));
+            var c = corrections[k];
+            measured.Add(new SliceMeasurement(message.Z0 + k, c.Flat, c.Fit, c.FitSlice, c.Range, c.Brightness, pairs[k], c.Sections));
         }
+        var curtains = corrections.Select(c => c.Curtains).ToArray();
         await store.WriteAsync(layout.AlignmentCurtains(message.ChunkIndex), CurtainOffsetsBlob.Encode(message.Z0, curtains), ct);
         await AlignmentBlobs.WriteAsync(store, layout.AlignmentChunk(message.ChunkIndex),
             new AlignmentChunkMeasurements(message.Z0, message.Z1, measured), ct);
         await context.Publish(new AlignmentChunkMeasured(message.JobId, message.ChunkIndex));
+    }
+
+    /// <summary>Registers every slice of the slab in order against the ones before it (the references already added).</summary>
+    private static SliceRegistration[] Register(PairwiseRegistration registration, Volume<ushort> slab)
+    {
+        // Registering the uncorrected slice measured better on phantoms, and curtains are milled into the specimen
+        // face, so they move with it like any other feature.
+        var pairs = new SliceRegistration[slab.Depth];
+        for (var k = 0; k < slab.Depth; k++) pairs[k] = registration.Add(slab.SliceToFloat(k));
+        return pairs;
+    }
+
+    private sealed record SliceCorrected(string? Flat, BackgroundFit? Fit, int? FitSlice, IntensityRange Range, SliceBrightness Brightness,
+        ParticleSection[] Sections, CurtainOffsets? Curtains);
+
+    /// <summary>
+    /// Each slice's charging-gradient fit, then its correction (the fit, or for a slice without one the nearest fit at most
+    /// <see cref="BackgroundLookBackSlices"/> before it, in slice order as a sequential pass would take it), the corrected
+    /// slice's ranges and particle sections and the curtain offsets: <paramref name="lanes"/> slices at a time, each with
+    /// single-threaded kernels when there are several (the kernels give the same bits for any thread count).
+    /// </summary>
+    private static async Task<SliceCorrected[]> CorrectAsync(StageVolume<ushort> raw, Volume<ushort> slab, int z0, int lanes, CancellationToken ct)
+    {
+        var kernelThreads = lanes > 1 ? 1 : KernelThreads.All;
+        var options = new ParallelOptions { MaxDegreeOfParallelism = lanes, CancellationToken = ct };
+        var flats = new string?[slab.Depth];
+        var ranges = new IntensityRange[slab.Depth];
+        var fits = new BackgroundFit?[slab.Depth];
+        Parallel.For(0, slab.Depth, options, k =>
+        {
+            var slice = slab.SliceToFloat(k);
+            ranges[k] = SliceIntensityRanges.Measure(slice);
+            flats[k] = SliceIntensityRanges.IsEmpty(ranges[k]) ? DescribeFlat(slice) : null;
+            if (flats[k] is null) fits[k] = IntensityNormalization.FitBackground(slice);
+        });
+
+        var used = new (BackgroundFit? Fit, int? Slice)[slab.Depth];
+        (BackgroundFit Fit, int Slice)? lastFit = null;
+        var lookedBeforeSlab = false;
+        for (var k = 0; k < slab.Depth; k++)
+        {
+            if (flats[k] is not null) continue;
+            var z = z0 + k;
+            if (fits[k] is { } fit)
+            {
+                lastFit = (fit, z);
+                used[k] = (fit, z);
+                continue;
+            }
+            if (lastFit is null && !lookedBeforeSlab)
+            {
+                lastFit = await LastFitBeforeAsync(raw, z0, ct);
+                lookedBeforeSlab = true;
+            }
+            if (lastFit is { } earlier && z - earlier.Slice <= BackgroundLookBackSlices) used[k] = (earlier.Fit, earlier.Slice);
+        }
+
+        var corrected = new SliceCorrected[slab.Depth];
+        Parallel.For(0, slab.Depth, options, k =>
+        {
+            var slice = slab.SliceToFloat(k);
+            if (flats[k] is { } flat)
+            {
+                // A flat slice is left as it is (SliceCorrection): nothing to fit, and filtering would invent structure.
+                corrected[k] = new SliceCorrected(flat, null, null, ranges[k], new SliceBrightness(ranges[k], null),
+                    ParticleSections.Detect(slice, ParticleDetectionOptions.ForDrift, kernelThreads), null);
+                return;
+            }
+            var correctedSlice = new SliceCorrection(used[k].Fit, false).Apply(slice, out var curtains, kernelThreads);
+            corrected[k] = new SliceCorrected(null, used[k].Fit, used[k].Slice, SliceIntensityRanges.Measure(correctedSlice),
+                SliceIntensityRanges.MeasureBrightness(correctedSlice), ParticleSections.Detect(correctedSlice, ParticleDetectionOptions.ForDrift, kernelThreads), curtains);
+        });
+        return corrected;
     }
 
     /// <summary>

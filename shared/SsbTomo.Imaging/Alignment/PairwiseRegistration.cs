@@ -75,21 +75,26 @@ public sealed class PairwiseRegistration
     /// <summary>Slices added so far (the first one's index is 0, whatever slice of the stack it is).</summary>
     public int Count => _count;
 
-    /// <summary>Measures the next raw slice against the ones before it.</summary>
+    /// <summary>
+    /// Measures the next raw slice against the ones before it. With more than one thread the pairs run side by side, each
+    /// on one thread: the coarse correlations of every offset, then the previous slice's refinement (the others start from
+    /// it), then the farther pairs' refinements. Each pair's kernels are short loops that wait at every barrier, so pairs
+    /// side by side keep the cores busier than one pair on several threads; the measurements are the same bits.
+    /// </summary>
     public SliceRegistration Add(Image2D<float> slice)
     {
         var (spectrum, band) = Prepare(slice);
-        var pairs = new List<PairRegistration>(_offsets.Length);
-        RegistrationResult link = default;
-        foreach (var offset in _offsets)
-        {
-            if (offset > _count) break;
-            var reference = Back(offset)!;
-            var coarse = PhaseCorrelation.Estimate(reference.Spectrum, spectrum, upsampleFactor: 4, polish: false, _maxThreads);
-            if (offset == 1) link = coarse;
-            pairs.Add(Refine(offset, reference, spectrum, band, coarse, Start(offset, coarse, link, pairs.Count > 0 ? pairs[0].Shift : default)));
-        }
-        Remember(spectrum, band, link, pairs.Count > 0 ? pairs[0].Shift : Shift2D.Zero);
+        var offsets = _offsets.Where(offset => offset <= _count).ToArray();
+        var pairThreads = offsets.Length > 1 && KernelThreads.AllowsMany(_maxThreads) ? 1 : _maxThreads;
+        var coarse = new RegistrationResult[offsets.Length];
+        KernelThreads.For(0, offsets.Length, _maxThreads, i =>
+            coarse[i] = PhaseCorrelation.Estimate(Back(offsets[i])!.Spectrum, spectrum, upsampleFactor: 4, polish: false, pairThreads));
+        var pairs = new PairRegistration[offsets.Length];
+        var link = offsets.Length > 0 ? coarse[0] : default;
+        if (offsets.Length > 0) pairs[0] = Refine(1, Back(1)!, spectrum, band, link, Start(1, link, link, default), _maxThreads);
+        KernelThreads.For(1, offsets.Length, _maxThreads, i =>
+            pairs[i] = Refine(offsets[i], Back(offsets[i])!, spectrum, band, coarse[i], Start(offsets[i], coarse[i], link, pairs[0].Shift), pairThreads));
+        Remember(spectrum, band, link, offsets.Length > 0 ? pairs[0].Shift : Shift2D.Zero);
         return new SliceRegistration(HasStructure(spectrum), pairs);
     }
 
@@ -106,7 +111,7 @@ public sealed class PairwiseRegistration
             return;
         }
         var link = PhaseCorrelation.Estimate(Back(1)!.Spectrum, spectrum, upsampleFactor: 4, polish: false, _maxThreads);
-        Remember(spectrum, band, link, Refine(1, Back(1)!, spectrum, band, link, link.Shift).Shift);
+        Remember(spectrum, band, link, Refine(1, Back(1)!, spectrum, band, link, link.Shift, _maxThreads).Shift);
     }
 
     private (Spectrum Spectrum, BandImage? Band) Prepare(Image2D<float> slice)
@@ -129,15 +134,15 @@ public sealed class PairwiseRegistration
 
     /// <param name="start">Where the patch consensus starts: the coarse shift for the previous slice, the chained refined
     /// shifts to the slice before for a slice further back.</param>
-    private PairRegistration Refine(int offset, Prepared reference, Spectrum spectrum, BandImage? band, RegistrationResult coarse, Shift2D start)
+    private PairRegistration Refine(int offset, Prepared reference, Spectrum spectrum, BandImage? band, RegistrationResult coarse, Shift2D start, int threads)
     {
         if (band is not null)
         {
-            if (PatchConsensus.Estimate(reference.Band!, band, start, _patches, _maxThreads) is { } patches)
+            if (PatchConsensus.Estimate(reference.Band!, band, start, _patches, threads) is { } patches)
                 return new PairRegistration(offset, coarse.PeakRatio, coarse.Shift, patches.Shift, patches.Weight, ByPatches: true);
         }
         // Global method, or too small for patches: the global registration with polish.
-        var polished = PhaseCorrelation.Estimate(reference.Spectrum, spectrum, _upsampleFactor, polish: true, _maxThreads);
+        var polished = PhaseCorrelation.Estimate(reference.Spectrum, spectrum, _upsampleFactor, polish: true, threads);
         return new PairRegistration(offset, coarse.PeakRatio, coarse.Shift, polished.Shift, Math.Max(polished.PeakCorrelation, 1e-6), ByPatches: false);
     }
 
