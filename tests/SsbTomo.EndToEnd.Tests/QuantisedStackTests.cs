@@ -95,6 +95,40 @@ public class QuantisedStackTests
         Assert.All(alignment.RootElement.GetProperty("slices").EnumerateArray(), s => Assert.True(s.GetProperty("registration_trusted").GetBoolean()));
     }
 
+    /// <summary>
+    /// Slices with too little matrix for a charging-gradient fit (noise over the whole grey range: no dominant phase band)
+    /// borrow the fit of the nearest slice before them that has one: the first slice of the second 8-slice slab reaches
+    /// into the slab before it, the next one takes the same fit, in slice order, also when the measurement corrects
+    /// several slices at once. The job completes and each warning says whose gradient flattened the slice.
+    /// </summary>
+    [Fact]
+    public async Task Slices_without_matrix_borrow_the_gradient_of_the_nearest_slice_before_them()
+    {
+        int[] noisy = [8, 9];
+        using var dir = new TempDirectory("ssbtomo-e2e-nomatrix");
+        var phantomDir = Path.Combine(dir.Path, "phantom");
+        var stack = await WritePhantomAsync(phantomDir, (z, slice) =>
+        {
+            if (noisy.Contains(z)) new Random(z).NextBytes(slice.Pixels);
+            return slice;
+        });
+
+        var runDir = Path.Combine(dir.Path, "run");
+        var outcome = await RunCommand.ExecuteAsync(stack, runDir, null, 8, verbose: false, CancellationToken.None);
+
+        Assert.True(outcome.Succeeded, $"failed in {outcome.FailedStage}: {outcome.Reason}");
+        using var alignment = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(runDir, "alignment.json")));
+        var slices = alignment.RootElement.GetProperty("slices").EnumerateArray().ToArray();
+        foreach (var z in noisy)
+        {
+            var warnings = slices[z].GetProperty("warnings").EnumerateArray().Select(w => w.GetString()!).ToArray();
+            Assert.Contains(warnings, w => w.StartsWith($"slice {z} (slice_{z:0000}.tif): too little matrix", StringComparison.Ordinal)
+                && w.EndsWith("flattened with the gradient of slice 7 instead", StringComparison.Ordinal));
+        }
+        Assert.All(slices.Where((_, z) => z is 7 or 10), s => Assert.DoesNotContain(s.GetProperty("warnings").EnumerateArray(),
+            w => w.GetString()!.Contains("too little matrix", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public async Task A_black_and_a_saturated_slice_leave_the_job_complete_with_warnings_that_name_their_files()
     {
