@@ -57,8 +57,14 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         var job = HostileJobs.Failed();
         var (page, dialogs, _) = await OpenAsync();
 
-        // Set as content of a blank page: no Content-Security-Policy, so only the encoding stands between payload and browser.
-        await page.SetContentAsync(Dashboard.Render([job], new JobBoard()));
+        // Served without a Content-Security-Policy, so only the encoding stands between payload and browser. Served from a
+        // route rather than set as a blank page's content: the dashboard reloads itself every 3 s (meta refresh), and a
+        // page given content reloads about:blank, so on a loaded machine the cells read after that were gone (a 30 s
+        // locator timeout); from the route every reload gets the same page.
+        const string url = "http://dashboard.test/";
+        var html = Dashboard.Render([job], new JobBoard());
+        await page.RouteAsync(url, route => route.FulfillAsync(new RouteFulfillOptions { Body = html, ContentType = "text/html; charset=utf-8" }));
+        await page.GotoAsync(url);
         await page.Locator("td[title]").HoverAsync();
         await page.WaitForTimeoutAsync(300);
 
