@@ -81,12 +81,12 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store, IOptions<Ssb
     /// <summary>
     /// Each slice's charging-gradient fit, then its correction (the fit, or for a slice without one the nearest fit at most
     /// <see cref="BackgroundLookBackSlices"/> before it, in slice order as a sequential pass would take it), the corrected
-    /// slice's ranges and particle sections and the curtain offsets: <paramref name="lanes"/> slices at a time, each with
-    /// single-threaded kernels when there are several (the kernels give the same bits for any thread count).
+    /// slice's ranges and particle sections and the curtain offsets: <paramref name="lanes"/> (the worker's share of the
+    /// cores) slices at a time, each with single-threaded kernels (the kernels give the same bits for any thread count).
     /// </summary>
     private static async Task<SliceCorrected[]> CorrectAsync(StageVolume<ushort> raw, Volume<ushort> slab, int z0, int lanes, CancellationToken ct)
     {
-        var kernelThreads = lanes > 1 ? 1 : KernelThreads.All;
+        const int kernelThreads = 1;
         var options = new ParallelOptions { MaxDegreeOfParallelism = lanes, CancellationToken = ct };
         var flats = new string?[slab.Depth];
         var ranges = new IntensityRange[slab.Depth];
