@@ -68,19 +68,10 @@ public static partial class TiffStackReader
     }
 
     /// <summary>
-    /// The rows (data bar left out) and columns of the stack's first slice, from that one file's header (a folder's first
-    /// in natural name order, a multi-page file's page 0): what sizing a job needs before ingest reads the whole stack,
-    /// without opening every slice of a share folder twice. <see cref="Probe"/> checks the rest when ingest runs.
-    /// </summary>
-    public static (int Height, int Width) FirstSliceShape(string path)
-    {
-        var (_, height, width) = FirstSliceShapeAndCount(path);
-        return (height, width);
-    }
-
-    /// <summary>
-    /// <see cref="FirstSliceShape"/> and the number of slices: a folder's TIFF files (names only) or a multi-page file's
-    /// pages (its directory chain, no pixels).
+    /// The number of slices (a folder's TIFF files, names only; a multi-page file's pages, its directory chain, no pixels)
+    /// and the rows (data bar left out) and columns of the stack's first slice, from that one file's header (a folder's
+    /// first in natural name order, a multi-page file's page 0): what sizing a job needs before ingest reads the whole
+    /// stack, without opening every slice of a share folder twice. <see cref="Probe"/> checks the rest when ingest runs.
     /// </summary>
     public static (int Slices, int Height, int Width) FirstSliceShapeAndCount(string path)
     {
