@@ -76,7 +76,9 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
             SegmentationSettings.SegmentBytesPerVoxel(windowSlices, Environment.ProcessorCount, fibreSigma > 0), ct, zHalo: halo))
         {
             var intensity = window.Data.ToFloat();
-            await target.WriteOwnedAsync(window, window.CropToOwned(PhaseSegmentation.Segment(intensity, message.Thresholds, message.ClassMeans, message.ShineThroughExcess, fibreSigma)), ct);
+            var owned = new SliceSpan(window.Slab.OwnedStartInSlab, window.Slab.OwnedStartInSlab + window.Slab.OwnedSlices);
+            var labels = PhaseSegmentation.Segment(intensity, message.Thresholds, message.ClassMeans, message.ShineThroughExcess, fibreSigma, owned);
+            await target.WriteOwnedAsync(window, window.CropToOwned(labels), ct);
             variants?.Add(intensity, window.Slab, window.Tile);
         }
         SsbTomoTelemetry.ChunksSegmented.Add(1);

@@ -19,6 +19,7 @@ public static class StageRunner
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
+            ProcessMemory.CompactHeapWhenLimited();
             await work();
             // One line per message, so an operator can follow a job (and a chunk) through every service's log.
             var elapsedMs = (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;

@@ -159,9 +159,11 @@ public sealed class SegmentationVariantAccumulator
     {
         var (z0, (y0, x0)) = (window.OwnedStartInSlab, tile.OwnedStartInRead);
         var (z1, y1, x1) = (z0 + window.OwnedSlices, y0 + tile.OwnedHeight, x0 + tile.OwnedWidth);
+        // The faces reach one voxel beyond the owned slices.
+        var exact = new SliceSpan(z0, Math.Min(intensityWindow.Depth, z1 + 1));
         for (var v = 0; v < _variants.Count; v++)
         {
-            var labels = PhaseSegmentation.Segment(intensityWindow, _variants[v].Thresholds, _classMeans, _shineThroughExcess, _fibreSigmaVoxels);
+            var labels = PhaseSegmentation.Segment(intensityWindow, _variants[v].Thresholds, _classMeans, _shineThroughExcess, _fibreSigmaVoxels, exact);
             _contact[v] += ContactLoss.CountFrom(labels, z0, z1, y0, y1, x0, x1);
             var counts = PhaseFractions.Count(TileGrid.CropToOwned(labels, window, tile));
             for (var i = 0; i < counts.Length; i++) _counts[v][i] += counts[i];

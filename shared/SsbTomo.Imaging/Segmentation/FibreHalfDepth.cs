@@ -85,7 +85,20 @@ public static class FibreHalfDepth
     /// <see cref="CarbonFibreSurvey.MinimumTubeResponse"/>, the carbon study varies them.
     /// </summary>
     public static Volume<byte> Apply(Volume<byte> labels, Volume<float> intensity, double[] classMeans, double sigmaVoxels,
-        int neighbourhoodVoxels, double depthShare, double minimumTubeResponse)
+        int neighbourhoodVoxels, double depthShare, double minimumTubeResponse) =>
+        Apply(labels, intensity, classMeans, sigmaVoxels, neighbourhoodVoxels, depthShare, minimumTubeResponse, SliceSpan.All(labels.Depth));
+
+    /// <summary>
+    /// The rule decided on the slices of <paramref name="exact"/> alone (the others keep <paramref name="labels"/>): a voxel's
+    /// decision needs the cores within its box, and a core within the box of an undecided voxel is looked for whenever that
+    /// voxel is marked, so marking the span's voxels and looking for cores a box beyond it give the span's bytes of a pass
+    /// over every slice, and the Hessians of the slices outside it are never computed.
+    /// </summary>
+    public static Volume<byte> Apply(Volume<byte> labels, Volume<float> intensity, double[] classMeans, double sigmaVoxels, SliceSpan exact) =>
+        Apply(labels, intensity, classMeans, sigmaVoxels, NeighbourhoodVoxels(sigmaVoxels), DepthShare, CarbonFibreSurvey.MinimumTubeResponse, exact);
+
+    private static Volume<byte> Apply(Volume<byte> labels, Volume<float> intensity, double[] classMeans, double sigmaVoxels,
+        int neighbourhoodVoxels, double depthShare, double minimumTubeResponse, SliceSpan exact)
     {
         if (labels.Depth != intensity.Depth || labels.Height != intensity.Height || labels.Width != intensity.Width)
             throw new ArgumentException("labels and intensity must have the same shape", nameof(intensity));
@@ -93,8 +106,9 @@ public static class FibreHalfDepth
             throw new ArgumentException("four class means (void, carbon, electrolyte, active material) are needed", nameof(classMeans));
         if (!(sigmaVoxels > 0)) throw new ArgumentOutOfRangeException(nameof(sigmaVoxels), sigmaVoxels, "σ must be positive");
         ArgumentOutOfRangeException.ThrowIfNegative(neighbourhoodVoxels);
+        exact.CheckInside(labels.Depth, nameof(exact));
         var result = labels.Clone();
-        if (labels.Length == 0 || !(classMeans[2] - classMeans[0] > 0)) return result;
+        if (labels.Length == 0 || exact.Length == 0 || !(classMeans[2] - classMeans[0] > 0)) return result;
 
         var job = new Job(labels, intensity, result, classMeans[2], neighbourhoodVoxels, depthShare,
             (float)(minimumTubeResponse * (classMeans[2] - classMeans[0])));
@@ -102,14 +116,14 @@ public static class FibreHalfDepth
         var workers = Math.Min(Environment.ProcessorCount, labels.Depth);
         var scratch = new Scratch?[workers];
         var options = new ParallelOptions { MaxDegreeOfParallelism = workers };
-        void EverySlice(Action<int, Scratch> pass) => Parallel.For(0, workers, options, w =>
+        void EverySlice(SliceSpan slices, Action<int, Scratch> pass) => Parallel.For(0, workers, options, w =>
         {
             var own = scratch[w] ??= new Scratch(labels.Height, labels.Width, sigmaVoxels);
-            for (var z = w; z < labels.Depth; z += workers) pass(z, own);
+            for (var z = slices.Start + w; z < slices.End; z += workers) pass(z, own);
         });
-        EverySlice(job.MarkUndecided);
-        EverySlice(job.FindCores);
-        EverySlice(job.Decide);
+        EverySlice(exact, job.MarkUndecided);
+        EverySlice(exact.Grow(neighbourhoodVoxels, neighbourhoodVoxels, labels.Depth), job.FindCores);
+        EverySlice(exact, job.Decide);
         return result;
     }
 

@@ -15,6 +15,28 @@ public readonly record struct SlabWindow(int SlabZ0, int SlabZ1, int OwnedZ0, in
 }
 
 /// <summary>
+/// Slices [Start, End) of a window whose result a step must give exactly (the rest of its output is scratch): a chunk's
+/// window carries the halo of every step of a recipe, but each step needs exact output only where the steps after it
+/// read, so it computes there alone. The later the step, the narrower its span, down to the owned slices.
+/// </summary>
+public readonly record struct SliceSpan(int Start, int End)
+{
+    public static SliceSpan All(int depth) => new(0, depth);
+
+    public int Length => Math.Max(0, End - Start);
+
+    /// <summary>This span widened by <paramref name="before"/> and <paramref name="after"/> slices, clipped to [0, <paramref name="depth"/>).</summary>
+    public SliceSpan Grow(int before, int after, int depth) => new(Math.Max(0, Start - before), Math.Min(depth, End + after));
+
+    /// <summary>Throws unless the span is a range inside [0, <paramref name="depth"/>) (an empty one included).</summary>
+    public void CheckInside(int depth, string parameterName)
+    {
+        if (Start < 0 || End > depth || Start > End)
+            throw new ArgumentOutOfRangeException(parameterName, $"slices [{Start},{End}) are not a range inside a depth of {depth}");
+    }
+}
+
+/// <summary>
 /// Halo bookkeeping for chunked processing. A filter applied to a slab that carries enough halo, then
 /// cropped to the owned slices, gives the same bytes as the filter applied to the whole stack: interior
 /// chunks see real neighbours, and a chunk at a stack end sees the slab end exactly where the stack ends,

@@ -86,6 +86,20 @@ public static class PartialVolumeCleanup
         return new Image2D<byte>(labels.Height, labels.Width, cleaned.Data);
     }
 
+    /// <summary>
+    /// The rule on the slices of <paramref name="exact"/> alone; the others keep <paramref name="labels"/>. Each voxel's result
+    /// reads the labels within 2·maxBandVoxels of it, so the span's slices are the same bytes as in a pass over every slice.
+    /// </summary>
+    public static Volume<byte> Apply(
+        Volume<byte> labels,
+        Volume<float> intensity,
+        byte[] labelsDarkToBright,
+        double[] classMeansDarkToBright,
+        SliceSpan exact,
+        int maxBandVoxels = DefaultMaxBandVoxels,
+        double minimumEdgeContrast = DefaultMinimumEdgeContrast) =>
+        Apply(labels, intensity, labelsDarkToBright, classMeansDarkToBright, maxBandVoxels, minimumEdgeContrast, zBlocks: 0, exact);
+
     /// <summary>As the public overload; <paramref name="zBlocks"/> &gt; 0 fixes the number of z-blocks (tests: the result must not depend on it).</summary>
     internal static Volume<byte> Apply(
         Volume<byte> labels,
@@ -94,7 +108,8 @@ public static class PartialVolumeCleanup
         double[] classMeansDarkToBright,
         int maxBandVoxels,
         double minimumEdgeContrast,
-        int zBlocks)
+        int zBlocks,
+        SliceSpan? exact = null)
     {
         if (labels.Depth != intensity.Depth || labels.Height != intensity.Height || labels.Width != intensity.Width)
             throw new ArgumentException("labels and intensity must have the same shape", nameof(intensity));
@@ -111,13 +126,16 @@ public static class PartialVolumeCleanup
         // Without a rank strictly between two others nothing can change.
         if (labels.Length == 0 || labelsDarkToBright.Length < 3) return result;
 
+        var span = exact ?? SliceSpan.All(labels.Depth);
+        span.CheckInside(labels.Depth, nameof(exact));
+        if (span.Length == 0) return result;
         var job = new Job(labels, intensity, result, rankOf, labelsDarkToBright, classMeansDarkToBright, maxBandVoxels, minimumEdgeContrast);
-        var depth = labels.Depth;
+        var depth = span.Length;
         // Each block recomputes 2·band box planes of its neighbours, so keep blocks several slices deep.
         var blocks = zBlocks > 0 ? Math.Min(zBlocks, depth) : Math.Clamp(depth / 4, 1, 4 * Environment.ProcessorCount);
         // No more blocks at once than cores: each holds its own box planes (ScratchBytesPerSlicePixel), and the pool may add threads.
         var options = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount };
-        Parallel.For(0, blocks, options, b => job.Run((int)((long)depth * b / blocks), (int)((long)depth * (b + 1) / blocks)));
+        Parallel.For(0, blocks, options, b => job.Run(span.Start + (int)((long)depth * b / blocks), span.Start + (int)((long)depth * (b + 1) / blocks)));
         return result;
     }
 

@@ -35,12 +35,28 @@ public static class PhaseSegmentation
     /// <see cref="FibreHalfDepth"/>, 0 to leave the fibres at the threshold's width; with it, read the slab with
     /// <see cref="RequiredHaloSlicesWithFibres"/> halo.
     /// </summary>
-    public static Volume<byte> Segment(Volume<float> denoised, double[] thresholds, double[] classMeans, double shineThroughExcess = 0, double fibreSigmaVoxels = 0)
+    public static Volume<byte> Segment(Volume<float> denoised, double[] thresholds, double[] classMeans, double shineThroughExcess = 0, double fibreSigmaVoxels = 0) =>
+        Segment(denoised, thresholds, classMeans, shineThroughExcess, fibreSigmaVoxels, SliceSpan.All(denoised.Depth));
+
+    /// <summary>
+    /// As above, exact on the slices of <paramref name="exact"/> only (a chunk's owned slices in its window, which carries
+    /// the halo): each step computes only where the steps after it read, the fibres' rule on the span, the shine-through
+    /// correction a fibre box beyond it, the clean-up <see cref="ShineThroughCorrection.MaxRunSlices"/> before that (the
+    /// correction reads labels behind a voxel, grey levels ahead). A 32-slice slab's window of ~60 slices then cleans up
+    /// ~45 of them and looks for fibre cores in ~36. Slices outside the span hold intermediate results: crop them away.
+    /// </summary>
+    public static Volume<byte> Segment(Volume<float> denoised, double[] thresholds, double[] classMeans, double shineThroughExcess, double fibreSigmaVoxels,
+        SliceSpan exact)
     {
+        exact.CheckInside(denoised.Depth, nameof(exact));
+        var corrected = fibreSigmaVoxels > 0
+            ? exact.Grow(FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), denoised.Depth)
+            : exact;
+        var cleaned = corrected.Grow(ShineThroughCorrection.MaxRunSlices, 0, denoised.Depth);
         var labels = PhaseClassifier.Classify(denoised, thresholds, PhaseClassifier.BseDarkToBright);
-        labels = PartialVolumeCleanup.Apply(labels, denoised, PhaseClassifier.BseDarkToBright, classMeans);
-        labels = ShineThroughCorrection.Apply(labels, denoised, classMeans[0], [shineThroughExcess], double.PositiveInfinity, classMeans[2],
+        labels = PartialVolumeCleanup.Apply(labels, denoised, PhaseClassifier.BseDarkToBright, classMeans, cleaned);
+        labels = ShineThroughCorrection.Apply(labels, denoised, classMeans[0], [shineThroughExcess], double.PositiveInfinity, classMeans[2], corrected,
             PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
-        return fibreSigmaVoxels > 0 ? FibreHalfDepth.Apply(labels, denoised, classMeans, fibreSigmaVoxels) : labels;
+        return fibreSigmaVoxels > 0 ? FibreHalfDepth.Apply(labels, denoised, classMeans, fibreSigmaVoxels, exact) : labels;
     }
 }

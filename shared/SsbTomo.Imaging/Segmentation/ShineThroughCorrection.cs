@@ -66,15 +66,27 @@ public static class ShineThroughCorrection
     /// and contact loss +4.45 → +3.28 pp, member 8 void +0.53 → +0.36 pp.
     /// </summary>
     public static Volume<byte> Apply(Volume<byte> labels, Volume<float> intensity, double voidMean, IReadOnlyList<double> excessPerDistance,
-        double solidLevel, double ceiling, byte voidLabel, params byte[] intermediateLabels)
+        double solidLevel, double ceiling, byte voidLabel, params byte[] intermediateLabels) =>
+        Apply(labels, intensity, voidMean, excessPerDistance, solidLevel, ceiling, SliceSpan.All(labels.Depth), voidLabel, intermediateLabels);
+
+    /// <summary>
+    /// As above on the slices of <paramref name="exact"/> alone: the walk along each column starts
+    /// <see cref="MaxRunSlices"/> slices before the span (a run given back before that has ended by the span's first
+    /// slice, so the walks agree from there) and stops at its end; slices outside the span keep <paramref name="labels"/>
+    /// or hold the walk's first steps, which are not exact. Within the span the bytes are those of a walk over every slice.
+    /// </summary>
+    public static Volume<byte> Apply(Volume<byte> labels, Volume<float> intensity, double voidMean, IReadOnlyList<double> excessPerDistance,
+        double solidLevel, double ceiling, SliceSpan exact, byte voidLabel, params byte[] intermediateLabels)
     {
         if (excessPerDistance.Count == 0 || excessPerDistance.Any(e => !(e >= 0 && e <= ShineThroughEstimate.MaximumExcess)))
             throw new ArgumentOutOfRangeException(nameof(excessPerDistance), $"needs at least one excess, each in [0, {ShineThroughEstimate.MaximumExcess}]");
         if (labels.Depth != intensity.Depth || labels.Height != intensity.Height || labels.Width != intensity.Width)
             throw new ArgumentException("labels and intensity must have the same shape", nameof(intensity));
+        exact.CheckInside(labels.Depth, nameof(exact));
         var result = labels.Clone();
         var (depth, plane) = (labels.Depth, labels.SliceLength);
-        if (depth < 2 || plane == 0) return result;
+        if (depth < 2 || plane == 0 || exact.Length == 0) return result;
+        var (walkStart, walkEnd) = (Math.Max(0, exact.Start - MaxRunSlices), exact.End);
         var intermediate = new bool[256];
         foreach (var label in intermediateLabels) intermediate[label] = true;
         var voidLevel = (float)voidMean;
@@ -86,28 +98,29 @@ public static class ShineThroughCorrection
         // pass over the plane (ShineThroughCorrectionTests compares with that pass).
         var blocks = Math.Min(plane, 4 * Environment.ProcessorCount);
         Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, b =>
-            CorrectColumns(labels, intensity, result, (int)((long)plane * b / blocks), (int)((long)plane * (b + 1) / blocks),
+            CorrectColumns(labels, intensity, result, (int)((long)plane * b / blocks), (int)((long)plane * (b + 1) / blocks), walkStart, walkEnd,
                 voidLevel, solid, top, shares, voidLabel, intermediate));
         return result;
     }
 
     /// <summary>
-    /// The rule on the columns [<paramref name="first"/>, <paramref name="end"/>) of the plane, every slice. The wall (the
+    /// The rule on the columns [<paramref name="first"/>, <paramref name="end"/>) of the plane, walking the slices from
+    /// <paramref name="walkStart"/> (its runs start there) to before <paramref name="walkEnd"/>. The wall (the
     /// brightest voxel behind) and the first solid voxel behind are looked up only for the voxels that pass the rule's other
     /// tests (a few per cent: intermediate voxels right behind a pore's run that do not darken), in the same slices in the
     /// same order as a pass over the whole plane would.
     /// </summary>
-    private static void CorrectColumns(Volume<byte> labels, Volume<float> intensity, Volume<byte> result, int first, int end,
+    private static void CorrectColumns(Volume<byte> labels, Volume<float> intensity, Volume<byte> result, int first, int end, int walkStart, int walkEnd,
         float voidLevel, float solid, float top, float[] shares, byte voidLabel, bool[] intermediate)
     {
         var (depth, count, plane) = (labels.Depth, end - first, labels.SliceLength);
         // Run length behind the nearest original void voxel along z: 0 on void, k on the k-th voxel given back, -1 otherwise.
         var runBefore = new int[count];
         var runHere = new int[count];
-        var firstSlice = labels.Slice(0).Slice(first, count);
+        var firstSlice = labels.Slice(walkStart).Slice(first, count);
         for (var i = 0; i < count; i++) runBefore[i] = firstSlice[i] == voidLabel ? 0 : -1;
         var grey = intensity.Data;
-        for (var z = 1; z < depth; z++)
+        for (var z = walkStart + 1; z < walkEnd; z++)
         {
             var lastAhead = Math.Min(depth - 1, z + LookAheadSlices);
             var source = labels.Slice(z).Slice(first, count);

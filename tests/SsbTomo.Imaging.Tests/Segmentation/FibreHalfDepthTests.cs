@@ -115,11 +115,15 @@ public class FibreHalfDepthTests
     }
 
     /// <summary>Slabs read with the z halo and tiles with the smaller in-plane one (the shine-through correction works along z only).</summary>
+    /// <remarks>With <paramref name="ownedOnly"/> each window's steps compute only where the later ones read (the segmentation stage's way).</remarks>
     [Theory]
-    [InlineData(5, 64, 0.0)]
-    [InlineData(9, 13, 0.0)]
-    [InlineData(7, 7, 0.3)]
-    public void Slabs_and_tiles_with_the_fibre_halo_give_the_whole_volumes_bytes(int slabSlices, int tile, double shineThroughExcess)
+    [InlineData(5, 64, 0.0, false)]
+    [InlineData(9, 13, 0.0, false)]
+    [InlineData(7, 7, 0.3, false)]
+    [InlineData(5, 64, 0.0, true)]
+    [InlineData(7, 7, 0.3, true)]
+    [InlineData(3, 15, 0.4, true)]
+    public void Slabs_and_tiles_with_the_fibre_halo_give_the_whole_volumes_bytes(int slabSlices, int tile, double shineThroughExcess, bool ownedOnly)
     {
         var (_, denoised) = Fibres(radius: 1.6, blurSigma: 1.3, withPore: true, seed: 3, noise: 900);
         var whole = PhaseSegmentation.Segment(denoised, Thresholds, Means, shineThroughExcess, TubeSigma);
@@ -134,8 +138,11 @@ public class FibreHalfDepthTests
             var slab = Halo.Expand(denoised.Depth, z0, Math.Min(denoised.Depth, z0 + slabSlices), halo);
             foreach (var window in TileGrid.Plan(denoised.Height, denoised.Width, tile, tile, haloPixels))
             {
-                var owned = TileGrid.CropToOwned(PhaseSegmentation.Segment(TileGrid.Crop(Halo.CropZ(denoised, slab.SlabZ0, slab.SlabZ1), window),
-                    Thresholds, Means, shineThroughExcess, TubeSigma), slab, window);
+                var read = TileGrid.Crop(Halo.CropZ(denoised, slab.SlabZ0, slab.SlabZ1), window);
+                var labels = ownedOnly
+                    ? PhaseSegmentation.Segment(read, Thresholds, Means, shineThroughExcess, TubeSigma, new SliceSpan(slab.OwnedStartInSlab, slab.OwnedStartInSlab + slab.OwnedSlices))
+                    : PhaseSegmentation.Segment(read, Thresholds, Means, shineThroughExcess, TubeSigma);
+                var owned = TileGrid.CropToOwned(labels, slab, window);
                 for (var z = 0; z < owned.Depth; z++)
                     for (var y = 0; y < owned.Height; y++)
                         for (var x = 0; x < owned.Width; x++)
@@ -159,6 +166,25 @@ public class FibreHalfDepthTests
         var reference = FibreHalfDepthReference.Apply(labels, denoised, Means, tubeSigma, box, FibreHalfDepth.DepthShare, CarbonFibreSurvey.MinimumTubeResponse);
         Assert.NotEqual(labels.Data, reference.Data);
         Assert.Equal(reference.Data, fast.Data);
+    }
+
+    [Theory]
+    [InlineData(0, 28)]
+    [InlineData(0, 1)]
+    [InlineData(6, 11)]
+    [InlineData(9, 10)]
+    [InlineData(13, 28)]
+    [InlineData(27, 28)]
+    public void A_span_of_slices_gets_the_whole_volumes_decisions_and_the_rest_keeps_its_labels(int start, int end)
+    {
+        var (_, denoised) = Fibres(radius: 1.6, blurSigma: 1.3, withPore: true, seed: 5, noise: 600);
+        var labels = PhaseSegmentation.Segment(denoised, Thresholds, Means);
+        var whole = FibreHalfDepth.Apply(labels, denoised, Means, TubeSigma);
+        Assert.NotEqual(labels.Data, whole.Data);
+        var spanned = FibreHalfDepth.Apply(labels, denoised, Means, TubeSigma, new SliceSpan(start, end));
+        var plane = labels.SliceLength;
+        for (var z = 0; z < labels.Depth; z++)
+            Assert.Equal((z >= start && z < end ? whole : labels).Data.AsSpan(z * plane, plane).ToArray(), spanned.Data.AsSpan(z * plane, plane).ToArray());
     }
 
     [Fact]

@@ -74,6 +74,12 @@ public class PartialVolumeCleanupEquivalenceTests
         Assert.Equal(expected.Data, actual.Data);
         foreach (var blocks in new[] { 1, 2, 3, Math.Max(1, labels.Depth) })
             Assert.Equal(expected.Data, PartialVolumeCleanup.Apply(labels, intensity, darkToBright, means, band, contrast, blocks).Data);
+        // A span of slices: the reference's bytes there, the input labels elsewhere.
+        var (start, end) = (labels.Depth / 3, Math.Max(labels.Depth / 3, labels.Depth - 2));
+        var spanned = PartialVolumeCleanup.Apply(labels, intensity, darkToBright, means, new SliceSpan(start, end), band, contrast);
+        var plane = labels.SliceLength;
+        for (var z = 0; z < labels.Depth; z++)
+            Assert.Equal((z >= start && z < end ? expected : labels).Data.AsSpan(z * plane, plane).ToArray(), spanned.Data.AsSpan(z * plane, plane).ToArray());
         return expected.Data.Where((label, i) => label != labels.Data[i]).Count();
     }
 

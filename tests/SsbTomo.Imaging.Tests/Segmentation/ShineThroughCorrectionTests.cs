@@ -149,6 +149,42 @@ public class ShineThroughCorrectionTests
         Assert.Equal(whole.Data, pieces.ToArray());
     }
 
+    [Fact]
+    public void Every_span_of_slices_gets_the_whole_walks_bytes()
+    {
+        // Pores twelve slices deep whose back eight brighten step by step: runs given back up to the longest allowed.
+        var random = new Random(11);
+        var intensity = new Volume<float>(30, 9, 11);
+        for (var i = 0; i < intensity.Data.Length; i++)
+        {
+            var (z, column) = (i / intensity.SliceLength, i % intensity.SliceLength);
+            var inPore = (column * 7 + (z + column) / 12 * 3) % 4 == 0;
+            var depthInPore = (z + column) % 12;
+            intensity.Data[i] = (inPore ? Void + depthInPore * 1500 : (column % 3 == 0 ? Lps : Carbon)) + 600 * (float)(random.NextDouble() - 0.5);
+        }
+        var labels = PhaseClassifier.Classify(intensity, [10000, 21500, 36500], PhaseClassifier.BseDarkToBright);
+        Volume<byte> Walk(SliceSpan span) =>
+            ShineThroughCorrection.Apply(labels, intensity, Void, [0.2], double.PositiveInfinity, Nmc, span, PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
+        var whole = Walk(SliceSpan.All(labels.Depth));
+        var longestRun = 0;
+        for (var column = 0; column < labels.SliceLength; column++)
+            for (int z = 0, run = 0; z < labels.Depth; z++)
+            {
+                var i = z * labels.SliceLength + column;
+                run = whole.Data[i] != labels.Data[i] ? run + 1 : 0;
+                longestRun = Math.Max(longestRun, run);
+            }
+        Assert.Equal(ShineThroughCorrection.MaxRunSlices, longestRun);
+
+        var plane = labels.SliceLength;
+        for (var start = 0; start < labels.Depth; start++)
+            foreach (var end in new[] { start + 1, Math.Min(labels.Depth, start + 7), labels.Depth })
+            {
+                var spanned = Walk(new SliceSpan(start, end));
+                Assert.Equal(whole.Data.AsSpan(start * plane, (end - start) * plane).ToArray(), spanned.Data.AsSpan(start * plane, (end - start) * plane).ToArray());
+            }
+    }
+
     [Theory]
     [InlineData(1, 1, 0.0, false)]
     [InlineData(37, 23, 0.0, false)]
