@@ -175,6 +175,10 @@ public class FibreHalfDepthTests
     [InlineData(9, 10)]
     [InlineData(13, 28)]
     [InlineData(27, 28)]
+    [InlineData(16, 28)]
+    [InlineData(0, 12)]
+    [InlineData(15, 17)]
+    [InlineData(11, 13)]
     public void A_span_of_slices_gets_the_whole_volumes_decisions_and_the_rest_keeps_its_labels(int start, int end)
     {
         var (_, denoised) = Fibres(radius: 1.6, blurSigma: 1.3, withPore: true, seed: 5, noise: 600);

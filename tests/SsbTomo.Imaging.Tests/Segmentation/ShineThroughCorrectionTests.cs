@@ -141,12 +141,18 @@ public class ShineThroughCorrectionTests
         Assert.True(changed > 0, "the test volume must have shine-through to correct");
 
         var pieces = new List<byte>();
+        var spanned = new List<byte>();
         for (var z0 = 0; z0 < intensity.Depth; z0 += slabSlices)
         {
             var window = Halo.Expand(intensity.Depth, z0, Math.Min(intensity.Depth, z0 + slabSlices), PhaseSegmentation.RequiredHaloSlices);
-            pieces.AddRange(Halo.CropToOwned(PhaseSegmentation.Segment(Halo.CropZ(intensity, window.SlabZ0, window.SlabZ1), thresholds, means), window).Data);
+            var read = Halo.CropZ(intensity, window.SlabZ0, window.SlabZ1);
+            pieces.AddRange(Halo.CropToOwned(PhaseSegmentation.Segment(read, thresholds, means), window).Data);
+            // Each step only where the later ones read, as the segmentation stage runs it.
+            var owned = new SliceSpan(window.OwnedStartInSlab, window.OwnedStartInSlab + window.OwnedSlices);
+            spanned.AddRange(Halo.CropToOwned(PhaseSegmentation.Segment(read, thresholds, means, 0, 0, owned), window).Data);
         }
         Assert.Equal(whole.Data, pieces.ToArray());
+        Assert.Equal(whole.Data, spanned.ToArray());
     }
 
     [Fact]
