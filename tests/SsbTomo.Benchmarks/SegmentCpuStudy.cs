@@ -11,7 +11,9 @@ namespace SsbTomo.Benchmarks;
 /// with the run's thresholds, class means and shine-through correction) without and with the rule, alternating, after one
 /// three warm-ups of each. On a shared machine CPU time is the figure to compare; wall time and the load average are printed beside it.
 /// Usage: `-- segment-cpu [--repeats 3] [--parts] PHANTOM_DIR RUN_DIR [PHANTOM_DIR RUN_DIR ...]`; `--parts` also times the
-/// recipe's steps one by one (classification, clean-up, shine-through correction, half-depth rule).
+/// recipe's steps one by one (classification, clean-up, shine-through correction, half-depth rule); `--owned-span H`
+/// instead compares the recipe with the rule on the whole volume against the same recipe exact only on [H, depth − H)
+/// (<see cref="SliceSpan"/>: a chunk's owned slices in a window with H slices of halo each side), checking that those slices agree.
 /// </summary>
 internal static class SegmentCpuStudy
 {
@@ -25,6 +27,14 @@ internal static class SegmentCpuStudy
         }
         var parts = args.Length >= 1 && args[0] == "--parts";
         if (parts) args = args[1..];
+        // --owned-span H: the recipe with the rule on the whole window against the same recipe exact only on the slices
+        // [H, depth − H) (a chunk's owned slices inside its halo, as the segmentation stage runs it).
+        int? ownedSpanHalo = null;
+        if (args.Length >= 2 && args[0] == "--owned-span")
+        {
+            ownedSpanHalo = int.Parse(args[1], CultureInfo.InvariantCulture);
+            args = args[2..];
+        }
         if (args.Length == 0 || args.Length % 2 != 0)
         {
             Console.Error.WriteLine("usage: SsbTomo.Benchmarks segment-cpu [--repeats N] PHANTOM_DIR RUN_DIR [...]");
@@ -37,8 +47,18 @@ internal static class SegmentCpuStudy
             var run = await FinishedRun.LoadAsync(args[i], args[i + 1]);
             if (run.Decide(sigma) is not { } decided) { Console.WriteLine($"{args[i + 1]}: no thresholds"); continue; }
             var (thresholds, means, correction) = (decided.Carbon.Thresholds, decided.Carbon.ClassMeans, decided.Shine.Correction);
-            Volume<byte> Without() => PhaseSegmentation.Segment(run.Intensity, thresholds, means, correction);
-            Volume<byte> With() => PhaseSegmentation.Segment(run.Intensity, thresholds, means, correction, sigma);
+            var owned = ownedSpanHalo is { } h ? new SliceSpan(h, run.Intensity.Depth - h) : SliceSpan.All(run.Intensity.Depth);
+            Volume<byte> Without() => ownedSpanHalo is null
+                ? PhaseSegmentation.Segment(run.Intensity, thresholds, means, correction)
+                : PhaseSegmentation.Segment(run.Intensity, thresholds, means, correction, sigma);
+            Volume<byte> With() => PhaseSegmentation.Segment(run.Intensity, thresholds, means, correction, sigma, owned);
+            if (ownedSpanHalo is not null)
+            {
+                var plane = run.Intensity.SliceLength;
+                var (whole, spanned) = (Without(), With());
+                if (!whole.Data.AsSpan(owned.Start * plane, owned.Length * plane).SequenceEqual(spanned.Data.AsSpan(owned.Start * plane, owned.Length * plane)))
+                    throw new InvalidOperationException($"{args[i + 1]}: the owned span's labels differ from the whole window's");
+            }
             // Warm-up: the JIT's tiers settle over the first calls.
             for (var w = 0; w < 3; w++)
             {
@@ -77,7 +97,7 @@ internal static class SegmentCpuStudy
             (cpuWithout, cpuWith) = (cpuWithout + runCpuWithout, cpuWith + runCpuWith);
             voxels += (double)run.Intensity.Length * repeats;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{args[i + 1]}: {run.Intensity.Depth}x{run.Intensity.Height}x{run.Intensity.Width}, CPU {runCpuWithout / repeats:0.000} s without, {runCpuWith / repeats:0.000} s with the rule ({runCpuWith / runCpuWithout:0.00}x); load {Load()}"));
+                $"{args[i + 1]}: {run.Intensity.Depth}x{run.Intensity.Height}x{run.Intensity.Width}, CPU {runCpuWithout / repeats:0.000} s {(ownedSpanHalo is null ? "without" : "whole window")}, {runCpuWith / repeats:0.000} s {(ownedSpanHalo is null ? "with the rule" : $"exact on [{owned.Start}, {owned.End})")} ({runCpuWith / runCpuWithout:0.00}x); load {Load()}"));
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"segment step, all runs: CPU {cpuWithout:0.00} s without, {cpuWith:0.00} s with the rule: {cpuWith / cpuWithout:0.00}x; "
