@@ -149,4 +149,16 @@ public class SegmentationVariantAccumulatorTests
         Assert.Equal([(256, 270)], sample.Bands(200, 270));
         Assert.Equal([(10, 64)], sample.Bands(10, 100));
     }
+
+    [Theory]
+    [InlineData(64L * 1024 * 1024, 4)]          // 67 Mvoxel: 16.8 M counted
+    [InlineData(20L * 3072 * 4096, 8)]          // 252 Mvoxel: 31 M
+    [InlineData(320L * 1536 * 2048, 16)]        // 1 Gvoxel: 63 M
+    [InlineData(2000L * 3072 * 4096, 16)]       // 25 Gvoxel: no sparser than every 16th band
+    public void Larger_stacks_count_sparser_bands_while_enough_voxels_are_counted(long voxels, int every)
+    {
+        var sample = VariantRowSample.For(voxels);
+        Assert.Equal(every, sample.Every);
+        Assert.True(voxels / sample.Every >= VariantRowSample.TargetSampledVoxels);
+    }
 }
