@@ -192,6 +192,27 @@ public class FibreHalfDepthTests
     }
 
     [Fact]
+    public void A_span_finds_the_core_a_whole_box_before_its_first_slice()
+    {
+        // A dark line along x in slice 9, and one voxel labelled carbon at electrolyte grey two slices behind it (slice 11,
+        // the span's first): its only core lies a whole box (2 slices) away, so the span must look for cores there too.
+        var (depth, height, width) = (20, 16, 24);
+        var intensity = new Volume<float>(depth, height, width);
+        var labels = new Volume<byte>(depth, height, width);
+        Array.Fill(intensity.Data, (float)Lps);
+        Array.Fill(labels.Data, PhaseLabel.Lps);
+        for (var x = 0; x < width; x++) (intensity[9, 8, x], labels[9, 8, x]) = (2000f, PhaseLabel.Carbon);
+        labels[11, 8, 12] = PhaseLabel.Carbon;
+        Assert.Equal(2, FibreHalfDepth.NeighbourhoodVoxels(TubeSigma));
+
+        var whole = FibreHalfDepth.Apply(labels, intensity, Means, TubeSigma);
+        Assert.Equal(PhaseLabel.Lps, whole[11, 8, 12]);
+        var spanned = FibreHalfDepth.Apply(labels, intensity, Means, TubeSigma, new SliceSpan(11, depth));
+        Assert.Equal(PhaseLabel.Lps, spanned[11, 8, 12]);
+        Assert.Equal(PhaseLabel.Carbon, spanned[9, 8, 12]);
+    }
+
+    [Fact]
     public void The_box_is_the_fibre_radius_rounded_up_and_the_halo_covers_it()
     {
         Assert.Equal(2, FibreHalfDepth.NeighbourhoodVoxels(CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50))));
