@@ -76,8 +76,7 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
             SegmentationSettings.SegmentBytesPerVoxel(windowSlices, Environment.ProcessorCount, fibreSigma > 0), ct, zHalo: halo))
         {
             var intensity = window.Data.ToFloat();
-            var owned = new SliceSpan(window.Slab.OwnedStartInSlab, window.Slab.OwnedStartInSlab + window.Slab.OwnedSlices);
-            var labels = PhaseSegmentation.Segment(intensity, message.Thresholds, message.ClassMeans, message.ShineThroughExcess, fibreSigma, owned);
+            var labels = PhaseSegmentation.Segment(intensity, message.Thresholds, message.ClassMeans, message.ShineThroughExcess, fibreSigma, window.Slab.OwnedInSlab);
             await target.WriteOwnedAsync(window, window.CropToOwned(labels), ct);
             variants?.Add(intensity, window.Slab, window.Tile);
         }

@@ -21,10 +21,10 @@ public static class ProcessMemory
     /// <summary>The smallest budget that leaves the heap as much as the runtime takes outside it.</summary>
     public const int MinimumBudgetMb = 2 * OutsideHeapMb;
 
-    private static long _heapLimitBytes;
+    private static volatile bool _limited;
 
     /// <summary>Whether <see cref="LimitTo"/> holds this process to a heap limit.</summary>
-    public static bool IsLimited => Interlocked.Read(ref _heapLimitBytes) > 0;
+    public static bool IsLimited => _limited;
 
     /// <summary>The heap limit in force afterwards, in bytes.</summary>
     public static long LimitTo(int budgetMb)
@@ -38,7 +38,7 @@ public static class ProcessMemory
             GC.RefreshMemoryLimit();
             current = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         }
-        Interlocked.Exchange(ref _heapLimitBytes, current);
+        _limited = true;
         return current;
     }
 

@@ -176,7 +176,7 @@ public sealed class SegmentationVariantAccumulator
         var (z0, (y0, x0)) = (window.OwnedStartInSlab, tile.OwnedStartInRead);
         var (z1, y1, x1) = (z0 + window.OwnedSlices, y0 + tile.OwnedHeight, x0 + tile.OwnedWidth);
         // The faces reach one voxel beyond the owned slices.
-        var exact = new SliceSpan(z0, Math.Min(intensityWindow.Depth, z1 + 1));
+        var exact = window.OwnedInSlab.Grow(0, 1, intensityWindow.Depth);
         for (var v = 0; v < _variants.Count; v++)
         {
             var labels = PhaseSegmentation.Segment(intensityWindow, _variants[v].Thresholds, _classMeans, _shineThroughExcess, _fibreSigmaVoxels, exact);

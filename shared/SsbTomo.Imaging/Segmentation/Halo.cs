@@ -12,6 +12,9 @@ public readonly record struct SlabWindow(int SlabZ0, int SlabZ1, int OwnedZ0, in
     public int OwnedSlices => OwnedZ1 - OwnedZ0;
 
     public int SlabSlices => SlabZ1 - SlabZ0;
+
+    /// <summary>The owned slices as indices into the slab.</summary>
+    public SliceSpan OwnedInSlab => new(OwnedStartInSlab, OwnedStartInSlab + OwnedSlices);
 }
 
 /// <summary>

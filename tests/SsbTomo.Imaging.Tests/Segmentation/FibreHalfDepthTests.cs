@@ -140,7 +140,7 @@ public class FibreHalfDepthTests
             {
                 var read = TileGrid.Crop(Halo.CropZ(denoised, slab.SlabZ0, slab.SlabZ1), window);
                 var labels = ownedOnly
-                    ? PhaseSegmentation.Segment(read, Thresholds, Means, shineThroughExcess, TubeSigma, new SliceSpan(slab.OwnedStartInSlab, slab.OwnedStartInSlab + slab.OwnedSlices))
+                    ? PhaseSegmentation.Segment(read, Thresholds, Means, shineThroughExcess, TubeSigma, slab.OwnedInSlab)
                     : PhaseSegmentation.Segment(read, Thresholds, Means, shineThroughExcess, TubeSigma);
                 var owned = TileGrid.CropToOwned(labels, slab, window);
                 for (var z = 0; z < owned.Depth; z++)

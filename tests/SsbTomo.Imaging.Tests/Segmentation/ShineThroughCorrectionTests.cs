@@ -148,8 +148,7 @@ public class ShineThroughCorrectionTests
             var read = Halo.CropZ(intensity, window.SlabZ0, window.SlabZ1);
             pieces.AddRange(Halo.CropToOwned(PhaseSegmentation.Segment(read, thresholds, means), window).Data);
             // Each step only where the later ones read, as the segmentation stage runs it.
-            var owned = new SliceSpan(window.OwnedStartInSlab, window.OwnedStartInSlab + window.OwnedSlices);
-            spanned.AddRange(Halo.CropToOwned(PhaseSegmentation.Segment(read, thresholds, means, 0, 0, owned), window).Data);
+            spanned.AddRange(Halo.CropToOwned(PhaseSegmentation.Segment(read, thresholds, means, 0, 0, window.OwnedInSlab), window).Data);
         }
         Assert.Equal(whole.Data, pieces.ToArray());
         Assert.Equal(whole.Data, spanned.ToArray());
