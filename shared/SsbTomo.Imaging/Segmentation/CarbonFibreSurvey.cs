@@ -320,7 +320,11 @@ public static class CarbonLevel
     /// <summary>Fewest fibre-core voxels (over the surveyed slices) for a median worth acting on.</summary>
     public const long MinimumFibreVoxels = 250;
 
-    public static CarbonLevelDecision Decide(FibreSurveyCounts survey, double[] thresholds, double[] classMeans, int bins, double min, double max)
+    public static CarbonLevelDecision Decide(FibreSurveyCounts survey, double[] thresholds, double[] classMeans, int bins, double min, double max) =>
+        Decide(survey, thresholds, classMeans, bins, min, max, ReplaceBeyondContrastShare);
+
+    /// <summary>As above, replacing the fit's carbon class when the fibre level differs from it by more than <paramref name="replaceBeyondShare"/> of the contrast.</summary>
+    public static CarbonLevelDecision Decide(FibreSurveyCounts survey, double[] thresholds, double[] classMeans, int bins, double min, double max, double replaceBeyondShare)
     {
         var (voidMean, carbonMean, electrolyteMean) = (classMeans[0], classMeans[1], classMeans[2]);
         var contrast = electrolyteMean - voidMean;
@@ -331,7 +335,7 @@ public static class CarbonLevel
             if (Histogram.LowerEdge(b + 1, bins, min, max) <= ceiling) below[b] = survey.TubeHistogram[b];
         var count = below.Sum();
         var level = count >= MinimumFibreVoxels ? Quantile(below, 0.5, bins, min, max) : double.NaN;
-        var replace = !double.IsNaN(level) && contrast > 0 && Math.Abs(level - carbonMean) / contrast > ReplaceBeyondContrastShare;
+        var replace = !double.IsNaN(level) && contrast > 0 && Math.Abs(level - carbonMean) / contrast > replaceBeyondShare;
         if (!replace) return new CarbonLevelDecision(level, count, false, thresholds, classMeans);
         double[] means = [voidMean, level, electrolyteMean, classMeans[3]];
         double[] moved = [(voidMean + level) / 2, (level + electrolyteMean) / 2, thresholds[2]];
