@@ -64,15 +64,7 @@ internal static class SimulatedForestStudy
                 case "--cleanup": cleanup = true; break;
                 case "--match": break;
                 case "--twins" when i + 1 < args.Length: twins = args[++i].Split(',').Select(t => int.Parse(t, CultureInfo.InvariantCulture)).ToArray(); break;
-                case "--extra" when i + 1 < args.Length:
-                    // Kind:σ[:z],... appended to the bank, e.g. MinimumAlongZ:1:-8
-                    foreach (var item in args[++i].Split(','))
-                    {
-                        var parts = item.Split(':');
-                        extra.Add(new FeatureSpec(Enum.Parse<FeatureKind>(parts[0]), double.Parse(parts[1], CultureInfo.InvariantCulture),
-                            parts.Length > 2 ? int.Parse(parts[2], CultureInfo.InvariantCulture) : 0));
-                    }
-                    break;
+                case "--extra" when i + 1 < args.Length: extra.AddRange(TrainableFamilyStudy.ParseFeatures(args[++i])); break;
                 default:
                     Console.Error.WriteLine("usage: SsbTomo.Benchmarks simulated-forest --train DIR --test DIR [--slices N] [--per-slice N] [--trees N] [--max-depth N] [--bank default|2d] [--cleanup]");
                     return 2;
@@ -91,20 +83,7 @@ internal static class SimulatedForestStudy
         foreach (var dir in MemberDirs(trainDir!))
         {
             if (await LoadAsync(dir) is not { } member) continue;
-            var depth = member.Truth.Depth;
-            var random = new Random(member.Name.GetHashCode(StringComparison.Ordinal) & 0x7fffffff);
-            for (var k = 0; k < slices; k++)
-            {
-                var z = (int)((k + 0.5) * depth / slices);
-                var truthSlice = member.Truth.Slice(z);
-                var strokes = new byte[truthSlice.Length];
-                for (var n = 0; n < perSlice; n++)
-                {
-                    var p = random.Next(strokes.Length);
-                    strokes[p] = truthSlice[p];
-                }
-                training.Add(LabelledImage.InStack($"{member.Name} z{z}", member.Standardised, z, new Image2D<byte>(member.Truth.Height, member.Truth.Width, strokes)));
-            }
+            training.AddRange(TruthSamples(member, slices, perSlice, new Random(member.Name.GetHashCode(StringComparison.Ordinal) & 0x7fffffff)));
         }
         Console.WriteLine($"training on {training.Count} slices ({slices} per member, {perSlice} truth pixels each), {trees} trees, depth {maxDepth}, bank {bank}");
         var (trained, report) = PixelClassifier.Train(training, PhaseLabel.Names.ToArray(), 16, features,
@@ -246,20 +225,7 @@ internal static class SimulatedForestStudy
                 if (!run.Completed) { Console.WriteLine($"{name}: failed: {run.Failure}"); continue; }
             }
             if (await LoadAsync(Path.Combine(work, name)) is not { } twin || await LoadAsync(memberDir) is not { } member) continue;
-            var training = new List<LabelledImage>();
-            var random = new Random(seed);
-            for (var k = 0; k < slices; k++)
-            {
-                var z = (int)((k + 0.5) * twin.Truth.Depth / slices);
-                var truthSlice = twin.Truth.Slice(z);
-                var strokes = new byte[truthSlice.Length];
-                for (var n = 0; n < perSlice; n++)
-                {
-                    var p = random.Next(strokes.Length);
-                    strokes[p] = truthSlice[p];
-                }
-                training.Add(LabelledImage.InStack($"{name} z{z}", twin.Standardised, z, new Image2D<byte>(twin.Truth.Height, twin.Truth.Width, strokes)));
-            }
+            var training = TruthSamples(twin, slices, perSlice, new Random(seed));
             var (trained, _) = PixelClassifier.Train(training, PhaseLabel.Names.ToArray(), 16, features,
                 new ForestSettings(Trees: trees, MaxDepth: maxDepth, MaxSamplesPerTree: 200_000), priorShift: 0);
             var classifier = PixelClassifier.Load(trained.Manifest with { PhaseMeanGrey = [] }, trained.Forest.ToBytes());
@@ -271,6 +237,25 @@ internal static class SimulatedForestStudy
                 + $"Dice void {F(unsupervised.DiceVoid)} / {F(forest.DiceVoid)}, carbon {F(unsupervised.DiceCarbon)} / {F(forest.DiceCarbon)}");
         }
         return 0;
+    }
+
+    /// <summary><paramref name="perSlice"/> random truth pixels (repeats allowed) on each of <paramref name="slices"/> evenly spaced slices, the rest unlabelled.</summary>
+    private static List<LabelledImage> TruthSamples(Member member, int slices, int perSlice, Random random)
+    {
+        var samples = new List<LabelledImage>();
+        for (var k = 0; k < slices; k++)
+        {
+            var z = (int)((k + 0.5) * member.Truth.Depth / slices);
+            var truthSlice = member.Truth.Slice(z);
+            var labels = new byte[truthSlice.Length];
+            for (var n = 0; n < perSlice; n++)
+            {
+                var p = random.Next(labels.Length);
+                labels[p] = truthSlice[p];
+            }
+            samples.Add(LabelledImage.InStack($"{member.Name} z{z}", member.Standardised, z, new Image2D<byte>(member.Truth.Height, member.Truth.Width, labels)));
+        }
+        return samples;
     }
 
     private static IEnumerable<string> MemberDirs(string root) => Directory.EnumerateDirectories(root)

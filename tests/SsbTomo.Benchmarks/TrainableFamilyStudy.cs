@@ -53,15 +53,7 @@ internal static class TrainableFamilyStudy
                 case "--no-cleanup": cleanup = false; break;
                 case "--prior-shift" when i + 1 < args.Length: priorShift = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--features-per-split" when i + 1 < args.Length: featuresPerSplit = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
-                case "--extra" when i + 1 < args.Length:
-                    // Kind:σ[:z],... appended to the default bank, e.g. MinimumAlongZ:1.6:-4
-                    foreach (var item in args[++i].Split(','))
-                    {
-                        var parts = item.Split(':');
-                        extra.Add(new FeatureSpec(Enum.Parse<FeatureKind>(parts[0]), double.Parse(parts[1], CultureInfo.InvariantCulture),
-                            parts.Length > 2 ? int.Parse(parts[2], CultureInfo.InvariantCulture) : 0));
-                    }
-                    break;
+                case "--extra" when i + 1 < args.Length: extra.AddRange(ParseFeatures(args[++i])); break;
                 case "--shape" when i + 1 < args.Length: shape = args[++i].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); break;
                 default:
                     Console.Error.WriteLine("usage: SsbTomo.Benchmarks trainable-family [--draws N] [--first SEED] [--shape D,H,W] [--trees N]");
@@ -176,6 +168,14 @@ internal static class TrainableFamilyStudy
             train_slices = trainSlices,
         }));
     }
+
+    /// <summary>Filters given as Kind:σ[:z],..., e.g. MinimumAlongZ:1.6:-4 (appended to a bank by --extra).</summary>
+    internal static IEnumerable<FeatureSpec> ParseFeatures(string list) => list.Split(',').Select(item =>
+    {
+        var parts = item.Split(':');
+        return new FeatureSpec(Enum.Parse<FeatureKind>(parts[0]), double.Parse(parts[1], CultureInfo.InvariantCulture),
+            parts.Length > 2 ? int.Parse(parts[2], CultureInfo.InvariantCulture) : 0);
+    });
 
     private static string F(double v) => v.ToString("0.000", CultureInfo.InvariantCulture);
 
