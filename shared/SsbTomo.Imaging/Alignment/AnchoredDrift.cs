@@ -16,7 +16,9 @@ public sealed record AnchoredDriftResult(Shift2D[] Drift, int Tracks, int Anchor
 /// c_pk = C_p + V_p (k − k̄_p) + d_k, C_p being where the particle is and V_p how its section centroid slides while it
 /// is sectioned (0 for a sphere, not for a tilted or irregular particle), a random effect of spread σ_V. The drift
 /// minimises Σ_k w_k (d_k − d_{k−1} − s_k)² + Σ_p [Σ_k v_pk (c_pk − C_p − V_p (k − k̄_p) − d_k)² + V_p²/σ_V²] with
-/// d_0 = 0, by iteratively reweighted least squares (Huber weights). The step and centroid scales are Helmert
+/// d_0 = 0, by iteratively reweighted least squares (Huber weights); v_pk is 1/σ_c² over the section's variance scale
+/// per axis (<see cref="ParticleSection.VarianceScaleY"/>: 1 for a whole section, more along the axis of a short arc's
+/// circle), so σ_c is a whole section's scatter. The step and centroid scales are Helmert
 /// variance components (each group's weighted square sum over its redundancy); σ_V is the robust spread of the
 /// tracks' slides about the drift fitted with the particles held still.
 /// </para>
@@ -64,8 +66,13 @@ public static class AnchoredDrift
             return new AnchoredDriftResult([.. registeredDrift], 0, 0, default, default, default);
 
         var stepPrior = StepPrior(trusted, n);
-        var y = SolveAxis(registeredDrift.Select(d => d.Dy).ToArray(), usable.Select(t => t.Y).ToArray(), usable, maxIterations, stepPrior);
-        var x = SolveAxis(registeredDrift.Select(d => d.Dx).ToArray(), usable.Select(t => t.X).ToArray(), usable, maxIterations, stepPrior);
+        // Only tracks of sections that place both coordinates at least as well as a half circle places its axis
+        // coordinate tell how particles slide (how an irregular section's centroid moves). The centre of a circle fitted
+        // to a shorter arc wanders along its axis as a different arc is seen, by more than its scale says, and read as a
+        // slide it would free every particle to slide with it.
+        var slideTracks = usable.Select(t => Statistics.Median(Scales(t, t.VarianceScaleY).Zip(Scales(t, t.VarianceScaleX), Math.Max)) <= ParticleSection.HalfCircleAxisScale).ToArray();
+        var y = SolveAxis(registeredDrift.Select(d => d.Dy).ToArray(), [.. usable.Select(t => t.Y)], [.. usable.Select(t => Scales(t, t.VarianceScaleY))], slideTracks, usable, maxIterations, stepPrior);
+        var x = SolveAxis(registeredDrift.Select(d => d.Dx).ToArray(), [.. usable.Select(t => t.X)], [.. usable.Select(t => Scales(t, t.VarianceScaleX))], slideTracks, usable, maxIterations, stepPrior);
         var anchored = new bool[n];
         foreach (var t in usable)
             for (var k = t.FirstSlice; k <= t.LastSlice; k++) anchored[k] = true;
@@ -116,7 +123,15 @@ public static class AnchoredDrift
 
     private sealed record AxisFit(double[] Drift, double StepSigma, double CentroidSigma, double SlideSigma);
 
-    private static AxisFit SolveAxis(double[] registered, double[][] centroids, ParticleTrack[] tracks, int maxIterations, double[] stepPrior)
+    /// <summary>Per section of a track, its coordinate's variance over a whole section's (at least 1; 1 where not given).</summary>
+    private static double[] Scales(ParticleTrack track, double[]? given) =>
+        given is null || given.Length != track.Length
+            ? Enumerable.Repeat(1.0, track.Length).ToArray()
+            : [.. given.Select(v => double.IsFinite(v) ? Math.Max(1, v) : 1 / MinWeightFactor)];
+
+    /// <param name="scales">Per track and section, the variance of its centre over a whole section's: the centroid scale σ_c is a whole section's.</param>
+    /// <param name="slideTracks">Per track, whether its slide measures how particles slide.</param>
+    private static AxisFit SolveAxis(double[] registered, double[][] centroids, double[][] scales, bool[] slideTracks, ParticleTrack[] tracks, int maxIterations, double[] stepPrior)
     {
         var n = registered.Length;
         var steps = new double[n];
@@ -136,12 +151,12 @@ public static class AnchoredDrift
         var rejected = new bool[tracks.Length];
         var stepWeights = new double[n];
         var centroidWeights = tracks.Select(t => new double[t.Length]).ToArray();
-        int[] MeasurableSlides() => [.. Enumerable.Range(0, tracks.Length).Where(p => !rejected[p] && tracks[p].Length >= MinSlideTrackLength)];
+        int[] MeasurableSlides() => [.. Enumerable.Range(0, tracks.Length).Where(p => !rejected[p] && slideTracks[p] && tracks[p].Length >= MinSlideTrackLength)];
         for (var iteration = 0; iteration < maxIterations; iteration++)
         {
             for (var k = 1; k < n; k++) stepWeights[k] = stepPrior[k] * stepRobust[k] / (stepSigma * stepSigma);
             for (var p = 0; p < tracks.Length; p++)
-                for (var a = 0; a < tracks[p].Length; a++) centroidWeights[p][a] = centroidRobust[p][a] / (centroidSigma * centroidSigma);
+                for (var a = 0; a < tracks[p].Length; a++) centroidWeights[p][a] = centroidRobust[p][a] / (centroidSigma * centroidSigma * scales[p][a]);
             var fits = tracks.Select((t, p) => TrackFit.Of(t, centroidWeights[p], slideSigma)).ToArray();
             var (next, normal) = Solve(steps, centroids, fits, stepWeights, bandwidth);
             var change = next.Zip(drift, (a, b) => Math.Abs(a - b)).Max();
@@ -149,11 +164,13 @@ public static class AnchoredDrift
 
             var stepResiduals = new double[n];
             for (var k = 1; k < n; k++) stepResiduals[k] = drift[k] - drift[k - 1] - steps[k];
+            // Centroid residuals in units of a whole section's: each over the square root of its variance scale.
             var centroidResiduals = new double[tracks.Length][];
             var slides = new (double Slide, double Variance)[tracks.Length];
             for (var p = 0; p < tracks.Length; p++)
             {
                 centroidResiduals[p] = fits[p].Residuals(centroids[p], drift);
+                for (var a = 0; a < tracks[p].Length; a++) centroidResiduals[p][a] /= Math.Sqrt(scales[p][a]);
                 slides[p] = fits[p].UnshrunkSlide(centroids[p], drift);
             }
 

@@ -4,7 +4,19 @@ using SsbTomo.Imaging.Segmentation;
 namespace SsbTomo.Imaging.Alignment;
 
 /// <summary>The cross-section of one bright particle in one slice: centroid (pixels, y down, x right), equivalent radius and area.</summary>
-public readonly record struct ParticleSection(double Y, double X, double RadiusPx, int AreaPx);
+/// <param name="VarianceScaleY">
+/// Variance of <paramref name="Y"/> over that of a whole section's centroid: 1 for a whole section, more for a circle
+/// fitted to a short arc, whose centre is poorly determined along the arc's axis (<see cref="SectionArcs"/>).
+/// </param>
+/// <param name="VarianceScaleX">The same for <paramref name="X"/>.</param>
+public readonly record struct ParticleSection(double Y, double X, double RadiusPx, int AreaPx, double VarianceScaleY = 1, double VarianceScaleX = 1)
+{
+    /// <summary>
+    /// <see cref="VarianceScaleY"/> of a half circle's centre along its axis, 1 / (½ − 4/π²): a coordinate placed worse
+    /// comes from a shorter arc.
+    /// </summary>
+    public const double HalfCircleAxisScale = 10.56;
+}
 
 /// <summary>Which bright blobs of a slice count as whole, compact particle cross-sections.</summary>
 /// <param name="SmoothingSigmaPx">Gaussian smoothing before thresholding (pixel noise would roughen the outline).</param>
@@ -18,8 +30,11 @@ public readonly record struct ParticleSection(double Y, double X, double RadiusP
 /// the circles their outlines follow (<see cref="SectionArcs"/>).
 /// </param>
 /// <param name="MinArcFraction">
-/// Smallest share of its circumference that a circle's edge points must cover: a shorter arc leaves the centre poorly
-/// determined along the arc's axis, and as the section grows or shrinks through the slices a different arc is seen.
+/// Smallest share of its circumference that a circle's edge points must cover. The centre of a short arc is poorly
+/// determined along the arc's axis, and as the section grows or shrinks through the slices a different arc is seen;
+/// that is carried by the section's variance scales (<see cref="ParticleSection.VarianceScaleY"/>), which weight each
+/// coordinate of the centre by how well the arc places it, so a particle cut by the field edge still anchors the drift
+/// along that edge. Arcs shorter than a quarter circle are not taken: RANSAC then finds circles in outlines that are none.
 /// </param>
 public sealed record ParticleDetectionOptions(
     double SmoothingSigmaPx = 1.0,
@@ -29,7 +44,7 @@ public sealed record ParticleDetectionOptions(
     double MinFill = 0.9,
     int BorderMarginPx = 2,
     bool FitArcs = false,
-    double MinArcFraction = 0.55)
+    double MinArcFraction = 0.25)
 {
     /// <summary>Whole, compact sections only.</summary>
     public static ParticleDetectionOptions Default { get; } = new();

@@ -1,7 +1,9 @@
 namespace SsbTomo.Imaging.Alignment;
 
 /// <summary>One particle followed through consecutive slices: its section centroids in raw-slice pixels, slice <see cref="FirstSlice"/> first.</summary>
-public sealed record ParticleTrack(int FirstSlice, double[] Y, double[] X)
+/// <param name="VarianceScaleY">Per section, <see cref="ParticleSection.VarianceScaleY"/>; null: all 1 (whole sections).</param>
+/// <param name="VarianceScaleX">Per section, <see cref="ParticleSection.VarianceScaleX"/>; null: all 1.</param>
+public sealed record ParticleTrack(int FirstSlice, double[] Y, double[] X, double[]? VarianceScaleY = null, double[]? VarianceScaleX = null)
 {
     public int Length => Y.Length;
     public int LastSlice => FirstSlice + Length - 1;
@@ -88,7 +90,7 @@ public static class ParticleTracks
 
     private sealed class Building(int firstSlice, ParticleSection first)
     {
-        private readonly List<double> _y = [first.Y], _x = [first.X];
+        private readonly List<double> _y = [first.Y], _x = [first.X], _scaleY = [first.VarianceScaleY], _scaleX = [first.VarianceScaleX];
 
         public int Count => _y.Count;
 
@@ -96,8 +98,10 @@ public static class ParticleTracks
         {
             _y.Add(next.Y);
             _x.Add(next.X);
+            _scaleY.Add(next.VarianceScaleY);
+            _scaleX.Add(next.VarianceScaleX);
         }
 
-        public ParticleTrack ToTrack() => new(firstSlice, [.. _y], [.. _x]);
+        public ParticleTrack ToTrack() => new(firstSlice, [.. _y], [.. _x], [.. _scaleY], [.. _scaleX]);
     }
 }

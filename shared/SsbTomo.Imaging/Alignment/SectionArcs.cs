@@ -19,8 +19,11 @@ namespace SsbTomo.Imaging.Alignment;
 /// circumcircles of random point triples, seeded per blob so the result depends on the slice alone), refined by
 /// geometric least squares on their inliers (Gauss-Newton, started from Kåsa's algebraic fit, Kåsa 1976), one circle
 /// after another on the points the earlier ones left. A circle counts only when its inliers cover enough of its
-/// circumference (<see cref="ParticleDetectionOptions.MinArcFraction"/>) (a shorter arc leaves its centre poorly determined along the arc's axis) and its disc lies inside
-/// the blob: a convex particle's section fills its circle, a concave outline between two particles does not.
+/// circumference (<see cref="ParticleDetectionOptions.MinArcFraction"/>) and its disc lies inside the blob: a convex
+/// particle's section fills its circle, a concave outline between two particles does not. A short arc leaves its centre
+/// poorly determined along the arc's axis; each coordinate of the centre carries its variance from the fit's normal
+/// matrix relative to a whole circle's (<see cref="ParticleSection.VarianceScaleY"/>), so that a particle cut by the
+/// field edge still places the drift along that edge.
 /// </para>
 /// </summary>
 internal static class SectionArcs
@@ -113,9 +116,11 @@ internal static class SectionArcs
             for (var pass = 0; pass < 2; pass++)
                 if (Refine(Inliers(remaining, found)) is { } refined) found = refined;
             var inliers = Inliers(remaining, found);
-            if (!Covers(inliers, found, minCoveredBins) || found.R < MinRadiusPx || Math.PI * found.R * found.R < minAreaPx || !DiscInside(found, id, labels, h, w))
+            var covered = CoveredBins(inliers, found);
+            if (covered < minCoveredBins || found.R < MinRadiusPx || Math.PI * found.R * found.R < minAreaPx || !DiscInside(found, id, labels, h, w)
+                || CentreVarianceScale(inliers, found, covered) is not { } scale)
                 yield break;
-            yield return new ParticleSection(found.Y, found.X, found.R, (int)Math.Round(Math.PI * found.R * found.R));
+            yield return new ParticleSection(found.Y, found.X, found.R, (int)Math.Round(Math.PI * found.R * found.R), scale.Y, scale.X);
             remaining = [.. remaining.Where(p => Math.Abs(Distance(p, found) - found.R) > 2 * InlierPx)];
         }
     }
@@ -134,8 +139,8 @@ internal static class SectionArcs
 
     private static double Distance((double Y, double X) p, (double Y, double X, double R) c) => Math.Sqrt((p.Y - c.Y) * (p.Y - c.Y) + (p.X - c.X) * (p.X - c.X));
 
-    /// <summary>Whether the points cover more than half of the circle, each covered sector with at least half the edge points its arc length gives.</summary>
-    private static bool Covers(List<(double Y, double X)> inliers, (double Y, double X, double R) circle, int minCoveredBins)
+    /// <summary>How many sectors of the circle the points cover, each with at least half the edge points its arc length gives.</summary>
+    private static int CoveredBins(List<(double Y, double X)> inliers, (double Y, double X, double R) circle)
     {
         var bins = new int[AngleBins];
         foreach (var p in inliers)
@@ -145,7 +150,37 @@ internal static class SectionArcs
         }
         // An edge crossing per pixel row and per pixel column: at least one point per pixel of arc length.
         var expected = 2 * Math.PI * circle.R / AngleBins;
-        return bins.Count(b => b >= MinBinFill * expected) >= minCoveredBins;
+        return bins.Count(b => b >= MinBinFill * expected);
+    }
+
+    /// <summary>
+    /// Per axis, the variance of the fitted centre over that of the same circle traced all round at the same density of
+    /// edge points (at least 1; null when the fit is degenerate). From the geometric fit's normal matrix N in (cx, cy, r):
+    /// var(centre) ∝ N⁻¹, and all round N = n_full · diag(½, ½, 1), so a full circle's centre variance is 2 / n_full.
+    /// <para>
+    /// Why: the centre of a short arc trades off against its radius along the arc's axis but is well placed across it.
+    /// A circle cut by the field edge has its axis across that edge, so it places the particle along the edge far
+    /// better than across it, and the drift solve weights each coordinate by this scale.
+    /// </para>
+    /// </summary>
+    private static (double Y, double X)? CentreVarianceScale(List<(double Y, double X)> inliers, (double Y, double X, double R) circle, int coveredBins)
+    {
+        if (coveredBins == 0 || inliers.Count < 3) return null;
+        var n = new double[3, 3];
+        foreach (var p in inliers)
+        {
+            double x = p.X - circle.X, y = p.Y - circle.Y;
+            var d = Math.Sqrt(x * x + y * y);
+            if (d < 1e-9) continue;
+            double[] g = [x / d, y / d, 1];
+            for (var i = 0; i < 3; i++)
+                for (var j = 0; j < 3; j++) n[i, j] += g[i] * g[j];
+        }
+        if (Solve3(n, [1, 0, 0]) is not { } columnX || Solve3(n, [0, 1, 0]) is not { } columnY) return null;
+        var fullCircle = inliers.Count * (double)AngleBins / coveredBins;
+        double scaleX = columnX[0] * fullCircle / 2, scaleY = columnY[1] * fullCircle / 2;
+        if (!double.IsFinite(scaleX) || !double.IsFinite(scaleY)) return null;
+        return (Math.Max(1, scaleY), Math.Max(1, scaleX));
     }
 
     /// <summary>Whether the pixels of the circle's disc (inset by the edge's blur) that lie in the field belong to the blob.</summary>

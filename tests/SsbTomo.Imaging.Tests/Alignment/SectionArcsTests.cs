@@ -25,7 +25,8 @@ public class SectionArcsTests(ITestOutputHelper output)
             (192.1, 137.4, 13),
         };
         foreach (var (y, x, r) in whole.Concat(arcs)) scene.Ellipse(y, x, r, r, 195);
-        scene.Ellipse(-14, 200, 30, 30, 195);         // centre outside the field: less than half its outline is seen
+        scene.Ellipse(-13, 200, 30, 30, 195);         // centre outside the field: a third of its outline is seen
+        scene.Ellipse(235, 200, 20, 20, 195);         // less than a quarter of its outline is seen
         scene.Ellipse(110, 150, 10, 24, 195);         // elongated
         scene.DarkSpecks(count: 120, grey: 25, seed: 5);
         scene.DarkSpecks(count: 60, grey: 65, seed: 6);
@@ -36,7 +37,7 @@ public class SectionArcsTests(ITestOutputHelper output)
 
         output.WriteLine(string.Join("\n", sections.Select(s => $"{s.Y:F3} {s.X:F3} r {s.RadiusPx:F2}")));
         Assert.Equal(whole.Length, wholeOnly.Length);
-        Assert.Equal(whole.Length + arcs.Length, sections.Length);
+        Assert.Equal(whole.Length + arcs.Length + 1, sections.Length);
         foreach (var (y, x, r) in arcs)
         {
             var found = sections.OrderBy(s => Math.Abs(s.Y - y) + Math.Abs(s.X - x)).First();
@@ -44,6 +45,57 @@ public class SectionArcsTests(ITestOutputHelper output)
             Assert.InRange(found.RadiusPx, r - 1.5, r + 1.5);
         }
         foreach (var section in wholeOnly) Assert.Contains(section, sections);
+        // The short arc places its circle across its axis (x) as well as a whole section does, along it (y) far worse.
+        var shortArc = sections.OrderBy(s => Math.Abs(s.Y + 13) + Math.Abs(s.X - 200)).First();
+        Assert.True(Math.Abs(shortArc.X - 200) < 0.2, $"short arc's centre x {shortArc.X:F3}");
+        Assert.True(shortArc.VarianceScaleY > 10 * shortArc.VarianceScaleX, $"variance scales y {shortArc.VarianceScaleY:F1}, x {shortArc.VarianceScaleX:F1}");
+        Assert.All(wholeOnly, s => Assert.True(s.VarianceScaleY == 1 && s.VarianceScaleX == 1));
+    }
+
+    /// <summary>
+    /// As <see cref="Large_particles_cut_by_the_field_edge_anchor_the_drift_through_their_circles"/>, but the spheres' centres
+    /// lie outside the field, so that a third or less of each section's outline is seen (phantom family members 122, 135:
+    /// one or two large particles, mostly outside a small field). Each such circle still places its particle along the
+    /// field edge that cuts it.
+    /// </summary>
+    [Fact]
+    public void Particles_centred_outside_the_field_anchor_the_drift_along_the_edges_that_cut_them()
+    {
+        const int n = 48, height = 128, width = 150;
+        var spheres = new (double Z, double Y, double X, double R)[]
+        {
+            (24, -14, 75, 36), (24, height + 14, 75, 36), (24, 64, -12, 32), (24, 64, width + 12, 32),
+        };
+        var rng = new Random(22);
+        var truth = new Shift2D[n];
+        var registered = new Shift2D[n];
+        for (var k = 1; k < n; k++)
+        {
+            var step = new Shift2D(0.4 * rng.NextGaussian(), 0.4 * rng.NextGaussian());
+            truth[k] = truth[k - 1] + step;
+            registered[k] = registered[k - 1] + step + new Shift2D(0.07 + 0.04 * rng.NextGaussian(), -0.05 + 0.04 * rng.NextGaussian());
+        }
+        var specks = Enumerable.Range(0, 30).Select(i => (Y: rng.NextDouble() * height, X: rng.NextDouble() * width, R: 2 + 3 * rng.NextDouble(), Grey: i % 3 == 0 ? 65f : 25f)).ToArray();
+        var sections = new List<IReadOnlyList<ParticleSection>>();
+        for (var k = 0; k < n; k++)
+        {
+            var scene = new SectionScene(height, width);
+            foreach (var (y, x, r, grey) in specks) scene.Ellipse(y + truth[k].Dy, x + truth[k].Dx, r, r, grey);
+            foreach (var (z, y, x, r) in spheres)
+            {
+                var section = r * r - (k - z) * (k - z);
+                if (section > 0) scene.Ellipse(y + truth[k].Dy, x + truth[k].Dx, Math.Sqrt(section), Math.Sqrt(section), 195);
+            }
+            sections.Add(ParticleSections.Detect(scene.Render(noiseSigma: 6, seed: k), ParticleDetectionOptions.ForDrift));
+        }
+
+        var anchored = AnchoredDrift.Refine(registered, ParticleTracks.Link(sections, registered));
+
+        var (registeredRms, anchoredRms) = (Rms(registered, truth), Rms(anchored.Drift, truth));
+        output.WriteLine($"registered {registeredRms:F3} px; anchored {anchoredRms:F3} px ({anchored.Tracks} tracks, {anchored.AnchoredSlices} slices)");
+        Assert.True(registeredRms > 1, $"the registration bias must matter (registered {registeredRms:F3} px)");
+        Assert.Equal(n, anchored.AnchoredSlices);
+        Assert.True(anchoredRms < 0.25, $"anchored on the short arcs: drift RMS error {anchoredRms:F3} px");
     }
 
     /// <summary>
