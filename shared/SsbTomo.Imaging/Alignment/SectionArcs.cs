@@ -29,7 +29,8 @@ namespace SsbTomo.Imaging.Alignment;
 internal static class SectionArcs
 {
     // Geometry tolerances in pixels, not grey levels or phase proportions; tunings, checked across the phantom family
-    // (8- and 16-bit members; every one of the 27 sweep stacks within 0.5 px drift) and the presets, not on a real stack.
+    // (8- and 16-bit members; seeds 1-24 and 101-136 all within 0.5 px drift since the quarter-circle arcs and their
+    // variance scales, session 20) and the presets, not on a real stack.
     /// <summary>An edge point within this distance of a circle supports it: subpixel threshold crossings scatter ~0.3-0.5 px under noise.</summary>
     private const double InlierPx = 0.8;
     /// <summary>RANSAC triples per circle: with half the points on one circle, 300 draws miss it with probability (7/8)^300.</summary>
