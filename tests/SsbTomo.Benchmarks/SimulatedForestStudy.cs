@@ -52,7 +52,7 @@ internal static class SimulatedForestStudy
     {
         string? trainDir = null, testDir = null;
         var extra = new List<FeatureSpec>();
-        int[]? twins = null;
+        int[]? twins = null, shineGrid = null;
         var (slices, perSlice, trees, maxDepth, cleanup, bank) = (6, 3000, 60, 20, false, "default");
         for (var i = 0; i < args.Length; i++)
         {
@@ -67,6 +67,7 @@ internal static class SimulatedForestStudy
                 case "--bank" when i + 1 < args.Length: bank = args[++i]; break;
                 case "--cleanup": cleanup = true; break;
                 case "--match": break;
+                case "--shine-grid" when i + 1 < args.Length: shineGrid = args[++i].Split(',').Select(t => int.Parse(t, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--twins" when i + 1 < args.Length: twins = args[++i].Split(',').Select(t => int.Parse(t, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--extra" when i + 1 < args.Length: extra.AddRange(TrainableFamilyStudy.ParseFeatures(args[++i])); break;
                 default:
@@ -74,13 +75,14 @@ internal static class SimulatedForestStudy
                     return 2;
             }
         }
-        if ((trainDir is null && twins is null) || testDir is null)
+        if ((trainDir is null && twins is null && shineGrid is null) || testDir is null)
         {
             Console.Error.WriteLine("--train and --test are required");
             return 2;
         }
         var matchFractions = args.Contains("--match");
         IReadOnlyList<FeatureSpec> features = [.. bank == "2d" ? PixelFeatures.Default2D : PixelFeatures.Default, .. extra];
+        if (shineGrid is not null) return await ShineGridAsync(shineGrid, testDir!);
         if (twins is not null) return await TwinsAsync(twins, testDir, slices, perSlice, trees, maxDepth, features);
         var watch = Stopwatch.StartNew();
         var training = new List<LabelledImage>();
@@ -247,6 +249,49 @@ internal static class SimulatedForestStudy
             unsupervisedOutcomes.Add(unsupervised);
             Console.WriteLine($"family {seed}: void unsupervised {Pp(unsupervised.VoidError)} (its twin {Pp(onTwin.VoidError)}), twin-trained forest {Pp(forest.VoidError)}; contact {Pp(unsupervised.ContactError)} / {Pp(forest.ContactError)}; "
                 + $"Dice void {F(unsupervised.DiceVoid)} / {F(forest.DiceVoid)}, carbon {F(unsupervised.DiceCarbon)} / {F(forest.DiceCarbon)}");
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// Whether the stack's shine-through statistic (<see cref="ShineThroughEstimate"/>'s median per distance) can pick a
+    /// twin's shine-through by indirect inference: twins of each member (its drawn parameters, another microstructure seed)
+    /// with shine-through strength and decay on a grid, each run through the pipeline; the grid point whose statistic is
+    /// nearest the member's (squared differences over the distances both measured) against the member's drawn values.
+    /// </summary>
+    private static async Task<int> ShineGridAsync(int[] seeds, string testDir)
+    {
+        var work = Path.Combine(testDir, "..", "shine-grid");
+        double[] strengths = [0.15, 0.3, 0.45, 0.6], decays = [2, 5, 8];
+        var tubeSigma = CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50));
+        foreach (var seed in seeds)
+        {
+            var memberDir = Path.Combine(testDir, $"family-{seed}");
+            var member = (await FinishedRun.LoadAsync(Path.Combine(memberDir, "phantom"), Path.Combine(memberDir, "run"))).Decide(tubeSigma)!.Shine;
+            var drawn = SsbTomo.Phantom.PhantomFamily.Draw(seed, 64, 192, 224);
+            var look = drawn.Parameters!.Appearance;
+            var rows = new List<(double Distance, double Strength, double Decay, double[] Medians)>();
+            foreach (var strength in strengths)
+                foreach (var decay in decays)
+                {
+                    var name = string.Create(CultureInfo.InvariantCulture, $"grid-{seed}-s{strength}-d{decay}");
+                    var options = drawn with { Seed = seed + 100_000, Parameters = drawn.Parameters with { Appearance = look with { ShineThroughStrength = strength, ShineThroughDecaySlices = decay } } };
+                    if (!File.Exists(Path.Combine(work, name, "run", "metrics.json")))
+                    {
+                        var run = await SsbTomo.Cli.FamilySweep.RunOneAsync(name, options, work);
+                        if (!run.Completed) { Console.WriteLine($"{name}: failed: {run.Failure}"); continue; }
+                    }
+                    var twin = (await FinishedRun.LoadAsync(Path.Combine(work, name, "phantom"), Path.Combine(work, name, "run"))).Decide(tubeSigma)!.Shine;
+                    var distance = Enumerable.Range(0, ShineThroughEstimate.Distances)
+                        .Where(d => member.RunsPerDistance[d] >= ShineThroughEstimate.MinimumRuns && twin.RunsPerDistance[d] >= ShineThroughEstimate.MinimumRuns)
+                        .Sum(d => Math.Pow(member.MedianPerDistance[d] - twin.MedianPerDistance[d], 2));
+                    rows.Add((distance, strength, decay, twin.MedianPerDistance));
+                }
+            foreach (var row in rows.OrderBy(r => r.Distance).Take(4))
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"family {seed}: twin s {row.Strength} over {row.Decay} slices, distance {row.Distance:0.00000}, medians [{string.Join(", ", row.Medians.Select(m => m.ToString("0.000", CultureInfo.InvariantCulture)))}]"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"family {seed}: drawn s {look.ShineThroughStrength:0.00} over {look.ShineThroughDecaySlices:0.0} slices, member medians [{string.Join(", ", member.MedianPerDistance.Select(m => m.ToString("0.000", CultureInfo.InvariantCulture)))}]"));
         }
         return 0;
     }
