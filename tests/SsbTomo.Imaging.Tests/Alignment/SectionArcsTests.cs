@@ -66,28 +66,8 @@ public class SectionArcsTests(ITestOutputHelper output)
         {
             (24, -14, 75, 36), (24, height + 14, 75, 36), (24, 64, -12, 32), (24, 64, width + 12, 32),
         };
-        var rng = new Random(22);
-        var truth = new Shift2D[n];
-        var registered = new Shift2D[n];
-        for (var k = 1; k < n; k++)
-        {
-            var step = new Shift2D(0.4 * rng.NextGaussian(), 0.4 * rng.NextGaussian());
-            truth[k] = truth[k - 1] + step;
-            registered[k] = registered[k - 1] + step + new Shift2D(0.07 + 0.04 * rng.NextGaussian(), -0.05 + 0.04 * rng.NextGaussian());
-        }
-        var specks = Enumerable.Range(0, 30).Select(i => (Y: rng.NextDouble() * height, X: rng.NextDouble() * width, R: 2 + 3 * rng.NextDouble(), Grey: i % 3 == 0 ? 65f : 25f)).ToArray();
-        var sections = new List<IReadOnlyList<ParticleSection>>();
-        for (var k = 0; k < n; k++)
-        {
-            var scene = new SectionScene(height, width);
-            foreach (var (y, x, r, grey) in specks) scene.Ellipse(y + truth[k].Dy, x + truth[k].Dx, r, r, grey);
-            foreach (var (z, y, x, r) in spheres)
-            {
-                var section = r * r - (k - z) * (k - z);
-                if (section > 0) scene.Ellipse(y + truth[k].Dy, x + truth[k].Dx, Math.Sqrt(section), Math.Sqrt(section), 195);
-            }
-            sections.Add(ParticleSections.Detect(scene.Render(noiseSigma: 6, seed: k), ParticleDetectionOptions.ForDrift));
-        }
+        var (truth, registered, images) = BiasedDriftThroughSpheres(n, height, width, spheres, seed: 22);
+        var sections = images.Select(image => ParticleSections.Detect(image, ParticleDetectionOptions.ForDrift)).ToList();
 
         var anchored = AnchoredDrift.Refine(registered, ParticleTracks.Link(sections, registered));
 
@@ -111,31 +91,9 @@ public class SectionArcsTests(ITestOutputHelper output)
         {
             (24, 24, 75, 36), (24, 104, 75, 36), (24, 64, 20, 30), (24, 64, 130, 30), // one cut by each edge of the field
         };
-        var rng = new Random(21);
-        var truth = new Shift2D[n];
-        var registered = new Shift2D[n];
-        for (var k = 1; k < n; k++)
-        {
-            var step = new Shift2D(0.4 * rng.NextGaussian(), 0.4 * rng.NextGaussian());
-            truth[k] = truth[k - 1] + step;
-            registered[k] = registered[k - 1] + step + new Shift2D(0.07 + 0.04 * rng.NextGaussian(), -0.05 + 0.04 * rng.NextGaussian());
-        }
-        // Pores and carbon in the matrix, painted first so that the particles cover them.
-        var specks = Enumerable.Range(0, 30).Select(i => (Y: rng.NextDouble() * height, X: rng.NextDouble() * width, R: 2 + 3 * rng.NextDouble(), Grey: i % 3 == 0 ? 65f : 25f)).ToArray();
-        var (whole, withArcs) = (new List<IReadOnlyList<ParticleSection>>(), new List<IReadOnlyList<ParticleSection>>());
-        for (var k = 0; k < n; k++)
-        {
-            var scene = new SectionScene(height, width);
-            foreach (var (y, x, r, grey) in specks) scene.Ellipse(y + truth[k].Dy, x + truth[k].Dx, r, r, grey);
-            foreach (var (z, y, x, r) in spheres)
-            {
-                var section = r * r - (k - z) * (k - z);
-                if (section > 0) scene.Ellipse(y + truth[k].Dy, x + truth[k].Dx, Math.Sqrt(section), Math.Sqrt(section), 195);
-            }
-            var image = scene.Render(noiseSigma: 6, seed: k);
-            whole.Add(ParticleSections.Detect(image));
-            withArcs.Add(ParticleSections.Detect(image, ParticleDetectionOptions.ForDrift));
-        }
+        var (truth, registered, images) = BiasedDriftThroughSpheres(n, height, width, spheres, seed: 21);
+        var whole = images.Select(image => ParticleSections.Detect(image)).ToList();
+        var withArcs = images.Select(image => ParticleSections.Detect(image, ParticleDetectionOptions.ForDrift)).ToList();
 
         var before = AnchoredDrift.Refine(registered, ParticleTracks.Link(whole, registered));
         var after = AnchoredDrift.Refine(registered, ParticleTracks.Link(withArcs, registered));
@@ -146,6 +104,39 @@ public class SectionArcsTests(ITestOutputHelper output)
         Assert.True(beforeRms > 0.5, $"the scene must defeat whole sections alone (whole sections {beforeRms:F3} px)");
         Assert.Equal(n, after.AnchoredSlices);
         Assert.True(afterRms < 0.2, $"anchored on the circles: drift RMS error {afterRms:F3} px");
+    }
+
+    /// <summary>
+    /// <paramref name="n"/> slices through bright spheres (z, y, x, radius in px) that drift by a random walk, with the
+    /// registered drift carrying a bias (0.07 px per slice in y, −0.05 in x, as evolving structure gives); pores and
+    /// carbon specks in the matrix are painted first so that the particles cover them.
+    /// </summary>
+    private static (Shift2D[] Truth, Shift2D[] Registered, List<Image2D<float>> Images) BiasedDriftThroughSpheres(
+        int n, int height, int width, (double Z, double Y, double X, double R)[] spheres, int seed)
+    {
+        var rng = new Random(seed);
+        var truth = new Shift2D[n];
+        var registered = new Shift2D[n];
+        for (var k = 1; k < n; k++)
+        {
+            var step = new Shift2D(0.4 * rng.NextGaussian(), 0.4 * rng.NextGaussian());
+            truth[k] = truth[k - 1] + step;
+            registered[k] = registered[k - 1] + step + new Shift2D(0.07 + 0.04 * rng.NextGaussian(), -0.05 + 0.04 * rng.NextGaussian());
+        }
+        var specks = Enumerable.Range(0, 30).Select(i => (Y: rng.NextDouble() * height, X: rng.NextDouble() * width, R: 2 + 3 * rng.NextDouble(), Grey: i % 3 == 0 ? 65f : 25f)).ToArray();
+        var images = new List<Image2D<float>>();
+        for (var k = 0; k < n; k++)
+        {
+            var scene = new SectionScene(height, width);
+            foreach (var (y, x, r, grey) in specks) scene.Ellipse(y + truth[k].Dy, x + truth[k].Dx, r, r, grey);
+            foreach (var (z, y, x, r) in spheres)
+            {
+                var section = r * r - (k - z) * (k - z);
+                if (section > 0) scene.Ellipse(y + truth[k].Dy, x + truth[k].Dx, Math.Sqrt(section), Math.Sqrt(section), 195);
+            }
+            images.Add(scene.Render(noiseSigma: 6, seed: k));
+        }
+        return (truth, registered, images);
     }
 
     private static double Rms(IReadOnlyList<Shift2D> estimate, IReadOnlyList<Shift2D> truth) =>
