@@ -34,9 +34,16 @@ internal sealed class AcquisitionModel
             _dy[z] = _dy[z - 1] + trendY + DriftStepSigmaPx * rng.Gaussian();
             _dx[z] = _dx[z - 1] + trendX + DriftStepSigmaPx * rng.Gaussian();
         }
-        MaxDrift = 0;
-        for (int z = 0; z < o.Depth; z++) MaxDrift = Math.Max(MaxDrift, Math.Max(Math.Abs(_dy[z]), Math.Abs(_dx[z])));
-        MarginPx = (int)Math.Ceiling(MaxDrift) + a.BlurRadius + 4;
+        double walked = 0;
+        for (int z = 0; z < o.Depth; z++) walked = Math.Max(walked, Math.Max(Math.Abs(_dy[z]), Math.Abs(_dx[z])));
+        // a stationary stack keeps the drifting one's margin, so that its specimen (built in the box) is the same
+        MarginPx = (int)Math.Ceiling(walked) + a.BlurRadius + 4;
+        if (o.Stationary)
+        {
+            Array.Clear(_dy);
+            Array.Clear(_dx);
+        }
+        MaxDrift = o.Stationary ? 0 : walked;
 
         // Curtaining: vertical stripes in the specimen frame (grooves milled into the face move with it),
         // 3–40 px wide, ± the appearance's amplitude range, each living 150–600 slices with a smooth fade and a slow pulsation;

@@ -29,6 +29,12 @@ public sealed record PhantomOptions(PhantomPreset Preset, int Depth, int Height,
     /// <summary>Explicit microstructure and appearance; null means the preset's.</summary>
     public PhantomParameters? Parameters { get; init; }
 
+    /// <summary>
+    /// No stage drift: every slice in the slice-0 frame, as an aligned stack is; the specimen is the drifting stack's
+    /// (same box, same seed). For simulations of a stack that is already aligned (a twin fitted to the stack).
+    /// </summary>
+    public bool Stationary { get; init; }
+
     /// <summary>The family seed these options were drawn from (<see cref="PhantomFamily.Draw"/>), null for a preset.</summary>
     public int? FamilySeed { get; init; }
 

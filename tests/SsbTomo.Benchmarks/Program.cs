@@ -33,6 +33,7 @@ if (args.FirstOrDefault() == "thresholds") return await ThresholdStudy.RunAsync(
 if (args.FirstOrDefault() == "trainable") return TrainableStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "trainable-family") return await TrainableFamilyStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "cleanup") return await CleanupStudy.RunAsync(args[1..]);
+if (args.FirstOrDefault() == "estimated-twin") return await EstimatedTwinStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "simulated-forest") return await SimulatedForestStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "carbon") return await CarbonStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "segment-cpu") return await SegmentCpuStudy.RunAsync(args[1..]);

@@ -48,9 +48,9 @@ internal static class SimulatedForestStudy
     /// <summary>Where the four class means land on the standardised scale (void, carbon, electrolyte, active material).</summary>
     private static readonly double[] StandardMeans = [8192, 20480, 32768, 49152];
 
-    private sealed record Member(string Name, Volume<ushort> Standardised, Volume<byte> Truth, Volume<byte> Unsupervised);
+    internal sealed record Member(string Name, Volume<ushort> Standardised, Volume<byte> Truth, Volume<byte> Unsupervised);
 
-    private sealed record Outcome(double VoidError, double CarbonError, double ContactError, double DiceVoid, double DiceCarbon, double DiceLps, double DiceNmc);
+    internal sealed record Outcome(double VoidError, double CarbonError, double ContactError, double DiceVoid, double DiceCarbon, double DiceLps, double DiceNmc);
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -133,7 +133,7 @@ internal static class SimulatedForestStudy
     }
 
     /// <summary>The forest's class frequencies of every voxel (k per voxel, classes 0..k−1 = labels 1..k), each slice one tile.</summary>
-    private static float[] ProbabilitiesOf(PixelClassifier classifier, Volume<ushort> stack)
+    internal static float[] ProbabilitiesOf(PixelClassifier classifier, Volume<ushort> stack)
     {
         var k = classifier.Manifest.Phases.Count;
         var result = new float[stack.Length * k];
@@ -150,11 +150,11 @@ internal static class SimulatedForestStudy
         return result;
     }
 
-    private static Volume<byte> ArgmaxLabels(float[] probabilities, Volume<byte> truth, out double[] expected) =>
+    internal static Volume<byte> ArgmaxLabels(float[] probabilities, Volume<byte> truth, out double[] expected) =>
         WeightedLabels(probabilities, truth, [1, 1, 1, 1], out expected);
 
     /// <summary>Argmax of the posteriors times per-class weights; <paramref name="expected"/>: each label's mean posterior (index = label).</summary>
-    private static Volume<byte> WeightedLabels(float[] probabilities, Volume<byte> truth, double[] weights, out double[] expected)
+    internal static Volume<byte> WeightedLabels(float[] probabilities, Volume<byte> truth, double[] weights, out double[] expected)
     {
         var k = weights.Length;
         var labels = new Volume<byte>(truth.Depth, truth.Height, truth.Width);
@@ -301,7 +301,7 @@ internal static class SimulatedForestStudy
     }
 
     /// <summary><paramref name="perSlice"/> random truth pixels (repeats allowed) on each of <paramref name="slices"/> evenly spaced slices, the rest unlabelled.</summary>
-    private static List<LabelledImage> TruthSamples(Member member, int slices, int perSlice, Random random)
+    internal static List<LabelledImage> TruthSamples(Member member, int slices, int perSlice, Random random)
     {
         var samples = new List<LabelledImage>();
         for (var k = 0; k < slices; k++)
@@ -323,7 +323,7 @@ internal static class SimulatedForestStudy
         .Where(d => Directory.Exists(Path.Combine(d, "run", "aligned.zarr")))
         .OrderBy(d => d, StringComparer.Ordinal);
 
-    private static Outcome Score(Volume<byte> labels, Volume<byte> truth)
+    internal static Outcome Score(Volume<byte> labels, Volume<byte> truth)
     {
         var (f, t) = (PhaseFractions.FromCounts(PhaseFractions.Count(labels)), PhaseFractions.FromCounts(PhaseFractions.Count(truth)));
         var agreement = new LabelAgreement();
@@ -334,7 +334,7 @@ internal static class SimulatedForestStudy
     }
 
     /// <summary>A finished run's aligned stack standardised at its own class means, its labels and the truth over its crop; null when its histogram gives no thresholds.</summary>
-    private static async Task<Member?> LoadAsync(string memberDir)
+    internal static async Task<Member?> LoadAsync(string memberDir)
     {
         var (phantomDir, runDir) = (Path.Combine(memberDir, "phantom"), Path.Combine(memberDir, "run"));
         var run = await FinishedRun.LoadAsync(phantomDir, runDir);
@@ -349,7 +349,7 @@ internal static class SimulatedForestStudy
     }
 
     /// <summary>Piecewise-linear grey map through the class means (dark to bright) onto <see cref="StandardMeans"/>, the end segments' slopes beyond.</summary>
-    private static Volume<ushort> Standardise(Volume<ushort> stack, double[] classMeans)
+    internal static Volume<ushort> Standardise(Volume<ushort> stack, double[] classMeans)
     {
         var knots = Enumerable.Range(0, classMeans.Length).Where(k => k == 0 || classMeans[k] > classMeans[k - 1] + 1).ToArray();
         var (from, to) = (knots.Select(k => classMeans[k]).ToArray(), knots.Select(k => StandardMeans[k]).ToArray());
@@ -364,7 +364,7 @@ internal static class SimulatedForestStudy
         return new Volume<ushort>(stack.Depth, stack.Height, stack.Width, Array.ConvertAll(stack.Data, v => map[v]));
     }
 
-    private static string Pp(double v) => v.ToString("+0.00;-0.00", CultureInfo.InvariantCulture);
+    internal static string Pp(double v) => v.ToString("+0.00;-0.00", CultureInfo.InvariantCulture);
 
-    private static string F(double v) => v.ToString("0.000", CultureInfo.InvariantCulture);
+    internal static string F(double v) => v.ToString("0.000", CultureInfo.InvariantCulture);
 }

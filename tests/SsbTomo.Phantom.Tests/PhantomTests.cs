@@ -115,6 +115,19 @@ public class PhantomTests(PresetFixture fx) : IClassFixture<PresetFixture>
     }
 
     [Fact]
+    public void A_stationary_phantom_has_no_drift_and_the_same_specimen()
+    {
+        var drifting = new PhantomOptions(PhantomPreset.Cycled50, 40, 64, 64, Seed: 5);
+        var (moving, still) = (CathodePhantom.Create(drifting), CathodePhantom.Create(drifting with { Stationary = true }));
+        Assert.True(moving.MaxDriftPx > 0.5);
+        Assert.Equal(0, still.MaxDriftPx);
+        for (var z = 0; z < 40; z++) Assert.Equal(Shift2D.Zero, still.DriftPx(z));
+        // the drift only moves the field of view: the specimen's truth is the same voxels
+        Assert.Equal(moving.RenderLabels(0, 40).Data, still.RenderLabels(0, 40).Data);
+        Assert.Equal(moving.RenderSlice(0).Pixels, still.RenderSlice(0).Pixels);
+    }
+
+    [Fact]
     public void Raw_slices_move_by_DriftPx()
     {
         var ph = CathodePhantom.Create(new PhantomOptions(PhantomPreset.Pristine, 48, 320, 320, Seed: 3));
