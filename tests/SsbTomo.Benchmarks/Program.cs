@@ -24,6 +24,7 @@ using SsbTomo.TestSupport;
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- tortuosity [--size 128] [--axis 0]   (see TortuosityStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- reconstruction [--size 256,512,512]   (see ReconstructionStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- metrics [--size 256] [--stages]   (see MetricsStudy)
+//        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- metrics-stage RUN_DIR   (see MetricsStageStudy: the metrics stage's per-voxel passes one by one)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- alignment [--size 16,1024,1024]   (see AlignmentStudy: CPU per alignment kernel)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- memory survey|segment|tortuosity|particles [8,768,768]   (see MemoryStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- --chunk-path [--size 32,384,384] [--repeats 3]   (the segmentation chunk path's two rows only, with the extra steps one by one)
@@ -41,6 +42,7 @@ if (args.FirstOrDefault() == "variant-sample") return await VariantSampleStudy.R
 if (args.FirstOrDefault() == "tortuosity") return TortuosityStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "reconstruction") return await ReconstructionStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "metrics") return MetricsStudy.Run(args[1..]);
+if (args.FirstOrDefault() == "metrics-stage") return await MetricsStageStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "alignment") return AlignmentStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "memory") return MemoryStudy.Run(args[1..]);
 var size = new[] { 64, 512, 512 };

@@ -1,3 +1,4 @@
+using System.Numerics;
 using SsbTomo.Imaging.Segmentation;
 
 namespace SsbTomo.Imaging.Measurement;
@@ -86,50 +87,32 @@ public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
         Parallel.For(z0, Math.Min(slab.Depth, z1 + 1), z =>
         {
             var start = (long)z * slab.SliceLength;
-            for (var i = start; i < start + slab.SliceLength; i++)
-            {
-                ushort bits = 0;
-                for (var k = 0; k < sets.Length; k++)
-                {
-                    var (a, b) = sets[k];
-                    var value = smoothed[a][i] + (b == 0 ? 0.0 : smoothed[b][i]);
-                    if (value > Level) bits |= (ushort)(1 << k);
-                }
-                above[i] = bits;
-            }
+            var end = start + slab.SliceLength;
+            var i = AboveBitsVectorised(smoothed, sets, above, start, end);
+            for (; i < end; i++) above[i] = AboveBits(smoothed, sets, i);
         });
         Parallel.For(z0, z1, () => new Int128[sets.Length], (z, _, local) =>
         {
             Span<int> offsets = stackalloc int[8];
             Span<double> values = stackalloc double[8];
             for (var c = 0; c < 8; c++) offsets[c] = ((c >> 2 & 1) * height + (c >> 1 & 1)) * width + (c & 1);
+            var lanes = Vector<ushort>.Count;
             for (var y = y0; y < y1; y++)
-                for (var x = x0; x < x1; x++)
+            {
+                var row = ((long)z * height + y) * width;
+                var x = x0;
+                while (x < x1)
                 {
-                    var origin = ((long)z * height + y) * width + x;
-                    int any = 0, all = 0xFFFF;
-                    var outside = false;
-                    for (var c = 0; c < 8; c++)
+                    // Most cubes have no surface: a block of them whose corners all agree on every bit is skipped at once.
+                    if (x + lanes <= x1 && !AnyMixed(above, row + x, offsets))
                     {
-                        var i = origin + offsets[c];
-                        any |= above[i];
-                        all &= above[i];
-                        outside |= slab.Data[i] == PhaseLabel.Outside;
+                        x += lanes;
+                        continue;
                     }
-                    var mixed = any & ~all;
-                    if (mixed == 0 || outside) continue;
-                    for (var k = 0; k < sets.Length; k++)
-                    {
-                        if ((mixed >> k & 1) == 0) continue;
-                        var (a, b) = sets[k];
-                        for (var c = 0; c < 8; c++)
-                        {
-                            var i = origin + offsets[c];
-                            values[c] = smoothed[a][i] + (b == 0 ? 0.0 : smoothed[b][i]);
-                        }
-                        local[k] += (Int128)Math.Round(Area(values, dz, dy, dx) * UnitsPerUm2);
-                    }
+                    var blockEnd = x + lanes <= x1 ? x + lanes : x1;
+                    for (; x < blockEnd; x++) AddCube(row + x, offsets, values, local);
                 }
+            }
             return local;
         }, local =>
         {
@@ -141,6 +124,127 @@ public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
                     else _union[a, b] += local[k];
                 }
         });
+
+        // The cube with first corner at origin: its area in every indicator set whose corners disagree. A phase whose
+        // smoothed indicator is exactly 0 at all eight corners adds nothing to a union with it, so the union's area is its
+        // partner's to the bit: at a boundary between two phases that saves four of the six areas.
+        void AddCube(long origin, ReadOnlySpan<int> offsets, Span<double> values, Int128[] local)
+        {
+            int any = 0, all = 0xFFFF;
+            var outside = false;
+            for (var c = 0; c < 8; c++)
+            {
+                var i = origin + offsets[c];
+                any |= above[i];
+                all &= above[i];
+                outside |= slab.Data[i] == PhaseLabel.Outside;
+            }
+            var mixed = any & ~all;
+            if (mixed == 0 || outside) return;
+            var absent = 0;
+            for (var p = 1; p < PhaseLabel.Count; p++)
+            {
+                var field = smoothed[p];
+                var zero = true;
+                for (var c = 0; c < 8 && zero; c++) zero = field[origin + offsets[c]] == 0f;
+                if (zero) absent |= 1 << p;
+            }
+            Span<Int128> phaseUnits = stackalloc Int128[PhaseLabel.Count];
+            for (var k = 0; k < sets.Length; k++)
+            {
+                if ((mixed >> k & 1) == 0) continue;
+                var (a, b) = sets[k];
+                Int128 units;
+                if (b != 0 && (absent >> b & 1) != 0) units = phaseUnits[a];
+                else if (b != 0 && (absent >> a & 1) != 0) units = phaseUnits[b];
+                else
+                {
+                    for (var c = 0; c < 8; c++)
+                    {
+                        var i = origin + offsets[c];
+                        values[c] = smoothed[a][i] + (b == 0 ? 0.0 : smoothed[b][i]);
+                    }
+                    units = (Int128)Math.Round(Area(values, dz, dy, dx) * UnitsPerUm2);
+                }
+                if (b == 0) phaseUnits[a] = units;
+                local[k] += units;
+            }
+        }
+    }
+
+    /// <summary>Whether any of the <see cref="Vector{T}.Count"/> cubes from <paramref name="origin"/> on has corners that disagree on a bit.</summary>
+    private static bool AnyMixed(ushort[] above, long origin, ReadOnlySpan<int> offsets)
+    {
+        var any = Vector<ushort>.Zero;
+        var all = Vector<ushort>.AllBitsSet;
+        for (var c = 0; c < 8; c++)
+        {
+            var corner = new Vector<ushort>(above.AsSpan((int)(origin + offsets[c])));
+            any |= corner;
+            all &= corner;
+        }
+        return !Vector.AndNot(any, all).Equals(Vector<ushort>.Zero);
+    }
+
+    /// <summary>One voxel's bits: set k when indicator set k's smoothed value (a double sum of the floats) is above the level.</summary>
+    private static ushort AboveBits(float[][] smoothed, (byte A, byte B)[] sets, long i)
+    {
+        ushort bits = 0;
+        for (var k = 0; k < sets.Length; k++)
+        {
+            var (a, b) = sets[k];
+            var value = smoothed[a][i] + (b == 0 ? 0.0 : smoothed[b][i]);
+            if (value > Level) bits |= (ushort)(1 << k);
+        }
+        return bits;
+    }
+
+    /// <summary>
+    /// <see cref="AboveBits"/> for whole vectors of voxels from <paramref name="start"/>, the same sums in double (the floats
+    /// widened, so every comparison is the scalar one's); returns the first voxel it left for the scalar loop.
+    /// </summary>
+    private static long AboveBitsVectorised(float[][] smoothed, (byte A, byte B)[] sets, ushort[] above, long start, long end)
+    {
+        var floats = Vector<float>.Count;
+        var block = 2 * floats;
+        if (!Vector.IsHardwareAccelerated || end - start < block || end > int.MaxValue) return start;
+        // Per phase p (1..4) its four vectors of doubles: the first float vector's halves at [p - 1] and [4 + p - 1], the second's at [8 + p - 1] and [12 + p - 1].
+        const int phases = PhaseLabel.Count - 1;
+        Span<Vector<double>> widened = stackalloc Vector<double>[4 * phases];
+        var level = new Vector<double>(Level);
+        var i = start;
+        for (; i + block <= end; i += block)
+        {
+            for (var p = 1; p <= phases; p++)
+            {
+                Vector.Widen(new Vector<float>(smoothed[p], (int)i), out widened[p - 1], out widened[phases + p - 1]);
+                Vector.Widen(new Vector<float>(smoothed[p], (int)i + floats), out widened[2 * phases + p - 1], out widened[3 * phases + p - 1]);
+            }
+            var bits0 = Vector<long>.Zero;
+            var bits1 = Vector<long>.Zero;
+            var bits2 = Vector<long>.Zero;
+            var bits3 = Vector<long>.Zero;
+            for (var k = 0; k < sets.Length; k++)
+            {
+                var (a, b) = sets[k];
+                var bit = new Vector<long>(1L << k);
+                var (q0, q1, q2, q3) = (widened[a - 1], widened[phases + a - 1], widened[2 * phases + a - 1], widened[3 * phases + a - 1]);
+                if (b != 0)
+                {
+                    q0 += widened[b - 1];
+                    q1 += widened[phases + b - 1];
+                    q2 += widened[2 * phases + b - 1];
+                    q3 += widened[3 * phases + b - 1];
+                }
+                bits0 |= Vector.GreaterThan(q0, level) & bit;
+                bits1 |= Vector.GreaterThan(q1, level) & bit;
+                bits2 |= Vector.GreaterThan(q2, level) & bit;
+                bits3 |= Vector.GreaterThan(q3, level) & bit;
+            }
+            var narrowed = Vector.Narrow(Vector.Narrow(bits0, bits1), Vector.Narrow(bits2, bits3));
+            Vector.AsVectorUInt16(narrowed).CopyTo(above.AsSpan((int)i));
+        }
+        return i;
     }
 
     /// <summary>The indicator sets: each phase alone (b = 0), then each pair's union.</summary>

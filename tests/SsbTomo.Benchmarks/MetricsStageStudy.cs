@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using System.Globalization;
+using SsbTomo.Imaging;
+using SsbTomo.Imaging.Measurement;
+using SsbTomo.Storage;
+
+namespace SsbTomo.Benchmarks;
+
+/// <summary>
+/// Where the metrics stage's per-voxel CPU goes on a finished run's labels: each pass of
+/// <c>MeasureVolumeConsumer</c> before the bounded tortuosity and particle split, timed alone (process CPU time and
+/// wall), slab by slab or window by window as the stage reads them. The passes are the stage's own Imaging types, so a
+/// change to one shows here before a 1-Gvoxel run.
+/// Usage: dotnet SsbTomo.Benchmarks.dll metrics-stage RUN_DIR [--window-mb 512]
+/// </summary>
+internal static class MetricsStageStudy
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length == 0)
+        {
+            Console.Error.WriteLine("usage: SsbTomo.Benchmarks metrics-stage RUN_DIR [--window-mb 512]");
+            return 2;
+        }
+        var windowBytes = 512L << 20;
+        for (var i = 1; i < args.Length; i++)
+            if (args[i] == "--window-mb" && i + 1 < args.Length) windowBytes = long.Parse(args[++i], CultureInfo.InvariantCulture) << 20;
+        var labels = await StageVolume<byte>.OpenAsync(new FileSystemBlobStore(args[0]), new JobLayout("").Labels);
+        var voxelSize = labels.VoxelSize;
+        var voxels = (long)labels.Depth * labels.Height * labels.Width;
+        Console.WriteLine($"labels {labels.Depth}x{labels.Height}x{labels.Width} ({voxels / 1e6:0.0} Mvoxel), slabs of {labels.SlabSlices} slices");
+
+        var slabs = new List<Volume<byte>>();
+        await foreach (var (_, slab) in labels.SlabsAsync()) slabs.Add(slab);
+        Time("microstructure (counts, contact, components)", voxels, () => { var a = new MicrostructureAccumulator(); foreach (var s in slabs) a.Add(s); a.Result(); });
+        Time("surface areas (faces, marching cubes)", voxels, () => { var a = new SurfaceAreaAccumulator(voxelSize); foreach (var s in slabs) a.Add(s); a.Result(); });
+        Time("phase-fraction bootstrap", voxels, () => { var a = new PhaseFractionBootstrap(labels.Depth, labels.Height, labels.Width); foreach (var s in slabs) a.Add(s); a.Result(); });
+        slabs.Clear();
+
+        var nearNmcDistance = new SsbTomo.Hosting.SsbTomoOptions().Metrics.VoidNearNmcDistanceUm;
+        var halo = Math.Max(SmoothedSurfaceAreaAccumulator.RequiredHalo, new VoidNearNmcAccumulator(voxelSize, nearNmcDistance).HaloVoxels);
+        var windows = new List<StageWindow<byte>>();
+        for (var z0 = 0; z0 < labels.Depth; z0 += labels.SlabSlices)
+            await foreach (var window in labels.WindowsAsync(z0, Math.Min(labels.Depth, z0 + labels.SlabSlices), halo, windowBytes, bytesPerVoxel: 40))
+                windows.Add(window);
+        Console.WriteLine($"{windows.Count} windows with a halo of {halo} voxels");
+        var smoothed = new SmoothedSurfaceAreaAccumulator(voxelSize);
+        Time("smoothed surface areas", voxels, () => { foreach (var w in windows) smoothed.Add(w.Data, w.Slab, w.Tile); });
+        // every digit, so that a faster pass can be checked to give the same sums
+        Console.WriteLine("   areas µm² " + string.Join(", ", smoothed.SurfaceUm2().Skip(1).Select(a => a.ToString("R", CultureInfo.InvariantCulture)))
+            + ", NMC|void " + smoothed.InterfaceUm2(PhaseLabel.Nmc, PhaseLabel.Void).ToString("R", CultureInfo.InvariantCulture));
+        Time("void near NMC (distance transform)", voxels, () => { var a = new VoidNearNmcAccumulator(voxelSize, nearNmcDistance); foreach (var w in windows) a.Add(w.Data, w.Slab, w.Tile); });
+        return 0;
+    }
+
+    private static void Time(string name, long voxels, Action pass)
+    {
+        var process = Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
+        var clock = Stopwatch.StartNew();
+        pass();
+        clock.Stop();
+        process.Refresh();
+        var cpu = (process.TotalProcessorTime - cpu0).TotalSeconds;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  {name,-46} {clock.Elapsed.TotalSeconds,7:0.00} s wall {cpu,7:0.00} s CPU {1e9 * cpu / voxels,6:0.0} ns CPU per voxel"));
+    }
+}
