@@ -49,7 +49,9 @@ internal static class MetricsStageStudy
         // every digit, so that a faster pass can be checked to give the same sums
         Console.WriteLine("   areas µm² " + string.Join(", ", smoothed.SurfaceUm2().Skip(1).Select(a => a.ToString("R", CultureInfo.InvariantCulture)))
             + ", NMC|void " + smoothed.InterfaceUm2(PhaseLabel.Nmc, PhaseLabel.Void).ToString("R", CultureInfo.InvariantCulture));
-        Time("void near NMC (distance transform)", voxels, () => { var a = new VoidNearNmcAccumulator(voxelSize, nearNmcDistance); foreach (var w in windows) a.Add(w.Data, w.Slab, w.Tile); });
+        var nearNmc = new VoidNearNmcAccumulator(voxelSize, nearNmcDistance);
+        Time("void near NMC (distance transform)", voxels, () => { foreach (var w in windows) nearNmc.Add(w.Data, w.Slab, w.Tile); });
+        Console.WriteLine($"   void voxels {nearNmc.VoidVoxels}, within {nearNmcDistance} µm of NMC {nearNmc.NearVoxels}");
         return 0;
     }
 

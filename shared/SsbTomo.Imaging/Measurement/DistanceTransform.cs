@@ -13,19 +13,32 @@ public static class DistanceTransform
     /// Squared distance, in nm², from each voxel centre to the nearest voxel centre where <paramref name="feature"/>
     /// holds; +∞ when the volume has no such voxel.
     /// </summary>
-    public static double[] SquaredNm2(Volume<byte> labels, Func<byte, bool> feature, VoxelSize voxelSize)
+    public static double[] SquaredNm2(Volume<byte> labels, Func<byte, bool> feature, VoxelSize voxelSize) =>
+        SquaredNm2(labels, feature, voxelSize, zColumns: null);
+
+    /// <summary>
+    /// <see cref="SquaredNm2(Volume{byte}, Func{byte, bool}, VoxelSize)"/> with the last pass (along z) only on the
+    /// columns (y · width + x) that <paramref name="zColumns"/> marks: the others keep the squared distance within their
+    /// slice, an upper bound, for a caller that reads the marked columns only (null: every column, exact everywhere).
+    /// </summary>
+    public static double[] SquaredNm2(Volume<byte> labels, Func<byte, bool> feature, VoxelSize voxelSize, bool[]? zColumns)
     {
         var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);
+        if (zColumns is not null && zColumns.LongLength != (long)height * width)
+            throw new ArgumentException($"zColumns has {zColumns.LongLength} entries for {height}x{width} columns", nameof(zColumns));
         var d = new double[labels.Data.LongLength];
-        for (long i = 0; i < d.LongLength; i++) d[i] = feature(labels.Data[i]) ? 0 : double.PositiveInfinity;
+        // the predicate once per label value, not once per voxel
+        var isFeature = new bool[256];
+        for (var label = 0; label < 256; label++) isFeature[label] = feature((byte)label);
+        for (long i = 0; i < d.LongLength; i++) d[i] = isFeature[labels.Data[i]] ? 0 : double.PositiveInfinity;
         Pass(d, lines: (long)depth * height, length: width, stride: 1, lineStart: line => line * width, voxelSize.XNm);
         Pass(d, lines: (long)depth * width, length: height, stride: width,
             lineStart: line => line / width * height * width + line % width, voxelSize.YNm);
-        Pass(d, lines: (long)height * width, length: depth, stride: (long)height * width, lineStart: line => line, voxelSize.ZNm);
+        Pass(d, lines: (long)height * width, length: depth, stride: (long)height * width, lineStart: line => line, voxelSize.ZNm, zColumns);
         return d;
     }
 
-    private static void Pass(double[] d, long lines, int length, long stride, Func<long, long> lineStart, double spacing)
+    private static void Pass(double[] d, long lines, int length, long stride, Func<long, long> lineStart, double spacing, bool[]? wanted = null)
     {
         if (length == 0 || lines == 0) return;
         Parallel.For(0, (int)Math.Min(lines, 64), part =>
@@ -37,6 +50,7 @@ public static class DistanceTransform
             var parts = Math.Min(lines, 64);
             for (var line = lines * part / parts; line < lines * (part + 1) / parts; line++)
             {
+                if (wanted is not null && !wanted[line]) continue;
                 var start = lineStart(line);
                 for (var q = 0; q < length; q++) f[q] = d[start + q * stride];
                 LowerEnvelope(f, result, v, z, spacing);

@@ -93,8 +93,18 @@ public sealed class VoidNearNmcAccumulator
         if (window.Depth != slab.SlabSlices || window.Height != tile.ReadHeight || window.Width != tile.ReadWidth)
             throw new ArgumentException(
                 $"window is {window.Depth}x{window.Height}x{window.Width}, expected {slab.SlabSlices}x{tile.ReadHeight}x{tile.ReadWidth}", nameof(window));
-        var squared = DistanceTransform.SquaredNm2(window, label => label == PhaseLabel.Nmc, _voxelSize);
         var (y0, x0) = tile.OwnedStartInRead;
+        // Only the owned void voxels' distances are read: the last pass runs on the columns that hold one.
+        var columns = new bool[(long)window.Height * window.Width];
+        for (var z = slab.OwnedStartInSlab; z < slab.OwnedStartInSlab + slab.OwnedSlices; z++)
+            for (var y = y0; y < y0 + tile.OwnedHeight; y++)
+            {
+                var row = ((long)z * window.Height + y) * window.Width;
+                var column = (long)y * window.Width;
+                for (var x = x0; x < x0 + tile.OwnedWidth; x++)
+                    if (window.Data[row + x] == PhaseLabel.Void) columns[column + x] = true;
+            }
+        var squared = DistanceTransform.SquaredNm2(window, label => label == PhaseLabel.Nmc, _voxelSize, columns);
         for (var z = slab.OwnedStartInSlab; z < slab.OwnedStartInSlab + slab.OwnedSlices; z++)
             for (var y = y0; y < y0 + tile.OwnedHeight; y++)
             {

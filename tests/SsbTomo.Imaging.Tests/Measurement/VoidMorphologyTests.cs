@@ -96,6 +96,32 @@ public class VoidMorphologyTests
                     Assert.Equal(Math.Pow((z - 1) * 7, 2) + Math.Pow((y - 2) * 5, 2) + Math.Pow((x - 3) * 3, 2), d2[(z * 5 + y) * 6 + x], 9);
     }
 
+    [Fact]
+    public void Distance_transform_on_marked_columns_equals_the_whole_transform_there_and_bounds_it_elsewhere()
+    {
+        var random = new Random(5);
+        var v = new Volume<byte>(9, 13, 17);
+        for (var i = 0; i < v.Data.Length; i++) v.Data[i] = random.NextDouble() < 0.03 ? PhaseLabel.Nmc : PhaseLabel.Void;
+        var voxel = new VoxelSize(30, 20, 45);
+        var columns = new bool[13 * 17];
+        for (var i = 0; i < columns.Length; i++) columns[i] = random.NextDouble() < 0.4;
+        var whole = DistanceTransform.SquaredNm2(v, label => label == PhaseLabel.Nmc, voxel);
+        var marked = DistanceTransform.SquaredNm2(v, label => label == PhaseLabel.Nmc, voxel, columns);
+        var unmarkedDiffer = 0;
+        for (var z = 0; z < 9; z++)
+            for (var column = 0; column < columns.Length; column++)
+            {
+                var i = z * columns.Length + column;
+                if (columns[column]) Assert.Equal(whole[i], marked[i]);
+                else
+                {
+                    Assert.True(marked[i] >= whole[i]);
+                    if (marked[i] != whole[i]) unmarkedDiffer++;
+                }
+            }
+        Assert.True(unmarkedDiffer > 0); // the unmarked columns did skip the z pass
+    }
+
     [Theory]
     [InlineData(0.05)]
     [InlineData(0.1)]
