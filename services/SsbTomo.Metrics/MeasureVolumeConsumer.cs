@@ -27,46 +27,10 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         var ct = context.CancellationToken;
         var layout = new JobLayout(context.Message.JobPrefix);
         var labels = await StageVolume<byte>.OpenAsync(store, layout.Labels, ct);
-        var (voxelSize, depth, height, width) = (labels.VoxelSize, labels.Depth, labels.Height, labels.Width);
 
-        var accumulator = new MicrostructureAccumulator();
-        var surfaces = new SurfaceAreaAccumulator(voxelSize);
-        var bootstrap = new PhaseFractionBootstrap(depth, height, width);
-        await foreach (var (_, slab) in labels.SlabsAsync(ct))
-        {
-            accumulator.Add(slab);
-            surfaces.Add(slab);
-            bootstrap.Add(slab);
-        }
-
-        var smoothed = new SmoothedSurfaceAreaAccumulator(voxelSize);
-        var nearNmc = new VoidNearNmcAccumulator(voxelSize, options.Value.Metrics.VoidNearNmcDistanceUm);
-        var halo = Math.Max(SmoothedSurfaceAreaAccumulator.RequiredHalo, nearNmc.HaloVoxels);
-        for (var z0 = 0; z0 < depth; z0 += labels.SlabSlices)
-        {
-            // Per voxel of a window: the labels, four smoothed float fields and the Gaussian's float pass, set bits, the
-            // squared distances (double).
-            await foreach (var window in labels.WindowsAsync(z0, Math.Min(depth, z0 + labels.SlabSlices), halo, options.Value.WindowBudgetBytes,
-                bytesPerVoxel: 40, ct))
-            {
-                smoothed.Add(window.Data, window.Slab, window.Tile);
-                nearNmc.Add(window.Data, window.Slab, window.Tile);
-            }
-        }
-        var morphology = VoidMorphology.From(accumulator.VoidComponentMoments(), voxelSize, depth, height, width);
-
-        var model = context.Message.Segmentation;
-        var summary = accumulator.Result();
-        var variants = model is null ? null : VariantTallies(model, context.Message.Variants, summary);
-        var areas = surfaces.Result();
-        var report = MetricsReport.From(summary, voxelSize, [depth, height, width])
-            .WithBootstrap(bootstrap.Result())
-            .WithSurfaces(areas, smoothed)
-            .WithVoidMorphology(morphology, nearNmc)
-            .WithUncertainty(model, variants, context.Message.TrainedClassifier,
-                context.Message.Variants is [.., { Name: VariantRowSample.SampledBaseName }] ? VariantRowSample.For((long)depth * height * width).RowShare : 1,
-                new BoundaryPlacement(areas, options.Value.Metrics.BoundaryPlacementVoxels))
-            with { Provenance = await store.ExistsAsync(layout.Provenance, ct) ? Path.GetFileName(layout.Provenance) : null };
+        // The streamed passes in their own method: their accumulators' window arrays go with its state, not held through
+        // the tortuosity solves and the particle split below.
+        var report = await StreamedReportAsync(context, labels, layout);
         // The tortuosity solves and the particle split both need the whole labels at once: read them once for both.
         Volume<byte>? wholeLabels = null;
         async Task<Volume<byte>> WholeLabelsAsync() => wholeLabels ??= await labels.ReadSlicesAsync(0, labels.Depth, ct);
@@ -136,6 +100,51 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         (Imaging.Reconstruction.SlicePlane.Yz, "yz: across the slices at the middle column (z down)"),
     ];
 
+    /// <summary>The passes that stream the labels slab by slab and window by window, as a report.</summary>
+    private async Task<MetricsReport> StreamedReportAsync(ConsumeContext<MeasureVolume> context, StageVolume<byte> labels, JobLayout layout)
+    {
+        var ct = context.CancellationToken;
+        var (voxelSize, depth, height, width) = (labels.VoxelSize, labels.Depth, labels.Height, labels.Width);
+        var accumulator = new MicrostructureAccumulator();
+        var surfaces = new SurfaceAreaAccumulator(voxelSize);
+        var bootstrap = new PhaseFractionBootstrap(depth, height, width);
+        await foreach (var (_, slab) in labels.SlabsAsync(ct))
+        {
+            accumulator.Add(slab);
+            surfaces.Add(slab);
+            bootstrap.Add(slab);
+        }
+
+        var smoothed = new SmoothedSurfaceAreaAccumulator(voxelSize);
+        var nearNmc = new VoidNearNmcAccumulator(voxelSize, options.Value.Metrics.VoidNearNmcDistanceUm);
+        var halo = Math.Max(SmoothedSurfaceAreaAccumulator.RequiredHalo, nearNmc.HaloVoxels);
+        for (var z0 = 0; z0 < depth; z0 += labels.SlabSlices)
+        {
+            // Per voxel of a window: the labels, four smoothed float fields and the Gaussian's float pass, set bits, the
+            // squared distances (double).
+            await foreach (var window in labels.WindowsAsync(z0, Math.Min(depth, z0 + labels.SlabSlices), halo, options.Value.WindowBudgetBytes,
+                bytesPerVoxel: 40, ct))
+            {
+                smoothed.Add(window.Data, window.Slab, window.Tile);
+                nearNmc.Add(window.Data, window.Slab, window.Tile);
+            }
+        }
+        var morphology = VoidMorphology.From(accumulator.VoidComponentMoments(), voxelSize, depth, height, width);
+
+        var model = context.Message.Segmentation;
+        var summary = accumulator.Result();
+        var variants = model is null ? null : VariantTallies(model, context.Message.Variants, summary);
+        var areas = surfaces.Result();
+        return MetricsReport.From(summary, voxelSize, [depth, height, width])
+            .WithBootstrap(bootstrap.Result())
+            .WithSurfaces(areas, smoothed)
+            .WithVoidMorphology(morphology, nearNmc)
+            .WithUncertainty(model, variants, context.Message.TrainedClassifier,
+                context.Message.Variants is [.., { Name: VariantRowSample.SampledBaseName }] ? VariantRowSample.For((long)depth * height * width).RowShare : 1,
+                new BoundaryPlacement(areas, options.Value.Metrics.BoundaryPlacementVoxels))
+            with { Provenance = await store.ExistsAsync(layout.Provenance, ct) ? Path.GetFileName(layout.Provenance) : null };
+    }
+
     /// <summary>
     /// Tortuosity factors of the ionic and electronic paths along the configured axes (<see cref="CathodeTortuosity"/>),
     /// one solve at a time, each logged as "k of N" when done. The solve needs its whole volume at once: a volume whose
@@ -174,8 +183,14 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         var log = context.Logger("SsbTomo.Stage");
         ProcessMemory.CompactHeap();
         var results = CathodeTortuosity.Measure(volume, labels.VoxelSize, CathodeTortuosity.Paths, axes, (done, total, r) =>
+        {
             log.LogInformation("Job {JobId} metrics: tortuosity {Done} of {Total} ({Path} along {Axis}): tau {Tau:0.0000}, {Iterations} iterations, {Seconds:0.0} s",
-                context.Message.JobId, done, total, r.Path.Key, "zyx"[r.Result.Axis], r.Result.Factor, r.Result.Iterations, r.Seconds));
+                context.Message.JobId, done, total, r.Path.Key, "zyx"[r.Result.Axis], r.Result.Factor, r.Result.Iterations, r.Seconds);
+            // Each solve leaves its arrays behind and the next path's are of another size: under a budget the freed
+            // large-object regions must be given back before the next solve allocates (the same cause as StageRunner's
+            // compaction; on a loaded machine MemoryBudgetTests ran the next solve out of memory without it).
+            ProcessMemory.CompactHeapWhenLimited();
+        });
         report = report.WithTortuosity(results, Tortuosity.DefaultTolerance);
         return box is { } measured
             ? report.WithTortuositySubVolume(measured, voxels, $"tortuosity measured on a central sub-volume of {measured.Depth}x{measured.Height}x{measured.Width} voxels "

@@ -101,6 +101,38 @@ public static class JobReconstruction
     {
         times ??= new ReconstructionTimes();
         var clock = PartClock.Start();
+        var meshes = await BuildMeshesAsync(store, layout, windowBudgetBytes, times, ct);
+        times.Meshes = clock.Lap();
+        // The builders' window arrays went with BuildMeshesAsync's state; under a budget their large-object regions are
+        // given back before the files' buffers are allocated (on a loaded machine MemoryBudgetTests ran the phases' glb
+        // out of memory without it).
+        ProcessMemory.CompactHeapWhenLimited();
+
+        var named = new List<(string Name, SurfaceMesh Mesh, Rgb Colour)>();
+        var written = new List<string>();
+        var relative = new JobLayout("");
+        for (var label = (byte)1; label < PhaseLabel.Count; label++)
+        {
+            var (name, mesh) = (PhaseLabel.Name(label), meshes[label]!);
+            named.Add((name, mesh, PhaseLabel.Colours[label]!.Value));
+            await store.WriteAsync(layout.Mesh(name, "glb"), MeshFiles.Glb([named[^1]]), ct);
+            written.Add(relative.Mesh(name, "glb"));
+            await store.WriteAsync(layout.Mesh(name, "stl"), MeshFiles.Stl(mesh, name), ct);
+            written.Add(relative.Mesh(name, "stl"));
+        }
+        await store.WriteAsync(layout.PhasesMesh, MeshFiles.Glb(named), ct);
+        written.Add(relative.PhasesMesh);
+        times.MeshFiles = clock.Lap();
+        foreach (var view in new[] { SurfaceView.Phases, SurfaceView.Nmc, SurfaceView.Void })
+            await store.WriteAsync(layout.View(view), PngImage.EncodeRgb(SurfaceViews.Render(view, meshes), SurfaceViews.Height, SurfaceViews.Width), ct);
+        times.Views = clock.Lap();
+        return written;
+    }
+
+    /// <summary>Each phase's surface mesh, built window by window (index = label; 0 unused).</summary>
+    private static async Task<SurfaceMesh?[]> BuildMeshesAsync(IBlobStore store, JobLayout layout, long windowBudgetBytes, ReconstructionTimes times,
+        CancellationToken ct)
+    {
         var labels = await StageVolume<byte>.OpenAsync(store, layout.Labels, ct);
         var options = new SurfaceOptions();
         var halo = PhaseSurfaceBuilder.HaloSlices;
@@ -123,27 +155,7 @@ public static class JobReconstruction
             meshes[label] = builders[label].Result();
             times.Surfaces.Add(builders[label].Times);
         }
-        times.Meshes = clock.Lap();
-
-        var named = new List<(string Name, SurfaceMesh Mesh, Rgb Colour)>();
-        var written = new List<string>();
-        var relative = new JobLayout("");
-        for (var label = (byte)1; label < PhaseLabel.Count; label++)
-        {
-            var (name, mesh) = (PhaseLabel.Name(label), meshes[label]!);
-            named.Add((name, mesh, PhaseLabel.Colours[label]!.Value));
-            await store.WriteAsync(layout.Mesh(name, "glb"), MeshFiles.Glb([named[^1]]), ct);
-            written.Add(relative.Mesh(name, "glb"));
-            await store.WriteAsync(layout.Mesh(name, "stl"), MeshFiles.Stl(mesh, name), ct);
-            written.Add(relative.Mesh(name, "stl"));
-        }
-        await store.WriteAsync(layout.PhasesMesh, MeshFiles.Glb(named), ct);
-        written.Add(relative.PhasesMesh);
-        times.MeshFiles = clock.Lap();
-        foreach (var view in new[] { SurfaceView.Phases, SurfaceView.Nmc, SurfaceView.Void })
-            await store.WriteAsync(layout.View(view), PngImage.EncodeRgb(SurfaceViews.Render(view, meshes), SurfaceViews.Height, SurfaceViews.Width), ct);
-        times.Views = clock.Lap();
-        return written;
+        return meshes;
     }
 
     /// <summary>
