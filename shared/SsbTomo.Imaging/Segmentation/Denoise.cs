@@ -122,20 +122,20 @@ public static class Denoise
         var ySources = ReflectedIndices(height, weights.Length / 2);
         Parallel.For(0, depth, z =>
         {
-            var source = alongX.AsSpan((int)(z * plane), (int)plane);
+            Span<int> starts = stackalloc int[weights.Length];
+            Span<float> taps = stackalloc float[weights.Length];
             for (var y = 0; y < height; y++)
             {
-                var output = alongY.AsSpan((int)(z * plane + (long)y * width), width);
-                var touched = false;
+                var count = 0;
                 for (var k = 0; k < weights.Length; k++)
                 {
                     var from = ySources[y + k];
                     if (!rowsX[(long)z * height + from]) continue;
-                    if (!touched) output.Clear();
-                    touched = true;
-                    MultiplyAdd(source.Slice(from * width, width), weights[k], output);
+                    starts[count] = (int)(z * plane + (long)from * width);
+                    taps[count++] = weights[k];
                 }
-                rowsY[(long)z * height + y] = touched;
+                rowsY[(long)z * height + y] = count > 0;
+                if (count > 0) WeightedRows(alongX, starts[..count], taps[..count], alongY.AsSpan((int)(z * plane + (long)y * width), width));
             }
         });
 
@@ -146,20 +146,22 @@ public static class Denoise
         if (endSlice < depth) rowsX.AsSpan((int)((long)endSlice * height), (int)((long)(depth - endSlice) * height)).Clear();
         Parallel.For(firstSlice, endSlice, z =>
         {
+            Span<int> starts = stackalloc int[weights.Length];
+            Span<float> taps = stackalloc float[weights.Length];
             for (var y = 0; y < height; y++)
             {
                 var output = alongX.AsSpan((int)(z * plane + (long)y * width), width);
-                var touched = false;
+                var count = 0;
                 for (var k = 0; k < weights.Length; k++)
                 {
                     var from = zSources[z + k];
                     if (!rowsY[(long)from * height + y]) continue;
-                    if (!touched) output.Clear();
-                    touched = true;
-                    MultiplyAdd(alongY.AsSpan((int)(from * plane + (long)y * width), width), weights[k], output);
+                    starts[count] = (int)(from * plane + (long)y * width);
+                    taps[count++] = weights[k];
                 }
-                if (!touched) output.Clear();
-                rowsX[(long)z * height + y] = touched;
+                if (count > 0) WeightedRows(alongY, starts[..count], taps[..count], output);
+                else output.Clear();
+                rowsX[(long)z * height + y] = count > 0;
             }
         });
     }
@@ -198,6 +200,29 @@ public static class Denoise
             var sum = 0f;
             for (var k = 0; k < weights.Length; k++) sum += weights[k] * padded[x + k];
             output[x] = sum;
+        }
+    }
+
+    /// <summary>
+    /// output = Σ_k taps[k] · source[starts[k] + i], summed from +0 in k order with each product rounded to float first
+    /// (no fused multiply-add): the bits of clearing the output and then <see cref="MultiplyAdd"/> of each row in turn,
+    /// but each output element is loaded and stored once instead of once per row (the y and z passes are memory-bound).
+    /// </summary>
+    internal static void WeightedRows(float[] source, ReadOnlySpan<int> starts, ReadOnlySpan<float> taps, Span<float> output)
+    {
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= output.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                var sum = Vector<float>.Zero;
+                for (var k = 0; k < starts.Length; k++) sum += new Vector<float>(taps[k]) * new Vector<float>(source, starts[k] + i);
+                sum.CopyTo(output.Slice(i));
+            }
+        for (; i < output.Length; i++)
+        {
+            var sum = 0f;
+            for (var k = 0; k < starts.Length; k++) sum += taps[k] * source[starts[k] + i];
+            output[i] = sum;
         }
     }
 
