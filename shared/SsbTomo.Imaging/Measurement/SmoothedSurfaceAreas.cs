@@ -159,11 +159,7 @@ public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
                 else if (b != 0 && (absent >> a & 1) != 0) units = phaseUnits[b];
                 else
                 {
-                    for (var c = 0; c < 8; c++)
-                    {
-                        var i = origin + offsets[c];
-                        values[c] = smoothed[a][i] + (b == 0 ? 0.0 : smoothed[b][i]);
-                    }
+                    for (var c = 0; c < 8; c++) values[c] = SetValue(smoothed, a, b, origin + offsets[c]);
                     units = (Int128)Math.Round(Area(values, dz, dy, dx) * UnitsPerUm2);
                 }
                 if (b == 0) phaseUnits[a] = units;
@@ -186,6 +182,9 @@ public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
         return !Vector.AndNot(any, all).Equals(Vector<ushort>.Zero);
     }
 
+    /// <summary>Indicator set (a, b)'s smoothed value at voxel i: phase a's, plus phase b's when b is not 0 (a union), summed in double.</summary>
+    private static double SetValue(float[][] smoothed, byte a, byte b, long i) => smoothed[a][i] + (b == 0 ? 0.0 : smoothed[b][i]);
+
     /// <summary>One voxel's bits: set k when indicator set k's smoothed value (a double sum of the floats) is above the level.</summary>
     private static ushort AboveBits(float[][] smoothed, (byte A, byte B)[] sets, long i)
     {
@@ -193,8 +192,7 @@ public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
         for (var k = 0; k < sets.Length; k++)
         {
             var (a, b) = sets[k];
-            var value = smoothed[a][i] + (b == 0 ? 0.0 : smoothed[b][i]);
-            if (value > Level) bits |= (ushort)(1 << k);
+            if (SetValue(smoothed, a, b, i) > Level) bits |= (ushort)(1 << k);
         }
         return bits;
     }
@@ -208,40 +206,34 @@ public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
         var floats = Vector<float>.Count;
         var block = 2 * floats;
         if (!Vector.IsHardwareAccelerated || end - start < block || end > int.MaxValue) return start;
-        // Per phase p (1..4) its four vectors of doubles: the first float vector's halves at [p - 1] and [4 + p - 1], the second's at [8 + p - 1] and [12 + p - 1].
+        // Per phase p its block's four quarters widened to double (two float vectors, two halves each) at Slot(quarter, p).
         const int phases = PhaseLabel.Count - 1;
-        Span<Vector<double>> widened = stackalloc Vector<double>[4 * phases];
+        const int quarters = 4;
+        static int Slot(int quarter, int phase) => quarter * phases + phase - 1;
+        Span<Vector<double>> widened = stackalloc Vector<double>[quarters * phases];
+        Span<Vector<long>> bits = stackalloc Vector<long>[quarters];
         var level = new Vector<double>(Level);
         var i = start;
         for (; i + block <= end; i += block)
         {
             for (var p = 1; p <= phases; p++)
             {
-                Vector.Widen(new Vector<float>(smoothed[p], (int)i), out widened[p - 1], out widened[phases + p - 1]);
-                Vector.Widen(new Vector<float>(smoothed[p], (int)i + floats), out widened[2 * phases + p - 1], out widened[3 * phases + p - 1]);
+                Vector.Widen(new Vector<float>(smoothed[p], (int)i), out widened[Slot(0, p)], out widened[Slot(1, p)]);
+                Vector.Widen(new Vector<float>(smoothed[p], (int)i + floats), out widened[Slot(2, p)], out widened[Slot(3, p)]);
             }
-            var bits0 = Vector<long>.Zero;
-            var bits1 = Vector<long>.Zero;
-            var bits2 = Vector<long>.Zero;
-            var bits3 = Vector<long>.Zero;
+            bits.Clear();
             for (var k = 0; k < sets.Length; k++)
             {
                 var (a, b) = sets[k];
                 var bit = new Vector<long>(1L << k);
-                var (q0, q1, q2, q3) = (widened[a - 1], widened[phases + a - 1], widened[2 * phases + a - 1], widened[3 * phases + a - 1]);
-                if (b != 0)
+                for (var q = 0; q < quarters; q++)
                 {
-                    q0 += widened[b - 1];
-                    q1 += widened[phases + b - 1];
-                    q2 += widened[2 * phases + b - 1];
-                    q3 += widened[3 * phases + b - 1];
+                    var value = widened[Slot(q, a)];
+                    if (b != 0) value += widened[Slot(q, b)];
+                    bits[q] |= Vector.GreaterThan(value, level) & bit;
                 }
-                bits0 |= Vector.GreaterThan(q0, level) & bit;
-                bits1 |= Vector.GreaterThan(q1, level) & bit;
-                bits2 |= Vector.GreaterThan(q2, level) & bit;
-                bits3 |= Vector.GreaterThan(q3, level) & bit;
             }
-            var narrowed = Vector.Narrow(Vector.Narrow(bits0, bits1), Vector.Narrow(bits2, bits3));
+            var narrowed = Vector.Narrow(Vector.Narrow(bits[0], bits[1]), Vector.Narrow(bits[2], bits[3]));
             Vector.AsVectorUInt16(narrowed).CopyTo(above.AsSpan((int)i));
         }
         return i;
