@@ -35,6 +35,8 @@ public sealed class ReconstructionTimes
     /// <summary>Every phase's mesh, the labels' windows read included; <see cref="Surfaces"/> splits the building.</summary>
     public PartTime Meshes { get; set; }
     public PhaseSurfaceBuilder.SurfaceBuildTimes Surfaces { get; } = new();
+    /// <summary>The pyramid level each phase's mesh was built from (index = label).</summary>
+    public int[] MeshLevels { get; } = new int[PhaseLabel.Count];
     /// <summary>Encoding and writing the glb and stl files.</summary>
     public PartTime MeshFiles { get; set; }
     /// <summary>Rendering and writing the three 3D views.</summary>
@@ -129,33 +131,70 @@ public static class JobReconstruction
         return written;
     }
 
-    /// <summary>Each phase's surface mesh, built window by window (index = label; 0 unused).</summary>
+    /// <summary>
+    /// Each phase's surface mesh (index = label; 0 unused), from the coarsest level of the labels' pyramid whose mesh the
+    /// decimation still coarsens to cells of at least <see cref="MeshCellLevelVoxels"/> of that level's voxels, trying the
+    /// levels from the coarsest to full resolution. A decimated mesh shows nothing finer than its cells, and on a large
+    /// stack those are tens of voxels wide (a 320x1536x2048 stack: 32), so marching cubes on every voxel was most of this
+    /// stage's CPU for detail the decimation then removed. A coarser level has no more surface than the full resolution
+    /// (its mode blocks drop thin parts), so its cells are never coarser than the full resolution's would be: a level is
+    /// taken only where the full resolution's mesh would have cells at least that many of its voxels wide too. Small
+    /// stacks, whose cells are a few voxels, keep the full resolution.
+    /// </summary>
     private static async Task<SurfaceMesh?[]> BuildMeshesAsync(IBlobStore store, JobLayout layout, long windowBudgetBytes, ReconstructionTimes times,
         CancellationToken ct)
     {
-        var labels = await StageVolume<byte>.OpenAsync(store, layout.Labels, ct);
+        var meshes = new SurfaceMesh?[PhaseLabel.Count];
+        var pending = Enumerable.Range(1, PhaseLabel.Count - 1).Select(label => (byte)label).ToList();
+        var fullResolution = await StageVolume<byte>.OpenAsync(store, layout.Labels, ct);
+        for (var level = await OmeZarr.ReadLevelCountAsync(store, layout.Labels, ct) - 1; level >= 0 && pending.Count > 0; level--)
+        {
+            var labels = await StageVolume<byte>.OpenAsync(store, layout.Labels, level, ct);
+            // The level's voxel (0, 0, 0) is centred on the full resolution's first 2^level block.
+            var (shift, voxel) = (((1 << level) - 1) / 2.0, fullResolution.VoxelSize);
+            var builders = await BuildLevelAsync(labels, pending, (shift * voxel.XNm / 1e3, shift * voxel.YNm / 1e3, shift * voxel.ZNm / 1e3),
+                windowBudgetBytes, ct);
+            foreach (var label in pending.ToArray())
+            {
+                var builder = builders[label]!;
+                var mesh = builder.Result();
+                times.Surfaces.Add(builder.Times);
+                if (level > 0 && builder.DecimationCellVoxels < MeshCellLevelVoxels) continue;
+                meshes[label] = mesh;
+                times.MeshLevels[label] = level;
+                pending.Remove(label);
+            }
+        }
+        return meshes;
+    }
+
+    /// <summary>
+    /// The decimation's cell side, in voxels of the level meshed, from which a coarser level of the labels is meshed instead
+    /// of the full resolution (<see cref="BuildMeshesAsync"/>): a cell then still gathers the triangles of at least 4x4
+    /// of the level's voxels.
+    /// </summary>
+    public const int MeshCellLevelVoxels = 4;
+
+    /// <summary>The given phases' builders fed one level's labels window by window (index = label).</summary>
+    private static async Task<PhaseSurfaceBuilder?[]> BuildLevelAsync(StageVolume<byte> labels, IReadOnlyList<byte> phases,
+        (double X, double Y, double Z) originUm, long windowBudgetBytes, CancellationToken ct)
+    {
         var options = new SurfaceOptions();
         var halo = PhaseSurfaceBuilder.HaloSlices;
         var owned = PhaseSurfaceBuilder.OwnedSlicesPerSlab(labels.Depth, labels.Height, labels.Width, windowBudgetBytes, labels.SlabSlices);
         // Each window is read once and handed to every phase's builder in turn; the builders share one set of working
         // arrays (one window's), and each holds its decimation state (~200 bytes a target triangle) until the end.
         var workspace = new SurfaceWorkspace();
-        var builders = new PhaseSurfaceBuilder[PhaseLabel.Count];
-        for (var label = (byte)1; label < PhaseLabel.Count; label++)
+        var builders = new PhaseSurfaceBuilder?[PhaseLabel.Count];
+        foreach (var label in phases)
             builders[label] = new PhaseSurfaceBuilder(label, labels.VoxelSize, labels.Depth, labels.Height, labels.Width, options,
-                classifyContact: label == PhaseLabel.Nmc, workspace: workspace);
+                classifyContact: label == PhaseLabel.Nmc, workspace: workspace, originUm: originUm);
         for (var z0 = 0; z0 < labels.Depth; z0 += owned)
             await foreach (var window in labels.WindowsAsync(z0, Math.Min(labels.Depth, z0 + owned), halo, windowBudgetBytes,
                 PhaseSurfaceBuilder.BytesPerSlabVoxel, ct))
-                for (var label = 1; label < PhaseLabel.Count; label++)
-                    builders[label].AddWindow(window.Data, window.Slab, window.Tile);
-        var meshes = new SurfaceMesh?[PhaseLabel.Count];
-        for (var label = 1; label < PhaseLabel.Count; label++)
-        {
-            meshes[label] = builders[label].Result();
-            times.Surfaces.Add(builders[label].Times);
-        }
-        return meshes;
+                foreach (var label in phases)
+                    builders[label]!.AddWindow(window.Data, window.Slab, window.Tile);
+        return builders;
     }
 
     /// <summary>

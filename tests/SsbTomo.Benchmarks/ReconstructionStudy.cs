@@ -16,17 +16,22 @@ namespace SsbTomo.Benchmarks;
 /// (their share of the stage).
 /// The process is held to a memory budget as a service is (<see cref="ProcessMemory.LimitTo"/>, default 2048 MiB, the
 /// services' default; 0 = no limit) and the stage's windows get a quarter of it, as in a service.
-/// Usage: dotnet run -c Release --project tests/SsbTomo.Benchmarks -- reconstruction [--size 256,512,512] [--memory-budget-mb 2048]
+/// With <c>--run DIR</c> the stage runs on a copy of a finished run's volumes instead (raw, aligned and labels as the
+/// pipeline wrote them: real surfaces, not spheres), the copy in a temporary directory.
+/// Usage: dotnet run -c Release --project tests/SsbTomo.Benchmarks -- reconstruction [--size 256,512,512 | --run DIR] [--memory-budget-mb 2048]
 /// </summary>
 public static class ReconstructionStudy
 {
     public static async Task<int> RunAsync(string[] args)
     {
         int[] size = [256, 512, 512];
+        string? run = null;
         var budgetMb = new SsbTomo.Hosting.SsbTomoOptions().MemoryBudgetMb;
         for (var i = 0; i < args.Length; i++)
             if (args[i] == "--size" && i + 1 < args.Length)
                 size = [.. args[++i].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
+            else if (args[i] == "--run" && i + 1 < args.Length)
+                run = args[++i];
             else if (args[i] == "--memory-budget-mb" && i + 1 < args.Length)
                 budgetMb = int.Parse(args[++i], CultureInfo.InvariantCulture);
         if (budgetMb > 0) ProcessMemory.LimitTo(budgetMb);
@@ -34,18 +39,27 @@ public static class ReconstructionStudy
         using var dir = new TempDirectory("ssbtomo-recon-bench");
         var store = new FileSystemBlobStore(dir.Path);
         var layout = new JobLayout("");
-        int[] chunks = [16, Math.Min(512, size[1]), Math.Min(512, size[2])];
-        var voxel = new VoxelSize(10, 10, 20);
-        var raw = await OmeZarr.CreateImageAsync<ushort>(store, layout.Raw, "raw", size, chunks, voxel);
-        var aligned = await OmeZarr.CreateImageAsync<ushort>(store, layout.Aligned, "aligned", size, chunks, voxel);
-        var labels = await OmeZarr.CreateImageAsync<byte>(store, layout.Labels, JobLayout.LabelsName, size, chunks, voxel);
-        for (var z0 = 0; z0 < size[0]; z0 += chunks[0])
+        if (run is not null)
         {
-            var depth = Math.Min(chunks[0], size[0] - z0);
-            var (grey, phases) = Slab(z0, depth, size[1], size[2]);
-            await raw.WriteRegionAsync(z0, 0, 0, grey);
-            await aligned.WriteRegionAsync(z0, 0, 0, grey);
-            await labels.WriteRegionAsync(z0, 0, 0, phases);
+            foreach (var image in new[] { layout.Raw, layout.Aligned, layout.Labels })
+                CopyLevel0(Path.Combine(run, image), Path.Combine(dir.Path, image));
+            size = [.. (await OmeZarr.OpenLevelAsync<byte>(store, layout.Labels, 0)).Shape];
+        }
+        else
+        {
+            int[] chunks = [16, Math.Min(512, size[1]), Math.Min(512, size[2])];
+            var voxel = new VoxelSize(10, 10, 20);
+            var raw = await OmeZarr.CreateImageAsync<ushort>(store, layout.Raw, "raw", size, chunks, voxel);
+            var aligned = await OmeZarr.CreateImageAsync<ushort>(store, layout.Aligned, "aligned", size, chunks, voxel);
+            var labels = await OmeZarr.CreateImageAsync<byte>(store, layout.Labels, JobLayout.LabelsName, size, chunks, voxel);
+            for (var z0 = 0; z0 < size[0]; z0 += chunks[0])
+            {
+                var depth = Math.Min(chunks[0], size[0] - z0);
+                var (grey, phases) = Slab(z0, depth, size[1], size[2]);
+                await raw.WriteRegionAsync(z0, 0, 0, grey);
+                await aligned.WriteRegionAsync(z0, 0, 0, grey);
+                await labels.WriteRegionAsync(z0, 0, 0, phases);
+            }
         }
         GC.Collect();
         var before = Process.GetCurrentProcess().PeakWorkingSet64;
@@ -66,7 +80,8 @@ public static class ReconstructionStudy
             $"  parts (wall / CPU): pyramids + metadata {times.Pyramids}, slice previews {times.Previews}, "
             + $"meshes {times.Meshes} (smoothed field {s.Field}, marching cubes + contacts {s.MarchingCubes}, "
             + $"decimation {s.Decimation}, Taubin {s.Smoothing}, the rest reading windows), "
-            + $"glb + stl files {times.MeshFiles}, 3D views {times.Views}"));
+            + $"glb + stl files {times.MeshFiles}, 3D views {times.Views}") + "; meshed at levels "
+            + string.Join(", ", Enumerable.Range(1, PhaseLabel.Count - 1).Select(label => $"{PhaseLabel.Name((byte)label)} {times.MeshLevels[label]}")));
 
         // What the stage wrote, hashed per directory (with the mesh files as their own group): two versions of the code
         // that print the same digests wrote the same bytes.
@@ -88,6 +103,20 @@ public static class ReconstructionStudy
             $"of which meshes + 3D views (run again alone): {meshClock.Elapsed.TotalSeconds:0.00} s ({meshCpu.TotalSeconds:0.0} s CPU); triangles {string.Join(", ", triangles)}; "
             + $"load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}"));
         return 0;
+    }
+
+    /// <summary>An image's metadata and full-resolution array (the pyramid's coarser levels are what the stage writes).</summary>
+    private static void CopyLevel0(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(from, file);
+            var first = relative.Split(Path.DirectorySeparatorChar)[0];
+            if (int.TryParse(first, CultureInfo.InvariantCulture, out var level) && level > 0 || first == "labels") continue;
+            var target = Path.Combine(to, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
     }
 
     private static IEnumerable<(string Group, string Digest)> OutputDigests(string root)

@@ -53,6 +53,7 @@ public sealed class PhaseSurfaceBuilder
     private readonly int _depth, _height, _width;
     private readonly SurfaceOptions _options;
     private readonly bool _classifyContact;
+    private readonly (double X, double Y, double Z) _originUm;
     private readonly ITriangleSink _sink;
     private readonly SurfaceWorkspace _workspace;
     private long _ownedVoxels;
@@ -60,18 +61,27 @@ public sealed class PhaseSurfaceBuilder
     /// <summary>Wall time spent so far in each step (for the benchmark's breakdown).</summary>
     public SurfaceBuildTimes Times { get; } = new();
 
+    /// <summary>
+    /// The decimation's final cell side in voxels (1 undecimated), known once <see cref="Result"/> ran: the finest detail
+    /// the mesh keeps.
+    /// </summary>
+    public int DecimationCellVoxels => _sink is VertexClustering clustering ? clustering.CellSides : 1;
+
     /// <param name="isPhase">Which labels are the phase (the indicator is 1 there).</param>
     /// <param name="classifyContact">Record per vertex what lies on the other side (<see cref="SurfaceContact"/>).</param>
     /// <param name="workspace">Working arrays to use, shared with other builders fed the same windows one after another
     /// (null: the builder's own); kept from window to window.</param>
+    /// <param name="originUm">Where voxel (0, 0, 0)'s centre is, µm (x, y, z): a coarser level of a pyramid is centred half
+    /// a coarse voxel less half a fine one beyond the full resolution's, and a mesh built from it sits, and is decimated on
+    /// cells, in the full resolution's frame.</param>
     public PhaseSurfaceBuilder(Func<byte, bool> isPhase, VoxelSize voxelSize, int depth, int height, int width, SurfaceOptions options,
-        bool classifyContact = false, SurfaceWorkspace? workspace = null)
+        bool classifyContact = false, SurfaceWorkspace? workspace = null, (double X, double Y, double Z) originUm = default)
     {
         ArgumentNullException.ThrowIfNull(isPhase);
         ArgumentNullException.ThrowIfNull(voxelSize);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegative(options.TaubinIterations);
-        (_voxel, _depth, _height, _width, _options, _classifyContact) = (voxelSize, depth, height, width, options, classifyContact);
+        (_voxel, _depth, _height, _width, _options, _classifyContact, _originUm) = (voxelSize, depth, height, width, options, classifyContact, originUm);
         _workspace = workspace ?? new SurfaceWorkspace();
         for (var label = 0; label < 256; label++) _indicator[label] = isPhase((byte)label) ? (ushort)1 : (ushort)0;
         _sink = options.TargetTriangles is { } target
@@ -80,8 +90,8 @@ public sealed class PhaseSurfaceBuilder
     }
 
     public PhaseSurfaceBuilder(byte phase, VoxelSize voxelSize, int depth, int height, int width, SurfaceOptions options, bool classifyContact = false,
-        SurfaceWorkspace? workspace = null)
-        : this(label => label == phase, voxelSize, depth, height, width, options, classifyContact, workspace) { }
+        SurfaceWorkspace? workspace = null, (double X, double Y, double Z) originUm = default)
+        : this(label => label == phase, voxelSize, depth, height, width, options, classifyContact, workspace, originUm) { }
 
     /// <summary>
     /// Voxels of labels each window needs beyond the ones it owns on every side (where the volume goes on): the
@@ -146,7 +156,7 @@ public sealed class PhaseSurfaceBuilder
         var clock = PartClock.Start();
         var field = SmoothedIndicator(labels, slab, tile, cubes);
         Times.Field += clock.Lap();
-        var mesh = SlabMesh.Extract(field, cubes, _height, _width, _voxel, _workspace);
+        var mesh = SlabMesh.Extract(field, cubes, _height, _width, _voxel, _originUm, _workspace);
         var contacts = _classifyContact ? mesh.Contacts(field, labels, slab.SlabZ0, tile.ReadY0, tile.ReadX0, _depth, _indicator) : null;
         Times.MarchingCubes += clock.Lap();
         mesh.Emit(_sink, contacts);

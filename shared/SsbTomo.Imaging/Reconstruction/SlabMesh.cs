@@ -118,7 +118,7 @@ internal sealed class SlabMesh
     /// <summary>Marching cubes on the cubes of <paramref name="cubes"/> (cube (z, y, x) joins voxels z..z + 1, y..y + 1, x..x + 1).</summary>
     /// <param name="workspace">Holds the welding table.</param>
     public static SlabMesh Extract(PhaseSurfaceBuilder.PaddedField field, PhaseSurfaceBuilder.CubeBox cubes, int height, int width, VoxelSize voxel,
-        SurfaceWorkspace workspace)
+        (double X, double Y, double Z) originUm, SurfaceWorkspace workspace)
     {
         var layers = Math.Max(0, cubes.Z1 - cubes.Z0);
         // Every edge of the field's voxel grid has a slot (its lower corner's place in the field, × 3 axes). The cube
@@ -204,9 +204,9 @@ internal sealed class SlabMesh
             var a = field[z, y, x];
             var b = axis switch { 0 => field[z, y, x + 1], 1 => field[z, y + 1, x], _ => field[z + 1, y, x] };
             var t = ((double)PhaseSurfaceBuilder.Level - a) / ((double)b - a);
-            positions[3 * i] = (x + (axis == 0 ? t : 0)) * dx;
-            positions[3 * i + 1] = (y + (axis == 1 ? t : 0)) * dy;
-            positions[3 * i + 2] = (z + (axis == 2 ? t : 0)) * dz;
+            positions[3 * i] = originUm.X + (x + (axis == 0 ? t : 0)) * dx;
+            positions[3 * i + 1] = originUm.Y + (y + (axis == 1 ? t : 0)) * dy;
+            positions[3 * i + 2] = originUm.Z + (z + (axis == 2 ? t : 0)) * dz;
         });
         return new SlabMesh(layerTriangles, layerOrders, vertexKeys, positions, height, width);
     }

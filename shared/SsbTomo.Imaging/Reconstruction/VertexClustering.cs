@@ -31,6 +31,7 @@ internal sealed class VertexClustering : ITriangleSink
     private const double EigenvalueCutoff = 1e-3;
 
     private readonly int _maxClusters;
+    private readonly double _firstCellUm;
     private double _cellUm;
     private Dictionary<long, int> _cellIndex = [];
     private List<Cluster> _clusters = [];
@@ -66,8 +67,11 @@ internal sealed class VertexClustering : ITriangleSink
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(cellUm);
         ArgumentOutOfRangeException.ThrowIfLessThan(targetTriangles, 4);
-        (_cellUm, _maxClusters) = (cellUm, targetTriangles / 2);
+        (_firstCellUm, _cellUm, _maxClusters) = (cellUm, cellUm, targetTriangles / 2);
     }
+
+    /// <summary>The cell's side as a count of the starting cells (a power of two; final once <see cref="Result"/> ran).</summary>
+    public int CellSides => (int)Math.Round(_cellUm / _firstCellUm);
 
     public void BeginSlab(int vertexCount)
     {

@@ -25,7 +25,7 @@ public sealed class StageVolume<T> where T : unmanaged
     /// <summary>The image group's path in the store.</summary>
     public string Path { get; }
 
-    /// <summary>Full resolution.</summary>
+    /// <summary>The array the stage reads: full resolution, unless the volume was opened at a coarser level.</summary>
     public ZarrArray<T> Level0 { get; }
 
     public VoxelSize VoxelSize { get; }
@@ -37,12 +37,21 @@ public sealed class StageVolume<T> where T : unmanaged
     /// <summary>Slices per storage chunk along z: the job's slab plan, which every volume of a job shares.</summary>
     public int SlabSlices => Level0.Chunks[0];
 
-    public static async Task<StageVolume<T>> OpenAsync(IBlobStore store, string path, CancellationToken ct = default)
+    public static Task<StageVolume<T>> OpenAsync(IBlobStore store, string path, CancellationToken ct = default) => OpenAsync(store, path, 0, ct);
+
+    /// <summary>
+    /// The image's pyramid level <paramref name="level"/> as a volume of its own (<see cref="Level0"/> is then that level's
+    /// array, <see cref="VoxelSize"/> its voxel, 2^level times the full resolution's): for a stage that works at a coarser
+    /// scale. Its voxel (0, 0, 0) is centred on the full resolution's 2^level block (<see cref="OmeZarr"/>'s translation).
+    /// </summary>
+    public static async Task<StageVolume<T>> OpenAsync(IBlobStore store, string path, int level, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(store);
-        var level0 = await OmeZarr.OpenLevelAsync<T>(store, path, 0, ct).ConfigureAwait(false);
+        ArgumentOutOfRangeException.ThrowIfNegative(level);
+        var array = await OmeZarr.OpenLevelAsync<T>(store, path, level, ct).ConfigureAwait(false);
         var voxelSize = await OmeZarr.ReadVoxelSizeAsync(store, path, ct).ConfigureAwait(false);
-        return new StageVolume<T>(store, path, level0, voxelSize);
+        var factor = 1 << level;
+        return new StageVolume<T>(store, path, array, new VoxelSize(voxelSize.XNm * factor, voxelSize.YNm * factor, voxelSize.ZNm * factor));
     }
 
     /// <summary>

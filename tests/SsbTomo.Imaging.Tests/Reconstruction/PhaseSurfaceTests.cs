@@ -214,6 +214,36 @@ public class PhaseSurfaceTests(ITestOutputHelper output)
         Assert.InRange(decimated.AreaUm2() / full.AreaUm2(), 0.9, 1.05);
     }
 
+    [Fact]
+    public void The_decimations_cell_is_reported_and_an_origin_moves_the_mesh_before_its_cells_are_drawn()
+    {
+        var labels = TwoParticles();
+        var voxel = VoxelSize.Isotropic(50);
+        var (coarse, full, unmoved) = (Builder(800, default), Builder(null, default), Builder(800, (0, 0, 0.025)));
+        var fullMoved = Builder(null, (1.6, -3.2, 0.025));
+        Assert.Equal(1, full.DecimationCellVoxels);
+        Assert.True(coarse.DecimationCellVoxels is 2 or 4 or 8 or 16, $"cells of {coarse.DecimationCellVoxels} voxels");
+        var (plain, shifted) = (full.Result(), fullMoved.Result());
+        Assert.Equal(plain.Triangles, shifted.Triangles);
+        for (var i = 0; i < plain.Positions.Length; i += 3)
+        {
+            Assert.Equal(plain.Positions[i] + 1.6, shifted.Positions[i], 1e-5);
+            Assert.Equal(plain.Positions[i + 1] - 3.2, shifted.Positions[i + 1], 1e-5);
+            Assert.Equal(plain.Positions[i + 2] + 0.025, shifted.Positions[i + 2], 1e-5);
+        }
+        // Decimated, the cells are one grid in the origin's frame (MeshLevelTests shows a coarse level's mesh decimated on
+        // the full resolution's cells): moved by half a voxel along z the vertices fall into other cells.
+        Assert.NotEqual(coarse.Result().Positions, unmoved.Result().Positions);
+
+        PhaseSurfaceBuilder Builder(int? target, (double X, double Y, double Z) origin)
+        {
+            var builder = new PhaseSurfaceBuilder(PhaseLabel.Nmc, voxel, labels.Depth, labels.Height, labels.Width,
+                new SurfaceOptions(TaubinIterations: 0, TargetTriangles: target), originUm: origin);
+            builder.AddSlab(labels, 0, 0, labels.Depth);
+            return builder;
+        }
+    }
+
     /// <summary>Every edge is shared by exactly two triangles that run along it in opposite directions (closed, consistently oriented), and the enclosed volume is positive (outwards).</summary>
     internal static void AssertClosedAndOriented(SurfaceMesh mesh)
     {
