@@ -115,7 +115,9 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
             bootstrap.Add(slab);
         }
 
-        var smoothed = new SmoothedSurfaceAreaAccumulator(voxelSize);
+        // On a large stack the smoothed areas are counted on the bands of rows the threshold variants are counted on and
+        // scaled to the volume by its voxel faces (they were half of the stage's CPU at 1 Gvoxel).
+        var smoothed = new SmoothedSurfaceAreaAccumulator(voxelSize, VariantRowSample.For((long)depth * height * width), height);
         var nearNmc = new VoidNearNmcAccumulator(voxelSize, options.Value.Metrics.VoidNearNmcDistanceUm);
         var halo = Math.Max(SmoothedSurfaceAreaAccumulator.RequiredHalo, nearNmc.HaloVoxels);
         for (var z0 = 0; z0 < depth; z0 += labels.SlabSlices)

@@ -41,7 +41,9 @@ public sealed partial record MetricsReport
             SurfaceAreas = new SurfaceAreasReport(volume, SpecificSurfaceDefinition,
                 Estimate(FaceCountMethod, areas.FaceCountSurfaceUm2, areas.FaceCountInterfaceUm2),
                 Estimate(MarchingCubesMethod, p => areas.MarchingCubesSurfaceUm2[p], areas.MarchingCubesInterfaceUm2),
-                Estimate(SmoothedMarchingCubesMethod, p => smoothedSurface[p], smoothed.InterfaceUm2)),
+                Estimate(smoothed.CountedRows.IsAllRows ? SmoothedMarchingCubesMethod : SmoothedMarchingCubesMethod + string.Create(
+                    System.Globalization.CultureInfo.InvariantCulture, $"; counted on every {smoothed.CountedRows.Every}th band of {smoothed.CountedRows.BandRows} rows "
+                    + $"(from row 0) and scaled to the volume by its rows over the rows counted"), p => smoothedSurface[p], smoothed.InterfaceUm2)),
             ContactLoss = new ContactLossReport(
                 "NMC surface whose other side is void / NMC surface facing any other phase (LPS, carbon, void)",
                 new EstimateValue(Finite(areas.FaceCountContactLoss), "face count, area-weighted (equals contact_loss_fraction for cubic voxels)"),

@@ -34,5 +34,16 @@ public sealed class Volume<T> where T : unmanaged
 
     public Span<T> Slice(int z) => Data.AsSpan(z * SliceLength, SliceLength);
 
+    /// <summary>Rows [<paramref name="from"/>, <paramref name="to"/>) of every slice, as a new volume.</summary>
+    public Volume<T> Rows(int from, int to)
+    {
+        if (from < 0 || to > Height || from > to)
+            throw new ArgumentOutOfRangeException(nameof(from), $"rows [{from}, {to}) of a volume of {Height} rows");
+        var rows = new Volume<T>(Depth, to - from, Width);
+        for (var z = 0; z < Depth; z++)
+            Data.AsSpan((int)((long)z * SliceLength + (long)from * Width), rows.SliceLength).CopyTo(rows.Data.AsSpan((int)((long)z * rows.SliceLength)));
+        return rows;
+    }
+
     public Volume<T> Clone() => new(Depth, Height, Width, (T[])Data.Clone());
 }

@@ -11,6 +11,8 @@ namespace SsbTomo.Benchmarks;
 /// <c>MeasureVolumeConsumer</c> before the bounded tortuosity and particle split, timed alone (process CPU time and
 /// wall), slab by slab or window by window as the stage reads them. The passes are the stage's own Imaging types, so a
 /// change to one shows here before a 1-Gvoxel run.
+/// It also runs the smoothed areas on the rows the stage samples on a large stack (<see cref="VariantRowSample.For"/>; on a
+/// smaller one every 4th band of 64 rows) and prints their errors against every row.
 /// Usage: dotnet SsbTomo.Benchmarks.dll metrics-stage RUN_DIR [--window-mb 512]
 /// </summary>
 internal static class MetricsStageStudy
@@ -49,9 +51,23 @@ internal static class MetricsStageStudy
         // every digit, so that a faster pass can be checked to give the same sums
         Console.WriteLine("   areas µm² " + string.Join(", ", smoothed.SurfaceUm2().Skip(1).Select(a => a.ToString("R", CultureInfo.InvariantCulture)))
             + ", NMC|void " + smoothed.InterfaceUm2(PhaseLabel.Nmc, PhaseLabel.Void).ToString("R", CultureInfo.InvariantCulture));
+        // The stage's sample on a large stack (VariantRowSample.For; its areas scaled by the voxel faces), against every row:
+        // each area's relative error.
+        var rows = VariantRowSample.For(voxels);
+        if (rows.IsAllRows) rows = new VariantRowSample(VariantRowSample.DefaultBandRows, VariantRowSample.DefaultEvery);
+        var sampled = new SmoothedSurfaceAreaAccumulator(voxelSize, rows, labels.Height);
+        Time($"smoothed surface areas, every {rows.Every}th band of {rows.BandRows} rows", voxels, () => { foreach (var w in windows) sampled.Add(w.Data, w.Slab, w.Tile); });
+        var (all, some) = (smoothed.SurfaceUm2(), sampled.SurfaceUm2());
+        var errors = Enumerable.Range(1, PhaseLabel.Count - 1).Select(p => $"{PhaseLabel.Name((byte)p)} {100 * (some[p] / all[p] - 1):+0.00;-0.00} %").ToList();
+        for (byte a = 1; a < PhaseLabel.Count; a++)
+            for (var b = (byte)(a + 1); b < PhaseLabel.Count; b++)
+                errors.Add($"{PhaseLabel.Name(a)}|{PhaseLabel.Name(b)} {100 * (sampled.InterfaceUm2(a, b) / smoothed.InterfaceUm2(a, b) - 1):+0.00;-0.00} %");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"   sampled against every row: {string.Join(", ", errors)}; smoothed contact loss {100 * sampled.ContactLoss:0.000} % against {100 * smoothed.ContactLoss:0.000} %"));
         var nearNmc = new VoidNearNmcAccumulator(voxelSize, nearNmcDistance);
         Time("void near NMC (distance transform)", voxels, () => { foreach (var w in windows) nearNmc.Add(w.Data, w.Slab, w.Tile); });
         Console.WriteLine($"   void voxels {nearNmc.VoidVoxels}, within {nearNmcDistance} µm of NMC {nearNmc.NearVoxels}");
+
         return 0;
     }
 

@@ -17,8 +17,48 @@ namespace SsbTomo.Imaging.Measurement;
 /// mesh_surface_area; vertex placement by linear interpolation along cube edges.
 /// </para>
 /// </summary>
-public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
+public sealed class SmoothedSurfaceAreaAccumulator
 {
+    private readonly VoxelSize voxelSize;
+    private readonly VariantRowSample _rows;
+    private readonly bool[] _sampledRow = [];
+    // Whole-volume cube rows over the cube rows the sample holds: the sampled sums' scale where no faces say better.
+    private readonly double _rowScale = 1;
+    // Voxel faces between two phases (Outside excluded) per [lower label, higher label, axis z/y/x]: on every row and on the
+    // sampled rows (a face between rows y and y + 1 belongs to row y). Counted only when sampling.
+    private readonly long[,,] _facesAll = new long[PhaseLabel.Count, PhaseLabel.Count, 3];
+    private readonly long[,,] _facesSampled = new long[PhaseLabel.Count, PhaseLabel.Count, 3];
+
+    /// <summary>Every cube of the volume.</summary>
+    public SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize) : this(voxelSize, VariantRowSample.AllRows, 0) { }
+
+    /// <summary>
+    /// The cubes whose first corner lies on the rows of <paramref name="rows"/> only (<paramref name="volumeHeight"/> is the
+    /// volume's rows). On a large stack the smoothed areas were the metrics stage's heaviest pass (~165 ns of CPU a voxel at
+    /// 1 Gvoxel: four Gaussians and ten marching-cubes indicator sets) for figures whose precision does not grow with the
+    /// stack. Each sampled area is scaled to the volume by a ratio estimator (Cochran 1977, ch. 6): times the voxel faces
+    /// between the same phases on every row over those on the sampled rows, counted here at a few ns a voxel. The faces
+    /// follow the area band by band, so their ratio is far steadier than the rows' share: on the 64x1024x1024 cycled-50
+    /// run every 4th band of 64 rows put the areas within −1.2 to +0.7 % (carbon|void +6.6 %) and the smoothed contact
+    /// loss 0.1 pp of every row's, where scaling by the rows' share put them 4-17 % off (`-- metrics-stage RUN_DIR`).
+    /// </summary>
+    public SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize, VariantRowSample rows, int volumeHeight)
+    {
+        ArgumentNullException.ThrowIfNull(voxelSize);
+        ArgumentNullException.ThrowIfNull(rows);
+        (this.voxelSize, _rows) = (voxelSize, rows);
+        if (rows.IsAllRows) return;
+        ArgumentOutOfRangeException.ThrowIfLessThan(volumeHeight, 2);
+        _sampledRow = new bool[volumeHeight];
+        foreach (var (y0, y1) in rows.Bands(0, volumeHeight))
+            for (var y = y0; y < y1; y++) _sampledRow[y] = true;
+        var sampled = rows.Bands(0, volumeHeight - 1).Sum(band => band.Y1 - band.Y0);
+        _rowScale = (double)(volumeHeight - 1) / sampled;
+    }
+
+    /// <summary>The rows whose cubes are counted (every row unless sampled).</summary>
+    public VariantRowSample CountedRows => _rows;
+
     /// <summary>Gaussian σ in voxels along each axis.</summary>
     public const double SigmaVoxels = 1.0;
 
@@ -58,11 +98,72 @@ public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
                 $"window is {window.Depth}x{window.Height}x{window.Width}, expected {slab.SlabSlices}x{tile.ReadHeight}x{tile.ReadWidth}", nameof(window));
         var (y0, x0) = tile.OwnedStartInRead;
         // A cube needs its +1 neighbours: the last slice, row and column of the volume start none.
+        var (z0, z1) = (slab.OwnedStartInSlab, Math.Min(slab.OwnedStartInSlab + slab.OwnedSlices, window.Depth - 1));
+        var (x1, y1) = (Math.Min(x0 + tile.OwnedWidth, window.Width - 1), Math.Min(y0 + tile.OwnedHeight, window.Height - 1));
         lock (_windowGate)
-            AddTile(window,
-                slab.OwnedStartInSlab, Math.Min(slab.OwnedStartInSlab + slab.OwnedSlices, window.Depth - 1),
-                y0, Math.Min(y0 + tile.OwnedHeight, window.Height - 1),
-                x0, Math.Min(x0 + tile.OwnedWidth, window.Width - 1));
+        {
+            if (_rows.IsAllRows)
+            {
+                AddTile(window, z0, z1, y0, y1, x0, x1);
+                return;
+            }
+            CountFaces(window, slab, tile);
+            // Each band's cube rows with the Gaussian's halo around them, cut from the window: the Gaussian of the cut equals
+            // the window's on the band (the halo reaches its radius and one row more, or the volume's edge, where the window's does).
+            var halo = RequiredHalo;
+            foreach (var (bandY0, bandY1) in _rows.Bands(tile.ReadY0 + y0, tile.ReadY0 + y1))
+            {
+                var (from, to) = (Math.Max(0, bandY0 - tile.ReadY0 - halo), Math.Min(window.Height, bandY1 - tile.ReadY0 + halo));
+                AddTile(window.Rows(from, to), z0, z1, bandY0 - tile.ReadY0 - from, bandY1 - tile.ReadY0 - from, x0, x1);
+            }
+        }
+    }
+
+    /// <summary>The window's owned voxels' faces to their +z, +y and +x neighbours between two phases, on every row and on the
+    /// sampled rows.</summary>
+    private void CountFaces(Volume<byte> window, SlabWindow slab, TileWindow tile)
+    {
+        var (y0, x0) = tile.OwnedStartInRead;
+        var (height, width) = (window.Height, window.Width);
+        Parallel.For(slab.OwnedStartInSlab, slab.OwnedStartInSlab + slab.OwnedSlices,
+            () => (All: new long[PhaseLabel.Count, PhaseLabel.Count, 3], Sampled: new long[PhaseLabel.Count, PhaseLabel.Count, 3]),
+            (z, _, local) =>
+            {
+                var data = window.Data;
+                for (var y = y0; y < y0 + tile.OwnedHeight; y++)
+                {
+                    var counts = _sampledRow[tile.ReadY0 + y] ? local.Sampled : null;
+                    var row = ((long)z * height + y) * width;
+                    for (var x = x0; x < x0 + tile.OwnedWidth; x++)
+                    {
+                        var a = data[row + x];
+                        if (a == PhaseLabel.Outside) continue;
+                        if (z + 1 < window.Depth) Face(a, data[row + x + (long)height * width], 0);
+                        if (y + 1 < height) Face(a, data[row + x + width], 1);
+                        if (x + 1 < width) Face(a, data[row + x + 1], 2);
+                    }
+
+                    void Face(byte a, byte b, int axis)
+                    {
+                        if (b == a || b == PhaseLabel.Outside) return;
+                        var (lo, hi) = a < b ? (a, b) : (b, a);
+                        local.All[lo, hi, axis]++;
+                        if (counts is not null) counts[lo, hi, axis]++;
+                    }
+                }
+                return local;
+            },
+            local =>
+            {
+                lock (_gate)
+                    for (var a = 0; a < PhaseLabel.Count; a++)
+                        for (var b = 0; b < PhaseLabel.Count; b++)
+                            for (var axis = 0; axis < 3; axis++)
+                            {
+                                _facesAll[a, b, axis] += local.All[a, b, axis];
+                                _facesSampled[a, b, axis] += local.Sampled[a, b, axis];
+                            }
+            });
     }
 
     /// <summary>Cubes with first corner z in [z0, z1), y in [y0, y1), x in [x0, x1) of <paramref name="slab"/> (each needs its +1 neighbours inside).</summary>
@@ -258,14 +359,36 @@ public sealed class SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
     }
 
     /// <summary>Smoothed marching-cubes surface of each phase (index = label; 0 unused), µm².</summary>
-    public double[] SurfaceUm2() => Array.ConvertAll(_phase, Um2);
+    public double[] SurfaceUm2()
+    {
+        var surfaces = new double[PhaseLabel.Count];
+        for (byte p = 1; p < PhaseLabel.Count; p++)
+            surfaces[p] = Um2(_phase[p]) * Scale(Enumerable.Range(1, PhaseLabel.Count - 1).Where(other => other != p)
+                .Select(other => ((byte)Math.Min(p, other), (byte)Math.Max(p, other))));
+        return surfaces;
+    }
 
     /// <summary>Γ_ab = (S_a + S_b − S_a∪b) / 2, µm².</summary>
     public double InterfaceUm2(byte a, byte b) =>
-        a == b ? 0 : Um2(_phase[a] + _phase[b] - _union[Math.Min(a, b), Math.Max(a, b)]) / 2;
+        a == b ? 0 : Um2(_phase[a] + _phase[b] - _union[Math.Min(a, b), Math.Max(a, b)]) / 2 * Scale([(Math.Min(a, b), Math.Max(a, b))]);
 
     /// <summary>Γ_nmc,void / S_nmc; NaN without NMC surface.</summary>
-    public double ContactLoss => _phase[PhaseLabel.Nmc] == 0 ? double.NaN : InterfaceUm2(PhaseLabel.Nmc, PhaseLabel.Void) / Um2(_phase[PhaseLabel.Nmc]);
+    public double ContactLoss => _phase[PhaseLabel.Nmc] == 0 ? double.NaN : InterfaceUm2(PhaseLabel.Nmc, PhaseLabel.Void) / SurfaceUm2()[PhaseLabel.Nmc];
 
     private static double Um2(Int128 units) => (double)units / UnitsPerUm2;
+
+    /// <summary>
+    /// What a sampled sum over the given phase pairs' boundaries is multiplied by: 1 on every row; the area-weighted voxel
+    /// faces between those pairs on every row over those on the sampled rows; the rows' share where the sample holds none.
+    /// </summary>
+    private double Scale(IEnumerable<(byte A, byte B)> pairs)
+    {
+        if (_rows.IsAllRows) return 1;
+        double[] faceArea = [voxelSize.XNm * voxelSize.YNm, voxelSize.XNm * voxelSize.ZNm, voxelSize.YNm * voxelSize.ZNm];
+        double all = 0, sampled = 0;
+        foreach (var (a, b) in pairs)
+            for (var axis = 0; axis < 3; axis++)
+                (all, sampled) = (all + _facesAll[a, b, axis] * faceArea[axis], sampled + _facesSampled[a, b, axis] * faceArea[axis]);
+        return sampled > 0 ? all / sampled : _rowScale;
+    }
 }
