@@ -41,9 +41,8 @@ public sealed partial record MetricsReport
             SurfaceAreas = new SurfaceAreasReport(volume, SpecificSurfaceDefinition,
                 Estimate(FaceCountMethod, areas.FaceCountSurfaceUm2, areas.FaceCountInterfaceUm2),
                 Estimate(MarchingCubesMethod, p => areas.MarchingCubesSurfaceUm2[p], areas.MarchingCubesInterfaceUm2),
-                Estimate(smoothed.CountedRows.IsAllRows ? SmoothedMarchingCubesMethod : SmoothedMarchingCubesMethod + string.Create(
-                    System.Globalization.CultureInfo.InvariantCulture, $"; counted on every {smoothed.CountedRows.Every}th band of {smoothed.CountedRows.BandRows} rows "
-                    + $"(from row 0) and scaled to the volume by its rows over the rows counted"), p => smoothedSurface[p], smoothed.InterfaceUm2)),
+                Estimate(smoothed.CountedRows.IsAllRows ? SmoothedMarchingCubesMethod : SmoothedMarchingCubesMethod + SampledRowsNote(smoothed.CountedRows),
+                    p => smoothedSurface[p], smoothed.InterfaceUm2)),
             ContactLoss = new ContactLossReport(
                 "NMC surface whose other side is void / NMC surface facing any other phase (LPS, carbon, void)",
                 new EstimateValue(Finite(areas.FaceCountContactLoss), "face count, area-weighted (equals contact_loss_fraction for cubic voxels)"),
@@ -51,6 +50,10 @@ public sealed partial record MetricsReport
                 new EstimateValue(Finite(smoothed.ContactLoss), "smoothed marching cubes: interface nmc|void / NMC surface")),
         };
     }
+
+    /// <summary>How the smoothed areas of a large stack were counted (<see cref="SmoothedSurfaceAreaAccumulator"/>).</summary>
+    private static string SampledRowsNote(VariantRowSample rows) => FormattableString.Invariant(
+        $"; counted on every {rows.Every}th band of {rows.BandRows} rows (from row 0), each area scaled to the volume by the voxel faces between its phases on every row over those on the rows counted (a ratio estimator)");
 
     /// <summary>Size distribution, percolation, void near NMC and component shapes on the <c>void</c> block.</summary>
     public MetricsReport WithVoidMorphology(VoidMorphology morphology, VoidNearNmcAccumulator nearNmc, int listedComponents = 100) => this with
