@@ -1,5 +1,3 @@
-using System.Numerics;
-
 namespace SsbTomo.Imaging.Alignment;
 
 /// <summary>
@@ -41,15 +39,15 @@ public static class SubpixelShift
         var (ix, wx, xInteger) = Weights(shift.Dx);
         // Horizontal pass into a temporary, then vertical pass into the output.
         var horizontal = new float[h * w];
-        // Columns whose four taps lie inside the row need no mirroring: [1 − ix, w − 2 − ix).
-        int interiorFrom = Math.Clamp(1 - ix, 0, w), interiorTo = Math.Clamp(w - 2 - ix, interiorFrom, w);
         KernelThreads.For(0, h, maxThreads, y =>
         {
             var src = coefficients.AsSpan(y * w, w);
             var dst = horizontal.AsSpan(y * w, w);
-            for (int x = 0; x < interiorFrom; x++) dst[x] = MirroredTaps(src, x + ix, wx);
-            HorizontalInterior(src, dst, ix, wx, interiorFrom, interiorTo);
-            for (int x = interiorTo; x < w; x++) dst[x] = MirroredTaps(src, x + ix, wx);
+            for (int x = 0; x < w; x++)
+            {
+                int b = x + ix;
+                dst[x] = (float)(wx[0] * src[Mirror(b - 1, w)] + wx[1] * src[Mirror(b, w)] + wx[2] * src[Mirror(b + 1, w)] + wx[3] * src[Mirror(b + 2, w)]);
+            }
         });
         var result = output.Pixels;
         KernelThreads.For(0, h, maxThreads, y =>
@@ -76,44 +74,6 @@ public static class SubpixelShift
             for (int y = 0; y < h; y++) result[y * w + x] = float.NaN;
         }
         return output;
-    }
-
-    /// <summary>The 4-tap filter at sample b with mirrored taps (near the row's ends).</summary>
-    private static float MirroredTaps(ReadOnlySpan<float> src, int b, double[] wx)
-    {
-        int w = src.Length;
-        return (float)(wx[0] * src[Mirror(b - 1, w)] + wx[1] * src[Mirror(b, w)] + wx[2] * src[Mirror(b + 1, w)] + wx[3] * src[Mirror(b + 2, w)]);
-    }
-
-    /// <summary>
-    /// dst[x] = Σ wx[k]·src[x + ix − 1 + k] for x in [from, to), whose taps all lie in the row: in double, summed in the
-    /// order of <see cref="MirroredTaps"/> and rounded to float once, so each lane gives the scalar expression's bits.
-    /// </summary>
-    private static void HorizontalInterior(ReadOnlySpan<float> src, Span<float> dst, int ix, double[] wx, int from, int to)
-    {
-        int x = from;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var (w0, w1, w2, w3) = (new Vector<double>(wx[0]), new Vector<double>(wx[1]),
-                new Vector<double>(wx[2]), new Vector<double>(wx[3]));
-            int lanes = Vector<float>.Count;
-            for (; x + lanes <= to; x += lanes)
-            {
-                int b = x + ix;
-                Vector.Widen(new Vector<float>(src[(b - 1)..]), out var a0, out var a1);
-                Vector.Widen(new Vector<float>(src[b..]), out var b0, out var b1);
-                Vector.Widen(new Vector<float>(src[(b + 1)..]), out var c0, out var c1);
-                Vector.Widen(new Vector<float>(src[(b + 2)..]), out var d0, out var d1);
-                var low = w0 * a0 + w1 * b0 + w2 * c0 + w3 * d0;
-                var high = w0 * a1 + w1 * b1 + w2 * c1 + w3 * d1;
-                Vector.Narrow(low, high).CopyTo(dst[x..]);
-            }
-        }
-        for (; x < to; x++)
-        {
-            int b = x + ix;
-            dst[x] = (float)(wx[0] * src[b - 1] + wx[1] * src[b] + wx[2] * src[b + 1] + wx[3] * src[b + 2]);
-        }
     }
 
     /// <summary>Sample position b + t (t in [0,1), 0 when integer) must lie within [0, n-1].</summary>

