@@ -152,18 +152,19 @@ public static class JobReconstruction
             var labels = await StageVolume<byte>.OpenAsync(store, layout.Labels, level, ct);
             // The level's voxel (0, 0, 0) is centred on the full resolution's first 2^level block.
             var (shift, voxel) = (((1 << level) - 1) / 2.0, fullResolution.VoxelSize);
-            var builders = await BuildLevelAsync(labels, pending, (shift * voxel.XNm / 1e3, shift * voxel.YNm / 1e3, shift * voxel.ZNm / 1e3),
-                windowBudgetBytes, ct);
+            var built = await MeshLevelAsync(labels, pending, (shift * voxel.XNm / 1e3, shift * voxel.YNm / 1e3, shift * voxel.ZNm / 1e3),
+                windowBudgetBytes, times, ct);
             foreach (var label in pending.ToArray())
             {
-                var builder = builders[label]!;
-                var mesh = builder.Result();
-                times.Surfaces.Add(builder.Times);
-                if (level > 0 && builder.DecimationCellVoxels < MeshCellLevelVoxels) continue;
+                var (mesh, cellVoxels) = built[label];
+                if (level > 0 && cellVoxels < MeshCellLevelVoxels) continue;
                 meshes[label] = mesh;
                 times.MeshLevels[label] = level;
                 pending.Remove(label);
             }
+            // The level's window arrays went with MeshLevelAsync; under a budget their large-object regions are given back
+            // before the next (finer) level allocates windows of its own.
+            ProcessMemory.CompactHeapWhenLimited();
         }
         return meshes;
     }
@@ -175,9 +176,12 @@ public static class JobReconstruction
     /// </summary>
     public const int MeshCellLevelVoxels = 4;
 
-    /// <summary>The given phases' builders fed one level's labels window by window (index = label).</summary>
-    private static async Task<PhaseSurfaceBuilder?[]> BuildLevelAsync(StageVolume<byte> labels, IReadOnlyList<byte> phases,
-        (double X, double Y, double Z) originUm, long windowBudgetBytes, CancellationToken ct)
+    /// <summary>
+    /// The given phases' meshes from one level's labels, fed window by window, with each decimation's cell in the level's
+    /// voxels (index = label). Its own method so that the builders' window arrays die with it, not in the caller's state.
+    /// </summary>
+    private static async Task<(SurfaceMesh Mesh, int CellVoxels)[]> MeshLevelAsync(StageVolume<byte> labels, IReadOnlyList<byte> phases,
+        (double X, double Y, double Z) originUm, long windowBudgetBytes, ReconstructionTimes times, CancellationToken ct)
     {
         var options = new SurfaceOptions();
         var halo = PhaseSurfaceBuilder.HaloSlices;
@@ -194,7 +198,13 @@ public static class JobReconstruction
                 PhaseSurfaceBuilder.BytesPerSlabVoxel, ct))
                 foreach (var label in phases)
                     builders[label]!.AddWindow(window.Data, window.Slab, window.Tile);
-        return builders;
+        var built = new (SurfaceMesh, int)[PhaseLabel.Count];
+        foreach (var label in phases)
+        {
+            built[label] = (builders[label]!.Result(), builders[label]!.DecimationCellVoxels);
+            times.Surfaces.Add(builders[label]!.Times);
+        }
+        return built;
     }
 
     /// <summary>
