@@ -117,7 +117,8 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
 
         // On a large stack the smoothed areas are counted on the bands of rows the threshold variants are counted on and
         // scaled to the volume by its voxel faces (they were half of the stage's CPU at 1 Gvoxel).
-        var smoothed = new SmoothedSurfaceAreaAccumulator(voxelSize, VariantRowSample.For((long)depth * height * width), height);
+        var areas = surfaces.Result();
+        var smoothed = new SmoothedSurfaceAreaAccumulator(voxelSize, VariantRowSample.For((long)depth * height * width), height, areas);
         var nearNmc = new VoidNearNmcAccumulator(voxelSize, options.Value.Metrics.VoidNearNmcDistanceUm);
         var halo = Math.Max(SmoothedSurfaceAreaAccumulator.RequiredHalo, nearNmc.HaloVoxels);
         for (var z0 = 0; z0 < depth; z0 += labels.SlabSlices)
@@ -136,7 +137,6 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         var model = context.Message.Segmentation;
         var summary = accumulator.Result();
         var variants = model is null ? null : VariantTallies(model, context.Message.Variants, summary);
-        var areas = surfaces.Result();
         return MetricsReport.From(summary, voxelSize, [depth, height, width])
             .WithBootstrap(bootstrap.Result())
             .WithSurfaces(areas, smoothed)

@@ -35,7 +35,8 @@ internal static class MetricsStageStudy
         var slabs = new List<Volume<byte>>();
         await foreach (var (_, slab) in labels.SlabsAsync()) slabs.Add(slab);
         Time("microstructure (counts, contact, components)", voxels, () => { var a = new MicrostructureAccumulator(); foreach (var s in slabs) a.Add(s); a.Result(); });
-        Time("surface areas (faces, marching cubes)", voxels, () => { var a = new SurfaceAreaAccumulator(voxelSize); foreach (var s in slabs) a.Add(s); a.Result(); });
+        SurfaceAreas? wholeVolume = null;
+        Time("surface areas (faces, marching cubes)", voxels, () => { var a = new SurfaceAreaAccumulator(voxelSize); foreach (var s in slabs) a.Add(s); wholeVolume = a.Result(); });
         Time("phase-fraction bootstrap", voxels, () => { var a = new PhaseFractionBootstrap(labels.Depth, labels.Height, labels.Width); foreach (var s in slabs) a.Add(s); a.Result(); });
         slabs.Clear();
 
@@ -55,7 +56,7 @@ internal static class MetricsStageStudy
         // each area's relative error.
         var rows = VariantRowSample.For(voxels);
         if (rows.IsAllRows) rows = new VariantRowSample(VariantRowSample.DefaultBandRows, VariantRowSample.DefaultEvery);
-        var sampled = new SmoothedSurfaceAreaAccumulator(voxelSize, rows, labels.Height);
+        var sampled = new SmoothedSurfaceAreaAccumulator(voxelSize, rows, labels.Height, wholeVolume!);
         Time($"smoothed surface areas, every {rows.Every}th band of {rows.BandRows} rows", voxels, () => { foreach (var w in windows) sampled.Add(w.Data, w.Slab, w.Tile); });
         var (all, some) = (smoothed.SurfaceUm2(), sampled.SurfaceUm2());
         var errors = Enumerable.Range(1, PhaseLabel.Count - 1).Select(p => $"{PhaseLabel.Name((byte)p)} {100 * (some[p] / all[p] - 1):+0.00;-0.00} %").ToList();

@@ -18,7 +18,7 @@ public class SurfaceAreaTests
     internal static SmoothedSurfaceAreaAccumulator MeasureSmoothed(Volume<byte> labels, VoxelSize voxelSize, int slabSlices = 0, int tileSize = 512,
         VariantRowSample? rows = null)
     {
-        var accumulator = new SmoothedSurfaceAreaAccumulator(voxelSize, rows ?? VariantRowSample.AllRows, labels.Height);
+        var accumulator = new SmoothedSurfaceAreaAccumulator(voxelSize, rows ?? VariantRowSample.AllRows, labels.Height, Measure(labels, voxelSize));
         if (slabSlices <= 0) slabSlices = labels.Depth;
         var halo = SmoothedSurfaceAreaAccumulator.RequiredHalo;
         for (var z0 = 0; z0 < labels.Depth; z0 += slabSlices)
