@@ -30,8 +30,8 @@ internal static class CarbonStudy
             var (phantomDir, runDir) = (args[i], args[i + 1]);
             var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(phantomDir))!));
             var run = await FinishedRun.LoadAsync(phantomDir, runDir);
-            var (denoised, intensity, histogram, truth) = run;
-            var sigma = CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50));
+            var (denoised, intensity, histogram, truth, _) = run;
+            var sigma = run.TubeSigmaVoxels;
             if (run.Decide(sigma) is not { } decided) { Console.WriteLine($"{name}: no thresholds"); continue; }
             var (set, survey, decision, shine) = decided;
             var means = decision.ClassMeans;

@@ -73,14 +73,22 @@ internal static class CleanupStudy
         {
             var (phantomDir, runDir) = (args[i], args[i + 1]);
             var run = await FinishedRun.LoadAsync(phantomDir, runDir);
-            var (denoised, intensity, _, truth) = run;
+            var (denoised, intensity, _, truth, _) = run;
             var truthFractions = PhaseFractions.FromCounts(PhaseFractions.Count(truth));
             var truthLoss = ContactLoss.Count(truth).LossFraction;
-            var tubeSigma = CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50));
-            if (run.Decide(tubeSigma) is not { } decided) { Console.WriteLine($"{runDir}: no thresholds"); continue; } // family phantoms are 50 nm
+            var tubeSigma = run.TubeSigmaVoxels;
+            if (run.Decide(tubeSigma) is not { } decided) { Console.WriteLine($"{runDir}: no thresholds"); continue; }
             var (set, survey, decision, shine) = decided;
             var name = Path.GetFileName(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(phantomDir)));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runDir}: carbon mean {(set.ClassMeans[1] - set.ClassMeans[0]) / (set.ClassMeans[2] - set.ClassMeans[0]):0.00} fibre cores {(decision.FibreCoreLevel - set.ClassMeans[0]) / (set.ClassMeans[2] - set.ClassMeans[0]):0.00} ({decision.FibreCoreVoxels} voxels) replaced {decision.Replaced}"));
+            if (PartialVolumeMixture.DarkPeakStartMeans(run.Histogram, 4, 0, 65536) is { } darkStart)
+            {
+                // The mixture's second start, at the histogram's dark modes, against the first start's fit.
+                var first = PartialVolumeMixture.Fit(run.Histogram, 4, 0, 65536);
+                var peaks = PartialVolumeMixture.FitFrom(run.Histogram, 0, 65536, darkStart);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{runDir}: dark modes at {string.Join("/", darkStart.Take(2).Select(m => m.ToString("0")))}; first start's fit {string.Join("/", first.Means.Select(m => m.ToString("0")))} log-likelihood {first.LogLikelihood:0}, dark modes' fit {string.Join("/", peaks.Means.Select(m => m.ToString("0")))} log-likelihood {peaks.LogLikelihood:0}"));
+            }
             {
                 // The class means against the truth's per-phase median grey (void, carbon, LPS, NMC).
                 var medians = new[] { PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps, PhaseLabel.Nmc }.Select(label =>
@@ -215,6 +223,7 @@ internal static class CleanupStudy
             double[] TruthShine() => Enumerable.Range(0, 9).Select(d => d == 0 ? 0 : shineStrength * Math.Exp(-(d - 1) / shineDecay)).ToArray();
             (string Rule, Func<Volume<byte>> Segment)[] rules =
             [
+                ("classified", () => PhaseClassifier.Classify(intensity, decision.Thresholds, PhaseClassifier.BseDarkToBright)),
                 ("fit only", () => CleanedUp(intensity, set.Thresholds, set.ClassMeans)),
                 ("fibre survey", () => CleanedUp(intensity, decision.Thresholds, decision.ClassMeans)),
                 ("survey + shine midpoint", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans)),

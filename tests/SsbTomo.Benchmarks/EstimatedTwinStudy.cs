@@ -327,7 +327,7 @@ internal static class EstimatedTwinStudy
     private static Volume<byte> PipelineLabels(Volume<ushort> denoised, Volume<byte> truth, double tubeSigma)
     {
         var intensity = new Volume<float>(denoised.Depth, denoised.Height, denoised.Width, Array.ConvertAll(denoised.Data, v => (float)v));
-        var run = new FinishedRun(denoised, intensity, Histogram.Compute(denoised, 1024, 0, 65536), truth);
+        var run = new FinishedRun(denoised, intensity, Histogram.Compute(denoised, 1024, 0, 65536), truth, VoxelSize.Isotropic(50));
         if (run.Decide(tubeSigma) is not { } decided) return new Volume<byte>(denoised.Depth, denoised.Height, denoised.Width);
         return PhaseSegmentation.Segment(intensity, decided.Carbon.Thresholds, decided.Carbon.ClassMeans, decided.Shine.Correction, tubeSigma);
     }
@@ -498,7 +498,7 @@ internal static class EstimatedTwinStudy
         for (var k = 0; k < twins.Count; k++)
         {
             var twin = twins[k];
-            var twinRun = new FinishedRun(twin.Denoised, new Volume<float>(1, 1, 1), Histogram.Compute(twin.Denoised, 1024, 0, 65536), twin.Truth);
+            var twinRun = new FinishedRun(twin.Denoised, new Volume<float>(1, 1, 1), Histogram.Compute(twin.Denoised, 1024, 0, 65536), twin.Truth, VoxelSize.Isotropic(50));
             if (twinRun.Decide(tubeSigma) is not { } decided) return null;
             var standardised = SimulatedForestStudy.Standardise(twin.Stack, decided.Carbon.ClassMeans);
             first ??= standardised;

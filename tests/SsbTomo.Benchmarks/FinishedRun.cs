@@ -7,10 +7,14 @@ namespace SsbTomo.Benchmarks;
 
 /// <summary>
 /// A finished `ssbtomo run` of a phantom, as the studies re-segment it: its denoised volume (as grey levels, as
-/// intensities and as the stack histogram the orchestrator fits) and the phantom's truth over the run's aligned crop.
+/// intensities and as the stack histogram the orchestrator fits), the phantom's truth over the run's aligned crop, and the
+/// voxel size the run measured with (metrics.json; the fibre survey's tube σ depends on it).
 /// </summary>
-internal sealed record FinishedRun(Volume<ushort> Denoised, Volume<float> Intensity, long[] Histogram, Volume<byte> Truth)
+internal sealed record FinishedRun(Volume<ushort> Denoised, Volume<float> Intensity, long[] Histogram, Volume<byte> Truth, VoxelSize VoxelSize)
 {
+    /// <summary>The fibre survey's tube σ at the run's voxel size, as the segmentation stage takes it.</summary>
+    public double TubeSigmaVoxels => CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize);
+
     public static async Task<FinishedRun> LoadAsync(string phantomDir, string runDir)
     {
         using var alignment = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(runDir, "alignment.json")));
@@ -23,7 +27,9 @@ internal sealed record FinishedRun(Volume<ushort> Denoised, Volume<float> Intens
         var truthArray = await OmeZarr.OpenLevelAsync<byte>(new FileSystemBlobStore(phantomDir), "truth_labels", 0);
         var truth = await truthArray.ReadRegionAsync(0, truthArray.Shape[0], crop[0], crop[1], crop[2], crop[3]);
         var intensity = new Volume<float>(denoised.Depth, denoised.Height, denoised.Width, Array.ConvertAll(denoised.Data, v => (float)v));
-        return new FinishedRun(denoised, intensity, Imaging.Segmentation.Histogram.Compute(denoised, 1024, 0, 65536), truth);
+        using var metrics = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(runDir, "metrics.json")));
+        var nm = metrics.RootElement.GetProperty("voxel_size_nm").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        return new FinishedRun(denoised, intensity, Imaging.Segmentation.Histogram.Compute(denoised, 1024, 0, 65536), truth, new VoxelSize(nm[0], nm[1], nm[2]));
     }
 
     /// <summary>

@@ -8,8 +8,11 @@ namespace SsbTomo.Benchmarks;
 /// <summary>
 /// The whole pipeline on a family of phantoms (drawn parameters: phase fractions, grey levels, shine-through, noise,
 /// blur, 8/16-bit) plus the three presets, each compared with its truth; prints the per-draw table and the share of
-/// draws inside each target. Usage: `-- sweep [--draws 24] [--first 1] [--shape 64,192,224] [--no-presets] [--out FILE] [--keep DIR]`;
-/// --keep leaves every phantom and run in DIR, for `-- cleanup` and `-- thresholds` to re-segment.
+/// draws inside each target. Usage: `-- sweep [--draws 24] [--first 1] [--shape 64,192,224] [--voxel-nm 50] [--no-presets]
+/// [--out FILE] [--keep DIR]`; --keep leaves every phantom and run in DIR, for `-- cleanup` and `-- thresholds` to
+/// re-segment. --voxel-nm draws the same members at another isotropic voxel size: the microstructure is drawn in µm, so
+/// particles, fibres and pores cover more or fewer voxels, while blur (px), shine-through decay (slices) and the grey
+/// levels stay as drawn.
 /// </summary>
 internal static class SweepStudy
 {
@@ -18,6 +21,7 @@ internal static class SweepStudy
         int[] shape = [64, 192, 224];
         var draws = 24;
         var first = 1;
+        var voxelNm = 50.0;
         var presets = true;
         string? output = null;
         string? keep = null;
@@ -28,19 +32,20 @@ internal static class SweepStudy
                 case "--draws" when i + 1 < args.Length: draws = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--first" when i + 1 < args.Length: first = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--shape" when i + 1 < args.Length: shape = args[++i].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); break;
+                case "--voxel-nm" when i + 1 < args.Length: voxelNm = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--no-presets": presets = false; break;
                 case "--out" when i + 1 < args.Length: output = args[++i]; break;
                 case "--keep" when i + 1 < args.Length: keep = args[++i]; break;
                 default:
-                    Console.Error.WriteLine("usage: SsbTomo.Benchmarks sweep [--draws N] [--first SEED] [--shape D,H,W] [--no-presets] [--out FILE] [--keep DIR]");
+                    Console.Error.WriteLine("usage: SsbTomo.Benchmarks sweep [--draws N] [--first SEED] [--shape D,H,W] [--voxel-nm NM] [--no-presets] [--out FILE] [--keep DIR]");
                     return 2;
             }
         }
         var phantoms = Enumerable.Range(first, draws)
-            .Select(seed => ($"family {seed}", PhantomFamily.Draw(seed, shape[0], shape[1], shape[2])))
+            .Select(seed => ($"family {seed}", PhantomFamily.Draw(seed, shape[0], shape[1], shape[2], voxelNm)))
             .ToList();
         if (presets)
-            phantoms.AddRange(Enum.GetValues<PhantomPreset>().Select(p => ($"{p.ToString().ToLowerInvariant()} seed 1", new PhantomOptions(p, shape[0], shape[1], shape[2], 50, 1))));
+            phantoms.AddRange(Enum.GetValues<PhantomPreset>().Select(p => ($"{p.ToString().ToLowerInvariant()} seed 1", new PhantomOptions(p, shape[0], shape[1], shape[2], voxelNm, 1))));
         using var temporary = keep is null ? new TempDirectory("ssbtomo-sweep") : null;
         var workDir = keep ?? temporary!.Path;
         var results = new List<SweepResult>();

@@ -24,7 +24,7 @@ internal static class ThresholdStudy
         for (var i = 0; i < args.Length; i += 2)
         {
             var (phantomDir, runDir) = (args[i], args[i + 1]);
-            var (_, intensity, histogram, truth) = await FinishedRun.LoadAsync(phantomDir, runDir);
+            var (_, intensity, histogram, truth, _) = await FinishedRun.LoadAsync(phantomDir, runDir);
             var counts = PhaseFractions.Count(truth);
             var truthFractions = PhaseFractions.FromCounts(counts);
             Console.WriteLine($"{Path.GetFileName(Path.TrimEndingDirectorySeparator(phantomDir))}: truth void {truthFractions.Void:P2} carbon {truthFractions.Carbon:P2} lps {truthFractions.Lps:P2} nmc {truthFractions.Nmc:P2}");

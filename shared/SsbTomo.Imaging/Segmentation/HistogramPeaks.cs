@@ -70,6 +70,46 @@ public static class HistogramPeaks
         return Math.Sqrt(Math.Max(sd * sd - smoothingBins * smoothingBins, 0.25));
     }
 
+    /// <summary>
+    /// A dark peak stands at least this share of the highest peak's height: lower than that, a bump in a sparse tail is
+    /// as likely counting noise as a phase of its own. Not a phase proportion: a phase of 1 % of the voxels whose peak is
+    /// as wide as the matrix's stands at ~2 % of the matrix's height.
+    /// </summary>
+    public const double MinimumDarkShare = 0.005;
+
+    /// <summary>
+    /// Bins, ascending, of the peaks of <paramref name="counts"/> (smoothed as <see cref="BulkPair(IReadOnlyList{double}, double)"/>
+    /// smooths it) darker than <paramref name="matrixBin"/> that stand at least <see cref="MinimumDarkShare"/> of the
+    /// highest peak and are separated from the matrix peak and from each other by a valley below
+    /// <see cref="ValleyRatio"/> of the lower of the two: the dark phases (pores, carbon) that show a mode of their own,
+    /// as they do when the structures are many voxels across. Taken highest first; a peak not separated from one already
+    /// taken is a shoulder of it.
+    /// </summary>
+    public static int[] DarkPeaks(IReadOnlyList<double> counts, double smoothingBins, int matrixBin)
+    {
+        ArgumentNullException.ThrowIfNull(counts);
+        ArgumentOutOfRangeException.ThrowIfNegative(matrixBin);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(matrixBin, counts.Count);
+        var smooth = Smooth(counts, smoothingBins);
+        var highest = smooth.Max();
+        if (!(highest > 0)) return [];
+        var candidates = Enumerable.Range(1, Math.Max(0, matrixBin - 1))
+            .Where(i => smooth[i] >= MinimumDarkShare * highest && smooth[i] >= smooth[i - 1] && smooth[i] > smooth[i + 1])
+            .OrderByDescending(i => smooth[i]).ThenBy(i => i);
+        var taken = new List<int> { matrixBin };
+        foreach (var peak in candidates)
+            if (taken.All(other => Separated(smooth, peak, other))) taken.Add(peak);
+        return [.. taken.Skip(1).Order()];
+    }
+
+    private static bool Separated(double[] smooth, int a, int b)
+    {
+        var (lo, hi) = (Math.Min(a, b), Math.Max(a, b));
+        var valley = double.PositiveInfinity;
+        for (var i = lo; i <= hi; i++) valley = Math.Min(valley, smooth[i]);
+        return valley < ValleyRatio * Math.Min(smooth[a], smooth[b]);
+    }
+
     private static double[] Smooth(IReadOnlyList<double> counts, double smoothingBins)
     {
         var bins = counts.Count;

@@ -78,12 +78,23 @@ public static class PhaseThresholds
         // slice) leaves them no width at all and the fit has no ordered boundaries: then fit without the cap.
         // Both fits start every class as wide as an eighth of the histogram's range; when the active material is far
         // brighter than the rest, that drowns the thin phases and a start at the matrix peak's own width is what fits.
-        return FromFit(PartialVolumeMixture.Fit(histogram, classes, min, max), min, max)
+        var fitted = FromFit(PartialVolumeMixture.Fit(histogram, classes, min, max), min, max)
             ?? FromFit(PartialVolumeMixture.Fit(histogram, classes, min, max, capDarkSds: false), min, max)
             ?? (PartialVolumeMixture.FitWithMatrixWidths(histogram, classes, min, max) is { } narrow && narrow.Weights.All(w => w >= MinimumNarrowStartClassWeight)
                 ? FromFit(narrow, min, max)
                 : null);
+        // Where every dark phase shows a mode of its own, the EM is also started there and the likelier fit is kept
+        // (the usual cure for EM's local maxima: several starts, the highest likelihood).
+        return FromDarkPeaks(histogram, classes, min, max) is { Fit: { } peaks } fromPeaks && (fitted?.Fit is not { } other || peaks.LogLikelihood > other.LogLikelihood)
+            ? fromPeaks
+            : fitted;
     }
+
+    /// <summary>The mixture started at the histogram's dark modes (<see cref="PartialVolumeMixture.DarkPeakStartMeans"/>), or null without them or without ordered boundaries.</summary>
+    public static PhaseThresholdSet? FromDarkPeaks(long[] histogram, int classes, double min, double max) =>
+        classes >= 3 && PartialVolumeMixture.DarkPeakStartMeans(histogram, classes, min, max) is { } start
+            ? FromFit(PartialVolumeMixture.FitFrom(histogram, min, max, start), min, max)
+            : null;
 
     /// <summary>Boundaries of a fitted mixture, or null when they are not a valid ascending set inside (min, max).</summary>
     public static PhaseThresholdSet? FromFit(MixtureFit fit, double min, double max)

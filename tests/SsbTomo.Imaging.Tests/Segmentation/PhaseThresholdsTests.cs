@@ -221,6 +221,57 @@ public class PhaseThresholdsTests
         Assert.True(set.Thresholds[0] < set.Thresholds[1] && set.Thresholds[1] < set.Thresholds[2]);
     }
 
+    /// <summary>
+    /// The denoised histogram of phantom family member 5 drawn at 25 nm voxels (64x384x448: 1.7 % void, 3.5 % carbon whose
+    /// fibres are 5-8 voxels across, 58 % electrolyte, 37 % active material). Pores and carbon each show a mode of their
+    /// own (~7,800 and ~14,000). The fit started with the dark classes spaced evenly up to the matrix put pores and carbon
+    /// in one class and the carbon class on the electrolyte's flank; the run read void +2.28 pp, carbon −2.61 pp (Dice
+    /// void 0.55, carbon 0.25). Started at the two modes the fit is likelier, and the same run re-segmented reads void
+    /// −0.10 pp, carbon −0.22 pp (Dice 0.91 / 0.92).
+    /// </summary>
+    [Fact]
+    public void A_stack_whose_pores_and_carbon_show_modes_of_their_own_gets_a_class_on_each()
+    {
+        var histogram = File.ReadLines(Path.Combine(AppContext.BaseDirectory, "Segmentation", "Data", "family5-25nm-denoised-histogram.txt"))
+            .Where(line => !line.StartsWith('#'))
+            .SelectMany(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(Bins, histogram.Length);
+        var firstStart = PartialVolumeMixture.Fit(histogram, 4, Min, Max);
+        Assert.InRange(firstStart.Means[1], 20_000, 32_000); // the failure this start had: carbon on the electrolyte's flank
+
+        var modes = PartialVolumeMixture.DarkPeakStartMeans(histogram, 4, Min, Max);
+        var set = PhaseThresholds.FromHistogram(histogram, 4, Min, Max);
+
+        Assert.NotNull(modes);
+        Assert.InRange(modes[0], 7_000, 8_500);
+        Assert.InRange(modes[1], 13_000, 15_000);
+        Assert.NotNull(set.Fit);
+        Assert.True(set.Fit.LogLikelihood > firstStart.LogLikelihood);
+        // Pure grey levels drawn for the member, in the denoised stack's units: void ~6,500, carbon ~13,200, electrolyte ~32,000.
+        Assert.InRange(set.ClassMeans[0], 6_000, 10_000);
+        Assert.InRange(set.ClassMeans[1], 13_000, 16_000);
+        Assert.InRange(set.ClassMeans[2], 31_000, 33_000);
+        Assert.InRange(set.Thresholds[0], set.ClassMeans[0], set.ClassMeans[1]);
+        Assert.InRange(set.Thresholds[1], set.ClassMeans[1], set.ClassMeans[2]);
+    }
+
+    [Fact]
+    public void Dark_peaks_are_the_separated_modes_below_the_matrix_and_not_its_shoulders()
+    {
+        static double[] Mixture(params (double Weight, double Mean, double Sd)[] phases) => Enumerable.Range(0, Bins)
+            .Select(i => phases.Sum(p => 1e7 * p.Weight / p.Sd * Math.Exp(-0.5 * Math.Pow((i + 0.5 - p.Mean) / p.Sd, 2)))).ToArray();
+        var matrix = (0.58, 500.0, 12.0);
+        var bright = (0.37, 800.0, 12.0);
+
+        var separated = Mixture((0.017, 120, 12), (0.035, 220, 12), matrix, bright);
+        var shoulder = Mixture((0.017, 120, 12), (0.035, 470, 12), matrix, bright);
+        var noDarkPhase = Mixture(matrix, bright);
+
+        Assert.Equal([120, 220], HistogramPeaks.DarkPeaks(separated, 3, 500).Select(b => (int)Math.Round(b + 0.5)));
+        Assert.Equal([120], HistogramPeaks.DarkPeaks(shoulder, 3, 500).Select(b => (int)Math.Round(b + 0.5)));
+        Assert.Empty(HistogramPeaks.DarkPeaks(noDarkPhase, 3, 500));
+    }
+
     [Theory]
     [InlineData(6.0)]
     [InlineData(20.0)]
