@@ -18,9 +18,9 @@ public static class CompareCommand
     {
         var table = new Table().AddColumn("quantity").AddColumn("truth (run's crop)").AddColumn("measured").AddColumn("error").AddColumn("Dice").AddColumn("interval (truth inside?)");
         foreach (var (phase, (truth, measured)) in c.PhaseFractions)
-            table.AddRow($"{phase} fraction", $"{truth:P2}", $"{measured:P2}", $"{100 * (measured - truth):+0.00;-0.00} pp", $"{c.Dice[phase]:0.000}",
+            table.AddRow($"{phase} fraction", $"{truth:P2}", $"{measured:P2}", $"{100 * (measured - truth):+0.00;-0.00;0.00} pp", $"{c.Dice[phase]:0.000}",
                 c.FractionIntervals?.TryGetValue(phase, out var interval) == true ? Interval(interval, truth) : "");
-        table.AddRow("contact loss", $"{c.ContactLoss.Truth:P2}", $"{c.ContactLoss.Measured:P2}", $"{c.ContactLossErrorPercentPoints:+0.00;-0.00} pp", "",
+        table.AddRow("contact loss", $"{c.ContactLoss.Truth:P2}", $"{c.ContactLoss.Measured:P2}", $"{c.ContactLossErrorPercentPoints:+0.00;-0.00;0.00} pp", "",
             c.ContactLossInterval is { } loss ? Interval(loss, c.ContactLoss.Truth) : "");
         table.AddRow("void components", $"{c.VoidComponents.Truth}", $"{c.VoidComponents.Measured}", "");
         table.AddRow("drift RMS error", "", "", $"{c.DriftRmsErrorPx:0.000} px (max {c.DriftMaxErrorPx:0.000})");

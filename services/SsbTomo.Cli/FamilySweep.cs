@@ -49,10 +49,10 @@ public static class FamilySweep
                 text.AppendLine($"| {r.Name} | {drawn} | failed: {r.Failure} |");
                 continue;
             }
-            string Err(string phase) => F(100 * (c.PhaseFractions[phase].Measured - c.PhaseFractions[phase].Truth), "+0.00;-0.00");
+            string Err(string phase) => F(100 * (c.PhaseFractions[phase].Measured - c.PhaseFractions[phase].Truth), "+0.00;-0.00;0.00");
             text.AppendLine(string.Join(" | ",
                 $"| {r.Name}", drawn, F(100 * c.PhaseFractions["void"].Truth, "0.00"), Err("void"), Err("carbon"), Err("nmc"), Err("lps"),
-                F(c.ContactLossErrorPercentPoints, "+0.00;-0.00"), F(c.Dice["void"], "0.000"), F(c.Dice["carbon"], "0.000"),
+                F(c.ContactLossErrorPercentPoints, "+0.00;-0.00;0.00"), F(c.Dice["void"], "0.000"), F(c.Dice["carbon"], "0.000"),
                 F(c.Dice["nmc"], "0.000"), F(c.Dice["lps"], "0.000"), F(c.DriftRmsErrorPx, "0.00"), r.UntrustedSlices.ToString(CultureInfo.InvariantCulture), F(r.Seconds, "0") + " |"));
         }
         var done = results.Where(r => r.Completed).Select(r => r.Comparison!).ToArray();

@@ -73,7 +73,7 @@ public static class SeriesCommand
         foreach (var (metric, byKind) in series.Verdicts)
             foreach (var (kind, verdicts) in byKind)
                 foreach (var v in verdicts)
-                    table.AddRow(Markup.Escape(metric), Markup.Escape($"{v.From.Label} → {v.To.Label}"), kind, $"{100 * v.Difference:+0.00;-0.00} pp",
+                    table.AddRow(Markup.Escape(metric), Markup.Escape($"{v.From.Label} → {v.To.Label}"), kind, $"{100 * v.Difference:+0.00;-0.00;0.00} pp",
                         $"{Show(v.From.Interval)} / {Show(v.To.Interval)}", v.Significant switch { true => "yes", false => "no", null => "no interval" });
         console.Write(table);
         console.MarkupLineInterpolated($"Rule: {IntervalComparison.Rule}.");

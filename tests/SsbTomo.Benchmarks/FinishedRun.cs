@@ -41,7 +41,12 @@ internal sealed record FinishedRun(Volume<ushort> Denoised, Volume<float> Intens
     public PipelineDecisions? Decide(double tubeSigmaVoxels)
     {
         var fit = PhaseThresholds.FromHistogram(Histogram, 4, 0, 65536);
-        if (fit is null) return null;
+        return fit is null ? null : DecideFrom(fit, tubeSigmaVoxels);
+    }
+
+    /// <summary>As <see cref="Decide"/>, from another fit of the stack histogram than the pipeline's.</summary>
+    public PipelineDecisions DecideFrom(PhaseThresholdSet fit, double tubeSigmaVoxels)
+    {
         var window = new SlabWindow(0, Denoised.Depth, 0, Denoised.Depth);
         var survey = CarbonFibreSurvey.Survey(Denoised, window, fit.Thresholds, fit.ClassMeans, 1024, 0, 65536, tubeSigmaVoxels);
         var carbon = CarbonLevel.Decide(survey, fit.Thresholds, fit.ClassMeans, 1024, 0, 65536);

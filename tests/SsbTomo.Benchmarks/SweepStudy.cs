@@ -54,7 +54,7 @@ internal static class SweepStudy
             var result = await FamilySweep.RunOneAsync(name.Replace(' ', '-'), options, workDir);
             results.Add(result with { Name = name });
             Console.WriteLine(result.Completed
-                ? $"{name}: void {result.Comparison!.VoidErrorPercentPoints:+0.00;-0.00} pp, Dice void {result.Comparison.Dice["void"]:0.000} ({result.Seconds:0} s)"
+                ? $"{name}: void {result.Comparison!.VoidErrorPercentPoints:+0.00;-0.00;0.00} pp, Dice void {result.Comparison.Dice["void"]:0.000} ({result.Seconds:0} s)"
                 : $"{name}: failed: {result.Failure}");
             if (keep is null) Directory.Delete(Path.Combine(workDir, name.Replace(' ', '-')), recursive: true);
         }
