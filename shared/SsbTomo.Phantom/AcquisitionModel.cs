@@ -31,8 +31,19 @@ internal sealed class AcquisitionModel
         _dx = new double[o.Depth];
         for (int z = 1; z < o.Depth; z++)
         {
-            _dy[z] = _dy[z - 1] + trendY + DriftStepSigmaPx * rng.Gaussian();
-            _dx[z] = _dx[z - 1] + trendX + DriftStepSigmaPx * rng.Gaussian();
+            _dy[z] = _dy[z - 1] + o.DriftScale * trendY + o.DriftScale * DriftStepSigmaPx * rng.Gaussian();
+            _dx[z] = _dx[z - 1] + o.DriftScale * trendX + o.DriftScale * DriftStepSigmaPx * rng.Gaussian();
+        }
+        // Jumps drawn after the walk, so that a stack without them keeps its bytes.
+        for (var j = 0; j < o.DriftJumps && o.Depth > 1; j++)
+        {
+            var at = 1 + (int)(rng.NextDouble() * (o.Depth - 1));
+            var angle = rng.Uniform(0, 2 * Math.PI);
+            for (var z = at; z < o.Depth; z++)
+            {
+                _dy[z] += o.DriftJumpPx * Math.Sin(angle);
+                _dx[z] += o.DriftJumpPx * Math.Cos(angle);
+            }
         }
         double walked = 0;
         for (int z = 0; z < o.Depth; z++) walked = Math.Max(walked, Math.Max(Math.Abs(_dy[z]), Math.Abs(_dx[z])));

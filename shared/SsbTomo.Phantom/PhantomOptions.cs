@@ -35,6 +35,21 @@ public sealed record PhantomOptions(PhantomPreset Preset, int Depth, int Height,
     /// </summary>
     public bool Stationary { get; init; }
 
+    /// <summary>
+    /// Stage drift larger or smaller than the model's (a random walk of σ 0.4 px a slice plus a slow trend): both are
+    /// multiplied by this. For robustness studies of the alignment; 1 keeps the phantom's bytes.
+    /// </summary>
+    public double DriftScale { get; init; } = 1;
+
+    /// <summary>
+    /// Sudden stage jumps: this many slices, drawn uniformly, at which the field moves by <see cref="DriftJumpPx"/> pixels in
+    /// a random direction and stays there (a stage that re-finds its fiducial). 0 keeps the phantom's bytes.
+    /// </summary>
+    public int DriftJumps { get; init; }
+
+    /// <summary>Size of each of the <see cref="DriftJumps"/>, pixels.</summary>
+    public double DriftJumpPx { get; init; } = 10;
+
     /// <summary>The family seed these options were drawn from (<see cref="PhantomFamily.Draw"/>), null for a preset.</summary>
     public int? FamilySeed { get; init; }
 
@@ -51,6 +66,11 @@ public sealed record PhantomOptions(PhantomPreset Preset, int Depth, int Height,
         ArgumentOutOfRangeException.ThrowIfLessThan(Width, 8, nameof(Width));
         if (!(VoxelNm >= 5 && VoxelNm <= 500))
             throw new ArgumentOutOfRangeException(nameof(VoxelNm), VoxelNm, "voxel size must be within 5..500 nm");
+        if (!(DriftScale >= 0 && DriftScale <= 20))
+            throw new ArgumentOutOfRangeException(nameof(DriftScale), DriftScale, "drift scale must be within 0..20");
+        ArgumentOutOfRangeException.ThrowIfNegative(DriftJumps, nameof(DriftJumps));
+        if (!(DriftJumpPx >= 0 && DriftJumpPx <= 200))
+            throw new ArgumentOutOfRangeException(nameof(DriftJumpPx), DriftJumpPx, "a drift jump must be within 0..200 px");
         if (!Enum.IsDefined(Preset))
             throw new ArgumentOutOfRangeException(nameof(Preset), Preset, "unknown preset");
         Resolved.Microstructure.Validate();

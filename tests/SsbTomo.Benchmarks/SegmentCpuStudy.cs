@@ -40,7 +40,7 @@ internal static class SegmentCpuStudy
             Console.Error.WriteLine("usage: SsbTomo.Benchmarks segment-cpu [--repeats N] PHANTOM_DIR RUN_DIR [...]");
             return 2;
         }
-        var sigma = CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50)); // the family phantoms are 50 nm
+        var sigma = CarbonFibreSurvey.TubeSigmaVoxels(VoxelSize.Isotropic(50)); // the family phantoms are 50 nm unless swept with --voxel-nm
         double cpuWithout = 0, cpuWith = 0, wallWithout = 0, wallWith = 0, voxels = 0;
         for (var i = 0; i < args.Length; i += 2)
         {

@@ -12,7 +12,8 @@ namespace SsbTomo.Benchmarks;
 /// [--out FILE] [--keep DIR]`; --keep leaves every phantom and run in DIR, for `-- cleanup` and `-- thresholds` to
 /// re-segment. --voxel-nm draws the same members at another isotropic voxel size: the microstructure is drawn in µm, so
 /// particles, fibres and pores cover more or fewer voxels, while blur (px), shine-through decay (slices) and the grey
-/// levels stay as drawn.
+/// levels stay as drawn. --drift-scale multiplies the stage drift's random walk and trend, --drift-jumps adds that many
+/// sudden jumps of --drift-jump-px (10) pixels (<see cref="PhantomOptions.DriftScale"/>, <see cref="PhantomOptions.DriftJumps"/>).
 /// </summary>
 internal static class SweepStudy
 {
@@ -22,6 +23,7 @@ internal static class SweepStudy
         var draws = 24;
         var first = 1;
         var voxelNm = 50.0;
+        var (driftScale, driftJumps, driftJumpPx) = (1.0, 0, 10.0);
         var presets = true;
         string? output = null;
         string? keep = null;
@@ -33,19 +35,24 @@ internal static class SweepStudy
                 case "--first" when i + 1 < args.Length: first = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--shape" when i + 1 < args.Length: shape = args[++i].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--voxel-nm" when i + 1 < args.Length: voxelNm = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--drift-scale" when i + 1 < args.Length: driftScale = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--drift-jumps" when i + 1 < args.Length: driftJumps = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--drift-jump-px" when i + 1 < args.Length: driftJumpPx = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--no-presets": presets = false; break;
                 case "--out" when i + 1 < args.Length: output = args[++i]; break;
                 case "--keep" when i + 1 < args.Length: keep = args[++i]; break;
                 default:
-                    Console.Error.WriteLine("usage: SsbTomo.Benchmarks sweep [--draws N] [--first SEED] [--shape D,H,W] [--voxel-nm NM] [--no-presets] [--out FILE] [--keep DIR]");
+                    Console.Error.WriteLine("usage: SsbTomo.Benchmarks sweep [--draws N] [--first SEED] [--shape D,H,W] [--voxel-nm NM] [--drift-scale S] [--drift-jumps N [--drift-jump-px P]] [--no-presets] [--out FILE] [--keep DIR]");
                     return 2;
             }
         }
         var phantoms = Enumerable.Range(first, draws)
-            .Select(seed => ($"family {seed}", PhantomFamily.Draw(seed, shape[0], shape[1], shape[2], voxelNm)))
+            .Select(seed => ($"family {seed}", PhantomFamily.Draw(seed, shape[0], shape[1], shape[2], voxelNm) with
+                { DriftScale = driftScale, DriftJumps = driftJumps, DriftJumpPx = driftJumpPx }))
             .ToList();
         if (presets)
-            phantoms.AddRange(Enum.GetValues<PhantomPreset>().Select(p => ($"{p.ToString().ToLowerInvariant()} seed 1", new PhantomOptions(p, shape[0], shape[1], shape[2], voxelNm, 1))));
+            phantoms.AddRange(Enum.GetValues<PhantomPreset>().Select(p => ($"{p.ToString().ToLowerInvariant()} seed 1", new PhantomOptions(p, shape[0], shape[1], shape[2], voxelNm, 1)
+                { DriftScale = driftScale, DriftJumps = driftJumps, DriftJumpPx = driftJumpPx })));
         using var temporary = keep is null ? new TempDirectory("ssbtomo-sweep") : null;
         var workDir = keep ?? temporary!.Path;
         var results = new List<SweepResult>();

@@ -102,6 +102,28 @@ public class PhantomTests(PresetFixture fx) : IClassFixture<PresetFixture>
     }
 
     [Fact]
+    public void Drift_scale_multiplies_the_walk_and_jumps_move_every_later_slice()
+    {
+        var options = new PhantomOptions(PhantomPreset.Pristine, 60, 32, 32);
+        var plain = CathodePhantom.Create(options);
+        var doubled = CathodePhantom.Create(options with { DriftScale = 2 });
+        var jumped = CathodePhantom.Create(options with { DriftJumps = 2, DriftJumpPx = 12 });
+
+        for (var z = 0; z < 60; z++)
+        {
+            Assert.Equal(2 * plain.DriftPx(z).Dy, doubled.DriftPx(z).Dy, 1e-9);
+            Assert.Equal(2 * plain.DriftPx(z).Dx, doubled.DriftPx(z).Dx, 1e-9);
+        }
+        var added = Enumerable.Range(0, 60).Select(z => jumped.DriftPx(z) - plain.DriftPx(z)).ToArray();
+        Assert.Equal(Shift2D.Zero, added[0]);
+        // Piecewise constant: it changes only at the jumps' slices, by 12 px at each (two jumps could share a slice).
+        var changes = Enumerable.Range(1, 59).Where(z => (added[z] - added[z - 1]).Length > 1e-9).ToList();
+        Assert.InRange(changes.Count, 1, 2);
+        if (changes.Count == 2) Assert.All(changes, z => Assert.Equal(12, (added[z] - added[z - 1]).Length, 1e-9));
+        Assert.True(jumped.SpecimenLo.Y <= -jumped.MaxDriftPx - 3 && jumped.SpecimenHi.X >= 32 + jumped.MaxDriftPx + 3);
+    }
+
+    [Fact]
     public void Drift_starts_at_zero_and_walks_with_a_trend()
     {
         var ph = CathodePhantom.Create(new PhantomOptions(PhantomPreset.Pristine, 400, 32, 32));

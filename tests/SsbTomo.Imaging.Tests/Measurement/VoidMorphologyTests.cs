@@ -149,6 +149,38 @@ public class VoidMorphologyTests
         }
     }
 
+    /// <summary>
+    /// Windows (slabs x tiles with the accumulator's halo) against the distance transform of the whole volume thresholded
+    /// at d, on distances that are whole numbers of voxels along some axis and ones that are not, isotropic and anisotropic.
+    /// </summary>
+    [Theory]
+    [InlineData(50, 50, 50, 0.5)]
+    [InlineData(50, 50, 50, 0.23)]
+    [InlineData(25, 25, 25, 0.1)]
+    [InlineData(10, 10, 30, 0.09)]
+    [InlineData(30, 20, 10, 0.12)]
+    public void Void_near_nmc_counts_in_windows_equal_the_whole_volume_transform_thresholded(double xNm, double yNm, double zNm, double distanceUm)
+    {
+        var v = Microstructure(40, 47, 53, 11);
+        var voxel = new VoxelSize(xNm, yNm, zNm);
+        var squared = DistanceTransform.SquaredNm2(v, label => label == PhaseLabel.Nmc, voxel);
+        var limit = Math.Pow(distanceUm * 1000, 2) * (1 + 1e-12);
+        long voids = 0, near = 0;
+        for (var i = 0; i < v.Data.Length; i++)
+        {
+            if (v.Data[i] != PhaseLabel.Void) continue;
+            voids++;
+            if (squared[i] <= limit) near++;
+        }
+        Assert.True(near > 0 && near < voids, "the distance should split the void");
+        foreach (var (slab, tile) in new[] { (0, 512), (7, 13), (16, 20) })
+        {
+            var counted = NearNmc(v, voxel, distanceUm, slab, tile);
+            Assert.Equal(voids, counted.VoidVoxels);
+            Assert.Equal(near, counted.NearVoxels);
+        }
+    }
+
     [Fact]
     public void Components_sizes_and_principal_axes_equal_scipy_label_and_numpy_covariance()
     {
