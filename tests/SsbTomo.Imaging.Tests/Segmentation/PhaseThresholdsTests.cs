@@ -204,10 +204,7 @@ public class PhaseThresholdsTests
     [Fact]
     public void A_stack_whose_active_material_is_far_brighter_gets_a_fit_started_at_the_matrix_width()
     {
-        var histogram = File.ReadLines(Path.Combine(AppContext.BaseDirectory, "Segmentation", "Data", "family19-denoised-histogram.txt"))
-            .Where(line => !line.StartsWith('#'))
-            .SelectMany(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray();
-        Assert.Equal(Bins, histogram.Length);
+        var histogram = HistogramFixture("family19-denoised-histogram.txt");
         Assert.Null(PhaseThresholds.FromFit(PartialVolumeMixture.Fit(histogram, 4, Min, Max), Min, Max));
         Assert.Null(PhaseThresholds.FromFit(PartialVolumeMixture.Fit(histogram, 4, Min, Max, capDarkSds: false), Min, Max));
 
@@ -232,10 +229,7 @@ public class PhaseThresholdsTests
     [Fact]
     public void A_stack_whose_pores_and_carbon_show_modes_of_their_own_gets_a_class_on_each()
     {
-        var histogram = File.ReadLines(Path.Combine(AppContext.BaseDirectory, "Segmentation", "Data", "family5-25nm-denoised-histogram.txt"))
-            .Where(line => !line.StartsWith('#'))
-            .SelectMany(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray();
-        Assert.Equal(Bins, histogram.Length);
+        var histogram = HistogramFixture("family5-25nm-denoised-histogram.txt");
         var firstStart = PartialVolumeMixture.Fit(histogram, 4, Min, Max);
         Assert.InRange(firstStart.Means[1], 20_000, 32_000); // the failure this start had: carbon on the electrolyte's flank
 
@@ -270,6 +264,16 @@ public class PhaseThresholdsTests
         Assert.Equal([120, 220], HistogramPeaks.DarkPeaks(separated, 3, 500).Select(b => (int)Math.Round(b + 0.5)));
         Assert.Equal([120], HistogramPeaks.DarkPeaks(shoulder, 3, 500).Select(b => (int)Math.Round(b + 0.5)));
         Assert.Empty(HistogramPeaks.DarkPeaks(noDarkPhase, 3, 500));
+    }
+
+    /// <summary>A merged run histogram kept in Segmentation/Data: 1024 counts over 0-65536, '#' lines are comments.</summary>
+    private static long[] HistogramFixture(string file)
+    {
+        var histogram = File.ReadLines(Path.Combine(AppContext.BaseDirectory, "Segmentation", "Data", file))
+            .Where(line => !line.StartsWith('#'))
+            .SelectMany(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(Bins, histogram.Length);
+        return histogram;
     }
 
     [Theory]
