@@ -144,6 +144,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
             .WithUncertainty(model, variants, context.Message.TrainedClassifier,
                 context.Message.Variants is [.., { Name: VariantRowSample.SampledBaseName }] ? VariantRowSample.For((long)depth * height * width).RowShare : 1,
                 new BoundaryPlacement(areas, options.Value.Metrics.BoundaryPlacementVoxels))
+            .WithFibreResolution()
             with { Provenance = await store.ExistsAsync(layout.Provenance, ct) ? Path.GetFileName(layout.Provenance) : null };
     }
 
