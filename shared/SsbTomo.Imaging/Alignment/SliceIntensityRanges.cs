@@ -51,7 +51,7 @@ public static class SliceIntensityRanges
     /// <summary>Where the stack's typical 0.5 and 99.5 % percentiles land in uint16 under bulk-peak matching.</summary>
     public const double TailLow = 8192, TailHigh = 57344;
 
-    /// <summary>The slice's percentiles and bulk peaks (<see cref="HistogramPeaks.BulkPairPositions(IReadOnlyList{double}, double, double)"/>, each peak's basin ≥ <see cref="HistogramPeaks.MinimumBulkBasinShare"/> of the slice).</summary>
+    /// <summary>The slice's percentiles and bulk peaks (<see cref="HistogramPeaks.BulkPair"/>).</summary>
     public static SliceBrightness MeasureBrightness(Image2D<float> slice)
     {
         ArgumentNullException.ThrowIfNull(slice);
@@ -65,8 +65,7 @@ public static class SliceIntensityRanges
             var bin = layout.BinOf(value);
             if (bin >= 0 && bin < counts.Length) counts[bin]++;
         }
-        if (HistogramPeaks.BulkPairPositions(counts, PeakSmoothingBins, HistogramPeaks.MinimumBulkBasinShare) is not var (darker, brighter))
-            return new SliceBrightness(percentiles, null);
+        if (HistogramPeaks.BulkPairPositions(counts, PeakSmoothingBins) is not var (darker, brighter)) return new SliceBrightness(percentiles, null);
         return new SliceBrightness(percentiles, new IntensityRange(layout.Origin + darker * layout.Width, layout.Origin + brighter * layout.Width));
     }
 

@@ -35,7 +35,13 @@ public static class HistogramPeaks
     public static (double Darker, double Brighter)? BulkPairPositions(IReadOnlyList<double> counts, double smoothingBins)
     {
         if (BulkPair(counts, smoothingBins, out var smooth) is not var (darker, brighter)) return null;
-        return (Vertex(smooth, darker), Vertex(smooth, brighter));
+        double Vertex(int i)
+        {
+            double a = smooth[i - 1], b = smooth[i], c = smooth[i + 1];
+            var curvature = a - 2 * b + c;
+            return i + 0.5 + (curvature < 0 ? Math.Clamp(0.5 * (a - c) / curvature, -0.5, 0.5) : 0);
+        }
+        return (Vertex(darker), Vertex(brighter));
     }
 
     /// <summary>
@@ -113,47 +119,6 @@ public static class HistogramPeaks
             for (var k = Math.Max(-radius, -i); k <= radius && i + k < bins; k++)
                 smooth[i] += counts[i + k] * Math.Exp(-k * k / (2 * smoothingBins * smoothingBins));
         return smooth;
-    }
-
-    /// <summary>
-    /// Least share of a histogram's counts that each bulk peak's basin (the smoothed counts between the minima on either
-    /// side of it) holds in <see cref="BulkPairPositions(IReadOnlyList{double}, double, double)"/> calls that ask for it. Both bulk phases fill a quarter or
-    /// more of a composite; blur moves part of each into its edges, so 0.15 still takes them and no pore or carbon mode.
-    /// </summary>
-    public const double MinimumBulkBasinShare = 0.15;
-
-    /// <summary>
-    /// <see cref="BulkPairPositions(IReadOnlyList{double}, double)"/> where each of the two peaks' basins must hold at least
-    /// <paramref name="minimumBasinShare"/> of the counts: null rather than a pair with a minor phase. One slice has far
-    /// fewer counts than a stack, and when its two bulk peaks are not separated by a valley the rule by height takes the
-    /// next peak that is, which can be the pores' or the carbon's once they are many voxels across: a 25 nm family member's
-    /// slices 14-32 gave (carbon, electrolyte) instead of (electrolyte, active material), and brightness matching put the
-    /// electrolyte of slices 16-39 where the active material belongs (active material +18 pp).
-    /// </summary>
-    public static (double Darker, double Brighter)? BulkPairPositions(IReadOnlyList<double> counts, double smoothingBins, double minimumBasinShare)
-    {
-        if (BulkPair(counts, smoothingBins, out var smooth) is not var (darker, brighter)) return null;
-        var total = smooth.Sum();
-        if (!(BasinMass(smooth, darker) >= minimumBasinShare * total && BasinMass(smooth, brighter) >= minimumBasinShare * total)) return null;
-        return (Vertex(smooth, darker), Vertex(smooth, brighter));
-    }
-
-    private static double Vertex(double[] smooth, int i)
-    {
-        double a = smooth[i - 1], b = smooth[i], c = smooth[i + 1];
-        var curvature = a - 2 * b + c;
-        return i + 0.5 + (curvature < 0 ? Math.Clamp(0.5 * (a - c) / curvature, -0.5, 0.5) : 0);
-    }
-
-    /// <summary>Counts of the smoothed histogram from the minimum left of peak <paramref name="i"/> to the minimum right of it.</summary>
-    private static double BasinMass(double[] smooth, int i)
-    {
-        var (left, right) = (i, i);
-        while (left > 0 && smooth[left - 1] <= smooth[left]) left--;
-        while (right < smooth.Length - 1 && smooth[right + 1] <= smooth[right]) right++;
-        var mass = 0.0;
-        for (var j = left; j <= right; j++) mass += smooth[j];
-        return mass;
     }
 
     private static (int Darker, int Brighter)? BulkPair(IReadOnlyList<double> counts, double smoothingBins, out double[] smooth)

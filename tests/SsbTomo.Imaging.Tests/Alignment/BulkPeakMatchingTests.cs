@@ -74,30 +74,6 @@ public class BulkPeakMatchingTests
         Assert.Null(SliceIntensityRanges.MatchBulkPeaks([brightness, brightness, SliceIntensityRanges.MeasureBrightness(Slice(0.05, 1))]));
     }
 
-    /// <summary>
-    /// A slice like a 25 nm family member's (slices 14-32 of member 119): a broad electrolyte peak holding 55 % of the
-    /// pixels, the active material (30 %) too close to it for a valley, and carbon (8 %) in a narrow mode of its own. By
-    /// height alone the pair is (carbon, electrolyte); with each basin holding at least 0.15 of the slice there is no pair,
-    /// and brightness matching takes its neighbours' instead of mapping the electrolyte onto the active material's level.
-    /// </summary>
-    [Fact]
-    public void A_minor_phase_mode_is_not_a_bulk_peak_of_a_slice()
-    {
-        static double Peak(int i, double weight, double mean, double sd) => weight / sd * Math.Exp(-0.5 * Math.Pow((i + 0.5 - mean) / sd, 2));
-        var counts = Enumerable.Range(0, 256).Select(i => 1e5 * (Peak(i, 0.08, 80, 4) + Peak(i, 0.55, 150, 14) + Peak(i, 0.30, 180, 10) + Peak(i, 0.07, 30, 5))).ToArray();
-        var (darker, brighter) = HistogramPeaks.BulkPairPositions(counts, 2)!.Value;
-        Assert.InRange(darker, 75, 85); // the rule by height: carbon, then the electrolyte
-        Assert.InRange(brighter, 140, 160);
-
-        Assert.Null(HistogramPeaks.BulkPairPositions(counts, 2, HistogramPeaks.MinimumBulkBasinShare));
-
-        var separated = Enumerable.Range(0, 256).Select(i => 1e5 * (Peak(i, 0.08, 80, 4) + Peak(i, 0.55, 130, 8) + Peak(i, 0.30, 200, 8) + Peak(i, 0.07, 30, 5))).ToArray();
-        var bulk = HistogramPeaks.BulkPairPositions(separated, 2, HistogramPeaks.MinimumBulkBasinShare);
-        Assert.NotNull(bulk);
-        Assert.InRange(bulk.Value.Darker, 128, 132);
-        Assert.InRange(bulk.Value.Brighter, 198, 202);
-    }
-
     [Fact]
     public void Bulk_pair_ignores_ripples_and_needs_a_valley()
     {
