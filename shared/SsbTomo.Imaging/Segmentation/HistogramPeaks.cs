@@ -71,11 +71,14 @@ public static class HistogramPeaks
     }
 
     /// <summary>
-    /// A dark peak stands at least this share of the highest peak's height: lower than that, a bump in a sparse tail is
-    /// as likely counting noise as a phase of its own. Not a phase proportion: a phase of 1 % of the voxels whose peak is
-    /// as wide as the matrix's stands at ~2 % of the matrix's height.
+    /// A dark peak stands at least this share of the highest peak's height: a floor for counting noise in a sparse tail,
+    /// not a phase proportion (a phase of 1 % of the voxels whose peak is as wide as the matrix's stands at ~2 % of its
+    /// height). A tuning, measured on the denoised histograms of 147 family runs (15, 25, 50 and 100 nm, 8- and 16-bit,
+    /// 4x drift, stage jumps): 0.001, 0.002 and 0.005 find two dark modes in the same 26 stacks (all at 15 or 25 nm,
+    /// none at 50 or 100 nm), 0.01 loses 25 nm member 5, the one whose fit the modes repair, and 0.02 also a 15 nm one;
+    /// so the floor sits inside the plateau, not at its edge.
     /// </summary>
-    public const double MinimumDarkShare = 0.005;
+    public const double MinimumDarkShare = 0.002;
 
     /// <summary>
     /// Bins, ascending, of the peaks of <paramref name="counts"/> (smoothed as <see cref="BulkPair(IReadOnlyList{double}, double)"/>
@@ -133,12 +136,7 @@ public static class HistogramPeaks
         if (maxima.Count < 2) return null;
         var highest = maxima[0];
         foreach (var other in maxima.Skip(1).TakeWhile(i => smoothed[i] >= MinimumShare * smoothed[highest]))
-        {
-            var (lo, hi) = (Math.Min(other, highest), Math.Max(other, highest));
-            var valley = double.PositiveInfinity;
-            for (var i = lo; i <= hi; i++) valley = Math.Min(valley, smooth[i]);
-            if (valley < ValleyRatio * Math.Min(smooth[other], smooth[highest])) return (lo, hi);
-        }
+            if (Separated(smooth, other, highest)) return (Math.Min(other, highest), Math.Max(other, highest));
         return null;
     }
 }
