@@ -133,7 +133,7 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store, IOptions<Ssb
             }
             var correctedSlice = new SliceCorrection(used[k].Fit, false).Apply(slice, out var curtains, kernelThreads);
             corrected[k] = new SliceCorrected(null, used[k].Fit, used[k].Slice, SliceIntensityRanges.Measure(correctedSlice),
-                SliceIntensityRanges.MeasureBrightness(correctedSlice), ParticleSections.Detect(correctedSlice, ParticleDetectionOptions.ForDrift, kernelThreads), curtains);
+                SliceIntensityRanges.MeasureBrightness(correctedSlice, kernelThreads), ParticleSections.Detect(correctedSlice, ParticleDetectionOptions.ForDrift, kernelThreads), curtains);
         });
         return corrected;
     }

@@ -58,8 +58,17 @@ public sealed class SolveAlignmentConsumer(IBlobStore store, ILogger<SolveAlignm
                     + "its drift is interpolated between the neighbouring slices");
 
         var crop = ValidRegion.Compute(drifts, height, width);
-        var matched = SliceIntensityRanges.MatchBulkPeaks(measured.Select(m => m.Brightness).ToArray())
-            ?? SliceIntensityRanges.SmoothAlongZ(measured.Select(m => m.Range).ToArray());
+        var brightness = measured.Select(m => m.Brightness).ToArray();
+        var matched = SliceIntensityRanges.MatchBulkPeaks(brightness);
+        if (matched is not null)
+        {
+            var strays = SliceIntensityRanges.StrayBulkPeaks(brightness);
+            for (var z = 0; z < slices; z++)
+                if (strays[z])
+                    warnings[z].Add($"{Name(z)}: its two dominant grey levels ({brightness[z].BulkPeaks!.Value.Low:0}, {brightness[z].BulkPeaks!.Value.High:0}) "
+                        + "are not the same two phases as in most slices (one phase too scarce in it); its brightness is taken from the neighbouring slices");
+        }
+        matched ??= SliceIntensityRanges.SmoothAlongZ(measured.Select(m => m.Range).ToArray());
         int[] alignedShape = [slices, crop.Y1 - crop.Y0, crop.X1 - crop.X0];
         int[] cropYx = [crop.Y0, crop.Y1, crop.X0, crop.X1];
         await AlignmentBlobs.WriteAsync(store, layout.AlignmentSolution,

@@ -12,7 +12,7 @@ namespace SsbTomo.Benchmarks;
 /// Drift recovery, registration alone vs anchored on particle tracks, on phantoms and on segmented volumes of real
 /// cathodes rendered as drifting BSE stacks (the microstructure is real, so particles are not spheres).
 /// Usage: `-- drift [--shape D,H,W] [--presets pristine,cycled50] [--seeds 1,2,3] [--volume PATH --grey label:grey,...]...
-/// [--family 12,19,...] [--dump DIR]`. Family members are measured as the Alignment service measures a stack (charging
+/// [--family 12,19,... [--voxel-nm NM]] [--dump DIR]`. Family members are measured as the Alignment service measures a stack (charging
 /// gradient fitted per slice, corrected slice for the particles, raw slice registered); <c>--dump</c> writes per-slice
 /// errors and the tracks of each family member for diagnosis.
 /// A volume is sliced along its first axis; each run is reported with a random-walk drift and without any drift
@@ -30,6 +30,7 @@ internal static class DriftStudy
         var volumes = new List<(string Path, Dictionary<int, float> Grey)>();
         int[] family = [];
         string? dump = null;
+        var voxelNm = 50.0;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -39,6 +40,7 @@ internal static class DriftStudy
                 case "--seeds" when i + 1 < args.Length: seeds = Ints(args[++i]); break;
                 case "--family" when i + 1 < args.Length: family = Ints(args[++i]); break;
                 case "--dump" when i + 1 < args.Length: dump = args[++i]; break;
+                case "--voxel-nm" when i + 1 < args.Length: voxelNm = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--min-arc" when i + 1 < args.Length: s_arcs = s_arcs with { MinArcFraction = double.Parse(args[++i], CultureInfo.InvariantCulture) }; break;
                 case "--volume" when i + 3 < args.Length && args[i + 2] == "--grey":
                     volumes.Add((args[i + 1], args[i + 3].Split(',').Select(kv => kv.Split(':'))
@@ -54,7 +56,7 @@ internal static class DriftStudy
         Console.WriteLine("stack | drift RMS error: registered alone | anchored on whole sections | anchored also on cut/merged sections' circles | ms/slice");
         if (family.Length > 0)
         {
-            foreach (var member in family) ReportFamily(member, shape, dump);
+            foreach (var member in family) ReportFamily(member, shape, voxelNm, dump);
             return 0;
         }
         foreach (var preset in presets)
@@ -106,9 +108,9 @@ internal static class DriftStudy
     }
 
     /// <summary>A family member measured slice by slice as MeasureAlignmentChunkConsumer does, solved as SolveAlignmentConsumer does.</summary>
-    private static void ReportFamily(int member, int[] shape, string? dump)
+    private static void ReportFamily(int member, int[] shape, double voxelNm, string? dump)
     {
-        var phantom = CathodePhantom.Create(PhantomFamily.Draw(member, shape[0], shape[1], shape[2]));
+        var phantom = CathodePhantom.Create(PhantomFamily.Draw(member, shape[0], shape[1], shape[2], voxelNm));
         var truth = Enumerable.Range(0, shape[0]).Select(phantom.DriftPx).ToArray();
         var registration = new PairwiseRegistration();
         var (estimator, whole) = (new AnchoredDriftEstimator(), new AnchoredDriftEstimator());
@@ -138,7 +140,30 @@ internal static class DriftStudy
             + $"(anchored {result.AnchoredSlices}, sections/slice {sections.Average(s => s.Length):F1}, untrusted {estimator.Trusted.Count(t => !t)}; "
             + $"σ step {result.StepSigmaPx}, σ centroid {result.CentroidSigmaPx}, σ slide {result.SlideSigmaPxPerSlice}) | {watch.Elapsed.TotalMilliseconds / truth.Length:F1}");
         if (dump is null) return;
+        // Which track carries the error: the solve again without each one.
+        var linkedTracks = ParticleTracks.Link(sections, registered);
+        for (var t = 0; t < linkedTracks.Count; t++)
+        {
+            var without = AnchoredDrift.Refine(registered, [.. linkedTracks.Where((_, i) => i != t)], trusted: estimator.Trusted);
+            var track = linkedTracks[t];
+            var scaleY = track.VarianceScaleY is { } sy ? Statistics.Median(sy) : 1;
+            var scaleX = track.VarianceScaleX is { } sx ? Statistics.Median(sx) : 1;
+            Console.WriteLine($"  without track {t} (slices {track.FirstSlice}-{track.LastSlice}, median variance scale y {scaleY:0.0} x {scaleX:0.0}): {Rms(without.Drift, truth):F3} px");
+        }
         Directory.CreateDirectory(dump);
+        // Everything the anchored solve takes, to replay it in a test: per slice the truth and the registered drift, per
+        // track its sections' centres and variance scales.
+        using (var solve = new StreamWriter(Path.Combine(dump, $"family{member}-solve.tsv")))
+        {
+            solve.WriteLine("# slice\ttruth_y\ttruth_x\tregistered_y\tregistered_x\ttrusted; then track\tfirst_slice\ty\tx\tscale_y\tscale_x per section");
+            for (var z = 0; z < truth.Length; z++)
+                solve.WriteLine(string.Join('\t', new object[] { "slice", z, truth[z].Dy, truth[z].Dx, registered[z].Dy, registered[z].Dx, estimator.Trusted[z] ? 1 : 0 }
+                    .Select(o => Convert.ToString(o, CultureInfo.InvariantCulture))));
+            for (var t = 0; t < linkedTracks.Count; t++)
+                for (var a = 0; a < linkedTracks[t].Length; a++)
+                    solve.WriteLine(string.Join('\t', new object[] { "track", t, linkedTracks[t].FirstSlice, linkedTracks[t].Y[a], linkedTracks[t].X[a],
+                        linkedTracks[t].VarianceScaleY?[a] ?? 1, linkedTracks[t].VarianceScaleX?[a] ?? 1 }.Select(o => Convert.ToString(o, CultureInfo.InvariantCulture))));
+        }
         using var writer = new StreamWriter(Path.Combine(dump, $"family{member}.tsv"));
         writer.WriteLine("z\ttruth_y\ttruth_x\treg_y\treg_x\tanch_y\tanch_x\tpeak\tsections");
         for (var z = 0; z < truth.Length; z++)
