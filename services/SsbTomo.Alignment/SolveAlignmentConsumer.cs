@@ -62,10 +62,13 @@ public sealed class SolveAlignmentConsumer(IBlobStore store, ILogger<SolveAlignm
         var matched = SliceIntensityRanges.MatchBulkPeaks(brightness);
         if (matched is not null)
         {
-            var strays = SliceIntensityRanges.StrayBulkPeaks(brightness);
+            var smoothed = SliceIntensityRanges.MatchesSmoothedPeaks(brightness);
+            if (smoothed) logger.LogInformation("Brightness matched on the bulk peaks of the slices smoothed by {Sigma} px: too few slices show them unsmoothed (noise)", SliceIntensityRanges.PeakImageSmoothingPx);
+            var matchedPeaks = smoothed ? brightness.Select(b => b with { BulkPeaks = b.SmoothedBulkPeaks }).ToArray() : brightness;
+            var strays = SliceIntensityRanges.StrayBulkPeaks(matchedPeaks);
             for (var z = 0; z < slices; z++)
                 if (strays[z])
-                    warnings[z].Add($"{Name(z)}: its two dominant grey levels ({brightness[z].BulkPeaks!.Value.Low:0}, {brightness[z].BulkPeaks!.Value.High:0}) "
+                    warnings[z].Add($"{Name(z)}: its two dominant grey levels ({matchedPeaks[z].BulkPeaks!.Value.Low:0}, {matchedPeaks[z].BulkPeaks!.Value.High:0}) "
                         + "are not the same two phases as in most slices (one phase too scarce in it); its brightness is taken from the neighbouring slices");
         }
         matched ??= SliceIntensityRanges.SmoothAlongZ(measured.Select(m => m.Range).ToArray());

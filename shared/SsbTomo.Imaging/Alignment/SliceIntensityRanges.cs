@@ -4,9 +4,10 @@ namespace SsbTomo.Imaging.Alignment;
 
 /// <summary>
 /// What brightness matching needs of one slice: its 0.5/99.5 % percentiles and the grey levels of its two bulk phases
-/// (the histogram's two dominant peaks), null when it has no two such peaks.
+/// (the histogram's two dominant peaks), null when it has no two such peaks; the same peaks of the slice smoothed by
+/// <see cref="SliceIntensityRanges.PeakImageSmoothingPx"/>, for stacks too noisy to show them unsmoothed.
 /// </summary>
-public readonly record struct SliceBrightness(IntensityRange Percentiles, IntensityRange? BulkPeaks);
+public readonly record struct SliceBrightness(IntensityRange Percentiles, IntensityRange? BulkPeaks, IntensityRange? SmoothedBulkPeaks = null);
 
 /// <summary>
 /// Brightness drift correction: every slice's robust range is matched to one common scale. Ranges are
@@ -52,15 +53,17 @@ public static class SliceIntensityRanges
     public const double TailLow = 8192, TailHigh = 57344;
 
     /// <summary>
-    /// The bulk peaks are looked for in the slice smoothed by a Gaussian of this many pixels: pixel noise broadens both
+    /// Gaussian (in pixels) by which the slice is smoothed for its second set of bulk peaks. Pixel noise broadens both
     /// bulk peaks until the valley between them is too shallow to part them (family member 118 at 50 nm: noise 14 grey
     /// levels on a 47-level electrolyte/active-material contrast, 51 of 64 slices without peaks, so the stack fell back
     /// to percentile matching, which followed the slices' phase content: electrolyte 28 k in the first slices, 34 k in
-    /// the last). A σ of 1 px leaves ~0.28 of white noise and moves no bulk phase's mode, which spans many pixels.
+    /// the last). A σ of 1 px leaves ~0.28 of white noise. Used only where the unsmoothed peaks are missing in most
+    /// slices: where both exist the smoothed ones follow each slice's pore content more (partial-volume rims; member
+    /// 127: active material's aligned level 49.8-52.3 k across slices against 51.0-51.4 k unsmoothed).
     /// </summary>
     public const double PeakImageSmoothingPx = 1;
 
-    /// <summary>The slice's percentiles and bulk peaks (<see cref="HistogramPeaks.BulkPair"/> of the slice smoothed by <see cref="PeakImageSmoothingPx"/>).</summary>
+    /// <summary>The slice's percentiles and bulk peaks (<see cref="HistogramPeaks.BulkPair"/>), unsmoothed and smoothed by <see cref="PeakImageSmoothingPx"/>.</summary>
     public static SliceBrightness MeasureBrightness(Image2D<float> slice, int maxThreads = KernelThreads.All)
     {
         ArgumentNullException.ThrowIfNull(slice);
@@ -69,18 +72,23 @@ public static class SliceIntensityRanges
         var (values, valid) = (new float[slice.Pixels.Length], new float[slice.Pixels.Length]);
         for (var i = 0; i < values.Length; i++)
             if (float.IsFinite(slice.Pixels[i])) (values[i], valid[i]) = (slice.Pixels[i], 1f);
-        var smooth = GaussianBlur.Normalised(values, valid, slice.Height, slice.Width, PeakImageSmoothingPx, maxThreads);
-        var layout = HistogramBins.Spanning(smooth.AsSpan(0, slice.Pixels.Length), percentiles.Low, percentiles.High, PeakHistogramBins);
+        var smooth = GaussianBlur.Normalised(values, valid, slice.Height, slice.Width, PeakImageSmoothingPx, maxThreads).AsSpan(0, values.Length);
+        return new SliceBrightness(percentiles, BulkPeaks(slice.Pixels, valid, percentiles), BulkPeaks(smooth, valid, percentiles));
+    }
+
+    private static IntensityRange? BulkPeaks(ReadOnlySpan<float> pixels, float[] valid, IntensityRange percentiles)
+    {
+        var layout = HistogramBins.Spanning(pixels, percentiles.Low, percentiles.High, PeakHistogramBins);
         var counts = new double[layout.Count];
-        for (var i = 0; i < values.Length; i++)
+        for (var i = 0; i < pixels.Length; i++)
         {
-            var value = smooth[i];
+            var value = pixels[i];
             if (valid[i] == 0 || !float.IsFinite(value)) continue;
             var bin = layout.BinOf(value);
             if (bin >= 0 && bin < counts.Length) counts[bin]++;
         }
-        if (HistogramPeaks.BulkPairPositions(counts, PeakSmoothingBins) is not var (darker, brighter)) return new SliceBrightness(percentiles, null);
-        return new SliceBrightness(percentiles, new IntensityRange(layout.Origin + darker * layout.Width, layout.Origin + brighter * layout.Width));
+        if (HistogramPeaks.BulkPairPositions(counts, PeakSmoothingBins) is not var (darker, brighter)) return null;
+        return new IntensityRange(layout.Origin + darker * layout.Width, layout.Origin + brighter * layout.Width);
     }
 
     /// <summary>
@@ -91,12 +99,26 @@ public static class SliceIntensityRanges
     /// chosen so that the stack's median 0.5/99.5 % percentiles land on <see cref="TailLow"/>/<see cref="TailHigh"/>.
     /// Returned as the range that <see cref="ToUInt16"/> maps to [<see cref="UInt16Low"/>, <see cref="UInt16High"/>].
     /// A slice whose peaks are another pair of phases than the stack's (<see cref="StrayBulkPeaks"/>) counts as one
-    /// without peaks. Null when fewer than half of the slices that are not flat have two bulk peaks (then match
-    /// percentiles).
+    /// without peaks. When fewer than half of the slices that are not flat have two bulk peaks, the peaks of the smoothed
+    /// slices are matched instead (<see cref="PeakImageSmoothingPx"/>), the same rule for every slice of the stack; null
+    /// when those are too few as well (then match percentiles).
     /// </summary>
     public static IntensityRange[]? MatchBulkPeaks(IReadOnlyList<SliceBrightness> slices, int windowSlices = 15)
     {
         ArgumentNullException.ThrowIfNull(slices);
+        return MatchPeaks(slices, windowSlices)
+            ?? MatchPeaks([.. slices.Select(s => s with { BulkPeaks = s.SmoothedBulkPeaks })], windowSlices);
+    }
+
+    /// <summary>Whether <see cref="MatchBulkPeaks"/> matched the stack on its smoothed slices' peaks.</summary>
+    public static bool MatchesSmoothedPeaks(IReadOnlyList<SliceBrightness> slices, int windowSlices = 15)
+    {
+        ArgumentNullException.ThrowIfNull(slices);
+        return MatchPeaks(slices, windowSlices) is null && MatchBulkPeaks(slices, windowSlices) is not null;
+    }
+
+    private static IntensityRange[]? MatchPeaks(IReadOnlyList<SliceBrightness> slices, int windowSlices)
+    {
         var strays = StrayBulkPeaks(slices);
         slices = slices.Select((s, z) => strays[z] ? s with { BulkPeaks = null } : s).ToArray();
         var withPeaks = Enumerable.Range(0, slices.Count).Where(z => slices[z].BulkPeaks is { } p && p.High > p.Low).ToArray();
