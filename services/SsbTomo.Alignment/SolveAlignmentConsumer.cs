@@ -58,20 +58,14 @@ public sealed class SolveAlignmentConsumer(IBlobStore store, ILogger<SolveAlignm
                     + "its drift is interpolated between the neighbouring slices");
 
         var crop = ValidRegion.Compute(drifts, height, width);
-        var brightness = measured.Select(m => m.Brightness).ToArray();
-        var matched = SliceIntensityRanges.MatchBulkPeaks(brightness);
-        if (matched is not null)
-        {
-            var smoothed = SliceIntensityRanges.MatchesSmoothedPeaks(brightness);
-            if (smoothed) logger.LogInformation("Brightness matched on the bulk peaks of the slices smoothed by {Sigma} px: too few slices show them unsmoothed (noise)", SliceIntensityRanges.PeakImageSmoothingPx);
-            var matchedPeaks = smoothed ? brightness.Select(b => b with { BulkPeaks = b.SmoothedBulkPeaks }).ToArray() : brightness;
-            var strays = SliceIntensityRanges.StrayBulkPeaks(matchedPeaks);
-            for (var z = 0; z < slices; z++)
-                if (strays[z])
-                    warnings[z].Add($"{Name(z)}: its two dominant grey levels ({matchedPeaks[z].BulkPeaks!.Value.Low:0}, {matchedPeaks[z].BulkPeaks!.Value.High:0}) "
-                        + "are not the same two phases as in most slices (one phase too scarce in it); its brightness is taken from the neighbouring slices");
-        }
-        matched ??= SliceIntensityRanges.SmoothAlongZ(measured.Select(m => m.Range).ToArray());
+        var match = SliceIntensityRanges.MatchBrightness(measured.Select(m => m.Brightness).ToArray());
+        if (match is { SmoothedPeaks: true })
+            logger.LogInformation("Brightness matched on the bulk peaks of the slices smoothed by {Sigma} px: too few slices show them unsmoothed (noise)", SliceIntensityRanges.PeakImageSmoothingPx);
+        for (var z = 0; match is not null && z < slices; z++)
+            if (match.StrayPeaks[z] is { } stray)
+                warnings[z].Add($"{Name(z)}: its two dominant grey levels ({stray.Low:0}, {stray.High:0}) are not the same two phases as in most "
+                    + "slices (one phase too scarce in it); its brightness is taken from the neighbouring slices");
+        var matched = match?.Ranges ?? SliceIntensityRanges.SmoothAlongZ(measured.Select(m => m.Range).ToArray());
         int[] alignedShape = [slices, crop.Y1 - crop.Y0, crop.X1 - crop.X0];
         int[] cropYx = [crop.Y0, crop.Y1, crop.X0, crop.X1];
         await AlignmentBlobs.WriteAsync(store, layout.AlignmentSolution,

@@ -9,6 +9,12 @@ namespace SsbTomo.Imaging.Alignment;
 /// </summary>
 public readonly record struct SliceBrightness(IntensityRange Percentiles, IntensityRange? BulkPeaks, IntensityRange? SmoothedBulkPeaks = null);
 
+/// <summary>What bulk-peak brightness matching decided for a stack (<see cref="SliceIntensityRanges.MatchBrightness"/>).</summary>
+/// <param name="Ranges">Per slice, the range that <see cref="SliceIntensityRanges.ToUInt16"/> maps to the common scale.</param>
+/// <param name="SmoothedPeaks">Whether the peaks of the smoothed slices were matched (too few slices showed them unsmoothed).</param>
+/// <param name="StrayPeaks">Per slice, the peaks left out as another pair of phases; null for a slice whose peaks were used or that had none.</param>
+public sealed record BulkPeakMatch(IntensityRange[] Ranges, bool SmoothedPeaks, IntensityRange?[] StrayPeaks);
+
 /// <summary>
 /// Brightness drift correction: every slice's robust range is matched to one common scale. Ranges are
 /// smoothed along z first because the drift is slow while the phase content of single slices fluctuates.
@@ -103,23 +109,24 @@ public static class SliceIntensityRanges
     /// slices are matched instead (<see cref="PeakImageSmoothingPx"/>), the same rule for every slice of the stack; null
     /// when those are too few as well (then match percentiles).
     /// </summary>
-    public static IntensityRange[]? MatchBulkPeaks(IReadOnlyList<SliceBrightness> slices, int windowSlices = 15)
+    public static IntensityRange[]? MatchBulkPeaks(IReadOnlyList<SliceBrightness> slices, int windowSlices = 15) =>
+        MatchBrightness(slices, windowSlices)?.Ranges;
+
+    /// <summary>
+    /// <see cref="MatchBulkPeaks"/> with what it decided: whether the smoothed slices' peaks were matched, and which
+    /// slices' peaks were strays (<see cref="StrayBulkPeaks"/> of the peaks matched). Null when no peaks could be matched.
+    /// </summary>
+    public static BulkPeakMatch? MatchBrightness(IReadOnlyList<SliceBrightness> slices, int windowSlices = 15)
     {
         ArgumentNullException.ThrowIfNull(slices);
-        return MatchPeaks(slices, windowSlices)
-            ?? MatchPeaks([.. slices.Select(s => s with { BulkPeaks = s.SmoothedBulkPeaks })], windowSlices);
+        return MatchPeaks(slices, windowSlices, smoothed: false)
+            ?? MatchPeaks([.. slices.Select(s => s with { BulkPeaks = s.SmoothedBulkPeaks })], windowSlices, smoothed: true);
     }
 
-    /// <summary>Whether <see cref="MatchBulkPeaks"/> matched the stack on its smoothed slices' peaks.</summary>
-    public static bool MatchesSmoothedPeaks(IReadOnlyList<SliceBrightness> slices, int windowSlices = 15)
-    {
-        ArgumentNullException.ThrowIfNull(slices);
-        return MatchPeaks(slices, windowSlices) is null && MatchBulkPeaks(slices, windowSlices) is not null;
-    }
-
-    private static IntensityRange[]? MatchPeaks(IReadOnlyList<SliceBrightness> slices, int windowSlices)
+    private static BulkPeakMatch? MatchPeaks(IReadOnlyList<SliceBrightness> slices, int windowSlices, bool smoothed)
     {
         var strays = StrayBulkPeaks(slices);
+        var strayPeaks = strays.Select((stray, z) => stray ? slices[z].BulkPeaks : null).ToArray();
         slices = slices.Select((s, z) => strays[z] ? s with { BulkPeaks = null } : s).ToArray();
         var withPeaks = Enumerable.Range(0, slices.Count).Where(z => slices[z].BulkPeaks is { } p && p.High > p.Low).ToArray();
         var notFlat = slices.Count(s => !IsEmpty(s.Percentiles));
@@ -133,7 +140,8 @@ public static class SliceIntensityRanges
         var unitLow = tailLow + (UInt16Low - TailLow) * perLevel;
         var unitHigh = tailLow + (UInt16High - TailLow) * perLevel;
         var peaks = SmoothAlongZ(slices.Select(s => s.BulkPeaks ?? default).ToArray(), windowSlices);
-        return [.. peaks.Select(p => new IntensityRange(p.Low + unitLow * (p.High - p.Low), p.Low + unitHigh * (p.High - p.Low)))];
+        return new BulkPeakMatch([.. peaks.Select(p => new IntensityRange(p.Low + unitLow * (p.High - p.Low), p.Low + unitHigh * (p.High - p.Low)))],
+            smoothed, strayPeaks);
     }
 
     /// <summary>
