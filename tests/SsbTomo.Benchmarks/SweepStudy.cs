@@ -14,6 +14,8 @@ namespace SsbTomo.Benchmarks;
 /// particles, fibres and pores cover more or fewer voxels, while blur (px), shine-through decay (slices) and the grey
 /// levels stay as drawn. --drift-scale multiplies the stage drift's random walk and trend, --drift-jumps adds that many
 /// sudden jumps of --drift-jump-px (10) pixels (<see cref="PhantomOptions.DriftScale"/>, <see cref="PhantomOptions.DriftJumps"/>).
+/// --no-curtains draws every member as drawn but without its curtaining stripes: the ceiling a perfect curtain
+/// correction would reach, member by member against the same sweep with them.
 /// </summary>
 internal static class SweepStudy
 {
@@ -25,6 +27,7 @@ internal static class SweepStudy
         var voxelNm = 50.0;
         var (driftScale, driftJumps, driftJumpPx) = (1.0, 0, 10.0);
         var presets = true;
+        var noCurtains = false;
         string? output = null;
         string? keep = null;
         for (var i = 0; i < args.Length; i++)
@@ -39,15 +42,16 @@ internal static class SweepStudy
                 case "--drift-jumps" when i + 1 < args.Length: driftJumps = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--drift-jump-px" when i + 1 < args.Length: driftJumpPx = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--no-presets": presets = false; break;
+                case "--no-curtains": noCurtains = true; break;
                 case "--out" when i + 1 < args.Length: output = args[++i]; break;
                 case "--keep" when i + 1 < args.Length: keep = args[++i]; break;
                 default:
-                    Console.Error.WriteLine("usage: SsbTomo.Benchmarks sweep [--draws N] [--first SEED] [--shape D,H,W] [--voxel-nm NM] [--drift-scale S] [--drift-jumps N [--drift-jump-px P]] [--no-presets] [--out FILE] [--keep DIR]");
+                    Console.Error.WriteLine("usage: SsbTomo.Benchmarks sweep [--draws N] [--first SEED] [--shape D,H,W] [--voxel-nm NM] [--drift-scale S] [--drift-jumps N [--drift-jump-px P]] [--no-presets] [--no-curtains] [--out FILE] [--keep DIR]");
                     return 2;
             }
         }
         var phantoms = Enumerable.Range(first, draws)
-            .Select(seed => ($"family {seed}", PhantomFamily.Draw(seed, shape[0], shape[1], shape[2], voxelNm) with
+            .Select(seed => ($"family {seed}", WithoutCurtains(PhantomFamily.Draw(seed, shape[0], shape[1], shape[2], voxelNm), noCurtains) with
                 { DriftScale = driftScale, DriftJumps = driftJumps, DriftJumpPx = driftJumpPx }))
             .ToList();
         if (presets)
@@ -71,4 +75,9 @@ internal static class SweepStudy
         if (output is not null) File.WriteAllText(output, table);
         return 0;
     }
+
+    /// <summary>The member without curtaining (<c>--no-curtains</c>): what the stripes cost, measured against the same draw with them.</summary>
+    private static PhantomOptions WithoutCurtains(PhantomOptions options, bool remove) => remove && options.Parameters is { } p
+        ? options with { Parameters = p with { Appearance = p.Appearance with { CurtainAmplitudeMin = 0, CurtainAmplitudeMax = 0 } } }
+        : options;
 }
