@@ -75,12 +75,24 @@ public static class SliceIntensityRanges
         ArgumentNullException.ThrowIfNull(slice);
         var percentiles = IntensityNormalization.RobustRange(slice, 0.5, 99.5);
         if (IsEmpty(percentiles)) return new SliceBrightness(percentiles, null);
-        var (values, valid) = (new float[slice.Pixels.Length], new float[slice.Pixels.Length]);
-        for (var i = 0; i < values.Length; i++)
-            if (float.IsFinite(slice.Pixels[i])) (values[i], valid[i]) = (slice.Pixels[i], 1f);
-        var smooth = GaussianBlur.Normalised(values, valid, slice.Height, slice.Width, PeakImageSmoothingPx, maxThreads).AsSpan(0, values.Length);
-        return new SliceBrightness(percentiles, BulkPeaks(slice.Pixels, valid, percentiles), BulkPeaks(smooth, valid, percentiles));
+        return Brightness(slice, percentiles, SmoothedSlice.Of(slice, PeakImageSmoothingPx, maxThreads));
     }
+
+    /// <summary>
+    /// As above, with the slice's blur at <see cref="PeakImageSmoothingPx"/> already made (the alignment shares it with
+    /// <see cref="ParticleSections.Detect(Image2D{float}, SmoothedSlice, ParticleDetectionOptions?, int)"/>); the same result.
+    /// </summary>
+    public static SliceBrightness MeasureBrightness(Image2D<float> slice, SmoothedSlice smoothed)
+    {
+        ArgumentNullException.ThrowIfNull(slice);
+        ArgumentNullException.ThrowIfNull(smoothed);
+        smoothed.CheckFor(slice, PeakImageSmoothingPx, nameof(smoothed));
+        var percentiles = IntensityNormalization.RobustRange(slice, 0.5, 99.5);
+        return IsEmpty(percentiles) ? new SliceBrightness(percentiles, null) : Brightness(slice, percentiles, smoothed);
+    }
+
+    private static SliceBrightness Brightness(Image2D<float> slice, IntensityRange percentiles, SmoothedSlice smoothed) =>
+        new(percentiles, BulkPeaks(slice.Pixels, smoothed.Valid, percentiles), BulkPeaks(smoothed.Smooth, smoothed.Valid, percentiles));
 
     private static IntensityRange? BulkPeaks(ReadOnlySpan<float> pixels, float[] valid, IntensityRange percentiles)
     {

@@ -55,7 +55,7 @@ public class BulkPeakMatchingTests
     public void Slices_with_different_pore_shares_get_the_same_electrolyte_level()
     {
         var slices = Enumerable.Range(0, 30).Select(z => Slice(z < 15 ? 0.2 : 0.03, z, gain: 1 + 0.002 * z)).ToArray();
-        var matched = SliceIntensityRanges.MatchBulkPeaks(slices.Select(SliceIntensityRanges.MeasureBrightness).ToArray(), windowSlices: 1);
+        var matched = SliceIntensityRanges.MatchBulkPeaks(slices.Select(slice => SliceIntensityRanges.MeasureBrightness(slice)).ToArray(), windowSlices: 1);
         Assert.NotNull(matched);
         double Electrolyte(int z)
         {
@@ -156,7 +156,7 @@ public class BulkPeakMatchingTests
         }
         static bool Scarce(int z) => z is >= 12 and < 27;
         var slices = Enumerable.Range(0, 40).Select(z => Composite(Scarce(z) ? 0 : 0.35, 100 + z)).ToArray();
-        var brightness = slices.Select(SliceIntensityRanges.MeasureBrightness).ToArray();
+        var brightness = slices.Select(slice => SliceIntensityRanges.MeasureBrightness(slice)).ToArray();
         Assert.All(Enumerable.Range(12, 15), z => Assert.InRange(brightness[z].BulkPeaks!.Value.Low, 65, 75));
 
         Assert.Equal(Enumerable.Range(0, 40).Select(Scarce), SliceIntensityRanges.StrayBulkPeaks(brightness));

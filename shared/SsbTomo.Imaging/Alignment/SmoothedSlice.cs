@@ -1,0 +1,48 @@
+namespace SsbTomo.Imaging.Alignment;
+
+/// <summary>
+/// A slice's pixels with its non-finite ones as 0 and marked invalid, and their Gaussian blur by normalised convolution
+/// (<see cref="GaussianBlur.Normalised"/>): what the brightness measurement's smoothed peaks and the particle sections
+/// both read at σ = 1 px, so that a measured slice is blurred once for the two.
+/// </summary>
+public sealed class SmoothedSlice
+{
+    private SmoothedSlice(int height, int width, double sigmaPx, float[] valid, float[] smooth)
+    {
+        Height = height;
+        Width = width;
+        SigmaPx = sigmaPx;
+        Valid = valid;
+        Smooth = smooth;
+    }
+
+    public int Height { get; }
+    public int Width { get; }
+    public double SigmaPx { get; }
+
+    /// <summary>1 where the slice's pixel is finite, 0 elsewhere; shared, not copied.</summary>
+    public float[] Valid { get; }
+
+    /// <summary>The blurred pixels (row-major, Height x Width); shared, not copied.</summary>
+    public float[] Smooth { get; }
+
+    /// <param name="maxThreads">Threads the blur may use (<see cref="KernelThreads"/>); the pixels are the same for any.</param>
+    public static SmoothedSlice Of(Image2D<float> slice, double sigmaPx, int maxThreads = KernelThreads.All)
+    {
+        ArgumentNullException.ThrowIfNull(slice);
+        KernelThreads.Check(maxThreads);
+        var (values, valid) = (new float[slice.Pixels.Length], new float[slice.Pixels.Length]);
+        for (var i = 0; i < values.Length; i++)
+            if (float.IsFinite(slice.Pixels[i])) (values[i], valid[i]) = (slice.Pixels[i], 1f);
+        return new SmoothedSlice(slice.Height, slice.Width, sigmaPx, valid, GaussianBlur.Normalised(values, valid, slice.Height, slice.Width, sigmaPx, maxThreads));
+    }
+
+    /// <summary>Throws unless this is <paramref name="slice"/>'s blur at <paramref name="sigmaPx"/> in shape and σ.</summary>
+    internal void CheckFor(Image2D<float> slice, double sigmaPx, string parameterName)
+    {
+        if (slice.Height != Height || slice.Width != Width)
+            throw new ArgumentException($"the smoothed slice is {Height}x{Width}, the slice {slice.Height}x{slice.Width}", parameterName);
+        if (SigmaPx != sigmaPx)
+            throw new ArgumentException($"the slice was smoothed by σ {SigmaPx} px, {sigmaPx} px is needed", parameterName);
+    }
+}

@@ -1,0 +1,47 @@
+using SsbTomo.TestSupport;
+using SsbTomo.Imaging.Alignment;
+
+namespace SsbTomo.Imaging.Tests.Alignment;
+
+/// <summary>
+/// The alignment blurs each measured slice once for its smoothed bulk peaks and its particle sections
+/// (<see cref="SmoothedSlice"/>); with the shared blur both give what they give alone.
+/// </summary>
+public class SmoothedSliceTests
+{
+    private static Image2D<float> Slice()
+    {
+        var scene = new SectionScene(180, 210);
+        foreach (var (y, x, r) in new (double, double, double)[] { (50.3, 60.7, 18), (120.6, 90.2, 25.5), (140.2, 180.8, 21), (5.4, 150.2, 24) })
+            scene.Ellipse(y, x, r, r, 195);
+        scene.DarkSpecks(count: 90, grey: 25, seed: 5);
+        var image = scene.Render(noiseSigma: 6, seed: 7);
+        for (var x = 0; x < 30; x++) image[170, x] = float.NaN; // a strip outside the field, as after a shift
+        return image;
+    }
+
+    [Fact]
+    public void Brightness_and_particle_sections_from_the_shared_blur_equal_their_own()
+    {
+        var slice = Slice();
+        var smoothed = SmoothedSlice.Of(slice, SliceIntensityRanges.PeakImageSmoothingPx, maxThreads: 2);
+
+        var shared = ParticleSections.Detect(slice, smoothed, ParticleDetectionOptions.ForDrift);
+        Assert.Equal(ParticleSections.Detect(slice, ParticleDetectionOptions.ForDrift), shared);
+        Assert.NotEmpty(shared);
+        var brightness = SliceIntensityRanges.MeasureBrightness(slice, smoothed);
+        Assert.Equal(SliceIntensityRanges.MeasureBrightness(slice), brightness);
+        Assert.NotNull(brightness.SmoothedBulkPeaks);
+    }
+
+    [Fact]
+    public void A_blur_at_another_sigma_or_of_another_shape_is_refused()
+    {
+        var slice = Slice();
+        var wider = SmoothedSlice.Of(slice, 2.0);
+        Assert.Throws<ArgumentException>(() => SliceIntensityRanges.MeasureBrightness(slice, wider));
+        Assert.Throws<ArgumentException>(() => ParticleSections.Detect(slice, wider, ParticleDetectionOptions.ForDrift));
+        var other = SmoothedSlice.Of(new Image2D<float>(slice.Height, slice.Width + 1), SliceIntensityRanges.PeakImageSmoothingPx);
+        Assert.Throws<ArgumentException>(() => SliceIntensityRanges.MeasureBrightness(slice, other));
+    }
+}
