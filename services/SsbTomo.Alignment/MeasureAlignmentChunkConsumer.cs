@@ -132,13 +132,11 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store, IOptions<Ssb
                 return;
             }
             var correctedSlice = new SliceCorrection(used[k].Fit, false).Apply(slice, out var curtains, kernelThreads);
-            // Both read the slice blurred by 1 px: blurred once.
+            // The smoothed bulk peaks and the drift's particle sections read the same 1-px blur: made once.
             var smoothed = SmoothedSlice.Of(correctedSlice, SliceIntensityRanges.PeakImageSmoothingPx, kernelThreads);
-            var sections = ParticleDetectionOptions.ForDrift.SmoothingSigmaPx == smoothed.SigmaPx
-                ? ParticleSections.Detect(correctedSlice, smoothed, ParticleDetectionOptions.ForDrift, kernelThreads)
-                : ParticleSections.Detect(correctedSlice, ParticleDetectionOptions.ForDrift, kernelThreads);
             corrected[k] = new SliceCorrected(null, used[k].Fit, used[k].Slice, SliceIntensityRanges.Measure(correctedSlice),
-                SliceIntensityRanges.MeasureBrightness(correctedSlice, smoothed), sections, curtains);
+                SliceIntensityRanges.MeasureBrightness(correctedSlice, smoothed),
+                ParticleSections.Detect(correctedSlice, smoothed, ParticleDetectionOptions.ForDrift, kernelThreads), curtains);
         });
         return corrected;
     }

@@ -20,20 +20,23 @@ public class BulkPeakMatchingTests
         return draws;
     }
 
-    /// <summary>A slice of three phases with Gaussian noise: pores at 30, electrolyte at 100, active material at 180.</summary>
-    private static Image2D<float> Slice(double poreShare, int seed, double gain = 1)
+    /// <summary>
+    /// A square slice of phases drawn per block (a draw u uniform in [0, 1) per block, mapped to a phase's grey level by
+    /// <paramref name="levelOf"/>), times <paramref name="gain"/>, with Gaussian noise of <paramref name="noiseSigma"/>.
+    /// </summary>
+    private static Image2D<float> BlockScene(int size, int seed, int block, double noiseSigma, Func<double, double> levelOf, double gain = 1)
     {
         var random = new Random(seed);
-        var image = new Image2D<float>(200, 200);
-        var draws = BlockDraws(random, 200, 200);
+        var image = new Image2D<float>(size, size);
+        var draws = BlockDraws(random, size, size, block);
         for (var i = 0; i < image.Pixels.Length; i++)
-        {
-            var u = draws[i];
-            double level = u < poreShare ? 30 : u < poreShare + (1 - poreShare) * 0.55 ? 100 : 180;
-            image.Pixels[i] = (float)(gain * (level + 6 * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble())));
-        }
+            image.Pixels[i] = (float)(gain * (levelOf(draws[i]) + noiseSigma * random.NextGaussian()));
         return image;
     }
+
+    /// <summary>A slice of three phases with Gaussian noise: pores at 30, electrolyte at 100, active material at 180.</summary>
+    private static Image2D<float> Slice(double poreShare, int seed, double gain = 1) =>
+        BlockScene(200, seed, block: 8, noiseSigma: 6, u => u < poreShare ? 30 : u < poreShare + (1 - poreShare) * 0.55 ? 100 : 180, gain);
 
     [Fact]
     public void Bulk_peaks_are_found_whatever_the_pore_share()
@@ -141,19 +144,8 @@ public class BulkPeakMatchingTests
     [Fact]
     public void Slices_whose_dominant_peaks_are_another_pair_of_phases_take_their_neighbours_levels()
     {
-        static Image2D<float> Composite(double activeShare, int seed)
-        {
-            var random = new Random(seed);
-            var image = new Image2D<float>(400, 400);
-            var draws = BlockDraws(random, 400, 400, block: 16);
-            for (var i = 0; i < image.Pixels.Length; i++)
-            {
-                var u = draws[i];
-                double level = u < 0.05 ? 30 : u < 0.17 ? 70 : u < 1 - activeShare ? 100 : 125;
-                image.Pixels[i] = (float)(level + 7 * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
-            }
-            return image;
-        }
+        static Image2D<float> Composite(double activeShare, int seed) =>
+            BlockScene(400, seed, block: 16, noiseSigma: 7, u => u < 0.05 ? 30 : u < 0.17 ? 70 : u < 1 - activeShare ? 100 : 125);
         static bool Scarce(int z) => z is >= 12 and < 27;
         var slices = Enumerable.Range(0, 40).Select(z => Composite(Scarce(z) ? 0 : 0.35, 100 + z)).ToArray();
         var brightness = slices.Select(slice => SliceIntensityRanges.MeasureBrightness(slice)).ToArray();
@@ -211,19 +203,8 @@ public class BulkPeakMatchingTests
     [Fact]
     public void A_stack_too_noisy_for_its_unsmoothed_peaks_is_matched_on_its_smoothed_slices()
     {
-        static Image2D<float> Noisy(double poreShare, int seed)
-        {
-            var random = new Random(seed);
-            var image = new Image2D<float>(256, 256);
-            var draws = BlockDraws(random, 256, 256, block: 16);
-            for (var i = 0; i < image.Pixels.Length; i++)
-            {
-                var u = draws[i];
-                double level = u < poreShare ? 30 : u < poreShare + (1 - poreShare) * 0.55 ? 100 : 150;
-                image.Pixels[i] = (float)(level + 25 * random.NextGaussian());
-            }
-            return image;
-        }
+        static Image2D<float> Noisy(double poreShare, int seed) =>
+            BlockScene(256, seed, block: 16, noiseSigma: 25, u => u < poreShare ? 30 : u < poreShare + (1 - poreShare) * 0.55 ? 100 : 150);
         var slices = Enumerable.Range(0, 30).Select(z => Noisy(z < 15 ? 0.2 : 0.03, 200 + z)).ToArray();
         var brightness = slices.Select(s => SliceIntensityRanges.MeasureBrightness(s)).ToArray();
         Assert.True(brightness.Count(b => b.BulkPeaks is null) > 15, "the scene must hide the unsmoothed peaks in most slices");

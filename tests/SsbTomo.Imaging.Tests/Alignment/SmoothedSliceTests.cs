@@ -34,6 +34,11 @@ public class SmoothedSliceTests
         Assert.NotNull(brightness.SmoothedBulkPeaks);
     }
 
+    /// <summary>The measurement consumer hands one blur to both; they must want the same σ.</summary>
+    [Fact]
+    public void The_drift_sections_and_the_smoothed_bulk_peaks_read_the_same_blur() =>
+        Assert.Equal(SliceIntensityRanges.PeakImageSmoothingPx, ParticleDetectionOptions.ForDrift.SmoothingSigmaPx);
+
     [Fact]
     public void A_blur_at_another_sigma_or_of_another_shape_is_refused()
     {
