@@ -76,6 +76,11 @@ public sealed partial record MetricsReport(
         "shine-through correction gives a pore the voxels behind it below void + (0.5 + correction) of the way to the wall, correction = " +
         "excess - 0.1 (what the midpoint already recovers), within [0, 0.4]";
 
+    public const string StandingCurtainsMethod =
+        "curtain stripes that stand still in the aligned stack: per pair of neighbouring columns, the grey-level differences within 3 robust SD " +
+        "(1.4826 MAD) of their median over each slice's block of rows, averaged over the stack; their running sum less its running median " +
+        "over 257 columns is each column's offset, subtracted from the denoised grey before classification";
+
     public const string BoundaryPlacementMethod =
         "each phase's interval also widened by a layer of boundary_voxels over the phase's marching-cubes surface (half_widths): the " +
         "segmented boundaries may lie that far from the true ones (blur spreads an edge over several voxels; lit pore rims, thin " +
@@ -165,6 +170,9 @@ public sealed partial record MetricsReport(
                     ? new CarbonLevelReport(CarbonLevelMethod, fitCarbon, model.FibreCoreLevel, model.FibreCoreVoxels, model.CarbonReplacedByFibreLevel)
                     : null,
                 ShineThrough = new ShineThroughReport(ShineThroughMethod, model.ShineThroughExcess, model.ShineThroughCorrection, model.ShineThroughRuns),
+                StandingCurtains = model.StandingCurtainLargestOffset is { } largest
+                    ? new StandingCurtainsReport(StandingCurtainsMethod, largest, model.StandingCurtainColumns)
+                    : null,
             },
         };
     }
@@ -204,6 +212,10 @@ public sealed record UncertaintyReport(
 
     [JsonPropertyName("shine_through")]
     public ShineThroughReport? ShineThrough { get; init; }
+
+    [JsonPropertyName("standing_curtains")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public StandingCurtainsReport? StandingCurtains { get; init; }
 }
 
 /// <summary>How far the segmented boundaries may lie from the true ones, and what that adds to each fraction's interval.</summary>
@@ -224,6 +236,12 @@ public sealed record ShineThroughReport(
     [property: JsonPropertyName("excess")] double Excess,
     [property: JsonPropertyName("correction")] double Correction,
     [property: JsonPropertyName("pore_runs")] long PoreRuns);
+
+/// <summary>The curtain stripes the segmentation subtracted: the largest column offset and the columns beyond a tenth of the electrolyte-to-NMC contrast.</summary>
+public sealed record StandingCurtainsReport(
+    [property: JsonPropertyName("method")] string Method,
+    [property: JsonPropertyName("largest_offset")] double LargestOffset,
+    [property: JsonPropertyName("striped_columns")] int StripedColumns);
 
 /// <summary>The grey-level fit's carbon mean against the surveyed fibre cores' level, and which one segmented the stack.</summary>
 public sealed record CarbonLevelReport(

@@ -68,6 +68,16 @@ public class JobState : SagaStateMachineInstance
     /// <summary>The shine-through excess estimated from <see cref="ShineThroughRuns"/> once every chunk was surveyed.</summary>
     public double ShineThroughExcess { get; set; }
 
+    /// <summary>
+    /// Merged curtain steps of every chunk's survey (<see cref="Imaging.Segmentation.StandingCurtains"/>), until
+    /// <see cref="ColumnOffsets"/> are taken from them; then null, so the stored job stays small.
+    /// </summary>
+    public long[]? CurtainStepsKept { get; set; }
+    public long[]? CurtainStepSums { get; set; }
+
+    /// <summary>The standing curtain stripes' offset per image column, which every segmentation command carries (null: none).</summary>
+    public float[]? ColumnOffsets { get; set; }
+
     /// <summary>The job segments with a trained pixel classifier stored under its prefix (<see cref="SubmitJob.TrainedClassifier"/>).</summary>
     public bool TrainedClassifier { get; set; }
 
@@ -80,6 +90,7 @@ public class JobState : SagaStateMachineInstance
         {
             Model = TrainedClassifier ? null : Segmentation,
             ShineThroughExcess = ShineThroughExcess,
+            ColumnOffsets = TrainedClassifier ? null : ColumnOffsets,
             TrainedClassifier = TrainedClassifier,
         };
 

@@ -195,6 +195,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                 .If(c => c.Saga.SurveyedChunks.Count == c.Saga.ChunksTotal, all => all
                     .Then(CheckCarbonLevel)
                     .Then(EstimateShineThrough)
+                    .Then(c => EstimateStandingCurtains(c.Saga))
                     .ThenAsync(c => PublishSegmentCommands(c))
                     .TransitionTo(Segmenting)
                     .Publish(c => c.Saga.ToProgress())));
@@ -461,6 +462,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
             job.FibreTubeHistogram[i] += message.TubeHistogram[i];
             job.ElectrolyteCoreHistogram[i] += message.ElectrolyteCoreHistogram[i];
         }
+        AddCurtainSteps(job, message);
         if (message.ShineThroughRuns is { } runs)
         {
             if (runs.Length != ShineThroughEstimate.HistogramLength)
@@ -472,6 +474,48 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
             job.ShineThroughRuns ??= new long[runs.Length];
             for (var i = 0; i < runs.Length; i++) job.ShineThroughRuns[i] += runs[i];
         }
+    }
+
+    /// <summary>
+    /// Adds a chunk's curtain steps; a chunk of another width (a worker of another version) is left out with a warning,
+    /// and one without them (an older worker) simply adds nothing.
+    /// </summary>
+    private static void AddCurtainSteps(JobState job, ChunkSurveyed message)
+    {
+        if (message.CurtainStepsKept is not { } kept || message.CurtainStepSums is not { } sums) return;
+        var width = job.Width;
+        if (kept.Length != width || sums.Length != width)
+        {
+            job.Warnings.Add($"The curtain survey of chunk {message.ChunkIndex} has {kept.Length} columns instead of {width}; "
+                + "it was left out of the curtain correction.");
+            return;
+        }
+        new ColumnStepSums(job.CurtainStepsKept ??= new long[width], job.CurtainStepSums ??= new long[width])
+            .Add(new ColumnStepSums(kept, sums));
+    }
+
+    /// <summary>
+    /// The standing curtain stripes' offset per column from every chunk's steps (<see cref="StandingCurtains.Offsets"/>),
+    /// which the segmentation subtracts; the job says so when a stripe is deeper than a tenth of the electrolyte-to-NMC
+    /// contrast. The merged sums are dropped once used.
+    /// </summary>
+    private static void EstimateStandingCurtains(JobState job)
+    {
+        if (job.CurtainStepsKept is not { } kept || job.CurtainStepSums is not { } sums) return;
+        var offsets = StandingCurtains.Offsets(new ColumnStepSums(kept, sums));
+        (job.CurtainStepsKept, job.CurtainStepSums) = (null, null);
+        if (offsets is null) return;
+        job.ColumnOffsets = offsets;
+        var largest = offsets.Max(Math.Abs);
+        var contrast = job.ClassMeans is { Length: 4 } means ? means[3] - means[2] : double.NaN;
+        var striped = contrast > 0 ? offsets.Count(o => Math.Abs(o) > 0.1 * contrast) : 0;
+        if (job.Segmentation is { } model)
+            job.Segmentation = model with { StandingCurtainLargestOffset = largest, StandingCurtainColumns = striped };
+        if (striped > 0)
+            job.Warnings.Add($"Curtain stripes stand in the aligned stack: {striped} of {offsets.Length} image columns read up to "
+                + $"{largest:0} grey levels ({largest / contrast:P0} of the electrolyte-to-NMC contrast) off their neighbours in every slice. "
+                + "The segmentation subtracted each column's offset before classifying.");
+        job.UpdatedUtc = DateTime.UtcNow;
     }
 
     /// <summary>

@@ -12,7 +12,8 @@ using SsbTomo.Storage;
 namespace SsbTomo.Segmentation;
 
 /// <summary>
-/// Segments one slab of denoised.zarr with the stack-wide thresholds and shine-through excess (<see cref="PhaseSegmentation"/>:
+/// Segments one slab of denoised.zarr, less the standing curtain stripes' column offsets when the command carries them
+/// (<see cref="StandingCurtains"/>), with the stack-wide thresholds and shine-through excess (<see cref="PhaseSegmentation"/>:
 /// classification, partial-volume clean-up, shine-through correction, and unless <see cref="SsbTomoOptions.FibreHalfDepth"/> is
 /// off the fibres' half-depth rule), tile by tile with the halo they need, and writes its chunks of
 /// the labels (<see cref="JobLayout.Labels"/>). With the threshold model in the command it also segments each window with every threshold variant and
@@ -76,6 +77,7 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
             SegmentationSettings.SegmentBytesPerVoxel(windowSlices, Environment.ProcessorCount, fibreSigma > 0), ct, zHalo: halo))
         {
             var intensity = window.Data.ToFloat();
+            if (message.ColumnOffsets is { } offsets) StandingCurtains.Subtract(intensity, window.Tile.ReadX0, offsets);
             var labels = PhaseSegmentation.Segment(intensity, message.Thresholds, message.ClassMeans, message.ShineThroughExcess, fibreSigma, window.Slab.OwnedInSlab);
             await target.WriteOwnedAsync(window, window.CropToOwned(labels), ct);
             variants?.Add(intensity, window.Slab, window.Tile);

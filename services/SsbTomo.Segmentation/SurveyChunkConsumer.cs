@@ -9,8 +9,9 @@ namespace SsbTomo.Segmentation;
 
 /// <summary>
 /// Surveys one slab of denoised.zarr, tile by tile (each read with the halo the tube filter and the pore runs need), for
-/// carbon fibre cores and for pore runs along z, and reports the counts, so the orchestrator can check the grey-level
-/// fit's carbon class and estimate the shine-through once for the whole stack.
+/// carbon fibre cores, for pore runs along z and for the grey-level steps between neighbouring columns, and reports the counts, so the
+/// orchestrator can check the grey-level fit's carbon class and estimate the shine-through and the standing curtain
+/// stripes once for the whole stack.
 /// </summary>
 public sealed class SurveyChunkConsumer(IBlobStore store, IOptions<SsbTomoOptions> options) : IConsumer<SurveyChunk>
 {
@@ -27,7 +28,8 @@ public sealed class SurveyChunkConsumer(IBlobStore store, IOptions<SsbTomoOption
 
         var parts = new List<FibreSurveyCounts>();
         var runs = new long[ShineThroughEstimate.HistogramLength];
-        var halo = Math.Max(CarbonFibreSurvey.RequiredHaloSlices(sigma), ShineThroughEstimate.RequiredHaloSlices);
+        var curtainSteps = ColumnStepSums.Empty(denoised.Width);
+        var halo = Math.Max(Math.Max(CarbonFibreSurvey.RequiredHaloSlices(sigma), ShineThroughEstimate.RequiredHaloSlices), StandingCurtains.RequiredHaloPixels);
         var windowSlices = Halo.Expand(denoised.Depth, message.Z0, message.Z1, halo).SlabSlices;
         var surveyed = CarbonFibreSurvey.SurveyedSlices(message.Z0, message.Z1);
         var (chunkHeight, chunkWidth) = (denoised.Level0.Chunks[1], denoised.Level0.Chunks[2]);
@@ -41,11 +43,14 @@ public sealed class SurveyChunkConsumer(IBlobStore store, IOptions<SsbTomoOption
                 SegmentationSettings.HistogramBins, SegmentationSettings.HistogramMin, SegmentationSettings.HistogramMax, sigma, parallelism));
             var windowRuns = ShineThroughEstimate.CountRuns(window.Data, window.Slab, window.Tile, message.ClassMeans);
             for (var i = 0; i < runs.Length; i++) runs[i] += windowRuns[i];
+            curtainSteps.Add(StandingCurtains.Measure(window.Data, window.Slab, window.Tile, denoised.Height, denoised.Width, chunkHeight, parallelism));
         }
         var counts = FibreSurveyCounts.Merge(parts);
         await context.Publish(new ChunkSurveyed(message.JobId, message.ChunkIndex, counts.TubeHistogram, counts.ElectrolyteCoreHistogram)
         {
             ShineThroughRuns = runs,
+            CurtainStepsKept = curtainSteps.Kept,
+            CurtainStepSums = curtainSteps.Sums,
         });
     }
 }

@@ -101,6 +101,15 @@ public record ChunkSurveyed(Guid JobId, int ChunkIndex, long[] TubeHistogram, lo
 {
     /// <summary>The slab's pore runs along z, binned per distance from the back wall (ShineThroughEstimate); null from older workers.</summary>
     public long[]? ShineThroughRuns { get; init; }
+
+    /// <summary>
+    /// Per pair of neighbouring image columns (x, x + 1), how many of the slab's grey-level differences between them were
+    /// kept and their sum (StandingCurtains: integers, so slabs add in any order); null from older workers.
+    /// </summary>
+    public long[]? CurtainStepsKept { get; init; }
+
+    /// <inheritdoc cref="CurtainStepsKept"/>
+    public long[]? CurtainStepSums { get; init; }
 }
 
 /// <summary>Classify one slab with the thresholds of the whole stack (fan-out, phase 3).</summary>
@@ -114,6 +123,12 @@ public record SegmentChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0,
 
     /// <summary>The part of the stack's measured shine-through excess the shine-through correction acts on (0: none).</summary>
     public double ShineThroughExcess { get; init; }
+
+    /// <summary>
+    /// Per image column, the grey level of the curtain stripe standing there in the aligned stack, subtracted from the
+    /// denoised grey before classification (null: no correction).
+    /// </summary>
+    public float[]? ColumnOffsets { get; init; }
 
     /// <summary>
     /// Classify the slab's aligned slices with the job's trained pixel classifier (blobs at JobLayout's ClassifierManifest /
@@ -197,6 +212,12 @@ public record SegmentationModel(double[] Thresholds, double[] ClassMeans, double
 
     /// <summary>Pore runs along z the estimate came from (at the distance from the back wall it was taken at).</summary>
     public long ShineThroughRuns { get; init; }
+
+    /// <summary>Largest curtain offset the segmentation subtracted from a column, in grey levels (null: not measured).</summary>
+    public double? StandingCurtainLargestOffset { get; init; }
+
+    /// <summary>Columns whose curtain offset exceeds a tenth of the electrolyte-to-NMC contrast.</summary>
+    public int StandingCurtainColumns { get; init; }
 }
 
 /// <summary>metrics.json, metrics.csv and particles.csv are written (where: JobLayout).</summary>

@@ -27,7 +27,8 @@ internal static class ChunkPathStudy
 
     /// <summary>
     /// The path as it runs now: denoise, the survey between the two passes (carbon-fibre cores by the Hessian at the tube σ
-    /// on every 4th slice, pore runs along z for the shine-through estimate), then classification, clean-up and the
+    /// on every 4th slice, pore runs along z for the shine-through estimate, the curtain steps between columns), then the
+    /// standing curtains' subtraction, classification, clean-up and the
     /// shine-through correction (<see cref="PhaseSegmentation"/>) with the estimated correction, and the fibres' half-depth rule.
     /// </summary>
     public static void With(BenchData data, double[] thresholds)
@@ -37,8 +38,12 @@ internal static class ChunkPathStudy
         var whole = new SlabWindow(0, quantized.Depth, 0, quantized.Depth);
         CarbonFibreSurvey.Survey(quantized, whole, thresholds, data.ClassMeans, 1024, 0, 65536, TubeSigma);
         var shine = ShineThroughEstimate.Estimate(ShineThroughEstimate.CountRuns(quantized, whole, TileWindow.Whole(quantized.Height, quantized.Width), data.ClassMeans));
+        if (StandingCurtains.Offsets(CurtainSteps(quantized)) is { } offsets) StandingCurtains.Subtract(denoised, 0, offsets);
         PhaseSegmentation.Segment(denoised, thresholds, data.ClassMeans, shine.Correction, TubeSigma);
     }
+
+    private static ColumnStepSums CurtainSteps(Volume<ushort> quantized) => StandingCurtains.Measure(quantized,
+        new SlabWindow(0, quantized.Depth, 0, quantized.Depth), TileWindow.Whole(quantized.Height, quantized.Width), quantized.Height, quantized.Width, quantized.Height);
 
     private static Volume<ushort> Quantize(Volume<float> denoised) => new(denoised.Depth, denoised.Height, denoised.Width,
         Array.ConvertAll(denoised.Data, v => (ushort)Math.Clamp(MathF.Round(v), 0, 65535)));
@@ -77,6 +82,7 @@ internal static class ChunkPathStudy
             ("quantize", () => Quantize(denoised)),
             ("fibre survey", () => CarbonFibreSurvey.Survey(quantized, whole, thresholds, means, 1024, 0, 65536, TubeSigma)),
             ("pore runs", () => ShineThroughEstimate.CountRuns(quantized, whole, tile, means)),
+            ("curtain steps", () => CurtainSteps(quantized)),
             ("shine-through", () => ShineThroughCorrection.Apply(cleaned, denoised, means[0], [shine.Correction], double.PositiveInfinity, means[2],
                 PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps)),
             ("half-depth", () => FibreHalfDepth.Apply(corrected, denoised, means, TubeSigma)),

@@ -7,7 +7,8 @@ namespace SsbTomo.Benchmarks;
 
 /// <summary>
 /// A finished `ssbtomo run` of a phantom, as the studies re-segment it: its denoised volume (as grey levels, as
-/// intensities and as the stack histogram the orchestrator fits), the phantom's truth over the run's aligned crop, and the
+/// intensities less the standing curtains as the segmentation stage classifies them, and as the stack histogram the
+/// orchestrator fits), the phantom's truth over the run's aligned crop, and the
 /// voxel size the run measured with (metrics.json; the fibre survey's tube σ depends on it).
 /// </summary>
 internal sealed record FinishedRun(Volume<ushort> Denoised, Volume<float> Intensity, long[] Histogram, Volume<byte> Truth, VoxelSize VoxelSize)
@@ -27,6 +28,12 @@ internal sealed record FinishedRun(Volume<ushort> Denoised, Volume<float> Intens
         var truthArray = await OmeZarr.OpenLevelAsync<byte>(new FileSystemBlobStore(phantomDir), "truth_labels", 0);
         var truth = await truthArray.ReadRegionAsync(0, truthArray.Shape[0], crop[0], crop[1], crop[2], crop[3]);
         var intensity = new Volume<float>(denoised.Depth, denoised.Height, denoised.Width, Array.ConvertAll(denoised.Data, v => (float)v));
+        // As the segmentation stage classifies it: less the standing curtains the survey round measures on the same grey
+        // levels (SSBTOMO_STUDY_CURTAINS=off: as segmented before that correction).
+        if (Environment.GetEnvironmentVariable("SSBTOMO_STUDY_CURTAINS") != "off"
+            && StandingCurtains.Offsets(StandingCurtains.Measure(denoised, new SlabWindow(0, denoised.Depth, 0, denoised.Depth),
+                TileWindow.Whole(denoised.Height, denoised.Width), denoised.Height, denoised.Width, denoisedArray.Chunks[1])) is { } offsets)
+            StandingCurtains.Subtract(intensity, 0, offsets);
         using var metrics = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(runDir, "metrics.json")));
         var nm = metrics.RootElement.GetProperty("voxel_size_nm").EnumerateArray().Select(e => e.GetDouble()).ToArray();
         return new FinishedRun(denoised, intensity, Imaging.Segmentation.Histogram.Compute(denoised, 1024, 0, 65536), truth, new VoxelSize(nm[0], nm[1], nm[2]));

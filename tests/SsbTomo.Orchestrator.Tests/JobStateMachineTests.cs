@@ -139,6 +139,60 @@ public class JobStateMachineTests
     }
 
     [Fact]
+    public async Task Curtain_steps_of_every_chunk_become_one_offset_per_column_that_each_segment_command_carries()
+    {
+        var (provider, harness) = await StartAsync();
+        await using var _ = provider;
+        var jobId = NewId.NextGuid();
+        await DriveToSurveyingAsync(harness, jobId, slices: 32, chunkSlices: 16, FourPhaseHistogram());
+        var survey = harness.Published.Select<SurveyChunk>().First().Context.Message;
+        var contrast = survey.ClassMeans[3] - survey.ClassMeans[2];
+        // The 60 columns' pairs: down at 19|20, back up at 29|30, by half the electrolyte-to-NMC contrast; the two chunks
+        // measured them on 100 and 300 kept differences, the second one a little deeper.
+        var step = (long)Math.Round(contrast / 2);
+        ChunkSurveyed Steps(int chunk, long kept, long depth)
+        {
+            var (keptPerPair, sums) = (Enumerable.Repeat(kept, 60).ToArray(), new long[60]);
+            (sums[19], sums[29], keptPerPair[59]) = (-depth * kept, depth * kept, 0);
+            return NoFibresSurveyed(jobId, chunk) with { CurtainStepsKept = keptPerPair, CurtainStepSums = sums };
+        }
+        await harness.Bus.Publish(Steps(0, 100, step));
+        await harness.Bus.Publish(Steps(1, 300, step + 4));
+
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<SegmentChunk>().Count() == 2));
+        var expected = -(100.0 * step + 300.0 * (step + 4)) / 400;
+        foreach (var command in harness.Published.Select<SegmentChunk>().Select(m => m.Context.Message))
+        {
+            var offsets = command.ColumnOffsets!;
+            Assert.Equal(60, offsets.Length);
+            Assert.All(Enumerable.Range(20, 10), x => Assert.Equal(expected, offsets[x], 4));
+            Assert.All(Enumerable.Range(0, 60).Except(Enumerable.Range(20, 10)), x => Assert.Equal(0f, offsets[x]));
+        }
+        var stored = (await provider.GetRequiredService<IJobStateStore>().LoadAsync(jobId))!.State;
+        Assert.Null(stored.CurtainStepsKept);
+        Assert.Equal(-expected, stored.Segmentation!.StandingCurtainLargestOffset!.Value, 4);
+        Assert.Equal(10, stored.Segmentation.StandingCurtainColumns);
+        Assert.Contains(stored.Warnings, w => w.Contains("Curtain stripes", StringComparison.Ordinal) && w.Contains("10 of 60", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Curtain_steps_of_another_width_are_left_out_with_a_warning_and_without_any_there_is_no_correction()
+    {
+        var (provider, harness) = await StartAsync();
+        await using var _ = provider;
+        var jobId = NewId.NextGuid();
+        await DriveToSurveyingAsync(harness, jobId, slices: 32, chunkSlices: 16, FourPhaseHistogram());
+        await harness.Bus.Publish(NoFibresSurveyed(jobId, 0) with { CurtainStepsKept = new long[50], CurtainStepSums = new long[50] });
+        await harness.Bus.Publish(NoFibresSurveyed(jobId, 1));
+
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<SegmentChunk>().Count() == 2));
+        Assert.All(harness.Published.Select<SegmentChunk>(), m => Assert.Null(m.Context.Message.ColumnOffsets));
+        var stored = (await provider.GetRequiredService<IJobStateStore>().LoadAsync(jobId))!.State;
+        Assert.Contains(stored.Warnings, w => w.Contains("curtain survey of chunk 0", StringComparison.Ordinal) && w.Contains("50 columns", StringComparison.Ordinal));
+        Assert.Null(stored.Segmentation!.StandingCurtainLargestOffset);
+    }
+
+    [Fact]
     public async Task A_redelivered_last_chunk_prepared_sends_the_survey_again_for_unsurveyed_chunks_only()
     {
         var (provider, harness) = await StartAsync();

@@ -1,0 +1,212 @@
+using SsbTomo.Imaging.Alignment;
+
+namespace SsbTomo.Imaging.Segmentation;
+
+/// <summary>
+/// What one slab contributes to the stack's curtain steps: for every pair of neighbouring image columns (x, x + 1),
+/// indexed by x, how many grey-level differences between them were kept (<see cref="Kept"/>: those near the median of
+/// their slice's block of rows) and their sum (<see cref="Sums"/>). Differences of integer grey levels are integers, so
+/// slabs add in any order to the same bytes.
+/// </summary>
+public sealed record ColumnStepSums(long[] Kept, long[] Sums)
+{
+    public static ColumnStepSums Empty(int width) => new(new long[width], new long[width]);
+
+    public int Width => Kept.Length;
+
+    /// <summary>Adds <paramref name="part"/> pair by pair into this (same width).</summary>
+    public void Add(ColumnStepSums part)
+    {
+        ArgumentNullException.ThrowIfNull(part);
+        if (part.Width != Width || part.Sums.Length != Width || Sums.Length != Width)
+            throw new ArgumentException($"sums of {part.Width} columns added to sums of {Width}", nameof(part));
+        for (var x = 0; x < Width; x++)
+        {
+            Kept[x] += part.Kept[x];
+            Sums[x] += part.Sums[x];
+        }
+    }
+}
+
+/// <summary>
+/// Curtain stripes that the alignment's per-slice filter leaves. Milling curtains are grooves in the specimen's face,
+/// so in the aligned stack they stand still: the same columns read darker (or brighter) in every slice, over every
+/// phase. <see cref="CurtainingFilter"/>'s running median along x removes stripes narrower than about half its window;
+/// wider ones (3-40 px are common) survive into the denoised volume and move whole particles across a threshold (a
+/// phantom drawn with 25-30 grey-level stripes against a 40-level electrolyte-to-NMC contrast lost 3 pp of its active
+/// material to the electrolyte).
+/// <para>
+/// A stripe's edge is a step between two neighbouring columns in every row of every slice, while a phase boundary
+/// between them is a step in a few rows only: per slice and block of <c>rowBlock</c> rows (the storage chunk's height:
+/// windows are whole chunks, so a block never depends on the window), the differences between columns x + 1 and x are
+/// narrowed to their noise peak: from the median, <see cref="MeanShiftRounds"/> times the mean of those within
+/// <see cref="KeptDeviations"/> robust standard deviation (1.4826 MAD) of the centre (a mean shift with a flat kernel,
+/// Comaniciu &amp; Meer 2002). The kept differences of the whole stack, summed, give each pair's step, and the steps'
+/// running sum the stripe profile (<see cref="Offsets"/>), less its running median over <see cref="TrendWindow"/>
+/// columns. The narrow window matters: every pair's step carries a small bias from the blurred phase boundaries whose
+/// tails it keeps (left and right edges of the particles that happen to cross it), and the running sum turns the
+/// biases into a profile of the particles' projected extent (kept within 3 SD of the median instead, and with a 257-column
+/// trend, the profiles of the fresh family members spread by 10-44 % of the contrast where their stripes are 2-6 %).
+/// What is wider than the trend window is the background, which the alignment's flattening owns. No threshold and no
+/// class mean enters, so a stripe as deep as a class gap, which pushes one phase into the next one's band, measures like
+/// a shallow one. Against each column's median of the truth's electrolyte (fresh members 101-136 at 50 nm, rms over the
+/// columns as a share of twice the electrolyte's threshold band, about the carbon-to-NMC contrast): 119 6.2 → 4.1 %, 113 4.4 → 2.5 %, 135 4.8 → 1.6 %, 105 1.9 → 1.0 %, and where
+/// there are no stripes 106 0.3 → 0.6 %, 111 1.2 → 1.2 %. The segmentation subtracts the offsets before classification, so the labels stay
+/// independent of the chunking and of the number of workers.
+/// </para>
+/// <para>
+/// Tried before (session 26): per slice, differences between columns solved by least squares were pulled by the
+/// particle edges of that one slice, which are coherent within it; over the whole stack the particles average out and
+/// the stripes do not. Each column's level read from the electrolyte's interior instead takes the NMC that a deep stripe
+/// pushes into the electrolyte's band. One offset per x, not per row block: curtains run down the whole milled face.
+/// </para>
+/// </summary>
+public static class StandingCurtains
+{
+    /// <summary>
+    /// Columns of the running median taken off the stripe profile: stripes up to about half of it (30 px; the alignment's
+    /// filter takes those up to 12) stay, and no error of the steps adds up over more than it.
+    /// </summary>
+    public const int TrendWindow = 61;
+
+    /// <summary>
+    /// Differences kept around a block's centre, in robust standard deviations of the block's differences: the core of
+    /// the noise peak, so that little of a blurred phase boundary's tail is kept (its share is what adds up along x).
+    /// </summary>
+    public const double KeptDeviations = 1;
+
+    /// <summary>Times the centre moves to the mean of the kept differences (from the median, towards the peak's mode).</summary>
+    public const int MeanShiftRounds = 3;
+
+    /// <summary>Halo a window needs in x (the column to the right of the last owned one); none in y and z.</summary>
+    public const int RequiredHaloPixels = 1;
+
+    /// <summary>
+    /// The owned voxels' step sums of one window of the denoised volume (read with at least
+    /// <see cref="RequiredHaloPixels"/> of halo in x), indexed by the image's x; the last column has no pair.
+    /// </summary>
+    /// <param name="window">The window's uint16 grey levels.</param>
+    /// <param name="imageHeight">Rows of the whole image.</param>
+    /// <param name="imageWidth">Columns of the whole image: the length of the sums.</param>
+    /// <param name="rowBlock">Rows per median: the storage chunk's height, which the window's owned rows are whole multiples of.</param>
+    public static ColumnStepSums Measure(Volume<ushort> window, SlabWindow slab, TileWindow tile, int imageHeight, int imageWidth, int rowBlock,
+        int maxThreads = -1)
+    {
+        ArgumentNullException.ThrowIfNull(window);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rowBlock, 1);
+        if (window.Depth != slab.SlabSlices || window.Height != tile.ReadHeight || window.Width != tile.ReadWidth)
+            throw new ArgumentException($"window is {window.Depth}x{window.Height}x{window.Width}, expected {slab.SlabSlices}x{tile.ReadHeight}x{tile.ReadWidth}", nameof(window));
+        if (tile.OwnedY0 % rowBlock != 0 || (tile.OwnedY1 % rowBlock != 0 && tile.OwnedY1 != imageHeight))
+            throw new ArgumentException($"the tile's rows {tile.OwnedY0}-{tile.OwnedY1} are not whole blocks of {rowBlock}", nameof(tile));
+        if (tile.OwnedX1 < imageWidth && tile.ReadX1 <= tile.OwnedX1)
+            throw new ArgumentException($"the window needs {RequiredHaloPixels} column of halo to the right", nameof(tile));
+
+        var perSlice = new ColumnStepSums[slab.OwnedSlices];
+        Parallel.For(0, slab.OwnedSlices, new ParallelOptions { MaxDegreeOfParallelism = maxThreads }, s =>
+        {
+            var sums = ColumnStepSums.Empty(imageWidth);
+            var z = slab.OwnedStartInSlab + s;
+            for (var blockY0 = tile.OwnedY0; blockY0 < tile.OwnedY1; blockY0 += rowBlock)
+                MeasureBlock(window, tile, z, blockY0, Math.Min(tile.OwnedY1, blockY0 + rowBlock), imageWidth, sums);
+            perSlice[s] = sums;
+        });
+        var total = ColumnStepSums.Empty(imageWidth);
+        foreach (var sums in perSlice) total.Add(sums);
+        return total;
+    }
+
+    /// <summary>One slice's rows [<paramref name="y0"/>, <paramref name="y1"/>): the differences gathered row by row (the window's rows are contiguous), the medians per column pair.</summary>
+    private static void MeasureBlock(Volume<ushort> window, TileWindow tile, int z, int y0, int y1, int imageWidth, ColumnStepSums sums)
+    {
+        var endX = Math.Min(tile.OwnedX1, imageWidth - 1);
+        var pairs = endX - tile.OwnedX0;
+        var rows = y1 - y0;
+        if (pairs <= 0 || rows <= 0) return;
+        var slice = window.Slice(z);
+        var differences = new int[(long)pairs * rows];
+        for (var y = y0; y < y1; y++)
+        {
+            var start = (y - tile.ReadY0) * tile.ReadWidth + tile.OwnedX0 - tile.ReadX0;
+            var r = y - y0;
+            for (var p = 0; p < pairs; p++)
+                differences[(long)p * rows + r] = slice[start + p + 1] - slice[start + p];
+        }
+        var deviations = new int[rows];
+        for (var p = 0; p < pairs; p++)
+        {
+            var values = differences.AsSpan((int)((long)p * rows), rows);
+            var centre = Median(values);
+            for (var r = 0; r < rows; r++) deviations[r] = (int)Math.Abs(2 * (values[r] - centre));
+            // Twice the deviations, so that a half-integer median's are integers too.
+            var limit = Math.Max(1, KeptDeviations * 1.4826 * 0.5 * Median(deviations.AsSpan(0, rows)));
+            long kept = 0, sum = 0;
+            for (var round = 0; round <= MeanShiftRounds; round++)
+            {
+                (kept, sum) = (0, 0);
+                foreach (var d in values)
+                    if (Math.Abs(d - centre) <= limit) (kept, sum) = (kept + 1, sum + d);
+                if (kept == 0 || round == MeanShiftRounds) break;
+                centre = (double)sum / kept;
+            }
+            var x = tile.OwnedX0 + p;
+            sums.Kept[x] += kept;
+            sums.Sums[x] += sum;
+        }
+    }
+
+    /// <summary>The median of integers (whole or half); reorders <paramref name="values"/>.</summary>
+    private static double Median(Span<int> values)
+    {
+        var n = values.Length;
+        double upper = Statistics.Select(values, n / 2);
+        return n % 2 == 1 ? upper : 0.5 * (upper + Statistics.Select(values[..(n / 2)], n / 2 - 1));
+    }
+
+    /// <summary>
+    /// One offset per column from the whole stack's sums: the running sum of the steps, less its running median over
+    /// <see cref="TrendWindow"/> columns (shrunk to the image's width, clamped at its edges). Null when no pair was
+    /// measured (an image one column wide): the caller segments without the correction.
+    /// </summary>
+    public static float[]? Offsets(ColumnStepSums sums)
+    {
+        ArgumentNullException.ThrowIfNull(sums);
+        var width = sums.Width;
+        if (width < 2 || sums.Kept.Take(width - 1).All(k => k == 0)) return null;
+        var profile = new double[width];
+        for (var x = 1; x < width; x++)
+            profile[x] = profile[x - 1] + (sums.Kept[x - 1] > 0 ? (double)sums.Sums[x - 1] / sums.Kept[x - 1] : 0);
+        var half = Math.Min(TrendWindow, width % 2 == 1 ? width : width - 1) / 2;
+        var offsets = new float[width];
+        var neighbourhood = new double[2 * half + 1];
+        for (var x = 0; x < width; x++)
+        {
+            // Clamped at the edges, so the window keeps its width and a stripe at the border is measured against the same number of columns.
+            var x0 = Math.Clamp(x - half, 0, width - 1 - 2 * half);
+            profile.AsSpan(x0, 2 * half + 1).CopyTo(neighbourhood);
+            offsets[x] = (float)(profile[x] - Statistics.Select(neighbourhood.AsSpan(), half));
+        }
+        return offsets;
+    }
+
+    /// <summary>
+    /// Subtracts the column offsets from a window of the denoised volume in place; <paramref name="readX0"/> is the image
+    /// column of the window's first column.
+    /// </summary>
+    public static void Subtract(Volume<float> window, int readX0, float[] offsets)
+    {
+        ArgumentNullException.ThrowIfNull(window);
+        ArgumentNullException.ThrowIfNull(offsets);
+        if (readX0 < 0 || readX0 + window.Width > offsets.Length)
+            throw new ArgumentException($"columns {readX0}-{readX0 + window.Width - 1} outside the {offsets.Length} offsets", nameof(readX0));
+        Parallel.For(0, window.Depth, z =>
+        {
+            var columns = offsets.AsSpan(readX0, window.Width);
+            var slice = window.Slice(z);
+            for (var start = 0; start < slice.Length; start += columns.Length)
+            {
+                var row = slice.Slice(start, columns.Length);
+                for (var x = 0; x < row.Length; x++) row[x] -= columns[x];
+            }
+        });
+    }
+}
