@@ -77,9 +77,10 @@ public sealed partial record MetricsReport(
         "excess - 0.1 (what the midpoint already recovers), within [0, 0.4]";
 
     public const string StandingCurtainsMethod =
-        "curtain stripes that stand still in the aligned stack: per pair of neighbouring columns, the grey-level differences within 3 robust SD " +
-        "(1.4826 MAD) of their median over each slice's block of rows, averaged over the stack; their running sum less its running median " +
-        "over 257 columns is each column's offset, subtracted from the denoised grey before classification";
+        "curtain stripes that stand still in the aligned stack: per pair of neighbouring columns and per slice and block of rows, the grey-level " +
+        "differences around their noise peak (from the median of every 4th row, 3 times the mean of those within 1 robust SD, 1.4826 MAD), " +
+        "summed over the stack into one step per pair; the steps' running sum less its running median over 61 columns is each column's " +
+        "offset, subtracted from the denoised grey before classification";
 
     public const string BoundaryPlacementMethod =
         "each phase's interval also widened by a layer of boundary_voxels over the phase's marching-cubes surface (half_widths): the " +
