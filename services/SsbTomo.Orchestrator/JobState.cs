@@ -75,6 +75,9 @@ public class JobState : SagaStateMachineInstance
     public long[]? CurtainStepsKept { get; set; }
     public long[]? CurtainStepSums { get; set; }
 
+    /// <summary>Chunks whose curtain steps are in the merged sums (the correction needs every chunk's).</summary>
+    public int CurtainStepChunks { get; set; }
+
     /// <summary>The standing curtain stripes' offset per image column, which every segmentation command carries (null: none).</summary>
     public float[]? ColumnOffsets { get; set; }
 

@@ -452,7 +452,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         if (message.TubeHistogram.Length != bins || message.ElectrolyteCoreHistogram.Length != bins)
         {
             job.Warnings.Add($"The carbon fibre survey of chunk {message.ChunkIndex} used {message.TubeHistogram.Length} grey-level bins instead of "
-                + $"{bins}; it was left out of the carbon level check.");
+                + $"{bins}; it was left out of the carbon level check, the shine-through estimate and the curtain correction.");
             return;
         }
         job.FibreTubeHistogram ??= new long[bins];
@@ -486,35 +486,44 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         var width = job.Width;
         if (kept.Length != width || sums.Length != width)
         {
-            job.Warnings.Add($"The curtain survey of chunk {message.ChunkIndex} has {kept.Length} columns instead of {width}; "
+            job.Warnings.Add($"The curtain survey of chunk {message.ChunkIndex} has {Math.Min(kept.Length, sums.Length)} columns instead of {width}; "
                 + "it was left out of the curtain correction.");
             return;
         }
         new ColumnStepSums(job.CurtainStepsKept ??= new long[width], job.CurtainStepSums ??= new long[width])
             .Add(new ColumnStepSums(kept, sums));
+        job.CurtainStepChunks++;
     }
 
     /// <summary>
     /// The standing curtain stripes' offset per column from every chunk's steps (<see cref="StandingCurtains.Offsets"/>),
-    /// which the segmentation subtracts; the job says so when a stripe is deeper than a tenth of the electrolyte-to-NMC
-    /// contrast. The merged sums are dropped once used.
+    /// which the segmentation subtracts; the job says so when a column is off by more than a tenth of the
+    /// electrolyte-to-NMC contrast. Only when every chunk reported its steps (workers of an older version do not), so
+    /// the labels never depend on which worker surveyed which chunk; never for a trained classifier, which does not use
+    /// them. The merged sums are dropped once used.
     /// </summary>
     private static void EstimateStandingCurtains(JobState job)
     {
-        if (job.CurtainStepsKept is not { } kept || job.CurtainStepSums is not { } sums) return;
-        var offsets = StandingCurtains.Offsets(new ColumnStepSums(kept, sums));
+        var (kept, sums, chunks) = (job.CurtainStepsKept, job.CurtainStepSums, job.CurtainStepChunks);
         (job.CurtainStepsKept, job.CurtainStepSums) = (null, null);
-        if (offsets is null) return;
+        if (job.TrainedClassifier || kept is null || sums is null) return;
+        if (chunks != job.ChunksTotal)
+        {
+            job.Warnings.Add($"Only {chunks} of {job.ChunksTotal} chunks reported their curtain steps (a segmentation worker of an older "
+                + "version?): the segmentation did not subtract curtain stripes.");
+            return;
+        }
+        if (StandingCurtains.Offsets(new ColumnStepSums(kept, sums)) is not { } offsets) return;
         job.ColumnOffsets = offsets;
-        var largest = offsets.Max(Math.Abs);
+        var largest = Math.Round(offsets.Max(o => Math.Abs((double)o)), 2);
         var contrast = job.ClassMeans is { Length: 4 } means ? means[3] - means[2] : double.NaN;
         var striped = contrast > 0 ? offsets.Count(o => Math.Abs(o) > 0.1 * contrast) : 0;
         if (job.Segmentation is { } model)
             job.Segmentation = model with { StandingCurtainLargestOffset = largest, StandingCurtainColumns = striped };
         if (striped > 0)
-            job.Warnings.Add($"Curtain stripes stand in the aligned stack: {striped} of {offsets.Length} image columns read up to "
-                + $"{largest:0} grey levels ({largest / contrast:P0} of the electrolyte-to-NMC contrast) off their neighbours in every slice. "
-                + "The segmentation subtracted each column's offset before classifying.");
+            job.Warnings.Add($"{striped} of {offsets.Length} image columns read up to {largest:0} grey levels ({largest / contrast:P0} of the "
+                + "electrolyte-to-NMC contrast) off the columns around them in every slice: curtain stripes, or a brightness ramp at the "
+                + "image's edge. The segmentation subtracted each column's offset before classifying.");
         job.UpdatedUtc = DateTime.UtcNow;
     }
 

@@ -32,18 +32,19 @@ public sealed class SurveyChunkConsumer(IBlobStore store, IOptions<SsbTomoOption
         var halo = Math.Max(Math.Max(CarbonFibreSurvey.RequiredHaloSlices(sigma), ShineThroughEstimate.RequiredHaloSlices), StandingCurtains.RequiredHaloPixels);
         var windowSlices = Halo.Expand(denoised.Depth, message.Z0, message.Z1, halo).SlabSlices;
         var surveyed = CarbonFibreSurvey.SurveyedSlices(message.Z0, message.Z1);
-        var (chunkHeight, chunkWidth) = (denoised.Level0.Chunks[1], denoised.Level0.Chunks[2]);
+        // Tiles of whole curtain-step blocks as well as whole chunks, so every block's median sees all its rows.
+        var (chunkHeight, chunkWidth) = (SlabTilePlan.RowUnit(denoised.Height, denoised.Level0.Chunks[1], StandingCurtains.RowBlock), denoised.Level0.Chunks[2]);
         var smallestRead = Math.Min(denoised.Height, chunkHeight + 2 * halo) * Math.Min(denoised.Width, chunkWidth + 2 * halo);
         var budget = options.Value.WindowBudgetBytes;
         var parallelism = SegmentationSettings.SurveyParallelism(budget, windowSlices, surveyed, smallestRead, Environment.ProcessorCount);
         await foreach (var window in denoised.WindowsAsync(message.Z0, message.Z1, halo, budget,
-            SegmentationSettings.SurveyBytesPerVoxel(windowSlices, surveyed, parallelism), ct))
+            SegmentationSettings.SurveyBytesPerVoxel(windowSlices, surveyed, parallelism), ct, rowMultiple: StandingCurtains.RowBlock))
         {
             parts.Add(CarbonFibreSurvey.Survey(window.Data, window.Slab, window.Tile, message.Thresholds, message.ClassMeans,
                 SegmentationSettings.HistogramBins, SegmentationSettings.HistogramMin, SegmentationSettings.HistogramMax, sigma, parallelism));
             var windowRuns = ShineThroughEstimate.CountRuns(window.Data, window.Slab, window.Tile, message.ClassMeans);
             for (var i = 0; i < runs.Length; i++) runs[i] += windowRuns[i];
-            curtainSteps.Add(StandingCurtains.Measure(window.Data, window.Slab, window.Tile, denoised.Height, denoised.Width, chunkHeight, parallelism));
+            curtainSteps.Add(StandingCurtains.Measure(window.Data, window.Slab, window.Tile, denoised.Height, denoised.Width, StandingCurtains.RowBlock, parallelism));
         }
         var counts = FibreSurveyCounts.Merge(parts);
         await context.Publish(new ChunkSurveyed(message.JobId, message.ChunkIndex, counts.TubeHistogram, counts.ElectrolyteCoreHistogram)

@@ -43,7 +43,7 @@ internal static class ChunkPathStudy
     }
 
     private static ColumnStepSums CurtainSteps(Volume<ushort> quantized) => StandingCurtains.Measure(quantized,
-        new SlabWindow(0, quantized.Depth, 0, quantized.Depth), TileWindow.Whole(quantized.Height, quantized.Width), quantized.Height, quantized.Width, quantized.Height);
+        new SlabWindow(0, quantized.Depth, 0, quantized.Depth), TileWindow.Whole(quantized.Height, quantized.Width), quantized.Height, quantized.Width, StandingCurtains.RowBlock);
 
     private static Volume<ushort> Quantize(Volume<float> denoised) => new(denoised.Depth, denoised.Height, denoised.Width,
         Array.ConvertAll(denoised.Data, v => (ushort)Math.Clamp(MathF.Round(v), 0, 65535)));

@@ -32,7 +32,7 @@ internal sealed record FinishedRun(Volume<ushort> Denoised, Volume<float> Intens
         // levels (SSBTOMO_STUDY_CURTAINS=off: as segmented before that correction).
         if (Environment.GetEnvironmentVariable("SSBTOMO_STUDY_CURTAINS") != "off"
             && StandingCurtains.Offsets(StandingCurtains.Measure(denoised, new SlabWindow(0, denoised.Depth, 0, denoised.Depth),
-                TileWindow.Whole(denoised.Height, denoised.Width), denoised.Height, denoised.Width, denoisedArray.Chunks[1])) is { } offsets)
+                TileWindow.Whole(denoised.Height, denoised.Width), denoised.Height, denoised.Width, StandingCurtains.RowBlock)) is { } offsets)
             StandingCurtains.Subtract(intensity, 0, offsets);
         using var metrics = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(runDir, "metrics.json")));
         var nm = metrics.RootElement.GetProperty("voxel_size_nm").EnumerateArray().Select(e => e.GetDouble()).ToArray();

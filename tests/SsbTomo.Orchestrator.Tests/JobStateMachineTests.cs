@@ -172,7 +172,7 @@ public class JobStateMachineTests
         Assert.Null(stored.CurtainStepsKept);
         Assert.Equal(-expected, stored.Segmentation!.StandingCurtainLargestOffset!.Value, 4);
         Assert.Equal(10, stored.Segmentation.StandingCurtainColumns);
-        Assert.Contains(stored.Warnings, w => w.Contains("Curtain stripes", StringComparison.Ordinal) && w.Contains("10 of 60", StringComparison.Ordinal));
+        Assert.Contains(stored.Warnings, w => w.StartsWith("10 of 60 image columns", StringComparison.Ordinal) && w.Contains("curtain stripes", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -190,6 +190,25 @@ public class JobStateMachineTests
         var stored = (await provider.GetRequiredService<IJobStateStore>().LoadAsync(jobId))!.State;
         Assert.Contains(stored.Warnings, w => w.Contains("curtain survey of chunk 0", StringComparison.Ordinal) && w.Contains("50 columns", StringComparison.Ordinal));
         Assert.Null(stored.Segmentation!.StandingCurtainLargestOffset);
+    }
+
+    [Fact]
+    public async Task Curtain_steps_from_only_some_chunks_are_not_used_so_labels_never_depend_on_which_worker_surveyed_what()
+    {
+        var (provider, harness) = await StartAsync();
+        await using var _ = provider;
+        var jobId = NewId.NextGuid();
+        await DriveToSurveyingAsync(harness, jobId, slices: 32, chunkSlices: 16, FourPhaseHistogram());
+        var (kept, sums) = (Enumerable.Repeat(100L, 60).ToArray(), new long[60]);
+        (sums[19], sums[29]) = (-3000, 3000);
+        await harness.Bus.Publish(NoFibresSurveyed(jobId, 0) with { CurtainStepsKept = kept, CurtainStepSums = sums });
+        await harness.Bus.Publish(NoFibresSurveyed(jobId, 1));
+
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<SegmentChunk>().Count() == 2));
+        Assert.All(harness.Published.Select<SegmentChunk>(), m => Assert.Null(m.Context.Message.ColumnOffsets));
+        var stored = (await provider.GetRequiredService<IJobStateStore>().LoadAsync(jobId))!.State;
+        Assert.Contains(stored.Warnings, w => w.StartsWith("Only 1 of 2 chunks reported their curtain steps", StringComparison.Ordinal));
+        Assert.Null(stored.CurtainStepsKept);
     }
 
     [Fact]

@@ -68,6 +68,23 @@ public sealed class StageVolumeTests : IDisposable
     }
 
     [Fact]
+    public async Task Windows_with_a_row_multiple_start_and_end_on_it_and_on_the_chunks_or_at_the_image_edge()
+    {
+        await WriteImageAsync([10, 45, 50], [4, 8, 8], new VoxelSize(10, 10, 10));
+        var input = await StageVolume<ushort>.OpenAsync(_store, "input");
+        var rows = new List<(int, int)>();
+        await foreach (var window in input.WindowsAsync(4, 8, halo: 2, windowBudgetBytes: 10_000, bytesPerVoxel: 8, rowMultiple: 12))
+            rows.Add((window.Tile.OwnedY0, window.Tile.OwnedY1));
+        // Multiples of lcm(8, 12) = 24 rows: one tile row of 24, then the 21 left.
+        Assert.Equal([(0, 24), (24, 45)], rows.Distinct());
+        Assert.Equal(24, SlabTilePlan.RowUnit(3072, 8, 12));
+        Assert.Equal(128, SlabTilePlan.RowUnit(3072, 32, 128));
+        Assert.Equal(512, SlabTilePlan.RowUnit(3072, 512, 128));
+        Assert.Equal(192, SlabTilePlan.RowUnit(192, 192, 128));
+        Assert.Equal(3072, SlabTilePlan.RowUnit(3072, 100, 128));
+    }
+
+    [Fact]
     public async Task Slabs_follow_the_chunk_grid_and_cover_every_slice_once()
     {
         var volume = await WriteImageAsync([9, 12, 13], [4, 8, 8], new VoxelSize(10, 10, 10));

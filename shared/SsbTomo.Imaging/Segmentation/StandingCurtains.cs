@@ -4,8 +4,8 @@ namespace SsbTomo.Imaging.Segmentation;
 
 /// <summary>
 /// What one slab contributes to the stack's curtain steps: for every pair of neighbouring image columns (x, x + 1),
-/// indexed by x, how many grey-level differences between them were kept (<see cref="Kept"/>: those near the median of
-/// their slice's block of rows) and their sum (<see cref="Sums"/>). Differences of integer grey levels are integers, so
+/// indexed by x, how many grey-level differences between them were kept (<see cref="Kept"/>: those around the noise
+/// peak of their slice's block of rows) and their sum (<see cref="Sums"/>). Differences of integer grey levels are integers, so
 /// slabs add in any order to the same bytes.
 /// </summary>
 public sealed record ColumnStepSums(long[] Kept, long[] Sums)
@@ -37,8 +37,8 @@ public sealed record ColumnStepSums(long[] Kept, long[] Sums)
 /// material to the electrolyte).
 /// <para>
 /// A stripe's edge is a step between two neighbouring columns in every row of every slice, while a phase boundary
-/// between them is a step in a few rows only: per slice and block of <c>rowBlock</c> rows (the storage chunk's height:
-/// windows are whole chunks, so a block never depends on the window), the differences between columns x + 1 and x are
+/// between them is a step in a few rows only: per slice and block of <see cref="RowBlock"/> rows from row 0 (the
+/// survey's windows are whole blocks, so a block never depends on the window or the storage chunks), the differences between columns x + 1 and x are
 /// narrowed to their noise peak: from the median (of every 4th row), <see cref="MeanShiftRounds"/> times the mean of those within
 /// <see cref="KeptDeviations"/> robust standard deviation (1.4826 MAD) of the centre (a mean shift with a flat kernel,
 /// Comaniciu &amp; Meer 2002). The kept differences of the whole stack, summed, give each pair's step, and the steps'
@@ -49,8 +49,9 @@ public sealed record ColumnStepSums(long[] Kept, long[] Sums)
 /// trend, the profiles of the fresh family members spread by 10-44 % of the contrast where their stripes are 2-6 %).
 /// What is wider than the trend window is the background, which the alignment's flattening owns. No threshold and no
 /// class mean enters, so a stripe as deep as a class gap, which pushes one phase into the next one's band, measures like
-/// a shallow one. Against each column's median of the truth's electrolyte (fresh members 101-136 at 50 nm, rms over the
-/// columns as a share of twice the electrolyte's threshold band, about the carbon-to-NMC contrast): 119 6.2 → 4.1 %, 113 4.4 → 2.5 %, 135 4.8 → 1.6 %, 105 1.9 → 1.0 %, and where
+/// a shallow one. Against each column's median of the truth's electrolyte (a prototype with whole-height blocks, fresh
+/// members 101-136 at 50 nm, rms over the columns as a share of twice the electrolyte's threshold band, about the
+/// carbon-to-NMC contrast): 119 6.2 → 4.1 %, 113 4.4 → 2.5 %, 135 4.8 → 1.6 %, 105 1.9 → 1.0 %, and where
 /// there are no stripes 106 0.3 → 0.6 %, 111 1.2 → 1.2 %. The segmentation subtracts the offsets before classification, so the labels stay
 /// independent of the chunking and of the number of workers.
 /// </para>
@@ -78,6 +79,12 @@ public static class StandingCurtains
     /// <summary>Times the centre moves to the mean of the kept differences (from the median, towards the peak's mode).</summary>
     public const int MeanShiftRounds = 3;
 
+    /// <summary>
+    /// Rows per block a pair's noise peak is taken over: 32 rows for the start's median, 128 for the mean shift; the
+    /// survey's windows are whole multiples of it (<c>SlabTilePlan.For</c>'s row multiple).
+    /// </summary>
+    public const int RowBlock = 128;
+
     /// <summary>Halo a window needs in x (the column to the right of the last owned one); none in y and z.</summary>
     public const int RequiredHaloPixels = 1;
 
@@ -86,9 +93,12 @@ public static class StandingCurtains
     /// <see cref="RequiredHaloPixels"/> of halo in x), indexed by the image's x; the last column has no pair.
     /// </summary>
     /// <param name="window">The window's uint16 grey levels.</param>
+    /// <param name="slab">The window's slices; only the owned ones are measured.</param>
+    /// <param name="tile">The window's rows and columns; the owned ones are measured, each pair by the tile owning its left column.</param>
     /// <param name="imageHeight">Rows of the whole image.</param>
     /// <param name="imageWidth">Columns of the whole image: the length of the sums.</param>
-    /// <param name="rowBlock">Rows per median: the storage chunk's height, which the window's owned rows are whole multiples of.</param>
+    /// <param name="rowBlock">Rows per block (<see cref="RowBlock"/> in the pipeline), blocks from row 0; the tile's owned rows must be whole blocks.</param>
+    /// <param name="maxThreads">Slices measured at once (-1: as many as the runtime likes).</param>
     public static ColumnStepSums Measure(Volume<ushort> window, SlabWindow slab, TileWindow tile, int imageHeight, int imageWidth, int rowBlock,
         int maxThreads = -1)
     {

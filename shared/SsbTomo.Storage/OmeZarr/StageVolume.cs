@@ -95,10 +95,11 @@ public sealed class StageVolume<T> where T : unmanaged
     /// <param name="windowBudgetBytes">Memory one window may take while the stage processes it.</param>
     /// <param name="bytesPerVoxel">What the stage holds per voxel of a window (input, working copies, output).</param>
     /// <param name="zHalo">Slices of context along z when it differs from <paramref name="halo"/>.</param>
+    /// <param name="rowMultiple">Rows the tiles' edges must also fall on multiples of (<see cref="SlabTilePlan.For{T}"/>).</param>
     public async IAsyncEnumerable<StageWindow<T>> WindowsAsync(int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel,
-        [EnumeratorCancellation] CancellationToken ct = default, int? zHalo = null)
+        [EnumeratorCancellation] CancellationToken ct = default, int? zHalo = null, int rowMultiple = 1)
     {
-        var plan = SlabTilePlan.For(Level0, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo);
+        var plan = SlabTilePlan.For(Level0, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, rowMultiple);
         var reader = new ZarrWindowReader<T>(Level0);
         foreach (var tile in plan.Tiles)
             yield return new StageWindow<T>(plan.Slab, tile, await reader.ReadAsync(plan.Slab, tile, ct).ConfigureAwait(false));

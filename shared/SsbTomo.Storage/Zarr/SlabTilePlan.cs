@@ -18,14 +18,28 @@ public sealed record SlabTilePlan(SlabWindow Slab, IReadOnlyList<TileWindow> Til
     /// <param name="windowBudgetBytes">Memory one window may take while it is processed.</param>
     /// <param name="bytesPerVoxel">What the stage holds per voxel of the window (input, working copies, output).</param>
     /// <param name="zHalo">Slices of context along z when it differs from <paramref name="halo"/> (a 2D filter per slice needs none).</param>
-    public static SlabTilePlan For<T>(ZarrArray<T> volume, int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel, int? zHalo = null)
+    /// <param name="rowMultiple">
+    /// Rows the tiles' edges must also fall on multiples of (besides the storage chunks'), for a stage whose results are
+    /// taken per fixed block of rows (the survey's curtain steps): tiles are then whole multiples of both, or the whole height.
+    /// </param>
+    public static SlabTilePlan For<T>(ZarrArray<T> volume, int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel, int? zHalo = null,
+        int rowMultiple = 1)
         where T : unmanaged
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rowMultiple, 1);
         var (depth, height, width) = (volume.Shape[0], volume.Shape[1], volume.Shape[2]);
         var slab = Halo.Expand(depth, ownedZ0, ownedZ1, zHalo ?? halo);
         var (tileHeight, tileWidth) = TileGrid.ForBudget(windowBudgetBytes, bytesPerVoxel, slab.SlabSlices, halo, height, width,
-            volume.Chunks[1], volume.Chunks[2]);
+            RowUnit(height, volume.Chunks[1], rowMultiple), volume.Chunks[2]);
         return new SlabTilePlan(slab, TileGrid.Plan(height, width, tileHeight, tileWidth, halo));
+    }
+
+    /// <summary>The smallest tile height: a whole multiple of the storage chunk's height and of <paramref name="rowMultiple"/>, at most the image's.</summary>
+    public static int RowUnit(int height, int chunkHeight, int rowMultiple)
+    {
+        var (x, y) = ((long)chunkHeight, (long)rowMultiple);
+        while (y != 0) (x, y) = (y, x % y);
+        return (int)Math.Min(height, chunkHeight / x * rowMultiple);
     }
 }
 
