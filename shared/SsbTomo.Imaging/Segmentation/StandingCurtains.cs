@@ -80,10 +80,13 @@ public static class StandingCurtains
     public const int MeanShiftRounds = 3;
 
     /// <summary>
-    /// Rows per block a pair's noise peak is taken over: 32 rows for the start's median, 128 for the mean shift; the
-    /// survey's windows are whole multiples of it (<c>SlabTilePlan.For</c>'s row multiple).
+    /// Rows per block a pair's noise peak is taken over (the survey's windows are whole multiples of it,
+    /// <c>SlabTilePlan.For</c>'s row multiple; the default storage chunk's height, so the windows stay as they were).
+    /// Shorter is worse: a particle edge is then a larger share of a block's rows and pulls its peak further (128-row
+    /// blocks on the 63 family runs: void within ±1.5 pp 100 → 93 % on seeds 1-24, contact loss within ±2 pp 56 → 53 % on
+    /// the fresh seeds, median Dice carbon 0.694 → 0.684 there).
     /// </summary>
-    public const int RowBlock = 128;
+    public const int RowBlock = 512;
 
     /// <summary>Halo a window needs in x (the column to the right of the last owned one); none in y and z.</summary>
     public const int RequiredHaloPixels = 1;
