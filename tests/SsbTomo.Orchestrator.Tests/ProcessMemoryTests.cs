@@ -9,10 +9,13 @@ public sealed class ProcessMemoryTests
     {
         // Large arrays allocated in turn with every other one dropped: a sweeping collection leaves their space as gaps in
         // the large-object heap, which is what made the particle split's one large array fail under the heap's hard limit.
+        // Each array is larger than any before it, so a collection that runs during the loop (other tests allocate in
+        // this process too) cannot hand a dropped array's gap to a later one: with equal sizes it did, and under load the
+        // loop sometimes left only 14 MiB of gaps.
         var kept = new List<byte[]>();
-        for (var i = 0; i < 96; i++)
+        for (var i = 0; i < 64; i++)
         {
-            var array = new byte[1 << 20];
+            var array = new byte[(512 << 10) + i * (32 << 10)];
             array[^1] = 1;
             if (i % 2 == 0) kept.Add(array);
         }
