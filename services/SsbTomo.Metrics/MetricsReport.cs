@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using SsbTomo.Imaging;
@@ -76,11 +77,11 @@ public sealed partial record MetricsReport(
         "shine-through correction gives a pore the voxels behind it below void + (0.5 + correction) of the way to the wall, correction = " +
         "excess - 0.1 (what the midpoint already recovers), within [0, 0.4]";
 
-    public const string StandingCurtainsMethod =
-        "curtain stripes that stand still in the aligned stack: per pair of neighbouring columns and per slice and block of rows, the grey-level " +
-        "differences around their noise peak (from the median of every 4th row, 3 times the mean of those within 1 robust SD, 1.4826 MAD), " +
-        "summed over the stack into one step per pair; the steps' running sum less its running median over 61 columns is each column's " +
-        "offset, subtracted from the denoised grey before classification";
+    public static readonly string StandingCurtainsMethod = string.Create(CultureInfo.InvariantCulture,
+        $"curtain stripes that stand still in the aligned stack: per pair of neighbouring columns and per slice and block of {StandingCurtains.RowBlock} rows, " +
+        $"the grey-level differences around their noise peak (from their median, {StandingCurtains.MeanShiftRounds} times the mean of those within " +
+        $"{StandingCurtains.KeptDeviations} robust SD, 1.4826 MAD), summed over the stack into one step per pair; the steps' running sum less its " +
+        $"running median over {StandingCurtains.TrendWindow} columns is each column's offset, subtracted from the denoised grey before classification");
 
     public const string BoundaryPlacementMethod =
         "each phase's interval also widened by a layer of boundary_voxels over the phase's marching-cubes surface (half_widths): the " +

@@ -304,8 +304,6 @@ internal static class CleanupStudy
                 ("lit columns truth m4", () => LitPoreColumns(Pipeline(), intensity, decision.ClassMeans, decision.Thresholds, TruthShine(), 0.8, electrolyteSpread, 4, false)),
                 ("lit columns truth m4 void front", () => LitPoreColumns(Pipeline(), intensity, decision.ClassMeans, decision.Thresholds, TruthShine(), 0.8, electrolyteSpread, 4, true)),
                 ("lit columns truth m16", () => LitPoreColumns(Pipeline(), intensity, decision.ClassMeans, decision.Thresholds, TruthShine(), 0.8, electrolyteSpread, 16, false)),
-                ("column offsets x1", () => ColumnOffsets(v => PhaseSegmentation.Segment(v, decision.Thresholds, decision.ClassMeans, shine.Correction, tubeSigma), intensity, 1)),
-                ("column offsets x3", () => ColumnOffsets(v => PhaseSegmentation.Segment(v, decision.Thresholds, decision.ClassMeans, shine.Correction, tubeSigma), intensity, 3)),
                 ("lit ring 0.15 x1", () => LitRing(Pipeline(), intensity, decision.ClassMeans, 0.15, 1)),
                 ("lit ring 0.15 x2", () => LitRing(Pipeline(), intensity, decision.ClassMeans, 0.15, 2)),
                 ("lit ring 0.25 x1", () => LitRing(Pipeline(), intensity, decision.ClassMeans, 0.25, 1)),
@@ -475,56 +473,6 @@ internal static class CleanupStudy
             if (changed == 0) break;
         }
         return result;
-    }
-
-    /// <summary>
-    /// "column offsets xR" (session 26): curtains stand still in the aligned stack, so one offset per x, the median over
-    /// every slice and row of the denoised grey of the voxels labelled electrolyte whose 8 in-plane neighbours are too,
-    /// less their median; subtracted from the denoised volume, which is segmented again by the same recipe; R rounds.
-    /// What a per-column correction measured in the survey round would give the whole recipe (scripts/column_offsets.py
-    /// shows it on the thresholds alone). On the 63 finished runs (seeds 1-24, 101-136, presets), 3 rounds: void within
-    /// ±0.5 pp 65 → 67 %, contact loss within ±2 pp 62 → 60 % (135: −2.16 → −2.90 pp), median Dice carbon 0.713 → 0.724,
-    /// LPS 0.954 → 0.956; 135 carbon Dice 0.614 → 0.715, 113 contact loss −1.22 → +0.20 pp, 119 LPS Dice 0.917 → 0.938; no
-    /// member's void moves by more than 0.24 pp. A candidate for the pipeline (the survey round), not yet built.
-    /// </summary>
-    private static Volume<byte> ColumnOffsets(Func<Volume<float>, Volume<byte>> segment, Volume<float> intensity, int rounds)
-    {
-        var (depth, height, width) = (intensity.Depth, intensity.Height, intensity.Width);
-        var offsets = new float[width];
-        var corrected = intensity;
-        var labels = segment(intensity);
-        for (var round = 0; round < rounds; round++)
-        {
-            var perColumn = Enumerable.Range(0, width).Select(_ => new List<float>()).ToArray();
-            for (var z = 0; z < depth; z++)
-                for (var y = 1; y < height - 1; y++)
-                    for (var x = 1; x < width - 1; x++)
-                    {
-                        var i = ((long)z * height + y) * width + x;
-                        var interior = true;
-                        for (var dy = -1; dy <= 1 && interior; dy++)
-                            for (var dx = -1; dx <= 1 && interior; dx++)
-                                interior = labels.Data[i + dy * width + dx] == PhaseLabel.Lps;
-                        if (interior) perColumn[x].Add(corrected.Data[i]);
-                    }
-            var medians = perColumn.Select(v => v.Count < 16 ? double.NaN : Median(v)).ToArray();
-            var all = medians.Where(double.IsFinite).ToList();
-            if (all.Count == 0) break;
-            var level = all.Order().ElementAt(all.Count / 2);
-            for (var x = 0; x < width; x++)
-                if (double.IsFinite(medians[x])) offsets[x] += (float)(medians[x] - level);
-            corrected = new Volume<float>(depth, height, width);
-            for (var i = 0L; i < intensity.Length; i++) corrected.Data[i] = intensity.Data[i] - offsets[(int)(i % width)];
-            labels = segment(corrected);
-        }
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   column offsets: sd {Math.Sqrt(offsets.Select(o => (double)o * o).Average() - Math.Pow(offsets.Average(o => (double)o), 2)):0}, range {offsets.Max() - offsets.Min():0}"));
-        return labels;
-
-        static double Median(List<float> values)
-        {
-            values.Sort();
-            return values.Count % 2 == 1 ? values[values.Count / 2] : 0.5 * (values[values.Count / 2 - 1] + values[values.Count / 2]);
-        }
     }
 
     private static Volume<byte> RimToVoid(Volume<byte> labels, bool[] cores, int radius, int rounds, bool electrolyteToo)
