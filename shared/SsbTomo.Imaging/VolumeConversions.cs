@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace SsbTomo.Imaging;
 
 /// <summary>
@@ -10,8 +12,7 @@ public static class VolumeConversions
     {
         ArgumentNullException.ThrowIfNull(volume);
         var result = new Volume<float>(volume.Depth, volume.Height, volume.Width);
-        var (source, target) = (volume.Data, result.Data);
-        for (var i = 0; i < source.Length; i++) target[i] = source[i];
+        Widen(volume.Data, result.Data);
         return result;
     }
 
@@ -22,10 +23,22 @@ public static class VolumeConversions
         ArgumentOutOfRangeException.ThrowIfNegative(z);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(z, volume.Depth);
         var image = new Image2D<float>(volume.Height, volume.Width);
-        var source = volume.Slice(z);
-        var target = image.Pixels;
-        for (var i = 0; i < target.Length; i++) target[i] = source[i];
+        Widen(volume.Slice(z), image.Pixels);
         return image;
+    }
+
+    /// <summary>target[i] = source[i] (exact: every uint16 is a float), eight or more at a time.</summary>
+    internal static void Widen(ReadOnlySpan<ushort> source, Span<float> target)
+    {
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= source.Length - Vector<ushort>.Count; i += Vector<ushort>.Count)
+            {
+                Vector.Widen(new Vector<ushort>(source.Slice(i)), out var low, out var high);
+                Vector.ConvertToSingle(low).CopyTo(target.Slice(i));
+                Vector.ConvertToSingle(high).CopyTo(target.Slice(i + Vector<uint>.Count));
+            }
+        for (; i < source.Length; i++) target[i] = source[i];
     }
 
     /// <summary>Rounded to the nearest integer (halves to even, as Math.Round does) and clamped to [0, 65535]; NaN becomes 0.</summary>

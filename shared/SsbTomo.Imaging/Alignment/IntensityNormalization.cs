@@ -1,4 +1,5 @@
-using MathNet.Numerics.LinearAlgebra;
+using System.Numerics;
+using Matrix = MathNet.Numerics.LinearAlgebra.Matrix<double>;
 
 namespace SsbTomo.Imaging.Alignment;
 
@@ -93,6 +94,8 @@ public static class IntensityNormalization
             throw new ArgumentException("background level is not positive; use BackgroundModel.Subtract", nameof(model));
         var src = image.Pixels;
         var dst = output.Pixels;
+        var columns = new double[w];
+        for (int x = 0; x < w; x++) columns[x] = Normalised(x, w);
         KernelThreads.For(0, h, maxThreads, () => new double[degree + 1], (y, inU) =>
         {
             // Collect the polynomial in u for this row: background = sum_p inU[p] u^p, evaluated by Horner.
@@ -102,18 +105,46 @@ public static class IntensityNormalization
             for (int total = 0; total <= degree; total++)
                 for (int q = 0; q <= total; q++, index++)
                     inU[total - q] += coefficients[index] * Math.Pow(vy, q);
-            for (int x = 0; x < w; x++)
-            {
-                double ux = Normalised(x, w);
-                double background = 0;
-                for (int p = degree; p >= 0; p--) background = background * ux + inU[p];
-                int i = y * w + x;
-                dst[i] = model == BackgroundModel.Subtract
-                    ? (float)(src[i] - background + level)
-                    : (float)(src[i] * level / background);
-            }
+            RemoveRow(src.AsSpan(y * w, w), dst.AsSpan(y * w, w), columns, inU, level, model);
         });
         return output;
+    }
+
+    /// <summary>
+    /// One row of <see cref="RemoveBackground"/>: background(u) by Horner in double, then (float)(pixel - background +
+    /// level) or (float)(pixel * level / background). SIMD lanes widen, compute and round as the scalar expression does,
+    /// so the pixels do not depend on the vector width.
+    /// </summary>
+    private static void RemoveRow(ReadOnlySpan<float> source, Span<float> target, double[] columns, double[] inU, double level, BackgroundModel model)
+    {
+        int x = 0, lanes = Vector<float>.Count, half = Vector<double>.Count, degree = inU.Length - 1;
+        bool subtract = model == BackgroundModel.Subtract;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var levels = new Vector<double>(level);
+            for (; x + lanes <= source.Length; x += lanes)
+            {
+                Vector.Widen(new Vector<float>(source.Slice(x, lanes)), out var low, out var high);
+                Vector<double> backgroundLow = Vector<double>.Zero, backgroundHigh = Vector<double>.Zero;
+                var (uLow, uHigh) = (new Vector<double>(columns, x), new Vector<double>(columns, x + half));
+                for (int p = degree; p >= 0; p--)
+                {
+                    var term = new Vector<double>(inU[p]);
+                    backgroundLow = backgroundLow * uLow + term;
+                    backgroundHigh = backgroundHigh * uHigh + term;
+                }
+                var corrected = subtract
+                    ? Vector.Narrow(low - backgroundLow + levels, high - backgroundHigh + levels)
+                    : Vector.Narrow(low * levels / backgroundLow, high * levels / backgroundHigh);
+                corrected.CopyTo(target.Slice(x, lanes));
+            }
+        }
+        for (; x < source.Length; x++)
+        {
+            double background = 0;
+            for (int p = degree; p >= 0; p--) background = background * columns[x] + inU[p];
+            target[x] = subtract ? (float)(source[x] - background + level) : (float)(source[x] * level / background);
+        }
     }
 
     private static int Terms(int degree) => (degree + 1) * (degree + 2) / 2;
@@ -226,13 +257,13 @@ public static class IntensityNormalization
     private static double[] RobustPolynomialFit(List<double> u, List<double> v, List<double> z, int degree)
     {
         int n = u.Count, terms = (degree + 1) * (degree + 2) / 2;
-        var design = Matrix<double>.Build.Dense(n, terms, (i, j) => Term(j, degree, u[i], v[i]));
+        var design = Matrix.Build.Dense(n, terms, (i, j) => Term(j, degree, u[i], v[i]));
         var weights = Enumerable.Repeat(1.0, n).ToArray();
         double[] coefficients = new double[terms];
         for (int iteration = 0; iteration < 20; iteration++)
         {
-            var a = Matrix<double>.Build.Dense(n, terms, (i, j) => design[i, j] * Math.Sqrt(weights[i]));
-            var b = Vector<double>.Build.Dense(n, i => z[i] * Math.Sqrt(weights[i]));
+            var a = Matrix.Build.Dense(n, terms, (i, j) => design[i, j] * Math.Sqrt(weights[i]));
+            var b = MathNet.Numerics.LinearAlgebra.Vector<double>.Build.Dense(n, i => z[i] * Math.Sqrt(weights[i]));
             coefficients = a.QR().Solve(b).ToArray();
             var residuals = new double[n];
             for (int i = 0; i < n; i++) residuals[i] = z[i] - Evaluate(coefficients, degree, u[i], v[i]);

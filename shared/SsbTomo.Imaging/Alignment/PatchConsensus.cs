@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using SsbTomo.Imaging.Segmentation;
 
 namespace SsbTomo.Imaging.Alignment;
 
@@ -98,7 +99,7 @@ internal sealed class BandImage
     }
 
     /// <summary>crop = source where finite, else 0; valid = 1 where finite, else 0. SIMD lanes copy the same bits a scalar loop would.</summary>
-    private static void CropRow(ReadOnlySpan<float> source, Span<float> crop, Span<float> valid)
+    internal static void CropRow(ReadOnlySpan<float> source, Span<float> crop, Span<float> valid)
     {
         int x = 0, lanes = Vector<float>.Count;
         for (; x + lanes <= source.Length; x += lanes)
@@ -313,14 +314,14 @@ internal static class GaussianBlur
         if (h <= 2 * r + 1)
         {
             var all = new float[h * w];
-            for (int y = 0; y < h; y++) VerticalRow(y, h, w, k, r, _ => horizontal, all.AsSpan(y * w, w));
+            for (int y = 0; y < h; y++) VerticalRow(y, h, w, k, r, horizontal, 0, all.AsSpan(y * w, w));
             return new RowTable(all, y => y);
         }
         var rows = new float[(2 * r + 1) * w];
         for (int i = 0; i < 2 * r + 1; i++)
         {
             int y = i <= r ? i : h - 1 - (2 * r - i);
-            VerticalRow(y, h, w, k, r, _ => horizontal, rows.AsSpan(i * w, w));
+            VerticalRow(y, h, w, k, r, horizontal, 0, rows.AsSpan(i * w, w));
         }
         return new RowTable(rows, y => y < r ? y : y >= h - r ? 2 * r - (h - 1 - y) : r);
     }
@@ -329,10 +330,8 @@ internal static class GaussianBlur
     private static void Separable(float[] src, int h, int w, float[] k, int r, float[] tmp, float[] dst, int maxThreads)
     {
         KernelThreads.For(0, h, maxThreads, y => HorizontalRow(src.AsSpan(y * w, w), tmp.AsSpan(y * w, w), k, r));
-        KernelThreads.For(0, h, maxThreads, y => VerticalRow(y, h, w, k, r, yy => tmp.AsSpan(yy * w, w), dst.AsSpan(y * w, w)));
+        KernelThreads.For(0, h, maxThreads, y => VerticalRow(y, h, w, k, r, tmp, w, dst.AsSpan(y * w, w)));
     }
-
-    private delegate ReadOnlySpan<float> RowSource(int y);
 
     /// <summary>
     /// dst[x] = sum over xx in [x - r, x + r] ∩ [0, w) of k[xx - x + r] src[xx], accumulated in ascending xx from 0.
@@ -362,22 +361,18 @@ internal static class GaussianBlur
         return s;
     }
 
-    /// <summary>dst = sum over yy in [y - r, y + r] ∩ [0, h) of k[yy - y + r] row(yy), accumulated in ascending yy from 0 (SIMD across x, same order per pixel).</summary>
-    private static void VerticalRow(int y, int h, int w, float[] k, int r, RowSource row, Span<float> dst)
+    /// <summary>
+    /// dst = sum over yy in [y - r, y + r] ∩ [0, h) of k[yy - y + r] times row yy of <paramref name="source"/> (row yy
+    /// starting at yy * <paramref name="rowStride"/>; a stride of 0 reads one row for every yy), accumulated from +0 in
+    /// ascending yy: the bits of adding one row at a time into dst, but each pixel is summed in a register and stored once.
+    /// </summary>
+    private static void VerticalRow(int y, int h, int w, float[] k, int r, float[] source, int rowStride, Span<float> dst)
     {
         int lo = Math.Max(0, y - r), hi = Math.Min(h - 1, y + r);
-        dst.Clear();
-        int lanes = Vector<float>.Count;
-        for (int yy = lo; yy <= hi; yy++)
-        {
-            float kk = k[yy - y + r];
-            var source = row(yy);
-            var factor = new Vector<float>(kk);
-            int x = 0;
-            for (; x + lanes <= w; x += lanes)
-                (new Vector<float>(dst.Slice(x, lanes)) + factor * new Vector<float>(source.Slice(x, lanes))).CopyTo(dst.Slice(x, lanes));
-            for (; x < w; x++) dst[x] += kk * source[x];
-        }
+        Span<int> starts = stackalloc int[hi - lo + 1];
+        Span<float> taps = stackalloc float[hi - lo + 1];
+        for (int yy = lo; yy <= hi; yy++) (starts[yy - lo], taps[yy - lo]) = (yy * rowStride, k[yy - y + r]);
+        Denoise.WeightedRows(source, starts, taps, dst[..w]);
     }
 }
 

@@ -32,8 +32,8 @@ public sealed class SmoothedSlice
         ArgumentNullException.ThrowIfNull(slice);
         KernelThreads.Check(maxThreads);
         var (values, valid) = (new float[slice.Pixels.Length], new float[slice.Pixels.Length]);
-        for (var i = 0; i < values.Length; i++)
-            if (float.IsFinite(slice.Pixels[i])) (values[i], valid[i]) = (slice.Pixels[i], 1f);
+        var (h, w) = (slice.Height, slice.Width);
+        KernelThreads.For(0, h, maxThreads, y => BandImage.CropRow(slice.Row(y), values.AsSpan(y * w, w), valid.AsSpan(y * w, w)));
         return new SmoothedSlice(slice.Height, slice.Width, sigmaPx, valid, GaussianBlur.Normalised(values, valid, slice.Height, slice.Width, sigmaPx, maxThreads));
     }
 

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace SsbTomo.Imaging.Alignment;
 
 /// <summary>
@@ -43,11 +45,11 @@ public static class SubpixelShift
         {
             var src = coefficients.AsSpan(y * w, w);
             var dst = horizontal.AsSpan(y * w, w);
-            for (int x = 0; x < w; x++)
-            {
-                int b = x + ix;
-                dst[x] = (float)(wx[0] * src[Mirror(b - 1, w)] + wx[1] * src[Mirror(b, w)] + wx[2] * src[Mirror(b + 1, w)] + wx[3] * src[Mirror(b + 2, w)]);
-            }
+            // Output x reads b - 1 .. b + 2 (b = x + ix): the interior, where none is mirrored, runs on SIMD lanes.
+            int interiorStart = Math.Clamp(1 - ix, 0, w), interiorEnd = Math.Clamp(w - 2 - ix, interiorStart, w);
+            for (int x = 0; x < interiorStart; x++) dst[x] = HorizontalAt(src, x + ix, wx);
+            int xv = HorizontalInterior(src, dst, interiorStart, interiorEnd, ix, wx);
+            for (int x = xv; x < w; x++) dst[x] = HorizontalAt(src, x + ix, wx);
         });
         var result = output.Pixels;
         KernelThreads.For(0, h, maxThreads, y =>
@@ -64,7 +66,15 @@ public static class SubpixelShift
             var r2 = horizontal.AsSpan(Mirror(b + 1, h) * w, w);
             var r3 = horizontal.AsSpan(Mirror(b + 2, h) * w, w);
             float w0 = (float)wy[0], w1 = (float)wy[1], w2 = (float)wy[2], w3 = (float)wy[3];
-            for (int x = 0; x < w; x++)
+            int x = 0, lanes = Vector<float>.Count;
+            if (Vector.IsHardwareAccelerated)
+            {
+                var (v0, v1, v2, v3) = (new Vector<float>(w0), new Vector<float>(w1), new Vector<float>(w2), new Vector<float>(w3));
+                for (; x + lanes <= w; x += lanes)
+                    (v0 * new Vector<float>(r0.Slice(x, lanes)) + v1 * new Vector<float>(r1.Slice(x, lanes)) + v2 * new Vector<float>(r2.Slice(x, lanes))
+                        + v3 * new Vector<float>(r3.Slice(x, lanes))).CopyTo(dst.Slice(x, lanes));
+            }
+            for (; x < w; x++)
                 dst[x] = w0 * r0[x] + w1 * r1[x] + w2 * r2[x] + w3 * r3[x];
         });
         // Columns whose sample position is outside the image.
@@ -74,6 +84,34 @@ public static class SubpixelShift
             for (int y = 0; y < h; y++) result[y * w + x] = float.NaN;
         }
         return output;
+    }
+
+    /// <summary>The horizontal pass at one output pixel whose taps start at b - 1, mirrored at the row's ends.</summary>
+    private static float HorizontalAt(ReadOnlySpan<float> src, int b, double[] wx)
+    {
+        int w = src.Length;
+        return (float)(wx[0] * src[Mirror(b - 1, w)] + wx[1] * src[Mirror(b, w)] + wx[2] * src[Mirror(b + 1, w)] + wx[3] * src[Mirror(b + 2, w)]);
+    }
+
+    /// <summary>
+    /// The horizontal pass for output x in [start, end) in whole vectors, none of whose taps is mirrored: each lane widens
+    /// to double and sums the four products in the scalar order before rounding to float. Returns the first x not done.
+    /// </summary>
+    private static int HorizontalInterior(ReadOnlySpan<float> src, Span<float> dst, int start, int end, int ix, double[] wx)
+    {
+        int x = start, lanes = Vector<float>.Count;
+        if (!Vector.IsHardwareAccelerated) return x;
+        var (w0, w1, w2, w3) = (new Vector<double>(wx[0]), new Vector<double>(wx[1]), new Vector<double>(wx[2]), new Vector<double>(wx[3]));
+        for (; x + lanes <= end; x += lanes)
+        {
+            int b = x + ix;
+            Vector.Widen(new Vector<float>(src.Slice(b - 1, lanes)), out var a0, out var b0);
+            Vector.Widen(new Vector<float>(src.Slice(b, lanes)), out var a1, out var b1);
+            Vector.Widen(new Vector<float>(src.Slice(b + 1, lanes)), out var a2, out var b2);
+            Vector.Widen(new Vector<float>(src.Slice(b + 2, lanes)), out var a3, out var b3);
+            Vector.Narrow(w0 * a0 + w1 * a1 + w2 * a2 + w3 * a3, w0 * b0 + w1 * b1 + w2 * b2 + w3 * b3).CopyTo(dst.Slice(x, lanes));
+        }
+        return x;
     }
 
     /// <summary>Sample position b + t (t in [0,1), 0 when integer) must lie within [0, n-1].</summary>

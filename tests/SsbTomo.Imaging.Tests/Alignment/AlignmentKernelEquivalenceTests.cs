@@ -5,7 +5,7 @@ using Xunit;
 namespace SsbTomo.Imaging.Tests.Alignment;
 
 /// <summary>
-/// The faster curtaining filter (running median by counts and block copies, column medians gathered in strips), band images, normalised Gaussian blur and patch consensus (SIMD passes, the reference's gradients and whole
+/// The faster curtaining filter (running median by counts and block copies, column medians gathered in strips), band images, normalised Gaussian blur, patch consensus, the cubic B-spline shift and the background removal (SIMD passes, the reference's gradients and whole
 /// cells' gradient products kept between pairs, the blurred weights of a hole-free image computed once per distinct row)
 /// give the frozen reference's results bit for bit, so the drift they measure is unchanged.
 /// </summary>
@@ -139,6 +139,37 @@ public class AlignmentKernelEquivalenceTests
         var expected = CurtainingFilterReference.Remove(image, maxStripeWidthPx, blockHeightPx);
         var actual = CurtainingFilter.Remove(image, maxStripeWidthPx, blockHeightPx);
         Assert.Equal(expected.Pixels, actual.Pixels);
+    }
+
+    [Theory]
+    [InlineData(150, 171, 0.37, -0.21, false)]
+    [InlineData(150, 171, -3.6, 5.75, true)]   // NaN band: the coefficients carry NaN into the rows and columns they touch
+    [InlineData(40, 37, 2.0, -4.0, false)]     // whole pixels: one tap each, the last row and column in range
+    [InlineData(33, 6, 0.5, 1.5, false)]       // narrower than a SIMD vector: every pixel on the scalar path
+    [InlineData(20, 45, 0.25, -44.5, false)]   // shifted past the width: no interior at all
+    [InlineData(64, 200, -1.9, 199.25, false)]
+    public void SubpixelShiftMatchesTheReference(int h, int w, double dy, double dx, bool holes)
+    {
+        var image = Slice(h, w, Shift2D.Zero, holes);
+        var shift = new Shift2D(dy, dx);
+        Assert.Equal(SubpixelShiftReference.Apply(image, shift).Pixels, SubpixelShift.Apply(image, shift).Pixels);
+    }
+
+    [Theory]
+    [InlineData(2, BackgroundModel.Subtract, 97, 131)]
+    [InlineData(3, BackgroundModel.Divide, 64, 70)]
+    [InlineData(1, BackgroundModel.Subtract, 9, 5)] // narrower than a SIMD vector
+    [InlineData(0, BackgroundModel.Divide, 1, 40)]  // one row
+    public void BackgroundRemovalMatchesTheReference(int degree, BackgroundModel model, int h, int w)
+    {
+        var image = Slice(h, w, Shift2D.Zero, holes: false);
+        for (var i = 0; i < image.Pixels.Length; i++) image.Pixels[i] = 1000 + 800 * image.Pixels[i];
+        image.Pixels[image.Pixels.Length / 2] = float.NaN;
+        var random = new Random(degree * 7 + w);
+        var coefficients = Enumerable.Range(0, (degree + 1) * (degree + 2) / 2).Select(j => j == 0 ? 1200.0 : 60 * (random.NextDouble() - 0.5)).ToArray();
+        var fit = new BackgroundFit(degree, coefficients, 1150.5, 64);
+        var expected = BackgroundRemovalReference.Remove(image, degree, coefficients, fit.Level, model);
+        Assert.Equal(expected.Pixels, IntensityNormalization.RemoveBackground(image, fit, model).Pixels);
     }
 
     private static Image2D<float> Slice(int h, int w, Shift2D shift, bool holes)
