@@ -39,7 +39,8 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store, IOptions<Ssb
         var raw = await StageVolume<ushort>.OpenAsync(store, layout.Raw, ct);
         var registration = new PairwiseRegistration(maxThreads: _kernelThreads);
         var before = await raw.ReadSlicesAsync(Math.Max(0, message.Z0 - registration.Offsets[^1]), message.Z0, ct);
-        for (var k = 0; k < before.Depth; k++) registration.AddReference(before.SliceToFloat(k));
+        var referenceSlice = new Image2D<float>(raw.Height, raw.Width);
+        for (var k = 0; k < before.Depth; k++) registration.AddReference(before.SliceToFloat(k, referenceSlice));
 
         var slab = await raw.ReadSlicesAsync(message.Z0, message.Z1, ct);
         // Two lanes over the slab: the registration, in slice order (each slice against the ones before it), and the
@@ -71,7 +72,8 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store, IOptions<Ssb
         // Registering the uncorrected slice measured better on phantoms, and curtains are milled into the specimen
         // face, so they move with it like any other feature.
         var pairs = new SliceRegistration[slab.Depth];
-        for (var k = 0; k < slab.Depth; k++) pairs[k] = registration.Add(slab.SliceToFloat(k));
+        var slice = new Image2D<float>(slab.Height, slab.Width);
+        for (var k = 0; k < slab.Depth; k++) pairs[k] = registration.Add(slab.SliceToFloat(k, slice));
         return pairs;
     }
 
@@ -91,13 +93,16 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store, IOptions<Ssb
         var flats = new string?[slab.Depth];
         var ranges = new IntensityRange[slab.Depth];
         var fits = new BackgroundFit?[slab.Depth];
-        Parallel.For(0, slab.Depth, options, k =>
+        // Each lane converts its slices into buffers of its own: a fresh slice-sized array per slice costs its page faults again.
+        Image2D<float> NewSlice() => new(slab.Height, slab.Width);
+        Parallel.For(0, slab.Depth, options, NewSlice, (k, _, slice) =>
         {
-            var slice = slab.SliceToFloat(k);
+            slab.SliceToFloat(k, slice);
             ranges[k] = SliceIntensityRanges.Measure(slice);
             flats[k] = SliceIntensityRanges.IsEmpty(ranges[k]) ? DescribeFlat(slice) : null;
             if (flats[k] is null) fits[k] = IntensityNormalization.FitBackground(slice);
-        });
+            return slice;
+        }, _ => { });
 
         var used = new (BackgroundFit? Fit, int? Slice)[slab.Depth];
         (BackgroundFit Fit, int Slice)? lastFit = null;
@@ -121,23 +126,24 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store, IOptions<Ssb
         }
 
         var corrected = new SliceCorrected[slab.Depth];
-        Parallel.For(0, slab.Depth, options, k =>
+        Parallel.For(0, slab.Depth, options, () => (Slice: NewSlice(), Corrected: NewSlice()), (k, _, buffers) =>
         {
-            var slice = slab.SliceToFloat(k);
+            var slice = slab.SliceToFloat(k, buffers.Slice);
             if (flats[k] is { } flat)
             {
                 // A flat slice is left as it is (SliceCorrection): nothing to fit, and filtering would invent structure.
                 corrected[k] = new SliceCorrected(flat, null, null, ranges[k], new SliceBrightness(ranges[k], null),
                     ParticleSections.Detect(slice, ParticleDetectionOptions.ForDrift, kernelThreads), null);
-                return;
+                return buffers;
             }
-            var correctedSlice = new SliceCorrection(used[k].Fit, false).Apply(slice, out var curtains, kernelThreads);
+            var correctedSlice = new SliceCorrection(used[k].Fit, false).Apply(slice, out var curtains, kernelThreads, output: buffers.Corrected);
             // The smoothed bulk peaks and the drift's particle sections read the same 1-px blur: made once.
             var smoothed = SmoothedSlice.Of(correctedSlice, SliceIntensityRanges.PeakImageSmoothingPx, kernelThreads);
             corrected[k] = new SliceCorrected(null, used[k].Fit, used[k].Slice, SliceIntensityRanges.Measure(correctedSlice),
                 SliceIntensityRanges.MeasureBrightness(correctedSlice, smoothed),
                 ParticleSections.Detect(correctedSlice, smoothed, ParticleDetectionOptions.ForDrift, kernelThreads), curtains);
-        });
+            return buffers;
+        }, _ => { });
         return corrected;
     }
 

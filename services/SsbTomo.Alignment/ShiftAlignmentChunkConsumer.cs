@@ -34,12 +34,15 @@ public sealed class ShiftAlignmentChunkConsumer(IBlobStore store, ILogger<ShiftA
         var aligned = await StageVolume<ushort>.OpenAsync(store, layout.Aligned, ct);
         var slab = await raw.ReadSlicesAsync(message.Z0, message.Z1, ct);
         var result = new Volume<ushort>(slab.Depth, aligned.Height, aligned.Width);
-        var shifted = new Image2D<float>(raw.Height, raw.Width);
+        // One slice's buffers for the whole slab: a fresh slice-sized array per slice costs its page faults again.
+        var (slice, shifted) = (new Image2D<float>(raw.Height, raw.Width), new Image2D<float>(raw.Height, raw.Width));
         for (var k = 0; k < slab.Depth; k++)
         {
             var plan = solution.Slices[message.Z0 + k];
-            var slice = slab.SliceToFloat(k);
-            var corrected = curtains is null ? plan.Correction.Apply(slice, _kernelThreads) : plan.Correction.Replay(slice, curtains[k], _kernelThreads);
+            slab.SliceToFloat(k, slice);
+            var corrected = curtains is null
+                ? plan.Correction.Apply(slice, _kernelThreads)
+                : plan.Correction.Replay(slice, curtains[k], _kernelThreads, output: slice);
             SubpixelShift.Apply(corrected, plan.Drift, shifted, _kernelThreads);
             SliceIntensityRanges.ToUInt16(shifted, plan.Range, solution.Crop, result.Slice(k));
         }

@@ -27,6 +27,19 @@ public static class VolumeConversions
         return image;
     }
 
+    /// <summary>Slice <paramref name="z"/> into <paramref name="destination"/> (its height and width), for a loop that converts slice after slice.</summary>
+    public static Image2D<float> SliceToFloat(this Volume<ushort> volume, int z, Image2D<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(volume);
+        ArgumentNullException.ThrowIfNull(destination);
+        ArgumentOutOfRangeException.ThrowIfNegative(z);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(z, volume.Depth);
+        if (destination.Height != volume.Height || destination.Width != volume.Width)
+            throw new ArgumentException($"destination is {destination.Height}x{destination.Width}, the slices {volume.Height}x{volume.Width}", nameof(destination));
+        Widen(volume.Slice(z), destination.Pixels);
+        return destination;
+    }
+
     /// <summary>target[i] = source[i] (exact: every uint16 is a float), eight or more at a time.</summary>
     internal static void Widen(ReadOnlySpan<ushort> source, Span<float> target)
     {

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace SsbTomo.Imaging.Alignment;
 
 /// <summary>
@@ -31,10 +33,18 @@ public sealed class SmoothedSlice
     {
         ArgumentNullException.ThrowIfNull(slice);
         KernelThreads.Check(maxThreads);
-        var (values, valid) = (new float[slice.Pixels.Length], new float[slice.Pixels.Length]);
         var (h, w) = (slice.Height, slice.Width);
-        KernelThreads.For(0, h, maxThreads, y => BandImage.CropRow(slice.Row(y), values.AsSpan(y * w, w), valid.AsSpan(y * w, w)));
-        return new SmoothedSlice(slice.Height, slice.Width, sigmaPx, valid, GaussianBlur.Normalised(values, valid, slice.Height, slice.Width, sigmaPx, maxThreads));
+        // The finite values are the blur's input only: scratch from the shared pool (a slice's worth, every slice).
+        var (values, valid) = (ArrayPool<float>.Shared.Rent(h * w), new float[h * w]);
+        try
+        {
+            KernelThreads.For(0, h, maxThreads, y => BandImage.CropRow(slice.Row(y), values.AsSpan(y * w, w), valid.AsSpan(y * w, w)));
+            return new SmoothedSlice(h, w, sigmaPx, valid, GaussianBlur.Normalised(values, valid, h, w, sigmaPx, maxThreads));
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(values);
+        }
     }
 
     /// <summary>Throws unless this is <paramref name="slice"/>'s blur at <paramref name="sigmaPx"/> in shape and σ.</summary>

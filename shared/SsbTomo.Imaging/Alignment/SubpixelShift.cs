@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 
 namespace SsbTomo.Imaging.Alignment;
@@ -36,11 +37,29 @@ public static class SubpixelShift
         if (ReferenceEquals(output, image))
             throw new ArgumentException("output must not be the input image", nameof(output));
 
-        var coefficients = Prefilter(image, maxThreads);
+        // The coefficients and the horizontal pass are a slice's worth each, every slice: scratch from the shared pool (a
+        // fresh array of that size costs its page faults again).
+        var pool = ArrayPool<float>.Shared;
+        var (coefficients, horizontal) = (pool.Rent(h * w), pool.Rent(h * w));
+        try
+        {
+            Prefilter(image, coefficients, maxThreads);
+            Resample(coefficients, horizontal, h, w, shift, output.Pixels, maxThreads);
+        }
+        finally
+        {
+            pool.Return(coefficients);
+            pool.Return(horizontal);
+        }
+        return output;
+    }
+
+    /// <summary>The two 4-tap passes from the spline coefficients into <paramref name="result"/>, NaN outside the image.</summary>
+    private static void Resample(float[] coefficients, float[] horizontal, int h, int w, Shift2D shift, float[] result, int maxThreads)
+    {
         var (iy, wy, yInteger) = Weights(shift.Dy);
         var (ix, wx, xInteger) = Weights(shift.Dx);
         // Horizontal pass into a temporary, then vertical pass into the output.
-        var horizontal = new float[h * w];
         KernelThreads.For(0, h, maxThreads, y =>
         {
             var src = coefficients.AsSpan(y * w, w);
@@ -51,7 +70,6 @@ public static class SubpixelShift
             int xv = HorizontalInterior(src, dst, interiorStart, interiorEnd, ix, wx);
             for (int x = xv; x < w; x++) dst[x] = HorizontalAt(src, x + ix, wx);
         });
-        var result = output.Pixels;
         KernelThreads.For(0, h, maxThreads, y =>
         {
             int b = y + iy;
@@ -83,7 +101,6 @@ public static class SubpixelShift
             if (InRange(x + ix, xInteger, w)) continue;
             for (int y = 0; y < h; y++) result[y * w + x] = float.NaN;
         }
-        return output;
     }
 
     /// <summary>The horizontal pass at one output pixel whose taps start at b - 1, mirrored at the row's ends.</summary>
@@ -129,30 +146,101 @@ public static class SubpixelShift
     }
 
     /// <summary>Cubic B-spline coefficients of the image (rows, then columns), mirror boundaries.</summary>
-    internal static float[] Prefilter(Image2D<float> image, int maxThreads = KernelThreads.All)
+    /// <remarks>
+    /// Each line's recursion is sequential, so the SIMD lanes run side by side lines instead: groups of rows, and blocks of
+    /// <see cref="LineGroup"/> columns, interleaved (element i of lane j at i * LineGroup + j), each lane doing
+    /// <see cref="Filter1D"/>'s operations in its order, so the coefficients are the single-line recursion's bit for bit.
+    /// </remarks>
+    /// <param name="c">Receives the coefficients in its first height x width elements.</param>
+    private static void Prefilter(Image2D<float> image, float[] c, int maxThreads)
     {
         int h = image.Height, w = image.Width;
-        var c = (float[])image.Pixels.Clone();
-        KernelThreads.For(0, h, maxThreads, () => new double[w], (y, line) =>
+        image.Pixels.AsSpan().CopyTo(c);
+        int rowGroups = (h + LineGroup - 1) / LineGroup;
+        KernelThreads.For(0, rowGroups, maxThreads, () => new double[LineGroup * w], (g, lines) =>
         {
-            var row = c.AsSpan(y * w, w);
-            for (int x = 0; x < w; x++) line[x] = row[x];
-            Filter1D(line);
-            for (int x = 0; x < w; x++) row[x] = (float)line[x];
+            int y0 = g * LineGroup, n = Math.Min(LineGroup, h - y0);
+            Array.Clear(lines);
+            for (int j = 0; j < n; j++)
+            {
+                var row = c.AsSpan((y0 + j) * w, w);
+                for (int x = 0; x < w; x++) lines[x * LineGroup + j] = row[x];
+            }
+            FilterLines(lines, w);
+            for (int j = 0; j < n; j++)
+            {
+                var row = c.AsSpan((y0 + j) * w, w);
+                for (int x = 0; x < w; x++) row[x] = (float)lines[x * LineGroup + j];
+            }
         });
-        const int block = 16;
-        int blocks = (w + block - 1) / block;
-        KernelThreads.For(0, blocks, maxThreads, () => new double[block][], (bi, lines) =>
+        int blocks = (w + LineGroup - 1) / LineGroup;
+        KernelThreads.For(0, blocks, maxThreads, () => new double[LineGroup * h], (bi, lines) =>
         {
-            int x0 = bi * block, n = Math.Min(block, w - x0);
-            for (int j = 0; j < n; j++) lines[j] ??= new double[h];
+            int x0 = bi * LineGroup, n = Math.Min(LineGroup, w - x0);
+            Array.Clear(lines);
             for (int y = 0; y < h; y++)
-                for (int j = 0; j < n; j++) lines[j][y] = c[y * w + x0 + j];
-            for (int j = 0; j < n; j++) Filter1D(lines[j]);
+                for (int j = 0; j < n; j++) lines[y * LineGroup + j] = c[y * w + x0 + j];
+            FilterLines(lines, h);
             for (int y = 0; y < h; y++)
-                for (int j = 0; j < n; j++) c[y * w + x0 + j] = (float)lines[j][y];
+                for (int j = 0; j < n; j++) c[y * w + x0 + j] = (float)lines[y * LineGroup + j];
         });
-        return c;
+    }
+
+    /// <summary>Lines filtered side by side by <see cref="FilterLines"/>: a multiple of every SIMD width of doubles in use.</summary>
+    private const int LineGroup = 16;
+
+    /// <summary>
+    /// <see cref="Filter1D"/> on <see cref="LineGroup"/> interleaved lines of <paramref name="n"/> elements each (unused
+    /// lanes hold zeros and stay zero), vector by vector with the scalar recursion's operations in its order.
+    /// </summary>
+    private static void FilterLines(double[] lines, int n)
+    {
+        if (!Vector.IsHardwareAccelerated || LineGroup % Vector<double>.Count != 0)
+        {
+            var line = new double[n];
+            for (int j = 0; j < LineGroup; j++)
+            {
+                for (int i = 0; i < n; i++) line[i] = lines[i * LineGroup + j];
+                Filter1D(line);
+                for (int i = 0; i < n; i++) lines[i * LineGroup + j] = line[i];
+            }
+            return;
+        }
+        if (n < 2) return;
+        for (int v = 0; v < LineGroup; v += Vector<double>.Count) FilterLane(lines, n, v);
+    }
+
+    /// <summary>One vector of lanes (starting at lane <paramref name="v"/>) of <see cref="FilterLines"/>: <see cref="Filter1D"/> per lane.</summary>
+    private static void FilterLane(double[] lines, int n, int v)
+    {
+        Vector<double> At(int i) => new(lines, i * LineGroup + v);
+        void Set(int i, Vector<double> value) => value.CopyTo(lines, i * LineGroup + v);
+        double z = Pole;
+        double gain = (1 - z) * (1 - 1 / z);
+        var (zs, gains) = (new Vector<double>(z), new Vector<double>(gain));
+        for (int i = 0; i < n; i++) Set(i, At(i) * gains);
+        int horizon = (int)Math.Ceiling(Math.Log(1e-12) / Math.Log(Math.Abs(z)));
+        Vector<double> sum;
+        if (horizon < n)
+        {
+            double zn = z;
+            sum = At(0);
+            for (int i = 1; i < horizon; i++) { sum += new Vector<double>(zn) * At(i); zn *= z; }
+        }
+        else
+        {
+            double zn = z, iz = 1 / z, z2n = Math.Pow(z, n - 1);
+            sum = At(0) + new Vector<double>(z2n) * At(n - 1);
+            z2n *= z2n * iz;
+            for (int i = 1; i <= n - 2; i++) { sum += new Vector<double>(zn + z2n) * At(i); zn *= z; z2n *= iz; }
+            sum /= new Vector<double>(1 - zn * zn);
+        }
+        Set(0, sum);
+        var previous = sum;
+        for (int i = 1; i < n; i++) Set(i, previous = At(i) + zs * previous);
+        var last = new Vector<double>(z / (z * z - 1)) * (zs * At(n - 2) + At(n - 1));
+        Set(n - 1, last);
+        for (int i = n - 2; i >= 0; i--) Set(i, last = zs * (last - At(i)));
     }
 
     /// <summary>In-place cubic B-spline prefilter (Unser 1993; causal + anticausal recursion, mirror boundaries).</summary>

@@ -57,6 +57,24 @@ public class CurtainOffsetsTests
         Assert.Equal(measured.Pixels, replayed.Pixels);
         if (flat) Assert.Same(slice, replayed);
         else Assert.NotEqual(slice.Pixels, replayed.Pixels);
+
+        // Into an output, the slice its scratch, as the measurement's lanes correct into their own buffers: the same pixels
+        // and offsets.
+        var scratch = new Image2D<float>(h, w);
+        slice.Pixels.CopyTo(scratch.Pixels);
+        var into = new Image2D<float>(h, w);
+        var intoOutput = correction.Apply(scratch, out var intoCurtains, output: into);
+        Assert.Equal(measured.Pixels, intoOutput.Pixels);
+        Assert.Equal(curtains?.Values, intoCurtains?.Values);
+        if (!flat) Assert.Same(into, intoOutput);
+        Assert.Throws<ArgumentException>(() => correction.Apply(scratch, out _, output: scratch));
+
+        // In place, as the shift pass replays into its one slice buffer: the same pixels.
+        var buffer = new Image2D<float>(h, w);
+        slice.Pixels.CopyTo(buffer.Pixels);
+        var inPlace = correction.Replay(buffer, curtains, output: buffer);
+        Assert.Same(buffer, inPlace);
+        Assert.Equal(measured.Pixels, inPlace.Pixels);
     }
 
     [Fact]

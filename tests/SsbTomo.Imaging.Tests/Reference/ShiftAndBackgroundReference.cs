@@ -3,7 +3,7 @@ using SsbTomo.Imaging.Alignment;
 namespace SsbTomo.Imaging.Tests.Reference;
 
 // The cubic B-spline shift's two passes and the background removal as scalar loops
-// (before their SIMD lanes, session 28), kept as the reference; the prefilter is the product's own (unchanged).
+// with the spline prefilter line by line (before their SIMD lanes, session 28), kept as the reference.
 
 internal static class SubpixelShiftReference
 {
@@ -11,7 +11,7 @@ internal static class SubpixelShiftReference
     {
         int h = image.Height, w = image.Width;
         var output = new Image2D<float>(h, w);
-        var coefficients = SubpixelShift.Prefilter(image);
+        var coefficients = Prefilter(image);
         var (iy, wy, yInteger) = Weights(shift.Dy);
         var (ix, wx, xInteger) = Weights(shift.Dx);
         var horizontal = new float[h * w];
@@ -61,6 +61,68 @@ internal static class SubpixelShiftReference
         double t = integer ? 0 : shift - floor;
         double u = 1 - t;
         return (floor, [u * u * u / 6, (4 - 6 * t * t + 3 * t * t * t) / 6, (4 - 6 * u * u + 3 * u * u * u) / 6, t * t * t / 6], integer);
+    }
+
+    private static readonly double Pole = Math.Sqrt(3) - 2;
+
+    /// <summary>Cubic B-spline coefficients of the image (rows, then columns), mirror boundaries.</summary>
+    private static float[] Prefilter(Image2D<float> image)
+    {
+        int h = image.Height, w = image.Width;
+        var c = (float[])image.Pixels.Clone();
+        var line = new double[w];
+        for (int y = 0; y < h; y++)
+        {
+            var row = c.AsSpan(y * w, w);
+            for (int x = 0; x < w; x++) line[x] = row[x];
+            Filter1D(line);
+            for (int x = 0; x < w; x++) row[x] = (float)line[x];
+        }
+        const int block = 16;
+        int blocks = (w + block - 1) / block;
+        var lines = new double[block][];
+        for (int bi = 0; bi < blocks; bi++)
+        {
+            int x0 = bi * block, n = Math.Min(block, w - x0);
+            for (int j = 0; j < n; j++) lines[j] ??= new double[h];
+            for (int y = 0; y < h; y++)
+                for (int j = 0; j < n; j++) lines[j][y] = c[y * w + x0 + j];
+            for (int j = 0; j < n; j++) Filter1D(lines[j]);
+            for (int y = 0; y < h; y++)
+                for (int j = 0; j < n; j++) c[y * w + x0 + j] = (float)lines[j][y];
+        }
+        return c;
+    }
+
+    /// <summary>In-place cubic B-spline prefilter (Unser 1993; causal + anticausal recursion, mirror boundaries).</summary>
+    private static void Filter1D(double[] c)
+    {
+        int n = c.Length;
+        if (n < 2) return;
+        double z = Pole;
+        double gain = (1 - z) * (1 - 1 / z);
+        for (int i = 0; i < n; i++) c[i] *= gain;
+        // Causal initialisation for the mirror-extended signal.
+        int horizon = (int)Math.Ceiling(Math.Log(1e-12) / Math.Log(Math.Abs(z)));
+        double sum;
+        if (horizon < n)
+        {
+            double zn = z;
+            sum = c[0];
+            for (int i = 1; i < horizon; i++) { sum += zn * c[i]; zn *= z; }
+        }
+        else
+        {
+            double zn = z, iz = 1 / z, z2n = Math.Pow(z, n - 1);
+            sum = c[0] + z2n * c[n - 1];
+            z2n *= z2n * iz;
+            for (int i = 1; i <= n - 2; i++) { sum += (zn + z2n) * c[i]; zn *= z; z2n *= iz; }
+            sum /= 1 - zn * zn;
+        }
+        c[0] = sum;
+        for (int i = 1; i < n; i++) c[i] += z * c[i - 1];
+        c[n - 1] = z / (z * z - 1) * (z * c[n - 2] + c[n - 1]);
+        for (int i = n - 2; i >= 0; i--) c[i] = z * (c[i + 1] - c[i]);
     }
 
     private static int Mirror(int i, int n)
