@@ -157,10 +157,12 @@ public static class SubpixelShift
         int h = image.Height, w = image.Width;
         image.Pixels.AsSpan().CopyTo(c);
         int rowGroups = (h + LineGroup - 1) / LineGroup;
-        KernelThreads.For(0, rowGroups, maxThreads, () => new double[LineGroup * w], (g, lines) =>
+        KernelThreads.For(0, rowGroups, maxThreads, g =>
         {
             int y0 = g * LineGroup, n = Math.Min(LineGroup, h - y0);
-            Array.Clear(lines);
+            // 16 lines of doubles are a large object at any real width: pooled like the slice-sized scratch above.
+            var lines = ArrayPool<double>.Shared.Rent(LineGroup * w);
+            Array.Clear(lines, 0, LineGroup * w);
             for (int j = 0; j < n; j++)
             {
                 var row = c.AsSpan((y0 + j) * w, w);
@@ -172,17 +174,20 @@ public static class SubpixelShift
                 var row = c.AsSpan((y0 + j) * w, w);
                 for (int x = 0; x < w; x++) row[x] = (float)lines[x * LineGroup + j];
             }
+            ArrayPool<double>.Shared.Return(lines);
         });
         int blocks = (w + LineGroup - 1) / LineGroup;
-        KernelThreads.For(0, blocks, maxThreads, () => new double[LineGroup * h], (bi, lines) =>
+        KernelThreads.For(0, blocks, maxThreads, bi =>
         {
             int x0 = bi * LineGroup, n = Math.Min(LineGroup, w - x0);
-            Array.Clear(lines);
+            var lines = ArrayPool<double>.Shared.Rent(LineGroup * h);
+            Array.Clear(lines, 0, LineGroup * h);
             for (int y = 0; y < h; y++)
                 for (int j = 0; j < n; j++) lines[y * LineGroup + j] = c[y * w + x0 + j];
             FilterLines(lines, h);
             for (int y = 0; y < h; y++)
                 for (int j = 0; j < n; j++) c[y * w + x0 + j] = (float)lines[y * LineGroup + j];
+            ArrayPool<double>.Shared.Return(lines);
         });
     }
 
