@@ -36,8 +36,8 @@ public static class SegmentationSettings
     }
 
     // Segment: uint16 window, float copy, class labels, cleaned and corrected labels, owned labels, and what is shared per
-    // slice pixel by the window's slices: each running clean-up block's box planes (one per core) and the shine-through
-    // correction's two run-length planes (four int/float planes before it looked up the wall only where a voxel could be
+    // slice pixel by the window's slices: each running clean-up block's box planes (one per core), the shine-through
+    // correction's two run-length planes and the lit pore runs' run starts (LitPoreRuns relabels in place) (four int/float planes before it looked up the wall only where a voxel could be
     // given back). A flat 12 missed the per-slice part: an 8-slice window on 2 cores allocates 16.
     // With the fibres' half-depth rule: its result and core marks per voxel, and one slice of scratch per core (the Hessian's
     // planes, box planes). The threshold variants segment the same window one after another: their garbage is the same again
@@ -45,5 +45,5 @@ public static class SegmentationSettings
     public static double SegmentBytesPerVoxel(int windowSlices, int processors, bool fibreHalfDepth) =>
         12 + (fibreHalfDepth ? FibreHalfDepth.BytesPerVoxel : 0)
         + (double)(processors * (PartialVolumeCleanup.ScratchBytesPerSlicePixel() + (fibreHalfDepth ? FibreHalfDepth.ScratchBytesPerSlicePixel : 0))
-            + ShineThroughCorrection.ScratchBytesPerSlicePixel) / Math.Max(1, windowSlices);
+            + ShineThroughCorrection.ScratchBytesPerSlicePixel + LitPoreRuns.ScratchBytesPerSlicePixel) / Math.Max(1, windowSlices);
 }

@@ -42,7 +42,7 @@ public class SegmentationEstimateTests
     [Fact]
     public void Segment_estimate_spreads_the_clean_up_blocks_and_shine_through_planes_over_the_window()
     {
-        var perSlicePixel = 2 * PartialVolumeCleanup.ScratchBytesPerSlicePixel() + ShineThroughCorrection.ScratchBytesPerSlicePixel;
+        var perSlicePixel = 2 * PartialVolumeCleanup.ScratchBytesPerSlicePixel() + ShineThroughCorrection.ScratchBytesPerSlicePixel + LitPoreRuns.ScratchBytesPerSlicePixel;
         Assert.Equal(12 + perSlicePixel / 8.0, SegmentationSettings.SegmentBytesPerVoxel(8, processors: 2, fibreHalfDepth: false), 9);
         Assert.True(SegmentationSettings.SegmentBytesPerVoxel(24, 2, false) < SegmentationSettings.SegmentBytesPerVoxel(8, 2, false));
         Assert.True(SegmentationSettings.SegmentBytesPerVoxel(8, 16, false) > SegmentationSettings.SegmentBytesPerVoxel(8, 2, false));
@@ -51,7 +51,8 @@ public class SegmentationEstimateTests
     [Fact]
     public void Segment_estimate_with_the_fibre_rule_adds_its_result_core_marks_and_one_slice_of_scratch_per_core()
     {
-        var perSlicePixel = 2 * (PartialVolumeCleanup.ScratchBytesPerSlicePixel() + FibreHalfDepth.ScratchBytesPerSlicePixel) + ShineThroughCorrection.ScratchBytesPerSlicePixel;
+        var perSlicePixel = 2 * (PartialVolumeCleanup.ScratchBytesPerSlicePixel() + FibreHalfDepth.ScratchBytesPerSlicePixel) + ShineThroughCorrection.ScratchBytesPerSlicePixel
+            + LitPoreRuns.ScratchBytesPerSlicePixel;
         Assert.Equal(12 + FibreHalfDepth.BytesPerVoxel + perSlicePixel / 8.0, SegmentationSettings.SegmentBytesPerVoxel(8, processors: 2, fibreHalfDepth: true), 9);
         Assert.True(SegmentationSettings.SegmentBytesPerVoxel(8, 2, true) > SegmentationSettings.SegmentBytesPerVoxel(8, 2, false));
         Assert.True(SegmentationSettings.SegmentBytesPerVoxel(24, 2, true) < SegmentationSettings.SegmentBytesPerVoxel(8, 2, true));

@@ -5,20 +5,22 @@ namespace SsbTomo.Imaging.Segmentation;
 /// variants, studies): classification by the stack-wide thresholds, <see cref="PartialVolumeCleanup"/>, then
 /// <see cref="ShineThroughCorrection"/> of the cleaned labels, never above the electrolyte's class mean. Four classes dark
 /// to bright: void, carbon, LPS, NMC. Given the tube filter's σ (the segmentation stage passes the voxel size's), thin
-/// carbon fibres then get the width at half their depth (<see cref="FibreHalfDepth"/>).
+/// carbon fibres then get the width at half their depth (<see cref="FibreHalfDepth"/>). Last, on stacks whose pores shine
+/// through strongly, runs along z that rise towards their back wall as a lit pore does go back to void (<see cref="LitPoreRuns"/>).
 /// </summary>
 public static class PhaseSegmentation
 {
     /// <summary>Halo a slab needs so that its owned slices equal the whole-stack result.</summary>
-    public static int RequiredHaloSlices => PartialVolumeCleanup.RequiredHaloSlices() + ShineThroughCorrection.RequiredHaloSlices;
+    public static int RequiredHaloSlices => PartialVolumeCleanup.RequiredHaloSlices() + ShineThroughCorrection.RequiredHaloSlices + LitPoreRuns.ReachBeforeSlices;
 
     /// <summary>Halo a slab needs when the fibres' half-depth rule runs with tube σ <paramref name="fibreSigmaVoxels"/> (0: it does not).</summary>
     public static int RequiredHaloSlicesWithFibres(double fibreSigmaVoxels) => fibreSigmaVoxels > 0
-        ? Math.Max(RequiredHaloSlices + FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), FibreHalfDepth.RequiredHaloSlices(fibreSigmaVoxels))
+        ? Math.Max(RequiredHaloSlices + FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels),
+            FibreHalfDepth.RequiredHaloSlices(fibreSigmaVoxels) + LitPoreRuns.ReachBeforeSlices)
         : RequiredHaloSlices;
 
     /// <summary>
-    /// Halo a tile needs in y and x: the shine-through correction works along each (y, x) column alone, so sideways only
+    /// Halo a tile needs in y and x: the shine-through correction and the lit pore runs work along each (y, x) column alone, so sideways only
     /// the clean-up's lines reach (and the fibres' rule, <see cref="RequiredHaloPixelsWithFibres"/>).
     /// </summary>
     public static int RequiredHaloPixels => PartialVolumeCleanup.RequiredHaloSlices();
@@ -40,23 +42,26 @@ public static class PhaseSegmentation
 
     /// <summary>
     /// As above, exact on the slices of <paramref name="exact"/> only (a chunk's owned slices in its window, which carries
-    /// the halo): each step computes only where the steps after it read, the fibres' rule on the span, the shine-through
-    /// correction a fibre box beyond it, the clean-up <see cref="ShineThroughCorrection.MaxRunSlices"/> before that (the
-    /// correction reads labels behind a voxel, grey levels ahead). A 32-slice slab's window of ~60 slices then cleans up
-    /// ~45 of them and looks for fibre cores in ~36. Slices outside the span hold intermediate results: crop them away.
+    /// the halo): each step computes only where the steps after it read, the lit pore runs on the span, the fibres' rule
+    /// their reach beyond it, the shine-through correction a fibre box beyond that, the clean-up
+    /// <see cref="ShineThroughCorrection.MaxRunSlices"/> before that (the correction reads labels behind a voxel, grey
+    /// levels ahead). Slices outside the span hold intermediate results: crop them away.
     /// </summary>
     public static Volume<byte> Segment(Volume<float> denoised, double[] thresholds, double[] classMeans, double shineThroughExcess, double fibreSigmaVoxels,
         SliceSpan exact)
     {
         exact.CheckInside(denoised.Depth, nameof(exact));
+        var runsRead = shineThroughExcess > 0 ? exact.Grow(LitPoreRuns.ReachBeforeSlices, LitPoreRuns.ReachAfterSlices, denoised.Depth) : exact;
         var corrected = fibreSigmaVoxels > 0
-            ? exact.Grow(FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), denoised.Depth)
-            : exact;
+            ? runsRead.Grow(FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), denoised.Depth)
+            : runsRead;
         var cleaned = corrected.Grow(ShineThroughCorrection.MaxRunSlices, 0, denoised.Depth);
         var labels = PhaseClassifier.Classify(denoised, thresholds, PhaseClassifier.BseDarkToBright);
         labels = PartialVolumeCleanup.Apply(labels, denoised, PhaseClassifier.BseDarkToBright, classMeans, cleaned);
         labels = ShineThroughCorrection.Apply(labels, denoised, classMeans[0], [shineThroughExcess], double.PositiveInfinity, classMeans[2], corrected,
             PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
-        return fibreSigmaVoxels > 0 ? FibreHalfDepth.Apply(labels, denoised, classMeans, fibreSigmaVoxels, exact) : labels;
+        if (fibreSigmaVoxels > 0) labels = FibreHalfDepth.Apply(labels, denoised, classMeans, fibreSigmaVoxels, runsRead);
+        LitPoreRuns.ApplyInPlace(labels, denoised, thresholds[0], classMeans, shineThroughExcess, exact);
+        return labels;
     }
 }

@@ -250,6 +250,26 @@ public class PhaseThresholdsTests
     }
 
     [Fact]
+    public void An_active_material_without_a_peak_of_its_own_starts_on_the_electrolytes_bright_shoulder_not_one_phase_too_dark()
+    {
+        // Member 323: the two peaks that a valley separates are the pores' and the electrolyte's (the active material a
+        // shoulder); taken as the bulk pair they started every class one phase too dark, no mixture fitted, and the
+        // thresholds half-way between those starts put the electrolyte in the active material's class (NMC +53 pp).
+        var histogram = HistogramFixture("family323-denoised-histogram.txt");
+        var start = PartialVolumeMixture.StartMeans(histogram, 4, Min, Max);
+        var set = PhaseThresholds.FromHistogram(histogram, 4, Min, Max);
+
+        // Medians of the truth's phases in the denoised stack: void 16,651, carbon 32,528, electrolyte 42,243, NMC 48,300.
+        Assert.InRange(start[2], 41_000, 43_500);
+        Assert.InRange(start[3], 45_000, 50_000);
+        Assert.NotNull(set.Fit);
+        Assert.InRange(set.ClassMeans[2], 41_000, 43_500);
+        Assert.InRange(set.ClassMeans[3], 46_000, 50_000);
+        Assert.InRange(set.Thresholds[2], 43_500, 47_000);
+        Assert.InRange(set.Thresholds[0], 18_000, 30_000);
+    }
+
+    [Fact]
     public void Dark_peaks_are_the_separated_modes_below_the_matrix_and_not_its_shoulders()
     {
         static double[] Mixture(params (double Weight, double Mean, double Sd)[] phases) => Enumerable.Range(0, Bins)
