@@ -68,8 +68,11 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
                 .Select((t, k) => new ThresholdRange(model.ThresholdLows[k], t, model.ThresholdHighs[k])).ToArray()), model.ClassMeans,
                 message.ShineThroughExcess, fibreSigma, VariantRowSample.For((long)denoised.Depth * denoised.Height * denoised.Width), message.Thresholds)
             : null;
-        // The variants count faces to the voxel beyond the owned ones, which needs one more voxel of halo.
-        var halo = variants is null ? PhaseSegmentation.RequiredHaloSlicesWithFibres(fibreSigma) : SegmentationVariantAccumulator.RequiredHaloSlicesWithFibres(fibreSigma);
+        // The variants count faces to the voxel beyond the owned ones, which needs one more voxel of halo; the lit pore runs
+        // reach further along z only on stacks where they run.
+        var halo = variants is null
+            ? PhaseSegmentation.RequiredHaloSlicesWithFibres(fibreSigma, message.ShineThroughExcess)
+            : SegmentationVariantAccumulator.RequiredHaloSlicesWithFibres(fibreSigma, message.ShineThroughExcess);
         // In y and x less: the shine-through correction, most of the z halo, works along z only.
         var haloPixels = variants is null ? PhaseSegmentation.RequiredHaloPixelsWithFibres(fibreSigma) : SegmentationVariantAccumulator.RequiredHaloPixelsWithFibres(fibreSigma);
         var windowSlices = Halo.Expand(denoised.Depth, message.Z0, message.Z1, halo).SlabSlices;

@@ -141,6 +141,10 @@ public sealed class SegmentationVariantAccumulator
     /// <summary>The halo with the fibres' half-depth rule at tube σ <paramref name="fibreSigmaVoxels"/> (0: without it).</summary>
     public static int RequiredHaloSlicesWithFibres(double fibreSigmaVoxels) => PhaseSegmentation.RequiredHaloSlicesWithFibres(fibreSigmaVoxels) + 1;
 
+    /// <summary>As <see cref="PhaseSegmentation.RequiredHaloSlicesWithFibres(double, double)"/> plus the faces' voxel.</summary>
+    public static int RequiredHaloSlicesWithFibres(double fibreSigmaVoxels, double shineThroughCorrection) =>
+        PhaseSegmentation.RequiredHaloSlicesWithFibres(fibreSigmaVoxels, shineThroughCorrection) + 1;
+
     /// <summary>The halo in y and x (<see cref="PhaseSegmentation.RequiredHaloPixelsWithFibres"/> plus the faces' voxel).</summary>
     public static int RequiredHaloPixelsWithFibres(double fibreSigmaVoxels) => PhaseSegmentation.RequiredHaloPixelsWithFibres(fibreSigmaVoxels) + 1;
 

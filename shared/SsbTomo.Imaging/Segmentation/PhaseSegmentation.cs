@@ -20,6 +20,13 @@ public static class PhaseSegmentation
         : RequiredHaloSlices;
 
     /// <summary>
+    /// The halo for the recipe as <see cref="Segment(Volume{float}, double[], double[], double, double, SliceSpan)"/> runs it
+    /// with this shine-through correction: the lit pore runs' reach only where they run (a positive correction).
+    /// </summary>
+    public static int RequiredHaloSlicesWithFibres(double fibreSigmaVoxels, double shineThroughCorrection) =>
+        RequiredHaloSlicesWithFibres(fibreSigmaVoxels) - (shineThroughCorrection > 0 ? 0 : LitPoreRuns.ReachBeforeSlices);
+
+    /// <summary>
     /// Halo a tile needs in y and x: the shine-through correction and the lit pore runs work along each (y, x) column alone, so sideways only
     /// the clean-up's lines reach (and the fibres' rule, <see cref="RequiredHaloPixelsWithFibres"/>).
     /// </summary>

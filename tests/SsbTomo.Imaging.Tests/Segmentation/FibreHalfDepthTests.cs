@@ -129,7 +129,7 @@ public class FibreHalfDepthTests
         var whole = PhaseSegmentation.Segment(denoised, Thresholds, Means, shineThroughExcess, TubeSigma);
         Assert.NotEqual(PhaseSegmentation.Segment(denoised, Thresholds, Means, shineThroughExcess).Data, whole.Data);
 
-        var halo = PhaseSegmentation.RequiredHaloSlicesWithFibres(TubeSigma);
+        var halo = PhaseSegmentation.RequiredHaloSlicesWithFibres(TubeSigma, shineThroughExcess);
         var haloPixels = PhaseSegmentation.RequiredHaloPixelsWithFibres(TubeSigma);
         Assert.True(haloPixels < halo);
         var tiled = new Volume<byte>(denoised.Depth, denoised.Height, denoised.Width);

@@ -115,10 +115,12 @@ public class ShineThroughCorrectionTests
     }
 
     [Theory]
-    [InlineData(4)]
-    [InlineData(7)]
-    [InlineData(16)]
-    public void Slabs_with_the_segmentation_halo_give_the_whole_stack_bytes(int slabSlices)
+    [InlineData(4, 0.0)]
+    [InlineData(7, 0.0)]
+    [InlineData(16, 0.0)]
+    [InlineData(5, 0.2)]
+    [InlineData(16, 0.2)]
+    public void Slabs_with_the_segmentation_halo_give_the_whole_stack_bytes(int slabSlices, double correction)
     {
         // Pores whose back halves brighten towards the next phase along z, in a random block structure.
         var random = new Random(3);
@@ -135,20 +137,28 @@ public class ShineThroughCorrectionTests
                 }
         var intensity = Denoise.Gaussian(grey, 0.8);
         double[] thresholds = [10000, 21500, 36500];
-        var whole = PhaseSegmentation.Segment(intensity, thresholds, means);
+        var whole = PhaseSegmentation.Segment(intensity, thresholds, means, correction);
         var changed = whole.Data.Zip(PartialVolumeCleanup.Apply(PhaseClassifier.Classify(intensity, thresholds, PhaseClassifier.BseDarkToBright),
             intensity, PhaseClassifier.BseDarkToBright, means).Data).Count(p => p.First != p.Second);
         Assert.True(changed > 0, "the test volume must have shine-through to correct");
+        if (correction > 0)
+        {
+            // The lit pore runs act on this volume too, so their reach is part of what the slabs check.
+            var withoutRuns = ShineThroughCorrection.Apply(PartialVolumeCleanup.Apply(PhaseClassifier.Classify(intensity, thresholds, PhaseClassifier.BseDarkToBright),
+                intensity, PhaseClassifier.BseDarkToBright, means), intensity, means[0], [correction], double.PositiveInfinity, means[2],
+                PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
+            Assert.True(whole.Data.Zip(withoutRuns.Data).Count(p => p.First != p.Second) > 0, "the lit pore runs must change some voxel here");
+        }
 
         var pieces = new List<byte>();
         var spanned = new List<byte>();
         for (var z0 = 0; z0 < intensity.Depth; z0 += slabSlices)
         {
-            var window = Halo.Expand(intensity.Depth, z0, Math.Min(intensity.Depth, z0 + slabSlices), PhaseSegmentation.RequiredHaloSlices);
+            var window = Halo.Expand(intensity.Depth, z0, Math.Min(intensity.Depth, z0 + slabSlices), PhaseSegmentation.RequiredHaloSlicesWithFibres(0, correction));
             var read = Halo.CropZ(intensity, window.SlabZ0, window.SlabZ1);
-            pieces.AddRange(Halo.CropToOwned(PhaseSegmentation.Segment(read, thresholds, means), window).Data);
+            pieces.AddRange(Halo.CropToOwned(PhaseSegmentation.Segment(read, thresholds, means, correction), window).Data);
             // Each step only where the later ones read, as the segmentation stage runs it.
-            spanned.AddRange(Halo.CropToOwned(PhaseSegmentation.Segment(read, thresholds, means, 0, 0, window.OwnedInSlab), window).Data);
+            spanned.AddRange(Halo.CropToOwned(PhaseSegmentation.Segment(read, thresholds, means, correction, 0, window.OwnedInSlab), window).Data);
         }
         Assert.Equal(whole.Data, pieces.ToArray());
         Assert.Equal(whole.Data, spanned.ToArray());
