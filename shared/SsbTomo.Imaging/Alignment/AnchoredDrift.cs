@@ -185,6 +185,9 @@ public static class AnchoredDrift
                 centroidResiduals[p] = fits[p].Residuals(centroids[p], drift);
                 for (var a = 0; a < tracks[p].Length; a++) centroidResiduals[p][a] /= Math.Sqrt(scales[p][a]);
                 slides[p] = fits[p].UnshrunkSlide(centroids[p], drift);
+                // A track whose sections scatter about its line more than the sections' common scale says knows its slide
+                // that much less well (the Birge ratio): the wandering centres of short arcs otherwise read as slides.
+                slides[p] = slides[p] with { Variance = slides[p].Variance * Math.Max(1, BirgeRatioSquared(centroidResiduals[p], centroidSigma)) };
             }
 
             // Variance components (Helmert): each group's weighted square sum over its redundancy, the part of its
@@ -236,6 +239,30 @@ public static class AnchoredDrift
         return new AxisFit(drift, stepSigma, centroidSigma, slideSigma);
     }
 
+    /// <summary>The slides' median, each weighted by its precision (1 / variance).</summary>
+    private static double WeightedMedian((double Slide, double Variance)[] slides)
+    {
+        var ordered = slides.Where(s => s.Variance > 0 && double.IsFinite(s.Variance)).OrderBy(s => s.Slide).ToArray();
+        if (ordered.Length == 0) return 0;
+        var half = 0.5 * ordered.Sum(s => 1 / s.Variance);
+        double running = 0;
+        foreach (var s in ordered)
+        {
+            running += 1 / s.Variance;
+            if (running >= half) return s.Slide;
+        }
+        return ordered[^1].Slide;
+    }
+
+    /// <summary>A track's mean square residual (in whole-section units) over its two fitted parameters' redundancy, against σ_c².</summary>
+    private static double BirgeRatioSquared(double[] residuals, double centroidSigma)
+    {
+        if (residuals.Length <= 2) return 1;
+        double squares = 0;
+        foreach (var r in residuals) squares += r * r;
+        return squares / (residuals.Length - 2) / (centroidSigma * centroidSigma);
+    }
+
     /// <summary>
     /// σ_V from the tracks' own slides (least squares, not shrunk), robustly and with each slide's own precision:
     /// V̂_p ~ N(0, σ_V² + var_p), so σ_V is where the median of V̂_p² / (σ_V² + var_p) equals that of χ²₁ (0.455).
@@ -244,7 +271,11 @@ public static class AnchoredDrift
     private static double SlideSpread((double Slide, double Variance)[] slides, double current)
     {
         if (slides.Length < MinSlideTracks) return current;
-        double MedianRatio(double sigma) => Statistics.Median(slides.Select(s => s.Slide * s.Slide / (sigma * sigma + s.Variance)));
+        // About the slides' precision-weighted median, not about zero: a slide shared by every particle is not how the
+        // particles differ but where the drift and the tracks still disagree (the registration's slow bias once the drift
+        // lets go of the tracks), and counted as spread it freed every particle further, round after round.
+        var centre = WeightedMedian(slides);
+        double MedianRatio(double sigma) => Statistics.Median(slides.Select(s => (s.Slide - centre) * (s.Slide - centre) / (sigma * sigma + s.Variance)));
         const double chiSquareMedian = 0.4549;
         double low = SlideFloorPxPerSlice, high = 10;
         if (MedianRatio(low) <= chiSquareMedian) return low;
