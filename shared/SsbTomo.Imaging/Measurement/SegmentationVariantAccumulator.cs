@@ -136,9 +136,10 @@ public sealed class SegmentationVariantAccumulator
         _contact = new ContactFaces[variants.Count];
     }
 
+    /// <summary>The halo for a shine-through correction of 0 (<see cref="PhaseSegmentation.RequiredHaloSlices"/> plus the faces' voxel).</summary>
     public static int RequiredHaloSlices => PhaseSegmentation.RequiredHaloSlices + 1;
 
-    /// <summary>The halo with the fibres' half-depth rule at tube σ <paramref name="fibreSigmaVoxels"/> (0: without it).</summary>
+    /// <summary>The halo with the fibres' half-depth rule at tube σ <paramref name="fibreSigmaVoxels"/> (0: without it), correction 0.</summary>
     public static int RequiredHaloSlicesWithFibres(double fibreSigmaVoxels) => PhaseSegmentation.RequiredHaloSlicesWithFibres(fibreSigmaVoxels) + 1;
 
     /// <summary>As <see cref="PhaseSegmentation.RequiredHaloSlicesWithFibres(double, double)"/> plus the faces' voxel.</summary>

@@ -10,21 +10,27 @@ namespace SsbTomo.Imaging.Segmentation;
 /// </summary>
 public static class PhaseSegmentation
 {
-    /// <summary>Halo a slab needs so that its owned slices equal the whole-stack result.</summary>
-    public static int RequiredHaloSlices => PartialVolumeCleanup.RequiredHaloSlices() + ShineThroughCorrection.RequiredHaloSlices + LitPoreRuns.ReachBeforeSlices;
+    /// <summary>
+    /// Halo a slab needs so that its owned slices equal the whole-stack result when the stack's shine-through correction is
+    /// 0 (the lit pore runs do not run); <see cref="RequiredHaloSlicesWithFibres(double, double)"/> for any correction.
+    /// </summary>
+    public static int RequiredHaloSlices => PartialVolumeCleanup.RequiredHaloSlices() + ShineThroughCorrection.RequiredHaloSlices;
 
-    /// <summary>Halo a slab needs when the fibres' half-depth rule runs with tube σ <paramref name="fibreSigmaVoxels"/> (0: it does not).</summary>
+    /// <summary>
+    /// Halo a slab needs when the fibres' half-depth rule runs with tube σ <paramref name="fibreSigmaVoxels"/> (0: it does
+    /// not) and the shine-through correction is 0.
+    /// </summary>
     public static int RequiredHaloSlicesWithFibres(double fibreSigmaVoxels) => fibreSigmaVoxels > 0
-        ? Math.Max(RequiredHaloSlices + FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels),
-            FibreHalfDepth.RequiredHaloSlices(fibreSigmaVoxels) + LitPoreRuns.ReachBeforeSlices)
+        ? Math.Max(RequiredHaloSlices + FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), FibreHalfDepth.RequiredHaloSlices(fibreSigmaVoxels))
         : RequiredHaloSlices;
 
     /// <summary>
     /// The halo for the recipe as <see cref="Segment(Volume{float}, double[], double[], double, double, SliceSpan)"/> runs it
-    /// with this shine-through correction: the lit pore runs' reach only where they run (a positive correction).
+    /// with this shine-through correction: every step's span grows by the lit pore runs' reach where they run (a positive
+    /// correction), so the halo does too.
     /// </summary>
     public static int RequiredHaloSlicesWithFibres(double fibreSigmaVoxels, double shineThroughCorrection) =>
-        RequiredHaloSlicesWithFibres(fibreSigmaVoxels) - (shineThroughCorrection > 0 ? 0 : LitPoreRuns.ReachBeforeSlices);
+        RequiredHaloSlicesWithFibres(fibreSigmaVoxels) + (shineThroughCorrection > 0 ? LitPoreRuns.ReachBeforeSlices : 0);
 
     /// <summary>
     /// Halo a tile needs in y and x: the shine-through correction and the lit pore runs work along each (y, x) column alone, so sideways only

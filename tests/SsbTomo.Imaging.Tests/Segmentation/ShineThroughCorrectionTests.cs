@@ -125,7 +125,8 @@ public class ShineThroughCorrectionTests
         // Pores whose back halves brighten towards the next phase along z, in a random block structure.
         var random = new Random(3);
         double[] means = [Void, Carbon, Lps, Nmc];
-        var grey = new Volume<ushort>(37, 14, 16);
+        // Deep enough that windows with the lit pore runs' reach (25 slices of halo) still cut the stack.
+        var grey = new Volume<ushort>(80, 14, 16);
         for (var z = 0; z < grey.Depth; z++)
             for (var y = 0; y < grey.Height; y++)
                 for (var x = 0; x < grey.Width; x++)
