@@ -239,19 +239,15 @@ public static class AnchoredDrift
         return new AxisFit(drift, stepSigma, centroidSigma, slideSigma);
     }
 
-    /// <summary>The slides' median, each weighted by its precision (1 / variance).</summary>
+    /// <summary>The slides' median, each weighted by its precision (1 / variance); slides of no or infinite precision do not count.</summary>
     private static double WeightedMedian((double Slide, double Variance)[] slides)
     {
-        var ordered = slides.Where(s => s.Variance > 0 && double.IsFinite(s.Variance)).OrderBy(s => s.Slide).ToArray();
-        if (ordered.Length == 0) return 0;
-        var half = 0.5 * ordered.Sum(s => 1 / s.Variance);
-        double running = 0;
-        foreach (var s in ordered)
-        {
-            running += 1 / s.Variance;
-            if (running >= half) return s.Slide;
-        }
-        return ordered[^1].Slide;
+        var counted = slides.Where(s => s.Variance > 0 && double.IsFinite(s.Variance)).ToArray();
+        if (counted.Length == 0) return 0;
+        var values = counted.Select(s => s.Slide).ToArray();
+        var precisions = counted.Select(s => 1 / s.Variance).ToArray();
+        var order = Enumerable.Range(0, counted.Length).OrderBy(k => values[k]).ToArray();
+        return Statistics.WeightedMedian(values, precisions, order, precisions.Sum());
     }
 
     /// <summary>A track's mean square residual (in whole-section units) over its two fitted parameters' redundancy, against σ_c².</summary>

@@ -656,7 +656,7 @@ internal static class PatchConsensus
         var xOrder = work.XOrder.AsSpan(0, usable);
         StableOrder(ys, yOrder, work.Keys, work.KeysScratch, work.OrderScratch);
         StableOrder(xs, xOrder, work.Keys, work.KeysScratch, work.OrderScratch);
-        double my = WeightedMedian(ys, prior, yOrder, total), mx = WeightedMedian(xs, prior, xOrder, total);
+        double my = Statistics.WeightedMedian(ys, prior, yOrder, total), mx = Statistics.WeightedMedian(xs, prior, xOrder, total);
         double sy = Statistics.GaussianSdPerMad * WeightedMedianDistance(ys, my, yOrder, prior, total, work);
         double sx = Statistics.GaussianSdPerMad * WeightedMedianDistance(xs, mx, xOrder, prior, total, work);
         sy = Math.Max(sy, 1e-3); sx = Math.Max(sx, 1e-3);
@@ -714,21 +714,6 @@ internal static class PatchConsensus
     }
 
     /// <summary>
-    /// The first value in <paramref name="order"/> (ascending, equal values in index order) at which the running weight
-    /// reaches half of <paramref name="total"/>.
-    /// </summary>
-    private static double WeightedMedian(ReadOnlySpan<double> values, ReadOnlySpan<double> weights, ReadOnlySpan<int> order, double total)
-    {
-        double acc = 0;
-        foreach (int i in order)
-        {
-            acc += weights[i];
-            if (acc >= 0.5 * total) return values[i];
-        }
-        return values[order[^1]];
-    }
-
-    /// <summary>
     /// The weighted median of |v - centre|. Given the values' ascending order, the distances of the values below the
     /// centre ascend backwards and those of the rest forwards (rounding is monotone), so their ascending order is a merge
     /// of the two runs; ties are then put in index order, which is exactly the order a stable sort of the distances gives.
@@ -748,7 +733,7 @@ internal static class PatchConsensus
             merged[m] = takeBelow ? order[below--] : order[above++];
         }
         RestoreIndexOrderOfTies(distance, merged);
-        return WeightedMedian(distance, weights, merged, total);
+        return Statistics.WeightedMedian(distance, weights, merged, total);
     }
 
     /// <summary>

@@ -12,6 +12,21 @@ internal static class Statistics
     /// </summary>
     public const double GaussianSdPerMad = 1.4826;
 
+    /// <summary>
+    /// The first value in <paramref name="order"/> (ascending, equal values in index order) at which the running weight
+    /// reaches half of <paramref name="total"/>.
+    /// </summary>
+    public static double WeightedMedian(ReadOnlySpan<double> values, ReadOnlySpan<double> weights, ReadOnlySpan<int> order, double total)
+    {
+        double acc = 0;
+        foreach (int i in order)
+        {
+            acc += weights[i];
+            if (acc >= 0.5 * total) return values[i];
+        }
+        return values[order[^1]];
+    }
+
     /// <summary>The median of a few numbers (the mean of the middle two for an even count).</summary>
     public static double Median(IEnumerable<double> values)
     {
