@@ -8,7 +8,8 @@ namespace SsbTomo.Benchmarks;
 /// Study only: denoising filters other than the segmentation stage's 3D Gaussian (σ 0.8 voxels), applied to a finished
 /// run's aligned volume so the studies can re-segment the family with them. SSBTOMO_STUDY_DENOISE picks one:
 /// "g3 S" (the pipeline's Gaussian at σ S), "aniso XY Z" (separable Gaussian, σ XY in-plane and Z along z; 0 = no pass),
-/// "median3" (3x3x3 median), "median2d" (3x3 in-plane median), "none".
+/// "median3" (3x3x3 median), "median2d" (3x3 in-plane median), "none", "sharp S A T" (the Gaussian at σ S, then unsharp
+/// masking with amount A at σ T; session 30, figures in CleanupStudy).
 /// </summary>
 internal static class DenoiseVariants
 {
@@ -23,8 +24,21 @@ internal static class DenoiseVariants
             "median3" => Median(aligned, 1),
             "median2d" => Median(aligned, 0),
             "none" => aligned,
+            "sharp" => Sharpened(Denoise.Gaussian(aligned, Arg(1)), Arg(2), Arg(3)).ToUInt16(),
             _ => throw new ArgumentException($"unknown denoise variant '{variant}'"),
         };
+    }
+
+    /// <summary>"sharp S A T" (session 30): the Gaussian at σ S, then unsharp masking d + A·(d − G_T*d), one Van Cittert
+    /// step towards the blur undone, clamped to the 16-bit range.</summary>
+    private static Volume<float> Sharpened(Volume<float> denoised, double amount, double sigma)
+    {
+        var (d, h, w) = (denoised.Depth, denoised.Height, denoised.Width);
+        var blurred = Pass(Pass(Pass(denoised.Data, d, h, w, sigma, 2), d, h, w, sigma, 1), d, h, w, sigma, 0);
+        var result = new float[blurred.Length];
+        for (long k = 0; k < result.Length; k++)
+            result[k] = (float)Math.Clamp(denoised.Data[k] + amount * (denoised.Data[k] - blurred[k]), 0, 65535);
+        return new Volume<float>(d, h, w, result);
     }
 
     private static Volume<float> Anisotropic(Volume<ushort> input, double sigmaXy, double sigmaZ)
