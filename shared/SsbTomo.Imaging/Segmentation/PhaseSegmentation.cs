@@ -5,9 +5,8 @@ namespace SsbTomo.Imaging.Segmentation;
 /// variants, studies): classification by the stack-wide thresholds, <see cref="PartialVolumeCleanup"/>, then
 /// <see cref="ShineThroughCorrection"/> of the cleaned labels, never above the electrolyte's class mean. Four classes dark
 /// to bright: void, carbon, LPS, NMC. Given the tube filter's σ (the segmentation stage passes the voxel size's), thin
-/// carbon fibres then get the width at half their depth (<see cref="FibreHalfDepth"/>). On stacks whose pores shine
+/// carbon fibres then get the width at half their depth (<see cref="FibreHalfDepth"/>). Last, on stacks whose pores shine
 /// through strongly, runs along z that rise towards their back wall as a lit pore does go back to void (<see cref="LitPoreRuns"/>).
-/// Last, each pore's rim is decided half-way between the pore's own darkest grey and its wall's (<see cref="PoreOwnMidpoint"/>).
 /// </summary>
 public static class PhaseSegmentation
 {
@@ -15,14 +14,14 @@ public static class PhaseSegmentation
     /// Halo a slab needs so that its owned slices equal the whole-stack result when the stack's shine-through correction is
     /// 0 (the lit pore runs do not run); <see cref="RequiredHaloSlicesWithFibres(double, double)"/> for any correction.
     /// </summary>
-    public static int RequiredHaloSlices => PartialVolumeCleanup.RequiredHaloSlices() + ShineThroughCorrection.RequiredHaloSlices + PoreOwnMidpoint.ReachVoxels;
+    public static int RequiredHaloSlices => PartialVolumeCleanup.RequiredHaloSlices() + ShineThroughCorrection.RequiredHaloSlices;
 
     /// <summary>
     /// Halo a slab needs when the fibres' half-depth rule runs with tube σ <paramref name="fibreSigmaVoxels"/> (0: it does
     /// not) and the shine-through correction is 0.
     /// </summary>
     public static int RequiredHaloSlicesWithFibres(double fibreSigmaVoxels) => fibreSigmaVoxels > 0
-        ? Math.Max(RequiredHaloSlices + FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), FibreHalfDepth.RequiredHaloSlices(fibreSigmaVoxels) + PoreOwnMidpoint.ReachVoxels)
+        ? Math.Max(RequiredHaloSlices + FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), FibreHalfDepth.RequiredHaloSlices(fibreSigmaVoxels))
         : RequiredHaloSlices;
 
     /// <summary>
@@ -37,11 +36,11 @@ public static class PhaseSegmentation
     /// Halo a tile needs in y and x: the shine-through correction and the lit pore runs work along each (y, x) column alone, so sideways only
     /// the clean-up's lines reach (and the fibres' rule, <see cref="RequiredHaloPixelsWithFibres"/>).
     /// </summary>
-    public static int RequiredHaloPixels => PartialVolumeCleanup.RequiredHaloSlices() + PoreOwnMidpoint.ReachVoxels;
+    public static int RequiredHaloPixels => PartialVolumeCleanup.RequiredHaloSlices();
 
     /// <summary>The in-plane halo with the fibres' half-depth rule at tube σ <paramref name="fibreSigmaVoxels"/> (0: without it).</summary>
     public static int RequiredHaloPixelsWithFibres(double fibreSigmaVoxels) => fibreSigmaVoxels > 0
-        ? Math.Max(RequiredHaloPixels + FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), FibreHalfDepth.RequiredHaloSlices(fibreSigmaVoxels) + PoreOwnMidpoint.ReachVoxels)
+        ? Math.Max(RequiredHaloPixels + FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), FibreHalfDepth.RequiredHaloSlices(fibreSigmaVoxels))
         : RequiredHaloPixels;
 
     /// <summary>
@@ -65,8 +64,7 @@ public static class PhaseSegmentation
         SliceSpan exact)
     {
         exact.CheckInside(denoised.Depth, nameof(exact));
-        var midpointRead = exact.Grow(PoreOwnMidpoint.ReachVoxels, PoreOwnMidpoint.ReachVoxels, denoised.Depth);
-        var runsRead = shineThroughExcess > 0 ? midpointRead.Grow(LitPoreRuns.ReachBeforeSlices, LitPoreRuns.ReachAfterSlices, denoised.Depth) : midpointRead;
+        var runsRead = shineThroughExcess > 0 ? exact.Grow(LitPoreRuns.ReachBeforeSlices, LitPoreRuns.ReachAfterSlices, denoised.Depth) : exact;
         var corrected = fibreSigmaVoxels > 0
             ? runsRead.Grow(FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), denoised.Depth)
             : runsRead;
@@ -76,8 +74,7 @@ public static class PhaseSegmentation
         labels = ShineThroughCorrection.Apply(labels, denoised, classMeans[0], [shineThroughExcess], double.PositiveInfinity, classMeans[2], corrected,
             PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
         if (fibreSigmaVoxels > 0) labels = FibreHalfDepth.Apply(labels, denoised, classMeans, fibreSigmaVoxels, runsRead);
-        LitPoreRuns.ApplyInPlace(labels, denoised, thresholds[0], classMeans, shineThroughExcess, midpointRead);
-        PoreOwnMidpoint.ApplyInPlace(labels, denoised, classMeans, exact);
+        LitPoreRuns.ApplyInPlace(labels, denoised, thresholds[0], classMeans, shineThroughExcess, exact);
         return labels;
     }
 }
