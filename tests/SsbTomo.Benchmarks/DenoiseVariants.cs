@@ -24,34 +24,38 @@ internal static class DenoiseVariants
             "median3" => Median(aligned, 1),
             "median2d" => Median(aligned, 0),
             "none" => aligned,
-            "sharp" => Sharpened(Denoise.Gaussian(aligned, Arg(1)), Arg(2), Arg(3)).ToUInt16(),
+            "sharp" => Sharpened(Denoise.Gaussian(aligned, Arg(1)), Arg(2), Arg(3), Arg(3)).ToUInt16(),
             _ => throw new ArgumentException($"unknown denoise variant '{variant}'"),
         };
     }
 
-    /// <summary>"sharp S A T" (session 30): the Gaussian at σ S, then unsharp masking d + A·(d − G_T*d), one Van Cittert
-    /// step towards the blur undone, clamped to the 16-bit range.</summary>
-    private static Volume<float> Sharpened(Volume<float> denoised, double amount, double sigma)
+    /// <summary>
+    /// Unsharp masking, d + A·(d − G*d) with a separable Gaussian of σ <paramref name="sigmaXy"/> in-plane and
+    /// <paramref name="sigmaZ"/> along z (0: no pass), clamped to the 16-bit range: one Van Cittert step towards the blur
+    /// undone (session 30: "sharp S A T" here, the "sharpen" rules of CleanupStudy).
+    /// </summary>
+    public static Volume<float> Sharpened(Volume<float> denoised, double amount, double sigmaXy, double sigmaZ)
     {
         var (d, h, w) = (denoised.Depth, denoised.Height, denoised.Width);
-        var blurred = Pass(Pass(Pass(denoised.Data, d, h, w, sigma, 2), d, h, w, sigma, 1), d, h, w, sigma, 0);
+        var blurred = Anisotropic(denoised.Data, d, h, w, sigmaXy, sigmaZ);
         var result = new float[blurred.Length];
         for (long k = 0; k < result.Length; k++)
             result[k] = (float)Math.Clamp(denoised.Data[k] + amount * (denoised.Data[k] - blurred[k]), 0, 65535);
         return new Volume<float>(d, h, w, result);
     }
 
-    private static Volume<float> Anisotropic(Volume<ushort> input, double sigmaXy, double sigmaZ)
+    private static Volume<float> Anisotropic(Volume<ushort> input, double sigmaXy, double sigmaZ) =>
+        new(input.Depth, input.Height, input.Width, Anisotropic(Array.ConvertAll(input.Data, v => (float)v), input.Depth, input.Height, input.Width, sigmaXy, sigmaZ));
+
+    private static float[] Anisotropic(float[] data, int d, int h, int w, double sigmaXy, double sigmaZ)
     {
-        var (d, h, w) = (input.Depth, input.Height, input.Width);
-        var data = Array.ConvertAll(input.Data, v => (float)v);
         if (sigmaXy > 0)
         {
             data = Pass(data, d, h, w, sigmaXy, 2);
             data = Pass(data, d, h, w, sigmaXy, 1);
         }
         if (sigmaZ > 0) data = Pass(data, d, h, w, sigmaZ, 0);
-        return new Volume<float>(d, h, w, data);
+        return data;
     }
 
     private static float[] Pass(float[] source, int d, int h, int w, double sigma, int axis)
