@@ -210,13 +210,9 @@ public class AnchoredDriftTests(ITestOutputHelper output)
     [Fact]
     public void Tracks_whose_centres_move_by_thousandths_of_a_pixel_a_slice_are_not_dropped_one_after_another()
     {
-        var (truth, registered, trusted, tracks) = SolveFixture("family122-25nm-anchored-solve.tsv");
-        Assert.Equal(64, truth.Length);
-        Assert.Equal(8, tracks.Length);
-
-        var result = AnchoredDrift.Refine(registered, tracks, trusted: trusted);
-
-        var (registeredRms, anchoredRms) = (Rms(registered, truth), Rms(result.Drift, truth));
+        var (slices, trackCount, registeredRms, anchoredRms, result) = ReplaySolve("family122-25nm-anchored-solve.tsv");
+        Assert.Equal(64, slices);
+        Assert.Equal(8, trackCount);
         output.WriteLine($"registered {registeredRms:F3} px, anchored {anchoredRms:F3} px, slide sigma {result.SlideSigmaPxPerSlice}, centroid sigma {result.CentroidSigmaPx}");
         Assert.True(registeredRms > 3, $"registration alone is {registeredRms:F3} px off on this stack");
         Assert.True(anchoredRms < 0.35, $"anchored drift RMS error {anchoredRms:F3} px");
@@ -233,16 +229,20 @@ public class AnchoredDriftTests(ITestOutputHelper output)
     [Fact]
     public void A_slide_that_every_track_shares_is_the_drifts_not_the_particles()
     {
-        var (truth, registered, trusted, tracks) = SolveFixture("family325-anchored-solve.tsv");
-        Assert.Equal(128, truth.Length);
-
-        var result = AnchoredDrift.Refine(registered, tracks, trusted: trusted);
-
-        var (registeredRms, anchoredRms) = (Rms(registered, truth), Rms(result.Drift, truth));
+        var (slices, _, registeredRms, anchoredRms, result) = ReplaySolve("family325-anchored-solve.tsv");
+        Assert.Equal(128, slices);
         output.WriteLine($"registered {registeredRms:F3} px, anchored {anchoredRms:F3} px, slide sigma {result.SlideSigmaPxPerSlice}");
         Assert.True(registeredRms > 3, $"registration alone is {registeredRms:F3} px off on this stack");
         Assert.True(anchoredRms < 1.6, $"anchored drift RMS error {anchoredRms:F3} px");
         Assert.True(result.SlideSigmaPxPerSlice.Dx < 0.05, $"slide sigma {result.SlideSigmaPxPerSlice}");
+    }
+
+    /// <summary>An anchored solve replayed from a fixture: its slices, tracks, the registration's and the solve's RMS error.</summary>
+    private static (int Slices, int Tracks, double RegisteredRms, double AnchoredRms, AnchoredDriftResult Result) ReplaySolve(string file)
+    {
+        var (truth, registered, trusted, tracks) = SolveFixture(file);
+        var result = AnchoredDrift.Refine(registered, tracks, trusted: trusted);
+        return (truth.Length, tracks.Length, Rms(registered, truth), Rms(result.Drift, truth), result);
     }
 
     private static (Shift2D[] Truth, Shift2D[] Registered, bool[] Trusted, ParticleTrack[] Tracks) SolveFixture(string file)
