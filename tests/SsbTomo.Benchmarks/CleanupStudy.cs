@@ -13,7 +13,8 @@ namespace SsbTomo.Benchmarks;
 /// crop, then the share of runs inside the targets per rule. A fast loop for clean-up rules. "pipeline" is the
 /// segmentation stage's recipe (with the fibres' half-depth rule); the others leave that rule out.
 /// Usage: `-- cleanup PHANTOM_DIR RUN_DIR [PHANTOM_DIR RUN_DIR ...]`. SSBTOMO_CLEANUP_RULES="rule,rule" runs only those
-/// rules; SSBTOMO_CLEANUP_DUMP_RULE="rule" writes that rule's labels to RUN_DIR/labels.u8 (z, y, x bytes) for
+/// rules; SSBTOMO_CLEANUP_DUMP_RULE="rule" writes that rule's labels to RUN_DIR/labels.u8 (z, y, x bytes; with several
+/// rules, "a,b", to RUN_DIR/labels-RULE.u8, spaces as underscores) for
 /// scripts/contact_faces.py. Candidates kept for the record: "rim r2 x4" (carbon facing void with no dark-tube core within
 /// 2 voxels becomes void, 4 rounds) and the analysis-by-synthesis refinement (<see cref="ForwardModelRefinement"/>):
 /// "est ..." estimates the in-plane σ, pure-phase grey levels and shine-through per distance from the stack; "truth-σ ..."
@@ -373,8 +374,9 @@ internal static class CleanupStudy
                 if (only is not null && !only.Contains(rule)) continue;
                 var labels = segment();
                 // The studies' Python diagnostics read a rule's labels as raw bytes (z, y, x) beside the run.
-                var dump = Environment.GetEnvironmentVariable("SSBTOMO_CLEANUP_DUMP_RULE");
-                if (dump == rule) File.WriteAllBytes(Path.Combine(runDir, "labels.u8"), labels.Data);
+                var dump = Environment.GetEnvironmentVariable("SSBTOMO_CLEANUP_DUMP_RULE")?.Split(',') ?? [];
+                if (dump.Contains(rule))
+                    File.WriteAllBytes(Path.Combine(runDir, dump.Length == 1 ? "labels.u8" : $"labels-{rule.Replace(' ', '_')}.u8"), labels.Data);
                 var agreement = new LabelAgreement();
                 agreement.Add(truth, labels);
                 var f = PhaseFractions.FromCounts(PhaseFractions.Count(labels));

@@ -82,6 +82,48 @@ internal static class DriftStudy
     }
 
     /// <summary>
+    /// Replays the anchored solves dumped by <c>--dump</c> (every DIR/family*-solve.tsv) with the solve as it is and
+    /// with its variants, in milliseconds: a loop for the solve alone, the registration and the tracks held fixed.
+    /// Usage: `-- drift-replay DIR [DIR ...]` (SSBTOMO_REPLAY_VERBOSE=1: each variant's scales and its error every 8th slice).
+    /// Measured in session 31 and not adopted (the variant is in commit history, "registration bias"): the registration's
+    /// steps given an unknown constant bias per axis (each step measures d_k − d_{k−1} + b), so that only the tracks fix the
+    /// drift's trend. On seeds 301-330 at 128x256x320 and 1-24 at 64x192x224 (56 stacks): ≤ 0.5 px on 53 of 56 either way;
+    /// 325 1.41 → 0.85 px (0.60 with the bias held once the slides are freed), but 323 0.91 → 0.99, 318 0.18 → 0.28, 24
+    /// 0.16 → 0.25: where the registration is nearly unbiased, a bias fitted on tracks that slide adds their error, and the
+    /// smaller step scale then frees the slides (24: σ slide x 0.0001 → 0.015). 323's miss is a stretch of slices 75-100
+    /// with no track, not the solve.
+    /// </summary>
+    public static int Replay(string[] dirs)
+    {
+        (string Name, Func<AnchoredSolveFixture, AnchoredDriftResult> Solve)[] variants =
+        [
+            ("pipeline", f => AnchoredDrift.Refine(f.Registered, f.Tracks, trusted: f.Trusted)),
+            ("registration bias", f => AnchoredDrift.Refine(f.Registered, f.Tracks, trusted: f.Trusted, fitRegistrationBias: true)),
+            ("bias held once free", f => AnchoredDrift.Refine(f.Registered, f.Tracks, trusted: f.Trusted, fitRegistrationBias: true, holdBiasOnceSlidesFree: true)),
+        ];
+        var errors = variants.Select(_ => new List<double>()).ToArray();
+        var registeredErrors = new List<double>();
+        Console.WriteLine($"member | registered | {string.Join(" | ", variants.Select(v => v.Name))} (RMS px)");
+        foreach (var file in dirs.SelectMany(d => Directory.GetFiles(d, "family*-solve.tsv")).OrderBy(f => f, StringComparer.Ordinal))
+        {
+            var fixture = AnchoredSolveFixture.Load(file);
+            var results = variants.Select(v => v.Solve(fixture)).ToArray();
+            var rms = results.Select(r => fixture.Rms(r.Drift)).ToArray();
+            if (Environment.GetEnvironmentVariable("SSBTOMO_REPLAY_VERBOSE") == "1")
+                foreach (var (r, v) in results.Zip(variants))
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   {v.Name}: σ slide {r.SlideSigmaPxPerSlice.Dy:0.0000}/{r.SlideSigmaPxPerSlice.Dx:0.0000}, σ step {r.StepSigmaPx.Dy:0.000}/{r.StepSigmaPx.Dx:0.000}, σ centroid {r.CentroidSigmaPx.Dy:0.000}/{r.CentroidSigmaPx.Dx:0.000}; error y/x every 8th slice {string.Join(" ", Enumerable.Range(0, (fixture.Truth.Length + 7) / 8).Select(i => $"{r.Drift[8 * i].Dy - fixture.Truth[8 * i].Dy:0.0}/{r.Drift[8 * i].Dx - fixture.Truth[8 * i].Dx:0.0}"))}"));
+            for (var v = 0; v < rms.Length; v++) errors[v].Add(rms[v]);
+            registeredErrors.Add(fixture.Rms(fixture.Registered));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{Path.GetFileName(Path.GetDirectoryName(file))}/{Path.GetFileName(file)[..^"-solve.tsv".Length]} | {registeredErrors[^1]:F3} | {string.Join(" | ", rms.Select(r => r.ToString("F3", CultureInfo.InvariantCulture)))}"));
+        }
+        foreach (var (list, name) in errors.Zip(variants.Select(v => v.Name)).Prepend((registeredErrors, "registered")))
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{name}: ≤ 0.5 px on {list.Count(e => e <= 0.5)} of {list.Count}, median {Statistics.Median(list):F3}, worst {list.DefaultIfEmpty().Max():F3} px"));
+        return 0;
+    }
+
+    /// <summary>
     /// One registration pass; the drift anchored on whole sections alone (<see cref="ParticleDetectionOptions.Default"/>)
     /// and with the cut and merged sections' circles (<see cref="ParticleDetectionOptions.ForDrift"/>).
     /// </summary>

@@ -29,6 +29,7 @@ using SsbTomo.TestSupport;
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- memory survey|segment|tortuosity|particles [8,768,768]   (see MemoryStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- --chunk-path [--size 32,384,384] [--repeats 3]   (the segmentation chunk path's two rows only, with the extra steps one by one)
 if (args.FirstOrDefault() == "drift") return DriftStudy.Run(args[1..]);
+if (args.FirstOrDefault() == "drift-replay") return DriftStudy.Replay(args[1..]);
 if (args.FirstOrDefault() == "sweep") return await SweepStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "thresholds") return await ThresholdStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "trainable") return TrainableStudy.Run(args[1..]);

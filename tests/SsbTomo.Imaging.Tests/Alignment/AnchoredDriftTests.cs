@@ -240,22 +240,9 @@ public class AnchoredDriftTests(ITestOutputHelper output)
     /// <summary>An anchored solve replayed from a fixture: its slices, tracks, the registration's and the solve's RMS error.</summary>
     private static (int Slices, int Tracks, double RegisteredRms, double AnchoredRms, AnchoredDriftResult Result) ReplaySolve(string file)
     {
-        var (truth, registered, trusted, tracks) = SolveFixture(file);
-        var result = AnchoredDrift.Refine(registered, tracks, trusted: trusted);
-        return (truth.Length, tracks.Length, Rms(registered, truth), Rms(result.Drift, truth), result);
-    }
-
-    private static (Shift2D[] Truth, Shift2D[] Registered, bool[] Trusted, ParticleTrack[] Tracks) SolveFixture(string file)
-    {
-        var rows = File.ReadLines(Path.Combine(AppContext.BaseDirectory, "Alignment", "Data", file))
-            .Where(line => !line.StartsWith('#')).Select(line => line.Split('\t')).ToArray();
-        double Number(string text) => double.Parse(text, CultureInfo.InvariantCulture);
-        var slices = rows.Where(r => r[0] == "slice").ToArray();
-        var tracks = rows.Where(r => r[0] == "track").GroupBy(r => r[1]).Select(g => g.ToArray())
-            .Select(s => new ParticleTrack(int.Parse(s[0][2], CultureInfo.InvariantCulture), [.. s.Select(r => Number(r[3]))], [.. s.Select(r => Number(r[4]))],
-                [.. s.Select(r => Number(r[5]))], [.. s.Select(r => Number(r[6]))])).ToArray();
-        return ([.. slices.Select(r => new Shift2D(Number(r[2]), Number(r[3])))], [.. slices.Select(r => new Shift2D(Number(r[4]), Number(r[5])))],
-            [.. slices.Select(r => r[6] == "1")], tracks);
+        var fixture = AnchoredSolveFixture.Load(Path.Combine(AppContext.BaseDirectory, "Alignment", "Data", file));
+        var result = AnchoredDrift.Refine(fixture.Registered, fixture.Tracks, trusted: fixture.Trusted);
+        return (fixture.Truth.Length, fixture.Tracks.Length, fixture.Rms(fixture.Registered), fixture.Rms(result.Drift), result);
     }
 
     [Fact]
