@@ -85,7 +85,7 @@ internal static class DriftStudy
     /// Replays the anchored solves dumped by <c>--dump</c> (every DIR/family*-solve.tsv) with the solve as it is and
     /// with its variants, in milliseconds: a loop for the solve alone, the registration and the tracks held fixed.
     /// Usage: `-- drift-replay DIR [DIR ...]` (SSBTOMO_REPLAY_VERBOSE=1: each variant's scales and its error every 8th slice).
-    /// Measured in session 31 and not adopted (the variant is in commit history, "registration bias"): the registration's
+    /// Measured in session 31 and not adopted (the variant is in commit 9de04fd, "registration bias"): the registration's
     /// steps given an unknown constant bias per axis (each step measures d_k − d_{k−1} + b), so that only the tracks fix the
     /// drift's trend. On seeds 301-330 at 128x256x320 and 1-24 at 64x192x224 (56 stacks): ≤ 0.5 px on 53 of 56 either way;
     /// 325 1.41 → 0.85 px (0.60 with the bias held once the slides are freed), but 323 0.91 → 0.99, 318 0.18 → 0.28, 24
@@ -98,8 +98,6 @@ internal static class DriftStudy
         (string Name, Func<AnchoredSolveFixture, AnchoredDriftResult> Solve)[] variants =
         [
             ("pipeline", f => AnchoredDrift.Refine(f.Registered, f.Tracks, trusted: f.Trusted)),
-            ("registration bias", f => AnchoredDrift.Refine(f.Registered, f.Tracks, trusted: f.Trusted, fitRegistrationBias: true)),
-            ("bias held once free", f => AnchoredDrift.Refine(f.Registered, f.Tracks, trusted: f.Trusted, fitRegistrationBias: true, holdBiasOnceSlidesFree: true)),
         ];
         var errors = variants.Select(_ => new List<double>()).ToArray();
         var registeredErrors = new List<double>();

@@ -54,7 +54,7 @@ public static class AnchoredDrift
     /// the tracks alone place those slices; between trusted slices the interpolated steps still add up to the measured
     /// drift across the run.
     /// </param>
-    public static AnchoredDriftResult Refine(IReadOnlyList<Shift2D> registeredDrift, IReadOnlyList<ParticleTrack> tracks, int maxIterations = 60, IReadOnlyList<bool>? trusted = null, bool fitRegistrationBias = false, bool holdBiasOnceSlidesFree = false)
+    public static AnchoredDriftResult Refine(IReadOnlyList<Shift2D> registeredDrift, IReadOnlyList<ParticleTrack> tracks, int maxIterations = 60, IReadOnlyList<bool>? trusted = null)
     {
         ArgumentNullException.ThrowIfNull(registeredDrift);
         ArgumentNullException.ThrowIfNull(tracks);
@@ -71,8 +71,8 @@ public static class AnchoredDrift
         // to a shorter arc wanders along its axis as a different arc is seen, by more than its scale says, and read as a
         // slide it would free every particle to slide with it.
         var slideTracks = usable.Select(t => Statistics.Median(Scales(t, t.VarianceScaleY).Zip(Scales(t, t.VarianceScaleX), Math.Max)) <= ParticleSection.HalfCircleAxisScale).ToArray();
-        var y = SolveAxis(registeredDrift.Select(d => d.Dy).ToArray(), [.. usable.Select(t => t.Y)], [.. usable.Select(t => Scales(t, t.VarianceScaleY))], slideTracks, usable, maxIterations, stepPrior, fitRegistrationBias, holdBiasOnceSlidesFree);
-        var x = SolveAxis(registeredDrift.Select(d => d.Dx).ToArray(), [.. usable.Select(t => t.X)], [.. usable.Select(t => Scales(t, t.VarianceScaleX))], slideTracks, usable, maxIterations, stepPrior, fitRegistrationBias, holdBiasOnceSlidesFree);
+        var y = SolveAxis(registeredDrift.Select(d => d.Dy).ToArray(), [.. usable.Select(t => t.Y)], [.. usable.Select(t => Scales(t, t.VarianceScaleY))], slideTracks, usable, maxIterations, stepPrior);
+        var x = SolveAxis(registeredDrift.Select(d => d.Dx).ToArray(), [.. usable.Select(t => t.X)], [.. usable.Select(t => Scales(t, t.VarianceScaleX))], slideTracks, usable, maxIterations, stepPrior);
         var anchored = new bool[n];
         foreach (var t in usable)
             for (var k = t.FirstSlice; k <= t.LastSlice; k++) anchored[k] = true;
@@ -131,7 +131,7 @@ public static class AnchoredDrift
 
     /// <param name="scales">Per track and section, the variance of its centre over a whole section's: the centroid scale σ_c is a whole section's.</param>
     /// <param name="slideTracks">Per track, whether its slide measures how particles slide.</param>
-    private static AxisFit SolveAxis(double[] registered, double[][] centroids, double[][] scales, bool[] slideTracks, ParticleTrack[] tracks, int maxIterations, double[] stepPrior, bool fitBias, bool holdBias)
+    private static AxisFit SolveAxis(double[] registered, double[][] centroids, double[][] scales, bool[] slideTracks, ParticleTrack[] tracks, int maxIterations, double[] stepPrior)
     {
         var n = registered.Length;
         var steps = new double[n];
@@ -151,8 +151,6 @@ public static class AnchoredDrift
         // slow bias would look like every particle sliding, and the tracks would never get the weight to remove it.
         var slidesFree = false;
         var freedAt = 0;
-        double? heldBias = null;
-        double lastBias = 0;
         var stepRobust = Enumerable.Repeat(1.0, n).ToArray();
         var centroidRobust = tracks.Select(t => Enumerable.Repeat(1.0, t.Length).ToArray()).ToArray();
         var rejected = new bool[tracks.Length];
@@ -173,19 +171,12 @@ public static class AnchoredDrift
             for (var p = 0; p < tracks.Length; p++)
                 for (var a = 0; a < tracks[p].Length; a++) centroidWeights[p][a] = centroidRobust[p][a] / (centroidSigma * centroidSigma * scales[p][a]);
             var fits = tracks.Select((t, p) => TrackFit.Of(t, centroidWeights[p], slideSigma)).ToArray();
-            AxisSolve solved;
-            if (heldBias is { } held)
-            {
-                solved = Solve([.. steps.Select((s, k) => k == 0 ? s : s - held)], centroids, fits, stepWeights, bandwidth, false);
-                solved = solved with { Bias = held };
-            }
-            else solved = Solve(steps, centroids, fits, stepWeights, bandwidth, fitBias);
-            lastBias = solved.Bias;
-            var change = solved.Drift.Zip(drift, (a, b) => Math.Abs(a - b)).Max();
-            drift = solved.Drift;
+            var (next, normal) = Solve(steps, centroids, fits, stepWeights, bandwidth);
+            var change = next.Zip(drift, (a, b) => Math.Abs(a - b)).Max();
+            drift = next;
 
             var stepResiduals = new double[n];
-            for (var k = 1; k < n; k++) stepResiduals[k] = drift[k] - drift[k - 1] + solved.Bias - steps[k];
+            for (var k = 1; k < n; k++) stepResiduals[k] = drift[k] - drift[k - 1] - steps[k];
             // Centroid residuals in units of a whole section's: each over the square root of its variance scale.
             var centroidResiduals = new double[tracks.Length][];
             var slides = new (double Slide, double Variance)[tracks.Length];
@@ -203,8 +194,8 @@ public static class AnchoredDrift
             // observations not absorbed by the unknowns. A plain residual scale would let the steps, which each
             // have their own unknown, fit ever more exactly and take over. The slides' effective parameters
             // (ridge degrees of freedom) come out of the centroids' redundancy.
-            var stepRedundancy = StepRedundancy(solved, stepWeights, stepPrior);
-            var centroidRedundancy = centroidCount - tracks.Length - fits.Sum(f => f.SlideDegreesOfFreedom) - stepRedundancy - (solved.BiasColumn is null ? 0 : 1);
+            var stepRedundancy = StepRedundancy(normal.InverseWithinBand(), stepWeights, stepPrior);
+            var centroidRedundancy = centroidCount - tracks.Length - fits.Sum(f => f.SlideDegreesOfFreedom) - stepRedundancy;
             stepSigma = Math.Max(ScaleFloorPx, Math.Sqrt(WeightedSquares(stepResiduals, stepRobust.Zip(stepPrior, (r, p) => r * p).ToArray()) / Math.Max(1, stepRedundancy)));
             centroidSigma = Math.Max(ScaleFloorPx, Math.Sqrt(centroidResiduals.Select((r, p) => WeightedSquares(r, centroidRobust[p])).Sum() / Math.Max(1, centroidRedundancy)));
 
@@ -242,7 +233,6 @@ public static class AnchoredDrift
                     if (spread * typicalLength > stepSigma * Math.Sqrt(typicalLength)) slideSigma = spread;
                     slideSpread = spread;
                     (slidesFree, freedAt) = (true, iteration);
-                    if (holdBias && fitBias) heldBias = lastBias;
                 }
             }
         }
@@ -354,36 +344,21 @@ public static class AnchoredDrift
         }
     }
 
-    /// <summary>
-    /// The solve's drift and, with a registration bias, the bias b (px per slice), A⁻¹u (u: the bias's column in the
-    /// normal equations) and the Schur complement c − uᵀA⁻¹u, which the steps' leverages need.
-    /// </summary>
-    private sealed record AxisSolve(double[] Drift, BandMatrix Normal, double Bias, double[]? BiasColumn, double BiasSchur);
-
-    /// <summary>
-    /// Normal equations in d_1..d_{n−1} with each track's position and slide eliminated, solved by band Cholesky; with
-    /// <paramref name="fitBias"/> also the registration's bias b (each step measures d_k − d_{k−1} + b), bordered onto the
-    /// band and eliminated by its Schur complement (two band solves).
-    /// </summary>
-    private static AxisSolve Solve(double[] steps, double[][] centroids, TrackFit[] fits, double[] stepWeights, int bandwidth, bool fitBias)
+    /// <summary>Normal equations in d_1..d_{n−1} with each track's position and slide eliminated, solved by band Cholesky.</summary>
+    private static (double[] Drift, BandMatrix Normal) Solve(double[] steps, double[][] centroids, TrackFit[] fits, double[] stepWeights, int bandwidth)
     {
         var n = steps.Length;
         var matrix = new BandMatrix(n - 1, bandwidth);
         var rhs = new double[n - 1];
-        var column = new double[n - 1];
-        double biasWeight = 0, biasRhs = 0;
-        for (var k = 1; k < n; k++) // w (d_k − d_{k−1} + b − s_k)², unknown d_k is row k − 1
+        for (var k = 1; k < n; k++) // w (d_k − d_{k−1} − s_k)², unknown d_k is row k − 1
         {
             var w = stepWeights[k];
             matrix.Add(k - 1, k - 1, w);
             rhs[k - 1] += w * steps[k];
-            column[k - 1] += w;
-            (biasWeight, biasRhs) = (biasWeight + w, biasRhs + w * steps[k]);
             if (k < 2) continue;
             matrix.Add(k - 2, k - 2, w);
             matrix.Add(k - 1, k - 2, -w);
             rhs[k - 2] -= w * steps[k];
-            column[k - 2] -= w;
         }
         for (var p = 0; p < fits.Length; p++) // (c − d)ᵀ M (c − d): M on the track's slices, M c on the right
         {
@@ -406,50 +381,19 @@ public static class AnchoredDrift
         }
         var solution = matrix.Solve(rhs);
         var drift = new double[n];
-        if (!fitBias)
-        {
-            solution.CopyTo(drift, 1);
-            return new AxisSolve(drift, matrix, 0, null, 0);
-        }
-        var biasColumn = matrix.Solve(column);
-        var schur = biasWeight - Dot(column, biasColumn);
-        // Without anything that fixes the drift's trend (no track, or tracks free to slide as much as the steps say) the
-        // bias is not determined: keep it at zero.
-        if (!(schur > 1e-9 * biasWeight))
-        {
-            solution.CopyTo(drift, 1);
-            return new AxisSolve(drift, matrix, 0, null, 0);
-        }
-        var bias = (biasRhs - Dot(column, solution)) / schur;
-        for (var i = 0; i < solution.Length; i++) drift[i + 1] = solution[i] - bias * biasColumn[i];
-        return new AxisSolve(drift, matrix, bias, biasColumn, schur);
+        solution.CopyTo(drift, 1);
+        return (drift, matrix);
     }
 
-    private static double Dot(double[] a, double[] b)
+    /// <summary>Σ over the steps of (1 − leverage): step k's design row is e_k − e_{k−1} in the unknowns d_1..d_{n−1}.</summary>
+    private static double StepRedundancy(BandMatrix inverse, double[] stepWeights, double[] stepPrior)
     {
-        double sum = 0;
-        for (var i = 0; i < a.Length; i++) sum += a[i] * b[i];
-        return sum;
-    }
-
-    /// <summary>
-    /// Σ over the steps of (1 − leverage): step k's design row is e_k − e_{k−1} in the unknowns d_1..d_{n−1} (and 1 in the
-    /// bias, whose share of the leverage is (hᵀA⁻¹u − 1)² over the Schur complement).
-    /// </summary>
-    private static double StepRedundancy(AxisSolve solved, double[] stepWeights, double[] stepPrior)
-    {
-        var inverse = solved.Normal.InverseWithinBand();
         double redundancy = 0;
         for (var k = 1; k < stepWeights.Length; k++)
         {
             if (stepPrior[k] < 1) continue; // not a measurement
             var variance = inverse[k - 1, k - 1];
             if (k >= 2) variance += inverse[k - 2, k - 2] - 2 * inverse[k - 1, k - 2];
-            if (solved.BiasColumn is { } u)
-            {
-                var along = u[k - 1] - (k >= 2 ? u[k - 2] : 0) - 1;
-                variance += along * along / solved.BiasSchur;
-            }
             redundancy += 1 - stepWeights[k] * variance;
         }
         return redundancy;
