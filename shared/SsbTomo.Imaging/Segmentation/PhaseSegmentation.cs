@@ -7,7 +7,6 @@ namespace SsbTomo.Imaging.Segmentation;
 /// to bright: void, carbon, LPS, NMC. Given the tube filter's σ (the segmentation stage passes the voxel size's), thin
 /// carbon fibres then get the width at half their depth (<see cref="FibreHalfDepth"/>). Last, on stacks whose pores shine
 /// through strongly, runs along z that rise towards their back wall as a lit pore does go back to void (<see cref="LitPoreRuns"/>).
-/// An electrolyte voxel that the clean-up gave to carbon goes back to electrolyte unless it ended as void (<see cref="KeepMixelCarbonOnlyAsPore"/>).
 /// </summary>
 public static class PhaseSegmentation
 {
@@ -70,33 +69,12 @@ public static class PhaseSegmentation
             ? runsRead.Grow(FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), denoised.Depth)
             : runsRead;
         var cleaned = corrected.Grow(ShineThroughCorrection.MaxRunSlices, 0, denoised.Depth);
-        var classified = PhaseClassifier.Classify(denoised, thresholds, PhaseClassifier.BseDarkToBright);
-        var cleanedUp = PartialVolumeCleanup.Apply(classified, denoised, PhaseClassifier.BseDarkToBright, classMeans, cleaned);
-        var labels = ShineThroughCorrection.Apply(cleanedUp, denoised, classMeans[0], [shineThroughExcess], double.PositiveInfinity, classMeans[2], corrected,
+        var labels = PhaseClassifier.Classify(denoised, thresholds, PhaseClassifier.BseDarkToBright);
+        labels = PartialVolumeCleanup.Apply(labels, denoised, PhaseClassifier.BseDarkToBright, classMeans, cleaned);
+        labels = ShineThroughCorrection.Apply(labels, denoised, classMeans[0], [shineThroughExcess], double.PositiveInfinity, classMeans[2], corrected,
             PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
         if (fibreSigmaVoxels > 0) labels = FibreHalfDepth.Apply(labels, denoised, classMeans, fibreSigmaVoxels, runsRead);
         LitPoreRuns.ApplyInPlace(labels, denoised, thresholds[0], classMeans, shineThroughExcess, exact);
-        KeepMixelCarbonOnlyAsPore(labels, classified, cleanedUp);
         return labels;
-    }
-
-    /// <summary>
-    /// Gives back to electrolyte every voxel classified electrolyte that the clean-up gave to carbon and that is still
-    /// carbon at the end of the recipe. An electrolyte voxel becomes carbon in the clean-up only on a line from a
-    /// carbon-labelled voxel to the active material (no other line ends at carbon with electrolyte between): a blurred
-    /// carbon|active-material edge, if the carbon voxel is carbon. Mostly it is not: on the family seeds 301-330 at
-    /// 128x256x320 such voxels were truly electrolyte 41-78 % of the time, void 1-35 %, carbon only 3-36 %; the "carbon"
-    /// end is a dark electrolyte voxel, a thin electrolyte film's far side or a lit pore, and particles are wrapped in
-    /// electrolyte far more often than they touch carbon. Where the end is a lit pore, the shine-through correction or the
-    /// lit pore runs turn the voxel into void with the pore (contact loss), so those moves stand. Voxel by voxel: no halo.
-    /// Measured (CleanupStudy "mixel carbon kept" is the recipe without this step): void and contact loss unchanged on every
-    /// family member measured, median Dice carbon up by 0.015-0.024 on three seed sets; the carbon fraction's mean error
-    /// moves by about −0.6 pp (from +0.5 to −0.2 on 301-330, from +0.1 to −0.7 on seeds 1-24).
-    /// </summary>
-    private static void KeepMixelCarbonOnlyAsPore(Volume<byte> labels, Volume<byte> classified, Volume<byte> cleanedUp)
-    {
-        var (result, before, moved) = (labels.Data, classified.Data, cleanedUp.Data);
-        for (var k = 0; k < result.Length; k++)
-            if (result[k] == PhaseLabel.Carbon && moved[k] == PhaseLabel.Carbon && before[k] == PhaseLabel.Lps) result[k] = PhaseLabel.Lps;
     }
 }
