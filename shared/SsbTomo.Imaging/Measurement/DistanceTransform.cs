@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
 namespace SsbTomo.Imaging.Measurement;
 
 /// <summary>
@@ -36,6 +39,126 @@ public static class DistanceTransform
             lineStart: line => line / width * height * width + line % width, voxelSize.YNm);
         Pass(d, lines: (long)height * width, length: depth, stride: (long)height * width, lineStart: line => line, voxelSize.ZNm, zColumns);
         return d;
+    }
+
+    /// <summary>
+    /// The squared distance where it matters to a caller that asks only "within <paramref name="reachNm"/>?": exact (the
+    /// same doubles as <see cref="SquaredNm2(Volume{byte}, Func{byte, bool}, VoxelSize, bool[])"/>) wherever the distance
+    /// is at most <paramref name="reachNm"/>, above <paramref name="reachNm"/>² (possibly +∞) elsewhere; on the columns
+    /// <paramref name="columns"/> does not mark (null: every column is marked), at least the distance (a row with no marked
+/// column keeps the distance within its slice).
+    /// The nearest feature within the reach lies at most ⌊reach / s⌋ voxels away along each axis, so each pass is a
+    /// minimum over that window only: along x from the nearest feature on each side, along y and z as
+    /// min over |k| ≤ ⌊reach / s⌋ of (k·s)² + f(q + k), across a row's columns by vector lanes. That is O(reach / s) per
+    /// voxel, where the lower envelope is O(1) with a division per site and strided lines; for the metrics' 0.5 µm at
+    /// 50 nm (10 voxels) it is the faster one (MetricsStageStudy, "void near NMC").
+    /// </summary>
+    public static double[] SquaredNm2WithinReach(Volume<byte> labels, Func<byte, bool> feature, VoxelSize voxelSize, double reachNm, bool[]? columns,
+        int maxThreads = KernelThreads.All)
+    {
+        var d = new double[labels.Data.LongLength];
+        SquaredNm2WithinReach(labels, feature, voxelSize, reachNm, columns, d, maxThreads);
+        return d;
+    }
+
+    /// <summary>
+    /// As above into the first labels.Length entries of <paramref name="destination"/> (every one of them written), so that a
+    /// caller streaming windows keeps one array: a fresh array of a window's size costs a page fault per 4 KiB on first write.
+    /// </summary>
+    public static void SquaredNm2WithinReach(Volume<byte> labels, Func<byte, bool> feature, VoxelSize voxelSize, double reachNm, bool[]? columns,
+        double[] destination, int maxThreads = KernelThreads.All)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        if (destination.LongLength < labels.Data.LongLength)
+            throw new ArgumentException($"destination has {destination.LongLength} entries for {labels.Data.LongLength} voxels", nameof(destination));
+        if (!(reachNm >= 0) || double.IsInfinity(reachNm)) throw new ArgumentOutOfRangeException(nameof(reachNm), reachNm, "the reach must be a finite non-negative distance");
+        KernelThreads.Check(maxThreads);
+        var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);
+        var plane = height * width;
+        if (columns is not null && columns.LongLength != plane)
+            throw new ArgumentException($"columns has {columns.LongLength} entries for {height}x{width} columns", nameof(columns));
+        var isFeature = new bool[256];
+        for (var label = 0; label < 256; label++) isFeature[label] = feature((byte)label);
+        var (reachX, reachY, reachZ) = (ReachVoxels(reachNm, voxelSize.XNm), ReachVoxels(reachNm, voxelSize.YNm), ReachVoxels(reachNm, voxelSize.ZNm));
+        // Along z only the rows with a marked column; the others keep the distance within their slice.
+        var rowMarked = new bool[height];
+        for (var y = 0; y < height; y++) rowMarked[y] = columns is null || columns.AsSpan(y * width, width).Contains(true);
+        var d = destination;
+        KernelThreads.For(0, depth, maxThreads, () => new double[plane], (z, slice) =>
+        {
+            var sliceStart = z * plane;
+            for (var y = 0; y < height; y++)
+                NearestAlongRow(labels.Data.AsSpan(sliceStart + y * width, width), isFeature, reachX, voxelSize.XNm, slice.AsSpan(y * width, width));
+            for (var y = 0; y < height; y++)
+                MinimumOverRows(d.AsSpan(sliceStart + y * width, width), slice, width, y, Math.Max(-reachY, -y), Math.Min(reachY, height - 1 - y), voxelSize.YNm);
+        });
+        if (depth > 1 && reachZ > 0)
+            KernelThreads.For(0, height, maxThreads, () => new double[depth * width], (y, column) =>
+            {
+                if (!rowMarked[y]) return;
+                // The rows (z, y) of every slice side by side, so that the pass along z reads them as the pass along y reads a slice.
+                for (var z = 0; z < depth; z++) d.AsSpan((z * height + y) * width, width).CopyTo(column.AsSpan(z * width, width));
+                for (var z = 0; z < depth; z++)
+                    MinimumOverRows(d.AsSpan((z * height + y) * width, width), column, width, z, Math.Max(-reachZ, -z), Math.Min(reachZ, depth - 1 - z), voxelSize.ZNm);
+            });
+    }
+
+    /// <summary>⌊reach / s⌋, with the same slack for a reach that is a whole number of voxels as the callers' limits.</summary>
+    public static int ReachVoxels(double reachNm, double spacingNm) => (int)Math.Floor(reachNm / spacingNm * (1 + 1e-12));
+
+    /// <summary>(k·s)² to the nearest feature in the row, k ≤ reach, else +∞.</summary>
+    private static void NearestAlongRow(ReadOnlySpan<byte> row, bool[] isFeature, int reach, double spacing, Span<double> result)
+    {
+        var width = row.Length;
+        const int none = int.MinValue / 2;
+        var last = none;
+        for (var x = 0; x < width; x++)
+        {
+            if (isFeature[row[x]]) last = x;
+            result[x] = x - (double)last; // the gap to the left, as a double so that "none" stays far
+        }
+        var next = int.MaxValue / 2;
+        for (var x = width - 1; x >= 0; x--)
+        {
+            if (isFeature[row[x]]) next = x;
+            var k = Math.Min(result[x], next - x);
+            result[x] = k <= reach ? Sq((int)k * spacing) : double.PositiveInfinity;
+        }
+    }
+
+    /// <summary>
+    /// result = min over k in [k0, k1] of (k·s)² + row y + k of <paramref name="rows"/> (row-major, <paramref name="width"/>
+    /// wide): four vectors of columns at a time held in registers over all k, so that each tap is a load, an add and a min.
+    /// </summary>
+    private static void MinimumOverRows(Span<double> result, double[] rows, int width, int y, int k0, int k1, double spacing)
+    {
+        var lanes = Vector<double>.Count;
+        ref var origin = ref MemoryMarshal.GetArrayDataReference(rows);
+        var infinity = new Vector<double>(double.PositiveInfinity);
+        var x = 0;
+        for (; x <= width - 4 * lanes; x += 4 * lanes)
+        {
+            var (a0, a1, a2, a3) = (infinity, infinity, infinity, infinity);
+            for (var k = k0; k <= k1; k++)
+            {
+                var add = new Vector<double>(Sq(k * spacing));
+                var at = (nuint)((y + k) * width + x);
+                a0 = Vector.Min(a0, add + Vector.LoadUnsafe(ref origin, at));
+                a1 = Vector.Min(a1, add + Vector.LoadUnsafe(ref origin, at + (nuint)lanes));
+                a2 = Vector.Min(a2, add + Vector.LoadUnsafe(ref origin, at + (nuint)(2 * lanes)));
+                a3 = Vector.Min(a3, add + Vector.LoadUnsafe(ref origin, at + (nuint)(3 * lanes)));
+            }
+            a0.CopyTo(result[x..]);
+            a1.CopyTo(result[(x + lanes)..]);
+            a2.CopyTo(result[(x + 2 * lanes)..]);
+            a3.CopyTo(result[(x + 3 * lanes)..]);
+        }
+        for (; x < width; x++)
+        {
+            var best = double.PositiveInfinity;
+            for (var k = k0; k <= k1; k++) best = Math.Min(best, Sq(k * spacing) + rows[(y + k) * width + x]);
+            result[x] = best;
+        }
     }
 
     private static void Pass(double[] d, long lines, int length, long stride, Func<long, long> lineStart, double spacing, bool[]? wanted = null)

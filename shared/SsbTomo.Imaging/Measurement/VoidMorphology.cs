@@ -58,8 +58,8 @@ public sealed record VoidMorphology(
 
 /// <summary>
 /// Share of the void within a distance d of an NMC surface: void voxels whose centre lies within d of the centre of an
-/// NMC voxel (the exact anisotropic Euclidean distance transform, <see cref="DistanceTransform"/>, of "not NMC"), over
-/// all void voxels. Streams windows (slab x tile) read with <see cref="RequiredHalo"/> voxels of halo: an NMC voxel
+/// NMC voxel (the exact anisotropic Euclidean distance, <see cref="DistanceTransform.SquaredNm2WithinReach"/>: exact up to d,
+/// which is all the threshold reads), over all void voxels. Streams windows (slab x tile) read with <see cref="RequiredHalo"/> voxels of halo: an NMC voxel
 /// within d lies at most ⌊d / s⌋ voxels away along each axis, so the thresholded answer is exact although distances
 /// beyond the halo are not.
 /// </summary>
@@ -68,6 +68,8 @@ public sealed class VoidNearNmcAccumulator
     private readonly VoxelSize _voxelSize;
     private readonly double _limitNm2;
     private long _void, _near;
+    // Kept from window to window (the windows of a stack are the same size but at its ends); the stage's window budget counts it.
+    private double[] _squared = [];
 
     public VoidNearNmcAccumulator(VoxelSize voxelSize, double distanceUm)
     {
@@ -104,7 +106,9 @@ public sealed class VoidNearNmcAccumulator
                 for (var x = x0; x < x0 + tile.OwnedWidth; x++)
                     if (window.Data[row + x] == PhaseLabel.Void) columns[column + x] = true;
             }
-        var squared = DistanceTransform.SquaredNm2(window, label => label == PhaseLabel.Nmc, _voxelSize, columns);
+        if (_squared.LongLength < window.Data.LongLength) _squared = new double[window.Data.LongLength];
+        var squared = _squared;
+        DistanceTransform.SquaredNm2WithinReach(window, label => label == PhaseLabel.Nmc, _voxelSize, DistanceUm * 1000, columns, squared);
         for (var z = slab.OwnedStartInSlab; z < slab.OwnedStartInSlab + slab.OwnedSlices; z++)
             for (var y = y0; y < y0 + tile.OwnedHeight; y++)
             {

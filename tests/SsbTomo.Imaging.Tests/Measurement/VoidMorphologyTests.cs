@@ -122,6 +122,50 @@ public class VoidMorphologyTests
         Assert.True(unmarkedDiffer > 0); // the unmarked columns did skip the z pass
     }
 
+    /// <summary>
+    /// The bounded transform against the whole one: the same doubles wherever the distance is within the reach, above the
+    /// reach elsewhere, an upper bound on unmarked columns; isotropic and anisotropic voxels, reaches that are whole
+    /// numbers of voxels along an axis and ones that are not, one and several threads.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 50, 50, 50, 500, false, KernelThreads.All)]
+    [InlineData(2, 50, 50, 50, 230, true, KernelThreads.All)]
+    [InlineData(3, 10, 10, 30, 90, true, 1)]
+    [InlineData(4, 30, 20, 10, 120, false, 3)]
+    [InlineData(5, 7, 13, 21, 0, true, KernelThreads.All)]
+    [InlineData(6, 25, 25, 25, 10000, false, 1)]
+    public void Distance_within_reach_equals_the_whole_transform_there_and_exceeds_the_reach_elsewhere(int seed, double xNm, double yNm, double zNm,
+        double reachNm, bool markSomeColumns, int threads)
+    {
+        var v = Microstructure(21, 37, 43, seed);
+        var voxel = new VoxelSize(xNm, yNm, zNm);
+        var random = new Random(seed);
+        var columns = markSomeColumns ? Enumerable.Range(0, 37 * 43).Select(_ => random.NextDouble() < 0.3).ToArray() : null;
+        var whole = DistanceTransform.SquaredNm2(v, label => label == PhaseLabel.Nmc, voxel);
+        var bounded = DistanceTransform.SquaredNm2WithinReach(v, label => label == PhaseLabel.Nmc, voxel, reachNm, columns, threads);
+        var limit = reachNm * reachNm * (1 + 1e-12);
+        int within = 0, beyond = 0;
+        for (var i = 0; i < whole.Length; i++)
+        {
+            if (columns is not null && !columns[i % columns.Length])
+            {
+                Assert.True(bounded[i] >= whole[i]);
+                continue;
+            }
+            if (whole[i] <= limit)
+            {
+                Assert.Equal(whole[i], bounded[i]);
+                within++;
+            }
+            else
+            {
+                Assert.True(bounded[i] > limit, $"voxel {i}: {bounded[i]} nm² within the reach {reachNm} nm, the transform says {whole[i]}");
+                beyond++;
+            }
+        }
+        Assert.True(within > 0 && (beyond > 0 || reachNm >= 10000), "the reach should split the voxels");
+    }
+
     [Theory]
     [InlineData(0.05)]
     [InlineData(0.1)]
