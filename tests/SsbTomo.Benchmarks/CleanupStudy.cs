@@ -302,30 +302,9 @@ internal static class CleanupStudy
                 if (intoVoidOnly)
                     for (var k = 0; k < labels.Length; k++)
                         if (labels.Data[k] != PhaseLabel.Void) labels.Data[k] = once.Data[k];
+                // A second-pass move stands only beside (26-neighbourhood) a voxel classified carbon that the first pass made void.
                 if (besideCarbonMadeVoid)
-                {
-                    // A second-pass move stands only beside (26-neighbourhood) a voxel classified carbon that the first pass made void.
-                    var (d, h, w) = (labels.Depth, labels.Height, labels.Width);
-                    bool MadeVoid(int z, int y, int x)
-                    {
-                        if (z < 0 || y < 0 || x < 0 || z >= d || y >= h || x >= w) return false;
-                        var i = ((long)z * h + y) * w + x;
-                        return classified.Data[i] == PhaseLabel.Carbon && once.Data[i] == PhaseLabel.Void;
-                    }
-                    for (var z = 0; z < d; z++)
-                        for (var y = 0; y < h; y++)
-                            for (var x = 0; x < w; x++)
-                            {
-                                var i = ((long)z * h + y) * w + x;
-                                if (labels.Data[i] == once.Data[i]) continue;
-                                var beside = false;
-                                for (var dz = -1; dz <= 1 && !beside; dz++)
-                                    for (var dy = -1; dy <= 1 && !beside; dy++)
-                                        for (var dx = -1; dx <= 1 && !beside; dx++)
-                                            beside = MadeVoid(z + dz, y + dy, x + dx);
-                                if (!beside) labels.Data[i] = once.Data[i];
-                            }
-                }
+                    labels = ChangesNear(once, labels, 1, k => classified.Data[k] == PhaseLabel.Carbon && once.Data[k] == PhaseLabel.Void);
                 labels = ShineThroughCorrection.Apply(labels, intensity, decision.ClassMeans[0], [shine.Correction], double.PositiveInfinity,
                     decision.ClassMeans[2], PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
                 if (tubeSigma > 0) labels = FibreHalfDepth.Apply(labels, intensity, decision.ClassMeans, tubeSigma);
@@ -508,7 +487,13 @@ internal static class CleanupStudy
     /// </summary>
     /// <summary>Candidate helper: <paramref name="candidate"/>'s labels within <paramref name="reach"/> voxels (Chebyshev) of
     /// <paramref name="baseline"/>'s active material, <paramref name="baseline"/>'s elsewhere.</summary>
-    private static Volume<byte> NearActive(Volume<byte> baseline, Volume<byte> candidate, int reach)
+    private static Volume<byte> NearActive(Volume<byte> baseline, Volume<byte> candidate, int reach) =>
+        ChangesNear(baseline, candidate, reach, k => baseline.Data[k] == PhaseLabel.Nmc);
+
+    /// <summary>Candidate helper: <paramref name="candidate"/>'s labels where they differ from <paramref name="baseline"/> and a
+    /// voxel that <paramref name="isAnchor"/> marks (by index) lies within <paramref name="reach"/> voxels (Chebyshev),
+    /// <paramref name="baseline"/>'s elsewhere.</summary>
+    private static Volume<byte> ChangesNear(Volume<byte> baseline, Volume<byte> candidate, int reach, Func<long, bool> isAnchor)
     {
         var (depth, height, width) = (baseline.Depth, baseline.Height, baseline.Width);
         var result = baseline.Clone();
@@ -522,7 +507,7 @@ internal static class CleanupStudy
                     for (var a = Math.Max(0, z - reach); a <= Math.Min(depth - 1, z + reach) && !near; a++)
                         for (var b = Math.Max(0, y - reach); b <= Math.Min(height - 1, y + reach) && !near; b++)
                             for (var c = Math.Max(0, x - reach); c <= Math.Min(width - 1, x + reach); c++)
-                                if (baseline.Data[((long)a * height + b) * width + c] == PhaseLabel.Nmc) { near = true; break; }
+                                if (isAnchor(((long)a * height + b) * width + c)) { near = true; break; }
                     if (near) result.Data[k] = candidate.Data[k];
                 }
         return result;
