@@ -292,6 +292,16 @@ internal static class CleanupStudy
                     $"   likeliest start: means {string.Join("/", best.ClassMeans.Select(m => m.ToString("0")))} (pipeline {string.Join("/", set.ClassMeans.Select(m => m.ToString("0")))}), log-likelihood {best.Fit!.LogLikelihood:0} against {set.Fit?.LogLikelihood:0}; carbon replaced {carbon.Replaced}"));
                 return PhaseSegmentation.Segment(intensity, carbon.Thresholds, carbon.ClassMeans, likeliestShine.Correction, tubeSigma);
             }
+            // The segmentation stage's recipe after the clean-up (PhaseSegmentation.Segment on the whole volume): the shine-through
+            // correction, the fibres' half-depth rule, the lit pore runs.
+            Volume<byte> AfterCleanup(Volume<byte> cleaned)
+            {
+                var labels = ShineThroughCorrection.Apply(cleaned, intensity, decision.ClassMeans[0], [shine.Correction], double.PositiveInfinity,
+                    decision.ClassMeans[2], PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
+                if (tubeSigma > 0) labels = FibreHalfDepth.Apply(labels, intensity, decision.ClassMeans, tubeSigma);
+                LitPoreRuns.ApplyInPlace(labels, intensity, decision.Thresholds[0], decision.ClassMeans, shine.Correction, SliceSpan.All(labels.Depth));
+                return labels;
+            }
             // The recipe with the clean-up run a second time on its own output before the shine-through correction (a rim whose dark
             // end was classified carbon but the first pass made void), or with only the second pass's moves into void kept.
             Volume<byte> CleanupTwice(bool intoVoidOnly, bool besideCarbonMadeVoid = false)
@@ -305,11 +315,7 @@ internal static class CleanupStudy
                 // A second-pass move stands only beside (26-neighbourhood) a voxel classified carbon that the first pass made void.
                 if (besideCarbonMadeVoid)
                     labels = ChangesNear(once, labels, 1, k => classified.Data[k] == PhaseLabel.Carbon && once.Data[k] == PhaseLabel.Void);
-                labels = ShineThroughCorrection.Apply(labels, intensity, decision.ClassMeans[0], [shine.Correction], double.PositiveInfinity,
-                    decision.ClassMeans[2], PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
-                if (tubeSigma > 0) labels = FibreHalfDepth.Apply(labels, intensity, decision.ClassMeans, tubeSigma);
-                LitPoreRuns.ApplyInPlace(labels, intensity, decision.Thresholds[0], decision.ClassMeans, shine.Correction, SliceSpan.All(labels.Depth));
-                return labels;
+                return AfterCleanup(labels);
             }
             // The segmentation stage's recipe (PhaseSegmentation.Segment) step by step, and at its end every voxel classified
             // electrolyte that the clean-up gave to carbon and that is still carbon goes back to electrolyte.
@@ -320,10 +326,7 @@ internal static class CleanupStudy
             {
                 var classified = PhaseClassifier.Classify(intensity, decision.Thresholds, PhaseClassifier.BseDarkToBright);
                 var cleanedUp = PartialVolumeCleanup.Apply(classified, intensity, PhaseClassifier.BseDarkToBright, decision.ClassMeans);
-                var labels = ShineThroughCorrection.Apply(cleanedUp, intensity, decision.ClassMeans[0], [shine.Correction], double.PositiveInfinity,
-                    decision.ClassMeans[2], PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
-                if (tubeSigma > 0) labels = FibreHalfDepth.Apply(labels, intensity, decision.ClassMeans, tubeSigma);
-                LitPoreRuns.ApplyInPlace(labels, intensity, decision.Thresholds[0], decision.ClassMeans, shine.Correction, SliceSpan.All(labels.Depth));
+                var labels = AfterCleanup(cleanedUp);
                 var moved = new bool[labels.Length];
                 for (var k = 0; k < labels.Length; k++)
                     moved[k] = labels.Data[k] == PhaseLabel.Carbon && cleanedUp.Data[k] == PhaseLabel.Carbon && classified.Data[k] == PhaseLabel.Lps;

@@ -16,19 +16,9 @@ public static class DistanceTransform
     /// Squared distance, in nm², from each voxel centre to the nearest voxel centre where <paramref name="feature"/>
     /// holds; +∞ when the volume has no such voxel.
     /// </summary>
-    public static double[] SquaredNm2(Volume<byte> labels, Func<byte, bool> feature, VoxelSize voxelSize) =>
-        SquaredNm2(labels, feature, voxelSize, zColumns: null);
-
-    /// <summary>
-    /// <see cref="SquaredNm2(Volume{byte}, Func{byte, bool}, VoxelSize)"/> with the last pass (along z) only on the
-    /// columns (y · width + x) that <paramref name="zColumns"/> marks: the others keep the squared distance within their
-    /// slice, an upper bound, for a caller that reads the marked columns only (null: every column, exact everywhere).
-    /// </summary>
-    public static double[] SquaredNm2(Volume<byte> labels, Func<byte, bool> feature, VoxelSize voxelSize, bool[]? zColumns)
+    public static double[] SquaredNm2(Volume<byte> labels, Func<byte, bool> feature, VoxelSize voxelSize)
     {
         var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);
-        if (zColumns is not null && zColumns.LongLength != (long)height * width)
-            throw new ArgumentException($"zColumns has {zColumns.LongLength} entries for {height}x{width} columns", nameof(zColumns));
         var d = new double[labels.Data.LongLength];
         // the predicate once per label value, not once per voxel
         var isFeature = new bool[256];
@@ -37,16 +27,16 @@ public static class DistanceTransform
         Pass(d, lines: (long)depth * height, length: width, stride: 1, lineStart: line => line * width, voxelSize.XNm);
         Pass(d, lines: (long)depth * width, length: height, stride: width,
             lineStart: line => line / width * height * width + line % width, voxelSize.YNm);
-        Pass(d, lines: (long)height * width, length: depth, stride: (long)height * width, lineStart: line => line, voxelSize.ZNm, zColumns);
+        Pass(d, lines: (long)height * width, length: depth, stride: (long)height * width, lineStart: line => line, voxelSize.ZNm);
         return d;
     }
 
     /// <summary>
     /// The squared distance where it matters to a caller that asks only "within <paramref name="reachNm"/>?": exact (the
-    /// same doubles as <see cref="SquaredNm2(Volume{byte}, Func{byte, bool}, VoxelSize, bool[])"/>) wherever the distance
+    /// same doubles as <see cref="SquaredNm2"/>) wherever the distance
     /// is at most <paramref name="reachNm"/>, above <paramref name="reachNm"/>² (possibly +∞) elsewhere; on the columns
     /// <paramref name="columns"/> does not mark (null: every column is marked), at least the distance (a row with no marked
-/// column keeps the distance within its slice).
+    /// column keeps the distance within its slice).
     /// The nearest feature within the reach lies at most ⌊reach / s⌋ voxels away along each axis, so each pass is a
     /// minimum over that window only: along x from the nearest feature on each side, along y and z as
     /// min over |k| ≤ ⌊reach / s⌋ of (k·s)² + f(q + k), across a row's columns by vector lanes. That is O(reach / s) per
@@ -110,14 +100,14 @@ public static class DistanceTransform
     private static void NearestAlongRow(ReadOnlySpan<byte> row, bool[] isFeature, int reach, double spacing, Span<double> result)
     {
         var width = row.Length;
-        const int none = int.MinValue / 2;
-        var last = none;
+        // Positions as doubles, so that "no feature on this side" is an infinite gap.
+        var last = double.NegativeInfinity;
         for (var x = 0; x < width; x++)
         {
             if (isFeature[row[x]]) last = x;
-            result[x] = x - (double)last; // the gap to the left, as a double so that "none" stays far
+            result[x] = x - last;
         }
-        var next = int.MaxValue / 2;
+        var next = double.PositiveInfinity;
         for (var x = width - 1; x >= 0; x--)
         {
             if (isFeature[row[x]]) next = x;
@@ -161,7 +151,7 @@ public static class DistanceTransform
         }
     }
 
-    private static void Pass(double[] d, long lines, int length, long stride, Func<long, long> lineStart, double spacing, bool[]? wanted = null)
+    private static void Pass(double[] d, long lines, int length, long stride, Func<long, long> lineStart, double spacing)
     {
         if (length == 0 || lines == 0) return;
         Parallel.For(0, (int)Math.Min(lines, 64), part =>
@@ -173,7 +163,6 @@ public static class DistanceTransform
             var parts = Math.Min(lines, 64);
             for (var line = lines * part / parts; line < lines * (part + 1) / parts; line++)
             {
-                if (wanted is not null && !wanted[line]) continue;
                 var start = lineStart(line);
                 for (var q = 0; q < length; q++) f[q] = d[start + q * stride];
                 LowerEnvelope(f, result, v, z, spacing);

@@ -85,7 +85,7 @@ public sealed class VoidNearNmcAccumulator
 
     /// <summary>Halo voxels each side (z, y and x) a window needs: ⌊d / s⌋ along the axis with the finest spacing s.</summary>
     public static int RequiredHalo(double distanceUm, VoxelSize voxelSize) =>
-        (int)Math.Floor(distanceUm * 1000 / Math.Min(voxelSize.ZNm, Math.Min(voxelSize.YNm, voxelSize.XNm)) * (1 + 1e-12));
+        DistanceTransform.ReachVoxels(distanceUm * 1000, Math.Min(voxelSize.ZNm, Math.Min(voxelSize.YNm, voxelSize.XNm)));
 
     public int HaloVoxels => RequiredHalo(DistanceUm, _voxelSize);
 
