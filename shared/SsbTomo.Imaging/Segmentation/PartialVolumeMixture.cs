@@ -174,8 +174,10 @@ public static class PartialVolumeMixture
     /// EM from the given start means (one per class, ascending), everything else started as <see cref="Fit"/> does.
     /// <paramref name="capDarkSds"/>: hold each thin dark phase's SD at most the matrix's (see the class summary).
     /// <paramref name="startSds"/>: each class's start SD (null: 1/8 of the histogram's 0.5-99.5 % range for all).
+    /// <paramref name="heldMeans"/>: classes whose mean stays at its start (known from elsewhere); their SDs and weights are still fitted.
     /// </summary>
-    public static MixtureFit FitFrom(long[] histogram, double min, double max, double[] startMeans, bool capDarkSds = true, double[]? startSds = null)
+    public static MixtureFit FitFrom(long[] histogram, double min, double max, double[] startMeans, bool capDarkSds = true, double[]? startSds = null,
+        bool[]? heldMeans = null)
     {
         var classes = startMeans.Length;
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
@@ -232,8 +234,13 @@ public static class PartialVolumeMixture
             for (var k = 0; k < classes; k++)
             {
                 if (!(sumR[k] > 0)) continue;
-                means[k] = sumRx[k] / sumR[k];
-                sds[k] = Math.Max(Math.Sqrt(Math.Max(0, sumRxx[k] / sumR[k] - means[k] * means[k])), minSd);
+                var held = heldMeans is not null && heldMeans[k];
+                if (!held) means[k] = sumRx[k] / sumR[k];
+                // E[(x − μ)²]: about the new mean, or about the held one.
+                var variance = held
+                    ? sumRxx[k] / sumR[k] - 2 * means[k] * sumRx[k] / sumR[k] + means[k] * means[k]
+                    : sumRxx[k] / sumR[k] - means[k] * means[k];
+                sds[k] = Math.Max(Math.Sqrt(Math.Max(0, variance)), minSd);
             }
             // A dark phase that borders the matrix is no noisier than the matrix (BSE noise grows with the signal):
             // a wider Gaussian would only be the dark phase swallowing the matrix's blurred edge voxels, which

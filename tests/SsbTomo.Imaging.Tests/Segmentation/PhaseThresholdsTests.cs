@@ -85,6 +85,28 @@ public class PhaseThresholdsTests
     }
 
     [Fact]
+    public void A_held_mean_stays_where_it_was_put_and_its_sd_is_taken_about_it()
+    {
+        var h = Cathode(5);
+        var free = PartialVolumeMixture.Fit(h, 4, Min, Max);
+        double[] start = [free.Means[0], 19000, free.Means[2], free.Means[3]];
+        var held = PartialVolumeMixture.FitFrom(h, Min, Max, start, startSds: free.StandardDeviations, heldMeans: [false, true, false, false]);
+        Assert.Equal(19000, held.Means[1]);
+        // Held 3000 above the carbon phase's mean, the class is fitted wider than the phase (an SD about the held mean) and the
+        // free classes stay on their phases.
+        Assert.True(held.StandardDeviations[1] > free.StandardDeviations[1]);
+        foreach (var k in new[] { 0, 2, 3 })
+            Assert.InRange(held.Means[k], CathodePhases[k].Mean - 0.3 * CathodePhases[k].Sd - 100, CathodePhases[k].Mean + 0.3 * CathodePhases[k].Sd + 100);
+        // Every mean held at the free fit's: the SDs and weights come out as the free fit's (the same maximum).
+        var atFree = PartialVolumeMixture.FitFrom(h, Min, Max, free.Means, heldMeans: [true, true, true, true]);
+        for (var k = 0; k < 4; k++)
+        {
+            Assert.InRange(atFree.StandardDeviations[k], 0.99 * free.StandardDeviations[k], 1.01 * free.StandardDeviations[k]);
+            Assert.InRange(atFree.Weights[k], 0.99 * free.Weights[k], 1.01 * free.Weights[k]);
+        }
+    }
+
+    [Fact]
     public void Fit_is_deterministic_and_depends_only_on_the_histogram()
     {
         var h = Cathode(4);
