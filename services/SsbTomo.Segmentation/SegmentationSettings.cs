@@ -40,10 +40,11 @@ public static class SegmentationSettings
     // correction's two run-length planes and the lit pore runs' run starts (LitPoreRuns relabels in place) (four int/float planes before it looked up the wall only where a voxel could be
     // given back). A flat 12 missed the per-slice part: an 8-slice window on 2 cores allocates 16.
     // With the fibres' half-depth rule: its result and core marks per voxel, and one slice of scratch per core (the Hessian's
-    // planes, box planes). The threshold variants segment the same window one after another: their garbage is the same again
-    // per variant, but no more is live at once than for one segmentation, so they do not change the estimate.
+    // planes, box planes). The threshold variants segment the same window one after another (two at once on sampled bands,
+    // each a few dozen rows of it): their garbage is the same again per variant, but no more is live at once than for one
+    // segmentation, beside the fibres' tube tests they share (FibreHalfDepth.TubeCoreCache, a byte a voxel).
     public static double SegmentBytesPerVoxel(int windowSlices, int processors, bool fibreHalfDepth) =>
-        12 + (fibreHalfDepth ? FibreHalfDepth.BytesPerVoxel : 0)
+        12 + (fibreHalfDepth ? FibreHalfDepth.BytesPerVoxel + FibreHalfDepth.TubeCoreCache.BytesPerVoxel : 0)
         + (double)(processors * (PartialVolumeCleanup.ScratchBytesPerSlicePixel() + (fibreHalfDepth ? FibreHalfDepth.ScratchBytesPerSlicePixel : 0))
             + ShineThroughCorrection.ScratchBytesPerSlicePixel + LitPoreRuns.ScratchBytesPerSlicePixel) / Math.Max(1, windowSlices);
 }

@@ -13,7 +13,9 @@ namespace SsbTomo.Benchmarks;
 /// Usage: `-- segment-cpu [--repeats 3] [--parts] PHANTOM_DIR RUN_DIR [PHANTOM_DIR RUN_DIR ...]`; `--parts` also times the
 /// recipe's steps one by one (classification, clean-up, shine-through correction, half-depth rule); `--owned-span H`
 /// instead compares the recipe with the rule on the whole volume against the same recipe exact only on [H, depth − H)
-/// (<see cref="SliceSpan"/>: a chunk's owned slices in a window with H slices of halo each side), checking that those slices agree.
+/// (<see cref="SliceSpan"/>: a chunk's owned slices in a window with H slices of halo each side), checking that those slices agree;
+/// `--variant-bands` times the uncertainty's nine segmentations of one 84-row band with each testing its own tube cores against
+/// all sharing <see cref="FibreHalfDepth.TubeCoreCache"/>.
 /// </summary>
 internal static class SegmentCpuStudy
 {
@@ -27,6 +29,9 @@ internal static class SegmentCpuStudy
         }
         var parts = args.Length >= 1 && args[0] == "--parts";
         if (parts) args = args[1..];
+        // --variant-bands: the uncertainty's segmentations of one band with and without shared tube tests.
+        var variantBands = args.Length >= 1 && args[0] == "--variant-bands";
+        if (variantBands) args = args[1..];
         // --owned-span H: the recipe with the rule on the whole window against the same recipe exact only on the slices
         // [H, depth − H) (a chunk's owned slices inside its halo, as the segmentation stage runs it).
         int? ownedSpanHalo = null;
@@ -65,6 +70,33 @@ internal static class SegmentCpuStudy
                 Without();
                 With();
             }
+            if (variantBands)
+            {
+                // The uncertainty's nine segmentations of one sampled band (84 rows: 64 and the halo), each testing its own tube
+                // cores or all sharing FibreHalfDepth.TubeCoreCache, one after another, CPU seconds, alternated.
+                var band = TileGrid.Crop(run.Intensity, new TileWindow(0, 84, 0, run.Intensity.Width, 0, 84, 0, run.Intensity.Width));
+                var step = 0.05 * (means[2] - means[0]);
+                var variantThresholds = SegmentationUncertainty.Variants(thresholds.Select(t => new ThresholdRange(t - step, t, t + step)).ToArray())
+                    .Select(v => v.Thresholds).Append(thresholds).ToArray();
+                var span = new SliceSpan(0, band.Depth);
+                Volume<byte> Nine(bool shared)
+                {
+                    var cache = shared ? new FibreHalfDepth.TubeCoreCache(band, sigma, means) : null;
+                    Volume<byte> last = null!;
+                    foreach (var t in variantThresholds) last = PhaseSegmentation.Segment(band, t, means, correction, sigma, span, cache);
+                    return last;
+                }
+                for (var w = 0; w < 2; w++) { Nine(false); Nine(true); }
+                var (own, kept) = (new List<double>(), new List<double>());
+                for (var r = 0; r < repeats; r++)
+                {
+                    own.Add(Cost(() => Nine(false)).CpuSeconds);
+                    kept.Add(Cost(() => Nine(true)).CpuSeconds);
+                }
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{args[i + 1]}: {variantThresholds.Length} segmentations of a {band.Depth}x{band.Height}x{band.Width} band, CPU s each repeat: own tube tests {string.Join(" / ", own.Select(c => c.ToString("0.000")))}, shared {string.Join(" / ", kept.Select(c => c.ToString("0.000")))}; load {Load()}"));
+                continue;
+            }
             if (parts)
             {
                 // The recipe's steps one by one (PhaseSegmentation.Segment's order), CPU seconds each, median of the repeats.
@@ -99,6 +131,7 @@ internal static class SegmentCpuStudy
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{args[i + 1]}: {run.Intensity.Depth}x{run.Intensity.Height}x{run.Intensity.Width}, CPU {runCpuWithout / repeats:0.000} s {(ownedSpanHalo is null ? "without" : "whole window")}, {runCpuWith / repeats:0.000} s {(ownedSpanHalo is null ? "with the rule" : $"exact on [{owned.Start}, {owned.End})")} ({runCpuWith / runCpuWithout:0.00}x); load {Load()}"));
         }
+        if (variantBands) return 0;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"segment step, all runs: CPU {cpuWithout:0.00} s without, {cpuWith:0.00} s with the rule: {cpuWith / cpuWithout:0.00}x; "
             + $"{voxels / cpuWithout / 1e6:0.00} vs {voxels / cpuWith / 1e6:0.00} Mvox per CPU second; wall {wallWithout:0.00} vs {wallWith:0.00} s ({wallWith / wallWithout:0.00}x); "

@@ -191,10 +191,12 @@ public sealed class SegmentationVariantAccumulator
         var (z1, y1, x1) = (z0 + window.OwnedSlices, y0 + tile.OwnedHeight, x0 + tile.OwnedWidth);
         // The faces reach one voxel beyond the owned slices.
         var exact = window.OwnedInSlab.Grow(0, 1, intensityWindow.Depth);
+        // The variants differ in thresholds only, so the fibres' rule tests a voxel for a tube core once for all of them.
+        var tubeCores = _fibreSigmaVoxels > 0 ? new FibreHalfDepth.TubeCoreCache(intensityWindow, _fibreSigmaVoxels, _classMeans) : null;
         // Each variant adds to its own tallies only: the sums do not depend on the order.
         Parallel.For(0, _variants.Count, new ParallelOptions { MaxDegreeOfParallelism = variantsAtOnce }, v =>
         {
-            var labels = PhaseSegmentation.Segment(intensityWindow, _variants[v].Thresholds, _classMeans, _shineThroughExcess, _fibreSigmaVoxels, exact);
+            var labels = PhaseSegmentation.Segment(intensityWindow, _variants[v].Thresholds, _classMeans, _shineThroughExcess, _fibreSigmaVoxels, exact, tubeCores);
             _contact[v] += ContactLoss.CountFrom(labels, z0, z1, y0, y1, x0, x1);
             var counts = PhaseFractions.Count(TileGrid.CropToOwned(labels, window, tile));
             for (var i = 0; i < counts.Length; i++) _counts[v][i] += counts[i];

@@ -60,8 +60,10 @@ public static class PhaseSegmentation
     /// <see cref="ShineThroughCorrection.MaxRunSlices"/> before that (the correction reads labels behind a voxel, grey
     /// levels ahead). Slices outside the span hold intermediate results: crop them away.
     /// </summary>
+    /// <param name="tubeCores">The fibres' rule's tube tests on <paramref name="denoised"/> kept from an earlier call on it with the same σ and
+    /// class means (the threshold variants on one band); null: not kept.</param>
     public static Volume<byte> Segment(Volume<float> denoised, double[] thresholds, double[] classMeans, double shineThroughExcess, double fibreSigmaVoxels,
-        SliceSpan exact)
+        SliceSpan exact, FibreHalfDepth.TubeCoreCache? tubeCores = null)
     {
         exact.CheckInside(denoised.Depth, nameof(exact));
         var runsRead = shineThroughExcess > 0 ? exact.Grow(LitPoreRuns.ReachBeforeSlices, LitPoreRuns.ReachAfterSlices, denoised.Depth) : exact;
@@ -73,7 +75,7 @@ public static class PhaseSegmentation
         labels = PartialVolumeCleanup.Apply(labels, denoised, PhaseClassifier.BseDarkToBright, classMeans, cleaned);
         labels = ShineThroughCorrection.Apply(labels, denoised, classMeans[0], [shineThroughExcess], double.PositiveInfinity, classMeans[2], corrected,
             PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
-        if (fibreSigmaVoxels > 0) labels = FibreHalfDepth.Apply(labels, denoised, classMeans, fibreSigmaVoxels, runsRead);
+        if (fibreSigmaVoxels > 0) labels = FibreHalfDepth.Apply(labels, denoised, classMeans, fibreSigmaVoxels, runsRead, tubeCores);
         LitPoreRuns.ApplyInPlace(labels, denoised, thresholds[0], classMeans, shineThroughExcess, exact);
         return labels;
     }

@@ -191,6 +191,27 @@ public class FibreHalfDepthTests
             Assert.Equal((z >= start && z < end ? whole : labels).Data.AsSpan(z * plane, plane).ToArray(), spanned.Data.AsSpan(z * plane, plane).ToArray());
     }
 
+    [Theory]
+    [InlineData(1.6, 1.3, true, 600)]
+    [InlineData(2.2, 1.0, false, 900)]
+    public void Tube_tests_kept_across_threshold_variants_give_each_variant_its_own_labels(double radius, double blurSigma, bool withPore, double noise)
+    {
+        // The uncertainty's variants: the same grey levels segmented with thresholds moved either way, each variant's rule run
+        // with the tube tests the variants before it kept, two of them at once as the accumulator runs them.
+        var (_, denoised) = Fibres(radius, blurSigma, withPore, seed: 6, noise);
+        var cache = new FibreHalfDepth.TubeCoreCache(denoised, TubeSigma, Means);
+        double[][] variants = [Thresholds, [.. Thresholds.Select(t => t - 1500)], [.. Thresholds.Select(t => t + 1500)], [Thresholds[0], Thresholds[1] + 2500, Thresholds[2]]];
+        var span = new SliceSpan(3, denoised.Depth - 3);
+        var kept = new Volume<byte>[variants.Length];
+        Parallel.For(0, variants.Length, new ParallelOptions { MaxDegreeOfParallelism = 2 },
+            v => kept[v] = PhaseSegmentation.Segment(denoised, variants[v], Means, 0, TubeSigma, span, cache));
+        for (var v = 0; v < variants.Length; v++)
+            Assert.Equal(PhaseSegmentation.Segment(denoised, variants[v], Means, 0, TubeSigma, span).Data, kept[v].Data);
+        Assert.Contains(cache.States, state => state == FibreHalfDepth.TubeCoreCache.Core);
+        // Made for other class means, the cache is refused.
+        Assert.Throws<ArgumentException>(() => PhaseSegmentation.Segment(denoised, Thresholds, [.. Means.Select(m => 0.9 * m)], 0, TubeSigma, span, cache));
+    }
+
     [Fact]
     public void A_span_finds_the_core_a_whole_box_before_its_first_slice()
     {
