@@ -1153,21 +1153,9 @@ internal static class CleanupStudy
     /// <summary>Histogram of the voxels with no voxel below <paramref name="voidThreshold"/> in the (2·reach+1)³ box around them.</summary>
     private static long[] ClearOfVoidHistogram(Volume<float> intensity, double voidThreshold, int reach, int bins, double min, double max)
     {
-        var (d, h, w) = (intensity.Depth, intensity.Height, intensity.Width);
-        var near = new bool[intensity.Length];
-        for (var k = 0; k < near.Length; k++) near[k] = intensity.Data[k] < voidThreshold;
-        foreach (var (stride, length) in new[] { (1L, w), ((long)w, h), ((long)w * h, d) })
-        {
-            var next = new bool[near.Length];
-            for (long k = 0; k < near.Length; k++)
-            {
-                var position = (int)(k / stride % length);
-                var any = false;
-                for (var o = Math.Max(0, position - reach); o <= Math.Min(length - 1, position + reach) && !any; o++) any = near[k + (o - position) * stride];
-                next[k] = any;
-            }
-            near = next;
-        }
+        var voidClass = new bool[intensity.Length];
+        for (var k = 0; k < voidClass.Length; k++) voidClass[k] = intensity.Data[k] < voidThreshold;
+        var near = Dilate(voidClass, intensity.Depth, intensity.Height, intensity.Width, reach);
         var histogram = new long[bins];
         for (var k = 0; k < near.Length; k++)
             if (!near[k]) histogram[Histogram.BinOf(intensity.Data[k], bins, min, max)]++;

@@ -111,18 +111,21 @@ public static class FibreHalfDepth
         internal readonly byte[] States = new byte[intensity.Length];
         internal const byte Core = 1, NotCore = 2;
 
-        /// <summary>What the cache holds per voxel of the volume it belongs to.</summary>
-        public const int BytesPerVoxel = 1;
+        /// <summary>What the cache holds per voxel of the volume it belongs to: one state.</summary>
+        public const int BytesPerVoxel = sizeof(byte);
 
         internal Volume<float> Intensity { get; } = intensity;
         internal double SigmaVoxels { get; } = sigmaVoxels;
-        internal float MinimumResponse { get; } = (float)(CarbonFibreSurvey.MinimumTubeResponse * (classMeans[2] - classMeans[0]));
+        internal float MinimumResponse { get; } = MinimumResponseFor(CarbonFibreSurvey.MinimumTubeResponse, classMeans);
     }
+
+    /// <summary>A core's least λ2·σ²: <paramref name="share"/> of the void-to-electrolyte contrast.</summary>
+    private static float MinimumResponseFor(double share, double[] classMeans) => (float)(share * (classMeans[2] - classMeans[0]));
 
     private static Volume<byte> Apply(Volume<byte> labels, Volume<float> intensity, double[] classMeans, double sigmaVoxels,
         int neighbourhoodVoxels, double depthShare, double minimumTubeResponse, SliceSpan exact, TubeCoreCache? cache = null)
     {
-        var minimumResponse = (float)(minimumTubeResponse * (classMeans[2] - classMeans[0]));
+        var minimumResponse = MinimumResponseFor(minimumTubeResponse, classMeans);
         if (cache is not null && (!ReferenceEquals(cache.Intensity, intensity) || cache.SigmaVoxels != sigmaVoxels || cache.MinimumResponse != minimumResponse))
             throw new ArgumentException("the tube-core cache was made for another intensity volume, σ or contrast", nameof(cache));
         if (labels.Depth != intensity.Depth || labels.Height != intensity.Height || labels.Width != intensity.Width)
