@@ -42,9 +42,12 @@ public static class SegmentationSettings
     // With the fibres' half-depth rule: its result and core marks per voxel, and one slice of scratch per core (the Hessian's
     // planes, box planes). The threshold variants segment the same window one after another (two at once on sampled bands,
     // each a few dozen rows of it): their garbage is the same again per variant, but no more is live at once than for one
-    // segmentation, beside the fibres' tube tests they share (FibreHalfDepth.TubeCoreCache, a byte a voxel).
+    // segmentation, beside the fibres' tube tests they share (FibreHalfDepth.TubeCoreCache, a byte a voxel). The particle
+    // faces' gaps run with the fibres' rule, after it: their distance, flags and box scratch per voxel (counted beside the
+    // fibres' arrays, which may not be collected yet), and their per-core slice scratch instead of the fibres'.
     public static double SegmentBytesPerVoxel(int windowSlices, int processors, bool fibreHalfDepth) =>
-        12 + (fibreHalfDepth ? FibreHalfDepth.BytesPerVoxel + FibreHalfDepth.TubeCoreCache.BytesPerVoxel : 0)
-        + (double)(processors * (PartialVolumeCleanup.ScratchBytesPerSlicePixel() + (fibreHalfDepth ? FibreHalfDepth.ScratchBytesPerSlicePixel : 0))
+        12 + (fibreHalfDepth ? FibreHalfDepth.BytesPerVoxel + FibreHalfDepth.TubeCoreCache.BytesPerVoxel + ParticleFaceGaps.BytesPerVoxel : 0)
+        + (double)(processors * (PartialVolumeCleanup.ScratchBytesPerSlicePixel()
+                + (fibreHalfDepth ? Math.Max(FibreHalfDepth.ScratchBytesPerSlicePixel, ParticleFaceGaps.ScratchBytesPerSlicePixel) : 0))
             + ShineThroughCorrection.ScratchBytesPerSlicePixel + LitPoreRuns.ScratchBytesPerSlicePixel) / Math.Max(1, windowSlices);
 }

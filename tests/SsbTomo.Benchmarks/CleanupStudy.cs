@@ -468,6 +468,15 @@ internal static class CleanupStudy
                 ("nmc face carbon r2 x2", () => NmcFaceCarbonToVoid(Pipeline(), Cores(), 2, 2)),
                 ("nmc face carbon r2 x3 below c", () => NmcFaceCarbonToVoid(Pipeline(), Cores(), 2, 3, intensity, decision.ClassMeans[1])),
                 ("nmc face carbon r2 x3 below c|l mid", () => NmcFaceCarbonToVoid(Pipeline(), Cores(), 2, 3, intensity, 0.5 * (decision.ClassMeans[1] + decision.Thresholds[1]))),
+                ("nmc face carbon r2 x3 below c|l", () => NmcFaceCarbonToVoid(Pipeline(), Cores(), 2, 3, intensity, decision.Thresholds[1])),
+                ("nmc face carbon r2 x1 below c|l", () => NmcFaceCarbonToVoid(Pipeline(), Cores(), 2, 1, intensity, decision.Thresholds[1])),
+                ("nmc face carbon r2 x5 below c|l", () => NmcFaceCarbonToVoid(Pipeline(), Cores(), 2, 5, intensity, decision.Thresholds[1])),
+                ("nmc face carbon r1 x3 below c|l", () => NmcFaceCarbonToVoid(Pipeline(), Cores(), 1, 3, intensity, decision.Thresholds[1])),
+                ("nmc gap r2 n2 g1", () => NmcGapToVoid(Pipeline(), Cores(), 2, 2, 1, intensity, decision.Thresholds[1])),
+                ("nmc gap r2 n2 g2", () => NmcGapToVoid(Pipeline(), Cores(), 2, 2, 2, intensity, decision.Thresholds[1])),
+                ("nmc gap r2 n3 g2", () => NmcGapToVoid(Pipeline(), Cores(), 2, 3, 2, intensity, decision.Thresholds[1])),
+                ("nmc gap r2 n3 g3", () => NmcGapToVoid(Pipeline(), Cores(), 2, 3, 3, intensity, decision.Thresholds[1])),
+                ("nmc gap r2 n2 g2 c mean", () => NmcGapToVoid(Pipeline(), Cores(), 2, 2, 2, intensity, decision.ClassMeans[1])),
                 ("nmc face carbon r2 x3 q.15", () => NmcFaceCarbonToVoid(Pipeline(), Cores(), 2, 3, intensity, SpillGate(0.15))),
                 ("nmc face carbon r2 x3 q.25", () => NmcFaceCarbonToVoid(Pipeline(), Cores(), 2, 3, intensity, SpillGate(0.25))),
                 ("nmc face carbon r2 x3 q.35", () => NmcFaceCarbonToVoid(Pipeline(), Cores(), 2, 3, intensity, SpillGate(0.35))),
@@ -569,6 +578,16 @@ internal static class CleanupStudy
                     }
             }
             var only = Environment.GetEnvironmentVariable("SSBTOMO_CLEANUP_RULES")?.Split(',');
+            // "nmc gap rR nN gG [above A]": NmcGapToVoid with any reach, growth and core radius, the gate at the carbon|electrolyte
+            // threshold plus a share A of the way to the electrolyte's mean.
+            foreach (var requested in only ?? [])
+                if (System.Text.RegularExpressions.Regex.Match(requested, @"^nmc gap r(\d) n(\d) g(\d)(?: above ([0-9.]+))?$") is { Success: true } m)
+                {
+                    var (r, n, g) = (int.Parse(m.Groups[1].Value), int.Parse(m.Groups[2].Value), int.Parse(m.Groups[3].Value));
+                    var above = m.Groups[4].Success ? double.Parse(m.Groups[4].Value, CultureInfo.InvariantCulture) : 0;
+                    var gate = decision.Thresholds[1] + above * (decision.ClassMeans[2] - decision.Thresholds[1]);
+                    if (!rules.Any(x => x.Rule == requested)) rules = [.. rules, (requested, () => NmcGapToVoid(Pipeline(), Cores(), r, n, g, intensity, gate))];
+                }
             foreach (var (rule, segment) in rules)
             {
                 if (only is not null && !only.Contains(rule)) continue;
@@ -849,6 +868,57 @@ internal static class CleanupStudy
             frontier = made;
             if (changed == 0) break;
         }
+        return result;
+    }
+
+    /// <summary>
+    /// A thin gap along a particle: carbon-labelled voxels within <paramref name="reach"/> face steps of the active material,
+    /// no dark-tube core within <paramref name="radius"/>, whose grey is below <paramref name="gate"/> (the classifier's own
+    /// carbon) seed it; the carbon-labelled voxels of that band face-connected to a seed within <paramref name="grow"/> steps
+    /// join it, and all become void. The particle's blur lifts a gap's face layer into the electrolyte's grey, so the face
+    /// layer alone cannot tell a gap from the clean-up's moves of dark electrolyte; the gap's interior, one voxel further
+    /// out, can.
+    /// </summary>
+    private static Volume<byte> NmcGapToVoid(Volume<byte> labels, bool[] cores, int radius, int reach, int grow, Volume<float> intensity, double gate)
+    {
+        var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);
+        var near = Dilate(cores, depth, height, width, radius);
+        var plane = (long)height * width;
+        // Face steps from the active material, up to reach (byte.MaxValue: further).
+        var steps = new byte[labels.Length];
+        Array.Fill(steps, byte.MaxValue);
+        var frontier = new List<long>();
+        for (long k = 0; k < labels.Length; k++) if (labels.Data[k] == PhaseLabel.Nmc) { steps[k] = 0; frontier.Add(k); }
+        IEnumerable<long> Neighbours(long k)
+        {
+            var x = (int)(k % width); var y = (int)(k / width % height); var z = (int)(k / plane);
+            if (x > 0) yield return k - 1; if (x + 1 < width) yield return k + 1;
+            if (y > 0) yield return k - width; if (y + 1 < height) yield return k + width;
+            if (z > 0) yield return k - plane; if (z + 1 < depth) yield return k + plane;
+        }
+        for (var step = 1; step <= reach; step++)
+        {
+            var next = new List<long>();
+            foreach (var k in frontier)
+                foreach (var j in Neighbours(k))
+                    if (steps[j] == byte.MaxValue) { steps[j] = (byte)step; next.Add(j); }
+            frontier = next;
+        }
+        bool Candidate(long k) => labels.Data[k] == PhaseLabel.Carbon && steps[k] <= reach && !near[k];
+        var gap = new bool[labels.Length];
+        var wave = new List<long>();
+        for (long k = 0; k < labels.Length; k++)
+            if (Candidate(k) && intensity.Data[k] < gate) { gap[k] = true; wave.Add(k); }
+        for (var round = 0; round < grow && wave.Count > 0; round++)
+        {
+            var next = new List<long>();
+            foreach (var k in wave)
+                foreach (var j in Neighbours(k))
+                    if (!gap[j] && Candidate(j)) { gap[j] = true; next.Add(j); }
+            wave = next;
+        }
+        var result = labels.Clone();
+        for (long k = 0; k < gap.Length; k++) if (gap[k]) result.Data[k] = PhaseLabel.Void;
         return result;
     }
 

@@ -49,11 +49,11 @@ public class SegmentationEstimateTests
     }
 
     [Fact]
-    public void Segment_estimate_with_the_fibre_rule_adds_its_result_core_marks_the_variants_tube_tests_and_one_slice_of_scratch_per_core()
+    public void Segment_estimate_with_the_fibre_rule_adds_its_result_core_marks_the_variants_tube_tests_the_gaps_and_one_slice_of_scratch_per_core()
     {
-        var perSlicePixel = 2 * (PartialVolumeCleanup.ScratchBytesPerSlicePixel() + FibreHalfDepth.ScratchBytesPerSlicePixel) + ShineThroughCorrection.ScratchBytesPerSlicePixel
-            + LitPoreRuns.ScratchBytesPerSlicePixel;
-        Assert.Equal(12 + FibreHalfDepth.BytesPerVoxel + FibreHalfDepth.TubeCoreCache.BytesPerVoxel + perSlicePixel / 8.0,
+        var perSlicePixel = 2 * (PartialVolumeCleanup.ScratchBytesPerSlicePixel() + Math.Max(FibreHalfDepth.ScratchBytesPerSlicePixel, ParticleFaceGaps.ScratchBytesPerSlicePixel))
+            + ShineThroughCorrection.ScratchBytesPerSlicePixel + LitPoreRuns.ScratchBytesPerSlicePixel;
+        Assert.Equal(12 + FibreHalfDepth.BytesPerVoxel + FibreHalfDepth.TubeCoreCache.BytesPerVoxel + ParticleFaceGaps.BytesPerVoxel + perSlicePixel / 8.0,
             SegmentationSettings.SegmentBytesPerVoxel(8, processors: 2, fibreHalfDepth: true), 9);
         Assert.True(SegmentationSettings.SegmentBytesPerVoxel(8, 2, true) > SegmentationSettings.SegmentBytesPerVoxel(8, 2, false));
         Assert.True(SegmentationSettings.SegmentBytesPerVoxel(24, 2, true) < SegmentationSettings.SegmentBytesPerVoxel(8, 2, true));

@@ -7,6 +7,7 @@ namespace SsbTomo.Imaging.Segmentation;
 /// to bright: void, carbon, LPS, NMC. Given the tube filter's σ (the segmentation stage passes the voxel size's), thin
 /// carbon fibres then get the width at half their depth (<see cref="FibreHalfDepth"/>). Last, on stacks whose pores shine
 /// through strongly, runs along z that rise towards their back wall as a lit pore does go back to void (<see cref="LitPoreRuns"/>).
+/// With the tube σ, thin gaps along the particles' surfaces that the clean-up made carbon go back to void last (<see cref="ParticleFaceGaps"/>).
 /// </summary>
 public static class PhaseSegmentation
 {
@@ -21,7 +22,9 @@ public static class PhaseSegmentation
     /// not) and the shine-through correction is 0.
     /// </summary>
     public static int RequiredHaloSlicesWithFibres(double fibreSigmaVoxels) => fibreSigmaVoxels > 0
-        ? Math.Max(RequiredHaloSlices + FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), FibreHalfDepth.RequiredHaloSlices(fibreSigmaVoxels))
+        ? Math.Max(ParticleFaceGaps.LabelReachVoxels
+            + Math.Max(RequiredHaloSlices + FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), FibreHalfDepth.RequiredHaloSlices(fibreSigmaVoxels)),
+            ParticleFaceGaps.RequiredHaloSlices(fibreSigmaVoxels))
         : RequiredHaloSlices;
 
     /// <summary>
@@ -40,7 +43,9 @@ public static class PhaseSegmentation
 
     /// <summary>The in-plane halo with the fibres' half-depth rule at tube σ <paramref name="fibreSigmaVoxels"/> (0: without it).</summary>
     public static int RequiredHaloPixelsWithFibres(double fibreSigmaVoxels) => fibreSigmaVoxels > 0
-        ? Math.Max(RequiredHaloPixels + FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), FibreHalfDepth.RequiredHaloSlices(fibreSigmaVoxels))
+        ? Math.Max(ParticleFaceGaps.LabelReachVoxels
+            + Math.Max(RequiredHaloPixels + FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), FibreHalfDepth.RequiredHaloSlices(fibreSigmaVoxels)),
+            ParticleFaceGaps.RequiredHaloSlices(fibreSigmaVoxels))
         : RequiredHaloPixels;
 
     /// <summary>
@@ -66,7 +71,8 @@ public static class PhaseSegmentation
         SliceSpan exact, FibreHalfDepth.TubeCoreCache? tubeCores = null)
     {
         exact.CheckInside(denoised.Depth, nameof(exact));
-        var runsRead = shineThroughExcess > 0 ? exact.Grow(LitPoreRuns.ReachBeforeSlices, LitPoreRuns.ReachAfterSlices, denoised.Depth) : exact;
+        var gapsRead = fibreSigmaVoxels > 0 ? exact.Grow(ParticleFaceGaps.LabelReachVoxels, ParticleFaceGaps.LabelReachVoxels, denoised.Depth) : exact;
+        var runsRead = shineThroughExcess > 0 ? gapsRead.Grow(LitPoreRuns.ReachBeforeSlices, LitPoreRuns.ReachAfterSlices, denoised.Depth) : gapsRead;
         var corrected = fibreSigmaVoxels > 0
             ? runsRead.Grow(FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), denoised.Depth)
             : runsRead;
@@ -76,7 +82,8 @@ public static class PhaseSegmentation
         labels = ShineThroughCorrection.Apply(labels, denoised, classMeans[0], [shineThroughExcess], double.PositiveInfinity, classMeans[2], corrected,
             PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
         if (fibreSigmaVoxels > 0) labels = FibreHalfDepth.Apply(labels, denoised, classMeans, fibreSigmaVoxels, runsRead, tubeCores);
-        LitPoreRuns.ApplyInPlace(labels, denoised, thresholds[0], classMeans, shineThroughExcess, exact);
+        LitPoreRuns.ApplyInPlace(labels, denoised, thresholds[0], classMeans, shineThroughExcess, gapsRead);
+        if (fibreSigmaVoxels > 0) ParticleFaceGaps.ApplyInPlace(labels, denoised, classMeans, thresholds[1], fibreSigmaVoxels, exact, tubeCores);
         return labels;
     }
 }

@@ -57,7 +57,7 @@ public class FibreHalfDepthTests
         return (truth, Denoise.Gaussian(raw, 0.8));
     }
 
-    private static Volume<float> InPlaneGaussian(Volume<float> volume, double sigma)
+    internal static Volume<float> InPlaneGaussian(Volume<float> volume, double sigma)
     {
         var kernel = Denoise.GaussianKernel(sigma);
         var radius = kernel.Length / 2;
