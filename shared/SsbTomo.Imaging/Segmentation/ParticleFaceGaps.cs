@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace SsbTomo.Imaging.Segmentation;
 
 /// <summary>
@@ -46,14 +48,15 @@ public static class ParticleFaceGaps
     public static int RequiredHaloSlices(double sigmaVoxels) =>
         GrowSteps + FibreHalfDepth.NeighbourhoodVoxels(sigmaVoxels) + HessianEigenvalues.RadiusVoxels(sigmaVoxels);
 
-    /// <summary>What <see cref="ApplyInPlace"/> allocates per voxel: the distance to the active material, the flags, a dilation's scratch (also the distance's second buffer).</summary>
-    public const int BytesPerVoxel = 3 * sizeof(byte);
+    /// <summary>What <see cref="ApplyInPlace"/> allocates per voxel: the reach's mask and its dilation's second buffer, which then holds the flags.</summary>
+    public const int BytesPerVoxel = 2 * sizeof(byte);
 
-    /// <summary>Per-worker scratch per pixel of a slice (one worker per core): the Hessian's planes, two eigenvalue planes, the selection and a box plane.</summary>
-    public const int ScratchBytesPerSlicePixel = HessianEigenvalues.AtSelectedPixels.ScratchBytesPerSlicePixel + 2 * sizeof(float) + 2;
+    /// <summary>Per-worker scratch per pixel of a slice (one worker per core): the Hessian's planes, two eigenvalue planes, the selection.</summary>
+    public const int ScratchBytesPerSlicePixel = HessianEigenvalues.AtSelectedPixels.ScratchBytesPerSlicePixel + 2 * sizeof(float) + 1;
 
-    private const byte Candidate = 1, Selected = 2, Core = 4, Gap = 8;
-    private const byte Far = byte.MaxValue;
+    // Flags per voxel: a candidate (carbon within the reach), within the growth of a seed ignoring the cores (the only
+    // candidates whose cores are looked for), a voxel to test for a core, a core, a potential voxel clear of cores, the gap.
+    private const byte Candidate = 1, Potential = 2, ToTest = 4, Core = 8, Clear = 16, Gap = 32;
 
     /// <summary>
     /// Turns the gaps on the slices of <paramref name="exact"/> into void, in place; <paramref name="labels"/> must be exact
@@ -66,6 +69,11 @@ public static class ParticleFaceGaps
     /// <param name="sigmaVoxels">The tube filter's σ (<see cref="CarbonFibreSurvey.TubeSigmaVoxels"/>).</param>
     /// <param name="exact">The slices whose result must be exact.</param>
     /// <param name="cores">Tube tests kept across calls on the same grey levels (<see cref="FibreHalfDepth.TubeCoreCache"/>); null: not kept.</param>
+    /// <remarks>
+    /// A gap voxel is reached from a seed through candidates clear of cores; every such path runs through the candidates
+    /// within the growth of a seed when the cores are ignored, so only those few (the potential gap) need the Hessian's
+    /// tube test in their box, not every candidate: the rule then costs a few linear passes over the window.
+    /// </remarks>
     public static void ApplyInPlace(Volume<byte> labels, Volume<float> intensity, double[] classMeans, double carbonElectrolyteThreshold, double sigmaVoxels,
         SliceSpan exact, FibreHalfDepth.TubeCoreCache? cores = null)
     {
@@ -81,66 +89,63 @@ public static class ParticleFaceGaps
         if (labels.Length == 0 || exact.Length == 0 || !(classMeans[2] - classMeans[0] > 0)) return;
         if (labels.Length > int.MaxValue) throw new ArgumentException("a window of more than 2^31 voxels", nameof(labels));
 
+        // Within the reach of the active material: its mask dilated by the six-neighbourhood ReachVoxels times (L1 distance).
+        Apply(labels, intensity, carbonElectrolyteThreshold, sigmaVoxels, exact, cores, minimumResponse, (float)classMeans[2],
+            new byte[labels.Length], new byte[labels.Length]);
+    }
+
+    private static void Apply(Volume<byte> labels, Volume<float> intensity, double carbonElectrolyteThreshold, double sigmaVoxels, SliceSpan exact,
+        FibreHalfDepth.TubeCoreCache? cores, float minimumResponse, float electrolyteMean, byte[] near, byte[] other)
+    {
         var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);
         var plane = height * width;
-        var coreBox = FibreHalfDepth.NeighbourhoodVoxels(sigmaVoxels);
         var candidates = exact.Grow(GrowSteps, GrowSteps, depth);
-        var workers = Math.Min(Environment.ProcessorCount, depth);
-        var options = new ParallelOptions { MaxDegreeOfParallelism = workers };
-
-        // Face steps to the active material, up to the reach (L1 distance by repeated six-neighbour dilation); the
-        // scratch is the dilation's other buffer.
-        var steps = new byte[labels.Length];
-        var scratch = new byte[labels.Length];
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Min(Environment.ProcessorCount, depth) };
         var reached = candidates.Grow(ReachVoxels, ReachVoxels, depth);
-        Parallel.For(reached.Start, reached.End, options, z =>
-        {
-            var source = labels.Slice(z);
-            var target = steps.AsSpan(z * plane, plane);
-            for (var i = 0; i < plane; i++) target[i] = source[i] == PhaseLabel.Nmc ? (byte)0 : Far;
-        });
+        Parallel.For(reached.Start, reached.End, options, z => IsNmc(labels.Slice(z), near.AsSpan(z * plane, plane)));
         for (var step = 1; step <= ReachVoxels; step++)
         {
-            var (previous, current, before) = ((byte)(step - 1), (byte)step, steps);
-            var next = scratch;
+            var (before, after) = (near, other);
             var span = candidates.Grow(ReachVoxels - step, ReachVoxels - step, depth);
-            Parallel.For(span.Start, span.End, options, z =>
-            {
-                for (var y = 0; y < height; y++)
-                    for (var x = 0; x < width; x++)
-                    {
-                        var k = z * plane + y * width + x;
-                        var value = before[k];
-                        if (value == Far && ((x > 0 && before[k - 1] == previous) || (x + 1 < width && before[k + 1] == previous)
-                            || (y > 0 && before[k - width] == previous) || (y + 1 < height && before[k + width] == previous)
-                            || (z > 0 && before[k - plane] == previous) || (z + 1 < depth && before[k + plane] == previous)))
-                            value = current;
-                        next[k] = value;
-                    }
-            });
-            (steps, scratch) = (next, steps);
+            Parallel.For(span.Start, span.End, options, z => DilateSlice(before, after, z, depth, height, width));
+            (near, other) = (after, before);
         }
 
-        // Candidates: carbon within the reach.
-        var flags = new byte[labels.Length];
-        var anyCandidate = 0;
-        Parallel.For(candidates.Start, candidates.End, options, z =>
+        // Candidates (carbon within the reach), and the potential gap: the growth from the seeds ignoring the cores.
+        var flags = other;
+        Array.Clear(flags, candidates.Start * plane, candidates.Length * plane);
+        // The Hessian's boxes reach beyond the candidates' slices.
+        var box = FibreHalfDepth.NeighbourhoodVoxels(sigmaVoxels);
+        var tested = candidates.Grow(box, box, depth);
+        Array.Clear(flags, tested.Start * plane, (candidates.Start - tested.Start) * plane);
+        Array.Clear(flags, candidates.End * plane, (tested.End - candidates.End) * plane);
+        var wave = new List<int>();
+        for (var k = candidates.Start * plane; k < candidates.End * plane; k++)
         {
-            var source = labels.Slice(z);
-            var count = 0;
-            for (var i = 0; i < plane; i++)
-                if (source[i] == PhaseLabel.Carbon && steps[z * plane + i] <= ReachVoxels) { flags[z * plane + i] = Candidate; count++; }
-            if (count > 0) Interlocked.Increment(ref anyCandidate);
-        });
-        if (anyCandidate == 0) return;
+            if (near[k] == 0 || labels.Data[k] != PhaseLabel.Carbon) continue;
+            flags[k] = Candidate;
+            if (intensity.Data[k] < carbonElectrolyteThreshold) { flags[k] |= Potential; wave.Add(k); }
+        }
+        if (wave.Count == 0) return;
+        var potential = Grow(flags, wave, Candidate, Potential, candidates, height, width);
 
-        // The tube test at every voxel within a core's box of a candidate; one Hessian workspace per worker, slices dealt round-robin.
-        var tested = candidates.Grow(coreBox, coreBox, depth);
-        BoxAny(flags, Candidate, Selected, scratch, depth, height, width, coreBox, tested, options);
+        // The tube test in the box of every potential voxel; one Hessian workspace per worker, slices dealt round-robin.
+        // Only voxels that can be a dark tube's core: not the active material, and darker than the electrolyte (a core is a dip in it).
+        foreach (var k in potential)
+        {
+            var (z, y, x) = (k / plane, k / width % height, k % width);
+            var (x0, x1) = (Math.Max(0, x - box), Math.Min(width - 1, x + box));
+            for (var zz = Math.Max(0, z - box); zz <= Math.Min(depth - 1, z + box); zz++)
+                for (var yy = Math.Max(0, y - box); yy <= Math.Min(height - 1, y + box); yy++)
+                    for (int j = zz * plane + yy * width + x0, end = zz * plane + yy * width + x1; j <= end; j++)
+                        if ((flags[j] & ToTest) == 0 && labels.Data[j] != PhaseLabel.Nmc && intensity.Data[j] < electrolyteMean) flags[j] |= ToTest;
+        }
+        var workers = options.MaxDegreeOfParallelism;
         Parallel.For(0, workers, options, w =>
         {
-            var hessian = new HessianEigenvalues.AtSelectedPixels(height, width, sigmaVoxels);
-            var (middle, smallest, selected) = (new float[plane], new float[plane], new byte[plane]);
+            HessianEigenvalues.AtSelectedPixels? hessian = null;
+            var (middle, smallest) = (Array.Empty<float>(), Array.Empty<float>());
+            var selected = new byte[plane];
             for (var z = tested.Start + w; z < tested.End; z += workers)
             {
                 var slice = flags.AsSpan(z * plane, plane);
@@ -148,7 +153,7 @@ public static class ParticleFaceGaps
                 var any = false;
                 for (var i = 0; i < plane; i++)
                 {
-                    var select = (slice[i] & Selected) != 0;
+                    var select = (slice[i] & ToTest) != 0;
                     // A voxel the cache has tested takes its outcome from there.
                     if (select && cores is not null && known[i] != 0)
                     {
@@ -159,6 +164,7 @@ public static class ParticleFaceGaps
                     any |= select;
                 }
                 if (!any) continue;
+                if (hessian is null) (hessian, middle, smallest) = (new HessianEigenvalues.AtSelectedPixels(height, width, sigmaVoxels), new float[plane], new float[plane]);
                 // A dark tube's λ1 ≥ λ2 > m and λ3 > −λ2/2 give a trace above 1.5·m: the eigenvalues are needed only there.
                 hessian.Compute(intensity, z, selected, middle, smallest, minimumResponse, (2 - CarbonFibreSurvey.MaximumAxialShare) * minimumResponse);
                 for (var i = 0; i < plane; i++)
@@ -171,16 +177,29 @@ public static class ParticleFaceGaps
             }
         });
 
-        // A candidate with a core in its box is a fibre's: not a gap. The others below the threshold seed the gap.
-        BoxAny(flags, Core, Selected, scratch, depth, height, width, coreBox, candidates, options, clearFirst: true);
-        var wave = new List<int>();
-        for (var z = candidates.Start; z < candidates.End; z++)
-            for (var k = z * plane; k < (z + 1) * plane; k++)
-            {
-                if ((flags[k] & Candidate) == 0) continue;
-                if ((flags[k] & Selected) != 0) { flags[k] &= unchecked((byte)~Candidate); continue; }
-                if (intensity.Data[k] < carbonElectrolyteThreshold) { flags[k] |= Gap; wave.Add(k); }
-            }
+        // A potential voxel with a core in its box is a fibre's. The others below the threshold seed the gap, which grows
+        // through the others.
+        var seeds = new List<int>();
+        foreach (var k in potential)
+        {
+            if (CoreInBox(flags, k, box, depth, height, width)) continue;
+            flags[k] |= Clear;
+            if (intensity.Data[k] < carbonElectrolyteThreshold) seeds.Add(k);
+        }
+        foreach (var k in seeds) flags[k] |= Gap;
+        foreach (var k in Grow(flags, seeds, Clear, Gap, candidates, height, width))
+            if (k >= exact.Start * plane && k < exact.End * plane) labels.Data[k] = PhaseLabel.Void;
+    }
+
+    /// <summary>
+    /// Marks with <paramref name="mark"/> the voxels with <paramref name="through"/> within <see cref="GrowSteps"/> face steps
+    /// of <paramref name="seeds"/> (already marked) along voxels that have it, inside <paramref name="span"/>; returns all marked.
+    /// </summary>
+    private static List<int> Grow(byte[] flags, List<int> seeds, byte through, byte mark, SliceSpan span, int height, int width)
+    {
+        var plane = height * width;
+        var all = new List<int>(seeds);
+        var wave = seeds;
         for (var round = 0; round < GrowSteps && wave.Count > 0; round++)
         {
             var next = new List<int>();
@@ -189,64 +208,76 @@ public static class ParticleFaceGaps
                 var (z, y, x) = (k / plane, k / width % height, k % width);
                 void Join(int j)
                 {
-                    if ((flags[j] & (Candidate | Gap)) != Candidate) return;
-                    flags[j] |= Gap;
+                    if ((flags[j] & (through | mark)) != through) return;
+                    flags[j] |= mark;
                     next.Add(j);
                 }
                 if (x > 0) Join(k - 1);
                 if (x + 1 < width) Join(k + 1);
                 if (y > 0) Join(k - width);
                 if (y + 1 < height) Join(k + width);
-                if (z > candidates.Start) Join(k - plane);
-                if (z + 1 < candidates.End) Join(k + plane);
+                if (z > span.Start) Join(k - plane);
+                if (z + 1 < span.End) Join(k + plane);
             }
+            all.AddRange(next);
             wave = next;
         }
-        for (var k = exact.Start * plane; k < exact.End * plane; k++)
-            if ((flags[k] & Gap) != 0) labels.Data[k] = PhaseLabel.Void;
+        return all;
     }
 
-    /// <summary>
-    /// Sets <paramref name="mark"/> on the voxels of <paramref name="span"/> with a voxel flagged <paramref name="source"/> in
-    /// their box of half-width <paramref name="radius"/> (clipped at the volume's ends), separably along x, y and z.
-    /// </summary>
-    private static void BoxAny(byte[] flags, byte source, byte mark, byte[] scratch, int depth, int height, int width, int radius, SliceSpan span,
-        ParallelOptions options, bool clearFirst = false)
+    /// <summary>Whether a voxel of the box of half-width <paramref name="radius"/> around voxel <paramref name="k"/> (clipped at the volume) is a core.</summary>
+    private static bool CoreInBox(byte[] flags, int k, int radius, int depth, int height, int width)
     {
         var plane = height * width;
-        var read = span.Grow(radius, radius, depth);
-        // Along x then y into scratch (one bit), on the slices the z pass reads.
-        Parallel.For(read.Start, read.End, options, () => new byte[plane], (z, _, alongX) =>
+        var (z, y, x) = (k / plane, k / width % height, k % width);
+        var (x0, x1) = (Math.Max(0, x - radius), Math.Min(width - 1, x + radius));
+        for (var zz = Math.Max(0, z - radius); zz <= Math.Min(depth - 1, z + radius); zz++)
+            for (var yy = Math.Max(0, y - radius); yy <= Math.Min(height - 1, y + radius); yy++)
+                for (int j = zz * plane + yy * width + x0, end = zz * plane + yy * width + x1; j <= end; j++)
+                    if ((flags[j] & Core) != 0) return true;
+        return false;
+    }
+
+    /// <summary><paramref name="mask"/> = 1 where <paramref name="labels"/> is the active material, 0 elsewhere.</summary>
+    private static void IsNmc(ReadOnlySpan<byte> labels, Span<byte> mask)
+    {
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
         {
-            for (var y = 0; y < height; y++)
-                for (var x = 0; x < width; x++)
-                {
-                    var hit = false;
-                    for (var xx = Math.Max(0, x - radius); xx <= Math.Min(width - 1, x + radius) && !hit; xx++)
-                        hit = (flags[z * plane + y * width + xx] & source) != 0;
-                    alongX[y * width + x] = hit ? (byte)1 : (byte)0;
-                }
-            for (var y = 0; y < height; y++)
-                for (var x = 0; x < width; x++)
-                {
-                    var hit = false;
-                    for (var yy = Math.Max(0, y - radius); yy <= Math.Min(height - 1, y + radius) && !hit; yy++)
-                        hit = alongX[yy * width + x] != 0;
-                    scratch[z * plane + y * width + x] = hit ? (byte)1 : (byte)0;
-                }
-            return alongX;
-        }, _ => { });
-        Parallel.For(span.Start, span.End, options, z =>
+            var (nmc, one) = (new Vector<byte>(PhaseLabel.Nmc), new Vector<byte>(1));
+            for (; i <= labels.Length - Vector<byte>.Count; i += Vector<byte>.Count)
+                (Vector.Equals(new Vector<byte>(labels[i..]), nmc) & one).CopyTo(mask[i..]);
+        }
+        for (; i < labels.Length; i++) mask[i] = labels[i] == PhaseLabel.Nmc ? (byte)1 : (byte)0;
+    }
+
+    /// <summary>Slice <paramref name="z"/> of <paramref name="after"/>: <paramref name="before"/> OR its six face neighbours (0/1 masks).</summary>
+    private static void DilateSlice(byte[] before, byte[] after, int z, int depth, int height, int width)
+    {
+        var plane = height * width;
+        var target = after.AsSpan(z * plane, plane);
+        before.AsSpan(z * plane, plane).CopyTo(target);
+        if (z > 0) Or(target, before.AsSpan((z - 1) * plane, plane));
+        if (z + 1 < depth) Or(target, before.AsSpan((z + 1) * plane, plane));
+        var slice = before.AsSpan(z * plane, plane);
+        // Along y: the slice shifted by a row either way; along x: each row shifted by a column either way.
+        Or(target[width..], slice[..^width]);
+        Or(target[..^width], slice[width..]);
+        for (var y = 0; y < height; y++)
         {
-            for (var i = 0; i < plane; i++)
-            {
-                var hit = false;
-                for (var zz = Math.Max(0, z - radius); zz <= Math.Min(depth - 1, z + radius) && !hit; zz++)
-                    hit = scratch[zz * plane + i] != 0;
-                var k = z * plane + i;
-                if (clearFirst) flags[k] &= unchecked((byte)~mark);
-                if (hit) flags[k] |= mark;
-            }
-        });
+            var row = slice.Slice(y * width, width);
+            var into = target.Slice(y * width, width);
+            Or(into[1..], row[..^1]);
+            Or(into[..^1], row[1..]);
+        }
+    }
+
+    private static void Or(Span<byte> target, ReadOnlySpan<byte> other)
+    {
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= target.Length - Vector<byte>.Count; i += Vector<byte>.Count)
+                (new Vector<byte>(target[i..]) | new Vector<byte>(other[i..])).CopyTo(target[i..]);
+        for (; i < target.Length; i++) target[i] |= other[i];
     }
 }
