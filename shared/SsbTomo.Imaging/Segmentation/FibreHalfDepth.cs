@@ -318,7 +318,7 @@ public static class FibreHalfDepth
             if (other[i] < target[i]) target[i] = other[i];
     }
 
-    private static void OrInPlace(Span<byte> target, ReadOnlySpan<byte> other)
+    internal static void OrInPlace(Span<byte> target, ReadOnlySpan<byte> other)
     {
         var i = 0;
         if (Vector.IsHardwareAccelerated)

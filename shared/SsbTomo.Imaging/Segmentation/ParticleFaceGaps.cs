@@ -257,27 +257,18 @@ public static class ParticleFaceGaps
         var plane = height * width;
         var target = after.AsSpan(z * plane, plane);
         before.AsSpan(z * plane, plane).CopyTo(target);
-        if (z > 0) Or(target, before.AsSpan((z - 1) * plane, plane));
-        if (z + 1 < depth) Or(target, before.AsSpan((z + 1) * plane, plane));
+        if (z > 0) FibreHalfDepth.OrInPlace(target, before.AsSpan((z - 1) * plane, plane));
+        if (z + 1 < depth) FibreHalfDepth.OrInPlace(target, before.AsSpan((z + 1) * plane, plane));
         var slice = before.AsSpan(z * plane, plane);
         // Along y: the slice shifted by a row either way; along x: each row shifted by a column either way.
-        Or(target[width..], slice[..^width]);
-        Or(target[..^width], slice[width..]);
+        FibreHalfDepth.OrInPlace(target[width..], slice[..^width]);
+        FibreHalfDepth.OrInPlace(target[..^width], slice[width..]);
         for (var y = 0; y < height; y++)
         {
             var row = slice.Slice(y * width, width);
             var into = target.Slice(y * width, width);
-            Or(into[1..], row[..^1]);
-            Or(into[..^1], row[1..]);
+            FibreHalfDepth.OrInPlace(into[1..], row[..^1]);
+            FibreHalfDepth.OrInPlace(into[..^1], row[1..]);
         }
-    }
-
-    private static void Or(Span<byte> target, ReadOnlySpan<byte> other)
-    {
-        var i = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (; i <= target.Length - Vector<byte>.Count; i += Vector<byte>.Count)
-                (new Vector<byte>(target[i..]) | new Vector<byte>(other[i..])).CopyTo(target[i..]);
-        for (; i < target.Length; i++) target[i] |= other[i];
     }
 }

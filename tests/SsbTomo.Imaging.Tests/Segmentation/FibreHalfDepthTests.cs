@@ -129,9 +129,19 @@ public class FibreHalfDepthTests
         var whole = PhaseSegmentation.Segment(denoised, Thresholds, Means, shineThroughExcess, TubeSigma);
         Assert.NotEqual(PhaseSegmentation.Segment(denoised, Thresholds, Means, shineThroughExcess).Data, whole.Data);
 
-        var halo = PhaseSegmentation.RequiredHaloSlicesWithFibres(TubeSigma, shineThroughExcess);
-        var haloPixels = PhaseSegmentation.RequiredHaloPixelsWithFibres(TubeSigma);
-        Assert.True(haloPixels < halo);
+        Assert.True(PhaseSegmentation.RequiredHaloPixelsWithFibres(TubeSigma) < PhaseSegmentation.RequiredHaloSlicesWithFibres(TubeSigma, shineThroughExcess));
+        Assert.Equal(whole.Data, SegmentedInWindows(denoised, Thresholds, Means, shineThroughExcess, TubeSigma, slabSlices, tile, ownedOnly).Data);
+    }
+
+    /// <summary>
+    /// The recipe run slab by slab (the z halo) and tile by tile (the in-plane halo) and the owned voxels put together, as the
+    /// segmentation stage does; with <paramref name="ownedOnly"/> each window's steps compute only where the later ones read.
+    /// </summary>
+    internal static Volume<byte> SegmentedInWindows(Volume<float> denoised, double[] thresholds, double[] means, double shineThroughExcess, double tubeSigma,
+        int slabSlices, int tile, bool ownedOnly)
+    {
+        var halo = PhaseSegmentation.RequiredHaloSlicesWithFibres(tubeSigma, shineThroughExcess);
+        var haloPixels = PhaseSegmentation.RequiredHaloPixelsWithFibres(tubeSigma);
         var tiled = new Volume<byte>(denoised.Depth, denoised.Height, denoised.Width);
         for (var z0 = 0; z0 < denoised.Depth; z0 += slabSlices)
         {
@@ -140,8 +150,8 @@ public class FibreHalfDepthTests
             {
                 var read = TileGrid.Crop(Halo.CropZ(denoised, slab.SlabZ0, slab.SlabZ1), window);
                 var labels = ownedOnly
-                    ? PhaseSegmentation.Segment(read, Thresholds, Means, shineThroughExcess, TubeSigma, slab.OwnedInSlab)
-                    : PhaseSegmentation.Segment(read, Thresholds, Means, shineThroughExcess, TubeSigma);
+                    ? PhaseSegmentation.Segment(read, thresholds, means, shineThroughExcess, tubeSigma, slab.OwnedInSlab)
+                    : PhaseSegmentation.Segment(read, thresholds, means, shineThroughExcess, tubeSigma);
                 var owned = TileGrid.CropToOwned(labels, slab, window);
                 for (var z = 0; z < owned.Depth; z++)
                     for (var y = 0; y < owned.Height; y++)
@@ -149,7 +159,7 @@ public class FibreHalfDepthTests
                             tiled[slab.OwnedZ0 + z, window.OwnedY0 + y, window.OwnedX0 + x] = owned[z, y, x];
             }
         }
-        Assert.Equal(whole.Data, tiled.Data);
+        return tiled;
     }
 
     [Theory]
