@@ -14,8 +14,9 @@ namespace SsbTomo.Imaging.Segmentation;
 /// a voxel or two further out and lifted less, can: it stays below the carbon|electrolyte threshold.
 /// <para>
 /// The rule: carbon-labelled voxels within <see cref="ReachVoxels"/> face steps of the active material, with no dark-tube
-/// core within a fibre's radius (<see cref="FibreHalfDepth.NeighbourhoodVoxels"/>, box; the survey's tube test on any
-/// label, Frangi et al. 1998, as <see cref="FibreHalfDepth"/> takes it: a fibre touching a particle is carbon) are the
+/// core within a fibre's radius (<see cref="FibreHalfDepth.NeighbourhoodVoxels"/>, box; the survey's tube test, Frangi et
+/// al. 1998, as <see cref="FibreHalfDepth"/> takes it, on any voxel that is not active material and is darker than the
+/// electrolyte's mean, which a core, a dip in the electrolyte, is: a fibre touching a particle is carbon) are the
 /// candidates; those with grey below the carbon|electrolyte threshold seed a gap, which takes the candidates face-connected
 /// to a seed within <see cref="GrowSteps"/> steps; the gap becomes void. Carbon away from the active material, and every
 /// other label, is left alone.
@@ -23,7 +24,8 @@ namespace SsbTomo.Imaging.Segmentation;
 /// <para>
 /// Measured by re-segmenting finished family runs (<c>-- cleanup</c>, rule "nmc gap r2 n3 g2"): contact loss within ±2 pp
 /// on 47 → 57 % of the fresh seeds 301-330 (128x256x320) and 67 → 74 % of seeds 1-24 with the presets (64x192x224); it
-/// raises contact loss on every member, by 0.0-2.5 pp, most where it read low (305 −4.55 → −2.15, 303 −5.97 → −3.52). Reach,
+/// raises contact loss on every member, by 0.0-2.5 pp, most where it read low (305 −4.55 → −2.15, 303 −5.97 → −3.52); on
+/// the held-out seeds 331-350 70 → 70 % (338 −5.21 → −2.78; 345 −2.36 → −1.24 comes in, 348 +0.78 → +2.21 goes out). Reach,
 /// growth and the gate are tunings of these sweeps (reach 2 / growth 1 gained less; a core clearance of 1 voxel
 /// overshoots on 1-24), not a phantom's grey levels or proportions: the gate is the stack's own threshold.
 /// </para>
