@@ -43,7 +43,7 @@ public static class SegmentationSettings
     // planes, box planes). The threshold variants segment the same window one after another (two at once on sampled bands,
     // each a few dozen rows of it): their garbage is the same again per variant, but no more is live at once than for one
     // segmentation, beside the fibres' tube tests they share (FibreHalfDepth.TubeCoreCache, a byte a voxel). The particle
-    // faces' gaps run with the fibres' rule, after it: their distance, flags and box scratch per voxel (counted beside the
+    // faces' gaps run with the fibres' rule, after it: their reach mask and its second buffer (then their flags) per voxel (counted beside the
     // fibres' arrays, which may not be collected yet), and their per-core slice scratch instead of the fibres'.
     public static double SegmentBytesPerVoxel(int windowSlices, int processors, bool fibreHalfDepth) =>
         12 + (fibreHalfDepth ? FibreHalfDepth.BytesPerVoxel + FibreHalfDepth.TubeCoreCache.BytesPerVoxel + ParticleFaceGaps.BytesPerVoxel : 0)

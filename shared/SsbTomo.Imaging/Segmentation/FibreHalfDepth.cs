@@ -119,8 +119,15 @@ public static class FibreHalfDepth
         internal float MinimumResponse { get; } = MinimumResponseFor(CarbonFibreSurvey.MinimumTubeResponse, classMeans);
     }
 
+    /// <summary>The survey's dark-tube signature at one voxel: λ2·σ² above the minimum response and |λ3| under the axial share of it.</summary>
+    internal static bool IsTubeCore(float middle, float smallest, float minimumResponse) =>
+        middle > minimumResponse && Math.Abs(smallest) < CarbonFibreSurvey.MaximumAxialShare * middle;
+
+    /// <summary>A dark tube's λ1 ≥ λ2 > m and λ3 > −λ2/2 give a trace above 1.5·m: the eigenvalues are needed only there.</summary>
+    internal static double TubeTraceBound(float minimumResponse) => (2 - CarbonFibreSurvey.MaximumAxialShare) * minimumResponse;
+
     /// <summary>A core's least λ2·σ²: <paramref name="share"/> of the void-to-electrolyte contrast.</summary>
-    private static float MinimumResponseFor(double share, double[] classMeans) => (float)(share * (classMeans[2] - classMeans[0]));
+    internal static float MinimumResponseFor(double share, double[] classMeans) => (float)(share * (classMeans[2] - classMeans[0]));
 
     private static Volume<byte> Apply(Volume<byte> labels, Volume<float> intensity, double[] classMeans, double sigmaVoxels,
         int neighbourhoodVoxels, double depthShare, double minimumTubeResponse, SliceSpan exact, TubeCoreCache? cache = null)
@@ -243,13 +250,12 @@ public static class FibreHalfDepth
                 any |= select;
             }
             if (!any) return;
-            // A dark tube's λ1 ≥ λ2 > m and λ3 > −λ2/2 give a trace above 1.5·m: the eigenvalues are needed only there.
             var (middle, smallest) = (s.AlongZ, s.AlongX);
-            s.Hessian.Compute(intensity, z, selected, middle, smallest, minimumResponse, (1 + 1 - CarbonFibreSurvey.MaximumAxialShare) * minimumResponse);
+            s.Hessian.Compute(intensity, z, selected, middle, smallest, minimumResponse, TubeTraceBound(minimumResponse));
             for (var i = 0; i < selected.Length; i++)
             {
                 if (selected[i] == 0) continue;
-                var core = middle[i] > minimumResponse && Math.Abs(smallest[i]) < CarbonFibreSurvey.MaximumAxialShare * middle[i];
+                var core = IsTubeCore(middle[i], smallest[i], minimumResponse);
                 if (core) cores[i] = 1;
                 if (cache is not null) known[i] = core ? TubeCoreCache.Core : TubeCoreCache.NotCore;
             }

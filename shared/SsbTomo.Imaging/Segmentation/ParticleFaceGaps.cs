@@ -85,7 +85,7 @@ public static class ParticleFaceGaps
             throw new ArgumentException("four class means (void, carbon, electrolyte, active material) are needed", nameof(classMeans));
         if (!(sigmaVoxels > 0)) throw new ArgumentOutOfRangeException(nameof(sigmaVoxels), sigmaVoxels, "σ must be positive");
         exact.CheckInside(labels.Depth, nameof(exact));
-        var minimumResponse = (float)(CarbonFibreSurvey.MinimumTubeResponse * (classMeans[2] - classMeans[0]));
+        var minimumResponse = FibreHalfDepth.MinimumResponseFor(CarbonFibreSurvey.MinimumTubeResponse, classMeans);
         if (cores is not null && (!ReferenceEquals(cores.Intensity, intensity) || cores.SigmaVoxels != sigmaVoxels || cores.MinimumResponse != minimumResponse))
             throw new ArgumentException("the tube-core cache was made for another intensity volume, σ or contrast", nameof(cores));
         if (labels.Length == 0 || exact.Length == 0 || !(classMeans[2] - classMeans[0] > 0)) return;
@@ -167,12 +167,11 @@ public static class ParticleFaceGaps
                 }
                 if (!any) continue;
                 if (hessian is null) (hessian, middle, smallest) = (new HessianEigenvalues.AtSelectedPixels(height, width, sigmaVoxels), new float[plane], new float[plane]);
-                // A dark tube's λ1 ≥ λ2 > m and λ3 > −λ2/2 give a trace above 1.5·m: the eigenvalues are needed only there.
-                hessian.Compute(intensity, z, selected, middle, smallest, minimumResponse, (2 - CarbonFibreSurvey.MaximumAxialShare) * minimumResponse);
+                hessian.Compute(intensity, z, selected, middle, smallest, minimumResponse, FibreHalfDepth.TubeTraceBound(minimumResponse));
                 for (var i = 0; i < plane; i++)
                 {
                     if (selected[i] == 0) continue;
-                    var core = middle[i] > minimumResponse && Math.Abs(smallest[i]) < CarbonFibreSurvey.MaximumAxialShare * middle[i];
+                    var core = FibreHalfDepth.IsTubeCore(middle[i], smallest[i], minimumResponse);
                     if (core) slice[i] |= Core;
                     if (cores is not null) known[i] = core ? FibreHalfDepth.TubeCoreCache.Core : FibreHalfDepth.TubeCoreCache.NotCore;
                 }
