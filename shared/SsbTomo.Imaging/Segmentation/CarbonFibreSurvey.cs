@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.Intrinsics;
 
 namespace SsbTomo.Imaging.Segmentation;
@@ -269,8 +268,8 @@ public static class CarbonFibreSurvey
             for (var k = 1; k <= r && k < width; k++)
             {
                 var n = width - k;
-                OrInPlace(alongX.AsSpan(start, n), alongZ.AsSpan(start + k, n));
-                OrInPlace(alongX.AsSpan(start + k, n), alongZ.AsSpan(start, n));
+                ElementwiseInPlace.Or(alongX.AsSpan(start, n), alongZ.AsSpan(start + k, n));
+                ElementwiseInPlace.Or(alongX.AsSpan(start + k, n), alongZ.AsSpan(start, n));
             }
         return alongX;
     }
@@ -280,17 +279,8 @@ public static class CarbonFibreSurvey
     {
         var target = row.AsSpan();
         alongX.AsSpan(Math.Max(0, y - r) * width, width).CopyTo(target);
-        for (var yy = Math.Max(0, y - r) + 1; yy <= Math.Min(height - 1, y + r); yy++) OrInPlace(target, alongX.AsSpan(yy * width, width));
+        for (var yy = Math.Max(0, y - r) + 1; yy <= Math.Min(height - 1, y + r); yy++) ElementwiseInPlace.Or(target, alongX.AsSpan(yy * width, width));
         return target;
-    }
-
-    private static void OrInPlace(Span<ushort> target, ReadOnlySpan<ushort> other)
-    {
-        var i = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (; i <= target.Length - Vector<ushort>.Count; i += Vector<ushort>.Count)
-                (new Vector<ushort>(target[i..]) | new Vector<ushort>(other[i..])).CopyTo(target[i..]);
-        for (; i < target.Length; i++) target[i] |= other[i];
     }
 }
 

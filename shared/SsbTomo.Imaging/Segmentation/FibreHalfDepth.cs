@@ -202,7 +202,7 @@ public static class FibreHalfDepth
             AnyInPlane(s);
             // The box's darkest grey level.
             intensity.Slice(first).CopyTo(s.AlongZ);
-            for (var zz = first + 1; zz <= last; zz++) MinInPlace(s.AlongZ, intensity.Slice(zz));
+            for (var zz = first + 1; zz <= last; zz++) ElementwiseInPlace.Min(s.AlongZ, intensity.Slice(zz));
             MinInPlane(s);
 
             var sliceLabels = labels.Slice(z);
@@ -230,7 +230,7 @@ public static class FibreHalfDepth
             for (var zz = first; zz <= last && !any; zz++) any = _undecidedInSlice[zz] > 0;
             if (!any) return;
             s.AnyAlongZ.AsSpan().Clear();
-            for (var zz = first; zz <= last; zz++) OrInPlace(s.AnyAlongZ, result.Slice(zz));
+            for (var zz = first; zz <= last; zz++) ElementwiseInPlace.Or(s.AnyAlongZ, result.Slice(zz));
             AnyInPlane(s);
             var sliceLabels = labels.Slice(z);
             var selected = s.Selected.AsSpan();
@@ -267,7 +267,7 @@ public static class FibreHalfDepth
             if (_undecidedInSlice[z] == 0) return;
             var (first, last) = (Math.Max(0, z - radius), Math.Min(_depth - 1, z + radius));
             s.AnyAlongZ.AsSpan().Clear();
-            for (var zz = first; zz <= last; zz++) OrInPlace(s.AnyAlongZ, _cores.AsSpan(zz * _height * _width, _height * _width));
+            for (var zz = first; zz <= last; zz++) ElementwiseInPlace.Or(s.AnyAlongZ, _cores.AsSpan(zz * _height * _width, _height * _width));
             AnyInPlane(s);
             var marked = result.Slice(z);
             for (var i = 0; i < marked.Length; i++)
@@ -279,10 +279,10 @@ public static class FibreHalfDepth
         }
 
         /// <summary>s.Any = OR of s.AnyAlongZ over the in-plane square of half-width radius (x, then y), clipped at the edges.</summary>
-        private void AnyInPlane(Scratch s) => SquareInPlane<byte>(s.AnyAlongZ, s.AnyAlongX, s.Any, OrInPlace);
+        private void AnyInPlane(Scratch s) => SquareInPlane<byte>(s.AnyAlongZ, s.AnyAlongX, s.Any, ElementwiseInPlace.Or);
 
         /// <summary>s.Darkest = min of s.AlongZ over the in-plane square of half-width radius (x, then y), clipped at the edges.</summary>
-        private void MinInPlane(Scratch s) => SquareInPlane<float>(s.AlongZ, s.AlongX, s.Darkest, MinInPlace);
+        private void MinInPlane(Scratch s) => SquareInPlane<float>(s.AlongZ, s.AlongX, s.Darkest, ElementwiseInPlace.Min);
 
         /// <summary>
         /// <paramref name="result"/> = <paramref name="combine"/> of <paramref name="source"/> over the in-plane square of
@@ -313,23 +313,4 @@ public static class FibreHalfDepth
     }
 
     private delegate void CombineInPlace<T>(Span<T> target, ReadOnlySpan<T> other);
-
-    private static void MinInPlace(Span<float> target, ReadOnlySpan<float> other)
-    {
-        var i = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (; i <= target.Length - Vector<float>.Count; i += Vector<float>.Count)
-                Vector.Min(new Vector<float>(target[i..]), new Vector<float>(other[i..])).CopyTo(target[i..]);
-        for (; i < target.Length; i++)
-            if (other[i] < target[i]) target[i] = other[i];
-    }
-
-    internal static void OrInPlace(Span<byte> target, ReadOnlySpan<byte> other)
-    {
-        var i = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (; i <= target.Length - Vector<byte>.Count; i += Vector<byte>.Count)
-                (new Vector<byte>(target[i..]) | new Vector<byte>(other[i..])).CopyTo(target[i..]);
-        for (; i < target.Length; i++) target[i] |= other[i];
-    }
 }

@@ -1,4 +1,3 @@
-using System.Numerics;
 
 namespace SsbTomo.Imaging.Segmentation;
 
@@ -173,8 +172,8 @@ public static class PartialVolumeCleanup
                 ringMax[first % ringLength].CopyTo(boxMax, 0);
                 for (var s = first + 1; s <= last; s++)
                 {
-                    MinInPlace(boxMin, ringMin[s % ringLength]);
-                    MaxInPlace(boxMax, ringMax[s % ringLength]);
+                    ElementwiseInPlace.Min(boxMin, ringMin[s % ringLength]);
+                    ElementwiseInPlace.Max(boxMax, ringMax[s % ringLength]);
                 }
                 ScanSlice(z, boxMin, boxMax, line);
             }
@@ -201,10 +200,10 @@ public static class PartialVolumeCleanup
                 for (var k = 1; k <= radius && k < _width; k++)
                 {
                     var n = _width - k;
-                    MinInPlace(rowMin.AsSpan(start, n), rankMin.AsSpan(start + k, n));
-                    MinInPlace(rowMin.AsSpan(start + k, n), rankMin.AsSpan(start, n));
-                    MaxInPlace(rowMax.AsSpan(start, n), rankMax.AsSpan(start + k, n));
-                    MaxInPlace(rowMax.AsSpan(start + k, n), rankMax.AsSpan(start, n));
+                    ElementwiseInPlace.Min(rowMin.AsSpan(start, n), rankMin.AsSpan(start + k, n));
+                    ElementwiseInPlace.Min(rowMin.AsSpan(start + k, n), rankMin.AsSpan(start, n));
+                    ElementwiseInPlace.Max(rowMax.AsSpan(start, n), rankMax.AsSpan(start + k, n));
+                    ElementwiseInPlace.Max(rowMax.AsSpan(start + k, n), rankMax.AsSpan(start, n));
                 }
             }
             // Along y, whole rows at a time.
@@ -216,8 +215,8 @@ public static class PartialVolumeCleanup
                 for (var yy = Math.Max(0, y - radius); yy <= Math.Min(_height - 1, y + radius); yy++)
                 {
                     if (yy == y) continue;
-                    MinInPlace(planeMin.AsSpan(target, _width), rowMin.AsSpan(yy * _width, _width));
-                    MaxInPlace(planeMax.AsSpan(target, _width), rowMax.AsSpan(yy * _width, _width));
+                    ElementwiseInPlace.Min(planeMin.AsSpan(target, _width), rowMin.AsSpan(yy * _width, _width));
+                    ElementwiseInPlace.Max(planeMax.AsSpan(target, _width), rowMax.AsSpan(yy * _width, _width));
                 }
             }
         }
@@ -347,26 +346,6 @@ public static class PartialVolumeCleanup
                 if (IsThinBandBetween(lineRanks, lower, upper, out var low, out var high) && low < rank && rank < high) return true;
             }
         return false;
-    }
-
-    private static void MinInPlace(Span<sbyte> target, ReadOnlySpan<sbyte> other)
-    {
-        var i = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (; i <= target.Length - Vector<sbyte>.Count; i += Vector<sbyte>.Count)
-                Vector.Min(new Vector<sbyte>(target[i..]), new Vector<sbyte>(other[i..])).CopyTo(target[i..]);
-        for (; i < target.Length; i++)
-            if (other[i] < target[i]) target[i] = other[i];
-    }
-
-    private static void MaxInPlace(Span<sbyte> target, ReadOnlySpan<sbyte> other)
-    {
-        var i = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (; i <= target.Length - Vector<sbyte>.Count; i += Vector<sbyte>.Count)
-                Vector.Max(new Vector<sbyte>(target[i..]), new Vector<sbyte>(other[i..])).CopyTo(target[i..]);
-        for (; i < target.Length; i++)
-            if (other[i] > target[i]) target[i] = other[i];
     }
 
     private static (int, int, int)[] BuildLineDirections()

@@ -258,18 +258,18 @@ public static class ParticleFaceGaps
         var plane = height * width;
         var target = after.AsSpan(z * plane, plane);
         before.AsSpan(z * plane, plane).CopyTo(target);
-        if (z > 0) FibreHalfDepth.OrInPlace(target, before.AsSpan((z - 1) * plane, plane));
-        if (z + 1 < depth) FibreHalfDepth.OrInPlace(target, before.AsSpan((z + 1) * plane, plane));
+        if (z > 0) ElementwiseInPlace.Or(target, before.AsSpan((z - 1) * plane, plane));
+        if (z + 1 < depth) ElementwiseInPlace.Or(target, before.AsSpan((z + 1) * plane, plane));
         var slice = before.AsSpan(z * plane, plane);
         // Along y: the slice shifted by a row either way; along x: each row shifted by a column either way.
-        FibreHalfDepth.OrInPlace(target[width..], slice[..^width]);
-        FibreHalfDepth.OrInPlace(target[..^width], slice[width..]);
+        ElementwiseInPlace.Or(target[width..], slice[..^width]);
+        ElementwiseInPlace.Or(target[..^width], slice[width..]);
         for (var y = 0; y < height; y++)
         {
             var row = slice.Slice(y * width, width);
             var into = target.Slice(y * width, width);
-            FibreHalfDepth.OrInPlace(into[1..], row[..^1]);
-            FibreHalfDepth.OrInPlace(into[..^1], row[1..]);
+            ElementwiseInPlace.Or(into[1..], row[..^1]);
+            ElementwiseInPlace.Or(into[..^1], row[1..]);
         }
     }
 }
