@@ -115,8 +115,8 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
             bootstrap.Add(slab);
         }
 
-        // On a large stack the smoothed areas are counted on the bands of rows the threshold variants are counted on and
-        // scaled to the volume by its voxel faces (they were half of the stage's CPU at 1 Gvoxel).
+        // On a large stack the smoothed areas are counted on bands of rows and scaled to the volume by its voxel faces (they
+        // were half of the stage's CPU at 1 Gvoxel).
         var areas = surfaces.Result();
         var smoothed = new SmoothedSurfaceAreaAccumulator(voxelSize, VariantRowSample.For((long)depth * height * width), height, areas);
         var nearNmc = new VoidNearNmcAccumulator(voxelSize, options.Value.Metrics.VoidNearNmcDistanceUm);
@@ -142,7 +142,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
             .WithSurfaces(areas, smoothed)
             .WithVoidMorphology(morphology, nearNmc)
             .WithUncertainty(model, variants, context.Message.TrainedClassifier,
-                context.Message.Variants is [.., { Name: VariantRowSample.SampledBaseName }] ? VariantRowSample.For((long)depth * height * width).RowShare : 1,
+                context.Message.Variants is [.., { Name: VariantBlockSample.SampledBaseName }] ? VariantBlockSample.For(depth, height, width).VoxelShare(depth) : 1,
                 new BoundaryPlacement(areas, options.Value.Metrics.BoundaryPlacementVoxels))
             .WithFibreResolution()
             with { Provenance = await store.ExistsAsync(layout.Provenance, ct) ? Path.GetFileName(layout.Provenance) : null };
@@ -294,15 +294,15 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
     /// <summary>
     /// The segmentation workers' counts per threshold variant, summed by the orchestrator, with each variant's thresholds.
     /// A model without counts (a job whose segmentation predates them) gets no segmentation interval rather than a
-    /// second pass over the whole volume here. Counts on sampled rows (they end with the reported segmentation's) are
-    /// scaled to the volume against its measured <paramref name="whole"/> (<see cref="VariantRowSample.Estimate"/>).
+    /// second pass over the whole volume here. Counts on sampled blocks (they end with the reported segmentation's) are
+    /// scaled to the volume against its measured <paramref name="whole"/> (<see cref="VariantBlockSample.Estimate"/>).
     /// </summary>
     private static IReadOnlyList<VariantTally>? VariantTallies(SegmentationModel model, VariantCounts[]? counts, MicrostructureSummary whole)
     {
         if (counts is null) return null;
         var definitions = SegmentationUncertainty.Variants(model.Thresholds
             .Select((t, k) => new ThresholdRange(model.ThresholdLows[k], t, model.ThresholdHighs[k])).ToArray());
-        var sampled = counts.Length > 0 && counts[^1].Name == VariantRowSample.SampledBaseName;
+        var sampled = counts.Length > 0 && counts[^1].Name == VariantBlockSample.SampledBaseName;
         var variantCounts = sampled ? counts[..^1] : counts;
         if (!definitions.Select(d => d.Name).SequenceEqual(variantCounts.Select(c => c.Name)))
             throw new InvalidOperationException($"the segmentation reported variants [{string.Join(", ", counts.Select(c => c.Name))}], "
@@ -311,6 +311,6 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         if (!sampled) return tallies;
         var reference = counts[^1];
         tallies.Add(new VariantTally(reference.Name, model.Thresholds, reference.LabelCounts, new ContactFaces(reference.NmcSurface, reference.NmcVoid)));
-        return VariantRowSample.Estimate(tallies, whole.LabelCounts, whole.Contact);
+        return VariantBlockSample.Estimate(tallies, whole.LabelCounts, whole.Contact);
     }
 }

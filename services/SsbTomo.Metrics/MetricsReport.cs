@@ -94,8 +94,8 @@ public sealed partial record MetricsReport(
         "segmentation re-run with the segmentation stage's own recipe (classification, partial-volume clean-up, shine-through correction and, unless turned off, the fibres' half-depth rule) on denoised.zarr with each phase's band shrunk and grown: " +
         "every threshold moved to the ends of its plausible range, where the fitted mixture gives the two neighbouring phases 3:1 odds; " +
         "interval = range over these 8 variants and the reported segmentation (threshold sensitivity, not a sampling confidence interval); " +
-        "on stacks of 32 Mvoxel or more the variants are counted on every 4th band of 64 rows and each variant's difference from the reported " +
-        "segmentation there is scaled to the volume (variant_row_share)";
+        "on stacks of 32 Mvoxel or more the variants are counted on blocks of 32 slices x 64 rows x 512 columns, one in every N in raster order with N " +
+        "as large as still counts 16 Mvoxel, and each variant's difference from the reported segmentation there is scaled to the volume (variant_voxel_share)";
 
     /// <summary>
     /// Adds the intervals and warnings: the range of each number over the reported segmentation and the variants. Without a
@@ -123,11 +123,11 @@ public sealed partial record MetricsReport(
         };
     }
 
-    /// <param name="variantRowShare">Share of the rows the variants were counted on (1: all; see <see cref="VariantRowSample"/>).</param>
+    /// <param name="variantVoxelShare">Share of the voxels the variants were counted on (1: all; see <see cref="VariantBlockSample"/>).</param>
     /// <param name="boundaries">Widens each fraction's interval by a layer over the phase's surface (after the overlap warnings,
     /// which judge the thresholds alone); null: the variants' range only.</param>
     public MetricsReport WithUncertainty(SegmentationModel? model, IReadOnlyList<VariantTally>? variants, bool trainedClassifier = false,
-        double variantRowShare = 1, BoundaryPlacement? boundaries = null)
+        double variantVoxelShare = 1, BoundaryPlacement? boundaries = null)
     {
         if (trainedClassifier)
             return this with { Warnings = [TrainedClassifierWarning] };
@@ -166,7 +166,7 @@ public sealed partial record MetricsReport(
                 variants.Select(v => new VariantReport(DescribeVariant(v.Name, names), v.Thresholds,
                     names.ToDictionary(n => n, n => Fraction(v.Fractions, n)), v.Contact.LossFraction)).ToArray())
             {
-                VariantRowShare = variantRowShare,
+                VariantVoxelShare = variantVoxelShare,
                 BoundaryPlacement = boundaries is null ? null : new BoundaryPlacementReport(BoundaryPlacementMethod, boundaries.Voxels, layers!),
                 CarbonLevel = model.FitCarbonMean is { } fitCarbon
                     ? new CarbonLevelReport(CarbonLevelMethod, fitCarbon, model.FibreCoreLevel, model.FibreCoreVoxels, model.CarbonReplacedByFibreLevel)
@@ -201,9 +201,9 @@ public sealed record UncertaintyReport(
     [property: JsonPropertyName("mixture_expected_fractions")] IReadOnlyDictionary<string, double> MixtureExpectedFractions,
     [property: JsonPropertyName("variants")] VariantReport[] Variants)
 {
-    /// <summary>Share of the rows the variants were counted on; their fractions are estimates scaled to the volume below 1.</summary>
-    [JsonPropertyName("variant_row_share")]
-    public double VariantRowShare { get; init; } = 1;
+    /// <summary>Share of the voxels the variants were counted on; their fractions are estimates scaled to the volume below 1.</summary>
+    [JsonPropertyName("variant_voxel_share")]
+    public double VariantVoxelShare { get; init; } = 1;
 
     [JsonPropertyName("carbon_level")]
     public CarbonLevelReport? CarbonLevel { get; init; }

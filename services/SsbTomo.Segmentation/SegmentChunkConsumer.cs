@@ -18,7 +18,7 @@ namespace SsbTomo.Segmentation;
 /// off the fibres' half-depth rule), tile by tile with the halo they need, and writes its chunks of
 /// the labels (<see cref="JobLayout.Labels"/>). With the threshold model in the command it also segments each window with every threshold variant and
 /// reports the slab's counts, so the metrics' uncertainty costs no second pass over the volume and scales out with the
-/// workers; on large stacks only on the rows <see cref="VariantRowSample.For"/> picks. A redelivery writes the same bytes and reports the same counts.
+/// workers; on large stacks only on the blocks <see cref="VariantBlockSample.For"/> picks. A redelivery writes the same bytes and reports the same counts.
 /// <para>
 /// With <see cref="SegmentChunk.TrainedClassifier"/> the slab's aligned slices are classified by the job's trained pixel
 /// classifier instead (<see cref="PixelClassifier.SegmentSlices"/>, loaded once per job by <see cref="TrainedClassifierCache"/>),
@@ -66,7 +66,7 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
         var variants = message.Model is { } model
             ? new SegmentationVariantAccumulator(SegmentationUncertainty.Variants(model.Thresholds
                 .Select((t, k) => new ThresholdRange(model.ThresholdLows[k], t, model.ThresholdHighs[k])).ToArray()), model.ClassMeans,
-                message.ShineThroughExcess, fibreSigma, VariantRowSample.For((long)denoised.Depth * denoised.Height * denoised.Width), message.Thresholds)
+                message.ShineThroughExcess, fibreSigma, VariantBlockSample.For(denoised.Depth, denoised.Height, denoised.Width), message.Thresholds)
             : null;
         // The variants count faces to the voxel beyond the owned ones, which needs one more voxel of halo; the lit pore runs
         // reach further along z only on stacks where they run.

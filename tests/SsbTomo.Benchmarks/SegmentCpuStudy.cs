@@ -35,6 +35,13 @@ internal static class SegmentCpuStudy
         // --owned-span H: the recipe with the rule on the whole window against the same recipe exact only on the slices
         // [H, depth − H) (a chunk's owned slices inside its halo, as the segmentation stage runs it).
         int? ownedSpanHalo = null;
+        // --slabs N1,N2,...: the stage's CPU per owned voxel for slabs of N slices (an interior slab, halo both sides, one y/x tile).
+        int[]? slabDepths = null;
+        if (args.Length >= 2 && args[0] == "--slabs")
+        {
+            slabDepths = args[1].Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+            args = args[2..];
+        }
         if (args.Length >= 2 && args[0] == "--owned-span")
         {
             ownedSpanHalo = int.Parse(args[1], CultureInfo.InvariantCulture);
@@ -63,6 +70,11 @@ internal static class SegmentCpuStudy
                 var (whole, spanned) = (Without(), With());
                 if (!whole.Data.AsSpan(owned.Start * plane, owned.Length * plane).SequenceEqual(spanned.Data.AsSpan(owned.Start * plane, owned.Length * plane)))
                     throw new InvalidOperationException($"{args[i + 1]}: the owned span's labels differ from the whole window's");
+            }
+            if (slabDepths is not null)
+            {
+                SlabCosts(run, slabDepths, thresholds, means, correction, sigma, repeats);
+                continue;
             }
             // Warm-up: the JIT's tiers settle over the first calls.
             for (var w = 0; w < 3; w++)
@@ -137,6 +149,50 @@ internal static class SegmentCpuStudy
             + $"{voxels / cpuWithout / 1e6:0.00} vs {voxels / cpuWith / 1e6:0.00} Mvox per CPU second; wall {wallWithout:0.00} vs {wallWith:0.00} s ({wallWith / wallWithout:0.00}x); "
             + $"{Environment.ProcessorCount} cores, load {Load()}"));
         return 0;
+    }
+
+    /// <summary>
+    /// The segmentation stage's work per owned voxel for slabs of each depth: one interior slab (the halo the stage reads on
+    /// both sides) by a tile of every row (less the in-plane halo) and 512 columns of the run's volume, segmented exact on its owned slices, and
+    /// the threshold variants on the rows the stack's size samples; CPU seconds per owned Mvoxel, median of the repeats.
+    /// </summary>
+    private static void SlabCosts(FinishedRun run, int[] slabDepths, double[] thresholds, double[] means, double correction, double sigma, int repeats)
+    {
+        var volume = run.Intensity;
+        var halo = Imaging.Measurement.SegmentationVariantAccumulator.RequiredHaloSlicesWithFibres(sigma, correction);
+        var haloPx = Imaging.Measurement.SegmentationVariantAccumulator.RequiredHaloPixelsWithFibres(sigma);
+        var (rows, tile, y0, x0) = (volume.Height - 2 * haloPx, Math.Min(512, volume.Width - 2 * haloPx), haloPx, haloPx);
+        var step = 0.05 * (means[2] - means[0]);
+        var model = thresholds.Select(t => new ThresholdRange(t - step, t, t + step)).ToArray();
+        var sample = Imaging.Measurement.VariantBlockSample.For(volume.Depth, volume.Height, volume.Width);
+        foreach (var n in slabDepths)
+        {
+            var depth = n + 2 * halo;
+            if (depth > volume.Depth) { Console.WriteLine($"slab {n}: needs {depth} slices, the volume has {volume.Depth}"); continue; }
+            var z0 = (volume.Depth - depth) / 2;
+            var window = new Volume<float>(depth, rows + 2 * haloPx, tile + 2 * haloPx);
+            for (var z = 0; z < depth; z++)
+                for (var y = 0; y < window.Height; y++)
+                    volume.Data.AsSpan(((z0 + z) * volume.Height + y0 - haloPx + y) * volume.Width + x0 - haloPx, window.Width)
+                        .CopyTo(window.Data.AsSpan((z * window.Height + y) * window.Width, window.Width));
+            var slab = new SlabWindow(z0, z0 + depth, z0 + halo, z0 + halo + n);
+            var tileWindow = new TileWindow(y0 - haloPx, y0 + rows + haloPx, x0 - haloPx, x0 + tile + haloPx, y0, y0 + rows, x0, x0 + tile);
+            var owned = new SliceSpan(halo, halo + n);
+            var (recipe, variants) = (new List<double>(), new List<double>());
+            for (var r = 0; r < repeats + 1; r++)
+            {
+                var c0 = Cost(() => PhaseSegmentation.Segment(window, thresholds, means, correction, sigma, owned)).CpuSeconds;
+                var accumulator = new Imaging.Measurement.SegmentationVariantAccumulator(SegmentationUncertainty.Variants(model), means, correction, sigma, sample, thresholds);
+                var c1 = Cost(() => { accumulator.Add(window, slab, tileWindow); return window.Depth > 0 ? new Volume<byte>(1, 1, 1) : null!; }).CpuSeconds;
+                if (r == 0) continue;
+                recipe.Add(c0);
+                variants.Add(c1);
+            }
+            var ownedMvox = n * (double)rows * tile / 1e6;
+            double Median(List<double> l) => l.Order().ElementAt(l.Count / 2);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"slab {n} (+{halo} each side, tile {rows}x{tile}+{haloPx}): recipe {Median(recipe) / ownedMvox:0.000} CPU-s per owned Mvoxel, variants (one block in {sample.Every}) {Median(variants) / ownedMvox:0.000}, sum {(Median(recipe) + Median(variants)) / ownedMvox:0.000}; load {Load()}"));
+        }
     }
 
     private static (double CpuSeconds, double WallSeconds) Cost(Func<Volume<byte>> segment)

@@ -9,16 +9,17 @@ public sealed record VariantTally(string Name, double[] Thresholds, long[] Label
 }
 
 /// <summary>
-/// Which rows of a stack the threshold variants are counted on: the bands of <paramref name="BandRows"/> rows whose index
-/// (row / BandRows, in stack coordinates) is a multiple of <paramref name="Every"/>; every row when Every is 1. Fixed by
-/// the stack's shape alone, so every chunk, tile and worker counts the same voxels.
+/// Which rows of a stack the metrics stage counts the smoothed surface areas on (<see cref="SmoothedSurfaceAreaAccumulator"/>):
+/// the bands of <paramref name="BandRows"/> rows whose index (row / BandRows, in stack coordinates) is a multiple of
+/// <paramref name="Every"/>; every row when Every is 1. Fixed by the stack's shape alone, so every tile counts the same
+/// voxels. (The threshold variants were counted on the same bands until they moved to <see cref="VariantBlockSample"/>.)
 /// </summary>
 public sealed record VariantRowSample(int BandRows, int Every)
 {
     /// <summary>
-    /// Stacks from this many voxels on count the variants on a quarter of their rows: the eight re-segmentations are
-    /// then most of the pipeline's CPU (64x1024x1024: 161 of 322 CPU-seconds in the segmentation stage), and a quarter of
-    /// 32 Mvoxel is still 8 Mvoxel of boundaries to count. Below it every row is counted, as before.
+    /// Stacks from this many voxels on are counted on a quarter of their rows (first for the threshold variants, whose eight
+    /// re-segmentations were most of the pipeline's CPU: 64x1024x1024, 161 of 322 CPU-seconds in the segmentation stage);
+    /// a quarter of 32 Mvoxel is still 8 Mvoxel of boundaries to count. Below it every row is counted.
     /// </summary>
     public const long SampleFromVoxels = 32_000_000;
 
@@ -38,9 +39,6 @@ public sealed record VariantRowSample(int BandRows, int Every)
 
     /// <summary>The sparsest sample: at least a band in sixteen, so that a 1536-row slice still has two bands counted.</summary>
     public const int MaximumEvery = 16;
-
-    /// <summary>The name of the tally that counts the reported segmentation on the sampled rows (last in a sampled result).</summary>
-    public const string SampledBaseName = "sampled base";
 
     public static VariantRowSample AllRows { get; } = new(DefaultBandRows, 1);
 
@@ -64,10 +62,104 @@ public sealed record VariantRowSample(int BandRows, int Every)
             if (band % Every == 0)
                 yield return (Math.Max(y0, band * BandRows), Math.Min(y1, (band + 1) * BandRows));
     }
+}
+
+/// <summary>
+/// Which voxels of a stack the threshold variants are counted on: blocks of <see cref="BlockSlices"/> x <see cref="BlockRows"/>
+/// x <see cref="BlockColumns"/> voxels in stack coordinates, numbered in raster order (x fastest, then y, then z), of which
+/// every <see cref="Every"/>th is counted (number 0, Every, 2·Every, ...; <see cref="Offset"/> shifts them); every voxel when Every is 1. Fixed by the stack's
+/// shape alone, so every chunk, tile and worker counts the same voxels whatever the slab or tile size.
+/// <para>
+/// Why blocks and not bands of rows through every slice: a band is counted in every slice, so the sparsest band sample
+/// (one in sixteen, two bands of a 1536-row slice) still counted 63 Mvoxel of a 1 Gvoxel stack and made the variants
+/// ~40 % of the segmentation stage's CPU there, and a real 25 Gvoxel acquisition 1.6 Gvoxel. Blocks sample z as well,
+/// so the counted voxels stay near <see cref="TargetSampledVoxels"/> however large the stack. A block costs what a band
+/// of the same voxels cost (it is read with the recipe's halo in z, y and x, as a band was within its window). Every is
+/// chosen prime to the blocks per row and per column, so the counted blocks step across the columns and down the rows
+/// from one to the next instead of repeating one column of blocks through the stack.
+/// </para>
+/// </summary>
+/// <param name="Every">One block counted in this many (1: every voxel).</param>
+/// <param name="StackHeight">The stack's rows (the blocks' numbering depends on it).</param>
+/// <param name="StackWidth">The stack's columns.</param>
+/// <param name="BlockSlices">Slices of a block (tests use smaller blocks).</param>
+/// <param name="BlockRows">Rows of a block.</param>
+/// <param name="BlockColumns">Columns of a block.</param>
+/// <param name="Offset">The number, modulo Every, of the counted blocks: 0 in the pipeline; the studies shift it to measure the
+/// sample's own spread.</param>
+public sealed record VariantBlockSample(int Every, int StackHeight, int StackWidth, int BlockSlices = VariantBlockSample.DefaultBlockSlices,
+    int BlockRows = VariantBlockSample.DefaultBlockRows, int BlockColumns = VariantBlockSample.DefaultBlockColumns, int Offset = 0)
+{
+    /// <summary>
+    /// Slices, rows and columns of a block: the rows as the bands had them, the columns one storage tile, the slices the
+    /// large slab; with the recipe's halo (20 slices, 14 pixels at 50 nm) a block reads ~3.4 times its voxels, as a band did.
+    /// </summary>
+    public const int DefaultBlockSlices = 32, DefaultBlockRows = 64, DefaultBlockColumns = 512;
+
+    /// <summary>Stacks below this many voxels count every voxel (<see cref="VariantRowSample.SampleFromVoxels"/>).</summary>
+    public const long SampleFromVoxels = VariantRowSample.SampleFromVoxels;
+
+    /// <summary>
+    /// About the voxels a sampled stack counts (whole blocks: 0.9-2 times it): on 64x1024x1024 a band sample of 16.8 / 8.4 / 4.2 Mvoxel put every
+    /// interval end within 0.024 / 0.023 / 0.103 pp of every voxel's (`-- variant-sample`).
+    /// </summary>
+    public const long TargetSampledVoxels = VariantRowSample.TargetSampledVoxels;
+
+    /// <summary>The name of the tally that counts the reported segmentation on the sampled voxels (last in a sampled result).</summary>
+    public const string SampledBaseName = "sampled base";
+
+    /// <summary>Every voxel of a stack of any shape.</summary>
+    public static VariantBlockSample AllVoxels { get; } = new(1, 1, 1);
+
+    public bool IsAllVoxels => Every == 1;
+
+    /// <summary>
+    /// The sample of a <paramref name="depth"/> x <paramref name="height"/> x <paramref name="width"/> stack: every voxel
+    /// below <see cref="SampleFromVoxels"/>, else the largest Every that counts about <see cref="TargetSampledVoxels"/>
+    /// and is prime to the blocks per row and per column.
+    /// </summary>
+    public static VariantBlockSample For(int depth, int height, int width) => For(depth, height, width, TargetSampledVoxels, SampleFromVoxels);
+
+    /// <summary>The same rule for another target and threshold (the studies force a sample on small stacks).</summary>
+    public static VariantBlockSample For(int depth, int height, int width, long targetSampledVoxels, long sampleFromVoxels)
+    {
+        var voxels = (long)depth * height * width;
+        if (voxels < sampleFromVoxels) return AllVoxels;
+        var (rows, columns) = (BlockCount(height, DefaultBlockRows), BlockCount(width, DefaultBlockColumns));
+        var every = (int)Math.Max(1, Math.Min(int.MaxValue, voxels / Math.Max(1, targetSampledVoxels)));
+        while (every > 1 && (Gcd(every, rows) != 1 || Gcd(every, columns) != 1)) every--;
+        return new VariantBlockSample(every, height, width);
+    }
+
+    /// <summary>The sampled blocks' parts inside [z0, z1) x [y0, y1) x [x0, x1) (stack coordinates), each as its box.</summary>
+    public IEnumerable<(int Z0, int Z1, int Y0, int Y1, int X0, int X1)> Blocks(int z0, int z1, int y0, int y1, int x0, int x1)
+    {
+        var (rows, columns) = (BlockCount(StackHeight, BlockRows), BlockCount(StackWidth, BlockColumns));
+        for (var bz = z0 / BlockSlices; bz * BlockSlices < z1; bz++)
+            for (var by = y0 / BlockRows; by * BlockRows < y1; by++)
+                for (var bx = x0 / BlockColumns; bx * BlockColumns < x1; bx++)
+                    if (((long)bz * rows + by) * columns + bx is var index && index % Every == Offset)
+                        yield return (Math.Max(z0, bz * BlockSlices), Math.Min(z1, (bz + 1) * BlockSlices),
+                            Math.Max(y0, by * BlockRows), Math.Min(y1, (by + 1) * BlockRows),
+                            Math.Max(x0, bx * BlockColumns), Math.Min(x1, (bx + 1) * BlockColumns));
+    }
+
+    /// <summary>Share of a stack's voxels counted.</summary>
+    public double VoxelShare(int depth) =>
+        IsAllVoxels ? 1 : (double)Blocks(0, depth, 0, StackHeight, 0, StackWidth)
+            .Sum(b => (long)(b.Z1 - b.Z0) * (b.Y1 - b.Y0) * (b.X1 - b.X0)) / ((long)depth * StackHeight * StackWidth);
+
+    private static int BlockCount(int length, int blockLength) => (length + blockLength - 1) / blockLength;
+
+    private static int Gcd(int a, int b)
+    {
+        while (b != 0) (a, b) = (b, a % b);
+        return a;
+    }
 
     /// <summary>
     /// Whole-volume tallies estimated from sampled ones: each variant's counts are the reported segmentation's whole-volume
-    /// counts plus the variant's difference from the reported segmentation on the sampled rows, scaled by the volume's
+    /// counts plus the variant's difference from the reported segmentation on the sampled voxels, scaled by the volume's
     /// voxels over the sampled voxels (the same for label counts and contact faces). <paramref name="sampled"/> ends with
     /// the <see cref="SampledBaseName"/> tally.
     /// </summary>
@@ -98,10 +190,10 @@ public sealed record VariantRowSample(int BandRows, int Every)
 /// order; sums equal the whole-volume answer. The halo is the segmentation's plus one voxel: a window counts the faces
 /// from its owned voxels to the next voxel along each axis, so that voxel's label must be exact too.
 /// <para>
-/// With a <see cref="VariantRowSample"/> that is not every row, each window segments only its sampled bands (each read with
-/// the same halo in y, so their owned voxels are exact), with every variant and with the reported thresholds, and
-/// <see cref="Result"/> ends with the reported segmentation's tally on those rows (<see cref="VariantRowSample.SampledBaseName"/>)
-/// for <see cref="VariantRowSample.Estimate"/>.
+/// With a <see cref="VariantBlockSample"/> that is not every voxel, each window segments only the parts of the sampled
+/// blocks it owns (each read with the same halo in z, y and x, so their voxels are exact), with every variant and with the
+/// reported thresholds, and <see cref="Result"/> ends with the reported segmentation's tally on those voxels
+/// (<see cref="VariantBlockSample.SampledBaseName"/>) for <see cref="VariantBlockSample.Estimate"/>.
 /// </para>
 /// </summary>
 public sealed class SegmentationVariantAccumulator
@@ -110,23 +202,23 @@ public sealed class SegmentationVariantAccumulator
     private readonly double[] _classMeans;
     private readonly double _shineThroughExcess;
     private readonly double _fibreSigmaVoxels;
-    private readonly VariantRowSample _sample;
+    private readonly VariantBlockSample _sample;
     private readonly long[][] _counts;
     private readonly ContactFaces[] _contact;
 
     /// <param name="classMeansDarkToBright">Means of void, carbon, LPS and NMC, as the segmentation stage used them.</param>
     /// <param name="shineThroughExcess">The stack's <see cref="ShineThroughEstimate"/>, as the segmentation stage used it.</param>
     /// <param name="fibreSigmaVoxels">The tube σ of <see cref="FibreHalfDepth"/>, as the segmentation stage used it (0: off).</param>
-    /// <param name="sample">Rows to count on (null: all); when not all, <paramref name="reportedThresholds"/> are needed for the sampled base.</param>
+    /// <param name="sample">Voxels to count on (null: all); when not all, <paramref name="reportedThresholds"/> are needed for the sampled base.</param>
     /// <param name="reportedThresholds">The thresholds of the reported segmentation.</param>
     public SegmentationVariantAccumulator(IReadOnlyList<ThresholdVariant> variants, double[] classMeansDarkToBright, double shineThroughExcess = 0,
-        double fibreSigmaVoxels = 0, VariantRowSample? sample = null, double[]? reportedThresholds = null)
+        double fibreSigmaVoxels = 0, VariantBlockSample? sample = null, double[]? reportedThresholds = null)
     {
         if (classMeansDarkToBright.Length != PhaseClassifier.BseDarkToBright.Length)
             throw new ArgumentException("one class mean per phase (void, carbon, LPS, NMC) is needed", nameof(classMeansDarkToBright));
-        _sample = sample ?? VariantRowSample.AllRows;
-        if (!_sample.IsAllRows)
-            variants = [.. variants, new ThresholdVariant(VariantRowSample.SampledBaseName,
+        _sample = sample ?? VariantBlockSample.AllVoxels;
+        if (!_sample.IsAllVoxels)
+            variants = [.. variants, new ThresholdVariant(VariantBlockSample.SampledBaseName,
                 reportedThresholds ?? throw new ArgumentNullException(nameof(reportedThresholds), "a sampled tally needs the reported thresholds"))];
         _variants = variants;
         _classMeans = classMeansDarkToBright;
@@ -159,32 +251,36 @@ public sealed class SegmentationVariantAccumulator
         if (intensityWindow.Depth != window.SlabSlices || intensityWindow.Height != tile.ReadHeight || intensityWindow.Width != tile.ReadWidth)
             throw new ArgumentException($"window is {intensityWindow.Depth}x{intensityWindow.Height}x{intensityWindow.Width}, "
                 + $"expected {window.SlabSlices}x{tile.ReadHeight}x{tile.ReadWidth}", nameof(intensityWindow));
-        if (_sample.IsAllRows)
+        if (_sample.IsAllVoxels)
         {
             CountOwned(intensityWindow, window, tile);
             return;
         }
-        // Each sampled band with the in-plane halo (the window was read with at least that much; clipped where the window
-        // ends: there the stack ends).
-        var halo = RequiredHaloPixelsWithFibres(_fibreSigmaVoxels);
-        foreach (var (bandY0, bandY1) in _sample.Bands(tile.OwnedY0, tile.OwnedY1))
+        // Each sampled block's owned part with the recipe's halo (the window was read with at least that much; clipped where
+        // the window ends: there the stack ends).
+        var (zHalo, halo) = (RequiredHaloSlicesWithFibres(_fibreSigmaVoxels, _shineThroughExcess), RequiredHaloPixelsWithFibres(_fibreSigmaVoxels));
+        foreach (var b in _sample.Blocks(window.OwnedZ0, window.OwnedZ1, tile.OwnedY0, tile.OwnedY1, tile.OwnedX0, tile.OwnedX1))
         {
-            var (readY0, readY1) = (Math.Max(tile.ReadY0, bandY0 - halo), Math.Min(tile.ReadY1, bandY1 + halo));
-            var band = new TileWindow(readY0, readY1, tile.ReadX0, tile.ReadX1, bandY0, bandY1, tile.OwnedX0, tile.OwnedX1);
-            CountOwned(TileGrid.Crop(intensityWindow, new TileWindow(readY0 - tile.ReadY0, readY1 - tile.ReadY0, 0, tile.ReadWidth,
-                readY0 - tile.ReadY0, readY1 - tile.ReadY0, 0, tile.ReadWidth)), window, band, VariantsAtOnceOnBands);
+            var (readZ0, readZ1) = (Math.Max(window.SlabZ0, b.Z0 - zHalo), Math.Min(window.SlabZ1, b.Z1 + zHalo));
+            var (readY0, readY1) = (Math.Max(tile.ReadY0, b.Y0 - halo), Math.Min(tile.ReadY1, b.Y1 + halo));
+            var (readX0, readX1) = (Math.Max(tile.ReadX0, b.X0 - halo), Math.Min(tile.ReadX1, b.X1 + halo));
+            var inWindow = new TileWindow(readY0 - tile.ReadY0, readY1 - tile.ReadY0, readX0 - tile.ReadX0, readX1 - tile.ReadX0,
+                readY0 - tile.ReadY0, readY1 - tile.ReadY0, readX0 - tile.ReadX0, readX1 - tile.ReadX0);
+            var block = TileGrid.Crop(Halo.CropZ(intensityWindow, readZ0 - window.SlabZ0, readZ1 - window.SlabZ0), inWindow);
+            CountOwned(block, new SlabWindow(readZ0, readZ1, b.Z0, b.Z1), new TileWindow(readY0, readY1, readX0, readX1, b.Y0, b.Y1, b.X0, b.X1),
+                VariantsAtOnceOnBlocks);
         }
     }
 
     /// <summary>
-    /// Variants segmented at once on a sampled band. A band is a few dozen rows: each segmentation's steps split it by slices
+    /// Variants segmented at once on a sampled block. A block is a few dozen rows: each segmentation's steps split it by slices
     /// over the cores but leave one idle in their serial parts (the counts, the crops, the steps' set-up), so on 2 cores the
-    /// variants took 1.6 cores (64x1024x1024, every 4th band). Two at a time hold two bands' working copies, a third of one
-    /// window's at a quarter of the rows; whole windows (every row counted) stay one at a time, since the window is what the
-    /// budget sizes. A tuning of the schedule (measured on these 2-core machines), not of any result: the tallies are the same
-    /// for any value.
+    /// variants took 1.6 cores (64x1024x1024, every 4th band of rows, the blocks' forerunner). Two at a time hold two blocks'
+    /// working copies, each a small part of a window; whole windows (every voxel counted) stay one at a time, since the
+    /// window is what the budget sizes. A tuning of the schedule (measured on these 2-core machines), not of any result: the
+    /// tallies are the same for any value.
     /// </summary>
-    public const int VariantsAtOnceOnBands = 2;
+    public const int VariantsAtOnceOnBlocks = 2;
 
     private void CountOwned(Volume<float> intensityWindow, SlabWindow window, TileWindow tile, int variantsAtOnce = 1)
     {

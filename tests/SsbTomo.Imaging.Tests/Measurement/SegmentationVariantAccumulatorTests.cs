@@ -82,13 +82,14 @@ public class SegmentationVariantAccumulatorTests
     [Theory]
     [InlineData(4, 7)]
     [InlineData(23, 26)]
-    public void Sampled_rows_give_the_whole_volumes_counts_on_those_rows_in_any_window_order(int slabSlices, int tile)
+    public void Sampled_blocks_give_the_whole_volumes_counts_on_those_blocks_in_any_window_order(int slabSlices, int tile)
     {
         var intensity = Intensity(3, 21, 22, 26);
         ThresholdRange[] ranges = [new(9000, 10000, 11500), new(20000, 21500, 23000), new(35000, 36500, 38000)];
         double[] reported = [10000, 21500, 36500];
         var variants = SegmentationUncertainty.Variants(ranges);
-        var sample = new VariantRowSample(BandRows: 3, Every: 3);
+        // Blocks of 5 x 3 x 4 voxels, one in three: they cut across the slabs and the tiles.
+        var sample = new VariantBlockSample(Every: 3, intensity.Height, intensity.Width, BlockSlices: 5, BlockRows: 3, BlockColumns: 4);
         var halo = SegmentationVariantAccumulator.RequiredHaloSlices;
         var windows = new List<(SlabWindow Slab, TileWindow Tile)>();
         for (var z0 = 0; z0 < intensity.Depth; z0 += slabSlices)
@@ -99,21 +100,23 @@ public class SegmentationVariantAccumulatorTests
             accumulator.Add(TileGrid.Crop(Halo.CropZ(intensity, slab.SlabZ0, slab.SlabZ1), t), slab, t);
         var tallies = accumulator.Result();
 
-        Assert.Equal([.. variants.Select(v => v.Name), VariantRowSample.SampledBaseName], tallies.Select(t => t.Name));
-        var bands = sample.Bands(0, intensity.Height).ToList();
-        Assert.Equal([(0, 3), (9, 12), (18, 21)], bands);
+        Assert.Equal([.. variants.Select(v => v.Name), VariantBlockSample.SampledBaseName], tallies.Select(t => t.Name));
+        var blocks = sample.Blocks(0, intensity.Depth, 0, intensity.Height, 0, intensity.Width).ToList();
+        // 5 x 8 x 7 blocks numbered in raster order, every third: the first ones step across the columns and down the rows.
+        Assert.Equal([(0, 5, 0, 3, 0, 4), (0, 5, 0, 3, 12, 16), (0, 5, 0, 3, 24, 26), (0, 5, 3, 6, 8, 12)], blocks.Take(4));
+        Assert.Equal((5 * 8 * 7 + 2) / 3, blocks.Count);
         var thresholds = variants.Select(v => v.Thresholds).Append(reported).ToList();
         for (var i = 0; i < thresholds.Count; i++)
         {
             var whole = PhaseSegmentation.Segment(intensity, thresholds[i], Means);
             var counts = new long[PhaseLabel.Count];
             var faces = default(ContactFaces);
-            foreach (var (y0, y1) in bands)
+            foreach (var (z0, z1, y0, y1, x0, x1) in blocks)
             {
-                var rows = TileGrid.Crop(whole, new TileWindow(y0, y1, 0, whole.Width, y0, y1, 0, whole.Width));
-                var bandCounts = PhaseFractions.Count(rows);
-                for (var k = 0; k < counts.Length; k++) counts[k] += bandCounts[k];
-                faces += ContactLoss.CountFrom(whole, 0, whole.Depth, y0, y1, 0, whole.Width);
+                var block = TileGrid.Crop(Halo.CropZ(whole, z0, z1), new TileWindow(y0, y1, x0, x1, y0, y1, x0, x1));
+                var blockCounts = PhaseFractions.Count(block);
+                for (var k = 0; k < counts.Length; k++) counts[k] += blockCounts[k];
+                faces += ContactLoss.CountFrom(whole, z0, z1, y0, y1, x0, x1);
             }
             Assert.Equal(counts, tallies[i].LabelCounts);
             Assert.Equal(faces, tallies[i].Contact);
@@ -127,38 +130,42 @@ public class SegmentationVariantAccumulatorTests
         VariantTally[] sampled =
         [
             new("0+", [0, 0, 0], [0, 50, 100, 40, 60], new ContactFaces(80, 14)),
-            new(VariantRowSample.SampledBaseName, [0, 0, 0], [0, 50, 110, 40, 50], new ContactFaces(80, 10)),
+            new(VariantBlockSample.SampledBaseName, [0, 0, 0], [0, 50, 110, 40, 50], new ContactFaces(80, 10)),
         ];
         long[] whole = [0, 200, 440, 160, 200];
 
-        var estimated = Assert.Single(VariantRowSample.Estimate(sampled, whole, new ContactFaces(320, 40)));
+        var estimated = Assert.Single(VariantBlockSample.Estimate(sampled, whole, new ContactFaces(320, 40)));
 
         Assert.Equal("0+", estimated.Name);
         Assert.Equal([0, 200, 400, 160, 240], estimated.LabelCounts);
         Assert.Equal(new ContactFaces(320, 56), estimated.Contact);
-        Assert.Throws<ArgumentException>(() => VariantRowSample.Estimate(sampled[..1], whole, default));
+        Assert.Throws<ArgumentException>(() => VariantBlockSample.Estimate(sampled[..1], whole, default));
     }
 
     [Fact]
     public void Only_large_stacks_are_sampled()
     {
-        Assert.True(VariantRowSample.For(VariantRowSample.SampleFromVoxels - 1).IsAllRows);
-        var sample = VariantRowSample.For(VariantRowSample.SampleFromVoxels);
-        Assert.Equal(0.25, sample.RowShare);
-        Assert.Equal([(0, 64), (256, 300)], sample.Bands(0, 300));
-        Assert.Equal([(256, 270)], sample.Bands(200, 270));
-        Assert.Equal([(10, 64)], sample.Bands(10, 100));
+        Assert.True(VariantBlockSample.For(1, 1, (int)VariantBlockSample.SampleFromVoxels - 1).IsAllVoxels);
+        Assert.Equal(1, VariantBlockSample.For(10, 100, 100).VoxelShare(10));
+        Assert.False(VariantBlockSample.For(50, 1000, 1000).IsAllVoxels);
     }
 
     [Theory]
-    [InlineData(64L * 1024 * 1024, 4)]          // 67 Mvoxel: 16.8 M counted
-    [InlineData(20L * 3072 * 4096, 8)]          // 252 Mvoxel: 31 M
-    [InlineData(320L * 1536 * 2048, 16)]        // 1 Gvoxel: 63 M
-    [InlineData(2000L * 3072 * 4096, 16)]       // 25 Gvoxel: no sparser than every 16th band
-    public void Larger_stacks_count_sparser_bands_while_enough_voxels_are_counted(long voxels, int every)
+    [InlineData(64, 1024, 1024, 3)]     // 67 Mvoxel: 4 shares a factor with the 16 rows of blocks
+    [InlineData(20, 3072, 4096, 13)]    // 252 Mvoxel
+    [InlineData(320, 1536, 2048, 61)]   // 1 Gvoxel: 16 Mvoxel counted instead of the bands' 63
+    [InlineData(2000, 3072, 4096, 1571)] // 25 Gvoxel: the bands' sparsest sample counted 1.6 Gvoxel
+    public void Larger_stacks_count_fewer_blocks_spread_over_every_column_and_row(int depth, int height, int width, int every)
     {
-        var sample = VariantRowSample.For(voxels);
+        var sample = VariantBlockSample.For(depth, height, width);
         Assert.Equal(every, sample.Every);
-        Assert.True(voxels / sample.Every >= VariantRowSample.TargetSampledVoxels);
+        var voxels = (long)depth * height * width;
+        var counted = sample.VoxelShare(depth) * voxels;
+        Assert.InRange(counted, 0.9 * VariantBlockSample.TargetSampledVoxels, 2.0 * VariantBlockSample.TargetSampledVoxels);
+        var blocks = sample.Blocks(0, depth, 0, height, 0, width).ToList();
+        // Every column of blocks and most rows of blocks hold a counted block, and so do most slabs of 32 slices.
+        Assert.Equal((width + 511) / 512, blocks.Select(b => b.X0).Distinct().Count());
+        Assert.True(blocks.Select(b => b.Y0).Distinct().Count() >= Math.Min(blocks.Count, (height + 63) / 64) / 2);
+        Assert.True(blocks.Select(b => b.Z0).Distinct().Count() >= Math.Min(blocks.Count, (depth + 31) / 32) / 2);
     }
 }
