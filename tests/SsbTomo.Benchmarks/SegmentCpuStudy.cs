@@ -15,7 +15,8 @@ namespace SsbTomo.Benchmarks;
 /// instead compares the recipe with the rule on the whole volume against the same recipe exact only on [H, depth − H)
 /// (<see cref="SliceSpan"/>: a chunk's owned slices in a window with H slices of halo each side), checking that those slices agree;
 /// `--variant-bands` times the uncertainty's nine segmentations of one 84-row band with each testing its own tube cores against
-/// all sharing <see cref="FibreHalfDepth.TubeCoreCache"/>.
+/// all sharing <see cref="FibreHalfDepth.TubeCoreCache"/>; `--slabs 32,64,96` the stage's CPU per owned voxel for an interior
+/// slab of each depth (its z halo on both sides, a tile of every row and 512 columns), the labels and the variants apart.
 /// </summary>
 internal static class SegmentCpuStudy
 {
