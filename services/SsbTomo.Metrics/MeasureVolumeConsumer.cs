@@ -118,7 +118,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         // On a large stack the smoothed areas are counted on bands of rows and scaled to the volume by its voxel faces (they
         // were half of the stage's CPU at 1 Gvoxel).
         var areas = surfaces.Result();
-        var smoothed = new SmoothedSurfaceAreaAccumulator(voxelSize, VariantRowSample.For((long)depth * height * width), height, areas);
+        var smoothed = new SmoothedSurfaceAreaAccumulator(voxelSize, RowBandSample.For((long)depth * height * width), height, areas);
         var nearNmc = new VoidNearNmcAccumulator(voxelSize, options.Value.Metrics.VoidNearNmcDistanceUm);
         var halo = Math.Max(SmoothedSurfaceAreaAccumulator.RequiredHalo, nearNmc.HaloVoxels);
         for (var z0 = 0; z0 < depth; z0 += labels.SlabSlices)

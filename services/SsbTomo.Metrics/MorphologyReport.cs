@@ -52,7 +52,7 @@ public sealed partial record MetricsReport
     }
 
     /// <summary>How the smoothed areas of a large stack were counted (<see cref="SmoothedSurfaceAreaAccumulator"/>).</summary>
-    private static string SampledRowsNote(VariantRowSample rows) => FormattableString.Invariant(
+    private static string SampledRowsNote(RowBandSample rows) => FormattableString.Invariant(
         $"; counted on every {rows.Every}th band of {rows.BandRows} rows (from row 0), each area scaled to the volume by the voxel faces between its phases on every row over those on the rows counted (a ratio estimator)");
 
     /// <summary>Size distribution, percolation, void near NMC and component shapes on the <c>void</c> block.</summary>

@@ -11,7 +11,7 @@ namespace SsbTomo.Benchmarks;
 /// <c>MeasureVolumeConsumer</c> before the bounded tortuosity and particle split, timed alone (process CPU time and
 /// wall), slab by slab or window by window as the stage reads them. The passes are the stage's own Imaging types, so a
 /// change to one shows here before a 1-Gvoxel run.
-/// It also runs the smoothed areas on the rows the stage samples on a large stack (<see cref="VariantRowSample.For"/>; on a
+/// It also runs the smoothed areas on the rows the stage samples on a large stack (<see cref="RowBandSample.For"/>; on a
 /// smaller one every 4th band of 64 rows) and prints their errors against every row.
 /// Usage: dotnet SsbTomo.Benchmarks.dll metrics-stage RUN_DIR [--window-mb 512]
 /// </summary>
@@ -52,10 +52,10 @@ internal static class MetricsStageStudy
         // every digit, so that a faster pass can be checked to give the same sums
         Console.WriteLine("   areas µm² " + string.Join(", ", smoothed.SurfaceUm2().Skip(1).Select(a => a.ToString("R", CultureInfo.InvariantCulture)))
             + ", NMC|void " + smoothed.InterfaceUm2(PhaseLabel.Nmc, PhaseLabel.Void).ToString("R", CultureInfo.InvariantCulture));
-        // The stage's sample on a large stack (VariantRowSample.For; its areas scaled by the voxel faces), against every row:
+        // The stage's sample on a large stack (RowBandSample.For; its areas scaled by the voxel faces), against every row:
         // each area's relative error.
-        var rows = VariantRowSample.For(voxels);
-        if (rows.IsAllRows) rows = new VariantRowSample(VariantRowSample.DefaultBandRows, VariantRowSample.DefaultEvery);
+        var rows = RowBandSample.For(voxels);
+        if (rows.IsAllRows) rows = new RowBandSample(RowBandSample.DefaultBandRows, RowBandSample.DefaultEvery);
         var sampled = new SmoothedSurfaceAreaAccumulator(voxelSize, rows, labels.Height, wholeVolume!);
         Time($"smoothed surface areas, every {rows.Every}th band of {rows.BandRows} rows", voxels, () => { foreach (var w in windows) sampled.Add(w.Data, w.Slab, w.Tile); });
         var (all, some) = (smoothed.SurfaceUm2(), sampled.SurfaceUm2());

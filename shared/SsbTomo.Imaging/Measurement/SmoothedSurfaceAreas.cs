@@ -20,7 +20,7 @@ namespace SsbTomo.Imaging.Measurement;
 public sealed class SmoothedSurfaceAreaAccumulator
 {
     private readonly VoxelSize voxelSize;
-    private readonly VariantRowSample _rows;
+    private readonly RowBandSample _rows;
     // Whole-volume cube rows over the cube rows the sample holds: the sampled sums' scale where no faces say better.
     private readonly double _rowScale = 1;
     // The whole volume's voxel faces between two phases (its face-count areas), and those on the sampled rows per [lower
@@ -32,7 +32,7 @@ public sealed class SmoothedSurfaceAreaAccumulator
     public SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize)
     {
         ArgumentNullException.ThrowIfNull(voxelSize);
-        (this.voxelSize, _rows) = (voxelSize, VariantRowSample.AllRows);
+        (this.voxelSize, _rows) = (voxelSize, RowBandSample.AllRows);
     }
 
     /// <summary>
@@ -46,7 +46,7 @@ public sealed class SmoothedSurfaceAreaAccumulator
     /// run every 4th band of 64 rows put the areas within −1.2 to +0.7 % (carbon|void +6.6 %) and the smoothed contact
     /// loss 0.1 pp of every row's, where scaling by the rows' share put them 4-17 % off (`-- metrics-stage RUN_DIR`).
     /// </summary>
-    public SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize, VariantRowSample rows, int volumeHeight, SurfaceAreas wholeVolume)
+    public SmoothedSurfaceAreaAccumulator(VoxelSize voxelSize, RowBandSample rows, int volumeHeight, SurfaceAreas wholeVolume)
     {
         ArgumentNullException.ThrowIfNull(voxelSize);
         ArgumentNullException.ThrowIfNull(rows);
@@ -59,7 +59,7 @@ public sealed class SmoothedSurfaceAreaAccumulator
     }
 
     /// <summary>The rows whose cubes are counted (every row unless sampled).</summary>
-    public VariantRowSample CountedRows => _rows;
+    public RowBandSample CountedRows => _rows;
 
     /// <summary>Gaussian σ in voxels along each axis.</summary>
     public const double SigmaVoxels = 1.0;

@@ -16,9 +16,9 @@ public class SurfaceAreaTests
     }
 
     internal static SmoothedSurfaceAreaAccumulator MeasureSmoothed(Volume<byte> labels, VoxelSize voxelSize, int slabSlices = 0, int tileSize = 512,
-        VariantRowSample? rows = null)
+        RowBandSample? rows = null)
     {
-        var accumulator = new SmoothedSurfaceAreaAccumulator(voxelSize, rows ?? VariantRowSample.AllRows, labels.Height, Measure(labels, voxelSize));
+        var accumulator = new SmoothedSurfaceAreaAccumulator(voxelSize, rows ?? RowBandSample.AllRows, labels.Height, Measure(labels, voxelSize));
         if (slabSlices <= 0) slabSlices = labels.Depth;
         var halo = SmoothedSurfaceAreaAccumulator.RequiredHalo;
         for (var z0 = 0; z0 < labels.Depth; z0 += slabSlices)
@@ -383,7 +383,7 @@ public class SurfaceAreaTests
     public void Smoothed_areas_equal_the_plain_definition_to_the_bit(int depth, int height, int width, int seed, int bandRows, int every,
         int slabSlices, int tileSize)
     {
-        var rows = every == 1 ? VariantRowSample.AllRows : new VariantRowSample(bandRows, every);
+        var rows = every == 1 ? RowBandSample.AllRows : new RowBandSample(bandRows, every);
         var random = new Random(seed);
         var v = new Volume<byte>(depth, height, width);
         Array.Fill(v.Data, PhaseLabel.Lps);
