@@ -11,7 +11,7 @@ namespace SsbTomo.Benchmarks;
 /// with the run's thresholds, class means and shine-through correction) without and with the rule, alternating, after one
 /// three warm-ups of each. On a shared machine CPU time is the figure to compare; wall time and the load average are printed beside it.
 /// Usage: `-- segment-cpu [--repeats 3] [--parts] PHANTOM_DIR RUN_DIR [PHANTOM_DIR RUN_DIR ...]`; `--parts` also times the
-/// recipe's steps one by one (classification, clean-up, shine-through correction, half-depth rule); `--owned-span H`
+/// recipe's steps one by one (classification, clean-up, shine-through correction, half-depth rule, lit pore runs, particle face gaps); `--owned-span H`
 /// instead compares the recipe with the rule on the whole volume against the same recipe exact only on [H, depth − H)
 /// (<see cref="SliceSpan"/>: a chunk's owned slices in a window with H slices of halo each side), checking that those slices agree;
 /// `--variant-bands` times the uncertainty's nine segmentations of one 84-row band with each testing its own tube cores against
@@ -126,7 +126,10 @@ internal static class SegmentCpuStudy
                     Time("clean-up", () => cleaned = PartialVolumeCleanup.Apply(classified, run.Intensity, PhaseClassifier.BseDarkToBright, means));
                     Time("shine-through", () => corrected = ShineThroughCorrection.Apply(cleaned, run.Intensity, means[0], [correction], double.PositiveInfinity, means[2],
                         PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps));
-                    Time("half-depth", () => FibreHalfDepth.Apply(corrected, run.Intensity, means, sigma));
+                    Volume<byte> fibres = null!;
+                    Time("half-depth", () => fibres = FibreHalfDepth.Apply(corrected, run.Intensity, means, sigma));
+                    Time("lit pore runs", () => { LitPoreRuns.ApplyInPlace(fibres, run.Intensity, thresholds[0], means, correction, SliceSpan.All(fibres.Depth)); return fibres; });
+                    Time("particle face gaps", () => { ParticleFaceGaps.ApplyInPlace(fibres, run.Intensity, means, thresholds[1], sigma, SliceSpan.All(fibres.Depth)); return fibres; });
                 }
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{args[i + 1]}: steps (CPU s, median of {repeats}): {string.Join(", ", timings.Select(t => $"{t.Key} {t.Value.Order().ElementAt(t.Value.Count / 2):0.000}"))}; load {Load()}"));
