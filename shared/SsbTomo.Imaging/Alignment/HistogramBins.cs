@@ -60,14 +60,8 @@ internal readonly record struct HistogramBins(double Origin, double Width, int C
             if (Math.Abs(v) > LargestLatticeValue || v != MathF.Round(v)) return null;
             var level = (long)v;
             origin ??= level;
-            if (step != 1) step = Gcd(step, Math.Abs(level - origin.Value));
+            if (step != 1) step = IntegerMath.Gcd(step, Math.Abs(level - origin.Value));
         }
         return origin is { } o && step > 0 ? (o, step) : null;
-    }
-
-    private static long Gcd(long a, long b)
-    {
-        while (b != 0) (a, b) = (b, a % b);
-        return a;
     }
 }

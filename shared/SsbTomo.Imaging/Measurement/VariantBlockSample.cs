@@ -63,7 +63,7 @@ public sealed record VariantBlockSample(int Every, int StackHeight, int StackWid
         if (voxels < sampleFromVoxels) return AllVoxels;
         var (rows, columns) = (BlockCount(height, DefaultBlockRows), BlockCount(width, DefaultBlockColumns));
         var every = (int)Math.Max(1, Math.Min(int.MaxValue, voxels / Math.Max(1, targetSampledVoxels)));
-        while (every > 1 && (Gcd(every, rows) != 1 || Gcd(every, columns) != 1)) every--;
+        while (every > 1 && (IntegerMath.Gcd(every, rows) != 1 || IntegerMath.Gcd(every, columns) != 1)) every--;
         return new VariantBlockSample(every, height, width);
     }
 
@@ -86,12 +86,6 @@ public sealed record VariantBlockSample(int Every, int StackHeight, int StackWid
             .Sum(b => (long)(b.Z1 - b.Z0) * (b.Y1 - b.Y0) * (b.X1 - b.X0)) / ((long)depth * StackHeight * StackWidth);
 
     private static int BlockCount(int length, int blockLength) => (length + blockLength - 1) / blockLength;
-
-    private static int Gcd(int a, int b)
-    {
-        while (b != 0) (a, b) = (b, a % b);
-        return a;
-    }
 
     /// <summary>
     /// Whole-volume tallies estimated from sampled ones: each variant's counts are the reported segmentation's whole-volume

@@ -237,22 +237,9 @@ public static class ParticleFaceGaps
             for (var i = 0; i < plane; i++) rows[i] = (byte)(slice[i] & Potential);
             var shifted = scratch.AsSpan(z * plane, plane);
             rows.CopyTo(shifted);
-            for (var y = 0; y < height; y++)
-            {
-                var source = shifted.Slice(y * width, width);
-                var into = rows.AsSpan(y * width, width);
-                for (var d = 1; d <= radius && d < width; d++)
-                {
-                    ElementwiseInPlace.Or(into[d..], source[..^d]);
-                    ElementwiseInPlace.Or(into[..^d], source[d..]);
-                }
-            }
+            for (var d = 1; d <= radius; d++) OrShiftedAlongX(rows, shifted, height, width, d);
             rows.CopyTo(shifted);
-            for (var d = 1; d <= radius && d < height; d++)
-            {
-                ElementwiseInPlace.Or(shifted[(d * width)..], rows.AsSpan(0, plane - d * width));
-                ElementwiseInPlace.Or(shifted[..^(d * width)], rows.AsSpan(d * width));
-            }
+            for (var d = 1; d <= radius; d++) OrShiftedAlongY(shifted, rows, width, d);
             return rows;
         }, _ => { });
         Parallel.For(tested.Start, tested.End, options, () => new byte[plane], (z, _, near) =>
@@ -304,15 +291,28 @@ public static class ParticleFaceGaps
         if (z > 0) ElementwiseInPlace.Or(target, before.AsSpan((z - 1) * plane, plane));
         if (z + 1 < depth) ElementwiseInPlace.Or(target, before.AsSpan((z + 1) * plane, plane));
         var slice = before.AsSpan(z * plane, plane);
-        // Along y: the slice shifted by a row either way; along x: each row shifted by a column either way.
-        ElementwiseInPlace.Or(target[width..], slice[..^width]);
-        ElementwiseInPlace.Or(target[..^width], slice[width..]);
+        OrShiftedAlongY(target, slice, width, 1);
+        OrShiftedAlongX(target, slice, height, width, 1);
+    }
+
+    /// <summary><paramref name="target"/> |= <paramref name="source"/> shifted by <paramref name="d"/> columns either way, row by row (one slice).</summary>
+    private static void OrShiftedAlongX(Span<byte> target, ReadOnlySpan<byte> source, int height, int width, int d)
+    {
+        if (d >= width) return;
         for (var y = 0; y < height; y++)
         {
-            var row = slice.Slice(y * width, width);
+            var row = source.Slice(y * width, width);
             var into = target.Slice(y * width, width);
-            ElementwiseInPlace.Or(into[1..], row[..^1]);
-            ElementwiseInPlace.Or(into[..^1], row[1..]);
+            ElementwiseInPlace.Or(into[d..], row[..^d]);
+            ElementwiseInPlace.Or(into[..^d], row[d..]);
         }
+    }
+
+    /// <summary><paramref name="target"/> |= <paramref name="source"/> shifted by <paramref name="d"/> rows either way (one slice).</summary>
+    private static void OrShiftedAlongY(Span<byte> target, ReadOnlySpan<byte> source, int width, int d)
+    {
+        if (d * width >= source.Length) return;
+        ElementwiseInPlace.Or(target[(d * width)..], source[..^(d * width)]);
+        ElementwiseInPlace.Or(target[..^(d * width)], source[(d * width)..]);
     }
 }
