@@ -425,6 +425,7 @@ internal static class PatchConsensus
         var (dyP, dxP, texture, ok) = (work.PatchDy, work.PatchDx, work.Texture, work.Usable);
         var shift = start;
         Result? last = null;
+        Shift2D? previousStep = null;
         for (int iteration = 0; iteration < MaxIterations; iteration++)
         {
             var (vy0, vy1, vx0, vx1) = Resample(moving, shift, resampled, horizontal, maxThreads);
@@ -506,15 +507,47 @@ internal static class PatchConsensus
                 }
             if (usable < 3) return last;
             var step = RobustLocation(work, patches, usable, out double spread, out double effective);
-            // Gauss-Newton steps beyond ~1 px leave the linear range of the smoothed images; take them in parts.
             double length = step.Length;
-            if (length > 1) step = new Shift2D(step.Dy / length, step.Dx / length);
-            shift += step;
+            var move = Accelerated(step, previousStep);
+            // Gauss-Newton steps beyond ~1 px leave the linear range of the smoothed images; take them in parts.
+            double moveLength = move.Length;
+            if (moveLength > 1) move = new Shift2D(move.Dy / moveLength, move.Dx / moveLength);
+            previousStep = move == step ? step : null;
+            shift += move;
             last = new Result(shift, spread, usable, effective);
-            if (length < 1e-4) break;
+            if (length < ConvergedStepPx) break;
         }
         return last;
     }
+
+    /// <summary>A consensus step shorter than this (px) ends the iterations: far below the drift's own error (~0.1 px).</summary>
+    private const double ConvergedStepPx = 1e-4;
+
+    /// <summary>
+    /// The step to take given the consensus step and the one before it when that was taken unchanged. The reference's
+    /// gradients stand in for the moving slice's, which evolves between sections, so each Gauss-Newton step undershoots
+    /// by the same factor and the steps shrink geometrically (ratios 0.35-0.65 measured, larger for further offsets).
+    /// Aitken's extrapolation (the geometric series' sum, step / (1 - ratio)) goes to where the steps lead; the fixed
+    /// point, a zero consensus step, stays the same, so only the number of iterations changes. Taken only when both
+    /// steps point the same way and every other iteration, so that the next step measures what the extrapolation missed.
+    /// </summary>
+    internal static Shift2D Accelerated(Shift2D step, Shift2D? previous)
+    {
+        if (previous is not { } p) return step;
+        double pp = p.Dy * p.Dy + p.Dx * p.Dx, ss = step.Dy * step.Dy + step.Dx * step.Dx;
+        if (!(pp > 0) || !(ss > 0)) return step;
+        double dot = step.Dy * p.Dy + step.Dx * p.Dx;
+        double ratio = dot / pp, cosine = dot / Math.Sqrt(pp * ss);
+        if (cosine < MinAcceleratedCosine || !(ratio > 0) || ratio > MaxAcceleratedRatio) return step;
+        double factor = 1 / (1 - ratio);
+        return new Shift2D(step.Dy * factor, step.Dx * factor);
+    }
+
+    /// <summary>Steps that turn by more than ~25° are not a geometric series: no extrapolation.</summary>
+    private const double MinAcceleratedCosine = 0.9;
+
+    /// <summary>Contraction above which the extrapolation (factor 1 / (1 - ratio)) would amplify the steps' noise more than 5x.</summary>
+    private const double MaxAcceleratedRatio = 0.8;
 
     /// <summary>Sums per cell: yy, yx, xx, ye, xe, valid count.</summary>
     private const int CellTerms = 6;

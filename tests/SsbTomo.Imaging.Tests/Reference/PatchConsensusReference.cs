@@ -167,6 +167,7 @@ internal static class PatchConsensusReference
         var ok = new bool[patches];
         var shift = start;
         Result? last = null;
+        Shift2D? previousStep = null;
         for (int iteration = 0; iteration < MaxIterations; iteration++)
         {
             var (vy0, vy1, vx0, vx1) = Resample(moving, shift, resampled);
@@ -219,10 +220,15 @@ internal static class PatchConsensusReference
                 }
             if (usable < 3) return last;
             var step = RobustLocation(dyP, dxP, texture, ok, out double spread, out double effective);
-            // Gauss-Newton steps beyond ~1 px leave the linear range of the smoothed images; take them in parts.
             double length = step.Length;
-            if (length > 1) step = new Shift2D(step.Dy / length, step.Dx / length);
-            shift += step;
+            // The iteration rule is the algorithm's, not a speed-up: every other step extrapolated (Aitken) where the
+            // steps shrink geometrically; PatchConsensusTests check that rule on its own.
+            var move = PatchConsensus.Accelerated(step, previousStep);
+            // Gauss-Newton steps beyond ~1 px leave the linear range of the smoothed images; take them in parts.
+            double moveLength = move.Length;
+            if (moveLength > 1) move = new Shift2D(move.Dy / moveLength, move.Dx / moveLength);
+            previousStep = move == step ? step : null;
+            shift += move;
             last = new Result(shift, spread, usable, effective);
             if (length < 1e-4) break;
         }
