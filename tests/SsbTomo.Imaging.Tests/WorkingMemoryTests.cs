@@ -128,12 +128,18 @@ public sealed class WorkingMemoryTests
         var labels = PhaseClassifier.Classify(grey, thresholds, PhaseClassifier.BseDarkToBright);
         double[] means = [8000, 23000, 38000, 54000];
         PartialVolumeCleanup.Apply(labels, grey, PhaseClassifier.BseDarkToBright, means);
-        var before = GC.GetTotalAllocatedBytes(precise: true);
-        // One block: its scratch planes once, and the cleaned copy.
-        var cleaned = PartialVolumeCleanup.Apply(labels, grey, PhaseClassifier.BseDarkToBright, means, PartialVolumeCleanup.DefaultMaxBandVoxels,
-            PartialVolumeCleanup.DefaultMinimumEdgeContrast, zBlocks: 1);
-        var allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
-        GC.KeepAlive(cleaned);
+        // One block: its scratch planes once, and the cleaned copy. The counter is process-wide and the test runner's own
+        // threads allocate while it runs (reporting the tests before; once 47 KiB within one 11 ms call on a loaded
+        // machine): their bytes only add, so the least of three calls is the kernel's own.
+        var allocated = Enumerable.Range(0, 3).Min(_ =>
+        {
+            var before = GC.GetTotalAllocatedBytes(precise: true);
+            var cleaned = PartialVolumeCleanup.Apply(labels, grey, PhaseClassifier.BseDarkToBright, means, PartialVolumeCleanup.DefaultMaxBandVoxels,
+                PartialVolumeCleanup.DefaultMinimumEdgeContrast, zBlocks: 1);
+            var bytes = GC.GetTotalAllocatedBytes(precise: true) - before;
+            GC.KeepAlive(cleaned);
+            return bytes;
+        });
 
         var expected = labels.Length + (long)PartialVolumeCleanup.ScratchBytesPerSlicePixel() * height * width;
         Assert.InRange(allocated, expected, expected + (32 << 10));
