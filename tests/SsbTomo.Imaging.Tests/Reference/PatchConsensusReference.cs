@@ -222,7 +222,7 @@ internal static class PatchConsensusReference
             var step = RobustLocation(dyP, dxP, texture, ok, out double spread, out double effective);
             double length = step.Length;
             // The iteration rule is the algorithm's, not a speed-up: every other step extrapolated (Aitken) where the
-            // steps shrink geometrically; PatchConsensusTests check that rule on its own.
+            // steps shrink geometrically; PatchConsensusStepTests check that rule on its own.
             var move = PatchConsensus.Accelerated(step, previousStep);
             // Gauss-Newton steps beyond ~1 px leave the linear range of the smoothed images; take them in parts.
             double moveLength = move.Length;
