@@ -397,7 +397,13 @@ internal static class GaussianBlur
 /// </summary>
 internal static class PatchConsensus
 {
-    private const int MaxIterations = 12;
+    /// <summary>
+    /// Gauss-Newton iterations at most. A pair that converges does so within 3-5 (with <see cref="Accelerated"/>); the
+    /// others, far pairs whose sections have evolved, shrink their step by only ~0.965 an iteration and end at the cap
+    /// wherever it is, close to their start. Their cap was 12; at 6 the anchored drift of the drift family (24 members
+    /// at 64x192x224, 5 at 128x256x320) stayed within 0.005 px member by member, at about a third less CPU.
+    /// </summary>
+    private const int MaxIterations = 6;
 
     public readonly record struct Result(Shift2D Shift, double Spread, int Patches, double EffectivePatches)
     {
