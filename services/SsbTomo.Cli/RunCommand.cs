@@ -28,6 +28,11 @@ public static class RunCommand
             Description = $"Slices per chunk (fan-out unit). Default: {ChunkPlan.LargeSlabSlices} when a slab of whole slices fits half the memory budget "
                 + $"(slices up to ~3.3 megapixels at 2 GiB), else {ChunkPlan.DefaultSlices}.",
         };
+        var fanOutSlices = new Option<int?>("--fan-out-slices")
+        {
+            Description = $"Slices per command of denoising, survey and segmentation, rounded down to whole chunks (each reads its halo once). "
+                + $"Default: {ChunkPlan.EmbeddedFanOutSlices}.",
+        };
         var verbose = new Option<bool>("--verbose") { Description = "Log every stage to the console." };
         var memory = new Option<int>("--memory-mb")
         {
@@ -53,11 +58,11 @@ public static class RunCommand
 
         var command = new Command("run", "Run ingest, alignment, segmentation, reconstruction and metrics on one stack, embedded in this process.")
         {
-            stack, output, voxelSize, chunkSlices, verbose, memory, alignmentWorkers, model, profile,
+            stack, output, voxelSize, chunkSlices, fanOutSlices, verbose, memory, alignmentWorkers, model, profile,
         };
         command.SetAction((parse, ct) => RunAsync(
             parse.GetValue(stack)!, parse.GetValue(output)!, parse.GetValue(voxelSize), parse.GetValue(chunkSlices), parse.GetValue(verbose), ct,
-            parse.GetValue(memory), parse.GetValue(alignmentWorkers), parse.GetValue(model), parse.GetValue(profile)));
+            parse.GetValue(memory), parse.GetValue(alignmentWorkers), parse.GetValue(model), parse.GetValue(profile), parse.GetValue(fanOutSlices)));
         return command;
     }
 
@@ -66,8 +71,10 @@ public static class RunCommand
     /// the cores, slabs and budget allow (<see cref="Plan"/>).</param>
     /// <param name="modelDir">A model folder from <c>ssbtomo train</c> to segment with (null: the thresholds).</param>
     /// <param name="profile">Print and write (<see cref="RunProfile.FileName"/>) the time and memory of every stage.</param>
+    /// <param name="fanOutSlicesGiven">Slices per command of the fanned-out stages (<see cref="SubmitJob.FanOutSlices"/>); null:
+    /// <see cref="ChunkPlan.EmbeddedFanOutSlices"/>.</param>
     public static async Task<int> RunAsync(string stackPath, string outDir, double[]? voxelSize, int? chunkSlicesGiven, bool verbose, CancellationToken ct,
-        int? memoryBudgetMb = null, int? alignmentWorkersGiven = null, string? modelDir = null, bool profile = false)
+        int? memoryBudgetMb = null, int? alignmentWorkersGiven = null, string? modelDir = null, bool profile = false, int? fanOutSlicesGiven = null)
     {
         if (modelDir is not null && CheckModel(modelDir) is { } refusal)
         {
@@ -84,6 +91,11 @@ public static class RunCommand
             AnsiConsole.MarkupLine("[red]--chunk-slices must be at least 1[/]");
             return 2;
         }
+        if (fanOutSlicesGiven < 1)
+        {
+            AnsiConsole.MarkupLine("[red]--fan-out-slices must be at least 1[/]");
+            return 2;
+        }
         if (memoryBudgetMb < ProcessMemory.MinimumBudgetMb)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]--memory-mb must be at least {ProcessMemory.MinimumBudgetMb}[/]");
@@ -95,6 +107,7 @@ public static class RunCommand
             return 2;
         }
         var (chunkSlices, alignmentWorkers) = Plan(stackPath, memoryBudgetMb ?? new SsbTomoOptions().MemoryBudgetMb, chunkSlicesGiven, alignmentWorkersGiven);
+        var fanOut = ChunkPlan.FanOutSlicesFor(chunkSlices, fanOutSlicesGiven ?? ChunkPlan.EmbeddedFanOutSlices);
         if (memoryBudgetMb is { } budget) ProcessMemory.LimitTo(budget);
         var started = Stopwatch.StartNew();
         var profiler = profile ? StageProfiler.ForThisProcess() : null;
@@ -102,8 +115,8 @@ public static class RunCommand
         {
             if (memoryBudgetMb is { } mb) o.MemoryBudgetMb = mb;
             o.AlignmentWorkers = alignmentWorkers;
-        }), modelDir, profiler);
-        if (profiler is not null) WriteProfile(profiler, outDir, result.Succeeded, chunkSlices, alignmentWorkers);
+        }), modelDir, profiler, fanOut);
+        if (profiler is not null) WriteProfile(profiler, outDir, result.Succeeded, chunkSlices, alignmentWorkers, fanOut);
         if (!result.Succeeded)
         {
             foreach (var line in FailureLines(result, outDir))
@@ -178,8 +191,10 @@ public static class RunCommand
     /// (<see cref="JobLayout.ClassifierManifest"/>, <see cref="JobLayout.ClassifierForest"/>) and the job segments with them.
     /// </summary>
     /// <param name="profiler">When given, told every state the job reports and sampled for memory while the job runs.</param>
+    /// <param name="fanOutSlices">Slices per command of the fanned-out stages (<see cref="SubmitJob.FanOutSlices"/>; 0: one chunk each).</param>
     public static async Task<JobOutcome> ExecuteAsync(string stackPath, string outDir, double[]? voxelSize, int chunkSlices, bool verbose,
-        CancellationToken ct, Action<IServiceCollection>? configureServices = null, string? modelDir = null, StageProfiler? profiler = null)
+        CancellationToken ct, Action<IServiceCollection>? configureServices = null, string? modelDir = null, StageProfiler? profiler = null,
+        int fanOutSlices = 0)
     {
         stackPath = Path.GetFullPath(stackPath);
         outDir = Path.GetFullPath(outDir);
@@ -204,7 +219,11 @@ public static class RunCommand
             await store.WriteAsync(layout.ClassifierManifest, await File.ReadAllBytesAsync(Path.Combine(modelDir, PixelClassifierManifest.FileName), ct), ct);
             await store.WriteAsync(layout.ClassifierForest, await File.ReadAllBytesAsync(Path.Combine(modelDir, PixelClassifierManifest.ForestFileName), ct), ct);
         }
-        await host.Services.GetRequiredService<IBus>().Publish(new SubmitJob(jobId, stackPath, "", overrideSize, chunkSlices) { TrainedClassifier = modelDir is not null }, ct);
+        await host.Services.GetRequiredService<IBus>().Publish(new SubmitJob(jobId, stackPath, "", overrideSize, chunkSlices)
+        {
+            TrainedClassifier = modelDir is not null,
+            FanOutSlices = fanOutSlices,
+        }, ct);
         try
         {
             var finished = await FollowAsync(watcher, outcome, ct);
@@ -256,9 +275,14 @@ public static class RunCommand
 
     private static readonly TimeSpan ProfileSamplingPeriod = TimeSpan.FromMilliseconds(250);
 
-    private static void WriteProfile(StageProfiler profiler, string outDir, bool succeeded, int chunkSlices, int alignmentWorkers)
+    private static void WriteProfile(StageProfiler profiler, string outDir, bool succeeded, int chunkSlices, int alignmentWorkers, int fanOutSlices)
     {
-        var profile = new RunProfile(StackVoxels(outDir), profiler.Finish()) { ChunkSlices = chunkSlices, AlignmentWorkers = alignmentWorkers };
+        var profile = new RunProfile(StackVoxels(outDir), profiler.Finish())
+        {
+            ChunkSlices = chunkSlices,
+            AlignmentWorkers = alignmentWorkers,
+            FanOutSlices = fanOutSlices,
+        };
         File.WriteAllText(Path.Combine(Path.GetFullPath(outDir), RunProfile.FileName), profile.ToJson());
         var table = new Table().AddColumn("stage").AddColumn("wall s", c => c.RightAligned()).AddColumn("CPU s", c => c.RightAligned())
             .AddColumn("cores busy", c => c.RightAligned()).AddColumn("share of wall", c => c.RightAligned()).AddColumn("peak MiB", c => c.RightAligned());
@@ -270,7 +294,8 @@ public static class RunCommand
         if (profile.StackVoxels > 0)
             AnsiConsole.MarkupLineInterpolated(
                 $"{profile.StackVoxels / 1e6:0.0} Mvoxel: {profile.MegavoxelsPerSecond:0.00} Mvoxel/s wall, {profile.MegavoxelsPerCpuSecond:0.00} Mvoxel per CPU-second");
-        AnsiConsole.MarkupLineInterpolated($"Slabs of {chunkSlices} slices, {alignmentWorkers} alignment worker{(alignmentWorkers == 1 ? "" : "s")}.");
+        AnsiConsole.MarkupLineInterpolated(
+            $"Slabs of {chunkSlices} slices, {alignmentWorkers} alignment worker{(alignmentWorkers == 1 ? "" : "s")}, {fanOutSlices} slices per denoising, survey and segmentation command.");
         if (!succeeded) AnsiConsole.MarkupLine("The job failed: the profile covers the stages it ran.");
     }
 

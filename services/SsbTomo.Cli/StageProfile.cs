@@ -103,6 +103,10 @@ public sealed record RunProfile(
     [JsonPropertyName("alignment_workers")]
     public int AlignmentWorkers { get; init; }
 
+    /// <summary>Slices per command of denoising, survey and segmentation (whole slabs; <c>SubmitJob.FanOutSlices</c>).</summary>
+    [JsonPropertyName("fan_out_slices")]
+    public int FanOutSlices { get; init; }
+
     [JsonPropertyName("wall_seconds")]
     public double WallSeconds => Stages.Sum(s => s.WallSeconds);
 

@@ -255,6 +255,7 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
         var labels = _folderNames.Match(Path.GetFileName(folder));
         await bus.Publish(new SubmitJob(jobId, source, JobPrefix(jobId), null, options.Value.ChunkSlices)
         {
+            FanOutSlices = options.Value.FanOutSlices,
             Acquisition = new WatchedAcquisition(completed.Rule, earlier?.JobId, labels?.Sample, labels?.Series) { FolderLabels = labels?.Values },
         }, ct);
         if (earlier is null)

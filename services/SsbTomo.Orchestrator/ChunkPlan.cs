@@ -67,6 +67,24 @@ public static class ChunkPlan
     private static bool WholeSlabsFit(int height, int width, long memoryBudgetBytes, int workers, int slabSlices) =>
         (long)workers * (slabSlices + AlignmentHaloSlices) * height * width * WholeSliceBytesPerPixel <= memoryBudgetBytes / 2;
 
+    /// <summary>
+    /// Slices per command of the fanned-out stages that <c>ssbtomo run</c> asks for (<see cref="FanOutSlicesFor"/>
+    /// rounds it to whole slabs). Segmentation reads ~20 halo slices on each side of what it owns; on the 151 Mvoxel
+    /// cycled-50 phantom its recipe took 0.199 / 0.159 / 0.133 CPU-s per owned Mvoxel for 32 / 64 / 96 owned slices
+    /// (`segment-cpu --slabs 32,64,96`, README Scaling), and an embedded run works on one command at a time anyway.
+    /// </summary>
+    public const int EmbeddedFanOutSlices = 96;
+
+    /// <summary>
+    /// The slices per fanned-out command for slabs of <paramref name="chunkSlices"/> when <paramref name="requested"/> are
+    /// asked for: the largest whole number of slabs not above the request, at least one slab.
+    /// </summary>
+    public static int FanOutSlicesFor(int chunkSlices, int requested)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunkSlices);
+        return Math.Max(1, requested / chunkSlices) * chunkSlices;
+    }
+
     public static int Count(int slices, int chunkSlices) => (slices + chunkSlices - 1) / chunkSlices;
 
     public static IEnumerable<(int Index, int Z0, int Z1)> Slabs(int slices, int chunkSlices)

@@ -13,6 +13,19 @@ public class JobState : SagaStateMachineInstance
     public string JobPrefix { get; set; } = "";
     public VoxelSizeNm? VoxelSizeOverride { get; set; }
     public int ChunkSlices { get; set; }
+
+    /// <summary>
+    /// Slices per command of denoising, survey and segmentation: a whole number of <see cref="ChunkSlices"/> slabs
+    /// (<see cref="ChunkPlan.FanOutSlicesFor"/>); 0 in a job stored before it existed, which then keeps one slab a command.
+    /// </summary>
+    public int FanOutSlices { get; set; }
+
+    /// <summary>The fanned-out stages' commands: slabs of <see cref="FanOutSlices"/> (of <see cref="ChunkSlices"/> in an older job).</summary>
+    public IEnumerable<(int Index, int Z0, int Z1)> FanOutSlabs() => ChunkPlan.Slabs(Slices, Math.Max(FanOutSlices, ChunkSlices));
+
+    /// <summary>The commands the current fan-out state sends: alignment's slabs of <see cref="ChunkSlices"/> whole slices, or <see cref="FanOutSlabs"/>.</summary>
+    public IEnumerable<(int Index, int Z0, int Z1)> SlabsOfCurrentState() =>
+        CurrentState == JobStates.Aligning ? ChunkPlan.Slabs(Slices, ChunkSlices) : FanOutSlabs();
     /// <summary>From the share-drive watcher: why the folder counted as complete; null for jobs from the API or CLI.</summary>
     public WatchedAcquisition? Acquisition { get; set; }
     /// <summary>The job that processes this job's folder again because it changed after this job was submitted.</summary>
@@ -22,6 +35,7 @@ public class JobState : SagaStateMachineInstance
     public int Height { get; set; }
     public int Width { get; set; }
 
+    /// <summary>The commands of the current fan-out: alignment's slabs until the stack is aligned, then <see cref="FanOutSlabs"/>.</summary>
     public int ChunksTotal { get; set; }
 
     // Sets of chunk indices, not counters: a redelivered event must not count twice.

@@ -104,6 +104,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                     job.JobPrefix = c.Message.JobPrefix;
                     job.VoxelSizeOverride = c.Message.VoxelSizeOverride;
                     job.ChunkSlices = Math.Max(1, c.Message.ChunkSlices);
+                    job.FanOutSlices = ChunkPlan.FanOutSlicesFor(job.ChunkSlices, c.Message.FanOutSlices);
                     job.Acquisition = c.Message.Acquisition;
                     job.TrainedClassifier = c.Message.TrainedClassifier;
                     job.SubmittedUtc = job.UpdatedUtc = DateTime.UtcNow;
@@ -163,7 +164,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                     job.Slices = c.Message.Slices;
                     job.Height = c.Message.Height;
                     job.Width = c.Message.Width;
-                    job.ChunksTotal = ChunkPlan.Count(job.Slices, job.ChunkSlices);
+                    job.ChunksTotal = job.FanOutSlabs().Count();
                     // Added to, not replaced: the job may already carry a warning (superseded) from before.
                     job.Warnings = [.. job.Warnings.Union(c.Message.Warnings ?? [])];
                     job.UpdatedUtc = DateTime.UtcNow;
@@ -640,42 +641,42 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
     private static async Task PublishPrepareCommands(BehaviorContext<JobState, StackAligned> context)
     {
         var job = context.Saga;
-        foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices))
+        foreach (var (index, z0, z1) in job.FanOutSlabs())
             await context.Publish(new PrepareChunk(job.CorrelationId, job.JobPrefix, index, z0, z1));
     }
 
     private static async Task PublishMissingPrepareCommands(BehaviorContext<JobState, StackAligned> context)
     {
         var job = context.Saga;
-        foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices).Where(s => !job.PreparedChunks.Contains(s.Index)))
+        foreach (var (index, z0, z1) in job.FanOutSlabs().Where(s => !job.PreparedChunks.Contains(s.Index)))
             await context.Publish(new PrepareChunk(job.CorrelationId, job.JobPrefix, index, z0, z1));
     }
 
     private static async Task PublishSurveyCommands(BehaviorContext<JobState, ChunkPrepared> context)
     {
         var job = context.Saga;
-        foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices))
+        foreach (var (index, z0, z1) in job.FanOutSlabs())
             await context.Publish(new SurveyChunk(job.CorrelationId, job.JobPrefix, index, z0, z1, job.Thresholds!, job.ClassMeans!));
     }
 
     private static async Task PublishMissingSurveyCommands(BehaviorContext<JobState, ChunkPrepared> context)
     {
         var job = context.Saga;
-        foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices).Where(s => !job.SurveyedChunks.Contains(s.Index)))
+        foreach (var (index, z0, z1) in job.FanOutSlabs().Where(s => !job.SurveyedChunks.Contains(s.Index)))
             await context.Publish(new SurveyChunk(job.CorrelationId, job.JobPrefix, index, z0, z1, job.Thresholds!, job.ClassMeans!));
     }
 
     private static async Task PublishMissingSegmentCommands(BehaviorContext<JobState, ChunkSurveyed> context)
     {
         var job = context.Saga;
-        foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices).Where(s => !job.SegmentedChunks.Contains(s.Index)))
+        foreach (var (index, z0, z1) in job.FanOutSlabs().Where(s => !job.SegmentedChunks.Contains(s.Index)))
             await context.Publish(job.SegmentCommand(index, z0, z1));
     }
 
     private static async Task PublishSegmentCommands(BehaviorContext<JobState, ChunkSurveyed> context)
     {
         var job = context.Saga;
-        foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices))
+        foreach (var (index, z0, z1) in job.FanOutSlabs())
             await context.Publish(job.SegmentCommand(index, z0, z1));
     }
 }

@@ -247,7 +247,10 @@ public static class JobsApi
                     title: "The source path does not exist");
 
             var jobId = NewId.NextGuid();
-            await publish.Publish(new SubmitJob(jobId, source, JobLayout.ForJob(jobId).Prefix, request.VoxelSizeNm, options.Value.ChunkSlices), ct);
+            await publish.Publish(new SubmitJob(jobId, source, JobLayout.ForJob(jobId).Prefix, request.VoxelSizeNm, options.Value.ChunkSlices)
+            {
+                FanOutSlices = options.Value.FanOutSlices,
+            }, ct);
             logs.CreateLogger("SsbTomo.Orchestrator.JobsApi").LogInformation("Job {JobId} on {SourcePath} submitted by {User}", jobId, source, http.User.Identity?.Name);
             return Results.Accepted($"/api/jobs/{jobId}", new { jobId });
         }

@@ -32,7 +32,7 @@ public static class StallPolicy
     };
 
     public static IReadOnlyList<(int Index, int Z0, int Z1)> MissingChunks(JobState job) =>
-        DoneChunks(job) is { } done && job.ChunkSlices > 0 ? ChunkPlan.Slabs(job.Slices, job.ChunkSlices).Where(s => !done.Contains(s.Index)).ToList() : [];
+        DoneChunks(job) is { } done && job.ChunkSlices > 0 ? job.SlabsOfCurrentState().Where(s => !done.Contains(s.Index)).ToList() : [];
 
     /// <summary>When the job last moved; a job stored before stall detection existed has only its last update.</summary>
     public static DateTime LastMovedUtc(JobState job) => job.ProgressUtc == default ? job.UpdatedUtc : job.ProgressUtc;

@@ -19,6 +19,13 @@ public record SubmitJob(Guid JobId, string SourcePath, string JobPrefix, VoxelSi
     /// ClassifierManifest / ClassifierForest) before sending this: segmentation classifies with it instead of the thresholds.
     /// </summary>
     public bool TrainedClassifier { get; init; }
+
+    /// <summary>
+    /// Slices per command of the fanned-out stages after alignment (denoising, survey, segmentation): a whole number of
+    /// <see cref="ChunkSlices"/> slabs, so each command reads its z halo once for several slabs. 0 (or less than
+    /// <see cref="ChunkSlices"/>): one slab per command, as before the field existed.
+    /// </summary>
+    public int FanOutSlices { get; init; }
 }
 
 /// <summary>

@@ -41,6 +41,14 @@ public sealed class SsbTomoOptions
     public int ChunkSlices { get; set; } = 16;
 
     /// <summary>
+    /// Slices per command of the fanned-out stages after alignment (denoising, survey, segmentation), rounded down to a
+    /// whole number of <see cref="ChunkSlices"/> slabs: each command reads its z halo (~20 slices a side in segmentation)
+    /// once for all of them, so fewer, larger commands cost less CPU per slice, and more, smaller ones spread over more
+    /// workers. 0 (default for the services): one slab per command, the most fan-out; <c>ssbtomo run</c> takes 96.
+    /// </summary>
+    public int FanOutSlices { get; set; }
+
+    /// <summary>
     /// Rows and columns of every volume's storage chunks (raw.zarr sets them; every later volume is chunked like it):
     /// the unit a stage's y/x tiles are made of. 512 by default.
     /// </summary>
@@ -80,6 +88,7 @@ public sealed class SsbTomoOptions
     public IEnumerable<string> Problems()
     {
         if (ChunkSlices < 1) yield return $"SsbTomo:ChunkSlices is {ChunkSlices}; it must be at least 1";
+        if (FanOutSlices < 0) yield return $"SsbTomo:FanOutSlices is {FanOutSlices}; it must be 0 (one slab per command) or more";
         if (ChunkTilePx < 1) yield return $"SsbTomo:ChunkTilePx is {ChunkTilePx}; it must be at least 1";
         if (AlignmentWorkers < 1) yield return $"SsbTomo:AlignmentWorkers is {AlignmentWorkers}; it must be at least 1";
         if (AlignmentKernelThreads < 1)

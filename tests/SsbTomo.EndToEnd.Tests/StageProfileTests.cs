@@ -79,11 +79,14 @@ public class StageProfileTests
         // Two 8-slice slabs of small slices: an alignment worker for each while there are cores (ChunkPlan.AlignmentWorkersFor).
         Assert.Equal(8, root.GetProperty("chunk_slices").GetInt32());
         Assert.Equal(Math.Min(2, Environment.ProcessorCount), root.GetProperty("alignment_workers").GetInt32());
+        // The fanned-out stages' commands: the default 96 slices, twelve 8-slice slabs.
+        Assert.Equal(96, root.GetProperty("fan_out_slices").GetInt32());
     }
 
     /// <summary>
     /// Without --chunk-slices, `ssbtomo run` cuts a stack of small slices into slabs of 32 (Orchestrator.ChunkPlan.SlicesFor): raw.zarr
-    /// is chunked by 32 slices along z, and the labels are the bytes a run with 16-slice slabs gives.
+    /// is chunked by 32 slices along z, and the labels are the bytes a run with 16-slice slabs gives. The first run denoises, surveys
+    /// and segments its 40 slices in one command (--fan-out-slices' default, 96), the second in three of 16 slices.
     /// </summary>
     [Fact]
     public async Task Run_without_chunk_slices_takes_the_slab_the_slice_size_allows_and_the_same_labels()
@@ -94,7 +97,8 @@ public class StageProfileTests
         var (auto, sixteen) = (Path.Combine(dir.Path, "auto"), Path.Combine(dir.Path, "sixteen"));
 
         Assert.Equal(0, await RunCommand.RunAsync(Path.Combine(phantom, "stack"), auto, null, null, verbose: false, CancellationToken.None));
-        Assert.Equal(0, await RunCommand.RunAsync(Path.Combine(phantom, "stack"), sixteen, null, 16, verbose: false, CancellationToken.None));
+        Assert.Equal(0, await RunCommand.RunAsync(Path.Combine(phantom, "stack"), sixteen, null, 16, verbose: false, CancellationToken.None,
+            fanOutSlicesGiven: 16));
 
         var layout = new JobLayout("");
         async Task<IReadOnlyList<int>> RawChunks(string run) => (await OmeZarr.OpenLevelAsync<ushort>(new FileSystemBlobStore(run), layout.Raw, 0)).Chunks;

@@ -11,6 +11,20 @@ public class ChunkPlanTests
     /// budget, else 16: at the default 2 GiB a 1024x1024 or 1536x2048 slice gets 32, a real 3072x4096 slice 16; a smaller
     /// budget moves the line.
     /// </summary>
+    /// <summary>The fanned-out commands span the most whole slabs the request allows, never less than one slab.</summary>
+    [Theory]
+    [InlineData(32, 96, 96)]
+    [InlineData(16, 96, 96)]
+    [InlineData(32, 100, 96)]
+    [InlineData(32, 63, 32)]
+    [InlineData(32, 0, 32)]
+    [InlineData(32, 16, 32)]
+    [InlineData(7, 96, 91)]
+    public void Fan_out_commands_are_whole_slabs(int chunkSlices, int requested, int expected)
+    {
+        Assert.Equal(expected, ChunkPlan.FanOutSlicesFor(chunkSlices, requested));
+    }
+
     [Theory]
     [InlineData(1024, 1024, 2048, 32)]
     [InlineData(1536, 2048, 2048, 32)]

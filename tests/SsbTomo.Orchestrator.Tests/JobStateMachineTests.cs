@@ -393,4 +393,47 @@ public class JobStateMachineTests
         Assert.Equal([0, 1, 1], sent);
         Assert.NotNull(await saga.Exists(jobId, m => m.Segmenting));
     }
+
+    /// <summary>
+    /// With FanOutSlices the commands after alignment span several slabs each (here 3 of 8 slices: 0-23, 24-47, 48-49)
+    /// while alignment keeps one slab a command; the fan-ins count those commands, and the job moves on when each reported.
+    /// </summary>
+    [Fact]
+    public async Task Denoising_survey_and_segmentation_commands_span_the_fan_out_slabs_and_alignment_keeps_the_chunks()
+    {
+        var (provider, harness) = await StartAsync();
+        await using var _ = provider;
+        var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
+        var jobId = NewId.NextGuid();
+        await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/x", null, 8) { FanOutSlices = 24 });
+        Assert.NotNull(await saga.Exists(jobId, m => m.Ingesting));
+        await harness.Bus.Publish(new StackIngested(jobId, 50));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Aligning));
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<MeasureAlignmentChunk>().Count() == 7));
+        await harness.Bus.Publish(new StackAligned(jobId, 50, 60, 60));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Denoising));
+
+        (int, int, int)[] expected = [(0, 0, 24), (1, 24, 48), (2, 48, 50)];
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<PrepareChunk>().Count() == 3));
+        Assert.Equal(expected, harness.Published.Select<PrepareChunk>().Select(m => (m.Context.Message.ChunkIndex, m.Context.Message.Z0, m.Context.Message.Z1)).Order());
+        for (var i = 0; i < 3; i++) await harness.Bus.Publish(new ChunkPrepared(jobId, i, ThreeLevelHistogram(), 0, 65536));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Surveying));
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<SurveyChunk>().Count() == 3));
+        Assert.Equal(expected, harness.Published.Select<SurveyChunk>().Select(m => (m.Context.Message.ChunkIndex, m.Context.Message.Z0, m.Context.Message.Z1)).Order());
+        for (var i = 0; i < 3; i++) await harness.Bus.Publish(NoFibresSurveyed(jobId, i));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Segmenting));
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<SegmentChunk>().Count() == 3));
+        Assert.Equal(expected, harness.Published.Select<SegmentChunk>().Select(m => (m.Context.Message.ChunkIndex, m.Context.Message.Z0, m.Context.Message.Z1)).Order());
+        var stored = (await provider.GetRequiredService<IJobStateStore>().LoadAsync(jobId))!.State;
+        Assert.Equal((24, 3), (stored.FanOutSlices, stored.ChunksTotal));
+
+        await harness.Bus.Publish(new ChunkSegmented(jobId, 0));
+        await harness.Bus.Publish(new ChunkSegmented(jobId, 1));
+        Assert.True(await Eventually.TrueAsync(() => saga.Consumed.Select<ChunkSegmented>().Count() == 2));
+        // A wrongful fan-in would publish within the consume of the second; give such a publish a moment to show.
+        await Task.Delay(300);
+        Assert.False(harness.Published.Select<ReconstructVolume>().Any(), "two of three commands must not complete the segmentation");
+        await harness.Bus.Publish(new ChunkSegmented(jobId, 2));
+        Assert.NotNull(await saga.Exists(jobId, m => m.Reconstructing));
+    }
 }

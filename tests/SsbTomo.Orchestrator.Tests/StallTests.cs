@@ -183,4 +183,25 @@ public class StallTests
         // Stored before stall detection existed: the last update counts as the last move.
         Assert.Equal(start, StallPolicy.LastMovedUtc(new JobState { UpdatedUtc = start }));
     }
+
+    /// <summary>
+    /// What a stalled job still waits for follows the current fan-out: alignment's slabs of ChunkSlices, then the fanned-out
+    /// commands of FanOutSlices (a job stored before FanOutSlices existed, 0, keeps one slab a command).
+    /// </summary>
+    [Fact]
+    public void The_missing_chunks_are_the_alignment_slabs_while_aligning_and_the_fan_out_slabs_after()
+    {
+        var job = new JobState { CurrentState = JobStates.Aligning, Slices = 50, ChunkSlices = 8, FanOutSlices = 24, ChunksTotal = 7 };
+        job.AlignmentMeasuredChunks.UnionWith([0, 1, 2, 3, 4]);
+        Assert.Equal([(5, 40, 48), (6, 48, 50)], StallPolicy.MissingChunks(job));
+
+        job.CurrentState = JobStates.Segmenting;
+        job.ChunksTotal = 3;
+        job.SegmentedChunks.Add(1);
+        Assert.Equal([(0, 0, 24), (2, 48, 50)], StallPolicy.MissingChunks(job));
+        Assert.Equal("chunks 0, 2 of 3 (slices 0–23, 48–49)", StallPolicy.Chunks(job));
+
+        job.FanOutSlices = 0;
+        Assert.Equal(6, StallPolicy.MissingChunks(job).Count);
+    }
 }

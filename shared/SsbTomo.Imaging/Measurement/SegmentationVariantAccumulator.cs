@@ -93,7 +93,7 @@ public sealed class SegmentationVariantAccumulator
             var (readX0, readX1) = (Math.Max(tile.ReadX0, b.X0 - halo), Math.Min(tile.ReadX1, b.X1 + halo));
             var inWindow = new TileWindow(readY0 - tile.ReadY0, readY1 - tile.ReadY0, readX0 - tile.ReadX0, readX1 - tile.ReadX0,
                 readY0 - tile.ReadY0, readY1 - tile.ReadY0, readX0 - tile.ReadX0, readX1 - tile.ReadX0);
-            var block = TileGrid.Crop(Halo.CropZ(intensityWindow, readZ0 - window.SlabZ0, readZ1 - window.SlabZ0), inWindow);
+            var block = TileGrid.Crop(intensityWindow, readZ0 - window.SlabZ0, readZ1 - window.SlabZ0, inWindow);
             CountOwned(block, new SlabWindow(readZ0, readZ1, b.Z0, b.Z1), new TileWindow(readY0, readY1, readX0, readX1, b.Y0, b.Y1, b.X0, b.X1),
                 VariantsAtOnceOnBlocks);
         }

@@ -154,12 +154,25 @@ public static class TileGrid
     public static Volume<T> Crop<T>(Volume<T> slab, TileWindow tile) where T : unmanaged
     {
         if (tile.ReadY0 == 0 && tile.ReadX0 == 0 && tile.ReadY1 == slab.Height && tile.ReadX1 == slab.Width) return slab;
+        return Crop(slab, 0, slab.Depth, tile);
+    }
+
+    /// <summary>
+    /// The read window of <paramref name="tile"/> over slices [<paramref name="z0"/>, <paramref name="z1"/>) of
+    /// <paramref name="slab"/>, in one copy (a copy of the slices first would hold their whole area).
+    /// </summary>
+    public static Volume<T> Crop<T>(Volume<T> slab, int z0, int z1, TileWindow tile) where T : unmanaged
+    {
+        if (z0 < 0 || z1 > slab.Depth || z0 > z1)
+            throw new ArgumentOutOfRangeException(nameof(z0), $"[{z0},{z1}) is not inside depth {slab.Depth}");
+        if (tile.ReadY0 < 0 || tile.ReadX0 < 0 || tile.ReadY1 > slab.Height || tile.ReadX1 > slab.Width)
+            throw new ArgumentOutOfRangeException(nameof(tile), $"tile [{tile.ReadY0},{tile.ReadY1})x[{tile.ReadX0},{tile.ReadX1}) is not inside {slab.Height}x{slab.Width}");
         var (h, w) = (tile.ReadHeight, tile.ReadWidth);
-        var result = new Volume<T>(slab.Depth, h, w);
-        for (var z = 0; z < slab.Depth; z++)
+        var result = new Volume<T>(z1 - z0, h, w);
+        for (var z = z0; z < z1; z++)
             for (var y = 0; y < h; y++)
                 slab.Data.AsSpan((int)(((long)z * slab.Height + tile.ReadY0 + y) * slab.Width + tile.ReadX0), w)
-                    .CopyTo(result.Data.AsSpan((int)(((long)z * h + y) * w), w));
+                    .CopyTo(result.Data.AsSpan((int)(((long)(z - z0) * h + y) * w), w));
         return result;
     }
 

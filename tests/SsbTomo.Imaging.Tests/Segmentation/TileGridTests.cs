@@ -26,6 +26,21 @@ public class TileGridTests
         Assert.All(owners.Cast<int>(), count => Assert.Equal(1, count));
     }
 
+    /// <summary>A tile's window over a range of slices, in one copy, is the slices' copy cropped to the tile.</summary>
+    [Fact]
+    public void A_tile_over_some_slices_is_the_slices_cropped_to_the_tile()
+    {
+        var volume = new Volume<float>(9, 13, 17);
+        for (var i = 0; i < volume.Data.Length; i++) volume.Data[i] = i;
+        var tile = new TileWindow(2, 11, 3, 15, 4, 9, 5, 12);
+        var cropped = TileGrid.Crop(volume, 2, 7, tile);
+        Assert.Equal((5, 9, 12), (cropped.Depth, cropped.Height, cropped.Width));
+        Assert.Equal(TileGrid.Crop(Halo.CropZ(volume, 2, 7), tile).Data, cropped.Data);
+        Assert.Equal(volume.Data[(2 * 13 + 2) * 17 + 3], cropped.Data[0]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => TileGrid.Crop(volume, 5, 10, tile));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TileGrid.Crop(volume, 0, 1, new TileWindow(0, 14, 0, 17, 0, 13, 0, 17)));
+    }
+
     [Fact]
     public void The_budget_picks_the_largest_whole_chunk_tile_whose_window_fits()
     {
