@@ -67,14 +67,7 @@ public static class ProcessMemory
     /// whole measurement (157 against 81-83 CPU-s). Two blocking, compacting full collections: the first also trims the
     /// pool, the second takes what the trim let go.
     /// </summary>
-    public static void CompactHeap()
-    {
-        for (var pass = 0; pass < 2; pass++)
-        {
-            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-        }
-    }
+    public static void CompactHeap() => Imaging.LargeArrays.CompactHeap();
 
     /// <summary>Applies the configured budget ("SsbTomo:MemoryBudgetMb", default 2048) to this service's process.</summary>
     public static IHostApplicationBuilder LimitProcessMemory(this IHostApplicationBuilder builder)

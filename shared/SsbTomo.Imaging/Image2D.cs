@@ -3,7 +3,7 @@ namespace SsbTomo.Imaging;
 /// <summary>A dense 2D image in y, x order (x fastest): one milled slice.</summary>
 public sealed class Image2D<T> where T : unmanaged
 {
-    public Image2D(int height, int width) : this(height, width, new T[checked(height * width)]) { }
+    public Image2D(int height, int width) : this(height, width, LargeArrays.New<T>(checked((long)height * width))) { }
 
     public Image2D(int height, int width, T[] pixels)
     {

@@ -7,7 +7,7 @@ namespace SsbTomo.Imaging;
 public sealed class Volume<T> where T : unmanaged
 {
     public Volume(int depth, int height, int width)
-        : this(depth, height, width, new T[checked((long)depth * height * width)]) { }
+        : this(depth, height, width, LargeArrays.New<T>(checked((long)depth * height * width))) { }
 
     public Volume(int depth, int height, int width, T[] data)
     {

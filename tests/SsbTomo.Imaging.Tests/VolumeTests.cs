@@ -45,4 +45,19 @@ public class VolumeTests
         Assert.Equal(new float[] { 7, 8, 9, 40000, 11, 65535 }, slice.Pixels);
         Assert.Throws<ArgumentOutOfRangeException>(() => v.SliceToFloat(2));
     }
+
+    /// <summary>
+    /// Volumes take their arrays from LargeArrays: zeroed, of the shape's length, small or large-object sized; a length
+    /// beyond an array's reach is refused before anything is allocated.
+    /// </summary>
+    [Fact]
+    public void Large_arrays_are_zeroed_and_of_the_asked_length_and_an_impossible_length_is_refused()
+    {
+        var large = new Volume<float>(3, 200, 300);
+        Assert.Equal(180_000, large.Data.Length);
+        Assert.All(large.Data, v => Assert.Equal(0f, v));
+        Assert.Equal(7, LargeArrays.New<ushort>(7).Length);
+        Assert.Equal(100_000, LargeArrays.Uninitialized<double>(100_000).Length);
+        Assert.Throws<OverflowException>(() => LargeArrays.New<byte>(1L << 32));
+    }
 }

@@ -67,6 +67,43 @@ public sealed class StageVolumeTests : IDisposable
         Assert.Equal(volume.Data.AsSpan(4 * 45 * 50, 4 * 45 * 50).ToArray(), copied.Data);
     }
 
+    /// <summary>
+    /// A command that owns several z-chunks whose window would not fit the budget even at one storage chunk in y and x is
+    /// read in parts of whole z-chunks, each with its own halo, and the owned parts still rebuild the slab exactly; with
+    /// budget for the whole window it stays one part.
+    /// </summary>
+    [Fact]
+    public async Task Owned_slices_too_tall_for_the_budget_are_read_in_parts_of_whole_chunks_each_with_its_halo()
+    {
+        int[] shape = [20, 16, 16];
+        var volume = await WriteImageAsync(shape, [4, 8, 8], new VoxelSize(10, 10, 10));
+        var input = await StageVolume<ushort>.OpenAsync(_store, "input");
+        var output = await input.EnsureLikeAsync<ushort>("parts", "parts");
+
+        // Owned 4-16 with a halo of 2, at the smallest tile (one 8x8 chunk and its halo, 12x12): the whole range reads 16
+        // slices (23 kB at 10 bytes a voxel), two chunks 12 (17.3 kB), one chunk 8 (11.5 kB). A budget of 14 kB: one chunk a part.
+        var slabs = new List<(int, int, int, int)>();
+        await foreach (var window in input.WindowsAsync(4, 16, halo: 2, windowBudgetBytes: 14_000, bytesPerVoxel: 10))
+        {
+            slabs.Add((window.Slab.SlabZ0, window.Slab.SlabZ1, window.Slab.OwnedZ0, window.Slab.OwnedZ1));
+            await output.WriteOwnedAsync(window, window.CropToOwned(window.Data));
+        }
+        Assert.Equal([(2, 10, 4, 8), (6, 14, 8, 12), (10, 18, 12, 16)], slabs.Distinct());
+        var copied = await output.Level0.ReadRegionAsync(4, 16, 0, shape[1], 0, shape[2]);
+        Assert.Equal(volume.Data.AsSpan(4 * 16 * 16, 12 * 16 * 16).ToArray(), copied.Data);
+
+        // Budget for two chunks a part (12 window slices: 17.3 kB), not for three (16: 23 kB).
+        var twoChunkParts = new List<(int, int)>();
+        await foreach (var window in input.WindowsAsync(4, 16, halo: 2, windowBudgetBytes: 18_000, bytesPerVoxel: 10))
+            twoChunkParts.Add((window.Slab.OwnedZ0, window.Slab.OwnedZ1));
+        Assert.Equal([(4, 12), (12, 16)], twoChunkParts.Distinct());
+
+        var whole = new List<(int, int)>();
+        await foreach (var window in input.WindowsAsync(4, 16, halo: 2, windowBudgetBytes: 1 << 20, bytesPerVoxel: 10))
+            whole.Add((window.Slab.OwnedZ0, window.Slab.OwnedZ1));
+        Assert.Equal([(4, 16)], whole);
+    }
+
     [Fact]
     public async Task Windows_with_a_row_multiple_start_and_end_on_it_and_on_the_chunks_or_at_the_image_edge()
     {

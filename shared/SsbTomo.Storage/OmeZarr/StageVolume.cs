@@ -91,6 +91,8 @@ public sealed class StageVolume<T> where T : unmanaged
     /// <summary>
     /// The windows of owned slices [<paramref name="ownedZ0"/>, <paramref name="ownedZ1"/>), each with
     /// <paramref name="halo"/> voxels of context on every side, in raster order of tiles; one window in memory at a time.
+    /// Owned slices whose window would not fit the budget even at the smallest tile are read in parts of whole z-chunks,
+    /// each with its own z halo (<see cref="SlabTilePlan.Parts{T}"/>).
     /// </summary>
     /// <param name="windowBudgetBytes">Memory one window may take while the stage processes it.</param>
     /// <param name="bytesPerVoxel">What the stage holds per voxel of a window (input, working copies, output).</param>
@@ -99,10 +101,12 @@ public sealed class StageVolume<T> where T : unmanaged
     public async IAsyncEnumerable<StageWindow<T>> WindowsAsync(int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel,
         [EnumeratorCancellation] CancellationToken ct = default, int? zHalo = null, int rowMultiple = 1)
     {
-        var plan = SlabTilePlan.For(Level0, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, rowMultiple);
-        var reader = new ZarrWindowReader<T>(Level0);
-        foreach (var tile in plan.Tiles)
-            yield return new StageWindow<T>(plan.Slab, tile, await reader.ReadAsync(plan.Slab, tile, ct).ConfigureAwait(false));
+        foreach (var plan in SlabTilePlan.Parts(Level0, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, rowMultiple))
+        {
+            var reader = new ZarrWindowReader<T>(Level0);
+            foreach (var tile in plan.Tiles)
+                yield return new StageWindow<T>(plan.Slab, tile, await reader.ReadAsync(plan.Slab, tile, ct).ConfigureAwait(false));
+        }
     }
 
     /// <summary>Whole slices, one slab of the chunk grid at a time (for measurements that need whole slices and no halo).</summary>

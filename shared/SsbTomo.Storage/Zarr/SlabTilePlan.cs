@@ -34,6 +34,38 @@ public sealed record SlabTilePlan(SlabWindow Slab, IReadOnlyList<TileWindow> Til
         return new SlabTilePlan(slab, TileGrid.Plan(height, width, tileHeight, tileWidth, halo));
     }
 
+    /// <summary>
+    /// The plans of owned slices [<paramref name="ownedZ0"/>, <paramref name="ownedZ1"/>), one per z part: the whole range when
+    /// its window at the smallest tile (<see cref="For{T}"/>'s floor of one storage chunk, or <paramref name="rowMultiple"/>
+    /// rows) fits the budget, else parts of as many whole z-chunks of the volume as fit (at least one chunk each), every part
+    /// read with its own z halo. A command that owns many slices (a fan-out of several slabs) then stays inside the budget
+    /// however tall its slab: the budget decides the window in z as it does in y and x. Parts end on the chunk grid, so
+    /// each writes whole chunks.
+    /// </summary>
+    public static IReadOnlyList<SlabTilePlan> Parts<T>(ZarrArray<T> volume, int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel,
+        int? zHalo = null, int rowMultiple = 1)
+        where T : unmanaged
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rowMultiple, 1);
+        var (depth, height, width) = (volume.Shape[0], volume.Shape[1], volume.Shape[2]);
+        var chunkDepth = volume.Chunks[0];
+        var smallestArea = (double)Math.Min(height, RowUnit(height, volume.Chunks[1], rowMultiple) + 2 * halo) * Math.Min(width, volume.Chunks[2] + 2 * halo);
+        bool Fits(int z0, int z1) => Halo.Expand(depth, z0, z1, zHalo ?? halo).SlabSlices * smallestArea * bytesPerVoxel <= windowBudgetBytes;
+        if (ownedZ0 < 0 || ownedZ1 > depth || ownedZ0 >= ownedZ1 || Fits(ownedZ0, ownedZ1))
+            return [For(volume, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, rowMultiple)];
+        // The most whole chunks a part may own: parts of k chunks need k chunks' slices plus the halo on both sides.
+        var chunksPerPart = Math.Max(1, (ownedZ1 - ownedZ0 + chunkDepth - 1) / chunkDepth - 1);
+        while (chunksPerPart > 1 && !Fits(ownedZ0, Math.Min(ownedZ1, ownedZ0 + chunksPerPart * chunkDepth)) ) chunksPerPart--;
+        var parts = new List<SlabTilePlan>();
+        for (var z0 = ownedZ0; z0 < ownedZ1;)
+        {
+            var z1 = Math.Min(ownedZ1, (z0 / chunkDepth + chunksPerPart) * chunkDepth);
+            parts.Add(For(volume, z0, z1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, rowMultiple));
+            z0 = z1;
+        }
+        return parts;
+    }
+
     /// <summary>The smallest tile height: a whole multiple of the storage chunk's height and of <paramref name="rowMultiple"/>, at most the image's.</summary>
     public static int RowUnit(int height, int chunkHeight, int rowMultiple)
     {

@@ -171,7 +171,7 @@ public sealed class ZarrArray<T> where T : unmanaged
     /// the memory twice.
     /// </summary>
     private static Volume<T> UninitializedVolume(int depth, int height, int width) =>
-        new(depth, height, width, GC.AllocateUninitializedArray<T>(checked(depth * height * width)));
+        new(depth, height, width, LargeArrays.Uninitialized<T>(checked((long)depth * height * width)));
 
     private (int, int, int) ChunkDims => (_metadata.Chunks[0], _metadata.Chunks[1], _metadata.Chunks[2]);
 
