@@ -76,10 +76,11 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
         // In y and x less: the shine-through correction, most of the z halo, works along z only.
         var haloPixels = variants is null ? PhaseSegmentation.RequiredHaloPixelsWithFibres(fibreSigma) : SegmentationVariantAccumulator.RequiredHaloPixelsWithFibres(fibreSigma);
         var windowSlices = Halo.Expand(denoised.Depth, message.Z0, message.Z1, halo).SlabSlices;
-        await foreach (var window in denoised.WindowsAsync(message.Z0, message.Z1, haloPixels, options.Value.WindowBudgetBytes,
-            SegmentationSettings.SegmentBytesPerVoxel(windowSlices, Environment.ProcessorCount, fibreSigma > 0), ct, zHalo: halo))
+        // Read as floats straight from the decoded chunks: no uint16 window is held beside them.
+        await foreach (var window in denoised.WindowsAsync<float>(message.Z0, message.Z1, haloPixels, options.Value.WindowBudgetBytes,
+            SegmentationSettings.SegmentBytesPerVoxel(windowSlices, Environment.ProcessorCount, fibreSigma > 0), VolumeConversions.Widen, ct, zHalo: halo))
         {
-            var intensity = window.Data.ToFloat();
+            var intensity = window.Data;
             if (message.ColumnOffsets is { } offsets) StandingCurtains.Subtract(intensity, window.Tile.ReadX0, offsets);
             var labels = PhaseSegmentation.Segment(intensity, message.Thresholds, message.ClassMeans, message.ShineThroughExcess, fibreSigma, window.Slab.OwnedInSlab);
             await target.WriteOwnedAsync(window, window.CropToOwned(labels), ct);

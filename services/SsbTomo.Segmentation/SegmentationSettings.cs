@@ -35,7 +35,7 @@ public static class SegmentationSettings
         return parallelism;
     }
 
-    // Segment: uint16 window, float copy, class labels, cleaned and corrected labels, owned labels, and what is shared per
+    // Segment: the float window (read as floats, SegmentChunkConsumer: no uint16 window beside it), class labels, cleaned and corrected labels, owned labels, and what is shared per
     // slice pixel by the window's slices: each running clean-up block's box planes (one per core), the shine-through
     // correction's two run-length planes and the lit pore runs' run starts (LitPoreRuns relabels in place) (four int/float planes before it looked up the wall only where a voxel could be
     // given back). A flat 12 missed the per-slice part: an 8-slice window on 2 cores allocates 16.
@@ -46,7 +46,7 @@ public static class SegmentationSettings
     // faces' gaps run with the fibres' rule, after it: their reach mask and its second buffer (then their flags) per voxel (counted beside the
     // fibres' arrays, which may not be collected yet), and their per-core slice scratch instead of the fibres'.
     public static double SegmentBytesPerVoxel(int windowSlices, int processors, bool fibreHalfDepth) =>
-        12 + (fibreHalfDepth ? FibreHalfDepth.BytesPerVoxel + FibreHalfDepth.TubeCoreCache.BytesPerVoxel + ParticleFaceGaps.BytesPerVoxel : 0)
+        10 + (fibreHalfDepth ? FibreHalfDepth.BytesPerVoxel + FibreHalfDepth.TubeCoreCache.BytesPerVoxel + ParticleFaceGaps.BytesPerVoxel : 0)
         + (double)(processors * (PartialVolumeCleanup.ScratchBytesPerSlicePixel()
                 + (fibreHalfDepth ? Math.Max(FibreHalfDepth.ScratchBytesPerSlicePixel, ParticleFaceGaps.ScratchBytesPerSlicePixel) : 0))
             + ShineThroughCorrection.ScratchBytesPerSlicePixel + LitPoreRuns.ScratchBytesPerSlicePixel) / Math.Max(1, windowSlices);

@@ -41,7 +41,7 @@ public static class VolumeConversions
     }
 
     /// <summary>target[i] = source[i] (exact: every uint16 is a float), eight or more at a time.</summary>
-    internal static void Widen(ReadOnlySpan<ushort> source, Span<float> target)
+    public static void Widen(ReadOnlySpan<ushort> source, Span<float> target)
     {
         var i = 0;
         if (Vector.IsHardwareAccelerated)

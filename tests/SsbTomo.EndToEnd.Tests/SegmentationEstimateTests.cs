@@ -43,7 +43,7 @@ public class SegmentationEstimateTests
     public void Segment_estimate_spreads_the_clean_up_blocks_and_shine_through_planes_over_the_window()
     {
         var perSlicePixel = 2 * PartialVolumeCleanup.ScratchBytesPerSlicePixel() + ShineThroughCorrection.ScratchBytesPerSlicePixel + LitPoreRuns.ScratchBytesPerSlicePixel;
-        Assert.Equal(12 + perSlicePixel / 8.0, SegmentationSettings.SegmentBytesPerVoxel(8, processors: 2, fibreHalfDepth: false), 9);
+        Assert.Equal(10 + perSlicePixel / 8.0, SegmentationSettings.SegmentBytesPerVoxel(8, processors: 2, fibreHalfDepth: false), 9);
         Assert.True(SegmentationSettings.SegmentBytesPerVoxel(24, 2, false) < SegmentationSettings.SegmentBytesPerVoxel(8, 2, false));
         Assert.True(SegmentationSettings.SegmentBytesPerVoxel(8, 16, false) > SegmentationSettings.SegmentBytesPerVoxel(8, 2, false));
     }
@@ -53,7 +53,7 @@ public class SegmentationEstimateTests
     {
         var perSlicePixel = 2 * (PartialVolumeCleanup.ScratchBytesPerSlicePixel() + Math.Max(FibreHalfDepth.ScratchBytesPerSlicePixel, ParticleFaceGaps.ScratchBytesPerSlicePixel))
             + ShineThroughCorrection.ScratchBytesPerSlicePixel + LitPoreRuns.ScratchBytesPerSlicePixel;
-        Assert.Equal(12 + FibreHalfDepth.BytesPerVoxel + FibreHalfDepth.TubeCoreCache.BytesPerVoxel + ParticleFaceGaps.BytesPerVoxel + perSlicePixel / 8.0,
+        Assert.Equal(10 + FibreHalfDepth.BytesPerVoxel + FibreHalfDepth.TubeCoreCache.BytesPerVoxel + ParticleFaceGaps.BytesPerVoxel + perSlicePixel / 8.0,
             SegmentationSettings.SegmentBytesPerVoxel(8, processors: 2, fibreHalfDepth: true), 9);
         Assert.True(SegmentationSettings.SegmentBytesPerVoxel(8, 2, true) > SegmentationSettings.SegmentBytesPerVoxel(8, 2, false));
         Assert.True(SegmentationSettings.SegmentBytesPerVoxel(24, 2, true) < SegmentationSettings.SegmentBytesPerVoxel(8, 2, true));

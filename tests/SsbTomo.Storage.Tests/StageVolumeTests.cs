@@ -104,6 +104,22 @@ public sealed class StageVolumeTests : IDisposable
         Assert.Equal([(4, 16)], whole);
     }
 
+    /// <summary>Windows read as floats (segmentation's) are the stored windows widened, window for window.</summary>
+    [Fact]
+    public async Task Windows_read_as_floats_are_the_stored_windows_widened()
+    {
+        await WriteImageAsync([10, 45, 50], [4, 8, 8], new VoxelSize(10, 10, 10));
+        var input = await StageVolume<ushort>.OpenAsync(_store, "input");
+        var stored = new List<StageWindow<ushort>>();
+        await foreach (var window in input.WindowsAsync(4, 8, halo: 2, windowBudgetBytes: 10_000, bytesPerVoxel: 8)) stored.Add(window);
+        var floats = new List<StageWindow<float>>();
+        await foreach (var window in input.WindowsAsync<float>(4, 8, halo: 2, windowBudgetBytes: 10_000, bytesPerVoxel: 8, VolumeConversions.Widen))
+            floats.Add(window);
+        Assert.True(stored.Count > 1);
+        Assert.Equal(stored.Select(w => (w.Slab, w.Tile)), floats.Select(w => (w.Slab, w.Tile)));
+        for (var i = 0; i < stored.Count; i++) Assert.Equal(stored[i].Data.ToFloat().Data, floats[i].Data.Data);
+    }
+
     [Fact]
     public async Task Windows_with_a_row_multiple_start_and_end_on_it_and_on_the_chunks_or_at_the_image_edge()
     {

@@ -109,6 +109,24 @@ public sealed class StageVolume<T> where T : unmanaged
         }
     }
 
+    /// <summary>
+    /// As <see cref="WindowsAsync"/>, each window's values converted by <paramref name="copy"/> as they leave the decoded
+    /// chunks (<see cref="ZarrWindowReader{T}.ReadAsync{TOut}"/>): a stage that works on floats holds no window of the
+    /// stored type beside them.
+    /// </summary>
+    public async IAsyncEnumerable<StageWindow<TOut>> WindowsAsync<TOut>(int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel,
+        ZarrWindowReader<T>.RowCopy<TOut> copy, [EnumeratorCancellation] CancellationToken ct = default, int? zHalo = null, int rowMultiple = 1)
+        where TOut : unmanaged
+    {
+        foreach (var plan in SlabTilePlan.Parts(Level0, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, rowMultiple))
+        {
+            var reader = new ZarrWindowReader<T>(Level0);
+            foreach (var tile in plan.Tiles)
+                yield return new StageWindow<TOut>(plan.Slab, tile, await reader.ReadAsync(plan.Slab.SlabZ0, plan.Slab.SlabZ1, tile.ReadY0, tile.ReadY1,
+                    tile.ReadX0, tile.ReadX1, copy, ct).ConfigureAwait(false));
+        }
+    }
+
     /// <summary>Whole slices, one slab of the chunk grid at a time (for measurements that need whole slices and no halo).</summary>
     public async IAsyncEnumerable<(int Z0, Volume<T> Slab)> SlabsAsync([EnumeratorCancellation] CancellationToken ct = default)
     {

@@ -19,7 +19,18 @@ public sealed class ZarrWindowReader<T>(ZarrArray<T> array) where T : unmanaged
     public long ChunksDecoded { get; private set; }
 
     /// <summary>The half-open region [z0,z1) x [y0,y1) x [x0,x1), as <see cref="ZarrArray{T}.ReadRegionAsync"/> would return it.</summary>
-    public async Task<Volume<T>> ReadAsync(int z0, int z1, int y0, int y1, int x0, int x1, CancellationToken ct = default)
+    public Task<Volume<T>> ReadAsync(int z0, int z1, int y0, int y1, int x0, int x1, CancellationToken ct = default) =>
+        ReadAsync<T>(z0, z1, y0, y1, x0, x1, static (source, target) => source.CopyTo(target), ct);
+
+    /// <summary>Copies one row of a chunk's values into the window's type.</summary>
+    public delegate void RowCopy<TOut>(ReadOnlySpan<T> source, Span<TOut> target);
+
+    /// <summary>
+    /// The same region with every value converted by <paramref name="copy"/> as it leaves the decoded chunks, so a stage that
+    /// works on another type (segmentation on floats) holds no window of the stored type beside its own.
+    /// </summary>
+    public async Task<Volume<TOut>> ReadAsync<TOut>(int z0, int z1, int y0, int y1, int x0, int x1, RowCopy<TOut> copy, CancellationToken ct = default)
+        where TOut : unmanaged
     {
         var shape = array.Shape;
         if (z0 < 0 || y0 < 0 || x0 < 0 || z1 > shape[0] || y1 > shape[1] || x1 > shape[2] || z0 >= z1 || y0 >= y1 || x0 >= x1)
@@ -44,7 +55,7 @@ public sealed class ZarrWindowReader<T>(ZarrArray<T> array) where T : unmanaged
         for (var i = 0; i < missing.Count; i++) _decoded[missing[i]] = loaded[i];
         ChunksDecoded += missing.Count;
 
-        var result = new Volume<T>(z1 - z0, y1 - y0, x1 - x0);
+        var result = new Volume<TOut>(z1 - z0, y1 - y0, x1 - x0);
         foreach (var ((cz, cy, cx), chunk) in _decoded)
         {
             // The chunk's box in array coordinates, intersected with the region.
@@ -55,8 +66,8 @@ public sealed class ZarrWindowReader<T>(ZarrArray<T> array) where T : unmanaged
             if (oz0 >= oz1 || oy0 >= oy1 || ox0 >= ox1) continue;
             for (var z = oz0; z < oz1; z++)
                 for (var y = oy0; y < oy1; y++)
-                    chunk.Data.AsSpan(((z - bz0) * chunk.Height + (y - by0)) * chunk.Width + (ox0 - bx0), ox1 - ox0)
-                        .CopyTo(result.Data.AsSpan(((z - z0) * result.Height + (y - y0)) * result.Width + (ox0 - x0), ox1 - ox0));
+                    copy(chunk.Data.AsSpan(((z - bz0) * chunk.Height + (y - by0)) * chunk.Width + (ox0 - bx0), ox1 - ox0),
+                        result.Data.AsSpan(((z - z0) * result.Height + (y - y0)) * result.Width + (ox0 - x0), ox1 - ox0));
         }
         return result;
     }
