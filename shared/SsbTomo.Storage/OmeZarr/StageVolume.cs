@@ -98,16 +98,9 @@ public sealed class StageVolume<T> where T : unmanaged
     /// <param name="bytesPerVoxel">What the stage holds per voxel of a window (input, working copies, output).</param>
     /// <param name="zHalo">Slices of context along z when it differs from <paramref name="halo"/>.</param>
     /// <param name="rowMultiple">Rows the tiles' edges must also fall on multiples of (<see cref="SlabTilePlan.For{T}"/>).</param>
-    public async IAsyncEnumerable<StageWindow<T>> WindowsAsync(int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel,
-        [EnumeratorCancellation] CancellationToken ct = default, int? zHalo = null, int rowMultiple = 1)
-    {
-        foreach (var plan in SlabTilePlan.Parts(Level0, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, rowMultiple))
-        {
-            var reader = new ZarrWindowReader<T>(Level0);
-            foreach (var tile in plan.Tiles)
-                yield return new StageWindow<T>(plan.Slab, tile, await reader.ReadAsync(plan.Slab, tile, ct).ConfigureAwait(false));
-        }
-    }
+    public IAsyncEnumerable<StageWindow<T>> WindowsAsync(int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel,
+        CancellationToken ct = default, int? zHalo = null, int rowMultiple = 1) =>
+        WindowsAsync<T>(ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, static (source, target) => source.CopyTo(target), ct, zHalo, rowMultiple);
 
     /// <summary>
     /// As <see cref="WindowsAsync"/>, each window's values converted by <paramref name="copy"/> as they leave the decoded
