@@ -55,7 +55,7 @@ public sealed record SlabTilePlan(SlabWindow Slab, IReadOnlyList<TileWindow> Til
             return [For(volume, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, rowMultiple)];
         // The most whole chunks a part may own: parts of k chunks need k chunks' slices plus the halo on both sides.
         var chunksPerPart = Math.Max(1, (ownedZ1 - ownedZ0 + chunkDepth - 1) / chunkDepth - 1);
-        while (chunksPerPart > 1 && !Fits(ownedZ0, Math.Min(ownedZ1, ownedZ0 + chunksPerPart * chunkDepth)) ) chunksPerPart--;
+        while (chunksPerPart > 1 && !Fits(ownedZ0, Math.Min(ownedZ1, ownedZ0 + chunksPerPart * chunkDepth))) chunksPerPart--;
         var parts = new List<SlabTilePlan>();
         for (var z0 = ownedZ0; z0 < ownedZ1;)
         {
