@@ -7,7 +7,7 @@ namespace SsbTomo.Storage;
 /// its neighbours' chunks, so reading each window on its own would decode every chunk up to nine times per slab; this
 /// reader keeps the decoded chunks of the windows' current row of chunks and drops those the windows have moved past
 /// (left of the window, or in other chunk rows), so that along a row each chunk is decoded once. Memory: the chunks
-/// one window overlaps plus one column of them, never a whole slice.
+/// one window overlaps while it is read, then only the last two columns of them, never a whole slice.
 /// </summary>
 public sealed class ZarrWindowReader<T>(ZarrArray<T> array) where T : unmanaged
 {
@@ -69,6 +69,11 @@ public sealed class ZarrWindowReader<T>(ZarrArray<T> array) where T : unmanaged
                     copy(chunk.Data.AsSpan(((z - bz0) * chunk.Height + (y - by0)) * chunk.Width + (ox0 - bx0), ox1 - ox0),
                         result.Data.AsSpan(((z - z0) * result.Height + (y - y0)) * result.Width + (ox0 - x0), ox1 - ox0));
         }
+        // The next window of the row reads from at most one chunk column before this one's last (its halo reaches back
+        // across the owned edge): drop the columns before that now, not at the next read, so that they are not held while
+        // the stage works on this window (with one-chunk tiles 3 of the 9 chunks a window's halo touches).
+        foreach (var key in _decoded.Keys.Where(k => k.X < cx1 - 1).ToArray())
+            _decoded.Remove(key);
         return result;
     }
 }
