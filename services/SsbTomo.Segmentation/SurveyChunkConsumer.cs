@@ -33,8 +33,7 @@ public sealed class SurveyChunkConsumer(IBlobStore store, IOptions<SsbTomoOption
         var windowSlices = Halo.Expand(denoised.Depth, message.Z0, message.Z1, halo).SlabSlices;
         var surveyed = CarbonFibreSurvey.SurveyedSlices(message.Z0, message.Z1);
         // Tiles of whole curtain-step blocks as well as whole chunks, so every block's median sees all its rows.
-        var (tileRowUnit, chunkWidth) = (SlabTilePlan.RowUnit(denoised.Height, denoised.Level0.Chunks[1], StandingCurtains.RowBlock), denoised.Level0.Chunks[2]);
-        var smallestRead = Math.Min(denoised.Height, tileRowUnit + 2 * halo) * Math.Min(denoised.Width, chunkWidth + 2 * halo);
+        var smallestRead = SlabTilePlan.SmallestReadPixels(denoised.Level0, halo, StandingCurtains.RowBlock);
         var budget = options.Value.WindowBudgetBytes;
         var parallelism = SegmentationSettings.SurveyParallelism(budget, windowSlices, surveyed, smallestRead, Environment.ProcessorCount);
         await foreach (var window in denoised.WindowsAsync(message.Z0, message.Z1, halo, budget,

@@ -115,8 +115,7 @@ public sealed class StageVolume<T> where T : unmanaged
         {
             var reader = new ZarrWindowReader<T>(Level0);
             foreach (var tile in plan.Tiles)
-                yield return new StageWindow<TOut>(plan.Slab, tile, await reader.ReadAsync(plan.Slab.SlabZ0, plan.Slab.SlabZ1, tile.ReadY0, tile.ReadY1,
-                    tile.ReadX0, tile.ReadX1, copy, ct).ConfigureAwait(false));
+                yield return new StageWindow<TOut>(plan.Slab, tile, await reader.ReadAsync(plan.Slab, tile, copy, ct).ConfigureAwait(false));
         }
     }
 

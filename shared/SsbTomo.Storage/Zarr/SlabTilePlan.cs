@@ -49,7 +49,7 @@ public sealed record SlabTilePlan(SlabWindow Slab, IReadOnlyList<TileWindow> Til
         ArgumentOutOfRangeException.ThrowIfLessThan(rowMultiple, 1);
         var (depth, height, width) = (volume.Shape[0], volume.Shape[1], volume.Shape[2]);
         var chunkDepth = volume.Chunks[0];
-        var smallestArea = (double)Math.Min(height, RowUnit(height, volume.Chunks[1], rowMultiple) + 2 * halo) * Math.Min(width, volume.Chunks[2] + 2 * halo);
+        var smallestArea = (double)SmallestReadPixels(volume, halo, rowMultiple);
         bool Fits(int z0, int z1) => Halo.Expand(depth, z0, z1, zHalo ?? halo).SlabSlices * smallestArea * bytesPerVoxel <= windowBudgetBytes;
         if (ownedZ0 < 0 || ownedZ1 > depth || ownedZ0 >= ownedZ1 || Fits(ownedZ0, ownedZ1))
             return [For(volume, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, rowMultiple)];
@@ -64,6 +64,16 @@ public sealed record SlabTilePlan(SlabWindow Slab, IReadOnlyList<TileWindow> Til
             z0 = z1;
         }
         return parts;
+    }
+
+    /// <summary>
+    /// Pixels a slice of the smallest window reads: one storage chunk's columns (or the image's) and <see cref="RowUnit"/>
+    /// rows, with <paramref name="halo"/> on each side, clipped to the image.
+    /// </summary>
+    public static int SmallestReadPixels<T>(ZarrArray<T> volume, int halo, int rowMultiple = 1) where T : unmanaged
+    {
+        var (height, width) = (volume.Shape[1], volume.Shape[2]);
+        return Math.Min(height, RowUnit(height, volume.Chunks[1], rowMultiple) + 2 * halo) * Math.Min(width, volume.Chunks[2] + 2 * halo);
     }
 
     /// <summary>The smallest tile height: a whole multiple of the storage chunk's height and of <paramref name="rowMultiple"/>, at most the image's.</summary>
@@ -81,4 +91,10 @@ public static class ZarrWindowReaderExtensions
     public static Task<Volume<T>> ReadAsync<T>(this ZarrWindowReader<T> reader, SlabWindow slab, TileWindow tile, CancellationToken ct = default)
         where T : unmanaged =>
         reader.ReadAsync(slab.SlabZ0, slab.SlabZ1, tile.ReadY0, tile.ReadY1, tile.ReadX0, tile.ReadX1, ct);
+
+    /// <summary>The same window converted row by row (<see cref="ZarrWindowReader{T}.ReadAsync{TOut}"/>).</summary>
+    public static Task<Volume<TOut>> ReadAsync<T, TOut>(this ZarrWindowReader<T> reader, SlabWindow slab, TileWindow tile,
+        ZarrWindowReader<T>.RowCopy<TOut> copy, CancellationToken ct = default)
+        where T : unmanaged where TOut : unmanaged =>
+        reader.ReadAsync(slab.SlabZ0, slab.SlabZ1, tile.ReadY0, tile.ReadY1, tile.ReadX0, tile.ReadX1, copy, ct);
 }
