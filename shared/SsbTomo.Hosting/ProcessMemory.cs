@@ -39,6 +39,7 @@ public static class ProcessMemory
             current = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         }
         _limited = true;
+        TransparentHugePages.AdviseCollectedHeap();
         return current;
     }
 
