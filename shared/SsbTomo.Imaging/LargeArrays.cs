@@ -25,12 +25,14 @@ public static class LargeArrays
 
     /// <summary>
     /// Returns the collected heap's free space in one piece: two blocking, compacting full collections with the large-object
-    /// heap compacted (the first also trims the shared ArrayPool, whose idle arrays the second then takes).
+    /// heap compacted. The first also makes the shared ArrayPool trim its idle arrays, but the pool trims from a callback
+    /// on the finalizer thread after the collection, so the second waits for it before it takes what the trim let go.
     /// </summary>
     public static void CompactHeap()
     {
         for (var pass = 0; pass < 2; pass++)
         {
+            if (pass > 0) GC.WaitForPendingFinalizers();
             System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         }

@@ -43,6 +43,7 @@ if (args.FirstOrDefault() == "variant-sample") return await VariantSampleStudy.R
 if (args.FirstOrDefault() == "tortuosity") return TortuosityStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "reconstruction") return await ReconstructionStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "metrics") return MetricsStudy.Run(args[1..]);
+if (args.FirstOrDefault() == "survey-memory") return await SurveyMemoryStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "metrics-stage") return await MetricsStageStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "alignment") return AlignmentStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "memory") return MemoryStudy.Run(args[1..]);

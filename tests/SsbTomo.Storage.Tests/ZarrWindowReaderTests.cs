@@ -26,16 +26,50 @@ public sealed class ZarrWindowReaderTests : IDisposable
         var slab = Halo.Expand(shape[0], 4, 8, haloSlices: 3);
         var reader = new ZarrWindowReader<ushort>(array);
         var tiles = TileGrid.Plan(shape[1], shape[2], 16, 16, halo: 3);
-        foreach (var tile in tiles)
+        for (var i = 0; i < tiles.Count; i++)
         {
+            var tile = tiles[i];
+            TileWindow? next = i + 1 < tiles.Count ? tiles[i + 1] : null;
             var expected = await array.ReadRegionAsync(slab.SlabZ0, slab.SlabZ1, tile.ReadY0, tile.ReadY1, tile.ReadX0, tile.ReadX1);
-            Assert.Equal(expected.Data, (await reader.ReadAsync(slab, tile)).Data);
+            Assert.Equal(expected.Data, (await reader.ReadAsync(slab, tile, next)).Data);
+            // Between reads it holds no more than the next window's part of what it decoded, nothing after the last.
+            var nextVoxels = next is { } n ? (long)slab.SlabSlices * n.ReadHeight * n.ReadWidth : 0;
+            Assert.InRange(reader.HeldVoxels, 0, nextVoxels);
         }
+        Assert.Equal(0, reader.HeldVoxels);
         // Slices 1..10 touch 3 z-chunks; the three rows of tiles (with their halo) touch chunk rows 0-2, 1-4 and 3-4, and
         // all 6 chunk columns: at most 3 x 6 x (3 + 4 + 2) decodes when each chunk is decoded once per row of tiles,
         // where reading each window on its own decodes every chunk it overlaps.
         var separately = tiles.Sum(t => 3 * ((t.ReadY1 - 1) / 8 - t.ReadY0 / 8 + 1) * ((t.ReadX1 - 1) / 8 - t.ReadX0 / 8 + 1));
         Assert.InRange(reader.ChunksDecoded, 3 * 5 * 6, 3 * 6 * (3 + 4 + 2));
         Assert.True(reader.ChunksDecoded < separately * 2 / 3, $"{reader.ChunksDecoded} decodes, {separately} reading windows separately");
+    }
+
+    [Fact]
+    public async Task Windows_read_without_a_next_one_or_out_of_order_are_the_region_reads_and_nothing_is_held_for_a_window_that_does_not_come()
+    {
+        int[] shape = [9, 30, 41];
+        var array = await ZarrArray<ushort>.CreateAsync(_store, "w", shape, [4, 8, 8], ZarrCompressor.Zstd);
+        var random = new Random(11);
+        var volume = new Volume<ushort>(shape[0], shape[1], shape[2]);
+        for (var i = 0; i < volume.Data.Length; i++) volume.Data[i] = (ushort)random.Next(65536);
+        await array.WriteRegionAsync(0, 0, 0, volume);
+        var slab = Halo.Expand(shape[0], 2, 7, haloSlices: 2);
+        var tiles = TileGrid.Plan(shape[1], shape[2], 16, 16, halo: 2);
+        var reader = new ZarrWindowReader<ushort>(array);
+        // A next window announced and then not read (the caller reads another): the values held for it must not leak into
+        // another window, and a window read with no next one leaves nothing held.
+        var order = new[] { 3, 0, 2, 1, 5, 4 }.Where(i => i < tiles.Count).ToArray();
+        for (var k = 0; k < order.Length; k++)
+        {
+            var tile = tiles[order[k]];
+            TileWindow? announced = k % 2 == 0 ? tiles[(order[k] + 1) % tiles.Count] : null;
+            var expected = await array.ReadRegionAsync(slab.SlabZ0, slab.SlabZ1, tile.ReadY0, tile.ReadY1, tile.ReadX0, tile.ReadX1);
+            Assert.Equal(expected.Data, (await reader.ReadAsync(slab, tile, announced)).Data);
+            if (announced is null) Assert.Equal(0, reader.HeldVoxels);
+        }
+        var floats = await reader.ReadAsync<ushort, float>(slab, tiles[0], static (source, target) => { for (var i = 0; i < source.Length; i++) target[i] = source[i]; });
+        var region = await array.ReadRegionAsync(slab.SlabZ0, slab.SlabZ1, tiles[0].ReadY0, tiles[0].ReadY1, tiles[0].ReadX0, tiles[0].ReadX1);
+        Assert.Equal(region.Data.Select(v => (float)v), floats.Data);
     }
 }

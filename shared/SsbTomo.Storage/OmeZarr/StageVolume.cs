@@ -114,8 +114,11 @@ public sealed class StageVolume<T> where T : unmanaged
         foreach (var plan in SlabTilePlan.Parts(Level0, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, rowMultiple))
         {
             var reader = new ZarrWindowReader<T>(Level0);
-            foreach (var tile in plan.Tiles)
-                yield return new StageWindow<TOut>(plan.Slab, tile, await reader.ReadAsync(plan.Slab, tile, copy, ct).ConfigureAwait(false));
+            for (var i = 0; i < plan.Tiles.Count; i++)
+            {
+                TileWindow? next = i + 1 < plan.Tiles.Count ? plan.Tiles[i + 1] : null;
+                yield return new StageWindow<TOut>(plan.Slab, plan.Tiles[i], await reader.ReadAsync(plan.Slab, plan.Tiles[i], copy, next, ct).ConfigureAwait(false));
+            }
         }
     }
 

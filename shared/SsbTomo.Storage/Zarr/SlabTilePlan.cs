@@ -87,14 +87,20 @@ public sealed record SlabTilePlan(SlabWindow Slab, IReadOnlyList<TileWindow> Til
 
 public static class ZarrWindowReaderExtensions
 {
-    /// <summary>The window of <paramref name="slab"/> x <paramref name="tile"/> (owned voxels plus halo).</summary>
-    public static Task<Volume<T>> ReadAsync<T>(this ZarrWindowReader<T> reader, SlabWindow slab, TileWindow tile, CancellationToken ct = default)
+    /// <summary>
+    /// The window of <paramref name="slab"/> x <paramref name="tile"/> (owned voxels plus halo); <paramref name="next"/>, the
+    /// tile read next over the same slab, if any, whose part of the decoded chunks the reader keeps.
+    /// </summary>
+    public static Task<Volume<T>> ReadAsync<T>(this ZarrWindowReader<T> reader, SlabWindow slab, TileWindow tile, TileWindow? next = null, CancellationToken ct = default)
         where T : unmanaged =>
-        reader.ReadAsync(slab.SlabZ0, slab.SlabZ1, tile.ReadY0, tile.ReadY1, tile.ReadX0, tile.ReadX1, ct);
+        reader.ReadAsync<T>(Window(slab, tile), static (source, target) => source.CopyTo(target), next is { } following ? Window(slab, following) : null, ct);
 
     /// <summary>The same window converted row by row (<see cref="ZarrWindowReader{T}.ReadAsync{TOut}"/>).</summary>
     public static Task<Volume<TOut>> ReadAsync<T, TOut>(this ZarrWindowReader<T> reader, SlabWindow slab, TileWindow tile,
-        ZarrWindowReader<T>.RowCopy<TOut> copy, CancellationToken ct = default)
+        ZarrWindowReader<T>.RowCopy<TOut> copy, TileWindow? next = null, CancellationToken ct = default)
         where T : unmanaged where TOut : unmanaged =>
-        reader.ReadAsync(slab.SlabZ0, slab.SlabZ1, tile.ReadY0, tile.ReadY1, tile.ReadX0, tile.ReadX1, copy, ct);
+        reader.ReadAsync(Window(slab, tile), copy, next is { } following ? Window(slab, following) : null, ct);
+
+    private static Region Window(SlabWindow slab, TileWindow tile) =>
+        new(slab.SlabZ0, slab.SlabZ1, tile.ReadY0, tile.ReadY1, tile.ReadX0, tile.ReadX1);
 }

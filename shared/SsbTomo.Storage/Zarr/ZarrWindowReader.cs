@@ -5,75 +5,140 @@ namespace SsbTomo.Storage;
 /// <summary>
 /// Reads overlapping windows (a tile plus its halo) of one Zarr array in raster order. A window with a halo overlaps
 /// its neighbours' chunks, so reading each window on its own would decode every chunk up to nine times per slab; this
-/// reader keeps the decoded chunks of the windows' current row of chunks and drops those the windows have moved past
-/// (left of the window, or in other chunk rows), so that along a row each chunk is decoded once. Memory: the chunks
-/// one window overlaps while it is read, then only the last two columns of them, never a whole slice.
+/// reader keeps, between two reads, what the caller says the next window will read of the chunks decoded so far (the
+/// halo strip it shares with this window and the chunk column it owns next), cropped to that window, so that along a row
+/// of windows each chunk is decoded once. What it decodes it crops to the window's slices and rows at once (and to the
+/// columns from the window's first to the chunk's end), never holding a chunk's rows or slices that no window of the row
+/// reads. Memory: while the stage works on a window, at most the next window's part of the stored values (about a chunk
+/// column of it); while a window is read, at most that window's stored values besides the result.
 /// </summary>
 public sealed class ZarrWindowReader<T>(ZarrArray<T> array) where T : unmanaged
 {
-    private readonly Dictionary<(int Z, int Y, int X), Volume<T>> _decoded = [];
+    /// <summary>Decoded values of one chunk inside <see cref="Region"/> (array coordinates).</summary>
+    private sealed record Part(Region Region, Volume<T> Values);
+
+    private readonly Dictionary<(int Z, int Y, int X), Part> _decoded = [];
 
     public ZarrArray<T> Array => array;
 
     /// <summary>Chunks this reader has decoded so far (tests check that a row of windows decodes each chunk once).</summary>
     public long ChunksDecoded { get; private set; }
 
+    /// <summary>Stored values the reader holds between reads (tests check it is no more than the next window's).</summary>
+    public long HeldVoxels => _decoded.Values.Sum(p => p.Values.Length);
+
     /// <summary>The half-open region [z0,z1) x [y0,y1) x [x0,x1), as <see cref="ZarrArray{T}.ReadRegionAsync"/> would return it.</summary>
     public Task<Volume<T>> ReadAsync(int z0, int z1, int y0, int y1, int x0, int x1, CancellationToken ct = default) =>
-        ReadAsync<T>(z0, z1, y0, y1, x0, x1, static (source, target) => source.CopyTo(target), ct);
+        ReadAsync<T>(new Region(z0, z1, y0, y1, x0, x1), static (source, target) => source.CopyTo(target), next: null, ct);
 
     /// <summary>Copies one row of a chunk's values into the window's type.</summary>
     public delegate void RowCopy<TOut>(ReadOnlySpan<T> source, Span<TOut> target);
 
     /// <summary>
-    /// The same region with every value converted by <paramref name="copy"/> as it leaves the decoded chunks, so a stage that
-    /// works on another type (segmentation on floats) holds no window of the stored type beside its own.
+    /// The values of <paramref name="region"/>, every value converted by <paramref name="copy"/> as it leaves the decoded
+    /// chunks, so a stage that works on another type (segmentation on floats) holds no window of the stored type beside
+    /// its own. <paramref name="next"/>: the region the caller reads next (null: none, or not known), of which the reader
+    /// keeps what it has decoded; anything else it lets go before returning.
     /// </summary>
-    public async Task<Volume<TOut>> ReadAsync<TOut>(int z0, int z1, int y0, int y1, int x0, int x1, RowCopy<TOut> copy, CancellationToken ct = default)
+    public async Task<Volume<TOut>> ReadAsync<TOut>(Region region, RowCopy<TOut> copy, Region? next, CancellationToken ct = default)
         where TOut : unmanaged
     {
         var shape = array.Shape;
+        var (z0, z1, y0, y1, x0, x1) = region;
         if (z0 < 0 || y0 < 0 || x0 < 0 || z1 > shape[0] || y1 > shape[1] || x1 > shape[2] || z0 >= z1 || y0 >= y1 || x0 >= x1)
-            throw new ArgumentOutOfRangeException(nameof(z0), $"region [{z0},{z1})x[{y0},{y1})x[{x0},{x1}) is empty or outside {string.Join('x', shape)}");
+            throw new ArgumentOutOfRangeException(nameof(region), $"region [{z0},{z1})x[{y0},{y1})x[{x0},{x1}) is empty or outside {string.Join('x', shape)}");
         var (cd, ch, cw) = (array.Chunks[0], array.Chunks[1], array.Chunks[2]);
-        var (cz0, cz1) = (z0 / cd, (z1 - 1) / cd);
-        var (cy0, cy1) = (y0 / ch, (y1 - 1) / ch);
-        var (cx0, cx1) = (x0 / cw, (x1 - 1) / cw);
 
-        foreach (var key in _decoded.Keys.Where(k => k.Z < cz0 || k.Z > cz1 || k.Y < cy0 || k.Y > cy1 || k.X < cx0).ToArray())
-            _decoded.Remove(key);
-        var missing = new List<(int Z, int Y, int X)>();
-        for (var cz = cz0; cz <= cz1; cz++)
-            for (var cy = cy0; cy <= cy1; cy++)
-                for (var cx = cx0; cx <= cx1; cx++)
-                    if (!_decoded.ContainsKey((cz, cy, cx))) missing.Add((cz, cy, cx));
-        var loaded = new Volume<T>[missing.Count];
+        var missing = new List<((int Z, int Y, int X) Chunk, Region Read)>();
+        for (var cz = z0 / cd; cz <= (z1 - 1) / cd; cz++)
+            for (var cy = y0 / ch; cy <= (y1 - 1) / ch; cy++)
+                for (var cx = x0 / cw; cx <= (x1 - 1) / cw; cx++)
+                {
+                    var chunk = ChunkRegion(cz, cy, cx);
+                    var needed = chunk.Intersect(region);
+                    if (_decoded.TryGetValue((cz, cy, cx), out var held) && held.Region.Contains(needed)) continue;
+                    // The rest of the chunk's columns too when a next window follows: in a row of tiles it reads them.
+                    var read = next is null ? needed : needed with { X1 = chunk.X1 };
+                    missing.Add(((cz, cy, cx), read));
+                }
+        var result = new Volume<TOut>(z1 - z0, y1 - y0, x1 - x0);
+        foreach (var part in _decoded.Values) CopyInto(part, region, result, copy);
+        // Each decoded part goes into the window as soon as it is read, so no more than the reads in flight are held beside
+        // the window; only what the next window reads is kept (cropped to it), so that nothing else is held while the stage
+        // works on this one.
+        var kept = new Part?[missing.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, missing.Count),
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, array.MaxConcurrency), CancellationToken = ct },
-            async (i, token) => loaded[i] = await array.ReadChunkAsync(missing[i].Z, missing[i].Y, missing[i].X, token).ConfigureAwait(false))
-            .ConfigureAwait(false);
-        for (var i = 0; i < missing.Count; i++) _decoded[missing[i]] = loaded[i];
+            async (i, token) =>
+            {
+                var r = missing[i].Read;
+                var part = new Part(r, await array.ReadRegionAsync(r.Z0, r.Z1, r.Y0, r.Y1, r.X0, r.X1, token).ConfigureAwait(false));
+                CopyInto(part, region, result, copy);
+                kept[i] = KeptFor(part, next);
+            }).ConfigureAwait(false);
         ChunksDecoded += missing.Count;
-
-        var result = new Volume<TOut>(z1 - z0, y1 - y0, x1 - x0);
-        foreach (var ((cz, cy, cx), chunk) in _decoded)
+        foreach (var (key, part) in _decoded.ToArray())
         {
-            // The chunk's box in array coordinates, intersected with the region.
-            var (bz0, by0, bx0) = (cz * cd, cy * ch, cx * cw);
-            var (oz0, oz1) = (Math.Max(z0, bz0), Math.Min(z1, bz0 + chunk.Depth));
-            var (oy0, oy1) = (Math.Max(y0, by0), Math.Min(y1, by0 + chunk.Height));
-            var (ox0, ox1) = (Math.Max(x0, bx0), Math.Min(x1, bx0 + chunk.Width));
-            if (oz0 >= oz1 || oy0 >= oy1 || ox0 >= ox1) continue;
-            for (var z = oz0; z < oz1; z++)
-                for (var y = oy0; y < oy1; y++)
-                    copy(chunk.Data.AsSpan(((z - bz0) * chunk.Height + (y - by0)) * chunk.Width + (ox0 - bx0), ox1 - ox0),
-                        result.Data.AsSpan(((z - z0) * result.Height + (y - y0)) * result.Width + (ox0 - x0), ox1 - ox0));
+            if (KeptFor(part, next) is { } held) _decoded[key] = held;
+            else _decoded.Remove(key);
         }
-        // The next window of the row reads from at most one chunk column before this one's last (its halo reaches back
-        // across the owned edge): drop the columns before that now, not at the next read, so that they are not held while
-        // the stage works on this window (with one-chunk tiles 3 of the 9 chunks a window's halo touches).
-        foreach (var key in _decoded.Keys.Where(k => k.X < cx1 - 1).ToArray())
-            _decoded.Remove(key);
+        for (var i = 0; i < missing.Count; i++)
+        {
+            if (kept[i] is { } part) _decoded[missing[i].Chunk] = part;
+            else _decoded.Remove(missing[i].Chunk);
+        }
         return result;
     }
+
+    private Region ChunkRegion(int cz, int cy, int cx)
+    {
+        var (cd, ch, cw) = (array.Chunks[0], array.Chunks[1], array.Chunks[2]);
+        return new Region(cz * cd, Math.Min(array.Shape[0], (cz + 1) * cd), cy * ch, Math.Min(array.Shape[1], (cy + 1) * ch),
+            cx * cw, Math.Min(array.Shape[2], (cx + 1) * cw));
+    }
+
+    /// <summary>The part's values inside <paramref name="region"/>, converted, at their place in <paramref name="window"/>.</summary>
+    private static void CopyInto<TOut>(Part part, Region region, Volume<TOut> window, RowCopy<TOut> copy) where TOut : unmanaged
+    {
+        var overlap = part.Region.Intersect(region);
+        if (overlap.IsEmpty) return;
+        var (source, box) = (part.Values, part.Region);
+        for (var z = overlap.Z0; z < overlap.Z1; z++)
+            for (var y = overlap.Y0; y < overlap.Y1; y++)
+                copy(source.Data.AsSpan(((z - box.Z0) * source.Height + (y - box.Y0)) * source.Width + (overlap.X0 - box.X0), overlap.X1 - overlap.X0),
+                    window.Data.AsSpan(((z - region.Z0) * window.Height + (y - region.Y0)) * window.Width + (overlap.X0 - region.X0), overlap.X1 - overlap.X0));
+    }
+
+    /// <summary>What of <paramref name="part"/> the next window reads, cropped to it; null when nothing (or no next window).</summary>
+    private static Part? KeptFor(Part part, Region? next)
+    {
+        if (next is not { } n) return null;
+        var kept = part.Region.Intersect(n);
+        if (kept.IsEmpty) return null;
+        return kept == part.Region ? part : new Part(kept, Crop(part, kept));
+    }
+
+    private static Volume<T> Crop(Part part, Region to)
+    {
+        var (source, box) = (part.Values, part.Region);
+        var cropped = new Volume<T>(to.Z1 - to.Z0, to.Y1 - to.Y0, to.X1 - to.X0);
+        for (var z = to.Z0; z < to.Z1; z++)
+            for (var y = to.Y0; y < to.Y1; y++)
+                source.Data.AsSpan(((z - box.Z0) * source.Height + (y - box.Y0)) * source.Width + (to.X0 - box.X0), cropped.Width)
+                    .CopyTo(cropped.Data.AsSpan(((z - to.Z0) * cropped.Height + (y - to.Y0)) * cropped.Width, cropped.Width));
+        return cropped;
+    }
+}
+
+/// <summary>A half-open box [Z0,Z1) x [Y0,Y1) x [X0,X1) of an array.</summary>
+public readonly record struct Region(int Z0, int Z1, int Y0, int Y1, int X0, int X1)
+{
+    public bool IsEmpty => Z0 >= Z1 || Y0 >= Y1 || X0 >= X1;
+
+    public Region Intersect(Region other) =>
+        new(Math.Max(Z0, other.Z0), Math.Min(Z1, other.Z1), Math.Max(Y0, other.Y0), Math.Min(Y1, other.Y1), Math.Max(X0, other.X0), Math.Min(X1, other.X1));
+
+    /// <summary>Whether <paramref name="other"/> lies inside this box (an empty one always does).</summary>
+    public bool Contains(Region other) =>
+        other.IsEmpty || (Z0 <= other.Z0 && other.Z1 <= Z1 && Y0 <= other.Y0 && other.Y1 <= Y1 && X0 <= other.X0 && other.X1 <= X1);
 }
