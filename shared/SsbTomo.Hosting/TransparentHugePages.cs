@@ -82,14 +82,18 @@ public static class TransparentHugePages
         return ((nint)anonymous[first].Start, (nuint)(anonymous[last].End - anonymous[first].Start));
     }
 
-    /// <summary>Private mappings of no file ("start-end perms offset dev inode" and no path), in address order.</summary>
+    /// <summary>
+    /// Private mappings of no file ("start-end perms offset dev inode" and no path, or a name given to anonymous memory,
+    /// "[anon:...]"), in address order.
+    /// </summary>
     public static List<(ulong Start, ulong End)> AnonymousMappings(IEnumerable<string> mapsLines)
     {
         var mappings = new List<(ulong, ulong)>();
         foreach (var line in mapsLines)
         {
             var fields = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
-            if (fields.Length < 5 || fields[4] != "0" || (fields.Length == 6 && fields[5].Trim().Length > 0)) continue;
+            var path = fields.Length == 6 ? fields[5].Trim() : "";
+            if (fields.Length < 5 || fields[4] != "0" || (path.Length > 0 && !path.StartsWith("[anon:", StringComparison.Ordinal))) continue;
             if (fields[1].Length < 4 || fields[1][3] != 'p') continue;
             var dash = fields[0].IndexOf('-');
             if (dash < 0) continue;

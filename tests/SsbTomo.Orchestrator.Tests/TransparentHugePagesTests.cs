@@ -8,7 +8,7 @@ namespace SsbTomo.Orchestrator.Tests;
 public sealed class TransparentHugePagesTests
 {
     [Fact]
-    public void Anonymous_private_mappings_are_read_from_the_maps_in_address_order_and_files_stacks_and_shared_memory_are_not()
+    public void Anonymous_private_mappings_named_or_not_are_read_from_the_maps_in_address_order_and_files_stacks_and_shared_memory_are_not()
     {
         string[] maps =
         [
@@ -16,6 +16,7 @@ public sealed class TransparentHugePagesTests
             "7f1200000000-7f1240000000 ---p 00000000 00:00 0 ",
             "7f1240000000-7f1241000000 rw-p 00000000 00:00 0",
             "7f1241000000-7f1250000000 ---p 00000000 00:00 0 ",
+            "7f1250000000-7f1251000000 rw-p 00000000 00:00 0                          [anon:.NET GC]",
             "7f1260000000-7f1260100000 rw-s 00000000 00:01 4242                       /dev/shm/x",
             "7f1270000000-7f1270021000 rw-p 00000000 00:00 0                          [heap]",
             "7ffd3c000000-7ffd3c021000 rw-p 00000000 00:00 0                          [stack]",
@@ -24,7 +25,8 @@ public sealed class TransparentHugePagesTests
         var mappings = TransparentHugePages.AnonymousMappings(maps);
 
         Assert.Equal(
-            [(0x7f1200000000UL, 0x7f1240000000UL), (0x7f1240000000UL, 0x7f1241000000UL), (0x7f1241000000UL, 0x7f1250000000UL)],
+            [(0x7f1200000000UL, 0x7f1240000000UL), (0x7f1240000000UL, 0x7f1241000000UL), (0x7f1241000000UL, 0x7f1250000000UL),
+                (0x7f1250000000UL, 0x7f1251000000UL)],
             mappings);
     }
 
