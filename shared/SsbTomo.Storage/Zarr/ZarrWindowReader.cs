@@ -10,7 +10,8 @@ namespace SsbTomo.Storage;
 /// of windows each chunk is decoded once. What it decodes it crops to the window's slices and rows at once (and to the
 /// columns from the window's first to the chunk's end), never holding a chunk's rows or slices that no window of the row
 /// reads. Memory: while the stage works on a window, at most the next window's part of the stored values (about a chunk
-/// column of it); while a window is read, at most that window's stored values besides the result.
+/// column of it); while a window is read, that part and the chunk reads in flight (<see cref="ZarrArray{T}.MaxConcurrency"/>)
+/// beside the result, since each decoded part is copied into the window as it arrives.
 /// </summary>
 public sealed class ZarrWindowReader<T>(ZarrArray<T> array) where T : unmanaged
 {
