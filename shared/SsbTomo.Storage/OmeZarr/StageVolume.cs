@@ -100,7 +100,7 @@ public sealed class StageVolume<T> where T : unmanaged
     /// <param name="rowMultiple">Rows the tiles' edges must also fall on multiples of (<see cref="SlabTilePlan.For{T}"/>).</param>
     public IAsyncEnumerable<StageWindow<T>> WindowsAsync(int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel,
         CancellationToken ct = default, int? zHalo = null, int rowMultiple = 1) =>
-        WindowsAsync<T>(ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, static (source, target) => source.CopyTo(target), ct, zHalo, rowMultiple);
+        WindowsAsync<T>(ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, ZarrWindowReader<T>.Unconverted, ct, zHalo, rowMultiple);
 
     /// <summary>
     /// As <see cref="WindowsAsync"/>, each window's values converted by <paramref name="copy"/> as they leave the decoded

@@ -93,7 +93,7 @@ public static class ZarrWindowReaderExtensions
     /// </summary>
     public static Task<Volume<T>> ReadAsync<T>(this ZarrWindowReader<T> reader, SlabWindow slab, TileWindow tile, TileWindow? next = null, CancellationToken ct = default)
         where T : unmanaged =>
-        reader.ReadAsync<T>(Window(slab, tile), static (source, target) => source.CopyTo(target), next is { } following ? Window(slab, following) : null, ct);
+        reader.ReadAsync(slab, tile, ZarrWindowReader<T>.Unconverted, next, ct);
 
     /// <summary>The same window converted row by row (<see cref="ZarrWindowReader{T}.ReadAsync{TOut}"/>).</summary>
     public static Task<Volume<TOut>> ReadAsync<T, TOut>(this ZarrWindowReader<T> reader, SlabWindow slab, TileWindow tile,

@@ -28,15 +28,14 @@ public sealed class ZarrWindowReader<T>(ZarrArray<T> array) where T : unmanaged
     /// <summary>Stored values the reader holds between reads (tests check it is no more than the next window's).</summary>
     public long HeldVoxels => _decoded.Values.Sum(p => p.Values.Length);
 
-    /// <summary>The half-open region [z0,z1) x [y0,y1) x [x0,x1), as <see cref="ZarrArray{T}.ReadRegionAsync"/> would return it.</summary>
-    public Task<Volume<T>> ReadAsync(int z0, int z1, int y0, int y1, int x0, int x1, CancellationToken ct = default) =>
-        ReadAsync<T>(new Region(z0, z1, y0, y1, x0, x1), static (source, target) => source.CopyTo(target), next: null, ct);
-
     /// <summary>Copies one row of a chunk's values into the window's type.</summary>
     public delegate void RowCopy<TOut>(ReadOnlySpan<T> source, Span<TOut> target);
 
+    /// <summary>The row copy of a window read in the stored type.</summary>
+    public static readonly RowCopy<T> Unconverted = static (source, target) => source.CopyTo(target);
+
     /// <summary>
-    /// The values of <paramref name="region"/>, every value converted by <paramref name="copy"/> as it leaves the decoded
+    /// The values of <paramref name="region"/> (as <see cref="ZarrArray{T}.ReadRegionAsync"/> would return them), every value converted by <paramref name="copy"/> as it leaves the decoded
     /// chunks, so a stage that works on another type (segmentation on floats) holds no window of the stored type beside
     /// its own. <paramref name="next"/>: the region the caller reads next (null: none, or not known), of which the reader
     /// keeps what it has decoded; anything else it lets go before returning.
