@@ -82,9 +82,10 @@ public static class CurtainingFilter
         int h = image.Height, w = image.Width;
         int window = 2 * halfWidth + 1;
         bool network = halfWidth == MedianOf25.HalfWidth && w >= MedianOf25.Lanes && MedianOf25.IsAccelerated;
-        KernelThreads.For(0, h, maxThreads, () => (new float[w + 2 * halfWidth], new float[window]), (y, buffers) =>
+        KernelThreads.For(0, h, maxThreads, () => (new float[w + 2 * halfWidth], new float[window],
+            network && MedianOf25.IsQuadAccelerated ? new float[MedianOf25.PhaseScratchLength(w + 2 * halfWidth)] : []), (y, buffers) =>
         {
-            var (padded, sorted) = buffers;
+            var (padded, sorted, phases) = buffers;
             var row = image.Row(y);
             for (int i = 0; i < padded.Length; i++)
             {
@@ -96,7 +97,7 @@ public static class CurtainingFilter
             var dst = residual.AsSpan(y * w, w);
             if (network && MemoryMarshal.Cast<float, int>(padded.AsSpan()).IndexOf(NegativeZeroBits) < 0)
             {
-                MedianOf25.Residual(row, padded, dst);
+                MedianOf25.Residual(row, padded, dst, phases);
                 return;
             }
             padded.AsSpan(0, window).CopyTo(sorted);

@@ -36,8 +36,40 @@ public class MedianOf25Tests
         Assert.Equal(0, failures);
     }
 
+    /// <summary>
+    /// The same for the four-window lanes (a min/max circuit commutes with every monotone map, so the 0-1 principle holds
+    /// for the merge after the network too): every pattern is window 0's once, windows 1-31 see it shifted, zeros after.
+    /// </summary>
+    [Fact]
+    public void FourWindowLanesSelectTheMedianOfEveryPatternOfZerosAndOnes()
+    {
+        const int window = 2 * MedianOf25.HalfWidth + 1;
+        var positions = MedianOf25.QuadPositions;
+        var failures = 0;
+        Parallel.For(0, 1 << 9, () => (new float[positions + window - 1], new float[positions], new float[positions],
+            new float[MedianOf25.PhaseScratchLength(positions + window - 1)]), (high, _, buffers) =>
+        {
+            var (samples, row, residual, phases) = buffers;
+            for (var low = 0; low < 1 << 16; low++)
+            {
+                var pattern = (uint)(high << 16 | low);
+                for (var t = 0; t < window; t++) samples[t] = (pattern >> t) & 1;
+                MedianOf25.Residual(row, samples, residual, phases);
+                for (var x = 0; x < positions; x++)
+                {
+                    var ones = x < 32 ? BitOperations.PopCount(pattern >> x) : 0;
+                    if (-residual[x] != (ones > MedianOf25.HalfWidth ? 1f : 0f)) Interlocked.Increment(ref failures);
+                }
+            }
+            return buffers;
+        }, _ => { });
+        Assert.Equal(0, failures);
+    }
+
     [Theory]
     [InlineData(8, 1)]
+    [InlineData(32, 4)] // one block of four windows a lane
+    [InlineData(45, 5)] // and one overlapping it
     [InlineData(100, 2)]
     [InlineData(1023, 3)] // a last block that overlaps the one before it
     public void ResidualIsTheRowMinusTheMedianOfASortedWindow(int width, int seed)
@@ -46,13 +78,16 @@ public class MedianOf25Tests
         var padded = Enumerable.Range(0, width + 2 * MedianOf25.HalfWidth)
             .Select(_ => random.Next(3) == 0 ? random.Next(5) : (float)(random.NextDouble() * 100 - 50)).ToArray(); // ties too
         var row = Enumerable.Range(0, width).Select(_ => (float)random.NextDouble()).ToArray();
-        var actual = new float[width];
-        MedianOf25.Residual(row, padded, actual);
+        var eightAtATime = new float[width];
+        var fourALane = new float[width];
+        MedianOf25.Residual(row, padded, eightAtATime);
+        MedianOf25.Residual(row, padded, fourALane, new float[MedianOf25.PhaseScratchLength(padded.Length)]);
         for (var x = 0; x < width; x++)
         {
             var sorted = padded.AsSpan(x, 2 * MedianOf25.HalfWidth + 1).ToArray();
             Array.Sort(sorted);
-            Assert.Equal(row[x] - sorted[MedianOf25.HalfWidth], actual[x]);
+            Assert.Equal(row[x] - sorted[MedianOf25.HalfWidth], eightAtATime[x]);
+            Assert.Equal(row[x] - sorted[MedianOf25.HalfWidth], fourALane[x]);
         }
     }
 }
