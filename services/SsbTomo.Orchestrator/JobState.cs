@@ -82,6 +82,9 @@ public class JobState : SagaStateMachineInstance
     /// <summary>The shine-through excess estimated from <see cref="ShineThroughRuns"/> once every chunk was surveyed.</summary>
     public double ShineThroughExcess { get; set; }
 
+    /// <summary>The stack's pores showed no measurable shine-through (<see cref="SsbTomo.Imaging.Segmentation.ShineThroughExcess.Detected"/>): segment without the correction.</summary>
+    public bool SkipShineThroughCorrection { get; set; }
+
     /// <summary>
     /// Merged curtain steps of every chunk's survey (<see cref="Imaging.Segmentation.StandingCurtains"/>), until
     /// <see cref="ColumnOffsets"/> are taken from them; then null, so the stored job stays small.
@@ -107,6 +110,7 @@ public class JobState : SagaStateMachineInstance
         {
             Model = TrainedClassifier ? null : Segmentation,
             ShineThroughExcess = ShineThroughExcess,
+            SkipShineThroughCorrection = SkipShineThroughCorrection,
             ColumnOffsets = TrainedClassifier ? null : ColumnOffsets,
             TrainedClassifier = TrainedClassifier,
         };

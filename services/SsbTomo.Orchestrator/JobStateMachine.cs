@@ -539,6 +539,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         if (job.ShineThroughRuns is null) return;
         var estimate = ShineThroughEstimate.Estimate(job.ShineThroughRuns);
         job.ShineThroughExcess = estimate.Correction;
+        job.SkipShineThroughCorrection = !estimate.Detected;
         var runs = estimate.RunsPerDistance.Length == 0 ? 0 : estimate.RunsPerDistance.Max();
         if (job.Segmentation is { } model)
             job.Segmentation = model with { ShineThroughExcess = estimate.Excess, ShineThroughCorrection = estimate.Correction, ShineThroughRuns = runs };

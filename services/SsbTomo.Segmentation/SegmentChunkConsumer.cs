@@ -66,7 +66,8 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
         var variants = message.Model is { } model
             ? new SegmentationVariantAccumulator(SegmentationUncertainty.Variants(model.Thresholds
                 .Select((t, k) => new ThresholdRange(model.ThresholdLows[k], t, model.ThresholdHighs[k])).ToArray()), model.ClassMeans,
-                message.ShineThroughExcess, fibreSigma, VariantBlockSample.For(denoised.Depth, denoised.Height, denoised.Width), message.Thresholds)
+                message.ShineThroughExcess, fibreSigma, VariantBlockSample.For(denoised.Depth, denoised.Height, denoised.Width), message.Thresholds,
+                correctShineThrough: !message.SkipShineThroughCorrection)
             : null;
         // The variants count faces to the voxel beyond the owned ones, which needs one more voxel of halo; the lit pore runs
         // reach further along z only on stacks where they run.
@@ -82,7 +83,8 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
         {
             var intensity = window.Data;
             if (message.ColumnOffsets is { } offsets) StandingCurtains.Subtract(intensity, window.Tile.ReadX0, offsets);
-            var labels = PhaseSegmentation.Segment(intensity, message.Thresholds, message.ClassMeans, message.ShineThroughExcess, fibreSigma, window.Slab.OwnedInSlab);
+            var labels = PhaseSegmentation.Segment(intensity, message.Thresholds, message.ClassMeans, message.ShineThroughExcess, fibreSigma, window.Slab.OwnedInSlab,
+                correctShineThrough: !message.SkipShineThroughCorrection);
             await target.WriteOwnedAsync(window, window.CropToOwned(labels), ct);
             variants?.Add(intensity, window.Slab, window.Tile);
         }

@@ -132,6 +132,12 @@ public record SegmentChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0,
     public double ShineThroughExcess { get; init; }
 
     /// <summary>
+    /// True when the stack showed no measurable shine-through: the segmentation then leaves the shine-through correction
+    /// out. False (the default, and commands from before it existed): corrected.
+    /// </summary>
+    public bool SkipShineThroughCorrection { get; init; }
+
+    /// <summary>
     /// Per image column, the grey level of the curtain stripe standing there in the aligned stack, subtracted from the
     /// denoised grey before classification (null: no correction).
     /// </summary>

@@ -1,3 +1,4 @@
+using SsbTomo.Imaging.Segmentation;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -120,6 +121,46 @@ public class JobStateMachineTests
             Assert.InRange(survey.Thresholds[i], model.ThresholdLows[i], model.ThresholdHighs[i]);
             Assert.InRange(segment.Thresholds[i], model.ThresholdLows[i], model.ThresholdHighs[i]);
         }
+    }
+
+    /// <summary>
+    /// Pore runs whose back voxels read a given share of the wall's contrast more than their front ones (bins of width
+    /// 0.01 from −1 to +1), enough of them at distance 0 for the estimate.
+    /// </summary>
+    private static long[] PoreRuns(double excess)
+    {
+        var runs = new long[ShineThroughEstimate.HistogramLength];
+        runs[(int)Math.Round((excess + 1) / (2.0 / (ShineThroughEstimate.Bins - 1)))] = 2 * ShineThroughEstimate.MinimumRuns;
+        return runs;
+    }
+
+    [Theory]
+    [InlineData(0.02, true)]
+    [InlineData(0.2, false)]
+    public async Task Segment_commands_leave_the_shine_through_correction_out_where_the_pores_show_none(double excess, bool skipped)
+    {
+        var (provider, harness) = await StartAsync();
+        await using var _ = provider;
+        var jobId = NewId.NextGuid();
+        await DriveToSurveyingAsync(harness, jobId, slices: 32, chunkSlices: 16, FourPhaseHistogram());
+        for (var chunk = 0; chunk < 2; chunk++)
+            await harness.Bus.Publish(NoFibresSurveyed(jobId, chunk) with { ShineThroughRuns = PoreRuns(excess) });
+
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<SegmentChunk>().Count() == 2));
+        Assert.All(harness.Published.Select<SegmentChunk>(), m => Assert.Equal(skipped, m.Context.Message.SkipShineThroughCorrection));
+    }
+
+    [Fact]
+    public async Task Without_pore_runs_from_the_survey_the_segmentation_corrects_as_before()
+    {
+        var (provider, harness) = await StartAsync();
+        await using var _ = provider;
+        var jobId = NewId.NextGuid();
+        await DriveToSurveyingAsync(harness, jobId, slices: 32, chunkSlices: 16, FourPhaseHistogram());
+        for (var chunk = 0; chunk < 2; chunk++) await harness.Bus.Publish(NoFibresSurveyed(jobId, chunk));
+
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<SegmentChunk>().Count() == 2));
+        Assert.All(harness.Published.Select<SegmentChunk>(), m => Assert.False(m.Context.Message.SkipShineThroughCorrection));
     }
 
     [Fact]

@@ -29,6 +29,7 @@ public sealed class SegmentationVariantAccumulator
     private readonly double[] _classMeans;
     private readonly double _shineThroughExcess;
     private readonly double _fibreSigmaVoxels;
+    private readonly bool _correctShineThrough;
     private readonly VariantBlockSample _sample;
     private readonly long[][] _counts;
     private readonly ContactFaces[] _contact;
@@ -38,8 +39,9 @@ public sealed class SegmentationVariantAccumulator
     /// <param name="fibreSigmaVoxels">The tube σ of <see cref="FibreHalfDepth"/>, as the segmentation stage used it (0: off).</param>
     /// <param name="sample">Voxels to count on (null: all); when not all, <paramref name="reportedThresholds"/> are needed for the sampled base.</param>
     /// <param name="reportedThresholds">The thresholds of the reported segmentation.</param>
+    /// <param name="correctShineThrough">Whether the segmentation stage ran the shine-through correction (<see cref="ShineThroughExcess.Detected"/>).</param>
     public SegmentationVariantAccumulator(IReadOnlyList<ThresholdVariant> variants, double[] classMeansDarkToBright, double shineThroughExcess = 0,
-        double fibreSigmaVoxels = 0, VariantBlockSample? sample = null, double[]? reportedThresholds = null)
+        double fibreSigmaVoxels = 0, VariantBlockSample? sample = null, double[]? reportedThresholds = null, bool correctShineThrough = true)
     {
         if (classMeansDarkToBright.Length != PhaseClassifier.BseDarkToBright.Length)
             throw new ArgumentException("one class mean per phase (void, carbon, LPS, NMC) is needed", nameof(classMeansDarkToBright));
@@ -51,6 +53,7 @@ public sealed class SegmentationVariantAccumulator
         _classMeans = classMeansDarkToBright;
         _shineThroughExcess = shineThroughExcess;
         _fibreSigmaVoxels = fibreSigmaVoxels;
+        _correctShineThrough = correctShineThrough;
         _counts = variants.Select(_ => new long[PhaseLabel.Count]).ToArray();
         _contact = new ContactFaces[variants.Count];
     }
@@ -120,7 +123,7 @@ public sealed class SegmentationVariantAccumulator
         // Each variant adds to its own tallies only: the sums do not depend on the order.
         Parallel.For(0, _variants.Count, new ParallelOptions { MaxDegreeOfParallelism = variantsAtOnce }, v =>
         {
-            var labels = PhaseSegmentation.Segment(intensityWindow, _variants[v].Thresholds, _classMeans, _shineThroughExcess, _fibreSigmaVoxels, exact, tubeCores);
+            var labels = PhaseSegmentation.Segment(intensityWindow, _variants[v].Thresholds, _classMeans, _shineThroughExcess, _fibreSigmaVoxels, exact, tubeCores, _correctShineThrough);
             _contact[v] += ContactLoss.CountFrom(labels, z0, z1, y0, y1, x0, x1);
             var counts = PhaseFractions.Count(TileGrid.CropToOwned(labels, window, tile));
             for (var i = 0; i < counts.Length; i++) _counts[v][i] += counts[i];

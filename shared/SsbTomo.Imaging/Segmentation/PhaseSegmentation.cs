@@ -3,7 +3,8 @@ namespace SsbTomo.Imaging.Segmentation;
 /// <summary>
 /// The segmentation recipe, in one place for the segmentation stage and every re-run of it (the metrics' threshold
 /// variants, studies): classification by the stack-wide thresholds, <see cref="PartialVolumeCleanup"/>, then
-/// <see cref="ShineThroughCorrection"/> of the cleaned labels, never above the electrolyte's class mean. Four classes dark
+/// <see cref="ShineThroughCorrection"/> of the cleaned labels, never above the electrolyte's class mean (on stacks that show
+/// shine-through: <see cref="ShineThroughEstimate.DetectionFloor"/>). Four classes dark
 /// to bright: void, carbon, LPS, NMC. Given the tube filter's σ (the segmentation stage passes the voxel size's), thin
 /// carbon fibres then get the width at half their depth (<see cref="FibreHalfDepth"/>). Last, on stacks whose pores shine
 /// through strongly, runs along z that rise towards their back wall as a lit pore does go back to void (<see cref="LitPoreRuns"/>).
@@ -55,8 +56,10 @@ public static class PhaseSegmentation
     /// <see cref="FibreHalfDepth"/>, 0 to leave the fibres at the threshold's width; with it, read the slab with
     /// <see cref="RequiredHaloSlicesWithFibres"/> halo.
     /// </summary>
-    public static Volume<byte> Segment(Volume<float> denoised, double[] thresholds, double[] classMeans, double shineThroughExcess = 0, double fibreSigmaVoxels = 0) =>
-        Segment(denoised, thresholds, classMeans, shineThroughExcess, fibreSigmaVoxels, SliceSpan.All(denoised.Depth));
+    /// <param name="correctShineThrough">False where the stack shows no shine-through (<see cref="ShineThroughExcess.Detected"/>): the shine-through correction is left out.</param>
+    public static Volume<byte> Segment(Volume<float> denoised, double[] thresholds, double[] classMeans, double shineThroughExcess = 0, double fibreSigmaVoxels = 0,
+        bool correctShineThrough = true) =>
+        Segment(denoised, thresholds, classMeans, shineThroughExcess, fibreSigmaVoxels, SliceSpan.All(denoised.Depth), correctShineThrough: correctShineThrough);
 
     /// <summary>
     /// As above, exact on the slices of <paramref name="exact"/> only (a chunk's owned slices in its window, which carries
@@ -67,8 +70,9 @@ public static class PhaseSegmentation
     /// </summary>
     /// <param name="tubeCores">The fibres' rule's tube tests on <paramref name="denoised"/> kept from an earlier call on it with the same σ and
     /// class means (the threshold variants on one band); null: not kept.</param>
+    /// <param name="correctShineThrough">False: the shine-through correction is left out (a stack without measurable shine-through).</param>
     public static Volume<byte> Segment(Volume<float> denoised, double[] thresholds, double[] classMeans, double shineThroughExcess, double fibreSigmaVoxels,
-        SliceSpan exact, FibreHalfDepth.TubeCoreCache? tubeCores = null)
+        SliceSpan exact, FibreHalfDepth.TubeCoreCache? tubeCores = null, bool correctShineThrough = true)
     {
         exact.CheckInside(denoised.Depth, nameof(exact));
         var gapsRead = fibreSigmaVoxels > 0 ? exact.Grow(ParticleFaceGaps.LabelReachVoxels, ParticleFaceGaps.LabelReachVoxels, denoised.Depth) : exact;
@@ -79,8 +83,9 @@ public static class PhaseSegmentation
         var cleaned = corrected.Grow(ShineThroughCorrection.MaxRunSlices, 0, denoised.Depth);
         var labels = PhaseClassifier.Classify(denoised, thresholds, PhaseClassifier.BseDarkToBright);
         labels = PartialVolumeCleanup.Apply(labels, denoised, PhaseClassifier.BseDarkToBright, classMeans, cleaned);
-        labels = ShineThroughCorrection.Apply(labels, denoised, classMeans[0], [shineThroughExcess], double.PositiveInfinity, classMeans[2], corrected,
-            PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
+        if (correctShineThrough)
+            labels = ShineThroughCorrection.Apply(labels, denoised, classMeans[0], [shineThroughExcess], double.PositiveInfinity, classMeans[2], corrected,
+                PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
         if (fibreSigmaVoxels > 0) labels = FibreHalfDepth.Apply(labels, denoised, classMeans, fibreSigmaVoxels, runsRead, tubeCores);
         LitPoreRuns.ApplyInPlace(labels, denoised, thresholds[0], classMeans, shineThroughExcess, gapsRead);
         if (fibreSigmaVoxels > 0) ParticleFaceGaps.ApplyInPlace(labels, denoised, classMeans, thresholds[1], fibreSigmaVoxels, exact, tubeCores);

@@ -34,6 +34,27 @@ public class ShineThroughCorrectionTests
             PhaseLabel.Nmc, PhaseLabel.Nmc, PhaseLabel.Nmc], labels);
     }
 
+    /// <summary>
+    /// The recipe leaves the correction out on a stack without measurable shine-through: the lit column keeps its classes,
+    /// and with the correction the same column goes to the pore.
+    /// </summary>
+    [Fact]
+    public void The_recipe_leaves_the_correction_out_where_no_shine_through_was_measured()
+    {
+        float Shine(double a) => (float)(Void + a * (Nmc - Void));
+        // A pore lit over six slices by the NMC wall behind it: longer than the clean-up's thin bands.
+        var greys = new[] { Lps, Lps, Lps, Void, Void, Shine(0.15), Shine(0.2), Shine(0.25), Shine(0.3), Shine(0.35), Shine(0.4), Nmc, Nmc, Nmc, Nmc, Nmc };
+        var intensity = new Volume<float>(greys.Length, 1, 1, greys);
+        double[] thresholds = [10000, 21500, 36500];
+        double[] means = [Void, Carbon, Lps, Nmc];
+        var corrected = PhaseSegmentation.Segment(intensity, thresholds, means).Data;
+        var without = PhaseSegmentation.Segment(intensity, thresholds, means, correctShineThrough: false).Data;
+        var expected = PartialVolumeCleanup.Apply(PhaseClassifier.Classify(intensity, thresholds, PhaseClassifier.BseDarkToBright), intensity,
+            PhaseClassifier.BseDarkToBright, means).Data;
+        Assert.Equal(expected, without);
+        Assert.True(corrected.Count(l => l == PhaseLabel.Void) > without.Count(l => l == PhaseLabel.Void));
+    }
+
     [Theory]
     [InlineData(Lps)]
     [InlineData(Lps + 2000)]

@@ -62,6 +62,15 @@ public class ShineThroughEstimateTests
     }
 
     [Fact]
+    public void Shine_through_is_detected_from_the_floor_up()
+    {
+        Assert.False(ShineThroughEstimate.Estimate(CountWhole(PoreColumns(0, 3, 10))).Detected);
+        Assert.True(ShineThroughEstimate.Estimate(CountWhole(PoreColumns(0.35, 5.0, 10))).Detected);
+        Assert.False(new ShineThroughExcess(ShineThroughEstimate.DetectionFloor - 1e-9, 0, [], []).Detected);
+        Assert.True(new ShineThroughExcess(ShineThroughEstimate.DetectionFloor, 0, [], []).Detected);
+    }
+
+    [Fact]
     public void A_run_without_a_dark_voxel_is_not_a_pore()
     {
         // A carbon fibre between two electrolyte voxels: below the solid level, never dark.
