@@ -474,16 +474,9 @@ internal static class CleanupStudy
             Volume<byte> Pipeline() => pipelineLabels ??= PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Correction, tubeSigma,
                 correctShineThrough: shine.Detected);
             // The recipe without the shine-through correction on stacks whose measured excess is below a floor (no shine-through
-            // seen, none corrected); the other steps as the pipeline runs them.
-            Volume<byte> ShineGate(double minimumExcess)
-            {
-                if (shine.Excess >= minimumExcess) return PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Correction, tubeSigma);
-                var all = SliceSpan.All(intensity.Depth);
-                var labels = FibreHalfDepth.Apply(CleanedUp(intensity, decision.Thresholds, decision.ClassMeans), intensity, decision.ClassMeans, tubeSigma);
-                LitPoreRuns.ApplyInPlace(labels, intensity, decision.Thresholds[0], decision.ClassMeans, shine.Correction, all);
-                ParticleFaceGaps.ApplyInPlace(labels, intensity, decision.ClassMeans, decision.Thresholds[1], tubeSigma, all);
-                return labels;
-            }
+            // seen, none corrected); the product's floor is ShineThroughEstimate.DetectionFloor.
+            Volume<byte> ShineGate(double minimumExcess) => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans,
+                shine.Correction, tubeSigma, correctShineThrough: shine.Excess >= minimumExcess);
             double[] TruthShine() => Enumerable.Range(0, 9).Select(d => d == 0 ? 0 : shineStrength * Math.Exp(-(d - 1) / shineDecay)).ToArray();
             (string Rule, Func<Volume<byte>> Segment)[] rules =
             [
