@@ -75,7 +75,8 @@ public sealed partial record MetricsReport(
         "quarter of the way from void to electrolyte, at most 12 slices), the grey j slices before the back wall minus j slices after the front " +
         "wall, each as a share of the way from void to that wall; the largest median over j = 0..5 (at least 200 runs). The " +
         "shine-through correction gives a pore the voxels behind it below void + (0.5 + correction) of the way to the wall, correction = " +
-        "excess - 0.1 (what the midpoint already recovers), within [0, 0.4]";
+        "excess - 0.1 (what the midpoint already recovers), within [0, 0.4]; below an excess of 0.05 (no measurable shine-through) " +
+        "the correction is not run";
 
     public static readonly string StandingCurtainsMethod = string.Create(CultureInfo.InvariantCulture,
         $"curtain stripes that stand still in the aligned stack: per pair of neighbouring columns and per slice and block of {StandingCurtains.RowBlock} rows, " +
