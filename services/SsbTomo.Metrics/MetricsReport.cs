@@ -172,7 +172,7 @@ public sealed partial record MetricsReport(
                 CarbonLevel = model.FitCarbonMean is { } fitCarbon
                     ? new CarbonLevelReport(CarbonLevelMethod, fitCarbon, model.FibreCoreLevel, model.FibreCoreVoxels, model.CarbonReplacedByFibreLevel)
                     : null,
-                ShineThrough = new ShineThroughReport(ShineThroughMethod, model.ShineThroughExcess, model.ShineThroughCorrection, model.ShineThroughRuns),
+                ShineThrough = new ShineThroughReport(ShineThroughMethod, model.ShineThroughExcess, model.ShineThroughCorrection, model.ShineThroughRuns, model.ShineThroughCorrected),
                 StandingCurtains = model.StandingCurtainLargestOffset is { } largest
                     ? new StandingCurtainsReport(StandingCurtainsMethod, largest, model.StandingCurtainColumns)
                     : null,
@@ -233,12 +233,13 @@ public sealed record BoundaryPlacementReport(
     [property: JsonPropertyName("boundary_voxels")] double BoundaryVoxels,
     [property: JsonPropertyName("half_widths")] IReadOnlyDictionary<string, double> HalfWidths);
 
-/// <summary>The stack's measured shine-through excess, which the segmentation's shine-through correction used.</summary>
+/// <summary>The stack's measured shine-through excess, which the segmentation's shine-through correction used, and whether the correction ran.</summary>
 public sealed record ShineThroughReport(
     [property: JsonPropertyName("method")] string Method,
     [property: JsonPropertyName("excess")] double Excess,
     [property: JsonPropertyName("correction")] double Correction,
-    [property: JsonPropertyName("pore_runs")] long PoreRuns);
+    [property: JsonPropertyName("pore_runs")] long PoreRuns,
+    [property: JsonPropertyName("corrected")] bool Corrected);
 
 /// <summary>The curtain stripes the segmentation subtracted: the largest column offset and the columns beyond a tenth of the electrolyte-to-NMC contrast.</summary>
 public sealed record StandingCurtainsReport(

@@ -542,7 +542,11 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
         job.SkipShineThroughCorrection = !estimate.Detected;
         var runs = estimate.RunsPerDistance.Length == 0 ? 0 : estimate.RunsPerDistance.Max();
         if (job.Segmentation is { } model)
-            job.Segmentation = model with { ShineThroughExcess = estimate.Excess, ShineThroughCorrection = estimate.Correction, ShineThroughRuns = runs };
+            job.Segmentation = model with
+            {
+                ShineThroughExcess = estimate.Excess, ShineThroughCorrection = estimate.Correction, ShineThroughRuns = runs,
+                ShineThroughCorrected = estimate.Detected,
+            };
         if (estimate.Correction > 0)
             job.Warnings.Add(
                 $"Pores show the material behind them strongly (shine-through): next to their back walls they read {estimate.Excess:P0} of the "

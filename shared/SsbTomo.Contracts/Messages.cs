@@ -226,6 +226,13 @@ public record SegmentationModel(double[] Thresholds, double[] ClassMeans, double
     /// <summary>Pore runs along z the estimate came from (at the distance from the back wall it was taken at).</summary>
     public long ShineThroughRuns { get; init; }
 
+    /// <summary>
+    /// Whether the segmentation ran the shine-through correction: not where the pores showed no measurable shine-through
+    /// (ShineThroughExcess.Detected: an excess below 0.05). True in a model from before the estimate
+    /// decided it, as those jobs corrected always.
+    /// </summary>
+    public bool ShineThroughCorrected { get; init; } = true;
+
     /// <summary>Largest curtain offset the segmentation subtracted from a column, in grey levels (null: not measured).</summary>
     public double? StandingCurtainLargestOffset { get; init; }
 

@@ -148,6 +148,9 @@ public class JobStateMachineTests
 
         Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<SegmentChunk>().Count() == 2));
         Assert.All(harness.Published.Select<SegmentChunk>(), m => Assert.Equal(skipped, m.Context.Message.SkipShineThroughCorrection));
+        // metrics.json's uncertainty.shine_through.corrected reads it from the model.
+        var stored = (await provider.GetRequiredService<IJobStateStore>().LoadAsync(jobId))!.State;
+        Assert.Equal(!skipped, stored.Segmentation!.ShineThroughCorrected);
     }
 
     [Fact]
@@ -161,6 +164,8 @@ public class JobStateMachineTests
 
         Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<SegmentChunk>().Count() == 2));
         Assert.All(harness.Published.Select<SegmentChunk>(), m => Assert.False(m.Context.Message.SkipShineThroughCorrection));
+        var stored = (await provider.GetRequiredService<IJobStateStore>().LoadAsync(jobId))!.State;
+        Assert.True(stored.Segmentation!.ShineThroughCorrected);
     }
 
     [Fact]
