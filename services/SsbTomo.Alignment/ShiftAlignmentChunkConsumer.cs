@@ -5,6 +5,7 @@ using SsbTomo.Contracts;
 using SsbTomo.Hosting;
 using SsbTomo.Imaging;
 using SsbTomo.Imaging.Alignment;
+using SsbTomo.Imaging.Segmentation;
 using SsbTomo.Storage;
 using SsbTomo.Storage.Images;
 
@@ -47,7 +48,14 @@ public sealed class ShiftAlignmentChunkConsumer(IBlobStore store, ILogger<ShiftA
             SliceIntensityRanges.ToUInt16(shifted, plan.Range, solution.Crop, result.Slice(k));
         }
         await aligned.WriteSlicesAsync(message.Z0, result, ct);
-        await context.Publish(new AlignmentChunkShifted(message.JobId, message.ChunkIndex));
+        // What the stack's denoising is chosen from (the orchestrator sums every slab's).
+        var residuals = new long[NoiseLevel.Bins];
+        NoiseLevel.AddResiduals(result, residuals);
+        await context.Publish(new AlignmentChunkShifted(message.JobId, message.ChunkIndex)
+        {
+            NoiseResiduals = residuals,
+            AlignedHistogram = Histogram.Compute(result, AlignmentChunkShifted.AlignedHistogramBins, 0, 65536),
+        });
     }
 
     /// <summary>

@@ -65,6 +65,12 @@ public sealed partial record MetricsReport(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<string>? Warnings { get; init; }
 
+    public static readonly string DenoisingMethod =
+        FormattableString.Invariant($"3D Gaussian on the aligned stack; sigma (voxels) {NoiseLevel.QuietDenoiseSigma} where the noise is below {NoiseLevel.QuietShare} of the ")
+        + FormattableString.Invariant($"void-to-electrolyte contrast, {NoiseLevel.NoisyDenoiseSigma} above {NoiseLevel.NoisyShare}, else {NoiseLevel.DefaultDenoiseSigma} (and where ")
+        + "either could not be measured); noise_sigma = median |g - mean of the 4 in-plane neighbours| / (0.6745 sqrt 1.25) over the aligned "
+        + "stack, in its grey levels; the contrast from the grey-level mixture fit of the aligned stack's histogram";
+
     public const string CarbonLevelMethod =
         "median denoised grey level of carbon fibre cores (dark tubes by the Hessian at sigma = a 75 nm fibre radius in voxels, no void-class voxel within 3, " +
         "darker than the electrolyte interior by 2.5 SD; every 4th slice); replaces the fit's carbon mean when they differ by more than " +
@@ -173,6 +179,7 @@ public sealed partial record MetricsReport(
                     ? new CarbonLevelReport(CarbonLevelMethod, fitCarbon, model.FibreCoreLevel, model.FibreCoreVoxels, model.CarbonReplacedByFibreLevel)
                     : null,
                 ShineThrough = new ShineThroughReport(ShineThroughMethod, model.ShineThroughExcess, model.ShineThroughCorrection, model.ShineThroughRuns, model.ShineThroughCorrected),
+                Denoising = model.DenoiseSigma > 0 ? new DenoisingReport(DenoisingMethod, model.DenoiseSigma, model.NoiseSigma, model.NoiseShare) : null,
                 StandingCurtains = model.StandingCurtainLargestOffset is { } largest
                     ? new StandingCurtainsReport(StandingCurtainsMethod, largest, model.StandingCurtainColumns)
                     : null,
@@ -219,7 +226,18 @@ public sealed record UncertaintyReport(
     [JsonPropertyName("standing_curtains")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public StandingCurtainsReport? StandingCurtains { get; init; }
+
+    [JsonPropertyName("denoising")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DenoisingReport? Denoising { get; init; }
 }
+
+/// <summary>The denoising Gaussian's σ and the noise it was chosen from.</summary>
+public sealed record DenoisingReport(
+    [property: JsonPropertyName("method")] string Method,
+    [property: JsonPropertyName("sigma_voxels")] double SigmaVoxels,
+    [property: JsonPropertyName("noise_sigma")] double? NoiseSigma,
+    [property: JsonPropertyName("noise_share")] double? NoiseShare);
 
 /// <summary>How far the segmented boundaries may lie from the true ones, and what that adds to each fraction's interval.</summary>
 public sealed record BoundaryPlacement(SurfaceAreas Areas, double Voxels)

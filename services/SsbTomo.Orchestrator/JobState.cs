@@ -48,6 +48,20 @@ public class JobState : SagaStateMachineInstance
     /// <summary>The alignment's global solve, once it has reported: what the shift chunks fill, announced as StackAligned when they have.</summary>
     public AlignmentSolved? AlignmentSolution { get; set; }
 
+    /// <summary>The shift chunks' noise residuals and aligned grey levels, summed (null until one reports; see <see cref="NoiseUnmeasured"/>).</summary>
+    public long[]? NoiseResiduals { get; set; }
+
+    public long[]? AlignedHistogram { get; set; }
+
+    /// <summary>A shift chunk reported no residuals (a worker from before them): the stack is denoised with the default σ.</summary>
+    public bool NoiseUnmeasured { get; set; }
+
+    /// <summary>The denoising σ (voxels) chosen when the stack was aligned; 0 until then (and for jobs from before: the default).</summary>
+    public double DenoiseSigma { get; set; }
+
+    public double? NoiseSigma { get; set; }
+    public double? NoiseShare { get; set; }
+
     public long[]? Histogram { get; set; }
     public double HistogramMin { get; set; }
     public double HistogramMax { get; set; }

@@ -151,7 +151,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                     // A duplicate solve wrote the same solution: the shift chunks already sent stay valid.
                     duplicate => duplicate),
             When(AlignmentChunkShifted)
-                .Then(c => AddChunk(c.Saga, c.Saga.AlignmentShiftedChunks, c.Message.ChunkIndex))
+                .Then(c => AddShiftedChunk(c.Saga, c.Message))
                 .Publish(c => c.Saga.ToProgress())
                 .If(c => c.Saga.AlignmentSolution is not null && c.Saga.AlignmentShiftedChunks.Count == c.Saga.ChunksTotal, all => all
                     .Publish(c => StackAlignedOf(c.Saga.AlignmentSolution!))));
@@ -167,6 +167,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                     job.ChunksTotal = job.FanOutSlabs().Count();
                     // Added to, not replaced: the job may already carry a warning (superseded) from before.
                     job.Warnings = [.. job.Warnings.Union(c.Message.Warnings ?? [])];
+                    ChooseDenoising(job);
                     job.UpdatedUtc = DateTime.UtcNow;
                 })
                 .ThenAsync(PublishPrepareCommands)
@@ -361,7 +362,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                 break;
             case JobStates.Denoising:
                 foreach (var (index, z0, z1) in StallPolicy.MissingChunks(job))
-                    await context.Publish(new PrepareChunk(job.CorrelationId, job.JobPrefix, index, z0, z1));
+                    await context.Publish(new PrepareChunk(job.CorrelationId, job.JobPrefix, index, z0, z1) { DenoiseSigma = job.DenoiseSigma });
                 break;
             case JobStates.Surveying:
                 foreach (var (index, z0, z1) in StallPolicy.MissingChunks(job))
@@ -430,7 +431,12 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
             var picked = PhaseThresholds.FromHistogram(histogram, PhaseClasses, job.HistogramMin, job.HistogramMax);
             job.Thresholds = picked.Thresholds;
             job.ClassMeans = picked.ClassMeans;
-            job.Segmentation = picked.Fit is { } fit ? DescribeUncertainty(histogram, job, picked.Thresholds, fit) : null;
+            job.Segmentation = picked.Fit is { } fit
+                ? DescribeUncertainty(histogram, job, picked.Thresholds, fit) with
+                {
+                    DenoiseSigma = job.DenoiseSigma, NoiseSigma = job.NoiseSigma, NoiseShare = job.NoiseShare,
+                }
+                : null;
         }
         catch (Exception ex)
         {
@@ -618,6 +624,48 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
             Array.ConvertAll(u.Overlaps, o => o.DarkerAmbiguousShare), Array.ConvertAll(u.Overlaps, o => o.BrighterAmbiguousShare));
     }
 
+    /// <summary>Counts a shift chunk once, and its noise residuals and grey levels with it.</summary>
+    private static void AddShiftedChunk(JobState job, Contracts.AlignmentChunkShifted shifted)
+    {
+        if (job.AlignmentShiftedChunks.Contains(shifted.ChunkIndex))
+        {
+            job.UpdatedUtc = DateTime.UtcNow;
+            return;
+        }
+        if (shifted is { NoiseResiduals: { Length: NoiseLevel.Bins } residuals, AlignedHistogram: { Length: Contracts.AlignmentChunkShifted.AlignedHistogramBins } greys })
+        {
+            job.NoiseResiduals = job.NoiseResiduals is null ? [.. residuals] : Histogram.Merge(job.NoiseResiduals, residuals);
+            job.AlignedHistogram = job.AlignedHistogram is null ? [.. greys] : Histogram.Merge(job.AlignedHistogram, greys);
+        }
+        else job.NoiseUnmeasured = true;
+        AddChunk(job, job.AlignmentShiftedChunks, shifted.ChunkIndex);
+    }
+
+    /// <summary>
+    /// The denoising σ for the stack (<see cref="NoiseLevel.DenoiseSigmaFor"/>): its noise from the shift chunks' residuals,
+    /// the void-to-electrolyte contrast from the grey-level fit of the aligned histogram. The default σ where a chunk did
+    /// not report or the fit found no phases.
+    /// </summary>
+    private static void ChooseDenoising(JobState job)
+    {
+        job.DenoiseSigma = NoiseLevel.DefaultDenoiseSigma;
+        if (job.NoiseUnmeasured || job.NoiseResiduals is null || job.AlignedHistogram is null) return;
+        job.NoiseSigma = NoiseLevel.Sigma(job.NoiseResiduals);
+        double? contrast = null;
+        if (job.AlignedHistogram.Count(c => c > 0) < PhaseClasses) return;
+        try
+        {
+            var fit = PhaseThresholds.FromHistogram(job.AlignedHistogram, PhaseClasses, 0, 65536);
+            contrast = fit.ClassMeans[2] - fit.ClassMeans[0];
+        }
+        catch (ArgumentException)
+        {
+            // A histogram too sparse for four phases: the segmentation's own fit says so later; the default σ here.
+        }
+        if (job.NoiseSigma is { } noise && contrast is > 0) job.NoiseShare = noise / contrast.Value;
+        job.DenoiseSigma = NoiseLevel.DenoiseSigmaFor(job.NoiseSigma, contrast);
+    }
+
     /// <summary>Counts a chunk once: a redelivered event neither counts again nor moves the stall clock.</summary>
     private static void AddChunk(JobState job, HashSet<int> done, int chunkIndex)
     {
@@ -647,14 +695,14 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
     {
         var job = context.Saga;
         foreach (var (index, z0, z1) in job.FanOutSlabs())
-            await context.Publish(new PrepareChunk(job.CorrelationId, job.JobPrefix, index, z0, z1));
+            await context.Publish(new PrepareChunk(job.CorrelationId, job.JobPrefix, index, z0, z1) { DenoiseSigma = job.DenoiseSigma });
     }
 
     private static async Task PublishMissingPrepareCommands(BehaviorContext<JobState, StackAligned> context)
     {
         var job = context.Saga;
         foreach (var (index, z0, z1) in job.FanOutSlabs().Where(s => !job.PreparedChunks.Contains(s.Index)))
-            await context.Publish(new PrepareChunk(job.CorrelationId, job.JobPrefix, index, z0, z1));
+            await context.Publish(new PrepareChunk(job.CorrelationId, job.JobPrefix, index, z0, z1) { DenoiseSigma = job.DenoiseSigma });
     }
 
     private static async Task PublishSurveyCommands(BehaviorContext<JobState, ChunkPrepared> context)

@@ -26,11 +26,13 @@ public sealed class PrepareChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
         var aligned = await StageVolume<ushort>.OpenAsync(store, layout.Aligned, ct);
         var target = await aligned.EnsureLikeAsync<ushort>(layout.Denoised, "denoised", ct: ct);
 
+        // The σ the orchestrator chose for the stack's noise; a command from before that choice: the former fixed σ.
+        var sigma = message.DenoiseSigma > 0 ? message.DenoiseSigma : SegmentationSettings.DenoiseSigmaVoxels;
         var histogram = new long[SegmentationSettings.HistogramBins];
-        await foreach (var window in aligned.WindowsAsync(message.Z0, message.Z1, Halo.RequiredSlices(SegmentationSettings.DenoiseSigmaVoxels),
+        await foreach (var window in aligned.WindowsAsync(message.Z0, message.Z1, Halo.RequiredSlices(sigma),
             options.Value.WindowBudgetBytes, SegmentationSettings.DenoiseBytesPerVoxel, ct))
         {
-            var denoised = window.CropToOwned(Denoise.Gaussian(window.Data, SegmentationSettings.DenoiseSigmaVoxels)).ToUInt16();
+            var denoised = window.CropToOwned(Denoise.Gaussian(window.Data, sigma)).ToUInt16();
             await target.WriteOwnedAsync(window, denoised, ct);
             histogram = Histogram.Merge(histogram, Histogram.Compute(denoised, SegmentationSettings.HistogramBins,
                 SegmentationSettings.HistogramMin, SegmentationSettings.HistogramMax));

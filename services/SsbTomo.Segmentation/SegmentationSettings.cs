@@ -5,8 +5,12 @@ namespace SsbTomo.Segmentation;
 /// <summary>Fixed choices of the segmentation stage, shared by its consumers.</summary>
 public static class SegmentationSettings
 {
-    /// <summary>Light denoising: enough to tame shot noise, small against a 150 nm carbon fibre.</summary>
-    public const double DenoiseSigmaVoxels = 0.8;
+    /// <summary>
+    /// Light denoising: enough to tame shot noise, small against a 150 nm carbon fibre. A job's stack is denoised with the
+    /// σ the orchestrator chose for its noise (<see cref="NoiseLevel.DenoiseSigmaFor"/>, carried by PrepareChunk); this
+    /// one where nothing was chosen.
+    /// </summary>
+    public const double DenoiseSigmaVoxels = NoiseLevel.DefaultDenoiseSigma;
 
     /// <summary>Histogram bins over the whole uint16 range; chunk histograms add bin by bin.</summary>
     public const int HistogramBins = 1024;

@@ -82,7 +82,19 @@ public record AlignmentSolved(Guid JobId, int Slices, int Height, int Width, str
 /// <summary>Correct, shift and crop one slab into aligned.zarr with the stored solution (fan-out, phase 3).</summary>
 public record ShiftAlignmentChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1) : IJobMessage, IChunkMessage;
 
-public record AlignmentChunkShifted(Guid JobId, int ChunkIndex);
+/// <summary>
+/// One slab of aligned.zarr is written. With it, what the stack's denoising is chosen from: the slab's in-plane noise
+/// residuals (NoiseLevel.AddResiduals' histogram) and its grey levels (<see cref="AlignedHistogramBins"/> bins over
+/// 0-65536); null from workers that predate them (the job then denoises with the default σ).
+/// </summary>
+public record AlignmentChunkShifted(Guid JobId, int ChunkIndex)
+{
+    public const int AlignedHistogramBins = 1024;
+
+    public long[]? NoiseResiduals { get; init; }
+
+    public long[]? AlignedHistogram { get; init; }
+}
 
 /// <summary>
 /// Every slab of aligned.zarr is written (published by the orchestrator once the last chunk is shifted). <c>Height</c> and
@@ -92,7 +104,11 @@ public record AlignmentChunkShifted(Guid JobId, int ChunkIndex);
 public record StackAligned(Guid JobId, int Slices, int Height, int Width, string[]? Warnings = null);
 
 /// <summary>Denoise one slab of slices and report its grey-level histogram (fan-out, phase 1).</summary>
-public record PrepareChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1) : IJobMessage, IChunkMessage;
+public record PrepareChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1) : IJobMessage, IChunkMessage
+{
+    /// <summary>The denoising Gaussian's σ in voxels, chosen for the stack's noise; 0 (a command from before the choice): the default, 0.8.</summary>
+    public double DenoiseSigma { get; init; }
+}
 
 /// <summary>Histogram bins span [HistogramMin, HistogramMax) evenly, so the fan-in can add them bin by bin.</summary>
 public record ChunkPrepared(Guid JobId, int ChunkIndex, long[] Histogram, double HistogramMin, double HistogramMax);
@@ -232,6 +248,15 @@ public record SegmentationModel(double[] Thresholds, double[] ClassMeans, double
     /// decided it, as those jobs corrected always.
     /// </summary>
     public bool ShineThroughCorrected { get; init; } = true;
+
+    /// <summary>The denoising Gaussian's σ (voxels) the stack was denoised with; 0 in a model from before it was chosen per stack (0.8).</summary>
+    public double DenoiseSigma { get; init; }
+
+    /// <summary>The aligned stack's pixel noise σ in grey levels (null: not measured).</summary>
+    public double? NoiseSigma { get; init; }
+
+    /// <summary>That noise as a share of the void-to-electrolyte contrast of the aligned stack's grey-level fit (null: not measured).</summary>
+    public double? NoiseShare { get; init; }
 
     /// <summary>Largest curtain offset the segmentation subtracted from a column, in grey levels (null: not measured).</summary>
     public double? StandingCurtainLargestOffset { get; init; }

@@ -26,6 +26,7 @@ using SsbTomo.TestSupport;
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- metrics [--size 256] [--stages]   (see MetricsStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- metrics-stage RUN_DIR   (see MetricsStageStudy: the metrics stage's per-voxel passes one by one)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- alignment [--size 16,1024,1024]   (see AlignmentStudy: CPU per alignment kernel)
+//        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- noise-level KEEP_DIR [...]   (see NoiseLevelStudy: the noise-to-contrast share and the denoising σ it picks)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- memory survey|segment|tortuosity|particles [8,768,768]   (see MemoryStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- --chunk-path [--size 32,384,384] [--repeats 3]   (the segmentation chunk path's two rows only, with the extra steps one by one)
 if (args.FirstOrDefault() == "drift") return DriftStudy.Run(args[1..]);
@@ -35,6 +36,7 @@ if (args.FirstOrDefault() == "thresholds") return await ThresholdStudy.RunAsync(
 if (args.FirstOrDefault() == "trainable") return TrainableStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "trainable-family") return await TrainableFamilyStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "cleanup") return await CleanupStudy.RunAsync(args[1..]);
+if (args.FirstOrDefault() == "noise-level") return await NoiseLevelStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "estimated-twin") return await EstimatedTwinStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "simulated-forest") return await SimulatedForestStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "carbon") return await CarbonStudy.RunAsync(args[1..]);

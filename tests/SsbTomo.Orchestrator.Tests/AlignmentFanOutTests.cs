@@ -2,6 +2,7 @@ using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using SsbTomo.Contracts;
+using SsbTomo.Imaging.Segmentation;
 using SsbTomo.Orchestrator.Persistence;
 
 namespace SsbTomo.Orchestrator.Tests;
@@ -91,6 +92,62 @@ public class AlignmentFanOutTests
         Assert.Equal((20, 60, 62), (aligned.Slices, aligned.Height, aligned.Width));
         Assert.Equal(["slice 4 is black"], aligned.Warnings ?? []);
         Assert.True(await Eventually.TrueAsync(() => job.Published<PrepareChunk>().Count == 3));
+    }
+
+    /// <summary>
+    /// Three shift chunks report noise residuals of σ <paramref name="noiseShare"/> times the aligned histogram's
+    /// void-to-electrolyte contrast (void at bin 150, electrolyte at 500 of 1024: 22400 grey levels); null: chunk 1
+    /// reports none, as a worker from before the residuals.
+    /// </summary>
+    [Theory]
+    [InlineData(0.03, NoiseLevel.QuietDenoiseSigma)]
+    [InlineData(0.11, NoiseLevel.DefaultDenoiseSigma)]
+    [InlineData(0.25, NoiseLevel.NoisyDenoiseSigma)]
+    [InlineData(null, NoiseLevel.DefaultDenoiseSigma)]
+    public async Task The_stacks_noise_against_its_contrast_picks_the_denoising_every_prepare_command_carries(double? noiseShare, double sigma)
+    {
+        var (provider, harness, jobId) = await StartAligningAsync();
+        await using var _ = provider;
+        foreach (var chunk in new[] { 0, 1, 2 })
+            await harness.Bus.Publish(new AlignmentChunkMeasured(jobId, chunk));
+        await harness.Bus.Publish(new AlignmentSolved(jobId, 20, 60, 62, []));
+        Assert.True(await Eventually.TrueAsync(() => Published<ShiftAlignmentChunk>(harness).Length == 3));
+        var greys = new long[AlignmentChunkShifted.AlignedHistogramBins];
+        foreach (var (centre, sd, count) in new[] { (150.0, 12.0, 8e3), (330.0, 15.0, 5e3), (500.0, 15.0, 5e4), (800.0, 20.0, 3e4) })
+            for (var b = 0; b < greys.Length; b++)
+                greys[b] += (long)Math.Round(count / (sd * Math.Sqrt(2 * Math.PI)) * Math.Exp(-0.5 * Math.Pow((b - centre) / sd, 2)));
+        foreach (var chunk in new[] { 0, 1, 2 })
+            await harness.Bus.Publish(new AlignmentChunkShifted(jobId, chunk)
+            {
+                NoiseResiduals = noiseShare is { } share ? HalfNormalResiduals(share * 350 * 64) : chunk == 1 ? null : HalfNormalResiduals(0.03 * 350 * 64),
+                AlignedHistogram = greys,
+            });
+
+        Assert.True(await Eventually.TrueAsync(() => Published<PrepareChunk>(harness).Length > 0));
+        Assert.All(Published<PrepareChunk>(harness), p => Assert.Equal(sigma, p.DenoiseSigma));
+        var stored = (await provider.GetRequiredService<IJobStateStore>().LoadAsync(jobId))!.State;
+        if (noiseShare is { } drawn) Assert.InRange(stored.NoiseShare!.Value, 0.9 * drawn, 1.1 * drawn);
+        else Assert.Null(stored.NoiseShare);
+    }
+
+    /// <summary>|e| of white noise of σ <paramref name="sigma"/> (e = g − mean of 4 neighbours, σ_e = √1.25 σ), 10⁵ pixels.</summary>
+    private static long[] HalfNormalResiduals(double sigma)
+    {
+        var residuals = new long[NoiseLevel.Bins];
+        var scale = Math.Sqrt(1.25) * sigma;
+        for (var b = 0; b < residuals.Length; b++)
+        {
+            double Cdf(double e) => Erf(e / (scale * Math.Sqrt(2)));
+            residuals[b] = (long)Math.Round(1e5 * (Cdf((b + 1) * NoiseLevel.BinWidth) - Cdf(b * NoiseLevel.BinWidth)));
+        }
+        return residuals;
+    }
+
+    /// <summary>erf by Abramowitz &amp; Stegun 7.1.26 (error below 1.5e-7).</summary>
+    private static double Erf(double x)
+    {
+        var t = 1 / (1 + 0.3275911 * x);
+        return 1 - t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.Exp(-x * x);
     }
 
     /// <summary>A harness with one job of 20 slices in slabs of 8, ingested and now Aligning.</summary>
