@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace SsbTomo.Imaging.Segmentation;
 
 /// <summary>
@@ -20,6 +22,9 @@ public static class NoiseLevel
 {
     /// <summary>Width of a residual histogram bin in grey levels of the aligned (uint16) stack.</summary>
     public const double BinWidth = 4;
+
+    /// <summary>log2 of the bin width in units of 4e (4 · <see cref="BinWidth"/> = 16).</summary>
+    private const int BinShift = 4;
 
     /// <summary>Bins of |e| from 0 to <see cref="Bins"/> · <see cref="BinWidth"/>; larger residuals go to the last.</summary>
     public const int Bins = 4096;
@@ -47,22 +52,32 @@ public static class NoiseLevel
         if (histogram.Length != Bins) throw new ArgumentException($"the histogram needs {Bins} bins", nameof(histogram));
         var (height, width) = (slab.Height, slab.Width);
         if (height < 3 || width < 3) return;
-        var data = slab.Data;
         var plane = (long)height * width;
-        // e·4 is an integer: counted on that scale, so the bins are exact and the order of the pixels does not matter.
-        var scale = 1 / (4 * BinWidth);
+        // 4e is an integer and a bin is 16 of it (BinWidth 4): the bins are exact and the order of the pixels does not matter.
+        // Counted per slice in ints (a slice has fewer than 2^31 pixels), added to the longs after each. ~5 ns a pixel on
+        // one thread (`-- noise-level --time`): ~5 CPU-s of a 1-Gvoxel run's shift pass.
+        var counts = new int[Bins];
         for (var z = 0; z < slab.Depth; z++)
+        {
             for (var y = 1; y < height - 1; y++)
             {
                 var row = z * plane + (long)y * width;
+                ref var centre = ref slab.Data[row];
+                ref var up = ref slab.Data[row - width];
+                ref var down = ref slab.Data[row + width];
                 for (var x = 1; x < width - 1; x++)
                 {
-                    var i = row + x;
-                    var fourTimes = 4 * data[i] - data[i - 1] - data[i + 1] - data[i - width] - data[i + width];
-                    var bin = (int)(Math.Abs(fourTimes) * scale);
-                    histogram[bin < Bins ? bin : Bins - 1]++;
+                    var fourTimes = 4 * Unsafe.Add(ref centre, x) - Unsafe.Add(ref centre, x - 1) - Unsafe.Add(ref centre, x + 1)
+                        - Unsafe.Add(ref up, x) - Unsafe.Add(ref down, x);
+                    counts[Math.Min(Math.Abs(fourTimes) >> BinShift, Bins - 1)]++;
                 }
             }
+            for (var b = 0; b < Bins; b++)
+            {
+                histogram[b] += counts[b];
+                counts[b] = 0;
+            }
+        }
     }
 
     /// <summary>Noise σ in grey levels from a histogram of <see cref="AddResiduals"/>; null without counts.</summary>
