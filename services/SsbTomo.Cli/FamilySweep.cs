@@ -39,8 +39,8 @@ public static class FamilySweep
     public static string Table(IReadOnlyList<SweepResult> results)
     {
         var text = new StringBuilder();
-        text.AppendLine("| phantom | drawn | void truth | void err pp | carbon err pp | NMC err pp | LPS err pp | contact loss err pp | Dice void | Dice carbon | Dice NMC | Dice LPS | drift RMS px | untrusted slices | s |");
-        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        text.AppendLine("| phantom | drawn | void truth | void err pp | carbon err pp | NMC err pp | LPS err pp | contact loss err pp | Dice void | Dice carbon | Dice NMC | Dice LPS | drift RMS px | untrusted slices | s | denoise σ |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in results)
         {
             var drawn = Describe(r.Options);
@@ -53,7 +53,8 @@ public static class FamilySweep
             text.AppendLine(string.Join(" | ",
                 $"| {r.Name}", drawn, F(100 * c.PhaseFractions["void"].Truth, "0.00"), Err("void"), Err("carbon"), Err("nmc"), Err("lps"),
                 F(c.ContactLossErrorPercentPoints, "+0.00;-0.00;0.00"), F(c.Dice["void"], "0.000"), F(c.Dice["carbon"], "0.000"),
-                F(c.Dice["nmc"], "0.000"), F(c.Dice["lps"], "0.000"), F(c.DriftRmsErrorPx, "0.00"), r.UntrustedSlices.ToString(CultureInfo.InvariantCulture), F(r.Seconds, "0") + " |"));
+                F(c.Dice["nmc"], "0.000"), F(c.Dice["lps"], "0.000"), F(c.DriftRmsErrorPx, "0.00"), r.UntrustedSlices.ToString(CultureInfo.InvariantCulture), F(r.Seconds, "0"),
+                (c.DenoiseSigma is { } sigma ? F(sigma, "0.0") : "—") + " |"));
         }
         var done = results.Where(r => r.Completed).Select(r => r.Comparison!).ToArray();
         text.AppendLine();

@@ -28,6 +28,9 @@ public sealed record PhantomComparison(
     /// <summary>Slices of alignment.json whose registration was not trusted.</summary>
     public int UntrustedSlices { get; init; }
 
+    /// <summary>The denoising σ (voxels) the run chose for the stack's noise (metrics.json uncertainty.denoising); null from runs before it.</summary>
+    public double? DenoiseSigma { get; init; }
+
     public double VoidErrorPercentPoints => 100 * (PhaseFractions["void"].Measured - PhaseFractions["void"].Truth);
     public double ContactLossErrorPercentPoints => 100 * (ContactLoss.Measured - ContactLoss.Truth);
 
@@ -71,6 +74,9 @@ public sealed record PhantomComparison(
                 : null,
             ContactLossInterval = m.TryGetProperty("contact_loss_interval", out var ci) ? ReadPair(ci) : null,
             Warnings = m.TryGetProperty("warnings", out var w) ? w.EnumerateArray().Select(e => e.GetString()!).ToArray() : [],
+            DenoiseSigma = m.TryGetProperty("uncertainty", out var u) && u.TryGetProperty("denoising", out var d)
+                ? d.GetProperty("sigma_voxels").GetDouble()
+                : null,
             UntrustedSlices = alignment.RootElement.GetProperty("slices").EnumerateArray()
                 .Count(s => s.TryGetProperty("registration_trusted", out var trusted) && !trusted.GetBoolean()),
         };

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using SsbTomo.Cli;
+using SsbTomo.Imaging.Segmentation;
 using SsbTomo.Phantom;
 using SsbTomo.TestSupport;
 using Xunit.Abstractions;
@@ -128,6 +129,8 @@ public class CarbonFibreSurveyEndToEndTests
         Assert.True(carbon.GetProperty("fibre_core_level").GetDouble() > carbon.GetProperty("fit_carbon_mean").GetDouble());
         Assert.Contains(metrics.RootElement.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("carbon fibres"));
         Assert.InRange(result.Comparison!.VoidErrorPercentPoints, -1, 1);
+        // A quiet stack (noise ~2 % of the void-to-electrolyte contrast): denoised with the smaller σ.
+        Assert.Equal(NoiseLevel.QuietDenoiseSigma, result.Comparison.DenoiseSigma);
     }
 }
 
