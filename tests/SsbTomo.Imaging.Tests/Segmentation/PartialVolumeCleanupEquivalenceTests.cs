@@ -107,6 +107,19 @@ public class PartialVolumeCleanupEquivalenceTests
         Assert.True(AssertSame(labels, intensity, DarkToBright, Means, band) > 100);
     }
 
+    /// <summary>Rows wide enough for several 32-voxel runs of the line-shape test, and a tail after them.</summary>
+    [Theory]
+    [InlineData(7, 1500.0, 2, 16, 30, 133)]
+    [InlineData(8, 1500.0, 1, 12, 20, 101)]
+    [InlineData(9, 3000.0, 2, 5, 9, 70)]
+    public void Wide_rows_equal_the_reference(int seed, double noise, int band, int depth, int height, int width)
+    {
+        var (labels, intensity) = StructuredCase(depth, height, width, seed, noise);
+        Assert.True(AssertSame(labels, intensity, DarkToBright, Means, band) > 100);
+        var (random, randomIntensity) = RandomCase(depth, height, width, seed);
+        Assert.True(AssertSame(random, randomIntensity, DarkToBright, Means, band) > 0);
+    }
+
     [Fact]
     public void Cracked_sphere_equals_the_reference()
     {
