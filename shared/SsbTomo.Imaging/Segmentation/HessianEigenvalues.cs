@@ -301,8 +301,10 @@ public static class HessianEigenvalues
     /// <summary>
     /// The middle and smallest eigenvalues of <see cref="OfSlice"/> at selected pixels of a slice only, for callers that
     /// need them at a few per cent of the voxels (<see cref="FibreHalfDepth"/>). The derivative passes run along z on the
-    /// rows that the selected pixels' in-plane kernels reach, along y on the selected pixels' rows and along x at the
-    /// selected pixels alone, in single precision (vectorised; within ~1e-6 of the contrast of <see cref="OfSlice"/>'s
+    /// pixels that the selected pixels' in-plane kernels reach, along y on the pixels that their x kernels reach and along
+    /// x at the selected pixels alone (the first two in blocks of <see cref="BlockColumns"/> columns: a cathode's carbon
+    /// voxels, a few per cent of a slice, reach 10-25 % of it along y and 25-35 % along z, where the rows' spans from
+    /// their first to their last reach held 27-41 % and 55-65 %), in single precision (vectorised; within ~1e-6 of the contrast of <see cref="OfSlice"/>'s
     /// doubles), and the eigenvalues only where the trace λ1+λ2+λ3 (times σ²) exceeds the caller's minimum. Each pixel's
     /// value is the same sums in the same order whatever else is selected, so it does not depend on the selection or on
     /// the vector width. One workspace per thread: it keeps its planes from slice to slice.
@@ -312,6 +314,9 @@ public static class HessianEigenvalues
         /// <summary>What a workspace holds per pixel of a slice: three z-derivative planes and six y-derivative planes, floats.</summary>
         public const int ScratchBytesPerSlicePixel = 9 * sizeof(float);
 
+        /// <summary>The column blocks the passes along y and z skip or compute whole: one vector of floats.</summary>
+        public static int BlockColumns => Vector.IsHardwareAccelerated ? Vector<float>.Count : 8;
+
         private readonly int _height, _width;
         private readonly double _scale;
         private readonly float[] _smooth, _first, _second;
@@ -319,8 +324,11 @@ public static class HessianEigenvalues
         private readonly float[] _zSmooth, _zFirst, _zSecond;
         // Along y: zSecond·smooth (hzz), zSmooth·second (hyy), zSmooth·smooth (hxx), zFirst·first (hyz), zFirst·smooth (hxz), zSmooth·first (hxy).
         private readonly float[][] _alongY;
-        // Per row, the columns [from, to) its pass covers (to = 0: none): along y the selected pixels' x kernels, along z theirs.
-        private readonly int[] _yFrom, _yTo, _zFrom, _zTo;
+        // Per row, the columns [from, to) that hold its selected pixels' x kernels (to = 0: none).
+        private readonly int[] _yFrom, _yTo;
+        // Per row and block of BlockColumns columns, non-zero where the pass along y (along z) is needed.
+        private readonly byte[] _yBlocks, _zBlocks;
+        private readonly int _blocksPerRow;
         private int[] _zSources = [];
         private int _zSourcesDepth = -1;
 
@@ -338,7 +346,9 @@ public static class HessianEigenvalues
             (_zSmooth, _zFirst, _zSecond) = (new float[sliceLength], new float[sliceLength], new float[sliceLength]);
             _alongY = new float[6][];
             for (var c = 0; c < _alongY.Length; c++) _alongY[c] = new float[sliceLength];
-            (_yFrom, _yTo, _zFrom, _zTo) = (new int[height], new int[height], new int[height], new int[height]);
+            (_yFrom, _yTo) = (new int[height], new int[height]);
+            _blocksPerRow = (width + BlockColumns - 1) / BlockColumns;
+            (_yBlocks, _zBlocks) = (new byte[height * _blocksPerRow], new byte[height * _blocksPerRow]);
         }
 
         /// <summary>
@@ -359,9 +369,10 @@ public static class HessianEigenvalues
             var radius = _smooth.Length / 2;
             if (_zSourcesDepth != volume.Depth) (_zSources, _zSourcesDepth) = (Denoise.ReflectedIndices(volume.Depth, radius), volume.Depth);
             var zSources = _zSources;
-            Array.Fill(_zFrom, width);
-            Array.Clear(_zTo);
+            var (blockColumns, blocksPerRow) = (BlockColumns, _blocksPerRow);
             Array.Clear(_yTo);
+            Array.Clear(_yBlocks);
+            Array.Clear(_zBlocks);
             var any = false;
             for (var y = 0; y < height; y++)
             {
@@ -372,50 +383,115 @@ public static class HessianEigenvalues
                 var lastX = row.LastIndexOfAnyExcept((byte)0);
                 // The x kernel of a selected pixel reads columns within radius of it (reflected ones too: they lie nearer).
                 (_yFrom[y], _yTo[y]) = (Math.Max(0, firstX - radius), Math.Min(width, lastX + radius + 1));
-                for (var k = 0; k <= 2 * radius; k++)
+                var blocks = _yBlocks.AsSpan(y * blocksPerRow, blocksPerRow);
+                for (var x = firstX; x <= lastX;)
                 {
-                    var source = _ySources[y + k];
-                    _zFrom[source] = Math.Min(_zFrom[source], _yFrom[y]);
-                    _zTo[source] = Math.Max(_zTo[source], _yTo[y]);
+                    var (from, to) = (Math.Max(0, x - radius) / blockColumns, Math.Min(width - 1, x + radius) / blockColumns);
+                    blocks[from..(to + 1)].Fill(1);
+                    // The next selected pixel beyond this one's reach needs blocks of its own; those within it, at most one more.
+                    var next = row[(x + 1)..].IndexOfAnyExcept((byte)0);
+                    if (next < 0) break;
+                    x += 1 + next;
                 }
+                // The y kernel of a selected row reads the rows within radius of it (reflected: _ySources).
+                for (var k = 0; k <= 2 * radius; k++)
+                    ElementwiseInPlace.Or(_zBlocks.AsSpan(_ySources[y + k] * blocksPerRow, blocksPerRow), blocks);
             }
             if (!any) return;
 
-            // Along z on the columns the y and x kernels reach: the three kernels at once, each sum in kernel order.
+            // Along z on the blocks the y and x kernels reach: the three kernels at once, each sum in kernel order.
+            for (var y = 0; y < height; y++)
+                foreach (var (from, to) in BlockRuns(_zBlocks.AsSpan(y * blocksPerRow, blocksPerRow)))
+                    AlongZ(volume, zSources, z, y * width + from, to - from);
+            // Along y on the blocks the selected pixels' x kernels reach: the six products at once.
             for (var y = 0; y < height; y++)
             {
-                if (_zTo[y] == 0) continue;
-                AlongZ(volume, zSources, z, y * width + _zFrom[y], _zTo[y] - _zFrom[y]);
+                if (_yTo[y] == 0) continue;
+                foreach (var (from, to) in BlockRuns(_yBlocks.AsSpan(y * blocksPerRow, blocksPerRow)))
+                    AlongY(y, y * width + from, y * width + to);
             }
-            // Along y on the selected rows' columns the x kernels reach: the six products at once.
-            for (var y = 0; y < height; y++)
-                if (_yTo[y] != 0) AlongY(y);
             // Along x at the selected pixels: the diagonal first, the rest and the eigenvalues where the trace allows a tube.
             for (var y = 0; y < height; y++)
             {
                 if (_yTo[y] == 0) continue;
                 var row = y * width;
-                for (var x = _yFrom[y]; x < _yTo[y]; x++)
+                var lanes = Vector<float>.Count;
+                for (var x = _yFrom[y]; x < _yTo[y];)
                 {
-                    if (selected[row + x] == 0) continue;
-                    var (hzz, hyy, hxx) = AlongX(row, x, 0, _smooth, _smooth, _second);
-                    if (!((hzz + hyy + hxx) * _scale > minimumTrace))
+                    var next = selected.Slice(row + x, _yTo[y] - x).IndexOfAnyExcept((byte)0);
+                    if (next < 0) break;
+                    x += next;
+                    // A vector of pixels from x on whose x kernels stay inside the row: their six sums at once (each lane's
+                    // sums are the scalar ones), used at the selected ones among them; selected carbon pixels come in runs.
+                    if (Vector.IsHardwareAccelerated && x >= radius && x + lanes - 1 + radius < width)
                     {
-                        middle[row + x] = smallest[row + x] = float.NaN;
+                        AlongXLanes(row + x - radius);
+                        for (var j = 0; j < lanes; j++)
+                        {
+                            if (selected[row + x + j] == 0) continue;
+                            var diagonal = (_lanes[0][j], _lanes[1][j], _lanes[2][j]);
+                            if (TubeMayPass(row + x + j, diagonal, middle, smallest, minimumTrace))
+                                Finish(row + x + j, diagonal, (_lanes[3][j], _lanes[4][j], _lanes[5][j]), middle, smallest, minimumMiddle);
+                        }
+                        x += lanes;
                         continue;
                     }
-                    var (hyz, hxz, hxy) = AlongX(row, x, 3, _smooth, _first, _first);
-                    if (!MiddleMayExceed(hzz, hyy, hxx, hyz, hxz, hxy, minimumMiddle / _scale))
-                    {
-                        middle[row + x] = smallest[row + x] = float.NaN;
-                        continue;
-                    }
-                    var (_, b, c) = Symmetric3x3(hzz, hyy, hxx, hyz, hxz, hxy);
-                    middle[row + x] = (float)(b * _scale);
-                    smallest[row + x] = (float)(c * _scale);
+                    var pixel = AlongX(row, x, 0, _smooth, _smooth, _second);
+                    if (TubeMayPass(row + x, pixel, middle, smallest, minimumTrace))
+                        Finish(row + x, pixel, AlongX(row, x, 3, _smooth, _first, _first), middle, smallest, minimumMiddle);
+                    x++;
                 }
             }
         }
+
+        /// <summary>Whether the trace at pixel <paramref name="i"/> allows a tube; NaN there where it does not.</summary>
+        private bool TubeMayPass(int i, (double Hzz, double Hyy, double Hxx) diagonal, Span<float> middle, Span<float> smallest, double minimumTrace)
+        {
+            if ((diagonal.Hzz + diagonal.Hyy + diagonal.Hxx) * _scale > minimumTrace) return true;
+            middle[i] = smallest[i] = float.NaN;
+            return false;
+        }
+
+        /// <summary>The eigenvalues at pixel <paramref name="i"/>, or NaN where the middle eigenvalue's bound rules a tube out.</summary>
+        private void Finish(int i, (double Hzz, double Hyy, double Hxx) diagonal, (double Hyz, double Hxz, double Hxy) offDiagonal,
+            Span<float> middle, Span<float> smallest, double minimumMiddle)
+        {
+            var (hzz, hyy, hxx) = diagonal;
+            var (hyz, hxz, hxy) = offDiagonal;
+            if (!MiddleMayExceed(hzz, hyy, hxx, hyz, hxz, hxy, minimumMiddle / _scale))
+            {
+                middle[i] = smallest[i] = float.NaN;
+                return;
+            }
+            var (_, b, c) = Symmetric3x3(hzz, hyy, hxx, hyz, hxz, hxy);
+            middle[i] = (float)(b * _scale);
+            smallest[i] = (float)(c * _scale);
+        }
+
+        /// <summary>The six x sums of <see cref="AlongX"/> for the vector of pixels whose kernels start at <paramref name="start"/>, into <see cref="_lanes"/>.</summary>
+        private void AlongXLanes(int start)
+        {
+            var taps = _smooth.Length;
+            Vector<float> zz = default, yy = default, xx = default, yz = default, xz = default, xy = default;
+            for (var k = 0; k < taps; k++)
+            {
+                var (smooth, first, second) = (new Vector<float>(_smooth[k]), new Vector<float>(_first[k]), new Vector<float>(_second[k]));
+                zz += smooth * new Vector<float>(_alongY[0].AsSpan(start + k));
+                yy += smooth * new Vector<float>(_alongY[1].AsSpan(start + k));
+                xx += second * new Vector<float>(_alongY[2].AsSpan(start + k));
+                yz += smooth * new Vector<float>(_alongY[3].AsSpan(start + k));
+                xz += first * new Vector<float>(_alongY[4].AsSpan(start + k));
+                xy += first * new Vector<float>(_alongY[5].AsSpan(start + k));
+            }
+            zz.CopyTo(_lanes[0]);
+            yy.CopyTo(_lanes[1]);
+            xx.CopyTo(_lanes[2]);
+            yz.CopyTo(_lanes[3]);
+            xz.CopyTo(_lanes[4]);
+            xy.CopyTo(_lanes[5]);
+        }
+
+        private readonly float[][] _lanes = [.. Enumerable.Range(0, 6).Select(_ => new float[Vector<float>.Count])];
 
         /// <summary>
         /// False only when the middle eigenvalue of [[a, d, e], [d, b, f], [e, f, c]] is surely at most <paramref name="m"/>:
@@ -470,11 +546,33 @@ public static class HessianEigenvalues
             }
         }
 
-        /// <summary>The six y products of row y over its columns: zSecond·smooth, zSmooth·second, zSmooth·smooth, zFirst·first, zFirst·smooth, zSmooth·first.</summary>
-        private void AlongY(int y)
+        /// <summary>The column ranges [from, to) of the runs of non-zero blocks in one row's block flags.</summary>
+        private List<(int From, int To)> BlockRuns(ReadOnlySpan<byte> blocks)
+        {
+            _runs.Clear();
+            var columns = BlockColumns;
+            for (var b = 0; b < blocks.Length;)
+            {
+                var start = blocks[b..].IndexOfAnyExcept((byte)0);
+                if (start < 0) break;
+                b += start;
+                var length = blocks[b..].IndexOf((byte)0);
+                var end = length < 0 ? blocks.Length : b + length;
+                _runs.Add((b * columns, Math.Min(_width, end * columns)));
+                b = end;
+            }
+            return _runs;
+        }
+
+        private readonly List<(int From, int To)> _runs = [];
+
+        /// <summary>
+        /// The six y products of row y over the pixels [from, to) of the plane: zSecond·smooth, zSmooth·second, zSmooth·smooth,
+        /// zFirst·first, zFirst·smooth, zSmooth·first.
+        /// </summary>
+        private void AlongY(int y, int from, int to)
         {
             var width = _width;
-            var (from, to) = (y * width + _yFrom[y], y * width + _yTo[y]);
             var taps = _smooth.Length;
             var i = from;
             if (Vector.IsHardwareAccelerated)

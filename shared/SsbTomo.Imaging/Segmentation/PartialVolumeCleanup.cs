@@ -48,11 +48,11 @@ public static class PartialVolumeCleanup
     public static int RequiredHaloSlices(int maxBandVoxels = DefaultMaxBandVoxels) => 2 * maxBandVoxels;
 
     /// <summary>
-    /// Scratch of one z-block per pixel of a slice: its ring of 2·band+1 min and max box planes and six working planes, one
-    /// byte each. At most one block per core runs at once (<see cref="Apply(Volume{byte}, Volume{float}, byte[], double[], int, double)"/>),
+    /// Scratch of one z-block per pixel of a slice: its ring of 2·band+1 min and max box planes and rank planes and six
+    /// working planes, one byte each. At most one block per core runs at once (<see cref="Apply(Volume{byte}, Volume{float}, byte[], double[], int, double)"/>),
     /// each with its own.
     /// </summary>
-    public static int ScratchBytesPerSlicePixel(int maxBandVoxels = DefaultMaxBandVoxels) => 2 * (2 * maxBandVoxels + 1) + 6;
+    public static int ScratchBytesPerSlicePixel(int maxBandVoxels = DefaultMaxBandVoxels) => 3 * (2 * maxBandVoxels + 1) + 6;
 
     private static readonly (int Dz, int Dy, int Dx)[] LineDirections = BuildLineDirections();
 
