@@ -388,7 +388,7 @@ public static class HessianEigenvalues
                 {
                     var (from, to) = (Math.Max(0, x - radius) / blockColumns, Math.Min(width - 1, x + radius) / blockColumns);
                     blocks[from..(to + 1)].Fill(1);
-                    // The next selected pixel beyond this one's reach needs blocks of its own; those within it, at most one more.
+                    // Each selected pixel marks the blocks its x kernel reaches; on to the next selected one.
                     var next = row[(x + 1)..].IndexOfAnyExcept((byte)0);
                     if (next < 0) break;
                     x += 1 + next;

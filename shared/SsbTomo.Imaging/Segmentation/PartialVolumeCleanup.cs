@@ -35,9 +35,9 @@ namespace SsbTomo.Imaging.Segmentation;
 /// For bands of one or two voxels (the pipeline's two) a second, tighter necessary test runs first on whole rows, 32 voxels
 /// at a time: some line through the voxel must already have the shape of a qualifying line in the ranks alone (one end a
 /// direct neighbour, the other at most the band beyond on the opposite side, both ranked, the voxel and any voxel between
-/// strictly between their ranks). The box lets through every intermediate voxel near both a darker and a brighter class
-/// (~40 % of a cathode's voxels), the line shapes about the quarter of those that can change, and the line evaluation
-/// runs on those alone.
+/// strictly between their ranks), and marks along which of the 13 directions. The evaluation then runs on the marked
+/// voxels along the marked directions alone. On a 128x256x320 family member the box let through 13 % of the voxels,
+/// the shapes 10 % (of which nine in ten change).
 /// </para>
 /// </summary>
 public static class PartialVolumeCleanup
@@ -56,8 +56,8 @@ public static class PartialVolumeCleanup
 
     private static readonly (int Dz, int Dy, int Dx)[] LineDirections = BuildLineDirections();
 
-    /// <summary>Every one of the 13 directions' bits: a voxel without a line-shape verdict is evaluated along all.</summary>
-    private const int AllDirections = (1 << 13) - 1;
+    /// <summary>Every direction's bit: a voxel without a line-shape verdict is evaluated along all.</summary>
+    private static readonly int AllDirections = (1 << LineDirections.Length) - 1;
 
     /// <summary>Rank marking a line position outside the volume (unranked labels are -1).</summary>
     private const int BeyondVolume = -2;
@@ -257,9 +257,7 @@ public static class PartialVolumeCleanup
                 {
                     var i = row + x;
                     int rank = rankOf[source[i]];
-                    if (rank <= 0 || rank >= _topRank) continue;
-                    // Both a strictly darker and a strictly brighter class within reach, or no line can qualify.
-                    if (boxMin[i] >= rank || boxMax[i] <= rank) continue;
+                    if (!IsCandidate(rank, boxMin[i], boxMax[i])) continue;
                     var directions = AllDirections;
                     if (x >= band && x < shapesEnd)
                     {
@@ -271,14 +269,17 @@ public static class PartialVolumeCleanup
             }
         }
 
+        /// <summary>
+        /// An intermediate voxel with both a strictly darker and a strictly brighter class within reach (its box's least and
+        /// greatest rank): otherwise no line can qualify.
+        /// </summary>
+        private bool IsCandidate(int rank, sbyte boxMin, sbyte boxMax) => rank > 0 && rank < _topRank && boxMin < rank && boxMax > rank;
+
         /// <summary>Whether any voxel of the row passes the box test (the line shapes are not worth computing otherwise).</summary>
         private bool AnyCandidate(ReadOnlySpan<byte> labelRow, ReadOnlySpan<sbyte> minRow, ReadOnlySpan<sbyte> maxRow)
         {
             for (var x = 0; x < labelRow.Length; x++)
-            {
-                int rank = rankOf[labelRow[x]];
-                if (rank > 0 && rank < _topRank && minRow[x] < rank && maxRow[x] > rank) return true;
-            }
+                if (IsCandidate(rankOf[labelRow[x]], minRow[x], maxRow[x])) return true;
             return false;
         }
 
@@ -316,6 +317,7 @@ public static class PartialVolumeCleanup
                         shaped |= Between(before2, after, centre, unranked) & Between(before2, after, before, unranked);
                         shaped |= Between(before, after2, centre, unranked) & Between(before, after2, after, unranked);
                     }
+                    // Eight bits to a byte: directions 0-7 in the low plane, 8-12 in the high one.
                     if (d < 8) low |= shaped & Vector256.Create(unchecked((sbyte)(1 << d)));
                     else high |= shaped & Vector256.Create((sbyte)(1 << (d - 8)));
                 }

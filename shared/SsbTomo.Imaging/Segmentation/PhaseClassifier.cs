@@ -28,7 +28,8 @@ public static class PhaseClassifier
 
     /// <summary>
     /// The class of each value: the count of thresholds at or below it (with ascending thresholds the same as stepping up
-    /// them while the value reaches the next), a vector of values at a time without a branch per value.
+    /// them while the value reaches the next), a vector of values at a time without a branch per value, the row's tail one
+    /// at a time by the same count.
     /// </summary>
     private static void ClassifyRun(ReadOnlySpan<float> source, Span<byte> target, float[] thresholds, byte[] labelOf)
     {
@@ -51,14 +52,9 @@ public static class PhaseClassifier
         for (; i < source.Length; i++)
         {
             var v = source[i];
-            if (float.IsNaN(v))
-            {
-                target[i] = labelOf[nanClass];
-                continue;
-            }
             var cls = 0;
-            while (cls < thresholds.Length && v >= thresholds[cls]) cls++;
-            target[i] = labelOf[cls];
+            foreach (var t in thresholds) cls += v >= t ? 1 : 0;
+            target[i] = labelOf[float.IsNaN(v) ? nanClass : cls];
         }
     }
 

@@ -22,6 +22,7 @@ public class NoiseLevelTests
     }
 
     [Theory]
+    [InlineData(20.0, 1)] // a quiet 16-bit stack: median |e| ~15 grey levels, in the fourth bin of NoiseLevel.BinWidth
     [InlineData(300.0, 1)]
     [InlineData(1500.0, 1)]
     [InlineData(3 * 257.0, 257)] // an 8-bit stack mapped to 16 bits: noise of 3 of its levels
