@@ -350,6 +350,23 @@ internal static class ForwardModelRefinement
         return mean + model.ShineByDistance[d] * (model.MeanByLabel[wallLabel[k]] - mean);
     }
 
+    /// <summary>The labels as the model images them before any blur: class means, pores lit by the first solid behind them.</summary>
+    public static float[] Rendered(Volume<byte> labels, Model model)
+    {
+        var n = labels.Length;
+        var render = new float[n];
+        Render(labels, model, render, new byte[n], new byte[n], labels.Depth, labels.SliceLength, true);
+        return render;
+    }
+
+    /// <summary>Separable Gaussian blur of a rendered volume (in-plane σ, σ along z), edges clamped.</summary>
+    public static float[] Blurred(float[] source, int depth, int height, int width, double sigmaXy, double sigmaZ)
+    {
+        var target = new float[source.Length];
+        Blur(source, target, new float[source.Length], depth, height, width, Kernel(sigmaXy), Kernel(sigmaZ));
+        return target;
+    }
+
     /// <summary>Rendered grey per voxel; for every voxel the first solid behind it along +z (label, distance 1..) within the shine table.</summary>
     private static void Render(Volume<byte> labels, Model model, float[] render, byte[] wallLabel, byte[] wallDistance, int depth, int plane, bool updateWalls)
     {

@@ -36,6 +36,7 @@ if (args.FirstOrDefault() == "thresholds") return await ThresholdStudy.RunAsync(
 if (args.FirstOrDefault() == "trainable") return TrainableStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "trainable-family") return await TrainableFamilyStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "cleanup") return await CleanupStudy.RunAsync(args[1..]);
+if (args.FirstOrDefault() == "self-twin") return await SelfTwinStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "noise-level") return await NoiseLevelStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "estimated-twin") return await EstimatedTwinStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "simulated-forest") return await SimulatedForestStudy.RunAsync(args[1..]);
