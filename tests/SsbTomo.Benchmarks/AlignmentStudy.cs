@@ -118,11 +118,11 @@ internal static class AlignmentStudy
 
         var megapixels = height * (double)width / 1e6;
         Console.WriteLine();
-        Console.WriteLine($"| kernel | calls | wall ms | CPU ms | CPU ms per slice | CPU ms per Mpx | share of stage CPU |");
-        Console.WriteLine($"|---|---|---|---|---|---|---|");
+        Console.WriteLine($"| kernel | calls | wall ms | CPU ms | CPU ms per slice | CPU ms per Mpx | share of stage CPU | page faults per call |");
+        Console.WriteLine($"|---|---|---|---|---|---|---|---|");
         var stageCpu = measureTotal.CpuMs + shiftTotal.CpuMs;
         foreach (var (name, entry) in clock.Entries)
-            Console.WriteLine($"| {name} | {entry.Calls} | {entry.WallMs:F0} | {entry.CpuMs:F0} | {entry.CpuMs / depth:F1} | {entry.CpuMs / depth / megapixels:F1} | {100 * entry.CpuMs / stageCpu:F1} % |");
+            Console.WriteLine($"| {name} | {entry.Calls} | {entry.WallMs:F0} | {entry.CpuMs:F0} | {entry.CpuMs / depth:F1} | {entry.CpuMs / depth / megapixels:F1} | {100 * entry.CpuMs / stageCpu:F1} % | {entry.Faults / Math.Max(1, entry.Calls)} |");
         Console.WriteLine($"| **measurement pass** | | {measureTotal.WallMs:F0} | {measureTotal.CpuMs:F0} | {measureTotal.CpuMs / depth:F1} | {measureTotal.CpuMs / depth / megapixels:F1} | |");
         Console.WriteLine($"| **shift pass** | | {shiftTotal.WallMs:F0} | {shiftTotal.CpuMs:F0} | {shiftTotal.CpuMs / depth:F1} | {shiftTotal.CpuMs / depth / megapixels:F1} | |");
         var voxels = depth * height * (double)width;
@@ -130,10 +130,10 @@ internal static class AlignmentStudy
         Console.WriteLine($"stage (measure + shift, no I/O): {voxels / 1e6 / (stageWall / 1000):F2} Mvoxel/s wall, {voxels / 1e6 / (stageCpu / 1000):F2} Mvoxel per CPU-second");
         Console.WriteLine();
         Console.WriteLine("registration split (replayed on the same slices):");
-        Console.WriteLine("| part | calls | wall ms | CPU ms | CPU ms per call |");
-        Console.WriteLine("|---|---|---|---|---|");
+        Console.WriteLine("| part | calls | wall ms | CPU ms | CPU ms per call | page faults per call |");
+        Console.WriteLine("|---|---|---|---|---|---|");
         foreach (var (name, entry) in parts.Entries)
-            Console.WriteLine($"| {name} | {entry.Calls} | {entry.WallMs:F0} | {entry.CpuMs:F0} | {entry.CpuMs / entry.Calls:F1} |");
+            Console.WriteLine($"| {name} | {entry.Calls} | {entry.WallMs:F0} | {entry.CpuMs:F0} | {entry.CpuMs / entry.Calls:F1} | {entry.Faults / Math.Max(1, entry.Calls)} |");
 
         if (peer) ComparePeers(stack, halo, clock, parts);
         Console.WriteLine($"load average at the end: {LoadAverage()}");
@@ -214,6 +214,7 @@ internal static class AlignmentStudy
             public int Calls;
             public double WallMs;
             public double CpuMs;
+            public long Faults;
         }
 
         public IEnumerable<(string Name, Entry Entry)> Entries => _order.Select(name => (name, _entries[name]));
@@ -221,8 +222,10 @@ internal static class AlignmentStudy
         public T Time<T>(string name, Func<T> kernel)
         {
             var span = Start();
+            var faultsBefore = MinorFaults();
             var result = kernel();
             var (wall, cpu) = span.Stop();
+            var faults = MinorFaults() - faultsBefore;
             if (!_entries.TryGetValue(name, out var entry))
             {
                 _entries[name] = entry = new Entry();
@@ -231,10 +234,20 @@ internal static class AlignmentStudy
             entry.Calls++;
             entry.WallMs += wall;
             entry.CpuMs += cpu;
+            entry.Faults += faults;
             return result;
         }
 
         public void Time(string name, Action kernel) => Time(name, () => { kernel(); return 0; });
+
+        /// <summary>The process's minor page faults so far (/proc/self/stat field 10; 0 where there is none): a fresh array's first touch costs one per 4 KiB page.</summary>
+        public static long MinorFaults()
+        {
+            if (!File.Exists("/proc/self/stat")) return 0;
+            var stat = File.ReadAllText("/proc/self/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return long.Parse(fields[7], System.Globalization.CultureInfo.InvariantCulture);
+        }
 
         public Lap Start() => new(Stopwatch.GetTimestamp(), Environment.CpuUsage.TotalTime);
 

@@ -524,6 +524,7 @@ internal static class CleanupStudy
                 ("likeliest start", LikeliestStart),
                 ("stage cleaned", () => CleanedUp(intensity, decision.Thresholds, decision.ClassMeans)),
                 ("stage corrected", Corrected),
+                ("tube cores", () => { var c = Cores(); var v = new Volume<byte>(intensity.Depth, intensity.Height, intensity.Width); for (var k = 0; k < c.Length; k++) v.Data[k] = c[k] ? (byte)1 : (byte)0; return v; }),
                 ("stage fibres", () => FibreHalfDepth.Apply(Corrected(), intensity, decision.ClassMeans, tubeSigma)),
                 ("stage lit runs", () => LitRuns(FibreHalfDepth.Apply(Corrected(), intensity, decision.ClassMeans, tubeSigma))),
                 ("pipeline no shine", () => FibreHalfDepth.Apply(CleanedUp(intensity, decision.Thresholds, decision.ClassMeans), intensity, decision.ClassMeans, tubeSigma)),

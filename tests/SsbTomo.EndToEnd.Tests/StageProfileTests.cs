@@ -14,9 +14,9 @@ public class StageProfileTests
     private sealed class FakeClocks
     {
         public TimeSpan Wall, Cpu;
-        public long Resident;
+        public long Resident, Faults;
 
-        public StageProfiler Profiler() => new(() => Wall, () => Cpu, () => Resident);
+        public StageProfiler Profiler() => new(() => Wall, () => Cpu, () => Resident, () => Faults);
     }
 
     [Fact]
@@ -25,21 +25,58 @@ public class StageProfileTests
         var clocks = new FakeClocks { Resident = 100L << 20 };
         var profiler = clocks.Profiler();
 
+        clocks.Faults = 1_000;
         profiler.Enter(JobStates.Ingesting);
-        (clocks.Wall, clocks.Cpu, clocks.Resident) = (TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3), 300L << 20);
+        (clocks.Wall, clocks.Cpu, clocks.Resident, clocks.Faults) = (TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3), 300L << 20, 1_400);
         profiler.Sample();
         clocks.Resident = 150L << 20;
         profiler.Enter(JobStates.Aligning);
-        (clocks.Wall, clocks.Cpu, clocks.Resident) = (TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(9), 200L << 20);
+        (clocks.Wall, clocks.Cpu, clocks.Resident, clocks.Faults) = (TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(9), 200L << 20, 5_000);
         profiler.Enter(JobStates.Aligning); // k of N progress within the stage: only a sample
-        (clocks.Wall, clocks.Cpu, clocks.Resident) = (TimeSpan.FromSeconds(12), TimeSpan.FromSeconds(20), 50L << 20);
+        (clocks.Wall, clocks.Cpu, clocks.Resident, clocks.Faults) = (TimeSpan.FromSeconds(12), TimeSpan.FromSeconds(20), 50L << 20, 9_400);
         var stages = profiler.Finish();
 
         Assert.Equal([JobStates.Ingesting, JobStates.Aligning], stages.Select(s => s.Stage));
         Assert.Equal((2.0, 3.0, 300.0), (stages[0].WallSeconds, stages[0].CpuSeconds, stages[0].PeakResidentMib));
         Assert.Equal((10.0, 17.0, 200.0), (stages[1].WallSeconds, stages[1].CpuSeconds, stages[1].PeakResidentMib));
         Assert.Equal(1.7, stages[1].CoresBusy, 12);
+        Assert.Equal([400L, 8_000L], stages.Select(s => s.MinorPageFaults));
         Assert.Equal(stages, profiler.Finish()); // finishing again adds nothing
+    }
+
+    [Theory]
+    [InlineData("4242 (dotnet) S 1 4242 4242 0 -1 4194560 987654 0 12 0 300 40 0 0 20 0 31 0", 987654)]
+    [InlineData("4242 (ssb tomo) worker) R 1 4242 4242 0 -1 4194560 17 0 0 0 3 4 0 0 20 0 1 0", 17)] // a name with spaces and a ')'
+    [InlineData("4242 (dotnet) S 1 4242", 0)]
+    [InlineData("", 0)]
+    public void Minor_faults_are_the_tenth_field_of_proc_stat_counted_after_the_name(string stat, long expected) =>
+        Assert.Equal(expected, StageProfiler.MinorFaultsFromStat(stat));
+
+    [Fact]
+    public void This_process_counts_the_pages_a_fresh_array_touches_where_the_os_counts_them()
+    {
+        if (!File.Exists("/proc/self/stat"))
+        {
+            Assert.Equal(0, StageProfiler.ProcessMinorFaults());
+            return;
+        }
+        var before = StageProfiler.ProcessMinorFaults();
+        // 64 MiB outside the collected heap, touched once per page: the kernel maps each page at its first write.
+        var bytes = (nuint)(64 << 20);
+        unsafe
+        {
+            var memory = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc(bytes);
+            try
+            {
+                for (nuint i = 0; i < bytes; i += 4096) memory[i] = 1;
+            }
+            finally
+            {
+                System.Runtime.InteropServices.NativeMemory.Free(memory);
+            }
+        }
+        // At least one fault per 2 MiB huge page, at most one per 4 KiB page and some for the runtime's own work beside it.
+        Assert.InRange(StageProfiler.ProcessMinorFaults() - before, 32, 1_000_000);
     }
 
     [Fact]
@@ -74,6 +111,8 @@ public class StageProfileTests
         var stages = root.GetProperty("stages").EnumerateArray().ToList();
         Assert.Equal(JobStates.Running, stages.Select(s => s.GetProperty("stage").GetString()!));
         Assert.All(stages, s => Assert.True(s.GetProperty("wall_seconds").GetDouble() >= 0 && s.GetProperty("peak_resident_mib").GetDouble() > 0, s.ToString()));
+        if (File.Exists("/proc/self/stat")) // every stage allocates its windows: the kernel maps fresh pages for some of them
+            Assert.True(stages.Sum(s => s.GetProperty("minor_page_faults").GetInt64()) > 0);
         Assert.InRange(root.GetProperty("wall_seconds").GetDouble(), 0.01, elapsed.Elapsed.TotalSeconds);
         Assert.True(root.GetProperty("cpu_seconds").GetDouble() > 0);
         // Two 8-slice slabs of small slices: an alignment worker for each while there are cores (ChunkPlan.AlignmentWorkersFor).
