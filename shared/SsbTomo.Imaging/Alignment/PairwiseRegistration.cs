@@ -43,6 +43,10 @@ public sealed class PairwiseRegistration
     private readonly int _maxThreads;
     private int _count;
 
+    /// <summary>The slice the last <see cref="Remember"/> let go of: the next slice's spectrum and band image are written into its arrays.</summary>
+    private Prepared? _spare;
+    private readonly bool _recycleArrays;
+
     /// <param name="Link">Coarse registration against the slice before (default for the first).</param>
     /// <param name="RefinedLink">The refined registration against the slice before (zero for the first).</param>
     private sealed record Prepared(Spectrum Spectrum, BandImage? Band, RegistrationResult Link, Shift2D RefinedLink);
@@ -50,7 +54,15 @@ public sealed class PairwiseRegistration
     /// <param name="maxThreads">Threads each registration may use (<see cref="KernelThreads"/>); the measurements are the same for any.</param>
     public PairwiseRegistration(int upsampleFactor = 20, int maxSizePx = PhaseCorrelation.DefaultMaxSizePx, IReadOnlyList<int>? referenceOffsets = null,
         DriftMethod method = DriftMethod.PatchConsensus, PatchConsensusOptions? patches = null, int maxThreads = KernelThreads.All)
+        : this(upsampleFactor, maxSizePx, referenceOffsets, method, patches, maxThreads, recycleArrays: true)
     {
+    }
+
+    /// <param name="recycleArrays">False: every slice's spectrum and band image in fresh arrays (tests: the measurements must not depend on it).</param>
+    internal PairwiseRegistration(int upsampleFactor, int maxSizePx, IReadOnlyList<int>? referenceOffsets, DriftMethod method,
+        PatchConsensusOptions? patches, int maxThreads, bool recycleArrays)
+    {
+        _recycleArrays = recycleArrays;
         ArgumentOutOfRangeException.ThrowIfLessThan(upsampleFactor, 1);
         KernelThreads.Check(maxThreads);
         _maxThreads = maxThreads;
@@ -117,15 +129,19 @@ public sealed class PairwiseRegistration
     private (Spectrum Spectrum, BandImage? Band) Prepare(Image2D<float> slice)
     {
         ArgumentNullException.ThrowIfNull(slice);
-        var spectrum = Spectrum.Of(slice, _maxSizePx, _maxThreads);
+        var spare = _spare;
+        _spare = null;
+        var spectrum = Spectrum.Of(slice, _maxSizePx, _maxThreads, spare?.Spectrum);
         var previous = _count > 0 ? Back(1) : null;
         if (previous is not null && (previous.Spectrum.Crop.Height != spectrum.Crop.Height || previous.Spectrum.Crop.Width != spectrum.Crop.Width))
             throw new ArgumentException($"slice {_count} is {slice.Height}x{slice.Width}, which gives a different registration crop than earlier slices", nameof(slice));
-        return (spectrum, _method == DriftMethod.PatchConsensus ? BandImage.Of(slice, _maxSizePx, _patches, _maxThreads) : null);
+        return (spectrum, _method == DriftMethod.PatchConsensus ? BandImage.Of(slice, _maxSizePx, _patches, _maxThreads, spare?.Band) : null);
     }
 
     private void Remember(Spectrum spectrum, BandImage? band, RegistrationResult link, Shift2D refinedLink)
     {
+        // The slice in this slot is max(offset) back from the next: no registration reads it again.
+        _spare = _recycleArrays ? _history[_count % _history.Length] : null;
         _history[_count % _history.Length] = new Prepared(spectrum, band, link, refinedLink);
         _count++;
     }

@@ -31,11 +31,15 @@ internal sealed class BandImage
 {
     private ReferenceTerms? _referenceTerms;
 
-    private BandImage(float[] data, int height, int width)
+    /// <summary>The terms of the band image this one recycled, whose arrays <see cref="TermsForCells"/> writes into.</summary>
+    private ReferenceTerms? _recycledTerms;
+
+    private BandImage(float[] data, int height, int width, ReferenceTerms? recycledTerms = null)
     {
         Data = data;
         Height = height;
         Width = width;
+        _recycledTerms = recycledTerms;
     }
 
     public float[] Data { get; }
@@ -51,13 +55,21 @@ internal sealed class BandImage
     {
         var terms = _referenceTerms;
         if (terms is not null && terms.CellPx == cellPx) return terms;
-        terms = ReferenceTerms.Of(this, cellPx, maxThreads);
-        _referenceTerms = terms;
+        terms = ReferenceTerms.Of(this, cellPx, maxThreads, _recycledTerms);
+        (_referenceTerms, _recycledTerms) = (terms, null);
         return terms;
     }
 
     /// <param name="maxThreads">Threads the band-pass may use (<see cref="KernelThreads"/>); the image is the same for any.</param>
-    public static BandImage Of(Image2D<float> image, int maxSizePx, PatchConsensusOptions options, int maxThreads = KernelThreads.All)
+    public static BandImage Of(Image2D<float> image, int maxSizePx, PatchConsensusOptions options, int maxThreads = KernelThreads.All) =>
+        Of(image, maxSizePx, options, maxThreads, recycled: null);
+
+    /// <summary>
+    /// As above, written into the arrays of <paramref name="recycled"/> (a band image no longer in use, and later its
+    /// reference terms' arrays) where they have this one's shape; the same numbers as a fresh one
+    /// (<see cref="Spectrum.Of(Image2D{float}, int, int, Spectrum?)"/> says why).
+    /// </summary>
+    public static BandImage Of(Image2D<float> image, int maxSizePx, PatchConsensusOptions options, int maxThreads, BandImage? recycled)
     {
         int h = Math.Min(image.Height, maxSizePx), w = Math.Min(image.Width, maxSizePx);
         int y0 = (image.Height - h) / 2, x0 = (image.Width - w) / 2;
@@ -75,7 +87,8 @@ internal sealed class BandImage
                 blur.Blur(options.FineSigmaPx, fine, scratch);
                 blur.Blur(options.CoarseSigmaPx, coarse, scratch);
             }
-            var band = new float[pixels];
+            var reuse = recycled is not null && recycled.Height == h && recycled.Width == w;
+            var band = reuse ? recycled!.Data : new float[pixels];
             KernelThreads.For(0, h, maxThreads, y => Difference(fine.AsSpan(y * w, w), coarse.AsSpan(y * w, w), valid.AsSpan(y * w, w), band.AsSpan(y * w, w)));
             // The moments are sums in pixel order, one term after another.
             double sum = 0, sum2 = 0;
@@ -90,7 +103,7 @@ internal sealed class BandImage
             double sd = n > 1 ? Math.Sqrt(Math.Max(sum2 / n - mean * mean, 0)) : 0;
             float scale = sd > 0 ? (float)(1 / sd) : 1f;
             KernelThreads.For(0, h, maxThreads, y => Standardise(band.AsSpan(y * w, w), valid.AsSpan(y * w, w), mean, scale));
-            return new BandImage(band, h, w);
+            return new BandImage(band, h, w, reuse ? recycled!._referenceTerms ?? recycled._recycledTerms : null);
         }
         finally
         {
@@ -164,12 +177,17 @@ internal sealed class BandImage
         /// <summary>Per cell (row-major, h / cellPx by w / cellPx): the sums of gy², gy·gx and gx² over all its pixels, in row-major pixel order.</summary>
         public double[] WholeCells { get; }
 
-        public static ReferenceTerms Of(BandImage image, int cellPx, int maxThreads)
+        /// <param name="recycled">Terms no longer in use whose arrays are written into where they have these terms' sizes, or null.</param>
+        public static ReferenceTerms Of(BandImage image, int cellPx, int maxThreads, ReferenceTerms? recycled = null)
         {
             int h = image.Height, w = image.Width;
             var r = image.Data;
-            var gy = new float[h * w];
-            var gx = new float[h * w];
+            int cy = h / cellPx, cx = w / cellPx;
+            var reuse = recycled is not null && recycled.GradientY.Length == h * w && recycled.WholeCells.Length == cy * cx * 3;
+            var gy = reuse ? recycled!.GradientY : new float[h * w];
+            var gx = reuse ? recycled!.GradientX : new float[h * w];
+            // The loop below writes every pixel but the image's border, where the gradients are 0.
+            if (reuse) ClearBorder(gy, gx, h, w);
             KernelThreads.For(1, Math.Max(1, h - 1), maxThreads, y =>
             {
                 for (int x = 1; x < w - 1; x++)
@@ -178,8 +196,7 @@ internal sealed class BandImage
                     gx[y * w + x] = 0.5f * (r[y * w + x + 1] - r[y * w + x - 1]);
                 }
             });
-            int cy = h / cellPx, cx = w / cellPx;
-            var cells = new double[cy * cx * 3];
+            var cells = reuse ? recycled!.WholeCells : new double[cy * cx * 3];
             KernelThreads.For(0, cy, maxThreads, j =>
             {
                 for (int i = 0; i < cx; i++)
@@ -197,6 +214,16 @@ internal sealed class BandImage
                 }
             });
             return new ReferenceTerms(cellPx, gy, gx, cells);
+        }
+
+        private static void ClearBorder(float[] gy, float[] gx, int h, int w)
+        {
+            foreach (var g in (float[][])[gy, gx])
+            {
+                g.AsSpan(0, Math.Min(w, g.Length)).Clear();
+                if (h > 1) g.AsSpan((h - 1) * w, w).Clear();
+                for (int y = 1; y < h - 1; y++) g[y * w] = g[y * w + w - 1] = 0;
+            }
         }
     }
 }
