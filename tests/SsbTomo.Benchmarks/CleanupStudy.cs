@@ -68,6 +68,9 @@ namespace SsbTomo.Benchmarks;
 /// changed. On family 4 at 128x256x320 void +0.58 / +0.86 / +0.86 / +0.86 / +1.06 pp and contact loss +3.28 / +3.57 /
 /// +3.57 / +3.57 / +5.52 pp: the particle faces' gaps (the last step) turned 19,236 carbon voxels to void there, 2 % of
 /// them truly void (55 % carbon, 40 % electrolyte; family 4 has no cracks), where on 308 and 330 74 and 94 % are.
+/// "tube cores" dumps the fibre survey's dark-tube cores (1 where a core) for scripts: a core lies within 1-3 voxels of
+/// the clean-up's moves into void as often where they are truly carbon as where they are truly void (51-100 % on 1, 4,
+/// 10, 12-14, 23, 302, 307, 319), so cores cannot tell a pore's rim from a fibre beside it.
 /// "sharpen A sS[ xy]" (session 30): the recipe on the denoised grey levels unsharp-masked, g + A·(g − G_S*g) (3D, or in-plane
 /// only), with the run's thresholds; "... near nmc" takes those labels only within 2 voxels of the active material, "... to
 /// void" adds only the voxels they call void. On the fresh seeds 301-330 at 128x256x320 (pipeline: void ±0.5 pp 53 %,
