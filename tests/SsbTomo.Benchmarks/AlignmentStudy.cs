@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using SsbTomo.Imaging;
+using SsbTomo.Cli;
 using SsbTomo.Imaging.Alignment;
 using SsbTomo.Phantom;
 using SsbTomo.TestSupport;
@@ -221,11 +222,11 @@ internal static class AlignmentStudy
 
         public T Time<T>(string name, Func<T> kernel)
         {
+            var faultsBefore = StageProfiler.ProcessMinorFaults();
             var span = Start();
-            var faultsBefore = MinorFaults();
             var result = kernel();
             var (wall, cpu) = span.Stop();
-            var faults = MinorFaults() - faultsBefore;
+            var faults = StageProfiler.ProcessMinorFaults() - faultsBefore;
             if (!_entries.TryGetValue(name, out var entry))
             {
                 _entries[name] = entry = new Entry();
@@ -239,15 +240,6 @@ internal static class AlignmentStudy
         }
 
         public void Time(string name, Action kernel) => Time(name, () => { kernel(); return 0; });
-
-        /// <summary>The process's minor page faults so far (/proc/self/stat field 10; 0 where there is none): a fresh array's first touch costs one per 4 KiB page.</summary>
-        public static long MinorFaults()
-        {
-            if (!File.Exists("/proc/self/stat")) return 0;
-            var stat = File.ReadAllText("/proc/self/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return long.Parse(fields[7], System.Globalization.CultureInfo.InvariantCulture);
-        }
 
         public Lap Start() => new(Stopwatch.GetTimestamp(), Environment.CpuUsage.TotalTime);
 

@@ -3,6 +3,7 @@ using SsbTomo.Imaging;
 using SsbTomo.Imaging.Measurement;
 using SsbTomo.Imaging.Segmentation;
 using SsbTomo.Storage;
+using SsbTomo.TestSupport;
 
 namespace SsbTomo.Benchmarks;
 
@@ -57,7 +58,7 @@ internal static class SelfTwinStudy
             var random = new Random(12345);
             var rawTwin = new Volume<ushort>(depth, height, width);
             for (long k = 0; k < raw.Length; k++)
-                rawTwin.Data[k] = (ushort)Math.Clamp(Math.Round(raw[k] + noise * Gaussian(random)), 0, 65535);
+                rawTwin.Data[k] = (ushort)Math.Clamp(Math.Round(raw[k] + noise * random.NextGaussian()), 0, 65535);
             var denoisedTwin = Denoise.Gaussian(rawTwin, denoiseSigma).ToUInt16();
             var twin = new FinishedRun(denoisedTwin, new Volume<float>(depth, height, width, Array.ConvertAll(denoisedTwin.Data, v => (float)v)),
                 Histogram.Compute(denoisedTwin, 1024, 0, 65536), labels, run.VoxelSize);
@@ -85,7 +86,4 @@ internal static class SelfTwinStudy
     private static Volume<byte> Segment(Volume<float> intensity, PipelineDecisions decided, double tubeSigma) =>
         PhaseSegmentation.Segment(intensity, decided.Carbon.Thresholds, decided.Carbon.ClassMeans, decided.Shine.Correction, tubeSigma,
             correctShineThrough: decided.Shine.Detected);
-
-    private static double Gaussian(Random random) =>
-        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 }

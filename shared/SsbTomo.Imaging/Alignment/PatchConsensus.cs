@@ -220,7 +220,7 @@ internal sealed class BandImage
         {
             foreach (var g in (float[][])[gy, gx])
             {
-                g.AsSpan(0, Math.Min(w, g.Length)).Clear();
+                g.AsSpan(0, w).Clear();
                 if (h > 1) g.AsSpan((h - 1) * w, w).Clear();
                 for (int y = 1; y < h - 1; y++) g[y * w] = g[y * w + w - 1] = 0;
             }

@@ -554,7 +554,7 @@ internal sealed class Spectrum
         if (image.Height <= maxSizePx && image.Width <= maxSizePx) return image;
         int h = Math.Min(image.Height, maxSizePx), w = Math.Min(image.Width, maxSizePx);
         int y0 = (image.Height - h) / 2, x0 = (image.Width - w) / 2;
-        var crop = into is not null && into.Height == h && into.Width == w ? into : new Image2D<float>(h, w);
+        var crop = IntoOrNew(into, h, w);
         for (int y = 0; y < h; y++) image.Row(y0 + y).Slice(x0, w).CopyTo(crop.Row(y));
         return crop;
     }
@@ -578,7 +578,7 @@ internal sealed class Spectrum
                     dst[x] = 0.25f * src[l] + 0.5f * src[x] + 0.25f * src[r];
                 }
             });
-            var result = into is not null && into.Height == h && into.Width == w ? into : new Image2D<float>(h, w);
+            var result = IntoOrNew(into, h, w);
             KernelThreads.For(0, h, maxThreads, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
             {
                 int u = Math.Max(y - 1, 0), d = Math.Min(y + 1, h - 1);
@@ -596,6 +596,10 @@ internal sealed class Spectrum
             ArrayPool<float>.Shared.Return(tmp);
         }
     }
+
+    /// <summary><paramref name="into"/> when it is h x w (its pixels are all overwritten), else a new image.</summary>
+    private static Image2D<float> IntoOrNew(Image2D<float>? into, int h, int w) =>
+        into is not null && into.Height == h && into.Width == w ? into : new Image2D<float>(h, w);
 
     /// <summary>Tukey (tapered cosine) window: flat in the middle, cosine tapers over alpha/2 of each end.</summary>
     private static float[] Tukey(int n, double alpha)

@@ -1,5 +1,4 @@
 using SsbTomo.Imaging.Alignment;
-using SsbTomo.TestSupport;
 
 namespace SsbTomo.Imaging.Tests.Alignment;
 
@@ -10,16 +9,7 @@ public class PairwiseRegistrationTests
     public void A_slab_after_its_halo_measures_what_the_whole_pass_measures()
     {
         const int slices = 20, size = 96;
-        var scene = new BlobScene(600, size, size, seed: 7);
-        var rng = new Random(8);
-        var drift = Shift2D.Zero;
-        var stack = new Image2D<float>[slices];
-        for (var k = 0; k < slices; k++)
-        {
-            drift += new Shift2D(rng.NextGaussian() * 0.8, rng.NextGaussian() * 0.8);
-            stack[k] = scene.Render(size, size, drift);
-            ImageTools.AddNoise(stack[k], 10 / 255.0, 40 + k);
-        }
+        var stack = ImageTools.DriftingStack(new BlobScene(600, size, size, seed: 7), slices, size, driftSeed: 8, noiseSeed: 40);
         // Slice 11 is noise: its pairs do not match, and the later slices' far pairs start from the chained links.
         stack[11] = new Image2D<float>(size, size);
         ImageTools.AddNoise(stack[11], 0.2, 3);

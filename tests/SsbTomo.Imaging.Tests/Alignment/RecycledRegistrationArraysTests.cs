@@ -1,5 +1,4 @@
 using SsbTomo.Imaging.Alignment;
-using SsbTomo.TestSupport;
 
 namespace SsbTomo.Imaging.Tests.Alignment;
 
@@ -68,16 +67,7 @@ public class RecycledRegistrationArraysTests
     public void A_stack_registers_the_same_with_recycled_arrays_as_with_fresh_ones()
     {
         const int slices = 14, size = 96;
-        var scene = new BlobScene(600, size, size, seed: 11);
-        var rng = new Random(12);
-        var drift = Shift2D.Zero;
-        var stack = new Image2D<float>[slices];
-        for (var k = 0; k < slices; k++)
-        {
-            drift += new Shift2D(rng.NextGaussian() * 0.8, rng.NextGaussian() * 0.8);
-            stack[k] = scene.Render(size, size, drift);
-            ImageTools.AddNoise(stack[k], 10 / 255.0, 60 + k);
-        }
+        var stack = ImageTools.DriftingStack(new BlobScene(600, size, size, seed: 11), slices, size, driftSeed: 12, noiseSeed: 60);
         var recycling = new PairwiseRegistration();
         var fresh = new PairwiseRegistration(20, PhaseCorrelation.DefaultMaxSizePx, null, DriftMethod.PatchConsensus, null, KernelThreads.All, recycleArrays: false);
 

@@ -61,6 +61,24 @@ internal sealed class BlobScene
 
 internal static class ImageTools
 {
+    /// <summary>
+    /// The scene as square slices that drift by a random walk (σ 0.8 px per slice and axis, from <paramref name="driftSeed"/>)
+    /// with noise of 10/255 (slice k's from <paramref name="noiseSeed"/> + k): a stack to register.
+    /// </summary>
+    public static Image2D<float>[] DriftingStack(BlobScene scene, int slices, int size, int driftSeed, int noiseSeed)
+    {
+        var rng = new Random(driftSeed);
+        var drift = Shift2D.Zero;
+        var stack = new Image2D<float>[slices];
+        for (var k = 0; k < slices; k++)
+        {
+            drift += new Shift2D(rng.NextGaussian() * 0.8, rng.NextGaussian() * 0.8);
+            stack[k] = scene.Render(size, size, drift);
+            AddNoise(stack[k], 10 / 255.0, noiseSeed + k);
+        }
+        return stack;
+    }
+
     public static void AddNoise(Image2D<float> image, double sigma, int seed)
     {
         var rng = new Random(seed);
