@@ -77,9 +77,11 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
         // In y and x less: the shine-through correction, most of the z halo, works along z only.
         var haloPixels = variants is null ? PhaseSegmentation.RequiredHaloPixelsWithFibres(fibreSigma) : SegmentationVariantAccumulator.RequiredHaloPixelsWithFibres(fibreSigma);
         var windowSlices = Halo.Expand(denoised.Depth, message.Z0, message.Z1, halo).SlabSlices;
-        // Read as floats straight from the decoded chunks: no uint16 window is held beside them.
+        // Read as floats straight from the decoded chunks: no uint16 window is held beside them. The deep z halo makes a
+        // window of all the command's slices in thinner tiles cheaper than parts of one or two z-chunks (SlabTilePlan.Parts).
         await foreach (var window in denoised.WindowsAsync<float>(message.Z0, message.Z1, haloPixels, options.Value.WindowBudgetBytes,
-            SegmentationSettings.SegmentBytesPerVoxel(windowSlices, Environment.ProcessorCount, fibreSigma > 0), VolumeConversions.Widen, ct, zHalo: halo))
+            SegmentationSettings.SegmentBytesPerVoxel(windowSlices, Environment.ProcessorCount, fibreSigma > 0), VolumeConversions.Widen, ct, zHalo: halo,
+            tilesMayShareChunks: true))
         {
             var intensity = window.Data;
             if (message.ColumnOffsets is { } offsets) StandingCurtains.Subtract(intensity, window.Tile.ReadX0, offsets);

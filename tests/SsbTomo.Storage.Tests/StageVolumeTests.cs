@@ -1,4 +1,5 @@
 using SsbTomo.Imaging;
+using SsbTomo.Imaging.Segmentation;
 using SsbTomo.TestSupport;
 
 namespace SsbTomo.Storage.Tests;
@@ -102,6 +103,42 @@ public sealed class StageVolumeTests : IDisposable
         await foreach (var window in input.WindowsAsync(4, 16, halo: 2, windowBudgetBytes: 1 << 20, bytesPerVoxel: 10))
             whole.Add((window.Slab.OwnedZ0, window.Slab.OwnedZ1));
         Assert.Equal([(4, 16)], whole);
+    }
+
+    /// <summary>
+    /// A stage whose tiles may share storage chunks gets the whole owned range in one part of half-chunk tiles when that reads
+    /// fewer voxels than parts of whole chunks, and writing each owned part (patching the shared chunks tile after tile)
+    /// still rebuilds the slab exactly. Owned slices that do not start on the chunk grid keep whole-chunk tiles.
+    /// </summary>
+    [Fact]
+    public async Task Tiles_may_share_chunks_when_that_reads_fewer_voxels_and_still_rebuild_the_slab_exactly()
+    {
+        int[] shape = [20, 128, 16];
+        var volume = await WriteImageAsync(shape, [4, 128, 16], new VoxelSize(10, 10, 10));
+        var input = await StageVolume<ushort>.OpenAsync(_store, "input");
+        var output = await input.EnsureLikeAsync<ushort>("shared", "shared");
+
+        // Owned 4-16, halo 2, 10 bytes a voxel, 180 kB: whole chunks (128x16 pixels a slice) fit one z-chunk a part (8
+        // slices, 164 kB; three parts reading 49,152 voxels), half-chunk tiles of 64 rows (68x16 with the halo) the whole
+        // range (16 slices, 174 kB; two tiles reading 33,792).
+        const long budget = 180_000;
+        var windows = new List<(SlabWindow, TileWindow)>();
+        await foreach (var window in input.WindowsAsync(4, 16, halo: 2, windowBudgetBytes: budget, bytesPerVoxel: 10, tilesMayShareChunks: true))
+        {
+            windows.Add((window.Slab, window.Tile));
+            await output.WriteOwnedAsync(window, window.CropToOwned(window.Data));
+        }
+        Assert.Equal([new SlabWindow(2, 18, 4, 16)], windows.Select(w => w.Item1).Distinct());
+        Assert.Equal([(0, 64), (64, 128)], windows.Select(w => (w.Item2.OwnedY0, w.Item2.OwnedY1)));
+        var copied = await output.Level0.ReadRegionAsync(4, 16, 0, shape[1], 0, shape[2]);
+        Assert.Equal(volume.Data.AsSpan(4 * 128 * 16, 12 * 128 * 16).ToArray(), copied.Data);
+
+        var wholeChunks = SlabTilePlan.Parts(input.Level0, 4, 16, 2, budget, 10);
+        Assert.Equal([(4, 8), (8, 12), (12, 16)], wholeChunks.Select(p => (p.Slab.OwnedZ0, p.Slab.OwnedZ1)));
+        Assert.Equal(49_152, SlabTilePlan.ReadVoxels(wholeChunks));
+        Assert.Equal(33_792, SlabTilePlan.ReadVoxels(SlabTilePlan.Parts(input.Level0, 4, 16, 2, budget, 10, tilesMayShareChunks: true)));
+        // Slices 5-16 share a z-chunk with another command's: whole-chunk tiles only.
+        Assert.All(SlabTilePlan.Parts(input.Level0, 5, 16, 2, budget, 10, tilesMayShareChunks: true), p => Assert.Equal(128, p.Tiles[0].OwnedHeight));
     }
 
     /// <summary>Windows read as floats (segmentation's) are the stored windows widened, window for window.</summary>

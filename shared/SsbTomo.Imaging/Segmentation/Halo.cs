@@ -126,7 +126,8 @@ public static class TileGrid
 
     /// <summary>
     /// The largest tile, in whole storage chunks (<paramref name="chunkHeight"/> x <paramref name="chunkWidth"/>, so that
-    /// each tile writes whole chunks and no two tiles share one), whose read window of <paramref name="slabSlices"/>
+    /// each tile writes whole chunks and no two tiles share one; a stage whose tiles may share chunks passes a fraction of a
+    /// chunk's rows as <paramref name="chunkHeight"/>), whose read window of <paramref name="slabSlices"/>
     /// slices with <paramref name="halo"/> around it fits <paramref name="budgetBytes"/> at
     /// <paramref name="bytesPerVoxel"/>; at least one chunk, at most the whole image.
     /// </summary>

@@ -98,9 +98,10 @@ public sealed class StageVolume<T> where T : unmanaged
     /// <param name="bytesPerVoxel">What the stage holds per voxel of a window (input, working copies, output).</param>
     /// <param name="zHalo">Slices of context along z when it differs from <paramref name="halo"/>.</param>
     /// <param name="rowMultiple">Rows the tiles' edges must also fall on multiples of (<see cref="SlabTilePlan.For{T}"/>).</param>
+    /// <param name="tilesMayShareChunks">Tiles may cut storage chunks in y when that reads fewer voxels (<see cref="SlabTilePlan.Parts{T}"/>).</param>
     public IAsyncEnumerable<StageWindow<T>> WindowsAsync(int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel,
-        CancellationToken ct = default, int? zHalo = null, int rowMultiple = 1) =>
-        WindowsAsync<T>(ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, ZarrWindowReader<T>.Unconverted, ct, zHalo, rowMultiple);
+        CancellationToken ct = default, int? zHalo = null, int rowMultiple = 1, bool tilesMayShareChunks = false) =>
+        WindowsAsync<T>(ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, ZarrWindowReader<T>.Unconverted, ct, zHalo, rowMultiple, tilesMayShareChunks);
 
     /// <summary>
     /// As <see cref="WindowsAsync"/>, each window's values converted by <paramref name="copy"/> as they leave the decoded
@@ -108,10 +109,11 @@ public sealed class StageVolume<T> where T : unmanaged
     /// stored type beside them.
     /// </summary>
     public async IAsyncEnumerable<StageWindow<TOut>> WindowsAsync<TOut>(int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel,
-        ZarrWindowReader<T>.RowCopy<TOut> copy, [EnumeratorCancellation] CancellationToken ct = default, int? zHalo = null, int rowMultiple = 1)
+        ZarrWindowReader<T>.RowCopy<TOut> copy, [EnumeratorCancellation] CancellationToken ct = default, int? zHalo = null, int rowMultiple = 1,
+        bool tilesMayShareChunks = false)
         where TOut : unmanaged
     {
-        foreach (var plan in SlabTilePlan.Parts(Level0, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, rowMultiple))
+        foreach (var plan in SlabTilePlan.Parts(Level0, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, rowMultiple, tilesMayShareChunks))
         {
             var reader = new ZarrWindowReader<T>(Level0);
             for (var i = 0; i < plan.Tiles.Count; i++)

@@ -27,10 +27,17 @@ public sealed record SlabTilePlan(SlabWindow Slab, IReadOnlyList<TileWindow> Til
         where T : unmanaged
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rowMultiple, 1);
+        return ForRowUnit(volume, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, RowUnit(volume.Shape[1], volume.Chunks[1], rowMultiple));
+    }
+
+    /// <summary>As <see cref="For{T}"/> with tiles of whole multiples of <paramref name="rowUnit"/> rows (and of the storage chunk's columns).</summary>
+    private static SlabTilePlan ForRowUnit<T>(ZarrArray<T> volume, int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel, int? zHalo,
+        int rowUnit)
+        where T : unmanaged
+    {
         var (depth, height, width) = (volume.Shape[0], volume.Shape[1], volume.Shape[2]);
         var slab = Halo.Expand(depth, ownedZ0, ownedZ1, zHalo ?? halo);
-        var (tileHeight, tileWidth) = TileGrid.ForBudget(windowBudgetBytes, bytesPerVoxel, slab.SlabSlices, halo, height, width,
-            RowUnit(height, volume.Chunks[1], rowMultiple), volume.Chunks[2]);
+        var (tileHeight, tileWidth) = TileGrid.ForBudget(windowBudgetBytes, bytesPerVoxel, slab.SlabSlices, halo, height, width, rowUnit, volume.Chunks[2]);
         return new SlabTilePlan(slab, TileGrid.Plan(height, width, tileHeight, tileWidth, halo));
     }
 
@@ -41,18 +48,68 @@ public sealed record SlabTilePlan(SlabWindow Slab, IReadOnlyList<TileWindow> Til
     /// read with its own z halo. A command that owns many slices (a fan-out of several slabs) then stays inside the budget
     /// however tall its slab: the budget decides the window in z as it does in y and x. Parts end on the chunk grid, so
     /// each writes whole chunks.
+    /// <para>
+    /// With <paramref name="tilesMayShareChunks"/> (a stage that writes its owned voxels one window after another, or writes
+    /// nothing) and owned slices of whole z-chunks, tiles may also be half, a quarter, … of a storage chunk's rows (down to
+    /// <see cref="FinestSharedTileRows"/>), and the plan that reads the fewest voxels wins: a deep halo along z (the
+    /// segmentation's 20 slices) costs more over parts of one or two chunks than a thinner tile's extra rows of halo. Each
+    /// shared chunk is then written by this command alone, tile after tile.
+    /// </para>
     /// </summary>
     public static IReadOnlyList<SlabTilePlan> Parts<T>(ZarrArray<T> volume, int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel,
-        int? zHalo = null, int rowMultiple = 1)
+        int? zHalo = null, int rowMultiple = 1, bool tilesMayShareChunks = false)
         where T : unmanaged
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rowMultiple, 1);
+        var (depth, height) = (volume.Shape[0], volume.Shape[1]);
+        var chunkRows = volume.Chunks[1];
+        var wholeChunks = PartsWithRowUnit(volume, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, RowUnit(height, chunkRows, rowMultiple));
+        // Tiles that cut a storage chunk patch it one after another (read, change, write), which only this command does when
+        // it owns whole z-chunks: no other command's tiles touch them.
+        var chunkDepth = volume.Chunks[0];
+        var ownsWholeChunks = ownedZ0 >= 0 && ownedZ0 < ownedZ1 && ownedZ1 <= depth && ownedZ0 % chunkDepth == 0 && (ownedZ1 % chunkDepth == 0 || ownedZ1 == depth);
+        if (!tilesMayShareChunks || !ownsWholeChunks || wholeChunks.Count == 1) return wholeChunks;
+        var (best, bestRead) = (wholeChunks, ReadVoxels(wholeChunks));
+        var previousUnit = RowUnit(height, chunkRows, rowMultiple);
+        for (var rows = chunkRows / 2; rows >= FinestSharedTileRows && chunkRows % rows == 0; rows /= 2)
+        {
+            var unit = RowUnit(height, rows, rowMultiple);
+            if (unit >= previousUnit) break;
+            previousUnit = unit;
+            var plan = PartsWithRowUnit(volume, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, unit);
+            var read = ReadVoxels(plan);
+            if (read < bestRead) (best, bestRead) = (plan, read);
+        }
+        return best;
+    }
+
+    /// <summary>
+    /// Rows a tile may shrink to below a storage chunk when tiles may share chunks (<see cref="Parts{T}"/>): thinner tiles
+    /// would read more halo than the z parts they save, and the segmentation's sampled variant blocks are this many rows.
+    /// </summary>
+    public const int FinestSharedTileRows = 64;
+
+    /// <summary>Voxels the windows of <paramref name="plans"/> read in all (owned and halo): what a plan's choice minimises.</summary>
+    public static long ReadVoxels(IReadOnlyList<SlabTilePlan> plans)
+    {
+        ArgumentNullException.ThrowIfNull(plans);
+        long voxels = 0;
+        foreach (var plan in plans)
+            foreach (var tile in plan.Tiles)
+                voxels += (long)plan.Slab.SlabSlices * tile.ReadHeight * tile.ReadWidth;
+        return voxels;
+    }
+
+    private static IReadOnlyList<SlabTilePlan> PartsWithRowUnit<T>(ZarrArray<T> volume, int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes,
+        double bytesPerVoxel, int? zHalo, int rowUnit)
+        where T : unmanaged
+    {
         var (depth, height, width) = (volume.Shape[0], volume.Shape[1], volume.Shape[2]);
         var chunkDepth = volume.Chunks[0];
-        var smallestArea = (double)SmallestReadPixels(volume, halo, rowMultiple);
+        var smallestArea = (double)Math.Min(height, rowUnit + 2 * halo) * Math.Min(width, volume.Chunks[2] + 2 * halo);
         bool Fits(int z0, int z1) => Halo.Expand(depth, z0, z1, zHalo ?? halo).SlabSlices * smallestArea * bytesPerVoxel <= windowBudgetBytes;
         if (ownedZ0 < 0 || ownedZ1 > depth || ownedZ0 >= ownedZ1 || Fits(ownedZ0, ownedZ1))
-            return [For(volume, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, rowMultiple)];
+            return [ForRowUnit(volume, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, rowUnit)];
         // The most whole chunks a part may own: parts of k chunks need k chunks' slices plus the halo on both sides.
         var chunksPerPart = Math.Max(1, (ownedZ1 - ownedZ0 + chunkDepth - 1) / chunkDepth - 1);
         while (chunksPerPart > 1 && !Fits(ownedZ0, Math.Min(ownedZ1, ownedZ0 + chunksPerPart * chunkDepth))) chunksPerPart--;
@@ -60,7 +117,7 @@ public sealed record SlabTilePlan(SlabWindow Slab, IReadOnlyList<TileWindow> Til
         for (var z0 = ownedZ0; z0 < ownedZ1;)
         {
             var z1 = Math.Min(ownedZ1, (z0 / chunkDepth + chunksPerPart) * chunkDepth);
-            parts.Add(For(volume, z0, z1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, rowMultiple));
+            parts.Add(ForRowUnit(volume, z0, z1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, rowUnit));
             z0 = z1;
         }
         return parts;
