@@ -71,9 +71,12 @@ public static class ChunkPlan
     /// Slices per command of the fanned-out stages that <c>ssbtomo run</c> asks for (<see cref="FanOutSlicesFor"/>
     /// rounds it to whole slabs). Segmentation reads ~20 halo slices on each side of what it owns; on the 151 Mvoxel
     /// cycled-50 phantom its recipe took 0.199 / 0.159 / 0.133 CPU-s per owned Mvoxel for 32 / 64 / 96 owned slices
-    /// (`segment-cpu --slabs 32,64,96`, README Scaling), and an embedded run works on one command at a time anyway.
+    /// (`segment-cpu --slabs 32,64,96`, README Scaling), and an embedded run works on one command at a time anyway. Since
+    /// segmentation's windows may cut storage chunks in y (<c>SlabTilePlan.Parts</c>), a command's slices stay one part in
+    /// thinner tiles: at 1 Gvoxel 160-slice commands took denoising, survey and segmentation 28.8 / 39.1 / 139.5 → 24.9 /
+    /// 32.1 / 129.3 CPU-s against 96 (README Scaling), the same bytes; stacks of up to 160 slices are one command.
     /// </summary>
-    public const int EmbeddedFanOutSlices = 96;
+    public const int EmbeddedFanOutSlices = 160;
 
     /// <summary>
     /// The slices per fanned-out command for slabs of <paramref name="chunkSlices"/> when <paramref name="requested"/> are

@@ -118,8 +118,8 @@ public class StageProfileTests
         // Two 8-slice slabs of small slices: an alignment worker for each while there are cores (ChunkPlan.AlignmentWorkersFor).
         Assert.Equal(8, root.GetProperty("chunk_slices").GetInt32());
         Assert.Equal(Math.Min(2, Environment.ProcessorCount), root.GetProperty("alignment_workers").GetInt32());
-        // The fanned-out stages' commands: the default 96 slices, twelve 8-slice slabs.
-        Assert.Equal(96, root.GetProperty("fan_out_slices").GetInt32());
+        // The fanned-out stages' commands: the default 160 slices, twenty 8-slice slabs.
+        Assert.Equal(160, root.GetProperty("fan_out_slices").GetInt32());
     }
 
     /// <summary>
