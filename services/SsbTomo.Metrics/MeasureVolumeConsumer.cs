@@ -121,16 +121,15 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         var smoothed = new SmoothedSurfaceAreaAccumulator(voxelSize, RowBandSample.For((long)depth * height * width), height, areas);
         var nearNmc = new VoidNearNmcAccumulator(voxelSize, options.Value.Metrics.VoidNearNmcDistanceUm);
         var halo = Math.Max(SmoothedSurfaceAreaAccumulator.RequiredHalo, nearNmc.HaloVoxels);
-        for (var z0 = 0; z0 < depth; z0 += labels.SlabSlices)
+        // Per voxel of a window: the labels, four smoothed float fields and the Gaussian's float pass, set bits, the
+        // squared distances (double). The windows cover the whole stack, cut as the budget allows: deeper slabs in thinner
+        // tiles when that reads less halo (SlabTilePlan.Parts; nothing is written, and both sums are integers, so any
+        // tiling gives the same bytes).
+        await foreach (var window in labels.WindowsAsync(0, depth, halo, options.Value.WindowBudgetBytes, bytesPerVoxel: 40, ct,
+            tilesMayShareChunks: true))
         {
-            // Per voxel of a window: the labels, four smoothed float fields and the Gaussian's float pass, set bits, the
-            // squared distances (double).
-            await foreach (var window in labels.WindowsAsync(z0, Math.Min(depth, z0 + labels.SlabSlices), halo, options.Value.WindowBudgetBytes,
-                bytesPerVoxel: 40, ct))
-            {
-                smoothed.Add(window.Data, window.Slab, window.Tile);
-                nearNmc.Add(window.Data, window.Slab, window.Tile);
-            }
+            smoothed.Add(window.Data, window.Slab, window.Tile);
+            nearNmc.Add(window.Data, window.Slab, window.Tile);
         }
         var morphology = VoidMorphology.From(accumulator.VoidComponentMoments(), voxelSize, depth, height, width);
 

@@ -13,7 +13,7 @@ namespace SsbTomo.Benchmarks;
 /// change to one shows here before a 1-Gvoxel run.
 /// It also runs the smoothed areas on the rows the stage samples on a large stack (<see cref="RowBandSample.For"/>; on a
 /// smaller one every 4th band of 64 rows) and prints their errors against every row.
-/// Usage: dotnet SsbTomo.Benchmarks.dll metrics-stage RUN_DIR [--window-mb 512]
+/// Usage: dotnet SsbTomo.Benchmarks.dll metrics-stage RUN_DIR [--window-mb 512] [--slab-windows]
 /// </summary>
 internal static class MetricsStageStudy
 {
@@ -42,10 +42,16 @@ internal static class MetricsStageStudy
 
         var nearNmcDistance = new SsbTomo.Hosting.SsbTomoOptions().Metrics.VoidNearNmcDistanceUm;
         var halo = Math.Max(SmoothedSurfaceAreaAccumulator.RequiredHalo, new VoidNearNmcAccumulator(voxelSize, nearNmcDistance).HaloVoxels);
+        // As the stage cuts them (--slab-windows: one slab of the chunk grid at a time, as it did before session 44).
         var windows = new List<StageWindow<byte>>();
-        for (var z0 = 0; z0 < labels.Depth; z0 += labels.SlabSlices)
-            await foreach (var window in labels.WindowsAsync(z0, Math.Min(labels.Depth, z0 + labels.SlabSlices), halo, windowBytes, bytesPerVoxel: 40))
+        if (args.Contains("--slab-windows"))
+            for (var z0 = 0; z0 < labels.Depth; z0 += labels.SlabSlices)
+                await foreach (var window in labels.WindowsAsync(z0, Math.Min(labels.Depth, z0 + labels.SlabSlices), halo, windowBytes, bytesPerVoxel: 40))
+                    windows.Add(window);
+        else
+            await foreach (var window in labels.WindowsAsync(0, labels.Depth, halo, windowBytes, bytesPerVoxel: 40, tilesMayShareChunks: true))
                 windows.Add(window);
+        Console.WriteLine($"windows read {windows.Sum(w => (long)w.Data.Length) / 1e6:0.0} Mvoxel");
         Console.WriteLine($"{windows.Count} windows with a halo of {halo} voxels");
         var smoothed = new SmoothedSurfaceAreaAccumulator(voxelSize);
         Time("smoothed surface areas", voxels, () => { foreach (var w in windows) smoothed.Add(w.Data, w.Slab, w.Tile); });

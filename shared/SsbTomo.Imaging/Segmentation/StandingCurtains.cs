@@ -1,3 +1,4 @@
+using System.Numerics;
 using SsbTomo.Imaging.Alignment;
 
 namespace SsbTomo.Imaging.Segmentation;
@@ -195,16 +196,57 @@ public static class StandingCurtains
         long kept = 0, sum = 0;
         for (var round = 0; round <= MeanShiftRounds; round++)
         {
-            (kept, sum) = (0, 0);
-            foreach (var d in values)
-            {
-                var inside = Math.Abs(d - centre) <= limit ? 1 : 0;
-                kept += inside;
-                sum += inside * d;
-            }
+            (kept, sum) = KeptWithin(values, centre, limit);
             if (kept == 0 || round == MeanShiftRounds) break;
             centre = (double)sum / kept;
         }
+        return (kept, sum);
+    }
+
+    /// <summary>
+    /// How many of <paramref name="values"/> (differences of 16-bit grey levels: within ±65535) lie within
+    /// <paramref name="limit"/> of <paramref name="centre"/>, |d − centre| ≤ limit in doubles, and their sum. The doubles'
+    /// rounding of d − centre is monotone in d, so those values are the integers of one interval, whose ends are found by
+    /// that same test; the interval is then counted with integer compares a vector at a time (the survey's most frequent
+    /// loop: 21 % of its CPU at 1 Gvoxel as a scalar test per value).
+    /// </summary>
+    internal static (long Kept, long Sum) KeptWithin(ReadOnlySpan<int> values, double centre, double limit)
+    {
+        bool NotAbove(long d) => d - centre <= limit;
+        bool NotBelow(long d) => d - centre >= -limit;
+        // Within one of the exact ends; the tests move them onto it.
+        var high = (long)Math.Floor(Math.Clamp(centre + limit, -1e12, 1e12));
+        while (NotAbove(high + 1)) high++;
+        while (!NotAbove(high)) high--;
+        var low = (long)Math.Ceiling(Math.Clamp(centre - limit, -1e12, 1e12));
+        while (NotBelow(low - 1)) low--;
+        while (!NotBelow(low)) low++;
+        if (low > high) return (0, 0);
+        var (lo, hi) = ((int)Math.Clamp(low, int.MinValue, int.MaxValue), (int)Math.Clamp(high, int.MinValue, int.MaxValue));
+
+        long kept = 0, sum = 0;
+        var i = 0;
+        var lanes = Vector<int>.Count;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var (loVector, hiVector) = (new Vector<int>(lo), new Vector<int>(hi));
+            // A lane's sum of 2^14 values of at most 65535 stays inside an int.
+            const int FlushEvery = 1 << 14;
+            while (i + lanes <= values.Length)
+            {
+                var (count, total) = (Vector<int>.Zero, Vector<int>.Zero);
+                for (var n = 0; n < FlushEvery && i + lanes <= values.Length; n++, i += lanes)
+                {
+                    var v = new Vector<int>(values.Slice(i, lanes));
+                    var inside = Vector.GreaterThanOrEqual(v, loVector) & Vector.LessThanOrEqual(v, hiVector);
+                    count -= inside;
+                    total += v & inside;
+                }
+                for (var j = 0; j < lanes; j++) (kept, sum) = (kept + count[j], sum + total[j]);
+            }
+        }
+        for (; i < values.Length; i++)
+            if (values[i] >= lo && values[i] <= hi) (kept, sum) = (kept + 1, sum + values[i]);
         return (kept, sum);
     }
 

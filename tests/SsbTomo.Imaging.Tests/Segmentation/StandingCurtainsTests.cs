@@ -159,4 +159,36 @@ public class StandingCurtainsTests
         Assert.Equal([9f, 8f, 7f, 9f, 8f, 7f, 9f, 8f, 7f, 9f, 8f, 7f], window.Data);
         Assert.Throws<ArgumentException>(() => StandingCurtains.Subtract(window, 4, [0, 0, 1, 2, 3, 9]));
     }
+
+    /// <summary>
+    /// The vectorised count of the differences near the noise peak keeps exactly the values that |d − centre| ≤ limit in
+    /// doubles keeps, and sums them, for centres that are integers, half-integers and arbitrary doubles (the mean shift's
+    /// sum / kept), limits whose ends fall on integers, and lengths with and without a scalar tail.
+    /// </summary>
+    [Fact]
+    public void Values_near_the_noise_peak_are_those_the_plain_test_keeps()
+    {
+        var random = new Random(5);
+        for (var trial = 0; trial < 400; trial++)
+        {
+            var values = new int[random.Next(0, 700)];
+            var spread = trial % 3 == 0 ? 65535 : 40;
+            for (var i = 0; i < values.Length; i++) values[i] = random.Next(-spread, spread + 1);
+            var centre = (trial % 4) switch
+            {
+                0 => random.Next(-30, 31),
+                1 => random.Next(-30, 31) + 0.5,
+                2 => (double)random.Next(-100000, 100000) / random.Next(1, 997),
+                _ => values.Length > 0 ? values[0] : 0,
+            };
+            var limit = trial % 5 == 0 ? Math.Max(1, Math.Abs(centre - Math.Round(centre)) + random.Next(1, 20)) : 1 + 30 * random.NextDouble();
+            long kept = 0, sum = 0;
+            foreach (var d in values)
+                if (Math.Abs(d - centre) <= limit) (kept, sum) = (kept + 1, sum + d);
+            Assert.Equal((kept, sum), StandingCurtains.KeptWithin(values, centre, limit));
+        }
+        Assert.Equal((3L, 0L), StandingCurtains.KeptWithin([-1, 0, 1, 2, -2], 0, 1));
+        Assert.Equal((2L, 3L), StandingCurtains.KeptWithin([1, 2, 3, 0], 1.5, 0.5));
+        Assert.Equal((0L, 0L), StandingCurtains.KeptWithin([5, 6], 0, 1));
+    }
 }
