@@ -50,7 +50,7 @@ public sealed class ShiftAlignmentChunkConsumer(IBlobStore store, ILogger<ShiftA
         await aligned.WriteSlicesAsync(message.Z0, result, ct);
         // What the stack's denoising is chosen from (the orchestrator sums every slab's).
         var residuals = new long[NoiseLevel.Bins];
-        NoiseLevel.AddResiduals(result, residuals);
+        NoiseLevel.AddResiduals(result, residuals, _kernelThreads);
         await context.Publish(new AlignmentChunkShifted(message.JobId, message.ChunkIndex)
         {
             NoiseResiduals = residuals,

@@ -50,6 +50,36 @@ public class NoiseLevelTests
         Assert.Equal(whole, parts);
     }
 
+    /// <summary>
+    /// The counts are those of the plain definition, bin of |4·c − four neighbours| / 16 per interior pixel, on one thread
+    /// and on many, for widths with and without a remainder after the four interleaved histograms.
+    /// </summary>
+    [Theory]
+    [InlineData(33)]
+    [InlineData(36)]
+    [InlineData(3)]
+    public void The_counts_are_the_plain_definitions_on_any_number_of_threads(int width)
+    {
+        var random = new Random(width);
+        var stack = new Volume<ushort>(5, 17, width);
+        for (var i = 0; i < stack.Data.Length; i++) stack.Data[i] = (ushort)(i % 7 == 0 ? random.Next(65536) : 30000 + random.Next(200));
+        var expected = new long[NoiseLevel.Bins];
+        for (var z = 0; z < stack.Depth; z++)
+            for (var y = 1; y < stack.Height - 1; y++)
+                for (var x = 1; x < width - 1; x++)
+                {
+                    int At(int dy, int dx) => stack[z, y + dy, x + dx];
+                    var e = 4 * At(0, 0) - At(0, -1) - At(0, 1) - At(-1, 0) - At(1, 0);
+                    expected[Math.Min(Math.Abs(e) / 16, NoiseLevel.Bins - 1)]++;
+                }
+        foreach (var threads in new[] { 1, 2, KernelThreads.All })
+        {
+            var counted = new long[NoiseLevel.Bins];
+            NoiseLevel.AddResiduals(stack, counted, threads);
+            Assert.Equal(expected, counted);
+        }
+    }
+
     [Fact]
     public void A_flat_stack_has_no_noise_and_an_empty_one_no_estimate()
     {
