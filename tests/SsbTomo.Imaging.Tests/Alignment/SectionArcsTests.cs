@@ -141,4 +141,28 @@ public class SectionArcsTests(ITestOutputHelper output)
 
     private static double Rms(IReadOnlyList<Shift2D> estimate, IReadOnlyList<Shift2D> truth) =>
         Math.Sqrt(estimate.Zip(truth, (e, t) => (e - t).Dy * (e - t).Dy + (e - t).Dx * (e - t).Dx).Average());
+
+    /// <summary>
+    /// The RANSAC draws' inlier count, four points at a time, is the plain test's count point by point: random outlines
+    /// around random circles, points placed on the band's edges (distance R ± 0.8), and counts without a vector's worth.
+    /// </summary>
+    [Fact]
+    public void Inliers_counted_four_at_a_time_are_those_of_the_plain_test()
+    {
+        var random = new Random(3);
+        for (var trial = 0; trial < 300; trial++)
+        {
+            var circle = (Y: 200 * random.NextDouble(), X: 200 * random.NextDouble(), R: 6 + 40 * random.NextDouble());
+            var points = new List<(double Y, double X)>();
+            var n = random.Next(0, 90);
+            for (var k = 0; k < n; k++)
+            {
+                var angle = 2 * Math.PI * random.NextDouble();
+                var radius = (k % 3) switch { 0 => circle.R + 0.8, 1 => circle.R - 0.8, _ => circle.R + 3 * (random.NextDouble() - 0.5) };
+                points.Add((circle.Y + radius * Math.Sin(angle), circle.X + radius * Math.Cos(angle)));
+            }
+            var plain = points.Count(p => Math.Abs(Math.Sqrt((p.Y - circle.Y) * (p.Y - circle.Y) + (p.X - circle.X) * (p.X - circle.X)) - circle.R) <= 0.8);
+            Assert.Equal(plain, SectionArcs.EdgePoints.Of(points).CountInliers(circle));
+        }
+    }
 }
