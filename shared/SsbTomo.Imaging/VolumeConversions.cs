@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace SsbTomo.Imaging;
 
@@ -55,13 +56,35 @@ public static class VolumeConversions
     }
 
     /// <summary>Rounded to the nearest integer (halves to even, as Math.Round does) and clamped to [0, 65535]; NaN becomes 0.</summary>
+    /// <remarks>Slices in parallel, sixteen values at a time (the denoising stage's one serial pass over every voxel).</remarks>
     public static Volume<ushort> ToUInt16(this Volume<float> volume)
     {
         ArgumentNullException.ThrowIfNull(volume);
         var result = new Volume<ushort>(volume.Depth, volume.Height, volume.Width);
-        var (source, target) = (volume.Data, result.Data);
-        for (var i = 0; i < source.Length; i++)
-            target[i] = float.IsNaN(source[i]) ? (ushort)0 : (ushort)Math.Clamp(Math.Round(source[i]), 0, 65535);
+        var slice = volume.SliceLength;
+        Parallel.For(0, volume.Depth, z => Narrow(volume.Data.AsSpan((int)(z * slice), (int)slice), result.Data.AsSpan((int)(z * slice), (int)slice)));
         return result;
+    }
+
+    /// <summary>target[i] = source[i] rounded (halves to even), clamped to [0, 65535], NaN as 0: the values of <see cref="ToUInt16"/>.</summary>
+    internal static void Narrow(ReadOnlySpan<float> source, Span<ushort> target)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var (zero, top) = (Vector256<float>.Zero, Vector256.Create(65535f));
+            // Vector256.Round rounds halves to even as Math.Round does; every float is exactly a double, so the rounded
+            // values agree, and the clamp and the conversion of integers in [0, 65535] are exact.
+            Vector256<int> Rounded(Vector256<float> v) =>
+                Vector256.ConvertToInt32(Vector256.ConditionalSelect(Vector256.Equals(v, v), Vector256.Min(Vector256.Max(Vector256.Round(v), zero), top), zero));
+            var lanes = Vector256<float>.Count;
+            for (; i + 2 * lanes <= source.Length; i += 2 * lanes)
+            {
+                var (low, high) = (Rounded(Vector256.Create(source.Slice(i, lanes))), Rounded(Vector256.Create(source.Slice(i + lanes, lanes))));
+                Vector256.Narrow(low.AsUInt32(), high.AsUInt32()).CopyTo(target.Slice(i));
+            }
+        }
+        for (; i < source.Length; i++)
+            target[i] = float.IsNaN(source[i]) ? (ushort)0 : (ushort)Math.Clamp(Math.Round(source[i]), 0, 65535);
     }
 }

@@ -27,6 +27,24 @@ public class VolumeTests
         Assert.Equal(new ushort[] { 0, 2, 2, 0, 65535, 65535, 0, 17 }, v.ToUInt16().Data);
     }
 
+    /// <summary>
+    /// The vectorised conversion gives the plain definition's value for every float: halves (even and odd), values just
+    /// beside them, negatives and −0, the range's ends and beyond, infinities and NaN, and a length with a scalar tail.
+    /// </summary>
+    [Fact]
+    public void Float_to_uint16_sixteen_at_a_time_equals_the_plain_definition()
+    {
+        var random = new Random(9);
+        var special = new[] { 0.5f, 1.5f, 2.5f, -0.5f, -0f, 65534.5f, 65535.5f, 65536f, -1f, float.PositiveInfinity, float.NegativeInfinity, float.NaN,
+            BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(0.5f) + 1), BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(0.5f) - 1) };
+        var values = new float[3 * 1007];
+        for (var i = 0; i < values.Length; i++)
+            values[i] = i % 5 == 0 ? special[random.Next(special.Length)] : i % 5 == 1 ? random.Next(-10, 70000) + 0.5f : (float)(80000 * random.NextDouble() - 8000);
+        var volume = new Volume<float>(3, 1, 1007, values);
+        var expected = values.Select(v => float.IsNaN(v) ? (ushort)0 : (ushort)Math.Clamp(Math.Round(v), 0, 65535)).ToArray();
+        Assert.Equal(expected, volume.ToUInt16().Data);
+    }
+
     [Fact]
     public void Uint16_to_float_keeps_every_value_and_the_shape()
     {
