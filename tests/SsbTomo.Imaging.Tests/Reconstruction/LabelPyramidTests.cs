@@ -41,6 +41,7 @@ public class LabelPyramidTests
     [InlineData(5, 7, 9, 3)]    // odd sizes: partial blocks of 1, 2 and 4 voxels
     [InlineData(7, 5, 11, 5)]
     [InlineData(3, 9, 4, 255)]  // labels up to 254
+    [InlineData(5, 6, 7, 1)]    // one label: every whole block the same
     public void Every_block_gets_the_most_frequent_label_ties_to_the_smaller_as_a_count_of_every_value(int depth, int height, int width, int labelCount)
     {
         var random = new Random(depth * 1000 + height * 10 + width);
