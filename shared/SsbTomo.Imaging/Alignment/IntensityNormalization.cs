@@ -239,11 +239,18 @@ public static class IntensityNormalization
             {
                 int x0 = bx * w / cellsX, x1 = (bx + 1) * w / cellsX;
                 int n = 0;
+                // Branch-free: about half the pixels of a block are matrix, in no pattern a branch predictor could learn. Each
+                // pixel is written where the next kept one goes and kept by moving on (never past the block's pixel count).
+                var (low, high) = (band.Low, band.High);
                 for (int y = y0; y < y1; y++)
                 {
                     var row = image.Row(y);
                     for (int x = x0; x < x1; x++)
-                        if (row[x] >= band.Low && row[x] <= band.High) buffer[n++] = row[x];
+                    {
+                        var value = row[x];
+                        buffer[n] = value;
+                        n += (value >= low) & (value <= high) ? 1 : 0;
+                    }
                 }
                 if (n < (y1 - y0) * (x1 - x0) / 4) continue; // too little matrix (or valid region) in this block
                 u.Add((Normalised(x0, w) + Normalised(x1 - 1, w)) / 2);
