@@ -78,7 +78,9 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
         var haloPixels = variants is null ? PhaseSegmentation.RequiredHaloPixelsWithFibres(fibreSigma) : SegmentationVariantAccumulator.RequiredHaloPixelsWithFibres(fibreSigma);
         var windowSlices = Halo.Expand(denoised.Depth, message.Z0, message.Z1, halo).SlabSlices;
         // Read as floats straight from the decoded chunks: no uint16 window is held beside them. The deep z halo makes a
-        // window of all the command's slices in thinner tiles cheaper than parts of one or two z-chunks (SlabTilePlan.Parts).
+        // window of all the command's slices in thinner tiles cheaper than parts of one or two z-chunks (SlabTilePlan.Parts);
+        // the writer gathers such tiles into whole chunks.
+        var writer = new OwnedChunkWriter<byte>(target);
         await foreach (var window in denoised.WindowsAsync<float>(message.Z0, message.Z1, haloPixels, options.Value.WindowBudgetBytes,
             SegmentationSettings.SegmentBytesPerVoxel(windowSlices, Environment.ProcessorCount, fibreSigma > 0), VolumeConversions.Widen, ct, zHalo: halo,
             tilesMayShareChunks: true))
@@ -87,9 +89,10 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
             if (message.ColumnOffsets is { } offsets) StandingCurtains.Subtract(intensity, window.Tile.ReadX0, offsets);
             var labels = PhaseSegmentation.Segment(intensity, message.Thresholds, message.ClassMeans, message.ShineThroughExcess, fibreSigma, window.Slab.OwnedInSlab,
                 correctShineThrough: !message.SkipShineThroughCorrection);
-            await target.WriteOwnedAsync(window, window.CropToOwned(labels), ct);
+            await writer.AddAsync(window, window.CropToOwned(labels), ct);
             variants?.Add(intensity, window.Slab, window.Tile);
         }
+        writer.Complete();
         SsbTomoTelemetry.ChunksSegmented.Add(1);
         await context.Publish(new ChunkSegmented(message.JobId, message.ChunkIndex)
         {

@@ -116,22 +116,29 @@ public sealed class StageVolumeTests : IDisposable
         int[] shape = [20, 128, 16];
         var volume = await WriteImageAsync(shape, [4, 128, 16], new VoxelSize(10, 10, 10));
         var input = await StageVolume<ushort>.OpenAsync(_store, "input");
-        var output = await input.EnsureLikeAsync<ushort>("shared", "shared");
+        await input.EnsureLikeAsync<ushort>("shared", "shared");
 
         // Owned 4-16, halo 2, 10 bytes a voxel, 180 kB: whole chunks (128x16 pixels a slice) fit one z-chunk a part (8
         // slices, 164 kB; three parts reading 49,152 voxels), half-chunk tiles of 64 rows (68x16 with the halo) the whole
         // range (16 slices, 174 kB; two tiles reading 33,792).
         const long budget = 180_000;
         var windows = new List<(SlabWindow, TileWindow)>();
+        var writes = new CountingStore(_store);
+        var output = await StageVolume<ushort>.OpenAsync(writes, "shared");
+        var writer = new OwnedChunkWriter<ushort>(output);
         await foreach (var window in input.WindowsAsync(4, 16, halo: 2, windowBudgetBytes: budget, bytesPerVoxel: 10, tilesMayShareChunks: true))
         {
             windows.Add((window.Slab, window.Tile));
-            await output.WriteOwnedAsync(window, window.CropToOwned(window.Data));
+            await writer.AddAsync(window, window.CropToOwned(window.Data));
         }
+        writer.Complete();
         Assert.Equal([new SlabWindow(2, 18, 4, 16)], windows.Select(w => w.Item1).Distinct());
         Assert.Equal([(0, 64), (64, 128)], windows.Select(w => (w.Item2.OwnedY0, w.Item2.OwnedY1)));
         var copied = await output.Level0.ReadRegionAsync(4, 16, 0, shape[1], 0, shape[2]);
         Assert.Equal(volume.Data.AsSpan(4 * 128 * 16, 12 * 128 * 16).ToArray(), copied.Data);
+        // Each of the three z-chunks written once, whole: never patched from a half-written chunk.
+        Assert.Equal(3, writes.Writes.Count);
+        Assert.All(writes.Writes.Values, n => Assert.Equal(1, n));
 
         var wholeChunks = SlabTilePlan.Parts(input.Level0, 4, 16, 2, budget, 10);
         Assert.Equal([(4, 8), (8, 12), (12, 16)], wholeChunks.Select(p => (p.Slab.OwnedZ0, p.Slab.OwnedZ1)));
@@ -232,5 +239,49 @@ public sealed class StageVolumeTests : IDisposable
         Assert.Equal([9, 12, 37], reopened.Level0.Shape);
         Assert.Equal([4, 12, 16], reopened.Level0.Chunks);
         Assert.Equal(voxelSize, reopened.VoxelSize);
+    }
+    /// <summary>
+    /// Tiles that cut chunks come a band of chunk rows at a time, down each chunk column in turn, so the writer holds one
+    /// band's part; a tile out of that order is refused rather than written as a patch.
+    /// </summary>
+    [Fact]
+    public async Task Shared_tiles_come_down_each_chunk_column_and_the_writer_refuses_them_out_of_order()
+    {
+        int[] shape = [16, 256, 32];
+        await WriteImageAsync(shape, [8, 128, 16], new VoxelSize(10, 10, 10));
+        var input = await StageVolume<ushort>.OpenAsync(_store, "input");
+        // Two z-chunks, a halo of 2: whole-chunk tiles need a part per z-chunk (10 slices each, reading 187,200 voxels);
+        // 64-row tiles of one chunk column (16 x 68 x 20 x 10 bytes = 218 kB) fit all 16 slices in one part (154,368).
+        var plans = SlabTilePlan.Parts(input.Level0, 0, 16, 2, 220_000, 10, tilesMayShareChunks: true);
+        Assert.Equal(187_200, SlabTilePlan.ReadVoxels(SlabTilePlan.Parts(input.Level0, 0, 16, 2, 220_000, 10)));
+        Assert.Equal(154_368, SlabTilePlan.ReadVoxels(plans));
+        var owned = plans.SelectMany(p => p.Tiles).Select(t => (t.OwnedY0, t.OwnedX0)).ToList();
+        Assert.Equal([(0, 0), (64, 0), (0, 16), (64, 16), (128, 0), (192, 0), (128, 16), (192, 16)], owned);
+
+        var output = await input.EnsureLikeAsync<ushort>("ordered", "ordered");
+        var writer = new OwnedChunkWriter<ushort>(output);
+        var windows = new List<StageWindow<ushort>>();
+        await foreach (var window in input.WindowsAsync(0, 16, 2, 220_000, 10, tilesMayShareChunks: true)) windows.Add(window);
+        await writer.AddAsync(windows[0], windows[0].CropToOwned(windows[0].Data));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => writer.AddAsync(windows[2], windows[2].CropToOwned(windows[2].Data)));
+        Assert.Throws<InvalidOperationException>(writer.Complete);
+    }
+
+    /// <summary>Counts the writes of each key, the rest passed through.</summary>
+    private sealed class CountingStore(IBlobStore inner) : IBlobStore
+    {
+        public System.Collections.Concurrent.ConcurrentDictionary<string, int> Writes { get; } = new();
+
+        public Task WriteAsync(string key, ReadOnlyMemory<byte> content, CancellationToken ct = default)
+        {
+            if (!key.EndsWith(".zarray", StringComparison.Ordinal) && !key.EndsWith(".zattrs", StringComparison.Ordinal) && !key.EndsWith(".zgroup", StringComparison.Ordinal))
+                Writes.AddOrUpdate(key, 1, (_, n) => n + 1);
+            return inner.WriteAsync(key, content, ct);
+        }
+
+        public Task<byte[]?> ReadAsync(string key, CancellationToken ct = default) => inner.ReadAsync(key, ct);
+        public Task<bool> ExistsAsync(string key, CancellationToken ct = default) => inner.ExistsAsync(key, ct);
+        public IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken ct = default) => inner.ListAsync(prefix, ct);
+        public Task DeleteAsync(string key, CancellationToken ct = default) => inner.DeleteAsync(key, ct);
     }
 }

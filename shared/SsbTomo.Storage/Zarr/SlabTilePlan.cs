@@ -38,7 +38,13 @@ public sealed record SlabTilePlan(SlabWindow Slab, IReadOnlyList<TileWindow> Til
         var (depth, height, width) = (volume.Shape[0], volume.Shape[1], volume.Shape[2]);
         var slab = Halo.Expand(depth, ownedZ0, ownedZ1, zHalo ?? halo);
         var (tileHeight, tileWidth) = TileGrid.ForBudget(windowBudgetBytes, bytesPerVoxel, slab.SlabSlices, halo, height, width, rowUnit, volume.Chunks[2]);
-        return new SlabTilePlan(slab, TileGrid.Plan(height, width, tileHeight, tileWidth, halo));
+        var chunkRows = volume.Chunks[1];
+        if (rowUnit >= chunkRows || tileHeight >= height) return new SlabTilePlan(slab, TileGrid.Plan(height, width, tileHeight, tileWidth, halo));
+        // Tiles that cut chunks: one row unit tall, so each lies in one band of chunk rows, and the tiles of a band's chunks
+        // one after another (down the band, then across), so OwnedChunkWriter holds one band's part at a time.
+        var tiles = TileGrid.Plan(height, width, rowUnit, tileWidth, halo)
+            .OrderBy(t => t.OwnedY0 / chunkRows).ThenBy(t => t.OwnedX0).ThenBy(t => t.OwnedY0).ToList();
+        return new SlabTilePlan(slab, tiles);
     }
 
     /// <summary>
@@ -52,8 +58,9 @@ public sealed record SlabTilePlan(SlabWindow Slab, IReadOnlyList<TileWindow> Til
     /// With <paramref name="tilesMayShareChunks"/> (a stage that writes its owned voxels one window after another, or writes
     /// nothing) and owned slices of whole z-chunks, tiles may also be half, a quarter, … of a storage chunk's rows (down to
     /// <see cref="FinestSharedTileRows"/>), and the plan that reads the fewest voxels wins: a deep halo along z (the
-    /// segmentation's 20 slices) costs more over parts of one or two chunks than a thinner tile's extra rows of halo. Each
-    /// shared chunk is then written by this command alone, tile after tile.
+    /// segmentation's 20 slices) costs more over parts of one or two chunks than a thinner tile's extra rows of halo. Such
+    /// tiles are one row unit tall and come band by band of chunk rows, a band's tiles down each chunk column in turn: a
+    /// stage that writes gathers a chunk's tiles with <see cref="OwnedChunkWriter{T}"/> and writes whole chunks only.
     /// </para>
     /// </summary>
     public static IReadOnlyList<SlabTilePlan> Parts<T>(ZarrArray<T> volume, int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel,
@@ -76,6 +83,8 @@ public sealed record SlabTilePlan(SlabWindow Slab, IReadOnlyList<TileWindow> Til
             var unit = RowUnit(height, rows, rowMultiple);
             if (unit >= previousUnit) break;
             previousUnit = unit;
+            // A tile must not straddle two bands of chunk rows (OwnedChunkWriter gathers one band's chunks).
+            if (chunkRows % unit != 0) continue;
             var plan = PartsWithRowUnit(volume, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, unit);
             var read = ReadVoxels(plan);
             if (read < bestRead) (best, bestRead) = (plan, read);
