@@ -70,14 +70,14 @@ public sealed record SlabTilePlan(SlabWindow Slab, IReadOnlyList<TileWindow> Til
         ArgumentOutOfRangeException.ThrowIfLessThan(rowMultiple, 1);
         var (depth, height) = (volume.Shape[0], volume.Shape[1]);
         var chunkRows = volume.Chunks[1];
-        var wholeChunks = PartsWithRowUnit(volume, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, RowUnit(height, chunkRows, rowMultiple));
+        var previousUnit = RowUnit(height, chunkRows, rowMultiple);
+        var wholeChunks = PartsWithRowUnit(volume, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, previousUnit);
         // Tiles that cut a storage chunk patch it one after another (read, change, write), which only this command does when
         // it owns whole z-chunks: no other command's tiles touch them.
         var chunkDepth = volume.Chunks[0];
         var ownsWholeChunks = ownedZ0 >= 0 && ownedZ0 < ownedZ1 && ownedZ1 <= depth && ownedZ0 % chunkDepth == 0 && (ownedZ1 % chunkDepth == 0 || ownedZ1 == depth);
         if (!tilesMayShareChunks || !ownsWholeChunks || wholeChunks.Count == 1) return wholeChunks;
         var (best, bestRead) = (wholeChunks, ReadVoxels(wholeChunks));
-        var previousUnit = RowUnit(height, chunkRows, rowMultiple);
         for (var rows = chunkRows / 2; rows >= FinestSharedTileRows && chunkRows % rows == 0; rows /= 2)
         {
             var unit = RowUnit(height, rows, rowMultiple);
@@ -115,7 +115,7 @@ public sealed record SlabTilePlan(SlabWindow Slab, IReadOnlyList<TileWindow> Til
     {
         var (depth, height, width) = (volume.Shape[0], volume.Shape[1], volume.Shape[2]);
         var chunkDepth = volume.Chunks[0];
-        var smallestArea = (double)Math.Min(height, rowUnit + 2 * halo) * Math.Min(width, volume.Chunks[2] + 2 * halo);
+        var smallestArea = (double)SmallestReadArea(volume, halo, rowUnit);
         bool Fits(int z0, int z1) => Halo.Expand(depth, z0, z1, zHalo ?? halo).SlabSlices * smallestArea * bytesPerVoxel <= windowBudgetBytes;
         if (ownedZ0 < 0 || ownedZ1 > depth || ownedZ0 >= ownedZ1 || Fits(ownedZ0, ownedZ1))
             return [ForRowUnit(volume, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, rowUnit)];
@@ -136,11 +136,12 @@ public sealed record SlabTilePlan(SlabWindow Slab, IReadOnlyList<TileWindow> Til
     /// Pixels a slice of the smallest window reads: one storage chunk's columns (or the image's) and <see cref="RowUnit"/>
     /// rows, with <paramref name="halo"/> on each side, clipped to the image.
     /// </summary>
-    public static int SmallestReadPixels<T>(ZarrArray<T> volume, int halo, int rowMultiple = 1) where T : unmanaged
-    {
-        var (height, width) = (volume.Shape[1], volume.Shape[2]);
-        return Math.Min(height, RowUnit(height, volume.Chunks[1], rowMultiple) + 2 * halo) * Math.Min(width, volume.Chunks[2] + 2 * halo);
-    }
+    public static int SmallestReadPixels<T>(ZarrArray<T> volume, int halo, int rowMultiple = 1) where T : unmanaged =>
+        SmallestReadArea(volume, halo, RowUnit(volume.Shape[1], volume.Chunks[1], rowMultiple));
+
+    /// <summary>Pixels a slice of a window of <paramref name="rowUnit"/> rows and one storage chunk's columns reads with its halo.</summary>
+    private static int SmallestReadArea<T>(ZarrArray<T> volume, int halo, int rowUnit) where T : unmanaged =>
+        Math.Min(volume.Shape[1], rowUnit + 2 * halo) * Math.Min(volume.Shape[2], volume.Chunks[2] + 2 * halo);
 
     /// <summary>The smallest tile height: a whole multiple of the storage chunk's height and of <paramref name="rowMultiple"/>, at most the image's.</summary>
     public static int RowUnit(int height, int chunkHeight, int rowMultiple)
