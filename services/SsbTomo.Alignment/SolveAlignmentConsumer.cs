@@ -70,7 +70,8 @@ public sealed class SolveAlignmentConsumer(IBlobStore store, ILogger<SolveAlignm
         int[] cropYx = [crop.Y0, crop.Y1, crop.X0, crop.X1];
         await AlignmentBlobs.WriteAsync(store, layout.AlignmentSolution,
             new AlignmentSolution(cropYx, measured.Select((m, z) => new SliceShift(m.Correction, drifts[z], matched[z])).ToArray()), ct);
-        await raw.CreateCroppedAsync<ushort>(layout.Aligned, "aligned", alignedShape[1], alignedShape[2], ct);
+        // Interpolated and stretched noisy grey levels: zstd's fast mode (ZarrCompressor.ZstdFast), as denoised.zarr.
+        await raw.CreateCroppedAsync<ushort>(layout.Aligned, "aligned", alignedShape[1], alignedShape[2], ZarrCompressor.ZstdFast, ct);
 
         var registered = AnchoredDrift.Interpolate(estimator.Registered, estimator.Trusted);
         var anchoring = new DriftAnchoring(anchored.Tracks, anchored.AnchoredSlices, Pair(anchored.StepSigmaPx), Pair(anchored.CentroidSigmaPx), Pair(anchored.SlideSigmaPxPerSlice));

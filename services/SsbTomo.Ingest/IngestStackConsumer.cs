@@ -37,7 +37,7 @@ public sealed class IngestStackConsumer(IBlobStore store, IOptions<SsbTomoOption
         int[] shape = [stack.SliceCount, stack.Height, stack.Width];
         var tilePx = Math.Max(1, options.Value.ChunkTilePx);
         int[] chunks = [chunkSlices, Math.Min(tilePx, stack.Height), Math.Min(tilePx, stack.Width)];
-        var raw = await StageVolume<ushort>.CreateAsync(store, layout.Raw, "raw", shape, chunks, voxelSize, context.CancellationToken);
+        var raw = await StageVolume<ushort>.CreateAsync(store, layout.Raw, "raw", shape, chunks, voxelSize, ct: context.CancellationToken);
         await SourceSliceNames.WriteAsync(store, layout.Raw, SourceSliceNames.Of(stack.Files, stack.IsMultiPage, stack.SliceCount), context.CancellationToken);
 
         for (var z0 = 0; z0 < stack.SliceCount; z0 += chunkSlices)

@@ -37,6 +37,25 @@ public class ReconstructionOutputTests(WidePhantomRunFixture run, ITestOutputHel
         Assert.Equal(expected.Order(StringComparer.Ordinal), lines.Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task The_noisy_grey_volumes_are_stored_with_zstds_fast_mode_and_the_raw_copy_and_labels_at_level_1()
+    {
+        Assert.Equal(0, run.ExitCode);
+        var store = new FileSystemBlobStore(run.RunDir);
+        async Task<IEnumerable<ZarrCompressor>> CompressorsOf<T>(string image) where T : unmanaged
+        {
+            var levels = await OmeZarr.ReadLevelCountAsync(store, image);
+            var compressors = new List<ZarrCompressor>();
+            for (var level = 0; level < levels; level++) compressors.Add((await OmeZarr.OpenLevelAsync<T>(store, image, level)).Compressor);
+            return compressors;
+        }
+        Assert.All(await CompressorsOf<ushort>(Layout.Aligned), c => Assert.Equal(ZarrCompressor.ZstdFast, c));
+        Assert.All(await CompressorsOf<ushort>(Layout.Denoised), c => Assert.Equal(ZarrCompressor.ZstdFast, c));
+        Assert.All(await CompressorsOf<ushort>(Layout.Raw), c => Assert.Equal(ZarrCompressor.Zstd, c));
+        Assert.All(await CompressorsOf<byte>(Layout.Labels), c => Assert.Equal(ZarrCompressor.Zstd, c));
+        Assert.Equal(1, (await OmeZarr.OpenLevelAsync<ushort>(store, Layout.Raw, 0)).Metadata.CompressionLevel);
+    }
+
     /// <summary>"path level dtype shape sha256" per level, as the oracle prints them; every volume has at least two levels.</summary>
     private static async Task<List<string>> LevelLinesAsync<T>(IBlobStore store, string image, string dtype) where T : unmanaged
     {

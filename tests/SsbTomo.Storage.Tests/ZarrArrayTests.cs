@@ -12,7 +12,7 @@ public sealed class ZarrArrayTests : IDisposable
 
     public void Dispose() => _root.Dispose();
 
-    public static TheoryData<ZarrCompressor> Compressors => [ZarrCompressor.Zstd, ZarrCompressor.Zlib, ZarrCompressor.None];
+    public static TheoryData<ZarrCompressor> Compressors => [ZarrCompressor.Zstd, ZarrCompressor.ZstdFast, ZarrCompressor.Zlib, ZarrCompressor.None];
 
     [Theory]
     [MemberData(nameof(Compressors))]
@@ -170,5 +170,36 @@ public sealed class ZarrArrayTests : IDisposable
         Assert.Equal(".", json.GetProperty("dimension_separator").GetString());
         Assert.Equal("C", json.GetProperty("order").GetString());
         Assert.Equal(System.Text.Json.JsonValueKind.Null, json.GetProperty("filters").ValueKind);
+    }
+
+    [Theory]
+    [InlineData("{\"id\":\"zstd\",\"level\":-4}", ZarrCompressor.ZstdFast, -4)]
+    [InlineData("{\"id\":\"zstd\",\"level\":-2}", ZarrCompressor.Zstd, -2)]
+    [InlineData("{\"id\":\"zstd\",\"level\":0}", ZarrCompressor.Zstd, 0)]
+    [InlineData("{\"id\":\"zstd\"}", ZarrCompressor.Zstd, 1)]
+    [InlineData("{\"id\":\"zlib\"}", ZarrCompressor.Zlib, 5)]
+    public async Task Zstd_levels_below_zero_are_read_as_written_and_a_missing_level_is_the_default(string compressorJson, ZarrCompressor expected, int level)
+    {
+        // numcodecs writes zstd's fast modes as negative levels; a level that is missing is the codec's default.
+        var zarray = $$"""{"chunks":[2,3,4],"compressor":{{compressorJson}},"dtype":"<u2","fill_value":0,"filters":null,"order":"C","shape":[3,5,7],"zarr_format":2}""";
+        await _store.WriteAsync("p/.zarray", System.Text.Encoding.UTF8.GetBytes(zarray));
+        var array = await ZarrArray<ushort>.OpenAsync(_store, "p");
+        Assert.Equal(expected, array.Compressor);
+        Assert.Equal(level, array.Metadata.CompressionLevel);
+        var data = Generators.Pattern<ushort>(3, 5, 7);
+        await array.WriteRegionAsync(0, 0, 0, data);
+        Assert.Equal(data.Data, (await (await ZarrArray<ushort>.OpenAsync(_store, "p")).ReadRegionAsync(0, 3, 0, 5, 0, 7)).Data);
+    }
+
+    [Fact]
+    public async Task Fast_zstd_is_written_as_zstd_at_level_minus_4_and_reopens_as_it()
+    {
+        var created = await ZarrArray<ushort>.CreateAsync(_store, "f", [3, 4, 5], [1, 4, 5], ZarrCompressor.ZstdFast);
+        var json = System.Text.Json.JsonDocument.Parse((await _store.ReadAsync("f/.zarray"))!).RootElement;
+        Assert.Equal("zstd", json.GetProperty("compressor").GetProperty("id").GetString());
+        Assert.Equal(-4, json.GetProperty("compressor").GetProperty("level").GetInt32());
+        var reopened = await ZarrArray<ushort>.OpenAsync(_store, "f");
+        Assert.Equal(ZarrCompressor.ZstdFast, reopened.Compressor);
+        Assert.Equal(created.Metadata.ToJson(), reopened.Metadata.ToJson());
     }
 }

@@ -19,7 +19,7 @@ public sealed class ZarrChunkPathTests : IDisposable
 
     public void Dispose() => _root.Dispose();
 
-    public static TheoryData<ZarrCompressor> Compressors => [ZarrCompressor.Zstd, ZarrCompressor.Zlib, ZarrCompressor.None];
+    public static TheoryData<ZarrCompressor> Compressors => [ZarrCompressor.Zstd, ZarrCompressor.ZstdFast, ZarrCompressor.Zlib, ZarrCompressor.None];
 
     [Theory]
     [MemberData(nameof(Compressors))]

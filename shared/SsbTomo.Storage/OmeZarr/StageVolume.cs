@@ -60,10 +60,10 @@ public sealed class StageVolume<T> where T : unmanaged
     /// ingest's raw.zarr by the TIFF stack and the job's slab plan.
     /// </summary>
     public static async Task<StageVolume<T>> CreateAsync(IBlobStore store, string path, string name, int[] shape, int[] chunks, VoxelSize voxelSize,
-        CancellationToken ct = default)
+        ZarrCompressor compressor = ZarrCompressor.Zstd, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(store);
-        var level0 = await OmeZarr.CreateImageAsync<T>(store, path, name, shape, chunks, voxelSize, ct: ct).ConfigureAwait(false);
+        var level0 = await OmeZarr.CreateImageAsync<T>(store, path, name, shape, chunks, voxelSize, compressor: compressor, ct: ct).ConfigureAwait(false);
         return new StageVolume<T>(store, path, level0, voxelSize);
     }
 
@@ -71,19 +71,21 @@ public sealed class StageVolume<T> where T : unmanaged
     /// A new image with this image's slices, slab plan and voxel size but a smaller slice of
     /// <paramref name="height"/> x <paramref name="width"/> (alignment's crop); its y/x chunks are this image's, cut to the slice.
     /// </summary>
-    public Task<StageVolume<TOut>> CreateCroppedAsync<TOut>(string path, string name, int height, int width, CancellationToken ct = default)
+    public Task<StageVolume<TOut>> CreateCroppedAsync<TOut>(string path, string name, int height, int width,
+        ZarrCompressor compressor = ZarrCompressor.Zstd, CancellationToken ct = default)
         where TOut : unmanaged =>
         StageVolume<TOut>.CreateAsync(_store, path, name, [Depth, height, width],
-            [SlabSlices, Math.Min(Level0.Chunks[1], height), Math.Min(Level0.Chunks[2], width)], VoxelSize, ct);
+            [SlabSlices, Math.Min(Level0.Chunks[1], height), Math.Min(Level0.Chunks[2], width)], VoxelSize, compressor, ct);
 
     /// <summary>
     /// An output with this image's shape, chunk grid and voxel size, created when it is missing or partial
     /// (<see cref="OmeZarr.EnsureImageAsync{T}"/>: safe when several workers of one job call it at once).
     /// </summary>
-    public async Task<StageVolume<TOut>> EnsureLikeAsync<TOut>(string path, string name, int levels = 1, CancellationToken ct = default)
+    public async Task<StageVolume<TOut>> EnsureLikeAsync<TOut>(string path, string name, int levels = 1,
+        ZarrCompressor compressor = ZarrCompressor.Zstd, CancellationToken ct = default)
         where TOut : unmanaged
     {
-        var level0 = await OmeZarr.EnsureImageAsync<TOut>(_store, path, name, Level0.Shape, Level0.Chunks, VoxelSize, levels, ct: ct)
+        var level0 = await OmeZarr.EnsureImageAsync<TOut>(_store, path, name, Level0.Shape, Level0.Chunks, VoxelSize, levels, compressor, ct: ct)
             .ConfigureAwait(false);
         return new StageVolume<TOut>(_store, path, level0, VoxelSize);
     }

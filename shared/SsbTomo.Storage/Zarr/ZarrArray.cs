@@ -74,6 +74,7 @@ public sealed class ZarrArray<T> where T : unmanaged
         var level = compressor switch
         {
             ZarrCompressor.Zstd => ZarrCodec.ZstdLevel,
+            ZarrCompressor.ZstdFast => ZarrCodec.ZstdFastLevel,
             ZarrCompressor.Zlib => ZarrCodec.ZlibLevel,
             _ => 0,
         };

@@ -28,9 +28,9 @@ public sealed record ZarrArrayMetadata(
                 case ZarrCompressor.None:
                     json.WriteNullValue();
                     break;
-                case ZarrCompressor.Zstd or ZarrCompressor.Zlib:
+                case ZarrCompressor.Zstd or ZarrCompressor.ZstdFast or ZarrCompressor.Zlib:
                     json.WriteStartObject();
-                    json.WriteString("id", Compressor == ZarrCompressor.Zstd ? "zstd" : "zlib");
+                    json.WriteString("id", Compressor == ZarrCompressor.Zlib ? "zlib" : "zstd");
                     json.WriteNumber("level", CompressionLevel);
                     json.WriteEndObject();
                     break;
@@ -90,11 +90,13 @@ public sealed record ZarrArrayMetadata(
         if (element.ValueKind == JsonValueKind.Null)
             return (ZarrCompressor.None, 0);
         var id = element.GetProperty("id").GetString();
-        var level = element.TryGetProperty("level", out var levelElement) ? levelElement.GetInt32() : -1;
+        // zstd's levels go below zero (its fast modes); a missing level is the codec's default.
+        int? level = element.TryGetProperty("level", out var levelElement) && levelElement.ValueKind != JsonValueKind.Null ? levelElement.GetInt32() : null;
         return id switch
         {
-            "zstd" => (ZarrCompressor.Zstd, level < 0 ? ZarrCodec.ZstdLevel : level),
-            "zlib" => (ZarrCompressor.Zlib, level < 0 ? ZarrCodec.ZlibLevel : level),
+            "zstd" when level == ZarrCodec.ZstdFastLevel => (ZarrCompressor.ZstdFast, ZarrCodec.ZstdFastLevel),
+            "zstd" => (ZarrCompressor.Zstd, level ?? ZarrCodec.ZstdLevel),
+            "zlib" => (ZarrCompressor.Zlib, level is >= 0 ? level.Value : ZarrCodec.ZlibLevel),
             _ => throw Invalid(arrayPath, $"uses compressor '{id}'; only zstd, zlib or none are supported"),
         };
     }
