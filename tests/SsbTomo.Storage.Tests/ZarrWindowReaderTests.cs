@@ -46,6 +46,75 @@ public sealed class ZarrWindowReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task Tiles_walking_down_a_chunk_column_with_two_windows_ahead_decode_each_chunk_once_and_hold_no_more_than_those()
+    {
+        // Tiles half a chunk tall with a halo, down one column of chunks (as segmentation and metrics walk tiles that cut
+        // chunks in y): each chunk row is read by four windows in a row (two own it, two reach it with their halo).
+        int[] shape = [6, 64, 24];
+        var array = await ZarrArray<byte>.CreateAsync(_store, "c", shape, [4, 16, 24], ZarrCompressor.Zstd);
+        var random = new Random(7);
+        var volume = new Volume<byte>(shape[0], shape[1], shape[2]);
+        random.NextBytes(volume.Data);
+        await array.WriteRegionAsync(0, 0, 0, volume);
+        var slab = new SlabWindow(0, 6, 0, 6);
+        const int rows = 8, halo = 2;
+        var tiles = Enumerable.Range(0, shape[1] / rows).Select(k => new TileWindow(Math.Max(0, k * rows - halo), Math.Min(shape[1], (k + 1) * rows + halo), 0, shape[2],
+            k * rows, (k + 1) * rows, 0, shape[2])).ToArray();
+        var reader = new ZarrWindowReader<byte>(array);
+        for (var i = 0; i < tiles.Length; i++)
+        {
+            var upcoming = tiles.Skip(i + 1).Take(2).ToArray();
+            var expected = await array.ReadRegionAsync(0, 6, tiles[i].ReadY0, tiles[i].ReadY1, 0, shape[2]);
+            Assert.Equal(expected.Data, (await reader.ReadAsync(slab, tiles[i], ZarrWindowReader<byte>.Unconverted, upcoming)).Data);
+            Assert.InRange(reader.HeldVoxels, 0, upcoming.Sum(t => 6L * t.ReadHeight * t.ReadWidth));
+        }
+        // 2 z-chunks x 4 chunk rows, each decoded once; each window decoding every chunk it reaches makes 28.
+        var separately = tiles.Sum(t => 2 * ((t.ReadY1 - 1) / 16 - t.ReadY0 / 16 + 1));
+        Assert.Equal(28, separately);
+        Assert.Equal(2 * 4, reader.ChunksDecoded);
+    }
+
+    [Fact]
+    public async Task Reading_ahead_a_band_of_tiles_decodes_each_chunk_about_twice_and_holds_no_more_than_the_upcoming_windows()
+    {
+        // Tiles that cut chunks in y, as the stages order them: band by band of chunk rows, down each chunk column in turn,
+        // two tiles to a chunk; each reads a halo of 2 into the chunks around it.
+        int[] shape = [6, 64, 48];
+        var array = await ZarrArray<byte>.CreateAsync(_store, "b", shape, [4, 16, 16], ZarrCompressor.Zstd);
+        var volume = new Volume<byte>(shape[0], shape[1], shape[2]);
+        new Random(3).NextBytes(volume.Data);
+        await array.WriteRegionAsync(0, 0, 0, volume);
+        var slab = new SlabWindow(0, 6, 0, 6);
+        const int rows = 8, columns = 16, halo = 2;
+        var tiles = (from band in Enumerable.Range(0, 4) from column in Enumerable.Range(0, 3) from half in Enumerable.Range(0, 2)
+                     let y0 = band * 16 + half * rows
+                     let x0 = column * columns
+                     select new TileWindow(Math.Max(0, y0 - halo), Math.Min(shape[1], y0 + rows + halo), Math.Max(0, x0 - halo), Math.Min(shape[2], x0 + columns + halo),
+                         y0, y0 + rows, x0, x0 + columns)).ToArray();
+        async Task<long> WalkAsync(int readAhead)
+        {
+            var reader = new ZarrWindowReader<byte>(array);
+            for (var i = 0; i < tiles.Length; i++)
+            {
+                var upcoming = tiles.Skip(i + 1).Take(readAhead).ToArray();
+                var expected = await array.ReadRegionAsync(0, 6, tiles[i].ReadY0, tiles[i].ReadY1, tiles[i].ReadX0, tiles[i].ReadX1);
+                Assert.Equal(expected.Data, (await reader.ReadAsync(slab, tiles[i], ZarrWindowReader<byte>.Unconverted, upcoming)).Data);
+                Assert.InRange(reader.HeldVoxels, 0, upcoming.Sum(t => 6L * t.ReadHeight * t.ReadWidth));
+            }
+            Assert.Equal(0, reader.HeldVoxels);
+            return reader.ChunksDecoded;
+        }
+        // 2 x 4 x 3 chunks; each window decoding every chunk it reaches would make 2 x 60.
+        var separately = tiles.Sum(t => 2 * ((t.ReadY1 - 1) / 16 - t.ReadY0 / 16 + 1) * ((t.ReadX1 - 1) / 16 - t.ReadX0 / 16 + 1));
+        var (nextOnly, bandAhead) = (await WalkAsync(1), await WalkAsync(6));
+        // One window ahead keeps only the rest of a chunk's columns (for a row of tiles): down a column it saves nothing here.
+        Assert.InRange(nextOnly, 1, separately);
+        // A band's tiles ahead: a chunk is decoded for the band above's halo and once more for its own band at most.
+        Assert.InRange(bandAhead, 24, 2 * 24);
+        Assert.True(bandAhead < nextOnly, $"{bandAhead} decodes with a band ahead, {nextOnly} with one window");
+    }
+
+    [Fact]
     public async Task Windows_read_without_a_next_one_or_out_of_order_are_the_region_reads_and_nothing_is_held_for_a_window_that_does_not_come()
     {
         int[] shape = [9, 30, 41];

@@ -101,9 +101,14 @@ public sealed class StageVolume<T> where T : unmanaged
     /// <param name="zHalo">Slices of context along z when it differs from <paramref name="halo"/>.</param>
     /// <param name="rowMultiple">Rows the tiles' edges must also fall on multiples of (<see cref="SlabTilePlan.For{T}"/>).</param>
     /// <param name="tilesMayShareChunks">Tiles may cut storage chunks in y when that reads fewer voxels (<see cref="SlabTilePlan.Parts{T}"/>).</param>
+    /// <param name="readAheadWindows">
+    /// Upcoming windows whose parts of the decoded chunks the reader keeps (<see cref="ZarrWindowReader{T}"/>): each holds up to
+    /// a window of the stored type while the stage works, so count it in <paramref name="bytesPerVoxel"/> (the stored type's size per window).
+    /// </param>
     public IAsyncEnumerable<StageWindow<T>> WindowsAsync(int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel,
-        CancellationToken ct = default, int? zHalo = null, int rowMultiple = 1, bool tilesMayShareChunks = false) =>
-        WindowsAsync<T>(ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, ZarrWindowReader<T>.Unconverted, ct, zHalo, rowMultiple, tilesMayShareChunks);
+        CancellationToken ct = default, int? zHalo = null, int rowMultiple = 1, bool tilesMayShareChunks = false, int readAheadWindows = 1) =>
+        WindowsAsync<T>(ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, ZarrWindowReader<T>.Unconverted, ct, zHalo, rowMultiple, tilesMayShareChunks,
+            readAheadWindows);
 
     /// <summary>
     /// As <see cref="WindowsAsync"/>, each window's values converted by <paramref name="copy"/> as they leave the decoded
@@ -112,16 +117,17 @@ public sealed class StageVolume<T> where T : unmanaged
     /// </summary>
     public async IAsyncEnumerable<StageWindow<TOut>> WindowsAsync<TOut>(int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel,
         ZarrWindowReader<T>.RowCopy<TOut> copy, [EnumeratorCancellation] CancellationToken ct = default, int? zHalo = null, int rowMultiple = 1,
-        bool tilesMayShareChunks = false)
+        bool tilesMayShareChunks = false, int readAheadWindows = 1)
         where TOut : unmanaged
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(readAheadWindows, 1);
         foreach (var plan in SlabTilePlan.Parts(Level0, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, rowMultiple, tilesMayShareChunks))
         {
             var reader = new ZarrWindowReader<T>(Level0);
             for (var i = 0; i < plan.Tiles.Count; i++)
             {
-                TileWindow? next = i + 1 < plan.Tiles.Count ? plan.Tiles[i + 1] : null;
-                yield return new StageWindow<TOut>(plan.Slab, plan.Tiles[i], await reader.ReadAsync(plan.Slab, plan.Tiles[i], copy, next, ct).ConfigureAwait(false));
+                var upcoming = plan.Tiles.Skip(i + 1).Take(readAheadWindows);
+                yield return new StageWindow<TOut>(plan.Slab, plan.Tiles[i], await reader.ReadAsync(plan.Slab, plan.Tiles[i], copy, upcoming, ct).ConfigureAwait(false));
             }
         }
     }

@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using System.Globalization;
+using SsbTomo.Imaging;
+using SsbTomo.Storage;
+
+namespace SsbTomo.Benchmarks;
+
+/// <summary>
+/// What reading a stage's windows costs alone, without the stage's work on them: a finished run's denoised.zarr in the
+/// segmentation's windows (160-slice commands, 20 slices of z halo, 10 pixels in y and x, floats widened from the decoded
+/// chunks, tiles that may cut chunks) and its labels in the metrics' windows (halo 10, the whole stack), each pass timed
+/// (process CPU and wall) with the checksum of what it read, so two builds of the window reader can be compared. On the
+/// 1-Gvoxel run (2026-12-06): segmentation 11.6-19.0 CPU-s with one window ahead, 16.3-23.4 with 2 or 8 (its chunks are
+/// zstd's fast mode, so a decode is little more than a copy, and cropping the kept parts costs more than it saves);
+/// the metrics' labels 14.4-18.3 → 6.2-7.5 CPU-s with eight windows ahead (decoding 15 GB → 3.6 GB).
+/// Usage: dotnet SsbTomo.Benchmarks.dll window-read RUN_DIR [--repeats 2]
+/// </summary>
+internal static class WindowReadStudy
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var run = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? throw new ArgumentException("usage: window-read RUN_DIR [--repeats 2]");
+        var repeats = args.SkipWhile(a => a != "--repeats").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(2);
+        var store = new FileSystemBlobStore(run);
+        var layout = new JobLayout("");
+        var budget = new SsbTomo.Hosting.SsbTomoOptions().WindowBudgetBytes;
+        var denoised = await StageVolume<ushort>.OpenAsync(store, layout.Denoised);
+        var labels = await StageVolume<byte>.OpenAsync(store, layout.Labels);
+        for (var r = 0; r < repeats; r++)
+        {
+            await TimeAsync("segmentation windows (denoised, floats)", async () =>
+            {
+                double sum = 0;
+                for (var z0 = 0; z0 < denoised.Depth; z0 += 160)
+                    await foreach (var w in denoised.WindowsAsync<float>(z0, Math.Min(denoised.Depth, z0 + 160), 10, budget, 20, VolumeConversions.Widen,
+                        zHalo: 20, tilesMayShareChunks: true))
+                        sum += w.Data.Data[w.Data.Length / 2];
+                return sum;
+            });
+            await TimeAsync("metrics windows (labels)", async () =>
+            {
+                double sum = 0;
+                await foreach (var w in labels.WindowsAsync(0, labels.Depth, 10, budget, 48, tilesMayShareChunks: true, readAheadWindows: 8))
+                    sum += w.Data.Data[w.Data.Length / 2];
+                return sum;
+            });
+        }
+        return 0;
+    }
+
+    private static async Task TimeAsync(string name, Func<Task<double>> pass)
+    {
+        var process = Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
+        var clock = Stopwatch.StartNew();
+        var checksum = await pass();
+        clock.Stop();
+        process.Refresh();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  {name,-42} {clock.Elapsed.TotalSeconds,7:0.00} s wall {(process.TotalProcessorTime - cpu0).TotalSeconds,7:0.00} s CPU  checksum {checksum}"));
+    }
+}
