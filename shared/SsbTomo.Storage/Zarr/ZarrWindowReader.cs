@@ -58,7 +58,9 @@ public sealed class ZarrWindowReader<T>(ZarrArray<T> array) where T : unmanaged
             throw new ArgumentOutOfRangeException(nameof(region), $"region [{z0},{z1})x[{y0},{y1})x[{x0},{x1}) is empty or outside {string.Join('x', shape)}");
         var (cd, ch, cw) = (array.Chunks[0], array.Chunks[1], array.Chunks[2]);
 
-        var result = new Volume<TOut>(z1 - z0, y1 - y0, x1 - x0);
+        // The chunks tile the window, and each one's part of it is copied in (from a held part or a decoded one): no value is
+        // left unwritten, so zeroing the window first would only touch its memory twice.
+        var result = new Volume<TOut>(z1 - z0, y1 - y0, x1 - x0, LargeArrays.Uninitialized<TOut>((long)(z1 - z0) * (y1 - y0) * (x1 - x0)));
         var missing = new List<((int Z, int Y, int X) Chunk, Region Read)>();
         for (var cz = z0 / cd; cz <= (z1 - 1) / cd; cz++)
             for (var cy = y0 / ch; cy <= (y1 - 1) / ch; cy++)
@@ -153,7 +155,7 @@ public sealed class ZarrWindowReader<T>(ZarrArray<T> array) where T : unmanaged
     private static Volume<T> Crop(Part part, Region to)
     {
         var (source, box) = (part.Values, part.Region);
-        var cropped = new Volume<T>(to.Z1 - to.Z0, to.Y1 - to.Y0, to.X1 - to.X0);
+        var cropped = new Volume<T>(to.Z1 - to.Z0, to.Y1 - to.Y0, to.X1 - to.X0, LargeArrays.Uninitialized<T>((long)(to.Z1 - to.Z0) * (to.Y1 - to.Y0) * (to.X1 - to.X0)));
         for (var z = to.Z0; z < to.Z1; z++)
             for (var y = to.Y0; y < to.Y1; y++)
                 source.Data.AsSpan(((z - box.Z0) * source.Height + (y - box.Y0)) * source.Width + (to.X0 - box.X0), cropped.Width)
