@@ -13,15 +13,21 @@ public sealed class ZarrWindowReaderTests : IDisposable
 
     public void Dispose() => _root.Dispose();
 
+    /// <summary>A zstd array of random bytes, so a value copied from the wrong place shows.</summary>
+    private async Task<ZarrArray<T>> RandomArrayAsync<T>(string path, int[] shape, int[] chunks, int seed) where T : unmanaged
+    {
+        var array = await ZarrArray<T>.CreateAsync(_store, path, shape, chunks, ZarrCompressor.Zstd);
+        var volume = new Volume<T>(shape[0], shape[1], shape[2]);
+        new Random(seed).NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(volume.Data.AsSpan()));
+        await array.WriteRegionAsync(0, 0, 0, volume);
+        return array;
+    }
+
     [Fact]
     public async Task Windows_read_in_raster_order_equal_region_reads_and_decode_each_chunk_once_per_row_of_tiles()
     {
         int[] shape = [11, 37, 45];
-        var array = await ZarrArray<ushort>.CreateAsync(_store, "v", shape, [4, 8, 8], ZarrCompressor.Zstd);
-        var random = new Random(5);
-        var volume = new Volume<ushort>(shape[0], shape[1], shape[2]);
-        for (var i = 0; i < volume.Data.Length; i++) volume.Data[i] = (ushort)random.Next(65536);
-        await array.WriteRegionAsync(0, 0, 0, volume);
+        var array = await RandomArrayAsync<ushort>("v", shape, [4, 8, 8], seed: 5);
 
         var slab = Halo.Expand(shape[0], 4, 8, haloSlices: 3);
         var reader = new ZarrWindowReader<ushort>(array);
@@ -51,11 +57,7 @@ public sealed class ZarrWindowReaderTests : IDisposable
         // Tiles half a chunk tall with a halo, down one column of chunks (as segmentation and metrics walk tiles that cut
         // chunks in y): each chunk row is read by four windows in a row (two own it, two reach it with their halo).
         int[] shape = [6, 64, 24];
-        var array = await ZarrArray<byte>.CreateAsync(_store, "c", shape, [4, 16, 24], ZarrCompressor.Zstd);
-        var random = new Random(7);
-        var volume = new Volume<byte>(shape[0], shape[1], shape[2]);
-        random.NextBytes(volume.Data);
-        await array.WriteRegionAsync(0, 0, 0, volume);
+        var array = await RandomArrayAsync<byte>("c", shape, [4, 16, 24], seed: 7);
         var slab = new SlabWindow(0, 6, 0, 6);
         const int rows = 8, halo = 2;
         var tiles = Enumerable.Range(0, shape[1] / rows).Select(k => new TileWindow(Math.Max(0, k * rows - halo), Math.Min(shape[1], (k + 1) * rows + halo), 0, shape[2],
@@ -80,10 +82,7 @@ public sealed class ZarrWindowReaderTests : IDisposable
         // Tiles that cut chunks in y, as the stages order them: band by band of chunk rows, down each chunk column in turn,
         // two tiles to a chunk; each reads a halo of 2 into the chunks around it.
         int[] shape = [6, 64, 48];
-        var array = await ZarrArray<byte>.CreateAsync(_store, "b", shape, [4, 16, 16], ZarrCompressor.Zstd);
-        var volume = new Volume<byte>(shape[0], shape[1], shape[2]);
-        new Random(3).NextBytes(volume.Data);
-        await array.WriteRegionAsync(0, 0, 0, volume);
+        var array = await RandomArrayAsync<byte>("b", shape, [4, 16, 16], seed: 3);
         var slab = new SlabWindow(0, 6, 0, 6);
         const int rows = 8, columns = 16, halo = 2;
         var tiles = (from band in Enumerable.Range(0, 4) from column in Enumerable.Range(0, 3) from half in Enumerable.Range(0, 2)
@@ -118,11 +117,7 @@ public sealed class ZarrWindowReaderTests : IDisposable
     public async Task Windows_read_without_a_next_one_or_out_of_order_are_the_region_reads_and_nothing_is_held_for_a_window_that_does_not_come()
     {
         int[] shape = [9, 30, 41];
-        var array = await ZarrArray<ushort>.CreateAsync(_store, "w", shape, [4, 8, 8], ZarrCompressor.Zstd);
-        var random = new Random(11);
-        var volume = new Volume<ushort>(shape[0], shape[1], shape[2]);
-        for (var i = 0; i < volume.Data.Length; i++) volume.Data[i] = (ushort)random.Next(65536);
-        await array.WriteRegionAsync(0, 0, 0, volume);
+        var array = await RandomArrayAsync<ushort>("w", shape, [4, 8, 8], seed: 11);
         var slab = Halo.Expand(shape[0], 2, 7, haloSlices: 2);
         var tiles = TileGrid.Plan(shape[1], shape[2], 16, 16, halo: 2);
         var reader = new ZarrWindowReader<ushort>(array);
