@@ -5,19 +5,20 @@ namespace SsbTomo.Storage;
 /// <summary>
 /// Reads overlapping windows (a tile plus its halo) of one Zarr array in the order a stage walks them. A window with a halo
 /// overlaps its neighbours' chunks, so reading each window on its own would decode every chunk up to nine times per slab
-/// (at 1 Gvoxel the metrics' windows decoded 15 GB of labels for 1.2 GB read). This reader keeps, between two reads, each
-/// upcoming window's part of the chunks decoded so far (the halo strips it shares with the windows before it and the part
-/// of a chunk it owns), cropped to that window, for as many upcoming windows as the caller names. A chunk it decodes it
-/// crops at once to what this window and the upcoming ones read of it (<see cref="ReadOf"/>). Memory: while the stage works on a window, at most the
-/// upcoming windows' voxels of the stored type; while a window is read, that and the chunk reads in flight
-/// (<see cref="ZarrArray{T}.MaxConcurrency"/>) beside the result, since each decoded part is copied into the window as it arrives.
+/// (at 1 Gvoxel the metrics' windows, kept one ahead, decoded 15 GB of labels for the 1.2 GB they read). This reader
+/// keeps, between two reads, each upcoming window's part of the chunks decoded so far (the halo strips it shares with the
+/// windows before it and the part of a chunk it owns), cropped to that window, for as many upcoming windows as the caller
+/// names. A chunk it decodes it crops at once to what this window and the upcoming ones read of it (<see cref="ReadOf"/>).
+/// Memory: while the stage works on a window, at most the upcoming windows' voxels of the stored type; while a window is
+/// read, that and the chunk reads in flight (<see cref="ZarrArray{T}.MaxConcurrency"/>) beside the result, since each
+/// decoded part is copied into the window as it arrives.
 /// </summary>
 public sealed class ZarrWindowReader<T>(ZarrArray<T> array) where T : unmanaged
 {
     /// <summary>Decoded values of one chunk inside <see cref="Region"/> (array coordinates).</summary>
     private sealed record Part(Region Region, Volume<T> Values);
 
-    /// <summary>Per chunk, its parts that upcoming windows read (each one window's part of the chunk, none inside another).</summary>
+    /// <summary>Per chunk, its parts that upcoming windows read (each one upcoming window's part of the chunk).</summary>
     private readonly Dictionary<(int Z, int Y, int X), List<Part>> _decoded = [];
 
     public ZarrArray<T> Array => array;
