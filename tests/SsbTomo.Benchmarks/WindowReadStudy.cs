@@ -6,9 +6,10 @@ using SsbTomo.Storage;
 namespace SsbTomo.Benchmarks;
 
 /// <summary>
-/// What reading a stage's windows costs alone, without the stage's work on them: a finished run's denoised.zarr in the
-/// segmentation's windows (160-slice commands, 20 slices of z halo, 10 pixels in y and x, floats widened from the decoded
-/// chunks, tiles that may cut chunks) and its labels in the metrics' windows (halo 10, the whole stack), each pass timed
+/// What reading a stage's windows costs alone, without the stage's work on them: a finished run's denoised.zarr in windows
+/// shaped like the segmentation's (its 160-slice commands and floats widened from the decoded chunks in tiles that may cut
+/// chunks; the halo of 20 slices and 10 pixels and 20 bytes a voxel are round figures near the stage's, which depend on the
+/// job's fibre σ) and its labels in the metrics' windows (their halo of 10, the whole stack, both plans), each pass timed
 /// (process CPU and wall) with the checksum of what it read, so two builds of the window reader can be compared. On the
 /// 1-Gvoxel run (2026-12-06): segmentation 11.6-19.0 CPU-s with one window ahead, 16.3-23.4 with 2 or 8 (its chunks are
 /// zstd's fast mode, so a decode is little more than a copy, and cropping the kept parts costs more than it saves);

@@ -166,7 +166,7 @@ public static class ZarrWindowReaderExtensions
     public static Task<Volume<TOut>> ReadAsync<T, TOut>(this ZarrWindowReader<T> reader, SlabWindow slab, TileWindow tile,
         ZarrWindowReader<T>.RowCopy<TOut> copy, TileWindow? next = null, CancellationToken ct = default)
         where T : unmanaged where TOut : unmanaged =>
-        reader.ReadAsync(Window(slab, tile), copy, next is { } following ? Window(slab, following) : null, ct);
+        reader.ReadAsync(Window(slab, tile), copy, next is { } following ? [Window(slab, following)] : [], ct);
 
     /// <summary>The same window, given the tiles read next over the same slab in order, whose parts of the decoded chunks the reader keeps.</summary>
     public static Task<Volume<TOut>> ReadAsync<T, TOut>(this ZarrWindowReader<T> reader, SlabWindow slab, TileWindow tile,

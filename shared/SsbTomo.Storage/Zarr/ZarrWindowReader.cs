@@ -36,19 +36,13 @@ public sealed class ZarrWindowReader<T>(ZarrArray<T> array) where T : unmanaged
     public static readonly RowCopy<T> Unconverted = static (source, target) => source.CopyTo(target);
 
     /// <summary>
-    /// The values of <paramref name="region"/> (as <see cref="ZarrArray{T}.ReadRegionAsync"/> would return them), every value converted by <paramref name="copy"/> as it leaves the decoded
-    /// chunks, so a stage that works on another type (segmentation on floats) holds no window of the stored type beside
-    /// its own. <paramref name="next"/>: the region the caller reads next (null: none, or not known), of which the reader
-    /// keeps what it has decoded; anything else it lets go before returning.
-    /// </summary>
-    public Task<Volume<TOut>> ReadAsync<TOut>(Region region, RowCopy<TOut> copy, Region? next, CancellationToken ct = default)
-        where TOut : unmanaged =>
-        ReadAsync(region, copy, next is { } n ? [n] : [], ct);
-
-    /// <summary>
-    /// As above, given the windows the caller reads next, in order (the first is the next one): of the chunks it has
-    /// decoded the reader keeps each upcoming window's part, so a chunk whose halo strips or halves several windows in a
-    /// row read is decoded once for all of them. It holds at most the upcoming windows' voxels of the stored type.
+    /// The values of <paramref name="region"/> (as <see cref="ZarrArray{T}.ReadRegionAsync"/> would return them), every value
+    /// converted by <paramref name="copy"/> as it leaves the decoded chunks, so a stage that works on another type
+    /// (segmentation on floats) holds no window of the stored type beside its own. <paramref name="upcoming"/>: the windows
+    /// the caller reads next, in order (the first is the next one; none when not known): of the chunks it has decoded the
+    /// reader keeps each upcoming window's part, so a chunk whose halo strips or halves several windows in a row read is
+    /// decoded once for all of them, and lets go of anything else before returning. It holds at most the upcoming windows'
+    /// voxels of the stored type.
     /// </summary>
     public async Task<Volume<TOut>> ReadAsync<TOut>(Region region, RowCopy<TOut> copy, IReadOnlyList<Region> upcoming, CancellationToken ct = default)
         where TOut : unmanaged
