@@ -23,13 +23,25 @@ public static class LargeArrays
     public static T[] Uninitialized<T>(long length) where T : unmanaged =>
         AllocateOrCompact(length, static n => GC.AllocateUninitializedArray<T>(n));
 
+    private static readonly List<Action> PoolClears = [];
+
+    /// <summary>Has <see cref="CompactHeap"/> call <paramref name="clear"/> first (each <see cref="LargeArrayPool{T}"/> lets its arrays go).</summary>
+    internal static void OnCompaction(Action clear)
+    {
+        lock (PoolClears) PoolClears.Add(clear);
+    }
+
     /// <summary>
-    /// Returns the collected heap's free space in one piece: two blocking, compacting full collections with the large-object
-    /// heap compacted. The first also makes the shared ArrayPool trim its idle arrays, but the pool trims from a callback
-    /// on the finalizer thread after the collection, so the second waits for it before it takes what the trim let go.
+    /// Returns the collected heap's free space in one piece: the <see cref="LargeArrayPool{T}"/>s let their arrays go,
+    /// then two blocking, compacting full collections with the large-object heap compacted. The first also makes the
+    /// shared ArrayPool trim its idle arrays, but the pool trims from a callback on the finalizer thread after the
+    /// collection, so the second waits for it before it takes what the trim let go.
     /// </summary>
     public static void CompactHeap()
     {
+        Action[] clears;
+        lock (PoolClears) clears = [.. PoolClears];
+        foreach (var clear in clears) clear();
         for (var pass = 0; pass < 2; pass++)
         {
             if (pass > 0) GC.WaitForPendingFinalizers();

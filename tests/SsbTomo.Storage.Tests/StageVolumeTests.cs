@@ -69,6 +69,31 @@ public sealed class StageVolumeTests : IDisposable
     }
 
     /// <summary>
+    /// Reading the next window drops the enumerator's reference to the one before (an async iterator keeps the last window
+    /// it yielded as its Current), so a stage that kept nothing of a window holds one window, not two, during each read.
+    /// </summary>
+    [Fact]
+    public async Task Reading_the_next_window_drops_the_previous_windows_voxels()
+    {
+        await WriteImageAsync([10, 45, 50], [4, 8, 8], new VoxelSize(10, 10, 10));
+        var input = await StageVolume<ushort>.OpenAsync(_store, "input");
+        StageWindow<ushort>? previous = null;
+        var windows = 0;
+        await foreach (var window in input.WindowsAsync(4, 8, halo: 2, windowBudgetBytes: 10_000, bytesPerVoxel: 8))
+        {
+            windows++;
+            if (previous is not null)
+            {
+                var released = Assert.Throws<InvalidOperationException>(() => previous.Data);
+                Assert.Contains("let go of its voxels when the next window was read", released.Message);
+            }
+            Assert.NotEmpty(window.Data.Data);
+            previous = window;
+        }
+        Assert.True(windows > 2, $"{windows} window(s)");
+    }
+
+    /// <summary>
     /// A command that owns several z-chunks whose window would not fit the budget even at one storage chunk in y and x is
     /// read in parts of whole z-chunks, each with its own halo, and the owned parts still rebuild the slab exactly; with
     /// budget for the whole window it stays one part.
@@ -155,10 +180,11 @@ public sealed class StageVolumeTests : IDisposable
         await WriteImageAsync([10, 45, 50], [4, 8, 8], new VoxelSize(10, 10, 10));
         var input = await StageVolume<ushort>.OpenAsync(_store, "input");
         var stored = new List<StageWindow<ushort>>();
-        await foreach (var window in input.WindowsAsync(4, 8, halo: 2, windowBudgetBytes: 10_000, bytesPerVoxel: 8)) stored.Add(window);
+        // A copy of each window record keeps its voxels (the loop lets the window itself go when it reads the next).
+        await foreach (var window in input.WindowsAsync(4, 8, halo: 2, windowBudgetBytes: 10_000, bytesPerVoxel: 8)) stored.Add(window with { });
         var floats = new List<StageWindow<float>>();
         await foreach (var window in input.WindowsAsync<float>(4, 8, halo: 2, windowBudgetBytes: 10_000, bytesPerVoxel: 8, VolumeConversions.Widen))
-            floats.Add(window);
+            floats.Add(window with { });
         Assert.True(stored.Count > 1);
         Assert.Equal(stored.Select(w => (w.Slab, w.Tile)), floats.Select(w => (w.Slab, w.Tile)));
         for (var i = 0; i < stored.Count; i++) Assert.Equal(stored[i].Data.ToFloat().Data, floats[i].Data.Data);
@@ -261,7 +287,7 @@ public sealed class StageVolumeTests : IDisposable
         var output = await input.EnsureLikeAsync<ushort>("ordered", "ordered");
         var writer = new OwnedChunkWriter<ushort>(output);
         var windows = new List<StageWindow<ushort>>();
-        await foreach (var window in input.WindowsAsync(0, 16, 2, 220_000, 10, tilesMayShareChunks: true)) windows.Add(window);
+        await foreach (var window in input.WindowsAsync(0, 16, 2, 220_000, 10, tilesMayShareChunks: true)) windows.Add(window with { });
         await writer.AddAsync(windows[0], windows[0].CropToOwned(windows[0].Data));
         await Assert.ThrowsAsync<InvalidOperationException>(() => writer.AddAsync(windows[2], windows[2].CropToOwned(windows[2].Data)));
         Assert.Throws<InvalidOperationException>(writer.Complete);

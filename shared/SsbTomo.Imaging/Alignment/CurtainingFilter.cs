@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
@@ -49,7 +48,7 @@ public static class CurtainingFilter
         // corrected image removes most of that (3 passes: 67 % -> 85 % of the stripe energy removed in the test; the rest is the stripe pattern's content at wavelengths beyond the median window).
         var current = image;
         // One residual image serves the three passes; every pass writes all of it before reading it.
-        var residual = ArrayPool<float>.Shared.Rent(h * w);
+        var residual = LargeArrayPool<float>.Shared.Rent(h * w);
         try
         {
             for (int pass = 0; pass < Passes; pass++)
@@ -63,7 +62,7 @@ public static class CurtainingFilter
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(residual);
+            LargeArrayPool<float>.Shared.Return(residual);
         }
         offsets = new CurtainOffsets(h, w, blocks, total);
         return output;

@@ -74,9 +74,9 @@ internal sealed class BandImage
         int h = Math.Min(image.Height, maxSizePx), w = Math.Min(image.Width, maxSizePx);
         int y0 = (image.Height - h) / 2, x0 = (image.Width - w) / 2;
         int pixels = h * w;
-        // The crop, its validity and both blurs are scratch from the shared pool (a slice's worth each, every slice):
+        // The crop, its validity and both blurs are scratch from the large-array pool (a slice's worth each, every slice):
         // only the band image itself is kept.
-        var pool = ArrayPool<float>.Shared;
+        var pool = LargeArrayPool<float>.Shared;
         float[] crop = pool.Rent(pixels), valid = pool.Rent(pixels), fine = pool.Rent(pixels), coarse = pool.Rent(pixels), scratch = pool.Rent(pixels);
         try
         {
@@ -262,16 +262,16 @@ internal static class GaussianBlur
                 _weighted = data;
                 return;
             }
-            _weighted = ArrayPool<float>.Shared.Rent(n);
+            _weighted = LargeArrayPool<float>.Shared.Rent(n);
             for (int i = 0; i < n; i++) _weighted[i] = data[i] * weight[i];
         }
 
         public float[] Blur(double sigma)
         {
             var result = new float[_h * _w];
-            var scratch = ArrayPool<float>.Shared.Rent(_h * _w);
+            var scratch = LargeArrayPool<float>.Shared.Rent(_h * _w);
             Blur(sigma, result, scratch);
-            ArrayPool<float>.Shared.Return(scratch);
+            LargeArrayPool<float>.Shared.Return(scratch);
             return result;
         }
 
@@ -295,18 +295,18 @@ internal static class GaussianBlur
             if (_allWeightOne) den = BlurredOnes(_h, _w, k, r);
             else
             {
-                (weightBlur, weightScratch) = (ArrayPool<float>.Shared.Rent(n), ArrayPool<float>.Shared.Rent(n));
+                (weightBlur, weightScratch) = (LargeArrayPool<float>.Shared.Rent(n), LargeArrayPool<float>.Shared.Rent(n));
                 Separable(_weight, _h, _w, k, r, weightScratch, weightBlur, _maxThreads);
                 den = new RowTable(weightBlur, y => y);
             }
             KernelThreads.For(0, _h, _maxThreads, y => Divide(destination.AsSpan(y * _w, _w), den.Row(y, _w)));
-            if (weightBlur is not null) ArrayPool<float>.Shared.Return(weightBlur);
-            if (weightScratch is not null) ArrayPool<float>.Shared.Return(weightScratch);
+            if (weightBlur is not null) LargeArrayPool<float>.Shared.Return(weightBlur);
+            if (weightScratch is not null) LargeArrayPool<float>.Shared.Return(weightScratch);
         }
 
         public void Dispose()
         {
-            if (!_allWeightOne) ArrayPool<float>.Shared.Return(_weighted);
+            if (!_allWeightOne) LargeArrayPool<float>.Shared.Return(_weighted);
         }
     }
 
@@ -628,7 +628,7 @@ internal static class PatchConsensus
     }
 
     /// <summary>
-    /// The arrays one <see cref="Estimate"/> works in, rented from the shared pools and returned when it ends: a stack
+    /// The arrays one <see cref="Estimate"/> works in, rented from the pools (the images from the large-array pool) and returned when it ends: a stack
     /// registers four pairs per slice, and fresh arrays of these sizes (two images, and a dozen arrays of one number per
     /// patch, per iteration) cost more in page faults and collections than the arithmetic done on them. Rented arrays
     /// may be longer than asked for and hold old values; every element used is written first.
@@ -637,8 +637,8 @@ internal static class PatchConsensus
     {
         public Workspace(int pixels, int cellTerms, int patches)
         {
-            Resampled = ArrayPool<float>.Shared.Rent(pixels);
-            Horizontal = ArrayPool<float>.Shared.Rent(pixels);
+            Resampled = LargeArrayPool<float>.Shared.Rent(pixels);
+            Horizontal = LargeArrayPool<float>.Shared.Rent(pixels);
             Cells = ArrayPool<double>.Shared.Rent(cellTerms);
             PatchDy = ArrayPool<double>.Shared.Rent(patches);
             PatchDx = ArrayPool<double>.Shared.Rent(patches);
@@ -682,8 +682,8 @@ internal static class PatchConsensus
 
         public void Dispose()
         {
-            ArrayPool<float>.Shared.Return(Resampled);
-            ArrayPool<float>.Shared.Return(Horizontal);
+            LargeArrayPool<float>.Shared.Return(Resampled);
+            LargeArrayPool<float>.Shared.Return(Horizontal);
             foreach (var array in (double[][])[Cells, PatchDy, PatchDx, Texture, Prior, Ys, Xs, Scratch, Weight]) ArrayPool<double>.Shared.Return(array);
             ArrayPool<bool>.Shared.Return(Usable);
             foreach (var array in (int[][])[Indices, YOrder, XOrder, OrderScratch]) ArrayPool<int>.Shared.Return(array);

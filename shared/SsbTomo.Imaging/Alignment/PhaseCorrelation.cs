@@ -63,9 +63,9 @@ public static class PhaseCorrelation
             throw new ArgumentException("spectra differ in size", nameof(moving));
         int h = reference.Height, w = reference.Width;
         int halfLength = h * reference.HalfWidth;
-        // Work arrays come from the shared pool: registering a stack reuses them instead of faulting in ~25 MB of
+        // Work arrays come from the large-array pool: registering a stack reuses them instead of faulting in ~25 MB of
         // fresh memory per pair.
-        var pool = ArrayPool<double>.Shared;
+        var pool = LargeArrayPool<double>.Shared;
         var productRe = pool.Rent(halfLength);
         var productIm = pool.Rent(halfLength);
         var workRe = pool.Rent(halfLength);
@@ -565,7 +565,7 @@ internal sealed class Spectrum
     /// </summary>
     private static Image2D<float> SmoothedCrop(Image2D<float> image, int y0, int x0, int h, int w, int maxThreads, Image2D<float>? into)
     {
-        var tmp = ArrayPool<float>.Shared.Rent(h * w);
+        var tmp = LargeArrayPool<float>.Shared.Rent(h * w);
         try
         {
             KernelThreads.For(0, h, maxThreads, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y) =>
@@ -593,7 +593,7 @@ internal sealed class Spectrum
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(tmp);
+            LargeArrayPool<float>.Shared.Return(tmp);
         }
     }
 

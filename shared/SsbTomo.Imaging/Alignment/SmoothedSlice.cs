@@ -1,4 +1,3 @@
-using System.Buffers;
 
 namespace SsbTomo.Imaging.Alignment;
 
@@ -34,8 +33,8 @@ public sealed class SmoothedSlice
         ArgumentNullException.ThrowIfNull(slice);
         KernelThreads.Check(maxThreads);
         var (h, w) = (slice.Height, slice.Width);
-        // The finite values are the blur's input only: scratch from the shared pool (a slice's worth, every slice).
-        var (values, valid) = (ArrayPool<float>.Shared.Rent(h * w), new float[h * w]);
+        // The finite values are the blur's input only: scratch from the large-array pool (a slice's worth, every slice).
+        var (values, valid) = (LargeArrayPool<float>.Shared.Rent(h * w), new float[h * w]);
         try
         {
             KernelThreads.For(0, h, maxThreads, y => BandImage.CropRow(slice.Row(y), values.AsSpan(y * w, w), valid.AsSpan(y * w, w)));
@@ -43,7 +42,7 @@ public sealed class SmoothedSlice
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(values);
+            LargeArrayPool<float>.Shared.Return(values);
         }
     }
 

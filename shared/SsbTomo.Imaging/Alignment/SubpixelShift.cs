@@ -37,9 +37,9 @@ public static class SubpixelShift
         if (ReferenceEquals(output, image))
             throw new ArgumentException("output must not be the input image", nameof(output));
 
-        // The coefficients and the horizontal pass are a slice's worth each, every slice: scratch from the shared pool (a
+        // The coefficients and the horizontal pass are a slice's worth each, every slice: scratch from the large-array pool (a
         // fresh array of that size costs its page faults again).
-        var pool = ArrayPool<float>.Shared;
+        var pool = LargeArrayPool<float>.Shared;
         var (coefficients, horizontal) = (pool.Rent(h * w), pool.Rent(h * w));
         try
         {

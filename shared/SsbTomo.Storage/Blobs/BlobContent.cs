@@ -1,10 +1,10 @@
-using System.Buffers;
+using SsbTomo.Imaging;
 
 namespace SsbTomo.Storage;
 
 /// <summary>
 /// A blob's bytes as <see cref="IBlobStore.ReadContentAsync"/> returns them: possibly in a buffer rented from
-/// <see cref="ArrayPool{T}.Shared"/>, which <see cref="Dispose"/> gives back. Use <see cref="Bytes"/> only before disposing.
+/// <see cref="LargeArrayPool{T}.Shared"/>, which <see cref="Dispose"/> gives back. Use <see cref="Bytes"/> only before disposing.
 /// </summary>
 public sealed class BlobContent : IDisposable
 {
@@ -18,7 +18,7 @@ public sealed class BlobContent : IDisposable
 
     public ReadOnlyMemory<byte> Bytes { get; }
 
-    /// <summary>The first <paramref name="length"/> bytes of a buffer rented from <see cref="ArrayPool{T}.Shared"/>; disposing returns it.</summary>
+    /// <summary>The first <paramref name="length"/> bytes of a buffer rented from <see cref="LargeArrayPool{T}.Shared"/>; disposing returns it.</summary>
     public static BlobContent Rented(byte[] buffer, int length) => new(buffer.AsMemory(0, length), buffer);
 
     /// <summary>Bytes the garbage collector owns; disposing does nothing.</summary>
@@ -27,6 +27,6 @@ public sealed class BlobContent : IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _rented, null) is { } buffer)
-            ArrayPool<byte>.Shared.Return(buffer);
+            LargeArrayPool<byte>.Shared.Return(buffer);
     }
 }

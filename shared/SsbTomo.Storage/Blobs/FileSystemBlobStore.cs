@@ -1,4 +1,4 @@
-using System.Buffers;
+using SsbTomo.Imaging;
 using System.Runtime.CompilerServices;
 using Microsoft.Win32.SafeHandles;
 
@@ -83,7 +83,7 @@ public sealed class FileSystemBlobStore : IBlobStore
             var length = RandomAccess.GetLength(handle);
             if (length > Array.MaxLength)
                 throw new IOException($"blob '{key}' is {length} bytes, too large to read into memory");
-            var buffer = ArrayPool<byte>.Shared.Rent((int)length);
+            var buffer = LargeArrayPool<byte>.Shared.Rent((int)length);
             try
             {
                 var total = 0;
@@ -94,7 +94,7 @@ public sealed class FileSystemBlobStore : IBlobStore
             }
             catch
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                LargeArrayPool<byte>.Shared.Return(buffer);
                 throw;
             }
         }

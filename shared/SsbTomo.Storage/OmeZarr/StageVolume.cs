@@ -121,13 +121,16 @@ public sealed class StageVolume<T> where T : unmanaged
         where TOut : unmanaged
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(readAheadWindows, 1);
+        StageWindow<TOut>? previous = null;
         foreach (var plan in SlabTilePlan.Parts(Level0, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, rowMultiple, tilesMayShareChunks))
         {
             var reader = new ZarrWindowReader<T>(Level0);
             for (var i = 0; i < plan.Tiles.Count; i++)
             {
                 var upcoming = plan.Tiles.Skip(i + 1).Take(readAheadWindows);
-                yield return new StageWindow<TOut>(plan.Slab, plan.Tiles[i], await reader.ReadAsync(plan.Slab, plan.Tiles[i], copy, upcoming, ct).ConfigureAwait(false));
+                previous?.Release();
+                previous = new StageWindow<TOut>(plan.Slab, plan.Tiles[i], await reader.ReadAsync(plan.Slab, plan.Tiles[i], copy, upcoming, ct).ConfigureAwait(false));
+                yield return previous;
             }
         }
     }
@@ -169,9 +172,30 @@ public sealed class StageVolume<T> where T : unmanaged
     }
 }
 
-/// <summary>One window a stage reads: a slab of slices with its z halo, one y/x tile of it with its halo, and the voxels.</summary>
+/// <summary>
+/// One window a stage reads: a slab of slices with its z halo, one y/x tile of it with its halo, and the voxels. A window
+/// from <see cref="StageVolume{T}.WindowsAsync"/> lets go of its voxels when the next one is read (<see cref="Release"/>);
+/// a copy of the record (<c>window with { }</c>) keeps them.
+/// </summary>
 public sealed record StageWindow<T>(SlabWindow Slab, TileWindow Tile, Volume<T> Data) where T : unmanaged
 {
+    private Volume<T>? _data = Data;
+
+    /// <summary>The window's voxels; gone once the next window of the loop has been read.</summary>
+    public Volume<T> Data
+    {
+        get => _data ?? throw new InvalidOperationException(
+            $"the window of slices {Slab.SlabZ0}-{Slab.SlabZ1 - 1} let go of its voxels when the next window was read; keep the volume, or a copy of the window (`window with {{ }}`), to use it longer");
+        init => _data = value;
+    }
+
+    /// <summary>
+    /// Drops this record's reference to the voxels. The windows' enumerator does it before reading the next window: an
+    /// async iterator keeps the last window it yielded as its Current, so without it two windows were held during each
+    /// read (the survey's windows on the 1-Gvoxel phantom ran out of memory there).
+    /// </summary>
+    internal void Release() => _data = null;
+
     /// <summary>The part of <paramref name="result"/> (computed on the whole window) this window owns.</summary>
     public Volume<TOut> CropToOwned<TOut>(Volume<TOut> result) where TOut : unmanaged => TileGrid.CropToOwned(result, Slab, Tile);
 }

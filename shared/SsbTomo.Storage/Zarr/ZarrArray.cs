@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.InteropServices;
 using SsbTomo.Imaging;
 
@@ -200,7 +199,7 @@ public sealed class ZarrArray<T> where T : unmanaged
             Decode(key, encoded, target.AsSpan(start, ChunkElements));
             return;
         }
-        var buffer = ArrayPool<T>.Shared.Rent(ChunkElements);
+        var buffer = LargeArrayPool<T>.Shared.Rent(ChunkElements);
         try
         {
             Decode(key, encoded, buffer.AsSpan(0, ChunkElements));
@@ -209,7 +208,7 @@ public sealed class ZarrArray<T> where T : unmanaged
         }
         finally
         {
-            ArrayPool<T>.Shared.Return(buffer);
+            LargeArrayPool<T>.Shared.Return(buffer);
         }
     }
 
@@ -228,7 +227,7 @@ public sealed class ZarrArray<T> where T : unmanaged
             await EncodeAndStoreAsync(cz, cy, cx, source.AsSpan(start, ChunkElements), ct).ConfigureAwait(false);
             return;
         }
-        var buffer = ArrayPool<T>.Shared.Rent(ChunkElements);
+        var buffer = LargeArrayPool<T>.Shared.Rent(ChunkElements);
         try
         {
             using (var stored = overlap == box ? null : await _store.ReadContentAsync(ChunkKey(cz, cy, cx), ct).ConfigureAwait(false))
@@ -243,7 +242,7 @@ public sealed class ZarrArray<T> where T : unmanaged
         }
         finally
         {
-            ArrayPool<T>.Shared.Return(buffer);
+            LargeArrayPool<T>.Shared.Return(buffer);
         }
     }
 

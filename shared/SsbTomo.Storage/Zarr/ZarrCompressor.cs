@@ -1,4 +1,4 @@
-using System.Buffers;
+using SsbTomo.Imaging;
 using System.IO.Compression;
 using System.Runtime.InteropServices;
 using ZstdSharp;
@@ -22,7 +22,7 @@ public enum ZarrCompressor
 }
 
 /// <summary>
-/// One encoded chunk. Its buffer usually comes from <see cref="ArrayPool{T}.Shared"/>: dispose it once the blob store
+/// One encoded chunk. Its buffer usually comes from <see cref="LargeArrayPool{T}.Shared"/>: dispose it once the blob store
 /// has finished with <see cref="Bytes"/>, and never touch <see cref="Bytes"/> afterwards.
 /// </summary>
 internal readonly struct EncodedChunk(byte[] buffer, int length, bool pooled) : IDisposable
@@ -32,7 +32,7 @@ internal readonly struct EncodedChunk(byte[] buffer, int length, bool pooled) : 
     public void Dispose()
     {
         if (pooled)
-            ArrayPool<byte>.Shared.Return(buffer);
+            LargeArrayPool<byte>.Shared.Return(buffer);
     }
 }
 
@@ -80,7 +80,7 @@ internal static class ZarrCodec
 
     private static EncodedChunk Copy(ReadOnlySpan<byte> raw)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(raw.Length);
+        var buffer = LargeArrayPool<byte>.Shared.Rent(raw.Length);
         raw.CopyTo(buffer);
         return new EncodedChunk(buffer, raw.Length, pooled: true);
     }
@@ -94,7 +94,7 @@ internal static class ZarrCodec
 
     private static EncodedChunk EncodeZstd(ReadOnlySpan<byte> raw, int level)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(NativeZstdInUse ? NativeZstd.CompressBound(raw.Length) : Compressor.GetCompressBound(raw.Length));
+        var buffer = LargeArrayPool<byte>.Shared.Rent(NativeZstdInUse ? NativeZstd.CompressBound(raw.Length) : Compressor.GetCompressBound(raw.Length));
         try
         {
             // One-shot compression records the content size in the frame header, which numcodecs' Zstd needs.
@@ -105,7 +105,7 @@ internal static class ZarrCodec
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            LargeArrayPool<byte>.Shared.Return(buffer);
             throw;
         }
     }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SsbTomo.Imaging;
 
 namespace SsbTomo.Storage;
@@ -70,37 +71,33 @@ public sealed class ZarrWindowReader<T>(ZarrArray<T> array) where T : unmanaged
                     }
                     missing.Add(((cz, cy, cx), ReadOf(chunk, needed, upcoming)));
                 }
-        // Each decoded part goes into the window as soon as it is read, so no more than the reads in flight are held beside
-        // the window and what the upcoming windows read.
-        var decoded = new Part[missing.Count];
+        // Each decoded part goes into the window as soon as it is read, and only what the upcoming windows read of it is
+        // kept: no more than the reads in flight are held beside the window and the upcoming windows' parts.
+        // The reads reach the window through a box emptied afterwards: their closure can outlive the read (an idle thread-pool
+        // thread keeps the last work item it ran), and it must not keep the window alive once the stage has let it go.
+        var keptOfMissing = new List<Part>?[missing.Count];
+        var target = new StrongBox<Volume<TOut>?>(result);
         await Parallel.ForEachAsync(Enumerable.Range(0, missing.Count),
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, array.MaxConcurrency), CancellationToken = ct },
             async (i, token) =>
             {
                 var r = missing[i].Read;
-                decoded[i] = new Part(r, await array.ReadRegionAsync(r.Z0, r.Z1, r.Y0, r.Y1, r.X0, r.X1, token).ConfigureAwait(false));
-                CopyInto(decoded[i], region, result, copy);
+                var values = await array.ReadRegionAsync(r.Z0, r.Z1, r.Y0, r.Y1, r.X0, r.X1, token).ConfigureAwait(false);
+                keptOfMissing[i] = CopyAndKeep(missing[i].Chunk, new Part(r, values), region, target.Value!, copy, upcoming);
             }).ConfigureAwait(false);
+        target.Value = null;
         ChunksDecoded += missing.Count;
 
-        // What the upcoming windows read of each chunk held or just decoded, one part per window (a part inside another
-        // kept one is not kept again); everything else is let go.
-        var sources = _decoded.ToDictionary(e => e.Key, e => e.Value);
+        // The held chunks not decoded again keep what the upcoming windows read of them; everything else is let go.
+        var kept = new Dictionary<(int Z, int Y, int X), List<Part>>();
         for (var i = 0; i < missing.Count; i++)
-            sources[missing[i].Chunk] = [decoded[i], .. sources.GetValueOrDefault(missing[i].Chunk) ?? []];
+            if (keptOfMissing[i] is { } parts) kept[missing[i].Chunk] = parts;
+        var decodedNow = missing.Select(m => m.Chunk).ToHashSet();
+        foreach (var ((cz, cy, cx), parts) in _decoded)
+            if (!decodedNow.Contains((cz, cy, cx)) && KeptFor(upcoming, ChunkRegion(cz, cy, cx), parts) is { } stillRead)
+                kept[(cz, cy, cx)] = stillRead;
         _decoded.Clear();
-        foreach (var ((cz, cy, cx), parts) in sources)
-        {
-            var chunk = ChunkRegion(cz, cy, cx);
-            List<Part>? kept = null;
-            foreach (var window in upcoming)
-            {
-                var wanted = chunk.Intersect(window);
-                if (wanted.IsEmpty || Containing(kept, wanted) is not null || Containing(parts, wanted) is not { } source) continue;
-                (kept ??= []).Add(source.Region == wanted ? source : new Part(wanted, Crop(source, wanted)));
-            }
-            if (kept is not null) _decoded[(cz, cy, cx)] = kept;
-        }
+        foreach (var (chunk, parts) in kept) _decoded[chunk] = parts;
         return result;
     }
 
@@ -117,6 +114,30 @@ public sealed class ZarrWindowReader<T>(ZarrArray<T> array) where T : unmanaged
         foreach (var window in upcoming)
             if (chunk.Intersect(window) is { IsEmpty: false } later) read = read.Hull(later);
         return read;
+    }
+
+    /// <summary>Copies a decoded part into the window; what the upcoming windows read of its chunk (<see cref="KeptFor"/>).</summary>
+    private List<Part>? CopyAndKeep<TOut>((int Z, int Y, int X) chunk, Part part, Region region, Volume<TOut> window, RowCopy<TOut> copy,
+        IReadOnlyList<Region> upcoming) where TOut : unmanaged
+    {
+        CopyInto(part, region, window, copy);
+        return KeptFor(upcoming, ChunkRegion(chunk.Z, chunk.Y, chunk.X), [part, .. _decoded.GetValueOrDefault(chunk) ?? []]);
+    }
+
+    /// <summary>
+    /// Each upcoming window's part of <paramref name="chunk"/>, taken from <paramref name="parts"/> (cropped unless a part is
+    /// exactly it); a part inside another kept one is not kept again. Null when no upcoming window reads the chunk.
+    /// </summary>
+    private static List<Part>? KeptFor(IReadOnlyList<Region> upcoming, Region chunk, List<Part> parts)
+    {
+        List<Part>? kept = null;
+        foreach (var window in upcoming)
+        {
+            var wanted = chunk.Intersect(window);
+            if (wanted.IsEmpty || Containing(kept, wanted) is not null || Containing(parts, wanted) is not { } source) continue;
+            (kept ??= []).Add(source.Region == wanted ? source : new Part(wanted, Crop(source, wanted)));
+        }
+        return kept;
     }
 
     /// <summary>A part among <paramref name="parts"/> that holds all of <paramref name="wanted"/> (any part when it is empty), or null.</summary>
