@@ -89,8 +89,9 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
             if (message.ColumnOffsets is { } offsets) StandingCurtains.Subtract(intensity, window.Tile.ReadX0, offsets);
             var labels = PhaseSegmentation.Segment(intensity, message.Thresholds, message.ClassMeans, message.ShineThroughExcess, fibreSigma, window.Slab.OwnedInSlab,
                 correctShineThrough: !message.SkipShineThroughCorrection);
-            await writer.AddAsync(window, window.CropToOwned(labels), ct);
             variants?.Add(intensity, window.Slab, window.Tile);
+            // Nothing of the window is used after this await, so nothing holds it while the next window is read.
+            await writer.AddAsync(window, window.CropToOwned(labels), ct);
         }
         writer.Complete();
         SsbTomoTelemetry.ChunksSegmented.Add(1);

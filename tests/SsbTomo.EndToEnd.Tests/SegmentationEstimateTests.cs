@@ -10,10 +10,10 @@ public class SegmentationEstimateTests
     [InlineData(8, 2, 2)]
     [InlineData(20, 2, 2)]
     [InlineData(20, 4, 8)]
-    public void Survey_estimate_is_the_window_and_each_running_slice_scratch(int windowSlices, int surveyed, int parallelism)
+    public void Survey_estimate_is_the_window_the_next_windows_held_part_and_each_running_slice_scratch(int windowSlices, int surveyed, int parallelism)
     {
         var running = Math.Min(surveyed, parallelism);
-        Assert.Equal(2 + (double)running * CarbonFibreSurvey.ScratchBytesPerSlicePixel / windowSlices,
+        Assert.Equal(2 + 2 + (double)running * CarbonFibreSurvey.ScratchBytesPerSlicePixel / windowSlices,
             SegmentationSettings.SurveyBytesPerVoxel(windowSlices, surveyed, parallelism), 9);
     }
 
