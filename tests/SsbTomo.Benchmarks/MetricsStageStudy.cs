@@ -47,10 +47,10 @@ internal static class MetricsStageStudy
         if (args.Contains("--slab-windows"))
             for (var z0 = 0; z0 < labels.Depth; z0 += labels.SlabSlices)
                 await foreach (var window in labels.WindowsAsync(z0, Math.Min(labels.Depth, z0 + labels.SlabSlices), halo, windowBytes, bytesPerVoxel: 40))
-                    windows.Add(window);
+                    windows.Add(window with { });
         else
             await foreach (var window in labels.WindowsAsync(0, labels.Depth, halo, windowBytes, bytesPerVoxel: 40, tilesMayShareChunks: true))
-                windows.Add(window);
+                windows.Add(window with { });
         Console.WriteLine($"windows read {windows.Sum(w => (long)w.Data.Length) / 1e6:0.0} Mvoxel");
         Console.WriteLine($"{windows.Count} windows with a halo of {halo} voxels");
         var smoothed = new SmoothedSurfaceAreaAccumulator(voxelSize);
