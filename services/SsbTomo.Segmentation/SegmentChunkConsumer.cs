@@ -90,7 +90,8 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
             var labels = PhaseSegmentation.Segment(intensity, message.Thresholds, message.ClassMeans, message.ShineThroughExcess, fibreSigma, window.Slab.OwnedInSlab,
                 correctShineThrough: !message.SkipShineThroughCorrection);
             variants?.Add(intensity, window.Slab, window.Tile);
-            // Nothing of the window is used after this await, so nothing holds it while the next window is read.
+            // Nothing of the window is used after this await, so the state machine keeps no reference to it (an optimised
+            // build keeps a local across an await only when it is used after it) while the next window is read.
             await writer.AddAsync(window, window.CropToOwned(labels), ct);
         }
         writer.Complete();

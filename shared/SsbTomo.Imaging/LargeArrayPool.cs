@@ -13,8 +13,9 @@ namespace SsbTomo.Imaging;
 /// uint16 and byte arrays, `dotnet-dump` after the compaction) when an alignment, denoising or survey message began, and
 /// the survey's windows then ran out of memory on every retry. Sizes are rounded up to a quarter octave (ArrayPool's
 /// whole octave gave a fast-zstd chunk of 16 MiB and a few bytes a 32 MiB array), and at most <see cref="MaxPerLength"/>
-/// arrays of one length are kept: no more than were in use at once since the last compaction, since an array is made
-/// only when none of its length is free.
+/// arrays of one length are kept: of each length no more than were in use at once since the last compaction, since an
+/// array is made only when none of its length is free (blobs of varying size spread over a few lengths, each counted
+/// alone). A process without a memory budget (a test host) never compacts, and keeps them for its life.
 /// </summary>
 public sealed class LargeArrayPool<T> : ArrayPool<T> where T : unmanaged
 {
@@ -26,8 +27,11 @@ public sealed class LargeArrayPool<T> : ArrayPool<T> where T : unmanaged
 
     private LargeArrayPool() => LargeArrays.OnCompaction(Clear);
 
-    /// <summary>Arrays of one length kept at most: a Zarr array's reads in flight (<c>ZarrArray.MaxConcurrency</c>).</summary>
-    public const int MaxPerLength = 8;
+    /// <summary>
+    /// Arrays of one length kept at most: twice a Zarr array's reads in flight (<c>ZarrArray.MaxConcurrency</c>); the
+    /// alignment's two lanes and its registration hold up to a dozen slice-sized arrays of one length at once.
+    /// </summary>
+    public const int MaxPerLength = 16;
 
     /// <summary>An array of at least <paramref name="minimumLength"/> elements holding whatever it held before.</summary>
     public override T[] Rent(int minimumLength)

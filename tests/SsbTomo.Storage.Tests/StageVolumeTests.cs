@@ -86,8 +86,10 @@ public sealed class StageVolumeTests : IDisposable
             {
                 var released = Assert.Throws<InvalidOperationException>(() => previous.Data);
                 Assert.Contains("let go of its voxels when the next window was read", released.Message);
+                Assert.EndsWith("Data = released }", previous.ToString());
             }
             Assert.NotEmpty(window.Data.Data);
+            Assert.EndsWith($"Data = {window.Data.Depth}x{window.Data.Height}x{window.Data.Width} voxels }}", window.ToString());
             previous = window;
         }
         Assert.True(windows > 2, $"{windows} window(s)");

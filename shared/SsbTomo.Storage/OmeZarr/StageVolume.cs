@@ -196,6 +196,14 @@ public sealed record StageWindow<T>(SlabWindow Slab, TileWindow Tile, Volume<T> 
     /// </summary>
     internal void Release() => _data = null;
 
+    // The record's printout reads the field, not Data: a released window in a log line or a debugger says so instead of throwing.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append($"Slab = {Slab}, Tile = {Tile}, Data = ");
+        builder.Append(_data is { } data ? $"{data.Depth}x{data.Height}x{data.Width} voxels" : "released");
+        return true;
+    }
+
     /// <summary>The part of <paramref name="result"/> (computed on the whole window) this window owns.</summary>
     public Volume<TOut> CropToOwned<TOut>(Volume<TOut> result) where TOut : unmanaged => TileGrid.CropToOwned(result, Slab, Tile);
 }

@@ -11,8 +11,9 @@ namespace SsbTomo.Storage;
 /// windows before it and the part of a chunk it owns), cropped to that window, for as many upcoming windows as the caller
 /// names. A chunk it decodes it crops at once to what this window and the upcoming ones read of it (<see cref="ReadOf"/>).
 /// Memory: while the stage works on a window, at most the upcoming windows' voxels of the stored type; while a window is
-/// read, that and the chunk reads in flight (<see cref="ZarrArray{T}.MaxConcurrency"/>) beside the result, since each
-/// decoded part is copied into the window as it arrives.
+/// read, beside the result, the parts held from the read before, the parts kept for the upcoming windows so far (each
+/// decoded part is copied into the window and cut to them as it arrives) and the chunk reads in flight
+/// (<see cref="ZarrArray{T}.MaxConcurrency"/>).
 /// </summary>
 public sealed class ZarrWindowReader<T>(ZarrArray<T> array) where T : unmanaged
 {
@@ -77,15 +78,21 @@ public sealed class ZarrWindowReader<T>(ZarrArray<T> array) where T : unmanaged
         // thread keeps the last work item it ran), and it must not keep the window alive once the stage has let it go.
         var keptOfMissing = new List<Part>?[missing.Count];
         var target = new StrongBox<Volume<TOut>?>(result);
-        await Parallel.ForEachAsync(Enumerable.Range(0, missing.Count),
-            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, array.MaxConcurrency), CancellationToken = ct },
-            async (i, token) =>
-            {
-                var r = missing[i].Read;
-                var values = await array.ReadRegionAsync(r.Z0, r.Z1, r.Y0, r.Y1, r.X0, r.X1, token).ConfigureAwait(false);
-                keptOfMissing[i] = CopyAndKeep(missing[i].Chunk, new Part(r, values), region, target.Value!, copy, upcoming);
-            }).ConfigureAwait(false);
-        target.Value = null;
+        try
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(0, missing.Count),
+                new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, array.MaxConcurrency), CancellationToken = ct },
+                async (i, token) =>
+                {
+                    var r = missing[i].Read;
+                    var values = await array.ReadRegionAsync(r.Z0, r.Z1, r.Y0, r.Y1, r.X0, r.X1, token).ConfigureAwait(false);
+                    keptOfMissing[i] = CopyAndKeep(missing[i].Chunk, new Part(r, values), region, target.Value!, copy, upcoming);
+                }).ConfigureAwait(false);
+        }
+        finally
+        {
+            target.Value = null;
+        }
         ChunksDecoded += missing.Count;
 
         // The held chunks not decoded again keep what the upcoming windows read of them; everything else is let go.
