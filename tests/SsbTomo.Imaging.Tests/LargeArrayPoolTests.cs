@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using SsbTomo.Imaging.Tests.Alignment;
 
 namespace SsbTomo.Imaging.Tests;
 
@@ -78,6 +79,37 @@ public sealed class LargeArrayPoolTests
         LargeArrays.CompactHeap();
         Assert.Equal(0, Pool.HeldElements);
         Assert.False(kept.TryGetTarget(out _));
+    }
+
+    /// <summary>
+    /// The pooled arrays hold whatever their last user left: the alignment kernels that rent from the pool must write every
+    /// value they read, so a stack registers the same pairs from a pool full of NaN arrays of every length (up to the cap)
+    /// as from an empty one. Neither the cap nor the rounding can then change a result, only how often an array is made.
+    /// </summary>
+    [Fact]
+    public void A_stack_registers_the_same_from_a_pool_of_poisoned_arrays_as_from_an_empty_one()
+    {
+        const int slices = 10, size = 96;
+        var stack = ImageTools.DriftingStack(new BlobScene(600, size, size, seed: 13), slices, size, driftSeed: 14, noiseSeed: 70);
+        LargeArrays.CompactHeap();
+        var clean = new SsbTomo.Imaging.Alignment.PairwiseRegistration();
+        var expected = stack.Select(slice => clean.Add(slice)).ToList();
+
+        for (var length = 1; length <= 1 << 16; length = LargeArrayPool<float>.PooledLength(length + 1))
+        {
+            var floats = Enumerable.Range(0, LargeArrayPool<float>.MaxPerLength).Select(_ => LargeArrayPool<float>.Shared.Rent(length)).ToList();
+            var doubles = Enumerable.Range(0, LargeArrayPool<double>.MaxPerLength).Select(_ => LargeArrayPool<double>.Shared.Rent(length)).ToList();
+            foreach (var array in floats) { Array.Fill(array, float.NaN); LargeArrayPool<float>.Shared.Return(array); }
+            foreach (var array in doubles) { Array.Fill(array, double.NaN); LargeArrayPool<double>.Shared.Return(array); }
+        }
+        var poisoned = new SsbTomo.Imaging.Alignment.PairwiseRegistration();
+        for (var k = 0; k < slices; k++)
+        {
+            var measured = poisoned.Add(stack[k]);
+            Assert.Equal(expected[k].HasStructure, measured.HasStructure);
+            Assert.Equal(expected[k].Pairs, measured.Pairs);
+        }
+        LargeArrays.CompactHeap();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
