@@ -128,10 +128,10 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         var nearNmc = new VoidNearNmcAccumulator(voxelSize, options.Value.Metrics.VoidNearNmcDistanceUm);
         var halo = Math.Max(SmoothedSurfaceAreaAccumulator.RequiredHalo, nearNmc.HaloVoxels);
         // Per voxel of a window: the labels, four smoothed float fields and the Gaussian's float pass, set bits, the
-        // squared distances (double), and the upcoming windows' labels the reader keeps. The windows cover the whole stack,
-        // cut as the budget allows: deeper slabs in thinner tiles when that reads less halo (SlabTilePlan.Parts; nothing is
+        // squared distances (double); WindowsAsync adds the upcoming windows' labels the reader keeps. The windows cover the
+        // whole stack, cut as the budget allows: deeper slabs in thinner tiles when that reads less halo (SlabTilePlan.Parts; nothing is
         // written, and both sums are integers, so any tiling gives the same bytes).
-        await foreach (var window in labels.WindowsAsync(0, depth, halo, options.Value.WindowBudgetBytes, bytesPerVoxel: 40 + LabelWindowsReadAhead, ct,
+        await foreach (var window in labels.WindowsAsync(0, depth, halo, options.Value.WindowBudgetBytes, bytesPerVoxel: 40, ct,
             tilesMayShareChunks: true, readAheadWindows: LabelWindowsReadAhead))
         {
             smoothed.Add(window.Data, window.Slab, window.Tile);

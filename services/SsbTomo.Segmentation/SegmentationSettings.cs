@@ -20,13 +20,16 @@ public static class SegmentationSettings
     // Denoise: uint16 window, float result and the filter's float scratch, owned float and uint16 copies.
     public const double DenoiseBytesPerVoxel = 20;
 
-    // Survey: the uint16 window, the next window's part of the decoded chunks that the window reader keeps meanwhile (up to
-    // another uint16 window; uncounted, it let the 1-Gvoxel survey's windows run out of memory), and what the survey
-    // allocates beside them (each thread's scratch planes, no float copy: CarbonFibreSurvey.WorkingBytesPerVoxel), spread
-    // over the window's slices: an 8-slice stack's window on 2 cores needs 12 bytes a voxel (two surveyed slices at 32
-    // bytes a pixel each; 46 before the survey read the uint16 window directly).
+    // Survey: the uint16 window and what the survey allocates beside it (each thread's scratch planes, no float copy:
+    // CarbonFibreSurvey.WorkingBytesPerVoxel), spread over the window's slices: an 8-slice stack's window on 2 cores needs
+    // 10 bytes a voxel (two surveyed slices at 32 bytes a pixel each; 44 before the survey read the uint16 window directly).
+    // The next window's part of the decoded chunks that the window reader keeps meanwhile (up to another uint16 window) is
+    // StageVolume.WindowsAsync's to count, not the stage's.
     public static double SurveyBytesPerVoxel(int windowSlices, int surveyedSlices, int parallelism) =>
-        2 * sizeof(ushort) + CarbonFibreSurvey.WorkingBytesPerVoxel(windowSlices, surveyedSlices, parallelism);
+        sizeof(ushort) + CarbonFibreSurvey.WorkingBytesPerVoxel(windowSlices, surveyedSlices, parallelism);
+
+    // The window reader's one window ahead of uint16 (StageVolume.ReadAheadBytesPerVoxel(1)), which the tile plan adds.
+    private const double SurveyReadAheadBytesPerVoxel = sizeof(ushort);
 
     /// <summary>
     /// Slices the survey of one window may process at once: one per core, no more than it surveys, and no more than the
@@ -36,7 +39,8 @@ public static class SegmentationSettings
     public static int SurveyParallelism(long windowBudgetBytes, int windowSlices, int surveyedSlices, int smallestReadPixels, int processors)
     {
         var parallelism = Math.Max(1, Math.Min(processors, surveyedSlices));
-        while (parallelism > 1 && (double)windowSlices * smallestReadPixels * SurveyBytesPerVoxel(windowSlices, surveyedSlices, parallelism) > windowBudgetBytes)
+        while (parallelism > 1 && (double)windowSlices * smallestReadPixels * (SurveyBytesPerVoxel(windowSlices, surveyedSlices, parallelism) + SurveyReadAheadBytesPerVoxel)
+               > windowBudgetBytes)
             parallelism--;
         return parallelism;
     }

@@ -49,11 +49,12 @@ internal static class SurveyMemoryStudy
         var smallestRead = SlabTilePlan.SmallestReadPixels(denoised.Level0, halo, StandingCurtains.RowBlock);
         var budget = options.WindowBudgetBytes;
         var parallelism = SegmentationSettings.SurveyParallelism(budget, windowSlices, surveyed, smallestRead, Environment.ProcessorCount);
-        var bytesPerVoxel = SegmentationSettings.SurveyBytesPerVoxel(windowSlices, surveyed, parallelism);
+        // The stage's own bytes and the reader's next window, as the tile plan counts them.
+        var bytesPerVoxel = SegmentationSettings.SurveyBytesPerVoxel(windowSlices, surveyed, parallelism) + StageVolume<ushort>.ReadAheadBytesPerVoxel(1);
         Console.WriteLine($"halo {halo}, window slices {windowSlices}, parallelism {parallelism}, estimate {bytesPerVoxel:0.00} bytes a voxel");
         var clock = Stopwatch.StartNew();
         var curtainSteps = ColumnStepSums.Empty(denoised.Width);
-        await foreach (var window in denoised.WindowsAsync(z0, z1, halo, budget, bytesPerVoxel, default, rowMultiple: StandingCurtains.RowBlock))
+        await foreach (var window in denoised.WindowsAsync(z0, z1, halo, budget, bytesPerVoxel - StageVolume<ushort>.ReadAheadBytesPerVoxel(1), default, rowMultiple: StandingCurtains.RowBlock))
         {
             var afterRead = Interlocked.Read(ref peak);
             CarbonFibreSurvey.Survey(window.Data, window.Slab, window.Tile, thresholds, means,

@@ -10,10 +10,10 @@ public class SegmentationEstimateTests
     [InlineData(8, 2, 2)]
     [InlineData(20, 2, 2)]
     [InlineData(20, 4, 8)]
-    public void Survey_estimate_is_the_window_the_next_windows_held_part_and_each_running_slice_scratch(int windowSlices, int surveyed, int parallelism)
+    public void Survey_estimate_is_the_window_and_each_running_slice_scratch(int windowSlices, int surveyed, int parallelism)
     {
         var running = Math.Min(surveyed, parallelism);
-        Assert.Equal(2 + 2 + (double)running * CarbonFibreSurvey.ScratchBytesPerSlicePixel / windowSlices,
+        Assert.Equal(2 + (double)running * CarbonFibreSurvey.ScratchBytesPerSlicePixel / windowSlices,
             SegmentationSettings.SurveyBytesPerVoxel(windowSlices, surveyed, parallelism), 9);
     }
 
@@ -32,8 +32,8 @@ public class SegmentationEstimateTests
     {
         const int read = 524 * 524;
         const int windowSlices = 28, surveyed = 4;
-        // Room for the window and exactly two slices' scratch: two threads of sixteen.
-        var two = windowSlices * read * SegmentationSettings.SurveyBytesPerVoxel(windowSlices, surveyed, 2);
+        // Room for the window, the reader's next uint16 window and exactly two slices' scratch: two threads of sixteen.
+        var two = windowSlices * read * (SegmentationSettings.SurveyBytesPerVoxel(windowSlices, surveyed, 2) + sizeof(ushort));
         Assert.Equal(2, SegmentationSettings.SurveyParallelism((long)Math.Ceiling(two), windowSlices, surveyed, read, processors: 16));
         // Less than one slice's: still one thread (the tile plan then takes its smallest tile).
         Assert.Equal(1, SegmentationSettings.SurveyParallelism(1 << 20, windowSlices, surveyed, read, processors: 16));

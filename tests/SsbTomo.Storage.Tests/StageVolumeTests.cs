@@ -49,7 +49,7 @@ public sealed class StageVolumeTests : IDisposable
         var input = await StageVolume<ushort>.OpenAsync(_store, "input");
         var output = await input.EnsureLikeAsync<ushort>("copy", "copy");
 
-        // A budget that forces several tiles per slab: 3 slab slices x (16 + 2 x 2)² voxels x 8 bytes is ~10 kB.
+        // A budget that forces several tiles per slab: 3 slab slices x (16 + 2 x 2)² voxels x (8 + 2 read ahead) bytes is 12 kB.
         var windows = 0;
         await foreach (var window in input.WindowsAsync(4, 8, halo: 2, windowBudgetBytes: 10_000, bytesPerVoxel: 8))
         {
@@ -109,9 +109,10 @@ public sealed class StageVolumeTests : IDisposable
         var output = await input.EnsureLikeAsync<ushort>("parts", "parts");
 
         // Owned 4-16 with a halo of 2, at the smallest tile (one 8x8 chunk and its halo, 12x12): the whole range reads 16
-        // slices (23 kB at 10 bytes a voxel), two chunks 12 (17.3 kB), one chunk 8 (11.5 kB). A budget of 14 kB: one chunk a part.
+        // slices (23 kB at 10 bytes a voxel: the stage's 8 and the reader's next uint16 window), two chunks 12 (17.3 kB), one
+        // chunk 8 (11.5 kB). A budget of 14 kB: one chunk a part.
         var slabs = new List<(int, int, int, int)>();
-        await foreach (var window in input.WindowsAsync(4, 16, halo: 2, windowBudgetBytes: 14_000, bytesPerVoxel: 10))
+        await foreach (var window in input.WindowsAsync(4, 16, halo: 2, windowBudgetBytes: 14_000, bytesPerVoxel: 8))
         {
             slabs.Add((window.Slab.SlabZ0, window.Slab.SlabZ1, window.Slab.OwnedZ0, window.Slab.OwnedZ1));
             await output.WriteOwnedAsync(window, window.CropToOwned(window.Data));
@@ -122,12 +123,19 @@ public sealed class StageVolumeTests : IDisposable
 
         // Budget for two chunks a part (12 window slices: 17.3 kB), not for three (16: 23 kB).
         var twoChunkParts = new List<(int, int)>();
-        await foreach (var window in input.WindowsAsync(4, 16, halo: 2, windowBudgetBytes: 18_000, bytesPerVoxel: 10))
+        await foreach (var window in input.WindowsAsync(4, 16, halo: 2, windowBudgetBytes: 18_000, bytesPerVoxel: 8))
             twoChunkParts.Add((window.Slab.OwnedZ0, window.Slab.OwnedZ1));
         Assert.Equal([(4, 12), (12, 16)], twoChunkParts.Distinct());
 
+        // The same stage reading two windows ahead holds another uint16 window (12 bytes a voxel: 12 slices take 20.7 kB),
+        // and the plan counts it: one chunk a part again.
+        var twoAhead = new List<(int, int)>();
+        await foreach (var window in input.WindowsAsync(4, 16, halo: 2, windowBudgetBytes: 18_000, bytesPerVoxel: 8, readAheadWindows: 2))
+            twoAhead.Add((window.Slab.OwnedZ0, window.Slab.OwnedZ1));
+        Assert.Equal([(4, 8), (8, 12), (12, 16)], twoAhead.Distinct());
+
         var whole = new List<(int, int)>();
-        await foreach (var window in input.WindowsAsync(4, 16, halo: 2, windowBudgetBytes: 1 << 20, bytesPerVoxel: 10))
+        await foreach (var window in input.WindowsAsync(4, 16, halo: 2, windowBudgetBytes: 1 << 20, bytesPerVoxel: 8))
             whole.Add((window.Slab.OwnedZ0, window.Slab.OwnedZ1));
         Assert.Equal([(4, 16)], whole);
     }
@@ -145,7 +153,7 @@ public sealed class StageVolumeTests : IDisposable
         var input = await StageVolume<ushort>.OpenAsync(_store, "input");
         await input.EnsureLikeAsync<ushort>("shared", "shared");
 
-        // Owned 4-16, halo 2, 10 bytes a voxel, 180 kB: whole chunks (128x16 pixels a slice) fit one z-chunk a part (8
+        // Owned 4-16, halo 2, 10 bytes a voxel (the stage's 8 and the reader's next uint16 window), 180 kB: whole chunks (128x16 pixels a slice) fit one z-chunk a part (8
         // slices, 164 kB; three parts reading 49,152 voxels), half-chunk tiles of 64 rows (68x16 with the halo) the whole
         // range (16 slices, 174 kB; two tiles reading 33,792).
         const long budget = 180_000;
@@ -153,7 +161,7 @@ public sealed class StageVolumeTests : IDisposable
         var writes = new CountingStore(_store);
         var output = await StageVolume<ushort>.OpenAsync(writes, "shared");
         var writer = new OwnedChunkWriter<ushort>(output);
-        await foreach (var window in input.WindowsAsync(4, 16, halo: 2, windowBudgetBytes: budget, bytesPerVoxel: 10, tilesMayShareChunks: true))
+        await foreach (var window in input.WindowsAsync(4, 16, halo: 2, windowBudgetBytes: budget, bytesPerVoxel: 8, tilesMayShareChunks: true))
         {
             windows.Add((window.Slab, window.Tile));
             await writer.AddAsync(window, window.CropToOwned(window.Data));
@@ -289,7 +297,7 @@ public sealed class StageVolumeTests : IDisposable
         var output = await input.EnsureLikeAsync<ushort>("ordered", "ordered");
         var writer = new OwnedChunkWriter<ushort>(output);
         var windows = new List<StageWindow<ushort>>();
-        await foreach (var window in input.WindowsAsync(0, 16, 2, 220_000, 10, tilesMayShareChunks: true)) windows.Add(window with { });
+        await foreach (var window in input.WindowsAsync(0, 16, 2, 220_000, 8, tilesMayShareChunks: true)) windows.Add(window with { });
         await writer.AddAsync(windows[0], windows[0].CropToOwned(windows[0].Data));
         await Assert.ThrowsAsync<InvalidOperationException>(() => writer.AddAsync(windows[2], windows[2].CropToOwned(windows[2].Data)));
         Assert.Throws<InvalidOperationException>(writer.Complete);

@@ -152,33 +152,39 @@ public static class CurtainingFilter
     private const int ColumnStrip = 16;
 
     /// <summary>
-    /// Median of each column's residuals over each block of rows. The columns are gathered a strip at a time along the
-    /// rows (a column walk touches one cache line per pixel); each column gets the same values in the same order as a
-    /// walk down it, and a median does not depend on the order anyway.
+    /// Median of each column's residuals over each block of rows. Whole SIMD widths of columns take their medians from
+    /// <see cref="ColumnMedians"/> (a lane per column, ~8x faster than a selection per column: at 1 Gvoxel these medians
+    /// were 23 CPU-s, a tenth of the alignment); the columns left at the right edge are gathered a strip at a time along
+    /// the rows (a column walk touches one cache line per pixel) and selected one by one, to the same medians.
     /// </summary>
     private static float[] ColumnBlockMedians(float[] residual, int h, int w, int blocks, int maxThreads)
     {
         var offsets = new float[blocks * w];
         int strips = (w + ColumnStrip - 1) / ColumnStrip;
-        KernelThreads.For(0, strips, maxThreads, () => (new float[ColumnStrip * h], new int[ColumnStrip]), (strip, buffers) =>
+        int lanes = Vector.IsHardwareAccelerated && ColumnStrip % ColumnMedians.Lanes == 0 ? ColumnMedians.Lanes : ColumnStrip + 1;
+        KernelThreads.For(0, strips, maxThreads, () => (new float[ColumnStrip * h], new int[ColumnStrip], new int[ColumnMedians.ScratchLength(h)]), (strip, buffers) =>
         {
-            var (columns, counts) = buffers;
+            var (columns, counts, keys) = buffers;
             int x0 = strip * ColumnStrip, n = Math.Min(ColumnStrip, w - x0);
+            int vectorColumns = n / lanes * lanes;
             for (int b = 0; b < blocks; b++)
             {
                 int y0 = (int)((long)b * h / blocks), y1 = (int)((long)(b + 1) * h / blocks);
+                for (int j = 0; j < vectorColumns; j += lanes)
+                    ColumnMedians.Of(residual, w, y0, y1, x0 + j, offsets.AsSpan(b * w + x0 + j, lanes), keys);
+                if (vectorColumns == n) continue;
                 Array.Clear(counts);
                 for (int y = y0; y < y1; y++)
                 {
                     var row = residual.AsSpan(y * w + x0, n);
-                    for (int j = 0; j < row.Length; j++)
+                    for (int j = vectorColumns; j < row.Length; j++)
                     {
                         float v = row[j];
                         if (float.IsFinite(v)) columns[j * h + counts[j]++] = v;
                     }
                 }
-                for (int j = 0; j < n; j++)
-                    offsets[b * w + x0 + j] = counts[j] == 0 ? 0f : Statistics.Median(columns.AsSpan(j * h, counts[j]));
+                for (int j = vectorColumns; j < n; j++)
+                    offsets[b * w + x0 + j] = counts[j] == 0 ? 0f : Statistics.Median(columns.AsSpan(j * h, counts[j])) + 0f; // a zero median as +0, as ColumnMedians gives it
             }
         });
         return offsets;

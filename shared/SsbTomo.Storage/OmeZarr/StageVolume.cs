@@ -97,13 +97,17 @@ public sealed class StageVolume<T> where T : unmanaged
     /// each with its own z halo (<see cref="SlabTilePlan.Parts{T}"/>).
     /// </summary>
     /// <param name="windowBudgetBytes">Memory one window may take while the stage processes it.</param>
-    /// <param name="bytesPerVoxel">What the stage holds per voxel of a window (input, working copies, output).</param>
+    /// <param name="bytesPerVoxel">
+    /// What the stage holds per voxel of a window (input, working copies, output). The reader's read-ahead is added here
+    /// (<paramref name="readAheadWindows"/> × the stored type's size), so a stage counts only what it holds itself.
+    /// </param>
     /// <param name="zHalo">Slices of context along z when it differs from <paramref name="halo"/>.</param>
     /// <param name="rowMultiple">Rows the tiles' edges must also fall on multiples of (<see cref="SlabTilePlan.For{T}"/>).</param>
     /// <param name="tilesMayShareChunks">Tiles may cut storage chunks in y when that reads fewer voxels (<see cref="SlabTilePlan.Parts{T}"/>).</param>
     /// <param name="readAheadWindows">
     /// Upcoming windows whose parts of the decoded chunks the reader keeps (<see cref="ZarrWindowReader{T}"/>): each holds up to
-    /// a window of the stored type while the stage works, so count it in <paramref name="bytesPerVoxel"/> (the stored type's size per window).
+    /// a window of the stored type while the stage works, and the tile plan counts it (uncounted, the survey's windows ran out
+    /// of memory at 1 Gvoxel, session 46).
     /// </param>
     public IAsyncEnumerable<StageWindow<T>> WindowsAsync(int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel,
         CancellationToken ct = default, int? zHalo = null, int rowMultiple = 1, bool tilesMayShareChunks = false, int readAheadWindows = 1) =>
@@ -122,7 +126,8 @@ public sealed class StageVolume<T> where T : unmanaged
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(readAheadWindows, 1);
         StageWindow<TOut>? previous = null;
-        foreach (var plan in SlabTilePlan.Parts(Level0, ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, zHalo, rowMultiple, tilesMayShareChunks))
+        var heldBytesPerVoxel = bytesPerVoxel + ReadAheadBytesPerVoxel(readAheadWindows);
+        foreach (var plan in SlabTilePlan.Parts(Level0, ownedZ0, ownedZ1, halo, windowBudgetBytes, heldBytesPerVoxel, zHalo, rowMultiple, tilesMayShareChunks))
         {
             var reader = new ZarrWindowReader<T>(Level0);
             for (var i = 0; i < plan.Tiles.Count; i++)
@@ -134,6 +139,12 @@ public sealed class StageVolume<T> where T : unmanaged
             }
         }
     }
+
+    /// <summary>
+    /// Bytes per window voxel the window reader keeps for <paramref name="readAheadWindows"/> upcoming windows (up to a window
+    /// of the stored type each), which <see cref="WindowsAsync"/> adds to the stage's own bytes per voxel.
+    /// </summary>
+    public static int ReadAheadBytesPerVoxel(int readAheadWindows) => readAheadWindows * Unsafe.SizeOf<T>();
 
     /// <summary>Whole slices, one slab of the chunk grid at a time (for measurements that need whole slices and no halo).</summary>
     public async IAsyncEnumerable<(int Z0, Volume<T> Slab)> SlabsAsync([EnumeratorCancellation] CancellationToken ct = default)
