@@ -33,10 +33,12 @@ public sealed class PrepareChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
         await foreach (var window in aligned.WindowsAsync(message.Z0, message.Z1, Halo.RequiredSlices(sigma),
             options.Value.WindowBudgetBytes, SegmentationSettings.DenoiseBytesPerVoxel, ct))
         {
-            var denoised = window.CropToOwned(Denoise.Gaussian(window.Data, sigma)).ToUInt16();
-            await target.WriteOwnedAsync(window, denoised, ct);
+            var denoised = window.CropToOwnedUInt16(Denoise.Gaussian(window.Data, sigma));
+            // Written (compressed on the pool) while its histogram is counted: both only read it.
+            var write = target.WriteOwnedAsync(window, denoised, ct);
             histogram = Histogram.Merge(histogram, Histogram.Compute(denoised, SegmentationSettings.HistogramBins,
                 SegmentationSettings.HistogramMin, SegmentationSettings.HistogramMax));
+            await write;
         }
         await context.Publish(new ChunkPrepared(message.JobId, message.ChunkIndex, histogram,
             SegmentationSettings.HistogramMin, SegmentationSettings.HistogramMax));

@@ -177,6 +177,28 @@ public static class TileGrid
         return result;
     }
 
+    /// <summary>
+    /// <see cref="CropToOwned{T}(Volume{T}, SlabWindow, TileWindow)"/> and <see cref="VolumeConversions.ToUInt16"/> in one
+    /// pass, slices in parallel (the same values): the denoising stage cropped and converted each window one after the
+    /// other, the crop on one thread, into a window-sized array each.
+    /// </summary>
+    public static Volume<ushort> CropToOwnedUInt16(Volume<float> window, SlabWindow slab, TileWindow tile)
+    {
+        if (window.Depth != slab.SlabSlices || window.Height != tile.ReadHeight || window.Width != tile.ReadWidth)
+            throw new ArgumentException(
+                $"window is {window.Depth}x{window.Height}x{window.Width}, expected {slab.SlabSlices}x{tile.ReadHeight}x{tile.ReadWidth}", nameof(window));
+        var (y0, x0) = tile.OwnedStartInRead;
+        var result = new Volume<ushort>(slab.OwnedSlices, tile.OwnedHeight, tile.OwnedWidth);
+        Parallel.For(0, result.Depth, z =>
+        {
+            var source = window.Slice(slab.OwnedStartInSlab + z);
+            var target = result.Slice(z);
+            for (var y = 0; y < result.Height; y++)
+                VolumeConversions.Narrow(source.Slice((y0 + y) * window.Width + x0, result.Width), target.Slice(y * result.Width, result.Width));
+        });
+        return result;
+    }
+
     /// <summary>The owned voxels of a window read through <paramref name="slab"/> and <paramref name="tile"/>.</summary>
     public static Volume<T> CropToOwned<T>(Volume<T> window, SlabWindow slab, TileWindow tile) where T : unmanaged
     {

@@ -26,6 +26,23 @@ public class TileGridTests
         Assert.All(owners.Cast<int>(), count => Assert.Equal(1, count));
     }
 
+    /// <summary>The owned part as uint16 in one pass is the owned part cropped, then converted (rounding, clamping, NaN).</summary>
+    [Fact]
+    public void The_owned_part_as_uint16_is_the_owned_part_converted()
+    {
+        var random = new Random(5);
+        var window = new Volume<float>(9, 13, 47);
+        for (var i = 0; i < window.Data.Length; i++)
+            window.Data[i] = random.Next(20) switch { 0 => float.NaN, 1 => -3.5f, 2 => 70000f, 3 => 2.5f, _ => (float)(random.NextDouble() * 65535) };
+        var slab = new SlabWindow(10, 19, 12, 16);
+        var tile = new TileWindow(2, 15, 3, 50, 4, 9, 5, 41);
+        var expected = TileGrid.CropToOwned(window, slab, tile).ToUInt16();
+        var actual = TileGrid.CropToOwnedUInt16(window, slab, tile);
+        Assert.Equal((expected.Depth, expected.Height, expected.Width), (actual.Depth, actual.Height, actual.Width));
+        Assert.Equal(expected.Data, actual.Data);
+        Assert.Throws<ArgumentException>(() => TileGrid.CropToOwnedUInt16(new Volume<float>(8, 13, 47), slab, tile));
+    }
+
     /// <summary>A tile's window over a range of slices, in one copy, is the slices' copy cropped to the tile.</summary>
     [Fact]
     public void A_tile_over_some_slices_is_the_slices_cropped_to_the_tile()
