@@ -68,8 +68,11 @@ public sealed class VoidNearNmcAccumulator
     private readonly VoxelSize _voxelSize;
     private readonly double _limitNm2;
     private long _void, _near;
-    // Kept from window to window (the windows of a stack are the same size but at its ends); the stage's window budget counts it.
+    // Kept from window to window (the windows of a stack are the same size but at its ends); the stage's window budget counts
+    // them. Single precision where it gives the same values (whole-nm voxels: DistanceTransform.IsExactInSingle), else double.
     private double[] _squared = [];
+    private float[] _squaredSingle = [];
+    private readonly bool _single;
 
     public VoidNearNmcAccumulator(VoxelSize voxelSize, double distanceUm)
     {
@@ -79,6 +82,7 @@ public sealed class VoidNearNmcAccumulator
         DistanceUm = distanceUm;
         // A voxel exactly at d (d a whole number of voxels) counts whatever the rounding of the squares.
         _limitNm2 = Math.Pow(distanceUm * 1000, 2) * (1 + 1e-12);
+        _single = DistanceTransform.IsExactInSingle(voxelSize, distanceUm * 1000);
     }
 
     public double DistanceUm { get; }
@@ -106,9 +110,20 @@ public sealed class VoidNearNmcAccumulator
                 for (var x = x0; x < x0 + tile.OwnedWidth; x++)
                     if (window.Data[row + x] == PhaseLabel.Void) columns[column + x] = true;
             }
-        if (_squared.LongLength < window.Data.LongLength) _squared = new double[window.Data.LongLength];
-        var squared = _squared;
-        DistanceTransform.SquaredNm2WithinReach(window, label => label == PhaseLabel.Nmc, _voxelSize, DistanceUm * 1000, columns, squared);
+        if (_single) CountNear(window, slab, tile, columns, ref _squaredSingle);
+        else CountNear(window, slab, tile, columns, ref _squared);
+    }
+
+    /// <summary>The window's squared distances in <typeparamref name="T"/>, then its owned void voxels and those within the distance.</summary>
+    private void CountNear<T>(Volume<byte> window, SlabWindow slab, TileWindow tile, bool[] columns, ref T[] squared)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var (y0, x0) = tile.OwnedStartInRead;
+        if (squared.LongLength < window.Data.LongLength) squared = new T[window.Data.LongLength];
+        if (squared is double[] doubles)
+            DistanceTransform.SquaredNm2WithinReach(window, label => label == PhaseLabel.Nmc, _voxelSize, DistanceUm * 1000, columns, doubles);
+        else
+            DistanceTransform.SquaredNm2WithinReach(window, label => label == PhaseLabel.Nmc, _voxelSize, DistanceUm * 1000, columns, (float[])(object)squared);
         for (var z = slab.OwnedStartInSlab; z < slab.OwnedStartInSlab + slab.OwnedSlices; z++)
             for (var y = y0; y < y0 + tile.OwnedHeight; y++)
             {
@@ -117,7 +132,7 @@ public sealed class VoidNearNmcAccumulator
                 {
                     if (window.Data[i] != PhaseLabel.Void) continue;
                     _void++;
-                    if (squared[i] <= _limitNm2) _near++;
+                    if (double.CreateTruncating(squared[i]) <= _limitNm2) _near++;
                 }
             }
     }

@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SsbTomo.Imaging.Segmentation;
 
@@ -249,6 +251,7 @@ public static class PartialVolumeCleanup
             for (var y = 0; y < _height; y++)
             {
                 var row = y * _width;
+                PrefetchGreyRows(z, y + band);
                 // Columns [band, shapesEnd) have their verdict in rowShapes; the others go to the line evaluation.
                 var shapesEnd = 0;
                 if (shapesInSlice && y >= band && y + band < _height && AnyCandidate(source.Slice(row, _width), boxMin.AsSpan(row, _width), boxMax.AsSpan(row, _width)))
@@ -266,6 +269,25 @@ public static class PartialVolumeCleanup
                     }
                     Evaluate(sliceStart + i, z, y, x, rank, line, directions);
                 }
+            }
+        }
+
+        /// <summary>
+        /// Asks the cache for row <paramref name="y"/> of the grey levels of slices z − band .. z + band: the farthest row the
+        /// lines of this row's candidates end on, which the contrast test reads. The candidates are a tenth of the voxels,
+        /// too sparse for the hardware's stream prefetch, and those two loads were a fifth of the line evaluation's time.
+        /// </summary>
+        private unsafe void PrefetchGreyRows(int z, int y)
+        {
+            if (!Sse.IsSupported || y >= _height) return;
+            var band = maxBandVoxels;
+            var grey = intensity.Data;
+            for (var zz = Math.Max(0, z - band); zz <= Math.Min(_depth - 1, z + band); zz++)
+            {
+                var start = ((long)zz * _height + y) * _width;
+                ref var first = ref grey[start];
+                for (var x = 0; x < _width; x += 64 / sizeof(float))
+                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref first, x)));
             }
         }
 

@@ -169,6 +169,35 @@ public class VoidMorphologyTests
         Assert.True(within > 0 && (beyond > 0 || reachNm >= 10000), "the reach should split the voxels");
     }
 
+    /// <summary>
+    /// Where every spacing is a whole number of nm and the squared offsets within the reach stay float integers, the
+    /// single-precision passes give the double passes' values, voxel for voxel (within the reach and beyond); elsewhere the
+    /// single-precision call refuses.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 50, 50, 50, 500, false)]
+    [InlineData(2, 50, 50, 30, 230, true)]
+    [InlineData(3, 7, 13, 21, 100, true)]
+    [InlineData(4, 30, 20, 10, 120, false)]
+    public void Single_precision_within_reach_is_the_double_values_where_exact(int seed, double xNm, double yNm, double zNm, double reachNm, bool markSomeColumns)
+    {
+        var v = Microstructure(21, 37, 43, seed);
+        var voxel = new VoxelSize(xNm, yNm, zNm);
+        Assert.True(DistanceTransform.IsExactInSingle(voxel, reachNm));
+        var random = new Random(seed);
+        var columns = markSomeColumns ? Enumerable.Range(0, 37 * 43).Select(_ => random.NextDouble() < 0.3).ToArray() : null;
+        var doubles = DistanceTransform.SquaredNm2WithinReach(v, label => label == PhaseLabel.Nmc, voxel, reachNm, columns);
+        var singles = new float[v.Data.Length + 5];
+        DistanceTransform.SquaredNm2WithinReach(v, label => label == PhaseLabel.Nmc, voxel, reachNm, columns, singles);
+        for (var i = 0; i < doubles.Length; i++) Assert.Equal(doubles[i], (double)singles[i]);
+
+        // 48.7 nm is no whole number of nm, and 20 µm at 1 nm is 4e8 nm²: neither is exact in floats.
+        Assert.False(DistanceTransform.IsExactInSingle(new VoxelSize(48.7, 48.7, 50), 500));
+        Assert.False(DistanceTransform.IsExactInSingle(new VoxelSize(1, 1, 1), 20_000));
+        Assert.Throws<ArgumentException>(() =>
+            DistanceTransform.SquaredNm2WithinReach(v, label => label == PhaseLabel.Nmc, new VoxelSize(48.7, 48.7, 50), 500, null, singles));
+    }
+
     [Theory]
     [InlineData(0.05)]
     [InlineData(0.1)]
