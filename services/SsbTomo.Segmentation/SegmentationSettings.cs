@@ -28,8 +28,6 @@ public static class SegmentationSettings
     public static double SurveyBytesPerVoxel(int windowSlices, int surveyedSlices, int parallelism) =>
         sizeof(ushort) + CarbonFibreSurvey.WorkingBytesPerVoxel(windowSlices, surveyedSlices, parallelism);
 
-    // The window reader's one window ahead of uint16 (StageVolume.ReadAheadBytesPerVoxel(1)), which the tile plan adds.
-    private const double SurveyReadAheadBytesPerVoxel = sizeof(ushort);
 
     /// <summary>
     /// Slices the survey of one window may process at once: one per core, no more than it surveys, and no more than the
@@ -39,7 +37,7 @@ public static class SegmentationSettings
     public static int SurveyParallelism(long windowBudgetBytes, int windowSlices, int surveyedSlices, int smallestReadPixels, int processors)
     {
         var parallelism = Math.Max(1, Math.Min(processors, surveyedSlices));
-        while (parallelism > 1 && (double)windowSlices * smallestReadPixels * (SurveyBytesPerVoxel(windowSlices, surveyedSlices, parallelism) + SurveyReadAheadBytesPerVoxel)
+        while (parallelism > 1 && (double)windowSlices * smallestReadPixels * (SurveyBytesPerVoxel(windowSlices, surveyedSlices, parallelism) + Storage.StageVolume<ushort>.ReadAheadBytesPerVoxel(1))
                > windowBudgetBytes)
             parallelism--;
         return parallelism;

@@ -161,12 +161,13 @@ public static class CurtainingFilter
     {
         var offsets = new float[blocks * w];
         int strips = (w + ColumnStrip - 1) / ColumnStrip;
-        int lanes = Vector.IsHardwareAccelerated && ColumnStrip % ColumnMedians.Lanes == 0 ? ColumnMedians.Lanes : ColumnStrip + 1;
+        int lanes = ColumnMedians.Lanes;
+        var onLanes = Vector.IsHardwareAccelerated && ColumnStrip % lanes == 0;
         KernelThreads.For(0, strips, maxThreads, () => (new float[ColumnStrip * h], new int[ColumnStrip], new int[ColumnMedians.ScratchLength(h)]), (strip, buffers) =>
         {
             var (columns, counts, keys) = buffers;
             int x0 = strip * ColumnStrip, n = Math.Min(ColumnStrip, w - x0);
-            int vectorColumns = n / lanes * lanes;
+            int vectorColumns = onLanes ? n / lanes * lanes : 0;
             for (int b = 0; b < blocks; b++)
             {
                 int y0 = (int)((long)b * h / blocks), y1 = (int)((long)(b + 1) * h / blocks);

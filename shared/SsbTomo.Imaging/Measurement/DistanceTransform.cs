@@ -47,34 +47,30 @@ public static class DistanceTransform
         int maxThreads = KernelThreads.All)
     {
         var d = new double[labels.Data.LongLength];
-        SquaredNm2WithinReach(labels, feature, voxelSize, reachNm, columns, d, maxThreads);
+        WithinReach(labels, feature, voxelSize, reachNm, columns, d, maxThreads);
         return d;
     }
 
     /// <summary>
     /// As above into the first labels.Length entries of <paramref name="destination"/> (every one of them written), so that a
     /// caller streaming windows keeps one array: a fresh array of a window's size costs a page fault per 4 KiB on first write.
+    /// In single precision (float) only where that gives the doubles' values (<see cref="IsExactInSingle"/>): every sum the
+    /// passes form within the reach is then a whole number of nm² below 2^24, and beyond the reach both exceed reach² or
+    /// are +∞; half the bytes and twice the vector lanes of the double passes.
     /// </summary>
-    public static void SquaredNm2WithinReach(Volume<byte> labels, Func<byte, bool> feature, VoxelSize voxelSize, double reachNm, bool[]? columns,
-        double[] destination, int maxThreads = KernelThreads.All) =>
-        WithinReach(labels, feature, voxelSize, reachNm, columns, destination, maxThreads);
-
-    /// <summary>
-    /// As above in single precision, for the voxel sizes where that changes nothing (<see cref="IsExactInSingle"/>): every
-    /// sum the passes form within the reach is a whole number of nm² below 2^24, so the floats are the doubles' values
-    /// exactly; beyond the reach both are above reach² or +∞. Half the bytes and twice the vector lanes of the double passes.
-    /// </summary>
-    public static void SquaredNm2WithinReach(Volume<byte> labels, Func<byte, bool> feature, VoxelSize voxelSize, double reachNm, bool[]? columns,
-        float[] destination, int maxThreads = KernelThreads.All)
+    public static void SquaredNm2WithinReach<T>(Volume<byte> labels, Func<byte, bool> feature, VoxelSize voxelSize, double reachNm, bool[]? columns,
+        T[] destination, int maxThreads = KernelThreads.All)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (!IsExactInSingle(voxelSize, reachNm))
+        if (typeof(T) == typeof(float) && !IsExactInSingle(voxelSize, reachNm))
             throw new ArgumentException($"squared distances within {reachNm} nm at {voxelSize} are not all exact in single precision; use a double[]", nameof(destination));
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+            throw new ArgumentException($"squared distances are kept as float or double, not {typeof(T).Name}", nameof(destination));
         WithinReach(labels, feature, voxelSize, reachNm, columns, destination, maxThreads);
     }
 
     /// <summary>
-    /// Whether <see cref="SquaredNm2WithinReach(Volume{byte}, Func{byte, bool}, VoxelSize, double, bool[], float[], int)"/>
-    /// gives the doubles' values: every spacing a whole number of nm and three times the largest squared offset within the
+    /// Whether <see cref="SquaredNm2WithinReach{T}"/> in floats gives the doubles' values: every spacing a whole number of nm and three times the largest squared offset within the
     /// reach below 2^24 (float's integers), so each term (k·s)² and each sum of up to three is a float integer.
     /// </summary>
     public static bool IsExactInSingle(VoxelSize voxelSize, double reachNm)

@@ -120,10 +120,7 @@ public sealed class VoidNearNmcAccumulator
     {
         var (y0, x0) = tile.OwnedStartInRead;
         if (squared.LongLength < window.Data.LongLength) squared = new T[window.Data.LongLength];
-        if (squared is double[] doubles)
-            DistanceTransform.SquaredNm2WithinReach(window, label => label == PhaseLabel.Nmc, _voxelSize, DistanceUm * 1000, columns, doubles);
-        else
-            DistanceTransform.SquaredNm2WithinReach(window, label => label == PhaseLabel.Nmc, _voxelSize, DistanceUm * 1000, columns, (float[])(object)squared);
+        DistanceTransform.SquaredNm2WithinReach(window, label => label == PhaseLabel.Nmc, _voxelSize, DistanceUm * 1000, columns, squared);
         for (var z = slab.OwnedStartInSlab; z < slab.OwnedStartInSlab + slab.OwnedSlices; z++)
             for (var y = y0; y < y0 + tile.OwnedHeight; y++)
             {
