@@ -50,7 +50,7 @@ public static class SegmentationSettings
     // With the fibres' half-depth rule: its result and core marks per voxel, and one slice of scratch per core (the Hessian's
     // planes, box planes). The threshold variants segment the same window one after another (two at once on sampled blocks,
     // each a few dozen rows and at most a storage tile's columns of it, a crop copied out of it): their garbage is the same again per variant, but no more is live at once than for one
-    // segmentation, beside the fibres' tube tests they share (FibreHalfDepth.TubeCoreCache, a byte a voxel). The particle
+    // segmentation, beside the fibres' tube tests (FibreHalfDepth.TubeCoreCache, a byte a voxel), which the reported segmentation keeps for its particle faces' gaps and the variants share. The particle
     // faces' gaps run with the fibres' rule, after it: their reach mask and its second buffer (then their flags) per voxel (counted beside the
     // fibres' arrays, which may not be collected yet), and their per-core slice scratch instead of the fibres'.
     public static double SegmentBytesPerVoxel(int windowSlices, int processors, bool fibreHalfDepth) =>

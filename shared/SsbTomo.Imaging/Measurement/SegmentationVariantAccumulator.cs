@@ -119,7 +119,7 @@ public sealed class SegmentationVariantAccumulator
         // The faces reach one voxel beyond the owned slices.
         var exact = window.OwnedInSlab.Grow(0, 1, intensityWindow.Depth);
         // The variants differ in thresholds only, so the fibres' rule tests a voxel for a tube core once for all of them.
-        var tubeCores = _fibreSigmaVoxels > 0 ? new FibreHalfDepth.TubeCoreCache(intensityWindow, _fibreSigmaVoxels, _classMeans) : null;
+        using var tubeCores = _fibreSigmaVoxels > 0 ? new FibreHalfDepth.TubeCoreCache(intensityWindow, _fibreSigmaVoxels, _classMeans) : null;
         // Each variant adds to its own tallies only: the sums do not depend on the order.
         Parallel.For(0, _variants.Count, new ParallelOptions { MaxDegreeOfParallelism = variantsAtOnce }, v =>
         {

@@ -170,6 +170,7 @@ public static class ParticleFaceGaps
                     if (cores is not null) known[i] = core ? FibreHalfDepth.TubeCoreCache.Core : FibreHalfDepth.TubeCoreCache.NotCore;
                 }
             }
+            hessian?.Dispose();
         });
 
         // A potential voxel with a core in its box is a fibre's. The others below the threshold seed the gap, which grows

@@ -69,7 +69,8 @@ public static class PhaseSegmentation
     /// levels ahead). Slices outside the span hold intermediate results: crop them away.
     /// </summary>
     /// <param name="tubeCores">The fibres' rule's tube tests on <paramref name="denoised"/> kept from an earlier call on it with the same σ and
-    /// class means (the threshold variants on one band); null: not kept.</param>
+    /// class means (the threshold variants on one band); null: kept for this call only, so that the particle faces' gaps
+    /// take the half-depth rule's tests of the voxels both look at instead of testing them again.</param>
     /// <param name="correctShineThrough">False: the shine-through correction is left out (a stack without measurable shine-through).</param>
     public static Volume<byte> Segment(Volume<float> denoised, double[] thresholds, double[] classMeans, double shineThroughExcess, double fibreSigmaVoxels,
         SliceSpan exact, FibreHalfDepth.TubeCoreCache? tubeCores = null, bool correctShineThrough = true)
@@ -81,6 +82,8 @@ public static class PhaseSegmentation
             ? runsRead.Grow(FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), denoised.Depth)
             : runsRead;
         var cleaned = corrected.Grow(ShineThroughCorrection.MaxRunSlices, 0, denoised.Depth);
+        using var ownTubeCores = fibreSigmaVoxels > 0 && tubeCores is null ? new FibreHalfDepth.TubeCoreCache(denoised, fibreSigmaVoxels, classMeans) : null;
+        tubeCores ??= ownTubeCores;
         var labels = PhaseClassifier.Classify(denoised, thresholds, PhaseClassifier.BseDarkToBright);
         labels = PartialVolumeCleanup.Apply(labels, denoised, PhaseClassifier.BseDarkToBright, classMeans, cleaned);
         if (correctShineThrough)

@@ -57,7 +57,7 @@ public class HessianEigenvaluesTests
         var (_, middle, smallest) = HessianEigenvalues.OfSlice(volume, z, sigma);
         var selected = new byte[21 * 17];
         for (var i = 0; i < selected.Length; i += every) selected[i] = 1;
-        var workspace = new HessianEigenvalues.AtSelectedPixels(21, 17, sigma);
+        using var workspace = new HessianEigenvalues.AtSelectedPixels(21, 17, sigma);
         var (atMiddle, atSmallest) = (new float[selected.Length], new float[selected.Length]);
         Array.Fill(atMiddle, -12345f);
         // A second slice through the same workspace first: its planes must not leak into the next.
@@ -89,7 +89,7 @@ public class HessianEigenvaluesTests
     public void Eigenvalues_at_selected_pixels_do_not_depend_on_what_else_is_selected(double sigma, int height, int width)
     {
         var volume = Denoise.Gaussian(OracleIo.RandomGrey(9, height, width, seed: height + width), 1.0);
-        var workspace = new HessianEigenvalues.AtSelectedPixels(height, width, sigma);
+        using var workspace = new HessianEigenvalues.AtSelectedPixels(height, width, sigma);
         var all = new byte[height * width];
         Array.Fill(all, (byte)1);
         var (allMiddle, allSmallest) = (new float[all.Length], new float[all.Length]);

@@ -142,19 +142,41 @@ public class ParticleFaceGapsTests(ITestOutputHelper output)
         Assert.Equal(whole.Data, FibreHalfDepthTests.SegmentedInWindows(denoised, Thresholds, Means, shineThroughExcess, TubeSigma, slabSlices, tile, ownedOnly).Data);
     }
 
+    [Theory]
+    [InlineData(3.0, 1.5, 7)]
+    [InlineData(4.0, 1.3, 6)]
+    public void The_gaps_given_the_half_depth_rules_tube_tests_are_the_gaps_that_test_on_their_own(double gap, double blur, int seed)
+    {
+        // The recipe keeps the half-depth rule's tube tests for the faces' gaps (PhaseSegmentation.Segment): the voxels both
+        // look at are tested once, and the gaps must come out as if each had tested its own.
+        var (_, denoised) = Particle(gap, blur, seed);
+        var classified = PhaseSegmentation.Segment(denoised, Thresholds, Means);
+        var span = SliceSpan.All(denoised.Depth);
+        var own = FibreHalfDepth.Apply(classified, denoised, Means, TubeSigma, span);
+        ParticleFaceGaps.ApplyInPlace(own, denoised, Means, Thresholds[1], TubeSigma, span);
+        using var kept = new FibreHalfDepth.TubeCoreCache(denoised, TubeSigma, Means);
+        var shared = FibreHalfDepth.Apply(classified, denoised, Means, TubeSigma, span, kept);
+        var testedByTheRule = kept.States.Take((int)denoised.Length).Count(state => state != 0);
+        ParticleFaceGaps.ApplyInPlace(shared, denoised, Means, Thresholds[1], TubeSigma, span, kept);
+        Assert.True(testedByTheRule > 0, "the half-depth rule tested voxels the gaps could take");
+        Assert.True(kept.States.Take((int)denoised.Length).Count(state => state != 0) > testedByTheRule, "the gaps tested voxels of their own too");
+        Assert.Equal(own.Data, shared.Data);
+        Assert.NotEqual(classified.Data, shared.Data);
+    }
+
     [Fact]
     public void Tube_tests_kept_across_threshold_variants_give_each_variant_its_own_labels()
     {
         var (_, denoised) = Particle(3.0, 1.5, seed: 7);
         double[][] variants = [Thresholds, [Thresholds[0] - 1500, Thresholds[1] - 1500, Thresholds[2]], [Thresholds[0] + 1500, Thresholds[1] + 1500, Thresholds[2]]];
-        var cache = new FibreHalfDepth.TubeCoreCache(denoised, TubeSigma, Means);
+        using var cache = new FibreHalfDepth.TubeCoreCache(denoised, TubeSigma, Means);
         foreach (var thresholds in variants)
         {
             var expected = PhaseSegmentation.Segment(denoised, thresholds, Means, 0, TubeSigma);
             var cached = PhaseSegmentation.Segment(denoised, thresholds, Means, 0, TubeSigma, SliceSpan.All(denoised.Depth), cache);
             Assert.Equal(expected.Data, cached.Data);
         }
-        var other = new FibreHalfDepth.TubeCoreCache(denoised, TubeSigma, [Void, Carbon, Lps + 4000, Nmc]);
+        using var other = new FibreHalfDepth.TubeCoreCache(denoised, TubeSigma, [Void, Carbon, Lps + 4000, Nmc]);
         Assert.Throws<ArgumentException>(() => ParticleFaceGaps.ApplyInPlace(WithoutGaps(denoised), denoised, Means, Thresholds[1], TubeSigma,
             SliceSpan.All(denoised.Depth), other));
     }
