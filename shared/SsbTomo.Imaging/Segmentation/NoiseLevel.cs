@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace SsbTomo.Imaging.Segmentation;
 
@@ -88,6 +90,9 @@ public static class NoiseLevel
         ref var bins1 = ref counts[Bins];
         ref var bins2 = ref counts[2 * Bins];
         ref var bins3 = ref counts[3 * Bins];
+        Span<int> lanes = stackalloc int[Vector256<int>.Count];
+        ref var lane = ref MemoryMarshal.GetReference(lanes);
+        var last = Vector256.Create(Bins - 1);
         for (var y = 1; y < height - 1; y++)
         {
             var row = z * plane + (long)y * width;
@@ -95,6 +100,22 @@ public static class NoiseLevel
             ref var up = ref slab.Data[row - width];
             ref var down = ref slab.Data[row + width];
             var x = 1;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                // The bins of eight pixels at once (4e fits an int: |4e| < 2^18), then their four interleaved increments.
+                for (; x + Vector256<int>.Count < width; x += Vector256<int>.Count)
+                {
+                    var e = 4 * Widened(ref centre, x) - Widened(ref centre, x - 1) - Widened(ref centre, x + 1) - Widened(ref up, x) - Widened(ref down, x);
+                    Vector256.Min(Vector256.ShiftRightLogical(Vector256.Abs(e), BinShift), last).StoreUnsafe(ref lane);
+                    for (var k = 0; k < Vector256<int>.Count; k += 4)
+                    {
+                        Unsafe.Add(ref bins0, Unsafe.Add(ref lane, k))++;
+                        Unsafe.Add(ref bins1, Unsafe.Add(ref lane, k + 1))++;
+                        Unsafe.Add(ref bins2, Unsafe.Add(ref lane, k + 2))++;
+                        Unsafe.Add(ref bins3, Unsafe.Add(ref lane, k + 3))++;
+                    }
+                }
+            }
             for (; x + 3 < width - 1; x += 4)
             {
                 Unsafe.Add(ref bins0, Bin(ref centre, ref up, ref down, x))++;
@@ -104,6 +125,14 @@ public static class NoiseLevel
             }
             for (; x < width - 1; x++) Unsafe.Add(ref bins0, Bin(ref centre, ref up, ref down, x))++;
         }
+    }
+
+    /// <summary>Eight grey levels of a row from <paramref name="x"/> on, as ints.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Widened(ref ushort row, int x)
+    {
+        var (lower, upper) = Vector128.Widen(Vector128.LoadUnsafe(ref Unsafe.Add(ref row, x)));
+        return Vector256.Create(lower, upper).AsInt32();
     }
 
     /// <summary>The bin of pixel <paramref name="x"/> of a row (<paramref name="centre"/>) between the rows above and below.</summary>

@@ -52,12 +52,14 @@ public class NoiseLevelTests
 
     /// <summary>
     /// The counts are those of the plain definition, bin of |4·c − four neighbours| / 16 per interior pixel, on one thread
-    /// and on many, for widths with and without a remainder after the four interleaved histograms.
+    /// and on many, for widths with and without a remainder after the vector lanes (eight pixels) and the four interleaved histograms.
     /// </summary>
     [Theory]
     [InlineData(33)]
     [InlineData(36)]
     [InlineData(3)]
+    [InlineData(77)]
+    [InlineData(10)]
     public void The_counts_are_the_plain_definitions_on_any_number_of_threads(int width)
     {
         var random = new Random(width);
