@@ -13,8 +13,6 @@ namespace SsbTomo.Imaging.Alignment;
 /// </summary>
 internal readonly record struct HistogramBins(double Origin, double Width, int Count)
 {
-    /// <summary>Floats hold every whole number only up to 2^24; beyond it no lattice is inferred.</summary>
-    private const double LargestLatticeValue = 1 << 24;
 
     /// <summary>The bin of <paramref name="value"/>; outside [0, Count) when the value lies outside the bins.</summary>
     public int BinOf(double value) => (int)Math.Floor((value - Origin) / Width);
@@ -57,7 +55,7 @@ internal readonly record struct HistogramBins(double Origin, double Width, int C
         foreach (var v in samples)
         {
             if (!float.IsFinite(v)) continue;
-            if (Math.Abs(v) > LargestLatticeValue || v != MathF.Round(v)) return null;
+            if (Math.Abs(v) > IntegerMath.LargestExactSingle || v != MathF.Round(v)) return null;
             var level = (long)v;
             origin ??= level;
             if (step != 1) step = IntegerMath.Gcd(step, Math.Abs(level - origin.Value));

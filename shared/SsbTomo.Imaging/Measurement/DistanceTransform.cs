@@ -70,16 +70,17 @@ public static class DistanceTransform
     }
 
     /// <summary>
-    /// Whether <see cref="SquaredNm2WithinReach{T}"/> in floats gives the doubles' values: every spacing a whole number of nm and three times the largest squared offset within the
-    /// reach below 2^24 (float's integers), so each term (k·s)² and each sum of up to three is a float integer.
+    /// Whether <see cref="SquaredNm2WithinReach{T}"/> in floats gives the doubles' values: every spacing a whole number of nm,
+    /// and the three axes' largest squared offsets within the reach summed below 2^24 (<see cref="IntegerMath.LargestExactSingle"/>),
+    /// so each term (k·s)² and each sum of up to three is a float integer. A property of the number format and the voxel
+    /// size, not of any stack: true at 50 nm and a 0.5 µm reach (3 × 500² nm²), false at 100 nm and 3 µm or at 12.5 nm.
     /// </summary>
     public static bool IsExactInSingle(VoxelSize voxelSize, double reachNm)
     {
-        const double LargestExactInteger = 1 << 24;
         double Largest(double spacing) => Sq(ReachVoxels(reachNm, spacing) * spacing);
         foreach (var spacing in new[] { voxelSize.ZNm, voxelSize.YNm, voxelSize.XNm })
             if (!(spacing > 0) || spacing != Math.Round(spacing)) return false;
-        return Largest(voxelSize.ZNm) + Largest(voxelSize.YNm) + Largest(voxelSize.XNm) < LargestExactInteger;
+        return Largest(voxelSize.ZNm) + Largest(voxelSize.YNm) + Largest(voxelSize.XNm) < IntegerMath.LargestExactSingle;
     }
 
     private static void WithinReach<T>(Volume<byte> labels, Func<byte, bool> feature, VoxelSize voxelSize, double reachNm, bool[]? columns,
@@ -102,11 +103,12 @@ public static class DistanceTransform
         var rowMarked = new bool[height];
         for (var y = 0; y < height; y++) rowMarked[y] = columns is null || columns.AsSpan(y * width, width).Contains(true);
         var d = destination;
-        KernelThreads.For(0, depth, maxThreads, () => new T[plane], (z, slice) =>
+        KernelThreads.For(0, depth, maxThreads, () => (new T[plane], new int[width]), (z, scratch) =>
         {
+            var (slice, gaps) = scratch;
             var sliceStart = z * plane;
             for (var y = 0; y < height; y++)
-                NearestAlongRow(labels.Data.AsSpan(sliceStart + y * width, width), isFeature, reachX, voxelSize.XNm, slice.AsSpan(y * width, width));
+                NearestAlongRow(labels.Data.AsSpan(sliceStart + y * width, width), isFeature, reachX, voxelSize.XNm, gaps, slice.AsSpan(y * width, width));
             for (var y = 0; y < height; y++)
                 MinimumOverRows(d.AsSpan(sliceStart + y * width, width), slice, width, y, Math.Max(-reachY, -y), Math.Min(reachY, height - 1 - y), voxelSize.YNm);
         });
@@ -124,14 +126,13 @@ public static class DistanceTransform
     /// <summary>⌊reach / s⌋, with the same slack for a reach that is a whole number of voxels as the callers' limits.</summary>
     public static int ReachVoxels(double reachNm, double spacingNm) => (int)Math.Floor(reachNm / spacingNm * (1 + 1e-12));
 
-    /// <summary>(k·s)² to the nearest feature in the row, k ≤ reach, else +∞.</summary>
-    private static void NearestAlongRow<T>(ReadOnlySpan<byte> row, bool[] isFeature, int reach, double spacing, Span<T> result)
+    /// <summary>(k·s)² to the nearest feature in the row, k ≤ reach, else +∞; <paramref name="gaps"/> is a row of scratch.</summary>
+    private static void NearestAlongRow<T>(ReadOnlySpan<byte> row, bool[] isFeature, int reach, double spacing, Span<int> gaps, Span<T> result)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var width = row.Length;
         // Gaps counted in ints ("no feature on this side" as a gap beyond any reach), so that the sweep is the same in any precision.
         var noFeature = int.MaxValue / 2;
-        Span<int> gaps = width <= 4096 ? stackalloc int[width] : new int[width];
         var last = -noFeature;
         for (var x = 0; x < width; x++)
         {

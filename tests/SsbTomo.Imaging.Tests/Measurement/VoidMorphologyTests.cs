@@ -198,6 +198,21 @@ public class VoidMorphologyTests
             DistanceTransform.SquaredNm2WithinReach(v, label => label == PhaseLabel.Nmc, new VoxelSize(48.7, 48.7, 50), 500, null, singles));
     }
 
+    /// <summary>
+    /// The single-precision bound is float's, 2^24, not a voxel size's: at 1 nm voxels a reach of 2364 nm sums to
+    /// 3 · 2364² = 16,765,488 nm² (exact), 2365 nm to 16,779,675 (not); 100 nm voxels and a 3 µm reach are past it, and a
+    /// 12.5 nm voxel is no whole number of nm.
+    /// </summary>
+    [Fact]
+    public void Single_precision_is_exact_up_to_floats_largest_run_of_whole_numbers()
+    {
+        Assert.True(DistanceTransform.IsExactInSingle(new VoxelSize(1, 1, 1), 2364));
+        Assert.False(DistanceTransform.IsExactInSingle(new VoxelSize(1, 1, 1), 2365));
+        Assert.True(DistanceTransform.IsExactInSingle(new VoxelSize(50, 50, 50), 500));
+        Assert.False(DistanceTransform.IsExactInSingle(new VoxelSize(100, 100, 100), 3000));
+        Assert.False(DistanceTransform.IsExactInSingle(new VoxelSize(12.5, 12.5, 12.5), 500));
+    }
+
     [Theory]
     [InlineData(0.05)]
     [InlineData(0.1)]
