@@ -31,7 +31,10 @@ public sealed class CathodePhantom
     private readonly double _textureScale;
     private readonly PhantomAppearance _look;
 
-    private CathodePhantom(PhantomOptions options)
+    /// <summary>A specimen given as labels (<see cref="FromLabels"/>), which replaces the drawn shapes; null for a drawn one.</summary>
+    private readonly LabelSpecimen? _specimen;
+
+    private CathodePhantom(PhantomOptions options, LabelSpecimen? specimen = null)
     {
         Options = options;
         Parameters = options.Resolved;
@@ -42,20 +45,31 @@ public sealed class CathodePhantom
         // behind the last slice the specimen must go on as deep as shine-through looks
         SpecimenHi = new Vec3(options.Depth + _look.ShineThroughDepth + 2, options.Height + m, options.Width + m);
 
-        var builder = new SpecimenBuilder(options, Parameters.Microstructure, _look.NmcParticleOffset, SpecimenLo, SpecimenHi);
-        builder.Build();
-        Particles = builder.Particles;
-        Cracks = builder.Cracks;
-        Fibres = builder.Fibres;
-        Pores = builder.Pores;
-        CrackFlakes = builder.Flakes;
-        CalibrationLatticeStride = builder.LatticeStride;
+        if (specimen is null)
+        {
+            var builder = new SpecimenBuilder(options, Parameters.Microstructure, _look.NmcParticleOffset, SpecimenLo, SpecimenHi);
+            builder.Build();
+            Particles = builder.Particles;
+            Cracks = builder.Cracks;
+            Fibres = builder.Fibres;
+            Pores = builder.Pores;
+            CrackFlakes = builder.Flakes;
+            CalibrationLatticeStride = builder.LatticeStride;
+        }
+        else
+        {
+            if (specimen.MarginPx < m)
+                throw new ArgumentException($"the specimen's margin of {specimen.MarginPx} px is less than the {m} px this stack's drift and blur reach", nameof(specimen));
+            _specimen = specimen;
+            (Particles, Cracks, Fibres, Pores, CrackFlakes, CalibrationLatticeStride) = ([], [], [], [], [], 1);
+        }
 
         double pxPerUm = 1000.0 / options.VoxelNm;
         _grid = new CellGrid(SpecimenLo, SpecimenHi, Math.Max(4, 0.8 * pxPerUm));
 
         _spheres = Particles.Select(p => new SphereG(p.Centre.Z, p.Centre.Y, p.Centre.X, p.Radius)).ToArray();
-        _nmcGrey = Particles.Select(p => _look.NmcGrey + p.GreyOffset).ToArray();
+        // A labelled specimen has no particles to tell apart: its NMC is one grey level (particle 0).
+        _nmcGrey = specimen is null ? Particles.Select(p => _look.NmcGrey + p.GreyOffset).ToArray() : [_look.NmcGrey];
         _sphereCells = _grid.Build(Particles.Count,
             i => Box(Particles[i].Centre, Particles[i].Radius),
             (i, c, h) => (c - Particles[i].Centre).Length <= Particles[i].Radius + h);
@@ -109,6 +123,31 @@ public sealed class CathodePhantom
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         return new CathodePhantom(options);
+    }
+
+    /// <summary>
+    /// Images a given microstructure (<paramref name="specimen"/>: labels, milled along its first axis) as
+    /// <see cref="Create"/> images a drawn one: the appearance, artefacts, noise and drift of <paramref name="options"/>
+    /// (a preset's or a family draw's; its microstructure parameters are not used), <paramref name="options"/>.Depth
+    /// slices. The field is the specimen inside its margin (its height and width replace the options'); the margin must
+    /// cover the drift and the blur (<see cref="MarginFor"/>).
+    /// </summary>
+    public static CathodePhantom FromLabels(LabelSpecimen specimen, PhantomOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(specimen);
+        ArgumentNullException.ThrowIfNull(options);
+        options = options with { Height = specimen.Height - 2 * specimen.MarginPx, Width = specimen.Width - 2 * specimen.MarginPx };
+        options.Validate();
+        if (options.Depth > specimen.Depth)
+            throw new ArgumentException($"{options.Depth} slices asked of a specimen of {specimen.Depth}", nameof(options));
+        return new CathodePhantom(options, specimen);
+    }
+
+    /// <summary>The margin in y and x (pixels) that a stack of <paramref name="options"/> reaches beyond its field: its largest drift, the blur and a few pixels.</summary>
+    public static int MarginFor(PhantomOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new AcquisitionModel(options, options.Resolved.Appearance).MarginPx;
     }
 
     public PhantomOptions Options { get; }
@@ -181,6 +220,12 @@ public sealed class CathodePhantom
     internal byte Classify(double z, double y, double x, out int particle)
     {
         particle = -1;
+        if (_specimen is not null)
+        {
+            var label = _specimen.At(z, y, x);
+            if (label == PhaseLabel.Nmc) particle = 0;
+            return label;
+        }
         int cell = _grid.CellOf(z, y, x);
         if (cell < 0) return PhaseLabel.Lps;
 
@@ -240,6 +285,11 @@ public sealed class CathodePhantom
 
     internal void ClassifyRow<TX>(double z, double y, TX xs, Span<byte> labels, Span<int> particles) where TX : struct, IRowX
     {
+        if (_specimen is not null)
+        {
+            for (int i = 0; i < labels.Length; i++) labels[i] = Classify(z, y, xs.X(i), out particles[i]);
+            return;
+        }
         Span<int> sph = stackalloc int[MaxCandidates], crk = stackalloc int[MaxCandidates], flk = stackalloc int[MaxCandidates],
             cap = stackalloc int[MaxCandidates], por = stackalloc int[MaxCandidates];
         int nS = 0, nC = 0, nF = 0, nK = 0, nP = 0;

@@ -375,9 +375,13 @@ public sealed class SmoothedSurfaceAreaAccumulator
         return surfaces;
     }
 
-    /// <summary>Γ_ab = (S_a + S_b − S_a∪b) / 2, µm².</summary>
+    /// <summary>
+    /// Γ_ab = (S_a + S_b − S_a∪b) / 2, µm², and 0 where that is negative: where both phases are features thinner than the
+    /// Gaussian, mixed (a binder and pores in specks of a few voxels), each alone fades below the iso-level while their
+    /// sum does not, so the union has surface the two phases lack. That interface is below what this estimate resolves.
+    /// </summary>
     public double InterfaceUm2(byte a, byte b) =>
-        a == b ? 0 : Um2(_phase[a] + _phase[b] - _union[Math.Min(a, b), Math.Max(a, b)]) / 2 * Scale([(Math.Min(a, b), Math.Max(a, b))]);
+        a == b ? 0 : Math.Max(0, Um2(_phase[a] + _phase[b] - _union[Math.Min(a, b), Math.Max(a, b)]) / 2 * Scale([(Math.Min(a, b), Math.Max(a, b))]));
 
     /// <summary>Γ_nmc,void / S_nmc; NaN without NMC surface.</summary>
     public double ContactLoss => _phase[PhaseLabel.Nmc] == 0 ? double.NaN : InterfaceUm2(PhaseLabel.Nmc, PhaseLabel.Void) / SurfaceUm2()[PhaseLabel.Nmc];
