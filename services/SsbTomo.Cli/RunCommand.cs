@@ -56,13 +56,23 @@ public static class RunCommand
             Description = $"Print wall time, CPU time and peak memory per stage after the run and write them to {RunProfile.FileName} in the output folder.",
         };
 
+        var carbon = new Option<CarbonShape>("--carbon")
+        {
+            Description = "The carbon additive's shape. fibres (carbon nanofibres, VGCF: the paper's cathode; the default): thin carbon takes its "
+                + "width at half its depth, and dark layers along a particle's face that are not fibres are read as delamination gaps (void). "
+                + "particles (carbon black, binder films on the particles): both rules are left out, since a binder film on a particle "
+                + "is carbon, not a gap (on a real binder's microstructure the gaps rule read contact loss 4-7 points high).",
+            DefaultValueFactory = _ => CarbonShape.Fibres,
+        };
+
         var command = new Command("run", "Run ingest, alignment, segmentation, reconstruction and metrics on one stack, embedded in this process.")
         {
-            stack, output, voxelSize, chunkSlices, fanOutSlices, verbose, memory, alignmentWorkers, model, profile,
+            stack, output, voxelSize, chunkSlices, fanOutSlices, verbose, memory, alignmentWorkers, model, profile, carbon,
         };
         command.SetAction((parse, ct) => RunAsync(
             parse.GetValue(stack)!, parse.GetValue(output)!, parse.GetValue(voxelSize), parse.GetValue(chunkSlices), parse.GetValue(verbose), ct,
-            parse.GetValue(memory), parse.GetValue(alignmentWorkers), parse.GetValue(model), parse.GetValue(profile), parse.GetValue(fanOutSlices)));
+            parse.GetValue(memory), parse.GetValue(alignmentWorkers), parse.GetValue(model), parse.GetValue(profile), parse.GetValue(fanOutSlices),
+            parse.GetValue(carbon)));
         return command;
     }
 
@@ -74,7 +84,8 @@ public static class RunCommand
     /// <param name="fanOutSlicesGiven">Slices per command of the fanned-out stages (<see cref="SubmitJob.FanOutSlices"/>); null:
     /// <see cref="ChunkPlan.EmbeddedFanOutSlices"/>.</param>
     public static async Task<int> RunAsync(string stackPath, string outDir, double[]? voxelSize, int? chunkSlicesGiven, bool verbose, CancellationToken ct,
-        int? memoryBudgetMb = null, int? alignmentWorkersGiven = null, string? modelDir = null, bool profile = false, int? fanOutSlicesGiven = null)
+        int? memoryBudgetMb = null, int? alignmentWorkersGiven = null, string? modelDir = null, bool profile = false, int? fanOutSlicesGiven = null,
+        CarbonShape carbon = CarbonShape.Fibres)
     {
         if (modelDir is not null && CheckModel(modelDir) is { } refusal)
         {
@@ -115,6 +126,7 @@ public static class RunCommand
         {
             if (memoryBudgetMb is { } mb) o.MemoryBudgetMb = mb;
             o.AlignmentWorkers = alignmentWorkers;
+            o.FibreHalfDepth = carbon == CarbonShape.Fibres;
         }), modelDir, profiler, fanOut);
         if (profiler is not null) WriteProfile(profiler, outDir, result.Succeeded, chunkSlices, alignmentWorkers, fanOut);
         if (!result.Succeeded)
@@ -324,4 +336,14 @@ public static class RunCommand
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLineInterpolated($"Results in [bold]{Path.GetDirectoryName(metricsPath)}[/]");
     }
+}
+
+/// <summary>What the carbon additive looks like in 3D: it decides whether the fibre rules of the segmentation run (<see cref="SsbTomoOptions.FibreHalfDepth"/>).</summary>
+public enum CarbonShape
+{
+    /// <summary>Carbon nanofibres (the paper's): thin tubes.</summary>
+    Fibres,
+
+    /// <summary>Carbon black or binder: grains and films, on the particles as well.</summary>
+    Particles,
 }

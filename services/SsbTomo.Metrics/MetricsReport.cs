@@ -130,6 +130,17 @@ public sealed partial record MetricsReport(
         };
     }
 
+    /// <summary>Says in the uncertainty report which carbon the segmentation's fibre rules assumed (none without a fitted model).</summary>
+    public MetricsReport WithCarbonShape(bool fibreRules) => Uncertainty is null ? this : this with
+    {
+        Uncertainty = Uncertainty with
+        {
+            CarbonShape = fibreRules
+                ? "fibres: thin carbon given its width at half its depth, dark layers along a particle's face that are no fibre read as delamination gaps (void)"
+                : "particles: no fibre rules (carbon black or binder films; a dark layer on a particle's face stays carbon)",
+        },
+    };
+
     /// <param name="variantVoxelShare">Share of the voxels the variants were counted on (1: all; see <see cref="VariantBlockSample"/>).</param>
     /// <param name="boundaries">Widens each fraction's interval by a layer over the phase's surface (after the overlap warnings,
     /// which judge the thresholds alone); null: the variants' range only.</param>
@@ -215,6 +226,11 @@ public sealed record UncertaintyReport(
 
     [JsonPropertyName("carbon_level")]
     public CarbonLevelReport? CarbonLevel { get; init; }
+
+    /// <summary>Which carbon the segmentation's rules took the stack's to be (<c>SsbTomo:FibreHalfDepth</c>, <c>ssbtomo run --carbon</c>).</summary>
+    [JsonPropertyName("carbon_shape")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? CarbonShape { get; init; }
 
     [JsonPropertyName("boundary_placement")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

@@ -32,8 +32,11 @@ public sealed class SsbTomoOptions
     public DaprSettings Dapr { get; set; } = new();
 
     /// <summary>
-    /// Whether the segmentation stage gives thin carbon fibres the width at half their depth (<c>FibreHalfDepth</c>, on by
-    /// default: carbon Dice up on the phantom family, void and contact loss unchanged). Off reproduces the labels without it.
+    /// Whether the segmentation stage runs its carbon-fibre rules (<c>FibreHalfDepth</c>, on by default): thin carbon fibres
+    /// get the width at half their depth (carbon Dice up on the phantom family), and dark layers along a particle's face
+    /// that are no fibre go back to void (<c>ParticleFaceGaps</c>: delamination gaps, contact loss). Off for a cathode whose
+    /// carbon is not fibres (carbon black, binder films on the particles: there such a layer is carbon, and the gaps rule
+    /// read contact loss 4-7 pp high on a real binder's microstructure; <c>ssbtomo run --carbon particles</c>).
     /// </summary>
     public bool FibreHalfDepth { get; set; } = true;
 

@@ -493,6 +493,20 @@ internal static class CleanupStudy
             // seen, none corrected); the product's floor is ShineThroughEstimate.DetectionFloor.
             Volume<byte> ShineGate(double minimumExcess) => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans,
                 shine.Correction, tubeSigma, correctShineThrough: shine.Excess >= minimumExcess);
+            // The recipe's steps (PhaseSegmentation.Segment on the whole volume) with the last ones left out, to see which one
+            // a stack's error comes from.
+            Volume<byte> PipelineWithout(bool gaps = true, bool litRuns = true, bool fibres = true, double? gapGate = null)
+            {
+                using var tubeCores = new FibreHalfDepth.TubeCoreCache(intensity, tubeSigma, decision.ClassMeans);
+                var labels = CleanedUp(intensity, decision.Thresholds, decision.ClassMeans);
+                if (shine.Detected)
+                    labels = ShineThroughCorrection.Apply(labels, intensity, decision.ClassMeans[0], [shine.Correction], double.PositiveInfinity,
+                        decision.ClassMeans[2], SliceSpan.All(intensity.Depth), PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
+                if (fibres) labels = FibreHalfDepth.Apply(labels, intensity, decision.ClassMeans, tubeSigma, SliceSpan.All(intensity.Depth), tubeCores);
+                if (litRuns) LitPoreRuns.ApplyInPlace(labels, intensity, decision.Thresholds[0], decision.ClassMeans, shine.Correction, SliceSpan.All(intensity.Depth));
+                if (gaps) ParticleFaceGaps.ApplyInPlace(labels, intensity, decision.ClassMeans, gapGate ?? decision.Thresholds[1], tubeSigma, SliceSpan.All(intensity.Depth), tubeCores);
+                return labels;
+            }
             double[] TruthShine() => Enumerable.Range(0, 9).Select(d => d == 0 ? 0 : shineStrength * Math.Exp(-(d - 1) / shineDecay)).ToArray();
             (string Rule, Func<Volume<byte>> Segment)[] rules =
             [
@@ -503,6 +517,13 @@ internal static class CleanupStudy
                 ("survey + shine all excess", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, Math.Min(shine.Excess, ShineThroughEstimate.MaximumExcess))),
                 ("survey + shine correction", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Correction)),
                 ("pipeline", () => Pipeline()),
+                ("pipeline no gaps", () => PipelineWithout(gaps: false)),
+                ("pipeline rebuilt", () => PipelineWithout()),
+                ("gaps below carbon mean", () => PipelineWithout(gapGate: decision.ClassMeans[1])),
+                ("gaps below c|l 3/4", () => PipelineWithout(gapGate: decision.ClassMeans[1] + 0.5 * (decision.Thresholds[1] - decision.ClassMeans[1]))),
+                ("gaps below v|c to c mid", () => PipelineWithout(gapGate: 0.5 * (decision.Thresholds[0] + decision.ClassMeans[1]))),
+                ("pipeline no gaps no lit runs", () => PipelineWithout(gaps: false, litRuns: false)),
+                ("pipeline no gaps no lit runs no fibres", () => PipelineWithout(gaps: false, litRuns: false, fibres: false)),
                 ("shine gate 0.03", () => ShineGate(0.03)),
                 ("shine gate 0.05", () => ShineGate(0.05)),
                 ("shine gate 0.07", () => ShineGate(0.07)),

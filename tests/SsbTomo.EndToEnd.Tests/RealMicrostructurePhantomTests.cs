@@ -18,7 +18,7 @@ public class RealMicrostructurePhantomTests
     private const string Electrode = "/work/shared/data/taufactor/electrode.tiff";
 
     [Fact]
-    public async Task The_TauFactor_electrode_imaged_in_a_family_look_runs_end_to_end_with_void_within_one_and_a_half_points()
+    public async Task The_TauFactor_electrode_imaged_in_a_family_look_runs_end_to_end_with_void_within_one_and_a_half_points_with_or_without_fibre_rules()
     {
         var original = SHA256.HashData(File.ReadAllBytes(Electrode));
         using var dir = new TempDirectory("ssbtomo-e2e-real-microstructure");
@@ -42,6 +42,7 @@ public class RealMicrostructurePhantomTests
 
         using var metrics = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(runDir, "metrics.json")));
         var measured = Fractions(metrics.RootElement);
+        Assert.StartsWith("fibres", metrics.RootElement.GetProperty("uncertainty").GetProperty("carbon_shape").GetString());
         // 2026-12-06: void -0.17 pp, NMC -2.49, carbon -3.89 (37 % of the binder's voxels read as electrolyte: specks of
         // 2-6 voxels under 1.29 px of blur), electrolyte +6.55.
         Assert.InRange(measured["void"] - truthFractions["void"], -0.015, 0.015);
@@ -53,6 +54,19 @@ public class RealMicrostructurePhantomTests
             Assert.True(low <= truthFractions[phase] && truthFractions[phase] <= high,
                 $"{phase}: truth {truthFractions[phase]:P2} outside the reported interval {low:P2}-{high:P2}");
         }
+
+        // The same stack as a cathode whose carbon is grains and films (`--carbon particles`): no fibre rules, so no dark
+        // layer on a particle's face becomes void. Those rules only ever turn carbon next to a particle into void and move
+        // carbon|electrolyte voxels, never the active material: void and contact loss cannot be higher without them.
+        var particlesDir = Path.Combine(dir.Path, "run-particles");
+        Assert.Equal(0, await RunCommand.RunAsync(Path.Combine(phantomDir, "stack"), particlesDir, null, 8, verbose: false, CancellationToken.None,
+            carbon: CarbonShape.Particles));
+        using var particles = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(particlesDir, "metrics.json")));
+        Assert.StartsWith("particles", particles.RootElement.GetProperty("uncertainty").GetProperty("carbon_shape").GetString());
+        var withoutRules = Fractions(particles.RootElement);
+        Assert.Equal(measured["nmc"], withoutRules["nmc"], 12);
+        Assert.True(withoutRules["void"] <= measured["void"], $"void {withoutRules["void"]:P3} without the fibre rules, {measured["void"]:P3} with them");
+        Assert.True(particles.RootElement.GetProperty("contact_loss_fraction").GetDouble() <= metrics.RootElement.GetProperty("contact_loss_fraction").GetDouble());
     }
 
     [Fact]
