@@ -518,6 +518,7 @@ internal static class CleanupStudy
                 ("survey + shine correction", () => PhaseSegmentation.Segment(intensity, decision.Thresholds, decision.ClassMeans, shine.Correction)),
                 ("pipeline", () => Pipeline()),
                 ("pipeline no gaps", () => PipelineWithout(gaps: false)),
+                ("carbon particles", () => PipelineWithout(gaps: false, fibres: false)),
                 ("pipeline rebuilt", () => PipelineWithout()),
                 ("gaps below carbon mean", () => PipelineWithout(gapGate: decision.ClassMeans[1])),
                 ("gaps below c|l 3/4", () => PipelineWithout(gapGate: decision.ClassMeans[1] + 0.5 * (decision.Thresholds[1] - decision.ClassMeans[1]))),
