@@ -61,7 +61,7 @@ public static class RunCommand
             Description = "The carbon additive's shape. fibres (carbon nanofibres, VGCF: the paper's cathode; the default): thin carbon takes its "
                 + "width at half its depth, and dark layers along a particle's face that are not fibres are read as delamination gaps (void). "
                 + "particles (carbon black, binder films on the particles): both rules are left out, since a binder film on a particle "
-                + "is carbon, not a gap (on a real binder's microstructure the gaps rule read contact loss 4-7 points high).",
+                + "is carbon, not a gap (on a real binder's microstructure the gaps rule read contact loss 4-8 points higher).",
             DefaultValueFactory = _ => CarbonShape.Fibres,
         };
 

@@ -36,7 +36,7 @@ public sealed class SsbTomoOptions
     /// get the width at half their depth (carbon Dice up on the phantom family), and dark layers along a particle's face
     /// that are no fibre go back to void (<c>ParticleFaceGaps</c>: delamination gaps, contact loss). Off for a cathode whose
     /// carbon is not fibres (carbon black, binder films on the particles: there such a layer is carbon, and the gaps rule
-    /// read contact loss 4-7 pp high on a real binder's microstructure; <c>ssbtomo run --carbon particles</c>).
+    /// read contact loss 4-8 pp higher on a real binder's microstructure; <c>ssbtomo run --carbon particles</c>).
     /// </summary>
     public bool FibreHalfDepth { get; set; } = true;
 
