@@ -56,13 +56,12 @@ public static class RunCommand
             Description = $"Print wall time, CPU time and peak memory per stage after the run and write them to {RunProfile.FileName} in the output folder.",
         };
 
-        var carbon = new Option<CarbonShape>("--carbon")
+        var carbon = new Option<CarbonShape?>("--carbon")
         {
-            Description = "The carbon additive's shape. fibres (carbon nanofibres, VGCF: the paper's cathode; the default): thin carbon takes its "
-                + "width at half its depth, and dark layers along a particle's face that are not fibres are read as delamination gaps (void). "
-                + "particles (carbon black, binder films on the particles): both rules are left out, since a binder film on a particle "
-                + "is carbon, not a gap (on a real binder's microstructure the gaps rule read contact loss 4-8 points higher).",
-            DefaultValueFactory = _ => CarbonShape.Fibres,
+            Description = "The carbon additive's shape. fibres (carbon nanofibres, VGCF: the paper's cathode): thin carbon takes its width at half "
+                + "its depth, and dark layers along a particle's face that are not fibres are read as delamination gaps (void). particles (carbon "
+                + "black, binder films on the particles): both rules are left out, since a binder film on a particle is carbon, not a gap (on a "
+                + "real binder's microstructure the gaps rule read contact loss 4-8 points higher). Default: fibres, unless SsbTomo__FibreHalfDepth=false.",
         };
 
         var command = new Command("run", "Run ingest, alignment, segmentation, reconstruction and metrics on one stack, embedded in this process.")
@@ -85,7 +84,7 @@ public static class RunCommand
     /// <see cref="ChunkPlan.EmbeddedFanOutSlices"/>.</param>
     public static async Task<int> RunAsync(string stackPath, string outDir, double[]? voxelSize, int? chunkSlicesGiven, bool verbose, CancellationToken ct,
         int? memoryBudgetMb = null, int? alignmentWorkersGiven = null, string? modelDir = null, bool profile = false, int? fanOutSlicesGiven = null,
-        CarbonShape carbon = CarbonShape.Fibres)
+        CarbonShape? carbon = null)
     {
         if (modelDir is not null && CheckModel(modelDir) is { } refusal)
         {
@@ -126,8 +125,7 @@ public static class RunCommand
         {
             if (memoryBudgetMb is { } mb) o.MemoryBudgetMb = mb;
             o.AlignmentWorkers = alignmentWorkers;
-            o.FibreHalfDepth = carbon == CarbonShape.Fibres;
-        }), modelDir, profiler, fanOut);
+        }), modelDir, profiler, fanOut, carbon);
         if (profiler is not null) WriteProfile(profiler, outDir, result.Succeeded, chunkSlices, alignmentWorkers, fanOut);
         if (!result.Succeeded)
         {
@@ -204,9 +202,10 @@ public static class RunCommand
     /// </summary>
     /// <param name="profiler">When given, told every state the job reports and sampled for memory while the job runs.</param>
     /// <param name="fanOutSlices">Slices per command of the fanned-out stages (<see cref="SubmitJob.FanOutSlices"/>; 0: one chunk each).</param>
+    /// <param name="carbon">The cathode's carbon (<see cref="SubmitJob.Carbon"/>); null: the configured <see cref="SsbTomoOptions.FibreHalfDepth"/>.</param>
     public static async Task<JobOutcome> ExecuteAsync(string stackPath, string outDir, double[]? voxelSize, int chunkSlices, bool verbose,
         CancellationToken ct, Action<IServiceCollection>? configureServices = null, string? modelDir = null, StageProfiler? profiler = null,
-        int fanOutSlices = 0)
+        int fanOutSlices = 0, CarbonShape? carbon = null)
     {
         stackPath = Path.GetFullPath(stackPath);
         outDir = Path.GetFullPath(outDir);
@@ -235,6 +234,7 @@ public static class RunCommand
         {
             TrainedClassifier = modelDir is not null,
             FanOutSlices = fanOutSlices,
+            Carbon = carbon,
         }, ct);
         try
         {
@@ -336,14 +336,4 @@ public static class RunCommand
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLineInterpolated($"Results in [bold]{Path.GetDirectoryName(metricsPath)}[/]");
     }
-}
-
-/// <summary>What the carbon additive looks like in 3D: it decides whether the fibre rules of the segmentation run (<see cref="SsbTomoOptions.FibreHalfDepth"/>).</summary>
-public enum CarbonShape
-{
-    /// <summary>Carbon nanofibres (the paper's): thin tubes.</summary>
-    Fibres,
-
-    /// <summary>Carbon black or binder: grains and films, on the particles as well.</summary>
-    Particles,
 }

@@ -81,6 +81,7 @@ public class JobState : SagaStateMachineInstance
         Stages = [.. Stages.Select(s => new StageDuration(s.State, s.StartedUtc, Math.Max(0, ((s.EndedUtc ?? nowUtc) - s.StartedUtc).TotalSeconds)))],
         Segmentation = TrainedClassifier ? null : Segmentation,
         TrainedClassifier = TrainedClassifier,
+        Carbon = Carbon,
         Variants = Segmentation is not null && !TrainedClassifier && ChunkVariants.Count == ChunksTotal
             ? VariantCounts.Sum(ChunkVariants.OrderBy(p => p.Key).Select(p => p.Value))
             : null,
@@ -115,6 +116,9 @@ public class JobState : SagaStateMachineInstance
     /// <summary>The job segments with a trained pixel classifier stored under its prefix (<see cref="SubmitJob.TrainedClassifier"/>).</summary>
     public bool TrainedClassifier { get; set; }
 
+    /// <summary>The cathode's carbon as submitted (<see cref="SubmitJob.Carbon"/>); null: the services' configured default.</summary>
+    public CarbonShape? Carbon { get; set; }
+
     /// <summary>
     /// The command that segments one slab with the stack's thresholds, model and shine-through excess, or with the job's
     /// trained classifier (then without threshold variants: they describe a segmentation the job does not use).
@@ -127,6 +131,7 @@ public class JobState : SagaStateMachineInstance
             SkipShineThroughCorrection = SkipShineThroughCorrection,
             ColumnOffsets = TrainedClassifier ? null : ColumnOffsets,
             TrainedClassifier = TrainedClassifier,
+            Carbon = Carbon,
         };
 
     /// <summary>What a stage could not estimate and did instead (from alignment's StackAligned), for the operator.</summary>

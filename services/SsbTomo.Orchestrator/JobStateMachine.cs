@@ -107,6 +107,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                     job.FanOutSlices = ChunkPlan.FanOutSlicesFor(job.ChunkSlices, c.Message.FanOutSlices);
                     job.Acquisition = c.Message.Acquisition;
                     job.TrainedClassifier = c.Message.TrainedClassifier;
+                    job.Carbon = c.Message.Carbon;
                     job.SubmittedUtc = job.UpdatedUtc = DateTime.UtcNow;
                 })
                 .Publish(c => new JobSubmitted(c.Saga.CorrelationId, c.Saga.SourcePath, c.Saga.JobPrefix, c.Saga.SubmittedUtc))

@@ -14,7 +14,11 @@ namespace SsbTomo.Orchestrator;
 
 public static class JobsApi
 {
-    public record SubmitJobRequest(string SourcePath, VoxelSizeNm? VoxelSizeNm);
+    public record SubmitJobRequest(string SourcePath, VoxelSizeNm? VoxelSizeNm)
+    {
+        /// <summary>The cathode's carbon (<c>"fibres"</c> or <c>"particles"</c>); null: the services' configured default.</summary>
+        public CarbonShape? Carbon { get; init; }
+    }
 
     /// <summary>
     /// A job as the API shows it: its progress and, once failed, the stage, the reason a user reads and the
@@ -27,6 +31,10 @@ public static class JobsApi
         internal JobProgressed Progress => new(JobId, State, ChunksDone, ChunksTotal);
 
         public string? SourcePath { get; init; }
+
+        /// <summary>The cathode's carbon as submitted ("fibres", "particles"); null: the services' configured default.</summary>
+        public string? Carbon { get; init; }
+
         public DateTime? SubmittedUtc { get; init; }
         public DateTime? UpdatedUtc { get; init; }
 
@@ -48,6 +56,7 @@ public static class JobsApi
             return view with
             {
                 SourcePath = state.SourcePath,
+                Carbon = state.Carbon?.ToString().ToLowerInvariant(),
                 SubmittedUtc = state.SubmittedUtc,
                 UpdatedUtc = state.UpdatedUtc,
                 Stages = [.. state.Stages.Select(s => new StageView(s.State, s.StartedUtc, s.EndedUtc, ((s.EndedUtc ?? now) - s.StartedUtc).TotalSeconds))],
@@ -250,6 +259,7 @@ public static class JobsApi
             await publish.Publish(new SubmitJob(jobId, source, JobLayout.ForJob(jobId).Prefix, request.VoxelSizeNm, options.Value.ChunkSlices)
             {
                 FanOutSlices = options.Value.FanOutSlices,
+                Carbon = request.Carbon,
             }, ct);
             logs.CreateLogger("SsbTomo.Orchestrator.JobsApi").LogInformation("Job {JobId} on {SourcePath} submitted by {User}", jobId, source, http.User.Identity?.Name);
             return Results.Accepted($"/api/jobs/{jobId}", new { jobId });

@@ -16,7 +16,8 @@ internal static class SubmitJobRequestReader
 
     private const string SourcePath = "sourcePath";
     private const string VoxelSize = "voxelSizeNm";
-    private static readonly string[] Fields = [SourcePath, VoxelSize];
+    private const string Carbon = "carbon";
+    private static readonly string[] Fields = [SourcePath, VoxelSize, Carbon];
     private static readonly string[] Axes = ["x", "y", "z"];
 
     /// <summary>The request, or the errors keyed by field (a JSON path below the body, e.g. <c>voxelSizeNm.x</c>).</summary>
@@ -25,7 +26,7 @@ internal static class SubmitJobRequestReader
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (body.ValueKind != JsonValueKind.Object)
         {
-            errors["$"] = [$"must be a JSON object with {SourcePath} and optionally {VoxelSize}, not {Describe(body.ValueKind)}"];
+            errors["$"] = [$"must be a JSON object with {SourcePath} and optionally {VoxelSize} and {Carbon}, not {Describe(body.ValueKind)}"];
             return (null, errors);
         }
         var fields = Collect(body, Fields, "", errors);
@@ -47,7 +48,17 @@ internal static class SubmitJobRequestReader
         if (fields.TryGetValue(VoxelSize, out var voxel) && voxel.ValueKind != JsonValueKind.Null)
             voxelSize = ReadVoxelSize(voxel, errors);
 
-        return errors.Count == 0 ? (new JobsApi.SubmitJobRequest(sourcePath!, voxelSize), errors) : (null, errors);
+        CarbonShape? carbon = null;
+        if (fields.TryGetValue(Carbon, out var shape) && shape.ValueKind != JsonValueKind.Null)
+        {
+            if (shape.ValueKind == JsonValueKind.String && Enum.TryParse<CarbonShape>(shape.GetString(), ignoreCase: true, out var parsed)
+                && Enum.IsDefined(parsed) && !int.TryParse(shape.GetString(), out _))
+                carbon = parsed;
+            else
+                errors[Carbon] = ["must be null, \"fibres\" (carbon nanofibres: the fibre rules run) or \"particles\" (carbon black or binder: they do not)"];
+        }
+
+        return errors.Count == 0 ? (new JobsApi.SubmitJobRequest(sourcePath!, voxelSize) { Carbon = carbon }, errors) : (null, errors);
     }
 
     private static VoxelSizeNm? ReadVoxelSize(JsonElement voxel, Dictionary<string, string[]> errors)

@@ -14,8 +14,8 @@ namespace SsbTomo.Segmentation;
 /// <summary>
 /// Segments one slab of denoised.zarr, less the standing curtain stripes' column offsets when the command carries them
 /// (<see cref="StandingCurtains"/>), with the stack-wide thresholds and shine-through excess (<see cref="PhaseSegmentation"/>:
-/// classification, partial-volume clean-up, shine-through correction, and unless <see cref="SsbTomoOptions.FibreHalfDepth"/> is
-/// off the fibres' half-depth rule), tile by tile with the halo they need, and writes its chunks of
+/// classification, partial-volume clean-up, shine-through correction, and for carbon fibres (<see cref="SegmentChunk.Carbon"/>,
+/// else <see cref="SsbTomoOptions.FibreHalfDepth"/>) the fibres' half-depth rule and the particle faces' gaps), tile by tile with the halo they need, and writes its chunks of
 /// the labels (<see cref="JobLayout.Labels"/>). With the threshold model in the command it also segments each window with every threshold variant and
 /// reports the slab's counts, so the metrics' uncertainty costs no second pass over the volume and scales out with the
 /// workers; on large stacks only on the blocks <see cref="VariantBlockSample.For"/> picks. A redelivery writes the same bytes and reports the same counts.
@@ -62,7 +62,9 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
         var target = await denoised.EnsureLikeAsync<byte>(layout.Labels, JobLayout.LabelsName, ct: ct);
 
         // The fibres' half-depth rule looks for dark tubes a fibre's radius across, which the voxel size sets (as for the survey).
-        var fibreSigma = options.Value.FibreHalfDepth ? CarbonFibreSurvey.TubeSigmaVoxels(denoised.VoxelSize) : 0;
+        // The job's carbon decides whether the fibre rules run; a job submitted without one takes the configured default.
+        var fibreRules = message.Carbon is { } carbon ? carbon == CarbonShape.Fibres : options.Value.FibreHalfDepth;
+        var fibreSigma = fibreRules ? CarbonFibreSurvey.TubeSigmaVoxels(denoised.VoxelSize) : 0;
         var variants = message.Model is { } model
             ? new SegmentationVariantAccumulator(SegmentationUncertainty.Variants(model.Thresholds
                 .Select((t, k) => new ThresholdRange(model.ThresholdLows[k], t, model.ThresholdHighs[k])).ToArray()), model.ClassMeans,

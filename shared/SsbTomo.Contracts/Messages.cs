@@ -26,6 +26,23 @@ public record SubmitJob(Guid JobId, string SourcePath, string JobPrefix, VoxelSi
     /// <see cref="ChunkSlices"/>): one slab per command, as before the field existed.
     /// </summary>
     public int FanOutSlices { get; init; }
+
+    /// <summary>What the cathode's carbon additive looks like, which decides the segmentation's fibre rules; null: the segmentation service's <c>SsbTomo:FibreHalfDepth</c>.</summary>
+    public CarbonShape? Carbon { get; init; }
+}
+
+/// <summary>
+/// The carbon additive's shape in 3D. The segmentation's fibre rules (the width at half depth of thin carbon, dark layers
+/// on a particle's face read as delamination gaps) hold for fibres only: on a binder that coats the particles they read
+/// the binder as void.
+/// </summary>
+public enum CarbonShape
+{
+    /// <summary>Carbon nanofibres or VGCF (the paper's cathode): thin tubes; the fibre rules run.</summary>
+    Fibres,
+
+    /// <summary>Carbon black or binder: grains and films, on the particles as well; no fibre rules.</summary>
+    Particles,
 }
 
 /// <summary>
@@ -164,6 +181,9 @@ public record SegmentChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0,
     /// ClassifierForest) instead of the thresholds; the worker loads it once per job.
     /// </summary>
     public bool TrainedClassifier { get; init; }
+
+    /// <summary>The job's carbon (<see cref="SubmitJob.Carbon"/>); null: the worker's <c>SsbTomo:FibreHalfDepth</c>.</summary>
+    public CarbonShape? Carbon { get; init; }
 }
 
 /// <summary>Phase counts (index = label) and NMC contact faces of one threshold variant over one chunk or the whole volume.</summary>
@@ -210,6 +230,9 @@ public record MeasureVolume(Guid JobId, string JobPrefix) : IJobMessage
 
     /// <summary>The labels came from the job's trained pixel classifier (<see cref="SubmitJob.TrainedClassifier"/>), not from thresholds.</summary>
     public bool TrainedClassifier { get; init; }
+
+    /// <summary>The carbon the segmentation assumed (<see cref="SubmitJob.Carbon"/>); null: the configured <c>SsbTomo:FibreHalfDepth</c>.</summary>
+    public CarbonShape? Carbon { get; init; }
 }
 
 /// <summary>One state of a job's life and how long it lasted (seconds).</summary>

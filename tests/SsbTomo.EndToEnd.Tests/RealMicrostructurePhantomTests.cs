@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using SsbTomo.Cli;
+using SsbTomo.Contracts;
 using SsbTomo.Phantom;
 using SsbTomo.TestSupport;
 

@@ -29,10 +29,10 @@ public class JobStateMachineTests
 
     // Each event is published once the previous one has moved the job on, as the stages would.
     private static async Task DriveToSegmentingAsync(ITestHarness harness, Guid jobId, int slices, int chunkSlices, bool duplicate,
-        long[]? histogram = null)
+        long[]? histogram = null, CarbonShape? carbon = null)
     {
         var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
-        await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/x", null, chunkSlices));
+        await harness.Bus.Publish(new SubmitJob(jobId, "/share/stack", "jobs/x", null, chunkSlices) { Carbon = carbon });
         Assert.NotNull(await saga.Exists(jobId, m => m.Ingesting));
         await harness.Bus.Publish(new StackIngested(jobId, slices));
         Assert.NotNull(await saga.Exists(jobId, m => m.Aligning));
@@ -373,6 +373,28 @@ public class JobStateMachineTests
         // A duplicate ChunkSurveyed may re-send the fan-out (see the last test); every chunk is still commanded.
         Assert.Equal([0, 1], harness.Published.Select<SegmentChunk>().Select(m => m.Context.Message.ChunkIndex).Distinct().Order());
         Assert.Single(harness.Published.Select<ReconstructVolume>());
+    }
+
+    [Theory]
+    [InlineData(CarbonShape.Particles)]
+    [InlineData(CarbonShape.Fibres)]
+    [InlineData(null)]
+    public async Task The_submitted_carbon_shape_goes_to_every_segment_command_and_to_the_metrics(CarbonShape? carbon)
+    {
+        var (provider, harness) = await StartAsync();
+        await using var _ = provider;
+        var jobId = NewId.NextGuid();
+        await DriveToSegmentingAsync(harness, jobId, slices: 32, chunkSlices: 16, duplicate: false, carbon: carbon);
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<SegmentChunk>(x => x.Context.Message.ChunkIndex == 1).Any()));
+        Assert.All(harness.Published.Select<SegmentChunk>(), m => Assert.Equal(carbon, m.Context.Message.Carbon));
+
+        await harness.Bus.Publish(new ChunkSegmented(jobId, 0));
+        await harness.Bus.Publish(new ChunkSegmented(jobId, 1));
+        var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
+        Assert.NotNull(await saga.Exists(jobId, m => m.Reconstructing));
+        await harness.Bus.Publish(new VolumeReconstructed(jobId, 3));
+        Assert.True(await Eventually.TrueAsync(() => harness.Published.Select<MeasureVolume>().Any()));
+        Assert.Equal(carbon, harness.Published.Select<MeasureVolume>().Single().Context.Message.Carbon);
     }
 
     [Fact]

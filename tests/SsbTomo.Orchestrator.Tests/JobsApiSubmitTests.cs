@@ -96,6 +96,29 @@ public class JobsApiSubmitTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_cathodes_carbon_shape_is_published_with_the_job_and_any_other_value_is_refused_naming_the_field()
+    {
+        var http = await StartAsync(_share);
+        var stack = Path.Combine(_share, "stack");
+
+        var (status, body) = await PostAsync(http, JsonSerializer.Serialize(new { sourcePath = stack, carbon = "Particles" }));
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        var particles = body.GetProperty("jobId").GetGuid();
+        (status, body) = await PostAsync(http, SubmitBody(stack));
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        var unset = body.GetProperty("jobId").GetGuid();
+        Assert.True(await Harness.Published.Any<SubmitJob>(m => m.Context.Message.JobId == particles && m.Context.Message.Carbon == CarbonShape.Particles));
+        Assert.True(await Harness.Published.Any<SubmitJob>(m => m.Context.Message.JobId == unset && m.Context.Message.Carbon == null));
+
+        foreach (var wrong in new object[] { "graphite", 1, "1", true })
+        {
+            (status, body) = await PostAsync(http, JsonSerializer.Serialize(new { sourcePath = stack, carbon = wrong }));
+            Assert.Equal(HttpStatusCode.BadRequest, status);
+            Assert.Contains("\"particles\"", Assert.Single(FieldErrors(body, "carbon")));
+        }
+    }
+
+    [Fact]
     public async Task A_link_inside_the_share_is_published_as_its_target()
     {
         var http = await StartAsync(_share);
