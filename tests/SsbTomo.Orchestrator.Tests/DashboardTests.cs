@@ -46,6 +46,15 @@ public class DashboardTests
     }
 
     [Fact]
+    public void Shows_the_carbon_a_job_was_submitted_with_and_nothing_for_the_default()
+    {
+        var particles = new JobState { CorrelationId = Guid.NewGuid(), CurrentState = "Segmenting", SourcePath = "/share/a", SubmittedUtc = DateTime.UtcNow, Carbon = CarbonShape.Particles };
+        var unset = new JobState { CorrelationId = Guid.NewGuid(), CurrentState = "Segmenting", SourcePath = "/share/b", SubmittedUtc = DateTime.UtcNow };
+        Assert.Contains("/share/a<br><small>carbon particles</small>", Dashboard.Render([particles], new JobBoard()));
+        Assert.DoesNotContain("carbon", Dashboard.Render([unset], new JobBoard()));
+    }
+
+    [Fact]
     public void Links_a_completed_job_to_its_report_and_a_running_one_to_nothing()
     {
         var done = new JobState { CorrelationId = Guid.NewGuid(), CurrentState = "Completed", SourcePath = "/share/a", SubmittedUtc = DateTime.UtcNow };
