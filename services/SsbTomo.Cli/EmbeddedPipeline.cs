@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SsbTomo.Alignment;
+using SsbTomo.Contracts;
 using SsbTomo.Hosting;
 using SsbTomo.Ingest;
 using SsbTomo.Metrics;
@@ -54,9 +55,11 @@ public static class EmbeddedPipeline
     /// <c>SsbTomo__Auth__*</c> environment turn authentication on.
     /// </summary>
     public static WebApplication BuildServer(string dataDir, string watchDir, int chunkSlices, string urls, int quietSeconds, int pollSeconds = 5,
-        IReadOnlyList<string>? endMarkers = null, string? apiKeysFile = null)
+        IReadOnlyList<string>? endMarkers = null, string? apiKeysFile = null, CarbonShape? carbon = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        // The share's cathodes' carbon: the default of every job the watcher submits (a job posted with its own keeps that).
+        if (carbon is { } shape) builder.Configuration["SsbTomo:FibreHalfDepth"] = (shape == CarbonShape.Fibres).ToString();
         builder.Configuration["SsbTomo:Transport"] = nameof(TransportKind.InMemory);
         builder.Configuration["SsbTomo:BlobStore"] = nameof(BlobStoreKind.FileSystem);
         builder.Configuration["SsbTomo:BlobRoot"] = dataDir;

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using SsbTomo.Contracts;
 using SsbTomo.Hosting;
 using SsbTomo.Orchestrator.Access;
 using Spectre.Console;
@@ -32,9 +33,14 @@ public static class ServeCommand
         {
             Description = "File of API keys (lines from `ssbtomo apikey`): the API and dashboard then need a key. Required to listen beyond loopback.",
         };
+        var carbon = new Option<CarbonShape?>("--carbon")
+        {
+            Description = "The carbon additive of the share's cathodes, for every job that does not name its own: fibres (carbon nanofibres, the "
+                + "default: the segmentation's fibre rules run) or particles (carbon black, binder films: they do not). See `ssbtomo run --help`.",
+        };
         var command = new Command("serve", "Watch a share drive and process every acquisition that lands in it, with the API and dashboard, in one process.")
         {
-            watch, data, urls, chunkSlices, quiet, endMarkers, apiKeys,
+            watch, data, urls, chunkSlices, quiet, endMarkers, apiKeys, carbon,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -43,7 +49,7 @@ public static class ServeCommand
             {
                 app = EmbeddedPipeline.BuildServer(Path.GetFullPath(parse.GetValue(data)!), Path.GetFullPath(parse.GetValue(watch)!),
                     parse.GetValue(chunkSlices), parse.GetValue(urls)!, parse.GetValue(quiet), endMarkers: parse.GetValue(endMarkers),
-                    apiKeysFile: parse.GetValue(apiKeys));
+                    apiKeysFile: parse.GetValue(apiKeys), carbon: parse.GetValue(carbon));
             }
             catch (AccessConfigurationException ex)
             {

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using SsbTomo.Cli;
 using SsbTomo.Contracts;
 using SsbTomo.Orchestrator;
@@ -12,6 +13,20 @@ namespace SsbTomo.EndToEnd.Tests;
 
 public class ServeTests
 {
+    [Theory]
+    [InlineData(CarbonShape.Particles, false)]
+    [InlineData(CarbonShape.Fibres, true)]
+    [InlineData(null, true)]
+    public async Task The_shares_carbon_is_the_default_of_every_job_it_runs(CarbonShape? carbon, bool fibreRules)
+    {
+        using var dir = new TempDirectory("ssbtomo-serve-carbon");
+        var share = Directory.CreateDirectory(Path.Combine(dir.Path, "share")).FullName;
+        await using var app = EmbeddedPipeline.BuildServer(Path.Combine(dir.Path, "data"), share, chunkSlices: 8, urls: "http://127.0.0.1:0",
+            quietSeconds: 1, carbon: carbon);
+        var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SsbTomo.Hosting.SsbTomoOptions>>().Value;
+        Assert.Equal(fibreRules, options.FibreHalfDepth);
+    }
+
     [Fact]
     public async Task An_acquisition_landing_on_the_share_drive_is_picked_up_processed_and_shown_on_the_dashboard()
     {
