@@ -42,9 +42,10 @@ public static class PhantomCommand
             Description = "A segmented microstructure (multi-page TIFF of integer labels, milled along its pages) to image instead of drawn shapes: "
                 + "a real cathode's segmentation from another project. Needs --phase-values; --preset or --family then give the look, artefacts and drift.",
         };
-        var phases = new Option<string?>("--phase-values")
+        var phases = new Option<NamedPhase[]?>("--phase-values")
         {
             Description = "With --labels: the phases as name=value pairs, e.g. lps=0,nmc=85,carbon=170 (phases nmc, lps, carbon, void; every value in the file needs one).",
+            CustomParser = MeasureCommand.ParsePhases,
         };
         var voidPercent = new Option<double?>("--void-percent")
         {
@@ -99,7 +100,7 @@ public static class PhantomCommand
         WriteAsync(CathodePhantom.Create(options), outDir, new JsonObject(), ct);
 
     /// <summary>A label file that cannot be imaged is the user's to fix: its sentence, exit code 2, no stack trace.</summary>
-    private static async Task<int> FromLabelsOrSayWhyAsync(string labelFile, string phaseMap, double? voidPercent, int upsample, int[]? shape,
+    private static async Task<int> FromLabelsOrSayWhyAsync(string labelFile, NamedPhase[] phaseMap, double? voidPercent, int upsample, int[]? shape,
         PhantomOptions look, string outDir, CancellationToken ct)
     {
         try
@@ -122,25 +123,25 @@ public static class PhantomCommand
     /// with it, that many slices from the first and a centred field of about that size (whole label voxels; the file must
     /// hold it and the margin).
     /// </summary>
-    public static async Task<int> WriteFromLabelsAsync(string labelFile, string phaseMap, double? voidPercent, int upsample, int[]? shape,
+    public static async Task<int> WriteFromLabelsAsync(string labelFile, IReadOnlyList<NamedPhase> phaseMap, double? voidPercent, int upsample, int[]? shape,
         PhantomOptions look, string outDir, CancellationToken ct = default)
     {
         labelFile = Path.GetFullPath(labelFile);
-        var mapping = LabelFileSpecimen.ParsePhases(phaseMap);
-        var file = TiffStackReader.Probe(labelFile);
+        var mapping = LabelFileSpecimen.PhasesOf(phaseMap);
+        var values = (await LabelVolumeReader.ReadAsync(labelFile, ct)).Values;
         var shine = look.Resolved.Appearance.ShineThroughDepth + 2;
-        var depth = Math.Min(shape?[0] ?? int.MaxValue, file.SliceCount * upsample - shine);
+        var depth = Math.Min(shape?[0] ?? int.MaxValue, values.Depth * upsample - shine);
         if (depth < 1)
-            throw new ArgumentException($"{labelFile} has {file.SliceCount} slices; the stack needs more than the {shine} its pores show through");
+            throw new ArgumentException($"{labelFile} has {values.Depth} slices; the stack needs more than the {shine} its pores show through");
         var margin = CathodePhantom.MarginFor(look with { Depth = depth });
-        var (fullHeight, fullWidth) = (file.Height * upsample, file.Width * upsample);
+        var (fullHeight, fullWidth) = (values.Height * upsample, values.Width * upsample);
         var (height, width) = shape is null ? (fullHeight - 2 * margin, fullWidth - 2 * margin) : (shape[1], shape[2]);
         if (height + 2 * margin > fullHeight || width + 2 * margin > fullWidth || height < 8 || width < 8)
-            throw new ArgumentException($"{labelFile} is {file.Height}x{file.Width} label voxels ({fullHeight}x{fullWidth} phantom voxels at --upsample {upsample}): "
+            throw new ArgumentException($"{labelFile} is {values.Height}x{values.Width} label voxels ({fullHeight}x{fullWidth} phantom voxels at --upsample {upsample}): "
                 + $"a {height}x{width} field needs {height + 2 * margin}x{width + 2 * margin} with this stack's drift margin of {margin} px");
         int LabelVoxels(int phantomVoxels, int available) => Math.Min(available, (phantomVoxels + upsample - 1) / upsample);
-        var specimenLabels = LabelFileSpecimen.Read(file, mapping, LabelVoxels(depth + shine, file.SliceCount),
-            LabelVoxels(height + 2 * margin, file.Height), LabelVoxels(width + 2 * margin, file.Width));
+        var specimenLabels = LabelFileSpecimen.Crop(values, labelFile, mapping, LabelVoxels(depth + shine, values.Depth),
+            LabelVoxels(height + 2 * margin, values.Height), LabelVoxels(width + 2 * margin, values.Width));
         var carvedPercent = voidPercent ?? (mapping.ContainsValue(PhaseLabel.Void) ? 0 : 100 * look.Resolved.Microstructure.VoidFraction);
         var reached = carvedPercent > 0
             ? LabelSpecimen.CarvePores(specimenLabels, carvedPercent / 100, 1.5, 4, 0.5, look.FamilySeed ?? look.Seed)
@@ -149,7 +150,7 @@ public static class PhantomCommand
         var specimen = new JsonObject
         {
             ["labels"] = labelFile,
-            ["phase_values"] = phaseMap,
+            ["phase_values"] = string.Join(",", phaseMap.Select(p => $"{p.Name}={p.Value}")),
             ["upsample"] = upsample,
             ["void_percent_carved"] = Math.Round(100 * reached, 4),
         };

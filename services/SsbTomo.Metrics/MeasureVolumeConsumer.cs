@@ -150,7 +150,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
                 context.Message.Variants is [.., { Name: VariantBlockSample.SampledBaseName }] ? VariantBlockSample.For(depth, height, width).VoxelShare(depth) : 1,
                 new BoundaryPlacement(areas, options.Value.Metrics.BoundaryPlacementVoxels))
             .WithFibreResolution()
-            .WithCarbonShape(context.Message.Carbon is { } carbon ? carbon == CarbonShape.Fibres : options.Value.FibreHalfDepth)
+            .WithCarbonShape(options.Value.FibreRulesFor(context.Message.Carbon))
             with { Provenance = await store.ExistsAsync(layout.Provenance, ct) ? Path.GetFileName(layout.Provenance) : null };
     }
 

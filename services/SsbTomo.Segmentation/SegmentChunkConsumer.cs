@@ -63,8 +63,7 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
 
         // The fibres' half-depth rule looks for dark tubes a fibre's radius across, which the voxel size sets (as for the survey).
         // The job's carbon decides whether the fibre rules run; a job submitted without one takes the configured default.
-        var fibreRules = message.Carbon is { } carbon ? carbon == CarbonShape.Fibres : options.Value.FibreHalfDepth;
-        var fibreSigma = fibreRules ? CarbonFibreSurvey.TubeSigmaVoxels(denoised.VoxelSize) : 0;
+        var fibreSigma = options.Value.FibreRulesFor(message.Carbon) ? CarbonFibreSurvey.TubeSigmaVoxels(denoised.VoxelSize) : 0;
         var variants = message.Model is { } model
             ? new SegmentationVariantAccumulator(SegmentationUncertainty.Variants(model.Thresholds
                 .Select((t, k) => new ThresholdRange(model.ThresholdLows[k], t, model.ThresholdHighs[k])).ToArray()), model.ClassMeans,

@@ -1,3 +1,5 @@
+using SsbTomo.Contracts;
+
 namespace SsbTomo.Hosting;
 
 /// <summary>The "SsbTomo" configuration section: configuration alone selects transport and store.</summary>
@@ -39,6 +41,9 @@ public sealed class SsbTomoOptions
     /// read contact loss 4-8 pp higher on a real binder's microstructure; <c>ssbtomo run --carbon particles</c>).
     /// </summary>
     public bool FibreHalfDepth { get; set; } = true;
+
+    /// <summary>Whether a job's segmentation runs the fibre rules: its own carbon shape when it gave one, else <see cref="FibreHalfDepth"/>.</summary>
+    public bool FibreRulesFor(CarbonShape? carbon) => carbon is { } shape ? shape == CarbonShape.Fibres : FibreHalfDepth;
 
     /// <summary>Slices per segmentation chunk: the unit of fan-out and of memory.</summary>
     public int ChunkSlices { get; set; } = 16;

@@ -25,7 +25,7 @@ public class RealMicrostructurePhantomTests
         using var dir = new TempDirectory("ssbtomo-e2e-real-microstructure");
         var phantomDir = Path.Combine(dir.Path, "phantom");
         var look = PhantomFamily.Draw(2, 32, 128, 128, 50);
-        Assert.Equal(0, await PhantomCommand.WriteFromLabelsAsync(Electrode, "lps=0,nmc=85,carbon=170", null, 2, [32, 128, 128], look, phantomDir));
+        Assert.Equal(0, await PhantomCommand.WriteFromLabelsAsync(Electrode, [new("lps", 0), new("nmc", 85), new("carbon", 170)], null, 2, [32, 128, 128], look, phantomDir));
         Assert.Equal(original, SHA256.HashData(File.ReadAllBytes(Electrode)));
         Assert.Equal(32, Directory.GetFiles(Path.Combine(phantomDir, "stack"), "*.tif").Length);
 
@@ -74,7 +74,7 @@ public class RealMicrostructurePhantomTests
     public async Task A_label_value_the_phases_do_not_name_fails_with_the_file_the_slice_and_the_value()
     {
         using var dir = new TempDirectory("ssbtomo-e2e-real-microstructure-unmapped");
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => PhantomCommand.WriteFromLabelsAsync(Electrode, "lps=0,nmc=85", null, 1,
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => PhantomCommand.WriteFromLabelsAsync(Electrode, [new("lps", 0), new("nmc", 85)], null, 1,
             [16, 64, 64], new PhantomOptions(PhantomPreset.Cycled50, 16, 64, 64), dir.Path));
         Assert.Contains(Electrode, error.Message);
         Assert.Contains("label value 170", error.Message);
