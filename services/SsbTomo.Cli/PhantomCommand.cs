@@ -117,7 +117,7 @@ public static class PhantomCommand
     /// <summary>
     /// A phantom of a given microstructure (<see cref="CathodePhantom.FromLabels"/>): the label file's values mapped to
     /// phases by <paramref name="phaseMap"/>, pores carved into its electrolyte (<see cref="LabelSpecimen.CarvePores"/>, radii
-    /// 1.5-4 label voxels, half of them at the particles) when asked or when no label is void, each label voxel
+    /// and share at the particles as <see cref="LabelSpecimen.PoreMinRadiusVoxels"/> and its neighbours say) when asked or when no label is void, each label voxel
     /// <paramref name="upsample"/>³ phantom voxels, and the look of <paramref name="look"/>. Without <paramref name="shape"/> the
     /// whole file: its slices but the last ones that the deepest pores show through, its field inside the drift's margin;
     /// with it, that many slices from the first and a centred field of about that size (whole label voxels; the file must
@@ -144,7 +144,8 @@ public static class PhantomCommand
             LabelVoxels(height + 2 * margin, values.Height), LabelVoxels(width + 2 * margin, values.Width));
         var carvedPercent = voidPercent ?? (mapping.ContainsValue(PhaseLabel.Void) ? 0 : 100 * look.Resolved.Microstructure.VoidFraction);
         var reached = carvedPercent > 0
-            ? LabelSpecimen.CarvePores(specimenLabels, carvedPercent / 100, 1.5, 4, 0.5, look.FamilySeed ?? look.Seed)
+            ? LabelSpecimen.CarvePores(specimenLabels, carvedPercent / 100, LabelSpecimen.PoreMinRadiusVoxels, LabelSpecimen.PoreMaxRadiusVoxels,
+                LabelSpecimen.PoresAtParticlesShare, look.FamilySeed ?? look.Seed)
             : 0;
         var phantom = CathodePhantom.FromLabels(new LabelSpecimen(specimenLabels, margin, upsample), look with { Depth = depth });
         var specimen = new JsonObject

@@ -54,6 +54,13 @@ public sealed class LabelSpecimen
     }
 
     /// <summary>
+    /// The pores <c>ssbtomo phantom --labels</c> carves: 1.5-4 label voxels in semi-axis, half of them against the active
+    /// material. Choices of this generator, as the family's pore sizes are of its own (0.1-0.4 µm radius, 2-8 voxels at 50
+    /// nm); the pipeline knows nothing of them.
+    /// </summary>
+    public const double PoreMinRadiusVoxels = 1.5, PoreMaxRadiusVoxels = 4, PoresAtParticlesShare = 0.5;
+
+    /// <summary>
     /// Carves pores into the electrolyte of <paramref name="labels"/> (in place) until <paramref name="voidFraction"/> of
     /// the volume is void: ellipsoids of semi-axes <paramref name="minRadiusPx"/>..<paramref name="maxRadiusPx"/> (random
     /// orientation, aspect 0.4-1), each voxel inside turned void only where it was electrolyte, so the pores take the
