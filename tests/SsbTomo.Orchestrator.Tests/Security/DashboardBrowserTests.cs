@@ -46,6 +46,30 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         return (page, dialogs, console);
     }
 
+    private const string AutoRefresh = "<meta http-equiv=\"refresh\" content=\"3\">";
+
+    /// <summary>
+    /// The page without its meta refresh: every read of the page must see one document, not the next reload's blank one.
+    /// </summary>
+    private static string WithoutAutoRefresh(string html)
+    {
+        Assert.Contains(AutoRefresh, html);
+        return html.Replace(AutoRefresh, "");
+    }
+
+    /// <summary>Serves every document the host sends without its meta refresh, keeping its status and headers (the policy).</summary>
+    private static Task StopAutoRefreshAsync(IPage page, Uri host) => page.RouteAsync(host + "**", async route =>
+    {
+        if (route.Request.ResourceType != "document")
+        {
+            await route.ContinueAsync();
+            return;
+        }
+        var response = await route.FetchAsync();
+        var body = await response.TextAsync();
+        await route.FulfillAsync(new RouteFulfillOptions { Response = response, Body = body.Replace(AutoRefresh, "") });
+    });
+
     private static Task<bool> HasInjectedMarkupAsync(IPage page) => page.EvaluateAsync<bool>("""
         () => document.querySelectorAll('script, img, iframe, b, style').length > 0 ||
               [...document.querySelectorAll('*')].some(e => [...e.attributes].some(a => a.name.startsWith('on') || a.name === 'autofocus'))
@@ -58,11 +82,10 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         var (page, dialogs, _) = await OpenAsync();
 
         // Served without a Content-Security-Policy, so only the encoding stands between payload and browser. Served from a
-        // route rather than set as a blank page's content: the dashboard reloads itself every 3 s (meta refresh), and a
-        // page given content reloads about:blank, so on a loaded machine the cells read after that were gone (a 30 s
-        // locator timeout); from the route every reload gets the same page.
+        // route rather than set as a blank page's content, and without its 3 s self-reload: on a loaded machine a reload
+        // fell between two reads (the title read "Loading http://dashboard.test/", CI stop 59).
         const string url = "http://dashboard.test/";
-        var html = Dashboard.Render([job], new JobBoard());
+        var html = WithoutAutoRefresh(Dashboard.Render([job], new JobBoard()));
         await page.RouteAsync(url, route => route.FulfillAsync(new RouteFulfillOptions { Body = html, ContentType = "text/html; charset=utf-8" }));
         await page.GotoAsync(url);
         await page.Locator("td[title]").HoverAsync();
@@ -90,6 +113,7 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
             Assert.Equal(System.Net.HttpStatusCode.Accepted, submitted.StatusCode);
         }
         var (page, dialogs, console) = await OpenAsync();
+        await StopAutoRefreshAsync(page, host.Address);
 
         var shown = false;
         for (var attempt = 0; attempt < 50 && !shown; attempt++)
