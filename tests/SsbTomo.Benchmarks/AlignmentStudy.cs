@@ -98,7 +98,7 @@ internal static class AlignmentStudy
 
         // --- the registration's parts, replayed on the same slices ---
         var parts = new KernelClock();
-        var maxSize = PhaseCorrelation.DefaultMaxSizePx;
+        var maxSize = PairwiseRegistration.DefaultCropPx;
         var history = new List<(Spectrum Spectrum, BandImage Band)>();
         for (var z = 0; z < halo + depth; z++)
         {

@@ -39,7 +39,7 @@ public sealed class DriftEstimator
     private readonly PairwiseRegistration _pairs;
     private readonly DriftChain _chain = new();
 
-    public DriftEstimator(int upsampleFactor = 20, int maxSizePx = PhaseCorrelation.DefaultMaxSizePx, IReadOnlyList<int>? referenceOffsets = null,
+    public DriftEstimator(int upsampleFactor = 20, int maxSizePx = PairwiseRegistration.DefaultCropPx, IReadOnlyList<int>? referenceOffsets = null,
         DriftMethod method = DriftMethod.PatchConsensus, PatchConsensusOptions? patches = null) =>
         _pairs = new PairwiseRegistration(upsampleFactor, maxSizePx, referenceOffsets, method, patches);
 
