@@ -55,16 +55,38 @@ public static class IntensityNormalization
     /// A slice with fewer matrix blocks than the polynomial has terms (6 for degree 2) gets the highest degree its
     /// blocks determine (a plane needs 3): a slice mostly covered by particles still has its gradient's slope removed.
     /// </para>
+    /// <para>
+    /// A large slice is read on every second row and column (<see cref="BackgroundSampleStep"/>): the band and the blocks'
+    /// medians are statistics of thousands of pixels a block, which a quarter of them give as well.
+    /// </para>
     /// </summary>
     /// <returns>The fit, or null when fewer than 3 blocks hold matrix (a degree-0 fit is a constant, which removes nothing).</returns>
-    public static BackgroundFit? FitBackground(Image2D<float> image, int gridCells = 16, int maxDegree = 2)
+    public static BackgroundFit? FitBackground(Image2D<float> image, int gridCells = 16, int maxDegree = 2) =>
+        FitBackground(image, gridCells, maxDegree, sampleStep: 0);
+
+    /// <summary>As the public overload; <paramref name="sampleStep"/> &gt; 0 fixes the rows' and columns' step (tests: every pixel against every fourth).</summary>
+    internal static BackgroundFit? FitBackground(Image2D<float> image, int gridCells, int maxDegree, int sampleStep)
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentOutOfRangeException.ThrowIfLessThan(gridCells, 2);
         ArgumentOutOfRangeException.ThrowIfNegative(maxDegree);
         int cellsY = Math.Min(gridCells, image.Height), cellsX = Math.Min(gridCells, image.Width);
-        var band = DominantPhaseBand(image);
-        var (u, v, z) = BlockMedians(image, cellsY, cellsX, band);
+        var step = sampleStep > 0 ? sampleStep : BackgroundSampleStep(image.Height, image.Width, cellsY, cellsX);
+        IntensityRange band;
+        if (step == 1) band = DominantPhaseBand(image);
+        else
+        {
+            var samples = LargeArrayPool<float>.Shared.Rent(((image.Height + step - 1) / step) * ((image.Width + step - 1) / step));
+            try
+            {
+                band = DominantPhaseBand(samples.AsSpan(0, Decimate(image, step, samples)));
+            }
+            finally
+            {
+                LargeArrayPool<float>.Shared.Return(samples);
+            }
+        }
+        var (u, v, z) = BlockMedians(image, cellsY, cellsX, band, step);
         for (var degree = maxDegree; degree >= Math.Min(1, maxDegree); degree--)
         {
             if (u.Count < Terms(degree)) continue;
@@ -165,10 +187,14 @@ public static class IntensityNormalization
         if (!(lowPercent >= 0 && lowPercent < highPercent && highPercent <= 100))
             throw new ArgumentException($"need 0 <= lowPercent < highPercent <= 100, got {lowPercent}, {highPercent}");
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSamples, 1);
-        var pixels = image.Pixels;
+        return RobustRange(image.Pixels, lowPercent, highPercent, maxSamples);
+    }
+
+    private static IntensityRange RobustRange(ReadOnlySpan<float> pixels, double lowPercent, double highPercent, int maxSamples = 1 << 20)
+    {
         int stride = Math.Max(1, (int)Math.Ceiling((double)pixels.Length / maxSamples));
         if (Statistics.Percentiles(pixels, stride, lowPercent, highPercent) is not var (low, high))
-            throw new ArgumentException("image has no finite pixels", nameof(image));
+            throw new ArgumentException("image has no finite pixels", "image");
         return new IntensityRange(low, high);
     }
 
@@ -200,13 +226,19 @@ public static class IntensityNormalization
     /// </summary>
     public static IntensityRange DominantPhaseBand(Image2D<float> image)
     {
+        ArgumentNullException.ThrowIfNull(image);
+        return DominantPhaseBand(image.Pixels);
+    }
+
+    private static IntensityRange DominantPhaseBand(ReadOnlySpan<float> pixels)
+    {
         const int maxBins = 128;
-        var range = RobustRange(image, 0.5, 99.5);
+        var range = RobustRange(pixels, 0.5, 99.5);
         if (!(range.High > range.Low)) return new IntensityRange(double.NegativeInfinity, double.PositiveInfinity);
-        var layout = HistogramBins.Spanning(image.Pixels, range.Low, range.High, maxBins);
+        var layout = HistogramBins.Spanning(pixels, range.Low, range.High, maxBins);
         var bins = layout.Count;
         var counts = new double[bins];
-        foreach (var value in image.Pixels)
+        foreach (var value in pixels)
         {
             if (!float.IsFinite(value)) continue;
             var bin = layout.BinOf(value);
@@ -227,32 +259,58 @@ public static class IntensityNormalization
         return new IntensityRange(layout.Edge(lo), layout.Edge(hi + 1));
     }
 
-    private static (List<double> U, List<double> V, List<double> Z) BlockMedians(Image2D<float> image, int cellsY, int cellsX, IntensityRange band)
+    /// <summary>
+    /// Fewest pixels a background block keeps when the fit reads every second row and column of a slice: 1024, so that a
+    /// 1024x1024 slice's 64x64-pixel blocks are read on a quarter of their pixels and a 768x768 slice's on all.
+    /// </summary>
+    public const int MinSampledPixelsPerBlock = 1024;
+
+    /// <summary>2 (every second row and column) where each block keeps at least <see cref="MinSampledPixelsPerBlock"/> pixels so, else 1.</summary>
+    internal static int BackgroundSampleStep(int height, int width, int cellsY, int cellsX) =>
+        (long)(height / cellsY / 2) * (width / cellsX / 2) >= MinSampledPixelsPerBlock ? 2 : 1;
+
+    /// <summary>The pixels on every <paramref name="step"/>th row and column (from row and column 0), row by row into <paramref name="samples"/>; returns their count.</summary>
+    private static int Decimate(Image2D<float> image, int step, float[] samples)
+    {
+        int n = 0;
+        for (int y = 0; y < image.Height; y += step)
+        {
+            var row = image.Row(y);
+            for (int x = 0; x < row.Length; x += step) samples[n++] = row[x];
+        }
+        return n;
+    }
+
+    /// <summary>Each block's median of its pixels in <paramref name="band"/>, on every <paramref name="step"/>th row and column of the image.</summary>
+    private static (List<double> U, List<double> V, List<double> Z) BlockMedians(Image2D<float> image, int cellsY, int cellsX, IntensityRange band, int step)
     {
         int h = image.Height, w = image.Width;
         List<double> u = [], v = [], z = [];
         var buffer = new float[(h / cellsY + 1) * (w / cellsX + 1)];
+        // The first sampled row or column at or after p.
+        int First(int p) => (p + step - 1) / step * step;
         for (int by = 0; by < cellsY; by++)
         {
             int y0 = by * h / cellsY, y1 = (by + 1) * h / cellsY;
             for (int bx = 0; bx < cellsX; bx++)
             {
                 int x0 = bx * w / cellsX, x1 = (bx + 1) * w / cellsX;
-                int n = 0;
+                int n = 0, sampled = 0;
                 // Branch-free: about half the pixels of a block are matrix, in no pattern a branch predictor could learn. Each
                 // pixel is written where the next kept one goes and kept by moving on (never past the block's pixel count).
                 var (low, high) = (band.Low, band.High);
-                for (int y = y0; y < y1; y++)
+                for (int y = First(y0); y < y1; y += step)
                 {
                     var row = image.Row(y);
-                    for (int x = x0; x < x1; x++)
+                    for (int x = First(x0); x < x1; x += step)
                     {
                         var value = row[x];
                         buffer[n] = value;
                         n += (value >= low) & (value <= high) ? 1 : 0;
+                        sampled++;
                     }
                 }
-                if (n < (y1 - y0) * (x1 - x0) / 4) continue; // too little matrix (or valid region) in this block
+                if (n < sampled / 4) continue; // too little matrix (or valid region) in this block
                 u.Add((Normalised(x0, w) + Normalised(x1 - 1, w)) / 2);
                 v.Add((Normalised(y0, h) + Normalised(y1 - 1, h)) / 2);
                 z.Add(Statistics.Median(buffer.AsSpan(0, n)));

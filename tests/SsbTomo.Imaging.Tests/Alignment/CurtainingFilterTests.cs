@@ -28,6 +28,26 @@ public class CurtainingFilterTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Blocks_of_256_rows_read_on_every_second_row_lose_the_stripes_as_when_read_on_every_row()
+    {
+        const int h = 768, w = 320;
+        var clean = new BlobScene(1200, h, w, seed: 17, minSigmaPx: 2, maxSigmaPx: 8).Render(h, w, Shift2D.Zero);
+        var striped = new Image2D<float>(h, w, (float[])clean.Pixels.Clone());
+        ImageTools.AddStripes(striped, ImageTools.StripeProfile(w, 0.05, seed: 9));
+        ImageTools.AddNoise(striped, 0.03, seed: 5);
+        Assert.Equal(2, CurtainingFilter.RowStride(h, 3));
+
+        var everyRow = CurtainingFilter.Remove(striped, out _, 12, 256, null, KernelThreads.All, rowStride: 1);
+        var everySecondRow = CurtainingFilter.Remove(striped, out _, 12, 256, null, KernelThreads.All, rowStride: 0);
+
+        double before = StripeEnergy(striped, clean), afterAll = StripeEnergy(everyRow, clean), afterHalf = StripeEnergy(everySecondRow, clean);
+        output.WriteLine($"stripe energy {before:E3} -> every row {afterAll:E3} ({100 * (1 - afterAll / before):F1} % removed), every second row {afterHalf:E3} ({100 * (1 - afterHalf / before):F1} %)");
+        Assert.True(afterHalf < 0.2 * before, "stripe energy must drop by more than 80 %");
+        Assert.True(afterHalf < 1.5 * afterAll, $"every second row leaves {afterHalf:E3}, every row {afterAll:E3}");
+        Assert.NotEqual(everyRow.Pixels, everySecondRow.Pixels); // the stride is taken
+    }
+
+    [Fact]
     public void A_vertical_step_edge_is_not_touched()
     {
         var image = new Image2D<float>(64, 64);

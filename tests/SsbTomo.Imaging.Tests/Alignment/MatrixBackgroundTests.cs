@@ -23,6 +23,28 @@ public class MatrixBackgroundTests
     }
 
     [Fact]
+    public void A_large_slice_read_on_every_second_row_and_column_gives_the_background_of_every_pixel()
+    {
+        const int size = 1024;
+        var (image, inParticle) = LargeParticleWithRamp(size);
+        Assert.Equal(2, IntensityNormalization.BackgroundSampleStep(size, size, 16, 16));
+        Assert.Equal(1, IntensityNormalization.BackgroundSampleStep(768, 768, 16, 16));
+
+        var everyPixel = IntensityNormalization.FitBackground(image, 16, 2, sampleStep: 1)!;
+        var sampled = IntensityNormalization.FitBackground(image, 16, 2, sampleStep: 0)!;
+        Assert.NotEqual(everyPixel.Coefficients, sampled.Coefficients); // the step is taken
+        // The two backgrounds agree to a small share of the ramp's 20 levels over the slice.
+        var a = IntensityNormalization.RemoveBackground(image, everyPixel);
+        var b = IntensityNormalization.RemoveBackground(image, sampled);
+        var largest = a.Pixels.Zip(b.Pixels, (p, q) => Math.Abs(p - q)).Max();
+        Assert.True(largest < 0.2, $"backgrounds differ by up to {largest:0.000} levels");
+        var matrix = b.Pixels.Where((_, i) => !inParticle[i]).Select(v => (double)v).ToArray();
+        var mean = matrix.Average();
+        var spread = Math.Sqrt(matrix.Select(v => (v - mean) * (v - mean)).Average());
+        Assert.True(spread < 1.0, $"matrix spread after the sampled fit {spread:0.00} (noise ~0.9)");
+    }
+
+    [Fact]
     public void The_dominant_band_is_the_matrix_peak_only()
     {
         var (image, _) = LargeParticleWithRamp();

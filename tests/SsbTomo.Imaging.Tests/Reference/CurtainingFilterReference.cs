@@ -2,7 +2,8 @@ using SsbTomo.Imaging.Alignment;
 
 namespace SsbTomo.Imaging.Tests.Reference;
 
-// The curtaining filter before its column medians were gathered in strips (commit bff99f3), kept as the reference.
+// The curtaining filter before its column medians were gathered in strips (commit bff99f3), kept as the reference; since
+// session 50 its block medians read every second row where a block has twice MinRowsPerMedian rows, as the filter does.
 
 /// <summary>
 /// Removes FIB curtaining: vertical stripes, i.e. column offsets that persist along y and vary along x.
@@ -120,9 +121,11 @@ internal static class CurtainingFilterReference
             for (int b = 0; b < blocks; b++)
             {
                 int y0 = (int)((long)b * h / blocks), y1 = (int)((long)(b + 1) * h / blocks);
+                int stride = h / blocks >= 2 * CurtainingFilter.MinRowsPerMedian ? 2 : 1;
                 int n = 0;
                 for (int y = y0; y < y1; y++)
                 {
+                    if (y % stride != 0) continue;
                     float v = residual[y * w + x];
                     if (float.IsFinite(v)) column[n++] = v;
                 }
