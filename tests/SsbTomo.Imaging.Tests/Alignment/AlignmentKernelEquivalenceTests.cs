@@ -27,6 +27,34 @@ public class AlignmentKernelEquivalenceTests
     }
 
     [Theory]
+    [InlineData(220, 260, false)]
+    [InlineData(301, 417, true)]  // widths not a multiple of any vector, NaN outside a field
+    [InlineData(9, 13, false)]    // smaller than a few vectors
+    public void ParticleSectionsMatchTheReference(int h, int w, bool holes)
+    {
+        var scene = new SectionScene(h, w);
+        var rng = new Random(h * 7 + w);
+        for (var k = 0; k < h * w / 2500 + 3; k++)
+        {
+            var r = 6 + 20 * rng.NextDouble();
+            scene.Ellipse(rng.NextDouble() * h, rng.NextDouble() * w, r, r * (0.8 + 0.6 * rng.NextDouble()), 195);
+        }
+        scene.DarkSpecks(count: h * w / 600, grey: 25, seed: 3);
+        var image = scene.Render(noiseSigma: 6, seed: 4);
+        if (holes)
+            for (var y = 0; y < h; y++)
+                for (var x = 0; x < w; x++)
+                    if (y + x < 40 || x > w - 9) image[y, x] = float.NaN;
+        var smoothed = SmoothedSlice.Of(image, ParticleDetectionOptions.ForDrift.SmoothingSigmaPx);
+        foreach (var options in new[] { ParticleDetectionOptions.ForDrift, ParticleDetectionOptions.Default })
+        {
+            var expected = ParticleSectionsReference.Detect(image, smoothed, options);
+            Assert.Equal(expected, ParticleSections.Detect(image, smoothed, options));
+            if (h > 100) Assert.NotEmpty(expected);
+        }
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void BandImagesMatchTheReference(bool holes)
