@@ -82,29 +82,47 @@ public static class SliceIntensityRanges
     /// As above, with the slice's blur at <see cref="PeakImageSmoothingPx"/> already made (the alignment shares it with
     /// <see cref="ParticleSections.Detect(Image2D{float}, SmoothedSlice, ParticleDetectionOptions?, int)"/>); the same result.
     /// </summary>
-    public static SliceBrightness MeasureBrightness(Image2D<float> slice, SmoothedSlice smoothed)
+    public static SliceBrightness MeasureBrightness(Image2D<float> slice, SmoothedSlice smoothed) => MeasureBrightness(slice, smoothed, sampleStep: 0);
+
+    /// <summary>As the public overload; <paramref name="sampleStep"/> &gt; 0 fixes the peaks' row and column step (tests: every pixel against every fourth).</summary>
+    internal static SliceBrightness MeasureBrightness(Image2D<float> slice, SmoothedSlice smoothed, int sampleStep)
     {
         ArgumentNullException.ThrowIfNull(slice);
         ArgumentNullException.ThrowIfNull(smoothed);
         smoothed.CheckFor(slice, PeakImageSmoothingPx, nameof(smoothed));
         var percentiles = IntensityNormalization.RobustRange(slice, 0.5, 99.5);
-        return IsEmpty(percentiles) ? new SliceBrightness(percentiles, null) : Brightness(slice, percentiles, smoothed);
+        return IsEmpty(percentiles) ? new SliceBrightness(percentiles, null) : Brightness(slice, percentiles, smoothed, sampleStep);
     }
 
-    private static SliceBrightness Brightness(Image2D<float> slice, IntensityRange percentiles, SmoothedSlice smoothed) =>
-        new(percentiles, BulkPeaks(slice.Pixels, smoothed.Valid, percentiles), BulkPeaks(smoothed.Smooth, smoothed.Valid, percentiles));
+    /// <summary>
+    /// Fewest pixels the bulk peaks' histograms count when they read every second row and column of a slice: 2^18, about a
+    /// thousand a bin of <see cref="PeakHistogramBins"/> (a 1024x1024 slice and larger; smaller slices are counted whole).
+    /// </summary>
+    public const int MinSampledPeakPixels = 1 << 18;
 
-    private static IntensityRange? BulkPeaks(ReadOnlySpan<float> pixels, float[] valid, IntensityRange percentiles)
+    /// <summary>2 (every second row and column) where that keeps <see cref="MinSampledPeakPixels"/> pixels, else 1.</summary>
+    internal static int PeakSampleStep(int height, int width) => (long)((height + 1) / 2) * ((width + 1) / 2) >= MinSampledPeakPixels ? 2 : 1;
+
+    private static SliceBrightness Brightness(Image2D<float> slice, IntensityRange percentiles, SmoothedSlice smoothed, int sampleStep = 0)
+    {
+        var step = sampleStep > 0 ? sampleStep : PeakSampleStep(slice.Height, slice.Width);
+        return new(percentiles, BulkPeaks(slice.Pixels, smoothed.Valid, slice.Width, step, percentiles),
+            BulkPeaks(smoothed.Smooth, smoothed.Valid, slice.Width, step, percentiles));
+    }
+
+    /// <summary>The histogram's two bulk peaks, counting the pixels on every <paramref name="step"/>th row and column.</summary>
+    private static IntensityRange? BulkPeaks(ReadOnlySpan<float> pixels, float[] valid, int width, int step, IntensityRange percentiles)
     {
         var layout = HistogramBins.Spanning(pixels, percentiles.Low, percentiles.High, PeakHistogramBins);
         var counts = new double[layout.Count];
-        for (var i = 0; i < pixels.Length; i++)
-        {
-            var value = pixels[i];
-            if (valid[i] == 0 || !float.IsFinite(value)) continue;
-            var bin = layout.BinOf(value);
-            if (bin >= 0 && bin < counts.Length) counts[bin]++;
-        }
+        for (var row = 0; row < pixels.Length; row += step * width)
+            for (var i = row; i < row + width; i += step)
+            {
+                var value = pixels[i];
+                if (valid[i] == 0 || !float.IsFinite(value)) continue;
+                var bin = layout.BinOf(value);
+                if (bin >= 0 && bin < counts.Length) counts[bin]++;
+            }
         if (HistogramPeaks.BulkPairPositions(counts, PeakSmoothingBins) is not var (darker, brighter)) return null;
         return new IntensityRange(layout.Origin + darker * layout.Width, layout.Origin + brighter * layout.Width);
     }

@@ -39,6 +39,28 @@ public class BulkPeakMatchingTests
         BlockScene(200, seed, block: 8, noiseSigma: 6, u => u < poreShare ? 30 : u < poreShare + (1 - poreShare) * 0.55 ? 100 : 180, gain);
 
     [Fact]
+    public void A_large_slices_bulk_peaks_from_every_second_row_and_column_are_its_peaks_from_every_pixel()
+    {
+        var slice = BlockScene(1024, seed: 12, block: 8, noiseSigma: 6, u => u < 0.08 ? 30 : u < 0.6 ? 100 : 180);
+        Assert.Equal(2, SliceIntensityRanges.PeakSampleStep(1024, 1024));
+        Assert.Equal(1, SliceIntensityRanges.PeakSampleStep(768, 1024));
+        var smoothed = SmoothedSlice.Of(slice, SliceIntensityRanges.PeakImageSmoothingPx);
+
+        var everyPixel = SliceIntensityRanges.MeasureBrightness(slice, smoothed, sampleStep: 1);
+        var sampled = SliceIntensityRanges.MeasureBrightness(slice, smoothed);
+
+        // Within one of the 256 bins between the 0.5 and 99.5 % percentiles (~0.7 grey levels here), raw and smoothed.
+        var bin = (everyPixel.Percentiles.High - everyPixel.Percentiles.Low) / SliceIntensityRanges.PeakHistogramBins;
+        foreach (var (a, b) in new[] { (everyPixel.BulkPeaks!.Value, sampled.BulkPeaks!.Value), (everyPixel.SmoothedBulkPeaks!.Value, sampled.SmoothedBulkPeaks!.Value) })
+        {
+            Assert.InRange(b.Low, a.Low - bin, a.Low + bin);
+            Assert.InRange(b.High, a.High - bin, a.High + bin);
+        }
+        Assert.InRange(sampled.BulkPeaks!.Value.Low, 97, 103);
+        Assert.InRange(sampled.BulkPeaks!.Value.High, 177, 183);
+    }
+
+    [Fact]
     public void Bulk_peaks_are_found_whatever_the_pore_share()
     {
         foreach (var share in new[] { 0.02, 0.2 })
