@@ -87,7 +87,7 @@ public static class CurtainingFilter
     public const int MinRowsPerMedian = 128;
 
     /// <summary>Every how many rows the residuals are taken: 2 where each block has at least twice <see cref="MinRowsPerMedian"/> rows, else 1.</summary>
-    internal static int RowStride(int height, int blocks) => height / blocks >= 2 * MinRowsPerMedian ? 2 : 1;
+    internal static int RowStride(int height, int blocks) => SliceSampling.RowStep(height / blocks, MinRowsPerMedian);
 
     /// <summary>
     /// image - running median along x (window 2*halfWidth+1, mirrored at the ends) of every <paramref name="stride"/>th row,

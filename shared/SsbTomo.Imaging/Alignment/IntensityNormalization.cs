@@ -267,7 +267,7 @@ public static class IntensityNormalization
 
     /// <summary>2 (every second row and column) where each block keeps at least <see cref="MinSampledPixelsPerBlock"/> pixels so, else 1.</summary>
     internal static int BackgroundSampleStep(int height, int width, int cellsY, int cellsX) =>
-        (long)(height / cellsY / 2) * (width / cellsX / 2) >= MinSampledPixelsPerBlock ? 2 : 1;
+        SliceSampling.Step(height / cellsY, width / cellsX, MinSampledPixelsPerBlock);
 
     /// <summary>The pixels on every <paramref name="step"/>th row and column (from row and column 0), row by row into <paramref name="samples"/>; returns their count.</summary>
     private static int Decimate(Image2D<float> image, int step, float[] samples)

@@ -130,9 +130,8 @@ public static class ParticleSections
 
     private static double? BrightPhaseThreshold(float[] smooth, float[] valid, int phases)
     {
-        double min = double.PositiveInfinity, max = double.NegativeInfinity;
-        var (lowest, highest) = ValidRange(smooth, valid);
-        if (lowest <= highest) (min, max) = (lowest, highest);
+        // No valid pixel leaves +∞ and −∞, which fail the test as a flat slice does.
+        var (min, max) = ValidRange(smooth, valid);
         if (!(max > min)) return null;
         // Smoothing leaves a flat region of an integer slice on its integer level; bins holding whole levels keep those
         // spikes from making a comb of the histogram.

@@ -101,7 +101,7 @@ public static class SliceIntensityRanges
     public const int MinSampledPeakPixels = 1 << 18;
 
     /// <summary>2 (every second row and column) where that keeps <see cref="MinSampledPeakPixels"/> pixels, else 1.</summary>
-    internal static int PeakSampleStep(int height, int width) => (long)((height + 1) / 2) * ((width + 1) / 2) >= MinSampledPeakPixels ? 2 : 1;
+    internal static int PeakSampleStep(int height, int width) => SliceSampling.Step(height, width, MinSampledPeakPixels);
 
     private static SliceBrightness Brightness(Image2D<float> slice, IntensityRange percentiles, SmoothedSlice smoothed, int sampleStep = 0)
     {
