@@ -178,6 +178,8 @@ public static class PartialVolumeCleanup
             for (var k = 0; k < ringLength; k++) ringRank[k] = new sbyte[sliceLength];
             // Per voxel of a row, which of the 13 directions have a qualifying line's shape: bits of directions 0-7, then 8-12.
             var rowShapes = (Low: new sbyte[_width], High: new sbyte[_width]);
+            // Per voxel of a row, one bit (x = 32·word + bit) where it is a candidate (IsCandidate).
+            var candidates = new uint[(_width + 31) / 32];
 
             var nextPlane = Math.Max(0, z0 - radius);
             for (var z = z0; z < z1; z++)
@@ -193,7 +195,7 @@ public static class PartialVolumeCleanup
                     ElementwiseInPlace.Min(boxMin, ringMin[s % ringLength]);
                     ElementwiseInPlace.Max(boxMax, ringMax[s % ringLength]);
                 }
-                ScanSlice(z, boxMin, boxMax, line, ringRank, rowShapes);
+                ScanSlice(z, boxMin, boxMax, line, ringRank, rowShapes, candidates);
             }
         }
 
@@ -202,12 +204,7 @@ public static class PartialVolumeCleanup
         {
             var sliceLength = _height * _width;
             var source = labels.Data.AsSpan(z * sliceLength, sliceLength);
-            for (var i = 0; i < source.Length; i++)
-            {
-                var r = rankOf[source[i]];
-                rankMax[i] = r;
-                rankMin[i] = r < 0 ? NoRankForMin : r;
-            }
+            Ranks(source, rankMax, rankMin);
             rankMax.CopyTo(planeRank, 0);
             var radius = maxBandVoxels;
             // Along x, row by row.
@@ -240,35 +237,108 @@ public static class PartialVolumeCleanup
             }
         }
 
-        private void ScanSlice(int z, sbyte[] boxMin, sbyte[] boxMax, int[] line, sbyte[][] ringRank, (sbyte[] Low, sbyte[] High) rowShapes)
+        private void ScanSlice(int z, sbyte[] boxMin, sbyte[] boxMax, int[] line, sbyte[][] ringRank, (sbyte[] Low, sbyte[] High) rowShapes, uint[] candidates)
         {
             var sliceLength = _height * _width;
             var sliceStart = (long)z * sliceLength;
-            var source = labels.Data.AsSpan((int)sliceStart, sliceLength);
             var band = maxBandVoxels;
             // The line shapes need the slices within the band on both sides and rows and columns likewise.
             var shapesInSlice = band <= 2 && Vector256.IsHardwareAccelerated && z >= band && z + band < _depth && _width >= 2 * band + Vector256<sbyte>.Count;
+            // The ranks of slice z, as BuildPlane left them in the ring.
+            var ranks = ringRank[z % ringRank.Length];
             for (var y = 0; y < _height; y++)
             {
                 var row = y * _width;
+                if (!Candidates(ranks.AsSpan(row, _width), boxMin.AsSpan(row, _width), boxMax.AsSpan(row, _width), candidates)) continue;
                 PrefetchGreyRows(z, y + band);
                 // Columns [band, shapesEnd) have their verdict in rowShapes; the others go to the line evaluation.
                 var shapesEnd = 0;
-                if (shapesInSlice && y >= band && y + band < _height && AnyCandidate(source.Slice(row, _width), boxMin.AsSpan(row, _width), boxMax.AsSpan(row, _width)))
+                if (shapesInSlice && y >= band && y + band < _height)
                     shapesEnd = LineShapes(z, y, ringRank, rowShapes);
-                for (var x = 0; x < _width; x++)
-                {
-                    var i = row + x;
-                    int rank = rankOf[source[i]];
-                    if (!IsCandidate(rank, boxMin[i], boxMax[i])) continue;
-                    var directions = AllDirections;
-                    if (x >= band && x < shapesEnd)
+                for (var w = 0; w < candidates.Length; w++)
+                    for (var bits = candidates[w]; bits != 0; bits &= bits - 1)
                     {
-                        directions = (byte)rowShapes.Low[x] | ((byte)rowShapes.High[x] << 8);
-                        if (directions == 0) continue;
+                        var x = 32 * w + System.Numerics.BitOperations.TrailingZeroCount(bits);
+                        var i = row + x;
+                        var directions = AllDirections;
+                        if (x >= band && x < shapesEnd)
+                        {
+                            directions = (byte)rowShapes.Low[x] | ((byte)rowShapes.High[x] << 8);
+                            if (directions == 0) continue;
+                        }
+                        Evaluate(sliceStart + i, z, y, x, ranks[i], line, directions);
                     }
-                    Evaluate(sliceStart + i, z, y, x, rank, line, directions);
+            }
+        }
+
+        /// <summary>
+        /// Sets a bit per candidate voxel of a row (<see cref="IsCandidate"/> on its rank and box) in <paramref name="words"/>,
+        /// 32 voxels at a time; whether any is set. Nine voxels in ten are no candidate, so the scan is most of a slice's work
+        /// outside the line evaluation.
+        /// </summary>
+        private bool Candidates(ReadOnlySpan<sbyte> ranks, ReadOnlySpan<sbyte> minRow, ReadOnlySpan<sbyte> maxRow, uint[] words)
+        {
+            uint any = 0;
+            var x = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var (zero, top) = (Vector256<sbyte>.Zero, Vector256.Create((sbyte)_topRank));
+                for (; x + 32 <= ranks.Length; x += 32)
+                {
+                    var rank = Vector256.Create(ranks.Slice(x, 32));
+                    var candidate = Vector256.GreaterThan(rank, zero) & Vector256.LessThan(rank, top)
+                        & Vector256.LessThan(Vector256.Create(minRow.Slice(x, 32)), rank) & Vector256.GreaterThan(Vector256.Create(maxRow.Slice(x, 32)), rank);
+                    var bits = candidate.ExtractMostSignificantBits();
+                    words[x / 32] = bits;
+                    any |= bits;
                 }
+            }
+            for (; x < ranks.Length; x += 32)
+            {
+                uint bits = 0;
+                for (var j = 0; j < 32 && x + j < ranks.Length; j++)
+                    if (IsCandidate(ranks[x + j], minRow[x + j], maxRow[x + j])) bits |= 1u << j;
+                words[x / 32] = bits;
+                any |= bits;
+            }
+            return any != 0;
+        }
+
+        /// <summary>
+        /// Each voxel's rank (-1 unranked) into <paramref name="rank"/> and the same with unranked voxels above every rank
+        /// (<see cref="NoRankForMin"/>) into <paramref name="rankForMin"/>. Labels below 16 (the phases') are looked up 32 at a
+        /// time in a 16-entry table.
+        /// </summary>
+        private void Ranks(ReadOnlySpan<byte> source, Span<sbyte> rank, Span<sbyte> rankForMin)
+        {
+            var i = 0;
+            if (Avx2.IsSupported)
+            {
+                var table = Vector256.Create(Vector128.Create(rankOf.AsSpan(0, 16)));
+                var (beyondTable, unranked) = (Vector256.Create((byte)15), Vector256.Create(NoRankForMin));
+                for (; i + 32 <= source.Length; i += 32)
+                {
+                    var labels32 = Vector256.Create(source.Slice(i, 32));
+                    if (Vector256.GreaterThanAny(labels32, beyondTable))
+                    {
+                        ScalarRanks(source, rank, rankForMin, i, i + 32);
+                        continue;
+                    }
+                    var r = Avx2.Shuffle(table, labels32.AsSByte());
+                    r.CopyTo(rank.Slice(i, 32));
+                    Vector256.ConditionalSelect(Vector256.LessThan(r, Vector256<sbyte>.Zero), unranked, r).CopyTo(rankForMin.Slice(i, 32));
+                }
+            }
+            ScalarRanks(source, rank, rankForMin, i, source.Length);
+        }
+
+        private void ScalarRanks(ReadOnlySpan<byte> source, Span<sbyte> rank, Span<sbyte> rankForMin, int from, int to)
+        {
+            for (var i = from; i < to; i++)
+            {
+                var r = rankOf[source[i]];
+                rank[i] = r;
+                rankForMin[i] = r < 0 ? NoRankForMin : r;
             }
         }
 
@@ -296,14 +366,6 @@ public static class PartialVolumeCleanup
         /// greatest rank): otherwise no line can qualify.
         /// </summary>
         private bool IsCandidate(int rank, sbyte boxMin, sbyte boxMax) => rank > 0 && rank < _topRank && boxMin < rank && boxMax > rank;
-
-        /// <summary>Whether any voxel of the row passes the box test (the line shapes are not worth computing otherwise).</summary>
-        private bool AnyCandidate(ReadOnlySpan<byte> labelRow, ReadOnlySpan<sbyte> minRow, ReadOnlySpan<sbyte> maxRow)
-        {
-            for (var x = 0; x < labelRow.Length; x++)
-                if (IsCandidate(rankOf[labelRow[x]], minRow[x], maxRow[x])) return true;
-            return false;
-        }
 
         /// <summary>
         /// For the voxels of row <paramref name="y"/> of slice <paramref name="z"/> from column band on, 32 at a time: a bit per

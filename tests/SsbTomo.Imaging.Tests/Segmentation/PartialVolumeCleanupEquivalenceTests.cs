@@ -164,6 +164,27 @@ public class PartialVolumeCleanupEquivalenceTests
     }
 
     [Fact]
+    public void Labels_beyond_the_rank_tables_sixteen_entries_equal_the_reference()
+    {
+        // Ranks are looked up 32 labels at a time in a table of the first 16 labels; a run of 32 with a larger label
+        // (ranked 200 and 17, unranked 99) takes the one-by-one lookup. Some rows hold only small labels, some mix them.
+        byte[] order = [200, 3, 17, 2, 1];
+        double[] means = [5000, 15000, 25000, 38000, 52000];
+        byte[] small = [0, 1, 2, 3, 4], large = [0, 1, 2, 3, 4, 17, 99, 200];
+        var random = new Random(78);
+        var labels = new Volume<byte>(10, 24, 75);
+        var intensity = new Volume<float>(10, 24, 75);
+        for (var i = 0; i < labels.Data.Length; i++)
+        {
+            var row = i / labels.Width;
+            labels.Data[i] = row % 3 == 0 ? small[random.Next(small.Length)] : large[random.Next(large.Length)];
+            intensity.Data[i] = random.Next(0, 60000);
+        }
+        Assert.True(AssertSame(labels, intensity, order, means) > 0);
+        Assert.True(AssertSame(labels, intensity, order, means, band: 1, contrast: 0) > 0);
+    }
+
+    [Fact]
     public void Two_or_three_classes_equal_the_reference()
     {
         var (labels, intensity) = RandomCase(9, 13, 15, 5);
