@@ -74,9 +74,11 @@ public static class ChunkPlan
     /// (`segment-cpu --slabs 32,64,96`, README Scaling), and an embedded run works on one command at a time anyway. Since
     /// segmentation's windows may cut storage chunks in y (<c>SlabTilePlan.Parts</c>), a command's slices stay one part in
     /// thinner tiles: at 1 Gvoxel 160-slice commands took denoising, survey and segmentation 28.8 / 39.1 / 139.5 → 24.9 /
-    /// 32.1 / 129.3 CPU-s against 96 (README Scaling), the same bytes; stacks of up to 160 slices are one command.
+    /// 32.1 / 129.3 CPU-s against 96 (README Scaling), the same bytes. 320-slice commands (session 51) leave the 1-Gvoxel
+    /// stack one command, no z halo read at all, in tiles the budget makes thinner: segmentation 136.2 / 139.9 → 108.0 / 124.1
+    /// CPU-s in runs alternated with 160 (README Scaling), the same labels; stacks of up to 320 slices are one command.
     /// </summary>
-    public const int EmbeddedFanOutSlices = 160;
+    public const int EmbeddedFanOutSlices = 320;
 
     /// <summary>
     /// The slices per fanned-out command for slabs of <paramref name="chunkSlices"/> when <paramref name="requested"/> are

@@ -118,14 +118,14 @@ public class StageProfileTests
         // Two 8-slice slabs of small slices: an alignment worker for each while there are cores (ChunkPlan.AlignmentWorkersFor).
         Assert.Equal(8, root.GetProperty("chunk_slices").GetInt32());
         Assert.Equal(Math.Min(2, Environment.ProcessorCount), root.GetProperty("alignment_workers").GetInt32());
-        // The fanned-out stages' commands: the default 160 slices, twenty 8-slice slabs.
-        Assert.Equal(160, root.GetProperty("fan_out_slices").GetInt32());
+        // The fanned-out stages' commands: the default 320 slices, forty 8-slice slabs.
+        Assert.Equal(320, root.GetProperty("fan_out_slices").GetInt32());
     }
 
     /// <summary>
     /// Without --chunk-slices, `ssbtomo run` cuts a stack of small slices into slabs of 32 (Orchestrator.ChunkPlan.SlicesFor): raw.zarr
     /// is chunked by 32 slices along z, and the labels are the bytes a run with 16-slice slabs gives. The first run denoises, surveys
-    /// and segments its 40 slices in one command (--fan-out-slices' default, 96), the second in three of 16 slices.
+    /// and segments its 40 slices in one command (--fan-out-slices' default, 320), the second in three of 16 slices.
     /// </summary>
     [Fact]
     public async Task Run_without_chunk_slices_takes_the_slab_the_slice_size_allows_and_the_same_labels()
