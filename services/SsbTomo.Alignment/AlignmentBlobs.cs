@@ -18,7 +18,11 @@ public sealed record SliceMeasurement(int Index, string? Flat, BackgroundFit? Ba
 }
 
 /// <summary>One measurement chunk's blob: slices [Z0, Z1) in order.</summary>
-public sealed record AlignmentChunkMeasurements(int Z0, int Z1, IReadOnlyList<SliceMeasurement> Slices);
+public sealed record AlignmentChunkMeasurements(int Z0, int Z1, IReadOnlyList<SliceMeasurement> Slices)
+{
+    /// <summary>The edge of the crop the slab's slices were registered on (null: stored before it was recorded).</summary>
+    public int? RegistrationCropPx { get; init; }
+}
 
 /// <summary>How one slice goes into aligned.zarr: corrected, shifted back by <paramref name="Drift"/>, its <paramref name="Range"/> mapped to uint16.</summary>
 public sealed record SliceShift(SliceCorrection Correction, Shift2D Drift, IntensityRange Range);

@@ -12,6 +12,10 @@ public sealed record AlignmentReport(
     [property: JsonPropertyName("drift_anchoring")] DriftAnchoring Anchoring,
     [property: JsonPropertyName("slices")] IReadOnlyList<SliceAlignment> Slices)
 {
+    /// <summary>Edge in pixels of the centred crop each slice was registered on (null: more than one, see the job's warnings).</summary>
+    [JsonPropertyName("registration_crop_px")]
+    public int? RegistrationCropPx { get; init; }
+
     public byte[] ToJsonBytes() => JsonSerializer.SerializeToUtf8Bytes(this, new JsonSerializerOptions { WriteIndented = true });
 }
 

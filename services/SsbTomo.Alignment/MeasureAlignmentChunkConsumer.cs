@@ -37,7 +37,8 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store, IOptions<Ssb
         var message = context.Message;
         var layout = new JobLayout(message.JobPrefix);
         var raw = await StageVolume<ushort>.OpenAsync(store, layout.Raw, ct);
-        var registration = new PairwiseRegistration(maxThreads: _kernelThreads);
+        var cropPx = message.RegistrationCropPx ?? options.Value.RegistrationCropPx;
+        var registration = new PairwiseRegistration(maxSizePx: cropPx, maxThreads: _kernelThreads);
         var before = await raw.ReadSlicesAsync(Math.Max(0, message.Z0 - registration.Offsets[^1]), message.Z0, ct);
         var slab = await raw.ReadSlicesAsync(message.Z0, message.Z1, ct);
         // Two lanes over the slab: the registration, in slice order (the halo slices as references, then each slice against
@@ -61,7 +62,7 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store, IOptions<Ssb
         var curtains = corrections.Select(c => c.Curtains).ToArray();
         await store.WriteAsync(layout.AlignmentCurtains(message.ChunkIndex), CurtainOffsetsBlob.Encode(message.Z0, curtains), ct);
         await AlignmentBlobs.WriteAsync(store, layout.AlignmentChunk(message.ChunkIndex),
-            new AlignmentChunkMeasurements(message.Z0, message.Z1, measured), ct);
+            new AlignmentChunkMeasurements(message.Z0, message.Z1, measured) { RegistrationCropPx = cropPx }, ct);
         await context.Publish(new AlignmentChunkMeasured(message.JobId, message.ChunkIndex));
     }
 

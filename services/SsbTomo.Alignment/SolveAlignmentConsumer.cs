@@ -39,8 +39,13 @@ public sealed class SolveAlignmentConsumer(IBlobStore store, ILogger<SolveAlignm
         string Name(int z) => names is null ? $"slice {z}" : $"slice {z} ({names[z]})";
 
         var measured = new List<SliceMeasurement>(slices);
+        var crops = new SortedSet<int>();
         for (var chunk = 0; chunk < message.Chunks; chunk++)
-            measured.AddRange((await AlignmentBlobs.ReadAsync<AlignmentChunkMeasurements>(store, layout.AlignmentChunk(chunk), ct)).Slices);
+        {
+            var chunkMeasurements = await AlignmentBlobs.ReadAsync<AlignmentChunkMeasurements>(store, layout.AlignmentChunk(chunk), ct);
+            measured.AddRange(chunkMeasurements.Slices);
+            if (chunkMeasurements.RegistrationCropPx is { } cropPx) crops.Add(cropPx);
+        }
         if (measured.Count != slices || measured.Where((m, z) => m.Index != z).Any())
             throw new InvalidOperationException($"the {message.Chunks} alignment chunks hold {measured.Count} slices, not slices 0..{slices - 1} in order");
 
@@ -75,13 +80,21 @@ public sealed class SolveAlignmentConsumer(IBlobStore store, ILogger<SolveAlignm
 
         var registered = AnchoredDrift.Interpolate(estimator.Registered, estimator.Trusted);
         var anchoring = new DriftAnchoring(anchored.Tracks, anchored.AnchoredSlices, Pair(anchored.StepSigmaPx), Pair(anchored.CentroidSigmaPx), Pair(anchored.SlideSigmaPxPerSlice));
+        // One crop for the job, unless its chunks were measured by services configured differently (a job without its own crop).
+        var jobWarnings = crops.Count > 1
+            ? [$"the slices were registered on crops of {string.Join(", ", crops)} pixels: alignment workers with different SsbTomo:RegistrationCropPx measured this job; "
+                + "submit it with one crop for the same drift from any workers"]
+            : Array.Empty<string>();
         var report = new AlignmentReport(cropYx, anchoring,
             Enumerable.Range(0, slices).Select(z => new SliceAlignment(z, Pair(drifts[z]), Pair(registered[z]),
                 [Math.Round(measured[z].Range.Low, 3), Math.Round(measured[z].Range.High, 3)], estimator.Trusted[z],
-                double.IsFinite(estimator.PeakRatios[z]) ? Math.Round(estimator.PeakRatios[z], 2) : null, warnings[z])).ToArray());
+                double.IsFinite(estimator.PeakRatios[z]) ? Math.Round(estimator.PeakRatios[z], 2) : null, warnings[z])).ToArray())
+        {
+            RegistrationCropPx = crops.Count == 1 ? crops.Min : null,
+        };
         await store.WriteAsync(layout.AlignmentReport, report.ToJsonBytes(), ct);
 
-        var all = warnings.SelectMany(w => w).ToArray();
+        var all = jobWarnings.Concat(warnings.SelectMany(w => w)).ToArray();
         foreach (var warning in all) logger.LogWarning("Alignment: {Warning}", warning);
         string[] summary = all.Length <= MaxJobWarnings ? all
             : [.. all.Take(MaxJobWarnings), $"{all.Length - MaxJobWarnings} more slice warnings in alignment.json"];

@@ -64,14 +64,22 @@ public static class RunCommand
                 + "real binder's microstructure the gaps rule read contact loss 4-8 points higher). Default: fibres, unless SsbTomo__FibreHalfDepth=false.",
         };
 
+        var registrationCrop = new Option<int?>("--registration-crop")
+        {
+            Description = $"Edge in pixels of the centred crop on which each slice is registered against its neighbours. The drift is anchored "
+                + "on whole particle sections found over the slice; a specimen without compact bright sections rests on the registrations alone, "
+                + $"which a larger crop (1024, or the slice's size) measures better, at ~4x the cost per doubling. At least {SsbTomoOptions.MinimumRegistrationCropPx}. "
+                + $"Default: {Imaging.Alignment.PairwiseRegistration.DefaultCropPx} (SsbTomo__RegistrationCropPx).",
+        };
+
         var command = new Command("run", "Run ingest, alignment, segmentation, reconstruction and metrics on one stack, embedded in this process.")
         {
-            stack, output, voxelSize, chunkSlices, fanOutSlices, verbose, memory, alignmentWorkers, model, profile, carbon,
+            stack, output, voxelSize, chunkSlices, fanOutSlices, verbose, memory, alignmentWorkers, model, profile, carbon, registrationCrop,
         };
         command.SetAction((parse, ct) => RunAsync(
             parse.GetValue(stack)!, parse.GetValue(output)!, parse.GetValue(voxelSize), parse.GetValue(chunkSlices), parse.GetValue(verbose), ct,
             parse.GetValue(memory), parse.GetValue(alignmentWorkers), parse.GetValue(model), parse.GetValue(profile), parse.GetValue(fanOutSlices),
-            parse.GetValue(carbon)));
+            parse.GetValue(carbon), parse.GetValue(registrationCrop)));
         return command;
     }
 
@@ -82,9 +90,10 @@ public static class RunCommand
     /// <param name="profile">Print and write (<see cref="RunProfile.FileName"/>) the time and memory of every stage.</param>
     /// <param name="fanOutSlicesGiven">Slices per command of the fanned-out stages (<see cref="SubmitJob.FanOutSlices"/>); null:
     /// <see cref="ChunkPlan.EmbeddedFanOutSlices"/>.</param>
+    /// <param name="registrationCropPx">The job's registration crop (<see cref="SubmitJob.RegistrationCropPx"/>); null: the configured one.</param>
     public static async Task<int> RunAsync(string stackPath, string outDir, double[]? voxelSize, int? chunkSlicesGiven, bool verbose, CancellationToken ct,
         int? memoryBudgetMb = null, int? alignmentWorkersGiven = null, string? modelDir = null, bool profile = false, int? fanOutSlicesGiven = null,
-        CarbonShape? carbon = null)
+        CarbonShape? carbon = null, int? registrationCropPx = null)
     {
         if (modelDir is not null && CheckModel(modelDir) is { } refusal)
         {
@@ -116,6 +125,11 @@ public static class RunCommand
             AnsiConsole.MarkupLine("[red]--alignment-workers must be at least 1[/]");
             return 2;
         }
+        if (registrationCropPx < SsbTomoOptions.MinimumRegistrationCropPx)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]--registration-crop must be at least {SsbTomoOptions.MinimumRegistrationCropPx} pixels[/]");
+            return 2;
+        }
         var (chunkSlices, alignmentWorkers) = Plan(stackPath, memoryBudgetMb ?? new SsbTomoOptions().MemoryBudgetMb, chunkSlicesGiven, alignmentWorkersGiven);
         var fanOut = ChunkPlan.FanOutSlicesFor(chunkSlices, fanOutSlicesGiven ?? ChunkPlan.EmbeddedFanOutSlices);
         if (memoryBudgetMb is { } budget) ProcessMemory.LimitTo(budget);
@@ -125,7 +139,7 @@ public static class RunCommand
         {
             if (memoryBudgetMb is { } mb) o.MemoryBudgetMb = mb;
             o.AlignmentWorkers = alignmentWorkers;
-        }), modelDir, profiler, fanOut, carbon);
+        }), modelDir, profiler, fanOut, carbon, registrationCropPx);
         if (profiler is not null) WriteProfile(profiler, outDir, result.Succeeded, chunkSlices, alignmentWorkers, fanOut);
         if (!result.Succeeded)
         {
@@ -203,9 +217,10 @@ public static class RunCommand
     /// <param name="profiler">When given, told every state the job reports and sampled for memory while the job runs.</param>
     /// <param name="fanOutSlices">Slices per command of the fanned-out stages (<see cref="SubmitJob.FanOutSlices"/>; 0: one chunk each).</param>
     /// <param name="carbon">The cathode's carbon (<see cref="SubmitJob.Carbon"/>); null: the configured <see cref="SsbTomoOptions.FibreHalfDepth"/>.</param>
+    /// <param name="registrationCropPx">The job's registration crop (<see cref="SubmitJob.RegistrationCropPx"/>); null: the configured one.</param>
     public static async Task<JobOutcome> ExecuteAsync(string stackPath, string outDir, double[]? voxelSize, int chunkSlices, bool verbose,
         CancellationToken ct, Action<IServiceCollection>? configureServices = null, string? modelDir = null, StageProfiler? profiler = null,
-        int fanOutSlices = 0, CarbonShape? carbon = null)
+        int fanOutSlices = 0, CarbonShape? carbon = null, int? registrationCropPx = null)
     {
         stackPath = Path.GetFullPath(stackPath);
         outDir = Path.GetFullPath(outDir);
@@ -235,6 +250,7 @@ public static class RunCommand
             TrainedClassifier = modelDir is not null,
             FanOutSlices = fanOutSlices,
             Carbon = carbon,
+            RegistrationCropPx = registrationCropPx,
         }, ct);
         try
         {

@@ -119,6 +119,9 @@ public class JobState : SagaStateMachineInstance
     /// <summary>The cathode's carbon as submitted (<see cref="SubmitJob.Carbon"/>); null: the services' configured default.</summary>
     public CarbonShape? Carbon { get; set; }
 
+    /// <summary>The registration crop as submitted (<see cref="SubmitJob.RegistrationCropPx"/>); null: the alignment service's configured one.</summary>
+    public int? RegistrationCropPx { get; set; }
+
     /// <summary>
     /// The command that segments one slab with the stack's thresholds, model and shine-through excess, or with the job's
     /// trained classifier (then without threshold variants: they describe a segmentation the job does not use).

@@ -108,6 +108,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
                     job.Acquisition = c.Message.Acquisition;
                     job.TrainedClassifier = c.Message.TrainedClassifier;
                     job.Carbon = c.Message.Carbon;
+                    job.RegistrationCropPx = c.Message.RegistrationCropPx;
                     job.SubmittedUtc = job.UpdatedUtc = DateTime.UtcNow;
                 })
                 .Publish(c => new JobSubmitted(c.Saga.CorrelationId, c.Saga.SourcePath, c.Saga.JobPrefix, c.Saga.SubmittedUtc))
@@ -682,7 +683,7 @@ public sealed class JobStateMachine : MassTransitStateMachine<JobState>
     {
         var job = context.Saga;
         foreach (var (index, z0, z1) in ChunkPlan.Slabs(job.Slices, job.ChunkSlices).Where(s => !done.Contains(s.Index)))
-            await context.Publish(new MeasureAlignmentChunk(job.CorrelationId, job.JobPrefix, index, z0, z1));
+            await context.Publish(new MeasureAlignmentChunk(job.CorrelationId, job.JobPrefix, index, z0, z1) { RegistrationCropPx = job.RegistrationCropPx });
     }
 
     private static async Task PublishShiftAlignmentCommands<T>(BehaviorContext<JobState, T> context, IReadOnlySet<int> done) where T : class

@@ -18,6 +18,9 @@ public static class JobsApi
     {
         /// <summary>The cathode's carbon (<c>"fibres"</c> or <c>"particles"</c>); null: the services' configured default.</summary>
         public CarbonShape? Carbon { get; init; }
+
+        /// <summary>The edge of the crop each slice is registered on (<see cref="SubmitJob.RegistrationCropPx"/>); null: the alignment service's.</summary>
+        public int? RegistrationCropPx { get; init; }
     }
 
     /// <summary>
@@ -260,6 +263,7 @@ public static class JobsApi
             {
                 FanOutSlices = options.Value.FanOutSlices,
                 Carbon = request.Carbon,
+                RegistrationCropPx = request.RegistrationCropPx,
             }, ct);
             logs.CreateLogger("SsbTomo.Orchestrator.JobsApi").LogInformation("Job {JobId} on {SourcePath} submitted by {User}", jobId, source, http.User.Identity?.Name);
             return Results.Accepted($"/api/jobs/{jobId}", new { jobId });

@@ -17,7 +17,11 @@ internal static class SubmitJobRequestReader
     private const string SourcePath = "sourcePath";
     private const string VoxelSize = "voxelSizeNm";
     private const string Carbon = "carbon";
-    private static readonly string[] Fields = [SourcePath, VoxelSize, Carbon];
+    private const string RegistrationCrop = "registrationCropPx";
+    private static readonly string[] Fields = [SourcePath, VoxelSize, Carbon, RegistrationCrop];
+
+    /// <summary>The largest registration crop accepted: beyond any slice a FIB-SEM writes (larger slices are registered whole anyway).</summary>
+    public const int MaxRegistrationCropPx = 16384;
     private static readonly string[] Axes = ["x", "y", "z"];
 
     /// <summary>The request, or the errors keyed by field (a JSON path below the body, e.g. <c>voxelSizeNm.x</c>).</summary>
@@ -26,7 +30,7 @@ internal static class SubmitJobRequestReader
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (body.ValueKind != JsonValueKind.Object)
         {
-            errors["$"] = [$"must be a JSON object with {SourcePath} and optionally {VoxelSize} and {Carbon}, not {Describe(body.ValueKind)}"];
+            errors["$"] = [$"must be a JSON object with {SourcePath} and optionally {VoxelSize}, {Carbon} and {RegistrationCrop}, not {Describe(body.ValueKind)}"];
             return (null, errors);
         }
         var fields = Collect(body, Fields, "", errors);
@@ -58,7 +62,20 @@ internal static class SubmitJobRequestReader
                 errors[Carbon] = ["must be null, \"fibres\" (carbon nanofibres: the fibre rules run) or \"particles\" (carbon black or binder: they do not)"];
         }
 
-        return errors.Count == 0 ? (new JobsApi.SubmitJobRequest(sourcePath!, voxelSize) { Carbon = carbon }, errors) : (null, errors);
+        int? registrationCrop = null;
+        if (fields.TryGetValue(RegistrationCrop, out var crop) && crop.ValueKind != JsonValueKind.Null)
+        {
+            if (crop.ValueKind == JsonValueKind.Number && crop.TryGetInt32(out var px)
+                && px >= Hosting.SsbTomoOptions.MinimumRegistrationCropPx && px <= MaxRegistrationCropPx)
+                registrationCrop = px;
+            else
+                errors[RegistrationCrop] = [$"must be null (the service's SsbTomo:RegistrationCropPx) or a whole number of pixels from "
+                    + $"{Hosting.SsbTomoOptions.MinimumRegistrationCropPx} to {MaxRegistrationCropPx}: the edge of the crop each slice is registered on"];
+        }
+
+        return errors.Count == 0
+            ? (new JobsApi.SubmitJobRequest(sourcePath!, voxelSize) { Carbon = carbon, RegistrationCropPx = registrationCrop }, errors)
+            : (null, errors);
     }
 
     private static VoxelSizeNm? ReadVoxelSize(JsonElement voxel, Dictionary<string, string[]> errors)

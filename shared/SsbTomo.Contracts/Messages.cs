@@ -29,6 +29,13 @@ public record SubmitJob(Guid JobId, string SourcePath, string JobPrefix, VoxelSi
 
     /// <summary>What the cathode's carbon additive looks like, which decides the segmentation's fibre rules; null: the segmentation service's <c>SsbTomo:FibreHalfDepth</c>.</summary>
     public CarbonShape? Carbon { get; init; }
+
+    /// <summary>
+    /// Edge in pixels of the centred crop each slice is registered on against its neighbours (Imaging's
+    /// PairwiseRegistration); null: the alignment service's <c>SsbTomo:RegistrationCropPx</c>. Larger costs more and helps a
+    /// specimen without compact bright particle sections, whose drift rests on the registrations alone.
+    /// </summary>
+    public int? RegistrationCropPx { get; init; }
 }
 
 /// <summary>
@@ -86,7 +93,11 @@ public record StackIngested(Guid JobId, int Slices);
 /// particle sections and registrations against the slices at fixed offsets before it (reading those as a halo); the
 /// measurements go to a blob per chunk.
 /// </summary>
-public record MeasureAlignmentChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1) : IJobMessage, IChunkMessage;
+public record MeasureAlignmentChunk(Guid JobId, string JobPrefix, int ChunkIndex, int Z0, int Z1) : IJobMessage, IChunkMessage
+{
+    /// <summary>The job's registration crop (<see cref="SubmitJob.RegistrationCropPx"/>); null: the alignment service's configured one.</summary>
+    public int? RegistrationCropPx { get; init; }
+}
 
 public record AlignmentChunkMeasured(Guid JobId, int ChunkIndex);
 

@@ -32,7 +32,8 @@ public class HostingDefaultsTests
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             Args = ["--SsbTomo:Metrics:VoidNearNmcDistanceUm", "-0.5", "--SsbTomo:ChunkSlices", "0", "--SsbTomo:Metrics:TortuosityAxes", "zq",
-                "--SsbTomo:AlignmentKernelThreads", "0", "--SsbTomo:Metrics:BoundaryPlacementVoxels", "-0.25", "--urls", "http://127.0.0.1:0"],
+                "--SsbTomo:AlignmentKernelThreads", "0", "--SsbTomo:Metrics:BoundaryPlacementVoxels", "-0.25", "--SsbTomo:RegistrationCropPx", "32",
+                "--urls", "http://127.0.0.1:0"],
         });
         builder.AddSsbTomoDefaults(_ => { }, "ssbtomo-metrics");
         await using var app = builder.Build();
@@ -42,6 +43,7 @@ public class HostingDefaultsTests
         Assert.Contains("SsbTomo:Metrics:TortuosityAxes is \"zq\"", refused.Message);
         Assert.Contains("SsbTomo:AlignmentKernelThreads is 0", refused.Message);
         Assert.Contains("SsbTomo:Metrics:BoundaryPlacementVoxels is -0.25", refused.Message);
+        Assert.Contains("SsbTomo:RegistrationCropPx is 32", refused.Message);
 
         var sound = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ["--urls", "http://127.0.0.1:0"] });
         sound.AddSsbTomoDefaults(_ => { }, "ssbtomo-metrics");

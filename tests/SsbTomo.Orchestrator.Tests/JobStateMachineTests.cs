@@ -463,6 +463,31 @@ public class JobStateMachineTests
     }
 
     /// <summary>
+    /// A job's registration crop travels with every alignment measurement command and is kept in the stored job (a restart
+    /// re-drives the commands with it); a job without one leaves it to the alignment service (null).
+    /// </summary>
+    [Fact]
+    public async Task A_jobs_registration_crop_goes_with_each_alignment_measurement_command()
+    {
+        var (provider, harness) = await StartAsync();
+        await using var _ = provider;
+        var saga = harness.GetSagaStateMachineHarness<JobStateMachine, JobState>();
+        var (withCrop, withoutCrop) = (NewId.NextGuid(), NewId.NextGuid());
+        await harness.Bus.Publish(new SubmitJob(withCrop, "/share/a", "jobs/a", null, 8) { RegistrationCropPx = 1024 });
+        await harness.Bus.Publish(new SubmitJob(withoutCrop, "/share/b", "jobs/b", null, 8));
+        Assert.NotNull(await saga.Exists(withCrop, m => m.Ingesting));
+        Assert.NotNull(await saga.Exists(withoutCrop, m => m.Ingesting));
+        await harness.Bus.Publish(new StackIngested(withCrop, 20));
+        await harness.Bus.Publish(new StackIngested(withoutCrop, 20));
+        MeasureAlignmentChunk[] Commands(Guid job) =>
+            [.. harness.Published.Select<MeasureAlignmentChunk>().Select(m => m.Context.Message).Where(m => m.JobId == job)];
+        Assert.True(await Eventually.TrueAsync(() => Commands(withCrop).Length == 3 && Commands(withoutCrop).Length == 3));
+        Assert.All(Commands(withCrop), m => Assert.Equal(1024, m.RegistrationCropPx));
+        Assert.All(Commands(withoutCrop), m => Assert.Null(m.RegistrationCropPx));
+        Assert.Equal(1024, (await provider.GetRequiredService<IJobStateStore>().LoadAsync(withCrop))!.State.RegistrationCropPx);
+    }
+
+    /// <summary>
     /// With FanOutSlices the commands after alignment span several slabs each (here 3 of 8 slices: 0-23, 24-47, 48-49)
     /// while alignment keeps one slab a command; the fan-ins count those commands, and the job moves on when each reported.
     /// </summary>

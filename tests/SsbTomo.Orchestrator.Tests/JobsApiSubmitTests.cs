@@ -119,6 +119,29 @@ public class JobsApiSubmitTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_jobs_registration_crop_is_published_with_it_and_a_crop_out_of_range_is_refused()
+    {
+        var http = await StartAsync(_share);
+        var stack = Path.Combine(_share, "stack");
+
+        var (status, body) = await PostAsync(http, JsonSerializer.Serialize(new { sourcePath = stack, registrationCropPx = 1024 }));
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        var larger = body.GetProperty("jobId").GetGuid();
+        (status, body) = await PostAsync(http, SubmitBody(stack));
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        var unset = body.GetProperty("jobId").GetGuid();
+        Assert.True(await Harness.Published.Any<SubmitJob>(m => m.Context.Message.JobId == larger && m.Context.Message.RegistrationCropPx == 1024));
+        Assert.True(await Harness.Published.Any<SubmitJob>(m => m.Context.Message.JobId == unset && m.Context.Message.RegistrationCropPx == null));
+
+        foreach (var wrong in new object[] { 63, 16385, 512.5, "512", true })
+        {
+            (status, body) = await PostAsync(http, JsonSerializer.Serialize(new { sourcePath = stack, registrationCropPx = wrong }));
+            Assert.Equal(HttpStatusCode.BadRequest, status);
+            Assert.Contains("from 64 to 16384", Assert.Single(FieldErrors(body, "registrationCropPx")));
+        }
+    }
+
+    [Fact]
     public async Task A_link_inside_the_share_is_published_as_its_target()
     {
         var http = await StartAsync(_share);
