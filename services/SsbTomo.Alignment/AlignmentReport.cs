@@ -12,7 +12,7 @@ public sealed record AlignmentReport(
     [property: JsonPropertyName("drift_anchoring")] DriftAnchoring Anchoring,
     [property: JsonPropertyName("slices")] IReadOnlyList<SliceAlignment> Slices)
 {
-    /// <summary>Edge in pixels of the centred crop each slice was registered on (null: more than one, see the job's warnings).</summary>
+    /// <summary>Edge in pixels of the centred crop each slice was registered on (null: the chunks used more than one, which the job's warnings name).</summary>
     [JsonPropertyName("registration_crop_px")]
     public int? RegistrationCropPx { get; init; }
 

@@ -39,12 +39,12 @@ public sealed class SolveAlignmentConsumer(IBlobStore store, ILogger<SolveAlignm
         string Name(int z) => names is null ? $"slice {z}" : $"slice {z} ({names[z]})";
 
         var measured = new List<SliceMeasurement>(slices);
-        var crops = new SortedSet<int>();
+        var chunkCrops = new List<int?>(message.Chunks);
         for (var chunk = 0; chunk < message.Chunks; chunk++)
         {
             var chunkMeasurements = await AlignmentBlobs.ReadAsync<AlignmentChunkMeasurements>(store, layout.AlignmentChunk(chunk), ct);
             measured.AddRange(chunkMeasurements.Slices);
-            if (chunkMeasurements.RegistrationCropPx is { } cropPx) crops.Add(cropPx);
+            chunkCrops.Add(chunkMeasurements.RegistrationCropPx);
         }
         if (measured.Count != slices || measured.Where((m, z) => m.Index != z).Any())
             throw new InvalidOperationException($"the {message.Chunks} alignment chunks hold {measured.Count} slices, not slices 0..{slices - 1} in order");
@@ -80,21 +80,17 @@ public sealed class SolveAlignmentConsumer(IBlobStore store, ILogger<SolveAlignm
 
         var registered = AnchoredDrift.Interpolate(estimator.Registered, estimator.Trusted);
         var anchoring = new DriftAnchoring(anchored.Tracks, anchored.AnchoredSlices, Pair(anchored.StepSigmaPx), Pair(anchored.CentroidSigmaPx), Pair(anchored.SlideSigmaPxPerSlice));
-        // One crop for the job, unless its chunks were measured by services configured differently (a job without its own crop).
-        var jobWarnings = crops.Count > 1
-            ? [$"the slices were registered on crops of {string.Join(", ", crops)} pixels: alignment workers with different SsbTomo:RegistrationCropPx measured this job; "
-                + "submit it with one crop for the same drift from any workers"]
-            : Array.Empty<string>();
+        var (registrationCrop, cropWarning) = RegistrationCrops.Of(chunkCrops);
         var report = new AlignmentReport(cropYx, anchoring,
             Enumerable.Range(0, slices).Select(z => new SliceAlignment(z, Pair(drifts[z]), Pair(registered[z]),
                 [Math.Round(measured[z].Range.Low, 3), Math.Round(measured[z].Range.High, 3)], estimator.Trusted[z],
                 double.IsFinite(estimator.PeakRatios[z]) ? Math.Round(estimator.PeakRatios[z], 2) : null, warnings[z])).ToArray())
         {
-            RegistrationCropPx = crops.Count == 1 ? crops.Min : null,
+            RegistrationCropPx = registrationCrop,
         };
         await store.WriteAsync(layout.AlignmentReport, report.ToJsonBytes(), ct);
 
-        var all = jobWarnings.Concat(warnings.SelectMany(w => w)).ToArray();
+        var all = (cropWarning is null ? warnings.SelectMany(w => w) : warnings.SelectMany(w => w).Prepend(cropWarning)).ToArray();
         foreach (var warning in all) logger.LogWarning("Alignment: {Warning}", warning);
         string[] summary = all.Length <= MaxJobWarnings ? all
             : [.. all.Take(MaxJobWarnings), $"{all.Length - MaxJobWarnings} more slice warnings in alignment.json"];
@@ -120,4 +116,25 @@ public sealed class SolveAlignmentConsumer(IBlobStore store, ILogger<SolveAlignm
     }
 
     private static double[] Pair(Shift2D shift) => [Math.Round(shift.Dy, 4), Math.Round(shift.Dx, 4)];
+}
+
+/// <summary>The registration crop a job's alignment chunks were measured on, for alignment.json and the job's warnings.</summary>
+public static class RegistrationCrops
+{
+    /// <summary>
+    /// The one crop of <paramref name="chunkCrops"/> (a chunk stored before the crop was recorded: the default), or null and a
+    /// warning naming them when the chunks used several: commands from before a job carried its crop, measured by alignment
+    /// workers configured differently, give a drift that depends on which worker took which chunk.
+    /// </summary>
+    public static (int? Crop, string? Warning) Of(IEnumerable<int?> chunkCrops)
+    {
+        var crops = new SortedSet<int>(chunkCrops.Select(c => c ?? PairwiseRegistration.DefaultCropPx));
+        return crops.Count switch
+        {
+            0 => (null, null),
+            1 => (crops.Min, null),
+            _ => (null, $"the slices were registered on crops of {string.Join(", ", crops)} pixels: alignment workers with different "
+                + "SsbTomo:RegistrationCropPx measured this job's chunks; submit it again for one crop"),
+        };
+    }
 }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Spectre.Console;
 using SsbTomo.Contracts;
 using SsbTomo.Hosting;
@@ -68,7 +69,7 @@ public static class RunCommand
         {
             Description = $"Edge in pixels of the centred crop on which each slice is registered against its neighbours. The drift is anchored "
                 + "on whole particle sections found over the slice; a specimen without compact bright sections rests on the registrations alone, "
-                + $"which a larger crop (1024, or the slice's size) measures better, at ~4x the cost per doubling. At least {SsbTomoOptions.MinimumRegistrationCropPx}. "
+                + $"which a larger crop (1024, or the slice's size) measures better, at ~4x the cost per doubling. {SsbTomoOptions.MinimumRegistrationCropPx} to {SsbTomoOptions.MaximumRegistrationCropPx}. "
                 + $"Default: {Imaging.Alignment.PairwiseRegistration.DefaultCropPx} (SsbTomo__RegistrationCropPx).",
         };
 
@@ -125,9 +126,10 @@ public static class RunCommand
             AnsiConsole.MarkupLine("[red]--alignment-workers must be at least 1[/]");
             return 2;
         }
-        if (registrationCropPx < SsbTomoOptions.MinimumRegistrationCropPx)
+        if (registrationCropPx is { } crop && !SsbTomoOptions.IsRegistrationCrop(crop))
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]--registration-crop must be at least {SsbTomoOptions.MinimumRegistrationCropPx} pixels[/]");
+            AnsiConsole.MarkupLineInterpolated(
+                $"[red]--registration-crop must be from {SsbTomoOptions.MinimumRegistrationCropPx} to {SsbTomoOptions.MaximumRegistrationCropPx} pixels[/]");
             return 2;
         }
         var (chunkSlices, alignmentWorkers) = Plan(stackPath, memoryBudgetMb ?? new SsbTomoOptions().MemoryBudgetMb, chunkSlicesGiven, alignmentWorkersGiven);
@@ -250,7 +252,7 @@ public static class RunCommand
             TrainedClassifier = modelDir is not null,
             FanOutSlices = fanOutSlices,
             Carbon = carbon,
-            RegistrationCropPx = registrationCropPx,
+            RegistrationCropPx = registrationCropPx ?? host.Services.GetRequiredService<IOptions<SsbTomoOptions>>().Value.RegistrationCropPx,
         }, ct);
         try
         {

@@ -256,6 +256,7 @@ public sealed class ShareDriveWatcher(IOptions<SsbTomoOptions> options, IBlobSto
         await bus.Publish(new SubmitJob(jobId, source, JobPrefix(jobId), null, options.Value.ChunkSlices)
         {
             FanOutSlices = options.Value.FanOutSlices,
+            RegistrationCropPx = options.Value.RegistrationCropPx,
             Acquisition = new WatchedAcquisition(completed.Rule, earlier?.JobId, labels?.Sample, labels?.Series) { FolderLabels = labels?.Values },
         }, ct);
         if (earlier is null)

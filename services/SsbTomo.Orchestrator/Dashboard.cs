@@ -49,7 +49,7 @@ public static class Dashboard
             var live = board.Find(job.CorrelationId);
             var progress = live is not null && JobBoard.IsLater(live, stored) ? live : stored;
             html.Append(CultureInfo.InvariantCulture, $"""
-                <tr><td>{job.CorrelationId}</td><td>{E(job.SourcePath)}{Sample(job.Acquisition)}{Carbon(job.Carbon)}</td><td class="{E(progress.State)}">{E(progress.State)}{Report(job)}</td>
+                <tr><td>{job.CorrelationId}</td><td>{E(job.SourcePath)}{Sample(job.Acquisition)}{Carbon(job.Carbon)}{RegistrationCrop(job.RegistrationCropPx)}</td><td class="{E(progress.State)}">{E(progress.State)}{Report(job)}</td>
                 <td><progress max="{Math.Max(1, progress.ChunksTotal)}" value="{progress.ChunksDone}"></progress> {progress.ChunksDone}/{progress.ChunksTotal}</td>
                 <td>{job.SubmittedUtc:yyyy-MM-dd HH:mm:ss}</td><td>{job.UpdatedUtc:yyyy-MM-dd HH:mm:ss}</td>
                 {Waiting(job, stall, now)}<td>{Stages(job, now)}</td>
@@ -88,6 +88,10 @@ public static class Dashboard
 
     /// <summary>A job submitted with its carbon says so; one without runs the services' default and shows nothing.</summary>
     private static string Carbon(CarbonShape? carbon) => carbon is { } shape ? $"<br><small>carbon {E(shape.ToString().ToLowerInvariant())}</small>" : "";
+
+    /// <summary>A registration crop other than the default: the operator sees which jobs were aligned differently.</summary>
+    private static string RegistrationCrop(int? px) =>
+        px is { } crop && crop != Imaging.Alignment.PairwiseRegistration.DefaultCropPx ? $"<br><small>registration crop {crop} px</small>" : "";
 
     private static string Warnings(IReadOnlyList<string> warnings) => warnings.Count == 0 ? ""
         : $"<details><summary>{warnings.Count}</summary><ul>{string.Concat(warnings.Select(w => $"<li>{E(w)}</li>"))}</ul></details>";

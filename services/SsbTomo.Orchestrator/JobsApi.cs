@@ -38,6 +38,9 @@ public static class JobsApi
         /// <summary>The cathode's carbon as submitted ("fibres", "particles"); null: the services' configured default.</summary>
         public string? Carbon { get; init; }
 
+        /// <summary>The registration crop as submitted, in pixels; null: the alignment service's (alignment.json says which was used).</summary>
+        public int? RegistrationCropPx { get; init; }
+
         public DateTime? SubmittedUtc { get; init; }
         public DateTime? UpdatedUtc { get; init; }
 
@@ -60,6 +63,7 @@ public static class JobsApi
             {
                 SourcePath = state.SourcePath,
                 Carbon = state.Carbon?.ToString().ToLowerInvariant(),
+                RegistrationCropPx = state.RegistrationCropPx,
                 SubmittedUtc = state.SubmittedUtc,
                 UpdatedUtc = state.UpdatedUtc,
                 Stages = [.. state.Stages.Select(s => new StageView(s.State, s.StartedUtc, s.EndedUtc, ((s.EndedUtc ?? now) - s.StartedUtc).TotalSeconds))],
@@ -263,7 +267,8 @@ public static class JobsApi
             {
                 FanOutSlices = options.Value.FanOutSlices,
                 Carbon = request.Carbon,
-                RegistrationCropPx = request.RegistrationCropPx,
+                // Fixed in the job here, so that alignment workers configured differently still register its chunks alike.
+                RegistrationCropPx = request.RegistrationCropPx ?? options.Value.RegistrationCropPx,
             }, ct);
             logs.CreateLogger("SsbTomo.Orchestrator.JobsApi").LogInformation("Job {JobId} on {SourcePath} submitted by {User}", jobId, source, http.User.Identity?.Name);
             return Results.Accepted($"/api/jobs/{jobId}", new { jobId });

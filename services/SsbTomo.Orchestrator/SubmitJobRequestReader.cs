@@ -19,9 +19,6 @@ internal static class SubmitJobRequestReader
     private const string Carbon = "carbon";
     private const string RegistrationCrop = "registrationCropPx";
     private static readonly string[] Fields = [SourcePath, VoxelSize, Carbon, RegistrationCrop];
-
-    /// <summary>The largest registration crop accepted: beyond any slice a FIB-SEM writes (larger slices are registered whole anyway).</summary>
-    public const int MaxRegistrationCropPx = 16384;
     private static readonly string[] Axes = ["x", "y", "z"];
 
     /// <summary>The request, or the errors keyed by field (a JSON path below the body, e.g. <c>voxelSizeNm.x</c>).</summary>
@@ -65,12 +62,11 @@ internal static class SubmitJobRequestReader
         int? registrationCrop = null;
         if (fields.TryGetValue(RegistrationCrop, out var crop) && crop.ValueKind != JsonValueKind.Null)
         {
-            if (crop.ValueKind == JsonValueKind.Number && crop.TryGetInt32(out var px)
-                && px >= Hosting.SsbTomoOptions.MinimumRegistrationCropPx && px <= MaxRegistrationCropPx)
+            if (crop.ValueKind == JsonValueKind.Number && crop.TryGetInt32(out var px) && Hosting.SsbTomoOptions.IsRegistrationCrop(px))
                 registrationCrop = px;
             else
                 errors[RegistrationCrop] = [$"must be null (the service's SsbTomo:RegistrationCropPx) or a whole number of pixels from "
-                    + $"{Hosting.SsbTomoOptions.MinimumRegistrationCropPx} to {MaxRegistrationCropPx}: the edge of the crop each slice is registered on"];
+                    + $"{Hosting.SsbTomoOptions.MinimumRegistrationCropPx} to {Hosting.SsbTomoOptions.MaximumRegistrationCropPx}: the edge of the crop each slice is registered on"];
         }
 
         return errors.Count == 0

@@ -87,7 +87,9 @@ public sealed class SsbTomoOptions
 
     /// <summary>
     /// Edge in pixels of the centred crop on which the alignment registers each slice against its neighbours, for a job
-    /// submitted without its own (<see cref="Contracts.SubmitJob.RegistrationCropPx"/>); default 512
+    /// submitted without its own (<see cref="Contracts.SubmitJob.RegistrationCropPx"/>): whoever submits a job (the API, the
+    /// share-drive watcher, the CLI) fixes it in the job from this, so every chunk of a job is registered on one crop
+    /// whichever workers measure it; the Alignment service's own applies only to a command without one. Default 512
     /// (<see cref="Imaging.Alignment.PairwiseRegistration.DefaultCropPx"/>). The drift is anchored on particle sections found
     /// over the whole slice; a specimen without compact bright sections rests on the registrations alone, which a larger
     /// crop (1024, or the slice) measures better at ~4x the registration's cost per doubling. Slices no larger are registered whole.
@@ -96,6 +98,12 @@ public sealed class SsbTomoOptions
 
     /// <summary>The smallest registration crop: a few dozen of the registration's 16-pixel patches, enough to vote on a shift.</summary>
     public const int MinimumRegistrationCropPx = 64;
+
+    /// <summary>The largest: beyond any slice a FIB-SEM writes (a larger crop registers the whole slice, as this does).</summary>
+    public const int MaximumRegistrationCropPx = 16384;
+
+    /// <summary>Whether <paramref name="px"/> is a registration crop the alignment takes.</summary>
+    public static bool IsRegistrationCrop(int px) => px is >= MinimumRegistrationCropPx and <= MaximumRegistrationCropPx;
 
     /// <summary>The threads each alignment worker's kernels use: <see cref="AlignmentKernelThreads"/>, or its default.</summary>
     public int EffectiveAlignmentKernelThreads =>
@@ -110,8 +118,8 @@ public sealed class SsbTomoOptions
         if (ChunkSlices < 1) yield return $"SsbTomo:ChunkSlices is {ChunkSlices}; it must be at least 1";
         if (FanOutSlices < 0) yield return $"SsbTomo:FanOutSlices is {FanOutSlices}; it must be 0 (one slab per command) or more";
         if (ChunkTilePx < 1) yield return $"SsbTomo:ChunkTilePx is {ChunkTilePx}; it must be at least 1";
-        if (RegistrationCropPx < MinimumRegistrationCropPx)
-            yield return $"SsbTomo:RegistrationCropPx is {RegistrationCropPx}; it must be at least {MinimumRegistrationCropPx} pixels";
+        if (!IsRegistrationCrop(RegistrationCropPx))
+            yield return $"SsbTomo:RegistrationCropPx is {RegistrationCropPx}; it must be from {MinimumRegistrationCropPx} to {MaximumRegistrationCropPx} pixels";
         if (AlignmentWorkers < 1) yield return $"SsbTomo:AlignmentWorkers is {AlignmentWorkers}; it must be at least 1";
         if (AlignmentKernelThreads < 1)
             yield return $"SsbTomo:AlignmentKernelThreads is {AlignmentKernelThreads}; it must be at least 1 (or unset: the cores divided among the alignment workers)";

@@ -43,15 +43,27 @@ public class RegistrationCropTests
     }
 
     [Fact]
-    public async Task A_crop_below_the_minimum_is_refused_before_anything_runs()
+    public async Task A_crop_outside_the_range_is_refused_before_anything_runs()
     {
         using var dir = new TempDirectory("ssbtomo-registration-crop-refused");
         var phantom = Path.Combine(dir.Path, "phantom");
         await PhantomCommand.WriteAsync(new PhantomOptions(PhantomPreset.Pristine, 4, 64, 64, 50, Seed: 1), phantom);
         var output = Path.Combine(dir.Path, "run");
 
-        Assert.Equal(2, await RunCommand.RunAsync(Path.Combine(phantom, "stack"), output, null, null, verbose: false, CancellationToken.None,
-            registrationCropPx: 32));
+        foreach (var crop in new[] { 32, 16385 })
+            Assert.Equal(2, await RunCommand.RunAsync(Path.Combine(phantom, "stack"), output, null, null, verbose: false, CancellationToken.None,
+                registrationCropPx: crop));
         Assert.False(File.Exists(Path.Combine(output, "alignment.json")));
+    }
+
+    [Fact]
+    public void Chunks_on_one_crop_report_it_and_chunks_on_several_report_none_and_warn()
+    {
+        Assert.Equal((1024, null), Alignment.RegistrationCrops.Of([1024, 1024, 1024]));
+        // A chunk stored before the crop was recorded was registered on the default.
+        Assert.Equal((Imaging.Alignment.PairwiseRegistration.DefaultCropPx, null), Alignment.RegistrationCrops.Of([null, 512]));
+        var (crop, warning) = Alignment.RegistrationCrops.Of([512, 1024, null]);
+        Assert.Null(crop);
+        Assert.Contains("crops of 512, 1024 pixels", warning);
     }
 }

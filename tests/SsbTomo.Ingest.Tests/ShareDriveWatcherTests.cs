@@ -94,6 +94,8 @@ public sealed class ShareDriveWatcherTests : IAsyncLifetime
         await PollFor(watcher, TimeSpan.FromMinutes(10));  // 13 min since the last slice
         var job = Assert.Single(Submitted());
         Assert.Equal(Path.Combine(Share, "sample"), job.SourcePath);
+        // The configured registration crop is fixed in the job, so that every alignment worker registers its chunks alike.
+        Assert.Equal(new SsbTomoOptions().RegistrationCropPx, job.RegistrationCropPx);
         Assert.Equal(("quiet-period", 15, 720.0, 180.0), (job.Acquisition!.Completion.Kind, job.Acquisition.Completion.Slices,
             job.Acquisition.Completion.QuietSeconds, job.Acquisition.Completion.MedianSliceIntervalSeconds));
 

@@ -55,6 +55,14 @@ public class DashboardTests
     }
 
     [Fact]
+    public void Shows_a_registration_crop_other_than_the_default_and_nothing_for_the_default()
+    {
+        JobState Job(int? crop) => new() { CorrelationId = Guid.NewGuid(), CurrentState = "Aligning", SourcePath = "/share/a", SubmittedUtc = DateTime.UtcNow, RegistrationCropPx = crop };
+        Assert.Contains("/share/a<br><small>registration crop 1024 px</small>", Dashboard.Render([Job(1024)], new JobBoard()));
+        Assert.DoesNotContain("registration crop", Dashboard.Render([Job(512), Job(null)], new JobBoard()));
+    }
+
+    [Fact]
     public void Links_a_completed_job_to_its_report_and_a_running_one_to_nothing()
     {
         var done = new JobState { CorrelationId = Guid.NewGuid(), CurrentState = "Completed", SourcePath = "/share/a", SubmittedUtc = DateTime.UtcNow };

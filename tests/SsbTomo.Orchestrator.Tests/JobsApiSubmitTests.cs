@@ -131,7 +131,9 @@ public class JobsApiSubmitTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Accepted, status);
         var unset = body.GetProperty("jobId").GetGuid();
         Assert.True(await Harness.Published.Any<SubmitJob>(m => m.Context.Message.JobId == larger && m.Context.Message.RegistrationCropPx == 1024));
-        Assert.True(await Harness.Published.Any<SubmitJob>(m => m.Context.Message.JobId == unset && m.Context.Message.RegistrationCropPx == null));
+        // A job without its own takes the configured crop at submission: all its chunks are then registered alike.
+        Assert.True(await Harness.Published.Any<SubmitJob>(m => m.Context.Message.JobId == unset
+            && m.Context.Message.RegistrationCropPx == new SsbTomoOptions().RegistrationCropPx));
 
         foreach (var wrong in new object[] { 63, 16385, 512.5, "512", true })
         {
