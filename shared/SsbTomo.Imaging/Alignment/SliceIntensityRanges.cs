@@ -75,7 +75,7 @@ public static class SliceIntensityRanges
         ArgumentNullException.ThrowIfNull(slice);
         var percentiles = IntensityNormalization.RobustRange(slice, 0.5, 99.5);
         if (IsEmpty(percentiles)) return new SliceBrightness(percentiles, null);
-        return Brightness(slice, percentiles, SmoothedSlice.Of(slice, PeakImageSmoothingPx, maxThreads));
+        return Brightness(slice, percentiles, SmoothedSlice.Of(slice, PeakImageSmoothingPx, maxThreads), sampleStep: 0);
     }
 
     /// <summary>
@@ -103,7 +103,7 @@ public static class SliceIntensityRanges
     /// <summary>2 (every second row and column) where that keeps <see cref="MinSampledPeakPixels"/> pixels, else 1.</summary>
     internal static int PeakSampleStep(int height, int width) => SliceSampling.Step(height, width, MinSampledPeakPixels);
 
-    private static SliceBrightness Brightness(Image2D<float> slice, IntensityRange percentiles, SmoothedSlice smoothed, int sampleStep = 0)
+    private static SliceBrightness Brightness(Image2D<float> slice, IntensityRange percentiles, SmoothedSlice smoothed, int sampleStep)
     {
         var step = sampleStep > 0 ? sampleStep : PeakSampleStep(slice.Height, slice.Width);
         return new(percentiles, BulkPeaks(slice.Pixels, smoothed.Valid, slice.Width, step, percentiles),

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -244,7 +245,8 @@ public static class PartialVolumeCleanup
             var band = maxBandVoxels;
             // The line shapes need the slices within the band on both sides and rows and columns likewise.
             var shapesInSlice = band <= 2 && Vector256.IsHardwareAccelerated && z >= band && z + band < _depth && _width >= 2 * band + Vector256<sbyte>.Count;
-            // The ranks of slice z, as BuildPlane left them in the ring.
+            // The ranks of slice z, as BuildPlane left them in the ring: planes are built only up to z + band, fewer than the
+            // ring's 2·band + 1 slots ahead, so z's slot is not yet overwritten.
             var ranks = ringRank[z % ringRank.Length];
             for (var y = 0; y < _height; y++)
             {
@@ -258,7 +260,7 @@ public static class PartialVolumeCleanup
                 for (var w = 0; w < candidates.Length; w++)
                     for (var bits = candidates[w]; bits != 0; bits &= bits - 1)
                     {
-                        var x = 32 * w + System.Numerics.BitOperations.TrailingZeroCount(bits);
+                        var x = 32 * w + BitOperations.TrailingZeroCount(bits);
                         var i = row + x;
                         var directions = AllDirections;
                         if (x >= band && x < shapesEnd)
