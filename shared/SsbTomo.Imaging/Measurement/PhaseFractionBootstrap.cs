@@ -34,13 +34,23 @@ public sealed class PhaseFractionBootstrap
     /// <summary>Block index of voxel coordinate <paramref name="i"/> along an axis of <paramref name="length"/> cut into <paramref name="blocks"/>.</summary>
     private static int BlockOf(int i, int length, int blocks) => (int)((long)i * blocks / length);
 
+    /// <summary>The first coordinate whose <see cref="BlockOf"/> is <paramref name="block"/> (the length for the block after the last).</summary>
+    private static int FirstOfBlock(int block, int length, int blocks) => (int)(((long)block * length + blocks - 1) / blocks);
+
     public void Add(Volume<byte> slab)
     {
         if (slab.Height != _height || slab.Width != _width)
             throw new ArgumentException($"slab is {slab.Height}x{slab.Width}, the volume {_height}x{_width}", nameof(slab));
         if (_z + slab.Depth > _depth) throw new ArgumentException($"slabs add up to more than {_depth} slices", nameof(slab));
-        var xBlock = new int[_width];
-        for (var x = 0; x < _width; x++) xBlock[x] = BlockOf(x, _width, _blocks[2]);
+        // Each row crosses the blocks along x in runs of columns: a run's labels are counted a label value at a time on
+        // vector lanes (MemoryExtensions.Count), not voxel by voxel into the block's row of counts (2.4 of the metrics
+        // stage's CPU-seconds at 1 Gvoxel, on one core beside the other two slab passes).
+        var xRuns = new (int Start, int Length)[_blocks[2]];
+        for (var b = 0; b < _blocks[2]; b++)
+        {
+            var start = FirstOfBlock(b, _width, _blocks[2]);
+            xRuns[b] = (start, FirstOfBlock(b + 1, _width, _blocks[2]) - start);
+        }
         for (var z = 0; z < slab.Depth; z++)
         {
             var bz = BlockOf(_z + z, _depth, _blocks[0]);
@@ -49,11 +59,18 @@ public sealed class PhaseFractionBootstrap
             {
                 var row = (bz * _blocks[1] + BlockOf(y, _height, _blocks[1])) * _blocks[2];
                 var line = slice.Slice(y * _width, _width);
-                for (var x = 0; x < _width; x++)
+                for (var bx = 0; bx < xRuns.Length; bx++)
                 {
-                    var label = line[x];
-                    if (label >= PhaseLabel.Count) throw new ArgumentException($"labels contain {label}, which is not a phase label", nameof(slab));
-                    _counts[row + xBlock[x], label]++;
+                    var run = line.Slice(xRuns[bx].Start, xRuns[bx].Length);
+                    var counted = 0;
+                    for (var label = (byte)0; label < PhaseLabel.Count; label++)
+                    {
+                        var n = run.Count(label);
+                        _counts[row + bx, label] += n;
+                        counted += n;
+                    }
+                    if (counted != run.Length)
+                        throw new ArgumentException($"labels contain {run[run.IndexOfAnyInRange((byte)PhaseLabel.Count, byte.MaxValue)]}, which is not a phase label", nameof(slab));
                 }
             }
         }

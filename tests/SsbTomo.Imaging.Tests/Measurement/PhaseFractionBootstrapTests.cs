@@ -67,4 +67,61 @@ public class PhaseFractionBootstrapTests
         Assert.InRange(fractions.Void, whole.Intervals[PhaseLabel.Void][0], whole.Intervals[PhaseLabel.Void][1]);
         Assert.Equal([3, 3, 3], whole.BlocksZyx);
     }
+
+    [Theory]
+    [InlineData(9, 7, 13, 4)]
+    [InlineData(5, 3, 2, 4)]
+    [InlineData(6, 11, 37, 3)]
+    public void Counts_runs_of_columns_as_the_voxel_by_voxel_rule_does(int depth, int height, int width, int blocksPerAxis)
+    {
+        // Uneven blocks (13 columns in 4 blocks), axes shorter than the grid, every label and the Outside label.
+        var random = new Random(depth * 1000 + width);
+        var v = new Volume<byte>(depth, height, width);
+        for (var i = 0; i < v.Data.Length; i++) v.Data[i] = (byte)random.Next(PhaseLabel.Count);
+        var actual = Intervals(v, 2, blocksPerAxis);
+
+        // The reference: each voxel into its block by BlockOf along every axis, then the same draws as Result.
+        int[] blocks = [Math.Min(blocksPerAxis, depth), Math.Min(blocksPerAxis, height), Math.Min(blocksPerAxis, width)];
+        var counts = new long[blocks[0] * blocks[1] * blocks[2], PhaseLabel.Count];
+        for (var z = 0; z < depth; z++)
+            for (var y = 0; y < height; y++)
+                for (var x = 0; x < width; x++)
+                {
+                    var block = ((z * blocks[0] / depth) * blocks[1] + y * blocks[1] / height) * blocks[2] + x * blocks[2] / width;
+                    counts[block, v[z, y, x]]++;
+                }
+        var random2 = new Random(0);
+        var draws = new double[PhaseLabel.Count][];
+        for (var p = 1; p < PhaseLabel.Count; p++) draws[p] = new double[2000];
+        for (var r = 0; r < 2000; r++)
+        {
+            var sum = new long[PhaseLabel.Count];
+            for (var k = 0; k < counts.GetLength(0); k++)
+            {
+                var b = random2.Next(counts.GetLength(0));
+                for (var p = 1; p < PhaseLabel.Count; p++) sum[p] += counts[b, p];
+            }
+            var valid = sum[1] + sum[2] + sum[3] + sum[4];
+            for (var p = 1; p < PhaseLabel.Count; p++) draws[p][r] = (double)sum[p] / valid;
+        }
+        for (var p = 1; p < PhaseLabel.Count; p++)
+        {
+            var sorted = draws[p].Order().ToArray();
+            Assert.Equal(sorted[(int)Math.Floor(0.025 * 1999)] + (0.025 * 1999 % 1) * (sorted[(int)Math.Floor(0.025 * 1999) + 1] - sorted[(int)Math.Floor(0.025 * 1999)]),
+                actual.Intervals[p][0], 12);
+            Assert.Equal(sorted[(int)Math.Floor(0.975 * 1999)] + (0.975 * 1999 % 1) * (sorted[(int)Math.Floor(0.975 * 1999) + 1] - sorted[(int)Math.Floor(0.975 * 1999)]),
+                actual.Intervals[p][1], 12);
+        }
+    }
+
+    [Fact]
+    public void A_label_that_is_no_phase_is_refused_with_its_value()
+    {
+        var v = new Volume<byte>(2, 3, 9);
+        Array.Fill(v.Data, PhaseLabel.Lps);
+        v[1, 2, 7] = 9;
+        var bootstrap = new PhaseFractionBootstrap(2, 3, 9);
+        var error = Assert.Throws<ArgumentException>(() => bootstrap.Add(v));
+        Assert.Contains("labels contain 9", error.Message);
+    }
 }
