@@ -2,13 +2,14 @@ using System.Diagnostics;
 using System.Globalization;
 using SsbTomo.Imaging;
 using SsbTomo.Imaging.Measurement;
+using SsbTomo.Imaging.Reconstruction;
 using SsbTomo.Storage;
 
 namespace SsbTomo.Benchmarks;
 
 /// <summary>
 /// The metrics stage's particle split on a finished run's labels, part by part (distance transform, h-maxima markers,
-/// flood, unreached parts, per-particle measurement), wall and process CPU time, on the central box the stage splits at
+/// flood, unreached parts, per-particle measurement, the particle view's meshes and rendering), wall and process CPU time, on the central box the stage splits at
 /// the default budget (half of 2048 MiB at 48 bytes a voxel, 80 % of it; <c>MeasureVolumeConsumer</c>), or the whole
 /// volume when it fits. The split runs at one core for most of its time, at the end of the stage, so its wall time is the
 /// run's. Usage: dotnet SsbTomo.Benchmarks.dll particle-split RUN_DIR [--repeats 2]
@@ -57,7 +58,13 @@ internal static class ParticleSplitStudy
             var (markers, count) = Time("h-maxima markers", () => MarkerWatershed.HMaximaMarkers(distance, mask, depth, height, width, h));
             var ids = Time("flood", () => MarkerWatershed.Flood(distance, mask, markers, depth, height, width));
             var total = Time("unreached parts", () => MarkerWatershed.NumberUnreached(ids, mask, depth, height, width, count));
-            var particles = Time("measure", () => NmcParticles.Measure(volume, new NmcParticleLabels(ids, total), voxelSize));
+            var separated = new NmcParticleLabels(ids, total);
+            var particles = Time("measure", () => NmcParticles.Measure(volume, separated, voxelSize));
+            var view = Time("particle view", () =>
+            {
+                var found = SurfaceViews.ParticleSurroundings(volume, separated, particles, voxelSize, new SurfaceOptions());
+                return found is { } f ? SurfaceViews.RenderParticle(f.ParticleMesh, f.VoidMesh) : null;
+            });
             // every id's checksum, so that a faster split can be checked to give the same particles
             var checksum = ids.Aggregate(17L, (s, id) => unchecked(s * 31 + id));
             Console.WriteLine($"  {count} markers, {total} particles, {particles.Count} measured, ids checksum {checksum}");
