@@ -71,15 +71,19 @@ public static class AnchoredDrift
         // to a shorter arc wanders along its axis as a different arc is seen, by more than its scale says, and read as a
         // slide it would free every particle to slide with it.
         var slideTracks = usable.Select(t => Statistics.Median(Scales(t, t.VarianceScaleY).Zip(Scales(t, t.VarianceScaleX), Math.Max)) <= ParticleSection.HalfCircleAxisScale).ToArray();
-        var y = SolveAxis(registeredDrift.Select(d => d.Dy).ToArray(), [.. usable.Select(t => t.Y)], [.. usable.Select(t => Scales(t, t.VarianceScaleY))], slideTracks, usable, maxIterations, stepPrior);
-        var x = SolveAxis(registeredDrift.Select(d => d.Dx).ToArray(), [.. usable.Select(t => t.X)], [.. usable.Select(t => Scales(t, t.VarianceScaleX))], slideTracks, usable, maxIterations, stepPrior);
+        // The axes are independent fits that only read the shared inputs: side by side, since the solve is the alignment's
+        // one serial step between the measured chunks and the shifted ones (1.4-1.9 s at 1 Gvoxel).
+        AxisFit? y = null, x = null;
+        Parallel.Invoke(
+            () => y = SolveAxis(registeredDrift.Select(d => d.Dy).ToArray(), [.. usable.Select(t => t.Y)], [.. usable.Select(t => Scales(t, t.VarianceScaleY))], slideTracks, usable, maxIterations, stepPrior),
+            () => x = SolveAxis(registeredDrift.Select(d => d.Dx).ToArray(), [.. usable.Select(t => t.X)], [.. usable.Select(t => Scales(t, t.VarianceScaleX))], slideTracks, usable, maxIterations, stepPrior));
         var anchored = new bool[n];
         foreach (var t in usable)
             for (var k = t.FirstSlice; k <= t.LastSlice; k++) anchored[k] = true;
         var drift = new Shift2D[n];
-        for (var k = 0; k < n; k++) drift[k] = new Shift2D(y.Drift[k], x.Drift[k]);
+        for (var k = 0; k < n; k++) drift[k] = new Shift2D(y!.Drift[k], x!.Drift[k]);
         return new AnchoredDriftResult(drift, usable.Length, anchored.Count(a => a),
-            new Shift2D(y.StepSigma, x.StepSigma), new Shift2D(y.CentroidSigma, x.CentroidSigma), new Shift2D(y.SlideSigma, x.SlideSigma));
+            new Shift2D(y!.StepSigma, x!.StepSigma), new Shift2D(y.CentroidSigma, x.CentroidSigma), new Shift2D(y.SlideSigma, x.SlideSigma));
     }
 
     /// <summary>

@@ -88,22 +88,24 @@ public static class MarkerWatershed
         public HierarchicalQueue(float[] elevation, bool[] mask)
         {
             _elevation = elevation;
-            var counts = new Dictionary<int, int>();
+            // One dictionary for both: first each level's voxel count, then its index. A distance map has few distinct
+            // levels (sums of squared voxel steps); arbitrary floats could have one per voxel.
             var voxels = 0;
             for (var i = 0; i < mask.Length; i++)
                 if (mask[i])
                 {
-                    CollectionsMarshal.GetValueRefOrAddDefault(counts, Ordered(elevation[i]), out _)++;
+                    CollectionsMarshal.GetValueRefOrAddDefault(_levelOf, Ordered(elevation[i]), out _)++;
                     voxels++;
                 }
-            var levels = counts.Keys.Order().ToArray();
+            var levels = _levelOf.Keys.Order().ToArray();
             (_voxels, _head, _tail) = (new int[voxels], new int[levels.Length], new int[levels.Length]);
             var start = 0;
             for (var level = 0; level < levels.Length; level++)
             {
+                var count = _levelOf[levels[level]];
                 _levelOf[levels[level]] = level;
                 _head[level] = _tail[level] = start;
-                start += counts[levels[level]];
+                start += count;
             }
         }
 

@@ -4,8 +4,8 @@ using SsbTomo.Imaging.Tests.Reference;
 namespace SsbTomo.Imaging.Tests.Measurement;
 
 /// <summary>
-/// The optimised marker-controlled watershed (neighbours from a table, flags before the plateau walk, one integer key in
-/// the flood's heap) gives the same markers, ids and numbering as the original (<see cref="MarkerWatershedReference"/>,
+/// The optimised marker-controlled watershed (neighbours from a table, flags before the plateau walk, a FIFO per
+/// elevation for the flood) gives the same markers, ids and numbering as the original (<see cref="MarkerWatershedReference"/>,
 /// itself checked against skimage in <see cref="NmcParticlesTests"/>), on distance maps of packed balls and on random
 /// elevations with many ties, thin shapes and volumes one voxel thick along an axis.
 /// </summary>
@@ -21,6 +21,8 @@ public sealed class MarkerWatershedEquivalenceTests
         { 10, 14, 1, 5, 6 },
         { 1, 1, 50, 6, 3 },
         { 6, 7, 8, 7, 1000 },
+        { 2, 3, 2, 8, 3 },
+        { 2, 2, 9, 9, 4 },
     };
 
     [Theory]
@@ -38,6 +40,8 @@ public sealed class MarkerWatershedEquivalenceTests
             // zeros among the zeros (the flood must order them as zeros).
             elevation[i] = (float)Math.Round((Math.Sin(i * 0.37) + 1.2 * random.NextDouble()) * levels / 2.2) / levels * 5;
             if (elevation[i] == 0 && random.Next(2) == 0) elevation[i] = -0f;
+            // Now and then a value no distance map has: the order of NaN and the infinities must be the reference's too.
+            if (random.Next(40) == 0) elevation[i] = random.Next(3) switch { 0 => float.NaN, 1 => float.PositiveInfinity, _ => float.NegativeInfinity };
         }
         AssertSameAsReference(elevation, mask, depth, height, width, h: 5f / levels);
         AssertSameAsReference(elevation, mask, depth, height, width, h: 0f);
