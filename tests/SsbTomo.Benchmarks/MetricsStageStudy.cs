@@ -74,6 +74,14 @@ internal static class MetricsStageStudy
         var nearNmc = new VoidNearNmcAccumulator(voxelSize, nearNmcDistance);
         Time("void near NMC (distance transform)", voxels, () => { foreach (var w in windows) nearNmc.Add(w.Data, w.Slab, w.Tile); });
         Console.WriteLine($"   void voxels {nearNmc.VoidVoxels}, within {nearNmcDistance} µm of NMC {nearNmc.NearVoxels}");
+        // The stage runs the sampled smoothed areas and void near NMC side by side on each window.
+        var (sampledBeside, nearBeside) = (new SmoothedSurfaceAreaAccumulator(voxelSize, rows, labels.Height, wholeVolume!), new VoidNearNmcAccumulator(voxelSize, nearNmcDistance));
+        Time("the stage's window pass: both side by side", voxels, () =>
+        {
+            foreach (var w in windows)
+                Task.WaitAll(Task.Run(() => sampledBeside.Add(w.Data, w.Slab, w.Tile)), Task.Run(() => nearBeside.Add(w.Data, w.Slab, w.Tile)));
+        });
+        Console.WriteLine($"   the same sums: {sampledBeside.SurfaceUm2().SequenceEqual(sampled.SurfaceUm2()) && nearBeside.NearVoxels == nearNmc.NearVoxels && nearBeside.VoidVoxels == nearNmc.VoidVoxels}");
 
         return 0;
     }
