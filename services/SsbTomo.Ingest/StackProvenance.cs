@@ -62,8 +62,12 @@ public sealed record StackProvenance(
     public static async Task<StackProvenance> DescribeAsync(IngestStack message, TiffStackInfo stack, VoxelSize voxelSize, DateTime nowUtc,
         CancellationToken ct)
     {
-        var files = new List<ProvenanceFile>(stack.Files.Count);
-        foreach (var file in stack.Files) files.Add(await HashAsync(file, ct));
+        // The files are hashed side by side, each into its own place in the list: one after another they kept one core
+        // busy for the first ~3 s of a 1-Gvoxel ingest (320 files, 2 GB), before any slice was read.
+        var files = new ProvenanceFile[stack.Files.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, files.Length),
+            new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct },
+            async (i, token) => files[i] = await HashAsync(stack.Files[i], token));
         return new StackProvenance(message.JobId, message.SourcePath, nowUtc,
             message.Acquisition is null ? "api-or-cli" : "share-drive-watcher",
             message.Acquisition?.Completion, message.Acquisition?.Supersedes,
