@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -39,24 +38,15 @@ internal static class DriftSolveStudy
         {
             var estimator = new AnchoredDriftEstimator();
             foreach (var slice in measured) estimator.Add(slice.Registration, slice.Sections);
-            var process = Process.GetCurrentProcess();
-            var cpu0 = process.TotalProcessorTime;
-            var clock = Stopwatch.StartNew();
-            var anchored = estimator.Finish();
-            clock.Stop();
-            process.Refresh();
+            var (anchored, wall, cpu) = Measure.Once(estimator.Finish);
             var last = anchored.Drift[^1];
             // Its two parts alone: the tracks linked, then the anchored least squares of both axes.
             var registered = AnchoredDrift.Interpolate(estimator.Registered, estimator.Trusted);
             var sections = measured.Select((m, z) => estimator.Trusted[z] ? m.Sections : (IReadOnlyList<ParticleSection>)[]).ToList();
-            var linkClock = Stopwatch.StartNew();
-            var tracks = ParticleTracks.Link(sections, registered);
-            var link = linkClock.Elapsed.TotalSeconds;
-            var refineClock = Stopwatch.StartNew();
-            AnchoredDrift.Refine(registered, tracks, trusted: estimator.Trusted);
-            var refine = refineClock.Elapsed.TotalSeconds;
+            var (tracks, link, _) = Measure.Once(() => ParticleTracks.Link(sections, registered));
+            var (_, refine, _) = Measure.Once(() => AnchoredDrift.Refine(registered, tracks, trusted: estimator.Trusted));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  solve {clock.Elapsed.TotalSeconds:0.000} s wall {(process.TotalProcessorTime - cpu0).TotalSeconds:0.000} s CPU (tracks linked {link:0.000} s, least squares {refine:0.000} s); {anchored.Tracks} tracks; last slice's drift {last.Dy:R}, {last.Dx:R}"));
+                $"  solve {wall:0.000} s wall {cpu:0.000} s CPU (tracks linked {link:0.000} s, least squares {refine:0.000} s); {anchored.Tracks} tracks; last slice's drift {last.Dy:R}, {last.Dx:R}"));
         }
         return 0;
     }

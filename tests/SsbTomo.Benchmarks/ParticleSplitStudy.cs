@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using SsbTomo.Imaging;
 using SsbTomo.Imaging.Measurement;
@@ -74,14 +73,8 @@ internal static class ParticleSplitStudy
 
     private static T Time<T>(string name, Func<T> part)
     {
-        var process = Process.GetCurrentProcess();
-        var cpu0 = process.TotalProcessorTime;
-        var clock = Stopwatch.StartNew();
-        var result = part();
-        clock.Stop();
-        process.Refresh();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {name,-20} {clock.Elapsed.TotalSeconds,7:0.00} s wall {(process.TotalProcessorTime - cpu0).TotalSeconds,7:0.00} s CPU"));
+        var (result, wall, cpu) = Measure.Once(part);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name,-20} {wall,7:0.00} s wall {cpu,7:0.00} s CPU"));
         return result;
     }
 }

@@ -313,33 +313,39 @@ public static class MarkerWatershed
     /// </summary>
     private readonly struct NeighbourGrid
     {
-        public const int Preceding = (1 << 13) - 1;
-        public const int Following = ((1 << 26) - 1) & ~Preceding;
+        /// <summary>The 26 steps (dz, dy, dx) in raster order: a neighbour's bit is its index here.</summary>
+        private static readonly (int Dz, int Dy, int Dx)[] Steps =
+            [.. from dz in new[] { -1, 0, 1 } from dy in new[] { -1, 0, 1 } from dx in new[] { -1, 0, 1 } where (dz | dy | dx) != 0 select (dz, dy, dx)];
 
-        /// <summary>The faces' bits: (−1,0,0), (0,−1,0), (0,0,−1), (0,0,1), (0,1,0), (1,0,0) in the raster order.</summary>
-        public const int Faces = (1 << 4) | (1 << 10) | (1 << 12) | (1 << 13) | (1 << 15) | (1 << 21);
+        /// <summary>The neighbours before the voxel in the array (a raster scan has visited them): the first half of the steps.</summary>
+        public static readonly int Preceding = MaskOf(step => step.Dz < 0 || step.Dz == 0 && (step.Dy < 0 || step.Dy == 0 && step.Dx < 0));
+
+        /// <summary>The neighbours after it.</summary>
+        public static readonly int Following = MaskOf(_ => true) & ~Preceding;
+
+        /// <summary>The six that share a face with the voxel (the flood's 6-connectivity).</summary>
+        public static readonly int Faces = MaskOf(step => Math.Abs(step.Dz) + Math.Abs(step.Dy) + Math.Abs(step.Dx) == 1);
+
+        /// <summary>The steps that stay inside the volume, by 16·(z edge) + 4·(y edge) + (x edge), each edge bit 1 first, bit 2 last.</summary>
+        private static readonly int[] InsideByEdges =
+            [.. Enumerable.Range(0, 64).Select(edges => MaskOf(step => Inside(step.Dz, edges >> 4) && Inside(step.Dy, (edges >> 2) & 3) && Inside(step.Dx, edges & 3)))];
 
         private readonly int[] _deltas;
-        private readonly int[] _valid; // by 16·(z edge) + 4·(y edge) + (x edge), each edge bit 1 first, bit 2 last
         private readonly int _depth, _height, _width, _plane;
 
         public NeighbourGrid(int depth, int height, int width)
         {
             (_depth, _height, _width, _plane) = (depth, height, width, height * width);
-            _deltas = new int[26];
-            _valid = new int[64];
-            var k = 0;
-            for (var dz = -1; dz <= 1; dz++)
-                for (var dy = -1; dy <= 1; dy++)
-                    for (var dx = -1; dx <= 1; dx++)
-                        if ((dz | dy | dx) != 0)
-                        {
-                            _deltas[k] = dz * _plane + dy * width + dx;
-                            for (var edges = 0; edges < 64; edges++)
-                                if (Inside(dz, edges >> 4) && Inside(dy, (edges >> 2) & 3) && Inside(dx, edges & 3))
-                                    _valid[edges] |= 1 << k;
-                            k++;
-                        }
+            var plane = _plane;
+            _deltas = [.. Steps.Select(step => step.Dz * plane + step.Dy * width + step.Dx)];
+        }
+
+        private static int MaskOf(Func<(int Dz, int Dy, int Dx), bool> where)
+        {
+            var mask = 0;
+            for (var k = 0; k < Steps.Length; k++)
+                if (where(Steps[k])) mask |= 1 << k;
+            return mask;
         }
 
         private static bool Inside(int step, int edge) => step switch { < 0 => (edge & 1) == 0, > 0 => (edge & 2) == 0, _ => true };
@@ -348,7 +354,7 @@ public static class MarkerWatershed
 
         public int Delta(int neighbour) => _deltas[neighbour];
 
-        public int Valid(int z, int y, int x) => _valid[(Edge(z, _depth) << 4) | (Edge(y, _height) << 2) | Edge(x, _width)];
+        public int Valid(int z, int y, int x) => InsideByEdges[(Edge(z, _depth) << 4) | (Edge(y, _height) << 2) | Edge(x, _width)];
 
         public int Valid(int i) => Valid(i / _plane, i / _width % _height, i % _width);
     }
