@@ -30,10 +30,11 @@ public sealed class PrepareChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
         // The σ the orchestrator chose for the stack's noise; a command from before that choice: the former fixed σ.
         var sigma = message.DenoiseSigma > 0 ? message.DenoiseSigma : SegmentationSettings.DenoiseSigmaVoxels;
         var histogram = new long[SegmentationSettings.HistogramBins];
+        var gaussian = new GaussianWorkspace();
         await foreach (var window in aligned.WindowsAsync(message.Z0, message.Z1, Halo.RequiredSlices(sigma),
             options.Value.WindowBudgetBytes, SegmentationSettings.DenoiseBytesPerVoxel, ct))
         {
-            var denoised = window.CropToOwnedUInt16(Denoise.Gaussian(window.Data, sigma));
+            var denoised = Denoise.GaussianOwnedUInt16(window.Data, sigma, window.Slab, window.Tile, gaussian);
             // Written (compressed on the pool) while its histogram is counted: both only read it.
             var write = target.WriteOwnedAsync(window, denoised, ct);
             histogram = Histogram.Merge(histogram, Histogram.Compute(denoised, SegmentationSettings.HistogramBins,

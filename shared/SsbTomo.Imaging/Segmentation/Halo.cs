@@ -182,19 +182,29 @@ public static class TileGrid
     /// pass, slices in parallel (the same values): the denoising stage cropped and converted each window one after the
     /// other, the crop on one thread, into a window-sized array each.
     /// </summary>
-    public static Volume<ushort> CropToOwnedUInt16(Volume<float> window, SlabWindow slab, TileWindow tile)
+    public static Volume<ushort> CropToOwnedUInt16(Volume<float> window, SlabWindow slab, TileWindow tile) =>
+        CropToOwnedUInt16(window.Data, window.Depth, window.Height, window.Width, slab, tile);
+
+    /// <summary>
+    /// <see cref="CropToOwnedUInt16(Volume{float}, SlabWindow, TileWindow)"/> of a window held in the first
+    /// depth·height·width values of <paramref name="window"/> (a reused array may be longer).
+    /// </summary>
+    internal static Volume<ushort> CropToOwnedUInt16(float[] window, int depth, int height, int width, SlabWindow slab, TileWindow tile)
     {
-        if (window.Depth != slab.SlabSlices || window.Height != tile.ReadHeight || window.Width != tile.ReadWidth)
+        if (depth != slab.SlabSlices || height != tile.ReadHeight || width != tile.ReadWidth)
             throw new ArgumentException(
-                $"window is {window.Depth}x{window.Height}x{window.Width}, expected {slab.SlabSlices}x{tile.ReadHeight}x{tile.ReadWidth}", nameof(window));
+                $"window is {depth}x{height}x{width}, expected {slab.SlabSlices}x{tile.ReadHeight}x{tile.ReadWidth}", nameof(window));
+        if (window.LongLength < (long)depth * height * width)
+            throw new ArgumentException($"window holds {window.LongLength} values, {depth}x{height}x{width} needs {(long)depth * height * width}", nameof(window));
         var (y0, x0) = tile.OwnedStartInRead;
         var result = new Volume<ushort>(slab.OwnedSlices, tile.OwnedHeight, tile.OwnedWidth);
+        var plane = (long)height * width;
         Parallel.For(0, result.Depth, z =>
         {
-            var source = window.Slice(slab.OwnedStartInSlab + z);
+            var source = window.AsSpan((int)((slab.OwnedStartInSlab + z) * plane), (int)plane);
             var target = result.Slice(z);
             for (var y = 0; y < result.Height; y++)
-                VolumeConversions.Narrow(source.Slice((y0 + y) * window.Width + x0, result.Width), target.Slice(y * result.Width, result.Width));
+                VolumeConversions.Narrow(source.Slice((y0 + y) * width + x0, result.Width), target.Slice(y * result.Width, result.Width));
         });
         return result;
     }

@@ -218,6 +218,4 @@ public sealed record StageWindow<T>(SlabWindow Slab, TileWindow Tile, Volume<T> 
     /// <summary>The part of <paramref name="result"/> (computed on the whole window) this window owns.</summary>
     public Volume<TOut> CropToOwned<TOut>(Volume<TOut> result) where TOut : unmanaged => TileGrid.CropToOwned(result, Slab, Tile);
 
-    /// <summary>The owned voxels of a float result as uint16 (<see cref="TileGrid.CropToOwnedUInt16"/>: crop and conversion in one pass).</summary>
-    public Volume<ushort> CropToOwnedUInt16(Volume<float> result) => TileGrid.CropToOwnedUInt16(result, Slab, Tile);
 }

@@ -91,6 +91,33 @@ public class DenoiseTests
             if (z is < 4 or >= 9) Assert.DoesNotContain(true, partRows.AsSpan(z * labels.Height, labels.Height).ToArray());
     }
 
+    /// <summary>
+    /// The denoising stage's step through one workspace kept from window to window (a full window, a smaller one at the
+    /// stack's edge, a full one again, and one whose rows are all zeros): each window's bytes are those of a fresh Gaussian
+    /// cropped to the owned voxels, whatever the windows before left in the workspace.
+    /// </summary>
+    [Fact]
+    public void The_denoising_step_through_a_reused_workspace_gives_each_windows_own_bytes()
+    {
+        const double sigma = 1.2;
+        var workspace = new GaussianWorkspace();
+        var windows = new (Volume<ushort> Window, SlabWindow Slab, TileWindow Tile)[]
+        {
+            (OracleIo.RandomGrey(14, 23, 31, seed: 11), new SlabWindow(10, 24, 13, 20), new TileWindow(0, 23, 0, 31, 0, 18, 0, 26)),
+            (OracleIo.RandomGrey(9, 17, 12, seed: 12), new SlabWindow(30, 39, 33, 39), new TileWindow(40, 57, 60, 72, 45, 57, 65, 72)),
+            (OracleIo.RandomGrey(14, 23, 31, seed: 13), new SlabWindow(10, 24, 13, 20), new TileWindow(0, 23, 0, 31, 0, 18, 0, 26)),
+            (new Volume<ushort>(9, 17, 12), new SlabWindow(30, 39, 33, 39), new TileWindow(40, 57, 60, 72, 45, 57, 65, 72)),
+        };
+        foreach (var (window, slab, tile) in windows)
+        {
+            var expected = TileGrid.CropToOwnedUInt16(Denoise.Gaussian(window, sigma), slab, tile);
+            var actual = Denoise.GaussianOwnedUInt16(window, sigma, slab, tile, workspace);
+            Assert.Equal((expected.Depth, expected.Height, expected.Width), (actual.Depth, actual.Height, actual.Width));
+            Assert.Equal(expected.Data, actual.Data);
+        }
+        Assert.Throws<ArgumentException>(() => Denoise.GaussianOwnedUInt16(new Volume<ushort>(8, 23, 31), sigma, windows[0].Slab, windows[0].Tile, workspace));
+    }
+
     [Fact]
     public void Reflect_repeats_when_the_kernel_is_wider_than_the_axis()
     {
