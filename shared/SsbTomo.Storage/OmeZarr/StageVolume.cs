@@ -217,5 +217,4 @@ public sealed record StageWindow<T>(SlabWindow Slab, TileWindow Tile, Volume<T> 
 
     /// <summary>The part of <paramref name="result"/> (computed on the whole window) this window owns.</summary>
     public Volume<TOut> CropToOwned<TOut>(Volume<TOut> result) where TOut : unmanaged => TileGrid.CropToOwned(result, Slab, Tile);
-
 }
