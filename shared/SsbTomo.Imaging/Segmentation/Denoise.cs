@@ -49,7 +49,8 @@ public static class Denoise
         ArgumentNullException.ThrowIfNull(input);
         var workspace = new GaussianWorkspace();
         Gaussian(input, sigmaVoxels, skipZeroRows, workspace);
-        return new Volume<float>(input.Depth, input.Height, input.Width, input.Length == 0 ? [] : workspace.Result);
+        // A fresh workspace's arrays are exactly the input's length (empty for an empty input).
+        return new Volume<float>(input.Depth, input.Height, input.Width, workspace.Result);
     }
 
     /// <summary>
@@ -268,7 +269,7 @@ public static class Denoise
 
 /// <summary>
 /// A Gaussian's working arrays (two float volumes and their rows' flags), kept from one window to the next so that
-/// windows of the same size reuse them instead of allocating (and the OS zeroing) fresh ones each time.
+/// windows no larger than the largest so far reuse them instead of allocating (and the OS zeroing) fresh ones each time.
 /// </summary>
 public sealed class GaussianWorkspace
 {
