@@ -316,11 +316,13 @@ public static class RunCommand
         File.WriteAllText(Path.Combine(Path.GetFullPath(outDir), RunProfile.FileName), profile.ToJson());
         var table = new Table().AddColumn("stage").AddColumn("wall s", c => c.RightAligned()).AddColumn("CPU s", c => c.RightAligned())
             .AddColumn("cores busy", c => c.RightAligned()).AddColumn("share of wall", c => c.RightAligned()).AddColumn("peak MiB", c => c.RightAligned())
-            .AddColumn("page faults", c => c.RightAligned());
+            .AddColumn("page faults", c => c.RightAligned()).AddColumn("GC pause s", c => c.RightAligned());
         foreach (var stage in profile.Stages)
             table.AddRow(stage.Stage, $"{stage.WallSeconds:0.0}", $"{stage.CpuSeconds:0.0}", $"{stage.CoresBusy:0.00}",
-                $"{(profile.WallSeconds > 0 ? stage.WallSeconds / profile.WallSeconds : 0):P0}", $"{stage.PeakResidentMib:0}", $"{stage.MinorPageFaults:N0}");
-        table.AddRow("all stages", $"{profile.WallSeconds:0.0}", $"{profile.CpuSeconds:0.0}", "", "", "", $"{profile.Stages.Sum(s => s.MinorPageFaults):N0}");
+                $"{(profile.WallSeconds > 0 ? stage.WallSeconds / profile.WallSeconds : 0):P0}", $"{stage.PeakResidentMib:0}", $"{stage.MinorPageFaults:N0}",
+                $"{stage.GcPauseSeconds:0.0}");
+        table.AddRow("all stages", $"{profile.WallSeconds:0.0}", $"{profile.CpuSeconds:0.0}", "", "", "", $"{profile.Stages.Sum(s => s.MinorPageFaults):N0}",
+            $"{profile.Stages.Sum(s => s.GcPauseSeconds):0.0}");
         AnsiConsole.Write(table);
         if (profile.StackVoxels > 0)
             AnsiConsole.MarkupLineInterpolated(

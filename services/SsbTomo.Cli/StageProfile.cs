@@ -20,6 +20,17 @@ public sealed record StageTiming(
     [JsonPropertyName("minor_page_faults")]
     public long MinorPageFaults { get; init; }
 
+    /// <summary>
+    /// Time the garbage collector held the process's threads while the stage ran (<see cref="GC.GetTotalPauseDuration"/>):
+    /// a blocking collection of a heap near its budget stops every core, so this is wall time no kernel used.
+    /// </summary>
+    [JsonPropertyName("gc_pause_seconds")]
+    public double GcPauseSeconds { get; init; }
+
+    /// <summary>Full (generation 2) collections during the stage, the process's own compactions between messages among them.</summary>
+    [JsonPropertyName("gen2_collections")]
+    public int Gen2Collections { get; init; }
+
     /// <summary>Cores the stage kept busy on average (CPU over wall).</summary>
     [JsonPropertyName("cores_busy")]
     public double CoresBusy => WallSeconds > 0 ? CpuSeconds / WallSeconds : 0;
@@ -31,16 +42,19 @@ public sealed record StageTiming(
 /// resident memory is sampled (<see cref="Sample"/>), so a stage's peak can miss a spike shorter than the sampling period.
 /// The clocks are passed in so that the arithmetic is testable without a run.
 /// </summary>
-public sealed class StageProfiler(Func<TimeSpan> wallClock, Func<TimeSpan> cpuClock, Func<long> residentBytes, Func<long>? minorFaults = null)
+public sealed class StageProfiler(Func<TimeSpan> wallClock, Func<TimeSpan> cpuClock, Func<long> residentBytes, Func<long>? minorFaults = null,
+    Func<(TimeSpan Pause, int Gen2)>? collector = null)
 {
     private readonly List<StageTiming> _finished = [];
     private readonly object _gate = new();
     private readonly Func<long> _minorFaults = minorFaults ?? (() => 0);
+    private readonly Func<(TimeSpan Pause, int Gen2)> _collector = collector ?? (() => (TimeSpan.Zero, 0));
     private string? _stage;
     private TimeSpan _wallAtEntry, _cpuAtEntry;
     private long _peakBytes, _faultsAtEntry;
+    private (TimeSpan Pause, int Gen2) _collectorAtEntry;
 
-    /// <summary>This process's clocks: a stopwatch, its user + system CPU time, its resident set, its minor page faults.</summary>
+    /// <summary>This process's clocks: a stopwatch, its user + system CPU time, its resident set, its minor page faults, its collector's pauses.</summary>
     public static StageProfiler ForThisProcess()
     {
         var wall = Stopwatch.StartNew();
@@ -49,7 +63,7 @@ public sealed class StageProfiler(Func<TimeSpan> wallClock, Func<TimeSpan> cpuCl
         {
             process.Refresh();
             return process.WorkingSet64;
-        }, ProcessMinorFaults);
+        }, ProcessMinorFaults, () => (GC.GetTotalPauseDuration(), GC.CollectionCount(2)));
     }
 
     /// <summary>
@@ -88,7 +102,8 @@ public sealed class StageProfiler(Func<TimeSpan> wallClock, Func<TimeSpan> cpuCl
                 return;
             }
             CloseLocked();
-            (_stage, _wallAtEntry, _cpuAtEntry, _peakBytes, _faultsAtEntry) = (state, wallClock(), cpuClock(), residentBytes(), _minorFaults());
+            (_stage, _wallAtEntry, _cpuAtEntry, _peakBytes, _faultsAtEntry, _collectorAtEntry) =
+                (state, wallClock(), cpuClock(), residentBytes(), _minorFaults(), _collector());
         }
     }
 
@@ -117,8 +132,14 @@ public sealed class StageProfiler(Func<TimeSpan> wallClock, Func<TimeSpan> cpuCl
     {
         if (_stage is null) return;
         SampleLocked();
+        var (pause, gen2) = _collector();
         _finished.Add(new StageTiming(_stage, (wallClock() - _wallAtEntry).TotalSeconds, (cpuClock() - _cpuAtEntry).TotalSeconds,
-            _peakBytes / (1024.0 * 1024)) { MinorPageFaults = _minorFaults() - _faultsAtEntry });
+            _peakBytes / (1024.0 * 1024))
+        {
+            MinorPageFaults = _minorFaults() - _faultsAtEntry,
+            GcPauseSeconds = (pause - _collectorAtEntry.Pause).TotalSeconds,
+            Gen2Collections = gen2 - _collectorAtEntry.Gen2,
+        });
         _stage = null;
     }
 }

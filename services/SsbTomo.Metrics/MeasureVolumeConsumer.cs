@@ -32,10 +32,31 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         // the tortuosity solves and the particle split below.
         var report = await StreamedReportAsync(context, labels, layout);
         // The tortuosity solves and the particle split both need the whole labels at once: read them once for both.
-        Volume<byte>? wholeLabels = null;
-        async Task<Volume<byte>> WholeLabelsAsync() => wholeLabels ??= await labels.ReadSlicesAsync(0, labels.Depth, ct);
-        report = await MeasureTortuosityAsync(context, labels, WholeLabelsAsync, report);
-        (report, var particles, var shownParticle) = await MeasureParticlesAsync(labels, WholeLabelsAsync, layout, report, ct);
+        Task<Volume<byte>>? wholeLabels = null;
+        var wholeLabelsGate = new Lock();
+        Task<Volume<byte>> WholeLabelsAsync()
+        {
+            lock (wholeLabelsGate) return wholeLabels ??= labels.ReadSlicesAsync(0, labels.Depth, ct);
+        }
+        // Side by side where the heap holds both: the split's flood and markers are one thread's work for seconds (at 1 Gvoxel
+        // ~8 s with one core busy after the solves), the solves keep ~1.8 cores busy. Neither reads the other's arrays, and
+        // the report takes their results in the same order, so metrics.json is the same bytes either way.
+        var (tortuosityPass, particlePass) = (PlanTortuosity(labels), PlanParticles(labels));
+        Func<MetricsReport, MetricsReport> withTortuosity;
+        (Func<MetricsReport, MetricsReport> With, IReadOnlyList<NmcParticle>? Particles, NmcParticle? Shown) particleResult;
+        if (SideBySide(tortuosityPass, particlePass))
+        {
+            var tortuosityTask = Task.Run(() => MeasureTortuosityAsync(context, labels, WholeLabelsAsync, tortuosityPass), ct);
+            var particleTask = Task.Run(() => MeasureParticlesAsync(labels, WholeLabelsAsync, layout, particlePass, ct), ct);
+            (withTortuosity, particleResult) = (await tortuosityTask, await particleTask);
+        }
+        else
+        {
+            withTortuosity = await MeasureTortuosityAsync(context, labels, WholeLabelsAsync, tortuosityPass);
+            particleResult = await MeasureParticlesAsync(labels, WholeLabelsAsync, layout, particlePass, ct);
+        }
+        report = particleResult.With(withTortuosity(report));
+        var (particles, shownParticle) = (particleResult.Particles, particleResult.Shown);
         var json = report.ToJsonBytes();
         await store.WriteAsync(layout.Metrics, json, ct);
         await store.WriteAsync(layout.MetricsCsv, System.Text.Encoding.UTF8.GetBytes(
@@ -155,18 +176,35 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
     }
 
     /// <summary>
-    /// Tortuosity factors of the ionic and electronic paths along the configured axes (<see cref="CathodeTortuosity"/>),
-    /// one solve at a time, each logged as "k of N" when done. The solve needs its whole volume at once: a volume whose
-    /// labels and one solve would not fit a processing window's share of the memory budget is measured on the largest
-    /// central sub-volume that fits (<see cref="CentralSubVolume"/>; its box in the report and a warning that says so), and
-    /// left out with a warning when not even a box of <see cref="MinimumSubVolumeEdgeVoxels"/> fits; a switched-off one is
-    /// left out without.
+    /// Where a pass that holds its whole volume at once runs (the tortuosity solves, the particle split): on the whole
+    /// labels (<see cref="Box"/> null), on a central sub-volume, or not at all (<see cref="LeftOut"/> says why, and whether
+    /// the report warns). <see cref="CountedBytes"/>: what its arrays take where it runs (0 when left out).
     /// </summary>
-    private async Task<MetricsReport> MeasureTortuosityAsync(ConsumeContext<MeasureVolume> context, StageVolume<byte> labels,
-        Func<Task<Volume<byte>>> wholeLabels, MetricsReport report)
+    private sealed record WholeVolumePass(long WholeBytes, SubVolumeBox? Box, long CountedBytes, string? LeftOut = null, bool WarnLeftOut = true, string Budget = "");
+
+    /// <summary>
+    /// Whether the tortuosity solves and the particle split fit the collected heap together: their counted arrays, the
+    /// solve's with the ~20 % of heap it needs above them, within <see cref="SideBySideShareOfHeap"/> per cent of the heap
+    /// the budget leaves (<see cref="ProcessMemory.OutsideHeapMb"/> less). Their own shares (a window's quarter for the
+    /// solve, half for the split, a box 80 % of it) are 60 % of the budget, 68 % with the solve's heap above its arrays: at
+    /// the default 2 GiB two boxes take 1311 of the 1485 MiB this allows; on small budgets, and where the whole labels
+    /// fill both shares, they run one after the other.
+    /// </summary>
+    private bool SideBySide(WholeVolumePass tortuosity, WholeVolumePass particles) =>
+        tortuosity.CountedBytes * 6 / 5 + particles.CountedBytes
+            <= ((long)options.Value.MemoryBudgetMb - ProcessMemory.OutsideHeapMb) * 1024 * 1024 * SideBySideShareOfHeap / 100;
+
+    /// <summary>The rest of the heap: the streamed passes' garbage the collector has not taken yet, and the large-object heap's gaps.</summary>
+    private const int SideBySideShareOfHeap = 80;
+
+    /// <summary>
+    /// The tortuosity's volume: the whole labels when they and one solve fit a processing window's share of the memory
+    /// budget, else the largest central sub-volume that does (<see cref="CentralSubVolume"/>), else none.
+    /// </summary>
+    private WholeVolumePass PlanTortuosity(StageVolume<byte> labels)
     {
         var settings = options.Value.Metrics;
-        if (!settings.Tortuosity) return report.WithTortuosityLeftOut("switched off (SsbTomo:Metrics:Tortuosity = false)", warn: false);
+        if (!settings.Tortuosity) return new WholeVolumePass(0, null, 0, "switched off (SsbTomo:Metrics:Tortuosity = false)", WarnLeftOut: false);
         var voxels = (long)labels.Depth * labels.Height * labels.Width;
         var axes = settings.TortuosityAxisNumbers;
         var neededBytes = CathodeTortuosity.BytesNeeded(labels.Depth, labels.Height, labels.Width, labels.VoxelSize, axes);
@@ -175,23 +213,32 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         var allowedBytes = options.Value.WindowBudgetBytes;
         var budget = $"more than a processing window's quarter of the memory budget ({options.Value.MemoryBudgetMb} MiB, SsbTomo:MemoryBudgetMb); "
             + $"a budget of {(4 * neededBytes >> 20) + 1} MiB would measure it";
-        Volume<byte> volume;
-        SubVolumeBox? box = null;
-        if (neededBytes <= allowedBytes) volume = await wholeLabels();
-        else
-        {
-            box = CentralSubVolume.Largest(labels.Depth, labels.Height, labels.Width, labels.VoxelSize,
-                (d, h, w) => CathodeTortuosity.BytesNeeded(d, h, w, labels.VoxelSize, axes), allowedBytes * SubVolumeShareOfWindow / 100,
-                MinimumSubVolumeEdgeVoxels);
-            if (box is not { } fitting)
-                return report.WithTortuosityLeftOut($"tortuosity not measured: the solve holds the whole volume, {voxels:N0} voxels at "
-                    + $"{(double)neededBytes / voxels:0} bytes each with the largest solve (~{neededBytes >> 20} MiB), {budget}; not even a central "
-                    + $"sub-volume of {MinimumSubVolumeEdgeVoxels} voxels a side fits", warn: true);
-            volume = await ReadBoxAsync(labels, fitting, context.CancellationToken);
-        }
+        if (neededBytes <= allowedBytes) return new WholeVolumePass(neededBytes, null, neededBytes, Budget: budget);
+        long BoxBytes(int d, int h, int w) => CathodeTortuosity.BytesNeeded(d, h, w, labels.VoxelSize, axes);
+        return CentralSubVolume.Largest(labels.Depth, labels.Height, labels.Width, labels.VoxelSize, BoxBytes, allowedBytes * SubVolumeShareOfWindow / 100,
+                MinimumSubVolumeEdgeVoxels) is { } box
+            ? new WholeVolumePass(neededBytes, box, BoxBytes(box.Depth, box.Height, box.Width), Budget: budget)
+            : new WholeVolumePass(neededBytes, null, 0, $"tortuosity not measured: the solve holds the whole volume, {voxels:N0} voxels at "
+                + $"{(double)neededBytes / voxels:0} bytes each with the largest solve (~{neededBytes >> 20} MiB), {budget}; not even a central "
+                + $"sub-volume of {MinimumSubVolumeEdgeVoxels} voxels a side fits", Budget: budget);
+    }
+
+    /// <summary>
+    /// Tortuosity factors of the ionic and electronic paths along the configured axes (<see cref="CathodeTortuosity"/>),
+    /// one solve at a time, each logged as "k of N" when done, on the volume <paramref name="pass"/> chose: the whole
+    /// labels, or a central sub-volume (its box in the report and a warning that says so), or none (left out with a warning
+    /// when not even a box of <see cref="MinimumSubVolumeEdgeVoxels"/> fits; a switched-off one without).
+    /// </summary>
+    /// <returns>What the solves add to the report.</returns>
+    private async Task<Func<MetricsReport, MetricsReport>> MeasureTortuosityAsync(ConsumeContext<MeasureVolume> context, StageVolume<byte> labels,
+        Func<Task<Volume<byte>>> wholeLabels, WholeVolumePass pass)
+    {
+        if (pass.LeftOut is { } reason) return report => report.WithTortuosityLeftOut(reason, warn: pass.WarnLeftOut);
+        var voxels = (long)labels.Depth * labels.Height * labels.Width;
+        var volume = pass.Box is { } fitting ? await ReadBoxAsync(labels, fitting, context.CancellationToken) : await wholeLabels();
         var log = context.Logger("SsbTomo.Stage");
         ProcessMemory.CompactHeap();
-        var results = CathodeTortuosity.Measure(volume, labels.VoxelSize, CathodeTortuosity.Paths, axes, (done, total, r) =>
+        var results = CathodeTortuosity.Measure(volume, labels.VoxelSize, CathodeTortuosity.Paths, options.Value.Metrics.TortuosityAxisNumbers, (done, total, r) =>
         {
             log.LogInformation("Job {JobId} metrics: tortuosity {Done} of {Total} ({Path} along {Axis}): tau {Tau:0.0000}, {Iterations} iterations, {Seconds:0.0} s",
                 context.Message.JobId, done, total, r.Path.Key, "zyx"[r.Result.Axis], r.Result.Factor, r.Result.Iterations, r.Seconds);
@@ -200,12 +247,15 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
             // compaction; on a loaded machine MemoryBudgetTests ran the next solve out of memory without it).
             ProcessMemory.CompactHeapWhenLimited();
         });
-        report = report.WithTortuosity(results, Tortuosity.DefaultTolerance);
-        return box is { } measured
-            ? report.WithTortuositySubVolume(measured, voxels, $"tortuosity measured on a central sub-volume of {measured.Depth}x{measured.Height}x{measured.Width} voxels "
-                + $"({(double)measured.Voxels / voxels:P1} of the volume, from z {measured.Z0}, y {measured.Y0}, x {measured.X0}): the whole volume's solve "
-                + $"needs ~{neededBytes >> 20} MiB, {budget} whole")
-            : report;
+        return report =>
+        {
+            report = report.WithTortuosity(results, Tortuosity.DefaultTolerance);
+            return pass.Box is { } measured
+                ? report.WithTortuositySubVolume(measured, voxels, $"tortuosity measured on a central sub-volume of {measured.Depth}x{measured.Height}x{measured.Width} voxels "
+                    + $"({(double)measured.Voxels / voxels:P1} of the volume, from z {measured.Z0}, y {measured.Y0}, x {measured.X0}): the whole volume's solve "
+                    + $"needs ~{pass.WholeBytes >> 20} MiB, {pass.Budget} whole")
+                : report;
+        };
     }
 
     private static Task<Volume<byte>> ReadBoxAsync(StageVolume<byte> labels, SubVolumeBox box, CancellationToken ct) =>
@@ -225,42 +275,44 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
     private const int SubVolumeShareOfWindow = 80;
 
     /// <summary>
-    /// Splits NMC into particles and measures each (particles.csv, and statistics in metrics.json). The watershed needs its
-    /// whole volume at once, so a volume whose particle pass would not fit half the memory budget is split in the largest
-    /// central sub-volume that does (<see cref="CentralSubVolume"/>; particles cut by the box count as cut by the volume's
-    /// edge, centroids stay in the stack's coordinates, a warning says so), and left out with a warning when not even a
-    /// box of <see cref="MinimumSubVolumeEdgeVoxels"/> fits, rather than failing the job or breaking the budget.
+    /// The particle split's volume: the whole labels when the split fits half the memory budget, else the largest central
+    /// sub-volume that does (<see cref="CentralSubVolume"/>), else none.
     /// </summary>
-    private async Task<(MetricsReport Report, IReadOnlyList<NmcParticle>? Particles, NmcParticle? Shown)> MeasureParticlesAsync(
-        StageVolume<byte> labels, Func<Task<Volume<byte>>> wholeLabels, JobLayout layout, MetricsReport report, CancellationToken ct)
+    private WholeVolumePass PlanParticles(StageVolume<byte> labels)
     {
         var voxels = (long)labels.Depth * labels.Height * labels.Width;
         var neededBytes = voxels * ParticleBytesPerVoxel;
         var allowedBytes = (long)options.Value.MemoryBudgetMb * 1024 * 1024 / 2;
         var budget = $"more than half the memory budget ({options.Value.MemoryBudgetMb} MiB, SsbTomo:MemoryBudgetMb)";
-        Volume<byte> volume;
-        SubVolumeBox? box = null;
-        if (neededBytes <= allowedBytes) volume = await wholeLabels();
-        else
-        {
-            box = CentralSubVolume.Largest(labels.Depth, labels.Height, labels.Width, labels.VoxelSize, (d, h, w) => (long)d * h * w * ParticleBytesPerVoxel,
-                allowedBytes * SubVolumeShareOfWindow / 100, MinimumSubVolumeEdgeVoxels);
-            if (box is not { } fitting)
-                return (report with
-                {
-                    Warnings = [.. report.Warnings ?? [], $"particles not measured: splitting the NMC phase of {voxels:N0} voxels into particles needs "
-                        + $"~{neededBytes >> 20} MiB at once, {budget}; not even a central sub-volume of {MinimumSubVolumeEdgeVoxels} voxels a side fits"],
-                }, null, null);
-            volume = await ReadBoxAsync(labels, fitting, ct);
-        }
+        if (neededBytes <= allowedBytes) return new WholeVolumePass(neededBytes, null, neededBytes, Budget: budget);
+        return CentralSubVolume.Largest(labels.Depth, labels.Height, labels.Width, labels.VoxelSize, (d, h, w) => (long)d * h * w * ParticleBytesPerVoxel,
+                allowedBytes * SubVolumeShareOfWindow / 100, MinimumSubVolumeEdgeVoxels) is { } box
+            ? new WholeVolumePass(neededBytes, box, box.Voxels * ParticleBytesPerVoxel, Budget: budget)
+            : new WholeVolumePass(neededBytes, null, 0, $"particles not measured: splitting the NMC phase of {voxels:N0} voxels into particles needs "
+                + $"~{neededBytes >> 20} MiB at once, {budget}; not even a central sub-volume of {MinimumSubVolumeEdgeVoxels} voxels a side fits", Budget: budget);
+    }
+
+    /// <summary>
+    /// Splits NMC into particles and measures each (particles.csv, and statistics in metrics.json) on the volume
+    /// <paramref name="pass"/> chose: the whole labels, or a central sub-volume (particles cut by the box count as cut by the
+    /// volume's edge, centroids stay in the stack's coordinates, a warning says so), or none (a warning), rather than
+    /// failing the job or breaking the budget.
+    /// </summary>
+    /// <returns>What the split adds to the report, the particles and the one the particle view shows.</returns>
+    private async Task<(Func<MetricsReport, MetricsReport> With, IReadOnlyList<NmcParticle>? Particles, NmcParticle? Shown)> MeasureParticlesAsync(
+        StageVolume<byte> labels, Func<Task<Volume<byte>>> wholeLabels, JobLayout layout, WholeVolumePass pass, CancellationToken ct)
+    {
+        if (pass.LeftOut is { } reason) return (report => report with { Warnings = [.. report.Warnings ?? [], reason] }, null, null);
+        var voxels = (long)labels.Depth * labels.Height * labels.Width;
+        var volume = pass.Box is { } fitting ? await ReadBoxAsync(labels, fitting, ct) : await wholeLabels();
         ProcessMemory.CompactHeap();
         var separated = NmcParticles.Separate(volume, labels.VoxelSize);
         var particles = NmcParticles.Measure(volume, separated, labels.VoxelSize);
-        if (box is not { } measured)
+        if (pass.Box is not { } measured)
         {
             await store.WriteAsync(layout.Particles, MetricsReport.ParticlesCsv(particles), ct);
             var shown = await WriteParticleViewAsync(volume, separated, particles, labels.VoxelSize, layout, ct);
-            return (report.WithParticles(particles, Path.GetFileName(layout.Particles)), particles, shown);
+            return (report => report.WithParticles(particles, Path.GetFileName(layout.Particles)), particles, shown);
         }
         // The box's centroids moved to the stack's coordinates, so particles.csv reads like a whole volume's (the view is
         // drawn in the box).
@@ -268,11 +320,11 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         var placed = particles.Select(p => p with { CentroidZyxUm = [.. p.CentroidZyxUm.Select((c, axis) => c + offsetUm[axis])] }).ToList();
         await store.WriteAsync(layout.Particles, MetricsReport.ParticlesCsv(placed), ct);
         var shownInBox = await WriteParticleViewAsync(volume, separated, particles, labels.VoxelSize, layout, ct);
-        report = report.WithParticles(placed, Path.GetFileName(layout.Particles)).WithParticlesSubVolume(measured, voxels,
+        return (report => report.WithParticles(placed, Path.GetFileName(layout.Particles)).WithParticlesSubVolume(measured, voxels,
             $"particles measured on a central sub-volume of {measured.Depth}x{measured.Height}x{measured.Width} voxels ({(double)measured.Voxels / voxels:P1} "
             + $"of the volume, from z {measured.Z0}, y {measured.Y0}, x {measured.X0}; particles cut by it count as cut by the edge): splitting the whole "
-            + $"volume's NMC phase needs ~{neededBytes >> 20} MiB at once, {budget}");
-        return (report, placed, shownInBox is null ? null : placed.First(p => p.Id == shownInBox.Id));
+            + $"volume's NMC phase needs ~{pass.WholeBytes >> 20} MiB at once, {pass.Budget}"),
+            placed, shownInBox is null ? null : placed.First(p => p.Id == shownInBox.Id));
     }
 
     /// <summary>

@@ -15,8 +15,10 @@ public class StageProfileTests
     {
         public TimeSpan Wall, Cpu;
         public long Resident, Faults;
+        public TimeSpan Pause;
+        public int Gen2;
 
-        public StageProfiler Profiler() => new(() => Wall, () => Cpu, () => Resident, () => Faults);
+        public StageProfiler Profiler() => new(() => Wall, () => Cpu, () => Resident, () => Faults, () => (Pause, Gen2));
     }
 
     [Fact]
@@ -25,13 +27,15 @@ public class StageProfileTests
         var clocks = new FakeClocks { Resident = 100L << 20 };
         var profiler = clocks.Profiler();
 
-        clocks.Faults = 1_000;
+        (clocks.Faults, clocks.Pause, clocks.Gen2) = (1_000, TimeSpan.FromSeconds(0.5), 3);
         profiler.Enter(JobStates.Ingesting);
         (clocks.Wall, clocks.Cpu, clocks.Resident, clocks.Faults) = (TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3), 300L << 20, 1_400);
         profiler.Sample();
         clocks.Resident = 150L << 20;
+        (clocks.Pause, clocks.Gen2) = (TimeSpan.FromSeconds(0.75), 5);
         profiler.Enter(JobStates.Aligning);
         (clocks.Wall, clocks.Cpu, clocks.Resident, clocks.Faults) = (TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(9), 200L << 20, 5_000);
+        (clocks.Pause, clocks.Gen2) = (TimeSpan.FromSeconds(2), 9);
         profiler.Enter(JobStates.Aligning); // k of N progress within the stage: only a sample
         (clocks.Wall, clocks.Cpu, clocks.Resident, clocks.Faults) = (TimeSpan.FromSeconds(12), TimeSpan.FromSeconds(20), 50L << 20, 9_400);
         var stages = profiler.Finish();
@@ -41,6 +45,8 @@ public class StageProfileTests
         Assert.Equal((10.0, 17.0, 200.0), (stages[1].WallSeconds, stages[1].CpuSeconds, stages[1].PeakResidentMib));
         Assert.Equal(1.7, stages[1].CoresBusy, 12);
         Assert.Equal([400L, 8_000L], stages.Select(s => s.MinorPageFaults));
+        Assert.Equal([0.25, 1.25], stages.Select(s => s.GcPauseSeconds));
+        Assert.Equal([2, 4], stages.Select(s => s.Gen2Collections));
         Assert.Equal(stages, profiler.Finish()); // finishing again adds nothing
     }
 
@@ -113,6 +119,7 @@ public class StageProfileTests
         Assert.All(stages, s => Assert.True(s.GetProperty("wall_seconds").GetDouble() >= 0 && s.GetProperty("peak_resident_mib").GetDouble() > 0, s.ToString()));
         if (File.Exists("/proc/self/stat")) // every stage allocates its windows: the kernel maps fresh pages for some of them
             Assert.True(stages.Sum(s => s.GetProperty("minor_page_faults").GetInt64()) > 0);
+        Assert.All(stages, s => Assert.True(s.GetProperty("gc_pause_seconds").GetDouble() >= 0 && s.GetProperty("gen2_collections").GetInt32() >= 0, s.ToString()));
         Assert.InRange(root.GetProperty("wall_seconds").GetDouble(), 0.01, elapsed.Elapsed.TotalSeconds);
         Assert.True(root.GetProperty("cpu_seconds").GetDouble() > 0);
         // Two 8-slice slabs of small slices: an alignment worker for each while there are cores (ChunkPlan.AlignmentWorkersFor).
