@@ -54,12 +54,6 @@ public static class JobReconstruction
     /// <summary>Opacity of the label colours over the grey levels in the previews.</summary>
     public const double PreviewAlpha = 0.45;
 
-    /// <summary>
-    /// Memory one output chunk of a coarser level takes, in source chunks: its eight source chunks decoded and copied into
-    /// one region (twice), and the output.
-    /// </summary>
-    private const int PyramidChunksPerOutputChunk = 18;
-
     /// <returns>The labels' level count and the mesh files written (keys under the job's prefix).</returns>
     /// <param name="windowBudgetBytes">Memory one processing window may take (the coarser levels' chunks being built at once
     /// together, or one window of the meshes).</param>
@@ -216,7 +210,7 @@ public static class JobReconstruction
     {
         var level0 = await OmeZarr.OpenLevelAsync<T>(store, image, 0, ct);
         var chunkBytes = (long)level0.Chunks[0] * level0.Chunks[1] * level0.Chunks[2] * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
-        var parallel = (int)Math.Clamp(windowBudgetBytes / (PyramidChunksPerOutputChunk * chunkBytes), 1, Environment.ProcessorCount);
+        var parallel = (int)Math.Clamp(windowBudgetBytes / (OmeZarr.PyramidChunksPerOutputChunk(level0) * chunkBytes), 1, Environment.ProcessorCount);
         return (ImagePyramid.LevelCount(level0.Shape[0], level0.Shape[1], level0.Shape[2]), parallel);
     }
 

@@ -20,6 +20,7 @@ public sealed class OmeZarrPyramidTests : IDisposable
     [InlineData(5, 17, 70, 2, 5, 7, 4)]
     [InlineData(1, 1, 9, 1, 1, 4, 3)]
     [InlineData(12, 30, 30, 12, 30, 30, 2)]
+    [InlineData(7, 11, 13, 2, 2, 4, 3)] // even chunks, odd extents: every output chunk from its source chunks one at a time
     public async Task Chunk_by_chunk_levels_equal_whole_volume_downsampling(int depth, int height, int width, int cz, int cy, int cx, int levels)
     {
         var voxel = new VoxelSize(XNm: 5, YNm: 6, ZNm: 20);
@@ -66,6 +67,17 @@ public sealed class OmeZarrPyramidTests : IDisposable
         // Checked and read by zarr-python: one line per level of the image and of its label image.
         var lines = NgffOracle.Inspect(Path.Combine(_root.Path, "img")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(2 * levels, lines.Length);
+    }
+
+    [Theory]
+    [InlineData(9, 40, 33, 8, 16, 16, 4)]
+    [InlineData(5, 17, 70, 2, 5, 7, 18)] // 5-row chunks cut the rows: a 2x2 block may straddle two, so the region is read whole
+    [InlineData(1, 1, 9, 1, 1, 4, 4)] // an odd chunk that is the whole axis cuts nothing
+    public async Task An_output_chunk_holds_one_source_chunk_at_a_time_where_the_chunk_boundaries_are_even(int depth, int height, int width,
+        int cz, int cy, int cx, int expected)
+    {
+        var array = await OmeZarr.CreateImageAsync<ushort>(_store, "m", "m", [depth, height, width], [cz, cy, cx], VoxelSize.Isotropic(10));
+        Assert.Equal(expected, OmeZarr.PyramidChunksPerOutputChunk(array));
     }
 
     private async Task<SortedDictionary<string, string>> SnapshotAsync()

@@ -122,10 +122,15 @@ public static class OmeZarr
 
     /// <summary>
     /// Makes the image a pyramid of <paramref name="levels"/> levels: level l is computed from level l-1 by
-    /// <paramref name="downsample"/> (2x2x2 blocks to one voxel), one output chunk at a time (its 2x2x2 source chunks read,
-    /// at most <paramref name="maxParallel"/> output chunks in memory at once), and the "multiscales" metadata is rewritten
-    /// to list the levels only once they are all written, so a reader never finds a listed level unfilled. Running it again
-    /// writes the same bytes.
+    /// <paramref name="downsample"/> (2x2x2 blocks to one voxel), one output chunk at a time, at most
+    /// <paramref name="maxParallel"/> output chunks at once, and the "multiscales" metadata is rewritten to list the levels
+    /// only once they are all written, so a reader never finds a listed level unfilled. Running it again writes the same bytes.
+    /// <para>
+    /// An output chunk's source region spans up to 2x2x2 source chunks. Where the source chunks are even along every axis
+    /// they cut (the pipeline's are), no 2x2x2 block straddles two of them, so each source chunk is read and downsampled on
+    /// its own into its octant of the output chunk: one source chunk in memory beside the output instead of the region and
+    /// its eight decoded chunks (<see cref="PyramidChunksPerOutputChunk{T}"/>), and the same voxels.
+    /// </para>
     /// </summary>
     /// <param name="downsample">Half-size volume of a source region that starts at even coordinates (size rounded up).</param>
     public static async Task WritePyramidAsync<T>(IBlobStore store, string groupPath, int levels, Func<Volume<T>, Volume<T>> downsample,
@@ -151,20 +156,64 @@ public static class OmeZarr
             var chunkIndices = Enumerable.Range(0, grid[0]).SelectMany(cz => Enumerable.Range(0, grid[1])
                 .SelectMany(cy => Enumerable.Range(0, grid[2]).Select(cx => (cz, cy, cx))));
             var from = source;
+            var byOctant = DownsamplesByOctant(from);
             await Parallel.ForEachAsync(chunkIndices, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, maxParallel), CancellationToken = ct },
                 async (chunk, token) =>
                 {
                     var (z0, y0, x0) = (chunk.cz * chunks[0], chunk.cy * chunks[1], chunk.cx * chunks[2]);
-                    var region = await from.ReadRegionAsync(2 * z0, Math.Min(from.Shape[0], 2 * (z0 + chunks[0])),
-                        2 * y0, Math.Min(from.Shape[1], 2 * (y0 + chunks[1])), 2 * x0, Math.Min(from.Shape[2], 2 * (x0 + chunks[2])), token)
-                        .ConfigureAwait(false);
-                    await target.WriteRegionAsync(z0, y0, x0, downsample(region), token).ConfigureAwait(false);
+                    var (rz1, ry1, rx1) = (Math.Min(from.Shape[0], 2 * (z0 + chunks[0])), Math.Min(from.Shape[1], 2 * (y0 + chunks[1])),
+                        Math.Min(from.Shape[2], 2 * (x0 + chunks[2])));
+                    var output = byOctant
+                        ? await DownsampleByOctantAsync(from, (2 * z0, rz1, 2 * y0, ry1, 2 * x0, rx1), downsample, token).ConfigureAwait(false)
+                        : downsample(await from.ReadRegionAsync(2 * z0, rz1, 2 * y0, ry1, 2 * x0, rx1, token).ConfigureAwait(false));
+                    await target.WriteRegionAsync(z0, y0, x0, output, token).ConfigureAwait(false);
                 }).ConfigureAwait(false);
             source = target;
         }
         var attributes = await ReadAttributesAsync(store, groupPath, ct).ConfigureAwait(false);
         attributes["multiscales"] = new JsonArray(Multiscale(name, voxelSize, levels));
         await WriteAttributesAsync(store, groupPath, attributes, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Source chunks an output chunk of a coarser level holds in memory at once (<see cref="WritePyramidAsync{T}"/>): by
+    /// octant, the output, one source chunk read into a fresh volume, its pooled decode buffer and its downsampled octant,
+    /// rounded up, 4; a source region read whole, its eight chunks decoded and copied into the region (twice) and the output, 18.
+    /// </summary>
+    public static int PyramidChunksPerOutputChunk<T>(ZarrArray<T> level0) where T : unmanaged => DownsamplesByOctant(level0) ? 4 : 18;
+
+    /// <summary>
+    /// Whether every source region's chunk boundaries are even: the chunks are even along every axis they cut. A coarser
+    /// level's chunks are level 0's or the whole (clipped) axis, so level 0 decides for the whole pyramid.
+    /// </summary>
+    private static bool DownsamplesByOctant<T>(ZarrArray<T> source) where T : unmanaged =>
+        Enumerable.Range(0, 3).All(d => source.Chunks[d] % 2 == 0 || source.ChunkGrid[d] == 1);
+
+    /// <summary>
+    /// <paramref name="downsample"/> of the source region [z0, z1) x [y0, y1) x [x0, x1) (even starts), one source chunk at a
+    /// time, each chunk's half-size volume copied to its place: the same voxels as the whole region's, since every source
+    /// chunk boundary inside the region is even and no 2x2x2 block crosses it.
+    /// </summary>
+    private static async Task<Volume<T>> DownsampleByOctantAsync<T>(ZarrArray<T> source, (int Z0, int Z1, int Y0, int Y1, int X0, int X1) region,
+        Func<Volume<T>, Volume<T>> downsample, CancellationToken ct) where T : unmanaged
+    {
+        static int Half(int n) => (n + 1) / 2;
+        var (z0, z1, y0, y1, x0, x1) = region;
+        var output = new Volume<T>(Half(z1 - z0), Half(y1 - y0), Half(x1 - x0), LargeArrays.Uninitialized<T>((long)Half(z1 - z0) * Half(y1 - y0) * Half(x1 - x0)));
+        var (cd, ch, cw) = (source.Chunks[0], source.Chunks[1], source.Chunks[2]);
+        for (var pz = z0; pz < z1; pz = (pz / cd + 1) * cd)
+            for (var py = y0; py < y1; py = (py / ch + 1) * ch)
+                for (var px = x0; px < x1; px = (px / cw + 1) * cw)
+                {
+                    var (ez, ey, ex) = (Math.Min(z1, (pz / cd + 1) * cd), Math.Min(y1, (py / ch + 1) * ch), Math.Min(x1, (px / cw + 1) * cw));
+                    var part = downsample(await source.ReadRegionAsync(pz, ez, py, ey, px, ex, ct).ConfigureAwait(false));
+                    var (oz, oy, ox) = ((pz - z0) / 2, (py - y0) / 2, (px - x0) / 2);
+                    for (var z = 0; z < part.Depth; z++)
+                        for (var y = 0; y < part.Height; y++)
+                            part.Data.AsSpan((int)(((long)z * part.Height + y) * part.Width), part.Width)
+                                .CopyTo(output.Data.AsSpan((int)((((long)(oz + z) * output.Height) + oy + y) * output.Width + ox), part.Width));
+                }
+        return output;
     }
 
     /// <summary>The name of an image's NGFF labels group ("labels"), which lists the label images beside the image.</summary>
