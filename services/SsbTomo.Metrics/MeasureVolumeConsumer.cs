@@ -153,7 +153,7 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         // whole stack, cut as the budget allows: deeper slabs in thinner tiles when that reads less halo (SlabTilePlan.Parts; nothing is
         // written, and both sums are integers, so any tiling gives the same bytes).
         await foreach (var window in labels.WindowsAsync(0, depth, halo, options.Value.WindowBudgetBytes, bytesPerVoxel: 40, ct,
-            tilesMayShareChunks: true, readAheadWindows: LabelWindowsReadAhead))
+            tilesMayShareChunks: true, readAheadWindows: LabelWindowsReadAhead, reuseArrays: true))
             // Side by side, as the slab passes above: both only read the window and keep their own arrays from window to
             // window (the 40 bytes a voxel count both), and each leaves part of a core idle in its serial loops.
             await Task.WhenAll(Task.Run(() => smoothed.Add(window.Data, window.Slab, window.Tile), ct),

@@ -189,7 +189,7 @@ public static class JobReconstruction
                 classifyContact: label == PhaseLabel.Nmc, workspace: workspace, originUm: originUm);
         for (var z0 = 0; z0 < labels.Depth; z0 += owned)
             await foreach (var window in labels.WindowsAsync(z0, Math.Min(labels.Depth, z0 + owned), halo, windowBudgetBytes,
-                PhaseSurfaceBuilder.BytesPerSlabVoxel, ct))
+                PhaseSurfaceBuilder.BytesPerSlabVoxel, ct, reuseArrays: true))
                 foreach (var label in phases)
                     builders[label]!.AddWindow(window.Data, window.Slab, window.Tile);
         var built = new (SurfaceMesh, int)[PhaseLabel.Count];

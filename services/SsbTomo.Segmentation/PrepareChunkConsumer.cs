@@ -32,7 +32,7 @@ public sealed class PrepareChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
         var histogram = new long[SegmentationSettings.HistogramBins];
         var gaussian = new GaussianWorkspace();
         await foreach (var window in aligned.WindowsAsync(message.Z0, message.Z1, Halo.RequiredSlices(sigma),
-            options.Value.WindowBudgetBytes, SegmentationSettings.DenoiseBytesPerVoxel, ct))
+            options.Value.WindowBudgetBytes, SegmentationSettings.DenoiseBytesPerVoxel, ct, reuseArrays: true))
         {
             var denoised = Denoise.GaussianOwnedUInt16(window.Data, sigma, window.Slab, window.Tile, gaussian);
             // Written (compressed on the pool) while its histogram is counted: both only read it.

@@ -42,7 +42,7 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
         // one slice being classified, the feature planes and the z-context's smoothed slices, spread over the slab's slices.
         var bytesPerVoxel = 2 + classifier.WorkingBytesPerVoxel + 1 + (double)classifier.WorkingBytesPerSlicePixel / Math.Max(1, message.Z1 - message.Z0);
         await foreach (var window in aligned.WindowsAsync(message.Z0, message.Z1, classifier.HaloPixels,
-            options.Value.WindowBudgetBytes, bytesPerVoxel, ct, zHalo: classifier.HaloSlices))
+            options.Value.WindowBudgetBytes, bytesPerVoxel, ct, zHalo: classifier.HaloSlices, reuseArrays: true))
         {
             var owned = window.Slab.OwnedStartInSlab;
             var labels = classifier.SegmentSlices(window.Data, $"slices {message.Z0}-{message.Z1 - 1}", owned, owned + window.Slab.OwnedSlices);
@@ -84,7 +84,7 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
         var writer = new OwnedChunkWriter<byte>(target);
         await foreach (var window in denoised.WindowsAsync<float>(message.Z0, message.Z1, haloPixels, options.Value.WindowBudgetBytes,
             SegmentationSettings.SegmentBytesPerVoxel(windowSlices, Environment.ProcessorCount, fibreSigma > 0), VolumeConversions.Widen, ct, zHalo: halo,
-            tilesMayShareChunks: true))
+            tilesMayShareChunks: true, reuseArrays: true))
         {
             var intensity = window.Data;
             if (message.ColumnOffsets is { } offsets) StandingCurtains.Subtract(intensity, window.Tile.ReadX0, offsets);

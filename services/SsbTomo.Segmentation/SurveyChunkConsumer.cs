@@ -37,7 +37,7 @@ public sealed class SurveyChunkConsumer(IBlobStore store, IOptions<SsbTomoOption
         var budget = options.Value.WindowBudgetBytes;
         var parallelism = SegmentationSettings.SurveyParallelism(budget, windowSlices, surveyed, smallestRead, Environment.ProcessorCount);
         await foreach (var window in denoised.WindowsAsync(message.Z0, message.Z1, halo, budget,
-            SegmentationSettings.SurveyBytesPerVoxel(windowSlices, surveyed, parallelism), ct, rowMultiple: StandingCurtains.RowBlock))
+            SegmentationSettings.SurveyBytesPerVoxel(windowSlices, surveyed, parallelism), ct, rowMultiple: StandingCurtains.RowBlock, reuseArrays: true))
         {
             parts.Add(CarbonFibreSurvey.Survey(window.Data, window.Slab, window.Tile, message.Thresholds, message.ClassMeans,
                 SegmentationSettings.HistogramBins, SegmentationSettings.HistogramMin, SegmentationSettings.HistogramMax, sigma, parallelism));

@@ -200,6 +200,35 @@ public sealed class StageVolumeTests : IDisposable
         for (var i = 0; i < stored.Count; i++) Assert.Equal(stored[i].Data.ToFloat().Data, floats[i].Data.Data);
     }
 
+    /// <summary>
+    /// With <c>reuseArrays</c> each window holds the stored voxels as without, and every window of the size of the one before
+    /// it is read into that one's array (which the loop overwrites here, so a stale voxel would show).
+    /// </summary>
+    [Fact]
+    public async Task Windows_read_into_the_array_of_the_window_before_of_their_size_hold_their_own_voxels()
+    {
+        await WriteImageAsync([10, 45, 50], [4, 8, 8], new VoxelSize(10, 10, 10));
+        var input = await StageVolume<ushort>.OpenAsync(_store, "input");
+        var (windows, sameSizeAsBefore, reused, sizes) = (0, 0, 0, new HashSet<long>());
+        float[]? before = null;
+        await foreach (var window in input.WindowsAsync<float>(4, 8, halo: 2, windowBudgetBytes: 10_000, bytesPerVoxel: 8, VolumeConversions.Widen,
+            reuseArrays: true))
+        {
+            windows++;
+            var data = window.Data.Data;
+            sizes.Add(data.LongLength);
+            var expected = await input.Level0.ReadRegionAsync(window.Slab.SlabZ0, window.Slab.SlabZ1, window.Tile.ReadY0, window.Tile.ReadY1,
+                window.Tile.ReadX0, window.Tile.ReadX1);
+            Assert.Equal(expected.ToFloat().Data, data);
+            if (before?.LongLength == data.LongLength) sameSizeAsBefore++;
+            if (ReferenceEquals(before, data)) reused++;
+            Array.Fill(data, float.NaN);
+            before = data;
+        }
+        Assert.True(windows > 2 && sizes.Count > 1 && sameSizeAsBefore > 0, $"{windows} windows of {sizes.Count} sizes, {sameSizeAsBefore} after one of their size");
+        Assert.Equal(sameSizeAsBefore, reused);
+    }
+
     [Fact]
     public async Task Windows_with_a_row_multiple_start_and_end_on_it_and_on_the_chunks_or_at_the_image_edge()
     {

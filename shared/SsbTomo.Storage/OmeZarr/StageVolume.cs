@@ -109,10 +109,15 @@ public sealed class StageVolume<T> where T : unmanaged
     /// a window of the stored type while the stage works, and the tile plan counts it (uncounted, the survey's windows ran out
     /// of memory at 1 Gvoxel, session 46).
     /// </param>
+    /// <param name="reuseArrays">
+    /// The caller keeps nothing of a window's voxels past its turn of the loop (no copy of the record, no volume or array in
+    /// a task still running): each window's array is then taken for the next window of the same size instead of a fresh one.
+    /// </param>
     public IAsyncEnumerable<StageWindow<T>> WindowsAsync(int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel,
-        CancellationToken ct = default, int? zHalo = null, int rowMultiple = 1, bool tilesMayShareChunks = false, int readAheadWindows = 1) =>
+        CancellationToken ct = default, int? zHalo = null, int rowMultiple = 1, bool tilesMayShareChunks = false, int readAheadWindows = 1,
+        bool reuseArrays = false) =>
         WindowsAsync<T>(ownedZ0, ownedZ1, halo, windowBudgetBytes, bytesPerVoxel, ZarrWindowReader<T>.Unconverted, ct, zHalo, rowMultiple, tilesMayShareChunks,
-            readAheadWindows);
+            readAheadWindows, reuseArrays);
 
     /// <summary>
     /// As <see cref="WindowsAsync"/>, each window's values converted by <paramref name="copy"/> as they leave the decoded
@@ -121,7 +126,7 @@ public sealed class StageVolume<T> where T : unmanaged
     /// </summary>
     public async IAsyncEnumerable<StageWindow<TOut>> WindowsAsync<TOut>(int ownedZ0, int ownedZ1, int halo, long windowBudgetBytes, double bytesPerVoxel,
         ZarrWindowReader<T>.RowCopy<TOut> copy, [EnumeratorCancellation] CancellationToken ct = default, int? zHalo = null, int rowMultiple = 1,
-        bool tilesMayShareChunks = false, int readAheadWindows = 1)
+        bool tilesMayShareChunks = false, int readAheadWindows = 1, bool reuseArrays = false)
         where TOut : unmanaged
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(readAheadWindows, 1);
@@ -133,8 +138,15 @@ public sealed class StageVolume<T> where T : unmanaged
             for (var i = 0; i < plan.Tiles.Count; i++)
             {
                 var upcoming = plan.Tiles.Skip(i + 1).Take(readAheadWindows);
-                previous?.Release();
-                previous = new StageWindow<TOut>(plan.Slab, plan.Tiles[i], await reader.ReadAsync(plan.Slab, plan.Tiles[i], copy, upcoming, ct).ConfigureAwait(false));
+                // Only the window just let go, and only for a window of its size: a spare of another size held during the
+                // read would be a second window beside the one the budget counts (the iterator's locals live on in its state).
+                var released = previous?.Release()?.Data;
+                var spare = reuseArrays && released?.LongLength == (long)plan.Slab.SlabSlices * plan.Tiles[i].ReadHeight * plan.Tiles[i].ReadWidth
+                    ? released : null;
+                released = null;
+                previous = new StageWindow<TOut>(plan.Slab, plan.Tiles[i],
+                    await reader.ReadAsync(plan.Slab, plan.Tiles[i], copy, upcoming, ct, into: spare).ConfigureAwait(false));
+                spare = null;
                 yield return previous;
             }
         }
@@ -205,7 +217,13 @@ public sealed record StageWindow<T>(SlabWindow Slab, TileWindow Tile, Volume<T> 
     /// async iterator keeps the last window it yielded as its Current, so without it two windows were held during each
     /// read (the survey's windows on the 1-Gvoxel phantom ran out of memory there).
     /// </summary>
-    internal void Release() => _data = null;
+    /// <returns>The voxels let go (null when already released).</returns>
+    internal Volume<T>? Release()
+    {
+        var data = _data;
+        _data = null;
+        return data;
+    }
 
     // The record's printout reads the field, not Data: a released window in a log line or a debugger says so instead of throwing.
     private bool PrintMembers(System.Text.StringBuilder builder)

@@ -168,11 +168,14 @@ public static class ZarrWindowReaderExtensions
         where T : unmanaged where TOut : unmanaged =>
         reader.ReadAsync(Window(slab, tile), copy, next is { } following ? [Window(slab, following)] : [], ct);
 
-    /// <summary>The same window, given the tiles read next over the same slab in order, whose parts of the decoded chunks the reader keeps.</summary>
+    /// <summary>
+    /// The same window, given the tiles read next over the same slab in order, whose parts of the decoded chunks the reader
+    /// keeps; <paramref name="into"/>, an array to reuse for it (<see cref="ZarrWindowReader{T}.ReadAsync{TOut}"/>).
+    /// </summary>
     public static Task<Volume<TOut>> ReadAsync<T, TOut>(this ZarrWindowReader<T> reader, SlabWindow slab, TileWindow tile,
-        ZarrWindowReader<T>.RowCopy<TOut> copy, IEnumerable<TileWindow> upcoming, CancellationToken ct = default)
+        ZarrWindowReader<T>.RowCopy<TOut> copy, IEnumerable<TileWindow> upcoming, CancellationToken ct = default, TOut[]? into = null)
         where T : unmanaged where TOut : unmanaged =>
-        reader.ReadAsync(Window(slab, tile), copy, upcoming.Select(t => Window(slab, t)).ToArray(), ct);
+        reader.ReadAsync(Window(slab, tile), copy, upcoming.Select(t => Window(slab, t)).ToArray(), ct, into);
 
     private static Region Window(SlabWindow slab, TileWindow tile) =>
         new(slab.SlabZ0, slab.SlabZ1, tile.ReadY0, tile.ReadY1, tile.ReadX0, tile.ReadX1);

@@ -44,9 +44,12 @@ public sealed class ZarrWindowReader<T>(ZarrArray<T> array) where T : unmanaged
     /// the caller reads next, in order (the first is the next one; none when not known): of the chunks it has decoded the
     /// reader keeps each upcoming window's part, so a chunk whose halo strips or halves several windows in a row read is
     /// decoded once for all of them, and lets go of anything else before returning. It holds at most the upcoming windows'
-    /// voxels of the stored type.
+    /// voxels of the stored type. <paramref name="into"/>: an array the caller is done with, which becomes the window's when
+    /// its length is the window's voxels (every voxel is written), so a stage walking windows of one size reuses its pages
+    /// instead of having the kernel zero fresh ones for each window.
     /// </summary>
-    public async Task<Volume<TOut>> ReadAsync<TOut>(Region region, RowCopy<TOut> copy, IReadOnlyList<Region> upcoming, CancellationToken ct = default)
+    public async Task<Volume<TOut>> ReadAsync<TOut>(Region region, RowCopy<TOut> copy, IReadOnlyList<Region> upcoming, CancellationToken ct = default,
+        TOut[]? into = null)
         where TOut : unmanaged
     {
         var shape = array.Shape;
@@ -57,7 +60,8 @@ public sealed class ZarrWindowReader<T>(ZarrArray<T> array) where T : unmanaged
 
         // The chunks tile the window, and each one's part of it is copied in (from a held part or a decoded one): no value is
         // left unwritten, so zeroing the window first would only touch its memory twice.
-        var result = new Volume<TOut>(z1 - z0, y1 - y0, x1 - x0, LargeArrays.Uninitialized<TOut>((long)(z1 - z0) * (y1 - y0) * (x1 - x0)));
+        var voxels = (long)(z1 - z0) * (y1 - y0) * (x1 - x0);
+        var result = new Volume<TOut>(z1 - z0, y1 - y0, x1 - x0, into?.LongLength == voxels ? into : LargeArrays.Uninitialized<TOut>(voxels));
         var missing = new List<((int Z, int Y, int X) Chunk, Region Read)>();
         for (var cz = z0 / cd; cz <= (z1 - 1) / cd; cz++)
             for (var cy = y0 / ch; cy <= (y1 - 1) / ch; cy++)
