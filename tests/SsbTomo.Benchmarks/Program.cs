@@ -26,6 +26,7 @@ using SsbTomo.TestSupport;
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- metrics [--size 256] [--stages]   (see MetricsStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- metrics-stage RUN_DIR   (see MetricsStageStudy: the metrics stage's per-voxel passes one by one)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- particle-split RUN_DIR   (see ParticleSplitStudy: the metrics stage's particle split part by part)
+//        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- whole-volume-passes RUN_DIR   (see WholeVolumePassesStudy: the tortuosity and the particle split one after the other and side by side)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- drift-solve RUN_DIR   (see DriftSolveStudy: the alignment's serial drift solve)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- window-read RUN_DIR   (see WindowReadStudy: what reading the segmentation's and the metrics' windows costs alone)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- alignment [--size 16,1024,1024]   (see AlignmentStudy: CPU per alignment kernel)
@@ -52,6 +53,7 @@ if (args.FirstOrDefault() == "metrics") return MetricsStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "survey-memory") return await SurveyMemoryStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "metrics-stage") return await MetricsStageStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "particle-split") return await ParticleSplitStudy.RunAsync(args[1..]);
+if (args.FirstOrDefault() == "whole-volume-passes") return await WholeVolumePassesStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "drift-solve") return await DriftSolveStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "window-read") return await WindowReadStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "alignment") return AlignmentStudy.Run(args[1..]);

@@ -29,6 +29,20 @@ public static partial class TiffStackReader
     public static Image2D<ushort> ReadSlice(TiffStackInfo info, int index)
     {
         ArgumentNullException.ThrowIfNull(info);
+        var image = new Image2D<ushort>(info.Height, info.Width);
+        ReadSliceInto(info, index, image.Pixels);
+        return image;
+    }
+
+    /// <summary>
+    /// As <see cref="ReadSlice"/>, into <paramref name="target"/> (<see cref="TiffStackInfo.Height"/> rows of
+    /// <see cref="TiffStackInfo.Width"/> pixels, each written): a slab's slice decoded in place, no slice-sized array per slice.
+    /// </summary>
+    public static void ReadSliceInto(TiffStackInfo info, int index, Span<ushort> target)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        if (target.Length != info.Height * info.Width)
+            throw new ArgumentException($"a slice of {info.Height}x{info.Width} pixels into {target.Length}", nameof(target));
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, info.SliceCount);
         var file = info.IsMultiPage ? info.Files[0] : info.Files[index];
@@ -45,7 +59,6 @@ public static partial class TiffStackReader
             throw Fail(file, $"{label}: now {format.Width}x{format.Height} pixels at {format.BitsPerSample} bits, "
                 + $"but the stack was probed as {info.Width}x{info.Height + info.DataBarRows} at {info.BitsPerSample} bits (was the file replaced?)");
 
-        var image = new Image2D<ushort>(info.Height, format.Width);
         var scanline = new byte[tiff.ScanlineSize()];
         var expectedBytes = format.Width * format.BitsPerSample / 8;
         if (scanline.Length < expectedBytes)
@@ -56,7 +69,7 @@ public static partial class TiffStackReader
         {
             if (!tiff.ReadScanline(scanline, y))
                 throw Fail(file, $"{label}: cannot read row {y}, the file is damaged or truncated ({errors.Describe()})");
-            var row = image.Row(y);
+            var row = target.Slice(y * format.Width, format.Width);
             if (format.BitsPerSample == 8)
                 for (var x = 0; x < row.Length; x++) row[x] = scanline[x];
             else
@@ -64,7 +77,6 @@ public static partial class TiffStackReader
             if (invert)
                 for (var x = 0; x < row.Length; x++) row[x] = (ushort)(max - row[x]);
         }
-        return image;
     }
 
     /// <summary>
