@@ -30,16 +30,7 @@ internal static class ParticleSplitStudy
             if (args[i] == "--repeats" && i + 1 < args.Length) repeats = int.Parse(args[++i], CultureInfo.InvariantCulture);
         var labels = await StageVolume<byte>.OpenAsync(new FileSystemBlobStore(args[0]), new JobLayout("").Labels);
         var voxelSize = labels.VoxelSize;
-        var allowed = DefaultBudgetBytes / 2;
-        Volume<byte> volume;
-        if ((long)labels.Depth * labels.Height * labels.Width * ParticleBytesPerVoxel <= allowed)
-            volume = await labels.ReadSlicesAsync(0, labels.Depth);
-        else
-        {
-            var box = CentralSubVolume.Largest(labels.Depth, labels.Height, labels.Width, voxelSize, (d, h, w) => (long)d * h * w * ParticleBytesPerVoxel,
-                allowed * 80 / 100, 32) ?? throw new InvalidOperationException("no box fits");
-            volume = await labels.Level0.ReadRegionAsync(box.Z0, box.Z0 + box.Depth, box.Y0, box.Y0 + box.Height, box.X0, box.X0 + box.Width);
-        }
+        var volume = await WholeVolumePassesStudy.BoxAsync(labels, (d, h, w) => (long)d * h * w * ParticleBytesPerVoxel, DefaultBudgetBytes / 2);
         var nmc = volume.Data.Count(l => l == PhaseLabel.Nmc);
         Console.WriteLine($"box {volume.Depth}x{volume.Height}x{volume.Width} ({volume.Data.Length / 1e6:0.0} Mvoxel, NMC {100.0 * nmc / volume.Data.Length:0.0} %)");
         for (var r = 0; r < repeats; r++)

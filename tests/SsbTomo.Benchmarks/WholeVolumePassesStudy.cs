@@ -64,7 +64,8 @@ internal static class WholeVolumePassesStudy
         return 0;
     }
 
-    private static async Task<Volume<byte>> BoxAsync(StageVolume<byte> labels, Func<int, int, int, long> bytesNeeded, long allowedBytes)
+    /// <summary>The whole labels when <paramref name="bytesNeeded"/> of them fit, else the central box the stage takes (80 % of the allowance).</summary>
+    internal static async Task<Volume<byte>> BoxAsync(StageVolume<byte> labels, Func<int, int, int, long> bytesNeeded, long allowedBytes)
     {
         if (bytesNeeded(labels.Depth, labels.Height, labels.Width) <= allowedBytes) return await labels.ReadSlicesAsync(0, labels.Depth);
         var box = CentralSubVolume.Largest(labels.Depth, labels.Height, labels.Width, labels.VoxelSize, bytesNeeded, allowedBytes * 80 / 100, 32)
