@@ -190,9 +190,10 @@ public static class OmeZarr
         Enumerable.Range(0, 3).All(d => source.Chunks[d] % 2 == 0 || source.ChunkGrid[d] == 1);
 
     /// <summary>
-    /// <paramref name="downsample"/> of the source region [z0, z1) x [y0, y1) x [x0, x1) (even starts), one source chunk at a
-    /// time, each chunk's half-size volume copied to its place: the same voxels as the whole region's, since every source
-    /// chunk boundary inside the region is even and no 2x2x2 block crosses it.
+    /// <paramref name="downsample"/> of the source region [z0, z1) x [y0, y1) x [x0, x1) (its starts and ends on chunk
+    /// boundaries or the array's end), one source chunk at a time, each chunk's half-size volume copied to its place: the
+    /// same voxels as the whole region's, since every source chunk boundary inside the region is even and no 2x2x2 block
+    /// crosses it. The chunks of one size are read into one volume, not a fresh one each.
     /// </summary>
     private static async Task<Volume<T>> DownsampleByOctantAsync<T>(ZarrArray<T> source, (int Z0, int Z1, int Y0, int Y1, int X0, int X1) region,
         Func<Volume<T>, Volume<T>> downsample, CancellationToken ct) where T : unmanaged
@@ -201,17 +202,21 @@ public static class OmeZarr
         var (z0, z1, y0, y1, x0, x1) = region;
         var output = new Volume<T>(Half(z1 - z0), Half(y1 - y0), Half(x1 - x0), LargeArrays.Uninitialized<T>((long)Half(z1 - z0) * Half(y1 - y0) * Half(x1 - x0)));
         var (cd, ch, cw) = (source.Chunks[0], source.Chunks[1], source.Chunks[2]);
-        for (var pz = z0; pz < z1; pz = (pz / cd + 1) * cd)
-            for (var py = y0; py < y1; py = (py / ch + 1) * ch)
-                for (var px = x0; px < x1; px = (px / cw + 1) * cw)
+        Volume<T>? part = null;
+        for (var pz = z0; pz < z1; pz += cd)
+            for (var py = y0; py < y1; py += ch)
+                for (var px = x0; px < x1; px += cw)
                 {
-                    var (ez, ey, ex) = (Math.Min(z1, (pz / cd + 1) * cd), Math.Min(y1, (py / ch + 1) * ch), Math.Min(x1, (px / cw + 1) * cw));
-                    var part = downsample(await source.ReadRegionAsync(pz, ez, py, ey, px, ex, ct).ConfigureAwait(false));
+                    var (d, h, w) = (Math.Min(z1, pz + cd) - pz, Math.Min(y1, py + ch) - py, Math.Min(x1, px + cw) - px);
+                    if (part is null || (part.Depth, part.Height, part.Width) != (d, h, w))
+                        part = new Volume<T>(d, h, w, LargeArrays.Uninitialized<T>((long)d * h * w));
+                    await source.ReadChunkIntoAsync(pz / cd, py / ch, px / cw, part, ct).ConfigureAwait(false);
+                    var half = downsample(part);
                     var (oz, oy, ox) = ((pz - z0) / 2, (py - y0) / 2, (px - x0) / 2);
-                    for (var z = 0; z < part.Depth; z++)
-                        for (var y = 0; y < part.Height; y++)
-                            part.Data.AsSpan((int)(((long)z * part.Height + y) * part.Width), part.Width)
-                                .CopyTo(output.Data.AsSpan((int)((((long)(oz + z) * output.Height) + oy + y) * output.Width + ox), part.Width));
+                    for (var z = 0; z < half.Depth; z++)
+                        for (var y = 0; y < half.Height; y++)
+                            half.Data.AsSpan((int)(((long)z * half.Height + y) * half.Width), half.Width)
+                                .CopyTo(output.Data.AsSpan((int)((((long)(oz + z) * output.Height) + oy + y) * output.Width + ox), half.Width));
                 }
         return output;
     }

@@ -111,6 +111,20 @@ public sealed class ZarrArray<T> where T : unmanaged
     }
 
     /// <summary>
+    /// The chunk's values inside the array bounds into <paramref name="into"/>, which has that clipped shape: a caller that
+    /// reads many chunks one after another keeps one volume for them instead of a fresh one each.
+    /// </summary>
+    public async Task ReadChunkIntoAsync(int cz, int cy, int cx, Volume<T> into, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(into);
+        var box = ChunkBox(cz, cy, cx);
+        if (into.Depth != box.Depth || into.Height != box.Height || into.Width != box.Width)
+            throw new ArgumentException($"chunk ({cz},{cy},{cx}) is {box.Depth}x{box.Height}x{box.Width} inside the array, the volume {into.Depth}x{into.Height}x{into.Width}",
+                nameof(into));
+        await ReadChunkIntoAsync(cz, cy, cx, box, into.Data, (box.Depth, box.Height, box.Width), (0, 0, 0), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Writes one chunk. <paramref name="data"/> is either the chunk's extent clipped to the array or the full chunk shape;
     /// the part of an edge chunk outside the array is always stored as the fill value.
     /// </summary>
