@@ -48,7 +48,9 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         {
             var tortuosityTask = Task.Run(() => MeasureTortuosityAsync(context, labels, WholeLabelsAsync, tortuosityPass), ct);
             var particleTask = Task.Run(() => MeasureParticlesAsync(labels, WholeLabelsAsync, layout, particlePass, ct), ct);
-            (withTortuosity, particleResult) = (await tortuosityTask, await particleTask);
+            // Both end before the message does, failed or not: a retry must not meet the other pass still holding its arrays.
+            await Task.WhenAll(tortuosityTask, particleTask);
+            (withTortuosity, particleResult) = (tortuosityTask.Result, particleTask.Result);
         }
         else
         {
