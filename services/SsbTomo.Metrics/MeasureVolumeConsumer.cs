@@ -42,21 +42,13 @@ public sealed class MeasureVolumeConsumer(IBlobStore store, IOptions<SsbTomoOpti
         // ~8 s with one core busy after the solves), the solves keep ~1.8 cores busy. Neither reads the other's arrays, and
         // the report takes their results in the same order, so metrics.json is the same bytes either way.
         var (tortuosityPass, particlePass) = (PlanTortuosity(labels), PlanParticles(labels));
-        Func<MetricsReport, MetricsReport> withTortuosity;
-        (Func<MetricsReport, MetricsReport> With, IReadOnlyList<NmcParticle>? Particles, NmcParticle? Shown) particleResult;
-        if (SideBySide(tortuosityPass, particlePass))
-        {
-            var tortuosityTask = Task.Run(() => MeasureTortuosityAsync(context, labels, WholeLabelsAsync, tortuosityPass), ct);
-            var particleTask = Task.Run(() => MeasureParticlesAsync(labels, WholeLabelsAsync, layout, particlePass, ct), ct);
-            // Both end before the message does, failed or not: a retry must not meet the other pass still holding its arrays.
-            await Task.WhenAll(tortuosityTask, particleTask);
-            (withTortuosity, particleResult) = (tortuosityTask.Result, particleTask.Result);
-        }
-        else
-        {
-            withTortuosity = await MeasureTortuosityAsync(context, labels, WholeLabelsAsync, tortuosityPass);
-            particleResult = await MeasureParticlesAsync(labels, WholeLabelsAsync, layout, particlePass, ct);
-        }
+        var tortuosityTask = Task.Run(() => MeasureTortuosityAsync(context, labels, WholeLabelsAsync, tortuosityPass), ct);
+        // One after the other where the heap holds only one of them.
+        if (!SideBySide(tortuosityPass, particlePass)) await tortuosityTask;
+        var particleTask = Task.Run(() => MeasureParticlesAsync(labels, WholeLabelsAsync, layout, particlePass, ct), ct);
+        // Both end before the message does, failed or not: a retry must not meet the other pass still holding its arrays.
+        await Task.WhenAll(tortuosityTask, particleTask);
+        var (withTortuosity, particleResult) = (tortuosityTask.Result, particleTask.Result);
         report = particleResult.With(withTortuosity(report));
         var (particles, shownParticle) = (particleResult.Particles, particleResult.Shown);
         var json = report.ToJsonBytes();

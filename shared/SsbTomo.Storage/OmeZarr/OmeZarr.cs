@@ -177,8 +177,8 @@ public static class OmeZarr
 
     /// <summary>
     /// Source chunks an output chunk of a coarser level holds in memory at once (<see cref="WritePyramidAsync{T}"/>): by
-    /// octant, the output, one source chunk read into a fresh volume, its pooled decode buffer and its downsampled octant,
-    /// rounded up, 4; a source region read whole, its eight chunks decoded and copied into the region (twice) and the output, 18.
+    /// octant, the output, the volume its source chunks are read into one at a time, the pooled decode buffer and a
+    /// downsampled octant, rounded up, 4; a source region read whole, its eight chunks decoded and copied into the region (twice) and the output, 18.
     /// </summary>
     public static int PyramidChunksPerOutputChunk<T>(ZarrArray<T> level0) where T : unmanaged => DownsamplesByOctant(level0) ? 4 : 18;
 
@@ -212,11 +212,9 @@ public static class OmeZarr
                         part = new Volume<T>(d, h, w, LargeArrays.Uninitialized<T>((long)d * h * w));
                     await source.ReadChunkIntoAsync(pz / cd, py / ch, px / cw, part, ct).ConfigureAwait(false);
                     var half = downsample(part);
-                    var (oz, oy, ox) = ((pz - z0) / 2, (py - y0) / 2, (px - x0) / 2);
-                    for (var z = 0; z < half.Depth; z++)
-                        for (var y = 0; y < half.Height; y++)
-                            half.Data.AsSpan((int)(((long)z * half.Height + y) * half.Width), half.Width)
-                                .CopyTo(output.Data.AsSpan((int)((((long)(oz + z) * output.Height) + oy + y) * output.Width + ox), half.Width));
+                    var size = (half.Depth, half.Height, half.Width);
+                    ZarrArray<T>.CopyBox(half.Data, size, (0, 0, 0), output.Data, (output.Depth, output.Height, output.Width),
+                        ((pz - z0) / 2, (py - y0) / 2, (px - x0) / 2), size);
                 }
         return output;
     }

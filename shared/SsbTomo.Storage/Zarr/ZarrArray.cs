@@ -330,7 +330,7 @@ public sealed class ZarrArray<T> where T : unmanaged
                 $"region z[{region.Z},{region.Z + region.Depth}) y[{region.Y},{region.Y + region.Height}) x[{region.X},{region.X + region.Width}) is not inside the array shape {string.Join('x', s)}");
     }
 
-    private static void CopyBox(T[] source, (int D, int H, int W) sourceDims, (int Z, int Y, int X) sourceOrigin,
+    internal static void CopyBox(T[] source, (int D, int H, int W) sourceDims, (int Z, int Y, int X) sourceOrigin,
         T[] target, (int D, int H, int W) targetDims, (int Z, int Y, int X) targetOrigin, (int D, int H, int W) size)
     {
         for (var z = 0; z < size.D; z++)
