@@ -73,7 +73,7 @@ public sealed partial record MetricsReport(
 
     public const string CarbonLevelMethod =
         "median denoised grey level of carbon fibre cores (dark tubes by the Hessian at sigma = a 75 nm fibre radius in voxels, no void-class voxel within 3, " +
-        "darker than the electrolyte interior by 2.5 SD; every 4th slice); replaces the fit's carbon mean when they differ by more than " +
+        "darker than the electrolyte interior by 2.5 SD; every 4th slice, on stacks over 256 Mvoxel every n-th, n = voxels / 64 M rounded up); replaces the fit's carbon mean when they differ by more than " +
         "0.2 of the void-to-electrolyte contrast";
 
     public const string ShineThroughMethod =

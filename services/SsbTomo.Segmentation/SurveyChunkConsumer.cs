@@ -31,7 +31,8 @@ public sealed class SurveyChunkConsumer(IBlobStore store, IOptions<SsbTomoOption
         var curtainSteps = ColumnStepSums.Empty(denoised.Width);
         var halo = Math.Max(Math.Max(CarbonFibreSurvey.RequiredHaloSlices(sigma), ShineThroughEstimate.RequiredHaloSlices), StandingCurtains.RequiredHaloPixels);
         var windowSlices = Halo.Expand(denoised.Depth, message.Z0, message.Z1, halo).SlabSlices;
-        var surveyed = CarbonFibreSurvey.SurveyedSlices(message.Z0, message.Z1);
+        var sliceStride = CarbonFibreSurvey.SliceStrideFor(denoised.Depth, denoised.Height, denoised.Width);
+        var surveyed = CarbonFibreSurvey.SurveyedSlices(message.Z0, message.Z1, sliceStride);
         // Tiles of whole curtain-step blocks as well as whole chunks, so every block's median sees all its rows.
         var smallestRead = SlabTilePlan.SmallestReadPixels(denoised.Level0, halo, StandingCurtains.RowBlock);
         var budget = options.Value.WindowBudgetBytes;
@@ -40,7 +41,7 @@ public sealed class SurveyChunkConsumer(IBlobStore store, IOptions<SsbTomoOption
             SegmentationSettings.SurveyBytesPerVoxel(windowSlices, surveyed, parallelism), ct, rowMultiple: StandingCurtains.RowBlock, reuseArrays: true))
         {
             parts.Add(CarbonFibreSurvey.Survey(window.Data, window.Slab, window.Tile, message.Thresholds, message.ClassMeans,
-                SegmentationSettings.HistogramBins, SegmentationSettings.HistogramMin, SegmentationSettings.HistogramMax, sigma, parallelism));
+                SegmentationSettings.HistogramBins, SegmentationSettings.HistogramMin, SegmentationSettings.HistogramMax, sigma, parallelism, sliceStride));
             var windowRuns = ShineThroughEstimate.CountRuns(window.Data, window.Slab, window.Tile, message.ClassMeans);
             for (var i = 0; i < runs.Length; i++) runs[i] += windowRuns[i];
             curtainSteps.Add(StandingCurtains.Measure(window.Data, window.Slab, window.Tile, denoised.Height, denoised.Width, StandingCurtains.RowBlock, parallelism));

@@ -55,7 +55,8 @@ internal sealed record FinishedRun(Volume<ushort> Denoised, Volume<float> Intens
     public PipelineDecisions DecideFrom(PhaseThresholdSet fit, double tubeSigmaVoxels)
     {
         var window = new SlabWindow(0, Denoised.Depth, 0, Denoised.Depth);
-        var survey = CarbonFibreSurvey.Survey(Denoised, window, fit.Thresholds, fit.ClassMeans, 1024, 0, 65536, tubeSigmaVoxels);
+        var survey = CarbonFibreSurvey.Survey(Denoised, window, TileWindow.Whole(Denoised.Height, Denoised.Width), fit.Thresholds, fit.ClassMeans, 1024, 0, 65536,
+            tubeSigmaVoxels, sliceStride: CarbonFibreSurvey.SliceStrideFor(Denoised.Depth, Denoised.Height, Denoised.Width));
         var carbon = CarbonLevel.Decide(survey, fit.Thresholds, fit.ClassMeans, 1024, 0, 65536);
         var shine = ShineThroughEstimate.Estimate(ShineThroughEstimate.CountRuns(Denoised, window,
             TileWindow.Whole(Denoised.Height, Denoised.Width), fit.ClassMeans));

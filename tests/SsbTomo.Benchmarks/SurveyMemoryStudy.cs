@@ -45,7 +45,8 @@ internal static class SurveyMemoryStudy
         double[] means = [12000, 20000, 33000, 48000];
         var halo = Math.Max(Math.Max(CarbonFibreSurvey.RequiredHaloSlices(sigma), ShineThroughEstimate.RequiredHaloSlices), StandingCurtains.RequiredHaloPixels);
         var windowSlices = Halo.Expand(denoised.Depth, z0, z1, halo).SlabSlices;
-        var surveyed = CarbonFibreSurvey.SurveyedSlices(z0, z1);
+        var sliceStride = CarbonFibreSurvey.SliceStrideFor(denoised.Depth, denoised.Height, denoised.Width);
+        var surveyed = CarbonFibreSurvey.SurveyedSlices(z0, z1, sliceStride);
         var smallestRead = SlabTilePlan.SmallestReadPixels(denoised.Level0, halo, StandingCurtains.RowBlock);
         var budget = options.WindowBudgetBytes;
         var parallelism = SegmentationSettings.SurveyParallelism(budget, windowSlices, surveyed, smallestRead, Environment.ProcessorCount);
@@ -58,7 +59,7 @@ internal static class SurveyMemoryStudy
         {
             var afterRead = Interlocked.Read(ref peak);
             CarbonFibreSurvey.Survey(window.Data, window.Slab, window.Tile, thresholds, means,
-                SegmentationSettings.HistogramBins, SegmentationSettings.HistogramMin, SegmentationSettings.HistogramMax, sigma, parallelism);
+                SegmentationSettings.HistogramBins, SegmentationSettings.HistogramMin, SegmentationSettings.HistogramMax, sigma, parallelism, sliceStride);
             ShineThroughEstimate.CountRuns(window.Data, window.Slab, window.Tile, means);
             curtainSteps.Add(StandingCurtains.Measure(window.Data, window.Slab, window.Tile, denoised.Height, denoised.Width, StandingCurtains.RowBlock, parallelism));
             var estimate = (double)window.Data.Depth * window.Data.Height * window.Data.Width * bytesPerVoxel;

@@ -29,9 +29,10 @@ public sealed record FibreSurveyCounts(long[] TubeHistogram, long[] ElectrolyteC
 /// |λ3| &lt; λ2 / 2 (along the fibre), with no void-class voxel within <see cref="PoreClearanceVoxels"/> (not a
 /// pore's rim). Their median grey level is the carbon level (<see cref="CarbonLevel"/>).
 /// <para>
-/// Only slices whose stack index is a multiple of <see cref="SliceStride"/> are surveyed (a median needs no more),
-/// and each result depends only on the slab's voxels within <see cref="RequiredHaloSlices"/>(σ) of the slice: the merged
-/// counts are the same for any chunking.
+/// Only slices whose stack index is a multiple of the stack's stride are surveyed (<see cref="SliceStrideFor"/>: every
+/// <see cref="MinimumSliceStride"/>th, sparser on stacks of more than <see cref="TargetSurveyedPixels"/> pixels in those
+/// slices; a median needs no more), and each result depends only on the slab's voxels within
+/// <see cref="RequiredHaloSlices"/>(σ) of the slice: the merged counts are the same for any chunking.
 /// </para>
 /// <para>
 /// Speed (the counts are those of the plain version kept in the tests' <c>Reference/CarbonFibreSurveyReference.cs</c>, to
@@ -68,8 +69,29 @@ public static class CarbonFibreSurvey
     /// <summary>An electrolyte voxel is interior when its whole box of this half-width is electrolyte-class.</summary>
     public const int ElectrolyteCoreVoxels = 1;
 
-    /// <summary>Survey every n-th slice of the stack.</summary>
-    public const int SliceStride = 4;
+    /// <summary>Survey at least every n-th slice of the stack.</summary>
+    public const int MinimumSliceStride = 4;
+
+    /// <summary>
+    /// About the pixels a large stack's survey looks at: the stride grows until its slices hold no more than this. The two
+    /// histograms give a median and a spread, whose precision follows the pixels counted, not the stack's size: the demo
+    /// stack (128x256x320) surveys 2.6 Mpixel at the minimum stride; 64 Mpixel is 24 times that. At 1 Gvoxel
+    /// (320x1536x2048) the stride is 16 instead of 4 (20 slices instead of 80), a 2000x3072x4096 acquisition surveys 5 of
+    /// its slices; stacks up to 256 Mvoxel keep the minimum stride.
+    /// </summary>
+    public const long TargetSurveyedPixels = 64_000_000;
+
+    /// <summary>
+    /// The survey's slice stride for a <paramref name="depth"/> x <paramref name="height"/> x <paramref name="width"/> stack:
+    /// <see cref="MinimumSliceStride"/>, or the least stride whose slices hold about <see cref="TargetSurveyedPixels"/>
+    /// where the stack is larger. Fixed by the stack's shape alone, so every chunk surveys the same slices.
+    /// </summary>
+    public static int SliceStrideFor(int depth, int height, int width)
+    {
+        var voxels = (long)depth * height * width;
+        var stride = (voxels + TargetSurveyedPixels - 1) / TargetSurveyedPixels;
+        return (int)Math.Clamp(stride, MinimumSliceStride, Math.Max(MinimumSliceStride, depth));
+    }
 
     public static int RequiredHaloSlices(double sigmaVoxels) => Math.Max(HessianEigenvalues.RadiusVoxels(sigmaVoxels), PoreClearanceVoxels);
 
@@ -82,11 +104,12 @@ public static class CarbonFibreSurvey
     /// </summary>
     public const int ScratchBytesPerSlicePixel = HessianEigenvalues.SliceRows.ScratchBytesPerSlicePixel + 4 * sizeof(ushort);
 
-    /// <summary>How many slices of the owned range [<paramref name="ownedZ0"/>, <paramref name="ownedZ1"/>) the survey looks at.</summary>
-    public static int SurveyedSlices(int ownedZ0, int ownedZ1)
+    /// <summary>How many slices of the owned range [<paramref name="ownedZ0"/>, <paramref name="ownedZ1"/>) the survey looks at with this stride.</summary>
+    public static int SurveyedSlices(int ownedZ0, int ownedZ1, int sliceStride = MinimumSliceStride)
     {
-        var first = ownedZ0 + (SliceStride - ownedZ0 % SliceStride) % SliceStride;
-        return first >= ownedZ1 ? 0 : (ownedZ1 - 1 - first) / SliceStride + 1;
+        ArgumentOutOfRangeException.ThrowIfLessThan(sliceStride, 1);
+        var first = ownedZ0 + (sliceStride - ownedZ0 % sliceStride) % sliceStride;
+        return first >= ownedZ1 ? 0 : (ownedZ1 - 1 - first) / sliceStride + 1;
     }
 
     /// <summary>
@@ -113,9 +136,11 @@ public static class CarbonFibreSurvey
     /// <summary>As above for one y/x tile of the slab (read with the same halo around it): counts its owned pixels only.</summary>
     /// <param name="parallelism">Slices surveyed at once, each with its own scratch (<see cref="WorkingBytesPerVoxel"/>); 0 for
     /// one per core. The counts do not depend on it.</param>
+    /// <param name="sliceStride">The stack's stride (<see cref="SliceStrideFor"/>): slices whose stack index is a multiple of it are surveyed.</param>
     public static FibreSurveyCounts Survey(Volume<ushort> slab, SlabWindow window, TileWindow tile, double[] thresholds, double[] classMeans,
-        int bins, double min, double max, double sigmaVoxels, int parallelism = 0)
+        int bins, double min, double max, double sigmaVoxels, int parallelism = 0, int sliceStride = MinimumSliceStride)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(sliceStride, 1);
         if (slab.Height != tile.ReadHeight || slab.Width != tile.ReadWidth)
             throw new ArgumentException($"slab is {slab.Height}x{slab.Width} pixels, the tile expects {tile.ReadHeight}x{tile.ReadWidth}", nameof(slab));
         if (slab.Depth != window.SlabSlices)
@@ -124,9 +149,9 @@ public static class CarbonFibreSurvey
             throw new ArgumentException("four classes (void, carbon, electrolyte, active material) and three thresholds are needed", nameof(thresholds));
         var tubes = new long[bins];
         var electrolyte = new long[bins];
-        var first = window.OwnedZ0 + (SliceStride - window.OwnedZ0 % SliceStride) % SliceStride;
+        var first = window.OwnedZ0 + (sliceStride - window.OwnedZ0 % sliceStride) % sliceStride;
         var surveyed = new List<int>();
-        for (var z = first; z < window.OwnedZ1; z += SliceStride) surveyed.Add(z - window.SlabZ0);
+        for (var z = first; z < window.OwnedZ1; z += sliceStride) surveyed.Add(z - window.SlabZ0);
         if (surveyed.Count == 0) return new FibreSurveyCounts(tubes, electrolyte);
 
         var minimumResponse = MinimumTubeResponse * (classMeans[2] - classMeans[0]);

@@ -333,6 +333,93 @@ public class SurfaceAreaTests
         Assert.Equal(0.25399911, areas.MarchingCubesSurfaceUm2[PhaseLabel.Carbon] / v.Length, 0.005 * 0.25399911);
     }
 
+    /// <summary>Labels in runs along x (so most neighbours are equal, as in a segmentation), Outside voxels among them.</summary>
+    internal static Volume<byte> RunsOfLabels(int depth, int height, int width, int seed)
+    {
+        var random = new Random(seed);
+        var v = new Volume<byte>(depth, height, width);
+        byte label = 1;
+        for (var i = 0; i < v.Data.Length; i++)
+        {
+            if (random.NextDouble() < 0.15) label = (byte)(random.NextDouble() < 0.05 ? PhaseLabel.Outside : random.Next(1, 5));
+            v.Data[i] = label;
+        }
+        return v;
+    }
+
+    [Theory]
+    [InlineData(3, 5, 70, 1)]
+    [InlineData(4, 9, 33, 2)]
+    [InlineData(2, 40, 97, 3)]
+    [InlineData(3, 6, 31, 4)] // narrower than the vector lanes
+    public void Face_counts_and_cube_states_equal_the_plain_per_voxel_count(int depth, int height, int width, int seed)
+    {
+        var v = RunsOfLabels(depth, height, width, seed);
+        var voxel = new VoxelSize(30, 20, 25);
+        var faces = new long[3, PhaseLabel.Count, PhaseLabel.Count];
+        var cubes = new long[1 << 16];
+        long valid = 0;
+        void Face(int axis, byte a, byte b)
+        {
+            if (a != b && a != PhaseLabel.Outside && b != PhaseLabel.Outside) faces[axis, Math.Min(a, b), Math.Max(a, b)]++;
+        }
+        for (var z = 0; z < depth; z++)
+            for (var y = 0; y < height; y++)
+                for (var x = 0; x < width; x++)
+                {
+                    if (v[z, y, x] != PhaseLabel.Outside) valid++;
+                    if (z + 1 < depth) Face(0, v[z, y, x], v[z + 1, y, x]);
+                    if (y + 1 < height) Face(1, v[z, y, x], v[z, y + 1, x]);
+                    if (x + 1 < width) Face(2, v[z, y, x], v[z, y, x + 1]);
+                    if (z + 1 >= depth || y + 1 >= height || x + 1 >= width) continue;
+                    var corners = new[] { v[z, y, x], v[z, y, x + 1], v[z, y + 1, x], v[z, y + 1, x + 1], v[z + 1, y, x], v[z + 1, y, x + 1], v[z + 1, y + 1, x], v[z + 1, y + 1, x + 1] };
+                    if (corners.Contains(PhaseLabel.Outside) || corners.All(c => c == corners[0])) continue;
+                    var state = 0;
+                    for (var c = 0; c < 8; c++) state |= (corners[c] - 1) << (2 * c);
+                    cubes[state]++;
+                }
+        var expected = new SurfaceAreas(voxel, valid, faces, cubes);
+        // Streamed in slabs of two slices, as the metrics stage streams them.
+        var accumulator = new SurfaceAreaAccumulator(voxel);
+        for (var z0 = 0; z0 < depth; z0 += 2) accumulator.Add(Halo.CropZ(v, z0, Math.Min(depth, z0 + 2)));
+        var counted = accumulator.Result();
+        Assert.Equal(expected.ValidVoxels, counted.ValidVoxels);
+        for (byte a = 1; a <= 4; a++)
+        {
+            Assert.Equal(expected.MarchingCubesSurfaceUm2[a], counted.MarchingCubesSurfaceUm2[a]);
+            for (byte b = 1; b <= 4; b++)
+            {
+                for (var axis = 0; axis < 3; axis++) Assert.Equal(expected.Faces(a, b, axis), counted.Faces(a, b, axis));
+                Assert.Equal(expected.MarchingCubesInterfaceUm2(a, b), counted.MarchingCubesInterfaceUm2(a, b));
+            }
+        }
+
+        // ContactLoss over boxes of the same labels: an NMC face against LPS, carbon or void, from each voxel to its next one.
+        var random = new Random(seed);
+        for (var trial = 0; trial < 20; trial++)
+        {
+            var (z0, y0, x0) = (random.Next(depth), random.Next(height), random.Next(width));
+            var (z1, y1, x1) = (random.Next(z0, depth + 1), random.Next(y0, height + 1), random.Next(x0, width + 1));
+            long surface = 0, lost = 0;
+            void Contact(byte a, byte b)
+            {
+                var other = a == PhaseLabel.Nmc ? b : b == PhaseLabel.Nmc ? a : PhaseLabel.Outside;
+                if (a == b || other is PhaseLabel.Outside or PhaseLabel.Nmc) return;
+                surface++;
+                if (other == PhaseLabel.Void) lost++;
+            }
+            for (var z = z0; z < z1; z++)
+                for (var y = y0; y < y1; y++)
+                    for (var x = x0; x < x1; x++)
+                    {
+                        if (z + 1 < depth) Contact(v[z, y, x], v[z + 1, y, x]);
+                        if (y + 1 < height) Contact(v[z, y, x], v[z, y + 1, x]);
+                        if (x + 1 < width) Contact(v[z, y, x], v[z, y, x + 1]);
+                    }
+            Assert.Equal(new ContactFaces(surface, lost), ContactLoss.CountFrom(v, z0, z1, y0, y1, x0, x1));
+        }
+    }
+
     [Theory]
     [InlineData(1, 4)]
     [InlineData(3, 7)]

@@ -15,11 +15,11 @@ internal static class CarbonFibreSurveyReference
     {
         var tubes = new long[bins];
         var electrolyte = new long[bins];
-        var first = window.OwnedZ0 + (CarbonFibreSurvey.SliceStride - window.OwnedZ0 % CarbonFibreSurvey.SliceStride) % CarbonFibreSurvey.SliceStride;
+        var first = window.OwnedZ0 + (CarbonFibreSurvey.MinimumSliceStride - window.OwnedZ0 % CarbonFibreSurvey.MinimumSliceStride) % CarbonFibreSurvey.MinimumSliceStride;
         var intensity = new Volume<float>(slab.Depth, slab.Height, slab.Width, Array.ConvertAll(slab.Data, v => (float)v));
         var minimumResponse = CarbonFibreSurvey.MinimumTubeResponse * (classMeans[2] - classMeans[0]);
         var (voidBelow, electrolyteFrom, electrolyteBelow) = ((float)thresholds[0], (float)thresholds[1], (float)thresholds[2]);
-        for (var stackZ = first; stackZ < window.OwnedZ1; stackZ += CarbonFibreSurvey.SliceStride)
+        for (var stackZ = first; stackZ < window.OwnedZ1; stackZ += CarbonFibreSurvey.MinimumSliceStride)
         {
             var z = stackZ - window.SlabZ0;
             var (_, middle, smallest) = HessianReference.OfSlice(intensity, z, sigmaVoxels);

@@ -235,6 +235,60 @@ public class CarbonFibreSurveyTests
         }
     }
 
+    [Theory]
+    [InlineData(128, 256, 320, 4)] // the demo stack
+    [InlineData(64, 1024, 1024, 4)]
+    [InlineData(20, 3072, 4096, 4)] // 252 Mvoxel: still the minimum
+    [InlineData(320, 1536, 2048, 16)] // 1 Gvoxel: 20 slices of 3.1 Mpixel
+    [InlineData(2000, 3072, 4096, 394)] // a real acquisition: 5 slices of 12.6 Mpixel
+    [InlineData(3, 10000, 10000, 4)] // never sparser than the minimum, even where the stack has fewer slices
+    public void The_survey_stride_keeps_the_surveyed_pixels_near_the_target_on_large_stacks(int depth, int height, int width, int stride)
+    {
+        Assert.Equal(stride, CarbonFibreSurvey.SliceStrideFor(depth, height, width));
+        var surveyed = (long)CarbonFibreSurvey.SurveyedSlices(0, depth, stride) * height * width;
+        if (stride > CarbonFibreSurvey.MinimumSliceStride)
+            Assert.InRange(surveyed, CarbonFibreSurvey.TargetSurveyedPixels / 2, CarbonFibreSurvey.TargetSurveyedPixels * 5 / 4);
+    }
+
+    [Fact]
+    public void A_sparser_stride_surveys_only_the_slices_on_it_and_merges_the_same_for_any_chunking()
+    {
+        // A fibre along z, cut by every slice, beside the three fibres and the pore.
+        var volume = FibresAndAPore(seed: 3);
+        for (var z = 0; z < volume.Depth; z++)
+            for (var y = 0; y < volume.Height; y++)
+                for (var x = 0; x < volume.Width; x++)
+                {
+                    var distance = Math.Sqrt((y - 40) * (y - 40) + (x - 40) * (x - 40));
+                    volume[z, y, x] = (ushort)Math.Min(volume[z, y, x], Means[2] - (Means[2] - 21000) * Math.Exp(-distance * distance / (2 * 1.8 * 1.8)));
+                }
+        var whole = new SlabWindow(0, volume.Depth, 0, volume.Depth);
+        // Stride 8 surveys slices 0, 8, 16, ...: the stride-4 survey's counts less those of the slices 4, 12, 20, ...
+        var every4 = CarbonFibreSurvey.Survey(volume, whole, TileWindow.Whole(volume.Height, volume.Width), Thresholds, Means, Bins, Min, Max, Sigma, sliceStride: 4);
+        var every8 = CarbonFibreSurvey.Survey(volume, whole, TileWindow.Whole(volume.Height, volume.Width), Thresholds, Means, Bins, Min, Max, Sigma, sliceStride: 8);
+        var between = new List<FibreSurveyCounts>();
+        for (var z = 4; z < volume.Depth; z += 8)
+        {
+            var window = Halo.Expand(volume.Depth, z, z + 1, CarbonFibreSurvey.RequiredHaloSlices(Sigma));
+            between.Add(CarbonFibreSurvey.Survey(Halo.CropZ(volume, window.SlabZ0, window.SlabZ1), window, Thresholds, Means, Bins, Min, Max, Sigma));
+        }
+        var oddFours = FibreSurveyCounts.Merge(between);
+        Assert.True(every8.TubeHistogram.Sum() > 0 && oddFours.TubeHistogram.Sum() > 0, $"fibre cores on both sets of slices: {every8.TubeHistogram.Sum()}, {oddFours.TubeHistogram.Sum()}, all {every4.TubeHistogram.Sum()}");
+        Assert.Equal(every4.TubeHistogram, every8.TubeHistogram.Zip(oddFours.TubeHistogram, (a, b) => a + b).ToArray());
+        Assert.Equal(every4.ElectrolyteCoreHistogram, every8.ElectrolyteCoreHistogram.Zip(oddFours.ElectrolyteCoreHistogram, (a, b) => a + b).ToArray());
+        foreach (var chunkSlices in new[] { 5, 13 })
+        {
+            var parts = new List<FibreSurveyCounts>();
+            for (var z0 = 0; z0 < volume.Depth; z0 += chunkSlices)
+            {
+                var window = Halo.Expand(volume.Depth, z0, Math.Min(volume.Depth, z0 + chunkSlices), CarbonFibreSurvey.RequiredHaloSlices(Sigma));
+                parts.Add(CarbonFibreSurvey.Survey(Halo.CropZ(volume, window.SlabZ0, window.SlabZ1), window,
+                    TileWindow.Whole(volume.Height, volume.Width), Thresholds, Means, Bins, Min, Max, Sigma, sliceStride: 8));
+            }
+            Assert.Equal(every8.TubeHistogram, FibreSurveyCounts.Merge(parts).TubeHistogram);
+        }
+    }
+
     [Fact]
     public void Merged_tile_surveys_equal_the_whole_stack_survey()
     {
