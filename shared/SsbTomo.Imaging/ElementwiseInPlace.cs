@@ -1,40 +1,58 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace SsbTomo.Imaging;
 
 /// <summary>
 /// target[i] = op(target[i], other[i]) over two equally long spans, a SIMD register at a time and the tail one by one: the
 /// running minima, maxima and unions of the box and line filters. Vector.Min/Max and the scalar comparison agree on every
-/// finite value, so the result does not depend on the vector width.
+/// finite value, so the result does not depend on the vector width. The vectors are loaded and stored through references
+/// (one length check per call, not a slice per vector): the box filters call these on every row of every plane.
 /// </summary>
 internal static class ElementwiseInPlace
 {
     public static void Or<T>(Span<T> target, ReadOnlySpan<T> other) where T : unmanaged, IBitwiseOperators<T, T, T>
     {
-        var i = 0;
+        CheckLengths(target, other);
+        nuint i = 0, length = (nuint)target.Length, lanes = (nuint)Vector<T>.Count;
+        ref var t = ref MemoryMarshal.GetReference(target);
+        ref var o = ref MemoryMarshal.GetReference(other);
         if (Vector.IsHardwareAccelerated)
-            for (; i <= target.Length - Vector<T>.Count; i += Vector<T>.Count)
-                (new Vector<T>(target[i..]) | new Vector<T>(other[i..])).CopyTo(target[i..]);
-        for (; i < target.Length; i++) target[i] |= other[i];
+            for (; i + lanes <= length; i += lanes)
+                Vector.StoreUnsafe(Vector.LoadUnsafe(ref t, i) | Vector.LoadUnsafe(ref o, i), ref t, i);
+        for (; i < length; i++) Unsafe.Add(ref t, i) |= Unsafe.Add(ref o, i);
     }
 
     public static void Min<T>(Span<T> target, ReadOnlySpan<T> other) where T : unmanaged, INumber<T>
     {
-        var i = 0;
+        CheckLengths(target, other);
+        nuint i = 0, length = (nuint)target.Length, lanes = (nuint)Vector<T>.Count;
+        ref var t = ref MemoryMarshal.GetReference(target);
+        ref var o = ref MemoryMarshal.GetReference(other);
         if (Vector.IsHardwareAccelerated)
-            for (; i <= target.Length - Vector<T>.Count; i += Vector<T>.Count)
-                Vector.Min(new Vector<T>(target[i..]), new Vector<T>(other[i..])).CopyTo(target[i..]);
-        for (; i < target.Length; i++)
-            if (other[i] < target[i]) target[i] = other[i];
+            for (; i + lanes <= length; i += lanes)
+                Vector.StoreUnsafe(Vector.Min(Vector.LoadUnsafe(ref t, i), Vector.LoadUnsafe(ref o, i)), ref t, i);
+        for (; i < length; i++)
+            if (Unsafe.Add(ref o, i) < Unsafe.Add(ref t, i)) Unsafe.Add(ref t, i) = Unsafe.Add(ref o, i);
     }
 
     public static void Max<T>(Span<T> target, ReadOnlySpan<T> other) where T : unmanaged, INumber<T>
     {
-        var i = 0;
+        CheckLengths(target, other);
+        nuint i = 0, length = (nuint)target.Length, lanes = (nuint)Vector<T>.Count;
+        ref var t = ref MemoryMarshal.GetReference(target);
+        ref var o = ref MemoryMarshal.GetReference(other);
         if (Vector.IsHardwareAccelerated)
-            for (; i <= target.Length - Vector<T>.Count; i += Vector<T>.Count)
-                Vector.Max(new Vector<T>(target[i..]), new Vector<T>(other[i..])).CopyTo(target[i..]);
-        for (; i < target.Length; i++)
-            if (other[i] > target[i]) target[i] = other[i];
+            for (; i + lanes <= length; i += lanes)
+                Vector.StoreUnsafe(Vector.Max(Vector.LoadUnsafe(ref t, i), Vector.LoadUnsafe(ref o, i)), ref t, i);
+        for (; i < length; i++)
+            if (Unsafe.Add(ref o, i) > Unsafe.Add(ref t, i)) Unsafe.Add(ref t, i) = Unsafe.Add(ref o, i);
+    }
+
+    private static void CheckLengths<T>(Span<T> target, ReadOnlySpan<T> other)
+    {
+        if (other.Length < target.Length)
+            throw new ArgumentException($"the other span has {other.Length} elements for {target.Length}", nameof(other));
     }
 }

@@ -109,8 +109,7 @@ public static class DistanceTransform
             var sliceStart = z * plane;
             for (var y = 0; y < height; y++)
                 NearestAlongRow(labels.Data.AsSpan(sliceStart + y * width, width), isFeature, reachX, voxelSize.XNm, gaps, slice.AsSpan(y * width, width));
-            for (var y = 0; y < height; y++)
-                MinimumOverRows(d.AsSpan(sliceStart + y * width, width), slice, width, y, Math.Max(-reachY, -y), Math.Min(reachY, height - 1 - y), voxelSize.YNm);
+            MinimumOverRowsByStrips(d.AsSpan(sliceStart, plane), width, slice, height, width, reachY, voxelSize.YNm);
         });
         if (depth > 1 && reachZ > 0)
             KernelThreads.For(0, height, maxThreads, () => new T[depth * width], (y, column) =>
@@ -118,8 +117,7 @@ public static class DistanceTransform
                 if (!rowMarked[y]) return;
                 // The rows (z, y) of every slice side by side, so that the pass along z reads them as the pass along y reads a slice.
                 for (var z = 0; z < depth; z++) d.AsSpan((z * height + y) * width, width).CopyTo(column.AsSpan(z * width, width));
-                for (var z = 0; z < depth; z++)
-                    MinimumOverRows(d.AsSpan((z * height + y) * width, width), column, width, z, Math.Max(-reachZ, -z), Math.Min(reachZ, depth - 1 - z), voxelSize.ZNm);
+                MinimumOverRowsByStrips(d.AsSpan(y * width), plane, column, depth, width, reachZ, voxelSize.ZNm);
             });
     }
 
@@ -149,39 +147,48 @@ public static class DistanceTransform
     }
 
     /// <summary>
-    /// result = min over k in [k0, k1] of (k·s)² + row y + k of <paramref name="rows"/> (row-major, <paramref name="width"/>
-    /// wide): four vectors of columns at a time held in registers over all k, so that each tap is a load, an add and a min.
+    /// Row r of <paramref name="destination"/> (row r at r·<paramref name="destinationRowStride"/>) = min over |k| ≤
+    /// <paramref name="reach"/> (inside [0, <paramref name="count"/>)) of (k·s)² + row r + k of <paramref name="rows"/>
+    /// (<paramref name="count"/> rows, <paramref name="width"/> wide, row-major). Strips of four vectors of columns go down
+    /// all rows before the next strip, so the 2·reach + 1 rows a strip reads at each step stay in the first-level cache
+    /// (row by row across the whole width they spanned the second level); each tap is a load, an add and a min.
     /// </summary>
-    private static void MinimumOverRows<T>(Span<T> result, T[] rows, int width, int y, int k0, int k1, double spacing)
+    private static void MinimumOverRowsByStrips<T>(Span<T> destination, int destinationRowStride, T[] rows, int count, int width, int reach, double spacing)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var lanes = Vector<T>.Count;
         ref var origin = ref MemoryMarshal.GetArrayDataReference(rows);
         var infinity = new Vector<T>(T.PositiveInfinity);
+        Span<T> added = reach <= 128 ? stackalloc T[2 * reach + 1] : new T[2 * reach + 1];
+        for (var k = -reach; k <= reach; k++) added[k + reach] = T.CreateTruncating(Sq(k * spacing));
         var x = 0;
         for (; x <= width - 4 * lanes; x += 4 * lanes)
-        {
-            var (a0, a1, a2, a3) = (infinity, infinity, infinity, infinity);
-            for (var k = k0; k <= k1; k++)
+            for (var r = 0; r < count; r++)
             {
-                var add = new Vector<T>(T.CreateTruncating(Sq(k * spacing)));
-                var at = (nuint)((y + k) * width + x);
-                a0 = Vector.Min(a0, add + Vector.LoadUnsafe(ref origin, at));
-                a1 = Vector.Min(a1, add + Vector.LoadUnsafe(ref origin, at + (nuint)lanes));
-                a2 = Vector.Min(a2, add + Vector.LoadUnsafe(ref origin, at + (nuint)(2 * lanes)));
-                a3 = Vector.Min(a3, add + Vector.LoadUnsafe(ref origin, at + (nuint)(3 * lanes)));
+                var (a0, a1, a2, a3) = (infinity, infinity, infinity, infinity);
+                for (int k = Math.Max(-reach, -r), k1 = Math.Min(reach, count - 1 - r); k <= k1; k++)
+                {
+                    var add = new Vector<T>(added[k + reach]);
+                    var at = (nuint)((r + k) * width + x);
+                    a0 = Vector.Min(a0, add + Vector.LoadUnsafe(ref origin, at));
+                    a1 = Vector.Min(a1, add + Vector.LoadUnsafe(ref origin, at + (nuint)lanes));
+                    a2 = Vector.Min(a2, add + Vector.LoadUnsafe(ref origin, at + (nuint)(2 * lanes)));
+                    a3 = Vector.Min(a3, add + Vector.LoadUnsafe(ref origin, at + (nuint)(3 * lanes)));
+                }
+                var target = destination.Slice(r * destinationRowStride + x, 4 * lanes);
+                a0.CopyTo(target);
+                a1.CopyTo(target[lanes..]);
+                a2.CopyTo(target[(2 * lanes)..]);
+                a3.CopyTo(target[(3 * lanes)..]);
             }
-            a0.CopyTo(result[x..]);
-            a1.CopyTo(result[(x + lanes)..]);
-            a2.CopyTo(result[(x + 2 * lanes)..]);
-            a3.CopyTo(result[(x + 3 * lanes)..]);
-        }
-        for (; x < width; x++)
-        {
-            var best = T.PositiveInfinity;
-            for (var k = k0; k <= k1; k++) best = T.Min(best, T.CreateTruncating(Sq(k * spacing)) + rows[(y + k) * width + x]);
-            result[x] = best;
-        }
+        for (var r = 0; r < count; r++)
+            for (var column = x; column < width; column++)
+            {
+                var best = T.PositiveInfinity;
+                for (int k = Math.Max(-reach, -r), k1 = Math.Min(reach, count - 1 - r); k <= k1; k++)
+                    best = T.Min(best, added[k + reach] + rows[(r + k) * width + column]);
+                destination[r * destinationRowStride + column] = best;
+            }
     }
 
     private static void Pass(double[] d, long lines, int length, long stride, Func<long, long> lineStart, double spacing)

@@ -504,6 +504,7 @@ public static class PartialVolumeCleanup
     /// True when the ends at <paramref name="lower"/> and <paramref name="upper"/> are ranked classes at least
     /// two ranks apart and every voxel strictly between them has a rank strictly between theirs.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsThinBandBetween(int[] lineRanks, int lower, int upper, out int low, out int high)
     {
         low = Math.Min(lineRanks[lower], lineRanks[upper]);
