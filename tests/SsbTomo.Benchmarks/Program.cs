@@ -25,6 +25,7 @@ using SsbTomo.TestSupport;
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- reconstruction [--size 256,512,512]   (see ReconstructionStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- metrics [--size 256] [--stages]   (see MetricsStudy)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- metrics-stage RUN_DIR   (see MetricsStageStudy: the metrics stage's per-voxel passes one by one)
+//        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- survey-stride PHANTOM RUN ...   (see SurveyStrideStudy: the carbon decision at sparser survey strides)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- particle-split RUN_DIR   (see ParticleSplitStudy: the metrics stage's particle split part by part)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- whole-volume-passes RUN_DIR   (see WholeVolumePassesStudy: the tortuosity and the particle split one after the other and side by side)
 //        dotnet run -c Release --project tests/SsbTomo.Benchmarks -- drift-solve RUN_DIR   (see DriftSolveStudy: the alignment's serial drift solve)
@@ -51,6 +52,7 @@ if (args.FirstOrDefault() == "tortuosity") return TortuosityStudy.Run(args[1..])
 if (args.FirstOrDefault() == "reconstruction") return await ReconstructionStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "metrics") return MetricsStudy.Run(args[1..]);
 if (args.FirstOrDefault() == "survey-memory") return await SurveyMemoryStudy.RunAsync(args[1..]);
+if (args.FirstOrDefault() == "survey-stride") return await SurveyStrideStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "metrics-stage") return await MetricsStageStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "particle-split") return await ParticleSplitStudy.RunAsync(args[1..]);
 if (args.FirstOrDefault() == "whole-volume-passes") return await WholeVolumePassesStudy.RunAsync(args[1..]);

@@ -333,6 +333,21 @@ public class SurfaceAreaTests
         Assert.Equal(0.25399911, areas.MarchingCubesSurfaceUm2[PhaseLabel.Carbon] / v.Length, 0.005 * 0.25399911);
     }
 
+    /// <summary>The same valid voxels, voxel faces per axis and pair, and marching-cube areas, to the bit.</summary>
+    private static void AssertSameCounts(SurfaceAreas expected, SurfaceAreas actual)
+    {
+        Assert.Equal(expected.ValidVoxels, actual.ValidVoxels);
+        for (byte a = 1; a <= 4; a++)
+        {
+            Assert.Equal(expected.MarchingCubesSurfaceUm2[a], actual.MarchingCubesSurfaceUm2[a]);
+            for (byte b = 1; b <= 4; b++)
+            {
+                for (var axis = 0; axis < 3; axis++) Assert.Equal(expected.Faces(a, b, axis), actual.Faces(a, b, axis));
+                Assert.Equal(expected.MarchingCubesInterfaceUm2(a, b), actual.MarchingCubesInterfaceUm2(a, b));
+            }
+        }
+    }
+
     /// <summary>Labels in runs along x (so most neighbours are equal, as in a segmentation), Outside voxels among them.</summary>
     internal static Volume<byte> RunsOfLabels(int depth, int height, int width, int seed)
     {
@@ -382,17 +397,7 @@ public class SurfaceAreaTests
         // Streamed in slabs of two slices, as the metrics stage streams them.
         var accumulator = new SurfaceAreaAccumulator(voxel);
         for (var z0 = 0; z0 < depth; z0 += 2) accumulator.Add(Halo.CropZ(v, z0, Math.Min(depth, z0 + 2)));
-        var counted = accumulator.Result();
-        Assert.Equal(expected.ValidVoxels, counted.ValidVoxels);
-        for (byte a = 1; a <= 4; a++)
-        {
-            Assert.Equal(expected.MarchingCubesSurfaceUm2[a], counted.MarchingCubesSurfaceUm2[a]);
-            for (byte b = 1; b <= 4; b++)
-            {
-                for (var axis = 0; axis < 3; axis++) Assert.Equal(expected.Faces(a, b, axis), counted.Faces(a, b, axis));
-                Assert.Equal(expected.MarchingCubesInterfaceUm2(a, b), counted.MarchingCubesInterfaceUm2(a, b));
-            }
-        }
+        AssertSameCounts(expected, accumulator.Result());
 
         // ContactLoss over boxes of the same labels: an NMC face against LPS, carbon or void, from each voxel to its next one.
         var random = new Random(seed);
@@ -434,17 +439,7 @@ public class SurfaceAreaTests
         var whole = Measure(v, voxel);
         var streamed = new SurfaceAreaAccumulator(voxel);
         for (var z0 = 0; z0 < v.Depth; z0 += slabSlices) streamed.Add(Halo.CropZ(v, z0, Math.Min(v.Depth, z0 + slabSlices)));
-        var s = streamed.Result();
-        Assert.Equal(whole.ValidVoxels, s.ValidVoxels);
-        for (byte a = 1; a <= 4; a++)
-        {
-            Assert.Equal(whole.MarchingCubesSurfaceUm2[a], s.MarchingCubesSurfaceUm2[a]);
-            for (byte b = 1; b <= 4; b++)
-            {
-                for (var axis = 0; axis < 3; axis++) Assert.Equal(whole.Faces(a, b, axis), s.Faces(a, b, axis));
-                Assert.Equal(whole.MarchingCubesInterfaceUm2(a, b), s.MarchingCubesInterfaceUm2(a, b));
-            }
-        }
+        AssertSameCounts(whole, streamed.Result());
 
         var smoothedWhole = MeasureSmoothed(v, voxel);
         var smoothedStreamed = MeasureSmoothed(v, voxel, slabSlices, tileSize);
