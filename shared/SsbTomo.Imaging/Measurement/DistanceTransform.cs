@@ -83,14 +83,57 @@ public static class DistanceTransform
         return Largest(voxelSize.ZNm) + Largest(voxelSize.YNm) + Largest(voxelSize.XNm) < IntegerMath.LargestExactSingle;
     }
 
+    /// <summary>
+    /// The squared distances within the reach in whole units of <see cref="ReachUnits.UnitNm2"/> (the greatest common divisor
+    /// of the three squared spacings), for a caller that only asks "within the reach?": in the first labels.Length entries
+    /// of <paramref name="destination"/>, d² / unit where d² ≤ reach² (the value <see cref="SquaredNm2WithinReach"/> gives there,
+    /// divided), <see cref="ReachUnits.Beyond"/> everywhere else (on unmarked columns: at most the whole transform's value,
+    /// or Beyond). A voxel is within the reach exactly when its value is at most <see cref="ReachUnits.Limit"/>. Bytes where
+    /// <paramref name="units"/> fit them (50 nm voxels and a 0.5 µm reach: 100 units of 2500 nm²), else 16-bit: a quarter
+    /// or half of the float passes' bytes and four or two times their vector lanes. Partial sums are capped at Beyond after
+    /// each pass: every term is non-negative, so a sum past the limit stays past it.
+    /// </summary>
+    public static void SquaredUnitsWithinReach<T>(Volume<byte> labels, Func<byte, bool> feature, VoxelSize voxelSize, ReachUnits units, bool[]? columns,
+        T[] destination, int maxThreads = KernelThreads.All)
+        where T : unmanaged, IBinaryInteger<T>, IUnsignedNumber<T>, IMinMaxValue<T>
+    {
+        ArgumentNullException.ThrowIfNull(units);
+        if (2L * units.Beyond > long.CreateTruncating(T.MaxValue))
+            throw new ArgumentException($"{units.Limit} units within the reach do not fit {typeof(T).Name} with room for a sum", nameof(destination));
+        var beyond = T.CreateTruncating(units.Beyond);
+        T[] Terms(double spacing)
+        {
+            var reach = ReachVoxels(units.ReachNm, spacing);
+            var squaredSpacing = (long)Math.Round(spacing) * (long)Math.Round(spacing);
+            // A term itself may pass the limit (a reach a hair beyond a whole number of voxels): capped as the sums are.
+            return [.. Enumerable.Range(0, reach + 1).Select(k => T.CreateTruncating(Math.Min((long)k * k * squaredSpacing / units.UnitNm2, units.Beyond)))];
+        }
+        WithinReach(labels, feature, Terms(voxelSize.XNm), Terms(voxelSize.YNm), Terms(voxelSize.ZNm), beyond, columns, destination, maxThreads,
+            xByTaps: true);
+    }
+
     private static void WithinReach<T>(Volume<byte> labels, Func<byte, bool> feature, VoxelSize voxelSize, double reachNm, bool[]? columns,
         T[] destination, int maxThreads)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (!(reachNm >= 0) || double.IsInfinity(reachNm)) throw new ArgumentOutOfRangeException(nameof(reachNm), reachNm, "the reach must be a finite non-negative distance");
+        T[] Terms(double spacing) => [.. Enumerable.Range(0, ReachVoxels(reachNm, spacing) + 1).Select(k => T.CreateTruncating(Sq(k * spacing)))];
+        WithinReach(labels, feature, Terms(voxelSize.XNm), Terms(voxelSize.YNm), Terms(voxelSize.ZNm), T.PositiveInfinity, columns, destination, maxThreads);
+    }
+
+    /// <summary>
+    /// The three passes on terms per axis: <paramref name="termsX"/>[k] is what an offset of k voxels along x adds (its
+    /// length − 1 is the reach in voxels along x), <paramref name="beyond"/> the value of "no feature within the reach".
+    /// <paramref name="xByTaps"/>: along x as along y and z, a minimum over the taps (<see cref="MinimumAlongRow"/>: vector
+    /// lanes, the choice for bytes, 32 voxels a vector), else from the nearest feature on each side (a scalar scan).
+    /// </summary>
+    private static void WithinReach<T>(Volume<byte> labels, Func<byte, bool> feature, T[] termsX, T[] termsY, T[] termsZ, T beyond, bool[]? columns,
+        T[] destination, int maxThreads, bool xByTaps = false)
+        where T : unmanaged, INumber<T>
+    {
         ArgumentNullException.ThrowIfNull(destination);
         if (destination.LongLength < labels.Data.LongLength)
             throw new ArgumentException($"destination has {destination.LongLength} entries for {labels.Data.LongLength} voxels", nameof(destination));
-        if (!(reachNm >= 0) || double.IsInfinity(reachNm)) throw new ArgumentOutOfRangeException(nameof(reachNm), reachNm, "the reach must be a finite non-negative distance");
         KernelThreads.Check(maxThreads);
         var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);
         var plane = height * width;
@@ -98,37 +141,52 @@ public static class DistanceTransform
             throw new ArgumentException($"columns has {columns.LongLength} entries for {height}x{width} columns", nameof(columns));
         var isFeature = new bool[256];
         for (var label = 0; label < 256; label++) isFeature[label] = feature((byte)label);
-        var (reachX, reachY, reachZ) = (ReachVoxels(reachNm, voxelSize.XNm), ReachVoxels(reachNm, voxelSize.YNm), ReachVoxels(reachNm, voxelSize.ZNm));
         // Along z only the rows with a marked column; the others keep the distance within their slice.
         var rowMarked = new bool[height];
         for (var y = 0; y < height; y++) rowMarked[y] = columns is null || columns.AsSpan(y * width, width).Contains(true);
         var d = destination;
-        KernelThreads.For(0, depth, maxThreads, () => (new T[plane], new int[width]), (z, scratch) =>
+        var reachX = termsX.Length - 1;
+        // What a voxel starts from along x, per label: no branch on a mixed row.
+        var start = new T[256];
+        for (var label = 0; label < 256; label++) start[label] = isFeature[label] ? T.Zero : beyond;
+        KernelThreads.For(0, depth, maxThreads, () => (new T[plane], new int[width], new T[width + 2 * reachX]), (z, scratch) =>
         {
-            var (slice, gaps) = scratch;
+            var (slice, gaps, padded) = scratch;
             var sliceStart = z * plane;
             for (var y = 0; y < height; y++)
-                NearestAlongRow(labels.Data.AsSpan(sliceStart + y * width, width), isFeature, reachX, voxelSize.XNm, gaps, slice.AsSpan(y * width, width));
-            MinimumOverRowsByStrips(d.AsSpan(sliceStart, plane), width, slice, height, width, reachY, voxelSize.YNm);
+            {
+                var row = labels.Data.AsSpan(sliceStart + y * width, width);
+                if (!xByTaps)
+                {
+                    NearestAlongRow(row, isFeature, termsX, beyond, gaps, slice.AsSpan(y * width, width));
+                    continue;
+                }
+                padded.AsSpan(0, reachX).Fill(beyond);
+                padded.AsSpan(reachX + width).Fill(beyond);
+                for (var x = 0; x < width; x++) padded[reachX + x] = start[row[x]];
+                MinimumAlongRow(padded, slice.AsSpan(y * width, width), termsX, beyond);
+            }
+            MinimumOverRowsByStrips(d.AsSpan(sliceStart, plane), width, slice, height, width, termsY, beyond);
         });
-        if (depth > 1 && reachZ > 0)
+        if (depth > 1 && termsZ.Length > 1)
             KernelThreads.For(0, height, maxThreads, () => new T[depth * width], (y, column) =>
             {
                 if (!rowMarked[y]) return;
                 // The rows (z, y) of every slice side by side, so that the pass along z reads them as the pass along y reads a slice.
                 for (var z = 0; z < depth; z++) d.AsSpan((z * height + y) * width, width).CopyTo(column.AsSpan(z * width, width));
-                MinimumOverRowsByStrips(d.AsSpan(y * width), plane, column, depth, width, reachZ, voxelSize.ZNm);
+                MinimumOverRowsByStrips(d.AsSpan(y * width), plane, column, depth, width, termsZ, beyond);
             });
     }
 
     /// <summary>⌊reach / s⌋, with the same slack for a reach that is a whole number of voxels as the callers' limits.</summary>
     public static int ReachVoxels(double reachNm, double spacingNm) => (int)Math.Floor(reachNm / spacingNm * (1 + 1e-12));
 
-    /// <summary>(k·s)² to the nearest feature in the row, k ≤ reach, else +∞; <paramref name="gaps"/> is a row of scratch.</summary>
-    private static void NearestAlongRow<T>(ReadOnlySpan<byte> row, bool[] isFeature, int reach, double spacing, Span<int> gaps, Span<T> result)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>terms[k] for the nearest feature in the row k voxels away, k ≤ reach (terms.Length − 1), else beyond; <paramref name="gaps"/> is a row of scratch.</summary>
+    private static void NearestAlongRow<T>(ReadOnlySpan<byte> row, bool[] isFeature, T[] terms, T beyond, Span<int> gaps, Span<T> result)
+        where T : unmanaged, INumber<T>
     {
         var width = row.Length;
+        var reach = terms.Length - 1;
         // Gaps counted in ints ("no feature on this side" as a gap beyond any reach), so that the sweep is the same in any precision.
         var noFeature = int.MaxValue / 2;
         var last = -noFeature;
@@ -142,30 +200,63 @@ public static class DistanceTransform
         {
             if (isFeature[row[x]]) next = x;
             var k = Math.Min(gaps[x], next - x);
-            result[x] = k <= reach ? T.CreateTruncating(Sq(k * spacing)) : T.PositiveInfinity;
+            result[x] = k <= reach ? terms[k] : beyond;
         }
     }
 
     /// <summary>
-    /// Row r of <paramref name="destination"/> (row r at r·<paramref name="destinationRowStride"/>) = min over |k| ≤
-    /// <paramref name="reach"/> (inside [0, <paramref name="count"/>)) of (k·s)² + row r + k of <paramref name="rows"/>
-    /// (<paramref name="count"/> rows, <paramref name="width"/> wide, row-major). Strips of four vectors of columns go down
-    /// all rows before the next strip, so the 2·reach + 1 rows a strip reads at each step stay in the first-level cache
-    /// (row by row across the whole width they spanned the second level); each tap is a load, an add and a min.
+    /// result[x] = min over |k| ≤ reach (terms.Length − 1) of terms[|k|] + padded[reach + x + k], and at most
+    /// <paramref name="beyond"/>: <paramref name="padded"/> is the row with reach entries on each side.
     /// </summary>
-    private static void MinimumOverRowsByStrips<T>(Span<T> destination, int destinationRowStride, T[] rows, int count, int width, int reach, double spacing)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    private static void MinimumAlongRow<T>(T[] padded, Span<T> result, T[] terms, T beyond)
+        where T : unmanaged, INumber<T>
+    {
+        var (lanes, width, reach) = (Vector<T>.Count, result.Length, terms.Length - 1);
+        ref var origin = ref MemoryMarshal.GetArrayDataReference(padded);
+        if (width < lanes)
+        {
+            for (var x = 0; x < width; x++)
+            {
+                var best = beyond;
+                for (var k = -reach; k <= reach; k++) best = T.Min(best, terms[Math.Abs(k)] + padded[reach + x + k]);
+                result[x] = best;
+            }
+            return;
+        }
+        var far = new Vector<T>(beyond);
+        // The last vector overlaps the ones before it (its columns get the same values again).
+        for (var x = 0; x < width; x += lanes)
+        {
+            var at = Math.Min(x, width - lanes);
+            var a = far;
+            for (var k = -reach; k <= reach; k++)
+                a = Vector.Min(a, new Vector<T>(terms[Math.Abs(k)]) + Vector.LoadUnsafe(ref origin, (nuint)(reach + at + k)));
+            a.CopyTo(result.Slice(at, lanes));
+        }
+    }
+
+    /// <summary>
+    /// Row r of <paramref name="destination"/> (row r at r·<paramref name="destinationRowStride"/>) = min over |k| ≤ reach
+    /// (terms.Length − 1; inside [0, <paramref name="count"/>)) of terms[|k|] + row r + k of <paramref name="rows"/>
+    /// (<paramref name="count"/> rows, <paramref name="width"/> wide, row-major), and at most <paramref name="beyond"/>.
+    /// Strips of four vectors of columns go down all rows before the next strip, so the 2·reach + 1 rows a strip reads at
+    /// each step stay in the first-level cache (row by row across the whole width they spanned the second level); each tap
+    /// is a load, an add and a min.
+    /// </summary>
+    private static void MinimumOverRowsByStrips<T>(Span<T> destination, int destinationRowStride, T[] rows, int count, int width, T[] terms, T beyond)
+        where T : unmanaged, INumber<T>
     {
         var lanes = Vector<T>.Count;
+        var reach = terms.Length - 1;
         ref var origin = ref MemoryMarshal.GetArrayDataReference(rows);
-        var infinity = new Vector<T>(T.PositiveInfinity);
+        var far = new Vector<T>(beyond);
         Span<T> added = reach <= 128 ? stackalloc T[2 * reach + 1] : new T[2 * reach + 1];
-        for (var k = -reach; k <= reach; k++) added[k + reach] = T.CreateTruncating(Sq(k * spacing));
+        for (var k = -reach; k <= reach; k++) added[k + reach] = terms[Math.Abs(k)];
         var x = 0;
         for (; x <= width - 4 * lanes; x += 4 * lanes)
             for (var r = 0; r < count; r++)
             {
-                var (a0, a1, a2, a3) = (infinity, infinity, infinity, infinity);
+                var (a0, a1, a2, a3) = (far, far, far, far);
                 for (int k = Math.Max(-reach, -r), k1 = Math.Min(reach, count - 1 - r); k <= k1; k++)
                 {
                     var add = new Vector<T>(added[k + reach]);
@@ -181,10 +272,25 @@ public static class DistanceTransform
                 a2.CopyTo(target[(2 * lanes)..]);
                 a3.CopyTo(target[(3 * lanes)..]);
             }
+        // The rest one vector at a time, the last one overlapping the columns before it (they get the same values again):
+        // bytes take 128 columns a strip, and a window's last columns one at a time cost as much as its strips.
+        if (x < width && width >= lanes)
+        {
+            for (var r = 0; r < count; r++)
+                for (var column = x; column < width; column += lanes)
+                {
+                    var at = Math.Min(column, width - lanes);
+                    var a = far;
+                    for (int k = Math.Max(-reach, -r), k1 = Math.Min(reach, count - 1 - r); k <= k1; k++)
+                        a = Vector.Min(a, new Vector<T>(added[k + reach]) + Vector.LoadUnsafe(ref origin, (nuint)((r + k) * width + at)));
+                    a.CopyTo(destination.Slice(r * destinationRowStride + at, lanes));
+                }
+            return;
+        }
         for (var r = 0; r < count; r++)
             for (var column = x; column < width; column++)
             {
-                var best = T.PositiveInfinity;
+                var best = beyond;
                 for (int k = Math.Max(-reach, -r), k1 = Math.Min(reach, count - 1 - r); k <= k1; k++)
                     best = T.Min(best, added[k + reach] + rows[(r + k) * width + column]);
                 destination[r * destinationRowStride + column] = best;
@@ -258,4 +364,36 @@ public static class DistanceTransform
     }
 
     private static double Sq(double x) => x * x;
+}
+
+/// <summary>
+/// Squared distances within a reach as whole units (<see cref="DistanceTransform.SquaredUnitsWithinReach{T}"/>): with every
+/// spacing a whole number of nm, every squared offset is a whole multiple of <see cref="UnitNm2"/>, the greatest common
+/// divisor of the three squared spacings. <see cref="Limit"/> = ⌊reach² / unit⌋ (with the callers' slack for a reach that
+/// is a whole number of voxels) is the most a voxel within the reach has, <see cref="Beyond"/> marks every other.
+/// </summary>
+public sealed record ReachUnits(double ReachNm, long UnitNm2, int Limit)
+{
+    public int Beyond => Limit + 1;
+
+    /// <summary>Whether the passes can run in bytes: a partial sum (two values up to <see cref="Beyond"/>) fits one.</summary>
+    public bool FitsInBytes => 2 * Beyond <= byte.MaxValue;
+
+    /// <summary>
+    /// The units for this voxel size and reach; null where a spacing is no whole number of nm or the limit does not fit 16
+    /// bits with room for a sum (the float or double passes then serve).
+    /// </summary>
+    public static ReachUnits? For(VoxelSize voxelSize, double reachNm)
+    {
+        ArgumentNullException.ThrowIfNull(voxelSize);
+        if (!(reachNm >= 0) || double.IsInfinity(reachNm)) throw new ArgumentOutOfRangeException(nameof(reachNm), reachNm, "the reach must be a finite non-negative distance");
+        long unit = 0;
+        foreach (var spacing in new[] { voxelSize.ZNm, voxelSize.YNm, voxelSize.XNm })
+        {
+            if (!(spacing > 0) || spacing != Math.Round(spacing) || spacing > 1e6) return null;
+            unit = IntegerMath.Gcd(unit, (long)spacing * (long)spacing);
+        }
+        var limit = Math.Floor(reachNm * reachNm * (1 + 1e-12) / unit);
+        return 2 * (limit + 1) <= ushort.MaxValue ? new ReachUnits(reachNm, unit, (int)limit) : null;
+    }
 }

@@ -199,6 +199,63 @@ public class VoidMorphologyTests
     }
 
     /// <summary>
+    /// The passes in whole units of the squared spacings' greatest common divisor are the double passes' values divided by
+    /// the unit wherever those are within the reach, and "beyond" everywhere else, voxel for voxel, on marked and unmarked
+    /// columns, in bytes and in 16 bits (where both fit, the same values), widths under one vector and over several, one
+    /// and several threads; spacings that are no whole number of nm, and limits past 16 bits, have no units.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 50, 50, 50, 500, false, KernelThreads.All)] // the metrics' default: 100 units of 2500 nm²
+    [InlineData(2, 50, 50, 30, 230, true, KernelThreads.All)]
+    [InlineData(3, 10, 10, 30, 90, true, 1)]
+    [InlineData(4, 30, 20, 10, 120, false, 3)] // 144 units of 100 nm²: 16 bits only
+    [InlineData(5, 7, 13, 21, 100, true, KernelThreads.All)] // unit 1 nm²: 10,000 units
+    [InlineData(6, 25, 25, 25, 0, false, 1)]
+    public void Whole_units_within_reach_are_the_double_values_divided_where_within_and_beyond_elsewhere(int seed, double xNm, double yNm, double zNm,
+        double reachNm, bool markSomeColumns, int threads)
+    {
+        var voxel = new VoxelSize(xNm, yNm, zNm);
+        var units = ReachUnits.For(voxel, reachNm);
+        Assert.NotNull(units);
+        Assert.Equal(Enumerable.Aggregate([(long)(xNm * xNm), (long)(yNm * yNm), (long)(zNm * zNm)], (a, b) => (long)System.Numerics.BigInteger.GreatestCommonDivisor(a, b)), units.UnitNm2);
+        int within = 0, beyond = 0;
+        foreach (var (depth, height, width) in new[] { (21, 37, 43), (6, 9, 20), (5, 70, 131) })
+        {
+            var v = Microstructure(depth, height, width, seed);
+            var random = new Random(seed);
+            var columns = markSomeColumns ? Enumerable.Range(0, height * width).Select(_ => random.NextDouble() < 0.3).ToArray() : null;
+            var doubles = DistanceTransform.SquaredNm2WithinReach(v, label => label == PhaseLabel.Nmc, voxel, reachNm, columns, threads);
+            var limitNm2 = reachNm * reachNm * (1 + 1e-12);
+            var wide = new ushort[v.Data.Length + 3];
+            DistanceTransform.SquaredUnitsWithinReach(v, label => label == PhaseLabel.Nmc, voxel, units, columns, wide, threads);
+            var narrow = new byte[units.FitsInBytes ? v.Data.Length : 0];
+            if (units.FitsInBytes) DistanceTransform.SquaredUnitsWithinReach(v, label => label == PhaseLabel.Nmc, voxel, units, columns, narrow, threads);
+            for (var i = 0; i < doubles.Length; i++)
+            {
+                var expected = doubles[i] <= limitNm2 ? doubles[i] / units.UnitNm2 : units.Beyond;
+                Assert.Equal(expected, wide[i]);
+                if (units.FitsInBytes) Assert.Equal(expected, narrow[i]);
+                if (expected <= units.Limit) within++;
+                else beyond++;
+            }
+        }
+        Assert.True(beyond > 0 && within > 0, "the reach should split the voxels");
+    }
+
+    [Fact]
+    public void Units_need_whole_nanometre_spacings_and_a_limit_within_16_bits()
+    {
+        Assert.Null(ReachUnits.For(new VoxelSize(48.7, 48.7, 50), 500));
+        Assert.Null(ReachUnits.For(new VoxelSize(1, 1, 1), 200)); // 40,000 units of 1 nm²: no room for a sum in 16 bits
+        var units = ReachUnits.For(new VoxelSize(50, 50, 50), 500)!;
+        Assert.Equal((2500L, 100, 101, true), (units.UnitNm2, units.Limit, units.Beyond, units.FitsInBytes));
+        Assert.False(ReachUnits.For(new VoxelSize(30, 20, 10), 120)!.FitsInBytes);
+        var v = Microstructure(8, 12, 14, 1);
+        Assert.Throws<ArgumentException>(() =>
+            DistanceTransform.SquaredUnitsWithinReach(v, label => label == PhaseLabel.Nmc, new VoxelSize(30, 20, 10), ReachUnits.For(new VoxelSize(30, 20, 10), 120)!, null, new byte[v.Data.Length]));
+    }
+
+    /// <summary>
     /// The single-precision bound is float's, 2^24, not a voxel size's: at 1 nm voxels a reach of 2364 nm sums to
     /// 3 · 2364² = 16,765,488 nm² (exact), 2365 nm to 16,779,675 (not); 100 nm voxels and a 3 µm reach are past it, and a
     /// 12.5 nm voxel is no whole number of nm.
