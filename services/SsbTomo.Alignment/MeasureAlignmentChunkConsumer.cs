@@ -130,7 +130,7 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store, IOptions<Ssb
         }
 
         var corrected = new SliceCorrected[slab.Depth];
-        Parallel.For(0, slab.Depth, options, () => (Slice: NewSlice(), Corrected: NewSlice()), (k, _, buffers) =>
+        Parallel.For(0, slab.Depth, options, () => (Slice: NewSlice(), Corrected: NewSlice(), Smoothed: (SmoothedSlice?)null), (k, _, buffers) =>
         {
             var slice = slab.SliceToFloat(k, buffers.Slice);
             if (flats[k] is { } flat)
@@ -142,11 +142,11 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store, IOptions<Ssb
             }
             var correctedSlice = new SliceCorrection(used[k].Fit, false).Apply(slice, out var curtains, kernelThreads, output: buffers.Corrected);
             // The smoothed bulk peaks and the drift's particle sections read the same 1-px blur: made once.
-            var smoothed = SmoothedSlice.Of(correctedSlice, SliceIntensityRanges.PeakImageSmoothingPx, kernelThreads);
+            var smoothed = SmoothedSlice.Of(correctedSlice, SliceIntensityRanges.PeakImageSmoothingPx, kernelThreads, reuse: buffers.Smoothed);
             corrected[k] = new SliceCorrected(null, used[k].Fit, used[k].Slice, SliceIntensityRanges.Measure(correctedSlice),
                 SliceIntensityRanges.MeasureBrightness(correctedSlice, smoothed),
                 ParticleSections.Detect(correctedSlice, smoothed, ParticleDetectionOptions.ForDrift, kernelThreads), curtains);
-            return buffers;
+            return buffers with { Smoothed = smoothed };
         }, _ => { });
         return corrected;
     }

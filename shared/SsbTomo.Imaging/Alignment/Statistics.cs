@@ -160,8 +160,13 @@ internal static class Statistics
             float v = samples[i];
             if (!float.IsFinite(v)) continue;
             int bin = (int)(Key(v) >> KeyShift);
-            int j = bins.IndexOf(bin);
-            if (j >= 0) members[j][filled[j]++] = v;
+            // The first of at most four bins, compared in line: a span search per sample was 3 % of the alignment's CPU.
+            for (int j = 0; j < bins.Length; j++)
+                if (bins[j] == bin)
+                {
+                    members[j][filled[j]++] = v;
+                    break;
+                }
         }
         for (int j = 0; j < ranks.Length; j++) values[j] = Select(members[j].AsSpan(), ranks[j] - below[j]);
     }

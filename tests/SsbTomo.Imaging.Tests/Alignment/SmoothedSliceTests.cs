@@ -34,6 +34,28 @@ public class SmoothedSliceTests
         Assert.NotNull(brightness.SmoothedBulkPeaks);
     }
 
+    /// <summary>
+    /// A blur that takes over another slice's arrays (the measurement's lanes, slice after slice) is the fresh blur's bits:
+    /// every valid flag and smoothed pixel is written again; a blur of another shape is not taken over.
+    /// </summary>
+    [Fact]
+    public void A_blur_into_an_earlier_slices_arrays_equals_a_fresh_one()
+    {
+        var slice = Slice();
+        var fresh = SmoothedSlice.Of(slice, SliceIntensityRanges.PeakImageSmoothingPx);
+        var other = new Image2D<float>(slice.Height, slice.Width);
+        for (var i = 0; i < other.Pixels.Length; i++) other.Pixels[i] = i % 7 == 0 ? float.NaN : 1000 - i % 313;
+        var earlier = SmoothedSlice.Of(other, SliceIntensityRanges.PeakImageSmoothingPx);
+        var (valid, smooth) = (earlier.Valid, earlier.Smooth);
+        var reused = SmoothedSlice.Of(slice, SliceIntensityRanges.PeakImageSmoothingPx, maxThreads: 2, reuse: earlier);
+        Assert.Same(valid, reused.Valid);
+        Assert.Same(smooth, reused.Smooth);
+        Assert.Equal(fresh.Valid, reused.Valid);
+        Assert.Equal(fresh.Smooth, reused.Smooth);
+        var narrower = SmoothedSlice.Of(new Image2D<float>(slice.Height, slice.Width - 1), SliceIntensityRanges.PeakImageSmoothingPx);
+        Assert.NotSame(narrower.Smooth, SmoothedSlice.Of(slice, SliceIntensityRanges.PeakImageSmoothingPx, reuse: narrower).Smooth);
+    }
+
     /// <summary>The measurement consumer hands one blur to both; they must want the same σ.</summary>
     [Fact]
     public void The_drift_sections_and_the_smoothed_bulk_peaks_read_the_same_blur() =>
