@@ -27,10 +27,21 @@ public static class Histogram
         ValidateRange(bins, min, max);
         var binOfGrey = new int[ushort.MaxValue + 1];
         for (var g = 0; g < binOfGrey.Length; g++) binOfGrey[g] = BinOf(g, bins, min, max);
+        // Four tallies, voxel i into tally i mod 4: neighbouring voxels mostly fall in one bin, and the increments of one
+        // counter wait on each other (a full-volume histogram was 2 % of the alignment's and 10 % of the denoising's CPU).
         return CountPerSlice(values.Depth, bins, (z, counts) =>
         {
-            foreach (var v in values.Slice(z)) counts[binOfGrey[v]]++;
-        });
+            var slice = values.Slice(z);
+            var i = 0;
+            for (; i + 4 <= slice.Length; i += 4)
+            {
+                counts[binOfGrey[slice[i]]]++;
+                counts[bins + binOfGrey[slice[i + 1]]]++;
+                counts[2 * bins + binOfGrey[slice[i + 2]]]++;
+                counts[3 * bins + binOfGrey[slice[i + 3]]]++;
+            }
+            for (; i < slice.Length; i++) counts[binOfGrey[slice[i]]]++;
+        }, tallies: 4);
     }
 
     /// <summary>Bin-wise sum of histograms with identical binning.</summary>
@@ -66,18 +77,19 @@ public static class Histogram
         if (!(max > min)) throw new ArgumentOutOfRangeException(nameof(max), $"max {max} must exceed min {min}");
     }
 
-    private static long[] CountPerSlice(int depth, int bins, Action<int, long[]> countSlice)
+    /// <summary>Sums <paramref name="countSlice"/>'s counts over the slices; it may count into <paramref name="tallies"/> arrays of bins, one after the other.</summary>
+    private static long[] CountPerSlice(int depth, int bins, Action<int, long[]> countSlice, int tallies = 1)
     {
         var total = new long[bins];
         var gate = new object();
-        Parallel.For(0, depth, () => new long[bins], (z, _, local) =>
+        Parallel.For(0, depth, () => new long[tallies * bins], (z, _, local) =>
         {
             countSlice(z, local);
             return local;
         }, local =>
         {
             lock (gate)
-                for (var i = 0; i < bins; i++) total[i] += local[i];
+                for (var i = 0; i < local.Length; i++) total[i % bins] += local[i];
         });
         return total;
     }

@@ -107,5 +107,10 @@ public class MultiOtsuTests
         Assert.Equal(v.Length, whole.Sum());
         var asFloat = new Volume<float>(9, 10, 11, Array.ConvertAll(v.Data, x => (float)x));
         Assert.Equal(whole, SsbTomo.Imaging.Segmentation.Histogram.Compute(asFloat, 4096, 0, 65536));
+        // Runs of one grey (the integer histogram's four tallies take neighbours in turn) and slices of 7 x 9 voxels, at the
+        // alignment's 1024 bins: the same counts as the float histogram's voxel by voxel.
+        var runs = new Volume<ushort>(5, 7, 9, [.. Enumerable.Range(0, 5 * 7 * 9).Select(i => (ushort)(i / 13 % 3 * 20000 + i % 5))]);
+        Assert.Equal(SsbTomo.Imaging.Segmentation.Histogram.Compute(new Volume<float>(5, 7, 9, Array.ConvertAll(runs.Data, x => (float)x)), 1024, 0, 65536),
+            SsbTomo.Imaging.Segmentation.Histogram.Compute(runs, 1024, 0, 65536));
     }
 }
