@@ -385,8 +385,10 @@ public static class PartialVolumeCleanup
             var lanes = Vector256<sbyte>.Count;
             var unranked = Vector256.Create((sbyte)-1);
             var centrePlane = ringRank[z % ring];
-            var x0 = band;
-            for (; x0 + lanes <= width - band; x0 += lanes)
+            // The last vector ends at the last column with a verdict, over columns the one before it did (their bits come out
+            // the same): a row's last columns went to the evaluation along all 13 directions.
+            var last = width - band - lanes;
+            for (var x0 = band; ; x0 = Math.Min(x0 + lanes, last))
             {
                 var centre = Vector256.Create<sbyte>(centrePlane.AsSpan(y * width + x0, lanes));
                 var (low, high) = (Vector256<sbyte>.Zero, Vector256<sbyte>.Zero);
@@ -409,8 +411,9 @@ public static class PartialVolumeCleanup
                 }
                 low.CopyTo(rowShapes.Low.AsSpan(x0));
                 high.CopyTo(rowShapes.High.AsSpan(x0));
+                if (x0 == last) break;
             }
-            return x0;
+            return width - band;
         }
 
         /// <summary>Per lane: both ends ranked and <paramref name="inner"/> strictly between their ranks.</summary>
