@@ -87,8 +87,8 @@ public static class DistanceTransform
     /// The squared distances within the reach in whole units of <see cref="ReachUnits.UnitNm2"/> (the greatest common divisor
     /// of the three squared spacings), for a caller that only asks "within the reach?": in the first labels.Length entries
     /// of <paramref name="destination"/>, d² / unit where d² ≤ reach² (the value <see cref="SquaredNm2WithinReach"/> gives there,
-    /// divided), <see cref="ReachUnits.Beyond"/> everywhere else (on unmarked columns: at most the whole transform's value,
-    /// or Beyond). A voxel is within the reach exactly when its value is at most <see cref="ReachUnits.Limit"/>. Bytes where
+    /// divided), <see cref="ReachUnits.Beyond"/> everywhere else (on unmarked columns the distance within the slice, at least
+    /// the whole transform's, in the same units or Beyond). A voxel is within the reach exactly when its value is at most <see cref="ReachUnits.Limit"/>. Bytes where
     /// <paramref name="units"/> fit them (50 nm voxels and a 0.5 µm reach: 100 units of 2500 nm²), else 16-bit: a quarter
     /// or half of the float passes' bytes and four or two times their vector lanes. Partial sums are capped at Beyond after
     /// each pass: every term is non-negative, so a sum past the limit stays past it.
