@@ -55,6 +55,30 @@ public static class VolumeConversions
         for (; i < source.Length; i++) target[i] = source[i];
     }
 
+    /// <summary>target[j] = (double)source[j] (exact), a vector at a time.</summary>
+    internal static void Widen(ReadOnlySpan<float> source, Span<double> target)
+    {
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; j + Vector<float>.Count <= source.Length; j += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(source[j..]), out var low, out var high);
+                low.CopyTo(target[j..]);
+                high.CopyTo(target[(j + Vector<double>.Count)..]);
+            }
+        for (; j < source.Length; j++) target[j] = source[j];
+    }
+
+    /// <summary>target[j] = (float)source[j], a vector at a time: the same rounding as the scalar cast.</summary>
+    internal static void Narrow(ReadOnlySpan<double> source, Span<float> target)
+    {
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; j + Vector<float>.Count <= source.Length; j += Vector<float>.Count)
+                Vector.Narrow(new Vector<double>(source[j..]), new Vector<double>(source[(j + Vector<double>.Count)..])).CopyTo(target[j..]);
+        for (; j < source.Length; j++) target[j] = (float)source[j];
+    }
+
     /// <summary>Rounded to the nearest integer (halves to even, as Math.Round does) and clamped to [0, 65535]; NaN becomes 0.</summary>
     /// <remarks>Slices in parallel, sixteen values at a time (the denoising stage's one serial pass over every voxel).</remarks>
     public static Volume<ushort> ToUInt16(this Volume<float> volume)

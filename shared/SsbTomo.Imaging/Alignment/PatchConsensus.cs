@@ -237,6 +237,15 @@ internal static class GaussianBlur
         return normaliser.Blur(sigma);
     }
 
+    /// <summary>As above into the first h x w of <paramref name="destination"/> (a caller's array kept from slice to slice).</summary>
+    public static void Normalised(float[] data, float[] weight, int h, int w, double sigma, float[] destination, int maxThreads = KernelThreads.All)
+    {
+        using var normaliser = new Normaliser(data, weight, h, w, maxThreads);
+        var scratch = LargeArrayPool<float>.Shared.Rent(h * w);
+        normaliser.Blur(sigma, destination, scratch);
+        LargeArrayPool<float>.Shared.Return(scratch);
+    }
+
     /// <summary>
     /// One image and its weights, blurred at one or more sigmas (the weighted image is formed once; with every weight 1 it
     /// is the image itself, x * 1 being x). The arrays may be longer than h x w (rented); only the first h x w count.

@@ -40,17 +40,15 @@ public sealed class SmoothedSlice
         var fits = reuse is not null && reuse.Height == h && reuse.Width == w;
         // The finite values are the blur's input only: scratch from the large-array pool (a slice's worth, every slice).
         var (values, valid, smooth) = (LargeArrayPool<float>.Shared.Rent(h * w), fits ? reuse!.Valid : new float[h * w], fits ? reuse!.Smooth : new float[h * w]);
-        var scratch = LargeArrayPool<float>.Shared.Rent(h * w);
         try
         {
             KernelThreads.For(0, h, maxThreads, y => BandImage.CropRow(slice.Row(y), values.AsSpan(y * w, w), valid.AsSpan(y * w, w)));
-            using (var normaliser = new GaussianBlur.Normaliser(values, valid, h, w, maxThreads)) normaliser.Blur(sigmaPx, smooth, scratch);
+            GaussianBlur.Normalised(values, valid, h, w, sigmaPx, smooth, maxThreads);
             return new SmoothedSlice(h, w, sigmaPx, valid, smooth);
         }
         finally
         {
             LargeArrayPool<float>.Shared.Return(values);
-            LargeArrayPool<float>.Shared.Return(scratch);
         }
     }
 

@@ -184,35 +184,11 @@ public static class SubpixelShift
             Array.Clear(lines, 0, LineGroup * h);
             // A block's columns are side by side in each row as the lanes want them: widened and narrowed a vector at a time
             // (the same conversions as the scalar casts; the column pass was 5 % of the alignment's CPU at 1 Gvoxel).
-            for (int y = 0; y < h; y++) Widen(c.AsSpan(y * w + x0, n), lines.AsSpan(y * LineGroup, n));
+            for (int y = 0; y < h; y++) VolumeConversions.Widen(c.AsSpan(y * w + x0, n), lines.AsSpan(y * LineGroup, n));
             FilterLines(lines, h);
-            for (int y = 0; y < h; y++) Narrow(lines.AsSpan(y * LineGroup, n), c.AsSpan(y * w + x0, n));
+            for (int y = 0; y < h; y++) VolumeConversions.Narrow(lines.AsSpan(y * LineGroup, n), c.AsSpan(y * w + x0, n));
             ArrayPool<double>.Shared.Return(lines);
         });
-    }
-
-    /// <summary>target[j] = (double)source[j].</summary>
-    private static void Widen(ReadOnlySpan<float> source, Span<double> target)
-    {
-        int j = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (; j + Vector<float>.Count <= source.Length; j += Vector<float>.Count)
-            {
-                Vector.Widen(new Vector<float>(source[j..]), out var low, out var high);
-                low.CopyTo(target[j..]);
-                high.CopyTo(target[(j + Vector<double>.Count)..]);
-            }
-        for (; j < source.Length; j++) target[j] = source[j];
-    }
-
-    /// <summary>target[j] = (float)source[j].</summary>
-    private static void Narrow(ReadOnlySpan<double> source, Span<float> target)
-    {
-        int j = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (; j + Vector<float>.Count <= source.Length; j += Vector<float>.Count)
-                Vector.Narrow(new Vector<double>(source[j..]), new Vector<double>(source[(j + Vector<double>.Count)..])).CopyTo(target[j..]);
-        for (; j < source.Length; j++) target[j] = (float)source[j];
     }
 
     /// <summary>Lines filtered side by side by <see cref="FilterLines"/>: a multiple of every SIMD width of doubles in use.</summary>

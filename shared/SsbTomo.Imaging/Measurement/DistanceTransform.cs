@@ -108,8 +108,7 @@ public static class DistanceTransform
             // A term itself may pass the limit (a reach a hair beyond a whole number of voxels): capped as the sums are.
             return [.. Enumerable.Range(0, reach + 1).Select(k => T.CreateTruncating(Math.Min((long)k * k * squaredSpacing / units.UnitNm2, units.Beyond)))];
         }
-        WithinReach(labels, feature, Terms(voxelSize.XNm), Terms(voxelSize.YNm), Terms(voxelSize.ZNm), beyond, columns, destination, maxThreads,
-            xByTaps: true);
+        WithinReach(labels, feature, Terms(voxelSize.XNm), Terms(voxelSize.YNm), Terms(voxelSize.ZNm), beyond, columns, destination, maxThreads);
     }
 
     private static void WithinReach<T>(Volume<byte> labels, Func<byte, bool> feature, VoxelSize voxelSize, double reachNm, bool[]? columns,
@@ -124,11 +123,10 @@ public static class DistanceTransform
     /// <summary>
     /// The three passes on terms per axis: <paramref name="termsX"/>[k] is what an offset of k voxels along x adds (its
     /// length − 1 is the reach in voxels along x), <paramref name="beyond"/> the value of "no feature within the reach".
-    /// <paramref name="xByTaps"/>: along x as along y and z, a minimum over the taps (<see cref="MinimumAlongRow"/>: vector
-    /// lanes, the choice for bytes, 32 voxels a vector), else from the nearest feature on each side (a scalar scan).
+    /// Along x as along y and z, a minimum over the taps (<see cref="MinimumAlongRow"/>, on vector lanes).
     /// </summary>
     private static void WithinReach<T>(Volume<byte> labels, Func<byte, bool> feature, T[] termsX, T[] termsY, T[] termsZ, T beyond, bool[]? columns,
-        T[] destination, int maxThreads, bool xByTaps = false)
+        T[] destination, int maxThreads)
         where T : unmanaged, INumber<T>
     {
         ArgumentNullException.ThrowIfNull(destination);
@@ -149,18 +147,13 @@ public static class DistanceTransform
         // What a voxel starts from along x, per label: no branch on a mixed row.
         var start = new T[256];
         for (var label = 0; label < 256; label++) start[label] = isFeature[label] ? T.Zero : beyond;
-        KernelThreads.For(0, depth, maxThreads, () => (new T[plane], new int[width], new T[width + 2 * reachX]), (z, scratch) =>
+        KernelThreads.For(0, depth, maxThreads, () => (new T[plane], new T[width + 2 * reachX]), (z, scratch) =>
         {
-            var (slice, gaps, padded) = scratch;
+            var (slice, padded) = scratch;
             var sliceStart = z * plane;
             for (var y = 0; y < height; y++)
             {
                 var row = labels.Data.AsSpan(sliceStart + y * width, width);
-                if (!xByTaps)
-                {
-                    NearestAlongRow(row, isFeature, termsX, beyond, gaps, slice.AsSpan(y * width, width));
-                    continue;
-                }
                 padded.AsSpan(0, reachX).Fill(beyond);
                 padded.AsSpan(reachX + width).Fill(beyond);
                 for (var x = 0; x < width; x++) padded[reachX + x] = start[row[x]];
@@ -180,29 +173,6 @@ public static class DistanceTransform
 
     /// <summary>⌊reach / s⌋, with the same slack for a reach that is a whole number of voxels as the callers' limits.</summary>
     public static int ReachVoxels(double reachNm, double spacingNm) => (int)Math.Floor(reachNm / spacingNm * (1 + 1e-12));
-
-    /// <summary>terms[k] for the nearest feature in the row k voxels away, k ≤ reach (terms.Length − 1), else beyond; <paramref name="gaps"/> is a row of scratch.</summary>
-    private static void NearestAlongRow<T>(ReadOnlySpan<byte> row, bool[] isFeature, T[] terms, T beyond, Span<int> gaps, Span<T> result)
-        where T : unmanaged, INumber<T>
-    {
-        var width = row.Length;
-        var reach = terms.Length - 1;
-        // Gaps counted in ints ("no feature on this side" as a gap beyond any reach), so that the sweep is the same in any precision.
-        var noFeature = int.MaxValue / 2;
-        var last = -noFeature;
-        for (var x = 0; x < width; x++)
-        {
-            if (isFeature[row[x]]) last = x;
-            gaps[x] = x - last;
-        }
-        var next = width + noFeature;
-        for (var x = width - 1; x >= 0; x--)
-        {
-            if (isFeature[row[x]]) next = x;
-            var k = Math.Min(gaps[x], next - x);
-            result[x] = k <= reach ? terms[k] : beyond;
-        }
-    }
 
     /// <summary>
     /// result[x] = min over |k| ≤ reach (terms.Length − 1) of terms[|k|] + padded[reach + x + k], and at most
