@@ -120,6 +120,76 @@ public class PartialVolumeCleanupEquivalenceTests
         Assert.True(AssertSame(random, randomIntensity, DarkToBright, Means, band) > 0);
     }
 
+    /// <summary>
+    /// Rows evaluated 32 voxels at a time (bands of two, three or four classes, lines inside the volume): structured and
+    /// random labels, edge contrasts from none to the whole gap, grey levels that are NaN, widths with and without a tail.
+    /// </summary>
+    [Theory]
+    [InlineData(11, 1500.0, 12, 14, 100, 0.6)]
+    [InlineData(12, 3000.0, 10, 12, 164, 0.0)]
+    [InlineData(13, 800.0, 9, 9, 68, 1.0)]
+    [InlineData(14, 1500.0, 13, 11, 97, 0.3)]
+    public void Runs_of_32_voxels_equal_the_reference(int seed, double noise, int depth, int height, int width, double contrast)
+    {
+        var (labels, intensity) = StructuredCase(depth, height, width, seed, noise);
+        Assert.True(AssertSame(labels, intensity, DarkToBright, Means, contrast: contrast) > 0);
+        var (random, randomIntensity) = RandomCase(depth, height, width, seed, nanShare: 0.02);
+        Assert.True(AssertSame(random, randomIntensity, DarkToBright, Means, contrast: contrast) > 0);
+        // Three classes: carbon merged into void (then the only intermediate class is LPS).
+        byte[] voidLpsNmc = [PhaseLabel.Void, PhaseLabel.Lps, PhaseLabel.Nmc];
+        double[] threeMeans = [6000, 34000, 52000];
+        AssertSame(new Volume<byte>(depth, height, width, Array.ConvertAll(labels.Data, l => l == PhaseLabel.Carbon ? PhaseLabel.Void : l)), intensity,
+            voidLpsNmc, threeMeans, contrast: contrast);
+        var randomThree = new Volume<byte>(depth, height, width, Array.ConvertAll(random.Data, l => l == PhaseLabel.Carbon ? PhaseLabel.Void : l));
+        Assert.True(AssertSame(randomThree, randomIntensity, voidLpsNmc, threeMeans, contrast: contrast) > 0);
+    }
+
+    [Fact]
+    public void Runs_that_reach_labels_beyond_the_rank_table_equal_the_reference()
+    {
+        // Four ranked labels, one of them beyond 15, and an unranked one beyond 15 in some rows.
+        byte[] order = [PhaseLabel.Void, 200, PhaseLabel.Lps, PhaseLabel.Nmc];
+        var (labels, intensity) = StructuredCase(12, 14, 100, 15, 1500);
+        var random = new Random(15);
+        var mapped = Array.ConvertAll(labels.Data, l => l == PhaseLabel.Carbon ? (byte)200 : l);
+        for (var i = 0; i < mapped.Length; i++)
+            if ((i / 100) % 5 == 0 && random.NextDouble() < 0.05) mapped[i] = 99;
+        Assert.True(AssertSame(new Volume<byte>(12, 14, 100, mapped), intensity, order, Means) > 100);
+    }
+
+    /// <summary>
+    /// A carbon skin between void and NMC whose grey level, or whose edge's contrast, is the float just below or at a
+    /// threshold that no float holds (the rule compares floats with doubles): runs and the reference must agree to the bit.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void A_grey_level_or_contrast_next_to_a_double_threshold_goes_the_same_way_as_the_reference(int variant)
+    {
+        double[] means = [0, 10000, 20000, 30000.7];
+        var (midpoint, contrastNeeded) = (0.5 * (means[0] + means[3]), PartialVolumeCleanup.DefaultMinimumEdgeContrast * (means[3] - means[0]));
+        // Both round down to a float, so a float threshold of the nearest float would decide the voxels below wrongly.
+        Assert.True((float)midpoint < midpoint && (float)contrastNeeded < contrastNeeded);
+        var (centreGrey, nmcGrey) = variant switch
+        {
+            0 => ((float)midpoint, 30000.7f),
+            1 => (MathF.BitIncrement((float)midpoint), 30000.7f),
+            2 => (20000f, (float)contrastNeeded),
+            _ => (20000f, MathF.BitIncrement((float)contrastNeeded)),
+        };
+        var (depth, height, width) = (12, 12, 72);
+        var labels = new Volume<byte>(depth, height, width);
+        var intensity = new Volume<float>(depth, height, width);
+        for (var z = 0; z < depth; z++)
+            for (var y = 0; y < height; y++)
+                for (var x = 0; x < width; x++)
+                    (labels[z, y, x], intensity[z, y, x]) = x < 36 ? (PhaseLabel.Void, 0f) : x == 36 ? (PhaseLabel.Carbon, centreGrey) : (PhaseLabel.Nmc, nmcGrey);
+        var changed = AssertSame(labels, intensity, DarkToBright, means);
+        Assert.Equal(variant == 2 ? 0 : depth * height, changed);
+    }
+
     [Fact]
     public void Cracked_sphere_equals_the_reference()
     {
