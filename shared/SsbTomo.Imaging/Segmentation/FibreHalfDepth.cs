@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Numerics;
 
 namespace SsbTomo.Imaging.Segmentation;
@@ -128,6 +129,59 @@ public static class FibreHalfDepth
             if (Interlocked.Exchange(ref _disposed, 1) == 0) LargeArrayPool<byte>.Shared.Return(States);
         }
         internal const byte Core = 1, NotCore = 2;
+
+        /// <summary>The first voxel at or after <paramref name="from"/> that <see cref="SelectUntested"/> selected, -1 if none.</summary>
+        internal static int NextSelected(ReadOnlySpan<byte> selected, int from)
+        {
+            var next = selected[from..].IndexOfAnyExcept((byte)0);
+            return next < 0 ? -1 : from + next;
+        }
+
+        /// <summary>
+        /// Selects (1 in <paramref name="selected"/>, else 0) the voxels of a slice whose <paramref name="flags"/> hold a bit of
+        /// <paramref name="wanted"/> and that <paramref name="known"/> (a slice of <see cref="States"/>; empty: no cache) has
+        /// not tested yet; of the tested ones, the cores get <paramref name="coreMark"/> or-ed into <paramref name="marks"/>
+        /// (which may be <paramref name="flags"/>). Whether any voxel is selected. 32 voxels at a time: most of a slice is
+        /// nothing to test.
+        /// </summary>
+        internal static bool SelectUntested(ReadOnlySpan<byte> flags, byte wanted, ReadOnlySpan<byte> known, Span<byte> marks, byte coreMark, Span<byte> selected)
+        {
+            var cached = !known.IsEmpty;
+            var i = 0;
+            var any = Vector256<byte>.Zero;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var (want, mark, one, core) = (Vector256.Create(wanted), Vector256.Create(coreMark), Vector256.Create((byte)1), Vector256.Create(Core));
+                for (; i + Vector256<byte>.Count <= flags.Length; i += Vector256<byte>.Count)
+                {
+                    var select = ~Vector256.Equals(Vector256.Create(flags.Slice(i, Vector256<byte>.Count)) & want, Vector256<byte>.Zero);
+                    if (cached && select != Vector256<byte>.Zero)
+                    {
+                        var state = Vector256.Create(known.Slice(i, Vector256<byte>.Count));
+                        var tested = select & ~Vector256.Equals(state, Vector256<byte>.Zero);
+                        var cores = tested & Vector256.Equals(state, core);
+                        if (cores != Vector256<byte>.Zero)
+                            (Vector256.Create((ReadOnlySpan<byte>)marks.Slice(i, Vector256<byte>.Count)) | (cores & mark)).CopyTo(marks.Slice(i, Vector256<byte>.Count));
+                        select &= ~tested;
+                    }
+                    (select & one).CopyTo(selected.Slice(i, Vector256<byte>.Count));
+                    any |= select;
+                }
+            }
+            var anyLeft = false;
+            for (; i < flags.Length; i++)
+            {
+                var select = (flags[i] & wanted) != 0;
+                if (select && cached && known[i] != 0)
+                {
+                    if (known[i] == Core) marks[i] |= coreMark;
+                    select = false;
+                }
+                selected[i] = select ? (byte)1 : (byte)0;
+                anyLeft |= select;
+            }
+            return anyLeft || any != Vector256<byte>.Zero;
+        }
 
         /// <summary>What the cache holds per voxel of the volume it belongs to: one state.</summary>
         public const int BytesPerVoxel = sizeof(byte);
@@ -263,29 +317,33 @@ public static class FibreHalfDepth
             var selected = s.Selected.AsSpan();
             var cores = _cores.AsSpan(z * _height * _width, _height * _width);
             var known = cache is null ? [] : cache.States.AsSpan(z * _height * _width, _height * _width);
-            any = false;
-            for (var i = 0; i < selected.Length; i++)
-            {
-                var select = sliceLabels[i] == PhaseLabel.Carbon && (s.Any[i] & Undecided) != 0;
-                // A voxel the cache has tested takes its outcome from there.
-                if (select && cache is not null && known[i] != 0)
-                {
-                    if (known[i] == TubeCoreCache.Core) cores[i] = 1;
-                    select = false;
-                }
-                selected[i] = select ? (byte)1 : (byte)0;
-                any |= select;
-            }
-            if (!any) return;
+            // Carbon voxels in the box of an undecided one (the box's flags: Any); a voxel the cache has tested takes its outcome
+            // from there.
+            CarbonIn(sliceLabels, s.Any);
+            if (!TubeCoreCache.SelectUntested(s.Any, Undecided, known, cores, 1, selected)) return;
             var (middle, smallest) = (s.AlongZ, s.AlongX);
             s.Hessian.Compute(intensity, z, selected, middle, smallest, minimumResponse, TubeTraceBound(minimumResponse));
-            for (var i = 0; i < selected.Length; i++)
+            for (var i = TubeCoreCache.NextSelected(selected, 0); i >= 0; i = TubeCoreCache.NextSelected(selected, i + 1))
             {
-                if (selected[i] == 0) continue;
                 var core = IsTubeCore(middle[i], smallest[i], minimumResponse);
                 if (core) cores[i] = 1;
                 if (cache is not null) known[i] = core ? TubeCoreCache.Core : TubeCoreCache.NotCore;
             }
+        }
+
+        /// <summary>Clears the box flags of the voxels that are not carbon (only carbon voxels are tested for a tube).</summary>
+        private static void CarbonIn(ReadOnlySpan<byte> sliceLabels, Span<byte> boxFlags)
+        {
+            var i = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var carbon = Vector256.Create(PhaseLabel.Carbon);
+                for (; i + Vector256<byte>.Count <= boxFlags.Length; i += Vector256<byte>.Count)
+                    (Vector256.Create((ReadOnlySpan<byte>)boxFlags.Slice(i, Vector256<byte>.Count))
+                        & Vector256.Equals(Vector256.Create(sliceLabels.Slice(i, Vector256<byte>.Count)), carbon)).CopyTo(boxFlags.Slice(i, Vector256<byte>.Count));
+            }
+            for (; i < boxFlags.Length; i++)
+                if (sliceLabels[i] != PhaseLabel.Carbon) boxFlags[i] = 0;
         }
 
         /// <summary>Pass 3: an undecided voxel with a core in its box takes the half-depth decision (the other label); the others keep theirs.</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -343,6 +344,7 @@ public static class HessianEigenvalues
             static float[] Single(double[] kernel) => Array.ConvertAll(kernel, w => (float)w);
             (_smooth, _first, _second) = (Single(DerivativeKernel(sigmaVoxels, 0)), Single(DerivativeKernel(sigmaVoxels, 1)), Single(DerivativeKernel(sigmaVoxels, 2)));
             var radius = _smooth.Length / 2;
+            _tapStarts = new long[_smooth.Length];
             _ySources = Denoise.ReflectedIndices(height, radius);
             _xSources = Denoise.ReflectedIndices(width, radius);
             var sliceLength = height * width;
@@ -495,15 +497,23 @@ public static class HessianEigenvalues
         {
             var taps = _smooth.Length;
             Vector<float> zz = default, yy = default, xx = default, yz = default, xz = default, xy = default;
+            // Unchecked loads: the caller keeps [start, start + taps + lanes - 1) inside the row.
+            ref var hzz = ref MemoryMarshal.GetArrayDataReference(_alongY[0]);
+            ref var hyy = ref MemoryMarshal.GetArrayDataReference(_alongY[1]);
+            ref var hxx = ref MemoryMarshal.GetArrayDataReference(_alongY[2]);
+            ref var hyz = ref MemoryMarshal.GetArrayDataReference(_alongY[3]);
+            ref var hxz = ref MemoryMarshal.GetArrayDataReference(_alongY[4]);
+            ref var hxy = ref MemoryMarshal.GetArrayDataReference(_alongY[5]);
             for (var k = 0; k < taps; k++)
             {
                 var (smooth, first, second) = (new Vector<float>(_smooth[k]), new Vector<float>(_first[k]), new Vector<float>(_second[k]));
-                zz += smooth * new Vector<float>(_alongY[0].AsSpan(start + k));
-                yy += smooth * new Vector<float>(_alongY[1].AsSpan(start + k));
-                xx += second * new Vector<float>(_alongY[2].AsSpan(start + k));
-                yz += smooth * new Vector<float>(_alongY[3].AsSpan(start + k));
-                xz += first * new Vector<float>(_alongY[4].AsSpan(start + k));
-                xy += first * new Vector<float>(_alongY[5].AsSpan(start + k));
+                var at = (nuint)(start + k);
+                zz += smooth * Vector.LoadUnsafe(ref hzz, at);
+                yy += smooth * Vector.LoadUnsafe(ref hyy, at);
+                xx += second * Vector.LoadUnsafe(ref hxx, at);
+                yz += smooth * Vector.LoadUnsafe(ref hyz, at);
+                xz += first * Vector.LoadUnsafe(ref hxz, at);
+                xy += first * Vector.LoadUnsafe(ref hxy, at);
             }
             zz.CopyTo(_lanes[0]);
             yy.CopyTo(_lanes[1]);
@@ -514,6 +524,9 @@ public static class HessianEigenvalues
         }
 
         private readonly float[][] _lanes = [.. Enumerable.Range(0, 6).Select(_ => new float[Vector<float>.Count])];
+
+        /// <summary>Per tap, where its slice (z pass) or row (y pass) starts: filled per run of blocks.</summary>
+        private readonly long[] _tapStarts;
 
         /// <summary>
         /// False only when the middle eigenvalue of [[a, d, e], [d, b, f], [e, f, c]] is surely at most <paramref name="m"/>:
@@ -540,12 +553,19 @@ public static class HessianEigenvalues
             var taps = _smooth.Length;
             var i = 0;
             if (Vector.IsHardwareAccelerated)
+            {
+                // Each tap's slice start, looked up once per run: the loads below are unchecked (every tap's slice lies in the
+                // volume and [from, from + length) in the plane), which halved the instructions per tap.
+                var sliceLength = (long)_height * _width;
+                var starts = _tapStarts;
+                for (var k = 0; k < taps; k++) starts[k] = zSources[z + k] * sliceLength + from;
+                ref var data = ref MemoryMarshal.GetArrayDataReference(volume.Data);
                 for (; i <= length - Vector<float>.Count; i += Vector<float>.Count)
                 {
                     Vector<float> smooth = default, first = default, second = default;
                     for (var k = 0; k < taps; k++)
                     {
-                        var v = new Vector<float>(volume.Slice(zSources[z + k]).Slice(from + i, Vector<float>.Count));
+                        var v = Vector.LoadUnsafe(ref data, (nuint)(starts[k] + i));
                         if (_smooth[k] != 0) smooth += new Vector<float>(_smooth[k]) * v;
                         if (_first[k] != 0) first += new Vector<float>(_first[k]) * v;
                         if (_second[k] != 0) second += new Vector<float>(_second[k]) * v;
@@ -554,6 +574,7 @@ public static class HessianEigenvalues
                     first.CopyTo(_zFirst.AsSpan(from + i));
                     second.CopyTo(_zSecond.AsSpan(from + i));
                 }
+            }
             for (; i < length; i++)
             {
                 float smooth = 0, first = 0, second = 0;
@@ -598,13 +619,20 @@ public static class HessianEigenvalues
             var taps = _smooth.Length;
             var i = from;
             if (Vector.IsHardwareAccelerated)
+            {
+                // Each tap's row as a shift from row y (unchecked loads: every tap's row is in the plane).
+                var shifts = _tapStarts;
+                for (var k = 0; k < taps; k++) shifts[k] = (long)(_ySources[y + k] - y) * width;
+                ref var zSmooth = ref MemoryMarshal.GetArrayDataReference(_zSmooth);
+                ref var zFirst = ref MemoryMarshal.GetArrayDataReference(_zFirst);
+                ref var zSecond = ref MemoryMarshal.GetArrayDataReference(_zSecond);
                 for (; i <= to - Vector<float>.Count; i += Vector<float>.Count)
                 {
                     Vector<float> zz = default, yy = default, xx = default, yz = default, xz = default, xy = default;
                     for (var k = 0; k < taps; k++)
                     {
-                        var source = _ySources[y + k] * width + (i - y * width);
-                        var (s, f, d) = (new Vector<float>(_zSmooth.AsSpan(source)), new Vector<float>(_zFirst.AsSpan(source)), new Vector<float>(_zSecond.AsSpan(source)));
+                        var source = (nuint)(shifts[k] + i);
+                        var (s, f, d) = (Vector.LoadUnsafe(ref zSmooth, source), Vector.LoadUnsafe(ref zFirst, source), Vector.LoadUnsafe(ref zSecond, source));
                         if (_smooth[k] != 0)
                         {
                             var w = new Vector<float>(_smooth[k]);
@@ -627,6 +655,7 @@ public static class HessianEigenvalues
                     xz.CopyTo(_alongY[4].AsSpan(i));
                     xy.CopyTo(_alongY[5].AsSpan(i));
                 }
+            }
             for (; i < to; i++)
             {
                 float zz = 0, yy = 0, xx = 0, yz = 0, xz = 0, xy = 0;

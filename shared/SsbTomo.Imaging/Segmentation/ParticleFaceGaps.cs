@@ -146,25 +146,12 @@ public static class ParticleFaceGaps
             {
                 var slice = flags.AsSpan(z * plane, plane);
                 var known = cores is null ? [] : cores.States.AsSpan(z * plane, plane);
-                var any = false;
-                for (var i = 0; i < plane; i++)
-                {
-                    var select = (slice[i] & ToTest) != 0;
-                    // A voxel the cache has tested takes its outcome from there.
-                    if (select && cores is not null && known[i] != 0)
-                    {
-                        if (known[i] == FibreHalfDepth.TubeCoreCache.Core) slice[i] |= Core;
-                        select = false;
-                    }
-                    selected[i] = select ? (byte)1 : (byte)0;
-                    any |= select;
-                }
-                if (!any) continue;
+                // A voxel the cache has tested takes its outcome from there.
+                if (!FibreHalfDepth.TubeCoreCache.SelectUntested(slice, ToTest, known, slice, Core, selected)) continue;
                 if (hessian is null) (hessian, middle, smallest) = (new HessianEigenvalues.AtSelectedPixels(height, width, sigmaVoxels), new float[plane], new float[plane]);
                 hessian.Compute(intensity, z, selected, middle, smallest, minimumResponse, FibreHalfDepth.TubeTraceBound(minimumResponse));
-                for (var i = 0; i < plane; i++)
+                for (var i = FibreHalfDepth.TubeCoreCache.NextSelected(selected, 0); i >= 0; i = FibreHalfDepth.TubeCoreCache.NextSelected(selected, i + 1))
                 {
-                    if (selected[i] == 0) continue;
                     var core = FibreHalfDepth.IsTubeCore(middle[i], smallest[i], minimumResponse);
                     if (core) slice[i] |= Core;
                     if (cores is not null) known[i] = core ? FibreHalfDepth.TubeCoreCache.Core : FibreHalfDepth.TubeCoreCache.NotCore;
