@@ -253,4 +253,50 @@ public class FibreHalfDepthTests
         Assert.True(PhaseSegmentation.RequiredHaloSlicesWithFibres(1.5) >= PhaseSegmentation.RequiredHaloSlices + 2);
         Assert.Equal(PhaseSegmentation.RequiredHaloSlices, PhaseSegmentation.RequiredHaloSlicesWithFibres(0));
     }
+    /// <summary>
+    /// The tube test's selection, 32 voxels at a time with a scalar tail, against the rule voxel by voxel: wanted bits, voxels
+    /// the cache has tested (cores marked, not selected), marks in the flags themselves or apart, with and without a cache.
+    /// </summary>
+    [Theory]
+    [InlineData(0, true)]
+    [InlineData(31, true)]
+    [InlineData(32, false)]
+    [InlineData(97, true)]
+    [InlineData(1000, false)]
+    [InlineData(1000, true)]
+    public void The_tube_tests_selection_equals_the_voxel_by_voxel_rule(int length, bool cached)
+    {
+        var random = new Random(length + (cached ? 1 : 0));
+        const byte Wanted = 4, Mark = 8;
+        for (var trial = 0; trial < 20; trial++)
+        {
+            var flags = new byte[length];
+            var known = cached ? new byte[length] : [];
+            for (var i = 0; i < length; i++)
+            {
+                flags[i] = random.NextDouble() < 0.2 + 0.04 * trial ? (byte)(random.Next(256) | (random.Next(2) * Wanted)) : (byte)0;
+                if (cached) known[i] = (byte)(random.NextDouble() < 0.5 ? 0 : random.Next(1, 3));
+            }
+            var (expectedFlags, expectedSelected) = ((byte[])flags.Clone(), new byte[length]);
+            var expectedAny = false;
+            for (var i = 0; i < length; i++)
+            {
+                var select = (expectedFlags[i] & Wanted) != 0;
+                if (select && cached && known[i] != 0)
+                {
+                    if (known[i] == FibreHalfDepth.TubeCoreCache.Core) expectedFlags[i] |= Mark;
+                    select = false;
+                }
+                expectedSelected[i] = select ? (byte)1 : (byte)0;
+                expectedAny |= select;
+            }
+            var selected = Enumerable.Repeat((byte)7, length).ToArray();
+            Assert.Equal(expectedAny, FibreHalfDepth.TubeCoreCache.SelectUntested(flags, Wanted, known, flags, Mark, selected));
+            Assert.Equal(expectedFlags, flags);
+            Assert.Equal(expectedSelected, selected);
+            var walked = new List<int>();
+            for (var i = FibreHalfDepth.TubeCoreCache.NextSelected(selected, 0); i >= 0; i = FibreHalfDepth.TubeCoreCache.NextSelected(selected, i + 1)) walked.Add(i);
+            Assert.Equal(Enumerable.Range(0, length).Where(i => expectedSelected[i] != 0), walked);
+        }
+    }
 }
