@@ -227,6 +227,8 @@ public class ShineThroughCorrectionTests
     [InlineData(37, 23, 0.0, false)]
     [InlineData(41, 29, 0.15, true)]
     [InlineData(5, 3, 0.4, true)]
+    [InlineData(64, 70, 0.15, true)]
+    [InlineData(50, 97, 0.0, false)]
     public void The_column_blocks_give_the_sequential_pass_byte_for_byte(int height, int width, double excess, bool perDistance)
     {
         // Pores whose columns brighten towards their walls, electrolyte and active material of every kind around them, noise:
