@@ -1,5 +1,5 @@
-using System.Runtime.Intrinsics;
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace SsbTomo.Imaging.Segmentation;
 
@@ -135,6 +135,21 @@ public static class FibreHalfDepth
         {
             var next = selected[from..].IndexOfAnyExcept((byte)0);
             return next < 0 ? -1 : from + next;
+        }
+
+        /// <summary>
+        /// After the Hessian at the voxels <see cref="SelectUntested"/> selected: the cores get <paramref name="coreMark"/> or-ed
+        /// into <paramref name="marks"/>, and <paramref name="known"/> (empty: no cache) keeps every outcome.
+        /// </summary>
+        internal static void RecordOutcomes(ReadOnlySpan<byte> selected, ReadOnlySpan<float> middle, ReadOnlySpan<float> smallest, float minimumResponse,
+            Span<byte> known, Span<byte> marks, byte coreMark)
+        {
+            for (var i = NextSelected(selected, 0); i >= 0; i = NextSelected(selected, i + 1))
+            {
+                var core = IsTubeCore(middle[i], smallest[i], minimumResponse);
+                if (core) marks[i] |= coreMark;
+                if (!known.IsEmpty) known[i] = core ? Core : NotCore;
+            }
         }
 
         /// <summary>
@@ -323,12 +338,7 @@ public static class FibreHalfDepth
             if (!TubeCoreCache.SelectUntested(s.Any, Undecided, known, cores, 1, selected)) return;
             var (middle, smallest) = (s.AlongZ, s.AlongX);
             s.Hessian.Compute(intensity, z, selected, middle, smallest, minimumResponse, TubeTraceBound(minimumResponse));
-            for (var i = TubeCoreCache.NextSelected(selected, 0); i >= 0; i = TubeCoreCache.NextSelected(selected, i + 1))
-            {
-                var core = IsTubeCore(middle[i], smallest[i], minimumResponse);
-                if (core) cores[i] = 1;
-                if (cache is not null) known[i] = core ? TubeCoreCache.Core : TubeCoreCache.NotCore;
-            }
+            TubeCoreCache.RecordOutcomes(selected, middle, smallest, minimumResponse, known, cores, 1);
         }
 
         /// <summary>Clears the box flags of the voxels that are not carbon (only carbon voxels are tested for a tube).</summary>

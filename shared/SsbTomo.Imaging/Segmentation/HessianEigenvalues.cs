@@ -1,6 +1,6 @@
-using System.Runtime.InteropServices;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace SsbTomo.Imaging.Segmentation;
@@ -554,8 +554,8 @@ public static class HessianEigenvalues
             var i = 0;
             if (Vector.IsHardwareAccelerated)
             {
-                // Each tap's slice start, looked up once per run: the loads below are unchecked (every tap's slice lies in the
-                // volume and [from, from + length) in the plane), which halved the instructions per tap.
+                // Each tap's slice start, looked up once per run, and unchecked loads (every tap's slice lies in the volume and
+                // [from, from + length) in the plane) instead of two span slices per tap and vector.
                 var sliceLength = (long)_height * _width;
                 var starts = _tapStarts;
                 for (var k = 0; k < taps; k++) starts[k] = zSources[z + k] * sliceLength + from;

@@ -150,12 +150,7 @@ public static class ParticleFaceGaps
                 if (!FibreHalfDepth.TubeCoreCache.SelectUntested(slice, ToTest, known, slice, Core, selected)) continue;
                 if (hessian is null) (hessian, middle, smallest) = (new HessianEigenvalues.AtSelectedPixels(height, width, sigmaVoxels), new float[plane], new float[plane]);
                 hessian.Compute(intensity, z, selected, middle, smallest, minimumResponse, FibreHalfDepth.TubeTraceBound(minimumResponse));
-                for (var i = FibreHalfDepth.TubeCoreCache.NextSelected(selected, 0); i >= 0; i = FibreHalfDepth.TubeCoreCache.NextSelected(selected, i + 1))
-                {
-                    var core = FibreHalfDepth.IsTubeCore(middle[i], smallest[i], minimumResponse);
-                    if (core) slice[i] |= Core;
-                    if (cores is not null) known[i] = core ? FibreHalfDepth.TubeCoreCache.Core : FibreHalfDepth.TubeCoreCache.NotCore;
-                }
+                FibreHalfDepth.TubeCoreCache.RecordOutcomes(selected, middle, smallest, minimumResponse, known, slice, Core);
             }
             hessian?.Dispose();
         });
