@@ -254,6 +254,57 @@ public class FibreHalfDepthTests
         Assert.Equal(PhaseSegmentation.RequiredHaloSlices, PhaseSegmentation.RequiredHaloSlicesWithFibres(0));
     }
     /// <summary>
+    /// The first pass's marks, 32 voxels at a time with a scalar tail, against the rule voxel by voxel: every label, blockers,
+    /// NaN grey levels and grey levels one float either side of (and on) the double half-depth level.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(31)]
+    [InlineData(32)]
+    [InlineData(97)]
+    [InlineData(1000)]
+    public void The_first_passs_marks_equal_the_voxel_by_voxel_rule(int length)
+    {
+        var random = new Random(length);
+        const double Mean = 29000.25, Share = 0.5;
+        for (var trial = 0; trial < 20; trial++)
+        {
+            var labels = new byte[length];
+            var blocker = new byte[length];
+            var (grey, darkest) = (new float[length], new float[length]);
+            for (var i = 0; i < length; i++)
+            {
+                labels[i] = random.Next(4) switch { 0 => PhaseLabel.Lps, 1 => PhaseLabel.Carbon, 2 => (byte)random.Next(6), _ => random.NextDouble() < 0.5 ? PhaseLabel.Lps : PhaseLabel.Carbon };
+                blocker[i] = random.NextDouble() < 0.1 * (trial % 4) ? (byte)255 : (byte)0;
+                darkest[i] = (float)(5000 + 25000 * random.NextDouble());
+                var half = Mean - Share * (Mean - darkest[i]);
+                grey[i] = random.Next(8) switch
+                {
+                    0 => float.NaN,
+                    1 => (float)half,
+                    2 => MathF.BitIncrement((float)half),
+                    3 => MathF.BitDecrement((float)half),
+                    _ => (float)(5000 + 30000 * random.NextDouble()),
+                };
+                if (random.Next(50) == 0) darkest[i] = float.NaN;
+            }
+            var expected = Enumerable.Range(0, length).Select(i => (byte)(i * 7)).ToArray();
+            var marked = (byte[])expected.Clone();
+            var expectedCount = 0;
+            for (var i = 0; i < length; i++)
+            {
+                if ((labels[i] != PhaseLabel.Lps && labels[i] != PhaseLabel.Carbon) || blocker[i] != 0) continue;
+                var carbon = grey[i] < Mean - Share * (Mean - darkest[i]);
+                if (carbon == (labels[i] == PhaseLabel.Carbon)) continue;
+                expected[i] = (byte)(labels[i] | 0x80);
+                expectedCount++;
+            }
+            Assert.Equal(expectedCount, FibreHalfDepth.MarkDisagreeing(labels, blocker, grey, darkest, marked, Mean, Share));
+            Assert.Equal(expected, marked);
+        }
+    }
+
+    /// <summary>
     /// The tube test's selection, 32 voxels at a time with a scalar tail, against the rule voxel by voxel: wanted bits, voxels
     /// the cache has tested (cores marked, not selected), marks in the flags themselves or apart, with and without a cache.
     /// </summary>
