@@ -336,7 +336,11 @@ public static class HessianEigenvalues
         private int[] _zSources = [];
         private int _zSourcesDepth = -1;
 
-        public AtSelectedPixels(int height, int width, double sigmaVoxels)
+        public AtSelectedPixels(int height, int width, double sigmaVoxels) : this(height, width, sigmaVoxels, withoutTapTests: true) { }
+
+        /// <param name="withoutTapTests">False: the passes test every tap's weight for zero even where none but the first
+        /// derivative's centre is (tests compare the two loops' bits).</param>
+        internal AtSelectedPixels(int height, int width, double sigmaVoxels, bool withoutTapTests)
         {
             if (!(sigmaVoxels > 0)) throw new ArgumentOutOfRangeException(nameof(sigmaVoxels), sigmaVoxels, "σ must be positive");
             (_height, _width) = (height, width);
@@ -345,6 +349,7 @@ public static class HessianEigenvalues
             (_smooth, _first, _second) = (Single(DerivativeKernel(sigmaVoxels, 0)), Single(DerivativeKernel(sigmaVoxels, 1)), Single(DerivativeKernel(sigmaVoxels, 2)));
             var radius = _smooth.Length / 2;
             _tapStarts = new long[_smooth.Length];
+            _weights = withoutTapTests ? TapWeights.For(_smooth, _first, _second) : null;
             _ySources = Denoise.ReflectedIndices(height, radius);
             _xSources = Denoise.ReflectedIndices(width, radius);
             var sliceLength = height * width;
@@ -529,6 +534,85 @@ public static class HessianEigenvalues
         private readonly long[] _tapStarts;
 
         /// <summary>
+        /// The three kernels' weights as vectors, when every weight is non-zero but the first derivative's centre tap (a σ
+        /// that is no whole number of voxels): then the passes need no test per tap. Null otherwise (the general loops).
+        /// </summary>
+        private readonly TapWeights? _weights;
+
+        private sealed class TapWeights
+        {
+            public required Vector<float>[] Smooth, First, Second;
+
+            public static TapWeights? For(float[] smooth, float[] first, float[] second)
+            {
+                var centre = smooth.Length / 2;
+                for (var k = 0; k < smooth.Length; k++)
+                    if (smooth[k] == 0 || second[k] == 0 || (first[k] == 0) != (k == centre)) return null;
+                static Vector<float>[] Broadcast(float[] kernel) => Array.ConvertAll(kernel, w => new Vector<float>(w));
+                return new TapWeights { Smooth = Broadcast(smooth), First = Broadcast(first), Second = Broadcast(second) };
+            }
+        }
+
+        /// <summary>
+        /// The z pass two vectors of pixels at a time from <paramref name="from"/>, then a last single one (see
+        /// <see cref="_weights"/>); returns how far it got. Each sum is a chain of dependent additions: two vectors' chains side by side keep the adders busy, and each
+        /// pixel still adds its taps in kernel order (the first derivative skips its zero centre tap, as the general loop).
+        /// </summary>
+        private int AlongZWithoutTests(ref float data, long[] starts, TapWeights weights, int from, int length)
+        {
+            var lanes = Vector<float>.Count;
+            var taps = starts.Length;
+            var centre = taps / 2;
+            ReadOnlySpan<Vector<float>> ws = weights.Smooth, wf = weights.First, wd = weights.Second;
+            ReadOnlySpan<long> tapStarts = starts;
+            if (ws.Length != taps || wf.Length != taps || wd.Length != taps) throw new InvalidOperationException("kernels of different lengths");
+            var i = 0;
+            for (; i <= length - 2 * lanes; i += 2 * lanes)
+            {
+                Vector<float> smooth = default, first = default, second = default;
+                Vector<float> smooth2 = default, first2 = default, second2 = default;
+                for (var k = 0; k < taps; k++)
+                {
+                    var at = (nuint)(tapStarts[k] + i);
+                    var v = Vector.LoadUnsafe(ref data, at);
+                    var v2 = Vector.LoadUnsafe(ref data, at + (nuint)lanes);
+                    smooth += ws[k] * v;
+                    smooth2 += ws[k] * v2;
+                    if (k != centre)
+                    {
+                        first += wf[k] * v;
+                        first2 += wf[k] * v2;
+                    }
+                    second += wd[k] * v;
+                    second2 += wd[k] * v2;
+                }
+                smooth.StoreUnsafe(ref _zSmooth[from + i]);
+                first.StoreUnsafe(ref _zFirst[from + i]);
+                second.StoreUnsafe(ref _zSecond[from + i]);
+                smooth2.StoreUnsafe(ref _zSmooth[from + i + lanes]);
+                first2.StoreUnsafe(ref _zFirst[from + i + lanes]);
+                second2.StoreUnsafe(ref _zSecond[from + i + lanes]);
+            }
+            // A run's odd last vector (runs are a few blocks of columns long).
+            if (i <= length - lanes)
+            {
+                Vector<float> smooth = default, first = default, second = default;
+                for (var k = 0; k < taps; k++)
+                {
+                    var v = Vector.LoadUnsafe(ref data, (nuint)(tapStarts[k] + i));
+                    smooth += ws[k] * v;
+                    if (k != centre) first += wf[k] * v;
+                    second += wd[k] * v;
+                }
+                smooth.StoreUnsafe(ref _zSmooth[from + i]);
+                first.StoreUnsafe(ref _zFirst[from + i]);
+                second.StoreUnsafe(ref _zSecond[from + i]);
+                i += lanes;
+            }
+            return i;
+        }
+
+        /// <summary>
         /// False only when the middle eigenvalue of [[a, d, e], [d, b, f], [e, f, c]] is surely at most <paramref name="m"/>:
         /// fewer than two eigenvalues above a slightly lower bound, counted by Sylvester's law of inertia (the sign changes
         /// of the leading principal minors of the matrix minus that bound are its negative eigenvalues). A zero minor
@@ -560,6 +644,7 @@ public static class HessianEigenvalues
                 var starts = _tapStarts;
                 for (var k = 0; k < taps; k++) starts[k] = zSources[z + k] * sliceLength + from;
                 ref var data = ref MemoryMarshal.GetArrayDataReference(volume.Data);
+                if (_weights is { } weights) i = AlongZWithoutTests(ref data, starts, weights, from, length);
                 for (; i <= length - Vector<float>.Count; i += Vector<float>.Count)
                 {
                     Vector<float> smooth = default, first = default, second = default;
@@ -610,6 +695,49 @@ public static class HessianEigenvalues
         private readonly List<(int From, int To)> _runs = [];
 
         /// <summary>
+        /// The y pass from <paramref name="from"/> a vector at a time without a test per tap (see <see cref="_weights"/>); returns
+        /// how far it got. The same products in the same order as the general loop.
+        /// </summary>
+        private int AlongYWithoutTests(ref float zSmooth, ref float zFirst, ref float zSecond, long[] shifts, TapWeights weights, int from, int to)
+        {
+            var lanes = Vector<float>.Count;
+            var taps = shifts.Length;
+            var centre = taps / 2;
+            ReadOnlySpan<Vector<float>> ws = weights.Smooth, wf = weights.First, wd = weights.Second;
+            ReadOnlySpan<long> tapShifts = shifts;
+            if (ws.Length != taps || wf.Length != taps || wd.Length != taps) throw new InvalidOperationException("kernels of different lengths");
+            var (alongZZ, alongYY, alongXX, alongYZ, alongXZ, alongXY) = (_alongY[0], _alongY[1], _alongY[2], _alongY[3], _alongY[4], _alongY[5]);
+            var i = from;
+            for (; i <= to - lanes; i += lanes)
+            {
+                Vector<float> zz = default, yy = default, xx = default, yz = default, xz = default, xy = default;
+                for (var k = 0; k < taps; k++)
+                {
+                    var source = (nuint)(tapShifts[k] + i);
+                    var (s, f, d) = (Vector.LoadUnsafe(ref zSmooth, source), Vector.LoadUnsafe(ref zFirst, source), Vector.LoadUnsafe(ref zSecond, source));
+                    var w = ws[k];
+                    zz += w * d;
+                    xx += w * s;
+                    xz += w * f;
+                    yy += wd[k] * s;
+                    if (k != centre)
+                    {
+                        var w1 = wf[k];
+                        yz += w1 * f;
+                        xy += w1 * s;
+                    }
+                }
+                zz.StoreUnsafe(ref alongZZ[i]);
+                yy.StoreUnsafe(ref alongYY[i]);
+                xx.StoreUnsafe(ref alongXX[i]);
+                yz.StoreUnsafe(ref alongYZ[i]);
+                xz.StoreUnsafe(ref alongXZ[i]);
+                xy.StoreUnsafe(ref alongXY[i]);
+            }
+            return i;
+        }
+
+        /// <summary>
         /// The six y products of row y over the pixels [from, to) of the plane: zSecond·smooth, zSmooth·second, zSmooth·smooth,
         /// zFirst·first, zFirst·smooth, zSmooth·first.
         /// </summary>
@@ -626,6 +754,7 @@ public static class HessianEigenvalues
                 ref var zSmooth = ref MemoryMarshal.GetArrayDataReference(_zSmooth);
                 ref var zFirst = ref MemoryMarshal.GetArrayDataReference(_zFirst);
                 ref var zSecond = ref MemoryMarshal.GetArrayDataReference(_zSecond);
+                if (_weights is { } weights) i = AlongYWithoutTests(ref zSmooth, ref zFirst, ref zSecond, shifts, weights, from, to);
                 for (; i <= to - Vector<float>.Count; i += Vector<float>.Count)
                 {
                     Vector<float> zz = default, yy = default, xx = default, yz = default, xz = default, xy = default;

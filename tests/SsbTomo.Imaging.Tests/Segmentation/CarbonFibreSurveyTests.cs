@@ -116,6 +116,37 @@ public class HessianEigenvaluesTests
         }
     }
 
+    /// <summary>
+    /// The passes without a test per tap (every weight non-zero but the first derivative's centre: σ no whole number of
+    /// voxels) give the bits of the loops that test each weight: the same products in the same order.
+    /// </summary>
+    [Theory]
+    [InlineData(1.5, 40, 101)]
+    [InlineData(1.5, 33, 16)]
+    [InlineData(2.5, 23, 77)]
+    [InlineData(0.7, 30, 64)]
+    [InlineData(1.0, 20, 40)]
+    public void Eigenvalues_without_tap_tests_are_the_bits_of_the_tested_loops(double sigma, int height, int width)
+    {
+        var volume = Denoise.Gaussian(OracleIo.RandomGrey(15, height, width, seed: 3 * height + width), 0.8);
+        using var fast = new HessianEigenvalues.AtSelectedPixels(height, width, sigma, withoutTapTests: true);
+        using var tested = new HessianEigenvalues.AtSelectedPixels(height, width, sigma, withoutTapTests: false);
+        var random = new Random(height * width);
+        foreach (var share in new[] { 1.0, 0.3, 0.02 })
+        {
+            var selected = new byte[height * width];
+            for (var i = 0; i < selected.Length; i++) selected[i] = random.NextDouble() < share ? (byte)1 : (byte)0;
+            foreach (var z in new[] { 0, 7, 14 })
+            {
+                var (fastMiddle, fastSmallest, testedMiddle, testedSmallest) = (new float[selected.Length], new float[selected.Length], new float[selected.Length], new float[selected.Length]);
+                fast.Compute(volume, z, selected, fastMiddle, fastSmallest);
+                tested.Compute(volume, z, selected, testedMiddle, testedSmallest);
+                Assert.Equal(testedMiddle.Select(BitConverter.SingleToInt32Bits), fastMiddle.Select(BitConverter.SingleToInt32Bits));
+                Assert.Equal(testedSmallest.Select(BitConverter.SingleToInt32Bits), fastSmallest.Select(BitConverter.SingleToInt32Bits));
+            }
+        }
+    }
+
     [Fact]
     public void A_dark_tube_has_two_positive_eigenvalues_across_it_and_one_near_zero_along_it()
     {
