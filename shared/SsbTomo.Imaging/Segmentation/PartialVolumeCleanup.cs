@@ -508,15 +508,8 @@ public static class PartialVolumeCleanup
             var floors = new float[classMeans.Length, classMeans.Length];
             for (var low = 0; low < classMeans.Length; low++)
                 for (var high = low + 1; high < classMeans.Length; high++)
-                    floors[low, high] = LeastFloatAtOrAbove(value(low, high));
+                    floors[low, high] = FloatThresholds.LeastFloatAtOrAbove(value(low, high));
             return floors;
-        }
-
-        /// <summary>For a float f: f ≥ value exactly when f ≥ the result (and f &lt; value exactly when f &lt; it).</summary>
-        internal static float LeastFloatAtOrAbove(double value)
-        {
-            var rounded = (float)value;
-            return (double)rounded < value ? MathF.BitIncrement(rounded) : rounded;
         }
 
         /// <summary>
