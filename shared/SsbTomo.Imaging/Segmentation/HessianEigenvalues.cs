@@ -555,8 +555,9 @@ public static class HessianEigenvalues
 
         /// <summary>
         /// The z pass two vectors of pixels at a time from <paramref name="from"/>, then a last single one (see
-        /// <see cref="_weights"/>); returns how far it got. Each sum is a chain of dependent additions: two vectors' chains side by side keep the adders busy, and each
-        /// pixel still adds its taps in kernel order (the first derivative skips its zero centre tap, as the general loop).
+        /// <see cref="_weights"/>); returns how far it got. Each sum is a chain of dependent additions: two vectors' chains
+        /// side by side keep the adders busy, and each pixel still adds its taps in kernel order (the first derivative skips
+        /// its zero centre tap, as the general loop).
         /// </summary>
         private int AlongZWithoutTests(ref float data, long[] starts, TapWeights weights, int from, int length)
         {
