@@ -165,10 +165,6 @@ public static class ParticleFaceGaps
     }
 
     /// <summary>
-    /// Marks with <paramref name="mark"/> the voxels with <paramref name="through"/> within <see cref="GrowSteps"/> face steps
-    /// of <paramref name="seeds"/> (already marked) along voxels that have it, inside <paramref name="span"/>; returns all marked.
-    /// </summary>
-    /// <summary>
     /// Writes every voxel of the span's slices into <paramref name="flags"/>: <see cref="Candidate"/> for carbon within the reach
     /// (<paramref name="near"/> non-zero), with <see cref="Potential"/> where its grey level is below the carbon|electrolyte
     /// threshold, 0 elsewhere; returns the potential voxels in index order. Slices in parallel, 32 voxels at a time (the
@@ -219,6 +215,10 @@ public static class ParticleFaceGaps
         return wave;
     }
 
+    /// <summary>
+    /// Marks with <paramref name="mark"/> the voxels with <paramref name="through"/> within <see cref="GrowSteps"/> face steps
+    /// of <paramref name="seeds"/> (already marked) along voxels that have it, inside <paramref name="span"/>; returns all marked.
+    /// </summary>
     private static List<int> Grow(byte[] flags, List<int> seeds, byte through, byte mark, SliceSpan span, int height, int width)
     {
         var plane = height * width;
