@@ -104,6 +104,26 @@ public sealed class TortuosityTests(ITestOutputHelper output)
         Assert.Equal(tau, result.Factor, tau * 2e-5);
     }
 
+    [Theory]
+    [InlineData(3, 20, 22, 0, 10, 10, 1)]   // too thin for a wave block of 4 slices: the passes one after another
+    [InlineData(5, 21, 19, 0, 10, 10, 2)]   // one block
+    [InlineData(9, 18, 20, 0, 10, 10, 3)]   // two blocks of 4 and 5 slices (two cores), coarse slices of 2
+    [InlineData(23, 19, 17, 0, 12, 35, 4)]  // slices thicker than the pixels: coarse slices of 1 fine slice
+    [InlineData(17, 24, 41, 2, 10, 10, 5)]  // along x: 41 slices after the permutation
+    public void Waves_give_the_bits_of_the_passes_one_after_another(int depth, int height, int width, int axis, double xyNm, double zNm, int seed)
+    {
+        var v = RandomPores(depth, height, width, seed);
+        var voxel = new VoxelSize(xyNm, xyNm, zNm);
+        var waves = Tortuosity.Compute(v, [Pore], axis, voxel, Tortuosity.MinimumTolerance, Tortuosity.DefaultMaxIterations, null, passesInWaves: true);
+        var passes = Tortuosity.Compute(v, [Pore], axis, voxel, Tortuosity.MinimumTolerance, Tortuosity.DefaultMaxIterations, null, passesInWaves: false);
+        output.WriteLine($"{depth}x{height}x{width} axis {axis}: tau {waves.Factor} / {passes.Factor}, {waves.Iterations} / {passes.Iterations} iterations, residual {waves.RelativeResidual} / {passes.RelativeResidual}");
+        Assert.True(passes.Percolates && passes.Iterations >= 3, $"the case should solve for a few iterations: {passes}");
+        Assert.Equal(passes.Iterations, waves.Iterations);
+        Assert.Equal(BitConverter.DoubleToInt64Bits(passes.Factor), BitConverter.DoubleToInt64Bits(waves.Factor));
+        Assert.Equal(BitConverter.DoubleToInt64Bits(passes.RelativeResidual), BitConverter.DoubleToInt64Bits(waves.RelativeResidual));
+        Assert.Equal(BitConverter.DoubleToInt64Bits(passes.FluxSpread), BitConverter.DoubleToInt64Bits(waves.FluxSpread));
+    }
+
     [Fact]
     public void TauFactor_electrode_pore_tortuosity_along_axis_0_is_TauFactors_published_value()
     {
