@@ -143,8 +143,8 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store, IOptions<Ssb
             var correctedSlice = new SliceCorrection(used[k].Fit, false).Apply(slice, out var curtains, kernelThreads, output: buffers.Corrected);
             // The smoothed bulk peaks and the drift's particle sections read the same 1-px blur: made once.
             var smoothed = SmoothedSlice.Of(correctedSlice, SliceIntensityRanges.PeakImageSmoothingPx, kernelThreads, reuse: buffers.Smoothed);
-            corrected[k] = new SliceCorrected(null, used[k].Fit, used[k].Slice, SliceIntensityRanges.Measure(correctedSlice),
-                SliceIntensityRanges.MeasureBrightness(correctedSlice, smoothed),
+            var (range, brightness) = SliceIntensityRanges.MeasureWithBrightness(correctedSlice, smoothed);
+            corrected[k] = new SliceCorrected(null, used[k].Fit, used[k].Slice, range, brightness,
                 ParticleSections.Detect(correctedSlice, smoothed, ParticleDetectionOptions.ForDrift, kernelThreads), curtains);
             return buffers with { Smoothed = smoothed };
         }, _ => { });

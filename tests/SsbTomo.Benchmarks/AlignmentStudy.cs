@@ -77,7 +77,7 @@ internal static class AlignmentStudy
             var corrected = clock.Time("curtaining filter", () => CurtainingFilter.Remove(flattened, out curtains[k]));
             // As the measurement consumer: one 1-px blur for the smoothed bulk peaks and the particle sections.
             var smoothed = clock.Time("1-px blur (brightness and sections)", () => SmoothedSlice.Of(corrected, SliceIntensityRanges.PeakImageSmoothingPx));
-            clock.Time("corrected ranges + brightness", () => (SliceIntensityRanges.Measure(corrected), SliceIntensityRanges.MeasureBrightness(corrected, smoothed)));
+            clock.Time("corrected ranges + brightness", () => SliceIntensityRanges.MeasureWithBrightness(corrected, smoothed));
             clock.Time("particle sections", () => ParticleSections.Detect(corrected, smoothed, ParticleDetectionOptions.ForDrift));
         }
         var measureTotal = total.Stop();

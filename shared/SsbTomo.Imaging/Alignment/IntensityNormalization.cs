@@ -190,6 +190,25 @@ public static class IntensityNormalization
         return RobustRange(image.Pixels, lowPercent, highPercent, maxSamples);
     }
 
+    /// <summary>
+    /// <see cref="RobustRange(Image2D{float}, double, double, int)"/> for two pairs of percentiles of the same image, its
+    /// pixels counted once for both (the same results bit for bit).
+    /// </summary>
+    public static (IntensityRange First, IntensityRange Second) RobustRanges(Image2D<float> image, (double Low, double High) first,
+        (double Low, double High) second, int maxSamples = 1 << 20)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        foreach (var (low, high) in new[] { first, second })
+            if (!(low >= 0 && low < high && high <= 100))
+                throw new ArgumentException($"need 0 <= lowPercent < highPercent <= 100, got {low}, {high}");
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSamples, 1);
+        int stride = Math.Max(1, (int)Math.Ceiling((double)image.Pixels.Length / maxSamples));
+        Span<(double Low, double High)> ranges = stackalloc (double, double)[2];
+        if (!Statistics.Percentiles(image.Pixels, stride, [first, second], ranges))
+            throw new ArgumentException("image has no finite pixels", nameof(image));
+        return (new IntensityRange(ranges[0].Low, ranges[0].High), new IntensityRange(ranges[1].Low, ranges[1].High));
+    }
+
     private static IntensityRange RobustRange(ReadOnlySpan<float> pixels, double lowPercent, double highPercent, int maxSamples = 1 << 20)
     {
         int stride = Math.Max(1, (int)Math.Ceiling((double)pixels.Length / maxSamples));

@@ -84,6 +84,19 @@ public static class SliceIntensityRanges
     /// </summary>
     public static SliceBrightness MeasureBrightness(Image2D<float> slice, SmoothedSlice smoothed) => MeasureBrightness(slice, smoothed, sampleStep: 0);
 
+    /// <summary>
+    /// <see cref="Measure"/> and <see cref="MeasureBrightness(Image2D{float}, SmoothedSlice)"/> of the same slice, its
+    /// percentiles counted in one pass for both (the same results bit for bit).
+    /// </summary>
+    public static (IntensityRange Range, SliceBrightness Brightness) MeasureWithBrightness(Image2D<float> slice, SmoothedSlice smoothed)
+    {
+        ArgumentNullException.ThrowIfNull(slice);
+        ArgumentNullException.ThrowIfNull(smoothed);
+        smoothed.CheckFor(slice, PeakImageSmoothingPx, nameof(smoothed));
+        var (range, percentiles) = IntensityNormalization.RobustRanges(slice, (LowPercentile, HighPercentile), (0.5, 99.5));
+        return (range, IsEmpty(percentiles) ? new SliceBrightness(percentiles, null) : Brightness(slice, percentiles, smoothed, sampleStep: 0));
+    }
+
     /// <summary>As the public overload; <paramref name="sampleStep"/> &gt; 0 fixes the peaks' row and column step (tests: every pixel against every fourth).</summary>
     internal static SliceBrightness MeasureBrightness(Image2D<float> slice, SmoothedSlice smoothed, int sampleStep)
     {

@@ -136,16 +136,28 @@ public class AlignmentKernelEquivalenceTests
                 "zeros" => random.Next(20) == 0 ? (float)random.NextDouble() : (random.Next(2) == 0 ? 0f : -0f),
                 _ => (float)((random.NextDouble() - 0.3) * Math.Pow(10, random.Next(-3, 6))),
             };
-        foreach (var (low, high) in new[] { (0.0, 100.0), (0.5, 99.5), (5.0, 95.0), (1.0, 99.0), (50.0, 50.0) })
+        (double, double)[] pairs = [(0.0, 100.0), (0.5, 99.5), (5.0, 95.0), (1.0, 99.0), (50.0, 50.0)];
+        var expected = new List<(double Low, double High)>();
+        foreach (var (low, high) in pairs)
         {
             var finite = samples.Where((_, i) => i % stride == 0).Where(float.IsFinite).ToArray();
             double expectedLow = Statistics.Percentile(finite, low), expectedHigh = Statistics.Percentile(finite, high);
+            expected.Add((expectedLow, expectedHigh));
             var actual = Statistics.Percentiles(samples, stride, low, high);
             Assert.NotNull(actual);
             Assert.Equal(BitConverter.DoubleToInt64Bits(expectedLow), BitConverter.DoubleToInt64Bits(actual.Value.Low));
             Assert.Equal(BitConverter.DoubleToInt64Bits(expectedHigh), BitConverter.DoubleToInt64Bits(actual.Value.High));
         }
+        // All pairs at once: each pair's bits as on its own (a pair that rests on a zero takes its own copy).
+        var together = new (double Low, double High)[pairs.Length];
+        Assert.True(Statistics.Percentiles(samples, stride, pairs, together));
+        for (var k = 0; k < pairs.Length; k++)
+        {
+            Assert.Equal(BitConverter.DoubleToInt64Bits(expected[k].Low), BitConverter.DoubleToInt64Bits(together[k].Low));
+            Assert.Equal(BitConverter.DoubleToInt64Bits(expected[k].High), BitConverter.DoubleToInt64Bits(together[k].High));
+        }
         Assert.Null(Statistics.Percentiles([float.NaN, float.NegativeInfinity], 1, 5, 95));
+        Assert.False(Statistics.Percentiles([float.NaN], 1, pairs, together));
     }
 
     [Theory]

@@ -32,6 +32,28 @@ public class SmoothedSliceTests
         var brightness = SliceIntensityRanges.MeasureBrightness(slice, smoothed);
         Assert.Equal(SliceIntensityRanges.MeasureBrightness(slice), brightness);
         Assert.NotNull(brightness.SmoothedBulkPeaks);
+        // The measurement's lanes take the range and the brightness with one count of the percentiles.
+        Assert.Equal((SliceIntensityRanges.Measure(slice), brightness), SliceIntensityRanges.MeasureWithBrightness(slice, smoothed));
+    }
+
+    /// <summary>A flat slice (no range) and one of zeros of both signs give what the two calls give alone.</summary>
+    [Theory]
+    [InlineData("flat")]
+    [InlineData("zeros")]
+    public void Range_and_brightness_together_equal_them_apart_on_flat_and_signed_zero_slices(string kind)
+    {
+        var slice = Slice();
+        for (var i = 0; i < slice.Pixels.Length; i++)
+            if (float.IsFinite(slice.Pixels[i]))
+                slice.Pixels[i] = kind == "flat" ? 300 : i % 3 == 0 ? -0f : i % 3 == 1 ? 0f : slice.Pixels[i] - 100;
+        var smoothed = SmoothedSlice.Of(slice, SliceIntensityRanges.PeakImageSmoothingPx);
+        var (range, brightness) = SliceIntensityRanges.MeasureWithBrightness(slice, smoothed);
+        var (aloneRange, aloneBrightness) = (SliceIntensityRanges.Measure(slice), SliceIntensityRanges.MeasureBrightness(slice, smoothed));
+        Assert.Equal(BitConverter.DoubleToInt64Bits(aloneRange.Low), BitConverter.DoubleToInt64Bits(range.Low));
+        Assert.Equal(BitConverter.DoubleToInt64Bits(aloneRange.High), BitConverter.DoubleToInt64Bits(range.High));
+        Assert.Equal(BitConverter.DoubleToInt64Bits(aloneBrightness.Percentiles.Low), BitConverter.DoubleToInt64Bits(brightness.Percentiles.Low));
+        Assert.Equal(BitConverter.DoubleToInt64Bits(aloneBrightness.Percentiles.High), BitConverter.DoubleToInt64Bits(brightness.Percentiles.High));
+        Assert.Equal(aloneBrightness, brightness);
     }
 
     /// <summary>
