@@ -43,6 +43,7 @@ public sealed class ZarrPythonInteropTests : IDisposable
     [InlineData(ZarrCompressor.Zstd)]
     [InlineData(ZarrCompressor.ZstdFast)]
     [InlineData(ZarrCompressor.Zlib)]
+    [InlineData(ZarrCompressor.BloscZstd)]
     public async Task OmeZarrWrittenInCSharp_OpensInZarrPython(ZarrCompressor compressor)
     {
         var voxel = new VoxelSize(XNm: 10, YNm: 12, ZNm: 30);
@@ -61,7 +62,7 @@ public sealed class ZarrPythonInteropTests : IDisposable
         Assert.Equal([0.03, 0.012, 0.01], result.GetProperty("scales")[0].EnumerateArray().Select(a => a.GetDouble()));
         Assert.Equal([0.06, 0.024, 0.02], result.GetProperty("scales")[1].EnumerateArray().Select(a => a.GetDouble()));
         Assert.Equal([6, 7, 9], result.GetProperty("level1_shape").EnumerateArray().Select(a => a.GetInt32()));
-        Assert.Equal(compressor == ZarrCompressor.Zlib ? "zlib" : "zstd", result.GetProperty("compressor").GetString());
+        Assert.Equal(compressor switch { ZarrCompressor.Zlib => "zlib", ZarrCompressor.BloscZstd => "blosc", _ => "zstd" }, result.GetProperty("compressor").GetString());
         Assert.Equal("uint16", result.GetProperty("dtype").GetString());
         Assert.Equal([11, 13, 17], result.GetProperty("shape").EnumerateArray().Select(a => a.GetInt32()));
         Assert.Equal(data.Data.Sum(v => (long)v), result.GetProperty("sum").GetInt64());
@@ -109,12 +110,14 @@ public sealed class ZarrPythonInteropTests : IDisposable
     [Theory]
     [InlineData("zstd")]
     [InlineData("zlib")]
+    [InlineData("blosc")]
     public async Task ArraysWrittenByZarrPython_ReadInCSharp(string codec)
     {
         PythonOracle.Run("""
             import sys, zarr, numpy as np, numcodecs
             root, codec = sys.argv[1], sys.argv[2]
-            compressor = numcodecs.Zstd(level=5) if codec == "zstd" else numcodecs.Zlib(level=1)
+            compressor = {"zstd": numcodecs.Zstd(level=5), "zlib": numcodecs.Zlib(level=1),
+                          "blosc": numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE)}[codec]
             z, y, x = np.meshgrid(np.arange(9), np.arange(10), np.arange(11), indexing="ij")
             u16 = ((z * 1000 + y * 37 + x * 3) % 65521).astype(np.uint16)
             zarr.open_array(root + "/u16", mode="w", shape=u16.shape, chunks=(4, 4, 4), dtype="<u2", compressor=compressor)[...] = u16
@@ -126,7 +129,7 @@ public sealed class ZarrPythonInteropTests : IDisposable
             """, _root.Path, codec);
 
         var u16 = await ZarrArray<ushort>.OpenAsync(_store, "u16");
-        Assert.Equal(codec == "zstd" ? ZarrCompressor.Zstd : ZarrCompressor.Zlib, u16.Compressor);
+        Assert.Equal(codec switch { "zstd" => ZarrCompressor.Zstd, "blosc" => ZarrCompressor.BloscZstd, _ => ZarrCompressor.Zlib }, u16.Compressor);
         var u16Values = await u16.ReadRegionAsync(0, 9, 0, 10, 0, 11);
         var f32Values = await (await ZarrArray<float>.OpenAsync(_store, "f32")).ReadRegionAsync(1, 8, 2, 10, 3, 11);
         var u8Values = await (await ZarrArray<byte>.OpenAsync(_store, "u8")).ReadRegionAsync(0, 9, 0, 10, 0, 11);

@@ -72,7 +72,7 @@ public sealed class ZarrArray<T> where T : unmanaged
             throw new ArgumentException($"chunk {string.Join('x', chunksZyx)} of {typeof(T).Name} is {chunkBytes} bytes, too large for one blob", nameof(chunksZyx));
         var level = compressor switch
         {
-            ZarrCompressor.Zstd => ZarrCodec.ZstdLevel,
+            ZarrCompressor.Zstd or ZarrCompressor.BloscZstd => ZarrCodec.ZstdLevel,
             ZarrCompressor.ZstdFast => ZarrCodec.ZstdFastLevel,
             ZarrCompressor.Zlib => ZarrCodec.ZlibLevel,
             _ => 0,
@@ -262,7 +262,7 @@ public sealed class ZarrArray<T> where T : unmanaged
 
     // Synchronous encode, then the store write; split so the span does not live across an await.
     private Task EncodeAndStoreAsync(int cz, int cy, int cx, ReadOnlySpan<T> chunk, CancellationToken ct) =>
-        StoreAsync(ChunkKey(cz, cy, cx), ZarrCodec.Encode(_metadata.Compressor, MemoryMarshal.AsBytes(chunk), _metadata.CompressionLevel), ct);
+        StoreAsync(ChunkKey(cz, cy, cx), ZarrCodec.Encode(_metadata.Compressor, MemoryMarshal.AsBytes(chunk), _metadata.CompressionLevel, Marshal.SizeOf<T>()), ct);
 
     private async Task StoreAsync(string key, EncodedChunk encoded, CancellationToken ct)
     {

@@ -34,6 +34,16 @@ public sealed record ZarrArrayMetadata(
                     json.WriteNumber("level", CompressionLevel);
                     json.WriteEndObject();
                     break;
+                case ZarrCompressor.BloscZstd:
+                    // numcodecs' Blosc keys, sorted; blocksize 0 is numcodecs' "automatic" (a reader takes it from each frame).
+                    json.WriteStartObject();
+                    json.WriteNumber("blocksize", 0);
+                    json.WriteNumber("clevel", CompressionLevel);
+                    json.WriteString("cname", "zstd");
+                    json.WriteString("id", "blosc");
+                    json.WriteNumber("shuffle", 1);
+                    json.WriteEndObject();
+                    break;
                 default:
                     throw new ArgumentOutOfRangeException(nameof(Compressor), Compressor, null);
             }
@@ -90,6 +100,15 @@ public sealed record ZarrArrayMetadata(
         if (element.ValueKind == JsonValueKind.Null)
             return (ZarrCompressor.None, 0);
         var id = element.GetProperty("id").GetString();
+        if (id == "blosc")
+        {
+            // Each frame says how it was shuffled and blocked; only what is inside it must be zstd.
+            var cname = element.TryGetProperty("cname", out var cnameElement) ? cnameElement.GetString() : null;
+            if (cname != "zstd")
+                throw Invalid(arrayPath, $"uses blosc with '{cname}' inside; only blosc with zstd is supported");
+            var clevel = element.TryGetProperty("clevel", out var clevelElement) && clevelElement.ValueKind == JsonValueKind.Number ? clevelElement.GetInt32() : ZarrCodec.ZstdLevel;
+            return (ZarrCompressor.BloscZstd, clevel);
+        }
         // zstd's levels go below zero (its fast modes); a missing level is the codec's default.
         int? level = element.TryGetProperty("level", out var levelElement) && levelElement.ValueKind != JsonValueKind.Null ? levelElement.GetInt32() : null;
         return id switch
@@ -97,7 +116,7 @@ public sealed record ZarrArrayMetadata(
             "zstd" when level == ZarrCodec.ZstdFastLevel => (ZarrCompressor.ZstdFast, ZarrCodec.ZstdFastLevel),
             "zstd" => (ZarrCompressor.Zstd, level ?? ZarrCodec.ZstdLevel),
             "zlib" => (ZarrCompressor.Zlib, level is >= 0 ? level.Value : ZarrCodec.ZlibLevel),
-            _ => throw Invalid(arrayPath, $"uses compressor '{id}'; only zstd, zlib or none are supported"),
+            _ => throw Invalid(arrayPath, $"uses compressor '{id}'; only zstd, blosc with zstd, zlib or none are supported"),
         };
     }
 

@@ -19,6 +19,11 @@ public enum ZarrCompressor
     ZstdFast,
     /// <summary>{"id":"zlib","level":5}</summary>
     Zlib,
+    /// <summary>
+    /// {"id":"blosc","cname":"zstd","clevel":1,"shuffle":1,"blocksize":0}: zstd level 1 after a byte shuffle, in Blosc 1
+    /// frames (<see cref="BloscZstdFrame"/>), for 16-bit grey levels whose high bytes take few values (raw.zarr).
+    /// </summary>
+    BloscZstd,
 }
 
 /// <summary>
@@ -56,11 +61,13 @@ internal static class ZarrCodec
     [ThreadStatic] private static Compressor? _zstdCompressor;
     [ThreadStatic] private static Decompressor? _zstdDecompressor;
 
-    public static EncodedChunk Encode(ZarrCompressor compressor, ReadOnlySpan<byte> raw, int level) => compressor switch
+    /// <param name="typeSize">Bytes per element of <paramref name="raw"/> (the shuffle of <see cref="ZarrCompressor.BloscZstd"/>).</param>
+    public static EncodedChunk Encode(ZarrCompressor compressor, ReadOnlySpan<byte> raw, int level, int typeSize = 1) => compressor switch
     {
         ZarrCompressor.None => Copy(raw),
         ZarrCompressor.Zstd or ZarrCompressor.ZstdFast => EncodeZstd(raw, level),
         ZarrCompressor.Zlib => EncodeZlib(raw, level),
+        ZarrCompressor.BloscZstd => EncodeBlosc(raw, level, typeSize),
         _ => throw new ArgumentOutOfRangeException(nameof(compressor), compressor, null),
     };
 
@@ -72,6 +79,7 @@ internal static class ZarrCodec
             ZarrCompressor.None => CopyExact(encoded, destination),
             ZarrCompressor.Zstd or ZarrCompressor.ZstdFast => DecodeZstd(encoded, destination),
             ZarrCompressor.Zlib => DecodeZlib(encoded, destination),
+            ZarrCompressor.BloscZstd => BloscZstdFrame.Decode(encoded.Span, destination),
             _ => throw new ArgumentOutOfRangeException(nameof(compressor), compressor, null),
         };
         if (written != destination.Length)
@@ -94,14 +102,11 @@ internal static class ZarrCodec
 
     private static EncodedChunk EncodeZstd(ReadOnlySpan<byte> raw, int level)
     {
-        var buffer = LargeArrayPool<byte>.Shared.Rent(NativeZstdInUse ? NativeZstd.CompressBound(raw.Length) : Compressor.GetCompressBound(raw.Length));
+        var buffer = LargeArrayPool<byte>.Shared.Rent(ZstdBound(raw.Length));
         try
         {
             // One-shot compression records the content size in the frame header, which numcodecs' Zstd needs.
-            var length = NativeZstdInUse
-                ? NativeZstd.Compress(_nativeCompressor ??= new NativeZstd.CompressionContext(), raw, buffer, level)
-                : EncodeZstdManaged(raw, buffer, level);
-            return new EncodedChunk(buffer, length, pooled: true);
+            return new EncodedChunk(buffer, CompressZstd(raw, buffer, level), pooled: true);
         }
         catch
         {
@@ -121,9 +126,34 @@ internal static class ZarrCodec
     }
 
     // A frame that holds more than the destination throws (destination too small): the caller reports it as corrupt.
-    private static int DecodeZstd(ReadOnlyMemory<byte> encoded, Span<byte> destination) => NativeZstdInUse
-        ? NativeZstd.Decompress(_nativeDecompressor ??= new NativeZstd.DecompressionContext(), encoded.Span, destination)
-        : (_zstdDecompressor ??= new Decompressor()).Unwrap(encoded.Span, destination);
+    private static int DecodeZstd(ReadOnlyMemory<byte> encoded, Span<byte> destination) => DecompressZstd(encoded.Span, destination);
+
+    /// <summary>The most bytes one zstd frame of <paramref name="length"/> bytes takes.</summary>
+    public static int ZstdBound(int length) => NativeZstdInUse ? NativeZstd.CompressBound(length) : Compressor.GetCompressBound(length);
+
+    /// <summary>One zstd frame of <paramref name="raw"/> into <paramref name="destination"/> (at least <see cref="ZstdBound"/> long); returns its length.</summary>
+    public static int CompressZstd(ReadOnlySpan<byte> raw, Span<byte> destination, int level) => NativeZstdInUse
+        ? NativeZstd.Compress(_nativeCompressor ??= new NativeZstd.CompressionContext(), raw, destination, level)
+        : EncodeZstdManaged(raw, destination, level);
+
+    /// <summary>One zstd frame into <paramref name="destination"/>; returns the bytes written.</summary>
+    public static int DecompressZstd(ReadOnlySpan<byte> frame, Span<byte> destination) => NativeZstdInUse
+        ? NativeZstd.Decompress(_nativeDecompressor ??= new NativeZstd.DecompressionContext(), frame, destination)
+        : (_zstdDecompressor ??= new Decompressor()).Unwrap(frame, destination);
+
+    private static EncodedChunk EncodeBlosc(ReadOnlySpan<byte> raw, int level, int typeSize)
+    {
+        var buffer = LargeArrayPool<byte>.Shared.Rent(BloscZstdFrame.MaxEncodedLength(raw.Length));
+        try
+        {
+            return new EncodedChunk(buffer, BloscZstdFrame.Encode(raw, typeSize, level, buffer), pooled: true);
+        }
+        catch
+        {
+            LargeArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
 
     private static EncodedChunk EncodeZlib(ReadOnlySpan<byte> raw, int level)
     {
