@@ -32,12 +32,12 @@ internal static class BloscZstdFrame
     private const byte Shuffled = 0x1, Memcpyed = 0x2, BitShuffled = 0x4, DontSplit = 0x10;
     private const int ZstdFormat = 4; // c-blosc's BLOSC_ZSTD_FORMAT, in the flags' top three bits
 
-    /// <summary>The most bytes <see cref="Encode"/> writes for <paramref name="length"/> bytes of data.</summary>
-    public static int MaxEncodedLength(int length)
-    {
-        var blocks = Math.Max(1, (length + BlockBytes - 1) / BlockBytes);
-        return HeaderBytes + 4 * blocks + blocks * (4 + ZarrCodec.ZstdBound(Math.Min(length, BlockBytes))) + length;
-    }
+    // A block's shuffled bytes and its zstd frame before it is known to be shorter than the block: per thread, as the
+    // zstd contexts (one chunk is encoded on one thread), so a frame's buffer needs no room for zstd's worst case.
+    [ThreadStatic] private static byte[]? _shuffled, _compressed;
+
+    /// <summary>The most bytes <see cref="Encode"/> writes for <paramref name="length"/> bytes of data: every block stored as it is.</summary>
+    public static int MaxEncodedLength(int length) => HeaderBytes + 8 * Math.Max(1, (length + BlockBytes - 1) / BlockBytes) + length;
 
     /// <summary>Writes the frame of <paramref name="data"/> (elements of <paramref name="typeSize"/> bytes) into <paramref name="destination"/>; returns its length.</summary>
     public static int Encode(ReadOnlySpan<byte> data, int typeSize, int level, Span<byte> destination)
@@ -48,7 +48,8 @@ internal static class BloscZstdFrame
         var blockBytes = Math.Min(data.Length, BlockBytes);
         var flags = (byte)((typeSize > 1 ? Shuffled : 0) | DontSplit | ZstdFormat << 5);
         var position = HeaderBytes + 4 * blocks;
-        var shuffled = new byte[blockBytes];
+        var shuffled = Scratch(ref _shuffled, BlockBytes);
+        var compressed = Scratch(ref _compressed, ZarrCodec.ZstdBound(BlockBytes));
         for (var b = 0; b < blocks; b++)
         {
             var block = data.Slice(b * BlockBytes, Math.Min(BlockBytes, data.Length - b * BlockBytes));
@@ -59,9 +60,9 @@ internal static class BloscZstdFrame
                 input = shuffled.AsSpan(0, block.Length);
             }
             BinaryPrimitives.WriteInt32LittleEndian(destination[(HeaderBytes + 4 * b)..], position);
-            var room = destination.Length - position - 4;
-            var length = room >= ZarrCodec.ZstdBound(block.Length) ? ZarrCodec.CompressZstd(input, destination[(position + 4)..], level) : int.MaxValue;
-            if (length >= block.Length)
+            var length = ZarrCodec.CompressZstd(input, compressed, level);
+            if (length < block.Length) compressed.AsSpan(0, length).CopyTo(destination[(position + 4)..]);
+            else
             {
                 // Stored as it is: c-blosc's reader copies a stream whose length is the block's.
                 length = block.Length;
@@ -115,7 +116,7 @@ internal static class BloscZstdFrame
         if ((flags & DontSplit) == 0 && typeSize is > 1 and <= 16 && blockBytes / typeSize >= 128 && dataBytes / blockBytes > 0)
             throw new InvalidDataException("blosc frame's blocks are split into one stream per byte, not read here");
         if (HeaderBytes + 4L * blocks > frame.Length) throw new InvalidDataException("blosc frame too short for its block starts");
-        var shuffled = (flags & Shuffled) != 0 && typeSize > 1 ? new byte[Math.Min(blockBytes, dataBytes)] : null;
+        var shuffled = (flags & Shuffled) != 0 && typeSize > 1 ? Scratch(ref _shuffled, Math.Min(blockBytes, dataBytes)) : null;
         for (var b = 0; b < blocks; b++)
         {
             var start = BinaryPrimitives.ReadInt32LittleEndian(frame[(HeaderBytes + 4 * b)..]);
@@ -132,6 +133,8 @@ internal static class BloscZstdFrame
         }
         return dataBytes;
     }
+
+    private static byte[] Scratch(ref byte[]? buffer, int length) => buffer is { } kept && kept.Length >= length ? kept : buffer = new byte[length];
 
     /// <summary>Byte k of element i to k·n + i (n whole elements); bytes after the last whole element stay where they are.</summary>
     internal static void Shuffle(ReadOnlySpan<byte> source, int typeSize, Span<byte> destination)
