@@ -184,11 +184,19 @@ public static class IntensityNormalization
     public static IntensityRange RobustRange(Image2D<float> image, double lowPercent = 1, double highPercent = 99, int maxSamples = 1 << 20)
     {
         ArgumentNullException.ThrowIfNull(image);
-        if (!(lowPercent >= 0 && lowPercent < highPercent && highPercent <= 100))
-            throw new ArgumentException($"need 0 <= lowPercent < highPercent <= 100, got {lowPercent}, {highPercent}");
+        CheckPercents(lowPercent, highPercent);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSamples, 1);
         return RobustRange(image.Pixels, lowPercent, highPercent, maxSamples);
     }
+
+    private static void CheckPercents(double lowPercent, double highPercent)
+    {
+        if (!(lowPercent >= 0 && lowPercent < highPercent && highPercent <= 100))
+            throw new ArgumentException($"need 0 <= lowPercent < highPercent <= 100, got {lowPercent}, {highPercent}");
+    }
+
+    /// <summary>Every how many pixels the percentiles read, so that at most <paramref name="maxSamples"/> count.</summary>
+    private static int SampleStride(int pixels, int maxSamples) => Math.Max(1, (int)Math.Ceiling((double)pixels / maxSamples));
 
     /// <summary>
     /// <see cref="RobustRange(Image2D{float}, double, double, int)"/> for two pairs of percentiles of the same image, its
@@ -198,11 +206,10 @@ public static class IntensityNormalization
         (double Low, double High) second, int maxSamples = 1 << 20)
     {
         ArgumentNullException.ThrowIfNull(image);
-        foreach (var (low, high) in new[] { first, second })
-            if (!(low >= 0 && low < high && high <= 100))
-                throw new ArgumentException($"need 0 <= lowPercent < highPercent <= 100, got {low}, {high}");
+        CheckPercents(first.Low, first.High);
+        CheckPercents(second.Low, second.High);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSamples, 1);
-        int stride = Math.Max(1, (int)Math.Ceiling((double)image.Pixels.Length / maxSamples));
+        var stride = SampleStride(image.Pixels.Length, maxSamples);
         Span<(double Low, double High)> ranges = stackalloc (double, double)[2];
         if (!Statistics.Percentiles(image.Pixels, stride, [first, second], ranges))
             throw new ArgumentException("image has no finite pixels", nameof(image));
@@ -211,7 +218,7 @@ public static class IntensityNormalization
 
     private static IntensityRange RobustRange(ReadOnlySpan<float> pixels, double lowPercent, double highPercent, int maxSamples = 1 << 20)
     {
-        int stride = Math.Max(1, (int)Math.Ceiling((double)pixels.Length / maxSamples));
+        var stride = SampleStride(pixels.Length, maxSamples);
         if (Statistics.Percentiles(pixels, stride, lowPercent, highPercent) is not var (low, high))
             throw new ArgumentException("image has no finite pixels", "image");
         return new IntensityRange(low, high);

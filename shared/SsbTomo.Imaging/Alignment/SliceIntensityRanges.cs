@@ -55,6 +55,9 @@ public static class SliceIntensityRanges
     public const int PeakHistogramBins = 256;
     public const double PeakSmoothingBins = 2;
 
+    /// <summary>The brightness's percentiles (<see cref="SliceBrightness.Percentiles"/>), the slice's tails.</summary>
+    public const double TailLowPercent = 0.5, TailHighPercent = 99.5;
+
     /// <summary>Where the stack's typical 0.5 and 99.5 % percentiles land in uint16 under bulk-peak matching.</summary>
     public const double TailLow = 8192, TailHigh = 57344;
 
@@ -73,9 +76,8 @@ public static class SliceIntensityRanges
     public static SliceBrightness MeasureBrightness(Image2D<float> slice, int maxThreads = KernelThreads.All)
     {
         ArgumentNullException.ThrowIfNull(slice);
-        var percentiles = IntensityNormalization.RobustRange(slice, 0.5, 99.5);
-        if (IsEmpty(percentiles)) return new SliceBrightness(percentiles, null);
-        return Brightness(slice, percentiles, SmoothedSlice.Of(slice, PeakImageSmoothingPx, maxThreads), sampleStep: 0);
+        var percentiles = IntensityNormalization.RobustRange(slice, TailLowPercent, TailHighPercent);
+        return IsEmpty(percentiles) ? new SliceBrightness(percentiles, null) : Brightness(slice, percentiles, SmoothedSlice.Of(slice, PeakImageSmoothingPx, maxThreads), sampleStep: 0);
     }
 
     /// <summary>
@@ -93,8 +95,8 @@ public static class SliceIntensityRanges
         ArgumentNullException.ThrowIfNull(slice);
         ArgumentNullException.ThrowIfNull(smoothed);
         smoothed.CheckFor(slice, PeakImageSmoothingPx, nameof(smoothed));
-        var (range, percentiles) = IntensityNormalization.RobustRanges(slice, (LowPercentile, HighPercentile), (0.5, 99.5));
-        return (range, IsEmpty(percentiles) ? new SliceBrightness(percentiles, null) : Brightness(slice, percentiles, smoothed, sampleStep: 0));
+        var (range, percentiles) = IntensityNormalization.RobustRanges(slice, (LowPercentile, HighPercentile), (TailLowPercent, TailHighPercent));
+        return (range, Brightness(slice, percentiles, smoothed, sampleStep: 0));
     }
 
     /// <summary>As the public overload; <paramref name="sampleStep"/> &gt; 0 fixes the peaks' row and column step (tests: every pixel against every fourth).</summary>
@@ -103,8 +105,7 @@ public static class SliceIntensityRanges
         ArgumentNullException.ThrowIfNull(slice);
         ArgumentNullException.ThrowIfNull(smoothed);
         smoothed.CheckFor(slice, PeakImageSmoothingPx, nameof(smoothed));
-        var percentiles = IntensityNormalization.RobustRange(slice, 0.5, 99.5);
-        return IsEmpty(percentiles) ? new SliceBrightness(percentiles, null) : Brightness(slice, percentiles, smoothed, sampleStep);
+        return Brightness(slice, IntensityNormalization.RobustRange(slice, TailLowPercent, TailHighPercent), smoothed, sampleStep);
     }
 
     /// <summary>
@@ -118,8 +119,10 @@ public static class SliceIntensityRanges
     /// <summary>2 (every second row and column) where that keeps <see cref="MinSampledPeakPixels"/> pixels, else 1.</summary>
     internal static int PeakSampleStep(int height, int width) => SliceSampling.Step(height, width, MinSampledPeakPixels);
 
+    /// <summary>The brightness from the slice's 0.5/99.5 % percentiles: no bulk peaks when they are an empty range (a flat slice).</summary>
     private static SliceBrightness Brightness(Image2D<float> slice, IntensityRange percentiles, SmoothedSlice smoothed, int sampleStep)
     {
+        if (IsEmpty(percentiles)) return new SliceBrightness(percentiles, null);
         var step = sampleStep > 0 ? sampleStep : PeakSampleStep(slice.Height, slice.Width);
         return new(percentiles, BulkPeaks(slice.Pixels, smoothed.Valid, slice.Width, step, percentiles),
             BulkPeaks(smoothed.Smooth, smoothed.Valid, slice.Width, step, percentiles));

@@ -745,9 +745,7 @@ public static class Tortuosity
                 Parallel.For(0, fine.D, t => FirstSweep(fine, t));
                 RestrictResidual(fine, coarse, _rhs[1]);
                 Cycle(1);
-                Prolong(fine, coarse, _solution[1], _z);
-                Parallel.For(0, fine.D, t => FineSweep(fine, t, colour: 1));
-                return SumOverSlices(fine, (t, _) => FineSweep(fine, t, colour: 0));
+                return CorrectAndSweepInPasses(fine, coarse);
             }
             SweepAndRestrictInWaves(fine, coarse);
             Cycle(1);
@@ -798,12 +796,7 @@ public static class Tortuosity
         {
             var d = fine.D;
             var blocks = WaveBlocks(d, 4);
-            if (blocks == 0)
-            {
-                Prolong(fine, coarse, _solution[1], _z);
-                Parallel.For(0, d, t => FineSweep(fine, t, colour: 1));
-                return SumOverSlices(fine, (t, _) => FineSweep(fine, t, colour: 0));
-            }
+            if (blocks == 0) return CorrectAndSweepInPasses(fine, coarse);
             (int First, int Last) Block(int b) => (d * b / blocks, d * (b + 1) / blocks - 1);
             var correction = _solution[1];
             Parallel.For(0, blocks, b =>
@@ -831,6 +824,14 @@ public static class Tortuosity
                 }
             });
             return partial.Sum();
+        }
+
+        /// <summary>The V-cycle's last steps on the finest level one pass after another: z += P e, the colour-1 sweep, the colour-0 sweep (returns r·z).</summary>
+        private double CorrectAndSweepInPasses(Level fine, Level coarse)
+        {
+            Prolong(fine, coarse, _solution[1], _z);
+            Parallel.For(0, fine.D, t => FineSweep(fine, t, colour: 1));
+            return SumOverSlices(fine, (t, _) => FineSweep(fine, t, colour: 0));
         }
 
         /// <summary>
