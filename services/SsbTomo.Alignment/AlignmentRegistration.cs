@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace SsbTomo.Alignment;
 
@@ -6,6 +7,7 @@ public static class AlignmentRegistration
 {
     public static void AddAlignment(this IBusRegistrationConfigurator bus)
     {
+        bus.TryAddSingleton<RegistrationHistoryCache>();
         bus.AddConsumer<MeasureAlignmentChunkConsumer, MeasureAlignmentChunkConsumerDefinition>();
         bus.AddConsumer<SolveAlignmentConsumer>();
         bus.AddConsumer<ShiftAlignmentChunkConsumer, ShiftAlignmentChunkConsumerDefinition>();

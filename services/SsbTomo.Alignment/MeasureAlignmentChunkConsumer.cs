@@ -18,7 +18,8 @@ namespace SsbTomo.Alignment;
 /// corrects its slices without filtering them again (the filter is most of a shift chunk's CPU).
 /// Its kernels use the worker's share of the cores (<see cref="SsbTomoOptions.EffectiveAlignmentKernelThreads"/>).
 /// </summary>
-public sealed class MeasureAlignmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptions> options) : IConsumer<MeasureAlignmentChunk>
+public sealed class MeasureAlignmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptions> options, RegistrationHistoryCache histories)
+    : IConsumer<MeasureAlignmentChunk>
 {
     private readonly int _kernelThreads = options.Value.EffectiveAlignmentKernelThreads;
 
@@ -38,8 +39,13 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store, IOptions<Ssb
         var layout = new JobLayout(message.JobPrefix);
         var raw = await StageVolume<ushort>.OpenAsync(store, layout.Raw, ct);
         var cropPx = message.RegistrationCropPx ?? options.Value.RegistrationCropPx;
-        var registration = new PairwiseRegistration(maxSizePx: cropPx, maxThreads: _kernelThreads);
-        var before = await raw.ReadSlicesAsync(Math.Max(0, message.Z0 - registration.Offsets[^1]), message.Z0, ct);
+        var haloSlices = Math.Min(message.Z0, PairwiseRegistration.DefaultOffsets[^1]);
+        // The chunk before, measured by this process, left its last slices prepared: no halo to read and prepare again.
+        var history = histories.Take(message.JobPrefix, message.Z0, cropPx, haloSlices);
+        var registration = history is not null
+            ? PairwiseRegistration.ContinueFrom(history, _kernelThreads)
+            : new PairwiseRegistration(maxSizePx: cropPx, maxThreads: _kernelThreads);
+        var before = history is null ? await raw.ReadSlicesAsync(message.Z0 - haloSlices, message.Z0, ct) : null;
         var slab = await raw.ReadSlicesAsync(message.Z0, message.Z1, ct);
         // Two lanes over the slab: the registration, in slice order (the halo slices as references, then each slice against
         // the ones before it), and the corrections, slice by slice on their own. With more than one kernel thread they run
@@ -53,6 +59,7 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store, IOptions<Ssb
             : Task.FromResult(Register(registration, before, slab));
         var corrections = await CorrectAsync(raw, slab, message.Z0, lanes, ct);
         var pairs = await registrationLane;
+        if (message.Z1 < raw.Depth) histories.Put(message.JobPrefix, message.Z1, registration.DetachHistory());
         var measured = new List<SliceMeasurement>(slab.Depth);
         for (var k = 0; k < slab.Depth; k++)
         {
@@ -67,13 +74,13 @@ public sealed class MeasureAlignmentChunkConsumer(IBlobStore store, IOptions<Ssb
     }
 
     /// <summary>
-    /// Takes the halo slices <paramref name="before"/> the slab as references, then registers every slice of the slab in
-    /// order against the ones before it.
+    /// Takes the halo slices <paramref name="before"/> the slab as references (none: the registration continues from the chunk
+    /// before), then registers every slice of the slab in order against the ones before it.
     /// </summary>
-    private static SliceRegistration[] Register(PairwiseRegistration registration, Volume<ushort> before, Volume<ushort> slab)
+    private static SliceRegistration[] Register(PairwiseRegistration registration, Volume<ushort>? before, Volume<ushort> slab)
     {
         var slice = new Image2D<float>(slab.Height, slab.Width);
-        for (var k = 0; k < before.Depth; k++) registration.AddReference(before.SliceToFloat(k, slice));
+        for (var k = 0; k < (before?.Depth ?? 0); k++) registration.AddReference(before!.SliceToFloat(k, slice));
         // Registering the uncorrected slice measured better on phantoms, and curtains are milled into the specimen
         // face, so they move with it like any other feature.
         var pairs = new SliceRegistration[slab.Depth];

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using SsbTomo.Alignment;
 using SsbTomo.Cli;
 using SsbTomo.Hosting;
 using SsbTomo.Storage;
@@ -10,7 +11,8 @@ namespace SsbTomo.EndToEnd.Tests;
 /// Alignment is measured and shifted in chunks by competing workers, and solved once: the aligned stack, alignment.json
 /// and the labels are the same bytes for one worker or several, and for slabs of 8 slices or of 5 (smaller than the
 /// registration's 8-slice halo, so a halo spans chunks), whatever threads each worker's kernels use (one worker gets all
-/// the cores, three share them, and the third run sets SsbTomo:AlignmentKernelThreads itself).
+/// the cores, three share them, and the third run sets SsbTomo:AlignmentKernelThreads itself), and whether a chunk
+/// continues from the registration of the chunk before it or prepares its halo again.
 /// </summary>
 public sealed class AlignmentScaleOutTests : IDisposable
 {
@@ -22,12 +24,17 @@ public sealed class AlignmentScaleOutTests : IDisposable
     public async Task One_worker_several_workers_and_another_slab_size_give_the_same_aligned_stack_and_labels()
     {
         var stack = await JobResults.WriteSmallPhantomAsync(_dir.Path);
-        var one = await RunAsync(stack, "one-worker", chunkSlices: 8, workers: 1);
+        // Room for every chunk's registration history: a chunk measured after the one before it continues from it, whatever
+        // order the chunks are taken in (the bus prefetches two, so one of 0, 1 and 2 always follows its neighbour).
+        var kept = new RegistrationHistoryCache(capacity: 8, maxBytes: long.MaxValue);
+        var one = await RunAsync(stack, "one-worker", chunkSlices: 8, workers: 1, histories: kept);
+        Assert.True(kept.Hits > 0, "no chunk continued from the registration of the chunk before it");
+        var haloEveryChunk = await RunAsync(stack, "halo-every-chunk", chunkSlices: 8, workers: 1, histories: new RegistrationHistoryCache(0, 0));
         var three = await RunAsync(stack, "three-workers", chunkSlices: 8, workers: 3);
         var smallSlabs = await RunAsync(stack, "five-slice-slabs", chunkSlices: 5, workers: 2, kernelThreads: 3);
 
         Assert.Null(JobResults.Difference(await JobResults.ReadAsync(one), await JobResults.ReadAsync(three)));
-        foreach (var other in new[] { three, smallSlabs })
+        foreach (var other in new[] { haloEveryChunk, three, smallSlabs })
         {
             Assert.Equal(await File.ReadAllTextAsync(Path.Combine(one, "alignment.json")), await File.ReadAllTextAsync(Path.Combine(other, "alignment.json")));
             Assert.Equal(await VoxelsAsync<ushort>(one, "aligned.zarr"), await VoxelsAsync<ushort>(other, "aligned.zarr"));
@@ -81,7 +88,8 @@ public sealed class AlignmentScaleOutTests : IDisposable
         return (await level.ReadRegionAsync(0, level.Shape[0], 0, level.Shape[1], 0, level.Shape[2])).Data;
     }
 
-    private async Task<string> RunAsync(string stack, string name, int chunkSlices, int workers, Func<string, IBlobStore>? store = null, int? kernelThreads = null)
+    private async Task<string> RunAsync(string stack, string name, int chunkSlices, int workers, Func<string, IBlobStore>? store = null, int? kernelThreads = null,
+        RegistrationHistoryCache? histories = null)
     {
         var root = Path.Combine(_dir.Path, name);
         var outcome = await RunCommand.ExecuteAsync(stack, root, null, chunkSlices, verbose: false, CancellationToken.None,
@@ -93,6 +101,7 @@ public sealed class AlignmentScaleOutTests : IDisposable
                         o.AlignmentKernelThreads = kernelThreads;
                     });
                     if (store is not null) services.AddSingleton(store(root));
+                    if (histories is not null) services.AddSingleton(histories);
                 })
             .WaitAsync(TimeSpan.FromMinutes(3));
         Assert.True(outcome.Succeeded, outcome.Reason);

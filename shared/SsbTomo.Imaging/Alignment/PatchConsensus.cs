@@ -46,6 +46,11 @@ internal sealed class BandImage
     public int Height { get; }
     public int Width { get; }
 
+    /// <summary>Bytes its arrays hold: the image, and its reference terms or the recycled ones it will write them into.</summary>
+    internal long Bytes => 4L * Data.Length + ((_referenceTerms ?? _recycledTerms) is { } terms
+        ? 4L * (terms.GradientY.Length + terms.GradientX.Length) + 8L * terms.WholeCells.Length
+        : 0);
+
     /// <summary>
     /// What <see cref="PatchConsensus"/> needs of this image as the reference, computed on first use and kept: a slice is
     /// the reference of every later slice it is registered with (four with the default offsets), and neither its
