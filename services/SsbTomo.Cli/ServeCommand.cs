@@ -70,7 +70,8 @@ public static class ServeCommand
                 await app.StartAsync(ct);
                 await app.WaitForShutdownAsync(ct);
             }
-            return 0;
+            // A host stopped by its bus watchdog set the exit code that asks to be started again: keep it (0 otherwise).
+            return Environment.ExitCode;
         });
         return command;
     }

@@ -22,4 +22,7 @@ app.MapSsbTomoEndpoints();
 app.MapJobsApi();
 app.MapDashboard();
 app.Run();
-return 0;
+// Not 0: a wedged bus stops the host after setting the exit code that asks to be started again (BusWatchdog.RestartExitCode),
+// and a top-level program's return value would replace it (run-distributed.sh and the distributed tests then left the
+// orchestrator down after a broker outage).
+return Environment.ExitCode;
