@@ -507,6 +507,36 @@ internal static class CleanupStudy
                 if (gaps) ParticleFaceGaps.ApplyInPlace(labels, intensity, decision.ClassMeans, gapGate ?? decision.Thresholds[1], tubeSigma, SliceSpan.All(intensity.Depth), tubeCores);
                 return labels;
             }
+            // The recipe with the carbon voxels that the shine-through correction (shine) or the clean-up (cleanup) gave to the void
+            // handed back where their grey lies at or above a cap: carbon behind a pore or in a thin band beside it whose level sits
+            // near the void-to-electrolyte midpoint (session 60: family 4 and 14's void excess is truth carbon one voxel from truth
+            // void, two thirds of it moved there by these steps). On seeds 1-24 and the presets ("carbon cap none" = "pipeline":
+            // void ±0.5 pp 81 %, contact ±2 pp 74 %): shine caps 78 % / 74 % (14 +1.47 → +1.34 pp, 4 +1.38 → +1.37: the moved
+            // carbon is darker than the caps), clean-up cap at the carbon mean 81 % / 67 %, at the v|c-to-c midpoint 59 % / 52 %
+            // (the clean-up's carbon-to-void moves are mostly true rims). Not adopted.
+            Volume<byte> CarbonCapped(double cap, bool shineStep, bool cleanupStep)
+            {
+                using var tubeCores = new FibreHalfDepth.TubeCoreCache(intensity, tubeSigma, decision.ClassMeans);
+                var classified = PhaseClassifier.Classify(intensity, decision.Thresholds, PhaseClassifier.BseDarkToBright);
+                var cleaned = PartialVolumeCleanup.Apply(classified, intensity, PhaseClassifier.BseDarkToBright, decision.ClassMeans);
+                if (cleanupStep)
+                    for (var k = 0; k < cleaned.Length; k++)
+                        if (classified.Data[k] == PhaseLabel.Carbon && cleaned.Data[k] == PhaseLabel.Void && intensity.Data[k] >= cap) cleaned.Data[k] = PhaseLabel.Carbon;
+                var labels = cleaned;
+                if (shine.Detected)
+                {
+                    labels = ShineThroughCorrection.Apply(cleaned, intensity, decision.ClassMeans[0], [shine.Correction], double.PositiveInfinity,
+                        decision.ClassMeans[2], SliceSpan.All(intensity.Depth), PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
+                    if (shineStep)
+                        for (var k = 0; k < labels.Length; k++)
+                            if (cleaned.Data[k] == PhaseLabel.Carbon && labels.Data[k] == PhaseLabel.Void && intensity.Data[k] >= cap) labels.Data[k] = PhaseLabel.Carbon;
+                }
+                labels = FibreHalfDepth.Apply(labels, intensity, decision.ClassMeans, tubeSigma, SliceSpan.All(intensity.Depth), tubeCores);
+                LitPoreRuns.ApplyInPlace(labels, intensity, decision.Thresholds[0], decision.ClassMeans, shine.Correction, SliceSpan.All(intensity.Depth));
+                ParticleFaceGaps.ApplyInPlace(labels, intensity, decision.ClassMeans, decision.Thresholds[1], tubeSigma, SliceSpan.All(intensity.Depth), tubeCores);
+                return labels;
+            }
+            double VoidCarbonMid() => 0.5 * (decision.Thresholds[0] + decision.ClassMeans[1]);
             double[] TruthShine() => Enumerable.Range(0, 9).Select(d => d == 0 ? 0 : shineStrength * Math.Exp(-(d - 1) / shineDecay)).ToArray();
             (string Rule, Func<Volume<byte>> Segment)[] rules =
             [
@@ -525,6 +555,12 @@ internal static class CleanupStudy
                 ("gaps below v|c to c mid", () => PipelineWithout(gapGate: 0.5 * (decision.Thresholds[0] + decision.ClassMeans[1]))),
                 ("pipeline no gaps no lit runs", () => PipelineWithout(gaps: false, litRuns: false)),
                 ("pipeline no gaps no lit runs no fibres", () => PipelineWithout(gaps: false, litRuns: false, fibres: false)),
+                ("carbon cap none", () => CarbonCapped(double.PositiveInfinity, shineStep: true, cleanupStep: true)),
+                ("shine carbon cap c mean", () => CarbonCapped(decision.ClassMeans[1], shineStep: true, cleanupStep: false)),
+                ("shine carbon cap v|c to c mid", () => CarbonCapped(VoidCarbonMid(), shineStep: true, cleanupStep: false)),
+                ("cleanup carbon cap c mean", () => CarbonCapped(decision.ClassMeans[1], shineStep: false, cleanupStep: true)),
+                ("cleanup carbon cap v|c to c mid", () => CarbonCapped(VoidCarbonMid(), shineStep: false, cleanupStep: true)),
+                ("both carbon cap v|c to c mid", () => CarbonCapped(VoidCarbonMid(), shineStep: true, cleanupStep: true)),
                 ("shine gate 0.03", () => ShineGate(0.03)),
                 ("shine gate 0.05", () => ShineGate(0.05)),
                 ("shine gate 0.07", () => ShineGate(0.07)),
