@@ -89,7 +89,7 @@ public sealed class SegmentChunkConsumer(IBlobStore store, IOptions<SsbTomoOptio
             var intensity = window.Data;
             if (message.ColumnOffsets is { } offsets) StandingCurtains.Subtract(intensity, window.Tile.ReadX0, offsets);
             var labels = PhaseSegmentation.Segment(intensity, message.Thresholds, message.ClassMeans, message.ShineThroughExcess, fibreSigma, window.Slab.OwnedInSlab,
-                correctShineThrough: !message.SkipShineThroughCorrection);
+                correctShineThrough: !message.SkipShineThroughCorrection, exactArea: window.Tile.OwnedInRead);
             variants?.Add(intensity, window.Slab, window.Tile);
             // Nothing of the window is used after this await, so the state machine keeps no reference to it (an optimised
             // build keeps a local across an await only when it is used after it) while the next window is read.

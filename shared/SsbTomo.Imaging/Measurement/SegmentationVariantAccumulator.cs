@@ -116,14 +116,17 @@ public sealed class SegmentationVariantAccumulator
     {
         var (z0, (y0, x0)) = (window.OwnedStartInSlab, tile.OwnedStartInRead);
         var (z1, y1, x1) = (z0 + window.OwnedSlices, y0 + tile.OwnedHeight, x0 + tile.OwnedWidth);
-        // The faces reach one voxel beyond the owned slices.
+        // The faces reach one voxel beyond the owned slices; in the plane one voxel beyond the owned rows and columns suffices too
+        // (a sampled block's halo is most of its voxels, and the steps then compute only where the counts read).
         var exact = window.OwnedInSlab.Grow(0, 1, intensityWindow.Depth);
+        var exactArea = new AreaSpan(y0, y1, x0, x1).Grow(1, intensityWindow.Height, intensityWindow.Width);
         // The variants differ in thresholds only, so the fibres' rule tests a voxel for a tube core once for all of them.
         using var tubeCores = _fibreSigmaVoxels > 0 ? new FibreHalfDepth.TubeCoreCache(intensityWindow, _fibreSigmaVoxels, _classMeans) : null;
         // Each variant adds to its own tallies only: the sums do not depend on the order.
         Parallel.For(0, _variants.Count, new ParallelOptions { MaxDegreeOfParallelism = variantsAtOnce }, v =>
         {
-            var labels = PhaseSegmentation.Segment(intensityWindow, _variants[v].Thresholds, _classMeans, _shineThroughExcess, _fibreSigmaVoxels, exact, tubeCores, _correctShineThrough);
+            var labels = PhaseSegmentation.Segment(intensityWindow, _variants[v].Thresholds, _classMeans, _shineThroughExcess, _fibreSigmaVoxels, exact, tubeCores, _correctShineThrough,
+                exactArea);
             _contact[v] += ContactLoss.CountFrom(labels, z0, z1, y0, y1, x0, x1);
             var counts = PhaseFractions.Count(TileGrid.CropToOwned(labels, window, tile));
             for (var i = 0; i < counts.Length; i++) _counts[v][i] += counts[i];

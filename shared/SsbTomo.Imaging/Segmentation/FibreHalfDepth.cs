@@ -93,11 +93,13 @@ public static class FibreHalfDepth
     /// The rule decided on the slices of <paramref name="exact"/> alone (the others keep <paramref name="labels"/>): a voxel's
     /// decision needs the cores within its box, and a core within the box of an undecided voxel is looked for whenever that
     /// voxel is marked, so marking the span's voxels and looking for cores a box beyond it give the span's bytes of a pass
-    /// over every slice, and the Hessians of the slices outside it are never computed.
+    /// over every slice, and the Hessians of the slices outside it are never computed. Likewise in the plane: only the voxels of
+    /// <paramref name="exactArea"/>'s rows and columns are decided (null: all), and no core is looked for beyond its box.
     /// </summary>
     public static Volume<byte> Apply(Volume<byte> labels, Volume<float> intensity, double[] classMeans, double sigmaVoxels, SliceSpan exact,
-        TubeCoreCache? cores = null) =>
-        Apply(labels, intensity, classMeans, sigmaVoxels, NeighbourhoodVoxels(sigmaVoxels), DepthShare, CarbonFibreSurvey.MinimumTubeResponse, exact, cores);
+        TubeCoreCache? cores = null, AreaSpan? exactArea = null) =>
+        Apply(labels, intensity, classMeans, sigmaVoxels, NeighbourhoodVoxels(sigmaVoxels), DepthShare, CarbonFibreSurvey.MinimumTubeResponse, exact, cores,
+            exactArea);
 
     /// <summary>
     /// The dark-tube test's outcome per voxel of one intensity volume, kept across calls of the rule on that same volume with
@@ -217,7 +219,7 @@ public static class FibreHalfDepth
     internal static float MinimumResponseFor(double share, double[] classMeans) => (float)(share * (classMeans[2] - classMeans[0]));
 
     private static Volume<byte> Apply(Volume<byte> labels, Volume<float> intensity, double[] classMeans, double sigmaVoxels,
-        int neighbourhoodVoxels, double depthShare, double minimumTubeResponse, SliceSpan exact, TubeCoreCache? cache = null)
+        int neighbourhoodVoxels, double depthShare, double minimumTubeResponse, SliceSpan exact, TubeCoreCache? cache = null, AreaSpan? exactArea = null)
     {
         var minimumResponse = MinimumResponseFor(minimumTubeResponse, classMeans);
         if (cache is not null && (!ReferenceEquals(cache.Intensity, intensity) || cache.SigmaVoxels != sigmaVoxels || cache.MinimumResponse != minimumResponse))
@@ -229,10 +231,12 @@ public static class FibreHalfDepth
         if (!(sigmaVoxels > 0)) throw new ArgumentOutOfRangeException(nameof(sigmaVoxels), sigmaVoxels, "σ must be positive");
         ArgumentOutOfRangeException.ThrowIfNegative(neighbourhoodVoxels);
         exact.CheckInside(labels.Depth, nameof(exact));
+        var area = exactArea ?? AreaSpan.All(labels.Height, labels.Width);
+        area.CheckInside(labels.Height, labels.Width, nameof(exactArea));
         var result = labels.Clone();
-        if (labels.Length == 0 || exact.Length == 0 || !(classMeans[2] - classMeans[0] > 0)) return result;
+        if (labels.Length == 0 || exact.Length == 0 || area.IsEmpty || !(classMeans[2] - classMeans[0] > 0)) return result;
 
-        var job = new Job(labels, intensity, result, classMeans[2], neighbourhoodVoxels, depthShare, minimumResponse, cache);
+        var job = new Job(labels, intensity, result, classMeans[2], neighbourhoodVoxels, depthShare, minimumResponse, cache, area);
         // One worker per core, each with its own scratch for the three passes; slices are dealt round-robin.
         var workers = Math.Min(Environment.ProcessorCount, labels.Depth);
         var scratch = new Scratch?[workers];
@@ -267,7 +271,7 @@ public static class FibreHalfDepth
     }
 
     private sealed class Job(Volume<byte> labels, Volume<float> intensity, Volume<byte> result, double electrolyteMean, int radius, double depthShare, float minimumResponse,
-        TubeCoreCache? cache)
+        TubeCoreCache? cache, AreaSpan area)
     {
         private readonly int _depth = labels.Depth, _height = labels.Height, _width = labels.Width;
         private readonly int[] _undecidedInSlice = new int[labels.Depth];
@@ -301,7 +305,20 @@ public static class FibreHalfDepth
             for (var zz = first + 1; zz <= last; zz++) ElementwiseInPlace.Min(s.AlongZ, intensity.Slice(zz));
             MinInPlane(s);
 
-            _undecidedInSlice[z] = MarkDisagreeing(labels.Slice(z), s.Any, intensity.Slice(z), s.Darkest, result.Slice(z), electrolyteMean, depthShare);
+            if (area == AreaSpan.All(_height, _width))
+            {
+                _undecidedInSlice[z] = MarkDisagreeing(labels.Slice(z), s.Any, intensity.Slice(z), s.Darkest, result.Slice(z), electrolyteMean, depthShare);
+                return;
+            }
+            // Only the area's voxels are decided: the cores are then looked for within their boxes alone.
+            var (undecided, columns) = (0, area.X1 - area.X0);
+            for (var y = area.Y0; y < area.Y1; y++)
+            {
+                var start = y * _width + area.X0;
+                undecided += MarkDisagreeing(labels.Slice(z).Slice(start, columns), s.Any.AsSpan(start, columns), intensity.Slice(z).Slice(start, columns),
+                    s.Darkest.AsSpan(start, columns), result.Slice(z).Slice(start, columns), electrolyteMean, depthShare);
+            }
+            _undecidedInSlice[z] = undecided;
         }
 
         /// <summary>Pass 2: the dark-tube test at the carbon voxels within the box of an undecided voxel.</summary>

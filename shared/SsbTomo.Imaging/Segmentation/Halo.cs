@@ -79,6 +79,27 @@ public static class Halo
 }
 
 /// <summary>
+/// Rows [Y0, Y1) and columns [X0, X1) of every slice: the in-plane counterpart of <see cref="SliceSpan"/>, where a step must be
+/// exact (a tile's owned voxels and what the steps after it read around them) while its window also holds a halo.
+/// </summary>
+public readonly record struct AreaSpan(int Y0, int Y1, int X0, int X1)
+{
+    public static AreaSpan All(int height, int width) => new(0, height, 0, width);
+
+    /// <summary>The area grown by <paramref name="by"/> on every side, clipped to a slice of <paramref name="height"/> x <paramref name="width"/>.</summary>
+    public AreaSpan Grow(int by, int height, int width) =>
+        new(Math.Max(0, Y0 - by), Math.Min(height, Y1 + by), Math.Max(0, X0 - by), Math.Min(width, X1 + by));
+
+    public bool IsEmpty => Y1 <= Y0 || X1 <= X0;
+
+    public void CheckInside(int height, int width, string parameterName)
+    {
+        if (Y0 < 0 || X0 < 0 || Y1 > height || X1 > width || Y0 > Y1 || X0 > X1)
+            throw new ArgumentOutOfRangeException(parameterName, $"rows {Y0}-{Y1}, columns {X0}-{X1} are not inside a {height}x{width} slice");
+    }
+}
+
+/// <summary>
 /// One y/x tile of a slab: rows [OwnedY0, OwnedY1) and columns [OwnedX0, OwnedX1) are owned, rows [ReadY0, ReadY1) and
 /// columns [ReadX0, ReadX1) are read (the owned tile plus the halo, fewer at the image's edges).
 /// </summary>
@@ -91,6 +112,9 @@ public readonly record struct TileWindow(int ReadY0, int ReadY1, int ReadX0, int
 
     /// <summary>First owned row and column inside the read window.</summary>
     public (int Y, int X) OwnedStartInRead => (OwnedY0 - ReadY0, OwnedX0 - ReadX0);
+
+    /// <summary>The owned rows and columns in the read window's coordinates.</summary>
+    public AreaSpan OwnedInRead => new(OwnedY0 - ReadY0, OwnedY1 - ReadY0, OwnedX0 - ReadX0, OwnedX1 - ReadX0);
 
     /// <summary>The whole image as one tile (nothing to read beyond it).</summary>
     public static TileWindow Whole(int height, int width) => new(0, height, 0, width, 0, height, 0, width);

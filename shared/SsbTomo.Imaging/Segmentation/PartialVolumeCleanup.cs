@@ -104,8 +104,10 @@ public static class PartialVolumeCleanup
     }
 
     /// <summary>
-    /// The rule on the slices of <paramref name="exact"/> alone; the others keep <paramref name="labels"/>. Each voxel's result
-    /// reads the labels within 2·maxBandVoxels of it, so the span's slices are the same bytes as in a pass over every slice.
+    /// The rule on the slices of <paramref name="exact"/> alone, and in them on the rows and columns of <paramref name="exactArea"/>
+    /// alone (null: all); the other voxels keep <paramref name="labels"/>. Each voxel's result reads the labels within
+    /// 2·maxBandVoxels of it, so those voxels are the same bytes as in a pass over every voxel. A window's outer halo, there only
+    /// as the lines' context, is the rule's costliest part: its lines leave the window, so its voxels go one by one.
     /// </summary>
     public static Volume<byte> Apply(
         Volume<byte> labels,
@@ -114,8 +116,9 @@ public static class PartialVolumeCleanup
         double[] classMeansDarkToBright,
         SliceSpan exact,
         int maxBandVoxels = DefaultMaxBandVoxels,
-        double minimumEdgeContrast = DefaultMinimumEdgeContrast) =>
-        Apply(labels, intensity, labelsDarkToBright, classMeansDarkToBright, maxBandVoxels, minimumEdgeContrast, zBlocks: 0, exact);
+        double minimumEdgeContrast = DefaultMinimumEdgeContrast,
+        AreaSpan? exactArea = null) =>
+        Apply(labels, intensity, labelsDarkToBright, classMeansDarkToBright, maxBandVoxels, minimumEdgeContrast, zBlocks: 0, exact, exactArea);
 
     /// <summary>As the public overload; <paramref name="zBlocks"/> &gt; 0 fixes the number of z-blocks (tests: the result must not depend on it).</summary>
     internal static Volume<byte> Apply(
@@ -126,7 +129,8 @@ public static class PartialVolumeCleanup
         int maxBandVoxels,
         double minimumEdgeContrast,
         int zBlocks,
-        SliceSpan? exact = null)
+        SliceSpan? exact = null,
+        AreaSpan? exactArea = null)
     {
         if (labels.Depth != intensity.Depth || labels.Height != intensity.Height || labels.Width != intensity.Width)
             throw new ArgumentException("labels and intensity must have the same shape", nameof(intensity));
@@ -145,8 +149,10 @@ public static class PartialVolumeCleanup
 
         var span = exact ?? SliceSpan.All(labels.Depth);
         span.CheckInside(labels.Depth, nameof(exact));
-        if (span.Length == 0) return result;
-        var job = new Job(labels, intensity, result, rankOf, labelsDarkToBright, classMeansDarkToBright, maxBandVoxels, minimumEdgeContrast);
+        var area = exactArea ?? AreaSpan.All(labels.Height, labels.Width);
+        area.CheckInside(labels.Height, labels.Width, nameof(exactArea));
+        if (span.Length == 0 || area.IsEmpty) return result;
+        var job = new Job(labels, intensity, result, rankOf, labelsDarkToBright, classMeansDarkToBright, maxBandVoxels, minimumEdgeContrast, area);
         var depth = span.Length;
         // Each block recomputes 2·band box planes of its neighbours, so keep blocks several slices deep.
         var blocks = zBlocks > 0 ? Math.Min(zBlocks, depth) : Math.Clamp(depth / 4, 1, 4 * Environment.ProcessorCount);
@@ -158,9 +164,19 @@ public static class PartialVolumeCleanup
 
     private sealed class Job(
         Volume<byte> labels, Volume<float> intensity, Volume<byte> result, sbyte[] rankOf,
-        byte[] labelsDarkToBright, double[] classMeans, int maxBandVoxels, double minimumEdgeContrast)
+        byte[] labelsDarkToBright, double[] classMeans, int maxBandVoxels, double minimumEdgeContrast, AreaSpan area)
     {
         private readonly int _depth = labels.Depth, _height = labels.Height, _width = labels.Width;
+
+        /// <summary>Per candidates word, the bits of the columns inside the area.</summary>
+        private readonly uint[] _areaColumns = AreaColumnWords(area, labels.Width);
+
+        private static uint[] AreaColumnWords(AreaSpan area, int width)
+        {
+            var words = new uint[(width + 31) / 32];
+            for (var x = area.X0; x < area.X1; x++) words[x / 32] |= 1u << (x % 32);
+            return words;
+        }
         private readonly int _topRank = labelsDarkToBright.Length - 1;
 
         /// <summary>Processes slices [z0, z1): box filter planes in a ring of 2·band+1 slices, then the candidates.</summary>
@@ -262,7 +278,7 @@ public static class PartialVolumeCleanup
             var runsInSlice = _runs && z >= reach && z + reach < _depth && _width >= 2 * reach + RunVoxels;
             if (runsInSlice)
                 for (var k = -band; k <= band; k++) bandPlanes[k + band] = ringRank[(z + k) % ringRank.Length];
-            for (var y = 0; y < _height; y++)
+            for (var y = area.Y0; y < area.Y1; y++)
             {
                 var row = y * _width;
                 if (!Candidates(ranks.AsSpan(row, _width), boxMin.AsSpan(row, _width), boxMax.AsSpan(row, _width), candidates)) continue;
@@ -349,7 +365,7 @@ public static class PartialVolumeCleanup
                     var rank = Vector256.Create(ranks.Slice(x, 32));
                     var candidate = Vector256.GreaterThan(rank, zero) & Vector256.LessThan(rank, top)
                         & Vector256.LessThan(Vector256.Create(minRow.Slice(x, 32)), rank) & Vector256.GreaterThan(Vector256.Create(maxRow.Slice(x, 32)), rank);
-                    var bits = candidate.ExtractMostSignificantBits();
+                    var bits = candidate.ExtractMostSignificantBits() & _areaColumns[x / 32];
                     words[x / 32] = bits;
                     any |= bits;
                 }
@@ -359,6 +375,7 @@ public static class PartialVolumeCleanup
                 uint bits = 0;
                 for (var j = 0; j < 32 && x + j < ranks.Length; j++)
                     if (IsCandidate(ranks[x + j], minRow[x + j], maxRow[x + j])) bits |= 1u << j;
+                bits &= _areaColumns[x / 32];
                 words[x / 32] = bits;
                 any |= bits;
             }
@@ -536,15 +553,18 @@ public static class PartialVolumeCleanup
             var (darkest, brightest) = (Vector256<sbyte>.Zero, Vector256.Create((sbyte)top));
             var (nextDarkest, nextBrightest) = (Vector256.Create((sbyte)1), Vector256.Create((sbyte)(top - 1)));
             uint widestFull = 0, widestShort = 0;
-            for (var d = 0; d < _steps.Length; d++)
+            // A voxel's outcome depends only on whether some line qualifies with the full span, else with the short span its
+            // rank allows: once a lane has a full span no later line can change it, nor a short line one that has a short span.
+            for (var d = 0; d < _steps.Length && (candidates & ~widestFull) != 0; d++)
             {
+                var open = candidates & ~widestFull;
                 var (dz, rowStep, step) = (LineDirections[d].Dz, _rowSteps[d], _steps[d]);
                 var (before, after) = (LoadRanks(bandPlanes[2 - dz], rowStart - rowStep), LoadRanks(bandPlanes[2 + dz], rowStart + rowStep));
                 var (before2, after2) = (LoadRanks(bandPlanes[2 - 2 * dz], rowStart - 2 * rowStep), LoadRanks(bandPlanes[2 + 2 * dz], rowStart + 2 * rowStep));
                 // The three shapes of a band of at most two voxels: ends (-1, 1), (-2, 1) and (-1, 2).
-                var narrow = Between(before, after, centre, unranked).ExtractMostSignificantBits() & candidates;
-                var wideBefore = (Between(before2, after, centre, unranked) & Between(before2, after, before, unranked)).ExtractMostSignificantBits() & candidates;
-                var wideAfter = (Between(before, after2, centre, unranked) & Between(before, after2, after, unranked)).ExtractMostSignificantBits() & candidates;
+                var narrow = Between(before, after, centre, unranked).ExtractMostSignificantBits() & open;
+                var wideBefore = (Between(before2, after, centre, unranked) & Between(before2, after, before, unranked)).ExtractMostSignificantBits() & open;
+                var wideAfter = (Between(before, after2, centre, unranked) & Between(before, after2, after, unranked)).ExtractMostSignificantBits() & open;
                 if ((narrow | wideBefore | wideAfter) == 0) continue;
                 // An end of rank strictly between two others may lie in a thin band itself: the ranks two positions beyond it
                 // (four slices away at most: read only where such an end is met, e.g. not where void meets NMC).
@@ -579,15 +599,9 @@ public static class PartialVolumeCleanup
                     var (low, high) = (Vector256.Min(lowerEnd, upperEnd), Vector256.Max(lowerEnd, upperEnd));
                     var full = (Vector256.Equals(low, darkest) & Vector256.Equals(high, brightest)).ExtractMostSignificantBits();
                     var lowerPair = (Vector256.Equals(low, darkest) & Vector256.Equals(high, nextBrightest)).ExtractMostSignificantBits();
-                    var (lowerOffset, upperOffset) = (centreIndex + lower * step, centreIndex + upper * step);
-                    for (var left = bits; left != 0; left &= left - 1)
-                    {
-                        var lane = BitOperations.TrailingZeroCount(left);
-                        var bit = 1u << lane;
-                        var contrast = Math.Abs(Unsafe.Add(ref greyStart, (nint)(upperOffset + lane)) - Unsafe.Add(ref greyStart, (nint)(lowerOffset + lane)));
-                        var floor = (full & bit) != 0 ? _contrastFloor[0, top] : (lowerPair & bit) != 0 ? _contrastFloor[0, top - 1] : _contrastFloor[1, top];
-                        if (contrast < floor) bits &= ~bit;
-                    }
+                    bits &= ~(widestFull | (widestShort & ~full));
+                    if (bits == 0) continue;
+                    bits &= ~TooLowContrast(ref greyStart, centreIndex + lower * step, centreIndex + upper * step, bits, full, lowerPair);
                     widestFull |= bits & full;
                     widestShort |= bits & ~full;
                 }
@@ -605,6 +619,37 @@ public static class PartialVolumeCleanup
             }
             return true;
         }
+
+        /// <summary>
+        /// Per lane of <paramref name="bits"/> (bit), whether the two ends' grey levels (<paramref name="lowerOffset"/> + lane,
+        /// <paramref name="upperOffset"/> + lane) differ by less than the contrast their pair of classes needs: the darkest and
+        /// brightest (<paramref name="full"/>), the darkest and next brightest (<paramref name="lowerPair"/>) or the next darkest and
+        /// brightest. Eight lanes at a time in float, as the one-by-one rule's |upper − lower| &lt; floor (a NaN difference is
+        /// never too low). Most candidates of a run pass the line shapes, so lane by lane this was most of the run's time.
+        /// </summary>
+        private uint TooLowContrast(ref float greyStart, long lowerOffset, long upperOffset, uint bits, uint full, uint lowerPair)
+        {
+            var top = _topRank;
+            var (fullFloor, lowerPairFloor, upperPairFloor) =
+                (Vector256.Create(_contrastFloor[0, top]), Vector256.Create(_contrastFloor[0, top - 1]), Vector256.Create(_contrastFloor[1, top]));
+            uint tooLow = 0;
+            for (var group = 0; group < RunVoxels; group += Vector256<float>.Count)
+            {
+                if (((bits >> group) & 0xFF) == 0) continue;
+                var upper = Vector256.LoadUnsafe(ref greyStart, (nuint)(upperOffset + group));
+                var lower = Vector256.LoadUnsafe(ref greyStart, (nuint)(lowerOffset + group));
+                var floor = Vector256.ConditionalSelect(LaneMask(full >> group), fullFloor,
+                    Vector256.ConditionalSelect(LaneMask(lowerPair >> group), lowerPairFloor, upperPairFloor));
+                tooLow |= Vector256.LessThan(Vector256.Abs(upper - lower), floor).ExtractMostSignificantBits() << group;
+            }
+            return tooLow & bits;
+        }
+
+        private static readonly Vector256<int> LaneBits = Vector256.Create(1, 2, 4, 8, 16, 32, 64, 128);
+
+        /// <summary>All ones in lane j of eight where bit j of <paramref name="bits"/> is set.</summary>
+        private static Vector256<float> LaneMask(uint bits) =>
+            Vector256.Equals(Vector256.Create((int)(bits & 0xFF)) & LaneBits, LaneBits).AsSingle();
 
         /// <summary>Per lane (bit), a rank strictly between the darkest and the brightest (<paramref name="top"/>).</summary>
         private static uint Intermediate(Vector256<sbyte> ranks, int top) =>

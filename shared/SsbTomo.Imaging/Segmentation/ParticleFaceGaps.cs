@@ -73,13 +73,17 @@ public static class ParticleFaceGaps
     /// <param name="sigmaVoxels">The tube filter's σ (<see cref="CarbonFibreSurvey.TubeSigmaVoxels"/>).</param>
     /// <param name="exact">The slices whose result must be exact.</param>
     /// <param name="cores">Tube tests kept across calls on the same grey levels (<see cref="FibreHalfDepth.TubeCoreCache"/>); null: not kept.</param>
+    /// <param name="exactArea">
+    /// The rows and columns whose result must be exact (null: all): as along z, only the candidates within the growth of them
+    /// are flagged, so neither the growth nor the tube tests run in the rest of a window's halo.
+    /// </param>
     /// <remarks>
     /// A gap voxel is reached from a seed through candidates clear of cores; every such path runs through the candidates
     /// within the growth of a seed when the cores are ignored, so only those few (the potential gap) need the Hessian's
     /// tube test in their box, not every candidate: the rule then costs a few linear passes over the window.
     /// </remarks>
     public static void ApplyInPlace(Volume<byte> labels, Volume<float> intensity, double[] classMeans, double carbonElectrolyteThreshold, double sigmaVoxels,
-        SliceSpan exact, FibreHalfDepth.TubeCoreCache? cores = null)
+        SliceSpan exact, FibreHalfDepth.TubeCoreCache? cores = null, AreaSpan? exactArea = null)
     {
         if (labels.Depth != intensity.Depth || labels.Height != intensity.Height || labels.Width != intensity.Width)
             throw new ArgumentException("labels and intensity must have the same shape", nameof(intensity));
@@ -87,6 +91,7 @@ public static class ParticleFaceGaps
             throw new ArgumentException("four class means (void, carbon, electrolyte, active material) are needed", nameof(classMeans));
         if (!(sigmaVoxels > 0)) throw new ArgumentOutOfRangeException(nameof(sigmaVoxels), sigmaVoxels, "σ must be positive");
         exact.CheckInside(labels.Depth, nameof(exact));
+        exactArea?.CheckInside(labels.Height, labels.Width, nameof(exactArea));
         var minimumResponse = FibreHalfDepth.MinimumResponseFor(CarbonFibreSurvey.MinimumTubeResponse, classMeans);
         if (cores is not null && (!ReferenceEquals(cores.Intensity, intensity) || cores.SigmaVoxels != sigmaVoxels || cores.MinimumResponse != minimumResponse))
             throw new ArgumentException("the tube-core cache was made for another intensity volume, σ or contrast", nameof(cores));
@@ -94,12 +99,12 @@ public static class ParticleFaceGaps
         if (labels.Length > int.MaxValue) throw new ArgumentException("a window of more than 2^31 voxels", nameof(labels));
 
         // Within the reach of the active material: its mask dilated by the six-neighbourhood ReachVoxels times (L1 distance).
-        Apply(labels, intensity, carbonElectrolyteThreshold, sigmaVoxels, exact, cores, minimumResponse, (float)classMeans[2],
+        Apply(labels, intensity, carbonElectrolyteThreshold, sigmaVoxels, exact, exactArea, cores, minimumResponse, (float)classMeans[2],
             new byte[labels.Length], new byte[labels.Length]);
     }
 
     private static void Apply(Volume<byte> labels, Volume<float> intensity, double carbonElectrolyteThreshold, double sigmaVoxels, SliceSpan exact,
-        FibreHalfDepth.TubeCoreCache? cores, float minimumResponse, float electrolyteMean, byte[] near, byte[] other)
+        AreaSpan? exactArea, FibreHalfDepth.TubeCoreCache? cores, float minimumResponse, float electrolyteMean, byte[] near, byte[] other)
     {
         var (depth, height, width) = (labels.Depth, labels.Height, labels.Width);
         var plane = height * width;
@@ -114,6 +119,7 @@ public static class ParticleFaceGaps
             Parallel.For(span.Start, span.End, options, z => DilateSlice(before, after, z, depth, height, width));
             (near, other) = (after, before);
         }
+        if (exactArea is { } area) ClearOutside(near, area.Grow(GrowSteps, height, width), candidates, height, width);
 
         // Candidates (carbon within the reach), and the potential gap: the growth from the seeds ignoring the cores.
         var flags = other;
@@ -162,6 +168,23 @@ public static class ParticleFaceGaps
         foreach (var k in seeds) flags[k] |= Gap;
         foreach (var k in Grow(flags, seeds, Clear, Gap, candidates, height, width))
             if (k >= exact.Start * plane && k < exact.End * plane) labels.Data[k] = PhaseLabel.Void;
+    }
+
+    /// <summary>Zeroes <paramref name="mask"/> outside <paramref name="area"/> on the slices of <paramref name="span"/>.</summary>
+    private static void ClearOutside(byte[] mask, AreaSpan area, SliceSpan span, int height, int width)
+    {
+        var plane = height * width;
+        for (var z = span.Start; z < span.End; z++)
+        {
+            var slice = mask.AsSpan(z * plane, plane);
+            slice[..(area.Y0 * width)].Clear();
+            slice[(area.Y1 * width)..].Clear();
+            for (var y = area.Y0; y < area.Y1; y++)
+            {
+                slice.Slice(y * width, area.X0).Clear();
+                slice.Slice(y * width + area.X1, width - area.X1).Clear();
+            }
+        }
     }
 
     /// <summary>

@@ -72,26 +72,35 @@ public static class PhaseSegmentation
     /// class means (the threshold variants on one band); null: kept for this call only, so that the particle faces' gaps
     /// take the half-depth rule's tests of the voxels both look at instead of testing them again.</param>
     /// <param name="correctShineThrough">False: the shine-through correction is left out (a stack without measurable shine-through).</param>
+    /// <param name="exactArea">
+    /// The rows and columns of a tile's owned voxels in its window (null: all). The clean-up is then exact only where the steps
+    /// after it read: the owned area, grown by the fibres' rule's and the particle faces' reach when they run (the shine-through
+    /// correction and the lit pore runs read along z alone). Voxels outside hold intermediate results: crop them away.
+    /// </param>
     public static Volume<byte> Segment(Volume<float> denoised, double[] thresholds, double[] classMeans, double shineThroughExcess, double fibreSigmaVoxels,
-        SliceSpan exact, FibreHalfDepth.TubeCoreCache? tubeCores = null, bool correctShineThrough = true)
+        SliceSpan exact, FibreHalfDepth.TubeCoreCache? tubeCores = null, bool correctShineThrough = true, AreaSpan? exactArea = null)
     {
         exact.CheckInside(denoised.Depth, nameof(exact));
+        exactArea?.CheckInside(denoised.Height, denoised.Width, nameof(exactArea));
         var gapsRead = fibreSigmaVoxels > 0 ? exact.Grow(ParticleFaceGaps.LabelReachVoxels, ParticleFaceGaps.LabelReachVoxels, denoised.Depth) : exact;
         var runsRead = shineThroughExcess > 0 ? gapsRead.Grow(LitPoreRuns.ReachBeforeSlices, LitPoreRuns.ReachAfterSlices, denoised.Depth) : gapsRead;
         var corrected = fibreSigmaVoxels > 0
             ? runsRead.Grow(FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels), denoised.Depth)
             : runsRead;
         var cleaned = corrected.Grow(ShineThroughCorrection.MaxRunSlices, 0, denoised.Depth);
+        // In the plane the same chain, without the steps that read along z alone.
+        var fibresArea = exactArea?.Grow(fibreSigmaVoxels > 0 ? ParticleFaceGaps.LabelReachVoxels : 0, denoised.Height, denoised.Width);
+        var cleanedArea = fibresArea?.Grow(fibreSigmaVoxels > 0 ? FibreHalfDepth.NeighbourhoodVoxels(fibreSigmaVoxels) : 0, denoised.Height, denoised.Width);
         using var ownTubeCores = fibreSigmaVoxels > 0 && tubeCores is null ? new FibreHalfDepth.TubeCoreCache(denoised, fibreSigmaVoxels, classMeans) : null;
         tubeCores ??= ownTubeCores;
         var labels = PhaseClassifier.Classify(denoised, thresholds, PhaseClassifier.BseDarkToBright);
-        labels = PartialVolumeCleanup.Apply(labels, denoised, PhaseClassifier.BseDarkToBright, classMeans, cleaned);
+        labels = PartialVolumeCleanup.Apply(labels, denoised, PhaseClassifier.BseDarkToBright, classMeans, cleaned, exactArea: cleanedArea);
         if (correctShineThrough)
             labels = ShineThroughCorrection.Apply(labels, denoised, classMeans[0], [shineThroughExcess], double.PositiveInfinity, classMeans[2], corrected,
                 PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps);
-        if (fibreSigmaVoxels > 0) labels = FibreHalfDepth.Apply(labels, denoised, classMeans, fibreSigmaVoxels, runsRead, tubeCores);
+        if (fibreSigmaVoxels > 0) labels = FibreHalfDepth.Apply(labels, denoised, classMeans, fibreSigmaVoxels, runsRead, tubeCores, fibresArea);
         LitPoreRuns.ApplyInPlace(labels, denoised, thresholds[0], classMeans, shineThroughExcess, gapsRead);
-        if (fibreSigmaVoxels > 0) ParticleFaceGaps.ApplyInPlace(labels, denoised, classMeans, thresholds[1], fibreSigmaVoxels, exact, tubeCores);
+        if (fibreSigmaVoxels > 0) ParticleFaceGaps.ApplyInPlace(labels, denoised, classMeans, thresholds[1], fibreSigmaVoxels, exact, tubeCores, exactArea);
         return labels;
     }
 }

@@ -133,6 +133,16 @@ public class FibreHalfDepthTests
         Assert.Equal(whole.Data, SegmentedInWindows(denoised, Thresholds, Means, shineThroughExcess, TubeSigma, slabSlices, tile, ownedOnly).Data);
     }
 
+    [Theory]
+    [InlineData(5, 13, 0.0)]
+    [InlineData(3, 7, 0.3)]
+    public void Tiles_without_the_fibres_rule_give_the_whole_volumes_bytes(int slabSlices, int tile, double shineThroughExcess)
+    {
+        var (_, denoised) = Fibres(radius: 1.6, blurSigma: 1.3, withPore: true, seed: 3, noise: 900);
+        var whole = PhaseSegmentation.Segment(denoised, Thresholds, Means, shineThroughExcess);
+        Assert.Equal(whole.Data, SegmentedInWindows(denoised, Thresholds, Means, shineThroughExcess, 0, slabSlices, tile, ownedOnly: true).Data);
+    }
+
     /// <summary>
     /// The recipe run slab by slab (the z halo) and tile by tile (the in-plane halo) and the owned voxels put together, as the
     /// segmentation stage does; with <paramref name="ownedOnly"/> each window's steps compute only where the later ones read.
@@ -150,7 +160,7 @@ public class FibreHalfDepthTests
             {
                 var read = TileGrid.Crop(Halo.CropZ(denoised, slab.SlabZ0, slab.SlabZ1), window);
                 var labels = ownedOnly
-                    ? PhaseSegmentation.Segment(read, thresholds, means, shineThroughExcess, tubeSigma, slab.OwnedInSlab)
+                    ? PhaseSegmentation.Segment(read, thresholds, means, shineThroughExcess, tubeSigma, slab.OwnedInSlab, exactArea: window.OwnedInRead)
                     : PhaseSegmentation.Segment(read, thresholds, means, shineThroughExcess, tubeSigma);
                 var owned = TileGrid.CropToOwned(labels, slab, window);
                 for (var z = 0; z < owned.Depth; z++)
@@ -199,6 +209,29 @@ public class FibreHalfDepthTests
         var plane = labels.SliceLength;
         for (var z = 0; z < labels.Depth; z++)
             Assert.Equal((z >= start && z < end ? whole : labels).Data.AsSpan(z * plane, plane).ToArray(), spanned.Data.AsSpan(z * plane, plane).ToArray());
+    }
+
+    [Theory]
+    [InlineData(0, 28, 3, 20, 5, 30)]
+    [InlineData(4, 20, 0, 9, 11, 40)]
+    [InlineData(9, 13, 10, 11, 0, 7)]
+    public void An_area_of_rows_and_columns_gets_the_whole_volumes_decisions_and_the_rest_keeps_its_labels(int start, int end, int y0, int y1, int x0, int x1)
+    {
+        var (_, denoised) = Fibres(radius: 1.6, blurSigma: 1.3, withPore: true, seed: 5, noise: 600);
+        var labels = PhaseSegmentation.Segment(denoised, Thresholds, Means);
+        var whole = FibreHalfDepth.Apply(labels, denoised, Means, TubeSigma);
+        var area = new AreaSpan(y0, Math.Min(y1, labels.Height), x0, Math.Min(x1, labels.Width));
+        var inArea = FibreHalfDepth.Apply(labels, denoised, Means, TubeSigma, new SliceSpan(start, Math.Min(end, labels.Depth)), exactArea: area);
+        var changed = 0;
+        for (var z = 0; z < labels.Depth; z++)
+            for (var y = 0; y < labels.Height; y++)
+                for (var x = 0; x < labels.Width; x++)
+                {
+                    var exact = z >= start && z < end && y >= area.Y0 && y < area.Y1 && x >= area.X0 && x < area.X1;
+                    Assert.Equal((exact ? whole : labels)[z, y, x], inArea[z, y, x]);
+                    if (exact && whole[z, y, x] != labels[z, y, x]) changed++;
+                }
+        Assert.True(changed > 0, "the rule changes voxels in the area");
     }
 
     [Theory]

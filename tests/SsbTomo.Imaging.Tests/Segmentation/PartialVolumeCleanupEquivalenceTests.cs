@@ -80,6 +80,16 @@ public class PartialVolumeCleanupEquivalenceTests
         var plane = labels.SliceLength;
         for (var z = 0; z < labels.Depth; z++)
             Assert.Equal((z >= start && z < end ? expected : labels).Data.AsSpan(z * plane, plane).ToArray(), spanned.Data.AsSpan(z * plane, plane).ToArray());
+        // And an area of rows and columns in that span (a tile's owned voxels in its window; columns off the 32-voxel runs' grid).
+        var area = new AreaSpan(labels.Height / 4, labels.Height - labels.Height / 5, labels.Width / 3 + 1, labels.Width - labels.Width / 7);
+        var inArea = PartialVolumeCleanup.Apply(labels, intensity, darkToBright, means, new SliceSpan(start, end), band, contrast, area);
+        for (var z = 0; z < labels.Depth; z++)
+            for (var y = 0; y < labels.Height; y++)
+                for (var x = 0; x < labels.Width; x++)
+                {
+                    var exact = z >= start && z < end && y >= area.Y0 && y < area.Y1 && x >= area.X0 && x < area.X1;
+                    Assert.Equal((exact ? expected : labels)[z, y, x], inArea[z, y, x]);
+                }
         return expected.Data.Where((label, i) => label != labels.Data[i]).Count();
     }
 

@@ -126,6 +126,35 @@ public class ParticleFaceGapsTests(ITestOutputHelper output)
 
     /// <summary>The recipe, the gaps last, in slabs with the z halo and tiles with the in-plane one, computing only the owned slices or all.</summary>
     [Theory]
+    [InlineData(0.0, 0.5, 0.0, 0.5)]
+    [InlineData(0.3, 0.7, 0.4, 1.0)]
+    [InlineData(0.45, 0.55, 0.1, 0.9)]
+    public void An_area_of_rows_and_columns_gets_the_whole_volumes_gaps(double y0, double y1, double x0, double x1)
+    {
+        var (_, denoised) = Particle(4.0, 1.3, seed: 1);
+        var before = WithoutGaps(denoised);
+        var whole = before.Clone();
+        ParticleFaceGaps.ApplyInPlace(whole, denoised, Means, Thresholds[1], TubeSigma, SliceSpan.All(whole.Depth));
+        // The area cuts through the gaps: its edges at shares of the rows and columns the rule changes.
+        var (rows, columns) = (new List<int>(), new List<int>());
+        for (var i = 0; i < whole.Data.Length; i++)
+            if (whole.Data[i] != before.Data[i]) (rows, columns) = ([.. rows, i / whole.Width % whole.Height], [.. columns, i % whole.Width]);
+        int At(List<int> at, double share) => (int)Math.Round(at.Min() + share * (at.Max() + 1 - at.Min()));
+        var area = new AreaSpan(At(rows, y0), At(rows, y1), At(columns, x0), At(columns, x1));
+        var inArea = before.Clone();
+        ParticleFaceGaps.ApplyInPlace(inArea, denoised, Means, Thresholds[1], TubeSigma, SliceSpan.All(whole.Depth), exactArea: area);
+        var changed = 0;
+        for (var z = 0; z < whole.Depth; z++)
+            for (var y = area.Y0; y < area.Y1; y++)
+                for (var x = area.X0; x < area.X1; x++)
+                {
+                    Assert.Equal(whole[z, y, x], inArea[z, y, x]);
+                    if (whole[z, y, x] != before[z, y, x]) changed++;
+                }
+        Assert.True(changed > 0, "the rule changes voxels in the area");
+    }
+
+    [Theory]
     [InlineData(5, 64, 0.0, false)]
     [InlineData(7, 11, 0.0, true)]
     [InlineData(4, 9, 0.3, true)]
