@@ -119,7 +119,7 @@ public sealed class SegmentationVariantAccumulator
         // The faces reach one voxel beyond the owned slices; in the plane one voxel beyond the owned rows and columns suffices too
         // (a sampled block's halo is most of its voxels, and the steps then compute only where the counts read).
         var exact = window.OwnedInSlab.Grow(0, 1, intensityWindow.Depth);
-        var exactArea = new AreaSpan(y0, y1, x0, x1).Grow(1, intensityWindow.Height, intensityWindow.Width);
+        var exactArea = tile.OwnedInRead.Grow(1, intensityWindow.Height, intensityWindow.Width);
         // The variants differ in thresholds only, so the fibres' rule tests a voxel for a tube core once for all of them.
         using var tubeCores = _fibreSigmaVoxels > 0 ? new FibreHalfDepth.TubeCoreCache(intensityWindow, _fibreSigmaVoxels, _classMeans) : null;
         // Each variant adds to its own tallies only: the sums do not depend on the order.

@@ -305,19 +305,11 @@ public static class FibreHalfDepth
             for (var zz = first + 1; zz <= last; zz++) ElementwiseInPlace.Min(s.AlongZ, intensity.Slice(zz));
             MinInPlane(s);
 
-            if (area == AreaSpan.All(_height, _width))
-            {
-                _undecidedInSlice[z] = MarkDisagreeing(labels.Slice(z), s.Any, intensity.Slice(z), s.Darkest, result.Slice(z), electrolyteMean, depthShare);
-                return;
-            }
             // Only the area's voxels are decided: the cores are then looked for within their boxes alone.
-            var (undecided, columns) = (0, area.X1 - area.X0);
-            for (var y = area.Y0; y < area.Y1; y++)
-            {
-                var start = y * _width + area.X0;
-                undecided += MarkDisagreeing(labels.Slice(z).Slice(start, columns), s.Any.AsSpan(start, columns), intensity.Slice(z).Slice(start, columns),
-                    s.Darkest.AsSpan(start, columns), result.Slice(z).Slice(start, columns), electrolyteMean, depthShare);
-            }
+            var undecided = 0;
+            foreach (var (start, length) in area.RunsInSlice(_width))
+                undecided += MarkDisagreeing(labels.Slice(z).Slice(start, length), s.Any.AsSpan(start, length), intensity.Slice(z).Slice(start, length),
+                    s.Darkest.AsSpan(start, length), result.Slice(z).Slice(start, length), electrolyteMean, depthShare);
             _undecidedInSlice[z] = undecided;
         }
 

@@ -92,6 +92,21 @@ public readonly record struct AreaSpan(int Y0, int Y1, int X0, int X1)
 
     public bool IsEmpty => Y1 <= Y0 || X1 <= X0;
 
+    /// <summary>
+    /// The area's voxels in a slice of <paramref name="width"/> columns as runs of consecutive indices (start, length): one run
+    /// when the area spans whole rows, else one per row.
+    /// </summary>
+    public IEnumerable<(int Start, int Length)> RunsInSlice(int width)
+    {
+        if (IsEmpty) yield break;
+        if (X0 == 0 && X1 == width)
+        {
+            yield return (Y0 * width, (Y1 - Y0) * width);
+            yield break;
+        }
+        for (var y = Y0; y < Y1; y++) yield return (y * width + X0, X1 - X0);
+    }
+
     public void CheckInside(int height, int width, string parameterName)
     {
         if (Y0 < 0 || X0 < 0 || Y1 > height || X1 > width || Y0 > Y1 || X0 > X1)

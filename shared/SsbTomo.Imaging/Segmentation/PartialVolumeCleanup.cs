@@ -167,6 +167,7 @@ public static class PartialVolumeCleanup
         byte[] labelsDarkToBright, double[] classMeans, int maxBandVoxels, double minimumEdgeContrast, AreaSpan area)
     {
         private readonly int _depth = labels.Depth, _height = labels.Height, _width = labels.Width;
+        private readonly int _topRank = labelsDarkToBright.Length - 1;
 
         /// <summary>Per candidates word, the bits of the columns inside the area.</summary>
         private readonly uint[] _areaColumns = AreaColumnWords(area, labels.Width);
@@ -177,7 +178,6 @@ public static class PartialVolumeCleanup
             for (var x = area.X0; x < area.X1; x++) words[x / 32] |= 1u << (x % 32);
             return words;
         }
-        private readonly int _topRank = labelsDarkToBright.Length - 1;
 
         /// <summary>Processes slices [z0, z1): box filter planes in a ring of 2·band+1 slices, then the candidates.</summary>
         public void Run(int z0, int z1)
@@ -517,8 +517,11 @@ public static class PartialVolumeCleanup
         /// Per pair of end ranks (low, high), the least float at or above the contrast an edge needs and at or above the midpoint
         /// between their class means: a float compared with these gives the comparison with the double of the one-by-one rule.
         /// </summary>
-        private readonly float[,] _contrastFloor = PairFloors(classMeans, (low, high) => minimumEdgeContrast * (classMeans[high] - classMeans[low]));
+        private readonly float[,] _contrastFloor = ContrastFloors(classMeans, minimumEdgeContrast);
         private readonly float[,] _midpointFloor = PairFloors(classMeans, (low, high) => 0.5 * (classMeans[low] + classMeans[high]));
+
+        private static float[,] ContrastFloors(double[] classMeans, double minimumEdgeContrast) =>
+            PairFloors(classMeans, (low, high) => minimumEdgeContrast * (classMeans[high] - classMeans[low]));
 
         private static float[,] PairFloors(double[] classMeans, Func<int, int, double> value)
         {
@@ -629,9 +632,7 @@ public static class PartialVolumeCleanup
         /// </summary>
         private uint TooLowContrast(ref float greyStart, long lowerOffset, long upperOffset, uint bits, uint full, uint lowerPair)
         {
-            var top = _topRank;
-            var (fullFloor, lowerPairFloor, upperPairFloor) =
-                (Vector256.Create(_contrastFloor[0, top]), Vector256.Create(_contrastFloor[0, top - 1]), Vector256.Create(_contrastFloor[1, top]));
+            var (fullFloor, lowerPairFloor, upperPairFloor) = _runContrastFloors;
             uint tooLow = 0;
             for (var group = 0; group < RunVoxels; group += Vector256<float>.Count)
             {
@@ -643,6 +644,16 @@ public static class PartialVolumeCleanup
                 tooLow |= Vector256.LessThan(Vector256.Abs(upper - lower), floor).ExtractMostSignificantBits() << group;
             }
             return tooLow & bits;
+        }
+
+        /// <summary>The contrast floors of a run's three end pairs (<see cref="_contrastFloor"/>) in every lane: darkest and brightest, darkest and next brightest, next darkest and brightest.</summary>
+        private readonly (Vector256<float> Full, Vector256<float> LowerPair, Vector256<float> UpperPair) _runContrastFloors = RunContrastFloors(
+            ContrastFloors(classMeans, minimumEdgeContrast));
+
+        private static (Vector256<float>, Vector256<float>, Vector256<float>) RunContrastFloors(float[,] floors)
+        {
+            var top = floors.GetLength(0) - 1;
+            return top < 2 ? default : (Vector256.Create(floors[0, top]), Vector256.Create(floors[0, top - 1]), Vector256.Create(floors[1, top]));
         }
 
         private static readonly Vector256<int> LaneBits = Vector256.Create(1, 2, 4, 8, 16, 32, 64, 128);

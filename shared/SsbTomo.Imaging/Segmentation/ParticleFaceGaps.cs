@@ -177,13 +177,13 @@ public static class ParticleFaceGaps
         for (var z = span.Start; z < span.End; z++)
         {
             var slice = mask.AsSpan(z * plane, plane);
-            slice[..(area.Y0 * width)].Clear();
-            slice[(area.Y1 * width)..].Clear();
-            for (var y = area.Y0; y < area.Y1; y++)
+            var next = 0;
+            foreach (var (start, length) in area.RunsInSlice(width))
             {
-                slice.Slice(y * width, area.X0).Clear();
-                slice.Slice(y * width + area.X1, width - area.X1).Clear();
+                slice[next..start].Clear();
+                next = start + length;
             }
+            slice[next..].Clear();
         }
     }
 

@@ -137,4 +137,23 @@ public class TileGridTests
         // Every phase is there, so the clean-up and the shine-through rule had edges to work on.
         Assert.All(new[] { PhaseLabel.Void, PhaseLabel.Carbon, PhaseLabel.Lps, PhaseLabel.Nmc }, p => Assert.Contains(p, wholeLabels.Data));
     }
+
+    [Theory]
+    [InlineData(2, 5, 0, 7)]
+    [InlineData(2, 5, 1, 6)]
+    [InlineData(0, 4, 3, 4)]
+    [InlineData(3, 3, 0, 7)]
+    public void An_areas_runs_in_a_slice_are_its_voxels_in_index_order(int y0, int y1, int x0, int x1)
+    {
+        const int width = 7;
+        var area = new AreaSpan(y0, y1, x0, x1);
+        var expected = new List<int>();
+        for (var y = y0; y < y1; y++)
+            for (var x = x0; x < x1; x++) expected.Add(y * width + x);
+        var runs = area.RunsInSlice(width).ToList();
+        Assert.Equal(expected, runs.SelectMany(r => Enumerable.Range(r.Start, r.Length)));
+        // Whole rows are one run.
+        if (x0 == 0 && x1 == width && y1 > y0) Assert.Single(runs);
+        Assert.Equal(new AreaSpan(Math.Max(0, y0 - 2), Math.Min(6, y1 + 2), Math.Max(0, x0 - 2), Math.Min(width, x1 + 2)), area.Grow(2, 6, width));
+    }
 }
