@@ -36,7 +36,7 @@ public static class LabelPyramid
                         }
                         (block[0], block[1], block[2], block[3]) = (v, a[sx + 1], b[sx], b[sx + 1]);
                         (block[4], block[5], block[6], block[7]) = (c[sx], c[sx + 1], d[sx], d[sx + 1]);
-                        target[x] = Mode(block);
+                        target[x] = ModeOfEight(block);
                     }
                 }
                 // Partial blocks at the volume's far faces vote with what they have.
@@ -52,6 +52,29 @@ public static class LabelPyramid
             }
         });
         return result;
+    }
+
+    /// <summary>
+    /// <see cref="Mode"/> of a whole block of eight, counted in one 64-bit word, four bits a label, when every label is
+    /// below 16 (phase labels are 0-4): eight votes fit in four bits. A third of the reconstruction's label pyramid went
+    /// to the general count (at 1 Gvoxel, ~4 CPU-s), which compares every voxel with every other.
+    /// </summary>
+    private static byte ModeOfEight(ReadOnlySpan<byte> block)
+    {
+        var (votes, largest) = (0UL, 0);
+        foreach (var label in block)
+        {
+            if (label >= 16) return Mode(block);
+            votes += 1UL << (4 * label);
+            largest = Math.Max(largest, label);
+        }
+        var (best, bestVotes) = (0, 0UL);
+        for (var label = 0; label <= largest; label++)
+        {
+            var count = (votes >> (4 * label)) & 15;
+            if (count > bestVotes) (best, bestVotes) = (label, count);
+        }
+        return (byte)best;
     }
 
     /// <summary>The most frequent value of a block of at most eight; a tie goes to the smaller value.</summary>
