@@ -81,12 +81,14 @@ public static class TransparentHugePages
     private static void JoinRunAroundRange()
     {
         var range = _range!;
-        try
-        {
-            if (RunAround(AnonymousMappings(File.ReadLines("/proc/self/maps")), range.Start) is { } run)
-                _range = new AddressRange(Math.Min(range.Start, run.Start), Math.Max(range.End, run.End));
-        }
-        catch (IOException) { }
+        if (RunInMaps(range.Start) is { } run) _range = new AddressRange(Math.Min(range.Start, run.Start), Math.Max(range.End, run.End));
+    }
+
+    /// <summary><see cref="RunAround"/> the address in this process's maps; null when there is none or the maps cannot be read.</summary>
+    private static AddressRange? RunInMaps(ulong address)
+    {
+        try { return RunAround(AnonymousMappings(File.ReadLines("/proc/self/maps")), address) is { } run ? new AddressRange(run.Start, run.End) : null; }
+        catch (IOException) { return null; }
     }
 
     private static bool IsMadviseMode()
@@ -111,11 +113,9 @@ public static class TransparentHugePages
         try { address = (ulong)handle.AddrOfPinnedObject(); }
         finally { handle.Free(); }
 
-        (ulong Start, ulong End)? run;
-        try { run = RunAround(AnonymousMappings(File.ReadLines("/proc/self/maps")), address); }
-        catch (IOException) { return null; }
+        var run = RunInMaps(address);
         GC.KeepAlive(probe);
-        return run is { } r ? new AddressRange(r.Start, r.End) : null;
+        return run;
     }
 
     /// <summary>The run of adjacent mappings (each ending where the next begins) that holds the address, or null.</summary>

@@ -536,7 +536,6 @@ public static class Tortuosity
     private sealed class Solver
     {
         public const int CoarsestCells = 512;
-
         private readonly Level[] _levels;
         private readonly float[][] _rhs, _solution, _residual; // per coarse level (the finest level's are r and z)
         private readonly double[] _cholesky; // coarsest level, lower triangle, row-major n×n over its cells
@@ -587,7 +586,7 @@ public static class Tortuosity
                     var rzNext = Precondition();
                     var beta = (float)(rzNext / rz);
                     rz = rzNext;
-                    Direction(beta);
+                    Direction(_levels[0], beta, _z, _p);
                 }
             }
             var residual = Math.Sqrt(ExactResidual(fine)) / bNorm;
@@ -629,21 +628,21 @@ public static class Tortuosity
         /// aggregates are rough error, which the fine V-cycle's smoothing takes out in a few iterations. On the 1-Gvoxel
         /// phantom's 251³ box the six solves took 88 fine iterations instead of 181, 49 CPU-s instead of 58 (a coarse
         /// tolerance of 1e-3: 146 iterations, 63 CPU-s; adding the linear profile to the start, energy-optimally, 138 at 1e-6).
-        /// The level's vectors live in the fine ones, free until the fine iteration starts (a coarse level is a fraction of
-        /// their length): x in r, r in z, p in p, A p in x.
+        /// The residual is the V-cycle's own right-hand side on that level (which the cycle only reads); x, p and A p live in the
+        /// fine vectors r, p and x, free until the fine iteration starts (a coarse level is a fraction of their length).
         /// </summary>
         private void StartFromCoarseSolution(double tolerance, int maxIterations)
         {
             var (fine, coarse) = (_levels[0], _levels[1]);
-            var (x, r, p, ap) = (_r, _z, _p, _x);
+            var (x, r, p, ap) = (_r, _rhs[1], _p, _x);
             var length = (int)coarse.Length;
             Array.Clear(x, 0, length);
-            Array.Clear(r, 0, length);
+            Array.Clear(r);
             Array.Copy(coarse.GLast, 0, r, coarse.Index(coarse.D - 1, 0, 0), coarse.Slice); // b − A·0
             var bNorm = Math.Sqrt(Dot(coarse, r, r));
             if (bNorm > 0)
             {
-                var rz = PreconditionCoarse(r);
+                var rz = PreconditionCoarse();
                 Array.Copy(_solution[1], p, length);
                 for (var iteration = 0; iteration < maxIterations; iteration++)
                 {
@@ -651,26 +650,24 @@ public static class Tortuosity
                     var alpha = rz / Dot(coarse, p, ap);
                     var rr = CoarseUpdate(coarse, alpha, x, r, p, ap);
                     if (Math.Sqrt(rr) / bNorm <= tolerance) break;
-                    var next = PreconditionCoarse(r);
+                    var next = PreconditionCoarse();
                     var beta = (float)(next / rz);
                     rz = next;
-                    CoarseDirection(coarse, beta, _solution[1], p);
+                    Direction(coarse, beta, _solution[1], p);
                 }
             }
             Array.Clear(_x);
             Prolong(fine, coarse, x, _x);
-            // The fine stencils take the ghost slices and cells of r, z and p for zeros; the coarse vectors lay across them.
+            // The fine stencils take the ghost slices and cells of r and p for zeros; the coarse vectors lay across them.
             Array.Clear(_r);
-            Array.Clear(_z);
             Array.Clear(_p);
         }
 
-        /// <summary>z = M⁻¹r on the first coarse level (the V-cycle from there, into _solution[1]); returns r·z.</summary>
-        private double PreconditionCoarse(float[] r)
+        /// <summary>z = M⁻¹r on the first coarse level, r its right-hand side (the V-cycle from there, into _solution[1]); returns r·z.</summary>
+        private double PreconditionCoarse()
         {
-            Array.Copy(r, _rhs[1], _levels[1].Length);
             Cycle(1);
-            return Dot(_levels[1], r, _solution[1]);
+            return Dot(_levels[1], _rhs[1], _solution[1]);
         }
 
         /// <summary>Σ a·b over a level's cells, per slice (float lanes folded into double) and summed in slice order: the same bits on any core count.</summary>
@@ -710,8 +707,8 @@ public static class Tortuosity
             return sum + Fold(lanes);
         });
 
-        /// <summary>p = z + βp.</summary>
-        private static void CoarseDirection(Level l, float beta, float[] z, float[] p) => Parallel.For(0, l.D, t =>
+        /// <summary>p = z + βp on a level's cells (the fine CG's and the coarse start's).</summary>
+        private static void Direction(Level l, float beta, float[] z, float[] p) => Parallel.For(0, l.D, t =>
         {
             var start = l.Index(t, 0, 0);
             ref var zs = ref MemoryMarshal.GetArrayDataReference(z);
@@ -722,13 +719,11 @@ public static class Tortuosity
         });
 
         /// <summary>TauFactor's start: the linear profile between the faces, in the conducting cells only.</summary>
-        private void InitialProfile(Level f) => WriteInitialProfile(f, _x);
-
-        private static void WriteInitialProfile(Level f, float[] x) => Parallel.For(0, f.D, t =>
+        private void InitialProfile(Level f) => Parallel.For(0, f.D, t =>
         {
             var value = (float)((t + 0.5) / f.D);
             var start = f.Index(t, 0, 0);
-            for (var i = start; i < start + f.Slice; i++) x[i] = f.Degree![i] > 0 ? value : 0;
+            for (var i = start; i < start + f.Slice; i++) _x[i] = f.Degree![i] > 0 ? value : 0;
         });
 
         /// <summary>
@@ -824,16 +819,6 @@ public static class Tortuosity
             return sum + Fold(lanes);
         });
 
-        /// <summary>p = z + βp.</summary>
-        private void Direction(float beta) => Parallel.For(0, _levels[0].D, t =>
-        {
-            var start = _levels[0].Index(t, 0, 0);
-            ref var p = ref MemoryMarshal.GetArrayDataReference(_p);
-            ref var z = ref MemoryMarshal.GetArrayDataReference(_z);
-            var b = new Vector<float>(beta);
-            for (var i = start; i < start + _levels[0].Slice; i += Vector<float>.Count)
-                (Load(ref z, i) + b * Load(ref p, i)).StoreUnsafe(ref p, (nuint)i);
-        });
 
         /// <summary>
         /// z = M⁻¹r by one symmetric V-cycle from zero; returns r·z. On the finest level the passes are fused: the forward
